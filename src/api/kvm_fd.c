@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The fd layer: descriptor numbers -> KVM objects.
+ *
+ * Every userkvm descriptor is a memfd, so it is a real file: close(), dup(),
+ * poll(), fork() and mmap() work with plain libc, and a vCPU's struct
+ * kvm_run lives in its memfd so that mmap(vcpu_fd) shows it.
+ *
+ * The table is indexed by descriptor number (two levels, allocated on
+ * demand, read without locks).  A struct kvm_file stands for one open file
+ * description; each descriptor number in the table holds a reference, and
+ * so does every ioctl in flight, as fdget() does in the kernel.  Removing a
+ * table entry waits (fd_srcu) for lookups that may have loaded it.
+ *
+ * Two modes:
+ *  - exact (the LD_PRELOAD shim): every close()/dup() of the process goes
+ *    through kvm_fd_close()/kvm_fd_dup(), so the table is the truth and a
+ *    lookup needs no system call (VMMs with seccomp allow-lists rely on it).
+ *  - library: the program calls libc's close()/dup() directly, so a lookup
+ *    for anything but KVM_RUN checks the descriptor with fstat(): an entry
+ *    whose file changed is stale and dropped, and an unknown number whose
+ *    inode is one of ours (a dup) is added.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <userkvm.h>
+#include "api/kvm_fd.h"
+#include "kvm/kvm_host.h"
+#include "kvm/srcu.h"
+
+struct kvm_file {
+	enum kvm_file_kind kind;
+	void *priv;
+	int refs;		/* atomic: table entries + ioctls in flight */
+	dev_t dev;
+	ino_t ino;
+	struct kvm_file *next;	/* all_files list, under files_lock */
+};
+
+#define FD_CHUNK_SHIFT 10
+#define FD_CHUNK       (1 << FD_CHUNK_SHIFT)
+#define FD_CHUNKS      1024	/* up to 1M descriptors */
+
+static struct kvm_file **fd_table[FD_CHUNKS];
+static struct srcu_struct fd_srcu;
+static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct kvm_file *all_files;
+static int fd_exact;
+
+int userkvm_trace;
+
+void userkvm_tracef(const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if (n > (int)sizeof(buf) - 2)
+		n = sizeof(buf) - 2;
+	buf[n++] = '\n';
+	/* One write(2) per line: lines from several threads do not mix. */
+	if (write(2, "userkvm: ", 9) < 0 || write(2, buf, n) < 0)
+		return;
+}
+
+__attribute__((constructor)) static void kvm_fd_init(void)
+{
+	const char *t = getenv("USERKVM_TRACE");
+
+	userkvm_trace = t && *t && strcmp(t, "0");
+}
+
+void kvm_fd_set_exact(void)
+{
+	fd_exact = 1;
+}
+
+static struct kvm_file **fd_slot(int fd, bool alloc)
+{
+	struct kvm_file **chunk;
+	unsigned int hi, lo;
+
+	if (fd < 0 || fd >= FD_CHUNK * FD_CHUNKS)
+		return NULL;
+	hi = (unsigned int)fd >> FD_CHUNK_SHIFT;
+	lo = (unsigned int)fd & (FD_CHUNK - 1);
+	chunk = __atomic_load_n(&fd_table[hi], __ATOMIC_ACQUIRE);
+	if (!chunk) {
+		struct kvm_file **fresh, **expected = NULL;
+
+		if (!alloc)
+			return NULL;
+		fresh = calloc(FD_CHUNK, sizeof(*fresh));
+		if (!fresh)
+			return NULL;
+		if (!__atomic_compare_exchange_n(&fd_table[hi], &expected, fresh, false,
+						 __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)) {
+			free(fresh);
+			chunk = expected;
+		} else {
+			chunk = fresh;
+		}
+	}
+	return &chunk[lo];
+}
+
+static void kvm_file_get(struct kvm_file *f)
+{
+	__atomic_fetch_add(&f->refs, 1, __ATOMIC_ACQ_REL);
+}
+
+/* A reference unless the count already reached zero (release under way). */
+static bool kvm_file_tryget(struct kvm_file *f)
+{
+	int refs = __atomic_load_n(&f->refs, __ATOMIC_ACQUIRE);
+
+	do {
+		if (!refs)
+			return false;
+	} while (!__atomic_compare_exchange_n(&f->refs, &refs, refs + 1, false,
+					      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
+	return true;
+}
+
+static void kvm_file_release(struct kvm_file *f)
+{
+	struct kvm_file **pp;
+
+	pthread_mutex_lock(&files_lock);
+	for (pp = &all_files; *pp; pp = &(*pp)->next) {
+		if (*pp == f) {
+			*pp = f->next;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&files_lock);
+
+	kvm_trace("release %s file (ino %lu)",
+		  f->kind == KVM_FILE_DEV ? "kvm" : f->kind == KVM_FILE_VM ? "vm" : "vcpu",
+		  (unsigned long)f->ino);
+	switch (f->kind) {
+	case KVM_FILE_VM:
+		kvm_vm_release(f->priv);
+		break;
+	case KVM_FILE_VCPU:
+		kvm_vcpu_release(f->priv);
+		break;
+	case KVM_FILE_DEV:
+		break;
+	}
+	free(f);
+}
+
+static void kvm_file_put(struct kvm_file *f)
+{
+	if (__atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) == 0)
+		kvm_file_release(f);
+}
+
+/* Install @f at @fd (taking a reference); drops whatever was there. */
+static int fd_install(int fd, struct kvm_file *f)
+{
+	struct kvm_file **slot = fd_slot(fd, true);
+	struct kvm_file *old;
+
+	if (!slot)
+		return -EMFILE;
+	kvm_file_get(f);
+	old = __atomic_exchange_n(slot, f, __ATOMIC_ACQ_REL);
+	if (old) {
+		synchronize_srcu(&fd_srcu);
+		kvm_file_put(old);
+	}
+	return 0;
+}
+
+static struct kvm_file *fd_remove(int fd)
+{
+	struct kvm_file **slot = fd_slot(fd, false);
+	struct kvm_file *old;
+
+	if (!slot)
+		return NULL;
+	old = __atomic_exchange_n(slot, NULL, __ATOMIC_ACQ_REL);
+	if (old)
+		synchronize_srcu(&fd_srcu);
+	return old;
+}
+
+/* Caller holds files_lock. */
+static struct kvm_file *find_file_by_inode(dev_t dev, ino_t ino)
+{
+	struct kvm_file *f;
+
+	for (f = all_files; f; f = f->next)
+		if (f->dev == dev && f->ino == ino)
+			break;
+	return f;
+}
+
+/*
+ * fdget(): the file behind @fd with a reference held, or NULL if @fd is not
+ * one of ours.  @check: verify the table against the real descriptor (only
+ * in library mode; see the comment at the top).
+ */
+static struct kvm_file *fdget(int fd, bool check)
+{
+	struct kvm_file **slot, *f = NULL;
+	struct stat st;
+	int idx;
+
+	idx = srcu_read_lock(&fd_srcu);
+	slot = fd_slot(fd, false);
+	if (slot) {
+		f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+		if (f)
+			kvm_file_get(f);
+	}
+	srcu_read_unlock(&fd_srcu, idx);
+
+	if (!check || fd_exact)
+		return f;
+
+	if (fstat(fd, &st) < 0) {
+		if (f) {		/* closed behind our back */
+			if (fd_remove(fd) == f)
+				kvm_file_put(f);	/* the table's reference */
+			kvm_file_put(f);
+		}
+		return NULL;
+	}
+	if (f && f->dev == st.st_dev && f->ino == st.st_ino)
+		return f;
+	if (f) {			/* number reused for another file */
+		if (fd_remove(fd) == f)
+			kvm_file_put(f);
+		kvm_file_put(f);
+	}
+	/* A descriptor we have not seen: a dup() of one of ours? */
+	pthread_mutex_lock(&files_lock);
+	f = find_file_by_inode(st.st_dev, st.st_ino);
+	if (f && !kvm_file_tryget(f))
+		f = NULL;		/* being released */
+	pthread_mutex_unlock(&files_lock);
+	if (f && fd_install(fd, f) < 0) {
+		kvm_file_put(f);
+		return NULL;
+	}
+	return f;
+}
+
+int anon_inode_getfd(const char *name, enum kvm_file_kind kind, void *priv,
+		     size_t size, void **map, int cloexec)
+{
+	struct kvm_file *f;
+	struct stat st;
+	int fd, r;
+
+	fd = memfd_create(name, cloexec ? MFD_CLOEXEC : 0);
+	if (fd < 0)
+		return -errno;
+	if (size && ftruncate(fd, size) < 0) {
+		r = -errno;
+		goto out_close;
+	}
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+		goto out_close;
+	}
+	if (map) {
+		*map = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (*map == MAP_FAILED) {
+			r = -errno;
+			*map = NULL;
+			goto out_close;
+		}
+	}
+	f = calloc(1, sizeof(*f));
+	if (!f) {
+		r = -ENOMEM;
+		goto out_unmap;
+	}
+	f->kind = kind;
+	f->priv = priv;
+	f->dev = st.st_dev;
+	f->ino = st.st_ino;
+	pthread_mutex_lock(&files_lock);
+	f->next = all_files;
+	all_files = f;
+	pthread_mutex_unlock(&files_lock);
+	r = fd_install(fd, f);
+	if (r < 0) {
+		pthread_mutex_lock(&files_lock);
+		all_files = f->next;
+		pthread_mutex_unlock(&files_lock);
+		free(f);
+		goto out_unmap;
+	}
+	kvm_trace("%s = fd %d", name, fd);
+	return fd;
+
+out_unmap:
+	if (map && *map) {
+		munmap(*map, size);
+		*map = NULL;
+	}
+out_close:
+	close(fd);
+	return r;
+}
+
+int kvm_fd_is_ours(int fd)
+{
+	struct kvm_file *f = fdget(fd, true);
+
+	if (!f)
+		return 0;
+	kvm_file_put(f);
+	return 1;
+}
+
+int kvm_fd_close(int fd)
+{
+	struct kvm_file *f = fd_remove(fd);
+
+	if (!f)
+		return 0;
+	kvm_trace("close fd %d", fd);
+	kvm_file_put(f);
+	return 1;
+}
+
+void kvm_fd_dup(int oldfd, int newfd)
+{
+	struct kvm_file *f;
+
+	if (oldfd == newfd)
+		return;
+	kvm_fd_close(newfd);
+	f = fdget(oldfd, false);
+	if (!f)
+		return;
+	kvm_trace("dup fd %d -> %d", oldfd, newfd);
+	if (fd_install(newfd, f) < 0)
+		kvm_trace("dup: no table room for fd %d", newfd);
+	kvm_file_put(f);
+}
+
+long kvm_fd_ioctl(int fd, unsigned long req, unsigned long arg)
+{
+	unsigned int ioctl_nr = (unsigned int)req;	/* the kernel's cmd is 32 bits */
+	struct kvm_file *f;
+	long r;
+
+	f = fdget(fd, ioctl_nr != KVM_RUN);
+	if (!f) {
+		/*
+		 * Not ours: the system's ioctl.  A raw system call, since in
+		 * the shim the symbol ioctl() is this very path.
+		 */
+		return syscall(SYS_ioctl, fd, req, arg);
+	}
+
+	switch (f->kind) {
+	case KVM_FILE_DEV:
+		r = kvm_dev_ioctl(ioctl_nr, arg);
+		break;
+	case KVM_FILE_VM:
+		r = kvm_vm_ioctl(f->priv, ioctl_nr, arg);
+		break;
+	case KVM_FILE_VCPU:
+		r = kvm_vcpu_ioctl(f->priv, ioctl_nr, arg);
+		break;
+	default:
+		r = -ENOTTY;
+	}
+	kvm_file_put(f);
+	if (userkvm_trace && ioctl_nr != KVM_RUN)
+		kvm_trace("ioctl(%d, %#x, %#lx) = %ld", fd, ioctl_nr, arg, r);
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	return r;
+}
+
+int userkvm_open(int flags)
+{
+	int fd = anon_inode_getfd("kvm", KVM_FILE_DEV, NULL, 0, NULL, flags & O_CLOEXEC);
+
+	if (fd < 0) {
+		errno = -fd;
+		return -1;
+	}
+	return fd;
+}
+
+long userkvm_ioctl(int fd, unsigned long req, ...)
+{
+	unsigned long arg;
+	va_list ap;
+
+	va_start(ap, req);
+	arg = va_arg(ap, unsigned long);
+	va_end(ap);
+	return kvm_fd_ioctl(fd, req, arg);
+}
+
+int userkvm_is_fd(int fd)
+{
+	return kvm_fd_is_ours(fd);
+}

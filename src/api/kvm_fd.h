@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The fd layer: real file descriptors (memfds) stand for /dev/kvm, each VM
+ * and each vCPU, and a table maps descriptor numbers to the objects behind
+ * them, the way the kernel's file table maps them to anon inodes.
+ */
+#ifndef USERKVM_API_KVM_FD_H
+#define USERKVM_API_KVM_FD_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+enum kvm_file_kind {
+	KVM_FILE_DEV,
+	KVM_FILE_VM,
+	KVM_FILE_VCPU,
+};
+
+struct kvm_file;
+
+/**
+ * anon_inode_getfd() - make a descriptor for a KVM object
+ * @name:  shown in /proc/self/fd, like KVM's "kvm-vm" or "kvm-vcpu:N"
+ * @kind:  what @priv is (struct kvm * or struct kvm_vcpu *; NULL for DEV)
+ * @size:  length of the backing memfd; 0 for none
+ * @map:   if not NULL, receives a MAP_SHARED mapping of the first @size bytes
+ * @cloexec: O_CLOEXEC on the new descriptor
+ *
+ * Return: the descriptor, or -errno.  The object's release hook runs when the
+ * last descriptor for it is closed (see kvm_fd_close()).
+ */
+int anon_inode_getfd(const char *name, enum kvm_file_kind kind, void *priv,
+		     size_t size, void **map, int cloexec);
+
+/*
+ * Called by the shim, which sees every close()/dup() of the process, so that
+ * the table stays exact without a system call per lookup.
+ */
+void kvm_fd_set_exact(void);
+int kvm_fd_is_ours(int fd);
+/* @fd is about to be closed.  Return: 1 if it was ours. */
+int kvm_fd_close(int fd);
+/* @newfd now refers to what @oldfd does (after a successful dup/dup2/dup3/F_DUPFD). */
+void kvm_fd_dup(int oldfd, int newfd);
+
+long kvm_fd_ioctl(int fd, unsigned long req, unsigned long arg);
+
+/* Debug/trace: USERKVM_TRACE=1 logs to stderr. */
+extern int userkvm_trace;
+void userkvm_tracef(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+#define kvm_trace(...) do { if (userkvm_trace) userkvm_tracef(__VA_ARGS__); } while (0)
+
+#endif

@@ -1,0 +1,143 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * struct kvm and struct kvm_vcpu: the objects of virt/kvm, as in the
+ * kernel's include/linux/kvm_host.h.  Architecture state lives in
+ * struct kvm_arch / struct kvm_vcpu_arch (src/x86/x86.h).
+ */
+#ifndef USERKVM_KVM_HOST_H
+#define USERKVM_KVM_HOST_H
+
+#include <pthread.h>
+#include <userkvm/kvm_compat.h>
+#include "util/types.h"
+#include "kvm/srcu.h"
+#include "x86/x86.h"
+
+typedef u64 gpa_t;
+typedef u64 gfn_t;
+typedef u64 hva_t;
+
+#define KVM_API_VERSION_NR	12
+#define KVM_MAX_VCPUS		1024
+#define KVM_MAX_VCPU_IDS	4096
+/* Slot ids 0..KVM_USER_MEM_SLOTS-1 are the user's, as on x86 KVM. */
+#define KVM_MEM_SLOTS_NUM	32767
+#define KVM_INTERNAL_MEM_SLOTS	3
+#define KVM_USER_MEM_SLOTS	(KVM_MEM_SLOTS_NUM - KVM_INTERNAL_MEM_SLOTS)
+/* One address space: no SMM yet (KVM_CAP_MULTI_ADDRESS_SPACE unreported). */
+#define KVM_ADDRESS_SPACE_NUM	1
+/* Dirty bitmaps are indexed by unsigned int in KVM; hence this bound. */
+#define KVM_MEM_MAX_NR_PAGES	((1ul << 31) - 1)
+/* access_ok(): the user half of a 4-level address space. */
+#define KVM_TASK_SIZE_MAX	0x7ffffffff000ull
+#define KVM_VCPU_MMAP_PAGES	3	/* kvm_run, PIO data, coalesced MMIO ring */
+#define KVM_DIRTY_LOG_MANUAL_CAPS \
+	(KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE | KVM_DIRTY_LOG_INITIALLY_SET)
+
+struct kvm_memory_slot {
+	gfn_t base_gfn;
+	u64 npages;
+	unsigned long *dirty_bitmap;	/* NULL unless KVM_MEM_LOG_DIRTY_PAGES */
+	hva_t userspace_addr;
+	u32 flags;
+	u16 id;
+	u16 as_id;
+};
+
+/*
+ * An immutable snapshot of one address space's slots.  Updates build a new
+ * one and publish it (kvm_swap_active_memslots); readers hold kvm->srcu.
+ * Slots are sorted by base_gfn for gfn lookups; id_to_memslot() uses the
+ * id index.
+ */
+struct kvm_memslots {
+	u64 generation;
+	int nr;
+	struct kvm_memory_slot *by_gfn[];	/* nr entries, sorted */
+};
+
+struct kvm_vcpu;
+
+struct kvm {
+	pthread_mutex_t lock;		/* vCPU creation, VM-wide state */
+	pthread_mutex_t slots_lock;	/* serializes memslot updates */
+	struct srcu_struct srcu;	/* protects memslots[] readers */
+	struct kvm_memslots *memslots[KVM_ADDRESS_SPACE_NUM];
+	/* id-indexed view of the active slots, guarded like memslots[] */
+	struct kvm_memory_slot **slots_by_id[KVM_ADDRESS_SPACE_NUM];
+	u64 nr_memslot_pages;
+	u64 generation;
+
+	unsigned long type;
+	int refcount;			/* atomic: fds + vCPUs + transient users */
+	int created_vcpus;
+	int online_vcpus;
+	int max_vcpus;
+	struct kvm_vcpu *vcpus[KVM_MAX_VCPUS];	/* by creation index */
+	bool manual_dirty_log_protect_set;
+	u64 manual_dirty_log_protect;
+	bool bugged;			/* KVM_BUG_ON fired: every ioctl -EIO */
+
+	struct kvm_arch arch;
+};
+
+struct kvm_vcpu {
+	struct kvm *kvm;
+	int vcpu_id;		/* the id userspace chose */
+	int vcpu_idx;		/* index in kvm->vcpus[] */
+	pthread_mutex_t mutex;	/* held by every vCPU ioctl, as in KVM */
+	struct kvm_run *run;	/* page 0 of the vCPU fd's memfd */
+	void *mmap_base;	/* the KVM_VCPU_MMAP_PAGES mapping */
+	int srcu_idx;
+	u64 requests;		/* KVM_REQ_* bits, atomic */
+
+	struct kvm_vcpu_arch arch;
+};
+
+/* Memslot lookups: callers hold kvm->srcu (see kvm_memslots()). */
+static inline struct kvm_memslots *__kvm_memslots(struct kvm *kvm, int as_id)
+{
+	return __atomic_load_n(&kvm->memslots[as_id], __ATOMIC_ACQUIRE);
+}
+
+static inline struct kvm_memslots *kvm_memslots(struct kvm *kvm)
+{
+	return __kvm_memslots(kvm, 0);
+}
+
+struct kvm_memory_slot *id_to_memslot(struct kvm *kvm, int as_id, int id);
+struct kvm_memory_slot *__gfn_to_memslot(struct kvm_memslots *slots, gfn_t gfn);
+struct kvm_memory_slot *gfn_to_memslot(struct kvm *kvm, gfn_t gfn);
+/* Return: the host address of @gfn, or KVM_HVA_ERR_BAD. */
+#define KVM_HVA_ERR_BAD (~0ull)
+hva_t gfn_to_hva_memslot(const struct kvm_memory_slot *slot, gfn_t gfn);
+hva_t gfn_to_hva(struct kvm *kvm, gfn_t gfn);
+/* As gfn_to_hva(), and @writable says whether the slot allows writes. */
+hva_t gfn_to_hva_prot(struct kvm *kvm, gfn_t gfn, bool *writable);
+void mark_page_dirty_in_slot(struct kvm *kvm, const struct kvm_memory_slot *slot, gfn_t gfn);
+void mark_page_dirty(struct kvm *kvm, gfn_t gfn);
+
+int kvm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_region2 *mem);
+
+/* Lifetimes. */
+struct kvm *kvm_create_vm(unsigned long type, int *err);
+void kvm_get_kvm(struct kvm *kvm);
+void kvm_put_kvm(struct kvm *kvm);
+
+/* ioctl entry points, called by the fd layer (src/api/kvm_fd.c). */
+long kvm_dev_ioctl(unsigned int ioctl, unsigned long arg);
+long kvm_vm_ioctl(struct kvm *kvm, unsigned int ioctl, unsigned long arg);
+long kvm_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned long arg);
+void kvm_vm_release(struct kvm *kvm);
+void kvm_vcpu_release(struct kvm_vcpu *vcpu);
+
+int kvm_vm_ioctl_check_extension_generic(struct kvm *kvm, long arg);
+
+/* Copies between "user" buffers and the kernel side: -EFAULT on bad pointers. */
+int copy_from_user(void *dst, const void *usrc, size_t n);
+int copy_to_user(void *udst, const void *src, size_t n);
+
+#define KVM_BUG_ON(cond, kvm) \
+	({ bool __c = !!(cond); if (unlikely(__c)) (kvm)->bugged = true; __c; })
+
+#endif

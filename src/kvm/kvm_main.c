@@ -1,0 +1,796 @@
+// SPDX-License-Identifier: MIT
+/*
+ * virt/kvm/kvm_main.c: the generic half of KVM.  System, VM and vCPU ioctl
+ * dispatch, VM and vCPU lifetimes, memslots and the dirty log.  Error codes
+ * and the order of checks follow the kernel's, since programs (and the KVM
+ * selftests) test for them.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "api/kvm_fd.h"
+#include "kvm/kvm_host.h"
+
+/*
+ * User-space "user copies".  The caller's buffers are in our own address
+ * space, so a copy is a memcpy; what the kernel would fault on that we can
+ * tell without a system call (the NULL page, non-canonical and kernel-half
+ * addresses, wrap-around) gets -EFAULT as it does there.
+ */
+static bool user_range_bad(const void *p, size_t n)
+{
+	unsigned long a = (unsigned long)p;
+
+	return a < PAGE_SIZE || a + n < a || a + n > KVM_TASK_SIZE_MAX;
+}
+
+int copy_from_user(void *dst, const void *usrc, size_t n)
+{
+	if (user_range_bad(usrc, n))
+		return -EFAULT;
+	memcpy(dst, usrc, n);
+	return 0;
+}
+
+int copy_to_user(void *udst, const void *src, size_t n)
+{
+	if (user_range_bad(udst, n))
+		return -EFAULT;
+	memcpy(udst, src, n);
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Memslots                                                            */
+/* ------------------------------------------------------------------ */
+
+static struct kvm_memslots *memslots_alloc(int nr)
+{
+	struct kvm_memslots *s = calloc(1, sizeof(*s) + nr * sizeof(s->by_gfn[0]));
+
+	if (s)
+		s->nr = nr;
+	return s;
+}
+
+struct kvm_memory_slot *id_to_memslot(struct kvm *kvm, int as_id, int id)
+{
+	struct kvm_memory_slot **by_id;
+
+	if (as_id < 0 || as_id >= KVM_ADDRESS_SPACE_NUM || id < 0 || id >= KVM_MEM_SLOTS_NUM)
+		return NULL;
+	by_id = __atomic_load_n(&kvm->slots_by_id[as_id], __ATOMIC_ACQUIRE);
+	return by_id ? __atomic_load_n(&by_id[id], __ATOMIC_ACQUIRE) : NULL;
+}
+
+/* Binary search of the gfn-sorted array; slots never overlap. */
+struct kvm_memory_slot *__gfn_to_memslot(struct kvm_memslots *slots, gfn_t gfn)
+{
+	int lo = 0, hi = slots->nr - 1;
+
+	while (lo <= hi) {
+		int mid = lo + (hi - lo) / 2;
+		struct kvm_memory_slot *s = slots->by_gfn[mid];
+
+		if (gfn < s->base_gfn)
+			hi = mid - 1;
+		else if (gfn >= s->base_gfn + s->npages)
+			lo = mid + 1;
+		else
+			return s;
+	}
+	return NULL;
+}
+
+/* Caller holds kvm->srcu, as in KVM. */
+struct kvm_memory_slot *gfn_to_memslot(struct kvm *kvm, gfn_t gfn)
+{
+	return __gfn_to_memslot(kvm_memslots(kvm), gfn);
+}
+
+hva_t gfn_to_hva_memslot(const struct kvm_memory_slot *slot, gfn_t gfn)
+{
+	if (!slot || gfn < slot->base_gfn || gfn - slot->base_gfn >= slot->npages)
+		return KVM_HVA_ERR_BAD;
+	return slot->userspace_addr + ((gfn - slot->base_gfn) << PAGE_SHIFT);
+}
+
+hva_t gfn_to_hva(struct kvm *kvm, gfn_t gfn)
+{
+	return gfn_to_hva_memslot(gfn_to_memslot(kvm, gfn), gfn);
+}
+
+hva_t gfn_to_hva_prot(struct kvm *kvm, gfn_t gfn, bool *writable)
+{
+	struct kvm_memory_slot *slot = gfn_to_memslot(kvm, gfn);
+
+	if (writable)
+		*writable = slot && !(slot->flags & KVM_MEM_READONLY);
+	return gfn_to_hva_memslot(slot, gfn);
+}
+
+static unsigned long kvm_dirty_bitmap_bytes(const struct kvm_memory_slot *slot)
+{
+	return ALIGN_UP(slot->npages, 64ul) / 8;
+}
+
+void mark_page_dirty_in_slot(struct kvm *kvm, const struct kvm_memory_slot *slot, gfn_t gfn)
+{
+	u64 rel;
+
+	if (!slot || !slot->dirty_bitmap || gfn < slot->base_gfn)
+		return;
+	rel = gfn - slot->base_gfn;
+	if (rel >= slot->npages)
+		return;
+	__atomic_fetch_or(&slot->dirty_bitmap[rel / 64], 1ul << (rel % 64), __ATOMIC_RELAXED);
+}
+
+void mark_page_dirty(struct kvm *kvm, gfn_t gfn)
+{
+	mark_page_dirty_in_slot(kvm, gfn_to_memslot(kvm, gfn), gfn);
+}
+
+static bool kvm_check_memslot_overlap(struct kvm_memslots *slots, int id,
+				      gfn_t start, gfn_t end)
+{
+	for (int i = 0; i < slots->nr; i++) {
+		struct kvm_memory_slot *s = slots->by_gfn[i];
+
+		if (s->id == id)
+			continue;
+		if (start < s->base_gfn + s->npages && s->base_gfn < end)
+			return true;
+	}
+	return false;
+}
+
+enum kvm_mr_change {
+	KVM_MR_CREATE,
+	KVM_MR_DELETE,
+	KVM_MR_MOVE,
+	KVM_MR_FLAGS_ONLY,
+};
+
+/*
+ * Publish a new gfn-sorted array in which @old (may be NULL) is replaced by
+ * @new (may be NULL), then wait until no reader can see the old one.
+ */
+static int kvm_set_memslot(struct kvm *kvm, int as_id, struct kvm_memory_slot *old,
+			   struct kvm_memory_slot *new, enum kvm_mr_change change)
+{
+	struct kvm_memslots *cur = kvm->memslots[as_id], *next;
+	struct kvm_memory_slot **by_id = kvm->slots_by_id[as_id];
+	int n = 0;
+
+	next = memslots_alloc(cur->nr + (new ? 1 : 0) - (old ? 1 : 0));
+	if (!next)
+		return -ENOMEM;
+	for (int i = 0; i < cur->nr; i++) {
+		struct kvm_memory_slot *s = cur->by_gfn[i];
+
+		if (s == old)
+			continue;
+		next->by_gfn[n++] = s;
+	}
+	if (new) {
+		int pos = n;
+
+		while (pos > 0 && next->by_gfn[pos - 1]->base_gfn > new->base_gfn) {
+			next->by_gfn[pos] = next->by_gfn[pos - 1];
+			pos--;
+		}
+		next->by_gfn[pos] = new;
+		n++;
+	}
+	next->nr = n;
+	next->generation = ++kvm->generation;
+
+	/*
+	 * Note, the arch hook runs before readers switch over: once the MMU
+	 * exists it zaps the old slot's mappings here (KVM_MR_DELETE/MOVE) and
+	 * enables or disables dirty tracking (KVM_MR_FLAGS_ONLY).
+	 */
+	__atomic_store_n(&by_id[new ? new->id : old->id], new, __ATOMIC_RELEASE);
+	__atomic_store_n(&kvm->memslots[as_id], next, __ATOMIC_RELEASE);
+	synchronize_srcu(&kvm->srcu);
+	free(cur);
+
+	if (old) {
+		kvm->nr_memslot_pages -= old->npages;
+		/* A flags-only change that keeps dirty logging hands its bitmap on. */
+		if (!(new && new->dirty_bitmap == old->dirty_bitmap))
+			free(old->dirty_bitmap);
+		free(old);
+	}
+	if (new)
+		kvm->nr_memslot_pages += new->npages;
+	(void)change;
+	return 0;
+}
+
+static int check_memory_region_flags(struct kvm *kvm,
+				     const struct kvm_userspace_memory_region2 *mem)
+{
+	u32 valid_flags = KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY;
+
+	if (mem->flags & ~valid_flags)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * kvm_set_memory_region() - KVM_SET_USER_MEMORY_REGION(2), slots_lock held
+ *
+ * The checks and their order are KVM's __kvm_set_memory_region(): flags,
+ * alignment, the user range, the slot id, wrap-around, the size bound, then
+ * what a change to a live slot may alter, then overlap (-EEXIST).
+ */
+int kvm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_region2 *mem)
+{
+	struct kvm_memory_slot *old, *new;
+	enum kvm_mr_change change;
+	gfn_t base_gfn;
+	u64 npages;
+	int as_id, id, r;
+
+	r = check_memory_region_flags(kvm, mem);
+	if (r)
+		return r;
+
+	as_id = mem->slot >> 16;
+	id = (u16)mem->slot;
+
+	if (mem->memory_size & (PAGE_SIZE - 1))
+		return -EINVAL;
+	if (mem->guest_phys_addr & (PAGE_SIZE - 1))
+		return -EINVAL;
+	if ((mem->userspace_addr & (PAGE_SIZE - 1)) ||
+	    mem->userspace_addr + mem->memory_size < mem->userspace_addr ||
+	    mem->userspace_addr + mem->memory_size > KVM_TASK_SIZE_MAX)
+		return -EINVAL;
+	if (as_id >= KVM_ADDRESS_SPACE_NUM || id >= KVM_MEM_SLOTS_NUM)
+		return -EINVAL;
+	if (mem->guest_phys_addr + mem->memory_size < mem->guest_phys_addr)
+		return -EINVAL;
+	if (id < KVM_USER_MEM_SLOTS && (mem->memory_size >> PAGE_SHIFT) > KVM_MEM_MAX_NR_PAGES)
+		return -EINVAL;
+
+	old = id_to_memslot(kvm, as_id, id);
+
+	if (!mem->memory_size) {
+		if (!old || !old->npages)
+			return -EINVAL;
+		if (KVM_BUG_ON(kvm->nr_memslot_pages < old->npages, kvm))
+			return -EIO;
+		return kvm_set_memslot(kvm, as_id, old, NULL, KVM_MR_DELETE);
+	}
+
+	base_gfn = mem->guest_phys_addr >> PAGE_SHIFT;
+	npages = mem->memory_size >> PAGE_SHIFT;
+
+	if (!old || !old->npages) {
+		change = KVM_MR_CREATE;
+		if (kvm->nr_memslot_pages + npages < kvm->nr_memslot_pages)
+			return -EINVAL;
+	} else {
+		if (mem->userspace_addr != old->userspace_addr || npages != old->npages ||
+		    ((mem->flags ^ old->flags) & KVM_MEM_READONLY))
+			return -EINVAL;
+		if (base_gfn != old->base_gfn)
+			change = KVM_MR_MOVE;
+		else if (mem->flags != old->flags)
+			change = KVM_MR_FLAGS_ONLY;
+		else
+			return 0;	/* nothing to change */
+	}
+
+	if ((change == KVM_MR_CREATE || change == KVM_MR_MOVE) &&
+	    kvm_check_memslot_overlap(kvm_memslots(kvm), id, base_gfn, base_gfn + npages))
+		return -EEXIST;
+
+	/* kvm_arch_prepare_memory_region(): the MMU cannot map past MAXPHYADDR. */
+	if ((change == KVM_MR_CREATE || change == KVM_MR_MOVE) &&
+	    base_gfn + npages - 1 > kvm_mmu_max_gfn())
+		return -EINVAL;
+
+	new = calloc(1, sizeof(*new));
+	if (!new)
+		return -ENOMEM;
+	new->id = id;
+	new->as_id = as_id;
+	new->base_gfn = base_gfn;
+	new->npages = npages;
+	new->flags = mem->flags;
+	new->userspace_addr = mem->userspace_addr;
+
+	if (new->flags & KVM_MEM_LOG_DIRTY_PAGES) {
+		if (old && old->dirty_bitmap) {
+			new->dirty_bitmap = old->dirty_bitmap;
+		} else {
+			size_t bytes = kvm_dirty_bitmap_bytes(new);
+
+			new->dirty_bitmap = calloc(1, bytes);
+			if (!new->dirty_bitmap) {
+				free(new);
+				return -ENOMEM;
+			}
+			if (kvm->manual_dirty_log_protect & KVM_DIRTY_LOG_INITIALLY_SET) {
+				memset(new->dirty_bitmap, 0xff, bytes);
+				if (npages % 64)
+					new->dirty_bitmap[npages / 64] = (1ul << (npages % 64)) - 1;
+			}
+		}
+	}
+
+	r = kvm_set_memslot(kvm, as_id, old, new, change);
+	if (r) {
+		if (!old || new->dirty_bitmap != old->dirty_bitmap)
+			free(new->dirty_bitmap);
+		free(new);
+	}
+	return r;
+}
+
+static int kvm_vm_ioctl_set_memory_region(struct kvm *kvm,
+					  const struct kvm_userspace_memory_region2 *mem)
+{
+	int r;
+
+	if ((u16)mem->slot >= KVM_USER_MEM_SLOTS)
+		return -EINVAL;
+	pthread_mutex_lock(&kvm->slots_lock);
+	r = kvm_set_memory_region(kvm, mem);
+	pthread_mutex_unlock(&kvm->slots_lock);
+	return r;
+}
+
+/*
+ * KVM_GET_DIRTY_LOG.  Without manual protection the bitmap is harvested:
+ * read and cleared atomically, word by word (the MMU write-protects the
+ * pages again at that point).  With KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE
+ * it is only copied; KVM_CLEAR_DIRTY_LOG clears it.
+ */
+static int kvm_vm_ioctl_get_dirty_log(struct kvm *kvm, struct kvm_dirty_log *log)
+{
+	struct kvm_memory_slot *slot;
+	unsigned long n, *buf;
+	int as_id, id, r;
+
+	as_id = log->slot >> 16;
+	id = (u16)log->slot;
+	if (as_id >= KVM_ADDRESS_SPACE_NUM || id >= KVM_USER_MEM_SLOTS)
+		return -EINVAL;
+
+	pthread_mutex_lock(&kvm->slots_lock);
+	slot = id_to_memslot(kvm, as_id, id);
+	r = -ENOENT;
+	if (!slot || !slot->dirty_bitmap)
+		goto out;
+	n = kvm_dirty_bitmap_bytes(slot);
+	buf = malloc(n);
+	r = -ENOMEM;
+	if (!buf)
+		goto out;
+	for (unsigned long i = 0; i < n / sizeof(long); i++) {
+		if (kvm->manual_dirty_log_protect & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE)
+			buf[i] = __atomic_load_n(&slot->dirty_bitmap[i], __ATOMIC_RELAXED);
+		else
+			buf[i] = __atomic_exchange_n(&slot->dirty_bitmap[i], 0, __ATOMIC_RELAXED);
+	}
+	r = copy_to_user(log->dirty_bitmap, buf, n);
+	free(buf);
+out:
+	pthread_mutex_unlock(&kvm->slots_lock);
+	return r;
+}
+
+static int kvm_vm_ioctl_clear_dirty_log(struct kvm *kvm, struct kvm_clear_dirty_log *log)
+{
+	struct kvm_memory_slot *slot;
+	unsigned long n, *buf;
+	int as_id, id, r;
+
+	as_id = log->slot >> 16;
+	id = (u16)log->slot;
+	if (as_id >= KVM_ADDRESS_SPACE_NUM || id >= KVM_USER_MEM_SLOTS)
+		return -EINVAL;
+	if (log->first_page & 63)
+		return -EINVAL;
+
+	pthread_mutex_lock(&kvm->slots_lock);
+	slot = id_to_memslot(kvm, as_id, id);
+	r = -ENOENT;
+	if (!slot || !slot->dirty_bitmap)
+		goto out;
+	n = ALIGN_UP((unsigned long)log->num_pages, 64ul) / 8;
+	r = -EINVAL;
+	if (log->first_page > slot->npages ||
+	    log->num_pages > slot->npages - log->first_page ||
+	    (log->num_pages < slot->npages - log->first_page && (log->num_pages & 63)))
+		goto out;
+	r = -ENOMEM;
+	buf = malloc(n ? n : 1);
+	if (!buf)
+		goto out;
+	r = copy_from_user(buf, log->dirty_bitmap, n);
+	if (!r) {
+		unsigned long base = log->first_page / 64;
+
+		for (unsigned long i = 0; i < n / sizeof(long); i++) {
+			unsigned long mask = buf[i];
+
+			/* The last word may cover pages past num_pages: keep them. */
+			if (i == n / sizeof(long) - 1 && (log->num_pages & 63))
+				mask &= (1ul << (log->num_pages & 63)) - 1;
+			__atomic_fetch_and(&slot->dirty_bitmap[base + i], ~mask, __ATOMIC_RELAXED);
+		}
+	}
+	free(buf);
+out:
+	pthread_mutex_unlock(&kvm->slots_lock);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* VM and vCPU lifetimes                                               */
+/* ------------------------------------------------------------------ */
+
+struct kvm *kvm_create_vm(unsigned long type, int *err)
+{
+	struct kvm *kvm = calloc(1, sizeof(*kvm));
+	int r = -ENOMEM;
+
+	if (!kvm)
+		goto fail;
+	pthread_mutex_init(&kvm->lock, NULL);
+	pthread_mutex_init(&kvm->slots_lock, NULL);
+	kvm->refcount = 1;
+	kvm->type = type;
+	kvm->max_vcpus = KVM_MAX_VCPUS;
+	for (int i = 0; i < KVM_ADDRESS_SPACE_NUM; i++) {
+		kvm->memslots[i] = memslots_alloc(0);
+		kvm->slots_by_id[i] = calloc(KVM_MEM_SLOTS_NUM, sizeof(struct kvm_memory_slot *));
+		if (!kvm->memslots[i] || !kvm->slots_by_id[i])
+			goto fail_free;
+	}
+	r = kvm_arch_init_vm(kvm, type);
+	if (r)
+		goto fail_free;
+	return kvm;
+
+fail_free:
+	for (int i = 0; i < KVM_ADDRESS_SPACE_NUM; i++) {
+		free(kvm->memslots[i]);
+		free(kvm->slots_by_id[i]);
+	}
+	free(kvm);
+fail:
+	*err = r;
+	return NULL;
+}
+
+void kvm_get_kvm(struct kvm *kvm)
+{
+	__atomic_fetch_add(&kvm->refcount, 1, __ATOMIC_ACQ_REL);
+}
+
+static void kvm_destroy_vm(struct kvm *kvm)
+{
+	kvm_trace("destroy vm (%d vcpus)", kvm->online_vcpus);
+	for (int i = 0; i < kvm->online_vcpus; i++) {
+		struct kvm_vcpu *vcpu = kvm->vcpus[i];
+
+		kvm_arch_vcpu_destroy(vcpu);
+		munmap(vcpu->mmap_base, KVM_VCPU_MMAP_PAGES * PAGE_SIZE);
+		pthread_mutex_destroy(&vcpu->mutex);
+		free(vcpu);
+	}
+	kvm_arch_destroy_vm(kvm);
+	for (int as = 0; as < KVM_ADDRESS_SPACE_NUM; as++) {
+		struct kvm_memslots *slots = kvm->memslots[as];
+
+		for (int i = 0; i < slots->nr; i++) {
+			free(slots->by_gfn[i]->dirty_bitmap);
+			free(slots->by_gfn[i]);
+		}
+		free(slots);
+		free(kvm->slots_by_id[as]);
+	}
+	pthread_mutex_destroy(&kvm->lock);
+	pthread_mutex_destroy(&kvm->slots_lock);
+	free(kvm);
+}
+
+void kvm_put_kvm(struct kvm *kvm)
+{
+	if (__atomic_sub_fetch(&kvm->refcount, 1, __ATOMIC_ACQ_REL) == 0)
+		kvm_destroy_vm(kvm);
+}
+
+void kvm_vm_release(struct kvm *kvm)
+{
+	kvm_put_kvm(kvm);
+}
+
+/* A vCPU lives as long as its VM; its fd only holds a VM reference. */
+void kvm_vcpu_release(struct kvm_vcpu *vcpu)
+{
+	kvm_put_kvm(vcpu->kvm);
+}
+
+static struct kvm_vcpu *kvm_get_vcpu_by_id(struct kvm *kvm, int id)
+{
+	for (int i = 0; i < kvm->online_vcpus; i++)
+		if (kvm->vcpus[i]->vcpu_id == id)
+			return kvm->vcpus[i];
+	return NULL;
+}
+
+/* KVM_CREATE_VCPU: the checks of kvm_vm_ioctl_create_vcpu(), in its order. */
+static int kvm_vm_ioctl_create_vcpu(struct kvm *kvm, unsigned long id)
+{
+	struct kvm_vcpu *vcpu;
+	char name[32];
+	void *map;
+	int r, fd;
+
+	if (id >= KVM_MAX_VCPU_IDS)
+		return -EINVAL;
+
+	pthread_mutex_lock(&kvm->lock);
+	if (kvm->created_vcpus >= kvm->max_vcpus) {
+		pthread_mutex_unlock(&kvm->lock);
+		return -EINVAL;
+	}
+	r = kvm_arch_vcpu_precreate(kvm, id);
+	if (r) {
+		pthread_mutex_unlock(&kvm->lock);
+		return r;
+	}
+	kvm->created_vcpus++;
+	pthread_mutex_unlock(&kvm->lock);
+
+	r = -ENOMEM;
+	vcpu = aligned_alloc(64, ALIGN_UP(sizeof(*vcpu), 64ul));
+	if (!vcpu)
+		goto vcpu_decrement;
+	memset(vcpu, 0, sizeof(*vcpu));
+	vcpu->kvm = kvm;
+	vcpu->vcpu_id = id;
+	pthread_mutex_init(&vcpu->mutex, NULL);
+
+	pthread_mutex_lock(&kvm->lock);
+	if (kvm_get_vcpu_by_id(kvm, id)) {
+		r = -EEXIST;
+		goto unlock_vcpu_destroy;
+	}
+
+	/*
+	 * The fd's memfd holds struct kvm_run (page 0), the PIO data page
+	 * (KVM_PIO_PAGE_OFFSET) and the coalesced MMIO ring
+	 * (KVM_COALESCED_MMIO_PAGE_OFFSET); mmap(vcpu_fd) maps the same pages.
+	 */
+	snprintf(name, sizeof(name), "kvm-vcpu:%lu", id);
+	kvm_get_kvm(kvm);
+	fd = anon_inode_getfd(name, KVM_FILE_VCPU, vcpu, KVM_VCPU_MMAP_PAGES * PAGE_SIZE,
+			      &map, 1);
+	if (fd < 0) {
+		r = fd;
+		kvm_put_kvm(kvm);
+		goto unlock_vcpu_destroy;
+	}
+	vcpu->mmap_base = map;
+	vcpu->run = map;
+
+	r = kvm_arch_vcpu_create(vcpu);
+	if (r) {
+		/*
+		 * FIXME: the fd is live already; KVM creates the arch vCPU
+		 * first.  Ours cannot fail after allocation today.
+		 */
+		goto unlock_vcpu_destroy;
+	}
+	vcpu->vcpu_idx = kvm->online_vcpus;
+	__atomic_store_n(&kvm->vcpus[vcpu->vcpu_idx], vcpu, __ATOMIC_RELEASE);
+	__atomic_store_n(&kvm->online_vcpus, kvm->online_vcpus + 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&kvm->lock);
+	return fd;
+
+unlock_vcpu_destroy:
+	pthread_mutex_unlock(&kvm->lock);
+	pthread_mutex_destroy(&vcpu->mutex);
+	free(vcpu);
+vcpu_decrement:
+	pthread_mutex_lock(&kvm->lock);
+	kvm->created_vcpus--;
+	pthread_mutex_unlock(&kvm->lock);
+	return r;
+}
+
+/* ------------------------------------------------------------------ */
+/* Capabilities and ioctls                                             */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Report exactly what is implemented.  Capabilities that only make sense
+ * with KVM_RUN (immediate exit, internal error data, sync MMU, ...) come with
+ * the run loop.
+ */
+int kvm_vm_ioctl_check_extension_generic(struct kvm *kvm, long arg)
+{
+	switch (arg) {
+	case KVM_CAP_USER_MEMORY:
+	case KVM_CAP_USER_MEMORY2:
+	case KVM_CAP_DESTROY_MEMORY_REGION_WORKS:
+	case KVM_CAP_JOIN_MEMORY_REGIONS_WORKS:
+	case KVM_CAP_CHECK_EXTENSION_VM:
+	case KVM_CAP_ENABLE_CAP_VM:
+		return 1;
+	case KVM_CAP_NR_MEMSLOTS:
+		return KVM_USER_MEM_SLOTS;
+	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
+		return KVM_DIRTY_LOG_MANUAL_CAPS;
+	default:
+		return kvm_vm_ioctl_check_extension(kvm, arg);
+	}
+}
+
+static int kvm_vm_ioctl_enable_cap_generic(struct kvm *kvm, struct kvm_enable_cap *cap)
+{
+	int r;
+
+	switch (cap->cap) {
+	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
+		if (cap->flags || (cap->args[0] & ~(u64)KVM_DIRTY_LOG_MANUAL_CAPS))
+			return -EINVAL;
+		pthread_mutex_lock(&kvm->slots_lock);
+		kvm->manual_dirty_log_protect = cap->args[0];
+		pthread_mutex_unlock(&kvm->slots_lock);
+		return 0;
+	default:
+		pthread_mutex_lock(&kvm->lock);
+		r = kvm_vm_ioctl_enable_cap(kvm, cap);
+		pthread_mutex_unlock(&kvm->lock);
+		return r;
+	}
+}
+
+static int kvm_dev_ioctl_create_vm(unsigned long type)
+{
+	struct kvm *kvm;
+	int r, fd;
+
+	kvm = kvm_create_vm(type, &r);
+	if (!kvm)
+		return r;
+	fd = anon_inode_getfd("kvm-vm", KVM_FILE_VM, kvm, 0, NULL, 1);
+	if (fd < 0)
+		kvm_put_kvm(kvm);
+	return fd;
+}
+
+long kvm_dev_ioctl(unsigned int ioctl, unsigned long arg)
+{
+	long r = -EINVAL;
+
+	switch (ioctl) {
+	case KVM_GET_API_VERSION:
+		if (arg)
+			break;
+		r = KVM_API_VERSION_NR;
+		break;
+	case KVM_CREATE_VM:
+		r = kvm_dev_ioctl_create_vm(arg);
+		break;
+	case KVM_CHECK_EXTENSION:
+		r = kvm_vm_ioctl_check_extension_generic(NULL, (long)arg);
+		break;
+	case KVM_GET_VCPU_MMAP_SIZE:
+		if (arg)
+			break;
+		r = KVM_VCPU_MMAP_PAGES * PAGE_SIZE;
+		break;
+	default:
+		return kvm_arch_dev_ioctl(ioctl, arg);
+	}
+	return r;
+}
+
+long kvm_vm_ioctl(struct kvm *kvm, unsigned int ioctl, unsigned long arg)
+{
+	void *argp = (void *)arg;
+	long r;
+
+	if (kvm->bugged)
+		return -EIO;
+
+	switch (ioctl) {
+	case KVM_CREATE_VCPU:
+		r = kvm_vm_ioctl_create_vcpu(kvm, arg);
+		break;
+	case KVM_ENABLE_CAP: {
+		struct kvm_enable_cap cap;
+
+		r = copy_from_user(&cap, argp, sizeof(cap));
+		if (r)
+			break;
+		r = kvm_vm_ioctl_enable_cap_generic(kvm, &cap);
+		break;
+	}
+	case KVM_SET_USER_MEMORY_REGION2:
+	case KVM_SET_USER_MEMORY_REGION: {
+		struct kvm_userspace_memory_region2 mem;
+		unsigned long size;
+
+		/* The v1 struct is a prefix of the v2 one. */
+		if (ioctl == KVM_SET_USER_MEMORY_REGION)
+			size = sizeof(struct kvm_userspace_memory_region);
+		else
+			size = sizeof(struct kvm_userspace_memory_region2);
+		memset(&mem, 0, sizeof(mem));
+		r = copy_from_user(&mem, argp, size);
+		if (r)
+			break;
+		r = -EINVAL;
+		if (ioctl == KVM_SET_USER_MEMORY_REGION &&
+		    (mem.flags & ~(u32)(KVM_MEM_LOG_DIRTY_PAGES | KVM_MEM_READONLY)))
+			break;
+		r = kvm_vm_ioctl_set_memory_region(kvm, &mem);
+		break;
+	}
+	case KVM_GET_DIRTY_LOG: {
+		struct kvm_dirty_log log;
+
+		r = copy_from_user(&log, argp, sizeof(log));
+		if (r)
+			break;
+		r = kvm_vm_ioctl_get_dirty_log(kvm, &log);
+		break;
+	}
+	case KVM_CLEAR_DIRTY_LOG: {
+		struct kvm_clear_dirty_log log;
+
+		r = copy_from_user(&log, argp, sizeof(log));
+		if (r)
+			break;
+		r = kvm_vm_ioctl_clear_dirty_log(kvm, &log);
+		break;
+	}
+	case KVM_CHECK_EXTENSION:
+		r = kvm_vm_ioctl_check_extension_generic(kvm, (long)arg);
+		break;
+	default:
+		r = kvm_arch_vm_ioctl(kvm, ioctl, arg);
+	}
+	return r;
+}
+
+long kvm_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned long arg)
+{
+	long r;
+
+	if (vcpu->kvm->bugged)
+		return -EIO;
+	if (unlikely(_IOC_TYPE(ioctl) != KVMIO))
+		return -EINVAL;
+
+	pthread_mutex_lock(&vcpu->mutex);
+	switch (ioctl) {
+	case KVM_RUN:
+		r = -EINVAL;
+		if (arg)
+			break;
+		r = kvm_arch_vcpu_ioctl_run(vcpu);
+		break;
+	default:
+		r = kvm_arch_vcpu_ioctl(vcpu, ioctl, arg);
+	}
+	pthread_mutex_unlock(&vcpu->mutex);
+	return r;
+}
