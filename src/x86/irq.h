@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The in-kernel irqchip's shared declarations (arch/x86/kvm/irq.h):
+ * the two 8259As, and the glue that routes KVM_IRQ_LINE to them.
+ */
+#ifndef USERKVM_X86_IRQ_H
+#define USERKVM_X86_IRQ_H
+
+#include <pthread.h>
+#include <userkvm/kvm_compat.h>
+#include "util/types.h"
+
+struct kvm;
+
+#define PIC_NUM_PINS 16
+
+/* One 8259A.  Field names and meanings are those of struct kvm_pic_state. */
+struct kvm_kpic_state {
+	u8 last_irr;	/* input levels last seen: edge detection */
+	u8 irr;		/* interrupt request register */
+	u8 imr;		/* interrupt mask register */
+	u8 isr;		/* in-service register */
+	u8 priority_add;	/* rotation: the lowest-priority IRQ is priority_add - 1 */
+	u8 irq_base;	/* ICW2: vector of IRQ 0 */
+	u8 read_reg_select;	/* OCW3 RR/RIS: 0 IRR, 1 ISR on reads of port 0 */
+	u8 poll;	/* OCW3 P: the next read is a poll */
+	u8 special_mask;	/* OCW3 SMM */
+	u8 init_state;	/* 0 ready, 1..3: expecting ICW2..ICW4 */
+	u8 auto_eoi;	/* ICW4 AEOI */
+	u8 rotate_on_auto_eoi;
+	u8 special_fully_nested_mode;	/* ICW4 SFNM */
+	u8 init4;	/* ICW1 IC4: an ICW4 follows */
+	u8 elcr;	/* edge/level control (ports 0x4d0/0x4d1) */
+	u8 elcr_mask;	/* which ELCR bits exist */
+	struct kvm_pic *pics_state;
+};
+
+struct kvm_pic {
+	pthread_mutex_t lock;
+	struct kvm_kpic_state pics[2];	/* master (0x20), slave (0xa0) */
+	int output;			/* INTR to the boot CPU's LINT0 */
+	bool wakeup_needed;
+	struct kvm *kvm;
+	void (*notify)(struct kvm *kvm);	/* output went up: kick a vCPU */
+};
+
+struct kvm_pic *kvm_create_pic(struct kvm *kvm);
+void kvm_destroy_pic(struct kvm_pic *pic);
+/* Return: -1 masked, 0 coalesced (already pending), 1 delivered to IRR. */
+int kvm_pic_set_irq(struct kvm_pic *pic, int irq, int level);
+/* The INTA cycle: the vector of the highest-priority request (or spurious 7). */
+int kvm_pic_read_irq(struct kvm_pic *pic);
+bool kvm_pic_output(struct kvm_pic *pic);
+/* Port I/O (0x20, 0x21, 0xa0, 0xa1, 0x4d0, 0x4d1).  Return: 0, or -EOPNOTSUPP for other ports. */
+int kvm_pic_pio(struct kvm_pic *pic, u16 port, int len, bool write, u8 *data);
+void kvm_pic_get_state(struct kvm_pic *pic, int chip, struct kvm_pic_state *st);
+void kvm_pic_set_state(struct kvm_pic *pic, int chip, const struct kvm_pic_state *st);
+
+#endif
