@@ -56,4 +56,39 @@ int kvm_pic_pio(struct kvm_pic *pic, u16 port, int len, bool write, u8 *data);
 void kvm_pic_get_state(struct kvm_pic *pic, int chip, struct kvm_pic_state *st);
 void kvm_pic_set_state(struct kvm_pic *pic, int chip, const struct kvm_pic_state *st);
 
+/*
+ * GSI routing (virt/kvm/irqchip.c, arch/x86/kvm/irq_comm.c): each GSI maps
+ * to pins of the irqchips and/or MSI messages.  The table is immutable
+ * once published; KVM_SET_GSI_ROUTING builds a new one.
+ */
+#define KVM_MAX_IRQ_ROUTES		4096
+#define KVM_USERSPACE_IRQ_SOURCE_ID	0
+#define KVM_PIT_IRQ_SOURCE_ID		1
+#define KVM_IRQCHIP_NUM_PINS		KVM_IOAPIC_NUM_PINS
+
+struct kvm_kernel_irq_routing_entry {
+	u32 gsi;
+	u32 type;		/* KVM_IRQ_ROUTING_IRQCHIP or _MSI */
+	union {
+		struct { u32 irqchip, pin; } irqchip;
+		struct { u32 address_lo, address_hi, data; } msi;
+	};
+};
+
+struct kvm_irq_routing_table {
+	int nr_rt_entries;	/* GSIs covered: max gsi + 1 */
+	int nr;
+	struct kvm_kernel_irq_routing_entry *entries;	/* sorted by gsi */
+	/* chip[irqchip][pin] = gsi, or -1 */
+	int chip[3][KVM_IRQCHIP_NUM_PINS];
+};
+
+/* Return: a new table, or NULL with *err = -EINVAL/-ENOMEM (KVM's checks). */
+struct kvm_irq_routing_table *kvm_irq_routing_build(const struct kvm_irq_routing_entry *ue,
+						    u32 nr, u32 flags, int *err);
+struct kvm_irq_routing_table *kvm_irq_routing_default(void);
+void kvm_irq_routing_free(struct kvm_irq_routing_table *rt);
+/* The line level of @pin as seen by all sources (KVM's __kvm_irq_line_state). */
+int kvm_irq_line_state(unsigned long *line, int source_id, int level);
+
 #endif
