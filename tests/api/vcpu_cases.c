@@ -968,3 +968,61 @@ KVM_CASE(vcpu_tsc_khz)
 	CHECK_SOFT(t, r == -1 && errno == EINVAL, "max");
 	t_close3(vcpu, vm, sys);
 }
+
+/* The capabilities of the vCPU state ioctls: same values on both. */
+KVM_CASE(vcpu_state_caps)
+{
+	static const struct { long cap; const char *name; } caps[] = {
+		{ KVM_CAP_MP_STATE, "MP_STATE" }, { KVM_CAP_VCPU_EVENTS, "VCPU_EVENTS" },
+		{ KVM_CAP_DEBUGREGS, "DEBUGREGS" }, { KVM_CAP_XSAVE, "XSAVE" },
+		{ KVM_CAP_XCRS, "XCRS" }, { KVM_CAP_SREGS2, "SREGS2" },
+		{ KVM_CAP_GET_MSR_FEATURES, "GET_MSR_FEATURES" }, { KVM_CAP_XSAVE2, "XSAVE2" },
+		{ KVM_CAP_SET_BOOT_CPU_ID, "SET_BOOT_CPU_ID" }, { KVM_CAP_EXT_CPUID, "EXT_CPUID" },
+	};
+	int sys = t_open_sys(t), vm = t_create_vm(t, sys);
+	long r;
+
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]); i++) {
+		r = t->be->ioctl(sys, KVM_CHECK_EXTENSION, caps[i].cap);
+		t_printf(t, "sys cap %s = %ld", caps[i].name, r);
+		CHECK(r > 0, "%s", caps[i].name);
+		r = t->be->ioctl(vm, KVM_CHECK_EXTENSION, caps[i].cap);
+		t_printf(t, "vm cap %s = %ld", caps[i].name, r);
+	}
+	/* not implemented by userkvm: SMM, exception payloads, nested state */
+	r = t->be->ioctl(sys, KVM_CHECK_EXTENSION, KVM_CAP_X86_SMM);
+	CHECK_SOFT(t, r == 0, "SMM");
+	r = t->be->ioctl(sys, KVM_CHECK_EXTENSION, KVM_CAP_EXCEPTION_PAYLOAD);
+	CHECK_SOFT(t, r == 0, "EXCEPTION_PAYLOAD");
+	r = t->be->ioctl(sys, KVM_CHECK_EXTENSION, KVM_CAP_NESTED_STATE);
+	CHECK_SOFT(t, r == 0, "NESTED_STATE");
+	close(vm);
+	close(sys);
+}
+
+/* KVM_SET_BOOT_CPU_ID picks the vCPU that RESETs as the BSP. */
+KVM_CASE(vcpu_boot_cpu_id)
+{
+	int sys = t_open_sys(t), vm = t_create_vm(t, sys), v0, v1;
+	struct kvm_sregs s;
+	long r;
+
+	r = IOC(t, vm, KVM_SET_BOOT_CPU_ID, 4097);
+	CHECK_ERR(t, r, EINVAL);
+	r = IOC(t, vm, KVM_SET_BOOT_CPU_ID, 1);
+	CHECK_OK(t, r);
+	v0 = (int)IOC(t, vm, KVM_CREATE_VCPU, 0);
+	v1 = (int)IOC(t, vm, KVM_CREATE_VCPU, 1);
+	CHECK_OK(t, IOC(t, v0, KVM_GET_SREGS, &s));
+	t_printf(t, "vcpu0 apic_base=%#llx", (unsigned long long)s.apic_base);
+	CHECK_EQ(s.apic_base, 0xfee00800);
+	CHECK_OK(t, IOC(t, v1, KVM_GET_SREGS, &s));
+	t_printf(t, "vcpu1 apic_base=%#llx", (unsigned long long)s.apic_base);
+	CHECK_EQ(s.apic_base, 0xfee00900);
+	r = IOC(t, vm, KVM_SET_BOOT_CPU_ID, 0);	/* too late */
+	CHECK_ERR(t, r, EBUSY);
+	close(v0);
+	close(v1);
+	close(vm);
+	close(sys);
+}
