@@ -37,7 +37,8 @@ struct cpuid_regs4 {
 		 BIT(22) /* MOVBE */ | BIT(23) /* POPCNT */ | BIT(24) /* TSC-deadline */ | \
 		 BIT(26) /* XSAVE */)
 #define F1_EDX	(BIT(0) /* FPU */ | BIT(3) /* PSE */ | BIT(4) /* TSC */ | BIT(5) /* MSR */ | \
-		 BIT(6) /* PAE */ | BIT(8) /* CX8 */ | BIT(9) /* APIC */ | BIT(13) /* PGE */ | \
+		 BIT(6) /* PAE */ | BIT(8) /* CX8 */ | BIT(9) /* APIC */ | BIT(12) /* MTRR */ | \
+		 BIT(13) /* PGE */ | \
 		 BIT(15) /* CMOV */ | BIT(16) /* PAT */ | BIT(19) /* CLFLUSH */ | \
 		 BIT(24) /* FXSR */ | BIT(25) /* SSE */ | BIT(26) /* SSE2 */)
 #define F7_EBX	(BIT(0) /* FSGSBASE */ | BIT(3) /* BMI1 */ | BIT(7) /* SMEP */ | \

@@ -160,11 +160,102 @@ static int set_efer(struct kvm_vcpu *vcpu, struct msr_data *msr_info)
 	return 0;
 }
 
+/*
+ * The guest's MTRRs (KVM's mtrr.c): with EPT they only have to be stored,
+ * as KVM ignores guest memory types.  8 variable ranges, the fixed ranges
+ * and the default type (SDM 11.11).
+ */
+#define KVM_NR_VAR_MTRR 8
+
+static u64 *find_mtrr(struct kvm_vcpu *vcpu, u32 msr)
+{
+	struct kvm_mtrr *m = &vcpu->arch.mtrr_state;
+
+	if (msr >= MTRRphysBase_MSR(0) && msr <= MTRRphysMask_MSR(KVM_NR_VAR_MTRR - 1))
+		return &m->var[msr - MTRRphysBase_MSR(0)];
+	if (msr == MSR_MTRRfix64K_00000)
+		return &m->fixed_64k;
+	if (msr == MSR_MTRRfix16K_80000 || msr == MSR_MTRRfix16K_A0000)
+		return &m->fixed_16k[msr - MSR_MTRRfix16K_80000];
+	if (msr >= MSR_MTRRfix4K_C0000 && msr <= MSR_MTRRfix4K_F8000)
+		return &m->fixed_4k[msr - MSR_MTRRfix4K_C0000];
+	if (msr == MSR_MTRRdefType)
+		return &m->deftype;
+	return NULL;
+}
+
+/* UC, WC, WT, WP, WB: 0, 1, 4, 5, 6 */
+static bool valid_mtrr_type(unsigned int t)
+{
+	return t < 8 && ((1u << t) & 0x73);
+}
+
+static bool kvm_mtrr_valid(struct kvm_vcpu *vcpu, u32 msr, u64 data)
+{
+	u64 mask;
+
+	if (msr == MSR_MTRRdefType) {
+		if (data & ~0xcffull)
+			return false;
+		return valid_mtrr_type(data & 0xff);
+	}
+	if (msr >= MSR_MTRRfix64K_00000 && msr <= MSR_MTRRfix4K_F8000) {
+		for (int i = 0; i < 8; i++)
+			if (!valid_mtrr_type((data >> (i * 8)) & 0xff))
+				return false;
+		return true;
+	}
+	/* variable ranges: no address bits at or above MAXPHYADDR */
+	mask = vcpu->arch.reserved_gpa_bits;
+	if (!(msr & 1)) {
+		if (!valid_mtrr_type(data & 0xff))
+			return false;
+		mask |= 0xf00;
+	} else {
+		mask |= 0x7ff;
+	}
+	return !(data & mask);
+}
+
+static int kvm_mtrr_set_msr(struct kvm_vcpu *vcpu, u32 msr, u64 data)
+{
+	u64 *mtrr = find_mtrr(vcpu, msr);
+
+	if (!mtrr || !kvm_mtrr_valid(vcpu, msr, data))
+		return 1;
+	*mtrr = data;
+	return 0;
+}
+
+static int kvm_mtrr_get_msr(struct kvm_vcpu *vcpu, u32 msr, u64 *pdata)
+{
+	u64 *mtrr;
+
+	if (msr == MSR_MTRRcap) {
+		/* SMRR 0, WC 1, FIX 1, VCNT 8 */
+		*pdata = 0x500 | KVM_NR_VAR_MTRR;
+		return 0;
+	}
+	mtrr = find_mtrr(vcpu, msr);
+	if (!mtrr)
+		return 1;
+	*pdata = *mtrr;
+	return 0;
+}
+
+static bool msr_is_mtrr(u32 msr)
+{
+	return (msr >= MTRRphysBase_MSR(0) && msr <= MSR_MTRRfix4K_F8000) ||
+	       msr == MSR_MTRRdefType;
+}
+
 static int kvm_set_msr_common(struct kvm_vcpu *vcpu, struct msr_data *msr_info)
 {
 	u32 msr = msr_info->index;
 	u64 data = msr_info->data;
 
+	if (msr_is_mtrr(msr))
+		return kvm_mtrr_set_msr(vcpu, msr, data);
 	switch (msr) {
 	case 0x00000079:	/* MSR_IA32_UCODE_WRITE */
 	case 0xc0010117:	/* MSR_VM_HSAVE_PA */
@@ -275,6 +366,8 @@ static int kvm_set_msr_common(struct kvm_vcpu *vcpu, struct msr_data *msr_info)
 
 static int kvm_get_msr_common(struct kvm_vcpu *vcpu, struct msr_data *msr_info)
 {
+	if (msr_is_mtrr(msr_info->index) || msr_info->index == MSR_MTRRcap)
+		return kvm_mtrr_get_msr(vcpu, msr_info->index, (u64 *)&msr_info->data);
 	switch (msr_info->index) {
 	case MSR_IA32_PLATFORM_ID:
 	case 0x0000002a:	/* MSR_IA32_EBL_CR_POWERON */

@@ -190,6 +190,13 @@ struct kvm_vcpu_arch {
 	u64 msr_ia32_power_ctl;
 	u64 msr_hwcr;
 	u64 smi_count;
+	struct kvm_mtrr {
+		u64 var[2 * 8];		/* PhysBase/PhysMask pairs, KVM_NR_VAR_MTRR */
+		u64 fixed_64k;
+		u64 fixed_16k[2];
+		u64 fixed_4k[8];
+		u64 deftype;
+	} mtrr_state;
 
 	/* TSC: guest TSC = host ns scaled to tsc_khz, plus l1_tsc_offset */
 	u32 tsc_khz;

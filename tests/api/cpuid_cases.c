@@ -174,8 +174,8 @@ KVM_CASE(cpuid_supported_userkvm_processor)
 	CHECK_SOFT(t, e && e->eax == 0xf61, "signature");
 	/* ECX: CX16 PCID x2APIC MOVBE POPCNT TSC-deadline XSAVE HYPERVISOR */
 	CHECK_SOFT(t, e && e->ecx == 0x85e22000, "1.ecx %#x", e ? e->ecx : 0);
-	/* EDX: FPU PSE TSC MSR PAE CX8 APIC PGE CMOV PAT CLFLUSH FXSR SSE SSE2 */
-	CHECK_SOFT(t, e && e->edx == 0x0709a379, "1.edx %#x", e ? e->edx : 0);
+	/* EDX: FPU PSE TSC MSR PAE CX8 APIC MTRR PGE CMOV PAT CLFLUSH FXSR SSE SSE2 */
+	CHECK_SOFT(t, e && e->edx == 0x0709b379, "1.edx %#x", e ? e->edx : 0);
 	e = find(&b, 7, 0);
 	/* FSGSBASE TSC_ADJUST BMI1 SMEP INVPCID SMAP; LA57 RDPID; ARCH_CAPABILITIES */
 	CHECK_SOFT(t, e && e->ebx == 0x0010048b && e->ecx == 0x00410000 && e->edx == 0x20000000,

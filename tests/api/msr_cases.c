@@ -397,3 +397,54 @@ KVM_CASE(msr_arch_capabilities_cpuid)
 	CHECK_SOFT(t, v == 1, "%#llx", v);
 	t_close3(vcpu, vm, sys);
 }
+
+/* MTRRs: stored by KVM (EPT ignores guest memory types), validated. */
+KVM_CASE(msr_mtrr)
+{
+	static const unsigned int regs[] = {
+		0xfe, 0x2ff, 0x200, 0x201, 0x20e, 0x20f, 0x250, 0x258, 0x259, 0x268, 0x26f,
+		0x210, 0x24f,
+	};
+	static const struct { unsigned int index; unsigned long long value; } good[] = {
+		{ 0x2ff, 0xc06 },			/* enabled, fixed enabled, WB */
+		{ 0x250, 0x0606060606060606ull },
+		{ 0x258, 0x0000000001010404ull },
+		{ 0x26f, 0x0505050505050505ull },
+		{ 0x200, 0x80000000ull | 0 },		/* UC at 2 GiB */
+		{ 0x201, 0xf80000800ull },		/* 2 GiB, valid */
+		{ 0x20e, 0xfee00000ull | 6 },
+	};
+	static const struct { unsigned int index; unsigned long long value; } bad[] = {
+		{ 0x2ff, 0x2 },				/* type 2 reserved */
+		{ 0x2ff, 0x1006 },			/* bit 12 */
+		{ 0x250, 0x0706060606060606ull },	/* type 7 */
+		{ 0x200, 3 },				/* type 3 */
+		{ 0x200, 0x106 },			/* bit 8 */
+		{ 0x201, 0x1 },				/* mask bits 0-10 */
+		{ 0x200, (1ull << 36) | 6 },		/* above MAXPHYADDR (36) */
+		{ 0x210, 0 },				/* no 9th range */
+		{ 0xfe, 0x508 },			/* MTRRcap is read-only */
+	};
+	int sys, vm, vcpu = t_vcpu(t, &sys, &vm);
+	unsigned long long v;
+	long r;
+
+	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++) {
+		r = get_msr(t, vcpu, regs[i], &v);
+		t_printf(t, "get %#x = %ld %#llx", regs[i], r, v);
+	}
+	CHECK_EQ(get_msr(t, vcpu, 0xfe, &v), 1);
+	CHECK_EQ(v, 0x508);
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		r = set_msr(t, vcpu, good[i].index, good[i].value);
+		get_msr(t, vcpu, good[i].index, &v);
+		t_printf(t, "set %#x=%#llx = %ld, reads %#llx", good[i].index, good[i].value, r, v);
+		CHECK(r == 1 && v == good[i].value, "%#x", good[i].index);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = set_msr(t, vcpu, bad[i].index, bad[i].value);
+		t_printf(t, "set %#x=%#llx = %ld", bad[i].index, bad[i].value, r);
+		CHECK_EQ(r, 0);
+	}
+	t_close3(vcpu, vm, sys);
+}
