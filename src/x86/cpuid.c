@@ -144,6 +144,14 @@ u64 kvm_supported_xcr0(void)
 	return PROC_XCR0;
 }
 
+int kvm_host_maxphyaddr(void)
+{
+	struct kvm_cpuid_entry2 e;
+
+	processor_cpuid_count(0x80000008, 0, &e);
+	return e.eax & 0xff;
+}
+
 u32 kvm_mxcsr_feature_mask(void)
 {
 	return 0xffff;		/* all MXCSR bits incl. DAZ; no MM (misaligned SSE) */

@@ -57,6 +57,8 @@ bool guest_cpu_cap_has(struct kvm_vcpu *vcpu, u64 feature);
 
 /* XCR0 bits the processor can save (kvm_caps.supported_xcr0). */
 u64 kvm_supported_xcr0(void);
+/* The processor's MAXPHYADDR (boot_cpu_data.x86_phys_bits in KVM). */
+int kvm_host_maxphyaddr(void);
 /* The processor's MXCSR_MASK: MXCSR bits software may set. */
 u32 kvm_mxcsr_feature_mask(void);
 

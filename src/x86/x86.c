@@ -18,14 +18,13 @@
 #include "x86/x86.h"
 
 /*
- * The processor's MAXPHYADDR.  Guest-physical addresses at or above it
- * cannot be mapped by EPT, so memslots there are refused.
+ * The processor's MAXPHYADDR (CPUID.0x80000008, see cpuid.c).  Guest-
+ * physical addresses at or above it cannot be mapped by EPT, so memslots
+ * there are refused.
  */
-#define KVM_HOST_MAXPHYADDR 48
-
 u64 kvm_mmu_max_gfn(void)
 {
-	return (1ull << (KVM_HOST_MAXPHYADDR - PAGE_SHIFT)) - 1;
+	return (1ull << (kvm_host_maxphyaddr() - PAGE_SHIFT)) - 1;
 }
 
 int kvm_arch_init_vm(struct kvm *kvm, unsigned long type)

@@ -328,6 +328,27 @@ KVM_CASE(vcpu_sregs_long_mode)
 	t_close3(vcpu, vm, sys);
 }
 
+/*
+ * KVM_SET_SREGS takes EFER as given (vmx_set_efer): only the LME/LMA
+ * consistency is checked; reserved bits would fail at VM entry.
+ */
+KVM_CASE(vcpu_sregs_efer_unchecked)
+{
+	static const unsigned long long efers[] = { 1ull << 63, 1ull << 12, 1ull << 11, 1, 0x100 };
+	int sys, vm, vcpu = t_vcpu(t, &sys, &vm);
+	struct kvm_sregs s, g;
+
+	CHECK_OK(t, IOC(t, vcpu, KVM_GET_SREGS, &s));
+	for (size_t i = 0; i < sizeof(efers) / sizeof(efers[0]); i++) {
+		s.efer = efers[i];
+		CHECK_OK(t, IOC(t, vcpu, KVM_SET_SREGS, &s));
+		CHECK_OK(t, IOC(t, vcpu, KVM_GET_SREGS, &g));
+		t_printf(t, "efer %#llx -> %#llx", efers[i], (unsigned long long)g.efer);
+		CHECK_EQ(g.efer, efers[i]);
+	}
+	t_close3(vcpu, vm, sys);
+}
+
 /* kvm_is_valid_sregs() and friends: each rule, and nothing changes. */
 KVM_CASE(vcpu_sregs_invalid)
 {
@@ -376,6 +397,7 @@ KVM_CASE(vcpu_sregs_cr4_needs_cpuid)
 {
 	static const struct { int bit; const char *name; } bits[] = {
 		{ 18, "OSXSAVE" }, { 20, "SMEP" }, { 21, "SMAP" }, { 16, "FSGSBASE" }, { 22, "PKE" },
+		{ 11, "UMIP" },
 	};
 	int sys, vm, vcpu = t_vcpu(t, &sys, &vm);
 	struct kvm_sregs reset, s;
