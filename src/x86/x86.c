@@ -32,11 +32,13 @@ int kvm_arch_init_vm(struct kvm *kvm, unsigned long type)
 	if (type != KVM_X86_DEFAULT_VM)
 		return -EINVAL;
 	kvm->arch.default_tsc_khz = KVM_DEFAULT_TSC_KHZ;
+	pthread_mutex_init(&kvm->arch.tsc_write_lock, NULL);
 	return 0;
 }
 
 void kvm_arch_destroy_vm(struct kvm *kvm)
 {
+	pthread_mutex_destroy(&kvm->arch.tsc_write_lock);
 }
 
 int kvm_arch_vcpu_precreate(struct kvm *kvm, unsigned int id)
@@ -200,15 +202,24 @@ set_identity_unlock:
 /* Time: the guest TSC                                                 */
 /* ------------------------------------------------------------------ */
 
-/* The processor's TSC source: host time in ns, scaled to @khz. */
-static u64 host_tsc_at(u32 khz)
+static u64 host_ns(void)
 {
 	struct timespec ts;
-	u64 ns;
 
 	clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
-	ns = (u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+	return (u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* ns of time at @khz, in TSC cycles */
+static u64 ns_to_cycles(u64 ns, u32 khz)
+{
 	return (ns / 1000000) * khz + (ns % 1000000) * khz / 1000000;
+}
+
+/* The processor's TSC: host time in ns, scaled to @khz (constant rate). */
+static u64 host_tsc_at(u32 khz)
+{
+	return ns_to_cycles(host_ns(), khz);
 }
 
 u64 kvm_read_l1_tsc(struct kvm_vcpu *vcpu)
@@ -216,10 +227,45 @@ u64 kvm_read_l1_tsc(struct kvm_vcpu *vcpu)
 	return host_tsc_at(vcpu->arch.tsc_khz) + vcpu->arch.l1_tsc_offset;
 }
 
-/* kvm_synchronize_tsc(): the guest TSC reads @data now. */
-void kvm_synchronize_tsc(struct kvm_vcpu *vcpu, u64 data)
+/*
+ * kvm_synchronize_tsc() - a host write of the guest TSC (@user_value), or
+ * vCPU creation (NULL).  As in KVM, writes meant to keep vCPUs in sync
+ * are recognized and given the same offset: a creation, a write of 0, or
+ * (after the VMM wrote a TSC once) a value within one second of what the
+ * last write would read now.  The processor's TSC is stable, so matched
+ * vCPUs simply share the offset.
+ */
+void kvm_synchronize_tsc(struct kvm_vcpu *vcpu, const u64 *user_value)
 {
-	vcpu->arch.l1_tsc_offset = data - host_tsc_at(vcpu->arch.tsc_khz);
+	struct kvm_arch *ka = &vcpu->kvm->arch;
+	u64 data = user_value ? *user_value : 0;
+	u32 khz = vcpu->arch.tsc_khz;
+	bool synchronizing = false;
+	u64 ns, offset, elapsed;
+
+	pthread_mutex_lock(&ka->tsc_write_lock);
+	ns = host_ns();
+	offset = data - ns_to_cycles(ns, khz);
+	elapsed = ns - ka->last_tsc_nsec;
+	if (data == 0) {
+		synchronizing = true;
+	} else if (ka->user_set_tsc) {
+		u64 tsc_exp = ka->last_tsc_write + ns_to_cycles(elapsed, khz);
+		u64 tsc_hz = khz * 1000ull;
+
+		synchronizing = data < tsc_exp + tsc_hz && data + tsc_hz > tsc_exp;
+	}
+	if (user_value)
+		ka->user_set_tsc = true;
+	if (synchronizing && khz == ka->last_tsc_khz)
+		offset = ka->cur_tsc_offset;	/* matched: same generation */
+	else
+		ka->cur_tsc_offset = offset;	/* a new generation */
+	ka->last_tsc_nsec = ns;
+	ka->last_tsc_write = data;
+	ka->last_tsc_khz = khz;
+	vcpu->arch.l1_tsc_offset = offset;
+	pthread_mutex_unlock(&ka->tsc_write_lock);
 }
 
 /* The processor implements 5-level paging: 57-bit linear addresses. */
@@ -574,8 +620,11 @@ int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 	kvm_vcpu_after_set_cpuid(vcpu);
 	a->tsc_khz = vcpu->kvm->arch.default_tsc_khz;
 	kvm_vcpu_reset(vcpu, false);
-	/* kvm_arch_vcpu_postcreate(): the guest TSC starts at 0 */
-	kvm_synchronize_tsc(vcpu, 0);
+	/*
+	 * kvm_arch_vcpu_postcreate(): the first vCPU's TSC starts at 0, later
+	 * ones join its generation (same TSC).
+	 */
+	kvm_synchronize_tsc(vcpu, NULL);
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #ifndef USERKVM_X86_H
 #define USERKVM_X86_H
 
+#include <pthread.h>
 #include <userkvm/kvm_compat.h>
 #include "util/types.h"
 #include "x86/msr-index.h"
@@ -24,6 +25,14 @@ struct kvm_arch {
 	u32 default_tsc_khz;		/* KVM_SET_TSC_KHZ on the VM fd */
 	u32 max_vcpu_ids;
 	u32 bsp_vcpu_id;		/* KVM_SET_BOOT_CPU_ID */
+
+	/* TSC synchronization between vCPUs (kvm_synchronize_tsc) */
+	pthread_mutex_t tsc_write_lock;
+	bool user_set_tsc;
+	u64 last_tsc_nsec;
+	u64 last_tsc_write;
+	u32 last_tsc_khz;
+	u64 cur_tsc_offset;
 };
 
 /* Register numbers in vcpu->arch.regs[], the kernel's (and the SDM's) order. */
@@ -236,7 +245,7 @@ int kvm_apic_set_base(struct kvm_vcpu *vcpu, u64 value, bool host_initiated);
 int __kvm_set_xcr(struct kvm_vcpu *vcpu, u32 index, u64 xcr);
 bool kvm_valid_efer(struct kvm_vcpu *vcpu, u64 efer);
 u64 kvm_read_l1_tsc(struct kvm_vcpu *vcpu);
-void kvm_synchronize_tsc(struct kvm_vcpu *vcpu, u64 data);
+void kvm_synchronize_tsc(struct kvm_vcpu *vcpu, const u64 *user_value);
 u8 max_host_virt_addr_bits(void);
 
 static inline bool is_noncanonical_address_bits(u64 la, u8 vaddr_bits)

@@ -448,3 +448,41 @@ KVM_CASE(msr_mtrr)
 	}
 	t_close3(vcpu, vm, sys);
 }
+
+static long long tsc_delta(struct tctx *t, int a, int b)
+{
+	unsigned long long ta, tb;
+
+	CHECK_EQ(get_msr(t, a, 0x10, &ta), 1);
+	CHECK_EQ(get_msr(t, b, 0x10, &tb), 1);
+	return (long long)(tb - ta);
+}
+
+/* vCPUs share one TSC: at creation, and when the VMM writes it to each. */
+KVM_CASE(msr_tsc_sync)
+{
+	int sys = t_open_sys(t), vm = t_create_vm(t, sys), v0, v1;
+	long long d;
+
+	v0 = (int)IOC(t, vm, KVM_CREATE_VCPU, 0);
+	usleep(20000);
+	v1 = (int)IOC(t, vm, KVM_CREATE_VCPU, 1);
+	/*
+	 * Read v0, then v1: v1 is ahead by the time between the two reads only;
+	 * out of sync it would be behind by the 20 ms between the creations.
+	 */
+	d = tsc_delta(t, v0, v1);
+	t_printf(t, "in sync after creation: %d", d >= 0 && d < 1000000000);
+	CHECK(d >= 0 && d < 1000000000, "delta %lld", d);
+	/* the same value written to both, 20 ms apart, is one TSC */
+	CHECK_EQ(set_msr(t, v0, 0x10, 5000000000ull), 1);
+	usleep(20000);
+	CHECK_EQ(set_msr(t, v1, 0x10, 5000000000ull), 1);
+	d = tsc_delta(t, v0, v1);
+	t_printf(t, "in sync after writes: %d", d >= 0 && d < 1000000000);
+	CHECK(d >= 0 && d < 1000000000, "delta %lld", d);
+	close(v0);
+	close(v1);
+	close(vm);
+	close(sys);
+}
