@@ -352,21 +352,78 @@ static int __do_cpuid_func(struct kvm_cpuid_array *array, u32 function)
 	return 0;
 }
 
-static int get_cpuid_func(struct kvm_cpuid_array *array, u32 func)
+/*
+ * cpuid_func_emulated(): what KVM emulates in software whatever the
+ * processor: MOVBE (in the instruction emulator, on #UD) and RDPID.
+ * userkvm's processor executes both natively, so they are always there.
+ */
+static int cpuid_func_emulated(struct kvm_cpuid_entry2 *entry, u32 func)
+{
+	memset(entry, 0, sizeof(*entry));
+	entry->function = func;
+	switch (func) {
+	case 0:
+		entry->eax = 7;
+		return 1;
+	case 1:
+		entry->ecx = BIT(22);	/* MOVBE */
+		return 1;
+	case 7:
+		entry->flags |= KVM_CPUID_FLAG_SIGNIFCANT_INDEX;
+		if (kvm_cpu_cap_has(X86_FEATURE_RDTSCP))
+			entry->ecx = BIT(22);	/* RDPID */
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+static int do_cpuid_func(struct kvm_cpuid_array *array, u32 func, unsigned int type)
+{
+	if (type == KVM_GET_EMULATED_CPUID) {
+		if (array->nent >= array->maxnent)
+			return -E2BIG;
+		array->nent += cpuid_func_emulated(&array->entries[array->nent], func);
+		return 0;
+	}
+	return __do_cpuid_func(array, func);
+}
+
+static int get_cpuid_func(struct kvm_cpuid_array *array, u32 func, unsigned int type)
 {
 	u32 limit;
 	int r;
 
-	r = __do_cpuid_func(array, func);
+	r = do_cpuid_func(array, func, type);
 	if (r)
 		return r;
-	limit = array->entries[array->nent - 1].eax;
+	limit = array->nent ? array->entries[array->nent - 1].eax : 0;
 	for (func = func + 1; func <= limit; ++func) {
-		r = __do_cpuid_func(array, func);
+		r = do_cpuid_func(array, func, type);
 		if (r)
 			break;
 	}
 	return r;
+}
+
+/*
+ * KVM checks that KVM_GET_EMULATED_CPUID callers pass clean padding (it
+ * did not for KVM_GET_SUPPORTED_CPUID, and cannot start now).
+ */
+static bool sanity_check_entries(struct kvm_cpuid_entry2 *entries, u32 num_entries,
+				 unsigned int type)
+{
+	if (type != KVM_GET_EMULATED_CPUID)
+		return false;
+	for (u32 i = 0; i < num_entries; i++) {
+		u32 pad[3];
+
+		if (copy_from_user(pad, entries[i].padding, sizeof(pad)))
+			return true;
+		if (pad[0] || pad[1] || pad[2])
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -377,7 +434,8 @@ static int get_cpuid_func(struct kvm_cpuid_array *array, u32 func)
  * callers retry with a larger array).  Centaur leaves are absent (the
  * processor is not a Centaur one).
  */
-int kvm_dev_ioctl_get_cpuid(struct kvm_cpuid2 *cpuid, struct kvm_cpuid_entry2 *entries)
+int kvm_dev_ioctl_get_cpuid(struct kvm_cpuid2 *cpuid, struct kvm_cpuid_entry2 *entries,
+			    unsigned int type)
 {
 	static const u32 funcs[] = { 0, 0x80000000, KVM_CPUID_SIGNATURE };
 	struct kvm_cpuid_array array = { .nent = 0 };
@@ -387,12 +445,14 @@ int kvm_dev_ioctl_get_cpuid(struct kvm_cpuid2 *cpuid, struct kvm_cpuid_entry2 *e
 		return -E2BIG;
 	if (cpuid->nent > KVM_MAX_CPUID_ENTRIES)
 		cpuid->nent = KVM_MAX_CPUID_ENTRIES;
+	if (sanity_check_entries(entries, cpuid->nent, type))
+		return -EINVAL;
 	array.entries = calloc(cpuid->nent, sizeof(struct kvm_cpuid_entry2));
 	if (!array.entries)
 		return -ENOMEM;
 	array.maxnent = cpuid->nent;
 	for (size_t i = 0; i < ARRAY_SIZE(funcs); i++) {
-		r = get_cpuid_func(&array, funcs[i]);
+		r = get_cpuid_func(&array, funcs[i], type);
 		if (r)
 			goto out_free;
 	}
@@ -413,8 +473,8 @@ static void supported_init(void)
 {
 	struct kvm_cpuid_array array = { supported, ARRAY_SIZE(supported), 0 };
 
-	get_cpuid_func(&array, 0);
-	get_cpuid_func(&array, 0x80000000);
+	get_cpuid_func(&array, 0, KVM_GET_SUPPORTED_CPUID);
+	get_cpuid_func(&array, 0x80000000, KVM_GET_SUPPORTED_CPUID);
 	nr_supported = array.nent;
 }
 

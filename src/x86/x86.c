@@ -56,6 +56,7 @@ int kvm_vm_ioctl_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_SET_TSS_ADDR:
 	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
 	case KVM_CAP_EXT_CPUID:
+	case KVM_CAP_EXT_EMUL_CPUID:
 	case KVM_CAP_READONLY_MEM:
 	case KVM_CAP_GET_TSC_KHZ:
 	case KVM_CAP_TSC_CONTROL:
@@ -106,14 +107,15 @@ long kvm_arch_dev_ioctl(unsigned int ioctl, unsigned long arg)
 	void *argp = (void *)arg;
 
 	switch (ioctl) {
-	case KVM_GET_SUPPORTED_CPUID: {
+	case KVM_GET_SUPPORTED_CPUID:
+	case KVM_GET_EMULATED_CPUID: {
 		struct kvm_cpuid2 *cpuid_arg = argp;
 		struct kvm_cpuid2 cpuid;
 		int r;
 
 		if (copy_from_user(&cpuid, cpuid_arg, sizeof(cpuid)))
 			return -EFAULT;
-		r = kvm_dev_ioctl_get_cpuid(&cpuid, cpuid_arg->entries);
+		r = kvm_dev_ioctl_get_cpuid(&cpuid, cpuid_arg->entries, ioctl);
 		if (r)
 			return r;
 		if (copy_to_user(cpuid_arg, &cpuid, sizeof(cpuid)))
