@@ -69,6 +69,7 @@ int kvm_vm_ioctl_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_SREGS2:
 	case KVM_CAP_GET_MSR_FEATURES:
 	case KVM_CAP_SET_BOOT_CPU_ID:
+	case KVM_CAP_USER_NMI:
 		return 1;
 	case KVM_CAP_XSAVE2:
 		/* the UABI buffer is never smaller than struct kvm_xsave */
@@ -1144,6 +1145,21 @@ static int kvm_arch_vcpu_ioctl_set_mpstate(struct kvm_vcpu *vcpu, struct kvm_mp_
 	return 0;
 }
 
+/*
+ * KVM_INTERRUPT without an in-kernel irqchip: the VMM's interrupt
+ * controller hands the vector over, and it is injected at the next VM
+ * entry (kvm_queue_interrupt).
+ */
+static int kvm_vcpu_ioctl_interrupt(struct kvm_vcpu *vcpu, struct kvm_interrupt *irq)
+{
+	if (irq->irq >= KVM_NR_INTERRUPTS)
+		return -EINVAL;
+	vcpu->arch.interrupt.injected = true;
+	vcpu->arch.interrupt.soft = false;
+	vcpu->arch.interrupt.nr = irq->irq;
+	return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* The vCPU ioctls                                                     */
 /* ------------------------------------------------------------------ */
@@ -1331,6 +1347,19 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned lon
 	}
 	case KVM_GET_TSC_KHZ:
 		r = vcpu->arch.tsc_khz;
+		break;
+	case KVM_INTERRUPT: {
+		struct kvm_interrupt irq;
+
+		r = copy_from_user(&irq, argp, sizeof(irq));
+		if (!r)
+			r = kvm_vcpu_ioctl_interrupt(vcpu, &irq);
+		break;
+	}
+	case KVM_NMI:
+		/* kvm_inject_nmi(): process_nmi() folds it into nmi_pending */
+		vcpu->arch.nmi_queued++;
+		r = 0;
 		break;
 	default:
 		r = -EINVAL;

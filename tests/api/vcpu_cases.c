@@ -1048,3 +1048,36 @@ KVM_CASE(vcpu_boot_cpu_id)
 	close(vm);
 	close(sys);
 }
+
+/* KVM_INTERRUPT (no in-kernel irqchip) and KVM_NMI queue events. */
+KVM_CASE(vcpu_interrupt_nmi)
+{
+	int sys, vm, vcpu = t_vcpu(t, &sys, &vm);
+	struct kvm_interrupt irq = { .irq = 256 };
+	struct kvm_vcpu_events e;
+	struct kvm_sregs s;
+	long r;
+
+	r = IOC(t, vcpu, KVM_INTERRUPT, &irq);
+	CHECK_ERR(t, r, EINVAL);
+	r = IOC(t, vcpu, KVM_INTERRUPT, T_BAD_PTR_NULL);
+	CHECK_ERR(t, r, EFAULT);
+	irq.irq = 0x40;
+	CHECK_OK(t, IOC(t, vcpu, KVM_INTERRUPT, &irq));
+	CHECK_OK(t, IOC(t, vcpu, KVM_GET_SREGS, &s));
+	t_printf(t, "interrupt_bitmap[1]=%#llx", (unsigned long long)s.interrupt_bitmap[1]);
+	CHECK_EQ(s.interrupt_bitmap[1], 1);
+	/* NMIs: at most two pending while NMIs are not blocked */
+	CHECK_OK(t, IOC(t, vcpu, KVM_NMI, 0));
+	CHECK_OK(t, IOC(t, vcpu, KVM_GET_VCPU_EVENTS, &e));
+	t_events(t, &e);
+	CHECK_EQ(e.nmi.pending, 1);
+	CHECK_OK(t, IOC(t, vcpu, KVM_NMI, 0));
+	CHECK_OK(t, IOC(t, vcpu, KVM_NMI, 0));
+	CHECK_OK(t, IOC(t, vcpu, KVM_GET_VCPU_EVENTS, &e));
+	t_events(t, &e);
+	CHECK_EQ(e.nmi.pending, 2);
+	CHECK_EQ(e.interrupt.nr, 0x40);
+	t_printf(t, "cap USER_NMI = %ld", t->be->ioctl(sys, KVM_CHECK_EXTENSION, KVM_CAP_USER_NMI));
+	t_close3(vcpu, vm, sys);
+}
