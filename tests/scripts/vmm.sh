@@ -47,6 +47,12 @@ else
 	echo "skip run[kvm]: /dev/kvm is missing or not accessible here"
 fi
 
+# --accel soft: KVM_RUN is not implemented yet (issues 3 and 4): it must
+# say so and fail, not pretend.
+check "run[soft]-honest-enosys" 4 "" $U run --accel soft --kernel $B/guests/demo.elf
+grep -q 'KVM_RUN: Function not implemented' "$tmp/err" ||
+	echo "FAIL run[soft]-message: stderr: $(cat "$tmp/err")"
+
 # Bad options get a clear error and status 126.
 check "run-bad-option" 126 "" $U run --bogus 1
 check "run-missing-kernel" 126 "" $U run --kernel /nonexistent

@@ -19,17 +19,17 @@
 #define PS (1ull << 7)
 #define NX (1ull << 63)
 
-#define CR0_PG (1ull << 31)
-#define CR0_WP (1ull << 16)
-#define CR0_PE 1ull
-#define CR4_PSE (1ull << 4)
-#define CR4_PAE (1ull << 5)
-#define CR4_LA57 (1ull << 12)
-#define CR4_SMEP (1ull << 20)
-#define CR4_SMAP (1ull << 21)
-#define EFER_LME (1ull << 8)
-#define EFER_LMA (1ull << 10)
-#define EFER_NX (1ull << 11)
+#define T_CR0_PG (1ull << 31)
+#define T_CR0_WP (1ull << 16)
+#define T_CR0_PE 1ull
+#define T_CR4_PSE (1ull << 4)
+#define T_CR4_PAE (1ull << 5)
+#define T_CR4_LA57 (1ull << 12)
+#define T_CR4_SMEP (1ull << 20)
+#define T_CR4_SMAP (1ull << 21)
+#define T_EFER_LME (1ull << 8)
+#define T_EFER_LMA (1ull << 10)
+#define T_EFER_NX (1ull << 11)
 
 static struct kvm *vm;
 static u8 *ram;			/* guest-physical 0 .. 16 MiB */
@@ -94,8 +94,8 @@ static u64 walk(const struct kvm_walk_mode *m, u64 gva, u32 access, struct x86_e
  */
 static struct kvm_walk_mode setup_4level(void)
 {
-	struct kvm_walk_mode m = { .cr0 = CR0_PG | CR0_PE | CR0_WP, .cr3 = 0x1000,
-				   .cr4 = CR4_PAE, .efer = EFER_LME | EFER_LMA | EFER_NX,
+	struct kvm_walk_mode m = { .cr0 = T_CR0_PG | T_CR0_PE | T_CR0_WP, .cr3 = 0x1000,
+				   .cr4 = T_CR4_PAE, .efer = T_EFER_LME | T_EFER_LMA | T_EFER_NX,
 				   .maxphyaddr = 48 };
 
 	*pte64(0x1000, 0) = 0x2000 | P | W | U;
@@ -131,9 +131,9 @@ static void test_4level(void)
 	EXPECT_PF(&m, 0x401000, PFERR_WRITE_MASK | PFERR_USER_MASK, 0x7);
 	/* supervisor write to read-only: fault with WP, allowed without */
 	EXPECT_PF(&m, 0x405000, PFERR_WRITE_MASK, 0x3);
-	m.cr0 &= ~CR0_WP;
+	m.cr0 &= ~T_CR0_WP;
 	EXPECT_GPA(&m, 0x405000, PFERR_WRITE_MASK, 0x128000);
-	m.cr0 |= CR0_WP;
+	m.cr0 |= T_CR0_WP;
 	/* user access to a supervisor page: P|U */
 	EXPECT_PF(&m, 0x402000, PFERR_USER_MASK, 0x5);
 	EXPECT_PF(&m, 0x40000000, PFERR_USER_MASK, 0x5);
@@ -148,14 +148,14 @@ static void test_4level(void)
 	EXPECT_PF(&m, 0x404000, 0, 0x9);
 	EXPECT_PF(&m, 0x404000, PFERR_WRITE_MASK, 0xb);
 	/* NX bit with EFER.NXE clear is reserved */
-	m.efer &= ~EFER_NX;
+	m.efer &= ~T_EFER_NX;
 	EXPECT_PF(&m, 0x403000, PFERR_USER_MASK, 0xd);
-	m.efer |= EFER_NX;
+	m.efer |= T_EFER_NX;
 	/* SMEP: supervisor fetch from a user page; SMAP: supervisor data access */
-	m.cr4 |= CR4_SMEP;
+	m.cr4 |= T_CR4_SMEP;
 	EXPECT_PF(&m, 0x400000, PFERR_FETCH_MASK, 0x11);
 	EXPECT_GPA(&m, 0x402000, PFERR_FETCH_MASK, 0x125000);
-	m.cr4 |= CR4_SMAP;
+	m.cr4 |= T_CR4_SMAP;
 	m.smap_check = true;
 	EXPECT_PF(&m, 0x400000, 0, 0x1);
 	m.smap_check = false;	/* EFLAGS.AC=1 */
@@ -182,7 +182,7 @@ static void test_5level(void)
 	/* PML5 at 0x5000: entry 1 -> the 4-level PML4 (covers 2^48 .. 2^49) */
 	*pte64(0x5000, 1) = 0x1000 | P | W | U;
 	m.cr3 = 0x5000;
-	m.cr4 |= CR4_LA57;
+	m.cr4 |= T_CR4_LA57;
 	EXPECT_GPA(&m, (1ull << 48) + 0x400abc, 0, 0x123abc);
 	EXPECT_PF(&m, 0x400abc, 0, 0x0);	/* PML5[0] empty */
 	/* canonical in 57 bits, not in 48 */
@@ -192,8 +192,8 @@ static void test_5level(void)
 
 static void test_pae(void)
 {
-	struct kvm_walk_mode m = { .cr0 = CR0_PG | CR0_PE | CR0_WP, .cr3 = 0x1000,
-				   .cr4 = CR4_PAE, .efer = EFER_NX, .maxphyaddr = 48 };
+	struct kvm_walk_mode m = { .cr0 = T_CR0_PG | T_CR0_PE | T_CR0_WP, .cr3 = 0x1000,
+				   .cr4 = T_CR4_PAE, .efer = T_EFER_NX, .maxphyaddr = 48 };
 
 	begin();
 	m.pdptrs[0] = 0x3000 | P;
@@ -216,7 +216,7 @@ static void test_pae(void)
 
 static void test_32bit(void)
 {
-	struct kvm_walk_mode m = { .cr0 = CR0_PG | CR0_PE, .cr3 = 0x1000, .maxphyaddr = 40 };
+	struct kvm_walk_mode m = { .cr0 = T_CR0_PG | T_CR0_PE, .cr3 = 0x1000, .maxphyaddr = 40 };
 
 	begin();
 	*pte32(0x1000, 1) = 0x2000 | P | W | U;			/* 0x400000.. */
@@ -230,7 +230,7 @@ static void test_32bit(void)
 	CHECK(*pte32(0x2000, 3) & D, "D not set");
 	/* without CR4.PSE the PS bit is ignored: PDE 2 points to a "table" at 0xc00000 */
 	EXPECT_PF(&m, 0x812345, 0, 0x0);
-	m.cr4 = CR4_PSE;
+	m.cr4 = T_CR4_PSE;
 	EXPECT_GPA(&m, 0x812345, 0, 0xc12345);
 	EXPECT_GPA(&m, 0xc01234, 0, 0x300401234ull);
 	EXPECT_PF(&m, 0x1000000, 0, 0x9);
@@ -248,7 +248,7 @@ static void test_32bit(void)
 
 static void test_nonpaged(void)
 {
-	struct kvm_walk_mode m = { .cr0 = CR0_PE };
+	struct kvm_walk_mode m = { .cr0 = T_CR0_PE };
 
 	begin();
 	EXPECT_GPA(&m, 0x12345678, 0, 0x12345678);

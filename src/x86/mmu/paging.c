@@ -3,16 +3,8 @@
 #include "kvm/kvm_host.h"
 #include "x86/mmu/mmu.h"
 #include "x86/mmu/paging.h"
+#include "x86/msr-index.h"
 
-#define X86_CR0_PG	(1ull << 31)
-#define X86_CR0_WP	(1ull << 16)
-#define X86_CR4_PSE	(1ull << 4)
-#define X86_CR4_PAE	(1ull << 5)
-#define X86_CR4_LA57	(1ull << 12)
-#define X86_CR4_SMEP	(1ull << 20)
-#define X86_CR4_SMAP	(1ull << 21)
-#define EFER_LMA	(1ull << 10)
-#define EFER_NX		(1ull << 11)
 
 #define PT_PRESENT_MASK		(1ull << 0)
 #define PT_WRITABLE_MASK	(1ull << 1)
