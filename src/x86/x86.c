@@ -15,6 +15,8 @@
 
 #include "kvm/kvm_host.h"
 #include "x86/cpuid.h"
+#include "x86/irq.h"
+#include "x86/lapic.h"
 #include "x86/x86.h"
 
 /*
@@ -33,11 +35,14 @@ int kvm_arch_init_vm(struct kvm *kvm, unsigned long type)
 		return -EINVAL;
 	kvm->arch.default_tsc_khz = KVM_DEFAULT_TSC_KHZ;
 	pthread_mutex_init(&kvm->arch.tsc_write_lock, NULL);
+	pthread_mutex_init(&kvm->arch.irq_lock, NULL);
 	return 0;
 }
 
 void kvm_arch_destroy_vm(struct kvm *kvm)
 {
+	kvm_irqchip_destroy(kvm);
+	pthread_mutex_destroy(&kvm->arch.irq_lock);
 	pthread_mutex_destroy(&kvm->arch.tsc_write_lock);
 }
 
@@ -198,7 +203,7 @@ set_identity_unlock:
 		pthread_mutex_unlock(&kvm->lock);
 		return r;
 	}
-	return r;
+	return kvm_arch_irqchip_vm_ioctl(kvm, ioctl, arg);
 }
 
 /* ------------------------------------------------------------------ */
@@ -348,10 +353,12 @@ int __kvm_set_xcr(struct kvm_vcpu *vcpu, u32 index, u64 xcr)
 	return 0;
 }
 
-/* __kvm_apic_set_base(): without an in-kernel local APIC, just the MSR. */
+/* __kvm_apic_set_base(): the MSR, and the in-kernel local APIC's mode and base. */
 static void __kvm_apic_set_base(struct kvm_vcpu *vcpu, u64 value)
 {
 	vcpu->arch.apic_base = value;
+	if (vcpu->arch.apic)
+		kvm_lapic_set_base(vcpu->arch.apic, value, true);	/* already validated */
 }
 
 enum lapic_mode {
@@ -569,6 +576,8 @@ void kvm_vcpu_reset(struct kvm_vcpu *vcpu, bool init_event)
 			msr_val |= MSR_IA32_APICBASE_BSP;
 		__kvm_apic_set_base(vcpu, msr_val);
 	}
+	if (a->apic)
+		kvm_lapic_reset(a->apic, init_event, kvm_vcpu_is_reset_bsp(vcpu));
 
 	a->smi_count = 0;
 	a->nmi_queued = 0;
@@ -607,9 +616,17 @@ void kvm_vcpu_reset(struct kvm_vcpu *vcpu, bool init_event)
 int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 {
 	struct kvm_vcpu_arch *a = &vcpu->arch;
+	int r;
 
-	/* no in-kernel irqchip: every vCPU starts runnable */
-	a->mp_state = KVM_MP_STATE_RUNNABLE;
+	/*
+	 * Without an in-kernel irqchip every vCPU starts runnable; with one,
+	 * application processors wait for INIT-SIPI (kvm_arch_vcpu_create()).
+	 */
+	r = kvm_irqchip_vcpu_create(vcpu, kvm_vcpu_is_reset_bsp(vcpu));
+	if (r)
+		return r;
+	a->mp_state = !a->apic || kvm_vcpu_is_reset_bsp(vcpu) ? KVM_MP_STATE_RUNNABLE :
+								KVM_MP_STATE_UNINITIALIZED;
 	kvm_msr_vcpu_create(vcpu);
 	/*
 	 * The guest FPU state is zero-allocated; fpstate_init_user() gives
@@ -633,6 +650,7 @@ int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 
 void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu)
 {
+	kvm_irqchip_vcpu_destroy(vcpu);
 	free(vcpu->arch.cpuid_entries);
 	vcpu->arch.cpuid_entries = NULL;
 }
@@ -1126,6 +1144,36 @@ static int kvm_vcpu_ioctl_x86_set_vcpu_events(struct kvm_vcpu *vcpu,
 	return 0;
 }
 
+/*
+ * kvm_apic_accept_events(): a latched INIT resets the vCPU (an AP then waits
+ * for SIPI), a SIPI starts a waiting AP at vector << 12 in real mode.
+ */
+static void kvm_apic_accept_events(struct kvm_vcpu *vcpu)
+{
+	struct kvm_lapic *apic = vcpu->arch.apic;
+
+	if (!apic)
+		return;
+	if (apic->pending_events & (1ul << KVM_APIC_INIT)) {
+		apic->pending_events &= ~(1ul << KVM_APIC_INIT);
+		kvm_vcpu_reset(vcpu, true);
+		vcpu->arch.mp_state = kvm_vcpu_is_reset_bsp(vcpu) ? KVM_MP_STATE_RUNNABLE :
+								    KVM_MP_STATE_INIT_RECEIVED;
+	}
+	if (apic->pending_events & (1ul << KVM_APIC_SIPI)) {
+		apic->pending_events &= ~(1ul << KVM_APIC_SIPI);
+		if (vcpu->arch.mp_state == KVM_MP_STATE_INIT_RECEIVED) {
+			struct kvm_seg_state *cs = &vcpu->arch.seg[VCPU_SREG_CS];
+
+			/* kvm_vcpu_deliver_sipi_vector() */
+			cs->selector = apic->sipi_vector << 8;
+			cs->base = (u64)apic->sipi_vector << 12;
+			vcpu->arch.regs[VCPU_REGS_RIP] = 0;
+			vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
+		}
+	}
+}
+
 static int kvm_arch_vcpu_ioctl_set_mpstate(struct kvm_vcpu *vcpu, struct kvm_mp_state *mp_state)
 {
 	switch (mp_state->mp_state) {
@@ -1135,13 +1183,21 @@ static int kvm_arch_vcpu_ioctl_set_mpstate(struct kvm_vcpu *vcpu, struct kvm_mp_
 	case KVM_MP_STATE_INIT_RECEIVED:
 	case KVM_MP_STATE_SIPI_RECEIVED:
 		/* these need an in-kernel local APIC */
-		return -EINVAL;
+		if (!vcpu->arch.apic)
+			return -EINVAL;
+		break;
 	case KVM_MP_STATE_RUNNABLE:
 		break;
 	default:
 		return -EINVAL;
 	}
-	vcpu->arch.mp_state = mp_state->mp_state;
+	/* A SIPI is delivered when the state is next read or the vCPU runs. */
+	if (mp_state->mp_state == KVM_MP_STATE_SIPI_RECEIVED) {
+		vcpu->arch.mp_state = KVM_MP_STATE_INIT_RECEIVED;
+		vcpu->arch.apic->pending_events |= 1ul << KVM_APIC_SIPI;
+	} else {
+		vcpu->arch.mp_state = mp_state->mp_state;
+	}
 	return 0;
 }
 
@@ -1270,6 +1326,7 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned lon
 			r = kvm_vcpu_ioctl_x86_set_vcpu_events(vcpu, &u->events);
 		break;
 	case KVM_GET_MP_STATE:
+		kvm_apic_accept_events(vcpu);
 		u->mp_state.mp_state = vcpu->arch.mp_state;
 		r = copy_to_user(argp, &u->mp_state, sizeof(u->mp_state));
 		break;
@@ -1360,6 +1417,10 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned lon
 		/* kvm_inject_nmi(): process_nmi() folds it into nmi_pending */
 		vcpu->arch.nmi_queued++;
 		r = 0;
+		break;
+	case KVM_GET_LAPIC:
+	case KVM_SET_LAPIC:
+		r = kvm_arch_irqchip_vcpu_ioctl(vcpu, ioctl, arg);
 		break;
 	default:
 		r = -EINVAL;

@@ -7,6 +7,7 @@
 #define USERKVM_X86_H
 
 #include <pthread.h>
+#include <pthread.h>
 #include <userkvm/kvm_compat.h>
 #include "util/types.h"
 #include "x86/msr-index.h"
@@ -25,6 +26,15 @@ struct kvm_arch {
 	u32 default_tsc_khz;		/* KVM_SET_TSC_KHZ on the VM fd */
 	u32 max_vcpu_ids;
 	u32 bsp_vcpu_id;		/* KVM_SET_BOOT_CPU_ID */
+
+	/* The in-kernel irqchip (irq.c): NULL until KVM_CREATE_IRQCHIP / _PIT2. */
+	struct kvm_pic *vpic;
+	struct kvm_ioapic *vioapic;
+	struct kvm_pit *vpit;
+	struct kvm_irq_routing_table *irq_routing;	/* under irq_lock */
+	pthread_mutex_t irq_lock;
+	unsigned long irq_states[KVM_IOAPIC_NUM_PINS];	/* per I/O APIC pin: sources asserting it */
+	unsigned long pic_irq_states[16];		/* per PIC pin */
 
 	/* TSC synchronization between vCPUs (kvm_synchronize_tsc) */
 	pthread_mutex_t tsc_write_lock;
@@ -165,6 +175,7 @@ struct kvm_vcpu_arch {
 	u64 cr0, cr2, cr3, cr4, cr8;
 	u64 efer;
 	u64 apic_base;
+	struct kvm_lapic *apic;		/* the in-kernel local APIC, or NULL */
 	u64 pdptrs[4];			/* PAE PDPTEs, as loaded by load_pdptrs() */
 	u32 interruptibility;		/* GUEST_INTR_STATE_* */
 
