@@ -45,3 +45,6 @@ void vmx_instruction(struct cpu *c, const struct insn *i, enum vmx_insn_kind kin
 	/* VMX is not offered (CPUID.1:ECX.VMX = 0, CR4.VMXE cannot be set). */
 	cpu_ud(c);
 }
+
+u64 vmx_cr_read_shadow(struct cpu *c, int cr, u64 val) { return val; }
+u64 vmx_cr_write_value(struct cpu *c, int cr, u64 val) { return val; }

@@ -295,7 +295,9 @@ OP(op_grp7)
 		}
 		if (r == 4) {	/* SMSW r */
 			umip_check(c);
-			reg_write(c, i->rm, i->osz, i->osz == SZ16 ? (u16)c->s.cr0 : c->s.cr0);
+			u64 cr0 = c->vmx_nonroot ? vmx_cr_read_shadow(c, 0, c->s.cr0) : c->s.cr0;
+
+			reg_write(c, i->rm, i->osz, i->osz == SZ16 ? (u16)cr0 : cr0);
 			return;
 		}
 		if (r == 6)
@@ -336,7 +338,7 @@ OP(op_grp7)
 	}
 	case 4:
 		umip_check(c);
-		rm_write(c, i, SZ16, (u16)c->s.cr0);
+		rm_write(c, i, SZ16, (u16)(c->vmx_nonroot ? vmx_cr_read_shadow(c, 0, c->s.cr0) : c->s.cr0));
 		return;
 	case 6:
 lmsw: {
@@ -345,7 +347,9 @@ lmsw: {
 		if (c->vmx_nonroot && vmx_intercept_lmsw(c, i, v))
 			return;
 		/* LMSW changes PE (cannot clear it), MP, EM, TS */
-		if (!cpu_write_cr(c, 0, (c->s.cr0 & ~0xeull) | (v & 0xf) | (c->s.cr0 & 1)))
+		if (!cpu_write_cr(c, 0, c->vmx_nonroot ?
+				  vmx_cr_write_value(c, 0, (c->s.cr0 & ~0xeull) | (v & 0xf) | (c->s.cr0 & 1)) :
+				  (c->s.cr0 & ~0xeull) | (v & 0xf) | (c->s.cr0 & 1)))
 			cpu_gp0(c);
 		return;
 	}
@@ -419,7 +423,8 @@ OP(op_clts)
 	need_cpl0(c);
 	if (c->vmx_nonroot && vmx_intercept_clts(c, i))
 		return;
-	c->s.cr0 &= ~(u64)CPU_CR0_TS;
+	c->s.cr0 = c->vmx_nonroot ? vmx_cr_write_value(c, 0, c->s.cr0 & ~(u64)CPU_CR0_TS) :
+				    c->s.cr0 & ~(u64)CPU_CR0_TS;
 }
 
 #define CR4_VALID (CPU_CR4_VME | CPU_CR4_PVI | CPU_CR4_TSD | CPU_CR4_DE | CPU_CR4_PSE | \
@@ -515,6 +520,8 @@ OP(op_mov_r_cr)
 	if (c->vmx_nonroot && (cr == 3 || cr == 8) && vmx_intercept_cr_read(c, i, cr))
 		return;
 	v = cr == 0 ? c->s.cr0 : cr == 2 ? c->s.cr2 : cr == 3 ? c->s.cr3 : cr == 4 ? c->s.cr4 : c->s.cr8;
+	if (c->vmx_nonroot && (cr == 0 || cr == 4))
+		v = vmx_cr_read_shadow(c, cr, v);
 	reg_write(c, i->rm, c->code64 ? SZ64 : SZ32, v);
 }
 
@@ -533,6 +540,8 @@ OP(op_mov_cr_r)
 		c->s.cr2 = v;
 		return;
 	}
+	if (c->vmx_nonroot && (cr == 0 || cr == 4))
+		v = vmx_cr_write_value(c, cr, v);
 	if (!cpu_write_cr(c, cr, v))
 		cpu_gp0(c);
 }
