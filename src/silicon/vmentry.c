@@ -12,6 +12,9 @@
  *   STEP 5 (27.3.2) load guest state, (27.4) MSR-load list -> exit 34|1<<31
  *   STEP 6 (27.6)   event injection; then the guest runs (vmx_run.c)
  */
+#include <string.h>
+
+#include "silicon/cpu.h"
 #include "silicon/ept.h"
 #include "silicon/vmx_cpu.h"
 
@@ -588,4 +591,146 @@ enum vmx_status vmx_entry_check(struct vmx_cpu *v, bool launch, u32 *exit_reason
 		return VMX_SUCCEED;
 	}
 	return VMX_SUCCEED;
+}
+
+/* ---- STEP 5, 6: loading guest state and injecting an event ---- */
+
+void vmx_ept_xlate(struct cpu *c, u64 gpa, int kind, struct phys_xlate *out);
+
+/* MSRs a VM-entry MSR-load list may not name (SDM 27.4). */
+static bool msr_load_refused(u32 msr)
+{
+	return msr == 0xc0000100u || msr == 0xc0000101u ||	/* FS_BASE, GS_BASE */
+	       (msr >> 8) == 0x8 ||				/* x2APIC */
+	       msr == 0x9b || msr == 0x9e;			/* SMM_MONITOR_CTL, SMBASE */
+}
+
+/*
+ * STEP 5.2 (27.4): the VM-entry MSR-load list.  Return: 0, or the 1-based
+ * index of the entry that failed.
+ */
+static u32 load_msr_list(struct cpu *c, u64 addr, u32 count)
+{
+	const u8 *e = vmx_ptr(addr);
+
+	for (u32 n = 0; n < count; n++, e += 16) {
+		u32 idx, rsvd;
+		u64 val;
+
+		memcpy(&idx, e, 4);
+		memcpy(&rsvd, e + 4, 4);
+		memcpy(&val, e + 8, 8);
+		if (rsvd || msr_load_refused(idx) || cpu_wrmsr(c, idx, val))
+			return n + 1;
+	}
+	return 0;
+}
+
+/**
+ * vmx_load_guest() - SDM 27.3.2 (load guest state), 27.4 (MSR-load list),
+ * 27.6 (event injection) into the execution core
+ * @qual: the exit qualification if entry fails here
+ *
+ * Return: 0 (the guest may run), or the exit reason of a failed VM entry
+ * (EXIT_REASON_MSR_LOAD_FAIL | VMX_EXIT_REASONS_FAILED_VMENTRY).
+ */
+u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
+{
+	struct cpu *c = v->cpu;
+	struct cpu_state *s = &c->s;
+	const struct vmx_ctls *ctl = &v->ctls;
+	bool ia32e = ctl->entry & VM_ENTRY_IA32E_MODE;
+	u32 info, bad;
+
+	/* STEP 5.1 (27.3.2.1): control registers, debug registers, MSRs. */
+	s->cr0 = G(GUEST_CR0);
+	s->cr3 = G(GUEST_CR3);
+	s->cr4 = G(GUEST_CR4);
+	if (ctl->entry & VM_ENTRY_LOAD_DEBUG_CONTROLS) {
+		s->dr[7] = G(GUEST_DR7);
+		s->debugctl = G(GUEST_IA32_DEBUGCTL);
+	}
+	s->sysenter_cs = vmcs_get32(vmcs, GUEST_SYSENTER_CS);
+	s->sysenter_esp = G(GUEST_SYSENTER_ESP);
+	s->sysenter_eip = G(GUEST_SYSENTER_EIP);
+	if (ctl->entry & VM_ENTRY_LOAD_IA32_PAT)
+		s->pat = G(GUEST_IA32_PAT);
+	if (ctl->entry & VM_ENTRY_LOAD_IA32_EFER) {
+		s->efer = G(GUEST_IA32_EFER);
+	} else {
+		/* LMA = "IA-32e mode guest"; LME too if CR0.PG (27.3.2.1). */
+		s->efer = (s->efer & ~EFER_LMA) | (ia32e ? EFER_LMA : 0);
+		if (s->cr0 & CR0_PG)
+			s->efer = (s->efer & ~EFER_LME) | (ia32e ? EFER_LME : 0);
+	}
+
+	/* (27.3.2.2) segment and descriptor-table registers. */
+	for (int i = 0; i < CPU_NR_SEGS; i++) {
+		struct gseg g = gseg(vmcs, i);
+
+		s->seg[i] = (struct cpu_seg){ .base = g.base, .limit = g.limit, .ar = g.ar, .sel = g.sel };
+	}
+	s->gdtr = (struct cpu_dtable){ G(GUEST_GDTR_BASE), vmcs_get32(vmcs, GUEST_GDTR_LIMIT) };
+	s->idtr = (struct cpu_dtable){ G(GUEST_IDTR_BASE), vmcs_get32(vmcs, GUEST_IDTR_LIMIT) };
+
+	/* (27.3.2.3) RIP, RSP, RFLAGS, and the registers KVM keeps (Linux's __vmx_vcpu_run). */
+	for (int i = 0; i < 16; i++)
+		if (i != 4)
+			s->gpr[i] = v->regs[i];
+	s->gpr[4] = G(GUEST_RSP);
+	s->rip = G(GUEST_RIP);
+	s->rflags = G(GUEST_RFLAGS);
+	c->lf_op = LF_NONE;
+	s->pending_dbg = G(GUEST_PENDING_DBG_EXCEPTIONS);
+
+	/* (27.3.2.4) non-register state. */
+	s->interruptibility = vmcs_get32(vmcs, GUEST_INTERRUPTIBILITY_INFO);
+	s->activity = vmcs_get32(vmcs, GUEST_ACTIVITY_STATE);
+	s->event_info = 0;
+
+	/* The guest's view of the TSC (SDM 26.3: RDTSC adds the TSC offset). */
+	v->root_tsc_offset = s->tsc_offset;
+	if (ctl->proc & CPU_BASED_USE_TSC_OFFSETTING)
+		s->tsc_offset += ctl->tsc_offset;
+
+	/* Enter VMX non-root operation: EPT translates guest-physical addresses. */
+	v->root_phys_xlate = (void *)c->phys_xlate;
+	if (ctl->proc2 & SECONDARY_EXEC_ENABLE_EPT)
+		c->phys_xlate = vmx_ept_xlate;
+	c->vmx_nonroot = true;
+	v->guest_mode = true;
+	cpu_state_changed(c);
+	if (ctl->proc & (CPU_BASED_INTR_WINDOW_EXITING | CPU_BASED_NMI_WINDOW_EXITING))
+		__atomic_or_fetch(&c->req, VMX_REQ_BOUNDARY, __ATOMIC_SEQ_CST);
+
+	/* STEP 5.2 (27.4): MSR-load list, after the guest state is in place. */
+	bad = load_msr_list(c, G(VM_ENTRY_MSR_LOAD_ADDR), vmcs_get32(vmcs, VM_ENTRY_MSR_LOAD_COUNT));
+	if (bad) {
+		*qual = bad;
+		return EXIT_REASON_MSR_LOAD_FAIL | VMX_EXIT_REASONS_FAILED_VMENTRY;
+	}
+
+	/* The VMX-preemption timer starts counting (SDM 26.5.1). */
+	v->timer_armed = ctl->pin & PIN_BASED_VMX_PREEMPTION_TIMER;
+	if (v->timer_armed)
+		v->timer_deadline = vmx_host_tsc() +
+				    ((u64)vmcs_get32(vmcs, VMX_PREEMPTION_TIMER_VALUE) << VMX_TIMER_RATE);
+
+	/* STEP 6 (27.6): event injection, delivered before the first guest instruction. */
+	info = vmcs_get32(vmcs, VM_ENTRY_INTR_INFO_FIELD);
+	v->injected = 0;
+	v->injecting = false;
+	v->entry_icount = c->icount;
+	if (info & INTR_INFO_VALID_MASK) {
+		v->injected = info & ~INTR_INFO_UNBLOCK_NMI;
+		v->injecting = true;
+		v->injected_err = vmcs_get32(vmcs, VM_ENTRY_EXCEPTION_ERROR_CODE);
+		s->event_insn_len = vmcs_get32(vmcs, VM_ENTRY_INSTRUCTION_LEN);
+		cpu_inject_event(c, info & (INTR_INFO_VECTOR_MASK | INTR_INFO_INTR_TYPE_MASK |
+					    INTR_INFO_DELIVER_CODE_MASK),
+				 vmcs_get32(vmcs, VM_ENTRY_EXCEPTION_ERROR_CODE));
+		if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
+			s->interruptibility |= GUEST_INTR_STATE_NMI;	/* (virtual-)NMI blocking */
+	}
+	return 0;
 }

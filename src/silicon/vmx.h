@@ -518,7 +518,7 @@ enum vmcs_field {
 #define VMX_MISC_ZERO_LEN_INS           BIT_ULL(30)
 
 /* Capability and related MSR indices. */
-#define MSR_IA32_FEATURE_CONTROL        0x0000003a
+#define MSR_IA32_FEATURE_CONTROL        0x3a	/* same spelling as cpu.h */
 #define MSR_IA32_VMX_BASIC              0x00000480
 #define MSR_IA32_VMX_PINBASED_CTLS      0x00000481
 #define MSR_IA32_VMX_PROCBASED_CTLS     0x00000482

@@ -25,6 +25,13 @@ struct vmx_cpu;
 struct vmx_cpu *vmx_cpu_create(void);
 void vmx_cpu_destroy(struct vmx_cpu *lp);
 
+/**
+ * vmx_cpu_kick() - interrupt @lp from any thread, like an IPI to a pCPU:
+ * a guest running on it takes an EXTERNAL_INTERRUPT exit at its next
+ * instruction boundary (with "external-interrupt exiting").
+ */
+void vmx_cpu_kick(struct vmx_cpu *lp);
+
 /** vmx_cpu_bind() - run the calling thread on @lp (NULL: on none) */
 void vmx_cpu_bind(struct vmx_cpu *lp);
 /** vmx_this_cpu() - the logical processor the calling thread runs on */
@@ -63,7 +70,6 @@ int vmx_op_rdmsr(u32 msr, u64 *val);
 #define VMX_ENTER_VMFAIL_INVALID 0xffff0000u	/* VMfailInvalid */
 #define VMX_ENTER_VMFAIL_VALID   0xfffe0000u	/* VMfailValid: see VM_INSTRUCTION_ERROR */
 #define VMX_ENTER_FAULT          0xfffd0000u	/* VMLAUNCH/VMRESUME raised #UD */
-#define VMX_ENTER_NO_CORE        0xfffc0000u	/* processor has no execution core */
 
 /**
  * vmx_op_enter() - VMLAUNCH (@launched false) or VMRESUME (@launched true)

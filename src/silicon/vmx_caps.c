@@ -44,7 +44,7 @@
 		    VM_ENTRY_LOAD_IA32_PAT | VM_ENTRY_LOAD_IA32_EFER)
 
 /* The VMX-preemption timer counts down by 1 every 2^5 TSC ticks. */
-#define VMX_PREEMPTION_TIMER_RATE 5
+#define VMX_PREEMPTION_TIMER_RATE VMX_TIMER_RATE
 
 #define CTL(must1, may1) ((u64)(may1) << 32 | (u32)(must1))
 

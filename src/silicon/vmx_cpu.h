@@ -19,6 +19,17 @@ struct cpu;
 
 #define VMX_INVALID_PTR (~0ull)
 
+/* The vector a host "IPI" (vmx_cpu_kick()) presents with "acknowledge interrupt on exit". */
+#define VMX_HOST_KICK_VECTOR 0xfd
+
+/*
+ * A request bit of the core's cpu->req that VMX sets while interrupt- or
+ * NMI-window exiting is on: any set bit makes the run loop evaluate the
+ * instruction boundary (and so vmx_intercept_windows()) before every block.
+ * The core ignores bits it does not know.
+ */
+#define VMX_REQ_BOUNDARY BIT(31)
+
 /**
  * struct vmx_ctls - VM-execution, exit and entry controls cached at VM entry
  *
@@ -52,6 +63,26 @@ struct vmx_ctls {
  * @feature_control: IA32_FEATURE_CONTROL (locked, VMX outside SMX enabled)
  * @ctls: controls of the VMCS the processor is running, cached at entry
  */
+/**
+ * struct vmx_exit_info - a VM exit being taken (SDM 28.2 exit information)
+ * @reason: basic exit reason (bit 31 never set here: entry failures are
+ *	recorded directly by vmx_entry_failed())
+ * @qual: exit qualification
+ * @gla, @gla_valid: guest-linear address field
+ * @gpa, @gpa_valid: guest-physical address field (EPT exits)
+ * @intr_info, @intr_error: VM-exit interruption information and error code
+ * @insn_len, @insn_info: instruction length and VM-exit instruction info
+ */
+struct vmx_exit_info {
+	u32 reason;
+	u64 qual;
+	u64 gla;
+	u64 gpa;
+	bool gla_valid, gpa_valid;
+	u32 intr_info, intr_error;
+	u32 insn_len, insn_info;
+};
+
 struct vmx_cpu {
 	struct cpu *cpu;
 	bool vmxon;
@@ -61,6 +92,17 @@ struct vmx_cpu {
 	u64 root_cr0, root_cr4;
 	u64 feature_control;
 	struct vmx_ctls ctls;
+
+	/* While the guest runs (vmx_run.c) */
+	struct vmx_exit_info exit;
+	u64 *regs;			/* KVM's RAX..R15 array */
+	void *root_phys_xlate;		/* the core's root-mode translation */
+	u64 root_tsc_offset;
+	bool timer_armed;		/* VMX-preemption timer counting */
+	u64 timer_deadline;		/* in guest-visible TSC ticks (root TSC) */
+	u32 injected, injected_err;	/* the event VM entry injected, 0 = none */
+	bool injecting;			/* its delivery has not started yet */
+	u64 entry_icount;		/* instructions retired when the guest started */
 };
 
 static inline void *vmx_ptr(u64 pa)
@@ -133,8 +175,28 @@ int vmx_check_host_state(struct vmx_cpu *v, const void *vmcs);
 int vmx_check_guest_state(struct vmx_cpu *v, const void *vmcs, u64 *qual);
 void vmx_cache_controls(struct vmx_ctls *c, const void *vmcs);
 
+/* The VMX-preemption timer ticks once every 2^VMX_TIMER_RATE TSC ticks. */
+#define VMX_TIMER_RATE 5
+u64 vmx_host_tsc(void);
+
 /* vmexit.c */
 void vmx_load_host_state(struct vmx_cpu *v, const void *vmcs);
 void vmx_entry_failed(struct vmx_cpu *v, u32 exit_reason, u64 qual);
+/**
+ * vmx_exit_now() - take a VM exit from inside guest execution
+ *
+ * Records @x as the exit's information and leaves the core's run loop
+ * (cpu_exit_now(CPU_EXIT_VMEXIT)); vmx_complete_exit() then saves the
+ * guest state and loads the host state.  The guest RIP is the processor's
+ * current RIP: the instruction that exits, or the next to execute for
+ * events at instruction boundaries.
+ */
+__attribute__((noreturn)) void vmx_exit_now(struct vmx_cpu *v, const struct vmx_exit_info *x);
+/* Record an exit to be completed at the current boundary (no longjmp). */
+void vmx_exit_pending(struct vmx_cpu *v, const struct vmx_exit_info *x);
+void vmx_complete_exit(struct vmx_cpu *v);
+
+/* vmentry.c: STEP 5, 6 */
+u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual);
 
 #endif

@@ -10,6 +10,7 @@
  */
 #include <string.h>
 
+#include "silicon/cpu.h"
 #include "silicon/vmx_cpu.h"
 
 static enum vmx_status vmx_succeed(void)
@@ -151,14 +152,18 @@ enum vmx_status vmx_vmwrite(struct vmx_cpu *v, u32 enc, u64 val)
 }
 
 /*
- * The TLB of the execution core caches guest translations only while the
- * guest runs and is flushed at every VM entry and VM exit, so there is
- * nothing tagged with an EPTP or a VPID to drop once the host executes
- * INVEPT/INVVPID.  FIXME: with a VPID/EPTP-tagged TLB that survives VM exits
- * these must invalidate the matching entries.
+ * INVEPT/INVVPID: the core's soft TLB maps guest-linear pages straight to
+ * host pointers (combined guest-paging + EPT translations) and its decoded
+ * blocks are keyed by guest-physical address, so both go.  Note, they are
+ * not tagged with an EPTP or VPID, so every type flushes everything: more
+ * than the SDM requires, never less.
  */
 static void vmx_invalidate(struct vmx_cpu *v)
 {
+	if (v->cpu) {
+		tlb_flush_all(v->cpu);
+		icache_flush(v->cpu);
+	}
 }
 
 enum vmx_status vmx_invept(struct vmx_cpu *v, u64 type, u64 eptp)
