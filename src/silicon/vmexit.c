@@ -15,6 +15,7 @@
 #include <x86intrin.h>
 
 #include "silicon/cpu.h"
+#include "silicon/ept.h"
 #include "silicon/vmx_cpu.h"
 
 #define G(f) vmcs_get(vmcs, f)
@@ -86,6 +87,23 @@ static void save_guest_state(struct vmx_cpu *v, void *vmcs)
 		if (i != 4)
 			v->regs[i] = s->gpr[i];
 	v->regs[4] = s->gpr[4];
+
+	/*
+	 * PAE paging with EPT: the PDPTEs are saved (28.3.4); this processor
+	 * reads them from the PDPT at CR3 through EPT.
+	 */
+	if ((ctl->proc2 & SECONDARY_EXEC_ENABLE_EPT) && (s->cr0 & BIT(31)) && (s->cr4 & BIT(5)) &&
+	    !(s->efer & BIT(10))) {
+		struct ept_result r;
+
+		if (!ept_translate(ctl->eptp, s->cr3 & 0xffffffe0ull, EPT_ACC_READ, &r))
+			for (int i = 0; i < 4; i++) {
+				u64 e;
+
+				memcpy(&e, (u8 *)r.host + 8 * i, 8);
+				vmcs_set(vmcs, GUEST_PDPTR0 + 2 * i, e);
+			}
+	}
 
 	/* (28.3.4) non-register state */
 	vmcs_set(vmcs, GUEST_PENDING_DBG_EXCEPTIONS, s->pending_dbg);

@@ -64,6 +64,29 @@ void vmx_op_write_cr4(u64 val);
 int vmx_op_rdmsr(u32 msr, u64 *val);
 
 /*
+ * The processor's registers that the VMCS does not switch (SDM 28.5: VM
+ * exits leave them as the guest left them), read and written in root
+ * operation on vmx_this_cpu(), as KVM does with native instructions around
+ * VMLAUNCH: CR2, DR0-DR3/DR6, XCR0, MSRs (KERNEL_GS_BASE, STAR, LSTAR...),
+ * the x87/SSE state (XSAVE layout), and the TSC.
+ */
+u64 vmx_op_read_cr2(void);
+void vmx_op_write_cr2(u64 val);
+u64 vmx_op_get_debugreg(int n);
+void vmx_op_set_debugreg(int n, u64 val);
+u64 vmx_op_xgetbv(u32 index);
+int vmx_op_xsetbv(u32 index, u64 val);
+/* RDMSR/WRMSR on the processor. Return: 0, or -1 where they would #GP. */
+int vmx_op_rdmsr_cpu(u32 msr, u64 *val);
+int vmx_op_wrmsr_cpu(u32 msr, u64 val);
+/* XSAVE/XRSTOR of the processor's x87/SSE state to/from @buf (832 bytes). */
+#define VMX_FPU_STATE_SIZE 832
+void vmx_op_fpu_save(void *buf);
+void vmx_op_fpu_restore(const void *buf);
+/* RDTSC in root operation: the processor's TSC, which guests see plus TSC_OFFSET. */
+u64 vmx_op_rdtsc(void);
+
+/*
  * Values vmx_op_enter() returns instead of an exit reason.  Bit 16 of a
  * real exit reason is always 0 (SDM 25.9.1), so none of these is one.
  */

@@ -164,3 +164,102 @@ u32 vmx_op_enter(u64 *regs, bool launched)
 	v->regs = NULL;
 	return v->exit.reason;
 }
+
+/* ---- registers the VMCS does not switch (vmx_api.h) ---- */
+
+#include <string.h>
+
+static struct cpu *this_core(void)
+{
+	struct vmx_cpu *v = vmx_this_cpu();
+
+	return v ? v->cpu : NULL;
+}
+
+u64 vmx_op_read_cr2(void)
+{
+	struct cpu *c = this_core();
+
+	return c ? c->s.cr2 : 0;
+}
+
+void vmx_op_write_cr2(u64 val)
+{
+	struct cpu *c = this_core();
+
+	if (c)
+		c->s.cr2 = val;
+}
+
+u64 vmx_op_get_debugreg(int n)
+{
+	struct cpu *c = this_core();
+
+	return c && n >= 0 && n < 8 ? c->s.dr[n] : 0;
+}
+
+void vmx_op_set_debugreg(int n, u64 val)
+{
+	struct cpu *c = this_core();
+
+	/* DR7 is in the VMCS (GUEST_DR7); DR4/DR5 alias DR6/DR7. */
+	if (c && (n < 4 || n == 6))
+		c->s.dr[n] = val;
+}
+
+u64 vmx_op_xgetbv(u32 index)
+{
+	struct cpu *c = this_core();
+
+	return c && index == 0 ? c->s.xcr0 : 0;
+}
+
+int vmx_op_xsetbv(u32 index, u64 val)
+{
+	struct cpu *c = this_core();
+
+	/* XCR0: x87 must be set; only x87/SSE/AVX state exists (SDM 13.3). */
+	if (!c || index != 0 || !(val & 1) || (val & ~7ull) || ((val & 4) && !(val & 2)))
+		return -1;
+	c->s.xcr0 = val;
+	return 0;
+}
+
+int vmx_op_rdmsr_cpu(u32 msr, u64 *val)
+{
+	struct cpu *c = this_core();
+
+	return c ? cpu_rdmsr(c, msr, val) : -1;
+}
+
+int vmx_op_wrmsr_cpu(u32 msr, u64 val)
+{
+	struct cpu *c = this_core();
+
+	return c ? cpu_wrmsr(c, msr, val) : -1;
+}
+
+BUILD_BUG_ON(sizeof(struct cpu_fpu) != VMX_FPU_STATE_SIZE);
+
+void vmx_op_fpu_save(void *buf)
+{
+	struct cpu *c = this_core();
+
+	if (c)
+		memcpy(buf, &c->s.fpu, sizeof(c->s.fpu));
+}
+
+void vmx_op_fpu_restore(const void *buf)
+{
+	struct cpu *c = this_core();
+
+	if (c)
+		memcpy(&c->s.fpu, buf, sizeof(c->s.fpu));
+}
+
+u64 vmx_op_rdtsc(void)
+{
+	struct cpu *c = this_core();
+
+	return c ? cpu_rdtsc(c) : 0;
+}

@@ -728,6 +728,99 @@ static void long_mode_guest(void)
 	CHECK(vmcs_read32(VM_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE, "IA-32e mode guest saved");
 }
 
+
+static void vmx_memory_operand_exits(void)
+{
+	static const struct {
+		const char *name;
+		u8 code[8];
+		u8 len;
+		u32 reason;
+	} t[] = {
+		{ "vmptrld", { 0x0f, 0xc7, 0x73, 0x08 }, 4, EXIT_REASON_VMPTRLD },	/* [ebx+8] */
+		{ "vmptrst", { 0x0f, 0xc7, 0x7b, 0x08 }, 4, EXIT_REASON_VMPTRST },
+		{ "vmclear", { 0x66, 0x0f, 0xc7, 0x73, 0x08 }, 5, EXIT_REASON_VMCLEAR },
+		{ "vmxon", { 0xf3, 0x0f, 0xc7, 0x73, 0x08 }, 5, EXIT_REASON_VMON },
+		{ "invept", { 0x66, 0x0f, 0x38, 0x80, 0x53, 0x08 }, 6, EXIT_REASON_INVEPT },	/* edx, [ebx+8] */
+		{ "invvpid", { 0x66, 0x0f, 0x38, 0x81, 0x53, 0x08 }, 6, EXIT_REASON_INVVPID },
+	};
+
+	for (unsigned k = 0; k < ARRAY_SIZE(t); k++) {
+		u32 r;
+
+		guest(t[k].code, t[k].len, false);
+		r = run();
+		CHECK(r == t[k].reason, "%s: exit %#x", t[k].name, r);
+		CHECK(vmcs_read32(VM_EXIT_INSTRUCTION_LEN) == t[k].len, "%s: len %u", t[k].name,
+		      vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
+		/* Qualification: the displacement; info: 32-bit address, DS, base EBX, no index. */
+		CHECK(vmcs_readl(EXIT_QUALIFICATION) == 8, "%s: qual %#lx", t[k].name,
+		      vmcs_readl(EXIT_QUALIFICATION));
+		CHECK((vmcs_read32(VMX_INSTRUCTION_INFO) & 0x0ffffc00u) == (3u << 15 | BIT(22) | 3u << 23),
+		      "%s: info %#x", t[k].name, vmcs_read32(VMX_INSTRUCTION_INFO));
+		if (t[k].reason == EXIT_REASON_INVEPT || t[k].reason == EXIT_REASON_INVVPID)
+			CHECK((vmcs_read32(VMX_INSTRUCTION_INFO) >> 28) == RDX, "%s: reg2", t[k].name);
+	}
+}
+
+static void unswitched_registers(void)
+{
+	u64 v = 0;
+
+	/* CR2, DR0, LSTAR stay as the guest leaves them; KVM reads/writes them natively. */
+	GUEST(0x0f, 0x20, 0xd0,				/* mov eax, cr2 */
+	      0x0f, 0x22, 0xd3,				/* mov cr2, ebx */
+	      0x0f, 0x21, 0xc1,				/* mov ecx, dr0 */
+	      0xb9, 0x82, 0x00, 0x00, 0xc0,		/* mov ecx, LSTAR */
+	      0x0f, 0x32,				/* rdmsr */
+	      0xf4);
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_MOV_DR_EXITING, false);
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_USE_MSR_BITMAPS, true);
+	open_msr(0xc0000082u, false);
+	native_write_cr2(0x1234);
+	set_debugreg(0xabc0, 0);
+	CHECK_EQ(wrmsrl_safe(0xc0000082u, 0xffffffff81800000ull), 0);
+	env.regs[RBX] = 0x5678;
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 16);
+	CHECK_EQ(env.regs[RAX], 0x81800000);		/* rdmsr overwrote the CR2 copy */
+	CHECK_EQ(env.regs[RDX], 0xffffffff);
+	CHECK_EQ(native_read_cr2(), 0x5678);
+	CHECK_EQ(get_debugreg(0), 0xabc0);
+	CHECK_EQ(rdmsrl_safe(0xc0000082u, &v), 0);
+	CHECK_EQ(v, 0xffffffff81800000ull);
+	/* Guest CR2 read: check separately. */
+	GUEST(0x0f, 0x20, 0xd0, 0xf4);
+	native_write_cr2(0x1234);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 3);
+	CHECK_EQ(env.regs[RAX], 0x1234);
+	CHECK_EQ(xsetbv(0, 2), -1);			/* x87 bit must be set */
+	CHECK_EQ(xsetbv(0, 3), 0);
+	CHECK_EQ(xgetbv(0), 3);
+	CHECK(rdtsc() != 0, "processor TSC");
+}
+
+static void pae_pdptes(void)
+{
+	/* A PAE guest (CR0.PG, CR4.PAE, not IA-32e): the exit saves the PDPTEs. */
+	u64 *pdpt = (u64 *)(mem + 0x10000), *pd = (u64 *)(mem + 0x11000);
+
+	GUEST(0xf4);
+	pdpt = (u64 *)(mem + 0x10000);
+	pd = (u64 *)(mem + 0x11000);
+	pdpt[0] = 0x11000 | 1;
+	pdpt[3] = 0x11000 | 1;
+	pd[0] = 0x83;					/* 2 MiB identity page */
+	vmcs_writel(GUEST_CR3, 0x10000);
+	vmcs_writel(GUEST_CR4, 0x2020);
+	vmcs_writel(GUEST_CR0, 0x80000031);
+	vmcs_write64(GUEST_PDPTR0, 0x11001);
+	vmcs_write64(GUEST_PDPTR3, 0x11001);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE);
+	CHECK_EQ(vmcs_read64(GUEST_PDPTR0), 0x11001);
+	CHECK_EQ(vmcs_read64(GUEST_PDPTR1), 0);
+	CHECK_EQ(vmcs_read64(GUEST_PDPTR3), 0x11001);
+}
+
 int main(void)
 {
 	if (env_setup(&env)) {
@@ -760,6 +853,9 @@ int main(void)
 	RUN_TEST(entry_msr_load);
 	RUN_TEST(real_mode_guest);
 	RUN_TEST(long_mode_guest);
+	RUN_TEST(vmx_memory_operand_exits);
+	RUN_TEST(unswitched_registers);
+	RUN_TEST(pae_pdptes);
 	env_teardown(&env);
 	free(mem);
 	return 0;

@@ -152,6 +152,23 @@ static inline u32 vmx_vcpu_enter(u64 *regs, bool launched)
 	return vmx_op_enter(regs, launched);
 }
 
+/*
+ * Registers the VMCS does not switch, on this processor in root operation
+ * (KVM's native_read_cr2(), get_debugreg(), xsetbv(), rdmsrl()... around
+ * VMLAUNCH; see vmx_api.h).
+ */
+static inline u64 native_read_cr2(void) { return vmx_op_read_cr2(); }
+static inline void native_write_cr2(u64 val) { vmx_op_write_cr2(val); }
+static inline u64 get_debugreg(int n) { return vmx_op_get_debugreg(n); }
+static inline void set_debugreg(u64 val, int n) { vmx_op_set_debugreg(n, val); }
+static inline u64 xgetbv(u32 index) { return vmx_op_xgetbv(index); }
+static inline int xsetbv(u32 index, u64 val) { return vmx_op_xsetbv(index, val); }
+static inline int rdmsrl_safe(u32 msr, u64 *val) { return vmx_op_rdmsr_cpu(msr, val); }
+static inline int wrmsrl_safe(u32 msr, u64 val) { return vmx_op_wrmsr_cpu(msr, val); }
+static inline void cpu_fpu_save(void *buf) { vmx_op_fpu_save(buf); }
+static inline void cpu_fpu_restore(const void *buf) { vmx_op_fpu_restore(buf); }
+static inline u64 rdtsc(void) { return vmx_op_rdtsc(); }
+
 /** __invept() - INVEPT of type @ext (VMX_EPT_EXTENT_*) */
 static inline enum vmx_status __invept(unsigned long ext, u64 eptp, u64 gpa)
 {
