@@ -762,3 +762,14 @@ void kvm_msr_vcpu_reset(struct kvm_vcpu *vcpu)
 					  MSR_IA32_MISC_ENABLE_BTS_UNAVAIL;
 	vcpu->arch.smi_count = 0;
 }
+
+/* Guest RDMSR/WRMSR (the exit handlers): Return 0, or nonzero for #GP. */
+int kvm_get_msr(struct kvm_vcpu *vcpu, u32 index, u64 *data)
+{
+	return __kvm_get_msr(vcpu, index, data, false);
+}
+
+int kvm_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 data)
+{
+	return __kvm_set_msr(vcpu, index, data, false);
+}
