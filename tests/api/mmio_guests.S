@@ -1,0 +1,216 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mmio_guests.S: the guests of the MMIO / string I/O cases (mmio_cases.c).
+ * Data here, copied to guest-physical MG_CODE and run in 64-bit mode at
+ * CPL0 with flat segments and identity paging (mmio_cases.c builds it):
+ *   0x00000000-0x001fffff  RAM (slot 0)
+ *   0x00200000-0x003fffff  nothing: MMIO
+ *   0x00400000-0x005fffff  a KVM_MEM_READONLY slot (slot 1)
+ *   0x10000000-            nothing: MMIO
+ *   0xfec00000, 0xfee00000 the I/O APIC and local APIC (with an irqchip)
+ * Every guest ends with OUT to port 0xf4 (the runner stops there).
+ */
+#define MMIO	0x10000000
+#define DATA	0x20000
+#define ROM	0x400000
+#define GUEST(name) .globl name; .globl name##_end; .balign 16; name:
+#define END(name) name##_end:
+#define DONE	outb %al, $0xf4; hlt
+
+	.section .rodata.mmio_guests, "a"
+	.code64
+
+/* MOV of every size and form, MOVZX/MOVSX/MOVSXD, moffs */
+GUEST(mg_mov)
+	mov $MMIO, %rbx
+	movb $0x12, (%rbx)
+	movw $0x3456, 2(%rbx)
+	movl $0x789abcde, 4(%rbx)
+	mov $0x1122334455667788, %rax
+	mov %rax, 8(%rbx)
+	mov %ah, 7(%rbx)
+	movb (%rbx), %cl
+	movw 2(%rbx), %dx
+	mov $-1, %rsi
+	movl 4(%rbx), %esi
+	movq 8(%rbx), %rdi
+	movzbl 16(%rbx), %r8d
+	movsbq 17(%rbx), %r9
+	movzwl 18(%rbx), %r10d
+	movswq 20(%rbx), %r11
+	movslq 24(%rbx), %r12
+	movabs MMIO + 0x20, %eax
+	movabs %rax, MMIO + 0x28
+	mov 0x30(%rbx,%rcx,1), %r13w
+	DONE
+END(mg_mov)
+
+/* ALU with a memory operand (read, read-modify-write), XCHG, BT*, PUSH/POP m */
+GUEST(mg_alu)
+	mov $MMIO, %rbx
+	mov $0x1000, %rsp
+	mov $0x11111111, %eax
+	mov $0x22222222, %ecx
+	add (%rbx), %eax
+	add %ecx, 4(%rbx)
+	orq $0x55, 8(%rbx)
+	cmpl $5, 12(%rbx)
+	pushfq
+	pop %r14
+	test %edx, 16(%rbx)
+	incl 20(%rbx)
+	negq 24(%rbx)
+	sbb 28(%rbx), %cx
+	pushfq
+	pop %r15
+	mov $0x3333, %esi
+	xchg %esi, 32(%rbx)
+	mov $7, %edi
+	lock xaddl %edi, 36(%rbx)
+	mov $0x44, %r8d
+	cmpxchg %r8d, 40(%rbx)
+	bt $3, 44(%rbx)
+	setc %r9b
+	btsl $4, 48(%rbx)
+	mov $5, %ecx
+	btr %ecx, 52(%rbx)
+	btcw $1, 56(%rbx)
+	pushq 64(%rbx)
+	popq 72(%rbx)
+	pop %r10
+	imul 80(%rbx), %r11d
+	shlq $3, 88(%rbx)
+	notw 96(%rbx)
+	cmp %r11d, %r10d	/* SHL and IMUL leave AF/SF/ZF/PF undefined */
+	DONE
+END(mg_alu)
+
+/* MOVS/STOS/LODS/CMPS/SCAS between MMIO and RAM, with and without REP */
+GUEST(mg_str)
+	cld
+	mov $MMIO, %rsi
+	mov $DATA, %rdi
+	movsb
+	movsw
+	movsl
+	movsq
+	mov $MMIO + 0x100, %rdi
+	mov $DATA + 0x100, %rsi
+	movq $0x0102030405060708, %rax
+	mov %rax, (%rsi)
+	movsq
+	mov $MMIO + 0x200, %rdi
+	mov $0xab, %al
+	stosb
+	mov $3, %ecx
+	mov $0xcafef00d, %eax
+	rep stosl
+	mov $MMIO + 0x300, %rsi
+	lodsw
+	mov $MMIO + 0x400, %rsi
+	mov $DATA, %rdi
+	cmpsl
+	pushfq
+	pop %r8
+	mov $MMIO + 0x500, %rdi
+	mov $0x99, %eax
+	scasl
+	pushfq
+	pop %r9
+	mov $3, %rcx
+	mov $MMIO + 0x600, %rsi
+	mov $DATA + 0x200, %rdi
+	rep movsb
+	std
+	mov $MMIO + 0x700, %rsi
+	mov $DATA + 0x300, %rdi
+	mov $2, %ecx
+	rep movsw
+	cld
+	mov $MMIO + 0x800, %rdi
+	mov $0x5a, %al
+	mov $4, %ecx
+	repne scasb
+	mov %rcx, %r10
+	DONE
+END(mg_str)
+
+/* A read-only slot: reads from memory, writes exit and leave it unchanged */
+GUEST(mg_rom)
+	mov $ROM, %rbx
+	mov (%rbx), %rax
+	movl $0xdeadbeef, 8(%rbx)
+	mov 8(%rbx), %rcx
+	addl $1, 16(%rbx)
+	mov 16(%rbx), %rdx
+	mov $ROM + 0x100, %rdi
+	mov $2, %ecx
+	mov $0x77, %eax
+	rep stosb
+	mov %rcx, %rsi
+	DONE
+END(mg_rom)
+
+/* Accesses that cross a page: MMIO/MMIO, RAM/MMIO, MMIO/RAM */
+GUEST(mg_split)
+	mov $0x1122334455667788, %rax
+	mov %rax, MMIO + 0xffc
+	mov MMIO + 0x1ffe, %rcx
+	mov %rax, 0x1ffffa
+	mov 0x1ffffc, %rdx
+	movl $0xa1b2c3d4, 0x3ffffe
+	mov 0x3ffffd, %esi
+	mov $MMIO + 0x2ffd, %rdi
+	movw $0x4455, (%rdi)
+	DONE
+END(mg_split)
+
+/* String port I/O: REP OUTS (one exit per element), REP INS (one exit, count N) */
+GUEST(mg_pio)
+	cld
+	mov $DATA, %rsi
+	movl $0x44332211, (%rsi)
+	movl $0x88776655, 4(%rsi)
+	mov $0x1234, %dx
+	mov $4, %ecx
+	rep outsb
+	mov $2, %ecx
+	rep outsw
+	outsl
+	mov $DATA + 0x100, %rdi
+	mov $5, %ecx
+	rep insb
+	mov $3, %ecx
+	rep insw
+	insl
+	std
+	mov $DATA + 0x180, %rdi
+	mov $3, %ecx
+	rep insb
+	cld
+	xor %ecx, %ecx
+	rep insb
+	mov $DATA + 0xffe, %rdi
+	mov $4, %ecx
+	rep insb
+	DONE
+END(mg_pio)
+
+/* The in-kernel I/O APIC and local APIC answer their MMIO (with an irqchip) */
+GUEST(mg_apic)
+	mov $0xfec00000, %rbx
+	movl $1, (%rbx)
+	mov 0x10(%rbx), %eax
+	movl $0x10, (%rbx)
+	movl $0x000000f0, 0x10(%rbx)
+	mov 0x10(%rbx), %ecx
+	mov $0xfee00000, %rbx
+	mov 0x30(%rbx), %edx
+	mov 0x80(%rbx), %esi
+	movl $0x20, 0x80(%rbx)
+	mov 0x80(%rbx), %edi
+	mov $MMIO, %rbx
+	mov (%rbx), %r8d
+	DONE
+END(mg_apic)
+	.section .note.GNU-stack, "", @progbits
