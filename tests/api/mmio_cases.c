@@ -24,6 +24,9 @@
 #define MG_PDPT		0x6000
 #define MG_PD0		0x7000
 #define MG_PD3		0x8000
+#define MG_IDT		0x9000
+#define MG_GDT		0xa000
+#define MG_RT		0xb000
 #define MG_DATA		0x20000
 #define MG_RAM_SIZE	0x200000
 #define MG_ROM		0x400000
@@ -38,6 +41,9 @@ MG_DECL(mg_rom);
 MG_DECL(mg_split);
 MG_DECL(mg_pio);
 MG_DECL(mg_apic);
+MG_DECL(mg_rt);
+MG_DECL(mg_pf_movs);
+MG_DECL(mg_pf_ins);
 
 struct mt_vm {
 	int sys, vm, vcpu;
@@ -119,13 +125,28 @@ static int mt_create(struct tctx *t, struct mt_vm *g, const unsigned char *code,
 	mt_put64(g->ram + MG_PDPT, MG_PD0 | 3);
 	mt_put64(g->ram + MG_PDPT + 3 * 8, MG_PD3 | 3);
 	for (int i = 0; i < 512; i++) {
-		mt_put64(g->ram + MG_PD0 + 8 * i, ((uint64_t)i << 21) | 0x83);
+		mt_put64(g->ram + MG_PD0 + 8 * i, i == 3 ? 0 : ((uint64_t)i << 21) | 0x83);
 		mt_put64(g->ram + MG_PD3 + 8 * i, ((3ull << 30) + ((uint64_t)i << 21)) | 0x83);
+	}
+	/* GDT: 0x08 64-bit code, 0x10 data; IDT: vectors 0-31 to mg_rt's stubs */
+	mt_put64(g->ram + MG_GDT + 0x08, 0x00af9b000000ffffull);
+	mt_put64(g->ram + MG_GDT + 0x10, 0x00cf93000000ffffull);
+	memcpy(g->ram + MG_RT, mg_rt, mg_rt_end - mg_rt);
+	for (int v = 0; v < 32; v++) {
+		uint64_t h = MG_RT + 16 * v;
+
+		mt_put64(g->ram + MG_IDT + 16 * v, (h & 0xffff) | (0x08ull << 16) | (0x8eull << 40) |
+						   ((h >> 16 & 0xffff) << 48));
+		mt_put64(g->ram + MG_IDT + 16 * v + 8, h >> 32);
 	}
 	CHECK_OK(t, IOC(t, g->vcpu, KVM_GET_SREGS, &s));
 	data = t_flat_seg(0x10, 3, 0);
 	s.cs = t_flat_seg(0x08, 11, 1);
 	s.ds = s.es = s.fs = s.gs = s.ss = data;
+	s.gdt.base = MG_GDT;
+	s.gdt.limit = 0x17;
+	s.idt.base = MG_IDT;
+	s.idt.limit = 32 * 16 - 1;
 	s.cr0 = 0x80000031;	/* PG, NE, ET, PE */
 	s.cr3 = MG_PML4;
 	s.cr4 = 0x20;		/* PAE */
@@ -327,6 +348,35 @@ KVM_CASE(mmio_in_kernel_apic)
 		int n = mt_run(t, &g, 32);
 
 		CHECK_EQ(n, 1);
+		mt_regs(t, &g);
+	}
+	mt_destroy(&g);
+}
+
+/*
+ * An emulated access that faults: the #PF the emulator raises (error code,
+ * CR2) reaches the guest's IDT, after the MMIO read / port input that
+ * needed userspace; the faulting instruction has no effect.
+ */
+KVM_CASE(mmio_emulated_page_fault)
+{
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_pf_movs, mg_pf_movs_end, false)) {
+		int n = mt_run(t, &g, 32);
+
+		CHECK_EQ(n, 1);
+		mt_regs(t, &g);
+	}
+	mt_destroy(&g);
+}
+
+KVM_CASE(pio_string_page_fault)
+{
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_pf_ins, mg_pf_ins_end, false)) {
+		mt_run(t, &g, 32);
 		mt_regs(t, &g);
 	}
 	mt_destroy(&g);

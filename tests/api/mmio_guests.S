@@ -6,6 +6,7 @@
  *   0x00000000-0x001fffff  RAM (slot 0)
  *   0x00200000-0x003fffff  nothing: MMIO
  *   0x00400000-0x005fffff  a KVM_MEM_READONLY slot (slot 1)
+ *   0x00600000-0x007fffff  not present in the page tables
  *   0x10000000-            nothing: MMIO
  *   0xfec00000, 0xfee00000 the I/O APIC and local APIC (with an irqchip)
  * Every guest ends with OUT to port 0xf4 (the runner stops there).
@@ -213,4 +214,44 @@ GUEST(mg_apic)
 	mov (%rbx), %r8d
 	DONE
 END(mg_apic)
+
+/*
+ * Exception stubs for vectors 0-31 at 16-byte steps: report the vector
+ * (port 0xe0), the word on the stack (the error code, port 0xe4), CR2
+ * (port 0xe8) and the interrupted RIP's low half (port 0xec).
+ */
+GUEST(mg_rt)
+	.rept 32
+	.balign 16
+	mov $(. - mg_rt) / 16, %al
+	jmp 1f
+	.endr
+	.balign 16
+1:	out %al, $0xe0
+	mov (%rsp), %eax
+	out %eax, $0xe4
+	mov %cr2, %rax
+	out %eax, $0xe8
+	mov 8(%rsp), %eax
+	out %eax, $0xec
+	DONE
+END(mg_rt)
+
+/* MOVS from MMIO to a non-present page: the read exits, then the write is #PF */
+GUEST(mg_pf_movs)
+	mov $MMIO, %rsi
+	mov $0x600010, %rdi
+	movsw
+	DONE
+END(mg_pf_movs)
+
+/* REP INS to a non-present page: the port exit, then #PF (RDI, RCX unchanged) */
+GUEST(mg_pf_ins)
+	mov $0x1234, %dx
+	mov $0x600ffe, %rdi
+	mov $2, %ecx
+	rep insb
+	DONE
+END(mg_pf_ins)
+
 	.section .note.GNU-stack, "", @progbits
