@@ -952,11 +952,12 @@ OP(op_cmpxchg8b)
 			cpu_bus_lock();
 			old = p ? ld(p, 8) : mem_read_slow(c, lin, 8, ACC_W);
 			eq = old == exp;
-			if (eq) {
-				if (p)
+			if (p) {
+				if (eq)
 					st(p, 8, nw);
-				else
-					mem_write_slow(c, lin, 8, nw, ACC_W);
+			} else {
+				/* the destination is written either way (SDM CMPXCHG8B): seen on MMIO */
+				mem_write_slow(c, lin, 8, eq ? nw : old, ACC_W);
 			}
 			cpu_bus_unlock();
 		}

@@ -44,6 +44,7 @@ MG_DECL(mg_apic);
 MG_DECL(mg_rt);
 MG_DECL(mg_pf_movs);
 MG_DECL(mg_pf_ins);
+MG_DECL(mg_pm32);
 
 struct mt_vm {
 	int sys, vm, vcpu;
@@ -80,8 +81,8 @@ static void mt_destroy(struct mt_vm *g)
  * A VM with RAM at 0, a read-only slot at MG_ROM, vCPU 0 in 64-bit mode at
  * MG_CODE running @code.  @irqchip: KVM_CREATE_IRQCHIP first.
  */
-static int mt_create(struct tctx *t, struct mt_vm *g, const unsigned char *code,
-		     const unsigned char *code_end, bool irqchip)
+static int mt_create_mode(struct tctx *t, struct mt_vm *g, const unsigned char *code,
+			  const unsigned char *code_end, bool irqchip, bool long_mode)
 {
 	struct kvm_userspace_memory_region mr;
 	struct kvm_sregs s;
@@ -141,16 +142,22 @@ static int mt_create(struct tctx *t, struct mt_vm *g, const unsigned char *code,
 	}
 	CHECK_OK(t, IOC(t, g->vcpu, KVM_GET_SREGS, &s));
 	data = t_flat_seg(0x10, 3, 0);
-	s.cs = t_flat_seg(0x08, 11, 1);
+	s.cs = t_flat_seg(0x08, 11, long_mode);
 	s.ds = s.es = s.fs = s.gs = s.ss = data;
 	s.gdt.base = MG_GDT;
 	s.gdt.limit = 0x17;
 	s.idt.base = MG_IDT;
 	s.idt.limit = 32 * 16 - 1;
-	s.cr0 = 0x80000031;	/* PG, NE, ET, PE */
-	s.cr3 = MG_PML4;
-	s.cr4 = 0x20;		/* PAE */
-	s.efer = 0x500;		/* LME, LMA */
+	if (long_mode) {
+		s.cr0 = 0x80000031;	/* PG, NE, ET, PE */
+		s.cr3 = MG_PML4;
+		s.cr4 = 0x20;		/* PAE */
+		s.efer = 0x500;		/* LME, LMA */
+	} else {
+		s.cr0 = 0x31;		/* flat protected mode without paging */
+		s.cr4 = 0;
+		s.efer = 0;
+	}
 	CHECK_OK(t, IOC(t, g->vcpu, KVM_SET_SREGS, &s));
 	memset(&r, 0, sizeof(r));
 	r.rip = MG_CODE;
@@ -158,6 +165,12 @@ static int mt_create(struct tctx *t, struct mt_vm *g, const unsigned char *code,
 	r.rflags = 2;
 	CHECK_OK(t, IOC(t, g->vcpu, KVM_SET_REGS, &r));
 	return 0;
+}
+
+static int mt_create(struct tctx *t, struct mt_vm *g, const unsigned char *code,
+		     const unsigned char *code_end, bool irqchip)
+{
+	return mt_create_mode(t, g, code, code_end, irqchip, true);
 }
 
 static void mt_hex(char *out, const unsigned char *p, unsigned int n)
@@ -378,6 +391,22 @@ KVM_CASE(pio_string_page_fault)
 	if (!mt_create(t, &g, mg_pf_ins, mg_pf_ins_end, false)) {
 		mt_run(t, &g, 32);
 		mt_regs(t, &g);
+	}
+	mt_destroy(&g);
+}
+
+/* Flat 32-bit protected mode without paging: linear = physical, 8-byte CMPXCHG8B. */
+KVM_CASE(mmio_protected_mode)
+{
+	struct mt_vm g;
+
+	if (!mt_create_mode(t, &g, mg_pm32, mg_pm32_end, false, false)) {
+		int n = mt_run(t, &g, 64);
+
+		CHECK(n >= 10, "only %d MMIO exits", n);
+		mt_regs(t, &g);
+		mt_mem(t, "data", g.ram + MG_DATA, 8);
+		mt_mem(t, "ins", g.ram + MG_DATA + 0x40, 3);
 	}
 	mt_destroy(&g);
 }

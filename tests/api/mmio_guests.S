@@ -254,4 +254,34 @@ GUEST(mg_pf_ins)
 	DONE
 END(mg_pf_ins)
 
+/* ---- flat 32-bit protected mode, no paging ---- */
+	.code32
+GUEST(mg_pm32)
+	mov $MMIO, %ebx
+	movl $0x11223344, (%ebx)
+	mov 4(%ebx), %eax
+	movzbw 8(%ebx), %cx
+	addw %cx, 10(%ebx)
+	mov $MMIO + 0x100, %esi
+	mov $DATA, %edi
+	mov $2, %ecx
+	rep movsl
+	mov $0x1234, %dx
+	mov $DATA, %esi
+	mov $2, %ecx
+	rep outsw
+	mov $DATA + 0x40, %edi
+	mov $3, %ecx
+	rep insb
+	push 0x20(%ebx)
+	pop %ebp
+	mov $MMIO + 0x200, %esi
+	mov $0x01020304, %eax
+	mov $0x05060708, %edx
+	mov $0x0a0b0c0d, %ecx
+	cmpxchg8b (%esi)
+	mov %ebx, %edi
+	xchg 0x30(%edi), %ecx
+	DONE
+END(mg_pm32)
 	.section .note.GNU-stack, "", @progbits
