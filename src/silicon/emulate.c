@@ -244,10 +244,15 @@ static void emul_load(struct cpu *c, const struct vmx_emul_state *st)
 	cpu_update_mode(c);
 }
 
-/* Anything but GPRs, RIP, RFLAGS, the shadow and the FPU changed? */
+/*
+ * Anything but GPRs, RIP, RFLAGS, the data segment registers (MOV Sreg,
+ * POP Sreg, LDS...), the shadow and the FPU changed?
+ */
 static bool emul_state_escaped(const struct cpu_state *a, const struct cpu_state *b)
 {
-	if (memcmp(a->seg, b->seg, sizeof(a->seg)) || memcmp(&a->gdtr, &b->gdtr, sizeof(a->gdtr)) ||
+	if (memcmp(&a->seg[CPU_SEG_CS], &b->seg[CPU_SEG_CS], sizeof(a->seg[0])) ||
+	    memcmp(&a->seg[CPU_SEG_LDTR], &b->seg[CPU_SEG_LDTR], 2 * sizeof(a->seg[0])) ||
+	    memcmp(&a->gdtr, &b->gdtr, sizeof(a->gdtr)) ||
 	    memcmp(&a->idtr, &b->idtr, sizeof(a->idtr)) || memcmp(a->dr, b->dr, sizeof(a->dr)))
 		return true;
 	return a->cr0 != b->cr0 || a->cr2 != b->cr2 || a->cr3 != b->cr3 || a->cr4 != b->cr4 ||
@@ -391,6 +396,12 @@ retired:
 	memcpy(st->regs, c->s.gpr, sizeof(st->regs));
 	st->rip = c->s.rip;
 	st->rflags = c->s.rflags;
+	for (int k = 0; k <= CPU_SEG_GS; k++) {
+		const struct cpu_seg *sg = &c->s.seg[k];
+
+		if (k != CPU_SEG_CS)
+			st->seg[k] = (struct vmx_emul_seg){ sg->base, sg->limit, sg->ar, sg->sel };
+	}
 	st->interruptibility = (st->interruptibility & ~(u32)(CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING)) |
 			       (c->s.interruptibility & (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING));
 	if (st->fpu && memcmp(&before.fpu, &c->s.fpu, sizeof(c->s.fpu)))

@@ -36,8 +36,9 @@
  * The core runs here as in root operation with the guest's state: VMX
  * controls do not apply.  Instructions whose effect is outside the state
  * below (CPUID, MSRs, TSC, VMX, SWAPGS, RDRAND...) or that change anything
- * but GPRs, RIP, RFLAGS, the interrupt shadow and the x87/SSE state
- * (segment loads, control registers, HLT...) are refused with
+ * but GPRs, RIP, RFLAGS, ES/SS/DS/FS/GS, the interrupt shadow and the
+ * x87/SSE state (CS, LDTR/TR, descriptor tables, control registers,
+ * HLT...) are refused with
  * VMX_EMUL_UNHANDLEABLE, again with no effect on the state.
  *
  * FIXME: LOCKed read-modify-writes are done as a read and a write (no
@@ -150,7 +151,8 @@ struct vmx_emul_insn {
 /**
  * vmx_op_emulate() - execute one instruction of a guest (see above)
  * @ops, @opaque: the VMM's callbacks
- * @st: the state; updated only when the instruction retires (or a REP
+ * @st: the state; updated only when the instruction retires (GPRs, RIP,
+ *	RFLAGS, ES/SS/DS/FS/GS, interruptibility, *fpu) (or a REP
  *	iteration completes: RIP then stays on the instruction while its
  *	count is not exhausted)
  * @insn: the instruction bytes in/out (see &struct vmx_emul_insn)

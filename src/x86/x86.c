@@ -2309,6 +2309,14 @@ static void emulator_writeback(struct kvm_vcpu *vcpu, struct x86_emulate_ctxt *c
 
 	memcpy(a->regs, ctxt->state.regs, sizeof(ctxt->state.regs));
 	a->regs[VCPU_REGS_RIP] = ctxt->state.rip;
+	/* data segment registers an instruction loaded (MOV Sreg, POP Sreg, LxS) */
+	for (int i = VMX_EMUL_ES; i <= VMX_EMUL_GS; i++) {
+		const struct vmx_emul_seg *sg = &ctxt->state.seg[i];
+
+		if (i != VMX_EMUL_CS)
+			a->seg[emul_seg_map[i]] = (struct kvm_seg_state){
+				sg->base, sg->limit, sg->ar, sg->selector };
+	}
 	a->rflags = ctxt->state.rflags;
 	a->interruptibility = (a->interruptibility & ~shadow) | (ctxt->state.interruptibility & shadow);
 	/* STI: interrupts are looked at again once the shadow is over */

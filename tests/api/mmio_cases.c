@@ -45,6 +45,8 @@ MG_DECL(mg_rt);
 MG_DECL(mg_pf_movs);
 MG_DECL(mg_pf_ins);
 MG_DECL(mg_pm32);
+MG_DECL(mg_fetch_mmio);
+MG_DECL(mg_sreg);
 
 struct mt_vm {
 	int sys, vm, vcpu;
@@ -58,9 +60,14 @@ static void mt_put64(unsigned char *p, uint64_t v)
 	memcpy(p, &v, 8);
 }
 
+/* If set, MMIO reads get these two bytes over and over (a selector). */
+static const unsigned char *mt_mmio_fill;
+
 /* The byte an MMIO read of @gpa gets. */
 static unsigned char mt_mmio_byte(uint64_t gpa)
 {
+	if (mt_mmio_fill)
+		return mt_mmio_fill[gpa & 1];
 	return (unsigned char)((gpa * 7) ^ 0x5a ^ (gpa >> 8));
 }
 
@@ -230,6 +237,9 @@ static int mt_run(struct tctx *t, struct mt_vm *g, int max)
 		}
 		case KVM_EXIT_INTERNAL_ERROR:
 			t_printf(t, "exit INTERNAL_ERROR suberror=%u", run->internal.suberror);
+			if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION)
+				t_printf(t, "emulation_failure flags=%#llx",
+					 (unsigned long long)run->emulation_failure.flags);
 			return -1;
 		default:
 			t_printf(t, "exit %u", run->exit_reason);
@@ -407,6 +417,53 @@ KVM_CASE(mmio_protected_mode)
 		mt_regs(t, &g);
 		mt_mem(t, "data", g.ram + MG_DATA, 8);
 		mt_mem(t, "ins", g.ram + MG_DATA + 0x40, 3);
+	}
+	mt_destroy(&g);
+}
+
+/*
+ * An instruction fetch from MMIO: the emulator cannot fetch it, and at
+ * CPL0 userspace gets KVM_EXIT_INTERNAL_ERROR (emulation), as KVM's
+ * handle_emulation_failure().
+ */
+KVM_CASE(mmio_fetch_fails)
+{
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_fetch_mmio, mg_fetch_mmio_end, false)) {
+		int n = mt_run(t, &g, 8);
+
+		CHECK_EQ(n, -1);
+		CHECK_EQ(g.run->exit_reason, KVM_EXIT_INTERNAL_ERROR);
+		CHECK_EQ(g.run->internal.suberror, KVM_INTERNAL_ERROR_EMULATION);
+		mt_regs(t, &g);
+	}
+	mt_destroy(&g);
+}
+
+/* MOV Sreg with the selector in MMIO: one read exit each, the segment loaded. */
+KVM_CASE(mmio_segment_load)
+{
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_sreg, mg_sreg_end, false)) {
+		int n;
+
+		/* the selector the guest reads: 0x10, the data segment */
+		mt_mmio_fill = (const unsigned char *)"\x10\x00";
+		n = mt_run(t, &g, 16);
+		mt_mmio_fill = NULL;
+		CHECK_EQ(n, 3);
+		mt_regs(t, &g);
+		{
+			struct kvm_sregs sr;
+
+			CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_SREGS, &sr));
+			t_seg(t, "es", &sr.es);
+			t_seg(t, "ss", &sr.ss);
+			t_seg(t, "fs", &sr.fs);
+		}
+		mt_mem(t, "gdt", g.ram + MG_GDT, 0x18);
 	}
 	mt_destroy(&g);
 }

@@ -254,6 +254,24 @@ GUEST(mg_pf_ins)
 	DONE
 END(mg_pf_ins)
 
+/* Code in MMIO cannot be fetched: KVM_EXIT_INTERNAL_ERROR (emulation) */
+GUEST(mg_fetch_mmio)
+	mov $MMIO + 0x40, %rax
+	jmp *%rax
+END(mg_fetch_mmio)
+
+/* Segment registers loaded from MMIO (the descriptor comes from the GDT in RAM) */
+GUEST(mg_sreg)
+	mov $MMIO, %rbx
+	mov (%rbx), %es
+	mov %es, %eax
+	mov 2(%rbx), %ss
+	mov %ss, %ecx
+	mov 4(%rbx), %fs
+	mov %fs, %esi
+	DONE
+END(mg_sreg)
+
 /* ---- flat 32-bit protected mode, no paging ---- */
 	.code32
 GUEST(mg_pm32)

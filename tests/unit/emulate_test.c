@@ -282,9 +282,9 @@ static void test_core_exceptions(void)
 static void test_refused(void)
 {
 	static const u8 cpuid[] = { 0x0f, 0xa2 }, rdmsr[] = { 0x0f, 0x32 }, hlt[] = { 0xf4 };
-	static const u8 mov_ds[] = { 0x8e, 0x1b };	/* mov (%rbx), %ds */
+	static const u8 ljmp[] = { 0xff, 0x2b };	/* ljmp *(%rbx) */
 	static const u8 lgdt[] = { 0x0f, 0x01, 0x13 };	/* lgdt (%rbx) */
-	const u8 *progs[] = { cpuid, rdmsr, hlt, mov_ds, lgdt };
+	const u8 *progs[] = { cpuid, rdmsr, hlt, ljmp, lgdt };
 	const size_t lens[] = { 2, 2, 1, 2, 3 };
 
 	for (size_t k = 0; k < ARRAY_SIZE(progs); k++) {
@@ -296,15 +296,52 @@ static void test_refused(void)
 		setup(&st, true);
 		code(progs[k], lens[k], 0x1000);
 		st.regs[3] = 0x2000;
-		mem[0x2000] = 0x10;	/* selector 0x10: the data segment of a GDT at 0 */
-		mem[0x10 + 5] = 0x93;
-		mem[0x10 + 6] = 0xcf;
+		mem[0x2004] = 0x08;	/* far pointer 0x08:0 */
+		mem[0x08 + 5] = 0x9b;	/* a 32-bit code segment: CS changes */
+		mem[0x08 + 6] = 0xcf;
 		st.gdtr_limit = 0xff;
 		before = st;
 		r = emulate(&st, &in, &e);
 		CHECK(r == VMX_EMUL_UNHANDLEABLE, "insn %zu: %d (vector %d)", k, r, e.vector);
 		CHECK(!memcmp(&st, &before, sizeof(st)), "insn %zu changed the state", k);
 	}
+}
+
+/* MOV Sreg from memory: the descriptor is read from the GDT (read_std), the segment loaded. */
+static void test_segment_load(void)
+{
+	struct vmx_emul_state st;
+	struct vmx_emul_insn in = { 0 };
+	struct vmx_emul_exception e;
+	static const u8 b[] = { 0x8e, 0x03 };	/* mov (%rbx), %es */
+
+	setup(&st, true);
+	code(b, sizeof(b), 0x1000);
+	st.gdtr_base = 0x100;
+	st.gdtr_limit = 0x1f;
+	mem[0x100 + 0x18 + 5] = 0x93;	/* GDT[3]: data, base 0x12345678 */
+	mem[0x100 + 0x18 + 2] = 0x78;
+	mem[0x100 + 0x18 + 3] = 0x56;
+	mem[0x100 + 0x18 + 4] = 0x34;
+	mem[0x100 + 0x18 + 7] = 0x12;
+	mem[0x100 + 0x18 + 0] = 0xff;
+	st.regs[3] = 0x8000;
+	mmio_ready = true;
+	mmio_val = 0x18;
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_CONTINUE);
+	CHECK_EQ(st.seg[VMX_EMUL_ES].selector, 0x18);
+	CHECK_EQ(st.seg[VMX_EMUL_ES].base, 0x12345678);
+	CHECK_EQ(st.seg[VMX_EMUL_ES].limit, 0xff);
+	CHECK_EQ(st.seg[VMX_EMUL_ES].ar & 0xff, 0x93);	/* the accessed bit written back */
+	CHECK_EQ(mem[0x100 + 0x18 + 5], 0x93);
+	/* beyond the GDT limit: #GP(selector) */
+	in.len = 0;
+	st.rip = 0x1000;
+	mmio_val = 0x28;
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_PROPAGATE_FAULT);
+	CHECK_EQ(e.vector, 13);
+	CHECK_EQ(e.error_code, 0x28);
+	CHECK_EQ(st.seg[VMX_EMUL_ES].selector, 0x18);
 }
 
 /* REP MOVSB runs one iteration per call; RIP stays until RCX is 0. */
@@ -389,6 +426,7 @@ int main(void)
 	RUN_TEST(test_fault_propagates);
 	RUN_TEST(test_core_exceptions);
 	RUN_TEST(test_refused);
+	RUN_TEST(test_segment_load);
 	RUN_TEST(test_rep_one_iteration);
 	RUN_TEST(test_pio);
 	RUN_TEST(test_fetch_page_split);
