@@ -125,6 +125,8 @@ u64 emul_read(struct cpu *c, u64 lin, int size, int kind)
 	u8 buf[8] = { 0 };
 	int k = kind & 3, rc;
 
+	if (unlikely(size > 8))
+		emul_leave(c, VMX_EMUL_UNHANDLEABLE);
 	lin = emul_lin(c, lin);
 	if (k == ACC_W && e->rmw_valid && e->rmw_lin == lin && e->rmw_size == size)
 		return e->rmw_val;
@@ -150,6 +152,8 @@ void emul_write(struct cpu *c, u64 lin, int size, u64 val, int kind)
 	u8 buf[8];
 	int rc;
 
+	if (unlikely(size > 8))
+		emul_leave(c, VMX_EMUL_UNHANDLEABLE);
 	lin = emul_lin(c, lin);
 	st(buf, size, val);
 	e->rmw_valid = false;

@@ -192,6 +192,8 @@ int x86_decode_insn(struct x86_emulate_ctxt *ctxt, void *insn, int insn_len, int
 	int rc, r;
 
 	init_decode_cache(ctxt);
+	/* a new instruction: nothing of an earlier one's MMIO read is pending */
+	ctxt->mmio_read_completed = 0;
 	memset(&ctxt->insn, 0, sizeof(ctxt->insn));
 	if (insn && insn_len > 0 && insn_len <= 15) {
 		memcpy(ctxt->insn.bytes, insn, insn_len);

@@ -467,3 +467,17 @@ KVM_CASE(mmio_segment_load)
 	}
 	mt_destroy(&g);
 }
+
+/* Without an irqchip the same accesses are userspace's: every one exits. */
+KVM_CASE(mmio_apic_no_irqchip)
+{
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_apic, mg_apic_end, false)) {
+		int n = mt_run(t, &g, 32);
+
+		CHECK_EQ(n, 10);
+		mt_regs(t, &g);
+	}
+	mt_destroy(&g);
+}
