@@ -26,6 +26,9 @@ static bool user_range_bad(const void *p, size_t n)
 {
 	unsigned long a = (unsigned long)p;
 
+	/* An empty copy reads nothing: the kernel's succeeds for any pointer. */
+	if (!n)
+		return false;
 	return a < PAGE_SIZE || a + n < a || a + n > KVM_TASK_SIZE_MAX;
 }
 
@@ -646,13 +649,19 @@ static int kvm_vm_ioctl_enable_cap_generic(struct kvm *kvm, struct kvm_enable_ca
 	int r;
 
 	switch (cap->cap) {
-	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
-		if (cap->flags || (cap->args[0] & ~(u64)KVM_DIRTY_LOG_MANUAL_CAPS))
+	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: {
+		/* KVM_DIRTY_LOG_INITIALLY_SET only comes with manual protection. */
+		u64 allowed_options = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE;
+
+		if (cap->args[0] & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE)
+			allowed_options = KVM_DIRTY_LOG_MANUAL_CAPS;
+		if (cap->flags || (cap->args[0] & ~allowed_options))
 			return -EINVAL;
 		pthread_mutex_lock(&kvm->slots_lock);
 		kvm->manual_dirty_log_protect = cap->args[0];
 		pthread_mutex_unlock(&kvm->slots_lock);
 		return 0;
+	}
 	default:
 		pthread_mutex_lock(&kvm->lock);
 		r = kvm_vm_ioctl_enable_cap(kvm, cap);
