@@ -26,14 +26,17 @@ static bool user_range_bad(const void *p, size_t n)
 {
 	unsigned long a = (unsigned long)p;
 
-	/* An empty copy reads nothing: the kernel's succeeds for any pointer. */
-	if (!n)
-		return false;
 	return a < PAGE_SIZE || a + n < a || a + n > KVM_TASK_SIZE_MAX;
 }
 
+/*
+ * Note, an empty copy touches nothing and succeeds for any pointer, as in
+ * the kernel (KVM_CLEAR_DIRTY_LOG with num_pages 0 relies on it).
+ */
 int copy_from_user(void *dst, const void *usrc, size_t n)
 {
+	if (!n)
+		return 0;
 	if (user_range_bad(usrc, n))
 		return -EFAULT;
 	memcpy(dst, usrc, n);
@@ -42,6 +45,8 @@ int copy_from_user(void *dst, const void *usrc, size_t n)
 
 int copy_to_user(void *udst, const void *src, size_t n)
 {
+	if (!n)
+		return 0;
 	if (user_range_bad(udst, n))
 		return -EFAULT;
 	memcpy(udst, src, n);
