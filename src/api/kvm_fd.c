@@ -46,6 +46,11 @@ struct kvm_file {
 	dev_t dev;
 	ino_t ino;
 	struct kvm_file *next;	/* all_files list, under files_lock */
+	/* From anon_inode_getfile() until kvm_file_install(): */
+	int fd;
+	size_t size;
+	void *map;
+	char name[32];
 };
 
 #define FD_CHUNK_SHIFT 10
@@ -203,6 +208,19 @@ static struct kvm_file *fd_remove(int fd)
 	return old;
 }
 
+/*
+ * Library mode: the entry at @fd is stale.  Whatever is in the table there
+ * now (another thread may have replaced it meanwhile) loses the table's
+ * reference; a lookup of a live descriptor finds it again by its inode.
+ */
+static void fd_drop_stale(int fd)
+{
+	struct kvm_file *old = fd_remove(fd);
+
+	if (old)
+		kvm_file_put(old);
+}
+
 /* Caller holds files_lock. */
 static struct kvm_file *find_file_by_inode(dev_t dev, ino_t ino)
 {
@@ -239,8 +257,7 @@ static struct kvm_file *fdget(int fd, bool check)
 
 	if (fstat(fd, &st) < 0) {
 		if (f) {		/* closed behind our back */
-			if (fd_remove(fd) == f)
-				kvm_file_put(f);	/* the table's reference */
+			fd_drop_stale(fd);
 			kvm_file_put(f);
 		}
 		return NULL;
@@ -248,8 +265,7 @@ static struct kvm_file *fdget(int fd, bool check)
 	if (f && f->dev == st.st_dev && f->ino == st.st_ino)
 		return f;
 	if (f) {			/* number reused for another file */
-		if (fd_remove(fd) == f)
-			kvm_file_put(f);
+		fd_drop_stale(fd);
 		kvm_file_put(f);
 	}
 	/* A descriptor we have not seen: a dup() of one of ours? */
@@ -265,8 +281,8 @@ static struct kvm_file *fdget(int fd, bool check)
 	return f;
 }
 
-int anon_inode_getfd(const char *name, enum kvm_file_kind kind, void *priv,
-		     size_t size, void **map, int cloexec)
+int anon_inode_getfile(const char *name, enum kvm_file_kind kind, void *priv,
+		       size_t size, void **map, int cloexec, struct kvm_file **filep)
 {
 	struct kvm_file *f;
 	struct stat st;
@@ -275,6 +291,10 @@ int anon_inode_getfd(const char *name, enum kvm_file_kind kind, void *priv,
 	fd = memfd_create(name, cloexec ? MFD_CLOEXEC : 0);
 	if (fd < 0)
 		return -errno;
+	/* The table's chunk for @fd now, so that installing cannot fail. */
+	r = -EMFILE;
+	if (!fd_slot(fd, true))
+		goto out_close;
 	if (size && ftruncate(fd, size) < 0) {
 		r = -errno;
 		goto out_close;
@@ -300,19 +320,11 @@ int anon_inode_getfd(const char *name, enum kvm_file_kind kind, void *priv,
 	f->priv = priv;
 	f->dev = st.st_dev;
 	f->ino = st.st_ino;
-	pthread_mutex_lock(&files_lock);
-	f->next = all_files;
-	all_files = f;
-	pthread_mutex_unlock(&files_lock);
-	r = fd_install(fd, f);
-	if (r < 0) {
-		pthread_mutex_lock(&files_lock);
-		all_files = f->next;
-		pthread_mutex_unlock(&files_lock);
-		free(f);
-		goto out_unmap;
-	}
-	kvm_trace("%s = fd %d", name, fd);
+	f->fd = fd;
+	f->size = size;
+	f->map = map ? *map : NULL;
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	*filep = f;
 	return fd;
 
 out_unmap:
@@ -323,6 +335,37 @@ out_unmap:
 out_close:
 	close(fd);
 	return r;
+}
+
+void kvm_file_install(struct kvm_file *f)
+{
+	pthread_mutex_lock(&files_lock);
+	f->next = all_files;
+	all_files = f;
+	pthread_mutex_unlock(&files_lock);
+	/* Cannot fail: anon_inode_getfile() allocated the slot. */
+	fd_install(f->fd, f);
+	kvm_trace("%s = fd %d", f->name, f->fd);
+}
+
+void kvm_file_discard(struct kvm_file *f)
+{
+	if (f->map)
+		munmap(f->map, f->size);
+	close(f->fd);
+	free(f);
+}
+
+int anon_inode_getfd(const char *name, enum kvm_file_kind kind, void *priv,
+		     size_t size, void **map, int cloexec)
+{
+	struct kvm_file *f;
+	int fd;
+
+	fd = anon_inode_getfile(name, kind, priv, size, map, cloexec, &f);
+	if (fd >= 0)
+		kvm_file_install(f);
+	return fd;
 }
 
 int kvm_fd_is_ours(int fd)

@@ -138,6 +138,9 @@ int copy_from_user(void *dst, const void *usrc, size_t n);
 int copy_to_user(void *udst, const void *src, size_t n);
 
 #define KVM_BUG_ON(cond, kvm) \
-	({ bool __c = !!(cond); if (unlikely(__c)) (kvm)->bugged = true; __c; })
+	({ bool __c = !!(cond); if (unlikely(__c)) WRITE_ONCE((kvm)->bugged, true); __c; })
+
+/* VMs created and not yet destroyed, in this process (tests read it). */
+long kvm_get_active_vms(void);
 
 #endif

@@ -449,6 +449,13 @@ out:
 /* VM and vCPU lifetimes                                               */
 /* ------------------------------------------------------------------ */
 
+static long kvm_active_vms;
+
+long kvm_get_active_vms(void)
+{
+	return __atomic_load_n(&kvm_active_vms, __ATOMIC_ACQUIRE);
+}
+
 struct kvm *kvm_create_vm(unsigned long type, int *err)
 {
 	struct kvm *kvm = calloc(1, sizeof(*kvm));
@@ -470,6 +477,7 @@ struct kvm *kvm_create_vm(unsigned long type, int *err)
 	r = kvm_arch_init_vm(kvm, type);
 	if (r)
 		goto fail_free;
+	__atomic_fetch_add(&kvm_active_vms, 1, __ATOMIC_ACQ_REL);
 	return kvm;
 
 fail_free:
@@ -513,6 +521,7 @@ static void kvm_destroy_vm(struct kvm *kvm)
 	pthread_mutex_destroy(&kvm->lock);
 	pthread_mutex_destroy(&kvm->slots_lock);
 	free(kvm);
+	__atomic_fetch_sub(&kvm_active_vms, 1, __ATOMIC_ACQ_REL);
 }
 
 void kvm_put_kvm(struct kvm *kvm)
@@ -540,10 +549,16 @@ static struct kvm_vcpu *kvm_get_vcpu_by_id(struct kvm *kvm, int id)
 	return NULL;
 }
 
-/* KVM_CREATE_VCPU: the checks of kvm_vm_ioctl_create_vcpu(), in its order. */
+/*
+ * KVM_CREATE_VCPU: the checks and steps of kvm_vm_ioctl_create_vcpu(), in
+ * its order.  The descriptor becomes reachable last, when nothing can fail
+ * any more, and with vcpu->mutex held so that no vCPU ioctl runs before
+ * the vCPU is online.
+ */
 static int kvm_vm_ioctl_create_vcpu(struct kvm *kvm, unsigned long id)
 {
 	struct kvm_vcpu *vcpu;
+	struct kvm_file *file;
 	char name[32];
 	void *map;
 	int r, fd;
@@ -573,45 +588,49 @@ static int kvm_vm_ioctl_create_vcpu(struct kvm *kvm, unsigned long id)
 	vcpu->vcpu_id = id;
 	pthread_mutex_init(&vcpu->mutex, NULL);
 
-	pthread_mutex_lock(&kvm->lock);
-	if (kvm_get_vcpu_by_id(kvm, id)) {
-		r = -EEXIST;
-		goto unlock_vcpu_destroy;
-	}
-
 	/*
-	 * The fd's memfd holds struct kvm_run (page 0), the PIO data page
-	 * (KVM_PIO_PAGE_OFFSET) and the coalesced MMIO ring
-	 * (KVM_COALESCED_MMIO_PAGE_OFFSET); mmap(vcpu_fd) maps the same pages.
+	 * The run pages, where KVM allocates vcpu->run: the fd's memfd holds
+	 * struct kvm_run (page 0), the PIO data page (KVM_PIO_PAGE_OFFSET) and
+	 * the coalesced MMIO ring (KVM_COALESCED_MMIO_PAGE_OFFSET), and
+	 * mmap(vcpu_fd) maps the same pages.  The number is not userkvm's
+	 * until kvm_file_install().
 	 */
 	snprintf(name, sizeof(name), "kvm-vcpu:%lu", id);
-	kvm_get_kvm(kvm);
-	fd = anon_inode_getfd(name, KVM_FILE_VCPU, vcpu, KVM_VCPU_MMAP_PAGES * PAGE_SIZE,
-			      &map, 1);
+	fd = anon_inode_getfile(name, KVM_FILE_VCPU, vcpu, KVM_VCPU_MMAP_PAGES * PAGE_SIZE,
+				&map, 1, &file);
 	if (fd < 0) {
 		r = fd;
-		kvm_put_kvm(kvm);
-		goto unlock_vcpu_destroy;
+		goto vcpu_free;
 	}
 	vcpu->mmap_base = map;
 	vcpu->run = map;
 
 	r = kvm_arch_vcpu_create(vcpu);
-	if (r) {
-		/*
-		 * FIXME: the fd is live already; KVM creates the arch vCPU
-		 * first.  Ours cannot fail after allocation today.
-		 */
+	if (r)
+		goto vcpu_free_run_page;
+
+	pthread_mutex_lock(&kvm->lock);
+	if (kvm_get_vcpu_by_id(kvm, id)) {
+		r = -EEXIST;
 		goto unlock_vcpu_destroy;
 	}
 	vcpu->vcpu_idx = kvm->online_vcpus;
 	__atomic_store_n(&kvm->vcpus[vcpu->vcpu_idx], vcpu, __ATOMIC_RELEASE);
+
+	pthread_mutex_lock(&vcpu->mutex);
+	kvm_get_kvm(kvm);
+	kvm_file_install(file);
 	__atomic_store_n(&kvm->online_vcpus, kvm->online_vcpus + 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&vcpu->mutex);
 	pthread_mutex_unlock(&kvm->lock);
 	return fd;
 
 unlock_vcpu_destroy:
 	pthread_mutex_unlock(&kvm->lock);
+	kvm_arch_vcpu_destroy(vcpu);
+vcpu_free_run_page:
+	kvm_file_discard(file);
+vcpu_free:
 	pthread_mutex_destroy(&vcpu->mutex);
 	free(vcpu);
 vcpu_decrement:
@@ -721,7 +740,7 @@ long kvm_vm_ioctl(struct kvm *kvm, unsigned int ioctl, unsigned long arg)
 	void *argp = (void *)arg;
 	long r;
 
-	if (kvm->bugged)
+	if (READ_ONCE(kvm->bugged))
 		return -EIO;
 
 	switch (ioctl) {
@@ -789,7 +808,7 @@ long kvm_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned long arg
 {
 	long r;
 
-	if (vcpu->kvm->bugged)
+	if (READ_ONCE(vcpu->kvm->bugged))
 		return -EIO;
 	if (unlikely(_IOC_TYPE(ioctl) != KVMIO))
 		return -EINVAL;
