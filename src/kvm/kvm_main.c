@@ -670,8 +670,6 @@ int kvm_vm_ioctl_check_extension_generic(struct kvm *kvm, long arg)
 
 static int kvm_vm_ioctl_enable_cap_generic(struct kvm *kvm, struct kvm_enable_cap *cap)
 {
-	int r;
-
 	switch (cap->cap) {
 	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: {
 		/* KVM_DIRTY_LOG_INITIALLY_SET only comes with manual protection. */
@@ -687,10 +685,12 @@ static int kvm_vm_ioctl_enable_cap_generic(struct kvm *kvm, struct kvm_enable_ca
 		return 0;
 	}
 	default:
-		pthread_mutex_lock(&kvm->lock);
-		r = kvm_vm_ioctl_enable_cap(kvm, cap);
-		pthread_mutex_unlock(&kvm->lock);
-		return r;
+		/*
+		 * Note, no lock here: as in KVM, each capability of
+		 * kvm_vm_ioctl_enable_cap() takes what it needs (kvm->lock for
+		 * most), and several take it themselves.
+		 */
+		return kvm_vm_ioctl_enable_cap(kvm, cap);
 	}
 }
 
