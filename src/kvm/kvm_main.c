@@ -478,6 +478,7 @@ struct kvm *kvm_create_vm(unsigned long type, int *err)
 	if (r)
 		goto fail_free;
 	__atomic_fetch_add(&kvm_active_vms, 1, __ATOMIC_ACQ_REL);
+	kvm_trace("create vm");
 	return kvm;
 
 fail_free:
@@ -575,6 +576,17 @@ static int kvm_vm_ioctl_create_vcpu(struct kvm *kvm, unsigned long id)
 	if (r) {
 		pthread_mutex_unlock(&kvm->lock);
 		return r;
+	}
+	/*
+	 * Note, KVM looks for a duplicate id only after allocating the vCPU,
+	 * and allocates the descriptor after that.  Here the descriptor holds
+	 * the run pages, so it comes before kvm_arch_vcpu_create(); looking
+	 * here too keeps KVM's answer when both fail (EEXIST, not EMFILE).
+	 * The check below stays: two threads may race for one id.
+	 */
+	if (kvm_get_vcpu_by_id(kvm, id)) {
+		pthread_mutex_unlock(&kvm->lock);
+		return -EEXIST;
 	}
 	kvm->created_vcpus++;
 	pthread_mutex_unlock(&kvm->lock);

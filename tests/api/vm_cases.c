@@ -233,6 +233,46 @@ KVM_CASE(vcpu_create_max_vcpus)
 	CLOSE_VM();
 }
 
+/*
+ * Out of descriptors: KVM_CREATE_VCPU and KVM_CREATE_VM fail with EMFILE
+ * and leave nothing behind: the id and the vCPU count are free again.
+ */
+KVM_CASE(vcpu_create_emfile)
+{
+	struct rlimit old, rl;
+	int next, fd, fd2;
+
+	OPEN_VM();
+	next = dup(0);		/* the lowest free number */
+	close(next);
+	if (next < 0 || getrlimit(RLIMIT_NOFILE, &old)) {
+		CHECK(0, "no descriptor to start with");
+		CLOSE_VM();
+		return;
+	}
+	r = enable_cap(t, vm, KVM_CAP_MAX_VCPU_ID, 0, 2);	/* ids 0 and 1 only */
+	CHECK_EQ(r, 0);
+	rl = old;
+	rl.rlim_cur = next + 1;		/* room for one more descriptor */
+	CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0, "setrlimit: %s", strerror(errno));
+	fd = (int)create_vcpu(t, vm, 0);
+	CHECK_OK(t, fd);
+	r = create_vcpu(t, vm, 1);
+	CHECK_ERR(t, r, EMFILE);
+	r = IOC(t, sys, KVM_CREATE_VM, 0);
+	CHECK_ERR(t, r, EMFILE);
+	r = create_vcpu(t, vm, 0);		/* the id check still comes first */
+	CHECK_ERR(t, r, EEXIST);
+	setrlimit(RLIMIT_NOFILE, &old);
+	fd2 = (int)create_vcpu(t, vm, 1);	/* id 1 was not taken */
+	CHECK_OK(t, fd2);
+	r = t->be->ioctl(fd2, KVM_GET_TSC_KHZ, 0);	/* the host's or the processor's */
+	CHECK(r > 0, "vCPU 1: %ld", r);
+	close(fd);
+	close(fd2);
+	CLOSE_VM();
+}
+
 /* ------------------------------------------------------------------ */
 /* mmap of the vCPU fd                                                 */
 /* ------------------------------------------------------------------ */

@@ -14,7 +14,7 @@ tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 # userkvm (the program's own statically linked copy, its "soft" side, is in
 # library mode and has a table of its own).
 USERKVM_TRACE=1 LD_PRELOAD=$P "$T" --dump=kvm > "$tmp/out" 2> "$tmp/trace"
-created=$(grep -c '^userkvm: kvm-vm = fd' "$tmp/trace")
+created=$(grep -c '^userkvm: create vm$' "$tmp/trace")
 destroyed=$(grep -c '^userkvm: destroy vm' "$tmp/trace")
 if [ "$created" -gt 0 ] && [ "$created" -eq "$destroyed" ]; then
 	echo "ok shim-every-vm-destroyed ($created VMs)"
