@@ -323,6 +323,14 @@ static void dirty_log_harvest(void)
 	CHECK_EQ(bm[1], 1ull << 36);
 	CHECK_EQ(bm[0] | bm[2], 0);
 	CHECK_EQ(get_log(kvm, 1, bm), -ENOENT);
+	/*
+	 * A bad pointer: EFAULT, and the bits are gone all the same (KVM
+	 * harvests, then copies).
+	 */
+	mark_page_dirty(kvm, 0x100 + 3);
+	CHECK_EQ(get_log(kvm, 0, NULL), -EFAULT);
+	CHECK_EQ(get_log(kvm, 0, bm), 0);
+	CHECK_EQ(bm[0] | bm[1] | bm[2], 0);
 	/* turning logging off and on again starts a clean bitmap */
 	mark_page_dirty(kvm, 0x100 + 7);
 	CHECK_EQ(set(kvm, 0, 0, 0x100000, 130 * PG, HVA_BASE), 0);
