@@ -288,7 +288,7 @@ int anon_inode_getfile(const char *name, enum kvm_file_kind kind, void *priv,
 	struct stat st;
 	int fd, r;
 
-	fd = memfd_create(name, cloexec ? MFD_CLOEXEC : 0);
+	fd = memfd_create(name, MFD_ALLOW_SEALING | (cloexec ? MFD_CLOEXEC : 0));
 	if (fd < 0)
 		return -errno;
 	/* The table's chunk for @fd now, so that installing cannot fail. */
@@ -296,6 +296,15 @@ int anon_inode_getfile(const char *name, enum kvm_file_kind kind, void *priv,
 	if (!fd_slot(fd, true))
 		goto out_close;
 	if (size && ftruncate(fd, size) < 0) {
+		r = -errno;
+		goto out_close;
+	}
+	/*
+	 * The size is fixed: an ftruncate() or a write past the end by the
+	 * program (KVM answers both with EINVAL) must not shrink the pages
+	 * under userkvm's own mapping of kvm_run, nor grow the file.
+	 */
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
 		r = -errno;
 		goto out_close;
 	}

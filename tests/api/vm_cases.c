@@ -7,6 +7,7 @@
  * kvm_vcpu_fault, kvm_vm_ioctl_enable_cap_generic) and arch/x86/kvm/x86.c
  * (kvm_arch_vm_ioctl, kvm_arch_vcpu_precreate, kvm_vm_ioctl_enable_cap).
  */
+#include <poll.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -428,6 +429,63 @@ KVM_CASE(vm_mmap)
 	} else {
 		CHECK_EQ(errno, ENODEV);
 	}
+	CLOSE_VM();
+}
+
+/*
+ * File operations other than ioctl and mmap.  KVM's files have none of
+ * them (ftruncate: EINVAL; pread/pwrite: ESPIPE, they cannot seek);
+ * userkvm's memfds have read/write, but their size is
+ * sealed, so truncating a vCPU fd cannot pull kvm_run away from under
+ * userkvm (EPERM) and nothing can grow.  poll() gives the default mask on
+ * both.
+ */
+KVM_CASE(fd_file_ops)
+{
+	struct pollfd pfd;
+	char c = 0;
+	int vcpu;
+
+	OPEN_VM();
+	vcpu = (int)create_vcpu(t, vm, 0);
+	CHECK_OK(t, vcpu);
+	pfd = (struct pollfd){ .fd = vcpu, .events = POLLIN | POLLOUT };
+	r = poll(&pfd, 1, 0);
+	t_printf(t, "poll vcpu: %ld revents %#x", r, pfd.revents);
+	CHECK_EQ(pfd.revents, POLLIN | POLLOUT);
+	pfd.fd = vm;
+	r = poll(&pfd, 1, 0);
+	t_printf(t, "poll vm: %ld revents %#x", r, pfd.revents);
+
+	r = ftruncate(vcpu, 0);
+	t_differs(t, "ftruncate of a vCPU fd: EINVAL on KVM, EPERM (sealed) on userkvm");
+	t_printf(t, "ftruncate vcpu: %s", r ? strerror(errno) : "ok");
+	CHECK(r == -1, "vCPU fd truncated");
+	r = ftruncate(vm, 4096);
+	t_differs(t, "ftruncate of a VM fd: likewise");
+	t_printf(t, "ftruncate vm: %s", r ? strerror(errno) : "ok");
+	CHECK(r == -1, "VM fd grown");
+	r = pwrite(vm, &c, 1, 0);
+	t_differs(t, "pwrite to a VM fd: ESPIPE on KVM, EPERM (sealed) on userkvm");
+	t_printf(t, "write vm: %s", r < 0 ? strerror(errno) : "ok");
+	CHECK(r == -1, "VM fd written");
+	r = pread(vm, &c, 1, 0);
+	t_differs(t, "pread of a VM fd: ESPIPE on KVM, end of file on userkvm");
+	t_printf(t, "read vm: %ld", r);
+	CHECK(r <= 0, "VM fd read %ld bytes", r);
+	/* the vCPU still works, and so does its kvm_run */
+	r = t->be->ioctl(vcpu, KVM_GET_TSC_KHZ, 0);
+	CHECK(r > 0, "vCPU after ftruncate: %ld", r);
+	{
+		struct kvm_run *run = mmap(NULL, 3 * PG, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+
+		CHECK(run != MAP_FAILED, "mmap: %s", strerror(errno));
+		if (run != MAP_FAILED) {
+			CHECK_EQ(touch((char *)run + 2 * PG), 0);
+			munmap(run, 3 * PG);
+		}
+	}
+	close(vcpu);
 	CLOSE_VM();
 }
 
