@@ -77,6 +77,11 @@ struct kvm {
 	bool manual_dirty_log_protect_set;
 	u64 manual_dirty_log_protect;
 	bool bugged;			/* KVM_BUG_ON fired: every ioctl -EIO */
+	/*
+	 * KVM's kvm->mm: the process that made the VM, as a fork
+	 * generation (kvm_mm_current()); other processes get -EIO.
+	 */
+	unsigned long mm;
 
 	struct kvm_arch arch;
 };

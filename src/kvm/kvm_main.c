@@ -451,6 +451,30 @@ out:
 
 static long kvm_active_vms;
 
+/*
+ * current->mm, for kvm->mm != current->mm: a process generation that the
+ * child side of every fork() bumps.  A forked child has a copy of the VM
+ * (our VMs are process memory), but KVM's VMs belong to the creating
+ * process, so the child's VM and vCPU ioctls fail with -EIO, as in KVM.
+ * No system call per ioctl (getpid() is one in current glibc).
+ */
+static unsigned long kvm_mm_generation;
+
+static void kvm_mm_atfork_child(void)
+{
+	__atomic_fetch_add(&kvm_mm_generation, 1, __ATOMIC_RELAXED);
+}
+
+__attribute__((constructor)) static void kvm_main_init(void)
+{
+	pthread_atfork(NULL, NULL, kvm_mm_atfork_child);
+}
+
+static unsigned long kvm_mm_current(void)
+{
+	return __atomic_load_n(&kvm_mm_generation, __ATOMIC_RELAXED);
+}
+
 long kvm_get_active_vms(void)
 {
 	return __atomic_load_n(&kvm_active_vms, __ATOMIC_ACQUIRE);
@@ -467,6 +491,7 @@ struct kvm *kvm_create_vm(unsigned long type, int *err)
 	pthread_mutex_init(&kvm->slots_lock, NULL);
 	kvm->refcount = 1;
 	kvm->type = type;
+	kvm->mm = kvm_mm_current();
 	kvm->max_vcpus = KVM_MAX_VCPUS;
 	for (int i = 0; i < KVM_ADDRESS_SPACE_NUM; i++) {
 		kvm->memslots[i] = memslots_alloc(0);
@@ -752,7 +777,7 @@ long kvm_vm_ioctl(struct kvm *kvm, unsigned int ioctl, unsigned long arg)
 	void *argp = (void *)arg;
 	long r;
 
-	if (READ_ONCE(kvm->bugged))
+	if (kvm->mm != kvm_mm_current() || READ_ONCE(kvm->bugged))
 		return -EIO;
 
 	switch (ioctl) {
@@ -820,7 +845,7 @@ long kvm_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned long arg
 {
 	long r;
 
-	if (READ_ONCE(vcpu->kvm->bugged))
+	if (vcpu->kvm->mm != kvm_mm_current() || READ_ONCE(vcpu->kvm->bugged))
 		return -EIO;
 	if (unlikely(_IOC_TYPE(ioctl) != KVMIO))
 		return -EINVAL;

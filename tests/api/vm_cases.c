@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "kvmtest.h"
 
@@ -779,6 +780,81 @@ KVM_CASE(fd_number_reused)
 	CHECK_OK(t, vm);
 	vcpu = (int)create_vcpu(t, vm, 0);	/* a new VM: id 0 is free */
 	CHECK_OK(t, vcpu);
+	close(vcpu);
+	CLOSE_VM();
+}
+
+/*
+ * A VM belongs to the process that created it (kvm->mm): after fork() the
+ * child's VM and vCPU ioctls fail with EIO, while its system fd still
+ * works and can make new VMs of its own.
+ */
+KVM_CASE(fd_fork_child)
+{
+	int vcpu, pfd[2];
+	pid_t pid;
+
+	OPEN_VM();
+	vcpu = (int)create_vcpu(t, vm, 0);
+	CHECK_OK(t, vcpu);
+	CHECK(pipe(pfd) == 0, "pipe");
+	pid = fork();
+	if (pid == 0) {
+		long res[6];
+		int e[6], vm2;
+
+		errno = 0;
+		res[0] = t->be->ioctl(vm, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY);
+		e[0] = errno;
+		errno = 0;
+		res[1] = t->be->ioctl(vm, KVM_CREATE_VCPU, 1);
+		e[1] = errno;
+		errno = 0;
+		res[2] = t->be->ioctl(vcpu, KVM_GET_TSC_KHZ, 0);
+		e[2] = errno;
+		errno = 0;
+		res[3] = t->be->ioctl(sys, KVM_GET_API_VERSION, 0);
+		e[3] = errno;
+		errno = 0;
+		vm2 = (int)t->be->ioctl(sys, KVM_CREATE_VM, 0);
+		res[4] = vm2 >= 0;
+		e[4] = errno;
+		errno = 0;
+		res[5] = t->be->ioctl(vm2, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY);
+		e[5] = errno;
+		close(vm2);	/* (tests/scripts/lifetime.sh counts VMs made and destroyed) */
+		if (write(pfd[1], res, sizeof(res)) < 0 || write(pfd[1], e, sizeof(e)) < 0)
+			_exit(2);
+		_exit(0);
+	}
+	close(pfd[1]);
+	if (pid > 0) {
+		long res[6];
+		int e[6], st = 0;
+
+		CHECK(read(pfd[0], res, sizeof(res)) == sizeof(res) &&
+		      read(pfd[0], e, sizeof(e)) == sizeof(e), "child's answers");
+		waitpid(pid, &st, 0);
+		t_printf(t, "child: VM CHECK_EXTENSION %ld %s", res[0], t_errname(e[0]));
+		t_printf(t, "child: VM CREATE_VCPU %ld %s", res[1], t_errname(e[1]));
+		t_printf(t, "child: vCPU GET_TSC_KHZ %ld %s", res[2], t_errname(e[2]));
+		t_printf(t, "child: sys GET_API_VERSION %ld", res[3]);
+		t_printf(t, "child: sys CREATE_VM ok %ld", res[4]);
+		t_printf(t, "child: new VM CHECK_EXTENSION %ld", res[5]);
+		CHECK(res[0] == -1 && e[0] == EIO, "VM ioctl in the child");
+		CHECK(res[1] == -1 && e[1] == EIO, "KVM_CREATE_VCPU in the child");
+		CHECK(res[2] == -1 && e[2] == EIO, "vCPU ioctl in the child");
+		CHECK_EQ(res[3], 12);
+		CHECK_EQ(res[4], 1);
+		CHECK_EQ(res[5], 1);
+	}
+	close(pfd[0]);
+	/* the parent's VM is untouched */
+	r = IOC(t, vm, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY);
+	CHECK_EQ(r, 1);
+	r = create_vcpu(t, vm, 1);
+	CHECK_OK(t, r);
+	close((int)r);
 	close(vcpu);
 	CLOSE_VM();
 }
