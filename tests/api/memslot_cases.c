@@ -382,8 +382,18 @@ KVM_CASE(memslot_delete)
 	CHECK_EQ(r, 0);
 	probe(t, vm, 0x100000);
 	probe(t, vm, 0x200000 + 7 * PG);
-	/* delete ignores the flags field */
-	r = set_mem(t, vm, 0, 5, KVM_MEM_LOG_DIRTY_PAGES, 0, 0, 0);
+	/* a delete is checked like any update: unknown flags, the hva range */
+	r = set_mem(t, vm, 0, 5, 1u << 4, 0, 0, 0);
+	CHECK_ERR(t, r, EINVAL);
+	r = set_mem(t, vm, 0, 5, KVM_MEM_GUEST_MEMFD, 0, 0, 0);	/* v1: v2-only flag */
+	CHECK_ERR(t, r, EINVAL);
+	r = set_mem(t, vm, 0, 5, 0, 0, 0, 0x800000000000ull);
+	CHECK_ERR(t, r, EINVAL);
+	r = set_mem(t, vm, 0, 5, 0, 0, 0, 0xfffffffffffff000ull);
+	CHECK_ERR(t, r, EINVAL);
+	probe(t, vm, 0x200000);
+	/* ... but the other valid flags and values do not matter */
+	r = set_mem(t, vm, 0, 5, KVM_MEM_LOG_DIRTY_PAGES, 0x5000, 0, 0x7ffffffff000ull);
 	CHECK_EQ(r, 0);
 	probe(t, vm, 0x200000);
 	CLOSE_VM();

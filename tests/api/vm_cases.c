@@ -627,6 +627,34 @@ KVM_CASE(vm_unknown_ioctl)
 	CLOSE_VM();
 }
 
+/*
+ * kvm_vcpu_ioctl()'s generic rules: requests of another type than KVMIO
+ * are EINVAL, unknown KVMIO requests fall to kvm_arch_vcpu_ioctl()'s
+ * EINVAL, and KVM_RUN takes no argument.
+ */
+KVM_CASE(vcpu_generic_ioctl_rules)
+{
+	int vcpu;
+
+	OPEN_VM();
+	vcpu = (int)create_vcpu(t, vm, 0);
+	CHECK_OK(t, vcpu);
+	r = IOC(t, vcpu, _IO('T', 0x01), 0);
+	CHECK_ERR(t, r, EINVAL);
+	r = IOC(t, vcpu, _IO(KVMIO, 0x7f), 0);
+	CHECK_ERR(t, r, EINVAL);
+	r = IOC(t, vcpu, KVM_CREATE_VCPU, 1);		/* a VM request */
+	CHECK_ERR(t, r, EINVAL);
+	r = IOC(t, vcpu, KVM_SET_USER_MEMORY_REGION, 0);
+	CHECK_ERR(t, r, EINVAL);
+	r = IOC(t, vcpu, KVM_GET_API_VERSION, 0);	/* a system request */
+	CHECK_ERR(t, r, EINVAL);
+	r = IOC(t, vcpu, KVM_RUN, 1);
+	CHECK_ERR(t, r, EINVAL);
+	close(vcpu);
+	CLOSE_VM();
+}
+
 KVM_CASE(vm_enable_cap)
 {
 	OPEN_VM();
