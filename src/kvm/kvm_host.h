@@ -53,6 +53,7 @@ struct kvm_memory_slot {
 struct kvm_memslots {
 	u64 generation;
 	int nr;
+	int capacity;				/* entries allocated */
 	struct kvm_memory_slot *by_gfn[];	/* nr entries, sorted */
 };
 
@@ -63,6 +64,11 @@ struct kvm {
 	pthread_mutex_t slots_lock;	/* serializes memslot updates */
 	struct srcu_struct srcu;	/* protects memslots[] readers */
 	struct kvm_memslots *memslots[KVM_ADDRESS_SPACE_NUM];
+	/*
+	 * The array that was active before the last update, for the next one
+	 * to reuse (KVM keeps two memslot sets per address space likewise).
+	 */
+	struct kvm_memslots *memslots_spare[KVM_ADDRESS_SPACE_NUM];
 	/* id-indexed view of the active slots, guarded like memslots[] */
 	struct kvm_memory_slot **slots_by_id[KVM_ADDRESS_SPACE_NUM];
 	u64 nr_memslot_pages;

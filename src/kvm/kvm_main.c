@@ -57,12 +57,12 @@ int copy_to_user(void *udst, const void *src, size_t n)
 /* Memslots                                                            */
 /* ------------------------------------------------------------------ */
 
-static struct kvm_memslots *memslots_alloc(int nr)
+static struct kvm_memslots *memslots_alloc(int capacity)
 {
-	struct kvm_memslots *s = calloc(1, sizeof(*s) + nr * sizeof(s->by_gfn[0]));
+	struct kvm_memslots *s = calloc(1, sizeof(*s) + capacity * sizeof(s->by_gfn[0]));
 
 	if (s)
-		s->nr = nr;
+		s->capacity = capacity;
 	return s;
 }
 
@@ -144,15 +144,29 @@ void mark_page_dirty(struct kvm *kvm, gfn_t gfn)
 	mark_page_dirty_in_slot(kvm, gfn_to_memslot(kvm, gfn), gfn);
 }
 
+/* The first slot that ends after @gfn (the array is sorted, slots disjoint). */
+static int kvm_memslots_lower_bound(struct kvm_memslots *slots, gfn_t gfn)
+{
+	int lo = 0, hi = slots->nr;
+
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		struct kvm_memory_slot *s = slots->by_gfn[mid];
+
+		if (s->base_gfn + s->npages <= gfn)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static bool kvm_check_memslot_overlap(struct kvm_memslots *slots, int id,
 				      gfn_t start, gfn_t end)
 {
-	for (int i = 0; i < slots->nr; i++) {
-		struct kvm_memory_slot *s = slots->by_gfn[i];
-
-		if (s->id == id)
-			continue;
-		if (start < s->base_gfn + s->npages && s->base_gfn < end)
+	for (int i = kvm_memslots_lower_bound(slots, start);
+	     i < slots->nr && slots->by_gfn[i]->base_gfn < end; i++) {
+		if (slots->by_gfn[i]->id != id)
 			return true;
 	}
 	return false;
@@ -176,23 +190,38 @@ static int kvm_set_memslot(struct kvm *kvm, int as_id, struct kvm_memory_slot *o
 	struct kvm_memory_slot **by_id = kvm->slots_by_id[as_id];
 	int n = 0;
 
-	next = memslots_alloc(cur->nr + (new ? 1 : 0) - (old ? 1 : 0));
-	if (!next)
-		return -ENOMEM;
-	for (int i = 0; i < cur->nr; i++) {
-		struct kvm_memory_slot *s = cur->by_gfn[i];
+	/*
+	 * The array to fill: the spare one if it has room for a copy of @cur
+	 * and @new, else a new one with room to grow (one allocation per
+	 * update would page-fault in a fresh mapping each time once large).
+	 */
+	next = kvm->memslots_spare[as_id];
+	if (!next || next->capacity < cur->nr + 1) {
+		next = memslots_alloc(MAX(2 * cur->nr, 16));
+		if (!next)
+			return -ENOMEM;
+		free(kvm->memslots_spare[as_id]);
+	}
+	kvm->memslots_spare[as_id] = NULL;
+	/* @cur without @old, then @new at its place: O(log n) + two copies */
+	n = cur->nr;
+	memcpy(next->by_gfn, cur->by_gfn, n * sizeof(cur->by_gfn[0]));
+	if (old) {
+		int i = kvm_memslots_lower_bound(cur, old->base_gfn);
 
-		if (s == old)
-			continue;
-		next->by_gfn[n++] = s;
+		if (KVM_BUG_ON(i >= n || cur->by_gfn[i] != old, kvm)) {
+			kvm->memslots_spare[as_id] = next;
+			return -EIO;
+		}
+		memmove(&next->by_gfn[i], &next->by_gfn[i + 1], (n - i - 1) * sizeof(next->by_gfn[0]));
+		n--;
 	}
 	if (new) {
-		int pos = n;
+		int pos;
 
-		while (pos > 0 && next->by_gfn[pos - 1]->base_gfn > new->base_gfn) {
-			next->by_gfn[pos] = next->by_gfn[pos - 1];
-			pos--;
-		}
+		next->nr = n;
+		pos = kvm_memslots_lower_bound(next, new->base_gfn);
+		memmove(&next->by_gfn[pos + 1], &next->by_gfn[pos], (n - pos) * sizeof(next->by_gfn[0]));
 		next->by_gfn[pos] = new;
 		n++;
 	}
@@ -207,7 +236,7 @@ static int kvm_set_memslot(struct kvm *kvm, int as_id, struct kvm_memory_slot *o
 	__atomic_store_n(&by_id[new ? new->id : old->id], new, __ATOMIC_RELEASE);
 	__atomic_store_n(&kvm->memslots[as_id], next, __ATOMIC_RELEASE);
 	synchronize_srcu(&kvm->srcu);
-	free(cur);
+	kvm->memslots_spare[as_id] = cur;	/* no reader sees it any more */
 
 	if (old) {
 		kvm->nr_memslot_pages -= old->npages;
@@ -542,6 +571,7 @@ static void kvm_destroy_vm(struct kvm *kvm)
 			free(slots->by_gfn[i]);
 		}
 		free(slots);
+		free(kvm->memslots_spare[as]);
 		free(kvm->slots_by_id[as]);
 	}
 	pthread_mutex_destroy(&kvm->lock);

@@ -643,6 +643,39 @@ KVM_CASE(memslot_many)
 	CLOSE_VM();
 }
 
+/*
+ * KVM_CAP_NR_MEMSLOTS slots, all of them (what the selftest
+ * set_memory_region_test's test_add_max_memory_regions does): 2 MiB each,
+ * all aliasing one buffer.  Then every id is taken and the next is invalid.
+ */
+KVM_CASE(memslot_max_slots)
+{
+	long max;
+	int i;
+
+	OPEN_VM();
+	max = IOC(t, vm, KVM_CHECK_EXTENSION, KVM_CAP_NR_MEMSLOTS);
+	CHECK_EQ(max, 32764);
+	for (i = 0; i < max; i++) {
+		struct kvm_userspace_memory_region m = {
+			(uint32_t)i, 0, (uint64_t)i << 21, 2ull << 20, HVA(0)
+		};
+
+		if (t->be->ioctl(vm, KVM_SET_USER_MEMORY_REGION, (unsigned long)&m)) {
+			CHECK(0, "slot %d: %s", i, t_errname(errno));
+			break;
+		}
+	}
+	t_printf(t, "created %d slots", i);
+	r = set_mem(t, vm, 0, (uint32_t)max, 0, (uint64_t)max << 21, 2ull << 20, HVA(0));
+	CHECK_ERR(t, r, EINVAL);
+	r = set_mem(t, vm, 0, 12345, 0, 0, 0, 0);	/* delete one ... */
+	CHECK_EQ(r, 0);
+	r = set_mem(t, vm, 0, 12345, 0, 12345ull << 21, 2ull << 20, HVA(0));	/* ... and back */
+	CHECK_EQ(r, 0);
+	CLOSE_VM();
+}
+
 /* ------------------------------------------------------------------ */
 /* The dirty log                                                       */
 /* ------------------------------------------------------------------ */
