@@ -12,8 +12,8 @@
 #include <string.h>
 
 /*
- * Weak, not static: a test program may be several files (tests/api), and a
- * CHECK in any of them must count for the case that is running.
+ * Shared by every file of a test program (weak: one copy however many
+ * files include this), so that cases may live in several files.
  */
 __attribute__((weak)) const char *test_case_name = "?";
 __attribute__((weak)) int test_failed_now;	/* failures in the case being run */
