@@ -180,52 +180,66 @@ enum kvm_mr_change {
 };
 
 /*
- * Publish a new gfn-sorted array in which @old (may be NULL) is replaced by
- * @new (may be NULL), then wait until no reader can see the old one.
+ * Replace @old by @new (either may be NULL) in @slots, in place, keeping
+ * gfn order; @slots has room for one more entry.  Moves only the entries
+ * after the change (none for a flags-only change or an append).
+ */
+static void kvm_memslots_replace(struct kvm_memslots *slots, struct kvm_memory_slot *old,
+				 struct kvm_memory_slot *new)
+{
+	struct kvm_memory_slot **a = slots->by_gfn;
+	int n = slots->nr, i;
+
+	if (old && new && old->base_gfn == new->base_gfn) {
+		a[kvm_memslots_lower_bound(slots, old->base_gfn)] = new;
+		return;
+	}
+	if (old) {
+		i = kvm_memslots_lower_bound(slots, old->base_gfn);
+		memmove(&a[i], &a[i + 1], (n - i - 1) * sizeof(a[0]));
+		slots->nr = --n;
+	}
+	if (new) {
+		i = kvm_memslots_lower_bound(slots, new->base_gfn);
+		memmove(&a[i + 1], &a[i], (n - i) * sizeof(a[0]));
+		a[i] = new;
+		slots->nr = n + 1;
+	}
+}
+
+/*
+ * Publish a gfn-sorted array in which @old (may be NULL) is replaced by
+ * @new (may be NULL), then wait until no reader can see the old array.
+ *
+ * As KVM keeps an active and an inactive memslot set, the array that was
+ * active before is kept as kvm->memslots_spare[] and brought up to date
+ * once no reader sees it, so that an update edits a copy in place instead
+ * of copying all slots (32764 of them in the worst case).
  */
 static int kvm_set_memslot(struct kvm *kvm, int as_id, struct kvm_memory_slot *old,
 			   struct kvm_memory_slot *new, enum kvm_mr_change change)
 {
 	struct kvm_memslots *cur = kvm->memslots[as_id], *next;
 	struct kvm_memory_slot **by_id = kvm->slots_by_id[as_id];
-	int n = 0;
 
-	/*
-	 * The array to fill: the spare one if it has room for a copy of @cur
-	 * and @new, else a new one with room to grow (one allocation per
-	 * update would page-fault in a fresh mapping each time once large).
-	 */
+	if (old) {
+		int i = kvm_memslots_lower_bound(cur, old->base_gfn);
+
+		if (KVM_BUG_ON(i >= cur->nr || cur->by_gfn[i] != old, kvm))
+			return -EIO;
+	}
+	/* The spare is a copy of @cur; without one, or without room, make one. */
 	next = kvm->memslots_spare[as_id];
 	if (!next || next->capacity < cur->nr + 1) {
 		next = memslots_alloc(MAX(2 * cur->nr, 16));
 		if (!next)
 			return -ENOMEM;
+		memcpy(next->by_gfn, cur->by_gfn, cur->nr * sizeof(cur->by_gfn[0]));
+		next->nr = cur->nr;
 		free(kvm->memslots_spare[as_id]);
 	}
 	kvm->memslots_spare[as_id] = NULL;
-	/* @cur without @old, then @new at its place: O(log n) + two copies */
-	n = cur->nr;
-	memcpy(next->by_gfn, cur->by_gfn, n * sizeof(cur->by_gfn[0]));
-	if (old) {
-		int i = kvm_memslots_lower_bound(cur, old->base_gfn);
-
-		if (KVM_BUG_ON(i >= n || cur->by_gfn[i] != old, kvm)) {
-			kvm->memslots_spare[as_id] = next;
-			return -EIO;
-		}
-		memmove(&next->by_gfn[i], &next->by_gfn[i + 1], (n - i - 1) * sizeof(next->by_gfn[0]));
-		n--;
-	}
-	if (new) {
-		int pos;
-
-		next->nr = n;
-		pos = kvm_memslots_lower_bound(next, new->base_gfn);
-		memmove(&next->by_gfn[pos + 1], &next->by_gfn[pos], (n - pos) * sizeof(next->by_gfn[0]));
-		next->by_gfn[pos] = new;
-		n++;
-	}
-	next->nr = n;
+	kvm_memslots_replace(next, old, new);
 	next->generation = ++kvm->generation;
 
 	/*
@@ -236,7 +250,14 @@ static int kvm_set_memslot(struct kvm *kvm, int as_id, struct kvm_memory_slot *o
 	__atomic_store_n(&by_id[new ? new->id : old->id], new, __ATOMIC_RELEASE);
 	__atomic_store_n(&kvm->memslots[as_id], next, __ATOMIC_RELEASE);
 	synchronize_srcu(&kvm->srcu);
-	kvm->memslots_spare[as_id] = cur;	/* no reader sees it any more */
+
+	/* No reader sees @cur any more: it becomes the next update's copy. */
+	if (cur->capacity >= next->nr + 1) {
+		kvm_memslots_replace(cur, old, new);
+		kvm->memslots_spare[as_id] = cur;
+	} else {
+		free(cur);
+	}
 
 	if (old) {
 		kvm->nr_memslot_pages -= old->npages;

@@ -66,6 +66,16 @@ static void check_array(struct kvm *kvm, int expect_nr)
 			      slots->by_gfn[i + 1]->id);
 	}
 	CHECK_EQ(kvm->nr_memslot_pages, pages);
+	/* the spare array, when there is one, is an up-to-date copy */
+	if (kvm->memslots_spare[0]) {
+		struct kvm_memslots *spare = kvm->memslots_spare[0];
+
+		CHECK(spare != slots, "the active array is the spare");
+		CHECK_EQ(spare->nr, slots->nr);
+		CHECK(spare->nr == slots->nr &&
+		      !memcmp(spare->by_gfn, slots->by_gfn, slots->nr * sizeof(slots->by_gfn[0])),
+		      "spare array differs from the active one");
+	}
 }
 
 /* ------------------------------------------------------------------ */
