@@ -45,10 +45,11 @@ struct kvm_memory_slot {
 };
 
 /*
- * An immutable snapshot of one address space's slots.  Updates build a new
- * one and publish it (kvm_swap_active_memslots); readers hold kvm->srcu.
- * Slots are sorted by base_gfn for gfn lookups; id_to_memslot() uses the
- * id index.
+ * A snapshot of one address space's slots, never changed while readers
+ * can see it.  Updates edit the inactive copy (memslots_spare), publish it
+ * and wait for readers (kvm->srcu) before bringing the other copy up to
+ * date, as KVM's two memslot sets.  Slots are sorted by base_gfn for gfn
+ * lookups; id_to_memslot() uses the id index.
  */
 struct kvm_memslots {
 	u64 generation;
