@@ -410,6 +410,95 @@ static void dirty_log_manual_protect(void)
 	kvm_put_kvm(kvm);
 }
 
+/*
+ * Writers (vCPUs, one day) mark pages while KVM_GET_DIRTY_LOG harvests, or
+ * KVM_CLEAR_DIRTY_LOG clears what GET reported: no mark is lost or counted
+ * twice.  Each thread marks its own pages, each exactly once.
+ */
+#define HARVEST_PAGES 4096
+
+struct marker {
+	struct kvm *kvm;
+	int first;
+	int done;
+};
+
+static void *marker_fn(void *p)
+{
+	struct marker *m = p;
+
+	for (int i = 0; i < HARVEST_PAGES / 2; i++) {
+		int idx = srcu_read_lock(&m->kvm->srcu);
+
+		mark_page_dirty(m->kvm, m->first + i * 2);
+		srcu_read_unlock(&m->kvm->srcu, idx);
+		if ((i & 63) == 0)
+			sched_yield();
+	}
+	__atomic_store_n(&m->done, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static long popcount_bitmap(const u64 *bm, int words)
+{
+	long n = 0;
+
+	for (int i = 0; i < words; i++)
+		n += __builtin_popcountll(bm[i]);
+	return n;
+}
+
+static void dirty_log_concurrent(bool manual)
+{
+	static u64 bm[HARVEST_PAGES / 64], seen[HARVEST_PAGES / 64];
+	struct marker m[2];
+	pthread_t th[2];
+	struct kvm *kvm = new_vm();
+	long total = 0;
+	bool done = false;
+
+	if (!kvm)
+		return;
+	if (manual)
+		CHECK_EQ(enable_manual(kvm, KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE), 0);
+	CHECK_EQ(set(kvm, 0, KVM_MEM_LOG_DIRTY_PAGES, 0, HARVEST_PAGES * PG, HVA_BASE), 0);
+	memset(seen, 0, sizeof(seen));
+	for (int i = 0; i < 2; i++) {
+		m[i] = (struct marker){ .kvm = kvm, .first = i };
+		pthread_create(&th[i], NULL, marker_fn, &m[i]);
+	}
+	while (!done) {
+		done = __atomic_load_n(&m[0].done, __ATOMIC_ACQUIRE) &&
+		       __atomic_load_n(&m[1].done, __ATOMIC_ACQUIRE);
+		/* one more round after both are done: it sees their last marks */
+		CHECK_EQ(get_log(kvm, 0, bm), 0);
+		for (int w = 0; w < HARVEST_PAGES / 64; w++) {
+			CHECK(!(bm[w] & seen[w]), "word %d: a page reported twice", w);
+			seen[w] |= bm[w];
+		}
+		total += popcount_bitmap(bm, HARVEST_PAGES / 64);
+		if (manual)
+			CHECK_EQ(clear_log(kvm, 0, 0, HARVEST_PAGES, bm), 0);
+		sched_yield();
+	}
+	for (int i = 0; i < 2; i++)
+		pthread_join(th[i], NULL);
+	CHECK_EQ(total, HARVEST_PAGES);
+	CHECK_EQ(get_log(kvm, 0, bm), 0);
+	CHECK_EQ(popcount_bitmap(bm, HARVEST_PAGES / 64), 0);
+	kvm_put_kvm(kvm);
+}
+
+static void dirty_log_concurrent_harvest(void)
+{
+	dirty_log_concurrent(false);
+}
+
+static void dirty_log_concurrent_clear(void)
+{
+	dirty_log_concurrent(true);
+}
+
 /* ------------------------------------------------------------------ */
 /* Readers under kvm->srcu racing a writer                             */
 /* ------------------------------------------------------------------ */
@@ -577,6 +666,8 @@ int main(void)
 	RUN_TEST(memslot_sorted_random_order);
 	RUN_TEST(dirty_log_harvest);
 	RUN_TEST(dirty_log_manual_protect);
+	RUN_TEST(dirty_log_concurrent_harvest);
+	RUN_TEST(dirty_log_concurrent_clear);
 	RUN_TEST(memslot_srcu_readers_vs_writer);
 	RUN_TEST(memslot_vms_destroyed);
 	return test_cases_failed ? 1 : 0;
