@@ -208,19 +208,6 @@ static struct kvm_file *fd_remove(int fd)
 	return old;
 }
 
-/*
- * Library mode: the entry at @fd is stale.  Whatever is in the table there
- * now (another thread may have replaced it meanwhile) loses the table's
- * reference; a lookup of a live descriptor finds it again by its inode.
- */
-static void fd_drop_stale(int fd)
-{
-	struct kvm_file *old = fd_remove(fd);
-
-	if (old)
-		kvm_file_put(old);
-}
-
 /* Caller holds files_lock. */
 static struct kvm_file *find_file_by_inode(dev_t dev, ino_t ino)
 {
@@ -241,6 +228,7 @@ static struct kvm_file *fdget(int fd, bool check)
 {
 	struct kvm_file **slot, *f = NULL;
 	struct stat st;
+	bool open;
 	int idx;
 
 	idx = srcu_read_lock(&fd_srcu);
@@ -255,19 +243,23 @@ static struct kvm_file *fdget(int fd, bool check)
 	if (!check || fd_exact)
 		return f;
 
-	if (fstat(fd, &st) < 0) {
-		if (f) {		/* closed behind our back */
-			fd_drop_stale(fd);
-			kvm_file_put(f);
-		}
-		return NULL;
-	}
-	if (f && f->dev == st.st_dev && f->ino == st.st_ino)
+	open = fstat(fd, &st) == 0;
+	if (f && open && f->dev == st.st_dev && f->ino == st.st_ino)
 		return f;
-	if (f) {			/* number reused for another file */
-		fd_drop_stale(fd);
+	if (f) {
+		/*
+		 * Closed behind our back, or the number now names another
+		 * file: drop the stale entry (its table reference) and ours.
+		 */
+		struct kvm_file *old = fd_remove(fd);
+
+		if (old)
+			kvm_file_put(old);
 		kvm_file_put(f);
+		f = NULL;
 	}
+	if (!open)
+		return NULL;
 	/* A descriptor we have not seen: a dup() of one of ours? */
 	pthread_mutex_lock(&files_lock);
 	f = find_file_by_inode(st.st_dev, st.st_ino);

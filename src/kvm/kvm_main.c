@@ -242,11 +242,6 @@ static int kvm_set_memslot(struct kvm *kvm, int as_id, struct kvm_memory_slot *o
 	kvm_memslots_replace(next, old, new);
 	next->generation = ++kvm->generation;
 
-	/*
-	 * Note, the arch hook runs before readers switch over: once the MMU
-	 * exists it zaps the old slot's mappings here (KVM_MR_DELETE/MOVE) and
-	 * enables or disables dirty tracking (KVM_MR_FLAGS_ONLY).
-	 */
 	__atomic_store_n(&by_id[new ? new->id : old->id], new, __ATOMIC_RELEASE);
 	__atomic_store_n(&kvm->memslots[as_id], next, __ATOMIC_RELEASE);
 	synchronize_srcu(&kvm->srcu);
@@ -258,6 +253,8 @@ static int kvm_set_memslot(struct kvm *kvm, int as_id, struct kvm_memory_slot *o
 	} else {
 		free(cur);
 	}
+	/* The MMU drops what the old slot mapped and MMIO SPTEs the new one covers. */
+	kvm_arch_commit_memory_region(kvm, old, new);
 
 	if (old) {
 		kvm->nr_memslot_pages -= old->npages;
@@ -366,6 +363,13 @@ int kvm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_reg
 	new->npages = npages;
 	new->flags = mem->flags;
 	new->userspace_addr = mem->userspace_addr;
+	/*
+	 * KVM accepts host ranges that are not (yet) mapped and fails KVM_RUN
+	 * with EFAULT when the guest touches them.  Checking now, before a VMM
+	 * installs a seccomp filter, spares a system call per page fault.
+	 */
+	new->hva_checked = !msync((void *)(uintptr_t)new->userspace_addr,
+				  new->npages << PAGE_SHIFT, MS_ASYNC);
 
 	if (new->flags & KVM_MEM_LOG_DIRTY_PAGES) {
 		if (old && old->dirty_bitmap) {

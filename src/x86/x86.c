@@ -1,34 +1,59 @@
 // SPDX-License-Identifier: MIT
 /*
- * arch/x86/kvm/x86.c: the kvm_arch_* side of VM and vCPU ioctls.
+ * arch/x86/kvm/x86.c: the kvm_arch_* side of VM and vCPU ioctls, vCPU
+ * RESET and the vCPU state ioctls (registers, segments, control and debug
+ * registers, FPU/XSAVE, XCRs, events, MP state).
+ *
+ * The checks, their order and the errno values are KVM's (arch/x86/kvm/
+ * x86.c of Linux 6.x, with the VMX vendor hooks of vmx/vmx.c where KVM
+ * calls them: vmx_set_cr0, vmx_set_efer, vmx_get/set_segment, ...).
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <sched.h>
+#include <sys/mman.h>
 
 #include "kvm/kvm_host.h"
+#include "x86/cpuid.h"
+#include "x86/i8254.h"
+#include "x86/irq.h"
+#include "x86/kvm_x86_ops.h"
+#include "x86/lapic.h"
 #include "x86/x86.h"
 
 /*
- * The processor's MAXPHYADDR.  Guest-physical addresses at or above it
- * cannot be mapped by EPT, so memslots there are refused.
+ * The processor's MAXPHYADDR (CPUID.0x80000008, see cpuid.c).  Guest-
+ * physical addresses at or above it cannot be mapped by EPT, so memslots
+ * there are refused.
  */
-#define KVM_HOST_MAXPHYADDR 48
-
 u64 kvm_mmu_max_gfn(void)
 {
-	return (1ull << (KVM_HOST_MAXPHYADDR - PAGE_SHIFT)) - 1;
+	return (1ull << (kvm_host_maxphyaddr() - PAGE_SHIFT)) - 1;
 }
 
 int kvm_arch_init_vm(struct kvm *kvm, unsigned long type)
 {
+	int r;
+
 	if (type != KVM_X86_DEFAULT_VM)
 		return -EINVAL;
 	kvm->arch.default_tsc_khz = KVM_DEFAULT_TSC_KHZ;
-	return 0;
+	pthread_mutex_init(&kvm->arch.tsc_write_lock, NULL);
+	pthread_mutex_init(&kvm->arch.irq_lock, NULL);
+	r = kvm_x86_vendor_init();
+	if (r)
+		return r;
+	return kvm_tdp_mmu_init(&kvm->arch.tdp_mmu);
 }
 
 void kvm_arch_destroy_vm(struct kvm *kvm)
 {
+	kvm_irqchip_destroy(kvm);
+	kvm_tdp_mmu_uninit(&kvm->arch.tdp_mmu);
+	pthread_mutex_destroy(&kvm->arch.irq_lock);
+	pthread_mutex_destroy(&kvm->arch.tsc_write_lock);
 }
 
 int kvm_arch_vcpu_precreate(struct kvm *kvm, unsigned int id)
@@ -40,27 +65,32 @@ int kvm_arch_vcpu_precreate(struct kvm *kvm, unsigned int id)
 	return 0;
 }
 
-int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
-{
-	vcpu->arch.tsc_khz = vcpu->kvm->arch.default_tsc_khz;
-	return 0;
-}
-
-void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu)
-{
-}
-
 int kvm_vm_ioctl_check_extension(struct kvm *kvm, long ext)
 {
 	switch (ext) {
+	case KVM_CAP_IMMEDIATE_EXIT:	/* KVM_RUN honours kvm_run->immediate_exit */
+	case KVM_CAP_INTERNAL_ERROR_DATA:
 	case KVM_CAP_SET_TSS_ADDR:
 	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
 	case KVM_CAP_EXT_CPUID:
+	case KVM_CAP_EXT_EMUL_CPUID:
 	case KVM_CAP_READONLY_MEM:
 	case KVM_CAP_GET_TSC_KHZ:
 	case KVM_CAP_TSC_CONTROL:
 	case KVM_CAP_VM_TSC_CONTROL:
+	case KVM_CAP_MP_STATE:
+	case KVM_CAP_VCPU_EVENTS:
+	case KVM_CAP_DEBUGREGS:
+	case KVM_CAP_XSAVE:
+	case KVM_CAP_XCRS:
+	case KVM_CAP_SREGS2:
+	case KVM_CAP_GET_MSR_FEATURES:
+	case KVM_CAP_SET_BOOT_CPU_ID:
+	case KVM_CAP_USER_NMI:
 		return 1;
+	case KVM_CAP_XSAVE2:
+		/* the UABI buffer is never smaller than struct kvm_xsave */
+		return sizeof(struct kvm_xsave);
 	case KVM_CAP_NR_VCPUS:
 	case KVM_CAP_MAX_VCPUS:
 		return KVM_MAX_VCPUS;
@@ -87,9 +117,11 @@ int kvm_vm_ioctl_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap)
 		 */
 		pthread_mutex_lock(&kvm->lock);
 		r = -EINVAL;
-		if (kvm->arch.max_vcpu_ids == cap->args[0])
+		if (kvm->arch.bsp_vcpu_id > cap->args[0])
+			;	/* the BSP (KVM_SET_BOOT_CPU_ID) would be excluded */
+		else if (kvm->arch.max_vcpu_ids == cap->args[0])
 			r = 0;
-		else if (!kvm->arch.max_vcpu_ids && !kvm->created_vcpus) {
+		else if (!kvm->arch.max_vcpu_ids) {
 			kvm->arch.max_vcpu_ids = cap->args[0];
 			r = 0;
 		}
@@ -102,6 +134,29 @@ int kvm_vm_ioctl_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap)
 
 long kvm_arch_dev_ioctl(unsigned int ioctl, unsigned long arg)
 {
+	void *argp = (void *)arg;
+
+	switch (ioctl) {
+	case KVM_GET_SUPPORTED_CPUID:
+	case KVM_GET_EMULATED_CPUID: {
+		struct kvm_cpuid2 *cpuid_arg = argp;
+		struct kvm_cpuid2 cpuid;
+		int r;
+
+		if (copy_from_user(&cpuid, cpuid_arg, sizeof(cpuid)))
+			return -EFAULT;
+		r = kvm_dev_ioctl_get_cpuid(&cpuid, cpuid_arg->entries, ioctl);
+		if (r)
+			return r;
+		if (copy_to_user(cpuid_arg, &cpuid, sizeof(cpuid)))
+			return -EFAULT;
+		return 0;
+	}
+	case KVM_GET_MSR_INDEX_LIST:
+	case KVM_GET_MSR_FEATURE_INDEX_LIST:
+	case KVM_GET_MSRS:
+		return kvm_msr_dev_ioctl(ioctl, argp);
+	}
 	return -EINVAL;
 }
 
@@ -159,18 +214,1221 @@ set_identity_unlock:
 	}
 	case KVM_GET_TSC_KHZ:
 		return READ_ONCE(kvm->arch.default_tsc_khz);
+	case KVM_SET_BOOT_CPU_ID:
+		r = 0;
+		pthread_mutex_lock(&kvm->lock);
+		if (kvm->created_vcpus)
+			r = -EBUSY;
+		else if (arg > KVM_MAX_VCPU_IDS ||
+			 (kvm->arch.max_vcpu_ids && arg > kvm->arch.max_vcpu_ids))
+			r = -EINVAL;
+		else
+			kvm->arch.bsp_vcpu_id = arg;
+		pthread_mutex_unlock(&kvm->lock);
+		return r;
 	}
-	return r;
+	return kvm_arch_irqchip_vm_ioctl(kvm, ioctl, arg);
 }
 
+/* ------------------------------------------------------------------ */
+/* Time: the guest TSC                                                 */
+/* ------------------------------------------------------------------ */
+
+static u64 host_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
+	return (u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* ns of time at @khz, in TSC cycles */
+static u64 ns_to_cycles(u64 ns, u32 khz)
+{
+	return (ns / 1000000) * khz + (ns % 1000000) * khz / 1000000;
+}
+
+/* The processor's TSC: host time in ns, scaled to @khz (constant rate). */
+static u64 host_tsc_at(u32 khz)
+{
+	return ns_to_cycles(host_ns(), khz);
+}
+
+u64 kvm_read_l1_tsc(struct kvm_vcpu *vcpu)
+{
+	return host_tsc_at(vcpu->arch.tsc_khz) + vcpu->arch.l1_tsc_offset;
+}
+
+/*
+ * kvm_synchronize_tsc() - a host write of the guest TSC (@user_value), or
+ * vCPU creation (NULL).  As in KVM, writes meant to keep vCPUs in sync
+ * are recognized and given the same offset: a creation, a write of 0, or
+ * (after the VMM wrote a TSC once) a value within one second of what the
+ * last write would read now.  The processor's TSC is stable, so matched
+ * vCPUs simply share the offset.
+ */
+void kvm_synchronize_tsc(struct kvm_vcpu *vcpu, const u64 *user_value)
+{
+	struct kvm_arch *ka = &vcpu->kvm->arch;
+	u64 data = user_value ? *user_value : 0;
+	u32 khz = vcpu->arch.tsc_khz;
+	bool synchronizing = false;
+	u64 ns, offset, elapsed;
+
+	pthread_mutex_lock(&ka->tsc_write_lock);
+	ns = host_ns();
+	offset = data - ns_to_cycles(ns, khz);
+	elapsed = ns - ka->last_tsc_nsec;
+	if (data == 0) {
+		synchronizing = true;
+	} else if (ka->user_set_tsc) {
+		u64 tsc_exp = ka->last_tsc_write + ns_to_cycles(elapsed, khz);
+		u64 tsc_hz = khz * 1000ull;
+
+		synchronizing = data < tsc_exp + tsc_hz && data + tsc_hz > tsc_exp;
+	}
+	if (user_value)
+		ka->user_set_tsc = true;
+	if (synchronizing && khz == ka->last_tsc_khz)
+		offset = ka->cur_tsc_offset;	/* matched: same generation */
+	else
+		ka->cur_tsc_offset = offset;	/* a new generation */
+	ka->last_tsc_nsec = ns;
+	ka->last_tsc_write = data;
+	ka->last_tsc_khz = khz;
+	vcpu->arch.l1_tsc_offset = offset;
+	pthread_mutex_unlock(&ka->tsc_write_lock);
+}
+
+/* The processor implements 5-level paging: 57-bit linear addresses. */
+u8 max_host_virt_addr_bits(void)
+{
+	return kvm_cpu_cap_has(X86_FEATURE_LA57) ? 57 : 48;
+}
+
+/* ------------------------------------------------------------------ */
+/* Control registers, EFER, XCR0, APIC base                           */
+/* ------------------------------------------------------------------ */
+
+static bool is_long_mode(struct kvm_vcpu *vcpu)
+{
+	return vcpu->arch.efer & EFER_LMA;
+}
+
+static bool is_pae_paging(struct kvm_vcpu *vcpu)
+{
+	return (vcpu->arch.cr0 & X86_CR0_PG) && (vcpu->arch.cr4 & X86_CR4_PAE) &&
+	       !is_long_mode(vcpu);
+}
+
+bool kvm_valid_efer(struct kvm_vcpu *vcpu, u64 efer)
+{
+	if (efer & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX))
+		return false;
+	if ((efer & (EFER_LME | EFER_LMA)) && !guest_cpu_cap_has(vcpu, X86_FEATURE_LM))
+		return false;
+	if ((efer & EFER_NX) && !guest_cpu_cap_has(vcpu, X86_FEATURE_NX))
+		return false;
+	return true;
+}
+
+static bool kvm_is_valid_cr0(struct kvm_vcpu *vcpu, u64 cr0)
+{
+	if (cr0 & 0xffffffff00000000ull)
+		return false;
+	if ((cr0 & X86_CR0_NW) && !(cr0 & X86_CR0_CD))
+		return false;
+	if ((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE))
+		return false;
+	/* vmx_is_valid_cr0(): no further rule outside VMX operation */
+	return true;
+}
+
+static bool kvm_is_valid_cr4(struct kvm_vcpu *vcpu, u64 cr4)
+{
+	/* vmx_is_valid_cr4() adds "no VMXE in SMM"; there is no SMM */
+	return !(cr4 & vcpu->arch.cr4_guest_rsvd_bits);
+}
+
+static bool kvm_vcpu_is_legal_cr3(struct kvm_vcpu *vcpu, u64 cr3)
+{
+	return !(cr3 & vcpu->arch.reserved_gpa_bits);
+}
+
+int __kvm_set_xcr(struct kvm_vcpu *vcpu, u32 index, u64 xcr)
+{
+	u64 xcr0 = xcr;
+	u64 valid_bits;
+
+	if (index != XCR_XFEATURE_ENABLED_MASK)
+		return 1;
+	if (!(xcr0 & XFEATURE_MASK_FP))
+		return 1;
+	if ((xcr0 & XFEATURE_MASK_YMM) && !(xcr0 & XFEATURE_MASK_SSE))
+		return 1;
+	/*
+	 * Only what the guest's CPUID.0xD enumerates (and the processor can
+	 * save); bit 0 always, even without XSAVE (see kvm_vcpu_reset()).
+	 */
+	valid_bits = vcpu->arch.guest_supported_xcr0 | XFEATURE_MASK_FP;
+	if (xcr0 & ~valid_bits)
+		return 1;
+	vcpu->arch.xcr0 = xcr0;
+	return 0;
+}
+
+/* __kvm_apic_set_base(): the MSR, and the in-kernel local APIC's mode and base. */
+static void __kvm_apic_set_base(struct kvm_vcpu *vcpu, u64 value)
+{
+	vcpu->arch.apic_base = value;
+	if (vcpu->arch.apic)
+		kvm_lapic_set_base(vcpu->arch.apic, value, true);	/* already validated */
+}
+
+enum lapic_mode {
+	LAPIC_MODE_DISABLED = 0,
+	LAPIC_MODE_INVALID = MSR_IA32_APICBASE_X2APIC,
+	LAPIC_MODE_XAPIC = MSR_IA32_APICBASE_ENABLE,
+	LAPIC_MODE_X2APIC = MSR_IA32_APICBASE_ENABLE | MSR_IA32_APICBASE_X2APIC,
+};
+
+static enum lapic_mode kvm_apic_mode(u64 apic_base)
+{
+	return apic_base & (MSR_IA32_APICBASE_ENABLE | MSR_IA32_APICBASE_X2APIC);
+}
+
+/*
+ * kvm_apic_set_base() - IA32_APIC_BASE writes.
+ *
+ * Return: 1 for reserved bits (address bits above MAXPHYADDR, bits 0-7 and
+ * 9, x2APIC without the CPUID bit) or EXTD without EN; guest writes also
+ * may not go x2APIC -> xAPIC or disabled -> x2APIC (SDM 10.12.5).
+ */
+int kvm_apic_set_base(struct kvm_vcpu *vcpu, u64 value, bool host_initiated)
+{
+	enum lapic_mode old_mode = kvm_apic_mode(vcpu->arch.apic_base);
+	enum lapic_mode new_mode = kvm_apic_mode(value);
+	u64 reserved_bits;
+
+	if (vcpu->arch.apic_base == value)
+		return 0;
+	reserved_bits = vcpu->arch.reserved_gpa_bits | 0x2ff |
+			(guest_cpu_cap_has(vcpu, X86_FEATURE_X2APIC) ? 0 : MSR_IA32_APICBASE_X2APIC);
+	if ((value & reserved_bits) || new_mode == LAPIC_MODE_INVALID)
+		return 1;
+	if (!host_initiated) {
+		if (old_mode == LAPIC_MODE_X2APIC && new_mode == LAPIC_MODE_XAPIC)
+			return 1;
+		if (old_mode == LAPIC_MODE_DISABLED && new_mode == LAPIC_MODE_X2APIC)
+			return 1;
+	}
+	__kvm_apic_set_base(vcpu, value);
+	return 0;
+}
+
+/*
+ * vmx_set_cr0(): with unrestricted guest the value is the guest's.  When
+ * EFER.LME is set, turning paging on enters IA-32e mode (EFER.LMA, and TR
+ * must be a busy 64-bit TSS), turning it off leaves it.
+ */
+static void vmx_set_cr0(struct kvm_vcpu *vcpu, u64 cr0)
+{
+	bool old_cr0_pg = vcpu->arch.cr0 & X86_CR0_PG;
+
+	vcpu->arch.cr0 = cr0;
+	if (vcpu->arch.efer & EFER_LME) {
+		if (!old_cr0_pg && (cr0 & X86_CR0_PG)) {
+			struct kvm_seg_state *tr = &vcpu->arch.seg[VCPU_SREG_TR];
+
+			if ((tr->ar & VMX_AR_TYPE_MASK) != VMX_AR_TYPE_BUSY_64_TSS)
+				tr->ar = (tr->ar & ~VMX_AR_TYPE_MASK) | VMX_AR_TYPE_BUSY_64_TSS;
+			vcpu->arch.efer |= EFER_LMA;
+		} else if (old_cr0_pg && !(cr0 & X86_CR0_PG)) {
+			vcpu->arch.efer &= ~EFER_LMA;
+		}
+	}
+}
+
+/* load_pdptrs(): the four PAE PDPTEs at CR3.  Return: 1 if all are valid. */
+static int load_pdptrs(struct kvm_vcpu *vcpu, u64 cr3)
+{
+	u64 rsvd = vcpu->arch.reserved_gpa_bits | 0x1e0 /* bits 5-8 */ | 0x6 /* bits 1-2 */;
+	u64 gpa = cr3 & ~0x1full & ~vcpu->arch.reserved_gpa_bits;
+	u64 pdpte[4];
+	hva_t hva;
+	int idx;
+
+	idx = srcu_read_lock(&vcpu->kvm->srcu);
+	hva = gfn_to_hva(vcpu->kvm, gpa >> PAGE_SHIFT);
+	if (hva != KVM_HVA_ERR_BAD)
+		memcpy(pdpte, (void *)(hva + (gpa & (PAGE_SIZE - 1))), sizeof(pdpte));
+	srcu_read_unlock(&vcpu->kvm->srcu, idx);
+	if (hva == KVM_HVA_ERR_BAD)
+		return 0;
+	for (int i = 0; i < 4; i++)
+		if ((pdpte[i] & 1) && (pdpte[i] & rsvd))
+			return 0;
+	memcpy(vcpu->arch.pdptrs, pdpte, sizeof(pdpte));
+	return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Segments (vmx_get_segment / vmx_set_segment)                        */
+/* ------------------------------------------------------------------ */
+
+static void kvm_get_segment(struct kvm_vcpu *vcpu, struct kvm_segment *var, int seg)
+{
+	const struct kvm_seg_state *s = &vcpu->arch.seg[seg];
+	u32 ar = s->ar;
+
+	memset(var, 0, sizeof(*var));
+	var->base = s->base;
+	var->limit = s->limit;
+	var->selector = s->selector;
+	var->unusable = (ar >> 16) & 1;
+	var->type = ar & 15;
+	var->s = (ar >> 4) & 1;
+	var->dpl = (ar >> 5) & 3;
+	/*
+	 * A usable segment is present in VMX; reporting "present" as
+	 * !unusable repairs userspace that does not preserve unusable.
+	 */
+	var->present = !var->unusable;
+	var->avl = (ar >> 12) & 1;
+	var->l = (ar >> 13) & 1;
+	var->db = (ar >> 14) & 1;
+	var->g = (ar >> 15) & 1;
+}
+
+static u32 vmx_segment_access_rights(const struct kvm_segment *var)
+{
+	u32 ar;
+
+	ar = var->type & 15;
+	ar |= (var->s & 1) << 4;
+	ar |= (var->dpl & 3) << 5;
+	ar |= (var->present & 1) << 7;
+	ar |= (var->avl & 1) << 12;
+	ar |= (var->l & 1) << 13;
+	ar |= (var->db & 1) << 14;
+	ar |= (var->g & 1) << 15;
+	ar |= (u32)(var->unusable || !var->present) << 16;
+	return ar;
+}
+
+static void kvm_set_segment(struct kvm_vcpu *vcpu, const struct kvm_segment *in, int seg)
+{
+	struct kvm_seg_state *s = &vcpu->arch.seg[seg];
+	struct kvm_segment var = *in;
+
+	s->base = var.base;
+	s->limit = var.limit;
+	s->selector = var.selector;
+	/*
+	 * The processor sets a segment's accessed bit when it loads it (SDM
+	 * 3.4.5.1) and VM entry with unrestricted guest requires it; KVM
+	 * sets it for every segment but LDTR, fixing up old userspace.
+	 */
+	if (seg != VCPU_SREG_LDTR)
+		var.type |= 1;
+	s->ar = vmx_segment_access_rights(&var);
+}
+
+/* seg_setup() of vmx_vcpu_reset(): real-mode segments at RESET. */
+static void seg_setup(struct kvm_vcpu *vcpu, int seg)
+{
+	struct kvm_seg_state *s = &vcpu->arch.seg[seg];
+
+	s->selector = 0;
+	s->base = 0;
+	s->limit = 0xffff;
+	s->ar = 0x93 | (seg == VCPU_SREG_CS ? 0x08 : 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* RESET                                                               */
+/* ------------------------------------------------------------------ */
+
+static bool kvm_vcpu_is_reset_bsp(struct kvm_vcpu *vcpu)
+{
+	return vcpu->kvm->arch.bsp_vcpu_id == (u32)vcpu->vcpu_id;
+}
+
+/* vmx_vcpu_reset(): the VMCS guest-state area at RESET/INIT (SDM 9.1.1). */
+static void vmx_vcpu_reset(struct kvm_vcpu *vcpu, bool init_event)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+
+	if (!init_event) {
+		/* __vmx_vcpu_reset() */
+		a->microcode_version = 0x100000000ull;
+		a->msr_ia32_feature_control_valid_bits = FEAT_CTL_LOCKED;
+	}
+	seg_setup(vcpu, VCPU_SREG_CS);
+	a->seg[VCPU_SREG_CS].selector = 0xf000;
+	a->seg[VCPU_SREG_CS].base = 0xffff0000;
+	seg_setup(vcpu, VCPU_SREG_DS);
+	seg_setup(vcpu, VCPU_SREG_ES);
+	seg_setup(vcpu, VCPU_SREG_FS);
+	seg_setup(vcpu, VCPU_SREG_GS);
+	seg_setup(vcpu, VCPU_SREG_SS);
+	a->seg[VCPU_SREG_TR] = (struct kvm_seg_state){ .limit = 0xffff, .ar = 0x008b };
+	a->seg[VCPU_SREG_LDTR] = (struct kvm_seg_state){ .limit = 0xffff, .ar = 0x0082 };
+	a->gdt = (struct desc_ptr){ .size = 0xffff };
+	a->idt = (struct desc_ptr){ .size = 0xffff };
+	a->interruptibility = 0;
+	a->cr8 = 0;
+}
+
+/*
+ * kvm_vcpu_reset() - RESET (@init_event false) or INIT.  The values are the
+ * SDM's (9.1.1, table 9-1) as KVM sets them: RIP 0xfff0 in a CS based at
+ * 0xffff0000, EDX the CPUID.1 signature (0x600 while there is no CPUID),
+ * CR0 0x60000010, DR6 0xffff0ff0, DR7 0x400, XCR0 1, PAT 0x0007040600070406.
+ */
+void kvm_vcpu_reset(struct kvm_vcpu *vcpu, bool init_event)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+	struct kvm_cpuid_entry2 *cpuid_0x1;
+	u64 old_cr0 = a->cr0;
+
+	/* kvm_lapic_reset(): IA32_APIC_BASE even without an in-kernel APIC */
+	if (!init_event) {
+		u64 msr_val = 0xfee00000ull | MSR_IA32_APICBASE_ENABLE;
+
+		if (kvm_vcpu_is_reset_bsp(vcpu))
+			msr_val |= MSR_IA32_APICBASE_BSP;
+		__kvm_apic_set_base(vcpu, msr_val);
+	}
+	if (a->apic)
+		kvm_lapic_reset(a->apic, init_event, kvm_vcpu_is_reset_bsp(vcpu));
+
+	a->smi_count = 0;
+	a->nmi_queued = 0;
+	a->nmi_pending = 0;
+	a->nmi_injected = false;
+	memset(&a->interrupt, 0, sizeof(a->interrupt));
+	memset(&a->exception, 0, sizeof(a->exception));
+
+	memset(a->db, 0, sizeof(a->db));
+	a->dr6 = DR6_ACTIVE_LOW;
+	a->dr7 = DR7_FIXED_1;
+	a->cr2 = 0;
+
+	if (!init_event) {
+		kvm_msr_vcpu_reset(vcpu);
+		__kvm_set_xcr(vcpu, 0, XFEATURE_MASK_FP);
+	}
+
+	/* All GPRs except RDX are zeroed on RESET/INIT. */
+	memset(a->regs, 0, sizeof(a->regs));
+	cpuid_0x1 = kvm_find_cpuid_entry(vcpu, 1);
+	a->regs[VCPU_REGS_RDX] = cpuid_0x1 ? cpuid_0x1->eax : 0x600;
+
+	vmx_vcpu_reset(vcpu, init_event);
+
+	a->rflags = X86_EFLAGS_FIXED;
+	a->regs[VCPU_REGS_RIP] = 0xfff0;
+	a->cr3 = 0;
+	/* CR0.CD/NW are set on RESET, preserved on INIT. */
+	a->cr0 = X86_CR0_ET | (init_event ? old_cr0 & (X86_CR0_NW | X86_CR0_CD) :
+					     X86_CR0_NW | X86_CR0_CD);
+	a->cr4 = 0;
+	a->efer = 0;
+}
+
+int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+	int r;
+
+	/*
+	 * Without an in-kernel irqchip every vCPU starts runnable; with one,
+	 * application processors wait for INIT-SIPI (kvm_arch_vcpu_create()).
+	 */
+	pthread_mutex_init(&a->halt_lock, NULL);
+	pthread_cond_init(&a->halt_cond, NULL);
+	r = kvm_x86_call(vcpu_create)(vcpu);
+	if (r)
+		return r;
+	r = kvm_irqchip_vcpu_create(vcpu, kvm_vcpu_is_reset_bsp(vcpu));
+	if (r)
+		return r;
+	a->mp_state = !a->apic || kvm_vcpu_is_reset_bsp(vcpu) ? KVM_MP_STATE_RUNNABLE :
+								KVM_MP_STATE_UNINITIALIZED;
+	kvm_msr_vcpu_create(vcpu);
+	/*
+	 * The guest FPU state is zero-allocated; fpstate_init_user() gives
+	 * FCW and MXCSR their power-up values.  Nothing is in use yet:
+	 * XSTATE_BV is 0 (every component in its initial configuration).
+	 */
+	memset(&a->guest_fpu, 0, sizeof(a->guest_fpu));
+	a->guest_fpu.i387.cwd = 0x37f;
+	a->guest_fpu.i387.mxcsr = 0x1f80;
+
+	kvm_vcpu_after_set_cpuid(vcpu);
+	a->tsc_khz = vcpu->kvm->arch.default_tsc_khz;
+	kvm_vcpu_reset(vcpu, false);
+	/*
+	 * kvm_arch_vcpu_postcreate(): the first vCPU's TSC starts at 0, later
+	 * ones join its generation (same TSC).
+	 */
+	kvm_synchronize_tsc(vcpu, NULL);
+	return 0;
+}
+
+void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu)
+{
+	kvm_x86_call(vcpu_free)(vcpu);
+	pthread_cond_destroy(&vcpu->arch.halt_cond);
+	pthread_mutex_destroy(&vcpu->arch.halt_lock);
+	kvm_irqchip_vcpu_destroy(vcpu);
+	free(vcpu->arch.cpuid_entries);
+	vcpu->arch.cpuid_entries = NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* KVM_GET/SET_REGS, KVM_GET/SET_SREGS(2)                              */
+/* ------------------------------------------------------------------ */
+
+static void kvm_arch_vcpu_ioctl_get_regs(struct kvm_vcpu *vcpu, struct kvm_regs *regs)
+{
+	const u64 *r = vcpu->arch.regs;
+
+	regs->rax = r[VCPU_REGS_RAX];
+	regs->rbx = r[VCPU_REGS_RBX];
+	regs->rcx = r[VCPU_REGS_RCX];
+	regs->rdx = r[VCPU_REGS_RDX];
+	regs->rsi = r[VCPU_REGS_RSI];
+	regs->rdi = r[VCPU_REGS_RDI];
+	regs->rsp = r[VCPU_REGS_RSP];
+	regs->rbp = r[VCPU_REGS_RBP];
+	regs->r8 = r[VCPU_REGS_R8];
+	regs->r9 = r[VCPU_REGS_R9];
+	regs->r10 = r[VCPU_REGS_R10];
+	regs->r11 = r[VCPU_REGS_R11];
+	regs->r12 = r[VCPU_REGS_R12];
+	regs->r13 = r[VCPU_REGS_R13];
+	regs->r14 = r[VCPU_REGS_R14];
+	regs->r15 = r[VCPU_REGS_R15];
+	regs->rip = r[VCPU_REGS_RIP];
+	regs->rflags = vcpu->arch.rflags;
+}
+
+static void kvm_arch_vcpu_ioctl_set_regs(struct kvm_vcpu *vcpu, const struct kvm_regs *regs)
+{
+	u64 *r = vcpu->arch.regs;
+
+	r[VCPU_REGS_RAX] = regs->rax;
+	r[VCPU_REGS_RBX] = regs->rbx;
+	r[VCPU_REGS_RCX] = regs->rcx;
+	r[VCPU_REGS_RDX] = regs->rdx;
+	r[VCPU_REGS_RSI] = regs->rsi;
+	r[VCPU_REGS_RDI] = regs->rdi;
+	r[VCPU_REGS_RSP] = regs->rsp;
+	r[VCPU_REGS_RBP] = regs->rbp;
+	r[VCPU_REGS_R8] = regs->r8;
+	r[VCPU_REGS_R9] = regs->r9;
+	r[VCPU_REGS_R10] = regs->r10;
+	r[VCPU_REGS_R11] = regs->r11;
+	r[VCPU_REGS_R12] = regs->r12;
+	r[VCPU_REGS_R13] = regs->r13;
+	r[VCPU_REGS_R14] = regs->r14;
+	r[VCPU_REGS_R15] = regs->r15;
+	r[VCPU_REGS_RIP] = regs->rip;
+	/* bit 1 of RFLAGS is always 1 (SDM 3.4.3) */
+	vcpu->arch.rflags = regs->rflags | X86_EFLAGS_FIXED;
+	/* a pending (not yet delivered) exception belongs to the old RIP */
+	vcpu->arch.exception.pending = false;
+}
+
+static void __get_sregs_common(struct kvm_vcpu *vcpu, struct kvm_sregs *sregs)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+
+	kvm_get_segment(vcpu, &sregs->cs, VCPU_SREG_CS);
+	kvm_get_segment(vcpu, &sregs->ds, VCPU_SREG_DS);
+	kvm_get_segment(vcpu, &sregs->es, VCPU_SREG_ES);
+	kvm_get_segment(vcpu, &sregs->fs, VCPU_SREG_FS);
+	kvm_get_segment(vcpu, &sregs->gs, VCPU_SREG_GS);
+	kvm_get_segment(vcpu, &sregs->ss, VCPU_SREG_SS);
+	kvm_get_segment(vcpu, &sregs->tr, VCPU_SREG_TR);
+	kvm_get_segment(vcpu, &sregs->ldt, VCPU_SREG_LDTR);
+	sregs->idt.limit = a->idt.size;
+	sregs->idt.base = a->idt.address;
+	sregs->gdt.limit = a->gdt.size;
+	sregs->gdt.base = a->gdt.address;
+	sregs->cr2 = a->cr2;
+	sregs->cr3 = a->cr3;
+	sregs->cr0 = a->cr0;
+	sregs->cr4 = a->cr4;
+	sregs->cr8 = a->cr8;
+	sregs->efer = a->efer;
+	sregs->apic_base = a->apic_base;
+}
+
+static void __get_sregs(struct kvm_vcpu *vcpu, struct kvm_sregs *sregs)
+{
+	__get_sregs_common(vcpu, sregs);
+	if (vcpu->arch.interrupt.injected && !vcpu->arch.interrupt.soft)
+		sregs->interrupt_bitmap[vcpu->arch.interrupt.nr / 64] |=
+			1ull << (vcpu->arch.interrupt.nr % 64);
+}
+
+static void __get_sregs2(struct kvm_vcpu *vcpu, struct kvm_sregs2 *sregs2)
+{
+	__get_sregs_common(vcpu, (struct kvm_sregs *)sregs2);
+	if (is_pae_paging(vcpu)) {
+		for (int i = 0; i < 4; i++)
+			sregs2->pdptrs[i] = vcpu->arch.pdptrs[i];
+		sregs2->flags |= KVM_SREGS2_FLAGS_PDPTRS_VALID;
+	}
+}
+
+/*
+ * kvm_is_valid_sregs(): with EFER.LME and CR0.PG the processor is in IA-32e
+ * mode, so CR4.PAE and EFER.LMA must be set and CR3 must be a legal GPA;
+ * otherwise EFER.LMA and CS.L must be clear.  CR0 and CR4 must be valid.
+ */
+static bool kvm_is_valid_sregs(struct kvm_vcpu *vcpu, struct kvm_sregs *sregs)
+{
+	if ((sregs->efer & EFER_LME) && (sregs->cr0 & X86_CR0_PG)) {
+		if (!(sregs->cr4 & X86_CR4_PAE) || !(sregs->efer & EFER_LMA))
+			return false;
+		if (!kvm_vcpu_is_legal_cr3(vcpu, sregs->cr3))
+			return false;
+	} else {
+		if ((sregs->efer & EFER_LMA) || sregs->cs.l)
+			return false;
+	}
+	return kvm_is_valid_cr4(vcpu, sregs->cr4) && kvm_is_valid_cr0(vcpu, sregs->cr0);
+}
+
+static int __set_sregs_common(struct kvm_vcpu *vcpu, struct kvm_sregs *sregs, bool update_pdptrs)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+
+	if (!kvm_is_valid_sregs(vcpu, sregs))
+		return -EINVAL;
+	if (kvm_apic_set_base(vcpu, sregs->apic_base, true))
+		return -EINVAL;
+
+	a->idt.size = sregs->idt.limit;
+	a->idt.address = sregs->idt.base;
+	a->gdt.size = sregs->gdt.limit;
+	a->gdt.address = sregs->gdt.base;
+	a->cr2 = sregs->cr2;
+	a->cr3 = sregs->cr3;
+	/* kvm_set_cr8(): a CR8 with reserved bits is dropped, not an error */
+	if (!(sregs->cr8 & ~0xfull))
+		a->cr8 = sregs->cr8;
+	/* vmx_set_efer(): taken as is, after kvm_is_valid_sregs() */
+	a->efer = sregs->efer;
+	vmx_set_cr0(vcpu, sregs->cr0);
+	a->cr4 = sregs->cr4;
+	if (update_pdptrs && is_pae_paging(vcpu))
+		load_pdptrs(vcpu, a->cr3);
+
+	kvm_set_segment(vcpu, &sregs->cs, VCPU_SREG_CS);
+	kvm_set_segment(vcpu, &sregs->ds, VCPU_SREG_DS);
+	kvm_set_segment(vcpu, &sregs->es, VCPU_SREG_ES);
+	kvm_set_segment(vcpu, &sregs->fs, VCPU_SREG_FS);
+	kvm_set_segment(vcpu, &sregs->gs, VCPU_SREG_GS);
+	kvm_set_segment(vcpu, &sregs->ss, VCPU_SREG_SS);
+	kvm_set_segment(vcpu, &sregs->tr, VCPU_SREG_TR);
+	kvm_set_segment(vcpu, &sregs->ldt, VCPU_SREG_LDTR);
+	return 0;
+}
+
+static int __set_sregs(struct kvm_vcpu *vcpu, struct kvm_sregs *sregs)
+{
+	int r = __set_sregs_common(vcpu, sregs, true);
+
+	if (r)
+		return r;
+	/* the lowest vector in interrupt_bitmap is queued as injected */
+	for (int i = 0; i < KVM_NR_INTERRUPTS; i++) {
+		if (sregs->interrupt_bitmap[i / 64] & (1ull << (i % 64))) {
+			vcpu->arch.interrupt.injected = true;
+			vcpu->arch.interrupt.soft = false;
+			vcpu->arch.interrupt.nr = i;
+			break;
+		}
+	}
+	return 0;
+}
+
+static int __set_sregs2(struct kvm_vcpu *vcpu, struct kvm_sregs2 *sregs2)
+{
+	bool valid_pdptrs = sregs2->flags & KVM_SREGS2_FLAGS_PDPTRS_VALID;
+	bool pae = (sregs2->cr0 & X86_CR0_PG) && (sregs2->cr4 & X86_CR4_PAE) &&
+		   !(sregs2->efer & EFER_LMA);
+	int r;
+
+	if (sregs2->flags & ~KVM_SREGS2_FLAGS_PDPTRS_VALID)
+		return -EINVAL;
+	if (valid_pdptrs && !pae)
+		return -EINVAL;
+	r = __set_sregs_common(vcpu, (struct kvm_sregs *)sregs2, !valid_pdptrs);
+	if (r)
+		return r;
+	if (valid_pdptrs)
+		for (int i = 0; i < 4; i++)
+			vcpu->arch.pdptrs[i] = sregs2->pdptrs[i];
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* FPU and XSAVE                                                       */
+/* ------------------------------------------------------------------ */
+
+static void kvm_arch_vcpu_ioctl_get_fpu(struct kvm_vcpu *vcpu, struct kvm_fpu *fpu)
+{
+	const struct fxregs_state *fx = &vcpu->arch.guest_fpu.i387;
+
+	memcpy(fpu->fpr, fx->st_space, 128);
+	fpu->fcw = fx->cwd;
+	fpu->fsw = fx->swd;
+	fpu->ftwx = fx->twd;
+	fpu->last_opcode = fx->fop;
+	fpu->last_ip = fx->rip;
+	fpu->last_dp = fx->rdp;
+	memcpy(fpu->xmm, fx->xmm_space, sizeof(fx->xmm_space));
+	/* Note, like KVM, MXCSR is not reported (use KVM_GET_XSAVE). */
+}
+
+static void kvm_arch_vcpu_ioctl_set_fpu(struct kvm_vcpu *vcpu, const struct kvm_fpu *fpu)
+{
+	struct fxregs_state *fx = &vcpu->arch.guest_fpu.i387;
+
+	memcpy(fx->st_space, fpu->fpr, 128);
+	fx->cwd = fpu->fcw;
+	fx->swd = fpu->fsw;
+	fx->twd = fpu->ftwx;
+	fx->fop = fpu->last_opcode;
+	fx->rip = fpu->last_ip;
+	fx->rdp = fpu->last_dp;
+	memcpy(fx->xmm_space, fpu->xmm, sizeof(fx->xmm_space));
+}
+
+/* The UABI area's software-reserved bytes name the state it can hold. */
+#define XSAVE_SW_RESERVED_OFFSET 464
+
+/*
+ * kvm_vcpu_ioctl_x86_get_xsave2() - the standard-format XSAVE image of the
+ * guest FPU (the kernel's copy_xstate_to_uabi_buf()).  A component whose
+ * XSTATE_BV bit is clear is reported in its initial configuration.
+ */
+static void kvm_vcpu_ioctl_x86_get_xsave2(struct kvm_vcpu *vcpu, u8 *buf, size_t size)
+{
+	const struct xregs_state *x = &vcpu->arch.guest_fpu;
+	u64 xfeatures = x->header.xfeatures &
+			(vcpu->arch.guest_supported_xcr0 | XFEATURE_MASK_FPSSE) &
+			kvm_supported_xcr0();
+	struct fxregs_state fx = { .cwd = 0x37f, .mxcsr = 0x1f80,
+				   .mxcsr_mask = kvm_mxcsr_feature_mask() };
+	struct xstate_header hdr = { .xfeatures = xfeatures };
+
+	memset(buf, 0, size);
+	if (xfeatures & XFEATURE_MASK_FP) {
+		memcpy(&fx, &x->i387, offsetof(struct fxregs_state, mxcsr));
+		memcpy(fx.st_space, x->i387.st_space, sizeof(fx.st_space));
+	}
+	if (xfeatures & (XFEATURE_MASK_SSE | XFEATURE_MASK_YMM)) {
+		fx.mxcsr = x->i387.mxcsr;
+		fx.mxcsr_mask = x->i387.mxcsr_mask;
+	}
+	if (xfeatures & XFEATURE_MASK_SSE)
+		memcpy(fx.xmm_space, x->i387.xmm_space, sizeof(fx.xmm_space));
+	memset(fx.padding, 0, sizeof(fx.padding));
+	memset(fx.sw_reserved, 0, sizeof(fx.sw_reserved));
+	memcpy(buf, &fx, sizeof(fx));
+	{
+		u64 user_xfeatures = kvm_supported_xcr0();
+
+		memcpy(buf + XSAVE_SW_RESERVED_OFFSET, &user_xfeatures, sizeof(user_xfeatures));
+	}
+	memcpy(buf + 512, &hdr, sizeof(hdr));
+	if (xfeatures & XFEATURE_MASK_YMM)
+		memcpy(buf + XSAVE_YMM_OFFSET, x->ymmh, XSAVE_YMM_SIZE);
+}
+
+/*
+ * kvm_vcpu_ioctl_x86_set_xsave() - load a standard-format XSAVE image
+ * (fpu_copy_uabi_to_guest_fpstate()).
+ *
+ * Return: -EINVAL for components the processor cannot hold, a compacted
+ * image, non-zero header reserved bytes or reserved MXCSR bits.
+ */
+static int kvm_vcpu_ioctl_x86_set_xsave(struct kvm_vcpu *vcpu, const u8 *buf)
+{
+	struct xregs_state *x = &vcpu->arch.guest_fpu;
+	struct xstate_header hdr;
+
+	memcpy(&hdr, buf + 512, sizeof(hdr));
+	if (hdr.xfeatures & ~kvm_supported_xcr0())
+		return -EINVAL;
+	if (hdr.xcomp_bv)
+		return -EINVAL;
+	for (size_t i = 0; i < ARRAY_SIZE(hdr.reserved); i++)
+		if (hdr.reserved[i])
+			return -EINVAL;
+	if (hdr.xfeatures & (XFEATURE_MASK_FP | XFEATURE_MASK_SSE | XFEATURE_MASK_YMM)) {
+		u32 mxcsr[2];
+
+		memcpy(mxcsr, buf + offsetof(struct fxregs_state, mxcsr), sizeof(mxcsr));
+		if (mxcsr[0] & ~kvm_mxcsr_feature_mask())
+			return -EINVAL;
+		/* SSE and YMM need MXCSR even when FP is not in use */
+		if (!(hdr.xfeatures & XFEATURE_MASK_FP)) {
+			x->i387.mxcsr = mxcsr[0];
+			x->i387.mxcsr_mask = mxcsr[1];
+		}
+	}
+	/* the x87 component is bytes 0-159 of the legacy region, SSE 160-415 */
+	if (hdr.xfeatures & XFEATURE_MASK_FP)
+		memcpy(&x->i387, buf, 160);
+	if (hdr.xfeatures & XFEATURE_MASK_SSE)
+		memcpy(x->i387.xmm_space, buf + 160, sizeof(x->i387.xmm_space));
+	if (hdr.xfeatures & XFEATURE_MASK_YMM)
+		memcpy(x->ymmh, buf + XSAVE_YMM_OFFSET, XSAVE_YMM_SIZE);
+	x->header.xfeatures = hdr.xfeatures;
+	return 0;
+}
+
+static void kvm_vcpu_ioctl_x86_get_xcrs(struct kvm_vcpu *vcpu, struct kvm_xcrs *guest_xcrs)
+{
+	memset(guest_xcrs, 0, sizeof(*guest_xcrs));
+	guest_xcrs->nr_xcrs = 1;
+	guest_xcrs->xcrs[0].xcr = XCR_XFEATURE_ENABLED_MASK;
+	guest_xcrs->xcrs[0].value = vcpu->arch.xcr0;
+}
+
+/* Only XCR0 exists; entries for other XCRs are ignored. */
+static int kvm_vcpu_ioctl_x86_set_xcrs(struct kvm_vcpu *vcpu, struct kvm_xcrs *guest_xcrs)
+{
+	int r = 0;
+
+	if (guest_xcrs->nr_xcrs > KVM_MAX_XCRS || guest_xcrs->flags)
+		return -EINVAL;
+	for (u32 i = 0; i < guest_xcrs->nr_xcrs; i++) {
+		if (guest_xcrs->xcrs[i].xcr == XCR_XFEATURE_ENABLED_MASK) {
+			r = __kvm_set_xcr(vcpu, XCR_XFEATURE_ENABLED_MASK, guest_xcrs->xcrs[i].value);
+			break;
+		}
+	}
+	return r ? -EINVAL : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Debug registers, events, MP state                                   */
+/* ------------------------------------------------------------------ */
+
+static void kvm_vcpu_ioctl_x86_get_debugregs(struct kvm_vcpu *vcpu, struct kvm_debugregs *d)
+{
+	memset(d, 0, sizeof(*d));
+	memcpy(d->db, vcpu->arch.db, sizeof(d->db));
+	d->dr6 = vcpu->arch.dr6;
+	d->dr7 = vcpu->arch.dr7;
+}
+
+/* DR6 and DR7 are 32-bit registers: bits 63:32 must be 0 (SDM 17.2). */
+static int kvm_vcpu_ioctl_x86_set_debugregs(struct kvm_vcpu *vcpu, struct kvm_debugregs *d)
+{
+	if (d->flags)
+		return -EINVAL;
+	if (d->dr6 >> 32)
+		return -EINVAL;
+	if (d->dr7 >> 32)
+		return -EINVAL;
+	memcpy(vcpu->arch.db, d->db, sizeof(d->db));
+	vcpu->arch.dr6 = d->dr6;
+	vcpu->arch.dr7 = d->dr7;
+	return 0;
+}
+
+static bool vmx_get_nmi_mask(struct kvm_vcpu *vcpu)
+{
+	return vcpu->arch.interruptibility & GUEST_INTR_STATE_NMI;
+}
+
+/*
+ * process_nmi(): at most one NMI can be pending, two while NMIs are not
+ * blocked (one is injected at once, the other waits for the NMI window).
+ */
+static void process_nmi(struct kvm_vcpu *vcpu)
+{
+	unsigned int limit = (vmx_get_nmi_mask(vcpu) || vcpu->arch.nmi_injected) ? 1 : 2;
+
+	vcpu->arch.nmi_pending += vcpu->arch.nmi_queued;
+	vcpu->arch.nmi_queued = 0;
+	vcpu->arch.nmi_pending = MIN(vcpu->arch.nmi_pending, limit);
+}
+
+static bool kvm_exception_is_soft(unsigned int nr)
+{
+	return nr == 3 /* #BP */ || nr == 4 /* #OF */;
+}
+
+static void kvm_vcpu_ioctl_x86_get_vcpu_events(struct kvm_vcpu *vcpu,
+					       struct kvm_vcpu_events *events)
+{
+	struct kvm_queued_exception *ex = &vcpu->arch.exception;
+	u32 intr = vcpu->arch.interruptibility;
+
+	process_nmi(vcpu);
+	memset(events, 0, sizeof(*events));
+	/*
+	 * Soft exceptions are not reported: the API has no instruction
+	 * length, and re-executing the instruction raises them again.
+	 * Without KVM_CAP_EXCEPTION_PAYLOAD, pending and injected are one.
+	 */
+	if (!kvm_exception_is_soft(ex->vector)) {
+		events->exception.injected = ex->injected | ex->pending;
+		events->exception.pending = ex->pending;
+	}
+	events->exception.nr = ex->vector;
+	events->exception.has_error_code = ex->has_error_code;
+	events->exception.error_code = ex->error_code;
+	events->exception_has_payload = ex->has_payload;
+	events->exception_payload = ex->payload;
+
+	events->interrupt.injected = vcpu->arch.interrupt.injected && !vcpu->arch.interrupt.soft;
+	events->interrupt.nr = vcpu->arch.interrupt.nr;
+	events->interrupt.shadow = ((intr & GUEST_INTR_STATE_STI) ? KVM_X86_SHADOW_INT_STI : 0) |
+				   ((intr & GUEST_INTR_STATE_MOV_SS) ? KVM_X86_SHADOW_INT_MOV_SS : 0);
+
+	events->nmi.injected = vcpu->arch.nmi_injected;
+	events->nmi.pending = vcpu->arch.nmi_pending;
+	events->nmi.masked = vmx_get_nmi_mask(vcpu);
+	/* sipi_vector is never valid when reporting; no SMM, no local APIC */
+	events->flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW |
+			KVM_VCPUEVENT_VALID_SMM;
+}
+
+/*
+ * kvm_vcpu_ioctl_x86_set_vcpu_events() - the checks and their order are
+ * KVM's; note that, as in KVM, a failing SMM or triple-fault check comes
+ * after the exception, interrupt and NMI state were already taken.
+ */
+static int kvm_vcpu_ioctl_x86_set_vcpu_events(struct kvm_vcpu *vcpu,
+					      struct kvm_vcpu_events *events)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+
+	if (events->flags & ~(KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SIPI_VECTOR |
+			      KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_SMM |
+			      KVM_VCPUEVENT_VALID_PAYLOAD | KVM_VCPUEVENT_VALID_TRIPLE_FAULT))
+		return -EINVAL;
+
+	/* KVM_CAP_EXCEPTION_PAYLOAD cannot be enabled (yet) */
+	if (events->flags & KVM_VCPUEVENT_VALID_PAYLOAD)
+		return -EINVAL;
+	events->exception.pending = 0;
+	events->exception_has_payload = 0;
+
+	if ((events->exception.injected || events->exception.pending) &&
+	    (events->exception.nr > 31 || events->exception.nr == 2 /* NMI */))
+		return -EINVAL;
+
+	process_nmi(vcpu);
+
+	a->exception.injected = events->exception.injected;
+	a->exception.pending = events->exception.pending;
+	a->exception.vector = events->exception.nr;
+	a->exception.has_error_code = events->exception.has_error_code;
+	a->exception.error_code = events->exception.error_code;
+	a->exception.has_payload = events->exception_has_payload;
+	a->exception.payload = events->exception_payload;
+
+	a->interrupt.injected = events->interrupt.injected;
+	a->interrupt.nr = events->interrupt.nr;
+	a->interrupt.soft = events->interrupt.soft;
+	if (events->flags & KVM_VCPUEVENT_VALID_SHADOW) {
+		/* vmx_set_interrupt_shadow(): MOV SS wins over STI */
+		a->interruptibility &= ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
+		if (events->interrupt.shadow & KVM_X86_SHADOW_INT_MOV_SS)
+			a->interruptibility |= GUEST_INTR_STATE_MOV_SS;
+		else if (events->interrupt.shadow & KVM_X86_SHADOW_INT_STI)
+			a->interruptibility |= GUEST_INTR_STATE_STI;
+	}
+
+	a->nmi_injected = events->nmi.injected;
+	if (events->flags & KVM_VCPUEVENT_VALID_NMI_PENDING) {
+		a->nmi_pending = 0;
+		a->nmi_queued = events->nmi.pending;
+	}
+	if (events->nmi.masked)
+		a->interruptibility |= GUEST_INTR_STATE_NMI;
+	else
+		a->interruptibility &= ~GUEST_INTR_STATE_NMI;
+
+	/* KVM_VCPUEVENT_VALID_SIPI_VECTOR needs a local APIC: ignored */
+
+	if (events->flags & KVM_VCPUEVENT_VALID_SMM) {
+		/* no SMM (KVM built without CONFIG_KVM_SMM) */
+		if (events->smi.smm || events->smi.pending || events->smi.smm_inside_nmi)
+			return -EINVAL;
+	}
+	/* KVM_CAP_X86_TRIPLE_FAULT_EVENT cannot be enabled (yet) */
+	if (events->flags & KVM_VCPUEVENT_VALID_TRIPLE_FAULT)
+		return -EINVAL;
+	return 0;
+}
+
+/*
+ * kvm_apic_accept_events(): a latched INIT resets the vCPU (an AP then waits
+ * for SIPI), a SIPI starts a waiting AP at vector << 12 in real mode.
+ */
+static void kvm_apic_accept_events(struct kvm_vcpu *vcpu)
+{
+	struct kvm_lapic *apic = vcpu->arch.apic;
+
+	if (!apic)
+		return;
+	if (apic->pending_events & (1ul << KVM_APIC_INIT)) {
+		apic->pending_events &= ~(1ul << KVM_APIC_INIT);
+		kvm_vcpu_reset(vcpu, true);
+		vcpu->arch.mp_state = kvm_vcpu_is_reset_bsp(vcpu) ? KVM_MP_STATE_RUNNABLE :
+								    KVM_MP_STATE_INIT_RECEIVED;
+	}
+	if (apic->pending_events & (1ul << KVM_APIC_SIPI)) {
+		apic->pending_events &= ~(1ul << KVM_APIC_SIPI);
+		if (vcpu->arch.mp_state == KVM_MP_STATE_INIT_RECEIVED) {
+			struct kvm_seg_state *cs = &vcpu->arch.seg[VCPU_SREG_CS];
+
+			/* kvm_vcpu_deliver_sipi_vector() */
+			cs->selector = apic->sipi_vector << 8;
+			cs->base = (u64)apic->sipi_vector << 12;
+			vcpu->arch.regs[VCPU_REGS_RIP] = 0;
+			vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
+		}
+	}
+}
+
+static int kvm_arch_vcpu_ioctl_set_mpstate(struct kvm_vcpu *vcpu, struct kvm_mp_state *mp_state)
+{
+	switch (mp_state->mp_state) {
+	case KVM_MP_STATE_UNINITIALIZED:
+	case KVM_MP_STATE_HALTED:
+	case KVM_MP_STATE_AP_RESET_HOLD:
+	case KVM_MP_STATE_INIT_RECEIVED:
+	case KVM_MP_STATE_SIPI_RECEIVED:
+		/* these need an in-kernel local APIC */
+		if (!vcpu->arch.apic)
+			return -EINVAL;
+		break;
+	case KVM_MP_STATE_RUNNABLE:
+		break;
+	default:
+		return -EINVAL;
+	}
+	/* A SIPI is delivered when the state is next read or the vCPU runs. */
+	if (mp_state->mp_state == KVM_MP_STATE_SIPI_RECEIVED) {
+		vcpu->arch.mp_state = KVM_MP_STATE_INIT_RECEIVED;
+		vcpu->arch.apic->pending_events |= 1ul << KVM_APIC_SIPI;
+	} else {
+		vcpu->arch.mp_state = mp_state->mp_state;
+	}
+	return 0;
+}
+
+/*
+ * KVM_INTERRUPT without an in-kernel irqchip: the VMM's interrupt
+ * controller hands the vector over, and it is injected at the next VM
+ * entry (kvm_queue_interrupt).
+ */
+static int kvm_vcpu_ioctl_interrupt(struct kvm_vcpu *vcpu, struct kvm_interrupt *irq)
+{
+	if (irq->irq >= KVM_NR_INTERRUPTS)
+		return -EINVAL;
+	vcpu->arch.interrupt.injected = true;
+	vcpu->arch.interrupt.soft = false;
+	vcpu->arch.interrupt.nr = irq->irq;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The vCPU ioctls                                                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Note, KVM_GET/SET_REGS, _SREGS, _FPU, _MP_STATE and KVM_SET_SIGNAL_MASK
+ * are dispatched by virt/kvm/kvm_main.c:kvm_vcpu_ioctl() in KVM, which then
+ * calls the kvm_arch_vcpu_ioctl_*() hooks.  Here the user copies are done
+ * the same way (kernel buffers zeroed, -EFAULT on bad pointers), but in
+ * this file, so that src/kvm/kvm_main.c stays architecture-neutral.
+ */
 long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned long arg)
 {
+	void *argp = (void *)arg;
+	union {
+		struct kvm_regs regs;
+		struct kvm_sregs sregs;
+		struct kvm_sregs2 sregs2;
+		struct kvm_fpu fpu;
+		struct kvm_xsave xsave;
+		struct kvm_xcrs xcrs;
+		struct kvm_debugregs dbgregs;
+		struct kvm_vcpu_events events;
+		struct kvm_mp_state mp_state;
+		struct kvm_cpuid2 cpuid2;
+		struct kvm_cpuid cpuid;
+		struct kvm_signal_mask sigmask;
+	} *u;
 	long r = -EINVAL;
 
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+	/* The state is read and written in vcpu->arch: bring it out of the VMCS. */
+	kvm_x86_call(vcpu_load)(vcpu);
+	kvm_x86_call(cache_guest_state)(vcpu);
+
 	switch (ioctl) {
+	case KVM_GET_REGS:
+		kvm_arch_vcpu_ioctl_get_regs(vcpu, &u->regs);
+		r = copy_to_user(argp, &u->regs, sizeof(u->regs));
+		break;
+	case KVM_SET_REGS:
+		r = copy_from_user(&u->regs, argp, sizeof(u->regs));
+		if (!r)
+			kvm_arch_vcpu_ioctl_set_regs(vcpu, &u->regs);
+		break;
+	case KVM_GET_SREGS:
+		__get_sregs(vcpu, &u->sregs);
+		r = copy_to_user(argp, &u->sregs, sizeof(u->sregs));
+		break;
+	case KVM_SET_SREGS:
+		r = copy_from_user(&u->sregs, argp, sizeof(u->sregs));
+		if (!r)
+			r = __set_sregs(vcpu, &u->sregs);
+		break;
+	case KVM_GET_SREGS2:
+		__get_sregs2(vcpu, &u->sregs2);
+		r = copy_to_user(argp, &u->sregs2, sizeof(u->sregs2));
+		break;
+	case KVM_SET_SREGS2:
+		r = copy_from_user(&u->sregs2, argp, sizeof(u->sregs2));
+		if (!r)
+			r = __set_sregs2(vcpu, &u->sregs2);
+		break;
+	case KVM_GET_FPU:
+		kvm_arch_vcpu_ioctl_get_fpu(vcpu, &u->fpu);
+		r = copy_to_user(argp, &u->fpu, sizeof(u->fpu));
+		break;
+	case KVM_SET_FPU:
+		r = copy_from_user(&u->fpu, argp, sizeof(u->fpu));
+		if (!r)
+			kvm_arch_vcpu_ioctl_set_fpu(vcpu, &u->fpu);
+		break;
+	case KVM_GET_XSAVE:
+	case KVM_GET_XSAVE2:
+		/* the UABI size (KVM_CAP_XSAVE2) is sizeof(struct kvm_xsave) */
+		kvm_vcpu_ioctl_x86_get_xsave2(vcpu, (u8 *)u->xsave.region, sizeof(u->xsave));
+		r = copy_to_user(argp, &u->xsave, sizeof(u->xsave));
+		break;
+	case KVM_SET_XSAVE:
+		r = copy_from_user(&u->xsave, argp, sizeof(u->xsave));
+		if (!r)
+			r = kvm_vcpu_ioctl_x86_set_xsave(vcpu, (u8 *)u->xsave.region);
+		break;
+	case KVM_GET_XCRS:
+		kvm_vcpu_ioctl_x86_get_xcrs(vcpu, &u->xcrs);
+		r = copy_to_user(argp, &u->xcrs, sizeof(u->xcrs));
+		break;
+	case KVM_SET_XCRS:
+		r = copy_from_user(&u->xcrs, argp, sizeof(u->xcrs));
+		if (!r)
+			r = kvm_vcpu_ioctl_x86_set_xcrs(vcpu, &u->xcrs);
+		break;
+	case KVM_GET_DEBUGREGS:
+		kvm_vcpu_ioctl_x86_get_debugregs(vcpu, &u->dbgregs);
+		r = copy_to_user(argp, &u->dbgregs, sizeof(u->dbgregs));
+		break;
+	case KVM_SET_DEBUGREGS:
+		r = copy_from_user(&u->dbgregs, argp, sizeof(u->dbgregs));
+		if (!r)
+			r = kvm_vcpu_ioctl_x86_set_debugregs(vcpu, &u->dbgregs);
+		break;
+	case KVM_GET_VCPU_EVENTS:
+		kvm_vcpu_ioctl_x86_get_vcpu_events(vcpu, &u->events);
+		r = copy_to_user(argp, &u->events, sizeof(u->events));
+		break;
+	case KVM_SET_VCPU_EVENTS:
+		r = copy_from_user(&u->events, argp, sizeof(u->events));
+		if (!r)
+			r = kvm_vcpu_ioctl_x86_set_vcpu_events(vcpu, &u->events);
+		break;
+	case KVM_GET_MP_STATE:
+		kvm_apic_accept_events(vcpu);
+		u->mp_state.mp_state = vcpu->arch.mp_state;
+		r = copy_to_user(argp, &u->mp_state, sizeof(u->mp_state));
+		break;
+	case KVM_SET_MP_STATE:
+		r = copy_from_user(&u->mp_state, argp, sizeof(u->mp_state));
+		if (!r)
+			r = kvm_arch_vcpu_ioctl_set_mpstate(vcpu, &u->mp_state);
+		break;
+	case KVM_SET_CPUID: {
+		struct kvm_cpuid *cpuid_arg = argp;
+
+		r = copy_from_user(&u->cpuid, cpuid_arg, sizeof(u->cpuid));
+		if (!r)
+			r = kvm_vcpu_ioctl_set_cpuid(vcpu, &u->cpuid, cpuid_arg->entries);
+		break;
+	}
+	case KVM_SET_CPUID2: {
+		struct kvm_cpuid2 *cpuid_arg = argp;
+
+		r = copy_from_user(&u->cpuid2, cpuid_arg, sizeof(u->cpuid2));
+		if (!r)
+			r = kvm_vcpu_ioctl_set_cpuid2(vcpu, &u->cpuid2, cpuid_arg->entries);
+		break;
+	}
+	case KVM_GET_CPUID2: {
+		struct kvm_cpuid2 *cpuid_arg = argp;
+
+		r = copy_from_user(&u->cpuid2, cpuid_arg, sizeof(u->cpuid2));
+		if (r)
+			break;
+		r = kvm_vcpu_ioctl_get_cpuid2(vcpu, &u->cpuid2, cpuid_arg->entries);
+		if (r)
+			break;
+		r = copy_to_user(cpuid_arg, &u->cpuid2, sizeof(u->cpuid2));
+		break;
+	}
+	case KVM_GET_MSRS:
+	case KVM_SET_MSRS:
+		r = kvm_vcpu_ioctl_msrs(vcpu, ioctl, argp);
+		break;
+	case KVM_SET_SIGNAL_MASK: {
+		struct kvm_signal_mask *sigmask_arg = argp;
+		u64 sigset;
+
+		if (!argp) {
+			vcpu->arch.sigset_active = false;
+			r = 0;
+			break;
+		}
+		r = copy_from_user(&u->sigmask, argp, sizeof(u->sigmask));
+		if (r)
+			break;
+		/* the kernel's sigset_t: 64 signals */
+		r = -EINVAL;
+		if (u->sigmask.len != sizeof(sigset))
+			break;
+		r = copy_from_user(&sigset, sigmask_arg->sigset, sizeof(sigset));
+		if (r)
+			break;
+		vcpu->arch.sigset = sigset;
+		vcpu->arch.sigset_active = true;
+		break;
+	}
 	case KVM_SET_TSC_KHZ: {
 		u32 user_tsc_khz = (u32)arg;
 
+		r = -EINVAL;
 		if (user_tsc_khz >= KVM_MAX_GUEST_TSC_KHZ)
 			break;
 		if (user_tsc_khz == 0)
@@ -182,15 +1440,780 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned lon
 	case KVM_GET_TSC_KHZ:
 		r = vcpu->arch.tsc_khz;
 		break;
+	case KVM_INTERRUPT: {
+		struct kvm_interrupt irq;
+
+		r = copy_from_user(&irq, argp, sizeof(irq));
+		if (!r)
+			r = kvm_vcpu_ioctl_interrupt(vcpu, &irq);
+		break;
+	}
+	case KVM_NMI:
+		/* kvm_inject_nmi(): process_nmi() folds it into nmi_pending */
+		vcpu->arch.nmi_queued++;
+		r = 0;
+		break;
+	case KVM_GET_LAPIC:
+	case KVM_SET_LAPIC:
+		r = kvm_arch_irqchip_vcpu_ioctl(vcpu, ioctl, arg);
+		break;
+	default:
+		r = -EINVAL;
+	}
+	free(u);
+	kvm_x86_call(vcpu_put)(vcpu);
+	return r;
+}
+
+
+
+/* ------------------------------------------------------------------ */
+/* The run loop: KVM_RUN, vcpu_run, vcpu_enter_guest                   */
+/* ------------------------------------------------------------------ */
+
+struct kvm_x86_ops kvm_x86_ops;
+static pthread_once_t vendor_once = PTHREAD_ONCE_INIT;
+static int vendor_init_result;
+
+/*
+ * kvm_ops_update(): take the vendor's table and check that every mandatory
+ * op is there (KVM WARNs and refuses to load otherwise).
+ */
+static void kvm_ops_update(void)
+{
+	kvm_x86_ops = vt_x86_ops;
+#define KVM_X86_OP(func) if (!kvm_x86_ops.func) { vendor_init_result = -EIO; return; }
+#define KVM_X86_OP_OPTIONAL(func)
+#include "x86/kvm-x86-ops.h"
+	vendor_init_result = kvm_x86_call(hardware_setup)();
+}
+
+int kvm_x86_vendor_init(void)
+{
+	pthread_once(&vendor_once, kvm_ops_update);
+	return vendor_init_result;
+}
+
+void kvm_vcpu_kick(struct kvm_vcpu *vcpu)
+{
+	if (__atomic_load_n(&vcpu->arch.mode, __ATOMIC_SEQ_CST) == IN_GUEST_MODE)
+		kvm_x86_call(vcpu_kick)(vcpu);
+	pthread_mutex_lock(&vcpu->arch.halt_lock);
+	pthread_cond_broadcast(&vcpu->arch.halt_cond);
+	pthread_mutex_unlock(&vcpu->arch.halt_lock);
+}
+
+/*
+ * kvm_flush_remote_tlbs(): every vCPU flushes before it enters the guest
+ * again, and one in the guest now is kicked out first; return only when
+ * none can still use an old translation (KVM_REQUEST_WAIT).
+ */
+void kvm_flush_remote_tlbs(struct kvm *kvm)
+{
+	int n = __atomic_load_n(&kvm->online_vcpus, __ATOMIC_ACQUIRE);
+
+	for (int i = 0; i < n; i++)
+		kvm_make_request(KVM_REQ_TLB_FLUSH, kvm->vcpus[i]);
+	for (int i = 0; i < n; i++) {
+		struct kvm_vcpu *vcpu = kvm->vcpus[i];
+
+		while (__atomic_load_n(&vcpu->arch.mode, __ATOMIC_SEQ_CST) == IN_GUEST_MODE) {
+			kvm_x86_call(vcpu_kick)(vcpu);
+			sched_yield();
+		}
+	}
+}
+
+void kvm_arch_commit_memory_region(struct kvm *kvm, const struct kvm_memory_slot *old,
+				   const struct kvm_memory_slot *new)
+{
+	if (kvm_mmu_slot_changed(&kvm->arch.tdp_mmu, old, new))
+		kvm_flush_remote_tlbs(kvm);
+}
+
+void kvm_queue_exception(struct kvm_vcpu *vcpu, u8 vector, bool has_error, u32 error_code)
+{
+	struct kvm_queued_exception *ex = &vcpu->arch.exception;
+
+	/* FIXME: contributory/benign folding into #DF (kvm_multiple_exception()). */
+	ex->pending = true;
+	ex->vector = vector;
+	ex->has_error_code = has_error;
+	ex->error_code = error_code;
+}
+
+int kvm_skip_emulated_instruction(struct kvm_vcpu *vcpu)
+{
+	return kvm_x86_call(skip_emulated_instruction)(vcpu);
+}
+
+int kvm_handle_unexpected_exit(struct kvm_vcpu *vcpu, u32 exit_reason)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	run->internal.suberror = KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON;
+	run->internal.ndata = 2;
+	run->internal.data[0] = exit_reason;
+	run->internal.data[1] = 0;	/* last_vmentry_cpu */
+	return 0;
+}
+
+/* Instructions KVM would hand to x86_emulate_insn(), before the emulator exists. */
+static int kvm_emulation_unavailable(struct kvm_vcpu *vcpu, u64 gpa)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	run->internal.suberror = KVM_INTERNAL_ERROR_EMULATION;
+	run->internal.ndata = 2;
+	run->internal.data[0] = vcpu->arch.regs[VCPU_REGS_RIP];
+	run->internal.data[1] = gpa;
+	return 0;
+}
+
+/*
+ * kvm_cpuid(): the guest's CPUID as KVM_SET_CPUID2 set it.  A leaf past the
+ * last basic or extended leaf answers like the last basic leaf, as Intel
+ * processors do (get_out_of_range_cpuid_entry()).
+ */
+static void kvm_cpuid(struct kvm_vcpu *vcpu, u32 *eax, u32 *ebx, u32 *ecx, u32 *edx)
+{
+	u32 function = *eax, index = *ecx;
+	struct kvm_cpuid_entry2 *e = kvm_find_cpuid_entry_index(vcpu, function, index);
+
+	if (!e) {
+		struct kvm_cpuid_entry2 *basic = kvm_find_cpuid_entry(vcpu, 0);
+		struct kvm_cpuid_entry2 *ext = kvm_find_cpuid_entry(vcpu, 0x80000000);
+		bool in_range = (function < 0x80000000 && basic && function <= basic->eax) ||
+				(function >= 0x80000000 && ext && function <= ext->eax);
+
+		if (!in_range && basic)
+			e = kvm_find_cpuid_entry_index(vcpu, basic->eax, index);
+	}
+	if (e) {
+		*eax = e->eax;
+		*ebx = e->ebx;
+		*ecx = e->ecx;
+		*edx = e->edx;
+	} else {
+		*eax = *ebx = *ecx = *edx = 0;
+	}
+}
+
+int kvm_emulate_cpuid(struct kvm_vcpu *vcpu)
+{
+	u64 *r = vcpu->arch.regs;
+	u32 eax = r[VCPU_REGS_RAX], ebx, ecx = r[VCPU_REGS_RCX], edx;
+
+	kvm_cpuid(vcpu, &eax, &ebx, &ecx, &edx);
+	r[VCPU_REGS_RAX] = eax;
+	r[VCPU_REGS_RBX] = ebx;
+	r[VCPU_REGS_RCX] = ecx;
+	r[VCPU_REGS_RDX] = edx;
+	return kvm_skip_emulated_instruction(vcpu);
+}
+
+int kvm_emulate_halt(struct kvm_vcpu *vcpu)
+{
+	int ret = kvm_skip_emulated_instruction(vcpu);
+
+	/* Without an in-kernel irqchip only userspace can wake the vCPU. */
+	if (!vcpu->arch.apic) {
+		vcpu->run->exit_reason = KVM_EXIT_HLT;
+		return 0;
+	}
+	vcpu->arch.mp_state = KVM_MP_STATE_HALTED;
+	return ret;
+}
+
+#define KVM_ENOSYS 1000
+#define KVM_EPERM 1
+
+int kvm_emulate_hypercall(struct kvm_vcpu *vcpu)
+{
+	kvm_x86_call(cache_guest_state)(vcpu);
+	/* No hypercall is offered: -KVM_ENOSYS, or -KVM_EPERM from user mode. */
+	if ((vcpu->arch.seg[VCPU_SREG_SS].ar >> 5 & 3) != 0)
+		vcpu->arch.regs[VCPU_REGS_RAX] = (u64)-KVM_EPERM;
+	else
+		vcpu->arch.regs[VCPU_REGS_RAX] = (u64)-KVM_ENOSYS;
+	return kvm_skip_emulated_instruction(vcpu);
+}
+
+int kvm_emulate_rdmsr(struct kvm_vcpu *vcpu)
+{
+	u32 ecx = vcpu->arch.regs[VCPU_REGS_RCX];
+	u64 data;
+
+	kvm_x86_call(cache_guest_state)(vcpu);
+	if (kvm_get_msr(vcpu, ecx, &data)) {
+		kvm_queue_exception(vcpu, 13, true, 0);
+		return 1;
+	}
+	vcpu->arch.regs[VCPU_REGS_RAX] = (u32)data;
+	vcpu->arch.regs[VCPU_REGS_RDX] = data >> 32;
+	return kvm_skip_emulated_instruction(vcpu);
+}
+
+int kvm_emulate_wrmsr(struct kvm_vcpu *vcpu)
+{
+	u32 ecx = vcpu->arch.regs[VCPU_REGS_RCX];
+	u64 data = (u32)vcpu->arch.regs[VCPU_REGS_RAX] | (vcpu->arch.regs[VCPU_REGS_RDX] << 32);
+
+	kvm_x86_call(cache_guest_state)(vcpu);
+	if (kvm_set_msr(vcpu, ecx, data)) {
+		kvm_queue_exception(vcpu, 13, true, 0);
+		return 1;
+	}
+	return kvm_skip_emulated_instruction(vcpu);
+}
+
+int kvm_emulate_xsetbv(struct kvm_vcpu *vcpu)
+{
+	u32 index = vcpu->arch.regs[VCPU_REGS_RCX];
+	u64 v = (u32)vcpu->arch.regs[VCPU_REGS_RAX] | (vcpu->arch.regs[VCPU_REGS_RDX] << 32);
+
+	kvm_x86_call(cache_guest_state)(vcpu);
+	/* CPL > 0 or a bad value: #GP (kvm_emulate_xsetbv()). */
+	if ((vcpu->arch.seg[VCPU_SREG_SS].ar >> 5 & 3) != 0 || __kvm_set_xcr(vcpu, index, v)) {
+		kvm_queue_exception(vcpu, 13, true, 0);
+		return 1;
+	}
+	return kvm_skip_emulated_instruction(vcpu);
+}
+
+/* ---- control and debug registers (handle_cr(), handle_dr()) ---- */
+
+static int kvm_set_cr0(struct kvm_vcpu *vcpu, u64 cr0)
+{
+	u64 old = vcpu->arch.cr0;
+
+	cr0 |= X86_CR0_ET;
+	if (!kvm_is_valid_cr0(vcpu, cr0))
+		return 1;
+	if ((cr0 & X86_CR0_PG) && !(old & X86_CR0_PG) && (vcpu->arch.efer & EFER_LME)) {
+		if (!(vcpu->arch.cr4 & X86_CR4_PAE))
+			return 1;
+		if (vcpu->arch.seg[VCPU_SREG_CS].ar & (1u << 13))	/* CS.L */
+			return 1;
+	}
+	if (!(cr0 & X86_CR0_PG) && ((vcpu->arch.efer & EFER_LMA) &&
+				     (vcpu->arch.seg[VCPU_SREG_CS].ar & (1u << 13))))
+		return 1;
+	if (!(cr0 & X86_CR0_PG) && (vcpu->arch.cr4 & X86_CR4_PCIDE))
+		return 1;
+	if (!(vcpu->arch.efer & EFER_LME) && (cr0 & X86_CR0_PG) &&
+	    (vcpu->arch.cr4 & X86_CR4_PAE) && ((cr0 ^ old) & (X86_CR0_PG | X86_CR0_CD | X86_CR0_NW)) &&
+	    !load_pdptrs(vcpu, vcpu->arch.cr3))
+		return 1;
+	vmx_set_cr0(vcpu, cr0);
+	if ((cr0 ^ old) & X86_CR0_PG)
+		kvm_make_request(KVM_REQ_TLB_FLUSH, vcpu);
+	return 0;
+}
+
+static int kvm_set_cr4(struct kvm_vcpu *vcpu, u64 cr4)
+{
+	u64 old = vcpu->arch.cr4;
+
+	if (!kvm_is_valid_cr4(vcpu, cr4))
+		return 1;
+	if (is_long_mode(vcpu)) {
+		if (!(cr4 & X86_CR4_PAE) || ((cr4 ^ old) & X86_CR4_LA57))
+			return 1;
+	} else if ((cr4 & X86_CR4_PAE) && (vcpu->arch.cr0 & X86_CR0_PG) &&
+		   ((cr4 ^ old) & (X86_CR4_PAE | X86_CR4_PGE | X86_CR4_PSE | X86_CR4_SMEP)) &&
+		   !load_pdptrs(vcpu, vcpu->arch.cr3)) {
+		return 1;
+	}
+	if ((cr4 & X86_CR4_PCIDE) && !(old & X86_CR4_PCIDE) &&
+	    (!is_long_mode(vcpu) || (vcpu->arch.cr3 & 0xfff)))
+		return 1;
+	vcpu->arch.cr4 = cr4;
+	if ((cr4 ^ old) & (X86_CR4_OSXSAVE | X86_CR4_PKE))
+		kvm_update_cpuid_runtime(vcpu);
+	kvm_make_request(KVM_REQ_TLB_FLUSH, vcpu);
+	return 0;
+}
+
+static int kvm_set_cr3(struct kvm_vcpu *vcpu, u64 cr3)
+{
+	/* With PCIDE, bit 63 only says "do not flush" and is not kept. */
+	if (vcpu->arch.cr4 & X86_CR4_PCIDE)
+		cr3 &= ~(1ull << 63);
+	if (is_long_mode(vcpu) && !kvm_vcpu_is_legal_cr3(vcpu, cr3))
+		return 1;
+	if (is_pae_paging(vcpu) && !load_pdptrs(vcpu, cr3))
+		return 1;
+	vcpu->arch.cr3 = cr3;
+	kvm_make_request(KVM_REQ_TLB_FLUSH, vcpu);
+	return 0;
+}
+
+static int kvm_set_cr8(struct kvm_vcpu *vcpu, u64 cr8)
+{
+	if (cr8 & ~0xfull)
+		return 1;
+	if (vcpu->arch.apic)
+		kvm_lapic_reg_write(vcpu->arch.apic, APIC_TASKPRI, (u32)cr8 << 4);
+	vcpu->arch.cr8 = cr8;
+	return 0;
+}
+
+static u64 kvm_get_cr8(struct kvm_vcpu *vcpu)
+{
+	if (vcpu->arch.apic)
+		return kvm_lapic_get_reg(vcpu->arch.apic, APIC_TASKPRI) >> 4;
+	return vcpu->arch.cr8;
+}
+
+int kvm_handle_cr_access(struct kvm_vcpu *vcpu, u64 q)
+{
+	int cr = q & 15, type = (q >> 4) & 3, reg = (q >> 8) & 15, err = 0;
+	u64 *regs = vcpu->arch.regs, val;
+
+	kvm_x86_call(cache_guest_state)(vcpu);
+	switch (type) {
+	case 0:		/* MOV to CR */
+		val = regs[reg];
+		if (!is_long_mode(vcpu) || !(vcpu->arch.seg[VCPU_SREG_CS].ar & (1u << 13)))
+			val = (u32)val;
+		switch (cr) {
+		case 0: err = kvm_set_cr0(vcpu, val); break;
+		case 3: err = kvm_set_cr3(vcpu, val); break;
+		case 4: err = kvm_set_cr4(vcpu, val); break;
+		case 8: err = kvm_set_cr8(vcpu, val); break;
+		default: return kvm_handle_unexpected_exit(vcpu, 28 /* EXIT_REASON_CR_ACCESS */);
+		}
+		break;
+	case 1:		/* MOV from CR */
+		if (cr == 3)
+			regs[reg] = vcpu->arch.cr3;
+		else if (cr == 8)
+			regs[reg] = kvm_get_cr8(vcpu);
+		else
+			return kvm_handle_unexpected_exit(vcpu, 28 /* EXIT_REASON_CR_ACCESS */);
+		break;
+	case 2:		/* CLTS */
+		vmx_set_cr0(vcpu, vcpu->arch.cr0 & ~X86_CR0_TS);
+		break;
+	case 3:		/* LMSW: PE can be set but not cleared, and only MP/EM/TS besides */
+		val = (q >> 16) & 0xffff;
+		err = kvm_set_cr0(vcpu, (vcpu->arch.cr0 & ~0xeull) | (val & 0xf) |
+					(vcpu->arch.cr0 & X86_CR0_PE));
+		break;
+	}
+	if (err) {
+		kvm_queue_exception(vcpu, 13, true, 0);
+		return 1;
+	}
+	return kvm_skip_emulated_instruction(vcpu);
+}
+
+int kvm_handle_dr_access(struct kvm_vcpu *vcpu, u64 q)
+{
+	int dr = q & 7, from = !!(q & 16), reg = (q >> 8) & 15;
+	u64 *regs = vcpu->arch.regs;
+
+	kvm_x86_call(cache_guest_state)(vcpu);
+	if ((vcpu->arch.seg[VCPU_SREG_SS].ar >> 5 & 3) != 0) {
+		kvm_queue_exception(vcpu, 13, true, 0);
+		return 1;
+	}
+	if (dr == 4 || dr == 5) {
+		if (vcpu->arch.cr4 & X86_CR4_DE) {
+			kvm_queue_exception(vcpu, 6, false, 0);
+			return 1;
+		}
+		dr += 2;
+	}
+	if (from) {
+		regs[reg] = dr < 4 ? vcpu->arch.db[dr] : dr == 6 ? vcpu->arch.dr6 : vcpu->arch.dr7;
+	} else {
+		u64 val = regs[reg];
+
+		if (dr >= 6 && (val >> 32)) {
+			kvm_queue_exception(vcpu, 13, true, 0);
+			return 1;
+		}
+		if (dr < 4)
+			vcpu->arch.db[dr] = val;
+		else if (dr == 6)
+			vcpu->arch.dr6 = (val & 0x0001e00full) | DR6_ACTIVE_LOW;
+		else
+			vcpu->arch.dr7 = (val & 0xffff2bffull) | DR7_FIXED_1;
+	}
+	return kvm_skip_emulated_instruction(vcpu);
+}
+
+/* ---- port I/O ---- */
+
+/* The in-kernel devices on the PIO bus (kvm_io_bus): PICs, ELCR, PIT, speaker port. */
+static bool kernel_pio(struct kvm_vcpu *vcpu, u16 port, int size, bool write, u8 *data)
+{
+	struct kvm *kvm = vcpu->kvm;
+
+	if (kvm->arch.vpic && kvm_pic_pio(kvm->arch.vpic, port, size, write, data) == 0)
+		return true;
+	if (kvm->arch.vpit && kvm_pit_pio(kvm->arch.vpit, port, size, write, data) == 0)
+		return true;
+	return false;
+}
+
+static void pio_set_rax(struct kvm_vcpu *vcpu, int size, const u8 *data)
+{
+	u64 *rax = &vcpu->arch.regs[VCPU_REGS_RAX];
+	u32 v = 0;
+
+	memcpy(&v, data, size);
+	switch (size) {
+	case 1: *rax = (*rax & ~0xffull) | v; break;
+	case 2: *rax = (*rax & ~0xffffull) | v; break;
+	default: *rax = v; break;	/* 32-bit results zero-extend */
+	}
+}
+
+static int complete_fast_pio_in(struct kvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	pio_set_rax(vcpu, run->io.size, (u8 *)run + run->io.data_offset);
+	return 1;
+}
+
+/*
+ * kvm_fast_pio(): IN/OUT (not string).  The instruction retires first; an
+ * OUT has its data in the PIO page, an IN gets it from there when KVM_RUN
+ * is called again (complete_userspace_io).
+ */
+int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in)
+{
+	struct kvm_run *run = vcpu->run;
+	u8 *page = (u8 *)run + KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
+	u8 data[4] = { 0 };
+	int ret = kvm_skip_emulated_instruction(vcpu);
+
+	if (!in)
+		memcpy(data, &vcpu->arch.regs[VCPU_REGS_RAX], size);
+	if (kernel_pio(vcpu, port, size, !in, data)) {
+		if (in)
+			pio_set_rax(vcpu, size, data);
+		return ret;
+	}
+	run->exit_reason = KVM_EXIT_IO;
+	run->io.direction = in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
+	run->io.size = size;
+	run->io.port = port;
+	run->io.count = 1;
+	run->io.data_offset = KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
+	if (in) {
+		memset(page, 0, size);
+		vcpu->arch.complete_userspace_io = complete_fast_pio_in;
+	} else {
+		memcpy(page, data, size);
+	}
+	return 0;
+}
+
+int kvm_emulate_string_io(struct kvm_vcpu *vcpu, int size, u16 port, int in, int rep,
+			  u32 insn_info, u64 linear)
+{
+	/* FIXME: INS/OUTS go through x86_emulate_insn(), which is not there yet. */
+	return kvm_emulation_unavailable(vcpu, linear);
+}
+
+/* ---- the MMU's page faults ---- */
+
+/* Whether [hva, hva + len) is mapped in this process: once per slot, at its first fault. */
+static bool kvm_slot_hva_ok(struct kvm_memory_slot *slot)
+{
+	if (__atomic_load_n(&slot->hva_checked, __ATOMIC_ACQUIRE))
+		return true;
+	if (msync((void *)(uintptr_t)slot->userspace_addr, slot->npages << PAGE_SHIFT, MS_ASYNC))
+		return false;
+	__atomic_store_n(&slot->hva_checked, true, __ATOMIC_RELEASE);
+	return true;
+}
+
+int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code)
+{
+	struct kvm_page_fault fault = {
+		.addr = gpa,
+		.error_code = error_code,
+		.write = error_code & PFERR_WRITE_MASK,
+		.exec = error_code & PFERR_FETCH_MASK,
+		.present = error_code & PFERR_PRESENT_MASK,
+		.rsvd = error_code & PFERR_RSVD_MASK,
+	};
+	struct kvm *kvm = vcpu->kvm;
+	struct kvm_memory_slot *slot;
+	int idx, r;
+
+	idx = srcu_read_lock(&kvm->srcu);
+	slot = gfn_to_memslot(kvm, gpa >> PAGE_SHIFT);
+	if (slot && !kvm_slot_hva_ok(slot)) {
+		/* The slot's host memory is gone: KVM_RUN fails with EFAULT. */
+		srcu_read_unlock(&kvm->srcu, idx);
+		return -EFAULT;
+	}
+	r = kvm_tdp_page_fault(kvm, &kvm->arch.tdp_mmu, &fault);
+	srcu_read_unlock(&kvm->srcu, idx);
+	if (r < 0)
+		return r;
+	if (r == RET_PF_EMULATE)
+		return kvm_emulation_unavailable(vcpu, gpa);
+	return 1;
+}
+
+/* ---- events ---- */
+
+int kvm_interrupt_window_open(struct kvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	if (!vcpu->arch.apic && run->request_interrupt_window &&
+	    kvm_x86_call(interrupt_allowed)(vcpu)) {
+		run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
+		return 0;
+	}
+	return 1;
+}
+
+static bool kvm_cpu_has_extint(struct kvm_vcpu *vcpu)
+{
+	struct kvm_pic *pic = vcpu->kvm->arch.vpic;
+
+	return pic && vcpu->arch.apic && kvm_apic_accept_pic_intr(vcpu->arch.apic) &&
+	       kvm_pic_output(pic);
+}
+
+static bool kvm_cpu_has_injectable_intr(struct kvm_vcpu *vcpu)
+{
+	if (!vcpu->arch.apic)
+		return false;
+	return kvm_cpu_has_extint(vcpu) || kvm_apic_has_interrupt(vcpu->arch.apic) >= 0;
+}
+
+/* The INTA cycle: the PIC (ExtINT) first, as kvm_cpu_get_interrupt(). */
+static int kvm_cpu_get_interrupt(struct kvm_vcpu *vcpu)
+{
+	int vec;
+
+	if (kvm_cpu_has_extint(vcpu))
+		return kvm_pic_read_irq(vcpu->kvm->arch.vpic);
+	vec = kvm_apic_has_interrupt(vcpu->arch.apic);
+	if (vec >= 0)
+		kvm_apic_ack_interrupt(vcpu->arch.apic, vec);
+	return vec;
+}
+
+static void kvm_check_and_inject_events(struct kvm_vcpu *vcpu)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+
+	/* Re-inject what a VM exit interrupted (vmx_complete_interrupts()). */
+	if (a->exception.injected) {
+		kvm_x86_call(inject_exception)(vcpu);
+		a->exception.injected = false;
+		return;
+	}
+	if (a->nmi_injected) {
+		kvm_x86_call(inject_nmi)(vcpu);
+		a->nmi_injected = false;
+		return;
+	}
+	if (a->exception.pending) {
+		a->exception.pending = false;
+		kvm_x86_call(inject_exception)(vcpu);
+		return;
+	}
+	if (a->interrupt.injected) {
+		/* KVM_INTERRUPT, or an interrupted delivery: inject when possible */
+		if (kvm_x86_call(interrupt_allowed)(vcpu) || a->apic) {
+			kvm_x86_call(inject_irq)(vcpu, a->interrupt.nr);
+			a->interrupt.injected = false;
+		} else {
+			kvm_x86_call(enable_irq_window)(vcpu);
+		}
+		return;
+	}
+	process_nmi(vcpu);
+	if (a->nmi_pending) {
+		if (kvm_x86_call(nmi_allowed)(vcpu)) {
+			a->nmi_pending--;
+			kvm_x86_call(inject_nmi)(vcpu);
+			return;
+		}
+		kvm_x86_call(enable_nmi_window)(vcpu);
+	}
+	if (kvm_cpu_has_injectable_intr(vcpu)) {
+		if (kvm_x86_call(interrupt_allowed)(vcpu)) {
+			int vec = kvm_cpu_get_interrupt(vcpu);
+
+			if (vec >= 0)
+				kvm_x86_call(inject_irq)(vcpu, vec);
+		} else {
+			kvm_x86_call(enable_irq_window)(vcpu);
+		}
+	}
+	if (!a->apic && vcpu->run->request_interrupt_window)
+		kvm_x86_call(enable_irq_window)(vcpu);
+}
+
+static void kvm_inject_pending_timer_irqs(struct kvm_vcpu *vcpu)
+{
+	if (vcpu->arch.apic)
+		kvm_lapic_timer_check(vcpu->arch.apic);
+	if (vcpu->kvm->arch.vpit && vcpu->vcpu_idx == 0)
+		kvm_pit_timer_check(vcpu->kvm->arch.vpit);
+}
+
+/*
+ * vcpu_enter_guest(): requests, events, then the vendor's run in a loop as
+ * long as the fastpath says to re-enter, then the exit handler.
+ * Return: > 0 to go on, 0 to exit to userspace, < 0 for an error.
+ */
+static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
+{
+	enum exit_fastpath_completion fastpath;
+
+	if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
+		kvm_x86_call(flush_tlb_all)(vcpu);
+	kvm_check_request(KVM_REQ_EVENT, vcpu);
+	kvm_inject_pending_timer_irqs(vcpu);
+	kvm_check_and_inject_events(vcpu);
+
+	__atomic_store_n(&vcpu->arch.mode, IN_GUEST_MODE, __ATOMIC_SEQ_CST);
+	/* A TLB flush asked for meanwhile must happen before entry. */
+	if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
+		kvm_x86_call(flush_tlb_all)(vcpu);
+	for (;;) {
+		fastpath = kvm_x86_call(vcpu_run)(vcpu);
+		if (likely(fastpath != EXIT_FASTPATH_REENTER_GUEST))
+			break;
+	}
+	__atomic_store_n(&vcpu->arch.mode, OUTSIDE_GUEST_MODE, __ATOMIC_SEQ_CST);
+	vcpu->arch.exits++;
+	return kvm_x86_call(handle_exit)(vcpu, fastpath);
+}
+
+static bool kvm_vcpu_has_events(struct kvm_vcpu *vcpu)
+{
+	if (vcpu->arch.apic && (vcpu->arch.apic->pending_events || vcpu->arch.apic->nmi_pending))
+		return true;
+	if (vcpu->arch.nmi_queued || vcpu->arch.nmi_pending)
+		return true;
+	return kvm_cpu_has_injectable_intr(vcpu);
+}
+
+/*
+ * vcpu_block(): a halted vCPU sleeps until an interrupt can wake it, its
+ * timer expires (no busy waiting: the wait ends at the next deadline) or
+ * userspace wants it back (immediate_exit).
+ */
+static int vcpu_block(struct kvm_vcpu *vcpu)
+{
+	for (;;) {
+		struct timespec ts;
+		u64 deadline = 0, now;
+
+		kvm_inject_pending_timer_irqs(vcpu);
+		if (kvm_vcpu_has_events(vcpu)) {
+			if (vcpu->arch.mp_state == KVM_MP_STATE_HALTED)
+				vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
+			return 1;
+		}
+		if (READ_ONCE(vcpu->run->immediate_exit)) {
+			vcpu->run->exit_reason = KVM_EXIT_INTR;
+			return -EINTR;
+		}
+		if (vcpu->arch.apic)
+			deadline = kvm_lapic_next_deadline(vcpu->arch.apic);
+		if (vcpu->kvm->arch.vpit && vcpu->kvm->arch.vpit->next_ns &&
+		    (!deadline || vcpu->kvm->arch.vpit->next_ns < deadline))
+			deadline = vcpu->kvm->arch.vpit->next_ns;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+		/* At most 10 ms at a time, so immediate_exit set by a signal is seen. */
+		if (!deadline || deadline > now + 10000000ull)
+			deadline = now + 10000000ull;
+		ts.tv_sec = deadline / 1000000000ull;
+		ts.tv_nsec = deadline % 1000000000ull;
+		pthread_mutex_lock(&vcpu->arch.halt_lock);
+		if (!kvm_vcpu_has_events(vcpu))
+			pthread_cond_timedwait(&vcpu->arch.halt_cond, &vcpu->arch.halt_lock, &ts);
+		pthread_mutex_unlock(&vcpu->arch.halt_lock);
+	}
+}
+
+static int vcpu_run(struct kvm_vcpu *vcpu)
+{
+	int r;
+
+	for (;;) {
+		if (vcpu->arch.mp_state == KVM_MP_STATE_RUNNABLE)
+			r = vcpu_enter_guest(vcpu);
+		else
+			r = vcpu_block(vcpu);
+		if (r <= 0)
+			break;
+		if (READ_ONCE(vcpu->run->immediate_exit)) {
+			vcpu->run->exit_reason = KVM_EXIT_INTR;
+			r = -EINTR;
+			break;
+		}
 	}
 	return r;
 }
 
-/*
- * KVM_RUN needs the processor (src/silicon) and the run loop; until they
- * land it fails with ENOSYS rather than pretend.
- */
+/* post_kvm_run_save(): what userspace reads after every KVM_RUN. */
+static void post_kvm_run_save(struct kvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->if_flag = !!(vcpu->arch.rflags & X86_EFLAGS_IF);
+	run->cr8 = kvm_get_cr8(vcpu);
+	run->apic_base = vcpu->arch.apic_base;
+	run->ready_for_interrupt_injection = !vcpu->arch.apic &&
+		kvm_x86_call(interrupt_allowed)(vcpu) && !vcpu->arch.interrupt.injected;
+}
+
+
 int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 {
-	return -ENOSYS;
+	struct kvm_run *run = vcpu->run;
+	int r;
+
+	kvm_x86_call(vcpu_load)(vcpu);
+	run->flags = 0;
+	if (run->immediate_exit) {
+		run->exit_reason = KVM_EXIT_INTR;
+		r = -EINTR;
+		goto out;
+	}
+	if ((run->kvm_valid_regs & ~KVM_SYNC_X86_VALID_FIELDS) ||
+	    (run->kvm_dirty_regs & ~KVM_SYNC_X86_VALID_FIELDS) || run->kvm_dirty_regs) {
+		r = -EINVAL;	/* KVM_CAP_SYNC_REGS is not offered */
+		goto out;
+	}
+	/* An application processor waits for INIT-SIPI (KVM_MP_STATE_UNINITIALIZED). */
+	if (vcpu->arch.mp_state == KVM_MP_STATE_UNINITIALIZED) {
+		kvm_apic_accept_events(vcpu);
+		r = -EAGAIN;
+		goto out;
+	}
+	if (vcpu->arch.complete_userspace_io) {
+		int (*cui)(struct kvm_vcpu *) = vcpu->arch.complete_userspace_io;
+
+		vcpu->arch.complete_userspace_io = NULL;
+		r = cui(vcpu);
+		if (r <= 0)
+			goto out;
+	}
+	r = vcpu_run(vcpu);
+out:
+	post_kvm_run_save(vcpu);
+	kvm_x86_call(vcpu_put)(vcpu);
+	return r;
 }

@@ -191,6 +191,28 @@ KVM_CASE(vcpu_create_max_vcpu_id_cap)
 	CLOSE_VM();
 }
 
+/* KVM_CAP_MAX_VCPU_ID may not exclude the BSP set by KVM_SET_BOOT_CPU_ID. */
+KVM_CASE(vcpu_create_max_vcpu_id_vs_boot_cpu)
+{
+	int fd;
+
+	OPEN_VM();
+	r = IOC(t, vm, KVM_SET_BOOT_CPU_ID, 5);
+	CHECK_EQ(r, 0);
+	r = enable_cap(t, vm, KVM_CAP_MAX_VCPU_ID, 0, 4);
+	CHECK_ERR(t, r, EINVAL);
+	r = enable_cap(t, vm, KVM_CAP_MAX_VCPU_ID, 0, 5);	/* bsp 5 > 5 is false */
+	CHECK_EQ(r, 0);
+	r = IOC(t, vm, KVM_SET_BOOT_CPU_ID, 6);		/* above max_vcpu_ids */
+	CHECK_ERR(t, r, EINVAL);
+	fd = (int)create_vcpu(t, vm, 4);
+	CHECK_OK(t, fd);
+	r = IOC(t, vm, KVM_SET_BOOT_CPU_ID, 1);		/* after a vCPU */
+	CHECK_ERR(t, r, EBUSY);
+	close(fd);
+	CLOSE_VM();
+}
+
 /*
  * KVM_CAP_MAX_VCPUS vCPUs, then one more: EINVAL, checked before the id
  * (even a duplicate id gets EINVAL).  What the selftest
