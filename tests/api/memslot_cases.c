@@ -1097,3 +1097,88 @@ out:
 		close(vcpu);
 	CLOSE_VM();
 }
+
+/*
+ * Memslots as a running guest sees them: two slots aliasing one host page,
+ * a slot moved while the guest has used it (the new gpa maps the same
+ * memory; the old gpa maps nothing any more).  Real mode, DS-relative.
+ */
+static const unsigned char slot_guest[] = {
+	0xb8, 0x00, 0x10,		/* mov $0x1000, %ax */
+	0x8e, 0xd8,			/* mov %ax, %ds          (gpa 0x10000: slot 1) */
+	0xa0, 0x00, 0x00,		/* mov 0x0, %al */
+	0xe6, 0x10,			/* out %al, $0x10        (1: host's 0x5a) */
+	0xc6, 0x06, 0x01, 0x00, 0x77,	/* movb $0x77, 0x1 */
+	0xb8, 0x00, 0x20,		/* mov $0x2000, %ax */
+	0x8e, 0xd8,			/* mov %ax, %ds          (gpa 0x20000: slot 2, alias) */
+	0xa0, 0x01, 0x00,		/* mov 0x1, %al */
+	0xe6, 0x10,			/* out %al, $0x10        (2: 0x77 via the alias) */
+	0xb8, 0x00, 0x30,		/* mov $0x3000, %ax */
+	0x8e, 0xd8,			/* mov %ax, %ds          (gpa 0x30000: slot 1 moved) */
+	0xa0, 0x02, 0x00,		/* mov 0x2, %al */
+	0xe6, 0x10,			/* out %al, $0x10        (3: host's 0x33) */
+	0xb8, 0x00, 0x10,		/* mov $0x1000, %ax */
+	0x8e, 0xd8,			/* mov %ax, %ds          (gpa 0x10000: no slot now) */
+	0xa0, 0x00, 0x00,		/* mov 0x0, %al          (4: MMIO, not memory) */
+	0xe6, 0x10,			/* out %al, $0x10 */
+	0xf4,				/* hlt */
+};
+
+static int slot_guest_out(struct tctx *t, int vcpu, struct kvm_run *run)
+{
+	long r = t->be->ioctl(vcpu, KVM_RUN, 0);
+
+	if (r < 0 || run->exit_reason != KVM_EXIT_IO) {
+		t_printf(t, "KVM_RUN = %ld exit %u", r, run->exit_reason);
+		return -1;
+	}
+	t_printf(t, "out %#x", ((unsigned char *)run)[run->io.data_offset]);
+	return ((unsigned char *)run)[run->io.data_offset];
+}
+
+KVM_CASE(memslot_guest_alias_and_move)
+{
+	struct kvm_run *run = MAP_FAILED;
+	long size = 0;
+	int vcpu;
+
+	OPEN_VM();
+	r = set_mem(t, vm, 0, 0, 0, 0, 16 * PG, HVA(0));
+	CHECK_EQ(r, 0);
+	r = set_mem(t, vm, 0, 1, 0, 0x10000, PG, HVA(0x100000));
+	CHECK_EQ(r, 0);
+	r = set_mem(t, vm, 0, 2, 0, 0x20000, PG, HVA(0x100000));	/* the same page */
+	CHECK_EQ(r, 0);
+	buf_base[0x100000] = 0x5a;
+	vcpu = dirty_guest_setup(t, sys, vm, &run, &size);
+	if (vcpu < 0 || run == MAP_FAILED)
+		goto out;
+	memcpy(buf_base, slot_guest, sizeof(slot_guest));
+	CHECK_EQ(slot_guest_out(t, vcpu, run), 0x5a);
+	CHECK_EQ(slot_guest_out(t, vcpu, run), 0x77);
+	CHECK_EQ((unsigned char)buf_base[0x100001], 0x77);	/* the host sees it too */
+	r = set_mem(t, vm, 0, 1, 0, 0x30000, PG, HVA(0x100000));	/* move slot 1 */
+	CHECK_EQ(r, 0);
+	buf_base[0x100002] = 0x33;
+	CHECK_EQ(slot_guest_out(t, vcpu, run), 0x33);
+	/*
+	 * The old gpa: KVM_EXIT_MMIO (a read of 1 byte at 0x10000) on KVM;
+	 * userkvm has no instruction emulator yet (KVM_EXIT_INTERNAL_ERROR),
+	 * but must not read the page through a mapping left from before the
+	 * move.
+	 */
+	r = t->be->ioctl(vcpu, KVM_RUN, 0);
+	t_differs(t, "the old gpa: KVM_EXIT_MMIO on KVM; no emulator in userkvm yet");
+	t_printf(t, "KVM_RUN = %ld exit %u", r, run->exit_reason);
+	CHECK(run->exit_reason != KVM_EXIT_IO, "the moved slot's old gpa still maps memory");
+	if (!t->be->soft) {
+		CHECK_EQ(run->exit_reason, KVM_EXIT_MMIO);
+		CHECK_EQ(run->mmio.phys_addr, 0x10000);
+	}
+out:
+	if (run != MAP_FAILED)
+		munmap(run, size);
+	if (vcpu >= 0)
+		close(vcpu);
+	CLOSE_VM();
+}
