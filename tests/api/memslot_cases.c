@@ -10,6 +10,8 @@
  * Slot existence is observed without running a guest: a one-page "probe"
  * slot at a gpa gets EEXIST if another slot covers it (probe()).
  */
+#include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -1183,5 +1185,106 @@ out:
 		munmap(run, size);
 	if (vcpu >= 0)
 		close(vcpu);
+	CLOSE_VM();
+}
+
+/*
+ * A vCPU thread runs a guest that increments a counter and exits (OUT) in
+ * a loop, while another thread harvests the dirty log, switches dirty
+ * logging of the guest's slot on and off and makes and deletes another
+ * slot.  Every increment must land (the counter equals the number of
+ * exits) and no update may fail.  For MODE=tsan this is the memslot and
+ * dirty-log code racing the run loop and the MMU.
+ */
+static const unsigned char counter_guest[] = {
+	0x66, 0xff, 0x06, 0x00, 0x10,	/* 0: incl 0x1000 */
+	0xe6, 0x10,			/* 5: out %al, $0x10 */
+	0xeb, 0xf7,			/* 7: jmp 0 */
+};
+
+struct counter_race {
+	struct tctx *t;
+	int vm, vcpu, exits, bad_exits, stop;
+	struct kvm_run *run;
+	long updates, failures;
+};
+
+static void *counter_vcpu_fn(void *p)
+{
+	struct counter_race *c = p;
+
+	/* at least 1000 exits, and on until the other thread made 100 updates */
+	while (c->exits < 1000 || __atomic_load_n(&c->updates, __ATOMIC_ACQUIRE) < 100) {
+		if (c->t->be->ioctl(c->vcpu, KVM_RUN, 0) < 0 || c->run->exit_reason != KVM_EXIT_IO ||
+		    c->run->io.port != 0x10) {
+			c->bad_exits++;
+			break;
+		}
+		c->exits++;
+	}
+	__atomic_store_n(&c->stop, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void *counter_racer_fn(void *p)
+{
+	struct counter_race *c = p;
+	uint64_t bm[1];
+
+	for (int i = 0; !__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE); i++) {
+		struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bm };
+		struct kvm_userspace_memory_region m0 = {
+			0, (i & 1) ? 0 : KVM_MEM_LOG_DIRTY_PAGES, 0, 16 * PG, HVA(0)
+		};
+		struct kvm_userspace_memory_region m7 = {
+			7, 0, 0x100000, (i & 2) ? 0 : 4 * PG, HVA(0x200000)
+		};
+		long r;
+
+		r = c->t->be->ioctl(c->vm, KVM_GET_DIRTY_LOG, (unsigned long)&log);
+		if (r && errno != ENOENT)
+			c->failures++;
+		c->failures += c->t->be->ioctl(c->vm, KVM_SET_USER_MEMORY_REGION, (unsigned long)&m0) != 0;
+		if (!(i & 1))			/* slot 7: create, delete, create, ... */
+			c->failures += c->t->be->ioctl(c->vm, KVM_SET_USER_MEMORY_REGION,
+						       (unsigned long)&m7) != 0;
+		__atomic_fetch_add(&c->updates, 1, __ATOMIC_RELEASE);
+		sched_yield();
+	}
+	return NULL;
+}
+
+KVM_CASE(memslot_guest_running_updates)
+{
+	struct counter_race c;
+	pthread_t tv, tr;
+	long size = 0;
+
+	OPEN_VM();
+	memset(&c, 0, sizeof(c));
+	c.t = t;
+	c.vm = vm;
+	r = set_mem(t, vm, 0, 0, KVM_MEM_LOG_DIRTY_PAGES, 0, 16 * PG, HVA(0));
+	CHECK_EQ(r, 0);
+	c.vcpu = dirty_guest_setup(t, sys, vm, &c.run, &size);
+	if (c.vcpu < 0 || c.run == MAP_FAILED)
+		goto out;
+	memcpy(buf_base, counter_guest, sizeof(counter_guest));
+	pthread_create(&tv, NULL, counter_vcpu_fn, &c);
+	pthread_create(&tr, NULL, counter_racer_fn, &c);
+	pthread_join(tv, NULL);
+	pthread_join(tr, NULL);
+	t_printf(t, "bad exits %d, failed updates %ld, counter == exits %d", c.bad_exits,
+		 c.failures, *(volatile uint32_t *)(buf_base + 0x1000) == (uint32_t)c.exits);
+	CHECK(c.exits >= 1000, "%d exits", c.exits);
+	CHECK_EQ(c.bad_exits, 0);
+	CHECK_EQ(c.failures, 0);
+	CHECK_EQ(*(volatile uint32_t *)(buf_base + 0x1000), c.exits);
+	CHECK(c.updates >= 100, "%ld updates", c.updates);
+out:
+	if (c.run != MAP_FAILED)
+		munmap(c.run, size);
+	if (c.vcpu >= 0)
+		close(c.vcpu);
 	CLOSE_VM();
 }
