@@ -2082,7 +2082,7 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 			break;
 	}
 	__atomic_store_n(&vcpu->arch.mode, OUTSIDE_GUEST_MODE, __ATOMIC_SEQ_CST);
-	vcpu->arch.exits++;
+	vcpu->stat->exits++;
 	return kvm_x86_call(handle_exit)(vcpu, fastpath);
 }
 

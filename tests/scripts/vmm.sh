@@ -61,6 +61,17 @@ else
 	echo "skip run[kvm]: /dev/kvm is missing or not accessible here"
 fi
 
+# --stat: every VM exit counted by reason, the total equal to the sum.
+$U run --stat --kernel $B/guests/demo.elf > /dev/null 2> "$tmp/stat"
+total=$(sed -n 's/.*: \([0-9]*\) VM exits$/\1/p' "$tmp/stat")
+sum=$(awk '$NF ~ /%$/ { s += $2 } END { print s + 0 }' "$tmp/stat")
+io=$(awk '$1 == "IO_INSTRUCTION" { print $2 }' "$tmp/stat")
+if [ -n "$total" ] && [ "$total" = "$sum" ] && [ "${io:-0}" -gt 100 ]; then
+	echo "ok run-stat ($total exits, $io I/O)"
+else
+	echo "FAIL run-stat: total '$total' sum '$sum' io '$io': $(head -c 400 "$tmp/stat")"
+fi
+
 # Bad options get a clear error and status 126.
 check "run-bad-option" 126 "" $U run --bogus 1
 check "run-missing-kernel" 126 "" $U run --kernel /nonexistent
