@@ -118,4 +118,4 @@ clean:
 
 .PHONY: all test bench clean kvm-selftests
 .SECONDARY:
--include $(shell find $(O) -name '*.d' 2>/dev/null)
+-include $(shell find $(O) -path $(O)/kvm-selftests -prune -o -name '*.d' -type f -print 2>/dev/null)

@@ -7,6 +7,9 @@
 # selftests of Debian's 6.1 tree do not build (dirty_log_test misses
 # TEST_ASSERT_EQ); `make -k` builds the others.
 set -e
+# Run from our Makefile, make's variables (MAKEFLAGS, O=...) would leak into
+# the kernel's build, which gives O and OUTPUT meanings of its own.
+unset MAKEFLAGS MAKELEVEL MFLAGS MAKEOVERRIDES O OUTPUT
 out=${1:-build/kvm-selftests}
 tarball=$(ls /usr/src/linux-source-*.tar.xz 2>/dev/null | sort -V | tail -1)
 if [ -z "$tarball" ]; then
