@@ -214,7 +214,11 @@ void vmx_load_host_state(struct vmx_cpu *v, const void *vmcs)
 	s->interruptibility = 0;
 	s->activity = CPU_ACTIVE;
 	s->event_info = 0;
-	cpu_state_changed(c);
+	/*
+	 * Note, no cpu_state_changed(): the core never executes in root
+	 * operation (the host is the caller), and the guest's TLB entries stay
+	 * for the next entry into the same context (vmx_enter_tlb_context()).
+	 */
 }
 
 /**

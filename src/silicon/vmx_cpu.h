@@ -103,6 +103,24 @@ struct vmx_cpu {
 	u32 injected, injected_err;	/* the event VM entry injected, 0 = none */
 	bool injecting;			/* its delivery has not started yet */
 	u64 entry_icount;		/* instructions retired when the guest started */
+	/*
+	 * What the core's TLB entries were filled under: VPID, EPTP and the
+	 * paging controls.  With a nonzero VPID, translations survive a VM
+	 * exit and the next entry into the same context (SDM 29.4.3); INVEPT,
+	 * INVVPID, MOV CR3 in the guest and any context change flush them.
+	 */
+	struct vmx_tlb_ctx {
+		u64 eptp, cr3, cr0, cr4, efer;
+		u16 vpid;
+	} tlb_ctx;
+	bool tlb_ctx_valid;
+	/*
+	 * The current VMCS's control and host-state fields passed the checks
+	 * of STEPs 2-3 and no VMWRITE has changed them since (VMPTRLD and
+	 * VMCLEAR reset it): the next entry need not repeat those checks,
+	 * whose outcome depends on nothing else.
+	 */
+	bool ctl_host_checked;
 };
 
 static inline void *vmx_ptr(u64 pa)

@@ -93,6 +93,7 @@ enum vmx_status vmx_vmclear(struct vmx_cpu *v, u64 pa)
 	hdr->launch_state = VMCS_STATE_CLEAR;
 	if (pa == v->vmcs_ptr)
 		v->vmcs_ptr = VMX_INVALID_PTR;
+	v->ctl_host_checked = false;
 	return vmx_succeed();
 }
 
@@ -107,6 +108,7 @@ enum vmx_status vmx_vmptrld(struct vmx_cpu *v, u64 pa)
 	if (!vmx_revision_ok(pa))
 		return vmx_vmfail(v, VMXERR_VMPTRLD_INCORRECT_VMCS_REVISION_ID);
 	v->vmcs_ptr = pa;
+	v->ctl_host_checked = false;
 	return vmx_succeed();
 }
 
@@ -148,6 +150,8 @@ enum vmx_status vmx_vmwrite(struct vmx_cpu *v, u32 enc, u64 val)
 	if (VMCS_FIELD_TYPE(enc) == VMCS_FIELD_TYPE_EXITINFO)
 		return vmx_vmfail(v, VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
 	vmcs_set(vmcs, enc, val);
+	if (VMCS_FIELD_TYPE(enc) == VMCS_FIELD_TYPE_CONTROL || VMCS_FIELD_TYPE(enc) == VMCS_FIELD_TYPE_HOST)
+		v->ctl_host_checked = false;
 	return vmx_succeed();
 }
 

@@ -115,6 +115,15 @@ static void hlt_exit(void)
 	CHECK_EQ(vmx_vcpu_enter(env.regs, false), VMX_ENTER_VMFAIL_VALID);
 	CHECK_EQ(vmcs_read32(VM_INSTRUCTION_ERROR), VMXERR_VMLAUNCH_NONCLEAR_VMCS);
 	skip();
+	/* A host-state field written after a good entry is checked again. */
+	vmcs_write16(HOST_CS_SELECTOR, 0);
+	CHECK_EQ(vmx_vcpu_enter(env.regs, true), VMX_ENTER_VMFAIL_VALID);
+	CHECK_EQ(vmcs_read32(VM_INSTRUCTION_ERROR), VMXERR_ENTRY_INVALID_HOST_STATE_FIELD);
+	vmcs_write16(HOST_CS_SELECTOR, 0x10);
+	vmcs_write32(CR3_TARGET_COUNT, 5);
+	CHECK_EQ(vmx_vcpu_enter(env.regs, true), VMX_ENTER_VMFAIL_VALID);
+	CHECK_EQ(vmcs_read32(VM_INSTRUCTION_ERROR), VMXERR_ENTRY_INVALID_CONTROL_FIELD);
+	vmcs_write32(CR3_TARGET_COUNT, 0);
 	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 1);
 }
 
