@@ -218,8 +218,8 @@ int vmx_op_xsetbv(u32 index, u64 val)
 {
 	struct cpu *c = this_core();
 
-	/* XCR0: x87 must be set; only x87/SSE/AVX state exists (SDM 13.3). */
-	if (!c || index != 0 || !(val & 1) || (val & ~7ull) || ((val & 4) && !(val & 2)))
+	/* XCR0: x87 must be set; the core has x87 and SSE state, no AVX (SDM 13.3). */
+	if (!c || index != 0 || !(val & 1) || (val & ~3ull))
 		return -1;
 	c->s.xcr0 = val;
 	return 0;

@@ -803,6 +803,7 @@ static void unswitched_registers(void)
 	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 3);
 	CHECK_EQ(env.regs[RAX], 0x1234);
 	CHECK_EQ(xsetbv(0, 2), -1);			/* x87 bit must be set */
+	CHECK_EQ(xsetbv(0, 7), -1);			/* no AVX state */
 	CHECK_EQ(xsetbv(0, 3), 0);
 	CHECK_EQ(xgetbv(0), 3);
 	CHECK(rdtsc() != 0, "processor TSC");
@@ -828,6 +829,62 @@ static void pae_pdptes(void)
 	CHECK_EQ(vmcs_read64(GUEST_PDPTR0), 0x11001);
 	CHECK_EQ(vmcs_read64(GUEST_PDPTR1), 0);
 	CHECK_EQ(vmcs_read64(GUEST_PDPTR3), 0x11001);
+}
+
+static void vpid_tlb(void)
+{
+	/* 64-bit guest, 4 KiB pages: linear 0x5000 -> GPA 0x5000 (0x11) or 0x6000 (0x22). */
+	static const u8 code[] = {
+		0x48, 0x8b, 0x04, 0x25, 0x00, 0x50, 0x00, 0x00,	/* mov rax, [0x5000] */
+		0xf4,
+	};
+	u64 *p4, *p3, *p2, *p1;
+
+	guest(code, sizeof(code), true);
+	p4 = (u64 *)(mem + 0x10000);
+	p3 = (u64 *)(mem + 0x11000);
+	p2 = (u64 *)(mem + 0x12000);
+	p1 = (u64 *)(mem + 0x13000);
+	p4[0] = 0x11000 | 3;
+	p3[0] = 0x12000 | 3;
+	p2[0] = 0x13000 | 3;
+	for (int n = 0; n < 512; n++)
+		p1[n] = (u64)n << 12 | 3;
+	mem[0x5000] = 0x11;
+	mem[0x6000] = 0x22;
+	vmcs_writel(GUEST_CR3, 0x10000);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 8);
+	CHECK_EQ(env.regs[RAX], 0x11);
+	/*
+	 * The PTE changes without INVVPID: with a VPID the translation
+	 * survives the exit and re-entry (SDM 29.4.3), so the guest still
+	 * reads the old page ...
+	 */
+	p1[5] = 0x6000 | 3;
+	vmcs_writel(GUEST_RIP, CODE);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 8);
+	CHECK_EQ(env.regs[RAX], 0x11);
+	/* ... until KVM invalidates the VPID. */
+	CHECK_EQ(__invvpid(VMX_VPID_EXTENT_SINGLE_CONTEXT, 1, 0), VMX_SUCCEED);
+	vmcs_writel(GUEST_RIP, CODE);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 8);
+	CHECK_EQ(env.regs[RAX], 0x22);
+	/* Without VPIDs every VM entry flushes. */
+	ctl_set(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_ENABLE_VPID, false);
+	p1[5] = 0x5000 | 3;
+	vmcs_writel(GUEST_RIP, CODE);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 8);
+	CHECK_EQ(env.regs[RAX], 0x11);
+	/* A new guest CR3 is a new context even with the same VPID. */
+	ctl_set(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_ENABLE_VPID, true);
+	vmcs_writel(GUEST_RIP, CODE);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 8);
+	memcpy(mem + 0x20000, mem + 0x10000, 4096);
+	p1[5] = 0x6000 | 3;
+	vmcs_writel(GUEST_CR3, 0x20000);
+	vmcs_writel(GUEST_RIP, CODE);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 8);
+	CHECK_EQ(env.regs[RAX], 0x22);
 }
 
 int main(void)
@@ -865,6 +922,7 @@ int main(void)
 	RUN_TEST(vmx_memory_operand_exits);
 	RUN_TEST(unswitched_registers);
 	RUN_TEST(pae_pdptes);
+	RUN_TEST(vpid_tlb);
 	env_teardown(&env);
 	free(mem);
 	return 0;
