@@ -271,7 +271,7 @@ static void deliver_long(struct cpu *c, int vec, int type, bool has_err, u32 err
 	} else {
 		sp = c->s.gpr[4];
 	}
-	if ((u64)(((s64)sp << 16) >> 16) != sp)
+	if ((u64)((s64)(sp << 16) >> 16) != sp)
 		cpu_fault(c, inner || ist ? EXC_SS : EXC_SS, ext);
 	sp &= ~15ull;
 	{

@@ -8,7 +8,7 @@
 
 static __always_inline bool canonical(u64 a)
 {
-	return (u64)(((s64)a << 16) >> 16) == a;
+	return (u64)((s64)(a << 16) >> 16) == a;
 }
 
 static __always_inline unsigned iopl(struct cpu *c)

@@ -106,7 +106,7 @@ struct xl {
 static bool canonical_lin(struct cpu *c, u64 lin)
 {
 	int bits = (c->s.cr4 & CPU_CR4_LA57) ? 57 : 48;
-	return (u64)(((s64)lin << (64 - bits)) >> (64 - bits)) == lin;
+	return (u64)((s64)(lin << (64 - bits)) >> (64 - bits)) == lin;
 }
 
 /*
