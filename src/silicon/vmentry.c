@@ -627,6 +627,8 @@ static void vmx_enter_tlb_context(struct vmx_cpu *v)
 		tlb_flush_all(c);
 	v->tlb_ctx = ctx;
 	v->tlb_ctx_valid = true;
+	/* Activity state and interruptibility came from the VMCS: look at them. */
+	cpu_req(c, REQ_SLOW);
 }
 
 /* MSRs a VM-entry MSR-load list may not name (SDM 27.4). */

@@ -75,6 +75,9 @@ static void guest(const void *code, size_t len, bool lm)
 
 #define GUEST(...) do { static const u8 code_[] = { __VA_ARGS__ }; guest(code_, sizeof(code_), false); } while (0)
 
+static void setup_gdt(void);
+static void idt_gate(int vec, u32 handler);
+
 static void ctl_set(u32 field, u32 bits, bool on)
 {
 	u32 v = __vmcs_readl(field);
@@ -499,6 +502,32 @@ static void interrupt_window(void)
 	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_INTR_WINDOW_EXITING, true);
 	CHECK_EXIT(EXIT_REASON_INTERRUPT_WINDOW, 0, 0, CODE + 3);
 	CHECK_EQ(vmcs_read32(GUEST_INTERRUPTIBILITY_INFO), 0);
+	/* STI blocking loaded from the VMCS holds the window shut for one instruction. */
+	GUEST(0x90, 0x90, 0xf4);
+	vmcs_writel(GUEST_RFLAGS, 0x202);
+	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_STI);
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_INTR_WINDOW_EXITING, true);
+	CHECK_EXIT(EXIT_REASON_INTERRUPT_WINDOW, 0, 0, CODE + 1);
+}
+
+static void hlt_activity_at_entry(void)
+{
+	/* Entering in the HLT activity state: nothing runs until an event. */
+	GUEST(0x90, 0xf4);
+	ctl_set(PIN_BASED_VM_EXEC_CONTROL, PIN_BASED_VMX_PREEMPTION_TIMER, true);
+	vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, 100);
+	vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_HLT);
+	CHECK_EXIT(EXIT_REASON_PREEMPTION_TIMER, 0, 0, CODE);
+	CHECK_EQ(vmcs_read32(GUEST_ACTIVITY_STATE), GUEST_ACTIVITY_HLT);
+	/* An injected interrupt wakes it. */
+	setup_gdt();
+	idt_gate(0x20, 0x1800);
+	mem[0x1800] = 0xf4;
+	vmcs_writel(GUEST_RFLAGS, 0x202);
+	ctl_set(PIN_BASED_VM_EXEC_CONTROL, PIN_BASED_VMX_PREEMPTION_TIMER, false);
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR | 0x20);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, 0x1800);
+	CHECK_EQ(vmcs_read32(GUEST_ACTIVITY_STATE), GUEST_ACTIVITY_ACTIVE);
 }
 
 static void nmi_window(void)
@@ -912,6 +941,7 @@ int main(void)
 	RUN_TEST(ept_exits);
 	RUN_TEST(interrupt_window);
 	RUN_TEST(nmi_window);
+	RUN_TEST(hlt_activity_at_entry);
 	RUN_TEST(external_interrupt);
 	RUN_TEST(preemption_timer);
 	RUN_TEST(event_injection);
