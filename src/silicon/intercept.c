@@ -355,6 +355,12 @@ bool vmx_intercept_desc_table(struct cpu *c, const struct insn *i)
 	return false;	/* descriptor-table exiting is not offered */
 }
 
+/* Task switches always exit (26.1.2); qualification: Table 28-2. */
+bool vmx_intercept_task_switch(struct cpu *c, const struct insn *i, u16 tss_sel, int source)
+{
+	insn_exit(c, i, EXIT_REASON_TASK_SWITCH, (u64)tss_sel | (u64)source << 30, 0);
+}
+
 bool vmx_intercept_exception(struct cpu *c, int vec, bool has_err, u32 err)
 {
 	struct vmx_exit_info x = { .reason = EXIT_REASON_EXCEPTION_NMI };
