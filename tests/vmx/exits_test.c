@@ -916,6 +916,51 @@ static void vpid_tlb(void)
 	CHECK_EQ(env.regs[RAX], 0x22);
 }
 
+static void task_switch_guest(const u8 *code, size_t len)
+{
+	/* GDT: code 0x08, data 0x10, busy TSS 0x18 (TR), available TSS 0x20, task gate 0x28 -> 0x20 */
+	static const u64 gdt[] = {
+		0, 0x00cf9b000000ffffull, 0x00cf93000000ffffull,
+		0x00008b0050000067ull, 0x0000890040000067ull, 0x0000850000200000ull,
+	};
+
+	guest(code, len, false);
+	memcpy(mem + 0x3000, gdt, sizeof(gdt));
+	vmcs_writel(GUEST_GDTR_BASE, 0x3000);
+	vmcs_write32(GUEST_GDTR_LIMIT, sizeof(gdt) - 1);
+	vmcs_writel(GUEST_TR_BASE, 0x5000);
+	vmcs_write32(GUEST_TR_AR_BYTES, 0x8b);
+	*(u16 *)(mem + 0x5000) = 0x20;			/* previous-task link */
+}
+
+static void task_switch_exits(void)
+{
+	static const u8 jmp[] = { 0xea, 0x00, 0x00, 0x00, 0x00, 0x20, 0x00 };	/* jmp 0x20:0 */
+	static const u8 call[] = { 0x9a, 0x00, 0x00, 0x00, 0x00, 0x28, 0x00 };	/* call 0x28:0 */
+	static const u8 iret[] = { 0xcf };
+	static const u8 ud2[] = { 0x0f, 0x0b };
+	u64 *idt;
+
+	/* JMP to a TSS: qualification = selector | source 2 (JMP) << 30. */
+	task_switch_guest(jmp, sizeof(jmp));
+	CHECK_EXIT(EXIT_REASON_TASK_SWITCH, 0x20 | 2ull << 30, 7, CODE);
+	/* CALL through a task gate: the gate's TSS selector, source 0. */
+	task_switch_guest(call, sizeof(call));
+	CHECK_EXIT(EXIT_REASON_TASK_SWITCH, 0x20, 7, CODE);
+	/* IRET with NT = 1: the back link, source 1. */
+	task_switch_guest(iret, sizeof(iret));
+	vmcs_writel(GUEST_RFLAGS, 0x4002);
+	CHECK_EXIT(EXIT_REASON_TASK_SWITCH, 0x20 | 1ull << 30, 1, CODE);
+	/* #UD through a task gate in the IDT: source 3, the event in IDT-vectoring info. */
+	task_switch_guest(ud2, sizeof(ud2));
+	idt = (u64 *)(mem + 0x2000);
+	idt[6] = 0x0000850000200000ull;
+	vmcs_writel(GUEST_IDTR_BASE, 0x2000);
+	vmcs_write32(GUEST_IDTR_LIMIT, 0x7ff);
+	CHECK_EXIT(EXIT_REASON_TASK_SWITCH, 0x20 | 3ull << 30, 0, CODE);
+	CHECK_EQ(vmcs_read32(IDT_VECTORING_INFO_FIELD), INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | 6);
+}
+
 int main(void)
 {
 	if (env_setup(&env)) {
@@ -953,6 +998,7 @@ int main(void)
 	RUN_TEST(unswitched_registers);
 	RUN_TEST(pae_pdptes);
 	RUN_TEST(vpid_tlb);
+	RUN_TEST(task_switch_exits);
 	env_teardown(&env);
 	free(mem);
 	return 0;
