@@ -41,10 +41,18 @@ static u64 test_eptp(void)
 
 static void build_ept(void)
 {
-	u64 *pdpt = test_pages(1), *pd = test_pages(1);
+	static u64 *pdpt, *pd;
 
-	pml4 = test_pages(1);
-	pte = test_pages(1);
+	/* The same four table pages each time, rebuilt as KVM would a new root. */
+	if (!pml4) {
+		pml4 = test_pages(1);
+		pdpt = test_pages(1);
+		pd = test_pages(1);
+		pte = test_pages(1);
+	}
+	memset(pml4, 0, 4096);
+	memset(pdpt, 0, 4096);
+	memset(pd, 0, 4096);
 	pml4[0] = hva(pdpt) | 7;
 	pdpt[0] = hva(pd) | 7;
 	pd[0] = hva(pte) | 7;

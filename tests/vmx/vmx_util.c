@@ -4,7 +4,7 @@
 
 #include "vmx_util.h"
 
-static void *allocs[256];
+static void *allocs[1024];
 static unsigned nallocs;
 
 void *test_pages(unsigned n)
@@ -14,8 +14,9 @@ void *test_pages(unsigned n)
 	if (!p)
 		abort();
 	memset(p, 0, 4096ul * n);
-	if (nallocs < ARRAY_SIZE(allocs))
-		allocs[nallocs++] = p;
+	if (nallocs == ARRAY_SIZE(allocs))
+		abort();	/* a test allocating without bound */
+	allocs[nallocs++] = p;
 	return p;
 }
 
