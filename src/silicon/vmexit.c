@@ -166,6 +166,7 @@ void vmx_load_host_state(struct vmx_cpu *v, const void *vmcs)
 	struct cpu_state *s;
 
 	v->root_cr0 = G(HOST_CR0);
+	v->root_cr3 = G(HOST_CR3);
 	v->root_cr4 = G(HOST_CR4);
 	v->guest_mode = false;
 	if (!c)

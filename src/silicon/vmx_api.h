@@ -53,7 +53,9 @@ enum vmx_status vmx_op_vmwrite(u32 field, u64 val);
 enum vmx_status vmx_op_invept(u64 type, u64 eptp);
 enum vmx_status vmx_op_invvpid(u64 type, u16 vpid, u64 gla);
 
-/* CR4 of VMX root operation (for CR4.VMXE before VMXON). */
+/* Control registers of VMX root operation (CR4.VMXE before VMXON; host state). */
+u64 vmx_op_read_cr0(void);
+u64 vmx_op_read_cr3(void);
 u64 vmx_op_read_cr4(void);
 void vmx_op_write_cr4(u64 val);
 

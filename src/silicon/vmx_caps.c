@@ -156,6 +156,7 @@ void vmx_cpu_init(struct vmx_cpu *v, struct cpu *cpu)
 		.vmcs_ptr = VMX_INVALID_PTR,
 		/* VMX root operation of a 64-bit host: PG, WP, NE, ET, MP, PE */
 		.root_cr0 = 0x80050033ull,
+		.root_cr3 = 0x1000,
 		.root_cr4 = BIT(5) | BIT(7) | BIT(9) | BIT(10),	/* PAE PGE OSFXSR OSXMMEXCPT */
 		.feature_control = FEAT_CTL_LOCKED | FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX,
 	};

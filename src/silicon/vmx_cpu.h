@@ -89,7 +89,7 @@ struct vmx_cpu {
 	bool guest_mode;
 	u64 vmxon_ptr;
 	u64 vmcs_ptr;
-	u64 root_cr0, root_cr4;
+	u64 root_cr0, root_cr3, root_cr4;
 	u64 feature_control;
 	struct vmx_ctls ctls;
 

@@ -248,6 +248,17 @@ enum vmx_status vmx_op_invvpid(u64 type, u16 vpid, u64 gla)
 	ON_THIS_CPU(vmx_invvpid(v, type, vpid, gla));
 }
 
+u64 vmx_op_read_cr0(void)
+{
+	return vmx_current ? vmx_current->root_cr0 : 0;
+}
+
+/* The host's page tables are its own; this is the value root operation reports. */
+u64 vmx_op_read_cr3(void)
+{
+	return vmx_current ? vmx_current->root_cr3 : 0;
+}
+
 u64 vmx_op_read_cr4(void)
 {
 	return vmx_current ? vmx_current->root_cr4 : 0;

@@ -969,6 +969,67 @@ static void task_switch_exits(void)
 	CHECK_EQ(vmcs_read32(IDT_VECTORING_INFO_FIELD), INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | 6);
 }
 
+static void kvm_reset_state_guest(void)
+{
+	/*
+	 * The state KVM's vmx_vcpu_reset() gives a vCPU (SDM 10.1.1 RESET),
+	 * with an unrestricted guest: real mode, CS base ffff0000, RIP fff0,
+	 * so the first fetch is at GPA fffffff0.  EPT maps that page.
+	 */
+	static const u8 code[] = { 0xb0, 0x55, 0xe6, 0x80 };	/* mov al, 0x55; out 0x80, al */
+	u8 *rom = test_pages(1);
+	u64 *pd = test_pages(1), *pt = test_pages(1);
+	u64 *pdpt;
+
+	guest(code, 0, false);
+	memcpy(rom + 0xff0, code, sizeof(code));
+	/* GPA ffff f000: PML4[0] -> PDPT[3] -> PD[511] -> PT[511] */
+	pdpt = (u64 *)(uintptr_t)(pml4[0] & ~0xfffull);
+	pdpt[3] = hva(pd) | 7;
+	pd[511] = hva(pt) | 7;
+	pt[511] = hva(rom) | 7 | MT_WB;
+	vmcs_writel(GUEST_CR0, 0x60000030);		/* CD NW ET, and NE kept on by KVM */
+	vmcs_writel(CR0_GUEST_HOST_MASK, ~0ul & ~(u64)BIT(3));
+	vmcs_writel(CR0_READ_SHADOW, 0x60000010);
+	vmcs_writel(GUEST_CR4, 0x2000);
+	vmcs_writel(CR4_GUEST_HOST_MASK, ~0ul);
+	vmcs_writel(CR4_READ_SHADOW, 0);
+	vmcs_write64(GUEST_IA32_EFER, 0);
+	for (int i = 0; i < 6; i++) {
+		__vmcs_writel(GUEST_ES_SELECTOR + 2 * i, 0);
+		__vmcs_writel(GUEST_ES_BASE + 2 * i, 0);
+		__vmcs_writel(GUEST_ES_LIMIT + 2 * i, 0xffff);
+		__vmcs_writel(GUEST_ES_AR_BYTES + 2 * i, 0x93);
+	}
+	vmcs_write16(GUEST_CS_SELECTOR, 0xf000);
+	vmcs_writel(GUEST_CS_BASE, 0xffff0000ul);
+	vmcs_write32(GUEST_CS_AR_BYTES, 0x9b);
+	vmcs_write16(GUEST_LDTR_SELECTOR, 0);
+	vmcs_write32(GUEST_LDTR_LIMIT, 0xffff);
+	vmcs_write32(GUEST_LDTR_AR_BYTES, 0x82);
+	vmcs_write16(GUEST_TR_SELECTOR, 0);
+	vmcs_writel(GUEST_TR_BASE, 0);
+	vmcs_write32(GUEST_TR_LIMIT, 0xffff);
+	vmcs_write32(GUEST_TR_AR_BYTES, 0x8b);
+	vmcs_writel(GUEST_GDTR_BASE, 0);
+	vmcs_write32(GUEST_GDTR_LIMIT, 0xffff);
+	vmcs_writel(GUEST_IDTR_BASE, 0);
+	vmcs_write32(GUEST_IDTR_LIMIT, 0xffff);
+	vmcs_writel(GUEST_RIP, 0xfff0);
+	vmcs_writel(GUEST_RSP, 0);
+	vmcs_writel(GUEST_RFLAGS, 2);
+	env.regs[RDX] = 0x600;				/* processor signature */
+	/* Host state from the root-operation registers, as KVM takes them. */
+	vmcs_writel(HOST_CR0, read_cr0());
+	vmcs_writel(HOST_CR3, __read_cr3());
+	vmcs_writel(HOST_CR4, __read_cr4());
+	CHECK_EXIT(EXIT_REASON_IO_INSTRUCTION, 0x80ull << 16 | IO_QUAL_IMM, 2, 0xfff2);
+	CHECK_EQ(env.regs[RAX] & 0xff, 0x55);
+	CHECK_EQ(env.regs[RDX], 0x600);
+	/* The guest reads CR0 through the shadow: CD NW ET, no NE. */
+	CHECK_EQ(vmcs_readl(GUEST_CR0), 0x60000030);
+}
+
 int main(void)
 {
 	if (env_setup(&env)) {
@@ -1007,6 +1068,7 @@ int main(void)
 	RUN_TEST(pae_pdptes);
 	RUN_TEST(vpid_tlb);
 	RUN_TEST(task_switch_exits);
+	RUN_TEST(kvm_reset_state_guest);
 	env_teardown(&env);
 	free(mem);
 	return 0;

@@ -123,6 +123,17 @@ static inline enum vmx_status cpu_vmxoff(void)
 	return vmx_op_vmxoff();
 }
 
+/* Root-operation control registers, for the VMCS host state (vmx_set_constant_host_state()). */
+static inline u64 read_cr0(void)
+{
+	return vmx_op_read_cr0();
+}
+
+static inline u64 __read_cr3(void)
+{
+	return vmx_op_read_cr3();
+}
+
 /* CR4 of root operation: KVM sets CR4.VMXE before VMXON (kvm_cpu_vmxon()). */
 static inline u64 __read_cr4(void)
 {
