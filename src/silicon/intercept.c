@@ -372,7 +372,8 @@ bool vmx_intercept_exception(struct cpu *c, int vec, bool has_err, u32 err)
 	 * exception bitmap (SDM 27.6.1); exceptions raised while delivering it
 	 * are checked as usual.
 	 */
-	if (vmx_of(c)->injecting && c->delivering < 0) {
+	if (vmx_of(c)->injecting && c->delivering < 0 &&
+	    (vmx_of(c)->injected & INTR_INFO_VECTOR_MASK) == (u32)vec) {
 		vmx_of(c)->injecting = false;
 		return false;
 	}

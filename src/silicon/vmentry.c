@@ -756,8 +756,12 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
 	v->injecting = false;
 	v->entry_icount = c->icount;
 	if (info & INTR_INFO_VALID_MASK) {
+		u32 type = info & INTR_INFO_INTR_TYPE_MASK;
+
 		v->injected = info & ~INTR_INFO_UNBLOCK_NMI;
-		v->injecting = true;
+		/* An injected exception must not meet the exception bitmap (27.6.1). */
+		v->injecting = type == INTR_TYPE_HARD_EXCEPTION || type == INTR_TYPE_SOFT_EXCEPTION ||
+			       type == INTR_TYPE_PRIV_SW_EXCEPTION;
 		v->injected_err = vmcs_get32(vmcs, VM_ENTRY_EXCEPTION_ERROR_CODE);
 		s->event_insn_len = vmcs_get32(vmcs, VM_ENTRY_INSTRUCTION_LEN);
 		cpu_inject_event(c, info & (INTR_INFO_VECTOR_MASK | INTR_INFO_INTR_TYPE_MASK |

@@ -673,6 +673,26 @@ static void event_injection(void)
 	CHECK_EQ(stack[0], CODE + 2);
 }
 
+static void injected_event_and_exception_bitmap(void)
+{
+	/* An injected #UD is delivered even though #UD is in the exception bitmap ... */
+	GUEST(0x90);
+	setup_gdt();
+	idt_gate(6, 0x1800);
+	idt_gate(0x20, 0x1900);
+	mem[0x1800] = 0xf4;
+	mem[0x1900] = 0x0f;				/* ud2 in the interrupt handler */
+	mem[0x1901] = 0x0b;
+	vmcs_write32(EXCEPTION_BITMAP, BIT(6));
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | 6);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, 0x1800);
+	/* ... but a #UD the guest raises after an injected interrupt exits. */
+	vmcs_writel(GUEST_RFLAGS, 0x202);
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR | 0x20);
+	CHECK_EXIT(EXIT_REASON_EXCEPTION_NMI, 0, 0, 0x1900);
+	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO), INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | 6);
+}
+
 static void idt_vectoring(void)
 {
 	/* Delivery hits an EPT violation on the IDT page: KVM must re-inject. */
@@ -1059,6 +1079,7 @@ int main(void)
 	RUN_TEST(external_interrupt);
 	RUN_TEST(preemption_timer);
 	RUN_TEST(event_injection);
+	RUN_TEST(injected_event_and_exception_bitmap);
 	RUN_TEST(idt_vectoring);
 	RUN_TEST(entry_msr_load);
 	RUN_TEST(real_mode_guest);
