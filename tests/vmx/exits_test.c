@@ -693,6 +693,29 @@ static void injected_event_and_exception_bitmap(void)
 	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO), INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | 6);
 }
 
+static void nmi_injection_virtual_nmis(void)
+{
+	/* Injecting an NMI with virtual NMIs: blocked until the handler's IRET. */
+	GUEST(0x90, 0xf4);
+	setup_gdt();
+	idt_gate(2, 0x1800);
+	mem[0x1800] = 0xf4;				/* hlt */
+	mem[0x1801] = 0xcf;				/* iret */
+	ctl_set(PIN_BASED_VM_EXEC_CONTROL, PIN_BASED_VIRTUAL_NMIS, true);
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID_MASK | INTR_TYPE_NMI_INTR | 2);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, 0x1800);
+	CHECK_EQ(vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) & GUEST_INTR_STATE_NMI, GUEST_INTR_STATE_NMI);
+	/* While blocked, NMI-window exiting waits; after IRET it fires. */
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_NMI_WINDOW_EXITING, true);
+	skip();
+	CHECK_EXIT(EXIT_REASON_NMI_WINDOW, 0, 0, CODE);
+	CHECK_EQ(vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) & GUEST_INTR_STATE_NMI, 0);
+	/* Injecting an NMI while virtual-NMI blocking is set fails the entry checks. */
+	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_NMI);
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID_MASK | INTR_TYPE_NMI_INTR | 2);
+	CHECK_EQ(run(), EXIT_REASON_INVALID_STATE | VMX_EXIT_REASONS_FAILED_VMENTRY);
+}
+
 static void idt_vectoring(void)
 {
 	/* Delivery hits an EPT violation on the IDT page: KVM must re-inject. */
@@ -1080,6 +1103,7 @@ int main(void)
 	RUN_TEST(preemption_timer);
 	RUN_TEST(event_injection);
 	RUN_TEST(injected_event_and_exception_bitmap);
+	RUN_TEST(nmi_injection_virtual_nmis);
 	RUN_TEST(idt_vectoring);
 	RUN_TEST(entry_msr_load);
 	RUN_TEST(real_mode_guest);
