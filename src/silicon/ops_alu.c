@@ -785,7 +785,7 @@ static void aaa_aas(struct cpu *c, bool sub)
 	if (adj) {
 		if (sub) {
 			ax = (u16)(ax - 6);
-			ax = (u16)(((ax >> 8) - 1) << 8 | (ax & 0xff));
+			ax = (u16)((((unsigned)(ax >> 8) - 1u) << 8) | (ax & 0xffu));
 		} else {
 			ax = (u16)(ax + 0x106);
 		}
