@@ -151,6 +151,8 @@ static __attribute__((noreturn)) void insn_exit(struct cpu *c, const struct insn
 
 #define CTLS(c) (&vmx_of(c)->ctls)
 
+static u32 vmx_insn_info(const struct insn *i);
+
 bool vmx_intercept_cpuid(struct cpu *c, const struct insn *i)
 {
 	insn_exit(c, i, EXIT_REASON_CPUID, 0, 0);	/* unconditional (26.1.2) */
@@ -339,10 +341,18 @@ bool vmx_intercept_xsetbv(struct cpu *c, const struct insn *i)
 	insn_exit(c, i, EXIT_REASON_XSETBV, 0, 0);	/* unconditional */
 }
 
+/*
+ * INVPCID is #UD unless "enable INVPCID" (26.3); with it, "INVLPG exiting"
+ * makes it exit (26.1.3) with the INVEPT/INVPCID/INVVPID instruction
+ * information (Table 28-10) and the displacement as qualification.
+ */
 bool vmx_intercept_invpcid(struct cpu *c, const struct insn *i)
 {
-	/* "enable INVPCID" is not offered: INVPCID is #UD in non-root (26.3). */
-	cpu_ud(c);
+	if (!(CTLS(c)->proc2 & SECONDARY_EXEC_ENABLE_INVPCID))
+		cpu_ud(c);
+	if (CTLS(c)->proc & CPU_BASED_INVLPG_EXITING)
+		insn_exit(c, i, EXIT_REASON_INVPCID, (u64)(s64)i->disp, vmx_insn_info(i));
+	return false;
 }
 
 bool vmx_intercept_rdrand(struct cpu *c, const struct insn *i)

@@ -85,6 +85,12 @@ int vmx_op_wrmsr_cpu(u32 msr, u64 val);
 #define VMX_FPU_STATE_SIZE 832
 void vmx_op_fpu_save(void *buf);
 void vmx_op_fpu_restore(const void *buf);
+/*
+ * CPUID as host software on this processor sees it (KVM's cpuid_count()):
+ * the processor's CPUID plus CPUID.1:ECX.VMX, since VMX is offered to the
+ * host.  Works on a thread bound to no processor too.
+ */
+void vmx_op_cpuid(u32 leaf, u32 subleaf, u32 out[4]);
 /* RDTSC in root operation: the processor's TSC, which guests see plus TSC_OFFSET. */
 u64 vmx_op_rdtsc(void);
 

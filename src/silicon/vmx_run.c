@@ -5,6 +5,7 @@
  * return the exit reason, as Linux's __vmx_vcpu_run() returns to
  * vmx_vcpu_enter_exit() when the processor exits.
  */
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 
@@ -262,4 +263,30 @@ u64 vmx_op_rdtsc(void)
 	struct cpu *c = this_core();
 
 	return c ? cpu_rdtsc(c) : 0;
+}
+
+/* A processor to answer CPUID on threads bound to none (all report the same model). */
+static struct vmx_cpu *cpuid_ref;
+static pthread_once_t cpuid_ref_once = PTHREAD_ONCE_INIT;
+
+static void cpuid_ref_init(void)
+{
+	cpuid_ref = vmx_cpu_create();
+}
+
+void vmx_op_cpuid(u32 leaf, u32 subleaf, u32 out[4])
+{
+	struct vmx_cpu *v = vmx_this_cpu();
+
+	if (!v) {
+		pthread_once(&cpuid_ref_once, cpuid_ref_init);
+		v = cpuid_ref;
+	}
+	if (!v) {
+		out[0] = out[1] = out[2] = out[3] = 0;
+		return;
+	}
+	cpu_cpuid(v->cpu, leaf, subleaf, out);
+	if (leaf == 1)
+		out[2] |= BIT(5);	/* VMX */
 }

@@ -75,6 +75,19 @@ static void kvm_config(void)
 	CHECK_EQ(setup_vmcs_config(&c, 0, 0, 0, 0, SECONDARY_EXEC_ENABLE_EPT, 0, 0, 0, 0, 0), -EIO);
 }
 
+static void host_cpuid(void)
+{
+	u32 a, b, c, d;
+
+	/* Without a bound processor too: KVM_GET_SUPPORTED_CPUID runs on no vCPU. */
+	vmx_cpu_bind(NULL);
+	cpuid_count(0, 0, &a, &b, &c, &d);
+	CHECK(a >= 1, "max leaf %u", a);
+	CHECK_EQ(b, 0x756e6547);			/* "Genu" */
+	cpuid_count(1, 0, &a, &b, &c, &d);
+	CHECK(c & BIT(5), "CPUID.1:ECX.VMX");
+}
+
 static void fixed_crs(void)
 {
 	u64 f0, f1;
@@ -95,5 +108,6 @@ int main(void)
 	RUN_TEST(control_msrs_consistent);
 	RUN_TEST(kvm_config);
 	RUN_TEST(fixed_crs);
+	RUN_TEST(host_cpuid);
 	return 0;
 }

@@ -410,6 +410,26 @@ static void rdtsc_offset(void)
 	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO), INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | 6);
 }
 
+static void invpcid_exit(void)
+{
+	/* invpcid edx, [ebx + 8]: 66 0F 38 82 /r */
+	GUEST(0x66, 0x0f, 0x38, 0x82, 0x53, 0x08, 0xf4);
+	env.regs[RBX] = 0x4000;
+	env.regs[RDX] = 2;				/* all contexts, including globals */
+	/* Without "enable INVPCID" it is #UD. */
+	ctl_set(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_ENABLE_INVPCID, false);
+	vmcs_write32(EXCEPTION_BITMAP, BIT(6));
+	CHECK_EQ(run(), EXIT_REASON_EXCEPTION_NMI);
+	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO), INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | 6);
+	/* With it and INVLPG exiting: an INVPCID exit. */
+	ctl_set(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_ENABLE_INVPCID, true);
+	CHECK_EXIT(EXIT_REASON_INVPCID, 8, 6, CODE);
+	CHECK_EQ(vmcs_read32(VMX_INSTRUCTION_INFO), 1u << 7 | 3u << 15 | BIT(22) | 3u << 23 | 2u << 28);
+	/* Without INVLPG exiting it runs. */
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_INVLPG_EXITING, false);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 6);
+}
+
 static void invlpg_exit(void)
 {
 	GUEST(0xb8, 0x00, 0x40, 0x12, 0x00,		/* mov eax, 0x124000 */
@@ -1092,6 +1112,7 @@ int main(void)
 	RUN_TEST(simple_instruction_exits);
 	RUN_TEST(rdtsc_offset);
 	RUN_TEST(invlpg_exit);
+	RUN_TEST(invpcid_exit);
 	RUN_TEST(vmx_insn_info_exit);
 	RUN_TEST(exception_exits);
 	RUN_TEST(triple_fault_exit);

@@ -179,6 +179,17 @@ static inline int wrmsrl_safe(u32 msr, u64 val) { return vmx_op_wrmsr_cpu(msr, v
 static inline void cpu_fpu_save(void *buf) { vmx_op_fpu_save(buf); }
 static inline void cpu_fpu_restore(const void *buf) { vmx_op_fpu_restore(buf); }
 static inline u64 rdtsc(void) { return vmx_op_rdtsc(); }
+/* CPUID of the host processor (Linux's cpuid_count()). */
+static inline void cpuid_count(u32 leaf, u32 subleaf, u32 *eax, u32 *ebx, u32 *ecx, u32 *edx)
+{
+	u32 r[4];
+
+	vmx_op_cpuid(leaf, subleaf, r);
+	*eax = r[0];
+	*ebx = r[1];
+	*ecx = r[2];
+	*edx = r[3];
+}
 
 /** __invept() - INVEPT of type @ext (VMX_EPT_EXTENT_*) */
 static inline enum vmx_status __invept(unsigned long ext, u64 eptp, u64 gpa)
