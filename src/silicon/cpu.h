@@ -109,6 +109,8 @@ struct phys_xlate {
  */
 typedef void (*cpu_phys_fn)(struct cpu *c, u64 gpa, int kind, struct phys_xlate *out);
 
+enum { XLATE_NONE, XLATE_WALK, XLATE_FINAL };
+
 struct phys_range {
 	u64 gpa, size;
 	u8 *host;
@@ -173,6 +175,15 @@ struct cpu {
 	struct phys_range phys[CPU_MAX_PHYS];
 	int nphys;
 	cpu_phys_fn phys_xlate;
+	/*
+	 * For VMX exits (intercept.c): the linear address translate() is
+	 * working on and whether phys_xlate() is reading paging structures
+	 * for it (XLATE_WALK) or accessing it (XLATE_FINAL); and CR2 before a
+	 * #PF set it, since a #PF that causes a VM exit leaves CR2 alone.
+	 */
+	u64 xlate_lin;
+	u8 xlate_ctx;
+	u64 cr2_before_pf;
 	const struct cpu_io_ops *io;
 	void *io_opaque;
 
