@@ -393,9 +393,15 @@ bool vmx_intercept_exception(struct cpu *c, int vec, bool has_err, u32 err)
 	x.intr_error = has_err ? err : 0;
 	if (type == INTR_TYPE_SOFT_EXCEPTION)
 		x.insn_len = 1;
-	/* A #PF exit's qualification is the faulting address (28.2.1). */
-	if (vec == 14)
+	/*
+	 * A #PF exit's qualification is the faulting address (28.2.1), and
+	 * CR2 keeps its old value: the #PF was not delivered (SDM 26.2 and
+	 * the note on CR2 in 28.1).
+	 */
+	if (vec == 14) {
 		x.qual = c->s.cr2;
+		c->s.cr2 = c->cr2_before_pf;
+	}
 	vmx_exit_now(vmx_of(c), &x);
 }
 
@@ -515,8 +521,15 @@ void vmx_ept_xlate(struct cpu *c, u64 gpa, int kind, struct phys_xlate *out)
 {
 	struct vmx_cpu *v = vmx_of(c);
 	struct ept_result r;
+	struct vmx_exit_info x = { .gpa = gpa, .gpa_valid = true };
 	u32 acc = kind == ACC_W ? EPT_ACC_WRITE : kind == ACC_X ? EPT_ACC_FETCH : EPT_ACC_READ;
 
+	/*
+	 * With EPT A/D flags, the processor's accesses to guest paging
+	 * structures are writes for EPT (SDM 29.3.5): they need W and set D.
+	 */
+	if (c->xlate_ctx == XLATE_WALK && (v->ctls.eptp & VMX_EPTP_AD_ENABLE_BIT))
+		acc |= EPT_ACC_WRITE;
 	if (likely(!ept_translate(v->ctls.eptp, gpa, acc, &r))) {
 		out->host = (u8 *)r.host - (gpa & 0xfff);
 		/* Only this kind was checked; the TLB is filled per kind. */
@@ -524,11 +537,22 @@ void vmx_ept_xlate(struct cpu *c, u64 gpa, int kind, struct phys_xlate *out)
 		return;
 	}
 	/*
-	 * EPT violation or misconfiguration (28.2.1, Table 28-7).  Note, the
-	 * core hands this hook the page of the access, not its linear
-	 * address: bits 7/8 (guest-linear address valid) stay 0.
+	 * EPT violation or misconfiguration (28.2.1, Table 28-7).  For an
+	 * access made for a linear address, bit 7 says the guest-linear
+	 * address field is valid and bit 8 whether the access was to that
+	 * address (1) or to a paging-structure entry translating it (0).
 	 */
-	vmx_exit_now(v, &(struct vmx_exit_info){
-		.reason = r.exit_reason, .gpa = gpa, .gpa_valid = true,
-		.qual = r.exit_reason == EXIT_REASON_EPT_VIOLATION ? r.qual : 0 });
+	x.reason = r.exit_reason;
+	if (r.exit_reason == EXIT_REASON_EPT_VIOLATION) {
+		x.qual = r.qual;
+		if (c->xlate_ctx != XLATE_NONE) {
+			x.qual |= EPT_VIOLATION_GVA_IS_VALID;
+			if (c->xlate_ctx == XLATE_FINAL)
+				x.qual |= EPT_VIOLATION_GVA_TRANSLATED;
+			x.gla = c->xlate_lin;
+			x.gla_valid = true;
+		}
+	}
+	c->xlate_ctx = XLATE_NONE;
+	vmx_exit_now(v, &x);
 }

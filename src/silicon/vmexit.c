@@ -276,6 +276,7 @@ void vmx_complete_exit(struct vmx_cpu *v)
 		}
 	}
 	c->delivering = -1;
+	c->xlate_ctx = XLATE_NONE;
 	v->injected = 0;
 	vmcs_set(vmcs, IDT_VECTORING_INFO_FIELD, idt_info);
 	/* VM exits clear the valid bit of the VM-entry interruption info (25.8.3). */

@@ -495,18 +495,23 @@ static void ept_exits(void)
 	pte[3] = hva(mem + 0x3000) | VMX_EPT_READABLE_MASK | MT_WB;	/* read-only */
 	pte[5] = hva(mem + 0x5000) | 3 | MT_WB;				/* not executable */
 	pte[6] = hva(mem + 0x6000) | 6 | MT_WB;				/* KVM's MMIO: misconfig */
-	CHECK_EXIT(EXIT_REASON_EPT_VIOLATION, EPT_VIOLATION_ACC_READ, 0, CODE);
+	/* Accesses to linear addresses: GLA valid (bit 7) and translated (bit 8). */
+#define GLA (EPT_VIOLATION_GVA_IS_VALID | EPT_VIOLATION_GVA_TRANSLATED)
+	CHECK_EXIT(EXIT_REASON_EPT_VIOLATION, EPT_VIOLATION_ACC_READ | GLA, 0, CODE);
 	CHECK_EQ(vmcs_read64(GUEST_PHYSICAL_ADDRESS), 0x400010);
+	CHECK_EQ(vmcs_readl(GUEST_LINEAR_ADDRESS), 0x400010);
 	/* Go on with the next access. */
 	vmcs_writel(GUEST_RIP, CODE + 5);
-	CHECK_EXIT(EXIT_REASON_EPT_VIOLATION, EPT_VIOLATION_ACC_WRITE | EPT_VIOLATION_READABLE, 0, CODE + 5);
+	CHECK_EXIT(EXIT_REASON_EPT_VIOLATION, EPT_VIOLATION_ACC_WRITE | EPT_VIOLATION_READABLE | GLA, 0, CODE + 5);
 	CHECK_EQ(vmcs_read64(GUEST_PHYSICAL_ADDRESS), 0x3024);
+	CHECK_EQ(vmcs_readl(GUEST_LINEAR_ADDRESS), 0x3024);
 	vmcs_writel(GUEST_RIP, CODE + 15);
 	CHECK_EXIT(EXIT_REASON_EPT_MISCONFIG, 0, 0, CODE + 15);
 	CHECK_EQ(vmcs_read64(GUEST_PHYSICAL_ADDRESS), 0x6008);
 	vmcs_writel(GUEST_RIP, CODE + 20);
 	CHECK_EXIT(EXIT_REASON_EPT_VIOLATION,
-		   EPT_VIOLATION_ACC_INSTR | EPT_VIOLATION_READABLE | EPT_VIOLATION_WRITABLE, 0, 0x5000);
+		   EPT_VIOLATION_ACC_INSTR | EPT_VIOLATION_READABLE | EPT_VIOLATION_WRITABLE | GLA, 0, 0x5000);
+	CHECK_EQ(vmcs_readl(GUEST_LINEAR_ADDRESS), 0x5000);
 	CHECK_EQ(vmcs_read64(GUEST_PHYSICAL_ADDRESS), 0x5000);
 	/* EPT A/D: the code page was accessed, the read-only page not dirtied. */
 	CHECK(pte[1] & VMX_EPT_ACCESS_BIT, "code page accessed");
@@ -747,6 +752,7 @@ static void idt_vectoring(void)
 	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR | 0x20);
 	CHECK_EQ(run(), EXIT_REASON_EPT_VIOLATION);
 	CHECK_EQ(vmcs_read64(GUEST_PHYSICAL_ADDRESS) & ~0xfffull, 0x2000);
+	CHECK_EQ(vmcs_readl(EXIT_QUALIFICATION) & GLA, GLA);	/* IDT read at linear IDTR.base + 8n */
 	CHECK_EQ(vmcs_read32(IDT_VECTORING_INFO_FIELD), INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR | 0x20);
 	CHECK_EQ(vmcs_readl(GUEST_RIP), CODE);
 }
@@ -830,13 +836,54 @@ static void long_mode_guest(void)
 	vmcs_writel(GUEST_RIP, CODE + 14);
 	vmcs_write32(PAGE_FAULT_ERROR_CODE_MATCH, 0);
 	vmcs_write32(GUEST_ACTIVITY_STATE, 0);
+	native_write_cr2(0x777);
 	CHECK_EXIT(EXIT_REASON_EXCEPTION_NMI, 0x40000000, 0, CODE + 14);
+	/* The #PF was not delivered: CR2 is unchanged (KVM sets it if it injects). */
+	CHECK_EQ(native_read_cr2(), 0x777);
 	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO),
 		 INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_DELIVER_CODE_MASK | 14);
 	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_ERROR_CODE), 0);
 	CHECK(vmcs_read32(VM_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE, "IA-32e mode guest saved");
 }
 
+
+static void ept_paging_structure_violation(void)
+{
+	/* 64-bit guest whose page directory (GPA 0x12000) is not mapped in EPT yet. */
+	static const u8 code[] = { 0xf4 };
+	u64 *p4, *p3, *p2;
+
+	guest(code, sizeof(code), true);
+	p4 = (u64 *)(mem + 0x10000);
+	p3 = (u64 *)(mem + 0x11000);
+	p2 = (u64 *)(mem + 0x12000);
+	p4[0] = 0x11000 | 3;
+	p3[0] = 0x12000 | 3;
+	p2[0] = 0x83;
+	vmcs_writel(GUEST_CR3, 0x10000);
+	pte[0x12] = 0;
+	/*
+	 * The walk for the first fetch reads PDE 0: GLA valid, not the
+	 * translated address (bit 8 = 0); with EPT A/D the paging-structure
+	 * read counts as a write (SDM 29.3.5).
+	 */
+	CHECK_EXIT(EXIT_REASON_EPT_VIOLATION,
+		   EPT_VIOLATION_ACC_READ | EPT_VIOLATION_ACC_WRITE | EPT_VIOLATION_GVA_IS_VALID, 0, CODE);
+	CHECK_EQ(vmcs_read64(GUEST_PHYSICAL_ADDRESS), 0x12000);
+	CHECK_EQ(vmcs_readl(GUEST_LINEAR_ADDRESS), CODE);
+	/* KVM maps the page; the guest runs and the EPT entry is dirty (A/D). */
+	pte[0x12] = hva(mem + 0x12000) | 7 | MT_WB;
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE);
+	CHECK(pte[0x12] & VMX_EPT_DIRTY_BIT, "paging-structure page dirty");
+	/* Read-only in EPT: the walk's A/D write is an EPT violation (write). */
+	pte[0x12] = hva(mem + 0x12000) | 5 | MT_WB;
+	p2[0] &= ~0x20ull;				/* clear the guest's accessed flag */
+	CHECK_EQ(__invvpid(VMX_VPID_EXTENT_SINGLE_CONTEXT, 1, 0), VMX_SUCCEED);
+	vmcs_writel(GUEST_RIP, CODE);
+	CHECK_EQ(run(), EXIT_REASON_EPT_VIOLATION);
+	CHECK_EQ(vmcs_readl(EXIT_QUALIFICATION) & (EPT_VIOLATION_ACC_WRITE | EPT_VIOLATION_GVA_TRANSLATED),
+		 EPT_VIOLATION_ACC_WRITE);
+}
 
 static void vmx_memory_operand_exits(void)
 {
@@ -1129,6 +1176,7 @@ int main(void)
 	RUN_TEST(entry_msr_load);
 	RUN_TEST(real_mode_guest);
 	RUN_TEST(long_mode_guest);
+	RUN_TEST(ept_paging_structure_violation);
 	RUN_TEST(vmx_memory_operand_exits);
 	RUN_TEST(unswitched_registers);
 	RUN_TEST(pae_pdptes);
