@@ -32,6 +32,12 @@ void vmx_cpu_destroy(struct vmx_cpu *lp);
  */
 void vmx_cpu_kick(struct vmx_cpu *lp);
 
+/**
+ * vmx_cpu_nmi() - a host NMI on @lp (any thread): with "NMI exiting" a
+ * guest takes an EXCEPTION_NMI exit (interruption type NMI, vector 2).
+ */
+void vmx_cpu_nmi(struct vmx_cpu *lp);
+
 /** vmx_cpu_bind() - run the calling thread on @lp (NULL: on none) */
 void vmx_cpu_bind(struct vmx_cpu *lp);
 /** vmx_this_cpu() - the logical processor the calling thread runs on */

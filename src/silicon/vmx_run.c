@@ -45,6 +45,11 @@ void vmx_cpu_kick(struct vmx_cpu *v)
 	cpu_kick(v->cpu);
 }
 
+void vmx_cpu_nmi(struct vmx_cpu *v)
+{
+	cpu_raise_nmi(v->cpu);
+}
+
 static void exit_event(struct vmx_cpu *v, u32 reason, u32 intr_info)
 {
 	vmx_exit_pending(v, &(struct vmx_exit_info){ .reason = reason, .intr_info = intr_info });
@@ -97,6 +102,14 @@ static void run_guest(struct vmx_cpu *v)
 				host_interrupt(v);
 				return;
 			}
+			/*
+			 * FIXME: without "external-interrupt exiting" a host
+			 * interrupt would go through the guest's IDT; this
+			 * processor has no host interrupt controller to
+			 * acknowledge it from, so it is dropped (KVM always sets
+			 * the control).
+			 */
+			cpu_set_intr(c, false);
 			continue;
 		case CPU_EXIT_HLT:
 			/*

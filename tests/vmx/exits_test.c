@@ -608,6 +608,17 @@ static void external_interrupt(void)
 	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO), 0);
 }
 
+static void host_nmi(void)
+{
+	GUEST(0xeb, 0xfe);				/* jmp $ */
+	vmx_cpu_nmi(env.lp);
+	CHECK_EXIT(EXIT_REASON_EXCEPTION_NMI, 0, 0, CODE);
+	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO), INTR_INFO_VALID_MASK | INTR_TYPE_NMI_INTR | 2);
+	/* The NMI was taken by the exit: the next entry runs until something else. */
+	vmx_cpu_kick(env.lp);
+	CHECK_EQ(run(), EXIT_REASON_EXTERNAL_INTERRUPT);
+}
+
 static void preemption_timer(void)
 {
 	GUEST(0xeb, 0xfe);				/* jmp $ */
@@ -1168,6 +1179,7 @@ int main(void)
 	RUN_TEST(nmi_window);
 	RUN_TEST(hlt_activity_at_entry);
 	RUN_TEST(external_interrupt);
+	RUN_TEST(host_nmi);
 	RUN_TEST(preemption_timer);
 	RUN_TEST(event_injection);
 	RUN_TEST(injected_event_and_exception_bitmap);
