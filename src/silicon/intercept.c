@@ -517,6 +517,27 @@ void vmx_instruction(struct cpu *c, const struct insn *i, enum vmx_insn_kind kin
 
 /* ---- EPT as the processor's guest-physical translation (cpu->phys_xlate) ---- */
 
+/*
+ * Page-modification logging (SDM 29.3.6): before setting an EPT dirty
+ * flag, the processor writes the 4 KiB-aligned GPA to entry GUEST_PML_INDEX
+ * of the 512-entry log and decrements the index; with the index outside
+ * 0-511 the log is full: a PML-full VM exit instead, the flag stays clear.
+ */
+static void vmx_pml_log(struct cpu *c, struct vmx_cpu *v, u64 gpa, struct ept_result *r)
+{
+	void *vmcs = vmx_vmcs(v);
+	u16 idx = (u16)vmcs_get(vmcs, GUEST_PML_INDEX);
+	u64 *log = vmx_ptr(vmcs_get(vmcs, PML_ADDRESS));
+
+	if (idx > 511) {
+		c->xlate_ctx = XLATE_NONE;
+		vmx_exit_now(v, &(struct vmx_exit_info){ .reason = EXIT_REASON_PML_FULL });
+	}
+	log[idx] = gpa & ~0xfffull;
+	vmcs_set(vmcs, GUEST_PML_INDEX, (u16)(idx - 1));
+	__atomic_fetch_or(r->leaf, VMX_EPT_DIRTY_BIT, __ATOMIC_RELAXED);
+}
+
 void vmx_ept_xlate(struct cpu *c, u64 gpa, int kind, struct phys_xlate *out)
 {
 	struct vmx_cpu *v = vmx_of(c);
@@ -530,7 +551,9 @@ void vmx_ept_xlate(struct cpu *c, u64 gpa, int kind, struct phys_xlate *out)
 	 */
 	if (c->xlate_ctx == XLATE_WALK && (v->ctls.eptp & VMX_EPTP_AD_ENABLE_BIT))
 		acc |= EPT_ACC_WRITE;
-	if (likely(!ept_translate(v->ctls.eptp, gpa, acc, &r))) {
+	if (likely(!ept_translate_ex(v->ctls.eptp, gpa, acc, &r, !(v->ctls.proc2 & SECONDARY_EXEC_ENABLE_PML)))) {
+		if (unlikely(r.dirty_needed && (v->ctls.proc2 & SECONDARY_EXEC_ENABLE_PML)))
+			vmx_pml_log(c, v, gpa, &r);
 		out->host = (u8 *)r.host - (gpa & 0xfff);
 		/* Only this kind was checked; the TLB is filled per kind. */
 		out->writable = kind == ACC_W;

@@ -120,6 +120,10 @@ int vmx_check_controls(struct vmx_cpu *v, const void *vmcs)
 		return -1;
 	if ((proc2 & SECONDARY_EXEC_UNRESTRICTED_GUEST) && !(proc2 & SECONDARY_EXEC_ENABLE_EPT))
 		return -1;
+	if ((proc2 & SECONDARY_EXEC_ENABLE_PML) &&
+	    (!(proc2 & SECONDARY_EXEC_ENABLE_EPT) || !pa_aligned_ok(G(PML_ADDRESS), 4096) ||
+	     !G(PML_ADDRESS)))
+		return -1;
 
 	/* STEP 2.2 (27.2.1.2): VM-exit control fields. */
 	if (!vmx_ctl_allowed(exit, cap(MSR_IA32_VMX_TRUE_EXIT_CTLS)))

@@ -151,6 +151,7 @@
 	X(GUEST_GS_SELECTOR,               0x080a)			\
 	X(GUEST_LDTR_SELECTOR,             0x080c)			\
 	X(GUEST_TR_SELECTOR,               0x080e)			\
+	X(GUEST_PML_INDEX,                 0x0812)			\
 	/* 16-bit host state */						\
 	X(HOST_ES_SELECTOR,                0x0c00)			\
 	X(HOST_CS_SELECTOR,                0x0c02)			\
@@ -166,6 +167,7 @@
 	X(VM_EXIT_MSR_STORE_ADDR,          0x2006)			\
 	X(VM_EXIT_MSR_LOAD_ADDR,           0x2008)			\
 	X(VM_ENTRY_MSR_LOAD_ADDR,          0x200a)			\
+	X(PML_ADDRESS,                     0x200e)			\
 	X(TSC_OFFSET,                      0x2010)			\
 	X(EPT_POINTER,                     0x201a)			\
 	/* 64-bit read-only */						\

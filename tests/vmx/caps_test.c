@@ -67,7 +67,7 @@ static void kvm_config(void)
 	/* Not implemented, so not advertised: KVM's optional asks are dropped. */
 	CHECK_EQ(c.cpu_based_exec_ctrl & CPU_BASED_TPR_SHADOW, 0);
 	CHECK_EQ(c.cpu_based_2nd_exec_ctrl & SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES, 0);
-	CHECK_EQ(c.cpu_based_2nd_exec_ctrl & SECONDARY_EXEC_ENABLE_PML, 0);
+	CHECK(c.cpu_based_2nd_exec_ctrl & SECONDARY_EXEC_ENABLE_PML, "PML");
 	CHECK_EQ(c.basic_revision_id, VMX_VMCS_REVISION_ID);
 	CHECK_EQ(vmx_misc_preemption_timer_rate(&c), 5);
 	/* A required control the processor lacks makes setup fail, as in KVM. */

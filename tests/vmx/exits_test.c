@@ -523,6 +523,41 @@ static void ept_exits(void)
 	CHECK_EQ(mem[0x7000], 42);
 }
 
+static void pml(void)
+{
+	u64 *log = test_pages(1);
+
+	/* Writes to three pages (one twice): three GPAs logged, index 511 -> 508. */
+	GUEST(0xc6, 0x05, 0x00, 0x70, 0x00, 0x00, 0x01,	/* mov byte [0x7000], 1 */
+	      0xc6, 0x05, 0x10, 0x90, 0x00, 0x00, 0x01,	/* mov byte [0x9010], 1 */
+	      0xc6, 0x05, 0x20, 0x70, 0x00, 0x00, 0x01,	/* mov byte [0x7020], 1 */
+	      0xc6, 0x05, 0x00, 0xa0, 0x00, 0x00, 0x01,	/* mov byte [0xa000], 1 */
+	      0xf4);
+	ctl_set(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_ENABLE_PML, true);
+	vmcs_write64(PML_ADDRESS, hva(log));
+	vmcs_write16(GUEST_PML_INDEX, 511);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 28);
+	CHECK_EQ(vmcs_read16(GUEST_PML_INDEX), 508);
+	CHECK_EQ(log[511], 0x7000);
+	CHECK_EQ(log[510], 0x9000);
+	CHECK_EQ(log[509], 0xa000);
+	/* The stack page was not written: nothing else is logged. */
+	CHECK_EQ(log[508], 0);
+	/* KVM clears the dirty flags, flushes, and gives a log with one free entry. */
+	pte[7] &= ~VMX_EPT_DIRTY_BIT;
+	pte[9] &= ~VMX_EPT_DIRTY_BIT;
+	CHECK_EQ(__invept(VMX_EPT_EXTENT_CONTEXT, test_eptp(), 0), VMX_SUCCEED);
+	vmcs_write16(GUEST_PML_INDEX, 0);
+	vmcs_writel(GUEST_RIP, CODE);
+	mem[0x9010] = 0;
+	/* The first write logs into entry 0; the next needs a log: PML full, flag clear. */
+	CHECK_EXIT(EXIT_REASON_PML_FULL, 0, 0, CODE + 7);
+	CHECK_EQ(log[0], 0x7000);
+	CHECK_EQ(vmcs_read16(GUEST_PML_INDEX), 0xffff);
+	CHECK_EQ(pte[9] & VMX_EPT_DIRTY_BIT, 0);
+	CHECK_EQ(mem[0x9010], 0);			/* the write did not happen */
+}
+
 static void interrupt_window(void)
 {
 	/* IF = 1 and the window control: exit before the first instruction. */
@@ -1175,6 +1210,7 @@ int main(void)
 	RUN_TEST(exception_exits);
 	RUN_TEST(triple_fault_exit);
 	RUN_TEST(ept_exits);
+	RUN_TEST(pml);
 	RUN_TEST(interrupt_window);
 	RUN_TEST(nmi_window);
 	RUN_TEST(hlt_activity_at_entry);

@@ -55,6 +55,8 @@ static const struct mutation mutations[] = {
 	  FAILVAL, VMXERR_ENTRY_INVALID_CONTROL_FIELD, true },
 	{ "eptp-reserved-bit-7", EPT_POINTER, KEEP, BIT(7), 0,
 	  FAILVAL, VMXERR_ENTRY_INVALID_CONTROL_FIELD, true },
+	{ "pml-without-address", SECONDARY_VM_EXEC_CONTROL, KEEP, SECONDARY_EXEC_ENABLE_PML, 0,
+	  FAILVAL, VMXERR_ENTRY_INVALID_CONTROL_FIELD, true },
 	{ "unrestricted-without-ept", SECONDARY_VM_EXEC_CONTROL, KEEP, 0,
 	  ~(u64)SECONDARY_EXEC_ENABLE_EPT, FAILVAL, VMXERR_ENTRY_INVALID_CONTROL_FIELD, true },
 	{ "save-preemption-timer-without-timer", VM_EXIT_CONTROLS, KEEP,

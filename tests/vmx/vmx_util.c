@@ -84,6 +84,7 @@ void vmcs_setup_guest(struct vmx_env *e, u64 eptp, bool long_mode, u64 rip)
 	u32 proc = c->cpu_based_exec_ctrl & ~CPU_BASED_TPR_SHADOW;
 	u32 proc2 = c->cpu_based_2nd_exec_ctrl &
 		    ~(SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES | SECONDARY_EXEC_ENABLE_PML);
+	/* KVM turns PML on only while dirty logging (vmx_update_cpu_dirty_logging()). */
 
 	if (long_mode)
 		entry |= VM_ENTRY_IA32E_MODE;
