@@ -230,11 +230,36 @@ bool vmx_intercept_io(struct cpu *c, const struct insn *i, u16 port, int size, b
 	vmx_exit_now(vmx_of(c), &x);
 }
 
+/*
+ * TPR shadow (SDM 30.3, 30.1.2): MOV to/from CR8 that does not exit uses
+ * VTPR, byte 0x80 of the virtual-APIC page, instead of the processor's TPR.
+ * The hook performs the instruction itself and returns true, so the core
+ * does not touch CR8.  A write that drops VTPR[7:4] below the TPR threshold
+ * is a trap-like TPR-below-threshold exit, after the instruction.
+ */
+static bool tpr_shadow_write(struct cpu *c, const struct insn *i, u64 val)
+{
+	const struct vmx_ctls *ctl = CTLS(c);
+	u8 *vtpr = (u8 *)vmx_ptr(ctl->vapic) + 0x80;
+
+	if (val >> 4)
+		cpu_gp0(c);	/* MOV to CR8 with reserved bits set */
+	vtpr[0] = (u8)(val << 4);
+	vtpr[1] = vtpr[2] = vtpr[3] = 0;
+	if ((vtpr[0] >> 4) < (ctl->tpr_threshold & 0xf)) {
+		c->s.rip += i->len;
+		vmx_exit_now(vmx_of(c), &(struct vmx_exit_info){ .reason = EXIT_REASON_TPR_BELOW_THRESHOLD });
+	}
+	return true;
+}
+
 bool vmx_intercept_cr_write(struct cpu *c, const struct insn *i, int cr, u64 val)
 {
 	const struct vmx_ctls *ctl = CTLS(c);
 	bool exits;
 
+	if (cr == 8 && !(ctl->proc & CPU_BASED_CR8_LOAD_EXITING) && (ctl->proc & CPU_BASED_TPR_SHADOW))
+		return tpr_shadow_write(c, i, val);
 	switch (cr) {
 	case 0: exits = vmx_cr0_write_exits(ctl, val); break;
 	case 3: exits = vmx_cr3_write_exits(ctl, val); break;
@@ -254,6 +279,11 @@ bool vmx_intercept_cr_read(struct cpu *c, const struct insn *i, int cr)
 	if ((cr == 3 && (ctl->proc & CPU_BASED_CR3_STORE_EXITING)) ||
 	    (cr == 8 && (ctl->proc & CPU_BASED_CR8_STORE_EXITING)))
 		insn_exit(c, i, EXIT_REASON_CR_ACCESS, CR_QUAL(cr, CR_ACCESS_TYPE_MOV_FROM_CR, i->rm), 0);
+	if (cr == 8 && (ctl->proc & CPU_BASED_TPR_SHADOW)) {
+		/* MOV from CR8 reads VTPR[7:4] (30.3); the core does not run it. */
+		reg_write(c, i->rm, SZ64, ((const u8 *)vmx_ptr(ctl->vapic))[0x80] >> 4);
+		return true;
+	}
 	return false;
 }
 

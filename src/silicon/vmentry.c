@@ -107,6 +107,20 @@ int vmx_check_controls(struct vmx_cpu *v, const void *vmcs)
 	    (!pa_aligned_ok(G(IO_BITMAP_A), 4096) || !pa_aligned_ok(G(IO_BITMAP_B), 4096) ||
 	     !G(IO_BITMAP_A) || !G(IO_BITMAP_B)))
 		return -1;
+	if (proc & CPU_BASED_TPR_SHADOW) {
+		/*
+		 * Without APIC-access virtualization or virtual-interrupt
+		 * delivery (not offered): threshold bits 31:4 are 0 and bits
+		 * 3:0 do not exceed VTPR[7:4] (27.2.1.1).
+		 */
+		u64 vapic = G(VIRTUAL_APIC_PAGE_ADDR);
+		u32 thr = vmcs_get32(vmcs, TPR_THRESHOLD);
+
+		if (!pa_aligned_ok(vapic, 4096) || !vapic)
+			return -1;
+		if ((thr & ~0xfu) || thr > (u32)(((const u8 *)vmx_ptr(vapic))[0x80] >> 4))
+			return -1;
+	}
 	if ((proc & CPU_BASED_USE_MSR_BITMAPS) &&
 	    (!pa_aligned_ok(G(MSR_BITMAP), 4096) || !G(MSR_BITMAP)))
 		return -1;
@@ -558,6 +572,8 @@ void vmx_cache_controls(struct vmx_ctls *c, const void *vmcs)
 	c->msr_bitmap = G(MSR_BITMAP);
 	c->eptp = G(EPT_POINTER);
 	c->tsc_offset = G(TSC_OFFSET);
+	c->vapic = G(VIRTUAL_APIC_PAGE_ADDR);
+	c->tpr_threshold = vmcs_get32(vmcs, TPR_THRESHOLD);
 	c->vpid = vmcs_get(vmcs, VIRTUAL_PROCESSOR_ID);
 }
 

@@ -169,6 +169,7 @@
 	X(VM_ENTRY_MSR_LOAD_ADDR,          0x200a)			\
 	X(PML_ADDRESS,                     0x200e)			\
 	X(TSC_OFFSET,                      0x2010)			\
+	X(VIRTUAL_APIC_PAGE_ADDR,          0x2012)			\
 	X(EPT_POINTER,                     0x201a)			\
 	/* 64-bit read-only */						\
 	X(GUEST_PHYSICAL_ADDRESS,          0x2400)			\
@@ -199,6 +200,7 @@
 	X(VM_ENTRY_INTR_INFO_FIELD,        0x4016)			\
 	X(VM_ENTRY_EXCEPTION_ERROR_CODE,   0x4018)			\
 	X(VM_ENTRY_INSTRUCTION_LEN,        0x401a)			\
+	X(TPR_THRESHOLD,                   0x401c)			\
 	X(SECONDARY_VM_EXEC_CONTROL,       0x401e)			\
 	/* 32-bit read-only */						\
 	X(VM_INSTRUCTION_ERROR,            0x4400)			\

@@ -47,6 +47,8 @@ struct vmx_ctls {
 	u64 io_bitmap_a, io_bitmap_b, msr_bitmap;
 	u64 eptp;
 	u64 tsc_offset;
+	u64 vapic;		/* virtual-APIC page (TPR shadow) */
+	u32 tpr_threshold;
 	u16 vpid;
 };
 

@@ -523,6 +523,47 @@ static void ept_exits(void)
 	CHECK_EQ(mem[0x7000], 42);
 }
 
+static void tpr_shadow(void)
+{
+	static const u8 code[] = {
+		0x44, 0x0f, 0x20, 0xc0,				/* mov rax, cr8 */
+		0x44, 0x0f, 0x22, 0xc3,				/* mov cr8, rbx */
+		0xf4,
+	};
+	u8 *vapic = test_pages(1);
+	u64 *p4, *p3, *p2;
+
+	guest(code, sizeof(code), true);
+	p4 = (u64 *)(mem + 0x10000);
+	p3 = (u64 *)(mem + 0x11000);
+	p2 = (u64 *)(mem + 0x12000);
+	p4[0] = 0x11000 | 3;
+	p3[0] = 0x12000 | 3;
+	p2[0] = 0x83;
+	vmcs_writel(GUEST_CR3, 0x10000);
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_CR8_LOAD_EXITING | CPU_BASED_CR8_STORE_EXITING, false);
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_TPR_SHADOW, true);
+	vmcs_write64(VIRTUAL_APIC_PAGE_ADDR, hva(vapic));
+	vapic[0x80] = 0x50;				/* VTPR: priority class 5 */
+	/* The threshold may not exceed VTPR[7:4] at entry. */
+	vmcs_write32(TPR_THRESHOLD, 6);
+	CHECK_EQ(vmx_vcpu_enter(env.regs, false), VMX_ENTER_VMFAIL_VALID);
+	CHECK_EQ(vmcs_read32(VM_INSTRUCTION_ERROR), VMXERR_ENTRY_INVALID_CONTROL_FIELD);
+	/* Threshold 4: CR8 reads VTPR; writing 3 drops below it: trap-like exit 43. */
+	vmcs_write32(TPR_THRESHOLD, 4);
+	env.regs[RBX] = 3;
+	CHECK_EXIT(EXIT_REASON_TPR_BELOW_THRESHOLD, 0, 0, CODE + 8);
+	CHECK_EQ(env.regs[RAX], 5);
+	CHECK_EQ(vapic[0x80], 0x30);
+	/* At or above the threshold: no exit. */
+	vmcs_write32(TPR_THRESHOLD, 2);
+	vmcs_writel(GUEST_RIP, CODE);
+	env.regs[RBX] = 9;
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 8);
+	CHECK_EQ(env.regs[RAX], 3);
+	CHECK_EQ(vapic[0x80], 0x90);
+}
+
 static void pml(void)
 {
 	u64 *log = test_pages(1);
@@ -1210,6 +1251,7 @@ int main(void)
 	RUN_TEST(exception_exits);
 	RUN_TEST(triple_fault_exit);
 	RUN_TEST(ept_exits);
+	RUN_TEST(tpr_shadow);
 	RUN_TEST(pml);
 	RUN_TEST(interrupt_window);
 	RUN_TEST(nmi_window);

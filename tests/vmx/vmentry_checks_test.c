@@ -32,7 +32,7 @@ static const struct mutation mutations[] = {
 	  FAILVAL, VMXERR_ENTRY_INVALID_CONTROL_FIELD, true },
 	{ "pin-default1-cleared", PIN_BASED_VM_EXEC_CONTROL, KEEP, 0, ~BIT(1),
 	  FAILVAL, VMXERR_ENTRY_INVALID_CONTROL_FIELD, true },
-	{ "proc-tpr-shadow-unsupported", CPU_BASED_VM_EXEC_CONTROL, KEEP, CPU_BASED_TPR_SHADOW, 0,
+	{ "tpr-shadow-without-vapic-page", CPU_BASED_VM_EXEC_CONTROL, KEEP, CPU_BASED_TPR_SHADOW, 0,
 	  FAILVAL, VMXERR_ENTRY_INVALID_CONTROL_FIELD, true },
 	{ "proc-mtf-unsupported", CPU_BASED_VM_EXEC_CONTROL, KEEP, CPU_BASED_MONITOR_TRAP_FLAG, 0,
 	  FAILVAL, VMXERR_ENTRY_INVALID_CONTROL_FIELD, true },
