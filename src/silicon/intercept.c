@@ -390,9 +390,31 @@ bool vmx_intercept_rdrand(struct cpu *c, const struct insn *i)
 	return false;	/* RDRAND/RDSEED exiting are not offered */
 }
 
+/*
+ * Descriptor-table exiting (26.1.3): 0F 01 /0-/3 (SGDT SIDT LGDT LIDT) exit
+ * with reason 46, 0F 00 /0-/3 (SLDT STR LLDT LTR) with 47.  Instruction
+ * information: Tables 28-10/28-11 (identity in bits 29:28); qualification:
+ * the displacement of a memory operand.
+ */
 bool vmx_intercept_desc_table(struct cpu *c, const struct insn *i)
 {
-	return false;	/* descriptor-table exiting is not offered */
+	bool gdt = i->op == 0x01;
+	u32 info;
+
+	if (!(CTLS(c)->proc2 & SECONDARY_EXEC_DESC))
+		return false;
+	info = info_asz(i) << 7 | (u32)(i->reg & 3) << 28;
+	if (i->flags & IF_MEM) {
+		info |= (u32)i->scale | (u32)i->seg << 15;
+		info |= i->index == REG_NONE ? BIT(22) : (u32)i->index << 18;
+		info |= i->base == REG_NONE ? BIT(27) : (u32)i->base << 23;
+	} else {
+		info |= BIT(10) | (u32)(i->rm & 0xf) << 3;
+	}
+	if (gdt && i->osz != SZ16)
+		info |= BIT(11);	/* operand size 32 (64-bit mode reports 32 too) */
+	insn_exit(c, i, gdt ? EXIT_REASON_GDTR_IDTR : EXIT_REASON_LDTR_TR,
+		  (i->flags & IF_MEM) ? (u64)(s64)i->disp : 0, info);
 }
 
 /* Task switches always exit (26.1.2); qualification: Table 28-2. */

@@ -410,6 +410,37 @@ static void rdtsc_offset(void)
 	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO), INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | 6);
 }
 
+static void descriptor_table_exits(void)
+{
+	/* sgdt [ebx + 4]; lidt [esi]; str ax; lldt dx */
+	GUEST(0x0f, 0x01, 0x43, 0x04,
+	      0x0f, 0x01, 0x1e,
+	      0x0f, 0x00, 0xc8,
+	      0x0f, 0x00, 0xd2,
+	      0xf4);
+	/* Without the control: they run (LLDT 0 loads a null LDT). */
+	env.regs[RBX] = 0x4000;
+	env.regs[RSI] = 0x4000;
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 13);
+	ctl_set(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_DESC, true);
+	vmcs_writel(GUEST_RIP, CODE);
+	/* SGDT: identity 0, 32-bit operand, DS, base EBX, no index, disp 4 */
+	CHECK_EXIT(EXIT_REASON_GDTR_IDTR, 4, 4, CODE);
+	CHECK_EQ(vmcs_read32(VMX_INSTRUCTION_INFO), 1u << 7 | BIT(11) | 3u << 15 | BIT(22) | 3u << 23);
+	skip();
+	CHECK_EXIT(EXIT_REASON_GDTR_IDTR, 0, 3, CODE + 4);
+	CHECK_EQ(vmcs_read32(VMX_INSTRUCTION_INFO),
+		 1u << 7 | BIT(11) | 3u << 15 | BIT(22) | 6u << 23 | 3u << 28);
+	skip();
+	/* STR ax: identity 1, register operand EAX */
+	CHECK_EXIT(EXIT_REASON_LDTR_TR, 0, 3, CODE + 7);
+	CHECK_EQ(vmcs_read32(VMX_INSTRUCTION_INFO), 1u << 7 | BIT(10) | 0u << 3 | 1u << 28);
+	skip();
+	/* LLDT dx: identity 2, register EDX */
+	CHECK_EXIT(EXIT_REASON_LDTR_TR, 0, 3, CODE + 10);
+	CHECK_EQ(vmcs_read32(VMX_INSTRUCTION_INFO), 1u << 7 | BIT(10) | 2u << 3 | 2u << 28);
+}
+
 static void invpcid_exit(void)
 {
 	/* invpcid edx, [ebx + 8]: 66 0F 38 82 /r */
@@ -1247,6 +1278,7 @@ int main(void)
 	RUN_TEST(rdtsc_offset);
 	RUN_TEST(invlpg_exit);
 	RUN_TEST(invpcid_exit);
+	RUN_TEST(descriptor_table_exits);
 	RUN_TEST(vmx_insn_info_exit);
 	RUN_TEST(exception_exits);
 	RUN_TEST(triple_fault_exit);
