@@ -542,6 +542,7 @@ struct block {
 	struct block *hnext;
 	struct block *link[2];
 	u64 link_epoch;
+	u32 link_wgen;		/* code_wgen when the links were made */
 	struct insn insn[];
 };
 
@@ -565,6 +566,8 @@ void icache_free(struct cpu *c);
 #define CODE_SLOTS_BITS 16
 extern u32 code_gen[1u << CODE_SLOTS_BITS];
 extern u8 code_mark[1u << CODE_SLOTS_BITS];
+/* Bumped with any code_gen[] slot: links made before it are not trusted. */
+extern u32 code_wgen;
 static __always_inline u32 code_slot(uintptr_t host)
 {
 	return (u32)(((host >> PAGE_SHIFT) * 0x9E3779B97F4A7C15ull) >> (64 - CODE_SLOTS_BITS));
