@@ -612,6 +612,107 @@ static void far_transfers_32(void)
 	sil_fini(&s);
 }
 
+/*
+ * CPL3 -> CPL0 through a 32-bit DPL3 interrupt gate: the stack comes from
+ * the TSS (SS0:ESP0) and the frame holds SS, ESP, EFLAGS, CS, EIP; IRET
+ * goes back to CPL3.  Then virtual-8086 mode entered by IRET, and INT from
+ * there: the frame adds GS, FS, DS, ES and the data segments become null.
+ */
+static void interrupts_32_privilege(void)
+{
+	struct sil s;
+	struct cpu_state *st;
+	static const u8 code[] = {
+		0x6a, 0x6b,					/* push $0x6b */
+		0x68, 0x00, 0x00, 0x30, 0x00,			/* push $0x300000 */
+		0x6a, 0x63,					/* push $0x63 */
+		0x68, 0x40, 0x00, 0x10, 0x00,			/* push $0x100040 */
+		0xcb,						/* lret */
+	};
+	static const u8 user[] = {
+		0xcd, 0x21,					/* int $0x21 */
+		0x8c, 0xce,					/* mov %cs, %esi */
+		0xf4,						/* hlt: #GP at CPL3 */
+	};
+	/* vector 0x21 handler: note ESP, the frame's EIP and CS; IRET */
+	static const u8 h21[] = {
+		0x89, 0xe5,					/* mov %esp, %ebp */
+		0x8b, 0x3c, 0x24,				/* mov (%esp), %edi */
+		0x8b, 0x4c, 0x24, 0x04,				/* mov 4(%esp), %ecx */
+		0xcf,						/* iret */
+	};
+	u32 f[5];
+
+	setup32(&s);
+	st = cpu_state(s.c);
+	put64(&s, IDT32 + 0x21 * 8, ((SIL_STUBS + 0x21 * 16) & 0xffff) | (0x18ull << 16) |
+				    (0xeeull << 40) | ((u64)((SIL_STUBS + 0x21 * 16) >> 16) << 48));
+	st->idtr.limit = 0x22 * 8 - 1;
+	sil_put(&s, SIL_STUBS + 0x21 * 16, h21, sizeof(h21));
+	{
+		u32 esp0 = SIL_STACK, ss0 = 0x10;
+		memcpy(s.ram + SIL_TSS + 4, &esp0, 4);
+		memcpy(s.ram + SIL_TSS + 8, &ss0, 4);
+	}
+	sil_put(&s, CODE + 0x40, user, sizeof(user));
+	st->rflags = 2 | CPU_FLAG_IF;
+	CHECK_EQ(run32(&s, code, sizeof(code)), CPU_EXIT_HLT);
+	/* the handler saw the inner stack: EBP = ESP0 - 20 */
+	CHECK_EQ(st->gpr[5], SIL_STACK - 20);
+	memcpy(f, s.ram + SIL_STACK - 20, sizeof(f));	/* (rewritten by the #GP below) */
+	CHECK_EQ(st->gpr[7], CODE + 0x42);	/* EIP after INT */
+	CHECK_EQ(st->gpr[1], 0x63);
+	CHECK(f[2] & CPU_FLAG_IF, "EFLAGS in the frame");
+	CHECK_EQ(f[3], 0x300000);
+	CHECK_EQ(f[4], 0x6b);
+	/* IRET returned to CPL3; its HLT then took #GP(0) */
+	CHECK_EQ(st->gpr[6] & 0xffff, 0x63);
+	CHECK(took32(&s, 13, 0), "HLT at CPL3: no #GP(0)");
+
+	/* virtual-8086 mode: IRET with VM set, then INT 0x21 (IOPL 3) */
+	{
+		static const u8 to_vm86[] = {
+			0x6a, 0x00,			/* push $0 (GS) */
+			0x6a, 0x00,			/* push $0 (FS) */
+			0x68, 0x00, 0x20, 0, 0,		/* push $0x2000 (DS) */
+			0x68, 0x00, 0x30, 0, 0,		/* push $0x3000 (ES) */
+			0x68, 0x00, 0x40, 0, 0,		/* push $0x4000 (SS) */
+			0x68, 0x00, 0x10, 0, 0,		/* push $0x1000 (ESP) */
+			0x68, 0x02, 0x32, 0x02, 0,	/* push $0x23202 (VM, IOPL3, IF) */
+			0x68, 0x00, 0x10, 0, 0,		/* push $0x1000 (CS) */
+			0x6a, 0x00,			/* push $0 (EIP) */
+			0xcf,				/* iret */
+		};
+		/* at 0x1000:0000 = linear 0x10000, 16-bit code */
+		static const u8 v86[] = {
+			0xb8, 0x34, 0x12,		/* mov $0x1234, %ax */
+			0xcd, 0x21,			/* int $0x21 */
+		};
+		static const u8 h21b[] = { 0x6a, 0x21, 0xf4 };	/* push $0x21; hlt */
+		u32 fr[10];
+
+		sil_put(&s, 0x10000, v86, sizeof(v86));
+		sil_put(&s, SIL_STUBS + 0x21 * 16, h21b, sizeof(h21b));
+		CHECK_EQ(run32(&s, to_vm86, sizeof(to_vm86)), CPU_EXIT_HLT);
+		CHECK_EQ(st->gpr[0] & 0xffff, 0x1234);
+		CHECK_EQ(st->seg[CPU_SEG_CS].sel, 0x18);
+		CHECK(!(st->rflags & CPU_FLAG_VM), "still in VM86 mode");
+		CHECK(st->seg[CPU_SEG_DS].ar & CPU_AR_UNUSABLE, "DS not null after VM86 -> CPL0");
+		memcpy(fr, s.ram + st->gpr[4], sizeof(fr));
+		CHECK_EQ(fr[0], 0x21);		/* the stub's push */
+		CHECK_EQ(fr[1], 5);		/* EIP after INT */
+		CHECK_EQ(fr[2], 0x1000);	/* CS */
+		CHECK(fr[3] & CPU_FLAG_VM, "EFLAGS.VM in the frame");
+		CHECK_EQ(fr[4], 0x1000);	/* ESP */
+		CHECK_EQ(fr[5], 0x4000);	/* SS */
+		CHECK_EQ(fr[6], 0x3000);	/* ES */
+		CHECK_EQ(fr[7], 0x2000);	/* DS */
+		CHECK_EQ(fr[8], 0);		/* FS */
+		CHECK_EQ(fr[9], 0);		/* GS */
+	}
+	sil_fini(&s);
+}
+
 int main(void)
 {
 	RUN_TEST(paging_ad_bits);
@@ -624,5 +725,6 @@ int main(void)
 	RUN_TEST(segment_checks);
 	RUN_TEST(lar_lsl_verr);
 	RUN_TEST(far_transfers_32);
+	RUN_TEST(interrupts_32_privilege);
 	return test_cases_failed ? 1 : 0;
 }
