@@ -47,6 +47,7 @@ MG_DECL(mg_pf_ins);
 MG_DECL(mg_pm32);
 MG_DECL(mg_fetch_mmio);
 MG_DECL(mg_sreg);
+MG_DECL(mg_user);
 
 struct mt_vm {
 	int sys, vm, vcpu;
@@ -89,7 +90,7 @@ static void mt_destroy(struct mt_vm *g)
  * MG_CODE running @code.  @irqchip: KVM_CREATE_IRQCHIP first.
  */
 static int mt_create_mode(struct tctx *t, struct mt_vm *g, const unsigned char *code,
-			  const unsigned char *code_end, bool irqchip, bool long_mode)
+			  const unsigned char *code_end, bool irqchip, bool long_mode, bool user)
 {
 	struct kvm_userspace_memory_region mr;
 	struct kvm_sregs s;
@@ -129,16 +130,18 @@ static int mt_create_mode(struct tctx *t, struct mt_vm *g, const unsigned char *
 
 	memcpy(g->ram + MG_CODE, code, code_end - code);
 	/* identity paging: GiB 0 and GiB 3 (the APICs) in 2 MiB pages */
-	mt_put64(g->ram + MG_PML4, MG_PDPT | 3);
-	mt_put64(g->ram + MG_PDPT, MG_PD0 | 3);
+	mt_put64(g->ram + MG_PML4, MG_PDPT | 3 | (user ? 4 : 0));
+	mt_put64(g->ram + MG_PDPT, MG_PD0 | 3 | (user ? 4 : 0));
 	mt_put64(g->ram + MG_PDPT + 3 * 8, MG_PD3 | 3);
 	for (int i = 0; i < 512; i++) {
-		mt_put64(g->ram + MG_PD0 + 8 * i, i == 3 ? 0 : ((uint64_t)i << 21) | 0x83);
+		mt_put64(g->ram + MG_PD0 + 8 * i, i == 3 ? 0 : ((uint64_t)i << 21) | 0x83 | (user ? 4 : 0));
 		mt_put64(g->ram + MG_PD3 + 8 * i, ((3ull << 30) + ((uint64_t)i << 21)) | 0x83);
 	}
 	/* GDT: 0x08 64-bit code, 0x10 data; IDT: vectors 0-31 to mg_rt's stubs */
 	mt_put64(g->ram + MG_GDT + 0x08, 0x00af9b000000ffffull);
 	mt_put64(g->ram + MG_GDT + 0x10, 0x00cf93000000ffffull);
+	mt_put64(g->ram + MG_GDT + 0x18, 0x00affb000000ffffull);	/* 0x1b: 64-bit user code */
+	mt_put64(g->ram + MG_GDT + 0x20, 0x00cff3000000ffffull);	/* 0x23: user data */
 	memcpy(g->ram + MG_RT, mg_rt, mg_rt_end - mg_rt);
 	for (int v = 0; v < 32; v++) {
 		uint64_t h = MG_RT + 16 * v;
@@ -152,7 +155,7 @@ static int mt_create_mode(struct tctx *t, struct mt_vm *g, const unsigned char *
 	s.cs = t_flat_seg(0x08, 11, long_mode);
 	s.ds = s.es = s.fs = s.gs = s.ss = data;
 	s.gdt.base = MG_GDT;
-	s.gdt.limit = 0x17;
+	s.gdt.limit = 0x27;
 	s.idt.base = MG_IDT;
 	s.idt.limit = 32 * 16 - 1;
 	if (long_mode) {
@@ -177,7 +180,7 @@ static int mt_create_mode(struct tctx *t, struct mt_vm *g, const unsigned char *
 static int mt_create(struct tctx *t, struct mt_vm *g, const unsigned char *code,
 		     const unsigned char *code_end, bool irqchip)
 {
-	return mt_create_mode(t, g, code, code_end, irqchip, true);
+	return mt_create_mode(t, g, code, code_end, irqchip, true, false);
 }
 
 static void mt_hex(char *out, const unsigned char *p, unsigned int n)
@@ -256,6 +259,22 @@ static void mt_regs(struct tctx *t, struct mt_vm *g)
 
 	CHECK_OK(t, IOC(t, g->vcpu, KVM_GET_REGS, &r));
 	t_regs(t, &r);
+}
+
+/* As mt_regs(), RFLAGS apart: a known difference (@why). */
+static void mt_regs_rflags_d(struct tctx *t, struct mt_vm *g, const char *why, uint64_t want)
+{
+	struct kvm_regs r;
+
+	CHECK_OK(t, IOC(t, g->vcpu, KVM_GET_REGS, &r));
+	t_printf(t, "rax=%#llx rbx=%#llx rcx=%#llx rdx=%#llx", (unsigned long long)r.rax,
+		 (unsigned long long)r.rbx, (unsigned long long)r.rcx, (unsigned long long)r.rdx);
+	t_printf(t, "rsi=%#llx rdi=%#llx rsp=%#llx rip=%#llx", (unsigned long long)r.rsi,
+		 (unsigned long long)r.rdi, (unsigned long long)r.rsp, (unsigned long long)r.rip);
+	t_differs(t, why);
+	t_printf(t, "rflags=%#llx", (unsigned long long)r.rflags);
+	CHECK_SOFT(t, r.rflags == want, "rflags %#llx, want %#llx", (unsigned long long)r.rflags,
+		   (unsigned long long)want);
 }
 
 static void mt_mem(struct tctx *t, const char *what, const unsigned char *p, unsigned int n)
@@ -410,7 +429,7 @@ KVM_CASE(mmio_protected_mode)
 {
 	struct mt_vm g;
 
-	if (!mt_create_mode(t, &g, mg_pm32, mg_pm32_end, false, false)) {
+	if (!mt_create_mode(t, &g, mg_pm32, mg_pm32_end, false, false, false)) {
 		int n = mt_run(t, &g, 64);
 
 		CHECK(n >= 10, "only %d MMIO exits", n);
@@ -478,6 +497,29 @@ KVM_CASE(mmio_apic_no_irqchip)
 
 		CHECK_EQ(n, 10);
 		mt_regs(t, &g);
+	}
+	mt_destroy(&g);
+}
+
+/* MMIO and string I/O from CPL3: user-mode translations, the same exits. */
+KVM_CASE(mmio_user_mode)
+{
+	struct mt_vm g;
+
+	if (!mt_create_mode(t, &g, mg_user, mg_user_end, false, true, true)) {
+		int n = mt_run(t, &g, 32);
+
+		CHECK_EQ(n, 4);
+		mt_regs_rflags_d(t, &g, "this host's PVM KVM reads user-mode RFLAGS.IOPL as 0 (VMX KVM: the guest's 3)",
+				 0x3006);
+		mt_mem(t, "ins", g.ram + MG_DATA + 0x100, 3);
+		{
+			struct kvm_sregs sr;
+
+			CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_SREGS, &sr));
+			t_seg(t, "cs", &sr.cs);
+			CHECK_SOFT(t, sr.cs.dpl == 3 && sr.cs.selector == 0x1b, "not at CPL3");
+		}
 	}
 	mt_destroy(&g);
 }

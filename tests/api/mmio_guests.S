@@ -133,6 +133,10 @@ GUEST(mg_str)
 	mov $4, %ecx
 	repne scasb
 	mov %rcx, %r10
+	mov $2, %ecx
+	mov $MMIO + 0x900, %rsi
+	mov $MMIO + 0xa00, %rdi
+	rep movsb
 	DONE
 END(mg_str)
 
@@ -271,6 +275,33 @@ GUEST(mg_sreg)
 	mov %fs, %esi
 	DONE
 END(mg_sreg)
+
+/*
+ * CPL3 (IRETQ to user segments 0x1b/0x23 with IOPL 3): MMIO and string
+ * I/O from user mode, translated with user-mode page walks.
+ */
+GUEST(mg_user)
+	mov $0x1000, %rsp
+	pushq $0x23
+	pushq $0xf00
+	pushq $0x3002
+	pushq $0x1b
+	lea 1f(%rip), %rax
+	pushq %rax
+	iretq
+1:	mov $MMIO, %rbx
+	movl $0x5566, (%rbx)
+	mov 8(%rbx), %rax
+	addw $3, 16(%rbx)
+	mov $DATA, %rsi
+	mov $0x1234, %dx
+	mov $2, %ecx
+	rep outsb
+	mov $DATA + 0x100, %rdi
+	mov $3, %ecx
+	rep insb
+	DONE
+END(mg_user)
 
 /* ---- flat 32-bit protected mode, no paging ---- */
 	.code32
