@@ -598,6 +598,7 @@ void code_page_mark(struct cpu *c, uintptr_t host);
  */
 u64 emul_read(struct cpu *c, u64 lin, int size, int kind);
 void emul_write(struct cpu *c, u64 lin, int size, u64 val, int kind);
+bool emul_io_bitmap(struct cpu *c, u64 tss_base, u32 tss_limit, u16 port, int size);
 extern __thread bool cpu_emulating;
 
 /* ---- MSRs (msr.c) ---- */

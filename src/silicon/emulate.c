@@ -164,6 +164,26 @@ void emul_write(struct cpu *c, u64 lin, int size, u64 val, int kind)
 	emul_check_rc(c, rc);
 }
 
+/*
+ * The I/O permission bitmap of the TSS (SDM 19.5.2) for cpu_io_allowed():
+ * read as supervisor accesses through read_std.  Like the core, a TSS that
+ * cannot be read denies the access (#GP).
+ */
+bool emul_io_bitmap(struct cpu *c, u64 tss_base, u32 tss_limit, u16 port, int size)
+{
+	struct emul *e = c->emul;
+	struct vmx_emul_exception x;
+	u16 off, bits;
+
+	if (e->ops->read_std(e->opaque, emul_lin(c, tss_base + 0x66), &off, 2, &x, true))
+		return false;
+	if ((u32)off + port / 8 + 1 > tss_limit)
+		return false;
+	if (e->ops->read_std(e->opaque, emul_lin(c, tss_base + off + port / 8), &bits, 2, &x, true))
+		return false;
+	return ((bits >> (port & 7)) & ((1u << size) - 1)) == 0;
+}
+
 static int emul_pio(void *opaque, struct cpu *c, u16 port, int size, bool write, u32 *val)
 {
 	struct emul *e = c->emul;

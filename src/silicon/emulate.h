@@ -42,8 +42,7 @@
  * VMX_EMUL_UNHANDLEABLE, again with no effect on the state.
  *
  * FIXME: LOCKed read-modify-writes are done as a read and a write (no
- * cmpxchg callback); the I/O permission bitmap of a CPL > IOPL string I/O
- * is not consulted (#GP); TF single-step traps are not raised.
+ * cmpxchg callback); TF single-step traps are the VMM's (KVM raises them).
  */
 #ifndef SILICON_EMULATE_H
 #define SILICON_EMULATE_H

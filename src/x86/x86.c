@@ -1934,6 +1934,10 @@ static bool kvm_slot_hva_ok(struct kvm_memory_slot *slot)
 #define APIC_DEFAULT_PHYS_BASE 0xfee00000ull
 #define X86_EFLAGS_AC_BIT (1ull << 18)
 #define X86_EFLAGS_VM_BIT (1ull << 17)
+#define X86_EFLAGS_TF_BIT (1ull << 8)
+#define DB_VECTOR 1
+#define DR6_BS (1ull << 14)
+#define DR6_ACTIVE_LOW 0xffff0ff0ull
 
 static struct kvm_vcpu *emul_to_vcpu(struct x86_emulate_ctxt *ctxt)
 {
@@ -2463,7 +2467,7 @@ int x86_emulate_instruction(struct kvm_vcpu *vcpu, u64 cr2_or_gpa, int emulation
 {
 	struct x86_emulate_ctxt *ctxt = vcpu->arch.emulate_ctxt;
 	struct kvm *kvm = vcpu->kvm;
-	bool writeback = true;
+	bool writeback = true, tf;
 	int r, idx;
 
 	if (!ctxt) {
@@ -2489,6 +2493,7 @@ int x86_emulate_instruction(struct kvm_vcpu *vcpu, u64 cr2_or_gpa, int emulation
 		}
 	}
 restart:
+	tf = ctxt->state.rflags & X86_EFLAGS_TF_BIT;	/* ctxt->tf */
 	ctxt->gpa_available = emulation_type & EMULTYPE_PF;
 	ctxt->gpa_val = cr2_or_gpa;
 	r = x86_emulate_insn(ctxt);
@@ -2520,8 +2525,18 @@ restart:
 	} else {
 		r = 1;
 	}
-	if (writeback)
+	if (writeback) {
 		emulator_writeback(vcpu, ctxt);
+		/*
+		 * kvm_vcpu_do_singlestep(): the trap the processor would raise
+		 * after the instruction.  Note, as in KVM, not when the
+		 * instruction exits to userspace (r == 0).
+		 */
+		if (r == 1 && tf && !ctxt->have_exception) {
+			vcpu->arch.dr6 = ((vcpu->arch.dr6 & ~0xfull) | DR6_ACTIVE_LOW | DR6_BS) & ~BIT_ULL(12);
+			kvm_queue_exception(vcpu, DB_VECTOR, false, 0);
+		}
+	}
 out:
 	srcu_read_unlock(&kvm->srcu, idx);
 	return r;

@@ -48,6 +48,7 @@ MG_DECL(mg_pm32);
 MG_DECL(mg_fetch_mmio);
 MG_DECL(mg_sreg);
 MG_DECL(mg_user);
+MG_DECL(mg_step);
 
 struct mt_vm {
 	int sys, vm, vcpu;
@@ -520,6 +521,25 @@ KVM_CASE(mmio_user_mode)
 			t_seg(t, "cs", &sr.cs);
 			CHECK_SOFT(t, sr.cs.dpl == 3 && sr.cs.selector == 0x1b, "not at CPL3");
 		}
+	}
+	mt_destroy(&g);
+}
+
+/*
+ * RFLAGS.TF over an instruction emulated in the kernel (an in-kernel I/O
+ * APIC read): the single-step #DB follows it, with DR6.BS.
+ */
+KVM_CASE(mmio_single_step)
+{
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_step, mg_step_end, true)) {
+		struct kvm_debugregs dr;
+
+		mt_run(t, &g, 16);
+		mt_regs(t, &g);
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_DEBUGREGS, &dr));
+		t_printf(t, "dr6=%#llx", (unsigned long long)dr.dr6);
 	}
 	mt_destroy(&g);
 }

@@ -303,6 +303,22 @@ GUEST(mg_user)
 	DONE
 END(mg_user)
 
+/*
+ * TF single-step over an instruction the kernel emulates to the end (an
+ * I/O APIC read): #DB after it, DR6.BS (the stub reports vector 1, the
+ * return RIP at (%rsp) and DR6 via port 0xe8 in place of CR2).
+ */
+GUEST(mg_step)
+	mov $0xfec00000, %rbx
+	movl $1, (%rbx)
+	pushfq
+	orl $0x100, (%rsp)
+	popfq
+	mov 0x10(%rbx), %eax
+	nop
+	DONE
+END(mg_step)
+
 /* ---- flat 32-bit protected mode, no paging ---- */
 	.code32
 GUEST(mg_pm32)

@@ -391,6 +391,38 @@ static void test_pio(void)
 	CHECK_EQ(pio_outs, 1);
 }
 
+/* CPL3 with IOPL 0: string I/O as the TSS I/O bitmap says (read through read_std). */
+static void test_io_bitmap(void)
+{
+	struct vmx_emul_state st;
+	struct vmx_emul_insn in = { 0 };
+	struct vmx_emul_exception e;
+	static const u8 b[] = { 0x6e };	/* outsb */
+
+	setup(&st, false);
+	code(b, sizeof(b), 0x1000);
+	st.seg[VMX_EMUL_CS].ar = 0xc0fb;	/* DPL3 code */
+	st.seg[VMX_EMUL_SS].ar = 0xc0f3;	/* CPL = SS.DPL = 3 */
+	st.seg[VMX_EMUL_TR] = (struct vmx_emul_seg){ 0x500, 0x80, 0x8b, 0x18 };
+	mem[0x500 + 0x66] = 0x68;		/* I/O map base */
+	mem[0x500 + 0x68 + 2] = 0x02;		/* port 0x11 denied, 0x10 allowed */
+	st.regs[6] = 0x3000;
+	st.regs[2] = 0x10;
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_CONTINUE);
+	CHECK_EQ(pio_outs, 1);
+	st.regs[2] = 0x11;
+	st.rip = 0x1000;
+	in.len = 0;
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_PROPAGATE_FAULT);
+	CHECK_EQ(e.vector, 13);
+	CHECK_EQ(pio_outs, 1);
+	/* beyond the TSS limit: denied */
+	st.regs[2] = 0x400;
+	in.len = 0;
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_PROPAGATE_FAULT);
+	CHECK_EQ(e.vector, 13);
+}
+
 /* An instruction across a page is fetched to the page end, then the rest. */
 static void test_fetch_page_split(void)
 {
@@ -430,5 +462,6 @@ int main(void)
 	RUN_TEST(test_rep_one_iteration);
 	RUN_TEST(test_pio);
 	RUN_TEST(test_fetch_page_split);
+	RUN_TEST(test_io_bitmap);
 	return test_cases_failed ? 1 : 0;
 }
