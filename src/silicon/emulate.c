@@ -16,6 +16,7 @@
  * provided nothing else of the state changed (else: unhandleable).
  */
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 
 #include "silicon/emulate.h"
@@ -232,7 +233,7 @@ static void emul_load(struct cpu *c, const struct vmx_emul_state *st)
 {
 	struct cpu_state *s = &c->s;
 
-	memset(s, 0, sizeof(*s));
+	memset(s, 0, offsetof(struct cpu_state, fpu));	/* the FPU: copied or zeroed below */
 	memcpy(s->gpr, st->regs, sizeof(s->gpr));
 	s->rip = st->rip;
 	s->rflags = (st->rflags & 0x3f7fd5) | 2;
@@ -259,6 +260,8 @@ static void emul_load(struct cpu *c, const struct vmx_emul_state *st)
 	s->interruptibility = st->interruptibility & (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING);
 	if (st->fpu)
 		memcpy(&s->fpu, st->fpu, sizeof(s->fpu));
+	else
+		memset(&s->fpu, 0, sizeof(s->fpu));
 	c->lf_op = LF_NONE;
 	c->fault_vec = -1;
 	c->delivering = -1;
@@ -371,7 +374,7 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 	emul_load(c, st);
 	c->emul = &e;
 	cpu_emulating = true;
-	before = c->s;
+	memcpy(&before, &c->s, offsetof(struct cpu_state, fpu));	/* the FPU: compared with st->fpu */
 	shadow = c->s.interruptibility;
 	r = setjmp(c->jb);
 	if (r) {
@@ -415,8 +418,12 @@ retired:
 	c->s.interruptibility &= ~shadow;
 	if (emul_state_escaped(&before, &c->s))
 		return VMX_EMUL_UNHANDLEABLE;
-	if (!st->fpu && memcmp(&before.fpu, &c->s.fpu, sizeof(c->s.fpu)))
-		return VMX_EMUL_UNHANDLEABLE;
+	if (!st->fpu) {
+		static const struct cpu_fpu zero_fpu;
+
+		if (memcmp(&zero_fpu, &c->s.fpu, sizeof(c->s.fpu)))
+			return VMX_EMUL_UNHANDLEABLE;
+	}
 	memcpy(st->regs, c->s.gpr, sizeof(st->regs));
 	st->rip = c->s.rip;
 	st->rflags = c->s.rflags;
@@ -428,7 +435,7 @@ retired:
 	}
 	st->interruptibility = (st->interruptibility & ~(u32)(CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING)) |
 			       (c->s.interruptibility & (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING));
-	if (st->fpu && memcmp(&before.fpu, &c->s.fpu, sizeof(c->s.fpu)))
+	if (st->fpu && memcmp(st->fpu, &c->s.fpu, sizeof(c->s.fpu)))
 		memcpy(st->fpu, &c->s.fpu, sizeof(c->s.fpu));
 	return VMX_EMUL_CONTINUE;
 }

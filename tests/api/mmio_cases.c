@@ -378,6 +378,8 @@ KVM_CASE(pio_string)
 		mt_mem(t, "ins", g.ram + MG_DATA + 0x100, 16);
 		mt_mem(t, "ins df", g.ram + MG_DATA + 0x17e, 3);
 		mt_mem(t, "ins page", g.ram + MG_DATA + 0xffe, 4);
+		mt_mem(t, "ins 1024", g.ram + MG_DATA + 0x2000 + 1020, 8);
+		mt_mem(t, "insw 512", g.ram + MG_DATA + 0x3000 + 1020, 8);
 	}
 	mt_destroy(&g);
 }

@@ -198,6 +198,12 @@ GUEST(mg_pio)
 	mov $DATA + 0xffe, %rdi
 	mov $4, %ecx
 	rep insb
+	mov $DATA + 0x2000, %rdi
+	mov $1500, %ecx
+	rep insb		/* KVM's read-ahead: 1024, then 476 */
+	mov $DATA + 0x3000, %rdi
+	mov $700, %ecx
+	rep insw		/* 512 words, then 188 */
 	DONE
 END(mg_pio)
 
