@@ -2819,11 +2819,6 @@ int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 
 	kvm_x86_call(vcpu_load)(vcpu);
 	run->flags = 0;
-	if (run->immediate_exit) {
-		run->exit_reason = KVM_EXIT_INTR;
-		r = -EINTR;
-		goto out;
-	}
 	if ((run->kvm_valid_regs & ~KVM_SYNC_X86_VALID_FIELDS) ||
 	    (run->kvm_dirty_regs & ~KVM_SYNC_X86_VALID_FIELDS) || run->kvm_dirty_regs) {
 		r = -EINVAL;	/* KVM_CAP_SYNC_REGS is not offered */
@@ -2831,6 +2826,10 @@ int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 	}
 	/* An application processor waits for INIT-SIPI (KVM_MP_STATE_UNINITIALIZED). */
 	if (vcpu->arch.mp_state == KVM_MP_STATE_UNINITIALIZED) {
+		if (run->immediate_exit) {
+			r = -EINTR;
+			goto out;
+		}
 		kvm_apic_accept_events(vcpu);
 		r = -EAGAIN;
 		goto out;
@@ -2842,6 +2841,16 @@ int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 		r = cui(vcpu);
 		if (r <= 0)
 			goto out;
+	}
+	/*
+	 * After the completion of an MMIO/PIO exit, as KVM: immediate_exit is
+	 * how userspace makes the guest state consistent (the instruction
+	 * done) without running the guest.  Note, KVM leaves exit_reason as
+	 * it was here.
+	 */
+	if (run->immediate_exit) {
+		r = -EINTR;
+		goto out;
 	}
 	r = vcpu_run(vcpu);
 out:

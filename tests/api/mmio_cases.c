@@ -545,3 +545,38 @@ KVM_CASE(mmio_single_step)
 	}
 	mt_destroy(&g);
 }
+
+/*
+ * KVM_RUN with immediate_exit after an MMIO read exit completes the
+ * instruction with the data and returns -EINTR without running the guest
+ * (the API's way to make guest state consistent, e.g. before migration).
+ */
+KVM_CASE(mmio_read_immediate_exit)
+{
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_mov, mg_mov_end, false)) {
+		long r;
+
+		/* run to the first read: movb (%rbx), %cl (5 write exits before it) */
+		for (int i = 0; i < 6; i++) {
+			r = IOC(t, g.vcpu, KVM_RUN, 0);
+			CHECK_EQ(r, 0);
+			CHECK_EQ(g.run->exit_reason, KVM_EXIT_MMIO);
+		}
+		CHECK_EQ(g.run->mmio.is_write, 0);
+		t_printf(t, "read at %#llx len %u", (unsigned long long)g.run->mmio.phys_addr,
+			 g.run->mmio.len);
+		g.run->mmio.data[0] = 0xa5;
+		g.run->immediate_exit = 1;
+		r = IOC(t, g.vcpu, KVM_RUN, 0);
+		CHECK_ERR(t, r, EINTR);
+		t_printf(t, "exit_reason %u", g.run->exit_reason);
+		mt_regs(t, &g);
+		/* and the guest goes on from the next instruction */
+		g.run->immediate_exit = 0;
+		mt_run(t, &g, 64);
+		mt_regs(t, &g);
+	}
+	mt_destroy(&g);
+}
