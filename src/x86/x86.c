@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 #include <sched.h>
+#include <signal.h>
+#include <pthread.h>
 #include <sys/mman.h>
 
 #include "kvm/kvm_host.h"
@@ -1561,24 +1563,40 @@ static int kvm_emulation_unavailable(struct kvm_vcpu *vcpu, u64 gpa)
 }
 
 /*
- * kvm_cpuid(): the guest's CPUID as KVM_SET_CPUID2 set it.  A leaf past the
- * last basic or extended leaf answers like the last basic leaf, as Intel
- * processors do (get_out_of_range_cpuid_entry()).
+ * get_out_of_range_cpuid_entry(): a leaf the guest's CPUID does not have.
+ * Within its class's range (basic, hypervisor 0x4000xx00, extended,
+ * Centaur 0xc0000000) it reads as 0; past it, Intel processors answer
+ * with the last basic leaf (the index asked for still counts), AMD ones
+ * with 0.  Return: the entry to use, with *@fn the leaf it is, or NULL.
  */
+static struct kvm_cpuid_entry2 *get_out_of_range_cpuid_entry(struct kvm_vcpu *vcpu, u32 *fn,
+							     u32 index)
+{
+	struct kvm_cpuid_entry2 *basic = kvm_find_cpuid_entry(vcpu, 0), *class;
+	u32 function = *fn;
+
+	if (!basic || vcpu->arch.is_amd_compatible)
+		return NULL;
+	if (function >= 0x40000000 && function <= 0x4fffffff)
+		class = kvm_find_cpuid_entry(vcpu, function & 0xffffff00);
+	else if (function >= 0xc0000000)
+		class = kvm_find_cpuid_entry(vcpu, 0xc0000000);
+	else
+		class = kvm_find_cpuid_entry(vcpu, function & 0x80000000);
+	if (class && function <= class->eax)
+		return NULL;
+	*fn = basic->eax;
+	return kvm_find_cpuid_entry_index(vcpu, basic->eax, index);
+}
+
+/* kvm_cpuid(): the guest's CPUID as KVM_SET_CPUID2 set it (KVM's kvm_cpuid()). */
 static void kvm_cpuid(struct kvm_vcpu *vcpu, u32 *eax, u32 *ebx, u32 *ecx, u32 *edx)
 {
 	u32 function = *eax, index = *ecx;
 	struct kvm_cpuid_entry2 *e = kvm_find_cpuid_entry_index(vcpu, function, index);
 
-	if (!e) {
-		struct kvm_cpuid_entry2 *basic = kvm_find_cpuid_entry(vcpu, 0);
-		struct kvm_cpuid_entry2 *ext = kvm_find_cpuid_entry(vcpu, 0x80000000);
-		bool in_range = (function < 0x80000000 && basic && function <= basic->eax) ||
-				(function >= 0x80000000 && ext && function <= ext->eax);
-
-		if (!in_range && basic)
-			e = kvm_find_cpuid_entry_index(vcpu, basic->eax, index);
-	}
+	if (!e)
+		e = get_out_of_range_cpuid_entry(vcpu, &function, index);
 	if (e) {
 		*eax = e->eax;
 		*ebx = e->ebx;
@@ -1586,6 +1604,18 @@ static void kvm_cpuid(struct kvm_vcpu *vcpu, u32 *eax, u32 *ebx, u32 *ecx, u32 *
 		*edx = e->edx;
 	} else {
 		*eax = *ebx = *ecx = *edx = 0;
+		/*
+		 * Leaves 0xb and 0x1f: an undefined subleaf still echoes the
+		 * index in ECX[7:0] and gives the x2APIC ID in EDX, if subleaf
+		 * 1 exists.
+		 */
+		if (function == 0xb || function == 0x1f) {
+			e = kvm_find_cpuid_entry_index(vcpu, function, 1);
+			if (e) {
+				*ecx = index & 0xff;
+				*edx = e->edx;
+			}
+		}
 	}
 }
 
@@ -1862,32 +1892,63 @@ static void pio_set_rax(struct kvm_vcpu *vcpu, int size, const u8 *data)
 	}
 }
 
+/* The linear address of RIP (kvm_get_linear_rip()): what completions compare. */
+static u64 kvm_get_linear_rip(struct kvm_vcpu *vcpu)
+{
+	return kvm_x86_call(get_segment_base)(vcpu, VCPU_SREG_CS) + vcpu->arch.regs[VCPU_REGS_RIP];
+}
+
+static bool kvm_is_linear_rip(struct kvm_vcpu *vcpu, u64 linear_rip)
+{
+	return kvm_get_linear_rip(vcpu) == linear_rip;
+}
+
+/*
+ * The completions of a PIO exit, at the next KVM_RUN: only then does the
+ * instruction retire (RIP moves on, an IN writes RAX).  If userspace moved
+ * RIP meanwhile (KVM_SET_REGS), the instruction is dropped (KVM's
+ * cui_linear_rip check).
+ */
 static int complete_fast_pio_in(struct kvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 
+	if (unlikely(!kvm_is_linear_rip(vcpu, vcpu->arch.cui_linear_rip)))
+		return 1;
 	pio_set_rax(vcpu, run->io.size, (u8 *)run + run->io.data_offset);
+	return kvm_skip_emulated_instruction(vcpu);
+}
+
+static int complete_fast_pio_out(struct kvm_vcpu *vcpu)
+{
+	if (unlikely(!kvm_is_linear_rip(vcpu, vcpu->arch.cui_linear_rip)))
+		return 1;
+	return kvm_skip_emulated_instruction(vcpu);
+}
+
+static int complete_fast_pio_out_port_0x7e(struct kvm_vcpu *vcpu)
+{
 	return 1;
 }
 
 /*
- * kvm_fast_pio(): IN/OUT (not string).  The instruction retires first; an
- * OUT has its data in the PIO page, an IN gets it from there when KVM_RUN
- * is called again (complete_userspace_io).
+ * kvm_fast_pio(): IN/OUT (not string).  An OUT has its data in the PIO
+ * page; an IN gets it from there when KVM_RUN is called again.  Either way
+ * RIP stays on the instruction until then (complete_userspace_io), except
+ * for OUT to port 0x7e (KVM_X86_QUIRK_OUT_7E_INC_RIP, on by default).
  */
 int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in)
 {
 	struct kvm_run *run = vcpu->run;
 	u8 *page = (u8 *)run + KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
 	u8 data[4] = { 0 };
-	int ret = kvm_skip_emulated_instruction(vcpu);
 
 	if (!in)
 		memcpy(data, &vcpu->arch.regs[VCPU_REGS_RAX], size);
 	if (kernel_pio(vcpu, port, size, !in, data)) {
 		if (in)
 			pio_set_rax(vcpu, size, data);
-		return ret;
+		return kvm_skip_emulated_instruction(vcpu);
 	}
 	run->exit_reason = KVM_EXIT_IO;
 	run->io.direction = in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
@@ -1897,9 +1958,17 @@ int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in)
 	run->io.data_offset = KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
 	if (in) {
 		memset(page, 0, size);
+		vcpu->arch.cui_linear_rip = kvm_get_linear_rip(vcpu);
 		vcpu->arch.complete_userspace_io = complete_fast_pio_in;
 	} else {
 		memcpy(page, data, size);
+		if (port == 0x7e) {
+			kvm_skip_emulated_instruction(vcpu);
+			vcpu->arch.complete_userspace_io = complete_fast_pio_out_port_0x7e;
+		} else {
+			vcpu->arch.cui_linear_rip = kvm_get_linear_rip(vcpu);
+			vcpu->arch.complete_userspace_io = complete_fast_pio_out;
+		}
 	}
 	return 0;
 }
@@ -2168,16 +2237,53 @@ static void post_kvm_run_save(struct kvm_vcpu *vcpu)
 }
 
 
+/*
+ * KVM_SET_SIGNAL_MASK: the mask is the thread's while KVM_RUN runs
+ * (kvm_sigset_activate()), e.g. QEMU unblocks its SIG_IPI only there.
+ */
+static void kvm_sigset_activate(struct kvm_vcpu *vcpu, sigset_t *old)
+{
+	sigset_t set;
+
+	if (!vcpu->arch.sigset_active)
+		return;
+	sigemptyset(&set);
+	for (int sig = 1; sig <= 64 && sig < NSIG; sig++)
+		if (vcpu->arch.sigset & (1ull << (sig - 1)))
+			sigaddset(&set, sig);
+	pthread_sigmask(SIG_SETMASK, &set, old);
+}
+
+static void kvm_sigset_deactivate(struct kvm_vcpu *vcpu, const sigset_t *old)
+{
+	if (vcpu->arch.sigset_active)
+		pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+/*
+ * kvm_arch_vcpu_ioctl_run(), in KVM's order: an AP waiting for SIPI, the
+ * sync_regs validity check, the CR8 of a userspace LAPIC, the completion
+ * of the last exit (PIO, ...), and only then immediate_exit (so that
+ * KVM_RUN with immediate_exit set completes a pending exit and returns
+ * -EINTR without entering the guest; exit_reason is left alone).
+ */
 int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
+	sigset_t oldset;
 	int r;
 
 	kvm_x86_call(vcpu_load)(vcpu);
+	kvm_sigset_activate(vcpu, &oldset);
 	run->flags = 0;
-	if (run->immediate_exit) {
-		run->exit_reason = KVM_EXIT_INTR;
-		r = -EINTR;
+	/* An application processor waits for INIT-SIPI (KVM_MP_STATE_UNINITIALIZED). */
+	if (vcpu->arch.mp_state == KVM_MP_STATE_UNINITIALIZED) {
+		if (READ_ONCE(run->immediate_exit)) {
+			r = -EINTR;
+			goto out;
+		}
+		kvm_apic_accept_events(vcpu);
+		r = -EAGAIN;
 		goto out;
 	}
 	if ((run->kvm_valid_regs & ~KVM_SYNC_X86_VALID_FIELDS) ||
@@ -2185,11 +2291,12 @@ int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 		r = -EINVAL;	/* KVM_CAP_SYNC_REGS is not offered */
 		goto out;
 	}
-	/* An application processor waits for INIT-SIPI (KVM_MP_STATE_UNINITIALIZED). */
-	if (vcpu->arch.mp_state == KVM_MP_STATE_UNINITIALIZED) {
-		kvm_apic_accept_events(vcpu);
-		r = -EAGAIN;
-		goto out;
+	/* Without an in-kernel LAPIC, userspace owns the TPR: kvm_run->cr8 is it. */
+	if (!vcpu->arch.apic) {
+		if (kvm_set_cr8(vcpu, run->cr8)) {
+			r = -EINVAL;
+			goto out;
+		}
 	}
 	if (vcpu->arch.complete_userspace_io) {
 		int (*cui)(struct kvm_vcpu *) = vcpu->arch.complete_userspace_io;
@@ -2199,9 +2306,14 @@ int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 		if (r <= 0)
 			goto out;
 	}
+	if (READ_ONCE(run->immediate_exit)) {
+		r = -EINTR;
+		goto out;
+	}
 	r = vcpu_run(vcpu);
 out:
 	post_kvm_run_save(vcpu);
+	kvm_sigset_deactivate(vcpu, &oldset);
 	kvm_x86_call(vcpu_put)(vcpu);
 	return r;
 }

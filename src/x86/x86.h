@@ -188,6 +188,7 @@ struct kvm_vcpu_arch {
 	struct vcpu_vmx *vmx;		/* the VMX backend's part (vmx/vmx.h) */
 	/* The run loop (x86.c) */
 	int (*complete_userspace_io)(struct kvm_vcpu *vcpu);
+	u64 cui_linear_rip;		/* where the instruction awaiting completion is */
 	int mode;			/* OUTSIDE_GUEST_MODE / IN_GUEST_MODE, atomic */
 	pthread_mutex_t halt_lock;	/* with halt_cond: a halted vCPU sleeps here */
 	pthread_cond_t halt_cond;

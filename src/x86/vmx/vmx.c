@@ -364,6 +364,13 @@ static void vmx_cache_guest_state(struct kvm_vcpu *vcpu)
 	vmx->state_dirty = true;
 }
 
+static u64 vmx_get_segment_base(struct kvm_vcpu *vcpu, int seg)
+{
+	if (to_vmx(vcpu)->state_in_hw)
+		return __vmcs_readl(seg_base[seg]);
+	return vcpu->arch.seg[seg].base;
+}
+
 /* ---- events ---- */
 
 static bool vmx_interrupt_allowed(struct kvm_vcpu *vcpu)
@@ -433,16 +440,31 @@ static void vmx_vcpu_kick(struct kvm_vcpu *vcpu)
 	vmx_cpu_kick(to_vmx(vcpu)->lp);
 }
 
+/*
+ * vmx_skip_emulated_instruction(): retire the instruction that exited (its
+ * length is in the VMCS until the next VM entry, also when userspace
+ * completes it at the next KVM_RUN): STI/MOV SS blocking ends with it.
+ */
 static int vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu)
 {
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	u64 rip = vcpu->arch.regs[VCPU_REGS_RIP] + vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
 	u32 intr;
 
-	vcpu->arch.regs[VCPU_REGS_RIP] += vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
-	/* The instruction retired: STI/MOV SS blocking ends with it. */
-	intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
-	if (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))
-		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
-			     intr & ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
+	/* Outside 64-bit mode RIP wraps at 32 bits. */
+	u32 cs_ar = vmx->state_in_hw ? vmcs_read32(GUEST_CS_AR_BYTES) : vcpu->arch.seg[VCPU_SREG_CS].ar;
+
+	if (!(vcpu->arch.efer & EFER_LMA) || !(cs_ar & (1u << 13)))
+		rip = (u32)rip;
+	vcpu->arch.regs[VCPU_REGS_RIP] = rip;
+	if (vmx->state_in_hw) {
+		intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+		if (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))
+			vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
+				     intr & ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
+	} else {
+		vcpu->arch.interruptibility &= ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
+	}
 	return 1;
 }
 
@@ -461,6 +483,12 @@ static void vmx_complete_interrupts(struct kvm_vcpu *vcpu)
 	switch (type) {
 	case INTR_TYPE_NMI_INTR:
 		vcpu->arch.nmi_injected = true;
+		/*
+		 * The delivery set "blocking by NMI" in the saved state; it did
+		 * not finish, and entry would refuse to inject into blocking
+		 * (SDM 27.7.1.2, KVM's vmx_set_nmi_mask(vcpu, false) here).
+		 */
+		vmcs_clear_bits(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_NMI);
 		break;
 	case INTR_TYPE_SOFT_EXCEPTION:
 	case INTR_TYPE_HARD_EXCEPTION:
@@ -592,11 +620,14 @@ static int handle_rdpmc(struct kvm_vcpu *vcpu)
 	return 1;
 }
 
+/*
+ * MONITOR/MWAIT are NOPs (kvm_emulate_monitor_mwait()): KVM's quirk
+ * KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS is on unless userspace disables it,
+ * which userkvm does not offer (KVM_CAP_DISABLE_QUIRKS2 is not reported).
+ */
 static int handle_monitor_mwait(struct kvm_vcpu *vcpu)
 {
-	/* MONITOR/MWAIT are not in the guest's CPUID: #UD (kvm_emulate_monitor_mwait()). */
-	kvm_queue_exception(vcpu, 6, false, 0);
-	return 1;
+	return kvm_skip_emulated_instruction(vcpu);
 }
 
 static int handle_cr(struct kvm_vcpu *vcpu)
@@ -640,6 +671,13 @@ static int handle_ept_violation(struct kvm_vcpu *vcpu)
 		error_code |= PFERR_FETCH_MASK;
 	if (q & 0x38)
 		error_code |= PFERR_PRESENT_MASK;
+	/*
+	 * An exit in an IRET that unblocked NMIs: the IRET runs again, so NMIs
+	 * are blocked again until it completes (vmx_recover_nmi_blocking()).
+	 */
+	if ((q & BIT(12)) && !(to_vmx(vcpu)->idt_vectoring_info & INTR_INFO_VALID_MASK) &&
+	    (vmcs_config.pin_based_exec_ctrl & PIN_BASED_VIRTUAL_NMIS))
+		vmcs_set_bits(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_NMI);
 	return kvm_mmu_page_fault(vcpu, vmcs_read64(GUEST_PHYSICAL_ADDRESS), error_code);
 }
 
@@ -730,6 +768,7 @@ struct kvm_x86_ops vt_x86_ops = {
 	.vcpu_load = vmx_vcpu_load,
 	.vcpu_put = vmx_vcpu_put,
 	.cache_guest_state = vmx_cache_guest_state,
+	.get_segment_base = vmx_get_segment_base,
 	.vcpu_run = vmx_vcpu_run,
 	.handle_exit = __vmx_handle_exit,
 	.skip_emulated_instruction = vmx_skip_emulated_instruction,
