@@ -1,0 +1,615 @@
+// SPDX-License-Identifier: MIT
+/*
+ * API conformance: KVM_RUN.  Each case builds a small guest (run_guests.S)
+ * in memory, runs it and writes every exit and the registers after it to
+ * the transcript, on the host's KVM and on userkvm.  This host's KVM is the
+ * PVM backend: where it differs from VMX KVM (paging outside long mode,
+ * int3 in 64-bit code, ...) the line is marked with t_differs() and the
+ * VMX behaviour is checked on userkvm with CHECK_SOFT.
+ */
+#include <stdio.h>
+
+#include "runutil.h"
+
+/* Real mode: OUT of 1, 2 and 4 bytes, OUT to DX, IN of every size completed into EAX, HLT. */
+KVM_CASE(run_real_mode_io)
+{
+	struct tguest g;
+	struct kvm_run *run;
+	int last;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	run = g.run;
+	tg_load(&g, g_rm_io);
+	tg_set_mode(t, &g, g.vcpu, TG_REAL);
+	last = tg_run_io(t, &g, 20);
+	CHECK_EQ(last, KVM_EXIT_HLT);
+	tg_dump_regs(t, &g);
+	t_printf(t, "store: %#x", *(unsigned short *)(g.mem + 0x100));
+	CHECK_EQ(*(unsigned short *)(g.mem + 0x100), 0x1234);
+	/* HLT without an irqchip: the exit is after the instruction, once per HLT */
+	CHECK_EQ(run->exit_reason, KVM_EXIT_HLT);
+	tg_destroy(&g);
+}
+
+KVM_CASE(run_pm16)
+{
+	struct tguest g;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	tg_load(&g, g_pm16);
+	tg_set_mode(t, &g, g.vcpu, TG_PM16);
+	CHECK_EQ(tg_run_io(t, &g, 5), KVM_EXIT_HLT);
+	tg_dump_regs(t, &g);
+	t_printf(t, "store at 2: %#x", *(unsigned short *)(g.mem + 2));
+	tg_destroy(&g);
+}
+
+KVM_CASE(run_pm32)
+{
+	struct tguest g;
+	struct kvm_sregs s;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	tg_load(&g, g_pm32);
+	tg_set_mode(t, &g, g.vcpu, TG_PM32);
+	CHECK_EQ(tg_run_io(t, &g, 5), KVM_EXIT_HLT);
+	tg_dump_regs(t, &g);
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_SREGS, &s));
+	t_sregs(t, &s);
+	tg_destroy(&g);
+}
+
+KVM_CASE(run_long_mode)
+{
+	struct tguest g;
+	struct kvm_sregs s;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	tg_load(&g, g_lm);
+	tg_set_mode(t, &g, g.vcpu, TG_LONG);
+	CHECK_EQ(tg_run_io(t, &g, 5), KVM_EXIT_HLT);
+	tg_dump_regs(t, &g);
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_SREGS, &s));
+	t_sregs(t, &s);
+	tg_destroy(&g);
+}
+
+/*
+ * 32-bit and PAE paging: a store through an alias mapping is read back at
+ * the identity address.  This host's PVM KVM runs paging only in long mode
+ * (the guest gets KVM_EXIT_SHUTDOWN); VMX KVM runs it.
+ */
+static void paging_case(struct tctx *t, enum tg_mode mode, unsigned long alias)
+{
+	struct tguest g;
+	struct kvm_regs r;
+	long rr;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	tg_load(&g, g_pm32_alias);
+	tg_set_mode(t, &g, g.vcpu, mode);
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
+	r.rdi = alias;
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_REGS, &r));
+	for (int i = 0; i < 3; i++) {
+		t_differs(t, "PVM KVM: paging outside long mode ends in KVM_EXIT_SHUTDOWN");
+		rr = t->be->ioctl(g.vcpu, KVM_RUN, 0);
+		t_differs(t, "PVM KVM: paging outside long mode ends in KVM_EXIT_SHUTDOWN");
+		tg_exit(t, g.run);
+		if (rr < 0 || g.run->exit_reason != KVM_EXIT_IO)
+			break;
+		CHECK_SOFT(t, g.run->io.port == 0x10 &&
+			   *(unsigned *)((char *)g.run + g.run->io.data_offset) == 0xcafef00d,
+			   "port %#x", g.run->io.port);
+	}
+	CHECK_SOFT(t, g.run->exit_reason == KVM_EXIT_HLT, "exit %u", g.run->exit_reason);
+	CHECK_SOFT(t, *(unsigned *)(g.mem + DATA) == 0xcafef00d, "store through the alias lost");
+	tg_destroy(&g);
+}
+
+KVM_CASE(run_paging32) { paging_case(t, TG_PAGING32, 0x400000); }
+KVM_CASE(run_paging_pae) { paging_case(t, TG_PAE, 0x200000); }
+
+/* Long mode: IN of 1/2/4 bytes into RAX = 0x1122334455667788 (AL/AX merge, EAX zero-extends). */
+KVM_CASE(run_io_in_completion)
+{
+	struct tguest g;
+	struct kvm_regs r;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	tg_load(&g, g_lm_in);
+	tg_set_mode(t, &g, g.vcpu, TG_LONG);
+	CHECK_EQ(tg_run_io(t, &g, 10), KVM_EXIT_HLT);
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
+	t_regs(t, &r);
+	CHECK_EQ(r.rbx, 0x1122334455667700ull | 0x31);
+	CHECK_EQ(r.rcx, 0x1122334455660000ull | 0x4332);
+	CHECK_EQ(r.rdx & 0xffff, 0x1234);
+	tg_destroy(&g);
+}
+
+/* An IN exit whose data userspace does not complete before changing RIP still completes. */
+KVM_CASE(run_io_in_then_set_regs)
+{
+	struct tguest g;
+	struct kvm_regs r;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	tg_load(&g, g_lm_in);
+	tg_set_mode(t, &g, g.vcpu, TG_LONG);
+	tg_run(t, &g);	/* in $0x20, %al */
+	((unsigned char *)g.run + g.run->io.data_offset)[0] = 0x99;
+	/* KVM_GET_REGS completes nothing; RIP is already past the IN */
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
+	t_regs(t, &r);
+	tg_run(t, &g);	/* completes AL = 0x99, then in $0x21, %ax */
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
+	t_regs(t, &r);
+	CHECK_EQ(r.rbx & 0xff, 0x99);
+	tg_destroy(&g);
+}
+
+/* #UD with an empty IDT: #GP, #DF, triple fault: KVM_EXIT_SHUTDOWN. */
+KVM_CASE(run_triple_fault)
+{
+	struct tguest g;
+	struct kvm_sregs s;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	tg_load(&g, g_pm32_ud);
+	tg_set_mode(t, &g, g.vcpu, TG_PM32);
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_SREGS, &s));
+	s.idt.base = 0;
+	s.idt.limit = 0;
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_SREGS, &s));
+	CHECK_OK(t, tg_run(t, &g));
+	CHECK_EQ(g.run->exit_reason, KVM_EXIT_SHUTDOWN);
+	tg_destroy(&g);
+}
+
+/*
+ * Invalid guest state that KVM_SET_SREGS accepts (a TR that is an
+ * available TSS, SDM 26.3.1.2): VM entry fails, KVM_EXIT_FAIL_ENTRY with
+ * the exit reason (bit 31 | 33).
+ */
+KVM_CASE(run_fail_entry_bad_tr)
+{
+	struct tguest g;
+	struct kvm_sregs s;
+	long r;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	tg_load(&g, g_pm32);
+	tg_set_mode(t, &g, g.vcpu, TG_PM32);
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_SREGS, &s));
+	s.tr.type = 9;
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_SREGS, &s));
+	t_differs(t, "PVM KVM has no VM-entry checks of guest segments");
+	r = t->be->ioctl(g.vcpu, KVM_RUN, 0);
+	t_differs(t, "PVM KVM has no VM-entry checks of guest segments");
+	tg_exit(t, g.run);
+	CHECK_SOFT(t, r == 0 && g.run->exit_reason == KVM_EXIT_FAIL_ENTRY &&
+		   g.run->fail_entry.hardware_entry_failure_reason == 0x80000021,
+		   "r %ld exit %u reason %#llx", r, g.run->exit_reason,
+		   (unsigned long long)g.run->fail_entry.hardware_entry_failure_reason);
+	tg_destroy(&g);
+}
+
+/* immediate_exit: KVM_RUN returns -EINTR with KVM_EXIT_INTR and runs nothing. */
+KVM_CASE(run_immediate_exit)
+{
+	struct tguest g;
+	struct kvm_regs r;
+	long rr;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	tg_load(&g, g_pm32);
+	tg_set_mode(t, &g, g.vcpu, TG_PM32);
+	g.run->immediate_exit = 1;
+	rr = IOC(t, g.vcpu, KVM_RUN, 0);
+	CHECK_ERR(t, rr, EINTR);
+	/* exit_reason is not written (it still says what the last exit was) */
+	tg_exit(t, g.run);
+	CHECK_EQ(g.run->exit_reason, 0);
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
+	CHECK_EQ(r.rip, CODE);
+	g.run->immediate_exit = 0;
+	CHECK_EQ(tg_run_io(t, &g, 5), KVM_EXIT_HLT);
+	tg_destroy(&g);
+}
+
+/* KVM_RUN with immediate_exit after an IN exit completes the IN (RAX, RIP) and returns -EINTR. */
+KVM_CASE(run_immediate_exit_completes_io)
+{
+	struct tguest g;
+	struct kvm_regs r;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	tg_load(&g, g_lm_in);
+	tg_set_mode(t, &g, g.vcpu, TG_LONG);
+	tg_run(t, &g);	/* in $0x20, %al */
+	((unsigned char *)g.run + g.run->io.data_offset)[0] = 0x5a;
+	g.run->immediate_exit = 1;
+	CHECK_ERR(t, IOC(t, g.vcpu, KVM_RUN, 0), EINTR);
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
+	t_regs(t, &r);
+	CHECK_EQ(r.rax & 0xff, 0x5a);
+	CHECK_EQ(r.rip, CODE + 12);
+	/* again: nothing is pending, nothing runs */
+	CHECK_ERR(t, IOC(t, g.vcpu, KVM_RUN, 0), EINTR);
+	g.run->immediate_exit = 0;
+	tg_run(t, &g);	/* in $0x21, %ax */
+	/*
+	 * Userspace moves RIP: the pending IN is dropped, RAX is not written
+	 * (complete_fast_pio_in()'s linear RIP check).  PVM KVM runs CPL0 code
+	 * in its instruction emulator, which completes the IN anyway.
+	 */
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
+	r.rip = CODE;
+	r.rax = 0;
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_REGS, &r));
+	t_differs(t, "PVM KVM completes an emulated IN after KVM_SET_REGS moved RIP");
+	IOC(t, g.vcpu, KVM_RUN, 0);	/* movabs, in $0x20, %al again */
+	t_differs(t, "PVM KVM completes an emulated IN after KVM_SET_REGS moved RIP");
+	tg_exit(t, g.run);
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
+	t_differs(t, "PVM KVM completes an emulated IN after KVM_SET_REGS moved RIP");
+	t_printf(t, "rax=%#llx rip=%#llx", (unsigned long long)r.rax, (unsigned long long)r.rip);
+	CHECK_SOFT(t, r.rax == 0x1122334455667788ull && r.rip == CODE + 10, "rax %#llx rip %#llx",
+		   (unsigned long long)r.rax, (unsigned long long)r.rip);
+	tg_destroy(&g);
+}
+
+/* CPUID in the guest answers what KVM_SET_CPUID2 set, with KVM's runtime bits and ranges. */
+static const unsigned cpuid_queries[][2] = {
+	{ 0, 0 }, { 1, 0 }, { 7, 0 }, { 0xb, 0 }, { 0xb, 1 }, { 0xb, 5 }, { 0xd, 0 }, { 0xd, 3 },
+	{ 0x20, 0 }, { 0x40000000, 0 }, { 0x40000001, 0 }, { 0x40000005, 0 },
+	{ 0x80000000, 0 }, { 0x80000001, 0 }, { 0x80000005, 0 }, { 0x80000009, 0 },
+	{ 0xc0000000, 0 },
+};
+
+static void cpuid_case(struct tctx *t, int amd)
+{
+	static const struct kvm_cpuid_entry2 ents[] = {
+		{ .function = 0, .eax = 0xd, .ebx = 0x756e6547, .edx = 0x49656e69, .ecx = 0x6c65746e },
+		{ .function = 1, .eax = 0x306a9, .ebx = 0x10800, .ecx = (1u << 27) | 1, .edx = 1 },
+		{ .function = 7, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX, .ebx = 1 },
+		{ .function = 0xb, .index = 0, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
+		  .eax = 1, .ebx = 1, .ecx = 0x100, .edx = 0 },
+		{ .function = 0xb, .index = 1, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
+		  .eax = 4, .ebx = 2, .ecx = 0x201, .edx = 0 },
+		{ .function = 0xd, .index = 0, .flags = KVM_CPUID_FLAG_SIGNIFCANT_INDEX,
+		  .eax = 1, .ebx = 0x1234, .ecx = 0x240 },
+		{ .function = 0x40000000, .eax = 0x40000001, .ebx = 0x4b4d564b, .ecx = 0x564b4d56,
+		  .edx = 0x4d },
+		{ .function = 0x80000000, .eax = 0x80000008 },
+		{ .function = 0x80000001, .ecx = 1, .edx = 0x20100800 },
+		{ .function = 0x80000008, .eax = 0x3027 },
+	};
+	struct { struct kvm_cpuid2 c; struct kvm_cpuid_entry2 e[16]; } cp;
+	unsigned n = sizeof(cpuid_queries) / sizeof(cpuid_queries[0]);
+	struct tguest g;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	memset(&cp, 0, sizeof(cp));
+	cp.c.nent = sizeof(ents) / sizeof(ents[0]);
+	memcpy(cp.e, ents, sizeof(ents));
+	if (amd) {	/* "AuthenticAMD": out-of-range leaves read as 0 */
+		cp.e[0].ebx = 0x68747541;
+		cp.e[0].edx = 0x69746e65;
+		cp.e[0].ecx = 0x444d4163;
+	}
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_CPUID2, &cp));
+	tg_load(&g, g_lm_cpuid);
+	memcpy(g.mem + DATA, cpuid_queries, sizeof(cpuid_queries));
+	memset(g.mem + DATA + 8 * n, 0xff, 8);
+	tg_set_mode(t, &g, g.vcpu, TG_LONG);
+	CHECK_EQ(tg_run_io(t, &g, 5), KVM_EXIT_HLT);
+	for (unsigned i = 0; i < n; i++) {
+		unsigned *o = (unsigned *)(g.mem + DATA + 0x1000 + 16 * i);
+
+		unsigned fn = cpuid_queries[i][0];
+		int redirected = !amd && (fn == 0x20 || fn == 0x40000005 || fn == 0x80000009 ||
+					  fn == 0xc0000000);
+
+		if (fn == 1 || fn == 7 || (fn == 0xd && cpuid_queries[i][1] == 0) || redirected)
+			t_differs(t, "PVM KVM: CPUID leaves 1, 7 and 0xd.0 are the host's");
+		t_printf(t, "cpuid %#x.%u: %08x %08x %08x %08x", cpuid_queries[i][0],
+			 cpuid_queries[i][1], o[0], o[1], o[2], o[3]);
+	}
+	tg_destroy(&g);
+}
+
+KVM_CASE(run_cpuid_intel) { cpuid_case(t, 0); }
+KVM_CASE(run_cpuid_amd) { cpuid_case(t, 1); }
+
+static void t_msrs(struct tctx *t, int vcpu, const unsigned *idx, int n)
+{
+	struct { struct kvm_msrs m; struct kvm_msr_entry e[8]; } b;
+
+	memset(&b, 0, sizeof(b));
+	b.m.nmsrs = n;
+	for (int i = 0; i < n; i++)
+		b.e[i].index = idx[i];
+	CHECK_EQ(IOC(t, vcpu, KVM_GET_MSRS, &b), n);
+	for (int i = 0; i < n; i++)
+		t_printf(t, "msr %#x = %#llx", b.e[i].index, (unsigned long long)b.e[i].data);
+}
+
+/* RDMSR/WRMSR from the guest; unknown MSRs and bad values #GP through the guest's IDT. */
+KVM_CASE(run_msr)
+{
+	static const unsigned idx[] = { 0x174, 0xc0000082, 0xc0000102, 0x277 };
+	struct tguest g;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	tg_load(&g, g_lm_msr);
+	tg_set_mode(t, &g, g.vcpu, TG_LONG);
+	CHECK_EQ(tg_run_io(t, &g, 30), KVM_EXIT_HLT);
+	t_msrs(t, g.vcpu, idx, 4);
+	tg_dump_regs(t, &g);
+	tg_destroy(&g);
+}
+
+/* A reserved PAT memory type (2): #GP (kvm_pat_valid()); PVM KVM takes the value. */
+KVM_CASE(run_msr_pat_reserved)
+{
+	struct { struct kvm_msrs m; struct kvm_msr_entry e[1]; } b = {
+		.m.nmsrs = 1, .e[0].index = 0x277 };
+	struct tguest g;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	tg_load(&g, g_lm_pat);
+	tg_set_mode(t, &g, g.vcpu, TG_LONG);
+	CHECK_EQ(tg_run_io_d(t, &g, 5, "PVM KVM: WRMSR of a reserved PAT type does not #GP"),
+		 KVM_EXIT_HLT);
+	CHECK_EQ(IOC(t, g.vcpu, KVM_GET_MSRS, &b), 1);
+	t_differs(t, "PVM KVM: WRMSR of a reserved PAT type does not #GP");
+	t_printf(t, "msr %#x = %#llx", b.e[0].index, (unsigned long long)b.e[0].data);
+	CHECK_SOFT(t, b.e[0].data == 0x0007040600070406ull, "PAT %#llx",
+		   (unsigned long long)b.e[0].data);
+	tg_destroy(&g);
+}
+
+/* MOV to CR0/CR3/CR4 and CLTS from the guest, the legal ones and each #GP. */
+KVM_CASE(run_cr)
+{
+	struct tguest g;
+	struct kvm_sregs s;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	tg_load(&g, g_lm_cr);
+	tg_set_mode(t, &g, g.vcpu, TG_LONG);
+	CHECK_EQ(tg_run_io(t, &g, 30), KVM_EXIT_HLT);
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_SREGS, &s));
+	t_printf(t, "cr0=%#llx cr3=%#llx cr4=%#llx efer=%#llx", (unsigned long long)s.cr0,
+		 (unsigned long long)s.cr3, (unsigned long long)s.cr4, (unsigned long long)s.efer);
+	tg_destroy(&g);
+}
+
+/*
+ * Run with every line a known difference (@why); count the guest's reports
+ * of exception @vec (port 0xe0).
+ */
+static int run_count_vec(struct tctx *t, struct tguest *g, int max, const char *why, unsigned vec)
+{
+	int gp = 0;
+
+	for (int i = 0; i < max; i++) {
+		t_differs(t, why);
+		if (IOC(t, g->vcpu, KVM_RUN, 0) < 0)
+			break;
+		t_differs(t, why);
+		tg_exit(t, g->run);
+		if (g->run->exit_reason != KVM_EXIT_IO)
+			break;
+		if (g->run->io.port == 0xe0 &&
+		    *(unsigned *)((char *)g->run + g->run->io.data_offset) == vec)
+			gp++;
+	}
+	return gp;
+}
+
+static int run_count_gp(struct tctx *t, struct tguest *g, int max, const char *why)
+{
+	return run_count_vec(t, g, max, why, 13);
+}
+
+/* MOV to CR0 with a bit of CR0[63:32]: #GP (kvm_set_cr0()); PVM KVM takes it. */
+KVM_CASE(run_cr0_high_bits)
+{
+	struct tguest g;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	tg_load(&g, g_lm_cr_hi);
+	tg_set_mode(t, &g, g.vcpu, TG_LONG);
+	CHECK_SOFT(t, run_count_gp(t, &g, 5, "PVM KVM: MOV to CR0[63:32] does not #GP") == 1,
+		   "no #GP");
+	CHECK_SOFT(t, g.run->exit_reason == KVM_EXIT_HLT, "exit %u", g.run->exit_reason);
+	tg_destroy(&g);
+}
+
+/* Set the supported CPUID (what KVM_GET_SUPPORTED_CPUID gives) as the guest's. */
+static void t_supported_cpuid(struct tctx *t, struct tguest *g)
+{
+	static struct { struct kvm_cpuid2 c; struct kvm_cpuid_entry2 e[100]; } cp;
+
+	memset(&cp, 0, sizeof(cp));
+	cp.c.nent = 100;
+	if (t->be->ioctl(g->sys, KVM_GET_SUPPORTED_CPUID, (unsigned long)&cp) < 0)
+		CHECK(0, "KVM_GET_SUPPORTED_CPUID: %s", t_errname(errno));
+	CHECK_OK(t, IOC(t, g->vcpu, KVM_SET_CPUID2, &cp));
+}
+
+/* XSETBV: XCR0 = 3, then #GP for XCR0 = 2 and for XCR1; KVM_GET_XCRS after. */
+KVM_CASE(run_xsetbv)
+{
+	struct tguest g;
+	struct kvm_xcrs x;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	t_supported_cpuid(t, &g);
+	tg_load(&g, g_lm_xsetbv);
+	tg_set_mode(t, &g, g.vcpu, TG_LONG);
+	CHECK_EQ(tg_run_io(t, &g, 30), KVM_EXIT_HLT);
+	memset(&x, 0, sizeof(x));
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_XCRS, &x));
+	t_printf(t, "xcrs: n=%u xcr%u=%#llx", x.nr_xcrs, x.xcrs[0].xcr,
+		 (unsigned long long)x.xcrs[0].value);
+	tg_destroy(&g);
+}
+
+/* XSETBV of XCR1: #GP (__kvm_set_xcr()); PVM KVM fails to emulate it (internal error). */
+KVM_CASE(run_xsetbv_xcr1)
+{
+	struct tguest g;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	t_supported_cpuid(t, &g);
+	tg_load(&g, g_lm_xsetbv1);
+	tg_set_mode(t, &g, g.vcpu, TG_LONG);
+	CHECK_SOFT(t, run_count_gp(t, &g, 5, "PVM KVM: XSETBV of XCR1 is an emulation failure") == 1,
+		   "no #GP");
+	CHECK_SOFT(t, g.run->exit_reason == KVM_EXIT_HLT, "exit %u", g.run->exit_reason);
+	tg_destroy(&g);
+}
+
+/*
+ * VMCALL with an unknown number: RAX = -KVM_ENOSYS (-1000).  On this
+ * host's PVM KVM a VMCALL from the guest kernel never returns (KVM_RUN
+ * hangs), so the case runs on userkvm only.
+ */
+KVM_CASE(run_vmcall)
+{
+	struct tguest g;
+	struct kvm_regs r;
+
+	if (!t->be->soft) {
+		t_differs(t, "PVM KVM: VMCALL at CPL0 hangs KVM_RUN; not run there");
+		t_printf(t, "not run");
+		return;
+	}
+	t->differs_all = 1;
+	if (tg_create(t, &g) < 0)
+		return;
+	tg_load(&g, g_lm_vmcall);
+	tg_set_mode(t, &g, g.vcpu, TG_LONG);
+	CHECK_EQ(tg_run_io(t, &g, 5), KVM_EXIT_HLT);
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
+	t_regs(t, &r);
+	CHECK_EQ(r.rbx, (unsigned long long)-1000);
+	CHECK_EQ(r.rip, CODE + 16);
+	tg_destroy(&g);
+}
+
+/*
+ * MONITOR/MWAIT are NOPs (KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS is on by
+ * default); PVM KVM fails to emulate MONITOR (internal error).
+ */
+KVM_CASE(run_monitor_mwait)
+{
+	struct tguest g;
+	int gp;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	tg_load(&g, g_lm_mwait);
+	tg_set_mode(t, &g, g.vcpu, TG_LONG);
+	gp = run_count_gp(t, &g, 5, "PVM KVM: MONITOR is an emulation failure");
+	CHECK_SOFT(t, gp == 0 && g.run->exit_reason == KVM_EXIT_HLT, "exit %u", g.run->exit_reason);
+	tg_destroy(&g);
+}
+
+/* The VMX instructions: #UD (no nested VMX); PVM KVM fails to emulate them. */
+KVM_CASE(run_vmx_insns_ud)
+{
+	struct tguest g;
+	int ud;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	tg_load(&g, g_lm_ud);
+	tg_set_mode(t, &g, g.vcpu, TG_LONG);
+	ud = run_count_vec(t, &g, 40, "PVM KVM: VMX instructions are emulation failures", 6);
+	CHECK_SOFT(t, ud == 6 && g.run->exit_reason == KVM_EXIT_HLT, "%d #UD, exit %u", ud,
+		   g.run->exit_reason);
+	tg_destroy(&g);
+}
+
+static void t_irqstate(struct tctx *t, struct tguest *g)
+{
+	struct kvm_regs r;
+
+	CHECK_OK(t, IOC(t, g->vcpu, KVM_GET_REGS, &r));
+	t_printf(t, "if_flag=%u ready_for_interrupt_injection=%u rip=%#llx", g->run->if_flag,
+		 g->run->ready_for_interrupt_injection, (unsigned long long)r.rip);
+}
+
+/*
+ * No irqchip: request_interrupt_window gives KVM_EXIT_IRQ_WINDOW_OPEN once
+ * IF = 1 and the STI shadow is over; KVM_INTERRUPT then goes through the
+ * guest's IDT.
+ */
+KVM_CASE(run_irq_window)
+{
+	struct tguest g;
+	struct kvm_interrupt irq = { .irq = 0x20 };
+
+	if (tg_create(t, &g) < 0)
+		return;
+	tg_load(&g, g_lm_irq);
+	tg_set_mode(t, &g, g.vcpu, TG_LONG);
+	tg_run(t, &g);		/* cli; out */
+	t_printf(t, "if_flag=%u ready_for_interrupt_injection=%u", g.run->if_flag,
+		 g.run->ready_for_interrupt_injection);
+	CHECK_EQ(g.run->ready_for_interrupt_injection, 0);
+	g.run->request_interrupt_window = 1;
+	tg_run(t, &g);
+	CHECK_EQ(g.run->exit_reason, KVM_EXIT_IRQ_WINDOW_OPEN);
+	t_irqstate(t, &g);
+	CHECK_EQ(g.run->ready_for_interrupt_injection, 1);
+	g.run->request_interrupt_window = 0;
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_INTERRUPT, &irq));
+	/* a second one before the first is delivered replaces it */
+	irq.irq = 0x21;
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_INTERRUPT, &irq));
+	tg_run(t, &g);
+	CHECK_EQ(g.run->io.port, 0xe0);
+	CHECK_EQ(*(unsigned *)((char *)g.run + g.run->io.data_offset), 0x21);
+	CHECK_EQ(tg_run_io(t, &g, 6), KVM_EXIT_HLT);
+	tg_destroy(&g);
+}
+
+/* KVM_NMI: the guest's vector 2 handler runs although IF = 0. */
+KVM_CASE(run_nmi)
+{
+	struct tguest g;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	tg_load(&g, g_lm_irq);
+	tg_set_mode(t, &g, g.vcpu, TG_LONG);
+	tg_run(t, &g);		/* cli; out */
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_NMI, 0));
+	CHECK_EQ(tg_run_io(t, &g, 6), KVM_EXIT_HLT);
+	tg_destroy(&g);
+}
