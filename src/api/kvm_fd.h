@@ -32,6 +32,22 @@ struct kvm_file;
 int anon_inode_getfd(const char *name, enum kvm_file_kind kind, void *priv,
 		     size_t size, void **map, int cloexec);
 
+/**
+ * anon_inode_getfile() - anon_inode_getfd() in two steps, as KVM's
+ * get_unused_fd_flags() + anon_inode_getfile() + fd_install()
+ * @filep: receives the new file
+ *
+ * Makes the memfd (and @map) but does not make the descriptor userkvm's
+ * yet: an ioctl on it is the system's until kvm_file_install(@filep), which
+ * cannot fail.  Until then kvm_file_discard() undoes everything.
+ *
+ * Return: the descriptor number, or -errno.
+ */
+int anon_inode_getfile(const char *name, enum kvm_file_kind kind, void *priv,
+		       size_t size, void **map, int cloexec, struct kvm_file **filep);
+void kvm_file_install(struct kvm_file *file);
+void kvm_file_discard(struct kvm_file *file);
+
 /*
  * Called by the shim, which sees every close()/dup() of the process, so that
  * the table stays exact without a system call per lookup.
@@ -45,9 +61,10 @@ void kvm_fd_dup(int oldfd, int newfd);
 
 long kvm_fd_ioctl(int fd, unsigned long req, unsigned long arg);
 
-/* Debug/trace: USERKVM_TRACE=1 logs to stderr. */
-extern int userkvm_trace;
-void userkvm_tracef(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-#define kvm_trace(...) do { if (userkvm_trace) userkvm_tracef(__VA_ARGS__); } while (0)
+/* Debug/trace (src/kvm/trace.h): the fd layer's lines are the "ioctl" event. */
+#include "kvm/trace.h"
+void kvm_trace_init(const char *spec);
+#define userkvm_trace kvm_trace_on(TRACE_IOCTL)
+#define kvm_trace(...) kvm_trace_event(TRACE_IOCTL, __VA_ARGS__)
 
 #endif

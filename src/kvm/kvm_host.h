@@ -46,24 +46,58 @@ struct kvm_memory_slot {
 };
 
 /*
- * An immutable snapshot of one address space's slots.  Updates build a new
- * one and publish it (kvm_swap_active_memslots); readers hold kvm->srcu.
- * Slots are sorted by base_gfn for gfn lookups; id_to_memslot() uses the
- * id index.
+ * A snapshot of one address space's slots, never changed while readers
+ * can see it.  Updates edit the inactive copy (memslots_spare), publish it
+ * and wait for readers (kvm->srcu) before bringing the other copy up to
+ * date, as KVM's two memslot sets.  Slots are sorted by base_gfn for gfn
+ * lookups; id_to_memslot() uses the id index.
  */
 struct kvm_memslots {
 	u64 generation;
 	int nr;
+	int capacity;				/* entries allocated */
 	struct kvm_memory_slot *by_gfn[];	/* nr entries, sorted */
 };
 
 struct kvm_vcpu;
+
+/*
+ * Statistics (virt/kvm/binary_stats.c): what KVM_GET_STATS_FD shows.  The
+ * counters are live: once a stats fd exists they are moved into its memfd
+ * mapping (vcpu->stat points there), so a read of the fd sees them now.
+ */
+#define KVM_STAT_EXIT_REASONS	80
+struct kvm_vcpu_stat {
+	u64 exits;
+	u64 io_exits;
+	u64 mmio_exits;
+	u64 halt_exits;
+	u64 irq_exits;
+	u64 irq_window_exits;
+	u64 nmi_window_exits;
+	u64 signal_exits;
+	u64 insn_emulation;
+	u64 hypercalls;
+	u64 irq_injections;
+	u64 nmi_injections;
+	u64 exit_reason[KVM_STAT_EXIT_REASONS];	/* per VMX basic exit reason */
+};
+
+struct kvm_vm_stat {
+	u64 remote_tlb_flush;
+	u64 mmu_pte_write;
+};
 
 struct kvm {
 	pthread_mutex_t lock;		/* vCPU creation, VM-wide state */
 	pthread_mutex_t slots_lock;	/* serializes memslot updates */
 	struct srcu_struct srcu;	/* protects memslots[] readers */
 	struct kvm_memslots *memslots[KVM_ADDRESS_SPACE_NUM];
+	/*
+	 * The array that was active before the last update, for the next one
+	 * to reuse (KVM keeps two memslot sets per address space likewise).
+	 */
+	struct kvm_memslots *memslots_spare[KVM_ADDRESS_SPACE_NUM];
 	/* id-indexed view of the active slots, guarded like memslots[] */
 	struct kvm_memory_slot **slots_by_id[KVM_ADDRESS_SPACE_NUM];
 	u64 nr_memslot_pages;
@@ -78,6 +112,15 @@ struct kvm {
 	bool manual_dirty_log_protect_set;
 	u64 manual_dirty_log_protect;
 	bool bugged;			/* KVM_BUG_ON fired: every ioctl -EIO */
+	struct kvm_vm_stat *stat, stat_storage;
+	int stats_fd;			/* memfd behind KVM_GET_STATS_FD, or -1 */
+	void *stats_map;
+	size_t stats_size;
+	/*
+	 * KVM's kvm->mm: the process that made the VM, as a fork
+	 * generation (kvm_mm_current()); other processes get -EIO.
+	 */
+	unsigned long mm;
 
 	struct kvm_arch arch;
 };
@@ -91,6 +134,10 @@ struct kvm_vcpu {
 	void *mmap_base;	/* the KVM_VCPU_MMAP_PAGES mapping */
 	int srcu_idx;
 	u64 requests;		/* KVM_REQ_* bits, atomic */
+	struct kvm_vcpu_stat *stat, stat_storage;
+	int stats_fd;
+	void *stats_map;
+	size_t stats_size;
 
 	struct kvm_vcpu_arch arch;
 };
@@ -153,12 +200,19 @@ void kvm_vm_release(struct kvm *kvm);
 void kvm_vcpu_release(struct kvm_vcpu *vcpu);
 
 int kvm_vm_ioctl_check_extension_generic(struct kvm *kvm, long arg);
+int kvm_vm_ioctl_get_stats_fd(struct kvm *kvm);
+int kvm_vcpu_ioctl_get_stats_fd(struct kvm_vcpu *vcpu);
+void kvm_stats_release(int fd, void *map, size_t size);
+extern const char *const vmx_exit_reason_names[KVM_STAT_EXIT_REASONS];
 
 /* Copies between "user" buffers and the kernel side: -EFAULT on bad pointers. */
 int copy_from_user(void *dst, const void *usrc, size_t n);
 int copy_to_user(void *udst, const void *src, size_t n);
 
 #define KVM_BUG_ON(cond, kvm) \
-	({ bool __c = !!(cond); if (unlikely(__c)) (kvm)->bugged = true; __c; })
+	({ bool __c = !!(cond); if (unlikely(__c)) WRITE_ONCE((kvm)->bugged, true); __c; })
+
+/* VMs created and not yet destroyed, in this process (tests read it). */
+long kvm_get_active_vms(void);
 
 #endif

@@ -58,8 +58,9 @@ void cpu_update_mode(struct cpu *c)
 		cpl = 3;
 	else
 		cpl = (c->s.seg[CPU_SEG_SS].ar & CPU_AR_DPL_MASK) >> CPU_AR_DPL_SHIFT;
-	if (mode != c->mode || cpl != c->cpl)
+	if (mode != c->mode || cpl != c->cpl || c->s.seg[CPU_SEG_CS].base != c->cs_base_seen)
 		c->link_epoch++;
+	c->cs_base_seen = c->s.seg[CPU_SEG_CS].base;
 	c->mode = mode;
 	c->cpl = cpl;
 	c->tlb_user = cpl == 3;
@@ -73,9 +74,18 @@ void cpu_state_changed(struct cpu *c)
 	c->lf_op = LF_NONE;
 	c->s.rflags = (c->s.rflags & 0x3f7fd5) | 2;
 	cpu_update_mode(c);
-	tlb_flush_all(c);
+	/* the TLB depends on CR0, CR3, CR4, EFER (and CPL, a separate set) */
+	if (c->s.cr0 != c->seen_cr0 || c->s.cr3 != c->seen_cr3 || c->s.cr4 != c->seen_cr4 ||
+	    c->s.efer != c->seen_efer) {
+		tlb_flush_all(c);
+		c->seen_cr0 = c->s.cr0;
+		c->seen_cr3 = c->s.cr3;
+		c->seen_cr4 = c->s.cr4;
+		c->seen_efer = c->s.efer;
+	}
 	if (c->s.event_info & CPU_EVENT_VALID)
 		__atomic_or_fetch(&c->req, REQ_EVENT, __ATOMIC_SEQ_CST);
+	cpu_req(c, REQ_SLOW);
 }
 
 static void seg_reset(struct cpu_seg *s, u16 sel, u64 base, u32 ar)
@@ -134,6 +144,7 @@ void cpu_reset(struct cpu *c, bool init)
 		c->nmsr = 0;
 	}
 	__atomic_and_fetch(&c->req, REQ_INTR, __ATOMIC_SEQ_CST);
+	cpu_req(c, REQ_SLOW);
 	c->fault_vec = -1;
 	c->delivering = -1;
 	c->mode = ~0u;
@@ -267,6 +278,10 @@ static int boundary(struct cpu *c, bool *shadow)
 	u32 req = __atomic_load_n(&c->req, __ATOMIC_SEQ_CST);
 
 	*shadow = false;
+	if (req & REQ_SLOW)
+		clear_req(c, REQ_SLOW);
+	if (c->s.nmi_pending || c->s.activity != CPU_ACTIVE)
+		cpu_req(c, REQ_SLOW);	/* still something to look at next time */
 	if (req & REQ_WTLB) {
 		clear_req(c, REQ_WTLB);
 		wtlb_flush(c);
@@ -349,6 +364,98 @@ void cpu_count_partial(struct cpu *c)
 	c->cur_block = NULL;
 }
 
+/*
+ * The block loop.  Kept out of cpu_run() so that setjmp() there does not
+ * force every variable of the hot loop into memory.
+ */
+static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
+{
+	struct block *b = NULL;	/* the block just run, for chaining */
+
+	for (;;) {
+		struct block *nb = NULL;
+		const struct insn *i, *end;
+		bool shadow = false;
+		u64 left;
+		u32 n;
+
+		if (unlikely(__atomic_load_n(&c->req, __ATOMIC_RELAXED))) {
+			int e;
+			c->cur_block = NULL;
+			e = boundary(c, &shadow);
+			if (e >= 0)
+				return finish(c, (enum cpu_exit)e);
+		}
+		left = c->budget_end - c->icount;
+		if (unlikely(c->icount >= c->budget_end))
+			return finish(c, CPU_EXIT_BUDGET);
+		/*
+		 * Chaining: a block remembers the two blocks that followed it;
+		 * valid while the link epoch (TLB, mode, CS base) is unchanged
+		 * and the target's code page generation still matches.
+		 */
+		/*
+		 * No code page was written anywhere since the link was made
+		 * (code_wgen), so the target's own generation needs no check.
+		 */
+		if (b && b->link_epoch == c->link_epoch &&
+		    b->link_wgen == __atomic_load_n(&code_wgen, __ATOMIC_RELAXED)) {
+			u64 rip = c->s.rip;
+			if (b->link[0] && b->link[0]->rip == rip)
+				nb = b->link[0];
+			else if (b->link[1] && b->link[1]->rip == rip)
+				nb = b->link[1];
+		}
+		if (!nb) {
+			u64 gen = c->icache_gen;
+			u32 wgen = __atomic_load_n(&code_wgen, __ATOMIC_RELAXED);
+			nb = icache_lookup(c);
+			if (b && b->cached && nb->cached && gen == c->icache_gen) {
+				if (b->link_epoch != c->link_epoch || b->link_wgen != wgen) {
+					b->link[0] = b->link[1] = NULL;
+					b->link_epoch = c->link_epoch;
+					b->link_wgen = wgen;
+				}
+				b->link[b->link[0] ? 1 : 0] = nb;
+			}
+		}
+		b = nb;
+		n = b->n;
+		if (unlikely(shadow))
+			n = 1;
+		else if (unlikely(left < n))
+			n = (u32)left;
+		c->cur_block = b;
+		end = b->insn + n;
+		c->run_end = end;
+		if (shadow) {
+			u32 blocked = c->s.interruptibility &
+				      (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING);
+			b->insn[0].fn(c, &b->insn[0]);
+			c->s.rip += b->insn[0].len;
+			c->s.interruptibility &= ~blocked;
+			c->icount++;
+			continue;
+		}
+		/*
+		 * RIP is set from the block start before each handler (no
+		 * dependency chain through memory); after the last one it
+		 * advances by that insn's length, which also completes a
+		 * branch's set_rip().  A handler may pull run_end in (self-
+		 * modifying code) to stop after itself.
+		 */
+		{
+			u64 base = c->s.rip;
+			for (i = b->insn; i < c->run_end; i++) {
+				c->s.rip = base + i->off;
+				i->fn(c, i);
+			}
+			c->s.rip += i[-1].len;
+		}
+		c->icount += likely(c->run_end == end) ? n : (u64)(i - b->insn);
+	}
+}
+
 enum cpu_exit cpu_run(struct cpu *c, u64 budget)
 {
 	int r;
@@ -365,48 +472,7 @@ enum cpu_exit cpu_run(struct cpu *c, u64 budget)
 		c->fault_vec = -1;
 		cpu_deliver(c, vec, CPU_EVENT_HWEXC, c->fault_has_err, c->fault_err, c->s.rip);
 	}
-	for (;;) {
-		const struct block *b;
-		const struct insn *i;
-		bool shadow = false;
-		u64 left;
-		u32 n;
-
-		if (unlikely(__atomic_load_n(&c->req, __ATOMIC_RELAXED) | c->s.activity |
-			     (c->s.interruptibility & (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING)) |
-			     c->s.nmi_pending)) {
-			int e = boundary(c, &shadow);
-			if (e >= 0)
-				return finish(c, (enum cpu_exit)e);
-		}
-		if (unlikely(c->icount >= c->budget_end))
-			return finish(c, CPU_EXIT_BUDGET);
-		b = icache_lookup(c);
-		n = b->n;
-		left = c->budget_end - c->icount;
-		if (unlikely(shadow))
-			n = 1;
-		else if (unlikely(left < n))
-			n = (u32)left;
-		c->cur_block = b;
-		c->run_end = b->insn + n;
-		if (shadow) {
-			u32 blocked = c->s.interruptibility &
-				      (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING);
-			b->insn[0].fn(c, &b->insn[0]);
-			c->s.rip += b->insn[0].len;
-			c->s.interruptibility &= ~blocked;
-			c->icount++;
-			c->cur_block = NULL;
-			continue;
-		}
-		for (i = b->insn; i < c->run_end; i++) {
-			i->fn(c, i);
-			c->s.rip += i->len;
-		}
-		c->icount += (u64)(i - b->insn);
-		c->cur_block = NULL;
-	}
+	return run_loop(c);
 }
 
 /* Port I/O through the owner's callback; unclaimed reads give all ones. */

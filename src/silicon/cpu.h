@@ -39,6 +39,7 @@ enum { SZ8, SZ16, SZ32, SZ64 };
 #define IF_REXW		BIT(6)
 #define IF_OSZ_PFX	BIT(7)	/* 66 seen */
 #define IF_TERM		BIT(8)	/* ends its block */
+#define IF_FDEAD	BIT(9)	/* its flag results are overwritten before any use */
 
 /**
  * struct insn - one decoded instruction
@@ -66,6 +67,7 @@ struct insn {
 	u8 modrm;
 	u16 flags;	/* IF_* */
 	u16 imm2;	/* second immediate: ENTER level, far selector */
+	u16 off;	/* offset from the start of its block */
 	u64 imm;
 };
 
@@ -107,6 +109,8 @@ struct phys_xlate {
  */
 typedef void (*cpu_phys_fn)(struct cpu *c, u64 gpa, int kind, struct phys_xlate *out);
 
+enum { XLATE_NONE, XLATE_WALK, XLATE_FINAL };
+
 struct phys_range {
 	u64 gpa, size;
 	u8 *host;
@@ -122,6 +126,11 @@ enum lf_op {
 	LF_LOGIC,	/* AND/OR/XOR/TEST: CF = OF = 0 */
 	LF_INC,		/* INC: ADD with s2 = 1, CF from lf_cf */
 	LF_DEC,		/* DEC: SUB with s2 = 1, CF from lf_cf */
+	LF_ADC,		/* ADC: like LF_ADD (kept apart so CMP-style Jcc shortcuts stay exact) */
+	LF_SBB,		/* SBB: like LF_SUB */
+	LF_SHL,		/* SHL/SAL: s1 = operand, s2 = masked count (non-zero) */
+	LF_SHR,		/* SHR */
+	LF_SAR,		/* SAR */
 };
 
 #define FLAGS_ARITH (CPU_FLAG_CF | CPU_FLAG_PF | CPU_FLAG_AF | CPU_FLAG_ZF | \
@@ -134,6 +143,9 @@ enum lf_op {
 #define REQ_WTLB	BIT(3)	/* drop write TLB entries: a page became code */
 #define REQ_STOP	BIT(4)	/* an I/O callback asked to stop */
 #define REQ_EVENT	BIT(5)	/* s.event_info holds an event to deliver */
+#define REQ_SLOW	BIT(6)	/* look at activity, shadow, NMI state */
+
+static inline void cpu_req(struct cpu *c, u32 bits);
 
 /* Mode bits (cpu->mode), part of the decoded-block key */
 #define MODE_PE		BIT(0)
@@ -163,6 +175,15 @@ struct cpu {
 	struct phys_range phys[CPU_MAX_PHYS];
 	int nphys;
 	cpu_phys_fn phys_xlate;
+	/*
+	 * For VMX exits (intercept.c): the linear address translate() is
+	 * working on and whether phys_xlate() is reading paging structures
+	 * for it (XLATE_WALK) or accessing it (XLATE_FINAL); and CR2 before a
+	 * #PF set it, since a #PF that causes a VM exit leaves CR2 alone.
+	 */
+	u64 xlate_lin;
+	u8 xlate_ctx;
+	u64 cr2_before_pf;
 	const struct cpu_io_ops *io;
 	void *io_opaque;
 
@@ -174,6 +195,10 @@ struct cpu {
 	u8 *arena;
 	size_t arena_used, arena_size;
 	u64 link_epoch;		/* bumped when linear->physical or mode changes */
+	u64 icache_gen;		/* bumped when the arena is recycled */
+	u64 cs_base_seen;
+	/* what cpu_state_changed() last saw, to flush the TLB only when needed */
+	u64 seen_cr0, seen_cr3, seen_cr4, seen_efer;
 	bool tlb_has_large;	/* a large page was cached: INVLPG flushes all */
 
 	/* Run loop */
@@ -202,6 +227,11 @@ struct cpu {
 	struct cpu *next_cpu;	/* registry of all cpus (code-page shootdown) */
 	struct block *tmp_block;	/* an uncached one-instruction block */
 };
+
+static inline void cpu_req(struct cpu *c, u32 bits)
+{
+	__atomic_or_fetch(&c->req, bits, __ATOMIC_SEQ_CST);
+}
 
 /* ---- registers ---- */
 
@@ -310,12 +340,65 @@ static __always_inline void lf_set(struct cpu *c, int op, int sz, u64 res, u64 s
 
 static __always_inline bool get_cf(struct cpu *c)
 {
-	if (c->lf_op == LF_NONE)
+	u64 a = c->lf_s1, b = c->lf_s2, r = c->lf_res;
+	int top = (8 << c->lf_sz) - 1;
+	u8 op = c->lf_op;
+
+	/* an if-chain, most frequent first: a jump table costs more here */
+	if (op == LF_LOGIC)
+		return false;
+	if (op == LF_SUB)
+		return (((~a & b) | (~(a ^ b) & r)) >> top) & 1;
+	if (op == LF_ADD)
+		return (((a & b) | ((a | b) & ~r)) >> top) & 1;
+	if (op == LF_INC || op == LF_DEC)
+		return c->lf_cf;
+	if (op == LF_NONE)
 		return c->s.rflags & CPU_FLAG_CF;
-	return lf_compute(c) & CPU_FLAG_CF;
+	if (op == LF_ADC)
+		return (((a & b) | ((a | b) & ~r)) >> top) & 1;
+	if (op == LF_SBB)
+		return (((~a & b) | (~(a ^ b) & r)) >> top) & 1;
+	/* shifts: s1 = operand, s2 = count (flags.c) */
+	if (op == LF_SHL)
+		return b <= (u64)top + 1 ? (a >> (top + 1 - b)) & 1 : 0;
+	if (op == LF_SHR)
+		return b <= (u64)top + 1 ? (a >> (b - 1)) & 1 : 0;
+	return ((s64)sext(a, c->lf_sz) >> (b - 1 < 63 ? b - 1 : 63)) & 1;	/* LF_SAR */
 }
 
-bool cpu_cond(struct cpu *c, int cc);
+bool cpu_cond_slow(struct cpu *c, int cc);
+
+/*
+ * Condition codes (SDM vol. 1 B.1) straight from a CMP/SUB or any ZF;
+ * -1 when the flags must be computed (cpu_cond_slow()).
+ */
+static __always_inline int cpu_cond_fast(struct cpu *c, int cc)
+{
+	if (likely(c->lf_op == LF_SUB)) {
+		u64 m = sz_mask(c->lf_sz), a = c->lf_s1 & m, b = c->lf_s2 & m;
+		bool r;
+		switch (cc >> 1) {
+		case 1: r = a < b; break;
+		case 2: r = a == b; break;
+		case 3: r = a <= b; break;
+		case 6: r = (s64)sext(a, c->lf_sz) < (s64)sext(b, c->lf_sz); break;
+		case 7: r = (s64)sext(a, c->lf_sz) <= (s64)sext(b, c->lf_sz); break;
+		default: return -1;
+		}
+		return r ^ (cc & 1);
+	}
+	if ((cc >> 1) == 2 && c->lf_op != LF_NONE)
+		return ((c->lf_res & sz_mask(c->lf_sz)) == 0) ^ (cc & 1);
+	return -1;
+}
+
+static __always_inline bool cpu_cond(struct cpu *c, int cc)
+{
+	int t = cpu_cond_fast(c, cc);
+	return t >= 0 ? t : cpu_cond_slow(c, cc);
+}
+
 /* Whole RFLAGS write, respecting reserved bits; call cpu_flags_changed after */
 void cpu_write_rflags(struct cpu *c, u64 v);
 u8 parity8(u64 v);
@@ -470,6 +553,7 @@ struct block {
 	struct block *hnext;
 	struct block *link[2];
 	u64 link_epoch;
+	u32 link_wgen;		/* code_wgen when the links were made */
 	struct insn insn[];
 };
 
@@ -484,7 +568,7 @@ bool insn_ends_block(const struct insn *i);
 extern const insn_fn optab[2][256];
 insn_fn optab_select(struct cpu *c, struct insn *i, u8 modrm);
 
-const struct block *icache_lookup(struct cpu *c);
+struct block *icache_lookup(struct cpu *c);
 void icache_flush(struct cpu *c);
 int icache_init(struct cpu *c);
 void icache_free(struct cpu *c);
@@ -493,6 +577,8 @@ void icache_free(struct cpu *c);
 #define CODE_SLOTS_BITS 16
 extern u32 code_gen[1u << CODE_SLOTS_BITS];
 extern u8 code_mark[1u << CODE_SLOTS_BITS];
+/* Bumped with any code_gen[] slot: links made before it are not trusted. */
+extern u32 code_wgen;
 static __always_inline u32 code_slot(uintptr_t host)
 {
 	return (u32)(((host >> PAGE_SHIFT) * 0x9E3779B97F4A7C15ull) >> (64 - CODE_SLOTS_BITS));

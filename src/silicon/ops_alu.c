@@ -33,11 +33,11 @@ static __always_inline u64 alu_op(struct cpu *c, int k, int sz, u64 a, u64 b)
 		return r;
 	case K_ADC:
 		r = (a + b + get_cf(c)) & m;
-		lf_set(c, LF_ADD, sz, r, a, b);
+		lf_set(c, LF_ADC, sz, r, a, b);
 		return r;
 	case K_SBB:
 		r = (a - b - get_cf(c)) & m;
-		lf_set(c, LF_SUB, sz, r, a, b);
+		lf_set(c, LF_SBB, sz, r, a, b);
 		return r;
 	case K_AND:
 		r = a & b;
@@ -153,7 +153,32 @@ static void alu_a_imm_##K##_##SZ(struct cpu *c, const struct insn *i)	\
 		reg_write(c, 0, SZ, v);					\
 }
 
-#define ALU_SIZES(K) ALU_REG(K, SZ8) ALU_REG(K, SZ16) ALU_REG(K, SZ32) ALU_REG(K, SZ64)
+/* Register-only forms, chosen at decode time: no operand-kind test at run time. */
+#define ALU_RR(K, SZ)							\
+static void alu_rr_##K##_##SZ(struct cpu *c, const struct insn *i)	\
+{									\
+	int r = i_rm(i, SZ);						\
+	u64 v = alu_op(c, K, SZ, reg_read(c, r, SZ), reg_read(c, i_reg(i, SZ), SZ)); \
+	if (K != K_CMP)							\
+		reg_write(c, r, SZ, v);					\
+}									\
+static void alu_rr2_##K##_##SZ(struct cpu *c, const struct insn *i)	\
+{									\
+	int r = i_reg(i, SZ);						\
+	u64 v = alu_op(c, K, SZ, reg_read(c, r, SZ), reg_read(c, i_rm(i, SZ), SZ)); \
+	if (K != K_CMP)							\
+		reg_write(c, r, SZ, v);					\
+}									\
+static void alu_ri_##K##_##SZ(struct cpu *c, const struct insn *i)	\
+{									\
+	int r = i_rm(i, SZ);						\
+	u64 v = alu_op(c, K, SZ, reg_read(c, r, SZ), i->imm & sz_mask(SZ)); \
+	if (K != K_CMP)							\
+		reg_write(c, r, SZ, v);					\
+}
+
+#define ALU_SIZES(K) ALU_REG(K, SZ8) ALU_REG(K, SZ16) ALU_REG(K, SZ32) ALU_REG(K, SZ64) \
+	ALU_RR(K, SZ8) ALU_RR(K, SZ16) ALU_RR(K, SZ32) ALU_RR(K, SZ64)
 ALU_SIZES(K_ADD) ALU_SIZES(K_OR) ALU_SIZES(K_ADC) ALU_SIZES(K_SBB)
 ALU_SIZES(K_AND) ALU_SIZES(K_SUB) ALU_SIZES(K_XOR) ALU_SIZES(K_CMP)
 
@@ -164,6 +189,9 @@ const insn_fn alu_tab_rm_r[8][4] = ALU_TAB(alu_rm_r);
 const insn_fn alu_tab_r_rm[8][4] = ALU_TAB(alu_r_rm);
 const insn_fn alu_tab_rm_imm[8][4] = ALU_TAB(alu_rm_imm);
 const insn_fn alu_tab_a_imm[8][4] = ALU_TAB(alu_a_imm);
+const insn_fn alu_tab_rr[8][4] = ALU_TAB(alu_rr);
+const insn_fn alu_tab_rr2[8][4] = ALU_TAB(alu_rr2);
+const insn_fn alu_tab_ri[8][4] = ALU_TAB(alu_ri);
 
 OP(op_test_rm_r)
 {
@@ -189,7 +217,10 @@ static __always_inline u64 incdec(struct cpu *c, int sz, u64 a, bool dec)
 {
 	u64 r = (dec ? a - 1 : a + 1) & sz_mask(sz);
 	c->lf_cf = get_cf(c);
-	lf_set(c, dec ? LF_DEC : LF_INC, sz, r, a, 1);
+	/* INC/DEC flags need only the result (flags.c) */
+	c->lf_op = dec ? LF_DEC : LF_INC;
+	c->lf_sz = sz;
+	c->lf_res = r;
 	return r;
 }
 
@@ -204,6 +235,24 @@ OP(op_dec_r)
 	int sz = i->osz;
 	reg_write(c, i->reg, sz, incdec(c, sz, reg_read(c, i->reg, sz), true));
 }
+
+/* FE/FF /0 /1 with a register operand, per size */
+#define INCDEC_REG(SZ)							\
+static void op_inc_reg_##SZ(struct cpu *c, const struct insn *i)	\
+{									\
+	int r = i_rm(i, SZ);						\
+	reg_write(c, r, SZ, incdec(c, SZ, reg_read(c, r, SZ), false));	\
+}									\
+static void op_dec_reg_##SZ(struct cpu *c, const struct insn *i)	\
+{									\
+	int r = i_rm(i, SZ);						\
+	reg_write(c, r, SZ, incdec(c, SZ, reg_read(c, r, SZ), true));	\
+}
+INCDEC_REG(SZ8) INCDEC_REG(SZ16) INCDEC_REG(SZ32) INCDEC_REG(SZ64)
+const insn_fn incdec_reg_tab[2][4] = {
+	{ op_inc_reg_SZ8, op_inc_reg_SZ16, op_inc_reg_SZ32, op_inc_reg_SZ64 },
+	{ op_dec_reg_SZ8, op_dec_reg_SZ16, op_dec_reg_SZ32, op_dec_reg_SZ64 },
+};
 
 /* FE/FF /0 /1 */
 OP(op_grp4_5_incdec)
@@ -446,23 +495,38 @@ OP(op_idiv)
  * (6 with REX.W); a masked count of 0 changes no flags.  OF is defined for
  * a count of 1 only; we compute it the SDM's way for every count.
  */
-static u64 shift_op(struct cpu *c, int k, int sz, u64 a, unsigned cnt, bool *write)
+static __always_inline u64 shift_op(struct cpu *c, const struct insn *i, int k, int sz, u64 a,
+				    unsigned cnt,
+		    bool *write)
 {
 	int bits = 8 << sz;
 	u64 m = sz_mask(sz), sb = 1ull << (bits - 1), r = a, f;
-	bool cf, of;
+	bool cf, of, dead = i->flags & IF_FDEAD;
 
 	cnt &= sz == SZ64 ? 63 : 31;
 	*write = cnt != 0;
 	if (!cnt)
 		return a;
-	f = cpu_get_flags(c);
-	cf = f & CPU_FLAG_CF;
-	of = f & CPU_FLAG_OF;
 	switch (k) {
+	case 4: case 6:	/* SHL/SAL */
+		r = (a << cnt) & m;
+		lf_set(c, LF_SHL, sz, r, a, cnt);
+		return r;
+	case 5:		/* SHR */
+		r = a >> cnt;
+		lf_set(c, LF_SHR, sz, r, a, cnt);
+		return r;
+	case 7: {	/* SAR */
+		s64 sa = (s64)sext(a, sz);
+		r = (u64)(sa >> cnt) & m;
+		lf_set(c, LF_SAR, sz, r, a, cnt);
+		return r;
+	}
 	case 0: {	/* ROL */
 		unsigned n = cnt % bits;
 		r = n ? ((a << n) | (a >> (bits - n))) & m : a;
+		if (dead)
+			return r;
 		cf = r & 1;
 		of = !!(r & sb) ^ cf;
 		break;
@@ -470,12 +534,15 @@ static u64 shift_op(struct cpu *c, int k, int sz, u64 a, unsigned cnt, bool *wri
 	case 1: {	/* ROR */
 		unsigned n = cnt % bits;
 		r = n ? ((a >> n) | (a << (bits - n))) & m : a;
+		if (dead)
+			return r;
 		cf = !!(r & sb);
 		of = !!(r & sb) ^ !!(r & (sb >> 1));
 		break;
 	}
 	case 2: {	/* RCL: rotate through CF, size+1 bits */
 		unsigned n = cnt % (bits + 1);
+		cf = get_cf(c);
 		for (unsigned k2 = 0; k2 < n; k2++) {
 			bool out = !!(r & sb);
 			r = ((r << 1) | cf) & m;
@@ -484,8 +551,9 @@ static u64 shift_op(struct cpu *c, int k, int sz, u64 a, unsigned cnt, bool *wri
 		of = !!(r & sb) ^ cf;
 		break;
 	}
-	case 3: {	/* RCR */
+	default: {	/* RCR */
 		unsigned n = cnt % (bits + 1);
+		cf = get_cf(c);
 		of = !!(a & sb) ^ cf;
 		for (unsigned k2 = 0; k2 < n; k2++) {
 			bool out = r & 1;
@@ -494,29 +562,9 @@ static u64 shift_op(struct cpu *c, int k, int sz, u64 a, unsigned cnt, bool *wri
 		}
 		break;
 	}
-	case 4: case 6:	/* SHL/SAL */
-		r = cnt < 64 ? (a << cnt) & m : 0;
-		cf = cnt <= (unsigned)bits ? (a >> (bits - cnt)) & 1 : 0;
-		of = !!(r & sb) ^ cf;
-		cpu_set_arith(c, (cf ? CPU_FLAG_CF : 0) | (of ? CPU_FLAG_OF : 0) | szp(r, sz));
-		return r;
-	case 5:		/* SHR */
-		r = cnt < 64 ? a >> cnt : 0;
-		cf = cnt <= (unsigned)bits ? (a >> (cnt - 1)) & 1 : 0;
-		of = !!(a & sb);
-		cpu_set_arith(c, (cf ? CPU_FLAG_CF : 0) | (of ? CPU_FLAG_OF : 0) | szp(r, sz));
-		return r;
-	default: {	/* SAR */
-		s64 sa = (s64)sext(a, sz);
-		unsigned n = cnt < 64 ? cnt : 63;
-		r = (u64)(sa >> n) & m;
-		cf = (sa >> (n - 1 < 63 ? n - 1 : 63)) & 1;
-		of = false;
-		cpu_set_arith(c, (cf ? CPU_FLAG_CF : 0) | szp(r, sz));
-		return r;
-	}
 	}
 	/* rotates change only CF and OF */
+	f = cpu_get_flags(c);
 	c->s.rflags = (f & ~(u64)(CPU_FLAG_CF | CPU_FLAG_OF)) | (cf ? CPU_FLAG_CF : 0) |
 		      (of ? CPU_FLAG_OF : 0);
 	c->lf_op = LF_NONE;
@@ -538,7 +586,7 @@ OP(op_shift)
 		cnt = (u8)i->imm;
 	if (!(i->flags & IF_MEM)) {
 		int rr = i_rm(i, sz);
-		r = shift_op(c, k, sz, reg_read(c, rr, sz), cnt, &w);
+		r = shift_op(c, i, k, sz, reg_read(c, rr, sz), cnt, &w);
 		if (w || sz == SZ32)
 			reg_write(c, rr, sz, r);
 		return;
@@ -546,10 +594,30 @@ OP(op_shift)
 	{
 		struct rmw m;
 		a = rmw_begin(c, i, sz, &m);
-		r = shift_op(c, k, sz, a, cnt, &w);
+		r = shift_op(c, i, k, sz, a, cnt, &w);
 		rmw_end(c, sz, &m, r);
 	}
 }
+
+/* Register operand, constant count (C0/C1, and D0/D1 with imm = 1), per kind and size */
+#define SHIFT_RI(K, SZ)							\
+static void op_shift_ri_##K##_##SZ(struct cpu *c, const struct insn *i)	\
+{									\
+	int rr = i_rm(i, SZ);						\
+	bool w;								\
+	u64 r = shift_op(c, i, K, SZ, reg_read(c, rr, SZ), (u8)i->imm, &w); \
+	if (w || SZ == SZ32)						\
+		reg_write(c, rr, SZ, r);				\
+}
+#define SHIFT_RI_SIZES(K) SHIFT_RI(K, SZ8) SHIFT_RI(K, SZ16) SHIFT_RI(K, SZ32) SHIFT_RI(K, SZ64)
+SHIFT_RI_SIZES(0) SHIFT_RI_SIZES(1) SHIFT_RI_SIZES(2) SHIFT_RI_SIZES(3)
+SHIFT_RI_SIZES(4) SHIFT_RI_SIZES(5) SHIFT_RI_SIZES(6) SHIFT_RI_SIZES(7)
+#define SHIFT_ROW(K) { op_shift_ri_##K##_SZ8, op_shift_ri_##K##_SZ16, op_shift_ri_##K##_SZ32, \
+		       op_shift_ri_##K##_SZ64 }
+const insn_fn shift_ri_tab[8][4] = {
+	SHIFT_ROW(0), SHIFT_ROW(1), SHIFT_ROW(2), SHIFT_ROW(3),
+	SHIFT_ROW(4), SHIFT_ROW(5), SHIFT_ROW(6), SHIFT_ROW(7),
+};
 
 /* SHLD/SHRD (0F A4/A5/AC/AD): count mod 32 (64 with REX.W) */
 static void shxd(struct cpu *c, const struct insn *i, bool left)
@@ -769,7 +837,7 @@ static void aaa_aas(struct cpu *c, bool sub)
 	if (adj) {
 		if (sub) {
 			ax = (u16)(ax - 6);
-			ax = (u16)(((ax >> 8) - 1) << 8 | (ax & 0xff));
+			ax = (u16)((((unsigned)(ax >> 8) - 1u) << 8) | (ax & 0xffu));
 		} else {
 			ax = (u16)(ax + 0x106);
 		}
