@@ -26,7 +26,7 @@ static inline struct vcpu_vmx *to_vmx(struct kvm_vcpu *vcpu)
 
 /* What KVM needs of the processor, and what it uses when offered (setup_vmcs_config()). */
 #define KVM_REQUIRED_VMX_PIN_BASED	(PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING)
-#define KVM_OPTIONAL_VMX_PIN_BASED	(PIN_BASED_VIRTUAL_NMIS)
+#define KVM_OPTIONAL_VMX_PIN_BASED	(PIN_BASED_VIRTUAL_NMIS | PIN_BASED_VMX_PREEMPTION_TIMER)
 #define KVM_REQUIRED_VMX_CPU_BASED	(CPU_BASED_HLT_EXITING | CPU_BASED_UNCOND_IO_EXITING | \
 					 CPU_BASED_USE_MSR_BITMAPS | CPU_BASED_MOV_DR_EXITING | \
 					 CPU_BASED_MWAIT_EXITING | CPU_BASED_MONITOR_EXITING | \
@@ -509,6 +509,19 @@ static void vmx_complete_interrupts(struct kvm_vcpu *vcpu)
 
 /* ---- the run ---- */
 
+/*
+ * The host tick.  On a real host the vCPU thread takes timer interrupts
+ * (and a signal sent to it is an IPI): each is an EXTERNAL_INTERRUPT exit,
+ * after which vcpu_run() sees a signal or kvm_run->immediate_exit.  Here a
+ * signal handler runs on the vCPU thread without stopping the processor
+ * and cannot call into userkvm, so the VMX preemption timer stands in for
+ * the tick: every VM entry arms it for about a millisecond of host TSC,
+ * and its exit goes back to vcpu_run(), which then returns -EINTR
+ * (KVM_EXIT_INTR) if immediate_exit was set meanwhile, by the handler or
+ * by another thread.  A kick (kvm_vcpu_kick()) still exits at once.
+ */
+#define VMX_HOST_TICK_TSC	(4ull << 20)
+
 static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
@@ -523,6 +536,9 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	vmcs_writel(GUEST_RSP, a->regs[VCPU_REGS_RSP]);
 	vmcs_writel(GUEST_RFLAGS, a->rflags);
 
+	if (cpu_has_vmx_preemption_timer(&vmcs_config))
+		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE,
+			     VMX_HOST_TICK_TSC >> (vmcs_config.misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK));
 	reason = vmx_vcpu_enter(a->regs, vmx->launched);
 
 	vmx->state_in_hw = true;
@@ -575,6 +591,11 @@ static int handle_exception_nmi(struct kvm_vcpu *vcpu)
 static int handle_external_interrupt(struct kvm_vcpu *vcpu)
 {
 	return 1;	/* a kick: vcpu_run() looks at requests and immediate_exit */
+}
+
+static int handle_preemption_timer(struct kvm_vcpu *vcpu)
+{
+	return 1;	/* the host tick: vcpu_run() looks at immediate_exit */
 }
 
 static int handle_triple_fault(struct kvm_vcpu *vcpu)
@@ -730,6 +751,7 @@ static int (*const kvm_vmx_exit_handlers[])(struct kvm_vcpu *vcpu) = {
 	[EXIT_REASON_PAUSE_INSTRUCTION]		= handle_nop,
 	[EXIT_REASON_EPT_VIOLATION]		= handle_ept_violation,
 	[EXIT_REASON_EPT_MISCONFIG]		= handle_ept_misconfig,
+	[EXIT_REASON_PREEMPTION_TIMER]		= handle_preemption_timer,
 	[EXIT_REASON_INVEPT]			= handle_vmx_instruction,
 	[EXIT_REASON_INVVPID]			= handle_vmx_instruction,
 };
