@@ -91,6 +91,8 @@ int kvm_vm_ioctl_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_SET_BOOT_CPU_ID:
 	case KVM_CAP_USER_NMI:
 		return 1;
+	case KVM_CAP_SYNC_REGS:
+		return KVM_SYNC_X86_VALID_FIELDS;
 	case KVM_CAP_XSAVE2:
 		/* the UABI buffer is never smaller than struct kvm_xsave */
 		return sizeof(struct kvm_xsave);
@@ -2295,6 +2297,50 @@ static void kvm_sigset_deactivate(struct kvm_vcpu *vcpu, const sigset_t *old)
 }
 
 /*
+ * KVM_CAP_SYNC_REGS: registers in kvm_run->s.regs instead of ioctls.
+ * sync_regs() takes the ones userspace marked dirty before the run (from a
+ * copy: userspace may change the page meanwhile); store_regs() writes the
+ * valid ones after it.
+ */
+static int sync_regs(struct kvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	struct kvm_sync_regs s;
+
+	memcpy(&s, &run->s.regs, sizeof(s));
+	kvm_x86_call(cache_guest_state)(vcpu);
+	if (run->kvm_dirty_regs & KVM_SYNC_X86_REGS) {
+		kvm_arch_vcpu_ioctl_set_regs(vcpu, &s.regs);
+		run->kvm_dirty_regs &= ~KVM_SYNC_X86_REGS;
+	}
+	if (run->kvm_dirty_regs & KVM_SYNC_X86_SREGS) {
+		if (__set_sregs(vcpu, &s.sregs))
+			return -EINVAL;
+		run->kvm_dirty_regs &= ~KVM_SYNC_X86_SREGS;
+	}
+	if (run->kvm_dirty_regs & KVM_SYNC_X86_EVENTS) {
+		if (kvm_vcpu_ioctl_x86_set_vcpu_events(vcpu, &s.events))
+			return -EINVAL;
+		run->kvm_dirty_regs &= ~KVM_SYNC_X86_EVENTS;
+	}
+	return 0;
+}
+
+static void store_regs(struct kvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	BUILD_BUG_ON(sizeof(struct kvm_sync_regs) > SYNC_REGS_SIZE_BYTES);
+	kvm_x86_call(cache_guest_state)(vcpu);
+	if (run->kvm_valid_regs & KVM_SYNC_X86_REGS)
+		kvm_arch_vcpu_ioctl_get_regs(vcpu, &run->s.regs.regs);
+	if (run->kvm_valid_regs & KVM_SYNC_X86_SREGS)
+		__get_sregs(vcpu, &run->s.regs.sregs);
+	if (run->kvm_valid_regs & KVM_SYNC_X86_EVENTS)
+		kvm_vcpu_ioctl_x86_get_vcpu_events(vcpu, &run->s.regs.events);
+}
+
+/*
  * kvm_arch_vcpu_ioctl_run(), in KVM's order: an AP waiting for SIPI, the
  * sync_regs validity check, the CR8 of a userspace LAPIC, the completion
  * of the last exit (PIO, ...), and only then immediate_exit (so that
@@ -2321,9 +2367,14 @@ int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 		goto out;
 	}
 	if ((run->kvm_valid_regs & ~KVM_SYNC_X86_VALID_FIELDS) ||
-	    (run->kvm_dirty_regs & ~KVM_SYNC_X86_VALID_FIELDS) || run->kvm_dirty_regs) {
-		r = -EINVAL;	/* KVM_CAP_SYNC_REGS is not offered */
+	    (run->kvm_dirty_regs & ~KVM_SYNC_X86_VALID_FIELDS)) {
+		r = -EINVAL;
 		goto out;
+	}
+	if (run->kvm_dirty_regs) {
+		r = sync_regs(vcpu);
+		if (r)
+			goto out;
 	}
 	/* Without an in-kernel LAPIC, userspace owns the TPR: kvm_run->cr8 is it. */
 	if (!vcpu->arch.apic) {
@@ -2346,6 +2397,8 @@ int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 	}
 	r = vcpu_run(vcpu);
 out:
+	if (run->kvm_valid_regs)
+		store_regs(vcpu);
 	post_kvm_run_save(vcpu);
 	kvm_sigset_deactivate(vcpu, &oldset);
 	kvm_x86_call(vcpu_put)(vcpu);

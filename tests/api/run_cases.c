@@ -978,3 +978,69 @@ KVM_CASE(run_kick_immediate_exit_signal)
 	kick_once(t, &g, kick_handler_set, 0);	/* the handler does (QEMU's way) */
 	tg_destroy(&g);
 }
+
+/* ---- KVM_CAP_SYNC_REGS ---- */
+
+/* Registers through kvm_run->s.regs: valid after the run, dirty before it (as sync_regs_test). */
+KVM_CASE(run_sync_regs)
+{
+	struct tguest g;
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	struct kvm_run *run;
+	long cap;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	run = g.run;
+	cap = IOC(t, g.sys, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+	CHECK_EQ(cap, KVM_SYNC_X86_VALID_FIELDS);
+	tg_load(&g, g_lm_sync);
+	tg_set_mode(t, &g, g.vcpu, TG_LONG);
+	run->kvm_valid_regs = 0x80000000;
+	CHECK_ERR(t, IOC(t, g.vcpu, KVM_RUN, 0), EINVAL);
+	run->kvm_valid_regs = 0;
+	run->kvm_dirty_regs = 0x80000000 | KVM_SYNC_X86_REGS;
+	CHECK_ERR(t, IOC(t, g.vcpu, KVM_RUN, 0), EINVAL);
+	run->kvm_dirty_regs = 0;
+
+	run->kvm_valid_regs = KVM_SYNC_X86_VALID_FIELDS;
+	tg_run(t, &g);
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
+	CHECK(!memcmp(&r, &run->s.regs.regs, sizeof(r)), "s.regs.regs != KVM_GET_REGS");
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_SREGS, &s));
+	CHECK(!memcmp(&s, &run->s.regs.sregs, sizeof(s)), "s.regs.sregs != KVM_GET_SREGS");
+	t_differs(t, "PVM KVM: RIP is past an emulated OUT at its exit");
+	t_printf(t, "s.regs: rip=%#llx", (unsigned long long)run->s.regs.regs.rip);
+	CHECK_SOFT(t, run->s.regs.regs.rip == CODE + 3, "rip %#llx",
+		   (unsigned long long)run->s.regs.regs.rip);
+	t_printf(t, "s.regs: rbx=%#llx cr0=%#llx efer=%#llx", (unsigned long long)run->s.regs.regs.rbx,
+		 (unsigned long long)run->s.regs.sregs.cr0, (unsigned long long)run->s.regs.sregs.efer);
+
+	/* dirty: the run starts from s.regs; the flags are consumed */
+	run->s.regs.regs.rbx = 0x1000;
+	run->s.regs.regs.rcx = 5;
+	run->kvm_dirty_regs = KVM_SYNC_X86_REGS;
+	tg_run(t, &g);
+	t_printf(t, "after dirty regs: rbx=%#llx dirty=%#llx", (unsigned long long)run->s.regs.regs.rbx,
+		 (unsigned long long)run->kvm_dirty_regs);
+	CHECK_EQ(run->s.regs.regs.rbx, 0x1005);
+	CHECK_EQ(run->kvm_dirty_regs, 0);
+
+	/* neither valid nor dirty: s.regs is left alone, the guest state too */
+	run->kvm_valid_regs = 0;
+	run->s.regs.regs.rbx = 0xaaaa;
+	tg_run(t, &g);
+	CHECK_EQ(run->s.regs.regs.rbx, 0xaaaa);
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
+	t_printf(t, "rbx=%#llx", (unsigned long long)r.rbx);
+	CHECK_EQ(r.rbx, 0x100a);
+
+	/* an invalid dirty SREGS (CR0.PG without PE) fails KVM_RUN with EINVAL */
+	run->kvm_valid_regs = KVM_SYNC_X86_SREGS;
+	tg_run(t, &g);
+	run->s.regs.sregs.cr0 = 0x80000000;
+	run->kvm_dirty_regs = KVM_SYNC_X86_SREGS;
+	CHECK_ERR(t, IOC(t, g.vcpu, KVM_RUN, 0), EINVAL);
+	tg_destroy(&g);
+}
