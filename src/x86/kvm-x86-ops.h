@@ -27,6 +27,7 @@ KVM_X86_OP(enable_irq_window)
 KVM_X86_OP(enable_nmi_window)
 KVM_X86_OP(flush_tlb_all)
 KVM_X86_OP(vcpu_kick)
+KVM_X86_OP(update_exception_bitmap)
 KVM_X86_OP_OPTIONAL(get_exit_info)
 #undef KVM_X86_OP
 #undef KVM_X86_OP_OPTIONAL

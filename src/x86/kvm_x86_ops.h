@@ -42,6 +42,8 @@ struct kvm_x86_ops {
 	void (*enable_nmi_window)(struct kvm_vcpu *vcpu);
 	void (*flush_tlb_all)(struct kvm_vcpu *vcpu);
 	void (*vcpu_kick)(struct kvm_vcpu *vcpu);
+	/* Intercept the exceptions guest debugging needs (KVM_SET_GUEST_DEBUG). */
+	void (*update_exception_bitmap)(struct kvm_vcpu *vcpu);
 	void (*get_exit_info)(struct kvm_vcpu *vcpu, u32 *reason, u64 *info1, u64 *info2);
 };
 

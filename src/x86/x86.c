@@ -93,6 +93,10 @@ int kvm_vm_ioctl_check_extension(struct kvm *kvm, long ext)
 		return 1;
 	case KVM_CAP_SYNC_REGS:
 		return KVM_SYNC_X86_VALID_FIELDS;
+	case KVM_CAP_SET_GUEST_DEBUG:
+		return 1;
+	case KVM_CAP_SET_GUEST_DEBUG2:
+		return KVM_GUESTDBG_VALID_MASK;
 	case KVM_CAP_XSAVE2:
 		/* the UABI buffer is never smaller than struct kvm_xsave */
 		return sizeof(struct kvm_xsave);
@@ -1280,6 +1284,7 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned lon
 		struct kvm_cpuid2 cpuid2;
 		struct kvm_cpuid cpuid;
 		struct kvm_signal_mask sigmask;
+		struct kvm_guest_debug dbg;
 	} *u;
 	long r = -EINVAL;
 
@@ -1453,6 +1458,11 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned lon
 			r = kvm_vcpu_ioctl_interrupt(vcpu, &irq);
 		break;
 	}
+	case KVM_SET_GUEST_DEBUG:
+		r = copy_from_user(&u->dbg, argp, sizeof(u->dbg));
+		if (!r)
+			r = kvm_arch_vcpu_ioctl_set_guest_debug(vcpu, &u->dbg);
+		break;
 	case KVM_NMI:
 		/* kvm_inject_nmi(): process_nmi() folds it into nmi_pending */
 		vcpu->arch.nmi_queued++;
@@ -1550,6 +1560,30 @@ void kvm_queue_exception(struct kvm_vcpu *vcpu, u8 vector, bool has_error, u32 e
 int kvm_skip_emulated_instruction(struct kvm_vcpu *vcpu)
 {
 	return kvm_x86_call(skip_emulated_instruction)(vcpu);
+}
+
+/*
+ * kvm_arch_vcpu_ioctl_set_guest_debug(): KVM_GUESTDBG_ENABLE with
+ * USE_SW_BP intercepts #BP (int3 exits with KVM_EXIT_DEBUG); INJECT_BP
+ * queues a #BP for the guest (reinjecting one userspace saw).  Return:
+ * 0, -EBUSY if an exception is already pending, -EINVAL for debugging
+ * userkvm does not do (single-step and hardware breakpoints need #DB
+ * traps the processor does not raise yet).
+ */
+int kvm_arch_vcpu_ioctl_set_guest_debug(struct kvm_vcpu *vcpu, struct kvm_guest_debug *dbg)
+{
+	if (dbg->control & ~KVM_GUESTDBG_VALID_MASK)
+		return -EINVAL;
+	if (dbg->control & KVM_GUESTDBG_INJECT_BP) {
+		if (vcpu->arch.exception.pending || vcpu->arch.exception.injected)
+			return -EBUSY;
+		kvm_queue_exception(vcpu, 3 /* BP_VECTOR */, false, 0);
+	}
+	vcpu->arch.guest_debug = dbg->control;
+	if (!(vcpu->arch.guest_debug & KVM_GUESTDBG_ENABLE))
+		vcpu->arch.guest_debug = 0;
+	kvm_x86_call(update_exception_bitmap)(vcpu);
+	return 0;
 }
 
 int kvm_handle_unexpected_exit(struct kvm_vcpu *vcpu, u32 exit_reason)
@@ -1913,7 +1947,7 @@ static void pio_set_rax(struct kvm_vcpu *vcpu, int size, const u8 *data)
 }
 
 /* The linear address of RIP (kvm_get_linear_rip()): what completions compare. */
-static u64 kvm_get_linear_rip(struct kvm_vcpu *vcpu)
+u64 kvm_get_linear_rip(struct kvm_vcpu *vcpu)
 {
 	return kvm_x86_call(get_segment_base)(vcpu, VCPU_SREG_CS) + vcpu->arch.regs[VCPU_REGS_RIP];
 }

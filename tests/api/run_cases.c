@@ -1044,3 +1044,53 @@ KVM_CASE(run_sync_regs)
 	CHECK_ERR(t, IOC(t, g.vcpu, KVM_RUN, 0), EINVAL);
 	tg_destroy(&g);
 }
+
+/* ---- KVM_SET_GUEST_DEBUG ---- */
+
+#define CHECK_EQ_SOFT(a, b) CHECK_SOFT(t, (a) == (b), "%#llx != %#llx", \
+				       (unsigned long long)(a), (unsigned long long)(b))
+
+/*
+ * KVM_GUESTDBG_USE_SW_BP: int3 exits with KVM_EXIT_DEBUG (exception 3, pc
+ * at the int3); userspace steps over it.  Then KVM_GUESTDBG_INJECT_BP
+ * hands a #BP to the guest, whose IDT (zeroes at 0) ends in a triple fault.
+ */
+KVM_CASE(run_guest_debug_sw_bp)
+{
+	struct kvm_guest_debug dbg = { .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP };
+	struct tguest g;
+	struct kvm_regs r;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	tg_load(&g, g_pm32_int3);
+	tg_set_mode(t, &g, g.vcpu, TG_PM32);
+	CHECK_EQ(t->be->ioctl(g.sys, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG), 1);
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_GUEST_DEBUG, &dbg));
+	/* PVM KVM: int3 in the guest kernel is an emulation failure; the rest is userkvm's */
+	t->differs_all = 1;
+	tg_run(t, &g);
+	CHECK_EQ_SOFT(g.run->exit_reason, KVM_EXIT_DEBUG);
+	CHECK_EQ_SOFT(g.run->debug.arch.exception, 3);
+	CHECK_EQ_SOFT(g.run->debug.arch.pc, CODE + 5);
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
+	t_regs(t, &r);
+	r.rip++;
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_REGS, &r));
+	CHECK_EQ_SOFT(tg_run_io(t, &g, 4), KVM_EXIT_HLT);
+
+	/* again from the start; this time the #BP goes to the guest */
+	tg_set_mode(t, &g, g.vcpu, TG_PM32);
+	tg_run(t, &g);
+	CHECK_EQ_SOFT(g.run->exit_reason, KVM_EXIT_DEBUG);
+	dbg.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_INJECT_BP;
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_GUEST_DEBUG, &dbg));
+	/* one exception at a time */
+	CHECK_SOFT(t, IOC(t, g.vcpu, KVM_SET_GUEST_DEBUG, &dbg) == -1 && t->err == EBUSY, "not EBUSY");
+	tg_run(t, &g);
+	CHECK_EQ_SOFT(g.run->exit_reason, KVM_EXIT_SHUTDOWN);
+	/* disabled: int3 no longer exits */
+	dbg.control = 0;
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_GUEST_DEBUG, &dbg));
+	tg_destroy(&g);
+}

@@ -392,7 +392,15 @@ static bool vmx_nmi_allowed(struct kvm_vcpu *vcpu)
 
 static void vmx_inject_irq(struct kvm_vcpu *vcpu, int vector)
 {
-	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, (u32)vector | INTR_TYPE_EXT_INTR | INTR_INFO_VALID_MASK);
+	u32 type = INTR_TYPE_EXT_INTR;
+
+	/* An INT n whose delivery was cut short goes again as a software interrupt. */
+	if (vcpu->arch.interrupt.soft) {
+		type = INTR_TYPE_SOFT_INTR;
+		vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, to_vmx(vcpu)->event_exit_inst_len);
+		vcpu->arch.interrupt.soft = false;
+	}
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, (u32)vector | type | INTR_INFO_VALID_MASK);
 }
 
 static void vmx_inject_nmi(struct kvm_vcpu *vcpu)
@@ -410,7 +418,7 @@ static void vmx_inject_exception(struct kvm_vcpu *vcpu)
 		info |= INTR_INFO_DELIVER_CODE_MASK;
 	}
 	if (ex->vector == 3 || ex->vector == 4) {	/* #BP, #OF: software exceptions */
-		vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
+		vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, to_vmx(vcpu)->event_exit_inst_len);
 		info |= INTR_TYPE_SOFT_EXCEPTION;
 	} else {
 		info |= INTR_TYPE_HARD_EXCEPTION;
@@ -445,6 +453,17 @@ static void vmx_vcpu_kick(struct kvm_vcpu *vcpu)
  * length is in the VMCS until the next VM entry, also when userspace
  * completes it at the next KVM_RUN): STI/MOV SS blocking ends with it.
  */
+/* vmx_update_exception_bitmap(): #BP exits while userspace debugs with software breakpoints. */
+static void vmx_update_exception_bitmap(struct kvm_vcpu *vcpu)
+{
+	u32 eb = 0;
+
+	if ((vcpu->arch.guest_debug & (KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP)) ==
+	    (KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP))
+		eb |= BIT(3);
+	vmcs_write32(EXCEPTION_BITMAP, eb);
+}
+
 static int vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
@@ -480,6 +499,16 @@ static void vmx_complete_interrupts(struct kvm_vcpu *vcpu)
 	if (!(info & INTR_INFO_VALID_MASK))
 		return;
 	type = info & INTR_INFO_INTR_TYPE_MASK;
+	if (type == INTR_TYPE_SOFT_EXCEPTION || type == INTR_TYPE_SOFT_INTR) {
+		/*
+		 * SDM 28.2.4: the exit saves the INT3/INTO/INT n length for the
+		 * re-injection.  FIXME: the processor stores 0 when the event was
+		 * one VM entry injected; that one had VM_ENTRY_INSTRUCTION_LEN.
+		 */
+		vmx->event_exit_inst_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+		if (!vmx->event_exit_inst_len)
+			vmx->event_exit_inst_len = vmcs_read32(VM_ENTRY_INSTRUCTION_LEN);
+	}
 	switch (type) {
 	case INTR_TYPE_NMI_INTR:
 		vcpu->arch.nmi_injected = true;
@@ -578,13 +607,22 @@ static void vmx_get_exit_info(struct kvm_vcpu *vcpu, u32 *reason, u64 *info1, u6
 static int handle_exception_nmi(struct kvm_vcpu *vcpu)
 {
 	u32 info = vmcs_read32(VM_EXIT_INTR_INFO);
+	struct kvm_run *run = vcpu->run;
 
 	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
 		return 1;	/* a host NMI: nothing to do here */
 	/*
-	 * No exception is intercepted yet (EXCEPTION_BITMAP is 0); guest
-	 * debugging (#DB, #BP) comes with KVM_SET_GUEST_DEBUG.
+	 * Only #BP is intercepted, and only for KVM_GUESTDBG_USE_SW_BP: the
+	 * exit is at the int3 (RIP points at it, the length is in the VMCS
+	 * for a reinjection with KVM_GUESTDBG_INJECT_BP).
 	 */
+	if ((info & INTR_INFO_VECTOR_MASK) == 3) {
+		to_vmx(vcpu)->event_exit_inst_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+		run->exit_reason = KVM_EXIT_DEBUG;
+		run->debug.arch.pc = kvm_get_linear_rip(vcpu);
+		run->debug.arch.exception = 3;
+		return 0;
+	}
 	return kvm_handle_unexpected_exit(vcpu, EXIT_REASON_EXCEPTION_NMI);
 }
 
@@ -803,5 +841,6 @@ struct kvm_x86_ops vt_x86_ops = {
 	.enable_nmi_window = vmx_enable_nmi_window,
 	.flush_tlb_all = vmx_flush_tlb_all,
 	.vcpu_kick = vmx_vcpu_kick,
+	.update_exception_bitmap = vmx_update_exception_bitmap,
 	.get_exit_info = vmx_get_exit_info,
 };
