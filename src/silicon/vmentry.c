@@ -273,10 +273,10 @@ static struct gseg gseg(const void *vmcs, int i)
 {
 	/* ES, CS, SS, DS, FS, GS, LDTR, TR: encodings are 2 apart. */
 	return (struct gseg){
-		.sel = vmcs_get(vmcs, GUEST_ES_SELECTOR + 2 * i),
-		.base = vmcs_get(vmcs, GUEST_ES_BASE + 2 * i),
-		.limit = vmcs_get32(vmcs, GUEST_ES_LIMIT + 2 * i),
-		.ar = vmcs_get32(vmcs, GUEST_ES_AR_BYTES + 2 * i),
+		.sel = (u16)*vmcs_seg_slot((void *)vmcs, GUEST_ES_SELECTOR, i),
+		.base = *vmcs_seg_slot((void *)vmcs, GUEST_ES_BASE, i),
+		.limit = (u32)*vmcs_seg_slot((void *)vmcs, GUEST_ES_LIMIT, i),
+		.ar = (u32)*vmcs_seg_slot((void *)vmcs, GUEST_ES_AR_BYTES, i),
 	};
 }
 

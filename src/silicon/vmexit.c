@@ -69,10 +69,10 @@ static void save_guest_state(struct vmx_cpu *v, void *vmcs)
 	for (int i = 0; i < CPU_NR_SEGS; i++) {
 		const struct cpu_seg *g = &s->seg[i];
 
-		vmcs_set(vmcs, GUEST_ES_SELECTOR + 2 * i, g->sel);
-		vmcs_set(vmcs, GUEST_ES_BASE + 2 * i, g->base);
-		vmcs_set(vmcs, GUEST_ES_LIMIT + 2 * i, g->limit);
-		vmcs_set(vmcs, GUEST_ES_AR_BYTES + 2 * i, g->ar);
+		*vmcs_seg_slot(vmcs, GUEST_ES_SELECTOR, i) = g->sel;
+		*vmcs_seg_slot(vmcs, GUEST_ES_BASE, i) = g->base;
+		*vmcs_seg_slot(vmcs, GUEST_ES_LIMIT, i) = g->limit;
+		*vmcs_seg_slot(vmcs, GUEST_ES_AR_BYTES, i) = g->ar;
 	}
 	vmcs_set(vmcs, GUEST_GDTR_BASE, s->gdtr.base);
 	vmcs_set(vmcs, GUEST_GDTR_LIMIT, s->gdtr.limit);
