@@ -80,9 +80,15 @@ static void run_guest(struct vmx_cpu *v)
 {
 	struct cpu *c = v->cpu;
 
-	/* A timer that starts at 0 expires before the first instruction (26.5.1). */
+	/*
+	 * A timer that starts at 0 expires before the first instruction
+	 * (26.5.1).  The timer is checked between slices of up to 256 guest
+	 * instructions, so an expiry is noticed that many instructions late
+	 * at most.  FIXME: with an event to inject and a timer of 0 the exit
+	 * should follow the delivery at once; here the slice after the
+	 * delivery runs first (the core cannot stop right after delivering).
+	 */
 	for (;;) {
-		/* The preemption timer is checked between slices of guest instructions. */
 		u64 budget = v->timer_armed ? 256 : 0;
 		enum cpu_exit e;
 
