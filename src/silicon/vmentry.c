@@ -203,7 +203,6 @@ static bool cr_fixed_ok(u64 val, u64 fixed0, u64 fixed1)
 int vmx_check_host_state(struct vmx_cpu *v, const void *vmcs)
 {
 	u32 exit = vmcs_get32(vmcs, VM_EXIT_CONTROLS);
-	u32 entry = vmcs_get32(vmcs, VM_ENTRY_CONTROLS);
 	bool host64 = exit & VM_EXIT_HOST_ADDR_SPACE_SIZE;
 	static const u32 sels[] = {
 		HOST_ES_SELECTOR, HOST_CS_SELECTOR, HOST_SS_SELECTOR, HOST_DS_SELECTOR,
@@ -249,7 +248,6 @@ int vmx_check_host_state(struct vmx_cpu *v, const void *vmcs)
 		return -1;
 	if (!(G(HOST_CR4) & CR4_PAE) || !vmx_is_canonical(G(HOST_RIP)))
 		return -1;
-	(void)entry;
 	return 0;
 }
 
