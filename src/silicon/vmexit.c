@@ -65,14 +65,19 @@ static void save_guest_state(struct vmx_cpu *v, void *vmcs)
 		entry |= VM_ENTRY_IA32E_MODE;
 	vmcs_set(vmcs, VM_ENTRY_CONTROLS, entry);
 
-	/* (28.3.2) segment and descriptor-table registers */
+	/*
+	 * (28.3.2) segment and descriptor-table registers.  In virtual-8086
+	 * mode ES..GS are saved with access rights F3H, the form VM entry
+	 * requires for them (27.3.1.2), whatever the core keeps.
+	 */
 	for (int i = 0; i < CPU_NR_SEGS; i++) {
 		const struct cpu_seg *g = &s->seg[i];
+		bool v86 = (s->rflags & BIT(17)) && i <= CPU_SEG_GS;
 
 		*vmcs_seg_slot(vmcs, GUEST_ES_SELECTOR, i) = g->sel;
 		*vmcs_seg_slot(vmcs, GUEST_ES_BASE, i) = g->base;
 		*vmcs_seg_slot(vmcs, GUEST_ES_LIMIT, i) = g->limit;
-		*vmcs_seg_slot(vmcs, GUEST_ES_AR_BYTES, i) = g->ar;
+		*vmcs_seg_slot(vmcs, GUEST_ES_AR_BYTES, i) = v86 ? 0xf3 : g->ar;
 	}
 	vmcs_set(vmcs, GUEST_GDTR_BASE, s->gdtr.base);
 	vmcs_set(vmcs, GUEST_GDTR_LIMIT, s->gdtr.limit);

@@ -120,12 +120,44 @@ static void random_entries(void)
 			CHECK(r < 80, "iter %d: exit %#x", iter, r);
 			CHECK_EQ(vmcs_read32(VM_EXIT_REASON), r);
 			outcomes[3]++;
+			/*
+			 * The guest state a VM exit saves passes the entry checks:
+			 * VMRESUME of it as is must not fail them (except after a
+			 * triple fault: shutdown is not an activity state to enter).
+			 */
+			if (r != EXIT_REASON_TRIPLE_FAULT) {
+				u32 r2;
+
+				vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, 0);
+				r2 = vmx_vcpu_enter(env.regs, true);
+				CHECK(r2 != VMX_ENTER_VMFAIL_VALID && !(r2 & VMX_EXIT_REASONS_FAILED_VMENTRY),
+				      "iter %d: exit %u, resume fails: %#x (error %u, qual %lu)", iter, r, r2,
+				      vmcs_read32(VM_INSTRUCTION_ERROR), vmcs_readl(EXIT_QUALIFICATION));
+				outcomes[4]++;
+#ifdef FUZZ_VERBOSE
+				if (r2 & VMX_EXIT_REASONS_FAILED_VMENTRY) {
+					static const u32 f[] = { GUEST_CR0, GUEST_CR4, GUEST_IA32_EFER, VM_ENTRY_CONTROLS,
+						GUEST_RFLAGS, GUEST_RIP, GUEST_CS_SELECTOR, GUEST_CS_AR_BYTES, GUEST_CS_LIMIT,
+						GUEST_CS_BASE, GUEST_SS_SELECTOR, GUEST_SS_AR_BYTES, GUEST_SS_LIMIT,
+						GUEST_DS_SELECTOR, GUEST_DS_AR_BYTES, GUEST_DS_LIMIT, GUEST_ES_SELECTOR,
+						GUEST_ES_AR_BYTES, GUEST_FS_AR_BYTES, GUEST_GS_AR_BYTES, GUEST_TR_AR_BYTES,
+						GUEST_TR_LIMIT, GUEST_LDTR_AR_BYTES, GUEST_LDTR_SELECTOR,
+						GUEST_INTERRUPTIBILITY_INFO, GUEST_ACTIVITY_STATE,
+						GUEST_PENDING_DBG_EXCEPTIONS, GUEST_IA32_DEBUGCTL, GUEST_DR7,
+						VM_ENTRY_INTR_INFO_FIELD, GUEST_GDTR_LIMIT, GUEST_IDTR_LIMIT,
+						GUEST_FS_BASE, GUEST_GS_BASE, GUEST_TR_BASE, GUEST_SYSENTER_ESP };
+					for (unsigned q = 0; q < ARRAY_SIZE(f); q++)
+						printf("  %#x = %#llx\n", f[q], (unsigned long long)__vmcs_readl(f[q]));
+				}
+#endif
+			}
 		}
 		if (test_failed_now)
 			break;
 	}
 #ifdef FUZZ_VERBOSE
-	printf("outcomes: control %u host %u guest %u ran %u\n", outcomes[0], outcomes[1], outcomes[2], outcomes[3]);
+	printf("outcomes: control %u host %u guest %u ran %u resumed %u\n", outcomes[0], outcomes[1],
+	       outcomes[2], outcomes[3], outcomes[4]);
 #endif
 	/* The mix reaches every stage: control, host and guest checks, and guests that ran. */
 	CHECK(outcomes[0] && outcomes[1] && outcomes[2] && outcomes[3],
