@@ -1003,6 +1003,68 @@ static void ept_paging_structure_violation(void)
 		 EPT_VIOLATION_ACC_WRITE);
 }
 
+/* 64-bit guest with identity 2 MiB pages; code at CODE. */
+static void long_mode_identity(const u8 *code, size_t len)
+{
+	u64 *p4, *p3, *p2;
+
+	guest(code, len, true);
+	p4 = (u64 *)(mem + 0x10000);
+	p3 = (u64 *)(mem + 0x11000);
+	p2 = (u64 *)(mem + 0x12000);
+	p4[0] = 0x11000 | 3;
+	p3[0] = 0x12000 | 3;
+	p2[0] = 0x83;
+	vmcs_writel(GUEST_CR3, 0x10000);
+}
+
+static void exits_are_transparent(void)
+{
+	/*
+	 * The same computation run in one go and cut into hundreds of pieces
+	 * by preemption-timer exits (each resumed as is) ends in the same
+	 * registers, flags and memory: exit + entry save and restore it all.
+	 */
+	static const u8 code[] = {
+		0xb9, 0x88, 0x13, 0x00, 0x00,		/* mov ecx, 5000 */
+		0x31, 0xc0,				/* xor eax, eax */
+		0xba, 0x01, 0x00, 0x00, 0x00,		/* mov edx, 1 */
+		0x01, 0xd0,				/* 1: add eax, edx */
+		0x11, 0xc2,				/* adc edx, eax */
+		0xc1, 0xc0, 0x03,			/* rol eax, 3 */
+		0x50,					/* push rax */
+		0x5b,					/* pop rbx */
+		0x31, 0xcb,				/* xor ebx, ecx */
+		0x89, 0x1c, 0x8d, 0x00, 0x00, 0x02, 0x00, /* mov [rcx*4 + 0x20000], ebx */
+		0x0f, 0x92, 0xc3,			/* setc bl */
+		0xff, 0xc9,				/* dec ecx */
+		0x75, 0xe7,				/* jnz 1b */
+		0xf4,
+	};
+	static u8 ref_mem[0x5000];
+	u64 ref_regs[16], ref_flags;
+	unsigned exits = 0;
+	u32 r;
+
+	long_mode_identity(code, sizeof(code));
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + sizeof(code) - 1);
+	memcpy(ref_regs, env.regs, sizeof(ref_regs));
+	memcpy(ref_mem, mem + 0x20000, sizeof(ref_mem));
+	ref_flags = vmcs_readl(GUEST_RFLAGS);
+
+	long_mode_identity(code, sizeof(code));
+	ctl_set(PIN_BASED_VM_EXEC_CONTROL, PIN_BASED_VMX_PREEMPTION_TIMER, true);
+	vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, 1);
+	while ((r = run()) == EXIT_REASON_PREEMPTION_TIMER && exits < 100000)
+		exits++;
+	CHECK_EQ(r, EXIT_REASON_HLT);
+	CHECK(exits >= 50, "only %u timer exits", exits);
+	CHECK(!memcmp(env.regs, ref_regs, sizeof(ref_regs)), "registers differ");
+	CHECK(!memcmp(mem + 0x20000, ref_mem, sizeof(ref_mem)), "memory differs");
+	CHECK_EQ(vmcs_readl(GUEST_RFLAGS), ref_flags);
+	CHECK_EQ(vmcs_readl(GUEST_RSP), 0x8000);
+}
+
 static void vmx_memory_operand_exits(void)
 {
 	static const struct {
@@ -1299,6 +1361,7 @@ int main(void)
 	RUN_TEST(real_mode_guest);
 	RUN_TEST(long_mode_guest);
 	RUN_TEST(ept_paging_structure_violation);
+	RUN_TEST(exits_are_transparent);
 	RUN_TEST(vmx_memory_operand_exits);
 	RUN_TEST(unswitched_registers);
 	RUN_TEST(pae_pdptes);
