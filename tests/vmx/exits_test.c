@@ -1026,6 +1026,10 @@ static void exits_are_transparent(void)
 	 * registers, flags and memory: exit + entry save and restore it all.
 	 */
 	static const u8 code[] = {
+		0xbe, 0x00, 0x10, 0x00, 0x00,		/* mov esi, 0x1000 */
+		0xbf, 0x00, 0x40, 0x02, 0x00,		/* mov edi, 0x24000 */
+		0xb9, 0x00, 0x30, 0x00, 0x00,		/* mov ecx, 0x3000 */
+		0xf3, 0xa4,				/* rep movsb: cut between iterations */
 		0xb9, 0x88, 0x13, 0x00, 0x00,		/* mov ecx, 5000 */
 		0x31, 0xc0,				/* xor eax, eax */
 		0xba, 0x01, 0x00, 0x00, 0x00,		/* mov edx, 1 */
@@ -1041,7 +1045,7 @@ static void exits_are_transparent(void)
 		0x75, 0xe7,				/* jnz 1b */
 		0xf4,
 	};
-	static u8 ref_mem[0x5000];
+	static u8 ref_mem[0x8000];
 	u64 ref_regs[16], ref_flags;
 	unsigned exits = 0;
 	u32 r;
