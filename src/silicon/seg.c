@@ -476,6 +476,8 @@ void cpu_write_rflags(struct cpu *c, u64 v)
 {
 	c->s.rflags = (v & 0x3f7fd5) | 2;
 	c->lf_op = LF_NONE;
+	if (v & CPU_FLAG_TF)
+		cpu_req(c, REQ_SLOW);	/* single-step from the next instruction */
 }
 
 static void set_flags_masked(struct cpu *c, u64 v, u64 mask)
