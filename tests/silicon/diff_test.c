@@ -110,6 +110,7 @@ enum form {
 	F_PUSHPOP,	/* push/pop reg */
 	F_I8,		/* opcode imm8 (AAM, AAD) */
 	F_BRANCH,	/* Jcc/LOOP/JCXZ to next + 8 */
+	F_STACKOP,	/* ENTER, LEAVE, PUSHF/POPF, XLAT with pointers into the data */
 };
 
 enum kind { K_PLAIN, K_SHIFT, K_SHXD, K_DIV, K_BSF, K_BT, K_BTI, K_MEMONLY, K_CX16, K_CL16, K_ONLY32 };
@@ -227,6 +228,11 @@ static const struct spec specs[] = {
 	{ "lods", 0, 0, 0xad, 0xac, -1, F_STR, S_ALL, K_PLAIN, 0 },
 	{ "cmps", 0, 0, 0xa7, 0xa6, -1, F_STR, S_ALL, K_PLAIN, 0 },
 	{ "scas", 0, 0, 0xaf, 0xae, -1, F_STR, S_ALL, K_PLAIN, 0 },
+	{ "enter", 0, 0, 0xc8, -1, -1, F_STACKOP, 0xa, K_PLAIN, 0 },
+	{ "leave", 0, 0, 0xc9, -1, -1, F_STACKOP, 0xa, K_PLAIN, 0 },
+	{ "pushf", 0, 0, 0x9c, -1, -1, F_STACKOP, 0xa, K_PLAIN, 0 },
+	{ "popf", 0, 0, 0x9d, -1, -1, F_STACKOP, 0xa, K_PLAIN, 0 },
+	{ "xlat", 0, 0, 0xd7, -1, -1, F_STACKOP, 8, K_PLAIN, 0 },
 	{ "jcc rel8", 0, 0, 0x70, -1, -1, F_BRANCH, 4, K_PLAIN, 0 },
 	{ "jcc rel32", 0, 1, 0x80, -1, -1, F_BRANCH, 4, K_PLAIN, 0 },
 	{ "loopne", 0, 0, 0xe0, -1, -1, F_BRANCH, 4, K_PLAIN, 0 },
@@ -300,8 +306,55 @@ static bool gen(const struct spec *sp, int sz, struct tcase *t)
 
 	if (byte && sp->op_b < 0)
 		return false;
-	if (mode32 && sz == 3)
+	if (mode32 && sz == 3 && sp->form != F_STACKOP)
 		return false;
+	if (sp->form == F_STACKOP) {
+		/* 64-bit code: sizes 16/64; 32-bit code: 16/32 */
+		int osz16 = sz == 1;
+		if (!mode32 && sz == 2)
+			return false;
+		if (mode32 && sz == 3)
+			sz = 2;
+		t->in.gpr[5] = DATA + 0x2000 + (rnd() % 64) * 8;
+		t->in.gpr[3] = DATA + 0x100 + rnd() % 0x100;
+		if (osz16)
+			*p++ = 0x66;
+		switch (sp->op) {
+		case 0xc8:
+			*p++ = 0xc8;
+			*p++ = (u8)(rnd() % 64);
+			*p++ = 0;
+			*p++ = (u8)(rnd() % 6);
+			break;
+		case 0x9d: {
+			/* push %rax; popf: no TF, AC, IF games (CPL3 natively) */
+			u64 v = rnd() & ~(u64)(0x100 | 0x40000 | 0x200 | 0x3000 | 0x4000);
+			t->in.gpr[0] = v;
+			if (osz16)
+				p--;	/* the 66h goes on both instructions */
+			if (osz16)
+				*p++ = 0x66;
+			*p++ = 0x50;
+			if (osz16)
+				*p++ = 0x66;
+			*p++ = 0x9d;
+			break;
+		}
+		case 0x9c:
+			*p++ = 0x9c;
+			if (osz16)
+				*p++ = 0x66;
+			*p++ = 0x5a;	/* pop %rdx */
+			break;
+		default:
+			*p++ = sp->op;
+		}
+		t->len = (int)(p - t->code);
+		t->fmask = ALLF | DF;
+		if (sp->op == 0x9c)
+			t->skip_regs |= 1u << 2;	/* IF and reserved bits differ (CPL3) */
+		return true;
+	}
 	if (sp->form == F_BRANCH) {
 		static const u64 counts[] = { 0, 1, 2, 3, 0x100000000ull, 0x100000001ull, ~0ull };
 		int cc = (int)(rnd() % 16);
@@ -343,6 +396,15 @@ static bool gen(const struct spec *sp, int sz, struct tcase *t)
 		t->in.gpr[6] = DATA + 0x800 + rnd() % 0x400;
 		t->in.gpr[7] = DATA + 0x1800 + rnd() % 0x400;
 		t->in.gpr[1] = rnd() % 24;
+		if (!mode32 && rnd() % 4 == 0) {
+			/* 67h: ESI, EDI, ECX (upper halves are ignored) */
+			memmove(t->code + 1, t->code, (size_t)(p - t->code));
+			t->code[0] = 0x67;
+			p++;
+			t->in.gpr[6] |= rnd() << 32;
+			t->in.gpr[7] |= rnd() << 32;
+			t->in.gpr[1] |= rnd() << 32;
+		}
 		if (rnd() & 1)
 			t->in.rflags |= DF;
 		/* make equal runs likely for CMPS/SCAS */
@@ -669,7 +731,7 @@ static int run_case(const char *name, struct tcase *t, int n)
 	}
 
 	memcpy(st->gpr, t->in.gpr, sizeof(st->gpr));
-	st->rflags = t->in.rflags;
+	st->rflags = t->in.rflags | CPU_FLAG_IF;	/* as in user mode natively */
 	st->rip = CODE;
 	/* 64-bit or 32-bit (compatibility mode) code at CPL0 */
 	st->seg[CPU_SEG_CS] = mode32 ? (struct cpu_seg){ 0, 0xffffffff, 0xc09b, 0x18 }
@@ -856,7 +918,7 @@ int main(void)
 	/* the same forms (and the legacy-only ones) as 32-bit code */
 	mode32 = true;
 	for (size_t k = 0; k < ARRAY_SIZE(specs); k++)
-		if ((specs[k].sizes & 7) && specs[k].kind != K_CX16)
+		if (((specs[k].sizes & 7) || specs[k].form == F_STACKOP) && specs[k].kind != K_CX16)
 			diff_one(&specs[k]);
 	sil_fini(&S);
 	free(scode);
