@@ -225,6 +225,42 @@ static void tlb_and_invlpg(void)
 	sil_fini(&s);
 }
 
+/* A linear page backed by no RAM goes to the MMIO callback every time,
+ * until it is remapped to RAM (and INVLPG'd). */
+static void mmio_pages(void)
+{
+	static const u8 code[] = {
+		0x8b, 0x07,			/* mov (%rdi), %eax */
+		0x89, 0x77, 0x04,		/* mov %esi, 4(%rdi) */
+		0x8b, 0x1f,			/* mov (%rdi), %ebx */
+		0xf4,
+	};
+	static const u8 invlpg[] = { 0x0f, 0x01, 0x3f, 0xf4 };	/* invlpg (%rdi) */
+	struct sil s;
+	struct cpu_state *st;
+
+	setup64(&s);
+	st = cpu_state(s.c);
+	map(&s, 5, 0x40000000, PG_P | PG_W);	/* no RAM there */
+	st->gpr[7] = TEST_LIN + 0x5000 + 0x10;
+	st->gpr[6] = 0x77;
+	CHECK_EQ(run(&s, code, sizeof(code), false), CPU_EXIT_HLT);
+	CHECK_EQ(st->gpr[0], 0xab000010);
+	CHECK_EQ(st->gpr[3], 0xab000010);
+	CHECK_EQ(s.mmio_count, 3);
+	CHECK_EQ(s.nout, 1);
+	CHECK_EQ(s.out[0], 0x77);
+	/* remap to RAM */
+	map(&s, 5, 0x305000, PG_P | PG_W);
+	put64(&s, 0x305010, 0x1234);
+	CHECK_EQ(run(&s, invlpg, sizeof(invlpg), false), CPU_EXIT_HLT);
+	CHECK_EQ(run(&s, code, sizeof(code), false), CPU_EXIT_HLT);
+	CHECK_EQ(st->gpr[0], 0x1234);
+	CHECK_EQ(s.mmio_count, 3);
+	CHECK_EQ(get64(&s, 0x305010), 0x7700001234ull);
+	sil_fini(&s);
+}
+
 /* REP MOVSB that faults half way: registers show the progress; resume. */
 static void rep_movs_restart(void)
 {
@@ -811,6 +847,7 @@ int main(void)
 	RUN_TEST(paging_ad_bits);
 	RUN_TEST(paging_protection);
 	RUN_TEST(tlb_and_invlpg);
+	RUN_TEST(mmio_pages);
 	RUN_TEST(rep_movs_restart);
 	RUN_TEST(msrs_cpuid_tsc);
 	RUN_TEST(control_registers);
