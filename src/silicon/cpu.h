@@ -189,6 +189,8 @@ struct cpu {
 
 	/* Soft TLB, [user][kind] */
 	struct tlb_entry tlb[2][ACC_NKIND][TLB_SIZE];
+	/* Linear page -> guest-physical page for MMIO pages (no host pointer), [user][R/W] */
+	struct tlb_entry mmio_tlb[2][2][16];
 
 	/* Decoded blocks (icache.c) */
 	struct block **blk_hash;

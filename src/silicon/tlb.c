@@ -17,6 +17,10 @@ void tlb_flush_all(struct cpu *c)
 		for (int k = 0; k < ACC_NKIND; k++)
 			for (unsigned n = 0; n < TLB_SIZE; n++)
 				c->tlb[u][k][n].tag = 1;
+	for (int u = 0; u < 2; u++)
+		for (int k = 0; k < 2; k++)
+			for (unsigned n = 0; n < 16; n++)
+				c->mmio_tlb[u][k][n].tag = 1;
 	c->tlb_has_large = false;
 	c->link_epoch++;
 }
@@ -33,6 +37,9 @@ void tlb_flush_page(struct cpu *c, u64 lin)
 			if (e->tag == (lin & ~(u64)0xfff))
 				e->tag = 1;
 		}
+	for (int u = 0; u < 2; u++)
+		for (int k = 0; k < 2; k++)
+			c->mmio_tlb[u][k][(lin >> PAGE_SHIFT) & 15].tag = 1;
 	c->link_epoch++;
 }
 
@@ -160,6 +167,40 @@ static void translate(struct cpu *c, u64 lin, int kind, struct xl *x)
 	}
 }
 
+/*
+ * MMIO pages have no host pointer, so the soft TLB cannot hold them; this
+ * small cache of linear -> guest-physical pages saves the page walk on
+ * every device access.  Root operation only: under EPT every access must
+ * go through the EPT walker (misconfiguration exits).
+ */
+static struct tlb_entry *mmio_slot(struct cpu *c, u64 lin, int kind)
+{
+	if ((kind & ~3) || c->vmx_nonroot || (kind & 3) == ACC_X)
+		return NULL;
+	return &c->mmio_tlb[c->tlb_user][(kind & 3) == ACC_W][(lin >> PAGE_SHIFT) & 15];
+}
+
+static bool mmio_cached(struct cpu *c, u64 lin, int kind, u64 *gpa)
+{
+	struct tlb_entry *e = mmio_slot(c, lin, kind);
+
+	if (!e || e->tag != (lin & ~(u64)0xfff))
+		return false;
+	*gpa = e->gpa | (lin & 0xfff);
+	return true;
+}
+
+static void mmio_remember(struct cpu *c, u64 lin, int kind, u64 gpa)
+{
+	struct tlb_entry *e = mmio_slot(c, lin, kind);
+
+	/* SMAP makes supervisor access to user pages depend on AC: not cached */
+	if (!e || (c->s.cr4 & CPU_CR4_SMAP))
+		return;
+	e->tag = lin & ~(u64)0xfff;
+	e->gpa = gpa & ~(u64)0xfff;
+}
+
 void *mem_ptr_slow(struct cpu *c, u64 lin, int size, int kind)
 {
 	struct xl x, x2;
@@ -192,9 +233,12 @@ u64 mem_read_slow(struct cpu *c, u64 lin, int size, int kind)
 		}
 		return v;
 	}
+	if (mmio_cached(c, lin, kind, &x.gpa))
+		return mmio_read(c, x.gpa, size);
 	translate(c, lin, kind, &x);
 	if (x.host)
 		return ld(x.host, size);
+	mmio_remember(c, lin, kind, x.gpa);
 	return mmio_read(c, x.gpa, size);
 }
 
@@ -222,11 +266,17 @@ void mem_write_slow(struct cpu *c, u64 lin, int size, u64 val, int kind)
 		}
 		return;
 	}
-	translate(c, lin, kind, &x);
-	if (x.host)
-		st(x.host, size, val);
-	else
+	if (mmio_cached(c, lin, kind, &x.gpa)) {
 		mmio_write(c, x.gpa, size, val);
+		return;
+	}
+	translate(c, lin, kind, &x);
+	if (x.host) {
+		st(x.host, size, val);
+	} else {
+		mmio_remember(c, lin, kind, x.gpa);
+		mmio_write(c, x.gpa, size, val);
+	}
 }
 
 int cpu_read_phys(struct cpu *c, u64 gpa, void *buf, u64 len)
