@@ -764,6 +764,7 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
 
 	/* The VMX-preemption timer starts counting (SDM 26.5.1). */
 	v->timer_armed = ctl->pin & PIN_BASED_VMX_PREEMPTION_TIMER;
+	v->timer_zero = v->timer_armed && !vmcs_get32(vmcs, VMX_PREEMPTION_TIMER_VALUE);
 	if (v->timer_armed)
 		v->timer_deadline = vmx_host_tsc() +
 				    ((u64)vmcs_get32(vmcs, VMX_PREEMPTION_TIMER_VALUE) << VMX_TIMER_RATE);

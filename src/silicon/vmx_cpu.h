@@ -101,6 +101,7 @@ struct vmx_cpu {
 	void *root_phys_xlate;		/* the core's root-mode translation */
 	u64 root_tsc_offset;
 	bool timer_armed;		/* VMX-preemption timer counting */
+	bool timer_zero;		/* ... and it started at 0 */
 	u64 timer_deadline;		/* in guest-visible TSC ticks (root TSC) */
 	u32 injected, injected_err;	/* the event VM entry injected, 0 = none */
 	bool injecting;			/* its delivery has not started yet */

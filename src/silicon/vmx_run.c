@@ -79,6 +79,7 @@ static bool timer_expired(struct vmx_cpu *v)
 static void run_guest(struct vmx_cpu *v)
 {
 	struct cpu *c = v->cpu;
+	bool first = true;
 
 	/*
 	 * A timer that starts at 0 expires before the first instruction
@@ -92,10 +93,17 @@ static void run_guest(struct vmx_cpu *v)
 		u64 budget = v->timer_armed ? 256 : 0;
 		enum cpu_exit e;
 
-		if (timer_expired(v) && !(c->s.event_info & CPU_EVENT_VALID)) {
+		/*
+		 * A nonzero timer lets the guest run at least one slice: the
+		 * time this entry took in the host is not guest time, and a
+		 * small value must not keep a guest from making progress.
+		 */
+		if (timer_expired(v) && (!first || v->timer_zero) &&
+		    !(c->s.event_info & CPU_EVENT_VALID)) {
 			exit_event(v, EXIT_REASON_PREEMPTION_TIMER, 0);
 			return;
 		}
+		first = false;
 		e = cpu_run(c, budget);
 		switch (e) {
 		case CPU_EXIT_VMEXIT:
