@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <time.h>
 
 #include "silicon/cpu.h"
 #include "silicon/vmx_api.h"
@@ -131,9 +132,15 @@ static void run_guest(struct vmx_cpu *v)
 			 * until an event: a host interrupt (kick), an NMI, or the
 			 * preemption timer running out in (guest) time.
 			 */
-			while (!timer_expired(v) &&
-			       !(__atomic_load_n(&c->req, __ATOMIC_SEQ_CST) & (REQ_KICK | REQ_NMI | REQ_INTR)))
-				sched_yield();
+			for (unsigned spins = 0; !timer_expired(v) &&
+			     !(__atomic_load_n(&c->req, __ATOMIC_SEQ_CST) & (REQ_KICK | REQ_NMI | REQ_INTR));
+			     spins++) {
+				/* Yield first (a kick is usually near), then nap 50 us at a time. */
+				if (spins < 1000)
+					sched_yield();
+				else
+					nanosleep(&(struct timespec){ .tv_nsec = 50000 }, NULL);
+			}
 			continue;
 		case CPU_EXIT_SHUTDOWN:
 			/* A shutdown in non-root operation is a triple-fault exit (26.2). */
