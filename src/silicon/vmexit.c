@@ -110,7 +110,14 @@ static void save_guest_state(struct vmx_cpu *v, void *vmcs)
 			}
 	}
 
-	/* (28.3.4) non-register state */
+	/*
+	 * (28.3.4) non-register state.  Pending debug exceptions are
+	 * delivered (#DB) at the first boundary the guest reaches, so once an
+	 * instruction has retired none is pending any more.  FIXME: the core
+	 * has no #DB yet, so that #DB is lost rather than delivered.
+	 */
+	if (c->icount != v->entry_icount)
+		s->pending_dbg = 0;
 	vmcs_set(vmcs, GUEST_PENDING_DBG_EXCEPTIONS, s->pending_dbg);
 	vmcs_set(vmcs, GUEST_INTERRUPTIBILITY_INFO, s->interruptibility & 0x1f);
 	vmcs_set(vmcs, GUEST_ACTIVITY_STATE, s->activity);

@@ -77,6 +77,12 @@ static void random_entries(void)
 		/* Random bytes as code and data: whatever the guest does, it stays inside. */
 		for (int k = 0; k < 64 * 4096; k += 8)
 			*(u64 *)(mem + k) = rnd();
+		/* EPT leaves with random permissions, memory types and ignored bits. */
+		for (int n = 0; n < 64; n++) {
+			u64 bits = rnd() % 4 ? 7 | 6 << 3 : rnd() & (0x7f | 0x7ffull << 52 | 0xf00);
+
+			pt[n] = (u64)(uintptr_t)(mem + n * 4096) | bits;
+		}
 		CHECK_EQ(__invept(VMX_EPT_EXTENT_GLOBAL, 0, 0), VMX_SUCCEED);
 		CHECK_EQ(vmcs_clear(env.vmcs), VMX_SUCCEED);
 		CHECK_EQ(vmcs_load(env.vmcs), VMX_SUCCEED);
