@@ -1128,6 +1128,9 @@ static void unswitched_registers(void)
 	CHECK_EQ(get_debugreg(0), 0xabc0);
 	CHECK_EQ(rdmsrl_safe(0xc0000082u, &v), 0);
 	CHECK_EQ(v, 0xffffffff81800000ull);
+	wrmsrl(0xc0000102u, 0xffff888000001000ull);	/* KERNEL_GS_BASE */
+	rdmsrl(0xc0000102u, v);
+	CHECK_EQ(v, 0xffff888000001000ull);
 	/* Guest CR2 read: check separately. */
 	GUEST(0x0f, 0x20, 0xd0, 0xf4);
 	native_write_cr2(0x1234);
