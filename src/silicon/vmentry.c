@@ -778,6 +778,7 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
 		u32 type = info & INTR_INFO_INTR_TYPE_MASK;
 
 		v->injected = info & ~INTR_INFO_UNBLOCK_NMI;
+		v->injected_len = vmcs_get32(vmcs, VM_ENTRY_INSTRUCTION_LEN);
 		/* An injected exception must not meet the exception bitmap (27.6.1). */
 		v->injecting = type == INTR_TYPE_HARD_EXCEPTION || type == INTR_TYPE_SOFT_EXCEPTION ||
 			       type == INTR_TYPE_PRIV_SW_EXCEPTION;

@@ -275,12 +275,20 @@ void vmx_complete_exit(struct vmx_cpu *v)
 	if (c->s.event_info & CPU_EVENT_VALID) {
 		idt_info = c->s.event_info | INTR_INFO_VALID_MASK;
 		vmcs_set(vmcs, IDT_VECTORING_ERROR_CODE, c->s.event_error);
+		if (v->injected)
+			vmcs_set(vmcs, VM_EXIT_INSTRUCTION_LEN, v->injected_len);
 		c->s.event_info = 0;
 		__atomic_and_fetch(&c->req, ~REQ_EVENT, __ATOMIC_SEQ_CST);
 	} else if (c->delivering >= 0 && x->reason != EXIT_REASON_TRIPLE_FAULT) {
 		if (v->injected && c->icount == v->entry_icount) {
+			u32 type = v->injected & INTR_INFO_INTR_TYPE_MASK;
+
 			idt_info = v->injected;
 			vmcs_set(vmcs, IDT_VECTORING_ERROR_CODE, v->injected_err);
+			/* Software events: the length KVM injects them again with (28.2.4). */
+			if (type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_SOFT_EXCEPTION ||
+			    type == INTR_TYPE_PRIV_SW_EXCEPTION)
+				vmcs_set(vmcs, VM_EXIT_INSTRUCTION_LEN, v->injected_len);
 		} else if (c->delivering < 32) {
 			idt_info = INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | (u32)c->delivering |
 				   (c->fault_has_err ? INTR_INFO_DELIVER_CODE_MASK : 0);

@@ -104,6 +104,7 @@ struct vmx_cpu {
 	bool timer_zero;		/* ... and it started at 0 */
 	u64 timer_deadline;		/* in guest-visible TSC ticks (root TSC) */
 	u32 injected, injected_err;	/* the event VM entry injected, 0 = none */
+	u32 injected_len;		/* its instruction length (software events) */
 	bool injecting;			/* its delivery has not started yet */
 	u64 entry_icount;		/* instructions retired when the guest started */
 	/*

@@ -873,6 +873,21 @@ static void idt_vectoring(void)
 	CHECK_EQ(vmcs_readl(EXIT_QUALIFICATION) & GLA, GLA);	/* IDT read at linear IDTR.base + 8n */
 	CHECK_EQ(vmcs_read32(IDT_VECTORING_INFO_FIELD), INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR | 0x20);
 	CHECK_EQ(vmcs_readl(GUEST_RIP), CODE);
+	/* KVM injects it again once the page is mapped: the guest takes it. */
+	pte[2] = hva(mem + 0x2000) | 7 | MT_WB;
+	mem[0x1800] = 0xf4;
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, vmcs_read32(IDT_VECTORING_INFO_FIELD));
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, 0x1800);
+	/* An injected software interrupt: its length comes back for the re-injection. */
+	GUEST(0xcd, 0x30, 0xf4);
+	setup_gdt();
+	idt_gate(0x30, 0x1800);
+	pte[2] = 0;
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID_MASK | INTR_TYPE_SOFT_INTR | 0x30);
+	vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, 2);
+	CHECK_EQ(run(), EXIT_REASON_EPT_VIOLATION);
+	CHECK_EQ(vmcs_read32(IDT_VECTORING_INFO_FIELD), INTR_INFO_VALID_MASK | INTR_TYPE_SOFT_INTR | 0x30);
+	CHECK_EQ(vmcs_read32(VM_EXIT_INSTRUCTION_LEN), 2);
 }
 
 static void entry_msr_load(void)
