@@ -1236,6 +1236,59 @@ static void vpid_tlb(void)
 	CHECK_EQ(env.regs[RAX], 0x22);
 }
 
+static void two_vmcs_one_processor(void)
+{
+	/*
+	 * Two vCPUs time-sharing this logical processor, as when KVM loads
+	 * another vCPU's VMCS: each VMCS keeps its guest, launch state and
+	 * VPID-tagged translations; linear 0x5000 maps to a different page
+	 * in each guest (CR3 0x10000 -> GPA 0x5000, CR3 0x20000 -> 0x6000).
+	 */
+	static const u8 code[] = { 0x48, 0x8b, 0x04, 0x25, 0x00, 0x50, 0x00, 0x00, 0xf4 };
+	void *vmcs_b = vmx_region(&env.conf);
+	u64 regs_b[16] = { 0 }, regs_a[16];
+	u64 *p1;
+
+	long_mode_identity(code, sizeof(code));
+	/* Guest A: 4 KiB page table under the first 2 MiB. */
+	((u64 *)(mem + 0x12000))[0] = 0x13000 | 3;
+	p1 = (u64 *)(mem + 0x13000);
+	for (int n = 0; n < 512; n++)
+		p1[n] = (u64)n << 12 | 3;
+	memcpy(mem + 0x20000, mem + 0x10000, 0x4000);	/* guest B: a copy ... */
+	((u64 *)(mem + 0x20000))[0] = 0x21000 | 3;
+	((u64 *)(mem + 0x21000))[0] = 0x22000 | 3;
+	((u64 *)(mem + 0x22000))[0] = 0x23000 | 3;
+	((u64 *)(mem + 0x23000))[5] = 0x6000 | 3;	/* ... with 0x5000 -> 0x6000 */
+	mem[0x5000] = 0xaa;
+	mem[0x6000] = 0xbb;
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 8);
+	CHECK_EQ(env.regs[RAX], 0xaa);
+	memcpy(regs_a, env.regs, sizeof(regs_a));
+
+	CHECK_EQ(vmcs_clear(vmcs_b), VMX_SUCCEED);
+	CHECK_EQ(vmcs_load(vmcs_b), VMX_SUCCEED);
+	vmcs_setup_guest(&env, test_eptp(), true, CODE);
+	vmcs_writel(GUEST_CR3, 0x20000);
+	vmcs_write16(VIRTUAL_PROCESSOR_ID, 2);
+	CHECK_EQ(vmx_vcpu_enter(regs_b, false), EXIT_REASON_HLT);
+	CHECK_EQ(regs_b[RAX], 0xbb);
+
+	for (int round = 0; round < 3; round++) {
+		CHECK_EQ(vmcs_load(env.vmcs), VMX_SUCCEED);
+		vmcs_writel(GUEST_RIP, CODE);
+		regs_a[RAX] = 0;
+		CHECK_EQ(vmx_vcpu_enter(regs_a, true), EXIT_REASON_HLT);
+		CHECK_EQ(regs_a[RAX], 0xaa);
+		CHECK_EQ(vmcs_load(vmcs_b), VMX_SUCCEED);
+		vmcs_writel(GUEST_RIP, CODE);
+		regs_b[RAX] = 0;
+		CHECK_EQ(vmx_vcpu_enter(regs_b, true), EXIT_REASON_HLT);
+		CHECK_EQ(regs_b[RAX], 0xbb);
+	}
+	CHECK_EQ(vmcs_load(env.vmcs), VMX_SUCCEED);
+}
+
 static void task_switch_guest(const u8 *code, size_t len)
 {
 	/* GDT: code 0x08, data 0x10, busy TSS 0x18 (TR), available TSS 0x20, task gate 0x28 -> 0x20 */
@@ -1388,6 +1441,7 @@ int main(void)
 	RUN_TEST(unswitched_registers);
 	RUN_TEST(pae_pdptes);
 	RUN_TEST(vpid_tlb);
+	RUN_TEST(two_vmcs_one_processor);
 	RUN_TEST(task_switch_exits);
 	RUN_TEST(kvm_reset_state_guest);
 	env_teardown(&env);
