@@ -172,7 +172,7 @@ int vmx_check_controls(struct vmx_cpu *v, const void *vmcs)
 		if (info & INTR_INFO_RESVD_BITS_MASK & ~INTR_INFO_VALID_MASK)
 			return -1;
 		if ((info & INTR_INFO_DELIVER_CODE_MASK) &&
-		    (vmcs_get32(vmcs, VM_ENTRY_EXCEPTION_ERROR_CODE) & 0xffff8000u))
+		    (vmcs_get32(vmcs, VM_ENTRY_EXCEPTION_ERROR_CODE) & 0xffff0000u))	/* bits 31:16 */
 			return -1;
 		if (type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_PRIV_SW_EXCEPTION ||
 		    type == INTR_TYPE_SOFT_EXCEPTION) {
