@@ -491,7 +491,7 @@ int vmx_check_guest_state(struct vmx_cpu *v, const void *vmcs, u64 *qual)
 		      (type == INTR_TYPE_HARD_EXCEPTION && (vec == 1 || vec == 18))))
 			return -1;
 	}
-	if (intr & ~0x1fu)
+	if (intr & ~0xfu)	/* bits 31:4; bit 4 (enclave interruption) needs SGX */
 		return -1;
 	if ((intr & GUEST_INTR_STATE_STI) && (intr & GUEST_INTR_STATE_MOV_SS))
 		return -1;

@@ -111,15 +111,17 @@ static void save_guest_state(struct vmx_cpu *v, void *vmcs)
 	}
 
 	/*
-	 * (28.3.4) non-register state.  Pending debug exceptions are
-	 * delivered (#DB) at the first boundary the guest reaches, so once an
-	 * instruction has retired none is pending any more.  FIXME: the core
-	 * has no #DB yet, so that #DB is lost rather than delivered.
+	 * (28.3.4) non-register state.  The pending debug exceptions field is
+	 * saved as 0 except for TPR-below-threshold exits and exits while
+	 * MOV SS blocks debug exceptions (INIT, #MC, SMI and MTF exits do not
+	 * happen here).  FIXME: the core has no #DB, so pending debug
+	 * exceptions loaded at entry are never delivered.
 	 */
-	if (c->icount != v->entry_icount)
+	if (v->exit.reason != EXIT_REASON_TPR_BELOW_THRESHOLD &&
+	    !(s->interruptibility & CPU_INTR_MOVSS_BLOCKING))
 		s->pending_dbg = 0;
 	vmcs_set(vmcs, GUEST_PENDING_DBG_EXCEPTIONS, s->pending_dbg);
-	vmcs_set(vmcs, GUEST_INTERRUPTIBILITY_INFO, s->interruptibility & 0x1f);
+	vmcs_set(vmcs, GUEST_INTERRUPTIBILITY_INFO, s->interruptibility & 0xf);
 	vmcs_set(vmcs, GUEST_ACTIVITY_STATE, s->activity);
 	if (ctl->exit & VM_EXIT_SAVE_VMX_PREEMPTION_TIMER) {
 		u64 now = vmx_host_tsc();

@@ -120,8 +120,11 @@ static void skip(void)
 static void hlt_exit(void)
 {
 	GUEST(0xf4, 0xf4);				/* hlt; hlt */
+	vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, 0x1);	/* B0 pending */
 	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE);
 	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO) & INTR_INFO_VALID_MASK, 0);
+	/* A HLT exit saves the pending debug exceptions as clear (28.3.4). */
+	CHECK_EQ(vmcs_readl(GUEST_PENDING_DBG_EXCEPTIONS), 0);
 	/* The VMCS is launched now: VMLAUNCH is refused, VMRESUME continues. */
 	CHECK_EQ(vmx_vcpu_enter(env.regs, false), VMX_ENTER_VMFAIL_VALID);
 	CHECK_EQ(vmcs_read32(VM_INSTRUCTION_ERROR), VMXERR_VMLAUNCH_NONCLEAR_VMCS);
