@@ -79,6 +79,20 @@ static bool msr_list_ok(u64 addr, u32 count)
 	return pa_aligned_ok(addr, 16) && !((addr + count * 16ull - 1) & VMX_PA_RSVD_MASK);
 }
 
+/*
+ * TPR shadow without APIC-access virtualization or virtual-interrupt
+ * delivery (not offered): threshold bits 31:4 are 0 and bits 3:0 do not
+ * exceed VTPR[7:4] (27.2.1.1).  VTPR is memory KVM may change without a
+ * VMWRITE, so this part is checked at every entry.
+ */
+static int check_tpr_threshold(const void *vmcs)
+{
+	u32 thr = vmcs_get32(vmcs, TPR_THRESHOLD);
+	const u8 *vapic = vmx_ptr(G(VIRTUAL_APIC_PAGE_ADDR));
+
+	return ((thr & ~0xfu) || thr > (u32)(vapic[0x80] >> 4)) ? -1 : 0;
+}
+
 /**
  * vmx_check_controls() - SDM 27.2.1, checks on VMX controls
  *
@@ -108,17 +122,9 @@ int vmx_check_controls(struct vmx_cpu *v, const void *vmcs)
 	     !G(IO_BITMAP_A) || !G(IO_BITMAP_B)))
 		return -1;
 	if (proc & CPU_BASED_TPR_SHADOW) {
-		/*
-		 * Without APIC-access virtualization or virtual-interrupt
-		 * delivery (not offered): threshold bits 31:4 are 0 and bits
-		 * 3:0 do not exceed VTPR[7:4] (27.2.1.1).
-		 */
 		u64 vapic = G(VIRTUAL_APIC_PAGE_ADDR);
-		u32 thr = vmcs_get32(vmcs, TPR_THRESHOLD);
 
-		if (!pa_aligned_ok(vapic, 4096) || !vapic)
-			return -1;
-		if ((thr & ~0xfu) || thr > (u32)(((const u8 *)vmx_ptr(vapic))[0x80] >> 4))
+		if (!pa_aligned_ok(vapic, 4096) || !vapic || check_tpr_threshold(vmcs))
 			return -1;
 	}
 	if ((proc & CPU_BASED_USE_MSR_BITMAPS) &&
@@ -605,6 +611,9 @@ enum vmx_status vmx_entry_check(struct vmx_cpu *v, bool launch, u32 *exit_reason
 		if (vmx_check_host_state(v, vmcs))
 			return vmx_vmfail(v, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD);
 		v->ctl_host_checked = true;
+	} else if ((vmcs_get32(vmcs, CPU_BASED_VM_EXEC_CONTROL) & CPU_BASED_TPR_SHADOW) &&
+		   check_tpr_threshold(vmcs)) {
+		return vmx_vmfail(v, VMXERR_ENTRY_INVALID_CONTROL_FIELD);
 	}
 	/* STEP 4 (27.3.1): guest state; failure is a VM exit (27.8). */
 	if (vmx_check_guest_state(v, vmcs, qual)) {

@@ -596,6 +596,11 @@ static void tpr_shadow(void)
 	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 8);
 	CHECK_EQ(env.regs[RAX], 3);
 	CHECK_EQ(vapic[0x80], 0x90);
+	/* VTPR lowered in memory (no VMWRITE) below the threshold: checked again. */
+	vapic[0x80] = 0x10;
+	vmcs_writel(GUEST_RIP, CODE);
+	CHECK_EQ(vmx_vcpu_enter(env.regs, true), VMX_ENTER_VMFAIL_VALID);
+	CHECK_EQ(vmcs_read32(VM_INSTRUCTION_ERROR), VMXERR_ENTRY_INVALID_CONTROL_FIELD);
 }
 
 static void pml(void)
