@@ -65,8 +65,23 @@ void cpu_update_mode(struct cpu *c)
 	c->cpl = cpl;
 	c->tlb_user = cpl == 3;
 	c->code64 = (mode & MODE_CS64) != 0;
-	for (int s = 0; s < 6; s++)
-		c->seg_base[s] = (c->code64 && s < CPU_SEG_FS) ? 0 : c->s.seg[s].base;
+	c->flat_r = c->flat_w = 0;
+	for (int s = 0; s < 6; s++) {
+		const struct cpu_seg *g = &c->s.seg[s];
+		u32 ar = g->ar;
+		c->seg_base[s] = (c->code64 && s < CPU_SEG_FS) ? 0 : g->base;
+		if (!(mode & MODE_PE) || (mode & MODE_VM86) || (ar & CPU_AR_UNUSABLE) ||
+		    !(ar & CPU_AR_S) || g->base != 0 || g->limit != 0xffffffffu)
+			continue;
+		if (ar & 8) {			/* code: readable if bit 1 */
+			if (ar & 2)
+				c->flat_r |= 1u << s;
+		} else if (!(ar & 4)) {		/* expand-up data */
+			c->flat_r |= 1u << s;
+			if (ar & 2)
+				c->flat_w |= 1u << s;
+		}
+	}
 }
 
 void cpu_state_changed(struct cpu *c)

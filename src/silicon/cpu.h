@@ -168,6 +168,8 @@ struct cpu {
 	u32 mode;
 	bool code64;		/* 64-bit mode */
 	u64 seg_base[6];	/* bases in effect (0 for ES-SS in 64-bit mode) */
+	/* segments with base 0 and a 4 GiB expand-up limit, readable / writable */
+	u8 flat_r, flat_w;
 
 	/* Physical memory */
 	struct phys_range phys[CPU_MAX_PHYS];
@@ -474,6 +476,10 @@ static __always_inline u64 seg_lin(struct cpu *c, int seg, u64 off, int size, in
 {
 	if (likely(c->code64))
 		return c->seg_base[seg] + off;
+	/* flat 32-bit segments: only the 4 GiB limit to check (off < 2^32 here) */
+	if (likely(((kind == ACC_W ? c->flat_w : c->flat_r) >> seg) & 1) &&
+	    likely(off <= 0x100000000ull - size))
+		return off;
 	return seg_check_slow(c, seg, off, size, kind);
 }
 

@@ -258,8 +258,8 @@ void cpu_set_io_ops(struct cpu *cpu, const struct cpu_io_ops *ops, void *opaque)
 
 /**
  * cpu_run() - execute instructions
- * @budget: maximum number of instructions (a REP string iteration counts
- *	as one); 0 means no limit.
+ * @budget: maximum number of instructions (a REP string instruction counts
+ *	one for each chunk of up to 4096 iterations it runs); 0 means no limit.
  *
  * Return: the enum cpu_exit that stopped it.  The state (cpu_state()) is
  * consistent at an instruction boundary.
