@@ -222,6 +222,17 @@ void cpu_set_io_ops(struct cpu *c, const struct cpu_io_ops *ops, void *opaque)
 	c->io_opaque = opaque;
 }
 
+void cpu_sipi(struct cpu *c, u8 vector)
+{
+	if (c->s.activity != CPU_WAIT_SIPI)
+		return;
+	c->s.seg[CPU_SEG_CS].sel = (u16)(vector << 8);
+	c->s.seg[CPU_SEG_CS].base = (u64)vector << 12;
+	c->s.rip = 0;
+	c->s.activity = CPU_ACTIVE;
+	cpu_state_changed(c);
+}
+
 void cpu_set_intr(struct cpu *c, bool level)
 {
 	if (level)
@@ -309,8 +320,10 @@ static int boundary(struct cpu *c, bool *shadow)
 		clear_req(c, REQ_KICK);
 		return CPU_EXIT_KICK;
 	}
-	if (c->s.activity == CPU_SHUTDOWN || c->s.activity == CPU_WAIT_SIPI)
+	if (c->s.activity == CPU_SHUTDOWN)
 		return CPU_EXIT_SHUTDOWN;
+	if (c->s.activity == CPU_WAIT_SIPI)
+		return CPU_EXIT_WAIT_SIPI;
 	if (req & REQ_NMI) {
 		clear_req(c, REQ_NMI);
 		c->s.nmi_pending = 1;
