@@ -150,7 +150,8 @@ static void translate(struct cpu *c, u64 lin, int kind, struct xl *x)
 	if (k == ACC_W)
 		code_page_written(c, (uintptr_t)px.host);
 	/* SMAP makes supervisor data access to user pages depend on AC: not cached */
-	if (implicit || (!user && user_page && (c->s.cr4 & CPU_CR4_SMAP) && k != ACC_X))
+	if (implicit || (!user && user_page && (c->s.cr4 & CPU_CR4_SMAP) && k != ACC_X) ||
+	    (c->dbg_data && k != ACC_X))
 		return;
 	{
 		struct tlb_entry *e = &c->tlb[user][k][(lin >> PAGE_SHIFT) & (TLB_SIZE - 1)];
@@ -198,6 +199,8 @@ void *mem_ptr_slow(struct cpu *c, u64 lin, int size, int kind)
 {
 	struct xl x, x2;
 
+	if (unlikely(c->dbg_data) && !(kind & ACC_IMPLICIT) && (kind & 3) != ACC_X)
+		cpu_dbg_data_check(c, lin, size, (kind & 3) == ACC_W);
 	if ((lin & 0xfff) + size > 4096) {
 		translate(c, lin, kind, &x);
 		translate(c, (lin | 0xfff) + 1, kind, &x2);
@@ -212,6 +215,8 @@ u64 mem_read_slow(struct cpu *c, u64 lin, int size, int kind)
 	struct xl x, x2;
 	u64 v = 0;
 
+	if (unlikely(c->dbg_data) && !(kind & ACC_IMPLICIT) && (kind & 3) != ACC_X)
+		cpu_dbg_data_check(c, lin, size, false);
 	if ((lin & 0xfff) + size > 4096) {
 		unsigned first = 4096 - (lin & 0xfff);
 		translate(c, lin, kind, &x);
@@ -239,6 +244,8 @@ void mem_write_slow(struct cpu *c, u64 lin, int size, u64 val, int kind)
 {
 	struct xl x, x2;
 
+	if (unlikely(c->dbg_data) && !(kind & ACC_IMPLICIT))
+		cpu_dbg_data_check(c, lin, size, true);
 	if ((lin & 0xfff) + size > 4096) {
 		unsigned first = 4096 - (lin & 0xfff);
 		translate(c, lin, kind, &x);
