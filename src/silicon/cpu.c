@@ -85,6 +85,8 @@ void cpu_update_mode(struct cpu *c)
 				c->flat_w |= 1u << s;
 		}
 	}
+	if (c->ac_check || (c->s.rflags & CPU_FLAG_AC))
+		cpu_ac_changed(c);	/* CPL may have changed */
 }
 
 void cpu_state_changed(struct cpu *c)

@@ -172,6 +172,8 @@ struct cpu {
 	u8 flat_r, flat_w;
 	/* DR7 breakpoints enabled: instruction (R/W = 00), data (01, 11); hits so far */
 	u8 dbg_exec, dbg_data, dbg_hit;
+	/* alignment checking on (CR0.AM, RFLAGS.AC, CPL3): user data bypasses the TLB */
+	bool ac_check;
 
 	/* Physical memory */
 	struct phys_range phys[CPU_MAX_PHYS];
@@ -398,6 +400,9 @@ static __always_inline bool cpu_cond(struct cpu *c, int cc)
 /* Whole RFLAGS write, respecting reserved bits; call cpu_flags_changed after */
 void cpu_write_rflags(struct cpu *c, u64 v);
 u8 parity8(u64 v);
+
+/* CR0.AM, RFLAGS.AC or CPL changed: recompute ac_check (seg.c). */
+void cpu_ac_changed(struct cpu *c);
 
 /* Debug registers (ops_sys.c): recompute dbg_exec/dbg_data from DR7. */
 void cpu_dr7_changed(struct cpu *c);

@@ -251,6 +251,7 @@ OP(op_grp7)
 				c->s.rflags &= ~(u64)CPU_FLAG_AC;
 			else
 				c->s.rflags |= CPU_FLAG_AC;
+			cpu_ac_changed(c);
 			return;
 		case 0xd0: {	/* XGETBV */
 			if (!(c->s.cr4 & CPU_CR4_OSXSAVE))
@@ -461,6 +462,7 @@ bool cpu_write_cr(struct cpu *c, int cr, u64 v)
 		if ((old ^ v) & (CPU_CR0_PG | CPU_CR0_WP | CPU_CR0_PE))
 			tlb_flush_all(c);
 		cpu_update_mode(c);
+		cpu_ac_changed(c);
 		return true;
 	}
 	case 3:
