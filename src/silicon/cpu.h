@@ -170,6 +170,12 @@ struct cpu {
 	u32 mode;
 	bool code64;		/* 64-bit mode */
 	u64 seg_base[6];	/* bases in effect (0 for ES-SS in 64-bit mode) */
+	/* segments with base 0 and a 4 GiB expand-up limit, readable / writable */
+	u8 flat_r, flat_w;
+	/* DR7 breakpoints enabled: instruction (R/W = 00), data (01, 11); hits so far */
+	u8 dbg_exec, dbg_data, dbg_hit;
+	/* alignment checking on (CR0.AM, RFLAGS.AC, CPL3): user data bypasses the TLB */
+	bool ac_check;
 
 	/* Physical memory */
 	struct phys_range phys[CPU_MAX_PHYS];
@@ -199,6 +205,7 @@ struct cpu {
 	u64 link_epoch;		/* bumped when linear->physical or mode changes */
 	u64 icache_gen;		/* bumped when the arena is recycled */
 	u64 cs_base_seen;
+	u32 cs_limit_seen;
 	/* what cpu_state_changed() last saw, to flush the TLB only when needed */
 	u64 seen_cr0, seen_cr3, seen_cr4, seen_efer;
 	bool tlb_has_large;	/* a large page was cached: INVLPG flushes all */
@@ -405,6 +412,16 @@ static __always_inline bool cpu_cond(struct cpu *c, int cc)
 void cpu_write_rflags(struct cpu *c, u64 v);
 u8 parity8(u64 v);
 
+/* CR0.AM, RFLAGS.AC or CPL changed: recompute ac_check (seg.c). */
+void cpu_ac_changed(struct cpu *c);
+
+/* Debug registers (ops_sys.c): recompute dbg_exec/dbg_data from DR7. */
+void cpu_dr7_changed(struct cpu *c);
+/* A data access of @size at @lin: record data-breakpoint hits (slow path only). */
+void cpu_dbg_data_check(struct cpu *c, u64 lin, int size, bool write);
+/* Instruction breakpoint at the current instruction? Return the DR6 bits. */
+u32 cpu_dbg_exec_check(struct cpu *c);
+
 /* ---- memory (tlb.c, paging.c) ---- */
 void tlb_flush_all(struct cpu *c);
 void tlb_flush_page(struct cpu *c, u64 lin);
@@ -485,6 +502,10 @@ static __always_inline u64 seg_lin(struct cpu *c, int seg, u64 off, int size, in
 {
 	if (likely(c->code64))
 		return c->seg_base[seg] + off;
+	/* flat 32-bit segments: only the 4 GiB limit to check (off < 2^32 here) */
+	if (likely(((kind == ACC_W ? c->flat_w : c->flat_r) >> seg) & 1) &&
+	    likely(off <= 0x100000000ull - size))
+		return off;
 	return seg_check_slow(c, seg, off, size, kind);
 }
 

@@ -251,6 +251,7 @@ OP(op_grp7)
 				c->s.rflags &= ~(u64)CPU_FLAG_AC;
 			else
 				c->s.rflags |= CPU_FLAG_AC;
+			cpu_ac_changed(c);
 			return;
 		case 0xd0: {	/* XGETBV */
 			if (!(c->s.cr4 & CPU_CR4_OSXSAVE))
@@ -466,6 +467,7 @@ bool cpu_write_cr(struct cpu *c, int cr, u64 v)
 		if ((old ^ v) & (CPU_CR0_PG | CPU_CR0_WP | CPU_CR0_PE))
 			tlb_flush_all(c);
 		cpu_update_mode(c);
+		cpu_ac_changed(c);
 		return true;
 	}
 	case 3:
@@ -587,6 +589,65 @@ OP(op_mov_dr_r)
 	else if (dr == 7)
 		v = (v & ~0xd800ull) | 0x400;
 	c->s.dr[dr] = v;
+	if (dr == 7 || dr < 4)
+		cpu_dr7_changed(c);
+}
+
+/*
+ * Breakpoints (SDM 18.2): DR7 enables DR0-DR3 (L/G bits) with a kind
+ * (R/W: 00 execute, 01 write, 11 read or write; I/O breakpoints are not
+ * implemented) and a length.  While any data breakpoint is enabled the
+ * soft TLB is not used for data, so every access passes the check; while
+ * any is enabled the run loop goes one instruction at a time.
+ */
+void cpu_dr7_changed(struct cpu *c)
+{
+	u64 d7 = c->s.dr[7];
+	u8 ex = 0, da = 0;
+
+	for (int n = 0; n < 4; n++) {
+		int rw = (d7 >> (16 + 4 * n)) & 3;
+		if (!((d7 >> (2 * n)) & 3))
+			continue;
+		if (rw == 0)
+			ex |= 1u << n;
+		else if (rw == 1 || rw == 3)
+			da |= 1u << n;
+	}
+	if (da && !c->dbg_data)
+		tlb_flush_all(c);
+	c->dbg_exec = ex;
+	c->dbg_data = da;
+	if (ex || da)
+		cpu_req(c, REQ_SLOW);
+}
+
+void cpu_dbg_data_check(struct cpu *c, u64 lin, int size, bool write)
+{
+	u64 d7 = c->s.dr[7];
+
+	for (int n = 0; n < 4; n++) {
+		static const u8 lens[4] = { 1, 2, 8, 4 };
+		int rw = (d7 >> (16 + 4 * n)) & 3, len = lens[(d7 >> (18 + 4 * n)) & 3];
+		u64 a = c->s.dr[n] & ~(u64)(len - 1);
+		if (!((c->dbg_data >> n) & 1) || (rw == 1 && !write))
+			continue;
+		if (lin < a + len && a < lin + size)
+			c->dbg_hit |= 1u << n;
+	}
+}
+
+u32 cpu_dbg_exec_check(struct cpu *c)
+{
+	u64 lin = c->code64 ? c->s.rip : (c->s.seg[CPU_SEG_CS].base + c->s.rip) & 0xffffffffull;
+	u32 hit = 0;
+
+	if (c->s.rflags & CPU_FLAG_RF)
+		return 0;
+	for (int n = 0; n < 4; n++)
+		if (((c->dbg_exec >> n) & 1) && c->s.dr[n] == lin)
+			hit |= 1u << n;
+	return hit;
 }
 
 OP(op_cpuid)

@@ -157,7 +157,8 @@ static void translate(struct cpu *c, u64 lin, int kind, struct xl *x)
 	if (k == ACC_W)
 		code_page_written(c, (uintptr_t)px.host);
 	/* SMAP makes supervisor data access to user pages depend on AC: not cached */
-	if (implicit || (!user && user_page && (c->s.cr4 & CPU_CR4_SMAP) && k != ACC_X))
+	if (implicit || (!user && user_page && (c->s.cr4 & CPU_CR4_SMAP) && k != ACC_X) ||
+	    ((c->dbg_data || (c->ac_check && user)) && k != ACC_X))
 		return;
 	{
 		struct tlb_entry *e = &c->tlb[user][k][(lin >> PAGE_SHIFT) & (TLB_SIZE - 1)];
@@ -173,6 +174,14 @@ static void translate(struct cpu *c, u64 lin, int kind, struct xl *x)
  * every device access.  Root operation only: under EPT every access must
  * go through the EPT walker (misconfiguration exits).
  */
+/* #AC(0) for a misaligned CPL3 data access with alignment checking on */
+static __always_inline void ac_check(struct cpu *c, u64 lin, int size, int kind)
+{
+	if (unlikely(c->ac_check) && !(kind & ACC_IMPLICIT) && (kind & 3) != ACC_X &&
+	    (lin & (u64)(size - 1)) && size <= 8)
+		cpu_fault(c, EXC_AC, 0);
+}
+
 static struct tlb_entry *mmio_slot(struct cpu *c, u64 lin, int kind)
 {
 	if ((kind & ~3) || c->vmx_nonroot || (kind & 3) == ACC_X)
@@ -205,6 +214,9 @@ void *mem_ptr_slow(struct cpu *c, u64 lin, int size, int kind)
 {
 	struct xl x, x2;
 
+	ac_check(c, lin, size, kind);
+	if (unlikely(c->dbg_data) && !(kind & ACC_IMPLICIT) && (kind & 3) != ACC_X)
+		cpu_dbg_data_check(c, lin, size, (kind & 3) == ACC_W);
 	if ((lin & 0xfff) + size > 4096) {
 		translate(c, lin, kind, &x);
 		translate(c, (lin | 0xfff) + 1, kind, &x2);
@@ -219,6 +231,9 @@ u64 mem_read_slow(struct cpu *c, u64 lin, int size, int kind)
 	struct xl x, x2;
 	u64 v = 0;
 
+	ac_check(c, lin, size, kind);
+	if (unlikely(c->dbg_data) && !(kind & ACC_IMPLICIT) && (kind & 3) != ACC_X)
+		cpu_dbg_data_check(c, lin, size, false);
 	if ((lin & 0xfff) + size > 4096) {
 		unsigned first = 4096 - (lin & 0xfff);
 		translate(c, lin, kind, &x);
@@ -246,6 +261,9 @@ void mem_write_slow(struct cpu *c, u64 lin, int size, u64 val, int kind)
 {
 	struct xl x, x2;
 
+	ac_check(c, lin, size, kind);
+	if (unlikely(c->dbg_data) && !(kind & ACC_IMPLICIT))
+		cpu_dbg_data_check(c, lin, size, true);
 	if ((lin & 0xfff) + size > 4096) {
 		unsigned first = 4096 - (lin & 0xfff);
 		translate(c, lin, kind, &x);

@@ -106,9 +106,39 @@ static void guest_triple_fault(void)
 	sil_fini(&s);
 }
 
+/* INIT puts an AP in wait-for-SIPI; the SIPI starts it at vector:0000. */
+static void init_sipi(void)
+{
+	static const u8 ap[] = {
+		0x8c, 0xc8,			/* mov %cs, %ax */
+		0xe6, 0xe9,			/* out %al, $0xe9 */
+		0xf4,
+	};
+	struct sil s;
+	struct cpu_state *st;
+
+	sil_init(&s, 1 << 20);
+	st = cpu_state(s.c);
+	sil_put(&s, 0x9a000, ap, sizeof(ap));
+	cpu_reset(s.c, true);
+	CHECK_EQ(st->rip, 0xfff0);
+	CHECK_EQ(st->seg[CPU_SEG_CS].base, 0xffff0000);
+	st->activity = CPU_WAIT_SIPI;
+	cpu_state_changed(s.c);
+	CHECK_EQ(cpu_run(s.c, 100), CPU_EXIT_WAIT_SIPI);
+	cpu_sipi(s.c, 0x9a);
+	CHECK_EQ(cpu_run(s.c, 100), CPU_EXIT_HLT);
+	CHECK_EQ(s.nout, 1);
+	CHECK_EQ(s.out[0] & 0xff, 0x00);	/* AL = low byte of CS 0x9a00 */
+	CHECK_EQ(st->seg[CPU_SEG_CS].sel, 0x9a00);
+	CHECK_EQ(st->rip, 5);
+	sil_fini(&s);
+}
+
 int main(void)
 {
 	RUN_TEST(guest_modes);
 	RUN_TEST(guest_triple_fault);
+	RUN_TEST(init_sipi);
 	return test_cases_failed ? 1 : 0;
 }

@@ -432,6 +432,34 @@ static void privilege_rules(void)
 	sil_fini(&s);
 }
 
+/* #AC: CPL3 misaligned data access with CR0.AM and RFLAGS.AC */
+static void alignment_check(void)
+{
+	static const u8 load[] = { 0x8b, 0x07, 0xf4 };		/* mov (%rdi), %eax */
+	struct sil s;
+	struct cpu_state *st;
+
+	setup64(&s);
+	st = cpu_state(s.c);
+	st->cr0 |= CPU_CR0_AM;
+	st->rflags = 2 | CPU_FLAG_AC;
+	st->gpr[7] = 0x200001;
+	CHECK_EQ(run(&s, load, sizeof(load), true), CPU_EXIT_HLT);
+	CHECK(took(&s, 17, 0), "misaligned CPL3 load: no #AC(0)");
+	st->rflags = 2 | CPU_FLAG_AC;
+	st->gpr[7] = 0x200004;
+	CHECK_EQ(run(&s, load, sizeof(load), true), CPU_EXIT_HLT);
+	CHECK(took(&s, 13, 0), "aligned: should reach the HLT (#GP at CPL3)");
+	st->rflags = 2;				/* AC clear: no check */
+	st->gpr[7] = 0x200001;
+	CHECK_EQ(run(&s, load, sizeof(load), true), CPU_EXIT_HLT);
+	CHECK(took(&s, 13, 0), "AC clear: should reach the HLT");
+	st->rflags = 2 | CPU_FLAG_AC;		/* CPL0: no check */
+	CHECK_EQ(run(&s, load, sizeof(load), false), CPU_EXIT_HLT);
+	CHECK_EQ(st->rip, CODE + 3);
+	sil_fini(&s);
+}
+
 /* ---- 32-bit protected mode ---- */
 
 #define IDT32 0x2800
@@ -852,6 +880,7 @@ int main(void)
 	RUN_TEST(msrs_cpuid_tsc);
 	RUN_TEST(control_registers);
 	RUN_TEST(privilege_rules);
+	RUN_TEST(alignment_check);
 	RUN_TEST(segment_checks);
 	RUN_TEST(lar_lsl_verr);
 	RUN_TEST(far_transfers_32);
