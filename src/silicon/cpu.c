@@ -474,6 +474,8 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 				u32 hit = cpu_dbg_exec_check(c);
 				if (hit) {
 					/* an instruction breakpoint is a fault; the image gets RF */
+					c->dr6_before_db = c->s.dr[6];
+					c->db_bits = hit;
 					c->s.dr[6] = (c->s.dr[6] & ~0xfull) | hit;
 					c->s.rflags |= CPU_FLAG_RF;
 					c->cur_block = NULL;
@@ -491,6 +493,8 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 			if (tf || c->dbg_hit) {
 				/* a fault or INT n would have left already (and cleared TF) */
 				c->cur_block = NULL;
+				c->dr6_before_db = c->s.dr[6];
+				c->db_bits = c->dbg_hit | (tf ? BIT(14) : 0);
 				c->s.dr[6] = (c->s.dr[6] & ~0xfull) | c->dbg_hit | (tf ? BIT(14) : 0);
 				c->dbg_hit = 0;
 				cpu_deliver(c, EXC_DB, CPU_EVENT_HWEXC, false, 0, c->s.rip);

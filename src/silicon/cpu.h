@@ -190,6 +190,9 @@ struct cpu {
 	u64 xlate_lin;
 	u8 xlate_ctx;
 	u64 cr2_before_pf;
+	/* Likewise for #DB: DR6 before it, and the bits this #DB reports. */
+	u64 dr6_before_db;
+	u32 db_bits;
 	const struct cpu_io_ops *io;
 	void *io_opaque;
 
