@@ -454,6 +454,15 @@ bool vmx_intercept_exception(struct cpu *c, int vec, bool has_err, u32 err)
 		x.qual = c->s.cr2;
 		c->s.cr2 = c->cr2_before_pf;
 	}
+	/*
+	 * A #DB exit's qualification has the DR6 bits of this exception
+	 * (B3-B0, BS: Table 28-1), and DR6 keeps its old value (KVM re-injects
+	 * the #DB with the qualification as payload).
+	 */
+	if (vec == 1) {
+		x.qual = c->db_bits;
+		c->s.dr[6] = c->dr6_before_db;
+	}
 	vmx_exit_now(vmx_of(c), &x);
 }
 

@@ -650,6 +650,7 @@ static void vmx_enter_tlb_context(struct vmx_cpu *v)
 	c->lf_op = LF_NONE;
 	c->s.rflags = (c->s.rflags & 0x3f7fd7) | 2;
 	cpu_update_mode(c);
+	cpu_dr7_changed(c);	/* breakpoints armed from the guest's DR7 */
 	if (!ctx.vpid || !v->tlb_ctx_valid || memcmp(&ctx, &v->tlb_ctx, sizeof(ctx)))
 		tlb_flush_all(c);
 	v->tlb_ctx = ctx;

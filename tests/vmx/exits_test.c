@@ -511,6 +511,29 @@ static void exception_exits(void)
 	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO), INTR_INFO_VALID_MASK | INTR_TYPE_SOFT_EXCEPTION | 3);
 }
 
+static void debug_exception_exits(void)
+{
+	/* Single step: POPF sets TF, the trap follows the next instruction. */
+	GUEST(0x9c,					/* pushf */
+	      0x81, 0x0c, 0x24, 0x00, 0x01, 0x00, 0x00,	/* or dword [esp], 0x100 */
+	      0x9d,					/* popf */
+	      0x90,					/* nop */
+	      0xf4);
+	vmcs_write32(EXCEPTION_BITMAP, BIT(1));
+	CHECK_EXIT(EXIT_REASON_EXCEPTION_NMI, 0x4000, 0, CODE + 10);	/* BS */
+	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO), INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | 1);
+	/* An instruction breakpoint from the guest's DR7 (loaded by VM entry) and DR0. */
+	GUEST(0x90, 0x90, 0xf4);
+	vmcs_write32(EXCEPTION_BITMAP, BIT(1));
+	set_debugreg(CODE + 1, 0);
+	vmcs_writel(GUEST_DR7, 0x401);			/* L0, execute */
+	set_debugreg(0xffff0ff0, 6);
+	CHECK_EXIT(EXIT_REASON_EXCEPTION_NMI, 0x1, 0, CODE + 1);	/* B0 */
+	/* The exit leaves DR6 as it was (the #DB was not delivered). */
+	CHECK_EQ(get_debugreg(6), 0xffff0ff0);
+	set_debugreg(0, 0);
+}
+
 static void triple_fault_exit(void)
 {
 	/* ud2 with an empty IDT: #UD -> #GP -> #DF -> shutdown. */
@@ -1426,6 +1449,7 @@ int main(void)
 	RUN_TEST(descriptor_table_exits);
 	RUN_TEST(vmx_insn_info_exit);
 	RUN_TEST(exception_exits);
+	RUN_TEST(debug_exception_exits);
 	RUN_TEST(triple_fault_exit);
 	RUN_TEST(ept_exits);
 	RUN_TEST(tpr_shadow);
