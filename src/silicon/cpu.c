@@ -508,15 +508,29 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 		 * branch's set_rip().  A handler may pull run_end in (self-
 		 * modifying code) to stop after itself.
 		 */
-		{
+		for (;;) {
 			u64 base = c->s.rip;
 			for (i = b->insn; i < c->run_end; i++) {
 				c->s.rip = base + i->off;
 				i->fn(c, i);
 			}
 			c->s.rip += i[-1].len;
+			if (unlikely(c->run_end != end)) {
+				c->icount += (u64)(i - b->insn);
+				break;
+			}
+			c->icount += n;
+			/*
+			 * A loop that branches back to its own start runs again
+			 * straight away while nothing is pending and nothing that
+			 * a link depends on changed.
+			 */
+			if (c->s.rip != b->rip || __atomic_load_n(&c->req, __ATOMIC_RELAXED) ||
+			    b->link_epoch != c->link_epoch ||
+			    b->link_wgen != __atomic_load_n(&code_wgen, __ATOMIC_RELAXED) ||
+			    c->budget_end - c->icount < n || c->icount >= c->budget_end || !b->cached)
+				break;
 		}
-		c->icount += likely(c->run_end == end) ? n : (u64)(i - b->insn);
 	}
 }
 

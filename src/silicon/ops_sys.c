@@ -244,6 +244,24 @@ OP(op_grp7)
 		case 0xc3: vmx_instruction(c, i, VMX_INSN_VMRESUME); return;
 		case 0xc4: vmx_instruction(c, i, VMX_INSN_VMXOFF); return;
 		case 0xd4: vmx_instruction(c, i, VMX_INSN_VMFUNC); return;
+		case 0xc8:	/* MONITOR: arm the address in RAX (DS, or the override) */
+			if (c->cpl)
+				cpu_ud(c);	/* CPL > 0: #UD (SDM MONITOR) */
+			if (c->vmx_nonroot && vmx_intercept_monitor(c, i))
+				return;
+			if ((u32)c->s.gpr[1] != 0)	/* no extensions */
+				cpu_gp0(c);
+			(void)seg_lin(c, i->seg, c->s.gpr[0] & (i->asz == SZ64 ? ~0ull :
+								 sz_mask(i->asz)), 1, ACC_R);
+			return;
+		case 0xc9:	/* MWAIT: may wake at once for any reason (SDM MWAIT) */
+			if (c->cpl)
+				cpu_ud(c);
+			if (c->vmx_nonroot && vmx_intercept_mwait(c, i))
+				return;
+			if ((u32)c->s.gpr[1] > 1)	/* only "interrupt as break event" */
+				cpu_gp0(c);
+			return;
 		case 0xca: case 0xcb:	/* CLAC / STAC */
 			if (c->cpl != 0 || (c->mode & MODE_VM86))
 				cpu_ud(c);

@@ -10,6 +10,7 @@
 
 extern const u8 guest_modes_start[], guest_modes_end[];
 extern const u8 guest_tf_start[], guest_tf_end[];
+extern const u8 guest_real_start[], guest_real_end[];
 
 #define MB (1ull << 20)
 
@@ -106,6 +107,28 @@ static void guest_triple_fault(void)
 	sil_fini(&s);
 }
 
+/* Real-mode instructions and unreal mode (guest_real.S) */
+static void guest_real(void)
+{
+	static const u32 want[] = {
+		0x1111, 0x68ac, 0xfff0, 0x4443, 0x3000, 0x0042, 0x33, 6, 0xffff, 0xcafe,
+	};
+	struct sil s;
+
+	if (boot(&s, guest_real_start, guest_real_end)) {
+		CHECK(0, "setup failed");
+		return;
+	}
+	CHECK_EQ(cpu_run(s.c, 100000), CPU_EXIT_IO);
+	CHECK_EQ(s.nout, ARRAY_SIZE(want) + 1);
+	for (int k = 0; k < s.nout - 1 && k < (int)ARRAY_SIZE(want); k++)
+		if ((s.out[k] & 0xffff) != (want[k] & 0xffff) ||
+		    (want[k] > 0xffff && s.out[k] != want[k]))
+			CHECK(0, "step %d: got %#x, want %#x", k, s.out[k], want[k]);
+	CHECK_EQ(s.ram[0x200000] | (s.ram[0x200001] << 8), 0xcafe);	/* unreal-mode store */
+	sil_fini(&s);
+}
+
 /* INIT puts an AP in wait-for-SIPI; the SIPI starts it at vector:0000. */
 static void init_sipi(void)
 {
@@ -140,5 +163,6 @@ int main(void)
 	RUN_TEST(guest_modes);
 	RUN_TEST(guest_triple_fault);
 	RUN_TEST(init_sipi);
+	RUN_TEST(guest_real);
 	return test_cases_failed ? 1 : 0;
 }

@@ -432,6 +432,31 @@ static void privilege_rules(void)
 	sil_fini(&s);
 }
 
+/* MONITOR/MWAIT: CPL0 only; MWAIT may wake at once; reserved ECX bits #GP */
+static void monitor_mwait(void)
+{
+	/* monitor; mwait; mov $1, %ebx; hlt */
+	static const u8 code[] = { 0x0f, 0x01, 0xc8, 0x0f, 0x01, 0xc9, 0xbb, 1, 0, 0, 0, 0xf4 };
+	struct sil s;
+	struct cpu_state *st;
+
+	setup64(&s);
+	st = cpu_state(s.c);
+	st->gpr[0] = 0x200000;
+	st->gpr[1] = 0;
+	st->gpr[2] = 0;
+	CHECK_EQ(run(&s, code, sizeof(code), false), CPU_EXIT_HLT);
+	CHECK_EQ(st->gpr[3], 1);
+	CHECK_EQ(st->rip, CODE + sizeof(code));
+	st->gpr[1] = 2;			/* MWAIT ECX bit 1: reserved */
+	CHECK_EQ(run(&s, code + 3, sizeof(code) - 3, false), CPU_EXIT_HLT);
+	CHECK(took(&s, 13, 0), "MWAIT with reserved ECX: no #GP(0)");
+	st->gpr[1] = 0;
+	CHECK_EQ(run(&s, code, sizeof(code), true), CPU_EXIT_HLT);
+	CHECK(took(&s, 6, -1), "MONITOR at CPL3: no #UD");
+	sil_fini(&s);
+}
+
 /* #AC: CPL3 misaligned data access with CR0.AM and RFLAGS.AC */
 static void alignment_check(void)
 {
@@ -881,6 +906,7 @@ int main(void)
 	RUN_TEST(control_registers);
 	RUN_TEST(privilege_rules);
 	RUN_TEST(alignment_check);
+	RUN_TEST(monitor_mwait);
 	RUN_TEST(segment_checks);
 	RUN_TEST(lar_lsl_verr);
 	RUN_TEST(far_transfers_32);
