@@ -799,6 +799,19 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
 				 vmcs_get32(vmcs, VM_ENTRY_EXCEPTION_ERROR_CODE));
 		if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
 			s->interruptibility |= GUEST_INTR_STATE_NMI;	/* (virtual-)NMI blocking */
+	} else if ((s->pending_dbg & 0x400f) && !(s->interruptibility & GUEST_INTR_STATE_MOV_SS)) {
+		/*
+		 * (27.7.3) Pending debug exceptions (B3-B0, BS) without an
+		 * injected event are delivered as a #DB trap before the first
+		 * guest instruction, DR6 receiving the bits; the exception
+		 * bitmap applies to it like to any #DB.  With MOV-SS blocking
+		 * they wait (and are saved again at the exit).
+		 */
+		c->dr6_before_db = s->dr[6];
+		c->db_bits = (u32)(s->pending_dbg & 0x400f);
+		s->dr[6] = (s->dr[6] & ~0x400full) | (s->pending_dbg & 0x400f);
+		s->pending_dbg = 0;
+		cpu_inject_event(c, (u32)CPU_EVENT_HWEXC << CPU_EVENT_TYPE_SHIFT | 1, 0);
 	}
 	return 0;
 }

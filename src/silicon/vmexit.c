@@ -114,8 +114,7 @@ static void save_guest_state(struct vmx_cpu *v, void *vmcs)
 	 * (28.3.4) non-register state.  The pending debug exceptions field is
 	 * saved as 0 except for TPR-below-threshold exits and exits while
 	 * MOV SS blocks debug exceptions (INIT, #MC, SMI and MTF exits do not
-	 * happen here).  FIXME: the core has no #DB, so pending debug
-	 * exceptions loaded at entry are never delivered.
+	 * happen here); VM entry delivered the ones it loaded.
 	 */
 	if (v->exit.reason != EXIT_REASON_TPR_BELOW_THRESHOLD &&
 	    !(s->interruptibility & CPU_INTR_MOVSS_BLOCKING))

@@ -120,7 +120,7 @@ static void skip(void)
 static void hlt_exit(void)
 {
 	GUEST(0xf4, 0xf4);				/* hlt; hlt */
-	vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, 0x1);	/* B0 pending */
+	vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, 0x1000);	/* "enabled breakpoint" only */
 	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE);
 	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO) & INTR_INFO_VALID_MASK, 0);
 	/* A HLT exit saves the pending debug exceptions as clear (28.3.4). */
@@ -525,6 +525,29 @@ static void debug_exception_exits(void)
 	/* The exit leaves DR6 as it was (the #DB was not delivered). */
 	CHECK_EQ(get_debugreg(6), 0xffff0ff0);
 	set_debugreg(0, 0);
+}
+
+static void pending_debug_exceptions(void)
+{
+	/* BS pending at entry (TF set, as the checks want): a #DB before the first instruction. */
+	GUEST(0x90, 0xf4);
+	vmcs_writel(GUEST_RFLAGS, 0x102);
+	vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, 0x4000);
+	vmcs_write32(EXCEPTION_BITMAP, BIT(1));
+	CHECK_EXIT(EXIT_REASON_EXCEPTION_NMI, 0x4000, 0, CODE);
+	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO), INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | 1);
+	CHECK_EQ(vmcs_readl(GUEST_PENDING_DBG_EXCEPTIONS), 0);
+	/* Without the bitmap bit the guest takes it, DR6.BS set. */
+	GUEST(0x90, 0xf4);
+	setup_gdt();
+	idt_gate(1, 0x1800);
+	mem[0x1800] = 0xf4;
+	vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, 0x4000);
+	vmcs_writel(GUEST_RFLAGS, 0x102);
+	set_debugreg(0xffff0ff0, 6);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, 0x1800);
+	CHECK_EQ(get_debugreg(6) & 0x4000, 0x4000);
+	CHECK_EQ(*(u32 *)(mem + 0x8000 - 12), CODE);	/* trap before the first instruction */
 }
 
 static void triple_fault_exit(void)
@@ -1443,6 +1466,7 @@ int main(void)
 	RUN_TEST(vmx_insn_info_exit);
 	RUN_TEST(exception_exits);
 	RUN_TEST(debug_exception_exits);
+	RUN_TEST(pending_debug_exceptions);
 	RUN_TEST(triple_fault_exit);
 	RUN_TEST(ept_exits);
 	RUN_TEST(tpr_shadow);
