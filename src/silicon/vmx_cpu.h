@@ -54,8 +54,7 @@ struct vmx_ctls {
 
 /**
  * struct vmx_cpu - VMX state of one logical processor
- * @cpu: the logical processor (execution core) this belongs to; NULL in
- *	unit tests that exercise VMX instructions without a core
+ * @cpu: the execution core of this logical processor (vmx_cpu_create())
  * @vmxon: in VMX operation (after VMXON, before VMXOFF)
  * @guest_mode: in VMX non-root operation (between VM entry and VM exit)
  * @vmxon_ptr: the VMXON pointer
