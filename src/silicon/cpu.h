@@ -350,33 +350,46 @@ static __always_inline void lf_set(struct cpu *c, int op, int sz, u64 res, u64 s
 	c->lf_s2 = s2;
 }
 
+/* LOGIC results need no operands (CF = OF = 0) */
+static __always_inline void lf_set_logic(struct cpu *c, int sz, u64 res)
+{
+	c->lf_op = LF_LOGIC;
+	c->lf_sz = sz;
+	c->lf_res = res;
+}
+
 static __always_inline bool get_cf(struct cpu *c)
 {
-	u64 a = c->lf_s1, b = c->lf_s2, r = c->lf_res;
 	int top = (8 << c->lf_sz) - 1;
 	u8 op = c->lf_op;
 
-	/* an if-chain, most frequent first: a jump table costs more here */
+	/*
+	 * An if-chain, most frequent first, each branch loading only what it
+	 * needs (an early load of lf_s2 after a LOGIC op's store is a stall).
+	 */
 	if (op == LF_LOGIC)
 		return false;
-	if (op == LF_SUB)
-		return (((~a & b) | (~(a ^ b) & r)) >> top) & 1;
-	if (op == LF_ADD)
-		return (((a & b) | ((a | b) & ~r)) >> top) & 1;
 	if (op == LF_INC || op == LF_DEC)
 		return c->lf_cf;
+	if (op == LF_SUB || op == LF_SBB) {
+		u64 a = c->lf_s1, b = c->lf_s2, r = c->lf_res;
+		return (((~a & b) | (~(a ^ b) & r)) >> top) & 1;
+	}
+	if (op == LF_ADD || op == LF_ADC) {
+		u64 a = c->lf_s1, b = c->lf_s2, r = c->lf_res;
+		return (((a & b) | ((a | b) & ~r)) >> top) & 1;
+	}
 	if (op == LF_NONE)
 		return c->s.rflags & CPU_FLAG_CF;
-	if (op == LF_ADC)
-		return (((a & b) | ((a | b) & ~r)) >> top) & 1;
-	if (op == LF_SBB)
-		return (((~a & b) | (~(a ^ b) & r)) >> top) & 1;
-	/* shifts: s1 = operand, s2 = count (flags.c) */
-	if (op == LF_SHL)
-		return b <= (u64)top + 1 ? (a >> (top + 1 - b)) & 1 : 0;
-	if (op == LF_SHR)
-		return b <= (u64)top + 1 ? (a >> (b - 1)) & 1 : 0;
-	return ((s64)sext(a, c->lf_sz) >> (b - 1 < 63 ? b - 1 : 63)) & 1;	/* LF_SAR */
+	{
+		/* shifts: s1 = operand, s2 = count (flags.c) */
+		u64 a = c->lf_s1, b = c->lf_s2;
+		if (op == LF_SHL)
+			return b <= (u64)top + 1 ? (a >> (top + 1 - b)) & 1 : 0;
+		if (op == LF_SHR)
+			return b <= (u64)top + 1 ? (a >> (b - 1)) & 1 : 0;
+		return ((s64)sext(a, c->lf_sz) >> (b - 1 < 63 ? b - 1 : 63)) & 1;	/* LF_SAR */
+	}
 }
 
 bool cpu_cond_slow(struct cpu *c, int cc);

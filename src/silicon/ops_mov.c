@@ -2,6 +2,12 @@
 /*
  * ops_mov.c: data movement, the stack, segment register loads.
  */
+/*
+ * Note, no SLP vectorisation here: merging the lazy-flag stores into one
+ * 16-byte store makes the next instruction's 8-byte loads of them miss
+ * store forwarding, a stall on every ALU instruction.
+ */
+#pragma GCC optimize("no-tree-slp-vectorize")
 #include "silicon/ops.h"
 
 void cpu_push(struct cpu *c, int sz, u64 v)

@@ -4,6 +4,12 @@
  * port I/O, descriptor tables, control and debug registers, MSRs, CPUID,
  * TSC, fast system calls, cache and TLB control.
  */
+/*
+ * Note, no SLP vectorisation here: merging the lazy-flag stores into one
+ * 16-byte store makes the next instruction's 8-byte loads of them miss
+ * store forwarding, a stall on every ALU instruction.
+ */
+#pragma GCC optimize("no-tree-slp-vectorize")
 #include "silicon/ops.h"
 
 static __always_inline bool canonical(u64 a)
