@@ -576,7 +576,24 @@ void vmx_instruction(struct cpu *c, const struct insn *i, enum vmx_insn_kind kin
 	insn_exit(c, i, vmx_insn_exit[kind], qual, info);
 }
 
-/* ---- EPT as the processor's guest-physical translation (cpu->phys_xlate) ---- */
+/* ---- guest-physical translation in non-root operation (cpu->phys_xlate) ---- */
+
+/*
+ * Without EPT, guest-physical addresses are the processor's physical
+ * addresses, which in this processor are host addresses (as in EPT leaf
+ * entries).  Non-root operation without EPT needs paging (CR0.PG is fixed
+ * to 1 without "unrestricted guest", which needs EPT), and with shadow
+ * paging the page tables are KVM's: every physical address the guest
+ * reaches is one KVM put in its shadow tables, as on hardware.
+ */
+void vmx_host_xlate(struct cpu *c, u64 gpa, int kind, struct phys_xlate *out)
+{
+	(void)c;
+	(void)kind;
+	out->host = (u8 *)(uintptr_t)(gpa & ~0xfffull);
+	out->writable = true;
+}
+
 
 /*
  * Page-modification logging (SDM 29.3.6): before setting an EPT dirty

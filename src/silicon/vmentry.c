@@ -626,6 +626,7 @@ enum vmx_status vmx_entry_check(struct vmx_cpu *v, bool launch, u32 *exit_reason
 /* ---- STEP 5, 6: loading guest state and injecting an event ---- */
 
 void vmx_ept_xlate(struct cpu *c, u64 gpa, int kind, struct phys_xlate *out);
+void vmx_host_xlate(struct cpu *c, u64 gpa, int kind, struct phys_xlate *out);
 
 /*
  * The core's state was written behind its back: recompute the mode, and
@@ -757,8 +758,7 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
 
 	/* Enter VMX non-root operation: EPT translates guest-physical addresses. */
 	v->root_phys_xlate = (void *)c->phys_xlate;
-	if (ctl->proc2 & SECONDARY_EXEC_ENABLE_EPT)
-		c->phys_xlate = vmx_ept_xlate;
+	c->phys_xlate = (ctl->proc2 & SECONDARY_EXEC_ENABLE_EPT) ? vmx_ept_xlate : vmx_host_xlate;
 	c->vmx_nonroot = true;
 	v->guest_mode = true;
 	vmx_enter_tlb_context(v);

@@ -1131,6 +1131,35 @@ static void exits_are_transparent(void)
 	CHECK_EQ(vmcs_readl(GUEST_RSP), 0x8000);
 }
 
+static void shadow_paging_without_ept(void)
+{
+	/*
+	 * EPT off (KVM's tdp=off): the guest's page tables are KVM's shadow
+	 * tables and hold host addresses, which are this processor's physical
+	 * addresses.  Linear 0x1000 maps the code page, linear 0x400000 a
+	 * data page elsewhere in host memory.
+	 */
+	static const u8 code[] = { 0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x40, 0x00, 0xf4 };
+	u64 *p4 = test_pages(1), *p3 = test_pages(1), *p2 = test_pages(1), *p1 = test_pages(1);
+	u8 *data = test_pages(1), *code_page = test_pages(1), *stack = test_pages(1);
+
+	guest(code, 0, true);
+	memcpy(code_page, code, sizeof(code));
+	data[0] = 0x5a;
+	p4[0] = hva(p3) | 3;
+	p3[0] = hva(p2) | 3;
+	p2[0] = hva(p1) | 3;
+	p2[2] = hva(p1) | 3;				/* 0x400000 uses the same table ... */
+	p1[1] = hva(code_page) | 3;			/* linear 0x1000 */
+	p1[0] = hva(data) | 3;				/* ... so linear 0x400000 -> data */
+	p1[8] = hva(stack) | 3;				/* linear 0x8000 (stack) */
+	ctl_set(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_UNRESTRICTED_GUEST, false);
+	vmcs_writel(GUEST_CR3, hva(p4));
+	vmcs_writel(GUEST_RSP, 0x8ff0);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 8);
+	CHECK_EQ(env.regs[RAX] & 0xff, 0x5a);
+}
+
 static void vmx_memory_operand_exits(void)
 {
 	static const struct {
@@ -1486,6 +1515,7 @@ int main(void)
 	RUN_TEST(long_mode_guest);
 	RUN_TEST(ept_paging_structure_violation);
 	RUN_TEST(exits_are_transparent);
+	RUN_TEST(shadow_paging_without_ept);
 	RUN_TEST(vmx_memory_operand_exits);
 	RUN_TEST(unswitched_registers);
 	RUN_TEST(pae_pdptes);
