@@ -3,7 +3,9 @@
  * Robustness: VM entries with many random guest-state and control values
  * (a fixed seed, so runs are repeatable).  The pointers KVM owns (EPTP,
  * bitmaps, MSR lists, virtual-APIC and PML pages) stay valid, as they do
- * with a correct KVM; everything else is fair game.  Every entry must end
+ * with a correct KVM, and EPT stays on (without it CR3 and every page-table
+ * entry would be KVM-owned host addresses too); everything else is fair
+ * game.  Every entry must end
  * in one of the outcomes the SDM allows: VMfailValid with error 7 or 8, a
  * failed entry (exit reason 33 or 34 with bit 31), or a VM exit; never a
  * crash, a hang or an access outside the guest's memory (ASan).
@@ -103,6 +105,10 @@ static void random_entries(void)
 					__vmcs_writel(fuzzed[k], pick(__vmcs_readl(fuzzed[k])));
 			}
 		}
+		vmcs_write32(SECONDARY_VM_EXEC_CONTROL,
+			     vmcs_read32(SECONDARY_VM_EXEC_CONTROL) | SECONDARY_EXEC_ENABLE_EPT);
+		if (!(vmcs_read32(CPU_BASED_VM_EXEC_CONTROL) & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS))
+			continue;	/* without secondary controls EPT is off */
 		/* Bound the guest's run: the preemption timer (when the controls allow it). */
 		vmcs_write32(PIN_BASED_VM_EXEC_CONTROL,
 			     vmcs_read32(PIN_BASED_VM_EXEC_CONTROL) | PIN_BASED_VMX_PREEMPTION_TIMER);
