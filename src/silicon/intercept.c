@@ -292,13 +292,27 @@ u64 vmx_cr_read_shadow(struct cpu *c, int cr, u64 val)
 	return cr == 0 ? vmx_cr0_read(CTLS(c), val) : vmx_cr4_read(CTLS(c), val);
 }
 
-/* SDM 26.3: a write that does not exit leaves host-owned bits as they are. */
+/*
+ * SDM 26.3: a write that does not exit leaves host-owned bits as they are,
+ * and #GPs if CR0/CR4 would break the IA32_VMX_CR*_FIXED* rules of VMX
+ * operation (CR0.PE/PG may be cleared only by an unrestricted guest).
+ * Note, this is also what keeps a guest without EPT from turning paging
+ * off and reaching host addresses directly.
+ */
 u64 vmx_cr_write_value(struct cpu *c, int cr, u64 val)
 {
-	u64 mask = cr == 0 ? CTLS(c)->cr0_mask : CTLS(c)->cr4_mask;
+	const struct vmx_ctls *ctl = CTLS(c);
+	u64 mask = cr == 0 ? ctl->cr0_mask : ctl->cr4_mask;
 	u64 cur = cr == 0 ? c->s.cr0 : c->s.cr4;
+	u64 r = (val & ~mask) | (cur & mask);
+	u64 fixed0 = cr == 0 ? vmx_cr0_fixed0() : vmx_cr4_fixed0();
+	u64 fixed1 = cr == 0 ? vmx_cr0_fixed1() : vmx_cr4_fixed1();
 
-	return (val & ~mask) | (cur & mask);
+	if (cr == 0 && (ctl->proc2 & SECONDARY_EXEC_UNRESTRICTED_GUEST))
+		fixed0 &= ~(u64)(CPU_CR0_PE | CPU_CR0_PG);
+	if ((r & fixed0) != fixed0 || (r & ~fixed1 & 0xffffffffull))
+		cpu_gp0(c);
+	return r;
 }
 
 bool vmx_intercept_clts(struct cpu *c, const struct insn *i)

@@ -1158,6 +1158,25 @@ static void shadow_paging_without_ept(void)
 	vmcs_writel(GUEST_RSP, 0x8ff0);
 	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 8);
 	CHECK_EQ(env.regs[RAX] & 0xff, 0x5a);
+
+	/*
+	 * Even if KVM left CR0.PG guest-owned, a guest without "unrestricted
+	 * guest" cannot turn paging off (the VMX fixed bits, SDM 26.3): #GP.
+	 */
+	static const u8 clear_pg[] = {
+		0x0f, 0x20, 0xc0,				/* mov rax, cr0 */
+		0x0f, 0xba, 0xf0, 0x1f,				/* btr eax, 31 */
+		0x0f, 0x22, 0xc0,				/* mov cr0, rax */
+	};
+	memcpy(code_page, clear_pg, sizeof(clear_pg));
+	CHECK_EQ(__invept(VMX_EPT_EXTENT_GLOBAL, 0, 0), VMX_SUCCEED);	/* drops decoded code */
+	vmcs_writel(GUEST_RIP, CODE);
+	vmcs_writel(CR0_GUEST_HOST_MASK, 0);
+	vmcs_write32(EXCEPTION_BITMAP, BIT(13));
+	CHECK_EXIT(EXIT_REASON_EXCEPTION_NMI, 0, 0, CODE + 7);
+	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO),
+		 INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_DELIVER_CODE_MASK | 13);
+	CHECK(vmcs_readl(GUEST_CR0) & BIT(31), "paging was turned off");
 }
 
 static void vmx_memory_operand_exits(void)
