@@ -99,6 +99,11 @@ void cpu_state_changed(struct cpu *c)
 	if (c->s.cr0 != c->seen_cr0 || c->s.cr3 != c->seen_cr3 || c->s.cr4 != c->seen_cr4 ||
 	    c->s.efer != c->seen_efer) {
 		tlb_flush_all(c);
+		/* as if CR3 were written: PAE paging gets its PDPTEs (no check here) */
+		if ((c->s.cr0 & CPU_CR0_PG) && (c->s.cr4 & CPU_CR4_PAE) &&
+		    !(c->s.efer & CPU_EFER_LMA))
+			for (int k = 0; k < 4; k++)
+				c->s.pdpte[k] = phys_read(c, (c->s.cr3 & 0xffffffe0u) + 8 * k, 8);
 		c->seen_cr0 = c->s.cr0;
 		c->seen_cr3 = c->s.cr3;
 		c->seen_cr4 = c->s.cr4;

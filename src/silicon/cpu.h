@@ -441,6 +441,11 @@ void phys_write(struct cpu *c, u64 gpa, int size, u64 val);
 u64 paging_walk(struct cpu *c, u64 lin, int kind, bool user, bool set_ad, u64 *gpa,
 		bool *user_page);
 u8 *phys_host_ptr(struct cpu *c, u64 gpa, int kind);
+/*
+ * Load the PAE PDPTEs from the table at CR3 (SDM 4.4.1).  Return: false if
+ * a present entry has reserved bits set (MOV CR3/CR0/CR4 then #GP).
+ */
+bool paging_load_pdptes(struct cpu *c);
 
 static __always_inline struct tlb_entry *tlb_slot(struct cpu *c, u64 lin, int kind)
 {
