@@ -99,11 +99,7 @@ void cpu_state_changed(struct cpu *c)
 	if (c->s.cr0 != c->seen_cr0 || c->s.cr3 != c->seen_cr3 || c->s.cr4 != c->seen_cr4 ||
 	    c->s.efer != c->seen_efer) {
 		tlb_flush_all(c);
-		/* as if CR3 were written: PAE paging gets its PDPTEs (no check here) */
-		if ((c->s.cr0 & CPU_CR0_PG) && (c->s.cr4 & CPU_CR4_PAE) &&
-		    !(c->s.efer & CPU_EFER_LMA))
-			for (int k = 0; k < 4; k++)
-				c->s.pdpte[k] = phys_read(c, (c->s.cr3 & 0xffffffe0u) + 8 * k, 8);
+		c->pdpte_cr3 = ~0ull;	/* as if CR3 were written: PDPTEs from memory */
 		c->seen_cr0 = c->s.cr0;
 		c->seen_cr3 = c->s.cr3;
 		c->seen_cr4 = c->s.cr4;
@@ -173,6 +169,7 @@ void cpu_reset(struct cpu *c, bool init)
 	cpu_req(c, REQ_SLOW);
 	c->fault_vec = -1;
 	c->delivering = -1;
+	c->pdpte_cr3 = ~0ull;
 	c->mode = ~0u;
 	cpu_update_mode(c);
 	tlb_flush_all(c);

@@ -195,6 +195,8 @@ struct cpu {
 	u64 icache_gen;		/* bumped when the arena is recycled */
 	u64 cs_base_seen;
 	u32 cs_limit_seen;
+	/* s.pdpte[] was loaded for this CR3 (~0: reload at the next PAE walk) */
+	u64 pdpte_cr3;
 	/* what cpu_state_changed() last saw, to flush the TLB only when needed */
 	u64 seen_cr0, seen_cr3, seen_cr4, seen_efer;
 	bool tlb_has_large;	/* a large page was cached: INVLPG flushes all */

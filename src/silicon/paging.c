@@ -53,6 +53,7 @@ bool paging_load_pdptes(struct cpu *c)
 			return false;
 	}
 	memcpy(c->s.pdpte, v, sizeof(v));
+	c->pdpte_cr3 = c->s.cr3;
 	return true;
 }
 
@@ -97,7 +98,16 @@ u64 paging_walk(struct cpu *c, u64 lin, int kind, bool user, bool set_ad, u64 *g
 
 		if (pdpte) {
 			idx = (lin >> 30) & 3;
-			pte = c->s.pdpte[idx];	/* loaded by MOV CR3 */
+			/*
+			 * Loaded by MOV CR3; CR3 changed behind the core's back
+			 * (the owner, VM entry) means a load from memory now.
+			 */
+			if (unlikely(c->pdpte_cr3 != s->cr3)) {
+				for (int k = 0; k < 4; k++)
+					c->s.pdpte[k] = phys_read(c, table + 8 * k, 8);
+				c->pdpte_cr3 = s->cr3;
+			}
+			pte = c->s.pdpte[idx];
 		}
 		pte_gpa[n] = table + idx * esize;
 		if (!pdpte)

@@ -132,9 +132,9 @@ struct cpu_state {
 	u32 nmi_pending;
 	/*
 	 * PAE paging's four PDPTEs, loaded by MOV CR3 (and by CR0/CR4 writes
-	 * that enable PAE paging) as the SDM says (4.4.1), and by
-	 * cpu_state_changed() when CR0/CR3/CR4 changed; the page walk uses
-	 * these, not memory.  VM entry with EPT may load them from the VMCS.
+	 * that enable PAE paging) as the SDM says (4.4.1); the page walk uses
+	 * these, not memory.  When CR3 is changed from outside (the owner,
+	 * VM entry) they are reloaded from memory at the next PAE walk.
 	 */
 	u64 pdpte[4];
 	struct cpu_fpu fpu;
