@@ -99,6 +99,7 @@ void cpu_state_changed(struct cpu *c)
 	if (c->s.cr0 != c->seen_cr0 || c->s.cr3 != c->seen_cr3 || c->s.cr4 != c->seen_cr4 ||
 	    c->s.efer != c->seen_efer) {
 		tlb_flush_all(c);
+		c->pdpte_cr3 = ~0ull;	/* as if CR3 were written: PDPTEs from memory */
 		c->seen_cr0 = c->s.cr0;
 		c->seen_cr3 = c->s.cr3;
 		c->seen_cr4 = c->s.cr4;
@@ -168,6 +169,7 @@ void cpu_reset(struct cpu *c, bool init)
 	cpu_req(c, REQ_SLOW);
 	c->fault_vec = -1;
 	c->delivering = -1;
+	c->pdpte_cr3 = ~0ull;
 	c->mode = ~0u;
 	cpu_update_mode(c);
 	tlb_flush_all(c);

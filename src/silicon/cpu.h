@@ -209,6 +209,8 @@ struct cpu {
 	u64 icache_gen;		/* bumped when the arena is recycled */
 	u64 cs_base_seen;
 	u32 cs_limit_seen;
+	/* s.pdpte[] was loaded for this CR3 (~0: reload at the next PAE walk) */
+	u64 pdpte_cr3;
 	/* what cpu_state_changed() last saw, to flush the TLB only when needed */
 	u64 seen_cr0, seen_cr3, seen_cr4, seen_efer;
 	bool tlb_has_large;	/* a large page was cached: INVLPG flushes all */
@@ -455,6 +457,11 @@ void phys_write(struct cpu *c, u64 gpa, int size, u64 val);
 u64 paging_walk(struct cpu *c, u64 lin, int kind, bool user, bool set_ad, u64 *gpa,
 		bool *user_page);
 u8 *phys_host_ptr(struct cpu *c, u64 gpa, int kind);
+/*
+ * Load the PAE PDPTEs from the table at CR3 (SDM 4.4.1).  Return: false if
+ * a present entry has reserved bits set (MOV CR3/CR0/CR4 then #GP).
+ */
+bool paging_load_pdptes(struct cpu *c);
 
 static __always_inline struct tlb_entry *tlb_slot(struct cpu *c, u64 lin, int kind)
 {

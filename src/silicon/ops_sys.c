@@ -487,6 +487,10 @@ bool cpu_write_cr(struct cpu *c, int cr, u64 v)
 				return false;
 			s->efer &= ~CPU_EFER_LMA;
 		}
+		/* enabling PAE paging outside IA-32e mode loads the PDPTEs */
+		if ((v & CPU_CR0_PG) && (s->cr4 & CPU_CR4_PAE) && !(s->efer & CPU_EFER_LMA) &&
+		    ((old ^ v) & (CPU_CR0_PG | CPU_CR0_CD | CPU_CR0_NW)) && !paging_load_pdptes(c))
+			return false;
 		s->cr0 = v;
 		if ((old ^ v) & (CPU_CR0_PG | CPU_CR0_WP | CPU_CR0_PE))
 			tlb_flush_all(c);
@@ -502,6 +506,14 @@ bool cpu_write_cr(struct cpu *c, int cr, u64 v)
 		} else {
 			v = (u32)v;
 		}
+		if ((s->cr0 & CPU_CR0_PG) && (s->cr4 & CPU_CR4_PAE) && !(s->efer & CPU_EFER_LMA)) {
+			u64 old = s->cr3;
+			s->cr3 = v;
+			if (!paging_load_pdptes(c)) {
+				s->cr3 = old;
+				return false;
+			}
+		}
 		s->cr3 = v;
 		tlb_flush_all(c);
 		return true;
@@ -516,6 +528,14 @@ bool cpu_write_cr(struct cpu *c, int cr, u64 v)
 		if ((v & CPU_CR4_PCIDE) && !(old & CPU_CR4_PCIDE) &&
 		    (!(s->efer & CPU_EFER_LMA) || (s->cr3 & 0xfff)))
 			return false;
+		if ((v & CPU_CR4_PAE) && (s->cr0 & CPU_CR0_PG) && !(s->efer & CPU_EFER_LMA) &&
+		    ((old ^ v) & (CPU_CR4_PAE | CPU_CR4_PGE | CPU_CR4_PSE | CPU_CR4_SMEP))) {
+			s->cr4 = v;
+			if (!paging_load_pdptes(c)) {
+				s->cr4 = old;
+				return false;
+			}
+		}
 		s->cr4 = v;
 		if ((old ^ v) & (CPU_CR4_PGE | CPU_CR4_PAE | CPU_CR4_PSE | CPU_CR4_SMEP |
 				 CPU_CR4_SMAP | CPU_CR4_LA57 | CPU_CR4_PCIDE))

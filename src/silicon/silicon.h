@@ -130,6 +130,13 @@ struct cpu_state {
 	u32 event_error;
 	u32 event_insn_len;	/* for software interrupts/exceptions */
 	u32 nmi_pending;
+	/*
+	 * PAE paging's four PDPTEs, loaded by MOV CR3 (and by CR0/CR4 writes
+	 * that enable PAE paging) as the SDM says (4.4.1); the page walk uses
+	 * these, not memory.  When CR3 is changed from outside (the owner,
+	 * VM entry) they are reloaded from memory at the next PAE walk.
+	 */
+	u64 pdpte[4];
 	struct cpu_fpu fpu;
 };
 

@@ -610,6 +610,50 @@ static void segment_checks(void)
 	sil_fini(&s);
 }
 
+/*
+ * PAE: the PDPTEs are loaded by MOV CR3; INVLPG does not reload them, a
+ * CR3 write does; a reserved bit in a present PDPTE makes MOV CR3 #GP.
+ */
+static void pae_pdptes(void)
+{
+	static const u8 code[] = {
+		0xa1, 0x00, 0x00, 0x30, 0x00,			/* mov 0x300000, %eax */
+		0xc7, 0x05, 0x00, 0x00, 0x02, 0x00, 0x01, 0x20, 0x02, 0x00, /* movl $0x22001, 0x20000 */
+		0x0f, 0x01, 0x3d, 0x00, 0x00, 0x30, 0x00,	/* invlpg 0x300000 */
+		0x8b, 0x1d, 0x00, 0x00, 0x30, 0x00,		/* mov 0x300000, %ebx */
+		0x0f, 0x20, 0xd9,				/* mov %cr3, %ecx */
+		0x0f, 0x22, 0xd9,				/* mov %ecx, %cr3 */
+		0x8b, 0x15, 0x00, 0x00, 0x30, 0x00,		/* mov 0x300000, %edx */
+		0xb9, 0x00, 0x08, 0x02, 0x00,			/* mov $0x20800, %ecx */
+		0x0f, 0x22, 0xd9,				/* mov %ecx, %cr3: #GP */
+		0xf4,
+	};
+	struct sil s;
+	struct cpu_state *st;
+
+	setup32(&s);
+	st = cpu_state(s.c);
+	put64(&s, 0x20000, 0x21000 | 1);
+	put64(&s, 0x20800, 0x21000 | 1 | 0x20);		/* bit 5: reserved in a PDPTE */
+	for (int k = 0; k < 4; k++) {
+		put64(&s, 0x21000 + k * 8, ((u64)k << 21) | 0x83);
+		put64(&s, 0x22000 + k * 8, ((u64)k << 21) | 0x83);
+	}
+	put64(&s, 0x22008, 0x400000 | 0x83);		/* PD B: 2-4 MiB -> 4-6 MiB */
+	put64(&s, 0x300000, 111);
+	put64(&s, 0x500000, 222);
+	st->cr3 = 0x20000;
+	st->cr4 = CPU_CR4_PAE;
+	st->cr0 |= CPU_CR0_PG;
+	CHECK_EQ(run32(&s, code, sizeof(code)), CPU_EXIT_HLT);
+	CHECK_EQ(st->gpr[0], 111);
+	CHECK_EQ(st->gpr[3], 111);	/* INVLPG kept the loaded PDPTE */
+	CHECK_EQ(st->gpr[2], 222);	/* MOV CR3 reloaded it */
+	CHECK(took32(&s, 13, 0), "reserved PDPTE bit: no #GP(0) on MOV CR3");
+	CHECK_EQ(st->cr3, 0x20000);
+	sil_fini(&s);
+}
+
 static void lar_lsl_verr(void)
 {
 	struct sil s;
@@ -908,6 +952,7 @@ int main(void)
 	RUN_TEST(alignment_check);
 	RUN_TEST(monitor_mwait);
 	RUN_TEST(segment_checks);
+	RUN_TEST(pae_pdptes);
 	RUN_TEST(lar_lsl_verr);
 	RUN_TEST(far_transfers_32);
 	RUN_TEST(interrupts_32_privilege);
