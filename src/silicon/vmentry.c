@@ -746,6 +746,19 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
 	c->lf_op = LF_NONE;
 	s->pending_dbg = G(GUEST_PENDING_DBG_EXCEPTIONS);
 
+	/*
+	 * PAE paging with EPT: the PDPTEs come from the VMCS (27.3.2.4), not
+	 * from memory; without EPT the core loads them from CR3 lazily.
+	 */
+	if ((ctl->proc2 & SECONDARY_EXEC_ENABLE_EPT) && (s->cr0 & CR0_PG) && (s->cr4 & CR4_PAE) &&
+	    !ia32e) {
+		for (int i = 0; i < 4; i++)
+			s->pdpte[i] = G(GUEST_PDPTR0 + 2 * i);
+		c->pdpte_cr3 = s->cr3;
+	} else {
+		c->pdpte_cr3 = ~0ull;
+	}
+
 	/* (27.3.2.4) non-register state. */
 	s->interruptibility = vmcs_get32(vmcs, GUEST_INTERRUPTIBILITY_INFO);
 	s->activity = vmcs_get32(vmcs, GUEST_ACTIVITY_STATE);

@@ -94,14 +94,18 @@ static void save_guest_state(struct vmx_cpu *v, void *vmcs)
 	v->regs[4] = s->gpr[4];
 
 	/*
-	 * PAE paging with EPT: the PDPTEs are saved (28.3.4); this processor
-	 * reads them from the PDPT at CR3 through EPT.
+	 * PAE paging with EPT: the PDPTEs are saved (28.3.4): the processor's
+	 * PDPTE registers, or, if the core has not loaded them for this CR3
+	 * yet, the PDPT at CR3 read through EPT.
 	 */
 	if ((ctl->proc2 & SECONDARY_EXEC_ENABLE_EPT) && (s->cr0 & BIT(31)) && (s->cr4 & BIT(5)) &&
 	    !(s->efer & BIT(10))) {
 		struct ept_result r;
 
-		if (!ept_translate(ctl->eptp, s->cr3 & 0xffffffe0ull, EPT_ACC_READ, &r))
+		if (c->pdpte_cr3 == s->cr3)
+			for (int i = 0; i < 4; i++)
+				vmcs_set(vmcs, GUEST_PDPTR0 + 2 * i, s->pdpte[i]);
+		else if (!ept_translate(ctl->eptp, s->cr3 & 0xffffffe0ull, EPT_ACC_READ, &r))
 			for (int i = 0; i < 4; i++) {
 				u64 e;
 

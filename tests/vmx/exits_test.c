@@ -1273,6 +1273,16 @@ static void pae_pdptes(void)
 	CHECK_EQ(vmcs_read64(GUEST_PDPTR0), 0x11001);
 	CHECK_EQ(vmcs_read64(GUEST_PDPTR1), 0);
 	CHECK_EQ(vmcs_read64(GUEST_PDPTR3), 0x11001);
+	/*
+	 * With EPT the processor uses the PDPTEs of the VMCS, not the PDPT in
+	 * memory (SDM 27.3.2.4): clearing PDPTE 0 in memory changes nothing
+	 * until the guest reloads CR3.
+	 */
+	pdpt[0] = 0;
+	CHECK_EQ(__invvpid(VMX_VPID_EXTENT_SINGLE_CONTEXT, 1, 0), VMX_SUCCEED);
+	vmcs_writel(GUEST_RIP, CODE);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE);
+	CHECK_EQ(vmcs_read64(GUEST_PDPTR0), 0x11001);
 }
 
 static void vpid_tlb(void)
