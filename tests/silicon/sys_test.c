@@ -392,6 +392,15 @@ static void control_registers(void)
 	st->gpr[0] = 9;
 	CHECK_EQ(run(&s, to_cr8, sizeof(to_cr8), false), CPU_EXIT_HLT);
 	CHECK_EQ(st->cr8, 9);
+	{
+		/* a push with a non-canonical RSP: #SS(0), delivered on IST1 */
+		static const u8 push[] = { 0x48, 0x89, 0xc4, 0x50, 0xf4 };	/* mov %rax,%rsp; push %rax */
+		s.ram[SIL_IDT + 12 * 16 + 4] = 1;	/* the #SS gate's IST field */
+		put64(&s, SIL_TSS + 0x24, SIL_STACK);
+		st->gpr[0] = 0x8000000000000008ull;
+		CHECK_EQ(run(&s, push, sizeof(push), false), CPU_EXIT_HLT);
+		CHECK(took(&s, 12, 0), "non-canonical push: no #SS(0)");
+	}
 	CHECK_EQ(run(&s, cr5, sizeof(cr5), false), CPU_EXIT_HLT);
 	CHECK(took(&s, 6, -1), "MOV from CR5: no #UD");
 	CHECK_EQ(run(&s, to_cr0, sizeof(to_cr0), true), CPU_EXIT_HLT);
