@@ -945,14 +945,22 @@ static void kick_once(struct tctx *t, struct tguest *g, void (*handler)(int), in
 {
 	struct sigaction sa = { .sa_handler = handler }, old;
 	struct vcpu_thread v = { .t = t, .fd = g->vcpu, .run = g->run };
-	struct timespec ts = { 0, 20 * 1000 * 1000 };
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
 	pthread_t th;
 
 	sigaction(SIGUSR1, &sa, &old);
 	kick_run = g->run;
 	g->run->immediate_exit = 0;
+	*(volatile uint64_t *)(g->mem + DATA) = 0;
 	pthread_create(&th, NULL, xadd_thread, &v);
-	nanosleep(&ts, NULL);
+	/*
+	 * Kick only once the guest runs (it counts in DATA): a kick before
+	 * KVM_RUN would end it at entry, with exit_reason untouched, as KVM
+	 * does, which is not what this case is about.
+	 */
+	for (int i = 0; i < 1000 && !*(volatile uint64_t *)(g->mem + DATA); i++)
+		nanosleep(&ts, NULL);
+	CHECK(*(volatile uint64_t *)(g->mem + DATA), "the guest never ran");
 	if (set_first)
 		g->run->immediate_exit = 1;
 	pthread_kill(th, SIGUSR1);
