@@ -449,7 +449,19 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 		if (!nb) {
 			u64 gen = c->icache_gen;
 			u32 wgen = __atomic_load_n(&code_wgen, __ATOMIC_RELAXED);
-			nb = icache_lookup(c);
+			struct jmp_cache *j = &c->jc[(c->s.rip ^ (c->s.rip >> 10)) & 1023];
+			if (j->rip == c->s.rip && j->epoch == c->link_epoch && j->wgen == wgen &&
+			    j->b && c->icache_gen == gen) {
+				nb = j->b;
+			} else {
+				nb = icache_lookup(c);
+				if (nb->cached && gen == c->icache_gen) {
+					j->rip = c->s.rip;
+					j->epoch = c->link_epoch;
+					j->wgen = wgen;
+					j->b = nb;
+				}
+			}
 			if (b && b->cached && nb->cached && gen == c->icache_gen) {
 				if (b->link_epoch != c->link_epoch || b->link_wgen != wgen) {
 					b->link[0] = b->link[1] = NULL;

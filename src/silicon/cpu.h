@@ -207,6 +207,15 @@ struct cpu {
 	size_t arena_used, arena_size;
 	u64 link_epoch;		/* bumped when linear->physical or mode changes */
 	u64 icache_gen;		/* bumped when the arena is recycled */
+	/*
+	 * RIP -> block for transitions the two links miss (returns, indirect
+	 * jumps), under the same conditions as a link (QEMU's tb_jmp_cache).
+	 */
+	struct jmp_cache {
+		u64 rip, epoch;
+		u32 wgen;
+		struct block *b;
+	} jc[1024];
 	u64 cs_base_seen;
 	u32 cs_limit_seen;
 	/* s.pdpte[] was loaded for this CR3 (~0: reload at the next PAE walk) */

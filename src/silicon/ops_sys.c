@@ -606,7 +606,7 @@ static int dr_index(struct cpu *c, int dr)
 	return dr;
 }
 
-/* 0F 21. FIXME: breakpoints are stored but not armed (no #DB yet). */
+/* 0F 21 (breakpoints: cpu_dr7_changed; FIXME: I/O breakpoints, R/W = 10) */
 OP(op_mov_r_dr)
 {
 	int dr = dr_index(c, i->reg);
@@ -763,7 +763,7 @@ static void flat_seg(struct cpu_seg *s, u16 sel, u32 type, int dpl, bool l, bool
 		(l ? CPU_AR_L : 0) | (db ? CPU_AR_DB : 0);
 }
 
-/* 0F 05: SYSCALL (64-bit mode; FIXME: the legacy-mode variant is #UD as on Intel) */
+/* 0F 05: SYSCALL (64-bit mode only: outside it #UD, as on Intel processors) */
 OP(op_syscall)
 {
 	u64 f = cpu_get_flags(c);

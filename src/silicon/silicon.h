@@ -255,7 +255,9 @@ void cpu_reset(struct cpu *cpu, bool init);
  * @flags: CPU_PHYS_*
  *
  * Physical accesses outside every mapping go to io_ops.mmio (or read all
- * ones).  A guest never reaches host memory outside its mappings.
+ * ones).  A guest never reaches host memory outside its mappings.  Call it
+ * from the owner thread while the cpu is not running (it flushes the TLB;
+ * removing a range also drops the decoded instructions).
  *
  * Return: 0, or -1 if the range overlaps another or the table is full.
  */

@@ -261,6 +261,46 @@ static void mmio_pages(void)
 	sil_fini(&s);
 }
 
+/* Long REP STOSQ / overlapping REP MOVSB across pages (the host fast path) */
+static void rep_string_long(void)
+{
+	static const u8 stos[] = { 0xf3, 0x48, 0xab, 0xf4 };	/* rep stosq */
+	static const u8 movs[] = { 0xf3, 0xa4, 0xf4 };		/* rep movsb */
+	static u8 want[20000];
+	struct sil s;
+	struct cpu_state *st;
+
+	setup64(&s);
+	st = cpu_state(s.c);
+	st->gpr[0] = 0x0123456789abcdefull;
+	st->gpr[7] = 0x200008;
+	st->gpr[1] = 5000;
+	st->rflags = 2;
+	CHECK_EQ(run(&s, stos, sizeof(stos), false), CPU_EXIT_HLT);
+	CHECK_EQ(st->gpr[1], 0);
+	CHECK_EQ(st->gpr[7], 0x200008 + 5000 * 8);
+	for (int k = 0; k < 5000; k++)
+		if (get64(&s, 0x200008 + k * 8) != 0x0123456789abcdefull) {
+			CHECK(0, "qword %d", k);
+			break;
+		}
+	CHECK_EQ(get64(&s, 0x200000), 0);
+	CHECK_EQ(get64(&s, 0x200008 + 5000 * 8), 0);
+	/* overlapping forward copy: each byte copies the one just written */
+	for (int k = 0; k < 20000; k++)
+		s.ram[0x300000 + k] = (u8)(k * 13 + 1);
+	memcpy(want, s.ram + 0x300000, sizeof(want));
+	for (int k = 0; k < 15000; k++)
+		want[k + 3] = want[k];
+	st->gpr[6] = 0x300000;
+	st->gpr[7] = 0x300003;
+	st->gpr[1] = 15000;
+	CHECK_EQ(run(&s, movs, sizeof(movs), false), CPU_EXIT_HLT);
+	CHECK_EQ(st->gpr[1], 0);
+	CHECK(memcmp(want, s.ram + 0x300000, sizeof(want)) == 0, "overlapping MOVSB");
+	sil_fini(&s);
+}
+
 /* REP MOVSB that faults half way: registers show the progress; resume. */
 static void rep_movs_restart(void)
 {
@@ -955,6 +995,7 @@ int main(void)
 	RUN_TEST(tlb_and_invlpg);
 	RUN_TEST(mmio_pages);
 	RUN_TEST(rep_movs_restart);
+	RUN_TEST(rep_string_long);
 	RUN_TEST(msrs_cpuid_tsc);
 	RUN_TEST(control_registers);
 	RUN_TEST(privilege_rules);
