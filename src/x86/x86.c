@@ -1272,6 +1272,8 @@ static int kvm_vcpu_ioctl_interrupt(struct kvm_vcpu *vcpu, struct kvm_interrupt 
  * the same way (kernel buffers zeroed, -EFAULT on bad pointers), but in
  * this file, so that src/kvm/kvm_main.c stays architecture-neutral.
  */
+static void kvm_arch_vcpu_ioctl_translate(struct kvm_vcpu *vcpu, struct kvm_translation *tr);
+
 long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned long arg)
 {
 	void *argp = (void *)arg;
@@ -1476,6 +1478,16 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned lon
 	case KVM_SET_LAPIC:
 		r = kvm_arch_irqchip_vcpu_ioctl(vcpu, ioctl, arg);
 		break;
+	case KVM_TRANSLATE: {
+		struct kvm_translation tr;
+
+		r = copy_from_user(&tr, argp, sizeof(tr));
+		if (r)
+			break;
+		kvm_arch_vcpu_ioctl_translate(vcpu, &tr);
+		r = copy_to_user(argp, &tr, sizeof(tr));
+		break;
+	}
 	default:
 		r = -EINVAL;
 	}
@@ -2071,6 +2083,25 @@ static u64 kvm_emul_gva_to_gpa(struct kvm_vcpu *vcpu, u64 gva, u32 access,
 
 	memcpy(mode.pdptrs, a->pdptrs, sizeof(mode.pdptrs));
 	return kvm_walk_gva(vcpu->kvm, &mode, gva, access, true, exception);
+}
+
+/*
+ * KVM_TRANSLATE (kvm_arch_vcpu_ioctl_translate()): a supervisor walk of
+ * the guest's page tables as they are now.  As KVM, "writeable" is always
+ * 1 and "usermode" 0: only the address and its validity are computed.
+ */
+static void kvm_arch_vcpu_ioctl_translate(struct kvm_vcpu *vcpu, struct kvm_translation *tr)
+{
+	struct x86_exception e;
+	u64 gpa;
+	int idx = srcu_read_lock(&vcpu->kvm->srcu);
+
+	gpa = kvm_emul_gva_to_gpa(vcpu, tr->linear_address, 0, &e);
+	srcu_read_unlock(&vcpu->kvm->srcu, idx);
+	tr->physical_address = gpa;
+	tr->valid = gpa != INVALID_GPA;
+	tr->writeable = 1;
+	tr->usermode = 0;
 }
 
 /*
