@@ -53,6 +53,7 @@ int kvm_arch_init_vm(struct kvm *kvm, unsigned long type)
 
 void kvm_arch_destroy_vm(struct kvm *kvm)
 {
+	kvm_free_msr_filter(kvm->arch.msr_filter);
 	kvm_irqchip_destroy(kvm);
 	kvm_tdp_mmu_uninit(&kvm->arch.tdp_mmu);
 	pthread_mutex_destroy(&kvm->arch.irq_lock);
@@ -94,6 +95,8 @@ int kvm_vm_ioctl_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_SYNC_REGS:
 		return KVM_SYNC_X86_VALID_FIELDS;
 	case KVM_CAP_SET_GUEST_DEBUG:
+	case KVM_CAP_X86_MSR_FILTER:
+	case KVM_CAP_X86_USER_SPACE_MSR:
 		return 1;
 	case KVM_CAP_SET_GUEST_DEBUG2:
 		return KVM_GUESTDBG_VALID_MASK;
@@ -117,6 +120,12 @@ int kvm_vm_ioctl_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap)
 	if (cap->flags)
 		return -EINVAL;
 	switch (cap->cap) {
+	case KVM_CAP_X86_USER_SPACE_MSR:
+		if (cap->args[0] & ~(KVM_MSR_EXIT_REASON_INVAL | KVM_MSR_EXIT_REASON_UNKNOWN |
+				     KVM_MSR_EXIT_REASON_FILTER))
+			return -EINVAL;
+		__atomic_store_n(&kvm->arch.user_space_msr_mask, cap->args[0], __ATOMIC_RELAXED);
+		return 0;
 	case KVM_CAP_MAX_VCPU_ID:
 		if (cap->args[0] > KVM_MAX_VCPU_IDS)
 			return -EINVAL;
@@ -178,6 +187,14 @@ long kvm_arch_vm_ioctl(struct kvm *kvm, unsigned int ioctl, unsigned long arg)
 	long r = -ENOTTY;
 
 	switch (ioctl) {
+	case KVM_X86_SET_MSR_FILTER: {
+		struct kvm_msr_filter filter;
+
+		r = copy_from_user(&filter, argp, sizeof(filter));
+		if (!r)
+			r = kvm_vm_ioctl_set_msr_filter(kvm, &filter);
+		return r;
+	}
 	case KVM_SET_TSS_ADDR:
 		/*
 		 * The TSS is only for real-mode emulation without unrestricted
@@ -1709,16 +1726,180 @@ int kvm_emulate_hypercall(struct kvm_vcpu *vcpu)
 	return kvm_skip_emulated_instruction(vcpu);
 }
 
+/* ---- MSR filters and MSR exits to userspace (KVM_CAP_X86_USER_SPACE_MSR) ---- */
+
+void kvm_free_msr_filter(struct kvm_x86_msr_filter *f)
+{
+	if (!f)
+		return;
+	for (int i = 0; i < f->count; i++)
+		free(f->ranges[i].bitmap);
+	free(f);
+}
+
+static int kvm_add_msr_filter(struct kvm_x86_msr_filter *f, struct kvm_msr_filter_range *r)
+{
+	size_t size;
+	unsigned long *bitmap;
+
+	if (!r->nmsrs)
+		return 0;
+	if (r->flags & ~(KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE) || !r->flags)
+		return -EINVAL;
+	size = (r->nmsrs + 63) / 64 * sizeof(long);
+	if (size > KVM_MSR_FILTER_MAX_BITMAP_SIZE)
+		return -EINVAL;
+	bitmap = malloc(size);
+	if (!bitmap)
+		return -ENOMEM;
+	if (copy_from_user(bitmap, r->bitmap, size)) {
+		free(bitmap);
+		return -EFAULT;
+	}
+	f->ranges[f->count++] = (struct msr_bitmap_range){
+		.flags = r->flags, .nmsrs = r->nmsrs, .base = r->base, .bitmap = bitmap,
+	};
+	return 0;
+}
+
+/*
+ * KVM_X86_SET_MSR_FILTER: the new filter replaces the old one for every
+ * vCPU; readers hold kvm->srcu, so the old one is freed after a grace
+ * period.  Return: 0, -EINVAL (bad flags, an empty deny-all filter, a bad
+ * range), -EFAULT, -ENOMEM.
+ */
+int kvm_vm_ioctl_set_msr_filter(struct kvm *kvm, struct kvm_msr_filter *filter)
+{
+	struct kvm_x86_msr_filter *new, *old;
+	bool empty = true;
+	int r;
+
+	if (filter->flags & ~KVM_MSR_FILTER_DEFAULT_DENY)
+		return -EINVAL;
+	for (size_t i = 0; i < ARRAY_SIZE(filter->ranges); i++)
+		empty &= !filter->ranges[i].nmsrs;
+	if (empty && (filter->flags & KVM_MSR_FILTER_DEFAULT_DENY))
+		return -EINVAL;
+	new = calloc(1, sizeof(*new));
+	if (!new)
+		return -ENOMEM;
+	new->default_allow = !(filter->flags & KVM_MSR_FILTER_DEFAULT_DENY);
+	for (size_t i = 0; i < ARRAY_SIZE(filter->ranges); i++) {
+		r = kvm_add_msr_filter(new, &filter->ranges[i]);
+		if (r) {
+			kvm_free_msr_filter(new);
+			return r;
+		}
+	}
+	pthread_mutex_lock(&kvm->lock);
+	old = __atomic_exchange_n(&kvm->arch.msr_filter, new, __ATOMIC_ACQ_REL);
+	synchronize_srcu(&kvm->srcu);
+	kvm_free_msr_filter(old);
+	pthread_mutex_unlock(&kvm->lock);
+	return 0;
+}
+
+/* kvm_msr_allowed(): what the filter says of a guest access (@type: KVM_MSR_FILTER_READ/WRITE). */
+static bool kvm_msr_allowed(struct kvm_vcpu *vcpu, u32 index, u32 type)
+{
+	struct kvm *kvm = vcpu->kvm;
+	struct kvm_x86_msr_filter *f;
+	bool allowed = true;
+	int idx;
+
+	/* x2APIC MSRs are not filtered. */
+	if (index >= 0x800 && index <= 0x8ff)
+		return true;
+	idx = srcu_read_lock(&kvm->srcu);
+	f = __atomic_load_n(&kvm->arch.msr_filter, __ATOMIC_ACQUIRE);
+	if (f) {
+		allowed = f->default_allow;
+		for (int i = 0; i < f->count; i++) {
+			const struct msr_bitmap_range *r = &f->ranges[i];
+
+			if (index >= r->base && index - r->base < r->nmsrs && (r->flags & type)) {
+				u32 bit = index - r->base;
+
+				allowed = r->bitmap[bit / 64] >> (bit % 64) & 1;
+				break;
+			}
+		}
+	}
+	srcu_read_unlock(&kvm->srcu, idx);
+	return allowed;
+}
+
+static u64 kvm_msr_reason(int r)
+{
+	switch (r) {
+	case KVM_MSR_RET_UNSUPPORTED:
+		return KVM_MSR_EXIT_REASON_UNKNOWN;
+	case KVM_MSR_RET_FILTERED:
+		return KVM_MSR_EXIT_REASON_FILTER;
+	default:
+		return KVM_MSR_EXIT_REASON_INVAL;
+	}
+}
+
+/* The access failed (@r): hand it to userspace if it asked for this reason. */
+static bool kvm_msr_user_space(struct kvm_vcpu *vcpu, u32 index, u32 exit_reason, u64 data,
+			       int (*completion)(struct kvm_vcpu *vcpu), int r)
+{
+	u64 reason = kvm_msr_reason(r);
+	struct kvm_run *run = vcpu->run;
+
+	if (!(vcpu->kvm->arch.user_space_msr_mask & reason))
+		return false;
+	run->exit_reason = exit_reason;
+	run->msr.error = 0;
+	memset(run->msr.pad, 0, sizeof(run->msr.pad));
+	run->msr.reason = reason;
+	run->msr.index = index;
+	run->msr.data = data;
+	vcpu->arch.complete_userspace_io = completion;
+	return true;
+}
+
+/* The instruction retires, or #GP(0) if the access failed (kvm_complete_insn_gp()). */
+static int kvm_complete_insn_gp(struct kvm_vcpu *vcpu, int err)
+{
+	if (err) {
+		kvm_queue_exception(vcpu, 13, true, 0);
+		return 1;
+	}
+	return kvm_skip_emulated_instruction(vcpu);
+}
+
+static int complete_fast_rdmsr(struct kvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	if (!run->msr.error) {
+		vcpu->arch.regs[VCPU_REGS_RAX] = (u32)run->msr.data;
+		vcpu->arch.regs[VCPU_REGS_RDX] = run->msr.data >> 32;
+	}
+	return kvm_complete_insn_gp(vcpu, run->msr.error);
+}
+
+static int complete_fast_wrmsr(struct kvm_vcpu *vcpu)
+{
+	return kvm_complete_insn_gp(vcpu, vcpu->run->msr.error);
+}
+
 int kvm_emulate_rdmsr(struct kvm_vcpu *vcpu)
 {
 	u32 ecx = vcpu->arch.regs[VCPU_REGS_RCX];
-	u64 data;
+	u64 data = 0;
+	int r;
 
 	kvm_x86_call(cache_guest_state)(vcpu);
-	if (kvm_get_msr(vcpu, ecx, &data)) {
+	r = kvm_msr_allowed(vcpu, ecx, KVM_MSR_FILTER_READ) ? kvm_get_msr(vcpu, ecx, &data)
+							     : KVM_MSR_RET_FILTERED;
+	if (r) {
 		trace_kvm_msr(0, ecx, 0, 1);
-		kvm_queue_exception(vcpu, 13, true, 0);
-		return 1;
+		if (kvm_msr_user_space(vcpu, ecx, KVM_EXIT_X86_RDMSR, 0, complete_fast_rdmsr, r))
+			return 0;
+		return kvm_complete_insn_gp(vcpu, r);
 	}
 	trace_kvm_msr(0, ecx, data, 0);
 	vcpu->arch.regs[VCPU_REGS_RAX] = (u32)data;
@@ -1730,12 +1911,16 @@ int kvm_emulate_wrmsr(struct kvm_vcpu *vcpu)
 {
 	u32 ecx = vcpu->arch.regs[VCPU_REGS_RCX];
 	u64 data = (u32)vcpu->arch.regs[VCPU_REGS_RAX] | (vcpu->arch.regs[VCPU_REGS_RDX] << 32);
+	int r;
 
 	kvm_x86_call(cache_guest_state)(vcpu);
-	if (kvm_set_msr(vcpu, ecx, data)) {
+	r = kvm_msr_allowed(vcpu, ecx, KVM_MSR_FILTER_WRITE) ? kvm_set_msr(vcpu, ecx, data)
+							      : KVM_MSR_RET_FILTERED;
+	if (r) {
 		trace_kvm_msr(1, ecx, data, 1);
-		kvm_queue_exception(vcpu, 13, true, 0);
-		return 1;
+		if (kvm_msr_user_space(vcpu, ecx, KVM_EXIT_X86_WRMSR, data, complete_fast_wrmsr, r))
+			return 0;
+		return kvm_complete_insn_gp(vcpu, r);
 	}
 	trace_kvm_msr(1, ecx, data, 0);
 	return kvm_skip_emulated_instruction(vcpu);

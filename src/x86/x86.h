@@ -50,6 +50,19 @@ struct kvm_arch {
 	u64 last_tsc_write;
 	u32 last_tsc_khz;
 	u64 cur_tsc_offset;
+
+	/* MSR accesses userspace handles (run loop, x86.c) */
+	u64 user_space_msr_mask;		/* KVM_CAP_X86_USER_SPACE_MSR: KVM_MSR_EXIT_REASON_* */
+	struct kvm_x86_msr_filter *msr_filter;	/* KVM_X86_SET_MSR_FILTER; srcu, NULL = allow all */
+};
+
+struct kvm_x86_msr_filter {
+	bool default_allow;
+	int count;
+	struct msr_bitmap_range {
+		u32 flags, nmsrs, base;
+		unsigned long *bitmap;
+	} ranges[KVM_MSR_FILTER_MAX_RANGES];
 };
 
 /* Register numbers in vcpu->arch.regs[], the kernel's (and the SDM's) order. */
@@ -300,6 +313,9 @@ int kvm_handle_unexpected_exit(struct kvm_vcpu *vcpu, u32 exit_reason);
 /* KVM_GUESTDBG_* userkvm implements (KVM_CAP_SET_GUEST_DEBUG2) */
 #define KVM_GUESTDBG_VALID_MASK	(KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP | KVM_GUESTDBG_INJECT_BP)
 int kvm_arch_vcpu_ioctl_set_guest_debug(struct kvm_vcpu *vcpu, struct kvm_guest_debug *dbg);
+int kvm_vm_ioctl_set_msr_filter(struct kvm *kvm, struct kvm_msr_filter *filter);
+void kvm_free_msr_filter(struct kvm_x86_msr_filter *f);
+#define KVM_MSR_RET_FILTERED	3
 u64 kvm_get_linear_rip(struct kvm_vcpu *vcpu);
 void kvm_queue_exception(struct kvm_vcpu *vcpu, u8 vector, bool has_error, u32 error_code);
 void kvm_vcpu_kick(struct kvm_vcpu *vcpu);

@@ -522,20 +522,24 @@ KVM_CASE(run_vmcall)
 }
 
 /*
- * MONITOR/MWAIT are NOPs (KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS is on by
- * default); PVM KVM fails to emulate MONITOR (internal error).
+ * MONITOR/MWAIT: on a processor that has them, VMX KVM makes them NOPs
+ * (KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS, on by default; handle_monitor_mwait()).
+ * userkvm's processor has neither (CPUID.1:ECX.MONITOR = 0), so they #UD
+ * before any VM exit, as on such hardware.  PVM KVM fails to emulate
+ * MONITOR (internal error).
  */
 KVM_CASE(run_monitor_mwait)
 {
 	struct tguest g;
-	int gp;
+	int ud;
 
 	if (tg_create(t, &g) < 0)
 		return;
 	tg_load(&g, g_lm_mwait);
 	tg_set_mode(t, &g, g.vcpu, TG_LONG);
-	gp = run_count_gp(t, &g, 5, "PVM KVM: MONITOR is an emulation failure");
-	CHECK_SOFT(t, gp == 0 && g.run->exit_reason == KVM_EXIT_HLT, "exit %u", g.run->exit_reason);
+	ud = run_count_vec(t, &g, 8, "PVM KVM: MONITOR is an emulation failure", 6);
+	CHECK_SOFT(t, ud == 1 && g.run->exit_reason == KVM_EXIT_HLT, "%d #UD, exit %u", ud,
+		   g.run->exit_reason);
 	tg_destroy(&g);
 }
 
@@ -1092,5 +1096,81 @@ KVM_CASE(run_guest_debug_sw_bp)
 	/* disabled: int3 no longer exits */
 	dbg.control = 0;
 	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_GUEST_DEBUG, &dbg));
+	tg_destroy(&g);
+}
+
+/* ---- MSR exits to userspace and MSR filters ---- */
+
+/*
+ * KVM_CAP_X86_USER_SPACE_MSR + KVM_X86_SET_MSR_FILTER: an unknown MSR and
+ * a filtered one exit to userspace (KVM_EXIT_X86_RDMSR/WRMSR with the
+ * reason); userspace answers with data or an error (#GP in the guest).
+ */
+KVM_CASE(run_user_space_msr_filter)
+{
+	static unsigned long long deny_lstar = 0;	/* bit 0 clear: 0xc0000082 denied */
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_X86_USER_SPACE_MSR,
+				      .args[0] = KVM_MSR_EXIT_REASON_UNKNOWN | KVM_MSR_EXIT_REASON_FILTER };
+	struct kvm_msr_filter f = {
+		.flags = KVM_MSR_FILTER_DEFAULT_ALLOW,
+		.ranges[0] = { .flags = KVM_MSR_FILTER_WRITE, .nmsrs = 1, .base = 0xc0000082,
+			       .bitmap = (unsigned char *)&deny_lstar },
+	};
+	struct tguest g;
+	long r;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	r = IOC(t, g.sys, KVM_CHECK_EXTENSION, KVM_CAP_X86_USER_SPACE_MSR);
+	CHECK(r > 0, "cap %ld", r);
+	CHECK(IOC(t, g.sys, KVM_CHECK_EXTENSION, KVM_CAP_X86_MSR_FILTER) > 0, "no MSR filter");
+	cap.args[0] |= 1ull << 5;
+	CHECK_ERR(t, IOC(t, g.vm, KVM_ENABLE_CAP, &cap), EINVAL);
+	cap.args[0] &= ~(1ull << 5);
+	CHECK_OK(t, IOC(t, g.vm, KVM_ENABLE_CAP, &cap));
+	/* bad filters */
+	f.flags = 2;
+	CHECK_ERR(t, IOC(t, g.vm, KVM_X86_SET_MSR_FILTER, &f), EINVAL);
+	f.flags = KVM_MSR_FILTER_DEFAULT_ALLOW;
+	f.ranges[0].flags = 0;
+	CHECK_ERR(t, IOC(t, g.vm, KVM_X86_SET_MSR_FILTER, &f), EINVAL);
+	f.ranges[0].flags = KVM_MSR_FILTER_WRITE;
+	{
+		struct kvm_msr_filter empty_deny = { .flags = KVM_MSR_FILTER_DEFAULT_DENY };
+
+		CHECK_ERR(t, IOC(t, g.vm, KVM_X86_SET_MSR_FILTER, &empty_deny), EINVAL);
+	}
+	CHECK_OK(t, IOC(t, g.vm, KVM_X86_SET_MSR_FILTER, &f));
+
+	tg_load(&g, g_lm_msr);
+	tg_set_mode(t, &g, g.vcpu, TG_LONG);
+	for (int i = 0; i < 30; i++) {
+		if (IOC(t, g.vcpu, KVM_RUN, 0) < 0)
+			break;
+		tg_exit(t, g.run);
+		if (g.run->exit_reason == KVM_EXIT_X86_RDMSR || g.run->exit_reason == KVM_EXIT_X86_WRMSR) {
+			t_printf(t, "msr exit: index=%#x reason=%#x data=%#llx error=%u", g.run->msr.index,
+				 g.run->msr.reason, (unsigned long long)g.run->msr.data, g.run->msr.error);
+			/*
+			 * Reads answer 0x1234; the write of the unknown MSR and
+			 * the non-canonical LSTAR fail (#GP); the first LSTAR
+			 * write "succeeds" without reaching KVM.
+			 */
+			if (g.run->exit_reason == KVM_EXIT_X86_RDMSR)
+				g.run->msr.data = 0x1234;
+			else if (g.run->msr.index == 0x12345678 ||
+				 g.run->msr.data == 0x0100000000000000ull)
+				g.run->msr.error = 1;
+			continue;
+		}
+		if (g.run->exit_reason != KVM_EXIT_IO)
+			break;
+	}
+	CHECK_EQ(g.run->exit_reason, KVM_EXIT_HLT);
+	{
+		static const unsigned idx[] = { 0xc0000082 };
+
+		t_msrs(t, g.vcpu, idx, 1);	/* the filtered write never reached it */
+	}
 	tg_destroy(&g);
 }
