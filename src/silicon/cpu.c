@@ -421,6 +421,16 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 		}
 		b = nb;
 		n = b->n;
+		/* RFLAGS.TF: one instruction, then the single-step trap (SDM 17.3.1.4) */
+		if (unlikely(c->s.rflags & CPU_FLAG_TF) && !shadow) {
+			c->cur_block = b;
+			c->run_end = b->insn + 1;
+			b->insn[0].fn(c, &b->insn[0]);
+			c->s.rip += b->insn[0].len;
+			c->icount++;
+			cpu_single_step_trap(c);
+			continue;
+		}
 		if (unlikely(shadow))
 			n = 1;
 		else if (unlikely(left < n))

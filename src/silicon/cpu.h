@@ -310,6 +310,8 @@ __attribute__((noreturn)) void cpu_exit_now(struct cpu *c, int reason);
  * longjmp to restart at the handler).
  */
 void cpu_deliver(struct cpu *c, int vec, int type, bool has_err, u32 err, u64 ret_rip);
+/* The single-step trap (#DB, DR6.BS) after an instruction begun with RFLAGS.TF = 1. */
+void cpu_single_step_trap(struct cpu *c);
 __attribute__((noreturn)) void cpu_soft_int(struct cpu *c, const struct insn *i, int vec, int type);
 
 /* ---- flags (flags.c) ---- */

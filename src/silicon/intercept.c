@@ -445,6 +445,11 @@ bool vmx_intercept_exception(struct cpu *c, int vec, bool has_err, u32 err)
 	x.intr_error = has_err ? err : 0;
 	if (type == INTR_TYPE_SOFT_EXCEPTION)
 		x.insn_len = 1;
+	/* A #DB exit: the qualification has the DR6 bits; DR6 is left alone (28.2.1). */
+	if (vec == 1) {
+		x.qual = c->s.pending_dbg;
+		c->s.pending_dbg = 0;
+	}
 	/*
 	 * A #PF exit's qualification is the faulting address (28.2.1), and
 	 * CR2 keeps its old value: the #PF was not delivered (SDM 26.2 and

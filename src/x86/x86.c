@@ -1574,9 +1574,39 @@ void kvm_queue_exception(struct kvm_vcpu *vcpu, u8 vector, bool has_error, u32 e
 	ex->error_code = error_code;
 }
 
+/*
+ * kvm_vcpu_do_singlestep(): an instruction KVM emulated retired with TF
+ * set, so no processor trap follows it: under KVM_GUESTDBG_SINGLESTEP
+ * userspace gets the KVM_EXIT_DEBUG, else the guest its #DB (DR6.BS).
+ */
+static int kvm_vcpu_do_singlestep(struct kvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	if (vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP) {
+		run->debug.arch.dr6 = DR6_BS | DR6_ACTIVE_LOW;
+		run->debug.arch.pc = kvm_get_linear_rip(vcpu);
+		run->debug.arch.exception = 1;
+		run->exit_reason = KVM_EXIT_DEBUG;
+		return 0;
+	}
+	kvm_x86_call(cache_guest_state)(vcpu);
+	vcpu->arch.dr6 |= DR6_BS;
+	kvm_queue_exception(vcpu, 1, false, 0);
+	return 1;
+}
+
 int kvm_skip_emulated_instruction(struct kvm_vcpu *vcpu)
 {
-	return kvm_x86_call(skip_emulated_instruction)(vcpu);
+	u64 rflags = vcpu->arch.rflags;
+	int r = kvm_x86_call(skip_emulated_instruction)(vcpu);
+
+	if (unlikely(!r))
+		return 0;
+	if (unlikely((rflags & X86_EFLAGS_TF) ||
+		     (vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP)))
+		r = kvm_vcpu_do_singlestep(vcpu);
+	return r;
 }
 
 /*
@@ -1584,8 +1614,9 @@ int kvm_skip_emulated_instruction(struct kvm_vcpu *vcpu)
  * USE_SW_BP intercepts #BP (int3 exits with KVM_EXIT_DEBUG); INJECT_BP
  * queues a #BP for the guest (reinjecting one userspace saw).  Return:
  * 0, -EBUSY if an exception is already pending, -EINVAL for debugging
- * userkvm does not do (single-step and hardware breakpoints need #DB
- * traps the processor does not raise yet).
+ * userkvm does not do (hardware breakpoints: the processor has no DR0-3
+ * matching).  SINGLESTEP sets RFLAGS.TF in the guest (hidden from
+ * KVM_GET_REGS) and intercepts #DB.
  */
 int kvm_arch_vcpu_ioctl_set_guest_debug(struct kvm_vcpu *vcpu, struct kvm_guest_debug *dbg)
 {

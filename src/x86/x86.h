@@ -15,6 +15,8 @@
 
 #ifndef X86_EFLAGS_IF
 #define X86_EFLAGS_IF	(1ull << 9)
+#define X86_EFLAGS_TF	(1ull << 8)
+#define DR6_BS		(1ull << 14)
 #endif
 
 struct kvm;
@@ -311,7 +313,8 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code);
 int kvm_interrupt_window_open(struct kvm_vcpu *vcpu);
 int kvm_handle_unexpected_exit(struct kvm_vcpu *vcpu, u32 exit_reason);
 /* KVM_GUESTDBG_* userkvm implements (KVM_CAP_SET_GUEST_DEBUG2) */
-#define KVM_GUESTDBG_VALID_MASK	(KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP | KVM_GUESTDBG_INJECT_BP)
+#define KVM_GUESTDBG_VALID_MASK	(KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP | \
+				 KVM_GUESTDBG_USE_SW_BP | KVM_GUESTDBG_INJECT_BP)
 int kvm_arch_vcpu_ioctl_set_guest_debug(struct kvm_vcpu *vcpu, struct kvm_guest_debug *dbg);
 int kvm_vm_ioctl_set_msr_filter(struct kvm *kvm, struct kvm_msr_filter *filter);
 void kvm_free_msr_filter(struct kvm_x86_msr_filter *f);

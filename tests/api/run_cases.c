@@ -1174,3 +1174,57 @@ KVM_CASE(run_user_space_msr_filter)
 	}
 	tg_destroy(&g);
 }
+
+/*
+ * KVM_GUESTDBG_SINGLESTEP: a KVM_EXIT_DEBUG (#DB, DR6.BS) after every
+ * instruction, including a taken jump; an OUT exits as usual and its
+ * completion (an instruction KVM retires) reports the step; RFLAGS.TF is
+ * not visible in KVM_GET_REGS.
+ */
+KVM_CASE(run_guest_debug_singlestep)
+{
+	struct kvm_guest_debug dbg = { .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP };
+	static const unsigned long long pcs[] = { 0x1005, 0x1008, 0x100b, 0x100c };
+	struct tguest g;
+	struct kvm_regs r;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	tg_load(&g, g_pm32_step);
+	tg_set_mode(t, &g, g.vcpu, TG_PM32);
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_GUEST_DEBUG, &dbg));
+	for (int i = 0; i < 4; i++) {
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_RUN, 0));
+		t_printf(t, "exit %s exception=%u pc=%#llx dr6=%#llx", tg_exit_name(g.run->exit_reason),
+			 g.run->debug.arch.exception, (unsigned long long)g.run->debug.arch.pc,
+			 (unsigned long long)g.run->debug.arch.dr6);
+		t_differs(t, "PVM KVM reports DR7 as 0, VMX KVM the guest's (0x400)");
+		t_printf(t, "dr7=%#llx", (unsigned long long)g.run->debug.arch.dr7);
+		CHECK_SOFT(t, g.run->debug.arch.dr7 == 0x400, "dr7 %#llx",
+			   (unsigned long long)g.run->debug.arch.dr7);
+		CHECK_EQ(g.run->exit_reason, KVM_EXIT_DEBUG);
+		CHECK_EQ(g.run->debug.arch.exception, 1);
+		CHECK_EQ(g.run->debug.arch.pc, pcs[i]);
+		CHECK_EQ(g.run->debug.arch.dr6, 0xffff4ff0);
+	}
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
+	t_regs(t, &r);
+	CHECK_EQ(r.rflags & 0x100, 0);
+	CHECK_EQ(r.rax, 4);
+	tg_run(t, &g);		/* out: an IO exit */
+	CHECK_EQ(g.run->exit_reason, KVM_EXIT_IO);
+	/*
+	 * PVM KVM retired the (emulated) OUT before its exit and steps on
+	 * through the HLT; VMX KVM reports the step when the OUT completes.
+	 */
+	t->differs_all = 1;
+	tg_run(t, &g);		/* its completion is the step */
+	CHECK_EQ_SOFT(g.run->exit_reason, KVM_EXIT_DEBUG);
+	CHECK_EQ_SOFT(g.run->debug.arch.pc, 0x100e);
+	tg_run(t, &g);		/* hlt: the HLT exit wins over the step */
+	CHECK_EQ_SOFT(g.run->exit_reason, KVM_EXIT_HLT);
+	t->differs_all = 0;
+	dbg.control = 0;
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_GUEST_DEBUG, &dbg));
+	tg_destroy(&g);
+}

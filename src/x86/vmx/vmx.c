@@ -461,6 +461,8 @@ static void vmx_update_exception_bitmap(struct kvm_vcpu *vcpu)
 	if ((vcpu->arch.guest_debug & (KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP)) ==
 	    (KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP))
 		eb |= BIT(3);
+	if (vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP)
+		eb |= BIT(1);
 	vmcs_write32(EXCEPTION_BITMAP, eb);
 }
 
@@ -563,7 +565,9 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	}
 	vmcs_writel(GUEST_RIP, a->regs[VCPU_REGS_RIP]);
 	vmcs_writel(GUEST_RSP, a->regs[VCPU_REGS_RSP]);
-	vmcs_writel(GUEST_RFLAGS, a->rflags);
+	/* KVM_GUESTDBG_SINGLESTEP: the processor traps after each instruction (__kvm_set_rflags()). */
+	vmcs_writel(GUEST_RFLAGS, a->rflags |
+		    (a->guest_debug & KVM_GUESTDBG_SINGLESTEP ? X86_EFLAGS_TF : 0));
 
 	if (cpu_has_vmx_preemption_timer(&vmcs_config))
 		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE,
@@ -586,6 +590,8 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	a->regs[VCPU_REGS_RIP] = vmcs_readl(GUEST_RIP);
 	a->regs[VCPU_REGS_RSP] = vmcs_readl(GUEST_RSP);
 	a->rflags = vmcs_readl(GUEST_RFLAGS);
+	if (a->guest_debug & KVM_GUESTDBG_SINGLESTEP)
+		a->rflags &= ~X86_EFLAGS_TF;	/* kvm_get_rflags() hides it */
 	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY)
 		return EXIT_FASTPATH_NONE;
 	vmx->idt_vectoring_info = vmcs_read32(IDT_VECTORING_INFO_FIELD);
@@ -616,6 +622,15 @@ static int handle_exception_nmi(struct kvm_vcpu *vcpu)
 	 * exit is at the int3 (RIP points at it, the length is in the VMCS
 	 * for a reinjection with KVM_GUESTDBG_INJECT_BP).
 	 */
+	if ((info & INTR_INFO_VECTOR_MASK) == 1 &&
+	    (vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP)) {
+		run->exit_reason = KVM_EXIT_DEBUG;
+		run->debug.arch.dr6 = vmcs_readl(EXIT_QUALIFICATION) | DR6_ACTIVE_LOW;
+		run->debug.arch.dr7 = vmcs_readl(GUEST_DR7);
+		run->debug.arch.pc = kvm_get_linear_rip(vcpu);
+		run->debug.arch.exception = 1;
+		return 0;
+	}
 	if ((info & INTR_INFO_VECTOR_MASK) == 3) {
 		to_vmx(vcpu)->event_exit_inst_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
 		run->exit_reason = KVM_EXIT_DEBUG;
