@@ -274,7 +274,7 @@ static void deliver_long(struct cpu *c, int vec, int type, bool has_err, u32 err
 		sp = c->s.gpr[4];
 	}
 	if ((u64)((s64)(sp << 16) >> 16) != sp)
-		cpu_fault(c, inner || ist ? EXC_SS : EXC_SS, ext);
+		cpu_fault(c, EXC_SS, ext);	/* non-canonical new RSP */
 	sp &= ~15ull;
 	{
 		u64 v[6] = { old_ss, c->s.gpr[4], f, c->s.seg[CPU_SEG_CS].sel, ret, err };
@@ -306,11 +306,6 @@ void cpu_deliver(struct cpu *c, int vec, int type, bool has_err, u32 err, u64 re
 	if ((type == CPU_EVENT_HWEXC || type == CPU_EVENT_SWEXC || type == CPU_EVENT_PRIV_SWEXC) &&
 	    c->vmx_nonroot && vmx_intercept_exception(c, vec, has_err, err))
 		return;
-	/* A delivered #DB reports its conditions in DR6 (an intercepted one in the exit qualification). */
-	if (vec == 1 && c->s.pending_dbg) {
-		c->s.dr[6] = (c->s.dr[6] & ~0xfull) | c->s.pending_dbg;
-		c->s.pending_dbg = 0;
-	}
 	c->delivering = (type == CPU_EVENT_HWEXC) ? vec : 256;
 	if (!(c->mode & MODE_PE))
 		deliver_real(c, vec, ret);
@@ -322,16 +317,6 @@ void cpu_deliver(struct cpu *c, int vec, int type, bool has_err, u32 err, u64 re
 	c->s.activity = CPU_ACTIVE;
 	/* the event is delivered: the shadow of a preceding STI/MOV SS is gone */
 	c->s.interruptibility &= ~(CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING);
-}
-
-/*
- * The single-step trap after an instruction that began with RFLAGS.TF = 1:
- * #DB with DR6.BS, the return address the next instruction.
- */
-void cpu_single_step_trap(struct cpu *c)
-{
-	c->s.pending_dbg |= BIT(14);	/* BS */
-	cpu_deliver(c, 1, CPU_EVENT_HWEXC, false, 0, c->s.rip);
 }
 
 /* INT n, INT3, INTO, INT1: a trap, so the return address is the next insn. */

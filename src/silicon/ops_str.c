@@ -8,6 +8,12 @@
  * hardware recognises events between iterations.  Registers are updated
  * every iteration, so a fault leaves a restartable state.
  */
+/*
+ * Note, no SLP vectorisation here: merging the lazy-flag stores into one
+ * 16-byte store makes the next instruction's 8-byte loads of them miss
+ * store forwarding, a stall on every ALU instruction.
+ */
+#pragma GCC optimize("no-tree-slp-vectorize")
 #include "silicon/ops.h"
 
 #define REP_CHUNK 4096
@@ -42,6 +48,8 @@ static __always_inline u64 rep_count(struct cpu *c, const struct insn *i)
 	if (!(i->flags & (IF_REP | IF_REPNE)))
 		return 1;
 	n = areg(c, i, 1);
+	if (unlikely(c->emul))
+		return n ? 1 : 0;	/* emulate.c: one iteration per call */
 	return n < REP_CHUNK ? n : REP_CHUNK;
 }
 
