@@ -1617,10 +1617,10 @@ int kvm_skip_emulated_instruction(struct kvm_vcpu *vcpu)
  * kvm_arch_vcpu_ioctl_set_guest_debug(): KVM_GUESTDBG_ENABLE with
  * USE_SW_BP intercepts #BP (int3 exits with KVM_EXIT_DEBUG); INJECT_BP
  * queues a #BP for the guest (reinjecting one userspace saw).  Return:
- * 0, -EBUSY if an exception is already pending, -EINVAL for debugging
- * userkvm does not do (hardware breakpoints: the processor has no DR0-3
- * matching).  SINGLESTEP sets RFLAGS.TF in the guest (hidden from
- * KVM_GET_REGS) and intercepts #DB.
+ * 0, -EBUSY if an exception is already pending, -EINVAL for flags
+ * userkvm does not know (INJECT_DB).  SINGLESTEP sets RFLAGS.TF
+ * in the guest (hidden from KVM_GET_REGS) and intercepts #DB; USE_HW_BP
+ * runs the guest with userspace's DR0-3/DR7 and intercepts #DB.
  */
 int kvm_arch_vcpu_ioctl_set_guest_debug(struct kvm_vcpu *vcpu, struct kvm_guest_debug *dbg)
 {
@@ -1634,6 +1634,12 @@ int kvm_arch_vcpu_ioctl_set_guest_debug(struct kvm_vcpu *vcpu, struct kvm_guest_
 	vcpu->arch.guest_debug = dbg->control;
 	if (!(vcpu->arch.guest_debug & KVM_GUESTDBG_ENABLE))
 		vcpu->arch.guest_debug = 0;
+	/* Hardware breakpoints: userspace's DR0-3/DR7 are the processor's while the guest runs. */
+	if (vcpu->arch.guest_debug & KVM_GUESTDBG_USE_HW_BP) {
+		for (int i = 0; i < 4; i++)
+			vcpu->arch.eff_db[i] = dbg->arch.debugreg[i];
+		vcpu->arch.guest_debug_dr7 = dbg->arch.debugreg[7];
+	}
 	kvm_x86_call(update_exception_bitmap)(vcpu);
 	return 0;
 }
@@ -2989,7 +2995,8 @@ static void kvm_check_and_inject_events(struct kvm_vcpu *vcpu)
 		}
 		kvm_x86_call(enable_nmi_window)(vcpu);
 	}
-	if (kvm_cpu_has_injectable_intr(vcpu)) {
+	/* KVM_GUESTDBG_BLOCKIRQ: no interrupt is taken while userspace steps the guest. */
+	if (kvm_cpu_has_injectable_intr(vcpu) && !(a->guest_debug & KVM_GUESTDBG_BLOCKIRQ)) {
 		if (kvm_x86_call(interrupt_allowed)(vcpu)) {
 			int vec = kvm_cpu_get_interrupt(vcpu);
 

@@ -205,6 +205,7 @@ struct kvm_vcpu_arch {
 	int (*complete_userspace_io)(struct kvm_vcpu *vcpu);
 	u64 cui_linear_rip;		/* where the instruction awaiting completion is */
 	u32 guest_debug;		/* KVM_SET_GUEST_DEBUG's KVM_GUESTDBG_* */
+	u64 eff_db[4], guest_debug_dr7;	/* KVM_GUESTDBG_USE_HW_BP: userspace's DR0-3, DR7 */
 	int mode;			/* OUTSIDE_GUEST_MODE / IN_GUEST_MODE, atomic */
 	pthread_mutex_t halt_lock;	/* with halt_cond: a halted vCPU sleeps here */
 	pthread_cond_t halt_cond;
@@ -320,7 +321,8 @@ int kvm_interrupt_window_open(struct kvm_vcpu *vcpu);
 int kvm_handle_unexpected_exit(struct kvm_vcpu *vcpu, u32 exit_reason);
 /* KVM_GUESTDBG_* userkvm implements (KVM_CAP_SET_GUEST_DEBUG2) */
 #define KVM_GUESTDBG_VALID_MASK	(KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP | \
-				 KVM_GUESTDBG_USE_SW_BP | KVM_GUESTDBG_INJECT_BP)
+				 KVM_GUESTDBG_USE_SW_BP | KVM_GUESTDBG_USE_HW_BP | \
+				 KVM_GUESTDBG_INJECT_BP | KVM_GUESTDBG_BLOCKIRQ)
 int kvm_arch_vcpu_ioctl_set_guest_debug(struct kvm_vcpu *vcpu, struct kvm_guest_debug *dbg);
 int kvm_vm_ioctl_set_msr_filter(struct kvm *kvm, struct kvm_msr_filter *filter);
 void kvm_free_msr_filter(struct kvm_x86_msr_filter *f);

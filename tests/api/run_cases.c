@@ -1248,3 +1248,29 @@ KVM_CASE(run_guest_debug_singlestep)
 	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_GUEST_DEBUG, &dbg));
 	tg_destroy(&g);
 }
+
+/* KVM_GUESTDBG_USE_HW_BP: an instruction breakpoint in DR0 exits before the instruction (DR6.B0). */
+KVM_CASE(run_guest_debug_hw_bp)
+{
+	struct kvm_guest_debug dbg = { .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP };
+	struct tguest g;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	tg_load(&g, g_pm32_step);
+	tg_set_mode(t, &g, g.vcpu, TG_PM32);
+	dbg.arch.debugreg[0] = 0x100b;	/* inc %eax */
+	dbg.arch.debugreg[7] = 0x400 | 2;
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_GUEST_DEBUG, &dbg));
+	t->differs_all = 1;	/* PVM KVM: (not compared; see the report) */
+	tg_run(t, &g);
+	CHECK_EQ_SOFT(g.run->exit_reason, KVM_EXIT_DEBUG);
+	CHECK_EQ_SOFT(g.run->debug.arch.exception, 1);
+	CHECK_EQ_SOFT(g.run->debug.arch.pc, 0x100b);
+	CHECK_EQ_SOFT(g.run->debug.arch.dr6, 0xffff0ff1);
+	CHECK_EQ_SOFT(g.run->debug.arch.dr7, 0x402);
+	dbg.control = 0;
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_GUEST_DEBUG, &dbg));
+	CHECK_EQ_SOFT(tg_run_io(t, &g, 4), KVM_EXIT_HLT);
+	tg_destroy(&g);
+}
