@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The guest image's contract with its runners: addresses, ports and
- * workload numbers.  Only #defines, so the guest's assembly (bench/guest/*.S)
- * and the host runners (bench/*.c) include the same file.
+ * workload numbers.  Only #defines, so the guest's assembly (bench/guest/ *.S files)
+ * and the host runners (bench/ *.c files) include the same file.
  */
 #ifndef BENCH_LAYOUT_H
 #define BENCH_LAYOUT_H
