@@ -45,7 +45,7 @@ host_entry:
 	mov	$BENCH_SCRATCH, %esi
 	call	*init_tab(,%rbx,8)
 	mov	$BENCH_PORT_START, %edx
-	out	%al, %dx
+	out	%eax, %dx
 	mov	%r12, %rdi
 	mov	$BENCH_SCRATCH, %esi
 	mov	%r13, %rdx
@@ -58,7 +58,7 @@ host_entry:
 	jmp	1b
 8:	/* Unknown workload: an empty START..END with result all ones. */
 	mov	$BENCH_PORT_START, %edx
-	out	%al, %dx
+	out	%eax, %dx
 	mov	$-1, %eax
 	mov	$BENCH_PORT_END, %edx
 	out	%eax, %dx
