@@ -1,0 +1,358 @@
+// SPDX-License-Identifier: MIT
+/*
+ * silicon_bench: runs the benchmark guest (bench/guest/, driver.S's
+ * host_entry command loop) on the processor alone, a struct cpu from
+ * src/silicon/silicon.h with no KVM in between, and reports guest MIPS and
+ * the cost of the processor's own I/O paths, in kvm_bench's output format.
+ *
+ *   silicon_bench --image IMAGE [--min-time SEC]
+ *
+ * The cpu starts in long mode at CPL0 with the same GDT and identity map
+ * kvm_bench gives KVM.  Port I/O and MMIO are cpu_io_ops callbacks: the
+ * callback for BENCH_PORT_START / BENCH_PORT_END takes the time, so a run's
+ * time is the time between the guest's two OUTs, as with kvm_bench.  The
+ * "exit" figures are those callbacks (OUT, IN, MMIO write), CPUID executed
+ * by the core, and HLT = cpu_run() returning CPU_EXIT_HLT and being entered
+ * again: the floor under userkvm's exits.
+ *
+ * Without src/silicon/silicon.h (the processor not merged yet) it says so.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+
+#include "bench.h"
+
+static const char *const silicon_exit_names[] = { "alu", "crc32", "sieve", "loop", "out", "in", "mmio",
+						  "cpuid", "hlt" };
+
+#if __has_include("silicon/silicon.h")
+#include "silicon/silicon.h"
+
+struct bench_vm {
+	struct cpu *cpu;
+	uint8_t *mem;
+	/* the command being run */
+	uint32_t words[4];
+	int given;
+	int started, ended, done;
+	double t0, t1;
+	uint32_t lo;
+	uint64_t result;
+	uint64_t dev_out, dev_in, mmio, hlt;
+	char err[256];
+};
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int bench_pio(void *opaque, struct cpu *cpu, u16 port, int size, bool write, u32 *val)
+{
+	struct bench_vm *v = opaque;
+
+	switch (port) {
+	case BENCH_PORT_DEV:
+		if (write) {
+			v->dev_out++;
+		} else {
+			*val = size == 4 ? 0xffffffff : size == 2 ? 0xffff : 0xff;
+			v->dev_in++;
+		}
+		return 0;
+	case BENCH_PORT_CMD:
+		if (!write && size == 4 && v->given < 4) {
+			*val = v->words[v->given++];
+			return 0;
+		}
+		break;
+	case BENCH_PORT_START:
+		if (write && v->given == 4) {
+			v->started = 1;
+			v->t0 = now();
+			return 0;
+		}
+		break;
+	case BENCH_PORT_END:
+		if (write && size == 4 && v->started) {
+			v->t1 = now();
+			v->ended = 1;
+			v->lo = *val;
+			return 0;
+		}
+		break;
+	case BENCH_PORT_RESULT_HI:
+		if (write && size == 4 && v->ended) {
+			v->result = v->lo | (uint64_t)*val << 32;
+			v->done = 1;
+			return 1;	/* stop: the command is complete */
+		}
+		break;
+	}
+	snprintf(v->err, sizeof(v->err), "unexpected %s port %#x size %d", write ? "OUT" : "IN", port, size);
+	return 1;
+}
+
+static int bench_mmio(void *opaque, struct cpu *cpu, u64 gpa, int size, bool write, u64 *val)
+{
+	struct bench_vm *v = opaque;
+
+	if (write && gpa == BENCH_MMIO_GPA) {
+		v->mmio++;
+		return 0;
+	}
+	snprintf(v->err, sizeof(v->err), "unexpected MMIO %s at %#llx", write ? "write" : "read",
+		 (unsigned long long)gpa);
+	return 1;
+}
+
+static const struct cpu_io_ops bench_io_ops = { .pio = bench_pio, .mmio = bench_mmio };
+
+static int vm_setup(struct bench_vm *v, const char *image)
+{
+	struct cpu_seg code = { .base = 0, .limit = 0xffffffff, .sel = 0x08,
+				.ar = 0xb | CPU_AR_S | CPU_AR_P | CPU_AR_L | CPU_AR_G };
+	struct cpu_seg data = { .base = 0, .limit = 0xffffffff, .sel = 0x10,
+				.ar = 0x3 | CPU_AR_S | CPU_AR_P | CPU_AR_DB | CPU_AR_G };
+	struct cpu_seg tr = { .base = 0x3000, .limit = 0x67, .sel = 0x18, .ar = 0xb | CPU_AR_P };
+	struct cpu_seg ldt = { .ar = CPU_AR_UNUSABLE };
+	uint64_t *gdt, *pml4;
+	struct cpu_state *s;
+	FILE *f;
+	size_t len;
+
+	v->mem = mmap(NULL, BENCH_MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (v->mem == MAP_FAILED) {
+		snprintf(v->err, sizeof(v->err), "cannot map guest memory");
+		return -1;
+	}
+	f = fopen(image, "rb");
+	if (!f) {
+		snprintf(v->err, sizeof(v->err), "cannot open %s", image);
+		return -1;
+	}
+	len = fread(v->mem + BENCH_IMAGE_BASE, 1, BENCH_STACK_TOP - 0x10000 - BENCH_IMAGE_BASE, f);
+	fclose(f);
+	if (len < 0x48 || *(uint32_t *)(v->mem + BENCH_IMAGE_BASE) != 0x1badb002) {
+		snprintf(v->err, sizeof(v->err), "%s is not the benchmark image", image);
+		return -1;
+	}
+	/* The same GDT and identity map as kvm_bench's. */
+	gdt = (uint64_t *)(v->mem + BENCH_GDT);
+	gdt[1] = 0x00af9a000000ffffull;
+	gdt[2] = 0x00cf92000000ffffull;
+	gdt[3] = 0x67 | (0x3000ull << 16) | (0x8bull << 40);
+	pml4 = (uint64_t *)(v->mem + BENCH_PT_BASE);
+	pml4[0] = (BENCH_PT_BASE + 0x1000) | 3;
+	for (int i = 0; i < 4; i++)
+		pml4[512 + i] = (BENCH_PT_BASE + 0x2000 + i * 0x1000) | 3;
+	for (uint64_t i = 0; i < 2048; i++)
+		pml4[1024 + i] = (i << 21) | 0x83;
+
+	v->cpu = cpu_create();
+	if (!v->cpu) {
+		snprintf(v->err, sizeof(v->err), "cpu_create failed");
+		return -1;
+	}
+	if (cpu_map_phys(v->cpu, 0, BENCH_MEM_SIZE, v->mem, 0)) {
+		snprintf(v->err, sizeof(v->err), "cpu_map_phys failed");
+		return -1;
+	}
+	cpu_set_io_ops(v->cpu, &bench_io_ops, v);
+	s = cpu_state(v->cpu);
+	s->seg[CPU_SEG_CS] = code;
+	s->seg[CPU_SEG_DS] = s->seg[CPU_SEG_ES] = s->seg[CPU_SEG_SS] = data;
+	s->seg[CPU_SEG_FS] = s->seg[CPU_SEG_GS] = data;
+	s->seg[CPU_SEG_TR] = tr;
+	s->seg[CPU_SEG_LDTR] = ldt;
+	s->gdtr.base = BENCH_GDT;
+	s->gdtr.limit = 5 * 8 - 1;
+	s->idtr.base = 0;
+	s->idtr.limit = 0;
+	s->cr0 = CPU_CR0_PG | CPU_CR0_AM | CPU_CR0_WP | CPU_CR0_NE | CPU_CR0_ET | CPU_CR0_MP | CPU_CR0_PE;
+	s->cr3 = BENCH_PT_BASE;
+	s->cr4 = CPU_CR4_PAE;
+	s->efer = CPU_EFER_LME | CPU_EFER_LMA;
+	s->rip = BENCH_HOST_ENTRY;
+	s->gpr[4] = BENCH_STACK_TOP;
+	s->rflags = 2;
+	cpu_state_changed(v->cpu);
+	return 0;
+}
+
+static int run_command(struct bench_vm *v, uint32_t id, uint64_t n, uint64_t size, double *sec,
+		       uint64_t *result)
+{
+	v->words[0] = id;
+	v->words[1] = (uint32_t)n;
+	v->words[2] = (uint32_t)(n >> 32);
+	v->words[3] = (uint32_t)size;
+	v->given = v->started = v->ended = v->done = 0;
+	v->dev_out = v->dev_in = v->mmio = v->hlt = 0;
+	for (;;) {
+		enum cpu_exit e = cpu_run(v->cpu, 0);
+
+		if (v->err[0])
+			return -1;
+		switch (e) {
+		case CPU_EXIT_IO:
+			if (v->done) {
+				*sec = v->t1 - v->t0;
+				*result = v->result;
+				return 0;
+			}
+			continue;
+		case CPU_EXIT_HLT:
+			if (id == WL_CMD_STOP)
+				return 0;
+			v->hlt++;
+			cpu_state(v->cpu)->activity = CPU_ACTIVE;
+			cpu_state_changed(v->cpu);
+			continue;
+		case CPU_EXIT_BUDGET:
+		case CPU_EXIT_KICK:
+			continue;
+		default:
+			snprintf(v->err, sizeof(v->err), "cpu_run returned %d at rip %#llx", (int)e,
+				 (unsigned long long)cpu_state(v->cpu)->rip);
+			return -1;
+		}
+	}
+}
+
+static int run_ok(struct bench_vm *v, int id, uint64_t n, uint64_t size, uint64_t result, char *note,
+		  size_t len)
+{
+	uint64_t want_out = id == WL_EX_OUT ? n : 0, want_in = id == WL_EX_IN ? n : 0;
+	uint64_t want_mmio = id == WL_EX_MMIO ? n : 0, want_hlt = id == WL_EX_HLT ? n : 0;
+	int ok;
+	uint64_t want = bench_expected(id, n, size, &ok);
+
+	if (ok && result != want) {
+		snprintf(note, len, "WRONG result %#" PRIx64 ", expected %#" PRIx64, result, want);
+		return 0;
+	}
+	if (v->dev_out != want_out || v->dev_in != want_in || v->mmio != want_mmio || v->hlt != want_hlt) {
+		snprintf(note, len, "WRONG exits: %" PRIu64 " OUT, %" PRIu64 " IN, %" PRIu64 " MMIO, %" PRIu64
+			 " HLT for n=%" PRIu64, v->dev_out, v->dev_in, v->mmio, v->hlt, n);
+		return 0;
+	}
+	snprintf(note, len, "result %#" PRIx64 " %s", result, ok ? "ok" : "(not checked)");
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	const char *image = NULL;
+	double min_time = 0.1, max_time = 5.0, secs[WL_NR] = { 0 };
+	uint64_t ns[WL_NR] = { 0 };
+	int valid[WL_NR] = { 0 };
+	char notes[WL_NR][256];
+	struct bench_vm v = { 0 };
+
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--image") && i + 1 < argc)
+			image = argv[++i];
+		else if (!strcmp(argv[i], "--min-time") && i + 1 < argc)
+			min_time = atof(argv[++i]);
+		else
+			image = NULL, i = argc;
+	}
+	if (!image) {
+		fprintf(stderr, "usage: silicon_bench --image FILE [--min-time SEC]\n");
+		return 2;
+	}
+	if (vm_setup(&v, image))
+		goto failed;
+	for (int id = 0; id < WL_NR; id++) {
+		uint64_t n = 1, size = bench_size(id), result = 0;
+		double sec = 0;
+
+		for (;;) {
+			if (run_command(&v, id, n, size, &sec, &result))
+				goto failed;
+			if (!run_ok(&v, id, n, size, result, notes[id], sizeof(notes[id])))
+				break;
+			if (sec >= min_time || n >= (1ull << 40) || sec >= max_time) {
+				double best = sec;
+				int i;
+
+				for (i = 1; i < BENCH_REPEATS; i++) {
+					if (run_command(&v, id, n, size, &sec, &result))
+						goto failed;
+					if (!run_ok(&v, id, n, size, result, notes[id], sizeof(notes[id])))
+						break;
+					if (sec < best)
+						best = sec;
+				}
+				valid[id] = i == BENCH_REPEATS;
+				sec = best;
+				break;
+			}
+			double f = sec > 0 ? 1.5 * min_time / sec : 64;
+
+			f = f < 2 ? 2 : f > 64 ? 64 : f;
+			n = (uint64_t)(n * f);
+		}
+		ns[id] = n;
+		secs[id] = sec;
+		printf("# silicon %s: n=%" PRIu64 " time=%.6f s %s\n", bench_names[id], n, sec, notes[id]);
+		fflush(stdout);
+	}
+	{
+		double d, dummy_sec;
+		uint64_t dummy;
+
+		run_command(&v, WL_CMD_STOP, 0, 0, &dummy_sec, &dummy);
+		for (int id = 0; id < WL_NR_MIPS; id++) {
+			uint64_t insns = bench_insns(id, ns[id], bench_size(id));
+
+			printf("# silicon %s: %" PRIu64 " instructions in %.6f s\n", bench_names[id], insns, secs[id]);
+			if (valid[id])
+				printf("R\tmips\tsilicon\t%s\t%.1f\t\n", bench_names[id], insns / secs[id] / 1e6);
+			else
+				printf("R\tmips\tsilicon\t%s\t-\t%s\n", bench_names[id], notes[id]);
+		}
+		d = secs[WL_EX_EMPTY] / ns[WL_EX_EMPTY] * 1e9;
+		if (valid[WL_EX_EMPTY])
+			printf("R\texit\tsilicon\tloop\t%.1f\tns per iteration of the empty loop (subtracted)\n", d);
+		else
+			printf("R\texit\tsilicon\tloop\t-\t%s\n", notes[WL_EX_EMPTY]);
+		for (int id = WL_EX_EMPTY + 1; id < WL_NR; id++) {
+			double raw = secs[id] / ns[id] * 1e9;
+
+			printf("# silicon %s: %.1f ns per iteration, %.1f ns net\n", bench_names[id], raw, raw - d);
+			if (valid[id] && valid[WL_EX_EMPTY])
+				printf("R\texit\tsilicon\t%s\t%.1f\t\n", bench_names[id], raw - d);
+			else
+				printf("R\texit\tsilicon\t%s\t-\t%s\n", bench_names[id],
+				       valid[id] ? notes[WL_EX_EMPTY] : notes[id]);
+		}
+	}
+	return 0;
+failed:
+	printf("# silicon: %s\n", v.err);
+	for (int id = 0; id < WL_NR; id++)
+		printf("R\t%s\tsilicon\t%s\t-\tfailed (%s)\n", id < WL_NR_MIPS ? "mips" : "exit",
+		       silicon_exit_names[id], v.err);
+	return 0;
+}
+
+#else /* no src/silicon/silicon.h in this tree */
+
+int main(void)
+{
+	printf("# silicon: src/silicon/silicon.h is not in this tree yet (the processor is not merged)\n");
+	for (int id = 0; id < WL_NR; id++)
+		printf("R\t%s\tsilicon\t%s\t-\tnot yet (no processor)\n", id < WL_NR_MIPS ? "mips" : "exit",
+		       silicon_exit_names[id]);
+	return 0;
+}
+#endif
