@@ -14,26 +14,13 @@
 set -u
 O=${1:-build}
 cd "$(dirname "$0")/.."
-CC=${CC:-cc}
 G=$O/bench/guest
 mkdir -p "$G"
 results=$(mktemp)
 trap 'rm -f "$results"' EXIT
 
 # --- 1. the guest image -------------------------------------------------------
-objs=()
-for s in boot driver workloads exits; do
-	if ! $CC -c -o "$G/$s.o" "bench/guest/$s.S"; then
-		echo "bench: cannot assemble bench/guest/$s.S" >&2
-		exit 1
-	fi
-	objs+=("$G/$s.o")
-done
-ld -m elf_x86_64 -nostdlib --build-id=none --no-warn-rwx-segments -T bench/guest/image.ld \
-	-o "$G/image.elf" "${objs[@]}" && objcopy -O binary "$G/image.elf" "$G/image.bin" || {
-	echo "bench: cannot link the guest image" >&2
-	exit 1
-}
+bench/guest/build.sh "$G" || exit 1
 IMAGE=$G/image.bin
 
 # --- 2. QEMU ------------------------------------------------------------------

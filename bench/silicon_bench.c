@@ -24,7 +24,7 @@
 #include <sys/mman.h>
 #include <time.h>
 
-#include "bench.h"
+#include "guest_mem.h"
 
 static const char *const silicon_exit_names[] = { "alu", "crc32", "sieve", "loop", "out", "in", "mmio",
 						  "cpuid", "hlt" };
@@ -45,14 +45,6 @@ struct bench_vm {
 	uint64_t dev_out, dev_in, mmio, hlt;
 	char err[256];
 };
-
-static double now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static int bench_pio(void *opaque, struct cpu *cpu, u16 port, int size, bool write, u32 *val)
 {
@@ -121,40 +113,19 @@ static int vm_setup(struct bench_vm *v, const char *image)
 				.ar = 0xb | CPU_AR_S | CPU_AR_P | CPU_AR_L | CPU_AR_G };
 	struct cpu_seg data = { .base = 0, .limit = 0xffffffff, .sel = 0x10,
 				.ar = 0x3 | CPU_AR_S | CPU_AR_P | CPU_AR_DB | CPU_AR_G };
-	struct cpu_seg tr = { .base = 0x3000, .limit = 0x67, .sel = 0x18, .ar = 0xb | CPU_AR_P };
+	struct cpu_seg tr = { .base = BENCH_TSS, .limit = 0x67, .sel = 0x18, .ar = 0xb | CPU_AR_P };
 	struct cpu_seg ldt = { .ar = CPU_AR_UNUSABLE };
-	uint64_t *gdt, *pml4;
 	struct cpu_state *s;
-	FILE *f;
-	size_t len;
 
 	v->mem = mmap(NULL, BENCH_MEM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (v->mem == MAP_FAILED) {
 		snprintf(v->err, sizeof(v->err), "cannot map guest memory");
 		return -1;
 	}
-	f = fopen(image, "rb");
-	if (!f) {
-		snprintf(v->err, sizeof(v->err), "cannot open %s", image);
+	if (load_image(v->mem, image, v->err, sizeof(v->err)))
 		return -1;
-	}
-	len = fread(v->mem + BENCH_IMAGE_BASE, 1, BENCH_STACK_TOP - 0x10000 - BENCH_IMAGE_BASE, f);
-	fclose(f);
-	if (len < 0x48 || *(uint32_t *)(v->mem + BENCH_IMAGE_BASE) != 0x1badb002) {
-		snprintf(v->err, sizeof(v->err), "%s is not the benchmark image", image);
-		return -1;
-	}
-	/* The same GDT and identity map as kvm_bench's. */
-	gdt = (uint64_t *)(v->mem + BENCH_GDT);
-	gdt[1] = 0x00af9a000000ffffull;
-	gdt[2] = 0x00cf92000000ffffull;
-	gdt[3] = 0x67 | (0x3000ull << 16) | (0x8bull << 40);
-	pml4 = (uint64_t *)(v->mem + BENCH_PT_BASE);
-	pml4[0] = (BENCH_PT_BASE + 0x1000) | 3;
-	for (int i = 0; i < 4; i++)
-		pml4[512 + i] = (BENCH_PT_BASE + 0x2000 + i * 0x1000) | 3;
-	for (uint64_t i = 0; i < 2048; i++)
-		pml4[1024 + i] = (i << 21) | 0x83;
+	write_gdt(v->mem);
+	write_page_tables(v->mem);
 
 	v->cpu = cpu_create();
 	if (!v->cpu) {
