@@ -14,9 +14,11 @@
  * Cycles to seconds: without -icount, QEMU TCG's guest TSC is the host's
  * TSC (cpu_get_host_ticks() plus an offset), so it ticks at the host's TSC
  * rate.  That rate is measured here against CLOCK_MONOTONIC before and after
- * QEMU runs (they must agree within 1%), and the guest's whole measuring
- * window (BENCH-BEGIN .. BENCH-END) must fit in QEMU's wall-clock run time,
- * which would catch a guest TSC that ran at another rate.
+ * QEMU runs (they must agree within 1%).  Two checks that the guest's TSC
+ * really runs at that rate: the guest measures its TSC against the PIT
+ * (driven by QEMU's virtual clock, which is host time without -icount) and
+ * must find the host's rate within 2%, and its whole measuring window
+ * (BENCH-BEGIN .. BENCH-END) must fit in QEMU's wall-clock run time.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -71,7 +73,7 @@ int main(int argc, char **argv)
 	char log_path[] = "/tmp/tcg_bench.XXXXXX", serial_arg[64], why[512];
 	int timeout = 120, status, fd;
 	struct row rows[WL_NR] = { 0 };
-	uint64_t tsc_begin = 0, tsc_end = 0;
+	uint64_t tsc_begin = 0, tsc_end = 0, pit_latch = 0, pit_cycles = 0;
 	double hz0, hz1, hz, t0, wall;
 	char line[512];
 	FILE *f;
@@ -151,6 +153,8 @@ int main(int argc, char **argv)
 			continue;
 		if (sscanf(p, "BENCH-END tsc=%" SCNx64, &tsc_end) == 1)
 			continue;
+		if (sscanf(p, "BENCH-PIT latch=%" SCNx64 " cycles=%" SCNx64, &pit_latch, &pit_cycles) == 2)
+			continue;
 		if (sscanf(p, "BENCH id=%" SCNx64 " n=%" SCNx64 " size=%" SCNx64 " cycles=%" SCNx64
 			   " result=%" SCNx64, &id, &n, &size, &cycles, &result) == 5 && id < WL_NR)
 			rows[id] = (struct row){ 1, n, size, cycles, result };
@@ -166,6 +170,21 @@ int main(int argc, char **argv)
 		snprintf(why, sizeof(why), "the host TSC rate changed: %.1f then %.1f MHz", hz0 / 1e6, hz1 / 1e6);
 		fail_all(why);
 		return 0;
+	}
+	if (!pit_latch || !pit_cycles) {
+		fail_all("the guest did not print BENCH-PIT");
+		return 0;
+	} else {
+		double guest_hz = pit_cycles * 1193182.0 / pit_latch;
+
+		printf("# tcg: guest TSC against the PIT: %.1f MHz (host TSC %.1f MHz)\n", guest_hz / 1e6,
+		       hz / 1e6);
+		if (guest_hz > hz * 1.02 || guest_hz < hz * 0.98) {
+			snprintf(why, sizeof(why), "the guest's TSC runs at %.1f MHz by the PIT, the host's at "
+				 "%.1f MHz", guest_hz / 1e6, hz / 1e6);
+			fail_all(why);
+			return 0;
+		}
 	}
 	{
 		double window = (tsc_end - tsc_begin) / hz;

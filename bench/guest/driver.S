@@ -18,7 +18,7 @@
  * times and prints the fastest of those runs on COM1:
  *     BENCH id=<hex> n=<hex> size=<hex> cycles=<hex> result=<hex>
  * between "BENCH-BEGIN tsc=<hex>" and "BENCH-END tsc=<hex>", then writes
- * to isa-debug-exit.  The RDTSC window holds the counted instructions plus 8.
+ * to isa-debug-exit.  First it measures its TSC against the PIT (BENCH-PIT).  The RDTSC window holds the counted instructions plus 8.
  */
 #include "../bench_layout.h"
 
@@ -81,6 +81,7 @@ tcg_main:
 	mov	%rax, %rdi
 	call	puthex
 	call	putnl
+	call	pit_calibrate
 	xor	%ebx, %ebx
 1:	cmp	$WL_EX_HLT, %ebx
 	jae	8f
@@ -138,6 +139,47 @@ tcg_main:
 	pop	%rbp
 	pop	%rbx
 	ret
+
+/*
+ * pit_calibrate: count TSC cycles while PIT channel 2 counts PIT_LATCH ticks
+ * of its 1193182 Hz clock (mode 0, gate on, output polled in port 0x61 bit 5,
+ * as Linux's pit_calibrate_tsc() does), and print
+ *     BENCH-PIT latch=<hex> cycles=<hex>
+ * so the runner can check the guest's TSC rate against an independent clock.
+ */
+#define PIT_LATCH	59659		/* 50 ms */
+pit_calibrate:
+	in	$0x61, %al
+	and	$0xfd, %al		/* speaker off */
+	or	$0x01, %al		/* gate of channel 2 on */
+	out	%al, $0x61
+	mov	$0xb0, %al		/* channel 2, lobyte/hibyte, mode 0, binary */
+	out	%al, $0x43
+	mov	$(PIT_LATCH & 0xff), %al
+	out	%al, $0x42
+	mov	$(PIT_LATCH >> 8), %al
+	out	%al, $0x42
+	rdtsc
+	shl	$32, %rdx
+	or	%rdx, %rax
+	mov	%rax, %r14
+1:	in	$0x61, %al
+	test	$0x20, %al
+	jz	1b
+	rdtsc
+	shl	$32, %rdx
+	or	%rdx, %rax
+	sub	%r14, %rax
+	mov	%rax, %r14
+	lea	msg_pit(%rip), %rdi
+	call	puts
+	mov	$PIT_LATCH, %edi
+	call	puthex
+	lea	msg_cycles(%rip), %rdi
+	call	puts
+	mov	%r14, %rdi
+	call	puthex
+	jmp	putnl
 
 /*
  * timed_run: prepare and run workload %rbx with n = %r12, size = %r13.
@@ -219,6 +261,7 @@ sizes:
 	.quad	0, BENCH_CRC_SIZE, BENCH_SIEVE_SIZE, 0, 0, 0, 0, 0, 0
 msg_begin:	.asciz	"BENCH-BEGIN tsc="
 msg_end:	.asciz	"BENCH-END tsc="
+msg_pit:	.asciz	"BENCH-PIT latch="
 msg_id:		.asciz	"BENCH id="
 msg_n:		.asciz	" n="
 msg_size:	.asciz	" size="
