@@ -12,6 +12,8 @@
 #define BENCH_PT_BASE		0x10000		/* PML4, PDPT, then 4 PDs: 6 pages */
 #define BENCH_IMAGE_BASE	0x100000	/* the flat image is loaded (and linked) here */
 #define BENCH_HOST_ENTRY	(BENCH_IMAGE_BASE + 0x40)	/* 64-bit entry for KVM-API runners */
+#define BENCH_INIT_TAB_PTR	(BENCH_IMAGE_BASE + 0x48)	/* u64: address of the init table */
+#define BENCH_RUN_TAB_PTR	(BENCH_IMAGE_BASE + 0x50)	/* u64: address of the run table */
 #define BENCH_STACK_TOP		0x380000
 #define BENCH_SCRATCH		0x400000	/* workload memory: CRC table + buffer, sieve */
 #define BENCH_SCRATCH_SIZE	0x200000

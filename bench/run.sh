@@ -3,7 +3,8 @@
 #
 # make bench: guest MIPS on fixed workloads and ns per exit, side by side on
 # userkvm (--accel soft), the processor alone (silicon_bench), QEMU TCG and
-# the host's real KVM (--accel kvm).  Usage: bench/run.sh BUILD_DIR
+# the host's real KVM (--accel kvm), with the host CPU's native speed on the
+# same code (native_bench) for reference.  Usage: bench/run.sh BUILD_DIR
 #
 # 1. builds the guest image (bench/guest/*.S -> BUILD_DIR/bench/guest/image.bin);
 # 2. installs qemu-system-x86 with apt-get if QEMU is missing (skips TCG if
@@ -53,6 +54,7 @@ run() {		# accel, command...
 }
 run soft "$O/bench/kvm_bench" --accel soft --image "$IMAGE"
 run silicon "$O/bench/silicon_bench" --image "$IMAGE"
+run native "$O/bench/native_bench" --image "$IMAGE"
 if [ -n "$qemu_skip" ]; then
 	echo "# tcg: $qemu_skip" >>"$results"
 	skip_all tcg "$qemu_skip" >>"$results"
@@ -88,14 +90,16 @@ function ratio(kind, name, other, inverse,    a, b) {
 	return sprintf("%.3g%s", inverse ? b / a : a / b, tag)
 }
 function row(kind, name, inverse) {
-	printf "%-8s | %-26.26s | %-22.22s | %-18.18s | %-18.18s | %-11s | %-11s\n", name,
+	printf "%-8s | %-26.26s | %-22.22s | %-18.18s | %-18.18s | %-11s | %-11s", name,
 		cell(kind, "soft", name), cell(kind, "silicon", name), cell(kind, "tcg", name),
 		cell(kind, "kvm", name), ratio(kind, name, "tcg", inverse), ratio(kind, name, "kvm", inverse)
+	if (kind == "mips") printf " | %-11.11s", cell(kind, "native", name)
+	printf "\n"
 }
 END {
 	printf "\nGuest MIPS at CPL0 in long mode (higher is better)\n"
-	printf "%-8s | %-26s | %-22s | %-18s | %-18s | %-11s | %-11s\n", "workload", "userkvm --accel soft",
-		"silicon alone", "QEMU TCG", "KVM (/dev/kvm)", "userkvm/TCG", "userkvm/KVM"
+	printf "%-8s | %-26s | %-22s | %-18s | %-18s | %-11s | %-11s | %s\n", "workload", "userkvm --accel soft",
+		"silicon alone", "QEMU TCG", "KVM (/dev/kvm)", "userkvm/TCG", "userkvm/KVM", "host native"
 	n = split("alu crc32 sieve", w, " ")
 	for (i = 1; i <= n; i++) row("mips", w[i], 0)
 	printf "\nns per exit (lower is better; ratios are speedups: TCG/userkvm, KVM/userkvm)\n"
@@ -114,6 +118,7 @@ cat <<'EOF'
   loop = one iteration of the same loop with NOP: subtracted from the others (so a figure
   near 0, even slightly negative, means the instruction costs about as much as a NOP).
   Each figure is the fastest of 3 runs of at least 0.1 s; results are checked (WRONG if not).
+  host native = the same workload code run natively by the host CPU (user mode), for reference.
   "(s)": ratio from the processor alone because userkvm --accel soft has no figure yet.
 EOF
 if grep -q 'PVM' "$results"; then

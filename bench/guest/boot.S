@@ -3,7 +3,8 @@
  * The image's head: a multiboot (v1) header with the address fields (the
  * "a.out kludge", flags bit 16), so QEMU boots the flat binary with -kernel,
  * and at offset 0x40 the 64-bit entry for runners that start the guest in
- * long mode themselves (bench/kvm_bench.c, bench/silicon_bench.c).
+ * long mode themselves (bench/kvm_bench.c, bench/silicon_bench.c), then the
+ * addresses of the workload tables (for bench/native_bench.c).
  *
  * From multiboot (32-bit protected mode, paging off) mb_entry builds the same
  * identity map the KVM-API runners build (4 GiB, 2 MiB pages, at
@@ -32,6 +33,9 @@ mb_header:
 	.globl	host_entry_jmp
 host_entry_jmp:
 	jmp	host_entry
+	.org	BENCH_INIT_TAB_PTR - BENCH_IMAGE_BASE
+	.quad	init_tab
+	.quad	run_tab
 
 	.text
 	.code32

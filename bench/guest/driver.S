@@ -249,6 +249,7 @@ puthex:
 
 	.section .rodata
 	.balign	8
+	.globl	init_tab, run_tab
 init_tab:
 	.quad	wl_none_init		/* WL_ALU */
 	.quad	wl_crc_init		/* WL_CRC32 */
