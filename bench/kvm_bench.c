@@ -74,6 +74,9 @@ int main(int argc, char **argv)
 		fprintf(stderr, "kvm_bench: %s\n", v.run_err);
 		return 1;
 	}
+	if (v.optional_err[0])
+		printf("# %s: optional setup step failed: %s (the guest CPUID is the default)\n", be->name,
+		       v.optional_err);
 	if (r == 0 || !strcmp(be->name, "soft")) {
 		/*
 		 * Even when a setup step failed (userkvm while it is being
