@@ -1,0 +1,479 @@
+// SPDX-License-Identifier: MIT
+/*
+ * cpu.c: the logical processor: creation, reset (SDM 10.1), modes and the
+ * cpu_run() budget loop.
+ *
+ * The loop runs decoded blocks (icache.c).  Between blocks, and only
+ * there, it looks at cpu->req (kicks, INTR, NMI, I/O stop requests,
+ * write-TLB shootdowns), injected events, the interrupt shadow, HLT and
+ * the budget.  Faults raised inside a handler longjmp back here with RIP
+ * still at the faulting instruction and are delivered (except.c).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <x86intrin.h>
+
+#include "silicon/cpu.h"
+#include "silicon/intercept.h"
+
+#define RESET_EDX 0x000806f8u	/* family 6, model 0x8f, stepping 8 */
+
+struct cpu_state *cpu_state(struct cpu *c)
+{
+	return &c->s;
+}
+
+u64 cpu_instructions(struct cpu *c)
+{
+	return c->icount;
+}
+
+/*
+ * Derive the mode, CPL and effective segment bases from CR0, EFER, CS, SS
+ * and RFLAGS.  Anything that depends on them in decoded blocks or links
+ * is invalidated by bumping link_epoch.
+ */
+void cpu_update_mode(struct cpu *c)
+{
+	u32 mode = 0;
+	u8 cpl;
+
+	if (c->s.cr0 & CPU_CR0_PE) {
+		mode |= MODE_PE;
+		if (c->s.rflags & CPU_FLAG_VM)
+			mode |= MODE_VM86;
+	}
+	if (c->s.efer & CPU_EFER_LMA)
+		mode |= MODE_LMA;
+	if ((mode & MODE_LMA) && (c->s.seg[CPU_SEG_CS].ar & CPU_AR_L))
+		mode |= MODE_CS64;
+	else if ((mode & MODE_PE) && !(mode & MODE_VM86) &&
+		 (c->s.seg[CPU_SEG_CS].ar & CPU_AR_DB))
+		mode |= MODE_CS32;
+	if ((mode & MODE_PE) && !(mode & MODE_VM86) && (c->s.seg[CPU_SEG_SS].ar & CPU_AR_DB))
+		mode |= MODE_SS32;
+	if (!(mode & MODE_PE))
+		cpl = 0;
+	else if (mode & MODE_VM86)
+		cpl = 3;
+	else
+		cpl = (c->s.seg[CPU_SEG_SS].ar & CPU_AR_DPL_MASK) >> CPU_AR_DPL_SHIFT;
+	if (mode != c->mode || cpl != c->cpl)
+		c->link_epoch++;
+	c->mode = mode;
+	c->cpl = cpl;
+	c->tlb_user = cpl == 3;
+	c->code64 = (mode & MODE_CS64) != 0;
+	for (int s = 0; s < 6; s++)
+		c->seg_base[s] = (c->code64 && s < CPU_SEG_FS) ? 0 : c->s.seg[s].base;
+}
+
+void cpu_state_changed(struct cpu *c)
+{
+	c->lf_op = LF_NONE;
+	c->s.rflags = (c->s.rflags & 0x3f7fd5) | 2;
+	cpu_update_mode(c);
+	tlb_flush_all(c);
+	if (c->s.event_info & CPU_EVENT_VALID)
+		__atomic_or_fetch(&c->req, REQ_EVENT, __ATOMIC_SEQ_CST);
+}
+
+static void seg_reset(struct cpu_seg *s, u16 sel, u64 base, u32 ar)
+{
+	s->sel = sel;
+	s->base = base;
+	s->limit = 0xffff;
+	s->ar = ar;
+}
+
+void cpu_reset(struct cpu *c, bool init)
+{
+	struct cpu_state *s = &c->s;
+
+	memset(s->gpr, 0, sizeof(s->gpr));
+	s->gpr[2] = RESET_EDX;
+	s->rip = 0xfff0;
+	s->rflags = 2;
+	c->lf_op = LF_NONE;
+	seg_reset(&s->seg[CPU_SEG_CS], 0xf000, 0xffff0000, 0x9b);
+	for (int k = 0; k < 6; k++)
+		if (k != CPU_SEG_CS)
+			seg_reset(&s->seg[k], 0, 0, 0x93);
+	seg_reset(&s->seg[CPU_SEG_LDTR], 0, 0, 0x82);
+	seg_reset(&s->seg[CPU_SEG_TR], 0, 0, 0x8b);
+	s->gdtr.base = s->idtr.base = 0;
+	s->gdtr.limit = s->idtr.limit = 0xffff;
+	/* INIT keeps CD/NW (SDM table 10-1) */
+	s->cr0 = init ? (s->cr0 & (CPU_CR0_CD | CPU_CR0_NW)) | CPU_CR0_ET : 0x60000010;
+	s->cr2 = s->cr3 = s->cr4 = s->cr8 = 0;
+	s->xcr0 = 1;
+	memset(s->dr, 0, sizeof(s->dr));
+	s->dr[6] = 0xffff0ff0;
+	s->dr[7] = 0x400;
+	s->efer = 0;
+	s->sysenter_cs = s->sysenter_esp = s->sysenter_eip = 0;
+	s->star = s->lstar = s->cstar = s->fmask = s->kernel_gs_base = 0;
+	s->activity = CPU_ACTIVE;
+	s->interruptibility = 0;
+	s->pending_dbg = 0;
+	s->event_info = 0;
+	s->nmi_pending = 0;
+	if (!init) {
+		s->tsc_aux = 0;
+		s->tsc_offset = -(u64)__rdtsc();
+		s->pat = 0x0007040600070406ull;
+		s->apic_base = 0xfee00900;	/* BSP, xAPIC enabled */
+		s->misc_enable = 1;		/* fast strings */
+		s->debugctl = 0;
+		s->mtrr_def_type = 0;
+		memset(&s->fpu, 0, sizeof(s->fpu));
+		/* x87 FCW = 0x40 at power-up, MXCSR = 0x1f80 (SDM table 10-1) */
+		s->fpu.fxsave[0] = 0x40;
+		s->fpu.fxsave[24] = 0x80;
+		s->fpu.fxsave[25] = 0x1f;
+		c->nmsr = 0;
+	}
+	__atomic_and_fetch(&c->req, REQ_INTR, __ATOMIC_SEQ_CST);
+	c->fault_vec = -1;
+	c->delivering = -1;
+	c->mode = ~0u;
+	cpu_update_mode(c);
+	tlb_flush_all(c);
+}
+
+struct cpu *cpu_create(void)
+{
+	struct cpu *c = aligned_alloc(64, ALIGN_UP(sizeof(*c), 64));
+
+	if (!c)
+		return NULL;
+	memset(c, 0, sizeof(*c));
+	c->phys_xlate = phys_root_xlate;
+	if (icache_init(c)) {
+		free(c);
+		return NULL;
+	}
+	cpu_reset(c, false);
+	return c;
+}
+
+void cpu_destroy(struct cpu *c)
+{
+	if (!c)
+		return;
+	icache_free(c);
+	free(c);
+}
+
+int cpu_map_phys(struct cpu *c, u64 gpa, u64 size, void *host, u32 flags)
+{
+	if ((gpa | size) & (PAGE_SIZE - 1))
+		return -1;
+	if (size == 0) {
+		for (int k = 0; k < c->nphys; k++) {
+			if (c->phys[k].gpa == gpa) {
+				c->phys[k] = c->phys[--c->nphys];
+				tlb_flush_all(c);
+				icache_flush(c);
+				return 0;
+			}
+		}
+		return -1;
+	}
+	if (c->nphys == CPU_MAX_PHYS || gpa + size < gpa)
+		return -1;
+	for (int k = 0; k < c->nphys; k++)
+		if (gpa < c->phys[k].gpa + c->phys[k].size && c->phys[k].gpa < gpa + size)
+			return -1;
+	c->phys[c->nphys++] = (struct phys_range){ gpa, size, host, flags };
+	tlb_flush_all(c);
+	return 0;
+}
+
+void cpu_set_io_ops(struct cpu *c, const struct cpu_io_ops *ops, void *opaque)
+{
+	c->io = ops;
+	c->io_opaque = opaque;
+}
+
+void cpu_set_intr(struct cpu *c, bool level)
+{
+	if (level)
+		__atomic_or_fetch(&c->req, REQ_INTR, __ATOMIC_SEQ_CST);
+	else
+		__atomic_and_fetch(&c->req, ~REQ_INTR, __ATOMIC_SEQ_CST);
+}
+
+void cpu_raise_intr(struct cpu *c)
+{
+	cpu_set_intr(c, true);
+}
+
+void cpu_raise_nmi(struct cpu *c)
+{
+	__atomic_or_fetch(&c->req, REQ_NMI, __ATOMIC_SEQ_CST);
+}
+
+void cpu_kick(struct cpu *c)
+{
+	__atomic_or_fetch(&c->req, REQ_KICK, __ATOMIC_SEQ_CST);
+}
+
+void cpu_inject_event(struct cpu *c, u32 info, u32 error)
+{
+	c->s.event_info = info | CPU_EVENT_VALID;
+	c->s.event_error = error;
+	__atomic_or_fetch(&c->req, REQ_EVENT, __ATOMIC_SEQ_CST);
+}
+
+u64 cpu_rdtsc(struct cpu *c)
+{
+	return __rdtsc() + c->s.tsc_offset;
+}
+
+__attribute__((noreturn)) void cpu_exit_now(struct cpu *c, int reason)
+{
+	c->exit_reason = reason;
+	longjmp(c->jb, 2);
+}
+
+static enum cpu_exit finish(struct cpu *c, enum cpu_exit e)
+{
+	c->s.rflags = cpu_get_flags(c);
+	c->lf_op = LF_NONE;
+	c->cur_block = NULL;
+	return e;
+}
+
+static void clear_req(struct cpu *c, u32 bits)
+{
+	__atomic_and_fetch(&c->req, ~bits, __ATOMIC_SEQ_CST);
+}
+
+static void wtlb_flush(struct cpu *c)
+{
+	for (int u = 0; u < 2; u++)
+		for (unsigned k = 0; k < TLB_SIZE; k++)
+			c->tlb[u][ACC_W][k].tag = 1;
+}
+
+/*
+ * Events at an instruction boundary (SDM 6.9 priorities, simplified:
+ * injected event, NMI, maskable interrupt).  Return: an exit reason, or -1
+ * to go on executing.
+ */
+static int boundary(struct cpu *c, bool *shadow)
+{
+	u32 req = __atomic_load_n(&c->req, __ATOMIC_SEQ_CST);
+
+	*shadow = false;
+	if (req & REQ_WTLB) {
+		clear_req(c, REQ_WTLB);
+		wtlb_flush(c);
+	}
+	if (req & REQ_STOP) {
+		clear_req(c, REQ_STOP);
+		return CPU_EXIT_IO;
+	}
+	if (req & REQ_KICK) {
+		clear_req(c, REQ_KICK);
+		return CPU_EXIT_KICK;
+	}
+	if (c->s.activity == CPU_SHUTDOWN || c->s.activity == CPU_WAIT_SIPI)
+		return CPU_EXIT_SHUTDOWN;
+	if (req & REQ_NMI) {
+		clear_req(c, REQ_NMI);
+		c->s.nmi_pending = 1;
+	}
+	if (c->s.event_info & CPU_EVENT_VALID) {
+		u32 info = c->s.event_info;
+		int type = (info >> CPU_EVENT_TYPE_SHIFT) & 7;
+		u64 ret = c->s.rip;
+		clear_req(c, REQ_EVENT);
+		c->s.event_info = 0;
+		if (type == CPU_EVENT_SWINT || type == CPU_EVENT_SWEXC || type == CPU_EVENT_PRIV_SWEXC)
+			ret += c->s.event_insn_len;
+		c->s.activity = CPU_ACTIVE;
+		cpu_deliver(c, info & 0xff, type, info & CPU_EVENT_HAS_ERROR, c->s.event_error, ret);
+		return -1;
+	}
+	if (c->s.interruptibility & (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING)) {
+		*shadow = true;
+		return -1;
+	}
+	if (c->vmx_nonroot && vmx_intercept_windows(c))
+		return CPU_EXIT_VMEXIT;
+	if (c->s.nmi_pending && !(c->s.interruptibility & CPU_INTR_NMI_BLOCKING)) {
+		if (c->vmx_nonroot && vmx_intercept_nmi(c))
+			return CPU_EXIT_VMEXIT;
+		c->s.nmi_pending = 0;
+		c->s.activity = CPU_ACTIVE;
+		cpu_deliver(c, EXC_NMI, CPU_EVENT_NMI, false, 0, c->s.rip);
+		c->s.interruptibility |= CPU_INTR_NMI_BLOCKING;
+		return -1;
+	}
+	if ((req & REQ_INTR) && (c->s.rflags & CPU_FLAG_IF)) {
+		int vec;
+		if (c->vmx_nonroot && vmx_intercept_extint(c))
+			return CPU_EXIT_VMEXIT;
+		if (!c->io || !c->io->intr_ack)
+			return CPU_EXIT_IRQ;
+		vec = c->io->intr_ack(c->io_opaque, c);
+		if (vec >= 0) {
+			c->s.activity = CPU_ACTIVE;
+			cpu_deliver(c, vec & 0xff, CPU_EVENT_EXTINT, false, 0, c->s.rip);
+			return -1;
+		}
+	}
+	if (c->s.activity == CPU_HLT)
+		return CPU_EXIT_HLT;
+	return -1;
+}
+
+/* Count the instructions of the current block retired before a fault. */
+void cpu_count_partial(struct cpu *c)
+{
+	const struct block *b = c->cur_block;
+	u64 rip;
+
+	if (!b)
+		return;
+	rip = b->rip;
+	for (int k = 0; k < b->n; k++) {
+		if (rip == c->s.rip) {
+			c->icount += k;
+			break;
+		}
+		rip += b->insn[k].len;
+	}
+	c->cur_block = NULL;
+}
+
+enum cpu_exit cpu_run(struct cpu *c, u64 budget)
+{
+	int r;
+
+	c->budget_end = budget ? c->icount + budget : ~0ull;
+	r = setjmp(c->jb);
+	if (r == 2) {
+		cpu_count_partial(c);
+		return finish(c, (enum cpu_exit)c->exit_reason);
+	}
+	if (r == 1) {
+		int vec = c->fault_vec;
+		cpu_count_partial(c);
+		c->fault_vec = -1;
+		cpu_deliver(c, vec, CPU_EVENT_HWEXC, c->fault_has_err, c->fault_err, c->s.rip);
+	}
+	for (;;) {
+		const struct block *b;
+		const struct insn *i;
+		bool shadow = false;
+		u64 left;
+		u32 n;
+
+		if (unlikely(__atomic_load_n(&c->req, __ATOMIC_RELAXED) | c->s.activity |
+			     (c->s.interruptibility & (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING)) |
+			     c->s.nmi_pending)) {
+			int e = boundary(c, &shadow);
+			if (e >= 0)
+				return finish(c, (enum cpu_exit)e);
+		}
+		if (unlikely(c->icount >= c->budget_end))
+			return finish(c, CPU_EXIT_BUDGET);
+		b = icache_lookup(c);
+		n = b->n;
+		left = c->budget_end - c->icount;
+		if (unlikely(shadow))
+			n = 1;
+		else if (unlikely(left < n))
+			n = (u32)left;
+		c->cur_block = b;
+		c->run_end = b->insn + n;
+		if (shadow) {
+			u32 blocked = c->s.interruptibility &
+				      (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING);
+			b->insn[0].fn(c, &b->insn[0]);
+			c->s.rip += b->insn[0].len;
+			c->s.interruptibility &= ~blocked;
+			c->icount++;
+			c->cur_block = NULL;
+			continue;
+		}
+		for (i = b->insn; i < c->run_end; i++) {
+			i->fn(c, i);
+			c->s.rip += i->len;
+		}
+		c->icount += (u64)(i - b->insn);
+		c->cur_block = NULL;
+	}
+}
+
+/* Port I/O through the owner's callback; unclaimed reads give all ones. */
+int cpu_io_in(struct cpu *c, u16 port, int size, u32 *val)
+{
+	int r = 0;
+
+	*val = size == 4 ? ~0u : (1u << (8 * size)) - 1;
+	if (c->io && c->io->pio)
+		r = c->io->pio(c->io_opaque, c, port, size, false, val);
+	if (size < 4)
+		*val &= (1u << (8 * size)) - 1;
+	if (r)
+		__atomic_or_fetch(&c->req, REQ_STOP, __ATOMIC_SEQ_CST);
+	return r;
+}
+
+int cpu_io_out(struct cpu *c, u16 port, int size, u32 val)
+{
+	int r = 0;
+
+	if (c->io && c->io->pio)
+		r = c->io->pio(c->io_opaque, c, port, size, true, &val);
+	if (r)
+		__atomic_or_fetch(&c->req, REQ_STOP, __ATOMIC_SEQ_CST);
+	return r;
+}
+
+/*
+ * I/O permission (SDM 19.5): allowed if CPL <= IOPL (not VM86), else the
+ * TSS I/O bitmap must clear every bit of the access.
+ */
+bool cpu_io_allowed(struct cpu *c, u16 port, int size)
+{
+	const struct cpu_seg *tr = &c->s.seg[CPU_SEG_TR];
+	unsigned iopl = (c->s.rflags >> 12) & 3;
+	u64 base;
+	u16 off;
+	u32 bits;
+
+	if (!(c->mode & MODE_PE))
+		return true;
+	if (!(c->mode & MODE_VM86) && c->cpl <= iopl)
+		return true;
+	/* a 32/64-bit TSS is needed for a bitmap */
+	if ((tr->ar & CPU_AR_UNUSABLE) || ((tr->ar & 0xf) != 0xb && (tr->ar & 0xf) != 0x9))
+		return false;
+	if (tr->limit < 0x67)
+		return false;
+	base = tr->base;
+	{
+		u64 gpa;
+		bool w;
+		u64 e = paging_walk(c, base + 0x66, ACC_R, false, true, &gpa, &w);
+		if (e & BIT_ULL(31))
+			return false;
+		off = (u16)phys_read(c, gpa, 2);
+	}
+	if ((u32)off + port / 8 + 1 > tr->limit)
+		return false;
+	{
+		u64 gpa;
+		bool w;
+		u64 e = paging_walk(c, base + off + port / 8, ACC_R, false, true, &gpa, &w);
+		if (e & BIT_ULL(31))
+			return false;
+		bits = (u32)phys_read(c, gpa, 2);
+	}
+	return ((bits >> (port & 7)) & ((1u << size) - 1)) == 0;
+}

@@ -1,0 +1,534 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cpu.h: the processor's internals, shared by the files of src/silicon
+ * (and by the VMX engineer's vmcs/vmentry/vmexit/ept code).  Owners outside
+ * src/silicon use silicon.h only.
+ *
+ * Execution model (see cpu.c): instructions are decoded once into blocks of
+ * &struct insn (decode.c) cached per guest-physical address (icache.c);
+ * a block runs by calling each insn's handler (optable.c dispatch, chosen
+ * at decode time).  During a handler cpu->s.rip is the address of the
+ * instruction's first byte; the run loop adds insn->len afterwards, so a
+ * branch sets rip = target - len (set_rip()).  Faults longjmp back to
+ * cpu_run(), which delivers them (except.c).
+ */
+#ifndef USERKVM_SILICON_CPU_H
+#define USERKVM_SILICON_CPU_H
+
+#include <setjmp.h>
+#include <string.h>
+
+#include "silicon/silicon.h"
+
+struct cpu;
+struct insn;
+typedef void (*insn_fn)(struct cpu *c, const struct insn *i);
+
+/* Operand sizes: log2 of the byte count */
+enum { SZ8, SZ16, SZ32, SZ64 };
+
+#define REG_NONE 16
+
+/* struct insn flags */
+#define IF_MEM		BIT(0)	/* r/m is memory */
+#define IF_LOCK		BIT(1)
+#define IF_REP		BIT(2)	/* F3 */
+#define IF_REPNE	BIT(3)	/* F2 */
+#define IF_RIPREL	BIT(4)
+#define IF_REX		BIT(5)
+#define IF_REXW		BIT(6)
+#define IF_OSZ_PFX	BIT(7)	/* 66 seen */
+#define IF_TERM		BIT(8)	/* ends its block */
+
+/**
+ * struct insn - one decoded instruction
+ *
+ * Registers are numbered 0-15; an 8-bit register operand is also given as
+ * a byte offset into cpu->s.gpr (regb, rmb) so AH-BH need no test at run
+ * time.  Immediates are sign-extended to 64 bits.
+ */
+struct insn {
+	insn_fn fn;
+	s32 disp;
+	u8 len;
+	u8 osz;		/* SZ* operand size */
+	u8 asz;		/* SZ16/SZ32/SZ64 address size */
+	u8 seg;		/* effective segment for memory operands */
+	u8 reg;		/* ModRM.reg (with REX.R) or the register of +r opcodes */
+	u8 rm;		/* ModRM.rm register (with REX.B) when !IF_MEM */
+	u8 base;	/* REG_NONE if none */
+	u8 index;	/* REG_NONE if none */
+	u8 scale;
+	u8 op;		/* opcode byte */
+	u8 map;		/* 0: one-byte, 1: 0F, 2: 0F38, 3: 0F3A */
+	u8 regb;	/* byte offset of the 8-bit register named by reg */
+	u8 rmb;		/* byte offset of the 8-bit register named by rm */
+	u8 modrm;
+	u16 flags;	/* IF_* */
+	u16 imm2;	/* second immediate: ENTER level, far selector */
+	u64 imm;
+};
+
+/* Access kinds of the soft TLB */
+enum { ACC_R, ACC_W, ACC_X, ACC_NKIND };
+/* Extra bits passed to the slow path */
+#define ACC_IMPLICIT	BIT(4)	/* supervisor access to system tables */
+#define ACC_NOFAULT	BIT(5)	/* probe only */
+
+#define TLB_BITS 8
+#define TLB_SIZE (1u << TLB_BITS)
+
+/**
+ * struct tlb_entry - soft TLB slot: linear page -> host pointer
+ * @tag: linear page address (bits 63:12), or 1 (never matches) when empty
+ * @addend: host address = linear + addend
+ * @gpa: guest-physical page (for the decoded cache)
+ */
+struct tlb_entry {
+	u64 tag;
+	uintptr_t addend;
+	u64 gpa;
+};
+
+/**
+ * struct phys_xlate - where a guest-physical page lives
+ * @host: host pointer of the page, NULL for MMIO (no RAM)
+ * @writable: RAM writes allowed (else they go to MMIO)
+ */
+struct phys_xlate {
+	u8 *host;
+	bool writable;
+};
+
+/*
+ * The physical-translation step.  Root operation maps guest-physical
+ * through cpu_map_phys()'s table; VMX non-root installs an EPT walker here
+ * (ept.c) which may raise an EPT-violation VM exit (longjmp).
+ */
+typedef void (*cpu_phys_fn)(struct cpu *c, u64 gpa, int kind, struct phys_xlate *out);
+
+struct phys_range {
+	u64 gpa, size;
+	u8 *host;
+	u32 flags;
+};
+#define CPU_MAX_PHYS 32
+
+/* Lazy flag operations (flags.c) */
+enum lf_op {
+	LF_NONE,	/* rflags holds the arithmetic flags */
+	LF_ADD,		/* ADD/ADC: res = s1 + s2 (+ CF) */
+	LF_SUB,		/* SUB/SBB/CMP/NEG: res = s1 - s2 (- CF) */
+	LF_LOGIC,	/* AND/OR/XOR/TEST: CF = OF = 0 */
+	LF_INC,		/* INC: ADD with s2 = 1, CF from lf_cf */
+	LF_DEC,		/* DEC: SUB with s2 = 1, CF from lf_cf */
+};
+
+#define FLAGS_ARITH (CPU_FLAG_CF | CPU_FLAG_PF | CPU_FLAG_AF | CPU_FLAG_ZF | \
+		     CPU_FLAG_SF | CPU_FLAG_OF)
+
+/* Requests seen at block boundaries (cpu->req) */
+#define REQ_KICK	BIT(0)
+#define REQ_NMI		BIT(1)
+#define REQ_INTR	BIT(2)	/* INTR line level */
+#define REQ_WTLB	BIT(3)	/* drop write TLB entries: a page became code */
+#define REQ_STOP	BIT(4)	/* an I/O callback asked to stop */
+#define REQ_EVENT	BIT(5)	/* s.event_info holds an event to deliver */
+
+/* Mode bits (cpu->mode), part of the decoded-block key */
+#define MODE_PE		BIT(0)
+#define MODE_VM86	BIT(1)
+#define MODE_LMA	BIT(2)
+#define MODE_CS64	BIT(3)	/* CS.L in IA-32e mode: 64-bit code */
+#define MODE_CS32	BIT(4)	/* CS.D: 32-bit default operand/address size */
+#define MODE_SS32	BIT(5)	/* SS.B */
+
+struct block;
+
+struct cpu {
+	struct cpu_state s;
+
+	/* Lazy arithmetic flags */
+	u64 lf_res, lf_s1, lf_s2;
+	u8 lf_op, lf_sz, lf_cf;
+
+	/* Derived mode */
+	u8 cpl;
+	u8 tlb_user;		/* index of the soft TLB set: CPL 3 */
+	u32 mode;
+	bool code64;		/* 64-bit mode */
+	u64 seg_base[6];	/* bases in effect (0 for ES-SS in 64-bit mode) */
+
+	/* Physical memory */
+	struct phys_range phys[CPU_MAX_PHYS];
+	int nphys;
+	cpu_phys_fn phys_xlate;
+	const struct cpu_io_ops *io;
+	void *io_opaque;
+
+	/* Soft TLB, [user][kind] */
+	struct tlb_entry tlb[2][ACC_NKIND][TLB_SIZE];
+
+	/* Decoded blocks (icache.c) */
+	struct block **blk_hash;
+	u8 *arena;
+	size_t arena_used, arena_size;
+	u64 link_epoch;		/* bumped when linear->physical or mode changes */
+	bool tlb_has_large;	/* a large page was cached: INVLPG flushes all */
+
+	/* Run loop */
+	u32 req;		/* REQ_*, atomic */
+	u64 icount;
+	u64 budget_end;
+	jmp_buf jb;
+	int fault_vec;		/* exception being raised, -1 none */
+	u32 fault_err;
+	bool fault_has_err;
+	int delivering;		/* vector whose delivery is in progress, -1 none */
+	int exit_reason;	/* set with longjmp code 2 */
+	const struct block *cur_block;
+	const struct insn *run_end;	/* the run loop stops before this insn */
+
+	/* VMX: non-root operation (the VMX engineer's state hangs off vmx) */
+	bool vmx_nonroot;
+	bool vmx_root;
+	void *vmx;
+
+	/* MSR file for MSRs without architectural effect (msr.c) */
+	u32 msr_idx[32];
+	u64 msr_val[32];
+	int nmsr;
+
+	struct cpu *next_cpu;	/* registry of all cpus (code-page shootdown) */
+	struct block *tmp_block;	/* an uncached one-instruction block */
+};
+
+/* ---- registers ---- */
+
+static __always_inline u64 sz_mask(int sz)
+{
+	return sz == SZ64 ? ~0ull : (1ull << (8 << sz)) - 1;
+}
+
+static __always_inline u64 sext(u64 v, int sz)
+{
+	switch (sz) {
+	case SZ8: return (u64)(s64)(s8)v;
+	case SZ16: return (u64)(s64)(s16)v;
+	case SZ32: return (u64)(s64)(s32)v;
+	default: return v;
+	}
+}
+
+static __always_inline u64 reg_read(struct cpu *c, int r, int sz)
+{
+	switch (sz) {
+	case SZ8: return ((u8 *)c->s.gpr)[r];	/* r is a byte offset */
+	case SZ16: return (u16)c->s.gpr[r];
+	case SZ32: return (u32)c->s.gpr[r];
+	default: return c->s.gpr[r];
+	}
+}
+
+static __always_inline void reg_write(struct cpu *c, int r, int sz, u64 v)
+{
+	switch (sz) {
+	case SZ8: ((u8 *)c->s.gpr)[r] = (u8)v; break;
+	case SZ16: memcpy(&c->s.gpr[r], &(u16){ (u16)v }, 2); break;
+	case SZ32: c->s.gpr[r] = (u32)v; break;
+	default: c->s.gpr[r] = v; break;
+	}
+}
+
+/* The reg operand: byte offset for 8-bit, register number otherwise */
+static __always_inline int i_reg(const struct insn *i, int sz)
+{
+	return sz == SZ8 ? i->regb : i->reg;
+}
+static __always_inline int i_rm(const struct insn *i, int sz)
+{
+	return sz == SZ8 ? i->rmb : i->rm;
+}
+
+/* Branch: the run loop adds len after the handler. */
+static __always_inline void set_rip(struct cpu *c, const struct insn *i, u64 target)
+{
+	c->s.rip = target - i->len;
+}
+static __always_inline u64 next_rip(struct cpu *c, const struct insn *i)
+{
+	return c->s.rip + i->len;
+}
+
+/* ---- faults (except.c) ---- */
+enum {
+	EXC_DE = 0, EXC_DB = 1, EXC_NMI = 2, EXC_BP = 3, EXC_OF = 4, EXC_BR = 5,
+	EXC_UD = 6, EXC_NM = 7, EXC_DF = 8, EXC_TS = 10, EXC_NP = 11,
+	EXC_SS = 12, EXC_GP = 13, EXC_PF = 14, EXC_MF = 16, EXC_AC = 17,
+	EXC_MC = 18, EXC_XM = 19, EXC_VE = 20, EXC_CP = 21,
+};
+__attribute__((noreturn)) void cpu_fault(struct cpu *c, int vec, u32 err);
+__attribute__((noreturn)) void cpu_fault_noerr(struct cpu *c, int vec);
+#define cpu_ud(c) cpu_fault_noerr(c, EXC_UD)
+#define cpu_gp0(c) cpu_fault(c, EXC_GP, 0)
+/* Leave the run loop at the current boundary with an exit reason */
+__attribute__((noreturn)) void cpu_exit_now(struct cpu *c, int reason);
+/*
+ * Deliver an event through the IVT/IDT (except.c).  @type is
+ * CPU_EVENT_*; @next_rip is the return address for software interrupts
+ * and traps.  Called from the run loop, or from INT n handlers (which then
+ * longjmp to restart at the handler).
+ */
+void cpu_deliver(struct cpu *c, int vec, int type, bool has_err, u32 err, u64 ret_rip);
+__attribute__((noreturn)) void cpu_soft_int(struct cpu *c, const struct insn *i, int vec, int type);
+
+/* ---- flags (flags.c) ---- */
+u64 lf_compute(struct cpu *c);
+
+static __always_inline u64 cpu_get_flags(struct cpu *c)
+{
+	if (c->lf_op == LF_NONE)
+		return c->s.rflags;
+	return (c->s.rflags & ~(u64)FLAGS_ARITH) | lf_compute(c);
+}
+
+/* Set arithmetic flags eagerly (the others are left alone) */
+static __always_inline void cpu_set_arith(struct cpu *c, u64 f)
+{
+	c->s.rflags = (c->s.rflags & ~(u64)FLAGS_ARITH) | (f & FLAGS_ARITH);
+	c->lf_op = LF_NONE;
+}
+
+static __always_inline void lf_set(struct cpu *c, int op, int sz, u64 res, u64 s1, u64 s2)
+{
+	c->lf_op = op;
+	c->lf_sz = sz;
+	c->lf_res = res;
+	c->lf_s1 = s1;
+	c->lf_s2 = s2;
+}
+
+static __always_inline bool get_cf(struct cpu *c)
+{
+	if (c->lf_op == LF_NONE)
+		return c->s.rflags & CPU_FLAG_CF;
+	return lf_compute(c) & CPU_FLAG_CF;
+}
+
+bool cpu_cond(struct cpu *c, int cc);
+/* Whole RFLAGS write, respecting reserved bits; call cpu_flags_changed after */
+void cpu_write_rflags(struct cpu *c, u64 v);
+u8 parity8(u64 v);
+
+/* ---- memory (tlb.c, paging.c) ---- */
+void tlb_flush_all(struct cpu *c);
+void tlb_flush_page(struct cpu *c, u64 lin);
+void tlb_fill(struct cpu *c, u64 lin, int kind, struct tlb_entry *e, bool user);
+u64 mem_read_slow(struct cpu *c, u64 lin, int size, int kind);
+void mem_write_slow(struct cpu *c, u64 lin, int size, u64 val, int kind);
+void *mem_ptr_slow(struct cpu *c, u64 lin, int size, int kind);
+void phys_root_xlate(struct cpu *c, u64 gpa, int kind, struct phys_xlate *out);
+u64 phys_read(struct cpu *c, u64 gpa, int size);
+void phys_write(struct cpu *c, u64 gpa, int size, u64 val);
+/*
+ * Walk the guest page tables.  Return: 0 and *gpa, or the #PF error code
+ * with bit 31 set if the walk fails (not raised).  @set_ad updates A/D.
+ */
+u64 paging_walk(struct cpu *c, u64 lin, int kind, bool user, bool set_ad, u64 *gpa,
+		bool *user_page);
+u8 *phys_host_ptr(struct cpu *c, u64 gpa, int kind);
+
+static __always_inline struct tlb_entry *tlb_slot(struct cpu *c, u64 lin, int kind)
+{
+	return &c->tlb[c->tlb_user][kind][(lin >> PAGE_SHIFT) & (TLB_SIZE - 1)];
+}
+
+/* Host pointer for an access of @size bytes, or NULL (slow path needed). */
+static __always_inline void *mem_fast(struct cpu *c, u64 lin, int size, int kind)
+{
+	struct tlb_entry *e = tlb_slot(c, lin, kind);
+	if (likely(e->tag == (lin & ~(u64)0xfff) && (lin & 0xfff) <= 4096u - size))
+		return (void *)(uintptr_t)(lin + e->addend);
+	return NULL;
+}
+
+static __always_inline u64 ld(const void *p, int size)
+{
+	switch (size) {
+	case 1: return *(const u8 *)p;
+	case 2: { u16 v; memcpy(&v, p, 2); return v; }
+	case 4: { u32 v; memcpy(&v, p, 4); return v; }
+	default: { u64 v; memcpy(&v, p, 8); return v; }
+	}
+}
+
+static __always_inline void st(void *p, int size, u64 v)
+{
+	switch (size) {
+	case 1: *(u8 *)p = (u8)v; break;
+	case 2: { u16 x = (u16)v; memcpy(p, &x, 2); break; }
+	case 4: { u32 x = (u32)v; memcpy(p, &x, 4); break; }
+	default: memcpy(p, &v, 8); break;
+	}
+}
+
+static __always_inline u64 lin_read(struct cpu *c, u64 lin, int size)
+{
+	void *p = mem_fast(c, lin, size, ACC_R);
+	if (likely(p))
+		return ld(p, size);
+	return mem_read_slow(c, lin, size, ACC_R);
+}
+
+static __always_inline void lin_write(struct cpu *c, u64 lin, int size, u64 v)
+{
+	void *p = mem_fast(c, lin, size, ACC_W);
+	if (likely(p))
+		st(p, size, v);
+	else
+		mem_write_slow(c, lin, size, v, ACC_W);
+}
+
+/* ---- segmentation (seg.c via cpu.c) ---- */
+u64 seg_check_slow(struct cpu *c, int seg, u64 off, int size, int kind);
+
+/*
+ * Linear address of @off in segment @seg for an access of @size bytes,
+ * with the limit and type checks of protected mode (SDM 5.3).
+ */
+static __always_inline u64 seg_lin(struct cpu *c, int seg, u64 off, int size, int kind)
+{
+	if (likely(c->code64))
+		return c->seg_base[seg] + off;
+	return seg_check_slow(c, seg, off, size, kind);
+}
+
+static __always_inline u64 mem_read(struct cpu *c, int seg, u64 off, int size)
+{
+	return lin_read(c, seg_lin(c, seg, off, size, ACC_R), size);
+}
+
+static __always_inline void mem_write(struct cpu *c, int seg, u64 off, int size, u64 v)
+{
+	lin_write(c, seg_lin(c, seg, off, size, ACC_W), size, v);
+}
+
+/* Effective address (offset within the segment) of a memory operand */
+static __always_inline u64 insn_ea(struct cpu *c, const struct insn *i)
+{
+	u64 ea = (u64)(s64)i->disp;
+	if (i->base != REG_NONE)
+		ea += c->s.gpr[i->base];
+	if (i->index != REG_NONE)
+		ea += c->s.gpr[i->index] << i->scale;
+	if (i->flags & IF_RIPREL)
+		ea += next_rip(c, i);
+	if (i->asz == SZ64)
+		return ea;
+	return ea & sz_mask(i->asz);
+}
+
+/* Stack */
+void cpu_push(struct cpu *c, int sz, u64 v);
+u64 cpu_pop(struct cpu *c, int sz);
+static __always_inline int stack_sz(struct cpu *c)
+{
+	return c->code64 ? SZ64 : (c->mode & MODE_SS32) ? SZ32 : SZ16;
+}
+
+/* ---- modes, segments, system (cpu.c, seg.c, ops_sys.c) ---- */
+void cpu_update_mode(struct cpu *c);
+void cpu_count_partial(struct cpu *c);
+u64 cpu_flags_mask(struct cpu *c, bool iret);
+void cpu_cpuid(struct cpu *c, u32 leaf, u32 sub, u32 out[4]);
+void cpu_load_seg_real(struct cpu *c, int seg, u16 sel);
+/* Load a segment register with the protected-mode checks; faults */
+void cpu_load_seg(struct cpu *c, int seg, u16 sel);
+/* Read an 8-byte descriptor of @sel from the GDT/LDT; faults #GP(sel) */
+u64 cpu_read_desc(struct cpu *c, u16 sel, int vec, u64 *lin_out);
+void cpu_desc_to_seg(u64 d, u64 d_hi, u16 sel, struct cpu_seg *s);
+void cpu_set_cs(struct cpu *c, u16 sel, u64 desc, int cpl);
+bool cpu_write_cr(struct cpu *c, int cr, u64 v);
+int cpu_io_in(struct cpu *c, u16 port, int size, u32 *val);
+int cpu_io_out(struct cpu *c, u16 port, int size, u32 val);
+bool cpu_io_allowed(struct cpu *c, u16 port, int size);
+u64 cpu_rdtsc(struct cpu *c);
+void cpu_far_jmp(struct cpu *c, const struct insn *i, u16 sel, u64 off, bool call, int osz);
+void cpu_far_ret(struct cpu *c, const struct insn *i, int osz, u16 pop_extra);
+void cpu_iret(struct cpu *c, const struct insn *i);
+
+/* ---- decoder / icache / optable ---- */
+#define BLOCK_MAX_INSNS 48
+struct block {
+	u64 gpa;		/* physical address of the first byte */
+	u64 rip;		/* RIP it was decoded at (for links) */
+	u32 mode;
+	u32 slot, gen;		/* code-page generation check */
+	u16 n;
+	u16 bytes;		/* length of the code it covers */
+	bool cached;
+	struct block *hnext;
+	struct block *link[2];
+	u64 link_epoch;
+	struct insn insn[];
+};
+
+/*
+ * Decode one instruction from @bytes (@avail bytes readable).  Never
+ * faults: an invalid opcode decodes to op_ud, which raises #UD when run.
+ * Return: the length; 0 if more than @avail bytes are needed (page end);
+ * -1 if longer than 15 bytes (#GP(0)).
+ */
+int cpu_decode(struct cpu *c, const u8 *bytes, int avail, struct insn *i);
+bool insn_ends_block(const struct insn *i);
+extern const insn_fn optab[2][256];
+insn_fn optab_select(struct cpu *c, struct insn *i, u8 modrm);
+
+const struct block *icache_lookup(struct cpu *c);
+void icache_flush(struct cpu *c);
+int icache_init(struct cpu *c);
+void icache_free(struct cpu *c);
+
+/* Code-page tracking shared by every cpu (icache.c) */
+#define CODE_SLOTS_BITS 16
+extern u32 code_gen[1u << CODE_SLOTS_BITS];
+extern u8 code_mark[1u << CODE_SLOTS_BITS];
+static __always_inline u32 code_slot(uintptr_t host)
+{
+	return (u32)(((host >> PAGE_SHIFT) * 0x9E3779B97F4A7C15ull) >> (64 - CODE_SLOTS_BITS));
+}
+void code_page_written(struct cpu *c, uintptr_t host);
+void code_page_mark(struct cpu *c, uintptr_t host);
+
+/* ---- MSRs (msr.c) ---- */
+int msr_read(struct cpu *c, u32 idx, u64 *v);
+int msr_write(struct cpu *c, u32 idx, u64 v);
+
+/* ---- instruction groups (ops_*.c) referenced by the table ---- */
+void op_ud(struct cpu *c, const struct insn *i);
+
+#define MSR_IA32_TSC		0x10
+#define MSR_IA32_APIC_BASE	0x1b
+#define MSR_IA32_FEATURE_CONTROL 0x3a
+#define MSR_IA32_TSC_ADJUST	0x3b
+#define MSR_IA32_SPEC_CTRL	0x48
+#define MSR_IA32_BIOS_SIGN_ID	0x8b
+#define MSR_IA32_MTRRCAP	0xfe
+#define MSR_IA32_SYSENTER_CS	0x174
+#define MSR_IA32_SYSENTER_ESP	0x175
+#define MSR_IA32_SYSENTER_EIP	0x176
+#define MSR_IA32_MISC_ENABLE	0x1a0
+#define MSR_IA32_DEBUGCTL	0x1d9
+#define MSR_IA32_PAT		0x277
+#define MSR_IA32_MTRR_DEF_TYPE	0x2ff
+#define MSR_EFER		0xc0000080
+#define MSR_STAR		0xc0000081
+#define MSR_LSTAR		0xc0000082
+#define MSR_CSTAR		0xc0000083
+#define MSR_FMASK		0xc0000084
+#define MSR_FS_BASE		0xc0000100
+#define MSR_GS_BASE		0xc0000101
+#define MSR_KERNEL_GS_BASE	0xc0000102
+#define MSR_TSC_AUX		0xc0000103
+
+#endif

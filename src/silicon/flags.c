@@ -1,0 +1,90 @@
+// SPDX-License-Identifier: MIT
+/*
+ * flags.c: lazy RFLAGS.
+ *
+ * ALU instructions record (operation, size, result, operands) instead of
+ * computing six flags; the flags are computed only when something reads
+ * them (Jcc, SETcc, PUSHF, ADC...).  CF and OF of ADD/ADC and SUB/SBB come
+ * from the operands' and result's top bits, so ADC/SBB need no extra
+ * state: carry out = (a & b) | ((a | b) & ~r), borrow out =
+ * (~a & b) | (~(a ^ b) & r), taken at the sign bit.
+ */
+#include "silicon/cpu.h"
+
+u8 parity8(u64 v)
+{
+	return !__builtin_parity((unsigned)(v & 0xff));
+}
+
+u64 lf_compute(struct cpu *c)
+{
+	u64 r = c->lf_res, a = c->lf_s1, b = c->lf_s2, f = 0;
+	int sz = c->lf_sz;
+	u64 sb = 1ull << ((8 << sz) - 1);
+	u64 m = sz_mask(sz);
+
+	switch (c->lf_op) {
+	case LF_ADD:
+		if (((a & b) | ((a | b) & ~r)) & sb)
+			f |= CPU_FLAG_CF;
+		if ((a ^ r) & (b ^ r) & sb)
+			f |= CPU_FLAG_OF;
+		f |= (a ^ b ^ r) & CPU_FLAG_AF;
+		break;
+	case LF_SUB:
+		if (((~a & b) | (~(a ^ b) & r)) & sb)
+			f |= CPU_FLAG_CF;
+		if ((a ^ b) & (a ^ r) & sb)
+			f |= CPU_FLAG_OF;
+		f |= (a ^ b ^ r) & CPU_FLAG_AF;
+		break;
+	case LF_LOGIC:
+		break;
+	case LF_INC:
+		f |= c->lf_cf ? CPU_FLAG_CF : 0;
+		if ((r & m) == sb)
+			f |= CPU_FLAG_OF;
+		if ((r & 0xf) == 0)
+			f |= CPU_FLAG_AF;
+		break;
+	case LF_DEC:
+		f |= c->lf_cf ? CPU_FLAG_CF : 0;
+		if ((r & m) == sb - 1)
+			f |= CPU_FLAG_OF;
+		if ((r & 0xf) == 0xf)
+			f |= CPU_FLAG_AF;
+		break;
+	default:
+		return c->s.rflags & FLAGS_ARITH;
+	}
+	if ((r & m) == 0)
+		f |= CPU_FLAG_ZF;
+	if (r & sb)
+		f |= CPU_FLAG_SF;
+	if (parity8(r))
+		f |= CPU_FLAG_PF;
+	return f;
+}
+
+/* Condition codes, SDM vol. 1 appendix B */
+bool cpu_cond(struct cpu *c, int cc)
+{
+	u64 f;
+	bool r;
+
+	/* Fast path: ZF of any lazy result needs no flag word. */
+	if ((cc >> 1) == 2 && c->lf_op != LF_NONE)
+		return ((c->lf_res & sz_mask(c->lf_sz)) == 0) ^ (cc & 1);
+	f = cpu_get_flags(c);
+	switch (cc >> 1) {
+	case 0: r = f & CPU_FLAG_OF; break;
+	case 1: r = f & CPU_FLAG_CF; break;
+	case 2: r = f & CPU_FLAG_ZF; break;
+	case 3: r = f & (CPU_FLAG_CF | CPU_FLAG_ZF); break;
+	case 4: r = f & CPU_FLAG_SF; break;
+	case 5: r = f & CPU_FLAG_PF; break;
+	case 6: r = !!(f & CPU_FLAG_SF) != !!(f & CPU_FLAG_OF); break;
+	default: r = (f & CPU_FLAG_ZF) || (!!(f & CPU_FLAG_SF) != !!(f & CPU_FLAG_OF)); break;
+	}
+	return r ^ (cc & 1);
+}

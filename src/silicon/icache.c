@@ -1,0 +1,252 @@
+// SPDX-License-Identifier: MIT
+/*
+ * icache.c: the decoded-instruction cache.
+ *
+ * Blocks (runs of decoded instructions ending at a branch, a mode-changing
+ * instruction, BLOCK_MAX_INSNS or the page end) are keyed by the
+ * guest-physical address of their first byte and the code size; they are
+ * position independent (handlers take RIP from the cpu), so two linear
+ * aliases share a block.
+ *
+ * Invalidation works on host pages, so every vCPU sharing the memory sees
+ * it: code_mark[] says "some cpu decoded code from this page", code_gen[]
+ * is bumped when such a page is written.  A block records the generation
+ * of its page and is checked against it on entry.  Write TLB slots are
+ * never filled for marked pages (tlb.c), and marking a page makes every
+ * cpu drop its write slots (REQ_WTLB), so no write can slip past.  Slots
+ * are a hash of the host page, so a collision only causes a spurious
+ * re-decode.
+ *
+ * Note, another vCPU's write is noticed at this cpu's next block entry,
+ * which is within the SDM's cross-modifying-code rules (8.1.3: the
+ * executing processor must serialise before running modified code).
+ */
+#include <pthread.h>
+#include <stdlib.h>
+
+#include "silicon/cpu.h"
+
+#define HASH_BITS 14
+#define ARENA_SIZE (8u << 20)
+
+u32 code_gen[1u << CODE_SLOTS_BITS];
+u8 code_mark[1u << CODE_SLOTS_BITS];
+
+static pthread_mutex_t cpus_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct cpu *all_cpus;
+
+int icache_init(struct cpu *c)
+{
+	c->blk_hash = calloc(1u << HASH_BITS, sizeof(*c->blk_hash));
+	c->arena = malloc(ARENA_SIZE);
+	c->tmp_block = malloc(sizeof(struct block) + 2 * sizeof(struct insn));
+	if (!c->blk_hash || !c->arena || !c->tmp_block) {
+		free(c->blk_hash);
+		free(c->arena);
+		free(c->tmp_block);
+		return -1;
+	}
+	c->arena_size = ARENA_SIZE;
+	pthread_mutex_lock(&cpus_lock);
+	c->next_cpu = all_cpus;
+	all_cpus = c;
+	pthread_mutex_unlock(&cpus_lock);
+	return 0;
+}
+
+void icache_free(struct cpu *c)
+{
+	pthread_mutex_lock(&cpus_lock);
+	for (struct cpu **p = &all_cpus; *p; p = &(*p)->next_cpu) {
+		if (*p == c) {
+			*p = c->next_cpu;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&cpus_lock);
+	free(c->blk_hash);
+	free(c->arena);
+	free(c->tmp_block);
+}
+
+void icache_flush(struct cpu *c)
+{
+	memset(c->blk_hash, 0, (1u << HASH_BITS) * sizeof(*c->blk_hash));
+	c->arena_used = 0;
+	c->link_epoch++;
+}
+
+void code_page_written(struct cpu *c, uintptr_t host)
+{
+	u32 slot = code_slot(host);
+
+	if (likely(!__atomic_load_n(&code_mark[slot], __ATOMIC_RELAXED)))
+		return;
+	__atomic_store_n(&code_mark[slot], 0, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&code_gen[slot], 1, __ATOMIC_SEQ_CST);
+	/* Self-modifying code: stop the running block after this insn. */
+	if (c && c->cur_block && c->cur_block->slot == slot)
+		c->run_end = c->cur_block->insn;
+}
+
+void code_page_mark(struct cpu *c, uintptr_t host)
+{
+	u32 slot = code_slot(host);
+
+	if (__atomic_load_n(&code_mark[slot], __ATOMIC_RELAXED))
+		return;
+	__atomic_store_n(&code_mark[slot], 1, __ATOMIC_SEQ_CST);
+	/* Our own write slots for this page go now, the others' at their next block. */
+	for (int u = 0; u < 2; u++)
+		for (unsigned k = 0; k < TLB_SIZE; k++) {
+			struct tlb_entry *e = &c->tlb[u][ACC_W][k];
+			if (e->tag != 1 && code_slot(e->tag + e->addend) == slot)
+				e->tag = 1;
+		}
+	pthread_mutex_lock(&cpus_lock);
+	for (struct cpu *o = all_cpus; o; o = o->next_cpu)
+		if (o != c)
+			__atomic_or_fetch(&o->req, REQ_WTLB, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&cpus_lock);
+}
+
+static inline u32 hash_of(u64 gpa, u32 mode)
+{
+	return (u32)(((gpa ^ ((u64)mode << 56)) * 0x9E3779B97F4A7C15ull) >> (64 - HASH_BITS));
+}
+
+#define MODE_KEY (MODE_CS64 | MODE_CS32)
+
+/* Decode one instruction that straddles a page into the temporary block. */
+static const struct block *decode_split(struct cpu *c, u64 lin, u64 gpa)
+{
+	struct block *b = c->tmp_block;
+	u8 buf[16];
+	int len;
+
+	for (int k = 0; k < 15; k++)
+		buf[k] = (u8)mem_read_slow(c, lin + k, 1, ACC_X);
+	len = cpu_decode(c, buf, 15, &b->insn[0]);
+	if (len < 0)
+		cpu_gp0(c);
+	b->gpa = gpa;
+	b->rip = c->s.rip;
+	b->mode = c->mode & MODE_KEY;
+	b->n = 1;
+	b->bytes = (u16)len;
+	b->cached = false;
+	b->slot = 0;
+	b->gen = code_gen[0];
+	b->link[0] = b->link[1] = NULL;
+	b->link_epoch = 0;
+	return b;
+}
+
+static const struct block *decode_block(struct cpu *c, u64 lin, u64 gpa, u8 *page, u32 h,
+					u64 limit_left)
+{
+	size_t need = sizeof(struct block) + BLOCK_MAX_INSNS * sizeof(struct insn);
+	unsigned off = lin & 0xfff;
+	struct block *b;
+	int n = 0;
+	u32 slot = code_slot((uintptr_t)page);
+
+	if (c->arena_used + need > c->arena_size)
+		icache_flush(c);
+	b = (struct block *)(c->arena + c->arena_used);
+	while (n < BLOCK_MAX_INSNS && off < 4096) {
+		int avail = 4096 - off;
+		int len;
+		if ((u64)avail > limit_left)
+			avail = (int)limit_left;
+		len = cpu_decode(c, page + off, avail, &b->insn[n]);
+		if (len <= 0) {
+			if (n == 0) {
+				if (len < 0 || limit_left <= 4096u - off)
+					cpu_gp0(c);	/* too long, or past the CS limit */
+				return decode_split(c, lin, gpa);
+			}
+			break;
+		}
+		n++;
+		off += len;
+		limit_left -= (u64)len;
+		if (b->insn[n - 1].flags & IF_TERM)
+			break;
+	}
+	code_page_mark(c, (uintptr_t)page);
+	b->gpa = gpa;
+	b->rip = c->s.rip;
+	b->mode = c->mode & MODE_KEY;
+	b->n = (u16)n;
+	b->bytes = (u16)(off - (lin & 0xfff));
+	b->cached = true;
+	b->slot = slot;
+	b->gen = __atomic_load_n(&code_gen[slot], __ATOMIC_SEQ_CST);
+	b->link[0] = b->link[1] = NULL;
+	b->link_epoch = c->link_epoch;
+	b->hnext = c->blk_hash[h];
+	c->blk_hash[h] = b;
+	c->arena_used += ALIGN_UP(sizeof(struct block) + n * sizeof(struct insn), 16);
+	return b;
+}
+
+/*
+ * The block at CS:RIP.  Fetch faults (#PF, #GP for the CS limit or a
+ * non-canonical RIP) are raised here, before anything executes.
+ */
+const struct block *icache_lookup(struct cpu *c)
+{
+	u64 rip = c->s.rip, lin, gpa, limit_left = ~0ull;
+	const struct block *prev = c->cur_block;
+	struct tlb_entry *e;
+	struct block *b, **pp;
+	u32 mode = c->mode & MODE_KEY, h;
+	u8 *page;
+
+	(void)prev;
+	if (c->code64) {
+		lin = rip;
+	} else {
+		u32 lim = c->s.seg[CPU_SEG_CS].limit;
+		if (rip > lim)
+			cpu_gp0(c);
+		limit_left = (u64)lim - rip + 1;
+		lin = (c->s.seg[CPU_SEG_CS].base + rip) & 0xffffffffull;
+	}
+	e = tlb_slot(c, lin, ACC_X);
+	if (unlikely(e->tag != (lin & ~(u64)0xfff))) {
+		void *p = mem_ptr_slow(c, lin, 1, ACC_X);
+		if (!p || e->tag != (lin & ~(u64)0xfff)) {
+			/* not cacheable (MMIO, SMAP-free user page...): decode uncached */
+			u64 g;
+			bool up;
+			u64 err = paging_walk(c, lin, ACC_X | ACC_NOFAULT, false, false, &g, &up);
+			return decode_split(c, lin, err ? 0 : g);
+		}
+	}
+	gpa = e->gpa | (lin & 0xfff);
+	page = (u8 *)(uintptr_t)((lin & ~(u64)0xfff) + e->addend);
+	h = hash_of(gpa, mode);
+	for (pp = &c->blk_hash[h]; (b = *pp) != NULL; pp = &b->hnext) {
+		if (b->gpa != gpa || b->mode != mode)
+			continue;
+		if (unlikely(b->gen != __atomic_load_n(&code_gen[b->slot], __ATOMIC_RELAXED))) {
+			*pp = b->hnext;	/* stale: the page was written */
+			break;
+		}
+		if (unlikely(b->bytes > limit_left))
+			break;	/* decoded past today's CS limit: decode again */
+		return b;
+	}
+	return decode_block(c, lin, gpa, page, h, limit_left);
+}
+
+void cpu_code_written(const void *host, u64 len)
+{
+	uintptr_t p = (uintptr_t)host & ~(uintptr_t)0xfff;
+	uintptr_t end = (uintptr_t)host + len;
+
+	for (; p < end; p += PAGE_SIZE)
+		code_page_written(NULL, p);
+}

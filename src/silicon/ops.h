@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ops.h: operand helpers shared by the instruction handlers (ops_*.c) and
+ * the handler prototypes the dispatch tables (optable.c) point at.
+ */
+#ifndef USERKVM_SILICON_OPS_H
+#define USERKVM_SILICON_OPS_H
+
+#include "silicon/cpu.h"
+#include "silicon/intercept.h"
+
+#define OP(name) void name(struct cpu *c, const struct insn *i)
+
+static __always_inline u64 ea_lin(struct cpu *c, const struct insn *i, int size, int kind)
+{
+	return seg_lin(c, i->seg, insn_ea(c, i), size, kind);
+}
+
+/* r/m operand of size sz */
+static __always_inline u64 rm_read(struct cpu *c, const struct insn *i, int sz)
+{
+	if (!(i->flags & IF_MEM))
+		return reg_read(c, i_rm(i, sz), sz);
+	return lin_read(c, ea_lin(c, i, 1 << sz, ACC_R), 1 << sz);
+}
+
+static __always_inline void rm_write(struct cpu *c, const struct insn *i, int sz, u64 v)
+{
+	if (!(i->flags & IF_MEM))
+		reg_write(c, i_rm(i, sz), sz, v);
+	else
+		lin_write(c, ea_lin(c, i, 1 << sz, ACC_W), 1 << sz, v);
+}
+
+static __always_inline u64 rg_read(struct cpu *c, const struct insn *i, int sz)
+{
+	return reg_read(c, i_reg(i, sz), sz);
+}
+
+static __always_inline void rg_write(struct cpu *c, const struct insn *i, int sz, u64 v)
+{
+	reg_write(c, i_reg(i, sz), sz, v);
+}
+
+/* A read-modify-write memory operand: write access checked up front. */
+struct rmw {
+	void *p;	/* host pointer, NULL for the slow path */
+	u64 lin;
+};
+
+static __always_inline u64 rmw_begin(struct cpu *c, const struct insn *i, int sz, struct rmw *m)
+{
+	int size = 1 << sz;
+	u64 lin = ea_lin(c, i, size, ACC_W);
+	void *p = mem_fast(c, lin, size, ACC_W);
+
+	if (unlikely(!p))
+		p = mem_ptr_slow(c, lin, size, ACC_W);
+	m->p = p;
+	m->lin = lin;
+	if (likely(p != NULL))
+		return ld(p, size);
+	return mem_read_slow(c, lin, size, ACC_W);
+}
+
+static __always_inline void rmw_end(struct cpu *c, int sz, struct rmw *m, u64 v)
+{
+	if (likely(m->p != NULL))
+		st(m->p, 1 << sz, v);
+	else
+		mem_write_slow(c, m->lin, 1 << sz, v, ACC_W);
+}
+
+/* Serialises LOCKed accesses that cannot use host atomics (split, MMIO). */
+void cpu_bus_lock(void);
+void cpu_bus_unlock(void);
+
+/* Every handler the tables name (ops_*.c) */
+OP(op_ud);
+OP(op_nop);
+/* ALU */
+OP(op_alu_rm_r); OP(op_alu_r_rm); OP(op_alu_a_imm); OP(op_alu_rm_imm);
+OP(op_test_rm_r); OP(op_test_a_imm); OP(op_test_rm_imm);
+OP(op_inc_r); OP(op_dec_r); OP(op_grp4_5_incdec);
+OP(op_not); OP(op_neg); OP(op_mul); OP(op_imul1); OP(op_div); OP(op_idiv);
+OP(op_imul_r_rm); OP(op_imul_r_rm_imm);
+OP(op_shift); OP(op_shld); OP(op_shrd);
+OP(op_bt); OP(op_bt_imm); OP(op_bsf); OP(op_bsr); OP(op_popcnt);
+OP(op_daa); OP(op_das); OP(op_aaa); OP(op_aas); OP(op_aam); OP(op_aad);
+OP(op_cbw); OP(op_cwd);
+OP(op_setcc); OP(op_cmovcc);
+OP(op_xadd); OP(op_cmpxchg); OP(op_cmpxchg8b); OP(op_bswap);
+OP(op_xchg_rm_r); OP(op_xchg_a_r);
+OP(op_cmc); OP(op_clc); OP(op_stc); OP(op_cld); OP(op_std);
+OP(op_sahf); OP(op_lahf); OP(op_salc);
+OP(op_crc32); OP(op_adcx);
+/* MOV and stack */
+OP(op_mov_rm_r); OP(op_mov_r_rm); OP(op_mov_r_imm); OP(op_mov_rm_imm);
+OP(op_mov_moffs); OP(op_lea); OP(op_movzx); OP(op_movsx); OP(op_movsxd);
+OP(op_movbe);
+OP(op_push_r); OP(op_pop_r); OP(op_push_imm); OP(op_pop_rm); OP(op_push_rm);
+OP(op_pusha); OP(op_popa); OP(op_enter); OP(op_leave);
+OP(op_push_seg); OP(op_pop_seg); OP(op_mov_rm_seg); OP(op_mov_seg_rm);
+OP(op_lxs); OP(op_xlat);
+/* strings */
+OP(op_movs); OP(op_cmps); OP(op_stos); OP(op_lods); OP(op_scas);
+OP(op_ins); OP(op_outs);
+/* control */
+OP(op_jcc); OP(op_jmp_rel); OP(op_call_rel); OP(op_ret); OP(op_jmp_rm);
+OP(op_call_rm); OP(op_loop); OP(op_jcxz); OP(op_jmp_far); OP(op_call_far);
+OP(op_jmp_far_m); OP(op_call_far_m); OP(op_retf); OP(op_iret);
+OP(op_int); OP(op_int3); OP(op_into); OP(op_int1); OP(op_bound);
+/* system */
+OP(op_hlt); OP(op_cli); OP(op_sti); OP(op_pushf); OP(op_popf);
+OP(op_in); OP(op_out);
+OP(op_grp6); OP(op_grp7); OP(op_lar); OP(op_lsl); OP(op_clts);
+OP(op_mov_r_cr); OP(op_mov_cr_r); OP(op_mov_r_dr); OP(op_mov_dr_r);
+OP(op_cpuid); OP(op_rdmsr); OP(op_wrmsr); OP(op_rdtsc); OP(op_rdpmc);
+OP(op_syscall); OP(op_sysret); OP(op_sysenter); OP(op_sysexit);
+OP(op_invd); OP(op_wbinvd); OP(op_grp15); OP(op_grp9); OP(op_arpl);
+OP(op_pause); OP(op_fwait); OP(op_x87); OP(op_invpcid); OP(op_rsm);
+OP(op_vmread); OP(op_vmwrite); OP(op_invept); OP(op_invvpid);
+extern const insn_fn alu_tab_rm_r[8][4], alu_tab_r_rm[8][4], alu_tab_rm_imm[8][4],
+	alu_tab_a_imm[8][4];
+
+#endif

@@ -1,0 +1,321 @@
+// SPDX-License-Identifier: MIT
+/*
+ * ops_mov.c: data movement, the stack, segment register loads.
+ */
+#include "silicon/ops.h"
+
+void cpu_push(struct cpu *c, int sz, u64 v)
+{
+	int size = 1 << sz, ssz = stack_sz(c);
+	u64 sp = (c->s.gpr[4] - size) & sz_mask(ssz);
+
+	mem_write(c, CPU_SEG_SS, sp, size, v);
+	reg_write(c, 4, ssz, sp);
+}
+
+u64 cpu_pop(struct cpu *c, int sz)
+{
+	int size = 1 << sz, ssz = stack_sz(c);
+	u64 sp = c->s.gpr[4] & sz_mask(ssz);
+	u64 v = mem_read(c, CPU_SEG_SS, sp, size);
+
+	reg_write(c, 4, ssz, sp + size);
+	return v;
+}
+
+OP(op_mov_rm_r)
+{
+	int sz = i->osz;
+	rm_write(c, i, sz, rg_read(c, i, sz));
+}
+
+OP(op_mov_r_rm)
+{
+	int sz = i->osz;
+	rg_write(c, i, sz, rm_read(c, i, sz));
+}
+
+/* B0+r / B8+r */
+OP(op_mov_r_imm)
+{
+	int sz = i->osz;
+	reg_write(c, sz == SZ8 ? i->regb : i->reg, sz, i->imm);
+}
+
+/* C6/C7 /0 */
+OP(op_mov_rm_imm)
+{
+	if ((i->modrm >> 3) & 7)
+		cpu_ud(c);
+	rm_write(c, i, i->osz, i->imm);
+}
+
+/* A0-A3: MOV between the accumulator and seg:moffs */
+OP(op_mov_moffs)
+{
+	int sz = i->osz, size = 1 << sz;
+	u64 off = i->imm;
+
+	if (i->op & 2)
+		mem_write(c, i->seg, off, size, reg_read(c, 0, sz));
+	else
+		reg_write(c, 0, sz, mem_read(c, i->seg, off, size));
+}
+
+OP(op_lea)
+{
+	if (!(i->flags & IF_MEM))
+		cpu_ud(c);
+	rg_write(c, i, i->osz, insn_ea(c, i));
+}
+
+/* 0F B6/B7 */
+OP(op_movzx)
+{
+	rg_write(c, i, i->osz, rm_read(c, i, (i->op & 1) ? SZ16 : SZ8));
+}
+
+/* 0F BE/BF */
+OP(op_movsx)
+{
+	int ssz = (i->op & 1) ? SZ16 : SZ8;
+	rg_write(c, i, i->osz, sext(rm_read(c, i, ssz), ssz));
+}
+
+/* 63 in 64-bit mode */
+OP(op_movsxd)
+{
+	if (i->osz == SZ64)
+		rg_write(c, i, SZ64, sext(rm_read(c, i, SZ32), SZ32));
+	else
+		rg_write(c, i, i->osz, rm_read(c, i, i->osz));
+}
+
+/* 0F 38 F0/F1: MOVBE (memory operand only) */
+OP(op_movbe)
+{
+	int sz = i->osz;
+	u64 v;
+
+	if (!(i->flags & IF_MEM) || sz == SZ8)
+		cpu_ud(c);
+	if (i->op == 0xf0) {
+		v = rm_read(c, i, sz);
+		v = sz == SZ64 ? __builtin_bswap64(v) : sz == SZ32 ? __builtin_bswap32((u32)v) :
+		    __builtin_bswap16((u16)v);
+		rg_write(c, i, sz, v);
+	} else {
+		v = rg_read(c, i, sz);
+		v = sz == SZ64 ? __builtin_bswap64(v) : sz == SZ32 ? __builtin_bswap32((u32)v) :
+		    __builtin_bswap16((u16)v);
+		rm_write(c, i, sz, v);
+	}
+}
+
+/* 50+r */
+OP(op_push_r)
+{
+	cpu_push(c, i->osz, reg_read(c, i->reg, i->osz));
+}
+
+/* 58+r */
+OP(op_pop_r)
+{
+	u64 v = cpu_pop(c, i->osz);
+	reg_write(c, i->reg, i->osz, v);
+}
+
+/* 68 / 6A */
+OP(op_push_imm)
+{
+	cpu_push(c, i->osz, i->imm);
+}
+
+/* 8F /0: the address is computed after RSP is incremented (SDM POP) */
+OP(op_pop_rm)
+{
+	int sz = i->osz, ssz = stack_sz(c), size = 1 << sz;
+	u64 sp = c->s.gpr[4] & sz_mask(ssz), v, old = c->s.gpr[4];
+
+	if ((i->modrm >> 3) & 7)
+		cpu_ud(c);
+	v = mem_read(c, CPU_SEG_SS, sp, size);
+	if (!(i->flags & IF_MEM)) {
+		reg_write(c, 4, ssz, sp + size);
+		reg_write(c, i->rm, sz, v);
+		return;
+	}
+	reg_write(c, 4, ssz, sp + size);
+	{
+		u64 lin;
+		/* restore RSP if the store faults */
+		void *p;
+		lin = ea_lin(c, i, size, ACC_W);
+		p = mem_fast(c, lin, size, ACC_W);
+		if (!p) {
+			u64 save = c->s.gpr[4];
+			c->s.gpr[4] = old;
+			p = mem_ptr_slow(c, lin, size, ACC_W);
+			c->s.gpr[4] = save;
+		}
+		if (p)
+			st(p, size, v);
+		else
+			mem_write_slow(c, lin, size, v, ACC_W);
+	}
+}
+
+/* FF /6 */
+OP(op_push_rm)
+{
+	cpu_push(c, i->osz, rm_read(c, i, i->osz));
+}
+
+/* 60: PUSHA/PUSHAD */
+OP(op_pusha)
+{
+	int sz = i->osz, ssz = stack_sz(c), size = 1 << sz;
+	u64 sp = c->s.gpr[4] & sz_mask(ssz);
+
+	for (int r = 0; r < 8; r++)
+		mem_write(c, CPU_SEG_SS, (sp - (r + 1) * size) & sz_mask(ssz), size,
+			  reg_read(c, r, sz));
+	reg_write(c, 4, ssz, sp - 8 * size);
+}
+
+/* 61: POPA/POPAD (the stored SP is skipped) */
+OP(op_popa)
+{
+	int sz = i->osz, ssz = stack_sz(c), size = 1 << sz;
+	u64 sp = c->s.gpr[4] & sz_mask(ssz), v[8];
+
+	for (int r = 0; r < 8; r++)
+		v[7 - r] = mem_read(c, CPU_SEG_SS, (sp + r * size) & sz_mask(ssz), size);
+	for (int r = 0; r < 8; r++)
+		if (r != 4)
+			reg_write(c, r, sz, v[r]);
+	reg_write(c, 4, ssz, sp + 8 * size);
+}
+
+/* C8: ENTER imm16, imm8 */
+OP(op_enter)
+{
+	int sz = i->osz, ssz = stack_sz(c), size = 1 << sz;
+	unsigned level = i->imm2 & 31;
+	u64 m = sz_mask(ssz);
+	u64 sp = c->s.gpr[4] & m, bp = c->s.gpr[5], frame;
+
+	sp = (sp - size) & m;
+	mem_write(c, CPU_SEG_SS, sp, size, reg_read(c, 5, sz));
+	frame = sp;
+	if (level) {
+		for (unsigned k = 1; k < level; k++) {
+			bp = (bp - size) & sz_mask(ssz);
+			u64 v = mem_read(c, CPU_SEG_SS, bp & m, size);
+			sp = (sp - size) & m;
+			mem_write(c, CPU_SEG_SS, sp, size, v);
+		}
+		sp = (sp - size) & m;
+		mem_write(c, CPU_SEG_SS, sp, size, frame);
+	}
+	sp = (sp - (u16)i->imm) & m;
+	/* a final probe of the new stack top like hardware (SDM ENTER) */
+	(void)seg_lin(c, CPU_SEG_SS, sp, 1, ACC_W);
+	reg_write(c, 5, sz, frame);
+	reg_write(c, 4, ssz, sp);
+}
+
+/* C9: LEAVE */
+OP(op_leave)
+{
+	int sz = i->osz, ssz = stack_sz(c), size = 1 << sz;
+	u64 sp = c->s.gpr[5] & sz_mask(ssz);
+	u64 v = mem_read(c, CPU_SEG_SS, sp, size);
+
+	reg_write(c, 4, ssz, sp + size);
+	reg_write(c, 5, sz, v);
+}
+
+static int seg_of_op(const struct insn *i)
+{
+	if (i->map == 1)
+		return i->op < 0xa8 ? CPU_SEG_FS : CPU_SEG_GS;
+	return (i->op >> 3) & 3;
+}
+
+/* 06/0E/16/1E, 0F A0/A8 */
+OP(op_push_seg)
+{
+	cpu_push(c, i->osz, c->s.seg[seg_of_op(i)].sel);
+}
+
+/* 07/17/1F, 0F A1/A9 */
+OP(op_pop_seg)
+{
+	int seg = seg_of_op(i), ssz = stack_sz(c), size = 1 << i->osz;
+	u64 sp = c->s.gpr[4] & sz_mask(ssz);
+	u16 sel = (u16)mem_read(c, CPU_SEG_SS, sp, size);
+
+	cpu_load_seg(c, seg, sel);
+	reg_write(c, 4, ssz, sp + size);
+	if (seg == CPU_SEG_SS)
+		c->s.interruptibility |= CPU_INTR_MOVSS_BLOCKING;
+}
+
+/* 8C: MOV r/m, Sreg (a register destination gets the zero-extended selector) */
+OP(op_mov_rm_seg)
+{
+	int s = (i->modrm >> 3) & 7;
+
+	if (s > 5)
+		cpu_ud(c);
+	if (i->flags & IF_MEM)
+		rm_write(c, i, SZ16, c->s.seg[s].sel);
+	else
+		reg_write(c, i->rm, i->osz == SZ16 ? SZ16 : i->osz, c->s.seg[s].sel);
+}
+
+/* 8E: MOV Sreg, r/m (MOV CS is #UD; MOV SS blocks interrupts for one insn) */
+OP(op_mov_seg_rm)
+{
+	int s = (i->modrm >> 3) & 7;
+	u16 sel;
+
+	if (s > 5 || s == CPU_SEG_CS)
+		cpu_ud(c);
+	sel = (u16)rm_read(c, i, SZ16);
+	cpu_load_seg(c, s, sel);
+	if (s == CPU_SEG_SS)
+		c->s.interruptibility |= CPU_INTR_MOVSS_BLOCKING;
+}
+
+/* C4/C5, 0F B2/B4/B5: LES LDS LSS LFS LGS */
+OP(op_lxs)
+{
+	int sz = i->osz, seg;
+	u64 ea, off;
+	u16 sel;
+
+	if (!(i->flags & IF_MEM))
+		cpu_ud(c);
+	if (i->map == 0)
+		seg = i->op == 0xc4 ? CPU_SEG_ES : CPU_SEG_DS;
+	else
+		seg = i->op == 0xb2 ? CPU_SEG_SS : i->op == 0xb4 ? CPU_SEG_FS : CPU_SEG_GS;
+	ea = insn_ea(c, i);
+	off = mem_read(c, i->seg, ea, 1 << sz);
+	sel = (u16)mem_read(c, i->seg, (ea + (1u << sz)) & (i->asz == SZ64 ? ~0ull : sz_mask(i->asz)), 2);
+	cpu_load_seg(c, seg, sel);
+	rg_write(c, i, sz, off);
+	if (seg == CPU_SEG_SS)
+		c->s.interruptibility |= CPU_INTR_MOVSS_BLOCKING;
+}
+
+/* D7: XLAT */
+OP(op_xlat)
+{
+	u64 off = (c->s.gpr[3] + (u8)c->s.gpr[0]);
+	if (i->asz != SZ64)
+		off &= sz_mask(i->asz);
+	reg_write(c, 0, SZ8, mem_read(c, i->seg, off, 1));
+}

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tlb.c: the soft TLB and the memory slow paths.
+ *
+ * The TLB is direct mapped, one table per (user/supervisor, access kind),
+ * each slot mapping a linear page straight to a host pointer.  A slot is
+ * filled only after the page walk granted that kind of access (and set
+ * the A/D bits it needs), so a hit needs no further checks.  Write slots
+ * are never filled for pages holding decoded code: the first write to such
+ * a page comes here and invalidates the code (icache.c).
+ */
+#include "silicon/cpu.h"
+
+void tlb_flush_all(struct cpu *c)
+{
+	for (int u = 0; u < 2; u++)
+		for (int k = 0; k < ACC_NKIND; k++)
+			for (unsigned n = 0; n < TLB_SIZE; n++)
+				c->tlb[u][k][n].tag = 1;
+	c->tlb_has_large = false;
+	c->link_epoch++;
+}
+
+void tlb_flush_page(struct cpu *c, u64 lin)
+{
+	if (c->tlb_has_large) {
+		tlb_flush_all(c);
+		return;
+	}
+	for (int u = 0; u < 2; u++)
+		for (int k = 0; k < ACC_NKIND; k++) {
+			struct tlb_entry *e = &c->tlb[u][k][(lin >> PAGE_SHIFT) & (TLB_SIZE - 1)];
+			if (e->tag == (lin & ~(u64)0xfff))
+				e->tag = 1;
+		}
+	c->link_epoch++;
+}
+
+void phys_root_xlate(struct cpu *c, u64 gpa, int kind, struct phys_xlate *out)
+{
+	for (int k = 0; k < c->nphys; k++) {
+		const struct phys_range *r = &c->phys[k];
+		if (gpa - r->gpa < r->size) {
+			out->host = r->host + (gpa - r->gpa);
+			out->writable = !(r->flags & CPU_PHYS_READONLY);
+			return;
+		}
+	}
+	out->host = NULL;
+	out->writable = false;
+}
+
+/* Host pointer of guest-physical @gpa (RAM only), or NULL. */
+u8 *phys_host_ptr(struct cpu *c, u64 gpa, int kind)
+{
+	struct phys_xlate px;
+
+	c->phys_xlate(c, gpa & ~(u64)0xfff, kind, &px);
+	if (!px.host || (kind == ACC_W && !px.writable))
+		return NULL;
+	return px.host + (gpa & 0xfff);
+}
+
+static u64 mmio_read(struct cpu *c, u64 gpa, int size)
+{
+	u64 v = size == 8 ? ~0ull : (1ull << (8 * size)) - 1;
+
+	if (c->io && c->io->mmio) {
+		if (c->io->mmio(c->io_opaque, c, gpa, size, false, &v))
+			__atomic_or_fetch(&c->req, REQ_STOP, __ATOMIC_SEQ_CST);
+		if (size < 8)
+			v &= (1ull << (8 * size)) - 1;
+	}
+	return v;
+}
+
+static void mmio_write(struct cpu *c, u64 gpa, int size, u64 v)
+{
+	if (c->io && c->io->mmio)
+		if (c->io->mmio(c->io_opaque, c, gpa, size, true, &v))
+			__atomic_or_fetch(&c->req, REQ_STOP, __ATOMIC_SEQ_CST);
+}
+
+u64 phys_read(struct cpu *c, u64 gpa, int size)
+{
+	u8 *p = phys_host_ptr(c, gpa, ACC_R);
+	return p ? ld(p, size) : mmio_read(c, gpa, size);
+}
+
+void phys_write(struct cpu *c, u64 gpa, int size, u64 val)
+{
+	u8 *p = phys_host_ptr(c, gpa, ACC_W);
+	if (p) {
+		st(p, size, val);
+		code_page_written(c, (uintptr_t)p);
+	} else {
+		mmio_write(c, gpa, size, val);
+	}
+}
+
+struct xl {
+	u8 *host;	/* host address of the byte, NULL for MMIO */
+	u64 gpa;
+};
+
+static bool canonical_lin(struct cpu *c, u64 lin)
+{
+	int bits = (c->s.cr4 & CPU_CR4_LA57) ? 57 : 48;
+	return (u64)(((s64)lin << (64 - bits)) >> (64 - bits)) == lin;
+}
+
+/*
+ * Translate the page of @lin for @kind, raising #PF/#GP, and fill the TLB
+ * slot when the result is cacheable.
+ */
+static void translate(struct cpu *c, u64 lin, int kind, struct xl *x)
+{
+	bool implicit = kind & ACC_IMPLICIT;
+	int k = kind & 3;
+	bool user = !implicit && c->cpl == 3;
+	bool user_page = true;
+	u64 gpa = lin;
+	struct phys_xlate px;
+
+	if ((c->s.efer & CPU_EFER_LMA) && !canonical_lin(c, lin))
+		cpu_gp0(c);
+	if (c->s.cr0 & CPU_CR0_PG) {
+		u64 e = paging_walk(c, lin, kind, user, true, &gpa, &user_page);
+		if (e & BIT_ULL(31)) {
+			c->s.cr2 = lin;
+			cpu_fault(c, EXC_PF, (u32)e & 0xffff);
+		}
+	} else if (!(c->s.efer & CPU_EFER_LMA)) {
+		gpa = lin & 0xffffffffull;
+	}
+	c->phys_xlate(c, gpa & ~(u64)0xfff, k, &px);
+	x->gpa = gpa;
+	if (!px.host || (k == ACC_W && !px.writable)) {
+		x->host = NULL;
+		return;
+	}
+	x->host = px.host + (gpa & 0xfff);
+	if (k == ACC_W)
+		code_page_written(c, (uintptr_t)px.host);
+	/* SMAP makes supervisor data access to user pages depend on AC: not cached */
+	if (implicit || (!user && user_page && (c->s.cr4 & CPU_CR4_SMAP) && k != ACC_X))
+		return;
+	{
+		struct tlb_entry *e = &c->tlb[user][k][(lin >> PAGE_SHIFT) & (TLB_SIZE - 1)];
+		e->tag = lin & ~(u64)0xfff;
+		e->addend = (uintptr_t)px.host - (uintptr_t)(lin & ~(u64)0xfff);
+		e->gpa = gpa & ~(u64)0xfff;
+	}
+}
+
+void *mem_ptr_slow(struct cpu *c, u64 lin, int size, int kind)
+{
+	struct xl x, x2;
+
+	if ((lin & 0xfff) + size > 4096) {
+		translate(c, lin, kind, &x);
+		translate(c, (lin | 0xfff) + 1, kind, &x2);
+		return NULL;
+	}
+	translate(c, lin, kind, &x);
+	return x.host;
+}
+
+u64 mem_read_slow(struct cpu *c, u64 lin, int size, int kind)
+{
+	struct xl x, x2;
+	u64 v = 0;
+
+	if ((lin & 0xfff) + size > 4096) {
+		unsigned first = 4096 - (lin & 0xfff);
+		translate(c, lin, kind, &x);
+		translate(c, (lin | 0xfff) + 1, kind, &x2);
+		for (int b = 0; b < size; b++) {
+			u64 byte;
+			if ((unsigned)b < first)
+				byte = x.host ? x.host[b] : mmio_read(c, x.gpa + b, 1);
+			else
+				byte = x2.host ? x2.host[b - first] : mmio_read(c, x2.gpa + b - first, 1);
+			v |= byte << (8 * b);
+		}
+		return v;
+	}
+	translate(c, lin, kind, &x);
+	if (x.host)
+		return ld(x.host, size);
+	return mmio_read(c, x.gpa, size);
+}
+
+void mem_write_slow(struct cpu *c, u64 lin, int size, u64 val, int kind)
+{
+	struct xl x, x2;
+
+	if ((lin & 0xfff) + size > 4096) {
+		unsigned first = 4096 - (lin & 0xfff);
+		translate(c, lin, kind, &x);
+		translate(c, (lin | 0xfff) + 1, kind, &x2);
+		for (int b = 0; b < size; b++) {
+			u8 byte = (u8)(val >> (8 * b));
+			if ((unsigned)b < first) {
+				if (x.host)
+					x.host[b] = byte;
+				else
+					mmio_write(c, x.gpa + b, 1, byte);
+			} else {
+				if (x2.host)
+					x2.host[b - first] = byte;
+				else
+					mmio_write(c, x2.gpa + b - first, 1, byte);
+			}
+		}
+		return;
+	}
+	translate(c, lin, kind, &x);
+	if (x.host)
+		st(x.host, size, val);
+	else
+		mmio_write(c, x.gpa, size, val);
+}
+
+int cpu_read_phys(struct cpu *c, u64 gpa, void *buf, u64 len)
+{
+	u8 *d = buf;
+
+	while (len) {
+		u64 n = MIN(len, 4096 - (gpa & 0xfff));
+		u8 *p = phys_host_ptr(c, gpa, ACC_R);
+		if (!p)
+			return -1;
+		memcpy(d, p, n);
+		d += n;
+		gpa += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int cpu_write_phys(struct cpu *c, u64 gpa, const void *buf, u64 len)
+{
+	const u8 *s = buf;
+
+	while (len) {
+		u64 n = MIN(len, 4096 - (gpa & 0xfff));
+		u8 *p = phys_host_ptr(c, gpa, ACC_W);
+		if (!p)
+			return -1;
+		memcpy(p, s, n);
+		code_page_written(c, (uintptr_t)p);
+		s += n;
+		gpa += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int cpu_translate(struct cpu *c, u64 linear, u64 *gpa)
+{
+	bool up;
+	u64 e = paging_walk(c, linear, ACC_R | ACC_IMPLICIT | ACC_NOFAULT, false, false, gpa, &up);
+	return (e & BIT_ULL(31)) ? -1 : 0;
+}

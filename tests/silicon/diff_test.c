@@ -1,0 +1,740 @@
+// SPDX-License-Identifier: MIT
+/*
+ * diff_test.c: differential tests of the integer instruction set against
+ * the host CPU.
+ *
+ * Each case is one instruction with random operands (plus edge values),
+ * random registers and random memory.  It runs natively (user mode, from a
+ * code page at a fixed address, registers loaded by native.S) and on
+ * silicon (64-bit mode, CPL0, the same code and data at the same
+ * addresses), and every GPR, the flags the SDM defines for that
+ * instruction and the data buffer are compared.  A fault must be the same
+ * on both sides (#DE -> SIGFPE, #UD -> SIGILL, #GP/#PF -> SIGSEGV).
+ */
+#include <setjmp.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+
+#include "../test.h"
+#include "sil.h"
+
+#define CODE 0x10000000ull
+#define DATA 0x10010000ull
+#define DATA_SIZE 0x4000
+#define STACK_TOP (DATA + 0x3000)
+#define RET_SLOT (CODE + 0x800)
+
+struct diff_regs {
+	u64 gpr[16];
+	u64 rflags;
+	u64 rip;
+};
+extern struct diff_regs native_out;
+void native_exec(struct diff_regs *in);
+void native_return(void);
+
+static u8 *ncode, *ndata;		/* native pages at CODE, DATA */
+static u8 *scode, *sdata;		/* silicon's copies */
+static struct sil S;
+static sigjmp_buf fault_env;
+static volatile int fault_sig;
+static struct diff_regs fault_regs;
+static u64 rng = 0x9e3779b97f4a7c15ull;
+
+static u64 rnd(void)
+{
+	rng ^= rng << 13;
+	rng ^= rng >> 7;
+	rng ^= rng << 17;
+	return rng;
+}
+
+static const u64 edges[] = {
+	0, 1, 2, 0x7f, 0x80, 0xff, 0x7fff, 0x8000, 0xffff, 0x7fffffff, 0x80000000,
+	0xffffffff, 0x100000000ull, 0x7fffffffffffffffull, 0x8000000000000000ull,
+	~0ull, ~1ull, 0x0f0f0f0f0f0f0f0full,
+};
+
+static u64 rnd_val(void)
+{
+	switch (rnd() % 6) {
+	case 0: return edges[rnd() % ARRAY_SIZE(edges)];
+	case 1: return rnd() & 0xff;
+	case 2: return (u64)(s64)(s8)rnd();
+	case 3: return rnd() & 0xffffffff;
+	default: return rnd();
+	}
+}
+
+static void on_fault(int sig, siginfo_t *si, void *uc_)
+{
+	ucontext_t *uc = uc_;
+	static const int map[16] = {
+		REG_RAX, REG_RCX, REG_RDX, REG_RBX, REG_RSP, REG_RBP, REG_RSI, REG_RDI,
+		REG_R8, REG_R9, REG_R10, REG_R11, REG_R12, REG_R13, REG_R14, REG_R15,
+	};
+
+	for (int k = 0; k < 16; k++)
+		fault_regs.gpr[k] = (u64)uc->uc_mcontext.gregs[map[k]];
+	fault_regs.rip = (u64)uc->uc_mcontext.gregs[REG_RIP];
+	fault_regs.rflags = (u64)uc->uc_mcontext.gregs[REG_EFL];
+	fault_sig = sig;
+	siglongjmp(fault_env, 1);
+}
+
+enum form {
+	F_RM_R,		/* op r/m, reg (or reg, r/m: same encoding) */
+	F_RM,		/* group op r/m (digit) */
+	F_RM_I8,	/* group op r/m, imm8 */
+	F_RM_IZ,	/* group op r/m, imm16/32 */
+	F_RM_R_I8,	/* op reg, r/m, imm8 (IMUL, SHLD) */
+	F_RM_R_IZ,	/* IMUL reg, r/m, imm */
+	F_A_I8,		/* op AL, imm8 */
+	F_A_IZ,		/* op rAX, imm */
+	F_NONE,		/* no operands */
+	F_OPREG,	/* opcode + register */
+	F_OPREG_IV,	/* MOV reg, imm16/32/64 */
+	F_STR,		/* string op */
+	F_PUSHPOP,	/* push/pop reg */
+};
+
+enum kind { K_PLAIN, K_SHIFT, K_SHXD, K_DIV, K_BSF, K_BT, K_BTI, K_MEMONLY, K_CX16, K_CL16 };
+
+struct spec {
+	const char *name;
+	u8 pfx;		/* mandatory prefix (66/F2/F3) or 0 */
+	u8 map;		/* 0, 1 = 0F, 2 = 0F38 */
+	u8 op;		/* opcode of the 16/32/64-bit form */
+	s16 op_b;	/* opcode of the 8-bit form, -1 if none */
+	s8 digit;	/* ModRM.reg for groups, -1 if none */
+	u8 form;
+	u8 sizes;	/* bit n: operand size 8 << n allowed */
+	u8 kind;
+	u32 undef;	/* flags left undefined by the SDM */
+	bool lock;	/* LOCK allowed with a memory destination */
+	bool uses_cl;
+};
+
+#define CF 0x1
+#define PF 0x4
+#define AF 0x10
+#define ZF 0x40
+#define SF 0x80
+#define OF 0x800
+#define DF 0x400
+#define ALLF (CF | PF | AF | ZF | SF | OF)
+#define S_ALL 0xf
+#define S_WDQ 0xe
+#define S_DQ 0xc
+
+static const struct spec specs[] = {
+#define ALU(n, k, logic)							\
+	{ n " rm,r", 0, 0, (k) * 8 + 1, (k) * 8, -1, F_RM_R, S_ALL, K_PLAIN, logic ? AF : 0, (k) != 7 }, \
+	{ n " r,rm", 0, 0, (k) * 8 + 3, (k) * 8 + 2, -1, F_RM_R, S_ALL, K_PLAIN, logic ? AF : 0, false }, \
+	{ n " rm,iz", 0, 0, 0x81, 0x80, k, F_RM_IZ, S_ALL, K_PLAIN, logic ? AF : 0, (k) != 7 }, \
+	{ n " rm,i8", 0, 0, 0x83, -1, k, F_RM_I8, S_WDQ, K_PLAIN, logic ? AF : 0, (k) != 7 }, \
+	{ n " a,imm", 0, 0, (k) * 8 + 5, (k) * 8 + 4, -1, F_A_IZ, S_ALL, K_PLAIN, logic ? AF : 0, false }
+	ALU("add", 0, 0), ALU("or", 1, 1), ALU("adc", 2, 0), ALU("sbb", 3, 0),
+	ALU("and", 4, 1), ALU("sub", 5, 0), ALU("xor", 6, 1), ALU("cmp", 7, 0),
+	{ "test rm,r", 0, 0, 0x85, 0x84, -1, F_RM_R, S_ALL, K_PLAIN, AF },
+	{ "test rm,iz", 0, 0, 0xf7, 0xf6, 0, F_RM_IZ, S_ALL, K_PLAIN, AF },
+	{ "test a,imm", 0, 0, 0xa9, 0xa8, -1, F_A_IZ, S_ALL, K_PLAIN, AF },
+	{ "inc", 0, 0, 0xff, 0xfe, 0, F_RM, S_ALL, K_PLAIN, 0, true },
+	{ "dec", 0, 0, 0xff, 0xfe, 1, F_RM, S_ALL, K_PLAIN, 0, true },
+	{ "not", 0, 0, 0xf7, 0xf6, 2, F_RM, S_ALL, K_PLAIN, 0, true },
+	{ "neg", 0, 0, 0xf7, 0xf6, 3, F_RM, S_ALL, K_PLAIN, 0, true },
+	{ "mul", 0, 0, 0xf7, 0xf6, 4, F_RM, S_ALL, K_PLAIN, SF | ZF | AF | PF },
+	{ "imul1", 0, 0, 0xf7, 0xf6, 5, F_RM, S_ALL, K_PLAIN, SF | ZF | AF | PF },
+	{ "div", 0, 0, 0xf7, 0xf6, 6, F_RM, S_ALL, K_DIV, ALLF },
+	{ "idiv", 0, 0, 0xf7, 0xf6, 7, F_RM, S_ALL, K_DIV, ALLF },
+	{ "imul r,rm", 0, 1, 0xaf, -1, -1, F_RM_R, S_WDQ, K_PLAIN, SF | ZF | AF | PF },
+	{ "imul r,rm,iz", 0, 0, 0x69, -1, -1, F_RM_R_IZ, S_WDQ, K_PLAIN, SF | ZF | AF | PF },
+	{ "imul r,rm,i8", 0, 0, 0x6b, -1, -1, F_RM_R_I8, S_WDQ, K_PLAIN, SF | ZF | AF | PF },
+#define SH(n, d)								\
+	{ n " i8", 0, 0, 0xc1, 0xc0, d, F_RM_I8, S_ALL, K_SHIFT, 0 },		\
+	{ n " 1", 0, 0, 0xd1, 0xd0, d, F_RM, S_ALL, K_SHIFT, 0 },		\
+	{ n " cl", 0, 0, 0xd3, 0xd2, d, F_RM, S_ALL, K_SHIFT, 0, false, true }
+	SH("rol", 0), SH("ror", 1), SH("rcl", 2), SH("rcr", 3),
+	SH("shl", 4), SH("shr", 5), SH("sal", 6), SH("sar", 7),
+	{ "shld i8", 0, 1, 0xa4, -1, -1, F_RM_R_I8, S_WDQ, K_SHXD, 0 },
+	{ "shld cl", 0, 1, 0xa5, -1, -1, F_RM_R, S_WDQ, K_SHXD, 0, false, true },
+	{ "shrd i8", 0, 1, 0xac, -1, -1, F_RM_R_I8, S_WDQ, K_SHXD, 0 },
+	{ "shrd cl", 0, 1, 0xad, -1, -1, F_RM_R, S_WDQ, K_SHXD, 0, false, true },
+	{ "bt", 0, 1, 0xa3, -1, -1, F_RM_R, S_WDQ, K_BT, OF | SF | AF | PF },
+	{ "bts", 0, 1, 0xab, -1, -1, F_RM_R, S_WDQ, K_BT, OF | SF | AF | PF, true },
+	{ "btr", 0, 1, 0xb3, -1, -1, F_RM_R, S_WDQ, K_BT, OF | SF | AF | PF, true },
+	{ "btc", 0, 1, 0xbb, -1, -1, F_RM_R, S_WDQ, K_BT, OF | SF | AF | PF, true },
+	{ "bt i8", 0, 1, 0xba, -1, 4, F_RM_I8, S_WDQ, K_BTI, OF | SF | AF | PF },
+	{ "bts i8", 0, 1, 0xba, -1, 5, F_RM_I8, S_WDQ, K_BTI, OF | SF | AF | PF, true },
+	{ "btr i8", 0, 1, 0xba, -1, 6, F_RM_I8, S_WDQ, K_BTI, OF | SF | AF | PF, true },
+	{ "btc i8", 0, 1, 0xba, -1, 7, F_RM_I8, S_WDQ, K_BTI, OF | SF | AF | PF, true },
+	{ "bsf", 0, 1, 0xbc, -1, -1, F_RM_R, S_WDQ, K_BSF, CF | OF | SF | AF | PF },
+	{ "bsr", 0, 1, 0xbd, -1, -1, F_RM_R, S_WDQ, K_BSF, CF | OF | SF | AF | PF },
+	{ "tzcnt", 0xf3, 1, 0xbc, -1, -1, F_RM_R, S_WDQ, K_PLAIN, OF | SF | AF | PF },
+	{ "lzcnt", 0xf3, 1, 0xbd, -1, -1, F_RM_R, S_WDQ, K_PLAIN, OF | SF | AF | PF },
+	{ "popcnt", 0xf3, 1, 0xb8, -1, -1, F_RM_R, S_WDQ, K_PLAIN, 0 },
+	{ "cbw", 0, 0, 0x98, -1, -1, F_NONE, S_WDQ, K_PLAIN, 0 },
+	{ "cwd", 0, 0, 0x99, -1, -1, F_NONE, S_WDQ, K_PLAIN, 0 },
+	{ "clc", 0, 0, 0xf8, -1, -1, F_NONE, 4, K_PLAIN, 0 },
+	{ "stc", 0, 0, 0xf9, -1, -1, F_NONE, 4, K_PLAIN, 0 },
+	{ "cmc", 0, 0, 0xf5, -1, -1, F_NONE, 4, K_PLAIN, 0 },
+	{ "cld", 0, 0, 0xfc, -1, -1, F_NONE, 4, K_PLAIN, 0 },
+	{ "std", 0, 0, 0xfd, -1, -1, F_NONE, 4, K_PLAIN, 0 },
+	{ "sahf", 0, 0, 0x9e, -1, -1, F_NONE, 4, K_PLAIN, 0 },
+	{ "lahf", 0, 0, 0x9f, -1, -1, F_NONE, 4, K_PLAIN, 0 },
+	{ "xchg rm,r", 0, 0, 0x87, 0x86, -1, F_RM_R, S_ALL, K_PLAIN, 0 },
+	{ "xchg a,r", 0, 0, 0x90, -1, -1, F_OPREG, S_WDQ, K_PLAIN, 0 },
+	{ "xadd", 0, 1, 0xc1, 0xc0, -1, F_RM_R, S_ALL, K_PLAIN, 0, true },
+	{ "cmpxchg", 0, 1, 0xb1, 0xb0, -1, F_RM_R, S_ALL, K_PLAIN, 0, true },
+	{ "cmpxchg8b", 0, 1, 0xc7, -1, 1, F_RM, 4, K_MEMONLY, 0, true },
+	{ "cmpxchg16b", 0, 1, 0xc7, -1, 1, F_RM, 8, K_CX16, 0, true },
+	{ "bswap", 0, 1, 0xc8, -1, -1, F_OPREG, S_DQ, K_PLAIN, 0 },
+	{ "movbe load", 0, 2, 0xf0, -1, -1, F_RM_R, S_WDQ, K_MEMONLY, 0 },
+	{ "movbe store", 0, 2, 0xf1, -1, -1, F_RM_R, S_WDQ, K_MEMONLY, 0 },
+	{ "crc32", 0xf2, 2, 0xf1, 0xf0, -1, F_RM_R, S_ALL, K_PLAIN, 0 },
+	{ "adcx", 0x66, 2, 0xf6, -1, -1, F_RM_R, S_DQ, K_PLAIN, 0 },
+	{ "adox", 0xf3, 2, 0xf6, -1, -1, F_RM_R, S_DQ, K_PLAIN, 0 },
+	{ "mov rm,r", 0, 0, 0x89, 0x88, -1, F_RM_R, S_ALL, K_PLAIN, 0 },
+	{ "mov r,rm", 0, 0, 0x8b, 0x8a, -1, F_RM_R, S_ALL, K_PLAIN, 0 },
+	{ "mov rm,iz", 0, 0, 0xc7, 0xc6, 0, F_RM_IZ, S_ALL, K_PLAIN, 0 },
+	{ "mov r,imm", 0, 0, 0xb8, 0xb0, -1, F_OPREG_IV, S_ALL, K_PLAIN, 0 },
+	{ "movzx b", 0, 1, 0xb6, -1, -1, F_RM_R, S_WDQ, K_PLAIN, 0 },
+	{ "movzx w", 0, 1, 0xb7, -1, -1, F_RM_R, S_DQ, K_PLAIN, 0 },
+	{ "movsx b", 0, 1, 0xbe, -1, -1, F_RM_R, S_WDQ, K_PLAIN, 0 },
+	{ "movsx w", 0, 1, 0xbf, -1, -1, F_RM_R, S_DQ, K_PLAIN, 0 },
+	{ "movsxd", 0, 0, 0x63, -1, -1, F_RM_R, 8, K_PLAIN, 0 },
+	{ "lea", 0, 0, 0x8d, -1, -1, F_RM_R, S_WDQ, K_MEMONLY, 0 },
+	{ "setcc", 0, 1, 0x90, 0x90, -1, F_RM_R, 1, K_PLAIN, 0 },
+	{ "cmovcc", 0, 1, 0x40, -1, -1, F_RM_R, S_WDQ, K_PLAIN, 0 },
+	{ "nop rm", 0, 1, 0x1f, -1, 0, F_RM, S_WDQ, K_PLAIN, 0 },
+	{ "push/pop", 0, 0, 0x50, -1, -1, F_PUSHPOP, 0xa, K_PLAIN, 0 },
+	{ "movs", 0, 0, 0xa5, 0xa4, -1, F_STR, S_ALL, K_PLAIN, 0 },
+	{ "stos", 0, 0, 0xab, 0xaa, -1, F_STR, S_ALL, K_PLAIN, 0 },
+	{ "lods", 0, 0, 0xad, 0xac, -1, F_STR, S_ALL, K_PLAIN, 0 },
+	{ "cmps", 0, 0, 0xa7, 0xa6, -1, F_STR, S_ALL, K_PLAIN, 0 },
+	{ "scas", 0, 0, 0xaf, 0xae, -1, F_STR, S_ALL, K_PLAIN, 0 },
+};
+
+struct tcase {
+	u8 code[32];
+	int len;
+	struct diff_regs in;
+	u32 fmask;		/* flags to compare */
+	u16 skip_regs;		/* GPRs not to compare */
+};
+
+static void put32(u8 *p, u32 v) { memcpy(p, &v, 4); }
+
+/* A register for an operand: never RSP (the stack stays valid). */
+static int pick_reg(bool byte, bool *need_rex, int avoid1, int avoid2)
+{
+	for (;;) {
+		int r = (int)(rnd() % 16);
+		if (r == 4 || r == avoid1 || r == avoid2)
+			continue;
+		if (byte && r >= 8)
+			*need_rex = true;
+		return r;
+	}
+}
+
+/*
+ * Build one case.  Return false if the combination is not generated
+ * (e.g. a size the spec lacks).
+ */
+static bool gen(const struct spec *sp, int sz, struct tcase *t)
+{
+	u8 *p = t->code;
+	int opsz_bytes = 1 << sz;
+	bool byte = sz == 0, rex_w = sz == 3, need_rex = false, mem;
+	bool lock = false, asz67 = false;
+	int reg = -1, rm = -1, base = -1, index = -1, scale = 0, mod = 3;
+	s32 disp = 0;
+	bool sib = false, riprel = false, disp32_abs = false;
+	u64 target = 0;
+	u8 rex = 0;
+	u32 undef = sp->undef;
+	int imm_bytes = 0;
+	u64 imm = 0;
+	u8 opcode;
+	int cond = (int)(rnd() % 16);
+
+	memset(t, 0, sizeof(*t));
+	for (int k = 0; k < 16; k++)
+		t->in.gpr[k] = rnd_val();
+	t->in.gpr[4] = STACK_TOP - (rnd() % 32) * 8;
+	t->in.rflags = 2 | (rnd() & ALLF);
+	t->in.rip = CODE;
+
+	if (byte && sp->op_b < 0)
+		return false;
+	opcode = byte ? (u8)sp->op_b : sp->op;
+	if (sp->form == F_STR) {
+		bool rep = rnd() & 1;
+		int opb = opcode;
+		if (sz == 1)
+			*p++ = 0x66;
+		if (rep)
+			*p++ = (opb == 0xa6 || opb == 0xa7 || opb == 0xae || opb == 0xaf) && (rnd() & 1) ? 0xf2 : 0xf3;
+		if (rex_w)
+			*p++ = 0x48;
+		*p++ = opcode;
+		t->in.gpr[6] = DATA + 0x800 + rnd() % 0x400;
+		t->in.gpr[7] = DATA + 0x1800 + rnd() % 0x400;
+		t->in.gpr[1] = rnd() % 24;
+		if (rnd() & 1)
+			t->in.rflags |= DF;
+		/* make equal runs likely for CMPS/SCAS */
+		t->len = (int)(p - t->code);
+		t->fmask = ALLF | DF;
+		return true;
+	}
+	if (sp->form == F_NONE) {
+		if (sz == 1)
+			*p++ = 0x66;
+		if (rex_w)
+			*p++ = 0x48;
+		*p++ = opcode;
+		t->len = (int)(p - t->code);
+		t->fmask = (ALLF | DF) & ~undef;
+		if (opcode == 0xfd || opcode == 0xfc)
+			t->fmask |= DF;
+		return true;
+	}
+	if (sp->form == F_PUSHPOP) {
+		/* push r; pop r2 (or push imm; pop r) */
+		int r1 = pick_reg(false, &need_rex, -1, -1), r2 = pick_reg(false, &need_rex, -1, -1);
+		if (sz == 1)
+			*p++ = 0x66;
+		if (r1 >= 8)
+			*p++ = 0x41;
+		*p++ = 0x50 + (r1 & 7);
+		if (sz == 1)
+			*p++ = 0x66;
+		if (r2 >= 8)
+			*p++ = 0x41;
+		*p++ = 0x58 + (r2 & 7);
+		t->len = (int)(p - t->code);
+		t->fmask = ALLF;
+		return true;
+	}
+	if (sp->form == F_OPREG || sp->form == F_OPREG_IV) {
+		int r = pick_reg(byte, &need_rex, -1, -1);
+		if (sp->op == 0x90 && r == 0)
+			r = 1;
+		if (sz == 1)
+			*p++ = 0x66;
+		if (rex_w || r >= 8 || (byte && (rnd() & 1)))
+			*p++ = (u8)(0x40 | (rex_w ? 8 : 0) | (r >= 8 ? 1 : 0));
+		if (sp->map == 1)
+			*p++ = 0x0f;
+		*p++ = (u8)(opcode + (r & 7));
+		if (sp->form == F_OPREG_IV) {
+			int n = sz == 3 ? 8 : opsz_bytes;
+			u64 v = rnd_val();
+			memcpy(p, &v, n);
+			p += n;
+		}
+		t->len = (int)(p - t->code);
+		t->fmask = ALLF;
+		return true;
+	}
+
+	/* ModRM forms */
+	mem = (sp->kind == K_MEMONLY || sp->kind == K_CX16) ? true : (rnd() % 3) != 0;
+	if (sp->form == F_RM_R || sp->form == F_RM_R_I8 || sp->form == F_RM_R_IZ)
+		reg = pick_reg(byte, &need_rex, -1, -1);
+	else
+		reg = sp->digit;
+	if (sp->map == 1 && sp->op == 0x1f)
+		reg = 0;
+	if (!mem) {
+		rm = pick_reg(byte, &need_rex, -1, -1);
+		if (sp->uses_cl && rm == 1)
+			rm = 3;
+		if (reg >= 0 && sp->uses_cl && reg == 1 && sp->form == F_RM_R)
+			reg = 2;
+	} else {
+		u64 off = 0x100 + rnd() % 0x1e00;
+		u64 addr;
+		if (sp->kind == K_CX16)
+			off &= ~15ull;
+		addr = DATA + off;
+		target = addr;
+		switch (rnd() % 4) {
+		case 0:	/* [disp32] */
+			mod = 0; rm = 4; sib = true; base = 5; index = 4; disp = (s32)addr;
+			disp32_abs = true;
+			break;
+		case 1:	/* [base + disp8] */
+			do
+				base = pick_reg(false, &need_rex, reg, 1);
+			while (base == 0 || base == 2 || (base & 7) == 4);
+			disp = (s8)rnd();
+			mod = 1;
+			rm = base;
+			t->in.gpr[base] = addr - disp;
+			if (rnd() % 4 == 0) {
+				asz67 = true;
+				t->in.gpr[base] = (rnd() << 32) | (u32)(addr - disp);
+			}
+			break;
+		case 2:	/* [base + index*scale + disp32] */
+			do
+				base = pick_reg(false, &need_rex, reg, 1);
+			while (base == 0 || base == 2);
+			do
+				index = pick_reg(false, &need_rex, reg, base);
+			while (index == 0 || index == 1 || index == 2);
+			scale = (int)(rnd() % 4);
+			disp = (s32)(rnd() % 0x100) - 0x80;
+			mod = 2;
+			rm = 4;
+			sib = true;
+			t->in.gpr[index] = rnd() % 32;
+			t->in.gpr[base] = addr - disp - (t->in.gpr[index] << scale);
+			break;
+		default:	/* RIP-relative */
+			mod = 0; rm = 5; riprel = true;
+			break;
+		}
+	}
+	if (sp->kind == K_BT && mem)
+		t->in.gpr[reg] = (u64)((s64)(rnd() % 512) - 128);
+	if (sp->uses_cl) {
+		t->in.gpr[1] = rnd() % 3 == 0 ? rnd() % 70 : rnd() & 0xff;
+		if (sp->kind == K_SHXD && sz == 1)
+			t->in.gpr[1] = rnd() % 17;
+	}
+	if (sp->kind == K_DIV && rnd() % 3) {
+		/* mostly valid divisions: a small high half */
+		t->in.gpr[2] = rnd() % 3 == 0 ? ~0ull : rnd() % 4;
+		if (byte)
+			t->in.gpr[0] = (t->in.gpr[0] & ~0xff00ull) | ((rnd() % 4) << 8);
+	}
+	/* prefixes */
+	if (sp->form == F_RM_I8 || sp->form == F_RM_R_I8) {
+		imm_bytes = 1;
+		imm = rnd() & 0xff;
+		if ((sp->kind == K_SHXD) && sz == 1)
+			imm = rnd() % 17;
+	} else if (sp->form == F_RM_IZ || sp->form == F_RM_R_IZ || sp->form == F_A_IZ) {
+		imm_bytes = byte ? 1 : sz == 1 ? 2 : 4;
+		imm = rnd_val();
+	}
+	if (sp->form == F_A_IZ) {
+		/* accumulator form: no ModRM */
+		if (sz == 1)
+			*p++ = 0x66;
+		if (rex_w)
+			*p++ = 0x48;
+		*p++ = opcode;
+		memcpy(p, &imm, imm_bytes);
+		p += imm_bytes;
+		t->len = (int)(p - t->code);
+		t->fmask = ALLF & ~undef;
+		return true;
+	}
+	if (sp->lock && mem && rnd() % 4 == 0)
+		lock = true;
+	if (lock)
+		*p++ = 0xf0;
+	if (sz == 1 && sp->pfx != 0x66)
+		*p++ = 0x66;
+	if (sp->pfx)
+		*p++ = sp->pfx;
+	if (asz67)
+		*p++ = 0x67;
+	if (reg >= 8)
+		rex |= 4;
+	if (mod == 3 && rm >= 8)
+		rex |= 1;
+	if (mod != 3 && !riprel && !disp32_abs) {
+		if (base >= 8)
+			rex |= 1;
+		if (index >= 8)
+			rex |= 2;
+	}
+	if (rex_w)
+		rex |= 8;
+	if (rex || need_rex || (byte && (rnd() & 1)))
+		*p++ = 0x40 | rex;
+	else if (byte) {
+		/* no REX: registers 4-7 are AH, CH, DH, BH */
+	}
+	if (sp->map >= 1)
+		*p++ = 0x0f;
+	if (sp->map == 2)
+		*p++ = 0x38;
+	*p++ = (u8)(opcode + ((sp->op == 0x40 || sp->op == 0x90) && sp->map == 1 ? cond : 0));
+	*p++ = (u8)((mod << 6) | ((reg & 7) << 3) | (rm & 7));
+	if (sib)
+		*p++ = (u8)((scale << 6) | ((index & 7) << 3) | (base & 7));
+	if (mod == 1)
+		*p++ = (u8)disp;
+	else if (mod == 2 || disp32_abs)
+		put32(p, (u32)disp), p += 4;
+	else if (riprel) {
+		u8 *dp = p;
+		p += 4;
+		memcpy(p, &imm, imm_bytes);
+		p += imm_bytes;
+		put32(dp, (u32)(s32)(target - (CODE + (p - t->code))));
+		goto done;
+	}
+	memcpy(p, &imm, imm_bytes);
+	p += imm_bytes;
+done:
+	t->len = (int)(p - t->code);
+	if (lock && !mem)
+		return false;
+
+	/* flags the SDM leaves undefined for this instance */
+	if (sp->kind == K_SHIFT || sp->kind == K_SHXD) {
+		unsigned cnt = sp->uses_cl ? (u8)t->in.gpr[1] : (sp->op == 0xd1 ? 1 : (u8)imm);
+		unsigned bits = 8u << sz, masked = cnt & (sz == 3 ? 63 : 31);
+		int d = sp->digit;
+		if (masked) {
+			if (masked != 1)
+				undef |= OF;
+			if (sp->kind == K_SHXD || d >= 4)
+				undef |= AF;
+			if (d >= 4 && masked >= bits)
+				undef |= CF;
+		}
+	}
+	if (sp->kind == K_BSF) {
+		u64 src;
+		if (mem)
+			src = 0;	/* decided after the data is filled: see run_case */
+		else
+			src = t->in.gpr[rm] & ((sz == 3) ? ~0ull : ((1ull << (8 << sz)) - 1));
+		if (!mem && src == 0)
+			t->skip_regs |= 1u << reg;
+		if (mem)
+			t->skip_regs |= 1u << reg;	/* FIXME: compare when the source is non-zero */
+	}
+	t->fmask = (ALLF | DF) & ~undef;
+	return true;
+}
+
+static void fill_data(u64 seed)
+{
+	u64 save = rng;
+	rng = seed | 1;
+	for (int k = 0; k < DATA_SIZE; k += 8) {
+		u64 v = rnd_val();
+		memcpy(ndata + k, &v, 8);
+	}
+	memcpy(sdata, ndata, DATA_SIZE);
+	rng = save;
+}
+
+static const char *vec_of(int sig)
+{
+	return sig == SIGFPE ? "#DE" : sig == SIGILL ? "#UD" : sig == SIGSEGV ? "#GP/#PF" : "?";
+}
+
+static int sig_to_vec(int sig)
+{
+	return sig == SIGFPE ? 0 : sig == SIGILL ? 6 : sig == SIGSEGV ? 13 : -1;
+}
+
+/* Run one case on both sides; return 0 if they agree. */
+static int run_case(const char *name, struct tcase *t, int n)
+{
+	struct cpu_state *st = cpu_state(S.c);
+	struct diff_regs nat;
+	enum cpu_exit e;
+	int nsig, fails = 0;
+	static const char *rn[16] = { "rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
+				      "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15" };
+
+	fill_data(rnd());
+	memcpy(ncode, t->code, t->len);
+	ncode[t->len] = 0xff;	/* jmp *RET_SLOT */
+	ncode[t->len + 1] = 0x24;
+	ncode[t->len + 2] = 0x25;
+	put32(ncode + t->len + 3, (u32)RET_SLOT);
+	memcpy(scode, t->code, t->len);
+	scode[t->len] = 0xf4;	/* hlt */
+	cpu_code_written(scode, 64);
+
+	fault_sig = 0;
+	if (sigsetjmp(fault_env, 1) == 0) {
+		native_exec(&t->in);
+		nat = native_out;
+		nsig = 0;
+	} else {
+		nat = fault_regs;
+		nsig = fault_sig;
+	}
+
+	memcpy(st->gpr, t->in.gpr, sizeof(st->gpr));
+	st->rflags = t->in.rflags;
+	st->rip = CODE;
+	st->activity = CPU_ACTIVE;
+	cpu_state_changed(S.c);
+	e = cpu_run(S.c, 10000);
+	if (e != CPU_EXIT_HLT) {
+		printf("     %s #%d: silicon exit %d at %#llx\n", name, n, e, (unsigned long long)st->rip);
+		return 1;
+	}
+	if (nsig) {
+		/* silicon must have taken the same exception at the same place */
+		u64 sp = st->gpr[4], vec = 0, frip = 0;
+		u8 *stack = sdata + (sp - DATA);
+		int want = sig_to_vec(nsig);
+		if (sp >= DATA && sp + 32 <= DATA + DATA_SIZE) {
+			memcpy(&vec, stack, 8);
+			memcpy(&frip, stack + ((want == 13 || want == 14) ? 16 : 8), 8);
+		}
+		if ((int)vec != want && !(want == 13 && vec == 14)) {
+			printf("     %s #%d: native %s at %#llx, silicon vector %llu (rip %#llx) code", name, n,
+			       vec_of(nsig), (unsigned long long)nat.rip, (unsigned long long)vec,
+			       (unsigned long long)st->rip);
+			for (int k = 0; k < t->len; k++)
+				printf(" %02x", t->code[k]);
+			printf("\n");
+			return 1;
+		}
+		if (frip != CODE) {
+			printf("     %s #%d: fault rip %#llx\n", name, n, (unsigned long long)frip);
+			fails++;
+		}
+		for (int k = 0; k < 16; k++) {
+			if (k == 4 || (t->skip_regs & (1u << k)))
+				continue;
+			if (nat.gpr[k] != st->gpr[k]) {
+				printf("     %s #%d: after fault %s native %#llx silicon %#llx\n", name, n,
+				       rn[k], (unsigned long long)nat.gpr[k], (unsigned long long)st->gpr[k]);
+				fails++;
+			}
+		}
+		return fails;
+	}
+	if (st->rip != CODE + t->len + 1) {
+		u64 vec = 0;
+		memcpy(&vec, sdata + (st->gpr[4] - DATA) % DATA_SIZE, 8);
+		printf("     %s #%d: silicon stopped at %#llx (exception %llu?), native ran\n", name, n,
+		       (unsigned long long)st->rip, (unsigned long long)vec);
+		return 1;
+	}
+	for (int k = 0; k < 16; k++) {
+		if (t->skip_regs & (1u << k))
+			continue;
+		if (nat.gpr[k] != st->gpr[k]) {
+			printf("     %s #%d: %s native %#llx silicon %#llx\n", name, n, rn[k],
+			       (unsigned long long)nat.gpr[k], (unsigned long long)st->gpr[k]);
+			fails++;
+		}
+	}
+	if ((nat.rflags ^ st->rflags) & t->fmask) {
+		printf("     %s #%d: flags native %#llx silicon %#llx (mask %#x)\n", name, n,
+		       (unsigned long long)nat.rflags, (unsigned long long)st->rflags, t->fmask);
+		fails++;
+	}
+	if (memcmp(ndata, sdata, DATA_SIZE)) {
+		for (int k = 0; k < DATA_SIZE; k++)
+			if (ndata[k] != sdata[k]) {
+				printf("     %s #%d: memory at %#llx native %02x silicon %02x\n", name, n,
+				       (unsigned long long)(DATA + k), ndata[k], sdata[k]);
+				break;
+			}
+		fails++;
+	}
+	if (fails) {
+		printf("     code:");
+		for (int k = 0; k < t->len; k++)
+			printf(" %02x", t->code[k]);
+		printf("\n     in:");
+		for (int k = 0; k < 16; k++)
+			printf(" %s=%#llx", rn[k], (unsigned long long)t->in.gpr[k]);
+		printf(" fl=%#llx\n", (unsigned long long)t->in.rflags);
+	}
+	return fails;
+}
+
+#define CASES_PER_SIZE 150
+
+static void diff_one(const struct spec *sp)
+{
+	char name[64];
+	int bad = 0, ran = 0;
+
+	snprintf(name, sizeof(name), "diff %s", sp->name);
+	test_begin(name);
+	for (int sz = 0; sz < 4; sz++) {
+		if (!(sp->sizes & (1u << sz)))
+			continue;
+		for (int n = 0; n < CASES_PER_SIZE; n++) {
+			struct tcase t;
+			if (!gen(sp, sz, &t))
+				continue;
+			ran++;
+			if (run_case(name, &t, n) && ++bad >= 3)
+				goto out;
+		}
+	}
+out:
+	CHECK(bad == 0, "%d of %d cases differ", bad, ran);
+	CHECK(ran > 0, "no cases generated");
+	test_end();
+}
+
+static int setup(void)
+{
+	struct sigaction sa;
+	stack_t ss;
+	u64 ret = (u64)(uintptr_t)native_return;
+
+	ncode = mmap((void *)CODE, 4096, PROT_READ | PROT_WRITE | PROT_EXEC,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	ndata = mmap((void *)DATA, DATA_SIZE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (ncode != (void *)CODE || ndata != (void *)DATA)
+		return -1;
+	memcpy(ncode + 0x800, &ret, 8);
+	scode = aligned_alloc(4096, 4096);
+	sdata = aligned_alloc(4096, DATA_SIZE);
+	if (!scode || !sdata || sil_init(&S, 1 << 20))
+		return -1;
+	memset(scode, 0, 4096);
+	cpu_map_phys(S.c, CODE, 4096, scode, 0);
+	cpu_map_phys(S.c, DATA, DATA_SIZE, sdata, 0);
+	sil_long_mode(&S);
+
+	static u8 altstack[65536] __attribute__((aligned(16)));
+	ss.ss_sp = altstack;
+	ss.ss_size = sizeof(altstack);
+	ss.ss_flags = 0;
+	if (!ss.ss_sp || sigaltstack(&ss, NULL))
+		return -1;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_fault;
+	sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
+	sigaction(SIGFPE, &sa, NULL);
+	sigaction(SIGILL, &sa, NULL);
+	sigaction(SIGSEGV, &sa, NULL);
+	sigaction(SIGBUS, &sa, NULL);
+	return 0;
+}
+
+int main(void)
+{
+	if (setup()) {
+		test_skip("diff", "cannot map the fixed test pages");
+		return 0;
+	}
+	for (size_t k = 0; k < ARRAY_SIZE(specs); k++)
+		diff_one(&specs[k]);
+	sil_fini(&S);
+	free(scode);
+	free(sdata);
+	return test_cases_failed ? 1 : 0;
+}

@@ -1,0 +1,82 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * native.S: run a test instruction on the host CPU with every GPR and
+ * RFLAGS loaded from a struct diff_regs, and save them afterwards.
+ *
+ *   void native_exec(struct diff_regs *in);   in->rip = where the code is
+ *
+ * The test code must end with "jmp *native_return_slot" (an absolute
+ * memory-indirect jump, so it works from any code page below 2 GiB).
+ * Results land in native_out.  Layout of struct diff_regs: gpr[16] at 0,
+ * rflags at 128, rip at 136.
+ */
+	.text
+	.globl native_exec
+	.type native_exec, @function
+native_exec:
+	push %rbx
+	push %rbp
+	push %r12
+	push %r13
+	push %r14
+	push %r15
+	mov %rsp, saved_rsp(%rip)
+	mov 136(%rdi), %rax
+	mov %rax, entry(%rip)
+	pushq 128(%rdi)
+	popfq
+	mov 0(%rdi), %rax
+	mov 8(%rdi), %rcx
+	mov 16(%rdi), %rdx
+	mov 24(%rdi), %rbx
+	mov 32(%rdi), %rsp
+	mov 40(%rdi), %rbp
+	mov 48(%rdi), %rsi
+	mov 64(%rdi), %r8
+	mov 72(%rdi), %r9
+	mov 80(%rdi), %r10
+	mov 88(%rdi), %r11
+	mov 96(%rdi), %r12
+	mov 104(%rdi), %r13
+	mov 112(%rdi), %r14
+	mov 120(%rdi), %r15
+	mov 56(%rdi), %rdi
+	jmp *entry(%rip)
+
+	.globl native_return
+native_return:
+	mov %rax, native_out+0(%rip)
+	mov %rcx, native_out+8(%rip)
+	mov %rdx, native_out+16(%rip)
+	mov %rbx, native_out+24(%rip)
+	mov %rsp, native_out+32(%rip)
+	mov %rbp, native_out+40(%rip)
+	mov %rsi, native_out+48(%rip)
+	mov %rdi, native_out+56(%rip)
+	mov %r8, native_out+64(%rip)
+	mov %r9, native_out+72(%rip)
+	mov %r10, native_out+80(%rip)
+	mov %r11, native_out+88(%rip)
+	mov %r12, native_out+96(%rip)
+	mov %r13, native_out+104(%rip)
+	mov %r14, native_out+112(%rip)
+	mov %r15, native_out+120(%rip)
+	mov saved_rsp(%rip), %rsp
+	pushfq
+	popq native_out+128(%rip)
+	cld
+	pop %r15
+	pop %r14
+	pop %r13
+	pop %r12
+	pop %rbp
+	pop %rbx
+	ret
+
+	.data
+	.balign 8
+saved_rsp: .quad 0
+entry: .quad 0
+	.globl native_out
+native_out: .fill 18, 8, 0
+	.section .note.GNU-stack,"",@progbits
