@@ -86,7 +86,7 @@ function mine(kind, name) {
 }
 function ratio(kind, name, other, inverse,    a, b) {
 	a = mine(kind, name); b = cell(kind, other, name)
-	if (a == "" || !isnum(b) || b + 0 == 0 || a + 0 == 0) return "-"
+	if (a == "" || !isnum(b) || b + 0 <= 0 || a + 0 <= 0) return "-"
 	return sprintf("%.3g%s", inverse ? b / a : a / b, tag)
 }
 function row(kind, name, inverse) {
