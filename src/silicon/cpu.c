@@ -58,8 +58,9 @@ void cpu_update_mode(struct cpu *c)
 		cpl = 3;
 	else
 		cpl = (c->s.seg[CPU_SEG_SS].ar & CPU_AR_DPL_MASK) >> CPU_AR_DPL_SHIFT;
-	if (mode != c->mode || cpl != c->cpl)
+	if (mode != c->mode || cpl != c->cpl || c->s.seg[CPU_SEG_CS].base != c->cs_base_seen)
 		c->link_epoch++;
+	c->cs_base_seen = c->s.seg[CPU_SEG_CS].base;
 	c->mode = mode;
 	c->cpl = cpl;
 	c->tlb_user = cpl == 3;
@@ -76,6 +77,7 @@ void cpu_state_changed(struct cpu *c)
 	tlb_flush_all(c);
 	if (c->s.event_info & CPU_EVENT_VALID)
 		__atomic_or_fetch(&c->req, REQ_EVENT, __ATOMIC_SEQ_CST);
+	cpu_req(c, REQ_SLOW);
 }
 
 static void seg_reset(struct cpu_seg *s, u16 sel, u64 base, u32 ar)
@@ -134,6 +136,7 @@ void cpu_reset(struct cpu *c, bool init)
 		c->nmsr = 0;
 	}
 	__atomic_and_fetch(&c->req, REQ_INTR, __ATOMIC_SEQ_CST);
+	cpu_req(c, REQ_SLOW);
 	c->fault_vec = -1;
 	c->delivering = -1;
 	c->mode = ~0u;
@@ -267,6 +270,10 @@ static int boundary(struct cpu *c, bool *shadow)
 	u32 req = __atomic_load_n(&c->req, __ATOMIC_SEQ_CST);
 
 	*shadow = false;
+	if (req & REQ_SLOW)
+		clear_req(c, REQ_SLOW);
+	if (c->s.nmi_pending || c->s.activity != CPU_ACTIVE)
+		cpu_req(c, REQ_SLOW);	/* still something to look at next time */
 	if (req & REQ_WTLB) {
 		clear_req(c, REQ_WTLB);
 		wtlb_flush(c);
@@ -365,23 +372,46 @@ enum cpu_exit cpu_run(struct cpu *c, u64 budget)
 		c->fault_vec = -1;
 		cpu_deliver(c, vec, CPU_EVENT_HWEXC, c->fault_has_err, c->fault_err, c->s.rip);
 	}
+	struct block *b = NULL;	/* the block just run, for chaining */
 	for (;;) {
-		const struct block *b;
+		struct block *nb = NULL;
 		const struct insn *i;
 		bool shadow = false;
 		u64 left;
 		u32 n;
 
-		if (unlikely(__atomic_load_n(&c->req, __ATOMIC_RELAXED) | c->s.activity |
-			     (c->s.interruptibility & (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING)) |
-			     c->s.nmi_pending)) {
+		if (unlikely(__atomic_load_n(&c->req, __ATOMIC_RELAXED))) {
 			int e = boundary(c, &shadow);
 			if (e >= 0)
 				return finish(c, (enum cpu_exit)e);
 		}
 		if (unlikely(c->icount >= c->budget_end))
 			return finish(c, CPU_EXIT_BUDGET);
-		b = icache_lookup(c);
+		/*
+		 * Chaining: a block remembers the two blocks that followed it;
+		 * valid while the link epoch (TLB, mode, CS base) is unchanged
+		 * and the target's code page generation still matches.
+		 */
+		if (b && b->link_epoch == c->link_epoch) {
+			if (b->link[0] && b->link[0]->rip == c->s.rip)
+				nb = b->link[0];
+			else if (b->link[1] && b->link[1]->rip == c->s.rip)
+				nb = b->link[1];
+			if (nb && unlikely(nb->gen != __atomic_load_n(&code_gen[nb->slot], __ATOMIC_RELAXED)))
+				nb = NULL;
+		}
+		if (!nb) {
+			u64 gen = c->icache_gen;
+			nb = icache_lookup(c);
+			if (b && b->cached && nb->cached && gen == c->icache_gen) {
+				if (b->link_epoch != c->link_epoch) {
+					b->link[0] = b->link[1] = NULL;
+					b->link_epoch = c->link_epoch;
+				}
+				b->link[b->link[0] ? 1 : 0] = nb;
+			}
+		}
+		b = nb;
 		n = b->n;
 		left = c->budget_end - c->icount;
 		if (unlikely(shadow))
@@ -400,9 +430,19 @@ enum cpu_exit cpu_run(struct cpu *c, u64 budget)
 			c->cur_block = NULL;
 			continue;
 		}
-		for (i = b->insn; i < c->run_end; i++) {
-			i->fn(c, i);
-			c->s.rip += i->len;
+		/*
+		 * RIP is set from the block start before each handler (no
+		 * dependency chain through memory); after the last one it
+		 * advances by that insn's length, which also completes a
+		 * branch's set_rip().
+		 */
+		{
+			u64 base = c->s.rip;
+			for (i = b->insn; i < c->run_end; i++) {
+				c->s.rip = base + i->off;
+				i->fn(c, i);
+			}
+			c->s.rip += i[-1].len;
 		}
 		c->icount += (u64)(i - b->insn);
 		c->cur_block = NULL;

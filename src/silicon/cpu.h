@@ -39,6 +39,7 @@ enum { SZ8, SZ16, SZ32, SZ64 };
 #define IF_REXW		BIT(6)
 #define IF_OSZ_PFX	BIT(7)	/* 66 seen */
 #define IF_TERM		BIT(8)	/* ends its block */
+#define IF_FDEAD	BIT(9)	/* its flag results are overwritten before any use */
 
 /**
  * struct insn - one decoded instruction
@@ -66,6 +67,7 @@ struct insn {
 	u8 modrm;
 	u16 flags;	/* IF_* */
 	u16 imm2;	/* second immediate: ENTER level, far selector */
+	u16 off;	/* offset from the start of its block */
 	u64 imm;
 };
 
@@ -122,6 +124,11 @@ enum lf_op {
 	LF_LOGIC,	/* AND/OR/XOR/TEST: CF = OF = 0 */
 	LF_INC,		/* INC: ADD with s2 = 1, CF from lf_cf */
 	LF_DEC,		/* DEC: SUB with s2 = 1, CF from lf_cf */
+	LF_ADC,		/* ADC: like LF_ADD (kept apart so CMP-style Jcc shortcuts stay exact) */
+	LF_SBB,		/* SBB: like LF_SUB */
+	LF_SHL,		/* SHL/SAL: s1 = operand, s2 = masked count (non-zero) */
+	LF_SHR,		/* SHR */
+	LF_SAR,		/* SAR */
 };
 
 #define FLAGS_ARITH (CPU_FLAG_CF | CPU_FLAG_PF | CPU_FLAG_AF | CPU_FLAG_ZF | \
@@ -134,6 +141,9 @@ enum lf_op {
 #define REQ_WTLB	BIT(3)	/* drop write TLB entries: a page became code */
 #define REQ_STOP	BIT(4)	/* an I/O callback asked to stop */
 #define REQ_EVENT	BIT(5)	/* s.event_info holds an event to deliver */
+#define REQ_SLOW	BIT(6)	/* look at activity, shadow, NMI state */
+
+static inline void cpu_req(struct cpu *c, u32 bits);
 
 /* Mode bits (cpu->mode), part of the decoded-block key */
 #define MODE_PE		BIT(0)
@@ -174,6 +184,8 @@ struct cpu {
 	u8 *arena;
 	size_t arena_used, arena_size;
 	u64 link_epoch;		/* bumped when linear->physical or mode changes */
+	u64 icache_gen;		/* bumped when the arena is recycled */
+	u64 cs_base_seen;
 	bool tlb_has_large;	/* a large page was cached: INVLPG flushes all */
 
 	/* Run loop */
@@ -202,6 +214,11 @@ struct cpu {
 	struct cpu *next_cpu;	/* registry of all cpus (code-page shootdown) */
 	struct block *tmp_block;	/* an uncached one-instruction block */
 };
+
+static inline void cpu_req(struct cpu *c, u32 bits)
+{
+	__atomic_or_fetch(&c->req, bits, __ATOMIC_SEQ_CST);
+}
 
 /* ---- registers ---- */
 
@@ -310,12 +327,50 @@ static __always_inline void lf_set(struct cpu *c, int op, int sz, u64 res, u64 s
 
 static __always_inline bool get_cf(struct cpu *c)
 {
-	if (c->lf_op == LF_NONE)
+	u64 a = c->lf_s1, b = c->lf_s2, r = c->lf_res;
+	int top = (8 << c->lf_sz) - 1;
+
+	switch (c->lf_op) {
+	case LF_NONE:
 		return c->s.rflags & CPU_FLAG_CF;
-	return lf_compute(c) & CPU_FLAG_CF;
+	case LF_LOGIC:
+		return false;
+	case LF_INC:
+	case LF_DEC:
+		return c->lf_cf;
+	case LF_ADD:
+	case LF_ADC:
+		return (((a & b) | ((a | b) & ~r)) >> top) & 1;
+	case LF_SUB:
+	case LF_SBB:
+		return (((~a & b) | (~(a ^ b) & r)) >> top) & 1;
+	default:
+		return lf_compute(c) & CPU_FLAG_CF;
+	}
 }
 
-bool cpu_cond(struct cpu *c, int cc);
+bool cpu_cond_slow(struct cpu *c, int cc);
+
+/* Condition codes (SDM vol. 1 B.1), straight from a CMP/SUB or any ZF. */
+static __always_inline bool cpu_cond(struct cpu *c, int cc)
+{
+	if (likely(c->lf_op == LF_SUB)) {
+		u64 m = sz_mask(c->lf_sz), a = c->lf_s1 & m, b = c->lf_s2 & m;
+		bool r;
+		switch (cc >> 1) {
+		case 1: r = a < b; break;
+		case 2: r = a == b; break;
+		case 3: r = a <= b; break;
+		case 6: r = (s64)sext(a, c->lf_sz) < (s64)sext(b, c->lf_sz); break;
+		case 7: r = (s64)sext(a, c->lf_sz) <= (s64)sext(b, c->lf_sz); break;
+		default: return cpu_cond_slow(c, cc);
+		}
+		return r ^ (cc & 1);
+	}
+	if ((cc >> 1) == 2 && c->lf_op != LF_NONE)
+		return ((c->lf_res & sz_mask(c->lf_sz)) == 0) ^ (cc & 1);
+	return cpu_cond_slow(c, cc);
+}
 /* Whole RFLAGS write, respecting reserved bits; call cpu_flags_changed after */
 void cpu_write_rflags(struct cpu *c, u64 v);
 u8 parity8(u64 v);
@@ -484,7 +539,7 @@ bool insn_ends_block(const struct insn *i);
 extern const insn_fn optab[2][256];
 insn_fn optab_select(struct cpu *c, struct insn *i, u8 modrm);
 
-const struct block *icache_lookup(struct cpu *c);
+struct block *icache_lookup(struct cpu *c);
 void icache_flush(struct cpu *c);
 int icache_init(struct cpu *c);
 void icache_free(struct cpu *c);

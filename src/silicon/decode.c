@@ -8,6 +8,7 @@
  */
 #include "silicon/cpu.h"
 #include "silicon/decode.h"
+#include "silicon/ops.h"
 
 /* Attributes of one-byte opcodes */
 #define M	DA_MODRM
@@ -354,4 +355,107 @@ bool decode_lock_ok(const struct insn *i, u8 modrm)
 		}
 	}
 	return false;
+}
+
+/*
+ * The arithmetic flags an instruction certainly writes (*def) and may read
+ * (*use), for the dead-flag pass over a block (icache.c).  Only register
+ * forms that cannot fault are described; anything else is a barrier that
+ * reads every flag, so a fault or an event always sees exact flags.
+ */
+void insn_flags(const struct insn *i, u32 *def, u32 *use)
+{
+	u8 b = i->op;
+	int r = (i->modrm >> 3) & 7;
+	bool reg = !(i->flags & IF_MEM);
+
+	*def = 0;
+	*use = FLAGS_ARITH;
+	if (i->fn == op_ud || (i->flags & IF_LOCK))
+		return;
+	if (i->map == 0) {
+		if (b < 0x40 && (b & 7) < 6 && (reg || (b & 7) >= 4)) {
+			int k = b >> 3;
+			*def = FLAGS_ARITH;
+			*use = (k == 2 || k == 3) ? CPU_FLAG_CF : 0;
+			return;
+		}
+		if (b >= 0x80 && b <= 0x83 && reg) {
+			*def = FLAGS_ARITH;
+			*use = (r == 2 || r == 3) ? CPU_FLAG_CF : 0;
+			return;
+		}
+		switch (b) {
+		case 0x84: case 0x85:
+			if (!reg)
+				return;
+			/* fallthrough */
+		case 0xa8: case 0xa9:
+			*def = FLAGS_ARITH;
+			*use = 0;
+			return;
+		case 0x88: case 0x89: case 0x8a: case 0x8b: case 0x86: case 0x87:
+		case 0x63:
+			if (reg)
+				*use = 0;
+			return;
+		case 0x8d: case 0x90 ... 0x99: case 0xb0 ... 0xbf:
+			*use = 0;
+			return;
+		case 0xc6: case 0xc7:
+			if (reg)
+				*use = 0;
+			return;
+		case 0xc0: case 0xc1: case 0xd0: case 0xd1: {
+			unsigned cnt = (b >= 0xd0 ? 1 : (u8)i->imm) & (i->osz == SZ64 ? 63 : 31);
+			if (!reg)
+				return;
+			if (cnt == 0) {
+				*use = 0;
+			} else if (r >= 4) {
+				*def = FLAGS_ARITH;
+				*use = 0;
+			} else {
+				*def = CPU_FLAG_CF | CPU_FLAG_OF;
+				*use = r >= 2 ? CPU_FLAG_CF : 0;
+			}
+			return;
+		}
+		case 0xf6: case 0xf7:
+			if (!reg)
+				return;
+			if (r == 2) {
+				*use = 0;
+			} else if (r == 3 || r == 4 || r == 5 || r < 2) {
+				*def = FLAGS_ARITH;
+				*use = 0;
+			}
+			return;
+		case 0xfe: case 0xff:
+			if (reg && r < 2) {
+				*def = FLAGS_ARITH & ~CPU_FLAG_CF;
+				*use = 0;
+			}
+			return;
+		case 0x69: case 0x6b:
+			if (reg) {
+				*def = FLAGS_ARITH;
+				*use = 0;
+			}
+			return;
+		}
+		return;
+	}
+	if (i->map == 1 && reg) {
+		switch (b) {
+		case 0xaf:
+			*def = FLAGS_ARITH;
+			*use = 0;
+			return;
+		case 0xb6: case 0xb7: case 0xbe: case 0xbf: case 0xc8 ... 0xcf:
+		case 0x1f:
+			*use = 0;
+			return;
+		}
+	}
 }

@@ -25,5 +25,6 @@
 extern const u16 decode_attr0[256];
 extern const u16 decode_attr1[256];
 bool decode_lock_ok(const struct insn *i, u8 modrm);
+void insn_flags(const struct insn *i, u32 *def, u32 *use);
 
 #endif

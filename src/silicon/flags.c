@@ -25,6 +25,7 @@ u64 lf_compute(struct cpu *c)
 
 	switch (c->lf_op) {
 	case LF_ADD:
+	case LF_ADC:
 		if (((a & b) | ((a | b) & ~r)) & sb)
 			f |= CPU_FLAG_CF;
 		if ((a ^ r) & (b ^ r) & sb)
@@ -32,6 +33,7 @@ u64 lf_compute(struct cpu *c)
 		f |= (a ^ b ^ r) & CPU_FLAG_AF;
 		break;
 	case LF_SUB:
+	case LF_SBB:
 		if (((~a & b) | (~(a ^ b) & r)) & sb)
 			f |= CPU_FLAG_CF;
 		if ((a ^ b) & (a ^ r) & sb)
@@ -40,6 +42,29 @@ u64 lf_compute(struct cpu *c)
 		break;
 	case LF_LOGIC:
 		break;
+	case LF_SHL: {
+		unsigned n = (unsigned)b, bits = 8u << sz;
+		bool cf = n <= bits ? (a >> (bits - n)) & 1 : 0;
+		f |= cf ? CPU_FLAG_CF : 0;
+		if (!!(r & sb) ^ cf)
+			f |= CPU_FLAG_OF;
+		break;
+	}
+	case LF_SHR: {
+		unsigned n = (unsigned)b, bits = 8u << sz;
+		if (n <= bits && ((a >> (n - 1)) & 1))
+			f |= CPU_FLAG_CF;
+		if (a & sb)
+			f |= CPU_FLAG_OF;
+		break;
+	}
+	case LF_SAR: {
+		unsigned n = (unsigned)b;
+		s64 sa = (s64)sext(a, sz);
+		if ((sa >> (n - 1 < 63 ? n - 1 : 63)) & 1)
+			f |= CPU_FLAG_CF;
+		break;
+	}
 	case LF_INC:
 		f |= c->lf_cf ? CPU_FLAG_CF : 0;
 		if ((r & m) == sb)
@@ -67,7 +92,7 @@ u64 lf_compute(struct cpu *c)
 }
 
 /* Condition codes, SDM vol. 1 appendix B */
-bool cpu_cond(struct cpu *c, int cc)
+bool cpu_cond_slow(struct cpu *c, int cc)
 {
 	u64 f;
 	bool r;

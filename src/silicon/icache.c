@@ -25,6 +25,7 @@
 #include <stdlib.h>
 
 #include "silicon/cpu.h"
+#include "silicon/decode.h"
 
 #define HASH_BITS 14
 #define ARENA_SIZE (8u << 20)
@@ -74,6 +75,7 @@ void icache_flush(struct cpu *c)
 	memset(c->blk_hash, 0, (1u << HASH_BITS) * sizeof(*c->blk_hash));
 	c->arena_used = 0;
 	c->link_epoch++;
+	c->icache_gen++;
 }
 
 void code_page_written(struct cpu *c, uintptr_t host)
@@ -118,7 +120,7 @@ static inline u32 hash_of(u64 gpa, u32 mode)
 #define MODE_KEY (MODE_CS64 | MODE_CS32)
 
 /* Decode one instruction that straddles a page into the temporary block. */
-static const struct block *decode_split(struct cpu *c, u64 lin, u64 gpa)
+static struct block *decode_split(struct cpu *c, u64 lin, u64 gpa)
 {
 	struct block *b = c->tmp_block;
 	u8 buf[16];
@@ -142,7 +144,7 @@ static const struct block *decode_split(struct cpu *c, u64 lin, u64 gpa)
 	return b;
 }
 
-static const struct block *decode_block(struct cpu *c, u64 lin, u64 gpa, u8 *page, u32 h,
+static struct block *decode_block(struct cpu *c, u64 lin, u64 gpa, u8 *page, u32 h,
 					u64 limit_left)
 {
 	size_t need = sizeof(struct block) + BLOCK_MAX_INSNS * sizeof(struct insn);
@@ -168,11 +170,22 @@ static const struct block *decode_block(struct cpu *c, u64 lin, u64 gpa, u8 *pag
 			}
 			break;
 		}
+		b->insn[n].off = (u16)(off - (lin & 0xfff));
 		n++;
 		off += len;
 		limit_left -= (u64)len;
 		if (b->insn[n - 1].flags & IF_TERM)
 			break;
+	}
+	/* dead flags: walk back from the block end, where every flag is live */
+	{
+		u32 live = FLAGS_ARITH, def, use;
+		for (int k = n - 1; k >= 0; k--) {
+			insn_flags(&b->insn[k], &def, &use);
+			if (def && !(def & live))
+				b->insn[k].flags |= IF_FDEAD;
+			live = (live & ~def) | use;
+		}
 	}
 	code_page_mark(c, (uintptr_t)page);
 	b->gpa = gpa;
@@ -195,16 +208,14 @@ static const struct block *decode_block(struct cpu *c, u64 lin, u64 gpa, u8 *pag
  * The block at CS:RIP.  Fetch faults (#PF, #GP for the CS limit or a
  * non-canonical RIP) are raised here, before anything executes.
  */
-const struct block *icache_lookup(struct cpu *c)
+struct block *icache_lookup(struct cpu *c)
 {
 	u64 rip = c->s.rip, lin, gpa, limit_left = ~0ull;
-	const struct block *prev = c->cur_block;
 	struct tlb_entry *e;
 	struct block *b, **pp;
 	u32 mode = c->mode & MODE_KEY, h;
 	u8 *page;
 
-	(void)prev;
 	if (c->code64) {
 		lin = rip;
 	} else {

@@ -120,6 +120,8 @@ OP(op_syscall); OP(op_sysret); OP(op_sysenter); OP(op_sysexit);
 OP(op_invd); OP(op_wbinvd); OP(op_grp15); OP(op_grp9); OP(op_arpl);
 OP(op_pause); OP(op_fwait); OP(op_x87); OP(op_invpcid); OP(op_rsm);
 OP(op_vmread); OP(op_vmwrite); OP(op_invept); OP(op_invvpid);
+extern const insn_fn jcc_tab[16];
+extern const insn_fn incdec_reg_tab[2][4];
 extern const insn_fn alu_tab_rm_r[8][4], alu_tab_r_rm[8][4], alu_tab_rm_imm[8][4],
 	alu_tab_a_imm[8][4];
 

@@ -33,11 +33,11 @@ static __always_inline u64 alu_op(struct cpu *c, int k, int sz, u64 a, u64 b)
 		return r;
 	case K_ADC:
 		r = (a + b + get_cf(c)) & m;
-		lf_set(c, LF_ADD, sz, r, a, b);
+		lf_set(c, LF_ADC, sz, r, a, b);
 		return r;
 	case K_SBB:
 		r = (a - b - get_cf(c)) & m;
-		lf_set(c, LF_SUB, sz, r, a, b);
+		lf_set(c, LF_SBB, sz, r, a, b);
 		return r;
 	case K_AND:
 		r = a & b;
@@ -204,6 +204,24 @@ OP(op_dec_r)
 	int sz = i->osz;
 	reg_write(c, i->reg, sz, incdec(c, sz, reg_read(c, i->reg, sz), true));
 }
+
+/* FE/FF /0 /1 with a register operand, per size */
+#define INCDEC_REG(SZ)							\
+static void op_inc_reg_##SZ(struct cpu *c, const struct insn *i)	\
+{									\
+	int r = i_rm(i, SZ);						\
+	reg_write(c, r, SZ, incdec(c, SZ, reg_read(c, r, SZ), false));	\
+}									\
+static void op_dec_reg_##SZ(struct cpu *c, const struct insn *i)	\
+{									\
+	int r = i_rm(i, SZ);						\
+	reg_write(c, r, SZ, incdec(c, SZ, reg_read(c, r, SZ), true));	\
+}
+INCDEC_REG(SZ8) INCDEC_REG(SZ16) INCDEC_REG(SZ32) INCDEC_REG(SZ64)
+const insn_fn incdec_reg_tab[2][4] = {
+	{ op_inc_reg_SZ8, op_inc_reg_SZ16, op_inc_reg_SZ32, op_inc_reg_SZ64 },
+	{ op_dec_reg_SZ8, op_dec_reg_SZ16, op_dec_reg_SZ32, op_dec_reg_SZ64 },
+};
 
 /* FE/FF /0 /1 */
 OP(op_grp4_5_incdec)
@@ -446,23 +464,37 @@ OP(op_idiv)
  * (6 with REX.W); a masked count of 0 changes no flags.  OF is defined for
  * a count of 1 only; we compute it the SDM's way for every count.
  */
-static u64 shift_op(struct cpu *c, int k, int sz, u64 a, unsigned cnt, bool *write)
+static u64 shift_op(struct cpu *c, const struct insn *i, int k, int sz, u64 a, unsigned cnt,
+		    bool *write)
 {
 	int bits = 8 << sz;
 	u64 m = sz_mask(sz), sb = 1ull << (bits - 1), r = a, f;
-	bool cf, of;
+	bool cf, of, dead = i->flags & IF_FDEAD;
 
 	cnt &= sz == SZ64 ? 63 : 31;
 	*write = cnt != 0;
 	if (!cnt)
 		return a;
-	f = cpu_get_flags(c);
-	cf = f & CPU_FLAG_CF;
-	of = f & CPU_FLAG_OF;
 	switch (k) {
+	case 4: case 6:	/* SHL/SAL */
+		r = (a << cnt) & m;
+		lf_set(c, LF_SHL, sz, r, a, cnt);
+		return r;
+	case 5:		/* SHR */
+		r = a >> cnt;
+		lf_set(c, LF_SHR, sz, r, a, cnt);
+		return r;
+	case 7: {	/* SAR */
+		s64 sa = (s64)sext(a, sz);
+		r = (u64)(sa >> cnt) & m;
+		lf_set(c, LF_SAR, sz, r, a, cnt);
+		return r;
+	}
 	case 0: {	/* ROL */
 		unsigned n = cnt % bits;
 		r = n ? ((a << n) | (a >> (bits - n))) & m : a;
+		if (dead)
+			return r;
 		cf = r & 1;
 		of = !!(r & sb) ^ cf;
 		break;
@@ -470,12 +502,15 @@ static u64 shift_op(struct cpu *c, int k, int sz, u64 a, unsigned cnt, bool *wri
 	case 1: {	/* ROR */
 		unsigned n = cnt % bits;
 		r = n ? ((a >> n) | (a << (bits - n))) & m : a;
+		if (dead)
+			return r;
 		cf = !!(r & sb);
 		of = !!(r & sb) ^ !!(r & (sb >> 1));
 		break;
 	}
 	case 2: {	/* RCL: rotate through CF, size+1 bits */
 		unsigned n = cnt % (bits + 1);
+		cf = get_cf(c);
 		for (unsigned k2 = 0; k2 < n; k2++) {
 			bool out = !!(r & sb);
 			r = ((r << 1) | cf) & m;
@@ -484,8 +519,9 @@ static u64 shift_op(struct cpu *c, int k, int sz, u64 a, unsigned cnt, bool *wri
 		of = !!(r & sb) ^ cf;
 		break;
 	}
-	case 3: {	/* RCR */
+	default: {	/* RCR */
 		unsigned n = cnt % (bits + 1);
+		cf = get_cf(c);
 		of = !!(a & sb) ^ cf;
 		for (unsigned k2 = 0; k2 < n; k2++) {
 			bool out = r & 1;
@@ -494,29 +530,9 @@ static u64 shift_op(struct cpu *c, int k, int sz, u64 a, unsigned cnt, bool *wri
 		}
 		break;
 	}
-	case 4: case 6:	/* SHL/SAL */
-		r = cnt < 64 ? (a << cnt) & m : 0;
-		cf = cnt <= (unsigned)bits ? (a >> (bits - cnt)) & 1 : 0;
-		of = !!(r & sb) ^ cf;
-		cpu_set_arith(c, (cf ? CPU_FLAG_CF : 0) | (of ? CPU_FLAG_OF : 0) | szp(r, sz));
-		return r;
-	case 5:		/* SHR */
-		r = cnt < 64 ? a >> cnt : 0;
-		cf = cnt <= (unsigned)bits ? (a >> (cnt - 1)) & 1 : 0;
-		of = !!(a & sb);
-		cpu_set_arith(c, (cf ? CPU_FLAG_CF : 0) | (of ? CPU_FLAG_OF : 0) | szp(r, sz));
-		return r;
-	default: {	/* SAR */
-		s64 sa = (s64)sext(a, sz);
-		unsigned n = cnt < 64 ? cnt : 63;
-		r = (u64)(sa >> n) & m;
-		cf = (sa >> (n - 1 < 63 ? n - 1 : 63)) & 1;
-		of = false;
-		cpu_set_arith(c, (cf ? CPU_FLAG_CF : 0) | szp(r, sz));
-		return r;
-	}
 	}
 	/* rotates change only CF and OF */
+	f = cpu_get_flags(c);
 	c->s.rflags = (f & ~(u64)(CPU_FLAG_CF | CPU_FLAG_OF)) | (cf ? CPU_FLAG_CF : 0) |
 		      (of ? CPU_FLAG_OF : 0);
 	c->lf_op = LF_NONE;
@@ -538,7 +554,7 @@ OP(op_shift)
 		cnt = (u8)i->imm;
 	if (!(i->flags & IF_MEM)) {
 		int rr = i_rm(i, sz);
-		r = shift_op(c, k, sz, reg_read(c, rr, sz), cnt, &w);
+		r = shift_op(c, i, k, sz, reg_read(c, rr, sz), cnt, &w);
 		if (w || sz == SZ32)
 			reg_write(c, rr, sz, r);
 		return;
@@ -546,7 +562,7 @@ OP(op_shift)
 	{
 		struct rmw m;
 		a = rmw_begin(c, i, sz, &m);
-		r = shift_op(c, k, sz, a, cnt, &w);
+		r = shift_op(c, i, k, sz, a, cnt, &w);
 		rmw_end(c, sz, &m, r);
 	}
 }

@@ -30,6 +30,20 @@ OP(op_jcc)
 		jump_near(c, i, next_rip(c, i) + i->imm);
 }
 
+/* One handler per condition so the condition folds at compile time. */
+#define JCC(cc)								\
+static void op_jcc_##cc(struct cpu *c, const struct insn *i)		\
+{									\
+	if (cpu_cond(c, cc))						\
+		jump_near(c, i, next_rip(c, i) + i->imm);		\
+}
+JCC(0) JCC(1) JCC(2) JCC(3) JCC(4) JCC(5) JCC(6) JCC(7)
+JCC(8) JCC(9) JCC(10) JCC(11) JCC(12) JCC(13) JCC(14) JCC(15)
+const insn_fn jcc_tab[16] = {
+	op_jcc_0, op_jcc_1, op_jcc_2, op_jcc_3, op_jcc_4, op_jcc_5, op_jcc_6, op_jcc_7,
+	op_jcc_8, op_jcc_9, op_jcc_10, op_jcc_11, op_jcc_12, op_jcc_13, op_jcc_14, op_jcc_15,
+};
+
 OP(op_jmp_rel)
 {
 	jump_near(c, i, next_rip(c, i) + i->imm);

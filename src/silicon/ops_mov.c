@@ -258,8 +258,10 @@ OP(op_pop_seg)
 
 	cpu_load_seg(c, seg, sel);
 	reg_write(c, 4, ssz, sp + size);
-	if (seg == CPU_SEG_SS)
+	if (seg == CPU_SEG_SS) {
 		c->s.interruptibility |= CPU_INTR_MOVSS_BLOCKING;
+		cpu_req(c, REQ_SLOW);
+	}
 }
 
 /* 8C: MOV r/m, Sreg (a register destination gets the zero-extended selector) */
@@ -285,8 +287,10 @@ OP(op_mov_seg_rm)
 		cpu_ud(c);
 	sel = (u16)rm_read(c, i, SZ16);
 	cpu_load_seg(c, s, sel);
-	if (s == CPU_SEG_SS)
+	if (s == CPU_SEG_SS) {
 		c->s.interruptibility |= CPU_INTR_MOVSS_BLOCKING;
+		cpu_req(c, REQ_SLOW);
+	}
 }
 
 /* C4/C5, 0F B2/B4/B5: LES LDS LSS LFS LGS */
@@ -307,8 +311,10 @@ OP(op_lxs)
 	sel = (u16)mem_read(c, i->seg, (ea + (1u << sz)) & (i->asz == SZ64 ? ~0ull : sz_mask(i->asz)), 2);
 	cpu_load_seg(c, seg, sel);
 	rg_write(c, i, sz, off);
-	if (seg == CPU_SEG_SS)
+	if (seg == CPU_SEG_SS) {
 		c->s.interruptibility |= CPU_INTR_MOVSS_BLOCKING;
+		cpu_req(c, REQ_SLOW);
+	}
 }
 
 /* D7: XLAT */

@@ -41,6 +41,7 @@ OP(op_hlt)
 	if (c->vmx_nonroot && vmx_intercept_hlt(c, i))
 		return;
 	c->s.activity = CPU_HLT;
+	cpu_req(c, REQ_SLOW);
 }
 
 OP(op_cli)
@@ -57,6 +58,7 @@ OP(op_sti)
 	if (!(c->s.rflags & CPU_FLAG_IF)) {
 		c->s.rflags |= CPU_FLAG_IF;
 		c->s.interruptibility |= CPU_INTR_STI_BLOCKING;
+		cpu_req(c, REQ_SLOW);
 	}
 }
 

@@ -104,6 +104,8 @@ insn_fn optab_select(struct cpu *c, struct insn *i, u8 modrm)
 		}
 		if (b >= 0x80 && b <= 0x83)
 			return alu_tab_rm_imm[r][i->osz];
+		if (b >= 0x70 && b <= 0x7f)
+			return jcc_tab[b & 15];
 		switch (b) {
 		case 0x63:
 			if (c->code64)
@@ -121,8 +123,11 @@ insn_fn optab_select(struct cpu *c, struct insn *i, u8 modrm)
 		case 0xf6: case 0xf7:
 			return grp3[r];
 		case 0xfe:
-			return r < 2 ? op_grp4_5_incdec : op_ud;
 		case 0xff:
+			if (r < 2 && !(i->flags & IF_MEM))
+				return incdec_reg_tab[r][i->osz];
+			if (b == 0xfe)
+				return r < 2 ? op_grp4_5_incdec : op_ud;
 			fn = grp5[r];
 			if (r == 2 || r == 4) {
 				/* near indirect branches are 64-bit in 64-bit mode (F64) */
@@ -140,6 +145,8 @@ insn_fn optab_select(struct cpu *c, struct insn *i, u8 modrm)
 		return fn ? fn : op_ud;
 	}
 	if (i->map == 1) {
+		if (b >= 0x80 && b <= 0x8f)
+			return jcc_tab[b & 15];
 		switch (b) {
 		case 0xb8:
 			return (i->flags & IF_REP) ? op_popcnt : op_ud;	/* JMPE is IA-64 only */

@@ -380,6 +380,7 @@ void cpu_iret(struct cpu *c, const struct insn *i)
 			set_flags_masked(c, fl, mask);
 		}
 		c->s.interruptibility &= ~CPU_INTR_NMI_BLOCKING;
+		cpu_req(c, REQ_SLOW);
 		set_rip(c, i, off);
 		return;
 	}
@@ -429,6 +430,7 @@ void cpu_iret(struct cpu *c, const struct insn *i)
 		}
 		set_flags_masked(c, fl, mask);
 		c->s.interruptibility &= ~CPU_INTR_NMI_BLOCKING;
+		cpu_req(c, REQ_SLOW);
 		if (outer) {
 			load_ss_for(c, nss, rpl);
 			cpu_set_cs(c, sel, d, rpl);
