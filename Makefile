@@ -9,6 +9,7 @@
 #   make MODE=debug|asan|ubsan|tsan [test]   other builds, into build-$(MODE)/
 
 MODE ?= rel
+.SECONDEXPANSION:
 ifeq ($(MODE),rel)
 O ?= build
 MODE_CFLAGS := -O2 -g
@@ -57,7 +58,19 @@ test_support = $(patsubst %,$(O)/%.o,$(basename $(filter-out %_test.c,$(wildcard
 BENCH_SRCS := $(sort $(wildcard bench/*.c))
 BENCH_BINS := $(BENCH_SRCS:%.c=$(O)/%)
 
-all: $(O)/userkvm $(O)/libuserkvm.a $(O)/libuserkvm.so $(O)/libuserkvm-preload.so
+# Guests: guests/<name>/*.S -> $(O)/guests/<name>.elf, multiboot ELF32 at 1 MiB.
+GUESTS := $(patsubst guests/%/,%,$(sort $(dir $(wildcard guests/*/*.S))))
+GUEST_ELFS := $(GUESTS:%=$(O)/guests/%.elf)
+
+all: $(O)/userkvm $(O)/libuserkvm.a $(O)/libuserkvm.so $(O)/libuserkvm-preload.so $(GUEST_ELFS)
+
+guest_objs = $(patsubst %.S,$(O)/%.g32.o,$(wildcard guests/$(1)/*.S))
+$(O)/guests/%.elf: $$(call guest_objs,$$*) guests/guest.ld
+	ld -m elf_i386 --no-warn-rwx-segments -T guests/guest.ld -o $@ $(filter %.o,$^)
+
+$(O)/guests/%.g32.o: guests/%.S
+	@mkdir -p $(dir $@)
+	$(CC) -m32 -E -P -x assembler-with-cpp -Iguests/include $< | as --32 -o $@
 
 # Library code is built with hidden visibility: only what include/userkvm.h
 # declares (USERKVM_API) and the shim's libc entry points are exported.
@@ -84,7 +97,6 @@ $(O)/libuserkvm-preload.so: $(LIB_OBJS) $(SHIM_OBJS)
 $(O)/userkvm: $(VMM_OBJS) $(O)/libuserkvm.a
 	$(CC) -o $@ $(VMM_OBJS) $(O)/libuserkvm.a $(LDFLAGS)
 
-.SECONDEXPANSION:
 $(O)/tests/%_test: $(O)/tests/%_test.o $$(call test_support,tests/$$(dir $$*)) $(O)/libuserkvm.a
 	$(CC) -o $@ $(filter %.o,$^) $(O)/libuserkvm.a $(LDFLAGS) -ldl
 

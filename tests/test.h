@@ -11,10 +11,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *test_case_name = "?";
-static int test_failed_now;	/* failures in the case being run */
-static const char *test_where = "";	/* e.g. the backend a case runs on */
-static int test_cases_failed;
+/*
+ * Shared by every file of a test program (weak: one copy however many
+ * files include this), so that cases may live in several files.
+ */
+__attribute__((weak)) const char *test_case_name = "?";
+__attribute__((weak)) int test_failed_now;	/* failures in the case being run */
+__attribute__((weak)) const char *test_where = "";	/* e.g. the backend a case runs on */
+__attribute__((weak)) int test_cases_failed;
 
 #define CHECK(cond, ...)						\
 	do {								\

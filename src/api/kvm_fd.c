@@ -223,6 +223,7 @@ static struct kvm_file *fdget(int fd, bool check)
 {
 	struct kvm_file **slot, *f = NULL;
 	struct stat st;
+	bool open;
 	int idx;
 
 	idx = srcu_read_lock(&fd_srcu);
@@ -237,21 +238,23 @@ static struct kvm_file *fdget(int fd, bool check)
 	if (!check || fd_exact)
 		return f;
 
-	if (fstat(fd, &st) < 0) {
-		if (f) {		/* closed behind our back */
-			if (fd_remove(fd) == f)
-				kvm_file_put(f);	/* the table's reference */
-			kvm_file_put(f);
-		}
-		return NULL;
-	}
-	if (f && f->dev == st.st_dev && f->ino == st.st_ino)
+	open = fstat(fd, &st) == 0;
+	if (f && open && f->dev == st.st_dev && f->ino == st.st_ino)
 		return f;
-	if (f) {			/* number reused for another file */
-		if (fd_remove(fd) == f)
-			kvm_file_put(f);
+	if (f) {
+		/*
+		 * Closed behind our back, or the number now names another
+		 * file: drop the stale entry (its table reference) and ours.
+		 */
+		struct kvm_file *old = fd_remove(fd);
+
+		if (old)
+			kvm_file_put(old);
 		kvm_file_put(f);
+		f = NULL;
 	}
+	if (!open)
+		return NULL;
 	/* A descriptor we have not seen: a dup() of one of ours? */
 	pthread_mutex_lock(&files_lock);
 	f = find_file_by_inode(st.st_dev, st.st_ino);
@@ -306,8 +309,15 @@ int anon_inode_getfd(const char *name, enum kvm_file_kind kind, void *priv,
 	pthread_mutex_unlock(&files_lock);
 	r = fd_install(fd, f);
 	if (r < 0) {
+		struct kvm_file **pp;
+
 		pthread_mutex_lock(&files_lock);
-		all_files = f->next;
+		for (pp = &all_files; *pp; pp = &(*pp)->next) {
+			if (*pp == f) {
+				*pp = f->next;
+				break;
+			}
+		}
 		pthread_mutex_unlock(&files_lock);
 		free(f);
 		goto out_unmap;

@@ -15,7 +15,10 @@
 #include <userkvm.h>
 #include <userkvm/kvm_compat.h>
 
-static void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt, ...)
+#include "vmm/vmm.h"
+
+/* die(): fatal setup errors of the VMM.  Only this program exits; the library never does. */
+void die(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -24,32 +27,13 @@ static void __attribute__((noreturn, format(printf, 1, 2))) die(const char *fmt,
 	vfprintf(stderr, fmt, ap);
 	fprintf(stderr, "\n");
 	va_end(ap);
-	exit(1);
+	serial8250__flush();
+	exit(VMM_EXIT_SETUP);
 }
 
-/* --accel: the same VMM drives userkvm (soft) or the host's /dev/kvm. */
-struct accel {
-	const char *name;
-	int (*open)(void);
-	long (*ioctl)(int fd, unsigned long req, unsigned long arg);
-};
-
-static int soft_open(void) { return userkvm_open(O_RDWR | O_CLOEXEC); }
-static long soft_ioctl(int fd, unsigned long req, unsigned long arg) { return userkvm_ioctl(fd, req, arg); }
-static int kvm_open(void) { return open("/dev/kvm", O_RDWR | O_CLOEXEC); }
-static long kvm_ioctl(int fd, unsigned long req, unsigned long arg) { return ioctl(fd, req, arg); }
-
-static const struct accel accels[] = {
-	{ "soft", soft_open, soft_ioctl },
-	{ "kvm", kvm_open, kvm_ioctl },
-};
-
-static const struct accel *find_accel(const char *name)
+void die_perror(const char *what)
 {
-	for (size_t i = 0; i < sizeof(accels) / sizeof(accels[0]); i++)
-		if (!strcmp(accels[i].name, name))
-			return &accels[i];
-	die("unknown accelerator '%s' (use soft or kvm)", name);
+	die("%s: %s", what, strerror(errno));
 }
 
 static const struct { int cap; const char *name; } caps[] = {
@@ -67,12 +51,12 @@ static const struct { int cap; const char *name; } caps[] = {
 
 static int cmd_info(int argc, char **argv)
 {
-	const struct accel *a = find_accel("soft");
+	const struct accel *a = accel__find("soft");
 	int fd, vm;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--accel") && i + 1 < argc)
-			a = find_accel(argv[++i]);
+			a = accel__find(argv[++i]);
 		else
 			die("info: unknown option '%s'", argv[i]);
 	}
@@ -94,12 +78,7 @@ static int cmd_info(int argc, char **argv)
 	return 0;
 }
 
-static int cmd_run(int argc, char **argv)
-{
-	die("run: KVM_RUN is not implemented yet (the processor and run loop are "
-	    "issues 3 and 4); try 'userkvm info'");
-}
-
+int cmd_run(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
 static const struct {
@@ -108,7 +87,7 @@ static const struct {
 	const char *help;
 } commands[] = {
 	{ "info", cmd_info, "[--accel soft|kvm]   print API version and capabilities" },
-	{ "run", cmd_run, "[--accel soft|kvm] ... run a guest (not yet implemented)" },
+	{ "run", cmd_run, "[--accel soft|kvm] [--mem SIZE] (--kernel FILE [--initrd FILE] [--append CMDLINE] | --flat FILE)" },
 	{ "help", cmd_help, "                     this text" },
 };
 

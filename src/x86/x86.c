@@ -1,22 +1,30 @@
 // SPDX-License-Identifier: MIT
 /*
- * arch/x86/kvm/x86.c: the kvm_arch_* side of VM and vCPU ioctls.
+ * arch/x86/kvm/x86.c: the kvm_arch_* side of VM and vCPU ioctls, vCPU
+ * RESET and the vCPU state ioctls (registers, segments, control and debug
+ * registers, FPU/XSAVE, XCRs, events, MP state).
+ *
+ * The checks, their order and the errno values are KVM's (arch/x86/kvm/
+ * x86.c of Linux 6.x, with the VMX vendor hooks of vmx/vmx.c where KVM
+ * calls them: vmx_set_cr0, vmx_set_efer, vmx_get/set_segment, ...).
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "kvm/kvm_host.h"
+#include "x86/cpuid.h"
 #include "x86/x86.h"
 
 /*
- * The processor's MAXPHYADDR.  Guest-physical addresses at or above it
- * cannot be mapped by EPT, so memslots there are refused.
+ * The processor's MAXPHYADDR (CPUID.0x80000008, see cpuid.c).  Guest-
+ * physical addresses at or above it cannot be mapped by EPT, so memslots
+ * there are refused.
  */
-#define KVM_HOST_MAXPHYADDR 48
-
 u64 kvm_mmu_max_gfn(void)
 {
-	return (1ull << (KVM_HOST_MAXPHYADDR - PAGE_SHIFT)) - 1;
+	return (1ull << (kvm_host_maxphyaddr() - PAGE_SHIFT)) - 1;
 }
 
 int kvm_arch_init_vm(struct kvm *kvm, unsigned long type)
@@ -24,11 +32,13 @@ int kvm_arch_init_vm(struct kvm *kvm, unsigned long type)
 	if (type != KVM_X86_DEFAULT_VM)
 		return -EINVAL;
 	kvm->arch.default_tsc_khz = KVM_DEFAULT_TSC_KHZ;
+	pthread_mutex_init(&kvm->arch.tsc_write_lock, NULL);
 	return 0;
 }
 
 void kvm_arch_destroy_vm(struct kvm *kvm)
 {
+	pthread_mutex_destroy(&kvm->arch.tsc_write_lock);
 }
 
 int kvm_arch_vcpu_precreate(struct kvm *kvm, unsigned int id)
@@ -40,27 +50,30 @@ int kvm_arch_vcpu_precreate(struct kvm *kvm, unsigned int id)
 	return 0;
 }
 
-int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
-{
-	vcpu->arch.tsc_khz = vcpu->kvm->arch.default_tsc_khz;
-	return 0;
-}
-
-void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu)
-{
-}
-
 int kvm_vm_ioctl_check_extension(struct kvm *kvm, long ext)
 {
 	switch (ext) {
 	case KVM_CAP_SET_TSS_ADDR:
 	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
 	case KVM_CAP_EXT_CPUID:
+	case KVM_CAP_EXT_EMUL_CPUID:
 	case KVM_CAP_READONLY_MEM:
 	case KVM_CAP_GET_TSC_KHZ:
 	case KVM_CAP_TSC_CONTROL:
 	case KVM_CAP_VM_TSC_CONTROL:
+	case KVM_CAP_MP_STATE:
+	case KVM_CAP_VCPU_EVENTS:
+	case KVM_CAP_DEBUGREGS:
+	case KVM_CAP_XSAVE:
+	case KVM_CAP_XCRS:
+	case KVM_CAP_SREGS2:
+	case KVM_CAP_GET_MSR_FEATURES:
+	case KVM_CAP_SET_BOOT_CPU_ID:
+	case KVM_CAP_USER_NMI:
 		return 1;
+	case KVM_CAP_XSAVE2:
+		/* the UABI buffer is never smaller than struct kvm_xsave */
+		return sizeof(struct kvm_xsave);
 	case KVM_CAP_NR_VCPUS:
 	case KVM_CAP_MAX_VCPUS:
 		return KVM_MAX_VCPUS;
@@ -92,6 +105,29 @@ int kvm_vm_ioctl_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap)
 
 long kvm_arch_dev_ioctl(unsigned int ioctl, unsigned long arg)
 {
+	void *argp = (void *)arg;
+
+	switch (ioctl) {
+	case KVM_GET_SUPPORTED_CPUID:
+	case KVM_GET_EMULATED_CPUID: {
+		struct kvm_cpuid2 *cpuid_arg = argp;
+		struct kvm_cpuid2 cpuid;
+		int r;
+
+		if (copy_from_user(&cpuid, cpuid_arg, sizeof(cpuid)))
+			return -EFAULT;
+		r = kvm_dev_ioctl_get_cpuid(&cpuid, cpuid_arg->entries, ioctl);
+		if (r)
+			return r;
+		if (copy_to_user(cpuid_arg, &cpuid, sizeof(cpuid)))
+			return -EFAULT;
+		return 0;
+	}
+	case KVM_GET_MSR_INDEX_LIST:
+	case KVM_GET_MSR_FEATURE_INDEX_LIST:
+	case KVM_GET_MSRS:
+		return kvm_msr_dev_ioctl(ioctl, argp);
+	}
 	return -EINVAL;
 }
 
@@ -149,18 +185,1158 @@ set_identity_unlock:
 	}
 	case KVM_GET_TSC_KHZ:
 		return READ_ONCE(kvm->arch.default_tsc_khz);
+	case KVM_SET_BOOT_CPU_ID:
+		r = 0;
+		pthread_mutex_lock(&kvm->lock);
+		if (kvm->created_vcpus)
+			r = -EBUSY;
+		else if (arg > KVM_MAX_VCPU_IDS ||
+			 (kvm->arch.max_vcpu_ids && arg > kvm->arch.max_vcpu_ids))
+			r = -EINVAL;
+		else
+			kvm->arch.bsp_vcpu_id = arg;
+		pthread_mutex_unlock(&kvm->lock);
+		return r;
 	}
 	return r;
 }
 
+/* ------------------------------------------------------------------ */
+/* Time: the guest TSC                                                 */
+/* ------------------------------------------------------------------ */
+
+static u64 host_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC_RAW, &ts);
+	return (u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+}
+
+/* ns of time at @khz, in TSC cycles */
+static u64 ns_to_cycles(u64 ns, u32 khz)
+{
+	return (ns / 1000000) * khz + (ns % 1000000) * khz / 1000000;
+}
+
+/* The processor's TSC: host time in ns, scaled to @khz (constant rate). */
+static u64 host_tsc_at(u32 khz)
+{
+	return ns_to_cycles(host_ns(), khz);
+}
+
+u64 kvm_read_l1_tsc(struct kvm_vcpu *vcpu)
+{
+	return host_tsc_at(vcpu->arch.tsc_khz) + vcpu->arch.l1_tsc_offset;
+}
+
+/*
+ * kvm_synchronize_tsc() - a host write of the guest TSC (@user_value), or
+ * vCPU creation (NULL).  As in KVM, writes meant to keep vCPUs in sync
+ * are recognized and given the same offset: a creation, a write of 0, or
+ * (after the VMM wrote a TSC once) a value within one second of what the
+ * last write would read now.  The processor's TSC is stable, so matched
+ * vCPUs simply share the offset.
+ */
+void kvm_synchronize_tsc(struct kvm_vcpu *vcpu, const u64 *user_value)
+{
+	struct kvm_arch *ka = &vcpu->kvm->arch;
+	u64 data = user_value ? *user_value : 0;
+	u32 khz = vcpu->arch.tsc_khz;
+	bool synchronizing = false;
+	u64 ns, offset, elapsed;
+
+	pthread_mutex_lock(&ka->tsc_write_lock);
+	ns = host_ns();
+	offset = data - ns_to_cycles(ns, khz);
+	elapsed = ns - ka->last_tsc_nsec;
+	if (data == 0) {
+		synchronizing = true;
+	} else if (ka->user_set_tsc) {
+		u64 tsc_exp = ka->last_tsc_write + ns_to_cycles(elapsed, khz);
+		u64 tsc_hz = khz * 1000ull;
+
+		synchronizing = data < tsc_exp + tsc_hz && data + tsc_hz > tsc_exp;
+	}
+	if (user_value)
+		ka->user_set_tsc = true;
+	if (synchronizing && khz == ka->last_tsc_khz)
+		offset = ka->cur_tsc_offset;	/* matched: same generation */
+	else
+		ka->cur_tsc_offset = offset;	/* a new generation */
+	ka->last_tsc_nsec = ns;
+	ka->last_tsc_write = data;
+	ka->last_tsc_khz = khz;
+	vcpu->arch.l1_tsc_offset = offset;
+	pthread_mutex_unlock(&ka->tsc_write_lock);
+}
+
+/* The processor implements 5-level paging: 57-bit linear addresses. */
+u8 max_host_virt_addr_bits(void)
+{
+	return kvm_cpu_cap_has(X86_FEATURE_LA57) ? 57 : 48;
+}
+
+/* ------------------------------------------------------------------ */
+/* Control registers, EFER, XCR0, APIC base                           */
+/* ------------------------------------------------------------------ */
+
+static bool is_long_mode(struct kvm_vcpu *vcpu)
+{
+	return vcpu->arch.efer & EFER_LMA;
+}
+
+static bool is_pae_paging(struct kvm_vcpu *vcpu)
+{
+	return (vcpu->arch.cr0 & X86_CR0_PG) && (vcpu->arch.cr4 & X86_CR4_PAE) &&
+	       !is_long_mode(vcpu);
+}
+
+bool kvm_valid_efer(struct kvm_vcpu *vcpu, u64 efer)
+{
+	if (efer & ~(EFER_SCE | EFER_LME | EFER_LMA | EFER_NX))
+		return false;
+	if ((efer & (EFER_LME | EFER_LMA)) && !guest_cpu_cap_has(vcpu, X86_FEATURE_LM))
+		return false;
+	if ((efer & EFER_NX) && !guest_cpu_cap_has(vcpu, X86_FEATURE_NX))
+		return false;
+	return true;
+}
+
+static bool kvm_is_valid_cr0(struct kvm_vcpu *vcpu, u64 cr0)
+{
+	if (cr0 & 0xffffffff00000000ull)
+		return false;
+	if ((cr0 & X86_CR0_NW) && !(cr0 & X86_CR0_CD))
+		return false;
+	if ((cr0 & X86_CR0_PG) && !(cr0 & X86_CR0_PE))
+		return false;
+	/* vmx_is_valid_cr0(): no further rule outside VMX operation */
+	return true;
+}
+
+static bool kvm_is_valid_cr4(struct kvm_vcpu *vcpu, u64 cr4)
+{
+	/* vmx_is_valid_cr4() adds "no VMXE in SMM"; there is no SMM */
+	return !(cr4 & vcpu->arch.cr4_guest_rsvd_bits);
+}
+
+static bool kvm_vcpu_is_legal_cr3(struct kvm_vcpu *vcpu, u64 cr3)
+{
+	return !(cr3 & vcpu->arch.reserved_gpa_bits);
+}
+
+int __kvm_set_xcr(struct kvm_vcpu *vcpu, u32 index, u64 xcr)
+{
+	u64 xcr0 = xcr;
+	u64 valid_bits;
+
+	if (index != XCR_XFEATURE_ENABLED_MASK)
+		return 1;
+	if (!(xcr0 & XFEATURE_MASK_FP))
+		return 1;
+	if ((xcr0 & XFEATURE_MASK_YMM) && !(xcr0 & XFEATURE_MASK_SSE))
+		return 1;
+	/*
+	 * Only what the guest's CPUID.0xD enumerates (and the processor can
+	 * save); bit 0 always, even without XSAVE (see kvm_vcpu_reset()).
+	 */
+	valid_bits = vcpu->arch.guest_supported_xcr0 | XFEATURE_MASK_FP;
+	if (xcr0 & ~valid_bits)
+		return 1;
+	vcpu->arch.xcr0 = xcr0;
+	return 0;
+}
+
+/* __kvm_apic_set_base(): without an in-kernel local APIC, just the MSR. */
+static void __kvm_apic_set_base(struct kvm_vcpu *vcpu, u64 value)
+{
+	vcpu->arch.apic_base = value;
+}
+
+enum lapic_mode {
+	LAPIC_MODE_DISABLED = 0,
+	LAPIC_MODE_INVALID = MSR_IA32_APICBASE_X2APIC,
+	LAPIC_MODE_XAPIC = MSR_IA32_APICBASE_ENABLE,
+	LAPIC_MODE_X2APIC = MSR_IA32_APICBASE_ENABLE | MSR_IA32_APICBASE_X2APIC,
+};
+
+static enum lapic_mode kvm_apic_mode(u64 apic_base)
+{
+	return apic_base & (MSR_IA32_APICBASE_ENABLE | MSR_IA32_APICBASE_X2APIC);
+}
+
+/*
+ * kvm_apic_set_base() - IA32_APIC_BASE writes.
+ *
+ * Return: 1 for reserved bits (address bits above MAXPHYADDR, bits 0-7 and
+ * 9, x2APIC without the CPUID bit) or EXTD without EN; guest writes also
+ * may not go x2APIC -> xAPIC or disabled -> x2APIC (SDM 10.12.5).
+ */
+int kvm_apic_set_base(struct kvm_vcpu *vcpu, u64 value, bool host_initiated)
+{
+	enum lapic_mode old_mode = kvm_apic_mode(vcpu->arch.apic_base);
+	enum lapic_mode new_mode = kvm_apic_mode(value);
+	u64 reserved_bits;
+
+	if (vcpu->arch.apic_base == value)
+		return 0;
+	reserved_bits = vcpu->arch.reserved_gpa_bits | 0x2ff |
+			(guest_cpu_cap_has(vcpu, X86_FEATURE_X2APIC) ? 0 : MSR_IA32_APICBASE_X2APIC);
+	if ((value & reserved_bits) || new_mode == LAPIC_MODE_INVALID)
+		return 1;
+	if (!host_initiated) {
+		if (old_mode == LAPIC_MODE_X2APIC && new_mode == LAPIC_MODE_XAPIC)
+			return 1;
+		if (old_mode == LAPIC_MODE_DISABLED && new_mode == LAPIC_MODE_X2APIC)
+			return 1;
+	}
+	__kvm_apic_set_base(vcpu, value);
+	return 0;
+}
+
+/*
+ * vmx_set_cr0(): with unrestricted guest the value is the guest's.  When
+ * EFER.LME is set, turning paging on enters IA-32e mode (EFER.LMA, and TR
+ * must be a busy 64-bit TSS), turning it off leaves it.
+ */
+static void vmx_set_cr0(struct kvm_vcpu *vcpu, u64 cr0)
+{
+	bool old_cr0_pg = vcpu->arch.cr0 & X86_CR0_PG;
+
+	vcpu->arch.cr0 = cr0;
+	if (vcpu->arch.efer & EFER_LME) {
+		if (!old_cr0_pg && (cr0 & X86_CR0_PG)) {
+			struct kvm_seg_state *tr = &vcpu->arch.seg[VCPU_SREG_TR];
+
+			if ((tr->ar & VMX_AR_TYPE_MASK) != VMX_AR_TYPE_BUSY_64_TSS)
+				tr->ar = (tr->ar & ~VMX_AR_TYPE_MASK) | VMX_AR_TYPE_BUSY_64_TSS;
+			vcpu->arch.efer |= EFER_LMA;
+		} else if (old_cr0_pg && !(cr0 & X86_CR0_PG)) {
+			vcpu->arch.efer &= ~EFER_LMA;
+		}
+	}
+}
+
+/* load_pdptrs(): the four PAE PDPTEs at CR3.  Return: 1 if all are valid. */
+static int load_pdptrs(struct kvm_vcpu *vcpu, u64 cr3)
+{
+	u64 rsvd = vcpu->arch.reserved_gpa_bits | 0x1e0 /* bits 5-8 */ | 0x6 /* bits 1-2 */;
+	u64 gpa = cr3 & ~0x1full & ~vcpu->arch.reserved_gpa_bits;
+	u64 pdpte[4];
+	hva_t hva;
+	int idx;
+
+	idx = srcu_read_lock(&vcpu->kvm->srcu);
+	hva = gfn_to_hva(vcpu->kvm, gpa >> PAGE_SHIFT);
+	if (hva != KVM_HVA_ERR_BAD)
+		memcpy(pdpte, (void *)(hva + (gpa & (PAGE_SIZE - 1))), sizeof(pdpte));
+	srcu_read_unlock(&vcpu->kvm->srcu, idx);
+	if (hva == KVM_HVA_ERR_BAD)
+		return 0;
+	for (int i = 0; i < 4; i++)
+		if ((pdpte[i] & 1) && (pdpte[i] & rsvd))
+			return 0;
+	memcpy(vcpu->arch.pdptrs, pdpte, sizeof(pdpte));
+	return 1;
+}
+
+/* ------------------------------------------------------------------ */
+/* Segments (vmx_get_segment / vmx_set_segment)                        */
+/* ------------------------------------------------------------------ */
+
+static void kvm_get_segment(struct kvm_vcpu *vcpu, struct kvm_segment *var, int seg)
+{
+	const struct kvm_seg_state *s = &vcpu->arch.seg[seg];
+	u32 ar = s->ar;
+
+	memset(var, 0, sizeof(*var));
+	var->base = s->base;
+	var->limit = s->limit;
+	var->selector = s->selector;
+	var->unusable = (ar >> 16) & 1;
+	var->type = ar & 15;
+	var->s = (ar >> 4) & 1;
+	var->dpl = (ar >> 5) & 3;
+	/*
+	 * A usable segment is present in VMX; reporting "present" as
+	 * !unusable repairs userspace that does not preserve unusable.
+	 */
+	var->present = !var->unusable;
+	var->avl = (ar >> 12) & 1;
+	var->l = (ar >> 13) & 1;
+	var->db = (ar >> 14) & 1;
+	var->g = (ar >> 15) & 1;
+}
+
+static u32 vmx_segment_access_rights(const struct kvm_segment *var)
+{
+	u32 ar;
+
+	ar = var->type & 15;
+	ar |= (var->s & 1) << 4;
+	ar |= (var->dpl & 3) << 5;
+	ar |= (var->present & 1) << 7;
+	ar |= (var->avl & 1) << 12;
+	ar |= (var->l & 1) << 13;
+	ar |= (var->db & 1) << 14;
+	ar |= (var->g & 1) << 15;
+	ar |= (u32)(var->unusable || !var->present) << 16;
+	return ar;
+}
+
+static void kvm_set_segment(struct kvm_vcpu *vcpu, const struct kvm_segment *in, int seg)
+{
+	struct kvm_seg_state *s = &vcpu->arch.seg[seg];
+	struct kvm_segment var = *in;
+
+	s->base = var.base;
+	s->limit = var.limit;
+	s->selector = var.selector;
+	/*
+	 * The processor sets a segment's accessed bit when it loads it (SDM
+	 * 3.4.5.1) and VM entry with unrestricted guest requires it; KVM
+	 * sets it for every segment but LDTR, fixing up old userspace.
+	 */
+	if (seg != VCPU_SREG_LDTR)
+		var.type |= 1;
+	s->ar = vmx_segment_access_rights(&var);
+}
+
+/* seg_setup() of vmx_vcpu_reset(): real-mode segments at RESET. */
+static void seg_setup(struct kvm_vcpu *vcpu, int seg)
+{
+	struct kvm_seg_state *s = &vcpu->arch.seg[seg];
+
+	s->selector = 0;
+	s->base = 0;
+	s->limit = 0xffff;
+	s->ar = 0x93 | (seg == VCPU_SREG_CS ? 0x08 : 0);
+}
+
+/* ------------------------------------------------------------------ */
+/* RESET                                                               */
+/* ------------------------------------------------------------------ */
+
+static bool kvm_vcpu_is_reset_bsp(struct kvm_vcpu *vcpu)
+{
+	return vcpu->kvm->arch.bsp_vcpu_id == (u32)vcpu->vcpu_id;
+}
+
+/* vmx_vcpu_reset(): the VMCS guest-state area at RESET/INIT (SDM 9.1.1). */
+static void vmx_vcpu_reset(struct kvm_vcpu *vcpu, bool init_event)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+
+	if (!init_event) {
+		/* __vmx_vcpu_reset() */
+		a->microcode_version = 0x100000000ull;
+		a->msr_ia32_feature_control_valid_bits = FEAT_CTL_LOCKED;
+	}
+	seg_setup(vcpu, VCPU_SREG_CS);
+	a->seg[VCPU_SREG_CS].selector = 0xf000;
+	a->seg[VCPU_SREG_CS].base = 0xffff0000;
+	seg_setup(vcpu, VCPU_SREG_DS);
+	seg_setup(vcpu, VCPU_SREG_ES);
+	seg_setup(vcpu, VCPU_SREG_FS);
+	seg_setup(vcpu, VCPU_SREG_GS);
+	seg_setup(vcpu, VCPU_SREG_SS);
+	a->seg[VCPU_SREG_TR] = (struct kvm_seg_state){ .limit = 0xffff, .ar = 0x008b };
+	a->seg[VCPU_SREG_LDTR] = (struct kvm_seg_state){ .limit = 0xffff, .ar = 0x0082 };
+	a->gdt = (struct desc_ptr){ .size = 0xffff };
+	a->idt = (struct desc_ptr){ .size = 0xffff };
+	a->interruptibility = 0;
+	a->cr8 = 0;
+}
+
+/*
+ * kvm_vcpu_reset() - RESET (@init_event false) or INIT.  The values are the
+ * SDM's (9.1.1, table 9-1) as KVM sets them: RIP 0xfff0 in a CS based at
+ * 0xffff0000, EDX the CPUID.1 signature (0x600 while there is no CPUID),
+ * CR0 0x60000010, DR6 0xffff0ff0, DR7 0x400, XCR0 1, PAT 0x0007040600070406.
+ */
+void kvm_vcpu_reset(struct kvm_vcpu *vcpu, bool init_event)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+	struct kvm_cpuid_entry2 *cpuid_0x1;
+	u64 old_cr0 = a->cr0;
+
+	/* kvm_lapic_reset(): IA32_APIC_BASE even without an in-kernel APIC */
+	if (!init_event) {
+		u64 msr_val = 0xfee00000ull | MSR_IA32_APICBASE_ENABLE;
+
+		if (kvm_vcpu_is_reset_bsp(vcpu))
+			msr_val |= MSR_IA32_APICBASE_BSP;
+		__kvm_apic_set_base(vcpu, msr_val);
+	}
+
+	a->smi_count = 0;
+	a->nmi_queued = 0;
+	a->nmi_pending = 0;
+	a->nmi_injected = false;
+	memset(&a->interrupt, 0, sizeof(a->interrupt));
+	memset(&a->exception, 0, sizeof(a->exception));
+
+	memset(a->db, 0, sizeof(a->db));
+	a->dr6 = DR6_ACTIVE_LOW;
+	a->dr7 = DR7_FIXED_1;
+	a->cr2 = 0;
+
+	if (!init_event) {
+		kvm_msr_vcpu_reset(vcpu);
+		__kvm_set_xcr(vcpu, 0, XFEATURE_MASK_FP);
+	}
+
+	/* All GPRs except RDX are zeroed on RESET/INIT. */
+	memset(a->regs, 0, sizeof(a->regs));
+	cpuid_0x1 = kvm_find_cpuid_entry(vcpu, 1);
+	a->regs[VCPU_REGS_RDX] = cpuid_0x1 ? cpuid_0x1->eax : 0x600;
+
+	vmx_vcpu_reset(vcpu, init_event);
+
+	a->rflags = X86_EFLAGS_FIXED;
+	a->regs[VCPU_REGS_RIP] = 0xfff0;
+	a->cr3 = 0;
+	/* CR0.CD/NW are set on RESET, preserved on INIT. */
+	a->cr0 = X86_CR0_ET | (init_event ? old_cr0 & (X86_CR0_NW | X86_CR0_CD) :
+					     X86_CR0_NW | X86_CR0_CD);
+	a->cr4 = 0;
+	a->efer = 0;
+}
+
+int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+
+	/* no in-kernel irqchip: every vCPU starts runnable */
+	a->mp_state = KVM_MP_STATE_RUNNABLE;
+	kvm_msr_vcpu_create(vcpu);
+	/*
+	 * The guest FPU state is zero-allocated; fpstate_init_user() gives
+	 * FCW and MXCSR their power-up values.  Nothing is in use yet:
+	 * XSTATE_BV is 0 (every component in its initial configuration).
+	 */
+	memset(&a->guest_fpu, 0, sizeof(a->guest_fpu));
+	a->guest_fpu.i387.cwd = 0x37f;
+	a->guest_fpu.i387.mxcsr = 0x1f80;
+
+	kvm_vcpu_after_set_cpuid(vcpu);
+	a->tsc_khz = vcpu->kvm->arch.default_tsc_khz;
+	kvm_vcpu_reset(vcpu, false);
+	/*
+	 * kvm_arch_vcpu_postcreate(): the first vCPU's TSC starts at 0, later
+	 * ones join its generation (same TSC).
+	 */
+	kvm_synchronize_tsc(vcpu, NULL);
+	return 0;
+}
+
+void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu)
+{
+	free(vcpu->arch.cpuid_entries);
+	vcpu->arch.cpuid_entries = NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* KVM_GET/SET_REGS, KVM_GET/SET_SREGS(2)                              */
+/* ------------------------------------------------------------------ */
+
+static void kvm_arch_vcpu_ioctl_get_regs(struct kvm_vcpu *vcpu, struct kvm_regs *regs)
+{
+	const u64 *r = vcpu->arch.regs;
+
+	regs->rax = r[VCPU_REGS_RAX];
+	regs->rbx = r[VCPU_REGS_RBX];
+	regs->rcx = r[VCPU_REGS_RCX];
+	regs->rdx = r[VCPU_REGS_RDX];
+	regs->rsi = r[VCPU_REGS_RSI];
+	regs->rdi = r[VCPU_REGS_RDI];
+	regs->rsp = r[VCPU_REGS_RSP];
+	regs->rbp = r[VCPU_REGS_RBP];
+	regs->r8 = r[VCPU_REGS_R8];
+	regs->r9 = r[VCPU_REGS_R9];
+	regs->r10 = r[VCPU_REGS_R10];
+	regs->r11 = r[VCPU_REGS_R11];
+	regs->r12 = r[VCPU_REGS_R12];
+	regs->r13 = r[VCPU_REGS_R13];
+	regs->r14 = r[VCPU_REGS_R14];
+	regs->r15 = r[VCPU_REGS_R15];
+	regs->rip = r[VCPU_REGS_RIP];
+	regs->rflags = vcpu->arch.rflags;
+}
+
+static void kvm_arch_vcpu_ioctl_set_regs(struct kvm_vcpu *vcpu, const struct kvm_regs *regs)
+{
+	u64 *r = vcpu->arch.regs;
+
+	r[VCPU_REGS_RAX] = regs->rax;
+	r[VCPU_REGS_RBX] = regs->rbx;
+	r[VCPU_REGS_RCX] = regs->rcx;
+	r[VCPU_REGS_RDX] = regs->rdx;
+	r[VCPU_REGS_RSI] = regs->rsi;
+	r[VCPU_REGS_RDI] = regs->rdi;
+	r[VCPU_REGS_RSP] = regs->rsp;
+	r[VCPU_REGS_RBP] = regs->rbp;
+	r[VCPU_REGS_R8] = regs->r8;
+	r[VCPU_REGS_R9] = regs->r9;
+	r[VCPU_REGS_R10] = regs->r10;
+	r[VCPU_REGS_R11] = regs->r11;
+	r[VCPU_REGS_R12] = regs->r12;
+	r[VCPU_REGS_R13] = regs->r13;
+	r[VCPU_REGS_R14] = regs->r14;
+	r[VCPU_REGS_R15] = regs->r15;
+	r[VCPU_REGS_RIP] = regs->rip;
+	/* bit 1 of RFLAGS is always 1 (SDM 3.4.3) */
+	vcpu->arch.rflags = regs->rflags | X86_EFLAGS_FIXED;
+	/* a pending (not yet delivered) exception belongs to the old RIP */
+	vcpu->arch.exception.pending = false;
+}
+
+static void __get_sregs_common(struct kvm_vcpu *vcpu, struct kvm_sregs *sregs)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+
+	kvm_get_segment(vcpu, &sregs->cs, VCPU_SREG_CS);
+	kvm_get_segment(vcpu, &sregs->ds, VCPU_SREG_DS);
+	kvm_get_segment(vcpu, &sregs->es, VCPU_SREG_ES);
+	kvm_get_segment(vcpu, &sregs->fs, VCPU_SREG_FS);
+	kvm_get_segment(vcpu, &sregs->gs, VCPU_SREG_GS);
+	kvm_get_segment(vcpu, &sregs->ss, VCPU_SREG_SS);
+	kvm_get_segment(vcpu, &sregs->tr, VCPU_SREG_TR);
+	kvm_get_segment(vcpu, &sregs->ldt, VCPU_SREG_LDTR);
+	sregs->idt.limit = a->idt.size;
+	sregs->idt.base = a->idt.address;
+	sregs->gdt.limit = a->gdt.size;
+	sregs->gdt.base = a->gdt.address;
+	sregs->cr2 = a->cr2;
+	sregs->cr3 = a->cr3;
+	sregs->cr0 = a->cr0;
+	sregs->cr4 = a->cr4;
+	sregs->cr8 = a->cr8;
+	sregs->efer = a->efer;
+	sregs->apic_base = a->apic_base;
+}
+
+static void __get_sregs(struct kvm_vcpu *vcpu, struct kvm_sregs *sregs)
+{
+	__get_sregs_common(vcpu, sregs);
+	if (vcpu->arch.interrupt.injected && !vcpu->arch.interrupt.soft)
+		sregs->interrupt_bitmap[vcpu->arch.interrupt.nr / 64] |=
+			1ull << (vcpu->arch.interrupt.nr % 64);
+}
+
+static void __get_sregs2(struct kvm_vcpu *vcpu, struct kvm_sregs2 *sregs2)
+{
+	__get_sregs_common(vcpu, (struct kvm_sregs *)sregs2);
+	if (is_pae_paging(vcpu)) {
+		for (int i = 0; i < 4; i++)
+			sregs2->pdptrs[i] = vcpu->arch.pdptrs[i];
+		sregs2->flags |= KVM_SREGS2_FLAGS_PDPTRS_VALID;
+	}
+}
+
+/*
+ * kvm_is_valid_sregs(): with EFER.LME and CR0.PG the processor is in IA-32e
+ * mode, so CR4.PAE and EFER.LMA must be set and CR3 must be a legal GPA;
+ * otherwise EFER.LMA and CS.L must be clear.  CR0 and CR4 must be valid.
+ */
+static bool kvm_is_valid_sregs(struct kvm_vcpu *vcpu, struct kvm_sregs *sregs)
+{
+	if ((sregs->efer & EFER_LME) && (sregs->cr0 & X86_CR0_PG)) {
+		if (!(sregs->cr4 & X86_CR4_PAE) || !(sregs->efer & EFER_LMA))
+			return false;
+		if (!kvm_vcpu_is_legal_cr3(vcpu, sregs->cr3))
+			return false;
+	} else {
+		if ((sregs->efer & EFER_LMA) || sregs->cs.l)
+			return false;
+	}
+	return kvm_is_valid_cr4(vcpu, sregs->cr4) && kvm_is_valid_cr0(vcpu, sregs->cr0);
+}
+
+static int __set_sregs_common(struct kvm_vcpu *vcpu, struct kvm_sregs *sregs, bool update_pdptrs)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+
+	if (!kvm_is_valid_sregs(vcpu, sregs))
+		return -EINVAL;
+	if (kvm_apic_set_base(vcpu, sregs->apic_base, true))
+		return -EINVAL;
+
+	a->idt.size = sregs->idt.limit;
+	a->idt.address = sregs->idt.base;
+	a->gdt.size = sregs->gdt.limit;
+	a->gdt.address = sregs->gdt.base;
+	a->cr2 = sregs->cr2;
+	a->cr3 = sregs->cr3;
+	/* kvm_set_cr8(): a CR8 with reserved bits is dropped, not an error */
+	if (!(sregs->cr8 & ~0xfull))
+		a->cr8 = sregs->cr8;
+	/* vmx_set_efer(): taken as is, after kvm_is_valid_sregs() */
+	a->efer = sregs->efer;
+	vmx_set_cr0(vcpu, sregs->cr0);
+	a->cr4 = sregs->cr4;
+	if (update_pdptrs && is_pae_paging(vcpu))
+		load_pdptrs(vcpu, a->cr3);
+
+	kvm_set_segment(vcpu, &sregs->cs, VCPU_SREG_CS);
+	kvm_set_segment(vcpu, &sregs->ds, VCPU_SREG_DS);
+	kvm_set_segment(vcpu, &sregs->es, VCPU_SREG_ES);
+	kvm_set_segment(vcpu, &sregs->fs, VCPU_SREG_FS);
+	kvm_set_segment(vcpu, &sregs->gs, VCPU_SREG_GS);
+	kvm_set_segment(vcpu, &sregs->ss, VCPU_SREG_SS);
+	kvm_set_segment(vcpu, &sregs->tr, VCPU_SREG_TR);
+	kvm_set_segment(vcpu, &sregs->ldt, VCPU_SREG_LDTR);
+	return 0;
+}
+
+static int __set_sregs(struct kvm_vcpu *vcpu, struct kvm_sregs *sregs)
+{
+	int r = __set_sregs_common(vcpu, sregs, true);
+
+	if (r)
+		return r;
+	/* the lowest vector in interrupt_bitmap is queued as injected */
+	for (int i = 0; i < KVM_NR_INTERRUPTS; i++) {
+		if (sregs->interrupt_bitmap[i / 64] & (1ull << (i % 64))) {
+			vcpu->arch.interrupt.injected = true;
+			vcpu->arch.interrupt.soft = false;
+			vcpu->arch.interrupt.nr = i;
+			break;
+		}
+	}
+	return 0;
+}
+
+static int __set_sregs2(struct kvm_vcpu *vcpu, struct kvm_sregs2 *sregs2)
+{
+	bool valid_pdptrs = sregs2->flags & KVM_SREGS2_FLAGS_PDPTRS_VALID;
+	bool pae = (sregs2->cr0 & X86_CR0_PG) && (sregs2->cr4 & X86_CR4_PAE) &&
+		   !(sregs2->efer & EFER_LMA);
+	int r;
+
+	if (sregs2->flags & ~KVM_SREGS2_FLAGS_PDPTRS_VALID)
+		return -EINVAL;
+	if (valid_pdptrs && !pae)
+		return -EINVAL;
+	r = __set_sregs_common(vcpu, (struct kvm_sregs *)sregs2, !valid_pdptrs);
+	if (r)
+		return r;
+	if (valid_pdptrs)
+		for (int i = 0; i < 4; i++)
+			vcpu->arch.pdptrs[i] = sregs2->pdptrs[i];
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* FPU and XSAVE                                                       */
+/* ------------------------------------------------------------------ */
+
+static void kvm_arch_vcpu_ioctl_get_fpu(struct kvm_vcpu *vcpu, struct kvm_fpu *fpu)
+{
+	const struct fxregs_state *fx = &vcpu->arch.guest_fpu.i387;
+
+	memcpy(fpu->fpr, fx->st_space, 128);
+	fpu->fcw = fx->cwd;
+	fpu->fsw = fx->swd;
+	fpu->ftwx = fx->twd;
+	fpu->last_opcode = fx->fop;
+	fpu->last_ip = fx->rip;
+	fpu->last_dp = fx->rdp;
+	memcpy(fpu->xmm, fx->xmm_space, sizeof(fx->xmm_space));
+	/* Note, like KVM, MXCSR is not reported (use KVM_GET_XSAVE). */
+}
+
+static void kvm_arch_vcpu_ioctl_set_fpu(struct kvm_vcpu *vcpu, const struct kvm_fpu *fpu)
+{
+	struct fxregs_state *fx = &vcpu->arch.guest_fpu.i387;
+
+	memcpy(fx->st_space, fpu->fpr, 128);
+	fx->cwd = fpu->fcw;
+	fx->swd = fpu->fsw;
+	fx->twd = fpu->ftwx;
+	fx->fop = fpu->last_opcode;
+	fx->rip = fpu->last_ip;
+	fx->rdp = fpu->last_dp;
+	memcpy(fx->xmm_space, fpu->xmm, sizeof(fx->xmm_space));
+}
+
+/* The UABI area's software-reserved bytes name the state it can hold. */
+#define XSAVE_SW_RESERVED_OFFSET 464
+
+/*
+ * kvm_vcpu_ioctl_x86_get_xsave2() - the standard-format XSAVE image of the
+ * guest FPU (the kernel's copy_xstate_to_uabi_buf()).  A component whose
+ * XSTATE_BV bit is clear is reported in its initial configuration.
+ */
+static void kvm_vcpu_ioctl_x86_get_xsave2(struct kvm_vcpu *vcpu, u8 *buf, size_t size)
+{
+	const struct xregs_state *x = &vcpu->arch.guest_fpu;
+	u64 xfeatures = x->header.xfeatures &
+			(vcpu->arch.guest_supported_xcr0 | XFEATURE_MASK_FPSSE) &
+			kvm_supported_xcr0();
+	struct fxregs_state fx = { .cwd = 0x37f, .mxcsr = 0x1f80,
+				   .mxcsr_mask = kvm_mxcsr_feature_mask() };
+	struct xstate_header hdr = { .xfeatures = xfeatures };
+
+	memset(buf, 0, size);
+	if (xfeatures & XFEATURE_MASK_FP) {
+		memcpy(&fx, &x->i387, offsetof(struct fxregs_state, mxcsr));
+		memcpy(fx.st_space, x->i387.st_space, sizeof(fx.st_space));
+	}
+	if (xfeatures & (XFEATURE_MASK_SSE | XFEATURE_MASK_YMM)) {
+		fx.mxcsr = x->i387.mxcsr;
+		fx.mxcsr_mask = x->i387.mxcsr_mask;
+	}
+	if (xfeatures & XFEATURE_MASK_SSE)
+		memcpy(fx.xmm_space, x->i387.xmm_space, sizeof(fx.xmm_space));
+	memset(fx.padding, 0, sizeof(fx.padding));
+	memset(fx.sw_reserved, 0, sizeof(fx.sw_reserved));
+	memcpy(buf, &fx, sizeof(fx));
+	{
+		u64 user_xfeatures = kvm_supported_xcr0();
+
+		memcpy(buf + XSAVE_SW_RESERVED_OFFSET, &user_xfeatures, sizeof(user_xfeatures));
+	}
+	memcpy(buf + 512, &hdr, sizeof(hdr));
+	if (xfeatures & XFEATURE_MASK_YMM)
+		memcpy(buf + XSAVE_YMM_OFFSET, x->ymmh, XSAVE_YMM_SIZE);
+}
+
+/*
+ * kvm_vcpu_ioctl_x86_set_xsave() - load a standard-format XSAVE image
+ * (fpu_copy_uabi_to_guest_fpstate()).
+ *
+ * Return: -EINVAL for components the processor cannot hold, a compacted
+ * image, non-zero header reserved bytes or reserved MXCSR bits.
+ */
+static int kvm_vcpu_ioctl_x86_set_xsave(struct kvm_vcpu *vcpu, const u8 *buf)
+{
+	struct xregs_state *x = &vcpu->arch.guest_fpu;
+	struct xstate_header hdr;
+
+	memcpy(&hdr, buf + 512, sizeof(hdr));
+	if (hdr.xfeatures & ~kvm_supported_xcr0())
+		return -EINVAL;
+	if (hdr.xcomp_bv)
+		return -EINVAL;
+	for (size_t i = 0; i < ARRAY_SIZE(hdr.reserved); i++)
+		if (hdr.reserved[i])
+			return -EINVAL;
+	if (hdr.xfeatures & (XFEATURE_MASK_FP | XFEATURE_MASK_SSE | XFEATURE_MASK_YMM)) {
+		u32 mxcsr[2];
+
+		memcpy(mxcsr, buf + offsetof(struct fxregs_state, mxcsr), sizeof(mxcsr));
+		if (mxcsr[0] & ~kvm_mxcsr_feature_mask())
+			return -EINVAL;
+		/* SSE and YMM need MXCSR even when FP is not in use */
+		if (!(hdr.xfeatures & XFEATURE_MASK_FP)) {
+			x->i387.mxcsr = mxcsr[0];
+			x->i387.mxcsr_mask = mxcsr[1];
+		}
+	}
+	/* the x87 component is bytes 0-159 of the legacy region, SSE 160-415 */
+	if (hdr.xfeatures & XFEATURE_MASK_FP)
+		memcpy(&x->i387, buf, 160);
+	if (hdr.xfeatures & XFEATURE_MASK_SSE)
+		memcpy(x->i387.xmm_space, buf + 160, sizeof(x->i387.xmm_space));
+	if (hdr.xfeatures & XFEATURE_MASK_YMM)
+		memcpy(x->ymmh, buf + XSAVE_YMM_OFFSET, XSAVE_YMM_SIZE);
+	x->header.xfeatures = hdr.xfeatures;
+	return 0;
+}
+
+static void kvm_vcpu_ioctl_x86_get_xcrs(struct kvm_vcpu *vcpu, struct kvm_xcrs *guest_xcrs)
+{
+	memset(guest_xcrs, 0, sizeof(*guest_xcrs));
+	guest_xcrs->nr_xcrs = 1;
+	guest_xcrs->xcrs[0].xcr = XCR_XFEATURE_ENABLED_MASK;
+	guest_xcrs->xcrs[0].value = vcpu->arch.xcr0;
+}
+
+/* Only XCR0 exists; entries for other XCRs are ignored. */
+static int kvm_vcpu_ioctl_x86_set_xcrs(struct kvm_vcpu *vcpu, struct kvm_xcrs *guest_xcrs)
+{
+	int r = 0;
+
+	if (guest_xcrs->nr_xcrs > KVM_MAX_XCRS || guest_xcrs->flags)
+		return -EINVAL;
+	for (u32 i = 0; i < guest_xcrs->nr_xcrs; i++) {
+		if (guest_xcrs->xcrs[i].xcr == XCR_XFEATURE_ENABLED_MASK) {
+			r = __kvm_set_xcr(vcpu, XCR_XFEATURE_ENABLED_MASK, guest_xcrs->xcrs[i].value);
+			break;
+		}
+	}
+	return r ? -EINVAL : 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Debug registers, events, MP state                                   */
+/* ------------------------------------------------------------------ */
+
+static void kvm_vcpu_ioctl_x86_get_debugregs(struct kvm_vcpu *vcpu, struct kvm_debugregs *d)
+{
+	memset(d, 0, sizeof(*d));
+	memcpy(d->db, vcpu->arch.db, sizeof(d->db));
+	d->dr6 = vcpu->arch.dr6;
+	d->dr7 = vcpu->arch.dr7;
+}
+
+/* DR6 and DR7 are 32-bit registers: bits 63:32 must be 0 (SDM 17.2). */
+static int kvm_vcpu_ioctl_x86_set_debugregs(struct kvm_vcpu *vcpu, struct kvm_debugregs *d)
+{
+	if (d->flags)
+		return -EINVAL;
+	if (d->dr6 >> 32)
+		return -EINVAL;
+	if (d->dr7 >> 32)
+		return -EINVAL;
+	memcpy(vcpu->arch.db, d->db, sizeof(d->db));
+	vcpu->arch.dr6 = d->dr6;
+	vcpu->arch.dr7 = d->dr7;
+	return 0;
+}
+
+static bool vmx_get_nmi_mask(struct kvm_vcpu *vcpu)
+{
+	return vcpu->arch.interruptibility & GUEST_INTR_STATE_NMI;
+}
+
+/*
+ * process_nmi(): at most one NMI can be pending, two while NMIs are not
+ * blocked (one is injected at once, the other waits for the NMI window).
+ */
+static void process_nmi(struct kvm_vcpu *vcpu)
+{
+	unsigned int limit = (vmx_get_nmi_mask(vcpu) || vcpu->arch.nmi_injected) ? 1 : 2;
+
+	vcpu->arch.nmi_pending += vcpu->arch.nmi_queued;
+	vcpu->arch.nmi_queued = 0;
+	vcpu->arch.nmi_pending = MIN(vcpu->arch.nmi_pending, limit);
+}
+
+static bool kvm_exception_is_soft(unsigned int nr)
+{
+	return nr == 3 /* #BP */ || nr == 4 /* #OF */;
+}
+
+static void kvm_vcpu_ioctl_x86_get_vcpu_events(struct kvm_vcpu *vcpu,
+					       struct kvm_vcpu_events *events)
+{
+	struct kvm_queued_exception *ex = &vcpu->arch.exception;
+	u32 intr = vcpu->arch.interruptibility;
+
+	process_nmi(vcpu);
+	memset(events, 0, sizeof(*events));
+	/*
+	 * Soft exceptions are not reported: the API has no instruction
+	 * length, and re-executing the instruction raises them again.
+	 * Without KVM_CAP_EXCEPTION_PAYLOAD, pending and injected are one.
+	 */
+	if (!kvm_exception_is_soft(ex->vector)) {
+		events->exception.injected = ex->injected | ex->pending;
+		events->exception.pending = ex->pending;
+	}
+	events->exception.nr = ex->vector;
+	events->exception.has_error_code = ex->has_error_code;
+	events->exception.error_code = ex->error_code;
+	events->exception_has_payload = ex->has_payload;
+	events->exception_payload = ex->payload;
+
+	events->interrupt.injected = vcpu->arch.interrupt.injected && !vcpu->arch.interrupt.soft;
+	events->interrupt.nr = vcpu->arch.interrupt.nr;
+	events->interrupt.shadow = ((intr & GUEST_INTR_STATE_STI) ? KVM_X86_SHADOW_INT_STI : 0) |
+				   ((intr & GUEST_INTR_STATE_MOV_SS) ? KVM_X86_SHADOW_INT_MOV_SS : 0);
+
+	events->nmi.injected = vcpu->arch.nmi_injected;
+	events->nmi.pending = vcpu->arch.nmi_pending;
+	events->nmi.masked = vmx_get_nmi_mask(vcpu);
+	/* sipi_vector is never valid when reporting; no SMM, no local APIC */
+	events->flags = KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SHADOW |
+			KVM_VCPUEVENT_VALID_SMM;
+}
+
+/*
+ * kvm_vcpu_ioctl_x86_set_vcpu_events() - the checks and their order are
+ * KVM's; note that, as in KVM, a failing SMM or triple-fault check comes
+ * after the exception, interrupt and NMI state were already taken.
+ */
+static int kvm_vcpu_ioctl_x86_set_vcpu_events(struct kvm_vcpu *vcpu,
+					      struct kvm_vcpu_events *events)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+
+	if (events->flags & ~(KVM_VCPUEVENT_VALID_NMI_PENDING | KVM_VCPUEVENT_VALID_SIPI_VECTOR |
+			      KVM_VCPUEVENT_VALID_SHADOW | KVM_VCPUEVENT_VALID_SMM |
+			      KVM_VCPUEVENT_VALID_PAYLOAD | KVM_VCPUEVENT_VALID_TRIPLE_FAULT))
+		return -EINVAL;
+
+	/* KVM_CAP_EXCEPTION_PAYLOAD cannot be enabled (yet) */
+	if (events->flags & KVM_VCPUEVENT_VALID_PAYLOAD)
+		return -EINVAL;
+	events->exception.pending = 0;
+	events->exception_has_payload = 0;
+
+	if ((events->exception.injected || events->exception.pending) &&
+	    (events->exception.nr > 31 || events->exception.nr == 2 /* NMI */))
+		return -EINVAL;
+
+	process_nmi(vcpu);
+
+	a->exception.injected = events->exception.injected;
+	a->exception.pending = events->exception.pending;
+	a->exception.vector = events->exception.nr;
+	a->exception.has_error_code = events->exception.has_error_code;
+	a->exception.error_code = events->exception.error_code;
+	a->exception.has_payload = events->exception_has_payload;
+	a->exception.payload = events->exception_payload;
+
+	a->interrupt.injected = events->interrupt.injected;
+	a->interrupt.nr = events->interrupt.nr;
+	a->interrupt.soft = events->interrupt.soft;
+	if (events->flags & KVM_VCPUEVENT_VALID_SHADOW) {
+		/* vmx_set_interrupt_shadow(): MOV SS wins over STI */
+		a->interruptibility &= ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
+		if (events->interrupt.shadow & KVM_X86_SHADOW_INT_MOV_SS)
+			a->interruptibility |= GUEST_INTR_STATE_MOV_SS;
+		else if (events->interrupt.shadow & KVM_X86_SHADOW_INT_STI)
+			a->interruptibility |= GUEST_INTR_STATE_STI;
+	}
+
+	a->nmi_injected = events->nmi.injected;
+	if (events->flags & KVM_VCPUEVENT_VALID_NMI_PENDING) {
+		a->nmi_pending = 0;
+		a->nmi_queued = events->nmi.pending;
+	}
+	if (events->nmi.masked)
+		a->interruptibility |= GUEST_INTR_STATE_NMI;
+	else
+		a->interruptibility &= ~GUEST_INTR_STATE_NMI;
+
+	/* KVM_VCPUEVENT_VALID_SIPI_VECTOR needs a local APIC: ignored */
+
+	if (events->flags & KVM_VCPUEVENT_VALID_SMM) {
+		/* no SMM (KVM built without CONFIG_KVM_SMM) */
+		if (events->smi.smm || events->smi.pending || events->smi.smm_inside_nmi)
+			return -EINVAL;
+	}
+	/* KVM_CAP_X86_TRIPLE_FAULT_EVENT cannot be enabled (yet) */
+	if (events->flags & KVM_VCPUEVENT_VALID_TRIPLE_FAULT)
+		return -EINVAL;
+	return 0;
+}
+
+static int kvm_arch_vcpu_ioctl_set_mpstate(struct kvm_vcpu *vcpu, struct kvm_mp_state *mp_state)
+{
+	switch (mp_state->mp_state) {
+	case KVM_MP_STATE_UNINITIALIZED:
+	case KVM_MP_STATE_HALTED:
+	case KVM_MP_STATE_AP_RESET_HOLD:
+	case KVM_MP_STATE_INIT_RECEIVED:
+	case KVM_MP_STATE_SIPI_RECEIVED:
+		/* these need an in-kernel local APIC */
+		return -EINVAL;
+	case KVM_MP_STATE_RUNNABLE:
+		break;
+	default:
+		return -EINVAL;
+	}
+	vcpu->arch.mp_state = mp_state->mp_state;
+	return 0;
+}
+
+/*
+ * KVM_INTERRUPT without an in-kernel irqchip: the VMM's interrupt
+ * controller hands the vector over, and it is injected at the next VM
+ * entry (kvm_queue_interrupt).
+ */
+static int kvm_vcpu_ioctl_interrupt(struct kvm_vcpu *vcpu, struct kvm_interrupt *irq)
+{
+	if (irq->irq >= KVM_NR_INTERRUPTS)
+		return -EINVAL;
+	vcpu->arch.interrupt.injected = true;
+	vcpu->arch.interrupt.soft = false;
+	vcpu->arch.interrupt.nr = irq->irq;
+	return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The vCPU ioctls                                                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Note, KVM_GET/SET_REGS, _SREGS, _FPU, _MP_STATE and KVM_SET_SIGNAL_MASK
+ * are dispatched by virt/kvm/kvm_main.c:kvm_vcpu_ioctl() in KVM, which then
+ * calls the kvm_arch_vcpu_ioctl_*() hooks.  Here the user copies are done
+ * the same way (kernel buffers zeroed, -EFAULT on bad pointers), but in
+ * this file, so that src/kvm/kvm_main.c stays architecture-neutral.
+ */
 long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned long arg)
 {
+	void *argp = (void *)arg;
+	union {
+		struct kvm_regs regs;
+		struct kvm_sregs sregs;
+		struct kvm_sregs2 sregs2;
+		struct kvm_fpu fpu;
+		struct kvm_xsave xsave;
+		struct kvm_xcrs xcrs;
+		struct kvm_debugregs dbgregs;
+		struct kvm_vcpu_events events;
+		struct kvm_mp_state mp_state;
+		struct kvm_cpuid2 cpuid2;
+		struct kvm_cpuid cpuid;
+		struct kvm_signal_mask sigmask;
+	} *u;
 	long r = -EINVAL;
 
+	u = calloc(1, sizeof(*u));
+	if (!u)
+		return -ENOMEM;
+
 	switch (ioctl) {
+	case KVM_GET_REGS:
+		kvm_arch_vcpu_ioctl_get_regs(vcpu, &u->regs);
+		r = copy_to_user(argp, &u->regs, sizeof(u->regs));
+		break;
+	case KVM_SET_REGS:
+		r = copy_from_user(&u->regs, argp, sizeof(u->regs));
+		if (!r)
+			kvm_arch_vcpu_ioctl_set_regs(vcpu, &u->regs);
+		break;
+	case KVM_GET_SREGS:
+		__get_sregs(vcpu, &u->sregs);
+		r = copy_to_user(argp, &u->sregs, sizeof(u->sregs));
+		break;
+	case KVM_SET_SREGS:
+		r = copy_from_user(&u->sregs, argp, sizeof(u->sregs));
+		if (!r)
+			r = __set_sregs(vcpu, &u->sregs);
+		break;
+	case KVM_GET_SREGS2:
+		__get_sregs2(vcpu, &u->sregs2);
+		r = copy_to_user(argp, &u->sregs2, sizeof(u->sregs2));
+		break;
+	case KVM_SET_SREGS2:
+		r = copy_from_user(&u->sregs2, argp, sizeof(u->sregs2));
+		if (!r)
+			r = __set_sregs2(vcpu, &u->sregs2);
+		break;
+	case KVM_GET_FPU:
+		kvm_arch_vcpu_ioctl_get_fpu(vcpu, &u->fpu);
+		r = copy_to_user(argp, &u->fpu, sizeof(u->fpu));
+		break;
+	case KVM_SET_FPU:
+		r = copy_from_user(&u->fpu, argp, sizeof(u->fpu));
+		if (!r)
+			kvm_arch_vcpu_ioctl_set_fpu(vcpu, &u->fpu);
+		break;
+	case KVM_GET_XSAVE:
+	case KVM_GET_XSAVE2:
+		/* the UABI size (KVM_CAP_XSAVE2) is sizeof(struct kvm_xsave) */
+		kvm_vcpu_ioctl_x86_get_xsave2(vcpu, (u8 *)u->xsave.region, sizeof(u->xsave));
+		r = copy_to_user(argp, &u->xsave, sizeof(u->xsave));
+		break;
+	case KVM_SET_XSAVE:
+		r = copy_from_user(&u->xsave, argp, sizeof(u->xsave));
+		if (!r)
+			r = kvm_vcpu_ioctl_x86_set_xsave(vcpu, (u8 *)u->xsave.region);
+		break;
+	case KVM_GET_XCRS:
+		kvm_vcpu_ioctl_x86_get_xcrs(vcpu, &u->xcrs);
+		r = copy_to_user(argp, &u->xcrs, sizeof(u->xcrs));
+		break;
+	case KVM_SET_XCRS:
+		r = copy_from_user(&u->xcrs, argp, sizeof(u->xcrs));
+		if (!r)
+			r = kvm_vcpu_ioctl_x86_set_xcrs(vcpu, &u->xcrs);
+		break;
+	case KVM_GET_DEBUGREGS:
+		kvm_vcpu_ioctl_x86_get_debugregs(vcpu, &u->dbgregs);
+		r = copy_to_user(argp, &u->dbgregs, sizeof(u->dbgregs));
+		break;
+	case KVM_SET_DEBUGREGS:
+		r = copy_from_user(&u->dbgregs, argp, sizeof(u->dbgregs));
+		if (!r)
+			r = kvm_vcpu_ioctl_x86_set_debugregs(vcpu, &u->dbgregs);
+		break;
+	case KVM_GET_VCPU_EVENTS:
+		kvm_vcpu_ioctl_x86_get_vcpu_events(vcpu, &u->events);
+		r = copy_to_user(argp, &u->events, sizeof(u->events));
+		break;
+	case KVM_SET_VCPU_EVENTS:
+		r = copy_from_user(&u->events, argp, sizeof(u->events));
+		if (!r)
+			r = kvm_vcpu_ioctl_x86_set_vcpu_events(vcpu, &u->events);
+		break;
+	case KVM_GET_MP_STATE:
+		u->mp_state.mp_state = vcpu->arch.mp_state;
+		r = copy_to_user(argp, &u->mp_state, sizeof(u->mp_state));
+		break;
+	case KVM_SET_MP_STATE:
+		r = copy_from_user(&u->mp_state, argp, sizeof(u->mp_state));
+		if (!r)
+			r = kvm_arch_vcpu_ioctl_set_mpstate(vcpu, &u->mp_state);
+		break;
+	case KVM_SET_CPUID: {
+		struct kvm_cpuid *cpuid_arg = argp;
+
+		r = copy_from_user(&u->cpuid, cpuid_arg, sizeof(u->cpuid));
+		if (!r)
+			r = kvm_vcpu_ioctl_set_cpuid(vcpu, &u->cpuid, cpuid_arg->entries);
+		break;
+	}
+	case KVM_SET_CPUID2: {
+		struct kvm_cpuid2 *cpuid_arg = argp;
+
+		r = copy_from_user(&u->cpuid2, cpuid_arg, sizeof(u->cpuid2));
+		if (!r)
+			r = kvm_vcpu_ioctl_set_cpuid2(vcpu, &u->cpuid2, cpuid_arg->entries);
+		break;
+	}
+	case KVM_GET_CPUID2: {
+		struct kvm_cpuid2 *cpuid_arg = argp;
+
+		r = copy_from_user(&u->cpuid2, cpuid_arg, sizeof(u->cpuid2));
+		if (r)
+			break;
+		r = kvm_vcpu_ioctl_get_cpuid2(vcpu, &u->cpuid2, cpuid_arg->entries);
+		if (r)
+			break;
+		r = copy_to_user(cpuid_arg, &u->cpuid2, sizeof(u->cpuid2));
+		break;
+	}
+	case KVM_GET_MSRS:
+	case KVM_SET_MSRS:
+		r = kvm_vcpu_ioctl_msrs(vcpu, ioctl, argp);
+		break;
+	case KVM_SET_SIGNAL_MASK: {
+		struct kvm_signal_mask *sigmask_arg = argp;
+		u64 sigset;
+
+		if (!argp) {
+			vcpu->arch.sigset_active = false;
+			r = 0;
+			break;
+		}
+		r = copy_from_user(&u->sigmask, argp, sizeof(u->sigmask));
+		if (r)
+			break;
+		/* the kernel's sigset_t: 64 signals */
+		r = -EINVAL;
+		if (u->sigmask.len != sizeof(sigset))
+			break;
+		r = copy_from_user(&sigset, sigmask_arg->sigset, sizeof(sigset));
+		if (r)
+			break;
+		vcpu->arch.sigset = sigset;
+		vcpu->arch.sigset_active = true;
+		break;
+	}
 	case KVM_SET_TSC_KHZ: {
 		u32 user_tsc_khz = (u32)arg;
 
+		r = -EINVAL;
 		if (user_tsc_khz >= KVM_MAX_GUEST_TSC_KHZ)
 			break;
 		if (user_tsc_khz == 0)
@@ -172,7 +1348,23 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned lon
 	case KVM_GET_TSC_KHZ:
 		r = vcpu->arch.tsc_khz;
 		break;
+	case KVM_INTERRUPT: {
+		struct kvm_interrupt irq;
+
+		r = copy_from_user(&irq, argp, sizeof(irq));
+		if (!r)
+			r = kvm_vcpu_ioctl_interrupt(vcpu, &irq);
+		break;
 	}
+	case KVM_NMI:
+		/* kvm_inject_nmi(): process_nmi() folds it into nmi_pending */
+		vcpu->arch.nmi_queued++;
+		r = 0;
+		break;
+	default:
+		r = -EINVAL;
+	}
+	free(u);
 	return r;
 }
 

@@ -6,8 +6,10 @@
 #ifndef USERKVM_X86_H
 #define USERKVM_X86_H
 
+#include <pthread.h>
 #include <userkvm/kvm_compat.h>
 #include "util/types.h"
+#include "x86/msr-index.h"
 
 struct kvm;
 struct kvm_vcpu;
@@ -22,24 +24,205 @@ struct kvm_arch {
 	bool ept_identity_map_set;
 	u32 default_tsc_khz;		/* KVM_SET_TSC_KHZ on the VM fd */
 	u32 max_vcpu_ids;
+	u32 bsp_vcpu_id;		/* KVM_SET_BOOT_CPU_ID */
+
+	/* TSC synchronization between vCPUs (kvm_synchronize_tsc) */
+	pthread_mutex_t tsc_write_lock;
+	bool user_set_tsc;
+	u64 last_tsc_nsec;
+	u64 last_tsc_write;
+	u32 last_tsc_khz;
+	u64 cur_tsc_offset;
+};
+
+/* Register numbers in vcpu->arch.regs[], the kernel's (and the SDM's) order. */
+enum kvm_reg {
+	VCPU_REGS_RAX = 0,
+	VCPU_REGS_RCX = 1,
+	VCPU_REGS_RDX = 2,
+	VCPU_REGS_RBX = 3,
+	VCPU_REGS_RSP = 4,
+	VCPU_REGS_RBP = 5,
+	VCPU_REGS_RSI = 6,
+	VCPU_REGS_RDI = 7,
+	VCPU_REGS_R8 = 8,
+	VCPU_REGS_R9 = 9,
+	VCPU_REGS_R10 = 10,
+	VCPU_REGS_R11 = 11,
+	VCPU_REGS_R12 = 12,
+	VCPU_REGS_R13 = 13,
+	VCPU_REGS_R14 = 14,
+	VCPU_REGS_R15 = 15,
+	VCPU_REGS_RIP,
+	NR_VCPU_REGS
+};
+
+/* Segment registers, in the order of the VMCS guest-state area. */
+enum {
+	VCPU_SREG_ES,
+	VCPU_SREG_CS,
+	VCPU_SREG_SS,
+	VCPU_SREG_DS,
+	VCPU_SREG_FS,
+	VCPU_SREG_GS,
+	VCPU_SREG_TR,
+	VCPU_SREG_LDTR,
+	NR_VCPU_SREGS
+};
+
+/*
+ * A segment register with its hidden part, as the VMCS holds it: selector,
+ * base, limit and the access-rights word (SDM 24.4.1, table 24-2: type,
+ * S, DPL, P in bits 0-7, AVL/L/D/G in 12-15, "unusable" in bit 16).
+ */
+struct kvm_seg_state {
+	u64 base;
+	u32 limit;
+	u32 ar;
+	u16 selector;
+};
+
+#define VMX_AR_UNUSABLE_MASK	BIT(16)
+#define VMX_AR_TYPE_MASK	0x0f
+#define VMX_AR_TYPE_BUSY_64_TSS	11
+
+struct desc_ptr {
+	u16 size;
+	u64 address;
+};
+
+/* Guest interruptibility state (SDM 24.4.2, table 24-3). */
+#define GUEST_INTR_STATE_STI	BIT(0)
+#define GUEST_INTR_STATE_MOV_SS	BIT(1)
+#define GUEST_INTR_STATE_NMI	BIT(3)
+
+/*
+ * The x87/SSE/AVX register file in the XSAVE standard (non-compacted)
+ * layout, SDM vol. 1 13.4: the 512-byte legacy (FXSAVE) region, the
+ * 64-byte header and the AVX component (upper halves of YMM0-15) at
+ * offset 576.  The header's xfeatures says which components hold state;
+ * a clear bit means "in its initial configuration" (SDM 13.6).
+ */
+struct fxregs_state {
+	u16 cwd;
+	u16 swd;
+	u16 twd;		/* abridged tag word in bits 7:0 */
+	u16 fop;
+	u64 rip;
+	u64 rdp;
+	u32 mxcsr;
+	u32 mxcsr_mask;
+	u32 st_space[32];	/* 8 registers, 16 bytes each */
+	u32 xmm_space[64];	/* 16 registers, 16 bytes each */
+	u32 padding[12];
+	u32 sw_reserved[12];
+};
+
+struct xstate_header {
+	u64 xfeatures;
+	u64 xcomp_bv;
+	u64 reserved[6];
+};
+
+#define XSAVE_YMM_OFFSET	576
+#define XSAVE_YMM_SIZE		256
+#define KVM_XSTATE_SIZE		(XSAVE_YMM_OFFSET + XSAVE_YMM_SIZE)
+
+struct xregs_state {
+	struct fxregs_state i387;
+	struct xstate_header header;
+	u8 ymmh[XSAVE_YMM_SIZE];
+} __attribute__((aligned(64)));
+
+/* An exception or interrupt queued for the next VM entry (KVM's names). */
+struct kvm_queued_exception {
+	bool pending;
+	bool injected;
+	bool has_error_code;
+	bool has_payload;
+	u8 vector;
+	u32 error_code;
+	u64 payload;
+};
+
+struct kvm_queued_interrupt {
+	bool injected;
+	bool soft;
+	u8 nr;
 };
 
 /*
  * Per-vCPU architectural state.  Until the VMX backend (src/x86/vmx) keeps
- * guest state in the VMCS, the state ioctls read and write it here.
+ * guest state in the VMCS, the state ioctls read and write it here; the
+ * fields are the ones KVM keeps in struct kvm_vcpu_arch plus the VMCS
+ * guest-state area (segments, descriptor tables, interruptibility).
  */
 struct kvm_vcpu_arch {
-	struct kvm_regs regs;
-	struct kvm_sregs sregs;
-	u32 tsc_khz;
-	u64 tsc_offset;
-	int nr_cpuid;
-	struct kvm_cpuid_entry2 cpuid[KVM_MAX_CPUID_ENTRIES];
-	struct kvm_fpu fpu;
+	u64 regs[NR_VCPU_REGS];
+	u64 rflags;
+	struct kvm_seg_state seg[NR_VCPU_SREGS];
+	struct desc_ptr gdt, idt;
+	u64 cr0, cr2, cr3, cr4, cr8;
+	u64 efer;
+	u64 apic_base;
+	u64 pdptrs[4];			/* PAE PDPTEs, as loaded by load_pdptrs() */
+	u32 interruptibility;		/* GUEST_INTR_STATE_* */
+
+	u64 db[4];
+	u64 dr6, dr7;
+
 	u64 xcr0;
-	struct kvm_debugregs debugregs;
-	struct kvm_mp_state mp_state;
-	struct kvm_vcpu_events events;
+	struct xregs_state guest_fpu;
+
+	struct kvm_queued_exception exception;
+	struct kvm_queued_interrupt interrupt;
+	bool nmi_injected;
+	unsigned int nmi_pending;	/* after process_nmi() */
+	unsigned int nmi_queued;	/* KVM_SET_VCPU_EVENTS, not yet processed */
+	u32 mp_state;
+
+	/* MSRs (msr.c) */
+	u32 sysenter_cs;
+	u64 sysenter_esp, sysenter_eip;
+	u64 star, lstar, cstar, syscall_mask, kernel_gs_base;
+	u64 pat;
+	u64 tsc_aux;
+	u64 ia32_misc_enable_msr;
+	u64 msr_ia32_feature_control;
+	u64 msr_ia32_feature_control_valid_bits;
+	u64 ia32_tsc_adjust_msr;
+	u64 microcode_version;
+	u64 arch_capabilities;
+	u64 perf_capabilities;
+	u64 msr_platform_info;
+	u64 msr_misc_features_enables;
+	u64 msr_ia32_power_ctl;
+	u64 msr_hwcr;
+	u64 smi_count;
+	struct kvm_mtrr {
+		u64 var[2 * 8];		/* PhysBase/PhysMask pairs, KVM_NR_VAR_MTRR */
+		u64 fixed_64k;
+		u64 fixed_16k[2];
+		u64 fixed_4k[8];
+		u64 deftype;
+	} mtrr_state;
+
+	/* TSC: guest TSC = host ns scaled to tsc_khz, plus l1_tsc_offset */
+	u32 tsc_khz;
+	u64 l1_tsc_offset;
+
+	/* Guest CPUID (cpuid.c) and what KVM derives from it */
+	int cpuid_nent;
+	struct kvm_cpuid_entry2 *cpuid_entries;
+	u64 guest_supported_xcr0;
+	u64 cr4_guest_rsvd_bits;
+	u64 reserved_gpa_bits;
+	int maxphyaddr;
+	bool is_amd_compatible;
+
+	/* KVM_SET_SIGNAL_MASK: applied around KVM_RUN by the run loop */
+	bool sigset_active;
+	u64 sigset;
 };
 
 int kvm_arch_init_vm(struct kvm *kvm, unsigned long type);
@@ -55,5 +238,26 @@ int kvm_vm_ioctl_check_extension(struct kvm *kvm, long ext);
 int kvm_vm_ioctl_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap);
 /* Largest guest frame number the MMU can map (MAXPHYADDR of the processor). */
 u64 kvm_mmu_max_gfn(void);
+
+/* x86.c, shared with cpuid.c and msr.c */
+void kvm_vcpu_reset(struct kvm_vcpu *vcpu, bool init_event);
+int kvm_apic_set_base(struct kvm_vcpu *vcpu, u64 value, bool host_initiated);
+int __kvm_set_xcr(struct kvm_vcpu *vcpu, u32 index, u64 xcr);
+bool kvm_valid_efer(struct kvm_vcpu *vcpu, u64 efer);
+u64 kvm_read_l1_tsc(struct kvm_vcpu *vcpu);
+void kvm_synchronize_tsc(struct kvm_vcpu *vcpu, const u64 *user_value);
+u8 max_host_virt_addr_bits(void);
+
+static inline bool is_noncanonical_address_bits(u64 la, u8 vaddr_bits)
+{
+	return (u64)((s64)(la << (64 - vaddr_bits)) >> (64 - vaddr_bits)) != la;
+}
+
+/* msr.c */
+#define KVM_MSR_RET_UNSUPPORTED	2
+long kvm_msr_dev_ioctl(unsigned int ioctl, void *argp);
+int kvm_vcpu_ioctl_msrs(struct kvm_vcpu *vcpu, unsigned int ioctl, void *argp);
+void kvm_msr_vcpu_reset(struct kvm_vcpu *vcpu);
+void kvm_msr_vcpu_create(struct kvm_vcpu *vcpu);
 
 #endif

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: MIT
+/*
+ * userkvm run: options, devices, the boot CPU.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vmm/vmm.h"
+
+static const char run_usage[] =
+	"usage: userkvm run [--accel soft|kvm] [--mem SIZE] [--smp N]\n"
+	"                   (--kernel FILE [--initrd FILE[,FILE...]] [--append CMDLINE] | --flat FILE)\n"
+	"  --accel   soft: userkvm (default); kvm: the host's /dev/kvm\n"
+	"  --mem     guest RAM, e.g. 128M (default), 1G; a plain number is MiB\n"
+	"  --kernel  a multiboot v1 kernel (ELF32 or with multiboot address fields)\n"
+	"  --initrd  files passed as multiboot modules\n"
+	"  --append  the multiboot command line\n"
+	"  --flat    a raw binary, loaded and entered at 1 MiB in 32-bit protected mode\n"
+	"Exit status: (V << 1) | 1 after the guest writes V to port 0xf4; 0 when it halts\n"
+	"with interrupts off; 2 on a triple fault; 4 on a failed entry or internal error.\n";
+
+static uint64_t parse_size(const char *s)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s)
+		die("--mem: bad size '%s'", s);
+	switch (*end) {
+	case 0: case 'M': case 'm': v <<= 20; break;
+	case 'G': case 'g': v <<= 30; break;
+	case 'K': case 'k': v <<= 10; break;
+	default: die("--mem: bad size '%s'", s);
+	}
+	if (*end && end[1])
+		die("--mem: bad size '%s'", s);
+	if (v < (2u << 20) || (v & 0xfff))
+		die("--mem: at least 2M, in whole pages");
+	return v;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct boot_options opt = { 0 };
+	const char *accel = "soft";
+	uint64_t mem = 128ull << 20;
+	struct vmm vmm = { 0 };
+	struct vcpu bsp;
+	int smp = 1, status;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+
+		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+			fputs(run_usage, stdout);
+			return 0;
+		}
+		if (!v)
+			die("run: option '%s' needs a value (or is unknown)\n%s", a, run_usage);
+		if (!strcmp(a, "--accel"))
+			accel = v;
+		else if (!strcmp(a, "--mem"))
+			mem = parse_size(v);
+		else if (!strcmp(a, "--smp"))
+			smp = atoi(v);
+		else if (!strcmp(a, "--kernel"))
+			opt.kernel = v;
+		else if (!strcmp(a, "--initrd"))
+			opt.initrd = v;
+		else if (!strcmp(a, "--append"))
+			opt.append = v;
+		else if (!strcmp(a, "--flat"))
+			opt.flat = v;
+		else
+			die("run: unknown option '%s'\n%s", a, run_usage);
+		i++;
+	}
+	if (!opt.kernel == !opt.flat)
+		die("run: give exactly one of --kernel and --flat\n%s", run_usage);
+	if (opt.flat && (opt.initrd || opt.append))
+		die("run: --initrd and --append need --kernel");
+	if (smp != 1)
+		die("run: --smp %d: only one vCPU until the irqchip lands (issue 5)", smp);
+
+	vmm__init(&vmm, accel, mem);
+	serial8250__init(&vmm);
+	debug_exit__init(&vmm);
+	kvm_cpu__init(&vmm, &bsp, 0);
+	vmm.nr_vcpus = 1;
+	vmm.vcpus = &bsp;
+	boot__load(&vmm, &bsp, &opt);
+
+	status = kvm_cpu__start(&bsp);
+	serial8250__flush();
+	return status;
+}

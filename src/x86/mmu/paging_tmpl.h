@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The guest page-table walker, compiled once per entry width (as KVM's
+ * paging_tmpl.h): PTTYPE 32 is 32-bit paging (2 levels, 4-byte entries,
+ * PSE 4 MiB pages with PSE-36), PTTYPE 64 is PAE (3 levels from the cached
+ * PDPTEs) and 4-/5-level paging (8-byte entries, NX).  SDM Vol. 3A 4.3-4.6.
+ */
+#if PTTYPE == 64
+#define pt_element_t u64
+#define FNAME(name) paging64_##name
+#define PT_INDEX(addr, level) (((addr) >> (12 + 9 * ((level) - 1))) & 511)
+#define PT_LEVEL_BITS 9
+#elif PTTYPE == 32
+#define pt_element_t u32
+#define FNAME(name) paging32_##name
+#define PT_INDEX(addr, level) (((addr) >> (12 + 10 * ((level) - 1))) & 1023)
+#define PT_LEVEL_BITS 10
+#else
+#error "PTTYPE must be 32 or 64"
+#endif
+
+/*
+ * Walk from @table_gpa (the root table, or for PAE the page directory a
+ * PDPTE gave) down @levels levels.  @acc accumulates the U/S, R/W and NX
+ * rights of every level (SDM 4.6: the combined rights are the AND of U/S
+ * and R/W and the OR of XD over all levels).
+ */
+static u64 FNAME(walk_addr_generic)(struct kvm *kvm, const struct kvm_walk_mode *mode,
+				    u64 gva, u32 access, bool set_ad, u64 table_gpa,
+				    int levels, struct walk_acc *acc, struct x86_exception *fault)
+{
+	u64 rsvd_high = mode->maxphyaddr < 52 ? ~((1ull << mode->maxphyaddr) - 1) & ((1ull << 52) - 1) : 0;
+	bool nxe __attribute__((unused)) = PTTYPE == 64 && (mode->efer & EFER_NX);
+
+	for (int level = levels; level >= 1; level--) {
+		u64 pte_gpa = (table_gpa & ~0xfffull) + PT_INDEX(gva, level) * sizeof(pt_element_t);
+		pt_element_t *ptep = guest_pte_ptr(kvm, pte_gpa, sizeof(pt_element_t));
+		pt_element_t pte;
+		u64 rsvd = 0;
+		bool leaf;
+
+		if (!ptep)	/* table outside memory: the processor reads all ones */
+			goto rsvd_fault;
+		pte = __atomic_load_n(ptep, __ATOMIC_ACQUIRE);
+		if (!(pte & PT_PRESENT_MASK))
+			return walk_fault(mode, gva, access, 0, fault);
+
+		leaf = level == 1 || ((pte & PT_PAGE_SIZE_MASK) &&
+				      (PTTYPE == 64 ? level <= 3 : (mode->cr4 & X86_CR4_PSE)));
+#if PTTYPE == 64
+		rsvd = (u64)pte & rsvd_high;
+		if (!nxe)
+			rsvd |= (u64)pte & PT64_NX_MASK;
+		if ((level == 4 || level == 5) && (pte & PT_PAGE_SIZE_MASK))
+			rsvd |= PT_PAGE_SIZE_MASK;	/* no PS in PML4E/PML5E */
+		if (leaf && level == 3)
+			rsvd |= (u64)pte & 0x3fffe000ull;	/* 1 GiB: bits 29:13 */
+		if (leaf && level == 2)
+			rsvd |= (u64)pte & 0x1fe000ull;		/* 2 MiB: bits 20:13 */
+#else
+		if (leaf && level == 2) {
+			/* PSE-36: bits 20:13 are address bits 39:32; bit 21 reserved */
+			u64 hi = ((u64)(pte >> 13) & 0xff) << 32;
+
+			rsvd = (pte & (1u << 21)) | (hi & rsvd_high ? 1 : 0);
+		}
+#endif
+		if (rsvd)
+			goto rsvd_fault;
+
+		acc->user &= !!(pte & PT_USER_MASK);
+		acc->write &= !!(pte & PT_WRITABLE_MASK);
+#if PTTYPE == 64
+		acc->nx |= nxe && (pte & PT64_NX_MASK);
+#endif
+		if (set_ad && !(pte & PT_ACCESSED_MASK))
+			__atomic_fetch_or(ptep, (pt_element_t)PT_ACCESSED_MASK, __ATOMIC_ACQ_REL);
+
+		if (leaf) {
+			u64 size_mask, base;
+
+			if (level == 1) {
+				size_mask = 0xfff;
+				base = (u64)pte & PT_BASE_ADDR_MASK & ~0xfffull;
+			} else {
+#if PTTYPE == 64
+				size_mask = (1ull << (12 + 9 * (level - 1))) - 1;
+				base = (u64)pte & PT_BASE_ADDR_MASK & ~size_mask;
+#else
+				size_mask = (1ull << 22) - 1;
+				base = ((u64)pte & 0xffc00000u) | (((u64)(pte >> 13) & 0xff) << 32);
+#endif
+			}
+			if (permission_fault(mode, acc, access))
+				return walk_fault(mode, gva, access, PFERR_PRESENT_MASK, fault);
+			if (set_ad && (access & PFERR_WRITE_MASK) && !(pte & PT_DIRTY_MASK))
+				__atomic_fetch_or(ptep, (pt_element_t)PT_DIRTY_MASK, __ATOMIC_ACQ_REL);
+			return base | (gva & size_mask);
+		}
+		table_gpa = (u64)pte & PT_BASE_ADDR_MASK;
+	}
+	return INVALID_GPA;	/* not reached */
+
+rsvd_fault:
+	return walk_fault(mode, gva, access, PFERR_PRESENT_MASK | PFERR_RSVD_MASK, fault);
+}
+
+#undef pt_element_t
+#undef FNAME
+#undef PT_INDEX
+#undef PT_LEVEL_BITS

@@ -1,0 +1,267 @@
+// SPDX-License-Identifier: MIT
+/*
+ * KVM's guest page-table walker (src/x86/mmu/paging_tmpl.h) on hand-built
+ * tables in every paging mode: translations, huge pages, A/D updates and
+ * the #PF error codes of SDM Vol. 3A 4.7.
+ */
+#include <sys/mman.h>
+
+#include "../test.h"
+#include "kvm/kvm_host.h"
+#include "x86/mmu/mmu.h"
+#include "x86/mmu/paging.h"
+
+#define P 1ull
+#define W 2ull
+#define U 4ull
+#define A (1ull << 5)
+#define D (1ull << 6)
+#define PS (1ull << 7)
+#define NX (1ull << 63)
+
+#define T_CR0_PG (1ull << 31)
+#define T_CR0_WP (1ull << 16)
+#define T_CR0_PE 1ull
+#define T_CR4_PSE (1ull << 4)
+#define T_CR4_PAE (1ull << 5)
+#define T_CR4_LA57 (1ull << 12)
+#define T_CR4_SMEP (1ull << 20)
+#define T_CR4_SMAP (1ull << 21)
+#define T_EFER_LME (1ull << 8)
+#define T_EFER_LMA (1ull << 10)
+#define T_EFER_NX (1ull << 11)
+
+static struct kvm *vm;
+static u8 *ram;			/* guest-physical 0 .. 16 MiB */
+#define RAM_SIZE (16u << 20)
+
+static void begin(void)
+{
+	struct kvm_userspace_memory_region2 mem = { 0 };
+	int err;
+
+	vm = kvm_create_vm(0, &err);
+	ram = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	mem.memory_size = RAM_SIZE;
+	mem.userspace_addr = (u64)(uintptr_t)ram;
+	CHECK_EQ(kvm_set_memory_region(vm, &mem), 0);
+}
+
+static void end(void)
+{
+	kvm_put_kvm(vm);
+	munmap(ram, RAM_SIZE);
+}
+
+static u64 *pte64(u64 table, int index) { return (u64 *)(ram + table) + index; }
+static u32 *pte32(u64 table, int index) { return (u32 *)(ram + table) + index; }
+
+static u64 walk(const struct kvm_walk_mode *m, u64 gva, u32 access, struct x86_exception *f)
+{
+	int idx = srcu_read_lock(&vm->srcu);
+	u64 gpa;
+
+	memset(f, 0, sizeof(*f));
+	gpa = kvm_walk_gva(vm, m, gva, access, true, f);
+	srcu_read_unlock(&vm->srcu, idx);
+	return gpa;
+}
+
+#define EXPECT_PF(m, gva, access, ec)						\
+	do {									\
+		struct x86_exception __f;					\
+		u64 __g = walk(m, gva, access, &__f);				\
+		CHECK(__g == INVALID_GPA, "gva %#llx mapped to %#llx",		\
+		      (unsigned long long)(gva), (unsigned long long)__g);	\
+		CHECK_EQ(__f.vector, PF_VECTOR);				\
+		CHECK_EQ(__f.error_code, ec);					\
+		CHECK_EQ(__f.address, gva);					\
+	} while (0)
+
+#define EXPECT_GPA(m, gva, access, gpa)						\
+	do {									\
+		struct x86_exception __f;					\
+		u64 __g = walk(m, gva, access, &__f);				\
+		CHECK(__g == (gpa), "gva %#llx -> %#llx, want %#llx (ec %#x)",	\
+		      (unsigned long long)(gva), (unsigned long long)__g,	\
+		      (unsigned long long)(gpa), __f.error_code);		\
+	} while (0)
+
+/*
+ * 4-level: PML4 0x1000, PDPT 0x2000, PD 0x3000, PT 0x4000.
+ *  gva 0x0000_0040_0000 -> 4K pages via PT; 0x0000_0060_0000 2M page at 0x800000;
+ *  gva 0x0000_0080_0000_0000 (PML4[1]... ) unused; 1G page at PDPT[1] -> 0 (gpa 0).
+ */
+static struct kvm_walk_mode setup_4level(void)
+{
+	struct kvm_walk_mode m = { .cr0 = T_CR0_PG | T_CR0_PE | T_CR0_WP, .cr3 = 0x1000,
+				   .cr4 = T_CR4_PAE, .efer = T_EFER_LME | T_EFER_LMA | T_EFER_NX,
+				   .maxphyaddr = 48 };
+
+	*pte64(0x1000, 0) = 0x2000 | P | W | U;
+	*pte64(0x2000, 0) = 0x3000 | P | W | U;
+	*pte64(0x2000, 1) = 0x0 | P | W | PS;			/* 1 GiB supervisor page */
+	*pte64(0x3000, 2) = 0x4000 | P | W | U;			/* 0x400000 */
+	*pte64(0x3000, 3) = 0x800000 | P | W | U | PS;		/* 0x600000: 2 MiB */
+	*pte64(0x4000, 0) = 0x123000 | P | W | U;		/* user rw */
+	*pte64(0x4000, 1) = 0x124000 | P | U;			/* user ro */
+	*pte64(0x4000, 2) = 0x125000 | P | W;			/* supervisor rw */
+	*pte64(0x4000, 3) = 0x126000 | P | W | U | NX;		/* user rw, no exec */
+	*pte64(0x4000, 4) = 0x127000 | P | W | U | (1ull << 50);/* reserved: above MAXPHYADDR */
+	*pte64(0x4000, 5) = 0x128000 | P;			/* supervisor ro */
+	return m;
+}
+
+static void test_4level(void)
+{
+	struct kvm_walk_mode m;
+
+	begin();
+	m = setup_4level();
+	EXPECT_GPA(&m, 0x400abc, 0, 0x123abc);
+	CHECK(*pte64(0x4000, 0) & A, "A not set on read");
+	CHECK(!(*pte64(0x4000, 0) & D), "D set on read");
+	CHECK(*pte64(0x1000, 0) & A, "A not set in PML4E");
+	EXPECT_GPA(&m, 0x400abc, PFERR_WRITE_MASK | PFERR_USER_MASK, 0x123abc);
+	CHECK(*pte64(0x4000, 0) & D, "D not set on write");
+	/* 2 MiB and 1 GiB pages */
+	EXPECT_GPA(&m, 0x612345, 0, 0x812345);
+	EXPECT_GPA(&m, 0x40000000 + 0x1234567, 0, 0x1234567);
+	/* user write to a read-only page: P|W|U */
+	EXPECT_PF(&m, 0x401000, PFERR_WRITE_MASK | PFERR_USER_MASK, 0x7);
+	/* supervisor write to read-only: fault with WP, allowed without */
+	EXPECT_PF(&m, 0x405000, PFERR_WRITE_MASK, 0x3);
+	m.cr0 &= ~T_CR0_WP;
+	EXPECT_GPA(&m, 0x405000, PFERR_WRITE_MASK, 0x128000);
+	m.cr0 |= T_CR0_WP;
+	/* user access to a supervisor page: P|U */
+	EXPECT_PF(&m, 0x402000, PFERR_USER_MASK, 0x5);
+	EXPECT_PF(&m, 0x40000000, PFERR_USER_MASK, 0x5);
+	/* not present: P clear */
+	EXPECT_PF(&m, 0x406000, 0, 0x0);
+	EXPECT_PF(&m, 0x406000, PFERR_USER_MASK | PFERR_WRITE_MASK, 0x6);
+	EXPECT_PF(&m, 0x8000000000ull, 0, 0x0);		/* PML4[1] empty */
+	/* execute-disable: I/D with NXE */
+	EXPECT_PF(&m, 0x403000, PFERR_FETCH_MASK | PFERR_USER_MASK, 0x15);
+	EXPECT_GPA(&m, 0x403000, PFERR_USER_MASK, 0x126000);
+	/* reserved bits: P|RSVD (plus the access bits) */
+	EXPECT_PF(&m, 0x404000, 0, 0x9);
+	EXPECT_PF(&m, 0x404000, PFERR_WRITE_MASK, 0xb);
+	/* NX bit with EFER.NXE clear is reserved */
+	m.efer &= ~T_EFER_NX;
+	EXPECT_PF(&m, 0x403000, PFERR_USER_MASK, 0xd);
+	m.efer |= T_EFER_NX;
+	/* SMEP: supervisor fetch from a user page; SMAP: supervisor data access */
+	m.cr4 |= T_CR4_SMEP;
+	EXPECT_PF(&m, 0x400000, PFERR_FETCH_MASK, 0x11);
+	EXPECT_GPA(&m, 0x402000, PFERR_FETCH_MASK, 0x125000);
+	m.cr4 |= T_CR4_SMAP;
+	m.smap_check = true;
+	EXPECT_PF(&m, 0x400000, 0, 0x1);
+	m.smap_check = false;	/* EFLAGS.AC=1 */
+	EXPECT_GPA(&m, 0x400000, 0, 0x123000);
+	/* non-canonical: #GP */
+	{
+		struct x86_exception f;
+
+		CHECK_EQ(walk(&m, 0x0000800000000000ull, 0, &f), INVALID_GPA);
+		CHECK_EQ(f.vector, GP_VECTOR);
+	}
+	/* PS in a PML4E is reserved */
+	*pte64(0x1000, 2) = 0x0 | P | W | PS;
+	EXPECT_PF(&m, 0x10000000000ull, 0, 0x9);
+	end();
+}
+
+static void test_5level(void)
+{
+	struct kvm_walk_mode m;
+
+	begin();
+	m = setup_4level();
+	/* PML5 at 0x5000: entry 1 -> the 4-level PML4 (covers 2^48 .. 2^49) */
+	*pte64(0x5000, 1) = 0x1000 | P | W | U;
+	m.cr3 = 0x5000;
+	m.cr4 |= T_CR4_LA57;
+	EXPECT_GPA(&m, (1ull << 48) + 0x400abc, 0, 0x123abc);
+	EXPECT_PF(&m, 0x400abc, 0, 0x0);	/* PML5[0] empty */
+	/* canonical in 57 bits, not in 48 */
+	EXPECT_GPA(&m, (1ull << 48) + 0x612345, 0, 0x812345);
+	end();
+}
+
+static void test_pae(void)
+{
+	struct kvm_walk_mode m = { .cr0 = T_CR0_PG | T_CR0_PE | T_CR0_WP, .cr3 = 0x1000,
+				   .cr4 = T_CR4_PAE, .efer = T_EFER_NX, .maxphyaddr = 48 };
+
+	begin();
+	m.pdptrs[0] = 0x3000 | P;
+	m.pdptrs[3] = 0x6000 | P;
+	*pte64(0x3000, 2) = 0x4000 | P | W | U;
+	*pte64(0x3000, 3) = 0x800000 | P | W | U | PS;
+	*pte64(0x4000, 0) = 0x123000 | P | W | U;
+	*pte64(0x4000, 1) = 0x124000 | P | W | U | NX;
+	*pte64(0x6000, 511) = 0x7000 | P | W;
+	*pte64(0x7000, 511) = 0xabc000 | P | W;
+	EXPECT_GPA(&m, 0x400123, 0, 0x123123);
+	EXPECT_GPA(&m, 0x7fffff, 0, 0x9fffff);
+	EXPECT_GPA(&m, 0xfffff123, 0, 0xabc123);
+	EXPECT_PF(&m, 0x401000, PFERR_FETCH_MASK, 0x11);
+	EXPECT_PF(&m, 0x40000000, 0, 0x0);		/* PDPTE 1 not present */
+	/* only the low 32 bits of the address count */
+	EXPECT_GPA(&m, 0x100400123ull, 0, 0x123123);
+	end();
+}
+
+static void test_32bit(void)
+{
+	struct kvm_walk_mode m = { .cr0 = T_CR0_PG | T_CR0_PE, .cr3 = 0x1000, .maxphyaddr = 40 };
+
+	begin();
+	*pte32(0x1000, 1) = 0x2000 | P | W | U;			/* 0x400000.. */
+	*pte32(0x2000, 3) = 0x345000 | P | W | U;
+	*pte32(0x1000, 2) = 0xc00000 | P | W | PS;		/* 4 MiB page */
+	*pte32(0x1000, 3) = 0x00400000 | (0x3u << 13) | P | PS;	/* PSE-36: gpa 0x3_0040_0000 */
+	*pte32(0x1000, 4) = 0x2000 | P | W | U | (1u << 21) | PS;/* bit 21 reserved */
+	EXPECT_GPA(&m, 0x403abc, 0, 0x345abc);
+	CHECK(*pte32(0x2000, 3) & A, "A not set");
+	EXPECT_GPA(&m, 0x403abc, PFERR_WRITE_MASK, 0x345abc);
+	CHECK(*pte32(0x2000, 3) & D, "D not set");
+	/* without CR4.PSE the PS bit is ignored: PDE 2 points to a "table" at 0xc00000 */
+	EXPECT_PF(&m, 0x812345, 0, 0x0);
+	m.cr4 = T_CR4_PSE;
+	EXPECT_GPA(&m, 0x812345, 0, 0xc12345);
+	EXPECT_GPA(&m, 0xc01234, 0, 0x300401234ull);
+	EXPECT_PF(&m, 0x1000000, 0, 0x9);
+	/* no execute-disable in 32-bit paging: a fetch has no I/D bit */
+	EXPECT_PF(&m, 0x1800000, PFERR_FETCH_MASK, 0x0);
+	/* user access to the supervisor 4 MiB page */
+	EXPECT_PF(&m, 0x812345, PFERR_USER_MASK, 0x5);
+	/* PSE-36 address bits at or above MAXPHYADDR are reserved */
+	*pte32(0x1000, 5) = 0x00400000 | (0xffu << 13) | P | PS;
+	EXPECT_GPA(&m, 0x1400000, 0, 0xff00400000ull);	/* MAXPHYADDR 40: all valid */
+	m.maxphyaddr = 36;
+	EXPECT_PF(&m, 0x1400000, 0, 0x9);
+	end();
+}
+
+static void test_nonpaged(void)
+{
+	struct kvm_walk_mode m = { .cr0 = T_CR0_PE };
+
+	begin();
+	EXPECT_GPA(&m, 0x12345678, 0, 0x12345678);
+	EXPECT_GPA(&m, 0x112345678ull, 0, 0x12345678);	/* 32-bit linear addresses */
+	end();
+}
+
+int main(void)
+{
+	RUN_TEST(test_4level);
+	RUN_TEST(test_5level);
+	RUN_TEST(test_pae);
+	RUN_TEST(test_32bit);
+	RUN_TEST(test_nonpaged);
+	return test_cases_failed != 0;
+}
