@@ -25,7 +25,7 @@ bench/guest/build.sh "$G" || exit 1
 IMAGE=$G/image.bin
 
 # --- 2. QEMU ------------------------------------------------------------------
-QEMU=qemu-system-x86_64
+QEMU=${QEMU:-qemu-system-x86_64}
 qemu_skip=""
 if ! command -v $QEMU >/dev/null 2>&1; then
 	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
@@ -57,7 +57,7 @@ run silicon "$O/bench/silicon_bench" --image "$IMAGE"
 run native "$O/bench/native_bench" --image "$IMAGE"
 if [ -n "$qemu_skip" ]; then
 	echo "# tcg: $qemu_skip" >>"$results"
-	skip_all tcg "$qemu_skip" >>"$results"
+	skip_all tcg "no QEMU" >>"$results"
 else
 	run tcg "$O/bench/tcg_bench" --image "$IMAGE" --qemu $QEMU
 fi
