@@ -42,6 +42,7 @@ struct kvm_memory_slot {
 	u32 flags;
 	u16 id;
 	u16 as_id;
+	bool hva_checked;	/* the whole host range was mapped when the slot was made */
 };
 
 /*
@@ -104,6 +105,26 @@ static inline struct kvm_memslots *kvm_memslots(struct kvm *kvm)
 {
 	return __kvm_memslots(kvm, 0);
 }
+
+/* vcpu->requests (KVM_REQ_*), made by other threads, handled before VM entry */
+#define KVM_REQ_TLB_FLUSH	0
+#define KVM_REQ_EVENT		1
+
+static inline void kvm_make_request(int req, struct kvm_vcpu *vcpu)
+{
+	__atomic_fetch_or(&vcpu->requests, 1ull << req, __ATOMIC_SEQ_CST);
+}
+
+static inline bool kvm_check_request(int req, struct kvm_vcpu *vcpu)
+{
+	if (!(__atomic_load_n(&vcpu->requests, __ATOMIC_ACQUIRE) & (1ull << req)))
+		return false;
+	__atomic_fetch_and(&vcpu->requests, ~(1ull << req), __ATOMIC_SEQ_CST);
+	return true;
+}
+
+#define OUTSIDE_GUEST_MODE	0
+#define IN_GUEST_MODE		1
 
 struct kvm_memory_slot *id_to_memslot(struct kvm *kvm, int as_id, int id);
 struct kvm_memory_slot *__gfn_to_memslot(struct kvm_memslots *slots, gfn_t gfn);

@@ -200,6 +200,8 @@ static int kvm_set_memslot(struct kvm *kvm, int as_id, struct kvm_memory_slot *o
 	__atomic_store_n(&kvm->memslots[as_id], next, __ATOMIC_RELEASE);
 	synchronize_srcu(&kvm->srcu);
 	free(cur);
+	/* The MMU drops what the old slot mapped and MMIO SPTEs the new one covers. */
+	kvm_arch_commit_memory_region(kvm, old, new);
 
 	if (old) {
 		kvm->nr_memslot_pages -= old->npages;
@@ -308,6 +310,13 @@ int kvm_set_memory_region(struct kvm *kvm, const struct kvm_userspace_memory_reg
 	new->npages = npages;
 	new->flags = mem->flags;
 	new->userspace_addr = mem->userspace_addr;
+	/*
+	 * KVM accepts host ranges that are not (yet) mapped and fails KVM_RUN
+	 * with EFAULT when the guest touches them.  Checking now, before a VMM
+	 * installs a seccomp filter, spares a system call per page fault.
+	 */
+	new->hva_checked = !msync((void *)(uintptr_t)new->userspace_addr,
+				  new->npages << PAGE_SHIFT, MS_ASYNC);
 
 	if (new->flags & KVM_MEM_LOG_DIRTY_PAGES) {
 		if (old && old->dirty_bitmap) {

@@ -271,7 +271,7 @@ static void deliver_long(struct cpu *c, int vec, int type, bool has_err, u32 err
 	} else {
 		sp = c->s.gpr[4];
 	}
-	if ((u64)(((s64)sp << 16) >> 16) != sp)
+	if ((u64)((s64)(sp << 16) >> 16) != sp)
 		cpu_fault(c, inner || ist ? EXC_SS : EXC_SS, ext);
 	sp &= ~15ull;
 	{
@@ -300,7 +300,9 @@ static void deliver_long(struct cpu *c, int vec, int type, bool has_err, u32 err
 
 void cpu_deliver(struct cpu *c, int vec, int type, bool has_err, u32 err, u64 ret)
 {
-	if (type == CPU_EVENT_HWEXC && c->vmx_nonroot && vmx_intercept_exception(c, vec, has_err, err))
+	/* INT3/INTO/INT1 raise exceptions too: the exception bitmap covers them. */
+	if ((type == CPU_EVENT_HWEXC || type == CPU_EVENT_SWEXC || type == CPU_EVENT_PRIV_SWEXC) &&
+	    c->vmx_nonroot && vmx_intercept_exception(c, vec, has_err, err))
 		return;
 	c->delivering = (type == CPU_EVENT_HWEXC) ? vec : 256;
 	if (!(c->mode & MODE_PE))

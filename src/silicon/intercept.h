@@ -88,6 +88,14 @@ bool vmx_intercept_exception(struct cpu *c, int vec, bool has_err, u32 err);
 bool vmx_intercept_extint(struct cpu *c);
 bool vmx_intercept_nmi(struct cpu *c);
 bool vmx_intercept_triple_fault(struct cpu *c);
+/*
+ * CR0/CR4 guest/host masks (SDM 26.3) where no exit happens: MOV from
+ * CR0/CR4 and SMSW read the read shadow for host-owned bits; MOV to
+ * CR0/CR4, LMSW and CLTS leave host-owned bits unchanged, so the core
+ * writes vmx_cr_write_value(c, cr, value) instead of the value.
+ */
+u64 vmx_cr_read_shadow(struct cpu *c, int cr, u64 val);
+u64 vmx_cr_write_value(struct cpu *c, int cr, u64 val);
 /* At an instruction boundary: interrupt-window / NMI-window exiting. */
 bool vmx_intercept_windows(struct cpu *c);
 

@@ -11,7 +11,7 @@
 
 static bool canonical(u64 a)
 {
-	return (u64)(((s64)a << 16) >> 16) == a;
+	return (u64)((s64)(a << 16) >> 16) == a;
 }
 
 static bool is_mtrr(u32 idx)

@@ -7,7 +7,7 @@
 
 static __always_inline bool canonical(u64 a)
 {
-	return (u64)(((s64)a << 16) >> 16) == a;
+	return (u64)((s64)(a << 16) >> 16) == a;
 }
 
 /* Near branch target checks: canonical in 64-bit mode, else CS limit. */

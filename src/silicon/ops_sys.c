@@ -8,7 +8,7 @@
 
 static __always_inline bool canonical(u64 a)
 {
-	return (u64)(((s64)a << 16) >> 16) == a;
+	return (u64)((s64)(a << 16) >> 16) == a;
 }
 
 static __always_inline unsigned iopl(struct cpu *c)
@@ -297,7 +297,9 @@ OP(op_grp7)
 		}
 		if (r == 4) {	/* SMSW r */
 			umip_check(c);
-			reg_write(c, i->rm, i->osz, i->osz == SZ16 ? (u16)c->s.cr0 : c->s.cr0);
+			u64 cr0 = c->vmx_nonroot ? vmx_cr_read_shadow(c, 0, c->s.cr0) : c->s.cr0;
+
+			reg_write(c, i->rm, i->osz, i->osz == SZ16 ? (u16)cr0 : cr0);
 			return;
 		}
 		if (r == 6)
@@ -338,7 +340,7 @@ OP(op_grp7)
 	}
 	case 4:
 		umip_check(c);
-		rm_write(c, i, SZ16, (u16)c->s.cr0);
+		rm_write(c, i, SZ16, (u16)(c->vmx_nonroot ? vmx_cr_read_shadow(c, 0, c->s.cr0) : c->s.cr0));
 		return;
 	case 6:
 lmsw: {
@@ -347,7 +349,9 @@ lmsw: {
 		if (c->vmx_nonroot && vmx_intercept_lmsw(c, i, v))
 			return;
 		/* LMSW changes PE (cannot clear it), MP, EM, TS */
-		if (!cpu_write_cr(c, 0, (c->s.cr0 & ~0xeull) | (v & 0xf) | (c->s.cr0 & 1)))
+		if (!cpu_write_cr(c, 0, c->vmx_nonroot ?
+				  vmx_cr_write_value(c, 0, (c->s.cr0 & ~0xeull) | (v & 0xf) | (c->s.cr0 & 1)) :
+				  (c->s.cr0 & ~0xeull) | (v & 0xf) | (c->s.cr0 & 1)))
 			cpu_gp0(c);
 		return;
 	}
@@ -421,7 +425,8 @@ OP(op_clts)
 	need_cpl0(c);
 	if (c->vmx_nonroot && vmx_intercept_clts(c, i))
 		return;
-	c->s.cr0 &= ~(u64)CPU_CR0_TS;
+	c->s.cr0 = c->vmx_nonroot ? vmx_cr_write_value(c, 0, c->s.cr0 & ~(u64)CPU_CR0_TS) :
+				    c->s.cr0 & ~(u64)CPU_CR0_TS;
 }
 
 #define CR4_VALID (CPU_CR4_VME | CPU_CR4_PVI | CPU_CR4_TSD | CPU_CR4_DE | CPU_CR4_PSE | \
@@ -517,6 +522,8 @@ OP(op_mov_r_cr)
 	if (c->vmx_nonroot && (cr == 3 || cr == 8) && vmx_intercept_cr_read(c, i, cr))
 		return;
 	v = cr == 0 ? c->s.cr0 : cr == 2 ? c->s.cr2 : cr == 3 ? c->s.cr3 : cr == 4 ? c->s.cr4 : c->s.cr8;
+	if (c->vmx_nonroot && (cr == 0 || cr == 4))
+		v = vmx_cr_read_shadow(c, cr, v);
 	reg_write(c, i->rm, c->code64 ? SZ64 : SZ32, v);
 }
 
@@ -535,6 +542,8 @@ OP(op_mov_cr_r)
 		c->s.cr2 = v;
 		return;
 	}
+	if (c->vmx_nonroot && (cr == 0 || cr == 4))
+		v = vmx_cr_write_value(c, cr, v);
 	if (!cpu_write_cr(c, cr, v))
 		cpu_gp0(c);
 }

@@ -38,6 +38,7 @@ void tlb_flush_page(struct cpu *c, u64 lin)
 
 void phys_root_xlate(struct cpu *c, u64 gpa, int kind, struct phys_xlate *out)
 {
+	gpa &= ~(u64)0xfff;
 	for (int k = 0; k < c->nphys; k++) {
 		const struct phys_range *r = &c->phys[k];
 		if (gpa - r->gpa < r->size) {
@@ -55,7 +56,7 @@ u8 *phys_host_ptr(struct cpu *c, u64 gpa, int kind)
 {
 	struct phys_xlate px;
 
-	c->phys_xlate(c, gpa & ~(u64)0xfff, kind, &px);
+	c->phys_xlate(c, gpa, kind, &px);
 	if (!px.host || (kind == ACC_W && !px.writable))
 		return NULL;
 	return px.host + (gpa & 0xfff);
@@ -106,7 +107,7 @@ struct xl {
 static bool canonical_lin(struct cpu *c, u64 lin)
 {
 	int bits = (c->s.cr4 & CPU_CR4_LA57) ? 57 : 48;
-	return (u64)(((s64)lin << (64 - bits)) >> (64 - bits)) == lin;
+	return (u64)((s64)(lin << (64 - bits)) >> (64 - bits)) == lin;
 }
 
 /*
@@ -133,7 +134,7 @@ static void translate(struct cpu *c, u64 lin, int kind, struct xl *x)
 	} else if (!(c->s.efer & CPU_EFER_LMA)) {
 		gpa = lin & 0xffffffffull;
 	}
-	c->phys_xlate(c, gpa & ~(u64)0xfff, k, &px);
+	c->phys_xlate(c, gpa, k, &px);
 	x->gpa = gpa;
 	if (!px.host || (k == ACC_W && !px.writable)) {
 		x->host = NULL;

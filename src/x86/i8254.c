@@ -36,7 +36,7 @@ static u64 ticks_to_ns(u64 ticks)
 
 static u32 chan_reload(const struct kvm_kpit_channel_state *c)
 {
-	return c->count ? c->count : 0x10000;
+	return c->count ? c->count : 0x10000;	/* SET_PIT2 may store 0 */
 }
 
 /* The counter's value now (82C54 "counting element"). */
@@ -97,7 +97,9 @@ static void pit_load_count(struct kvm_pit *pit, int ch, u32 val)
 {
 	struct kvm_kpit_channel_state *c = &pit->channels[ch];
 
-	c->count = val & 0xffff;
+	/* As KVM keeps it: a count of 0 is stored as 0x10000. */
+	val &= 0xffff;
+	c->count = val ? val : 0x10000;
 	c->count_load_time = pit_now(pit);
 	if (ch == 0)
 		pit_arm_channel0(pit);

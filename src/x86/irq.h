@@ -91,4 +91,24 @@ void kvm_irq_routing_free(struct kvm_irq_routing_table *rt);
 /* The line level of @pin as seen by all sources (KVM's __kvm_irq_line_state). */
 int kvm_irq_line_state(unsigned long *line, int source_id, int level);
 
+
+/* ---- the in-kernel irqchip of a VM (irq.c) ---- */
+struct kvm_vcpu;
+struct kvm_lapic;
+struct kvm_lapic_irq;
+
+bool kvm_irqchip_in_kernel(struct kvm *kvm);
+/* KVM_CREATE_IRQCHIP, KVM_IRQ_LINE*, KVM_GET/SET_IRQCHIP, KVM_CREATE_PIT*,
+ * KVM_GET/SET_PIT*, KVM_SET_GSI_ROUTING, KVM_SIGNAL_MSI.  Return: the ioctl's
+ * result, or -ENOTTY if @ioctl is not one of them. */
+long kvm_arch_irqchip_vm_ioctl(struct kvm *kvm, unsigned int ioctl, unsigned long arg);
+/* KVM_GET_LAPIC / KVM_SET_LAPIC; -ENOTTY for other requests. */
+long kvm_arch_irqchip_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned long arg);
+int kvm_irqchip_vcpu_create(struct kvm_vcpu *vcpu, bool bsp);
+void kvm_irqchip_vcpu_destroy(struct kvm_vcpu *vcpu);
+void kvm_irqchip_destroy(struct kvm *kvm);
+/* Route @level on @gsi from @source_id.  Return: KVM_IRQ_LINE_STATUS's value. */
+int kvm_set_irq(struct kvm *kvm, int source_id, u32 gsi, int level);
+int kvm_irq_delivery_to_apic(struct kvm *kvm, struct kvm_lapic *src, const struct kvm_lapic_irq *irq);
+
 #endif

@@ -76,14 +76,13 @@
 #define APIC_DEST_ALLINC	0x80000
 #define APIC_DEST_ALLBUT	0xc0000
 
-#define MSR_IA32_APICBASE		0x1b
-#define MSR_IA32_APICBASE_BSP		(1ull << 8)
+#include "x86/msr-index.h"
 #define MSR_IA32_APICBASE_EXTD		(1ull << 10)
-#define MSR_IA32_APICBASE_ENABLE	(1ull << 11)
+#ifndef MSR_IA32_APICBASE_BASE
 #define MSR_IA32_APICBASE_BASE		(0xfffffull << 12)
+#endif
 #define APIC_DEFAULT_PHYS_BASE		0xfee00000ull
 #define APIC_BASE_MSR			0x800
-#define MSR_IA32_TSC_DEADLINE		0x6e0
 /* The APIC bus runs at 1 GHz, as in KVM (APIC_BUS_CYCLE_NS). */
 #define APIC_BUS_CYCLE_NS		1
 

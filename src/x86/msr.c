@@ -15,6 +15,7 @@
 
 #include "kvm/kvm_host.h"
 #include "x86/cpuid.h"
+#include "x86/lapic.h"
 #include "x86/x86.h"
 
 #define MAX_IO_MSRS 256
@@ -309,7 +310,14 @@ static int kvm_set_msr_common(struct kvm_vcpu *vcpu, struct msr_data *msr_info)
 		return kvm_apic_set_base(vcpu, data, msr_info->host_initiated);
 	case MSR_IA32_TSC_DEADLINE:
 		/* kvm_set_lapic_tscdeadline_msr(): a no-op without a local APIC */
+		if (vcpu->arch.apic)
+			kvm_set_lapic_tscdeadline_msr(vcpu->arch.apic, data);
 		break;
+	case APIC_BASE_MSR ... APIC_BASE_MSR + 0xff:
+		/* x2APIC registers: #GP unless the in-kernel APIC is in x2APIC mode */
+		if (!vcpu->arch.apic)
+			return 1;
+		return kvm_x2apic_msr_write(vcpu->arch.apic, msr_info->index, data);
 	case MSR_IA32_TSC_ADJUST:
 		if (guest_cpu_cap_has(vcpu, X86_FEATURE_TSC_ADJUST)) {
 			if (!msr_info->host_initiated)
@@ -426,8 +434,12 @@ static int kvm_get_msr_common(struct kvm_vcpu *vcpu, struct msr_data *msr_info)
 		msr_info->data = vcpu->arch.apic_base;
 		break;
 	case MSR_IA32_TSC_DEADLINE:
-		msr_info->data = 0;	/* no local APIC: kvm_get_lapic_tscdeadline_msr() */
+		msr_info->data = vcpu->arch.apic ? kvm_get_lapic_tscdeadline_msr(vcpu->arch.apic) : 0;
 		break;
+	case APIC_BASE_MSR ... APIC_BASE_MSR + 0xff:
+		if (!vcpu->arch.apic)
+			return 1;
+		return kvm_x2apic_msr_read(vcpu->arch.apic, msr_info->index, &msr_info->data);
 	case MSR_IA32_TSC_ADJUST:
 		msr_info->data = vcpu->arch.ia32_tsc_adjust_msr;
 		break;
@@ -749,4 +761,15 @@ void kvm_msr_vcpu_reset(struct kvm_vcpu *vcpu)
 	vcpu->arch.ia32_misc_enable_msr = MSR_IA32_MISC_ENABLE_PEBS_UNAVAIL |
 					  MSR_IA32_MISC_ENABLE_BTS_UNAVAIL;
 	vcpu->arch.smi_count = 0;
+}
+
+/* Guest RDMSR/WRMSR (the exit handlers): Return 0, or nonzero for #GP. */
+int kvm_get_msr(struct kvm_vcpu *vcpu, u32 index, u64 *data)
+{
+	return __kvm_get_msr(vcpu, index, data, false);
+}
+
+int kvm_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 data)
+{
+	return __kvm_set_msr(vcpu, index, data, false);
 }

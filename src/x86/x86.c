@@ -12,9 +12,15 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sched.h>
+#include <sys/mman.h>
 
 #include "kvm/kvm_host.h"
 #include "x86/cpuid.h"
+#include "x86/i8254.h"
+#include "x86/irq.h"
+#include "x86/kvm_x86_ops.h"
+#include "x86/lapic.h"
 #include "x86/x86.h"
 
 /*
@@ -29,15 +35,24 @@ u64 kvm_mmu_max_gfn(void)
 
 int kvm_arch_init_vm(struct kvm *kvm, unsigned long type)
 {
+	int r;
+
 	if (type != KVM_X86_DEFAULT_VM)
 		return -EINVAL;
 	kvm->arch.default_tsc_khz = KVM_DEFAULT_TSC_KHZ;
 	pthread_mutex_init(&kvm->arch.tsc_write_lock, NULL);
-	return 0;
+	pthread_mutex_init(&kvm->arch.irq_lock, NULL);
+	r = kvm_x86_vendor_init();
+	if (r)
+		return r;
+	return kvm_tdp_mmu_init(&kvm->arch.tdp_mmu);
 }
 
 void kvm_arch_destroy_vm(struct kvm *kvm)
 {
+	kvm_irqchip_destroy(kvm);
+	kvm_tdp_mmu_uninit(&kvm->arch.tdp_mmu);
+	pthread_mutex_destroy(&kvm->arch.irq_lock);
 	pthread_mutex_destroy(&kvm->arch.tsc_write_lock);
 }
 
@@ -53,6 +68,8 @@ int kvm_arch_vcpu_precreate(struct kvm *kvm, unsigned int id)
 int kvm_vm_ioctl_check_extension(struct kvm *kvm, long ext)
 {
 	switch (ext) {
+	case KVM_CAP_IMMEDIATE_EXIT:	/* KVM_RUN honours kvm_run->immediate_exit */
+	case KVM_CAP_INTERNAL_ERROR_DATA:
 	case KVM_CAP_SET_TSS_ADDR:
 	case KVM_CAP_SET_IDENTITY_MAP_ADDR:
 	case KVM_CAP_EXT_CPUID:
@@ -198,7 +215,7 @@ set_identity_unlock:
 		pthread_mutex_unlock(&kvm->lock);
 		return r;
 	}
-	return r;
+	return kvm_arch_irqchip_vm_ioctl(kvm, ioctl, arg);
 }
 
 /* ------------------------------------------------------------------ */
@@ -348,10 +365,12 @@ int __kvm_set_xcr(struct kvm_vcpu *vcpu, u32 index, u64 xcr)
 	return 0;
 }
 
-/* __kvm_apic_set_base(): without an in-kernel local APIC, just the MSR. */
+/* __kvm_apic_set_base(): the MSR, and the in-kernel local APIC's mode and base. */
 static void __kvm_apic_set_base(struct kvm_vcpu *vcpu, u64 value)
 {
 	vcpu->arch.apic_base = value;
+	if (vcpu->arch.apic)
+		kvm_lapic_set_base(vcpu->arch.apic, value, true);	/* already validated */
 }
 
 enum lapic_mode {
@@ -569,6 +588,8 @@ void kvm_vcpu_reset(struct kvm_vcpu *vcpu, bool init_event)
 			msr_val |= MSR_IA32_APICBASE_BSP;
 		__kvm_apic_set_base(vcpu, msr_val);
 	}
+	if (a->apic)
+		kvm_lapic_reset(a->apic, init_event, kvm_vcpu_is_reset_bsp(vcpu));
 
 	a->smi_count = 0;
 	a->nmi_queued = 0;
@@ -607,9 +628,22 @@ void kvm_vcpu_reset(struct kvm_vcpu *vcpu, bool init_event)
 int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 {
 	struct kvm_vcpu_arch *a = &vcpu->arch;
+	int r;
 
-	/* no in-kernel irqchip: every vCPU starts runnable */
-	a->mp_state = KVM_MP_STATE_RUNNABLE;
+	/*
+	 * Without an in-kernel irqchip every vCPU starts runnable; with one,
+	 * application processors wait for INIT-SIPI (kvm_arch_vcpu_create()).
+	 */
+	pthread_mutex_init(&a->halt_lock, NULL);
+	pthread_cond_init(&a->halt_cond, NULL);
+	r = kvm_x86_call(vcpu_create)(vcpu);
+	if (r)
+		return r;
+	r = kvm_irqchip_vcpu_create(vcpu, kvm_vcpu_is_reset_bsp(vcpu));
+	if (r)
+		return r;
+	a->mp_state = !a->apic || kvm_vcpu_is_reset_bsp(vcpu) ? KVM_MP_STATE_RUNNABLE :
+								KVM_MP_STATE_UNINITIALIZED;
 	kvm_msr_vcpu_create(vcpu);
 	/*
 	 * The guest FPU state is zero-allocated; fpstate_init_user() gives
@@ -633,6 +667,10 @@ int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 
 void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu)
 {
+	kvm_x86_call(vcpu_free)(vcpu);
+	pthread_cond_destroy(&vcpu->arch.halt_cond);
+	pthread_mutex_destroy(&vcpu->arch.halt_lock);
+	kvm_irqchip_vcpu_destroy(vcpu);
 	free(vcpu->arch.cpuid_entries);
 	vcpu->arch.cpuid_entries = NULL;
 }
@@ -1126,6 +1164,36 @@ static int kvm_vcpu_ioctl_x86_set_vcpu_events(struct kvm_vcpu *vcpu,
 	return 0;
 }
 
+/*
+ * kvm_apic_accept_events(): a latched INIT resets the vCPU (an AP then waits
+ * for SIPI), a SIPI starts a waiting AP at vector << 12 in real mode.
+ */
+static void kvm_apic_accept_events(struct kvm_vcpu *vcpu)
+{
+	struct kvm_lapic *apic = vcpu->arch.apic;
+
+	if (!apic)
+		return;
+	if (apic->pending_events & (1ul << KVM_APIC_INIT)) {
+		apic->pending_events &= ~(1ul << KVM_APIC_INIT);
+		kvm_vcpu_reset(vcpu, true);
+		vcpu->arch.mp_state = kvm_vcpu_is_reset_bsp(vcpu) ? KVM_MP_STATE_RUNNABLE :
+								    KVM_MP_STATE_INIT_RECEIVED;
+	}
+	if (apic->pending_events & (1ul << KVM_APIC_SIPI)) {
+		apic->pending_events &= ~(1ul << KVM_APIC_SIPI);
+		if (vcpu->arch.mp_state == KVM_MP_STATE_INIT_RECEIVED) {
+			struct kvm_seg_state *cs = &vcpu->arch.seg[VCPU_SREG_CS];
+
+			/* kvm_vcpu_deliver_sipi_vector() */
+			cs->selector = apic->sipi_vector << 8;
+			cs->base = (u64)apic->sipi_vector << 12;
+			vcpu->arch.regs[VCPU_REGS_RIP] = 0;
+			vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
+		}
+	}
+}
+
 static int kvm_arch_vcpu_ioctl_set_mpstate(struct kvm_vcpu *vcpu, struct kvm_mp_state *mp_state)
 {
 	switch (mp_state->mp_state) {
@@ -1135,13 +1203,21 @@ static int kvm_arch_vcpu_ioctl_set_mpstate(struct kvm_vcpu *vcpu, struct kvm_mp_
 	case KVM_MP_STATE_INIT_RECEIVED:
 	case KVM_MP_STATE_SIPI_RECEIVED:
 		/* these need an in-kernel local APIC */
-		return -EINVAL;
+		if (!vcpu->arch.apic)
+			return -EINVAL;
+		break;
 	case KVM_MP_STATE_RUNNABLE:
 		break;
 	default:
 		return -EINVAL;
 	}
-	vcpu->arch.mp_state = mp_state->mp_state;
+	/* A SIPI is delivered when the state is next read or the vCPU runs. */
+	if (mp_state->mp_state == KVM_MP_STATE_SIPI_RECEIVED) {
+		vcpu->arch.mp_state = KVM_MP_STATE_INIT_RECEIVED;
+		vcpu->arch.apic->pending_events |= 1ul << KVM_APIC_SIPI;
+	} else {
+		vcpu->arch.mp_state = mp_state->mp_state;
+	}
 	return 0;
 }
 
@@ -1193,6 +1269,9 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned lon
 	u = calloc(1, sizeof(*u));
 	if (!u)
 		return -ENOMEM;
+	/* The state is read and written in vcpu->arch: bring it out of the VMCS. */
+	kvm_x86_call(vcpu_load)(vcpu);
+	kvm_x86_call(cache_guest_state)(vcpu);
 
 	switch (ioctl) {
 	case KVM_GET_REGS:
@@ -1270,6 +1349,7 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned lon
 			r = kvm_vcpu_ioctl_x86_set_vcpu_events(vcpu, &u->events);
 		break;
 	case KVM_GET_MP_STATE:
+		kvm_apic_accept_events(vcpu);
 		u->mp_state.mp_state = vcpu->arch.mp_state;
 		r = copy_to_user(argp, &u->mp_state, sizeof(u->mp_state));
 		break;
@@ -1361,18 +1441,767 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned lon
 		vcpu->arch.nmi_queued++;
 		r = 0;
 		break;
+	case KVM_GET_LAPIC:
+	case KVM_SET_LAPIC:
+		r = kvm_arch_irqchip_vcpu_ioctl(vcpu, ioctl, arg);
+		break;
 	default:
 		r = -EINVAL;
 	}
 	free(u);
+	kvm_x86_call(vcpu_put)(vcpu);
 	return r;
 }
 
+
+
+/* ------------------------------------------------------------------ */
+/* The run loop: KVM_RUN, vcpu_run, vcpu_enter_guest                   */
+/* ------------------------------------------------------------------ */
+
+struct kvm_x86_ops kvm_x86_ops;
+static pthread_once_t vendor_once = PTHREAD_ONCE_INIT;
+static int vendor_init_result;
+
 /*
- * KVM_RUN needs the processor (src/silicon) and the run loop; until they
- * land it fails with ENOSYS rather than pretend.
+ * kvm_ops_update(): take the vendor's table and check that every mandatory
+ * op is there (KVM WARNs and refuses to load otherwise).
  */
+static void kvm_ops_update(void)
+{
+	kvm_x86_ops = vt_x86_ops;
+#define KVM_X86_OP(func) if (!kvm_x86_ops.func) { vendor_init_result = -EIO; return; }
+#define KVM_X86_OP_OPTIONAL(func)
+#include "x86/kvm-x86-ops.h"
+	vendor_init_result = kvm_x86_call(hardware_setup)();
+}
+
+int kvm_x86_vendor_init(void)
+{
+	pthread_once(&vendor_once, kvm_ops_update);
+	return vendor_init_result;
+}
+
+void kvm_vcpu_kick(struct kvm_vcpu *vcpu)
+{
+	if (__atomic_load_n(&vcpu->arch.mode, __ATOMIC_SEQ_CST) == IN_GUEST_MODE)
+		kvm_x86_call(vcpu_kick)(vcpu);
+	pthread_mutex_lock(&vcpu->arch.halt_lock);
+	pthread_cond_broadcast(&vcpu->arch.halt_cond);
+	pthread_mutex_unlock(&vcpu->arch.halt_lock);
+}
+
+/*
+ * kvm_flush_remote_tlbs(): every vCPU flushes before it enters the guest
+ * again, and one in the guest now is kicked out first; return only when
+ * none can still use an old translation (KVM_REQUEST_WAIT).
+ */
+void kvm_flush_remote_tlbs(struct kvm *kvm)
+{
+	int n = __atomic_load_n(&kvm->online_vcpus, __ATOMIC_ACQUIRE);
+
+	for (int i = 0; i < n; i++)
+		kvm_make_request(KVM_REQ_TLB_FLUSH, kvm->vcpus[i]);
+	for (int i = 0; i < n; i++) {
+		struct kvm_vcpu *vcpu = kvm->vcpus[i];
+
+		while (__atomic_load_n(&vcpu->arch.mode, __ATOMIC_SEQ_CST) == IN_GUEST_MODE) {
+			kvm_x86_call(vcpu_kick)(vcpu);
+			sched_yield();
+		}
+	}
+}
+
+void kvm_arch_commit_memory_region(struct kvm *kvm, const struct kvm_memory_slot *old,
+				   const struct kvm_memory_slot *new)
+{
+	if (kvm_mmu_slot_changed(&kvm->arch.tdp_mmu, old, new))
+		kvm_flush_remote_tlbs(kvm);
+}
+
+void kvm_queue_exception(struct kvm_vcpu *vcpu, u8 vector, bool has_error, u32 error_code)
+{
+	struct kvm_queued_exception *ex = &vcpu->arch.exception;
+
+	/* FIXME: contributory/benign folding into #DF (kvm_multiple_exception()). */
+	ex->pending = true;
+	ex->vector = vector;
+	ex->has_error_code = has_error;
+	ex->error_code = error_code;
+}
+
+int kvm_skip_emulated_instruction(struct kvm_vcpu *vcpu)
+{
+	return kvm_x86_call(skip_emulated_instruction)(vcpu);
+}
+
+int kvm_handle_unexpected_exit(struct kvm_vcpu *vcpu, u32 exit_reason)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	run->internal.suberror = KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON;
+	run->internal.ndata = 2;
+	run->internal.data[0] = exit_reason;
+	run->internal.data[1] = 0;	/* last_vmentry_cpu */
+	return 0;
+}
+
+/* Instructions KVM would hand to x86_emulate_insn(), before the emulator exists. */
+static int kvm_emulation_unavailable(struct kvm_vcpu *vcpu, u64 gpa)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	run->internal.suberror = KVM_INTERNAL_ERROR_EMULATION;
+	run->internal.ndata = 2;
+	run->internal.data[0] = vcpu->arch.regs[VCPU_REGS_RIP];
+	run->internal.data[1] = gpa;
+	return 0;
+}
+
+/*
+ * kvm_cpuid(): the guest's CPUID as KVM_SET_CPUID2 set it.  A leaf past the
+ * last basic or extended leaf answers like the last basic leaf, as Intel
+ * processors do (get_out_of_range_cpuid_entry()).
+ */
+static void kvm_cpuid(struct kvm_vcpu *vcpu, u32 *eax, u32 *ebx, u32 *ecx, u32 *edx)
+{
+	u32 function = *eax, index = *ecx;
+	struct kvm_cpuid_entry2 *e = kvm_find_cpuid_entry_index(vcpu, function, index);
+
+	if (!e) {
+		struct kvm_cpuid_entry2 *basic = kvm_find_cpuid_entry(vcpu, 0);
+		struct kvm_cpuid_entry2 *ext = kvm_find_cpuid_entry(vcpu, 0x80000000);
+		bool in_range = (function < 0x80000000 && basic && function <= basic->eax) ||
+				(function >= 0x80000000 && ext && function <= ext->eax);
+
+		if (!in_range && basic)
+			e = kvm_find_cpuid_entry_index(vcpu, basic->eax, index);
+	}
+	if (e) {
+		*eax = e->eax;
+		*ebx = e->ebx;
+		*ecx = e->ecx;
+		*edx = e->edx;
+	} else {
+		*eax = *ebx = *ecx = *edx = 0;
+	}
+}
+
+int kvm_emulate_cpuid(struct kvm_vcpu *vcpu)
+{
+	u64 *r = vcpu->arch.regs;
+	u32 eax = r[VCPU_REGS_RAX], ebx, ecx = r[VCPU_REGS_RCX], edx;
+
+	kvm_cpuid(vcpu, &eax, &ebx, &ecx, &edx);
+	r[VCPU_REGS_RAX] = eax;
+	r[VCPU_REGS_RBX] = ebx;
+	r[VCPU_REGS_RCX] = ecx;
+	r[VCPU_REGS_RDX] = edx;
+	return kvm_skip_emulated_instruction(vcpu);
+}
+
+int kvm_emulate_halt(struct kvm_vcpu *vcpu)
+{
+	int ret = kvm_skip_emulated_instruction(vcpu);
+
+	/* Without an in-kernel irqchip only userspace can wake the vCPU. */
+	if (!vcpu->arch.apic) {
+		vcpu->run->exit_reason = KVM_EXIT_HLT;
+		return 0;
+	}
+	vcpu->arch.mp_state = KVM_MP_STATE_HALTED;
+	return ret;
+}
+
+#define KVM_ENOSYS 1000
+#define KVM_EPERM 1
+
+int kvm_emulate_hypercall(struct kvm_vcpu *vcpu)
+{
+	kvm_x86_call(cache_guest_state)(vcpu);
+	/* No hypercall is offered: -KVM_ENOSYS, or -KVM_EPERM from user mode. */
+	if ((vcpu->arch.seg[VCPU_SREG_SS].ar >> 5 & 3) != 0)
+		vcpu->arch.regs[VCPU_REGS_RAX] = (u64)-KVM_EPERM;
+	else
+		vcpu->arch.regs[VCPU_REGS_RAX] = (u64)-KVM_ENOSYS;
+	return kvm_skip_emulated_instruction(vcpu);
+}
+
+int kvm_emulate_rdmsr(struct kvm_vcpu *vcpu)
+{
+	u32 ecx = vcpu->arch.regs[VCPU_REGS_RCX];
+	u64 data;
+
+	kvm_x86_call(cache_guest_state)(vcpu);
+	if (kvm_get_msr(vcpu, ecx, &data)) {
+		kvm_queue_exception(vcpu, 13, true, 0);
+		return 1;
+	}
+	vcpu->arch.regs[VCPU_REGS_RAX] = (u32)data;
+	vcpu->arch.regs[VCPU_REGS_RDX] = data >> 32;
+	return kvm_skip_emulated_instruction(vcpu);
+}
+
+int kvm_emulate_wrmsr(struct kvm_vcpu *vcpu)
+{
+	u32 ecx = vcpu->arch.regs[VCPU_REGS_RCX];
+	u64 data = (u32)vcpu->arch.regs[VCPU_REGS_RAX] | (vcpu->arch.regs[VCPU_REGS_RDX] << 32);
+
+	kvm_x86_call(cache_guest_state)(vcpu);
+	if (kvm_set_msr(vcpu, ecx, data)) {
+		kvm_queue_exception(vcpu, 13, true, 0);
+		return 1;
+	}
+	return kvm_skip_emulated_instruction(vcpu);
+}
+
+int kvm_emulate_xsetbv(struct kvm_vcpu *vcpu)
+{
+	u32 index = vcpu->arch.regs[VCPU_REGS_RCX];
+	u64 v = (u32)vcpu->arch.regs[VCPU_REGS_RAX] | (vcpu->arch.regs[VCPU_REGS_RDX] << 32);
+
+	kvm_x86_call(cache_guest_state)(vcpu);
+	/* CPL > 0 or a bad value: #GP (kvm_emulate_xsetbv()). */
+	if ((vcpu->arch.seg[VCPU_SREG_SS].ar >> 5 & 3) != 0 || __kvm_set_xcr(vcpu, index, v)) {
+		kvm_queue_exception(vcpu, 13, true, 0);
+		return 1;
+	}
+	return kvm_skip_emulated_instruction(vcpu);
+}
+
+/* ---- control and debug registers (handle_cr(), handle_dr()) ---- */
+
+static int kvm_set_cr0(struct kvm_vcpu *vcpu, u64 cr0)
+{
+	u64 old = vcpu->arch.cr0;
+
+	cr0 |= X86_CR0_ET;
+	if (!kvm_is_valid_cr0(vcpu, cr0))
+		return 1;
+	if ((cr0 & X86_CR0_PG) && !(old & X86_CR0_PG) && (vcpu->arch.efer & EFER_LME)) {
+		if (!(vcpu->arch.cr4 & X86_CR4_PAE))
+			return 1;
+		if (vcpu->arch.seg[VCPU_SREG_CS].ar & (1u << 13))	/* CS.L */
+			return 1;
+	}
+	if (!(cr0 & X86_CR0_PG) && ((vcpu->arch.efer & EFER_LMA) &&
+				     (vcpu->arch.seg[VCPU_SREG_CS].ar & (1u << 13))))
+		return 1;
+	if (!(cr0 & X86_CR0_PG) && (vcpu->arch.cr4 & X86_CR4_PCIDE))
+		return 1;
+	if (!(vcpu->arch.efer & EFER_LME) && (cr0 & X86_CR0_PG) &&
+	    (vcpu->arch.cr4 & X86_CR4_PAE) && ((cr0 ^ old) & (X86_CR0_PG | X86_CR0_CD | X86_CR0_NW)) &&
+	    !load_pdptrs(vcpu, vcpu->arch.cr3))
+		return 1;
+	vmx_set_cr0(vcpu, cr0);
+	if ((cr0 ^ old) & X86_CR0_PG)
+		kvm_make_request(KVM_REQ_TLB_FLUSH, vcpu);
+	return 0;
+}
+
+static int kvm_set_cr4(struct kvm_vcpu *vcpu, u64 cr4)
+{
+	u64 old = vcpu->arch.cr4;
+
+	if (!kvm_is_valid_cr4(vcpu, cr4))
+		return 1;
+	if (is_long_mode(vcpu)) {
+		if (!(cr4 & X86_CR4_PAE) || ((cr4 ^ old) & X86_CR4_LA57))
+			return 1;
+	} else if ((cr4 & X86_CR4_PAE) && (vcpu->arch.cr0 & X86_CR0_PG) &&
+		   ((cr4 ^ old) & (X86_CR4_PAE | X86_CR4_PGE | X86_CR4_PSE | X86_CR4_SMEP)) &&
+		   !load_pdptrs(vcpu, vcpu->arch.cr3)) {
+		return 1;
+	}
+	if ((cr4 & X86_CR4_PCIDE) && !(old & X86_CR4_PCIDE) &&
+	    (!is_long_mode(vcpu) || (vcpu->arch.cr3 & 0xfff)))
+		return 1;
+	vcpu->arch.cr4 = cr4;
+	if ((cr4 ^ old) & (X86_CR4_OSXSAVE | X86_CR4_PKE))
+		kvm_update_cpuid_runtime(vcpu);
+	kvm_make_request(KVM_REQ_TLB_FLUSH, vcpu);
+	return 0;
+}
+
+static int kvm_set_cr3(struct kvm_vcpu *vcpu, u64 cr3)
+{
+	/* With PCIDE, bit 63 only says "do not flush" and is not kept. */
+	if (vcpu->arch.cr4 & X86_CR4_PCIDE)
+		cr3 &= ~(1ull << 63);
+	if (is_long_mode(vcpu) && !kvm_vcpu_is_legal_cr3(vcpu, cr3))
+		return 1;
+	if (is_pae_paging(vcpu) && !load_pdptrs(vcpu, cr3))
+		return 1;
+	vcpu->arch.cr3 = cr3;
+	kvm_make_request(KVM_REQ_TLB_FLUSH, vcpu);
+	return 0;
+}
+
+static int kvm_set_cr8(struct kvm_vcpu *vcpu, u64 cr8)
+{
+	if (cr8 & ~0xfull)
+		return 1;
+	if (vcpu->arch.apic)
+		kvm_lapic_reg_write(vcpu->arch.apic, APIC_TASKPRI, (u32)cr8 << 4);
+	vcpu->arch.cr8 = cr8;
+	return 0;
+}
+
+static u64 kvm_get_cr8(struct kvm_vcpu *vcpu)
+{
+	if (vcpu->arch.apic)
+		return kvm_lapic_get_reg(vcpu->arch.apic, APIC_TASKPRI) >> 4;
+	return vcpu->arch.cr8;
+}
+
+int kvm_handle_cr_access(struct kvm_vcpu *vcpu, u64 q)
+{
+	int cr = q & 15, type = (q >> 4) & 3, reg = (q >> 8) & 15, err = 0;
+	u64 *regs = vcpu->arch.regs, val;
+
+	kvm_x86_call(cache_guest_state)(vcpu);
+	switch (type) {
+	case 0:		/* MOV to CR */
+		val = regs[reg];
+		if (!is_long_mode(vcpu) || !(vcpu->arch.seg[VCPU_SREG_CS].ar & (1u << 13)))
+			val = (u32)val;
+		switch (cr) {
+		case 0: err = kvm_set_cr0(vcpu, val); break;
+		case 3: err = kvm_set_cr3(vcpu, val); break;
+		case 4: err = kvm_set_cr4(vcpu, val); break;
+		case 8: err = kvm_set_cr8(vcpu, val); break;
+		default: return kvm_handle_unexpected_exit(vcpu, 28 /* EXIT_REASON_CR_ACCESS */);
+		}
+		break;
+	case 1:		/* MOV from CR */
+		if (cr == 3)
+			regs[reg] = vcpu->arch.cr3;
+		else if (cr == 8)
+			regs[reg] = kvm_get_cr8(vcpu);
+		else
+			return kvm_handle_unexpected_exit(vcpu, 28 /* EXIT_REASON_CR_ACCESS */);
+		break;
+	case 2:		/* CLTS */
+		vmx_set_cr0(vcpu, vcpu->arch.cr0 & ~X86_CR0_TS);
+		break;
+	case 3:		/* LMSW: PE can be set but not cleared, and only MP/EM/TS besides */
+		val = (q >> 16) & 0xffff;
+		err = kvm_set_cr0(vcpu, (vcpu->arch.cr0 & ~0xeull) | (val & 0xf) |
+					(vcpu->arch.cr0 & X86_CR0_PE));
+		break;
+	}
+	if (err) {
+		kvm_queue_exception(vcpu, 13, true, 0);
+		return 1;
+	}
+	return kvm_skip_emulated_instruction(vcpu);
+}
+
+int kvm_handle_dr_access(struct kvm_vcpu *vcpu, u64 q)
+{
+	int dr = q & 7, from = !!(q & 16), reg = (q >> 8) & 15;
+	u64 *regs = vcpu->arch.regs;
+
+	kvm_x86_call(cache_guest_state)(vcpu);
+	if ((vcpu->arch.seg[VCPU_SREG_SS].ar >> 5 & 3) != 0) {
+		kvm_queue_exception(vcpu, 13, true, 0);
+		return 1;
+	}
+	if (dr == 4 || dr == 5) {
+		if (vcpu->arch.cr4 & X86_CR4_DE) {
+			kvm_queue_exception(vcpu, 6, false, 0);
+			return 1;
+		}
+		dr += 2;
+	}
+	if (from) {
+		regs[reg] = dr < 4 ? vcpu->arch.db[dr] : dr == 6 ? vcpu->arch.dr6 : vcpu->arch.dr7;
+	} else {
+		u64 val = regs[reg];
+
+		if (dr >= 6 && (val >> 32)) {
+			kvm_queue_exception(vcpu, 13, true, 0);
+			return 1;
+		}
+		if (dr < 4)
+			vcpu->arch.db[dr] = val;
+		else if (dr == 6)
+			vcpu->arch.dr6 = (val & 0x0001e00full) | DR6_ACTIVE_LOW;
+		else
+			vcpu->arch.dr7 = (val & 0xffff2bffull) | DR7_FIXED_1;
+	}
+	return kvm_skip_emulated_instruction(vcpu);
+}
+
+/* ---- port I/O ---- */
+
+/* The in-kernel devices on the PIO bus (kvm_io_bus): PICs, ELCR, PIT, speaker port. */
+static bool kernel_pio(struct kvm_vcpu *vcpu, u16 port, int size, bool write, u8 *data)
+{
+	struct kvm *kvm = vcpu->kvm;
+
+	if (kvm->arch.vpic && kvm_pic_pio(kvm->arch.vpic, port, size, write, data) == 0)
+		return true;
+	if (kvm->arch.vpit && kvm_pit_pio(kvm->arch.vpit, port, size, write, data) == 0)
+		return true;
+	return false;
+}
+
+static void pio_set_rax(struct kvm_vcpu *vcpu, int size, const u8 *data)
+{
+	u64 *rax = &vcpu->arch.regs[VCPU_REGS_RAX];
+	u32 v = 0;
+
+	memcpy(&v, data, size);
+	switch (size) {
+	case 1: *rax = (*rax & ~0xffull) | v; break;
+	case 2: *rax = (*rax & ~0xffffull) | v; break;
+	default: *rax = v; break;	/* 32-bit results zero-extend */
+	}
+}
+
+static int complete_fast_pio_in(struct kvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	pio_set_rax(vcpu, run->io.size, (u8 *)run + run->io.data_offset);
+	return 1;
+}
+
+/*
+ * kvm_fast_pio(): IN/OUT (not string).  The instruction retires first; an
+ * OUT has its data in the PIO page, an IN gets it from there when KVM_RUN
+ * is called again (complete_userspace_io).
+ */
+int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in)
+{
+	struct kvm_run *run = vcpu->run;
+	u8 *page = (u8 *)run + KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
+	u8 data[4] = { 0 };
+	int ret = kvm_skip_emulated_instruction(vcpu);
+
+	if (!in)
+		memcpy(data, &vcpu->arch.regs[VCPU_REGS_RAX], size);
+	if (kernel_pio(vcpu, port, size, !in, data)) {
+		if (in)
+			pio_set_rax(vcpu, size, data);
+		return ret;
+	}
+	run->exit_reason = KVM_EXIT_IO;
+	run->io.direction = in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
+	run->io.size = size;
+	run->io.port = port;
+	run->io.count = 1;
+	run->io.data_offset = KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
+	if (in) {
+		memset(page, 0, size);
+		vcpu->arch.complete_userspace_io = complete_fast_pio_in;
+	} else {
+		memcpy(page, data, size);
+	}
+	return 0;
+}
+
+int kvm_emulate_string_io(struct kvm_vcpu *vcpu, int size, u16 port, int in, int rep,
+			  u32 insn_info, u64 linear)
+{
+	/* FIXME: INS/OUTS go through x86_emulate_insn(), which is not there yet. */
+	return kvm_emulation_unavailable(vcpu, linear);
+}
+
+/* ---- the MMU's page faults ---- */
+
+/* Whether [hva, hva + len) is mapped in this process: once per slot, at its first fault. */
+static bool kvm_slot_hva_ok(struct kvm_memory_slot *slot)
+{
+	if (__atomic_load_n(&slot->hva_checked, __ATOMIC_ACQUIRE))
+		return true;
+	if (msync((void *)(uintptr_t)slot->userspace_addr, slot->npages << PAGE_SHIFT, MS_ASYNC))
+		return false;
+	__atomic_store_n(&slot->hva_checked, true, __ATOMIC_RELEASE);
+	return true;
+}
+
+int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code)
+{
+	struct kvm_page_fault fault = {
+		.addr = gpa,
+		.error_code = error_code,
+		.write = error_code & PFERR_WRITE_MASK,
+		.exec = error_code & PFERR_FETCH_MASK,
+		.present = error_code & PFERR_PRESENT_MASK,
+		.rsvd = error_code & PFERR_RSVD_MASK,
+	};
+	struct kvm *kvm = vcpu->kvm;
+	struct kvm_memory_slot *slot;
+	int idx, r;
+
+	idx = srcu_read_lock(&kvm->srcu);
+	slot = gfn_to_memslot(kvm, gpa >> PAGE_SHIFT);
+	if (slot && !kvm_slot_hva_ok(slot)) {
+		/* The slot's host memory is gone: KVM_RUN fails with EFAULT. */
+		srcu_read_unlock(&kvm->srcu, idx);
+		return -EFAULT;
+	}
+	r = kvm_tdp_page_fault(kvm, &kvm->arch.tdp_mmu, &fault);
+	srcu_read_unlock(&kvm->srcu, idx);
+	if (r < 0)
+		return r;
+	if (r == RET_PF_EMULATE)
+		return kvm_emulation_unavailable(vcpu, gpa);
+	return 1;
+}
+
+/* ---- events ---- */
+
+int kvm_interrupt_window_open(struct kvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	if (!vcpu->arch.apic && run->request_interrupt_window &&
+	    kvm_x86_call(interrupt_allowed)(vcpu)) {
+		run->exit_reason = KVM_EXIT_IRQ_WINDOW_OPEN;
+		return 0;
+	}
+	return 1;
+}
+
+static bool kvm_cpu_has_extint(struct kvm_vcpu *vcpu)
+{
+	struct kvm_pic *pic = vcpu->kvm->arch.vpic;
+
+	return pic && vcpu->arch.apic && kvm_apic_accept_pic_intr(vcpu->arch.apic) &&
+	       kvm_pic_output(pic);
+}
+
+static bool kvm_cpu_has_injectable_intr(struct kvm_vcpu *vcpu)
+{
+	if (!vcpu->arch.apic)
+		return false;
+	return kvm_cpu_has_extint(vcpu) || kvm_apic_has_interrupt(vcpu->arch.apic) >= 0;
+}
+
+/* The INTA cycle: the PIC (ExtINT) first, as kvm_cpu_get_interrupt(). */
+static int kvm_cpu_get_interrupt(struct kvm_vcpu *vcpu)
+{
+	int vec;
+
+	if (kvm_cpu_has_extint(vcpu))
+		return kvm_pic_read_irq(vcpu->kvm->arch.vpic);
+	vec = kvm_apic_has_interrupt(vcpu->arch.apic);
+	if (vec >= 0)
+		kvm_apic_ack_interrupt(vcpu->arch.apic, vec);
+	return vec;
+}
+
+static void kvm_check_and_inject_events(struct kvm_vcpu *vcpu)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+
+	/* Re-inject what a VM exit interrupted (vmx_complete_interrupts()). */
+	if (a->exception.injected) {
+		kvm_x86_call(inject_exception)(vcpu);
+		a->exception.injected = false;
+		return;
+	}
+	if (a->nmi_injected) {
+		kvm_x86_call(inject_nmi)(vcpu);
+		a->nmi_injected = false;
+		return;
+	}
+	if (a->exception.pending) {
+		a->exception.pending = false;
+		kvm_x86_call(inject_exception)(vcpu);
+		return;
+	}
+	if (a->interrupt.injected) {
+		/* KVM_INTERRUPT, or an interrupted delivery: inject when possible */
+		if (kvm_x86_call(interrupt_allowed)(vcpu) || a->apic) {
+			kvm_x86_call(inject_irq)(vcpu, a->interrupt.nr);
+			a->interrupt.injected = false;
+		} else {
+			kvm_x86_call(enable_irq_window)(vcpu);
+		}
+		return;
+	}
+	process_nmi(vcpu);
+	if (a->nmi_pending) {
+		if (kvm_x86_call(nmi_allowed)(vcpu)) {
+			a->nmi_pending--;
+			kvm_x86_call(inject_nmi)(vcpu);
+			return;
+		}
+		kvm_x86_call(enable_nmi_window)(vcpu);
+	}
+	if (kvm_cpu_has_injectable_intr(vcpu)) {
+		if (kvm_x86_call(interrupt_allowed)(vcpu)) {
+			int vec = kvm_cpu_get_interrupt(vcpu);
+
+			if (vec >= 0)
+				kvm_x86_call(inject_irq)(vcpu, vec);
+		} else {
+			kvm_x86_call(enable_irq_window)(vcpu);
+		}
+	}
+	if (!a->apic && vcpu->run->request_interrupt_window)
+		kvm_x86_call(enable_irq_window)(vcpu);
+}
+
+static void kvm_inject_pending_timer_irqs(struct kvm_vcpu *vcpu)
+{
+	if (vcpu->arch.apic)
+		kvm_lapic_timer_check(vcpu->arch.apic);
+	if (vcpu->kvm->arch.vpit && vcpu->vcpu_idx == 0)
+		kvm_pit_timer_check(vcpu->kvm->arch.vpit);
+}
+
+/*
+ * vcpu_enter_guest(): requests, events, then the vendor's run in a loop as
+ * long as the fastpath says to re-enter, then the exit handler.
+ * Return: > 0 to go on, 0 to exit to userspace, < 0 for an error.
+ */
+static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
+{
+	enum exit_fastpath_completion fastpath;
+
+	if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
+		kvm_x86_call(flush_tlb_all)(vcpu);
+	kvm_check_request(KVM_REQ_EVENT, vcpu);
+	kvm_inject_pending_timer_irqs(vcpu);
+	kvm_check_and_inject_events(vcpu);
+
+	__atomic_store_n(&vcpu->arch.mode, IN_GUEST_MODE, __ATOMIC_SEQ_CST);
+	/* A TLB flush asked for meanwhile must happen before entry. */
+	if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
+		kvm_x86_call(flush_tlb_all)(vcpu);
+	for (;;) {
+		fastpath = kvm_x86_call(vcpu_run)(vcpu);
+		if (likely(fastpath != EXIT_FASTPATH_REENTER_GUEST))
+			break;
+	}
+	__atomic_store_n(&vcpu->arch.mode, OUTSIDE_GUEST_MODE, __ATOMIC_SEQ_CST);
+	vcpu->arch.exits++;
+	return kvm_x86_call(handle_exit)(vcpu, fastpath);
+}
+
+static bool kvm_vcpu_has_events(struct kvm_vcpu *vcpu)
+{
+	if (vcpu->arch.apic && (vcpu->arch.apic->pending_events || vcpu->arch.apic->nmi_pending))
+		return true;
+	if (vcpu->arch.nmi_queued || vcpu->arch.nmi_pending)
+		return true;
+	return kvm_cpu_has_injectable_intr(vcpu);
+}
+
+/*
+ * vcpu_block(): a halted vCPU sleeps until an interrupt can wake it, its
+ * timer expires (no busy waiting: the wait ends at the next deadline) or
+ * userspace wants it back (immediate_exit).
+ */
+static int vcpu_block(struct kvm_vcpu *vcpu)
+{
+	for (;;) {
+		struct timespec ts;
+		u64 deadline = 0, now;
+
+		kvm_inject_pending_timer_irqs(vcpu);
+		if (kvm_vcpu_has_events(vcpu)) {
+			if (vcpu->arch.mp_state == KVM_MP_STATE_HALTED)
+				vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
+			return 1;
+		}
+		if (READ_ONCE(vcpu->run->immediate_exit)) {
+			vcpu->run->exit_reason = KVM_EXIT_INTR;
+			return -EINTR;
+		}
+		if (vcpu->arch.apic)
+			deadline = kvm_lapic_next_deadline(vcpu->arch.apic);
+		if (vcpu->kvm->arch.vpit && vcpu->kvm->arch.vpit->next_ns &&
+		    (!deadline || vcpu->kvm->arch.vpit->next_ns < deadline))
+			deadline = vcpu->kvm->arch.vpit->next_ns;
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		now = (u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
+		/* At most 10 ms at a time, so immediate_exit set by a signal is seen. */
+		if (!deadline || deadline > now + 10000000ull)
+			deadline = now + 10000000ull;
+		ts.tv_sec = deadline / 1000000000ull;
+		ts.tv_nsec = deadline % 1000000000ull;
+		pthread_mutex_lock(&vcpu->arch.halt_lock);
+		if (!kvm_vcpu_has_events(vcpu))
+			pthread_cond_timedwait(&vcpu->arch.halt_cond, &vcpu->arch.halt_lock, &ts);
+		pthread_mutex_unlock(&vcpu->arch.halt_lock);
+	}
+}
+
+static int vcpu_run(struct kvm_vcpu *vcpu)
+{
+	int r;
+
+	for (;;) {
+		if (vcpu->arch.mp_state == KVM_MP_STATE_RUNNABLE)
+			r = vcpu_enter_guest(vcpu);
+		else
+			r = vcpu_block(vcpu);
+		if (r <= 0)
+			break;
+		if (READ_ONCE(vcpu->run->immediate_exit)) {
+			vcpu->run->exit_reason = KVM_EXIT_INTR;
+			r = -EINTR;
+			break;
+		}
+	}
+	return r;
+}
+
+/* post_kvm_run_save(): what userspace reads after every KVM_RUN. */
+static void post_kvm_run_save(struct kvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	run->if_flag = !!(vcpu->arch.rflags & X86_EFLAGS_IF);
+	run->cr8 = kvm_get_cr8(vcpu);
+	run->apic_base = vcpu->arch.apic_base;
+	run->ready_for_interrupt_injection = !vcpu->arch.apic &&
+		kvm_x86_call(interrupt_allowed)(vcpu) && !vcpu->arch.interrupt.injected;
+}
+
+
 int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 {
-	return -ENOSYS;
+	struct kvm_run *run = vcpu->run;
+	int r;
+
+	kvm_x86_call(vcpu_load)(vcpu);
+	run->flags = 0;
+	if (run->immediate_exit) {
+		run->exit_reason = KVM_EXIT_INTR;
+		r = -EINTR;
+		goto out;
+	}
+	if ((run->kvm_valid_regs & ~KVM_SYNC_X86_VALID_FIELDS) ||
+	    (run->kvm_dirty_regs & ~KVM_SYNC_X86_VALID_FIELDS) || run->kvm_dirty_regs) {
+		r = -EINVAL;	/* KVM_CAP_SYNC_REGS is not offered */
+		goto out;
+	}
+	/* An application processor waits for INIT-SIPI (KVM_MP_STATE_UNINITIALIZED). */
+	if (vcpu->arch.mp_state == KVM_MP_STATE_UNINITIALIZED) {
+		kvm_apic_accept_events(vcpu);
+		r = -EAGAIN;
+		goto out;
+	}
+	if (vcpu->arch.complete_userspace_io) {
+		int (*cui)(struct kvm_vcpu *) = vcpu->arch.complete_userspace_io;
+
+		vcpu->arch.complete_userspace_io = NULL;
+		r = cui(vcpu);
+		if (r <= 0)
+			goto out;
+	}
+	r = vcpu_run(vcpu);
+out:
+	post_kvm_run_save(vcpu);
+	kvm_x86_call(vcpu_put)(vcpu);
+	return r;
 }

@@ -7,9 +7,15 @@
 #define USERKVM_X86_H
 
 #include <pthread.h>
+#include <pthread.h>
 #include <userkvm/kvm_compat.h>
 #include "util/types.h"
 #include "x86/msr-index.h"
+#include "x86/mmu/mmu.h"
+
+#ifndef X86_EFLAGS_IF
+#define X86_EFLAGS_IF	(1ull << 9)
+#endif
 
 struct kvm;
 struct kvm_vcpu;
@@ -25,6 +31,17 @@ struct kvm_arch {
 	u32 default_tsc_khz;		/* KVM_SET_TSC_KHZ on the VM fd */
 	u32 max_vcpu_ids;
 	u32 bsp_vcpu_id;		/* KVM_SET_BOOT_CPU_ID */
+
+	struct kvm_tdp_mmu tdp_mmu;	/* the EPT tables of the VM (mmu/tdp_mmu.c) */
+
+	/* The in-kernel irqchip (irq.c): NULL until KVM_CREATE_IRQCHIP / _PIT2. */
+	struct kvm_pic *vpic;
+	struct kvm_ioapic *vioapic;
+	struct kvm_pit *vpit;
+	struct kvm_irq_routing_table *irq_routing;	/* under irq_lock */
+	pthread_mutex_t irq_lock;
+	unsigned long irq_states[KVM_IOAPIC_NUM_PINS];	/* per I/O APIC pin: sources asserting it */
+	unsigned long pic_irq_states[16];		/* per PIC pin */
 
 	/* TSC synchronization between vCPUs (kvm_synchronize_tsc) */
 	pthread_mutex_t tsc_write_lock;
@@ -83,7 +100,9 @@ struct kvm_seg_state {
 };
 
 #define VMX_AR_UNUSABLE_MASK	BIT(16)
-#define VMX_AR_TYPE_MASK	0x0f
+#ifndef VMX_AR_TYPE_MASK
+#define VMX_AR_TYPE_MASK	0x0fu
+#endif
 #define VMX_AR_TYPE_BUSY_64_TSS	11
 
 struct desc_ptr {
@@ -165,6 +184,14 @@ struct kvm_vcpu_arch {
 	u64 cr0, cr2, cr3, cr4, cr8;
 	u64 efer;
 	u64 apic_base;
+	struct kvm_lapic *apic;		/* the in-kernel local APIC, or NULL */
+	struct vcpu_vmx *vmx;		/* the VMX backend's part (vmx/vmx.h) */
+	/* The run loop (x86.c) */
+	int (*complete_userspace_io)(struct kvm_vcpu *vcpu);
+	int mode;			/* OUTSIDE_GUEST_MODE / IN_GUEST_MODE, atomic */
+	pthread_mutex_t halt_lock;	/* with halt_cond: a halted vCPU sleeps here */
+	pthread_cond_t halt_cond;
+	u64 exits;			/* statistics */
 	u64 pdptrs[4];			/* PAE PDPTEs, as loaded by load_pdptrs() */
 	u32 interruptibility;		/* GUEST_INTR_STATE_* */
 
@@ -253,7 +280,31 @@ static inline bool is_noncanonical_address_bits(u64 la, u8 vaddr_bits)
 	return (u64)((s64)(la << (64 - vaddr_bits)) >> (64 - vaddr_bits)) != la;
 }
 
+/* The run loop and the exit handling shared by vendors (x86.c) */
+int kvm_skip_emulated_instruction(struct kvm_vcpu *vcpu);
+int kvm_emulate_cpuid(struct kvm_vcpu *vcpu);
+int kvm_emulate_halt(struct kvm_vcpu *vcpu);
+int kvm_emulate_hypercall(struct kvm_vcpu *vcpu);
+int kvm_emulate_rdmsr(struct kvm_vcpu *vcpu);
+int kvm_emulate_wrmsr(struct kvm_vcpu *vcpu);
+int kvm_emulate_xsetbv(struct kvm_vcpu *vcpu);
+int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in);
+int kvm_emulate_string_io(struct kvm_vcpu *vcpu, int size, u16 port, int in, int rep,
+			  u32 insn_info, u64 linear);
+int kvm_handle_cr_access(struct kvm_vcpu *vcpu, u64 qualification);
+int kvm_handle_dr_access(struct kvm_vcpu *vcpu, u64 qualification);
+int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code);
+int kvm_interrupt_window_open(struct kvm_vcpu *vcpu);
+int kvm_handle_unexpected_exit(struct kvm_vcpu *vcpu, u32 exit_reason);
+void kvm_queue_exception(struct kvm_vcpu *vcpu, u8 vector, bool has_error, u32 error_code);
+void kvm_vcpu_kick(struct kvm_vcpu *vcpu);
+void kvm_flush_remote_tlbs(struct kvm *kvm);
+void kvm_arch_commit_memory_region(struct kvm *kvm, const struct kvm_memory_slot *old,
+				   const struct kvm_memory_slot *new);
+
 /* msr.c */
+int kvm_get_msr(struct kvm_vcpu *vcpu, u32 index, u64 *data);
+int kvm_set_msr(struct kvm_vcpu *vcpu, u32 index, u64 data);
 #define KVM_MSR_RET_UNSUPPORTED	2
 long kvm_msr_dev_ioctl(unsigned int ioctl, void *argp);
 int kvm_vcpu_ioctl_msrs(struct kvm_vcpu *vcpu, unsigned int ioctl, void *argp);

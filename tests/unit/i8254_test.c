@@ -35,7 +35,7 @@ static void test_reset_state(void)
 	kvm_pit_get_state2(pit, &s);
 	for (int i = 0; i < 3; i++) {
 		CHECK_EQ(s.channels[i].mode, 0xff);
-		CHECK_EQ(s.channels[i].count, 0);
+		CHECK_EQ(s.channels[i].count, 0x10000);	/* 0 is kept as 0x10000 */
 		CHECK_EQ(s.channels[i].gate, i != 2);
 	}
 	CHECK_EQ(kvm_pit_timer_check(pit), 0);

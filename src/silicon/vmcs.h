@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The VMCS region (SDM 25.2): 4 KiB of memory that KVM allocates and owns.
+ * Its first word is the revision identifier, the second the VMX-abort
+ * indicator; the rest is this processor's private layout: the launch state
+ * and one 8-byte slot per implemented field, placed by the encoding ->
+ * offset map in vmcs.c (the idea of Bochs' VMCS_Mapping).  Software must use
+ * VMREAD/VMWRITE; only silicon reads the slots directly.
+ */
+#ifndef SILICON_VMCS_H
+#define SILICON_VMCS_H
+
+#include "silicon/vmx.h"
+
+struct vmcs_hdr {
+	u32 revision_id;	/* bits 30:0; bit 31 = shadow-VMCS indicator */
+	u32 abort;		/* VMX-abort indicator */
+	u32 launch_state;	/* VMCS_STATE_* */
+	u32 reserved;
+};
+
+#define VMCS_STATE_CLEAR	0x00000000u
+#define VMCS_STATE_LAUNCHED	0x4c41554eu	/* "NUAL" */
+
+#define VMCS_DATA_OFFSET	16
+
+/**
+ * vmcs_field_offset() - where a field lives in the VMCS region
+ * @enc: field encoding (a 64-bit field's high encoding maps to its slot)
+ *
+ * Return: byte offset of the field's 8-byte slot, or -1 if this processor
+ * does not implement the field (or @enc has reserved bits set).
+ */
+int vmcs_field_offset(u32 enc);
+
+/* The value mask of a field's width: 16, 32, 64 or natural (64) bits. */
+static inline u64 vmcs_width_mask(u32 enc)
+{
+	switch (VMCS_FIELD_WIDTH(enc)) {
+	case VMCS_FIELD_WIDTH_16: return 0xffffull;
+	case VMCS_FIELD_WIDTH_32: return 0xffffffffull;
+	default: return ~0ull;
+	}
+}
+
+/**
+ * vmcs_get() / vmcs_set() - silicon's own access to an implemented field
+ *
+ * No checks beyond the field being implemented (unimplemented fields read
+ * as 0, writes to them are dropped): these are the processor's internal
+ * accesses, not VMREAD/VMWRITE.  Values are truncated to the field width;
+ * a high encoding reads/writes bits 63:32.
+ */
+u64 vmcs_get(const void *vmcs, u32 enc);
+void vmcs_set(void *vmcs, u32 enc, u64 val);
+
+static inline u32 vmcs_get32(const void *vmcs, u32 enc) { return (u32)vmcs_get(vmcs, enc); }
+
+/* Number of fields implemented, and the i-th one's encoding (for dumps and tests). */
+unsigned vmcs_nr_fields(void);
+u32 vmcs_field_at(unsigned i);
+const char *vmcs_field_name(u32 enc);
+
+#endif

@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: MIT
+/*
+ * VM exits (SDM Vol. 3 ch. 28): record the exit information, save the guest
+ * state, load the host state.  In this processor the host is the caller of
+ * vmx_op_enter(): once the host state is loaded, returning from
+ * vmx_op_enter() is the processor continuing at HOST_RIP.
+ *
+ *   vmx_exit_now()      from inside an instruction or event: STEP 0, note
+ *                       the exit information and leave the run loop
+ *   vmx_complete_exit() after the run loop: STEP 1 exit information,
+ *                       STEP 2 guest state, STEP 3 MSR-store list,
+ *                       STEP 4 host state, STEP 5 MSR-load list
+ */
+#include <string.h>
+#include <x86intrin.h>
+
+#include "silicon/cpu.h"
+#include "silicon/ept.h"
+#include "silicon/vmx_cpu.h"
+
+#define G(f) vmcs_get(vmcs, f)
+
+u64 vmx_host_tsc(void)
+{
+	return __rdtsc();
+}
+
+/* STEP 0: the exit is decided; the guest RIP is the processor's RIP. */
+void vmx_exit_pending(struct vmx_cpu *v, const struct vmx_exit_info *x)
+{
+	v->exit = *x;
+}
+
+__attribute__((noreturn)) void vmx_exit_now(struct vmx_cpu *v, const struct vmx_exit_info *x)
+{
+	vmx_exit_pending(v, x);
+	cpu_exit_now(v->cpu, CPU_EXIT_VMEXIT);
+}
+
+static void save_guest_state(struct vmx_cpu *v, void *vmcs)
+{
+	struct cpu *c = v->cpu;
+	struct cpu_state *s = &c->s;
+	const struct vmx_ctls *ctl = &v->ctls;
+	u32 entry;
+
+	/* (28.3.1) control registers, debug registers, MSRs */
+	vmcs_set(vmcs, GUEST_CR0, s->cr0);
+	vmcs_set(vmcs, GUEST_CR3, s->cr3);
+	vmcs_set(vmcs, GUEST_CR4, s->cr4);
+	if (ctl->exit & VM_EXIT_SAVE_DEBUG_CONTROLS) {
+		vmcs_set(vmcs, GUEST_DR7, s->dr[7]);
+		vmcs_set(vmcs, GUEST_IA32_DEBUGCTL, s->debugctl);
+	}
+	vmcs_set(vmcs, GUEST_SYSENTER_CS, s->sysenter_cs);
+	vmcs_set(vmcs, GUEST_SYSENTER_ESP, s->sysenter_esp);
+	vmcs_set(vmcs, GUEST_SYSENTER_EIP, s->sysenter_eip);
+	if (ctl->exit & VM_EXIT_SAVE_IA32_PAT)
+		vmcs_set(vmcs, GUEST_IA32_PAT, s->pat);
+	if (ctl->exit & VM_EXIT_SAVE_IA32_EFER)
+		vmcs_set(vmcs, GUEST_IA32_EFER, s->efer);
+	/* The "IA-32e mode guest" entry control receives EFER.LMA (28.2). */
+	entry = vmcs_get32(vmcs, VM_ENTRY_CONTROLS) & ~VM_ENTRY_IA32E_MODE;
+	if (s->efer & BIT(10))
+		entry |= VM_ENTRY_IA32E_MODE;
+	vmcs_set(vmcs, VM_ENTRY_CONTROLS, entry);
+
+	/* (28.3.2) segment and descriptor-table registers */
+	for (int i = 0; i < CPU_NR_SEGS; i++) {
+		const struct cpu_seg *g = &s->seg[i];
+
+		vmcs_set(vmcs, GUEST_ES_SELECTOR + 2 * i, g->sel);
+		vmcs_set(vmcs, GUEST_ES_BASE + 2 * i, g->base);
+		vmcs_set(vmcs, GUEST_ES_LIMIT + 2 * i, g->limit);
+		vmcs_set(vmcs, GUEST_ES_AR_BYTES + 2 * i, g->ar);
+	}
+	vmcs_set(vmcs, GUEST_GDTR_BASE, s->gdtr.base);
+	vmcs_set(vmcs, GUEST_GDTR_LIMIT, s->gdtr.limit);
+	vmcs_set(vmcs, GUEST_IDTR_BASE, s->idtr.base);
+	vmcs_set(vmcs, GUEST_IDTR_LIMIT, s->idtr.limit);
+
+	/* (28.3.3) RIP, RSP, RFLAGS, and KVM's registers */
+	vmcs_set(vmcs, GUEST_RIP, s->rip);
+	vmcs_set(vmcs, GUEST_RSP, s->gpr[4]);
+	vmcs_set(vmcs, GUEST_RFLAGS, s->rflags);
+	for (int i = 0; i < 16; i++)
+		if (i != 4)
+			v->regs[i] = s->gpr[i];
+	v->regs[4] = s->gpr[4];
+
+	/*
+	 * PAE paging with EPT: the PDPTEs are saved (28.3.4); this processor
+	 * reads them from the PDPT at CR3 through EPT.
+	 */
+	if ((ctl->proc2 & SECONDARY_EXEC_ENABLE_EPT) && (s->cr0 & BIT(31)) && (s->cr4 & BIT(5)) &&
+	    !(s->efer & BIT(10))) {
+		struct ept_result r;
+
+		if (!ept_translate(ctl->eptp, s->cr3 & 0xffffffe0ull, EPT_ACC_READ, &r))
+			for (int i = 0; i < 4; i++) {
+				u64 e;
+
+				memcpy(&e, (u8 *)r.host + 8 * i, 8);
+				vmcs_set(vmcs, GUEST_PDPTR0 + 2 * i, e);
+			}
+	}
+
+	/* (28.3.4) non-register state */
+	vmcs_set(vmcs, GUEST_PENDING_DBG_EXCEPTIONS, s->pending_dbg);
+	vmcs_set(vmcs, GUEST_INTERRUPTIBILITY_INFO, s->interruptibility & 0x1f);
+	vmcs_set(vmcs, GUEST_ACTIVITY_STATE, s->activity);
+	if (ctl->exit & VM_EXIT_SAVE_VMX_PREEMPTION_TIMER) {
+		u64 now = vmx_host_tsc();
+
+		vmcs_set(vmcs, VMX_PREEMPTION_TIMER_VALUE, now >= v->timer_deadline ? 0 :
+			 (v->timer_deadline - now) >> VMX_TIMER_RATE);
+	}
+}
+
+/* STEP 3 (28.4): VM-exit MSR-store list. */
+static void store_msr_list(struct cpu *c, u64 addr, u32 count)
+{
+	u8 *e = vmx_ptr(addr);
+
+	for (u32 n = 0; n < count; n++, e += 16) {
+		u32 idx;
+		u64 val = 0;
+
+		memcpy(&idx, e, 4);
+		/* FIXME: an MSR that cannot be read is a VMX abort (28.4). */
+		cpu_rdmsr(c, idx, &val);
+		memcpy(e + 8, &val, 8);
+	}
+}
+
+static void load_msr_list(struct cpu *c, u64 addr, u32 count)
+{
+	const u8 *e = vmx_ptr(addr);
+
+	for (u32 n = 0; n < count; n++, e += 16) {
+		u32 idx;
+		u64 val;
+
+		memcpy(&idx, e, 4);
+		memcpy(&val, e + 8, 8);
+		/* FIXME: a failing load is a VMX abort (28.6). */
+		cpu_wrmsr(c, idx, val);
+	}
+}
+
+static struct cpu_seg host_seg(u16 sel, u64 base, u32 ar)
+{
+	/* SDM 28.5.2: a null selector makes the segment unusable. */
+	return (struct cpu_seg){ .sel = sel, .base = base, .limit = 0xffffffff,
+				 .ar = sel ? ar : (ar | CPU_AR_UNUSABLE) };
+}
+
+/*
+ * STEP 4 (28.5): load host state into the processor: the root-operation
+ * registers KVM's VMX instructions see until the next VM entry.
+ */
+void vmx_load_host_state(struct vmx_cpu *v, const void *vmcs)
+{
+	struct cpu *c = v->cpu;
+	const struct vmx_ctls *ctl = &v->ctls;
+	struct cpu_state *s;
+
+	v->root_cr0 = G(HOST_CR0);
+	v->root_cr4 = G(HOST_CR4);
+	v->guest_mode = false;
+	if (!c)
+		return;
+	s = &c->s;
+	if (c->vmx_nonroot) {
+		/* Leave non-root operation (not yet entered if entry failed early). */
+		c->vmx_nonroot = false;
+		__atomic_and_fetch(&c->req, ~VMX_REQ_BOUNDARY, __ATOMIC_SEQ_CST);
+		c->phys_xlate = (cpu_phys_fn)v->root_phys_xlate;
+		s->tsc_offset = v->root_tsc_offset;
+	}
+	/* (28.5.1) control registers, debug registers, MSRs */
+	s->cr0 = G(HOST_CR0);
+	s->cr3 = G(HOST_CR3);
+	s->cr4 = G(HOST_CR4);
+	s->dr[7] = 0x400;
+	s->debugctl = 0;
+	s->sysenter_cs = vmcs_get32(vmcs, HOST_IA32_SYSENTER_CS);
+	s->sysenter_esp = G(HOST_IA32_SYSENTER_ESP);
+	s->sysenter_eip = G(HOST_IA32_SYSENTER_EIP);
+	if (ctl->exit & VM_EXIT_LOAD_IA32_PAT)
+		s->pat = G(HOST_IA32_PAT);
+	if (ctl->exit & VM_EXIT_LOAD_IA32_EFER)
+		s->efer = G(HOST_IA32_EFER);
+	else
+		s->efer |= BIT(8) | BIT(10);	/* host address-space size = 1 */
+	/* (28.5.2) segments: flat, from the selector fields */
+	s->seg[CPU_SEG_CS] = host_seg(vmcs_get(vmcs, HOST_CS_SELECTOR), 0, 0xa09b);
+	s->seg[CPU_SEG_CS].ar &= ~CPU_AR_UNUSABLE;
+	s->seg[CPU_SEG_SS] = host_seg(vmcs_get(vmcs, HOST_SS_SELECTOR), 0, 0xc093);
+	s->seg[CPU_SEG_DS] = host_seg(vmcs_get(vmcs, HOST_DS_SELECTOR), 0, 0xc093);
+	s->seg[CPU_SEG_ES] = host_seg(vmcs_get(vmcs, HOST_ES_SELECTOR), 0, 0xc093);
+	s->seg[CPU_SEG_FS] = host_seg(vmcs_get(vmcs, HOST_FS_SELECTOR), G(HOST_FS_BASE), 0xc093);
+	s->seg[CPU_SEG_GS] = host_seg(vmcs_get(vmcs, HOST_GS_SELECTOR), G(HOST_GS_BASE), 0xc093);
+	s->seg[CPU_SEG_TR] = (struct cpu_seg){ .sel = vmcs_get(vmcs, HOST_TR_SELECTOR),
+					       .base = G(HOST_TR_BASE), .limit = 0x67, .ar = 0x8b };
+	s->seg[CPU_SEG_LDTR] = (struct cpu_seg){ .ar = CPU_AR_UNUSABLE };
+	s->gdtr = (struct cpu_dtable){ G(HOST_GDTR_BASE), 0xffff };
+	s->idtr = (struct cpu_dtable){ G(HOST_IDTR_BASE), 0xffff };
+	/* (28.5.3) RIP, RSP, RFLAGS: the host continues at HOST_RIP */
+	s->rip = G(HOST_RIP);
+	s->gpr[4] = G(HOST_RSP);
+	s->rflags = 0x2;
+	c->lf_op = LF_NONE;
+	s->interruptibility = 0;
+	s->activity = CPU_ACTIVE;
+	s->event_info = 0;
+	cpu_state_changed(c);
+}
+
+/**
+ * vmx_entry_failed() - a VM entry that fails after the host-state checks
+ * (SDM 27.8): only the exit reason and qualification are recorded, the
+ * guest state is not saved, the host state is loaded as on a VM exit.
+ */
+void vmx_entry_failed(struct vmx_cpu *v, u32 exit_reason, u64 qual)
+{
+	void *vmcs = vmx_vmcs(v);
+
+	vmcs_set(vmcs, VM_EXIT_REASON, exit_reason);
+	vmcs_set(vmcs, EXIT_QUALIFICATION, qual);
+	vmx_load_host_state(v, vmcs);
+}
+
+void vmx_complete_exit(struct vmx_cpu *v)
+{
+	void *vmcs = vmx_vmcs(v);
+	struct cpu *c = v->cpu;
+	const struct vmx_exit_info *x = &v->exit;
+	u32 idt_info = 0;
+
+	/* STEP 1 (28.2): exit information. */
+	vmcs_set(vmcs, VM_EXIT_REASON, x->reason);
+	vmcs_set(vmcs, EXIT_QUALIFICATION, x->qual);
+	if (x->gla_valid)
+		vmcs_set(vmcs, GUEST_LINEAR_ADDRESS, x->gla);
+	if (x->gpa_valid)
+		vmcs_set(vmcs, GUEST_PHYSICAL_ADDRESS, x->gpa);
+	vmcs_set(vmcs, VM_EXIT_INTR_INFO, x->intr_info);
+	vmcs_set(vmcs, VM_EXIT_INTR_ERROR_CODE, x->intr_error);
+	vmcs_set(vmcs, VM_EXIT_INSTRUCTION_LEN, x->insn_len);
+	vmcs_set(vmcs, VMX_INSTRUCTION_INFO, x->insn_info);
+	/*
+	 * IDT-vectoring information (28.2.4): the exit happened while an
+	 * event was being delivered (an EPT violation on the IDT or stack, an
+	 * intercepted exception during delivery), or before an injected event
+	 * was delivered at all; KVM injects it again.
+	 */
+	if (c->s.event_info & CPU_EVENT_VALID) {
+		idt_info = c->s.event_info | INTR_INFO_VALID_MASK;
+		vmcs_set(vmcs, IDT_VECTORING_ERROR_CODE, c->s.event_error);
+		c->s.event_info = 0;
+		__atomic_and_fetch(&c->req, ~REQ_EVENT, __ATOMIC_SEQ_CST);
+	} else if (c->delivering >= 0 && x->reason != EXIT_REASON_TRIPLE_FAULT) {
+		if (v->injected && c->icount == v->entry_icount) {
+			idt_info = v->injected;
+			vmcs_set(vmcs, IDT_VECTORING_ERROR_CODE, v->injected_err);
+		} else if (c->delivering < 32) {
+			idt_info = INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | (u32)c->delivering |
+				   (c->fault_has_err ? INTR_INFO_DELIVER_CODE_MASK : 0);
+			vmcs_set(vmcs, IDT_VECTORING_ERROR_CODE, c->fault_err);
+		}
+	}
+	c->delivering = -1;
+	v->injected = 0;
+	vmcs_set(vmcs, IDT_VECTORING_INFO_FIELD, idt_info);
+	/* VM exits clear the valid bit of the VM-entry interruption info (25.8.3). */
+	vmcs_set(vmcs, VM_ENTRY_INTR_INFO_FIELD,
+		 vmcs_get32(vmcs, VM_ENTRY_INTR_INFO_FIELD) & ~INTR_INFO_VALID_MASK);
+
+	/* STEP 2 (28.3): save guest state. */
+	save_guest_state(v, vmcs);
+	/* STEP 3 (28.4): MSR-store list. */
+	store_msr_list(c, G(VM_EXIT_MSR_STORE_ADDR), vmcs_get32(vmcs, VM_EXIT_MSR_STORE_COUNT));
+	/* STEP 4 (28.5): load host state. */
+	vmx_load_host_state(v, vmcs);
+	/* STEP 5 (28.6): MSR-load list. */
+	load_msr_list(c, G(VM_EXIT_MSR_LOAD_ADDR), vmcs_get32(vmcs, VM_EXIT_MSR_LOAD_COUNT));
+}

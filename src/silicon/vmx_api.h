@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * What the processor offers VMX software: VMX instructions as calls on the
+ * logical processor the calling thread runs on, and reads of the IA32_VMX_*
+ * capability MSRs.  KVM includes this only through src/x86/vmx/vmx_ops.h.
+ *
+ * The model: each thread runs on at most one logical processor at a time
+ * (vmx_cpu_bind(), like a vCPU thread on a pCPU); VMXON, VMPTRLD, VMREAD,
+ * VMLAUNCH... act on that processor.  A VM exit is vmx_cpu_enter()
+ * returning to its caller with the guest's registers saved, the exit
+ * information in the current VMCS and the host state loaded.
+ */
+#ifndef SILICON_VMX_API_H
+#define SILICON_VMX_API_H
+
+#include "silicon/vmx.h"
+
+struct vmx_cpu;
+
+/**
+ * vmx_cpu_create() - power up a logical processor with VMX
+ *
+ * Return: the processor (not bound to any thread), or NULL if out of memory.
+ */
+struct vmx_cpu *vmx_cpu_create(void);
+void vmx_cpu_destroy(struct vmx_cpu *lp);
+
+/**
+ * vmx_cpu_kick() - interrupt @lp from any thread, like an IPI to a pCPU:
+ * a guest running on it takes an EXTERNAL_INTERRUPT exit at its next
+ * instruction boundary (with "external-interrupt exiting").
+ */
+void vmx_cpu_kick(struct vmx_cpu *lp);
+
+/** vmx_cpu_bind() - run the calling thread on @lp (NULL: on none) */
+void vmx_cpu_bind(struct vmx_cpu *lp);
+/** vmx_this_cpu() - the logical processor the calling thread runs on */
+struct vmx_cpu *vmx_this_cpu(void);
+
+/*
+ * VMX instructions on vmx_this_cpu().  Return: VMX_SUCCEED, VMX_FAIL_INVALID,
+ * VMX_FAIL_VALID (error number in VM_INSTRUCTION_ERROR), or VMX_FAULT_UD /
+ * VMX_FAULT_GP when the instruction would raise that exception (also when
+ * the thread is bound to no processor).
+ */
+enum vmx_status vmx_op_vmxon(u64 pa);
+enum vmx_status vmx_op_vmxoff(void);
+enum vmx_status vmx_op_vmclear(u64 pa);
+enum vmx_status vmx_op_vmptrld(u64 pa);
+enum vmx_status vmx_op_vmptrst(u64 *pa);
+enum vmx_status vmx_op_vmread(u32 field, u64 *val);
+enum vmx_status vmx_op_vmwrite(u32 field, u64 val);
+enum vmx_status vmx_op_invept(u64 type, u64 eptp);
+enum vmx_status vmx_op_invvpid(u64 type, u16 vpid, u64 gla);
+
+/* CR4 of VMX root operation (for CR4.VMXE before VMXON). */
+u64 vmx_op_read_cr4(void);
+void vmx_op_write_cr4(u64 val);
+
+/**
+ * vmx_op_rdmsr() - RDMSR of IA32_FEATURE_CONTROL and the IA32_VMX_* MSRs
+ * Return: 0, or -1 where RDMSR raises #GP.
+ */
+int vmx_op_rdmsr(u32 msr, u64 *val);
+
+/*
+ * The processor's registers that the VMCS does not switch (SDM 28.5: VM
+ * exits leave them as the guest left them), read and written in root
+ * operation on vmx_this_cpu(), as KVM does with native instructions around
+ * VMLAUNCH: CR2, DR0-DR3/DR6, XCR0, MSRs (KERNEL_GS_BASE, STAR, LSTAR...),
+ * the x87/SSE state (XSAVE layout), and the TSC.
+ */
+u64 vmx_op_read_cr2(void);
+void vmx_op_write_cr2(u64 val);
+u64 vmx_op_get_debugreg(int n);
+void vmx_op_set_debugreg(int n, u64 val);
+u64 vmx_op_xgetbv(u32 index);
+int vmx_op_xsetbv(u32 index, u64 val);
+/* RDMSR/WRMSR on the processor. Return: 0, or -1 where they would #GP. */
+int vmx_op_rdmsr_cpu(u32 msr, u64 *val);
+int vmx_op_wrmsr_cpu(u32 msr, u64 val);
+/* XSAVE/XRSTOR of the processor's x87/SSE state to/from @buf (832 bytes). */
+#define VMX_FPU_STATE_SIZE 832
+void vmx_op_fpu_save(void *buf);
+void vmx_op_fpu_restore(const void *buf);
+/* RDTSC in root operation: the processor's TSC, which guests see plus TSC_OFFSET. */
+u64 vmx_op_rdtsc(void);
+
+/*
+ * Values vmx_op_enter() returns instead of an exit reason.  Bit 16 of a
+ * real exit reason is always 0 (SDM 25.9.1), so none of these is one.
+ */
+#define VMX_ENTER_VMFAIL_INVALID 0xffff0000u	/* VMfailInvalid */
+#define VMX_ENTER_VMFAIL_VALID   0xfffe0000u	/* VMfailValid: see VM_INSTRUCTION_ERROR */
+#define VMX_ENTER_FAULT          0xfffd0000u	/* VMLAUNCH/VMRESUME raised #UD */
+
+/**
+ * vmx_op_enter() - VMLAUNCH (@launched false) or VMRESUME (@launched true)
+ * @regs: the guest's RAX..R15 (index 4, RSP, is unused: RSP is in the VMCS);
+ *	loaded into the processor at entry and stored back at VM exit, like
+ *	the register save area of Linux's __vmx_vcpu_run()
+ *
+ * Return: the full exit reason (VM_EXIT_REASON: bit 31 set for a failed VM
+ * entry), or one of the VMX_ENTER_* values above if VM entry did not start.
+ */
+u32 vmx_op_enter(u64 *regs, bool launched);
+
+#endif

@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The VMX part of a logical processor: whether it is in VMX operation, the
+ * VMXON and current-VMCS pointers, the controls cached at VM entry, and the
+ * internal interface between vmx_insn.c, vmentry.c, vmexit.c, ept.c and
+ * intercept.c.  Silicon-private; KVM sees it through src/x86/vmx/vmx_ops.h.
+ *
+ * "Physical addresses" given to VMX instructions (VMXON region, VMCS, EPTP,
+ * bitmaps, MSR lists) are host addresses of this process: the memory KVM
+ * allocated for them, exactly as real KVM hands the CPU physical addresses of
+ * its own pages.
+ */
+#ifndef SILICON_VMX_CPU_H
+#define SILICON_VMX_CPU_H
+
+#include "silicon/vmcs.h"
+
+struct cpu;
+
+#define VMX_INVALID_PTR (~0ull)
+
+/* The vector a host "IPI" (vmx_cpu_kick()) presents with "acknowledge interrupt on exit". */
+#define VMX_HOST_KICK_VECTOR 0xfd
+
+/*
+ * A request bit of the core's cpu->req that VMX sets while interrupt- or
+ * NMI-window exiting is on: any set bit makes the run loop evaluate the
+ * instruction boundary (and so vmx_intercept_windows()) before every block.
+ * The core ignores bits it does not know.
+ */
+#define VMX_REQ_BOUNDARY BIT(31)
+
+/**
+ * struct vmx_ctls - VM-execution, exit and entry controls cached at VM entry
+ *
+ * Like Bochs' VMCS_CACHE: the processor reads the controls once per entry
+ * (SDM 27.2 checks them there) and decides every intercept from this copy.
+ * Secondary controls are 0 when the primary "activate secondary controls"
+ * is 0 (SDM 25.6.2).
+ */
+struct vmx_ctls {
+	u32 pin, proc, proc2, exit, entry;
+	u32 exception_bitmap, pfec_mask, pfec_match;
+	u32 cr3_target_count;
+	u64 cr3_target[4];
+	u64 cr0_mask, cr0_shadow, cr4_mask, cr4_shadow;
+	u64 io_bitmap_a, io_bitmap_b, msr_bitmap;
+	u64 eptp;
+	u64 tsc_offset;
+	u16 vpid;
+};
+
+/**
+ * struct vmx_cpu - VMX state of one logical processor
+ * @cpu: the logical processor (execution core) this belongs to; NULL in
+ *	unit tests that exercise VMX instructions without a core
+ * @vmxon: in VMX operation (after VMXON, before VMXOFF)
+ * @guest_mode: in VMX non-root operation (between VM entry and VM exit)
+ * @vmxon_ptr: the VMXON pointer
+ * @vmcs_ptr: the current-VMCS pointer, VMX_INVALID_PTR when none
+ * @root_cr0, @root_cr4: CR0/CR4 of VMX root operation, checked by VMXON
+ *	and replaced with the host-state CR0/CR4 at every VM exit
+ * @feature_control: IA32_FEATURE_CONTROL (locked, VMX outside SMX enabled)
+ * @ctls: controls of the VMCS the processor is running, cached at entry
+ */
+/**
+ * struct vmx_exit_info - a VM exit being taken (SDM 28.2 exit information)
+ * @reason: basic exit reason (bit 31 never set here: entry failures are
+ *	recorded directly by vmx_entry_failed())
+ * @qual: exit qualification
+ * @gla, @gla_valid: guest-linear address field
+ * @gpa, @gpa_valid: guest-physical address field (EPT exits)
+ * @intr_info, @intr_error: VM-exit interruption information and error code
+ * @insn_len, @insn_info: instruction length and VM-exit instruction info
+ */
+struct vmx_exit_info {
+	u32 reason;
+	u64 qual;
+	u64 gla;
+	u64 gpa;
+	bool gla_valid, gpa_valid;
+	u32 intr_info, intr_error;
+	u32 insn_len, insn_info;
+};
+
+struct vmx_cpu {
+	struct cpu *cpu;
+	bool vmxon;
+	bool guest_mode;
+	u64 vmxon_ptr;
+	u64 vmcs_ptr;
+	u64 root_cr0, root_cr4;
+	u64 feature_control;
+	struct vmx_ctls ctls;
+
+	/* While the guest runs (vmx_run.c) */
+	struct vmx_exit_info exit;
+	u64 *regs;			/* KVM's RAX..R15 array */
+	void *root_phys_xlate;		/* the core's root-mode translation */
+	u64 root_tsc_offset;
+	bool timer_armed;		/* VMX-preemption timer counting */
+	u64 timer_deadline;		/* in guest-visible TSC ticks (root TSC) */
+	u32 injected, injected_err;	/* the event VM entry injected, 0 = none */
+	bool injecting;			/* its delivery has not started yet */
+	u64 entry_icount;		/* instructions retired when the guest started */
+};
+
+static inline void *vmx_ptr(u64 pa)
+{
+	return (void *)(uintptr_t)pa;
+}
+
+static inline void *vmx_vmcs(const struct vmx_cpu *v)
+{
+	return v->vmcs_ptr == VMX_INVALID_PTR ? NULL : vmx_ptr(v->vmcs_ptr);
+}
+
+/* A "physical address" VMX accepts for a 4 KiB structure (SDM 31.3). */
+static inline bool vmx_page_addr_valid(u64 pa)
+{
+	return pa && !(pa & 0xfff) && !(pa & VMX_PA_RSVD_MASK);
+}
+
+static inline bool vmx_is_canonical(u64 la)
+{
+	return (u64)((s64)(la << 16) >> 16) == la;
+}
+
+/* vmx_caps.c */
+void vmx_cpu_init(struct vmx_cpu *v, struct cpu *cpu);
+int vmx_cap_msr_read(u32 msr, u64 *val);
+u64 vmx_cr0_fixed0(void);
+u64 vmx_cr0_fixed1(void);
+u64 vmx_cr4_fixed0(void);
+u64 vmx_cr4_fixed1(void);
+/* A control value is allowed by a capability MSR's allowed-0/allowed-1 halves. */
+static inline bool vmx_ctl_allowed(u32 val, u64 cap)
+{
+	u32 must1 = (u32)cap, may1 = (u32)(cap >> 32);
+
+	return (val & must1) == must1 && !(val & ~may1);
+}
+
+/* vmx_insn.c: VMX instructions executed in VMX root operation. */
+enum vmx_status vmx_vmfail(struct vmx_cpu *v, u32 error);
+enum vmx_status vmx_vmxon(struct vmx_cpu *v, u64 pa);
+enum vmx_status vmx_vmxoff(struct vmx_cpu *v);
+enum vmx_status vmx_vmclear(struct vmx_cpu *v, u64 pa);
+enum vmx_status vmx_vmptrld(struct vmx_cpu *v, u64 pa);
+enum vmx_status vmx_vmptrst(struct vmx_cpu *v, u64 *pa);
+enum vmx_status vmx_vmread(struct vmx_cpu *v, u32 enc, u64 *val);
+enum vmx_status vmx_vmwrite(struct vmx_cpu *v, u32 enc, u64 val);
+enum vmx_status vmx_invept(struct vmx_cpu *v, u64 type, u64 eptp);
+enum vmx_status vmx_invvpid(struct vmx_cpu *v, u64 type, u16 vpid, u64 gla);
+
+/* ept.c */
+bool vmx_eptp_valid(u64 eptp);
+
+/* vmentry.c */
+/**
+ * vmx_entry_check() - the checks of VMLAUNCH/VMRESUME before guest state is
+ * loaded (SDM 27.1-27.3), in the SDM's order
+ * @launch: true for VMLAUNCH, false for VMRESUME
+ * @qual: for an invalid-guest-state failure, the exit qualification
+ *
+ * Return: VMX_SUCCEED with *@exit_reason = 0 if entry may proceed;
+ * VMX_FAIL_INVALID / VMX_FAIL_VALID (error in VM_INSTRUCTION_ERROR) /
+ * VMX_FAULT_UD for instruction failures; or VMX_SUCCEED with *@exit_reason =
+ * EXIT_REASON_INVALID_STATE | VMX_EXIT_REASONS_FAILED_VMENTRY and *@qual set
+ * for a guest-state check failure (a failed VM entry, SDM 27.8).
+ */
+enum vmx_status vmx_entry_check(struct vmx_cpu *v, bool launch, u32 *exit_reason, u64 *qual);
+int vmx_check_controls(struct vmx_cpu *v, const void *vmcs);
+int vmx_check_host_state(struct vmx_cpu *v, const void *vmcs);
+int vmx_check_guest_state(struct vmx_cpu *v, const void *vmcs, u64 *qual);
+void vmx_cache_controls(struct vmx_ctls *c, const void *vmcs);
+
+/* The VMX-preemption timer ticks once every 2^VMX_TIMER_RATE TSC ticks. */
+#define VMX_TIMER_RATE 5
+u64 vmx_host_tsc(void);
+
+/* vmexit.c */
+void vmx_load_host_state(struct vmx_cpu *v, const void *vmcs);
+void vmx_entry_failed(struct vmx_cpu *v, u32 exit_reason, u64 qual);
+/**
+ * vmx_exit_now() - take a VM exit from inside guest execution
+ *
+ * Records @x as the exit's information and leaves the core's run loop
+ * (cpu_exit_now(CPU_EXIT_VMEXIT)); vmx_complete_exit() then saves the
+ * guest state and loads the host state.  The guest RIP is the processor's
+ * current RIP: the instruction that exits, or the next to execute for
+ * events at instruction boundaries.
+ */
+__attribute__((noreturn)) void vmx_exit_now(struct vmx_cpu *v, const struct vmx_exit_info *x);
+/* Record an exit to be completed at the current boundary (no longjmp). */
+void vmx_exit_pending(struct vmx_cpu *v, const struct vmx_exit_info *x);
+void vmx_complete_exit(struct vmx_cpu *v);
+
+/* vmentry.c: STEP 5, 6 */
+u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual);
+
+#endif

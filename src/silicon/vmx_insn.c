@@ -1,0 +1,263 @@
+// SPDX-License-Identifier: MIT
+/*
+ * VMX instructions as operations of a logical processor in VMX root
+ * operation (SDM Vol. 3 ch. 31, "VMX Instruction Reference").  Each function
+ * follows the instruction's pseudocode; the caller is KVM, through
+ * src/x86/vmx/vmx_ops.h, running at CPL 0 in 64-bit mode, so the CPL, mode
+ * and operand-form checks of the pseudocode always pass and are omitted.
+ * VMLAUNCH/VMRESUME live in vmentry.c.  The same instructions executed by
+ * a guest cause VM exits (intercept.c).
+ */
+#include <string.h>
+
+#include "silicon/cpu.h"
+#include "silicon/vmx_cpu.h"
+
+static enum vmx_status vmx_succeed(void)
+{
+	return VMX_SUCCEED;
+}
+
+/**
+ * vmx_vmfail() - VMfail(ErrorNumber) of the SDM's conventions (31.2)
+ *
+ * With a current VMCS this is VMfailValid: the error number goes to the
+ * VM-instruction error field.  Without one it is VMfailInvalid.
+ */
+enum vmx_status vmx_vmfail(struct vmx_cpu *v, u32 error)
+{
+	void *vmcs = vmx_vmcs(v);
+
+	if (!vmcs)
+		return VMX_FAIL_INVALID;
+	vmcs_set(vmcs, VM_INSTRUCTION_ERROR, error);
+	return VMX_FAIL_VALID;
+}
+
+static bool vmx_revision_ok(u64 pa)
+{
+	u32 rev;
+
+	memcpy(&rev, vmx_ptr(pa), sizeof(rev));
+	/* Bit 31 set means a shadow VMCS, which this processor does not support. */
+	return rev == VMX_VMCS_REVISION_ID;
+}
+
+enum vmx_status vmx_vmxon(struct vmx_cpu *v, u64 pa)
+{
+	if (!(v->root_cr4 & BIT(13)))		/* CR4.VMXE */
+		return VMX_FAULT_UD;
+	if (v->vmxon)
+		return vmx_vmfail(v, VMXERR_VMXON_IN_VMX_ROOT_OPERATION);
+	if ((v->root_cr0 & vmx_cr0_fixed0()) != vmx_cr0_fixed0() ||
+	    (v->root_cr0 & ~vmx_cr0_fixed1()) ||
+	    (v->root_cr4 & vmx_cr4_fixed0()) != vmx_cr4_fixed0() ||
+	    (v->root_cr4 & ~vmx_cr4_fixed1()) ||
+	    !(v->feature_control & FEAT_CTL_LOCKED) ||
+	    !(v->feature_control & FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX))
+		return VMX_FAULT_GP;
+	if (!vmx_page_addr_valid(pa) || !vmx_revision_ok(pa))
+		return VMX_FAIL_INVALID;
+	v->vmxon = true;
+	v->vmxon_ptr = pa;
+	v->vmcs_ptr = VMX_INVALID_PTR;
+	return vmx_succeed();
+}
+
+enum vmx_status vmx_vmxoff(struct vmx_cpu *v)
+{
+	if (!v->vmxon)
+		return VMX_FAULT_UD;
+	v->vmxon = false;
+	v->vmxon_ptr = VMX_INVALID_PTR;
+	/* SDM: the current-VMCS pointer is not defined after VMXOFF; forget it. */
+	v->vmcs_ptr = VMX_INVALID_PTR;
+	return vmx_succeed();
+}
+
+enum vmx_status vmx_vmclear(struct vmx_cpu *v, u64 pa)
+{
+	struct vmcs_hdr *hdr;
+
+	if (!v->vmxon)
+		return VMX_FAULT_UD;
+	if (!vmx_page_addr_valid(pa))
+		return vmx_vmfail(v, VMXERR_VMCLEAR_INVALID_ADDRESS);
+	if (pa == v->vmxon_ptr)
+		return vmx_vmfail(v, VMXERR_VMCLEAR_VMXON_POINTER);
+	/*
+	 * Our VMCS data always lives in the region, so "ensure the data is in
+	 * memory" has nothing to write back; only the launch state changes.
+	 */
+	hdr = vmx_ptr(pa);
+	hdr->launch_state = VMCS_STATE_CLEAR;
+	if (pa == v->vmcs_ptr)
+		v->vmcs_ptr = VMX_INVALID_PTR;
+	return vmx_succeed();
+}
+
+enum vmx_status vmx_vmptrld(struct vmx_cpu *v, u64 pa)
+{
+	if (!v->vmxon)
+		return VMX_FAULT_UD;
+	if (!vmx_page_addr_valid(pa))
+		return vmx_vmfail(v, VMXERR_VMPTRLD_INVALID_ADDRESS);
+	if (pa == v->vmxon_ptr)
+		return vmx_vmfail(v, VMXERR_VMPTRLD_VMXON_POINTER);
+	if (!vmx_revision_ok(pa))
+		return vmx_vmfail(v, VMXERR_VMPTRLD_INCORRECT_VMCS_REVISION_ID);
+	v->vmcs_ptr = pa;
+	return vmx_succeed();
+}
+
+enum vmx_status vmx_vmptrst(struct vmx_cpu *v, u64 *pa)
+{
+	if (!v->vmxon)
+		return VMX_FAULT_UD;
+	*pa = v->vmcs_ptr;
+	return vmx_succeed();
+}
+
+enum vmx_status vmx_vmread(struct vmx_cpu *v, u32 enc, u64 *val)
+{
+	void *vmcs;
+
+	if (!v->vmxon)
+		return VMX_FAULT_UD;
+	vmcs = vmx_vmcs(v);
+	if (!vmcs)
+		return VMX_FAIL_INVALID;
+	if (vmcs_field_offset(enc) < 0)
+		return vmx_vmfail(v, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+	*val = vmcs_get(vmcs, enc);
+	return vmx_succeed();
+}
+
+enum vmx_status vmx_vmwrite(struct vmx_cpu *v, u32 enc, u64 val)
+{
+	void *vmcs;
+
+	if (!v->vmxon)
+		return VMX_FAULT_UD;
+	vmcs = vmx_vmcs(v);
+	if (!vmcs)
+		return VMX_FAIL_INVALID;
+	if (vmcs_field_offset(enc) < 0)
+		return vmx_vmfail(v, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+	/* IA32_VMX_MISC[29] ("VMWRITE to any field") is 0 on this processor. */
+	if (VMCS_FIELD_TYPE(enc) == VMCS_FIELD_TYPE_EXITINFO)
+		return vmx_vmfail(v, VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
+	vmcs_set(vmcs, enc, val);
+	return vmx_succeed();
+}
+
+/*
+ * INVEPT/INVVPID: the core's soft TLB maps guest-linear pages straight to
+ * host pointers (combined guest-paging + EPT translations) and its decoded
+ * blocks are keyed by guest-physical address, so both go.  Note, they are
+ * not tagged with an EPTP or VPID, so every type flushes everything: more
+ * than the SDM requires, never less.
+ */
+static void vmx_invalidate(struct vmx_cpu *v)
+{
+	if (v->cpu) {
+		tlb_flush_all(v->cpu);
+		icache_flush(v->cpu);
+	}
+}
+
+enum vmx_status vmx_invept(struct vmx_cpu *v, u64 type, u64 eptp)
+{
+	u64 cap;
+
+	if (!v->vmxon)
+		return VMX_FAULT_UD;
+	vmx_cap_msr_read(MSR_IA32_VMX_EPT_VPID_CAP, &cap);
+	if (type > 3 || !(cap & BIT_ULL(type + 24)))
+		return vmx_vmfail(v, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+	if (type == VMX_EPT_EXTENT_CONTEXT && !vmx_eptp_valid(eptp))
+		return vmx_vmfail(v, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+	vmx_invalidate(v);
+	return vmx_succeed();
+}
+
+enum vmx_status vmx_invvpid(struct vmx_cpu *v, u64 type, u16 vpid, u64 gla)
+{
+	u64 cap;
+
+	if (!v->vmxon)
+		return VMX_FAULT_UD;
+	vmx_cap_msr_read(MSR_IA32_VMX_EPT_VPID_CAP, &cap);
+	if (type > 3 || !(cap & BIT_ULL(type + 40)))
+		return vmx_vmfail(v, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+	switch (type) {
+	case VMX_VPID_EXTENT_INDIVIDUAL_ADDR:
+		if (!vpid || !vmx_is_canonical(gla))
+			return vmx_vmfail(v, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+		break;
+	case VMX_VPID_EXTENT_SINGLE_CONTEXT:
+	case VMX_VPID_EXTENT_SINGLE_NON_GLOBAL:
+		if (!vpid)
+			return vmx_vmfail(v, VMXERR_INVALID_OPERAND_TO_INVEPT_INVVPID);
+		break;
+	}
+	vmx_invalidate(v);
+	return vmx_succeed();
+}
+
+/* ---- the calling thread's logical processor (vmx_api.h) ---- */
+
+#include <stdlib.h>
+
+#include "silicon/vmx_api.h"
+
+static __thread struct vmx_cpu *vmx_current;
+
+void vmx_cpu_bind(struct vmx_cpu *lp)
+{
+	vmx_current = lp;
+}
+
+struct vmx_cpu *vmx_this_cpu(void)
+{
+	return vmx_current;
+}
+
+#define ON_THIS_CPU(call)				\
+	do {						\
+		struct vmx_cpu *v = vmx_current;	\
+		if (!v)					\
+			return VMX_FAULT_UD;		\
+		return call;				\
+	} while (0)
+
+enum vmx_status vmx_op_vmxon(u64 pa) { ON_THIS_CPU(vmx_vmxon(v, pa)); }
+enum vmx_status vmx_op_vmxoff(void) { ON_THIS_CPU(vmx_vmxoff(v)); }
+enum vmx_status vmx_op_vmclear(u64 pa) { ON_THIS_CPU(vmx_vmclear(v, pa)); }
+enum vmx_status vmx_op_vmptrld(u64 pa) { ON_THIS_CPU(vmx_vmptrld(v, pa)); }
+enum vmx_status vmx_op_vmptrst(u64 *pa) { ON_THIS_CPU(vmx_vmptrst(v, pa)); }
+enum vmx_status vmx_op_vmread(u32 field, u64 *val) { ON_THIS_CPU(vmx_vmread(v, field, val)); }
+enum vmx_status vmx_op_vmwrite(u32 field, u64 val) { ON_THIS_CPU(vmx_vmwrite(v, field, val)); }
+enum vmx_status vmx_op_invept(u64 type, u64 eptp) { ON_THIS_CPU(vmx_invept(v, type, eptp)); }
+enum vmx_status vmx_op_invvpid(u64 type, u16 vpid, u64 gla)
+{
+	ON_THIS_CPU(vmx_invvpid(v, type, vpid, gla));
+}
+
+u64 vmx_op_read_cr4(void)
+{
+	return vmx_current ? vmx_current->root_cr4 : 0;
+}
+
+void vmx_op_write_cr4(u64 val)
+{
+	/* MOV to CR4 in root: VMXE may not be cleared in VMX operation (#GP). */
+	if (vmx_current && !(vmx_current->vmxon && !(val & BIT(13))) &&
+	    !(val & ~vmx_cr4_fixed1()))
+		vmx_current->root_cr4 = val;
+}
+
+int vmx_op_rdmsr(u32 msr, u64 *val)
+{
+	return vmx_cap_msr_read(msr, val);
+}

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: MIT
+/*
+ * VMLAUNCH/VMRESUME as one call: check (vmentry.c), load the guest, run it
+ * on the execution core until a VM exit, complete the exit (vmexit.c) and
+ * return the exit reason, as Linux's __vmx_vcpu_run() returns to
+ * vmx_vcpu_enter_exit() when the processor exits.
+ */
+#include <sched.h>
+#include <stdlib.h>
+
+#include "silicon/cpu.h"
+#include "silicon/vmx_api.h"
+#include "silicon/vmx_cpu.h"
+
+struct vmx_cpu *vmx_cpu_create(void)
+{
+	struct vmx_cpu *v = calloc(1, sizeof(*v));
+	struct cpu *c;
+
+	if (!v)
+		return NULL;
+	c = cpu_create();
+	if (!c) {
+		free(v);
+		return NULL;
+	}
+	vmx_cpu_init(v, c);
+	c->vmx = v;
+	return v;
+}
+
+void vmx_cpu_destroy(struct vmx_cpu *v)
+{
+	if (!v)
+		return;
+	if (vmx_this_cpu() == v)
+		vmx_cpu_bind(NULL);
+	cpu_destroy(v->cpu);
+	free(v);
+}
+
+void vmx_cpu_kick(struct vmx_cpu *v)
+{
+	cpu_kick(v->cpu);
+}
+
+static void exit_event(struct vmx_cpu *v, u32 reason, u32 intr_info)
+{
+	vmx_exit_pending(v, &(struct vmx_exit_info){ .reason = reason, .intr_info = intr_info });
+}
+
+/* An external interrupt (a kick from another host thread) arrives. */
+static void host_interrupt(struct vmx_cpu *v)
+{
+	u32 info = 0;
+
+	if (v->ctls.exit & VM_EXIT_ACK_INTR_ON_EXIT)
+		info = INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR | VMX_HOST_KICK_VECTOR;
+	exit_event(v, EXIT_REASON_EXTERNAL_INTERRUPT, info);
+}
+
+static bool timer_expired(struct vmx_cpu *v)
+{
+	return v->timer_armed && vmx_host_tsc() >= v->timer_deadline;
+}
+
+/*
+ * Run the guest until something makes a VM exit.  Return: true when an
+ * exit is pending in v->exit, false if the guest stopped for a reason with
+ * no VM exit (which does not happen with the controls KVM uses; it is
+ * reported as an external interrupt so the host regains control).
+ */
+static void run_guest(struct vmx_cpu *v)
+{
+	struct cpu *c = v->cpu;
+
+	/* A timer that starts at 0 expires before the first instruction (26.5.1). */
+	for (;;) {
+		/* The preemption timer is checked between slices of guest instructions. */
+		u64 budget = v->timer_armed ? 256 : 0;
+		enum cpu_exit e;
+
+		if (timer_expired(v) && !(c->s.event_info & CPU_EVENT_VALID)) {
+			exit_event(v, EXIT_REASON_PREEMPTION_TIMER, 0);
+			return;
+		}
+		e = cpu_run(c, budget);
+		switch (e) {
+		case CPU_EXIT_VMEXIT:
+			return;
+		case CPU_EXIT_BUDGET:
+			continue;
+		case CPU_EXIT_KICK:
+		case CPU_EXIT_IRQ:
+			if (v->ctls.pin & PIN_BASED_EXT_INTR_MASK) {
+				host_interrupt(v);
+				return;
+			}
+			continue;
+		case CPU_EXIT_HLT:
+			/*
+			 * HLT without "HLT exiting": the logical processor sleeps
+			 * until an event: a host interrupt (kick), an NMI, or the
+			 * preemption timer running out in (guest) time.
+			 */
+			while (!timer_expired(v) &&
+			       !(__atomic_load_n(&c->req, __ATOMIC_SEQ_CST) & (REQ_KICK | REQ_NMI | REQ_INTR)))
+				sched_yield();
+			continue;
+		case CPU_EXIT_SHUTDOWN:
+			/* A shutdown in non-root operation is a triple-fault exit (26.2). */
+			exit_event(v, EXIT_REASON_TRIPLE_FAULT, 0);
+			return;
+		case CPU_EXIT_IO:
+		case CPU_EXIT_VMX_INSN:
+		default:
+			/* Nothing in non-root operation stops this way; give the host control. */
+			host_interrupt(v);
+			return;
+		}
+	}
+}
+
+u32 vmx_op_enter(u64 *regs, bool launched)
+{
+	struct vmx_cpu *v = vmx_this_cpu();
+	struct vmcs_hdr *hdr;
+	void *vmcs;
+	u32 reason;
+	u64 qual;
+
+	if (!v)
+		return VMX_ENTER_FAULT;
+	/* STEPs 1-4: checks (vmentry.c). */
+	switch (vmx_entry_check(v, !launched, &reason, &qual)) {
+	case VMX_SUCCEED:
+		break;
+	case VMX_FAIL_VALID:
+		return VMX_ENTER_VMFAIL_VALID;
+	case VMX_FAIL_INVALID:
+		return VMX_ENTER_VMFAIL_INVALID;
+	default:
+		return VMX_ENTER_FAULT;
+	}
+	vmcs = vmx_vmcs(v);
+	if (reason) {
+		vmx_entry_failed(v, reason, qual);
+		return reason;
+	}
+	/* STEP 5: load guest state, MSRs; STEP 6: event injection. */
+	vmx_cache_controls(&v->ctls, vmcs);
+	v->regs = regs;
+	reason = vmx_load_guest(v, vmcs, &qual);
+	if (reason) {
+		vmx_entry_failed(v, reason, qual);
+		return reason;
+	}
+	/* VM entry succeeded: VMLAUNCH makes the VMCS "launched" (27.1). */
+	hdr = vmcs;
+	hdr->launch_state = VMCS_STATE_LAUNCHED;
+
+	run_guest(v);
+	vmx_complete_exit(v);
+	v->regs = NULL;
+	return v->exit.reason;
+}
+
+/* ---- registers the VMCS does not switch (vmx_api.h) ---- */
+
+#include <string.h>
+
+static struct cpu *this_core(void)
+{
+	struct vmx_cpu *v = vmx_this_cpu();
+
+	return v ? v->cpu : NULL;
+}
+
+u64 vmx_op_read_cr2(void)
+{
+	struct cpu *c = this_core();
+
+	return c ? c->s.cr2 : 0;
+}
+
+void vmx_op_write_cr2(u64 val)
+{
+	struct cpu *c = this_core();
+
+	if (c)
+		c->s.cr2 = val;
+}
+
+u64 vmx_op_get_debugreg(int n)
+{
+	struct cpu *c = this_core();
+
+	return c && n >= 0 && n < 8 ? c->s.dr[n] : 0;
+}
+
+void vmx_op_set_debugreg(int n, u64 val)
+{
+	struct cpu *c = this_core();
+
+	/* DR7 is in the VMCS (GUEST_DR7); DR4/DR5 alias DR6/DR7. */
+	if (c && (n < 4 || n == 6))
+		c->s.dr[n] = val;
+}
+
+u64 vmx_op_xgetbv(u32 index)
+{
+	struct cpu *c = this_core();
+
+	return c && index == 0 ? c->s.xcr0 : 0;
+}
+
+int vmx_op_xsetbv(u32 index, u64 val)
+{
+	struct cpu *c = this_core();
+
+	/* XCR0: x87 must be set; only x87/SSE/AVX state exists (SDM 13.3). */
+	if (!c || index != 0 || !(val & 1) || (val & ~7ull) || ((val & 4) && !(val & 2)))
+		return -1;
+	c->s.xcr0 = val;
+	return 0;
+}
+
+int vmx_op_rdmsr_cpu(u32 msr, u64 *val)
+{
+	struct cpu *c = this_core();
+
+	return c ? cpu_rdmsr(c, msr, val) : -1;
+}
+
+int vmx_op_wrmsr_cpu(u32 msr, u64 val)
+{
+	struct cpu *c = this_core();
+
+	return c ? cpu_wrmsr(c, msr, val) : -1;
+}
+
+BUILD_BUG_ON(sizeof(struct cpu_fpu) != VMX_FPU_STATE_SIZE);
+
+void vmx_op_fpu_save(void *buf)
+{
+	struct cpu *c = this_core();
+
+	if (c)
+		memcpy(buf, &c->s.fpu, sizeof(c->s.fpu));
+}
+
+void vmx_op_fpu_restore(const void *buf)
+{
+	struct cpu *c = this_core();
+
+	if (c)
+		memcpy(&c->s.fpu, buf, sizeof(c->s.fpu));
+}
+
+u64 vmx_op_rdtsc(void)
+{
+	struct cpu *c = this_core();
+
+	return c ? cpu_rdtsc(c) : 0;
+}

@@ -1,0 +1,54 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * struct kvm_x86_ops, the vendor backend's operations (Linux keeps it in
+ * arch/x86/include/asm/kvm_host.h), and kvm_x86_call().
+ */
+#ifndef USERKVM_X86_KVM_X86_OPS_H
+#define USERKVM_X86_KVM_X86_OPS_H
+
+#include "util/types.h"
+
+struct kvm;
+struct kvm_vcpu;
+
+/* What the fastpath decided after a VM exit (vmx_exit_handlers_fastpath()). */
+enum exit_fastpath_completion {
+	EXIT_FASTPATH_NONE,
+	EXIT_FASTPATH_REENTER_GUEST,
+	EXIT_FASTPATH_EXIT_HANDLED,
+	EXIT_FASTPATH_EXIT_USERSPACE,
+};
+
+struct kvm_x86_ops {
+	const char *name;
+	int (*hardware_setup)(void);
+	int (*vcpu_create)(struct kvm_vcpu *vcpu);
+	void (*vcpu_free)(struct kvm_vcpu *vcpu);
+	void (*vcpu_load)(struct kvm_vcpu *vcpu);
+	void (*vcpu_put)(struct kvm_vcpu *vcpu);
+	/* Bring vcpu->arch up to date with the VMCS and unswitched registers. */
+	void (*cache_guest_state)(struct kvm_vcpu *vcpu);
+	enum exit_fastpath_completion (*vcpu_run)(struct kvm_vcpu *vcpu);
+	int (*handle_exit)(struct kvm_vcpu *vcpu, enum exit_fastpath_completion fastpath);
+	int (*skip_emulated_instruction)(struct kvm_vcpu *vcpu);
+	bool (*interrupt_allowed)(struct kvm_vcpu *vcpu);
+	bool (*nmi_allowed)(struct kvm_vcpu *vcpu);
+	void (*inject_irq)(struct kvm_vcpu *vcpu, int vector);
+	void (*inject_nmi)(struct kvm_vcpu *vcpu);
+	void (*inject_exception)(struct kvm_vcpu *vcpu);
+	void (*enable_irq_window)(struct kvm_vcpu *vcpu);
+	void (*enable_nmi_window)(struct kvm_vcpu *vcpu);
+	void (*flush_tlb_all)(struct kvm_vcpu *vcpu);
+	void (*vcpu_kick)(struct kvm_vcpu *vcpu);
+	void (*get_exit_info)(struct kvm_vcpu *vcpu, u32 *reason, u64 *info1, u64 *info2);
+};
+
+extern struct kvm_x86_ops kvm_x86_ops;
+extern struct kvm_x86_ops vt_x86_ops;	/* vmx/main.c */
+
+/* Calls go through one table, filled once by kvm_ops_update() (Linux: static calls). */
+#define kvm_x86_call(func) (kvm_x86_ops.func)
+
+int kvm_x86_vendor_init(void);
+
+#endif

@@ -1,0 +1,746 @@
+// SPDX-License-Identifier: MIT
+/*
+ * arch/x86/kvm/vmx/vmx.c: KVM's VMX backend on the processor (src/silicon),
+ * reached only through vmx_ops.h.  One logical processor per vCPU (a pCPU
+ * the vCPU never migrates from); the thread running a vCPU ioctl binds it
+ * (vmx_vcpu_load()).  The VMCS is set up once (init_vmcs()); guest state
+ * moves between vcpu->arch and the VMCS lazily (see struct vcpu_vmx).
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kvm/kvm_host.h"
+#include "x86/kvm_x86_ops.h"
+#include "x86/vmx/capabilities.h"
+#include "x86/vmx/vmx.h"
+#include "x86/x86.h"
+
+static struct vmcs_config vmcs_config;
+
+static inline struct vcpu_vmx *to_vmx(struct kvm_vcpu *vcpu)
+{
+	return vcpu->arch.vmx;
+}
+
+/* What KVM needs of the processor, and what it uses when offered (setup_vmcs_config()). */
+#define KVM_REQUIRED_VMX_PIN_BASED	(PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING)
+#define KVM_OPTIONAL_VMX_PIN_BASED	(PIN_BASED_VIRTUAL_NMIS)
+#define KVM_REQUIRED_VMX_CPU_BASED	(CPU_BASED_HLT_EXITING | CPU_BASED_UNCOND_IO_EXITING | \
+					 CPU_BASED_USE_MSR_BITMAPS | CPU_BASED_MOV_DR_EXITING | \
+					 CPU_BASED_MWAIT_EXITING | CPU_BASED_MONITOR_EXITING | \
+					 CPU_BASED_RDPMC_EXITING | CPU_BASED_USE_TSC_OFFSETTING | \
+					 CPU_BASED_CR8_LOAD_EXITING | CPU_BASED_CR8_STORE_EXITING | \
+					 CPU_BASED_ACTIVATE_SECONDARY_CONTROLS)
+#define KVM_OPTIONAL_VMX_CPU_BASED	0
+#define KVM_REQUIRED_VMX_SECONDARY	(SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_UNRESTRICTED_GUEST)
+#define KVM_OPTIONAL_VMX_SECONDARY	(SECONDARY_EXEC_ENABLE_VPID | SECONDARY_EXEC_ENABLE_RDTSCP | \
+					 SECONDARY_EXEC_ENABLE_INVPCID)
+#define KVM_REQUIRED_VMX_VM_EXIT	(VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_SAVE_IA32_EFER | \
+					 VM_EXIT_LOAD_IA32_EFER)
+#define KVM_OPTIONAL_VMX_VM_EXIT	(VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT)
+#define KVM_REQUIRED_VMX_VM_ENTRY	(VM_ENTRY_LOAD_IA32_EFER)
+#define KVM_OPTIONAL_VMX_VM_ENTRY	(VM_ENTRY_LOAD_IA32_PAT)
+
+static int vmx_hardware_setup(void)
+{
+	struct vmx_cpu *lp = vmx_cpu_create();
+	int r;
+
+	if (!lp)
+		return -ENOMEM;
+	/* The capability MSRs are the same on every logical processor. */
+	vmx_cpu_bind(lp);
+	r = setup_vmcs_config(&vmcs_config, KVM_REQUIRED_VMX_PIN_BASED, KVM_OPTIONAL_VMX_PIN_BASED,
+			      KVM_REQUIRED_VMX_CPU_BASED, KVM_OPTIONAL_VMX_CPU_BASED,
+			      KVM_REQUIRED_VMX_SECONDARY, KVM_OPTIONAL_VMX_SECONDARY,
+			      KVM_REQUIRED_VMX_VM_EXIT, KVM_OPTIONAL_VMX_VM_EXIT,
+			      KVM_REQUIRED_VMX_VM_ENTRY, KVM_OPTIONAL_VMX_VM_ENTRY);
+	vmx_cpu_bind(NULL);
+	vmx_cpu_destroy(lp);
+	return r;
+}
+
+static void *alloc_vmcs_page(void)
+{
+	u32 *p = aligned_alloc(PAGE_SIZE, PAGE_SIZE);
+
+	if (p) {
+		memset(p, 0, PAGE_SIZE);
+		p[0] = vmcs_config.basic_revision_id;
+	}
+	return p;
+}
+
+/* Host state: the root-mode processor state a VM exit loads (vmx_set_constant_host_state()). */
+static void vmx_set_constant_host_state(void)
+{
+	vmcs_writel(HOST_CR0, 0x80050033ul);
+	vmcs_writel(HOST_CR3, 0x1000);
+	vmcs_writel(HOST_CR4, 0x20a0 | BIT(5));
+	vmcs_write16(HOST_CS_SELECTOR, 0x10);
+	vmcs_write16(HOST_SS_SELECTOR, 0x18);
+	vmcs_write16(HOST_DS_SELECTOR, 0);
+	vmcs_write16(HOST_ES_SELECTOR, 0);
+	vmcs_write16(HOST_FS_SELECTOR, 0);
+	vmcs_write16(HOST_GS_SELECTOR, 0);
+	vmcs_write16(HOST_TR_SELECTOR, 0x40);
+	vmcs_writel(HOST_TR_BASE, 0xfffffe0000003000ul);
+	vmcs_writel(HOST_GDTR_BASE, 0xfffffe0000001000ul);
+	vmcs_writel(HOST_IDTR_BASE, 0xfffffe0000000000ul);
+	vmcs_writel(HOST_RIP, 0xffffffff81000000ul);
+	vmcs_writel(HOST_RSP, 0xffffc90000004000ul);
+	vmcs_write64(HOST_IA32_PAT, 0x0007040600070406ull);
+	vmcs_write64(HOST_IA32_EFER, 0xd01);
+}
+
+/* init_vmcs(): controls and constant fields, once per vCPU. */
+static void init_vmcs(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	const struct vmcs_config *c = &vmcs_config;
+
+	vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, c->pin_based_exec_ctrl);
+	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, c->cpu_based_exec_ctrl);
+	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, c->cpu_based_2nd_exec_ctrl);
+	vmcs_write32(VM_EXIT_CONTROLS, c->vmexit_ctrl);
+	vmcs_write32(VM_ENTRY_CONTROLS, c->vmentry_ctrl & ~VM_ENTRY_IA32E_MODE);
+	vmcs_write64(EPT_POINTER, kvm_tdp_mmu_eptp(&vcpu->kvm->arch.tdp_mmu));
+	if (cpu_has_vmx_vpid(c))
+		vmcs_write16(VIRTUAL_PROCESSOR_ID, vcpu->vcpu_idx + 1);
+	vmcs_write64(MSR_BITMAP, (u64)(uintptr_t)vmx->msr_bitmap);
+	vmcs_write32(EXCEPTION_BITMAP, 0);
+	vmcs_write32(PAGE_FAULT_ERROR_CODE_MASK, 0);
+	vmcs_write32(PAGE_FAULT_ERROR_CODE_MATCH, 0);
+	vmcs_write32(CR3_TARGET_COUNT, 0);
+	vmcs_write32(VM_EXIT_MSR_STORE_COUNT, 0);
+	vmcs_write32(VM_EXIT_MSR_LOAD_COUNT, 0);
+	vmcs_write32(VM_ENTRY_MSR_LOAD_COUNT, 0);
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
+	vmcs_write64(VMCS_LINK_POINTER, ~0ull);
+	/*
+	 * Every CR0/CR4 bit is host-owned: the guest reads the shadows, and
+	 * each write exits to KVM, which checks it as KVM's kvm_set_cr0/4 do.
+	 */
+	vmcs_writel(CR0_GUEST_HOST_MASK, ~0ul);
+	vmcs_writel(CR4_GUEST_HOST_MASK, ~0ul);
+	vmx_set_constant_host_state();
+}
+
+static int vmx_vcpu_create(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = calloc(1, sizeof(*vmx));
+
+	if (!vmx)
+		return -ENOMEM;
+	vcpu->arch.vmx = vmx;
+	vmx->lp = vmx_cpu_create();
+	vmx->vmxon_region = alloc_vmcs_page();
+	vmx->vmcs = alloc_vmcs_page();
+	vmx->msr_bitmap = aligned_alloc(PAGE_SIZE, PAGE_SIZE);
+	if (!vmx->lp || !vmx->vmxon_region || !vmx->vmcs || !vmx->msr_bitmap)
+		goto fail;
+	memset(vmx->msr_bitmap, 0xff, PAGE_SIZE);
+
+	vmx_cpu_bind(vmx->lp);
+	cr4_set_bits(BIT(13));	/* CR4.VMXE */
+	if (cpu_vmxon(vmx->vmxon_region) != VMX_SUCCEED ||
+	    vmcs_clear(vmx->vmcs) != VMX_SUCCEED || vmcs_load(vmx->vmcs) != VMX_SUCCEED) {
+		vmx_cpu_bind(NULL);
+		goto fail;
+	}
+	init_vmcs(vcpu);
+	vmx_cpu_bind(NULL);
+	vmx->state_dirty = true;
+	return 0;
+fail:
+	if (vmx->lp)
+		vmx_cpu_destroy(vmx->lp);
+	free(vmx->vmxon_region);
+	free(vmx->vmcs);
+	free(vmx->msr_bitmap);
+	free(vmx);
+	vcpu->arch.vmx = NULL;
+	return -EIO;
+}
+
+static void vmx_vcpu_free(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	if (!vmx)
+		return;
+	vmx_cpu_bind(vmx->lp);
+	vmcs_clear(vmx->vmcs);
+	cpu_vmxoff();
+	vmx_cpu_bind(NULL);
+	vmx_cpu_destroy(vmx->lp);
+	free(vmx->vmxon_region);
+	free(vmx->vmcs);
+	free(vmx->msr_bitmap);
+	free(vmx);
+	vcpu->arch.vmx = NULL;
+}
+
+static void vmx_vcpu_load(struct kvm_vcpu *vcpu)
+{
+	vmx_cpu_bind(to_vmx(vcpu)->lp);
+}
+
+static void vmx_vcpu_put(struct kvm_vcpu *vcpu)
+{
+	vmx_cpu_bind(NULL);
+}
+
+/* ---- guest state: vcpu->arch <-> VMCS ---- */
+
+static const u32 seg_sel[NR_VCPU_SREGS] = {
+	[VCPU_SREG_ES] = GUEST_ES_SELECTOR, [VCPU_SREG_CS] = GUEST_CS_SELECTOR,
+	[VCPU_SREG_SS] = GUEST_SS_SELECTOR, [VCPU_SREG_DS] = GUEST_DS_SELECTOR,
+	[VCPU_SREG_FS] = GUEST_FS_SELECTOR, [VCPU_SREG_GS] = GUEST_GS_SELECTOR,
+	[VCPU_SREG_TR] = GUEST_TR_SELECTOR, [VCPU_SREG_LDTR] = GUEST_LDTR_SELECTOR,
+};
+static const u32 seg_base[NR_VCPU_SREGS] = {
+	[VCPU_SREG_ES] = GUEST_ES_BASE, [VCPU_SREG_CS] = GUEST_CS_BASE,
+	[VCPU_SREG_SS] = GUEST_SS_BASE, [VCPU_SREG_DS] = GUEST_DS_BASE,
+	[VCPU_SREG_FS] = GUEST_FS_BASE, [VCPU_SREG_GS] = GUEST_GS_BASE,
+	[VCPU_SREG_TR] = GUEST_TR_BASE, [VCPU_SREG_LDTR] = GUEST_LDTR_BASE,
+};
+static const u32 seg_limit[NR_VCPU_SREGS] = {
+	[VCPU_SREG_ES] = GUEST_ES_LIMIT, [VCPU_SREG_CS] = GUEST_CS_LIMIT,
+	[VCPU_SREG_SS] = GUEST_SS_LIMIT, [VCPU_SREG_DS] = GUEST_DS_LIMIT,
+	[VCPU_SREG_FS] = GUEST_FS_LIMIT, [VCPU_SREG_GS] = GUEST_GS_LIMIT,
+	[VCPU_SREG_TR] = GUEST_TR_LIMIT, [VCPU_SREG_LDTR] = GUEST_LDTR_LIMIT,
+};
+static const u32 seg_ar[NR_VCPU_SREGS] = {
+	[VCPU_SREG_ES] = GUEST_ES_AR_BYTES, [VCPU_SREG_CS] = GUEST_CS_AR_BYTES,
+	[VCPU_SREG_SS] = GUEST_SS_AR_BYTES, [VCPU_SREG_DS] = GUEST_DS_AR_BYTES,
+	[VCPU_SREG_FS] = GUEST_FS_AR_BYTES, [VCPU_SREG_GS] = GUEST_GS_AR_BYTES,
+	[VCPU_SREG_TR] = GUEST_TR_AR_BYTES, [VCPU_SREG_LDTR] = GUEST_LDTR_AR_BYTES,
+};
+
+/* MSRs the VMCS does not switch: KVM's "user return" MSRs, kept loaded in the processor. */
+static const u32 unswitched_msrs[] = {
+	MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK, MSR_KERNEL_GS_BASE, MSR_TSC_AUX,
+};
+
+static u64 *unswitched_msr_slot(struct kvm_vcpu *vcpu, u32 msr)
+{
+	switch (msr) {
+	case MSR_STAR: return &vcpu->arch.star;
+	case MSR_LSTAR: return &vcpu->arch.lstar;
+	case MSR_CSTAR: return &vcpu->arch.cstar;
+	case MSR_SYSCALL_MASK: return &vcpu->arch.syscall_mask;
+	case MSR_KERNEL_GS_BASE: return &vcpu->arch.kernel_gs_base;
+	default: return &vcpu->arch.tsc_aux;
+	}
+}
+
+/*
+ * The fixed bits of CR0/CR4 in VMX operation (SDM A.7, A.8): with
+ * unrestricted guest, PE and PG may be 0; NE and CR4.VMXE must be 1.  The
+ * guest sees its own value through the read shadow.
+ */
+static u64 vmx_guest_cr0(u64 cr0)
+{
+	u64 fixed0 = vmcs_config.cr0_fixed0 & ~(X86_CR0_PE | X86_CR0_PG);
+
+	return (cr0 | fixed0) & vmcs_config.cr0_fixed1;
+}
+
+static u64 vmx_guest_cr4(u64 cr4)
+{
+	return (cr4 | vmcs_config.cr4_fixed0) & vmcs_config.cr4_fixed1;
+}
+
+/* Write all of vcpu->arch into the VMCS and the processor (before VM entry). */
+static void vmx_push_state(struct kvm_vcpu *vcpu)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+	u32 entry = vmcs_config.vmentry_ctrl & ~VM_ENTRY_IA32E_MODE;
+
+	for (int i = 0; i < NR_VCPU_SREGS; i++) {
+		const struct kvm_seg_state *s = &a->seg[i];
+
+		__vmcs_writel(seg_sel[i], s->selector);
+		__vmcs_writel(seg_base[i], s->base);
+		__vmcs_writel(seg_limit[i], s->limit);
+		__vmcs_writel(seg_ar[i], s->ar);
+	}
+	vmcs_writel(GUEST_GDTR_BASE, a->gdt.address);
+	vmcs_write32(GUEST_GDTR_LIMIT, a->gdt.size);
+	vmcs_writel(GUEST_IDTR_BASE, a->idt.address);
+	vmcs_write32(GUEST_IDTR_LIMIT, a->idt.size);
+	vmcs_writel(GUEST_CR0, vmx_guest_cr0(a->cr0));
+	vmcs_writel(CR0_READ_SHADOW, a->cr0);
+	vmcs_writel(GUEST_CR3, a->cr3);
+	vmcs_writel(GUEST_CR4, vmx_guest_cr4(a->cr4));
+	vmcs_writel(CR4_READ_SHADOW, a->cr4);
+	vmcs_write64(GUEST_IA32_EFER, a->efer);
+	if (a->efer & EFER_LMA)
+		entry |= VM_ENTRY_IA32E_MODE;
+	vmcs_write32(VM_ENTRY_CONTROLS, entry);
+	vmcs_write64(GUEST_IA32_PAT, a->pat);
+	vmcs_writel(GUEST_DR7, a->dr7);
+	vmcs_write64(GUEST_IA32_DEBUGCTL, 0);
+	vmcs_write32(GUEST_SYSENTER_CS, a->sysenter_cs);
+	vmcs_writel(GUEST_SYSENTER_ESP, a->sysenter_esp);
+	vmcs_writel(GUEST_SYSENTER_EIP, a->sysenter_eip);
+	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, a->interruptibility);
+	vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
+	vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+	for (int i = 0; i < 4; i++)
+		__vmcs_writel(GUEST_PDPTR0 + 2 * i, a->pdptrs[i]);
+	vmcs_write64(TSC_OFFSET, kvm_read_l1_tsc(vcpu) - rdtsc());
+
+	/* Unswitched: CR2, DR0-3/DR6, XCR0, the syscall MSRs, the FPU. */
+	native_write_cr2(a->cr2);
+	for (int i = 0; i < 4; i++)
+		set_debugreg(a->db[i], i);
+	set_debugreg(a->dr6, 6);
+	xsetbv(0, a->xcr0);
+	for (size_t i = 0; i < ARRAY_SIZE(unswitched_msrs); i++)
+		wrmsrl_safe(unswitched_msrs[i], *unswitched_msr_slot(vcpu, unswitched_msrs[i]));
+	cpu_fpu_restore(&a->guest_fpu);
+}
+
+/* Read the guest state back into vcpu->arch (after VM exits, for the ioctls). */
+static void vmx_pull_state(struct kvm_vcpu *vcpu)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+
+	for (int i = 0; i < NR_VCPU_SREGS; i++) {
+		struct kvm_seg_state *s = &a->seg[i];
+
+		s->selector = __vmcs_readl(seg_sel[i]);
+		s->base = __vmcs_readl(seg_base[i]);
+		s->limit = __vmcs_readl(seg_limit[i]);
+		s->ar = __vmcs_readl(seg_ar[i]);
+	}
+	a->gdt.address = vmcs_readl(GUEST_GDTR_BASE);
+	a->gdt.size = vmcs_read32(GUEST_GDTR_LIMIT);
+	a->idt.address = vmcs_readl(GUEST_IDTR_BASE);
+	a->idt.size = vmcs_read32(GUEST_IDTR_LIMIT);
+	/* host-owned bits come from the shadow, guest-owned ones from the guest value */
+	a->cr0 = (vmcs_readl(CR0_READ_SHADOW) & vmcs_readl(CR0_GUEST_HOST_MASK)) |
+		 (vmcs_readl(GUEST_CR0) & ~vmcs_readl(CR0_GUEST_HOST_MASK));
+	a->cr3 = vmcs_readl(GUEST_CR3);
+	a->cr4 = (vmcs_readl(CR4_READ_SHADOW) & vmcs_readl(CR4_GUEST_HOST_MASK)) |
+		 (vmcs_readl(GUEST_CR4) & ~vmcs_readl(CR4_GUEST_HOST_MASK));
+	a->efer = vmcs_read64(GUEST_IA32_EFER);
+	a->pat = vmcs_read64(GUEST_IA32_PAT);
+	a->dr7 = vmcs_readl(GUEST_DR7);
+	a->sysenter_cs = vmcs_read32(GUEST_SYSENTER_CS);
+	a->sysenter_esp = vmcs_readl(GUEST_SYSENTER_ESP);
+	a->sysenter_eip = vmcs_readl(GUEST_SYSENTER_EIP);
+	a->interruptibility = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+	for (int i = 0; i < 4; i++)
+		a->pdptrs[i] = __vmcs_readl(GUEST_PDPTR0 + 2 * i);
+
+	a->cr2 = native_read_cr2();
+	for (int i = 0; i < 4; i++)
+		a->db[i] = get_debugreg(i);
+	a->dr6 = get_debugreg(6);
+	a->xcr0 = xgetbv(0);
+	for (size_t i = 0; i < ARRAY_SIZE(unswitched_msrs); i++)
+		rdmsrl_safe(unswitched_msrs[i], unswitched_msr_slot(vcpu, unswitched_msrs[i]));
+	cpu_fpu_save(&a->guest_fpu);
+}
+
+/*
+ * vmx_cache_guest_state() - make vcpu->arch the truth (an ioctl or a slow
+ * exit handler is about to read or change it); the next VM entry writes it
+ * back whole.
+ */
+static void vmx_cache_guest_state(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	if (!vmx->state_in_hw)
+		return;
+	vmx_pull_state(vcpu);
+	vmx->state_in_hw = false;
+	vmx->state_dirty = true;
+}
+
+/* ---- events ---- */
+
+static bool vmx_interrupt_allowed(struct kvm_vcpu *vcpu)
+{
+	u32 intr = to_vmx(vcpu)->state_in_hw ? vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) :
+						 vcpu->arch.interruptibility;
+
+	return (vcpu->arch.rflags & X86_EFLAGS_IF) &&
+	       !(intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
+}
+
+static bool vmx_nmi_allowed(struct kvm_vcpu *vcpu)
+{
+	u32 intr = to_vmx(vcpu)->state_in_hw ? vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) :
+						 vcpu->arch.interruptibility;
+
+	return !(intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS | GUEST_INTR_STATE_NMI));
+}
+
+static void vmx_inject_irq(struct kvm_vcpu *vcpu, int vector)
+{
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, (u32)vector | INTR_TYPE_EXT_INTR | INTR_INFO_VALID_MASK);
+}
+
+static void vmx_inject_nmi(struct kvm_vcpu *vcpu)
+{
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 2 | INTR_TYPE_NMI_INTR | INTR_INFO_VALID_MASK);
+}
+
+static void vmx_inject_exception(struct kvm_vcpu *vcpu)
+{
+	struct kvm_queued_exception *ex = &vcpu->arch.exception;
+	u32 info = ex->vector | INTR_INFO_VALID_MASK;
+
+	if (ex->has_error_code) {
+		vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, ex->error_code);
+		info |= INTR_INFO_DELIVER_CODE_MASK;
+	}
+	if (ex->vector == 3 || ex->vector == 4) {	/* #BP, #OF: software exceptions */
+		vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
+		info |= INTR_TYPE_SOFT_EXCEPTION;
+	} else {
+		info |= INTR_TYPE_HARD_EXCEPTION;
+	}
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, info);
+}
+
+static void vmx_enable_irq_window(struct kvm_vcpu *vcpu)
+{
+	vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_INTR_WINDOW_EXITING);
+}
+
+static void vmx_enable_nmi_window(struct kvm_vcpu *vcpu)
+{
+	vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_NMI_WINDOW_EXITING);
+}
+
+static void vmx_flush_tlb_all(struct kvm_vcpu *vcpu)
+{
+	__invept(VMX_EPT_EXTENT_GLOBAL, 0, 0);
+	if (cpu_has_vmx_vpid(&vmcs_config))
+		__invvpid(VMX_VPID_EXTENT_ALL_CONTEXT, 0, 0);
+}
+
+static void vmx_vcpu_kick(struct kvm_vcpu *vcpu)
+{
+	vmx_cpu_kick(to_vmx(vcpu)->lp);
+}
+
+static int vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu)
+{
+	u32 intr;
+
+	vcpu->arch.regs[VCPU_REGS_RIP] += vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+	/* The instruction retired: STI/MOV SS blocking ends with it. */
+	intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+	if (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))
+		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
+			     intr & ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
+	return 1;
+}
+
+/*
+ * vmx_complete_interrupts(): an event whose delivery caused the exit (IDT
+ * vectoring information) is queued again, to be injected on the next entry.
+ */
+static void vmx_complete_interrupts(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	u32 info = vmx->idt_vectoring_info, type;
+
+	if (!(info & INTR_INFO_VALID_MASK))
+		return;
+	type = info & INTR_INFO_INTR_TYPE_MASK;
+	switch (type) {
+	case INTR_TYPE_NMI_INTR:
+		vcpu->arch.nmi_injected = true;
+		break;
+	case INTR_TYPE_SOFT_EXCEPTION:
+	case INTR_TYPE_HARD_EXCEPTION:
+		vcpu->arch.exception.injected = true;
+		vcpu->arch.exception.vector = info & INTR_INFO_VECTOR_MASK;
+		vcpu->arch.exception.has_error_code = info & INTR_INFO_DELIVER_CODE_MASK;
+		if (vcpu->arch.exception.has_error_code)
+			vcpu->arch.exception.error_code = vmcs_read32(IDT_VECTORING_ERROR_CODE);
+		break;
+	case INTR_TYPE_SOFT_INTR:
+	case INTR_TYPE_EXT_INTR:
+		vcpu->arch.interrupt.injected = true;
+		vcpu->arch.interrupt.soft = type == INTR_TYPE_SOFT_INTR;
+		vcpu->arch.interrupt.nr = info & INTR_INFO_VECTOR_MASK;
+		break;
+	}
+}
+
+/* ---- the run ---- */
+
+static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+	u32 reason;
+
+	if (vmx->state_dirty) {
+		vmx_push_state(vcpu);
+		vmx->state_dirty = false;
+	}
+	vmcs_writel(GUEST_RIP, a->regs[VCPU_REGS_RIP]);
+	vmcs_writel(GUEST_RSP, a->regs[VCPU_REGS_RSP]);
+	vmcs_writel(GUEST_RFLAGS, a->rflags);
+
+	reason = vmx_vcpu_enter(a->regs, vmx->launched);
+
+	vmx->state_in_hw = true;
+	vmx->fail = false;
+	if (reason == VMX_ENTER_VMFAIL_VALID || reason == VMX_ENTER_VMFAIL_INVALID ||
+	    reason == VMX_ENTER_FAULT) {
+		vmx->fail = true;
+		vmx->vm_instruction_error = reason == VMX_ENTER_VMFAIL_VALID ?
+					    vmcs_read32(VM_INSTRUCTION_ERROR) : 0;
+		vmx->exit_reason = reason;
+		return EXIT_FASTPATH_NONE;
+	}
+	vmx->launched = true;
+	vmx->exit_reason = reason;
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
+	a->regs[VCPU_REGS_RIP] = vmcs_readl(GUEST_RIP);
+	a->regs[VCPU_REGS_RSP] = vmcs_readl(GUEST_RSP);
+	a->rflags = vmcs_readl(GUEST_RFLAGS);
+	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY)
+		return EXIT_FASTPATH_NONE;
+	vmx->idt_vectoring_info = vmcs_read32(IDT_VECTORING_INFO_FIELD);
+	vmx_complete_interrupts(vcpu);
+	if ((u16)reason < ARRAY_SIZE(vmx->exit_count))
+		vmx->exit_count[(u16)reason]++;
+	return EXIT_FASTPATH_NONE;
+}
+
+static void vmx_get_exit_info(struct kvm_vcpu *vcpu, u32 *reason, u64 *info1, u64 *info2)
+{
+	*reason = to_vmx(vcpu)->exit_reason;
+	*info1 = vmcs_readl(EXIT_QUALIFICATION);
+	*info2 = vmcs_read32(VM_EXIT_INTR_INFO);
+}
+
+/* ---- exit handlers: 1 = resume the guest, 0 = kvm_run filled for userspace ---- */
+
+static int handle_exception_nmi(struct kvm_vcpu *vcpu)
+{
+	u32 info = vmcs_read32(VM_EXIT_INTR_INFO);
+
+	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
+		return 1;	/* a host NMI: nothing to do here */
+	/*
+	 * No exception is intercepted yet (EXCEPTION_BITMAP is 0); guest
+	 * debugging (#DB, #BP) comes with KVM_SET_GUEST_DEBUG.
+	 */
+	return kvm_handle_unexpected_exit(vcpu, EXIT_REASON_EXCEPTION_NMI);
+}
+
+static int handle_external_interrupt(struct kvm_vcpu *vcpu)
+{
+	return 1;	/* a kick: vcpu_run() looks at requests and immediate_exit */
+}
+
+static int handle_triple_fault(struct kvm_vcpu *vcpu)
+{
+	vcpu->run->exit_reason = KVM_EXIT_SHUTDOWN;
+	return 0;
+}
+
+static int handle_interrupt_window(struct kvm_vcpu *vcpu)
+{
+	vmcs_clear_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_INTR_WINDOW_EXITING);
+	return kvm_interrupt_window_open(vcpu);
+}
+
+static int handle_nmi_window(struct kvm_vcpu *vcpu)
+{
+	vmcs_clear_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_NMI_WINDOW_EXITING);
+	return 1;
+}
+
+static int handle_cpuid(struct kvm_vcpu *vcpu) { return kvm_emulate_cpuid(vcpu); }
+static int handle_halt(struct kvm_vcpu *vcpu) { return kvm_emulate_halt(vcpu); }
+
+static int handle_nop(struct kvm_vcpu *vcpu)
+{
+	/* INVD, WBINVD, PAUSE: no caches or spinning to model; just retire it. */
+	return kvm_skip_emulated_instruction(vcpu);
+}
+
+static int handle_vmcall(struct kvm_vcpu *vcpu) { return kvm_emulate_hypercall(vcpu); }
+
+/* Nested VMX is off: every VMX instruction is #UD in the guest (handle_vmx_instruction()). */
+static int handle_vmx_instruction(struct kvm_vcpu *vcpu)
+{
+	kvm_queue_exception(vcpu, 6 /* UD_VECTOR */, false, 0);
+	return 1;
+}
+
+static int handle_rdpmc(struct kvm_vcpu *vcpu)
+{
+	/* No PMU: RDPMC #GPs (kvm_emulate_rdpmc() with no counters). */
+	kvm_queue_exception(vcpu, 13, true, 0);
+	return 1;
+}
+
+static int handle_monitor_mwait(struct kvm_vcpu *vcpu)
+{
+	/* MONITOR/MWAIT are not in the guest's CPUID: #UD (kvm_emulate_monitor_mwait()). */
+	kvm_queue_exception(vcpu, 6, false, 0);
+	return 1;
+}
+
+static int handle_cr(struct kvm_vcpu *vcpu)
+{
+	u64 q = vmcs_readl(EXIT_QUALIFICATION);
+
+	return kvm_handle_cr_access(vcpu, q);
+}
+
+static int handle_dr(struct kvm_vcpu *vcpu)
+{
+	return kvm_handle_dr_access(vcpu, vmcs_readl(EXIT_QUALIFICATION));
+}
+
+static int handle_io(struct kvm_vcpu *vcpu)
+{
+	u64 q = vmcs_readl(EXIT_QUALIFICATION);
+	int size = (q & 7) + 1, in = !!(q & 8), string = !!(q & 16);
+	u16 port = q >> 16;
+
+	if (string)
+		return kvm_emulate_string_io(vcpu, size, port, in, !!(q & 32),
+					     vmcs_read32(VMX_INSTRUCTION_INFO),
+					     vmcs_readl(GUEST_LINEAR_ADDRESS));
+	return kvm_fast_pio(vcpu, size, port, in);
+}
+
+static int handle_rdmsr(struct kvm_vcpu *vcpu) { return kvm_emulate_rdmsr(vcpu); }
+static int handle_wrmsr(struct kvm_vcpu *vcpu) { return kvm_emulate_wrmsr(vcpu); }
+static int handle_xsetbv(struct kvm_vcpu *vcpu) { return kvm_emulate_xsetbv(vcpu); }
+
+static int handle_ept_violation(struct kvm_vcpu *vcpu)
+{
+	u64 q = vmcs_readl(EXIT_QUALIFICATION);
+	u32 error_code = 0;
+
+	/* SDM Table 28-7: bit 0 read, 1 write, 2 fetch; bits 3-5: what the entry allowed */
+	if (q & 2)
+		error_code |= PFERR_WRITE_MASK;
+	if (q & 4)
+		error_code |= PFERR_FETCH_MASK;
+	if (q & 0x38)
+		error_code |= PFERR_PRESENT_MASK;
+	return kvm_mmu_page_fault(vcpu, vmcs_read64(GUEST_PHYSICAL_ADDRESS), error_code);
+}
+
+static int handle_ept_misconfig(struct kvm_vcpu *vcpu)
+{
+	/* KVM's MMIO SPTEs are misconfigured on purpose: an MMIO access. */
+	return kvm_mmu_page_fault(vcpu, vmcs_read64(GUEST_PHYSICAL_ADDRESS), PFERR_RSVD_MASK);
+}
+
+static int handle_invalid_guest_state(struct kvm_vcpu *vcpu)
+{
+	return kvm_handle_unexpected_exit(vcpu, EXIT_REASON_INVALID_STATE);
+}
+
+/*
+ * The exit handlers (kvm_vmx_exit_handlers[]).  Contract: return 1 to
+ * resume the guest; otherwise fill vcpu->run for userspace and return 0
+ * (or a negative errno for KVM_RUN).
+ */
+static int (*const kvm_vmx_exit_handlers[])(struct kvm_vcpu *vcpu) = {
+	[EXIT_REASON_EXCEPTION_NMI]		= handle_exception_nmi,
+	[EXIT_REASON_EXTERNAL_INTERRUPT]	= handle_external_interrupt,
+	[EXIT_REASON_TRIPLE_FAULT]		= handle_triple_fault,
+	[EXIT_REASON_NMI_WINDOW]		= handle_nmi_window,
+	[EXIT_REASON_IO_INSTRUCTION]		= handle_io,
+	[EXIT_REASON_CR_ACCESS]			= handle_cr,
+	[EXIT_REASON_DR_ACCESS]			= handle_dr,
+	[EXIT_REASON_CPUID]			= handle_cpuid,
+	[EXIT_REASON_MSR_READ]			= handle_rdmsr,
+	[EXIT_REASON_MSR_WRITE]			= handle_wrmsr,
+	[EXIT_REASON_INTERRUPT_WINDOW]		= handle_interrupt_window,
+	[EXIT_REASON_HLT]			= handle_halt,
+	[EXIT_REASON_INVD]			= handle_nop,
+	[EXIT_REASON_RDPMC]			= handle_rdpmc,
+	[EXIT_REASON_VMCALL]			= handle_vmcall,
+	[EXIT_REASON_VMCLEAR]			= handle_vmx_instruction,
+	[EXIT_REASON_VMLAUNCH]			= handle_vmx_instruction,
+	[EXIT_REASON_VMPTRLD]			= handle_vmx_instruction,
+	[EXIT_REASON_VMPTRST]			= handle_vmx_instruction,
+	[EXIT_REASON_VMREAD]			= handle_vmx_instruction,
+	[EXIT_REASON_VMRESUME]			= handle_vmx_instruction,
+	[EXIT_REASON_VMWRITE]			= handle_vmx_instruction,
+	[EXIT_REASON_VMOFF]			= handle_vmx_instruction,
+	[EXIT_REASON_VMON]			= handle_vmx_instruction,
+	[EXIT_REASON_WBINVD]			= handle_nop,
+	[EXIT_REASON_XSETBV]			= handle_xsetbv,
+	[EXIT_REASON_INVALID_STATE]		= handle_invalid_guest_state,
+	[EXIT_REASON_MWAIT_INSTRUCTION]		= handle_monitor_mwait,
+	[EXIT_REASON_MONITOR_INSTRUCTION]	= handle_monitor_mwait,
+	[EXIT_REASON_PAUSE_INSTRUCTION]		= handle_nop,
+	[EXIT_REASON_EPT_VIOLATION]		= handle_ept_violation,
+	[EXIT_REASON_EPT_MISCONFIG]		= handle_ept_misconfig,
+	[EXIT_REASON_INVEPT]			= handle_vmx_instruction,
+	[EXIT_REASON_INVVPID]			= handle_vmx_instruction,
+};
+
+static int __vmx_handle_exit(struct kvm_vcpu *vcpu, enum exit_fastpath_completion fastpath)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	u32 exit_reason = vmx->exit_reason;
+	u16 basic = (u16)exit_reason;
+
+	if (vmx->fail) {
+		/* VMLAUNCH/VMRESUME did not even start: KVM's "VM-instruction error". */
+		vcpu->run->exit_reason = KVM_EXIT_FAIL_ENTRY;
+		vcpu->run->fail_entry.hardware_entry_failure_reason = vmx->vm_instruction_error;
+		vcpu->run->fail_entry.cpu = 0;
+		return 0;
+	}
+	if (exit_reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
+		vcpu->run->exit_reason = KVM_EXIT_FAIL_ENTRY;
+		vcpu->run->fail_entry.hardware_entry_failure_reason = exit_reason;
+		vcpu->run->fail_entry.cpu = 0;
+		return 0;
+	}
+	if (fastpath == EXIT_FASTPATH_EXIT_HANDLED)
+		return 1;
+	if (basic >= ARRAY_SIZE(kvm_vmx_exit_handlers) || !kvm_vmx_exit_handlers[basic])
+		return kvm_handle_unexpected_exit(vcpu, exit_reason);
+	return kvm_vmx_exit_handlers[basic](vcpu);
+}
+
+struct kvm_x86_ops vt_x86_ops = {
+	.name = "vmx",
+	.hardware_setup = vmx_hardware_setup,
+	.vcpu_create = vmx_vcpu_create,
+	.vcpu_free = vmx_vcpu_free,
+	.vcpu_load = vmx_vcpu_load,
+	.vcpu_put = vmx_vcpu_put,
+	.cache_guest_state = vmx_cache_guest_state,
+	.vcpu_run = vmx_vcpu_run,
+	.handle_exit = __vmx_handle_exit,
+	.skip_emulated_instruction = vmx_skip_emulated_instruction,
+	.interrupt_allowed = vmx_interrupt_allowed,
+	.nmi_allowed = vmx_nmi_allowed,
+	.inject_irq = vmx_inject_irq,
+	.inject_nmi = vmx_inject_nmi,
+	.inject_exception = vmx_inject_exception,
+	.enable_irq_window = vmx_enable_irq_window,
+	.enable_nmi_window = vmx_enable_nmi_window,
+	.flush_tlb_all = vmx_flush_tlb_all,
+	.vcpu_kick = vmx_vcpu_kick,
+	.get_exit_info = vmx_get_exit_info,
+};

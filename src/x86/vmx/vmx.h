@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: MIT */
+/* The VMX backend's per-vCPU state (arch/x86/kvm/vmx/vmx.h). */
+#ifndef USERKVM_X86_VMX_VMX_H
+#define USERKVM_X86_VMX_VMX_H
+
+#include "util/types.h"
+
+struct vmx_cpu;
+struct kvm_vcpu;
+
+struct vcpu_vmx {
+	struct vmx_cpu *lp;	/* the logical processor this vCPU runs on */
+	void *vmxon_region;
+	void *vmcs;
+	u64 *msr_bitmap;	/* 4 KiB: every bit set, every MSR access exits */
+	bool launched;
+	/*
+	 * Where the truth is: after a VM exit the VMCS and the processor's
+	 * unswitched registers hold the guest state (state_in_hw); an ioctl
+	 * pulls it into vcpu->arch (vmx_cache_guest_state()), and then the
+	 * next entry writes it all back (state_dirty).
+	 */
+	bool state_in_hw;
+	bool state_dirty;
+	u32 exit_reason;
+	u64 exit_qualification;
+	u32 exit_intr_info;
+	u32 idt_vectoring_info;
+	bool fail;		/* VM entry failed before the guest ran */
+	u32 vm_instruction_error;
+	/* statistics, per exit reason */
+	u64 exit_count[80];
+};
+
+#endif

@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vmx_ops.h: the ONLY door from KVM into the processor (src/silicon), as in
+ * Linux's arch/x86/kvm/vmx/vmx_ops.h: VMX-instruction-shaped calls on the
+ * logical processor this thread runs on.
+ *
+ * The VMCS accessors check at compile time that a constant field encoding
+ * matches the accessor's width (SDM Appendix B: bits 14:13 of an encoding
+ * give the width), so vmcs_write16(GUEST_RIP, x) does not build.  A
+ * non-constant encoding is checked by the processor: VMREAD/VMWRITE of an
+ * unsupported field fail with VMXERR_UNSUPPORTED_VMCS_COMPONENT.
+ */
+#ifndef USERKVM_X86_VMX_VMX_OPS_H
+#define USERKVM_X86_VMX_VMX_OPS_H
+
+#include "silicon/vmx.h"
+#include "silicon/vmx_api.h"
+
+/* 1 if @x is an integer constant expression (Linux's __is_constexpr). */
+#define __vmx_is_constexpr(x) \
+	(sizeof(int) == sizeof(*(8 ? ((void *)((long)(x) * 0l)) : (int *)8)))
+#define __vmx_const_field(f, dflt) __builtin_choose_expr(__vmx_is_constexpr(f), (f), (dflt))
+
+#define __vmcs_width_check(f, ok, msg)						\
+	((void)sizeof(struct {							\
+		_Static_assert(ok(__vmx_const_field(f, VMCS_ACCESSOR_ANY)), msg); \
+		int __dummy;							\
+	}))
+
+/* A non-constant encoding passes the compile-time check (see above). */
+#define VMCS_ACCESSOR_ANY 0xffffffffu
+#define __ok16(f) ((f) == VMCS_ACCESSOR_ANY || ((f) & 0x6000) == 0x0000)
+#define __ok32(f) ((f) == VMCS_ACCESSOR_ANY || ((f) & 0x6000) == 0x4000 || ((f) & 0x6001) == 0x2001)
+#define __ok64(f) ((f) == VMCS_ACCESSOR_ANY || ((f) & 0x6001) == 0x2000)
+#define __okl(f)  ((f) == VMCS_ACCESSOR_ANY || ((f) & 0x6000) == 0x6000)
+
+#define vmcs_check16(f) __vmcs_width_check(f, __ok16, "16-bit accessor invalid for this field")
+#define vmcs_check32(f) __vmcs_width_check(f, __ok32, "32-bit accessor invalid for this field")
+#define vmcs_check64(f) __vmcs_width_check(f, __ok64, "64-bit accessor invalid for this field")
+#define vmcs_checkl(f)  __vmcs_width_check(f, __okl, "natural-width accessor invalid for this field")
+
+/**
+ * __vmcs_readl() - VMREAD; a failed VMREAD reads as 0 (see vmcs_read_checked())
+ */
+static inline u64 __vmcs_readl(u32 field)
+{
+	u64 val = 0;
+
+	if (vmx_op_vmread(field, &val) != VMX_SUCCEED)
+		return 0;
+	return val;
+}
+
+/**
+ * vmcs_read_checked() - VMREAD reporting its outcome
+ * Return: VMX_SUCCEED, VMX_FAIL_INVALID or VMX_FAIL_VALID (the error number is
+ * then in VM_INSTRUCTION_ERROR).
+ */
+static inline enum vmx_status vmcs_read_checked(u32 field, u64 *val)
+{
+	return vmx_op_vmread(field, val);
+}
+
+#define vmcs_read16(f) (vmcs_check16(f), (u16)__vmcs_readl(f))
+#define vmcs_read32(f) (vmcs_check32(f), (u32)__vmcs_readl(f))
+#define vmcs_read64(f) (vmcs_check64(f), (u64)__vmcs_readl(f))
+#define vmcs_readl(f)  (vmcs_checkl(f), (unsigned long)__vmcs_readl(f))
+#define vmcs_read_natural(f) vmcs_readl(f)
+
+/* VMWRITE: Return: the instruction's outcome (callers may ignore it, as Linux does). */
+static inline enum vmx_status __vmcs_writel(u32 field, u64 val)
+{
+	return vmx_op_vmwrite(field, val);
+}
+
+#define vmcs_write16(f, v) (vmcs_check16(f), __vmcs_writel(f, (u16)(v)))
+#define vmcs_write32(f, v) (vmcs_check32(f), __vmcs_writel(f, (u32)(v)))
+#define vmcs_write64(f, v) (vmcs_check64(f), __vmcs_writel(f, (u64)(v)))
+#define vmcs_writel(f, v)  (vmcs_checkl(f), __vmcs_writel(f, (u64)(v)))
+#define vmcs_write_natural(f, v) vmcs_writel(f, v)
+
+#define vmcs_clear_bits(f, mask) \
+	(vmcs_check32(f), __vmcs_writel(f, __vmcs_readl(f) & ~(u32)(mask)))
+#define vmcs_set_bits(f, mask) \
+	(vmcs_check32(f), __vmcs_writel(f, __vmcs_readl(f) | (u32)(mask)))
+
+/* A VMCS (or VMXON region) is a 4 KiB page of KVM's; its "physical address"
+ * is its address in this process. */
+static inline u64 __vmx_pa(const void *p)
+{
+	return (u64)(uintptr_t)p;
+}
+
+/** vmcs_clear() - VMCLEAR */
+static inline enum vmx_status vmcs_clear(void *vmcs)
+{
+	return vmx_op_vmclear(__vmx_pa(vmcs));
+}
+
+/** vmcs_load() - VMPTRLD */
+static inline enum vmx_status vmcs_load(void *vmcs)
+{
+	return vmx_op_vmptrld(__vmx_pa(vmcs));
+}
+
+/** vmcs_store() - VMPTRST */
+static inline u64 vmcs_store(void)
+{
+	u64 pa = ~0ull;
+
+	vmx_op_vmptrst(&pa);
+	return pa;
+}
+
+/** cpu_vmxon() / cpu_vmxoff() - enter / leave VMX operation */
+static inline enum vmx_status cpu_vmxon(void *vmxon_region)
+{
+	return vmx_op_vmxon(__vmx_pa(vmxon_region));
+}
+
+static inline enum vmx_status cpu_vmxoff(void)
+{
+	return vmx_op_vmxoff();
+}
+
+/* CR4 of root operation: KVM sets CR4.VMXE before VMXON (kvm_cpu_vmxon()). */
+static inline u64 __read_cr4(void)
+{
+	return vmx_op_read_cr4();
+}
+
+static inline void cr4_set_bits(u64 mask)
+{
+	vmx_op_write_cr4(vmx_op_read_cr4() | mask);
+}
+
+static inline void cr4_clear_bits(u64 mask)
+{
+	vmx_op_write_cr4(vmx_op_read_cr4() & ~mask);
+}
+
+/**
+ * vmx_vcpu_enter() - VMLAUNCH (!@launched) or VMRESUME (@launched)
+ * @regs: guest RAX..R15 (RSP unused), loaded at entry, saved at exit
+ *
+ * Return: VM_EXIT_REASON of the exit (bit 31: failed VM entry), or
+ * VMX_ENTER_VMFAIL_VALID (read VM_INSTRUCTION_ERROR), VMX_ENTER_VMFAIL_INVALID,
+ * VMX_ENTER_FAULT.
+ */
+static inline u32 vmx_vcpu_enter(u64 *regs, bool launched)
+{
+	return vmx_op_enter(regs, launched);
+}
+
+/*
+ * Registers the VMCS does not switch, on this processor in root operation
+ * (KVM's native_read_cr2(), get_debugreg(), xsetbv(), rdmsrl()... around
+ * VMLAUNCH; see vmx_api.h).
+ */
+static inline u64 native_read_cr2(void) { return vmx_op_read_cr2(); }
+static inline void native_write_cr2(u64 val) { vmx_op_write_cr2(val); }
+static inline u64 get_debugreg(int n) { return vmx_op_get_debugreg(n); }
+static inline void set_debugreg(u64 val, int n) { vmx_op_set_debugreg(n, val); }
+static inline u64 xgetbv(u32 index) { return vmx_op_xgetbv(index); }
+static inline int xsetbv(u32 index, u64 val) { return vmx_op_xsetbv(index, val); }
+static inline int rdmsrl_safe(u32 msr, u64 *val) { return vmx_op_rdmsr_cpu(msr, val); }
+static inline int wrmsrl_safe(u32 msr, u64 val) { return vmx_op_wrmsr_cpu(msr, val); }
+static inline void cpu_fpu_save(void *buf) { vmx_op_fpu_save(buf); }
+static inline void cpu_fpu_restore(const void *buf) { vmx_op_fpu_restore(buf); }
+static inline u64 rdtsc(void) { return vmx_op_rdtsc(); }
+
+/** __invept() - INVEPT of type @ext (VMX_EPT_EXTENT_*) */
+static inline enum vmx_status __invept(unsigned long ext, u64 eptp, u64 gpa)
+{
+	(void)gpa;	/* the descriptor's second quadword is reserved */
+	return vmx_op_invept(ext, eptp);
+}
+
+/** __invvpid() - INVVPID of type @ext (VMX_VPID_EXTENT_*) */
+static inline enum vmx_status __invvpid(unsigned long ext, u16 vpid, u64 gva)
+{
+	return vmx_op_invvpid(ext, vpid, gva);
+}
+
+/**
+ * rdmsrl_vmx_cap() - read IA32_FEATURE_CONTROL or an IA32_VMX_* MSR
+ * Return: 0 with *@val, or -1 if the MSR does not exist (RDMSR would #GP).
+ */
+static inline int rdmsrl_vmx_cap(u32 msr, u64 *val)
+{
+	return vmx_op_rdmsr(msr, val);
+}
+
+#endif

@@ -1,0 +1,862 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Guests that exit, through vmx_ops.h alone: KVM's VMCS setup, guest memory
+ * behind EPT, VMLAUNCH/VMRESUME, and for each cause of the exit table the
+ * exit reason, qualification, instruction length/information, guest-linear
+ * and guest-physical addresses, and the guest state saved in the VMCS.
+ *
+ * Guest code is hand-assembled 32-bit protected-mode (flat, no paging)
+ * machine code at GPA 0x1000 unless a case says otherwise.
+ */
+#include <pthread.h>
+#include <x86intrin.h>
+
+#include "../test.h"
+#include "vmx_util.h"
+
+#define MEM_SIZE (2u << 20)	/* 2 MiB of guest memory, 4 KiB EPT pages */
+#define CODE 0x1000u
+
+static struct vmx_env env;
+static u8 *mem;			/* guest-physical 0 */
+static u64 *pml4, *pte;		/* pte[n] maps GPA n * 4 KiB */
+static u8 *io_a, *io_b, *msr_bm;
+
+#define MT_WB (6ull << 3)
+#define RAX 0
+#define RCX 1
+#define RDX 2
+#define RBX 3
+#define RSI 6
+
+static u64 hva(const void *p)
+{
+	return (u64)(uintptr_t)p;
+}
+
+static u64 test_eptp(void)
+{
+	return hva(pml4) | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4 | VMX_EPTP_AD_ENABLE_BIT;
+}
+
+static void build_ept(void)
+{
+	u64 *pdpt = test_pages(1), *pd = test_pages(1);
+
+	pml4 = test_pages(1);
+	pte = test_pages(1);
+	pml4[0] = hva(pdpt) | 7;
+	pdpt[0] = hva(pd) | 7;
+	pd[0] = hva(pte) | 7;
+	for (unsigned n = 0; n < 512; n++)
+		pte[n] = hva(mem + n * 4096ul) | 7 | MT_WB;
+}
+
+/* A fresh VMCS for a 32-bit guest at CODE running @code. */
+static void guest(const void *code, size_t len, bool lm)
+{
+	memset(mem, 0, MEM_SIZE);
+	memcpy(mem + CODE, code, len);
+	build_ept();
+	/* New EPT tables, new code: KVM flushes the EPTP's translations. */
+	CHECK_EQ(__invept(VMX_EPT_EXTENT_CONTEXT, test_eptp(), 0), VMX_SUCCEED);
+	memset(env.regs, 0, sizeof(env.regs));
+	CHECK_EQ(vmcs_clear(env.vmcs), VMX_SUCCEED);
+	CHECK_EQ(vmcs_load(env.vmcs), VMX_SUCCEED);
+	vmcs_setup_guest(&env, test_eptp(), lm, CODE);
+	/* Exit on every port and MSR unless a case opens one. */
+	memset(io_a, 0xff, 4096);
+	memset(io_b, 0xff, 4096);
+	memset(msr_bm, 0xff, 4096);
+	vmcs_write64(IO_BITMAP_A, hva(io_a));
+	vmcs_write64(IO_BITMAP_B, hva(io_b));
+	vmcs_write64(MSR_BITMAP, hva(msr_bm));
+}
+
+#define GUEST(...) do { static const u8 code_[] = { __VA_ARGS__ }; guest(code_, sizeof(code_), false); } while (0)
+
+static void ctl_set(u32 field, u32 bits, bool on)
+{
+	u32 v = __vmcs_readl(field);
+
+	__vmcs_writel(field, on ? v | bits : v & ~bits);
+}
+
+static u32 run(void)
+{
+	bool launched = ((u32 *)env.vmcs)[2] != 0;	/* as KVM tracks loaded_vmcs->launched */
+
+	return vmx_vcpu_enter(env.regs, launched);
+}
+
+/* KVM's skip_emulated_instruction(): RIP += VM_EXIT_INSTRUCTION_LEN. */
+static void skip(void)
+{
+	vmcs_writel(GUEST_RIP, vmcs_readl(GUEST_RIP) + vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
+}
+
+#define CHECK_EXIT(reason, qual, len, rip) do {					\
+	u32 r_ = run();								\
+	CHECK_EQ(r_, reason);							\
+	CHECK_EQ(vmcs_read32(VM_EXIT_REASON), reason);				\
+	CHECK_EQ(vmcs_readl(EXIT_QUALIFICATION), qual);				\
+	CHECK_EQ(vmcs_read32(VM_EXIT_INSTRUCTION_LEN), len);			\
+	CHECK_EQ(vmcs_readl(GUEST_RIP), rip);					\
+} while (0)
+
+/* ---- cases ---- */
+
+static void hlt_exit(void)
+{
+	GUEST(0xf4, 0xf4);				/* hlt; hlt */
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE);
+	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO) & INTR_INFO_VALID_MASK, 0);
+	/* The VMCS is launched now: VMLAUNCH is refused, VMRESUME continues. */
+	CHECK_EQ(vmx_vcpu_enter(env.regs, false), VMX_ENTER_VMFAIL_VALID);
+	CHECK_EQ(vmcs_read32(VM_INSTRUCTION_ERROR), VMXERR_VMLAUNCH_NONCLEAR_VMCS);
+	skip();
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 1);
+}
+
+static void cpuid_exit_and_gprs(void)
+{
+	GUEST(0xb8, 0x78, 0x56, 0x34, 0x12,		/* mov eax, 0x12345678 */
+	      0x01, 0xcb,				/* add ebx, ecx */
+	      0x0f, 0xa2);				/* cpuid */
+	env.regs[RBX] = 0x100;
+	env.regs[RCX] = 0x23;
+	env.regs[15] = 0xdeadbeefcafeull;
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 7);
+	/* Registers not in the VMCS come back in KVM's array. */
+	CHECK_EQ(env.regs[RAX], 0x12345678);
+	CHECK_EQ(env.regs[RBX], 0x123);
+	CHECK_EQ(env.regs[15], 0xdeadbeefcafeull);
+	CHECK_EQ(vmcs_readl(GUEST_RSP), 0x8000);
+	/* Flags of the add (0x100 + 0x23: no CF/ZF, PF from 0x23) are in RFLAGS. */
+	CHECK_EQ(vmcs_readl(GUEST_RFLAGS) & 0xc5, 0);
+}
+
+static void io_exits(void)
+{
+	GUEST(0x66, 0xba, 0xf8, 0x03,			/* mov dx, 0x3f8 */
+	      0xb0, 0x41,				/* mov al, 'A' */
+	      0xee,					/* out dx, al */
+	      0xe4, 0x60,				/* in al, 0x60 */
+	      0x66, 0xed,				/* in ax, dx */
+	      0xe7, 0x80,				/* out 0x80, eax */
+	      0xe6, 0x81,				/* out 0x81, al */
+	      0xbe, 0x00, 0x20, 0x00, 0x00,		/* mov esi, 0x2000 */
+	      0xb9, 0x03, 0x00, 0x00, 0x00,		/* mov ecx, 3 */
+	      0xf3, 0x6e);				/* rep outsb */
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_USE_IO_BITMAPS, true);
+	CHECK_EXIT(EXIT_REASON_IO_INSTRUCTION, 0x3f8ull << 16, 1, CODE + 6);
+	CHECK_EQ(env.regs[RAX] & 0xff, 0x41);
+	skip();
+	CHECK_EXIT(EXIT_REASON_IO_INSTRUCTION, 0x60ull << 16 | IO_QUAL_IMM | IO_QUAL_IN, 2, CODE + 7);
+	skip();
+	CHECK_EXIT(EXIT_REASON_IO_INSTRUCTION, 0x3f8ull << 16 | IO_QUAL_IN | 1, 2, CODE + 9);
+	skip();
+	CHECK_EXIT(EXIT_REASON_IO_INSTRUCTION, 0x80ull << 16 | IO_QUAL_IMM | 3, 2, CODE + 11);
+	/* Open ports 0x80-0x83 in bitmap A: OUT 0x80 (4 bytes), OUT 0x81 run ... */
+	io_a[0x10] = 0xf0;
+	skip();
+	/* ... and REP OUTSB to DX = 0x3f8 exits. */
+	CHECK_EXIT(EXIT_REASON_IO_INSTRUCTION,
+		   0x3f8ull << 16 | IO_QUAL_STRING | IO_QUAL_REP, 2, CODE + 25);
+	/* String I/O: address size 32 (1), segment DS (3); GLA = DS:ESI. */
+	CHECK_EQ(vmcs_read32(VMX_INSTRUCTION_INFO), 1u << 7 | 3u << 15);
+	CHECK_EQ(vmcs_readl(GUEST_LINEAR_ADDRESS), 0x2000);
+	CHECK_EQ(env.regs[RCX], 3);
+	CHECK_EQ(env.regs[RDX] & 0xffff, 0x3f8);
+	/* A 4-byte access exits if any of its ports is closed: 0x87 here. */
+	GUEST(0xe7, 0x84, 0xf4);				/* out 0x84, eax; hlt */
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_USE_IO_BITMAPS, true);
+	io_a[0x10] = 0x80;
+	CHECK_EXIT(EXIT_REASON_IO_INSTRUCTION, 0x84ull << 16 | IO_QUAL_IMM | 3, 2, CODE);
+	io_a[0x10] = 0;
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 2);
+	/* Ports 0x8000 and up are in bitmap B. */
+	GUEST(0x66, 0xba, 0x01, 0x80, 0xec, 0xf4);		/* mov dx, 0x8001; in al, dx; hlt */
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_USE_IO_BITMAPS, true);
+	memset(io_a, 0, 4096);
+	CHECK_EXIT(EXIT_REASON_IO_INSTRUCTION, 0x8001ull << 16 | IO_QUAL_IN, 1, CODE + 4);
+	io_b[0] = 0xfd;
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 5);
+	/* Unconditional I/O exiting without bitmaps. */
+	GUEST(0xe6, 0x80);
+	memset(io_a, 0, 4096);	/* not used without "use I/O bitmaps" */
+	CHECK_EXIT(EXIT_REASON_IO_INSTRUCTION, 0x80ull << 16 | IO_QUAL_IMM, 2, CODE);
+}
+
+static void open_msr(u32 msr, bool write)
+{
+	u32 base = (msr >= 0xc0000000u ? 1024 : 0) + (write ? 2048 : 0);
+
+	msr &= 0x1fff;
+	msr_bm[base + msr / 8] &= ~(1u << (msr % 8));
+}
+
+static void msr_exits(void)
+{
+	GUEST(0xb9, 0x10, 0x00, 0x00, 0x00,		/* mov ecx, IA32_TSC */
+	      0x0f, 0x32,				/* rdmsr */
+	      0xb9, 0x80, 0x00, 0x00, 0xc0,		/* mov ecx, EFER */
+	      0x0f, 0x30,				/* wrmsr */
+	      0xf4);
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_USE_MSR_BITMAPS, true);
+	CHECK_EXIT(EXIT_REASON_MSR_READ, 0, 2, CODE + 5);
+	CHECK_EQ(env.regs[RCX], 0x10);
+	/* KVM opens IA32_TSC reads and EFER reads, not EFER writes. */
+	open_msr(0x10, false);
+	open_msr(0xc0000080u, false);
+	vmcs_writel(GUEST_RIP, CODE);
+	CHECK_EXIT(EXIT_REASON_MSR_WRITE, 0, 2, CODE + 12);
+	CHECK_EQ(env.regs[RCX], 0xc0000080u);
+	/* Opening the write lets WRMSR run to the HLT. */
+	open_msr(0xc0000080u, true);
+	vmcs_writel(GUEST_RIP, CODE + 7);
+	env.regs[RAX] = 0;
+	env.regs[RDX] = 0;
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 14);
+	/* An MSR outside both bitmap ranges always exits. */
+	GUEST(0xb9, 0x00, 0x20, 0x00, 0x00, 0x0f, 0x32);	/* rdmsr 0x2000 */
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_USE_MSR_BITMAPS, true);
+	memset(msr_bm, 0, 4096);
+	CHECK_EXIT(EXIT_REASON_MSR_READ, 0, 2, CODE + 5);
+	/* An open MSR does not exit; without MSR bitmaps everything exits. */
+	GUEST(0xb9, 0x10, 0x00, 0x00, 0x00, 0x0f, 0x32, 0xf4);
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_USE_MSR_BITMAPS, true);
+	memset(msr_bm, 0, 4096);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 7);
+	vmcs_writel(GUEST_RIP, CODE);
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_USE_MSR_BITMAPS, false);
+	CHECK_EXIT(EXIT_REASON_MSR_READ, 0, 2, CODE + 5);
+}
+
+static void cr_exits(void)
+{
+	GUEST(0x0f, 0x20, 0xc0,				/* mov eax, cr0 */
+	      0x0f, 0x22, 0xc3,				/* mov cr0, ebx */
+	      0x0f, 0x22, 0xe1,				/* mov cr4, ecx */
+	      0x0f, 0x20, 0xda,				/* mov edx, cr3 */
+	      0x0f, 0x22, 0xde,				/* mov cr3, esi */
+	      0x0f, 0x06,				/* clts */
+	      0x0f, 0x01, 0xf0,				/* lmsw ax */
+	      0xf4);
+	/* KVM owns CR0.NE and CR0.TS here; the guest believes NE = 0, TS = 1. */
+	vmcs_writel(CR0_GUEST_HOST_MASK, BIT(5) | BIT(3));
+	vmcs_writel(CR0_READ_SHADOW, BIT(3) | BIT(4) | BIT(0));
+	vmcs_writel(CR4_GUEST_HOST_MASK, BIT(13));	/* VMXE: shadow 0 */
+	vmcs_writel(CR4_READ_SHADOW, 0);
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_CR3_LOAD_EXITING | CPU_BASED_CR3_STORE_EXITING, true);
+	/* ebx = what the guest read back, with TS set, NE clear: matches the shadow. */
+	env.regs[RBX] = 0x00000019;			/* TS ET PE */
+	env.regs[RCX] = 0x2000;				/* sets VMXE: differs from the shadow */
+	env.regs[RSI] = 0x5000;
+	env.regs[RAX] = 0x11;				/* lmsw: ET PE, clears TS */
+	CHECK_EXIT(EXIT_REASON_CR_ACCESS, CR_QUAL(4, CR_ACCESS_TYPE_MOV_TO_CR, RCX), 3, CODE + 6);
+	/* MOV from CR0 read the shadow for host-owned bits, CR0 for the rest. */
+	CHECK_EQ(env.regs[RAX], 0x19);
+	/* MOV to CR0 matched the shadow: no exit, and host-owned NE stayed 1. */
+	CHECK_EQ(vmcs_readl(GUEST_CR0) & (BIT(5) | BIT(3)), BIT(5));
+	skip();
+	env.regs[RAX] = 0x11;
+	CHECK_EXIT(EXIT_REASON_CR_ACCESS, CR_QUAL(3, CR_ACCESS_TYPE_MOV_FROM_CR, RDX), 3, CODE + 9);
+	skip();
+	CHECK_EXIT(EXIT_REASON_CR_ACCESS, CR_QUAL(3, CR_ACCESS_TYPE_MOV_TO_CR, 6), 3, CODE + 12);
+	/* A CR3 target value loads without exiting. */
+	vmcs_write32(CR3_TARGET_COUNT, 2);
+	vmcs_writel(CR3_TARGET_VALUE1, 0x5000);
+	CHECK_EXIT(EXIT_REASON_CR_ACCESS, CR_QUAL(0, CR_ACCESS_TYPE_CLTS, 0), 2, CODE + 15);
+	CHECK_EQ(vmcs_readl(GUEST_CR3), 0x5000);
+	skip();
+	CHECK_EXIT(EXIT_REASON_CR_ACCESS,
+		   CR_QUAL(0, CR_ACCESS_TYPE_LMSW, 0) | CR_QUAL_LMSW_DATA(0x11), 3, CODE + 17);
+	/* With the TS shadow cleared, CLTS does not exit. */
+	vmcs_writel(CR0_READ_SHADOW, BIT(4) | BIT(0));
+	vmcs_writel(GUEST_RIP, CODE + 15);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 20);
+}
+
+static void dr_exits(void)
+{
+	GUEST(0x0f, 0x23, 0xc0,				/* mov dr0, eax */
+	      0x0f, 0x21, 0xfa,				/* mov edx, dr7 */
+	      0xf4);
+	CHECK_EXIT(EXIT_REASON_DR_ACCESS, 0, 3, CODE);
+	skip();
+	CHECK_EXIT(EXIT_REASON_DR_ACCESS, 7 | DEBUG_REG_ACCESS_TYPE | (u64)RDX << 8, 3, CODE + 3);
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_MOV_DR_EXITING, false);
+	vmcs_writel(GUEST_RIP, CODE);
+	env.regs[RAX] = 0x1234;
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 6);
+	CHECK_EQ(env.regs[RDX], 0x400);
+}
+
+static void simple_instruction_exits(void)
+{
+	static const struct {
+		const char *name;
+		u8 code[4];
+		u8 len;
+		u32 reason;
+		u32 field, bit;		/* control that enables the exit (0: always) */
+		u64 cr4;		/* guest CR4 bits the instruction needs */
+		bool no_rerun;		/* without its control it faults (no counters) */
+	} t[] = {
+		{ "vmcall", { 0x0f, 0x01, 0xc1 }, 3, EXIT_REASON_VMCALL, 0, 0 },
+		{ "invd", { 0x0f, 0x08 }, 2, EXIT_REASON_INVD, 0, 0 },
+		{ "xsetbv", { 0x0f, 0x01, 0xd1 }, 3, EXIT_REASON_XSETBV, 0, 0, BIT(18) },
+		{ "wbinvd", { 0x0f, 0x09 }, 2, EXIT_REASON_WBINVD,
+		  SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_WBINVD_EXITING },
+		{ "rdtsc", { 0x0f, 0x31 }, 2, EXIT_REASON_RDTSC,
+		  CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_RDTSC_EXITING },
+		{ "rdtscp", { 0x0f, 0x01, 0xf9 }, 3, EXIT_REASON_RDTSCP,
+		  CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_RDTSC_EXITING },
+		{ "rdpmc", { 0x0f, 0x33 }, 2, EXIT_REASON_RDPMC,
+		  CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_RDPMC_EXITING, 0, true },
+		{ "pause", { 0xf3, 0x90 }, 2, EXIT_REASON_PAUSE_INSTRUCTION,
+		  CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_PAUSE_EXITING },
+		{ "monitor", { 0x0f, 0x01, 0xc8 }, 3, EXIT_REASON_MONITOR_INSTRUCTION,
+		  CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_MONITOR_EXITING },
+		{ "mwait", { 0x0f, 0x01, 0xc9 }, 3, EXIT_REASON_MWAIT_INSTRUCTION,
+		  CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_MWAIT_EXITING },
+		{ "vmlaunch", { 0x0f, 0x01, 0xc2 }, 3, EXIT_REASON_VMLAUNCH, 0, 0 },
+		{ "vmresume", { 0x0f, 0x01, 0xc3 }, 3, EXIT_REASON_VMRESUME, 0, 0 },
+		{ "vmxoff", { 0x0f, 0x01, 0xc4 }, 3, EXIT_REASON_VMOFF, 0, 0 },
+	};
+
+	for (unsigned k = 0; k < ARRAY_SIZE(t); k++) {
+		u8 code[8] = { 0 };
+
+		memcpy(code, t[k].code, t[k].len);
+		code[t[k].len] = 0xf4;
+		guest(code, t[k].len + 1, false);
+		ctl_set(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_ENABLE_RDTSCP, true);
+		vmcs_writel(GUEST_CR4, vmcs_readl(GUEST_CR4) | t[k].cr4);
+		vmcs_write32(EXCEPTION_BITMAP, BIT(6));
+		if (t[k].field)
+			ctl_set(t[k].field, t[k].bit, true);
+		{
+			u32 r = run();
+
+			if (r == EXIT_REASON_EXCEPTION_NMI && (t[k].reason == EXIT_REASON_MONITOR_INSTRUCTION ||
+			    t[k].reason == EXIT_REASON_MWAIT_INSTRUCTION) &&
+			    vmcs_read32(VM_EXIT_INTR_INFO) == (INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | 6)) {
+				/* #UD has priority over the VM exit (SDM 26.1.1). */
+				printf("skip %s: the execution core has no MONITOR/MWAIT (#UD)\n", t[k].name);
+				continue;
+			}
+
+			CHECK(r == t[k].reason, "%s: exit %#x", t[k].name, r);
+			CHECK(vmcs_read32(VM_EXIT_INSTRUCTION_LEN) == t[k].len, "%s: len %u", t[k].name,
+			      vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
+			CHECK(vmcs_readl(GUEST_RIP) == CODE, "%s: rip", t[k].name);
+		}
+		if (!t[k].field || t[k].no_rerun)
+			continue;
+		/* Without the control the instruction runs and the HLT exits. */
+		ctl_set(t[k].field, t[k].bit, false);
+		vmcs_writel(GUEST_RIP, CODE);
+		CHECK(run() == EXIT_REASON_HLT, "%s runs without its control", t[k].name);
+	}
+}
+
+static u64 guest_rdtsc(u64 offset)
+{
+	GUEST(0x0f, 0x31, 0xf4);			/* rdtsc; hlt */
+	vmcs_write64(TSC_OFFSET, offset);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 2);
+	return (env.regs[RDX] << 32) | (u32)env.regs[RAX];
+}
+
+static void rdtsc_offset(void)
+{
+	u64 t0, t1, t2;
+
+	/* The guest sees the processor's TSC plus TSC_OFFSET ("use TSC offsetting"). */
+	t0 = guest_rdtsc(0);
+	t1 = guest_rdtsc(1ull << 40);
+	t2 = guest_rdtsc(0);
+	CHECK(t1 - t0 >= 1ull << 40 && t1 - t0 < (1ull << 40) + (t2 - t0) + 1,
+	      "offset not applied: %#llx %#llx %#llx", (unsigned long long)t0,
+	      (unsigned long long)t1, (unsigned long long)t2);
+	CHECK(t2 >= t0, "TSC went backwards");
+	/* RDTSCP without "enable RDTSCP" is #UD: seen as an exception exit. */
+	GUEST(0x0f, 0x01, 0xf9);
+	ctl_set(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_ENABLE_RDTSCP, false);
+	vmcs_write32(EXCEPTION_BITMAP, BIT(6));
+	CHECK_EQ(run(), EXIT_REASON_EXCEPTION_NMI);
+	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO), INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | 6);
+}
+
+static void invlpg_exit(void)
+{
+	GUEST(0xb8, 0x00, 0x40, 0x12, 0x00,		/* mov eax, 0x124000 */
+	      0x0f, 0x01, 0x78, 0x10);			/* invlpg [eax + 0x10] */
+	CHECK_EXIT(EXIT_REASON_INVLPG, 0x124010, 4, CODE + 5);
+}
+
+static void vmx_insn_info_exit(void)
+{
+	/* vmread [ebx + esi*4 + 0x20], eax: 0F 78 /r with SIB */
+	GUEST(0x0f, 0x78, 0x44, 0xb3, 0x20);
+	CHECK_EXIT(EXIT_REASON_VMREAD, 0x20, 5, CODE);
+	/* scale 2, addr size 32, DS, index ESI, base EBX, reg2 EAX */
+	CHECK_EQ(vmcs_read32(VMX_INSTRUCTION_INFO), 2u | 1u << 7 | 3u << 15 | 6u << 18 | 3u << 23 | 0u << 28);
+	/* vmwrite ecx, edx (register form): reg1 = EDX (rm), reg2 = ECX (reg) */
+	GUEST(0x0f, 0x79, 0xca);
+	CHECK_EXIT(EXIT_REASON_VMWRITE, 0, 3, CODE);
+	CHECK_EQ(vmcs_read32(VMX_INSTRUCTION_INFO), 1u << 7 | BIT(10) | 2u << 3 | 1u << 28);
+}
+
+static void exception_exits(void)
+{
+	GUEST(0x0f, 0x0b);				/* ud2 */
+	vmcs_write32(EXCEPTION_BITMAP, BIT(6));
+	CHECK_EXIT(EXIT_REASON_EXCEPTION_NMI, 0, 0, CODE);
+	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO), INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | 6);
+	/* #DE from div by zero. */
+	GUEST(0x31, 0xc9, 0xf7, 0xf1);			/* xor ecx, ecx; div ecx */
+	vmcs_write32(EXCEPTION_BITMAP, BIT(0));
+	CHECK_EXIT(EXIT_REASON_EXCEPTION_NMI, 0, 0, CODE + 2);
+	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO), INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | 0);
+	/* #GP with an error code: load DS with a selector beyond the GDT limit. */
+	GUEST(0x66, 0xb8, 0x08, 0x01,			/* mov ax, 0x108 */
+	      0x8e, 0xd8);				/* mov ds, ax */
+	vmcs_write32(GUEST_GDTR_LIMIT, 0x1f);
+	vmcs_write32(EXCEPTION_BITMAP, BIT(13));
+	CHECK_EXIT(EXIT_REASON_EXCEPTION_NMI, 0, 0, CODE + 4);
+	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO),
+		 INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_DELIVER_CODE_MASK | 13);
+	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_ERROR_CODE), 0x108);
+	/* INT3: a software exception, with its instruction length. */
+	GUEST(0x90, 0xcc);
+	vmcs_write32(EXCEPTION_BITMAP, BIT(3));
+	CHECK_EXIT(EXIT_REASON_EXCEPTION_NMI, 0, 1, CODE + 1);
+	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO), INTR_INFO_VALID_MASK | INTR_TYPE_SOFT_EXCEPTION | 3);
+}
+
+static void triple_fault_exit(void)
+{
+	/* ud2 with an empty IDT: #UD -> #GP -> #DF -> shutdown. */
+	GUEST(0x0f, 0x0b);
+	vmcs_write32(GUEST_IDTR_LIMIT, 0);
+	CHECK_EQ(run(), EXIT_REASON_TRIPLE_FAULT);
+	CHECK_EQ(vmcs_readl(EXIT_QUALIFICATION), 0);
+}
+
+static void ept_exits(void)
+{
+	GUEST(0xa1, 0x10, 0x00, 0x40, 0x00,		/* mov eax, [0x400010] (unmapped) */
+	      0xc7, 0x05, 0x24, 0x30, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, /* mov dword [0x3024], 1 */
+	      0xa1, 0x08, 0x60, 0x00, 0x00,		/* mov eax, [0x6008] */
+	      0xe9, 0xe7, 0x3f, 0x00, 0x00);		/* jmp 0x5000 */
+	pte[3] = hva(mem + 0x3000) | VMX_EPT_READABLE_MASK | MT_WB;	/* read-only */
+	pte[5] = hva(mem + 0x5000) | 3 | MT_WB;				/* not executable */
+	pte[6] = hva(mem + 0x6000) | 6 | MT_WB;				/* KVM's MMIO: misconfig */
+	CHECK_EXIT(EXIT_REASON_EPT_VIOLATION, EPT_VIOLATION_ACC_READ, 0, CODE);
+	CHECK_EQ(vmcs_read64(GUEST_PHYSICAL_ADDRESS), 0x400010);
+	/* Go on with the next access. */
+	vmcs_writel(GUEST_RIP, CODE + 5);
+	CHECK_EXIT(EXIT_REASON_EPT_VIOLATION, EPT_VIOLATION_ACC_WRITE | EPT_VIOLATION_READABLE, 0, CODE + 5);
+	CHECK_EQ(vmcs_read64(GUEST_PHYSICAL_ADDRESS), 0x3024);
+	vmcs_writel(GUEST_RIP, CODE + 15);
+	CHECK_EXIT(EXIT_REASON_EPT_MISCONFIG, 0, 0, CODE + 15);
+	CHECK_EQ(vmcs_read64(GUEST_PHYSICAL_ADDRESS), 0x6008);
+	vmcs_writel(GUEST_RIP, CODE + 20);
+	CHECK_EXIT(EXIT_REASON_EPT_VIOLATION,
+		   EPT_VIOLATION_ACC_INSTR | EPT_VIOLATION_READABLE | EPT_VIOLATION_WRITABLE, 0, 0x5000);
+	CHECK_EQ(vmcs_read64(GUEST_PHYSICAL_ADDRESS), 0x5000);
+	/* EPT A/D: the code page was accessed, the read-only page not dirtied. */
+	CHECK(pte[1] & VMX_EPT_ACCESS_BIT, "code page accessed");
+	CHECK_EQ(pte[3] & VMX_EPT_DIRTY_BIT, 0);
+	/* A write that succeeds dirties its page. */
+	GUEST(0xc7, 0x05, 0x00, 0x70, 0x00, 0x00, 0x2a, 0x00, 0x00, 0x00, 0xf4);	/* mov [0x7000], 42 */
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 10);
+	CHECK(pte[7] & VMX_EPT_DIRTY_BIT, "written page dirty");
+	CHECK_EQ(mem[0x7000], 42);
+}
+
+static void interrupt_window(void)
+{
+	/* IF = 1 and the window control: exit before the first instruction. */
+	GUEST(0xf4);
+	vmcs_writel(GUEST_RFLAGS, 0x202);
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_INTR_WINDOW_EXITING, true);
+	CHECK_EXIT(EXIT_REASON_INTERRUPT_WINDOW, 0, 0, CODE);
+	/* IF = 0: the window opens one instruction after STI. */
+	GUEST(0x90, 0xfb, 0x90, 0xf4);			/* nop; sti; nop; hlt */
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_INTR_WINDOW_EXITING, true);
+	CHECK_EXIT(EXIT_REASON_INTERRUPT_WINDOW, 0, 0, CODE + 3);
+	CHECK_EQ(vmcs_read32(GUEST_INTERRUPTIBILITY_INFO), 0);
+}
+
+static void nmi_window(void)
+{
+	GUEST(0xf4);
+	ctl_set(PIN_BASED_VM_EXEC_CONTROL, PIN_BASED_VIRTUAL_NMIS, true);
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_NMI_WINDOW_EXITING, true);
+	/* Virtual-NMI blocking keeps the window shut until the guest IRETs. */
+	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_NMI);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE);
+	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, 0);
+	CHECK_EXIT(EXIT_REASON_NMI_WINDOW, 0, 0, CODE);
+}
+
+static void *kicker(void *arg)
+{
+	volatile bool *done = arg;
+
+	while (!__atomic_load_n(done, __ATOMIC_ACQUIRE)) {
+		vmx_cpu_kick(env.lp);
+		sched_yield();
+	}
+	return NULL;
+}
+
+static void external_interrupt(void)
+{
+	pthread_t t;
+	bool done = false;
+
+	/* A kick before entry is an interrupt pending at entry: exit at once. */
+	GUEST(0xeb, 0xfe);				/* jmp $ */
+	vmx_cpu_kick(env.lp);
+	CHECK_EXIT(EXIT_REASON_EXTERNAL_INTERRUPT, 0, 0, CODE);
+	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO), INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR | 0xfd);
+	/* A kick from another thread stops a spinning guest. */
+	pthread_create(&t, NULL, kicker, &done);
+	CHECK_EXIT(EXIT_REASON_EXTERNAL_INTERRUPT, 0, 0, CODE);
+	__atomic_store_n(&done, true, __ATOMIC_RELEASE);
+	pthread_join(t, NULL);
+	/* Without "acknowledge interrupt on exit" the info is invalid. */
+	ctl_set(VM_EXIT_CONTROLS, VM_EXIT_ACK_INTR_ON_EXIT, false);
+	vmx_cpu_kick(env.lp);
+	CHECK_EQ(run(), EXIT_REASON_EXTERNAL_INTERRUPT);
+	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO), 0);
+}
+
+static void preemption_timer(void)
+{
+	GUEST(0xeb, 0xfe);				/* jmp $ */
+	ctl_set(PIN_BASED_VM_EXEC_CONTROL, PIN_BASED_VMX_PREEMPTION_TIMER, true);
+	ctl_set(VM_EXIT_CONTROLS, VM_EXIT_SAVE_VMX_PREEMPTION_TIMER, true);
+	vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, 0);
+	CHECK_EXIT(EXIT_REASON_PREEMPTION_TIMER, 0, 0, CODE);
+	/* A running timer ends a spinning guest, and saves 0. */
+	vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, 2000);
+	CHECK_EXIT(EXIT_REASON_PREEMPTION_TIMER, 0, 0, CODE);
+	CHECK_EQ(vmcs_read32(VMX_PREEMPTION_TIMER_VALUE), 0);
+	/* The timer runs while the guest is halted (no HLT exiting). */
+	GUEST(0xf4);
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_HLT_EXITING, false);
+	ctl_set(PIN_BASED_VM_EXEC_CONTROL, PIN_BASED_VMX_PREEMPTION_TIMER, true);
+	vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, 1000);
+	CHECK_EQ(run(), EXIT_REASON_PREEMPTION_TIMER);
+	CHECK_EQ(vmcs_read32(GUEST_ACTIVITY_STATE), GUEST_ACTIVITY_HLT);
+	CHECK_EQ(vmcs_readl(GUEST_RIP), CODE + 1);
+}
+
+/* A 32-bit interrupt gate at IDT[vec] to @handler (IDT at GPA 0x2000). */
+static void idt_gate(int vec, u32 handler)
+{
+	u8 *g = mem + 0x2000 + vec * 8;
+
+	g[0] = handler; g[1] = handler >> 8;
+	g[2] = 0x08; g[3] = 0;			/* CS selector */
+	g[4] = 0; g[5] = 0x8e;			/* P, DPL 0, 32-bit interrupt gate */
+	g[6] = handler >> 16; g[7] = handler >> 24;
+}
+
+static void setup_gdt(void)
+{
+	/* GDT at 0x3000: null, code 0x08, data 0x10 */
+	static const u64 gdt[] = { 0, 0x00cf9b000000ffffull, 0x00cf93000000ffffull };
+
+	memcpy(mem + 0x3000, gdt, sizeof(gdt));
+	vmcs_writel(GUEST_GDTR_BASE, 0x3000);
+	vmcs_write32(GUEST_GDTR_LIMIT, sizeof(gdt) - 1);
+	vmcs_writel(GUEST_IDTR_BASE, 0x2000);
+	vmcs_write32(GUEST_IDTR_LIMIT, 0x7ff);
+}
+
+static void event_injection(void)
+{
+	u32 *stack;
+
+	/* External interrupt 0x20 delivered through the guest IDT to a HLT. */
+	GUEST(0x90, 0xf4);
+	setup_gdt();
+	idt_gate(0x20, 0x1800);
+	mem[0x1800] = 0xf4;
+	vmcs_writel(GUEST_RFLAGS, 0x202);
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR | 0x20);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, 0x1800);
+	stack = (u32 *)(mem + 0x8000 - 12);
+	CHECK_EQ(stack[0], CODE);			/* EIP */
+	CHECK_EQ(stack[1], 0x08);			/* CS */
+	CHECK_EQ(stack[2] & 0x202, 0x202);		/* EFLAGS with IF */
+	CHECK_EQ(vmcs_readl(GUEST_RFLAGS) & 0x200, 0);	/* interrupt gate cleared IF */
+	/* The valid bit of the entry field is cleared by the exit. */
+	CHECK_EQ(vmcs_read32(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID_MASK, 0);
+	CHECK_EQ(vmcs_read32(IDT_VECTORING_INFO_FIELD) & INTR_INFO_VALID_MASK, 0);
+
+	/* #GP with an error code: pushed below EIP/CS/EFLAGS. */
+	GUEST(0x90);
+	setup_gdt();
+	idt_gate(13, 0x1800);
+	mem[0x1800] = 0xf4;
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION |
+					       INTR_INFO_DELIVER_CODE_MASK | 13);
+	vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, 0x1234);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, 0x1800);
+	stack = (u32 *)(mem + 0x8000 - 16);
+	CHECK_EQ(stack[0], 0x1234);
+	CHECK_EQ(stack[1], CODE);
+
+	/* A software interrupt returns past its instruction length. */
+	GUEST(0xcd, 0x30);
+	setup_gdt();
+	idt_gate(0x30, 0x1800);
+	mem[0x1800] = 0xf4;
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID_MASK | INTR_TYPE_SOFT_INTR | 0x30);
+	vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, 2);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, 0x1800);
+	stack = (u32 *)(mem + 0x8000 - 12);
+	CHECK_EQ(stack[0], CODE + 2);
+}
+
+static void idt_vectoring(void)
+{
+	/* Delivery hits an EPT violation on the IDT page: KVM must re-inject. */
+	GUEST(0x90, 0xf4);
+	setup_gdt();
+	idt_gate(0x20, 0x1800);
+	pte[2] = 0;					/* the IDT page is not mapped yet */
+	vmcs_writel(GUEST_RFLAGS, 0x202);
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR | 0x20);
+	CHECK_EQ(run(), EXIT_REASON_EPT_VIOLATION);
+	CHECK_EQ(vmcs_read64(GUEST_PHYSICAL_ADDRESS) & ~0xfffull, 0x2000);
+	CHECK_EQ(vmcs_read32(IDT_VECTORING_INFO_FIELD), INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR | 0x20);
+	CHECK_EQ(vmcs_readl(GUEST_RIP), CODE);
+}
+
+static void entry_msr_load(void)
+{
+	u8 *list = test_pages(1);
+	u32 *e = (u32 *)list;
+
+	GUEST(0xf4);
+	/* Entry 1: IA32_SYSENTER_CS = 0x10 (fine), entry 2: IA32_FS_BASE (refused). */
+	e[0] = 0x174; e[2] = 0x10;
+	e[4] = 0xc0000100u; e[6] = 0x1000;
+	vmcs_write64(VM_ENTRY_MSR_LOAD_ADDR, hva(list));
+	vmcs_write32(VM_ENTRY_MSR_LOAD_COUNT, 2);
+	CHECK_EQ(run(), EXIT_REASON_MSR_LOAD_FAIL | VMX_EXIT_REASONS_FAILED_VMENTRY);
+	CHECK_EQ(vmcs_readl(EXIT_QUALIFICATION), 2);
+	/* One good entry: the MSR is loaded, the exit MSR-store list reads it back. */
+	vmcs_write32(VM_ENTRY_MSR_LOAD_COUNT, 1);
+	e[8] = 0x174;
+	vmcs_write64(VM_EXIT_MSR_STORE_ADDR, hva(list + 32));
+	vmcs_write32(VM_EXIT_MSR_STORE_COUNT, 1);
+	CHECK_EQ(run(), EXIT_REASON_HLT);
+	CHECK_EQ(e[10], 0x10);
+	CHECK_EQ(vmcs_read32(GUEST_SYSENTER_CS), 0x10);
+}
+
+static void real_mode_guest(void)
+{
+	/* Unrestricted guest in real mode: mov al, 'A'; out 0x80, al */
+	static const u8 code[] = { 0xb0, 0x41, 0xe6, 0x80 };
+
+	guest(code, sizeof(code), false);
+	vmcs_writel(GUEST_CR0, 0x30);
+	for (u32 f = GUEST_ES_SELECTOR; f <= GUEST_GS_SELECTOR; f += 2) {
+		u32 i = (f - GUEST_ES_SELECTOR) / 2;
+
+		__vmcs_writel(GUEST_ES_SELECTOR + 2 * i, 0);
+		__vmcs_writel(GUEST_ES_BASE + 2 * i, 0);
+		__vmcs_writel(GUEST_ES_LIMIT + 2 * i, 0xffff);
+		__vmcs_writel(GUEST_ES_AR_BYTES + 2 * i, i == 1 ? 0x9b : 0x93);
+	}
+	vmcs_write16(GUEST_CS_SELECTOR, 0x100);
+	vmcs_writel(GUEST_CS_BASE, 0x1000);
+	vmcs_writel(GUEST_RIP, 0);
+	CHECK_EXIT(EXIT_REASON_IO_INSTRUCTION, 0x80ull << 16 | IO_QUAL_IMM, 2, 2);
+	CHECK_EQ(env.regs[RAX] & 0xff, 'A');
+}
+
+static void long_mode_guest(void)
+{
+	/* 64-bit guest: identity map of 1 GiB with 2 MiB pages at GPA 0x10000. */
+	u64 *p4, *p3, *p2;
+	static const u8 code[] = {
+		0x48, 0xb8, 0x88, 0x77, 0x66, 0x55, 0x44, 0x33, 0x22, 0x11, /* mov rax, imm64 */
+		0x44, 0x0f, 0x22, 0xc0,				/* mov cr8, rax */
+		0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x00, 0x40,	/* mov rax, [0x40000000] */
+	};
+
+	guest(code, sizeof(code), true);
+	p4 = (u64 *)(mem + 0x10000);
+	p3 = (u64 *)(mem + 0x11000);
+	p2 = (u64 *)(mem + 0x12000);
+	p4[0] = 0x11000 | 3;
+	p3[0] = 0x12000 | 3;
+	for (int n = 0; n < 512; n++)
+		p2[n] = (u64)n << 21 | 0x83;
+	vmcs_writel(GUEST_CR3, 0x10000);
+	CHECK_EXIT(EXIT_REASON_CR_ACCESS, CR_QUAL(8, CR_ACCESS_TYPE_MOV_TO_CR, RAX), 4, CODE + 10);
+	CHECK_EQ(env.regs[RAX], 0x1122334455667788ull);
+	/* #PF on an unmapped linear address; mask/match selects which exit. */
+	skip();
+	vmcs_write32(EXCEPTION_BITMAP, BIT(14));
+	vmcs_write32(PAGE_FAULT_ERROR_CODE_MASK, 1);	/* P bit */
+	vmcs_write32(PAGE_FAULT_ERROR_CODE_MATCH, 1);	/* only protection faults exit */
+	/* Not-present #PF (P=0) does not match: it goes to the guest, whose empty IDT
+	 * makes it a triple fault. */
+	vmcs_write32(GUEST_IDTR_LIMIT, 0);
+	CHECK_EQ(run(), EXIT_REASON_TRIPLE_FAULT);
+	/* Match 0: the not-present fault exits, qualification = linear address. */
+	vmcs_writel(GUEST_RIP, CODE + 14);
+	vmcs_write32(PAGE_FAULT_ERROR_CODE_MATCH, 0);
+	vmcs_write32(GUEST_ACTIVITY_STATE, 0);
+	CHECK_EXIT(EXIT_REASON_EXCEPTION_NMI, 0x40000000, 0, CODE + 14);
+	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO),
+		 INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_DELIVER_CODE_MASK | 14);
+	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_ERROR_CODE), 0);
+	CHECK(vmcs_read32(VM_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE, "IA-32e mode guest saved");
+}
+
+
+static void vmx_memory_operand_exits(void)
+{
+	static const struct {
+		const char *name;
+		u8 code[8];
+		u8 len;
+		u32 reason;
+	} t[] = {
+		{ "vmptrld", { 0x0f, 0xc7, 0x73, 0x08 }, 4, EXIT_REASON_VMPTRLD },	/* [ebx+8] */
+		{ "vmptrst", { 0x0f, 0xc7, 0x7b, 0x08 }, 4, EXIT_REASON_VMPTRST },
+		{ "vmclear", { 0x66, 0x0f, 0xc7, 0x73, 0x08 }, 5, EXIT_REASON_VMCLEAR },
+		{ "vmxon", { 0xf3, 0x0f, 0xc7, 0x73, 0x08 }, 5, EXIT_REASON_VMON },
+		{ "invept", { 0x66, 0x0f, 0x38, 0x80, 0x53, 0x08 }, 6, EXIT_REASON_INVEPT },	/* edx, [ebx+8] */
+		{ "invvpid", { 0x66, 0x0f, 0x38, 0x81, 0x53, 0x08 }, 6, EXIT_REASON_INVVPID },
+	};
+
+	for (unsigned k = 0; k < ARRAY_SIZE(t); k++) {
+		u32 r;
+
+		guest(t[k].code, t[k].len, false);
+		r = run();
+		CHECK(r == t[k].reason, "%s: exit %#x", t[k].name, r);
+		CHECK(vmcs_read32(VM_EXIT_INSTRUCTION_LEN) == t[k].len, "%s: len %u", t[k].name,
+		      vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
+		/* Qualification: the displacement; info: 32-bit address, DS, base EBX, no index. */
+		CHECK(vmcs_readl(EXIT_QUALIFICATION) == 8, "%s: qual %#lx", t[k].name,
+		      vmcs_readl(EXIT_QUALIFICATION));
+		CHECK((vmcs_read32(VMX_INSTRUCTION_INFO) & 0x0ffffc00u) == (3u << 15 | BIT(22) | 3u << 23),
+		      "%s: info %#x", t[k].name, vmcs_read32(VMX_INSTRUCTION_INFO));
+		if (t[k].reason == EXIT_REASON_INVEPT || t[k].reason == EXIT_REASON_INVVPID)
+			CHECK((vmcs_read32(VMX_INSTRUCTION_INFO) >> 28) == RDX, "%s: reg2", t[k].name);
+	}
+}
+
+static void unswitched_registers(void)
+{
+	u64 v = 0;
+
+	/* CR2, DR0, LSTAR stay as the guest leaves them; KVM reads/writes them natively. */
+	GUEST(0x0f, 0x20, 0xd0,				/* mov eax, cr2 */
+	      0x0f, 0x22, 0xd3,				/* mov cr2, ebx */
+	      0x0f, 0x21, 0xc1,				/* mov ecx, dr0 */
+	      0xb9, 0x82, 0x00, 0x00, 0xc0,		/* mov ecx, LSTAR */
+	      0x0f, 0x32,				/* rdmsr */
+	      0xf4);
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_MOV_DR_EXITING, false);
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_USE_MSR_BITMAPS, true);
+	open_msr(0xc0000082u, false);
+	native_write_cr2(0x1234);
+	set_debugreg(0xabc0, 0);
+	CHECK_EQ(wrmsrl_safe(0xc0000082u, 0xffffffff81800000ull), 0);
+	env.regs[RBX] = 0x5678;
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 16);
+	CHECK_EQ(env.regs[RAX], 0x81800000);		/* rdmsr overwrote the CR2 copy */
+	CHECK_EQ(env.regs[RDX], 0xffffffff);
+	CHECK_EQ(native_read_cr2(), 0x5678);
+	CHECK_EQ(get_debugreg(0), 0xabc0);
+	CHECK_EQ(rdmsrl_safe(0xc0000082u, &v), 0);
+	CHECK_EQ(v, 0xffffffff81800000ull);
+	/* Guest CR2 read: check separately. */
+	GUEST(0x0f, 0x20, 0xd0, 0xf4);
+	native_write_cr2(0x1234);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 3);
+	CHECK_EQ(env.regs[RAX], 0x1234);
+	CHECK_EQ(xsetbv(0, 2), -1);			/* x87 bit must be set */
+	CHECK_EQ(xsetbv(0, 3), 0);
+	CHECK_EQ(xgetbv(0), 3);
+	CHECK(rdtsc() != 0, "processor TSC");
+}
+
+static void pae_pdptes(void)
+{
+	/* A PAE guest (CR0.PG, CR4.PAE, not IA-32e): the exit saves the PDPTEs. */
+	u64 *pdpt = (u64 *)(mem + 0x10000), *pd = (u64 *)(mem + 0x11000);
+
+	GUEST(0xf4);
+	pdpt = (u64 *)(mem + 0x10000);
+	pd = (u64 *)(mem + 0x11000);
+	pdpt[0] = 0x11000 | 1;
+	pdpt[3] = 0x11000 | 1;
+	pd[0] = 0x83;					/* 2 MiB identity page */
+	vmcs_writel(GUEST_CR3, 0x10000);
+	vmcs_writel(GUEST_CR4, 0x2020);
+	vmcs_writel(GUEST_CR0, 0x80000031);
+	vmcs_write64(GUEST_PDPTR0, 0x11001);
+	vmcs_write64(GUEST_PDPTR3, 0x11001);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE);
+	CHECK_EQ(vmcs_read64(GUEST_PDPTR0), 0x11001);
+	CHECK_EQ(vmcs_read64(GUEST_PDPTR1), 0);
+	CHECK_EQ(vmcs_read64(GUEST_PDPTR3), 0x11001);
+}
+
+int main(void)
+{
+	if (env_setup(&env)) {
+		printf("FAIL vmx-env: setup failed\n");
+		return 1;
+	}
+	mem = aligned_alloc(4096, MEM_SIZE);
+	io_a = test_pages(1);
+	io_b = test_pages(1);
+	msr_bm = test_pages(1);
+	RUN_TEST(hlt_exit);
+	RUN_TEST(cpuid_exit_and_gprs);
+	RUN_TEST(io_exits);
+	RUN_TEST(msr_exits);
+	RUN_TEST(cr_exits);
+	RUN_TEST(dr_exits);
+	RUN_TEST(simple_instruction_exits);
+	RUN_TEST(rdtsc_offset);
+	RUN_TEST(invlpg_exit);
+	RUN_TEST(vmx_insn_info_exit);
+	RUN_TEST(exception_exits);
+	RUN_TEST(triple_fault_exit);
+	RUN_TEST(ept_exits);
+	RUN_TEST(interrupt_window);
+	RUN_TEST(nmi_window);
+	RUN_TEST(external_interrupt);
+	RUN_TEST(preemption_timer);
+	RUN_TEST(event_injection);
+	RUN_TEST(idt_vectoring);
+	RUN_TEST(entry_msr_load);
+	RUN_TEST(real_mode_guest);
+	RUN_TEST(long_mode_guest);
+	RUN_TEST(vmx_memory_operand_exits);
+	RUN_TEST(unswitched_registers);
+	RUN_TEST(pae_pdptes);
+	env_teardown(&env);
+	free(mem);
+	return 0;
+}
