@@ -74,7 +74,15 @@ void cpu_state_changed(struct cpu *c)
 	c->lf_op = LF_NONE;
 	c->s.rflags = (c->s.rflags & 0x3f7fd5) | 2;
 	cpu_update_mode(c);
-	tlb_flush_all(c);
+	/* the TLB depends on CR0, CR3, CR4, EFER (and CPL, a separate set) */
+	if (c->s.cr0 != c->seen_cr0 || c->s.cr3 != c->seen_cr3 || c->s.cr4 != c->seen_cr4 ||
+	    c->s.efer != c->seen_efer) {
+		tlb_flush_all(c);
+		c->seen_cr0 = c->s.cr0;
+		c->seen_cr3 = c->s.cr3;
+		c->seen_cr4 = c->s.cr4;
+		c->seen_efer = c->s.efer;
+	}
 	if (c->s.event_info & CPU_EVENT_VALID)
 		__atomic_or_fetch(&c->req, REQ_EVENT, __ATOMIC_SEQ_CST);
 	cpu_req(c, REQ_SLOW);
@@ -356,35 +364,29 @@ void cpu_count_partial(struct cpu *c)
 	c->cur_block = NULL;
 }
 
-enum cpu_exit cpu_run(struct cpu *c, u64 budget)
+/*
+ * The block loop.  Kept out of cpu_run() so that setjmp() there does not
+ * force every variable of the hot loop into memory.
+ */
+static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 {
-	int r;
-
-	c->budget_end = budget ? c->icount + budget : ~0ull;
-	r = setjmp(c->jb);
-	if (r == 2) {
-		cpu_count_partial(c);
-		return finish(c, (enum cpu_exit)c->exit_reason);
-	}
-	if (r == 1) {
-		int vec = c->fault_vec;
-		cpu_count_partial(c);
-		c->fault_vec = -1;
-		cpu_deliver(c, vec, CPU_EVENT_HWEXC, c->fault_has_err, c->fault_err, c->s.rip);
-	}
 	struct block *b = NULL;	/* the block just run, for chaining */
+
 	for (;;) {
 		struct block *nb = NULL;
-		const struct insn *i;
+		const struct insn *i, *end;
 		bool shadow = false;
 		u64 left;
 		u32 n;
 
 		if (unlikely(__atomic_load_n(&c->req, __ATOMIC_RELAXED))) {
-			int e = boundary(c, &shadow);
+			int e;
+			c->cur_block = NULL;
+			e = boundary(c, &shadow);
 			if (e >= 0)
 				return finish(c, (enum cpu_exit)e);
 		}
+		left = c->budget_end - c->icount;
 		if (unlikely(c->icount >= c->budget_end))
 			return finish(c, CPU_EXIT_BUDGET);
 		/*
@@ -393,9 +395,10 @@ enum cpu_exit cpu_run(struct cpu *c, u64 budget)
 		 * and the target's code page generation still matches.
 		 */
 		if (b && b->link_epoch == c->link_epoch) {
-			if (b->link[0] && b->link[0]->rip == c->s.rip)
+			u64 rip = c->s.rip;
+			if (b->link[0] && b->link[0]->rip == rip)
 				nb = b->link[0];
-			else if (b->link[1] && b->link[1]->rip == c->s.rip)
+			else if (b->link[1] && b->link[1]->rip == rip)
 				nb = b->link[1];
 			if (nb && unlikely(nb->gen != __atomic_load_n(&code_gen[nb->slot], __ATOMIC_RELAXED)))
 				nb = NULL;
@@ -413,13 +416,13 @@ enum cpu_exit cpu_run(struct cpu *c, u64 budget)
 		}
 		b = nb;
 		n = b->n;
-		left = c->budget_end - c->icount;
 		if (unlikely(shadow))
 			n = 1;
 		else if (unlikely(left < n))
 			n = (u32)left;
 		c->cur_block = b;
-		c->run_end = b->insn + n;
+		end = b->insn + n;
+		c->run_end = end;
 		if (shadow) {
 			u32 blocked = c->s.interruptibility &
 				      (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING);
@@ -427,14 +430,14 @@ enum cpu_exit cpu_run(struct cpu *c, u64 budget)
 			c->s.rip += b->insn[0].len;
 			c->s.interruptibility &= ~blocked;
 			c->icount++;
-			c->cur_block = NULL;
 			continue;
 		}
 		/*
 		 * RIP is set from the block start before each handler (no
 		 * dependency chain through memory); after the last one it
 		 * advances by that insn's length, which also completes a
-		 * branch's set_rip().
+		 * branch's set_rip().  A handler may pull run_end in (self-
+		 * modifying code) to stop after itself.
 		 */
 		{
 			u64 base = c->s.rip;
@@ -444,9 +447,27 @@ enum cpu_exit cpu_run(struct cpu *c, u64 budget)
 			}
 			c->s.rip += i[-1].len;
 		}
-		c->icount += (u64)(i - b->insn);
-		c->cur_block = NULL;
+		c->icount += likely(c->run_end == end) ? n : (u64)(i - b->insn);
 	}
+}
+
+enum cpu_exit cpu_run(struct cpu *c, u64 budget)
+{
+	int r;
+
+	c->budget_end = budget ? c->icount + budget : ~0ull;
+	r = setjmp(c->jb);
+	if (r == 2) {
+		cpu_count_partial(c);
+		return finish(c, (enum cpu_exit)c->exit_reason);
+	}
+	if (r == 1) {
+		int vec = c->fault_vec;
+		cpu_count_partial(c);
+		c->fault_vec = -1;
+		cpu_deliver(c, vec, CPU_EVENT_HWEXC, c->fault_has_err, c->fault_err, c->s.rip);
+	}
+	return run_loop(c);
 }
 
 /* Port I/O through the owner's callback; unclaimed reads give all ones. */

@@ -186,6 +186,8 @@ struct cpu {
 	u64 link_epoch;		/* bumped when linear->physical or mode changes */
 	u64 icache_gen;		/* bumped when the arena is recycled */
 	u64 cs_base_seen;
+	/* what cpu_state_changed() last saw, to flush the TLB only when needed */
+	u64 seen_cr0, seen_cr3, seen_cr4, seen_efer;
 	bool tlb_has_large;	/* a large page was cached: INVLPG flushes all */
 
 	/* Run loop */
@@ -329,24 +331,24 @@ static __always_inline bool get_cf(struct cpu *c)
 {
 	u64 a = c->lf_s1, b = c->lf_s2, r = c->lf_res;
 	int top = (8 << c->lf_sz) - 1;
+	u8 op = c->lf_op;
 
-	switch (c->lf_op) {
-	case LF_NONE:
-		return c->s.rflags & CPU_FLAG_CF;
-	case LF_LOGIC:
+	/* an if-chain, most frequent first: a jump table costs more here */
+	if (op == LF_LOGIC)
 		return false;
-	case LF_INC:
-	case LF_DEC:
-		return c->lf_cf;
-	case LF_ADD:
-	case LF_ADC:
-		return (((a & b) | ((a | b) & ~r)) >> top) & 1;
-	case LF_SUB:
-	case LF_SBB:
+	if (op == LF_SUB)
 		return (((~a & b) | (~(a ^ b) & r)) >> top) & 1;
-	default:
-		return lf_compute(c) & CPU_FLAG_CF;
-	}
+	if (op == LF_ADD)
+		return (((a & b) | ((a | b) & ~r)) >> top) & 1;
+	if (op == LF_INC || op == LF_DEC)
+		return c->lf_cf;
+	if (op == LF_NONE)
+		return c->s.rflags & CPU_FLAG_CF;
+	if (op == LF_ADC)
+		return (((a & b) | ((a | b) & ~r)) >> top) & 1;
+	if (op == LF_SBB)
+		return (((~a & b) | (~(a ^ b) & r)) >> top) & 1;
+	return lf_compute(c) & CPU_FLAG_CF;
 }
 
 bool cpu_cond_slow(struct cpu *c, int cc);

@@ -216,6 +216,7 @@ struct block *icache_lookup(struct cpu *c)
 	u32 mode = c->mode & MODE_KEY, h;
 	u8 *page;
 
+	c->cur_block = NULL;	/* a fetch fault retires nothing of the last block */
 	if (c->code64) {
 		lin = rip;
 	} else {

@@ -189,7 +189,10 @@ static __always_inline u64 incdec(struct cpu *c, int sz, u64 a, bool dec)
 {
 	u64 r = (dec ? a - 1 : a + 1) & sz_mask(sz);
 	c->lf_cf = get_cf(c);
-	lf_set(c, dec ? LF_DEC : LF_INC, sz, r, a, 1);
+	/* INC/DEC flags need only the result (flags.c) */
+	c->lf_op = dec ? LF_DEC : LF_INC;
+	c->lf_sz = sz;
+	c->lf_res = r;
 	return r;
 }
 
@@ -785,7 +788,7 @@ static void aaa_aas(struct cpu *c, bool sub)
 	if (adj) {
 		if (sub) {
 			ax = (u16)(ax - 6);
-			ax = (u16)(((ax >> 8) - 1) << 8 | (ax & 0xff));
+			ax = (u16)((((unsigned)(ax >> 8) - 1u) << 8) | (ax & 0xffu));
 		} else {
 			ax = (u16)(ax + 0x106);
 		}

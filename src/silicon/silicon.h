@@ -272,8 +272,11 @@ struct cpu_state *cpu_state(struct cpu *cpu);
 /**
  * cpu_state_changed() - tell the cpu its state was written from outside
  *
- * Recomputes the mode and CPL from CR0/EFER/CS/RFLAGS and flushes the TLB
- * and decoded blocks that depend on them.
+ * Recomputes the mode and CPL from CR0/EFER/CS/SS/RFLAGS and, when CR0,
+ * CR3, CR4 or EFER changed since the last call, flushes the TLB (as a MOV
+ * to CR3 would).  Changes to page tables in memory need no call (and, as on
+ * hardware, are seen only after a flush).  Also notices an event written
+ * to event_info.
  */
 void cpu_state_changed(struct cpu *cpu);
 

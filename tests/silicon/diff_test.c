@@ -36,6 +36,10 @@ struct diff_regs {
 };
 extern struct diff_regs native_out;
 void native_exec(struct diff_regs *in);
+void native_exec32(struct diff_regs *in);
+
+/* Cases run in compatibility mode (32-bit code) instead of 64-bit mode. */
+static bool mode32;
 void native_return(void);
 
 static u8 *ncode, *ndata;		/* native pages at CODE, DATA */
@@ -101,9 +105,10 @@ enum form {
 	F_OPREG_IV,	/* MOV reg, imm16/32/64 */
 	F_STR,		/* string op */
 	F_PUSHPOP,	/* push/pop reg */
+	F_I8,		/* opcode imm8 (AAM, AAD) */
 };
 
-enum kind { K_PLAIN, K_SHIFT, K_SHXD, K_DIV, K_BSF, K_BT, K_BTI, K_MEMONLY, K_CX16, K_CL16 };
+enum kind { K_PLAIN, K_SHIFT, K_SHXD, K_DIV, K_BSF, K_BT, K_BTI, K_MEMONLY, K_CX16, K_CL16, K_ONLY32 };
 
 struct spec {
 	const char *name;
@@ -218,6 +223,17 @@ static const struct spec specs[] = {
 	{ "lods", 0, 0, 0xad, 0xac, -1, F_STR, S_ALL, K_PLAIN, 0 },
 	{ "cmps", 0, 0, 0xa7, 0xa6, -1, F_STR, S_ALL, K_PLAIN, 0 },
 	{ "scas", 0, 0, 0xaf, 0xae, -1, F_STR, S_ALL, K_PLAIN, 0 },
+	/* legacy-mode only (run in compatibility mode) */
+	{ "daa", 0, 0, 0x27, -1, -1, F_NONE, 4, K_ONLY32, OF },
+	{ "das", 0, 0, 0x2f, -1, -1, F_NONE, 4, K_ONLY32, OF },
+	{ "aaa", 0, 0, 0x37, -1, -1, F_NONE, 4, K_ONLY32, OF | SF | ZF | PF },
+	{ "aas", 0, 0, 0x3f, -1, -1, F_NONE, 4, K_ONLY32, OF | SF | ZF | PF },
+	{ "aam", 0, 0, 0xd4, -1, -1, F_I8, 4, K_ONLY32, OF | AF | CF },
+	{ "aad", 0, 0, 0xd5, -1, -1, F_I8, 4, K_ONLY32, OF | AF | CF },
+	{ "inc r", 0, 0, 0x40, -1, -1, F_OPREG, S_WDQ & ~8, K_ONLY32, 0 },
+	{ "dec r", 0, 0, 0x48, -1, -1, F_OPREG, S_WDQ & ~8, K_ONLY32, 0 },
+	{ "pusha", 0, 0, 0x60, -1, -1, F_NONE, 6, K_ONLY32, 0 },
+	{ "popa", 0, 0, 0x61, -1, -1, F_NONE, 6, K_ONLY32, 0 },
 };
 
 struct tcase {
@@ -234,7 +250,7 @@ static void put32(u8 *p, u32 v) { memcpy(p, &v, 4); }
 static int pick_reg(bool byte, bool *need_rex, int avoid1, int avoid2)
 {
 	for (;;) {
-		int r = (int)(rnd() % 16);
+		int r = (int)(rnd() % (mode32 ? 8 : 16));
 		if (r == 4 || r == avoid1 || r == avoid2)
 			continue;
 		if (byte && r >= 8)
@@ -273,6 +289,15 @@ static bool gen(const struct spec *sp, int sz, struct tcase *t)
 
 	if (byte && sp->op_b < 0)
 		return false;
+	if (mode32 && sz == 3)
+		return false;
+	if (sp->form == F_I8) {
+		*p++ = sp->op;
+		*p++ = rnd() % 8 == 0 ? 0 : (rnd() % 3 == 0 ? 10 : (u8)rnd());
+		t->len = (int)(p - t->code);
+		t->fmask = (ALLF | DF) & ~undef;
+		return true;
+	}
 	opcode = byte ? (u8)sp->op_b : sp->op;
 	if (sp->form == F_STR) {
 		bool rep = rnd() & 1;
@@ -329,7 +354,7 @@ static bool gen(const struct spec *sp, int sz, struct tcase *t)
 			r = 1;
 		if (sz == 1)
 			*p++ = 0x66;
-		if (rex_w || r >= 8 || (byte && (rnd() & 1)))
+		if (!mode32 && (rex_w || r >= 8 || (byte && (rnd() & 1))))
 			*p++ = (u8)(0x40 | (rex_w ? 8 : 0) | (r >= 8 ? 1 : 0));
 		if (sp->map == 1)
 			*p++ = 0x0f;
@@ -367,6 +392,12 @@ static bool gen(const struct spec *sp, int sz, struct tcase *t)
 		addr = DATA + off;
 		target = addr;
 		switch (rnd() % 4) {
+		case 3:
+			if (!mode32)
+				goto riprel_case;
+			/* [disp32] without SIB: absolute in 32-bit code */
+			mod = 0; rm = 5; disp = (s32)addr; disp32_abs = true;
+			break;
 		case 0:	/* [disp32] */
 			mod = 0; rm = 4; sib = true; base = 5; index = 4; disp = (s32)addr;
 			disp32_abs = true;
@@ -379,7 +410,7 @@ static bool gen(const struct spec *sp, int sz, struct tcase *t)
 			mod = 1;
 			rm = base;
 			t->in.gpr[base] = addr - disp;
-			if (rnd() % 4 == 0) {
+			if (!mode32 && rnd() % 4 == 0) {
 				asz67 = true;
 				t->in.gpr[base] = (rnd() << 32) | (u32)(addr - disp);
 			}
@@ -400,6 +431,7 @@ static bool gen(const struct spec *sp, int sz, struct tcase *t)
 			t->in.gpr[base] = addr - disp - (t->in.gpr[index] << scale);
 			break;
 		default:	/* RIP-relative */
+riprel_case:
 			mod = 0; rm = 5; riprel = true;
 			break;
 		}
@@ -462,7 +494,9 @@ static bool gen(const struct spec *sp, int sz, struct tcase *t)
 	}
 	if (rex_w)
 		rex |= 8;
-	if (rex || need_rex || (byte && (rnd() & 1)))
+	if (mode32)
+		;	/* no REX in 32-bit code */
+	else if (rex || need_rex || (byte && (rnd() & 1)))
 		*p++ = 0x40 | rex;
 	else if (byte) {
 		/* no REX: registers 4-7 are AH, CH, DH, BH */
@@ -557,17 +591,28 @@ static int run_case(const char *name, struct tcase *t, int n)
 
 	fill_data(rnd());
 	memcpy(ncode, t->code, t->len);
-	ncode[t->len] = 0xff;	/* jmp *RET_SLOT */
-	ncode[t->len + 1] = 0x24;
-	ncode[t->len + 2] = 0x25;
-	put32(ncode + t->len + 3, (u32)RET_SLOT);
+	if (mode32) {
+		/* ljmp $0x33, $CODE+0x700, where a 64-bit "jmp *RET_SLOT" waits */
+		ncode[t->len] = 0xea;
+		put32(ncode + t->len + 1, (u32)(CODE + 0x700));
+		ncode[t->len + 5] = 0x33;
+		ncode[t->len + 6] = 0;
+	} else {
+		ncode[t->len] = 0xff;	/* jmp *RET_SLOT */
+		ncode[t->len + 1] = 0x24;
+		ncode[t->len + 2] = 0x25;
+		put32(ncode + t->len + 3, (u32)RET_SLOT);
+	}
 	memcpy(scode, t->code, t->len);
 	scode[t->len] = 0xf4;	/* hlt */
 	cpu_code_written(scode, 64);
 
 	fault_sig = 0;
 	if (sigsetjmp(fault_env, 1) == 0) {
-		native_exec(&t->in);
+		if (mode32)
+			native_exec32(&t->in);
+		else
+			native_exec(&t->in);
 		nat = native_out;
 		nsig = 0;
 	} else {
@@ -578,6 +623,9 @@ static int run_case(const char *name, struct tcase *t, int n)
 	memcpy(st->gpr, t->in.gpr, sizeof(st->gpr));
 	st->rflags = t->in.rflags;
 	st->rip = CODE;
+	/* 64-bit or 32-bit (compatibility mode) code at CPL0 */
+	st->seg[CPU_SEG_CS] = mode32 ? (struct cpu_seg){ 0, 0xffffffff, 0xc09b, 0x18 }
+				     : (struct cpu_seg){ 0, 0xffffffff, 0xa09b, 0x08 };
 	st->activity = CPU_ACTIVE;
 	cpu_state_changed(S.c);
 	e = cpu_run(S.c, 10000);
@@ -607,10 +655,10 @@ static int run_case(const char *name, struct tcase *t, int n)
 			printf("     %s #%d: fault rip %#llx\n", name, n, (unsigned long long)frip);
 			fails++;
 		}
-		for (int k = 0; k < 16; k++) {
+		for (int k = 0; k < (mode32 ? 8 : 16); k++) {
 			if (k == 4 || (t->skip_regs & (1u << k)))
 				continue;
-			if (nat.gpr[k] != st->gpr[k]) {
+			if ((nat.gpr[k] ^ st->gpr[k]) & (mode32 ? 0xffffffffull : ~0ull)) {
 				printf("     %s #%d: after fault %s native %#llx silicon %#llx\n", name, n,
 				       rn[k], (unsigned long long)nat.gpr[k], (unsigned long long)st->gpr[k]);
 				fails++;
@@ -625,10 +673,10 @@ static int run_case(const char *name, struct tcase *t, int n)
 		       (unsigned long long)st->rip, (unsigned long long)vec);
 		return 1;
 	}
-	for (int k = 0; k < 16; k++) {
+	for (int k = 0; k < (mode32 ? 8 : 16); k++) {
 		if (t->skip_regs & (1u << k))
 			continue;
-		if (nat.gpr[k] != st->gpr[k]) {
+		if ((nat.gpr[k] ^ st->gpr[k]) & (mode32 ? 0xffffffffull : ~0ull)) {
 			printf("     %s #%d: %s native %#llx silicon %#llx\n", name, n, rn[k],
 			       (unsigned long long)nat.gpr[k], (unsigned long long)st->gpr[k]);
 			fails++;
@@ -667,7 +715,7 @@ static void diff_one(const struct spec *sp)
 	char name[64];
 	int bad = 0, ran = 0;
 
-	snprintf(name, sizeof(name), "diff %s", sp->name);
+	snprintf(name, sizeof(name), "diff%s %s", mode32 ? "32" : "", sp->name);
 	test_begin(name);
 	for (int sz = 0; sz < 4; sz++) {
 		if (!(sp->sizes & (1u << sz)))
@@ -700,6 +748,11 @@ static int setup(void)
 	if (ncode != (void *)CODE || ndata != (void *)DATA)
 		return -1;
 	memcpy(ncode + 0x800, &ret, 8);
+	/* the way back from compatibility mode: jmp *RET_SLOT in 64-bit code */
+	ncode[0x700] = 0xff;
+	ncode[0x701] = 0x24;
+	ncode[0x702] = 0x25;
+	put32(ncode + 0x703, (u32)RET_SLOT);
 	scode = aligned_alloc(4096, 4096);
 	sdata = aligned_alloc(4096, DATA_SIZE);
 	if (!scode || !sdata || sil_init(&S, 1 << 20))
@@ -732,7 +785,13 @@ int main(void)
 		return 0;
 	}
 	for (size_t k = 0; k < ARRAY_SIZE(specs); k++)
-		diff_one(&specs[k]);
+		if (specs[k].kind != K_ONLY32)
+			diff_one(&specs[k]);
+	/* the same forms (and the legacy-only ones) as 32-bit code */
+	mode32 = true;
+	for (size_t k = 0; k < ARRAY_SIZE(specs); k++)
+		if ((specs[k].sizes & 7) && specs[k].kind != K_CX16)
+			diff_one(&specs[k]);
 	sil_fini(&S);
 	free(scode);
 	free(sdata);

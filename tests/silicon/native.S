@@ -11,6 +11,34 @@
  * rflags at 128, rip at 136.
  */
 	.text
+/*
+ * void native_exec32(struct diff_regs *in): the same, but the code at
+ * in->rip (below 4 GiB) runs in compatibility mode (CS = 0x23, Linux's
+ * 32-bit user code segment) with DS = ES = 0x2b; it must end with
+ * "ljmp $0x33, $X" where X holds "jmp *native_return_slot".
+ */
+	.globl native_exec32
+	.type native_exec32, @function
+native_exec32:
+	push %rbx
+	push %rbp
+	push %r12
+	push %r13
+	push %r14
+	push %r15
+	mov %rsp, saved_rsp(%rip)
+	mov %ds, saved_ds(%rip)
+	mov %es, saved_es(%rip)
+	mov 136(%rdi), %rax
+	mov %eax, far32(%rip)
+	movw $0x23, far32+4(%rip)
+	mov $0x2b, %eax
+	mov %eax, %ds
+	mov %eax, %es
+	lea ljmp_far32(%rip), %rax
+	mov %rax, entry(%rip)
+	jmp load_regs
+
 	.globl native_exec
 	.type native_exec, @function
 native_exec:
@@ -21,8 +49,11 @@ native_exec:
 	push %r14
 	push %r15
 	mov %rsp, saved_rsp(%rip)
+	mov %ds, saved_ds(%rip)
+	mov %es, saved_es(%rip)
 	mov 136(%rdi), %rax
 	mov %rax, entry(%rip)
+load_regs:
 	pushq 128(%rdi)
 	popfq
 	mov 0(%rdi), %rax
@@ -65,6 +96,8 @@ native_return:
 	pushfq
 	popq native_out+128(%rip)
 	cld
+	mov saved_ds(%rip), %ds
+	mov saved_es(%rip), %es
 	pop %r15
 	pop %r14
 	pop %r13
@@ -73,9 +106,17 @@ native_return:
 	pop %rbx
 	ret
 
+ljmp_far32:
+	ljmpl *far32(%rip)
+
 	.data
 	.balign 8
 saved_rsp: .quad 0
+saved_ds: .word 0
+saved_es: .word 0
+	.balign 8
+far32: .long 0
+	.word 0
 entry: .quad 0
 	.globl native_out
 native_out: .fill 18, 8, 0

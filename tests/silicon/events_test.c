@@ -1,0 +1,386 @@
+// SPDX-License-Identifier: MIT
+/*
+ * events_test.c: interrupts, NMIs, kicks and injected events at
+ * instruction boundaries (STI and MOV SS shadows, HLT wake-up, NMI
+ * blocking until IRET), from the running thread and from another one;
+ * and the decoded-instruction cache under self-modifying code and
+ * another vCPU's writes.
+ *
+ * Guests run in 64-bit mode (sil_long_mode); the IDT stub of vector v is
+ * "push $v; hlt" unless a test replaces it.
+ */
+#include <pthread.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../test.h"
+#include "sil.h"
+
+#define CODE 0x100000
+
+static int ack_vector = -1;
+static int acks;
+
+static int ack(void *opaque, struct cpu *cpu)
+{
+	acks++;
+	cpu_set_intr(cpu, false);
+	return ack_vector;
+}
+
+static int pio_ignore(void *opaque, struct cpu *cpu, u16 port, int size, bool write, u32 *val)
+{
+	return 0;
+}
+
+static const struct cpu_io_ops ack_ops = { .pio = pio_ignore, .intr_ack = ack };
+
+static void setup(struct sil *s, const u8 *code, size_t len, bool use_ack)
+{
+	struct cpu_state *st;
+
+	sil_init(s, 4 << 20);
+	sil_long_mode(s);
+	sil_put(s, CODE, code, len);
+	if (use_ack)
+		cpu_set_io_ops(s->c, &ack_ops, s);
+	st = cpu_state(s->c);
+	st->rip = CODE;
+	st->rflags = 2;
+	cpu_state_changed(s->c);
+	acks = 0;
+}
+
+static u64 stack_word(struct sil *s, int k)
+{
+	u64 v;
+	memcpy(&v, s->ram + cpu_state(s->c)->gpr[4] + 8 * k, 8);
+	return v;
+}
+
+/* STI; the interrupt waits for the instruction after STI. */
+static void sti_shadow(void)
+{
+	static const u8 code[] = {
+		0xfb,				/* sti */
+		0xbb, 7, 0, 0, 0,		/* mov $7, %ebx */
+		0xbb, 8, 0, 0, 0,		/* mov $8, %ebx */
+		0xf4,
+	};
+	struct sil s;
+	struct cpu_state *st;
+
+	setup(&s, code, sizeof(code), true);
+	st = cpu_state(s.c);
+	ack_vector = 0x40;
+	CHECK_EQ(cpu_run(s.c, 1), CPU_EXIT_BUDGET);
+	CHECK(st->interruptibility & CPU_INTR_STI_BLOCKING, "no STI blocking after STI");
+	cpu_raise_intr(s.c);
+	CHECK_EQ(cpu_run(s.c, 100), CPU_EXIT_HLT);
+	CHECK_EQ(stack_word(&s, 0), 0x40);		/* the stub's push */
+	CHECK_EQ(stack_word(&s, 1), CODE + 6);	/* taken after "mov $7" */
+	CHECK_EQ(st->gpr[3], 7);
+	CHECK_EQ(acks, 1);
+	CHECK(!(st->rflags & CPU_FLAG_IF), "IF still set in the handler");
+	sil_fini(&s);
+}
+
+/* MOV SS blocks interrupts for one instruction. */
+static void movss_shadow(void)
+{
+	static const u8 code[] = {
+		0xb8, 0x10, 0, 0, 0,		/* mov $0x10, %eax */
+		0x8e, 0xd0,			/* mov %eax, %ss */
+		0xbb, 7, 0, 0, 0,		/* mov $7, %ebx */
+		0xbb, 8, 0, 0, 0,		/* mov $8, %ebx */
+		0xf4,
+	};
+	struct sil s;
+	struct cpu_state *st;
+
+	setup(&s, code, sizeof(code), true);
+	st = cpu_state(s.c);
+	st->rflags |= CPU_FLAG_IF;
+	cpu_state_changed(s.c);
+	ack_vector = 0x41;
+	CHECK_EQ(cpu_run(s.c, 2), CPU_EXIT_BUDGET);
+	CHECK(st->interruptibility & CPU_INTR_MOVSS_BLOCKING, "no MOV SS blocking");
+	cpu_raise_intr(s.c);
+	CHECK_EQ(cpu_run(s.c, 100), CPU_EXIT_HLT);
+	CHECK_EQ(stack_word(&s, 0), 0x41);
+	CHECK_EQ(stack_word(&s, 1), CODE + 12);
+	CHECK_EQ(st->gpr[3], 7);
+	sil_fini(&s);
+}
+
+/* HLT is left by an interrupt; the handler IRETs to after the HLT. */
+static void hlt_wakeup(void)
+{
+	static const u8 code[] = {
+		0xfb,				/* sti */
+		0xf4,				/* hlt */
+		0xbb, 9, 0, 0, 0,		/* mov $9, %ebx */
+		0xf4,
+	};
+	static const u8 iret_stub[] = { 0x48, 0xcf };	/* iretq */
+	struct sil s;
+	struct cpu_state *st;
+
+	setup(&s, code, sizeof(code), true);
+	sil_put(&s, SIL_STUBS + 0x42 * 16, iret_stub, sizeof(iret_stub));
+	st = cpu_state(s.c);
+	ack_vector = 0x42;
+	CHECK_EQ(cpu_run(s.c, 100), CPU_EXIT_HLT);
+	CHECK_EQ(st->rip, CODE + 2);
+	CHECK_EQ(st->activity, CPU_HLT);
+	/* still halted with nothing pending */
+	CHECK_EQ(cpu_run(s.c, 100), CPU_EXIT_HLT);
+	cpu_raise_intr(s.c);
+	CHECK_EQ(cpu_run(s.c, 100), CPU_EXIT_HLT);
+	CHECK_EQ(acks, 1);
+	CHECK_EQ(st->gpr[3], 9);
+	CHECK_EQ(st->rip, CODE + 8);
+	sil_fini(&s);
+}
+
+/* Without an INTA callback the owner gets CPU_EXIT_IRQ and injects. */
+static void irq_exit_and_inject(void)
+{
+	static const u8 code[] = { 0xeb, 0xfe };	/* jmp . */
+	struct sil s;
+	struct cpu_state *st;
+
+	setup(&s, code, sizeof(code), false);
+	st = cpu_state(s.c);
+	CHECK_EQ(cpu_run(s.c, 50), CPU_EXIT_BUDGET);
+	cpu_raise_intr(s.c);
+	CHECK_EQ(cpu_run(s.c, 50), CPU_EXIT_BUDGET);	/* IF = 0: not taken */
+	st->rflags |= CPU_FLAG_IF;
+	cpu_state_changed(s.c);
+	CHECK_EQ(cpu_run(s.c, 50), CPU_EXIT_IRQ);
+	cpu_set_intr(s.c, false);
+	cpu_inject_event(s.c, CPU_EVENT_VALID | (CPU_EVENT_EXTINT << CPU_EVENT_TYPE_SHIFT) | 0x43, 0);
+	CHECK_EQ(cpu_run(s.c, 50), CPU_EXIT_HLT);
+	CHECK_EQ(stack_word(&s, 0), 0x43);
+	CHECK_EQ(stack_word(&s, 1), CODE);
+	/* an injected #PF with its error code */
+	st->rip = CODE;
+	st->activity = CPU_ACTIVE;
+	st->gpr[4] = SIL_STACK;
+	cpu_state_changed(s.c);
+	cpu_inject_event(s.c, CPU_EVENT_VALID | CPU_EVENT_HAS_ERROR |
+			 (CPU_EVENT_HWEXC << CPU_EVENT_TYPE_SHIFT) | 14, 0x1234);
+	CHECK_EQ(cpu_run(s.c, 50), CPU_EXIT_HLT);
+	CHECK_EQ(stack_word(&s, 0), 14);
+	CHECK_EQ(stack_word(&s, 1), 0x1234);
+	CHECK_EQ(stack_word(&s, 2), CODE);
+	sil_fini(&s);
+}
+
+/* NMI ignores IF, and a second one waits until IRET ends NMI blocking. */
+static void nmi_blocking(void)
+{
+	static const u8 code[] = { 0xeb, 0xfe };	/* jmp . */
+	static const u8 nmi_stub[] = {
+		0x6a, 0x02,			/* push $2 */
+		0xf4,				/* hlt */
+		0x48, 0x83, 0xc4, 0x08,		/* add $8, %rsp */
+		0x48, 0xcf,			/* iretq */
+	};
+	struct sil s;
+	struct cpu_state *st;
+
+	setup(&s, code, sizeof(code), false);
+	sil_put(&s, SIL_STUBS + 2 * 16, nmi_stub, sizeof(nmi_stub));
+	st = cpu_state(s.c);
+	cpu_raise_nmi(s.c);
+	CHECK_EQ(cpu_run(s.c, 100), CPU_EXIT_HLT);
+	CHECK_EQ(stack_word(&s, 0), 2);
+	CHECK(st->interruptibility & CPU_INTR_NMI_BLOCKING, "no NMI blocking");
+	cpu_raise_nmi(s.c);
+	st->activity = CPU_ACTIVE;
+	cpu_state_changed(s.c);
+	/* add; iretq; then the second NMI: HLT in the stub again */
+	CHECK_EQ(cpu_run(s.c, 100), CPU_EXIT_HLT);
+	CHECK_EQ(stack_word(&s, 0), 2);
+	CHECK_EQ(stack_word(&s, 1), CODE);
+	CHECK(s.nout == 0, "unexpected output");
+	sil_fini(&s);
+}
+
+struct kicker {
+	struct cpu *c;
+	int what;
+};
+
+static void *kick_thread(void *p)
+{
+	struct kicker *k = p;
+	usleep(20000);
+	if (k->what == 0)
+		cpu_kick(k->c);
+	else
+		cpu_raise_intr(k->c);
+	return NULL;
+}
+
+/* Another thread's kick and INTR reach a cpu spinning in the guest. */
+static void cross_thread(void)
+{
+	static const u8 code[] = { 0xeb, 0xfe };	/* jmp . */
+	struct sil s;
+	struct kicker k;
+	pthread_t t;
+	struct cpu_state *st;
+
+	setup(&s, code, sizeof(code), true);
+	st = cpu_state(s.c);
+	k.c = s.c;
+	k.what = 0;
+	pthread_create(&t, NULL, kick_thread, &k);
+	CHECK_EQ(cpu_run(s.c, 0), CPU_EXIT_KICK);
+	pthread_join(t, NULL);
+	CHECK_EQ(st->rip, CODE);
+	st->rflags |= CPU_FLAG_IF;
+	cpu_state_changed(s.c);
+	ack_vector = 0x44;
+	k.what = 1;
+	pthread_create(&t, NULL, kick_thread, &k);
+	CHECK_EQ(cpu_run(s.c, 0), CPU_EXIT_HLT);
+	pthread_join(t, NULL);
+	CHECK_EQ(stack_word(&s, 0), 0x44);
+	CHECK_EQ(acks, 1);
+	sil_fini(&s);
+}
+
+/* A store into the instruction that follows it in the same block. */
+static void self_modifying(void)
+{
+	static const u8 code[] = {
+		0xc6, 0x05, 0x01, 0, 0, 0, 0x42,	/* movb $0x42, 1f+1(%rip) */
+		0xb0, 0x11,				/* 1: mov $0x11, %al */
+		0x31, 0xc9,				/* xor %ecx, %ecx */
+		0xf4,
+	};
+	struct sil s;
+	struct cpu_state *st;
+
+	setup(&s, code, sizeof(code), false);
+	st = cpu_state(s.c);
+	CHECK_EQ(cpu_run(s.c, 100), CPU_EXIT_HLT);
+	CHECK_EQ(st->gpr[0] & 0xff, 0x42);
+	CHECK_EQ(cpu_instructions(s.c), 4);
+	/* run it again: the patched byte is now the code */
+	st->rip = CODE;
+	st->activity = CPU_ACTIVE;
+	cpu_state_changed(s.c);
+	CHECK_EQ(cpu_run(s.c, 100), CPU_EXIT_HLT);
+	CHECK_EQ(st->gpr[0] & 0xff, 0x42);
+	sil_fini(&s);
+}
+
+/*
+ * Two cpus on one memory: B rewrites code A has decoded and run (B's
+ * write TLB slot for the page was filled before A marked it as code).
+ */
+static void cross_vcpu_code(void)
+{
+	static const u8 a_code[] = { 0xb8, 1, 0, 0, 0, 0xf4 };	/* mov $1, %eax; hlt */
+	static const u8 b_code[] = {
+		0x89, 0x1f,		/* mov %ebx, (%rdi) */
+		0x89, 0x0f,		/* mov %ecx, (%rdi) */
+		0xeb, 0xfe,		/* jmp . */
+	};
+	struct sil s;
+	struct cpu *b;
+	struct cpu_state *sa, *sb;
+
+	setup(&s, a_code, sizeof(a_code), false);
+	sil_put(&s, CODE + 0x1000, b_code, sizeof(b_code));
+	sa = cpu_state(s.c);
+	b = cpu_create();
+	cpu_map_phys(b, 0, s.ram_size, s.ram, 0);
+	sb = cpu_state(b);
+	*sb = *sa;
+	sb->rip = CODE + 0x1000;
+	sb->gpr[7] = CODE;
+	sb->gpr[3] = 0x000001b8;	/* the bytes already there */
+	sb->gpr[1] = 0x000002b8;	/* mov $2, %eax */
+	cpu_state_changed(b);
+	/* B's first store fills its write TLB slot for A's (not yet code) page */
+	CHECK_EQ(cpu_run(b, 1), CPU_EXIT_BUDGET);
+	/* A decodes and runs the page */
+	CHECK_EQ(cpu_run(s.c, 10), CPU_EXIT_HLT);
+	CHECK_EQ(sa->gpr[0], 1);
+	/* B's second store, through the slot it filled before */
+	CHECK_EQ(cpu_run(b, 1), CPU_EXIT_BUDGET);
+	/* A must see the new code */
+	sa->rip = CODE;
+	sa->activity = CPU_ACTIVE;
+	cpu_state_changed(s.c);
+	CHECK_EQ(cpu_run(s.c, 10), CPU_EXIT_HLT);
+	CHECK_EQ(sa->gpr[0], 2);
+	cpu_destroy(b);
+	sil_fini(&s);
+}
+
+/* LOCK ADD from two threads on two cpus: no lost updates. */
+struct adder {
+	struct cpu *c;
+};
+
+static void *add_thread(void *p)
+{
+	struct adder *a = p;
+	cpu_run(a->c, 0);
+	return NULL;
+}
+
+static void locked_add_two_cpus(void)
+{
+	static const u8 code[] = {
+		0xf0, 0x48, 0xff, 0x07,		/* 1: lock incq (%rdi) */
+		0xff, 0xc9,			/* dec %ecx */
+		0x75, 0xf8,			/* jnz 1b */
+		0xf4,
+	};
+	struct sil s;
+	struct cpu *b;
+	struct adder a1, a2;
+	pthread_t t1, t2;
+	u64 v;
+
+	setup(&s, code, sizeof(code), false);
+	cpu_state(s.c)->gpr[7] = 0x200000;
+	cpu_state(s.c)->gpr[1] = 200000;
+	cpu_state_changed(s.c);
+	b = cpu_create();
+	cpu_map_phys(b, 0, s.ram_size, s.ram, 0);
+	*cpu_state(b) = *cpu_state(s.c);
+	cpu_state_changed(b);
+	memset(s.ram + 0x200000, 0, 8);
+	a1.c = s.c;
+	a2.c = b;
+	pthread_create(&t1, NULL, add_thread, &a1);
+	pthread_create(&t2, NULL, add_thread, &a2);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	memcpy(&v, s.ram + 0x200000, 8);
+	CHECK_EQ(v, 400000);
+	cpu_destroy(b);
+	sil_fini(&s);
+}
+
+int main(void)
+{
+	RUN_TEST(sti_shadow);
+	RUN_TEST(movss_shadow);
+	RUN_TEST(hlt_wakeup);
+	RUN_TEST(irq_exit_and_inject);
+	RUN_TEST(nmi_blocking);
+	RUN_TEST(cross_thread);
+	RUN_TEST(self_modifying);
+	RUN_TEST(cross_vcpu_code);
+	RUN_TEST(locked_add_two_cpus);
+	return test_cases_failed ? 1 : 0;
+}
