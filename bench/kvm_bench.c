@@ -41,11 +41,10 @@ int main(int argc, char **argv)
 	const struct backend *be = NULL;
 	const char *image = NULL;
 	double min_time = 0.1, max_time = 5.0;
-	struct measurement m[WL_NR];
+	struct measurement m[WL_NR] = { 0 };
 	struct vm v = { .sys = -1, .vm = -1, .vcpu = -1 };
-	const char *why = NULL;
-	char whybuf[sizeof(v.setup_err)];
-	int pvm;
+	char setup_err[sizeof(v.setup_err)] = "";
+	int pvm, soft, need_vm = 1, setup_failed = 0;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--accel") && i + 1 < argc) {
@@ -65,97 +64,102 @@ int main(int argc, char **argv)
 	}
 	if (!be || !image)
 		usage();
-	v.be = be;
 	pvm = !strcmp(be->name, "kvm") && is_pvm();
+	soft = !strcmp(be->name, "soft");
 
-	int r = vm_setup(&v, image);
+	/*
+	 * One VM runs the workloads in turn.  A workload that stops the guest
+	 * (an exit the runner does not expect, an internal error) is marked
+	 * failed, or "not yet" on userkvm, and the next one gets a new VM.
+	 * On userkvm a failed setup step does not stop the attempt, so the
+	 * report says how far it gets; no figure is reported unless every
+	 * setup step worked.
+	 */
+	for (int id = 0; id < WL_NR; id++) {
+		if (need_vm) {
+			int r;
 
-	if (r == -2) {
-		fprintf(stderr, "kvm_bench: %s\n", v.run_err);
-		return 1;
-	}
-	if (v.optional_err[0])
-		printf("# %s: optional setup step failed: %s (the guest CPUID is the default)\n", be->name,
-		       v.optional_err);
-	if (r == 0 || !strcmp(be->name, "soft")) {
-		/*
-		 * Even when a setup step failed (userkvm while it is being
-		 * built), try KVM_RUN so the report says how far it gets; no
-		 * figure is reported unless every step worked.
-		 */
-		for (int id = 0; id < WL_NR; id++) {
-			if (v.vcpu < 0 || !v.run) {
-				why = v.setup_err;
-				break;
+			vm_destroy(&v);
+			v = (struct vm){ .be = be, .sys = -1, .vm = -1, .vcpu = -1 };
+			r = vm_setup(&v, image);
+			if (r == -2) {
+				fprintf(stderr, "kvm_bench: %s\n", v.run_err);
+				return 1;
 			}
-			if (measure(&v, id, min_time, max_time, &m[id])) {
-				why = v.run_err;
-				break;
+			if (id == 0 && v.optional_err[0])
+				printf("# %s: optional setup step failed: %s (the guest CPUID is the default)\n",
+				       be->name, v.optional_err);
+			if (r && v.setup_err[0] && strcmp(setup_err, v.setup_err)) {
+				snprintf(setup_err, sizeof(setup_err), "%s", v.setup_err);
+				printf("# %s: setup: %s\n", be->name, v.setup_err);
 			}
-			if (r) {
-				snprintf(whybuf, sizeof(whybuf), "%s", v.setup_err);
-				why = whybuf;
-				break;
-			}
-			printf("# %s %s: n=%" PRIu64 " time=%.6f s %s\n", be->name, bench_names[id], m[id].n,
-			       m[id].sec, m[id].note);
-			fflush(stdout);
+			need_vm = 0;
+			setup_failed = r != 0;
 		}
-	} else {
-		why = v.setup_err;
+		if (v.vcpu < 0 || !v.run || (setup_failed && !soft)) {
+			snprintf(m[id].note, sizeof(m[id].note), "%s (%s)", soft ? "not yet" : "failed", v.setup_err);
+			need_vm = 1;
+			continue;
+		}
+		if (measure(&v, id, min_time, max_time, &m[id])) {
+			snprintf(m[id].note, sizeof(m[id].note), "%s (%.200s)", soft ? "not yet" : "failed", v.run_err);
+			printf("# %s %s: %s\n", be->name, bench_names[id], v.run_err);
+			m[id].valid = 0;
+			need_vm = 1;
+			continue;
+		}
+		if (setup_failed) {
+			snprintf(m[id].note, sizeof(m[id].note), "not yet (%.200s)", v.setup_err);
+			m[id].valid = 0;
+			continue;
+		}
+		printf("# %s %s: n=%" PRIu64 " time=%.6f s %s\n", be->name, bench_names[id], m[id].n, m[id].sec,
+		       m[id].note);
+		fflush(stdout);
 	}
-
-	if (why) {
-		if (v.setup_err[0])
-			printf("# %s: setup: %s\n", be->name, v.setup_err);
-		printf("# %s: %s\n", be->name, why);
-		for (int id = 0; id < WL_NR; id++)
-			printf("R\t%s\t%s\t%s\t-\t%s (%s)\n", id < WL_NR_MIPS ? "mips" : "exit", be->name,
-			       id == WL_EX_EMPTY ? "loop" : bench_names[id],
-			       strcmp(be->name, "soft") ? "failed" : "not yet", why);
-		vm_destroy(&v);
-		return 0;
-	}
-
-	{
+	if (!need_vm) {
 		double dummy_sec;
 		uint64_t dummy_res;
 		struct counts c;
 
 		run_command(&v, WL_CMD_STOP, 0, 0, &dummy_sec, &dummy_res, &c);
 	}
+	vm_destroy(&v);
 	if (pvm)
 		printf("# kvm: this /dev/kvm is KVM's PVM backend: guest CPL0 code is emulated, not run "
 		       "natively, so its CPL0 MIPS are far below hardware speed\n");
 
 	for (int id = 0; id < WL_NR_MIPS; id++) {
-		double mips = bench_insns(id, m[id].n, bench_size(id)) / m[id].sec / 1e6;
+		uint64_t insns = bench_insns(id, m[id].n, bench_size(id));
 
-		printf("# %s %s: %" PRIu64 " instructions in %.6f s\n", be->name, bench_names[id],
-		       bench_insns(id, m[id].n, bench_size(id)), m[id].sec);
-		if (m[id].valid)
-			printf("R\tmips\t%s\t%s\t%.1f\t%s\n", be->name, bench_names[id], mips,
-			       pvm ? "PVM: CPL0 emulated" : "");
-		else
+		if (!m[id].valid) {
 			printf("R\tmips\t%s\t%s\t-\t%s\n", be->name, bench_names[id], m[id].note);
+			continue;
+		}
+		printf("# %s %s: %" PRIu64 " instructions in %.6f s\n", be->name, bench_names[id], insns,
+		       m[id].sec);
+		printf("R\tmips\t%s\t%s\t%.1f\t%s\n", be->name, bench_names[id], insns / m[id].sec / 1e6,
+		       pvm ? "PVM: CPL0 emulated" : "");
 	}
-	{
-		double empty = m[WL_EX_EMPTY].sec / m[WL_EX_EMPTY].n * 1e9;
 
+	double empty = m[WL_EX_EMPTY].valid ? m[WL_EX_EMPTY].sec / m[WL_EX_EMPTY].n * 1e9 : 0;
+
+	if (m[WL_EX_EMPTY].valid)
 		printf("R\texit\t%s\tloop\t%.1f\tns per iteration of the empty loop (subtracted)\n", be->name,
 		       empty);
-		for (int id = WL_EX_EMPTY + 1; id < WL_NR; id++) {
-			double raw = m[id].sec / m[id].n * 1e9;
+	else
+		printf("R\texit\t%s\tloop\t-\t%s\n", be->name, m[WL_EX_EMPTY].note);
+	for (int id = WL_EX_EMPTY + 1; id < WL_NR; id++) {
+		double raw = m[id].valid ? m[id].sec / m[id].n * 1e9 : 0;
 
+		if (m[id].valid && m[WL_EX_EMPTY].valid) {
 			printf("# %s %s: %.1f ns per iteration, %.1f ns net\n", be->name, bench_names[id], raw,
 			       raw - empty);
-			if (m[id].valid && m[WL_EX_EMPTY].valid)
-				printf("R\texit\t%s\t%s\t%.1f\t\n", be->name, bench_names[id], raw - empty);
-			else
-				printf("R\texit\t%s\t%s\t-\t%s\n", be->name, bench_names[id],
-				       m[id].valid ? m[WL_EX_EMPTY].note : m[id].note);
+			printf("R\texit\t%s\t%s\t%.1f\t\n", be->name, bench_names[id], raw - empty);
+		} else {
+			printf("R\texit\t%s\t%s\t-\t%s\n", be->name, bench_names[id],
+			       m[id].valid ? m[WL_EX_EMPTY].note : m[id].note);
 		}
 	}
-	vm_destroy(&v);
 	return 0;
 }

@@ -305,10 +305,15 @@ static inline int run_command(struct vm *v, uint32_t id, uint64_t n, uint64_t si
 			}
 			c->hlt++;
 			continue;
-		case KVM_EXIT_INTERNAL_ERROR:
-			snprintf(v->run_err, sizeof(v->run_err), "KVM_EXIT_INTERNAL_ERROR suberror %u",
-				 run->internal.suberror);
+		case KVM_EXIT_INTERNAL_ERROR: {
+			static const char *const sub[] = { "?", "emulation", "simultaneous exceptions",
+							   "event delivery", "unexpected exit reason" };
+			uint32_t e = run->internal.suberror;
+
+			snprintf(v->run_err, sizeof(v->run_err), "KVM_EXIT_INTERNAL_ERROR (%s)",
+				 e < sizeof(sub) / sizeof(sub[0]) ? sub[e] : "?");
 			return -1;
+		}
 		case KVM_EXIT_FAIL_ENTRY:
 			snprintf(v->run_err, sizeof(v->run_err), "KVM_EXIT_FAIL_ENTRY reason %#llx",
 				 (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
