@@ -141,15 +141,20 @@ tcg_main:
 	ret
 
 /*
- * pit_calibrate: count TSC cycles while PIT channel 2 counts PIT_LATCH ticks
- * of its 1193182 Hz clock (mode 0, gate on, output polled in port 0x61 bit 5,
- * as Linux's pit_calibrate_tsc() does), and print
+ * pit_calibrate: PIT_ROUNDS times, count TSC cycles while PIT channel 2
+ * counts PIT_LATCH ticks of its 1193182 Hz clock (mode 0, gate on, output
+ * polled in port 0x61 bit 5, as Linux's pit_calibrate_tsc() does), and
+ * print each round as
  *     BENCH-PIT latch=<hex> cycles=<hex>
- * so the runner can check the guest's TSC rate against an independent clock.
+ * so the runner can check the guest's TSC rate against an independent clock
+ * (it takes the median: a round in which QEMU's thread was preempted is off).
  */
 #define PIT_LATCH	59659		/* 50 ms */
+#define PIT_ROUNDS	5
 pit_calibrate:
-	in	$0x61, %al
+	push	%rbp
+	mov	$PIT_ROUNDS, %ebp
+0:	in	$0x61, %al
 	and	$0xfd, %al		/* speaker off */
 	or	$0x01, %al		/* gate of channel 2 on */
 	out	%al, $0x61
@@ -179,7 +184,11 @@ pit_calibrate:
 	call	puts
 	mov	%r14, %rdi
 	call	puthex
-	jmp	putnl
+	call	putnl
+	dec	%ebp
+	jnz	0b
+	pop	%rbp
+	ret
 
 /*
  * timed_run: prepare and run workload %rbx with n = %r12, size = %r13.
