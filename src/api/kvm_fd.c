@@ -58,8 +58,6 @@ static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct kvm_file *all_files;
 static int fd_exact;
 
-int userkvm_trace;
-
 void userkvm_tracef(const char *fmt, ...)
 {
 	char buf[512];
@@ -81,9 +79,7 @@ void userkvm_tracef(const char *fmt, ...)
 
 __attribute__((constructor)) static void kvm_fd_init(void)
 {
-	const char *t = getenv("USERKVM_TRACE");
-
-	userkvm_trace = t && *t && strcmp(t, "0");
+	kvm_trace_init(getenv("USERKVM_TRACE"));
 }
 
 void kvm_fd_set_exact(void)

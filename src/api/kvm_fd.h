@@ -45,9 +45,10 @@ void kvm_fd_dup(int oldfd, int newfd);
 
 long kvm_fd_ioctl(int fd, unsigned long req, unsigned long arg);
 
-/* Debug/trace: USERKVM_TRACE=1 logs to stderr. */
-extern int userkvm_trace;
-void userkvm_tracef(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-#define kvm_trace(...) do { if (userkvm_trace) userkvm_tracef(__VA_ARGS__); } while (0)
+/* Debug/trace (src/kvm/trace.h): the fd layer's lines are the "ioctl" event. */
+#include "kvm/trace.h"
+void kvm_trace_init(const char *spec);
+#define userkvm_trace kvm_trace_on(TRACE_IOCTL)
+#define kvm_trace(...) kvm_trace_event(TRACE_IOCTL, __VA_ARGS__)
 
 #endif

@@ -59,6 +59,33 @@ struct kvm_memslots {
 
 struct kvm_vcpu;
 
+/*
+ * Statistics (virt/kvm/binary_stats.c): what KVM_GET_STATS_FD shows.  The
+ * counters are live: once a stats fd exists they are moved into its memfd
+ * mapping (vcpu->stat points there), so a read of the fd sees them now.
+ */
+#define KVM_STAT_EXIT_REASONS	80
+struct kvm_vcpu_stat {
+	u64 exits;
+	u64 io_exits;
+	u64 mmio_exits;
+	u64 halt_exits;
+	u64 irq_exits;
+	u64 irq_window_exits;
+	u64 nmi_window_exits;
+	u64 signal_exits;
+	u64 insn_emulation;
+	u64 hypercalls;
+	u64 irq_injections;
+	u64 nmi_injections;
+	u64 exit_reason[KVM_STAT_EXIT_REASONS];	/* per VMX basic exit reason */
+};
+
+struct kvm_vm_stat {
+	u64 remote_tlb_flush;
+	u64 mmu_pte_write;
+};
+
 struct kvm {
 	pthread_mutex_t lock;		/* vCPU creation, VM-wide state */
 	pthread_mutex_t slots_lock;	/* serializes memslot updates */
@@ -78,6 +105,10 @@ struct kvm {
 	bool manual_dirty_log_protect_set;
 	u64 manual_dirty_log_protect;
 	bool bugged;			/* KVM_BUG_ON fired: every ioctl -EIO */
+	struct kvm_vm_stat *stat, stat_storage;
+	int stats_fd;			/* memfd behind KVM_GET_STATS_FD, or -1 */
+	void *stats_map;
+	size_t stats_size;
 
 	struct kvm_arch arch;
 };
@@ -91,6 +122,10 @@ struct kvm_vcpu {
 	void *mmap_base;	/* the KVM_VCPU_MMAP_PAGES mapping */
 	int srcu_idx;
 	u64 requests;		/* KVM_REQ_* bits, atomic */
+	struct kvm_vcpu_stat *stat, stat_storage;
+	int stats_fd;
+	void *stats_map;
+	size_t stats_size;
 
 	struct kvm_vcpu_arch arch;
 };
@@ -153,6 +188,10 @@ void kvm_vm_release(struct kvm *kvm);
 void kvm_vcpu_release(struct kvm_vcpu *vcpu);
 
 int kvm_vm_ioctl_check_extension_generic(struct kvm *kvm, long arg);
+int kvm_vm_ioctl_get_stats_fd(struct kvm *kvm);
+int kvm_vcpu_ioctl_get_stats_fd(struct kvm_vcpu *vcpu);
+void kvm_stats_release(int fd, void *map, size_t size);
+extern const char *const vmx_exit_reason_names[KVM_STAT_EXIT_REASONS];
 
 /* Copies between "user" buffers and the kernel side: -EFAULT on bad pointers. */
 int copy_from_user(void *dst, const void *usrc, size_t n);

@@ -460,6 +460,8 @@ struct kvm *kvm_create_vm(unsigned long type, int *err)
 	pthread_mutex_init(&kvm->lock, NULL);
 	pthread_mutex_init(&kvm->slots_lock, NULL);
 	kvm->refcount = 1;
+	kvm->stat = &kvm->stat_storage;
+	kvm->stats_fd = -1;
 	kvm->type = type;
 	kvm->max_vcpus = KVM_MAX_VCPUS;
 	for (int i = 0; i < KVM_ADDRESS_SPACE_NUM; i++) {
@@ -496,11 +498,13 @@ static void kvm_destroy_vm(struct kvm *kvm)
 		struct kvm_vcpu *vcpu = kvm->vcpus[i];
 
 		kvm_arch_vcpu_destroy(vcpu);
+		kvm_stats_release(vcpu->stats_fd, vcpu->stats_map, vcpu->stats_size);
 		munmap(vcpu->mmap_base, KVM_VCPU_MMAP_PAGES * PAGE_SIZE);
 		pthread_mutex_destroy(&vcpu->mutex);
 		free(vcpu);
 	}
 	kvm_arch_destroy_vm(kvm);
+	kvm_stats_release(kvm->stats_fd, kvm->stats_map, kvm->stats_size);
 	for (int as = 0; as < KVM_ADDRESS_SPACE_NUM; as++) {
 		struct kvm_memslots *slots = kvm->memslots[as];
 
@@ -572,6 +576,8 @@ static int kvm_vm_ioctl_create_vcpu(struct kvm *kvm, unsigned long id)
 	memset(vcpu, 0, sizeof(*vcpu));
 	vcpu->kvm = kvm;
 	vcpu->vcpu_id = id;
+	vcpu->stat = &vcpu->stat_storage;
+	vcpu->stats_fd = -1;
 	pthread_mutex_init(&vcpu->mutex, NULL);
 
 	pthread_mutex_lock(&kvm->lock);
@@ -640,6 +646,7 @@ int kvm_vm_ioctl_check_extension_generic(struct kvm *kvm, long arg)
 	case KVM_CAP_JOIN_MEMORY_REGIONS_WORKS:
 	case KVM_CAP_CHECK_EXTENSION_VM:
 	case KVM_CAP_ENABLE_CAP_VM:
+	case KVM_CAP_BINARY_STATS_FD:
 		return 1;
 	case KVM_CAP_NR_MEMSLOTS:
 		return KVM_USER_MEM_SLOTS;
@@ -774,6 +781,9 @@ long kvm_vm_ioctl(struct kvm *kvm, unsigned int ioctl, unsigned long arg)
 	case KVM_CHECK_EXTENSION:
 		r = kvm_vm_ioctl_check_extension_generic(kvm, (long)arg);
 		break;
+	case KVM_GET_STATS_FD:
+		r = kvm_vm_ioctl_get_stats_fd(kvm);
+		break;
 	default:
 		r = kvm_arch_vm_ioctl(kvm, ioctl, arg);
 	}
@@ -796,6 +806,9 @@ long kvm_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned long arg
 		if (arg)
 			break;
 		r = kvm_arch_vcpu_ioctl_run(vcpu);
+		break;
+	case KVM_GET_STATS_FD:
+		r = kvm_vcpu_ioctl_get_stats_fd(vcpu);
 		break;
 	default:
 		r = kvm_arch_vcpu_ioctl(vcpu, ioctl, arg);

@@ -10,7 +10,7 @@
 #include "vmm/vmm.h"
 
 static const char run_usage[] =
-	"usage: userkvm run [--accel soft|kvm] [--mem SIZE] [--smp N]\n"
+	"usage: userkvm run [--accel soft|kvm] [--mem SIZE] [--smp N] [--stat]\n"
 	"                   (--kernel FILE [--initrd FILE[,FILE...]] [--append CMDLINE] | --flat FILE)\n"
 	"  --accel   soft: userkvm (default); kvm: the host's /dev/kvm\n"
 	"  --mem     guest RAM, e.g. 128M (default), 1G; a plain number is MiB\n"
@@ -18,6 +18,7 @@ static const char run_usage[] =
 	"  --initrd  files passed as multiboot modules\n"
 	"  --append  the multiboot command line\n"
 	"  --flat    a raw binary, loaded and entered at 1 MiB in 32-bit protected mode\n"
+	"  --stat    print the VM-exit statistics at the end, like perf kvm stat\n"
 	"Exit status: (V << 1) | 1 after the guest writes V to port 0xf4; 0 when it halts\n"
 	"with interrupts off; 2 on a triple fault; 4 on a failed entry or internal error.\n";
 
@@ -50,7 +51,8 @@ int cmd_run(int argc, char **argv)
 	uint64_t mem = 128ull << 20;
 	struct vmm vmm = { 0 };
 	struct vcpu bsp;
-	int smp = 1, status;
+	int smp = 1, status, stat_fd = -1;
+	bool stat = false;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
@@ -59,6 +61,10 @@ int cmd_run(int argc, char **argv)
 		if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
 			fputs(run_usage, stdout);
 			return 0;
+		}
+		if (!strcmp(a, "--stat")) {
+			stat = true;
+			continue;
 		}
 		if (!v)
 			die("run: option '%s' needs a value (or is unknown)\n%s", a, run_usage);
@@ -94,8 +100,12 @@ int cmd_run(int argc, char **argv)
 	vmm.nr_vcpus = 1;
 	vmm.vcpus = &bsp;
 	boot__load(&vmm, &bsp, &opt);
+	if (stat)
+		stat_fd = kvm_cpu__stat_open(&bsp);
 
 	status = kvm_cpu__start(&bsp);
 	serial8250__flush();
+	if (stat)
+		kvm_cpu__stat_report(&bsp, stat_fd);
 	return status;
 }

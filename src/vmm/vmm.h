@@ -57,6 +57,10 @@ void vmm__stop(struct vmm *vmm, int status);
 void kvm_cpu__init(struct vmm *vmm, struct vcpu *vcpu, int id);
 int kvm_cpu__start(struct vcpu *vcpu);
 
+/* stat.c: --stat */
+int kvm_cpu__stat_open(struct vcpu *vcpu);
+void kvm_cpu__stat_report(struct vcpu *vcpu, int fd);
+
 /* iotrap.c: port I/O and MMIO handlers (offsets are relative to base). */
 typedef void (*iotrap_fn)(void *opaque, uint64_t offset, uint8_t *data, uint32_t len,
 			  bool is_write);

@@ -16,6 +16,7 @@
 #include <sys/mman.h>
 
 #include "kvm/kvm_host.h"
+#include "kvm/trace.h"
 #include "x86/cpuid.h"
 #include "x86/i8254.h"
 #include "x86/irq.h"
@@ -1595,6 +1596,7 @@ int kvm_emulate_cpuid(struct kvm_vcpu *vcpu)
 	u32 eax = r[VCPU_REGS_RAX], ebx, ecx = r[VCPU_REGS_RCX], edx;
 
 	kvm_cpuid(vcpu, &eax, &ebx, &ecx, &edx);
+	trace_kvm_cpuid((u32)r[VCPU_REGS_RAX], (u32)r[VCPU_REGS_RCX], eax, ebx, ecx, edx);
 	r[VCPU_REGS_RAX] = eax;
 	r[VCPU_REGS_RBX] = ebx;
 	r[VCPU_REGS_RCX] = ecx;
@@ -1636,9 +1638,11 @@ int kvm_emulate_rdmsr(struct kvm_vcpu *vcpu)
 
 	kvm_x86_call(cache_guest_state)(vcpu);
 	if (kvm_get_msr(vcpu, ecx, &data)) {
+		trace_kvm_msr(0, ecx, 0, 1);
 		kvm_queue_exception(vcpu, 13, true, 0);
 		return 1;
 	}
+	trace_kvm_msr(0, ecx, data, 0);
 	vcpu->arch.regs[VCPU_REGS_RAX] = (u32)data;
 	vcpu->arch.regs[VCPU_REGS_RDX] = data >> 32;
 	return kvm_skip_emulated_instruction(vcpu);
@@ -1651,9 +1655,11 @@ int kvm_emulate_wrmsr(struct kvm_vcpu *vcpu)
 
 	kvm_x86_call(cache_guest_state)(vcpu);
 	if (kvm_set_msr(vcpu, ecx, data)) {
+		trace_kvm_msr(1, ecx, data, 1);
 		kvm_queue_exception(vcpu, 13, true, 0);
 		return 1;
 	}
+	trace_kvm_msr(1, ecx, data, 0);
 	return kvm_skip_emulated_instruction(vcpu);
 }
 
@@ -1866,6 +1872,7 @@ static int complete_fast_pio_in(struct kvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 
+	trace_kvm_pio(0, run->io.port, run->io.size, 1, *(u32 *)((u8 *)run + run->io.data_offset));
 	pio_set_rax(vcpu, run->io.size, (u8 *)run + run->io.data_offset);
 	return 1;
 }
@@ -1887,8 +1894,11 @@ int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in)
 	if (kernel_pio(vcpu, port, size, !in, data)) {
 		if (in)
 			pio_set_rax(vcpu, size, data);
+		trace_kvm_pio(!in, port, size, 1, *(u32 *)data);
 		return ret;
 	}
+	if (!in)
+		trace_kvm_pio(1, port, size, 1, *(u32 *)data);
 	run->exit_reason = KVM_EXIT_IO;
 	run->io.direction = in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
 	run->io.size = size;
@@ -1938,6 +1948,7 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code)
 	struct kvm_memory_slot *slot;
 	int idx, r;
 
+	trace_kvm_page_fault(vcpu->vcpu_id, vcpu->arch.regs[VCPU_REGS_RIP], gpa, error_code);
 	idx = srcu_read_lock(&kvm->srcu);
 	slot = gfn_to_memslot(kvm, gpa >> PAGE_SHIFT);
 	if (slot && !kvm_slot_hva_ok(slot)) {
@@ -2039,8 +2050,10 @@ static void kvm_check_and_inject_events(struct kvm_vcpu *vcpu)
 		if (kvm_x86_call(interrupt_allowed)(vcpu)) {
 			int vec = kvm_cpu_get_interrupt(vcpu);
 
-			if (vec >= 0)
+			if (vec >= 0) {
+				trace_kvm_inj_virq(vec);
 				kvm_x86_call(inject_irq)(vcpu, vec);
+			}
 		} else {
 			kvm_x86_call(enable_irq_window)(vcpu);
 		}
@@ -2077,12 +2090,21 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 	if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
 		kvm_x86_call(flush_tlb_all)(vcpu);
 	for (;;) {
+		trace_kvm_entry(vcpu->vcpu_id, vcpu->arch.regs[VCPU_REGS_RIP]);
 		fastpath = kvm_x86_call(vcpu_run)(vcpu);
+		if (kvm_trace_on(TRACE_KVM_EXIT) && kvm_x86_ops.get_exit_info) {
+			u32 reason;
+			u64 info1, info2;
+
+			kvm_x86_call(get_exit_info)(vcpu, &reason, &info1, &info2);
+			trace_kvm_exit(vcpu->vcpu_id, reason, vcpu->arch.regs[VCPU_REGS_RIP],
+				       info1, info2);
+		}
 		if (likely(fastpath != EXIT_FASTPATH_REENTER_GUEST))
 			break;
 	}
 	__atomic_store_n(&vcpu->arch.mode, OUTSIDE_GUEST_MODE, __ATOMIC_SEQ_CST);
-	vcpu->arch.exits++;
+	vcpu->stat->exits++;
 	return kvm_x86_call(handle_exit)(vcpu, fastpath);
 }
 

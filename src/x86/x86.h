@@ -191,7 +191,6 @@ struct kvm_vcpu_arch {
 	int mode;			/* OUTSIDE_GUEST_MODE / IN_GUEST_MODE, atomic */
 	pthread_mutex_t halt_lock;	/* with halt_cond: a halted vCPU sleeps here */
 	pthread_cond_t halt_cond;
-	u64 exits;			/* statistics */
 	u64 pdptrs[4];			/* PAE PDPTEs, as loaded by load_pdptrs() */
 	u32 interruptibility;		/* GUEST_INTR_STATE_* */
 

@@ -61,6 +61,28 @@ else
 	echo "skip run[kvm]: /dev/kvm is missing or not accessible here"
 fi
 
+# --stat: every VM exit counted by reason, the total equal to the sum.
+$U run --stat --kernel $B/guests/demo.elf > /dev/null 2> "$tmp/stat"
+total=$(sed -n 's/.*: \([0-9]*\) VM exits$/\1/p' "$tmp/stat")
+sum=$(awk '$NF ~ /%$/ { s += $2 } END { print s + 0 }' "$tmp/stat")
+io=$(awk '$1 == "IO_INSTRUCTION" { print $2 }' "$tmp/stat")
+if [ -n "$total" ] && [ "$total" = "$sum" ] && [ "${io:-0}" -gt 100 ]; then
+	echo "ok run-stat ($total exits, $io I/O)"
+else
+	echo "FAIL run-stat: total '$total' sum '$sum' io '$io': $(head -c 400 "$tmp/stat")"
+fi
+
+# Trace points with KVM's names.
+USERKVM_TRACE=kvm_exit,kvm_pio,kvm_page_fault $U run --flat "$tmp/exit5.bin" > /dev/null 2> "$tmp/trace"
+if grep -q 'kvm_exit: vcpu 0 reason IO_INSTRUCTION rip 0x100002' "$tmp/trace" &&
+   grep -q 'kvm_pio: pio_write at 0xf4 size 1 count 1 val 0x5$' "$tmp/trace" &&
+   grep -q 'kvm_page_fault: vcpu 0 rip 0x100000 address 0x100000' "$tmp/trace" &&
+   ! grep -q 'ioctl(' "$tmp/trace"; then
+	echo "ok run-trace-points"
+else
+	echo "FAIL run-trace-points: $(head -c 600 "$tmp/trace")"
+fi
+
 # Bad options get a clear error and status 126.
 check "run-bad-option" 126 "" $U run --bogus 1
 check "run-missing-kernel" 126 "" $U run --kernel /nonexistent

@@ -517,8 +517,8 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 		return EXIT_FASTPATH_NONE;
 	vmx->idt_vectoring_info = vmcs_read32(IDT_VECTORING_INFO_FIELD);
 	vmx_complete_interrupts(vcpu);
-	if ((u16)reason < ARRAY_SIZE(vmx->exit_count))
-		vmx->exit_count[(u16)reason]++;
+	if ((u16)reason < KVM_STAT_EXIT_REASONS)
+		vcpu->stat->exit_reason[(u16)reason]++;
 	return EXIT_FASTPATH_NONE;
 }
 

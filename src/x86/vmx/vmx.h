@@ -28,8 +28,6 @@ struct vcpu_vmx {
 	u32 idt_vectoring_info;
 	bool fail;		/* VM entry failed before the guest ran */
 	u32 vm_instruction_error;
-	/* statistics, per exit reason */
-	u64 exit_count[80];
 };
 
 #endif
