@@ -348,13 +348,21 @@ static __always_inline bool get_cf(struct cpu *c)
 		return (((a & b) | ((a | b) & ~r)) >> top) & 1;
 	if (op == LF_SBB)
 		return (((~a & b) | (~(a ^ b) & r)) >> top) & 1;
-	return lf_compute(c) & CPU_FLAG_CF;
+	/* shifts: s1 = operand, s2 = count (flags.c) */
+	if (op == LF_SHL)
+		return b <= (u64)top + 1 ? (a >> (top + 1 - b)) & 1 : 0;
+	if (op == LF_SHR)
+		return b <= (u64)top + 1 ? (a >> (b - 1)) & 1 : 0;
+	return ((s64)sext(a, c->lf_sz) >> (b - 1 < 63 ? b - 1 : 63)) & 1;	/* LF_SAR */
 }
 
 bool cpu_cond_slow(struct cpu *c, int cc);
 
-/* Condition codes (SDM vol. 1 B.1), straight from a CMP/SUB or any ZF. */
-static __always_inline bool cpu_cond(struct cpu *c, int cc)
+/*
+ * Condition codes (SDM vol. 1 B.1) straight from a CMP/SUB or any ZF;
+ * -1 when the flags must be computed (cpu_cond_slow()).
+ */
+static __always_inline int cpu_cond_fast(struct cpu *c, int cc)
 {
 	if (likely(c->lf_op == LF_SUB)) {
 		u64 m = sz_mask(c->lf_sz), a = c->lf_s1 & m, b = c->lf_s2 & m;
@@ -365,14 +373,21 @@ static __always_inline bool cpu_cond(struct cpu *c, int cc)
 		case 3: r = a <= b; break;
 		case 6: r = (s64)sext(a, c->lf_sz) < (s64)sext(b, c->lf_sz); break;
 		case 7: r = (s64)sext(a, c->lf_sz) <= (s64)sext(b, c->lf_sz); break;
-		default: return cpu_cond_slow(c, cc);
+		default: return -1;
 		}
 		return r ^ (cc & 1);
 	}
 	if ((cc >> 1) == 2 && c->lf_op != LF_NONE)
 		return ((c->lf_res & sz_mask(c->lf_sz)) == 0) ^ (cc & 1);
-	return cpu_cond_slow(c, cc);
+	return -1;
 }
+
+static __always_inline bool cpu_cond(struct cpu *c, int cc)
+{
+	int t = cpu_cond_fast(c, cc);
+	return t >= 0 ? t : cpu_cond_slow(c, cc);
+}
+
 /* Whole RFLAGS write, respecting reserved bits; call cpu_flags_changed after */
 void cpu_write_rflags(struct cpu *c, u64 v);
 u8 parity8(u64 v);

@@ -153,7 +153,32 @@ static void alu_a_imm_##K##_##SZ(struct cpu *c, const struct insn *i)	\
 		reg_write(c, 0, SZ, v);					\
 }
 
-#define ALU_SIZES(K) ALU_REG(K, SZ8) ALU_REG(K, SZ16) ALU_REG(K, SZ32) ALU_REG(K, SZ64)
+/* Register-only forms, chosen at decode time: no operand-kind test at run time. */
+#define ALU_RR(K, SZ)							\
+static void alu_rr_##K##_##SZ(struct cpu *c, const struct insn *i)	\
+{									\
+	int r = i_rm(i, SZ);						\
+	u64 v = alu_op(c, K, SZ, reg_read(c, r, SZ), reg_read(c, i_reg(i, SZ), SZ)); \
+	if (K != K_CMP)							\
+		reg_write(c, r, SZ, v);					\
+}									\
+static void alu_rr2_##K##_##SZ(struct cpu *c, const struct insn *i)	\
+{									\
+	int r = i_reg(i, SZ);						\
+	u64 v = alu_op(c, K, SZ, reg_read(c, r, SZ), reg_read(c, i_rm(i, SZ), SZ)); \
+	if (K != K_CMP)							\
+		reg_write(c, r, SZ, v);					\
+}									\
+static void alu_ri_##K##_##SZ(struct cpu *c, const struct insn *i)	\
+{									\
+	int r = i_rm(i, SZ);						\
+	u64 v = alu_op(c, K, SZ, reg_read(c, r, SZ), i->imm & sz_mask(SZ)); \
+	if (K != K_CMP)							\
+		reg_write(c, r, SZ, v);					\
+}
+
+#define ALU_SIZES(K) ALU_REG(K, SZ8) ALU_REG(K, SZ16) ALU_REG(K, SZ32) ALU_REG(K, SZ64) \
+	ALU_RR(K, SZ8) ALU_RR(K, SZ16) ALU_RR(K, SZ32) ALU_RR(K, SZ64)
 ALU_SIZES(K_ADD) ALU_SIZES(K_OR) ALU_SIZES(K_ADC) ALU_SIZES(K_SBB)
 ALU_SIZES(K_AND) ALU_SIZES(K_SUB) ALU_SIZES(K_XOR) ALU_SIZES(K_CMP)
 
@@ -164,6 +189,9 @@ const insn_fn alu_tab_rm_r[8][4] = ALU_TAB(alu_rm_r);
 const insn_fn alu_tab_r_rm[8][4] = ALU_TAB(alu_r_rm);
 const insn_fn alu_tab_rm_imm[8][4] = ALU_TAB(alu_rm_imm);
 const insn_fn alu_tab_a_imm[8][4] = ALU_TAB(alu_a_imm);
+const insn_fn alu_tab_rr[8][4] = ALU_TAB(alu_rr);
+const insn_fn alu_tab_rr2[8][4] = ALU_TAB(alu_rr2);
+const insn_fn alu_tab_ri[8][4] = ALU_TAB(alu_ri);
 
 OP(op_test_rm_r)
 {
@@ -467,7 +495,8 @@ OP(op_idiv)
  * (6 with REX.W); a masked count of 0 changes no flags.  OF is defined for
  * a count of 1 only; we compute it the SDM's way for every count.
  */
-static u64 shift_op(struct cpu *c, const struct insn *i, int k, int sz, u64 a, unsigned cnt,
+static __always_inline u64 shift_op(struct cpu *c, const struct insn *i, int k, int sz, u64 a,
+				    unsigned cnt,
 		    bool *write)
 {
 	int bits = 8 << sz;
@@ -569,6 +598,26 @@ OP(op_shift)
 		rmw_end(c, sz, &m, r);
 	}
 }
+
+/* Register operand, constant count (C0/C1, and D0/D1 with imm = 1), per kind and size */
+#define SHIFT_RI(K, SZ)							\
+static void op_shift_ri_##K##_##SZ(struct cpu *c, const struct insn *i)	\
+{									\
+	int rr = i_rm(i, SZ);						\
+	bool w;								\
+	u64 r = shift_op(c, i, K, SZ, reg_read(c, rr, SZ), (u8)i->imm, &w); \
+	if (w || SZ == SZ32)						\
+		reg_write(c, rr, SZ, r);				\
+}
+#define SHIFT_RI_SIZES(K) SHIFT_RI(K, SZ8) SHIFT_RI(K, SZ16) SHIFT_RI(K, SZ32) SHIFT_RI(K, SZ64)
+SHIFT_RI_SIZES(0) SHIFT_RI_SIZES(1) SHIFT_RI_SIZES(2) SHIFT_RI_SIZES(3)
+SHIFT_RI_SIZES(4) SHIFT_RI_SIZES(5) SHIFT_RI_SIZES(6) SHIFT_RI_SIZES(7)
+#define SHIFT_ROW(K) { op_shift_ri_##K##_SZ8, op_shift_ri_##K##_SZ16, op_shift_ri_##K##_SZ32, \
+		       op_shift_ri_##K##_SZ64 }
+const insn_fn shift_ri_tab[8][4] = {
+	SHIFT_ROW(0), SHIFT_ROW(1), SHIFT_ROW(2), SHIFT_ROW(3),
+	SHIFT_ROW(4), SHIFT_ROW(5), SHIFT_ROW(6), SHIFT_ROW(7),
+};
 
 /* SHLD/SHRD (0F A4/A5/AC/AD): count mod 32 (64 with REX.W) */
 static void shxd(struct cpu *c, const struct insn *i, bool left)

@@ -30,11 +30,25 @@ OP(op_jcc)
 		jump_near(c, i, next_rip(c, i) + i->imm);
 }
 
-/* One handler per condition so the condition folds at compile time. */
+static __attribute__((noinline)) void jcc_slow(struct cpu *c, const struct insn *i, int cc)
+{
+	if (cpu_cond_slow(c, cc))
+		jump_near(c, i, next_rip(c, i) + i->imm);
+}
+
+/*
+ * One handler per condition so the condition folds at compile time; the
+ * flag computation is a tail call so the fast path needs no frame.
+ */
 #define JCC(cc)								\
 static void op_jcc_##cc(struct cpu *c, const struct insn *i)		\
 {									\
-	if (cpu_cond(c, cc))						\
+	int t = cpu_cond_fast(c, cc);					\
+	if (unlikely(t < 0)) {						\
+		jcc_slow(c, i, cc);					\
+		return;							\
+	}								\
+	if (t)								\
 		jump_near(c, i, next_rip(c, i) + i->imm);		\
 }
 JCC(0) JCC(1) JCC(2) JCC(3) JCC(4) JCC(5) JCC(6) JCC(7)

@@ -35,6 +35,53 @@ OP(op_mov_r_rm)
 	rg_write(c, i, sz, rm_read(c, i, sz));
 }
 
+/* MOV forms split at decode time by operand kind and size */
+#define MOV_SZ(SZ)							\
+static void mov_rr_##SZ(struct cpu *c, const struct insn *i)		\
+{	/* 88/89 with a register destination */			\
+	reg_write(c, i_rm(i, SZ), SZ, reg_read(c, i_reg(i, SZ), SZ));	\
+}									\
+static void mov_rr2_##SZ(struct cpu *c, const struct insn *i)		\
+{	/* 8A/8B with a register source */				\
+	reg_write(c, i_reg(i, SZ), SZ, reg_read(c, i_rm(i, SZ), SZ));	\
+}									\
+static void mov_st_##SZ(struct cpu *c, const struct insn *i)		\
+{	/* 88/89 to memory */						\
+	lin_write(c, ea_lin(c, i, 1 << SZ, ACC_W), 1 << SZ, reg_read(c, i_reg(i, SZ), SZ)); \
+}									\
+static void mov_ld_##SZ(struct cpu *c, const struct insn *i)		\
+{	/* 8A/8B from memory */						\
+	reg_write(c, i_reg(i, SZ), SZ, lin_read(c, ea_lin(c, i, 1 << SZ, ACC_R), 1 << SZ)); \
+}									\
+static void mov_sti_##SZ(struct cpu *c, const struct insn *i)		\
+{	/* C6/C7 /0 to memory */					\
+	lin_write(c, ea_lin(c, i, 1 << SZ, ACC_W), 1 << SZ, i->imm);	\
+}
+MOV_SZ(SZ8) MOV_SZ(SZ16) MOV_SZ(SZ32) MOV_SZ(SZ64)
+#define MOV_ROW(F) { F##_SZ8, F##_SZ16, F##_SZ32, F##_SZ64 }
+const insn_fn mov_tab[5][4] = {
+	MOV_ROW(mov_rr), MOV_ROW(mov_rr2), MOV_ROW(mov_st), MOV_ROW(mov_ld), MOV_ROW(mov_sti),
+};
+
+/* 0F B6/B7/BE/BF from memory, by source size and signedness */
+#define MOVX(SSZ, SX)							\
+static void movx_ld_##SSZ##_##SX(struct cpu *c, const struct insn *i)	\
+{									\
+	u64 v = lin_read(c, ea_lin(c, i, 1 << SSZ, ACC_R), 1 << SSZ);	\
+	rg_write(c, i, i->osz, SX ? sext(v, SSZ) : v);			\
+}									\
+static void movx_rr_##SSZ##_##SX(struct cpu *c, const struct insn *i)	\
+{									\
+	u64 v = reg_read(c, i_rm(i, SSZ), SSZ);				\
+	rg_write(c, i, i->osz, SX ? sext(v, SSZ) : v);			\
+}
+MOVX(SZ8, 0) MOVX(SZ16, 0) MOVX(SZ8, 1) MOVX(SZ16, 1)
+/* [memory?][sign][source word?] */
+const insn_fn movx_tab[2][2][2] = {
+	{ { movx_rr_SZ8_0, movx_rr_SZ16_0 }, { movx_rr_SZ8_1, movx_rr_SZ16_1 } },
+	{ { movx_ld_SZ8_0, movx_ld_SZ16_0 }, { movx_ld_SZ8_1, movx_ld_SZ16_1 } },
+};
+
 /* B0+r / B8+r */
 OP(op_mov_r_imm)
 {

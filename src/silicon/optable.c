@@ -96,14 +96,15 @@ insn_fn optab_select(struct cpu *c, struct insn *i, u8 modrm)
 	if (i->map == 0) {
 		if (b < 0x40 && (b & 7) < 6) {
 			int k = b >> 3;
+			bool mem = i->flags & IF_MEM;
 			switch (b & 7) {
-			case 0: case 1: return alu_tab_rm_r[k][i->osz];
-			case 2: case 3: return alu_tab_r_rm[k][i->osz];
+			case 0: case 1: return (mem ? alu_tab_rm_r : alu_tab_rr)[k][i->osz];
+			case 2: case 3: return (mem ? alu_tab_r_rm : alu_tab_rr2)[k][i->osz];
 			default: return alu_tab_a_imm[k][i->osz];
 			}
 		}
 		if (b >= 0x80 && b <= 0x83)
-			return alu_tab_rm_imm[r][i->osz];
+			return ((i->flags & IF_MEM) ? alu_tab_rm_imm : alu_tab_ri)[r][i->osz];
 		if (b >= 0x70 && b <= 0x7f)
 			return jcc_tab[b & 15];
 		switch (b) {
@@ -120,6 +121,20 @@ insn_fn optab_select(struct cpu *c, struct insn *i, u8 modrm)
 			if (!(i->flags & (IF_REP | IF_REPNE)))
 				i->flags &= ~IF_TERM;	/* a single string op is ordinary */
 			break;
+		case 0x88: case 0x89:
+			return mov_tab[(i->flags & IF_MEM) ? 2 : 0][i->osz];
+		case 0x8a: case 0x8b:
+			return mov_tab[(i->flags & IF_MEM) ? 3 : 1][i->osz];
+		case 0xc6: case 0xc7:
+			if (r == 0 && (i->flags & IF_MEM))
+				return mov_tab[4][i->osz];
+			break;
+		case 0xc0: case 0xc1: case 0xd0: case 0xd1:
+			if (i->flags & IF_MEM)
+				break;
+			if (b >= 0xd0)
+				i->imm = 1;
+			return shift_ri_tab[r][i->osz];
 		case 0xf6: case 0xf7:
 			return grp3[r];
 		case 0xfe:
@@ -150,6 +165,8 @@ insn_fn optab_select(struct cpu *c, struct insn *i, u8 modrm)
 		switch (b) {
 		case 0xb8:
 			return (i->flags & IF_REP) ? op_popcnt : op_ud;	/* JMPE is IA-64 only */
+		case 0xb6: case 0xb7: case 0xbe: case 0xbf:
+			return movx_tab[!!(i->flags & IF_MEM)][b >= 0xbe][b & 1];
 		}
 		fn = optab[1][b];
 		return fn ? fn : op_ud;
