@@ -109,9 +109,13 @@ test: all $(TEST_BINS)
 bench: all $(BENCH_BINS)
 	@bench/run.sh $(O)
 
+# The KVM selftests from Debian's linux-source, for tests/scripts/selftests.sh.
+kvm-selftests:
+	tests/selftests/build.sh build/kvm-selftests
+
 clean:
 	rm -rf build build-*
 
-.PHONY: all test bench clean
+.PHONY: all test bench clean kvm-selftests
 .SECONDARY:
--include $(shell find $(O) -name '*.d' 2>/dev/null)
+-include $(shell find $(O) -path $(O)/kvm-selftests -prune -o -name '*.d' -type f -print 2>/dev/null)

@@ -46,6 +46,11 @@ struct kvm_file {
 	dev_t dev;
 	ino_t ino;
 	struct kvm_file *next;	/* all_files list, under files_lock */
+	/* From anon_inode_getfile() until kvm_file_install(): */
+	int fd;
+	size_t size;
+	void *map;
+	char name[32];
 };
 
 #define FD_CHUNK_SHIFT 10
@@ -264,17 +269,30 @@ static struct kvm_file *fdget(int fd, bool check)
 	return f;
 }
 
-int anon_inode_getfd(const char *name, enum kvm_file_kind kind, void *priv,
-		     size_t size, void **map, int cloexec)
+int anon_inode_getfile(const char *name, enum kvm_file_kind kind, void *priv,
+		       size_t size, void **map, int cloexec, struct kvm_file **filep)
 {
 	struct kvm_file *f;
 	struct stat st;
 	int fd, r;
 
-	fd = memfd_create(name, cloexec ? MFD_CLOEXEC : 0);
+	fd = memfd_create(name, MFD_ALLOW_SEALING | (cloexec ? MFD_CLOEXEC : 0));
 	if (fd < 0)
 		return -errno;
+	/* The table's chunk for @fd now, so that installing cannot fail. */
+	r = -EMFILE;
+	if (!fd_slot(fd, true))
+		goto out_close;
 	if (size && ftruncate(fd, size) < 0) {
+		r = -errno;
+		goto out_close;
+	}
+	/*
+	 * The size is fixed: an ftruncate() or a write past the end by the
+	 * program (KVM answers both with EINVAL) must not shrink the pages
+	 * under userkvm's own mapping of kvm_run, nor grow the file.
+	 */
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL) < 0) {
 		r = -errno;
 		goto out_close;
 	}
@@ -299,26 +317,11 @@ int anon_inode_getfd(const char *name, enum kvm_file_kind kind, void *priv,
 	f->priv = priv;
 	f->dev = st.st_dev;
 	f->ino = st.st_ino;
-	pthread_mutex_lock(&files_lock);
-	f->next = all_files;
-	all_files = f;
-	pthread_mutex_unlock(&files_lock);
-	r = fd_install(fd, f);
-	if (r < 0) {
-		struct kvm_file **pp;
-
-		pthread_mutex_lock(&files_lock);
-		for (pp = &all_files; *pp; pp = &(*pp)->next) {
-			if (*pp == f) {
-				*pp = f->next;
-				break;
-			}
-		}
-		pthread_mutex_unlock(&files_lock);
-		free(f);
-		goto out_unmap;
-	}
-	kvm_trace("%s = fd %d", name, fd);
+	f->fd = fd;
+	f->size = size;
+	f->map = map ? *map : NULL;
+	snprintf(f->name, sizeof(f->name), "%s", name);
+	*filep = f;
 	return fd;
 
 out_unmap:
@@ -329,6 +332,37 @@ out_unmap:
 out_close:
 	close(fd);
 	return r;
+}
+
+void kvm_file_install(struct kvm_file *f)
+{
+	pthread_mutex_lock(&files_lock);
+	f->next = all_files;
+	all_files = f;
+	pthread_mutex_unlock(&files_lock);
+	/* Cannot fail: anon_inode_getfile() allocated the slot. */
+	fd_install(f->fd, f);
+	kvm_trace("%s = fd %d", f->name, f->fd);
+}
+
+void kvm_file_discard(struct kvm_file *f)
+{
+	if (f->map)
+		munmap(f->map, f->size);
+	close(f->fd);
+	free(f);
+}
+
+int anon_inode_getfd(const char *name, enum kvm_file_kind kind, void *priv,
+		     size_t size, void **map, int cloexec)
+{
+	struct kvm_file *f;
+	int fd;
+
+	fd = anon_inode_getfile(name, kind, priv, size, map, cloexec, &f);
+	if (fd >= 0)
+		kvm_file_install(f);
+	return fd;
 }
 
 int kvm_fd_is_ours(int fd)

@@ -32,6 +32,22 @@ struct kvm_file;
 int anon_inode_getfd(const char *name, enum kvm_file_kind kind, void *priv,
 		     size_t size, void **map, int cloexec);
 
+/**
+ * anon_inode_getfile() - anon_inode_getfd() in two steps, as KVM's
+ * get_unused_fd_flags() + anon_inode_getfile() + fd_install()
+ * @filep: receives the new file
+ *
+ * Makes the memfd (and @map) but does not make the descriptor userkvm's
+ * yet: an ioctl on it is the system's until kvm_file_install(@filep), which
+ * cannot fail.  Until then kvm_file_discard() undoes everything.
+ *
+ * Return: the descriptor number, or -errno.
+ */
+int anon_inode_getfile(const char *name, enum kvm_file_kind kind, void *priv,
+		       size_t size, void **map, int cloexec, struct kvm_file **filep);
+void kvm_file_install(struct kvm_file *file);
+void kvm_file_discard(struct kvm_file *file);
+
 /*
  * Called by the shim, which sees every close()/dup() of the process, so that
  * the table stays exact without a system call per lookup.

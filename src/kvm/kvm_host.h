@@ -46,14 +46,16 @@ struct kvm_memory_slot {
 };
 
 /*
- * An immutable snapshot of one address space's slots.  Updates build a new
- * one and publish it (kvm_swap_active_memslots); readers hold kvm->srcu.
- * Slots are sorted by base_gfn for gfn lookups; id_to_memslot() uses the
- * id index.
+ * A snapshot of one address space's slots, never changed while readers
+ * can see it.  Updates edit the inactive copy (memslots_spare), publish it
+ * and wait for readers (kvm->srcu) before bringing the other copy up to
+ * date, as KVM's two memslot sets.  Slots are sorted by base_gfn for gfn
+ * lookups; id_to_memslot() uses the id index.
  */
 struct kvm_memslots {
 	u64 generation;
 	int nr;
+	int capacity;				/* entries allocated */
 	struct kvm_memory_slot *by_gfn[];	/* nr entries, sorted */
 };
 
@@ -91,6 +93,11 @@ struct kvm {
 	pthread_mutex_t slots_lock;	/* serializes memslot updates */
 	struct srcu_struct srcu;	/* protects memslots[] readers */
 	struct kvm_memslots *memslots[KVM_ADDRESS_SPACE_NUM];
+	/*
+	 * The array that was active before the last update, for the next one
+	 * to reuse (KVM keeps two memslot sets per address space likewise).
+	 */
+	struct kvm_memslots *memslots_spare[KVM_ADDRESS_SPACE_NUM];
 	/* id-indexed view of the active slots, guarded like memslots[] */
 	struct kvm_memory_slot **slots_by_id[KVM_ADDRESS_SPACE_NUM];
 	u64 nr_memslot_pages;
@@ -109,6 +116,11 @@ struct kvm {
 	int stats_fd;			/* memfd behind KVM_GET_STATS_FD, or -1 */
 	void *stats_map;
 	size_t stats_size;
+	/*
+	 * KVM's kvm->mm: the process that made the VM, as a fork
+	 * generation (kvm_mm_current()); other processes get -EIO.
+	 */
+	unsigned long mm;
 
 	struct kvm_arch arch;
 };
@@ -198,6 +210,9 @@ int copy_from_user(void *dst, const void *usrc, size_t n);
 int copy_to_user(void *udst, const void *src, size_t n);
 
 #define KVM_BUG_ON(cond, kvm) \
-	({ bool __c = !!(cond); if (unlikely(__c)) (kvm)->bugged = true; __c; })
+	({ bool __c = !!(cond); if (unlikely(__c)) WRITE_ONCE((kvm)->bugged, true); __c; })
+
+/* VMs created and not yet destroyed, in this process (tests read it). */
+long kvm_get_active_vms(void);
 
 #endif

@@ -29,8 +29,14 @@ static bool user_range_bad(const void *p, size_t n)
 	return a < PAGE_SIZE || a + n < a || a + n > KVM_TASK_SIZE_MAX;
 }
 
+/*
+ * Note, an empty copy touches nothing and succeeds for any pointer, as in
+ * the kernel (KVM_CLEAR_DIRTY_LOG with num_pages 0 relies on it).
+ */
 int copy_from_user(void *dst, const void *usrc, size_t n)
 {
+	if (!n)
+		return 0;
 	if (user_range_bad(usrc, n))
 		return -EFAULT;
 	memcpy(dst, usrc, n);
@@ -39,6 +45,8 @@ int copy_from_user(void *dst, const void *usrc, size_t n)
 
 int copy_to_user(void *udst, const void *src, size_t n)
 {
+	if (!n)
+		return 0;
 	if (user_range_bad(udst, n))
 		return -EFAULT;
 	memcpy(udst, src, n);
@@ -49,12 +57,12 @@ int copy_to_user(void *udst, const void *src, size_t n)
 /* Memslots                                                            */
 /* ------------------------------------------------------------------ */
 
-static struct kvm_memslots *memslots_alloc(int nr)
+static struct kvm_memslots *memslots_alloc(int capacity)
 {
-	struct kvm_memslots *s = calloc(1, sizeof(*s) + nr * sizeof(s->by_gfn[0]));
+	struct kvm_memslots *s = calloc(1, sizeof(*s) + capacity * sizeof(s->by_gfn[0]));
 
 	if (s)
-		s->nr = nr;
+		s->capacity = capacity;
 	return s;
 }
 
@@ -136,15 +144,29 @@ void mark_page_dirty(struct kvm *kvm, gfn_t gfn)
 	mark_page_dirty_in_slot(kvm, gfn_to_memslot(kvm, gfn), gfn);
 }
 
+/* The first slot that ends after @gfn (the array is sorted, slots disjoint). */
+static int kvm_memslots_lower_bound(struct kvm_memslots *slots, gfn_t gfn)
+{
+	int lo = 0, hi = slots->nr;
+
+	while (lo < hi) {
+		int mid = lo + (hi - lo) / 2;
+		struct kvm_memory_slot *s = slots->by_gfn[mid];
+
+		if (s->base_gfn + s->npages <= gfn)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 static bool kvm_check_memslot_overlap(struct kvm_memslots *slots, int id,
 				      gfn_t start, gfn_t end)
 {
-	for (int i = 0; i < slots->nr; i++) {
-		struct kvm_memory_slot *s = slots->by_gfn[i];
-
-		if (s->id == id)
-			continue;
-		if (start < s->base_gfn + s->npages && s->base_gfn < end)
+	for (int i = kvm_memslots_lower_bound(slots, start);
+	     i < slots->nr && slots->by_gfn[i]->base_gfn < end; i++) {
+		if (slots->by_gfn[i]->id != id)
 			return true;
 	}
 	return false;
@@ -158,48 +180,79 @@ enum kvm_mr_change {
 };
 
 /*
- * Publish a new gfn-sorted array in which @old (may be NULL) is replaced by
- * @new (may be NULL), then wait until no reader can see the old one.
+ * Replace @old by @new (either may be NULL) in @slots, in place, keeping
+ * gfn order; @slots has room for one more entry.  Moves only the entries
+ * after the change (none for a flags-only change or an append).
+ */
+static void kvm_memslots_replace(struct kvm_memslots *slots, struct kvm_memory_slot *old,
+				 struct kvm_memory_slot *new)
+{
+	struct kvm_memory_slot **a = slots->by_gfn;
+	int n = slots->nr, i;
+
+	if (old && new && old->base_gfn == new->base_gfn) {
+		a[kvm_memslots_lower_bound(slots, old->base_gfn)] = new;
+		return;
+	}
+	if (old) {
+		i = kvm_memslots_lower_bound(slots, old->base_gfn);
+		memmove(&a[i], &a[i + 1], (n - i - 1) * sizeof(a[0]));
+		slots->nr = --n;
+	}
+	if (new) {
+		i = kvm_memslots_lower_bound(slots, new->base_gfn);
+		memmove(&a[i + 1], &a[i], (n - i) * sizeof(a[0]));
+		a[i] = new;
+		slots->nr = n + 1;
+	}
+}
+
+/*
+ * Publish a gfn-sorted array in which @old (may be NULL) is replaced by
+ * @new (may be NULL), then wait until no reader can see the old array.
+ *
+ * As KVM keeps an active and an inactive memslot set, the array that was
+ * active before is kept as kvm->memslots_spare[] and brought up to date
+ * once no reader sees it, so that an update edits a copy in place instead
+ * of copying all slots (32764 of them in the worst case).
  */
 static int kvm_set_memslot(struct kvm *kvm, int as_id, struct kvm_memory_slot *old,
 			   struct kvm_memory_slot *new, enum kvm_mr_change change)
 {
 	struct kvm_memslots *cur = kvm->memslots[as_id], *next;
 	struct kvm_memory_slot **by_id = kvm->slots_by_id[as_id];
-	int n = 0;
 
-	next = memslots_alloc(cur->nr + (new ? 1 : 0) - (old ? 1 : 0));
-	if (!next)
-		return -ENOMEM;
-	for (int i = 0; i < cur->nr; i++) {
-		struct kvm_memory_slot *s = cur->by_gfn[i];
+	if (old) {
+		int i = kvm_memslots_lower_bound(cur, old->base_gfn);
 
-		if (s == old)
-			continue;
-		next->by_gfn[n++] = s;
+		if (KVM_BUG_ON(i >= cur->nr || cur->by_gfn[i] != old, kvm))
+			return -EIO;
 	}
-	if (new) {
-		int pos = n;
-
-		while (pos > 0 && next->by_gfn[pos - 1]->base_gfn > new->base_gfn) {
-			next->by_gfn[pos] = next->by_gfn[pos - 1];
-			pos--;
-		}
-		next->by_gfn[pos] = new;
-		n++;
+	/* The spare is a copy of @cur; without one, or without room, make one. */
+	next = kvm->memslots_spare[as_id];
+	if (!next || next->capacity < cur->nr + 1) {
+		next = memslots_alloc(MAX(2 * cur->nr, 16));
+		if (!next)
+			return -ENOMEM;
+		memcpy(next->by_gfn, cur->by_gfn, cur->nr * sizeof(cur->by_gfn[0]));
+		next->nr = cur->nr;
+		free(kvm->memslots_spare[as_id]);
 	}
-	next->nr = n;
+	kvm->memslots_spare[as_id] = NULL;
+	kvm_memslots_replace(next, old, new);
 	next->generation = ++kvm->generation;
 
-	/*
-	 * Note, the arch hook runs before readers switch over: once the MMU
-	 * exists it zaps the old slot's mappings here (KVM_MR_DELETE/MOVE) and
-	 * enables or disables dirty tracking (KVM_MR_FLAGS_ONLY).
-	 */
 	__atomic_store_n(&by_id[new ? new->id : old->id], new, __ATOMIC_RELEASE);
 	__atomic_store_n(&kvm->memslots[as_id], next, __ATOMIC_RELEASE);
 	synchronize_srcu(&kvm->srcu);
-	free(cur);
+
+	/* No reader sees @cur any more: it becomes the next update's copy. */
+	if (cur->capacity >= next->nr + 1) {
+		kvm_memslots_replace(cur, old, new);
+		kvm->memslots_spare[as_id] = cur;
+	} else {
+		free(cur);
+	}
 	/* The MMU drops what the old slot mapped and MMIO SPTEs the new one covers. */
 	kvm_arch_commit_memory_region(kvm, old, new);
 
@@ -450,6 +503,37 @@ out:
 /* VM and vCPU lifetimes                                               */
 /* ------------------------------------------------------------------ */
 
+static long kvm_active_vms;
+
+/*
+ * current->mm, for kvm->mm != current->mm: a process generation that the
+ * child side of every fork() bumps.  A forked child has a copy of the VM
+ * (our VMs are process memory), but KVM's VMs belong to the creating
+ * process, so the child's VM and vCPU ioctls fail with -EIO, as in KVM.
+ * No system call per ioctl (getpid() is one in current glibc).
+ */
+static unsigned long kvm_mm_generation;
+
+static void kvm_mm_atfork_child(void)
+{
+	__atomic_fetch_add(&kvm_mm_generation, 1, __ATOMIC_RELAXED);
+}
+
+__attribute__((constructor)) static void kvm_main_init(void)
+{
+	pthread_atfork(NULL, NULL, kvm_mm_atfork_child);
+}
+
+static unsigned long kvm_mm_current(void)
+{
+	return __atomic_load_n(&kvm_mm_generation, __ATOMIC_RELAXED);
+}
+
+long kvm_get_active_vms(void)
+{
+	return __atomic_load_n(&kvm_active_vms, __ATOMIC_ACQUIRE);
+}
+
 struct kvm *kvm_create_vm(unsigned long type, int *err)
 {
 	struct kvm *kvm = calloc(1, sizeof(*kvm));
@@ -463,6 +547,7 @@ struct kvm *kvm_create_vm(unsigned long type, int *err)
 	kvm->stat = &kvm->stat_storage;
 	kvm->stats_fd = -1;
 	kvm->type = type;
+	kvm->mm = kvm_mm_current();
 	kvm->max_vcpus = KVM_MAX_VCPUS;
 	for (int i = 0; i < KVM_ADDRESS_SPACE_NUM; i++) {
 		kvm->memslots[i] = memslots_alloc(0);
@@ -473,6 +558,8 @@ struct kvm *kvm_create_vm(unsigned long type, int *err)
 	r = kvm_arch_init_vm(kvm, type);
 	if (r)
 		goto fail_free;
+	__atomic_fetch_add(&kvm_active_vms, 1, __ATOMIC_ACQ_REL);
+	kvm_trace("create vm");
 	return kvm;
 
 fail_free:
@@ -513,11 +600,13 @@ static void kvm_destroy_vm(struct kvm *kvm)
 			free(slots->by_gfn[i]);
 		}
 		free(slots);
+		free(kvm->memslots_spare[as]);
 		free(kvm->slots_by_id[as]);
 	}
 	pthread_mutex_destroy(&kvm->lock);
 	pthread_mutex_destroy(&kvm->slots_lock);
 	free(kvm);
+	__atomic_fetch_sub(&kvm_active_vms, 1, __ATOMIC_ACQ_REL);
 }
 
 void kvm_put_kvm(struct kvm *kvm)
@@ -545,10 +634,16 @@ static struct kvm_vcpu *kvm_get_vcpu_by_id(struct kvm *kvm, int id)
 	return NULL;
 }
 
-/* KVM_CREATE_VCPU: the checks of kvm_vm_ioctl_create_vcpu(), in its order. */
+/*
+ * KVM_CREATE_VCPU: the checks and steps of kvm_vm_ioctl_create_vcpu(), in
+ * its order.  The descriptor becomes reachable last, when nothing can fail
+ * any more, and with vcpu->mutex held so that no vCPU ioctl runs before
+ * the vCPU is online.
+ */
 static int kvm_vm_ioctl_create_vcpu(struct kvm *kvm, unsigned long id)
 {
 	struct kvm_vcpu *vcpu;
+	struct kvm_file *file;
 	char name[32];
 	void *map;
 	int r, fd;
@@ -566,6 +661,17 @@ static int kvm_vm_ioctl_create_vcpu(struct kvm *kvm, unsigned long id)
 		pthread_mutex_unlock(&kvm->lock);
 		return r;
 	}
+	/*
+	 * Note, KVM looks for a duplicate id only after allocating the vCPU,
+	 * and allocates the descriptor after that.  Here the descriptor holds
+	 * the run pages, so it comes before kvm_arch_vcpu_create(); looking
+	 * here too keeps KVM's answer when both fail (EEXIST, not EMFILE).
+	 * The check below stays: two threads may race for one id.
+	 */
+	if (kvm_get_vcpu_by_id(kvm, id)) {
+		pthread_mutex_unlock(&kvm->lock);
+		return -EEXIST;
+	}
 	kvm->created_vcpus++;
 	pthread_mutex_unlock(&kvm->lock);
 
@@ -580,45 +686,49 @@ static int kvm_vm_ioctl_create_vcpu(struct kvm *kvm, unsigned long id)
 	vcpu->stats_fd = -1;
 	pthread_mutex_init(&vcpu->mutex, NULL);
 
-	pthread_mutex_lock(&kvm->lock);
-	if (kvm_get_vcpu_by_id(kvm, id)) {
-		r = -EEXIST;
-		goto unlock_vcpu_destroy;
-	}
-
 	/*
-	 * The fd's memfd holds struct kvm_run (page 0), the PIO data page
-	 * (KVM_PIO_PAGE_OFFSET) and the coalesced MMIO ring
-	 * (KVM_COALESCED_MMIO_PAGE_OFFSET); mmap(vcpu_fd) maps the same pages.
+	 * The run pages, where KVM allocates vcpu->run: the fd's memfd holds
+	 * struct kvm_run (page 0), the PIO data page (KVM_PIO_PAGE_OFFSET) and
+	 * the coalesced MMIO ring (KVM_COALESCED_MMIO_PAGE_OFFSET), and
+	 * mmap(vcpu_fd) maps the same pages.  The number is not userkvm's
+	 * until kvm_file_install().
 	 */
 	snprintf(name, sizeof(name), "kvm-vcpu:%lu", id);
-	kvm_get_kvm(kvm);
-	fd = anon_inode_getfd(name, KVM_FILE_VCPU, vcpu, KVM_VCPU_MMAP_PAGES * PAGE_SIZE,
-			      &map, 1);
+	fd = anon_inode_getfile(name, KVM_FILE_VCPU, vcpu, KVM_VCPU_MMAP_PAGES * PAGE_SIZE,
+				&map, 1, &file);
 	if (fd < 0) {
 		r = fd;
-		kvm_put_kvm(kvm);
-		goto unlock_vcpu_destroy;
+		goto vcpu_free;
 	}
 	vcpu->mmap_base = map;
 	vcpu->run = map;
 
 	r = kvm_arch_vcpu_create(vcpu);
-	if (r) {
-		/*
-		 * FIXME: the fd is live already; KVM creates the arch vCPU
-		 * first.  Ours cannot fail after allocation today.
-		 */
+	if (r)
+		goto vcpu_free_run_page;
+
+	pthread_mutex_lock(&kvm->lock);
+	if (kvm_get_vcpu_by_id(kvm, id)) {
+		r = -EEXIST;
 		goto unlock_vcpu_destroy;
 	}
 	vcpu->vcpu_idx = kvm->online_vcpus;
 	__atomic_store_n(&kvm->vcpus[vcpu->vcpu_idx], vcpu, __ATOMIC_RELEASE);
+
+	pthread_mutex_lock(&vcpu->mutex);
+	kvm_get_kvm(kvm);
+	kvm_file_install(file);
 	__atomic_store_n(&kvm->online_vcpus, kvm->online_vcpus + 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&vcpu->mutex);
 	pthread_mutex_unlock(&kvm->lock);
 	return fd;
 
 unlock_vcpu_destroy:
 	pthread_mutex_unlock(&kvm->lock);
+	kvm_arch_vcpu_destroy(vcpu);
+vcpu_free_run_page:
+	kvm_file_discard(file);
+vcpu_free:
 	pthread_mutex_destroy(&vcpu->mutex);
 	free(vcpu);
 vcpu_decrement:
@@ -659,21 +769,27 @@ int kvm_vm_ioctl_check_extension_generic(struct kvm *kvm, long arg)
 
 static int kvm_vm_ioctl_enable_cap_generic(struct kvm *kvm, struct kvm_enable_cap *cap)
 {
-	int r;
-
 	switch (cap->cap) {
-	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2:
-		if (cap->flags || (cap->args[0] & ~(u64)KVM_DIRTY_LOG_MANUAL_CAPS))
+	case KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2: {
+		/* KVM_DIRTY_LOG_INITIALLY_SET only comes with manual protection. */
+		u64 allowed_options = KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE;
+
+		if (cap->args[0] & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE)
+			allowed_options = KVM_DIRTY_LOG_MANUAL_CAPS;
+		if (cap->flags || (cap->args[0] & ~allowed_options))
 			return -EINVAL;
 		pthread_mutex_lock(&kvm->slots_lock);
 		kvm->manual_dirty_log_protect = cap->args[0];
 		pthread_mutex_unlock(&kvm->slots_lock);
 		return 0;
+	}
 	default:
-		pthread_mutex_lock(&kvm->lock);
-		r = kvm_vm_ioctl_enable_cap(kvm, cap);
-		pthread_mutex_unlock(&kvm->lock);
-		return r;
+		/*
+		 * Note, no lock here: as in KVM, each capability of
+		 * kvm_vm_ioctl_enable_cap() takes what it needs (kvm->lock for
+		 * most), and several take it themselves.
+		 */
+		return kvm_vm_ioctl_enable_cap(kvm, cap);
 	}
 }
 
@@ -723,7 +839,7 @@ long kvm_vm_ioctl(struct kvm *kvm, unsigned int ioctl, unsigned long arg)
 	void *argp = (void *)arg;
 	long r;
 
-	if (kvm->bugged)
+	if (kvm->mm != kvm_mm_current() || READ_ONCE(kvm->bugged))
 		return -EIO;
 
 	switch (ioctl) {
@@ -794,7 +910,7 @@ long kvm_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned long arg
 {
 	long r;
 
-	if (vcpu->kvm->bugged)
+	if (vcpu->kvm->mm != kvm_mm_current() || READ_ONCE(vcpu->kvm->bugged))
 		return -EIO;
 	if (unlikely(_IOC_TYPE(ioctl) != KVMIO))
 		return -EINVAL;

@@ -11,6 +11,12 @@
  * updater must then wait for that counter too.  Waiting for both counters,
  * with a flip in between so that new readers go to the other one, covers
  * every reader that began before synchronize_srcu() was called.
+ *
+ * Updaters are serialized here (gp_lock), not by their callers: two grace
+ * periods that interleave their flips can each wait twice for the same
+ * counter and miss a reader on the other one, and one can wait forever for
+ * a counter that the other's flip keeps handing to new readers.  The fd
+ * layer's fd_srcu has an updater in every close() and dup().
  */
 #ifndef USERKVM_KVM_SRCU_H
 #define USERKVM_KVM_SRCU_H
@@ -21,6 +27,7 @@
 struct srcu_struct {
 	long ctr[2];
 	unsigned int idx;
+	int gp_lock;		/* one grace period at a time */
 };
 
 static inline int srcu_read_lock(struct srcu_struct *s)
@@ -36,9 +43,15 @@ static inline void srcu_read_unlock(struct srcu_struct *s, int idx)
 	__atomic_fetch_sub(&s->ctr[idx], 1, __ATOMIC_SEQ_CST);
 }
 
-/* Callers serialize updaters (kvm->slots_lock). */
+/*
+ * Wait until every reader that may hold a pointer published before this
+ * call has left its read section.  May be called from several threads at
+ * once; never from inside a read section of @s (it would wait for itself).
+ */
 static inline void synchronize_srcu(struct srcu_struct *s)
 {
+	while (__atomic_exchange_n(&s->gp_lock, 1, __ATOMIC_ACQUIRE))
+		sched_yield();
 	for (int i = 0; i < 2; i++) {
 		unsigned int old = __atomic_load_n(&s->idx, __ATOMIC_SEQ_CST) & 1;
 
@@ -46,6 +59,7 @@ static inline void synchronize_srcu(struct srcu_struct *s)
 		while (__atomic_load_n(&s->ctr[old], __ATOMIC_SEQ_CST))
 			sched_yield();
 	}
+	__atomic_store_n(&s->gp_lock, 0, __ATOMIC_RELEASE);
 }
 
 #endif

@@ -394,22 +394,27 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 		 * valid while the link epoch (TLB, mode, CS base) is unchanged
 		 * and the target's code page generation still matches.
 		 */
-		if (b && b->link_epoch == c->link_epoch) {
+		/*
+		 * No code page was written anywhere since the link was made
+		 * (code_wgen), so the target's own generation needs no check.
+		 */
+		if (b && b->link_epoch == c->link_epoch &&
+		    b->link_wgen == __atomic_load_n(&code_wgen, __ATOMIC_RELAXED)) {
 			u64 rip = c->s.rip;
 			if (b->link[0] && b->link[0]->rip == rip)
 				nb = b->link[0];
 			else if (b->link[1] && b->link[1]->rip == rip)
 				nb = b->link[1];
-			if (nb && unlikely(nb->gen != __atomic_load_n(&code_gen[nb->slot], __ATOMIC_RELAXED)))
-				nb = NULL;
 		}
 		if (!nb) {
 			u64 gen = c->icache_gen;
+			u32 wgen = __atomic_load_n(&code_wgen, __ATOMIC_RELAXED);
 			nb = icache_lookup(c);
 			if (b && b->cached && nb->cached && gen == c->icache_gen) {
-				if (b->link_epoch != c->link_epoch) {
+				if (b->link_epoch != c->link_epoch || b->link_wgen != wgen) {
 					b->link[0] = b->link[1] = NULL;
 					b->link_epoch = c->link_epoch;
+					b->link_wgen = wgen;
 				}
 				b->link[b->link[0] ? 1 : 0] = nb;
 			}

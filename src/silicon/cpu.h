@@ -109,6 +109,8 @@ struct phys_xlate {
  */
 typedef void (*cpu_phys_fn)(struct cpu *c, u64 gpa, int kind, struct phys_xlate *out);
 
+enum { XLATE_NONE, XLATE_WALK, XLATE_FINAL };
+
 struct phys_range {
 	u64 gpa, size;
 	u8 *host;
@@ -173,6 +175,15 @@ struct cpu {
 	struct phys_range phys[CPU_MAX_PHYS];
 	int nphys;
 	cpu_phys_fn phys_xlate;
+	/*
+	 * For VMX exits (intercept.c): the linear address translate() is
+	 * working on and whether phys_xlate() is reading paging structures
+	 * for it (XLATE_WALK) or accessing it (XLATE_FINAL); and CR2 before a
+	 * #PF set it, since a #PF that causes a VM exit leaves CR2 alone.
+	 */
+	u64 xlate_lin;
+	u8 xlate_ctx;
+	u64 cr2_before_pf;
 	const struct cpu_io_ops *io;
 	void *io_opaque;
 
@@ -542,6 +553,7 @@ struct block {
 	struct block *hnext;
 	struct block *link[2];
 	u64 link_epoch;
+	u32 link_wgen;		/* code_wgen when the links were made */
 	struct insn insn[];
 };
 
@@ -565,6 +577,8 @@ void icache_free(struct cpu *c);
 #define CODE_SLOTS_BITS 16
 extern u32 code_gen[1u << CODE_SLOTS_BITS];
 extern u8 code_mark[1u << CODE_SLOTS_BITS];
+/* Bumped with any code_gen[] slot: links made before it are not trusted. */
+extern u32 code_wgen;
 static __always_inline u32 code_slot(uintptr_t host)
 {
 	return (u32)(((host >> PAGE_SHIFT) * 0x9E3779B97F4A7C15ull) >> (64 - CODE_SLOTS_BITS));

@@ -60,6 +60,11 @@ bool ept_entry_misconfigured(u64 e, int level)
 
 u32 ept_translate(u64 eptp, u64 gpa, u32 access, struct ept_result *r)
 {
+	return ept_translate_ex(eptp, gpa, access, r, true);
+}
+
+u32 ept_translate_ex(u64 eptp, u64 gpa, u32 access, struct ept_result *r, bool set_dirty)
+{
 	u64 *entries[4];
 	u64 table = eptp & EPT_ADDR_MASK;
 	u32 rwx = VMX_EPT_RWX_MASK;
@@ -68,6 +73,8 @@ u32 ept_translate(u64 eptp, u64 gpa, u32 access, struct ept_result *r)
 	u64 e = 0, size;
 
 	r->host = NULL;
+	r->leaf = NULL;
+	r->dirty_needed = false;
 	r->page_size = 0;
 	r->rwx = 0;
 	r->qual = 0;
@@ -106,9 +113,13 @@ u32 ept_translate(u64 eptp, u64 gpa, u32 access, struct ept_result *r)
 		for (int i = 0; i < n; i++)
 			if (!(*entries[i] & VMX_EPT_ACCESS_BIT))
 				__atomic_fetch_or(entries[i], VMX_EPT_ACCESS_BIT, __ATOMIC_RELAXED);
-		if ((access & EPT_ACC_WRITE) && !(e & VMX_EPT_DIRTY_BIT))
-			__atomic_fetch_or(entries[n - 1], VMX_EPT_DIRTY_BIT, __ATOMIC_RELAXED);
+		if ((access & EPT_ACC_WRITE) && !(e & VMX_EPT_DIRTY_BIT)) {
+			r->dirty_needed = true;
+			if (set_dirty)
+				__atomic_fetch_or(entries[n - 1], VMX_EPT_DIRTY_BIT, __ATOMIC_RELAXED);
+		}
 	}
+	r->leaf = entries[n - 1];
 	r->host = (void *)(uintptr_t)((e & EPT_ADDR_MASK & ~(size - 1)) | (gpa & (size - 1)));
 	r->page_size = size;
 	r->rwx = rwx;

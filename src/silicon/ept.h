@@ -26,6 +26,8 @@
  * @host: host address of the byte at the guest-physical address
  * @rwx: effective permissions (AND of the R/W/X bits of every level)
  * @page_size: bytes mapped by the leaf (4 KiB, 2 MiB or 1 GiB)
+ * @leaf: the leaf entry used
+ * @dirty_needed: a write found the leaf's dirty flag clear (with A/D on)
  */
 struct ept_result {
 	u32 exit_reason;
@@ -33,6 +35,8 @@ struct ept_result {
 	void *host;
 	u32 rwx;
 	u64 page_size;
+	u64 *leaf;
+	bool dirty_needed;
 };
 
 /**
@@ -47,6 +51,13 @@ struct ept_result {
  * @r->exit_reason (EPT violation or misconfiguration).
  */
 u32 ept_translate(u64 eptp, u64 gpa, u32 access, struct ept_result *r);
+
+/*
+ * ept_translate_ex() - the same, setting the dirty flag only if @set_dirty:
+ * with page-modification logging the processor logs the GPA first and may
+ * take a PML-full exit instead (SDM 29.3.6).
+ */
+u32 ept_translate_ex(u64 eptp, u64 gpa, u32 access, struct ept_result *r, bool set_dirty);
 
 /** ept_entry_misconfigured() - SDM 29.3.3.1 checks of a present entry at @level (4..1) */
 bool ept_entry_misconfigured(u64 e, int level);

@@ -129,6 +129,8 @@ static void deliver_prot(struct cpu *c, int vec, int type, bool has_err, u32 err
 	g = sys_read(c, (c->s.idtr.base + vec * 8) & 0xffffffffull, 8);
 	gtype = (g >> 40) & 0x1f;
 	gdpl = (g >> 45) & 3;
+	if (gtype == 0x05 && c->vmx_nonroot)
+		vmx_intercept_task_switch(c, NULL, (u16)(g >> 16), VMX_TASK_SWITCH_GATE);
 	if (gtype != 0x06 && gtype != 0x07 && gtype != 0x0e && gtype != 0x0f)
 		cpu_fault(c, EXC_GP, vec * 8 + 2 + ext);	/* FIXME: task gates */
 	if (sw && gdpl < c->cpl)

@@ -32,6 +32,7 @@
 
 u32 code_gen[1u << CODE_SLOTS_BITS];
 u8 code_mark[1u << CODE_SLOTS_BITS];
+u32 code_wgen;
 
 static pthread_mutex_t cpus_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct cpu *all_cpus;
@@ -86,6 +87,7 @@ void code_page_written(struct cpu *c, uintptr_t host)
 		return;
 	__atomic_store_n(&code_mark[slot], 0, __ATOMIC_SEQ_CST);
 	__atomic_add_fetch(&code_gen[slot], 1, __ATOMIC_SEQ_CST);
+	__atomic_add_fetch(&code_wgen, 1, __ATOMIC_SEQ_CST);
 	/* Self-modifying code: stop the running block after this insn. */
 	if (c && c->cur_block && c->cur_block->slot == slot)
 		c->run_end = c->cur_block->insn;
@@ -141,6 +143,7 @@ static struct block *decode_split(struct cpu *c, u64 lin, u64 gpa)
 	b->gen = code_gen[0];
 	b->link[0] = b->link[1] = NULL;
 	b->link_epoch = 0;
+	b->link_wgen = 0;
 	return b;
 }
 
@@ -198,6 +201,7 @@ static struct block *decode_block(struct cpu *c, u64 lin, u64 gpa, u8 *page, u32
 	b->gen = __atomic_load_n(&code_gen[slot], __ATOMIC_SEQ_CST);
 	b->link[0] = b->link[1] = NULL;
 	b->link_epoch = c->link_epoch;
+	b->link_wgen = __atomic_load_n(&code_wgen, __ATOMIC_RELAXED);
 	b->hnext = c->blk_hash[h];
 	c->blk_hash[h] = b;
 	c->arena_used += ALIGN_UP(sizeof(struct block) + n * sizeof(struct insn), 16);

@@ -151,6 +151,8 @@ static __attribute__((noreturn)) void insn_exit(struct cpu *c, const struct insn
 
 #define CTLS(c) (&vmx_of(c)->ctls)
 
+static u32 vmx_insn_info(const struct insn *i);
+
 bool vmx_intercept_cpuid(struct cpu *c, const struct insn *i)
 {
 	insn_exit(c, i, EXIT_REASON_CPUID, 0, 0);	/* unconditional (26.1.2) */
@@ -228,11 +230,36 @@ bool vmx_intercept_io(struct cpu *c, const struct insn *i, u16 port, int size, b
 	vmx_exit_now(vmx_of(c), &x);
 }
 
+/*
+ * TPR shadow (SDM 30.3, 30.1.2): MOV to/from CR8 that does not exit uses
+ * VTPR, byte 0x80 of the virtual-APIC page, instead of the processor's TPR.
+ * The hook performs the instruction itself and returns true, so the core
+ * does not touch CR8.  A write that drops VTPR[7:4] below the TPR threshold
+ * is a trap-like TPR-below-threshold exit, after the instruction.
+ */
+static bool tpr_shadow_write(struct cpu *c, const struct insn *i, u64 val)
+{
+	const struct vmx_ctls *ctl = CTLS(c);
+	u8 *vtpr = (u8 *)vmx_ptr(ctl->vapic) + 0x80;
+
+	if (val >> 4)
+		cpu_gp0(c);	/* MOV to CR8 with reserved bits set */
+	vtpr[0] = (u8)(val << 4);
+	vtpr[1] = vtpr[2] = vtpr[3] = 0;
+	if ((vtpr[0] >> 4) < (ctl->tpr_threshold & 0xf)) {
+		c->s.rip += i->len;
+		vmx_exit_now(vmx_of(c), &(struct vmx_exit_info){ .reason = EXIT_REASON_TPR_BELOW_THRESHOLD });
+	}
+	return true;
+}
+
 bool vmx_intercept_cr_write(struct cpu *c, const struct insn *i, int cr, u64 val)
 {
 	const struct vmx_ctls *ctl = CTLS(c);
 	bool exits;
 
+	if (cr == 8 && !(ctl->proc & CPU_BASED_CR8_LOAD_EXITING) && (ctl->proc & CPU_BASED_TPR_SHADOW))
+		return tpr_shadow_write(c, i, val);
 	switch (cr) {
 	case 0: exits = vmx_cr0_write_exits(ctl, val); break;
 	case 3: exits = vmx_cr3_write_exits(ctl, val); break;
@@ -252,6 +279,11 @@ bool vmx_intercept_cr_read(struct cpu *c, const struct insn *i, int cr)
 	if ((cr == 3 && (ctl->proc & CPU_BASED_CR3_STORE_EXITING)) ||
 	    (cr == 8 && (ctl->proc & CPU_BASED_CR8_STORE_EXITING)))
 		insn_exit(c, i, EXIT_REASON_CR_ACCESS, CR_QUAL(cr, CR_ACCESS_TYPE_MOV_FROM_CR, i->rm), 0);
+	if (cr == 8 && (ctl->proc & CPU_BASED_TPR_SHADOW)) {
+		/* MOV from CR8 reads VTPR[7:4] (30.3); the core does not run it. */
+		reg_write(c, i->rm, SZ64, ((const u8 *)vmx_ptr(ctl->vapic))[0x80] >> 4);
+		return true;
+	}
 	return false;
 }
 
@@ -339,10 +371,18 @@ bool vmx_intercept_xsetbv(struct cpu *c, const struct insn *i)
 	insn_exit(c, i, EXIT_REASON_XSETBV, 0, 0);	/* unconditional */
 }
 
+/*
+ * INVPCID is #UD unless "enable INVPCID" (26.3); with it, "INVLPG exiting"
+ * makes it exit (26.1.3) with the INVEPT/INVPCID/INVVPID instruction
+ * information (Table 28-10) and the displacement as qualification.
+ */
 bool vmx_intercept_invpcid(struct cpu *c, const struct insn *i)
 {
-	/* "enable INVPCID" is not offered: INVPCID is #UD in non-root (26.3). */
-	cpu_ud(c);
+	if (!(CTLS(c)->proc2 & SECONDARY_EXEC_ENABLE_INVPCID))
+		cpu_ud(c);
+	if (CTLS(c)->proc & CPU_BASED_INVLPG_EXITING)
+		insn_exit(c, i, EXIT_REASON_INVPCID, (u64)(s64)i->disp, vmx_insn_info(i));
+	return false;
 }
 
 bool vmx_intercept_rdrand(struct cpu *c, const struct insn *i)
@@ -350,9 +390,37 @@ bool vmx_intercept_rdrand(struct cpu *c, const struct insn *i)
 	return false;	/* RDRAND/RDSEED exiting are not offered */
 }
 
+/*
+ * Descriptor-table exiting (26.1.3): 0F 01 /0-/3 (SGDT SIDT LGDT LIDT) exit
+ * with reason 46, 0F 00 /0-/3 (SLDT STR LLDT LTR) with 47.  Instruction
+ * information: Tables 28-10/28-11 (identity in bits 29:28); qualification:
+ * the displacement of a memory operand.
+ */
 bool vmx_intercept_desc_table(struct cpu *c, const struct insn *i)
 {
-	return false;	/* descriptor-table exiting is not offered */
+	bool gdt = i->op == 0x01;
+	u32 info;
+
+	if (!(CTLS(c)->proc2 & SECONDARY_EXEC_DESC))
+		return false;
+	info = info_asz(i) << 7 | (u32)(i->reg & 3) << 28;
+	if (i->flags & IF_MEM) {
+		info |= (u32)i->scale | (u32)i->seg << 15;
+		info |= i->index == REG_NONE ? BIT(22) : (u32)i->index << 18;
+		info |= i->base == REG_NONE ? BIT(27) : (u32)i->base << 23;
+	} else {
+		info |= BIT(10) | (u32)(i->rm & 0xf) << 3;
+	}
+	if (gdt && i->osz != SZ16)
+		info |= BIT(11);	/* operand size 32 (64-bit mode reports 32 too) */
+	insn_exit(c, i, gdt ? EXIT_REASON_GDTR_IDTR : EXIT_REASON_LDTR_TR,
+		  (i->flags & IF_MEM) ? (u64)(s64)i->disp : 0, info);
+}
+
+/* Task switches always exit (26.1.2); qualification: Table 28-2. */
+bool vmx_intercept_task_switch(struct cpu *c, const struct insn *i, u16 tss_sel, int source)
+{
+	insn_exit(c, i, EXIT_REASON_TASK_SWITCH, (u64)tss_sel | (u64)source << 30, 0);
 }
 
 bool vmx_intercept_exception(struct cpu *c, int vec, bool has_err, u32 err)
@@ -366,7 +434,8 @@ bool vmx_intercept_exception(struct cpu *c, int vec, bool has_err, u32 err)
 	 * exception bitmap (SDM 27.6.1); exceptions raised while delivering it
 	 * are checked as usual.
 	 */
-	if (vmx_of(c)->injecting && c->delivering < 0) {
+	if (vmx_of(c)->injecting && c->delivering < 0 &&
+	    (vmx_of(c)->injected & INTR_INFO_VECTOR_MASK) == (u32)vec) {
 		vmx_of(c)->injecting = false;
 		return false;
 	}
@@ -376,9 +445,15 @@ bool vmx_intercept_exception(struct cpu *c, int vec, bool has_err, u32 err)
 	x.intr_error = has_err ? err : 0;
 	if (type == INTR_TYPE_SOFT_EXCEPTION)
 		x.insn_len = 1;
-	/* A #PF exit's qualification is the faulting address (28.2.1). */
-	if (vec == 14)
+	/*
+	 * A #PF exit's qualification is the faulting address (28.2.1), and
+	 * CR2 keeps its old value: the #PF was not delivered (SDM 26.2 and
+	 * the note on CR2 in 28.1).
+	 */
+	if (vec == 14) {
 		x.qual = c->s.cr2;
+		c->s.cr2 = c->cr2_before_pf;
+	}
 	vmx_exit_now(vmx_of(c), &x);
 }
 
@@ -494,24 +569,65 @@ void vmx_instruction(struct cpu *c, const struct insn *i, enum vmx_insn_kind kin
 
 /* ---- EPT as the processor's guest-physical translation (cpu->phys_xlate) ---- */
 
+/*
+ * Page-modification logging (SDM 29.3.6): before setting an EPT dirty
+ * flag, the processor writes the 4 KiB-aligned GPA to entry GUEST_PML_INDEX
+ * of the 512-entry log and decrements the index; with the index outside
+ * 0-511 the log is full: a PML-full VM exit instead, the flag stays clear.
+ */
+static void vmx_pml_log(struct cpu *c, struct vmx_cpu *v, u64 gpa, struct ept_result *r)
+{
+	void *vmcs = vmx_vmcs(v);
+	u16 idx = (u16)vmcs_get(vmcs, GUEST_PML_INDEX);
+	u64 *log = vmx_ptr(vmcs_get(vmcs, PML_ADDRESS));
+
+	if (idx > 511) {
+		c->xlate_ctx = XLATE_NONE;
+		vmx_exit_now(v, &(struct vmx_exit_info){ .reason = EXIT_REASON_PML_FULL });
+	}
+	log[idx] = gpa & ~0xfffull;
+	vmcs_set(vmcs, GUEST_PML_INDEX, (u16)(idx - 1));
+	__atomic_fetch_or(r->leaf, VMX_EPT_DIRTY_BIT, __ATOMIC_RELAXED);
+}
+
 void vmx_ept_xlate(struct cpu *c, u64 gpa, int kind, struct phys_xlate *out)
 {
 	struct vmx_cpu *v = vmx_of(c);
 	struct ept_result r;
+	struct vmx_exit_info x = { .gpa = gpa, .gpa_valid = true };
 	u32 acc = kind == ACC_W ? EPT_ACC_WRITE : kind == ACC_X ? EPT_ACC_FETCH : EPT_ACC_READ;
 
-	if (likely(!ept_translate(v->ctls.eptp, gpa, acc, &r))) {
+	/*
+	 * With EPT A/D flags, the processor's accesses to guest paging
+	 * structures are writes for EPT (SDM 29.3.5): they need W and set D.
+	 */
+	if (c->xlate_ctx == XLATE_WALK && (v->ctls.eptp & VMX_EPTP_AD_ENABLE_BIT))
+		acc |= EPT_ACC_WRITE;
+	if (likely(!ept_translate_ex(v->ctls.eptp, gpa, acc, &r, !(v->ctls.proc2 & SECONDARY_EXEC_ENABLE_PML)))) {
+		if (unlikely(r.dirty_needed && (v->ctls.proc2 & SECONDARY_EXEC_ENABLE_PML)))
+			vmx_pml_log(c, v, gpa, &r);
 		out->host = (u8 *)r.host - (gpa & 0xfff);
 		/* Only this kind was checked; the TLB is filled per kind. */
 		out->writable = kind == ACC_W;
 		return;
 	}
 	/*
-	 * EPT violation or misconfiguration (28.2.1, Table 28-7).  Note, the
-	 * core hands this hook the page of the access, not its linear
-	 * address: bits 7/8 (guest-linear address valid) stay 0.
+	 * EPT violation or misconfiguration (28.2.1, Table 28-7).  For an
+	 * access made for a linear address, bit 7 says the guest-linear
+	 * address field is valid and bit 8 whether the access was to that
+	 * address (1) or to a paging-structure entry translating it (0).
 	 */
-	vmx_exit_now(v, &(struct vmx_exit_info){
-		.reason = r.exit_reason, .gpa = gpa, .gpa_valid = true,
-		.qual = r.exit_reason == EXIT_REASON_EPT_VIOLATION ? r.qual : 0 });
+	x.reason = r.exit_reason;
+	if (r.exit_reason == EXIT_REASON_EPT_VIOLATION) {
+		x.qual = r.qual;
+		if (c->xlate_ctx != XLATE_NONE) {
+			x.qual |= EPT_VIOLATION_GVA_IS_VALID;
+			if (c->xlate_ctx == XLATE_FINAL)
+				x.qual |= EPT_VIOLATION_GVA_TRANSLATED;
+			x.gla = c->xlate_lin;
+			x.gla_valid = true;
+		}
+	}
+	c->xlate_ctx = XLATE_NONE;
+	vmx_exit_now(v, &x);
 }

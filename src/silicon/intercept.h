@@ -82,6 +82,17 @@ bool vmx_intercept_xsetbv(struct cpu *c, const struct insn *i);
 bool vmx_intercept_invpcid(struct cpu *c, const struct insn *i);
 bool vmx_intercept_rdrand(struct cpu *c, const struct insn *i);
 bool vmx_intercept_desc_table(struct cpu *c, const struct insn *i);
+/*
+ * A task switch (SDM 26.1.2: unconditional VM exit, before any part of the
+ * switch): @tss_sel is the new TSS selector (from the TSS descriptor, the
+ * task gate, or the back link for IRET), @source 0 CALL, 1 IRET, 2 JMP,
+ * 3 task gate in the IDT (@i NULL).  Does not return in non-root operation.
+ */
+#define VMX_TASK_SWITCH_CALL	0
+#define VMX_TASK_SWITCH_IRET	1
+#define VMX_TASK_SWITCH_JMP	2
+#define VMX_TASK_SWITCH_GATE	3
+bool vmx_intercept_task_switch(struct cpu *c, const struct insn *i, u16 tss_sel, int source);
 /* An exception about to be delivered (vector, error code). */
 bool vmx_intercept_exception(struct cpu *c, int vec, bool has_err, u32 err);
 /* INTR is asserted and the guest is interruptible (or "external-interrupt exiting"). */

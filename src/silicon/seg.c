@@ -214,6 +214,15 @@ void cpu_far_jmp(struct cpu *c, const struct insn *i, u16 sel, u64 off, bool cal
 	if ((sel & 0xfffc) == 0)
 		cpu_gp0(c);
 	d = cpu_read_desc(c, sel, EXC_GP, NULL);
+	if (!((d >> 44) & 1) && c->vmx_nonroot && !(c->s.efer & CPU_EFER_LMA)) {
+		int type = (d >> 40) & 0xf;
+		int src = call ? VMX_TASK_SWITCH_CALL : VMX_TASK_SWITCH_JMP;
+
+		if (type == 0x1 || type == 0x9)		/* available TSS */
+			vmx_intercept_task_switch(c, i, sel, src);
+		if (type == 0x5)			/* task gate */
+			vmx_intercept_task_switch(c, i, (u16)(d >> 16), src);
+	}
 	if (!((d >> 44) & 1))	/* system descriptor: call/task gate, TSS */
 		cpu_fault(c, EXC_GP, sel & 0xfffc);	/* FIXME: gates and task switches */
 	check_code_target(c, d, sel, false);
@@ -384,6 +393,10 @@ void cpu_iret(struct cpu *c, const struct insn *i)
 		set_rip(c, i, off);
 		return;
 	}
+	if ((c->s.rflags & CPU_FLAG_NT) && c->vmx_nonroot && !(c->s.efer & CPU_EFER_LMA))
+		vmx_intercept_task_switch(c, i, (u16)mem_read_slow(c, c->s.seg[CPU_SEG_TR].base, 2,
+								  ACC_R | ACC_IMPLICIT),
+					  VMX_TASK_SWITCH_IRET);
 	if (c->s.rflags & CPU_FLAG_NT)
 		cpu_gp0(c);	/* FIXME: task return (and #GP(0) in IA-32e mode is right) */
 	off = mem_read(c, CPU_SEG_SS, sp, size);

@@ -125,16 +125,22 @@ static void translate(struct cpu *c, u64 lin, int kind, struct xl *x)
 
 	if ((c->s.efer & CPU_EFER_LMA) && !canonical_lin(c, lin))
 		cpu_gp0(c);
+	c->xlate_lin = lin;
+	c->xlate_ctx = XLATE_WALK;
 	if (c->s.cr0 & CPU_CR0_PG) {
 		u64 e = paging_walk(c, lin, kind, user, true, &gpa, &user_page);
 		if (e & BIT_ULL(31)) {
+			c->xlate_ctx = XLATE_NONE;
+			c->cr2_before_pf = c->s.cr2;
 			c->s.cr2 = lin;
 			cpu_fault(c, EXC_PF, (u32)e & 0xffff);
 		}
 	} else if (!(c->s.efer & CPU_EFER_LMA)) {
 		gpa = lin & 0xffffffffull;
 	}
+	c->xlate_ctx = XLATE_FINAL;
 	c->phys_xlate(c, gpa, k, &px);
+	c->xlate_ctx = XLATE_NONE;
 	x->gpa = gpa;
 	if (!px.host || (k == ACC_W && !px.writable)) {
 		x->host = NULL;

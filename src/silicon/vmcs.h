@@ -10,6 +10,8 @@
 #ifndef SILICON_VMCS_H
 #define SILICON_VMCS_H
 
+#include <string.h>
+
 #include "silicon/vmx.h"
 
 struct vmcs_hdr {
@@ -24,6 +26,40 @@ struct vmcs_hdr {
 
 #define VMCS_DATA_OFFSET	16
 
+/* One 8-byte slot per field, in the order of VMCS_FIELDS(). */
+enum vmcs_slot {
+#define VMCS_SLOT(name, enc) VMCS_SLOT_##name,
+	VMCS_FIELDS(VMCS_SLOT)
+#undef VMCS_SLOT
+	VMCS_NR_SLOTS
+};
+
+#define VMCS_MAP_INDICES 32	/* no implemented field has an index above 31 */
+
+/*
+ * [width][type][index] -> slot + 1 (0 = not implemented), built at compile
+ * time from the field list.  It is in the header so that the processor's
+ * own accesses with constant encodings fold to a fixed offset.
+ */
+static const u8 vmcs_slot_map[4][4][VMCS_MAP_INDICES] = {
+#define VMCS_MAP(name, enc) \
+	[VMCS_FIELD_WIDTH(enc)][VMCS_FIELD_TYPE(enc)][VMCS_FIELD_INDEX(enc)] = VMCS_SLOT_##name + 1,
+	VMCS_FIELDS(VMCS_MAP)
+#undef VMCS_MAP
+};
+
+static __always_inline int vmcs_slot(u32 enc)
+{
+	if (enc & VMCS_FIELD_RESERVED)
+		return -1;
+	/* Only 64-bit fields have a high half (SDM 25.11.2). */
+	if (VMCS_FIELD_HIGH(enc) && VMCS_FIELD_WIDTH(enc) != VMCS_FIELD_WIDTH_64)
+		return -1;
+	if (VMCS_FIELD_INDEX(enc) >= VMCS_MAP_INDICES)
+		return -1;
+	return (int)vmcs_slot_map[VMCS_FIELD_WIDTH(enc)][VMCS_FIELD_TYPE(enc)][VMCS_FIELD_INDEX(enc)] - 1;
+}
+
 /**
  * vmcs_field_offset() - where a field lives in the VMCS region
  * @enc: field encoding (a 64-bit field's high encoding maps to its slot)
@@ -31,7 +67,12 @@ struct vmcs_hdr {
  * Return: byte offset of the field's 8-byte slot, or -1 if this processor
  * does not implement the field (or @enc has reserved bits set).
  */
-int vmcs_field_offset(u32 enc);
+static __always_inline int vmcs_field_offset(u32 enc)
+{
+	int slot = vmcs_slot(enc);
+
+	return slot < 0 ? -1 : VMCS_DATA_OFFSET + slot * 8;
+}
 
 /* The value mask of a field's width: 16, 32, 64 or natural (64) bits. */
 static inline u64 vmcs_width_mask(u32 enc)
@@ -51,8 +92,34 @@ static inline u64 vmcs_width_mask(u32 enc)
  * accesses, not VMREAD/VMWRITE.  Values are truncated to the field width;
  * a high encoding reads/writes bits 63:32.
  */
-u64 vmcs_get(const void *vmcs, u32 enc);
-void vmcs_set(void *vmcs, u32 enc, u64 val);
+static __always_inline u64 vmcs_get(const void *vmcs, u32 enc)
+{
+	int off = vmcs_field_offset(enc);
+	u64 v;
+
+	if (off < 0)
+		return 0;
+	memcpy(&v, (const u8 *)vmcs + off, 8);
+	if (VMCS_FIELD_HIGH(enc))
+		return v >> 32;
+	return v & vmcs_width_mask(enc);
+}
+
+static __always_inline void vmcs_set(void *vmcs, u32 enc, u64 val)
+{
+	int off = vmcs_field_offset(enc);
+	u64 v;
+
+	if (off < 0)
+		return;
+	if (VMCS_FIELD_HIGH(enc)) {
+		memcpy(&v, (u8 *)vmcs + off, 8);
+		v = (v & 0xffffffffull) | ((u64)(u32)val << 32);
+	} else {
+		v = val & vmcs_width_mask(enc);
+	}
+	memcpy((u8 *)vmcs + off, &v, 8);
+}
 
 static inline u32 vmcs_get32(const void *vmcs, u32 enc) { return (u32)vmcs_get(vmcs, enc); }
 

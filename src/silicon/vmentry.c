@@ -107,6 +107,20 @@ int vmx_check_controls(struct vmx_cpu *v, const void *vmcs)
 	    (!pa_aligned_ok(G(IO_BITMAP_A), 4096) || !pa_aligned_ok(G(IO_BITMAP_B), 4096) ||
 	     !G(IO_BITMAP_A) || !G(IO_BITMAP_B)))
 		return -1;
+	if (proc & CPU_BASED_TPR_SHADOW) {
+		/*
+		 * Without APIC-access virtualization or virtual-interrupt
+		 * delivery (not offered): threshold bits 31:4 are 0 and bits
+		 * 3:0 do not exceed VTPR[7:4] (27.2.1.1).
+		 */
+		u64 vapic = G(VIRTUAL_APIC_PAGE_ADDR);
+		u32 thr = vmcs_get32(vmcs, TPR_THRESHOLD);
+
+		if (!pa_aligned_ok(vapic, 4096) || !vapic)
+			return -1;
+		if ((thr & ~0xfu) || thr > (u32)(((const u8 *)vmx_ptr(vapic))[0x80] >> 4))
+			return -1;
+	}
 	if ((proc & CPU_BASED_USE_MSR_BITMAPS) &&
 	    (!pa_aligned_ok(G(MSR_BITMAP), 4096) || !G(MSR_BITMAP)))
 		return -1;
@@ -119,6 +133,10 @@ int vmx_check_controls(struct vmx_cpu *v, const void *vmcs)
 	if ((proc2 & SECONDARY_EXEC_ENABLE_EPT) && !vmx_eptp_valid(G(EPT_POINTER)))
 		return -1;
 	if ((proc2 & SECONDARY_EXEC_UNRESTRICTED_GUEST) && !(proc2 & SECONDARY_EXEC_ENABLE_EPT))
+		return -1;
+	if ((proc2 & SECONDARY_EXEC_ENABLE_PML) &&
+	    (!(proc2 & SECONDARY_EXEC_ENABLE_EPT) || !pa_aligned_ok(G(PML_ADDRESS), 4096) ||
+	     !G(PML_ADDRESS)))
 		return -1;
 
 	/* STEP 2.2 (27.2.1.2): VM-exit control fields. */
@@ -554,6 +572,8 @@ void vmx_cache_controls(struct vmx_ctls *c, const void *vmcs)
 	c->msr_bitmap = G(MSR_BITMAP);
 	c->eptp = G(EPT_POINTER);
 	c->tsc_offset = G(TSC_OFFSET);
+	c->vapic = G(VIRTUAL_APIC_PAGE_ADDR);
+	c->tpr_threshold = vmcs_get32(vmcs, TPR_THRESHOLD);
 	c->vpid = vmcs_get(vmcs, VIRTUAL_PROCESSOR_ID);
 }
 
@@ -579,12 +599,15 @@ enum vmx_status vmx_entry_check(struct vmx_cpu *v, bool launch, u32 *exit_reason
 	if (!launch && hdr->launch_state != VMCS_STATE_LAUNCHED)
 		return vmx_vmfail(v, VMXERR_VMRESUME_NONLAUNCHED_VMCS);
 
-	/* STEP 2 (27.2.1): VMX controls. */
-	if (vmx_check_controls(v, vmcs))
-		return vmx_vmfail(v, VMXERR_ENTRY_INVALID_CONTROL_FIELD);
-	/* STEP 3 (27.2.2-4): host state. */
-	if (vmx_check_host_state(v, vmcs))
-		return vmx_vmfail(v, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD);
+	if (!v->ctl_host_checked) {
+		/* STEP 2 (27.2.1): VMX controls. */
+		if (vmx_check_controls(v, vmcs))
+			return vmx_vmfail(v, VMXERR_ENTRY_INVALID_CONTROL_FIELD);
+		/* STEP 3 (27.2.2-4): host state. */
+		if (vmx_check_host_state(v, vmcs))
+			return vmx_vmfail(v, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD);
+		v->ctl_host_checked = true;
+	}
 	/* STEP 4 (27.3.1): guest state; failure is a VM exit (27.8). */
 	if (vmx_check_guest_state(v, vmcs, qual)) {
 		*exit_reason = EXIT_REASON_INVALID_STATE | VMX_EXIT_REASONS_FAILED_VMENTRY;
@@ -596,6 +619,37 @@ enum vmx_status vmx_entry_check(struct vmx_cpu *v, bool launch, u32 *exit_reason
 /* ---- STEP 5, 6: loading guest state and injecting an event ---- */
 
 void vmx_ept_xlate(struct cpu *c, u64 gpa, int kind, struct phys_xlate *out);
+
+/*
+ * The core's state was written behind its back: recompute the mode, and
+ * flush its TLB unless the guest comes back to the VPID-tagged context its
+ * entries were filled in (SDM 29.4.3.3: with VPID 0 - "enable VPID" off -
+ * every VM entry and exit flushes).
+ */
+static void vmx_enter_tlb_context(struct vmx_cpu *v)
+{
+	struct cpu *c = v->cpu;
+	const struct vmx_ctls *ctl = &v->ctls;
+	struct vmx_tlb_ctx ctx = {
+		.vpid = (ctl->proc2 & SECONDARY_EXEC_ENABLE_VPID) ? ctl->vpid : 0,
+		.eptp = (ctl->proc2 & SECONDARY_EXEC_ENABLE_EPT) ? ctl->eptp : 0,
+		.cr3 = c->s.cr3,
+		.cr0 = c->s.cr0 & (CPU_CR0_PG | CPU_CR0_WP | CPU_CR0_PE),
+		.cr4 = c->s.cr4 & (CPU_CR4_PSE | CPU_CR4_PAE | CPU_CR4_PGE | CPU_CR4_PCIDE |
+				   CPU_CR4_SMEP | CPU_CR4_SMAP | CPU_CR4_LA57 | CPU_CR4_PKE),
+		.efer = c->s.efer & (CPU_EFER_LMA | CPU_EFER_NXE),
+	};
+
+	c->lf_op = LF_NONE;
+	c->s.rflags = (c->s.rflags & 0x3f7fd7) | 2;
+	cpu_update_mode(c);
+	if (!ctx.vpid || !v->tlb_ctx_valid || memcmp(&ctx, &v->tlb_ctx, sizeof(ctx)))
+		tlb_flush_all(c);
+	v->tlb_ctx = ctx;
+	v->tlb_ctx_valid = true;
+	/* Activity state and interruptibility came from the VMCS: look at them. */
+	cpu_req(c, REQ_SLOW);
+}
 
 /* MSRs a VM-entry MSR-load list may not name (SDM 27.4). */
 static bool msr_load_refused(u32 msr)
@@ -699,7 +753,7 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
 		c->phys_xlate = vmx_ept_xlate;
 	c->vmx_nonroot = true;
 	v->guest_mode = true;
-	cpu_state_changed(c);
+	vmx_enter_tlb_context(v);
 	if (ctl->proc & (CPU_BASED_INTR_WINDOW_EXITING | CPU_BASED_NMI_WINDOW_EXITING))
 		__atomic_or_fetch(&c->req, VMX_REQ_BOUNDARY, __ATOMIC_SEQ_CST);
 
@@ -722,8 +776,12 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
 	v->injecting = false;
 	v->entry_icount = c->icount;
 	if (info & INTR_INFO_VALID_MASK) {
+		u32 type = info & INTR_INFO_INTR_TYPE_MASK;
+
 		v->injected = info & ~INTR_INFO_UNBLOCK_NMI;
-		v->injecting = true;
+		/* An injected exception must not meet the exception bitmap (27.6.1). */
+		v->injecting = type == INTR_TYPE_HARD_EXCEPTION || type == INTR_TYPE_SOFT_EXCEPTION ||
+			       type == INTR_TYPE_PRIV_SW_EXCEPTION;
 		v->injected_err = vmcs_get32(vmcs, VM_ENTRY_EXCEPTION_ERROR_CODE);
 		s->event_insn_len = vmcs_get32(vmcs, VM_ENTRY_INSTRUCTION_LEN);
 		cpu_inject_event(c, info & (INTR_INFO_VECTOR_MASK | INTR_INFO_INTR_TYPE_MASK |

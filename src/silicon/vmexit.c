@@ -166,6 +166,7 @@ void vmx_load_host_state(struct vmx_cpu *v, const void *vmcs)
 	struct cpu_state *s;
 
 	v->root_cr0 = G(HOST_CR0);
+	v->root_cr3 = G(HOST_CR3);
 	v->root_cr4 = G(HOST_CR4);
 	v->guest_mode = false;
 	if (!c)
@@ -214,7 +215,11 @@ void vmx_load_host_state(struct vmx_cpu *v, const void *vmcs)
 	s->interruptibility = 0;
 	s->activity = CPU_ACTIVE;
 	s->event_info = 0;
-	cpu_state_changed(c);
+	/*
+	 * Note, no cpu_state_changed(): the core never executes in root
+	 * operation (the host is the caller), and the guest's TLB entries stay
+	 * for the next entry into the same context (vmx_enter_tlb_context()).
+	 */
 }
 
 /**
@@ -271,6 +276,7 @@ void vmx_complete_exit(struct vmx_cpu *v)
 		}
 	}
 	c->delivering = -1;
+	c->xlate_ctx = XLATE_NONE;
 	v->injected = 0;
 	vmcs_set(vmcs, IDT_VECTORING_INFO_FIELD, idt_info);
 	/* VM exits clear the valid bit of the VM-entry interruption info (25.8.3). */

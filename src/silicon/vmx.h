@@ -151,6 +151,7 @@
 	X(GUEST_GS_SELECTOR,               0x080a)			\
 	X(GUEST_LDTR_SELECTOR,             0x080c)			\
 	X(GUEST_TR_SELECTOR,               0x080e)			\
+	X(GUEST_PML_INDEX,                 0x0812)			\
 	/* 16-bit host state */						\
 	X(HOST_ES_SELECTOR,                0x0c00)			\
 	X(HOST_CS_SELECTOR,                0x0c02)			\
@@ -166,7 +167,9 @@
 	X(VM_EXIT_MSR_STORE_ADDR,          0x2006)			\
 	X(VM_EXIT_MSR_LOAD_ADDR,           0x2008)			\
 	X(VM_ENTRY_MSR_LOAD_ADDR,          0x200a)			\
+	X(PML_ADDRESS,                     0x200e)			\
 	X(TSC_OFFSET,                      0x2010)			\
+	X(VIRTUAL_APIC_PAGE_ADDR,          0x2012)			\
 	X(EPT_POINTER,                     0x201a)			\
 	/* 64-bit read-only */						\
 	X(GUEST_PHYSICAL_ADDRESS,          0x2400)			\
@@ -197,6 +200,7 @@
 	X(VM_ENTRY_INTR_INFO_FIELD,        0x4016)			\
 	X(VM_ENTRY_EXCEPTION_ERROR_CODE,   0x4018)			\
 	X(VM_ENTRY_INSTRUCTION_LEN,        0x401a)			\
+	X(TPR_THRESHOLD,                   0x401c)			\
 	X(SECONDARY_VM_EXEC_CONTROL,       0x401e)			\
 	/* 32-bit read-only */						\
 	X(VM_INSTRUCTION_ERROR,            0x4400)			\

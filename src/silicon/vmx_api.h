@@ -32,6 +32,12 @@ void vmx_cpu_destroy(struct vmx_cpu *lp);
  */
 void vmx_cpu_kick(struct vmx_cpu *lp);
 
+/**
+ * vmx_cpu_nmi() - a host NMI on @lp (any thread): with "NMI exiting" a
+ * guest takes an EXCEPTION_NMI exit (interruption type NMI, vector 2).
+ */
+void vmx_cpu_nmi(struct vmx_cpu *lp);
+
 /** vmx_cpu_bind() - run the calling thread on @lp (NULL: on none) */
 void vmx_cpu_bind(struct vmx_cpu *lp);
 /** vmx_this_cpu() - the logical processor the calling thread runs on */
@@ -53,7 +59,9 @@ enum vmx_status vmx_op_vmwrite(u32 field, u64 val);
 enum vmx_status vmx_op_invept(u64 type, u64 eptp);
 enum vmx_status vmx_op_invvpid(u64 type, u16 vpid, u64 gla);
 
-/* CR4 of VMX root operation (for CR4.VMXE before VMXON). */
+/* Control registers of VMX root operation (CR4.VMXE before VMXON; host state). */
+u64 vmx_op_read_cr0(void);
+u64 vmx_op_read_cr3(void);
 u64 vmx_op_read_cr4(void);
 void vmx_op_write_cr4(u64 val);
 
@@ -83,6 +91,12 @@ int vmx_op_wrmsr_cpu(u32 msr, u64 val);
 #define VMX_FPU_STATE_SIZE 832
 void vmx_op_fpu_save(void *buf);
 void vmx_op_fpu_restore(const void *buf);
+/*
+ * CPUID as host software on this processor sees it (KVM's cpuid_count()):
+ * the processor's CPUID plus CPUID.1:ECX.VMX, since VMX is offered to the
+ * host.  Works on a thread bound to no processor too.
+ */
+void vmx_op_cpuid(u32 leaf, u32 subleaf, u32 out[4]);
 /* RDTSC in root operation: the processor's TSC, which guests see plus TSC_OFFSET. */
 u64 vmx_op_rdtsc(void);
 

@@ -47,6 +47,8 @@ struct vmx_ctls {
 	u64 io_bitmap_a, io_bitmap_b, msr_bitmap;
 	u64 eptp;
 	u64 tsc_offset;
+	u64 vapic;		/* virtual-APIC page (TPR shadow) */
+	u32 tpr_threshold;
 	u16 vpid;
 };
 
@@ -89,7 +91,7 @@ struct vmx_cpu {
 	bool guest_mode;
 	u64 vmxon_ptr;
 	u64 vmcs_ptr;
-	u64 root_cr0, root_cr4;
+	u64 root_cr0, root_cr3, root_cr4;
 	u64 feature_control;
 	struct vmx_ctls ctls;
 
@@ -103,6 +105,24 @@ struct vmx_cpu {
 	u32 injected, injected_err;	/* the event VM entry injected, 0 = none */
 	bool injecting;			/* its delivery has not started yet */
 	u64 entry_icount;		/* instructions retired when the guest started */
+	/*
+	 * What the core's TLB entries were filled under: VPID, EPTP and the
+	 * paging controls.  With a nonzero VPID, translations survive a VM
+	 * exit and the next entry into the same context (SDM 29.4.3); INVEPT,
+	 * INVVPID, MOV CR3 in the guest and any context change flush them.
+	 */
+	struct vmx_tlb_ctx {
+		u64 eptp, cr3, cr0, cr4, efer;
+		u16 vpid;
+	} tlb_ctx;
+	bool tlb_ctx_valid;
+	/*
+	 * The current VMCS's control and host-state fields passed the checks
+	 * of STEPs 2-3 and no VMWRITE has changed them since (VMPTRLD and
+	 * VMCLEAR reset it): the next entry need not repeat those checks,
+	 * whose outcome depends on nothing else.
+	 */
+	bool ctl_host_checked;
 };
 
 static inline void *vmx_ptr(u64 pa)

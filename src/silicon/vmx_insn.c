@@ -93,6 +93,7 @@ enum vmx_status vmx_vmclear(struct vmx_cpu *v, u64 pa)
 	hdr->launch_state = VMCS_STATE_CLEAR;
 	if (pa == v->vmcs_ptr)
 		v->vmcs_ptr = VMX_INVALID_PTR;
+	v->ctl_host_checked = false;
 	return vmx_succeed();
 }
 
@@ -107,6 +108,7 @@ enum vmx_status vmx_vmptrld(struct vmx_cpu *v, u64 pa)
 	if (!vmx_revision_ok(pa))
 		return vmx_vmfail(v, VMXERR_VMPTRLD_INCORRECT_VMCS_REVISION_ID);
 	v->vmcs_ptr = pa;
+	v->ctl_host_checked = false;
 	return vmx_succeed();
 }
 
@@ -148,6 +150,8 @@ enum vmx_status vmx_vmwrite(struct vmx_cpu *v, u32 enc, u64 val)
 	if (VMCS_FIELD_TYPE(enc) == VMCS_FIELD_TYPE_EXITINFO)
 		return vmx_vmfail(v, VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
 	vmcs_set(vmcs, enc, val);
+	if (VMCS_FIELD_TYPE(enc) == VMCS_FIELD_TYPE_CONTROL || VMCS_FIELD_TYPE(enc) == VMCS_FIELD_TYPE_HOST)
+		v->ctl_host_checked = false;
 	return vmx_succeed();
 }
 
@@ -242,6 +246,17 @@ enum vmx_status vmx_op_invept(u64 type, u64 eptp) { ON_THIS_CPU(vmx_invept(v, ty
 enum vmx_status vmx_op_invvpid(u64 type, u16 vpid, u64 gla)
 {
 	ON_THIS_CPU(vmx_invvpid(v, type, vpid, gla));
+}
+
+u64 vmx_op_read_cr0(void)
+{
+	return vmx_current ? vmx_current->root_cr0 : 0;
+}
+
+/* The host's page tables are its own; this is the value root operation reports. */
+u64 vmx_op_read_cr3(void)
+{
+	return vmx_current ? vmx_current->root_cr3 : 0;
 }
 
 u64 vmx_op_read_cr4(void)

@@ -5,6 +5,7 @@
  * return the exit reason, as Linux's __vmx_vcpu_run() returns to
  * vmx_vcpu_enter_exit() when the processor exits.
  */
+#include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
 
@@ -42,6 +43,11 @@ void vmx_cpu_destroy(struct vmx_cpu *v)
 void vmx_cpu_kick(struct vmx_cpu *v)
 {
 	cpu_kick(v->cpu);
+}
+
+void vmx_cpu_nmi(struct vmx_cpu *v)
+{
+	cpu_raise_nmi(v->cpu);
 }
 
 static void exit_event(struct vmx_cpu *v, u32 reason, u32 intr_info)
@@ -96,6 +102,14 @@ static void run_guest(struct vmx_cpu *v)
 				host_interrupt(v);
 				return;
 			}
+			/*
+			 * FIXME: without "external-interrupt exiting" a host
+			 * interrupt would go through the guest's IDT; this
+			 * processor has no host interrupt controller to
+			 * acknowledge it from, so it is dropped (KVM always sets
+			 * the control).
+			 */
+			cpu_set_intr(c, false);
 			continue;
 		case CPU_EXIT_HLT:
 			/*
@@ -218,8 +232,8 @@ int vmx_op_xsetbv(u32 index, u64 val)
 {
 	struct cpu *c = this_core();
 
-	/* XCR0: x87 must be set; only x87/SSE/AVX state exists (SDM 13.3). */
-	if (!c || index != 0 || !(val & 1) || (val & ~7ull) || ((val & 4) && !(val & 2)))
+	/* XCR0: x87 must be set; the core has x87 and SSE state, no AVX (SDM 13.3). */
+	if (!c || index != 0 || !(val & 1) || (val & ~3ull))
 		return -1;
 	c->s.xcr0 = val;
 	return 0;
@@ -262,4 +276,30 @@ u64 vmx_op_rdtsc(void)
 	struct cpu *c = this_core();
 
 	return c ? cpu_rdtsc(c) : 0;
+}
+
+/* A processor to answer CPUID on threads bound to none (all report the same model). */
+static struct vmx_cpu *cpuid_ref;
+static pthread_once_t cpuid_ref_once = PTHREAD_ONCE_INIT;
+
+static void cpuid_ref_init(void)
+{
+	cpuid_ref = vmx_cpu_create();
+}
+
+void vmx_op_cpuid(u32 leaf, u32 subleaf, u32 out[4])
+{
+	struct vmx_cpu *v = vmx_this_cpu();
+
+	if (!v) {
+		pthread_once(&cpuid_ref_once, cpuid_ref_init);
+		v = cpuid_ref;
+	}
+	if (!v) {
+		out[0] = out[1] = out[2] = out[3] = 0;
+		return;
+	}
+	cpu_cpuid(v->cpu, leaf, subleaf, out);
+	if (leaf == 1)
+		out[2] |= BIT(5);	/* VMX */
 }

@@ -255,9 +255,21 @@ static void boot__multiboot(struct vmm *vmm, struct vcpu *bsp, const struct boot
 	mbi.mmap_addr = boot_alloc(vmm, &bd, mmap, n * sizeof(mmap[0]));
 	mbi.mmap_length = n * sizeof(mmap[0]);
 	mbi.boot_loader_name = boot_alloc(vmm, &bd, "userkvm", 8);
-	if (opt->append) {
+	/*
+	 * The command line starts with the kernel's name, as GRUB and QEMU
+	 * pass it (kvm-unit-tests take it as argv[0]).
+	 */
+	{
+		size_t len = strlen(opt->kernel) + (opt->append ? strlen(opt->append) + 1 : 0) + 1;
+		char *cmdline = malloc(len);
+
+		if (!cmdline)
+			die("out of memory");
+		snprintf(cmdline, len, "%s%s%s", opt->kernel, opt->append ? " " : "",
+			 opt->append ? opt->append : "");
 		mbi.flags |= MBI_CMDLINE;
-		mbi.cmdline = boot_alloc(vmm, &bd, opt->append, strlen(opt->append) + 1);
+		mbi.cmdline = boot_alloc(vmm, &bd, cmdline, len);
+		free(cmdline);
 	}
 
 	/* --initrd FILE[,FILE...]: multiboot modules, page-aligned after the kernel. */

@@ -104,18 +104,30 @@ int kvm_vm_ioctl_check_extension(struct kvm *kvm, long ext)
 
 int kvm_vm_ioctl_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap)
 {
+	int r;
+
 	if (cap->flags)
 		return -EINVAL;
 	switch (cap->cap) {
 	case KVM_CAP_MAX_VCPU_ID:
 		if (cap->args[0] > KVM_MAX_VCPU_IDS)
 			return -EINVAL;
-		if (kvm->arch.max_vcpu_ids == cap->args[0])
-			return 0;
-		if (kvm->arch.max_vcpu_ids || kvm->created_vcpus)
-			return -EINVAL;
-		kvm->arch.max_vcpu_ids = cap->args[0];
-		return 0;
+		/*
+		 * kvm->lock: kvm_arch_vcpu_precreate() fixes the limit under
+		 * it when the first vCPU is created.
+		 */
+		pthread_mutex_lock(&kvm->lock);
+		r = -EINVAL;
+		if (kvm->arch.bsp_vcpu_id > cap->args[0])
+			;	/* the BSP (KVM_SET_BOOT_CPU_ID) would be excluded */
+		else if (kvm->arch.max_vcpu_ids == cap->args[0])
+			r = 0;
+		else if (!kvm->arch.max_vcpu_ids) {
+			kvm->arch.max_vcpu_ids = cap->args[0];
+			r = 0;
+		}
+		pthread_mutex_unlock(&kvm->lock);
+		return r;
 	default:
 		return -EINVAL;
 	}

@@ -65,14 +65,27 @@ static void kvm_config(void)
 	CHECK(cpu_has_vmx_invvpid_single(&c) && cpu_has_vmx_invvpid_global(&c), "INVVPID");
 	CHECK(cpu_has_vmx_msr_bitmap(&c), "MSR bitmaps");
 	/* Not implemented, so not advertised: KVM's optional asks are dropped. */
-	CHECK_EQ(c.cpu_based_exec_ctrl & CPU_BASED_TPR_SHADOW, 0);
+	CHECK(c.cpu_based_exec_ctrl & CPU_BASED_TPR_SHADOW, "TPR shadow");
 	CHECK_EQ(c.cpu_based_2nd_exec_ctrl & SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES, 0);
-	CHECK_EQ(c.cpu_based_2nd_exec_ctrl & SECONDARY_EXEC_ENABLE_PML, 0);
+	CHECK(c.cpu_based_2nd_exec_ctrl & SECONDARY_EXEC_ENABLE_PML, "PML");
 	CHECK_EQ(c.basic_revision_id, VMX_VMCS_REVISION_ID);
 	CHECK_EQ(vmx_misc_preemption_timer_rate(&c), 5);
 	/* A required control the processor lacks makes setup fail, as in KVM. */
-	CHECK_EQ(setup_vmcs_config(&c, 0, 0, CPU_BASED_TPR_SHADOW, 0, 0, 0, 0, 0, 0, 0), -EIO);
+	CHECK_EQ(setup_vmcs_config(&c, 0, 0, CPU_BASED_MONITOR_TRAP_FLAG, 0, 0, 0, 0, 0, 0, 0), -EIO);
 	CHECK_EQ(setup_vmcs_config(&c, 0, 0, 0, 0, SECONDARY_EXEC_ENABLE_EPT, 0, 0, 0, 0, 0), -EIO);
+}
+
+static void host_cpuid(void)
+{
+	u32 a, b, c, d;
+
+	/* Without a bound processor too: KVM_GET_SUPPORTED_CPUID runs on no vCPU. */
+	vmx_cpu_bind(NULL);
+	cpuid_count(0, 0, &a, &b, &c, &d);
+	CHECK(a >= 1, "max leaf %u", a);
+	CHECK_EQ(b, 0x756e6547);			/* "Genu" */
+	cpuid_count(1, 0, &a, &b, &c, &d);
+	CHECK(c & BIT(5), "CPUID.1:ECX.VMX");
 }
 
 static void fixed_crs(void)
@@ -95,5 +108,6 @@ int main(void)
 	RUN_TEST(control_msrs_consistent);
 	RUN_TEST(kvm_config);
 	RUN_TEST(fixed_crs);
+	RUN_TEST(host_cpuid);
 	return 0;
 }

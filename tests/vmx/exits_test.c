@@ -41,10 +41,18 @@ static u64 test_eptp(void)
 
 static void build_ept(void)
 {
-	u64 *pdpt = test_pages(1), *pd = test_pages(1);
+	static u64 *pdpt, *pd;
 
-	pml4 = test_pages(1);
-	pte = test_pages(1);
+	/* The same four table pages each time, rebuilt as KVM would a new root. */
+	if (!pml4) {
+		pml4 = test_pages(1);
+		pdpt = test_pages(1);
+		pd = test_pages(1);
+		pte = test_pages(1);
+	}
+	memset(pml4, 0, 4096);
+	memset(pdpt, 0, 4096);
+	memset(pd, 0, 4096);
 	pml4[0] = hva(pdpt) | 7;
 	pdpt[0] = hva(pd) | 7;
 	pd[0] = hva(pte) | 7;
@@ -74,6 +82,9 @@ static void guest(const void *code, size_t len, bool lm)
 }
 
 #define GUEST(...) do { static const u8 code_[] = { __VA_ARGS__ }; guest(code_, sizeof(code_), false); } while (0)
+
+static void setup_gdt(void);
+static void idt_gate(int vec, u32 handler);
 
 static void ctl_set(u32 field, u32 bits, bool on)
 {
@@ -115,6 +126,15 @@ static void hlt_exit(void)
 	CHECK_EQ(vmx_vcpu_enter(env.regs, false), VMX_ENTER_VMFAIL_VALID);
 	CHECK_EQ(vmcs_read32(VM_INSTRUCTION_ERROR), VMXERR_VMLAUNCH_NONCLEAR_VMCS);
 	skip();
+	/* A host-state field written after a good entry is checked again. */
+	vmcs_write16(HOST_CS_SELECTOR, 0);
+	CHECK_EQ(vmx_vcpu_enter(env.regs, true), VMX_ENTER_VMFAIL_VALID);
+	CHECK_EQ(vmcs_read32(VM_INSTRUCTION_ERROR), VMXERR_ENTRY_INVALID_HOST_STATE_FIELD);
+	vmcs_write16(HOST_CS_SELECTOR, 0x10);
+	vmcs_write32(CR3_TARGET_COUNT, 5);
+	CHECK_EQ(vmx_vcpu_enter(env.regs, true), VMX_ENTER_VMFAIL_VALID);
+	CHECK_EQ(vmcs_read32(VM_INSTRUCTION_ERROR), VMXERR_ENTRY_INVALID_CONTROL_FIELD);
+	vmcs_write32(CR3_TARGET_COUNT, 0);
 	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 1);
 }
 
@@ -390,6 +410,57 @@ static void rdtsc_offset(void)
 	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO), INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | 6);
 }
 
+static void descriptor_table_exits(void)
+{
+	/* sgdt [ebx + 4]; lidt [esi]; str ax; lldt dx */
+	GUEST(0x0f, 0x01, 0x43, 0x04,
+	      0x0f, 0x01, 0x1e,
+	      0x0f, 0x00, 0xc8,
+	      0x0f, 0x00, 0xd2,
+	      0xf4);
+	/* Without the control: they run (LLDT 0 loads a null LDT). */
+	env.regs[RBX] = 0x4000;
+	env.regs[RSI] = 0x4000;
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 13);
+	ctl_set(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_DESC, true);
+	vmcs_writel(GUEST_RIP, CODE);
+	/* SGDT: identity 0, 32-bit operand, DS, base EBX, no index, disp 4 */
+	CHECK_EXIT(EXIT_REASON_GDTR_IDTR, 4, 4, CODE);
+	CHECK_EQ(vmcs_read32(VMX_INSTRUCTION_INFO), 1u << 7 | BIT(11) | 3u << 15 | BIT(22) | 3u << 23);
+	skip();
+	CHECK_EXIT(EXIT_REASON_GDTR_IDTR, 0, 3, CODE + 4);
+	CHECK_EQ(vmcs_read32(VMX_INSTRUCTION_INFO),
+		 1u << 7 | BIT(11) | 3u << 15 | BIT(22) | 6u << 23 | 3u << 28);
+	skip();
+	/* STR ax: identity 1, register operand EAX */
+	CHECK_EXIT(EXIT_REASON_LDTR_TR, 0, 3, CODE + 7);
+	CHECK_EQ(vmcs_read32(VMX_INSTRUCTION_INFO), 1u << 7 | BIT(10) | 0u << 3 | 1u << 28);
+	skip();
+	/* LLDT dx: identity 2, register EDX */
+	CHECK_EXIT(EXIT_REASON_LDTR_TR, 0, 3, CODE + 10);
+	CHECK_EQ(vmcs_read32(VMX_INSTRUCTION_INFO), 1u << 7 | BIT(10) | 2u << 3 | 2u << 28);
+}
+
+static void invpcid_exit(void)
+{
+	/* invpcid edx, [ebx + 8]: 66 0F 38 82 /r */
+	GUEST(0x66, 0x0f, 0x38, 0x82, 0x53, 0x08, 0xf4);
+	env.regs[RBX] = 0x4000;
+	env.regs[RDX] = 2;				/* all contexts, including globals */
+	/* Without "enable INVPCID" it is #UD. */
+	ctl_set(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_ENABLE_INVPCID, false);
+	vmcs_write32(EXCEPTION_BITMAP, BIT(6));
+	CHECK_EQ(run(), EXIT_REASON_EXCEPTION_NMI);
+	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO), INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | 6);
+	/* With it and INVLPG exiting: an INVPCID exit. */
+	ctl_set(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_ENABLE_INVPCID, true);
+	CHECK_EXIT(EXIT_REASON_INVPCID, 8, 6, CODE);
+	CHECK_EQ(vmcs_read32(VMX_INSTRUCTION_INFO), 1u << 7 | 3u << 15 | BIT(22) | 3u << 23 | 2u << 28);
+	/* Without INVLPG exiting it runs. */
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_INVLPG_EXITING, false);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 6);
+}
+
 static void invlpg_exit(void)
 {
 	GUEST(0xb8, 0x00, 0x40, 0x12, 0x00,		/* mov eax, 0x124000 */
@@ -455,18 +526,23 @@ static void ept_exits(void)
 	pte[3] = hva(mem + 0x3000) | VMX_EPT_READABLE_MASK | MT_WB;	/* read-only */
 	pte[5] = hva(mem + 0x5000) | 3 | MT_WB;				/* not executable */
 	pte[6] = hva(mem + 0x6000) | 6 | MT_WB;				/* KVM's MMIO: misconfig */
-	CHECK_EXIT(EXIT_REASON_EPT_VIOLATION, EPT_VIOLATION_ACC_READ, 0, CODE);
+	/* Accesses to linear addresses: GLA valid (bit 7) and translated (bit 8). */
+#define GLA (EPT_VIOLATION_GVA_IS_VALID | EPT_VIOLATION_GVA_TRANSLATED)
+	CHECK_EXIT(EXIT_REASON_EPT_VIOLATION, EPT_VIOLATION_ACC_READ | GLA, 0, CODE);
 	CHECK_EQ(vmcs_read64(GUEST_PHYSICAL_ADDRESS), 0x400010);
+	CHECK_EQ(vmcs_readl(GUEST_LINEAR_ADDRESS), 0x400010);
 	/* Go on with the next access. */
 	vmcs_writel(GUEST_RIP, CODE + 5);
-	CHECK_EXIT(EXIT_REASON_EPT_VIOLATION, EPT_VIOLATION_ACC_WRITE | EPT_VIOLATION_READABLE, 0, CODE + 5);
+	CHECK_EXIT(EXIT_REASON_EPT_VIOLATION, EPT_VIOLATION_ACC_WRITE | EPT_VIOLATION_READABLE | GLA, 0, CODE + 5);
 	CHECK_EQ(vmcs_read64(GUEST_PHYSICAL_ADDRESS), 0x3024);
+	CHECK_EQ(vmcs_readl(GUEST_LINEAR_ADDRESS), 0x3024);
 	vmcs_writel(GUEST_RIP, CODE + 15);
 	CHECK_EXIT(EXIT_REASON_EPT_MISCONFIG, 0, 0, CODE + 15);
 	CHECK_EQ(vmcs_read64(GUEST_PHYSICAL_ADDRESS), 0x6008);
 	vmcs_writel(GUEST_RIP, CODE + 20);
 	CHECK_EXIT(EXIT_REASON_EPT_VIOLATION,
-		   EPT_VIOLATION_ACC_INSTR | EPT_VIOLATION_READABLE | EPT_VIOLATION_WRITABLE, 0, 0x5000);
+		   EPT_VIOLATION_ACC_INSTR | EPT_VIOLATION_READABLE | EPT_VIOLATION_WRITABLE | GLA, 0, 0x5000);
+	CHECK_EQ(vmcs_readl(GUEST_LINEAR_ADDRESS), 0x5000);
 	CHECK_EQ(vmcs_read64(GUEST_PHYSICAL_ADDRESS), 0x5000);
 	/* EPT A/D: the code page was accessed, the read-only page not dirtied. */
 	CHECK(pte[1] & VMX_EPT_ACCESS_BIT, "code page accessed");
@@ -476,6 +552,82 @@ static void ept_exits(void)
 	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 10);
 	CHECK(pte[7] & VMX_EPT_DIRTY_BIT, "written page dirty");
 	CHECK_EQ(mem[0x7000], 42);
+}
+
+static void tpr_shadow(void)
+{
+	static const u8 code[] = {
+		0x44, 0x0f, 0x20, 0xc0,				/* mov rax, cr8 */
+		0x44, 0x0f, 0x22, 0xc3,				/* mov cr8, rbx */
+		0xf4,
+	};
+	u8 *vapic = test_pages(1);
+	u64 *p4, *p3, *p2;
+
+	guest(code, sizeof(code), true);
+	p4 = (u64 *)(mem + 0x10000);
+	p3 = (u64 *)(mem + 0x11000);
+	p2 = (u64 *)(mem + 0x12000);
+	p4[0] = 0x11000 | 3;
+	p3[0] = 0x12000 | 3;
+	p2[0] = 0x83;
+	vmcs_writel(GUEST_CR3, 0x10000);
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_CR8_LOAD_EXITING | CPU_BASED_CR8_STORE_EXITING, false);
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_TPR_SHADOW, true);
+	vmcs_write64(VIRTUAL_APIC_PAGE_ADDR, hva(vapic));
+	vapic[0x80] = 0x50;				/* VTPR: priority class 5 */
+	/* The threshold may not exceed VTPR[7:4] at entry. */
+	vmcs_write32(TPR_THRESHOLD, 6);
+	CHECK_EQ(vmx_vcpu_enter(env.regs, false), VMX_ENTER_VMFAIL_VALID);
+	CHECK_EQ(vmcs_read32(VM_INSTRUCTION_ERROR), VMXERR_ENTRY_INVALID_CONTROL_FIELD);
+	/* Threshold 4: CR8 reads VTPR; writing 3 drops below it: trap-like exit 43. */
+	vmcs_write32(TPR_THRESHOLD, 4);
+	env.regs[RBX] = 3;
+	CHECK_EXIT(EXIT_REASON_TPR_BELOW_THRESHOLD, 0, 0, CODE + 8);
+	CHECK_EQ(env.regs[RAX], 5);
+	CHECK_EQ(vapic[0x80], 0x30);
+	/* At or above the threshold: no exit. */
+	vmcs_write32(TPR_THRESHOLD, 2);
+	vmcs_writel(GUEST_RIP, CODE);
+	env.regs[RBX] = 9;
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 8);
+	CHECK_EQ(env.regs[RAX], 3);
+	CHECK_EQ(vapic[0x80], 0x90);
+}
+
+static void pml(void)
+{
+	u64 *log = test_pages(1);
+
+	/* Writes to three pages (one twice): three GPAs logged, index 511 -> 508. */
+	GUEST(0xc6, 0x05, 0x00, 0x70, 0x00, 0x00, 0x01,	/* mov byte [0x7000], 1 */
+	      0xc6, 0x05, 0x10, 0x90, 0x00, 0x00, 0x01,	/* mov byte [0x9010], 1 */
+	      0xc6, 0x05, 0x20, 0x70, 0x00, 0x00, 0x01,	/* mov byte [0x7020], 1 */
+	      0xc6, 0x05, 0x00, 0xa0, 0x00, 0x00, 0x01,	/* mov byte [0xa000], 1 */
+	      0xf4);
+	ctl_set(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_ENABLE_PML, true);
+	vmcs_write64(PML_ADDRESS, hva(log));
+	vmcs_write16(GUEST_PML_INDEX, 511);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 28);
+	CHECK_EQ(vmcs_read16(GUEST_PML_INDEX), 508);
+	CHECK_EQ(log[511], 0x7000);
+	CHECK_EQ(log[510], 0x9000);
+	CHECK_EQ(log[509], 0xa000);
+	/* The stack page was not written: nothing else is logged. */
+	CHECK_EQ(log[508], 0);
+	/* KVM clears the dirty flags, flushes, and gives a log with one free entry. */
+	pte[7] &= ~VMX_EPT_DIRTY_BIT;
+	pte[9] &= ~VMX_EPT_DIRTY_BIT;
+	CHECK_EQ(__invept(VMX_EPT_EXTENT_CONTEXT, test_eptp(), 0), VMX_SUCCEED);
+	vmcs_write16(GUEST_PML_INDEX, 0);
+	vmcs_writel(GUEST_RIP, CODE);
+	mem[0x9010] = 0;
+	/* The first write logs into entry 0; the next needs a log: PML full, flag clear. */
+	CHECK_EXIT(EXIT_REASON_PML_FULL, 0, 0, CODE + 7);
+	CHECK_EQ(log[0], 0x7000);
+	CHECK_EQ(vmcs_read16(GUEST_PML_INDEX), 0xffff);
+	CHECK_EQ(pte[9] & VMX_EPT_DIRTY_BIT, 0);
+	CHECK_EQ(mem[0x9010], 0);			/* the write did not happen */
 }
 
 static void interrupt_window(void)
@@ -490,6 +642,32 @@ static void interrupt_window(void)
 	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_INTR_WINDOW_EXITING, true);
 	CHECK_EXIT(EXIT_REASON_INTERRUPT_WINDOW, 0, 0, CODE + 3);
 	CHECK_EQ(vmcs_read32(GUEST_INTERRUPTIBILITY_INFO), 0);
+	/* STI blocking loaded from the VMCS holds the window shut for one instruction. */
+	GUEST(0x90, 0x90, 0xf4);
+	vmcs_writel(GUEST_RFLAGS, 0x202);
+	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_STI);
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_INTR_WINDOW_EXITING, true);
+	CHECK_EXIT(EXIT_REASON_INTERRUPT_WINDOW, 0, 0, CODE + 1);
+}
+
+static void hlt_activity_at_entry(void)
+{
+	/* Entering in the HLT activity state: nothing runs until an event. */
+	GUEST(0x90, 0xf4);
+	ctl_set(PIN_BASED_VM_EXEC_CONTROL, PIN_BASED_VMX_PREEMPTION_TIMER, true);
+	vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, 100);
+	vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_HLT);
+	CHECK_EXIT(EXIT_REASON_PREEMPTION_TIMER, 0, 0, CODE);
+	CHECK_EQ(vmcs_read32(GUEST_ACTIVITY_STATE), GUEST_ACTIVITY_HLT);
+	/* An injected interrupt wakes it. */
+	setup_gdt();
+	idt_gate(0x20, 0x1800);
+	mem[0x1800] = 0xf4;
+	vmcs_writel(GUEST_RFLAGS, 0x202);
+	ctl_set(PIN_BASED_VM_EXEC_CONTROL, PIN_BASED_VMX_PREEMPTION_TIMER, false);
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR | 0x20);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, 0x1800);
+	CHECK_EQ(vmcs_read32(GUEST_ACTIVITY_STATE), GUEST_ACTIVITY_ACTIVE);
 }
 
 static void nmi_window(void)
@@ -535,6 +713,17 @@ static void external_interrupt(void)
 	vmx_cpu_kick(env.lp);
 	CHECK_EQ(run(), EXIT_REASON_EXTERNAL_INTERRUPT);
 	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO), 0);
+}
+
+static void host_nmi(void)
+{
+	GUEST(0xeb, 0xfe);				/* jmp $ */
+	vmx_cpu_nmi(env.lp);
+	CHECK_EXIT(EXIT_REASON_EXCEPTION_NMI, 0, 0, CODE);
+	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO), INTR_INFO_VALID_MASK | INTR_TYPE_NMI_INTR | 2);
+	/* The NMI was taken by the exit: the next entry runs until something else. */
+	vmx_cpu_kick(env.lp);
+	CHECK_EQ(run(), EXIT_REASON_EXTERNAL_INTERRUPT);
 }
 
 static void preemption_timer(void)
@@ -627,6 +816,49 @@ static void event_injection(void)
 	CHECK_EQ(stack[0], CODE + 2);
 }
 
+static void injected_event_and_exception_bitmap(void)
+{
+	/* An injected #UD is delivered even though #UD is in the exception bitmap ... */
+	GUEST(0x90);
+	setup_gdt();
+	idt_gate(6, 0x1800);
+	idt_gate(0x20, 0x1900);
+	mem[0x1800] = 0xf4;
+	mem[0x1900] = 0x0f;				/* ud2 in the interrupt handler */
+	mem[0x1901] = 0x0b;
+	vmcs_write32(EXCEPTION_BITMAP, BIT(6));
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | 6);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, 0x1800);
+	/* ... but a #UD the guest raises after an injected interrupt exits. */
+	vmcs_writel(GUEST_RFLAGS, 0x202);
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR | 0x20);
+	CHECK_EXIT(EXIT_REASON_EXCEPTION_NMI, 0, 0, 0x1900);
+	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO), INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | 6);
+}
+
+static void nmi_injection_virtual_nmis(void)
+{
+	/* Injecting an NMI with virtual NMIs: blocked until the handler's IRET. */
+	GUEST(0x90, 0xf4);
+	setup_gdt();
+	idt_gate(2, 0x1800);
+	mem[0x1800] = 0xf4;				/* hlt */
+	mem[0x1801] = 0xcf;				/* iret */
+	ctl_set(PIN_BASED_VM_EXEC_CONTROL, PIN_BASED_VIRTUAL_NMIS, true);
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID_MASK | INTR_TYPE_NMI_INTR | 2);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, 0x1800);
+	CHECK_EQ(vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) & GUEST_INTR_STATE_NMI, GUEST_INTR_STATE_NMI);
+	/* While blocked, NMI-window exiting waits; after IRET it fires. */
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_NMI_WINDOW_EXITING, true);
+	skip();
+	CHECK_EXIT(EXIT_REASON_NMI_WINDOW, 0, 0, CODE);
+	CHECK_EQ(vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) & GUEST_INTR_STATE_NMI, 0);
+	/* Injecting an NMI while virtual-NMI blocking is set fails the entry checks. */
+	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_NMI);
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID_MASK | INTR_TYPE_NMI_INTR | 2);
+	CHECK_EQ(run(), EXIT_REASON_INVALID_STATE | VMX_EXIT_REASONS_FAILED_VMENTRY);
+}
+
 static void idt_vectoring(void)
 {
 	/* Delivery hits an EPT violation on the IDT page: KVM must re-inject. */
@@ -638,6 +870,7 @@ static void idt_vectoring(void)
 	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR | 0x20);
 	CHECK_EQ(run(), EXIT_REASON_EPT_VIOLATION);
 	CHECK_EQ(vmcs_read64(GUEST_PHYSICAL_ADDRESS) & ~0xfffull, 0x2000);
+	CHECK_EQ(vmcs_readl(EXIT_QUALIFICATION) & GLA, GLA);	/* IDT read at linear IDTR.base + 8n */
 	CHECK_EQ(vmcs_read32(IDT_VECTORING_INFO_FIELD), INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR | 0x20);
 	CHECK_EQ(vmcs_readl(GUEST_RIP), CODE);
 }
@@ -721,13 +954,54 @@ static void long_mode_guest(void)
 	vmcs_writel(GUEST_RIP, CODE + 14);
 	vmcs_write32(PAGE_FAULT_ERROR_CODE_MATCH, 0);
 	vmcs_write32(GUEST_ACTIVITY_STATE, 0);
+	native_write_cr2(0x777);
 	CHECK_EXIT(EXIT_REASON_EXCEPTION_NMI, 0x40000000, 0, CODE + 14);
+	/* The #PF was not delivered: CR2 is unchanged (KVM sets it if it injects). */
+	CHECK_EQ(native_read_cr2(), 0x777);
 	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO),
 		 INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_DELIVER_CODE_MASK | 14);
 	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_ERROR_CODE), 0);
 	CHECK(vmcs_read32(VM_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE, "IA-32e mode guest saved");
 }
 
+
+static void ept_paging_structure_violation(void)
+{
+	/* 64-bit guest whose page directory (GPA 0x12000) is not mapped in EPT yet. */
+	static const u8 code[] = { 0xf4 };
+	u64 *p4, *p3, *p2;
+
+	guest(code, sizeof(code), true);
+	p4 = (u64 *)(mem + 0x10000);
+	p3 = (u64 *)(mem + 0x11000);
+	p2 = (u64 *)(mem + 0x12000);
+	p4[0] = 0x11000 | 3;
+	p3[0] = 0x12000 | 3;
+	p2[0] = 0x83;
+	vmcs_writel(GUEST_CR3, 0x10000);
+	pte[0x12] = 0;
+	/*
+	 * The walk for the first fetch reads PDE 0: GLA valid, not the
+	 * translated address (bit 8 = 0); with EPT A/D the paging-structure
+	 * read counts as a write (SDM 29.3.5).
+	 */
+	CHECK_EXIT(EXIT_REASON_EPT_VIOLATION,
+		   EPT_VIOLATION_ACC_READ | EPT_VIOLATION_ACC_WRITE | EPT_VIOLATION_GVA_IS_VALID, 0, CODE);
+	CHECK_EQ(vmcs_read64(GUEST_PHYSICAL_ADDRESS), 0x12000);
+	CHECK_EQ(vmcs_readl(GUEST_LINEAR_ADDRESS), CODE);
+	/* KVM maps the page; the guest runs and the EPT entry is dirty (A/D). */
+	pte[0x12] = hva(mem + 0x12000) | 7 | MT_WB;
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE);
+	CHECK(pte[0x12] & VMX_EPT_DIRTY_BIT, "paging-structure page dirty");
+	/* Read-only in EPT: the walk's A/D write is an EPT violation (write). */
+	pte[0x12] = hva(mem + 0x12000) | 5 | MT_WB;
+	p2[0] &= ~0x20ull;				/* clear the guest's accessed flag */
+	CHECK_EQ(__invvpid(VMX_VPID_EXTENT_SINGLE_CONTEXT, 1, 0), VMX_SUCCEED);
+	vmcs_writel(GUEST_RIP, CODE);
+	CHECK_EQ(run(), EXIT_REASON_EPT_VIOLATION);
+	CHECK_EQ(vmcs_readl(EXIT_QUALIFICATION) & (EPT_VIOLATION_ACC_WRITE | EPT_VIOLATION_GVA_TRANSLATED),
+		 EPT_VIOLATION_ACC_WRITE);
+}
 
 static void vmx_memory_operand_exits(void)
 {
@@ -794,6 +1068,7 @@ static void unswitched_registers(void)
 	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 3);
 	CHECK_EQ(env.regs[RAX], 0x1234);
 	CHECK_EQ(xsetbv(0, 2), -1);			/* x87 bit must be set */
+	CHECK_EQ(xsetbv(0, 7), -1);			/* no AVX state */
 	CHECK_EQ(xsetbv(0, 3), 0);
 	CHECK_EQ(xgetbv(0), 3);
 	CHECK(rdtsc() != 0, "processor TSC");
@@ -821,6 +1096,168 @@ static void pae_pdptes(void)
 	CHECK_EQ(vmcs_read64(GUEST_PDPTR3), 0x11001);
 }
 
+static void vpid_tlb(void)
+{
+	/* 64-bit guest, 4 KiB pages: linear 0x5000 -> GPA 0x5000 (0x11) or 0x6000 (0x22). */
+	static const u8 code[] = {
+		0x48, 0x8b, 0x04, 0x25, 0x00, 0x50, 0x00, 0x00,	/* mov rax, [0x5000] */
+		0xf4,
+	};
+	u64 *p4, *p3, *p2, *p1;
+
+	guest(code, sizeof(code), true);
+	p4 = (u64 *)(mem + 0x10000);
+	p3 = (u64 *)(mem + 0x11000);
+	p2 = (u64 *)(mem + 0x12000);
+	p1 = (u64 *)(mem + 0x13000);
+	p4[0] = 0x11000 | 3;
+	p3[0] = 0x12000 | 3;
+	p2[0] = 0x13000 | 3;
+	for (int n = 0; n < 512; n++)
+		p1[n] = (u64)n << 12 | 3;
+	mem[0x5000] = 0x11;
+	mem[0x6000] = 0x22;
+	vmcs_writel(GUEST_CR3, 0x10000);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 8);
+	CHECK_EQ(env.regs[RAX], 0x11);
+	/*
+	 * The PTE changes without INVVPID: with a VPID the translation
+	 * survives the exit and re-entry (SDM 29.4.3), so the guest still
+	 * reads the old page ...
+	 */
+	p1[5] = 0x6000 | 3;
+	vmcs_writel(GUEST_RIP, CODE);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 8);
+	CHECK_EQ(env.regs[RAX], 0x11);
+	/* ... until KVM invalidates the VPID. */
+	CHECK_EQ(__invvpid(VMX_VPID_EXTENT_SINGLE_CONTEXT, 1, 0), VMX_SUCCEED);
+	vmcs_writel(GUEST_RIP, CODE);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 8);
+	CHECK_EQ(env.regs[RAX], 0x22);
+	/* Without VPIDs every VM entry flushes. */
+	ctl_set(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_ENABLE_VPID, false);
+	p1[5] = 0x5000 | 3;
+	vmcs_writel(GUEST_RIP, CODE);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 8);
+	CHECK_EQ(env.regs[RAX], 0x11);
+	/* A new guest CR3 is a new context even with the same VPID. */
+	ctl_set(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_ENABLE_VPID, true);
+	vmcs_writel(GUEST_RIP, CODE);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 8);
+	memcpy(mem + 0x20000, mem + 0x10000, 4096);
+	p1[5] = 0x6000 | 3;
+	vmcs_writel(GUEST_CR3, 0x20000);
+	vmcs_writel(GUEST_RIP, CODE);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 8);
+	CHECK_EQ(env.regs[RAX], 0x22);
+}
+
+static void task_switch_guest(const u8 *code, size_t len)
+{
+	/* GDT: code 0x08, data 0x10, busy TSS 0x18 (TR), available TSS 0x20, task gate 0x28 -> 0x20 */
+	static const u64 gdt[] = {
+		0, 0x00cf9b000000ffffull, 0x00cf93000000ffffull,
+		0x00008b0050000067ull, 0x0000890040000067ull, 0x0000850000200000ull,
+	};
+
+	guest(code, len, false);
+	memcpy(mem + 0x3000, gdt, sizeof(gdt));
+	vmcs_writel(GUEST_GDTR_BASE, 0x3000);
+	vmcs_write32(GUEST_GDTR_LIMIT, sizeof(gdt) - 1);
+	vmcs_writel(GUEST_TR_BASE, 0x5000);
+	vmcs_write32(GUEST_TR_AR_BYTES, 0x8b);
+	*(u16 *)(mem + 0x5000) = 0x20;			/* previous-task link */
+}
+
+static void task_switch_exits(void)
+{
+	static const u8 jmp[] = { 0xea, 0x00, 0x00, 0x00, 0x00, 0x20, 0x00 };	/* jmp 0x20:0 */
+	static const u8 call[] = { 0x9a, 0x00, 0x00, 0x00, 0x00, 0x28, 0x00 };	/* call 0x28:0 */
+	static const u8 iret[] = { 0xcf };
+	static const u8 ud2[] = { 0x0f, 0x0b };
+	u64 *idt;
+
+	/* JMP to a TSS: qualification = selector | source 2 (JMP) << 30. */
+	task_switch_guest(jmp, sizeof(jmp));
+	CHECK_EXIT(EXIT_REASON_TASK_SWITCH, 0x20 | 2ull << 30, 7, CODE);
+	/* CALL through a task gate: the gate's TSS selector, source 0. */
+	task_switch_guest(call, sizeof(call));
+	CHECK_EXIT(EXIT_REASON_TASK_SWITCH, 0x20, 7, CODE);
+	/* IRET with NT = 1: the back link, source 1. */
+	task_switch_guest(iret, sizeof(iret));
+	vmcs_writel(GUEST_RFLAGS, 0x4002);
+	CHECK_EXIT(EXIT_REASON_TASK_SWITCH, 0x20 | 1ull << 30, 1, CODE);
+	/* #UD through a task gate in the IDT: source 3, the event in IDT-vectoring info. */
+	task_switch_guest(ud2, sizeof(ud2));
+	idt = (u64 *)(mem + 0x2000);
+	idt[6] = 0x0000850000200000ull;
+	vmcs_writel(GUEST_IDTR_BASE, 0x2000);
+	vmcs_write32(GUEST_IDTR_LIMIT, 0x7ff);
+	CHECK_EXIT(EXIT_REASON_TASK_SWITCH, 0x20 | 3ull << 30, 0, CODE);
+	CHECK_EQ(vmcs_read32(IDT_VECTORING_INFO_FIELD), INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | 6);
+}
+
+static void kvm_reset_state_guest(void)
+{
+	/*
+	 * The state KVM's vmx_vcpu_reset() gives a vCPU (SDM 10.1.1 RESET),
+	 * with an unrestricted guest: real mode, CS base ffff0000, RIP fff0,
+	 * so the first fetch is at GPA fffffff0.  EPT maps that page.
+	 */
+	static const u8 code[] = { 0xb0, 0x55, 0xe6, 0x80 };	/* mov al, 0x55; out 0x80, al */
+	u8 *rom = test_pages(1);
+	u64 *pd = test_pages(1), *pt = test_pages(1);
+	u64 *pdpt;
+
+	guest(code, 0, false);
+	memcpy(rom + 0xff0, code, sizeof(code));
+	/* GPA ffff f000: PML4[0] -> PDPT[3] -> PD[511] -> PT[511] */
+	pdpt = (u64 *)(uintptr_t)(pml4[0] & ~0xfffull);
+	pdpt[3] = hva(pd) | 7;
+	pd[511] = hva(pt) | 7;
+	pt[511] = hva(rom) | 7 | MT_WB;
+	vmcs_writel(GUEST_CR0, 0x60000030);		/* CD NW ET, and NE kept on by KVM */
+	vmcs_writel(CR0_GUEST_HOST_MASK, ~0ul & ~(u64)BIT(3));
+	vmcs_writel(CR0_READ_SHADOW, 0x60000010);
+	vmcs_writel(GUEST_CR4, 0x2000);
+	vmcs_writel(CR4_GUEST_HOST_MASK, ~0ul);
+	vmcs_writel(CR4_READ_SHADOW, 0);
+	vmcs_write64(GUEST_IA32_EFER, 0);
+	for (int i = 0; i < 6; i++) {
+		__vmcs_writel(GUEST_ES_SELECTOR + 2 * i, 0);
+		__vmcs_writel(GUEST_ES_BASE + 2 * i, 0);
+		__vmcs_writel(GUEST_ES_LIMIT + 2 * i, 0xffff);
+		__vmcs_writel(GUEST_ES_AR_BYTES + 2 * i, 0x93);
+	}
+	vmcs_write16(GUEST_CS_SELECTOR, 0xf000);
+	vmcs_writel(GUEST_CS_BASE, 0xffff0000ul);
+	vmcs_write32(GUEST_CS_AR_BYTES, 0x9b);
+	vmcs_write16(GUEST_LDTR_SELECTOR, 0);
+	vmcs_write32(GUEST_LDTR_LIMIT, 0xffff);
+	vmcs_write32(GUEST_LDTR_AR_BYTES, 0x82);
+	vmcs_write16(GUEST_TR_SELECTOR, 0);
+	vmcs_writel(GUEST_TR_BASE, 0);
+	vmcs_write32(GUEST_TR_LIMIT, 0xffff);
+	vmcs_write32(GUEST_TR_AR_BYTES, 0x8b);
+	vmcs_writel(GUEST_GDTR_BASE, 0);
+	vmcs_write32(GUEST_GDTR_LIMIT, 0xffff);
+	vmcs_writel(GUEST_IDTR_BASE, 0);
+	vmcs_write32(GUEST_IDTR_LIMIT, 0xffff);
+	vmcs_writel(GUEST_RIP, 0xfff0);
+	vmcs_writel(GUEST_RSP, 0);
+	vmcs_writel(GUEST_RFLAGS, 2);
+	env.regs[RDX] = 0x600;				/* processor signature */
+	/* Host state from the root-operation registers, as KVM takes them. */
+	vmcs_writel(HOST_CR0, read_cr0());
+	vmcs_writel(HOST_CR3, __read_cr3());
+	vmcs_writel(HOST_CR4, __read_cr4());
+	CHECK_EXIT(EXIT_REASON_IO_INSTRUCTION, 0x80ull << 16 | IO_QUAL_IMM, 2, 0xfff2);
+	CHECK_EQ(env.regs[RAX] & 0xff, 0x55);
+	CHECK_EQ(env.regs[RDX], 0x600);
+	/* The guest reads CR0 through the shadow: CD NW ET, no NE. */
+	CHECK_EQ(vmcs_readl(GUEST_CR0), 0x60000030);
+}
+
 int main(void)
 {
 	if (env_setup(&env)) {
@@ -840,22 +1277,34 @@ int main(void)
 	RUN_TEST(simple_instruction_exits);
 	RUN_TEST(rdtsc_offset);
 	RUN_TEST(invlpg_exit);
+	RUN_TEST(invpcid_exit);
+	RUN_TEST(descriptor_table_exits);
 	RUN_TEST(vmx_insn_info_exit);
 	RUN_TEST(exception_exits);
 	RUN_TEST(triple_fault_exit);
 	RUN_TEST(ept_exits);
+	RUN_TEST(tpr_shadow);
+	RUN_TEST(pml);
 	RUN_TEST(interrupt_window);
 	RUN_TEST(nmi_window);
+	RUN_TEST(hlt_activity_at_entry);
 	RUN_TEST(external_interrupt);
+	RUN_TEST(host_nmi);
 	RUN_TEST(preemption_timer);
 	RUN_TEST(event_injection);
+	RUN_TEST(injected_event_and_exception_bitmap);
+	RUN_TEST(nmi_injection_virtual_nmis);
 	RUN_TEST(idt_vectoring);
 	RUN_TEST(entry_msr_load);
 	RUN_TEST(real_mode_guest);
 	RUN_TEST(long_mode_guest);
+	RUN_TEST(ept_paging_structure_violation);
 	RUN_TEST(vmx_memory_operand_exits);
 	RUN_TEST(unswitched_registers);
 	RUN_TEST(pae_pdptes);
+	RUN_TEST(vpid_tlb);
+	RUN_TEST(task_switch_exits);
+	RUN_TEST(kvm_reset_state_guest);
 	env_teardown(&env);
 	free(mem);
 	return 0;

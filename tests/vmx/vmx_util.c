@@ -4,7 +4,7 @@
 
 #include "vmx_util.h"
 
-static void *allocs[256];
+static void *allocs[1024];
 static unsigned nallocs;
 
 void *test_pages(unsigned n)
@@ -14,8 +14,9 @@ void *test_pages(unsigned n)
 	if (!p)
 		abort();
 	memset(p, 0, 4096ul * n);
-	if (nallocs < ARRAY_SIZE(allocs))
-		allocs[nallocs++] = p;
+	if (nallocs == ARRAY_SIZE(allocs))
+		abort();	/* a test allocating without bound */
+	allocs[nallocs++] = p;
 	return p;
 }
 
@@ -83,6 +84,7 @@ void vmcs_setup_guest(struct vmx_env *e, u64 eptp, bool long_mode, u64 rip)
 	u32 proc = c->cpu_based_exec_ctrl & ~CPU_BASED_TPR_SHADOW;
 	u32 proc2 = c->cpu_based_2nd_exec_ctrl &
 		    ~(SECONDARY_EXEC_VIRTUALIZE_APIC_ACCESSES | SECONDARY_EXEC_ENABLE_PML);
+	/* KVM turns PML on only while dirty logging (vmx_update_cpu_dirty_logging()). */
 
 	if (long_mode)
 		entry |= VM_ENTRY_IA32E_MODE;

@@ -9,6 +9,29 @@
  * give the width), so vmcs_write16(GUEST_RIP, x) does not build.  A
  * non-constant encoding is checked by the processor: VMREAD/VMWRITE of an
  * unsupported field fail with VMXERR_UNSUPPORTED_VMCS_COMPONENT.
+ *
+ * How KVM uses it (the shape of Linux's vmx.c on real hardware):
+ *  - one logical processor per vCPU: vmx_cpu_create() at vCPU creation,
+ *    vmx_cpu_bind(lp) in vcpu_load() (the thread now "runs on" it) and
+ *    vmx_cpu_bind(NULL) in vcpu_put(); every call below acts on the bound one;
+ *  - hardware enable: cr4_set_bits(X86_CR4_VMXE), cpu_vmxon(region) with a
+ *    4 KiB region holding vmcs_config.basic_revision_id (capabilities.h);
+ *  - a VMCS is a 4 KiB page of KVM's with the revision id in its first
+ *    word: vmcs_clear() it, vmcs_load() it, vmcs_write*() the fields;
+ *  - vmx_vcpu_enter(regs, launched): VMLAUNCH/VMRESUME with KVM's
+ *    vcpu->arch.regs array; the return value is the exit reason (or a
+ *    VMX_ENTER_* failure), the details are in the VMCS;
+ *  - EPT tables, MSR and I/O bitmaps are KVM's pages: their "physical
+ *    addresses" are their addresses in this process, and so are the
+ *    addresses EPT leaf entries hold (a guest-physical page maps to the
+ *    host address of the memory behind it);
+ *  - kvm_vcpu_kick() from another thread: vmx_cpu_kick(lp), which the guest
+ *    sees as a host interrupt (EXTERNAL_INTERRUPT exit, vector 0xfd with
+ *    "acknowledge interrupt on exit");
+ *  - registers the VMCS does not switch (CR2, DR0-3/DR6, XCR0, MSRs such
+ *    as KERNEL_GS_BASE/STAR/LSTAR/TSC_AUX, the FPU) stay in the processor
+ *    across VM exits: read and write them with native_read_cr2(),
+ *    get_debugreg(), xsetbv(), rdmsrl_safe()/wrmsrl_safe(), cpu_fpu_save()...
  */
 #ifndef USERKVM_X86_VMX_VMX_OPS_H
 #define USERKVM_X86_VMX_VMX_OPS_H
@@ -123,6 +146,17 @@ static inline enum vmx_status cpu_vmxoff(void)
 	return vmx_op_vmxoff();
 }
 
+/* Root-operation control registers, for the VMCS host state (vmx_set_constant_host_state()). */
+static inline u64 read_cr0(void)
+{
+	return vmx_op_read_cr0();
+}
+
+static inline u64 __read_cr3(void)
+{
+	return vmx_op_read_cr3();
+}
+
 /* CR4 of root operation: KVM sets CR4.VMXE before VMXON (kvm_cpu_vmxon()). */
 static inline u64 __read_cr4(void)
 {
@@ -168,6 +202,17 @@ static inline int wrmsrl_safe(u32 msr, u64 val) { return vmx_op_wrmsr_cpu(msr, v
 static inline void cpu_fpu_save(void *buf) { vmx_op_fpu_save(buf); }
 static inline void cpu_fpu_restore(const void *buf) { vmx_op_fpu_restore(buf); }
 static inline u64 rdtsc(void) { return vmx_op_rdtsc(); }
+/* CPUID of the host processor (Linux's cpuid_count()). */
+static inline void cpuid_count(u32 leaf, u32 subleaf, u32 *eax, u32 *ebx, u32 *ecx, u32 *edx)
+{
+	u32 r[4];
+
+	vmx_op_cpuid(leaf, subleaf, r);
+	*eax = r[0];
+	*ebx = r[1];
+	*ecx = r[2];
+	*edx = r[3];
+}
 
 /** __invept() - INVEPT of type @ext (VMX_EPT_EXTENT_*) */
 static inline enum vmx_status __invept(unsigned long ext, u64 eptp, u64 gpa)

@@ -1,0 +1,196 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The fd layer in exact mode, as the LD_PRELOAD shim runs it: every close()
+ * and dup() goes through kvm_fd_close()/kvm_fd_dup() (done here by hand,
+ * as src/shim/preload.c does), so a VM is destroyed at the moment its last
+ * descriptor - VM fd, vCPU fd or a dup - is closed, with no lookups.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <unistd.h>
+#include <userkvm.h>
+
+#include "api/kvm_fd.h"
+#include "kvm/kvm_host.h"
+#include "../test.h"
+
+static long active0;
+
+static int x_close(int fd)
+{
+	kvm_fd_close(fd);
+	return close(fd);
+}
+
+static int x_dup(int fd)
+{
+	int r = dup(fd);
+
+	if (r >= 0)
+		kvm_fd_dup(fd, r);
+	return r;
+}
+
+static int x_dup2(int fd, int fd2)
+{
+	int r = dup2(fd, fd2);
+
+	if (r >= 0)
+		kvm_fd_dup(fd, r);
+	return r;
+}
+
+static long xioctl(int fd, unsigned long req, unsigned long arg, int *err)
+{
+	long r;
+
+	errno = 0;
+	r = userkvm_ioctl(fd, req, arg);
+	*err = r < 0 ? errno : 0;
+	return r;
+}
+
+static void fd_exact_destroy_on_last_close(void)
+{
+	int sys, vm, vm2, v0, v1, v1b, e;
+	long r;
+
+	sys = userkvm_open(O_RDWR | O_CLOEXEC);
+	vm = (int)userkvm_ioctl(sys, KVM_CREATE_VM, 0);
+	v0 = (int)userkvm_ioctl(vm, KVM_CREATE_VCPU, 0);
+	v1 = (int)userkvm_ioctl(vm, KVM_CREATE_VCPU, 1);
+	vm2 = x_dup(vm);
+	v1b = x_dup(v1);
+	CHECK(vm >= 0 && v0 >= 0 && v1 >= 0 && vm2 >= 0 && v1b >= 0, "setup");
+	CHECK_EQ(kvm_get_active_vms(), active0 + 1);
+	x_close(sys);		/* the system fd holds no VM */
+	x_close(vm);
+	x_close(v0);
+	x_close(v1);
+	CHECK_EQ(kvm_get_active_vms(), active0 + 1);
+	r = xioctl(v1b, KVM_GET_TSC_KHZ, 0, &e);
+	CHECK(r > 0, "the vCPU's dup: %ld errno %d", r, e);
+	x_close(vm2);
+	CHECK_EQ(kvm_get_active_vms(), active0 + 1);
+	x_close(v1b);		/* the last one */
+	CHECK_EQ(kvm_get_active_vms(), active0);
+	r = xioctl(v1b, KVM_GET_TSC_KHZ, 0, &e);
+	CHECK(r == -1 && e == EBADF, "closed: %ld errno %d", r, e);
+	r = xioctl(vm, KVM_CREATE_VCPU, 2, &e);
+	CHECK(r == -1 && e == EBADF, "closed: %ld errno %d", r, e);
+}
+
+static void fd_exact_dup2_over(void)
+{
+	int sys, vm, null, e;
+	long r;
+
+	sys = userkvm_open(O_RDWR | O_CLOEXEC);
+	vm = (int)userkvm_ioctl(sys, KVM_CREATE_VM, 0);
+	null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	CHECK_EQ(kvm_get_active_vms(), active0 + 1);
+	/* a foreign file over the only VM fd: the VM goes */
+	CHECK_EQ(x_dup2(null, vm), vm);
+	CHECK_EQ(kvm_get_active_vms(), active0);
+	r = xioctl(vm, KVM_GET_TSC_KHZ, 0, &e);
+	CHECK(r == -1 && e == ENOTTY, "dup2ed /dev/null: %ld errno %d", r, e);
+	/* a KVM fd over a foreign one, and dup2 onto itself */
+	CHECK_EQ(x_dup2(sys, null), null);
+	CHECK_EQ(x_dup2(null, null), null);
+	r = xioctl(null, KVM_GET_API_VERSION, 0, &e);
+	CHECK_EQ(r, 12);
+	x_close(null);
+	x_close(vm);
+	r = xioctl(sys, KVM_GET_API_VERSION, 0, &e);
+	CHECK_EQ(r, 12);
+	x_close(sys);
+}
+
+/*
+ * Two threads issue vCPU and VM ioctls while a third keeps dup'ing and
+ * closing dups of the same descriptors, and a fourth creates and destroys
+ * whole VMs.  Every ioctl on the original descriptors must succeed.
+ */
+static int shared_vm, shared_vcpu[2], stop;
+static long ioctl_failures;
+
+static void *ioctl_thread(void *p)
+{
+	int v = shared_vcpu[(long)p];
+
+	while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
+		if (userkvm_ioctl(v, KVM_GET_TSC_KHZ, 0) <= 0 ||
+		    userkvm_ioctl(shared_vm, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY) != 1)
+			__atomic_fetch_add(&ioctl_failures, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static void *dup_thread(void *p)
+{
+	for (int i = 0; i < 2000; i++) {
+		int a = x_dup(shared_vm), b = x_dup(shared_vcpu[i & 1]);
+
+		if (userkvm_ioctl(b, KVM_GET_TSC_KHZ, 0) <= 0)
+			__atomic_fetch_add(&ioctl_failures, 1, __ATOMIC_RELAXED);
+		x_close(a);
+		x_close(b);
+	}
+	return NULL;
+}
+
+static void *vm_thread(void *p)
+{
+	for (int i = 0; i < 200; i++) {
+		int sys = userkvm_open(O_RDWR), vm, vcpu;
+
+		vm = (int)userkvm_ioctl(sys, KVM_CREATE_VM, 0);
+		vcpu = (int)userkvm_ioctl(vm, KVM_CREATE_VCPU, 0);
+		if (i & 1) {
+			x_close(vm);
+			x_close(vcpu);
+		} else {
+			x_close(vcpu);
+			x_close(vm);
+		}
+		x_close(sys);
+	}
+	return NULL;
+}
+
+static void fd_exact_threads(void)
+{
+	pthread_t io[2], dp, vt;
+	int sys = userkvm_open(O_RDWR);
+
+	shared_vm = (int)userkvm_ioctl(sys, KVM_CREATE_VM, 0);
+	shared_vcpu[0] = (int)userkvm_ioctl(shared_vm, KVM_CREATE_VCPU, 0);
+	shared_vcpu[1] = (int)userkvm_ioctl(shared_vm, KVM_CREATE_VCPU, 1);
+	for (long i = 0; i < 2; i++)
+		pthread_create(&io[i], NULL, ioctl_thread, (void *)i);
+	pthread_create(&dp, NULL, dup_thread, NULL);
+	pthread_create(&vt, NULL, vm_thread, NULL);
+	pthread_join(dp, NULL);
+	pthread_join(vt, NULL);
+	__atomic_store_n(&stop, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < 2; i++)
+		pthread_join(io[i], NULL);
+	CHECK_EQ(ioctl_failures, 0);
+	CHECK_EQ(kvm_get_active_vms(), active0 + 1);
+	x_close(shared_vcpu[0]);
+	x_close(shared_vm);
+	x_close(shared_vcpu[1]);
+	x_close(sys);
+	CHECK_EQ(kvm_get_active_vms(), active0);
+}
+
+int main(void)
+{
+	kvm_fd_set_exact();
+	active0 = kvm_get_active_vms();
+	RUN_TEST(fd_exact_destroy_on_last_close);
+	RUN_TEST(fd_exact_dup2_over);
+	RUN_TEST(fd_exact_threads);
+	return test_cases_failed ? 1 : 0;
+}
