@@ -280,7 +280,7 @@ static int boundary(struct cpu *c, bool *shadow)
 	*shadow = false;
 	if (req & REQ_SLOW)
 		clear_req(c, REQ_SLOW);
-	if (c->s.nmi_pending || c->s.activity != CPU_ACTIVE)
+	if (c->s.nmi_pending || c->s.activity != CPU_ACTIVE || (c->s.rflags & CPU_FLAG_TF))
 		cpu_req(c, REQ_SLOW);	/* still something to look at next time */
 	if (req & REQ_WTLB) {
 		clear_req(c, REQ_WTLB);
@@ -375,7 +375,7 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 	for (;;) {
 		struct block *nb = NULL;
 		const struct insn *i, *end;
-		bool shadow = false;
+		bool shadow = false, step = false;
 		u64 left;
 		u32 n;
 
@@ -385,6 +385,8 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 			e = boundary(c, &shadow);
 			if (e >= 0)
 				return finish(c, (enum cpu_exit)e);
+			/* TF at the start of an instruction: #DB trap after it (SDM 18.3.1.4) */
+			step = c->s.rflags & CPU_FLAG_TF;
 		}
 		left = c->budget_end - c->icount;
 		if (unlikely(c->icount >= c->budget_end))
@@ -421,20 +423,26 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 		}
 		b = nb;
 		n = b->n;
-		if (unlikely(shadow))
+		if (unlikely(shadow || step))
 			n = 1;
 		else if (unlikely(left < n))
 			n = (u32)left;
 		c->cur_block = b;
 		end = b->insn + n;
 		c->run_end = end;
-		if (shadow) {
+		if (shadow || step) {
 			u32 blocked = c->s.interruptibility &
 				      (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING);
 			b->insn[0].fn(c, &b->insn[0]);
 			c->s.rip += b->insn[0].len;
 			c->s.interruptibility &= ~blocked;
 			c->icount++;
+			if (step) {
+				/* a fault or INT n would have left already (and cleared TF) */
+				c->cur_block = NULL;
+				c->s.dr[6] |= BIT(14);	/* BS */
+				cpu_deliver(c, EXC_DB, CPU_EVENT_HWEXC, false, 0, c->s.rip);
+			}
 			continue;
 		}
 		/*

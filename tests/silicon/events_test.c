@@ -371,6 +371,53 @@ static void locked_add_two_cpus(void)
 	sil_fini(&s);
 }
 
+/*
+ * TF: POPF sets it, the next instruction runs and traps with #DB (RIP of
+ * the instruction after it, DR6.BS); a #DB handler that IRETs with TF set
+ * single-steps again.
+ */
+static void single_step(void)
+{
+	static const u8 code[] = {
+		0x68, 0x02, 0x01, 0, 0,		/* push $0x102 (TF) */
+		0x9d,				/* popf */
+		0xbb, 1, 0, 0, 0,		/* mov $1, %ebx: runs, then #DB */
+		0xbb, 2, 0, 0, 0,		/* mov $2, %ebx */
+		0x6a, 0x02,			/* push $2 */
+		0x9d,				/* popf: TF off (this one still traps) */
+		0xf4,				/* hlt (a stepped HLT would trap too) */
+	};
+	/* #DB: count in ECX, IRET (TF comes back from the frame) */
+	static const u8 db_stub[] = {
+		0xff, 0xc1,			/* inc %ecx */
+		0x48, 0xcf,			/* iretq */
+	};
+	struct sil s;
+	struct cpu_state *st;
+
+	setup(&s, code, sizeof(code), false);
+	sil_put(&s, SIL_STUBS + 1 * 16, db_stub, sizeof(db_stub));
+	st = cpu_state(s.c);
+	st->gpr[1] = 0;
+	/* to the first #DB: push, popf, mov $1 -> #DB, then the stub's first insn */
+	CHECK_EQ(cpu_run(s.c, 3), CPU_EXIT_BUDGET);
+	CHECK_EQ(st->rip, SIL_STUBS + 16);
+	CHECK_EQ(st->gpr[3], 1);
+	CHECK(st->dr[6] & BIT(14), "DR6.BS");
+	CHECK(!(st->rflags & CPU_FLAG_TF), "TF still set in the handler");
+	{
+		u64 ret;
+		memcpy(&ret, s.ram + st->gpr[4], 8);
+		CHECK_EQ(ret, CODE + 11);	/* the trap reports the next insn */
+	}
+	/* every following instruction traps again until the HLT */
+	CHECK_EQ(cpu_run(s.c, 1000), CPU_EXIT_HLT);
+	CHECK_EQ(st->gpr[3], 2);
+	CHECK_EQ(st->gpr[1], 4);	/* after mov $1, mov $2, push, popf */
+	CHECK_EQ(st->rip, CODE + 20);
+	sil_fini(&s);
+}
+
 int main(void)
 {
 	RUN_TEST(sti_shadow);
@@ -382,5 +429,6 @@ int main(void)
 	RUN_TEST(self_modifying);
 	RUN_TEST(cross_vcpu_code);
 	RUN_TEST(locked_add_two_cpus);
+	RUN_TEST(single_step);
 	return test_cases_failed ? 1 : 0;
 }

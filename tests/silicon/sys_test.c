@@ -713,6 +713,99 @@ static void interrupts_32_privilege(void)
 	sil_fini(&s);
 }
 
+static u64 gate_desc(u64 off, u16 sel, int type, int dpl, int params)
+{
+	return (off & 0xffff) | ((u64)sel << 16) | ((u64)params << 32) | ((u64)type << 40) |
+	       ((u64)dpl << 45) | (1ull << 47) | (((off >> 16) & 0xffff) << 48);
+}
+
+/* CALL through a 32-bit call gate from CPL3 with 2 parameters; RET 8 back. */
+static void call_gate_32(void)
+{
+	struct sil s;
+	struct cpu_state *st;
+	static const u8 to_user[] = {
+		0x6a, 0x6b, 0x68, 0x00, 0x00, 0x30, 0x00,	/* push $0x6b; push $0x300000 */
+		0x6a, 0x63, 0x68, 0x40, 0x00, 0x10, 0x00,	/* push $0x63; push $0x100040 */
+		0xcb,						/* lret */
+	};
+	static const u8 user[] = {
+		0x68, 0x11, 0x11, 0x11, 0x11,			/* push $0x11111111 */
+		0x68, 0x22, 0x22, 0x22, 0x22,			/* push $0x22222222 */
+		0x9a, 0, 0, 0, 0, 0x7b, 0,			/* lcall $0x7b, $0 */
+		0x89, 0xe7,					/* mov %esp, %edi */
+		0xf4,
+	};
+	static const u8 handler[] = {
+		0x8b, 0x04, 0x24, 0x8b, 0x5c, 0x24, 0x04, 0x8b, 0x4c, 0x24, 0x08,
+		0x8b, 0x54, 0x24, 0x0c, 0x8b, 0x74, 0x24, 0x10, 0x8b, 0x6c, 0x24, 0x14,
+		0xca, 0x08, 0x00,				/* lret $8 */
+	};
+	u32 esp0 = SIL_STACK, ss0 = 0x10;
+
+	setup32(&s);
+	st = cpu_state(s.c);
+	put64(&s, SIL_GDT + 0x78, gate_desc(CODE + 0x80, 0x18, 0xc, 3, 2));
+	memcpy(s.ram + SIL_TSS + 4, &esp0, 4);
+	memcpy(s.ram + SIL_TSS + 8, &ss0, 4);
+	sil_put(&s, CODE + 0x40, user, sizeof(user));
+	sil_put(&s, CODE + 0x80, handler, sizeof(handler));
+	CHECK_EQ(run32(&s, to_user, sizeof(to_user)), CPU_EXIT_HLT);
+	CHECK(took32(&s, 13, 0), "the final HLT at CPL3");
+	CHECK_EQ(st->gpr[0], CODE + 0x51);	/* return EIP */
+	CHECK_EQ(st->gpr[3], 0x63);		/* caller CS */
+	CHECK_EQ(st->gpr[1], 0x22222222);	/* parameters copied in order */
+	CHECK_EQ(st->gpr[2], 0x11111111);
+	CHECK_EQ(st->gpr[6], 0x300000 - 8);	/* caller ESP */
+	CHECK_EQ(st->gpr[5], 0x6b);		/* caller SS */
+	CHECK_EQ(st->gpr[7], 0x300000);		/* RET 8 released the parameters */
+	sil_fini(&s);
+}
+
+/* CALL through a 64-bit call gate from CPL3; LRETQ back to CPL3. */
+static void call_gate_64(void)
+{
+	struct sil s;
+	struct cpu_state *st;
+	static const u8 user[] = {
+		0x48, 0xff, 0x18,				/* lcall *(%rax) (m16:64) */
+		0x48, 0x89, 0xe7,				/* mov %rsp, %rdi */
+		0x8c, 0xd6,					/* mov %ss, %esi */
+		0xf4,
+	};
+	static const u8 handler[] = {
+		0x48, 0x8b, 0x04, 0x24,				/* mov (%rsp), %rax */
+		0x48, 0x8b, 0x5c, 0x24, 0x08,			/* mov 8(%rsp), %rbx */
+		0x48, 0x8b, 0x4c, 0x24, 0x10,			/* mov 16(%rsp), %rcx */
+		0x48, 0x8b, 0x54, 0x24, 0x18,			/* mov 24(%rsp), %rdx */
+		0x49, 0x89, 0xe0,				/* mov %rsp, %r8 */
+		0x8c, 0xd5,					/* mov %ss, %ebp */
+		0x48, 0xcb,					/* lretq */
+	};
+	u8 farptr[10] = { 0 };
+
+	setup64(&s);
+	st = cpu_state(s.c);
+	put64(&s, SIL_GDT + 0x40, gate_desc(CODE + 0x80, 0x08, 0xc, 3, 0));
+	put64(&s, SIL_GDT + 0x48, 0);
+	st->gdtr.limit = 0x4f;
+	farptr[8] = 0x43;	/* selector 0x40 | RPL3 */
+	memcpy(s.ram + 0x200000, farptr, sizeof(farptr));
+	st->gpr[0] = 0x200000;
+	sil_put(&s, CODE + 0x80, handler, sizeof(handler));
+	CHECK_EQ(run(&s, user, sizeof(user), true), CPU_EXIT_HLT);
+	CHECK(took(&s, 13, 0), "the final HLT at CPL3");
+	CHECK_EQ(st->gpr[0], CODE + 3);		/* return RIP */
+	CHECK_EQ(st->gpr[3], 0x2b);		/* caller CS */
+	CHECK_EQ(st->gpr[1], 0x300000);		/* caller RSP */
+	CHECK_EQ(st->gpr[2], 0x23);		/* caller SS */
+	CHECK_EQ(st->gpr[8], SIL_STACK - 32);	/* RSP0 minus the frame */
+	CHECK_EQ(st->gpr[5], 0);		/* a null SS at CPL0 */
+	CHECK_EQ(st->gpr[7], 0x300000);
+	CHECK_EQ(st->gpr[6], 0x23);
+	sil_fini(&s);
+}
+
 int main(void)
 {
 	RUN_TEST(paging_ad_bits);
@@ -726,5 +819,7 @@ int main(void)
 	RUN_TEST(lar_lsl_verr);
 	RUN_TEST(far_transfers_32);
 	RUN_TEST(interrupts_32_privilege);
+	RUN_TEST(call_gate_32);
+	RUN_TEST(call_gate_64);
 	return test_cases_failed ? 1 : 0;
 }
