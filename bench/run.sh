@@ -41,6 +41,8 @@ if ! command -v $QEMU >/dev/null 2>&1; then
 fi
 
 # --- 3. the runners -------------------------------------------------------------
+# Other processes slow every runner down: say how busy the machine was.
+echo "# host: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) before the runs" >>"$results"
 skip_all() {	# accel, why
 	for w in alu crc32 sieve; do printf 'R\tmips\t%s\t%s\t-\tskipped (%s)\n' "$1" $w "$2"; done
 	for w in loop out in mmio cpuid hlt; do printf 'R\texit\t%s\t%s\t-\tskipped (%s)\n' "$1" $w "$2"; done
@@ -67,6 +69,8 @@ else
 	echo "# kvm: no usable /dev/kvm here" >>"$results"
 	skip_all kvm "no /dev/kvm" >>"$results"
 fi
+
+echo "# host: load average $(cut -d' ' -f1-3 /proc/loadavg) after the runs" >>"$results"
 
 # --- 4. the tables --------------------------------------------------------------
 awk -F'\t' '
