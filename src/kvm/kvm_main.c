@@ -16,6 +16,8 @@
 #include "api/kvm_fd.h"
 #include "kvm/kvm_host.h"
 
+#define BITS_PER_LONG 64
+
 /*
  * User-space "user copies".  The caller's buffers are in our own address
  * space, so a copy is a memcpy; what the kernel would fault on that we can
@@ -423,6 +425,7 @@ static int kvm_vm_ioctl_get_dirty_log(struct kvm *kvm, struct kvm_dirty_log *log
 	struct kvm_memory_slot *slot;
 	unsigned long n, *buf;
 	int as_id, id, r;
+	bool flush;
 
 	as_id = log->slot >> 16;
 	id = (u16)log->slot;
@@ -439,12 +442,31 @@ static int kvm_vm_ioctl_get_dirty_log(struct kvm *kvm, struct kvm_dirty_log *log
 	r = -ENOMEM;
 	if (!buf)
 		goto out;
+	/*
+	 * As kvm_get_dirty_log_protect(): take each word's bits (clearing
+	 * them unless manual protection is on), write-protect the pages they
+	 * name so that the next write is logged again, flush the TLBs, and
+	 * only then copy the snapshot out.
+	 */
+	flush = false;
 	for (unsigned long i = 0; i < n / sizeof(long); i++) {
-		if (kvm->manual_dirty_log_protect & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE)
+		unsigned long mask;
+
+		if (kvm->manual_dirty_log_protect & KVM_DIRTY_LOG_MANUAL_PROTECT_ENABLE) {
 			buf[i] = __atomic_load_n(&slot->dirty_bitmap[i], __ATOMIC_RELAXED);
-		else
-			buf[i] = __atomic_exchange_n(&slot->dirty_bitmap[i], 0, __ATOMIC_RELAXED);
+			continue;
+		}
+		if (!__atomic_load_n(&slot->dirty_bitmap[i], __ATOMIC_RELAXED)) {
+			buf[i] = 0;
+			continue;
+		}
+		mask = __atomic_exchange_n(&slot->dirty_bitmap[i], 0, __ATOMIC_RELAXED);
+		buf[i] = mask;
+		flush |= kvm_arch_mmu_enable_log_dirty_pt_masked(&kvm->arch.tdp_mmu, slot,
+								 i * BITS_PER_LONG, mask);
 	}
+	if (flush)
+		kvm_flush_remote_tlbs(kvm);
 	r = copy_to_user(log->dirty_bitmap, buf, n);
 	free(buf);
 out:
@@ -483,6 +505,7 @@ static int kvm_vm_ioctl_clear_dirty_log(struct kvm *kvm, struct kvm_clear_dirty_
 	r = copy_from_user(buf, log->dirty_bitmap, n);
 	if (!r) {
 		unsigned long base = log->first_page / 64;
+		bool flush = false;
 
 		for (unsigned long i = 0; i < n / sizeof(long); i++) {
 			unsigned long mask = buf[i];
@@ -490,8 +513,17 @@ static int kvm_vm_ioctl_clear_dirty_log(struct kvm *kvm, struct kvm_clear_dirty_
 			/* The last word may cover pages past num_pages: keep them. */
 			if (i == n / sizeof(long) - 1 && (log->num_pages & 63))
 				mask &= (1ul << (log->num_pages & 63)) - 1;
-			__atomic_fetch_and(&slot->dirty_bitmap[base + i], ~mask, __ATOMIC_RELAXED);
+			if (!mask)
+				continue;
+			/* Only the bits really cleared get write-protected again. */
+			mask &= __atomic_fetch_and(&slot->dirty_bitmap[base + i], ~mask,
+						   __ATOMIC_RELAXED);
+			if (mask)
+				flush |= kvm_arch_mmu_enable_log_dirty_pt_masked(
+					&kvm->arch.tdp_mmu, slot, (base + i) * BITS_PER_LONG, mask);
 		}
+		if (flush)
+			kvm_flush_remote_tlbs(kvm);
 	}
 	free(buf);
 out:

@@ -531,6 +531,8 @@ bool cpu_io_allowed(struct cpu *c, u16 port, int size)
 	if (tr->limit < 0x67)
 		return false;
 	base = tr->base;
+	if (unlikely(c->emul))	/* the TSS through the VMM's callbacks (emulate.c) */
+		return emul_io_bitmap(c, base, tr->limit, port, size);
 	{
 		u64 gpa;
 		bool w;

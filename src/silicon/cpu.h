@@ -226,6 +226,9 @@ struct cpu {
 
 	struct cpu *next_cpu;	/* registry of all cpus (code-page shootdown) */
 	struct block *tmp_block;	/* an uncached one-instruction block */
+
+	/* The instruction-emulation assist (emulate.c): its accesses, when set */
+	struct emul *emul;
 };
 
 static inline void cpu_req(struct cpu *c, u32 bits)
@@ -585,6 +588,18 @@ static __always_inline u32 code_slot(uintptr_t host)
 }
 void code_page_written(struct cpu *c, uintptr_t host);
 void code_page_mark(struct cpu *c, uintptr_t host);
+
+/*
+ * ---- the instruction-emulation assist (emulate.c) ----
+ * With cpu->emul set, the memory slow paths hand every access to the
+ * VMM's callbacks (the TLB of such a cpu is never filled), REP string
+ * instructions run one iteration, and the bus lock is not taken (the
+ * callbacks may leave the instruction).
+ */
+u64 emul_read(struct cpu *c, u64 lin, int size, int kind);
+void emul_write(struct cpu *c, u64 lin, int size, u64 val, int kind);
+bool emul_io_bitmap(struct cpu *c, u64 tss_base, u32 tss_limit, u16 port, int size);
+extern __thread bool cpu_emulating;
 
 /* ---- MSRs (msr.c) ---- */
 int msr_read(struct cpu *c, u32 idx, u64 *v);

@@ -13,8 +13,9 @@
 #include "silicon/ops.h"
 
 static pthread_mutex_t bus_lock = PTHREAD_MUTEX_INITIALIZER;
-void cpu_bus_lock(void) { pthread_mutex_lock(&bus_lock); }
-void cpu_bus_unlock(void) { pthread_mutex_unlock(&bus_lock); }
+/* Not under the emulation assist: its accesses may longjmp out (emulate.c). */
+void cpu_bus_lock(void) { if (!cpu_emulating) pthread_mutex_lock(&bus_lock); }
+void cpu_bus_unlock(void) { if (!cpu_emulating) pthread_mutex_unlock(&bus_lock); }
 
 enum { K_ADD, K_OR, K_ADC, K_SBB, K_AND, K_SUB, K_XOR, K_CMP };
 
@@ -1019,11 +1020,12 @@ OP(op_cmpxchg8b)
 			cpu_bus_lock();
 			old = p ? ld(p, 8) : mem_read_slow(c, lin, 8, ACC_W);
 			eq = old == exp;
-			if (eq) {
-				if (p)
+			if (p) {
+				if (eq)
 					st(p, 8, nw);
-				else
-					mem_write_slow(c, lin, 8, nw, ACC_W);
+			} else {
+				/* the destination is written either way (SDM CMPXCHG8B): seen on MMIO */
+				mem_write_slow(c, lin, 8, eq ? nw : old, ACC_W);
 			}
 			cpu_bus_unlock();
 		}

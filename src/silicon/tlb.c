@@ -164,6 +164,8 @@ void *mem_ptr_slow(struct cpu *c, u64 lin, int size, int kind)
 {
 	struct xl x, x2;
 
+	if (unlikely(c->emul))
+		return NULL;	/* emulate.c: no host pointers, accesses go one by one */
 	if ((lin & 0xfff) + size > 4096) {
 		translate(c, lin, kind, &x);
 		translate(c, (lin | 0xfff) + 1, kind, &x2);
@@ -178,6 +180,8 @@ u64 mem_read_slow(struct cpu *c, u64 lin, int size, int kind)
 	struct xl x, x2;
 	u64 v = 0;
 
+	if (unlikely(c->emul))
+		return emul_read(c, lin, size, kind);
 	if ((lin & 0xfff) + size > 4096) {
 		unsigned first = 4096 - (lin & 0xfff);
 		translate(c, lin, kind, &x);
@@ -202,6 +206,10 @@ void mem_write_slow(struct cpu *c, u64 lin, int size, u64 val, int kind)
 {
 	struct xl x, x2;
 
+	if (unlikely(c->emul)) {
+		emul_write(c, lin, size, val, kind);
+		return;
+	}
 	if ((lin & 0xfff) + size > 4096) {
 		unsigned first = 4096 - (lin & 0xfff);
 		translate(c, lin, kind, &x);

@@ -19,7 +19,9 @@
 #include "kvm/trace.h"
 #include "x86/cpuid.h"
 #include "x86/i8254.h"
+#include "x86/ioapic.h"
 #include "x86/irq.h"
+#include "x86/kvm_emulate.h"
 #include "x86/kvm_x86_ops.h"
 #include "x86/lapic.h"
 #include "x86/x86.h"
@@ -684,6 +686,8 @@ void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu)
 	pthread_cond_destroy(&vcpu->arch.halt_cond);
 	pthread_mutex_destroy(&vcpu->arch.halt_lock);
 	kvm_irqchip_vcpu_destroy(vcpu);
+	free(vcpu->arch.emulate_ctxt);
+	vcpu->arch.emulate_ctxt = NULL;
 	free(vcpu->arch.cpuid_entries);
 	vcpu->arch.cpuid_entries = NULL;
 }
@@ -1560,19 +1564,6 @@ int kvm_handle_unexpected_exit(struct kvm_vcpu *vcpu, u32 exit_reason)
 	return 0;
 }
 
-/* Instructions KVM would hand to x86_emulate_insn(), before the emulator exists. */
-static int kvm_emulation_unavailable(struct kvm_vcpu *vcpu, u64 gpa)
-{
-	struct kvm_run *run = vcpu->run;
-
-	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
-	run->internal.suberror = KVM_INTERNAL_ERROR_EMULATION;
-	run->internal.ndata = 2;
-	run->internal.data[0] = vcpu->arch.regs[VCPU_REGS_RIP];
-	run->internal.data[1] = gpa;
-	return 0;
-}
-
 /*
  * kvm_cpuid(): the guest's CPUID as KVM_SET_CPUID2 set it.  A leaf past the
  * last basic or extended leaf answers like the last basic leaf, as Intel
@@ -1926,15 +1917,6 @@ int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in)
 	return 0;
 }
 
-int kvm_emulate_string_io(struct kvm_vcpu *vcpu, int size, u16 port, int in, int rep,
-			  u32 insn_info, u64 linear)
-{
-	/* FIXME: INS/OUTS go through x86_emulate_insn(), which is not there yet. */
-	return kvm_emulation_unavailable(vcpu, linear);
-}
-
-/* ---- the MMU's page faults ---- */
-
 /* Whether [hva, hva + len) is mapped in this process: once per slot, at its first fault. */
 static bool kvm_slot_hva_ok(struct kvm_memory_slot *slot)
 {
@@ -1945,6 +1927,634 @@ static bool kvm_slot_hva_ok(struct kvm_memory_slot *slot)
 	__atomic_store_n(&slot->hva_checked, true, __ATOMIC_RELEASE);
 	return true;
 }
+
+/* ---- the instruction emulator's vCPU side (KVM's emulator_* ops, x86_emulate_instruction) ---- */
+
+#define UD_VECTOR 6
+#define APIC_DEFAULT_PHYS_BASE 0xfee00000ull
+#define X86_EFLAGS_AC_BIT (1ull << 18)
+#define X86_EFLAGS_VM_BIT (1ull << 17)
+#define X86_EFLAGS_TF_BIT (1ull << 8)
+#define DB_VECTOR 1
+#define DR6_BS (1ull << 14)
+#define DR6_ACTIVE_LOW 0xffff0ff0ull
+
+static struct kvm_vcpu *emul_to_vcpu(struct x86_emulate_ctxt *ctxt)
+{
+	return ctxt->vcpu;
+}
+
+static int emulator_get_cpl(struct kvm_vcpu *vcpu)
+{
+	if (!(vcpu->arch.cr0 & X86_CR0_PE))
+		return 0;
+	if (vcpu->arch.rflags & X86_EFLAGS_VM_BIT)
+		return 3;
+	return (vcpu->arch.seg[VCPU_SREG_SS].ar >> 5) & 3;
+}
+
+/* kvm_mmu_gva_to_gpa_*(): the guest's page tables, walked by KVM's walker. */
+static u64 kvm_emul_gva_to_gpa(struct kvm_vcpu *vcpu, u64 gva, u32 access,
+			       struct x86_exception *exception)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+	struct kvm_walk_mode mode = {
+		.cr0 = a->cr0, .cr3 = a->cr3, .cr4 = a->cr4, .efer = a->efer,
+		.maxphyaddr = (u8)a->maxphyaddr,
+		.smap_check = !(access & PFERR_FETCH_MASK) && !(a->rflags & X86_EFLAGS_AC_BIT),
+	};
+
+	memcpy(mode.pdptrs, a->pdptrs, sizeof(mode.pdptrs));
+	return kvm_walk_gva(vcpu->kvm, &mode, gva, access, true, exception);
+}
+
+/*
+ * kvm_vcpu_read_guest() / kvm_vcpu_write_guest(): guest-physical memory
+ * through the memslots.  Return: 0, or -EFAULT where no slot (or, for a
+ * write, a read-only one) backs it.  Written RAM drops the processor's
+ * decoded instructions of it.
+ */
+static int kvm_vcpu_rw_guest(struct kvm_vcpu *vcpu, u64 gpa, void *data, unsigned int len,
+			     bool write)
+{
+	u8 *d = data;
+
+	while (len) {
+		unsigned int n = MIN(len, PAGE_SIZE - (unsigned int)(gpa & (PAGE_SIZE - 1)));
+		struct kvm_memory_slot *slot = gfn_to_memslot(vcpu->kvm, gpa >> PAGE_SHIFT);
+		u8 *hva;
+
+		if (!slot || !kvm_slot_hva_ok(slot) || (write && (slot->flags & KVM_MEM_READONLY)))
+			return -EFAULT;
+		hva = (u8 *)(uintptr_t)gfn_to_hva_memslot(slot, gpa >> PAGE_SHIFT) +
+		      (gpa & (PAGE_SIZE - 1));
+		if (write) {
+			memcpy(hva, d, n);
+			mark_page_dirty_in_slot(vcpu->kvm, slot, gpa >> PAGE_SHIFT);
+			vmx_op_code_written(hva, n);
+		} else {
+			memcpy(d, hva, n);
+		}
+		d += n;
+		gpa += n;
+		len -= n;
+	}
+	return 0;
+}
+
+static int kvm_emul_virt_helper(struct kvm_vcpu *vcpu, u64 addr, void *val, unsigned int bytes,
+				u32 access, struct x86_exception *exception, bool write)
+{
+	u8 *data = val;
+
+	while (bytes) {
+		unsigned int offset = addr & (PAGE_SIZE - 1);
+		unsigned int towrite = MIN(bytes, (unsigned int)PAGE_SIZE - offset);
+		u64 gpa = kvm_emul_gva_to_gpa(vcpu, addr, access, exception);
+
+		if (gpa == INVALID_GPA)
+			return X86EMUL_PROPAGATE_FAULT;
+		if (kvm_vcpu_rw_guest(vcpu, gpa, data, towrite, write) < 0)
+			return X86EMUL_IO_NEEDED;
+		bytes -= towrite;
+		data += towrite;
+		addr += towrite;
+	}
+	return X86EMUL_CONTINUE;
+}
+
+static u32 emulator_std_access(struct kvm_vcpu *vcpu, bool system)
+{
+	return !system && emulator_get_cpl(vcpu) == 3 ? PFERR_USER_MASK : 0;
+}
+
+static int emulator_read_std(struct x86_emulate_ctxt *ctxt, unsigned long addr, void *val,
+			     unsigned int bytes, struct x86_exception *exception, bool system)
+{
+	struct kvm_vcpu *vcpu = emul_to_vcpu(ctxt);
+
+	return kvm_emul_virt_helper(vcpu, addr, val, bytes, emulator_std_access(vcpu, system),
+				    exception, false);
+}
+
+static int emulator_write_std(struct x86_emulate_ctxt *ctxt, unsigned long addr, void *val,
+			      unsigned int bytes, struct x86_exception *exception, bool system)
+{
+	struct kvm_vcpu *vcpu = emul_to_vcpu(ctxt);
+
+	return kvm_emul_virt_helper(vcpu, addr, val, bytes,
+				    emulator_std_access(vcpu, system) | PFERR_WRITE_MASK,
+				    exception, true);
+}
+
+/* kvm_fetch_guest_virt(): code comes from RAM only (fetching from MMIO fails). */
+static int kvm_fetch_guest_virt(struct x86_emulate_ctxt *ctxt, unsigned long addr, void *val,
+				unsigned int bytes, struct x86_exception *exception)
+{
+	struct kvm_vcpu *vcpu = emul_to_vcpu(ctxt);
+	u32 access = PFERR_FETCH_MASK | emulator_std_access(vcpu, false);
+
+	return kvm_emul_virt_helper(vcpu, addr, val, bytes, access, exception, false);
+}
+
+/* vcpu_is_mmio_gpa(): the default APIC page is always MMIO ("for APIC access vmexit"). */
+static int vcpu_mmio_gva_to_gpa(struct kvm_vcpu *vcpu, unsigned long gva, u64 *gpa,
+				struct x86_exception *exception, bool write)
+{
+	u32 access = emulator_std_access(vcpu, false) | (write ? PFERR_WRITE_MASK : 0);
+
+	*gpa = kvm_emul_gva_to_gpa(vcpu, gva, access, exception);
+	if (*gpa == INVALID_GPA)
+		return -1;
+	return (*gpa & ~(u64)(PAGE_SIZE - 1)) == APIC_DEFAULT_PHYS_BASE;
+}
+
+/*
+ * vcpu_mmio_read/write(): the in-kernel devices on the MMIO bus (the local
+ * APIC's page, the I/O APIC), in pieces of up to 8 bytes.  Return: the
+ * bytes they handled.
+ */
+static int vcpu_mmio_rw(struct kvm_vcpu *vcpu, u64 addr, int len, u8 *v, bool write)
+{
+	struct kvm_ioapic *ioapic = vcpu->kvm->arch.vioapic;
+	struct kvm_lapic *apic = vcpu->arch.apic;
+	int handled = 0;
+
+	while (len) {
+		int n = MIN(len, 8);
+
+		if (!(apic && !kvm_lapic_mmio(apic, addr, n, write, v)) &&
+		    !(ioapic && !kvm_ioapic_mmio(ioapic, addr, n, write, v)))
+			break;
+		handled += n;
+		addr += n;
+		len -= n;
+		v += n;
+	}
+	return handled;
+}
+
+/* emulator_read_write_onepage(): RAM, an in-kernel device, or a fragment for userspace. */
+static int emulator_read_write_onepage(unsigned long addr, u8 *val, unsigned int bytes,
+				       struct x86_exception *exception, struct kvm_vcpu *vcpu,
+				       bool write)
+{
+	struct x86_emulate_ctxt *ctxt = vcpu->arch.emulate_ctxt;
+	struct kvm_mmio_fragment *frag;
+	int handled, ret;
+	u64 gpa;
+
+	ret = vcpu_mmio_gva_to_gpa(vcpu, addr, &gpa, exception, write);
+	if (ret < 0)
+		return X86EMUL_PROPAGATE_FAULT;
+	if (!ret && !kvm_vcpu_rw_guest(vcpu, gpa, val, bytes, write))
+		return X86EMUL_CONTINUE;
+	handled = vcpu_mmio_rw(vcpu, gpa, (int)bytes, val, write);
+	if ((unsigned int)handled == bytes)
+		return X86EMUL_CONTINUE;
+	gpa += handled;
+	bytes -= handled;
+	val += handled;
+	if (ctxt->mmio_nr_fragments >= KVM_MAX_MMIO_FRAGMENTS)
+		return X86EMUL_UNHANDLEABLE;
+	frag = &ctxt->mmio_fragments[ctxt->mmio_nr_fragments++];
+	frag->gpa = gpa;
+	frag->data = val;
+	frag->len = bytes;
+	return X86EMUL_CONTINUE;
+}
+
+/*
+ * emulator_read_write(): one access of the instruction, split at a page
+ * boundary; what no memslot or in-kernel device takes becomes
+ * KVM_EXIT_MMIO, 8 bytes per exit.  A read then needs userspace
+ * (X86EMUL_IO_NEEDED: the instruction is re-executed with the data,
+ * mmio_read_completed); a write is complete for the instruction and
+ * reaches userspace after it.
+ */
+static int emulator_read_write(struct x86_emulate_ctxt *ctxt, unsigned long addr, void *val,
+			       unsigned int bytes, struct x86_exception *exception, bool write)
+{
+	struct kvm_vcpu *vcpu = emul_to_vcpu(ctxt);
+	struct kvm_run *run = vcpu->run;
+	u8 *data = val;
+	int rc;
+
+	if (!write && ctxt->mmio_read_completed) {	/* read_prepare() */
+		ctxt->mmio_read_completed = 0;
+		return X86EMUL_CONTINUE;
+	}
+	if (write) {
+		if (bytes > sizeof(ctxt->mmio_write_data))
+			return X86EMUL_UNHANDLEABLE;
+		memcpy(ctxt->mmio_write_data, val, bytes);
+		data = ctxt->mmio_write_data;
+	}
+	ctxt->mmio_nr_fragments = 0;
+	if (((addr + bytes - 1) ^ addr) & ~(unsigned long)(PAGE_SIZE - 1)) {	/* crossing a page */
+		unsigned int now = (unsigned int)(-addr & (PAGE_SIZE - 1));
+
+		rc = emulator_read_write_onepage(addr, data, now, exception, vcpu, write);
+		if (rc != X86EMUL_CONTINUE)
+			return rc;
+		addr += now;
+		if (ctxt->mode != X86EMUL_MODE_PROT64)
+			addr = (u32)addr;
+		data += now;
+		bytes -= now;
+	}
+	rc = emulator_read_write_onepage(addr, data, bytes, exception, vcpu, write);
+	if (rc != X86EMUL_CONTINUE)
+		return rc;
+	if (!ctxt->mmio_nr_fragments)
+		return rc;
+	ctxt->mmio_needed = 1;
+	ctxt->mmio_cur_fragment = 0;
+	run->mmio.len = MIN(8u, ctxt->mmio_fragments[0].len);
+	run->mmio.is_write = ctxt->mmio_is_write = write;
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = ctxt->mmio_fragments[0].gpa;
+	if (write) {
+		memcpy(run->mmio.data, ctxt->mmio_fragments[0].data, run->mmio.len);
+		return X86EMUL_CONTINUE;
+	}
+	return X86EMUL_IO_NEEDED;
+}
+
+static int emulator_read_emulated(struct x86_emulate_ctxt *ctxt, unsigned long addr, void *val,
+				  unsigned int bytes, struct x86_exception *exception)
+{
+	return emulator_read_write(ctxt, addr, val, bytes, exception, false);
+}
+
+static int emulator_write_emulated(struct x86_emulate_ctxt *ctxt, unsigned long addr,
+				   const void *val, unsigned int bytes,
+				   struct x86_exception *exception)
+{
+	return emulator_read_write(ctxt, addr, (void *)val, bytes, exception, true);
+}
+
+/*
+ * emulator_pio_in_out(): @count elements, to the in-kernel devices or, if
+ * the first is not theirs, to userspace as one KVM_EXIT_IO with @count.
+ * Return: 1 when done here, 0 when userspace must do it.
+ */
+static int emulator_pio_in_out(struct kvm_vcpu *vcpu, int size, unsigned short port, void *data,
+			       unsigned int count, bool in)
+{
+	struct x86_emulate_ctxt *ctxt = vcpu->arch.emulate_ctxt;
+	struct kvm_run *run = vcpu->run;
+	u8 *pio_data = (u8 *)run + KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
+	u8 *d = data;
+
+	for (unsigned int i = 0; i < count; i++) {
+		if (!kernel_pio(vcpu, port, size, !in, d)) {
+			if (i == 0)
+				goto userspace_io;
+			/* the device went away meanwhile: drop writes, read zeros */
+			if (in)
+				memset(d, 0, (size_t)size * (count - i));
+			break;
+		}
+		d += size;
+	}
+	return 1;
+
+userspace_io:
+	ctxt->pio.port = port;
+	ctxt->pio.in = in;
+	ctxt->pio.count = count;
+	ctxt->pio.size = size;
+	if (in)
+		memset(pio_data, 0, (size_t)size * count);
+	else
+		memcpy(pio_data, data, (size_t)size * count);
+	run->exit_reason = KVM_EXIT_IO;
+	run->io.direction = in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
+	run->io.size = size;
+	run->io.data_offset = KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
+	run->io.count = count;
+	run->io.port = port;
+	return 0;
+}
+
+static int emulator_pio_in_emulated(struct x86_emulate_ctxt *ctxt, int size, unsigned short port,
+				    void *val, unsigned int count)
+{
+	struct kvm_vcpu *vcpu = emul_to_vcpu(ctxt);
+
+	if (ctxt->pio.count) {
+		/* complete_emulator_pio_in(): the data userspace supplied */
+		u8 *pio_data = (u8 *)vcpu->run + KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
+
+		memcpy(val, pio_data, (size_t)ctxt->pio.size * ctxt->pio.count);
+		ctxt->pio.count = 0;
+		return 1;
+	}
+	return emulator_pio_in_out(vcpu, size, port, val, count, true);
+}
+
+static int emulator_pio_out_emulated(struct x86_emulate_ctxt *ctxt, int size, unsigned short port,
+				     const void *val, unsigned int count)
+{
+	struct kvm_vcpu *vcpu = emul_to_vcpu(ctxt);
+
+	if (!emulator_pio_in_out(vcpu, size, port, (void *)val, count, false))
+		return 1;
+	ctxt->pio.count = 0;
+	return 1;
+}
+
+static const struct x86_emulate_ops emulate_ops = {
+	.read_std = emulator_read_std,
+	.write_std = emulator_write_std,
+	.fetch = kvm_fetch_guest_virt,
+	.read_emulated = emulator_read_emulated,
+	.write_emulated = emulator_write_emulated,
+	.pio_in_emulated = emulator_pio_in_emulated,
+	.pio_out_emulated = emulator_pio_out_emulated,
+};
+
+/* The processor's segment order (VMX_EMUL_*) in vcpu->arch.seg[]. */
+static const u8 emul_seg_map[VMX_EMUL_NR_SEGS] = {
+	[VMX_EMUL_ES] = VCPU_SREG_ES, [VMX_EMUL_CS] = VCPU_SREG_CS, [VMX_EMUL_SS] = VCPU_SREG_SS,
+	[VMX_EMUL_DS] = VCPU_SREG_DS, [VMX_EMUL_FS] = VCPU_SREG_FS, [VMX_EMUL_GS] = VCPU_SREG_GS,
+	[VMX_EMUL_LDTR] = VCPU_SREG_LDTR, [VMX_EMUL_TR] = VCPU_SREG_TR,
+};
+
+/* init_emulate_ctxt(): the emulator's registers from vcpu->arch. */
+static void init_emulate_ctxt(struct kvm_vcpu *vcpu)
+{
+	struct x86_emulate_ctxt *ctxt = vcpu->arch.emulate_ctxt;
+	struct vmx_emul_state *st = &ctxt->state;
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+
+	/* The VMCS's guest state becomes vcpu->arch's (written back at entry). */
+	kvm_x86_call(cache_guest_state)(vcpu);
+	memcpy(st->regs, a->regs, sizeof(st->regs));
+	st->rip = a->regs[VCPU_REGS_RIP];
+	st->rflags = a->rflags;
+	for (int i = 0; i < VMX_EMUL_NR_SEGS; i++) {
+		const struct kvm_seg_state *s = &a->seg[emul_seg_map[i]];
+
+		st->seg[i] = (struct vmx_emul_seg){ s->base, s->limit, s->ar, s->selector };
+	}
+	st->gdtr_base = a->gdt.address;
+	st->gdtr_limit = a->gdt.size;
+	st->idtr_base = a->idt.address;
+	st->idtr_limit = a->idt.size;
+	st->cr0 = a->cr0;
+	st->cr2 = a->cr2;
+	st->cr3 = a->cr3;
+	st->cr4 = a->cr4;
+	st->cr8 = kvm_get_cr8(vcpu);
+	st->efer = a->efer;
+	st->xcr0 = a->xcr0;
+	st->interruptibility = a->interruptibility;
+	st->fpu = &a->guest_fpu;
+	ctxt->eflags = st->rflags;
+	ctxt->eip = st->rip;
+	if (!(a->cr0 & X86_CR0_PE))
+		ctxt->mode = X86EMUL_MODE_REAL;
+	else if (a->rflags & X86_EFLAGS_VM_BIT)
+		ctxt->mode = X86EMUL_MODE_VM86;
+	else if ((a->efer & EFER_LMA) && (a->seg[VCPU_SREG_CS].ar & BIT(13)))
+		ctxt->mode = X86EMUL_MODE_PROT64;
+	else if (a->seg[VCPU_SREG_CS].ar & BIT(14))
+		ctxt->mode = X86EMUL_MODE_PROT32;
+	else
+		ctxt->mode = X86EMUL_MODE_PROT16;
+}
+
+/* writeback: the retired instruction's registers into vcpu->arch. */
+static void emulator_writeback(struct kvm_vcpu *vcpu, struct x86_emulate_ctxt *ctxt)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+	const u32 shadow = GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS;
+	u64 old_rflags = a->rflags;
+
+	memcpy(a->regs, ctxt->state.regs, sizeof(ctxt->state.regs));
+	a->regs[VCPU_REGS_RIP] = ctxt->state.rip;
+	/* data segment registers an instruction loaded (MOV Sreg, POP Sreg, LxS) */
+	for (int i = VMX_EMUL_ES; i <= VMX_EMUL_GS; i++) {
+		const struct vmx_emul_seg *sg = &ctxt->state.seg[i];
+
+		if (i != VMX_EMUL_CS)
+			a->seg[emul_seg_map[i]] = (struct kvm_seg_state){
+				sg->base, sg->limit, sg->ar, sg->selector };
+	}
+	a->rflags = ctxt->state.rflags;
+	a->interruptibility = (a->interruptibility & ~shadow) | (ctxt->state.interruptibility & shadow);
+	/* STI: interrupts are looked at again once the shadow is over */
+	if ((a->rflags & ~old_rflags) & X86_EFLAGS_IF)
+		kvm_make_request(KVM_REQ_EVENT, vcpu);
+}
+
+static void inject_emulated_exception(struct kvm_vcpu *vcpu)
+{
+	struct x86_exception *ex = &vcpu->arch.emulate_ctxt->exception;
+
+	if (ex->vector == PF_VECTOR)
+		vcpu->arch.cr2 = ex->address;	/* kvm_inject_emulated_page_fault() */
+	kvm_queue_exception(vcpu, ex->vector, ex->error_code_valid, ex->error_code);
+}
+
+/*
+ * prepare_emulation_failure_exit(): KVM_EXIT_INTERNAL_ERROR, suberror
+ * EMULATION, with the instruction bytes fetched and the exit information
+ * (flags, insn_size + insn_bytes, then 5 words of exit info).
+ */
+static void prepare_emulation_failure_exit(struct kvm_vcpu *vcpu)
+{
+	struct x86_emulate_ctxt *ctxt = vcpu->arch.emulate_ctxt;
+	struct kvm_run *run = vcpu->run;
+	u64 info[5] = { 0 };
+	u32 reason = 0;
+	u8 info_start = 1, insn_size = ctxt->insn.fetched;
+
+	if (kvm_x86_ops.get_exit_info)
+		kvm_x86_call(get_exit_info)(vcpu, &reason, &info[1], &info[2]);
+	info[0] = reason;
+	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+	run->emulation_failure.suberror = KVM_INTERNAL_ERROR_EMULATION;
+	run->emulation_failure.flags = 0;
+	if (insn_size) {
+		info_start += 2;
+		run->emulation_failure.flags |= KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES;
+		run->emulation_failure.insn_size = insn_size;
+		memset(run->emulation_failure.insn_bytes, 0x90, sizeof(run->emulation_failure.insn_bytes));
+		memcpy(run->emulation_failure.insn_bytes, ctxt->insn.bytes, insn_size);
+	}
+	memcpy(&run->internal.data[info_start], info, sizeof(info));
+	run->emulation_failure.ndata = info_start + ARRAY_SIZE(info);
+}
+
+/*
+ * handle_emulation_failure(): an instruction the emulator cannot do is #UD
+ * for the guest; at CPL0 userspace hears of it first (KVM's rule).
+ */
+static int handle_emulation_failure(struct kvm_vcpu *vcpu, int emulation_type)
+{
+	kvm_queue_exception(vcpu, UD_VECTOR, false, 0);
+	if (emulator_get_cpl(vcpu) == 0) {
+		prepare_emulation_failure_exit(vcpu);
+		return 0;
+	}
+	return 1;
+}
+
+static int complete_emulated_io(struct kvm_vcpu *vcpu)
+{
+	return kvm_emulate_instruction(vcpu, EMULTYPE_NO_DECODE);
+}
+
+/* complete_emulated_mmio(): the next fragment, or re-execution with the data. */
+static int complete_emulated_mmio(struct kvm_vcpu *vcpu)
+{
+	struct x86_emulate_ctxt *ctxt = vcpu->arch.emulate_ctxt;
+	struct kvm_run *run = vcpu->run;
+	struct kvm_mmio_fragment *frag;
+	unsigned int len;
+
+	if (!ctxt->mmio_needed)
+		return 1;
+	/* Complete previous fragment */
+	frag = &ctxt->mmio_fragments[ctxt->mmio_cur_fragment];
+	len = MIN(8u, frag->len);
+	if (!ctxt->mmio_is_write)
+		memcpy(frag->data, run->mmio.data, len);
+	if (frag->len <= 8) {
+		frag++;
+		ctxt->mmio_cur_fragment++;
+	} else {
+		frag->data = (u8 *)frag->data + len;
+		frag->gpa += len;
+		frag->len -= len;
+	}
+	if (ctxt->mmio_cur_fragment >= ctxt->mmio_nr_fragments) {
+		ctxt->mmio_needed = 0;
+		if (ctxt->mmio_is_write)
+			return 1;
+		ctxt->mmio_read_completed = 1;
+		return complete_emulated_io(vcpu);
+	}
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = frag->gpa;
+	if (ctxt->mmio_is_write)
+		memcpy(run->mmio.data, frag->data, MIN(8u, frag->len));
+	run->mmio.len = MIN(8u, frag->len);
+	run->mmio.is_write = ctxt->mmio_is_write;
+	vcpu->arch.complete_userspace_io = complete_emulated_mmio;
+	return 0;
+}
+
+static int complete_emulated_pio(struct kvm_vcpu *vcpu)
+{
+	return complete_emulated_io(vcpu);
+}
+
+/**
+ * x86_emulate_instruction() - emulate the instruction at the guest's RIP
+ * @cr2_or_gpa: the faulting GPA of an MMU fault (EMULTYPE_PF)
+ * @emulation_type: EMULTYPE_*; EMULTYPE_NO_DECODE re-executes the decoded
+ *	instruction after userspace completed its I/O
+ *
+ * Return: 1 to re-enter the guest, 0 with vcpu->run filled for userspace,
+ * or -errno.
+ */
+int x86_emulate_instruction(struct kvm_vcpu *vcpu, u64 cr2_or_gpa, int emulation_type,
+			    void *insn, int insn_len)
+{
+	struct x86_emulate_ctxt *ctxt = vcpu->arch.emulate_ctxt;
+	struct kvm *kvm = vcpu->kvm;
+	bool writeback = true, tf;
+	int r, idx;
+
+	if (!ctxt) {
+		ctxt = calloc(1, sizeof(*ctxt));
+		if (!ctxt)
+			return -ENOMEM;
+		ctxt->vcpu = vcpu;
+		ctxt->ops = &emulate_ops;
+		vcpu->arch.emulate_ctxt = ctxt;
+	}
+	idx = srcu_read_lock(&kvm->srcu);
+	init_emulate_ctxt(vcpu);
+	if (!(emulation_type & EMULTYPE_NO_DECODE)) {
+		r = x86_decode_insn(ctxt, insn, insn_len, emulation_type);
+		if (r != EMULATION_OK) {
+			if (ctxt->have_exception) {
+				inject_emulated_exception(vcpu);
+				r = 1;
+			} else {
+				r = handle_emulation_failure(vcpu, emulation_type);
+			}
+			goto out;
+		}
+	}
+restart:
+	tf = ctxt->state.rflags & X86_EFLAGS_TF_BIT;	/* ctxt->tf */
+	ctxt->gpa_available = emulation_type & EMULTYPE_PF;
+	ctxt->gpa_val = cr2_or_gpa;
+	r = x86_emulate_insn(ctxt);
+	if (r == EMULATION_FAILED) {
+		r = handle_emulation_failure(vcpu, emulation_type);
+		goto out;
+	}
+	if (ctxt->have_exception) {
+		ctxt->mmio_needed = 0;
+		r = 1;
+		inject_emulated_exception(vcpu);
+		writeback = false;	/* a fault leaves the registers as they were */
+	} else if (ctxt->pio.count) {
+		if (!ctxt->pio.in) {
+			ctxt->pio.count = 0;
+		} else {
+			writeback = false;
+			vcpu->arch.complete_userspace_io = complete_emulated_pio;
+		}
+		r = 0;
+	} else if (ctxt->mmio_needed) {
+		if (!ctxt->mmio_is_write)
+			writeback = false;
+		r = 0;
+		vcpu->arch.complete_userspace_io = complete_emulated_mmio;
+	} else if (r == EMULATION_RESTART) {
+		emulator_writeback(vcpu, ctxt);
+		goto restart;
+	} else {
+		r = 1;
+	}
+	if (writeback) {
+		emulator_writeback(vcpu, ctxt);
+		/*
+		 * kvm_vcpu_do_singlestep(): the trap the processor would raise
+		 * after the instruction.  Note, as in KVM, not when the
+		 * instruction exits to userspace (r == 0).
+		 */
+		if (r == 1 && tf && !ctxt->have_exception) {
+			vcpu->arch.dr6 = ((vcpu->arch.dr6 & ~0xfull) | DR6_ACTIVE_LOW | DR6_BS) & ~BIT_ULL(12);
+			kvm_queue_exception(vcpu, DB_VECTOR, false, 0);
+		}
+	}
+out:
+	srcu_read_unlock(&kvm->srcu, idx);
+	return r;
+}
+
+int kvm_emulate_instruction(struct kvm_vcpu *vcpu, int emulation_type)
+{
+	return x86_emulate_instruction(vcpu, 0, emulation_type, NULL, 0);
+}
+
+/* String I/O (INS/OUTS) goes through the emulator, as KVM's handle_io(). */
+int kvm_emulate_string_io(struct kvm_vcpu *vcpu, int size, u16 port, int in, int rep,
+			  u32 insn_info, u64 linear)
+{
+	return kvm_emulate_instruction(vcpu, 0);
+}
+
+/* ---- the MMU's page faults ---- */
 
 int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code)
 {
@@ -1973,7 +2583,7 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code)
 	if (r < 0)
 		return r;
 	if (r == RET_PF_EMULATE)
-		return kvm_emulation_unavailable(vcpu, gpa);
+		return x86_emulate_instruction(vcpu, gpa, EMULTYPE_PF, NULL, 0);
 	return 1;
 }
 
@@ -2209,11 +2819,6 @@ int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 
 	kvm_x86_call(vcpu_load)(vcpu);
 	run->flags = 0;
-	if (run->immediate_exit) {
-		run->exit_reason = KVM_EXIT_INTR;
-		r = -EINTR;
-		goto out;
-	}
 	if ((run->kvm_valid_regs & ~KVM_SYNC_X86_VALID_FIELDS) ||
 	    (run->kvm_dirty_regs & ~KVM_SYNC_X86_VALID_FIELDS) || run->kvm_dirty_regs) {
 		r = -EINVAL;	/* KVM_CAP_SYNC_REGS is not offered */
@@ -2221,6 +2826,10 @@ int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 	}
 	/* An application processor waits for INIT-SIPI (KVM_MP_STATE_UNINITIALIZED). */
 	if (vcpu->arch.mp_state == KVM_MP_STATE_UNINITIALIZED) {
+		if (run->immediate_exit) {
+			r = -EINTR;
+			goto out;
+		}
 		kvm_apic_accept_events(vcpu);
 		r = -EAGAIN;
 		goto out;
@@ -2232,6 +2841,16 @@ int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 		r = cui(vcpu);
 		if (r <= 0)
 			goto out;
+	}
+	/*
+	 * After the completion of an MMIO/PIO exit, as KVM: immediate_exit is
+	 * how userspace makes the guest state consistent (the instruction
+	 * done) without running the guest.  Note, KVM leaves exit_reason as
+	 * it was here.
+	 */
+	if (run->immediate_exit) {
+		r = -EINTR;
+		goto out;
 	}
 	r = vcpu_run(vcpu);
 out:

@@ -249,6 +249,9 @@ struct kvm_vcpu_arch {
 	/* KVM_SET_SIGNAL_MASK: applied around KVM_RUN by the run loop */
 	bool sigset_active;
 	u64 sigset;
+
+	/* The instruction emulator (emulate.c), made at its first use */
+	struct x86_emulate_ctxt *emulate_ctxt;
 };
 
 int kvm_arch_init_vm(struct kvm *kvm, unsigned long type);
@@ -290,6 +293,9 @@ int kvm_emulate_xsetbv(struct kvm_vcpu *vcpu);
 int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in);
 int kvm_emulate_string_io(struct kvm_vcpu *vcpu, int size, u16 port, int in, int rep,
 			  u32 insn_info, u64 linear);
+int kvm_emulate_instruction(struct kvm_vcpu *vcpu, int emulation_type);
+int x86_emulate_instruction(struct kvm_vcpu *vcpu, u64 cr2_or_gpa, int emulation_type,
+			    void *insn, int insn_len);
 int kvm_handle_cr_access(struct kvm_vcpu *vcpu, u64 qualification);
 int kvm_handle_dr_access(struct kvm_vcpu *vcpu, u64 qualification);
 int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code);

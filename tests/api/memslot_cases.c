@@ -10,6 +10,8 @@
  * Slot existence is observed without running a guest: a one-page "probe"
  * slot at a gpa gets EEXIST if another slot covers it (probe()).
  */
+#include <pthread.h>
+#include <sched.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -925,5 +927,364 @@ KVM_CASE(dirty_log_clear_rules)
 	CHECK_EQ(r, 0);
 	r = clear_log(t, vm, 1, 0, 64, mask);
 	CHECK_EQ(r, 0);
+	CLOSE_VM();
+}
+
+/* ------------------------------------------------------------------ */
+/* The dirty log with a running guest                                  */
+/* ------------------------------------------------------------------ */
+
+/*
+ * A real-mode guest at gpa 0 in a dirty-logged slot of 16 pages:
+ *   round 1: writes pages 1 and 2, OUT 0x10
+ *   round 2: writes page 1 again and page 3, OUT 0x10
+ *   round 3: writes page 1 again, OUT 0x10, HLT
+ * After each round KVM_GET_DIRTY_LOG must show the pages written in that
+ * round: a page written again after a harvest is logged again, because
+ * harvesting write-protects it (kvm_arch_mmu_enable_log_dirty_pt_masked).
+ * Page 0, the code, is a known difference: with TDP (VMX with EPT, and
+ * userkvm) a fetch maps the page writable and make_spte() logs it dirty
+ * then; this host's PVM backend emulates real-mode code, and only writes
+ * are logged.  The transcript compares the other pages and shows page 0
+ * apart (dirty_code()).
+ */
+static const unsigned char dirty_guest[] = {
+	0xc6, 0x06, 0x00, 0x10, 0x01,	/* movb $1, 0x1000 */
+	0xc6, 0x06, 0x00, 0x20, 0x02,	/* movb $2, 0x2000 */
+	0xe6, 0x10,			/* out %al, $0x10 */
+	0xc6, 0x06, 0x08, 0x10, 0x03,	/* movb $3, 0x1008 */
+	0xc6, 0x06, 0x00, 0x30, 0x04,	/* movb $4, 0x3000 */
+	0xe6, 0x10,			/* out %al, $0x10 */
+	0xc6, 0x06, 0x10, 0x10, 0x05,	/* movb $5, 0x1010 */
+	0xe6, 0x10,			/* out %al, $0x10 */
+	0xf4,				/* hlt */
+};
+
+/* Split off page 0 (see above): record it as a known difference. */
+static uint64_t dirty_code(struct tctx *t, uint64_t bm)
+{
+	t_differs(t, "the code page: dirty with TDP (VMX, userkvm), clean on PVM");
+	t_printf(t, "code page dirty: %d", (int)(bm & 1));
+	CHECK_SOFT(t, bm & 1, "code page not dirty after its first fetch");
+	return bm & ~1ull;
+}
+
+static int dirty_guest_setup(struct tctx *t, int sys, int vm, struct kvm_run **runp, long *sizep)
+{
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	int vcpu;
+
+	memcpy(buf_base, dirty_guest, sizeof(dirty_guest));
+	vcpu = (int)t->be->ioctl(vm, KVM_CREATE_VCPU, 0);
+	CHECK(vcpu >= 0, "KVM_CREATE_VCPU: %s", t_errname(errno));
+	*sizep = t->be->ioctl(sys, KVM_GET_VCPU_MMAP_SIZE, 0);
+	*runp = mmap(NULL, *sizep, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+	CHECK(*runp != MAP_FAILED, "mmap: %s", strerror(errno));
+	CHECK(t->be->ioctl(vcpu, KVM_GET_SREGS, (unsigned long)&sregs) == 0, "GET_SREGS");
+	sregs.cs.base = 0;
+	sregs.cs.selector = 0;
+	CHECK(t->be->ioctl(vcpu, KVM_SET_SREGS, (unsigned long)&sregs) == 0, "SET_SREGS");
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = 0;
+	regs.rflags = 2;
+	CHECK(t->be->ioctl(vcpu, KVM_SET_REGS, (unsigned long)&regs) == 0, "SET_REGS");
+	return vcpu;
+}
+
+/* KVM_RUN to the next exit; record it. */
+static void dirty_guest_run(struct tctx *t, int vcpu, struct kvm_run *run)
+{
+	long r = t->be->ioctl(vcpu, KVM_RUN, 0);
+
+	if (r < 0) {
+		t_printf(t, "KVM_RUN = -1 %s", t_errname(errno));
+		CHECK(0, "KVM_RUN: %s", t_errname(errno));
+		return;
+	}
+	if (run->exit_reason == KVM_EXIT_IO)
+		t_printf(t, "exit IO port %#x", run->io.port);
+	else
+		t_printf(t, "exit %u", run->exit_reason);
+}
+
+KVM_CASE(dirty_log_guest_writes)
+{
+	struct kvm_run *run = MAP_FAILED;
+	uint64_t bm;
+	long size = 0;
+	int vcpu;
+
+	OPEN_VM();
+	r = set_mem(t, vm, 0, 0, KVM_MEM_LOG_DIRTY_PAGES, 0, 16 * PG, HVA(0));
+	CHECK_EQ(r, 0);
+	vcpu = dirty_guest_setup(t, sys, vm, &run, &size);
+	if (vcpu < 0 || run == MAP_FAILED)
+		goto out;
+	bm = ~0ull;
+	r = get_log(t, vm, 0, &bm);	/* nothing yet: the host wrote the code */
+	t_printf(t, "before: %#llx", (unsigned long long)bm);
+	CHECK_EQ(bm, 0);
+
+	dirty_guest_run(t, vcpu, run);
+	r = get_log(t, vm, 0, &bm);
+	bm = dirty_code(t, bm);
+	t_printf(t, "round 1: %#llx", (unsigned long long)bm);
+	CHECK_EQ(bm, 0x6);		/* pages 1 and 2 */
+	dirty_guest_run(t, vcpu, run);
+	r = get_log(t, vm, 0, &bm);
+	t_printf(t, "round 2: %#llx", (unsigned long long)bm);
+	CHECK_EQ(bm, 0xa);		/* page 1 again, page 3 */
+	dirty_guest_run(t, vcpu, run);
+	r = get_log(t, vm, 0, &bm);
+	t_printf(t, "round 3: %#llx", (unsigned long long)bm);
+	CHECK_EQ(bm, 0x2);
+	dirty_guest_run(t, vcpu, run);	/* hlt */
+	CHECK_EQ(run->exit_reason, KVM_EXIT_HLT);
+	CHECK_EQ((unsigned char)buf_base[0x1010], 5);
+	r = get_log(t, vm, 0, &bm);
+	CHECK_EQ(bm, 0);
+out:
+	if (run != MAP_FAILED)
+		munmap(run, size);
+	if (vcpu >= 0)
+		close(vcpu);
+	CLOSE_VM();
+}
+
+/* With manual protection: a page is logged again only once it was cleared. */
+KVM_CASE(dirty_log_guest_writes_manual)
+{
+	struct kvm_run *run = MAP_FAILED;
+	uint64_t bm, mask;
+	long size = 0;
+	int vcpu;
+
+	OPEN_VM();
+	r = enable_cap(t, vm, KVM_CAP_MANUAL_DIRTY_LOG_PROTECT2, 0, 1);
+	CHECK_EQ(r, 0);
+	r = set_mem(t, vm, 0, 0, KVM_MEM_LOG_DIRTY_PAGES, 0, 16 * PG, HVA(0));
+	CHECK_EQ(r, 0);
+	vcpu = dirty_guest_setup(t, sys, vm, &run, &size);
+	if (vcpu < 0 || run == MAP_FAILED)
+		goto out;
+	dirty_guest_run(t, vcpu, run);
+	r = get_log(t, vm, 0, &bm);
+	bm = dirty_code(t, bm);
+	t_printf(t, "round 1: %#llx", (unsigned long long)bm);
+	CHECK_EQ(bm, 0x6);
+	mask = 0x6;			/* clear pages 1 and 2, keep the code's */
+	r = clear_log(t, vm, 0, 0, 16, &mask);
+	CHECK_EQ(r, 0);
+	dirty_guest_run(t, vcpu, run);
+	r = get_log(t, vm, 0, &bm);
+	bm = dirty_code(t, bm);		/* never cleared */
+	t_printf(t, "round 2: %#llx", (unsigned long long)bm);
+	CHECK_EQ(bm, 0xa);		/* page 1 again, page 3 */
+	dirty_guest_run(t, vcpu, run);	/* page 1, not cleared since: no change */
+	r = get_log(t, vm, 0, &bm);
+	bm = dirty_code(t, bm);
+	t_printf(t, "round 3: %#llx", (unsigned long long)bm);
+	CHECK_EQ(bm, 0xa);
+	mask = ~0ull;
+	r = clear_log(t, vm, 0, 0, 16, &mask);
+	CHECK_EQ(r, 0);
+	dirty_guest_run(t, vcpu, run);	/* hlt */
+	r = get_log(t, vm, 0, &bm);
+	CHECK_EQ(bm, 0);
+out:
+	if (run != MAP_FAILED)
+		munmap(run, size);
+	if (vcpu >= 0)
+		close(vcpu);
+	CLOSE_VM();
+}
+
+/*
+ * Memslots as a running guest sees them: two slots aliasing one host page,
+ * a slot moved while the guest has used it (the new gpa maps the same
+ * memory; the old gpa maps nothing any more).  Real mode, DS-relative.
+ */
+static const unsigned char slot_guest[] = {
+	0xb8, 0x00, 0x10,		/* mov $0x1000, %ax */
+	0x8e, 0xd8,			/* mov %ax, %ds          (gpa 0x10000: slot 1) */
+	0xa0, 0x00, 0x00,		/* mov 0x0, %al */
+	0xe6, 0x10,			/* out %al, $0x10        (1: host's 0x5a) */
+	0xc6, 0x06, 0x01, 0x00, 0x77,	/* movb $0x77, 0x1 */
+	0xb8, 0x00, 0x20,		/* mov $0x2000, %ax */
+	0x8e, 0xd8,			/* mov %ax, %ds          (gpa 0x20000: slot 2, alias) */
+	0xa0, 0x01, 0x00,		/* mov 0x1, %al */
+	0xe6, 0x10,			/* out %al, $0x10        (2: 0x77 via the alias) */
+	0xb8, 0x00, 0x30,		/* mov $0x3000, %ax */
+	0x8e, 0xd8,			/* mov %ax, %ds          (gpa 0x30000: slot 1 moved) */
+	0xa0, 0x02, 0x00,		/* mov 0x2, %al */
+	0xe6, 0x10,			/* out %al, $0x10        (3: host's 0x33) */
+	0xb8, 0x00, 0x10,		/* mov $0x1000, %ax */
+	0x8e, 0xd8,			/* mov %ax, %ds          (gpa 0x10000: no slot now) */
+	0xa0, 0x00, 0x00,		/* mov 0x0, %al          (4: MMIO, not memory) */
+	0xe6, 0x10,			/* out %al, $0x10 */
+	0xf4,				/* hlt */
+};
+
+static int slot_guest_out(struct tctx *t, int vcpu, struct kvm_run *run)
+{
+	long r = t->be->ioctl(vcpu, KVM_RUN, 0);
+
+	if (r < 0 || run->exit_reason != KVM_EXIT_IO) {
+		t_printf(t, "KVM_RUN = %ld exit %u", r, run->exit_reason);
+		return -1;
+	}
+	t_printf(t, "out %#x", ((unsigned char *)run)[run->io.data_offset]);
+	return ((unsigned char *)run)[run->io.data_offset];
+}
+
+KVM_CASE(memslot_guest_alias_and_move)
+{
+	struct kvm_run *run = MAP_FAILED;
+	long size = 0;
+	int vcpu;
+
+	OPEN_VM();
+	r = set_mem(t, vm, 0, 0, 0, 0, 16 * PG, HVA(0));
+	CHECK_EQ(r, 0);
+	r = set_mem(t, vm, 0, 1, 0, 0x10000, PG, HVA(0x100000));
+	CHECK_EQ(r, 0);
+	r = set_mem(t, vm, 0, 2, 0, 0x20000, PG, HVA(0x100000));	/* the same page */
+	CHECK_EQ(r, 0);
+	buf_base[0x100000] = 0x5a;
+	vcpu = dirty_guest_setup(t, sys, vm, &run, &size);
+	if (vcpu < 0 || run == MAP_FAILED)
+		goto out;
+	memcpy(buf_base, slot_guest, sizeof(slot_guest));
+	CHECK_EQ(slot_guest_out(t, vcpu, run), 0x5a);
+	CHECK_EQ(slot_guest_out(t, vcpu, run), 0x77);
+	CHECK_EQ((unsigned char)buf_base[0x100001], 0x77);	/* the host sees it too */
+	r = set_mem(t, vm, 0, 1, 0, 0x30000, PG, HVA(0x100000));	/* move slot 1 */
+	CHECK_EQ(r, 0);
+	buf_base[0x100002] = 0x33;
+	CHECK_EQ(slot_guest_out(t, vcpu, run), 0x33);
+	/*
+	 * The old gpa: KVM_EXIT_MMIO (a read of 1 byte at 0x10000) on KVM;
+	 * userkvm has no instruction emulator yet (KVM_EXIT_INTERNAL_ERROR),
+	 * but must not read the page through a mapping left from before the
+	 * move.
+	 */
+	r = t->be->ioctl(vcpu, KVM_RUN, 0);
+	t_differs(t, "the old gpa: KVM_EXIT_MMIO on KVM; no emulator in userkvm yet");
+	t_printf(t, "KVM_RUN = %ld exit %u", r, run->exit_reason);
+	CHECK(run->exit_reason != KVM_EXIT_IO, "the moved slot's old gpa still maps memory");
+	/* (under the shim the "kvm" side is userkvm too: accept either) */
+	if (run->exit_reason == KVM_EXIT_MMIO)
+		CHECK(run->mmio.phys_addr == 0x10000 && !run->mmio.is_write && run->mmio.len == 1,
+		      "MMIO %#llx len %u write %u", (unsigned long long)run->mmio.phys_addr,
+		      run->mmio.len, run->mmio.is_write);
+	else
+		CHECK_EQ(run->exit_reason, KVM_EXIT_INTERNAL_ERROR);
+out:
+	if (run != MAP_FAILED)
+		munmap(run, size);
+	if (vcpu >= 0)
+		close(vcpu);
+	CLOSE_VM();
+}
+
+/*
+ * A vCPU thread runs a guest that increments a counter and exits (OUT) in
+ * a loop, while another thread harvests the dirty log, switches dirty
+ * logging of the guest's slot on and off and makes and deletes another
+ * slot.  Every increment must land (the counter equals the number of
+ * exits) and no update may fail.  For MODE=tsan this is the memslot and
+ * dirty-log code racing the run loop and the MMU.
+ */
+static const unsigned char counter_guest[] = {
+	0x66, 0xff, 0x06, 0x00, 0x10,	/* 0: incl 0x1000 */
+	0xe6, 0x10,			/* 5: out %al, $0x10 */
+	0xeb, 0xf7,			/* 7: jmp 0 */
+};
+
+struct counter_race {
+	struct tctx *t;
+	int vm, vcpu, exits, bad_exits, stop;
+	struct kvm_run *run;
+	long updates, failures;
+};
+
+static void *counter_vcpu_fn(void *p)
+{
+	struct counter_race *c = p;
+
+	/* at least 1000 exits, and on until the other thread made 100 updates */
+	while (c->exits < 1000 || __atomic_load_n(&c->updates, __ATOMIC_ACQUIRE) < 100) {
+		if (c->t->be->ioctl(c->vcpu, KVM_RUN, 0) < 0 || c->run->exit_reason != KVM_EXIT_IO ||
+		    c->run->io.port != 0x10) {
+			c->bad_exits++;
+			break;
+		}
+		c->exits++;
+	}
+	__atomic_store_n(&c->stop, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void *counter_racer_fn(void *p)
+{
+	struct counter_race *c = p;
+	uint64_t bm[1];
+
+	for (int i = 0; !__atomic_load_n(&c->stop, __ATOMIC_ACQUIRE); i++) {
+		struct kvm_dirty_log log = { .slot = 0, .dirty_bitmap = bm };
+		struct kvm_userspace_memory_region m0 = {
+			0, (i & 1) ? 0 : KVM_MEM_LOG_DIRTY_PAGES, 0, 16 * PG, HVA(0)
+		};
+		struct kvm_userspace_memory_region m7 = {
+			7, 0, 0x100000, (i & 2) ? 0 : 4 * PG, HVA(0x200000)
+		};
+		long r;
+
+		r = c->t->be->ioctl(c->vm, KVM_GET_DIRTY_LOG, (unsigned long)&log);
+		if (r && errno != ENOENT)
+			c->failures++;
+		c->failures += c->t->be->ioctl(c->vm, KVM_SET_USER_MEMORY_REGION, (unsigned long)&m0) != 0;
+		if (!(i & 1))			/* slot 7: create, delete, create, ... */
+			c->failures += c->t->be->ioctl(c->vm, KVM_SET_USER_MEMORY_REGION,
+						       (unsigned long)&m7) != 0;
+		__atomic_fetch_add(&c->updates, 1, __ATOMIC_RELEASE);
+		sched_yield();
+	}
+	return NULL;
+}
+
+KVM_CASE(memslot_guest_running_updates)
+{
+	struct counter_race c;
+	pthread_t tv, tr;
+	long size = 0;
+
+	OPEN_VM();
+	memset(&c, 0, sizeof(c));
+	c.t = t;
+	c.vm = vm;
+	r = set_mem(t, vm, 0, 0, KVM_MEM_LOG_DIRTY_PAGES, 0, 16 * PG, HVA(0));
+	CHECK_EQ(r, 0);
+	c.vcpu = dirty_guest_setup(t, sys, vm, &c.run, &size);
+	if (c.vcpu < 0 || c.run == MAP_FAILED)
+		goto out;
+	memcpy(buf_base, counter_guest, sizeof(counter_guest));
+	pthread_create(&tv, NULL, counter_vcpu_fn, &c);
+	pthread_create(&tr, NULL, counter_racer_fn, &c);
+	pthread_join(tv, NULL);
+	pthread_join(tr, NULL);
+	t_printf(t, "bad exits %d, failed updates %ld, counter == exits %d", c.bad_exits,
+		 c.failures, *(volatile uint32_t *)(buf_base + 0x1000) == (uint32_t)c.exits);
+	CHECK(c.exits >= 1000, "%d exits", c.exits);
+	CHECK_EQ(c.bad_exits, 0);
+	CHECK_EQ(c.failures, 0);
+	CHECK_EQ(*(volatile uint32_t *)(buf_base + 0x1000), c.exits);
+	CHECK(c.updates >= 100, "%ld updates", c.updates);
+out:
+	if (c.run != MAP_FAILED)
+		munmap(c.run, size);
+	if (c.vcpu >= 0)
+		close(c.vcpu);
 	CLOSE_VM();
 }

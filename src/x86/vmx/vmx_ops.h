@@ -38,6 +38,7 @@
 
 #include "silicon/vmx.h"
 #include "silicon/vmx_api.h"
+#include "silicon/emulate.h"
 
 /* 1 if @x is an integer constant expression (Linux's __is_constexpr). */
 #define __vmx_is_constexpr(x) \

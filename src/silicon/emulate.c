@@ -1,0 +1,446 @@
+// SPDX-License-Identifier: MIT
+/*
+ * emulate.c: the instruction-emulation assist (see emulate.h).
+ *
+ * The instruction runs on a scratch logical processor of the calling
+ * thread, loaded with a copy of the guest state: the instruction's
+ * handler is the one cpu_run() would call (cpu_decode(), ops_*.c).  The
+ * scratch core's soft TLB stays empty, so every memory access of the
+ * handler reaches the slow paths of tlb.c, which hand it to emul_read() /
+ * emul_write() here (cpu->emul is set), and from there to the VMM's
+ * callbacks with the linear address.  A callback that cannot complete
+ * (a fault, data from userspace) leaves the handler by longjmp, like a
+ * fault of the core; the copy is then dropped, so the guest state the VMM
+ * passed in is untouched.  When the handler returns, the copy's GPRs, RIP,
+ * RFLAGS, interrupt shadow and FPU registers are the instruction's result,
+ * provided nothing else of the state changed (else: unhandleable).
+ */
+#include <pthread.h>
+#include <stddef.h>
+#include <stdlib.h>
+
+#include "silicon/emulate.h"
+#include "silicon/ops.h"
+
+/* longjmp codes on the scratch core's jb (1-3 are the core's: fault, exit, soft int) */
+#define EMUL_JMP_CALLBACK 4
+
+struct emul {
+	const struct vmx_emul_ops *ops;
+	void *opaque;
+	struct vmx_emul_exception *exc;
+	int rc;			/* why a callback left the instruction */
+	/*
+	 * The last read of a read-modify-write operand: the core may read it
+	 * again under its bus lock (LOCK, CMPXCHG), which is the same bus read
+	 * (one MMIO exit, not two).
+	 */
+	bool rmw_valid;
+	int rmw_size;
+	u64 rmw_lin, rmw_val;
+};
+
+/* Emulation does not take the bus lock: its accesses are callbacks that may longjmp. */
+__thread bool cpu_emulating;
+
+static pthread_key_t emul_key;
+static pthread_once_t emul_once = PTHREAD_ONCE_INIT;
+static __thread struct cpu *emul_core;
+
+static void emul_core_free(void *p)
+{
+	free(p);
+}
+
+static void emul_key_init(void)
+{
+	(void)pthread_key_create(&emul_key, emul_core_free);
+}
+
+/* No RAM behind the scratch core: it reaches memory only through the callbacks. */
+static void emul_phys_xlate(struct cpu *c, u64 gpa, int kind, struct phys_xlate *out)
+{
+	out->host = NULL;
+	out->writable = false;
+}
+
+static int emul_pio(void *opaque, struct cpu *c, u16 port, int size, bool write, u32 *val);
+
+static const struct cpu_io_ops emul_io_ops = {
+	.pio = emul_pio,
+};
+
+static struct cpu *emul_get_core(void)
+{
+	struct cpu *c = emul_core;
+
+	if (c)
+		return c;
+	pthread_once(&emul_once, emul_key_init);
+	c = aligned_alloc(64, ALIGN_UP(sizeof(*c), 64));
+	if (!c)
+		return NULL;
+	memset(c, 0, sizeof(*c));
+	c->phys_xlate = emul_phys_xlate;
+	c->io = &emul_io_ops;
+	tlb_flush_all(c);	/* and it is never filled: translate() is not reached */
+	emul_core = c;
+	(void)pthread_setspecific(emul_key, c);
+	return c;
+}
+
+static __attribute__((noreturn)) void emul_leave(struct cpu *c, int rc)
+{
+	struct emul *e = c->emul;
+
+	e->rc = rc;
+	longjmp(c->jb, EMUL_JMP_CALLBACK);
+}
+
+static void emul_check_rc(struct cpu *c, int rc)
+{
+	if (likely(rc == VMX_EMUL_CONTINUE))
+		return;
+	if (rc != VMX_EMUL_PROPAGATE_FAULT && rc != VMX_EMUL_IO_NEEDED)
+		rc = VMX_EMUL_UNHANDLEABLE;
+	emul_leave(c, rc);
+}
+
+/* The linear address as the core's translate() sees it: 32 bits outside IA-32e mode. */
+static u64 emul_lin(struct cpu *c, u64 lin)
+{
+	if (!(c->s.efer & CPU_EFER_LMA))
+		return lin & 0xffffffffull;
+	{
+		int bits = (c->s.cr4 & CPU_CR4_LA57) ? 57 : 48;
+
+		if ((u64)((s64)(lin << (64 - bits)) >> (64 - bits)) != lin)
+			cpu_gp0(c);
+	}
+	return lin;
+}
+
+u64 emul_read(struct cpu *c, u64 lin, int size, int kind)
+{
+	struct emul *e = c->emul;
+	u8 buf[8] = { 0 };
+	int k = kind & 3, rc;
+
+	if (unlikely(size > 8))
+		emul_leave(c, VMX_EMUL_UNHANDLEABLE);
+	lin = emul_lin(c, lin);
+	if (k == ACC_W && e->rmw_valid && e->rmw_lin == lin && e->rmw_size == size)
+		return e->rmw_val;
+	if (kind & ACC_IMPLICIT)
+		rc = e->ops->read_std(e->opaque, lin, buf, (unsigned)size, e->exc, true);
+	else if (k == ACC_X)
+		rc = e->ops->fetch(e->opaque, lin, buf, (unsigned)size, e->exc);
+	else
+		rc = e->ops->read_emulated(e->opaque, lin, buf, (unsigned)size, e->exc);
+	emul_check_rc(c, rc);
+	if (k == ACC_W) {
+		e->rmw_valid = true;
+		e->rmw_lin = lin;
+		e->rmw_size = size;
+		e->rmw_val = ld(buf, size);
+	}
+	return ld(buf, size);
+}
+
+void emul_write(struct cpu *c, u64 lin, int size, u64 val, int kind)
+{
+	struct emul *e = c->emul;
+	u8 buf[8];
+	int rc;
+
+	if (unlikely(size > 8))
+		emul_leave(c, VMX_EMUL_UNHANDLEABLE);
+	lin = emul_lin(c, lin);
+	st(buf, size, val);
+	e->rmw_valid = false;
+	if (kind & ACC_IMPLICIT)
+		rc = e->ops->write_std(e->opaque, lin, buf, (unsigned)size, e->exc, true);
+	else
+		rc = e->ops->write_emulated(e->opaque, lin, buf, (unsigned)size, e->exc);
+	emul_check_rc(c, rc);
+}
+
+/*
+ * The I/O permission bitmap of the TSS (SDM 19.5.2) for cpu_io_allowed():
+ * read as supervisor accesses through read_std.  Like the core, a TSS that
+ * cannot be read denies the access (#GP).
+ */
+bool emul_io_bitmap(struct cpu *c, u64 tss_base, u32 tss_limit, u16 port, int size)
+{
+	struct emul *e = c->emul;
+	struct vmx_emul_exception x;
+	u16 off, bits;
+
+	if (e->ops->read_std(e->opaque, emul_lin(c, tss_base + 0x66), &off, 2, &x, true))
+		return false;
+	if ((u32)off + port / 8 + 1 > tss_limit)
+		return false;
+	if (e->ops->read_std(e->opaque, emul_lin(c, tss_base + off + port / 8), &bits, 2, &x, true))
+		return false;
+	return ((bits >> (port & 7)) & ((1u << size) - 1)) == 0;
+}
+
+static int emul_pio(void *opaque, struct cpu *c, u16 port, int size, bool write, u32 *val)
+{
+	struct emul *e = c->emul;
+	u8 buf[4] = { 0 };
+	int rc;
+
+	if (write) {
+		memcpy(buf, val, 4);
+		rc = e->ops->pio_out(e->opaque, size, port, buf);
+	} else {
+		rc = e->ops->pio_in(e->opaque, size, port, buf);
+		memcpy(val, buf, 4);
+	}
+	emul_check_rc(c, rc);
+	return 0;
+}
+
+/*
+ * Instructions whose result comes from processor state the VMM does not
+ * pass (CPUID configuration, MSRs, TSC, VMX, the random generator) or that
+ * would VM-exit in non-root operation: the VMM emulates those itself.
+ */
+static bool emul_refused(const struct insn *i)
+{
+	u8 modrm = i->modrm, reg = (modrm >> 3) & 7;
+
+	if (i->map != 1)
+		return false;
+	switch (i->op) {
+	case 0x05: case 0x07:		/* SYSCALL, SYSRET */
+	case 0x30: case 0x31: case 0x32: case 0x33:	/* WRMSR RDTSC RDMSR RDPMC */
+	case 0x34: case 0x35: case 0x37:	/* SYSENTER SYSEXIT GETSEC */
+	case 0x78: case 0x79:		/* VMREAD VMWRITE */
+	case 0xa2:			/* CPUID */
+		return true;
+	case 0x01:			/* VMCALL.. VMXOFF, MONITOR/MWAIT, XGETBV/XSETBV, SWAPGS, RDTSCP */
+		return modrm >= 0xc0 && (modrm <= 0xc9 || modrm == 0xd0 || modrm == 0xd1 ||
+					 modrm == 0xd4 || modrm == 0xf8 || modrm == 0xf9);
+	case 0xc7:			/* VMPTRLD/VMCLEAR/VMXON/VMPTRST, RDRAND/RDSEED/RDPID */
+		return reg >= 6 || (reg == 3 && (i->flags & IF_MEM));
+	}
+	return false;
+}
+
+static void emul_load(struct cpu *c, const struct vmx_emul_state *st)
+{
+	struct cpu_state *s = &c->s;
+
+	memset(s, 0, offsetof(struct cpu_state, fpu));	/* the FPU: copied or zeroed below */
+	memcpy(s->gpr, st->regs, sizeof(s->gpr));
+	s->rip = st->rip;
+	s->rflags = (st->rflags & 0x3f7fd5) | 2;
+	for (int k = 0; k < VMX_EMUL_NR_SEGS; k++) {
+		/* VMX_EMUL_* and CPU_SEG_* are both ES..GS, LDTR, TR */
+		s->seg[k].base = st->seg[k].base;
+		s->seg[k].limit = st->seg[k].limit;
+		s->seg[k].ar = st->seg[k].ar;
+		s->seg[k].sel = st->seg[k].selector;
+	}
+	s->gdtr.base = st->gdtr_base;
+	s->gdtr.limit = st->gdtr_limit;
+	s->idtr.base = st->idtr_base;
+	s->idtr.limit = st->idtr_limit;
+	s->cr0 = st->cr0;
+	s->cr2 = st->cr2;
+	s->cr3 = st->cr3;
+	s->cr4 = st->cr4;
+	s->cr8 = st->cr8;
+	s->efer = st->efer;
+	s->xcr0 = st->xcr0;
+	s->dr[6] = 0xffff0ff0;
+	s->dr[7] = 0x400;
+	s->interruptibility = st->interruptibility & (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING);
+	if (st->fpu)
+		memcpy(&s->fpu, st->fpu, sizeof(s->fpu));
+	else
+		memset(&s->fpu, 0, sizeof(s->fpu));
+	c->lf_op = LF_NONE;
+	c->fault_vec = -1;
+	c->delivering = -1;
+	c->cur_block = NULL;
+	c->req = 0;
+	c->mode = ~0u;
+	cpu_update_mode(c);
+}
+
+/*
+ * Anything but GPRs, RIP, RFLAGS, the data segment registers (MOV Sreg,
+ * POP Sreg, LDS...), the shadow and the FPU changed?
+ */
+static bool emul_state_escaped(const struct cpu_state *a, const struct cpu_state *b)
+{
+	if (memcmp(&a->seg[CPU_SEG_CS], &b->seg[CPU_SEG_CS], sizeof(a->seg[0])) ||
+	    memcmp(&a->seg[CPU_SEG_LDTR], &b->seg[CPU_SEG_LDTR], 2 * sizeof(a->seg[0])) ||
+	    memcmp(&a->gdtr, &b->gdtr, sizeof(a->gdtr)) ||
+	    memcmp(&a->idtr, &b->idtr, sizeof(a->idtr)) || memcmp(a->dr, b->dr, sizeof(a->dr)))
+		return true;
+	return a->cr0 != b->cr0 || a->cr2 != b->cr2 || a->cr3 != b->cr3 || a->cr4 != b->cr4 ||
+	       a->cr8 != b->cr8 || a->efer != b->efer || a->xcr0 != b->xcr0 ||
+	       a->activity != b->activity || a->event_info != b->event_info ||
+	       a->nmi_pending != b->nmi_pending || a->star != b->star || a->lstar != b->lstar ||
+	       a->kernel_gs_base != b->kernel_gs_base || a->tsc_offset != b->tsc_offset ||
+	       a->apic_base != b->apic_base;
+}
+
+static void emul_exception(struct cpu *c, struct vmx_emul_exception *e)
+{
+	e->vector = (u8)c->fault_vec;
+	e->error_code_valid = c->fault_has_err;
+	e->error_code = c->fault_has_err ? c->fault_err : 0;
+	e->address = 0;
+}
+
+/* Fetch CS:RIP and decode.  Faults longjmp (the caller's setjmp). */
+static void emul_fetch_decode(struct cpu *c, struct vmx_emul_insn *in, struct insn *i)
+{
+	u64 rip = c->s.rip, lin, limit_left = 15;
+	unsigned avail;
+	int len;
+
+	if (c->code64) {
+		lin = emul_lin(c, rip);
+	} else {
+		u32 lim = c->s.seg[CPU_SEG_CS].limit;
+
+		if (rip > lim)
+			cpu_gp0(c);
+		limit_left = MIN((u64)lim - rip + 1, 15);
+		lin = (c->s.seg[CPU_SEG_CS].base + rip) & 0xffffffffull;
+	}
+	if (!in->len) {
+		struct emul *e = c->emul;
+
+		/* as KVM's __do_insn_fetch_bytes(): to the page end first */
+		avail = (unsigned)MIN(limit_left, 4096 - (lin & 0xfff));
+		emul_check_rc(c, e->ops->fetch(e->opaque, lin, in->bytes, avail, e->exc));
+		in->fetched = (u8)avail;
+		len = cpu_decode(c, in->bytes, (int)avail, i);
+		if (len == 0 && avail < limit_left) {
+			unsigned more = (unsigned)limit_left - avail;
+			u64 next = emul_lin(c, c->code64 ? lin + avail : (lin + avail) & 0xffffffffull);
+
+			emul_check_rc(c, e->ops->fetch(e->opaque, next, in->bytes + avail, more, e->exc));
+			avail += more;
+			in->fetched = (u8)avail;
+			len = cpu_decode(c, in->bytes, (int)avail, i);
+		}
+	} else {
+		avail = MIN(in->len, (unsigned)limit_left);
+		if (!in->fetched)
+			in->fetched = in->len;
+		len = cpu_decode(c, in->bytes, (int)avail, i);
+	}
+	if (len <= 0)
+		cpu_gp0(c);	/* longer than 15 bytes, or past the CS limit */
+	in->len = (u8)len;
+	in->map = i->map;
+	in->opcode = i->op;
+	in->modrm = i->modrm;
+	in->rep = (i->flags & IF_REP) ? 0xf3 : (i->flags & IF_REPNE) ? 0xf2 : 0;
+	in->op_bytes = (u8)(1 << i->osz);
+	in->ad_bytes = (u8)(1 << i->asz);
+	in->mem = (i->flags & IF_MEM) || (i->map == 0 && i->op >= 0xa0 && i->op <= 0xa3);
+	in->string = i->map == 0 && ((i->op >= 0xa4 && i->op <= 0xa7) || (i->op >= 0xaa && i->op <= 0xaf) ||
+				     (i->op >= 0x6c && i->op <= 0x6f));
+	if (in->string)
+		in->mem = true;
+	/* LOCK goes as a plain read and write here (emulate.h) */
+	i->flags &= (u16)~IF_LOCK;
+}
+
+int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul_state *st,
+		   struct vmx_emul_insn *in, unsigned int flags, struct vmx_emul_exception *exc)
+{
+	/* per thread, as the scratch core: they must survive the longjmp */
+	static __thread struct emul e;
+	static __thread struct cpu_state before;
+	struct cpu *volatile c = emul_get_core();
+	struct insn insn;
+	volatile u32 shadow;
+	int r;
+
+	if (!c)
+		return VMX_EMUL_UNHANDLEABLE;
+	memset(exc, 0, sizeof(*exc));
+	e = (struct emul){ .ops = ops, .opaque = opaque, .exc = exc };
+	emul_load(c, st);
+	c->emul = &e;
+	cpu_emulating = true;
+	memcpy(&before, &c->s, offsetof(struct cpu_state, fpu));	/* the FPU: compared with st->fpu */
+	shadow = c->s.interruptibility;
+	r = setjmp(c->jb);
+	if (r) {
+		int rc;
+
+		cpu_emulating = false;
+		c->emul = NULL;
+		switch (r) {
+		case 1:		/* a fault of the core (or of decoding) */
+			emul_exception(c, exc);
+			return VMX_EMUL_PROPAGATE_FAULT;
+		case 3:		/* INT n delivered through the IDT: the instruction is complete */
+			break;
+		case EMUL_JMP_CALLBACK:
+			rc = e.rc;
+			return rc;
+		default:	/* shutdown (a fault while delivering #DF) */
+			return VMX_EMUL_UNHANDLEABLE;
+		}
+		goto retired;
+	}
+	emul_fetch_decode(c, in, &insn);
+	if (flags & VMX_EMUL_DECODE_ONLY) {
+		cpu_emulating = false;
+		c->emul = NULL;
+		return VMX_EMUL_CONTINUE;
+	}
+	if (emul_refused(&insn)) {
+		cpu_emulating = false;
+		c->emul = NULL;
+		return VMX_EMUL_UNHANDLEABLE;
+	}
+	insn.fn(c, &insn);
+	c->s.rip += insn.len;
+	cpu_emulating = false;
+	c->emul = NULL;
+retired:
+	c->s.rflags = cpu_get_flags(c);
+	c->lf_op = LF_NONE;
+	/* the instruction retired: a shadow it started in is over (it may have set a new one) */
+	c->s.interruptibility &= ~shadow;
+	if (emul_state_escaped(&before, &c->s))
+		return VMX_EMUL_UNHANDLEABLE;
+	if (!st->fpu) {
+		static const struct cpu_fpu zero_fpu;
+
+		if (memcmp(&zero_fpu, &c->s.fpu, sizeof(c->s.fpu)))
+			return VMX_EMUL_UNHANDLEABLE;
+	}
+	memcpy(st->regs, c->s.gpr, sizeof(st->regs));
+	st->rip = c->s.rip;
+	st->rflags = c->s.rflags;
+	for (int k = 0; k <= CPU_SEG_GS; k++) {
+		const struct cpu_seg *sg = &c->s.seg[k];
+
+		if (k != CPU_SEG_CS)
+			st->seg[k] = (struct vmx_emul_seg){ sg->base, sg->limit, sg->ar, sg->sel };
+	}
+	st->interruptibility = (st->interruptibility & ~(u32)(CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING)) |
+			       (c->s.interruptibility & (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING));
+	if (st->fpu && memcmp(st->fpu, &c->s.fpu, sizeof(c->s.fpu)))
+		memcpy(st->fpu, &c->s.fpu, sizeof(c->s.fpu));
+	return VMX_EMUL_CONTINUE;
+}
+
+void vmx_op_code_written(const void *host, u64 len)
+{
+	cpu_code_written(host, len);
+}

@@ -1,0 +1,582 @@
+// SPDX-License-Identifier: MIT
+/*
+ * MMIO and string I/O through the instruction emulator: guests from
+ * mmio_guests.S run with KVM_RUN on the host's KVM and on userkvm, and
+ * every exit (KVM_EXIT_MMIO's phys_addr/len/is_write/data, KVM_EXIT_IO's
+ * direction/size/port/count/data), the registers and the memory the guest
+ * wrote go to the transcript.  MMIO reads are answered with bytes derived
+ * from their address, port reads from the port and position.
+ *
+ * Guests run in 64-bit mode at CPL0 (this host's PVM KVM runs long mode
+ * only with paging; it emulates CPL0 code, through the same emulator
+ * common code as VMX KVM for MMIO and string I/O).
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "x86util.h"
+
+#define MG_CODE		0x1000
+#define MG_PML4		0x5000
+#define MG_PDPT		0x6000
+#define MG_PD0		0x7000
+#define MG_PD3		0x8000
+#define MG_IDT		0x9000
+#define MG_GDT		0xa000
+#define MG_RT		0xb000
+#define MG_DATA		0x20000
+#define MG_RAM_SIZE	0x200000
+#define MG_ROM		0x400000
+#define MG_ROM_SIZE	0x200000
+#define MG_DONE_PORT	0xf4
+
+#define MG_DECL(name) extern const unsigned char name[], name##_end[]
+MG_DECL(mg_mov);
+MG_DECL(mg_alu);
+MG_DECL(mg_str);
+MG_DECL(mg_rom);
+MG_DECL(mg_split);
+MG_DECL(mg_pio);
+MG_DECL(mg_apic);
+MG_DECL(mg_rt);
+MG_DECL(mg_pf_movs);
+MG_DECL(mg_pf_ins);
+MG_DECL(mg_pm32);
+MG_DECL(mg_fetch_mmio);
+MG_DECL(mg_sreg);
+MG_DECL(mg_user);
+MG_DECL(mg_step);
+
+struct mt_vm {
+	int sys, vm, vcpu;
+	struct kvm_run *run;
+	size_t run_size;
+	unsigned char *ram, *rom;
+};
+
+static void mt_put64(unsigned char *p, uint64_t v)
+{
+	memcpy(p, &v, 8);
+}
+
+/* If set, MMIO reads get these two bytes over and over (a selector). */
+static const unsigned char *mt_mmio_fill;
+
+/* The byte an MMIO read of @gpa gets. */
+static unsigned char mt_mmio_byte(uint64_t gpa)
+{
+	if (mt_mmio_fill)
+		return mt_mmio_fill[gpa & 1];
+	return (unsigned char)((gpa * 7) ^ 0x5a ^ (gpa >> 8));
+}
+
+static void mt_destroy(struct mt_vm *g)
+{
+	if (g->run && g->run != MAP_FAILED)
+		munmap(g->run, g->run_size);
+	if (g->ram && g->ram != MAP_FAILED)
+		munmap(g->ram, MG_RAM_SIZE);
+	if (g->rom && g->rom != MAP_FAILED)
+		munmap(g->rom, MG_ROM_SIZE);
+	close(g->vcpu);
+	close(g->vm);
+	close(g->sys);
+}
+
+/*
+ * A VM with RAM at 0, a read-only slot at MG_ROM, vCPU 0 in 64-bit mode at
+ * MG_CODE running @code.  @irqchip: KVM_CREATE_IRQCHIP first.
+ */
+static int mt_create_mode(struct tctx *t, struct mt_vm *g, const unsigned char *code,
+			  const unsigned char *code_end, bool irqchip, bool long_mode, bool user)
+{
+	struct kvm_userspace_memory_region mr;
+	struct kvm_sregs s;
+	struct kvm_regs r;
+	struct kvm_segment data;
+
+	memset(g, 0, sizeof(*g));
+	g->vcpu = -1;
+	g->sys = t_open_sys(t);
+	g->vm = t_create_vm(t, g->sys);
+	g->ram = mmap(NULL, MG_RAM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	g->rom = mmap(NULL, MG_ROM_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(g->ram != MAP_FAILED && g->rom != MAP_FAILED, "mmap guest memory");
+	if (g->ram == MAP_FAILED || g->rom == MAP_FAILED)
+		return -1;
+	for (int i = 0; i < 0x1000; i++)
+		g->rom[i] = (unsigned char)(i * 3 + 1);
+	mr = (struct kvm_userspace_memory_region){
+		.slot = 0, .guest_phys_addr = 0, .memory_size = MG_RAM_SIZE,
+		.userspace_addr = (unsigned long)g->ram,
+	};
+	CHECK_OK(t, IOC(t, g->vm, KVM_SET_USER_MEMORY_REGION, &mr));
+	mr = (struct kvm_userspace_memory_region){
+		.slot = 1, .flags = KVM_MEM_READONLY, .guest_phys_addr = MG_ROM,
+		.memory_size = MG_ROM_SIZE, .userspace_addr = (unsigned long)g->rom,
+	};
+	CHECK_OK(t, IOC(t, g->vm, KVM_SET_USER_MEMORY_REGION, &mr));
+	if (irqchip)
+		CHECK_OK(t, IOC(t, g->vm, KVM_CREATE_IRQCHIP, 0));
+	g->vcpu = (int)IOC(t, g->vm, KVM_CREATE_VCPU, 0);
+	CHECK_OK(t, g->vcpu);
+	g->run_size = (size_t)t->be->ioctl(g->sys, KVM_GET_VCPU_MMAP_SIZE, 0);
+	g->run = mmap(NULL, g->run_size, PROT_READ | PROT_WRITE, MAP_SHARED, g->vcpu, 0);
+	CHECK(g->run != MAP_FAILED, "mmap kvm_run");
+	if (g->vcpu < 0 || g->run == MAP_FAILED)
+		return -1;
+
+	memcpy(g->ram + MG_CODE, code, code_end - code);
+	/* identity paging: GiB 0 and GiB 3 (the APICs) in 2 MiB pages */
+	mt_put64(g->ram + MG_PML4, MG_PDPT | 3 | (user ? 4 : 0));
+	mt_put64(g->ram + MG_PDPT, MG_PD0 | 3 | (user ? 4 : 0));
+	mt_put64(g->ram + MG_PDPT + 3 * 8, MG_PD3 | 3);
+	for (int i = 0; i < 512; i++) {
+		mt_put64(g->ram + MG_PD0 + 8 * i, i == 3 ? 0 : ((uint64_t)i << 21) | 0x83 | (user ? 4 : 0));
+		mt_put64(g->ram + MG_PD3 + 8 * i, ((3ull << 30) + ((uint64_t)i << 21)) | 0x83);
+	}
+	/* GDT: 0x08 64-bit code, 0x10 data; IDT: vectors 0-31 to mg_rt's stubs */
+	mt_put64(g->ram + MG_GDT + 0x08, 0x00af9b000000ffffull);
+	mt_put64(g->ram + MG_GDT + 0x10, 0x00cf93000000ffffull);
+	mt_put64(g->ram + MG_GDT + 0x18, 0x00affb000000ffffull);	/* 0x1b: 64-bit user code */
+	mt_put64(g->ram + MG_GDT + 0x20, 0x00cff3000000ffffull);	/* 0x23: user data */
+	memcpy(g->ram + MG_RT, mg_rt, mg_rt_end - mg_rt);
+	for (int v = 0; v < 32; v++) {
+		uint64_t h = MG_RT + 16 * v;
+
+		mt_put64(g->ram + MG_IDT + 16 * v, (h & 0xffff) | (0x08ull << 16) | (0x8eull << 40) |
+						   ((h >> 16 & 0xffff) << 48));
+		mt_put64(g->ram + MG_IDT + 16 * v + 8, h >> 32);
+	}
+	CHECK_OK(t, IOC(t, g->vcpu, KVM_GET_SREGS, &s));
+	data = t_flat_seg(0x10, 3, 0);
+	s.cs = t_flat_seg(0x08, 11, long_mode);
+	s.ds = s.es = s.fs = s.gs = s.ss = data;
+	s.gdt.base = MG_GDT;
+	s.gdt.limit = 0x27;
+	s.idt.base = MG_IDT;
+	s.idt.limit = 32 * 16 - 1;
+	if (long_mode) {
+		s.cr0 = 0x80000031;	/* PG, NE, ET, PE */
+		s.cr3 = MG_PML4;
+		s.cr4 = 0x20;		/* PAE */
+		s.efer = 0x500;		/* LME, LMA */
+	} else {
+		s.cr0 = 0x31;		/* flat protected mode without paging */
+		s.cr4 = 0;
+		s.efer = 0;
+	}
+	CHECK_OK(t, IOC(t, g->vcpu, KVM_SET_SREGS, &s));
+	memset(&r, 0, sizeof(r));
+	r.rip = MG_CODE;
+	r.rsp = 0x1000;
+	r.rflags = 2;
+	CHECK_OK(t, IOC(t, g->vcpu, KVM_SET_REGS, &r));
+	return 0;
+}
+
+static int mt_create(struct tctx *t, struct mt_vm *g, const unsigned char *code,
+		     const unsigned char *code_end, bool irqchip)
+{
+	return mt_create_mode(t, g, code, code_end, irqchip, true, false);
+}
+
+static void mt_hex(char *out, const unsigned char *p, unsigned int n)
+{
+	out[0] = 0;
+	for (unsigned int i = 0; i < n && i < 64; i++)
+		sprintf(out + 2 * i, "%02x", p[i]);
+}
+
+/*
+ * KVM_RUN until the guest's OUT to MG_DONE_PORT (or another exit that is
+ * not MMIO/IO, or @max runs).  Return: the number of MMIO exits, or -1.
+ */
+static int mt_run(struct tctx *t, struct mt_vm *g, int max)
+{
+	struct kvm_run *run = g->run;
+	int mmio = 0;
+	char hex[160];
+
+	for (int n = 0; n < max; n++) {
+		long r = IOC(t, g->vcpu, KVM_RUN, 0);
+
+		if (r < 0)
+			return -1;
+		switch (run->exit_reason) {
+		case KVM_EXIT_MMIO:
+			mmio++;
+			if (run->mmio.is_write) {
+				mt_hex(hex, run->mmio.data, run->mmio.len);
+			} else {
+				for (unsigned int k = 0; k < run->mmio.len && k < 8; k++)
+					run->mmio.data[k] = mt_mmio_byte(run->mmio.phys_addr + k);
+				mt_hex(hex, run->mmio.data, run->mmio.len);
+			}
+			t_printf(t, "exit MMIO %s phys_addr=%#llx len=%u data=%s",
+				 run->mmio.is_write ? "write" : "read",
+				 (unsigned long long)run->mmio.phys_addr, run->mmio.len, hex);
+			CHECK(run->mmio.len >= 1 && run->mmio.len <= 8, "mmio len %u", run->mmio.len);
+			break;
+		case KVM_EXIT_IO: {
+			unsigned char *d = (unsigned char *)run + run->io.data_offset;
+			unsigned int bytes = run->io.size * run->io.count;
+
+			if (run->io.port == MG_DONE_PORT && run->io.direction == KVM_EXIT_IO_OUT) {
+				t_printf(t, "exit IO done");
+				return mmio;
+			}
+			if (run->io.direction == KVM_EXIT_IO_IN)
+				for (unsigned int k = 0; k < bytes && k < 4096; k++)
+					d[k] = (unsigned char)(0x11 * (k + 1) + run->io.port);
+			mt_hex(hex, d, bytes);
+			t_printf(t, "exit IO %s size=%u port=%#x count=%u data_offset=%#llx data=%s",
+				 run->io.direction == KVM_EXIT_IO_OUT ? "out" : "in", run->io.size,
+				 run->io.port, run->io.count, (unsigned long long)run->io.data_offset,
+				 hex);
+			break;
+		}
+		case KVM_EXIT_INTERNAL_ERROR:
+			t_printf(t, "exit INTERNAL_ERROR suberror=%u", run->internal.suberror);
+			if (run->internal.suberror == KVM_INTERNAL_ERROR_EMULATION)
+				t_printf(t, "emulation_failure flags=%#llx",
+					 (unsigned long long)run->emulation_failure.flags);
+			return -1;
+		default:
+			t_printf(t, "exit %u", run->exit_reason);
+			return -1;
+		}
+	}
+	t_printf(t, "no end after %d runs", max);
+	return -1;
+}
+
+static void mt_regs(struct tctx *t, struct mt_vm *g)
+{
+	struct kvm_regs r;
+
+	CHECK_OK(t, IOC(t, g->vcpu, KVM_GET_REGS, &r));
+	t_regs(t, &r);
+}
+
+/* As mt_regs(), RFLAGS apart: a known difference (@why). */
+static void mt_regs_rflags_d(struct tctx *t, struct mt_vm *g, const char *why, uint64_t want)
+{
+	struct kvm_regs r;
+
+	CHECK_OK(t, IOC(t, g->vcpu, KVM_GET_REGS, &r));
+	t_printf(t, "rax=%#llx rbx=%#llx rcx=%#llx rdx=%#llx", (unsigned long long)r.rax,
+		 (unsigned long long)r.rbx, (unsigned long long)r.rcx, (unsigned long long)r.rdx);
+	t_printf(t, "rsi=%#llx rdi=%#llx rsp=%#llx rip=%#llx", (unsigned long long)r.rsi,
+		 (unsigned long long)r.rdi, (unsigned long long)r.rsp, (unsigned long long)r.rip);
+	t_differs(t, why);
+	t_printf(t, "rflags=%#llx", (unsigned long long)r.rflags);
+	CHECK_SOFT(t, r.rflags == want, "rflags %#llx, want %#llx", (unsigned long long)r.rflags,
+		   (unsigned long long)want);
+}
+
+static void mt_mem(struct tctx *t, const char *what, const unsigned char *p, unsigned int n)
+{
+	char hex[160];
+
+	mt_hex(hex, p, n);
+	t_printf(t, "%s: %s", what, hex);
+}
+
+/* MOV/MOVZX/MOVSX/moffs to and from MMIO: one exit per access, reads completed on re-entry. */
+KVM_CASE(mmio_mov)
+{
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_mov, mg_mov_end, false)) {
+		int n = mt_run(t, &g, 64);
+
+		CHECK_EQ(n, 17);
+		mt_regs(t, &g);
+	}
+	mt_destroy(&g);
+}
+
+/* ALU with memory operands: a read-modify-write is one read exit and one write exit. */
+KVM_CASE(mmio_alu)
+{
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_alu, mg_alu_end, false)) {
+		int n = mt_run(t, &g, 128);
+
+		CHECK(n > 20, "only %d MMIO exits", n);
+		mt_regs(t, &g);
+		mt_mem(t, "stack", g.ram + 0xff0, 16);
+	}
+	mt_destroy(&g);
+}
+
+/* String instructions with an MMIO source or destination, REP, DF=1. */
+KVM_CASE(mmio_string)
+{
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_str, mg_str_end, false)) {
+		int n = mt_run(t, &g, 128);
+
+		CHECK(n > 15, "only %d MMIO exits", n);
+		mt_regs(t, &g);
+		mt_mem(t, "data", g.ram + MG_DATA, 16);
+		mt_mem(t, "data+0x200", g.ram + MG_DATA + 0x200, 4);
+		mt_mem(t, "data+0x2fc", g.ram + MG_DATA + 0x2fc, 8);
+	}
+	mt_destroy(&g);
+}
+
+/* Writes to a KVM_MEM_READONLY slot exit as MMIO writes; the memory stays as it was. */
+KVM_CASE(mmio_readonly_slot)
+{
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_rom, mg_rom_end, false)) {
+		int n = mt_run(t, &g, 32);
+
+		CHECK_EQ(n, 4);
+		mt_regs(t, &g);
+		mt_mem(t, "rom", g.rom, 24);
+		mt_mem(t, "rom+0x100", g.rom + 0x100, 4);
+		CHECK(g.rom[8] == 8 * 3 + 1 && g.rom[16] == 16 * 3 + 1, "read-only memory written");
+	}
+	mt_destroy(&g);
+}
+
+/* Accesses across a page boundary: KVM's fragments, at most 8 bytes per exit. */
+KVM_CASE(mmio_page_split)
+{
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_split, mg_split_end, false)) {
+		int n = mt_run(t, &g, 32);
+
+		CHECK(n >= 9, "only %d MMIO exits", n);
+		mt_regs(t, &g);
+		mt_mem(t, "ram end", g.ram + 0x1ffff8, 8);
+		mt_mem(t, "rom", g.rom, 4);
+	}
+	mt_destroy(&g);
+}
+
+/* INS/OUTS: REP OUTS exits once per element, REP INS once with the count (read-ahead). */
+KVM_CASE(pio_string)
+{
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_pio, mg_pio_end, false)) {
+		int n = mt_run(t, &g, 64);
+
+		CHECK_EQ(n, 0);
+		mt_regs(t, &g);
+		mt_mem(t, "ins", g.ram + MG_DATA + 0x100, 16);
+		mt_mem(t, "ins df", g.ram + MG_DATA + 0x17e, 3);
+		mt_mem(t, "ins page", g.ram + MG_DATA + 0xffe, 4);
+		mt_mem(t, "ins 1024", g.ram + MG_DATA + 0x2000 + 1020, 8);
+		mt_mem(t, "insw 512", g.ram + MG_DATA + 0x3000 + 1020, 8);
+	}
+	mt_destroy(&g);
+}
+
+/* With an in-kernel irqchip, the I/O APIC and xAPIC pages are answered in the kernel. */
+KVM_CASE(mmio_in_kernel_apic)
+{
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_apic, mg_apic_end, true)) {
+		int n = mt_run(t, &g, 32);
+
+		CHECK_EQ(n, 1);
+		mt_regs(t, &g);
+	}
+	mt_destroy(&g);
+}
+
+/*
+ * An emulated access that faults: the #PF the emulator raises (error code,
+ * CR2) reaches the guest's IDT, after the MMIO read / port input that
+ * needed userspace; the faulting instruction has no effect.
+ */
+KVM_CASE(mmio_emulated_page_fault)
+{
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_pf_movs, mg_pf_movs_end, false)) {
+		int n = mt_run(t, &g, 32);
+
+		CHECK_EQ(n, 1);
+		mt_regs(t, &g);
+	}
+	mt_destroy(&g);
+}
+
+KVM_CASE(pio_string_page_fault)
+{
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_pf_ins, mg_pf_ins_end, false)) {
+		mt_run(t, &g, 32);
+		mt_regs(t, &g);
+	}
+	mt_destroy(&g);
+}
+
+/* Flat 32-bit protected mode without paging: linear = physical, 8-byte CMPXCHG8B. */
+KVM_CASE(mmio_protected_mode)
+{
+	struct mt_vm g;
+
+	if (!mt_create_mode(t, &g, mg_pm32, mg_pm32_end, false, false, false)) {
+		int n = mt_run(t, &g, 64);
+
+		CHECK(n >= 10, "only %d MMIO exits", n);
+		mt_regs(t, &g);
+		mt_mem(t, "data", g.ram + MG_DATA, 8);
+		mt_mem(t, "ins", g.ram + MG_DATA + 0x40, 3);
+	}
+	mt_destroy(&g);
+}
+
+/*
+ * An instruction fetch from MMIO: the emulator cannot fetch it, and at
+ * CPL0 userspace gets KVM_EXIT_INTERNAL_ERROR (emulation), as KVM's
+ * handle_emulation_failure().
+ */
+KVM_CASE(mmio_fetch_fails)
+{
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_fetch_mmio, mg_fetch_mmio_end, false)) {
+		int n = mt_run(t, &g, 8);
+
+		CHECK_EQ(n, -1);
+		CHECK_EQ(g.run->exit_reason, KVM_EXIT_INTERNAL_ERROR);
+		CHECK_EQ(g.run->internal.suberror, KVM_INTERNAL_ERROR_EMULATION);
+		mt_regs(t, &g);
+	}
+	mt_destroy(&g);
+}
+
+/* MOV Sreg with the selector in MMIO: one read exit each, the segment loaded. */
+KVM_CASE(mmio_segment_load)
+{
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_sreg, mg_sreg_end, false)) {
+		int n;
+
+		/* the selector the guest reads: 0x10, the data segment */
+		mt_mmio_fill = (const unsigned char *)"\x10\x00";
+		n = mt_run(t, &g, 16);
+		mt_mmio_fill = NULL;
+		CHECK_EQ(n, 3);
+		mt_regs(t, &g);
+		{
+			struct kvm_sregs sr;
+
+			CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_SREGS, &sr));
+			t_seg(t, "es", &sr.es);
+			t_seg(t, "ss", &sr.ss);
+			t_seg(t, "fs", &sr.fs);
+		}
+		mt_mem(t, "gdt", g.ram + MG_GDT, 0x18);
+	}
+	mt_destroy(&g);
+}
+
+/* Without an irqchip the same accesses are userspace's: every one exits. */
+KVM_CASE(mmio_apic_no_irqchip)
+{
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_apic, mg_apic_end, false)) {
+		int n = mt_run(t, &g, 32);
+
+		CHECK_EQ(n, 10);
+		mt_regs(t, &g);
+	}
+	mt_destroy(&g);
+}
+
+/* MMIO and string I/O from CPL3: user-mode translations, the same exits. */
+KVM_CASE(mmio_user_mode)
+{
+	struct mt_vm g;
+
+	if (!mt_create_mode(t, &g, mg_user, mg_user_end, false, true, true)) {
+		int n = mt_run(t, &g, 32);
+
+		CHECK_EQ(n, 4);
+		mt_regs_rflags_d(t, &g, "this host's PVM KVM reads user-mode RFLAGS.IOPL as 0 (VMX KVM: the guest's 3)",
+				 0x3006);
+		mt_mem(t, "ins", g.ram + MG_DATA + 0x100, 3);
+		{
+			struct kvm_sregs sr;
+
+			CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_SREGS, &sr));
+			t_seg(t, "cs", &sr.cs);
+			CHECK_SOFT(t, sr.cs.dpl == 3 && sr.cs.selector == 0x1b, "not at CPL3");
+		}
+	}
+	mt_destroy(&g);
+}
+
+/*
+ * RFLAGS.TF over an instruction emulated in the kernel (an in-kernel I/O
+ * APIC read): the single-step #DB follows it, with DR6.BS.
+ */
+KVM_CASE(mmio_single_step)
+{
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_step, mg_step_end, true)) {
+		struct kvm_debugregs dr;
+
+		mt_run(t, &g, 16);
+		mt_regs(t, &g);
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_DEBUGREGS, &dr));
+		t_printf(t, "dr6=%#llx", (unsigned long long)dr.dr6);
+	}
+	mt_destroy(&g);
+}
+
+/*
+ * KVM_RUN with immediate_exit after an MMIO read exit completes the
+ * instruction with the data and returns -EINTR without running the guest
+ * (the API's way to make guest state consistent, e.g. before migration).
+ */
+KVM_CASE(mmio_read_immediate_exit)
+{
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_mov, mg_mov_end, false)) {
+		long r;
+
+		/* run to the first read: movb (%rbx), %cl (5 write exits before it) */
+		for (int i = 0; i < 6; i++) {
+			r = IOC(t, g.vcpu, KVM_RUN, 0);
+			CHECK_EQ(r, 0);
+			CHECK_EQ(g.run->exit_reason, KVM_EXIT_MMIO);
+		}
+		CHECK_EQ(g.run->mmio.is_write, 0);
+		t_printf(t, "read at %#llx len %u", (unsigned long long)g.run->mmio.phys_addr,
+			 g.run->mmio.len);
+		g.run->mmio.data[0] = 0xa5;
+		g.run->immediate_exit = 1;
+		r = IOC(t, g.vcpu, KVM_RUN, 0);
+		CHECK_ERR(t, r, EINTR);
+		t_printf(t, "exit_reason %u", g.run->exit_reason);
+		mt_regs(t, &g);
+		/* and the guest goes on from the next instruction */
+		g.run->immediate_exit = 0;
+		mt_run(t, &g, 64);
+		mt_regs(t, &g);
+	}
+	mt_destroy(&g);
+}

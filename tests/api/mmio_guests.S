@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mmio_guests.S: the guests of the MMIO / string I/O cases (mmio_cases.c).
+ * Data here, copied to guest-physical MG_CODE and run in 64-bit mode at
+ * CPL0 with flat segments and identity paging (mmio_cases.c builds it):
+ *   0x00000000-0x001fffff  RAM (slot 0)
+ *   0x00200000-0x003fffff  nothing: MMIO
+ *   0x00400000-0x005fffff  a KVM_MEM_READONLY slot (slot 1)
+ *   0x00600000-0x007fffff  not present in the page tables
+ *   0x10000000-            nothing: MMIO
+ *   0xfec00000, 0xfee00000 the I/O APIC and local APIC (with an irqchip)
+ * Every guest ends with OUT to port 0xf4 (the runner stops there).
+ */
+#define MMIO	0x10000000
+#define DATA	0x20000
+#define ROM	0x400000
+#define GUEST(name) .globl name; .globl name##_end; .balign 16; name:
+#define END(name) name##_end:
+#define DONE	outb %al, $0xf4; hlt
+
+	.section .rodata.mmio_guests, "a"
+	.code64
+
+/* MOV of every size and form, MOVZX/MOVSX/MOVSXD, moffs */
+GUEST(mg_mov)
+	mov $MMIO, %rbx
+	movb $0x12, (%rbx)
+	movw $0x3456, 2(%rbx)
+	movl $0x789abcde, 4(%rbx)
+	mov $0x1122334455667788, %rax
+	mov %rax, 8(%rbx)
+	mov %ah, 7(%rbx)
+	movb (%rbx), %cl
+	movw 2(%rbx), %dx
+	mov $-1, %rsi
+	movl 4(%rbx), %esi
+	movq 8(%rbx), %rdi
+	movzbl 16(%rbx), %r8d
+	movsbq 17(%rbx), %r9
+	movzwl 18(%rbx), %r10d
+	movswq 20(%rbx), %r11
+	movslq 24(%rbx), %r12
+	movabs MMIO + 0x20, %eax
+	movabs %rax, MMIO + 0x28
+	mov 0x30(%rbx,%rcx,1), %r13w
+	DONE
+END(mg_mov)
+
+/* ALU with a memory operand (read, read-modify-write), XCHG, BT*, PUSH/POP m */
+GUEST(mg_alu)
+	mov $MMIO, %rbx
+	mov $0x1000, %rsp
+	mov $0x11111111, %eax
+	mov $0x22222222, %ecx
+	add (%rbx), %eax
+	add %ecx, 4(%rbx)
+	orq $0x55, 8(%rbx)
+	cmpl $5, 12(%rbx)
+	pushfq
+	pop %r14
+	test %edx, 16(%rbx)
+	incl 20(%rbx)
+	negq 24(%rbx)
+	sbb 28(%rbx), %cx
+	pushfq
+	pop %r15
+	mov $0x3333, %esi
+	xchg %esi, 32(%rbx)
+	mov $7, %edi
+	lock xaddl %edi, 36(%rbx)
+	mov $0x44, %r8d
+	cmpxchg %r8d, 40(%rbx)
+	bt $3, 44(%rbx)
+	setc %r9b
+	btsl $4, 48(%rbx)
+	mov $5, %ecx
+	btr %ecx, 52(%rbx)
+	btcw $1, 56(%rbx)
+	pushq 64(%rbx)
+	popq 72(%rbx)
+	pop %r10
+	imul 80(%rbx), %r11d
+	shlq $3, 88(%rbx)
+	notw 96(%rbx)
+	cmp %r11d, %r10d	/* SHL and IMUL leave AF/SF/ZF/PF undefined */
+	DONE
+END(mg_alu)
+
+/* MOVS/STOS/LODS/CMPS/SCAS between MMIO and RAM, with and without REP */
+GUEST(mg_str)
+	cld
+	mov $MMIO, %rsi
+	mov $DATA, %rdi
+	movsb
+	movsw
+	movsl
+	movsq
+	mov $MMIO + 0x100, %rdi
+	mov $DATA + 0x100, %rsi
+	movq $0x0102030405060708, %rax
+	mov %rax, (%rsi)
+	movsq
+	mov $MMIO + 0x200, %rdi
+	mov $0xab, %al
+	stosb
+	mov $3, %ecx
+	mov $0xcafef00d, %eax
+	rep stosl
+	mov $MMIO + 0x300, %rsi
+	lodsw
+	mov $MMIO + 0x400, %rsi
+	mov $DATA, %rdi
+	cmpsl
+	pushfq
+	pop %r8
+	mov $MMIO + 0x500, %rdi
+	mov $0x99, %eax
+	scasl
+	pushfq
+	pop %r9
+	mov $3, %rcx
+	mov $MMIO + 0x600, %rsi
+	mov $DATA + 0x200, %rdi
+	rep movsb
+	std
+	mov $MMIO + 0x700, %rsi
+	mov $DATA + 0x300, %rdi
+	mov $2, %ecx
+	rep movsw
+	cld
+	mov $MMIO + 0x800, %rdi
+	mov $0x5a, %al
+	mov $4, %ecx
+	repne scasb
+	mov %rcx, %r10
+	mov $2, %ecx
+	mov $MMIO + 0x900, %rsi
+	mov $MMIO + 0xa00, %rdi
+	rep movsb
+	mov $MMIO + 0xb00, %rsi
+	mov $MMIO + 0xc00, %rdi
+	cmpsw			/* two MMIO reads: the first answered from the read cache */
+	pushfq
+	pop %r11
+	DONE
+END(mg_str)
+
+/* A read-only slot: reads from memory, writes exit and leave it unchanged */
+GUEST(mg_rom)
+	mov $ROM, %rbx
+	mov (%rbx), %rax
+	movl $0xdeadbeef, 8(%rbx)
+	mov 8(%rbx), %rcx
+	addl $1, 16(%rbx)
+	mov 16(%rbx), %rdx
+	mov $ROM + 0x100, %rdi
+	mov $2, %ecx
+	mov $0x77, %eax
+	rep stosb
+	mov %rcx, %rsi
+	DONE
+END(mg_rom)
+
+/* Accesses that cross a page: MMIO/MMIO, RAM/MMIO, MMIO/RAM */
+GUEST(mg_split)
+	mov $0x1122334455667788, %rax
+	mov %rax, MMIO + 0xffc
+	mov MMIO + 0x1ffe, %rcx
+	mov %rax, 0x1ffffa
+	mov 0x1ffffc, %rdx
+	movl $0xa1b2c3d4, 0x3ffffe
+	mov 0x3ffffd, %esi
+	mov $MMIO + 0x2ffd, %rdi
+	movw $0x4455, (%rdi)
+	DONE
+END(mg_split)
+
+/* String port I/O: REP OUTS (one exit per element), REP INS (one exit, count N) */
+GUEST(mg_pio)
+	cld
+	mov $DATA, %rsi
+	movl $0x44332211, (%rsi)
+	movl $0x88776655, 4(%rsi)
+	mov $0x1234, %dx
+	mov $4, %ecx
+	rep outsb
+	mov $2, %ecx
+	rep outsw
+	outsl
+	mov $DATA + 0x100, %rdi
+	mov $5, %ecx
+	rep insb
+	mov $3, %ecx
+	rep insw
+	insl
+	std
+	mov $DATA + 0x180, %rdi
+	mov $3, %ecx
+	rep insb
+	cld
+	xor %ecx, %ecx
+	rep insb
+	mov $DATA + 0xffe, %rdi
+	mov $4, %ecx
+	rep insb
+	mov $DATA + 0x2000, %rdi
+	mov $1500, %ecx
+	rep insb		/* KVM's read-ahead: 1024, then 476 */
+	mov $DATA + 0x3000, %rdi
+	mov $700, %ecx
+	rep insw		/* 512 words, then 188 */
+	DONE
+END(mg_pio)
+
+/* The in-kernel I/O APIC and local APIC answer their MMIO (with an irqchip) */
+GUEST(mg_apic)
+	mov $0xfec00000, %rbx
+	movl $1, (%rbx)
+	mov 0x10(%rbx), %eax
+	movl $0x10, (%rbx)
+	movl $0x000000f0, 0x10(%rbx)
+	mov 0x10(%rbx), %ecx
+	mov $0xfee00000, %rbx
+	mov 0x30(%rbx), %edx
+	mov 0x80(%rbx), %esi
+	movl $0x20, 0x80(%rbx)
+	mov 0x80(%rbx), %edi
+	mov $MMIO, %rbx
+	mov (%rbx), %r8d
+	DONE
+END(mg_apic)
+
+/*
+ * Exception stubs for vectors 0-31 at 16-byte steps: report the vector
+ * (port 0xe0), the word on the stack (the error code, port 0xe4), CR2
+ * (port 0xe8) and the interrupted RIP's low half (port 0xec).
+ */
+GUEST(mg_rt)
+	.rept 32
+	.balign 16
+	mov $(. - mg_rt) / 16, %al
+	jmp 1f
+	.endr
+	.balign 16
+1:	out %al, $0xe0
+	mov (%rsp), %eax
+	out %eax, $0xe4
+	mov %cr2, %rax
+	out %eax, $0xe8
+	mov 8(%rsp), %eax
+	out %eax, $0xec
+	DONE
+END(mg_rt)
+
+/* MOVS from MMIO to a non-present page: the read exits, then the write is #PF */
+GUEST(mg_pf_movs)
+	mov $MMIO, %rsi
+	mov $0x600010, %rdi
+	movsw
+	DONE
+END(mg_pf_movs)
+
+/* REP INS to a non-present page: the port exit, then #PF (RDI, RCX unchanged) */
+GUEST(mg_pf_ins)
+	mov $0x1234, %dx
+	mov $0x600ffe, %rdi
+	mov $2, %ecx
+	rep insb
+	DONE
+END(mg_pf_ins)
+
+/* Code in MMIO cannot be fetched: KVM_EXIT_INTERNAL_ERROR (emulation) */
+GUEST(mg_fetch_mmio)
+	mov $MMIO + 0x40, %rax
+	jmp *%rax
+END(mg_fetch_mmio)
+
+/* Segment registers loaded from MMIO (the descriptor comes from the GDT in RAM) */
+GUEST(mg_sreg)
+	mov $MMIO, %rbx
+	mov (%rbx), %es
+	mov %es, %eax
+	mov 2(%rbx), %ss
+	mov %ss, %ecx
+	mov 4(%rbx), %fs
+	mov %fs, %esi
+	DONE
+END(mg_sreg)
+
+/*
+ * CPL3 (IRETQ to user segments 0x1b/0x23 with IOPL 3): MMIO and string
+ * I/O from user mode, translated with user-mode page walks.
+ */
+GUEST(mg_user)
+	mov $0x1000, %rsp
+	pushq $0x23
+	pushq $0xf00
+	pushq $0x3002
+	pushq $0x1b
+	lea 1f(%rip), %rax
+	pushq %rax
+	iretq
+1:	mov $MMIO, %rbx
+	movl $0x5566, (%rbx)
+	mov 8(%rbx), %rax
+	addw $3, 16(%rbx)
+	mov $DATA, %rsi
+	mov $0x1234, %dx
+	mov $2, %ecx
+	rep outsb
+	mov $DATA + 0x100, %rdi
+	mov $3, %ecx
+	rep insb
+	DONE
+END(mg_user)
+
+/*
+ * TF single-step over an instruction the kernel emulates to the end (an
+ * I/O APIC read): #DB after it, DR6.BS (the stub reports vector 1, the
+ * return RIP at (%rsp) and DR6 via port 0xe8 in place of CR2).
+ */
+GUEST(mg_step)
+	mov $0xfec00000, %rbx
+	movl $1, (%rbx)
+	pushfq
+	orl $0x100, (%rsp)
+	popfq
+	mov 0x10(%rbx), %eax
+	nop
+	DONE
+END(mg_step)
+
+/* ---- flat 32-bit protected mode, no paging ---- */
+	.code32
+GUEST(mg_pm32)
+	mov $MMIO, %ebx
+	movl $0x11223344, (%ebx)
+	mov 4(%ebx), %eax
+	movzbw 8(%ebx), %cx
+	addw %cx, 10(%ebx)
+	mov $MMIO + 0x100, %esi
+	mov $DATA, %edi
+	mov $2, %ecx
+	rep movsl
+	mov $0x1234, %dx
+	mov $DATA, %esi
+	mov $2, %ecx
+	rep outsw
+	mov $DATA + 0x40, %edi
+	mov $3, %ecx
+	rep insb
+	push 0x20(%ebx)
+	pop %ebp
+	mov $MMIO + 0x200, %esi
+	mov $0x01020304, %eax
+	mov $0x05060708, %edx
+	mov $0x0a0b0c0d, %ecx
+	cmpxchg8b (%esi)
+	mov %ebx, %edi
+	xchg 0x30(%edi), %ecx
+	DONE
+END(mg_pm32)
+	.section .note.GNU-stack, "", @progbits

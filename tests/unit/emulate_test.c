@@ -1,0 +1,467 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The processor's instruction-emulation assist (silicon/emulate.h) on a
+ * fake VMM: linear memory 0-64 KiB is RAM, 0x8000-0x8fff is "MMIO" that
+ * needs userspace until its data is there, 0xc000-0xcfff faults (#PF).
+ * Checks that an instruction that cannot complete leaves the state as it
+ * was, that re-execution with the data completes it, and the core's
+ * faults, decode limits, refusals and one-iteration REP.
+ */
+#include "../test.h"
+#include "x86/vmx/vmx_ops.h"
+
+#define MEM_SIZE 0x10000
+static u8 mem[MEM_SIZE];
+static bool mmio_ready;		/* userspace has answered */
+static u64 mmio_val;
+static int mmio_reads, mmio_writes, fetches, pio_ins, pio_outs;
+static u64 mmio_wval;
+static unsigned int last_fetch_bytes[4];
+
+static bool in_mmio(u64 la) { return la >= 0x8000 && la < 0x9000; }
+static bool in_fault(u64 la) { return la >= 0xc000 && la < 0xd000; }
+
+static int pf(struct vmx_emul_exception *e, u64 la, bool write)
+{
+	e->vector = 14;
+	e->error_code_valid = true;
+	e->error_code = write ? 2 : 0;
+	e->address = la;
+	return VMX_EMUL_PROPAGATE_FAULT;
+}
+
+static int t_fetch(void *o, u64 la, void *val, unsigned int bytes, struct vmx_emul_exception *e)
+{
+	if (fetches < 4)
+		last_fetch_bytes[fetches] = bytes;
+	fetches++;
+	if (la + bytes > MEM_SIZE || in_fault(la))
+		return pf(e, la, false);
+	memcpy(val, mem + la, bytes);
+	return VMX_EMUL_CONTINUE;
+}
+
+static int t_read_std(void *o, u64 la, void *val, unsigned int bytes,
+		      struct vmx_emul_exception *e, bool system)
+{
+	if (la + bytes > MEM_SIZE)
+		return pf(e, la, false);
+	memcpy(val, mem + la, bytes);
+	return VMX_EMUL_CONTINUE;
+}
+
+static int t_write_std(void *o, u64 la, const void *val, unsigned int bytes,
+		       struct vmx_emul_exception *e, bool system)
+{
+	if (la + bytes > MEM_SIZE)
+		return pf(e, la, true);
+	memcpy(mem + la, val, bytes);
+	return VMX_EMUL_CONTINUE;
+}
+
+static int t_read(void *o, u64 la, void *val, unsigned int bytes, struct vmx_emul_exception *e)
+{
+	if (in_fault(la))
+		return pf(e, la, false);
+	if (in_mmio(la)) {
+		mmio_reads++;
+		if (!mmio_ready)
+			return VMX_EMUL_IO_NEEDED;
+		memcpy(val, &mmio_val, bytes);
+		return VMX_EMUL_CONTINUE;
+	}
+	if (la + bytes > MEM_SIZE)
+		return pf(e, la, false);
+	memcpy(val, mem + la, bytes);
+	return VMX_EMUL_CONTINUE;
+}
+
+static int t_write(void *o, u64 la, const void *val, unsigned int bytes,
+		   struct vmx_emul_exception *e)
+{
+	if (in_fault(la))
+		return pf(e, la, true);
+	if (in_mmio(la)) {
+		mmio_writes++;
+		mmio_wval = 0;
+		memcpy(&mmio_wval, val, bytes);
+		return VMX_EMUL_CONTINUE;
+	}
+	if (la + bytes > MEM_SIZE)
+		return pf(e, la, true);
+	memcpy(mem + la, val, bytes);
+	return VMX_EMUL_CONTINUE;
+}
+
+static int t_pio_in(void *o, int size, u16 port, void *val)
+{
+	u32 v = 0xa0 + port;
+
+	pio_ins++;
+	memcpy(val, &v, size);
+	return VMX_EMUL_CONTINUE;
+}
+
+static int t_pio_out(void *o, int size, u16 port, const void *val)
+{
+	pio_outs++;
+	return VMX_EMUL_CONTINUE;
+}
+
+static const struct vmx_emul_ops ops = {
+	.fetch = t_fetch, .read_std = t_read_std, .write_std = t_write_std,
+	.read_emulated = t_read, .write_emulated = t_write,
+	.pio_in = t_pio_in, .pio_out = t_pio_out,
+};
+
+static u8 fpu[VMX_FPU_STATE_SIZE] __attribute__((aligned(64)));
+
+/* 64-bit mode at CPL0, flat, code at 0x1000; or 32-bit flat protected mode. */
+static void setup(struct vmx_emul_state *st, bool long_mode)
+{
+	memset(st, 0, sizeof(*st));
+	memset(mem, 0, sizeof(mem));
+	mmio_ready = false;
+	mmio_reads = mmio_writes = fetches = pio_ins = pio_outs = 0;
+	st->rip = 0x1000;
+	st->rflags = 2;
+	st->regs[4] = 0x4000;
+	for (int s = 0; s < VMX_EMUL_NR_SEGS; s++)
+		st->seg[s] = (struct vmx_emul_seg){ 0, 0xffffffff, 0xc093, 0x10 };
+	st->seg[VMX_EMUL_CS] = (struct vmx_emul_seg){ 0, 0xffffffff,
+						      long_mode ? 0xa09b : 0xc09b, 0x08 };
+	st->seg[VMX_EMUL_LDTR].ar = 0x10000;
+	st->seg[VMX_EMUL_TR] = (struct vmx_emul_seg){ 0, 0x67, 0x8b, 0x18 };
+	st->cr0 = 0x11 | (long_mode ? 0x80000000u : 0);
+	st->cr4 = long_mode ? 0x20 : 0;
+	st->efer = long_mode ? 0x500 : 0;
+	st->xcr0 = 1;
+	st->fpu = fpu;
+}
+
+static int emulate(struct vmx_emul_state *st, struct vmx_emul_insn *in, struct vmx_emul_exception *e)
+{
+	return vmx_op_emulate(&ops, NULL, st, in, 0, e);
+}
+
+static void code(const void *bytes, size_t n, u64 at)
+{
+	memcpy(mem + at, bytes, n);
+}
+
+static void test_mov_from_ram(void)
+{
+	struct vmx_emul_state st;
+	struct vmx_emul_insn in = { 0 };
+	struct vmx_emul_exception e;
+	static const u8 b[] = { 0x8b, 0x03 };	/* mov (%rbx), %eax */
+
+	setup(&st, true);
+	code(b, sizeof(b), 0x1000);
+	mem[0x2000] = 0x78; mem[0x2001] = 0x56; mem[0x2002] = 0x34; mem[0x2003] = 0x12;
+	st.regs[3] = 0x2000;
+	st.regs[0] = ~0ull;
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_CONTINUE);
+	CHECK_EQ(st.regs[0], 0x12345678);	/* 32-bit results zero-extend */
+	CHECK_EQ(st.rip, 0x1002);
+	CHECK_EQ(in.len, 2);
+	CHECK(in.mem && !in.string, "decode info");
+}
+
+/* An MMIO read that needs userspace: no effect; re-executed with the data, it completes. */
+static void test_io_needed_then_complete(void)
+{
+	struct vmx_emul_state st, before;
+	struct vmx_emul_insn in = { 0 };
+	struct vmx_emul_exception e;
+	static const u8 b[] = { 0x48, 0x03, 0x03 };	/* add (%rbx), %rax */
+
+	setup(&st, true);
+	code(b, sizeof(b), 0x1000);
+	st.regs[3] = 0x8010;
+	st.regs[0] = 1;
+	before = st;
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_IO_NEEDED);
+	CHECK(!memcmp(&st, &before, sizeof(st)), "state changed by an instruction that needs I/O");
+	CHECK_EQ(mmio_reads, 1);
+	mmio_ready = true;
+	mmio_val = 0xffffffffffffffffull;
+	fetches = 0;
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_CONTINUE);	/* bytes reused: no fetch */
+	CHECK_EQ(fetches, 0);
+	CHECK_EQ(st.regs[0], 0);
+	CHECK_EQ(st.rflags & 0x41, 0x41);	/* ZF, CF */
+	CHECK_EQ(st.rip, 0x1003);
+}
+
+/* A read-modify-write of MMIO: one read, one write, even with LOCK (no bus lock held). */
+static void test_locked_rmw_mmio(void)
+{
+	struct vmx_emul_state st, before;
+	struct vmx_emul_insn in = { 0 };
+	struct vmx_emul_exception e;
+	static const u8 b[] = { 0xf0, 0x0f, 0xb1, 0x0b };	/* lock cmpxchg %ecx, (%rbx) */
+
+	setup(&st, true);
+	code(b, sizeof(b), 0x1000);
+	st.regs[3] = 0x8000;
+	st.regs[0] = 5;
+	st.regs[1] = 9;
+	before = st;
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_IO_NEEDED);
+	CHECK(!memcmp(&st, &before, sizeof(st)), "state changed");
+	mmio_ready = true;
+	mmio_val = 5;
+	mmio_reads = 0;
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_CONTINUE);
+	CHECK_EQ(mmio_reads, 1);
+	CHECK_EQ(mmio_writes, 1);
+	CHECK_EQ(mmio_wval, 9);
+	CHECK_EQ(st.rflags & 0x40, 0x40);
+	/* and again: a bus lock left held would hang here */
+	in.len = 0;
+	st.rip = 0x1000;
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_CONTINUE);
+}
+
+/* A #PF from the VMM's translation comes back with its error code and address. */
+static void test_fault_propagates(void)
+{
+	struct vmx_emul_state st, before;
+	struct vmx_emul_insn in = { 0 };
+	struct vmx_emul_exception e;
+	static const u8 b[] = { 0x89, 0x03 };	/* mov %eax, (%rbx) */
+
+	setup(&st, true);
+	code(b, sizeof(b), 0x1000);
+	st.regs[3] = 0xc123;
+	before = st;
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_PROPAGATE_FAULT);
+	CHECK_EQ(e.vector, 14);
+	CHECK(e.error_code_valid && e.error_code == 2, "error code %#x", e.error_code);
+	CHECK_EQ(e.address, 0xc123);
+	CHECK(!memcmp(&st, &before, sizeof(st)), "state changed by a faulting instruction");
+}
+
+/* The core's own exceptions: #UD, #GP for a segment limit, #DE. */
+static void test_core_exceptions(void)
+{
+	struct vmx_emul_state st;
+	struct vmx_emul_insn in = { 0 };
+	struct vmx_emul_exception e;
+	static const u8 ud2[] = { 0x0f, 0x0b };
+	static const u8 movabs[] = { 0xa1, 0x00, 0x10, 0x00, 0x00 };	/* 32-bit: mov 0x1000, %eax */
+	static const u8 div[] = { 0xf7, 0x33 };				/* div (%ebx) */
+
+	setup(&st, true);
+	code(ud2, sizeof(ud2), 0x1000);
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_PROPAGATE_FAULT);
+	CHECK_EQ(e.vector, 6);
+	CHECK(!e.error_code_valid, "#UD has no error code");
+
+	setup(&st, false);
+	code(movabs, sizeof(movabs), 0x1000);
+	st.seg[VMX_EMUL_DS].limit = 0xfff;
+	memset(&in, 0, sizeof(in));
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_PROPAGATE_FAULT);
+	CHECK_EQ(e.vector, 13);
+	CHECK(e.error_code_valid && e.error_code == 0, "#GP(0)");
+	CHECK_EQ(st.rip, 0x1000);
+
+	setup(&st, false);
+	code(div, sizeof(div), 0x1000);
+	st.regs[3] = 0x8000;
+	mmio_ready = true;
+	mmio_val = 0;
+	memset(&in, 0, sizeof(in));
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_PROPAGATE_FAULT);
+	CHECK_EQ(e.vector, 0);
+}
+
+/* Instructions the assist leaves to the VMM: no effect on the state. */
+static void test_refused(void)
+{
+	static const u8 cpuid[] = { 0x0f, 0xa2 }, rdmsr[] = { 0x0f, 0x32 }, hlt[] = { 0xf4 };
+	static const u8 ljmp[] = { 0xff, 0x2b };	/* ljmp *(%rbx) */
+	static const u8 lgdt[] = { 0x0f, 0x01, 0x13 };	/* lgdt (%rbx) */
+	const u8 *progs[] = { cpuid, rdmsr, hlt, ljmp, lgdt };
+	const size_t lens[] = { 2, 2, 1, 2, 3 };
+
+	for (size_t k = 0; k < ARRAY_SIZE(progs); k++) {
+		struct vmx_emul_state st, before;
+		struct vmx_emul_insn in = { 0 };
+		struct vmx_emul_exception e;
+		int r;
+
+		setup(&st, true);
+		code(progs[k], lens[k], 0x1000);
+		st.regs[3] = 0x2000;
+		mem[0x2004] = 0x08;	/* far pointer 0x08:0 */
+		mem[0x08 + 5] = 0x9b;	/* a 32-bit code segment: CS changes */
+		mem[0x08 + 6] = 0xcf;
+		st.gdtr_limit = 0xff;
+		before = st;
+		r = emulate(&st, &in, &e);
+		CHECK(r == VMX_EMUL_UNHANDLEABLE, "insn %zu: %d (vector %d)", k, r, e.vector);
+		CHECK(!memcmp(&st, &before, sizeof(st)), "insn %zu changed the state", k);
+	}
+}
+
+/* MOV Sreg from memory: the descriptor is read from the GDT (read_std), the segment loaded. */
+static void test_segment_load(void)
+{
+	struct vmx_emul_state st;
+	struct vmx_emul_insn in = { 0 };
+	struct vmx_emul_exception e;
+	static const u8 b[] = { 0x8e, 0x03 };	/* mov (%rbx), %es */
+
+	setup(&st, true);
+	code(b, sizeof(b), 0x1000);
+	st.gdtr_base = 0x100;
+	st.gdtr_limit = 0x1f;
+	mem[0x100 + 0x18 + 5] = 0x93;	/* GDT[3]: data, base 0x12345678 */
+	mem[0x100 + 0x18 + 2] = 0x78;
+	mem[0x100 + 0x18 + 3] = 0x56;
+	mem[0x100 + 0x18 + 4] = 0x34;
+	mem[0x100 + 0x18 + 7] = 0x12;
+	mem[0x100 + 0x18 + 0] = 0xff;
+	st.regs[3] = 0x8000;
+	mmio_ready = true;
+	mmio_val = 0x18;
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_CONTINUE);
+	CHECK_EQ(st.seg[VMX_EMUL_ES].selector, 0x18);
+	CHECK_EQ(st.seg[VMX_EMUL_ES].base, 0x12345678);
+	CHECK_EQ(st.seg[VMX_EMUL_ES].limit, 0xff);
+	CHECK_EQ(st.seg[VMX_EMUL_ES].ar & 0xff, 0x93);	/* the accessed bit written back */
+	CHECK_EQ(mem[0x100 + 0x18 + 5], 0x93);
+	/* beyond the GDT limit: #GP(selector) */
+	in.len = 0;
+	st.rip = 0x1000;
+	mmio_val = 0x28;
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_PROPAGATE_FAULT);
+	CHECK_EQ(e.vector, 13);
+	CHECK_EQ(e.error_code, 0x28);
+	CHECK_EQ(st.seg[VMX_EMUL_ES].selector, 0x18);
+}
+
+/* REP MOVSB runs one iteration per call; RIP stays until RCX is 0. */
+static void test_rep_one_iteration(void)
+{
+	struct vmx_emul_state st;
+	struct vmx_emul_insn in = { 0 };
+	struct vmx_emul_exception e;
+	static const u8 b[] = { 0xf3, 0xa4 };
+
+	setup(&st, true);
+	code(b, sizeof(b), 0x1000);
+	memcpy(mem + 0x3000, "abc", 3);
+	st.regs[6] = 0x3000;
+	st.regs[7] = 0x3100;
+	st.regs[1] = 3;
+	for (int k = 0; k < 3; k++) {
+		CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_CONTINUE);
+		CHECK_EQ(st.regs[1], 2 - k);
+		CHECK_EQ(st.rip, k < 2 ? 0x1000 : 0x1002);
+	}
+	CHECK(!memcmp(mem + 0x3100, "abc", 3), "copied");
+	CHECK_EQ(in.rep, 0xf3);
+	CHECK(in.string, "string");
+}
+
+/* IN/OUT and INS through the port callbacks. */
+static void test_pio(void)
+{
+	struct vmx_emul_state st;
+	struct vmx_emul_insn in = { 0 };
+	struct vmx_emul_exception e;
+	static const u8 b[] = { 0xec, 0xee, 0x6c };	/* in %dx,%al; out %al,%dx; insb */
+
+	setup(&st, true);
+	code(b, sizeof(b), 0x1000);
+	st.regs[2] = 0x10;
+	st.regs[7] = 0x3000;
+	for (int k = 0; k < 3; k++) {
+		memset(&in, 0, sizeof(in));
+		CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_CONTINUE);
+	}
+	CHECK_EQ(st.regs[0] & 0xff, 0xb0);
+	CHECK_EQ(mem[0x3000], 0xb0);
+	CHECK_EQ(st.regs[7], 0x3001);
+	CHECK_EQ(pio_ins, 2);
+	CHECK_EQ(pio_outs, 1);
+}
+
+/* CPL3 with IOPL 0: string I/O as the TSS I/O bitmap says (read through read_std). */
+static void test_io_bitmap(void)
+{
+	struct vmx_emul_state st;
+	struct vmx_emul_insn in = { 0 };
+	struct vmx_emul_exception e;
+	static const u8 b[] = { 0x6e };	/* outsb */
+
+	setup(&st, false);
+	code(b, sizeof(b), 0x1000);
+	st.seg[VMX_EMUL_CS].ar = 0xc0fb;	/* DPL3 code */
+	st.seg[VMX_EMUL_SS].ar = 0xc0f3;	/* CPL = SS.DPL = 3 */
+	st.seg[VMX_EMUL_TR] = (struct vmx_emul_seg){ 0x500, 0x80, 0x8b, 0x18 };
+	mem[0x500 + 0x66] = 0x68;		/* I/O map base */
+	mem[0x500 + 0x68 + 2] = 0x02;		/* port 0x11 denied, 0x10 allowed */
+	st.regs[6] = 0x3000;
+	st.regs[2] = 0x10;
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_CONTINUE);
+	CHECK_EQ(pio_outs, 1);
+	st.regs[2] = 0x11;
+	st.rip = 0x1000;
+	in.len = 0;
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_PROPAGATE_FAULT);
+	CHECK_EQ(e.vector, 13);
+	CHECK_EQ(pio_outs, 1);
+	/* beyond the TSS limit: denied */
+	st.regs[2] = 0x400;
+	in.len = 0;
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_PROPAGATE_FAULT);
+	CHECK_EQ(e.vector, 13);
+}
+
+/* An instruction across a page is fetched to the page end, then the rest. */
+static void test_fetch_page_split(void)
+{
+	struct vmx_emul_state st;
+	struct vmx_emul_insn in = { 0 };
+	struct vmx_emul_exception e;
+	static const u8 b[] = { 0xb8, 0x44, 0x33, 0x22, 0x11 };	/* mov $0x11223344, %eax */
+
+	setup(&st, true);
+	code(b, sizeof(b), 0x1ffe);
+	st.rip = 0x1ffe;
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_CONTINUE);
+	CHECK_EQ(fetches, 2);
+	CHECK_EQ(last_fetch_bytes[0], 2);
+	CHECK_EQ(last_fetch_bytes[1], 13);
+	CHECK_EQ(st.regs[0], 0x11223344);
+	CHECK_EQ(in.fetched, 15);
+
+	/* the second page faults: #PF at its first byte */
+	setup(&st, true);
+	code(b, 2, 0xbffe);
+	st.rip = 0xbffe;
+	memset(&in, 0, sizeof(in));
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_PROPAGATE_FAULT);
+	CHECK_EQ(e.address, 0xc000);
+}
+
+int main(void)
+{
+	RUN_TEST(test_mov_from_ram);
+	RUN_TEST(test_io_needed_then_complete);
+	RUN_TEST(test_locked_rmw_mmio);
+	RUN_TEST(test_fault_propagates);
+	RUN_TEST(test_core_exceptions);
+	RUN_TEST(test_refused);
+	RUN_TEST(test_segment_load);
+	RUN_TEST(test_rep_one_iteration);
+	RUN_TEST(test_pio);
+	RUN_TEST(test_fetch_page_split);
+	RUN_TEST(test_io_bitmap);
+	return test_cases_failed ? 1 : 0;
+}
