@@ -17,7 +17,8 @@
  * QEMU runs (they must agree within 1%).  Two checks that the guest's TSC
  * really runs at that rate: the guest measures its TSC against the PIT
  * (driven by QEMU's virtual clock, which is host time without -icount) and
- * must find the host's rate within 2% (median of 5 rounds of 50 ms), and its whole measuring window
+ * must find the host's rate within 5% (the shortest of 5 rounds of 50 ms;
+ * rounds in which QEMU was preempted come out long), and its whole measuring window
  * (BENCH-BEGIN .. BENCH-END) must fit in QEMU's wall-clock run time.
  */
 #include <errno.h>
@@ -190,11 +191,11 @@ int main(int argc, char **argv)
 		double guest_hz;
 
 		qsort(pit_hz, pit_rounds, sizeof(pit_hz[0]), cmp_double);
-		guest_hz = pit_hz[pit_rounds / 2];
-		printf("# tcg: guest TSC against the PIT: %.1f MHz (median of %d rounds, %.1f to %.1f; "
+		guest_hz = pit_hz[0];
+		printf("# tcg: guest TSC against the PIT: %.1f MHz (shortest of %d rounds, %.1f to %.1f; "
 		       "host TSC %.1f MHz)\n", guest_hz / 1e6, pit_rounds, pit_hz[0] / 1e6,
 		       pit_hz[pit_rounds - 1] / 1e6, hz / 1e6);
-		if (guest_hz > hz * 1.02 || guest_hz < hz * 0.98) {
+		if (guest_hz > hz * 1.05 || guest_hz < hz * 0.95) {
 			snprintf(why, sizeof(why), "the guest's TSC runs at %.1f MHz by the PIT, the host's at "
 				 "%.1f MHz", guest_hz / 1e6, hz / 1e6);
 			fail_all(why);

@@ -146,8 +146,10 @@ tcg_main:
  * polled in port 0x61 bit 5, as Linux's pit_calibrate_tsc() does), and
  * print each round as
  *     BENCH-PIT latch=<hex> cycles=<hex>
- * so the runner can check the guest's TSC rate against an independent clock
- * (it takes the median: a round in which QEMU's thread was preempted is off).
+ * so the runner can check the guest's TSC rate against an independent clock.
+ * The TSC is read before the count starts and after its end is seen, so a
+ * round can only come out long (QEMU's thread preempted): the runner takes
+ * the shortest.
  */
 #define PIT_LATCH	59659		/* 50 ms */
 #define PIT_ROUNDS	5
@@ -162,12 +164,12 @@ pit_calibrate:
 	out	%al, $0x43
 	mov	$(PIT_LATCH & 0xff), %al
 	out	%al, $0x42
-	mov	$(PIT_LATCH >> 8), %al
-	out	%al, $0x42
-	rdtsc
+	rdtsc				/* before the write that starts the count */
 	shl	$32, %rdx
 	or	%rdx, %rax
 	mov	%rax, %r14
+	mov	$(PIT_LATCH >> 8), %al
+	out	%al, $0x42
 1:	in	$0x61, %al
 	test	$0x20, %al
 	jz	1b
