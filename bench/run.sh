@@ -73,7 +73,7 @@ fi
 echo "# host: load average $(cut -d' ' -f1-3 /proc/loadavg) after the runs" >>"$results"
 
 # --- 4. the tables --------------------------------------------------------------
-awk -F'\t' '
+tables=$(awk -F'\t' '
 $1 == "R" { key = $2 SUBSEP $3 SUBSEP $4; val[key] = $5; note[key] = $6 }
 function isnum(s) { return s ~ /^-?[0-9.]+$/ }
 function cell(kind, accel, name,    k) {
@@ -111,7 +111,8 @@ END {
 		"silicon alone", "QEMU TCG", "KVM (/dev/kvm)", "TCG/userkvm", "KVM/userkvm"
 	n = split("out in mmio cpuid hlt loop", w, " ")
 	for (i = 1; i <= n; i++) row("exit", w[i], 1)
-}' "$results"
+}' "$results")
+echo "$tables"
 
 cat <<'EOF'
 
@@ -123,8 +124,10 @@ cat <<'EOF'
   near 0, even slightly negative, means the instruction costs about as much as a NOP).
   Each figure is the fastest of 3 runs of at least 0.1 s; results are checked (WRONG if not).
   host native = the same workload code run natively by the host CPU (user mode), for reference.
-  "(s)": ratio from the processor alone because userkvm --accel soft has no figure yet.
 EOF
+if grep -q '(s)' <<<"$tables"; then
+	echo '  "(s)": ratio from the processor alone because userkvm --accel soft has no figure yet.'
+fi
 if grep -q 'PVM' "$results"; then
 	echo "  KVM here is the PVM backend: it emulates guest CPL0 code (about 2-3 MIPS), so its CPL0"
 	echo "  MIPS are not hardware speed, and its exits include that emulation."
