@@ -487,6 +487,24 @@ void cpu_write_rflags(struct cpu *c, u64 v)
 	c->lf_op = LF_NONE;
 	if (v & CPU_FLAG_TF)
 		cpu_req(c, REQ_SLOW);	/* single-step from the next instruction */
+	cpu_ac_changed(c);
+}
+
+/*
+ * Alignment checking (SDM 6.15, #AC): CPL3 data accesses when CR0.AM and
+ * RFLAGS.AC are set.  The user TLB is not filled for data meanwhile, so
+ * every such access reaches the check in the slow path (tlb.c).
+ */
+void cpu_ac_changed(struct cpu *c)
+{
+	bool on = (c->s.cr0 & CPU_CR0_AM) && (c->s.rflags & CPU_FLAG_AC) && c->cpl == 3;
+
+	if (on && !c->ac_check) {
+		for (int k = ACC_R; k <= ACC_W; k++)
+			for (unsigned n = 0; n < TLB_SIZE; n++)
+				c->tlb[1][k][n].tag = 1;
+	}
+	c->ac_check = on;
 }
 
 static void set_flags_masked(struct cpu *c, u64 v, u64 mask)

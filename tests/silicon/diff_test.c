@@ -256,6 +256,8 @@ struct tcase {
 	u8 code[32];
 	int len;
 	int target;		/* branch cases: offset of the taken target */
+	u64 bsf_src;		/* BSF/BSR from memory: its address (0: none) */
+	int bsf_reg, bsf_size;
 	struct diff_regs in;
 	u32 fmask;		/* flags to compare */
 	u16 skip_regs;		/* GPRs not to compare */
@@ -643,8 +645,12 @@ done:
 			src = t->in.gpr[rm] & ((sz == 3) ? ~0ull : ((1ull << (8 << sz)) - 1));
 		if (!mem && src == 0)
 			t->skip_regs |= 1u << reg;
-		if (mem)
-			t->skip_regs |= 1u << reg;	/* FIXME: compare when the source is non-zero */
+		if (mem) {
+			/* the destination is unchanged/undefined only for a zero source */
+			t->bsf_src = target;
+			t->bsf_reg = reg;
+			t->bsf_size = opsz_bytes;
+		}
 	}
 	t->fmask = (ALLF | DF) & ~undef;
 	return true;
@@ -683,6 +689,12 @@ static int run_case(const char *name, struct tcase *t, int n)
 				      "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15" };
 
 	fill_data(rnd());
+	if (t->bsf_src) {
+		u64 v = 0;
+		memcpy(&v, ndata + (t->bsf_src - DATA), t->bsf_size);
+		if (v == 0)
+			t->skip_regs |= 1u << t->bsf_reg;
+	}
 	memcpy(ncode, t->code, t->len);
 	if (mode32) {
 		/* ljmp $0x33, $CODE+0x700, where a 64-bit "jmp *RET_SLOT" waits */
