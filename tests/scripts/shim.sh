@@ -28,7 +28,9 @@ if diff -u "$tmp/real" "$tmp/shim" > "$tmp/diff"; then
 	echo "ok shim-transcript-vs-real-kvm ($(grep -c '^==' "$tmp/real") cases)"
 else
 	echo "FAIL shim-transcript-vs-real-kvm: transcripts differ (- real KVM, + shim):"
-	head -40 "$tmp/diff" | sed 's/^/      /'
+	# The differing lines with the case each belongs to.
+	awk '/^[ +-]== / { c = $0 } /^[-+][^-+=]/ { print c; print }' "$tmp/diff" | head -40 |
+		sed 's/^/      /'
 fi
 
 # The shim logs intercepted calls when asked, and nothing otherwise.
