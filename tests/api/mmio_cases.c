@@ -49,6 +49,7 @@ MG_DECL(mg_fetch_mmio);
 MG_DECL(mg_sreg);
 MG_DECL(mg_user);
 MG_DECL(mg_step);
+MG_DECL(mg_idt_mmio);
 
 struct mt_vm {
 	int sys, vm, vcpu;
@@ -577,6 +578,43 @@ KVM_CASE(mmio_read_immediate_exit)
 		g.run->immediate_exit = 0;
 		mt_run(t, &g, 64);
 		mt_regs(t, &g);
+	}
+	mt_destroy(&g);
+}
+
+/*
+ * An exception whose delivery reads the IDT from MMIO: KVM does not
+ * emulate event delivery; VMX KVM reports KVM_EXIT_INTERNAL_ERROR with
+ * KVM_INTERNAL_ERROR_DELIVERY_EV (the EPT misconfiguration came with valid
+ * IDT-vectoring information).
+ */
+KVM_CASE(mmio_event_delivery)
+{
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_idt_mmio, mg_idt_mmio_end, false)) {
+		struct kvm_sregs sr;
+
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_SREGS, &sr));
+		sr.idt.base = 0x10000000;
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_SREGS, &sr));
+		const char *why = "this host's PVM KVM delivers events itself: an IDT in MMIO is a triple fault (shutdown)";
+
+		IOC(t, g.vcpu, KVM_RUN, 0);
+		t_differs(t, why);
+		t_printf(t, "exit %u", g.run->exit_reason);
+		CHECK_SOFT(t, g.run->exit_reason == KVM_EXIT_INTERNAL_ERROR &&
+			   g.run->internal.suberror == KVM_INTERNAL_ERROR_DELIVERY_EV &&
+			   g.run->internal.ndata == 5 && g.run->internal.data[0] == 0x80000306 &&
+			   g.run->internal.data[3] == 0x10000060,
+			   "exit %u suberror %u ndata %u data %#llx %#llx", g.run->exit_reason,
+			   g.run->internal.suberror, g.run->internal.ndata,
+			   (unsigned long long)g.run->internal.data[0],
+			   (unsigned long long)g.run->internal.data[3]);
+		/* KVM_RUN again: the same, not a hang */
+		t_differs(t, why);
+		IOC(t, g.vcpu, KVM_RUN, 0);
+		CHECK_SOFT(t, g.run->exit_reason == KVM_EXIT_INTERNAL_ERROR, "exit %u", g.run->exit_reason);
 	}
 	mt_destroy(&g);
 }

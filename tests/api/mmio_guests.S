@@ -330,6 +330,12 @@ GUEST(mg_step)
 	DONE
 END(mg_step)
 
+/* #UD with the IDT in MMIO: the exception's delivery reads MMIO */
+GUEST(mg_idt_mmio)
+	ud2
+	DONE
+END(mg_idt_mmio)
+
 /* ---- flat 32-bit protected mode, no paging ---- */
 	.code32
 GUEST(mg_pm32)
