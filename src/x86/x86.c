@@ -2547,52 +2547,6 @@ int kvm_emulate_instruction(struct kvm_vcpu *vcpu, int emulation_type)
 	return x86_emulate_instruction(vcpu, 0, emulation_type, NULL, 0);
 }
 
-/*
- * The exit came while an event was being delivered (IDT-vectoring
- * information valid, re-queued by vmx_complete_interrupts()): the access
- * is the delivery's (IDT, stack), not an instruction's, and KVM does not
- * emulate event delivery.  Emulating the instruction at RIP instead would
- * re-raise the event forever.
- */
-static bool kvm_event_vectoring(struct kvm_vcpu *vcpu)
-{
-	struct kvm_vcpu_arch *a = &vcpu->arch;
-
-	return a->exception.injected || a->nmi_injected || a->interrupt.injected;
-}
-
-/*
- * KVM_EXIT_INTERNAL_ERROR, KVM_INTERNAL_ERROR_DELIVERY_EV, with KVM's data:
- * the IDT-vectoring information, the exit reason, the qualification, the
- * GPA and the last VM-entry CPU.
- */
-static int kvm_handle_vectoring_emulation(struct kvm_vcpu *vcpu, u64 gpa)
-{
-	struct kvm_vcpu_arch *a = &vcpu->arch;
-	struct kvm_run *run = vcpu->run;
-	u64 qual = 0, info2 = 0;
-	u32 reason = 0, vect;
-
-	if (a->exception.injected)
-		vect = a->exception.vector | (3u << 8) | (a->exception.has_error_code ? BIT(11) : 0);
-	else if (a->nmi_injected)
-		vect = 2 | (2u << 8);
-	else
-		vect = a->interrupt.nr | ((a->interrupt.soft ? 4u : 0u) << 8);
-	vect |= BIT(31);
-	if (kvm_x86_ops.get_exit_info)
-		kvm_x86_call(get_exit_info)(vcpu, &reason, &qual, &info2);
-	run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
-	run->internal.suberror = KVM_INTERNAL_ERROR_DELIVERY_EV;
-	run->internal.data[0] = vect;
-	run->internal.data[1] = reason;
-	run->internal.data[2] = qual;
-	run->internal.data[3] = gpa;
-	run->internal.data[4] = 0;	/* last_vmentry_cpu */
-	run->internal.ndata = 5;
-	return 0;
-}
-
 /* String I/O (INS/OUTS) goes through the emulator, as KVM's handle_io(). */
 int kvm_emulate_string_io(struct kvm_vcpu *vcpu, int size, u16 port, int in, int rep,
 			  u32 insn_info, u64 linear)
@@ -2628,11 +2582,8 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code)
 	srcu_read_unlock(&kvm->srcu, idx);
 	if (r < 0)
 		return r;
-	if (r == RET_PF_EMULATE) {
-		if (kvm_event_vectoring(vcpu))
-			return kvm_handle_vectoring_emulation(vcpu, gpa);
+	if (r == RET_PF_EMULATE)
 		return x86_emulate_instruction(vcpu, gpa, EMULTYPE_PF, NULL, 0);
-	}
 	return 1;
 }
 
