@@ -82,6 +82,12 @@ GUEST(mg_alu)
 	imul 80(%rbx), %r11d
 	shlq $3, 88(%rbx)
 	notw 96(%rbx)
+	mov $100, %ecx
+	btl %ecx, 0x100(%rbx)	/* bit 100: the dword at +12 */
+	mov $-20, %rcx
+	btsq %rcx, 0x140(%rbx)	/* bit -20: the qword at -8 */
+	mov $-1, %rdx
+	btcw %dx, 0x180(%rbx)	/* bit -1: the word at -2 */
 	cmp %r11d, %r10d	/* SHL and IMUL leave AF/SF/ZF/PF undefined */
 	DONE
 END(mg_alu)
