@@ -58,15 +58,35 @@ void cpu_update_mode(struct cpu *c)
 		cpl = 3;
 	else
 		cpl = (c->s.seg[CPU_SEG_SS].ar & CPU_AR_DPL_MASK) >> CPU_AR_DPL_SHIFT;
-	if (mode != c->mode || cpl != c->cpl || c->s.seg[CPU_SEG_CS].base != c->cs_base_seen)
+	/* links skip the fetch checks: they depend on mode, CPL, CS base and limit */
+	if (mode != c->mode || cpl != c->cpl || c->s.seg[CPU_SEG_CS].base != c->cs_base_seen ||
+	    c->s.seg[CPU_SEG_CS].limit != c->cs_limit_seen)
 		c->link_epoch++;
 	c->cs_base_seen = c->s.seg[CPU_SEG_CS].base;
+	c->cs_limit_seen = c->s.seg[CPU_SEG_CS].limit;
 	c->mode = mode;
 	c->cpl = cpl;
 	c->tlb_user = cpl == 3;
 	c->code64 = (mode & MODE_CS64) != 0;
-	for (int s = 0; s < 6; s++)
-		c->seg_base[s] = (c->code64 && s < CPU_SEG_FS) ? 0 : c->s.seg[s].base;
+	c->flat_r = c->flat_w = 0;
+	for (int s = 0; s < 6; s++) {
+		const struct cpu_seg *g = &c->s.seg[s];
+		u32 ar = g->ar;
+		c->seg_base[s] = (c->code64 && s < CPU_SEG_FS) ? 0 : g->base;
+		if (!(mode & MODE_PE) || (mode & MODE_VM86) || (ar & CPU_AR_UNUSABLE) ||
+		    !(ar & CPU_AR_S) || g->base != 0 || g->limit != 0xffffffffu)
+			continue;
+		if (ar & 8) {			/* code: readable if bit 1 */
+			if (ar & 2)
+				c->flat_r |= 1u << s;
+		} else if (!(ar & 4)) {		/* expand-up data */
+			c->flat_r |= 1u << s;
+			if (ar & 2)
+				c->flat_w |= 1u << s;
+		}
+	}
+	if (c->ac_check || (c->s.rflags & CPU_FLAG_AC))
+		cpu_ac_changed(c);	/* CPL may have changed */
 }
 
 void cpu_state_changed(struct cpu *c)
@@ -74,10 +94,12 @@ void cpu_state_changed(struct cpu *c)
 	c->lf_op = LF_NONE;
 	c->s.rflags = (c->s.rflags & 0x3f7fd5) | 2;
 	cpu_update_mode(c);
+	cpu_dr7_changed(c);
 	/* the TLB depends on CR0, CR3, CR4, EFER (and CPL, a separate set) */
 	if (c->s.cr0 != c->seen_cr0 || c->s.cr3 != c->seen_cr3 || c->s.cr4 != c->seen_cr4 ||
 	    c->s.efer != c->seen_efer) {
 		tlb_flush_all(c);
+		c->pdpte_cr3 = ~0ull;	/* as if CR3 were written: PDPTEs from memory */
 		c->seen_cr0 = c->s.cr0;
 		c->seen_cr3 = c->s.cr3;
 		c->seen_cr4 = c->s.cr4;
@@ -147,6 +169,7 @@ void cpu_reset(struct cpu *c, bool init)
 	cpu_req(c, REQ_SLOW);
 	c->fault_vec = -1;
 	c->delivering = -1;
+	c->pdpte_cr3 = ~0ull;
 	c->mode = ~0u;
 	cpu_update_mode(c);
 	tlb_flush_all(c);
@@ -205,6 +228,17 @@ void cpu_set_io_ops(struct cpu *c, const struct cpu_io_ops *ops, void *opaque)
 {
 	c->io = ops;
 	c->io_opaque = opaque;
+}
+
+void cpu_sipi(struct cpu *c, u8 vector)
+{
+	if (c->s.activity != CPU_WAIT_SIPI)
+		return;
+	c->s.seg[CPU_SEG_CS].sel = (u16)(vector << 8);
+	c->s.seg[CPU_SEG_CS].base = (u64)vector << 12;
+	c->s.rip = 0;
+	c->s.activity = CPU_ACTIVE;
+	cpu_state_changed(c);
 }
 
 void cpu_set_intr(struct cpu *c, bool level)
@@ -280,7 +314,8 @@ static int boundary(struct cpu *c, bool *shadow)
 	*shadow = false;
 	if (req & REQ_SLOW)
 		clear_req(c, REQ_SLOW);
-	if (c->s.nmi_pending || c->s.activity != CPU_ACTIVE)
+	if (c->s.nmi_pending || c->s.activity != CPU_ACTIVE || (c->s.rflags & CPU_FLAG_TF) ||
+	    c->dbg_exec || c->dbg_data)
 		cpu_req(c, REQ_SLOW);	/* still something to look at next time */
 	if (req & REQ_WTLB) {
 		clear_req(c, REQ_WTLB);
@@ -294,8 +329,10 @@ static int boundary(struct cpu *c, bool *shadow)
 		clear_req(c, REQ_KICK);
 		return CPU_EXIT_KICK;
 	}
-	if (c->s.activity == CPU_SHUTDOWN || c->s.activity == CPU_WAIT_SIPI)
+	if (c->s.activity == CPU_SHUTDOWN)
 		return CPU_EXIT_SHUTDOWN;
+	if (c->s.activity == CPU_WAIT_SIPI)
+		return CPU_EXIT_WAIT_SIPI;
 	if (req & REQ_NMI) {
 		clear_req(c, REQ_NMI);
 		c->s.nmi_pending = 1;
@@ -375,7 +412,7 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 	for (;;) {
 		struct block *nb = NULL;
 		const struct insn *i, *end;
-		bool shadow = false;
+		bool shadow = false, step = false;
 		u64 left;
 		u32 n;
 
@@ -385,6 +422,9 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 			e = boundary(c, &shadow);
 			if (e >= 0)
 				return finish(c, (enum cpu_exit)e);
+			/* TF at the start of an instruction: #DB trap after it (SDM 18.3.1.4);
+			 * armed breakpoints: one instruction at a time too */
+			step = (c->s.rflags & CPU_FLAG_TF) || c->dbg_exec || c->dbg_data;
 		}
 		left = c->budget_end - c->icount;
 		if (unlikely(c->icount >= c->budget_end))
@@ -409,7 +449,19 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 		if (!nb) {
 			u64 gen = c->icache_gen;
 			u32 wgen = __atomic_load_n(&code_wgen, __ATOMIC_RELAXED);
-			nb = icache_lookup(c);
+			struct jmp_cache *j = &c->jc[(c->s.rip ^ (c->s.rip >> 10)) & 1023];
+			if (j->rip == c->s.rip && j->epoch == c->link_epoch && j->wgen == wgen &&
+			    j->b && c->icache_gen == gen) {
+				nb = j->b;
+			} else {
+				nb = icache_lookup(c);
+				if (nb->cached && gen == c->icache_gen) {
+					j->rip = c->s.rip;
+					j->epoch = c->link_epoch;
+					j->wgen = wgen;
+					j->b = nb;
+				}
+			}
 			if (b && b->cached && nb->cached && gen == c->icache_gen) {
 				if (b->link_epoch != c->link_epoch || b->link_wgen != wgen) {
 					b->link[0] = b->link[1] = NULL;
@@ -421,20 +473,46 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 		}
 		b = nb;
 		n = b->n;
-		if (unlikely(shadow))
+		if (unlikely(shadow || step))
 			n = 1;
 		else if (unlikely(left < n))
 			n = (u32)left;
 		c->cur_block = b;
 		end = b->insn + n;
 		c->run_end = end;
-		if (shadow) {
+		if (shadow || step) {
 			u32 blocked = c->s.interruptibility &
 				      (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING);
+			bool tf = c->s.rflags & CPU_FLAG_TF, rf = c->s.rflags & CPU_FLAG_RF;
+			if (unlikely(c->dbg_exec)) {
+				u32 hit = cpu_dbg_exec_check(c);
+				if (hit) {
+					/* an instruction breakpoint is a fault; the image gets RF */
+					c->dr6_before_db = c->s.dr[6];
+					c->db_bits = hit;
+					c->s.dr[6] = (c->s.dr[6] & ~0xfull) | hit;
+					c->s.rflags |= CPU_FLAG_RF;
+					c->cur_block = NULL;
+					cpu_deliver(c, EXC_DB, CPU_EVENT_HWEXC, false, 0, c->s.rip);
+					continue;
+				}
+			}
+			c->dbg_hit = 0;
 			b->insn[0].fn(c, &b->insn[0]);
 			c->s.rip += b->insn[0].len;
 			c->s.interruptibility &= ~blocked;
 			c->icount++;
+			if (rf)
+				c->s.rflags &= ~(u64)CPU_FLAG_RF;
+			if (tf || c->dbg_hit) {
+				/* a fault or INT n would have left already (and cleared TF) */
+				c->cur_block = NULL;
+				c->dr6_before_db = c->s.dr[6];
+				c->db_bits = c->dbg_hit | (tf ? BIT(14) : 0);
+				c->s.dr[6] = (c->s.dr[6] & ~0xfull) | c->dbg_hit | (tf ? BIT(14) : 0);
+				c->dbg_hit = 0;
+				cpu_deliver(c, EXC_DB, CPU_EVENT_HWEXC, false, 0, c->s.rip);
+			}
 			continue;
 		}
 		/*
@@ -444,15 +522,29 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 		 * branch's set_rip().  A handler may pull run_end in (self-
 		 * modifying code) to stop after itself.
 		 */
-		{
+		for (;;) {
 			u64 base = c->s.rip;
 			for (i = b->insn; i < c->run_end; i++) {
 				c->s.rip = base + i->off;
 				i->fn(c, i);
 			}
 			c->s.rip += i[-1].len;
+			if (unlikely(c->run_end != end)) {
+				c->icount += (u64)(i - b->insn);
+				break;
+			}
+			c->icount += n;
+			/*
+			 * A loop that branches back to its own start runs again
+			 * straight away while nothing is pending and nothing that
+			 * a link depends on changed.
+			 */
+			if (c->s.rip != b->rip || __atomic_load_n(&c->req, __ATOMIC_RELAXED) ||
+			    b->link_epoch != c->link_epoch ||
+			    b->link_wgen != __atomic_load_n(&code_wgen, __ATOMIC_RELAXED) ||
+			    c->budget_end - c->icount < n || c->icount >= c->budget_end || !b->cached)
+				break;
 		}
-		c->icount += likely(c->run_end == end) ? n : (u64)(i - b->insn);
 	}
 }
 

@@ -170,6 +170,12 @@ struct cpu {
 	u32 mode;
 	bool code64;		/* 64-bit mode */
 	u64 seg_base[6];	/* bases in effect (0 for ES-SS in 64-bit mode) */
+	/* segments with base 0 and a 4 GiB expand-up limit, readable / writable */
+	u8 flat_r, flat_w;
+	/* DR7 breakpoints enabled: instruction (R/W = 00), data (01, 11); hits so far */
+	u8 dbg_exec, dbg_data, dbg_hit;
+	/* alignment checking on (CR0.AM, RFLAGS.AC, CPL3): user data bypasses the TLB */
+	bool ac_check;
 
 	/* Physical memory */
 	struct phys_range phys[CPU_MAX_PHYS];
@@ -184,11 +190,16 @@ struct cpu {
 	u64 xlate_lin;
 	u8 xlate_ctx;
 	u64 cr2_before_pf;
+	/* Likewise for #DB: DR6 before it, and the bits this #DB reports. */
+	u64 dr6_before_db;
+	u32 db_bits;
 	const struct cpu_io_ops *io;
 	void *io_opaque;
 
 	/* Soft TLB, [user][kind] */
 	struct tlb_entry tlb[2][ACC_NKIND][TLB_SIZE];
+	/* Linear page -> guest-physical page for MMIO pages (no host pointer), [user][R/W] */
+	struct tlb_entry mmio_tlb[2][2][16];
 
 	/* Decoded blocks (icache.c) */
 	struct block **blk_hash;
@@ -196,7 +207,19 @@ struct cpu {
 	size_t arena_used, arena_size;
 	u64 link_epoch;		/* bumped when linear->physical or mode changes */
 	u64 icache_gen;		/* bumped when the arena is recycled */
+	/*
+	 * RIP -> block for transitions the two links miss (returns, indirect
+	 * jumps), under the same conditions as a link (QEMU's tb_jmp_cache).
+	 */
+	struct jmp_cache {
+		u64 rip, epoch;
+		u32 wgen;
+		struct block *b;
+	} jc[1024];
 	u64 cs_base_seen;
+	u32 cs_limit_seen;
+	/* s.pdpte[] was loaded for this CR3 (~0: reload at the next PAE walk) */
+	u64 pdpte_cr3;
 	/* what cpu_state_changed() last saw, to flush the TLB only when needed */
 	u64 seen_cr0, seen_cr3, seen_cr4, seen_efer;
 	bool tlb_has_large;	/* a large page was cached: INVLPG flushes all */
@@ -341,33 +364,46 @@ static __always_inline void lf_set(struct cpu *c, int op, int sz, u64 res, u64 s
 	c->lf_s2 = s2;
 }
 
+/* LOGIC results need no operands (CF = OF = 0) */
+static __always_inline void lf_set_logic(struct cpu *c, int sz, u64 res)
+{
+	c->lf_op = LF_LOGIC;
+	c->lf_sz = sz;
+	c->lf_res = res;
+}
+
 static __always_inline bool get_cf(struct cpu *c)
 {
-	u64 a = c->lf_s1, b = c->lf_s2, r = c->lf_res;
 	int top = (8 << c->lf_sz) - 1;
 	u8 op = c->lf_op;
 
-	/* an if-chain, most frequent first: a jump table costs more here */
+	/*
+	 * An if-chain, most frequent first, each branch loading only what it
+	 * needs (an early load of lf_s2 after a LOGIC op's store is a stall).
+	 */
 	if (op == LF_LOGIC)
 		return false;
-	if (op == LF_SUB)
-		return (((~a & b) | (~(a ^ b) & r)) >> top) & 1;
-	if (op == LF_ADD)
-		return (((a & b) | ((a | b) & ~r)) >> top) & 1;
 	if (op == LF_INC || op == LF_DEC)
 		return c->lf_cf;
+	if (op == LF_SUB || op == LF_SBB) {
+		u64 a = c->lf_s1, b = c->lf_s2, r = c->lf_res;
+		return (((~a & b) | (~(a ^ b) & r)) >> top) & 1;
+	}
+	if (op == LF_ADD || op == LF_ADC) {
+		u64 a = c->lf_s1, b = c->lf_s2, r = c->lf_res;
+		return (((a & b) | ((a | b) & ~r)) >> top) & 1;
+	}
 	if (op == LF_NONE)
 		return c->s.rflags & CPU_FLAG_CF;
-	if (op == LF_ADC)
-		return (((a & b) | ((a | b) & ~r)) >> top) & 1;
-	if (op == LF_SBB)
-		return (((~a & b) | (~(a ^ b) & r)) >> top) & 1;
-	/* shifts: s1 = operand, s2 = count (flags.c) */
-	if (op == LF_SHL)
-		return b <= (u64)top + 1 ? (a >> (top + 1 - b)) & 1 : 0;
-	if (op == LF_SHR)
-		return b <= (u64)top + 1 ? (a >> (b - 1)) & 1 : 0;
-	return ((s64)sext(a, c->lf_sz) >> (b - 1 < 63 ? b - 1 : 63)) & 1;	/* LF_SAR */
+	{
+		/* shifts: s1 = operand, s2 = count (flags.c) */
+		u64 a = c->lf_s1, b = c->lf_s2;
+		if (op == LF_SHL)
+			return b <= (u64)top + 1 ? (a >> (top + 1 - b)) & 1 : 0;
+		if (op == LF_SHR)
+			return b <= (u64)top + 1 ? (a >> (b - 1)) & 1 : 0;
+		return ((s64)sext(a, c->lf_sz) >> (b - 1 < 63 ? b - 1 : 63)) & 1;	/* LF_SAR */
+	}
 }
 
 bool cpu_cond_slow(struct cpu *c, int cc);
@@ -406,6 +442,16 @@ static __always_inline bool cpu_cond(struct cpu *c, int cc)
 void cpu_write_rflags(struct cpu *c, u64 v);
 u8 parity8(u64 v);
 
+/* CR0.AM, RFLAGS.AC or CPL changed: recompute ac_check (seg.c). */
+void cpu_ac_changed(struct cpu *c);
+
+/* Debug registers (ops_sys.c): recompute dbg_exec/dbg_data from DR7. */
+void cpu_dr7_changed(struct cpu *c);
+/* A data access of @size at @lin: record data-breakpoint hits (slow path only). */
+void cpu_dbg_data_check(struct cpu *c, u64 lin, int size, bool write);
+/* Instruction breakpoint at the current instruction? Return the DR6 bits. */
+u32 cpu_dbg_exec_check(struct cpu *c);
+
 /* ---- memory (tlb.c, paging.c) ---- */
 void tlb_flush_all(struct cpu *c);
 void tlb_flush_page(struct cpu *c, u64 lin);
@@ -423,6 +469,11 @@ void phys_write(struct cpu *c, u64 gpa, int size, u64 val);
 u64 paging_walk(struct cpu *c, u64 lin, int kind, bool user, bool set_ad, u64 *gpa,
 		bool *user_page);
 u8 *phys_host_ptr(struct cpu *c, u64 gpa, int kind);
+/*
+ * Load the PAE PDPTEs from the table at CR3 (SDM 4.4.1).  Return: false if
+ * a present entry has reserved bits set (MOV CR3/CR0/CR4 then #GP).
+ */
+bool paging_load_pdptes(struct cpu *c);
 
 static __always_inline struct tlb_entry *tlb_slot(struct cpu *c, u64 lin, int kind)
 {
@@ -486,6 +537,10 @@ static __always_inline u64 seg_lin(struct cpu *c, int seg, u64 off, int size, in
 {
 	if (likely(c->code64))
 		return c->seg_base[seg] + off;
+	/* flat 32-bit segments: only the 4 GiB limit to check (off < 2^32 here) */
+	if (likely(((kind == ACC_W ? c->flat_w : c->flat_r) >> seg) & 1) &&
+	    likely(off <= 0x100000000ull - size))
+		return off;
 	return seg_check_slow(c, seg, off, size, kind);
 }
 

@@ -274,7 +274,7 @@ static void deliver_long(struct cpu *c, int vec, int type, bool has_err, u32 err
 		sp = c->s.gpr[4];
 	}
 	if ((u64)((s64)(sp << 16) >> 16) != sp)
-		cpu_fault(c, inner || ist ? EXC_SS : EXC_SS, ext);
+		cpu_fault(c, EXC_SS, ext);	/* non-canonical new RSP */
 	sp &= ~15ull;
 	{
 		u64 v[6] = { old_ss, c->s.gpr[4], f, c->s.seg[CPU_SEG_CS].sel, ret, err };

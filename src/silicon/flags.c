@@ -9,6 +9,12 @@
  * state: carry out = (a & b) | ((a | b) & ~r), borrow out =
  * (~a & b) | (~(a ^ b) & r), taken at the sign bit.
  */
+/*
+ * Note, no SLP vectorisation here: merging the lazy-flag stores into one
+ * 16-byte store makes the next instruction's 8-byte loads of them miss
+ * store forwarding, a stall on every ALU instruction.
+ */
+#pragma GCC optimize("no-tree-slp-vectorize")
 #include "silicon/cpu.h"
 
 u8 parity8(u64 v)

@@ -77,6 +77,7 @@ void icache_flush(struct cpu *c)
 	c->arena_used = 0;
 	c->link_epoch++;
 	c->icache_gen++;
+	memset(c->jc, 0, sizeof(c->jc));	/* its blocks are gone */
 }
 
 void code_page_written(struct cpu *c, uintptr_t host)

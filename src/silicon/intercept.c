@@ -292,13 +292,27 @@ u64 vmx_cr_read_shadow(struct cpu *c, int cr, u64 val)
 	return cr == 0 ? vmx_cr0_read(CTLS(c), val) : vmx_cr4_read(CTLS(c), val);
 }
 
-/* SDM 26.3: a write that does not exit leaves host-owned bits as they are. */
+/*
+ * SDM 26.3: a write that does not exit leaves host-owned bits as they are,
+ * and #GPs if CR0/CR4 would break the IA32_VMX_CR*_FIXED* rules of VMX
+ * operation (CR0.PE/PG may be cleared only by an unrestricted guest).
+ * Note, this is also what keeps a guest without EPT from turning paging
+ * off and reaching host addresses directly.
+ */
 u64 vmx_cr_write_value(struct cpu *c, int cr, u64 val)
 {
-	u64 mask = cr == 0 ? CTLS(c)->cr0_mask : CTLS(c)->cr4_mask;
+	const struct vmx_ctls *ctl = CTLS(c);
+	u64 mask = cr == 0 ? ctl->cr0_mask : ctl->cr4_mask;
 	u64 cur = cr == 0 ? c->s.cr0 : c->s.cr4;
+	u64 r = (val & ~mask) | (cur & mask);
+	u64 fixed0 = cr == 0 ? vmx_cr0_fixed0() : vmx_cr4_fixed0();
+	u64 fixed1 = cr == 0 ? vmx_cr0_fixed1() : vmx_cr4_fixed1();
 
-	return (val & ~mask) | (cur & mask);
+	if (cr == 0 && (ctl->proc2 & SECONDARY_EXEC_UNRESTRICTED_GUEST))
+		fixed0 &= ~(u64)(CPU_CR0_PE | CPU_CR0_PG);
+	if ((r & fixed0) != fixed0 || (r & ~fixed1 & 0xffffffffull))
+		cpu_gp0(c);
+	return r;
 }
 
 bool vmx_intercept_clts(struct cpu *c, const struct insn *i)
@@ -454,6 +468,15 @@ bool vmx_intercept_exception(struct cpu *c, int vec, bool has_err, u32 err)
 		x.qual = c->s.cr2;
 		c->s.cr2 = c->cr2_before_pf;
 	}
+	/*
+	 * A #DB exit's qualification has the DR6 bits of this exception
+	 * (B3-B0, BS: Table 28-1), and DR6 keeps its old value (KVM re-injects
+	 * the #DB with the qualification as payload).
+	 */
+	if (vec == 1) {
+		x.qual = c->db_bits;
+		c->s.dr[6] = c->dr6_before_db;
+	}
 	vmx_exit_now(vmx_of(c), &x);
 }
 
@@ -567,7 +590,24 @@ void vmx_instruction(struct cpu *c, const struct insn *i, enum vmx_insn_kind kin
 	insn_exit(c, i, vmx_insn_exit[kind], qual, info);
 }
 
-/* ---- EPT as the processor's guest-physical translation (cpu->phys_xlate) ---- */
+/* ---- guest-physical translation in non-root operation (cpu->phys_xlate) ---- */
+
+/*
+ * Without EPT, guest-physical addresses are the processor's physical
+ * addresses, which in this processor are host addresses (as in EPT leaf
+ * entries).  Non-root operation without EPT needs paging (CR0.PG is fixed
+ * to 1 without "unrestricted guest", which needs EPT), and with shadow
+ * paging the page tables are KVM's: every physical address the guest
+ * reaches is one KVM put in its shadow tables, as on hardware.
+ */
+void vmx_host_xlate(struct cpu *c, u64 gpa, int kind, struct phys_xlate *out)
+{
+	(void)c;
+	(void)kind;
+	out->host = (u8 *)(uintptr_t)(gpa & ~0xfffull);
+	out->writable = true;
+}
+
 
 /*
  * Page-modification logging (SDM 29.3.6): before setting an EPT dirty

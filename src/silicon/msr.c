@@ -207,7 +207,8 @@ void cpu_cpuid(struct cpu *c, u32 leaf, u32 sub, u32 out[4])
 	case 1:
 		out[0] = 0x000806f8;
 		out[1] = (8u << 8) | (1u << 16);
-		out[2] = BIT(13) | BIT(17) | BIT(22) | BIT(23);	/* CX16 PCID MOVBE POPCNT */
+		out[2] = BIT(3) | BIT(13) | BIT(17) | BIT(22) | BIT(23);
+		/* MONITOR CX16 PCID MOVBE POPCNT */
 		out[3] = BIT(2) | BIT(3) | BIT(4) | BIT(5) | BIT(6) | BIT(8) | BIT(9) | BIT(11) |
 			 BIT(13) | BIT(15) | BIT(16) | BIT(17) | BIT(19);
 		/* DE PSE TSC MSR PAE CX8 APIC SEP PGE CMOV PAT PSE36 CLFSH */
@@ -217,6 +218,11 @@ void cpu_cpuid(struct cpu *c, u32 leaf, u32 sub, u32 out[4])
 			out[1] = BIT(0) | BIT(7) | BIT(10) | BIT(20);	/* FSGSBASE SMEP INVPCID SMAP */
 			out[2] = BIT(2) | BIT(16) | BIT(22);		/* UMIP LA57 RDPID */
 		}
+		break;
+	case 5:		/* MONITOR/MWAIT: 64-byte lines, no C-state enumeration */
+		out[0] = 64;
+		out[1] = 64;
+		out[2] = BIT(0) | BIT(1);	/* extensions enumerated, interrupt break */
 		break;
 	case 0x80000000:
 		out[0] = 0x80000008;

@@ -3,6 +3,12 @@
  * ops_ctl.c: control transfer.  Near branches here; far transfers, IRET
  * and the gates live in seg.c and except.c.
  */
+/*
+ * Note, no SLP vectorisation here: merging the lazy-flag stores into one
+ * 16-byte store makes the next instruction's 8-byte loads of them miss
+ * store forwarding, a stall on every ALU instruction.
+ */
+#pragma GCC optimize("no-tree-slp-vectorize")
 #include "silicon/ops.h"
 
 static __always_inline bool canonical(u64 a)

@@ -2,13 +2,27 @@
 /*
  * ops_mov.c: data movement, the stack, segment register loads.
  */
+/*
+ * Note, no SLP vectorisation here: merging the lazy-flag stores into one
+ * 16-byte store makes the next instruction's 8-byte loads of them miss
+ * store forwarding, a stall on every ALU instruction.
+ */
+#pragma GCC optimize("no-tree-slp-vectorize")
 #include "silicon/ops.h"
+
+/* A non-canonical stack address is #SS(0), not #GP(0) (SDM 6.15, #SS). */
+static __always_inline void stack_canonical(struct cpu *c, u64 sp)
+{
+	if (c->code64 && unlikely((u64)((s64)(sp << 16) >> 16) != sp))
+		cpu_fault(c, EXC_SS, 0);
+}
 
 void cpu_push(struct cpu *c, int sz, u64 v)
 {
 	int size = 1 << sz, ssz = stack_sz(c);
 	u64 sp = (c->s.gpr[4] - size) & sz_mask(ssz);
 
+	stack_canonical(c, sp);
 	mem_write(c, CPU_SEG_SS, sp, size, v);
 	reg_write(c, 4, ssz, sp);
 }
@@ -17,7 +31,10 @@ u64 cpu_pop(struct cpu *c, int sz)
 {
 	int size = 1 << sz, ssz = stack_sz(c);
 	u64 sp = c->s.gpr[4] & sz_mask(ssz);
-	u64 v = mem_read(c, CPU_SEG_SS, sp, size);
+	u64 v;
+
+	stack_canonical(c, sp);
+	v = mem_read(c, CPU_SEG_SS, sp, size);
 
 	reg_write(c, 4, ssz, sp + size);
 	return v;

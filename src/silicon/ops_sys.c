@@ -4,6 +4,12 @@
  * port I/O, descriptor tables, control and debug registers, MSRs, CPUID,
  * TSC, fast system calls, cache and TLB control.
  */
+/*
+ * Note, no SLP vectorisation here: merging the lazy-flag stores into one
+ * 16-byte store makes the next instruction's 8-byte loads of them miss
+ * store forwarding, a stall on every ALU instruction.
+ */
+#pragma GCC optimize("no-tree-slp-vectorize")
 #include "silicon/ops.h"
 
 static __always_inline bool canonical(u64 a)
@@ -244,6 +250,24 @@ OP(op_grp7)
 		case 0xc3: vmx_instruction(c, i, VMX_INSN_VMRESUME); return;
 		case 0xc4: vmx_instruction(c, i, VMX_INSN_VMXOFF); return;
 		case 0xd4: vmx_instruction(c, i, VMX_INSN_VMFUNC); return;
+		case 0xc8:	/* MONITOR: arm the address in RAX (DS, or the override) */
+			if (c->cpl)
+				cpu_ud(c);	/* CPL > 0: #UD (SDM MONITOR) */
+			if (c->vmx_nonroot && vmx_intercept_monitor(c, i))
+				return;
+			if ((u32)c->s.gpr[1] != 0)	/* no extensions */
+				cpu_gp0(c);
+			(void)seg_lin(c, i->seg, c->s.gpr[0] & (i->asz == SZ64 ? ~0ull :
+								 sz_mask(i->asz)), 1, ACC_R);
+			return;
+		case 0xc9:	/* MWAIT: may wake at once for any reason (SDM MWAIT) */
+			if (c->cpl)
+				cpu_ud(c);
+			if (c->vmx_nonroot && vmx_intercept_mwait(c, i))
+				return;
+			if ((u32)c->s.gpr[1] > 1)	/* only "interrupt as break event" */
+				cpu_gp0(c);
+			return;
 		case 0xca: case 0xcb:	/* CLAC / STAC */
 			if (c->cpl != 0 || (c->mode & MODE_VM86))
 				cpu_ud(c);
@@ -251,6 +275,7 @@ OP(op_grp7)
 				c->s.rflags &= ~(u64)CPU_FLAG_AC;
 			else
 				c->s.rflags |= CPU_FLAG_AC;
+			cpu_ac_changed(c);
 			return;
 		case 0xd0: {	/* XGETBV */
 			if (!(c->s.cr4 & CPU_CR4_OSXSAVE))
@@ -462,10 +487,15 @@ bool cpu_write_cr(struct cpu *c, int cr, u64 v)
 				return false;
 			s->efer &= ~CPU_EFER_LMA;
 		}
+		/* enabling PAE paging outside IA-32e mode loads the PDPTEs */
+		if ((v & CPU_CR0_PG) && (s->cr4 & CPU_CR4_PAE) && !(s->efer & CPU_EFER_LMA) &&
+		    ((old ^ v) & (CPU_CR0_PG | CPU_CR0_CD | CPU_CR0_NW)) && !paging_load_pdptes(c))
+			return false;
 		s->cr0 = v;
 		if ((old ^ v) & (CPU_CR0_PG | CPU_CR0_WP | CPU_CR0_PE))
 			tlb_flush_all(c);
 		cpu_update_mode(c);
+		cpu_ac_changed(c);
 		return true;
 	}
 	case 3:
@@ -475,6 +505,14 @@ bool cpu_write_cr(struct cpu *c, int cr, u64 v)
 			v &= ~(1ull << 63);	/* no-flush hint: we flush anyway */
 		} else {
 			v = (u32)v;
+		}
+		if ((s->cr0 & CPU_CR0_PG) && (s->cr4 & CPU_CR4_PAE) && !(s->efer & CPU_EFER_LMA)) {
+			u64 old = s->cr3;
+			s->cr3 = v;
+			if (!paging_load_pdptes(c)) {
+				s->cr3 = old;
+				return false;
+			}
 		}
 		s->cr3 = v;
 		tlb_flush_all(c);
@@ -490,6 +528,14 @@ bool cpu_write_cr(struct cpu *c, int cr, u64 v)
 		if ((v & CPU_CR4_PCIDE) && !(old & CPU_CR4_PCIDE) &&
 		    (!(s->efer & CPU_EFER_LMA) || (s->cr3 & 0xfff)))
 			return false;
+		if ((v & CPU_CR4_PAE) && (s->cr0 & CPU_CR0_PG) && !(s->efer & CPU_EFER_LMA) &&
+		    ((old ^ v) & (CPU_CR4_PAE | CPU_CR4_PGE | CPU_CR4_PSE | CPU_CR4_SMEP))) {
+			s->cr4 = v;
+			if (!paging_load_pdptes(c)) {
+				s->cr4 = old;
+				return false;
+			}
+		}
 		s->cr4 = v;
 		if ((old ^ v) & (CPU_CR4_PGE | CPU_CR4_PAE | CPU_CR4_PSE | CPU_CR4_SMEP |
 				 CPU_CR4_SMAP | CPU_CR4_LA57 | CPU_CR4_PCIDE))
@@ -560,7 +606,7 @@ static int dr_index(struct cpu *c, int dr)
 	return dr;
 }
 
-/* 0F 21. FIXME: breakpoints are stored but not armed (no #DB yet). */
+/* 0F 21 (breakpoints: cpu_dr7_changed; FIXME: I/O breakpoints, R/W = 10) */
 OP(op_mov_r_dr)
 {
 	int dr = dr_index(c, i->reg);
@@ -587,6 +633,65 @@ OP(op_mov_dr_r)
 	else if (dr == 7)
 		v = (v & ~0xd800ull) | 0x400;
 	c->s.dr[dr] = v;
+	if (dr == 7 || dr < 4)
+		cpu_dr7_changed(c);
+}
+
+/*
+ * Breakpoints (SDM 18.2): DR7 enables DR0-DR3 (L/G bits) with a kind
+ * (R/W: 00 execute, 01 write, 11 read or write; I/O breakpoints are not
+ * implemented) and a length.  While any data breakpoint is enabled the
+ * soft TLB is not used for data, so every access passes the check; while
+ * any is enabled the run loop goes one instruction at a time.
+ */
+void cpu_dr7_changed(struct cpu *c)
+{
+	u64 d7 = c->s.dr[7];
+	u8 ex = 0, da = 0;
+
+	for (int n = 0; n < 4; n++) {
+		int rw = (d7 >> (16 + 4 * n)) & 3;
+		if (!((d7 >> (2 * n)) & 3))
+			continue;
+		if (rw == 0)
+			ex |= 1u << n;
+		else if (rw == 1 || rw == 3)
+			da |= 1u << n;
+	}
+	if (da && !c->dbg_data)
+		tlb_flush_all(c);
+	c->dbg_exec = ex;
+	c->dbg_data = da;
+	if (ex || da)
+		cpu_req(c, REQ_SLOW);
+}
+
+void cpu_dbg_data_check(struct cpu *c, u64 lin, int size, bool write)
+{
+	u64 d7 = c->s.dr[7];
+
+	for (int n = 0; n < 4; n++) {
+		static const u8 lens[4] = { 1, 2, 8, 4 };
+		int rw = (d7 >> (16 + 4 * n)) & 3, len = lens[(d7 >> (18 + 4 * n)) & 3];
+		u64 a = c->s.dr[n] & ~(u64)(len - 1);
+		if (!((c->dbg_data >> n) & 1) || (rw == 1 && !write))
+			continue;
+		if (lin < a + len && a < lin + size)
+			c->dbg_hit |= 1u << n;
+	}
+}
+
+u32 cpu_dbg_exec_check(struct cpu *c)
+{
+	u64 lin = c->code64 ? c->s.rip : (c->s.seg[CPU_SEG_CS].base + c->s.rip) & 0xffffffffull;
+	u32 hit = 0;
+
+	if (c->s.rflags & CPU_FLAG_RF)
+		return 0;
+	for (int n = 0; n < 4; n++)
+		if (((c->dbg_exec >> n) & 1) && c->s.dr[n] == lin)
+			hit |= 1u << n;
+	return hit;
 }
 
 OP(op_cpuid)
@@ -658,7 +763,7 @@ static void flat_seg(struct cpu_seg *s, u16 sel, u32 type, int dpl, bool l, bool
 		(l ? CPU_AR_L : 0) | (db ? CPU_AR_DB : 0);
 }
 
-/* 0F 05: SYSCALL (64-bit mode; FIXME: the legacy-mode variant is #UD as on Intel) */
+/* 0F 05: SYSCALL (64-bit mode only: outside it #UD, as on Intel processors) */
 OP(op_syscall)
 {
 	u64 f = cpu_get_flags(c);

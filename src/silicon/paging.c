@@ -7,9 +7,9 @@
  * Page-table reads are guest-physical accesses through c->phys_xlate, so
  * under EPT they are translated (and may exit) like any other access.
  *
- * FIXME: PAE PDPTEs are read at walk time instead of being loaded (and
- * checked, #GP) by MOV CR3 as the SDM says (4.4.1); protection keys are
- * not implemented (CR4.PKE is refused).
+ * PAE PDPTEs are loaded (and checked) when CR3 is written, as the SDM says
+ * (4.4.1), and the walk uses the loaded copies.  FIXME: protection keys
+ * are not implemented (CR4.PKE is refused).
  */
 #include "silicon/cpu.h"
 
@@ -41,6 +41,20 @@ static void set_bits(struct cpu *c, u64 gpa, int esize, u64 bits)
 	else
 		__atomic_or_fetch((u32 *)p, (u32)bits, __ATOMIC_SEQ_CST);
 	code_page_written(c, (uintptr_t)p & ~(uintptr_t)0xfff);
+}
+
+bool paging_load_pdptes(struct cpu *c)
+{
+	u64 base = c->s.cr3 & 0xffffffe0u, v[4];
+
+	for (int k = 0; k < 4; k++) {
+		v[k] = phys_read(c, base + 8 * k, 8);
+		if ((v[k] & PTE_P) && (v[k] & (RSVD_HIGH | 0x1e6 | PTE_NX)))
+			return false;
+	}
+	memcpy(c->s.pdpte, v, sizeof(v));
+	c->pdpte_cr3 = c->s.cr3;
+	return true;
 }
 
 u64 paging_walk(struct cpu *c, u64 lin, int kind, bool user, bool set_ad, u64 *gpa,
@@ -82,10 +96,22 @@ u64 paging_walk(struct cpu *c, u64 lin, int kind, bool user, bool set_ad, u64 *g
 		u64 rsvd = 0;
 		bool pdpte = !lm && esize == 8 && level == 3;
 
-		if (pdpte)
+		if (pdpte) {
 			idx = (lin >> 30) & 3;
+			/*
+			 * Loaded by MOV CR3; CR3 changed behind the core's back
+			 * (the owner, VM entry) means a load from memory now.
+			 */
+			if (unlikely(c->pdpte_cr3 != s->cr3)) {
+				for (int k = 0; k < 4; k++)
+					c->s.pdpte[k] = phys_read(c, table + 8 * k, 8);
+				c->pdpte_cr3 = s->cr3;
+			}
+			pte = c->s.pdpte[idx];
+		}
 		pte_gpa[n] = table + idx * esize;
-		pte = phys_read(c, pte_gpa[n], esize);
+		if (!pdpte)
+			pte = phys_read(c, pte_gpa[n], esize);
 		n++;
 		if (!(pte & PTE_P))
 			return BIT_ULL(31) | err;

@@ -4,8 +4,8 @@
  * on accesses, segment register loads with their protection checks, far
  * JMP/CALL/RET and IRET.
  *
- * FIXME: call gates and task gates/task switches are not implemented: a
- * far transfer through them raises #GP(selector).
+ * FIXME: task gates and task switches are not implemented: a far
+ * transfer to a TSS or task gate raises #GP(selector).
  */
 #include "silicon/ops.h"
 
@@ -194,6 +194,136 @@ static u64 desc_limit(u64 d)
 	return limit;
 }
 
+/* Stack writes of a privilege change: supervisor accesses (SDM 5.8.5). */
+static void sys_push(struct cpu *c, u64 lin, int size, u64 v)
+{
+	mem_write_slow(c, lin, size, v, ACC_W | ACC_IMPLICIT);
+}
+
+/*
+ * Far CALL/JMP through a call gate (SDM 5.8.3-5.8.6): 16- and 32-bit gates
+ * in legacy mode (with parameter copying on a privilege change) and
+ * 64-bit gates (16 bytes) in IA-32e mode.
+ */
+static void call_gate(struct cpu *c, const struct insn *i, u16 sel, u64 d, bool call)
+{
+	u64 lin = ((sel & 4) ? c->s.seg[CPU_SEG_LDTR].base : c->s.gdtr.base) + (sel & ~7u);
+	bool lm = c->s.efer & CPU_EFER_LMA;
+	int type = (d >> 40) & 0xf, gdpl = (d >> 45) & 3, cpl = c->cpl, tdpl, gsz, size;
+	u16 tsel = (u16)(d >> 16), old_cs = c->s.seg[CPU_SEG_CS].sel;
+	u64 off = (d & 0xffff) | ((d >> 32) & 0xffff0000u), td, ret = next_rip(c, i);
+	u32 ar;
+	bool inner;
+
+	if ((type != 0x4 && type != 0xc) || (lm && type != 0xc))
+		cpu_fault(c, EXC_GP, sel & 0xfffc);	/* FIXME: task gates, TSS */
+	if (gdpl < cpl || gdpl < (sel & 3))
+		cpu_fault(c, EXC_GP, sel & 0xfffc);
+	if (!((d >> 47) & 1))
+		cpu_fault(c, EXC_NP, sel & 0xfffc);
+	if (lm) {
+		u64 hi = sys_read(c, lin + 8, 8);
+		if ((hi >> 40) & 0x1f)
+			cpu_fault(c, EXC_GP, sel & 0xfffc);
+		off |= hi << 32;
+	}
+	gsz = lm ? SZ64 : type == 0xc ? SZ32 : SZ16;
+	size = 1 << gsz;
+	if (gsz == SZ16)
+		off &= 0xffff;
+	if ((tsel & 0xfffc) == 0)
+		cpu_gp0(c);
+	td = cpu_read_desc(c, tsel, EXC_GP, NULL);
+	ar = (u32)((td >> 40) & 0xf0ff);
+	tdpl = dpl_of(ar);
+	if (!is_code(ar) || tdpl > cpl || (lm && (!(ar & CPU_AR_L) || (ar & CPU_AR_DB))))
+		cpu_fault(c, EXC_GP, tsel & 0xfffc);
+	if (!(ar & CPU_AR_P))
+		cpu_fault(c, EXC_NP, tsel & 0xfffc);
+	inner = !is_conforming(ar) && tdpl < cpl;
+	if (!call) {
+		if (!is_conforming(ar) && tdpl != cpl)
+			cpu_fault(c, EXC_GP, tsel & 0xfffc);
+		cpu_set_cs(c, tsel, td, cpl);
+		set_rip(c, i, off);
+		return;
+	}
+	if (!inner) {
+		int ssz = stack_sz(c);
+		u64 sp = c->s.gpr[4];
+		mem_write(c, CPU_SEG_SS, (sp - size) & sz_mask(ssz), size, old_cs);
+		mem_write(c, CPU_SEG_SS, (sp - 2 * size) & sz_mask(ssz), size, ret);
+		reg_write(c, 4, ssz, sp - 2 * size);
+		cpu_set_cs(c, tsel, td, is_conforming(ar) ? cpl : tdpl);
+		set_rip(c, i, off);
+		return;
+	}
+	/* more privileged: the new stack comes from the TSS */
+	{
+		const struct cpu_seg *tr = &c->s.seg[CPU_SEG_TR];
+		struct cpu_seg old_ss = c->s.seg[CPU_SEG_SS], ns;
+		u64 old_sp = c->s.gpr[4], nsp;
+		u16 nss;
+
+		if (lm) {
+			if ((u32)(4 + tdpl * 8 + 7) > tr->limit)
+				cpu_fault(c, EXC_TS, tr->sel & 0xfffc);
+			nsp = sys_read(c, tr->base + 4 + tdpl * 8, 8);
+			sys_push(c, nsp - 8, 8, old_ss.sel);
+			sys_push(c, nsp - 16, 8, old_sp);
+			sys_push(c, nsp - 24, 8, old_cs);
+			sys_push(c, nsp - 32, 8, ret);
+			c->s.seg[CPU_SEG_SS] = (struct cpu_seg){ 0, 0, CPU_AR_UNUSABLE | CPU_AR_DB |
+						  ((u32)tdpl << CPU_AR_DPL_SHIFT), (u16)tdpl };
+			c->s.gpr[4] = nsp - 32;
+		} else {
+			bool t32 = (tr->ar & 0xf) == 0xb || (tr->ar & 0xf) == 0x9;
+			u32 at = t32 ? 4 + tdpl * 8 : 2 + tdpl * 4;
+			int nparams = (d >> 32) & 0x1f, nssz;
+			u64 params[32], m_old = sz_mask(stack_sz(c)), m;
+			u64 desc;
+
+			if (at + (t32 ? 7u : 3u) > tr->limit)
+				cpu_fault(c, EXC_TS, tr->sel & 0xfffc);
+			nsp = sys_read(c, tr->base + at, t32 ? 4 : 2);
+			nss = (u16)sys_read(c, tr->base + at + (t32 ? 4 : 2), 2);
+			if ((nss & 0xfffc) == 0 || (nss & 3) != tdpl)
+				cpu_fault(c, EXC_TS, nss & 0xfffc);
+			desc = cpu_read_desc(c, nss, EXC_TS, NULL);
+			cpu_desc_to_seg(desc, 0, nss, &ns);
+			if (dpl_of(ns.ar) != tdpl || !(ns.ar & CPU_AR_S) || is_code(ns.ar) ||
+			    !(ns.ar & 2))
+				cpu_fault(c, EXC_TS, nss & 0xfffc);
+			if (!(ns.ar & CPU_AR_P))
+				cpu_fault(c, EXC_SS, nss & 0xfffc);
+			for (int k = 0; k < nparams; k++)
+				params[k] = mem_read(c, CPU_SEG_SS, (old_sp + k * size) & m_old, size);
+			ns.ar |= 1;
+			nssz = (ns.ar & CPU_AR_DB) ? SZ32 : SZ16;
+			m = sz_mask(nssz);
+			nsp &= m;
+			{
+				u64 v[36];
+				int nv = 0;
+				v[nv++] = old_ss.sel;
+				v[nv++] = old_sp & m_old;
+				for (int k = nparams - 1; k >= 0; k--)
+					v[nv++] = params[k];
+				v[nv++] = old_cs;
+				v[nv++] = ret;
+				for (int k = 0; k < nv; k++) {
+					nsp = (nsp - size) & m;
+					sys_push(c, (ns.base + nsp) & 0xffffffffull, size, v[k]);
+				}
+			}
+			c->s.seg[CPU_SEG_SS] = ns;
+			reg_write(c, 4, nssz, nsp);
+		}
+		cpu_set_cs(c, tsel, td, tdpl);
+		set_rip(c, i, off);
+	}
+}
+
 void cpu_far_jmp(struct cpu *c, const struct insn *i, u16 sel, u64 off, bool call, int osz)
 {
 	u64 d, ret = next_rip(c, i);
@@ -224,7 +354,7 @@ void cpu_far_jmp(struct cpu *c, const struct insn *i, u16 sel, u64 off, bool cal
 			vmx_intercept_task_switch(c, i, (u16)(d >> 16), src);
 	}
 	if (!((d >> 44) & 1))	/* system descriptor: call/task gate, TSS */
-		cpu_fault(c, EXC_GP, sel & 0xfffc);	/* FIXME: gates and task switches */
+		return call_gate(c, i, sel, d, call);
 	check_code_target(c, d, sel, false);
 	{
 		bool l = (c->s.efer & CPU_EFER_LMA) && ((d >> 53) & 1);
@@ -355,6 +485,26 @@ void cpu_write_rflags(struct cpu *c, u64 v)
 {
 	c->s.rflags = (v & 0x3f7fd5) | 2;
 	c->lf_op = LF_NONE;
+	if (v & CPU_FLAG_TF)
+		cpu_req(c, REQ_SLOW);	/* single-step from the next instruction */
+	cpu_ac_changed(c);
+}
+
+/*
+ * Alignment checking (SDM 6.15, #AC): CPL3 data accesses when CR0.AM and
+ * RFLAGS.AC are set.  The user TLB is not filled for data meanwhile, so
+ * every such access reaches the check in the slow path (tlb.c).
+ */
+void cpu_ac_changed(struct cpu *c)
+{
+	bool on = (c->s.cr0 & CPU_CR0_AM) && (c->s.rflags & CPU_FLAG_AC) && c->cpl == 3;
+
+	if (on && !c->ac_check) {
+		for (int k = ACC_R; k <= ACC_W; k++)
+			for (unsigned n = 0; n < TLB_SIZE; n++)
+				c->tlb[1][k][n].tag = 1;
+	}
+	c->ac_check = on;
 }
 
 static void set_flags_masked(struct cpu *c, u64 v, u64 mask)

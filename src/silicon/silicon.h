@@ -130,6 +130,13 @@ struct cpu_state {
 	u32 event_error;
 	u32 event_insn_len;	/* for software interrupts/exceptions */
 	u32 nmi_pending;
+	/*
+	 * PAE paging's four PDPTEs, loaded by MOV CR3 (and by CR0/CR4 writes
+	 * that enable PAE paging) as the SDM says (4.4.1); the page walk uses
+	 * these, not memory.  When CR3 is changed from outside (the owner,
+	 * VM entry) they are reloaded from memory at the next PAE walk.
+	 */
+	u64 pdpte[4];
 	struct cpu_fpu fpu;
 };
 
@@ -200,6 +207,7 @@ enum cpu_exit {
 	CPU_EXIT_IRQ,		/* INTR is asserted, the cpu can take it, no ack callback */
 	CPU_EXIT_VMEXIT,	/* VMX non-root: a VM exit happened (see the VMCS) */
 	CPU_EXIT_VMX_INSN,	/* root mode: a VMX instruction the owner handles */
+	CPU_EXIT_WAIT_SIPI,	/* activity = wait-for-SIPI (after INIT): see cpu_sipi() */
 };
 
 /* Flags of cpu_map_phys() */
@@ -247,7 +255,9 @@ void cpu_reset(struct cpu *cpu, bool init);
  * @flags: CPU_PHYS_*
  *
  * Physical accesses outside every mapping go to io_ops.mmio (or read all
- * ones).  A guest never reaches host memory outside its mappings.
+ * ones).  A guest never reaches host memory outside its mappings.  Call it
+ * from the owner thread while the cpu is not running (it flushes the TLB;
+ * removing a range also drops the decoded instructions).
  *
  * Return: 0, or -1 if the range overlaps another or the table is full.
  */
@@ -258,8 +268,8 @@ void cpu_set_io_ops(struct cpu *cpu, const struct cpu_io_ops *ops, void *opaque)
 
 /**
  * cpu_run() - execute instructions
- * @budget: maximum number of instructions (a REP string iteration counts
- *	as one); 0 means no limit.
+ * @budget: maximum number of instructions (a REP string instruction counts
+ *	one for each chunk of up to 4096 iterations it runs); 0 means no limit.
  *
  * Return: the enum cpu_exit that stopped it.  The state (cpu_state()) is
  * consistent at an instruction boundary.
@@ -282,6 +292,13 @@ void cpu_state_changed(struct cpu *cpu);
 
 /** cpu_instructions() - instructions retired since creation */
 u64 cpu_instructions(struct cpu *cpu);
+
+/**
+ * cpu_sipi() - a Startup IPI: a cpu in wait-for-SIPI starts in real mode
+ * at @vector:0000 (CS = @vector << 8, base @vector << 12, SDM 10.4.4.1).
+ * Ignored unless the activity state is CPU_WAIT_SIPI.  Owner thread only.
+ */
+void cpu_sipi(struct cpu *cpu, u8 vector);
 
 /** cpu_set_intr() - drive the INTR input (level); callable from any thread */
 void cpu_set_intr(struct cpu *cpu, bool level);

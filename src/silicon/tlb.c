@@ -17,6 +17,10 @@ void tlb_flush_all(struct cpu *c)
 		for (int k = 0; k < ACC_NKIND; k++)
 			for (unsigned n = 0; n < TLB_SIZE; n++)
 				c->tlb[u][k][n].tag = 1;
+	for (int u = 0; u < 2; u++)
+		for (int k = 0; k < 2; k++)
+			for (unsigned n = 0; n < 16; n++)
+				c->mmio_tlb[u][k][n].tag = 1;
 	c->tlb_has_large = false;
 	c->link_epoch++;
 }
@@ -33,6 +37,9 @@ void tlb_flush_page(struct cpu *c, u64 lin)
 			if (e->tag == (lin & ~(u64)0xfff))
 				e->tag = 1;
 		}
+	for (int u = 0; u < 2; u++)
+		for (int k = 0; k < 2; k++)
+			c->mmio_tlb[u][k][(lin >> PAGE_SHIFT) & 15].tag = 1;
 	c->link_epoch++;
 }
 
@@ -150,7 +157,8 @@ static void translate(struct cpu *c, u64 lin, int kind, struct xl *x)
 	if (k == ACC_W)
 		code_page_written(c, (uintptr_t)px.host);
 	/* SMAP makes supervisor data access to user pages depend on AC: not cached */
-	if (implicit || (!user && user_page && (c->s.cr4 & CPU_CR4_SMAP) && k != ACC_X))
+	if (implicit || (!user && user_page && (c->s.cr4 & CPU_CR4_SMAP) && k != ACC_X) ||
+	    ((c->dbg_data || (c->ac_check && user)) && k != ACC_X))
 		return;
 	{
 		struct tlb_entry *e = &c->tlb[user][k][(lin >> PAGE_SHIFT) & (TLB_SIZE - 1)];
@@ -160,12 +168,57 @@ static void translate(struct cpu *c, u64 lin, int kind, struct xl *x)
 	}
 }
 
+/*
+ * MMIO pages have no host pointer, so the soft TLB cannot hold them; this
+ * small cache of linear -> guest-physical pages saves the page walk on
+ * every device access.  Root operation only: under EPT every access must
+ * go through the EPT walker (misconfiguration exits).
+ */
+/* #AC(0) for a misaligned CPL3 data access with alignment checking on */
+static __always_inline void ac_check(struct cpu *c, u64 lin, int size, int kind)
+{
+	if (unlikely(c->ac_check) && !(kind & ACC_IMPLICIT) && (kind & 3) != ACC_X &&
+	    (lin & (u64)(size - 1)) && size <= 8)
+		cpu_fault(c, EXC_AC, 0);
+}
+
+static struct tlb_entry *mmio_slot(struct cpu *c, u64 lin, int kind)
+{
+	if ((kind & ~3) || c->vmx_nonroot || (kind & 3) == ACC_X)
+		return NULL;
+	return &c->mmio_tlb[c->tlb_user][(kind & 3) == ACC_W][(lin >> PAGE_SHIFT) & 15];
+}
+
+static bool mmio_cached(struct cpu *c, u64 lin, int kind, u64 *gpa)
+{
+	struct tlb_entry *e = mmio_slot(c, lin, kind);
+
+	if (!e || e->tag != (lin & ~(u64)0xfff))
+		return false;
+	*gpa = e->gpa | (lin & 0xfff);
+	return true;
+}
+
+static void mmio_remember(struct cpu *c, u64 lin, int kind, u64 gpa)
+{
+	struct tlb_entry *e = mmio_slot(c, lin, kind);
+
+	/* SMAP makes supervisor access to user pages depend on AC: not cached */
+	if (!e || (c->s.cr4 & CPU_CR4_SMAP))
+		return;
+	e->tag = lin & ~(u64)0xfff;
+	e->gpa = gpa & ~(u64)0xfff;
+}
+
 void *mem_ptr_slow(struct cpu *c, u64 lin, int size, int kind)
 {
 	struct xl x, x2;
 
 	if (unlikely(c->emul))
 		return NULL;	/* emulate.c: no host pointers, accesses go one by one */
+	ac_check(c, lin, size, kind);
+	if (unlikely(c->dbg_data) && !(kind & ACC_IMPLICIT) && (kind & 3) != ACC_X)
+		cpu_dbg_data_check(c, lin, size, (kind & 3) == ACC_W);
 	if ((lin & 0xfff) + size > 4096) {
 		translate(c, lin, kind, &x);
 		translate(c, (lin | 0xfff) + 1, kind, &x2);
@@ -182,6 +235,9 @@ u64 mem_read_slow(struct cpu *c, u64 lin, int size, int kind)
 
 	if (unlikely(c->emul))
 		return emul_read(c, lin, size, kind);
+	ac_check(c, lin, size, kind);
+	if (unlikely(c->dbg_data) && !(kind & ACC_IMPLICIT) && (kind & 3) != ACC_X)
+		cpu_dbg_data_check(c, lin, size, false);
 	if ((lin & 0xfff) + size > 4096) {
 		unsigned first = 4096 - (lin & 0xfff);
 		translate(c, lin, kind, &x);
@@ -196,9 +252,12 @@ u64 mem_read_slow(struct cpu *c, u64 lin, int size, int kind)
 		}
 		return v;
 	}
+	if (mmio_cached(c, lin, kind, &x.gpa))
+		return mmio_read(c, x.gpa, size);
 	translate(c, lin, kind, &x);
 	if (x.host)
 		return ld(x.host, size);
+	mmio_remember(c, lin, kind, x.gpa);
 	return mmio_read(c, x.gpa, size);
 }
 
@@ -210,6 +269,9 @@ void mem_write_slow(struct cpu *c, u64 lin, int size, u64 val, int kind)
 		emul_write(c, lin, size, val, kind);
 		return;
 	}
+	ac_check(c, lin, size, kind);
+	if (unlikely(c->dbg_data) && !(kind & ACC_IMPLICIT))
+		cpu_dbg_data_check(c, lin, size, true);
 	if ((lin & 0xfff) + size > 4096) {
 		unsigned first = 4096 - (lin & 0xfff);
 		translate(c, lin, kind, &x);
@@ -230,11 +292,17 @@ void mem_write_slow(struct cpu *c, u64 lin, int size, u64 val, int kind)
 		}
 		return;
 	}
-	translate(c, lin, kind, &x);
-	if (x.host)
-		st(x.host, size, val);
-	else
+	if (mmio_cached(c, lin, kind, &x.gpa)) {
 		mmio_write(c, x.gpa, size, val);
+		return;
+	}
+	translate(c, lin, kind, &x);
+	if (x.host) {
+		st(x.host, size, val);
+	} else {
+		mmio_remember(c, lin, kind, x.gpa);
+		mmio_write(c, x.gpa, size, val);
+	}
 }
 
 int cpu_read_phys(struct cpu *c, u64 gpa, void *buf, u64 len)

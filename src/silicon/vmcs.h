@@ -121,6 +121,24 @@ static __always_inline void vmcs_set(void *vmcs, u32 enc, u64 val)
 	memcpy((u8 *)vmcs + off, &v, 8);
 }
 
+/*
+ * The eight guest segment registers' fields (ES..TR) have consecutive
+ * encodings and, in VMCS_FIELDS() order, consecutive slots: @i selects one
+ * without looking the encoding up again.  Values are stored masked to the
+ * field width already, so no mask is needed on reads.
+ */
+#define VMCS_SEG_SLOTS_CONSECUTIVE(first, last) \
+	BUILD_BUG_ON(VMCS_SLOT_##last - VMCS_SLOT_##first != 7)
+VMCS_SEG_SLOTS_CONSECUTIVE(GUEST_ES_SELECTOR, GUEST_TR_SELECTOR);
+VMCS_SEG_SLOTS_CONSECUTIVE(GUEST_ES_BASE, GUEST_TR_BASE);
+VMCS_SEG_SLOTS_CONSECUTIVE(GUEST_ES_LIMIT, GUEST_TR_LIMIT);
+VMCS_SEG_SLOTS_CONSECUTIVE(GUEST_ES_AR_BYTES, GUEST_TR_AR_BYTES);
+
+static __always_inline u64 *vmcs_seg_slot(void *vmcs, u32 es_field, int i)
+{
+	return (u64 *)((u8 *)vmcs + vmcs_field_offset(es_field) + 8 * i);
+}
+
 static inline u32 vmcs_get32(const void *vmcs, u32 enc) { return (u32)vmcs_get(vmcs, enc); }
 
 /* Number of fields implemented, and the i-th one's encoding (for dumps and tests). */

@@ -79,6 +79,20 @@ static bool msr_list_ok(u64 addr, u32 count)
 	return pa_aligned_ok(addr, 16) && !((addr + count * 16ull - 1) & VMX_PA_RSVD_MASK);
 }
 
+/*
+ * TPR shadow without APIC-access virtualization or virtual-interrupt
+ * delivery (not offered): threshold bits 31:4 are 0 and bits 3:0 do not
+ * exceed VTPR[7:4] (27.2.1.1).  VTPR is memory KVM may change without a
+ * VMWRITE, so this part is checked at every entry.
+ */
+static int check_tpr_threshold(const void *vmcs)
+{
+	u32 thr = vmcs_get32(vmcs, TPR_THRESHOLD);
+	const u8 *vapic = vmx_ptr(G(VIRTUAL_APIC_PAGE_ADDR));
+
+	return ((thr & ~0xfu) || thr > (u32)(vapic[0x80] >> 4)) ? -1 : 0;
+}
+
 /**
  * vmx_check_controls() - SDM 27.2.1, checks on VMX controls
  *
@@ -108,17 +122,9 @@ int vmx_check_controls(struct vmx_cpu *v, const void *vmcs)
 	     !G(IO_BITMAP_A) || !G(IO_BITMAP_B)))
 		return -1;
 	if (proc & CPU_BASED_TPR_SHADOW) {
-		/*
-		 * Without APIC-access virtualization or virtual-interrupt
-		 * delivery (not offered): threshold bits 31:4 are 0 and bits
-		 * 3:0 do not exceed VTPR[7:4] (27.2.1.1).
-		 */
 		u64 vapic = G(VIRTUAL_APIC_PAGE_ADDR);
-		u32 thr = vmcs_get32(vmcs, TPR_THRESHOLD);
 
-		if (!pa_aligned_ok(vapic, 4096) || !vapic)
-			return -1;
-		if ((thr & ~0xfu) || thr > (u32)(((const u8 *)vmx_ptr(vapic))[0x80] >> 4))
+		if (!pa_aligned_ok(vapic, 4096) || !vapic || check_tpr_threshold(vmcs))
 			return -1;
 	}
 	if ((proc & CPU_BASED_USE_MSR_BITMAPS) &&
@@ -172,7 +178,7 @@ int vmx_check_controls(struct vmx_cpu *v, const void *vmcs)
 		if (info & INTR_INFO_RESVD_BITS_MASK & ~INTR_INFO_VALID_MASK)
 			return -1;
 		if ((info & INTR_INFO_DELIVER_CODE_MASK) &&
-		    (vmcs_get32(vmcs, VM_ENTRY_EXCEPTION_ERROR_CODE) & 0xffff8000u))
+		    (vmcs_get32(vmcs, VM_ENTRY_EXCEPTION_ERROR_CODE) & 0xffff0000u))	/* bits 31:16 */
 			return -1;
 		if (type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_PRIV_SW_EXCEPTION ||
 		    type == INTR_TYPE_SOFT_EXCEPTION) {
@@ -203,7 +209,6 @@ static bool cr_fixed_ok(u64 val, u64 fixed0, u64 fixed1)
 int vmx_check_host_state(struct vmx_cpu *v, const void *vmcs)
 {
 	u32 exit = vmcs_get32(vmcs, VM_EXIT_CONTROLS);
-	u32 entry = vmcs_get32(vmcs, VM_ENTRY_CONTROLS);
 	bool host64 = exit & VM_EXIT_HOST_ADDR_SPACE_SIZE;
 	static const u32 sels[] = {
 		HOST_ES_SELECTOR, HOST_CS_SELECTOR, HOST_SS_SELECTOR, HOST_DS_SELECTOR,
@@ -249,7 +254,6 @@ int vmx_check_host_state(struct vmx_cpu *v, const void *vmcs)
 		return -1;
 	if (!(G(HOST_CR4) & CR4_PAE) || !vmx_is_canonical(G(HOST_RIP)))
 		return -1;
-	(void)entry;
 	return 0;
 }
 
@@ -273,10 +277,10 @@ static struct gseg gseg(const void *vmcs, int i)
 {
 	/* ES, CS, SS, DS, FS, GS, LDTR, TR: encodings are 2 apart. */
 	return (struct gseg){
-		.sel = vmcs_get(vmcs, GUEST_ES_SELECTOR + 2 * i),
-		.base = vmcs_get(vmcs, GUEST_ES_BASE + 2 * i),
-		.limit = vmcs_get32(vmcs, GUEST_ES_LIMIT + 2 * i),
-		.ar = vmcs_get32(vmcs, GUEST_ES_AR_BYTES + 2 * i),
+		.sel = (u16)*vmcs_seg_slot((void *)vmcs, GUEST_ES_SELECTOR, i),
+		.base = *vmcs_seg_slot((void *)vmcs, GUEST_ES_BASE, i),
+		.limit = (u32)*vmcs_seg_slot((void *)vmcs, GUEST_ES_LIMIT, i),
+		.ar = (u32)*vmcs_seg_slot((void *)vmcs, GUEST_ES_AR_BYTES, i),
 	};
 }
 
@@ -493,7 +497,7 @@ int vmx_check_guest_state(struct vmx_cpu *v, const void *vmcs, u64 *qual)
 		      (type == INTR_TYPE_HARD_EXCEPTION && (vec == 1 || vec == 18))))
 			return -1;
 	}
-	if (intr & ~0x1fu)
+	if (intr & ~0xfu)	/* bits 31:4; bit 4 (enclave interruption) needs SGX */
 		return -1;
 	if ((intr & GUEST_INTR_STATE_STI) && (intr & GUEST_INTR_STATE_MOV_SS))
 		return -1;
@@ -607,6 +611,9 @@ enum vmx_status vmx_entry_check(struct vmx_cpu *v, bool launch, u32 *exit_reason
 		if (vmx_check_host_state(v, vmcs))
 			return vmx_vmfail(v, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD);
 		v->ctl_host_checked = true;
+	} else if ((vmcs_get32(vmcs, CPU_BASED_VM_EXEC_CONTROL) & CPU_BASED_TPR_SHADOW) &&
+		   check_tpr_threshold(vmcs)) {
+		return vmx_vmfail(v, VMXERR_ENTRY_INVALID_CONTROL_FIELD);
 	}
 	/* STEP 4 (27.3.1): guest state; failure is a VM exit (27.8). */
 	if (vmx_check_guest_state(v, vmcs, qual)) {
@@ -619,6 +626,7 @@ enum vmx_status vmx_entry_check(struct vmx_cpu *v, bool launch, u32 *exit_reason
 /* ---- STEP 5, 6: loading guest state and injecting an event ---- */
 
 void vmx_ept_xlate(struct cpu *c, u64 gpa, int kind, struct phys_xlate *out);
+void vmx_host_xlate(struct cpu *c, u64 gpa, int kind, struct phys_xlate *out);
 
 /*
  * The core's state was written behind its back: recompute the mode, and
@@ -643,6 +651,7 @@ static void vmx_enter_tlb_context(struct vmx_cpu *v)
 	c->lf_op = LF_NONE;
 	c->s.rflags = (c->s.rflags & 0x3f7fd7) | 2;
 	cpu_update_mode(c);
+	cpu_dr7_changed(c);	/* breakpoints armed from the guest's DR7 */
 	if (!ctx.vpid || !v->tlb_ctx_valid || memcmp(&ctx, &v->tlb_ctx, sizeof(ctx)))
 		tlb_flush_all(c);
 	v->tlb_ctx = ctx;
@@ -737,6 +746,19 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
 	c->lf_op = LF_NONE;
 	s->pending_dbg = G(GUEST_PENDING_DBG_EXCEPTIONS);
 
+	/*
+	 * PAE paging with EPT: the PDPTEs come from the VMCS (27.3.2.4), not
+	 * from memory; without EPT the core loads them from CR3 lazily.
+	 */
+	if ((ctl->proc2 & SECONDARY_EXEC_ENABLE_EPT) && (s->cr0 & CR0_PG) && (s->cr4 & CR4_PAE) &&
+	    !ia32e) {
+		for (int i = 0; i < 4; i++)
+			s->pdpte[i] = G(GUEST_PDPTR0 + 2 * i);
+		c->pdpte_cr3 = s->cr3;
+	} else {
+		c->pdpte_cr3 = ~0ull;
+	}
+
 	/* (27.3.2.4) non-register state. */
 	s->interruptibility = vmcs_get32(vmcs, GUEST_INTERRUPTIBILITY_INFO);
 	s->activity = vmcs_get32(vmcs, GUEST_ACTIVITY_STATE);
@@ -749,8 +771,7 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
 
 	/* Enter VMX non-root operation: EPT translates guest-physical addresses. */
 	v->root_phys_xlate = (void *)c->phys_xlate;
-	if (ctl->proc2 & SECONDARY_EXEC_ENABLE_EPT)
-		c->phys_xlate = vmx_ept_xlate;
+	c->phys_xlate = (ctl->proc2 & SECONDARY_EXEC_ENABLE_EPT) ? vmx_ept_xlate : vmx_host_xlate;
 	c->vmx_nonroot = true;
 	v->guest_mode = true;
 	vmx_enter_tlb_context(v);
@@ -766,6 +787,7 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
 
 	/* The VMX-preemption timer starts counting (SDM 26.5.1). */
 	v->timer_armed = ctl->pin & PIN_BASED_VMX_PREEMPTION_TIMER;
+	v->timer_zero = v->timer_armed && !vmcs_get32(vmcs, VMX_PREEMPTION_TIMER_VALUE);
 	if (v->timer_armed)
 		v->timer_deadline = vmx_host_tsc() +
 				    ((u64)vmcs_get32(vmcs, VMX_PREEMPTION_TIMER_VALUE) << VMX_TIMER_RATE);
@@ -779,6 +801,7 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
 		u32 type = info & INTR_INFO_INTR_TYPE_MASK;
 
 		v->injected = info & ~INTR_INFO_UNBLOCK_NMI;
+		v->injected_len = vmcs_get32(vmcs, VM_ENTRY_INSTRUCTION_LEN);
 		/* An injected exception must not meet the exception bitmap (27.6.1). */
 		v->injecting = type == INTR_TYPE_HARD_EXCEPTION || type == INTR_TYPE_SOFT_EXCEPTION ||
 			       type == INTR_TYPE_PRIV_SW_EXCEPTION;
@@ -789,6 +812,19 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
 				 vmcs_get32(vmcs, VM_ENTRY_EXCEPTION_ERROR_CODE));
 		if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
 			s->interruptibility |= GUEST_INTR_STATE_NMI;	/* (virtual-)NMI blocking */
+	} else if ((s->pending_dbg & 0x400f) && !(s->interruptibility & GUEST_INTR_STATE_MOV_SS)) {
+		/*
+		 * (27.7.3) Pending debug exceptions (B3-B0, BS) without an
+		 * injected event are delivered as a #DB trap before the first
+		 * guest instruction, DR6 receiving the bits; the exception
+		 * bitmap applies to it like to any #DB.  With MOV-SS blocking
+		 * they wait (and are saved again at the exit).
+		 */
+		c->dr6_before_db = s->dr[6];
+		c->db_bits = (u32)(s->pending_dbg & 0x400f);
+		s->dr[6] = (s->dr[6] & ~0x400full) | (s->pending_dbg & 0x400f);
+		s->pending_dbg = 0;
+		cpu_inject_event(c, (u32)CPU_EVENT_HWEXC << CPU_EVENT_TYPE_SHIFT | 1, 0);
 	}
 	return 0;
 }

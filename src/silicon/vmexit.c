@@ -65,14 +65,19 @@ static void save_guest_state(struct vmx_cpu *v, void *vmcs)
 		entry |= VM_ENTRY_IA32E_MODE;
 	vmcs_set(vmcs, VM_ENTRY_CONTROLS, entry);
 
-	/* (28.3.2) segment and descriptor-table registers */
+	/*
+	 * (28.3.2) segment and descriptor-table registers.  In virtual-8086
+	 * mode ES..GS are saved with access rights F3H, the form VM entry
+	 * requires for them (27.3.1.2), whatever the core keeps.
+	 */
 	for (int i = 0; i < CPU_NR_SEGS; i++) {
 		const struct cpu_seg *g = &s->seg[i];
+		bool v86 = (s->rflags & BIT(17)) && i <= CPU_SEG_GS;
 
-		vmcs_set(vmcs, GUEST_ES_SELECTOR + 2 * i, g->sel);
-		vmcs_set(vmcs, GUEST_ES_BASE + 2 * i, g->base);
-		vmcs_set(vmcs, GUEST_ES_LIMIT + 2 * i, g->limit);
-		vmcs_set(vmcs, GUEST_ES_AR_BYTES + 2 * i, g->ar);
+		*vmcs_seg_slot(vmcs, GUEST_ES_SELECTOR, i) = g->sel;
+		*vmcs_seg_slot(vmcs, GUEST_ES_BASE, i) = g->base;
+		*vmcs_seg_slot(vmcs, GUEST_ES_LIMIT, i) = g->limit;
+		*vmcs_seg_slot(vmcs, GUEST_ES_AR_BYTES, i) = v86 ? 0xf3 : g->ar;
 	}
 	vmcs_set(vmcs, GUEST_GDTR_BASE, s->gdtr.base);
 	vmcs_set(vmcs, GUEST_GDTR_LIMIT, s->gdtr.limit);
@@ -89,14 +94,18 @@ static void save_guest_state(struct vmx_cpu *v, void *vmcs)
 	v->regs[4] = s->gpr[4];
 
 	/*
-	 * PAE paging with EPT: the PDPTEs are saved (28.3.4); this processor
-	 * reads them from the PDPT at CR3 through EPT.
+	 * PAE paging with EPT: the PDPTEs are saved (28.3.4): the processor's
+	 * PDPTE registers, or, if the core has not loaded them for this CR3
+	 * yet, the PDPT at CR3 read through EPT.
 	 */
 	if ((ctl->proc2 & SECONDARY_EXEC_ENABLE_EPT) && (s->cr0 & BIT(31)) && (s->cr4 & BIT(5)) &&
 	    !(s->efer & BIT(10))) {
 		struct ept_result r;
 
-		if (!ept_translate(ctl->eptp, s->cr3 & 0xffffffe0ull, EPT_ACC_READ, &r))
+		if (c->pdpte_cr3 == s->cr3)
+			for (int i = 0; i < 4; i++)
+				vmcs_set(vmcs, GUEST_PDPTR0 + 2 * i, s->pdpte[i]);
+		else if (!ept_translate(ctl->eptp, s->cr3 & 0xffffffe0ull, EPT_ACC_READ, &r))
 			for (int i = 0; i < 4; i++) {
 				u64 e;
 
@@ -105,9 +114,17 @@ static void save_guest_state(struct vmx_cpu *v, void *vmcs)
 			}
 	}
 
-	/* (28.3.4) non-register state */
+	/*
+	 * (28.3.4) non-register state.  The pending debug exceptions field is
+	 * saved as 0 except for TPR-below-threshold exits and exits while
+	 * MOV SS blocks debug exceptions (INIT, #MC, SMI and MTF exits do not
+	 * happen here); VM entry delivered the ones it loaded.
+	 */
+	if (v->exit.reason != EXIT_REASON_TPR_BELOW_THRESHOLD &&
+	    !(s->interruptibility & CPU_INTR_MOVSS_BLOCKING))
+		s->pending_dbg = 0;
 	vmcs_set(vmcs, GUEST_PENDING_DBG_EXCEPTIONS, s->pending_dbg);
-	vmcs_set(vmcs, GUEST_INTERRUPTIBILITY_INFO, s->interruptibility & 0x1f);
+	vmcs_set(vmcs, GUEST_INTERRUPTIBILITY_INFO, s->interruptibility & 0xf);
 	vmcs_set(vmcs, GUEST_ACTIVITY_STATE, s->activity);
 	if (ctl->exit & VM_EXIT_SAVE_VMX_PREEMPTION_TIMER) {
 		u64 now = vmx_host_tsc();
@@ -263,12 +280,20 @@ void vmx_complete_exit(struct vmx_cpu *v)
 	if (c->s.event_info & CPU_EVENT_VALID) {
 		idt_info = c->s.event_info | INTR_INFO_VALID_MASK;
 		vmcs_set(vmcs, IDT_VECTORING_ERROR_CODE, c->s.event_error);
+		if (v->injected)
+			vmcs_set(vmcs, VM_EXIT_INSTRUCTION_LEN, v->injected_len);
 		c->s.event_info = 0;
 		__atomic_and_fetch(&c->req, ~REQ_EVENT, __ATOMIC_SEQ_CST);
 	} else if (c->delivering >= 0 && x->reason != EXIT_REASON_TRIPLE_FAULT) {
 		if (v->injected && c->icount == v->entry_icount) {
+			u32 type = v->injected & INTR_INFO_INTR_TYPE_MASK;
+
 			idt_info = v->injected;
 			vmcs_set(vmcs, IDT_VECTORING_ERROR_CODE, v->injected_err);
+			/* Software events: the length KVM injects them again with (28.2.4). */
+			if (type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_SOFT_EXCEPTION ||
+			    type == INTR_TYPE_PRIV_SW_EXCEPTION)
+				vmcs_set(vmcs, VM_EXIT_INSTRUCTION_LEN, v->injected_len);
 		} else if (c->delivering < 32) {
 			idt_info = INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | (u32)c->delivering |
 				   (c->fault_has_err ? INTR_INFO_DELIVER_CODE_MASK : 0);

@@ -54,8 +54,7 @@ struct vmx_ctls {
 
 /**
  * struct vmx_cpu - VMX state of one logical processor
- * @cpu: the logical processor (execution core) this belongs to; NULL in
- *	unit tests that exercise VMX instructions without a core
+ * @cpu: the execution core of this logical processor (vmx_cpu_create())
  * @vmxon: in VMX operation (after VMXON, before VMXOFF)
  * @guest_mode: in VMX non-root operation (between VM entry and VM exit)
  * @vmxon_ptr: the VMXON pointer
@@ -101,8 +100,10 @@ struct vmx_cpu {
 	void *root_phys_xlate;		/* the core's root-mode translation */
 	u64 root_tsc_offset;
 	bool timer_armed;		/* VMX-preemption timer counting */
+	bool timer_zero;		/* ... and it started at 0 */
 	u64 timer_deadline;		/* in guest-visible TSC ticks (root TSC) */
 	u32 injected, injected_err;	/* the event VM entry injected, 0 = none */
+	u32 injected_len;		/* its instruction length (software events) */
 	bool injecting;			/* its delivery has not started yet */
 	u64 entry_icount;		/* instructions retired when the guest started */
 	/*

@@ -28,6 +28,8 @@ struct kvm_x86_ops {
 	void (*vcpu_put)(struct kvm_vcpu *vcpu);
 	/* Bring vcpu->arch up to date with the VMCS and unswitched registers. */
 	void (*cache_guest_state)(struct kvm_vcpu *vcpu);
+	/* The base of segment @seg (VCPU_SREG_*) without caching all state. */
+	u64 (*get_segment_base)(struct kvm_vcpu *vcpu, int seg);
 	enum exit_fastpath_completion (*vcpu_run)(struct kvm_vcpu *vcpu);
 	int (*handle_exit)(struct kvm_vcpu *vcpu, enum exit_fastpath_completion fastpath);
 	int (*skip_emulated_instruction)(struct kvm_vcpu *vcpu);
@@ -40,6 +42,8 @@ struct kvm_x86_ops {
 	void (*enable_nmi_window)(struct kvm_vcpu *vcpu);
 	void (*flush_tlb_all)(struct kvm_vcpu *vcpu);
 	void (*vcpu_kick)(struct kvm_vcpu *vcpu);
+	/* Intercept the exceptions guest debugging needs (KVM_SET_GUEST_DEBUG). */
+	void (*update_exception_bitmap)(struct kvm_vcpu *vcpu);
 	void (*get_exit_info)(struct kvm_vcpu *vcpu, u32 *reason, u64 *info1, u64 *info2);
 };
 

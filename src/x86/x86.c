@@ -13,6 +13,8 @@
 #include <string.h>
 #include <time.h>
 #include <sched.h>
+#include <signal.h>
+#include <pthread.h>
 #include <sys/mman.h>
 
 #include "kvm/kvm_host.h"
@@ -91,6 +93,12 @@ int kvm_vm_ioctl_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_SET_BOOT_CPU_ID:
 	case KVM_CAP_USER_NMI:
 		return 1;
+	case KVM_CAP_SYNC_REGS:
+		return KVM_SYNC_X86_VALID_FIELDS;
+	case KVM_CAP_SET_GUEST_DEBUG:
+		return 1;
+	case KVM_CAP_SET_GUEST_DEBUG2:
+		return KVM_GUESTDBG_VALID_MASK;
 	case KVM_CAP_XSAVE2:
 		/* the UABI buffer is never smaller than struct kvm_xsave */
 		return sizeof(struct kvm_xsave);
@@ -1280,6 +1288,7 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned lon
 		struct kvm_cpuid2 cpuid2;
 		struct kvm_cpuid cpuid;
 		struct kvm_signal_mask sigmask;
+		struct kvm_guest_debug dbg;
 	} *u;
 	long r = -EINVAL;
 
@@ -1453,6 +1462,11 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned lon
 			r = kvm_vcpu_ioctl_interrupt(vcpu, &irq);
 		break;
 	}
+	case KVM_SET_GUEST_DEBUG:
+		r = copy_from_user(&u->dbg, argp, sizeof(u->dbg));
+		if (!r)
+			r = kvm_arch_vcpu_ioctl_set_guest_debug(vcpu, &u->dbg);
+		break;
 	case KVM_NMI:
 		/* kvm_inject_nmi(): process_nmi() folds it into nmi_pending */
 		vcpu->arch.nmi_queued++;
@@ -1552,6 +1566,30 @@ int kvm_skip_emulated_instruction(struct kvm_vcpu *vcpu)
 	return kvm_x86_call(skip_emulated_instruction)(vcpu);
 }
 
+/*
+ * kvm_arch_vcpu_ioctl_set_guest_debug(): KVM_GUESTDBG_ENABLE with
+ * USE_SW_BP intercepts #BP (int3 exits with KVM_EXIT_DEBUG); INJECT_BP
+ * queues a #BP for the guest (reinjecting one userspace saw).  Return:
+ * 0, -EBUSY if an exception is already pending, -EINVAL for debugging
+ * userkvm does not do (single-step and hardware breakpoints need #DB
+ * traps the processor does not raise yet).
+ */
+int kvm_arch_vcpu_ioctl_set_guest_debug(struct kvm_vcpu *vcpu, struct kvm_guest_debug *dbg)
+{
+	if (dbg->control & ~KVM_GUESTDBG_VALID_MASK)
+		return -EINVAL;
+	if (dbg->control & KVM_GUESTDBG_INJECT_BP) {
+		if (vcpu->arch.exception.pending || vcpu->arch.exception.injected)
+			return -EBUSY;
+		kvm_queue_exception(vcpu, 3 /* BP_VECTOR */, false, 0);
+	}
+	vcpu->arch.guest_debug = dbg->control;
+	if (!(vcpu->arch.guest_debug & KVM_GUESTDBG_ENABLE))
+		vcpu->arch.guest_debug = 0;
+	kvm_x86_call(update_exception_bitmap)(vcpu);
+	return 0;
+}
+
 int kvm_handle_unexpected_exit(struct kvm_vcpu *vcpu, u32 exit_reason)
 {
 	struct kvm_run *run = vcpu->run;
@@ -1565,24 +1603,40 @@ int kvm_handle_unexpected_exit(struct kvm_vcpu *vcpu, u32 exit_reason)
 }
 
 /*
- * kvm_cpuid(): the guest's CPUID as KVM_SET_CPUID2 set it.  A leaf past the
- * last basic or extended leaf answers like the last basic leaf, as Intel
- * processors do (get_out_of_range_cpuid_entry()).
+ * get_out_of_range_cpuid_entry(): a leaf the guest's CPUID does not have.
+ * Within its class's range (basic, hypervisor 0x4000xx00, extended,
+ * Centaur 0xc0000000) it reads as 0; past it, Intel processors answer
+ * with the last basic leaf (the index asked for still counts), AMD ones
+ * with 0.  Return: the entry to use, with *@fn the leaf it is, or NULL.
  */
+static struct kvm_cpuid_entry2 *get_out_of_range_cpuid_entry(struct kvm_vcpu *vcpu, u32 *fn,
+							     u32 index)
+{
+	struct kvm_cpuid_entry2 *basic = kvm_find_cpuid_entry(vcpu, 0), *class;
+	u32 function = *fn;
+
+	if (!basic || vcpu->arch.is_amd_compatible)
+		return NULL;
+	if (function >= 0x40000000 && function <= 0x4fffffff)
+		class = kvm_find_cpuid_entry(vcpu, function & 0xffffff00);
+	else if (function >= 0xc0000000)
+		class = kvm_find_cpuid_entry(vcpu, 0xc0000000);
+	else
+		class = kvm_find_cpuid_entry(vcpu, function & 0x80000000);
+	if (class && function <= class->eax)
+		return NULL;
+	*fn = basic->eax;
+	return kvm_find_cpuid_entry_index(vcpu, basic->eax, index);
+}
+
+/* kvm_cpuid(): the guest's CPUID as KVM_SET_CPUID2 set it (KVM's kvm_cpuid()). */
 static void kvm_cpuid(struct kvm_vcpu *vcpu, u32 *eax, u32 *ebx, u32 *ecx, u32 *edx)
 {
 	u32 function = *eax, index = *ecx;
 	struct kvm_cpuid_entry2 *e = kvm_find_cpuid_entry_index(vcpu, function, index);
 
-	if (!e) {
-		struct kvm_cpuid_entry2 *basic = kvm_find_cpuid_entry(vcpu, 0);
-		struct kvm_cpuid_entry2 *ext = kvm_find_cpuid_entry(vcpu, 0x80000000);
-		bool in_range = (function < 0x80000000 && basic && function <= basic->eax) ||
-				(function >= 0x80000000 && ext && function <= ext->eax);
-
-		if (!in_range && basic)
-			e = kvm_find_cpuid_entry_index(vcpu, basic->eax, index);
-	}
+	if (!e)
+		e = get_out_of_range_cpuid_entry(vcpu, &function, index);
 	if (e) {
 		*eax = e->eax;
 		*ebx = e->ebx;
@@ -1590,6 +1644,18 @@ static void kvm_cpuid(struct kvm_vcpu *vcpu, u32 *eax, u32 *ebx, u32 *ecx, u32 *
 		*edx = e->edx;
 	} else {
 		*eax = *ebx = *ecx = *edx = 0;
+		/*
+		 * Leaves 0xb and 0x1f: an undefined subleaf still echoes the
+		 * index in ECX[7:0] and gives the x2APIC ID in EDX, if subleaf
+		 * 1 exists.
+		 */
+		if (function == 0xb || function == 0x1f) {
+			e = kvm_find_cpuid_entry_index(vcpu, function, 1);
+			if (e) {
+				*ecx = index & 0xff;
+				*edx = e->edx;
+			}
+		}
 	}
 }
 
@@ -1871,26 +1937,57 @@ static void pio_set_rax(struct kvm_vcpu *vcpu, int size, const u8 *data)
 	}
 }
 
+/* The linear address of RIP (kvm_get_linear_rip()): what completions compare. */
+u64 kvm_get_linear_rip(struct kvm_vcpu *vcpu)
+{
+	return kvm_x86_call(get_segment_base)(vcpu, VCPU_SREG_CS) + vcpu->arch.regs[VCPU_REGS_RIP];
+}
+
+static bool kvm_is_linear_rip(struct kvm_vcpu *vcpu, u64 linear_rip)
+{
+	return kvm_get_linear_rip(vcpu) == linear_rip;
+}
+
+/*
+ * The completions of a PIO exit, at the next KVM_RUN: only then does the
+ * instruction retire (RIP moves on, an IN writes RAX).  If userspace moved
+ * RIP meanwhile (KVM_SET_REGS), the instruction is dropped (KVM's
+ * cui_linear_rip check).
+ */
 static int complete_fast_pio_in(struct kvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 
+	if (unlikely(!kvm_is_linear_rip(vcpu, vcpu->arch.cui_linear_rip)))
+		return 1;
 	trace_kvm_pio(0, run->io.port, run->io.size, 1, *(u32 *)((u8 *)run + run->io.data_offset));
 	pio_set_rax(vcpu, run->io.size, (u8 *)run + run->io.data_offset);
+	return kvm_skip_emulated_instruction(vcpu);
+}
+
+static int complete_fast_pio_out(struct kvm_vcpu *vcpu)
+{
+	if (unlikely(!kvm_is_linear_rip(vcpu, vcpu->arch.cui_linear_rip)))
+		return 1;
+	return kvm_skip_emulated_instruction(vcpu);
+}
+
+static int complete_fast_pio_out_port_0x7e(struct kvm_vcpu *vcpu)
+{
 	return 1;
 }
 
 /*
- * kvm_fast_pio(): IN/OUT (not string).  The instruction retires first; an
- * OUT has its data in the PIO page, an IN gets it from there when KVM_RUN
- * is called again (complete_userspace_io).
+ * kvm_fast_pio(): IN/OUT (not string).  An OUT has its data in the PIO
+ * page; an IN gets it from there when KVM_RUN is called again.  Either way
+ * RIP stays on the instruction until then (complete_userspace_io), except
+ * for OUT to port 0x7e (KVM_X86_QUIRK_OUT_7E_INC_RIP, on by default).
  */
 int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in)
 {
 	struct kvm_run *run = vcpu->run;
 	u8 *page = (u8 *)run + KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
 	u8 data[4] = { 0 };
-	int ret = kvm_skip_emulated_instruction(vcpu);
 
 	if (!in)
 		memcpy(data, &vcpu->arch.regs[VCPU_REGS_RAX], size);
@@ -1898,7 +1995,7 @@ int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in)
 		if (in)
 			pio_set_rax(vcpu, size, data);
 		trace_kvm_pio(!in, port, size, 1, *(u32 *)data);
-		return ret;
+		return kvm_skip_emulated_instruction(vcpu);
 	}
 	if (!in)
 		trace_kvm_pio(1, port, size, 1, *(u32 *)data);
@@ -1910,9 +2007,17 @@ int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in)
 	run->io.data_offset = KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
 	if (in) {
 		memset(page, 0, size);
+		vcpu->arch.cui_linear_rip = kvm_get_linear_rip(vcpu);
 		vcpu->arch.complete_userspace_io = complete_fast_pio_in;
 	} else {
 		memcpy(page, data, size);
+		if (port == 0x7e) {
+			kvm_skip_emulated_instruction(vcpu);
+			vcpu->arch.complete_userspace_io = complete_fast_pio_out_port_0x7e;
+		} else {
+			vcpu->arch.cui_linear_rip = kvm_get_linear_rip(vcpu);
+			vcpu->arch.complete_userspace_io = complete_fast_pio_out;
+		}
 	}
 	return 0;
 }
@@ -2812,27 +2917,115 @@ static void post_kvm_run_save(struct kvm_vcpu *vcpu)
 }
 
 
+/*
+ * KVM_SET_SIGNAL_MASK: the mask is the thread's while KVM_RUN runs
+ * (kvm_sigset_activate()), e.g. QEMU unblocks its SIG_IPI only there.
+ */
+static void kvm_sigset_activate(struct kvm_vcpu *vcpu, sigset_t *old)
+{
+	sigset_t set;
+
+	if (!vcpu->arch.sigset_active)
+		return;
+	sigemptyset(&set);
+	for (int sig = 1; sig <= 64 && sig < NSIG; sig++)
+		if (vcpu->arch.sigset & (1ull << (sig - 1)))
+			sigaddset(&set, sig);
+	pthread_sigmask(SIG_SETMASK, &set, old);
+}
+
+static void kvm_sigset_deactivate(struct kvm_vcpu *vcpu, const sigset_t *old)
+{
+	if (vcpu->arch.sigset_active)
+		pthread_sigmask(SIG_SETMASK, old, NULL);
+}
+
+/*
+ * KVM_CAP_SYNC_REGS: registers in kvm_run->s.regs instead of ioctls.
+ * sync_regs() takes the ones userspace marked dirty before the run (from a
+ * copy: userspace may change the page meanwhile); store_regs() writes the
+ * valid ones after it.
+ */
+static int sync_regs(struct kvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	struct kvm_sync_regs s;
+
+	memcpy(&s, &run->s.regs, sizeof(s));
+	kvm_x86_call(cache_guest_state)(vcpu);
+	if (run->kvm_dirty_regs & KVM_SYNC_X86_REGS) {
+		kvm_arch_vcpu_ioctl_set_regs(vcpu, &s.regs);
+		run->kvm_dirty_regs &= ~KVM_SYNC_X86_REGS;
+	}
+	if (run->kvm_dirty_regs & KVM_SYNC_X86_SREGS) {
+		if (__set_sregs(vcpu, &s.sregs))
+			return -EINVAL;
+		run->kvm_dirty_regs &= ~KVM_SYNC_X86_SREGS;
+	}
+	if (run->kvm_dirty_regs & KVM_SYNC_X86_EVENTS) {
+		if (kvm_vcpu_ioctl_x86_set_vcpu_events(vcpu, &s.events))
+			return -EINVAL;
+		run->kvm_dirty_regs &= ~KVM_SYNC_X86_EVENTS;
+	}
+	return 0;
+}
+
+static void store_regs(struct kvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	BUILD_BUG_ON(sizeof(struct kvm_sync_regs) > SYNC_REGS_SIZE_BYTES);
+	kvm_x86_call(cache_guest_state)(vcpu);
+	if (run->kvm_valid_regs & KVM_SYNC_X86_REGS)
+		kvm_arch_vcpu_ioctl_get_regs(vcpu, &run->s.regs.regs);
+	if (run->kvm_valid_regs & KVM_SYNC_X86_SREGS)
+		__get_sregs(vcpu, &run->s.regs.sregs);
+	if (run->kvm_valid_regs & KVM_SYNC_X86_EVENTS)
+		kvm_vcpu_ioctl_x86_get_vcpu_events(vcpu, &run->s.regs.events);
+}
+
+/*
+ * kvm_arch_vcpu_ioctl_run(), in KVM's order: an AP waiting for SIPI, the
+ * sync_regs validity check, the CR8 of a userspace LAPIC, the completion
+ * of the last exit (PIO, ...), and only then immediate_exit (so that
+ * KVM_RUN with immediate_exit set completes a pending exit and returns
+ * -EINTR without entering the guest; exit_reason is left alone).
+ */
 int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
+	sigset_t oldset;
 	int r;
 
 	kvm_x86_call(vcpu_load)(vcpu);
+	kvm_sigset_activate(vcpu, &oldset);
 	run->flags = 0;
-	if ((run->kvm_valid_regs & ~KVM_SYNC_X86_VALID_FIELDS) ||
-	    (run->kvm_dirty_regs & ~KVM_SYNC_X86_VALID_FIELDS) || run->kvm_dirty_regs) {
-		r = -EINVAL;	/* KVM_CAP_SYNC_REGS is not offered */
-		goto out;
-	}
 	/* An application processor waits for INIT-SIPI (KVM_MP_STATE_UNINITIALIZED). */
 	if (vcpu->arch.mp_state == KVM_MP_STATE_UNINITIALIZED) {
-		if (run->immediate_exit) {
+		if (READ_ONCE(run->immediate_exit)) {
 			r = -EINTR;
 			goto out;
 		}
 		kvm_apic_accept_events(vcpu);
 		r = -EAGAIN;
 		goto out;
+	}
+	if ((run->kvm_valid_regs & ~KVM_SYNC_X86_VALID_FIELDS) ||
+	    (run->kvm_dirty_regs & ~KVM_SYNC_X86_VALID_FIELDS)) {
+		r = -EINVAL;
+		goto out;
+	}
+	if (run->kvm_dirty_regs) {
+		r = sync_regs(vcpu);
+		if (r)
+			goto out;
+	}
+	/* Without an in-kernel LAPIC, userspace owns the TPR: kvm_run->cr8 is it. */
+	if (!vcpu->arch.apic) {
+		if (kvm_set_cr8(vcpu, run->cr8)) {
+			r = -EINVAL;
+			goto out;
+		}
 	}
 	if (vcpu->arch.complete_userspace_io) {
 		int (*cui)(struct kvm_vcpu *) = vcpu->arch.complete_userspace_io;
@@ -2848,13 +3041,16 @@ int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 	 * done) without running the guest.  Note, KVM leaves exit_reason as
 	 * it was here.
 	 */
-	if (run->immediate_exit) {
+	if (READ_ONCE(run->immediate_exit)) {
 		r = -EINTR;
 		goto out;
 	}
 	r = vcpu_run(vcpu);
 out:
+	if (run->kvm_valid_regs)
+		store_regs(vcpu);
 	post_kvm_run_save(vcpu);
+	kvm_sigset_deactivate(vcpu, &oldset);
 	kvm_x86_call(vcpu_put)(vcpu);
 	return r;
 }

@@ -188,6 +188,8 @@ struct kvm_vcpu_arch {
 	struct vcpu_vmx *vmx;		/* the VMX backend's part (vmx/vmx.h) */
 	/* The run loop (x86.c) */
 	int (*complete_userspace_io)(struct kvm_vcpu *vcpu);
+	u64 cui_linear_rip;		/* where the instruction awaiting completion is */
+	u32 guest_debug;		/* KVM_SET_GUEST_DEBUG's KVM_GUESTDBG_* */
 	int mode;			/* OUTSIDE_GUEST_MODE / IN_GUEST_MODE, atomic */
 	pthread_mutex_t halt_lock;	/* with halt_cond: a halted vCPU sleeps here */
 	pthread_cond_t halt_cond;
@@ -301,6 +303,10 @@ int kvm_handle_dr_access(struct kvm_vcpu *vcpu, u64 qualification);
 int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code);
 int kvm_interrupt_window_open(struct kvm_vcpu *vcpu);
 int kvm_handle_unexpected_exit(struct kvm_vcpu *vcpu, u32 exit_reason);
+/* KVM_GUESTDBG_* userkvm implements (KVM_CAP_SET_GUEST_DEBUG2) */
+#define KVM_GUESTDBG_VALID_MASK	(KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP | KVM_GUESTDBG_INJECT_BP)
+int kvm_arch_vcpu_ioctl_set_guest_debug(struct kvm_vcpu *vcpu, struct kvm_guest_debug *dbg);
+u64 kvm_get_linear_rip(struct kvm_vcpu *vcpu);
 void kvm_queue_exception(struct kvm_vcpu *vcpu, u8 vector, bool has_error, u32 error_code);
 void kvm_vcpu_kick(struct kvm_vcpu *vcpu);
 void kvm_flush_remote_tlbs(struct kvm *kvm);

@@ -96,6 +96,7 @@ static const struct { long cap; const char *name; } shared_caps[] = {
 	{ KVM_CAP_USER_MEMORY2, "USER_MEMORY2" },
 	{ KVM_CAP_IMMEDIATE_EXIT, "IMMEDIATE_EXIT" },
 	{ KVM_CAP_INTERNAL_ERROR_DATA, "INTERNAL_ERROR_DATA" },
+	{ KVM_CAP_SYNC_REGS, "SYNC_REGS" },
 };
 
 KVM_CASE(sys_check_extension)

@@ -54,7 +54,7 @@ void t_printf(struct tctx *t, const char *fmt, ...)
 		if (!t->buf)
 			abort();
 	}
-	if (t->differs_next) {
+	if (t->differs_next || t->differs_all) {
 		t->buf[t->len++] = '~';
 		t->differs_next = 0;
 	}

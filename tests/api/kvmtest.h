@@ -37,6 +37,7 @@ struct tctx {
 	char *buf;		/* the transcript */
 	size_t len, cap;
 	int differs_next;	/* the next line is a known difference */
+	int differs_all;	/* every line is (a case that cannot run on one side) */
 	int err;		/* errno of the last t_ioctl() */
 };
 

@@ -229,6 +229,15 @@ static int mt_run(struct tctx *t, struct mt_vm *g, int max)
 
 			if (run->io.port == MG_DONE_PORT && run->io.direction == KVM_EXIT_IO_OUT) {
 				t_printf(t, "exit IO done");
+				/*
+				 * VMX KVM retires an OUT when KVM_RUN is called again
+				 * (complete_fast_pio_out); immediate_exit does that
+				 * without running the guest, so the registers read next
+				 * are the same on every KVM.
+				 */
+				run->immediate_exit = 1;
+				IOC(t, g->vcpu, KVM_RUN, 0);
+				run->immediate_exit = 0;
 				return mmio;
 			}
 			if (run->io.direction == KVM_EXIT_IO_IN)

@@ -37,6 +37,9 @@ struct diff_regs {
 extern struct diff_regs native_out;
 void native_exec(struct diff_regs *in);
 void native_exec32(struct diff_regs *in);
+void native_return_taken(void);
+extern u8 native_taken;
+#define RET_SLOT2 (CODE + 0x808)
 
 /* Cases run in compatibility mode (32-bit code) instead of 64-bit mode. */
 static bool mode32;
@@ -106,6 +109,8 @@ enum form {
 	F_STR,		/* string op */
 	F_PUSHPOP,	/* push/pop reg */
 	F_I8,		/* opcode imm8 (AAM, AAD) */
+	F_BRANCH,	/* Jcc/LOOP/JCXZ to next + 8 */
+	F_STACKOP,	/* ENTER, LEAVE, PUSHF/POPF, XLAT with pointers into the data */
 };
 
 enum kind { K_PLAIN, K_SHIFT, K_SHXD, K_DIV, K_BSF, K_BT, K_BTI, K_MEMONLY, K_CX16, K_CL16, K_ONLY32 };
@@ -223,6 +228,17 @@ static const struct spec specs[] = {
 	{ "lods", 0, 0, 0xad, 0xac, -1, F_STR, S_ALL, K_PLAIN, 0 },
 	{ "cmps", 0, 0, 0xa7, 0xa6, -1, F_STR, S_ALL, K_PLAIN, 0 },
 	{ "scas", 0, 0, 0xaf, 0xae, -1, F_STR, S_ALL, K_PLAIN, 0 },
+	{ "enter", 0, 0, 0xc8, -1, -1, F_STACKOP, 0xa, K_PLAIN, 0 },
+	{ "leave", 0, 0, 0xc9, -1, -1, F_STACKOP, 0xa, K_PLAIN, 0 },
+	{ "pushf", 0, 0, 0x9c, -1, -1, F_STACKOP, 0xa, K_PLAIN, 0 },
+	{ "popf", 0, 0, 0x9d, -1, -1, F_STACKOP, 0xa, K_PLAIN, 0 },
+	{ "xlat", 0, 0, 0xd7, -1, -1, F_STACKOP, 8, K_PLAIN, 0 },
+	{ "jcc rel8", 0, 0, 0x70, -1, -1, F_BRANCH, 4, K_PLAIN, 0 },
+	{ "jcc rel32", 0, 1, 0x80, -1, -1, F_BRANCH, 4, K_PLAIN, 0 },
+	{ "loopne", 0, 0, 0xe0, -1, -1, F_BRANCH, 4, K_PLAIN, 0 },
+	{ "loope", 0, 0, 0xe1, -1, -1, F_BRANCH, 4, K_PLAIN, 0 },
+	{ "loop", 0, 0, 0xe2, -1, -1, F_BRANCH, 4, K_PLAIN, 0 },
+	{ "jrcxz", 0, 0, 0xe3, -1, -1, F_BRANCH, 4, K_PLAIN, 0 },
 	/* legacy-mode only (run in compatibility mode) */
 	{ "daa", 0, 0, 0x27, -1, -1, F_NONE, 4, K_ONLY32, OF },
 	{ "das", 0, 0, 0x2f, -1, -1, F_NONE, 4, K_ONLY32, OF },
@@ -239,6 +255,9 @@ static const struct spec specs[] = {
 struct tcase {
 	u8 code[32];
 	int len;
+	int target;		/* branch cases: offset of the taken target */
+	u64 bsf_src;		/* BSF/BSR from memory: its address (0: none) */
+	int bsf_reg, bsf_size;
 	struct diff_regs in;
 	u32 fmask;		/* flags to compare */
 	u16 skip_regs;		/* GPRs not to compare */
@@ -289,8 +308,75 @@ static bool gen(const struct spec *sp, int sz, struct tcase *t)
 
 	if (byte && sp->op_b < 0)
 		return false;
-	if (mode32 && sz == 3)
+	if (mode32 && sz == 3 && sp->form != F_STACKOP)
 		return false;
+	if (sp->form == F_STACKOP) {
+		/* 64-bit code: sizes 16/64; 32-bit code: 16/32 */
+		int osz16 = sz == 1;
+		if (!mode32 && sz == 2)
+			return false;
+		if (mode32 && sz == 3)
+			sz = 2;
+		t->in.gpr[5] = DATA + 0x2000 + (rnd() % 64) * 8;
+		t->in.gpr[3] = DATA + 0x100 + rnd() % 0x100;
+		if (osz16)
+			*p++ = 0x66;
+		switch (sp->op) {
+		case 0xc8:
+			*p++ = 0xc8;
+			*p++ = (u8)(rnd() % 64);
+			*p++ = 0;
+			*p++ = (u8)(rnd() % 6);
+			break;
+		case 0x9d: {
+			/* push %rax; popf: no TF, AC, IF games (CPL3 natively) */
+			u64 v = rnd() & ~(u64)(0x100 | 0x40000 | 0x200 | 0x3000 | 0x4000);
+			t->in.gpr[0] = v;
+			if (osz16)
+				p--;	/* the 66h goes on both instructions */
+			if (osz16)
+				*p++ = 0x66;
+			*p++ = 0x50;
+			if (osz16)
+				*p++ = 0x66;
+			*p++ = 0x9d;
+			break;
+		}
+		case 0x9c:
+			*p++ = 0x9c;
+			if (osz16)
+				*p++ = 0x66;
+			*p++ = 0x5a;	/* pop %rdx */
+			break;
+		default:
+			*p++ = sp->op;
+		}
+		t->len = (int)(p - t->code);
+		t->fmask = ALLF | DF;
+		if (sp->op == 0x9c)
+			t->skip_regs |= 1u << 2;	/* IF and reserved bits differ (CPL3) */
+		return true;
+	}
+	if (sp->form == F_BRANCH) {
+		static const u64 counts[] = { 0, 1, 2, 3, 0x100000000ull, 0x100000001ull, ~0ull };
+		int cc = (int)(rnd() % 16);
+		if (sp->op >= 0xe0 && (rnd() & 1))
+			*p++ = 0x67;	/* ECX (CX in 32-bit code) as the counter */
+		if (sp->map == 1) {
+			*p++ = 0x0f;
+			*p++ = (u8)(sp->op + cc);
+			put32(p, 8);
+			p += 4;
+		} else {
+			*p++ = (u8)(sp->op + (sp->op == 0x70 ? cc : 0));
+			*p++ = 8;
+		}
+		t->in.gpr[1] = counts[rnd() % ARRAY_SIZE(counts)];
+		t->len = (int)(p - t->code);
+		t->target = t->len + 8;
+		t->fmask = ALLF | DF;
+		return true;
+	}
 	if (sp->form == F_I8) {
 		*p++ = sp->op;
 		*p++ = rnd() % 8 == 0 ? 0 : (rnd() % 3 == 0 ? 10 : (u8)rnd());
@@ -312,6 +398,15 @@ static bool gen(const struct spec *sp, int sz, struct tcase *t)
 		t->in.gpr[6] = DATA + 0x800 + rnd() % 0x400;
 		t->in.gpr[7] = DATA + 0x1800 + rnd() % 0x400;
 		t->in.gpr[1] = rnd() % 24;
+		if (!mode32 && rnd() % 4 == 0) {
+			/* 67h: ESI, EDI, ECX (upper halves are ignored) */
+			memmove(t->code + 1, t->code, (size_t)(p - t->code));
+			t->code[0] = 0x67;
+			p++;
+			t->in.gpr[6] |= rnd() << 32;
+			t->in.gpr[7] |= rnd() << 32;
+			t->in.gpr[1] |= rnd() << 32;
+		}
 		if (rnd() & 1)
 			t->in.rflags |= DF;
 		/* make equal runs likely for CMPS/SCAS */
@@ -550,8 +645,12 @@ done:
 			src = t->in.gpr[rm] & ((sz == 3) ? ~0ull : ((1ull << (8 << sz)) - 1));
 		if (!mem && src == 0)
 			t->skip_regs |= 1u << reg;
-		if (mem)
-			t->skip_regs |= 1u << reg;	/* FIXME: compare when the source is non-zero */
+		if (mem) {
+			/* the destination is unchanged/undefined only for a zero source */
+			t->bsf_src = target;
+			t->bsf_reg = reg;
+			t->bsf_size = opsz_bytes;
+		}
 	}
 	t->fmask = (ALLF | DF) & ~undef;
 	return true;
@@ -590,6 +689,12 @@ static int run_case(const char *name, struct tcase *t, int n)
 				      "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15" };
 
 	fill_data(rnd());
+	if (t->bsf_src) {
+		u64 v = 0;
+		memcpy(&v, ndata + (t->bsf_src - DATA), t->bsf_size);
+		if (v == 0)
+			t->skip_regs |= 1u << t->bsf_reg;
+	}
 	memcpy(ncode, t->code, t->len);
 	if (mode32) {
 		/* ljmp $0x33, $CODE+0x700, where a 64-bit "jmp *RET_SLOT" waits */
@@ -605,6 +710,23 @@ static int run_case(const char *name, struct tcase *t, int n)
 	}
 	memcpy(scode, t->code, t->len);
 	scode[t->len] = 0xf4;	/* hlt */
+	if (t->target) {
+		/* the taken path: its own way back natively, a HLT on silicon */
+		u8 *q = ncode + t->target;
+		if (mode32) {
+			q[0] = 0xea;
+			put32(q + 1, (u32)(CODE + 0x710));
+			q[5] = 0x33;
+			q[6] = 0;
+		} else {
+			q[0] = 0xff;
+			q[1] = 0x24;
+			q[2] = 0x25;
+			put32(q + 3, (u32)RET_SLOT2);
+		}
+		scode[t->target] = 0xf4;
+	}
+	native_taken = 0;
 	cpu_code_written(scode, 64);
 
 	fault_sig = 0;
@@ -621,7 +743,7 @@ static int run_case(const char *name, struct tcase *t, int n)
 	}
 
 	memcpy(st->gpr, t->in.gpr, sizeof(st->gpr));
-	st->rflags = t->in.rflags;
+	st->rflags = t->in.rflags | CPU_FLAG_IF;	/* as in user mode natively */
 	st->rip = CODE;
 	/* 64-bit or 32-bit (compatibility mode) code at CPL0 */
 	st->seg[CPU_SEG_CS] = mode32 ? (struct cpu_seg){ 0, 0xffffffff, 0xc09b, 0x18 }
@@ -666,7 +788,19 @@ static int run_case(const char *name, struct tcase *t, int n)
 		}
 		return fails;
 	}
-	if (st->rip != CODE + t->len + 1) {
+	if (t->target) {
+		bool staken = st->rip == CODE + t->target + 1;
+		if (!staken && st->rip != CODE + t->len + 1) {
+			printf("     %s #%d: silicon stopped at %#llx\n", name, n,
+			       (unsigned long long)st->rip);
+			return 1;
+		}
+		if (staken != !!native_taken) {
+			printf("     %s #%d: native %s, silicon %s\n", name, n,
+			       native_taken ? "taken" : "not taken", staken ? "taken" : "not taken");
+			fails++;
+		}
+	} else if (st->rip != CODE + t->len + 1) {
 		u64 vec = 0;
 		memcpy(&vec, sdata + (st->gpr[4] - DATA) % DATA_SIZE, 8);
 		printf("     %s #%d: silicon stopped at %#llx (exception %llu?), native ran\n", name, n,
@@ -748,6 +882,12 @@ static int setup(void)
 	if (ncode != (void *)CODE || ndata != (void *)DATA)
 		return -1;
 	memcpy(ncode + 0x800, &ret, 8);
+	ret = (u64)(uintptr_t)native_return_taken;
+	memcpy(ncode + 0x808, &ret, 8);
+	ncode[0x710] = 0xff;	/* the taken path back from compatibility mode */
+	ncode[0x711] = 0x24;
+	ncode[0x712] = 0x25;
+	put32(ncode + 0x713, (u32)RET_SLOT2);
 	/* the way back from compatibility mode: jmp *RET_SLOT in 64-bit code */
 	ncode[0x700] = 0xff;
 	ncode[0x701] = 0x24;
@@ -790,7 +930,7 @@ int main(void)
 	/* the same forms (and the legacy-only ones) as 32-bit code */
 	mode32 = true;
 	for (size_t k = 0; k < ARRAY_SIZE(specs); k++)
-		if ((specs[k].sizes & 7) && specs[k].kind != K_CX16)
+		if (((specs[k].sizes & 7) || specs[k].form == F_STACKOP) && specs[k].kind != K_CX16)
 			diff_one(&specs[k]);
 	sil_fini(&S);
 	free(scode);

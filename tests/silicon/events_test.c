@@ -371,6 +371,110 @@ static void locked_add_two_cpus(void)
 	sil_fini(&s);
 }
 
+/*
+ * TF: POPF sets it, the next instruction runs and traps with #DB (RIP of
+ * the instruction after it, DR6.BS); a #DB handler that IRETs with TF set
+ * single-steps again.
+ */
+static void single_step(void)
+{
+	static const u8 code[] = {
+		0x68, 0x02, 0x01, 0, 0,		/* push $0x102 (TF) */
+		0x9d,				/* popf */
+		0xbb, 1, 0, 0, 0,		/* mov $1, %ebx: runs, then #DB */
+		0xbb, 2, 0, 0, 0,		/* mov $2, %ebx */
+		0x6a, 0x02,			/* push $2 */
+		0x9d,				/* popf: TF off (this one still traps) */
+		0xf4,				/* hlt (a stepped HLT would trap too) */
+	};
+	/* #DB: count in ECX, IRET (TF comes back from the frame) */
+	static const u8 db_stub[] = {
+		0xff, 0xc1,			/* inc %ecx */
+		0x48, 0xcf,			/* iretq */
+	};
+	struct sil s;
+	struct cpu_state *st;
+
+	setup(&s, code, sizeof(code), false);
+	sil_put(&s, SIL_STUBS + 1 * 16, db_stub, sizeof(db_stub));
+	st = cpu_state(s.c);
+	st->gpr[1] = 0;
+	/* to the first #DB: push, popf, mov $1 -> #DB, then the stub's first insn */
+	CHECK_EQ(cpu_run(s.c, 3), CPU_EXIT_BUDGET);
+	CHECK_EQ(st->rip, SIL_STUBS + 16);
+	CHECK_EQ(st->gpr[3], 1);
+	CHECK(st->dr[6] & BIT(14), "DR6.BS");
+	CHECK(!(st->rflags & CPU_FLAG_TF), "TF still set in the handler");
+	{
+		u64 ret;
+		memcpy(&ret, s.ram + st->gpr[4], 8);
+		CHECK_EQ(ret, CODE + 11);	/* the trap reports the next insn */
+	}
+	/* every following instruction traps again until the HLT */
+	CHECK_EQ(cpu_run(s.c, 1000), CPU_EXIT_HLT);
+	CHECK_EQ(st->gpr[3], 2);
+	CHECK_EQ(st->gpr[1], 4);	/* after mov $1, mov $2, push, popf */
+	CHECK_EQ(st->rip, CODE + 20);
+	sil_fini(&s);
+}
+
+/*
+ * DR0 as an instruction breakpoint (a fault before the instruction, RF in
+ * the frame, RF lets it run once resumed) and DR1 as a 4-byte write
+ * breakpoint (a trap after the store; a read does not hit it).
+ */
+static void breakpoints(void)
+{
+	static const u8 code[] = {
+		0xb8, 1, 0, 0, 0,			/* mov $1, %eax */
+		0xbb, 2, 0, 0, 0,			/* mov $2, %ebx    <- DR0 */
+		0xc7, 0x07, 7, 0, 0, 0,			/* movl $7, (%rdi)  DR1 hit */
+		0x8b, 0x0e,				/* mov (%rsi), %ecx: a read */
+		0xf4,
+	};
+	struct sil s;
+	struct cpu_state *st;
+	u64 frame[4];
+
+	setup(&s, code, sizeof(code), false);
+	st = cpu_state(s.c);
+	st->gpr[7] = st->gpr[6] = 0x200010;
+	st->dr[0] = CODE + 5;
+	st->dr[1] = 0x200012;			/* inside the dword at 0x200010 */
+	/* L0 (exec, len 1); L1, R/W1 = 01 (write), LEN1 = 11 (4 bytes) */
+	st->dr[7] = 0x400 | 1 | (1 << 2) | (1ull << 20) | (3ull << 22);
+	cpu_state_changed(s.c);
+	CHECK_EQ(cpu_run(s.c, 100), CPU_EXIT_HLT);
+	memcpy(frame, s.ram + st->gpr[4], sizeof(frame));
+	CHECK_EQ(frame[0], 1);			/* #DB */
+	CHECK_EQ(frame[1], CODE + 5);		/* a fault: the breakpointed insn */
+	CHECK_EQ(st->dr[6] & 0xf, 1);
+	CHECK_EQ(st->gpr[0], 1);
+	CHECK(st->gpr[3] != 2, "the breakpointed instruction ran");
+	CHECK(frame[3] & CPU_FLAG_RF, "no RF in the #DB frame");
+	/* what the handler's IRET does: back with RF set */
+	st->rip = CODE + 5;
+	st->rflags = frame[3];
+	st->gpr[4] = SIL_STACK;
+	st->activity = CPU_ACTIVE;
+	cpu_state_changed(s.c);
+	CHECK_EQ(cpu_run(s.c, 100), CPU_EXIT_HLT);
+	memcpy(frame, s.ram + st->gpr[4], sizeof(frame));
+	CHECK_EQ(st->gpr[3], 2);
+	CHECK_EQ(frame[0], 1);
+	CHECK_EQ(frame[1], CODE + 16);		/* a trap: after the store */
+	CHECK_EQ(st->dr[6] & 0xf, 2);
+	CHECK_EQ(s.ram[0x200010], 7);
+	st->rip = CODE + 16;
+	st->gpr[4] = SIL_STACK;
+	st->activity = CPU_ACTIVE;
+	cpu_state_changed(s.c);
+	CHECK_EQ(cpu_run(s.c, 100), CPU_EXIT_HLT);
+	CHECK_EQ(st->rip, CODE + 19);
+	CHECK_EQ(st->gpr[1], 7);
+	sil_fini(&s);
+}
+
 int main(void)
 {
 	RUN_TEST(sti_shadow);
@@ -382,5 +486,7 @@ int main(void)
 	RUN_TEST(self_modifying);
 	RUN_TEST(cross_vcpu_code);
 	RUN_TEST(locked_add_two_cpus);
+	RUN_TEST(single_step);
+	RUN_TEST(breakpoints);
 	return test_cases_failed ? 1 : 0;
 }

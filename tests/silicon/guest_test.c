@@ -10,6 +10,7 @@
 
 extern const u8 guest_modes_start[], guest_modes_end[];
 extern const u8 guest_tf_start[], guest_tf_end[];
+extern const u8 guest_real_start[], guest_real_end[];
 
 #define MB (1ull << 20)
 
@@ -106,9 +107,62 @@ static void guest_triple_fault(void)
 	sil_fini(&s);
 }
 
+/* Real-mode instructions and unreal mode (guest_real.S) */
+static void guest_real(void)
+{
+	static const u32 want[] = {
+		0x1111, 0x68ac, 0xfff0, 0x4443, 0x3000, 0x0042, 0x33, 6, 0xffff, 0xcafe,
+	};
+	struct sil s;
+
+	if (boot(&s, guest_real_start, guest_real_end)) {
+		CHECK(0, "setup failed");
+		return;
+	}
+	CHECK_EQ(cpu_run(s.c, 100000), CPU_EXIT_IO);
+	CHECK_EQ(s.nout, ARRAY_SIZE(want) + 1);
+	for (int k = 0; k < s.nout - 1 && k < (int)ARRAY_SIZE(want); k++)
+		if ((s.out[k] & 0xffff) != (want[k] & 0xffff) ||
+		    (want[k] > 0xffff && s.out[k] != want[k]))
+			CHECK(0, "step %d: got %#x, want %#x", k, s.out[k], want[k]);
+	CHECK_EQ(s.ram[0x200000] | (s.ram[0x200001] << 8), 0xcafe);	/* unreal-mode store */
+	sil_fini(&s);
+}
+
+/* INIT puts an AP in wait-for-SIPI; the SIPI starts it at vector:0000. */
+static void init_sipi(void)
+{
+	static const u8 ap[] = {
+		0x8c, 0xc8,			/* mov %cs, %ax */
+		0xe6, 0xe9,			/* out %al, $0xe9 */
+		0xf4,
+	};
+	struct sil s;
+	struct cpu_state *st;
+
+	sil_init(&s, 1 << 20);
+	st = cpu_state(s.c);
+	sil_put(&s, 0x9a000, ap, sizeof(ap));
+	cpu_reset(s.c, true);
+	CHECK_EQ(st->rip, 0xfff0);
+	CHECK_EQ(st->seg[CPU_SEG_CS].base, 0xffff0000);
+	st->activity = CPU_WAIT_SIPI;
+	cpu_state_changed(s.c);
+	CHECK_EQ(cpu_run(s.c, 100), CPU_EXIT_WAIT_SIPI);
+	cpu_sipi(s.c, 0x9a);
+	CHECK_EQ(cpu_run(s.c, 100), CPU_EXIT_HLT);
+	CHECK_EQ(s.nout, 1);
+	CHECK_EQ(s.out[0] & 0xff, 0x00);	/* AL = low byte of CS 0x9a00 */
+	CHECK_EQ(st->seg[CPU_SEG_CS].sel, 0x9a00);
+	CHECK_EQ(st->rip, 5);
+	sil_fini(&s);
+}
+
 int main(void)
 {
 	RUN_TEST(guest_modes);
 	RUN_TEST(guest_triple_fault);
+	RUN_TEST(init_sipi);
+	RUN_TEST(guest_real);
 	return test_cases_failed ? 1 : 0;
 }

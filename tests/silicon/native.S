@@ -74,6 +74,12 @@ load_regs:
 	mov 56(%rdi), %rdi
 	jmp *entry(%rip)
 
+/* The taken path of a branch case: note it, then return like the other. */
+	.globl native_return_taken
+native_return_taken:
+	movb $1, native_taken(%rip)
+	jmp native_return
+
 	.globl native_return
 native_return:
 	mov %rax, native_out+0(%rip)
@@ -120,4 +126,6 @@ far32: .long 0
 entry: .quad 0
 	.globl native_out
 native_out: .fill 18, 8, 0
+	.globl native_taken
+native_taken: .byte 0
 	.section .note.GNU-stack,"",@progbits

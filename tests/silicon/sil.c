@@ -23,7 +23,26 @@ static int sil_pio(void *opaque, struct cpu *cpu, u16 port, int size, bool write
 	return port == s->stop_port;
 }
 
-static const struct cpu_io_ops sil_ops = { .pio = sil_pio };
+/* MMIO: reads give 0xab000000 | the low 16 address bits; writes are logged
+ * with port 0xffff. */
+static int sil_mmio(void *opaque, struct cpu *cpu, u64 gpa, int size, bool write, u64 *val)
+{
+	struct sil *s = opaque;
+
+	s->mmio_count++;
+	if (!write) {
+		*val = 0xab000000u | (gpa & 0xffff);
+		return 0;
+	}
+	if (s->nout < 256) {
+		s->out[s->nout] = (u32)*val;
+		s->out_port[s->nout] = 0xffff;
+		s->nout++;
+	}
+	return 0;
+}
+
+static const struct cpu_io_ops sil_ops = { .pio = sil_pio, .mmio = sil_mmio };
 
 int sil_init(struct sil *s, u64 ram_size)
 {

@@ -27,6 +27,7 @@ struct sil {
 	u16 out_port[256];
 	int nout;
 	int stop_port;		/* a write there stops cpu_run (CPU_EXIT_IO) */
+	int mmio_count;
 };
 
 int sil_init(struct sil *s, u64 ram_size);

@@ -225,6 +225,82 @@ static void tlb_and_invlpg(void)
 	sil_fini(&s);
 }
 
+/* A linear page backed by no RAM goes to the MMIO callback every time,
+ * until it is remapped to RAM (and INVLPG'd). */
+static void mmio_pages(void)
+{
+	static const u8 code[] = {
+		0x8b, 0x07,			/* mov (%rdi), %eax */
+		0x89, 0x77, 0x04,		/* mov %esi, 4(%rdi) */
+		0x8b, 0x1f,			/* mov (%rdi), %ebx */
+		0xf4,
+	};
+	static const u8 invlpg[] = { 0x0f, 0x01, 0x3f, 0xf4 };	/* invlpg (%rdi) */
+	struct sil s;
+	struct cpu_state *st;
+
+	setup64(&s);
+	st = cpu_state(s.c);
+	map(&s, 5, 0x40000000, PG_P | PG_W);	/* no RAM there */
+	st->gpr[7] = TEST_LIN + 0x5000 + 0x10;
+	st->gpr[6] = 0x77;
+	CHECK_EQ(run(&s, code, sizeof(code), false), CPU_EXIT_HLT);
+	CHECK_EQ(st->gpr[0], 0xab000010);
+	CHECK_EQ(st->gpr[3], 0xab000010);
+	CHECK_EQ(s.mmio_count, 3);
+	CHECK_EQ(s.nout, 1);
+	CHECK_EQ(s.out[0], 0x77);
+	/* remap to RAM */
+	map(&s, 5, 0x305000, PG_P | PG_W);
+	put64(&s, 0x305010, 0x1234);
+	CHECK_EQ(run(&s, invlpg, sizeof(invlpg), false), CPU_EXIT_HLT);
+	CHECK_EQ(run(&s, code, sizeof(code), false), CPU_EXIT_HLT);
+	CHECK_EQ(st->gpr[0], 0x1234);
+	CHECK_EQ(s.mmio_count, 3);
+	CHECK_EQ(get64(&s, 0x305010), 0x7700001234ull);
+	sil_fini(&s);
+}
+
+/* Long REP STOSQ / overlapping REP MOVSB across pages (the host fast path) */
+static void rep_string_long(void)
+{
+	static const u8 stos[] = { 0xf3, 0x48, 0xab, 0xf4 };	/* rep stosq */
+	static const u8 movs[] = { 0xf3, 0xa4, 0xf4 };		/* rep movsb */
+	static u8 want[20000];
+	struct sil s;
+	struct cpu_state *st;
+
+	setup64(&s);
+	st = cpu_state(s.c);
+	st->gpr[0] = 0x0123456789abcdefull;
+	st->gpr[7] = 0x200008;
+	st->gpr[1] = 5000;
+	st->rflags = 2;
+	CHECK_EQ(run(&s, stos, sizeof(stos), false), CPU_EXIT_HLT);
+	CHECK_EQ(st->gpr[1], 0);
+	CHECK_EQ(st->gpr[7], 0x200008 + 5000 * 8);
+	for (int k = 0; k < 5000; k++)
+		if (get64(&s, 0x200008 + k * 8) != 0x0123456789abcdefull) {
+			CHECK(0, "qword %d", k);
+			break;
+		}
+	CHECK_EQ(get64(&s, 0x200000), 0);
+	CHECK_EQ(get64(&s, 0x200008 + 5000 * 8), 0);
+	/* overlapping forward copy: each byte copies the one just written */
+	for (int k = 0; k < 20000; k++)
+		s.ram[0x300000 + k] = (u8)(k * 13 + 1);
+	memcpy(want, s.ram + 0x300000, sizeof(want));
+	for (int k = 0; k < 15000; k++)
+		want[k + 3] = want[k];
+	st->gpr[6] = 0x300000;
+	st->gpr[7] = 0x300003;
+	st->gpr[1] = 15000;
+	CHECK_EQ(run(&s, movs, sizeof(movs), false), CPU_EXIT_HLT);
+	CHECK_EQ(st->gpr[1], 0);
+	CHECK(memcmp(want, s.ram + 0x300000, sizeof(want)) == 0, "overlapping MOVSB");
+	sil_fini(&s);
+}
+
 /* REP MOVSB that faults half way: registers show the progress; resume. */
 static void rep_movs_restart(void)
 {
@@ -356,6 +432,15 @@ static void control_registers(void)
 	st->gpr[0] = 9;
 	CHECK_EQ(run(&s, to_cr8, sizeof(to_cr8), false), CPU_EXIT_HLT);
 	CHECK_EQ(st->cr8, 9);
+	{
+		/* a push with a non-canonical RSP: #SS(0), delivered on IST1 */
+		static const u8 push[] = { 0x48, 0x89, 0xc4, 0x50, 0xf4 };	/* mov %rax,%rsp; push %rax */
+		s.ram[SIL_IDT + 12 * 16 + 4] = 1;	/* the #SS gate's IST field */
+		put64(&s, SIL_TSS + 0x24, SIL_STACK);
+		st->gpr[0] = 0x8000000000000008ull;
+		CHECK_EQ(run(&s, push, sizeof(push), false), CPU_EXIT_HLT);
+		CHECK(took(&s, 12, 0), "non-canonical push: no #SS(0)");
+	}
 	CHECK_EQ(run(&s, cr5, sizeof(cr5), false), CPU_EXIT_HLT);
 	CHECK(took(&s, 6, -1), "MOV from CR5: no #UD");
 	CHECK_EQ(run(&s, to_cr0, sizeof(to_cr0), true), CPU_EXIT_HLT);
@@ -393,6 +478,59 @@ static void privilege_rules(void)
 	CHECK_EQ(run(&s, cli, sizeof(cli), true), CPU_EXIT_HLT);
 	CHECK(took(&s, 13, 0), "the HLT after CLI");
 	CHECK_EQ(get64(&s, st->gpr[4] + 32) & CPU_FLAG_IF, 0);	/* RFLAGS in the frame */
+	sil_fini(&s);
+}
+
+/* MONITOR/MWAIT: CPL0 only; MWAIT may wake at once; reserved ECX bits #GP */
+static void monitor_mwait(void)
+{
+	/* monitor; mwait; mov $1, %ebx; hlt */
+	static const u8 code[] = { 0x0f, 0x01, 0xc8, 0x0f, 0x01, 0xc9, 0xbb, 1, 0, 0, 0, 0xf4 };
+	struct sil s;
+	struct cpu_state *st;
+
+	setup64(&s);
+	st = cpu_state(s.c);
+	st->gpr[0] = 0x200000;
+	st->gpr[1] = 0;
+	st->gpr[2] = 0;
+	CHECK_EQ(run(&s, code, sizeof(code), false), CPU_EXIT_HLT);
+	CHECK_EQ(st->gpr[3], 1);
+	CHECK_EQ(st->rip, CODE + sizeof(code));
+	st->gpr[1] = 2;			/* MWAIT ECX bit 1: reserved */
+	CHECK_EQ(run(&s, code + 3, sizeof(code) - 3, false), CPU_EXIT_HLT);
+	CHECK(took(&s, 13, 0), "MWAIT with reserved ECX: no #GP(0)");
+	st->gpr[1] = 0;
+	CHECK_EQ(run(&s, code, sizeof(code), true), CPU_EXIT_HLT);
+	CHECK(took(&s, 6, -1), "MONITOR at CPL3: no #UD");
+	sil_fini(&s);
+}
+
+/* #AC: CPL3 misaligned data access with CR0.AM and RFLAGS.AC */
+static void alignment_check(void)
+{
+	static const u8 load[] = { 0x8b, 0x07, 0xf4 };		/* mov (%rdi), %eax */
+	struct sil s;
+	struct cpu_state *st;
+
+	setup64(&s);
+	st = cpu_state(s.c);
+	st->cr0 |= CPU_CR0_AM;
+	st->rflags = 2 | CPU_FLAG_AC;
+	st->gpr[7] = 0x200001;
+	CHECK_EQ(run(&s, load, sizeof(load), true), CPU_EXIT_HLT);
+	CHECK(took(&s, 17, 0), "misaligned CPL3 load: no #AC(0)");
+	st->rflags = 2 | CPU_FLAG_AC;
+	st->gpr[7] = 0x200004;
+	CHECK_EQ(run(&s, load, sizeof(load), true), CPU_EXIT_HLT);
+	CHECK(took(&s, 13, 0), "aligned: should reach the HLT (#GP at CPL3)");
+	st->rflags = 2;				/* AC clear: no check */
+	st->gpr[7] = 0x200001;
+	CHECK_EQ(run(&s, load, sizeof(load), true), CPU_EXIT_HLT);
+	CHECK(took(&s, 13, 0), "AC clear: should reach the HLT");
+	st->rflags = 2 | CPU_FLAG_AC;		/* CPL0: no check */
+	CHECK_EQ(run(&s, load, sizeof(load), false), CPU_EXIT_HLT);
+	CHECK_EQ(st->rip, CODE + 3);
 	sil_fini(&s);
 }
 
@@ -518,6 +656,50 @@ static void segment_checks(void)
 	load[2] = 0x88;
 	CHECK_EQ(run32(&s, load, sizeof(load)), CPU_EXIT_HLT);
 	CHECK(took32(&s, 13, 0x88), "selector beyond GDT limit: no #GP(0x88)");
+	sil_fini(&s);
+}
+
+/*
+ * PAE: the PDPTEs are loaded by MOV CR3; INVLPG does not reload them, a
+ * CR3 write does; a reserved bit in a present PDPTE makes MOV CR3 #GP.
+ */
+static void pae_pdptes(void)
+{
+	static const u8 code[] = {
+		0xa1, 0x00, 0x00, 0x30, 0x00,			/* mov 0x300000, %eax */
+		0xc7, 0x05, 0x00, 0x00, 0x02, 0x00, 0x01, 0x20, 0x02, 0x00, /* movl $0x22001, 0x20000 */
+		0x0f, 0x01, 0x3d, 0x00, 0x00, 0x30, 0x00,	/* invlpg 0x300000 */
+		0x8b, 0x1d, 0x00, 0x00, 0x30, 0x00,		/* mov 0x300000, %ebx */
+		0x0f, 0x20, 0xd9,				/* mov %cr3, %ecx */
+		0x0f, 0x22, 0xd9,				/* mov %ecx, %cr3 */
+		0x8b, 0x15, 0x00, 0x00, 0x30, 0x00,		/* mov 0x300000, %edx */
+		0xb9, 0x00, 0x08, 0x02, 0x00,			/* mov $0x20800, %ecx */
+		0x0f, 0x22, 0xd9,				/* mov %ecx, %cr3: #GP */
+		0xf4,
+	};
+	struct sil s;
+	struct cpu_state *st;
+
+	setup32(&s);
+	st = cpu_state(s.c);
+	put64(&s, 0x20000, 0x21000 | 1);
+	put64(&s, 0x20800, 0x21000 | 1 | 0x20);		/* bit 5: reserved in a PDPTE */
+	for (int k = 0; k < 4; k++) {
+		put64(&s, 0x21000 + k * 8, ((u64)k << 21) | 0x83);
+		put64(&s, 0x22000 + k * 8, ((u64)k << 21) | 0x83);
+	}
+	put64(&s, 0x22008, 0x400000 | 0x83);		/* PD B: 2-4 MiB -> 4-6 MiB */
+	put64(&s, 0x300000, 111);
+	put64(&s, 0x500000, 222);
+	st->cr3 = 0x20000;
+	st->cr4 = CPU_CR4_PAE;
+	st->cr0 |= CPU_CR0_PG;
+	CHECK_EQ(run32(&s, code, sizeof(code)), CPU_EXIT_HLT);
+	CHECK_EQ(st->gpr[0], 111);
+	CHECK_EQ(st->gpr[3], 111);	/* INVLPG kept the loaded PDPTE */
+	CHECK_EQ(st->gpr[2], 222);	/* MOV CR3 reloaded it */
+	CHECK(took32(&s, 13, 0), "reserved PDPTE bit: no #GP(0) on MOV CR3");
+	CHECK_EQ(st->cr3, 0x20000);
 	sil_fini(&s);
 }
 
@@ -713,18 +895,118 @@ static void interrupts_32_privilege(void)
 	sil_fini(&s);
 }
 
+static u64 gate_desc(u64 off, u16 sel, int type, int dpl, int params)
+{
+	return (off & 0xffff) | ((u64)sel << 16) | ((u64)params << 32) | ((u64)type << 40) |
+	       ((u64)dpl << 45) | (1ull << 47) | (((off >> 16) & 0xffff) << 48);
+}
+
+/* CALL through a 32-bit call gate from CPL3 with 2 parameters; RET 8 back. */
+static void call_gate_32(void)
+{
+	struct sil s;
+	struct cpu_state *st;
+	static const u8 to_user[] = {
+		0x6a, 0x6b, 0x68, 0x00, 0x00, 0x30, 0x00,	/* push $0x6b; push $0x300000 */
+		0x6a, 0x63, 0x68, 0x40, 0x00, 0x10, 0x00,	/* push $0x63; push $0x100040 */
+		0xcb,						/* lret */
+	};
+	static const u8 user[] = {
+		0x68, 0x11, 0x11, 0x11, 0x11,			/* push $0x11111111 */
+		0x68, 0x22, 0x22, 0x22, 0x22,			/* push $0x22222222 */
+		0x9a, 0, 0, 0, 0, 0x7b, 0,			/* lcall $0x7b, $0 */
+		0x89, 0xe7,					/* mov %esp, %edi */
+		0xf4,
+	};
+	static const u8 handler[] = {
+		0x8b, 0x04, 0x24, 0x8b, 0x5c, 0x24, 0x04, 0x8b, 0x4c, 0x24, 0x08,
+		0x8b, 0x54, 0x24, 0x0c, 0x8b, 0x74, 0x24, 0x10, 0x8b, 0x6c, 0x24, 0x14,
+		0xca, 0x08, 0x00,				/* lret $8 */
+	};
+	u32 esp0 = SIL_STACK, ss0 = 0x10;
+
+	setup32(&s);
+	st = cpu_state(s.c);
+	put64(&s, SIL_GDT + 0x78, gate_desc(CODE + 0x80, 0x18, 0xc, 3, 2));
+	memcpy(s.ram + SIL_TSS + 4, &esp0, 4);
+	memcpy(s.ram + SIL_TSS + 8, &ss0, 4);
+	sil_put(&s, CODE + 0x40, user, sizeof(user));
+	sil_put(&s, CODE + 0x80, handler, sizeof(handler));
+	CHECK_EQ(run32(&s, to_user, sizeof(to_user)), CPU_EXIT_HLT);
+	CHECK(took32(&s, 13, 0), "the final HLT at CPL3");
+	CHECK_EQ(st->gpr[0], CODE + 0x51);	/* return EIP */
+	CHECK_EQ(st->gpr[3], 0x63);		/* caller CS */
+	CHECK_EQ(st->gpr[1], 0x22222222);	/* parameters copied in order */
+	CHECK_EQ(st->gpr[2], 0x11111111);
+	CHECK_EQ(st->gpr[6], 0x300000 - 8);	/* caller ESP */
+	CHECK_EQ(st->gpr[5], 0x6b);		/* caller SS */
+	CHECK_EQ(st->gpr[7], 0x300000);		/* RET 8 released the parameters */
+	sil_fini(&s);
+}
+
+/* CALL through a 64-bit call gate from CPL3; LRETQ back to CPL3. */
+static void call_gate_64(void)
+{
+	struct sil s;
+	struct cpu_state *st;
+	static const u8 user[] = {
+		0x48, 0xff, 0x18,				/* lcall *(%rax) (m16:64) */
+		0x48, 0x89, 0xe7,				/* mov %rsp, %rdi */
+		0x8c, 0xd6,					/* mov %ss, %esi */
+		0xf4,
+	};
+	static const u8 handler[] = {
+		0x48, 0x8b, 0x04, 0x24,				/* mov (%rsp), %rax */
+		0x48, 0x8b, 0x5c, 0x24, 0x08,			/* mov 8(%rsp), %rbx */
+		0x48, 0x8b, 0x4c, 0x24, 0x10,			/* mov 16(%rsp), %rcx */
+		0x48, 0x8b, 0x54, 0x24, 0x18,			/* mov 24(%rsp), %rdx */
+		0x49, 0x89, 0xe0,				/* mov %rsp, %r8 */
+		0x8c, 0xd5,					/* mov %ss, %ebp */
+		0x48, 0xcb,					/* lretq */
+	};
+	u8 farptr[10] = { 0 };
+
+	setup64(&s);
+	st = cpu_state(s.c);
+	put64(&s, SIL_GDT + 0x40, gate_desc(CODE + 0x80, 0x08, 0xc, 3, 0));
+	put64(&s, SIL_GDT + 0x48, 0);
+	st->gdtr.limit = 0x4f;
+	farptr[8] = 0x43;	/* selector 0x40 | RPL3 */
+	memcpy(s.ram + 0x200000, farptr, sizeof(farptr));
+	st->gpr[0] = 0x200000;
+	sil_put(&s, CODE + 0x80, handler, sizeof(handler));
+	CHECK_EQ(run(&s, user, sizeof(user), true), CPU_EXIT_HLT);
+	CHECK(took(&s, 13, 0), "the final HLT at CPL3");
+	CHECK_EQ(st->gpr[0], CODE + 3);		/* return RIP */
+	CHECK_EQ(st->gpr[3], 0x2b);		/* caller CS */
+	CHECK_EQ(st->gpr[1], 0x300000);		/* caller RSP */
+	CHECK_EQ(st->gpr[2], 0x23);		/* caller SS */
+	CHECK_EQ(st->gpr[8], SIL_STACK - 32);	/* RSP0 minus the frame */
+	CHECK_EQ(st->gpr[5], 0);		/* a null SS at CPL0 */
+	CHECK_EQ(st->gpr[7], 0x300000);
+	CHECK_EQ(st->gpr[6], 0x23);
+	sil_fini(&s);
+}
+
 int main(void)
 {
 	RUN_TEST(paging_ad_bits);
 	RUN_TEST(paging_protection);
 	RUN_TEST(tlb_and_invlpg);
+	RUN_TEST(mmio_pages);
 	RUN_TEST(rep_movs_restart);
+	RUN_TEST(rep_string_long);
 	RUN_TEST(msrs_cpuid_tsc);
 	RUN_TEST(control_registers);
 	RUN_TEST(privilege_rules);
+	RUN_TEST(alignment_check);
+	RUN_TEST(monitor_mwait);
 	RUN_TEST(segment_checks);
+	RUN_TEST(pae_pdptes);
 	RUN_TEST(lar_lsl_verr);
 	RUN_TEST(far_transfers_32);
 	RUN_TEST(interrupts_32_privilege);
+	RUN_TEST(call_gate_32);
+	RUN_TEST(call_gate_64);
 	return test_cases_failed ? 1 : 0;
 }

@@ -120,8 +120,11 @@ static void skip(void)
 static void hlt_exit(void)
 {
 	GUEST(0xf4, 0xf4);				/* hlt; hlt */
+	vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, 0x1000);	/* "enabled breakpoint" only */
 	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE);
 	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO) & INTR_INFO_VALID_MASK, 0);
+	/* A HLT exit saves the pending debug exceptions as clear (28.3.4). */
+	CHECK_EQ(vmcs_readl(GUEST_PENDING_DBG_EXCEPTIONS), 0);
 	/* The VMCS is launched now: VMLAUNCH is refused, VMRESUME continues. */
 	CHECK_EQ(vmx_vcpu_enter(env.regs, false), VMX_ENTER_VMFAIL_VALID);
 	CHECK_EQ(vmcs_read32(VM_INSTRUCTION_ERROR), VMXERR_VMLAUNCH_NONCLEAR_VMCS);
@@ -360,13 +363,6 @@ static void simple_instruction_exits(void)
 		{
 			u32 r = run();
 
-			if (r == EXIT_REASON_EXCEPTION_NMI && (t[k].reason == EXIT_REASON_MONITOR_INSTRUCTION ||
-			    t[k].reason == EXIT_REASON_MWAIT_INSTRUCTION) &&
-			    vmcs_read32(VM_EXIT_INTR_INFO) == (INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | 6)) {
-				/* #UD has priority over the VM exit (SDM 26.1.1). */
-				printf("skip %s: the execution core has no MONITOR/MWAIT (#UD)\n", t[k].name);
-				continue;
-			}
 
 			CHECK(r == t[k].reason, "%s: exit %#x", t[k].name, r);
 			CHECK(vmcs_read32(VM_EXIT_INSTRUCTION_LEN) == t[k].len, "%s: len %u", t[k].name,
@@ -508,6 +504,52 @@ static void exception_exits(void)
 	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO), INTR_INFO_VALID_MASK | INTR_TYPE_SOFT_EXCEPTION | 3);
 }
 
+static void debug_exception_exits(void)
+{
+	/* Single step: POPF sets TF, the trap follows the next instruction. */
+	GUEST(0x9c,					/* pushf */
+	      0x81, 0x0c, 0x24, 0x00, 0x01, 0x00, 0x00,	/* or dword [esp], 0x100 */
+	      0x9d,					/* popf */
+	      0x90,					/* nop */
+	      0xf4);
+	vmcs_write32(EXCEPTION_BITMAP, BIT(1));
+	CHECK_EXIT(EXIT_REASON_EXCEPTION_NMI, 0x4000, 0, CODE + 10);	/* BS */
+	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO), INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | 1);
+	/* An instruction breakpoint from the guest's DR7 (loaded by VM entry) and DR0. */
+	GUEST(0x90, 0x90, 0xf4);
+	vmcs_write32(EXCEPTION_BITMAP, BIT(1));
+	set_debugreg(CODE + 1, 0);
+	vmcs_writel(GUEST_DR7, 0x401);			/* L0, execute */
+	set_debugreg(0xffff0ff0, 6);
+	CHECK_EXIT(EXIT_REASON_EXCEPTION_NMI, 0x1, 0, CODE + 1);	/* B0 */
+	/* The exit leaves DR6 as it was (the #DB was not delivered). */
+	CHECK_EQ(get_debugreg(6), 0xffff0ff0);
+	set_debugreg(0, 0);
+}
+
+static void pending_debug_exceptions(void)
+{
+	/* BS pending at entry (TF set, as the checks want): a #DB before the first instruction. */
+	GUEST(0x90, 0xf4);
+	vmcs_writel(GUEST_RFLAGS, 0x102);
+	vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, 0x4000);
+	vmcs_write32(EXCEPTION_BITMAP, BIT(1));
+	CHECK_EXIT(EXIT_REASON_EXCEPTION_NMI, 0x4000, 0, CODE);
+	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO), INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | 1);
+	CHECK_EQ(vmcs_readl(GUEST_PENDING_DBG_EXCEPTIONS), 0);
+	/* Without the bitmap bit the guest takes it, DR6.BS set. */
+	GUEST(0x90, 0xf4);
+	setup_gdt();
+	idt_gate(1, 0x1800);
+	mem[0x1800] = 0xf4;
+	vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, 0x4000);
+	vmcs_writel(GUEST_RFLAGS, 0x102);
+	set_debugreg(0xffff0ff0, 6);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, 0x1800);
+	CHECK_EQ(get_debugreg(6) & 0x4000, 0x4000);
+	CHECK_EQ(*(u32 *)(mem + 0x8000 - 12), CODE);	/* trap before the first instruction */
+}
+
 static void triple_fault_exit(void)
 {
 	/* ud2 with an empty IDT: #UD -> #GP -> #DF -> shutdown. */
@@ -593,6 +635,11 @@ static void tpr_shadow(void)
 	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 8);
 	CHECK_EQ(env.regs[RAX], 3);
 	CHECK_EQ(vapic[0x80], 0x90);
+	/* VTPR lowered in memory (no VMWRITE) below the threshold: checked again. */
+	vapic[0x80] = 0x10;
+	vmcs_writel(GUEST_RIP, CODE);
+	CHECK_EQ(vmx_vcpu_enter(env.regs, true), VMX_ENTER_VMFAIL_VALID);
+	CHECK_EQ(vmcs_read32(VM_INSTRUCTION_ERROR), VMXERR_ENTRY_INVALID_CONTROL_FIELD);
 }
 
 static void pml(void)
@@ -873,6 +920,21 @@ static void idt_vectoring(void)
 	CHECK_EQ(vmcs_readl(EXIT_QUALIFICATION) & GLA, GLA);	/* IDT read at linear IDTR.base + 8n */
 	CHECK_EQ(vmcs_read32(IDT_VECTORING_INFO_FIELD), INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR | 0x20);
 	CHECK_EQ(vmcs_readl(GUEST_RIP), CODE);
+	/* KVM injects it again once the page is mapped: the guest takes it. */
+	pte[2] = hva(mem + 0x2000) | 7 | MT_WB;
+	mem[0x1800] = 0xf4;
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, vmcs_read32(IDT_VECTORING_INFO_FIELD));
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, 0x1800);
+	/* An injected software interrupt: its length comes back for the re-injection. */
+	GUEST(0xcd, 0x30, 0xf4);
+	setup_gdt();
+	idt_gate(0x30, 0x1800);
+	pte[2] = 0;
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID_MASK | INTR_TYPE_SOFT_INTR | 0x30);
+	vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, 2);
+	CHECK_EQ(run(), EXIT_REASON_EPT_VIOLATION);
+	CHECK_EQ(vmcs_read32(IDT_VECTORING_INFO_FIELD), INTR_INFO_VALID_MASK | INTR_TYPE_SOFT_INTR | 0x30);
+	CHECK_EQ(vmcs_read32(VM_EXIT_INSTRUCTION_LEN), 2);
 }
 
 static void entry_msr_load(void)
@@ -1003,6 +1065,120 @@ static void ept_paging_structure_violation(void)
 		 EPT_VIOLATION_ACC_WRITE);
 }
 
+/* 64-bit guest with identity 2 MiB pages; code at CODE. */
+static void long_mode_identity(const u8 *code, size_t len)
+{
+	u64 *p4, *p3, *p2;
+
+	guest(code, len, true);
+	p4 = (u64 *)(mem + 0x10000);
+	p3 = (u64 *)(mem + 0x11000);
+	p2 = (u64 *)(mem + 0x12000);
+	p4[0] = 0x11000 | 3;
+	p3[0] = 0x12000 | 3;
+	p2[0] = 0x83;
+	vmcs_writel(GUEST_CR3, 0x10000);
+}
+
+static void exits_are_transparent(void)
+{
+	/*
+	 * The same computation run in one go and cut into hundreds of pieces
+	 * by preemption-timer exits (each resumed as is) ends in the same
+	 * registers, flags and memory: exit + entry save and restore it all.
+	 */
+	static const u8 code[] = {
+		0xbe, 0x00, 0x10, 0x00, 0x00,		/* mov esi, 0x1000 */
+		0xbf, 0x00, 0x40, 0x02, 0x00,		/* mov edi, 0x24000 */
+		0xb9, 0x00, 0x30, 0x00, 0x00,		/* mov ecx, 0x3000 */
+		0xf3, 0xa4,				/* rep movsb: cut between iterations */
+		0xb9, 0x88, 0x13, 0x00, 0x00,		/* mov ecx, 5000 */
+		0x31, 0xc0,				/* xor eax, eax */
+		0xba, 0x01, 0x00, 0x00, 0x00,		/* mov edx, 1 */
+		0x01, 0xd0,				/* 1: add eax, edx */
+		0x11, 0xc2,				/* adc edx, eax */
+		0xc1, 0xc0, 0x03,			/* rol eax, 3 */
+		0x50,					/* push rax */
+		0x5b,					/* pop rbx */
+		0x31, 0xcb,				/* xor ebx, ecx */
+		0x89, 0x1c, 0x8d, 0x00, 0x00, 0x02, 0x00, /* mov [rcx*4 + 0x20000], ebx */
+		0x0f, 0x92, 0xc3,			/* setc bl */
+		0xff, 0xc9,				/* dec ecx */
+		0x75, 0xe7,				/* jnz 1b */
+		0xf4,
+	};
+	static u8 ref_mem[0x8000];
+	u64 ref_regs[16], ref_flags;
+	unsigned exits = 0;
+	u32 r;
+
+	long_mode_identity(code, sizeof(code));
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + sizeof(code) - 1);
+	memcpy(ref_regs, env.regs, sizeof(ref_regs));
+	memcpy(ref_mem, mem + 0x20000, sizeof(ref_mem));
+	ref_flags = vmcs_readl(GUEST_RFLAGS);
+
+	long_mode_identity(code, sizeof(code));
+	ctl_set(PIN_BASED_VM_EXEC_CONTROL, PIN_BASED_VMX_PREEMPTION_TIMER, true);
+	vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, 1);
+	while ((r = run()) == EXIT_REASON_PREEMPTION_TIMER && exits < 100000)
+		exits++;
+	CHECK_EQ(r, EXIT_REASON_HLT);
+	CHECK(exits >= 50, "only %u timer exits", exits);
+	CHECK(!memcmp(env.regs, ref_regs, sizeof(ref_regs)), "registers differ");
+	CHECK(!memcmp(mem + 0x20000, ref_mem, sizeof(ref_mem)), "memory differs");
+	CHECK_EQ(vmcs_readl(GUEST_RFLAGS), ref_flags);
+	CHECK_EQ(vmcs_readl(GUEST_RSP), 0x8000);
+}
+
+static void shadow_paging_without_ept(void)
+{
+	/*
+	 * EPT off (KVM's tdp=off): the guest's page tables are KVM's shadow
+	 * tables and hold host addresses, which are this processor's physical
+	 * addresses.  Linear 0x1000 maps the code page, linear 0x400000 a
+	 * data page elsewhere in host memory.
+	 */
+	static const u8 code[] = { 0x48, 0x8b, 0x04, 0x25, 0x00, 0x00, 0x40, 0x00, 0xf4 };
+	u64 *p4 = test_pages(1), *p3 = test_pages(1), *p2 = test_pages(1), *p1 = test_pages(1);
+	u8 *data = test_pages(1), *code_page = test_pages(1), *stack = test_pages(1);
+
+	guest(code, 0, true);
+	memcpy(code_page, code, sizeof(code));
+	data[0] = 0x5a;
+	p4[0] = hva(p3) | 3;
+	p3[0] = hva(p2) | 3;
+	p2[0] = hva(p1) | 3;
+	p2[2] = hva(p1) | 3;				/* 0x400000 uses the same table ... */
+	p1[1] = hva(code_page) | 3;			/* linear 0x1000 */
+	p1[0] = hva(data) | 3;				/* ... so linear 0x400000 -> data */
+	p1[8] = hva(stack) | 3;				/* linear 0x8000 (stack) */
+	ctl_set(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_UNRESTRICTED_GUEST, false);
+	vmcs_writel(GUEST_CR3, hva(p4));
+	vmcs_writel(GUEST_RSP, 0x8ff0);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 8);
+	CHECK_EQ(env.regs[RAX] & 0xff, 0x5a);
+
+	/*
+	 * Even if KVM left CR0.PG guest-owned, a guest without "unrestricted
+	 * guest" cannot turn paging off (the VMX fixed bits, SDM 26.3): #GP.
+	 */
+	static const u8 clear_pg[] = {
+		0x0f, 0x20, 0xc0,				/* mov rax, cr0 */
+		0x0f, 0xba, 0xf0, 0x1f,				/* btr eax, 31 */
+		0x0f, 0x22, 0xc0,				/* mov cr0, rax */
+	};
+	memcpy(code_page, clear_pg, sizeof(clear_pg));
+	CHECK_EQ(__invept(VMX_EPT_EXTENT_GLOBAL, 0, 0), VMX_SUCCEED);	/* drops decoded code */
+	vmcs_writel(GUEST_RIP, CODE);
+	vmcs_writel(CR0_GUEST_HOST_MASK, 0);
+	vmcs_write32(EXCEPTION_BITMAP, BIT(13));
+	CHECK_EXIT(EXIT_REASON_EXCEPTION_NMI, 0, 0, CODE + 7);
+	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO),
+		 INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | INTR_INFO_DELIVER_CODE_MASK | 13);
+	CHECK(vmcs_readl(GUEST_CR0) & BIT(31), "paging was turned off");
+}
+
 static void vmx_memory_operand_exits(void)
 {
 	static const struct {
@@ -1062,6 +1238,9 @@ static void unswitched_registers(void)
 	CHECK_EQ(get_debugreg(0), 0xabc0);
 	CHECK_EQ(rdmsrl_safe(0xc0000082u, &v), 0);
 	CHECK_EQ(v, 0xffffffff81800000ull);
+	wrmsrl(0xc0000102u, 0xffff888000001000ull);	/* KERNEL_GS_BASE */
+	rdmsrl(0xc0000102u, v);
+	CHECK_EQ(v, 0xffff888000001000ull);
 	/* Guest CR2 read: check separately. */
 	GUEST(0x0f, 0x20, 0xd0, 0xf4);
 	native_write_cr2(0x1234);
@@ -1094,6 +1273,16 @@ static void pae_pdptes(void)
 	CHECK_EQ(vmcs_read64(GUEST_PDPTR0), 0x11001);
 	CHECK_EQ(vmcs_read64(GUEST_PDPTR1), 0);
 	CHECK_EQ(vmcs_read64(GUEST_PDPTR3), 0x11001);
+	/*
+	 * With EPT the processor uses the PDPTEs of the VMCS, not the PDPT in
+	 * memory (SDM 27.3.2.4): clearing PDPTE 0 in memory changes nothing
+	 * until the guest reloads CR3.
+	 */
+	pdpt[0] = 0;
+	CHECK_EQ(__invvpid(VMX_VPID_EXTENT_SINGLE_CONTEXT, 1, 0), VMX_SUCCEED);
+	vmcs_writel(GUEST_RIP, CODE);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE);
+	CHECK_EQ(vmcs_read64(GUEST_PDPTR0), 0x11001);
 }
 
 static void vpid_tlb(void)
@@ -1150,6 +1339,59 @@ static void vpid_tlb(void)
 	vmcs_writel(GUEST_RIP, CODE);
 	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 8);
 	CHECK_EQ(env.regs[RAX], 0x22);
+}
+
+static void two_vmcs_one_processor(void)
+{
+	/*
+	 * Two vCPUs time-sharing this logical processor, as when KVM loads
+	 * another vCPU's VMCS: each VMCS keeps its guest, launch state and
+	 * VPID-tagged translations; linear 0x5000 maps to a different page
+	 * in each guest (CR3 0x10000 -> GPA 0x5000, CR3 0x20000 -> 0x6000).
+	 */
+	static const u8 code[] = { 0x48, 0x8b, 0x04, 0x25, 0x00, 0x50, 0x00, 0x00, 0xf4 };
+	void *vmcs_b = vmx_region(&env.conf);
+	u64 regs_b[16] = { 0 }, regs_a[16];
+	u64 *p1;
+
+	long_mode_identity(code, sizeof(code));
+	/* Guest A: 4 KiB page table under the first 2 MiB. */
+	((u64 *)(mem + 0x12000))[0] = 0x13000 | 3;
+	p1 = (u64 *)(mem + 0x13000);
+	for (int n = 0; n < 512; n++)
+		p1[n] = (u64)n << 12 | 3;
+	memcpy(mem + 0x20000, mem + 0x10000, 0x4000);	/* guest B: a copy ... */
+	((u64 *)(mem + 0x20000))[0] = 0x21000 | 3;
+	((u64 *)(mem + 0x21000))[0] = 0x22000 | 3;
+	((u64 *)(mem + 0x22000))[0] = 0x23000 | 3;
+	((u64 *)(mem + 0x23000))[5] = 0x6000 | 3;	/* ... with 0x5000 -> 0x6000 */
+	mem[0x5000] = 0xaa;
+	mem[0x6000] = 0xbb;
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 8);
+	CHECK_EQ(env.regs[RAX], 0xaa);
+	memcpy(regs_a, env.regs, sizeof(regs_a));
+
+	CHECK_EQ(vmcs_clear(vmcs_b), VMX_SUCCEED);
+	CHECK_EQ(vmcs_load(vmcs_b), VMX_SUCCEED);
+	vmcs_setup_guest(&env, test_eptp(), true, CODE);
+	vmcs_writel(GUEST_CR3, 0x20000);
+	vmcs_write16(VIRTUAL_PROCESSOR_ID, 2);
+	CHECK_EQ(vmx_vcpu_enter(regs_b, false), EXIT_REASON_HLT);
+	CHECK_EQ(regs_b[RAX], 0xbb);
+
+	for (int round = 0; round < 3; round++) {
+		CHECK_EQ(vmcs_load(env.vmcs), VMX_SUCCEED);
+		vmcs_writel(GUEST_RIP, CODE);
+		regs_a[RAX] = 0;
+		CHECK_EQ(vmx_vcpu_enter(regs_a, true), EXIT_REASON_HLT);
+		CHECK_EQ(regs_a[RAX], 0xaa);
+		CHECK_EQ(vmcs_load(vmcs_b), VMX_SUCCEED);
+		vmcs_writel(GUEST_RIP, CODE);
+		regs_b[RAX] = 0;
+		CHECK_EQ(vmx_vcpu_enter(regs_b, true), EXIT_REASON_HLT);
+		CHECK_EQ(regs_b[RAX], 0xbb);
+	}
+	CHECK_EQ(vmcs_load(env.vmcs), VMX_SUCCEED);
 }
 
 static void task_switch_guest(const u8 *code, size_t len)
@@ -1281,6 +1523,8 @@ int main(void)
 	RUN_TEST(descriptor_table_exits);
 	RUN_TEST(vmx_insn_info_exit);
 	RUN_TEST(exception_exits);
+	RUN_TEST(debug_exception_exits);
+	RUN_TEST(pending_debug_exceptions);
 	RUN_TEST(triple_fault_exit);
 	RUN_TEST(ept_exits);
 	RUN_TEST(tpr_shadow);
@@ -1299,10 +1543,13 @@ int main(void)
 	RUN_TEST(real_mode_guest);
 	RUN_TEST(long_mode_guest);
 	RUN_TEST(ept_paging_structure_violation);
+	RUN_TEST(exits_are_transparent);
+	RUN_TEST(shadow_paging_without_ept);
 	RUN_TEST(vmx_memory_operand_exits);
 	RUN_TEST(unswitched_registers);
 	RUN_TEST(pae_pdptes);
 	RUN_TEST(vpid_tlb);
+	RUN_TEST(two_vmcs_one_processor);
 	RUN_TEST(task_switch_exits);
 	RUN_TEST(kvm_reset_state_guest);
 	env_teardown(&env);

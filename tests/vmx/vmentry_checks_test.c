@@ -78,6 +78,8 @@ static const struct mutation mutations[] = {
 	{ "inject-ud-with-error-code", VM_ENTRY_INTR_INFO_FIELD,
 	  INTR_INFO_VALID_MASK | INTR_INFO_DELIVER_CODE_MASK | INTR_TYPE_HARD_EXCEPTION | 6, 0, 0,
 	  FAILVAL, VMXERR_ENTRY_INVALID_CONTROL_FIELD, true },
+	{ "inject-error-code-bit-16", VM_ENTRY_EXCEPTION_ERROR_CODE, 0x10000, 0, 0,
+	  FAILVAL, VMXERR_ENTRY_INVALID_CONTROL_FIELD, true },
 	{ "inject-soft-int-length-0", VM_ENTRY_INTR_INFO_FIELD,
 	  INTR_INFO_VALID_MASK | INTR_TYPE_SOFT_INTR | 0x80, 0, 0,
 	  FAILVAL, VMXERR_ENTRY_INVALID_CONTROL_FIELD, true },
@@ -167,6 +169,9 @@ static void apply(const struct mutation *m)
 		if (m->and_mask)
 			v &= m->and_mask;
 	}
+	if (!strcmp(m->name, "inject-error-code-bit-16"))
+		__vmcs_writel(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION |
+					INTR_INFO_DELIVER_CODE_MASK | 13);
 	if (!strcmp(m->name, "eptp-memtype-2"))
 		v |= 2;
 	if (!strcmp(m->name, "exit-msr-store-unaligned"))
@@ -273,6 +278,16 @@ static void nmi_injection_sti_blocking(void)
 	CHECK_EQ(vmcs_readl(EXIT_QUALIFICATION), ENTRY_FAIL_NMI);
 }
 
+static void inject_error_code_bit_15(void)
+{
+	/* Bit 15 (#PF SGX) is a valid error-code bit; only 31:16 are checked. */
+	fresh_vmcs(true);
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION |
+					       INTR_INFO_DELIVER_CODE_MASK | 14);
+	vmcs_write32(VM_ENTRY_EXCEPTION_ERROR_CODE, 0x8000);
+	CHECK(entry_passes_checks(vmx_vcpu_enter(env.regs, false)), "error code bit 15 refused");
+}
+
 static void controls_order(void)
 {
 	/* Controls are checked before host state, host before guest. */
@@ -302,6 +317,7 @@ int main(void)
 	RUN_TEST(unrestricted_real_mode);
 	RUN_TEST(pdpte_check);
 	RUN_TEST(nmi_injection_sti_blocking);
+	RUN_TEST(inject_error_code_bit_15);
 	RUN_TEST(controls_order);
 	env_teardown(&env);
 	return 0;

@@ -59,7 +59,7 @@ static inline int setup_vmcs_config(struct vmcs_config *conf,
 				    u32 min_proc2, u32 opt_proc2, u32 min_exit, u32 opt_exit,
 				    u32 min_entry, u32 opt_entry)
 {
-	u64 feat, v;
+	u64 feat;
 	bool true_ctls;
 	int r;
 
@@ -97,7 +97,6 @@ static inline int setup_vmcs_config(struct vmcs_config *conf,
 	rdmsrl_vmx_cap(MSR_IA32_VMX_CR0_FIXED1, &conf->cr0_fixed1);
 	rdmsrl_vmx_cap(MSR_IA32_VMX_CR4_FIXED0, &conf->cr4_fixed0);
 	rdmsrl_vmx_cap(MSR_IA32_VMX_CR4_FIXED1, &conf->cr4_fixed1);
-	(void)v;
 	return 0;
 }
 

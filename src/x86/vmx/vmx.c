@@ -26,7 +26,7 @@ static inline struct vcpu_vmx *to_vmx(struct kvm_vcpu *vcpu)
 
 /* What KVM needs of the processor, and what it uses when offered (setup_vmcs_config()). */
 #define KVM_REQUIRED_VMX_PIN_BASED	(PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING)
-#define KVM_OPTIONAL_VMX_PIN_BASED	(PIN_BASED_VIRTUAL_NMIS)
+#define KVM_OPTIONAL_VMX_PIN_BASED	(PIN_BASED_VIRTUAL_NMIS | PIN_BASED_VMX_PREEMPTION_TIMER)
 #define KVM_REQUIRED_VMX_CPU_BASED	(CPU_BASED_HLT_EXITING | CPU_BASED_UNCOND_IO_EXITING | \
 					 CPU_BASED_USE_MSR_BITMAPS | CPU_BASED_MOV_DR_EXITING | \
 					 CPU_BASED_MWAIT_EXITING | CPU_BASED_MONITOR_EXITING | \
@@ -364,6 +364,13 @@ static void vmx_cache_guest_state(struct kvm_vcpu *vcpu)
 	vmx->state_dirty = true;
 }
 
+static u64 vmx_get_segment_base(struct kvm_vcpu *vcpu, int seg)
+{
+	if (to_vmx(vcpu)->state_in_hw)
+		return __vmcs_readl(seg_base[seg]);
+	return vcpu->arch.seg[seg].base;
+}
+
 /* ---- events ---- */
 
 static bool vmx_interrupt_allowed(struct kvm_vcpu *vcpu)
@@ -385,7 +392,15 @@ static bool vmx_nmi_allowed(struct kvm_vcpu *vcpu)
 
 static void vmx_inject_irq(struct kvm_vcpu *vcpu, int vector)
 {
-	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, (u32)vector | INTR_TYPE_EXT_INTR | INTR_INFO_VALID_MASK);
+	u32 type = INTR_TYPE_EXT_INTR;
+
+	/* An INT n whose delivery was cut short goes again as a software interrupt. */
+	if (vcpu->arch.interrupt.soft) {
+		type = INTR_TYPE_SOFT_INTR;
+		vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, to_vmx(vcpu)->event_exit_inst_len);
+		vcpu->arch.interrupt.soft = false;
+	}
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, (u32)vector | type | INTR_INFO_VALID_MASK);
 }
 
 static void vmx_inject_nmi(struct kvm_vcpu *vcpu)
@@ -403,7 +418,7 @@ static void vmx_inject_exception(struct kvm_vcpu *vcpu)
 		info |= INTR_INFO_DELIVER_CODE_MASK;
 	}
 	if (ex->vector == 3 || ex->vector == 4) {	/* #BP, #OF: software exceptions */
-		vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
+		vmcs_write32(VM_ENTRY_INSTRUCTION_LEN, to_vmx(vcpu)->event_exit_inst_len);
 		info |= INTR_TYPE_SOFT_EXCEPTION;
 	} else {
 		info |= INTR_TYPE_HARD_EXCEPTION;
@@ -433,16 +448,42 @@ static void vmx_vcpu_kick(struct kvm_vcpu *vcpu)
 	vmx_cpu_kick(to_vmx(vcpu)->lp);
 }
 
+/*
+ * vmx_skip_emulated_instruction(): retire the instruction that exited (its
+ * length is in the VMCS until the next VM entry, also when userspace
+ * completes it at the next KVM_RUN): STI/MOV SS blocking ends with it.
+ */
+/* vmx_update_exception_bitmap(): #BP exits while userspace debugs with software breakpoints. */
+static void vmx_update_exception_bitmap(struct kvm_vcpu *vcpu)
+{
+	u32 eb = 0;
+
+	if ((vcpu->arch.guest_debug & (KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP)) ==
+	    (KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP))
+		eb |= BIT(3);
+	vmcs_write32(EXCEPTION_BITMAP, eb);
+}
+
 static int vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu)
 {
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	u64 rip = vcpu->arch.regs[VCPU_REGS_RIP] + vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
 	u32 intr;
 
-	vcpu->arch.regs[VCPU_REGS_RIP] += vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
-	/* The instruction retired: STI/MOV SS blocking ends with it. */
-	intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
-	if (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))
-		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
-			     intr & ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
+	/* Outside 64-bit mode RIP wraps at 32 bits. */
+	u32 cs_ar = vmx->state_in_hw ? vmcs_read32(GUEST_CS_AR_BYTES) : vcpu->arch.seg[VCPU_SREG_CS].ar;
+
+	if (!(vcpu->arch.efer & EFER_LMA) || !(cs_ar & (1u << 13)))
+		rip = (u32)rip;
+	vcpu->arch.regs[VCPU_REGS_RIP] = rip;
+	if (vmx->state_in_hw) {
+		intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+		if (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))
+			vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
+				     intr & ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
+	} else {
+		vcpu->arch.interruptibility &= ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
+	}
 	return 1;
 }
 
@@ -458,9 +499,25 @@ static void vmx_complete_interrupts(struct kvm_vcpu *vcpu)
 	if (!(info & INTR_INFO_VALID_MASK))
 		return;
 	type = info & INTR_INFO_INTR_TYPE_MASK;
+	if (type == INTR_TYPE_SOFT_EXCEPTION || type == INTR_TYPE_SOFT_INTR) {
+		/*
+		 * SDM 28.2.4: the exit saves the INT3/INTO/INT n length for the
+		 * re-injection.  FIXME: the processor stores 0 when the event was
+		 * one VM entry injected; that one had VM_ENTRY_INSTRUCTION_LEN.
+		 */
+		vmx->event_exit_inst_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+		if (!vmx->event_exit_inst_len)
+			vmx->event_exit_inst_len = vmcs_read32(VM_ENTRY_INSTRUCTION_LEN);
+	}
 	switch (type) {
 	case INTR_TYPE_NMI_INTR:
 		vcpu->arch.nmi_injected = true;
+		/*
+		 * The delivery set "blocking by NMI" in the saved state; it did
+		 * not finish, and entry would refuse to inject into blocking
+		 * (SDM 27.7.1.2, KVM's vmx_set_nmi_mask(vcpu, false) here).
+		 */
+		vmcs_clear_bits(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_NMI);
 		break;
 	case INTR_TYPE_SOFT_EXCEPTION:
 	case INTR_TYPE_HARD_EXCEPTION:
@@ -481,6 +538,19 @@ static void vmx_complete_interrupts(struct kvm_vcpu *vcpu)
 
 /* ---- the run ---- */
 
+/*
+ * The host tick.  On a real host the vCPU thread takes timer interrupts
+ * (and a signal sent to it is an IPI): each is an EXTERNAL_INTERRUPT exit,
+ * after which vcpu_run() sees a signal or kvm_run->immediate_exit.  Here a
+ * signal handler runs on the vCPU thread without stopping the processor
+ * and cannot call into userkvm, so the VMX preemption timer stands in for
+ * the tick: every VM entry arms it for about a millisecond of host TSC,
+ * and its exit goes back to vcpu_run(), which then returns -EINTR
+ * (KVM_EXIT_INTR) if immediate_exit was set meanwhile, by the handler or
+ * by another thread.  A kick (kvm_vcpu_kick()) still exits at once.
+ */
+#define VMX_HOST_TICK_TSC	(4ull << 20)
+
 static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
@@ -495,6 +565,9 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	vmcs_writel(GUEST_RSP, a->regs[VCPU_REGS_RSP]);
 	vmcs_writel(GUEST_RFLAGS, a->rflags);
 
+	if (cpu_has_vmx_preemption_timer(&vmcs_config))
+		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE,
+			     VMX_HOST_TICK_TSC >> (vmcs_config.misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK));
 	reason = vmx_vcpu_enter(a->regs, vmx->launched);
 
 	vmx->state_in_hw = true;
@@ -534,19 +607,33 @@ static void vmx_get_exit_info(struct kvm_vcpu *vcpu, u32 *reason, u64 *info1, u6
 static int handle_exception_nmi(struct kvm_vcpu *vcpu)
 {
 	u32 info = vmcs_read32(VM_EXIT_INTR_INFO);
+	struct kvm_run *run = vcpu->run;
 
 	if ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
 		return 1;	/* a host NMI: nothing to do here */
 	/*
-	 * No exception is intercepted yet (EXCEPTION_BITMAP is 0); guest
-	 * debugging (#DB, #BP) comes with KVM_SET_GUEST_DEBUG.
+	 * Only #BP is intercepted, and only for KVM_GUESTDBG_USE_SW_BP: the
+	 * exit is at the int3 (RIP points at it, the length is in the VMCS
+	 * for a reinjection with KVM_GUESTDBG_INJECT_BP).
 	 */
+	if ((info & INTR_INFO_VECTOR_MASK) == 3) {
+		to_vmx(vcpu)->event_exit_inst_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+		run->exit_reason = KVM_EXIT_DEBUG;
+		run->debug.arch.pc = kvm_get_linear_rip(vcpu);
+		run->debug.arch.exception = 3;
+		return 0;
+	}
 	return kvm_handle_unexpected_exit(vcpu, EXIT_REASON_EXCEPTION_NMI);
 }
 
 static int handle_external_interrupt(struct kvm_vcpu *vcpu)
 {
 	return 1;	/* a kick: vcpu_run() looks at requests and immediate_exit */
+}
+
+static int handle_preemption_timer(struct kvm_vcpu *vcpu)
+{
+	return 1;	/* the host tick: vcpu_run() looks at immediate_exit */
 }
 
 static int handle_triple_fault(struct kvm_vcpu *vcpu)
@@ -592,11 +679,14 @@ static int handle_rdpmc(struct kvm_vcpu *vcpu)
 	return 1;
 }
 
+/*
+ * MONITOR/MWAIT are NOPs (kvm_emulate_monitor_mwait()): KVM's quirk
+ * KVM_X86_QUIRK_MWAIT_NEVER_UD_FAULTS is on unless userspace disables it,
+ * which userkvm does not offer (KVM_CAP_DISABLE_QUIRKS2 is not reported).
+ */
 static int handle_monitor_mwait(struct kvm_vcpu *vcpu)
 {
-	/* MONITOR/MWAIT are not in the guest's CPUID: #UD (kvm_emulate_monitor_mwait()). */
-	kvm_queue_exception(vcpu, 6, false, 0);
-	return 1;
+	return kvm_skip_emulated_instruction(vcpu);
 }
 
 static int handle_cr(struct kvm_vcpu *vcpu)
@@ -640,6 +730,13 @@ static int handle_ept_violation(struct kvm_vcpu *vcpu)
 		error_code |= PFERR_FETCH_MASK;
 	if (q & 0x38)
 		error_code |= PFERR_PRESENT_MASK;
+	/*
+	 * An exit in an IRET that unblocked NMIs: the IRET runs again, so NMIs
+	 * are blocked again until it completes (vmx_recover_nmi_blocking()).
+	 */
+	if ((q & BIT(12)) && !(to_vmx(vcpu)->idt_vectoring_info & INTR_INFO_VALID_MASK) &&
+	    (vmcs_config.pin_based_exec_ctrl & PIN_BASED_VIRTUAL_NMIS))
+		vmcs_set_bits(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_NMI);
 	return kvm_mmu_page_fault(vcpu, vmcs_read64(GUEST_PHYSICAL_ADDRESS), error_code);
 }
 
@@ -714,6 +811,7 @@ static int (*const kvm_vmx_exit_handlers[])(struct kvm_vcpu *vcpu) = {
 	[EXIT_REASON_PAUSE_INSTRUCTION]		= handle_nop,
 	[EXIT_REASON_EPT_VIOLATION]		= handle_ept_violation,
 	[EXIT_REASON_EPT_MISCONFIG]		= handle_ept_misconfig,
+	[EXIT_REASON_PREEMPTION_TIMER]		= handle_preemption_timer,
 	[EXIT_REASON_INVEPT]			= handle_vmx_instruction,
 	[EXIT_REASON_INVVPID]			= handle_vmx_instruction,
 };
@@ -752,6 +850,7 @@ struct kvm_x86_ops vt_x86_ops = {
 	.vcpu_load = vmx_vcpu_load,
 	.vcpu_put = vmx_vcpu_put,
 	.cache_guest_state = vmx_cache_guest_state,
+	.get_segment_base = vmx_get_segment_base,
 	.vcpu_run = vmx_vcpu_run,
 	.handle_exit = __vmx_handle_exit,
 	.skip_emulated_instruction = vmx_skip_emulated_instruction,
@@ -764,5 +863,6 @@ struct kvm_x86_ops vt_x86_ops = {
 	.enable_nmi_window = vmx_enable_nmi_window,
 	.flush_tlb_all = vmx_flush_tlb_all,
 	.vcpu_kick = vmx_vcpu_kick,
+	.update_exception_bitmap = vmx_update_exception_bitmap,
 	.get_exit_info = vmx_get_exit_info,
 };

@@ -26,6 +26,7 @@ struct vcpu_vmx {
 	u64 exit_qualification;
 	u32 exit_intr_info;
 	u32 idt_vectoring_info;
+	u32 event_exit_inst_len;	/* INT3/INTO/INT n length, for re-injection */
 	bool fail;		/* VM entry failed before the guest ran */
 	u32 vm_instruction_error;
 };

@@ -200,6 +200,16 @@ static inline u64 xgetbv(u32 index) { return vmx_op_xgetbv(index); }
 static inline int xsetbv(u32 index, u64 val) { return vmx_op_xsetbv(index, val); }
 static inline int rdmsrl_safe(u32 msr, u64 *val) { return vmx_op_rdmsr_cpu(msr, val); }
 static inline int wrmsrl_safe(u32 msr, u64 val) { return vmx_op_wrmsr_cpu(msr, val); }
+/* Linux's rdmsrl()/wrmsrl(): an MSR that does not exist reads as 0, writes are dropped. */
+static inline u64 __rdmsrl(u32 msr)
+{
+	u64 v = 0;
+
+	vmx_op_rdmsr_cpu(msr, &v);
+	return v;
+}
+#define rdmsrl(msr, val) ((val) = __rdmsrl(msr))
+static inline void wrmsrl(u32 msr, u64 val) { vmx_op_wrmsr_cpu(msr, val); }
 static inline void cpu_fpu_save(void *buf) { vmx_op_fpu_save(buf); }
 static inline void cpu_fpu_restore(const void *buf) { vmx_op_fpu_restore(buf); }
 static inline u64 rdtsc(void) { return vmx_op_rdtsc(); }
