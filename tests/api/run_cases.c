@@ -800,18 +800,10 @@ KVM_CASE(run_mmio_read_no_slot)
 	tg_set_mode(t, &g, g.vcpu, TG_LONG);
 	t_set_rip_rdi(t, &g, 0x500000);
 	CHECK_OK(t, IOC(t, g.vcpu, KVM_RUN, 0));
-	/*
-	 * FIXME: userkvm's instruction emulator is not there yet (its MMIO
-	 * path ends in KVM_EXIT_INTERNAL_ERROR, emulation); drop the marking
-	 * when it lands.
-	 */
-	t_differs(t, "userkvm has no MMIO emulation yet (the instruction emulator)");
 	tg_exit(t, g.run);
-	if (g.run->exit_reason != KVM_EXIT_INTERNAL_ERROR) {
-		CHECK_EQ(g.run->exit_reason, KVM_EXIT_MMIO);
-		CHECK_EQ(g.run->mmio.phys_addr, 0x500000);
-		CHECK_EQ(g.run->mmio.len, 8);
-	}
+	CHECK_EQ(g.run->exit_reason, KVM_EXIT_MMIO);
+	CHECK_EQ(g.run->mmio.phys_addr, 0x500000);
+	CHECK_EQ(g.run->mmio.len, 8);
 	tg_destroy(&g);
 }
 
