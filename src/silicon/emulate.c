@@ -22,6 +22,9 @@
 #include "silicon/emulate.h"
 #include "silicon/ops.h"
 
+/* emul_load() and the state check treat the FPU, the last member, apart */
+BUILD_BUG_ON(offsetof(struct cpu_state, fpu) + sizeof(struct cpu_fpu) != sizeof(struct cpu_state));
+
 /* longjmp codes on the scratch core's jb (1-3 are the core's: fault, exit, soft int) */
 #define EMUL_JMP_CALLBACK 4
 
