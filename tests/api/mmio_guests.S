@@ -215,6 +215,15 @@ GUEST(mg_pio)
 	mov $DATA + 0x3000, %rdi
 	mov $700, %ecx
 	rep insw		/* 512 words, then 188 */
+	mov $MMIO + 0xd00, %rdi
+	mov $3, %ecx
+	rep insb		/* into MMIO: one port exit, one 3-byte MMIO write */
+	mov $MMIO + 0xe00, %rdi
+	mov $6, %ecx
+	rep insw		/* 12 bytes: MMIO writes of 8 and 4 */
+	mov $MMIO + 0x1ffc, %rdi
+	mov $3, %ecx
+	rep insl		/* across a page: fragments per page */
 	DONE
 END(mg_pio)
 
