@@ -487,11 +487,16 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 			if (unlikely(c->dbg_exec)) {
 				u32 hit = cpu_dbg_exec_check(c);
 				if (hit) {
-					/* an instruction breakpoint is a fault; the image gets RF */
+					/*
+					 * An instruction breakpoint is a fault.  Unlike other
+					 * faults its RFLAGS image keeps RF clear (SDM 18.3.1.1:
+					 * the #DB handler sets it, as Linux's does; a VM exit
+					 * saves RF likewise, 28.3.3), so the breakpoint hits
+					 * again unless the handler resumes with RF.
+					 */
 					c->dr6_before_db = c->s.dr[6];
 					c->db_bits = hit;
 					c->s.dr[6] = (c->s.dr[6] & ~0xfull) | hit;
-					c->s.rflags |= CPU_FLAG_RF;
 					c->cur_block = NULL;
 					cpu_deliver(c, EXC_DB, CPU_EVENT_HWEXC, false, 0, c->s.rip);
 					continue;

@@ -55,6 +55,7 @@ int kvm_arch_init_vm(struct kvm *kvm, unsigned long type)
 
 void kvm_arch_destroy_vm(struct kvm *kvm)
 {
+	kvm_free_msr_filter(kvm->arch.msr_filter);
 	kvm_irqchip_destroy(kvm);
 	kvm_tdp_mmu_uninit(&kvm->arch.tdp_mmu);
 	pthread_mutex_destroy(&kvm->arch.irq_lock);
@@ -96,6 +97,8 @@ int kvm_vm_ioctl_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_SYNC_REGS:
 		return KVM_SYNC_X86_VALID_FIELDS;
 	case KVM_CAP_SET_GUEST_DEBUG:
+	case KVM_CAP_X86_MSR_FILTER:
+	case KVM_CAP_X86_USER_SPACE_MSR:
 		return 1;
 	case KVM_CAP_SET_GUEST_DEBUG2:
 		return KVM_GUESTDBG_VALID_MASK;
@@ -119,6 +122,12 @@ int kvm_vm_ioctl_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap)
 	if (cap->flags)
 		return -EINVAL;
 	switch (cap->cap) {
+	case KVM_CAP_X86_USER_SPACE_MSR:
+		if (cap->args[0] & ~(KVM_MSR_EXIT_REASON_INVAL | KVM_MSR_EXIT_REASON_UNKNOWN |
+				     KVM_MSR_EXIT_REASON_FILTER))
+			return -EINVAL;
+		__atomic_store_n(&kvm->arch.user_space_msr_mask, cap->args[0], __ATOMIC_RELAXED);
+		return 0;
 	case KVM_CAP_MAX_VCPU_ID:
 		if (cap->args[0] > KVM_MAX_VCPU_IDS)
 			return -EINVAL;
@@ -180,6 +189,14 @@ long kvm_arch_vm_ioctl(struct kvm *kvm, unsigned int ioctl, unsigned long arg)
 	long r = -ENOTTY;
 
 	switch (ioctl) {
+	case KVM_X86_SET_MSR_FILTER: {
+		struct kvm_msr_filter filter;
+
+		r = copy_from_user(&filter, argp, sizeof(filter));
+		if (!r)
+			r = kvm_vm_ioctl_set_msr_filter(kvm, &filter);
+		return r;
+	}
 	case KVM_SET_TSS_ADDR:
 		/*
 		 * The TSS is only for real-mode emulation without unrestricted
@@ -1272,6 +1289,8 @@ static int kvm_vcpu_ioctl_interrupt(struct kvm_vcpu *vcpu, struct kvm_interrupt 
  * the same way (kernel buffers zeroed, -EFAULT on bad pointers), but in
  * this file, so that src/kvm/kvm_main.c stays architecture-neutral.
  */
+static void kvm_arch_vcpu_ioctl_translate(struct kvm_vcpu *vcpu, struct kvm_translation *tr);
+
 long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned long arg)
 {
 	void *argp = (void *)arg;
@@ -1476,6 +1495,16 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned lon
 	case KVM_SET_LAPIC:
 		r = kvm_arch_irqchip_vcpu_ioctl(vcpu, ioctl, arg);
 		break;
+	case KVM_TRANSLATE: {
+		struct kvm_translation tr;
+
+		r = copy_from_user(&tr, argp, sizeof(tr));
+		if (r)
+			break;
+		kvm_arch_vcpu_ioctl_translate(vcpu, &tr);
+		r = copy_to_user(argp, &tr, sizeof(tr));
+		break;
+	}
 	default:
 		r = -EINVAL;
 	}
@@ -1561,18 +1590,49 @@ void kvm_queue_exception(struct kvm_vcpu *vcpu, u8 vector, bool has_error, u32 e
 	ex->error_code = error_code;
 }
 
+/*
+ * kvm_vcpu_do_singlestep(): an instruction KVM emulated retired with TF
+ * set, so no processor trap follows it: under KVM_GUESTDBG_SINGLESTEP
+ * userspace gets the KVM_EXIT_DEBUG, else the guest its #DB (DR6.BS).
+ */
+static int kvm_vcpu_do_singlestep(struct kvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	if (vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP) {
+		run->debug.arch.dr6 = DR6_BS | DR6_ACTIVE_LOW;
+		run->debug.arch.pc = kvm_get_linear_rip(vcpu);
+		run->debug.arch.exception = 1;
+		run->exit_reason = KVM_EXIT_DEBUG;
+		return 0;
+	}
+	kvm_x86_call(cache_guest_state)(vcpu);
+	vcpu->arch.dr6 |= DR6_BS;
+	kvm_queue_exception(vcpu, 1, false, 0);
+	return 1;
+}
+
 int kvm_skip_emulated_instruction(struct kvm_vcpu *vcpu)
 {
-	return kvm_x86_call(skip_emulated_instruction)(vcpu);
+	u64 rflags = vcpu->arch.rflags;
+	int r = kvm_x86_call(skip_emulated_instruction)(vcpu);
+
+	if (unlikely(!r))
+		return 0;
+	if (unlikely((rflags & X86_EFLAGS_TF) ||
+		     (vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP)))
+		r = kvm_vcpu_do_singlestep(vcpu);
+	return r;
 }
 
 /*
  * kvm_arch_vcpu_ioctl_set_guest_debug(): KVM_GUESTDBG_ENABLE with
  * USE_SW_BP intercepts #BP (int3 exits with KVM_EXIT_DEBUG); INJECT_BP
  * queues a #BP for the guest (reinjecting one userspace saw).  Return:
- * 0, -EBUSY if an exception is already pending, -EINVAL for debugging
- * userkvm does not do (single-step and hardware breakpoints need #DB
- * traps the processor does not raise yet).
+ * 0, -EBUSY if an exception is already pending, -EINVAL for flags
+ * userkvm does not know (INJECT_DB).  SINGLESTEP sets RFLAGS.TF
+ * in the guest (hidden from KVM_GET_REGS) and intercepts #DB; USE_HW_BP
+ * runs the guest with userspace's DR0-3/DR7 and intercepts #DB.
  */
 int kvm_arch_vcpu_ioctl_set_guest_debug(struct kvm_vcpu *vcpu, struct kvm_guest_debug *dbg)
 {
@@ -1586,6 +1646,12 @@ int kvm_arch_vcpu_ioctl_set_guest_debug(struct kvm_vcpu *vcpu, struct kvm_guest_
 	vcpu->arch.guest_debug = dbg->control;
 	if (!(vcpu->arch.guest_debug & KVM_GUESTDBG_ENABLE))
 		vcpu->arch.guest_debug = 0;
+	/* Hardware breakpoints: userspace's DR0-3/DR7 are the processor's while the guest runs. */
+	if (vcpu->arch.guest_debug & KVM_GUESTDBG_USE_HW_BP) {
+		for (int i = 0; i < 4; i++)
+			vcpu->arch.eff_db[i] = dbg->arch.debugreg[i];
+		vcpu->arch.guest_debug_dr7 = dbg->arch.debugreg[7];
+	}
 	kvm_x86_call(update_exception_bitmap)(vcpu);
 	return 0;
 }
@@ -1700,16 +1766,180 @@ int kvm_emulate_hypercall(struct kvm_vcpu *vcpu)
 	return kvm_skip_emulated_instruction(vcpu);
 }
 
+/* ---- MSR filters and MSR exits to userspace (KVM_CAP_X86_USER_SPACE_MSR) ---- */
+
+void kvm_free_msr_filter(struct kvm_x86_msr_filter *f)
+{
+	if (!f)
+		return;
+	for (int i = 0; i < f->count; i++)
+		free(f->ranges[i].bitmap);
+	free(f);
+}
+
+static int kvm_add_msr_filter(struct kvm_x86_msr_filter *f, struct kvm_msr_filter_range *r)
+{
+	size_t size;
+	unsigned long *bitmap;
+
+	if (!r->nmsrs)
+		return 0;
+	if (r->flags & ~(KVM_MSR_FILTER_READ | KVM_MSR_FILTER_WRITE) || !r->flags)
+		return -EINVAL;
+	size = (r->nmsrs + 63) / 64 * sizeof(long);
+	if (size > KVM_MSR_FILTER_MAX_BITMAP_SIZE)
+		return -EINVAL;
+	bitmap = malloc(size);
+	if (!bitmap)
+		return -ENOMEM;
+	if (copy_from_user(bitmap, r->bitmap, size)) {
+		free(bitmap);
+		return -EFAULT;
+	}
+	f->ranges[f->count++] = (struct msr_bitmap_range){
+		.flags = r->flags, .nmsrs = r->nmsrs, .base = r->base, .bitmap = bitmap,
+	};
+	return 0;
+}
+
+/*
+ * KVM_X86_SET_MSR_FILTER: the new filter replaces the old one for every
+ * vCPU; readers hold kvm->srcu, so the old one is freed after a grace
+ * period.  Return: 0, -EINVAL (bad flags, an empty deny-all filter, a bad
+ * range), -EFAULT, -ENOMEM.
+ */
+int kvm_vm_ioctl_set_msr_filter(struct kvm *kvm, struct kvm_msr_filter *filter)
+{
+	struct kvm_x86_msr_filter *new, *old;
+	bool empty = true;
+	int r;
+
+	if (filter->flags & ~KVM_MSR_FILTER_DEFAULT_DENY)
+		return -EINVAL;
+	for (size_t i = 0; i < ARRAY_SIZE(filter->ranges); i++)
+		empty &= !filter->ranges[i].nmsrs;
+	if (empty && (filter->flags & KVM_MSR_FILTER_DEFAULT_DENY))
+		return -EINVAL;
+	new = calloc(1, sizeof(*new));
+	if (!new)
+		return -ENOMEM;
+	new->default_allow = !(filter->flags & KVM_MSR_FILTER_DEFAULT_DENY);
+	for (size_t i = 0; i < ARRAY_SIZE(filter->ranges); i++) {
+		r = kvm_add_msr_filter(new, &filter->ranges[i]);
+		if (r) {
+			kvm_free_msr_filter(new);
+			return r;
+		}
+	}
+	pthread_mutex_lock(&kvm->lock);
+	old = __atomic_exchange_n(&kvm->arch.msr_filter, new, __ATOMIC_ACQ_REL);
+	synchronize_srcu(&kvm->srcu);
+	kvm_free_msr_filter(old);
+	pthread_mutex_unlock(&kvm->lock);
+	return 0;
+}
+
+/* kvm_msr_allowed(): what the filter says of a guest access (@type: KVM_MSR_FILTER_READ/WRITE). */
+static bool kvm_msr_allowed(struct kvm_vcpu *vcpu, u32 index, u32 type)
+{
+	struct kvm *kvm = vcpu->kvm;
+	struct kvm_x86_msr_filter *f;
+	bool allowed = true;
+	int idx;
+
+	/* x2APIC MSRs are not filtered. */
+	if (index >= 0x800 && index <= 0x8ff)
+		return true;
+	idx = srcu_read_lock(&kvm->srcu);
+	f = __atomic_load_n(&kvm->arch.msr_filter, __ATOMIC_ACQUIRE);
+	if (f) {
+		allowed = f->default_allow;
+		for (int i = 0; i < f->count; i++) {
+			const struct msr_bitmap_range *r = &f->ranges[i];
+
+			if (index >= r->base && index - r->base < r->nmsrs && (r->flags & type)) {
+				u32 bit = index - r->base;
+
+				allowed = r->bitmap[bit / 64] >> (bit % 64) & 1;
+				break;
+			}
+		}
+	}
+	srcu_read_unlock(&kvm->srcu, idx);
+	return allowed;
+}
+
+static u64 kvm_msr_reason(int r)
+{
+	switch (r) {
+	case KVM_MSR_RET_UNSUPPORTED:
+		return KVM_MSR_EXIT_REASON_UNKNOWN;
+	case KVM_MSR_RET_FILTERED:
+		return KVM_MSR_EXIT_REASON_FILTER;
+	default:
+		return KVM_MSR_EXIT_REASON_INVAL;
+	}
+}
+
+/* The access failed (@r): hand it to userspace if it asked for this reason. */
+static bool kvm_msr_user_space(struct kvm_vcpu *vcpu, u32 index, u32 exit_reason, u64 data,
+			       int (*completion)(struct kvm_vcpu *vcpu), int r)
+{
+	u64 reason = kvm_msr_reason(r);
+	struct kvm_run *run = vcpu->run;
+
+	if (!(vcpu->kvm->arch.user_space_msr_mask & reason))
+		return false;
+	run->exit_reason = exit_reason;
+	run->msr.error = 0;
+	memset(run->msr.pad, 0, sizeof(run->msr.pad));
+	run->msr.reason = reason;
+	run->msr.index = index;
+	run->msr.data = data;
+	vcpu->arch.complete_userspace_io = completion;
+	return true;
+}
+
+/* The instruction retires, or #GP(0) if the access failed (kvm_complete_insn_gp()). */
+static int kvm_complete_insn_gp(struct kvm_vcpu *vcpu, int err)
+{
+	if (err) {
+		kvm_queue_exception(vcpu, 13, true, 0);
+		return 1;
+	}
+	return kvm_skip_emulated_instruction(vcpu);
+}
+
+static int complete_fast_rdmsr(struct kvm_vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+
+	if (!run->msr.error) {
+		vcpu->arch.regs[VCPU_REGS_RAX] = (u32)run->msr.data;
+		vcpu->arch.regs[VCPU_REGS_RDX] = run->msr.data >> 32;
+	}
+	return kvm_complete_insn_gp(vcpu, run->msr.error);
+}
+
+static int complete_fast_wrmsr(struct kvm_vcpu *vcpu)
+{
+	return kvm_complete_insn_gp(vcpu, vcpu->run->msr.error);
+}
+
 int kvm_emulate_rdmsr(struct kvm_vcpu *vcpu)
 {
 	u32 ecx = vcpu->arch.regs[VCPU_REGS_RCX];
-	u64 data;
+	u64 data = 0;
+	int r;
 
 	kvm_x86_call(cache_guest_state)(vcpu);
-	if (kvm_get_msr(vcpu, ecx, &data)) {
+	r = kvm_msr_allowed(vcpu, ecx, KVM_MSR_FILTER_READ) ? kvm_get_msr(vcpu, ecx, &data)
+							     : KVM_MSR_RET_FILTERED;
+	if (r) {
 		trace_kvm_msr(0, ecx, 0, 1);
-		kvm_queue_exception(vcpu, 13, true, 0);
-		return 1;
+		if (kvm_msr_user_space(vcpu, ecx, KVM_EXIT_X86_RDMSR, 0, complete_fast_rdmsr, r))
+			return 0;
+		return kvm_complete_insn_gp(vcpu, r);
 	}
 	trace_kvm_msr(0, ecx, data, 0);
 	vcpu->arch.regs[VCPU_REGS_RAX] = (u32)data;
@@ -1721,12 +1951,16 @@ int kvm_emulate_wrmsr(struct kvm_vcpu *vcpu)
 {
 	u32 ecx = vcpu->arch.regs[VCPU_REGS_RCX];
 	u64 data = (u32)vcpu->arch.regs[VCPU_REGS_RAX] | (vcpu->arch.regs[VCPU_REGS_RDX] << 32);
+	int r;
 
 	kvm_x86_call(cache_guest_state)(vcpu);
-	if (kvm_set_msr(vcpu, ecx, data)) {
+	r = kvm_msr_allowed(vcpu, ecx, KVM_MSR_FILTER_WRITE) ? kvm_set_msr(vcpu, ecx, data)
+							      : KVM_MSR_RET_FILTERED;
+	if (r) {
 		trace_kvm_msr(1, ecx, data, 1);
-		kvm_queue_exception(vcpu, 13, true, 0);
-		return 1;
+		if (kvm_msr_user_space(vcpu, ecx, KVM_EXIT_X86_WRMSR, data, complete_fast_wrmsr, r))
+			return 0;
+		return kvm_complete_insn_gp(vcpu, r);
 	}
 	trace_kvm_msr(1, ecx, data, 0);
 	return kvm_skip_emulated_instruction(vcpu);
@@ -2071,6 +2305,25 @@ static u64 kvm_emul_gva_to_gpa(struct kvm_vcpu *vcpu, u64 gva, u32 access,
 
 	memcpy(mode.pdptrs, a->pdptrs, sizeof(mode.pdptrs));
 	return kvm_walk_gva(vcpu->kvm, &mode, gva, access, true, exception);
+}
+
+/*
+ * KVM_TRANSLATE (kvm_arch_vcpu_ioctl_translate()): a supervisor walk of
+ * the guest's page tables as they are now.  As KVM, "writeable" is always
+ * 1 and "usermode" 0: only the address and its validity are computed.
+ */
+static void kvm_arch_vcpu_ioctl_translate(struct kvm_vcpu *vcpu, struct kvm_translation *tr)
+{
+	struct x86_exception e;
+	u64 gpa;
+	int idx = srcu_read_lock(&vcpu->kvm->srcu);
+
+	gpa = kvm_emul_gva_to_gpa(vcpu, tr->linear_address, 0, &e);
+	srcu_read_unlock(&vcpu->kvm->srcu, idx);
+	tr->physical_address = gpa;
+	tr->valid = gpa != INVALID_GPA;
+	tr->writeable = 1;
+	tr->usermode = 0;
 }
 
 /*
@@ -2773,7 +3026,8 @@ static void kvm_check_and_inject_events(struct kvm_vcpu *vcpu)
 		}
 		kvm_x86_call(enable_nmi_window)(vcpu);
 	}
-	if (kvm_cpu_has_injectable_intr(vcpu)) {
+	/* KVM_GUESTDBG_BLOCKIRQ: no interrupt is taken while userspace steps the guest. */
+	if (kvm_cpu_has_injectable_intr(vcpu) && !(a->guest_debug & KVM_GUESTDBG_BLOCKIRQ)) {
 		if (kvm_x86_call(interrupt_allowed)(vcpu)) {
 			int vec = kvm_cpu_get_interrupt(vcpu);
 

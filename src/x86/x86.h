@@ -15,6 +15,8 @@
 
 #ifndef X86_EFLAGS_IF
 #define X86_EFLAGS_IF	(1ull << 9)
+#define X86_EFLAGS_TF	(1ull << 8)
+#define DR6_BS		(1ull << 14)
 #endif
 
 struct kvm;
@@ -50,6 +52,19 @@ struct kvm_arch {
 	u64 last_tsc_write;
 	u32 last_tsc_khz;
 	u64 cur_tsc_offset;
+
+	/* MSR accesses userspace handles (run loop, x86.c) */
+	u64 user_space_msr_mask;		/* KVM_CAP_X86_USER_SPACE_MSR: KVM_MSR_EXIT_REASON_* */
+	struct kvm_x86_msr_filter *msr_filter;	/* KVM_X86_SET_MSR_FILTER; srcu, NULL = allow all */
+};
+
+struct kvm_x86_msr_filter {
+	bool default_allow;
+	int count;
+	struct msr_bitmap_range {
+		u32 flags, nmsrs, base;
+		unsigned long *bitmap;
+	} ranges[KVM_MSR_FILTER_MAX_RANGES];
 };
 
 /* Register numbers in vcpu->arch.regs[], the kernel's (and the SDM's) order. */
@@ -190,6 +205,7 @@ struct kvm_vcpu_arch {
 	int (*complete_userspace_io)(struct kvm_vcpu *vcpu);
 	u64 cui_linear_rip;		/* where the instruction awaiting completion is */
 	u32 guest_debug;		/* KVM_SET_GUEST_DEBUG's KVM_GUESTDBG_* */
+	u64 eff_db[4], guest_debug_dr7;	/* KVM_GUESTDBG_USE_HW_BP: userspace's DR0-3, DR7 */
 	int mode;			/* OUTSIDE_GUEST_MODE / IN_GUEST_MODE, atomic */
 	pthread_mutex_t halt_lock;	/* with halt_cond: a halted vCPU sleeps here */
 	pthread_cond_t halt_cond;
@@ -304,8 +320,13 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code);
 int kvm_interrupt_window_open(struct kvm_vcpu *vcpu);
 int kvm_handle_unexpected_exit(struct kvm_vcpu *vcpu, u32 exit_reason);
 /* KVM_GUESTDBG_* userkvm implements (KVM_CAP_SET_GUEST_DEBUG2) */
-#define KVM_GUESTDBG_VALID_MASK	(KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_SW_BP | KVM_GUESTDBG_INJECT_BP)
+#define KVM_GUESTDBG_VALID_MASK	(KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP | \
+				 KVM_GUESTDBG_USE_SW_BP | KVM_GUESTDBG_USE_HW_BP | \
+				 KVM_GUESTDBG_INJECT_BP | KVM_GUESTDBG_BLOCKIRQ)
 int kvm_arch_vcpu_ioctl_set_guest_debug(struct kvm_vcpu *vcpu, struct kvm_guest_debug *dbg);
+int kvm_vm_ioctl_set_msr_filter(struct kvm *kvm, struct kvm_msr_filter *filter);
+void kvm_free_msr_filter(struct kvm_x86_msr_filter *f);
+#define KVM_MSR_RET_FILTERED	3
 u64 kvm_get_linear_rip(struct kvm_vcpu *vcpu);
 void kvm_queue_exception(struct kvm_vcpu *vcpu, u8 vector, bool has_error, u32 error_code);
 void kvm_vcpu_kick(struct kvm_vcpu *vcpu);

@@ -179,11 +179,12 @@ const char *tg_exit_name(unsigned int reason)
 
 void tg_exit(struct tctx *t, const struct kvm_run *run)
 {
-	const unsigned char *data = (const unsigned char *)run + run->io.data_offset;
+	const unsigned char *data;
 	char hex[64] = "";
 
 	switch (run->exit_reason) {
 	case KVM_EXIT_IO:
+		data = (const unsigned char *)run + (run->io.data_offset < 4096 * 2 ? run->io.data_offset : 0);
 		if (run->io.direction == KVM_EXIT_IO_OUT && run->io.data_offset < 4096 * 2)
 			for (unsigned i = 0; i < run->io.size * run->io.count && i < 16; i++)
 				snprintf(hex + 2 * i, 3, "%02x", data[i]);

@@ -419,8 +419,9 @@ static void single_step(void)
 }
 
 /*
- * DR0 as an instruction breakpoint (a fault before the instruction, RF in
- * the frame, RF lets it run once resumed) and DR1 as a 4-byte write
+ * DR0 as an instruction breakpoint (a fault before the instruction; the
+ * processor leaves RF clear in the frame, the handler sets it so that the
+ * instruction runs once resumed, as Linux's does) and DR1 as a 4-byte write
  * breakpoint (a trap after the store; a read does not hit it).
  */
 static void breakpoints(void)
@@ -451,10 +452,10 @@ static void breakpoints(void)
 	CHECK_EQ(st->dr[6] & 0xf, 1);
 	CHECK_EQ(st->gpr[0], 1);
 	CHECK(st->gpr[3] != 2, "the breakpointed instruction ran");
-	CHECK(frame[3] & CPU_FLAG_RF, "no RF in the #DB frame");
+	CHECK(!(frame[3] & CPU_FLAG_RF), "RF in the #DB frame of an instruction breakpoint");
 	/* what the handler's IRET does: back with RF set */
 	st->rip = CODE + 5;
-	st->rflags = frame[3];
+	st->rflags = frame[3] | CPU_FLAG_RF;
 	st->gpr[4] = SIL_STACK;
 	st->activity = CPU_ACTIVE;
 	cpu_state_changed(s.c);

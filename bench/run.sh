@@ -1,0 +1,137 @@
+#!/bin/bash
+# SPDX-License-Identifier: MIT
+#
+# make bench: guest MIPS on fixed workloads and ns per exit, side by side on
+# userkvm (--accel soft), the processor alone (silicon_bench), QEMU TCG and
+# the host's real KVM (--accel kvm), with the host CPU's native speed on the
+# same code (native_bench) for reference.  Usage: bench/run.sh BUILD_DIR
+#
+# 1. builds the guest image (bench/guest/*.S -> BUILD_DIR/bench/guest/image.bin);
+# 2. installs qemu-system-x86 with apt-get if QEMU is missing (skips TCG if
+#    it cannot);
+# 3. runs each runner; each prints "R<TAB>mips|exit<TAB>accel<TAB>name<TAB>value<TAB>note"
+#    lines and "# ..." details;
+# 4. prints the two tables and the details.
+set -u
+O=${1:-build}
+cd "$(dirname "$0")/.."
+G=$O/bench/guest
+mkdir -p "$G"
+results=$(mktemp)
+trap 'rm -f "$results"' EXIT
+
+# --- 1. the guest image -------------------------------------------------------
+bench/guest/build.sh "$G" || exit 1
+IMAGE=$G/image.bin
+
+# --- 2. QEMU ------------------------------------------------------------------
+QEMU=${QEMU:-qemu-system-x86_64}
+qemu_skip=""
+if ! command -v $QEMU >/dev/null 2>&1; then
+	if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+		echo "bench: installing qemu-system-x86 (apt-get update; apt-get install) ..."
+		if ! { apt-get update -qq && DEBIAN_FRONTEND=noninteractive \
+			apt-get install -y -qq --no-install-recommends qemu-system-x86; } >"$O/bench/apt.log" 2>&1; then
+			qemu_skip="qemu-system-x86 could not be installed (see $O/bench/apt.log)"
+		fi
+	else
+		qemu_skip="qemu-system-x86_64 is not installed and apt-get cannot run here (not root?)"
+	fi
+	command -v $QEMU >/dev/null 2>&1 || qemu_skip=${qemu_skip:-"qemu-system-x86_64 not found after installing"}
+fi
+
+# --- 3. the runners -------------------------------------------------------------
+# Other processes slow every runner down: say how busy the machine was.
+echo "# host: $(nproc) CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg) before the runs" >>"$results"
+skip_all() {	# accel, why
+	for w in alu crc32 sieve; do printf 'R\tmips\t%s\t%s\t-\tskipped (%s)\n' "$1" $w "$2"; done
+	for w in loop out in mmio cpuid hlt; do printf 'R\texit\t%s\t%s\t-\tskipped (%s)\n' "$1" $w "$2"; done
+}
+run() {		# accel, command...
+	local accel=$1; shift
+	echo "bench: running $accel ..." >&2
+	if ! timeout 300 "$@" >>"$results" 2>&1; then
+		skip_all "$accel" "runner failed: $*" >>"$results"
+	fi
+}
+run soft "$O/bench/kvm_bench" --accel soft --image "$IMAGE"
+run silicon "$O/bench/silicon_bench" --image "$IMAGE"
+run native "$O/bench/native_bench" --image "$IMAGE"
+if [ -n "$qemu_skip" ]; then
+	echo "# tcg: $qemu_skip" >>"$results"
+	skip_all tcg "no QEMU" >>"$results"
+else
+	run tcg "$O/bench/tcg_bench" --image "$IMAGE" --qemu $QEMU
+fi
+if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+	run kvm "$O/bench/kvm_bench" --accel kvm --image "$IMAGE"
+else
+	echo "# kvm: no usable /dev/kvm here" >>"$results"
+	skip_all kvm "no /dev/kvm" >>"$results"
+fi
+
+echo "# host: load average $(cut -d' ' -f1-3 /proc/loadavg) after the runs" >>"$results"
+
+# --- 4. the tables --------------------------------------------------------------
+tables=$(awk -F'\t' '
+$1 == "R" { key = $2 SUBSEP $3 SUBSEP $4; val[key] = $5; note[key] = $6 }
+function isnum(s) { return s ~ /^-?[0-9.]+$/ }
+function cell(kind, accel, name,    k) {
+	k = kind SUBSEP accel SUBSEP name
+	if (!(k in val)) return "-"
+	if (isnum(val[k])) return val[k]
+	return note[k]
+}
+# userkvm figure for the ratios: --accel soft, else the processor alone (marked s)
+function mine(kind, name) {
+	if (isnum(cell(kind, "soft", name))) { tag = ""; return cell(kind, "soft", name) }
+	if (isnum(cell(kind, "silicon", name))) { tag = " (s)"; return cell(kind, "silicon", name) }
+	tag = ""; return ""
+}
+function ratio(kind, name, other, inverse,    a, b) {
+	a = mine(kind, name); b = cell(kind, other, name)
+	if (a == "" || !isnum(b) || b + 0 <= 0 || a + 0 <= 0) return "-"
+	return sprintf("%.3g%s", inverse ? b / a : a / b, tag)
+}
+function row(kind, name, inverse) {
+	printf "%-8s | %-26.26s | %-22.22s | %-18.18s | %-18.18s | %-11s | %-11s", name,
+		cell(kind, "soft", name), cell(kind, "silicon", name), cell(kind, "tcg", name),
+		cell(kind, "kvm", name), ratio(kind, name, "tcg", inverse), ratio(kind, name, "kvm", inverse)
+	if (kind == "mips") printf " | %-11.11s", cell(kind, "native", name)
+	printf "\n"
+}
+END {
+	printf "\nGuest MIPS at CPL0 in long mode (higher is better)\n"
+	printf "%-8s | %-26s | %-22s | %-18s | %-18s | %-11s | %-11s | %s\n", "workload", "userkvm --accel soft",
+		"silicon alone", "QEMU TCG", "KVM (/dev/kvm)", "userkvm/TCG", "userkvm/KVM", "host native"
+	n = split("alu crc32 sieve", w, " ")
+	for (i = 1; i <= n; i++) row("mips", w[i], 0)
+	printf "\nns per exit (lower is better; ratios are speedups: TCG/userkvm, KVM/userkvm)\n"
+	printf "%-8s | %-26s | %-22s | %-18s | %-18s | %-11s | %-11s\n", "exit", "userkvm --accel soft",
+		"silicon alone", "QEMU TCG", "KVM (/dev/kvm)", "TCG/userkvm", "KVM/userkvm"
+	n = split("out in mmio cpuid hlt loop", w, " ")
+	for (i = 1; i <= n; i++) row("exit", w[i], 1)
+}' "$results")
+echo "$tables"
+
+cat <<'EOF'
+
+  out = OUT to port 0x80 and back (KVM: KVM_EXIT_IO to user space; TCG: QEMU's ioport80 device),
+  in = IN from port 0x80 (reads 0xff), mmio = 32-bit write to a GPA with no memory (KVM_EXIT_MMIO;
+  TCG: unassigned memory), cpuid = CPUID leaf 0, hlt = HLT and resume (KVM_EXIT_HLT; under
+  TCG a HLT sleeps until an interrupt, which this guest never enables: n/a),
+  loop = one iteration of the same loop with NOP: subtracted from the others (so a figure
+  near 0, even slightly negative, means the instruction costs about as much as a NOP).
+  Each figure is the fastest of 3 runs of at least 0.1 s; results are checked (WRONG if not).
+  host native = the same workload code run natively by the host CPU (user mode), for reference.
+EOF
+if grep -q '(s)' <<<"$tables"; then
+	echo '  "(s)": ratio from the processor alone because userkvm --accel soft has no figure yet.'
+fi
+if grep -q 'PVM' "$results"; then
+	echo "  KVM here is the PVM backend: it emulates guest CPL0 code (about 2-3 MIPS), so its CPL0"
+	echo "  MIPS are not hardware speed, and its exits include that emulation."
+fi
+echo
+echo "details:"
+grep '^#' "$results" | sed 's/^# */  /'
