@@ -648,12 +648,14 @@ void code_page_mark(struct cpu *c, uintptr_t host);
  * ---- the instruction-emulation assist (emulate.c) ----
  * With cpu->emul set, the memory slow paths hand every access to the
  * VMM's callbacks (the TLB of such a cpu is never filled), REP string
- * instructions run one iteration, and the bus lock is not taken (the
+ * instructions run one iteration (a REP INS as many as the VMM has read
+ * ahead), and the bus lock is not taken (the
  * callbacks may leave the instruction).
  */
 u64 emul_read(struct cpu *c, u64 lin, int size, int kind);
 void emul_write(struct cpu *c, u64 lin, int size, u64 val, int kind);
 bool emul_io_bitmap(struct cpu *c, u64 tss_base, u32 tss_limit, u16 port, int size);
+u64 emul_rep_count(struct cpu *c, const struct insn *i, u64 n);
 extern __thread bool cpu_emulating;
 
 /* ---- MSRs (msr.c) ---- */

@@ -22,6 +22,9 @@
 #include "silicon/emulate.h"
 #include "silicon/ops.h"
 
+/* emul_load() and the state check treat the FPU, the last member, apart */
+BUILD_BUG_ON(offsetof(struct cpu_state, fpu) + sizeof(struct cpu_fpu) != sizeof(struct cpu_state));
+
 /* longjmp codes on the scratch core's jb (1-3 are the core's: fault, exit, soft int) */
 #define EMUL_JMP_CALLBACK 4
 
@@ -38,6 +41,7 @@ struct emul {
 	bool rmw_valid;
 	int rmw_size;
 	u64 rmw_lin, rmw_val;
+	u32 max_iter;		/* REP INS iterations allowed in this call */
 };
 
 /* Emulation does not take the bus lock: its accesses are callbacks that may longjmp. */
@@ -197,9 +201,21 @@ static int emul_pio(void *opaque, struct cpu *c, u16 port, int size, bool write,
 	} else {
 		rc = e->ops->pio_in(e->opaque, size, port, buf);
 		memcpy(val, buf, 4);
+		if (rc == VMX_EMUL_CONTINUE_LAST)
+			return 1;	/* op_ins stops after this iteration */
 	}
 	emul_check_rc(c, rc);
 	return 0;
+}
+
+/* Iterations of a REP string instruction for this call (ops_str.c). */
+u64 emul_rep_count(struct cpu *c, const struct insn *i, u64 n)
+{
+	struct emul *e = c->emul;
+
+	if (i->map == 0 && (i->op == 0x6c || i->op == 0x6d) && e->max_iter > 1)
+		return MIN(n, (u64)e->max_iter);
+	return n ? 1 : 0;
 }
 
 /*
@@ -370,7 +386,7 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 	if (!c)
 		return VMX_EMUL_UNHANDLEABLE;
 	memset(exc, 0, sizeof(*exc));
-	e = (struct emul){ .ops = ops, .opaque = opaque, .exc = exc };
+	e = (struct emul){ .ops = ops, .opaque = opaque, .exc = exc, .max_iter = in->max_iter };
 	emul_load(c, st);
 	c->emul = &e;
 	cpu_emulating = true;

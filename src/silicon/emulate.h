@@ -8,7 +8,8 @@
  * vmx_emul_state, the registers KVM keeps in vcpu->arch) and a table of
  * callbacks shaped like KVM's struct x86_emulate_ops; vmx_op_emulate()
  * executes ONE instruction of that guest (one iteration of a REP string
- * instruction) with the execution core's own semantics (ops_*.c: there is
+ * instruction, or the run of REP INS iterations the VMM has data for) with
+ * the execution core's own semantics (ops_*.c: there is
  * no second copy of x86 semantics).  Segmentation, operand sizes, flags
  * and exceptions are the core's; everything that leaves the core goes to
  * the callbacks:
@@ -55,6 +56,11 @@ enum vmx_emul_rc {
 	VMX_EMUL_UNHANDLEABLE = 1,
 	VMX_EMUL_PROPAGATE_FAULT = 2,
 	VMX_EMUL_IO_NEEDED = 5,
+	/*
+	 * pio_in only: the data is there and it is the last the VMM has
+	 * ready: a REP INS ends its run of iterations after this one.
+	 */
+	VMX_EMUL_CONTINUE_LAST = 64,
 };
 
 /** struct vmx_emul_exception - an exception the instruction raises */
@@ -133,6 +139,9 @@ struct vmx_emul_ops {
  * @op_bytes, @ad_bytes: operand and address size in bytes
  * @string: MOVS, CMPS, STOS, LODS, SCAS, INS or OUTS
  * @mem: has a memory operand (ModRM or moffs)
+ * @max_iter: in: the iterations of a REP INS this call may run (0: one,
+ *	as for every other REP instruction); the run also ends at a pio_in
+ *	that returns VMX_EMUL_CONTINUE_LAST (KVM's read-ahead batch)
  */
 struct vmx_emul_insn {
 	u8 bytes[15];
@@ -142,6 +151,7 @@ struct vmx_emul_insn {
 	u8 rep;
 	u8 op_bytes, ad_bytes;
 	bool string, mem;
+	u32 max_iter;
 };
 
 /* vmx_op_emulate() flags */

@@ -49,7 +49,7 @@ static __always_inline u64 rep_count(struct cpu *c, const struct insn *i)
 		return 1;
 	n = areg(c, i, 1);
 	if (unlikely(c->emul))
-		return n ? 1 : 0;	/* emulate.c: one iteration per call */
+		return emul_rep_count(c, i, n);	/* emulate.c: one iteration per call */
 	return n < REP_CHUNK ? n : REP_CHUNK;
 }
 

@@ -88,7 +88,19 @@ static int em_write_emulated(void *opaque, u64 la, const void *val, unsigned int
 			     struct vmx_emul_exception *e)
 {
 	struct x86_emulate_ctxt *ctxt = opaque;
-	int rc = ctxt->ops->write_emulated(ctxt, la, val, bytes, &ctxt->exception);
+	int rc;
+
+	if (ctxt->str_batch) {
+		if (!ctxt->str_len)
+			ctxt->str_addr = la;
+		if (la != ctxt->str_addr + ctxt->str_len ||
+		    bytes > sizeof(ctxt->str_data) - ctxt->str_len)
+			return X86EMUL_UNHANDLEABLE;
+		memcpy(ctxt->str_data + ctxt->str_len, val, bytes);
+		ctxt->str_len += bytes;
+		return X86EMUL_CONTINUE;
+	}
+	rc = ctxt->ops->write_emulated(ctxt, la, val, bytes, &ctxt->exception);
 
 	emul_to_x86_exception(&ctxt->exception, e);
 	return rc;
@@ -132,6 +144,9 @@ static int em_pio_in(void *opaque, int size, u16 port, void *val)
 	}
 	memcpy(val, rc->data + rc->pos, size);
 	rc->pos += size;
+	/* the read-ahead is used up: the REP INS batch ends with this element */
+	if (ctxt->str_batch && rc->pos >= rc->end)
+		return VMX_EMUL_CONTINUE_LAST;
 	return X86EMUL_CONTINUE;
 }
 
@@ -222,12 +237,33 @@ int x86_decode_insn(struct x86_emulate_ctxt *ctxt, void *insn, int insn_len, int
 int x86_emulate_insn(struct x86_emulate_ctxt *ctxt)
 {
 	struct vmx_emul_exception e;
+	struct vmx_emul_state saved;
 	unsigned long rip = ctxt->state.rip;
 	int rc, r;
 
 	ctxt->mem_read.pos = 0;
 	ctxt->have_exception = false;
+	/*
+	 * REP INS, DF=0: the elements read ahead are stored as one write
+	 * (OP_MEM_STR); a fault of that write leaves the registers as they
+	 * were before the batch.
+	 */
+	ctxt->str_batch = ctxt->rep_prefix && ctxt->insn.map == 0 &&
+			  (ctxt->b == 0x6c || ctxt->b == 0x6d) && !(ctxt->state.rflags & (1u << 10));
+	ctxt->str_len = 0;
+	ctxt->insn.max_iter = ctxt->str_batch ? sizeof(ctxt->io_read.data) : 0;
+	if (ctxt->str_batch)
+		saved = ctxt->state;
 	rc = vmx_op_emulate(&assist_ops, ctxt, &ctxt->state, &ctxt->insn, 0, &e);
+	ctxt->str_batch = false;
+	if (rc == VMX_EMUL_CONTINUE && ctxt->str_len) {
+		rc = ctxt->ops->write_emulated(ctxt, ctxt->str_addr, ctxt->str_data, ctxt->str_len,
+					       &ctxt->exception);
+		if (rc != X86EMUL_CONTINUE) {
+			ctxt->state = saved;
+			emul_to_x86_exception(&ctxt->exception, &e);
+		}
+	}
 	r = assist_result(ctxt, rc, &e);
 	if (rc != VMX_EMUL_CONTINUE)
 		return r;

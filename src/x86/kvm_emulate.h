@@ -126,6 +126,15 @@ struct x86_emulate_ctxt {
 
 	struct read_cache io_read;
 	struct read_cache mem_read;
+	/*
+	 * REP INS with DF=0 writes what the read-ahead gave in one access of
+	 * count * size bytes (KVM's OP_MEM_STR): the iterations' stores are
+	 * gathered here and written when the run of iterations is over.
+	 */
+	bool str_batch;
+	unsigned long str_addr;
+	unsigned int str_len;
+	u8 str_data[1024];
 
 	/*
 	 * The MMIO and PIO requests in flight (KVM keeps them in struct
@@ -138,7 +147,7 @@ struct x86_emulate_ctxt {
 	int mmio_cur_fragment;
 	int mmio_nr_fragments;
 	struct kvm_mmio_fragment mmio_fragments[KVM_MAX_MMIO_FRAGMENTS];
-	u8 mmio_write_data[16];	/* a write's bytes, for its fragments */
+	u8 mmio_write_data[1024];	/* a write's bytes, for its fragments */
 	struct kvm_pio_request pio;
 };
 

@@ -82,6 +82,12 @@ GUEST(mg_alu)
 	imul 80(%rbx), %r11d
 	shlq $3, 88(%rbx)
 	notw 96(%rbx)
+	mov $100, %ecx
+	btl %ecx, 0x100(%rbx)	/* bit 100: the dword at +12 */
+	mov $-20, %rcx
+	btsq %rcx, 0x140(%rbx)	/* bit -20: the qword at -8 */
+	mov $-1, %rdx
+	btcw %dx, 0x180(%rbx)	/* bit -1: the word at -2 */
 	cmp %r11d, %r10d	/* SHL and IMUL leave AF/SF/ZF/PF undefined */
 	DONE
 END(mg_alu)
@@ -209,6 +215,15 @@ GUEST(mg_pio)
 	mov $DATA + 0x3000, %rdi
 	mov $700, %ecx
 	rep insw		/* 512 words, then 188 */
+	mov $MMIO + 0xd00, %rdi
+	mov $3, %ecx
+	rep insb		/* into MMIO: one port exit, one 3-byte MMIO write */
+	mov $MMIO + 0xe00, %rdi
+	mov $6, %ecx
+	rep insw		/* 12 bytes: MMIO writes of 8 and 4 */
+	mov $MMIO + 0x1ffc, %rdi
+	mov $3, %ecx
+	rep insl		/* across a page: fragments per page */
 	DONE
 END(mg_pio)
 
@@ -329,6 +344,39 @@ GUEST(mg_step)
 	nop
 	DONE
 END(mg_step)
+
+/* #UD with the IDT in MMIO: the exception's delivery reads MMIO */
+GUEST(mg_idt_mmio)
+	ud2
+	DONE
+END(mg_idt_mmio)
+
+/*
+ * String I/O to in-kernel devices (with an irqchip and PIT): REP OUTSB
+ * programs PIT counter 2's reload in lobyte/hibyte mode, REP INSB reads
+ * the latched count back; neither leaves the kernel.  Then a REP OUTSB to
+ * a port nobody claims exits once per byte.
+ */
+GUEST(mg_pio_kernel)
+	cld
+	mov $DATA, %rsi
+	movw $0xffff, (%rsi)
+	mov $0xb0, %al		/* counter 2, lobyte/hibyte, mode 0 */
+	out %al, $0x43
+	mov $0x42, %dx
+	mov $2, %ecx
+	rep outsb
+	mov $0x80, %al		/* latch counter 2 */
+	out %al, $0x43
+	mov $DATA + 0x10, %rdi
+	mov $2, %ecx
+	rep insb
+	mov $DATA, %rsi		/* the reload value (the count read back depends on time) */
+	mov $0x5f0, %dx
+	mov $2, %ecx
+	rep outsb
+	DONE
+END(mg_pio_kernel)
 
 /* ---- flat 32-bit protected mode, no paging ---- */
 	.code32

@@ -93,13 +93,15 @@ static int t_write(void *o, u64 la, const void *val, unsigned int bytes,
 	return VMX_EMUL_CONTINUE;
 }
 
+static int pio_last_at;		/* pio_in number that says VMX_EMUL_CONTINUE_LAST */
+
 static int t_pio_in(void *o, int size, u16 port, void *val)
 {
-	u32 v = 0xa0 + port;
+	u32 v = 0xa0 + port + pio_ins;
 
 	pio_ins++;
 	memcpy(val, &v, size);
-	return VMX_EMUL_CONTINUE;
+	return pio_ins == pio_last_at ? VMX_EMUL_CONTINUE_LAST : VMX_EMUL_CONTINUE;
 }
 
 static int t_pio_out(void *o, int size, u16 port, const void *val)
@@ -123,6 +125,7 @@ static void setup(struct vmx_emul_state *st, bool long_mode)
 	memset(mem, 0, sizeof(mem));
 	mmio_ready = false;
 	mmio_reads = mmio_writes = fetches = pio_ins = pio_outs = 0;
+	pio_last_at = 0;
 	st->rip = 0x1000;
 	st->rflags = 2;
 	st->regs[4] = 0x4000;
@@ -385,7 +388,7 @@ static void test_pio(void)
 		CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_CONTINUE);
 	}
 	CHECK_EQ(st.regs[0] & 0xff, 0xb0);
-	CHECK_EQ(mem[0x3000], 0xb0);
+	CHECK_EQ(mem[0x3000], 0xb1);
 	CHECK_EQ(st.regs[7], 0x3001);
 	CHECK_EQ(pio_ins, 2);
 	CHECK_EQ(pio_outs, 1);
@@ -423,6 +426,35 @@ static void test_io_bitmap(void)
 	CHECK_EQ(e.vector, 13);
 }
 
+/* REP INS runs up to max_iter iterations, ended early by VMX_EMUL_CONTINUE_LAST. */
+static void test_rep_ins_batch(void)
+{
+	struct vmx_emul_state st;
+	struct vmx_emul_insn in = { 0 };
+	struct vmx_emul_exception e;
+	static const u8 b[] = { 0xf3, 0x6c };	/* rep insb */
+
+	setup(&st, true);
+	code(b, sizeof(b), 0x1000);
+	st.regs[2] = 0x10;
+	st.regs[7] = 0x3000;
+	st.regs[1] = 10;
+	in.max_iter = 4;
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_CONTINUE);
+	CHECK_EQ(pio_ins, 4);
+	CHECK_EQ(st.regs[1], 6);
+	CHECK_EQ(st.regs[7], 0x3004);
+	CHECK_EQ(st.rip, 0x1000);
+	CHECK(mem[0x3000] == 0xb0 && mem[0x3003] == 0xb3, "data");
+	pio_last_at = 6;	/* the 2nd of this call is the last ready */
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_CONTINUE);
+	CHECK_EQ(pio_ins, 6);
+	CHECK_EQ(st.regs[1], 4);
+	in.max_iter = 0;	/* other calls: one iteration */
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_CONTINUE);
+	CHECK_EQ(st.regs[1], 3);
+}
+
 /* An instruction across a page is fetched to the page end, then the rest. */
 static void test_fetch_page_split(void)
 {
@@ -450,6 +482,54 @@ static void test_fetch_page_split(void)
 	CHECK_EQ(e.address, 0xc000);
 }
 
+/*
+ * Random bytes as instructions, in 64-bit and 32-bit mode, registers
+ * pointing anywhere in the fake VMM's memory: every call ends in one of
+ * the four results, and the state is untouched unless it is CONTINUE
+ * (ASan/UBSan watch the rest).
+ */
+static void test_fuzz(void)
+{
+	u64 seed = 0x9e3779b97f4a7c15ull;
+	int results[6] = { 0 };
+
+	for (int n = 0; n < 20000; n++) {
+		struct vmx_emul_state st, before;
+		struct vmx_emul_insn in = { 0 };
+		struct vmx_emul_exception e;
+		int r;
+
+		setup(&st, n & 1);
+		for (int k = 0; k < 16; k++) {
+			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+			if (k < 15)
+				mem[0x1000 + k] = (u8)(seed >> 56);
+			st.regs[k] = (seed >> 20) & (k & 1 ? 0xffff : 0x1ffff);
+		}
+		st.regs[4] = 0x4000 + ((seed >> 8) & 0xff0);
+		st.rflags = 2 | ((seed >> 3) & 0x8d5);
+		st.gdtr_limit = 0xff;
+		st.idtr_limit = 0xfff;
+		st.idtr_base = 0x6000;
+		mmio_ready = (seed >> 40) & 1;
+		before = st;
+		r = emulate(&st, &in, &e);
+		CHECK(r == VMX_EMUL_CONTINUE || r == VMX_EMUL_PROPAGATE_FAULT ||
+		      r == VMX_EMUL_IO_NEEDED || r == VMX_EMUL_UNHANDLEABLE, "result %d", r);
+		if (r != VMX_EMUL_CONTINUE)
+			CHECK(!memcmp(&st, &before, sizeof(st)), "state changed, result %d bytes %02x %02x %02x",
+			      r, mem[0x1000], mem[0x1001], mem[0x1002]);
+		if (r >= 0 && r < 6)
+			results[r]++;
+		if (test_failed_now > 5)
+			break;
+	}
+	/* all four outcomes were seen: the fuzz reached every path */
+	CHECK(results[VMX_EMUL_CONTINUE] && results[VMX_EMUL_PROPAGATE_FAULT] &&
+	      results[VMX_EMUL_IO_NEEDED] && results[VMX_EMUL_UNHANDLEABLE],
+	      "%d %d %d %d", results[0], results[2], results[5], results[1]);
+}
+
 int main(void)
 {
 	RUN_TEST(test_mov_from_ram);
@@ -463,5 +543,7 @@ int main(void)
 	RUN_TEST(test_pio);
 	RUN_TEST(test_fetch_page_split);
 	RUN_TEST(test_io_bitmap);
+	RUN_TEST(test_rep_ins_batch);
+	RUN_TEST(test_fuzz);
 	return test_cases_failed ? 1 : 0;
 }

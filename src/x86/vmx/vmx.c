@@ -792,8 +792,30 @@ static int handle_ept_violation(struct kvm_vcpu *vcpu)
 
 static int handle_ept_misconfig(struct kvm_vcpu *vcpu)
 {
+	u32 vectoring = to_vmx(vcpu)->idt_vectoring_info;
+	u64 gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
+
+	/*
+	 * The MMIO access was made by an event's delivery (IDT, stack), not by
+	 * an instruction: KVM does not emulate event delivery, and emulating
+	 * the instruction at RIP would raise the event again, forever
+	 * (__vmx_handle_exit()'s KVM_INTERNAL_ERROR_DELIVERY_EV).
+	 */
+	if (vectoring & INTR_INFO_VALID_MASK) {
+		struct kvm_run *run = vcpu->run;
+
+		run->exit_reason = KVM_EXIT_INTERNAL_ERROR;
+		run->internal.suberror = KVM_INTERNAL_ERROR_DELIVERY_EV;
+		run->internal.data[0] = vectoring;
+		run->internal.data[1] = to_vmx(vcpu)->exit_reason;
+		run->internal.data[2] = vmcs_readl(EXIT_QUALIFICATION);
+		run->internal.data[3] = gpa;
+		run->internal.data[4] = 0;	/* last_vmentry_cpu */
+		run->internal.ndata = 5;
+		return 0;
+	}
 	/* KVM's MMIO SPTEs are misconfigured on purpose: an MMIO access. */
-	return kvm_mmu_page_fault(vcpu, vmcs_read64(GUEST_PHYSICAL_ADDRESS), PFERR_RSVD_MASK);
+	return kvm_mmu_page_fault(vcpu, gpa, PFERR_RSVD_MASK);
 }
 
 static int handle_invalid_guest_state(struct kvm_vcpu *vcpu)
