@@ -414,7 +414,7 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 		const struct insn *i, *end;
 		bool shadow = false, step = false;
 		u64 left;
-		u32 n;
+		u32 n, disp;
 
 		if (unlikely(__atomic_load_n(&c->req, __ATOMIC_RELAXED))) {
 			int e;
@@ -478,7 +478,24 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 		else if (unlikely(left < n) && !c->budget_soft)
 			n = (u32)left;
 		c->cur_block = b;
-		end = b->insn + n;
+		disp = n;
+		if (unlikely(b->fused) && !(shadow || step)) {
+			if (n == b->n) {
+				disp--;	/* the pair's handler runs the last insn too */
+			} else if (n == b->n - 1u) {
+				/* cut between the pair: stop before it, or run its first half alone */
+				if (n > 1) {
+					n--;
+					disp--;
+				} else {
+					b->pair_first(c, &b->insn[0]);
+					c->s.rip += b->insn[0].len;
+					c->icount++;
+					continue;
+				}
+			}
+		}
+		end = b->insn + disp;
 		c->run_end = end;
 		if (shadow || step) {
 			u32 blocked = c->s.interruptibility &
@@ -498,7 +515,10 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 				}
 			}
 			c->dbg_hit = 0;
-			b->insn[0].fn(c, &b->insn[0]);
+			if (b->fused && b->n == 2)
+				b->pair_first(c, &b->insn[0]);
+			else
+				b->insn[0].fn(c, &b->insn[0]);
 			c->s.rip += b->insn[0].len;
 			c->s.interruptibility &= ~blocked;
 			c->icount++;

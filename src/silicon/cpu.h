@@ -620,6 +620,13 @@ struct block {
 	u16 n;
 	u16 bytes;		/* length of the code it covers */
 	bool cached;
+	/*
+	 * The block ends in a compare-and-branch pair run by one handler in
+	 * insn[n - 2] (fuse_jcc()); pair_first is that slot's own handler,
+	 * for a run that stops between the two.
+	 */
+	bool fused;
+	insn_fn pair_first;
 	struct block *hnext;
 	struct block *link[2];
 	u64 link_epoch;
@@ -635,6 +642,9 @@ struct block {
  */
 int cpu_decode(struct cpu *c, const u8 *bytes, int avail, struct insn *i);
 bool insn_ends_block(const struct insn *i);
+/* The handler that runs @first and the Jcc after it (ops_alu.c); NULL if none. */
+insn_fn fuse_jcc(insn_fn first);
+extern const insn_fn jcc_tab[16];
 extern const insn_fn optab[2][256];
 insn_fn optab_select(struct cpu *c, struct insn *i, u8 modrm);
 
