@@ -74,9 +74,11 @@ static bool timer_expired(struct vmx_cpu *v)
 /*
  * Guest instructions to run before looking at the preemption timer again.
  * A slice is a fixed cost (cpu_run() entry, RDTSC, a first block found
- * without a link), so far from the deadline slices are long: one per 64
- * TSC ticks left (an instruction takes several TSC ticks here), at most
- * 16384; near it they shrink to 256 as before.  Kicks, NMIs and
+ * without a link), so far from the deadline slices are long: one
+ * instruction per 256 TSC ticks left (an instruction takes several TSC
+ * ticks here), at most 4096 (a REP string chunk, one budget unit, can take
+ * a thousand TSC ticks: the cap bounds the overshoot to about a host tick
+ * even then); near the deadline they shrink to 256 as before.  Kicks, NMIs and
  * interrupts do not wait for a slice end: the core sees c->req at every
  * block end.
  */
@@ -86,8 +88,8 @@ static u64 slice_len(struct vmx_cpu *v)
 
 	if (now >= v->timer_deadline)
 		return 256;
-	left = (v->timer_deadline - now) >> 6;
-	return left < 256 ? 256 : left > 16384 ? 16384 : left;
+	left = (v->timer_deadline - now) >> 8;
+	return left < 256 ? 256 : left > 4096 ? 4096 : left;
 }
 
 /*
