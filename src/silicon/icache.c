@@ -192,7 +192,7 @@ static struct block *decode_block(struct cpu *c, u64 lin, u64 gpa, u8 *page, u32
 			live = (live & ~def) | use;
 		}
 	}
-	/* a block ending in CMP/SUB/INC/DEC; Jcc: one handler runs the pair */
+	/* a block ending in CMP/SUB/INC/DEC/TEST; Jcc: one handler runs the pair */
 	b->fused = false;
 	if (n >= 2) {
 		insn_fn f = fuse_jcc(b->insn[n - 2].fn);

@@ -1150,6 +1150,7 @@ OP(op_adcx)
 
 /*
  * Compare-and-branch pairs.  A block that ends in FIRST; Jcc runs both
+ * (FIRST: CMP/SUB/INC/DEC of registers, CMP with memory, TEST)
  * from one handler in FIRST's slot (icache.c, block->pair_first): one
  * dispatch less per loop iteration, and the Jcc is called from a site of
  * its own, where its target is predictable.  RIP is at the Jcc while it
@@ -1172,6 +1173,11 @@ FUSE_JCC(alu_rr_K_SUB_SZ64) FUSE_JCC(alu_rr_K_SUB_SZ32)
 FUSE_JCC(alu_ri_K_SUB_SZ64) FUSE_JCC(alu_ri_K_SUB_SZ32)
 FUSE_JCC(op_dec_reg_SZ64) FUSE_JCC(op_dec_reg_SZ32)
 FUSE_JCC(op_inc_reg_SZ64) FUSE_JCC(op_inc_reg_SZ32)
+FUSE_JCC(alu_rr2_K_CMP_SZ64) FUSE_JCC(alu_rr2_K_CMP_SZ32)
+FUSE_JCC(alu_r_rm_K_CMP_SZ64) FUSE_JCC(alu_r_rm_K_CMP_SZ32)
+FUSE_JCC(alu_rm_r_K_CMP_SZ64) FUSE_JCC(alu_rm_r_K_CMP_SZ32)
+FUSE_JCC(alu_rm_imm_K_CMP_SZ64) FUSE_JCC(alu_rm_imm_K_CMP_SZ32) FUSE_JCC(alu_rm_imm_K_CMP_SZ8)
+FUSE_JCC(op_test_rm_r)
 
 insn_fn fuse_jcc(insn_fn first)
 {
@@ -1180,6 +1186,10 @@ insn_fn fuse_jcc(insn_fn first)
 		P(alu_rr_K_CMP_SZ64), P(alu_rr_K_CMP_SZ32), P(alu_ri_K_CMP_SZ64), P(alu_ri_K_CMP_SZ32),
 		P(alu_rr_K_SUB_SZ64), P(alu_rr_K_SUB_SZ32), P(alu_ri_K_SUB_SZ64), P(alu_ri_K_SUB_SZ32),
 		P(op_dec_reg_SZ64), P(op_dec_reg_SZ32), P(op_inc_reg_SZ64), P(op_inc_reg_SZ32),
+		P(alu_rr2_K_CMP_SZ64), P(alu_rr2_K_CMP_SZ32), P(alu_r_rm_K_CMP_SZ64), P(alu_r_rm_K_CMP_SZ32),
+		P(alu_rm_r_K_CMP_SZ64), P(alu_rm_r_K_CMP_SZ32),
+		P(alu_rm_imm_K_CMP_SZ64), P(alu_rm_imm_K_CMP_SZ32), P(alu_rm_imm_K_CMP_SZ8),
+		P(op_test_rm_r),
 #undef P
 	};
 

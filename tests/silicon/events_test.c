@@ -494,10 +494,16 @@ static void fused_pair_budget(void)
 		0x48, 0x39, 0xc2,		/* cmp %rax, %rdx */
 		0x75, 0x01,			/* jne 3f (7 != 15: taken) */
 		0xf4,				/* hlt (skipped) */
-		0xbb, 9, 0, 0, 0,		/* 3: mov $9, %ebx */
-		0xf4,
+		0xbe, 0x00, 0x00, 0x10, 0x00,	/* 3: mov $CODE, %esi */
+		0x80, 0x3e, 0xb9,		/* cmpb $0xb9, (%rsi) (the first byte) */
+		0x74, 0x01,			/* je 4f (taken) */
+		0xf4,				/* hlt (skipped) */
+		0x85, 0xd2,			/* 4: test %edx, %edx */
+		0x74, 0x05,			/* jz 5f (not taken) */
+		0xbb, 9, 0, 0, 0,		/* mov $9, %ebx */
+		0xf4,				/* 5: hlt */
 	};
-	const u64 total = 1 + 5 * 3 + 1 + 7 * 3 + 2 + 1;	/* up to the last HLT */
+	const u64 total = 1 + 5 * 3 + 1 + 7 * 3 + 2 + 1 + 2 + 2 + 1;	/* up to the last HLT */
 
 	for (u64 k = 1; k <= 8; k++) {
 		struct sil s;
