@@ -414,7 +414,7 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 		const struct insn *i, *end;
 		bool shadow = false, step = false;
 		u64 left;
-		u32 n;
+		u32 n, disp;
 
 		if (unlikely(__atomic_load_n(&c->req, __ATOMIC_RELAXED))) {
 			int e;
@@ -475,10 +475,27 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 		n = b->n;
 		if (unlikely(shadow || step))
 			n = 1;
-		else if (unlikely(left < n))
+		else if (unlikely(left < n) && !c->budget_soft)
 			n = (u32)left;
 		c->cur_block = b;
-		end = b->insn + n;
+		disp = n;
+		if (unlikely(b->fused) && !(shadow || step)) {
+			if (n == b->n) {
+				disp--;	/* the pair's handler runs the last insn too */
+			} else if (n == b->n - 1u) {
+				/* cut between the pair: stop before it, or run its first half alone */
+				if (n > 1) {
+					n--;
+					disp--;
+				} else {
+					b->pair_first(c, &b->insn[0]);
+					c->s.rip += b->insn[0].len;
+					c->icount++;
+					continue;
+				}
+			}
+		}
+		end = b->insn + disp;
 		c->run_end = end;
 		if (shadow || step) {
 			u32 blocked = c->s.interruptibility &
@@ -503,7 +520,10 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 				}
 			}
 			c->dbg_hit = 0;
-			b->insn[0].fn(c, &b->insn[0]);
+			if (b->fused && b->n == 2)
+				b->pair_first(c, &b->insn[0]);
+			else
+				b->insn[0].fn(c, &b->insn[0]);
 			c->s.rip += b->insn[0].len;
 			c->s.interruptibility &= ~blocked;
 			c->icount++;
@@ -547,17 +567,19 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 			if (c->s.rip != b->rip || __atomic_load_n(&c->req, __ATOMIC_RELAXED) ||
 			    b->link_epoch != c->link_epoch ||
 			    b->link_wgen != __atomic_load_n(&code_wgen, __ATOMIC_RELAXED) ||
-			    c->budget_end - c->icount < n || c->icount >= c->budget_end || !b->cached)
+			    c->icount >= c->budget_end ||
+			    (c->budget_end - c->icount < n && !c->budget_soft) || !b->cached)
 				break;
 		}
 	}
 }
 
-enum cpu_exit cpu_run(struct cpu *c, u64 budget)
+static enum cpu_exit run(struct cpu *c, u64 budget, bool soft)
 {
 	int r;
 
 	c->budget_end = budget ? c->icount + budget : ~0ull;
+	c->budget_soft = soft;
 	r = setjmp(c->jb);
 	if (r == 2) {
 		cpu_count_partial(c);
@@ -570,6 +592,16 @@ enum cpu_exit cpu_run(struct cpu *c, u64 budget)
 		cpu_deliver(c, vec, CPU_EVENT_HWEXC, c->fault_has_err, c->fault_err, c->s.rip);
 	}
 	return run_loop(c);
+}
+
+enum cpu_exit cpu_run(struct cpu *c, u64 budget)
+{
+	return run(c, budget, false);
+}
+
+enum cpu_exit cpu_run_slice(struct cpu *c, u64 budget)
+{
+	return run(c, budget, true);
 }
 
 /* Port I/O through the owner's callback; unclaimed reads give all ones. */

@@ -228,6 +228,12 @@ struct cpu {
 	u32 req;		/* REQ_*, atomic */
 	u64 icount;
 	u64 budget_end;
+	/*
+	 * budget_end is checked at block ends only (cpu_run_slice()): a block
+	 * is never cut short, so slices do not split blocks or break chaining
+	 * and the loop fast path; the overshoot is less than one block.
+	 */
+	bool budget_soft;
 	jmp_buf jb;
 	int fault_vec;		/* exception being raised, -1 none */
 	u32 fault_err;
@@ -580,6 +586,12 @@ static __always_inline int stack_sz(struct cpu *c)
 /* ---- modes, segments, system (cpu.c, seg.c, ops_sys.c) ---- */
 void cpu_update_mode(struct cpu *c);
 void cpu_count_partial(struct cpu *c);
+/*
+ * cpu_run() with a budget checked at block ends only: at least @budget
+ * instructions (unless something else stops it first), fewer than one
+ * block more.  For time slices, which need no exact count.
+ */
+enum cpu_exit cpu_run_slice(struct cpu *c, u64 budget);
 u64 cpu_flags_mask(struct cpu *c, bool iret);
 void cpu_cpuid(struct cpu *c, u32 leaf, u32 sub, u32 out[4]);
 void cpu_load_seg_real(struct cpu *c, int seg, u16 sel);
@@ -608,6 +620,13 @@ struct block {
 	u16 n;
 	u16 bytes;		/* length of the code it covers */
 	bool cached;
+	/*
+	 * The block ends in a compare-and-branch pair run by one handler in
+	 * insn[n - 2] (fuse_jcc()); pair_first is that slot's own handler,
+	 * for a run that stops between the two.
+	 */
+	bool fused;
+	insn_fn pair_first;
 	struct block *hnext;
 	struct block *link[2];
 	u64 link_epoch;
@@ -623,6 +642,9 @@ struct block {
  */
 int cpu_decode(struct cpu *c, const u8 *bytes, int avail, struct insn *i);
 bool insn_ends_block(const struct insn *i);
+/* The handler that runs @first and the Jcc after it (ops_alu.c); NULL if none. */
+insn_fn fuse_jcc(insn_fn first);
+extern const insn_fn jcc_tab[16];
 extern const insn_fn optab[2][256];
 insn_fn optab_select(struct cpu *c, struct insn *i, u8 modrm);
 

@@ -138,6 +138,7 @@ static struct block *decode_split(struct cpu *c, u64 lin, u64 gpa)
 	b->rip = c->s.rip;
 	b->mode = c->mode & MODE_KEY;
 	b->n = 1;
+	b->fused = false;
 	b->bytes = (u16)len;
 	b->cached = false;
 	b->slot = 0;
@@ -189,6 +190,19 @@ static struct block *decode_block(struct cpu *c, u64 lin, u64 gpa, u8 *page, u32
 			if (def && !(def & live))
 				b->insn[k].flags |= IF_FDEAD;
 			live = (live & ~def) | use;
+		}
+	}
+	/* a block ending in CMP/SUB/INC/DEC/TEST; Jcc: one handler runs the pair */
+	b->fused = false;
+	if (n >= 2) {
+		insn_fn f = fuse_jcc(b->insn[n - 2].fn);
+		bool jcc = false;
+		for (int k = 0; k < 16; k++)
+			jcc |= b->insn[n - 1].fn == jcc_tab[k];
+		if (f && jcc) {
+			b->fused = true;
+			b->pair_first = b->insn[n - 2].fn;
+			b->insn[n - 2].fn = f;
 		}
 	}
 	code_page_mark(c, (uintptr_t)page);

@@ -1147,3 +1147,54 @@ OP(op_adcx)
 	c->s.rflags = (f & ~flag) | (cout ? flag : 0);
 	c->lf_op = LF_NONE;
 }
+
+/*
+ * Compare-and-branch pairs.  A block that ends in FIRST; Jcc runs both
+ * (FIRST: CMP/SUB/INC/DEC of registers, CMP with memory, TEST)
+ * from one handler in FIRST's slot (icache.c, block->pair_first): one
+ * dispatch less per loop iteration, and the Jcc is called from a site of
+ * its own, where its target is predictable.  RIP is at the Jcc while it
+ * runs (its faults and the count of retired instructions are right); the
+ * run loop adds FIRST's length after the last handler, so that is taken
+ * back here.
+ */
+#define FUSE_JCC(F)							\
+static void fuse_##F(struct cpu *c, const struct insn *i)		\
+{									\
+	const struct insn *j = i + 1;					\
+	F(c, i);							\
+	c->s.rip += i->len;						\
+	j->fn(c, j);							\
+	c->s.rip += (u64)j->len - i->len;				\
+}
+FUSE_JCC(alu_rr_K_CMP_SZ64) FUSE_JCC(alu_rr_K_CMP_SZ32)
+FUSE_JCC(alu_ri_K_CMP_SZ64) FUSE_JCC(alu_ri_K_CMP_SZ32)
+FUSE_JCC(alu_rr_K_SUB_SZ64) FUSE_JCC(alu_rr_K_SUB_SZ32)
+FUSE_JCC(alu_ri_K_SUB_SZ64) FUSE_JCC(alu_ri_K_SUB_SZ32)
+FUSE_JCC(op_dec_reg_SZ64) FUSE_JCC(op_dec_reg_SZ32)
+FUSE_JCC(op_inc_reg_SZ64) FUSE_JCC(op_inc_reg_SZ32)
+FUSE_JCC(alu_rr2_K_CMP_SZ64) FUSE_JCC(alu_rr2_K_CMP_SZ32)
+FUSE_JCC(alu_r_rm_K_CMP_SZ64) FUSE_JCC(alu_r_rm_K_CMP_SZ32)
+FUSE_JCC(alu_rm_r_K_CMP_SZ64) FUSE_JCC(alu_rm_r_K_CMP_SZ32)
+FUSE_JCC(alu_rm_imm_K_CMP_SZ64) FUSE_JCC(alu_rm_imm_K_CMP_SZ32) FUSE_JCC(alu_rm_imm_K_CMP_SZ8)
+FUSE_JCC(op_test_rm_r)
+
+insn_fn fuse_jcc(insn_fn first)
+{
+	static const insn_fn tab[][2] = {
+#define P(F) { F, fuse_##F }
+		P(alu_rr_K_CMP_SZ64), P(alu_rr_K_CMP_SZ32), P(alu_ri_K_CMP_SZ64), P(alu_ri_K_CMP_SZ32),
+		P(alu_rr_K_SUB_SZ64), P(alu_rr_K_SUB_SZ32), P(alu_ri_K_SUB_SZ64), P(alu_ri_K_SUB_SZ32),
+		P(op_dec_reg_SZ64), P(op_dec_reg_SZ32), P(op_inc_reg_SZ64), P(op_inc_reg_SZ32),
+		P(alu_rr2_K_CMP_SZ64), P(alu_rr2_K_CMP_SZ32), P(alu_r_rm_K_CMP_SZ64), P(alu_r_rm_K_CMP_SZ32),
+		P(alu_rm_r_K_CMP_SZ64), P(alu_rm_r_K_CMP_SZ32),
+		P(alu_rm_imm_K_CMP_SZ64), P(alu_rm_imm_K_CMP_SZ32), P(alu_rm_imm_K_CMP_SZ8),
+		P(op_test_rm_r),
+#undef P
+	};
+
+	for (unsigned k = 0; k < ARRAY_SIZE(tab); k++)
+		if (tab[k][0] == first)
+			return tab[k][1];
+	return NULL;
+}

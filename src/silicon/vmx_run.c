@@ -72,6 +72,27 @@ static bool timer_expired(struct vmx_cpu *v)
 }
 
 /*
+ * Guest instructions to run before looking at the preemption timer again.
+ * A slice is a fixed cost (cpu_run() entry, RDTSC, a first block found
+ * without a link), so far from the deadline slices are long: one
+ * instruction per 256 TSC ticks left (an instruction takes several TSC
+ * ticks here), at most 4096 (a REP string chunk, one budget unit, can take
+ * a thousand TSC ticks: the cap bounds the overshoot to about a host tick
+ * even then); near the deadline they shrink to 256 as before.  Kicks, NMIs and
+ * interrupts do not wait for a slice end: the core sees c->req at every
+ * block end.
+ */
+static u64 slice_len(struct vmx_cpu *v)
+{
+	u64 now = vmx_host_tsc(), left;
+
+	if (now >= v->timer_deadline)
+		return 256;
+	left = (v->timer_deadline - now) >> 8;
+	return left < 256 ? 256 : left > 4096 ? 4096 : left;
+}
+
+/*
  * Run the guest until something makes a VM exit.  Return: true when an
  * exit is pending in v->exit, false if the guest stopped for a reason with
  * no VM exit (which does not happen with the controls KVM uses; it is
@@ -84,14 +105,14 @@ static void run_guest(struct vmx_cpu *v)
 
 	/*
 	 * A timer that starts at 0 expires before the first instruction
-	 * (26.5.1).  The timer is checked between slices of up to 256 guest
-	 * instructions, so an expiry is noticed that many instructions late
-	 * at most.  FIXME: with an event to inject and a timer of 0 the exit
+	 * (26.5.1).  The timer is checked between slices of guest
+	 * instructions (slice_len()), so an expiry is noticed at most one
+	 * slice (and less than one block) late.  FIXME: with an event to inject and a timer of 0 the exit
 	 * should follow the delivery at once; here the slice after the
 	 * delivery runs first (the core cannot stop right after delivering).
 	 */
 	for (;;) {
-		u64 budget = v->timer_armed ? 256 : 0;
+		u64 budget = v->timer_armed ? slice_len(v) : 0;
 		enum cpu_exit e;
 
 		/*
@@ -105,7 +126,7 @@ static void run_guest(struct vmx_cpu *v)
 			return;
 		}
 		first = false;
-		e = cpu_run(c, budget);
+		e = cpu_run_slice(c, budget);
 		switch (e) {
 		case CPU_EXIT_VMEXIT:
 			return;

@@ -476,6 +476,61 @@ static void breakpoints(void)
 	sil_fini(&s);
 }
 
+/*
+ * Compare-and-branch pairs run by one handler (icache.c): a budget that
+ * ends between the two, or on either, still retires exactly that many
+ * instructions, and the loops end with the right registers.
+ */
+static void fused_pair_budget(void)
+{
+	static const u8 code[] = {
+		0xb9, 5, 0, 0, 0,		/* mov $5, %ecx */
+		0x83, 0xc0, 3,			/* 1: add $3, %eax */
+		0xff, 0xc9,			/* dec %ecx */
+		0x75, 0xf9,			/* jnz 1b */
+		0x31, 0xd2,			/* xor %edx, %edx */
+		0x48, 0x83, 0xc2, 1,		/* 2: add $1, %rdx */
+		0x48, 0x83, 0xfa, 7,		/* cmp $7, %rdx */
+		0x72, 0xf6,			/* jb 2b */
+		0x48, 0x39, 0xc2,		/* cmp %rax, %rdx */
+		0x75, 0x01,			/* jne 3f (7 != 15: taken) */
+		0xf4,				/* hlt (skipped) */
+		0xbe, 0x00, 0x00, 0x10, 0x00,	/* 3: mov $CODE, %esi */
+		0x80, 0x3e, 0xb9,		/* cmpb $0xb9, (%rsi) (the first byte) */
+		0x74, 0x01,			/* je 4f (taken) */
+		0xf4,				/* hlt (skipped) */
+		0x85, 0xd2,			/* 4: test %edx, %edx */
+		0x74, 0x05,			/* jz 5f (not taken) */
+		0xbb, 9, 0, 0, 0,		/* mov $9, %ebx */
+		0xf4,				/* 5: hlt */
+	};
+	const u64 total = 1 + 5 * 3 + 1 + 7 * 3 + 2 + 1 + 2 + 2 + 1;	/* up to the last HLT */
+
+	for (u64 k = 1; k <= 8; k++) {
+		struct sil s;
+		struct cpu_state *st;
+		enum cpu_exit e;
+		u64 before, runs = 0;
+
+		setup(&s, code, sizeof(code), false);
+		st = cpu_state(s.c);
+		do {
+			before = cpu_instructions(s.c);
+			e = cpu_run(s.c, k);
+			if (e == CPU_EXIT_BUDGET)
+				CHECK_EQ(cpu_instructions(s.c) - before, k);
+		} while (e == CPU_EXIT_BUDGET && ++runs < 100);
+		CHECK_EQ(e, CPU_EXIT_HLT);
+		CHECK_EQ(st->gpr[0], 15);
+		CHECK_EQ(st->gpr[1], 0);
+		CHECK_EQ(st->gpr[2], 7);
+		CHECK_EQ(st->gpr[3], 9);
+		CHECK_EQ(st->rip, CODE + sizeof(code));
+		CHECK_EQ(cpu_instructions(s.c), total + 1);
+		sil_fini(&s);
+	}
+}
+
 int main(void)
 {
 	RUN_TEST(sti_shadow);
@@ -489,5 +544,6 @@ int main(void)
 	RUN_TEST(locked_add_two_cpus);
 	RUN_TEST(single_step);
 	RUN_TEST(breakpoints);
+	RUN_TEST(fused_pair_budget);
 	return test_cases_failed ? 1 : 0;
 }
