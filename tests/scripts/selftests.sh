@@ -24,11 +24,14 @@ grep -v '^\s*#' tests/selftests/list | while read -r t want cause; do
 		continue
 	fi
 	# The selftests leak on purpose (their own mallocs): no leak check for them.
-	(cd "$dir" && ASAN_OPTIONS=detect_leaks=0 LD_PRELOAD=$P timeout 120 "./$t" > /tmp/selftest.$$.out 2>&1)
+	# Known failures get a short leash: some (xapic_ipi_test) would wait forever.
+	limit=120
+	[ "$want" = pass ] || limit=15
+	(cd "$dir" && ASAN_OPTIONS=detect_leaks=0 LD_PRELOAD=$P timeout $limit "./$t" > /tmp/selftest.$$.out 2>&1)
 	rc=$?
 	real=""
 	if [ $have_kvm = 1 ]; then
-		(cd "$dir" && timeout 120 "./$t" > /dev/null 2>&1)
+		(cd "$dir" && timeout $limit "./$t" > /dev/null 2>&1)
 		real=" (host KVM: exit $?)"
 	fi
 	if [ "$want" = pass ]; then
