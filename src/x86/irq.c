@@ -409,20 +409,9 @@ irqchip_out:
 		kvm_pit_set_state2(kvm->arch.vpit, &ps2);
 		return 0;
 	}
-	case KVM_GET_PIT: {
-		struct kvm_pit_state ps;
-		struct kvm_pit_state2 ps2;
-
-		r = copy_from_user(&ps, argp, sizeof(ps));
-		if (r)
-			return r;
-		if (!kvm->arch.vpit)
-			return -ENXIO;
-		kvm_pit_get_state2(kvm->arch.vpit, &ps2);
-		memcpy(ps.channels, ps2.channels, sizeof(ps.channels));
-		return copy_to_user(argp, &ps, sizeof(ps));
-	}
+	case KVM_GET_PIT:
 	case KVM_SET_PIT: {
+		/* The legacy state is the channels of KVM_GET/SET_PIT2's. */
 		struct kvm_pit_state ps;
 		struct kvm_pit_state2 ps2;
 
@@ -432,6 +421,10 @@ irqchip_out:
 		if (!kvm->arch.vpit)
 			return -ENXIO;
 		kvm_pit_get_state2(kvm->arch.vpit, &ps2);
+		if (ioctl == KVM_GET_PIT) {
+			memcpy(ps.channels, ps2.channels, sizeof(ps.channels));
+			return copy_to_user(argp, &ps, sizeof(ps));
+		}
 		memcpy(ps2.channels, ps.channels, sizeof(ps.channels));
 		kvm_pit_set_state2(kvm->arch.vpit, &ps2);
 		return 0;

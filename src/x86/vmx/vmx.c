@@ -196,29 +196,17 @@ static void vmx_vcpu_put(struct kvm_vcpu *vcpu)
 
 /* ---- guest state: vcpu->arch <-> VMCS ---- */
 
-static const u32 seg_sel[NR_VCPU_SREGS] = {
-	[VCPU_SREG_ES] = GUEST_ES_SELECTOR, [VCPU_SREG_CS] = GUEST_CS_SELECTOR,
-	[VCPU_SREG_SS] = GUEST_SS_SELECTOR, [VCPU_SREG_DS] = GUEST_DS_SELECTOR,
-	[VCPU_SREG_FS] = GUEST_FS_SELECTOR, [VCPU_SREG_GS] = GUEST_GS_SELECTOR,
-	[VCPU_SREG_TR] = GUEST_TR_SELECTOR, [VCPU_SREG_LDTR] = GUEST_LDTR_SELECTOR,
-};
-static const u32 seg_base[NR_VCPU_SREGS] = {
-	[VCPU_SREG_ES] = GUEST_ES_BASE, [VCPU_SREG_CS] = GUEST_CS_BASE,
-	[VCPU_SREG_SS] = GUEST_SS_BASE, [VCPU_SREG_DS] = GUEST_DS_BASE,
-	[VCPU_SREG_FS] = GUEST_FS_BASE, [VCPU_SREG_GS] = GUEST_GS_BASE,
-	[VCPU_SREG_TR] = GUEST_TR_BASE, [VCPU_SREG_LDTR] = GUEST_LDTR_BASE,
-};
-static const u32 seg_limit[NR_VCPU_SREGS] = {
-	[VCPU_SREG_ES] = GUEST_ES_LIMIT, [VCPU_SREG_CS] = GUEST_CS_LIMIT,
-	[VCPU_SREG_SS] = GUEST_SS_LIMIT, [VCPU_SREG_DS] = GUEST_DS_LIMIT,
-	[VCPU_SREG_FS] = GUEST_FS_LIMIT, [VCPU_SREG_GS] = GUEST_GS_LIMIT,
-	[VCPU_SREG_TR] = GUEST_TR_LIMIT, [VCPU_SREG_LDTR] = GUEST_LDTR_LIMIT,
-};
-static const u32 seg_ar[NR_VCPU_SREGS] = {
-	[VCPU_SREG_ES] = GUEST_ES_AR_BYTES, [VCPU_SREG_CS] = GUEST_CS_AR_BYTES,
-	[VCPU_SREG_SS] = GUEST_SS_AR_BYTES, [VCPU_SREG_DS] = GUEST_DS_AR_BYTES,
-	[VCPU_SREG_FS] = GUEST_FS_AR_BYTES, [VCPU_SREG_GS] = GUEST_GS_AR_BYTES,
-	[VCPU_SREG_TR] = GUEST_TR_AR_BYTES, [VCPU_SREG_LDTR] = GUEST_LDTR_AR_BYTES,
+/* The VMCS fields of each segment register (kvm_vmx_segment_fields[] in KVM). */
+static const struct kvm_vmx_segment_field {
+	u32 selector, base, limit, ar_bytes;
+} kvm_vmx_segment_fields[NR_VCPU_SREGS] = {
+#define VMX_SEGMENT_FIELD(seg)						\
+	[VCPU_SREG_##seg] = { GUEST_##seg##_SELECTOR, GUEST_##seg##_BASE,	\
+			      GUEST_##seg##_LIMIT, GUEST_##seg##_AR_BYTES }
+	VMX_SEGMENT_FIELD(ES), VMX_SEGMENT_FIELD(CS), VMX_SEGMENT_FIELD(SS),
+	VMX_SEGMENT_FIELD(DS), VMX_SEGMENT_FIELD(FS), VMX_SEGMENT_FIELD(GS),
+	VMX_SEGMENT_FIELD(TR), VMX_SEGMENT_FIELD(LDTR),
+#undef VMX_SEGMENT_FIELD
 };
 
 /* MSRs the VMCS does not switch: KVM's "user return" MSRs, kept loaded in the processor. */
@@ -264,10 +252,10 @@ static void vmx_push_state(struct kvm_vcpu *vcpu)
 	for (int i = 0; i < NR_VCPU_SREGS; i++) {
 		const struct kvm_seg_state *s = &a->seg[i];
 
-		__vmcs_writel(seg_sel[i], s->selector);
-		__vmcs_writel(seg_base[i], s->base);
-		__vmcs_writel(seg_limit[i], s->limit);
-		__vmcs_writel(seg_ar[i], s->ar);
+		__vmcs_writel(kvm_vmx_segment_fields[i].selector, s->selector);
+		__vmcs_writel(kvm_vmx_segment_fields[i].base, s->base);
+		__vmcs_writel(kvm_vmx_segment_fields[i].limit, s->limit);
+		__vmcs_writel(kvm_vmx_segment_fields[i].ar_bytes, s->ar);
 	}
 	vmcs_writel(GUEST_GDTR_BASE, a->gdt.address);
 	vmcs_write32(GUEST_GDTR_LIMIT, a->gdt.size);
@@ -314,10 +302,10 @@ static void vmx_pull_state(struct kvm_vcpu *vcpu)
 	for (int i = 0; i < NR_VCPU_SREGS; i++) {
 		struct kvm_seg_state *s = &a->seg[i];
 
-		s->selector = __vmcs_readl(seg_sel[i]);
-		s->base = __vmcs_readl(seg_base[i]);
-		s->limit = __vmcs_readl(seg_limit[i]);
-		s->ar = __vmcs_readl(seg_ar[i]);
+		s->selector = __vmcs_readl(kvm_vmx_segment_fields[i].selector);
+		s->base = __vmcs_readl(kvm_vmx_segment_fields[i].base);
+		s->limit = __vmcs_readl(kvm_vmx_segment_fields[i].limit);
+		s->ar = __vmcs_readl(kvm_vmx_segment_fields[i].ar_bytes);
 	}
 	a->gdt.address = vmcs_readl(GUEST_GDTR_BASE);
 	a->gdt.size = vmcs_read32(GUEST_GDTR_LIMIT);
@@ -370,7 +358,7 @@ static void vmx_cache_guest_state(struct kvm_vcpu *vcpu)
 static u64 vmx_get_segment_base(struct kvm_vcpu *vcpu, int seg)
 {
 	if (to_vmx(vcpu)->state_in_hw)
-		return __vmcs_readl(seg_base[seg]);
+		return __vmcs_readl(kvm_vmx_segment_fields[seg].base);
 	return vcpu->arch.seg[seg].base;
 }
 
