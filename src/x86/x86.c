@@ -1565,7 +1565,13 @@ void kvm_flush_remote_tlbs(struct kvm *kvm)
 	for (int i = 0; i < n; i++) {
 		struct kvm_vcpu *vcpu = kvm->vcpus[i];
 
-		while (__atomic_load_n(&vcpu->arch.mode, __ATOMIC_SEQ_CST) == IN_GUEST_MODE) {
+		/*
+		 * Until it left the guest or took the request: a vCPU that
+		 * re-enters at once has flushed first (vcpu_enter_guest()), so
+		 * waiting for OUTSIDE_GUEST_MODE alone could spin for long.
+		 */
+		while (__atomic_load_n(&vcpu->arch.mode, __ATOMIC_SEQ_CST) == IN_GUEST_MODE &&
+		       (__atomic_load_n(&vcpu->requests, __ATOMIC_SEQ_CST) & (1ull << KVM_REQ_TLB_FLUSH))) {
 			kvm_x86_call(vcpu_kick)(vcpu);
 			sched_yield();
 		}
