@@ -1758,6 +1758,25 @@ int kvm_emulate_halt(struct kvm_vcpu *vcpu)
 	return ret;
 }
 
+/*
+ * The CPL as VMX KVM derives it (vmx_get_cpl()): 0 in real mode, 3 in
+ * virtual-8086 mode, else SS.DPL.  Caller has the state in vcpu->arch.
+ */
+static int kvm_get_cpl(struct kvm_vcpu *vcpu)
+{
+	if (!(vcpu->arch.cr0 & X86_CR0_PE))
+		return 0;
+	if (vcpu->arch.rflags & X86_EFLAGS_VM)
+		return 3;
+	return (vcpu->arch.seg[VCPU_SREG_SS].ar >> 5) & 3;
+}
+
+/* 64-bit mode: IA-32e mode with a 64-bit code segment (CS.L). */
+static bool is_64_bit_mode(struct kvm_vcpu *vcpu)
+{
+	return is_long_mode(vcpu) && (vcpu->arch.seg[VCPU_SREG_CS].ar & (1u << 13));
+}
+
 #define KVM_ENOSYS 1000
 #define KVM_EPERM 1
 
@@ -1765,7 +1784,7 @@ int kvm_emulate_hypercall(struct kvm_vcpu *vcpu)
 {
 	kvm_x86_call(cache_guest_state)(vcpu);
 	/* No hypercall is offered: -KVM_ENOSYS, or -KVM_EPERM from user mode. */
-	if ((vcpu->arch.seg[VCPU_SREG_SS].ar >> 5 & 3) != 0)
+	if (kvm_get_cpl(vcpu) != 0)
 		vcpu->arch.regs[VCPU_REGS_RAX] = (u64)-KVM_EPERM;
 	else
 		vcpu->arch.regs[VCPU_REGS_RAX] = (u64)-KVM_ENOSYS;
@@ -1979,7 +1998,7 @@ int kvm_emulate_xsetbv(struct kvm_vcpu *vcpu)
 
 	kvm_x86_call(cache_guest_state)(vcpu);
 	/* CPL > 0 or a bad value: #GP (kvm_emulate_xsetbv()). */
-	if ((vcpu->arch.seg[VCPU_SREG_SS].ar >> 5 & 3) != 0 || __kvm_set_xcr(vcpu, index, v)) {
+	if (kvm_get_cpl(vcpu) != 0 || __kvm_set_xcr(vcpu, index, v)) {
 		kvm_queue_exception(vcpu, 13, true, 0);
 		return 1;
 	}
@@ -2001,8 +2020,7 @@ static int kvm_set_cr0(struct kvm_vcpu *vcpu, u64 cr0)
 		if (vcpu->arch.seg[VCPU_SREG_CS].ar & (1u << 13))	/* CS.L */
 			return 1;
 	}
-	if (!(cr0 & X86_CR0_PG) && ((vcpu->arch.efer & EFER_LMA) &&
-				     (vcpu->arch.seg[VCPU_SREG_CS].ar & (1u << 13))))
+	if (!(cr0 & X86_CR0_PG) && is_64_bit_mode(vcpu))
 		return 1;
 	if (!(cr0 & X86_CR0_PG) && (vcpu->arch.cr4 & X86_CR4_PCIDE))
 		return 1;
@@ -2080,7 +2098,7 @@ int kvm_handle_cr_access(struct kvm_vcpu *vcpu, u64 q)
 	switch (type) {
 	case 0:		/* MOV to CR */
 		val = regs[reg];
-		if (!is_long_mode(vcpu) || !(vcpu->arch.seg[VCPU_SREG_CS].ar & (1u << 13)))
+		if (!is_64_bit_mode(vcpu))
 			val = (u32)val;
 		switch (cr) {
 		case 0: err = kvm_set_cr0(vcpu, val); break;
@@ -2120,7 +2138,7 @@ int kvm_handle_dr_access(struct kvm_vcpu *vcpu, u64 q)
 	u64 *regs = vcpu->arch.regs;
 
 	kvm_x86_call(cache_guest_state)(vcpu);
-	if ((vcpu->arch.seg[VCPU_SREG_SS].ar >> 5 & 3) != 0) {
+	if (kvm_get_cpl(vcpu) != 0) {
 		kvm_queue_exception(vcpu, 13, true, 0);
 		return 1;
 	}
@@ -2278,24 +2296,11 @@ static bool kvm_slot_hva_ok(struct kvm_memory_slot *slot)
 #define UD_VECTOR 6
 #define APIC_DEFAULT_PHYS_BASE 0xfee00000ull
 #define X86_EFLAGS_AC_BIT (1ull << 18)
-#define X86_EFLAGS_VM_BIT (1ull << 17)
-#define X86_EFLAGS_TF_BIT (1ull << 8)
 #define DB_VECTOR 1
-#define DR6_BS (1ull << 14)
-#define DR6_ACTIVE_LOW 0xffff0ff0ull
 
 static struct kvm_vcpu *emul_to_vcpu(struct x86_emulate_ctxt *ctxt)
 {
 	return ctxt->vcpu;
-}
-
-static int emulator_get_cpl(struct kvm_vcpu *vcpu)
-{
-	if (!(vcpu->arch.cr0 & X86_CR0_PE))
-		return 0;
-	if (vcpu->arch.rflags & X86_EFLAGS_VM_BIT)
-		return 3;
-	return (vcpu->arch.seg[VCPU_SREG_SS].ar >> 5) & 3;
 }
 
 /* kvm_mmu_gva_to_gpa_*(): the guest's page tables, walked by KVM's walker. */
@@ -2389,7 +2394,7 @@ static int kvm_emul_virt_helper(struct kvm_vcpu *vcpu, u64 addr, void *val, unsi
 
 static u32 emulator_std_access(struct kvm_vcpu *vcpu, bool system)
 {
-	return !system && emulator_get_cpl(vcpu) == 3 ? PFERR_USER_MASK : 0;
+	return !system && kvm_get_cpl(vcpu) == 3 ? PFERR_USER_MASK : 0;
 }
 
 static int emulator_read_std(struct x86_emulate_ctxt *ctxt, unsigned long addr, void *val,
@@ -2680,7 +2685,7 @@ static void init_emulate_ctxt(struct kvm_vcpu *vcpu)
 	ctxt->eip = st->rip;
 	if (!(a->cr0 & X86_CR0_PE))
 		ctxt->mode = X86EMUL_MODE_REAL;
-	else if (a->rflags & X86_EFLAGS_VM_BIT)
+	else if (a->rflags & X86_EFLAGS_VM)
 		ctxt->mode = X86EMUL_MODE_VM86;
 	else if ((a->efer & EFER_LMA) && (a->seg[VCPU_SREG_CS].ar & BIT(13)))
 		ctxt->mode = X86EMUL_MODE_PROT64;
@@ -2760,7 +2765,7 @@ static void prepare_emulation_failure_exit(struct kvm_vcpu *vcpu)
 static int handle_emulation_failure(struct kvm_vcpu *vcpu, int emulation_type)
 {
 	kvm_queue_exception(vcpu, UD_VECTOR, false, 0);
-	if (emulator_get_cpl(vcpu) == 0) {
+	if (kvm_get_cpl(vcpu) == 0) {
 		prepare_emulation_failure_exit(vcpu);
 		return 0;
 	}
@@ -2857,7 +2862,7 @@ int x86_emulate_instruction(struct kvm_vcpu *vcpu, u64 cr2_or_gpa, int emulation
 		}
 	}
 restart:
-	tf = ctxt->state.rflags & X86_EFLAGS_TF_BIT;	/* ctxt->tf */
+	tf = ctxt->state.rflags & X86_EFLAGS_TF;	/* ctxt->tf */
 	ctxt->gpa_available = emulation_type & EMULTYPE_PF;
 	ctxt->gpa_val = cr2_or_gpa;
 	r = x86_emulate_insn(ctxt);

@@ -16,6 +16,7 @@
 #ifndef X86_EFLAGS_IF
 #define X86_EFLAGS_IF	(1ull << 9)
 #define X86_EFLAGS_TF	(1ull << 8)
+#define X86_EFLAGS_VM	(1ull << 17)
 #define DR6_BS		(1ull << 14)
 #endif
 
