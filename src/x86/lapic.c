@@ -322,6 +322,9 @@ void kvm_lapic_timer_check(struct kvm_lapic *apic)
 	bool fired = false;
 	u64 now;
 
+	/* Called before every VM entry: no lock and no clock when nothing is armed. */
+	if (!__atomic_load_n(&t->target_ns, __ATOMIC_ACQUIRE))
+		return;
 	pthread_mutex_lock(&apic->lock);
 	now = now_ns(apic);
 	while (t->target_ns && now >= t->target_ns) {
