@@ -122,6 +122,8 @@ struct kvm {
 	 */
 	unsigned long mm;
 
+	struct kvm_irqfds *irqfds;	/* KVM_IRQFD (eventfd.c), NULL until the first */
+
 	struct kvm_arch arch;
 };
 
@@ -200,6 +202,9 @@ void kvm_vm_release(struct kvm *kvm);
 void kvm_vcpu_release(struct kvm_vcpu *vcpu);
 
 int kvm_vm_ioctl_check_extension_generic(struct kvm *kvm, long arg);
+/* KVM_IRQFD (eventfd.c). */
+int kvm_irqfd(struct kvm *kvm, struct kvm_irqfd *args);
+void kvm_irqfd_release(struct kvm *kvm);
 int kvm_vm_ioctl_get_stats_fd(struct kvm *kvm);
 int kvm_vcpu_ioctl_get_stats_fd(struct kvm_vcpu *vcpu);
 void kvm_stats_release(int fd, void *map, size_t size);

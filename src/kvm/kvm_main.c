@@ -622,6 +622,8 @@ static void kvm_destroy_vm(struct kvm *kvm)
 		pthread_mutex_destroy(&vcpu->mutex);
 		free(vcpu);
 	}
+	/* No irqfd may inject once the irqchip is gone. */
+	kvm_irqfd_release(kvm);
 	kvm_arch_destroy_vm(kvm);
 	kvm_stats_release(kvm->stats_fd, kvm->stats_map, kvm->stats_size);
 	for (int as = 0; as < KVM_ADDRESS_SPACE_NUM; as++) {
@@ -924,6 +926,15 @@ long kvm_vm_ioctl(struct kvm *kvm, unsigned int ioctl, unsigned long arg)
 		if (r)
 			break;
 		r = kvm_vm_ioctl_clear_dirty_log(kvm, &log);
+		break;
+	}
+	case KVM_IRQFD: {
+		struct kvm_irqfd data;
+
+		r = copy_from_user(&data, argp, sizeof(data));
+		if (r)
+			break;
+		r = kvm_irqfd(kvm, &data);
 		break;
 	}
 	case KVM_CHECK_EXTENSION:

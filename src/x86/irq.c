@@ -35,11 +35,15 @@ static u64 irq_clock_ns(void)
 	return (u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-/* The vCPU side: kicks become requests once the run loop exists. */
+/*
+ * An interrupt became pending for @vcpu: KVM_REQ_EVENT, and a kick that
+ * takes a vCPU in guest mode out at its next instruction boundary (an
+ * EXTERNAL_INTERRUPT exit) or wakes a halted one (kvm_vcpu_kick()).
+ */
 static void kvm_vcpu_kick_irq(struct kvm_vcpu *vcpu)
 {
-	/* FIXME: KVM_REQ_EVENT + kvm_vcpu_kick() with the run loop (issue 4). */
-	__atomic_fetch_or(&vcpu->requests, 1ull, __ATOMIC_ACQ_REL);
+	kvm_make_request(KVM_REQ_EVENT, vcpu);
+	kvm_vcpu_kick(vcpu);
 }
 
 /* ---- local APIC callbacks ---- */
@@ -48,6 +52,7 @@ static u64 lapic_now_ns(void *opaque) { return irq_clock_ns(); }
 static u64 lapic_read_tsc(void *opaque) { return kvm_read_l1_tsc(opaque); }
 static u32 lapic_tsc_khz(void *opaque) { return ((struct kvm_vcpu *)opaque)->arch.tsc_khz; }
 static void lapic_kick(void *opaque) { kvm_vcpu_kick_irq(opaque); }
+static void lapic_inject_nmi(void *opaque) { kvm_inject_nmi(opaque); }
 
 static void lapic_send_ipi(void *opaque, struct kvm_lapic *src, const struct kvm_lapic_irq *irq)
 {
@@ -69,6 +74,7 @@ static const struct kvm_lapic_ops lapic_ops = {
 	.read_tsc = lapic_read_tsc,
 	.tsc_khz = lapic_tsc_khz,
 	.kick = lapic_kick,
+	.inject_nmi = lapic_inject_nmi,
 	.send_ipi = lapic_send_ipi,
 	.eoi_broadcast = lapic_eoi_broadcast,
 };
@@ -80,6 +86,8 @@ int kvm_irqchip_vcpu_create(struct kvm_vcpu *vcpu, bool bsp)
 	vcpu->arch.apic = kvm_create_lapic(vcpu->vcpu_id, &lapic_ops, vcpu);
 	if (!vcpu->arch.apic)
 		return -ENOMEM;
+	/* No timer modes but one-shot until KVM_SET_CPUID2 (kvm_vcpu_after_set_cpuid()). */
+	vcpu->arch.apic->lapic_timer.timer_mode_mask = 0;
 	kvm_lapic_reset(vcpu->arch.apic, false, bsp);
 	return 0;
 }

@@ -1,0 +1,251 @@
+// SPDX-License-Identifier: MIT
+/*
+ * virt/kvm/eventfd.c: KVM_IRQFD.  A write to the eventfd raises the GSI
+ * (as a KVM_IRQ_LINE of 1 then 0, KVM's irqfd_inject()); several writes
+ * before the injection are one interrupt, since the counter is read back
+ * to 0 as KVM's wakeup does with eventfd_ctx_do_read().
+ *
+ * KVM hangs a callback on the eventfd's wait queue; a library cannot, so
+ * one worker thread per VM waits in epoll_wait() on every irqfd of the VM
+ * and injects from there (KVM's irqfd work items run on a kernel thread
+ * likewise).  The worker starts with the first irqfd.
+ *
+ * FIXME: KVM_IRQFD_FLAG_RESAMPLE (level-triggered irqfds and their EOI
+ * notification) is refused with EINVAL and KVM_CAP_IRQFD_RESAMPLE is not
+ * reported; KVM_IOEVENTFD is not here yet.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "kvm/kvm_host.h"
+#include "x86/irq.h"
+
+struct kvm_kernel_irqfd {
+	struct kvm_kernel_irqfd *next;
+	int fd;			/* our duplicate: the eventfd stays open while assigned */
+	int user_fd;		/* the descriptor userspace gave (deassign matches it) */
+	u32 gsi;
+	u64 id;			/* epoll cookie */
+};
+
+struct kvm_irqfds {
+	/* Held by the worker while it injects: deassign waits for it (KVM's flush). */
+	pthread_mutex_t lock;
+	struct kvm_kernel_irqfd *items;
+	int epfd;
+	int stopfd;		/* an eventfd that ends the worker */
+	pthread_t worker;
+	u64 next_id;
+};
+
+/* Is @fd an eventfd?  Return: 0, -EBADF or -EINVAL (eventfd_ctx_fdget()). */
+static int check_eventfd(int fd)
+{
+	char path[64], link[64];
+	ssize_t n;
+
+	if (fd < 0 || fcntl(fd, F_GETFD) < 0)
+		return -EBADF;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	n = readlink(path, link, sizeof(link) - 1);
+	if (n < 0)
+		return -EBADF;
+	link[n] = 0;
+	return strcmp(link, "anon_inode:[eventfd]") ? -EINVAL : 0;
+}
+
+/* The same open eventfd (KVM compares eventfd contexts)?  kcmp() if allowed, else the number. */
+static bool same_eventfd(int a, int b)
+{
+	long r = syscall(SYS_kcmp, getpid(), getpid(), 0 /* KCMP_FILE */, a, b);
+
+	return r < 0 ? a == b : r == 0;
+}
+
+static void *irqfd_worker(void *arg)
+{
+	struct kvm *kvm = arg;
+	struct kvm_irqfds *s = kvm->irqfds;
+
+	for (;;) {
+		struct epoll_event ev[16];
+		int n = epoll_wait(s->epfd, ev, 16, -1);
+
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return NULL;
+		}
+		for (int i = 0; i < n; i++) {
+			struct kvm_kernel_irqfd *p;
+			u64 cnt;
+
+			if (ev[i].data.u64 == 0)
+				return NULL;		/* the VM goes away */
+			pthread_mutex_lock(&s->lock);
+			for (p = s->items; p && p->id != ev[i].data.u64; p = p->next)
+				;
+			/* Gone meanwhile: nothing to inject; its fd is closed. */
+			if (p && read(p->fd, &cnt, sizeof(cnt)) == sizeof(cnt)) {
+				kvm_set_irq(kvm, KVM_USERSPACE_IRQ_SOURCE_ID, p->gsi, 1);
+				kvm_set_irq(kvm, KVM_USERSPACE_IRQ_SOURCE_ID, p->gsi, 0);
+			}
+			pthread_mutex_unlock(&s->lock);
+		}
+	}
+}
+
+static int irqfds_init(struct kvm *kvm)
+{
+	struct kvm_irqfds *s;
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = 0 };
+
+	if (kvm->irqfds)
+		return 0;
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	pthread_mutex_init(&s->lock, NULL);
+	s->next_id = 1;
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	s->stopfd = eventfd(0, EFD_CLOEXEC);
+	if (s->epfd < 0 || s->stopfd < 0 || epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->stopfd, &ev))
+		goto fail;
+	kvm->irqfds = s;
+	if (pthread_create(&s->worker, NULL, irqfd_worker, kvm)) {
+		kvm->irqfds = NULL;
+		goto fail;
+	}
+	return 0;
+fail:
+	if (s->epfd >= 0)
+		close(s->epfd);
+	if (s->stopfd >= 0)
+		close(s->stopfd);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+	return -ENOMEM;
+}
+
+static int kvm_irqfd_assign(struct kvm *kvm, struct kvm_irqfd *args)
+{
+	struct kvm_kernel_irqfd *p;
+	struct kvm_irqfds *s;
+	struct epoll_event ev = { .events = EPOLLIN };
+	int r;
+
+	/* kvm_arch_irqfd_allowed(): an in-kernel irqchip */
+	if (!kvm_irqchip_in_kernel(kvm))
+		return -EINVAL;
+	if (args->flags & KVM_IRQFD_FLAG_RESAMPLE)
+		return -EINVAL;		/* FIXME: see the top of the file */
+	r = check_eventfd(args->fd);
+	if (r)
+		return r;
+	pthread_mutex_lock(&kvm->lock);
+	r = irqfds_init(kvm);
+	pthread_mutex_unlock(&kvm->lock);
+	if (r)
+		return r;
+	s = kvm->irqfds;
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->user_fd = args->fd;
+	p->gsi = args->gsi;
+	p->fd = fcntl(args->fd, F_DUPFD_CLOEXEC, 0);
+	if (p->fd < 0) {
+		free(p);
+		return -EBADF;
+	}
+	pthread_mutex_lock(&s->lock);
+	for (struct kvm_kernel_irqfd *q = s->items; q; q = q->next) {
+		if (same_eventfd(q->fd, p->fd)) {
+			/* This fd is used for another irq already. */
+			pthread_mutex_unlock(&s->lock);
+			close(p->fd);
+			free(p);
+			return -EBUSY;
+		}
+	}
+	p->id = s->next_id++;
+	ev.data.u64 = p->id;
+	/* A count already in the eventfd is injected at once, as KVM's vfs_poll() check. */
+	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, p->fd, &ev)) {
+		pthread_mutex_unlock(&s->lock);
+		close(p->fd);
+		free(p);
+		return -ENOMEM;
+	}
+	p->next = s->items;
+	s->items = p;
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+/* Deassign: every irqfd of this eventfd and GSI; none is no error (KVM). */
+static int kvm_irqfd_deassign(struct kvm *kvm, struct kvm_irqfd *args)
+{
+	struct kvm_irqfds *s = kvm->irqfds;
+	int r = check_eventfd(args->fd);
+
+	if (r)
+		return r;
+	if (!s)
+		return 0;
+	pthread_mutex_lock(&s->lock);
+	for (struct kvm_kernel_irqfd **pp = &s->items; *pp;) {
+		struct kvm_kernel_irqfd *p = *pp;
+
+		if (p->gsi == args->gsi && same_eventfd(p->fd, args->fd)) {
+			*pp = p->next;
+			epoll_ctl(s->epfd, EPOLL_CTL_DEL, p->fd, NULL);
+			close(p->fd);
+			free(p);
+			continue;
+		}
+		pp = &p->next;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+int kvm_irqfd(struct kvm *kvm, struct kvm_irqfd *args)
+{
+	if (args->flags & ~(KVM_IRQFD_FLAG_DEASSIGN | KVM_IRQFD_FLAG_RESAMPLE))
+		return -EINVAL;
+	if (args->flags & KVM_IRQFD_FLAG_DEASSIGN)
+		return kvm_irqfd_deassign(kvm, args);
+	return kvm_irqfd_assign(kvm, args);
+}
+
+/* VM destruction: stop the worker, drop every irqfd (kvm_irqfd_release()). */
+void kvm_irqfd_release(struct kvm *kvm)
+{
+	struct kvm_irqfds *s = kvm->irqfds;
+	u64 one = 1;
+
+	if (!s)
+		return;
+	if (write(s->stopfd, &one, sizeof(one)) == sizeof(one))
+		pthread_join(s->worker, NULL);
+	while (s->items) {
+		struct kvm_kernel_irqfd *p = s->items;
+
+		s->items = p->next;
+		close(p->fd);
+		free(p);
+	}
+	close(s->epfd);
+	close(s->stopfd);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+	kvm->irqfds = NULL;
+}
