@@ -6,10 +6,9 @@
  * KVM_CREATE_PIT2 adds the 8254.  Lines raised with KVM_IRQ_LINE follow the
  * routing table to the chips; the I/O APIC, MSIs and IPIs reach the local
  * APICs through kvm_irq_delivery_to_apic().
- *
- * Note, the capabilities (KVM_CAP_IRQCHIP, _PIT2, _IRQ_ROUTING, ...) are not
- * reported yet: the ioctls and device state are complete, but delivering the
- * interrupts into a running guest needs KVM_RUN (issues 4 and 5).
+ * A chip that raises an interrupt for a vCPU makes KVM_REQ_EVENT and kicks
+ * it (kvm_vcpu_kick(): out of guest mode at the next instruction boundary,
+ * or out of a halt); the run loop injects it (x86.c).
  */
 #include <errno.h>
 #include <stdlib.h>

@@ -95,6 +95,25 @@ int kvm_vm_ioctl_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_SET_BOOT_CPU_ID:
 	case KVM_CAP_USER_NMI:
 		return 1;
+	/*
+	 * The in-kernel irqchip (irq.c): PICs, I/O APIC (the RTE polarity
+	 * bit is not applied to KVM_IRQ_LINE levels), LAPIC timers with
+	 * TSC-deadline, the PIT, routing, MSIs and irqfds, delivered into
+	 * running guests.  Not (yet): irqfd resampling, ioeventfds,
+	 * KVM_REINJECT_CONTROL, the split irqchip.
+	 */
+	case KVM_CAP_IRQCHIP:
+	case KVM_CAP_IRQ_INJECT_STATUS:
+	case KVM_CAP_PIT:
+	case KVM_CAP_PIT2:
+	case KVM_CAP_PIT_STATE2:
+	case KVM_CAP_SIGNAL_MSI:
+	case KVM_CAP_IRQFD:
+	case KVM_CAP_TSC_DEADLINE_TIMER:
+	case KVM_CAP_IOAPIC_POLARITY_IGNORED:
+		return 1;
+	case KVM_CAP_IRQ_ROUTING:
+		return KVM_MAX_IRQ_ROUTES;
 	case KVM_CAP_SYNC_REGS:
 		return KVM_SYNC_X86_VALID_FIELDS;
 	case KVM_CAP_SET_GUEST_DEBUG:
