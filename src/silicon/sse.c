@@ -67,15 +67,21 @@ static void mmx_set(struct cpu *c, int n, const xmm_t *x)
 	r[8] = r[9] = 0xff;	/* exponent and sign all ones (9.5.2) */
 }
 
-/* The MMX source: mm or m64 (m32 for the PUNPCKL forms, @msz) */
+/*
+ * The MMX source, mm or m64 (m32 for the PUNPCKL forms, @msz), then
+ * mmx_enter(): a faulting memory operand leaves the x87 state alone, and
+ * registers are read after TOP is 0.
+ */
 static void mmx_src(struct cpu *c, const struct insn *i, xmm_t *x, int msz)
 {
 	if (!(i->flags & IF_MEM)) {
+		mmx_enter(c);
 		mmx_get(c, i->rm, x);
 		return;
 	}
 	x->q[0] = x->q[1] = 0;
 	vec_read(c, vec_ea(c, i, msz, ACC_R, 1), x, msz);
+	mmx_enter(c);
 }
 
 /* ---- generic forms ---- */
@@ -89,7 +95,6 @@ static __always_inline void binop(struct cpu *c, const struct insn *i, vec_fn fn
 	if (mmx) {
 		mmx_check(c);
 		mmx_src(c, i, &s, mmx_msz);
-		mmx_enter(c);
 		mmx_get(c, i->reg, &d);
 		fn(&d, &s, 8, (u8)i->imm);
 		mmx_set(c, i->reg, &d);
@@ -555,7 +560,6 @@ static OP(op_movq_mmx_load)
 	xmm_t s;
 	mmx_check(c);
 	mmx_src(c, i, &s, 8);
-	mmx_enter(c);
 	mmx_set(c, i->reg, &s);
 }
 
