@@ -112,15 +112,16 @@ void fpu_reset(struct cpu *c, bool init)
 
 /*
  * XINUSE (SDM 13.6): bit i may be 0 only if component i is in its initial
- * configuration.  Computed from the contents: x87 with FCW 037F, FSW 0,
- * every register empty, zero pointers and zero registers; SSE with zero
- * XMM registers (MXCSR is saved whatever XINUSE says).
+ * configuration.  The tracked bits (fpu_mark_inuse()), plus what the
+ * contents say: x87 not initial unless FCW 037F, FSW 0, every register
+ * empty, zero pointers and zero registers; SSE unless the XMM registers
+ * are zero (MXCSR is saved whatever XINUSE says).
  */
 u64 fpu_xinuse(struct cpu *c)
 {
 	static const u8 zero[256];
 	const u8 *f = fpu_bytes(c);
-	u64 in = 0;
+	u64 in = c->s.fpu.xsave_hdr[0] & XCR0_SUPPORTED;
 
 	if (fpu_get16(c, FX_FCW) != 0x37f || fpu_get16(c, FX_FSW) || f[FX_FTW] ||
 	    fpu_get16(c, FX_FOP) || memcmp(f + FX_FIP, zero, 16) ||
@@ -238,6 +239,7 @@ static void fxrstor(struct cpu *c, const struct insn *i)
 	get_x87(c, img, i->flags & IF_REXW);
 	fpu_set_mxcsr(c, img_mxcsr(img));
 	memcpy(fpu_bytes(c) + FX_XMM, img + FX_XMM, n - FX_XMM);
+	fpu_mark_inuse(c, XFEATURE_X87 | XFEATURE_SSE);
 }
 
 /* ---- XSAVE (SDM vol. 1 13.7-13.10) ---- */
@@ -328,6 +330,8 @@ static void xrstor(struct cpu *c, const struct insn *i)
 		}
 		load_mxcsr = true;
 	}
+	/* XINUSE[i] = XSTATE_BV[i] for the components restored */
+	c->s.fpu.xsave_hdr[0] = (u8)((c->s.fpu.xsave_hdr[0] & ~rfbm) | (bv & rfbm));
 	if (rfbm & XFEATURE_X87) {
 		if (bv & XFEATURE_X87) {
 			get_x87(c, img, i->flags & IF_REXW);
@@ -543,6 +547,7 @@ OP(op_x87)
 
 	if (c->s.cr0 & (CPU_CR0_EM | CPU_CR0_TS))
 		cpu_fault_noerr(c, EXC_NM);
+	fpu_mark_inuse(c, XFEATURE_X87);
 	if (i->op == 0xdb && i->modrm == 0xe3) {	/* FNINIT */
 		x87_init(c);
 		return;
@@ -605,4 +610,54 @@ OP(op_x87)
 		return;
 	/* FIXME: x87 arithmetic and loads/stores are not implemented */
 	cpu_ud(c);
+}
+
+/* ---- the owner's view: an XSAVE image (vmx_op_fpu_save/restore, emulate.c) ---- */
+
+/*
+ * fpu_save_image() - XSAVE of x87|SSE, standard format, into @buf
+ * (sizeof(struct cpu_fpu) bytes): XSTATE_BV = XINUSE, the rest of the
+ * header and the extended area zero, as KVM's XSAVE of the guest FPU.
+ */
+void fpu_save_image(struct cpu *c, void *buf)
+{
+	u8 *b = buf;
+	u64 bv = fpu_xinuse(c);
+	u32 mask = MXCSR_VALID;
+
+	memset(b, 0, sizeof(struct cpu_fpu));
+	memcpy(b, fpu_bytes(c), FX_XMM + 256);
+	b[FX_FTW + 1] = 0;
+	memcpy(b + FX_MXCSR_MASK, &mask, 4);
+	memcpy(b + XSAVE_HDR, &bv, 8);
+}
+
+/*
+ * fpu_load_image() - XRSTOR (RFBM = x87|SSE) of the standard-format image
+ * @buf: a component whose XSTATE_BV bit is clear gets its initial
+ * configuration, XINUSE becomes XSTATE_BV.  Reserved bits are dropped
+ * rather than faulted on (the owner, not the guest, wrote the image).
+ */
+void fpu_load_image(struct cpu *c, const void *buf)
+{
+	const u8 *b = buf;
+	u64 bv;
+	u32 mx;
+
+	memcpy(&bv, b + XSAVE_HDR, 8);
+	memset(&c->s.fpu, 0, sizeof(c->s.fpu));
+	if (bv & XFEATURE_X87)
+		get_x87(c, b, true);
+	else
+		x87_init(c);
+	if (bv & XFEATURE_SSE)
+		memcpy(fpu_bytes(c) + FX_XMM, b + FX_XMM, 256);
+	/*
+	 * MXCSR as KVM's XRSTORS of its (compacted) guest fpstate leaves it:
+	 * the image's value if SSE (or AVX) state is in it, else 1F80H
+	 * (SDM 13.8.2).
+	 */
+	memcpy(&mx, b + FX_MXCSR, 4);
+	fpu_set_mxcsr(c, bv & (XFEATURE_SSE | XFEATURE_AVX) ? mx & MXCSR_VALID : MXCSR_DEFAULT);
+	c->s.fpu.xsave_hdr[0] = (u8)(bv & XCR0_SUPPORTED);
 }

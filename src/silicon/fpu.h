@@ -8,9 +8,7 @@
  * and 13.4): the 512-byte legacy region in its 64-bit FXSAVE format, then
  * the XSAVE header.  So FXSAVE/XSAVE are copies and a VMM saving the
  * guest's FPU (KVM's XSAVE around VM entry) sees exactly the image.  The
- * XSAVE header kept in the state is not architectural: the processor
- * tracks nothing there (XINUSE is computed from the contents, see
- * fpu_xinuse()).
+ * header's XSTATE_BV slot holds XINUSE (fpu_mark_inuse()).
  */
 #ifndef USERKVM_SILICON_FPU_H
 #define USERKVM_SILICON_FPU_H
@@ -111,6 +109,18 @@ static __always_inline void fpu_put16(struct cpu *c, int off, u16 v)
 }
 
 /*
+ * XINUSE (SDM 13.6), as the hardware tracks it: a component's bit is set
+ * by any instruction that uses it and cleared only when XRSTOR puts it in
+ * its initial configuration (or at RESET).  Kept in the XSTATE_BV slot of
+ * the state's XSAVE header; fpu_xinuse() adds the components whose
+ * contents are not initial (the owner may write the registers directly).
+ */
+static __always_inline void fpu_mark_inuse(struct cpu *c, u8 bits)
+{
+	c->s.fpu.xsave_hdr[0] |= bits;
+}
+
+/*
  * The checks every legacy-SSE instruction makes first (SDM vol. 2 table
  * 2-18 / vol. 3 13.x): #UD if CR0.EM = 1 or CR4.OSFXSR = 0, then #NM if
  * CR0.TS = 1.
@@ -122,6 +132,7 @@ static __always_inline void sse_check(struct cpu *c)
 			cpu_ud(c);
 		cpu_fault_noerr(c, EXC_NM);
 	}
+	fpu_mark_inuse(c, XFEATURE_SSE);
 }
 
 /*
@@ -166,6 +177,9 @@ int fpu_xcr_check(u32 index, u64 val);
 void fpu_xsetbv(struct cpu *c, const struct insn *i);
 void fpu_grp15_mem(struct cpu *c, const struct insn *i, int r);
 void fpu_xsavec(struct cpu *c, const struct insn *i);
+/* The state as an XSAVE image (XSTATE_BV = XINUSE) and back (XRSTOR rules) */
+void fpu_save_image(struct cpu *c, void *buf);
+void fpu_load_image(struct cpu *c, const void *buf);
 
 /* The SSE opcode table (sse.c): the handler of map-1 opcode @i, or op_ud */
 insn_fn sse_select(struct cpu *c, struct insn *i);

@@ -660,16 +660,52 @@ static int kvm_check_cpuid(struct kvm_cpuid_entry2 *e, int nent)
 }
 
 /*
- * kvm_set_cpuid(): install @e2 (ownership passes on success).  KVM_RUN
- * cannot happen yet, so the "same CPUID after KVM_RUN" rule of KVM
- * (kvm_cpuid_check_equal) has nothing to check.
+ * kvm_cpuid_check_equal(): after KVM_RUN, KVM_SET_CPUID2 may only repeat
+ * the CPUID the vCPU has (KVM: changing it under a running guest is
+ * undefined).  Return: 0 if @e2 equals it, else -EINVAL.
  */
+static int kvm_cpuid_check_equal(struct kvm_vcpu *vcpu, const struct kvm_cpuid_entry2 *e2, int nent)
+{
+	if (nent != vcpu->arch.cpuid_nent)
+		return -EINVAL;
+	for (int i = 0; i < nent; i++) {
+		const struct kvm_cpuid_entry2 *orig = &vcpu->arch.cpuid_entries[i];
+
+		if (e2[i].function != orig->function || e2[i].index != orig->index ||
+		    e2[i].flags != orig->flags || e2[i].eax != orig->eax ||
+		    e2[i].ebx != orig->ebx || e2[i].ecx != orig->ecx || e2[i].edx != orig->edx)
+			return -EINVAL;
+	}
+	return 0;
+}
+
+/* kvm_set_cpuid(): install @e2 (ownership passes on success). */
 static int kvm_set_cpuid(struct kvm_vcpu *vcpu, struct kvm_cpuid_entry2 *e2, int nent)
 {
 	int r = kvm_check_cpuid(e2, nent);
 
 	if (r)
 		return r;
+	/*
+	 * After KVM_RUN only the same CPUID is accepted, compared once the
+	 * runtime bits (OSXSAVE, APIC, 0xD.0:EBX) are applied to the new
+	 * entries too (KVM's __kvm_update_cpuid_runtime(vcpu, e2, nent)).
+	 */
+	if (vcpu->arch.last_vmentry_cpu != -1) {
+		struct kvm_cpuid_entry2 *cur = vcpu->arch.cpuid_entries;
+		int cur_nent = vcpu->arch.cpuid_nent;
+
+		vcpu->arch.cpuid_entries = e2;
+		vcpu->arch.cpuid_nent = nent;
+		kvm_update_cpuid_runtime(vcpu);
+		vcpu->arch.cpuid_entries = cur;
+		vcpu->arch.cpuid_nent = cur_nent;
+		r = kvm_cpuid_check_equal(vcpu, e2, nent);
+		if (r)
+			return r;
+		free(e2);
+		return 0;
+	}
 	free(vcpu->arch.cpuid_entries);
 	vcpu->arch.cpuid_entries = e2;
 	vcpu->arch.cpuid_nent = nent;
