@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "silicon/cpu.h"
+#include "silicon/fpu.h"
 #include "silicon/vmx_api.h"
 #include "silicon/vmx_cpu.h"
 
@@ -274,8 +275,8 @@ int vmx_op_xsetbv(u32 index, u64 val)
 {
 	struct cpu *c = this_core();
 
-	/* XCR0: x87 must be set; the core has x87 and SSE state, no AVX (SDM 13.3). */
-	if (!c || index != 0 || !(val & 1) || (val & ~3ull))
+	/* XSETBV's rules (fpu.c): XCR0 only, x87 set, x87 and SSE state, no AVX (SDM 13.3). */
+	if (!c || fpu_xcr_check(index, val))
 		return -1;
 	c->s.xcr0 = val;
 	return 0;
@@ -302,7 +303,7 @@ void vmx_op_fpu_save(void *buf)
 	struct cpu *c = this_core();
 
 	if (c)
-		memcpy(buf, &c->s.fpu, sizeof(c->s.fpu));
+		fpu_save_image(c, buf);	/* XSAVE: XSTATE_BV says what is in use */
 }
 
 void vmx_op_fpu_restore(const void *buf)
@@ -310,7 +311,7 @@ void vmx_op_fpu_restore(const void *buf)
 	struct cpu *c = this_core();
 
 	if (c)
-		memcpy(&c->s.fpu, buf, sizeof(c->s.fpu));
+		fpu_load_image(c, buf);	/* XRSTOR: clear XSTATE_BV bits mean initial state */
 }
 
 u64 vmx_op_rdtsc(void)

@@ -696,6 +696,7 @@ int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 	 */
 	pthread_mutex_init(&a->halt_lock, NULL);
 	pthread_cond_init(&a->halt_cond, NULL);
+	a->last_vmentry_cpu = -1;
 	r = kvm_x86_call(vcpu_create)(vcpu);
 	if (r)
 		return r;
@@ -3141,6 +3142,7 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 	for (;;) {
 		trace_kvm_entry(vcpu->vcpu_id, vcpu->arch.regs[VCPU_REGS_RIP]);
 		fastpath = kvm_x86_call(vcpu_run)(vcpu);
+		vcpu->arch.last_vmentry_cpu = 0;	/* one logical processor per vCPU */
 		if (kvm_trace_on(TRACE_KVM_EXIT) && kvm_x86_ops.get_exit_info) {
 			u32 reason;
 			u64 info1, info2;
