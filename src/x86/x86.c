@@ -3255,6 +3255,25 @@ u64 kvm_timer_host_tsc_left(struct kvm_vcpu *vcpu)
 }
 
 /*
+ * What a pending signal is to KVM_RUN in KVM (the loop ends with -EINTR):
+ * kvm_run->immediate_exit, or kvm_vcpu_interrupt() from another thread.
+ * The latter is consumed here, as the signal is by its delivery.
+ */
+static bool kvm_vcpu_signal_pending(struct kvm_vcpu *vcpu)
+{
+	if (READ_ONCE(vcpu->run->immediate_exit))
+		return true;
+	return __atomic_load_n(&vcpu->arch.signal_pending, __ATOMIC_ACQUIRE) &&
+	       __atomic_exchange_n(&vcpu->arch.signal_pending, false, __ATOMIC_ACQ_REL);
+}
+
+void kvm_vcpu_interrupt(struct kvm_vcpu *vcpu)
+{
+	__atomic_store_n(&vcpu->arch.signal_pending, true, __ATOMIC_RELEASE);
+	kvm_vcpu_kick(vcpu);
+}
+
+/*
  * kvm_vcpu_block(): sleep until kvm_vcpu_has_events() (another thread's
  * kvm_vcpu_kick() signals halt_cond), a timer of this vCPU expires (the
  * wait ends at the next deadline: no busy waiting), or userspace wants the
@@ -3272,7 +3291,7 @@ static int kvm_vcpu_block(struct kvm_vcpu *vcpu)
 		kvm_inject_pending_timer_irqs(vcpu);
 		if (kvm_vcpu_has_events(vcpu))
 			return 0;
-		if (READ_ONCE(vcpu->run->immediate_exit))
+		if (kvm_vcpu_signal_pending(vcpu))
 			return -EINTR;
 		deadline = kvm_vcpu_next_deadline(vcpu);
 		now = irqchip_clock_ns();
@@ -3321,8 +3340,9 @@ static int vcpu_run(struct kvm_vcpu *vcpu)
 			r = vcpu_block(vcpu);
 		if (r <= 0)
 			break;
-		if (READ_ONCE(vcpu->run->immediate_exit)) {
+		if (kvm_vcpu_signal_pending(vcpu)) {
 			vcpu->run->exit_reason = KVM_EXIT_INTR;
+			vcpu->stat->signal_exits++;
 			r = -EINTR;
 			break;
 		}
