@@ -10,6 +10,7 @@
  * the host's KVM.
  */
 #include <pthread.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <fcntl.h>
 #include <sys/eventfd.h>
@@ -122,16 +123,82 @@ u32 ig_out_value(const struct kvm_run *run)
 }
 
 /*
+ * A guest waiting for an interrupt that never comes would keep KVM_RUN
+ * (and the suite) waiting: after 30 s the watchdog sets immediate_exit and
+ * signals the vCPU thread, as a VMM's kick; KVM_RUN then fails with EINTR.
+ */
+struct watchdog {
+	pthread_t vcpu_thread, th;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool done;
+	struct kvm_run *run;
+};
+
+static void watchdog_sig(int sig) { (void)sig; }
+
+static void *watchdog_fn(void *arg)
+{
+	struct watchdog *w = arg;
+	struct timespec dl;
+	bool fire;
+
+	clock_gettime(CLOCK_REALTIME, &dl);
+	dl.tv_sec += 30;
+	pthread_mutex_lock(&w->lock);
+	while (!w->done && pthread_cond_timedwait(&w->cond, &w->lock, &dl) == 0)
+		;
+	fire = !w->done;
+	pthread_mutex_unlock(&w->lock);
+	if (fire) {
+		w->run->immediate_exit = 1;
+		pthread_kill(w->vcpu_thread, SIGUSR1);
+	}
+	return NULL;
+}
+
+/*
  * KVM_RUN until the guest's OUT to port 0x10; every exit in the transcript;
  * OUTs to 0x50-0x5f go to @req (the case's part of a step).
  * Return: 0 when the guest got to the end, -1 otherwise.
  */
+static int __ig_run(struct tctx *t, struct tguest *g, int vcpu, struct kvm_run *run,
+		    void (*req)(struct tctx *t, struct tguest *g, u16 port, u32 val, void *arg),
+		    void *arg);
+
 int ig_run(struct tctx *t, struct tguest *g, int vcpu, struct kvm_run *run,
 	   void (*req)(struct tctx *t, struct tguest *g, u16 port, u32 val, void *arg), void *arg)
 {
+	struct sigaction sa = { .sa_handler = watchdog_sig }, old;
+	struct watchdog w = { .vcpu_thread = pthread_self(), .run = run };
+	int r;
+
+	sigaction(SIGUSR1, &sa, &old);
+	pthread_mutex_init(&w.lock, NULL);
+	pthread_cond_init(&w.cond, NULL);
+	pthread_create(&w.th, NULL, watchdog_fn, &w);
+	r = __ig_run(t, g, vcpu, run, req, arg);
+	pthread_mutex_lock(&w.lock);
+	w.done = true;
+	pthread_cond_signal(&w.cond);
+	pthread_mutex_unlock(&w.lock);
+	pthread_join(w.th, NULL);
+	pthread_cond_destroy(&w.cond);
+	pthread_mutex_destroy(&w.lock);
+	sigaction(SIGUSR1, &old, NULL);
+	run->immediate_exit = 0;
+	return r;
+}
+
+static int __ig_run(struct tctx *t, struct tguest *g, int vcpu, struct kvm_run *run,
+		    void (*req)(struct tctx *t, struct tguest *g, u16 port, u32 val, void *arg),
+		    void *arg)
+{
 	for (int i = 0; i < 200; i++) {
-		if (IOC(t, vcpu, KVM_RUN, 0) < 0)
+		if (IOC(t, vcpu, KVM_RUN, 0) < 0) {
+			CHECK(0, "KVM_RUN: %s (the watchdog's after 30 s if EINTR)", t_errname(t->err));
 			return -1;
+		}
 		tg_exit(t, run);
 		if (run->exit_reason != KVM_EXIT_IO || run->io.direction != KVM_EXIT_IO_OUT) {
 			CHECK(0, "unexpected exit %s", tg_exit_name(run->exit_reason));
