@@ -10,9 +10,13 @@
  * and injects from there (KVM's irqfd work items run on a kernel thread
  * likewise).  The worker starts with the first irqfd.
  *
- * FIXME: KVM_IRQFD_FLAG_RESAMPLE (level-triggered irqfds and their EOI
- * notification) is refused with EINVAL and KVM_CAP_IRQFD_RESAMPLE is not
- * reported; KVM_IOEVENTFD is not here yet.
+ * KVM_IRQFD_FLAG_RESAMPLE (level-triggered interrupts, e.g. a VMM's INTx):
+ * a write raises the GSI and leaves it high; the guest's EOI of it (an ack
+ * notifier: the I/O APIC's level EOI, the PIC's EOI) lowers it and writes
+ * 1 to the resamplefd, so that the device can raise it again if it still
+ * needs service (KVM's irqfd_resampler_ack()).
+ *
+ * FIXME: KVM_IOEVENTFD is not here yet.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -31,6 +35,7 @@ struct kvm_kernel_irqfd {
 	struct kvm_kernel_irqfd *next;
 	int fd;			/* our duplicate: the eventfd stays open while assigned */
 	int user_fd;		/* the descriptor userspace gave (deassign matches it) */
+	int resamplefd;		/* our duplicate of KVM_IRQFD_FLAG_RESAMPLE's, or -1 */
 	u32 gsi;
 	u64 id;			/* epoll cookie */
 };
@@ -94,8 +99,13 @@ static void *irqfd_worker(void *arg)
 				;
 			/* Gone meanwhile: nothing to inject; its fd is closed. */
 			if (p && read(p->fd, &cnt, sizeof(cnt)) == sizeof(cnt)) {
-				kvm_set_irq(kvm, KVM_USERSPACE_IRQ_SOURCE_ID, p->gsi, 1);
-				kvm_set_irq(kvm, KVM_USERSPACE_IRQ_SOURCE_ID, p->gsi, 0);
+				if (p->resamplefd >= 0) {
+					/* level: high until the guest's EOI (kvm_irqfd_resample_ack()) */
+					kvm_set_irq(kvm, KVM_IRQFD_RESAMPLE_IRQ_SOURCE_ID, p->gsi, 1);
+				} else {
+					kvm_set_irq(kvm, KVM_USERSPACE_IRQ_SOURCE_ID, p->gsi, 1);
+					kvm_set_irq(kvm, KVM_USERSPACE_IRQ_SOURCE_ID, p->gsi, 0);
+				}
 			}
 			pthread_mutex_unlock(&s->lock);
 		}
@@ -118,7 +128,7 @@ static int irqfds_init(struct kvm *kvm)
 	s->stopfd = eventfd(0, EFD_CLOEXEC);
 	if (s->epfd < 0 || s->stopfd < 0 || epoll_ctl(s->epfd, EPOLL_CTL_ADD, s->stopfd, &ev))
 		goto fail;
-	kvm->irqfds = s;
+	__atomic_store_n(&kvm->irqfds, s, __ATOMIC_RELEASE);
 	if (pthread_create(&s->worker, NULL, irqfd_worker, kvm)) {
 		kvm->irqfds = NULL;
 		goto fail;
@@ -134,6 +144,14 @@ fail:
 	return -ENOMEM;
 }
 
+static void irqfd_free(struct kvm_kernel_irqfd *p)
+{
+	close(p->fd);
+	if (p->resamplefd >= 0)
+		close(p->resamplefd);
+	free(p);
+}
+
 static int kvm_irqfd_assign(struct kvm *kvm, struct kvm_irqfd *args)
 {
 	struct kvm_kernel_irqfd *p;
@@ -144,11 +162,14 @@ static int kvm_irqfd_assign(struct kvm *kvm, struct kvm_irqfd *args)
 	/* kvm_arch_irqfd_allowed(): an in-kernel irqchip */
 	if (!kvm_irqchip_in_kernel(kvm))
 		return -EINVAL;
-	if (args->flags & KVM_IRQFD_FLAG_RESAMPLE)
-		return -EINVAL;		/* FIXME: see the top of the file */
 	r = check_eventfd(args->fd);
 	if (r)
 		return r;
+	if (args->flags & KVM_IRQFD_FLAG_RESAMPLE) {
+		r = check_eventfd(args->resamplefd);
+		if (r)
+			return r;
+	}
 	pthread_mutex_lock(&kvm->lock);
 	r = irqfds_init(kvm);
 	pthread_mutex_unlock(&kvm->lock);
@@ -160,18 +181,26 @@ static int kvm_irqfd_assign(struct kvm *kvm, struct kvm_irqfd *args)
 		return -ENOMEM;
 	p->user_fd = args->fd;
 	p->gsi = args->gsi;
+	p->resamplefd = -1;
 	p->fd = fcntl(args->fd, F_DUPFD_CLOEXEC, 0);
 	if (p->fd < 0) {
 		free(p);
 		return -EBADF;
+	}
+	if (args->flags & KVM_IRQFD_FLAG_RESAMPLE) {
+		p->resamplefd = fcntl(args->resamplefd, F_DUPFD_CLOEXEC, 0);
+		if (p->resamplefd < 0) {
+			close(p->fd);
+			free(p);
+			return -EBADF;
+		}
 	}
 	pthread_mutex_lock(&s->lock);
 	for (struct kvm_kernel_irqfd *q = s->items; q; q = q->next) {
 		if (same_eventfd(q->fd, p->fd)) {
 			/* This fd is used for another irq already. */
 			pthread_mutex_unlock(&s->lock);
-			close(p->fd);
-			free(p);
+			irqfd_free(p);
 			return -EBUSY;
 		}
 	}
@@ -180,8 +209,7 @@ static int kvm_irqfd_assign(struct kvm *kvm, struct kvm_irqfd *args)
 	/* A count already in the eventfd is injected at once, as KVM's vfs_poll() check. */
 	if (epoll_ctl(s->epfd, EPOLL_CTL_ADD, p->fd, &ev)) {
 		pthread_mutex_unlock(&s->lock);
-		close(p->fd);
-		free(p);
+		irqfd_free(p);
 		return -ENOMEM;
 	}
 	p->next = s->items;
@@ -207,14 +235,42 @@ static int kvm_irqfd_deassign(struct kvm *kvm, struct kvm_irqfd *args)
 		if (p->gsi == args->gsi && same_eventfd(p->fd, args->fd)) {
 			*pp = p->next;
 			epoll_ctl(s->epfd, EPOLL_CTL_DEL, p->fd, NULL);
-			close(p->fd);
-			free(p);
+			/* a resampler going away leaves its line low (irqfd_resampler_shutdown()) */
+			if (p->resamplefd >= 0)
+				kvm_set_irq(kvm, KVM_IRQFD_RESAMPLE_IRQ_SOURCE_ID, p->gsi, 0);
+			irqfd_free(p);
 			continue;
 		}
 		pp = &p->next;
 	}
 	pthread_mutex_unlock(&s->lock);
 	return 0;
+}
+
+/*
+ * The guest's EOI of @gsi (kvm_notify_acked_irq()): each resampling irqfd
+ * on it lowers the line and signals its resamplefd.
+ */
+void kvm_irqfd_resample_ack(struct kvm *kvm, u32 gsi)
+{
+	struct kvm_irqfds *s = __atomic_load_n(&kvm->irqfds, __ATOMIC_ACQUIRE);
+	bool lowered = false;
+	u64 one = 1;
+
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->lock);
+	for (struct kvm_kernel_irqfd *p = s->items; p; p = p->next) {
+		if (p->resamplefd < 0 || p->gsi != gsi)
+			continue;
+		if (!lowered) {
+			kvm_set_irq(kvm, KVM_IRQFD_RESAMPLE_IRQ_SOURCE_ID, gsi, 0);
+			lowered = true;
+		}
+		if (write(p->resamplefd, &one, sizeof(one)) != sizeof(one))
+			continue;	/* a full counter: the device is told already */
+	}
+	pthread_mutex_unlock(&s->lock);
 }
 
 int kvm_irqfd(struct kvm *kvm, struct kvm_irqfd *args)
@@ -240,8 +296,7 @@ void kvm_irqfd_release(struct kvm *kvm)
 		struct kvm_kernel_irqfd *p = s->items;
 
 		s->items = p->next;
-		close(p->fd);
-		free(p);
+		irqfd_free(p);
 	}
 	close(s->epfd);
 	close(s->stopfd);

@@ -68,7 +68,9 @@ int cmd_run(int argc, char **argv)
 	const char *accel = "soft";
 	uint64_t mem = 128ull << 20;
 	struct vmm vmm = { 0 };
-	struct vcpu *vcpus, *bsp;
+	/* static: AP threads may still use theirs while the process exits */
+	static struct vcpu vcpus[VMM_MAX_VCPUS];
+	struct vcpu *bsp;
 	int smp = 1, status, stat_fd = -1;
 	bool stat = false;
 
@@ -116,9 +118,6 @@ int cmd_run(int argc, char **argv)
 	debug_exit__init(&vmm);
 	if (smp > 1)
 		vmm__irqchip_init(&vmm);
-	vcpus = calloc(smp, sizeof(*vcpus));
-	if (!vcpus)
-		die("run: out of memory");
 	for (int i = 0; i < smp; i++)
 		kvm_cpu__init(&vmm, &vcpus[i], i);
 	bsp = &vcpus[0];

@@ -159,6 +159,29 @@ static int ioapic_deliver(struct kvm *kvm, const struct kvm_lapic_irq *irq)
 	return r < 0 ? 0 : r;
 }
 
+/*
+ * kvm_notify_acked_irq(): the guest acknowledged (EOI) @pin of @irqchip;
+ * the irqfd resamplers of the GSI routed there hear of it (eventfd.c).
+ */
+void kvm_notify_acked_irq(struct kvm *kvm, unsigned int irqchip, unsigned int pin)
+{
+	int gsi = -1;
+
+	if (irqchip > KVM_IRQCHIP_IOAPIC || pin >= KVM_IRQCHIP_NUM_PINS)
+		return;
+	pthread_mutex_lock(&kvm->arch.irq_lock);
+	if (kvm->arch.irq_routing)
+		gsi = kvm->arch.irq_routing->chip[irqchip][pin];
+	pthread_mutex_unlock(&kvm->arch.irq_lock);
+	if (gsi >= 0)
+		kvm_irqfd_resample_ack(kvm, gsi);
+}
+
+static void ioapic_ack_notify(struct kvm *kvm, int pin)
+{
+	kvm_notify_acked_irq(kvm, KVM_IRQCHIP_IOAPIC, pin);
+}
+
 static u64 pit_now_ns(void *opaque) { return irq_clock_ns(); }
 
 static void pit_irq0(void *opaque)
@@ -266,7 +289,9 @@ static int kvm_create_irqchip(struct kvm *kvm)
 		goto out;
 	}
 	pic->notify = pic_notify;
+	pic->ack_notify = kvm_notify_acked_irq;
 	ioapic->deliver = ioapic_deliver;
+	ioapic->ack_notify = ioapic_ack_notify;
 	pthread_mutex_lock(&kvm->arch.irq_lock);
 	kvm->arch.irq_routing = rt;
 	pthread_mutex_unlock(&kvm->arch.irq_lock);

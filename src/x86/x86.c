@@ -99,8 +99,8 @@ int kvm_vm_ioctl_check_extension(struct kvm *kvm, long ext)
 	 * The in-kernel irqchip (irq.c): PICs, I/O APIC (the RTE polarity
 	 * bit is not applied to KVM_IRQ_LINE levels), LAPIC timers with
 	 * TSC-deadline, the PIT, routing, MSIs and irqfds, delivered into
-	 * running guests.  Not (yet): irqfd resampling, ioeventfds,
-	 * KVM_REINJECT_CONTROL, the split irqchip.
+	 * running guests.  Not (yet): ioeventfds, KVM_REINJECT_CONTROL,
+	 * the split irqchip.
 	 */
 	case KVM_CAP_IRQCHIP:
 	case KVM_CAP_IRQ_INJECT_STATUS:
@@ -109,6 +109,7 @@ int kvm_vm_ioctl_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_PIT_STATE2:
 	case KVM_CAP_SIGNAL_MSI:
 	case KVM_CAP_IRQFD:
+	case KVM_CAP_IRQFD_RESAMPLE:
 	case KVM_CAP_TSC_DEADLINE_TIMER:
 	case KVM_CAP_IOAPIC_POLARITY_IGNORED:
 		return 1;

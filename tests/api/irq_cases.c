@@ -25,6 +25,7 @@ GUEST_DECL(g_irq_tscdeadline);
 GUEST_DECL(g_irq_pit_pic);
 GUEST_DECL(g_irq_pit_ioapic);
 GUEST_DECL(g_irq_dev);
+GUEST_DECL(g_irq_resample);
 
 static void put64(struct tguest *g, unsigned long gpa, uint64_t v)
 {
@@ -488,4 +489,61 @@ KVM_CASE(irq_irqfd_rules)
 	close(efd);
 	close(nfd);
 	close(sys);
+}
+
+/* ---- KVM_IRQFD_FLAG_RESAMPLE ---- */
+
+struct resample_ctx {
+	int efd, rfd;
+};
+
+static void t_resamplefd(struct tctx *t, int rfd)
+{
+	u64 v = 0;
+	ssize_t n = read(rfd, &v, sizeof(v));
+
+	t_printf(t, "resamplefd: read %zd, count %llu", n, (unsigned long long)(n == 8 ? v : 0));
+}
+
+static void resample_req(struct tctx *t, struct tguest *g, u16 port, u32 val, void *arg)
+{
+	struct resample_ctx *r = arg;
+	u64 one = 1;
+
+	if (val == 2)
+		t_resamplefd(t, r->rfd);	/* the first EOI's */
+	CHECK(write(r->efd, &one, 8) == 8, "eventfd write: %s", strerror(errno));
+}
+
+/*
+ * A level-triggered irqfd: raised by the eventfd, lowered by the guest's EOI
+ * (I/O APIC pin 10), which also signals the resamplefd; one delivery per
+ * write.  Deassigned, the irqfd leaves the line low.
+ */
+KVM_CASE(irq_irqfd_resample)
+{
+	struct resample_ctx r;
+	struct kvm_irqfd irqfd = { .gsi = 10, .flags = KVM_IRQFD_FLAG_RESAMPLE };
+	struct tguest g;
+
+	if (ig_create(t, &g, false) < 0)
+		return;
+	r.efd = eventfd(0, EFD_CLOEXEC);
+	r.rfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	irqfd.fd = r.efd;
+	irqfd.resamplefd = -1;
+	CHECK_ERR(t, IOC(t, g.vm, KVM_IRQFD, &irqfd), EBADF);	/* resamplefd checked too */
+	irqfd.resamplefd = r.rfd;
+	CHECK_OK(t, IOC(t, g.vm, KVM_IRQFD, &irqfd));
+	tg_load(&g, g_irq_resample);
+	ig_set_mode(t, &g, g.vcpu, 0);
+	CHECK_EQ(ig_run(t, &g, g.vcpu, g.run, resample_req, &r), 0);
+	t_resamplefd(t, r.rfd);			/* the second EOI's */
+	t_resamplefd(t, r.rfd);			/* nothing more */
+	CHECK_EQ(ig_dump_log(t, &g, 0), 2);
+	irqfd.flags = KVM_IRQFD_FLAG_DEASSIGN;
+	CHECK_OK(t, IOC(t, g.vm, KVM_IRQFD, &irqfd));
+	close(r.efd);
+	close(r.rfd);
+	tg_destroy(&g);
 }

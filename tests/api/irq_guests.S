@@ -338,6 +338,39 @@ GUEST(g_irq_dev)
 END(g_irq_dev)
 #undef G
 
+/*
+ * ---- a resampling irqfd on GSI 10 (I/O APIC pin 10, level, vector 0x5a):
+ * the case writes the eventfd when the guest asks (port 0x51); the EOI
+ * lowers the line (no second delivery) and signals the resamplefd, which
+ * the case reads at the next request and at the end ----
+ */
+#define G g_irq_resample
+GUEST(g_irq_resample)
+	PIC_INIT(0xff, 0xff)
+	LAPIC_W(0xf0, 0x1ff)
+	IOAPIC_W(0x25, 0)
+	IOAPIC_W(0x24, 0x805a)		/* pin 10: level-triggered, vector 0x5a */
+	mov $1, %eax
+	out %eax, $0x51
+	WAIT_COUNT(1)
+	IOAPIC_R(0x24)			/* remote IRR clear: the EOI went through */
+	REPORT(0x12)
+	mov $2, %eax
+	out %eax, $0x51
+	WAIT_COUNT(2)
+	/* no third: spin for about 4 ms of TSC */
+	RDTSC64
+	lea 10000000(%rax), %rsi
+2:	RDTSC64
+	cmp %rsi, %rax
+	jb 2b
+	COUNT
+	REPORT(0x13)
+	out %eax, $0x10
+	jmp .
+END(g_irq_resample)
+#undef G
+
 /* ---- several vCPUs ---- */
 
 #define PCPU	0x16000
