@@ -16,7 +16,10 @@
  * 1 to the resamplefd, so that the device can raise it again if it still
  * needs service (KVM's irqfd_resampler_ack()).
  *
- * FIXME: KVM_IOEVENTFD is not here yet.
+ * KVM_IOEVENTFD: a guest write to a port or an MMIO address (of a length,
+ * optionally of a value) signals an eventfd instead of exiting to user
+ * space (virtio notifications).  The in-kernel devices come first, as they
+ * are looked at before the I/O bus in KVM; reads are never claimed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -303,4 +306,173 @@ void kvm_irqfd_release(struct kvm *kvm)
 	pthread_mutex_destroy(&s->lock);
 	free(s);
 	kvm->irqfds = NULL;
+}
+
+/* ---- KVM_IOEVENTFD ---- */
+
+struct kvm_ioeventfd_entry {
+	u64 addr;
+	u64 datamatch;
+	u32 len;		/* 0: any length (KVM's fast MMIO bus) */
+	u32 bus;		/* KVM_IOEVENTFD_FLAG_PIO / _VIRTIO_CCW_NOTIFY bits: KVM's bus */
+	bool wildcard;
+	int fd;			/* our duplicate of the eventfd */
+};
+
+#define KVM_MAX_IOEVENTFDS	1000	/* NR_IOBUS_DEVS */
+
+struct kvm_ioeventfds {
+	pthread_mutex_t lock;
+	int nr;
+	struct kvm_ioeventfd_entry items[KVM_MAX_IOEVENTFDS];
+};
+
+static bool ioeventfd_same(const struct kvm_ioeventfd_entry *a, const struct kvm_ioeventfd_entry *b)
+{
+	/* ioeventfd_check_collision(): same bus, address and length, overlapping values */
+	return a->bus == b->bus && a->addr == b->addr && a->len == b->len &&
+	       (a->wildcard || b->wildcard || a->datamatch == b->datamatch);
+}
+
+static int kvm_assign_ioeventfd(struct kvm *kvm, struct kvm_ioeventfd *args)
+{
+	struct kvm_ioeventfd_entry e = {
+		.addr = args->addr, .len = args->len,
+		.bus = args->flags & (KVM_IOEVENTFD_FLAG_PIO | KVM_IOEVENTFD_FLAG_VIRTIO_CCW_NOTIFY),
+		.wildcard = !(args->flags & KVM_IOEVENTFD_FLAG_DATAMATCH),
+		.datamatch = args->datamatch,
+	};
+	struct kvm_ioeventfds *s;
+	int r;
+
+	r = check_eventfd(args->fd);
+	if (r)
+		return r;
+	pthread_mutex_lock(&kvm->lock);
+	if (!kvm->ioeventfds) {
+		s = calloc(1, sizeof(*s));
+		if (!s) {
+			pthread_mutex_unlock(&kvm->lock);
+			return -ENOMEM;
+		}
+		pthread_mutex_init(&s->lock, NULL);
+		__atomic_store_n(&kvm->ioeventfds, s, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&kvm->lock);
+	s = kvm->ioeventfds;
+	pthread_mutex_lock(&s->lock);
+	for (int i = 0; i < s->nr; i++) {
+		if (ioeventfd_same(&s->items[i], &e)) {
+			pthread_mutex_unlock(&s->lock);
+			return -EEXIST;
+		}
+	}
+	if (s->nr == KVM_MAX_IOEVENTFDS) {
+		pthread_mutex_unlock(&s->lock);
+		return -ENOSPC;
+	}
+	e.fd = fcntl(args->fd, F_DUPFD_CLOEXEC, 0);
+	if (e.fd < 0) {
+		pthread_mutex_unlock(&s->lock);
+		return -EBADF;
+	}
+	s->items[s->nr] = e;
+	__atomic_store_n(&s->nr, s->nr + 1, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&s->lock);
+	return 0;
+}
+
+static int kvm_deassign_ioeventfd(struct kvm *kvm, struct kvm_ioeventfd *args)
+{
+	struct kvm_ioeventfds *s = __atomic_load_n(&kvm->ioeventfds, __ATOMIC_ACQUIRE);
+	u32 bus = args->flags & (KVM_IOEVENTFD_FLAG_PIO | KVM_IOEVENTFD_FLAG_VIRTIO_CCW_NOTIFY);
+	bool wildcard = !(args->flags & KVM_IOEVENTFD_FLAG_DATAMATCH);
+	int r = check_eventfd(args->fd);
+
+	if (r)
+		return r;
+	if (!s)
+		return -ENOENT;
+	r = -ENOENT;
+	pthread_mutex_lock(&s->lock);
+	for (int i = 0; i < s->nr; i++) {
+		struct kvm_ioeventfd_entry *e = &s->items[i];
+
+		if (e->bus != bus || e->addr != args->addr || e->len != args->len ||
+		    e->wildcard != wildcard || !same_eventfd(e->fd, args->fd) ||
+		    (!wildcard && e->datamatch != args->datamatch))
+			continue;
+		close(e->fd);
+		*e = s->items[s->nr - 1];
+		__atomic_store_n(&s->nr, s->nr - 1, __ATOMIC_RELEASE);
+		r = 0;
+		break;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return r;
+}
+
+/* kvm_ioeventfd(): KVM's checks, in its order. */
+int kvm_ioeventfd(struct kvm *kvm, struct kvm_ioeventfd *args)
+{
+	const u32 valid = KVM_IOEVENTFD_FLAG_DATAMATCH | KVM_IOEVENTFD_FLAG_PIO |
+			  KVM_IOEVENTFD_FLAG_DEASSIGN | KVM_IOEVENTFD_FLAG_VIRTIO_CCW_NOTIFY;
+
+	/* Note, the virtio-ccw bus exists on x86 too (nothing writes to it). */
+	if (args->flags & KVM_IOEVENTFD_FLAG_DEASSIGN)
+		return kvm_deassign_ioeventfd(kvm, args);
+	switch (args->len) {
+	case 0: case 1: case 2: case 4: case 8:
+		break;
+	default:
+		return -EINVAL;
+	}
+	if (args->addr + args->len < args->addr)
+		return -EINVAL;
+	if (args->flags & ~valid)
+		return -EINVAL;
+	if (!args->len && (args->flags & KVM_IOEVENTFD_FLAG_DATAMATCH))
+		return -EINVAL;
+	return kvm_assign_ioeventfd(kvm, args);
+}
+
+/*
+ * A guest write of @len bytes at @addr (a port if @pio): an ioeventfd that
+ * matches is signalled.  Return: true if one did (the write is consumed).
+ */
+bool kvm_ioeventfd_write(struct kvm *kvm, bool pio, u64 addr, int len, const void *val)
+{
+	struct kvm_ioeventfds *s = __atomic_load_n(&kvm->ioeventfds, __ATOMIC_ACQUIRE);
+	bool hit = false;
+	u64 v = 0, one = 1;
+
+	if (!s || !__atomic_load_n(&s->nr, __ATOMIC_ACQUIRE))
+		return false;
+	memcpy(&v, val, len > 8 ? 8 : len);
+	pthread_mutex_lock(&s->lock);
+	for (int i = 0; i < s->nr && !hit; i++) {
+		const struct kvm_ioeventfd_entry *e = &s->items[i];
+
+		if (e->bus != (pio ? KVM_IOEVENTFD_FLAG_PIO : 0) || e->addr != addr || (e->len && e->len != (u32)len))
+			continue;
+		/* ioeventfd_in_range(): the value as the guest wrote it, of its length */
+		if (!e->wildcard && e->datamatch != (len >= 8 ? v : v & ((1ull << (8 * len)) - 1)))
+			continue;
+		hit = write(e->fd, &one, sizeof(one)) == sizeof(one) || errno == EAGAIN;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return hit;
+}
+
+void kvm_ioeventfd_release(struct kvm *kvm)
+{
+	struct kvm_ioeventfds *s = kvm->ioeventfds;
+
+	if (!s)
+		return;
+	for (int i = 0; i < s->nr; i++)
+		close(s->items[i].fd);
+	pthread_mutex_destroy(&s->lock);
+	free(s);
+	kvm->ioeventfds = NULL;
 }

@@ -123,6 +123,7 @@ struct kvm {
 	unsigned long mm;
 
 	struct kvm_irqfds *irqfds;	/* KVM_IRQFD (eventfd.c), NULL until the first */
+	struct kvm_ioeventfds *ioeventfds;	/* KVM_IOEVENTFD, likewise */
 
 	struct kvm_arch arch;
 };
@@ -205,6 +206,9 @@ int kvm_vm_ioctl_check_extension_generic(struct kvm *kvm, long arg);
 /* KVM_IRQFD (eventfd.c). */
 int kvm_irqfd(struct kvm *kvm, struct kvm_irqfd *args);
 void kvm_irqfd_release(struct kvm *kvm);
+int kvm_ioeventfd(struct kvm *kvm, struct kvm_ioeventfd *args);
+bool kvm_ioeventfd_write(struct kvm *kvm, bool pio, u64 addr, int len, const void *val);
+void kvm_ioeventfd_release(struct kvm *kvm);
 int kvm_vm_ioctl_get_stats_fd(struct kvm *kvm);
 int kvm_vcpu_ioctl_get_stats_fd(struct kvm_vcpu *vcpu);
 void kvm_stats_release(int fd, void *map, size_t size);

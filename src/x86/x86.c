@@ -99,8 +99,8 @@ int kvm_vm_ioctl_check_extension(struct kvm *kvm, long ext)
 	 * The in-kernel irqchip (irq.c): PICs, I/O APIC (the RTE polarity
 	 * bit is not applied to KVM_IRQ_LINE levels), LAPIC timers with
 	 * TSC-deadline, the PIT, routing, MSIs and irqfds, delivered into
-	 * running guests.  Not (yet): ioeventfds, KVM_REINJECT_CONTROL,
-	 * the split irqchip.
+	 * running guests (ioeventfds: kvm_main.c).  Not (yet):
+	 * KVM_REINJECT_CONTROL, the split irqchip.
 	 */
 	case KVM_CAP_IRQCHIP:
 	case KVM_CAP_IRQ_INJECT_STATUS:
@@ -2213,7 +2213,7 @@ static bool kernel_pio(struct kvm_vcpu *vcpu, u16 port, int size, bool write, u8
 		return true;
 	if (kvm->arch.vpit && kvm_pit_pio(kvm->arch.vpit, port, size, write, data) == 0)
 		return true;
-	return false;
+	return write && kvm_ioeventfd_write(kvm, true, port, size, data);
 }
 
 static void pio_set_rax(struct kvm_vcpu *vcpu, int size, const u8 *data)
@@ -2487,7 +2487,8 @@ static int vcpu_mmio_rw(struct kvm_vcpu *vcpu, u64 addr, int len, u8 *v, bool wr
 		int n = MIN(len, 8);
 
 		if (!(apic && !kvm_lapic_mmio(apic, addr, n, write, v)) &&
-		    !(ioapic && !kvm_ioapic_mmio(ioapic, addr, n, write, v)))
+		    !(ioapic && !kvm_ioapic_mmio(ioapic, addr, n, write, v)) &&
+		    !(write && kvm_ioeventfd_write(vcpu->kvm, false, addr, n, v)))
 			break;
 		handled += n;
 		addr += n;

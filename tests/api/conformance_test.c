@@ -106,6 +106,8 @@ static const struct { long cap; const char *name; } shared_caps[] = {
 	{ KVM_CAP_SIGNAL_MSI, "SIGNAL_MSI" },
 	{ KVM_CAP_IRQFD, "IRQFD" },
 	{ KVM_CAP_IRQFD_RESAMPLE, "IRQFD_RESAMPLE" },
+	{ KVM_CAP_IOEVENTFD, "IOEVENTFD" },
+	{ KVM_CAP_IOEVENTFD_ANY_LENGTH, "IOEVENTFD_ANY_LENGTH" },
 	{ KVM_CAP_TSC_DEADLINE_TIMER, "TSC_DEADLINE_TIMER" },
 	{ KVM_CAP_IOAPIC_POLARITY_IGNORED, "IOAPIC_POLARITY_IGNORED" },
 	{ KVM_CAP_MP_STATE, "MP_STATE" },
@@ -148,8 +150,7 @@ KVM_CASE(sys_check_extension_honest)
 	int sys = t_open_sys(t);
 
 	if (t->be->soft) {
-		/* ioeventfds, the split irqchip, the MMU notifier contract, ... come later */
-		CHECK_EQ(t->be->ioctl(sys, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD), 0);
+		/* the split irqchip, the MMU notifier contract, ... come later */
 		CHECK_EQ(t->be->ioctl(sys, KVM_CHECK_EXTENSION, KVM_CAP_SPLIT_IRQCHIP), 0);
 		CHECK_EQ(t->be->ioctl(sys, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_MMU), 0);
 		CHECK_EQ(t->be->ioctl(sys, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD), 0);

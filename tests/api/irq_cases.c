@@ -26,6 +26,7 @@ GUEST_DECL(g_irq_pit_pic);
 GUEST_DECL(g_irq_pit_ioapic);
 GUEST_DECL(g_irq_dev);
 GUEST_DECL(g_irq_resample);
+GUEST_DECL(g_ioeventfd);
 
 static void put64(struct tguest *g, unsigned long gpa, uint64_t v)
 {
@@ -546,4 +547,79 @@ KVM_CASE(irq_irqfd_resample)
 	close(r.efd);
 	close(r.rfd);
 	tg_destroy(&g);
+}
+
+/* ---- KVM_IOEVENTFD ---- */
+
+static long t_ioeventfd(struct tctx *t, int vm, u64 addr, u32 len, int fd, u32 flags, u64 dm)
+{
+	struct kvm_ioeventfd io = { .addr = addr, .len = len, .fd = fd, .flags = flags,
+				    .datamatch = dm };
+
+	return IOC(t, vm, KVM_IOEVENTFD, &io);
+}
+
+static void t_eventfd_count(struct tctx *t, const char *what, int fd)
+{
+	u64 v = 0;
+	ssize_t n = read(fd, &v, sizeof(v));
+
+	t_printf(t, "%s: read %zd, count %llu", what, n, (unsigned long long)(n == 8 ? v : 0));
+}
+
+/*
+ * Port and MMIO ioeventfds (datamatch, any value, any length): matching
+ * writes signal the eventfd without an exit, the rest exit as usual; the
+ * rules of KVM_IOEVENTFD (length, duplicates, datamatch with length 0,
+ * deassign).
+ */
+KVM_CASE(irq_ioeventfd)
+{
+	const u32 PIO = KVM_IOEVENTFD_FLAG_PIO, DM = KVM_IOEVENTFD_FLAG_DATAMATCH,
+		  DEASSIGN = KVM_IOEVENTFD_FLAG_DEASSIGN;
+	int a = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), b = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	int c = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK), nfd = open("/dev/null", O_RDONLY);
+	struct tguest g;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	CHECK_EQ(t->be->ioctl(g.sys, KVM_CHECK_EXTENSION, KVM_CAP_IOEVENTFD), 1);
+	CHECK_ERR(t, t_ioeventfd(t, g.vm, 0x70, 3, a, PIO, 0), EINVAL);
+	CHECK_ERR(t, t_ioeventfd(t, g.vm, 0x70, 1, nfd, PIO, 0), EINVAL);
+	CHECK_ERR(t, t_ioeventfd(t, g.vm, 0x70, 1, 1000, PIO, 0), EBADF);
+	CHECK_ERR(t, t_ioeventfd(t, g.vm, 0xd0001000, 0, c, DM, 0), EINVAL);
+	CHECK_ERR(t, t_ioeventfd(t, g.vm, ~0ull, 8, a, 0, 0), EINVAL);
+	CHECK_ERR(t, t_ioeventfd(t, g.vm, 0x70, 1, a, 1u << 5, 0), EINVAL);
+	CHECK_OK(t, t_ioeventfd(t, g.vm, 0x70, 1, a, PIO | DM, 0x11));
+	CHECK_ERR(t, t_ioeventfd(t, g.vm, 0x70, 1, b, PIO, 0), EEXIST);	/* collides */
+	CHECK_OK(t, t_ioeventfd(t, g.vm, 0x70, 1, b, PIO | DM, 0x33));	/* another value */
+	CHECK_OK(t, t_ioeventfd(t, g.vm, 0x70, 1, b, PIO | DM | DEASSIGN, 0x33));
+	CHECK_ERR(t, t_ioeventfd(t, g.vm, 0x70, 1, b, PIO | DM | DEASSIGN, 0x33), ENOENT);
+	CHECK_OK(t, t_ioeventfd(t, g.vm, 0xd0000000, 4, b, 0, 0));
+	CHECK_OK(t, t_ioeventfd(t, g.vm, 0xd0001000, 0, c, 0, 0));
+	tg_load(&g, g_ioeventfd);
+	tg_set_mode(t, &g, g.vcpu, TG_LONG);
+	put64(&g, 0x6000 + 3 * 8, IRQ_PD | 3);
+	put64(&g, IRQ_PD + 0x80 * 8, 0xd0000000ull | 0x83 | 0x18);
+	for (int i = 0; i < 10; i++) {
+		if (tg_run(t, &g) < 0)
+			break;
+		if (g.run->exit_reason == KVM_EXIT_MMIO && !g.run->mmio.is_write)
+			memset(g.run->mmio.data, 0x5a, sizeof(g.run->mmio.data));
+		if (g.run->exit_reason == KVM_EXIT_IO && g.run->io.port == 0x10)
+			break;
+		if (g.run->exit_reason != KVM_EXIT_IO && g.run->exit_reason != KVM_EXIT_MMIO)
+			break;
+	}
+	CHECK(g.run->exit_reason == KVM_EXIT_IO && g.run->io.port == 0x10, "exit %s",
+	      tg_exit_name(g.run->exit_reason));
+	t_eventfd_count(t, "port 0x70 = 0x11", a);
+	t_eventfd_count(t, "mmio 0xd0000000/4", b);
+	t_eventfd_count(t, "mmio 0xd0001000/any", c);
+	CHECK_OK(t, t_ioeventfd(t, g.vm, 0xd0001000, 0, c, DEASSIGN, 0));
+	tg_destroy(&g);
+	close(a);
+	close(b);
+	close(c);
+	close(nfd);
 }

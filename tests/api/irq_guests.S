@@ -371,6 +371,25 @@ GUEST(g_irq_resample)
 END(g_irq_resample)
 #undef G
 
+/* ---- ioeventfds: writes that signal an eventfd, and writes and reads that exit ---- */
+#define G g_ioeventfd
+GUEST(g_ioeventfd)
+	mov $0x11, %al
+	out %al, $0x70			/* datamatch 0x11: the eventfd */
+	mov $0x22, %al
+	out %al, $0x70			/* another value: an exit */
+	out %al, $0x71			/* another port: an exit */
+	mov $0xd0000000, %ebx
+	movl $0x12345678, (%rbx)	/* 4 bytes, any value: the eventfd */
+	movw $0x1234, (%rbx)		/* 2 bytes: an exit */
+	movb $1, 0x1000(%rbx)		/* length 0 (any length): the eventfd */
+	movl $2, 0x1000(%rbx)
+	mov 0x1000(%rbx), %eax		/* reads always exit */
+	out %eax, $0x10
+	jmp .
+END(g_ioeventfd)
+#undef G
+
 /* ---- several vCPUs ---- */
 
 #define PCPU	0x16000
