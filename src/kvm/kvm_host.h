@@ -80,6 +80,8 @@ struct kvm_vcpu_stat {
 	u64 hypercalls;
 	u64 irq_injections;
 	u64 nmi_injections;
+	u64 halt_successful_poll;	/* a halt ended by an event found while polling */
+	u64 halt_wakeup;		/* a halt that slept until a wakeup */
 	u64 exit_reason[KVM_STAT_EXIT_REASONS];	/* per VMX basic exit reason */
 };
 

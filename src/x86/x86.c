@@ -3309,12 +3309,65 @@ static int kvm_vcpu_block(struct kvm_vcpu *vcpu)
 }
 
 /*
+ * Halt polling (virt/kvm/kvm_main.c:kvm_vcpu_halt()): a halted vCPU first
+ * spins for up to halt_poll_ns looking for an event, since a wakeup from a
+ * sleep costs a thread switch each way (an IPI answered at once, a short
+ * timer).  The window adapts as KVM's: it grows (from 10 us, doubling)
+ * after a halt that ended within the maximum, and drops to 0 after a
+ * longer one.  The maximum is smaller than KVM's 200 us: host CPUs here are
+ * shared by every vCPU thread.
+ */
+#define KVM_HALT_POLL_NS_MAX	50000ull
+#define KVM_HALT_POLL_NS_START	10000ull
+
+static bool kvm_vcpu_poll(struct kvm_vcpu *vcpu, u64 start, u64 poll_ns)
+{
+	u64 now = start;
+
+	while (now - start < poll_ns) {
+		kvm_inject_pending_timer_irqs(vcpu);
+		if (kvm_vcpu_has_events(vcpu))
+			return true;
+		if (READ_ONCE(vcpu->run->immediate_exit) ||
+		    __atomic_load_n(&vcpu->arch.signal_pending, __ATOMIC_ACQUIRE))
+			return false;
+		for (int i = 0; i < 16; i++)
+			__builtin_ia32_pause();
+		now = irqchip_clock_ns();
+	}
+	return false;
+}
+
+static int kvm_vcpu_halt(struct kvm_vcpu *vcpu)
+{
+	u64 start = irqchip_clock_ns(), poll = vcpu->arch.halt_poll_ns, block_ns;
+	int r = 0;
+
+	if (!poll || !kvm_vcpu_poll(vcpu, start, poll)) {
+		r = kvm_vcpu_block(vcpu);
+		vcpu->stat->halt_wakeup++;
+	} else {
+		vcpu->stat->halt_successful_poll++;
+	}
+	block_ns = irqchip_clock_ns() - start;
+	if (block_ns <= poll)
+		;
+	else if (block_ns > KVM_HALT_POLL_NS_MAX)
+		vcpu->arch.halt_poll_ns = 0;
+	else
+		vcpu->arch.halt_poll_ns = poll ? MIN(poll * 2, KVM_HALT_POLL_NS_MAX) :
+					  KVM_HALT_POLL_NS_START;
+	return r;
+}
+
+/*
  * vcpu_block(): a vCPU that is not runnable (HLT, or an AP after INIT)
  * blocks; then INIT/SIPI are accepted and a halted vCPU runs again.
  */
 static int vcpu_block(struct kvm_vcpu *vcpu)
 {
-	if (kvm_vcpu_block(vcpu)) {
+	if (vcpu->arch.mp_state == KVM_MP_STATE_HALTED ? kvm_vcpu_halt(vcpu) :
+							 kvm_vcpu_block(vcpu)) {
 		vcpu->run->exit_reason = KVM_EXIT_INTR;
 		vcpu->stat->signal_exits++;
 		return -EINTR;

@@ -227,6 +227,7 @@ struct kvm_vcpu_arch {
 	unsigned int nmi_queued;	/* KVM_SET_VCPU_EVENTS, not yet processed */
 	u32 mp_state;
 	bool signal_pending;		/* kvm_vcpu_interrupt(): KVM_RUN returns -EINTR, atomic */
+	u64 halt_poll_ns;		/* the halt-polling window now (kvm_vcpu_halt()) */
 	/* host TSC ticks to the next timer deadline at VM entry (preemption timer), ~0 = none */
 	u64 timer_tsc_left;
 
