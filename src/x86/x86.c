@@ -3120,12 +3120,17 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 
 	if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
 		kvm_x86_call(flush_tlb_all)(vcpu);
+	/*
+	 * Timers first: an expiry raises KVM_REQ_EVENT on this very vCPU, which
+	 * the check below then consumes (else the entry would take it for a
+	 * late interrupt from another thread and leave the guest at once).
+	 */
+	kvm_inject_pending_timer_irqs(vcpu);
 	kvm_check_request(KVM_REQ_EVENT, vcpu);
 	/* An INIT (another vCPU's ICR) resets the vCPU; an AP then waits for SIPI. */
 	kvm_apic_accept_events(vcpu);
 	if (vcpu->arch.mp_state != KVM_MP_STATE_RUNNABLE)
 		return 1;
-	kvm_inject_pending_timer_irqs(vcpu);
 	kvm_check_and_inject_events(vcpu);
 	vcpu->arch.timer_tsc_left = kvm_timer_host_tsc_left(vcpu);
 
