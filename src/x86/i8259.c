@@ -96,7 +96,8 @@ static void pic_update_irq(struct kvm_pic *p)
 	level = pic_pending_pin(&p->pics[0]) >= 0;
 	if (level && !p->output)
 		p->wakeup_needed = true;
-	p->output = level;
+	/* read without the lock by vCPUs looking for an ExtINT (kvm_pic_output()) */
+	__atomic_store_n(&p->output, level, __ATOMIC_RELEASE);
 }
 
 static void pic_unlock(struct kvm_pic *p)
