@@ -93,6 +93,7 @@ int kvm_vm_ioctl_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_GET_MSR_FEATURES:
 	case KVM_CAP_SET_BOOT_CPU_ID:
 	case KVM_CAP_USER_NMI:
+	case KVM_CAP_MMU_SHADOW_CACHE_CONTROL:
 		return 1;
 	case KVM_CAP_SYNC_REGS:
 		return KVM_SYNC_X86_VALID_FIELDS;
@@ -242,6 +243,14 @@ set_identity_unlock:
 	}
 	case KVM_GET_TSC_KHZ:
 		return READ_ONCE(kvm->arch.default_tsc_khz);
+	case KVM_SET_NR_MMU_PAGES:
+		if (arg < KVM_MIN_ALLOC_MMU_PAGES)
+			return -EINVAL;
+		pthread_mutex_lock(&kvm->slots_lock);
+		kvm->arch.n_max_mmu_pages = arg;	/* kvm_mmu_change_mmu_pages() */
+		kvm->arch.n_requested_mmu_pages = arg;
+		pthread_mutex_unlock(&kvm->slots_lock);
+		return 0;
 	case KVM_SET_BOOT_CPU_ID:
 		r = 0;
 		pthread_mutex_lock(&kvm->lock);

@@ -1288,3 +1288,28 @@ out:
 		close(c.vcpu);
 	CLOSE_VM();
 }
+
+/*
+ * KVM_SET_NR_MMU_PAGES: the shadow-page budget, at least 64 (the TDP MMU
+ * does not count against it).  KVM_GET_NR_MMU_PAGES is gone from KVM
+ * (ENOTTY).  The KVM selftest set_memory_region_test sets 64.
+ */
+KVM_CASE(memslot_nr_mmu_pages)
+{
+	OPEN_VM();
+	r = IOC(t, vm, KVM_GET_NR_MMU_PAGES, 0);
+	CHECK_ERR(t, r, ENOTTY);
+	r = IOC(t, vm, KVM_SET_NR_MMU_PAGES, 63);
+	CHECK_ERR(t, r, EINVAL);
+	r = IOC(t, vm, KVM_SET_NR_MMU_PAGES, 0);
+	CHECK_ERR(t, r, EINVAL);
+	r = IOC(t, vm, KVM_SET_NR_MMU_PAGES, 64);
+	CHECK_EQ(r, 0);
+	r = set_mem(t, vm, 0, 0, 0, 0, 32ull << 20, HVA(0));
+	CHECK_EQ(r, 0);
+	r = IOC(t, vm, KVM_SET_NR_MMU_PAGES, 1ul << 40);	/* no ceiling */
+	CHECK_EQ(r, 0);
+	r = set_mem(t, vm, 0, 0, 0, 0, 0, HVA(0));
+	CHECK_EQ(r, 0);
+	CLOSE_VM();
+}
