@@ -647,6 +647,14 @@ insn_fn fuse_jcc(insn_fn first);
 extern const insn_fn jcc_tab[16];
 extern const insn_fn optab[2][256];
 insn_fn optab_select(struct cpu *c, struct insn *i, u8 modrm);
+/* The version of @fn for the addressing form of @i's memory operand, or @fn (optable.c). */
+insn_fn ea_select(struct cpu *c, const struct insn *i, insn_fn fn);
+/*
+ * Dead flags (icache.c marks IF_FDEAD): the version of @fn that leaves the
+ * lazy flags alone, or NULL; and back (fn itself if it is not such a version).
+ */
+insn_fn alu_flagless(insn_fn fn);
+insn_fn alu_flagful(insn_fn fn);
 
 struct block *icache_lookup(struct cpu *c);
 void icache_flush(struct cpu *c);

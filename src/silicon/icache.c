@@ -182,13 +182,21 @@ static struct block *decode_block(struct cpu *c, u64 lin, u64 gpa, u8 *page, u32
 		if (b->insn[n - 1].flags & IF_TERM)
 			break;
 	}
-	/* dead flags: walk back from the block end, where every flag is live */
+	/*
+	 * Dead flags: walk back from the block end, where every flag is live.
+	 * They are dead only if the whole block runs: a run that stops inside
+	 * it uses cpu_exec_exact() (cpu.c).
+	 */
 	{
 		u32 live = FLAGS_ARITH, def, use;
 		for (int k = n - 1; k >= 0; k--) {
 			insn_flags(&b->insn[k], &def, &use);
-			if (def && !(def & live))
+			if (def && !(def & live)) {
+				insn_fn nf = alu_flagless(b->insn[k].fn);
 				b->insn[k].flags |= IF_FDEAD;
+				if (nf)
+					b->insn[k].fn = nf;
+			}
 			live = (live & ~def) | use;
 		}
 	}

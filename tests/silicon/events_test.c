@@ -531,6 +531,63 @@ static void fused_pair_budget(void)
 	}
 }
 
+/*
+ * The dead-flag pass drops flag results that a later instruction of the
+ * block overwrites (icache.c); a run cut by the budget inside the block
+ * must still leave exact flags.  Oracle: the same instructions followed
+ * by HLT (a block where the last one's flags are live), run to the HLT.
+ */
+static void dead_flags_cut(void)
+{
+	static const u8 code[] = {
+		0x48, 0xc7, 0xc0, 0xff, 0xff, 0xff, 0xff,	/* mov $-1, %rax */
+		0xbb, 1, 0, 0, 0,			/* mov $1, %ebx */
+		0x48, 0x01, 0xd8,			/* add %rbx, %rax (CF ZF PF AF) */
+		0x29, 0xd2,				/* sub %edx, %edx */
+		0xb9, 3, 0, 0, 0,			/* mov $3, %ecx */
+		0x48, 0xc1, 0xc1, 0x3f,			/* rol $63, %rcx (CF) */
+		0x48, 0x01, 0xc9,			/* add %rcx, %rcx */
+		0x48, 0xbe, 0xff, 0xff, 0xff, 0xff,	/* movabs $0x7fff..., %rsi */
+		0xff, 0xff, 0xff, 0x7f,
+		0x48, 0xff, 0xc6,			/* inc %rsi (OF SF AF PF) */
+		0x48, 0x83, 0xf2, 0x01,			/* xor $1, %rdx */
+		0x48, 0xff, 0xce,			/* dec %rsi */
+		0x48, 0x83, 0xe8, 0x01,			/* sub $1, %rax */
+		0x48, 0x39, 0xc0,			/* cmp %rax, %rax */
+		0xf4,					/* hlt */
+	};
+	/* instruction ends, for the oracle copies */
+	static const u8 ends[] = { 7, 12, 15, 17, 22, 26, 29, 39, 42, 46, 49, 53, 56 };
+
+	for (unsigned k = 1; k <= ARRAY_SIZE(ends); k++) {
+		struct sil s, o;
+		u8 cut[sizeof(code)];
+		u64 gpr0[16];
+
+		setup(&s, code, sizeof(code), false);
+		memcpy(gpr0, cpu_state(s.c)->gpr, sizeof(gpr0));
+		/* decode the whole block first, then rerun it cut after k */
+		CHECK_EQ(cpu_run(s.c, 0), CPU_EXIT_HLT);
+		cpu_state(s.c)->rip = CODE;
+		cpu_state(s.c)->rflags = 2;
+		cpu_state(s.c)->activity = CPU_ACTIVE;
+		memcpy(cpu_state(s.c)->gpr, gpr0, sizeof(gpr0));
+		cpu_state_changed(s.c);
+		CHECK_EQ(cpu_run(s.c, k), CPU_EXIT_BUDGET);
+
+		memcpy(cut, code, ends[k - 1]);
+		cut[ends[k - 1]] = 0xf4;
+		setup(&o, cut, ends[k - 1] + 1, false);
+		CHECK_EQ(cpu_run(o.c, 0), CPU_EXIT_HLT);
+		CHECK_EQ(cpu_state(s.c)->rip, CODE + ends[k - 1]);
+		CHECK_EQ(cpu_state(s.c)->rflags, cpu_state(o.c)->rflags);
+		for (int r = 0; r < 8; r++)
+			CHECK_EQ(cpu_state(s.c)->gpr[r], cpu_state(o.c)->gpr[r]);
+		sil_fini(&o);
+		sil_fini(&s);
+	}
+}
+
 int main(void)
 {
 	RUN_TEST(sti_shadow);
@@ -545,5 +602,6 @@ int main(void)
 	RUN_TEST(single_step);
 	RUN_TEST(breakpoints);
 	RUN_TEST(fused_pair_budget);
+	RUN_TEST(dead_flags_cut);
 	return test_cases_failed ? 1 : 0;
 }
