@@ -642,8 +642,8 @@ struct block {
  */
 int cpu_decode(struct cpu *c, const u8 *bytes, int avail, struct insn *i);
 bool insn_ends_block(const struct insn *i);
-/* The handler that runs @first and the Jcc after it (ops_alu.c); NULL if none. */
-insn_fn fuse_jcc(insn_fn first);
+/* The handler that runs @first and the Jcc (condition @cc) after it (ops_alu.c); NULL if none. */
+insn_fn fuse_jcc(insn_fn first, int cc);
 extern const insn_fn jcc_tab[16];
 extern const insn_fn optab[2][256];
 insn_fn optab_select(struct cpu *c, struct insn *i, u8 modrm);

@@ -203,11 +203,12 @@ static struct block *decode_block(struct cpu *c, u64 lin, u64 gpa, u8 *page, u32
 	/* a block ending in CMP/SUB/INC/DEC/TEST; Jcc: one handler runs the pair */
 	b->fused = false;
 	if (n >= 2) {
-		insn_fn f = fuse_jcc(b->insn[n - 2].fn);
-		bool jcc = false;
+		int cc = -1;
 		for (int k = 0; k < 16; k++)
-			jcc |= b->insn[n - 1].fn == jcc_tab[k];
-		if (f && jcc) {
+			if (b->insn[n - 1].fn == jcc_tab[k])
+				cc = k;
+		insn_fn f = cc >= 0 ? fuse_jcc(b->insn[n - 2].fn, cc) : NULL;
+		if (f) {
 			b->fused = true;
 			b->pair_first = b->insn[n - 2].fn;
 			b->insn[n - 2].fn = f;

@@ -37,6 +37,25 @@ static __always_inline u64 ea_form(struct cpu *c, const struct insn *i, int f)
 	return next_rip(c, i) + d;
 }
 
+static __always_inline bool canonical48(u64 a)
+{
+	return (u64)((s64)(a << 16) >> 16) == a;
+}
+
+/* Near branch target checks: canonical in 64-bit mode, else CS limit. */
+static __always_inline void jump_near(struct cpu *c, const struct insn *i, u64 target)
+{
+	if (c->code64) {
+		if (unlikely(!canonical48(target)))
+			cpu_gp0(c);
+	} else {
+		target &= sz_mask(i->osz);
+		if (unlikely(target > c->s.seg[CPU_SEG_CS].limit))
+			cpu_gp0(c);
+	}
+	set_rip(c, i, target);
+}
+
 /* r/m operand of size sz */
 static __always_inline u64 rm_read(struct cpu *c, const struct insn *i, int sz)
 {

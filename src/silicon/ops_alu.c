@@ -733,6 +733,40 @@ const insn_fn shift_ri_tab[8][4] = {
 	SHIFT_ROW(4), SHIFT_ROW(5), SHIFT_ROW(6), SHIFT_ROW(7),
 };
 
+/* The same with dead flags (IF_FDEAD): the value only; RCL/RCR read CF and keep theirs. */
+static __always_inline u64 shift_val(int k, int sz, u64 a, unsigned cnt)
+{
+	int bits = 8 << sz;
+	u64 m = sz_mask(sz);
+	unsigned n = cnt % bits;
+
+	switch (k) {
+	case 0: return n ? ((a << n) | (a >> (bits - n))) & m : a;
+	case 1: return n ? ((a >> n) | (a << (bits - n))) & m : a;
+	case 5: return a >> cnt;
+	case 7: return (u64)((s64)sext(a, sz) >> cnt) & m;
+	default: return (a << cnt) & m;
+	}
+}
+#define SHIFT_RI_NF(K, SZ)						\
+static void op_shift_ri_nf_##K##_##SZ(struct cpu *c, const struct insn *i) \
+{									\
+	int rr = i_rm(i, SZ);						\
+	unsigned cnt = (u8)i->imm & (SZ == SZ64 ? 63 : 31);		\
+	if (cnt || SZ == SZ32)						\
+		reg_write(c, rr, SZ, shift_val(K, SZ, reg_read(c, rr, SZ), cnt)); \
+}
+#define SHIFT_RI_NF_SIZES(K) SHIFT_RI_NF(K, SZ8) SHIFT_RI_NF(K, SZ16) SHIFT_RI_NF(K, SZ32) \
+	SHIFT_RI_NF(K, SZ64)
+SHIFT_RI_NF_SIZES(0) SHIFT_RI_NF_SIZES(1) SHIFT_RI_NF_SIZES(4) SHIFT_RI_NF_SIZES(5)
+SHIFT_RI_NF_SIZES(6) SHIFT_RI_NF_SIZES(7)
+#define SHIFT_NF_ROW(K) { op_shift_ri_nf_##K##_SZ8, op_shift_ri_nf_##K##_SZ16, \
+			  op_shift_ri_nf_##K##_SZ32, op_shift_ri_nf_##K##_SZ64 }
+static const insn_fn shift_nf_tab[8][4] = {
+	[0] = SHIFT_NF_ROW(0), [1] = SHIFT_NF_ROW(1), [4] = SHIFT_NF_ROW(4),
+	[5] = SHIFT_NF_ROW(5), [6] = SHIFT_NF_ROW(6), [7] = SHIFT_NF_ROW(7),
+};
+
 /* SHLD/SHRD (0F A4/A5/AC/AD): count mod 32 (64 with REX.W) */
 static void shxd(struct cpu *c, const struct insn *i, bool left)
 {
@@ -1276,14 +1310,50 @@ FUSE_JCC(op_test_rm_r)
 	FUSE_JCC(alu_rm_r_K_CMP_SZ64_##F)
 FUSE_EA(EAF_B) FUSE_EA(EAF_BI) FUSE_EA(EAF_RIP)
 
-insn_fn fuse_jcc(insn_fn first)
+/*
+ * Register compares and INC/DEC with each condition: FIRST and the branch
+ * compiled together (flatten), so the condition is read straight from the
+ * operands FIRST just stored and no second handler is called.
+ */
+#define FUSE_CC(F, CC)							\
+static __attribute__((flatten)) void fuse_##F##_##CC(struct cpu *c, const struct insn *i) \
+{									\
+	const struct insn *j = i + 1;					\
+	F(c, i);							\
+	c->s.rip += i->len;						\
+	if (cpu_cond(c, CC))						\
+		jump_near(c, j, next_rip(c, j) + j->imm);		\
+	c->s.rip += (u64)j->len - i->len;				\
+}
+#define FUSE_CCS(F) FUSE_CC(F, 0) FUSE_CC(F, 1) FUSE_CC(F, 2) FUSE_CC(F, 3) FUSE_CC(F, 4) \
+	FUSE_CC(F, 5) FUSE_CC(F, 6) FUSE_CC(F, 7) FUSE_CC(F, 8) FUSE_CC(F, 9) FUSE_CC(F, 10) \
+	FUSE_CC(F, 11) FUSE_CC(F, 12) FUSE_CC(F, 13) FUSE_CC(F, 14) FUSE_CC(F, 15)	\
+static const insn_fn fuse_cc_##F[16] = {					\
+	fuse_##F##_0, fuse_##F##_1, fuse_##F##_2, fuse_##F##_3, fuse_##F##_4, fuse_##F##_5, \
+	fuse_##F##_6, fuse_##F##_7, fuse_##F##_8, fuse_##F##_9, fuse_##F##_10, fuse_##F##_11, \
+	fuse_##F##_12, fuse_##F##_13, fuse_##F##_14, fuse_##F##_15,		\
+};
+FUSE_CCS(alu_rr_K_CMP_SZ64) FUSE_CCS(alu_rr_K_CMP_SZ32)
+FUSE_CCS(alu_ri_K_CMP_SZ64) FUSE_CCS(alu_ri_K_CMP_SZ32)
+FUSE_CCS(alu_rr_K_SUB_SZ64) FUSE_CCS(alu_rr_K_SUB_SZ32)
+FUSE_CCS(alu_ri_K_SUB_SZ64) FUSE_CCS(alu_ri_K_SUB_SZ32)
+FUSE_CCS(op_dec_reg_SZ64) FUSE_CCS(op_dec_reg_SZ32)
+FUSE_CCS(op_inc_reg_SZ64) FUSE_CCS(op_inc_reg_SZ32)
+FUSE_CCS(alu_rr2_K_CMP_SZ64) FUSE_CCS(alu_rr2_K_CMP_SZ32)
+
+insn_fn fuse_jcc(insn_fn first, int cc)
 {
-	static const insn_fn tab[][2] = {
-#define P(F) { F, fuse_##F }
-		P(alu_rr_K_CMP_SZ64), P(alu_rr_K_CMP_SZ32), P(alu_ri_K_CMP_SZ64), P(alu_ri_K_CMP_SZ32),
-		P(alu_rr_K_SUB_SZ64), P(alu_rr_K_SUB_SZ32), P(alu_ri_K_SUB_SZ64), P(alu_ri_K_SUB_SZ32),
-		P(op_dec_reg_SZ64), P(op_dec_reg_SZ32), P(op_inc_reg_SZ64), P(op_inc_reg_SZ32),
-		P(alu_rr2_K_CMP_SZ64), P(alu_rr2_K_CMP_SZ32), P(alu_r_rm_K_CMP_SZ64), P(alu_r_rm_K_CMP_SZ32),
+	static const struct {
+		insn_fn first, fused;
+		const insn_fn *per_cc;
+	} tab[] = {
+#define P(F) { F, fuse_##F, NULL }
+#define PC(F) { F, fuse_##F, fuse_cc_##F }
+		PC(alu_rr_K_CMP_SZ64), PC(alu_rr_K_CMP_SZ32), PC(alu_ri_K_CMP_SZ64), PC(alu_ri_K_CMP_SZ32),
+		PC(alu_rr_K_SUB_SZ64), PC(alu_rr_K_SUB_SZ32), PC(alu_ri_K_SUB_SZ64), PC(alu_ri_K_SUB_SZ32),
+		PC(op_dec_reg_SZ64), PC(op_dec_reg_SZ32), PC(op_inc_reg_SZ64), PC(op_inc_reg_SZ32),
+		PC(alu_rr2_K_CMP_SZ64), PC(alu_rr2_K_CMP_SZ32),
+		P(alu_r_rm_K_CMP_SZ64), P(alu_r_rm_K_CMP_SZ32),
 		P(alu_rm_r_K_CMP_SZ64), P(alu_rm_r_K_CMP_SZ32),
 		P(alu_rm_imm_K_CMP_SZ64), P(alu_rm_imm_K_CMP_SZ32), P(alu_rm_imm_K_CMP_SZ8),
 		P(op_test_rm_r),
@@ -1292,12 +1362,13 @@ insn_fn fuse_jcc(insn_fn first)
 		P(alu_r_rm_K_CMP_SZ64_##F), P(alu_rm_r_K_CMP_SZ32_##F), P(alu_rm_r_K_CMP_SZ64_##F)
 		P_EA(EAF_B), P_EA(EAF_BI), P_EA(EAF_RIP),
 #undef P_EA
+#undef PC
 #undef P
 	};
 
 	for (unsigned k = 0; k < ARRAY_SIZE(tab); k++)
-		if (tab[k][0] == first)
-			return tab[k][1];
+		if (tab[k].first == first)
+			return tab[k].per_cc ? tab[k].per_cc[cc & 15] : tab[k].fused;
 	return NULL;
 }
 
@@ -1332,6 +1403,9 @@ insn_fn alu_flagless(insn_fn fn)
 		for (int d = 0; d < 2; d++)
 			if (incdec_reg_tab[d][sz] == fn)
 				return incdec_nf_tab[d][sz];
+		for (int k = 0; k < 8; k++)
+			if (shift_ri_tab[k][sz] == fn)
+				return shift_nf_tab[k][sz];
 	}
 	return NULL;
 }
@@ -1346,6 +1420,9 @@ insn_fn alu_flagful(insn_fn fn)
 		for (int d = 0; d < 2; d++)
 			if (incdec_nf_tab[d][sz] == fn)
 				return incdec_reg_tab[d][sz];
+		for (int k = 0; k < 8; k++)
+			if (shift_nf_tab[k][sz] == fn)
+				return shift_ri_tab[k][sz];
 	}
 	return fn;
 }
