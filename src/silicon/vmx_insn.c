@@ -94,6 +94,7 @@ enum vmx_status vmx_vmclear(struct vmx_cpu *v, u64 pa)
 	if (pa == v->vmcs_ptr)
 		v->vmcs_ptr = VMX_INVALID_PTR;
 	v->ctl_host_checked = false;
+	v->guest_checked = false;
 	return vmx_succeed();
 }
 
@@ -109,6 +110,7 @@ enum vmx_status vmx_vmptrld(struct vmx_cpu *v, u64 pa)
 		return vmx_vmfail(v, VMXERR_VMPTRLD_INCORRECT_VMCS_REVISION_ID);
 	v->vmcs_ptr = pa;
 	v->ctl_host_checked = false;
+	v->guest_checked = false;
 	return vmx_succeed();
 }
 
@@ -149,9 +151,20 @@ enum vmx_status vmx_vmwrite(struct vmx_cpu *v, u32 enc, u64 val)
 	/* IA32_VMX_MISC[29] ("VMWRITE to any field") is 0 on this processor. */
 	if (VMCS_FIELD_TYPE(enc) == VMCS_FIELD_TYPE_EXITINFO)
 		return vmx_vmfail(v, VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
+	/*
+	 * What the next VM entry must check again (vmx_cpu.h).  RFLAGS.VM
+	 * decides which segment checks apply, so a change of it counts as a
+	 * change of the segments.
+	 */
+	if (enc == GUEST_RFLAGS && ((vmcs_get(vmcs, enc) ^ val) & BIT_ULL(17)))
+		v->guest_checked = false;
 	vmcs_set(vmcs, enc, val);
-	if (VMCS_FIELD_TYPE(enc) == VMCS_FIELD_TYPE_CONTROL || VMCS_FIELD_TYPE(enc) == VMCS_FIELD_TYPE_HOST)
-		v->ctl_host_checked = false;
+	if (!vmcs_field_checked_every_entry(enc)) {
+		if (VMCS_FIELD_TYPE(enc) != VMCS_FIELD_TYPE_GUEST)
+			v->ctl_host_checked = false;
+		if (VMCS_FIELD_TYPE(enc) != VMCS_FIELD_TYPE_HOST)
+			v->guest_checked = false;
+	}
 	return vmx_succeed();
 }
 
