@@ -544,6 +544,39 @@ static void vmx_complete_interrupts(struct kvm_vcpu *vcpu)
  */
 #define VMX_HOST_TICK_TSC	(4ull << 20)
 
+/*
+ * The preemption timer is the host tick (above): the exit is for
+ * vcpu_run(), which looks at immediate_exit, and for the timer checks
+ * before the next entry; no exit handler has anything to do
+ * (handle_fastpath_preemption_timer() with KVM's force_immediate_exit).
+ */
+static enum exit_fastpath_completion handle_fastpath_preemption_timer(struct kvm_vcpu *vcpu)
+{
+	return EXIT_FASTPATH_EXIT_HANDLED;
+}
+
+/*
+ * vmx_exit_handlers_fastpath(): exits handled before anything else runs
+ * (in KVM, with interrupts still off).  Not after an exit that interrupted
+ * an event's delivery: that event must be injected again by
+ * vcpu_enter_guest(), which a re-entry from here would skip.
+ */
+static enum exit_fastpath_completion vmx_exit_handlers_fastpath(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	if (unlikely(vmx->idt_vectoring_info & INTR_INFO_VALID_MASK))
+		return EXIT_FASTPATH_NONE;
+	switch ((u16)vmx->exit_reason) {
+	case EXIT_REASON_MSR_WRITE:
+		return handle_fastpath_set_msr_irqoff(vcpu);
+	case EXIT_REASON_PREEMPTION_TIMER:
+		return handle_fastpath_preemption_timer(vcpu);
+	default:
+		return EXIT_FASTPATH_NONE;
+	}
+}
+
 static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
@@ -599,7 +632,7 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	vmx_complete_interrupts(vcpu);
 	if ((u16)reason < KVM_STAT_EXIT_REASONS)
 		vcpu->stat->exit_reason[(u16)reason]++;
-	return EXIT_FASTPATH_NONE;
+	return vmx_exit_handlers_fastpath(vcpu);
 }
 
 static void vmx_get_exit_info(struct kvm_vcpu *vcpu, u32 *reason, u64 *info1, u64 *info2)
@@ -875,6 +908,8 @@ static int __vmx_handle_exit(struct kvm_vcpu *vcpu, enum exit_fastpath_completio
 	}
 	if (fastpath == EXIT_FASTPATH_EXIT_HANDLED)
 		return 1;
+	if (fastpath == EXIT_FASTPATH_EXIT_USERSPACE)
+		return 0;	/* the fastpath filled vcpu->run */
 	if (basic >= ARRAY_SIZE(kvm_vmx_exit_handlers) || !kvm_vmx_exit_handlers[basic])
 		return kvm_handle_unexpected_exit(vcpu, exit_reason);
 	return kvm_vmx_exit_handlers[basic](vcpu);
