@@ -125,15 +125,23 @@ enum vmx_status vmx_vmptrst(struct vmx_cpu *v, u64 *pa)
 enum vmx_status vmx_vmread(struct vmx_cpu *v, u32 enc, u64 *val)
 {
 	void *vmcs;
+	int off;
+	u64 slot;
 
 	if (!v->vmxon)
 		return VMX_FAULT_UD;
 	vmcs = vmx_vmcs(v);
 	if (!vmcs)
 		return VMX_FAIL_INVALID;
-	if (vmcs_field_offset(enc) < 0)
+	off = vmcs_field_offset(enc);
+	if (off < 0)
 		return vmx_vmfail(v, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
-	*val = vmcs_get(vmcs, enc);
+	/*
+	 * One lookup: slots hold their values masked to the field's width
+	 * (vmcs_set()), so only a high encoding needs a shift.
+	 */
+	memcpy(&slot, (const u8 *)vmcs + off, 8);
+	*val = VMCS_FIELD_HIGH(enc) ? slot >> 32 : slot;
 	return vmx_succeed();
 }
 
