@@ -141,8 +141,8 @@ struct vmx_cpu {
 /*
  * Fields whose checks are made at every VM entry, so that a VMWRITE to one
  * keeps the cached outcome of the other checks (ctl_host_checked,
- * guest_checked); VMX_PREEMPTION_TIMER_VALUE and GUEST_RSP are not checked
- * at all.
+ * guest_checked); VMX_PREEMPTION_TIMER_VALUE, TSC_OFFSET and GUEST_RSP are
+ * not checked at all.
  */
 static inline bool vmcs_field_checked_every_entry(u32 enc)
 {
@@ -157,6 +157,8 @@ static inline bool vmcs_field_checked_every_entry(u32 enc)
 	case GUEST_ACTIVITY_STATE:
 	case GUEST_PENDING_DBG_EXCEPTIONS:
 	case VMX_PREEMPTION_TIMER_VALUE:
+	case TSC_OFFSET:
+	case TSC_OFFSET + 1:	/* its high half */
 		return true;
 	default:
 		return false;

@@ -148,6 +148,7 @@ enum vmx_status vmx_vmread(struct vmx_cpu *v, u32 enc, u64 *val)
 enum vmx_status vmx_vmwrite(struct vmx_cpu *v, u32 enc, u64 val)
 {
 	void *vmcs;
+	u64 old;
 
 	if (!v->vmxon)
 		return VMX_FAULT_UD;
@@ -164,10 +165,12 @@ enum vmx_status vmx_vmwrite(struct vmx_cpu *v, u32 enc, u64 val)
 	 * decides which segment checks apply, so a change of it counts as a
 	 * change of the segments.
 	 */
-	if (enc == GUEST_RFLAGS && ((vmcs_get(vmcs, enc) ^ val) & BIT_ULL(17)))
+	old = vmcs_get(vmcs, enc);
+	if (enc == GUEST_RFLAGS && ((old ^ val) & BIT_ULL(17)))
 		v->guest_checked = false;
 	vmcs_set(vmcs, enc, val);
-	if (!vmcs_field_checked_every_entry(enc)) {
+	/* Writing the value a field already holds changes nothing the checks read. */
+	if (vmcs_get(vmcs, enc) != old && !vmcs_field_checked_every_entry(enc)) {
 		if (VMCS_FIELD_TYPE(enc) != VMCS_FIELD_TYPE_GUEST)
 			v->ctl_host_checked = false;
 		if (VMCS_FIELD_TYPE(enc) != VMCS_FIELD_TYPE_HOST)
