@@ -84,6 +84,8 @@ struct kvm_vcpu_stat {
 	u64 hypercalls;
 	u64 irq_injections;
 	u64 nmi_injections;
+	/* userkvm's: WRMSRs handled by the fastpath (handle_fastpath_set_msr_irqoff()) */
+	u64 fastpath_exits;
 	u64 exit_reason[KVM_STAT_EXIT_REASONS];	/* per VMX basic exit reason */
 };
 

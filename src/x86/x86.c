@@ -2034,6 +2034,65 @@ int kvm_emulate_wrmsr(struct kvm_vcpu *vcpu)
 	return kvm_skip_emulated_instruction(vcpu);
 }
 
+/*
+ * The fastpath of WRMSR (handle_fastpath_set_msr_irqoff()): the two MSRs a
+ * guest writes at high rates, handled right after the VM exit, before
+ * interrupts are enabled again in KVM, with nothing of the slow path's
+ * state caching; the guest is re-entered without going back through
+ * vcpu_enter_guest()'s request and event processing (unless
+ * kvm_vcpu_exit_request() says something waits).  Results are those of
+ * kvm_emulate_wrmsr(): the same LAPIC functions, the same filter and trace.
+ */
+
+/* x2APIC ICR: only the common IPI, fixed and physical to one vCPU, as KVM. */
+static int handle_fastpath_set_x2apic_icr_irqoff(struct kvm_vcpu *vcpu, u64 data)
+{
+	if (!vcpu->arch.apic || !apic_x2apic_mode(vcpu->arch.apic))
+		return 1;
+	if ((data & APIC_SHORT_MASK) == APIC_DEST_NOSHORT && !(data & APIC_DEST_LOGICAL) &&
+	    (data & APIC_MODE_MASK) == APIC_DM_FIXED && (u32)(data >> 32) != X2APIC_BROADCAST)
+		return kvm_x2apic_msr_write(vcpu->arch.apic, APIC_BASE_MSR + (APIC_ICR >> 4), data);
+	return 1;
+}
+
+/* IA32_TSC_DEADLINE with the in-kernel LAPIC (kvm_set_lapic_tscdeadline_msr()). */
+static int handle_fastpath_set_tscdeadline(struct kvm_vcpu *vcpu, u64 data)
+{
+	if (!vcpu->arch.apic)
+		return 1;
+	kvm_set_lapic_tscdeadline_msr(vcpu->arch.apic, data);
+	return 0;
+}
+
+enum exit_fastpath_completion handle_fastpath_set_msr_irqoff(struct kvm_vcpu *vcpu)
+{
+	u32 msr = vcpu->arch.regs[VCPU_REGS_RCX];
+	u64 data = (u32)vcpu->arch.regs[VCPU_REGS_RAX] | (vcpu->arch.regs[VCPU_REGS_RDX] << 32);
+	bool handled;
+
+	/* A filtered MSR takes the slow path, which applies the filter. */
+	if (!kvm_msr_allowed(vcpu, msr, KVM_MSR_FILTER_WRITE))
+		return EXIT_FASTPATH_NONE;
+	switch (msr) {
+	case APIC_BASE_MSR + (APIC_ICR >> 4):
+		handled = !handle_fastpath_set_x2apic_icr_irqoff(vcpu, data);
+		break;
+	case MSR_IA32_TSC_DEADLINE:
+		handled = !handle_fastpath_set_tscdeadline(vcpu, data);
+		break;
+	default:
+		handled = false;
+		break;
+	}
+	if (!handled)
+		return EXIT_FASTPATH_NONE;
+	trace_kvm_msr(1, msr, data, 0);
+	vcpu->stat->fastpath_exits++;
+	if (!kvm_skip_emulated_instruction(vcpu))
+		return EXIT_FASTPATH_EXIT_USERSPACE;	/* KVM_GUESTDBG_SINGLESTEP */
+	return EXIT_FASTPATH_REENTER_GUEST;
+}
+
 int kvm_emulate_xsetbv(struct kvm_vcpu *vcpu)
 {
 	u32 index = vcpu->arch.regs[VCPU_REGS_RCX];
@@ -3105,6 +3164,22 @@ static void kvm_inject_pending_timer_irqs(struct kvm_vcpu *vcpu)
 }
 
 /*
+ * kvm_vcpu_exit_request(): after a fastpath exit, whether the guest may be
+ * re-entered at once or vcpu_enter_guest() must run again first: a request
+ * (another thread's TLB flush, an interrupt the LAPIC accepted: its kick
+ * makes one), userspace wanting the vCPU back (immediate_exit, set by a
+ * signal handler: KVM's pending-signal check), or a timer now due (here
+ * timers are polled before entries, KVM's hrtimers would have fired and
+ * made a request).
+ */
+static bool kvm_vcpu_exit_request(struct kvm_vcpu *vcpu)
+{
+	kvm_inject_pending_timer_irqs(vcpu);
+	return __atomic_load_n(&vcpu->requests, __ATOMIC_SEQ_CST) ||
+	       READ_ONCE(vcpu->run->immediate_exit);
+}
+
+/*
  * vcpu_enter_guest(): requests, events, then the vendor's run in a loop as
  * long as the fastpath says to re-enter, then the exit handler.
  * Return: > 0 to go on, 0 to exit to userspace, < 0 for an error.
@@ -3136,6 +3211,12 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 		}
 		if (likely(fastpath != EXIT_FASTPATH_REENTER_GUEST))
 			break;
+		if (unlikely(kvm_vcpu_exit_request(vcpu))) {
+			fastpath = EXIT_FASTPATH_EXIT_HANDLED;
+			break;
+		}
+		/* Note, VM exits that go down the slow path are counted below. */
+		vcpu->stat->exits++;
 	}
 	__atomic_store_n(&vcpu->arch.mode, OUTSIDE_GUEST_MODE, __ATOMIC_SEQ_CST);
 	vcpu->stat->exits++;
