@@ -666,14 +666,44 @@ static int kvm_check_cpuid(struct kvm_cpuid_entry2 *e, int nent)
 }
 
 /*
- * kvm_set_cpuid(): install @e2 (ownership passes on success).  KVM_RUN
- * cannot happen yet, so the "same CPUID after KVM_RUN" rule of KVM
- * (kvm_cpuid_check_equal) has nothing to check.
+ * kvm_cpuid_check_equal(): once the vCPU has run, KVM_SET_CPUID2 may only
+ * repeat what it has (the bits that follow vCPU state brought up to date
+ * first, as __kvm_update_cpuid_runtime() does): changing the model of a
+ * running vCPU is refused.
  */
+static int kvm_cpuid_check_equal(struct kvm_vcpu *vcpu, struct kvm_cpuid_entry2 *e2, int nent)
+{
+	struct kvm_cpuid_entry2 *orig = vcpu->arch.cpuid_entries;
+	int orig_nent = vcpu->arch.cpuid_nent;
+
+	if (nent != orig_nent)
+		return -EINVAL;
+	vcpu->arch.cpuid_entries = e2;
+	vcpu->arch.cpuid_nent = nent;
+	kvm_update_cpuid_runtime(vcpu);
+	vcpu->arch.cpuid_entries = orig;
+	vcpu->arch.cpuid_nent = orig_nent;
+	for (int i = 0; i < nent; i++)
+		if (e2[i].function != orig[i].function || e2[i].index != orig[i].index ||
+		    e2[i].flags != orig[i].flags || e2[i].eax != orig[i].eax ||
+		    e2[i].ebx != orig[i].ebx || e2[i].ecx != orig[i].ecx || e2[i].edx != orig[i].edx)
+			return -EINVAL;
+	return 0;
+}
+
+/* kvm_set_cpuid(): install @e2 (ownership passes on success). */
 static int kvm_set_cpuid(struct kvm_vcpu *vcpu, struct kvm_cpuid_entry2 *e2, int nent)
 {
-	int r = kvm_check_cpuid(e2, nent);
+	int r;
 
+	if (vcpu->arch.last_vmentry_cpu != -1) {	/* kvm_vcpu_has_run() */
+		r = kvm_cpuid_check_equal(vcpu, e2, nent);
+		if (r)
+			return r;
+		free(e2);
+		return 0;
+	}
+	r = kvm_check_cpuid(e2, nent);
 	if (r)
 		return r;
 	free(vcpu->arch.cpuid_entries);

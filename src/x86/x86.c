@@ -712,6 +712,7 @@ int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 	a->guest_fpu.i387.mxcsr = 0x1f80;
 
 	kvm_vcpu_after_set_cpuid(vcpu);
+	a->last_vmentry_cpu = -1;
 	a->tsc_khz = vcpu->kvm->arch.default_tsc_khz;
 	kvm_vcpu_reset(vcpu, false);
 	/*
@@ -1713,7 +1714,7 @@ int kvm_handle_unexpected_exit(struct kvm_vcpu *vcpu, u32 exit_reason)
 	run->internal.suberror = KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON;
 	run->internal.ndata = 2;
 	run->internal.data[0] = exit_reason;
-	run->internal.data[1] = 0;	/* last_vmentry_cpu */
+	run->internal.data[1] = vcpu->arch.last_vmentry_cpu;
 	return 0;
 }
 
@@ -3201,6 +3202,7 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 	for (;;) {
 		trace_kvm_entry(vcpu->vcpu_id, vcpu->arch.regs[VCPU_REGS_RIP]);
 		fastpath = kvm_x86_call(vcpu_run)(vcpu);
+		vcpu->arch.last_vmentry_cpu = 0;	/* the host "CPU" is the vCPU's thread */
 		if (kvm_trace_on(TRACE_KVM_EXIT) && kvm_x86_ops.get_exit_info) {
 			u32 reason;
 			u64 info1, info2;

@@ -265,6 +265,7 @@ struct kvm_vcpu_arch {
 
 	/* Guest CPUID (cpuid.c) and what KVM derives from it */
 	int cpuid_nent;
+	int last_vmentry_cpu;	/* -1 until the first VM entry (kvm_vcpu_has_run()) */
 	struct kvm_cpuid_entry2 *cpuid_entries;
 	u64 guest_supported_xcr0;
 	u64 cr4_guest_rsvd_bits;
