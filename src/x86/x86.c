@@ -873,6 +873,11 @@ static int __set_sregs_common(struct kvm_vcpu *vcpu, struct kvm_sregs *sregs, bo
 	/* vmx_set_efer(): taken as is, after kvm_is_valid_sregs() */
 	a->efer = sregs->efer;
 	vmx_set_cr0(vcpu, sregs->cr0);
+	/* kvm_post_set_cr4(): OSXSAVE and OSPKE in the guest's CPUID follow CR4 */
+	if ((a->cr4 ^ sregs->cr4) & (X86_CR4_OSXSAVE | X86_CR4_PKE)) {
+		a->cr4 = sregs->cr4;
+		kvm_update_cpuid_runtime(vcpu);
+	}
 	a->cr4 = sregs->cr4;
 	if (update_pdptrs && is_pae_paging(vcpu))
 		load_pdptrs(vcpu, a->cr3);
