@@ -286,15 +286,54 @@ static u64 ns_to_cycles(u64 ns, u32 khz)
 	return (ns / 1000000) * khz + (ns % 1000000) * khz / 1000000;
 }
 
-/* The processor's TSC: host time in ns, scaled to @khz (constant rate). */
-static u64 host_tsc_at(u32 khz)
+/*
+ * The host TSC's frequency (the kernel's tsc_khz), measured once against
+ * CLOCK_MONOTONIC_RAW over 5 ms; it is the default guest frequency, and
+ * what turns guest TSC deadlines into time.
+ */
+static u32 host_tsc_khz;
+static pthread_once_t host_tsc_once = PTHREAD_ONCE_INIT;
+
+static void host_tsc_calibrate(void)
 {
-	return ns_to_cycles(host_ns(), khz);
+	u64 ns0 = host_ns(), t0 = rdtsc(), ns1, t1;
+
+	do {
+		ns1 = host_ns();
+	} while (ns1 - ns0 < 5000000);
+	t1 = rdtsc();
+	host_tsc_khz = (u32)((t1 - t0) * 1000000ull / (ns1 - ns0));
+	if (!host_tsc_khz)
+		host_tsc_khz = 1;
+}
+
+u32 kvm_host_tsc_khz(void)
+{
+	pthread_once(&host_tsc_once, host_tsc_calibrate);
+	return host_tsc_khz;
+}
+
+/* kvm_scale_tsc(): the guest TSC for host TSC @tsc at @ratio */
+static u64 kvm_scale_tsc(u64 tsc, u64 ratio)
+{
+	if (ratio == KVM_DEFAULT_TSC_SCALING_RATIO)
+		return tsc;
+	return (u64)(((unsigned __int128)tsc * ratio) >> KVM_TSC_SCALING_FRAC_BITS);
+}
+
+/* set_tsc_khz(): the ratio that makes the host's TSC tick at @khz for the guest */
+void kvm_set_tsc_khz(struct kvm_vcpu *vcpu, u32 khz)
+{
+	u32 host = kvm_host_tsc_khz();
+
+	vcpu->arch.tsc_khz = khz;
+	vcpu->arch.l1_tsc_scaling_ratio = khz == host ? KVM_DEFAULT_TSC_SCALING_RATIO :
+		(u64)(((unsigned __int128)khz << KVM_TSC_SCALING_FRAC_BITS) / host);
 }
 
 u64 kvm_read_l1_tsc(struct kvm_vcpu *vcpu)
 {
-	return host_tsc_at(vcpu->arch.tsc_khz) + vcpu->arch.l1_tsc_offset;
+	return kvm_scale_tsc(rdtsc(), vcpu->arch.l1_tsc_scaling_ratio) + vcpu->arch.l1_tsc_offset;
 }
 
 /*
@@ -315,7 +354,7 @@ void kvm_synchronize_tsc(struct kvm_vcpu *vcpu, const u64 *user_value)
 
 	pthread_mutex_lock(&ka->tsc_write_lock);
 	ns = host_ns();
-	offset = data - ns_to_cycles(ns, khz);
+	offset = data - kvm_scale_tsc(rdtsc(), vcpu->arch.l1_tsc_scaling_ratio);
 	elapsed = ns - ka->last_tsc_nsec;
 	if (data == 0) {
 		synchronizing = true;
@@ -713,7 +752,7 @@ int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 
 	kvm_vcpu_after_set_cpuid(vcpu);
 	a->last_vmentry_cpu = -1;
-	a->tsc_khz = vcpu->kvm->arch.default_tsc_khz;
+	kvm_set_tsc_khz(vcpu, vcpu->kvm->arch.default_tsc_khz);
 	kvm_vcpu_reset(vcpu, false);
 	/*
 	 * kvm_arch_vcpu_postcreate(): the first vCPU's TSC starts at 0, later
@@ -1489,7 +1528,7 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned lon
 			break;
 		if (user_tsc_khz == 0)
 			user_tsc_khz = KVM_DEFAULT_TSC_KHZ;
-		vcpu->arch.tsc_khz = user_tsc_khz;
+		kvm_set_tsc_khz(vcpu, user_tsc_khz);
 		r = 0;
 		break;
 	}

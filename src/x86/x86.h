@@ -23,7 +23,15 @@
 struct kvm;
 struct kvm_vcpu;
 
-#define KVM_DEFAULT_TSC_KHZ	2000000u	/* 2 GHz: the processor's TSC */
+/*
+ * The processor's TSC is the host's (RDTSC); a guest's runs at its own
+ * frequency through TSC scaling, as on VMX: TSC_MULTIPLIER is a fixed-point
+ * ratio with 48 fractional bits (kvm_caps.tsc_scaling_ratio_frac_bits).
+ */
+#define KVM_DEFAULT_TSC_KHZ	kvm_host_tsc_khz()
+#define KVM_TSC_SCALING_FRAC_BITS	48
+#define KVM_DEFAULT_TSC_SCALING_RATIO	(1ull << KVM_TSC_SCALING_FRAC_BITS)
+u32 kvm_host_tsc_khz(void);
 #define KVM_MAX_CPUID_ENTRIES	256
 #define KVM_MIN_ALLOC_MMU_PAGES	64	/* KVM_SET_NR_MMU_PAGES' floor */
 
@@ -259,8 +267,9 @@ struct kvm_vcpu_arch {
 		u64 deftype;
 	} mtrr_state;
 
-	/* TSC: guest TSC = host ns scaled to tsc_khz, plus l1_tsc_offset */
+	/* TSC: guest TSC = host TSC * l1_tsc_scaling_ratio >> 48, plus l1_tsc_offset */
 	u32 tsc_khz;
+	u64 l1_tsc_scaling_ratio;
 	u64 l1_tsc_offset;
 
 	/* Guest CPUID (cpuid.c) and what KVM derives from it */
@@ -301,6 +310,7 @@ int kvm_apic_set_base(struct kvm_vcpu *vcpu, u64 value, bool host_initiated);
 int __kvm_set_xcr(struct kvm_vcpu *vcpu, u32 index, u64 xcr);
 bool kvm_valid_efer(struct kvm_vcpu *vcpu, u64 efer);
 u64 kvm_read_l1_tsc(struct kvm_vcpu *vcpu);
+void kvm_set_tsc_khz(struct kvm_vcpu *vcpu, u32 khz);
 void kvm_synchronize_tsc(struct kvm_vcpu *vcpu, const u64 *user_value);
 u8 max_host_virt_addr_bits(void);
 
