@@ -304,7 +304,7 @@ void vmx_op_fpu_save(void *buf)
 	struct cpu *c = this_core();
 
 	if (c)
-		memcpy(buf, &c->s.fpu, sizeof(c->s.fpu));
+		fpu_save_image(c, buf);	/* XSAVE: XSTATE_BV says what is in use */
 }
 
 void vmx_op_fpu_restore(const void *buf)
@@ -312,7 +312,7 @@ void vmx_op_fpu_restore(const void *buf)
 	struct cpu *c = this_core();
 
 	if (c)
-		memcpy(&c->s.fpu, buf, sizeof(c->s.fpu));
+		fpu_load_image(c, buf);	/* XRSTOR: clear XSTATE_BV bits mean initial state */
 }
 
 u64 vmx_op_rdtsc(void)

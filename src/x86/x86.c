@@ -732,6 +732,7 @@ int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 	 */
 	pthread_mutex_init(&a->halt_lock, NULL);
 	pthread_cond_init(&a->halt_cond, NULL);
+	a->last_vmentry_cpu = -1;
 	r = kvm_x86_call(vcpu_create)(vcpu);
 	if (r)
 		return r;
@@ -751,7 +752,6 @@ int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 	a->guest_fpu.i387.mxcsr = 0x1f80;
 
 	kvm_vcpu_after_set_cpuid(vcpu);
-	a->last_vmentry_cpu = -1;
 	kvm_set_tsc_khz(vcpu, vcpu->kvm->arch.default_tsc_khz);
 	kvm_vcpu_reset(vcpu, false);
 	/*

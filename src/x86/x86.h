@@ -223,6 +223,7 @@ struct kvm_vcpu_arch {
 	u32 guest_debug;		/* KVM_SET_GUEST_DEBUG's KVM_GUESTDBG_* */
 	u64 eff_db[4], guest_debug_dr7;	/* KVM_GUESTDBG_USE_HW_BP: userspace's DR0-3, DR7 */
 	int mode;			/* OUTSIDE_GUEST_MODE / IN_GUEST_MODE, atomic */
+	int last_vmentry_cpu;		/* -1 until the first VM entry (kvm_vcpu_has_run()) */
 	pthread_mutex_t halt_lock;	/* with halt_cond: a halted vCPU sleeps here */
 	pthread_cond_t halt_cond;
 	u64 pdptrs[4];			/* PAE PDPTEs, as loaded by load_pdptrs() */
@@ -274,7 +275,6 @@ struct kvm_vcpu_arch {
 
 	/* Guest CPUID (cpuid.c) and what KVM derives from it */
 	int cpuid_nent;
-	int last_vmentry_cpu;	/* -1 until the first VM entry (kvm_vcpu_has_run()) */
 	struct kvm_cpuid_entry2 *cpuid_entries;
 	u64 guest_supported_xcr0;
 	u64 cr4_guest_rsvd_bits;
