@@ -67,6 +67,7 @@ void cpu_update_mode(struct cpu *c)
 	c->mode = mode;
 	c->cpl = cpl;
 	c->tlb_user = cpl == 3;
+	c->tlb_cur = c->tlb[c->tlb_user];
 	c->code64 = (mode & MODE_CS64) != 0;
 	c->flat_r = c->flat_w = 0;
 	for (int s = 0; s < 6; s++) {
@@ -433,7 +434,7 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 		struct block *nb = NULL;
 		const struct insn *i, *end;
 		bool shadow = false, step = false;
-		u64 left;
+		u64 left, stop;
 		u32 n, disp;
 
 		if (unlikely(__atomic_load_n(&c->req, __ATOMIC_RELAXED))) {
@@ -567,6 +568,16 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 		 * branch's set_rip().  A handler may pull run_end in (self-
 		 * modifying code) to stop after itself.
 		 */
+		/*
+		 * The loop fast path below runs the block again while icount <
+		 * stop: a whole block must fit in a hard budget.
+		 */
+		if (!b->cached)
+			stop = 0;
+		else if (c->budget_soft)
+			stop = c->budget_end;
+		else
+			stop = c->budget_end >= n ? c->budget_end - n + 1 : 0;
 		for (;;) {
 			u64 base = c->s.rip;
 			if (likely(n == b->n)) {
@@ -592,11 +603,10 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 			 * straight away while nothing is pending and nothing that
 			 * a link depends on changed.
 			 */
-			if (c->s.rip != b->rip || __atomic_load_n(&c->req, __ATOMIC_RELAXED) ||
+			if (c->s.rip != b->rip || c->icount >= stop ||
+			    __atomic_load_n(&c->req, __ATOMIC_RELAXED) ||
 			    b->link_epoch != c->link_epoch ||
-			    b->link_wgen != __atomic_load_n(&code_wgen, __ATOMIC_RELAXED) ||
-			    c->icount >= c->budget_end ||
-			    (c->budget_end - c->icount < n && !c->budget_soft) || !b->cached)
+			    b->link_wgen != __atomic_load_n(&code_wgen, __ATOMIC_RELAXED))
 				break;
 		}
 	}
