@@ -423,6 +423,56 @@ static void cpu_exec_exact(struct cpu *c, const struct insn *i)
 }
 
 /*
+ * Run all of block @b (@end: where its dispatch stops, before a fused
+ * pair's second half), and again while it branches back to its own start
+ * and nothing is pending.  Kept apart from run_loop() so that its few live
+ * values stay in registers across the handler calls.
+ *
+ * RIP is set from the block start before each handler (no dependency chain
+ * through memory); after the last one it advances by that insn's length,
+ * which also completes a branch's set_rip().  A handler may pull run_end in
+ * (self-modifying code) to stop after itself.
+ */
+static __attribute__((noinline)) void run_block(struct cpu *c, const struct block *b,
+						const struct insn *end)
+{
+	u64 stop;
+
+	/* the loop runs the block again while icount < stop: a whole block must fit a hard budget */
+	if (!b->cached)
+		stop = 0;
+	else if (c->budget_soft)
+		stop = c->budget_end;
+	else
+		stop = c->budget_end >= b->n ? c->budget_end - b->n + 1 : 0;
+	for (;;) {
+		const struct insn *i;
+		u64 base = c->s.rip;
+
+		for (i = b->insn; i < c->run_end; i++) {
+			c->s.rip = base + i->off;
+			i->fn(c, i);
+		}
+		c->s.rip += i[-1].len;
+		if (unlikely(c->run_end != end)) {
+			c->icount += (u64)(i - b->insn);
+			return;
+		}
+		c->icount += b->n;
+		/*
+		 * A loop that branches back to its own start runs again
+		 * straight away while nothing is pending and nothing that a
+		 * link depends on changed.
+		 */
+		if (c->s.rip != b->rip || c->icount >= stop ||
+		    __atomic_load_n(&c->req, __ATOMIC_RELAXED) ||
+		    b->link_epoch != c->link_epoch ||
+		    b->link_wgen != __atomic_load_n(&code_wgen, __ATOMIC_RELAXED))
+			return;
+	}
+}
+
+/*
  * The block loop.  Kept out of cpu_run() so that setjmp() there does not
  * force every variable of the hot loop into memory.
  */
@@ -434,7 +484,7 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 		struct block *nb = NULL;
 		const struct insn *i, *end;
 		bool shadow = false, step = false;
-		u64 left, stop;
+		u64 left;
 		u32 n, disp;
 
 		if (unlikely(__atomic_load_n(&c->req, __ATOMIC_RELAXED))) {
@@ -568,47 +618,18 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 		 * branch's set_rip().  A handler may pull run_end in (self-
 		 * modifying code) to stop after itself.
 		 */
-		/*
-		 * The loop fast path below runs the block again while icount <
-		 * stop: a whole block must fit in a hard budget.
-		 */
-		if (!b->cached)
-			stop = 0;
-		else if (c->budget_soft)
-			stop = c->budget_end;
-		else
-			stop = c->budget_end >= n ? c->budget_end - n + 1 : 0;
-		for (;;) {
+		if (unlikely(n != b->n)) {
+			/* cut by the budget: flags exact where the run stops */
 			u64 base = c->s.rip;
-			if (likely(n == b->n)) {
-				for (i = b->insn; i < c->run_end; i++) {
-					c->s.rip = base + i->off;
-					i->fn(c, i);
-				}
-			} else {
-				/* cut by the budget: flags exact where the run stops */
-				for (i = b->insn; i < c->run_end; i++) {
-					c->s.rip = base + i->off;
-					cpu_exec_exact(c, i);
-				}
+			for (i = b->insn; i < c->run_end; i++) {
+				c->s.rip = base + i->off;
+				cpu_exec_exact(c, i);
 			}
 			c->s.rip += i[-1].len;
-			if (unlikely(c->run_end != end)) {
-				c->icount += (u64)(i - b->insn);
-				break;
-			}
-			c->icount += n;
-			/*
-			 * A loop that branches back to its own start runs again
-			 * straight away while nothing is pending and nothing that
-			 * a link depends on changed.
-			 */
-			if (c->s.rip != b->rip || c->icount >= stop ||
-			    __atomic_load_n(&c->req, __ATOMIC_RELAXED) ||
-			    b->link_epoch != c->link_epoch ||
-			    b->link_wgen != __atomic_load_n(&code_wgen, __ATOMIC_RELAXED))
-				break;
+			c->icount += c->run_end != end ? (u64)(i - b->insn) : n;
+			continue;
 		}
+		run_block(c, b, end);
 	}
 }
 

@@ -56,6 +56,19 @@ static __always_inline void jump_near(struct cpu *c, const struct insn *i, u64 t
 	set_rip(c, i, target);
 }
 
+/*
+ * For the per-form handlers: the host address of a soft-TLB hit for @size
+ * bytes at @lin, or 0 on a miss, in which case the handler tail-calls the
+ * generic one (same semantics, slow path included), so the fast path needs
+ * no stack frame.
+ */
+static __always_inline uintptr_t ea_host(struct cpu *c, u64 lin, int size, int kind)
+{
+	const struct tlb_entry *e = tlb_slot(c, lin, kind);
+
+	return likely(tlb_hit(e, lin, size)) ? (uintptr_t)(lin + e->addend) : 0;
+}
+
 /* r/m operand of size sz */
 static __always_inline u64 rm_read(struct cpu *c, const struct insn *i, int sz)
 {

@@ -229,19 +229,34 @@ const insn_fn alu_tab_ri[8][4] = ALU_TAB(alu_ri);
 #define ALU_EA(K, SZ, F)						\
 static void alu_rm_r_##K##_##SZ##_##F(struct cpu *c, const struct insn *i) \
 {									\
-	alu_mem_at(c, i, K, SZ, reg_read(c, i_reg(i, SZ), SZ), ea_form(c, i, F)); \
+	u64 lin = ea_form(c, i, F), v;					\
+	uintptr_t h = ea_host(c, lin, 1 << SZ, K == K_CMP ? ACC_R : ACC_W); \
+	if (unlikely(!h || (K != K_CMP && (i->flags & IF_LOCK))))	\
+		{ alu_rm_r_##K##_##SZ(c, i); return; }		\
+	v = alu_op(c, K, SZ, ld((void *)h, 1 << SZ), reg_read(c, i_reg(i, SZ), SZ)); \
+	if (K != K_CMP)							\
+		st((void *)h, 1 << SZ, v);				\
 }									\
 static void alu_r_rm_##K##_##SZ##_##F(struct cpu *c, const struct insn *i) \
 {									\
-	u64 b = lin_read(c, ea_form(c, i, F), 1 << SZ);			\
+	u64 lin = ea_form(c, i, F), v;					\
+	uintptr_t h = ea_host(c, lin, 1 << SZ, ACC_R);			\
 	int r = i_reg(i, SZ);						\
-	u64 v = alu_op(c, K, SZ, reg_read(c, r, SZ), b);		\
+	if (unlikely(!h))						\
+		{ alu_r_rm_##K##_##SZ(c, i); return; }		\
+	v = alu_op(c, K, SZ, reg_read(c, r, SZ), ld((void *)h, 1 << SZ)); \
 	if (K != K_CMP)							\
 		reg_write(c, r, SZ, v);					\
 }									\
 static void alu_rm_imm_##K##_##SZ##_##F(struct cpu *c, const struct insn *i) \
 {									\
-	alu_mem_at(c, i, K, SZ, i->imm & sz_mask(SZ), ea_form(c, i, F)); \
+	u64 lin = ea_form(c, i, F), v;					\
+	uintptr_t h = ea_host(c, lin, 1 << SZ, K == K_CMP ? ACC_R : ACC_W); \
+	if (unlikely(!h || (K != K_CMP && (i->flags & IF_LOCK))))	\
+		{ alu_rm_imm_##K##_##SZ(c, i); return; }		\
+	v = alu_op(c, K, SZ, ld((void *)h, 1 << SZ), i->imm & sz_mask(SZ)); \
+	if (K != K_CMP)							\
+		st((void *)h, 1 << SZ, v);				\
 }
 #define ALU_EA_SZ(K, F) ALU_EA(K, SZ8, F) ALU_EA(K, SZ16, F) ALU_EA(K, SZ32, F) ALU_EA(K, SZ64, F)
 #define ALU_EA_K(F) ALU_EA_SZ(K_ADD, F) ALU_EA_SZ(K_OR, F) ALU_EA_SZ(K_ADC, F) \

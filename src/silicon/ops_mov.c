@@ -103,20 +103,36 @@ const insn_fn movx_tab[2][2][2] = {
 #define MOV_EA(SZ, F)							\
 static void mov_st_##SZ##_##F(struct cpu *c, const struct insn *i)	\
 {									\
-	lin_write(c, ea_form(c, i, F), 1 << SZ, reg_read(c, i_reg(i, SZ), SZ)); \
+	u64 lin = ea_form(c, i, F);					\
+	uintptr_t h = ea_host(c, lin, 1 << SZ, ACC_W);			\
+	if (unlikely(!h))						\
+		{ mov_st_##SZ(c, i); return; }			\
+	st((void *)h, 1 << SZ, reg_read(c, i_reg(i, SZ), SZ));		\
 }									\
 static void mov_ld_##SZ##_##F(struct cpu *c, const struct insn *i)	\
 {									\
-	reg_write(c, i_reg(i, SZ), SZ, lin_read(c, ea_form(c, i, F), 1 << SZ)); \
+	u64 lin = ea_form(c, i, F);					\
+	uintptr_t h = ea_host(c, lin, 1 << SZ, ACC_R);			\
+	if (unlikely(!h))						\
+		{ mov_ld_##SZ(c, i); return; }			\
+	reg_write(c, i_reg(i, SZ), SZ, ld((void *)h, 1 << SZ));	\
 }									\
 static void mov_sti_##SZ##_##F(struct cpu *c, const struct insn *i)	\
 {									\
-	lin_write(c, ea_form(c, i, F), 1 << SZ, i->imm);		\
+	u64 lin = ea_form(c, i, F);					\
+	uintptr_t h = ea_host(c, lin, 1 << SZ, ACC_W);			\
+	if (unlikely(!h))						\
+		{ mov_sti_##SZ(c, i); return; }			\
+	st((void *)h, 1 << SZ, i->imm);					\
 }
 #define MOVX_EA(SSZ, SX, DSZ, F)					\
 static void movx_ld_##SSZ##_##SX##_##DSZ##_##F(struct cpu *c, const struct insn *i) \
 {									\
-	u64 v = lin_read(c, ea_form(c, i, F), 1 << SSZ);		\
+	u64 lin = ea_form(c, i, F), v;					\
+	uintptr_t h = ea_host(c, lin, 1 << SSZ, ACC_R);			\
+	if (unlikely(!h))						\
+		{ movx_ld_##SSZ##_##SX(c, i); return; }		\
+	v = ld((void *)h, 1 << SSZ);					\
 	reg_write(c, i_reg(i, DSZ), DSZ, SX ? sext(v, SSZ) : v);	\
 }
 #define LEA_EA(DSZ, F)							\
