@@ -667,6 +667,9 @@ insn_fn ea_select(struct cpu *c, const struct insn *i, insn_fn fn);
  */
 insn_fn alu_flagless(insn_fn fn);
 insn_fn alu_flagful(insn_fn fn);
+/* Register INC/DEC whose CF comes from a logic op (CF = 0), or NULL; is @fn such a logic op? */
+insn_fn incdec_after_logic(insn_fn fn);
+bool alu_clears_cf(insn_fn fn);
 
 struct block *icache_lookup(struct cpu *c);
 void icache_flush(struct cpu *c);

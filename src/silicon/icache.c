@@ -200,6 +200,27 @@ static struct block *decode_block(struct cpu *c, u64 lin, u64 gpa, u8 *page, u32
 			live = (live & ~def) | use;
 		}
 	}
+	/*
+	 * INC/DEC keep CF: when the last instruction before them that sets CF
+	 * is in the block and is a logic op, CF is 0 and needs no computing.
+	 * The walk stops at anything insn_flags() does not describe exactly.
+	 */
+	for (int k = 1; k < n; k++) {
+		insn_fn f = incdec_after_logic(b->insn[k].fn);
+		if (!f)
+			continue;
+		for (int j = k - 1; j >= 0; j--) {
+			u32 def, use;
+			insn_flags(&b->insn[j], &def, &use);
+			if (def & CPU_FLAG_CF) {
+				if (alu_clears_cf(b->insn[j].fn))
+					b->insn[k].fn = f;
+				break;
+			}
+			if (!def && use == FLAGS_ARITH)
+				break;
+		}
+	}
 	/* a block ending in CMP/SUB/INC/DEC/TEST; Jcc: one handler runs the pair */
 	b->fused = false;
 	if (n >= 2) {

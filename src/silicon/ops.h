@@ -207,5 +207,6 @@ extern const insn_fn alu_ea_tab_rm_r[EAF_NR][8][4], alu_ea_tab_r_rm[EAF_NR][8][4
 extern const insn_fn mov_ea_tab[EAF_NR][3][4];
 extern const insn_fn movx_ea_tab[EAF_NR][2][2][4];
 extern const insn_fn lea_ea_tab[EAF_NR][2];
+extern const insn_fn movx_rr_tab[2][2][4];
 
 #endif

@@ -167,6 +167,22 @@ const insn_fn lea_ea_tab[EAF_NR][2] = {
 	[EAF_RIP] = { lea_SZ32_EAF_RIP, lea_SZ64_EAF_RIP },
 };
 
+/* Register MOVZX/MOVSX per operand size too: [sign][source word?][operand size] */
+#define MOVX_RR(SSZ, SX, DSZ)						\
+static void movx_rr_##SSZ##_##SX##_##DSZ(struct cpu *c, const struct insn *i) \
+{									\
+	u64 v = reg_read(c, i_rm(i, SSZ), SSZ);				\
+	reg_write(c, i_reg(i, DSZ), DSZ, SX ? sext(v, SSZ) : v);	\
+}
+#define MOVX_RR_D(SSZ, SX) MOVX_RR(SSZ, SX, SZ8) MOVX_RR(SSZ, SX, SZ16) MOVX_RR(SSZ, SX, SZ32) \
+	MOVX_RR(SSZ, SX, SZ64)
+MOVX_RR_D(SZ8, 0) MOVX_RR_D(SZ16, 0) MOVX_RR_D(SZ8, 1) MOVX_RR_D(SZ16, 1)
+#define MOVX_RR_ROW(SSZ, SX) { movx_rr_##SSZ##_##SX##_SZ8, movx_rr_##SSZ##_##SX##_SZ16, \
+			       movx_rr_##SSZ##_##SX##_SZ32, movx_rr_##SSZ##_##SX##_SZ64 }
+const insn_fn movx_rr_tab[2][2][4] = {
+	{ MOVX_RR_ROW(SZ8, 0), MOVX_RR_ROW(SZ16, 0) }, { MOVX_RR_ROW(SZ8, 1), MOVX_RR_ROW(SZ16, 1) },
+};
+
 /* B0+r / B8+r */
 OP(op_mov_r_imm)
 {

@@ -592,7 +592,8 @@ static void dead_flags_cut(void)
  * Compare/SUB/INC/DEC + Jcc pairs run as one handler per condition
  * (ops_alu.c FUSE_CC): each of the 16 conditions after each such first
  * instruction branches as the same pair split by a MOV (not fused) does,
- * over edge and random operands, with CF set or clear before.
+ * over edge and random operands, with CF set or clear before (by STC/CLC,
+ * or by a logic op in the same block).
  */
 static void fused_pair_conditions(void)
 {
@@ -623,16 +624,24 @@ static void fused_pair_conditions(void)
 				u8 code[2][16];
 				u64 a, b, rip[2], fl[2], res[2];
 				int len[2] = { 0, 0 };
-				bool stc;
+				int lead;
 
 				rng = rng * 6364136223846793005ull + 1442695040888963407ull;
 				a = t < 10 ? edge[t] : rng >> (rng & 31);
 				b = t < 10 ? edge[(t * 7 + cc) % 10] : (t & 1 ? a : rng << (rng & 15));
-				stc = (rng >> 40) & 1;
+				lead = (int)((rng >> 40) % 3);
 				for (int v = 0; v < 2; v++) {
 					u8 *p = code[v];
 					int n = 0;
-					p[n++] = stc ? 0xf9 : 0xf8;		/* stc / clc */
+					if (lead == 2) {
+						/* xor %ecx, %ecx: INC/DEC then know CF = 0
+						 * (icache.c); the oracle hides it behind CLC */
+						p[n++] = 0x31; p[n++] = 0xc9;
+						if (v == 1)
+							p[n++] = 0xf8;
+					} else {
+						p[n++] = lead ? 0xf8 : 0xf9;	/* clc / stc */
+					}
 					memcpy(p + n, firsts[f].b, firsts[f].len);
 					if (firsts[f].len == 4 || (firsts[f].len == 3 && firsts[f].b[0] == 0x83))
 						p[n + firsts[f].len - 1] = (u8)b;	/* imm8 */
