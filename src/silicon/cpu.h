@@ -66,7 +66,8 @@ struct insn {
 	u8 rmb;		/* byte offset of the 8-bit register named by rm */
 	u8 modrm;
 	u16 flags;	/* IF_* */
-	u16 imm2;	/* second immediate: ENTER level, far selector */
+	u16 imm2;	/* second immediate: ENTER level, far selector; for the
+			 * per-form memory handlers, a soft-TLB slot (ops.h ea_host()) */
 	u16 off;	/* offset from the start of its block */
 	u64 imm;
 };

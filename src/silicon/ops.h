@@ -61,12 +61,25 @@ static __always_inline void jump_near(struct cpu *c, const struct insn *i, u64 t
  * bytes at @lin, or 0 on a miss, in which case the handler tail-calls the
  * generic one (same semantics, slow path included), so the fast path needs
  * no stack frame.
+ *
+ * The slot is first taken from i->imm2, the slot index of the
+ * instruction's last access: its tag and addend load while the address is
+ * still being computed, so the access waits for the address only.  A hit
+ * there is an ordinary hit (same tag, page and set); the index just
+ * predicts which slot to look at.
  */
-static __always_inline uintptr_t ea_host(struct cpu *c, u64 lin, int size, int kind)
+static __always_inline uintptr_t ea_host(struct cpu *c, const struct insn *i, u64 lin, int size,
+					 int kind)
 {
-	const struct tlb_entry *e = tlb_slot(c, lin, kind);
+	const struct tlb_entry *e = &c->tlb_cur[kind][i->imm2 & (TLB_SIZE - 1)];
 
-	return likely(tlb_hit(e, lin, size)) ? (uintptr_t)(lin + e->addend) : 0;
+	if (likely(e->tag == (lin & ~(u64)0xfff) && (lin & 0xfff) <= 4096u - size))
+		return (uintptr_t)(lin + e->addend);
+	e = tlb_slot(c, lin, kind);
+	if (!tlb_hit(e, lin, size))
+		return 0;
+	((struct insn *)i)->imm2 = (u16)((lin >> PAGE_SHIFT) & (TLB_SIZE - 1));
+	return (uintptr_t)(lin + e->addend);
 }
 
 /* r/m operand of size sz */

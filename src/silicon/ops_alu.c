@@ -230,7 +230,7 @@ const insn_fn alu_tab_ri[8][4] = ALU_TAB(alu_ri);
 static void alu_rm_r_##K##_##SZ##_##F(struct cpu *c, const struct insn *i) \
 {									\
 	u64 lin = ea_form(c, i, F), v;					\
-	uintptr_t h = ea_host(c, lin, 1 << SZ, K == K_CMP ? ACC_R : ACC_W); \
+	uintptr_t h = ea_host(c, i, lin, 1 << SZ, K == K_CMP ? ACC_R : ACC_W); \
 	if (unlikely(!h || (K != K_CMP && (i->flags & IF_LOCK))))	\
 		{ alu_rm_r_##K##_##SZ(c, i); return; }		\
 	v = alu_op(c, K, SZ, ld((void *)h, 1 << SZ), reg_read(c, i_reg(i, SZ), SZ)); \
@@ -240,7 +240,7 @@ static void alu_rm_r_##K##_##SZ##_##F(struct cpu *c, const struct insn *i) \
 static void alu_r_rm_##K##_##SZ##_##F(struct cpu *c, const struct insn *i) \
 {									\
 	u64 lin = ea_form(c, i, F), v;					\
-	uintptr_t h = ea_host(c, lin, 1 << SZ, ACC_R);			\
+	uintptr_t h = ea_host(c, i, lin, 1 << SZ, ACC_R);			\
 	int r = i_reg(i, SZ);						\
 	if (unlikely(!h))						\
 		{ alu_r_rm_##K##_##SZ(c, i); return; }		\
@@ -251,7 +251,7 @@ static void alu_r_rm_##K##_##SZ##_##F(struct cpu *c, const struct insn *i) \
 static void alu_rm_imm_##K##_##SZ##_##F(struct cpu *c, const struct insn *i) \
 {									\
 	u64 lin = ea_form(c, i, F), v;					\
-	uintptr_t h = ea_host(c, lin, 1 << SZ, K == K_CMP ? ACC_R : ACC_W); \
+	uintptr_t h = ea_host(c, i, lin, 1 << SZ, K == K_CMP ? ACC_R : ACC_W); \
 	if (unlikely(!h || (K != K_CMP && (i->flags & IF_LOCK))))	\
 		{ alu_rm_imm_##K##_##SZ(c, i); return; }		\
 	v = alu_op(c, K, SZ, ld((void *)h, 1 << SZ), i->imm & sz_mask(SZ)); \

@@ -104,7 +104,7 @@ const insn_fn movx_tab[2][2][2] = {
 static void mov_st_##SZ##_##F(struct cpu *c, const struct insn *i)	\
 {									\
 	u64 lin = ea_form(c, i, F);					\
-	uintptr_t h = ea_host(c, lin, 1 << SZ, ACC_W);			\
+	uintptr_t h = ea_host(c, i, lin, 1 << SZ, ACC_W);			\
 	if (unlikely(!h))						\
 		{ mov_st_##SZ(c, i); return; }			\
 	st((void *)h, 1 << SZ, reg_read(c, i_reg(i, SZ), SZ));		\
@@ -112,7 +112,7 @@ static void mov_st_##SZ##_##F(struct cpu *c, const struct insn *i)	\
 static void mov_ld_##SZ##_##F(struct cpu *c, const struct insn *i)	\
 {									\
 	u64 lin = ea_form(c, i, F);					\
-	uintptr_t h = ea_host(c, lin, 1 << SZ, ACC_R);			\
+	uintptr_t h = ea_host(c, i, lin, 1 << SZ, ACC_R);			\
 	if (unlikely(!h))						\
 		{ mov_ld_##SZ(c, i); return; }			\
 	reg_write(c, i_reg(i, SZ), SZ, ld((void *)h, 1 << SZ));	\
@@ -120,7 +120,7 @@ static void mov_ld_##SZ##_##F(struct cpu *c, const struct insn *i)	\
 static void mov_sti_##SZ##_##F(struct cpu *c, const struct insn *i)	\
 {									\
 	u64 lin = ea_form(c, i, F);					\
-	uintptr_t h = ea_host(c, lin, 1 << SZ, ACC_W);			\
+	uintptr_t h = ea_host(c, i, lin, 1 << SZ, ACC_W);			\
 	if (unlikely(!h))						\
 		{ mov_sti_##SZ(c, i); return; }			\
 	st((void *)h, 1 << SZ, i->imm);					\
@@ -129,7 +129,7 @@ static void mov_sti_##SZ##_##F(struct cpu *c, const struct insn *i)	\
 static void movx_ld_##SSZ##_##SX##_##DSZ##_##F(struct cpu *c, const struct insn *i) \
 {									\
 	u64 lin = ea_form(c, i, F), v;					\
-	uintptr_t h = ea_host(c, lin, 1 << SSZ, ACC_R);			\
+	uintptr_t h = ea_host(c, i, lin, 1 << SSZ, ACC_R);			\
 	if (unlikely(!h))						\
 		{ movx_ld_##SSZ##_##SX(c, i); return; }		\
 	v = ld((void *)h, 1 << SSZ);					\
