@@ -391,7 +391,7 @@ void cpu_count_partial(struct cpu *c)
 
 	if (!b)
 		return;
-	rip = b->rip;
+	rip = c->blk_base;
 	for (int k = 0; k < b->n; k++) {
 		if (rip == c->s.rip) {
 			c->icount += k;
@@ -430,14 +430,24 @@ static void cpu_exec_exact(struct cpu *c, const struct insn *i)
  *
  * RIP is set from the block start before each handler (no dependency chain
  * through memory); after the last one it advances by that insn's length,
- * which also completes a branch's set_rip().  A handler may pull run_end in
- * (self-modifying code) to stop after itself.
+ * which also completes a branch's set_rip().  The handlers are called from
+ * an unrolled sequence entered at the block's length (no loop test per
+ * instruction); a write to the block's own code makes the next insn
+ * op_smc_stop() (icache.c), which leaves the block there.
  */
+#define STEP(k)								\
+	do {								\
+		const struct insn *i_ = end - (k);			\
+		c->s.rip = base + i_->off;				\
+		i_->fn(c, i_);						\
+	} while (0)
 static __attribute__((noinline)) void run_block(struct cpu *c, const struct block *b,
 						const struct insn *end)
 {
+	u32 nd = (u32)(end - b->insn);
 	u64 stop;
 
+	_Static_assert(BLOCK_MAX_INSNS == 48, "run_block() unrolls 48 steps");
 	/* the loop runs the block again while icount < stop: a whole block must fit a hard budget */
 	if (!b->cached)
 		stop = 0;
@@ -446,18 +456,60 @@ static __attribute__((noinline)) void run_block(struct cpu *c, const struct bloc
 	else
 		stop = c->budget_end >= b->n ? c->budget_end - b->n + 1 : 0;
 	for (;;) {
-		const struct insn *i;
 		u64 base = c->s.rip;
 
-		for (i = b->insn; i < c->run_end; i++) {
-			c->s.rip = base + i->off;
-			i->fn(c, i);
+		c->blk_base = base;
+		switch (nd) {
+	case 48: STEP(48); __attribute__((fallthrough));
+	case 47: STEP(47); __attribute__((fallthrough));
+	case 46: STEP(46); __attribute__((fallthrough));
+	case 45: STEP(45); __attribute__((fallthrough));
+	case 44: STEP(44); __attribute__((fallthrough));
+	case 43: STEP(43); __attribute__((fallthrough));
+	case 42: STEP(42); __attribute__((fallthrough));
+	case 41: STEP(41); __attribute__((fallthrough));
+	case 40: STEP(40); __attribute__((fallthrough));
+	case 39: STEP(39); __attribute__((fallthrough));
+	case 38: STEP(38); __attribute__((fallthrough));
+	case 37: STEP(37); __attribute__((fallthrough));
+	case 36: STEP(36); __attribute__((fallthrough));
+	case 35: STEP(35); __attribute__((fallthrough));
+	case 34: STEP(34); __attribute__((fallthrough));
+	case 33: STEP(33); __attribute__((fallthrough));
+	case 32: STEP(32); __attribute__((fallthrough));
+	case 31: STEP(31); __attribute__((fallthrough));
+	case 30: STEP(30); __attribute__((fallthrough));
+	case 29: STEP(29); __attribute__((fallthrough));
+	case 28: STEP(28); __attribute__((fallthrough));
+	case 27: STEP(27); __attribute__((fallthrough));
+	case 26: STEP(26); __attribute__((fallthrough));
+	case 25: STEP(25); __attribute__((fallthrough));
+	case 24: STEP(24); __attribute__((fallthrough));
+	case 23: STEP(23); __attribute__((fallthrough));
+	case 22: STEP(22); __attribute__((fallthrough));
+	case 21: STEP(21); __attribute__((fallthrough));
+	case 20: STEP(20); __attribute__((fallthrough));
+	case 19: STEP(19); __attribute__((fallthrough));
+	case 18: STEP(18); __attribute__((fallthrough));
+	case 17: STEP(17); __attribute__((fallthrough));
+	case 16: STEP(16); __attribute__((fallthrough));
+	case 15: STEP(15); __attribute__((fallthrough));
+	case 14: STEP(14); __attribute__((fallthrough));
+	case 13: STEP(13); __attribute__((fallthrough));
+	case 12: STEP(12); __attribute__((fallthrough));
+	case 11: STEP(11); __attribute__((fallthrough));
+	case 10: STEP(10); __attribute__((fallthrough));
+	case 9: STEP(9); __attribute__((fallthrough));
+	case 8: STEP(8); __attribute__((fallthrough));
+	case 7: STEP(7); __attribute__((fallthrough));
+	case 6: STEP(6); __attribute__((fallthrough));
+	case 5: STEP(5); __attribute__((fallthrough));
+	case 4: STEP(4); __attribute__((fallthrough));
+	case 3: STEP(3); __attribute__((fallthrough));
+	case 2: STEP(2); __attribute__((fallthrough));
+	case 1: STEP(1);
 		}
-		c->s.rip += i[-1].len;
-		if (unlikely(c->run_end != end)) {
-			c->icount += (u64)(i - b->insn);
-			return;
-		}
+		c->s.rip += end[-1].len;
 		c->icount += b->n;
 		/*
 		 * A loop that branches back to its own start runs again
@@ -470,6 +522,13 @@ static __attribute__((noinline)) void run_block(struct cpu *c, const struct bloc
 		    b->link_wgen != __atomic_load_n(&code_wgen, __ATOMIC_RELAXED))
 			return;
 	}
+}
+#undef STEP
+
+/* Put over the insn after one that wrote its own block's code (icache.c): stop before it. */
+void op_smc_stop(struct cpu *c, const struct insn *i)
+{
+	longjmp(c->jb, 3);
 }
 
 /*
@@ -549,6 +608,7 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 		else if (unlikely(left < n) && !c->budget_soft)
 			n = (u32)left;
 		c->cur_block = b;
+		c->blk_base = c->s.rip;
 		disp = n;
 		if (unlikely(b->fused) && !(shadow || step)) {
 			if (n == b->n) {
@@ -640,6 +700,8 @@ static enum cpu_exit run(struct cpu *c, u64 budget, bool soft)
 	c->budget_end = budget ? c->icount + budget : ~0ull;
 	c->budget_soft = soft;
 	r = setjmp(c->jb);
+	if (r == 3)	/* op_smc_stop() */
+		cpu_count_partial(c);
 	if (r == 2) {
 		cpu_count_partial(c);
 		return finish(c, (enum cpu_exit)c->exit_reason);

@@ -245,6 +245,7 @@ struct cpu {
 	int exit_reason;	/* set with longjmp code 2 */
 	const struct block *cur_block;
 	const struct insn *run_end;	/* the run loop stops before this insn */
+	u64 blk_base;		/* RIP of cur_block's first insn in this run */
 
 	/* VMX: non-root operation (the VMX engineer's state hangs off vmx) */
 	bool vmx_nonroot;
@@ -672,6 +673,8 @@ insn_fn alu_flagful(insn_fn fn);
 insn_fn incdec_after_logic(insn_fn fn);
 bool alu_clears_cf(insn_fn fn);
 
+/* Leaves the block before this insn (a write to the block's own code, icache.c) */
+void op_smc_stop(struct cpu *c, const struct insn *i);
 struct block *icache_lookup(struct cpu *c);
 void icache_flush(struct cpu *c);
 int icache_init(struct cpu *c);

@@ -280,6 +280,34 @@ static void self_modifying(void)
 }
 
 /*
+ * A loop that rewrites an immediate of its own body each time round: every
+ * iteration stops right after the write and runs the new code.
+ */
+static void self_modifying_loop(void)
+{
+	static const u8 code[] = {
+		0xb9, 3, 0, 0, 0,			/* mov $3, %ecx */
+		0x31, 0xdb,				/* xor %ebx, %ebx */
+		0x88, 0x0d, 0x01, 0, 0, 0,		/* 1: mov %cl, 2f+1(%rip) */
+		0xb0, 0x00,				/* 2: mov $0, %al */
+		0x00, 0xc3,				/* add %al, %bl */
+		0xff, 0xc9,				/* dec %ecx */
+		0x75, 0xf2,				/* jnz 1b */
+		0xf4,					/* hlt */
+	};
+	struct sil s;
+	struct cpu_state *st;
+
+	setup(&s, code, sizeof(code), false);
+	st = cpu_state(s.c);
+	CHECK_EQ(cpu_run(s.c, 1000), CPU_EXIT_HLT);
+	CHECK_EQ(st->gpr[3] & 0xff, 3 + 2 + 1);
+	CHECK_EQ(cpu_instructions(s.c), 2 + 3 * 5 + 1);
+	CHECK_EQ(s.ram[CODE + 14], 1);
+	sil_fini(&s);
+}
+
+/*
  * Two cpus on one memory: B rewrites code A has decoded and run (B's
  * write TLB slot for the page was filled before A marked it as code).
  */
@@ -691,6 +719,7 @@ int main(void)
 	RUN_TEST(nmi_blocking);
 	RUN_TEST(cross_thread);
 	RUN_TEST(self_modifying);
+	RUN_TEST(self_modifying_loop);
 	RUN_TEST(cross_vcpu_code);
 	RUN_TEST(locked_add_two_cpus);
 	RUN_TEST(single_step);
