@@ -431,8 +431,8 @@ static void cpu_exec_exact(struct cpu *c, const struct insn *i)
  * RIP is set from the block start before each handler (no dependency chain
  * through memory); after the last one it advances by that insn's length,
  * which also completes a branch's set_rip().  The handlers are called from
- * an unrolled sequence entered at the block's length (no loop test per
- * instruction); a write to the block's own code makes the next insn
+ * an unrolled sequence entered at the block's length (computed goto; no
+ * loop test per instruction, one call site per position); a write to the block's own code makes the next insn
  * op_smc_stop() (icache.c), which leaves the block there.
  */
 #define STEP(k)								\
@@ -444,7 +444,13 @@ static void cpu_exec_exact(struct cpu *c, const struct insn *i)
 static __attribute__((noinline)) void run_block(struct cpu *c, const struct block *b,
 						const struct insn *end)
 {
-	u32 nd = (u32)(end - b->insn);
+	static const void *const steps[BLOCK_MAX_INSNS + 1] = {
+		NULL, &&L1, &&L2, &&L3, &&L4, &&L5, &&L6, &&L7, &&L8, &&L9, &&L10, &&L11, &&L12,
+		&&L13, &&L14, &&L15, &&L16, &&L17, &&L18, &&L19, &&L20, &&L21, &&L22, &&L23, &&L24,
+		&&L25, &&L26, &&L27, &&L28, &&L29, &&L30, &&L31, &&L32, &&L33, &&L34, &&L35, &&L36,
+		&&L37, &&L38, &&L39, &&L40, &&L41, &&L42, &&L43, &&L44, &&L45, &&L46, &&L47, &&L48,
+	};
+	const void *entry = steps[end - b->insn];
 	u64 stop;
 
 	_Static_assert(BLOCK_MAX_INSNS == 48, "run_block() unrolls 48 steps");
@@ -459,56 +465,55 @@ static __attribute__((noinline)) void run_block(struct cpu *c, const struct bloc
 		u64 base = c->s.rip;
 
 		c->blk_base = base;
-		switch (nd) {
-	case 48: STEP(48); __attribute__((fallthrough));
-	case 47: STEP(47); __attribute__((fallthrough));
-	case 46: STEP(46); __attribute__((fallthrough));
-	case 45: STEP(45); __attribute__((fallthrough));
-	case 44: STEP(44); __attribute__((fallthrough));
-	case 43: STEP(43); __attribute__((fallthrough));
-	case 42: STEP(42); __attribute__((fallthrough));
-	case 41: STEP(41); __attribute__((fallthrough));
-	case 40: STEP(40); __attribute__((fallthrough));
-	case 39: STEP(39); __attribute__((fallthrough));
-	case 38: STEP(38); __attribute__((fallthrough));
-	case 37: STEP(37); __attribute__((fallthrough));
-	case 36: STEP(36); __attribute__((fallthrough));
-	case 35: STEP(35); __attribute__((fallthrough));
-	case 34: STEP(34); __attribute__((fallthrough));
-	case 33: STEP(33); __attribute__((fallthrough));
-	case 32: STEP(32); __attribute__((fallthrough));
-	case 31: STEP(31); __attribute__((fallthrough));
-	case 30: STEP(30); __attribute__((fallthrough));
-	case 29: STEP(29); __attribute__((fallthrough));
-	case 28: STEP(28); __attribute__((fallthrough));
-	case 27: STEP(27); __attribute__((fallthrough));
-	case 26: STEP(26); __attribute__((fallthrough));
-	case 25: STEP(25); __attribute__((fallthrough));
-	case 24: STEP(24); __attribute__((fallthrough));
-	case 23: STEP(23); __attribute__((fallthrough));
-	case 22: STEP(22); __attribute__((fallthrough));
-	case 21: STEP(21); __attribute__((fallthrough));
-	case 20: STEP(20); __attribute__((fallthrough));
-	case 19: STEP(19); __attribute__((fallthrough));
-	case 18: STEP(18); __attribute__((fallthrough));
-	case 17: STEP(17); __attribute__((fallthrough));
-	case 16: STEP(16); __attribute__((fallthrough));
-	case 15: STEP(15); __attribute__((fallthrough));
-	case 14: STEP(14); __attribute__((fallthrough));
-	case 13: STEP(13); __attribute__((fallthrough));
-	case 12: STEP(12); __attribute__((fallthrough));
-	case 11: STEP(11); __attribute__((fallthrough));
-	case 10: STEP(10); __attribute__((fallthrough));
-	case 9: STEP(9); __attribute__((fallthrough));
-	case 8: STEP(8); __attribute__((fallthrough));
-	case 7: STEP(7); __attribute__((fallthrough));
-	case 6: STEP(6); __attribute__((fallthrough));
-	case 5: STEP(5); __attribute__((fallthrough));
-	case 4: STEP(4); __attribute__((fallthrough));
-	case 3: STEP(3); __attribute__((fallthrough));
-	case 2: STEP(2); __attribute__((fallthrough));
-	case 1: STEP(1);
-		}
+		goto *entry;
+	L48: STEP(48);
+	L47: STEP(47);
+	L46: STEP(46);
+	L45: STEP(45);
+	L44: STEP(44);
+	L43: STEP(43);
+	L42: STEP(42);
+	L41: STEP(41);
+	L40: STEP(40);
+	L39: STEP(39);
+	L38: STEP(38);
+	L37: STEP(37);
+	L36: STEP(36);
+	L35: STEP(35);
+	L34: STEP(34);
+	L33: STEP(33);
+	L32: STEP(32);
+	L31: STEP(31);
+	L30: STEP(30);
+	L29: STEP(29);
+	L28: STEP(28);
+	L27: STEP(27);
+	L26: STEP(26);
+	L25: STEP(25);
+	L24: STEP(24);
+	L23: STEP(23);
+	L22: STEP(22);
+	L21: STEP(21);
+	L20: STEP(20);
+	L19: STEP(19);
+	L18: STEP(18);
+	L17: STEP(17);
+	L16: STEP(16);
+	L15: STEP(15);
+	L14: STEP(14);
+	L13: STEP(13);
+	L12: STEP(12);
+	L11: STEP(11);
+	L10: STEP(10);
+	L9: STEP(9);
+	L8: STEP(8);
+	L7: STEP(7);
+	L6: STEP(6);
+	L5: STEP(5);
+	L4: STEP(4);
+	L3: STEP(3);
+	L2: STEP(2);
+	L1: STEP(1);
 		c->s.rip += end[-1].len;
 		c->icount += b->n;
 		/*
