@@ -148,29 +148,38 @@ enum vmx_status vmx_vmread(struct vmx_cpu *v, u32 enc, u64 *val)
 enum vmx_status vmx_vmwrite(struct vmx_cpu *v, u32 enc, u64 val)
 {
 	void *vmcs;
-	u64 old;
+	u64 old, new;
+	int off;
 
 	if (!v->vmxon)
 		return VMX_FAULT_UD;
 	vmcs = vmx_vmcs(v);
 	if (!vmcs)
 		return VMX_FAIL_INVALID;
-	if (vmcs_field_offset(enc) < 0)
+	off = vmcs_field_offset(enc);
+	if (off < 0)
 		return vmx_vmfail(v, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
 	/* IA32_VMX_MISC[29] ("VMWRITE to any field") is 0 on this processor. */
 	if (VMCS_FIELD_TYPE(enc) == VMCS_FIELD_TYPE_EXITINFO)
 		return vmx_vmfail(v, VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
+	/* vmcs_set() with one lookup: the slot holds the value masked to the width. */
+	memcpy(&old, (u8 *)vmcs + off, 8);
+	if (VMCS_FIELD_HIGH(enc))
+		new = (old & 0xffffffffull) | ((u64)(u32)val << 32);
+	else
+		new = val & vmcs_width_mask(enc);
+	memcpy((u8 *)vmcs + off, &new, 8);
 	/*
-	 * What the next VM entry must check again (vmx_cpu.h).  RFLAGS.VM
-	 * decides which segment checks apply, so a change of it counts as a
-	 * change of the segments.
+	 * What the next VM entry must check again (vmx_cpu.h); writing the
+	 * value a field already holds changes nothing the checks read.
+	 * RFLAGS.VM decides which segment checks apply, so a change of it
+	 * counts as a change of the segments.
 	 */
-	old = vmcs_get(vmcs, enc);
-	if (enc == GUEST_RFLAGS && ((old ^ val) & BIT_ULL(17)))
+	if (new == old)
+		return vmx_succeed();
+	if (enc == GUEST_RFLAGS && ((old ^ new) & BIT_ULL(17)))
 		v->guest_checked = false;
-	vmcs_set(vmcs, enc, val);
-	/* Writing the value a field already holds changes nothing the checks read. */
-	if (vmcs_get(vmcs, enc) != old && !vmcs_field_checked_every_entry(enc)) {
+	if (!vmcs_field_checked_every_entry(enc)) {
 		if (VMCS_FIELD_TYPE(enc) != VMCS_FIELD_TYPE_GUEST)
 			v->ctl_host_checked = false;
 		if (VMCS_FIELD_TYPE(enc) != VMCS_FIELD_TYPE_HOST)
