@@ -402,6 +402,26 @@ void cpu_count_partial(struct cpu *c)
 }
 
 /*
+ * Run @i with exact flags although the dead-flag pass (icache.c) found
+ * them dead: the run stops inside the block (budget, single step,
+ * interrupt shadow) before the instruction that would overwrite them, so
+ * they are visible.  Rare: a copy with the full handler.
+ */
+static void cpu_exec_exact(struct cpu *c, const struct insn *i)
+{
+	struct insn t;
+
+	if (likely(!(i->flags & IF_FDEAD))) {
+		i->fn(c, i);
+		return;
+	}
+	t = *i;
+	t.flags &= ~IF_FDEAD;
+	t.fn = alu_flagful(i->fn);
+	t.fn(c, &t);
+}
+
+/*
  * The block loop.  Kept out of cpu_run() so that setjmp() there does not
  * force every variable of the hot loop into memory.
  */
@@ -523,7 +543,7 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 			if (b->fused && b->n == 2)
 				b->pair_first(c, &b->insn[0]);
 			else
-				b->insn[0].fn(c, &b->insn[0]);
+				cpu_exec_exact(c, &b->insn[0]);
 			c->s.rip += b->insn[0].len;
 			c->s.interruptibility &= ~blocked;
 			c->icount++;
@@ -549,9 +569,17 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 		 */
 		for (;;) {
 			u64 base = c->s.rip;
-			for (i = b->insn; i < c->run_end; i++) {
-				c->s.rip = base + i->off;
-				i->fn(c, i);
+			if (likely(n == b->n)) {
+				for (i = b->insn; i < c->run_end; i++) {
+					c->s.rip = base + i->off;
+					i->fn(c, i);
+				}
+			} else {
+				/* cut by the budget: flags exact where the run stops */
+				for (i = b->insn; i < c->run_end; i++) {
+					c->s.rip = base + i->off;
+					cpu_exec_exact(c, i);
+				}
 			}
 			c->s.rip += i[-1].len;
 			if (unlikely(c->run_end != end)) {

@@ -93,6 +93,10 @@ const u16 decode_attr1[256] = {
 	[0xc8] = 0, [0xc9] = 0, [0xca] = 0, [0xcb] = 0, [0xcc] = 0, [0xcd] = 0,
 	[0xce] = 0, [0xcf] = 0,
 	[0xff] = M,
+	/* SSE/SSE2/MMX (sse.c, sse_fp.c) */
+	[0x10 ... 0x17] = M, [0x28 ... 0x2f] = M, [0x50 ... 0x6f] = M,
+	[0x70 ... 0x73] = M | IB, [0x74 ... 0x76] = M, [0x7e] = M, [0x7f] = M,
+	[0xc2] = M | IB, [0xc3] = M, [0xc4 ... 0xc6] = M | IB, [0xd0 ... 0xfe] = M,
 };
 
 static inline u8 byte_reg(int r, bool rex)
@@ -305,7 +309,7 @@ int cpu_decode(struct cpu *c, const u8 *p, int avail, struct insn *i)
 		i->flags |= IF_TERM;
 	if ((i->flags & IF_LOCK) && !decode_lock_ok(i, modrm))
 		goto ud;
-	i->fn = optab_select(c, i, modrm);
+	i->fn = ea_select(c, i, optab_select(c, i, modrm));
 	if (i->fn == op_ud)
 		i->flags |= IF_TERM;
 	return n;

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "silicon/cpu.h"
+#include "silicon/fpu.h"
 #include "silicon/vmx_api.h"
 #include "silicon/vmx_cpu.h"
 
@@ -274,8 +275,8 @@ int vmx_op_xsetbv(u32 index, u64 val)
 {
 	struct cpu *c = this_core();
 
-	/* XCR0: x87 must be set; the core has x87 and SSE state, no AVX (SDM 13.3). */
-	if (!c || index != 0 || !(val & 1) || (val & ~3ull))
+	/* XSETBV's rules (fpu.c): XCR0 only, x87 set, x87 and SSE state, no AVX (SDM 13.3). */
+	if (!c || fpu_xcr_check(index, val))
 		return -1;
 	c->s.xcr0 = val;
 	return 0;

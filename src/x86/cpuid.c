@@ -640,8 +640,14 @@ void kvm_vcpu_after_set_cpuid(struct kvm_vcpu *vcpu)
 	vcpu->arch.maxphyaddr = maxphyaddr;
 	/* rsvd_bits(maxphyaddr, 63); a MAXPHYADDR of 64 or more reserves nothing */
 	vcpu->arch.reserved_gpa_bits = maxphyaddr >= 64 ? 0 : ~0ull << maxphyaddr;
-	vcpu->arch.cr4_guest_rsvd_bits = cr4_reserved_bits(kvm_cap_any, vcpu) |
-					 cr4_reserved_bits(guest_cpu_cap_has, vcpu);
+	/*
+	 * Before the first KVM_SET_CPUID2 only the host's capabilities limit
+	 * CR4 (KVM's cr4_guest_rsvd_bits starts out 0): the set_sregs selftest
+	 * sets every supported bit on a vCPU without a CPUID model.
+	 */
+	vcpu->arch.cr4_guest_rsvd_bits = cr4_reserved_bits(kvm_cap_any, vcpu);
+	if (vcpu->arch.cpuid_nent)
+		vcpu->arch.cr4_guest_rsvd_bits |= cr4_reserved_bits(guest_cpu_cap_has, vcpu);
 }
 
 /* kvm_check_cpuid(): KVM's canonical checks assume 48- or 57-bit addresses. */

@@ -93,6 +93,8 @@ int kvm_vm_ioctl_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_GET_MSR_FEATURES:
 	case KVM_CAP_SET_BOOT_CPU_ID:
 	case KVM_CAP_USER_NMI:
+	case KVM_CAP_MMU_SHADOW_CACHE_CONTROL:
+	case KVM_CAP_MEMORY_FAULT_INFO:		/* KVM_EXIT_MEMORY_FAULT with EFAULT */
 		return 1;
 	case KVM_CAP_SYNC_REGS:
 		return KVM_SYNC_X86_VALID_FIELDS;
@@ -242,6 +244,14 @@ set_identity_unlock:
 	}
 	case KVM_GET_TSC_KHZ:
 		return READ_ONCE(kvm->arch.default_tsc_khz);
+	case KVM_SET_NR_MMU_PAGES:
+		if (arg < KVM_MIN_ALLOC_MMU_PAGES)
+			return -EINVAL;
+		pthread_mutex_lock(&kvm->slots_lock);
+		kvm->arch.n_max_mmu_pages = arg;	/* kvm_mmu_change_mmu_pages() */
+		kvm->arch.n_requested_mmu_pages = arg;
+		pthread_mutex_unlock(&kvm->slots_lock);
+		return 0;
 	case KVM_SET_BOOT_CPU_ID:
 		r = 0;
 		pthread_mutex_lock(&kvm->lock);
@@ -482,14 +492,21 @@ static int load_pdptrs(struct kvm_vcpu *vcpu, u64 cr3)
 {
 	u64 rsvd = vcpu->arch.reserved_gpa_bits | 0x1e0 /* bits 5-8 */ | 0x6 /* bits 1-2 */;
 	u64 gpa = cr3 & ~0x1full & ~vcpu->arch.reserved_gpa_bits;
+	struct kvm_memory_slot *slot;
 	u64 pdpte[4];
+	bool locked;
 	hva_t hva;
 	int idx;
 
 	idx = srcu_read_lock(&vcpu->kvm->srcu);
-	hva = gfn_to_hva(vcpu->kvm, gpa >> PAGE_SHIFT);
-	if (hva != KVM_HVA_ERR_BAD)
+	slot = gfn_to_memslot(vcpu->kvm, gpa >> PAGE_SHIFT);
+	hva = gfn_to_hva_memslot(slot, gpa >> PAGE_SHIFT);
+	if (hva != KVM_HVA_ERR_BAD && !kvm_hva_access_begin(vcpu->kvm, slot, hva, &locked))
+		hva = KVM_HVA_ERR_BAD;
+	if (hva != KVM_HVA_ERR_BAD) {
 		memcpy(pdpte, (void *)(hva + (gpa & (PAGE_SIZE - 1))), sizeof(pdpte));
+		kvm_hva_access_end(vcpu->kvm, locked);
+	}
 	srcu_read_unlock(&vcpu->kvm->srcu, idx);
 	if (hva == KVM_HVA_ERR_BAD)
 		return 0;
@@ -1578,6 +1595,32 @@ void kvm_flush_remote_tlbs(struct kvm *kvm)
 	}
 }
 
+/* The MMU notifier's arch side (kvm_main.c): drop, flush, hold off faults. */
+void kvm_arch_mmu_unmap_gfn_range(struct kvm *kvm, gfn_t start, gfn_t end)
+{
+	if (kvm_tdp_mmu_zap_leafs(&kvm->arch.tdp_mmu, start, end))
+		kvm_flush_remote_tlbs(kvm);
+}
+
+void kvm_arch_mmu_invalidate_begin(struct kvm *kvm)
+{
+	struct kvm_tdp_mmu *mmu = &kvm->arch.tdp_mmu;
+
+	pthread_mutex_lock(&mmu->mmu_lock);
+	__atomic_fetch_add(&mmu->invalidate_in_progress, 1, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&mmu->mmu_lock);
+}
+
+void kvm_arch_mmu_invalidate_end(struct kvm *kvm)
+{
+	struct kvm_tdp_mmu *mmu = &kvm->arch.tdp_mmu;
+
+	pthread_mutex_lock(&mmu->mmu_lock);
+	__atomic_fetch_add(&mmu->invalidate_seq, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_sub(&mmu->invalidate_in_progress, 1, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&mmu->mmu_lock);
+}
+
 void kvm_arch_commit_memory_region(struct kvm *kvm, const struct kvm_memory_slot *old,
 				   const struct kvm_memory_slot *new)
 {
@@ -2339,16 +2382,6 @@ int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in)
 	return 0;
 }
 
-/* Whether [hva, hva + len) is mapped in this process: once per slot, at its first fault. */
-static bool kvm_slot_hva_ok(struct kvm_memory_slot *slot)
-{
-	if (__atomic_load_n(&slot->hva_checked, __ATOMIC_ACQUIRE))
-		return true;
-	if (msync((void *)(uintptr_t)slot->userspace_addr, slot->npages << PAGE_SHIFT, MS_ASYNC))
-		return false;
-	__atomic_store_n(&slot->hva_checked, true, __ATOMIC_RELEASE);
-	return true;
-}
 
 /* ---- the instruction emulator's vCPU side (KVM's emulator_* ops, x86_emulate_instruction) ---- */
 
@@ -2410,12 +2443,15 @@ static int kvm_vcpu_rw_guest(struct kvm_vcpu *vcpu, u64 gpa, void *data, unsigne
 	while (len) {
 		unsigned int n = MIN(len, PAGE_SIZE - (unsigned int)(gpa & (PAGE_SIZE - 1)));
 		struct kvm_memory_slot *slot = gfn_to_memslot(vcpu->kvm, gpa >> PAGE_SHIFT);
+		bool locked;
 		u8 *hva;
 
-		if (!slot || !kvm_slot_hva_ok(slot) || (write && (slot->flags & KVM_MEM_READONLY)))
+		if (!slot || (write && (slot->flags & KVM_MEM_READONLY)))
 			return -EFAULT;
 		hva = (u8 *)(uintptr_t)gfn_to_hva_memslot(slot, gpa >> PAGE_SHIFT) +
 		      (gpa & (PAGE_SIZE - 1));
+		if (!kvm_hva_access_begin(vcpu->kvm, slot, (hva_t)(uintptr_t)hva, &locked))
+			return -EFAULT;
 		if (write) {
 			memcpy(hva, d, n);
 			mark_page_dirty_in_slot(vcpu->kvm, slot, gpa >> PAGE_SHIFT);
@@ -2423,6 +2459,7 @@ static int kvm_vcpu_rw_guest(struct kvm_vcpu *vcpu, u64 gpa, void *data, unsigne
 		} else {
 			memcpy(d, hva, n);
 		}
+		kvm_hva_access_end(vcpu->kvm, locked);
 		d += n;
 		gpa += n;
 		len -= n;
@@ -2995,19 +3032,24 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code)
 		.rsvd = error_code & PFERR_RSVD_MASK,
 	};
 	struct kvm *kvm = vcpu->kvm;
-	struct kvm_memory_slot *slot;
 	int idx, r;
 
 	trace_kvm_page_fault(vcpu->vcpu_id, vcpu->arch.regs[VCPU_REGS_RIP], gpa, error_code);
 	idx = srcu_read_lock(&kvm->srcu);
-	slot = gfn_to_memslot(kvm, gpa >> PAGE_SHIFT);
-	if (slot && !kvm_slot_hva_ok(slot)) {
-		/* The slot's host memory is gone: KVM_RUN fails with EFAULT. */
-		srcu_read_unlock(&kvm->srcu, idx);
-		return -EFAULT;
-	}
 	r = kvm_tdp_page_fault(kvm, &kvm->arch.tdp_mmu, &fault);
 	srcu_read_unlock(&kvm->srcu, idx);
+	if (r == -EFAULT && fault.slot) {
+		/*
+		 * The slot's host memory is gone: KVM_RUN fails with EFAULT and
+		 * says where (kvm_mmu_prepare_memory_fault_exit()).
+		 */
+		struct kvm_memory_fault_exit *mf = kvm_run_memory_fault(vcpu->run);
+
+		vcpu->run->exit_reason = KVM_EXIT_MEMORY_FAULT;
+		mf->flags = 0;
+		mf->gpa = fault.gfn << PAGE_SHIFT;
+		mf->size = PAGE_SIZE;
+	}
 	if (r < 0)
 		return r;
 	if (r == RET_PF_EMULATE)

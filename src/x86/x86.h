@@ -25,6 +25,7 @@ struct kvm_vcpu;
 
 #define KVM_DEFAULT_TSC_KHZ	2000000u	/* 2 GHz: the processor's TSC */
 #define KVM_MAX_CPUID_ENTRIES	256
+#define KVM_MIN_ALLOC_MMU_PAGES	64	/* KVM_SET_NR_MMU_PAGES' floor */
 
 struct kvm_arch {
 	u64 tss_addr;
@@ -36,6 +37,12 @@ struct kvm_arch {
 	u32 bsp_vcpu_id;		/* KVM_SET_BOOT_CPU_ID */
 
 	struct kvm_tdp_mmu tdp_mmu;	/* the EPT tables of the VM (mmu/tdp_mmu.c) */
+	/*
+	 * KVM_SET_NR_MMU_PAGES: the shadow-page budget.  The TDP MMU does not
+	 * count against it (as in KVM); there is no shadow MMU yet.
+	 */
+	u64 n_requested_mmu_pages;
+	u64 n_max_mmu_pages;
 
 	/* The in-kernel irqchip (irq.c): NULL until KVM_CREATE_IRQCHIP / _PIT2. */
 	struct kvm_pic *vpic;
