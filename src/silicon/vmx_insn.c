@@ -248,7 +248,13 @@ enum vmx_status vmx_invvpid(struct vmx_cpu *v, u64 type, u16 vpid, u64 gla)
 
 #include "silicon/vmx_api.h"
 
-static __thread struct vmx_cpu *vmx_current;
+/*
+ * initial-exec: the library is linked into the program or LD_PRELOADed,
+ * never dlopen()ed late, so the variable sits in the static TLS block and
+ * every VMREAD/VMWRITE reaches it with one load instead of a call to
+ * __tls_get_addr().
+ */
+static __thread struct vmx_cpu *vmx_current __attribute__((tls_model("initial-exec")));
 
 void vmx_cpu_bind(struct vmx_cpu *lp)
 {

@@ -460,14 +460,22 @@ static void vmx_update_exception_bitmap(struct kvm_vcpu *vcpu)
 static int vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
-	u64 rip = vcpu->arch.regs[VCPU_REGS_RIP] + vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+	u64 orig_rip = vcpu->arch.regs[VCPU_REGS_RIP];
+	u64 rip = orig_rip + vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
 	u32 intr;
 
-	/* Outside 64-bit mode RIP wraps at 32 bits. */
-	u32 cs_ar = vmx->state_in_hw ? vmcs_read32(GUEST_CS_AR_BYTES) : vcpu->arch.seg[VCPU_SREG_CS].ar;
+	/*
+	 * Outside 64-bit mode RIP wraps at 32 bits.  As in KVM, the mode is
+	 * looked at (a VMREAD of CS) only when the addition carried out of
+	 * bit 31 into bit 32: any other result is the same in every mode.
+	 */
+	if (unlikely(((rip ^ orig_rip) >> 31) == 3)) {
+		u32 cs_ar = vmx->state_in_hw ? vmcs_read32(GUEST_CS_AR_BYTES) :
+					       vcpu->arch.seg[VCPU_SREG_CS].ar;
 
-	if (!(vcpu->arch.efer & EFER_LMA) || !(cs_ar & (1u << 13)))
-		rip = (u32)rip;
+		if (!(vcpu->arch.efer & EFER_LMA) || !(cs_ar & (1u << 13)))
+			rip = (u32)rip;
+	}
 	vcpu->arch.regs[VCPU_REGS_RIP] = rip;
 	if (vmx->state_in_hw) {
 		intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
