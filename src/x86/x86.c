@@ -2754,8 +2754,12 @@ static void init_emulate_ctxt(struct kvm_vcpu *vcpu)
 	struct vmx_emul_state *st = &ctxt->state;
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 
-	/* The VMCS's guest state becomes vcpu->arch's (written back at entry). */
-	kvm_x86_call(cache_guest_state)(vcpu);
+	/*
+	 * What the emulator reads comes from the VMCS into vcpu->arch
+	 * (VCPU_EXREG_EMULATOR); emulator_writeback() marks it dirty for the
+	 * next VM entry.  The rest of the state stays where it is.
+	 */
+	kvm_x86_call(cache_reg)(vcpu, VCPU_EXREG_EMULATOR);
 	memcpy(st->regs, a->regs, sizeof(st->regs));
 	st->rip = a->regs[VCPU_REGS_RIP];
 	st->rflags = a->rflags;
@@ -2798,6 +2802,7 @@ static void emulator_writeback(struct kvm_vcpu *vcpu, struct x86_emulate_ctxt *c
 	const u32 shadow = GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS;
 	u64 old_rflags = a->rflags;
 
+	kvm_register_mark_dirty(a, VCPU_EXREG_EMULATOR);
 	memcpy(a->regs, ctxt->state.regs, sizeof(ctxt->state.regs));
 	a->regs[VCPU_REGS_RIP] = ctxt->state.rip;
 	/* data segment registers an instruction loaded (MOV Sreg, POP Sreg, LxS) */
@@ -2819,8 +2824,10 @@ static void inject_emulated_exception(struct kvm_vcpu *vcpu)
 {
 	struct x86_exception *ex = &vcpu->arch.emulate_ctxt->exception;
 
-	if (ex->vector == PF_VECTOR)
+	if (ex->vector == PF_VECTOR) {
 		vcpu->arch.cr2 = ex->address;	/* kvm_inject_emulated_page_fault() */
+		kvm_register_mark_dirty(&vcpu->arch, VCPU_EXREG_EMULATOR);
+	}
 	kvm_queue_exception(vcpu, ex->vector, ex->error_code_valid, ex->error_code);
 }
 
@@ -2999,10 +3006,17 @@ restart:
 		 */
 		if (r == 1 && tf && !ctxt->have_exception) {
 			vcpu->arch.dr6 = ((vcpu->arch.dr6 & ~0xfull) | DR6_ACTIVE_LOW | DR6_BS) & ~BIT_ULL(12);
+			kvm_register_mark_dirty(&vcpu->arch, VCPU_EXREG_EMULATOR);
 			kvm_queue_exception(vcpu, DB_VECTOR, false, 0);
 		}
 	}
 out:
+	/*
+	 * Note, written back now rather than at the next VM entry as in KVM:
+	 * code that runs before it (interrupt_allowed(), the segment bases of
+	 * kvm_get_linear_rip()) reads these fields from the VMCS.
+	 */
+	kvm_x86_call(write_dirty_regs)(vcpu);
 	srcu_read_unlock(&kvm->srcu, idx);
 	return r;
 }
