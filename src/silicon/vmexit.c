@@ -199,30 +199,13 @@ static struct cpu_seg host_seg(u16 sel, u64 base, u32 ar)
 				 .ar = sel ? ar : (ar | CPU_AR_UNUSABLE) };
 }
 
-/*
- * STEP 4 (28.5): load host state into the processor: the root-operation
- * registers KVM's VMX instructions see until the next VM entry.
- */
-void vmx_load_host_state(struct vmx_cpu *v, const void *vmcs)
+/* The host-state registers of (28.5.1-28.5.3), written into the core. */
+static void load_host_registers(struct vmx_cpu *v, const void *vmcs)
 {
 	struct cpu *c = v->cpu;
 	const struct vmx_ctls *ctl = &v->ctls;
-	struct cpu_state *s;
+	struct cpu_state *s = &c->s;
 
-	v->root_cr0 = G(HOST_CR0);
-	v->root_cr3 = G(HOST_CR3);
-	v->root_cr4 = G(HOST_CR4);
-	v->guest_mode = false;
-	if (!c)
-		return;
-	s = &c->s;
-	if (c->vmx_nonroot) {
-		/* Leave non-root operation (not yet entered if entry failed early). */
-		c->vmx_nonroot = false;
-		__atomic_and_fetch(&c->req, ~VMX_REQ_BOUNDARY, __ATOMIC_SEQ_CST);
-		c->phys_xlate = (cpu_phys_fn)v->root_phys_xlate;
-		s->tsc_offset = v->root_tsc_offset;
-	}
 	/* (28.5.1) control registers, debug registers, MSRs */
 	s->cr0 = G(HOST_CR0);
 	s->cr3 = G(HOST_CR3);
@@ -258,12 +241,56 @@ void vmx_load_host_state(struct vmx_cpu *v, const void *vmcs)
 	c->lf_op = LF_NONE;
 	s->interruptibility = 0;
 	s->activity = CPU_ACTIVE;
-	s->event_info = 0;
 	/*
 	 * Note, no cpu_state_changed(): the core never executes in root
 	 * operation (the host is the caller), and the guest's TLB entries stay
 	 * for the next entry into the same context (vmx_enter_tlb_context()).
 	 */
+}
+
+/**
+ * vmx_materialize_host_state() - write the host state the last VM exit
+ * loaded into the core's registers, if it is still pending (vmx_cpu.h);
+ * the core then no longer holds the guest state.
+ */
+void vmx_materialize_host_state(struct vmx_cpu *v)
+{
+	void *vmcs = vmx_vmcs(v);
+
+	v->guest_loaded = false;
+	if (!v->host_regs_pending)
+		return;
+	v->host_regs_pending = false;
+	if (v->cpu && vmcs)
+		load_host_registers(v, vmcs);
+}
+
+/*
+ * STEP 4 (28.5): load host state: the root-operation registers KVM's VMX
+ * instructions see until the next VM entry.  The core's own registers get
+ * it when root operation looks at one (vmx_materialize_host_state()).
+ */
+void vmx_load_host_state(struct vmx_cpu *v, const void *vmcs)
+{
+	struct cpu *c = v->cpu;
+	struct cpu_state *s;
+
+	v->root_cr0 = G(HOST_CR0);
+	v->root_cr3 = G(HOST_CR3);
+	v->root_cr4 = G(HOST_CR4);
+	v->guest_mode = false;
+	if (!c)
+		return;
+	s = &c->s;
+	if (c->vmx_nonroot) {
+		/* Leave non-root operation (not yet entered if entry failed early). */
+		c->vmx_nonroot = false;
+		__atomic_and_fetch(&c->req, ~VMX_REQ_BOUNDARY, __ATOMIC_SEQ_CST);
+		c->phys_xlate = (cpu_phys_fn)v->root_phys_xlate;
+		s->tsc_offset = v->root_tsc_offset;
+	}
+	s->event_info = 0;
+	v->host_regs_pending = true;
 }
 
 /**
@@ -278,6 +305,7 @@ void vmx_entry_failed(struct vmx_cpu *v, u32 exit_reason, u64 qual)
 	vmcs_set(vmcs, VM_EXIT_REASON, exit_reason);
 	vmcs_set(vmcs, EXIT_QUALIFICATION, qual);
 	vmx_load_host_state(v, vmcs);
+	v->guest_loaded = false;	/* the guest state was not (all) loaded */
 }
 
 void vmx_complete_exit(struct vmx_cpu *v)
@@ -341,6 +369,14 @@ void vmx_complete_exit(struct vmx_cpu *v)
 	store_msr_list(c, G(VM_EXIT_MSR_STORE_ADDR), vmcs_get32(vmcs, VM_EXIT_MSR_STORE_COUNT));
 	/* STEP 4 (28.5): load host state. */
 	vmx_load_host_state(v, vmcs);
+	/*
+	 * The core holds exactly the guest state just saved; an MSR-load list
+	 * (at this exit or the next entry) writes the core's MSRs, so with one
+	 * the host state goes into the core now, as without the deferral.
+	 */
+	v->guest_loaded = true;
+	if (vmcs_get32(vmcs, VM_EXIT_MSR_LOAD_COUNT) || vmcs_get32(vmcs, VM_ENTRY_MSR_LOAD_COUNT))
+		vmx_materialize_host_state(v);
 	/* STEP 5 (28.6): MSR-load list. */
 	load_msr_list(c, G(VM_EXIT_MSR_LOAD_ADDR), vmcs_get32(vmcs, VM_EXIT_MSR_LOAD_COUNT));
 }

@@ -68,6 +68,7 @@ enum vmx_status vmx_vmxoff(struct vmx_cpu *v)
 {
 	if (!v->vmxon)
 		return VMX_FAULT_UD;
+	vmx_materialize_host_state(v);
 	v->vmxon = false;
 	v->vmxon_ptr = VMX_INVALID_PTR;
 	/* SDM: the current-VMCS pointer is not defined after VMXOFF; forget it. */
@@ -89,6 +90,7 @@ enum vmx_status vmx_vmclear(struct vmx_cpu *v, u64 pa)
 	 * Our VMCS data always lives in the region, so "ensure the data is in
 	 * memory" has nothing to write back; only the launch state changes.
 	 */
+	vmx_materialize_host_state(v);
 	hdr = vmx_ptr(pa);
 	hdr->launch_state = VMCS_STATE_CLEAR;
 	if (pa == v->vmcs_ptr)
@@ -108,6 +110,7 @@ enum vmx_status vmx_vmptrld(struct vmx_cpu *v, u64 pa)
 		return vmx_vmfail(v, VMXERR_VMPTRLD_VMXON_POINTER);
 	if (!vmx_revision_ok(pa))
 		return vmx_vmfail(v, VMXERR_VMPTRLD_INCORRECT_VMCS_REVISION_ID);
+	vmx_materialize_host_state(v);
 	v->vmcs_ptr = pa;
 	v->ctl_host_checked = false;
 	v->guest_checked = false;
@@ -162,6 +165,9 @@ enum vmx_status vmx_vmwrite(struct vmx_cpu *v, u32 enc, u64 val)
 	/* IA32_VMX_MISC[29] ("VMWRITE to any field") is 0 on this processor. */
 	if (VMCS_FIELD_TYPE(enc) == VMCS_FIELD_TYPE_EXITINFO)
 		return vmx_vmfail(v, VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
+	/* The last exit's host state goes into the core before its fields change. */
+	if (VMCS_FIELD_TYPE(enc) == VMCS_FIELD_TYPE_HOST && v->host_regs_pending)
+		vmx_materialize_host_state(v);
 	/* vmcs_set() with one lookup: the slot holds the value masked to the width. */
 	memcpy(&old, (u8 *)vmcs + off, 8);
 	if (VMCS_FIELD_HIGH(enc))
@@ -178,12 +184,12 @@ enum vmx_status vmx_vmwrite(struct vmx_cpu *v, u32 enc, u64 val)
 	if (new == old)
 		return vmx_succeed();
 	if (enc == GUEST_RFLAGS && ((old ^ new) & BIT_ULL(17)))
-		v->guest_checked = false;
+		v->guest_checked = v->guest_loaded = false;
 	if (!vmcs_field_checked_every_entry(enc)) {
 		if (VMCS_FIELD_TYPE(enc) != VMCS_FIELD_TYPE_GUEST)
 			v->ctl_host_checked = false;
 		if (VMCS_FIELD_TYPE(enc) != VMCS_FIELD_TYPE_HOST)
-			v->guest_checked = false;
+			v->guest_checked = v->guest_loaded = false;
 	}
 	return vmx_succeed();
 }
