@@ -808,10 +808,8 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
 	}
 
 	/* (27.3.2.3) RIP, RSP, RFLAGS, and the registers KVM keeps (Linux's __vmx_vcpu_run). */
-	for (int i = 0; i < 16; i++)
-		if (i != 4)
-			s->gpr[i] = v->regs[i];
-	s->gpr[4] = G(GUEST_RSP);
+	memcpy(s->gpr, v->regs, sizeof(s->gpr));
+	s->gpr[4] = G(GUEST_RSP);	/* KVM's array has a slot for it; the VMCS has RSP */
 	s->rip = G(GUEST_RIP);
 	s->rflags = G(GUEST_RFLAGS);
 	c->lf_op = LF_NONE;

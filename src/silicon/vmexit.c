@@ -87,22 +87,27 @@ static void save_guest_state(struct vmx_cpu *v, void *vmcs)
 	 * mode ES..GS are saved with access rights F3H, the form VM entry
 	 * requires for them (27.3.1.2), whatever the core keeps.
 	 */
-	for (int i = 0; i < CPU_NR_SEGS; i++) {
-		const struct cpu_seg *g = &s->seg[i];
-		bool v86 = (s->rflags & BIT(17)) && i <= CPU_SEG_GS;
+	{
+		bool v86 = s->rflags & BIT(17);
+		u64 diff = 0;
 
-		u64 *sel = vmcs_seg_slot(vmcs, GUEST_ES_SELECTOR, i);
-		u64 *base = vmcs_seg_slot(vmcs, GUEST_ES_BASE, i);
-		u64 *limit = vmcs_seg_slot(vmcs, GUEST_ES_LIMIT, i);
-		u64 *ar = vmcs_seg_slot(vmcs, GUEST_ES_AR_BYTES, i);
-		u64 new_ar = v86 ? 0xf3 : g->ar;
+		for (int i = 0; i < CPU_NR_SEGS; i++) {
+			const struct cpu_seg *g = &s->seg[i];
+			u64 *sel = vmcs_seg_slot(vmcs, GUEST_ES_SELECTOR, i);
+			u64 *base = vmcs_seg_slot(vmcs, GUEST_ES_BASE, i);
+			u64 *limit = vmcs_seg_slot(vmcs, GUEST_ES_LIMIT, i);
+			u64 *ar = vmcs_seg_slot(vmcs, GUEST_ES_AR_BYTES, i);
+			u64 new_ar = v86 && i <= CPU_SEG_GS ? 0xf3 : g->ar;
 
-		if (*sel != g->sel || *base != g->base || *limit != g->limit || *ar != new_ar)
+			diff |= (*sel ^ g->sel) | (*base ^ g->base) | (*limit ^ g->limit) |
+				(*ar ^ new_ar);
+			*sel = g->sel;
+			*base = g->base;
+			*limit = g->limit;
+			*ar = new_ar;
+		}
+		if (diff)
 			v->guest_checked = false;
-		*sel = g->sel;
-		*base = g->base;
-		*limit = g->limit;
-		*ar = new_ar;
 	}
 	save_checked(v, vmcs, GUEST_GDTR_BASE, s->gdtr.base);
 	save_checked(v, vmcs, GUEST_GDTR_LIMIT, s->gdtr.limit);
@@ -115,10 +120,7 @@ static void save_guest_state(struct vmx_cpu *v, void *vmcs)
 	if ((vmcs_get(vmcs, GUEST_RFLAGS) ^ s->rflags) & BIT(17))	/* RFLAGS.VM: see vmx_insn.c */
 		v->guest_checked = false;
 	vmcs_set(vmcs, GUEST_RFLAGS, s->rflags);
-	for (int i = 0; i < 16; i++)
-		if (i != 4)
-			v->regs[i] = s->gpr[i];
-	v->regs[4] = s->gpr[4];
+	memcpy(v->regs, s->gpr, sizeof(s->gpr));	/* RSP too, as KVM's array has a slot */
 
 	/*
 	 * PAE paging with EPT: the PDPTEs are saved (28.3.4): the processor's
