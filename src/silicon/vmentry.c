@@ -805,6 +805,14 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
 		}
 		s->gdtr = (struct cpu_dtable){ G(GUEST_GDTR_BASE), vmcs_get32(vmcs, GUEST_GDTR_LIMIT) };
 		s->idtr = (struct cpu_dtable){ G(GUEST_IDTR_BASE), vmcs_get32(vmcs, GUEST_IDTR_LIMIT) };
+		/*
+		 * What the VMCS holds (vmexit.c compares with it).  Note, in
+		 * virtual-8086 form the VMCS has F3H where the core may keep
+		 * other access rights: no snapshot then.
+		 */
+		memcpy(v->seg_snap, s->seg, sizeof(s->seg));
+		v->seg_snap_v86 = G(GUEST_RFLAGS) & BIT(17);
+		v->seg_snap_valid = !v->seg_snap_v86;
 	}
 
 	/* (27.3.2.3) RIP, RSP, RFLAGS, and the registers KVM keeps (Linux's __vmx_vcpu_run). */

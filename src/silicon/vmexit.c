@@ -87,10 +87,14 @@ static void save_guest_state(struct vmx_cpu *v, void *vmcs)
 	 * mode ES..GS are saved with access rights F3H, the form VM entry
 	 * requires for them (27.3.1.2), whatever the core keeps.
 	 */
-	{
+	if (!v->seg_snap_valid || v->seg_snap_v86 != !!(s->rflags & BIT(17)) ||
+	    memcmp(v->seg_snap, s->seg, sizeof(s->seg))) {
 		bool v86 = s->rflags & BIT(17);
 		u64 diff = 0;
 
+		memcpy(v->seg_snap, s->seg, sizeof(s->seg));
+		v->seg_snap_v86 = v86;
+		v->seg_snap_valid = true;
 		for (int i = 0; i < CPU_NR_SEGS; i++) {
 			const struct cpu_seg *g = &s->seg[i];
 			u64 *sel = vmcs_seg_slot(vmcs, GUEST_ES_SELECTOR, i);

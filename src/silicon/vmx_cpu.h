@@ -13,6 +13,7 @@
 #ifndef SILICON_VMX_CPU_H
 #define SILICON_VMX_CPU_H
 
+#include "silicon/silicon.h"
 #include "silicon/vmcs.h"
 
 struct cpu;
@@ -150,6 +151,14 @@ struct vmx_cpu {
 	 */
 	bool guest_loaded;
 	bool host_regs_pending;
+	/*
+	 * The guest segment registers as the current VMCS holds them (written
+	 * at each full guest-state load and each save), with RFLAGS.VM: a VM
+	 * exit whose segments compare equal saves none of them.
+	 */
+	struct cpu_seg seg_snap[CPU_NR_SEGS];
+	bool seg_snap_v86;
+	bool seg_snap_valid;
 };
 
 /*
