@@ -2559,6 +2559,31 @@ static int vcpu_mmio_rw(struct kvm_vcpu *vcpu, u64 addr, int len, u8 *v, bool wr
 	return handled;
 }
 
+/*
+ * emulator_can_use_gpa(): whether the instruction's one memory access is
+ * the one that exited, so that the exit's guest-physical address can stand
+ * for a walk of the guest's page tables (the processor walked them for this
+ * access, with its rights, before EPT said MMIO).  KVM refuses REP string
+ * instructions; here only MOV, MOVZX and MOVSX with a memory operand (the
+ * usual MMIO accesses) qualify, so that no second access of the same
+ * instruction (MOVS, PUSH/POP m, CALL m) can take the address by a chance
+ * match of page offsets.
+ */
+static bool emulator_can_use_gpa(struct x86_emulate_ctxt *ctxt)
+{
+	const struct vmx_emul_insn *i = &ctxt->insn;
+
+	if (i->string || i->rep || !i->mem)
+		return false;
+	if (i->map == 0)
+		return (i->opcode >= 0x88 && i->opcode <= 0x8b) || i->opcode == 0xc6 ||
+		       i->opcode == 0xc7 || (i->opcode >= 0xa0 && i->opcode <= 0xa3);
+	if (i->map == 1)
+		return i->opcode == 0xb6 || i->opcode == 0xb7 || i->opcode == 0xbe ||
+		       i->opcode == 0xbf;
+	return false;
+}
+
 /* emulator_read_write_onepage(): RAM, an in-kernel device, or a fragment for userspace. */
 static int emulator_read_write_onepage(unsigned long addr, u8 *val, unsigned int bytes,
 				       struct x86_exception *exception, struct kvm_vcpu *vcpu,
@@ -2569,9 +2594,19 @@ static int emulator_read_write_onepage(unsigned long addr, u8 *val, unsigned int
 	int handled, ret;
 	u64 gpa;
 
-	ret = vcpu_mmio_gva_to_gpa(vcpu, addr, &gpa, exception, write);
-	if (ret < 0)
-		return X86EMUL_PROPAGATE_FAULT;
+	/*
+	 * If the exit was an EPT misconfiguration the GPA is known: no walk
+	 * (KVM's gpa_available), when the page offsets agree.
+	 */
+	if (ctxt->gpa_available && emulator_can_use_gpa(ctxt) &&
+	    (addr & (PAGE_SIZE - 1)) == (ctxt->gpa_val & (PAGE_SIZE - 1))) {
+		gpa = ctxt->gpa_val;
+		ret = (gpa & ~(u64)(PAGE_SIZE - 1)) == APIC_DEFAULT_PHYS_BASE;
+	} else {
+		ret = vcpu_mmio_gva_to_gpa(vcpu, addr, &gpa, exception, write);
+		if (ret < 0)
+			return X86EMUL_PROPAGATE_FAULT;
+	}
 	if (!ret && !kvm_vcpu_rw_guest(vcpu, gpa, val, bytes, write))
 		return X86EMUL_CONTINUE;
 	handled = vcpu_mmio_rw(vcpu, gpa, (int)bytes, val, write);

@@ -367,8 +367,10 @@ static void vmx_read_emulator_regs(struct kvm_vcpu *vcpu)
 	a->cr4 = vmcs_readl(CR4_READ_SHADOW);
 	a->efer = vmcs_read64(GUEST_IA32_EFER);
 	a->interruptibility = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
-	for (int i = 0; i < 4; i++)
-		a->pdptrs[i] = __vmcs_readl(GUEST_PDPTR0 + 2 * i);
+	/* The PDPTE registers are used (and saved by VM exits) only by PAE paging. */
+	if ((a->cr0 & X86_CR0_PG) && (a->cr4 & X86_CR4_PAE) && !(a->efer & EFER_LMA))
+		for (int i = 0; i < 4; i++)
+			a->pdptrs[i] = __vmcs_readl(GUEST_PDPTR0 + 2 * i);
 	a->cr2 = native_read_cr2();
 	a->dr6 = get_debugreg(6);
 	a->xcr0 = xgetbv(0);
