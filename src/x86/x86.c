@@ -2604,6 +2604,31 @@ static int vcpu_mmio_rw(struct kvm_vcpu *vcpu, u64 addr, int len, u8 *v, bool wr
 	return handled;
 }
 
+/*
+ * emulator_can_use_gpa(): whether the instruction's one memory access is
+ * the one that exited, so that the exit's guest-physical address can stand
+ * for a walk of the guest's page tables (the processor walked them for this
+ * access, with its rights, before EPT said MMIO).  KVM refuses REP string
+ * instructions; here only MOV, MOVZX and MOVSX with a memory operand (the
+ * usual MMIO accesses) qualify, so that no second access of the same
+ * instruction (MOVS, PUSH/POP m, CALL m) can take the address by a chance
+ * match of page offsets.
+ */
+static bool emulator_can_use_gpa(struct x86_emulate_ctxt *ctxt)
+{
+	const struct vmx_emul_insn *i = &ctxt->insn;
+
+	if (i->string || i->rep || !i->mem)
+		return false;
+	if (i->map == 0)
+		return (i->opcode >= 0x88 && i->opcode <= 0x8b) || i->opcode == 0xc6 ||
+		       i->opcode == 0xc7 || (i->opcode >= 0xa0 && i->opcode <= 0xa3);
+	if (i->map == 1)
+		return i->opcode == 0xb6 || i->opcode == 0xb7 || i->opcode == 0xbe ||
+		       i->opcode == 0xbf;
+	return false;
+}
+
 /* emulator_read_write_onepage(): RAM, an in-kernel device, or a fragment for userspace. */
 static int emulator_read_write_onepage(unsigned long addr, u8 *val, unsigned int bytes,
 				       struct x86_exception *exception, struct kvm_vcpu *vcpu,
@@ -2614,9 +2639,19 @@ static int emulator_read_write_onepage(unsigned long addr, u8 *val, unsigned int
 	int handled, ret;
 	u64 gpa;
 
-	ret = vcpu_mmio_gva_to_gpa(vcpu, addr, &gpa, exception, write);
-	if (ret < 0)
-		return X86EMUL_PROPAGATE_FAULT;
+	/*
+	 * If the exit was an EPT misconfiguration the GPA is known: no walk
+	 * (KVM's gpa_available), when the page offsets agree.
+	 */
+	if (ctxt->gpa_available && emulator_can_use_gpa(ctxt) &&
+	    (addr & (PAGE_SIZE - 1)) == (ctxt->gpa_val & (PAGE_SIZE - 1))) {
+		gpa = ctxt->gpa_val;
+		ret = (gpa & ~(u64)(PAGE_SIZE - 1)) == APIC_DEFAULT_PHYS_BASE;
+	} else {
+		ret = vcpu_mmio_gva_to_gpa(vcpu, addr, &gpa, exception, write);
+		if (ret < 0)
+			return X86EMUL_PROPAGATE_FAULT;
+	}
 	if (!ret && !kvm_vcpu_rw_guest(vcpu, gpa, val, bytes, write))
 		return X86EMUL_CONTINUE;
 	handled = vcpu_mmio_rw(vcpu, gpa, (int)bytes, val, write);
@@ -2799,8 +2834,12 @@ static void init_emulate_ctxt(struct kvm_vcpu *vcpu)
 	struct vmx_emul_state *st = &ctxt->state;
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 
-	/* The VMCS's guest state becomes vcpu->arch's (written back at entry). */
-	kvm_x86_call(cache_guest_state)(vcpu);
+	/*
+	 * What the emulator reads comes from the VMCS into vcpu->arch
+	 * (VCPU_EXREG_EMULATOR); emulator_writeback() marks it dirty for the
+	 * next VM entry.  The rest of the state stays where it is.
+	 */
+	kvm_x86_call(cache_reg)(vcpu, VCPU_EXREG_EMULATOR);
 	memcpy(st->regs, a->regs, sizeof(st->regs));
 	st->rip = a->regs[VCPU_REGS_RIP];
 	st->rflags = a->rflags;
@@ -2843,6 +2882,7 @@ static void emulator_writeback(struct kvm_vcpu *vcpu, struct x86_emulate_ctxt *c
 	const u32 shadow = GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS;
 	u64 old_rflags = a->rflags;
 
+	kvm_register_mark_dirty(a, VCPU_EXREG_EMULATOR);
 	memcpy(a->regs, ctxt->state.regs, sizeof(ctxt->state.regs));
 	a->regs[VCPU_REGS_RIP] = ctxt->state.rip;
 	/* data segment registers an instruction loaded (MOV Sreg, POP Sreg, LxS) */
@@ -2864,8 +2904,10 @@ static void inject_emulated_exception(struct kvm_vcpu *vcpu)
 {
 	struct x86_exception *ex = &vcpu->arch.emulate_ctxt->exception;
 
-	if (ex->vector == PF_VECTOR)
+	if (ex->vector == PF_VECTOR) {
 		vcpu->arch.cr2 = ex->address;	/* kvm_inject_emulated_page_fault() */
+		kvm_register_mark_dirty(&vcpu->arch, VCPU_EXREG_EMULATOR);
+	}
 	kvm_queue_exception(vcpu, ex->vector, ex->error_code_valid, ex->error_code);
 }
 
@@ -3044,10 +3086,17 @@ restart:
 		 */
 		if (r == 1 && tf && !ctxt->have_exception) {
 			vcpu->arch.dr6 = ((vcpu->arch.dr6 & ~0xfull) | DR6_ACTIVE_LOW | DR6_BS) & ~BIT_ULL(12);
+			kvm_register_mark_dirty(&vcpu->arch, VCPU_EXREG_EMULATOR);
 			kvm_queue_exception(vcpu, DB_VECTOR, false, 0);
 		}
 	}
 out:
+	/*
+	 * Note, written back now rather than at the next VM entry as in KVM:
+	 * code that runs before it (interrupt_allowed(), the segment bases of
+	 * kvm_get_linear_rip()) reads these fields from the VMCS.
+	 */
+	kvm_x86_call(write_dirty_regs)(vcpu);
 	srcu_read_unlock(&kvm->srcu, idx);
 	return r;
 }

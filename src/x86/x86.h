@@ -105,6 +105,17 @@ enum kvm_reg {
 	NR_VCPU_REGS
 };
 
+/*
+ * Register groups cached lazily from the VMCS (KVM's VCPU_EXREG_*):
+ * VCPU_EXREG_EMULATOR is what the instruction emulator reads and may write
+ * back (segments, descriptor tables, CR0/2/3/4, EFER, PDPTRs,
+ * interruptibility, DR6, XCR0, the FPU), without the rest of the state a
+ * full cache_guest_state() moves (MSRs, DR0-3/DR7, SYSENTER, PAT).
+ */
+enum kvm_reg_ex {
+	VCPU_EXREG_EMULATOR,
+};
+
 /* Segment registers, in the order of the VMCS guest-state area. */
 enum {
 	VCPU_SREG_ES,
@@ -209,6 +220,14 @@ struct kvm_queued_interrupt {
  */
 struct kvm_vcpu_arch {
 	u64 regs[NR_VCPU_REGS];
+	/*
+	 * While the guest state is in the VMCS (after a VM exit), the groups
+	 * of registers read into this struct (VCPU_EXREG_* bits) and those
+	 * changed here that the next VM entry writes back (KVM's regs_avail,
+	 * regs_dirty; kvm_register_is_available(), kvm_register_mark_dirty()).
+	 */
+	u32 regs_avail;
+	u32 regs_dirty;
 	u64 rflags;
 	struct kvm_seg_state seg[NR_VCPU_SREGS];
 	struct desc_ptr gdt, idt;
@@ -289,6 +308,16 @@ struct kvm_vcpu_arch {
 	/* The instruction emulator (emulate.c), made at its first use */
 	struct x86_emulate_ctxt *emulate_ctxt;
 };
+
+static inline bool kvm_register_is_available(struct kvm_vcpu_arch *a, enum kvm_reg_ex reg)
+{
+	return a->regs_avail & (1u << reg);
+}
+
+static inline void kvm_register_mark_dirty(struct kvm_vcpu_arch *a, enum kvm_reg_ex reg)
+{
+	a->regs_dirty |= 1u << reg;
+}
 
 int kvm_arch_init_vm(struct kvm *kvm, unsigned long type);
 void kvm_arch_destroy_vm(struct kvm *kvm);
