@@ -260,6 +260,10 @@ struct kvm_vcpu_arch {
 	unsigned int nmi_pending;	/* after process_nmi() */
 	unsigned int nmi_queued;	/* KVM_SET_VCPU_EVENTS, not yet processed */
 	u32 mp_state;
+	bool signal_pending;		/* kvm_vcpu_interrupt(): KVM_RUN returns -EINTR, atomic */
+	u64 halt_poll_ns;		/* the halt-polling window now (kvm_vcpu_halt()) */
+	/* host TSC ticks to the next timer deadline at VM entry (preemption timer), ~0 = none */
+	u64 timer_tsc_left;
 
 	/* MSRs (msr.c) */
 	u32 sysenter_cs;
@@ -380,6 +384,14 @@ void kvm_free_msr_filter(struct kvm_x86_msr_filter *f);
 u64 kvm_get_linear_rip(struct kvm_vcpu *vcpu);
 void kvm_queue_exception(struct kvm_vcpu *vcpu, u8 vector, bool has_error, u32 error_code);
 void kvm_vcpu_kick(struct kvm_vcpu *vcpu);
+/* KVM_NMI, an NMI IPI or LINT: queued for process_nmi() (any thread). */
+void kvm_inject_nmi(struct kvm_vcpu *vcpu);
+u64 kvm_timer_host_tsc_left(struct kvm_vcpu *vcpu);
+/*
+ * A signal for the vCPU's thread, as KVM sees one: its KVM_RUN returns
+ * -EINTR (KVM_EXIT_INTR) soon (the shim's pthread_cancel() uses it).
+ */
+void kvm_vcpu_interrupt(struct kvm_vcpu *vcpu);
 void kvm_flush_remote_tlbs(struct kvm *kvm);
 void kvm_arch_commit_memory_region(struct kvm *kvm, const struct kvm_memory_slot *old,
 				   const struct kvm_memory_slot *new);

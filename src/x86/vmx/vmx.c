@@ -727,9 +727,11 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 		vmx->vmcs_rflags = rflags;
 	}
 
+	/* The host tick, or the vCPU's next timer deadline if that is sooner (the hv timer). */
 	if (cpu_has_vmx_preemption_timer(&vmcs_config))
 		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE,
-			     VMX_HOST_TICK_TSC >> (vmcs_config.misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK));
+			     MIN(VMX_HOST_TICK_TSC, a->timer_tsc_left) >>
+			     (vmcs_config.misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK));
 	reason = vmx_vcpu_enter(a->regs, vmx->launched);
 
 	vmx->state_in_hw = true;
