@@ -5,13 +5,11 @@
  * (XSETBV), with the checks of the SDM (vol. 1 chapters 8, 10, 13; vol. 2
  * for each instruction).
  *
- * What is implemented of the x87: the state (eight 80-bit registers,
- * FCW/FSW/FTW, FOP/FIP/FDP), FNINIT/FNCLEX/FNSTCW/FLDCW/FNSTSW (m16 and
- * AX)/FNSTENV/FLDENV/FNSAVE/FRSTOR/FNOP/FWAIT with #NM/#MF.  FIXME: x87
- * arithmetic and data transfer (FLD, FST, FADD, ...) raise #UD; CPUID
- * still reports the FPU because every x86-64 OS assumes it (see msr.c).
- * FCS/FDS are not kept (CPUID.7.EBX[13], "FPU CS and DS deprecated"):
- * they are stored as 0.
+ * The x87 here: the state (eight 80-bit registers, FCW/FSW/FTW,
+ * FOP/FIP/FDP), FNINIT/FNCLEX/FNSTCW/FLDCW/FNSTSW (m16 and AX)/FNSTENV/
+ * FLDENV/FNSAVE/FRSTOR/FNOP/FWAIT with #NM/#MF; arithmetic and data
+ * transfer run on the host's x87 (x87.c).  FCS/FDS are not kept
+ * (CPUID.7.EBX[13], "FPU CS and DS deprecated"): they are stored as 0.
  */
 #include "silicon/fpu.h"
 
@@ -39,6 +37,18 @@ void vec_read(struct cpu *c, u64 lin, void *buf, int n)
 	}
 }
 
+void vec_probe_write(struct cpu *c, u64 lin, int n)
+{
+	if (mem_fast(c, lin, n, ACC_W))
+		return;
+	for (u64 a = lin;;) {
+		(void)mem_ptr_slow(c, a, 1, ACC_W);
+		if ((a | 0xfff) >= lin + (u64)n - 1)
+			break;
+		a = (a | 0xfff) + 1;
+	}
+}
+
 void vec_write(struct cpu *c, u64 lin, const void *buf, int n)
 {
 	const u8 *b = buf;
@@ -49,12 +59,7 @@ void vec_write(struct cpu *c, u64 lin, const void *buf, int n)
 		return;
 	}
 	/* Every page is checked for a write before the first byte is stored. */
-	for (u64 a = lin;;) {
-		(void)mem_ptr_slow(c, a, 1, ACC_W);
-		if ((a | 0xfff) >= lin + (u64)n - 1)
-			break;
-		a = (a | 0xfff) + 1;
-	}
+	vec_probe_write(c, lin, n);
 	for (int k = 0; k < n;) {
 		int m = chunk(n - k);
 		u64 v = 0;
@@ -193,6 +198,7 @@ static void get_x87(struct cpu *c, const u8 *img, bool rexw)
 	/* the 80-bit registers: bytes 10-15 of each slot are reserved */
 	for (int k = 0; k < 8; k++)
 		memset(f + FX_ST + 16 * k + 10, 0, 6);
+	fpu_fix_es(c);
 }
 
 /* XMM0-7, or XMM0-15 in 64-bit mode (SDM FXSAVE: the rest is reserved) */
@@ -520,6 +526,7 @@ static void env_get(struct cpu *c, const struct insn *i, const u8 *e)
 	fpu_put16(c, FX_FOP, fop);
 	memcpy(fpu_bytes(c) + FX_FIP, &fip, 8);
 	memcpy(fpu_bytes(c) + FX_FDP, &fdp, 8);
+	fpu_fix_es(c);
 }
 
 /* ES: an unmasked exception is pending; a waiting instruction takes #MF (CR0.NE) */
@@ -583,6 +590,7 @@ OP(op_x87)
 		} else {
 			/* FNSTENV then masks every x87 exception */
 			fpu_put16(c, FX_FCW, fpu_get16(c, FX_FCW) | 0x3f);
+			fpu_fix_es(c);
 		}
 		return;
 	}
@@ -590,6 +598,7 @@ OP(op_x87)
 	if (mem && i->op == 0xd9 && r == 5) {		/* FLDCW m16 */
 		u16 v = (u16)mem_read(c, i->seg, insn_ea(c, i), 2);
 		fpu_put16(c, FX_FCW, (v & 0x1f3f) | 0x40);
+		fpu_fix_es(c);
 		return;
 	}
 	if (mem && (i->op == 0xd9 || i->op == 0xdd) && r == 4) {	/* FLDENV, FRSTOR */
@@ -608,8 +617,7 @@ OP(op_x87)
 	}
 	if (!mem && i->op == 0xd9 && i->modrm == 0xd0)	/* FNOP */
 		return;
-	/* FIXME: x87 arithmetic and loads/stores are not implemented */
-	cpu_ud(c);
+	x87_host_exec(c, i);	/* arithmetic, loads and stores (x87.c) */
 }
 
 /* ---- the owner's view: an XSAVE image (vmx_op_fpu_save/restore, emulate.c) ---- */

@@ -43,6 +43,8 @@
 
 /* x87 status word */
 #define FSW_ES		BIT(7)
+#define FSW_B		BIT(15)
+#define FSW_FLAGS	0x3fu	/* IE DE ZE OE UE PE; FCW has the masks at the same bits */
 #define FSW_TOP_SHIFT	11
 
 /* XSAVE state components this processor has: x87 and SSE (XCR0 mask) */
@@ -142,6 +144,8 @@ static __always_inline void sse_check(struct cpu *c)
  */
 void vec_read(struct cpu *c, u64 lin, void *buf, int n);
 void vec_write(struct cpu *c, u64 lin, const void *buf, int n);
+/* Fault now if any byte of [lin, lin+n) is not writable. */
+void vec_probe_write(struct cpu *c, u64 lin, int n);
 
 /* Linear address of the memory operand; #GP(0) if @align (a power of 2) is not met. */
 static __always_inline u64 vec_ea(struct cpu *c, const struct insn *i, int size, int kind,
@@ -169,6 +173,22 @@ static __always_inline void sse_src(struct cpu *c, const struct insn *i, xmm_t *
  */
 void sse_fp_exceptions(struct cpu *c, u32 flags);
 
+/*
+ * ES and B summarize the unmasked exception flags (SDM 8.1.3.7): set
+ * whenever FSW or FCW is loaded, so a flag unmasked by FLDCW (or an image
+ * with flags and masks that disagree) is pending for the next waiting
+ * instruction, as on hardware.
+ */
+static __always_inline void fpu_fix_es(struct cpu *c)
+{
+	u16 fsw = fpu_get16(c, FX_FSW), fcw = fpu_get16(c, FX_FCW);
+
+	fsw &= (u16)~(FSW_ES | FSW_B);
+	if (fsw & ~fcw & FSW_FLAGS)
+		fsw |= FSW_ES | FSW_B;
+	fpu_put16(c, FX_FSW, fsw);
+}
+
 /* x87/SSE state handling (fpu.c) */
 void fpu_reset(struct cpu *c, bool init);
 u64 fpu_xinuse(struct cpu *c);
@@ -177,6 +197,8 @@ int fpu_xcr_check(u32 index, u64 val);
 void fpu_xsetbv(struct cpu *c, const struct insn *i);
 void fpu_grp15_mem(struct cpu *c, const struct insn *i, int r);
 void fpu_xsavec(struct cpu *c, const struct insn *i);
+/* x87 arithmetic and data transfer on the host's FPU (x87.c) */
+void x87_host_exec(struct cpu *c, const struct insn *i);
 /* The state as an XSAVE image (XSTATE_BV = XINUSE) and back (XRSTOR rules) */
 void fpu_save_image(struct cpu *c, void *buf);
 void fpu_load_image(struct cpu *c, const void *buf);
