@@ -586,9 +586,18 @@ int kvm_lapic_mmio(struct kvm_lapic *apic, u64 gpa, int len, bool write, void *d
 {
 	u32 offset;
 
-	if (!kvm_apic_hw_enabled(apic) || apic_x2apic_mode(apic) ||
-	    gpa < apic->base_address || gpa >= apic->base_address + 0x1000)
+	if (gpa < apic->base_address || gpa >= apic->base_address + 0x1000)
 		return -EOPNOTSUPP;
+	/*
+	 * A disabled APIC, or one in x2APIC mode, keeps its page as a hole
+	 * (KVM_X86_QUIRK_LAPIC_MMIO_HOLE, on by default): reads are all ones,
+	 * writes go nowhere; neither exits to userspace.
+	 */
+	if (!kvm_apic_hw_enabled(apic) || apic_x2apic_mode(apic)) {
+		if (!write)
+			memset(data, 0xff, len);
+		return 0;
+	}
 	offset = gpa - apic->base_address;
 	if (!write) {
 		kvm_lapic_reg_read(apic, offset, len, data);
@@ -633,8 +642,7 @@ int kvm_x2apic_msr_write(struct kvm_lapic *apic, u32 msr, u64 data)
 	}
 	if (data >> 32)
 		return 1;		/* reserved bits */
-	if (reg == APIC_EOI && data)
-		return 1;
+	/* Note, KVM takes an x2APIC EOI of any value (the SDM would #GP a nonzero one). */
 	return kvm_lapic_reg_write(apic, reg, (u32)data);
 }
 

@@ -27,6 +27,7 @@ GUEST_DECL(g_irq_pit_ioapic);
 GUEST_DECL(g_irq_dev);
 GUEST_DECL(g_irq_resample);
 GUEST_DECL(g_ioeventfd);
+GUEST_DECL(g_irq_x2apic);
 
 static void put64(struct tguest *g, unsigned long gpa, uint64_t v)
 {
@@ -622,4 +623,20 @@ KVM_CASE(irq_ioeventfd)
 	close(b);
 	close(c);
 	close(nfd);
+}
+
+/* ---- x2APIC ---- */
+
+KVM_CASE(irq_x2apic_msrs)
+{
+	struct tguest g;
+
+	if (ig_create(t, &g, false) < 0)
+		return;
+	ig_set_cpuid(t, &g, g.vcpu);
+	tg_load(&g, g_irq_x2apic);
+	ig_set_mode(t, &g, g.vcpu, 0);
+	CHECK_EQ(ig_run(t, &g, g.vcpu, g.run, NULL, NULL), 0);
+	CHECK_EQ(ig_dump_log(t, &g, 0), 3);
+	tg_destroy(&g);
 }

@@ -18,6 +18,8 @@
  */
 #define CODE	0x1000
 #define SH	0x18000		/* shared between vCPUs */
+#define RESUME	0x3ff8		/* where the exception stubs (g_lm_rt) go on */
+#define SETRESUME(l)	movq $A(l), RESUME
 #define LAPIC	0xfee00000
 #define IOAPIC	0xfec00000
 #define A(l)	((l) - G + CODE)
@@ -388,6 +390,61 @@ GUEST(g_ioeventfd)
 	out %eax, $0x10
 	jmp .
 END(g_ioeventfd)
+#undef G
+
+/*
+ * ---- x2APIC (guest CPUID has it): enabled through IA32_APIC_BASE, the
+ * registers as MSRs: ID and LDR, a self IPI (0x83f) and an ICR self IPI,
+ * the one-shot timer, TMCCT, EOI by MSR; a write to the read-only ID raises
+ * #GP (reported on port 0xe0 by the exception stubs), a nonzero EOI does not
+ * in KVM.
+ * The handler's EOI is xAPIC MMIO, which x2APIC mode ignores: the hook
+ * writes the EOI MSR first. ----
+ */
+#define RDMSR_R(msr)	mov $(msr), %ecx; rdmsr
+#define WRMSR_V(msr, v)	mov $(msr), %ecx; mov $(v), %eax; xor %edx, %edx; wrmsr
+#define G g_irq_x2apic
+GUEST(g_irq_x2apic)
+	SETHOOK(1f)
+	RDMSR_R(0x1b)
+	or $0xc00, %eax			/* EN | EXTD */
+	wrmsr
+	RDMSR_R(0x1b)
+	and $0xfffffc00, %eax		/* the base, EN and EXTD (not the BSP bit) */
+	REPORT(0x11)
+	RDMSR_R(0x802)			/* x2APIC ID: the vCPU id */
+	REPORT(0x12)
+	RDMSR_R(0x80d)			/* LDR: cluster 0, bit 0 */
+	REPORT(0x13)
+	WRMSR_V(0x80f, 0x1ff)		/* SVR */
+	sti
+	WRMSR_V(0x83f, 0x75)		/* SELF IPI */
+	WAIT_COUNT(1)
+	mov $0x830, %ecx		/* ICR: fixed, vector 0x76, shorthand self */
+	mov $0x44076, %eax
+	xor %edx, %edx
+	wrmsr
+	WAIT_COUNT(2)
+	WRMSR_V(0x83e, 0xb)		/* TDCR: divide by 1 */
+	WRMSR_V(0x832, 0x77)		/* LVTT: one-shot, vector 0x77 */
+	WRMSR_V(0x838, 200000)		/* TMICT */
+	WAIT_COUNT(3)
+	RDMSR_R(0x839)			/* TMCCT: 0 once expired */
+	REPORT(0x14)
+	SETRESUME(2f)
+	WRMSR_V(0x802, 5)		/* read-only: #GP */
+2:	SETRESUME(3f)
+	WRMSR_V(0x80b, 1)		/* EOI with a nonzero value: taken (KVM) */
+3:	COUNT
+	REPORT(0x15)
+	out %eax, $0x10
+	jmp .
+1:	mov $0x80b, %ecx		/* EOI */
+	xor %eax, %eax
+	xor %edx, %edx
+	wrmsr
+	ret
+END(g_irq_x2apic)
 #undef G
 
 /* ---- several vCPUs ---- */
