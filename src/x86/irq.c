@@ -87,6 +87,8 @@ int kvm_irqchip_vcpu_create(struct kvm_vcpu *vcpu, bool bsp)
 		return -ENOMEM;
 	/* No timer modes but one-shot until KVM_SET_CPUID2 (kvm_vcpu_after_set_cpuid()). */
 	vcpu->arch.apic->lapic_timer.timer_mode_mask = 0;
+	/* KVM's min_timer_period_us default: periodic timers at most every 200 us */
+	vcpu->arch.apic->lapic_timer.min_period_ns = 200000;
 	kvm_lapic_reset(vcpu->arch.apic, false, bsp);
 	return 0;
 }

@@ -301,6 +301,13 @@ static void start_apic_timer(struct kvm_lapic *apic)
 		return;
 	}
 	t->period_ns = (u64)tmict * APIC_BUS_CYCLE_NS * apic->divide_count;
+	/*
+	 * limit_periodic_timer_frequency(): a periodic timer runs no faster
+	 * than KVM's min_timer_period_us, or the guest would do nothing but
+	 * take its interrupts.
+	 */
+	if (t->timer_mode == APIC_LVT_TIMER_PERIODIC && tmict && t->period_ns < t->min_period_ns)
+		t->period_ns = t->min_period_ns;
 	t->target_ns = tmict ? t->start_ns + t->period_ns : 0;
 }
 

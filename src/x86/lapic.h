@@ -110,6 +110,7 @@ struct kvm_timer {
 	u64 target_ns;		/* next expiry on ops->now_ns(); 0 = not armed */
 	u64 start_ns;		/* when TMICT was written (for TMCCT) */
 	int pending;		/* expirations not yet injected */
+	u64 min_period_ns;	/* the shortest period (KVM: min_timer_period_us); 0 = none */
 };
 
 struct kvm_lapic {

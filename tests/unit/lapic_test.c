@@ -194,6 +194,17 @@ static void test_timer_oneshot_periodic(void)
 	/* TMICT 0 stops it */
 	wr(APIC_TMICT, 0);
 	CHECK_EQ(kvm_lapic_next_deadline(apic), 0);
+	/* KVM's minimum period (min_timer_period_us) holds for periodic timers only */
+	apic->lapic_timer.min_period_ns = 1000;
+	wr(APIC_LVTT, APIC_LVT_TIMER_PERIODIC | 0x31);
+	wr(APIC_TMICT, 100);
+	CHECK_EQ(kvm_lapic_next_deadline(apic), 6600);
+	fake_ns = 6600;
+	kvm_lapic_timer_check(apic);
+	CHECK_EQ(kvm_lapic_next_deadline(apic), 7600);
+	wr(APIC_LVTT, 0x31);		/* one-shot: not limited */
+	wr(APIC_TMICT, 100);
+	CHECK_EQ(kvm_lapic_next_deadline(apic), 6700);
 	kvm_free_lapic(apic);
 }
 
