@@ -101,12 +101,77 @@ void kvm_irqchip_vcpu_destroy(struct kvm_vcpu *vcpu)
 
 /*
  * kvm_irq_delivery_to_apic() - send @irq to every local APIC it addresses
- * (one of them for lowest priority: the one with the lowest PPR).
+ * (one of them for lowest priority: by vector hashing for a logical
+ * destination, else the one with the lowest PPR).
  *
  * Return: the number of APICs that accepted it; for a broadcast or shorthand
  * nobody received, -1.  (KVM's optimized APIC map answers 0 for a unicast
  * destination that matches no APIC, its slow path -1; ours mirrors that.)
  */
+/*
+ * The logical destination bit of @apic, as KVM's APIC map files it: the
+ * LDR's bit in its cluster (flat xAPIC: 8 bits; cluster xAPIC: 4; x2APIC:
+ * 16), or -1 if @apic is not in the cluster @dest addresses.
+ */
+static int lapic_logical_bit(struct kvm_lapic *apic, u32 dest, u32 *mask)
+{
+	u32 ldr = kvm_lapic_get_reg(apic, APIC_LDR), bits;
+
+	if (apic_x2apic_mode(apic)) {
+		if ((ldr >> 16) != (dest >> 16))
+			return -1;
+		*mask = dest & 0xffff;
+		bits = ldr & 0xffff;
+	} else if (kvm_lapic_get_reg(apic, APIC_DFR) == APIC_DFR_FLAT) {
+		*mask = dest & 0xff;
+		bits = ldr >> 24;
+	} else {
+		if ((ldr >> 28) != ((dest >> 4) & 0xf))
+			return -1;
+		*mask = dest & 0xf;
+		bits = (ldr >> 24) & 0xf;
+	}
+	return bits ? __builtin_ctz(bits) : -1;
+}
+
+/*
+ * Lowest-priority delivery to a logical destination, as KVM's APIC map
+ * does it with vector hashing (the kvm module's default): the vector picks
+ * one of the destination's bits (the vector % n-th of n), whatever the
+ * APICs' priorities; no APIC at that bit, no delivery.
+ * Return: the APIC, or NULL.
+ */
+static struct kvm_lapic *kvm_lowest_prio_hashed(struct kvm *kvm, const struct kvm_lapic_irq *irq)
+{
+	int n = __atomic_load_n(&kvm->online_vcpus, __ATOMIC_ACQUIRE), want = -1;
+	u32 mask = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct kvm_lapic *apic = kvm->vcpus[i]->arch.apic;
+		int bit;
+
+		if (!apic || !kvm_apic_hw_enabled(apic))
+			continue;
+		bit = lapic_logical_bit(apic, irq->dest_id, &mask);
+		if (bit < 0)
+			continue;
+		if (want < 0) {
+			/* kvm_vector_to_index() */
+			u32 m = mask & 0xffff;
+			int k = m ? (int)(irq->vector % __builtin_popcount(m)) : 0;
+
+			if (!m)
+				return NULL;
+			while (k--)
+				m &= m - 1;
+			want = __builtin_ctz(m);
+		}
+		if (bit == want && (mask & (1u << bit)))
+			return apic;
+	}
+	return NULL;
+}
+
 int kvm_irq_delivery_to_apic(struct kvm *kvm, struct kvm_lapic *src, const struct kvm_lapic_irq *irq)
 {
 	int n = __atomic_load_n(&kvm->online_vcpus, __ATOMIC_ACQUIRE);
@@ -114,6 +179,11 @@ int kvm_irq_delivery_to_apic(struct kvm *kvm, struct kvm_lapic *src, const struc
 		       !(irq->dest_mode == 0 && irq->dest_id == 0xff);
 	int r = unicast ? 0 : -1;
 	struct kvm_lapic *lowest = NULL;
+
+	if (irq->delivery_mode == APIC_DM_LOWEST && unicast && irq->dest_mode) {
+		lowest = kvm_lowest_prio_hashed(kvm, irq);
+		return lowest ? kvm_apic_set_irq(lowest, irq) : 0;
+	}
 
 	for (int i = 0; i < n; i++) {
 		struct kvm_lapic *apic = kvm->vcpus[i]->arch.apic;

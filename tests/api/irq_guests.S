@@ -542,6 +542,35 @@ GUEST(g_smp_sipi)
 END(g_smp_sipi)
 #undef G
 
+/*
+ * Lowest-priority MSIs to 4 vCPUs: each enables its APIC with flat logical
+ * ID 1 << index, checks in (SH + 0x20) and waits in HLT until it took the
+ * number of interrupts the case put at %gs:0x28.
+ */
+#define G g_smp_lowest
+GUEST(g_smp_lowest)
+	LAPIC_W(0xf0, 0x1ff)
+	LAPIC_W(0xe0, 0xffffffff)
+	mov %gs:0x20, %ecx
+	mov $1, %eax
+	shl %cl, %eax
+	shl $24, %eax
+	mov $(LAPIC + 0xd0), %ebx
+	mov %eax, (%rbx)
+	lock incl SH + 0x20
+1:	cli
+	mov %gs:0x28, %rax
+	cmp %rax, %gs:0
+	jae 2f
+	sti
+	hlt
+	jmp 1b
+2:	sti
+	out %eax, $0x10
+	jmp .
+END(g_smp_lowest)
+#undef G
+
 	.code16
 	.globl g_smp_tramp, g_smp_tramp_end
 	.balign 16
