@@ -199,6 +199,16 @@ long kvm_arch_dev_ioctl(unsigned int ioctl, unsigned long arg)
 	case KVM_GET_MSR_FEATURE_INDEX_LIST:
 	case KVM_GET_MSRS:
 		return kvm_msr_dev_ioctl(ioctl, argp);
+	case KVM_X86_GET_MCE_CAP_SUPPORTED: {
+		/*
+		 * kvm_caps.supported_mce_cap: the processor has no machine-check
+		 * architecture to virtualize (no MCG_CAP bits, no banks; hence
+		 * KVM_CAP_MCE is 0 and KVM_X86_SETUP_MCE is not offered).
+		 */
+		u64 mce_cap = 0;
+
+		return copy_to_user(argp, &mce_cap, sizeof(mce_cap)) ? -EFAULT : 0;
+	}
 	}
 	return -EINVAL;
 }
