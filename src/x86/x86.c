@@ -97,6 +97,7 @@ int kvm_vm_ioctl_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_MMU_SHADOW_CACHE_CONTROL:
 	case KVM_CAP_MEMORY_FAULT_INFO:		/* KVM_EXIT_MEMORY_FAULT with EFAULT */
 	case KVM_CAP_VCPU_ATTRIBUTES:		/* KVM_VCPU_TSC_CTRL */
+	case KVM_CAP_MSR_PLATFORM_INFO:
 		return 1;
 	/*
 	 * The in-kernel irqchip (irq.c): PICs, I/O APIC (the RTE polarity
@@ -146,6 +147,10 @@ int kvm_vm_ioctl_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap)
 	if (cap->flags)
 		return -EINVAL;
 	switch (cap->cap) {
+	case KVM_CAP_MSR_PLATFORM_INFO:
+		/* guest_can_read_msr_platform_info, kept inverted so 0 is KVM's default */
+		WRITE_ONCE(kvm->arch.guest_cannot_read_msr_platform_info, !cap->args[0]);
+		return 0;
 	case KVM_CAP_X86_USER_SPACE_MSR:
 		if (cap->args[0] & ~(KVM_MSR_EXIT_REASON_INVAL | KVM_MSR_EXIT_REASON_UNKNOWN |
 				     KVM_MSR_EXIT_REASON_FILTER))
