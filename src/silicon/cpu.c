@@ -274,21 +274,14 @@ void cpu_inject_event(struct cpu *c, u32 info, u32 error)
 }
 
 /*
- * The machine's TSC counts from the power-up of its first processor: the
- * host's TSC less that moment, the same on every core (as the TSCs of a
- * multi-core package are synchronized).
+ * The machine's TSC is the host's: the same on every core (the TSCs of a
+ * package are synchronized), counting since the host itself powered up, so
+ * that an offset userspace computes from its own RDTSC (KVM_VCPU_TSC_OFFSET,
+ * migration) means what it means on KVM.
  */
 u64 cpu_tsc_epoch(void)
 {
-	static u64 epoch;
-	u64 e = __atomic_load_n(&epoch, __ATOMIC_ACQUIRE), now;
-
-	if (e)
-		return e;
-	now = __rdtsc() | 1;
-	if (__atomic_compare_exchange_n(&epoch, &e, now, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		return now;
-	return e;
+	return 0;
 }
 
 u64 cpu_rdtsc(struct cpu *c)

@@ -96,6 +96,8 @@ int kvm_vm_ioctl_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_USER_NMI:
 	case KVM_CAP_MMU_SHADOW_CACHE_CONTROL:
 	case KVM_CAP_MEMORY_FAULT_INFO:		/* KVM_EXIT_MEMORY_FAULT with EFAULT */
+	case KVM_CAP_VCPU_ATTRIBUTES:		/* KVM_VCPU_TSC_CTRL */
+	case KVM_CAP_MSR_PLATFORM_INFO:
 		return 1;
 	/*
 	 * The in-kernel irqchip (irq.c): PICs, I/O APIC (the RTE polarity
@@ -145,6 +147,10 @@ int kvm_vm_ioctl_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap)
 	if (cap->flags)
 		return -EINVAL;
 	switch (cap->cap) {
+	case KVM_CAP_MSR_PLATFORM_INFO:
+		/* guest_can_read_msr_platform_info, kept inverted so 0 is KVM's default */
+		WRITE_ONCE(kvm->arch.guest_cannot_read_msr_platform_info, !cap->args[0]);
+		return 0;
 	case KVM_CAP_X86_USER_SPACE_MSR:
 		if (cap->args[0] & ~(KVM_MSR_EXIT_REASON_INVAL | KVM_MSR_EXIT_REASON_UNKNOWN |
 				     KVM_MSR_EXIT_REASON_FILTER))
@@ -199,6 +205,16 @@ long kvm_arch_dev_ioctl(unsigned int ioctl, unsigned long arg)
 	case KVM_GET_MSR_FEATURE_INDEX_LIST:
 	case KVM_GET_MSRS:
 		return kvm_msr_dev_ioctl(ioctl, argp);
+	case KVM_X86_GET_MCE_CAP_SUPPORTED: {
+		/*
+		 * kvm_caps.supported_mce_cap: the processor has no machine-check
+		 * architecture to virtualize (no MCG_CAP bits, no banks; hence
+		 * KVM_CAP_MCE is 0 and KVM_X86_SETUP_MCE is not offered).
+		 */
+		u64 mce_cap = 0;
+
+		return copy_to_user(argp, &mce_cap, sizeof(mce_cap)) ? -EFAULT : 0;
+	}
 	}
 	return -EINVAL;
 }
@@ -396,6 +412,41 @@ void kvm_synchronize_tsc(struct kvm_vcpu *vcpu, const u64 *user_value)
 	ka->last_tsc_khz = khz;
 	vcpu->arch.l1_tsc_offset = offset;
 	pthread_mutex_unlock(&ka->tsc_write_lock);
+}
+
+/*
+ * The vCPU's KVM_VCPU_TSC_CTRL attributes (kvm_arch_tsc_{has,get,set}_attr):
+ * KVM_VCPU_TSC_OFFSET is the offset of the guest's TSC from the host's
+ * (scaled) one, as the VMM computes it from its own RDTSC.  Setting it
+ * joins the current generation when it equals that generation's offset.
+ */
+static int kvm_vcpu_ioctl_device_attr(struct kvm_vcpu *vcpu, unsigned int ioctl,
+				      struct kvm_device_attr *attr)
+{
+	u64 *uaddr = (u64 *)(unsigned long)attr->addr;
+	struct kvm_arch *ka = &vcpu->kvm->arch;
+	u64 offset;
+
+	if (attr->group != KVM_VCPU_TSC_CTRL || attr->attr != KVM_VCPU_TSC_OFFSET)
+		return -ENXIO;
+	switch (ioctl) {
+	case KVM_HAS_DEVICE_ATTR:
+		return 0;
+	case KVM_GET_DEVICE_ATTR:
+		return copy_to_user(uaddr, &vcpu->arch.l1_tsc_offset, sizeof(offset)) ? -EFAULT : 0;
+	default:
+		if (copy_from_user(&offset, uaddr, sizeof(offset)))
+			return -EFAULT;
+		pthread_mutex_lock(&ka->tsc_write_lock);
+		/* __kvm_synchronize_tsc(): this write is the last one now */
+		ka->last_tsc_nsec = host_ns();
+		ka->last_tsc_write = kvm_scale_tsc(rdtsc(), vcpu->arch.l1_tsc_scaling_ratio) + offset;
+		ka->last_tsc_khz = vcpu->arch.tsc_khz;
+		ka->cur_tsc_offset = offset;
+		vcpu->arch.l1_tsc_offset = offset;
+		pthread_mutex_unlock(&ka->tsc_write_lock);
+		return 0;
+	}
 }
 
 /* The processor implements 5-level paging: 57-bit linear addresses. */
@@ -1562,6 +1613,16 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned lon
 	case KVM_GET_TSC_KHZ:
 		r = vcpu->arch.tsc_khz;
 		break;
+	case KVM_HAS_DEVICE_ATTR:
+	case KVM_GET_DEVICE_ATTR:
+	case KVM_SET_DEVICE_ATTR: {
+		struct kvm_device_attr attr;
+
+		r = copy_from_user(&attr, argp, sizeof(attr));
+		if (!r)
+			r = kvm_vcpu_ioctl_device_attr(vcpu, ioctl, &attr);
+		break;
+	}
 	case KVM_INTERRUPT: {
 		struct kvm_interrupt irq;
 

@@ -70,6 +70,7 @@ struct kvm_arch {
 	u64 cur_tsc_offset;
 
 	/* MSR accesses userspace handles (run loop, x86.c) */
+	bool guest_cannot_read_msr_platform_info;	/* KVM_CAP_MSR_PLATFORM_INFO off */
 	u64 user_space_msr_mask;		/* KVM_CAP_X86_USER_SPACE_MSR: KVM_MSR_EXIT_REASON_* */
 	struct kvm_x86_msr_filter *msr_filter;	/* KVM_X86_SET_MSR_FILTER; srcu, NULL = allow all */
 };
