@@ -21,7 +21,9 @@ static const char run_usage[] =
 	"  --append  the multiboot command line\n"
 	"  --flat    a raw binary, loaded and entered at 1 MiB in 32-bit protected mode\n"
 	"  --smp     vCPUs (1-16); with more than one: the in-kernel irqchip and PIT, the\n"
-	"            PICs programmed as a BIOS leaves them, the APs waiting for INIT-SIPI\n"
+	"            PICs programmed as a BIOS leaves them, the APs waiting for INIT-SIPI;\n"
+	"            a HLT then waits for an interrupt (KVM blocks the vCPU): the guest ends\n"
+	"            through the debug-exit port\n"
 	"  --stat    print the VM-exit statistics at the end, like perf kvm stat\n"
 	"Exit status: (V << 1) | 1 after the guest writes V to port 0xf4; 0 when it halts\n"
 	"with interrupts off; 2 on a triple fault; 4 on a failed entry or internal error.\n";
