@@ -16,7 +16,6 @@
 #include <signal.h>
 #include <pthread.h>
 #include <sys/mman.h>
-#include <x86intrin.h>
 
 #include "kvm/kvm_host.h"
 #include "kvm/trace.h"
@@ -3487,35 +3486,6 @@ static u64 irqchip_clock_ns(void)
 }
 
 /*
- * Host TSC ticks per millisecond, measured against the irqchip clock once
- * 20 ms have passed since the first call; until then 1 GHz, less than any
- * host's TSC, so that a timer exit comes early rather than late (the
- * remaining time is then armed again).
- */
-static u64 host_tsc_per_ms(void)
-{
-	static u64 tsc0, ns0, rate;
-	u64 r = __atomic_load_n(&rate, __ATOMIC_RELAXED), ns, tsc;
-
-	if (r)
-		return r;
-	ns = irqchip_clock_ns();
-	tsc = __rdtsc();
-	if (!__atomic_load_n(&ns0, __ATOMIC_ACQUIRE)) {
-		__atomic_store_n(&tsc0, tsc, __ATOMIC_RELAXED);
-		__atomic_store_n(&ns0, ns, __ATOMIC_RELEASE);
-		return 1000000;
-	}
-	if (ns - ns0 < 20000000ull)
-		return 1000000;
-	r = (tsc - __atomic_load_n(&tsc0, __ATOMIC_RELAXED)) * 1000000ull / (ns - ns0);
-	if (r < 1000000)
-		r = 1000000;
-	__atomic_store_n(&rate, r, __ATOMIC_RELAXED);
-	return r;
-}
-
-/*
  * kvm_timer_host_tsc_left() - host TSC ticks until the vCPU's next timer
  * deadline (its LAPIC timer; the PIT on vCPU 0), ~0 if none.  In KVM an
  * hrtimer interrupt takes the vCPU out of the guest then, or the VMX
@@ -3535,7 +3505,8 @@ u64 kvm_timer_host_tsc_left(struct kvm_vcpu *vcpu)
 	deadline -= now;
 	if (deadline > 1000000000ull)
 		return ~0ull;
-	return deadline * host_tsc_per_ms() / 1000000ull;
+	/* the host TSC's kHz are its ticks per millisecond */
+	return deadline * kvm_host_tsc_khz() / 1000000ull;
 }
 
 /*
