@@ -5,13 +5,11 @@
  * (XSETBV), with the checks of the SDM (vol. 1 chapters 8, 10, 13; vol. 2
  * for each instruction).
  *
- * What is implemented of the x87: the state (eight 80-bit registers,
- * FCW/FSW/FTW, FOP/FIP/FDP), FNINIT/FNCLEX/FNSTCW/FLDCW/FNSTSW (m16 and
- * AX)/FNSTENV/FLDENV/FNSAVE/FRSTOR/FNOP/FWAIT with #NM/#MF.  FIXME: x87
- * arithmetic and data transfer (FLD, FST, FADD, ...) raise #UD; CPUID
- * still reports the FPU because every x86-64 OS assumes it (see msr.c).
- * FCS/FDS are not kept (CPUID.7.EBX[13], "FPU CS and DS deprecated"):
- * they are stored as 0.
+ * The x87 here: the state (eight 80-bit registers, FCW/FSW/FTW,
+ * FOP/FIP/FDP), FNINIT/FNCLEX/FNSTCW/FLDCW/FNSTSW (m16 and AX)/FNSTENV/
+ * FLDENV/FNSAVE/FRSTOR/FNOP/FWAIT with #NM/#MF; arithmetic and data
+ * transfer run on the host's x87 (x87.c).  FCS/FDS are not kept
+ * (CPUID.7.EBX[13], "FPU CS and DS deprecated"): they are stored as 0.
  */
 #include "silicon/fpu.h"
 
@@ -39,6 +37,18 @@ void vec_read(struct cpu *c, u64 lin, void *buf, int n)
 	}
 }
 
+void vec_probe_write(struct cpu *c, u64 lin, int n)
+{
+	if (mem_fast(c, lin, n, ACC_W))
+		return;
+	for (u64 a = lin;;) {
+		(void)mem_ptr_slow(c, a, 1, ACC_W);
+		if ((a | 0xfff) >= lin + (u64)n - 1)
+			break;
+		a = (a | 0xfff) + 1;
+	}
+}
+
 void vec_write(struct cpu *c, u64 lin, const void *buf, int n)
 {
 	const u8 *b = buf;
@@ -49,12 +59,7 @@ void vec_write(struct cpu *c, u64 lin, const void *buf, int n)
 		return;
 	}
 	/* Every page is checked for a write before the first byte is stored. */
-	for (u64 a = lin;;) {
-		(void)mem_ptr_slow(c, a, 1, ACC_W);
-		if ((a | 0xfff) >= lin + (u64)n - 1)
-			break;
-		a = (a | 0xfff) + 1;
-	}
+	vec_probe_write(c, lin, n);
 	for (int k = 0; k < n;) {
 		int m = chunk(n - k);
 		u64 v = 0;
@@ -112,15 +117,16 @@ void fpu_reset(struct cpu *c, bool init)
 
 /*
  * XINUSE (SDM 13.6): bit i may be 0 only if component i is in its initial
- * configuration.  Computed from the contents: x87 with FCW 037F, FSW 0,
- * every register empty, zero pointers and zero registers; SSE with zero
- * XMM registers (MXCSR is saved whatever XINUSE says).
+ * configuration.  The tracked bits (fpu_mark_inuse()), plus what the
+ * contents say: x87 not initial unless FCW 037F, FSW 0, every register
+ * empty, zero pointers and zero registers; SSE unless the XMM registers
+ * are zero (MXCSR is saved whatever XINUSE says).
  */
 u64 fpu_xinuse(struct cpu *c)
 {
 	static const u8 zero[256];
 	const u8 *f = fpu_bytes(c);
-	u64 in = 0;
+	u64 in = c->s.fpu.xsave_hdr[0] & XCR0_SUPPORTED;
 
 	if (fpu_get16(c, FX_FCW) != 0x37f || fpu_get16(c, FX_FSW) || f[FX_FTW] ||
 	    fpu_get16(c, FX_FOP) || memcmp(f + FX_FIP, zero, 16) ||
@@ -192,6 +198,7 @@ static void get_x87(struct cpu *c, const u8 *img, bool rexw)
 	/* the 80-bit registers: bytes 10-15 of each slot are reserved */
 	for (int k = 0; k < 8; k++)
 		memset(f + FX_ST + 16 * k + 10, 0, 6);
+	fpu_fix_es(c);
 }
 
 /* XMM0-7, or XMM0-15 in 64-bit mode (SDM FXSAVE: the rest is reserved) */
@@ -238,6 +245,7 @@ static void fxrstor(struct cpu *c, const struct insn *i)
 	get_x87(c, img, i->flags & IF_REXW);
 	fpu_set_mxcsr(c, img_mxcsr(img));
 	memcpy(fpu_bytes(c) + FX_XMM, img + FX_XMM, n - FX_XMM);
+	fpu_mark_inuse(c, XFEATURE_X87 | XFEATURE_SSE);
 }
 
 /* ---- XSAVE (SDM vol. 1 13.7-13.10) ---- */
@@ -328,6 +336,8 @@ static void xrstor(struct cpu *c, const struct insn *i)
 		}
 		load_mxcsr = true;
 	}
+	/* XINUSE[i] = XSTATE_BV[i] for the components restored */
+	c->s.fpu.xsave_hdr[0] = (u8)((c->s.fpu.xsave_hdr[0] & ~rfbm) | (bv & rfbm));
 	if (rfbm & XFEATURE_X87) {
 		if (bv & XFEATURE_X87) {
 			get_x87(c, img, i->flags & IF_REXW);
@@ -516,6 +526,7 @@ static void env_get(struct cpu *c, const struct insn *i, const u8 *e)
 	fpu_put16(c, FX_FOP, fop);
 	memcpy(fpu_bytes(c) + FX_FIP, &fip, 8);
 	memcpy(fpu_bytes(c) + FX_FDP, &fdp, 8);
+	fpu_fix_es(c);
 }
 
 /* ES: an unmasked exception is pending; a waiting instruction takes #MF (CR0.NE) */
@@ -543,6 +554,7 @@ OP(op_x87)
 
 	if (c->s.cr0 & (CPU_CR0_EM | CPU_CR0_TS))
 		cpu_fault_noerr(c, EXC_NM);
+	fpu_mark_inuse(c, XFEATURE_X87);
 	if (i->op == 0xdb && i->modrm == 0xe3) {	/* FNINIT */
 		x87_init(c);
 		return;
@@ -578,6 +590,7 @@ OP(op_x87)
 		} else {
 			/* FNSTENV then masks every x87 exception */
 			fpu_put16(c, FX_FCW, fpu_get16(c, FX_FCW) | 0x3f);
+			fpu_fix_es(c);
 		}
 		return;
 	}
@@ -585,6 +598,7 @@ OP(op_x87)
 	if (mem && i->op == 0xd9 && r == 5) {		/* FLDCW m16 */
 		u16 v = (u16)mem_read(c, i->seg, insn_ea(c, i), 2);
 		fpu_put16(c, FX_FCW, (v & 0x1f3f) | 0x40);
+		fpu_fix_es(c);
 		return;
 	}
 	if (mem && (i->op == 0xd9 || i->op == 0xdd) && r == 4) {	/* FLDENV, FRSTOR */
@@ -603,6 +617,55 @@ OP(op_x87)
 	}
 	if (!mem && i->op == 0xd9 && i->modrm == 0xd0)	/* FNOP */
 		return;
-	/* FIXME: x87 arithmetic and loads/stores are not implemented */
-	cpu_ud(c);
+	x87_host_exec(c, i);	/* arithmetic, loads and stores (x87.c) */
+}
+
+/* ---- the owner's view: an XSAVE image (vmx_op_fpu_save/restore, emulate.c) ---- */
+
+/*
+ * fpu_save_image() - XSAVE of x87|SSE, standard format, into @buf
+ * (sizeof(struct cpu_fpu) bytes): XSTATE_BV = XINUSE, the rest of the
+ * header and the extended area zero, as KVM's XSAVE of the guest FPU.
+ */
+void fpu_save_image(struct cpu *c, void *buf)
+{
+	u8 *b = buf;
+	u64 bv = fpu_xinuse(c);
+	u32 mask = MXCSR_VALID;
+
+	memset(b, 0, sizeof(struct cpu_fpu));
+	memcpy(b, fpu_bytes(c), FX_XMM + 256);
+	b[FX_FTW + 1] = 0;
+	memcpy(b + FX_MXCSR_MASK, &mask, 4);
+	memcpy(b + XSAVE_HDR, &bv, 8);
+}
+
+/*
+ * fpu_load_image() - XRSTOR (RFBM = x87|SSE) of the standard-format image
+ * @buf: a component whose XSTATE_BV bit is clear gets its initial
+ * configuration, XINUSE becomes XSTATE_BV.  Reserved bits are dropped
+ * rather than faulted on (the owner, not the guest, wrote the image).
+ */
+void fpu_load_image(struct cpu *c, const void *buf)
+{
+	const u8 *b = buf;
+	u64 bv;
+	u32 mx;
+
+	memcpy(&bv, b + XSAVE_HDR, 8);
+	memset(&c->s.fpu, 0, sizeof(c->s.fpu));
+	if (bv & XFEATURE_X87)
+		get_x87(c, b, true);
+	else
+		x87_init(c);
+	if (bv & XFEATURE_SSE)
+		memcpy(fpu_bytes(c) + FX_XMM, b + FX_XMM, 256);
+	/*
+	 * MXCSR as KVM's XRSTORS of its (compacted) guest fpstate leaves it:
+	 * the image's value if SSE (or AVX) state is in it, else 1F80H
+	 * (SDM 13.8.2).
+	 */
+	memcpy(&mx, b + FX_MXCSR, 4);
+	fpu_set_mxcsr(c, bv & (XFEATURE_SSE | XFEATURE_AVX) ? mx & MXCSR_VALID : MXCSR_DEFAULT);
+	c->s.fpu.xsave_hdr[0] = (u8)(bv & XCR0_SUPPORTED);
 }

@@ -8,9 +8,7 @@
  * and 13.4): the 512-byte legacy region in its 64-bit FXSAVE format, then
  * the XSAVE header.  So FXSAVE/XSAVE are copies and a VMM saving the
  * guest's FPU (KVM's XSAVE around VM entry) sees exactly the image.  The
- * XSAVE header kept in the state is not architectural: the processor
- * tracks nothing there (XINUSE is computed from the contents, see
- * fpu_xinuse()).
+ * header's XSTATE_BV slot holds XINUSE (fpu_mark_inuse()).
  */
 #ifndef USERKVM_SILICON_FPU_H
 #define USERKVM_SILICON_FPU_H
@@ -45,6 +43,8 @@
 
 /* x87 status word */
 #define FSW_ES		BIT(7)
+#define FSW_B		BIT(15)
+#define FSW_FLAGS	0x3fu	/* IE DE ZE OE UE PE; FCW has the masks at the same bits */
 #define FSW_TOP_SHIFT	11
 
 /* XSAVE state components this processor has: x87 and SSE (XCR0 mask) */
@@ -111,6 +111,18 @@ static __always_inline void fpu_put16(struct cpu *c, int off, u16 v)
 }
 
 /*
+ * XINUSE (SDM 13.6), as the hardware tracks it: a component's bit is set
+ * by any instruction that uses it and cleared only when XRSTOR puts it in
+ * its initial configuration (or at RESET).  Kept in the XSTATE_BV slot of
+ * the state's XSAVE header; fpu_xinuse() adds the components whose
+ * contents are not initial (the owner may write the registers directly).
+ */
+static __always_inline void fpu_mark_inuse(struct cpu *c, u8 bits)
+{
+	c->s.fpu.xsave_hdr[0] |= bits;
+}
+
+/*
  * The checks every legacy-SSE instruction makes first (SDM vol. 2 table
  * 2-18 / vol. 3 13.x): #UD if CR0.EM = 1 or CR4.OSFXSR = 0, then #NM if
  * CR0.TS = 1.
@@ -122,6 +134,7 @@ static __always_inline void sse_check(struct cpu *c)
 			cpu_ud(c);
 		cpu_fault_noerr(c, EXC_NM);
 	}
+	fpu_mark_inuse(c, XFEATURE_SSE);
 }
 
 /*
@@ -131,6 +144,8 @@ static __always_inline void sse_check(struct cpu *c)
  */
 void vec_read(struct cpu *c, u64 lin, void *buf, int n);
 void vec_write(struct cpu *c, u64 lin, const void *buf, int n);
+/* Fault now if any byte of [lin, lin+n) is not writable. */
+void vec_probe_write(struct cpu *c, u64 lin, int n);
 
 /* Linear address of the memory operand; #GP(0) if @align (a power of 2) is not met. */
 static __always_inline u64 vec_ea(struct cpu *c, const struct insn *i, int size, int kind,
@@ -158,6 +173,22 @@ static __always_inline void sse_src(struct cpu *c, const struct insn *i, xmm_t *
  */
 void sse_fp_exceptions(struct cpu *c, u32 flags);
 
+/*
+ * ES and B summarize the unmasked exception flags (SDM 8.1.3.7): set
+ * whenever FSW or FCW is loaded, so a flag unmasked by FLDCW (or an image
+ * with flags and masks that disagree) is pending for the next waiting
+ * instruction, as on hardware.
+ */
+static __always_inline void fpu_fix_es(struct cpu *c)
+{
+	u16 fsw = fpu_get16(c, FX_FSW), fcw = fpu_get16(c, FX_FCW);
+
+	fsw &= (u16)~(FSW_ES | FSW_B);
+	if (fsw & ~fcw & FSW_FLAGS)
+		fsw |= FSW_ES | FSW_B;
+	fpu_put16(c, FX_FSW, fsw);
+}
+
 /* x87/SSE state handling (fpu.c) */
 void fpu_reset(struct cpu *c, bool init);
 u64 fpu_xinuse(struct cpu *c);
@@ -166,6 +197,11 @@ int fpu_xcr_check(u32 index, u64 val);
 void fpu_xsetbv(struct cpu *c, const struct insn *i);
 void fpu_grp15_mem(struct cpu *c, const struct insn *i, int r);
 void fpu_xsavec(struct cpu *c, const struct insn *i);
+/* x87 arithmetic and data transfer on the host's FPU (x87.c) */
+void x87_host_exec(struct cpu *c, const struct insn *i);
+/* The state as an XSAVE image (XSTATE_BV = XINUSE) and back (XRSTOR rules) */
+void fpu_save_image(struct cpu *c, void *buf);
+void fpu_load_image(struct cpu *c, const void *buf);
 
 /* The SSE opcode table (sse.c): the handler of map-1 opcode @i, or op_ud */
 insn_fn sse_select(struct cpu *c, struct insn *i);

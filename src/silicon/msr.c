@@ -191,10 +191,8 @@ static void str4(u32 *r, const char *s)
 }
 
 /*
- * CPUID: what this processor implements, and nothing more.  Note, FPU is
- * reported although only the x87 state and control instructions exist
- * (fpu.c: x87 arithmetic still #UDs), because every x86-64 OS requires it;
- * MMX, FXSR, SSE, SSE2, XSAVE (x87|SSE state, XSAVEOPT, XSAVEC) are whole.
+ * CPUID: what this processor implements, and nothing more (x87, MMX,
+ * FXSR, SSE, SSE2, XSAVE with x87|SSE state, XSAVEOPT, XSAVEC included).
  */
 void cpu_cpuid(struct cpu *c, u32 leaf, u32 sub, u32 out[4])
 {

@@ -29,6 +29,7 @@ static void mmx_check(struct cpu *c)
 		cpu_fault_noerr(c, EXC_NM);
 	if ((fpu_get16(c, FX_FSW) & FSW_ES) && (c->s.cr0 & CPU_CR0_NE))
 		cpu_fault_noerr(c, EXC_MF);
+	fpu_mark_inuse(c, XFEATURE_X87);
 }
 
 /*

@@ -619,6 +619,7 @@ void vmx_cache_controls(struct vmx_ctls *c, const void *vmcs)
 	c->msr_bitmap = G(MSR_BITMAP);
 	c->eptp = G(EPT_POINTER);
 	c->tsc_offset = G(TSC_OFFSET);
+	c->tsc_multiplier = G(TSC_MULTIPLIER);
 	c->vapic = G(VIRTUAL_APIC_PAGE_ADDR);
 	c->tpr_threshold = vmcs_get32(vmcs, TPR_THRESHOLD);
 	c->vpid = vmcs_get(vmcs, VIRTUAL_PROCESSOR_ID);
@@ -843,10 +844,20 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
 	s->activity = vmcs_get32(vmcs, GUEST_ACTIVITY_STATE);
 	s->event_info = 0;
 
-	/* The guest's view of the TSC (SDM 26.3: RDTSC adds the TSC offset). */
+	/*
+	 * The guest's view of the TSC (SDM 26.3): RDTSC adds the TSC offset
+	 * and, with TSC scaling too, first multiplies by the TSC multiplier.
+	 */
 	v->root_tsc_offset = s->tsc_offset;
-	if (ctl->proc & CPU_BASED_USE_TSC_OFFSETTING)
+	if ((ctl->proc & CPU_BASED_USE_TSC_OFFSETTING) &&
+	    (ctl->proc & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) &&
+	    (ctl->proc2 & SECONDARY_EXEC_TSC_SCALING)) {
+		s->tsc_root_offset = s->tsc_offset;
+		s->tsc_multiplier = ctl->tsc_multiplier;
+		s->tsc_offset = ctl->tsc_offset;
+	} else if (ctl->proc & CPU_BASED_USE_TSC_OFFSETTING) {
 		s->tsc_offset += ctl->tsc_offset;
+	}
 
 	/* Enter VMX non-root operation: EPT translates guest-physical addresses. */
 	v->root_phys_xlate = (void *)c->phys_xlate;

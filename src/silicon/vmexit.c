@@ -295,6 +295,7 @@ void vmx_load_host_state(struct vmx_cpu *v, const void *vmcs)
 		__atomic_and_fetch(&c->req, ~VMX_REQ_BOUNDARY, __ATOMIC_SEQ_CST);
 		c->phys_xlate = (cpu_phys_fn)v->root_phys_xlate;
 		s->tsc_offset = v->root_tsc_offset;
+		s->tsc_multiplier = 0;
 	}
 	s->event_info = 0;
 	v->host_regs_pending = true;

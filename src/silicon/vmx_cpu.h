@@ -47,7 +47,7 @@ struct vmx_ctls {
 	u64 cr0_mask, cr0_shadow, cr4_mask, cr4_shadow;
 	u64 io_bitmap_a, io_bitmap_b, msr_bitmap;
 	u64 eptp;
-	u64 tsc_offset;
+	u64 tsc_offset, tsc_multiplier;
 	u64 vapic;		/* virtual-APIC page (TPR shadow) */
 	u32 tpr_threshold;
 	u16 vpid;
@@ -170,8 +170,8 @@ struct vmx_cpu {
 /*
  * Fields whose checks are made at every VM entry, so that a VMWRITE to one
  * keeps the cached outcome of the other checks (ctl_host_checked,
- * guest_checked); VMX_PREEMPTION_TIMER_VALUE, TSC_OFFSET and GUEST_RSP are
- * not checked at all.
+ * guest_checked); VMX_PREEMPTION_TIMER_VALUE, TSC_OFFSET, TSC_MULTIPLIER and
+ * GUEST_RSP are not checked at all.
  */
 static inline bool vmcs_field_checked_every_entry(u32 enc)
 {
@@ -188,6 +188,8 @@ static inline bool vmcs_field_checked_every_entry(u32 enc)
 	case VMX_PREEMPTION_TIMER_VALUE:
 	case TSC_OFFSET:
 	case TSC_OFFSET + 1:	/* its high half */
+	case TSC_MULTIPLIER:
+	case TSC_MULTIPLIER + 1:
 		return true;
 	default:
 		return false;

@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <time.h>
+#include <x86intrin.h>
 
 #include "silicon/cpu.h"
 #include "silicon/fpu.h"
@@ -316,7 +317,7 @@ void vmx_op_fpu_save(void *buf)
 	struct cpu *c = this_core();
 
 	if (c)
-		memcpy(buf, &c->s.fpu, sizeof(c->s.fpu));
+		fpu_save_image(c, buf);	/* XSAVE: XSTATE_BV says what is in use */
 }
 
 void vmx_op_fpu_restore(const void *buf)
@@ -324,14 +325,14 @@ void vmx_op_fpu_restore(const void *buf)
 	struct cpu *c = this_core();
 
 	if (c)
-		memcpy(&c->s.fpu, buf, sizeof(c->s.fpu));
+		fpu_load_image(c, buf);	/* XRSTOR: clear XSTATE_BV bits mean initial state */
 }
 
 u64 vmx_op_rdtsc(void)
 {
 	struct cpu *c = this_core();
 
-	return c ? cpu_rdtsc(c) : 0;
+	return c ? cpu_rdtsc(c) : __rdtsc() - cpu_tsc_epoch();
 }
 
 /* A processor to answer CPUID on threads bound to none (all report the same model). */

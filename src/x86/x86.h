@@ -23,7 +23,15 @@
 struct kvm;
 struct kvm_vcpu;
 
-#define KVM_DEFAULT_TSC_KHZ	2000000u	/* 2 GHz: the processor's TSC */
+/*
+ * The processor's TSC is the host's (RDTSC); a guest's runs at its own
+ * frequency through TSC scaling, as on VMX: TSC_MULTIPLIER is a fixed-point
+ * ratio with 48 fractional bits (kvm_caps.tsc_scaling_ratio_frac_bits).
+ */
+#define KVM_DEFAULT_TSC_KHZ	kvm_host_tsc_khz()
+#define KVM_TSC_SCALING_FRAC_BITS	48
+#define KVM_DEFAULT_TSC_SCALING_RATIO	(1ull << KVM_TSC_SCALING_FRAC_BITS)
+u32 kvm_host_tsc_khz(void);
 #define KVM_MAX_CPUID_ENTRIES	256
 #define KVM_MIN_ALLOC_MMU_PAGES	64	/* KVM_SET_NR_MMU_PAGES' floor */
 
@@ -234,6 +242,7 @@ struct kvm_vcpu_arch {
 	u32 guest_debug;		/* KVM_SET_GUEST_DEBUG's KVM_GUESTDBG_* */
 	u64 eff_db[4], guest_debug_dr7;	/* KVM_GUESTDBG_USE_HW_BP: userspace's DR0-3, DR7 */
 	int mode;			/* OUTSIDE_GUEST_MODE / IN_GUEST_MODE, atomic */
+	int last_vmentry_cpu;		/* -1 until the first VM entry (kvm_vcpu_has_run()) */
 	pthread_mutex_t halt_lock;	/* with halt_cond: a halted vCPU sleeps here */
 	pthread_cond_t halt_cond;
 	u64 pdptrs[4];			/* PAE PDPTEs, as loaded by load_pdptrs() */
@@ -251,6 +260,10 @@ struct kvm_vcpu_arch {
 	unsigned int nmi_pending;	/* after process_nmi() */
 	unsigned int nmi_queued;	/* KVM_SET_VCPU_EVENTS, not yet processed */
 	u32 mp_state;
+	bool signal_pending;		/* kvm_vcpu_interrupt(): KVM_RUN returns -EINTR, atomic */
+	u64 halt_poll_ns;		/* the halt-polling window now (kvm_vcpu_halt()) */
+	/* host TSC ticks to the next timer deadline at VM entry (preemption timer), ~0 = none */
+	u64 timer_tsc_left;
 
 	/* MSRs (msr.c) */
 	u32 sysenter_cs;
@@ -278,8 +291,9 @@ struct kvm_vcpu_arch {
 		u64 deftype;
 	} mtrr_state;
 
-	/* TSC: guest TSC = host ns scaled to tsc_khz, plus l1_tsc_offset */
+	/* TSC: guest TSC = host TSC * l1_tsc_scaling_ratio >> 48, plus l1_tsc_offset */
 	u32 tsc_khz;
+	u64 l1_tsc_scaling_ratio;
 	u64 l1_tsc_offset;
 
 	/* Guest CPUID (cpuid.c) and what KVM derives from it */
@@ -329,6 +343,7 @@ int kvm_apic_set_base(struct kvm_vcpu *vcpu, u64 value, bool host_initiated);
 int __kvm_set_xcr(struct kvm_vcpu *vcpu, u32 index, u64 xcr);
 bool kvm_valid_efer(struct kvm_vcpu *vcpu, u64 efer);
 u64 kvm_read_l1_tsc(struct kvm_vcpu *vcpu);
+void kvm_set_tsc_khz(struct kvm_vcpu *vcpu, u32 khz);
 void kvm_synchronize_tsc(struct kvm_vcpu *vcpu, const u64 *user_value);
 u8 max_host_virt_addr_bits(void);
 
@@ -370,6 +385,14 @@ void kvm_free_msr_filter(struct kvm_x86_msr_filter *f);
 u64 kvm_get_linear_rip(struct kvm_vcpu *vcpu);
 void kvm_queue_exception(struct kvm_vcpu *vcpu, u8 vector, bool has_error, u32 error_code);
 void kvm_vcpu_kick(struct kvm_vcpu *vcpu);
+/* KVM_NMI, an NMI IPI or LINT: queued for process_nmi() (any thread). */
+void kvm_inject_nmi(struct kvm_vcpu *vcpu);
+u64 kvm_timer_host_tsc_left(struct kvm_vcpu *vcpu);
+/*
+ * A signal for the vCPU's thread, as KVM sees one: its KVM_RUN returns
+ * -EINTR (KVM_EXIT_INTR) soon (the shim's pthread_cancel() uses it).
+ */
+void kvm_vcpu_interrupt(struct kvm_vcpu *vcpu);
 void kvm_flush_remote_tlbs(struct kvm *kvm);
 void kvm_arch_commit_memory_region(struct kvm *kvm, const struct kvm_memory_slot *old,
 				   const struct kvm_memory_slot *new);

@@ -10,6 +10,7 @@
  * stubs ("push $v; hlt").
  */
 #include <string.h>
+#include <sys/mman.h>
 
 #include "../test.h"
 #include "sil.h"
@@ -208,8 +209,8 @@ static void sse_ud_nm_rules(void)
 	CHECK_EQ(run_vec(&s, c_xrstor, sizeof(c_xrstor)), 7);
 	set_cr(&s, 0, CPU_CR0_TS, 0, 0);
 	CHECK_EQ(run_vec(&s, c_xsave, sizeof(c_xsave)), -1);
-	/* x87 arithmetic is not implemented yet: #UD (with CR0.TS clear) */
-	CHECK_EQ(run_vec(&s, c_fld1, sizeof(c_fld1)), 6);
+	/* x87 arithmetic runs (CR0.TS clear) */
+	CHECK_EQ(run_vec(&s, c_fld1, sizeof(c_fld1)), -1);
 	sil_fini(&s);
 	test_end();
 }
@@ -564,6 +565,247 @@ static void mmx_aliasing(void)
 	test_end();
 }
 
+/*
+ * An x87 program (data here): loads of every size, arithmetic, stack
+ * operations, transcendental and BCD instructions, stores of every size.
+ * [rsi] holds the inputs and receives the outputs; it ends before the
+ * harness's "fxsave64 (%rdi)".
+ */
+__asm__(".pushsection .rodata\n"
+	"x87_prog:\n"
+	"	fninit\n"
+	"	fldcw (%rsi)\n"
+	"	fldl 8(%rsi)\n"
+	"	flds 16(%rsi)\n"
+	"	fildl 20(%rsi)\n"
+	"	fildll 24(%rsi)\n"
+	"	faddp\n"
+	"	fmul %st(2), %st\n"
+	"	fdivr %st(1), %st\n"
+	"	fxch %st(2)\n"
+	"	fsqrt\n"
+	"	fchs\n"
+	"	fld %st(1)\n"
+	"	fabs\n"
+	"	fldpi\n"
+	"	fmulp\n"
+	"	frndint\n"
+	"	fld1\n"
+	"	fscale\n"
+	"	fstpt 64(%rsi)\n"
+	"	fsubrl 8(%rsi)\n"
+	"	fimuls 32(%rsi)\n"
+	"	fcom %st(1)\n"
+	"	fnstsw 74(%rsi)\n"
+	"	fucomp %st(2)\n"
+	"	fld %st(0)\n"
+	"	fsin\n"
+	"	fpatan\n"
+	"	fistl 76(%rsi)\n"
+	"	fstl 80(%rsi)\n"
+	"	fbstp 88(%rsi)\n"
+	"	fistpll 98(%rsi)\n"
+	"	fisttps 106(%rsi)\n"
+	"	fsts 112(%rsi)\n"
+	"	fstps 116(%rsi)\n"
+	"	fisttpl 120(%rsi)\n"
+	"	fldl2e\n"
+	"	fxam\n"
+	"	fnstsw 108(%rsi)\n"
+	"x87_prog_end:\n"
+	".popsection\n");
+extern const u8 x87_prog[], x87_prog_end[];
+
+static void x87_arith_vs_host(void)
+{
+	static const u16 cws[] = { 0x37f, 0x27f, 0x07f, 0xf7f, 0x77f, 0xb7f, 0x17f };	/* all masked */
+	u8 *page;
+	size_t n = (size_t)(x87_prog_end - x87_prog);
+	struct sil s;
+	struct cpu_state *st;
+	int bad = 0;
+	u64 rng = 12345;
+
+	test_begin("x87 arithmetic and loads/stores equal the host's (FXSAVE image and stores)");
+	page = mmap(NULL, 4096, PROT_READ | PROT_WRITE | PROT_EXEC, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (page == MAP_FAILED) {
+		CHECK(0, "no executable page");
+		test_end();
+		return;
+	}
+	memcpy(page, x87_prog, n);
+	memcpy(page + n, (const u8[]){ 0x48, 0x0f, 0xae, 0x07, 0xdb, 0xe3, 0xc3 }, 7);
+	setup(&s);
+	st = cpu_state(s.c);
+	{
+		u8 code[512];
+		memcpy(code, x87_prog, n);
+		memcpy(code + n, c_fxsave, sizeof(c_fxsave));
+		sil_put(&s, CODE, code, n + sizeof(c_fxsave));
+	}
+	for (int k = 0; k < 200 && bad < 3; k++) {
+		u8 in[128] __attribute__((aligned(16))), hbuf[128], *sbuf = s.ram + BUF2;
+		u8 himg[512] __attribute__((aligned(16)));
+		double a;
+		float b;
+		s32 ci;
+		s64 di;
+		s16 ei;
+
+		rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+		a = (double)(s64)(rng >> 20) / (double)(1 + (rng & 0xffff));
+		b = (float)((s32)(rng >> 33)) / 7.0f;
+		ci = (s32)(rng >> 7);
+		di = (s64)(rng * 31);
+		ei = (s16)(rng >> 48);
+		if (k % 10 == 0)
+			a = 0.0;
+		if (k % 17 == 3)
+			b = -b * 1e30f;
+		memset(in, 0, sizeof(in));
+		memcpy(in, &cws[k % ARRAY_SIZE(cws)], 2);
+		memcpy(in + 8, &a, 8);
+		memcpy(in + 16, &b, 4);
+		memcpy(in + 20, &ci, 4);
+		memcpy(in + 24, &di, 8);
+		memcpy(in + 32, &ei, 2);
+		/* the host */
+		memcpy(hbuf, in, sizeof(in));
+		memset(himg, 0, sizeof(himg));
+		((void (*)(void *, void *))page)(himg, hbuf);
+		/* silicon */
+		memcpy(sbuf, in, sizeof(in));
+		memset(s.ram + BUF, 0, 512);
+		st->gpr[7] = BUF;
+		st->gpr[6] = BUF2;
+		if (run_vec(&s, (const u8 *)"", 0) != -1) {
+			CHECK(0, "case %d: silicon took exception %d", k, vector(&s));
+			bad++;
+			continue;
+		}
+		for (int j = 0; j < 160; j++) {
+			if (j >= 6 && j < 32)
+				continue;	/* FOP/FIP/FDP (the AMD host saves them only with ES), MXCSR */
+			if (j >= 32) {
+				/* an empty register keeps stale contents: only valid ones count */
+				int top = (himg[3] >> 3) & 7, phys = (top + (j - 32) / 16) & 7;
+				if (!((himg[4] >> phys) & 1) || (j - 32) % 16 >= 10)
+					continue;
+			}
+			if (s.ram[BUF + j] != himg[j]) {
+				CHECK(0, "case %d (cw %#x): image byte %d silicon %02x host %02x", k,
+				      cws[k % ARRAY_SIZE(cws)], j, s.ram[BUF + j], himg[j]);
+				bad++;
+				break;
+			}
+		}
+		if (memcmp(sbuf, hbuf, 124)) {
+			for (int j = 0; j < 124; j++)
+				if (sbuf[j] != hbuf[j]) {
+					CHECK(0, "case %d: stored byte %d silicon %02x host %02x", k, j,
+					      sbuf[j], hbuf[j]);
+					break;
+				}
+			bad++;
+		}
+	}
+	munmap(page, 4096);
+	sil_fini(&s);
+	test_end();
+}
+
+static void x87_exceptions(void)
+{
+	struct sil s;
+	struct cpu_state *st;
+	/* fldcw (%rsi); fld1; fldz; fdivp (1/0, ZE unmasked: pending); fnstsw %ax; fwait */
+	static const u8 c_divz[] = { 0xd9, 0x2e, 0xd9, 0xe8, 0xd9, 0xee, 0xde, 0xf9, 0xdf, 0xe0,
+				     0x9b, HLT };
+	/* fld1; fldz; fcomi %st(1); hlt */
+	static const u8 c_fcomi[] = { 0xd9, 0xe8, 0xd9, 0xee, 0xdb, 0xf1, HLT };
+	static const u8 c_reserved[] = { 0xd9, 0xd1, HLT };	/* D9 D1: reserved */
+	static const u8 c_fstp_m[] = { 0xd9, 0xe8, 0xdd, 0x1f, HLT };	/* fld1; fstpl (%rdi) */
+	u16 cw = 0x37b;		/* ZM clear */
+	u16 fsw;
+
+	test_begin("x87 pending exceptions (#MF at the next waiting instruction, CR0.NE), FCOMI, #UD");
+	setup(&s);
+	st = cpu_state(s.c);
+	memcpy(s.ram + BUF2, &cw, 2);
+	st->gpr[6] = BUF2;
+	CHECK_EQ(run_vec(&s, c_divz, sizeof(c_divz)), 16);
+	CHECK_EQ(get64(&s, st->gpr[4] + 8), CODE + 10);	/* at the FWAIT */
+	CHECK_EQ(st->gpr[0] & 0x84, 0x84);	/* ES and ZE in the FNSTSW result */
+	memcpy(&fsw, st->fpu.fxsave + 2, 2);
+	CHECK(fsw & 0x80, "ES not pending");
+	/* the FOP of the faulting instruction (DE F9) */
+	CHECK_EQ(st->fpu.fxsave[6] | (st->fpu.fxsave[7] << 8), 0x6f9);
+	/* FNINIT clears it; FCOMI 0 vs 1: CF */
+	st->rflags = 2 | CPU_FLAG_ZF | CPU_FLAG_OF;
+	CHECK_EQ(run_vec(&s, c_fninit, sizeof(c_fninit)), -1);
+	CHECK_EQ(run_vec(&s, c_fcomi, sizeof(c_fcomi)), -1);
+	CHECK_EQ(st->rflags & (CPU_FLAG_ZF | CPU_FLAG_PF | CPU_FLAG_CF | CPU_FLAG_OF), CPU_FLAG_CF);
+	CHECK_EQ(run_vec(&s, c_reserved, sizeof(c_reserved)), 6);
+	/* FSTP m64 */
+	CHECK_EQ(run_vec(&s, c_fninit, sizeof(c_fninit)), -1);
+	st->gpr[7] = BUF;
+	CHECK_EQ(run_vec(&s, c_fstp_m, sizeof(c_fstp_m)), -1);
+	{
+		double one;
+		memcpy(&one, s.ram + BUF, 8);
+		CHECK(one == 1.0, "FSTP m64 stored %g", one);
+	}
+	sil_fini(&s);
+	test_end();
+}
+
+/*
+ * Random x87 states (FRSTOR of random bytes: any flags, masks, tags, TOP)
+ * and random x87 instructions, with CR0.NE either way: every run ends in
+ * the guest (HLT, or an exception stub), never in a host trap.
+ */
+static void x87_random_states(void)
+{
+	struct sil s;
+	struct cpu_state *st;
+	u64 rng = 0xfeedfacecafebeefull;
+	int ran = 0, mf = 0;
+
+	test_begin("x87 random states and instructions never trap the host (#MF/IGNNE)");
+	setup(&s);
+	st = cpu_state(s.c);
+	for (int k = 0; k < 3000; k++) {
+		u8 code[8] = { 0xdd, 0x26 };	/* frstor (%rsi) */
+		int n = 2;
+
+		for (int j = 0; j < 108; j += 8) {
+			rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+			memcpy(s.ram + BUF2 + j, &rng, 8);
+		}
+		rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+		code[n++] = (u8)(0xd8 + (rng & 7));
+		code[n++] = (u8)(rng >> 8);
+		if ((code[n - 1] & 0xc0) != 0xc0)
+			code[n - 1] = (u8)((code[n - 1] & 0x38) | 0x06);	/* [rsi] */
+		code[n++] = 0x9b;	/* fwait: takes what the instruction left pending */
+		code[n++] = HLT;
+		st->gpr[6] = BUF2;
+		if (rng & BIT_ULL(20))
+			st->cr0 |= CPU_CR0_NE;
+		else
+			st->cr0 &= ~(u64)CPU_CR0_NE;
+		cpu_state_changed(s.c);
+		if (run(&s, code, n, false) == CPU_EXIT_HLT)
+			ran++;
+		if (vector(&s) == 16)
+			mf++;
+	}
+	CHECK_EQ(ran, 3000);
+	CHECK(mf > 0, "no #MF in %d runs", ran);
+	sil_fini(&s);
+	test_end();
+}
+
 int main(void)
 {
 	fpu_reset_values();
@@ -573,5 +815,8 @@ int main(void)
 	simd_fp_exceptions();
 	fxsave_xsave_images();
 	mmx_aliasing();
+	x87_arith_vs_host();
+	x87_exceptions();
+	x87_random_states();
 	return test_cases_failed ? 1 : 0;
 }

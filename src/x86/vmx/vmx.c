@@ -36,7 +36,7 @@ static inline struct vcpu_vmx *to_vmx(struct kvm_vcpu *vcpu)
 #define KVM_OPTIONAL_VMX_CPU_BASED	0
 #define KVM_REQUIRED_VMX_SECONDARY	(SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_UNRESTRICTED_GUEST)
 #define KVM_OPTIONAL_VMX_SECONDARY	(SECONDARY_EXEC_ENABLE_VPID | SECONDARY_EXEC_ENABLE_RDTSCP | \
-					 SECONDARY_EXEC_ENABLE_INVPCID)
+					 SECONDARY_EXEC_ENABLE_INVPCID | SECONDARY_EXEC_TSC_SCALING)
 #define KVM_REQUIRED_VMX_VM_EXIT	(VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_SAVE_IA32_EFER | \
 					 VM_EXIT_LOAD_IA32_EFER | VM_EXIT_SAVE_DEBUG_CONTROLS)
 #define KVM_OPTIONAL_VMX_VM_EXIT	(VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT)
@@ -281,7 +281,9 @@ static void vmx_push_state(struct kvm_vcpu *vcpu)
 	vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, 0);
 	for (int i = 0; i < 4; i++)
 		__vmcs_writel(GUEST_PDPTR0 + 2 * i, a->pdptrs[i]);
-	vmcs_write64(TSC_OFFSET, kvm_read_l1_tsc(vcpu) - rdtsc());
+	/* guest TSC = (TSC * TSC_MULTIPLIER >> 48) + TSC_OFFSET, as kvm_read_l1_tsc() */
+	vmcs_write64(TSC_OFFSET, a->l1_tsc_offset);
+	vmcs_write64(TSC_MULTIPLIER, a->l1_tsc_scaling_ratio);
 
 	/* Unswitched: CR2, DR0-3/DR6, XCR0, the syscall MSRs, the FPU. */
 	native_write_cr2(a->cr2);
@@ -732,9 +734,11 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 		vmx->vmcs_rflags = rflags;
 	}
 
+	/* The host tick, or the vCPU's next timer deadline if that is sooner (the hv timer). */
 	if (cpu_has_vmx_preemption_timer(&vmcs_config))
 		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE,
-			     VMX_HOST_TICK_TSC >> (vmcs_config.misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK));
+			     MIN(VMX_HOST_TICK_TSC, a->timer_tsc_left) >>
+			     (vmcs_config.misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK));
 	reason = vmx_vcpu_enter(a->regs, vmx->launched);
 
 	vmx->state_in_hw = true;
