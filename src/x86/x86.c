@@ -3378,6 +3378,12 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 			fastpath = EXIT_FASTPATH_EXIT_HANDLED;
 			break;
 		}
+		/*
+		 * The fastpath may have armed a timer (IA32_TSC_DEADLINE): the
+		 * preemption timer follows, as KVM's fastpath restarts the hv
+		 * timer, so the deadline does not wait for the host tick.
+		 */
+		vcpu->arch.timer_tsc_left = kvm_timer_host_tsc_left(vcpu);
 		/* Note, VM exits that go down the slow path are counted below. */
 		vcpu->stat->exits++;
 	}
