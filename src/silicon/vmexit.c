@@ -80,6 +80,7 @@ static void save_guest_state(struct vmx_cpu *v, void *vmcs)
 		vmcs_set(vmcs, VM_ENTRY_CONTROLS, entry);
 		v->ctl_host_checked = false;
 		v->guest_checked = false;
+		v->ctls_valid = false;
 	}
 
 	/*

@@ -159,6 +159,12 @@ struct vmx_cpu {
 	struct cpu_seg seg_snap[CPU_NR_SEGS];
 	bool seg_snap_v86;
 	bool seg_snap_valid;
+	/*
+	 * @ctls holds the current VMCS's controls: no control field has
+	 * changed since they were read (VMWRITE of a control, VMPTRLD, VMCLEAR
+	 * and an exit that changes "IA-32e mode guest" reset it).
+	 */
+	bool ctls_valid;
 };
 
 /*

@@ -97,6 +97,7 @@ enum vmx_status vmx_vmclear(struct vmx_cpu *v, u64 pa)
 		v->vmcs_ptr = VMX_INVALID_PTR;
 	v->ctl_host_checked = false;
 	v->guest_checked = false;
+	v->ctls_valid = false;
 	return vmx_succeed();
 }
 
@@ -114,6 +115,7 @@ enum vmx_status vmx_vmptrld(struct vmx_cpu *v, u64 pa)
 	v->vmcs_ptr = pa;
 	v->ctl_host_checked = false;
 	v->guest_checked = false;
+	v->ctls_valid = false;
 	return vmx_succeed();
 }
 
@@ -183,6 +185,8 @@ enum vmx_status vmx_vmwrite(struct vmx_cpu *v, u32 enc, u64 val)
 	 */
 	if (new == old)
 		return vmx_succeed();
+	if (VMCS_FIELD_TYPE(enc) == VMCS_FIELD_TYPE_CONTROL)
+		v->ctls_valid = false;
 	if (enc == GUEST_RFLAGS && ((old ^ new) & BIT_ULL(17)))
 		v->guest_checked = v->guest_loaded = false;
 	if (!vmcs_field_checked_every_entry(enc)) {

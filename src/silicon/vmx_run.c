@@ -206,7 +206,10 @@ u32 vmx_op_enter(u64 *regs, bool launched)
 		return reason;
 	}
 	/* STEP 5: load guest state, MSRs; STEP 6: event injection. */
-	vmx_cache_controls(&v->ctls, vmcs);
+	if (!v->ctls_valid) {
+		vmx_cache_controls(&v->ctls, vmcs);
+		v->ctls_valid = true;
+	}
 	v->regs = regs;
 	reason = vmx_load_guest(v, vmcs, &qual);
 	if (reason) {

@@ -1815,20 +1815,24 @@ int kvm_skip_emulated_instruction(struct kvm_vcpu *vcpu)
 /*
  * kvm_arch_vcpu_ioctl_set_guest_debug(): KVM_GUESTDBG_ENABLE with
  * USE_SW_BP intercepts #BP (int3 exits with KVM_EXIT_DEBUG); INJECT_BP
- * queues a #BP for the guest (reinjecting one userspace saw).  Return:
- * 0, -EBUSY if an exception is already pending, -EINVAL for flags
- * userkvm does not know (INJECT_DB).  SINGLESTEP sets RFLAGS.TF
- * in the guest (hidden from KVM_GET_REGS) and intercepts #DB; USE_HW_BP
- * runs the guest with userspace's DR0-3/DR7 and intercepts #DB.
+ * queues a #BP for the guest (reinjecting one userspace saw), INJECT_DB a
+ * #DB (no payload: DR6 stays as it is).  SINGLESTEP sets RFLAGS.TF in the
+ * guest (hidden from KVM_GET_REGS) and intercepts #DB; USE_HW_BP runs the
+ * guest with userspace's DR0-3/DR7 and intercepts #DB.  Return: 0, -EBUSY
+ * if an exception is already pending, -EINVAL for unknown flags.
  */
 int kvm_arch_vcpu_ioctl_set_guest_debug(struct kvm_vcpu *vcpu, struct kvm_guest_debug *dbg)
 {
 	if (dbg->control & ~KVM_GUESTDBG_VALID_MASK)
 		return -EINVAL;
-	if (dbg->control & KVM_GUESTDBG_INJECT_BP) {
+	/* One exception at a time; with both, the #DB (KVM's order). */
+	if (dbg->control & (KVM_GUESTDBG_INJECT_DB | KVM_GUESTDBG_INJECT_BP)) {
 		if (vcpu->arch.exception.pending || vcpu->arch.exception.injected)
 			return -EBUSY;
-		kvm_queue_exception(vcpu, 3 /* BP_VECTOR */, false, 0);
+		if (dbg->control & KVM_GUESTDBG_INJECT_DB)
+			kvm_queue_exception(vcpu, DB_VECTOR, false, 0);
+		else
+			kvm_queue_exception(vcpu, 3 /* BP_VECTOR */, false, 0);
 	}
 	vcpu->arch.guest_debug = dbg->control;
 	if (!(vcpu->arch.guest_debug & KVM_GUESTDBG_ENABLE))
@@ -3434,6 +3438,12 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 			fastpath = EXIT_FASTPATH_EXIT_HANDLED;
 			break;
 		}
+		/*
+		 * The fastpath may have armed a timer (IA32_TSC_DEADLINE): the
+		 * preemption timer follows, as KVM's fastpath restarts the hv
+		 * timer, so the deadline does not wait for the host tick.
+		 */
+		vcpu->arch.timer_tsc_left = kvm_timer_host_tsc_left(vcpu);
 		/* Note, VM exits that go down the slow path are counted below. */
 		vcpu->stat->exits++;
 	}

@@ -377,7 +377,8 @@ int kvm_handle_unexpected_exit(struct kvm_vcpu *vcpu, u32 exit_reason);
 /* KVM_GUESTDBG_* userkvm implements (KVM_CAP_SET_GUEST_DEBUG2) */
 #define KVM_GUESTDBG_VALID_MASK	(KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP | \
 				 KVM_GUESTDBG_USE_SW_BP | KVM_GUESTDBG_USE_HW_BP | \
-				 KVM_GUESTDBG_INJECT_BP | KVM_GUESTDBG_BLOCKIRQ)
+				 KVM_GUESTDBG_INJECT_DB | KVM_GUESTDBG_INJECT_BP | \
+				 KVM_GUESTDBG_BLOCKIRQ)
 int kvm_arch_vcpu_ioctl_set_guest_debug(struct kvm_vcpu *vcpu, struct kvm_guest_debug *dbg);
 int kvm_vm_ioctl_set_msr_filter(struct kvm *kvm, struct kvm_msr_filter *filter);
 void kvm_free_msr_filter(struct kvm_x86_msr_filter *f);

@@ -53,6 +53,7 @@ MG_DECL(mg_idt_mmio);
 MG_DECL(mg_pio_kernel);
 MG_DECL(mg_tscdl);
 MG_DECL(mg_x2apic);
+MG_DECL(mg_nops);
 extern const unsigned char mg_x2apic_handler[];
 
 struct mt_vm {
@@ -796,6 +797,42 @@ KVM_CASE(msr_x2apic_icr_fastpath)
 
 			/* the 100 ICR writes (the EOIs and the rest take the slow path) */
 			CHECK(fast == 100, "fastpath exits %lld", fast);
+		}
+	}
+	mt_destroy(&g);
+}
+
+/*
+ * KVM_GUESTDBG_INJECT_DB: KVM_SET_GUEST_DEBUG queues a #DB for the guest
+ * (kvm_queue_exception(DB_VECTOR), no payload: DR6 is left alone), which
+ * its IDT receives before the first instruction (the stub reports vector 1
+ * and the RIP it interrupted); a second request while it is pending fails
+ * with EBUSY, as for INJECT_BP.
+ */
+KVM_CASE(guest_debug_inject_db)
+{
+	struct kvm_guest_debug dbg = { .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_INJECT_DB };
+	struct kvm_debugregs dr;
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_nops, mg_nops_end, false)) {
+		long r;
+
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_GUEST_DEBUG, &dbg));
+		r = IOC(t, g.vcpu, KVM_SET_GUEST_DEBUG, &dbg);
+		CHECK_ERR(t, r, EBUSY);
+		mt_run(t, &g, 8);
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_DEBUGREGS, &dr));
+		t_printf(t, "dr6=%#llx dr7=%#llx", (unsigned long long)dr.dr6, (unsigned long long)dr.dr7);
+		/* INJECT_DB and INJECT_BP: the #DB (KVM's order) */
+		dbg.control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_INJECT_DB | KVM_GUESTDBG_INJECT_BP;
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_GUEST_DEBUG, &dbg));
+		{
+			struct kvm_vcpu_events ev;
+
+			CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_VCPU_EVENTS, &ev));
+			t_printf(t, "exception injected=%u pending=%u nr=%u", ev.exception.injected,
+				 ev.exception.pending, ev.exception.nr);
 		}
 	}
 	mt_destroy(&g);

@@ -489,4 +489,12 @@ mg_x2apic_handler:
 	iretq
 END(mg_x2apic)
 
+/* Two NOPs and the end (KVM_GUESTDBG_INJECT_DB: the #DB comes before the first) */
+	.code64
+GUEST(mg_nops)
+	nop
+	nop
+	DONE
+END(mg_nops)
+
 	.section .note.GNU-stack, "", @progbits

@@ -396,6 +396,7 @@ static void vmx_write_emulator_regs(struct kvm_vcpu *vcpu)
 		if (s->selector == o->selector && s->base == o->base && s->limit == o->limit &&
 		    s->ar == o->ar)
 			continue;
+		vmx->seg_base_cached &= ~(1u << i);
 		__vmcs_writel(kvm_vmx_segment_fields[i].selector, s->selector);
 		__vmcs_writel(kvm_vmx_segment_fields[i].base, s->base);
 		__vmcs_writel(kvm_vmx_segment_fields[i].limit, s->limit);
@@ -460,9 +461,15 @@ static void vmx_cache_guest_state(struct kvm_vcpu *vcpu)
 
 static u64 vmx_get_segment_base(struct kvm_vcpu *vcpu, int seg)
 {
-	if (to_vmx(vcpu)->state_in_hw)
-		return __vmcs_readl(kvm_vmx_segment_fields[seg].base);
-	return vcpu->arch.seg[seg].base;
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	if (!vmx->state_in_hw)
+		return vcpu->arch.seg[seg].base;
+	if (!(vmx->seg_base_cached & (1u << seg))) {
+		vmx->seg_base[seg] = __vmcs_readl(kvm_vmx_segment_fields[seg].base);
+		vmx->seg_base_cached |= 1u << seg;
+	}
+	return vmx->seg_base[seg];
 }
 
 /* ---- events ---- */
@@ -736,6 +743,7 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 
 	vmx->state_in_hw = true;
 	a->regs_avail = 0;	/* the VMCS holds the guest state again */
+	vmx->seg_base_cached = 0;
 	vmx->fail = false;
 	if (reason == VMX_ENTER_VMFAIL_VALID || reason == VMX_ENTER_VMFAIL_INVALID ||
 	    reason == VMX_ENTER_FAULT) {

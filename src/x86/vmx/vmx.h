@@ -29,6 +29,13 @@ struct vcpu_vmx {
 	 * differs, as KVM writes back only the registers in regs_dirty.
 	 */
 	u64 vmcs_rip, vmcs_rsp, vmcs_rflags;
+	/*
+	 * KVM's segment_cache, for the bases: read from the VMCS once per exit
+	 * (a bit per segment in @seg_base_cached, cleared at each exit and
+	 * when KVM writes segments into the VMCS).
+	 */
+	u32 seg_base_cached;
+	u64 seg_base[NR_VCPU_SREGS];
 	/* VCPU_EXREG_EMULATOR as read (vmx_read_emulator_regs()), to see what changed */
 	struct kvm_seg_state emul_seg[NR_VCPU_SREGS];
 	u32 emul_interruptibility;
