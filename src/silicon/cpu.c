@@ -153,7 +153,8 @@ void cpu_reset(struct cpu *c, bool init)
 	s->nmi_pending = 0;
 	if (!init) {
 		s->tsc_aux = 0;
-		s->tsc_offset = -(u64)__rdtsc();
+		s->tsc_offset = -cpu_tsc_epoch();	/* every core's TSC is the machine's */
+		s->tsc_multiplier = 0;
 		s->pat = 0x0007040600070406ull;
 		s->apic_base = 0xfee00900;	/* BSP, xAPIC enabled */
 		s->misc_enable = 1;		/* fast strings */
@@ -272,9 +273,39 @@ void cpu_inject_event(struct cpu *c, u32 info, u32 error)
 	__atomic_or_fetch(&c->req, REQ_EVENT, __ATOMIC_SEQ_CST);
 }
 
+/*
+ * The machine's TSC counts from the power-up of its first processor: the
+ * host's TSC less that moment, the same on every core (as the TSCs of a
+ * multi-core package are synchronized).
+ */
+u64 cpu_tsc_epoch(void)
+{
+	static u64 epoch;
+	u64 e = __atomic_load_n(&epoch, __ATOMIC_ACQUIRE), now;
+
+	if (e)
+		return e;
+	now = __rdtsc() | 1;
+	if (__atomic_compare_exchange_n(&epoch, &e, now, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return now;
+	return e;
+}
+
 u64 cpu_rdtsc(struct cpu *c)
 {
-	return __rdtsc() + c->s.tsc_offset;
+	u64 t;
+
+	/*
+	 * The guest's earlier loads are done before the TSC is read (the host
+	 * CPU could read it first): a guest that loads another vCPU's TSC
+	 * value, then reads its own, never sees its own behind.
+	 */
+	_mm_lfence();
+	t = __rdtsc();
+
+	if (unlikely(c->s.tsc_multiplier))
+		t = (u64)(((unsigned __int128)(t + c->s.tsc_root_offset) * c->s.tsc_multiplier) >> 48);
+	return t + c->s.tsc_offset;
 }
 
 __attribute__((noreturn)) void cpu_exit_now(struct cpu *c, int reason)

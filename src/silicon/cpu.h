@@ -621,6 +621,7 @@ int cpu_io_in(struct cpu *c, u16 port, int size, u32 *val);
 int cpu_io_out(struct cpu *c, u16 port, int size, u32 val);
 bool cpu_io_allowed(struct cpu *c, u16 port, int size);
 u64 cpu_rdtsc(struct cpu *c);
+u64 cpu_tsc_epoch(void);
 void cpu_far_jmp(struct cpu *c, const struct insn *i, u16 sel, u64 off, bool call, int osz);
 void cpu_far_ret(struct cpu *c, const struct insn *i, int osz, u16 pop_extra);
 void cpu_iret(struct cpu *c, const struct insn *i);

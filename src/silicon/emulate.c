@@ -20,6 +20,7 @@
 #include <stdlib.h>
 
 #include "silicon/emulate.h"
+#include "silicon/fpu.h"
 #include "silicon/ops.h"
 
 /* emul_load() and the state check treat the FPU, the last member, apart */
@@ -275,7 +276,7 @@ static void emul_load(struct cpu *c, const struct vmx_emul_state *st)
 	s->dr[7] = 0x400;
 	s->interruptibility = st->interruptibility & (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING);
 	if (st->fpu)
-		memcpy(&s->fpu, st->fpu, sizeof(s->fpu));
+		fpu_load_image(c, st->fpu);	/* an XSAVE image (vmx_op_fpu_restore()) */
 	else
 		memset(&s->fpu, 0, sizeof(s->fpu));
 	c->lf_op = LF_NONE;
@@ -303,6 +304,7 @@ static bool emul_state_escaped(const struct cpu_state *a, const struct cpu_state
 	       a->activity != b->activity || a->event_info != b->event_info ||
 	       a->nmi_pending != b->nmi_pending || a->star != b->star || a->lstar != b->lstar ||
 	       a->kernel_gs_base != b->kernel_gs_base || a->tsc_offset != b->tsc_offset ||
+	       a->tsc_multiplier != b->tsc_multiplier || a->tsc_root_offset != b->tsc_root_offset ||
 	       a->apic_base != b->apic_base;
 }
 
@@ -451,8 +453,13 @@ retired:
 	}
 	st->interruptibility = (st->interruptibility & ~(u32)(CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING)) |
 			       (c->s.interruptibility & (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING));
-	if (st->fpu && memcmp(st->fpu, &c->s.fpu, sizeof(c->s.fpu)))
-		memcpy(st->fpu, &c->s.fpu, sizeof(c->s.fpu));
+	if (st->fpu) {
+		struct cpu_fpu img;
+
+		fpu_save_image(c, &img);
+		if (memcmp(st->fpu, &img, sizeof(img)))
+			memcpy(st->fpu, &img, sizeof(img));
+	}
 	return VMX_EMUL_CONTINUE;
 }
 

@@ -191,15 +191,15 @@ static void str4(u32 *r, const char *s)
 }
 
 /*
- * CPUID: what this processor implements, and nothing more.  Note, x87,
- * SSE and XSAVE are not offered until they are implemented.
+ * CPUID: what this processor implements, and nothing more (x87, MMX,
+ * FXSR, SSE, SSE2, XSAVE with x87|SSE state, XSAVEOPT, XSAVEC included).
  */
 void cpu_cpuid(struct cpu *c, u32 leaf, u32 sub, u32 out[4])
 {
 	out[0] = out[1] = out[2] = out[3] = 0;
 	switch (leaf) {
 	case 0:
-		out[0] = 7;
+		out[0] = 0xd;
 		str4(&out[1], "Genu");
 		str4(&out[3], "ineI");
 		str4(&out[2], "ntel");
@@ -207,15 +207,29 @@ void cpu_cpuid(struct cpu *c, u32 leaf, u32 sub, u32 out[4])
 	case 1:
 		out[0] = 0x000806f8;
 		out[1] = (8u << 8) | (1u << 16);
-		out[2] = BIT(3) | BIT(13) | BIT(17) | BIT(22) | BIT(23);
-		/* MONITOR CX16 PCID MOVBE POPCNT */
-		out[3] = BIT(2) | BIT(3) | BIT(4) | BIT(5) | BIT(6) | BIT(8) | BIT(9) | BIT(11) |
-			 BIT(13) | BIT(15) | BIT(16) | BIT(17) | BIT(19);
-		/* DE PSE TSC MSR PAE CX8 APIC SEP PGE CMOV PAT PSE36 CLFSH */
+		out[2] = BIT(3) | BIT(13) | BIT(17) | BIT(22) | BIT(23) | BIT(26);
+		/* MONITOR CX16 PCID MOVBE POPCNT XSAVE */
+		if (c->s.cr4 & CPU_CR4_OSXSAVE)
+			out[2] |= BIT(27);	/* OSXSAVE mirrors CR4 */
+		out[3] = BIT(0) | BIT(2) | BIT(3) | BIT(4) | BIT(5) | BIT(6) | BIT(8) | BIT(9) |
+			 BIT(11) | BIT(13) | BIT(15) | BIT(16) | BIT(17) | BIT(19) | BIT(23) |
+			 BIT(24) | BIT(25) | BIT(26);
+		/* FPU DE PSE TSC MSR PAE CX8 APIC SEP PGE CMOV PAT PSE36 CLFSH MMX FXSR SSE SSE2 */
+		break;
+	case 0xd:	/* XSAVE: x87 and SSE state, 576 bytes (SDM 13.2) */
+		if (sub == 0) {
+			out[0] = 3;
+			out[1] = 576;	/* for the components enabled in XCR0: both fit in 576 */
+			out[2] = 576;
+		} else if (sub == 1) {
+			out[0] = BIT(0) | BIT(1);	/* XSAVEOPT, XSAVEC */
+			out[1] = 576;	/* XSAVEC size for XCR0 | IA32_XSS */
+		}
 		break;
 	case 7:
 		if (sub == 0) {
-			out[1] = BIT(0) | BIT(7) | BIT(10) | BIT(20);	/* FSGSBASE SMEP INVPCID SMAP */
+			out[1] = BIT(0) | BIT(6) | BIT(7) | BIT(10) | BIT(13) | BIT(20);
+			/* FSGSBASE FDP_EXCPTN_ONLY SMEP INVPCID FCS/FDS-deprecated SMAP */
 			out[2] = BIT(2) | BIT(16) | BIT(22);		/* UMIP LA57 RDPID */
 		}
 		break;

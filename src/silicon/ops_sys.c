@@ -11,6 +11,7 @@
  */
 #pragma GCC optimize("no-tree-slp-vectorize")
 #include "silicon/ops.h"
+#include "silicon/fpu.h"
 
 static __always_inline bool canonical(u64 a)
 {
@@ -286,15 +287,13 @@ OP(op_grp7)
 			reg_write(c, 2, SZ32, c->s.xcr0 >> 32);
 			return;
 		}
-		case 0xd1:	/* XSETBV: only x87 state exists */
+		case 0xd1:	/* XSETBV */
 			if (!(c->s.cr4 & CPU_CR4_OSXSAVE))
 				cpu_ud(c);
 			need_cpl0(c);
 			if (c->vmx_nonroot && vmx_intercept_xsetbv(c, i))
 				return;
-			if ((u32)c->s.gpr[1] != 0 || (u32)c->s.gpr[0] != 1 || (u32)c->s.gpr[2] != 0)
-				cpu_gp0(c);
-			c->s.xcr0 = 1;
+			fpu_xsetbv(c, i);
 			return;
 		case 0xf8:	/* SWAPGS */
 			if (!c->code64)
@@ -888,10 +887,7 @@ OP(op_grp15)
 		(void)mem_read(c, i->seg, insn_ea(c, i), 1);
 		return;
 	}
-	/* FIXME: FXSAVE/FXRSTOR/LDMXCSR/STMXCSR/XSAVE* wait for the SSE/x87 work */
-	if (c->s.cr0 & (CPU_CR0_TS | CPU_CR0_EM))
-		cpu_fault_noerr(c, EXC_NM);
-	cpu_ud(c);
+	fpu_grp15_mem(c, i, r);	/* FXSAVE ... XSAVEOPT (fpu.c) */
 }
 
 /* 0F C7 */
@@ -911,6 +907,10 @@ OP(op_grp9)
 		}
 		if (r == 7) {
 			vmx_instruction(c, i, VMX_INSN_VMPTRST);
+			return;
+		}
+		if (r == 4 && !(i->flags & (IF_REP | IF_REPNE | IF_OSZ_PFX))) {
+			fpu_xsavec(c, i);
 			return;
 		}
 		cpu_ud(c);
@@ -951,21 +951,6 @@ OP(op_pause)
 	if (c->vmx_nonroot && vmx_intercept_pause(c, i))
 		return;
 	__builtin_ia32_pause();
-}
-
-/* 9B: WAIT/FWAIT */
-OP(op_fwait)
-{
-	if ((c->s.cr0 & (CPU_CR0_TS | CPU_CR0_MP)) == (CPU_CR0_TS | CPU_CR0_MP))
-		cpu_fault_noerr(c, EXC_NM);
-}
-
-/* D8-DF: FIXME: x87 waits for the Linux milestone (CPUID.1:EDX.FPU = 0) */
-OP(op_x87)
-{
-	if (c->s.cr0 & (CPU_CR0_EM | CPU_CR0_TS))
-		cpu_fault_noerr(c, EXC_NM);
-	cpu_ud(c);
 }
 
 /* 66 0F 38 82: INVPCID (every type flushes the whole soft TLB) */

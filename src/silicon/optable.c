@@ -6,6 +6,7 @@
  */
 #include "silicon/decode.h"
 #include "silicon/ops.h"
+#include "silicon/fpu.h"
 
 const insn_fn optab[2][256] = {
 	[0] = {
@@ -169,7 +170,7 @@ insn_fn optab_select(struct cpu *c, struct insn *i, u8 modrm)
 			return movx_tab[!!(i->flags & IF_MEM)][b >= 0xbe][b & 1];
 		}
 		fn = optab[1][b];
-		return fn ? fn : op_ud;
+		return fn ? fn : sse_select(c, i);
 	}
 	if (i->map == 2) {
 		switch (b) {

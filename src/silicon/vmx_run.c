@@ -9,8 +9,10 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <time.h>
+#include <x86intrin.h>
 
 #include "silicon/cpu.h"
+#include "silicon/fpu.h"
 #include "silicon/vmx_api.h"
 #include "silicon/vmx_cpu.h"
 
@@ -251,6 +253,10 @@ u64 vmx_op_get_debugreg(int n)
 {
 	struct cpu *c = this_core();
 
+	/* DR7 (DR5 aliases it) is switched: the host's value (vmx_cpu.h: host_regs_pending). */
+	if (c && (n == 7 || n == 5))
+		vmx_materialize_host_state(vmx_this_cpu());
+
 	return c && n >= 0 && n < 8 ? c->s.dr[n] : 0;
 }
 
@@ -274,8 +280,8 @@ int vmx_op_xsetbv(u32 index, u64 val)
 {
 	struct cpu *c = this_core();
 
-	/* XCR0: x87 must be set; the core has x87 and SSE state, no AVX (SDM 13.3). */
-	if (!c || index != 0 || !(val & 1) || (val & ~3ull))
+	/* XSETBV's rules (fpu.c): XCR0 only, x87 set, x87 and SSE state, no AVX (SDM 13.3). */
+	if (!c || fpu_xcr_check(index, val))
 		return -1;
 	c->s.xcr0 = val;
 	return 0;
@@ -285,12 +291,18 @@ int vmx_op_rdmsr_cpu(u32 msr, u64 *val)
 {
 	struct cpu *c = this_core();
 
+	if (c && vmx_msr_switched(msr))
+		vmx_materialize_host_state(vmx_this_cpu());
+
 	return c ? cpu_rdmsr(c, msr, val) : -1;
 }
 
 int vmx_op_wrmsr_cpu(u32 msr, u64 val)
 {
 	struct cpu *c = this_core();
+
+	if (c && vmx_msr_switched(msr))
+		vmx_materialize_host_state(vmx_this_cpu());
 
 	return c ? cpu_wrmsr(c, msr, val) : -1;
 }
@@ -302,7 +314,7 @@ void vmx_op_fpu_save(void *buf)
 	struct cpu *c = this_core();
 
 	if (c)
-		memcpy(buf, &c->s.fpu, sizeof(c->s.fpu));
+		fpu_save_image(c, buf);	/* XSAVE: XSTATE_BV says what is in use */
 }
 
 void vmx_op_fpu_restore(const void *buf)
@@ -310,14 +322,14 @@ void vmx_op_fpu_restore(const void *buf)
 	struct cpu *c = this_core();
 
 	if (c)
-		memcpy(&c->s.fpu, buf, sizeof(c->s.fpu));
+		fpu_load_image(c, buf);	/* XRSTOR: clear XSTATE_BV bits mean initial state */
 }
 
 u64 vmx_op_rdtsc(void)
 {
 	struct cpu *c = this_core();
 
-	return c ? cpu_rdtsc(c) : 0;
+	return c ? cpu_rdtsc(c) : __rdtsc() - cpu_tsc_epoch();
 }
 
 /* A processor to answer CPUID on threads bound to none (all report the same model). */

@@ -7,12 +7,9 @@
  * and filtering every leaf (__do_cpuid_func): features KVM does not
  * virtualize are cleared, features KVM emulates are set, topology and
  * power leaves are zeroed.  userkvm does the same, with the processor it
- * runs guests on (src/silicon) as the host.  The processor's CPUID lives in
- * exactly one place, processor_cpuid[] below.
- *
- * FIXME: once src/silicon implements the CPUID instruction, read these
- * values through vmx/vmx_ops.h (as KVM's cpuid_count() executes CPUID)
- * instead of keeping them here.
+ * runs guests on (src/silicon) as the host: its CPUID instruction is read
+ * through vmx/vmx_ops.h (cpuid_count(), as KVM executes CPUID), so what
+ * is reported is what the processor implements.
  */
 #include <errno.h>
 #include <pthread.h>
@@ -21,64 +18,34 @@
 
 #include "kvm/kvm_host.h"
 #include "x86/cpuid.h"
+#include "x86/lapic.h"
+#include "x86/vmx/vmx_ops.h"
 #include "x86/x86.h"
 
-struct cpuid_regs4 {
-	u32 function, index;
-	u32 eax, ebx, ecx, edx;
-};
-
 /*
- * The processor: an Intel-compatible x86-64 core with VT-x (issue 3's
- * feature list).  Family 15 model 6 stepping 1 is QEMU's "kvm64" signature,
- * a model with no errata quirks in guest kernels.
+ * What KVM virtualizes of the processor's features (kvm_set_cpu_caps()'s
+ * masks), limited to what userkvm's KVM side handles; a bit is reported
+ * only if the processor has it too.
  */
-#define F1_ECX	(BIT(13) /* CX16 */ | BIT(17) /* PCID */ | BIT(21) /* x2APIC */ | \
-		 BIT(22) /* MOVBE */ | BIT(23) /* POPCNT */ | BIT(24) /* TSC-deadline */ | \
-		 BIT(26) /* XSAVE */)
-#define F1_EDX	(BIT(0) /* FPU */ | BIT(3) /* PSE */ | BIT(4) /* TSC */ | BIT(5) /* MSR */ | \
-		 BIT(6) /* PAE */ | BIT(8) /* CX8 */ | BIT(9) /* APIC */ | BIT(12) /* MTRR */ | \
-		 BIT(13) /* PGE */ | \
-		 BIT(15) /* CMOV */ | BIT(16) /* PAT */ | BIT(19) /* CLFLUSH */ | \
+#define F1_ECX	(BIT(13) /* CX16 */ | BIT(17) /* PCID */ | BIT(22) /* MOVBE */ | \
+		 BIT(23) /* POPCNT */ | BIT(26) /* XSAVE */)
+#define F1_EDX	(BIT(0) /* FPU */ | BIT(2) /* DE */ | BIT(3) /* PSE */ | BIT(4) /* TSC */ | \
+		 BIT(5) /* MSR */ | BIT(6) /* PAE */ | BIT(8) /* CX8 */ | BIT(9) /* APIC */ | \
+		 BIT(11) /* SEP */ | BIT(13) /* PGE */ | BIT(15) /* CMOV */ | BIT(16) /* PAT */ | \
+		 BIT(17) /* PSE36 */ | BIT(19) /* CLFLUSH */ | BIT(23) /* MMX */ | \
 		 BIT(24) /* FXSR */ | BIT(25) /* SSE */ | BIT(26) /* SSE2 */)
-#define F7_EBX	(BIT(0) /* FSGSBASE */ | BIT(3) /* BMI1 */ | BIT(7) /* SMEP */ | \
-		 BIT(10) /* INVPCID */ | BIT(20) /* SMAP */)
+#define F7_EBX	(BIT(0) /* FSGSBASE */ | BIT(3) /* BMI1 */ | BIT(6) /* FDP_EXCPTN_ONLY */ | \
+		 BIT(7) /* SMEP */ | BIT(10) /* INVPCID */ | BIT(13) /* ZERO_FCS_FDS */ | \
+		 BIT(20) /* SMAP */)
 #define F7_ECX	(BIT(16) /* LA57 */ | BIT(22) /* RDPID */)
+#define FD1_EAX	(BIT(0) /* XSAVEOPT */ | BIT(1) /* XSAVEC */)
 #define FE1_ECX	(BIT(0) /* LAHF/SAHF */ | BIT(5) /* ABM: LZCNT */)
 #define FE1_EDX	(BIT(11) /* SYSCALL */ | BIT(20) /* NX */ | BIT(27) /* RDTSCP */ | BIT(29) /* LM */)
-#define PROC_XCR0	XFEATURE_MASK_FPSSE	/* x87 and SSE state */
-#define PROC_MAXPHYADDR	48
-#define PROC_VADDR_BITS	57
 
-static const struct cpuid_regs4 processor_cpuid[] = {
-	{ 0x0, 0, 0xd, 0x756e6547, 0x6c65746e, 0x49656e69 },	/* "GenuineIntel" */
-	{ 0x1, 0, 0x00000f61, 0x00000800, F1_ECX | BIT(5) /* VMX */, F1_EDX },
-	{ 0x2, 0, 0x00000001, 0, 0, 0 },
-	{ 0x4, 0, 0, 0, 0, 0 },		/* no cache descriptors */
-	{ 0x6, 0, 0x4 /* ARAT */, 0, 0, 0 },
-	{ 0x7, 0, 0, F7_EBX, F7_ECX, 0 },
-	{ 0xd, 0, PROC_XCR0, 576, 576, 0 },
-	{ 0xd, 1, 0, 0, 0, 0 },
-	{ 0x80000000, 0, 0x80000008, 0, 0, 0 },
-	{ 0x80000001, 0, 0, 0, FE1_ECX, FE1_EDX },
-	{ 0x80000008, 0, PROC_MAXPHYADDR | (PROC_VADDR_BITS << 8), 0, 0, 0 },
-};
-
-/* The processor's CPUID instruction: leaves it lacks read as zeros. */
+/* The processor's CPUID instruction (the host's, to KVM). */
 static void processor_cpuid_count(u32 fn, u32 idx, struct kvm_cpuid_entry2 *e)
 {
-	e->eax = e->ebx = e->ecx = e->edx = 0;
-	for (size_t i = 0; i < ARRAY_SIZE(processor_cpuid); i++) {
-		const struct cpuid_regs4 *r = &processor_cpuid[i];
-
-		if (r->function == fn && r->index == idx) {
-			e->eax = r->eax;
-			e->ebx = r->ebx;
-			e->ecx = r->ecx;
-			e->edx = r->edx;
-			return;
-		}
-	}
+	cpuid_count(fn, idx, &e->eax, &e->ebx, &e->ecx, &e->edx);
 }
 
 /*
@@ -97,12 +64,13 @@ struct kvm_cpu_cap_word {
 };
 
 static const struct kvm_cpu_cap_word kvm_cap_words[] = {
-	{ 1, 0, CPUID_ECX, F1_ECX & ~(BIT(21) | BIT(24)), BIT(21) | BIT(24) | BIT(31) },
-	{ 1, 0, CPUID_EDX, F1_EDX, 0 },
+	/* x2APIC and TSC-deadline come from KVM's local APIC, MTRR from its MSRs */
+	{ 1, 0, CPUID_ECX, F1_ECX, BIT(21) | BIT(24) | BIT(31) },
+	{ 1, 0, CPUID_EDX, F1_EDX, BIT(12) /* MTRR */ },
 	{ 7, 0, CPUID_EBX, F7_EBX, BIT(1) /* TSC_ADJUST */ },
 	{ 7, 0, CPUID_ECX, F7_ECX, 0 },
 	{ 7, 0, CPUID_EDX, 0, BIT(29) /* ARCH_CAPABILITIES */ },
-	{ 0xd, 1, CPUID_EAX, 0, 0 },
+	{ 0xd, 1, CPUID_EAX, FD1_EAX, 0 },
 	{ 0x80000001, 0, CPUID_ECX, FE1_ECX, 0 },
 	{ 0x80000001, 0, CPUID_EDX, FE1_EDX, 0 },
 	{ 0x80000007, 0, CPUID_EDX, 0, 0 },
@@ -139,9 +107,13 @@ static void cpuid_entry_override(struct kvm_cpuid_entry2 *e, unsigned int reg)
 	*cpuid_reg(e, reg) = 0;
 }
 
+/* The processor's XSAVE components (CPUID.0xD.0:EDX:EAX) that KVM supports */
 u64 kvm_supported_xcr0(void)
 {
-	return PROC_XCR0;
+	struct kvm_cpuid_entry2 e;
+
+	processor_cpuid_count(0xd, 0, &e);
+	return ((u64)e.edx << 32 | e.eax) & (XFEATURE_MASK_FPSSE | XFEATURE_MASK_YMM);
 }
 
 int kvm_host_maxphyaddr(void)
@@ -285,7 +257,8 @@ static int __do_cpuid_func(struct kvm_cpuid_array *array, u32 function)
 		if (!entry)
 			return -E2BIG;
 		cpuid_entry_override(entry, CPUID_EAX);	/* XSAVEOPT, XSAVEC, ... */
-		entry->ebx = 0;		/* no XSAVES/XSAVEC: no compacted size */
+		/* with XSAVEC: the compacted size for XCR0 (no supervisor state) */
+		entry->ebx = entry->eax & BIT(1) ? xstate_required_size(permitted_xcr0) : 0;
 		entry->ecx = entry->edx = 0;
 		for (int i = 2; i < 64; i++) {
 			if (!(permitted_xcr0 & BIT_ULL(i)))
@@ -632,6 +605,17 @@ void kvm_vcpu_after_set_cpuid(struct kvm_vcpu *vcpu)
 
 	kvm_update_cpuid_runtime(vcpu);
 
+	/*
+	 * The LAPIC timer modes the guest may select: TSC-deadline only with
+	 * its CPUID bit, and none but one-shot without a CPUID leaf 1 at all
+	 * (KVM leaves the mask at 0 then: LVTT's mode bits read as 0).
+	 */
+	best = kvm_find_cpuid_entry(vcpu, 1);
+	if (best && vcpu->arch.apic)
+		vcpu->arch.apic->lapic_timer.timer_mode_mask =
+			(best->ecx & BIT(X86_FEATURE_BIT(X86_FEATURE_TSC_DEADLINE_TIMER))) ?
+			APIC_LVT_TIMER_MASK : APIC_LVT_TIMER_PERIODIC;
+
 	best = kvm_find_cpuid_entry_index(vcpu, 0xd, 0);
 	vcpu->arch.guest_supported_xcr0 =
 		best ? (best->eax | ((u64)best->edx << 32)) & kvm_supported_xcr0() : 0;
@@ -640,8 +624,14 @@ void kvm_vcpu_after_set_cpuid(struct kvm_vcpu *vcpu)
 	vcpu->arch.maxphyaddr = maxphyaddr;
 	/* rsvd_bits(maxphyaddr, 63); a MAXPHYADDR of 64 or more reserves nothing */
 	vcpu->arch.reserved_gpa_bits = maxphyaddr >= 64 ? 0 : ~0ull << maxphyaddr;
-	vcpu->arch.cr4_guest_rsvd_bits = cr4_reserved_bits(kvm_cap_any, vcpu) |
-					 cr4_reserved_bits(guest_cpu_cap_has, vcpu);
+	/*
+	 * Before the first KVM_SET_CPUID2 only the host's capabilities limit
+	 * CR4 (KVM's cr4_guest_rsvd_bits starts out 0): the set_sregs selftest
+	 * sets every supported bit on a vCPU without a CPUID model.
+	 */
+	vcpu->arch.cr4_guest_rsvd_bits = cr4_reserved_bits(kvm_cap_any, vcpu);
+	if (vcpu->arch.cpuid_nent)
+		vcpu->arch.cr4_guest_rsvd_bits |= cr4_reserved_bits(guest_cpu_cap_has, vcpu);
 }
 
 /* kvm_check_cpuid(): KVM's canonical checks assume 48- or 57-bit addresses. */
@@ -660,14 +650,44 @@ static int kvm_check_cpuid(struct kvm_cpuid_entry2 *e, int nent)
 }
 
 /*
- * kvm_set_cpuid(): install @e2 (ownership passes on success).  KVM_RUN
- * cannot happen yet, so the "same CPUID after KVM_RUN" rule of KVM
- * (kvm_cpuid_check_equal) has nothing to check.
+ * kvm_cpuid_check_equal(): once the vCPU has run, KVM_SET_CPUID2 may only
+ * repeat what it has (the bits that follow vCPU state brought up to date
+ * first, as __kvm_update_cpuid_runtime() does): changing the model of a
+ * running vCPU is refused.
  */
+static int kvm_cpuid_check_equal(struct kvm_vcpu *vcpu, struct kvm_cpuid_entry2 *e2, int nent)
+{
+	struct kvm_cpuid_entry2 *orig = vcpu->arch.cpuid_entries;
+	int orig_nent = vcpu->arch.cpuid_nent;
+
+	if (nent != orig_nent)
+		return -EINVAL;
+	vcpu->arch.cpuid_entries = e2;
+	vcpu->arch.cpuid_nent = nent;
+	kvm_update_cpuid_runtime(vcpu);
+	vcpu->arch.cpuid_entries = orig;
+	vcpu->arch.cpuid_nent = orig_nent;
+	for (int i = 0; i < nent; i++)
+		if (e2[i].function != orig[i].function || e2[i].index != orig[i].index ||
+		    e2[i].flags != orig[i].flags || e2[i].eax != orig[i].eax ||
+		    e2[i].ebx != orig[i].ebx || e2[i].ecx != orig[i].ecx || e2[i].edx != orig[i].edx)
+			return -EINVAL;
+	return 0;
+}
+
+/* kvm_set_cpuid(): install @e2 (ownership passes on success). */
 static int kvm_set_cpuid(struct kvm_vcpu *vcpu, struct kvm_cpuid_entry2 *e2, int nent)
 {
-	int r = kvm_check_cpuid(e2, nent);
+	int r;
 
+	if (vcpu->arch.last_vmentry_cpu != -1) {	/* kvm_vcpu_has_run() */
+		r = kvm_cpuid_check_equal(vcpu, e2, nent);
+		if (r)
+			return r;
+		free(e2);
+		return 0;
+	}
+	r = kvm_check_cpuid(e2, nent);
 	if (r)
 		return r;
 	free(vcpu->arch.cpuid_entries);

@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <pthread.h>
 #include <sys/mman.h>
+#include <x86intrin.h>
 
 #include "kvm/kvm_host.h"
 #include "kvm/trace.h"
@@ -93,7 +94,29 @@ int kvm_vm_ioctl_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_GET_MSR_FEATURES:
 	case KVM_CAP_SET_BOOT_CPU_ID:
 	case KVM_CAP_USER_NMI:
+	case KVM_CAP_MMU_SHADOW_CACHE_CONTROL:
+	case KVM_CAP_MEMORY_FAULT_INFO:		/* KVM_EXIT_MEMORY_FAULT with EFAULT */
 		return 1;
+	/*
+	 * The in-kernel irqchip (irq.c): PICs, I/O APIC (the RTE polarity
+	 * bit is not applied to KVM_IRQ_LINE levels), LAPIC timers with
+	 * TSC-deadline, the PIT, routing, MSIs and irqfds, delivered into
+	 * running guests (ioeventfds: kvm_main.c).  Not (yet):
+	 * KVM_REINJECT_CONTROL, the split irqchip.
+	 */
+	case KVM_CAP_IRQCHIP:
+	case KVM_CAP_IRQ_INJECT_STATUS:
+	case KVM_CAP_PIT:
+	case KVM_CAP_PIT2:
+	case KVM_CAP_PIT_STATE2:
+	case KVM_CAP_SIGNAL_MSI:
+	case KVM_CAP_IRQFD:
+	case KVM_CAP_IRQFD_RESAMPLE:
+	case KVM_CAP_TSC_DEADLINE_TIMER:
+	case KVM_CAP_IOAPIC_POLARITY_IGNORED:
+		return 1;
+	case KVM_CAP_IRQ_ROUTING:
+		return KVM_MAX_IRQ_ROUTES;
 	case KVM_CAP_SYNC_REGS:
 		return KVM_SYNC_X86_VALID_FIELDS;
 	case KVM_CAP_SET_GUEST_DEBUG:
@@ -242,6 +265,14 @@ set_identity_unlock:
 	}
 	case KVM_GET_TSC_KHZ:
 		return READ_ONCE(kvm->arch.default_tsc_khz);
+	case KVM_SET_NR_MMU_PAGES:
+		if (arg < KVM_MIN_ALLOC_MMU_PAGES)
+			return -EINVAL;
+		pthread_mutex_lock(&kvm->slots_lock);
+		kvm->arch.n_max_mmu_pages = arg;	/* kvm_mmu_change_mmu_pages() */
+		kvm->arch.n_requested_mmu_pages = arg;
+		pthread_mutex_unlock(&kvm->slots_lock);
+		return 0;
 	case KVM_SET_BOOT_CPU_ID:
 		r = 0;
 		pthread_mutex_lock(&kvm->lock);
@@ -276,15 +307,54 @@ static u64 ns_to_cycles(u64 ns, u32 khz)
 	return (ns / 1000000) * khz + (ns % 1000000) * khz / 1000000;
 }
 
-/* The processor's TSC: host time in ns, scaled to @khz (constant rate). */
-static u64 host_tsc_at(u32 khz)
+/*
+ * The host TSC's frequency (the kernel's tsc_khz), measured once against
+ * CLOCK_MONOTONIC_RAW over 5 ms; it is the default guest frequency, and
+ * what turns guest TSC deadlines into time.
+ */
+static u32 host_tsc_khz;
+static pthread_once_t host_tsc_once = PTHREAD_ONCE_INIT;
+
+static void host_tsc_calibrate(void)
 {
-	return ns_to_cycles(host_ns(), khz);
+	u64 ns0 = host_ns(), t0 = rdtsc(), ns1, t1;
+
+	do {
+		ns1 = host_ns();
+	} while (ns1 - ns0 < 5000000);
+	t1 = rdtsc();
+	host_tsc_khz = (u32)((t1 - t0) * 1000000ull / (ns1 - ns0));
+	if (!host_tsc_khz)
+		host_tsc_khz = 1;
+}
+
+u32 kvm_host_tsc_khz(void)
+{
+	pthread_once(&host_tsc_once, host_tsc_calibrate);
+	return host_tsc_khz;
+}
+
+/* kvm_scale_tsc(): the guest TSC for host TSC @tsc at @ratio */
+static u64 kvm_scale_tsc(u64 tsc, u64 ratio)
+{
+	if (ratio == KVM_DEFAULT_TSC_SCALING_RATIO)
+		return tsc;
+	return (u64)(((unsigned __int128)tsc * ratio) >> KVM_TSC_SCALING_FRAC_BITS);
+}
+
+/* set_tsc_khz(): the ratio that makes the host's TSC tick at @khz for the guest */
+void kvm_set_tsc_khz(struct kvm_vcpu *vcpu, u32 khz)
+{
+	u32 host = kvm_host_tsc_khz();
+
+	vcpu->arch.tsc_khz = khz;
+	vcpu->arch.l1_tsc_scaling_ratio = khz == host ? KVM_DEFAULT_TSC_SCALING_RATIO :
+		(u64)(((unsigned __int128)khz << KVM_TSC_SCALING_FRAC_BITS) / host);
 }
 
 u64 kvm_read_l1_tsc(struct kvm_vcpu *vcpu)
 {
-	return host_tsc_at(vcpu->arch.tsc_khz) + vcpu->arch.l1_tsc_offset;
+	return kvm_scale_tsc(rdtsc(), vcpu->arch.l1_tsc_scaling_ratio) + vcpu->arch.l1_tsc_offset;
 }
 
 /*
@@ -305,7 +375,7 @@ void kvm_synchronize_tsc(struct kvm_vcpu *vcpu, const u64 *user_value)
 
 	pthread_mutex_lock(&ka->tsc_write_lock);
 	ns = host_ns();
-	offset = data - ns_to_cycles(ns, khz);
+	offset = data - kvm_scale_tsc(rdtsc(), vcpu->arch.l1_tsc_scaling_ratio);
 	elapsed = ns - ka->last_tsc_nsec;
 	if (data == 0) {
 		synchronizing = true;
@@ -482,14 +552,21 @@ static int load_pdptrs(struct kvm_vcpu *vcpu, u64 cr3)
 {
 	u64 rsvd = vcpu->arch.reserved_gpa_bits | 0x1e0 /* bits 5-8 */ | 0x6 /* bits 1-2 */;
 	u64 gpa = cr3 & ~0x1full & ~vcpu->arch.reserved_gpa_bits;
+	struct kvm_memory_slot *slot;
 	u64 pdpte[4];
+	bool locked;
 	hva_t hva;
 	int idx;
 
 	idx = srcu_read_lock(&vcpu->kvm->srcu);
-	hva = gfn_to_hva(vcpu->kvm, gpa >> PAGE_SHIFT);
-	if (hva != KVM_HVA_ERR_BAD)
+	slot = gfn_to_memslot(vcpu->kvm, gpa >> PAGE_SHIFT);
+	hva = gfn_to_hva_memslot(slot, gpa >> PAGE_SHIFT);
+	if (hva != KVM_HVA_ERR_BAD && !kvm_hva_access_begin(vcpu->kvm, slot, hva, &locked))
+		hva = KVM_HVA_ERR_BAD;
+	if (hva != KVM_HVA_ERR_BAD) {
 		memcpy(pdpte, (void *)(hva + (gpa & (PAGE_SIZE - 1))), sizeof(pdpte));
+		kvm_hva_access_end(vcpu->kvm, locked);
+	}
 	srcu_read_unlock(&vcpu->kvm->srcu, idx);
 	if (hva == KVM_HVA_ERR_BAD)
 		return 0;
@@ -676,6 +753,7 @@ int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 	 */
 	pthread_mutex_init(&a->halt_lock, NULL);
 	pthread_cond_init(&a->halt_cond, NULL);
+	a->last_vmentry_cpu = -1;
 	r = kvm_x86_call(vcpu_create)(vcpu);
 	if (r)
 		return r;
@@ -695,7 +773,7 @@ int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 	a->guest_fpu.i387.mxcsr = 0x1f80;
 
 	kvm_vcpu_after_set_cpuid(vcpu);
-	a->tsc_khz = vcpu->kvm->arch.default_tsc_khz;
+	kvm_set_tsc_khz(vcpu, vcpu->kvm->arch.default_tsc_khz);
 	kvm_vcpu_reset(vcpu, false);
 	/*
 	 * kvm_arch_vcpu_postcreate(): the first vCPU's TSC starts at 0, later
@@ -855,6 +933,11 @@ static int __set_sregs_common(struct kvm_vcpu *vcpu, struct kvm_sregs *sregs, bo
 	/* vmx_set_efer(): taken as is, after kvm_is_valid_sregs() */
 	a->efer = sregs->efer;
 	vmx_set_cr0(vcpu, sregs->cr0);
+	/* kvm_post_set_cr4(): OSXSAVE and OSPKE in the guest's CPUID follow CR4 */
+	if ((a->cr4 ^ sregs->cr4) & (X86_CR4_OSXSAVE | X86_CR4_PKE)) {
+		a->cr4 = sregs->cr4;
+		kvm_update_cpuid_runtime(vcpu);
+	}
 	a->cr4 = sregs->cr4;
 	if (update_pdptrs && is_pae_paging(vcpu))
 		load_pdptrs(vcpu, a->cr3);
@@ -1090,8 +1173,8 @@ static void process_nmi(struct kvm_vcpu *vcpu)
 {
 	unsigned int limit = (vmx_get_nmi_mask(vcpu) || vcpu->arch.nmi_injected) ? 1 : 2;
 
-	vcpu->arch.nmi_pending += vcpu->arch.nmi_queued;
-	vcpu->arch.nmi_queued = 0;
+	/* nmi_queued is KVM's atomic_t: NMI IPIs add to it from other threads. */
+	vcpu->arch.nmi_pending += __atomic_exchange_n(&vcpu->arch.nmi_queued, 0, __ATOMIC_ACQ_REL);
 	vcpu->arch.nmi_pending = MIN(vcpu->arch.nmi_pending, limit);
 }
 
@@ -1186,7 +1269,7 @@ static int kvm_vcpu_ioctl_x86_set_vcpu_events(struct kvm_vcpu *vcpu,
 	a->nmi_injected = events->nmi.injected;
 	if (events->flags & KVM_VCPUEVENT_VALID_NMI_PENDING) {
 		a->nmi_pending = 0;
-		a->nmi_queued = events->nmi.pending;
+		__atomic_store_n(&a->nmi_queued, events->nmi.pending, __ATOMIC_RELEASE);
 	}
 	if (events->nmi.masked)
 		a->interruptibility |= GUEST_INTR_STATE_NMI;
@@ -1213,23 +1296,29 @@ static int kvm_vcpu_ioctl_x86_set_vcpu_events(struct kvm_vcpu *vcpu,
 static void kvm_apic_accept_events(struct kvm_vcpu *vcpu)
 {
 	struct kvm_lapic *apic = vcpu->arch.apic;
+	unsigned long pe;
 
-	if (!apic)
+	if (!apic || !__atomic_load_n(&apic->pending_events, __ATOMIC_ACQUIRE))
 		return;
-	if (apic->pending_events & (1ul << KVM_APIC_INIT)) {
-		apic->pending_events &= ~(1ul << KVM_APIC_INIT);
+	/* Other vCPUs' ICR writes set the bits: take them atomically. */
+	pe = __atomic_fetch_and(&apic->pending_events, ~(1ul << KVM_APIC_INIT), __ATOMIC_ACQ_REL);
+	if (pe & (1ul << KVM_APIC_INIT)) {
+		kvm_x86_call(cache_guest_state)(vcpu);
+		/* Note, a SIPI latched with the INIT is taken below, as in KVM. */
 		kvm_vcpu_reset(vcpu, true);
 		vcpu->arch.mp_state = kvm_vcpu_is_reset_bsp(vcpu) ? KVM_MP_STATE_RUNNABLE :
 								    KVM_MP_STATE_INIT_RECEIVED;
 	}
-	if (apic->pending_events & (1ul << KVM_APIC_SIPI)) {
-		apic->pending_events &= ~(1ul << KVM_APIC_SIPI);
+	pe = __atomic_fetch_and(&apic->pending_events, ~(1ul << KVM_APIC_SIPI), __ATOMIC_ACQ_REL);
+	if (pe & (1ul << KVM_APIC_SIPI)) {
 		if (vcpu->arch.mp_state == KVM_MP_STATE_INIT_RECEIVED) {
 			struct kvm_seg_state *cs = &vcpu->arch.seg[VCPU_SREG_CS];
+			u32 vector = __atomic_load_n(&apic->sipi_vector, __ATOMIC_ACQUIRE);
 
 			/* kvm_vcpu_deliver_sipi_vector() */
-			cs->selector = apic->sipi_vector << 8;
-			cs->base = (u64)apic->sipi_vector << 12;
+			kvm_x86_call(cache_guest_state)(vcpu);
+			cs->selector = vector << 8;
+			cs->base = (u64)vector << 12;
 			vcpu->arch.regs[VCPU_REGS_RIP] = 0;
 			vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
 		}
@@ -1466,7 +1555,7 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned lon
 			break;
 		if (user_tsc_khz == 0)
 			user_tsc_khz = KVM_DEFAULT_TSC_KHZ;
-		vcpu->arch.tsc_khz = user_tsc_khz;
+		kvm_set_tsc_khz(vcpu, user_tsc_khz);
 		r = 0;
 		break;
 	}
@@ -1487,8 +1576,7 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned lon
 			r = kvm_arch_vcpu_ioctl_set_guest_debug(vcpu, &u->dbg);
 		break;
 	case KVM_NMI:
-		/* kvm_inject_nmi(): process_nmi() folds it into nmi_pending */
-		vcpu->arch.nmi_queued++;
+		kvm_inject_nmi(vcpu);
 		r = 0;
 		break;
 	case KVM_GET_LAPIC:
@@ -1542,6 +1630,13 @@ int kvm_x86_vendor_init(void)
 	return vendor_init_result;
 }
 
+void kvm_inject_nmi(struct kvm_vcpu *vcpu)
+{
+	__atomic_fetch_add(&vcpu->arch.nmi_queued, 1, __ATOMIC_ACQ_REL);
+	kvm_make_request(KVM_REQ_EVENT, vcpu);
+	kvm_vcpu_kick(vcpu);
+}
+
 void kvm_vcpu_kick(struct kvm_vcpu *vcpu)
 {
 	if (__atomic_load_n(&vcpu->arch.mode, __ATOMIC_SEQ_CST) == IN_GUEST_MODE)
@@ -1576,6 +1671,32 @@ void kvm_flush_remote_tlbs(struct kvm *kvm)
 			sched_yield();
 		}
 	}
+}
+
+/* The MMU notifier's arch side (kvm_main.c): drop, flush, hold off faults. */
+void kvm_arch_mmu_unmap_gfn_range(struct kvm *kvm, gfn_t start, gfn_t end)
+{
+	if (kvm_tdp_mmu_zap_leafs(&kvm->arch.tdp_mmu, start, end))
+		kvm_flush_remote_tlbs(kvm);
+}
+
+void kvm_arch_mmu_invalidate_begin(struct kvm *kvm)
+{
+	struct kvm_tdp_mmu *mmu = &kvm->arch.tdp_mmu;
+
+	pthread_mutex_lock(&mmu->mmu_lock);
+	__atomic_fetch_add(&mmu->invalidate_in_progress, 1, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&mmu->mmu_lock);
+}
+
+void kvm_arch_mmu_invalidate_end(struct kvm *kvm)
+{
+	struct kvm_tdp_mmu *mmu = &kvm->arch.tdp_mmu;
+
+	pthread_mutex_lock(&mmu->mmu_lock);
+	__atomic_fetch_add(&mmu->invalidate_seq, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_sub(&mmu->invalidate_in_progress, 1, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&mmu->mmu_lock);
 }
 
 void kvm_arch_commit_memory_region(struct kvm *kvm, const struct kvm_memory_slot *old,
@@ -1670,7 +1791,7 @@ int kvm_handle_unexpected_exit(struct kvm_vcpu *vcpu, u32 exit_reason)
 	run->internal.suberror = KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON;
 	run->internal.ndata = 2;
 	run->internal.data[0] = exit_reason;
-	run->internal.data[1] = 0;	/* last_vmentry_cpu */
+	run->internal.data[1] = vcpu->arch.last_vmentry_cpu;
 	return 0;
 }
 
@@ -1991,6 +2112,65 @@ int kvm_emulate_wrmsr(struct kvm_vcpu *vcpu)
 	return kvm_skip_emulated_instruction(vcpu);
 }
 
+/*
+ * The fastpath of WRMSR (handle_fastpath_set_msr_irqoff()): the two MSRs a
+ * guest writes at high rates, handled right after the VM exit, before
+ * interrupts are enabled again in KVM, with nothing of the slow path's
+ * state caching; the guest is re-entered without going back through
+ * vcpu_enter_guest()'s request and event processing (unless
+ * kvm_vcpu_exit_request() says something waits).  Results are those of
+ * kvm_emulate_wrmsr(): the same LAPIC functions, the same filter and trace.
+ */
+
+/* x2APIC ICR: only the common IPI, fixed and physical to one vCPU, as KVM. */
+static int handle_fastpath_set_x2apic_icr_irqoff(struct kvm_vcpu *vcpu, u64 data)
+{
+	if (!vcpu->arch.apic || !apic_x2apic_mode(vcpu->arch.apic))
+		return 1;
+	if ((data & APIC_SHORT_MASK) == APIC_DEST_NOSHORT && !(data & APIC_DEST_LOGICAL) &&
+	    (data & APIC_MODE_MASK) == APIC_DM_FIXED && (u32)(data >> 32) != X2APIC_BROADCAST)
+		return kvm_x2apic_msr_write(vcpu->arch.apic, APIC_BASE_MSR + (APIC_ICR >> 4), data);
+	return 1;
+}
+
+/* IA32_TSC_DEADLINE with the in-kernel LAPIC (kvm_set_lapic_tscdeadline_msr()). */
+static int handle_fastpath_set_tscdeadline(struct kvm_vcpu *vcpu, u64 data)
+{
+	if (!vcpu->arch.apic)
+		return 1;
+	kvm_set_lapic_tscdeadline_msr(vcpu->arch.apic, data);
+	return 0;
+}
+
+enum exit_fastpath_completion handle_fastpath_set_msr_irqoff(struct kvm_vcpu *vcpu)
+{
+	u32 msr = vcpu->arch.regs[VCPU_REGS_RCX];
+	u64 data = (u32)vcpu->arch.regs[VCPU_REGS_RAX] | (vcpu->arch.regs[VCPU_REGS_RDX] << 32);
+	bool handled;
+
+	/* A filtered MSR takes the slow path, which applies the filter. */
+	if (!kvm_msr_allowed(vcpu, msr, KVM_MSR_FILTER_WRITE))
+		return EXIT_FASTPATH_NONE;
+	switch (msr) {
+	case APIC_BASE_MSR + (APIC_ICR >> 4):
+		handled = !handle_fastpath_set_x2apic_icr_irqoff(vcpu, data);
+		break;
+	case MSR_IA32_TSC_DEADLINE:
+		handled = !handle_fastpath_set_tscdeadline(vcpu, data);
+		break;
+	default:
+		handled = false;
+		break;
+	}
+	if (!handled)
+		return EXIT_FASTPATH_NONE;
+	trace_kvm_msr(1, msr, data, 0);
+	vcpu->stat->fastpath_exits++;
+	if (!kvm_skip_emulated_instruction(vcpu))
+		return EXIT_FASTPATH_EXIT_USERSPACE;	/* KVM_GUESTDBG_SINGLESTEP */
+	return EXIT_FASTPATH_REENTER_GUEST;
+}
+
 int kvm_emulate_xsetbv(struct kvm_vcpu *vcpu)
 {
 	u32 index = vcpu->arch.regs[VCPU_REGS_RCX];
@@ -2179,7 +2359,7 @@ static bool kernel_pio(struct kvm_vcpu *vcpu, u16 port, int size, bool write, u8
 		return true;
 	if (kvm->arch.vpit && kvm_pit_pio(kvm->arch.vpit, port, size, write, data) == 0)
 		return true;
-	return false;
+	return write && kvm_ioeventfd_write(kvm, true, port, size, data);
 }
 
 static void pio_set_rax(struct kvm_vcpu *vcpu, int size, const u8 *data)
@@ -2280,16 +2460,6 @@ int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in)
 	return 0;
 }
 
-/* Whether [hva, hva + len) is mapped in this process: once per slot, at its first fault. */
-static bool kvm_slot_hva_ok(struct kvm_memory_slot *slot)
-{
-	if (__atomic_load_n(&slot->hva_checked, __ATOMIC_ACQUIRE))
-		return true;
-	if (msync((void *)(uintptr_t)slot->userspace_addr, slot->npages << PAGE_SHIFT, MS_ASYNC))
-		return false;
-	__atomic_store_n(&slot->hva_checked, true, __ATOMIC_RELEASE);
-	return true;
-}
 
 /* ---- the instruction emulator's vCPU side (KVM's emulator_* ops, x86_emulate_instruction) ---- */
 
@@ -2351,12 +2521,15 @@ static int kvm_vcpu_rw_guest(struct kvm_vcpu *vcpu, u64 gpa, void *data, unsigne
 	while (len) {
 		unsigned int n = MIN(len, PAGE_SIZE - (unsigned int)(gpa & (PAGE_SIZE - 1)));
 		struct kvm_memory_slot *slot = gfn_to_memslot(vcpu->kvm, gpa >> PAGE_SHIFT);
+		bool locked;
 		u8 *hva;
 
-		if (!slot || !kvm_slot_hva_ok(slot) || (write && (slot->flags & KVM_MEM_READONLY)))
+		if (!slot || (write && (slot->flags & KVM_MEM_READONLY)))
 			return -EFAULT;
 		hva = (u8 *)(uintptr_t)gfn_to_hva_memslot(slot, gpa >> PAGE_SHIFT) +
 		      (gpa & (PAGE_SIZE - 1));
+		if (!kvm_hva_access_begin(vcpu->kvm, slot, (hva_t)(uintptr_t)hva, &locked))
+			return -EFAULT;
 		if (write) {
 			memcpy(hva, d, n);
 			mark_page_dirty_in_slot(vcpu->kvm, slot, gpa >> PAGE_SHIFT);
@@ -2364,6 +2537,7 @@ static int kvm_vcpu_rw_guest(struct kvm_vcpu *vcpu, u64 gpa, void *data, unsigne
 		} else {
 			memcpy(d, hva, n);
 		}
+		kvm_hva_access_end(vcpu->kvm, locked);
 		d += n;
 		gpa += n;
 		len -= n;
@@ -2453,7 +2627,8 @@ static int vcpu_mmio_rw(struct kvm_vcpu *vcpu, u64 addr, int len, u8 *v, bool wr
 		int n = MIN(len, 8);
 
 		if (!(apic && !kvm_lapic_mmio(apic, addr, n, write, v)) &&
-		    !(ioapic && !kvm_ioapic_mmio(ioapic, addr, n, write, v)))
+		    !(ioapic && !kvm_ioapic_mmio(ioapic, addr, n, write, v)) &&
+		    !(write && kvm_ioeventfd_write(vcpu->kvm, false, addr, n, v)))
 			break;
 		handled += n;
 		addr += n;
@@ -2461,6 +2636,31 @@ static int vcpu_mmio_rw(struct kvm_vcpu *vcpu, u64 addr, int len, u8 *v, bool wr
 		v += n;
 	}
 	return handled;
+}
+
+/*
+ * emulator_can_use_gpa(): whether the instruction's one memory access is
+ * the one that exited, so that the exit's guest-physical address can stand
+ * for a walk of the guest's page tables (the processor walked them for this
+ * access, with its rights, before EPT said MMIO).  KVM refuses REP string
+ * instructions; here only MOV, MOVZX and MOVSX with a memory operand (the
+ * usual MMIO accesses) qualify, so that no second access of the same
+ * instruction (MOVS, PUSH/POP m, CALL m) can take the address by a chance
+ * match of page offsets.
+ */
+static bool emulator_can_use_gpa(struct x86_emulate_ctxt *ctxt)
+{
+	const struct vmx_emul_insn *i = &ctxt->insn;
+
+	if (i->string || i->rep || !i->mem)
+		return false;
+	if (i->map == 0)
+		return (i->opcode >= 0x88 && i->opcode <= 0x8b) || i->opcode == 0xc6 ||
+		       i->opcode == 0xc7 || (i->opcode >= 0xa0 && i->opcode <= 0xa3);
+	if (i->map == 1)
+		return i->opcode == 0xb6 || i->opcode == 0xb7 || i->opcode == 0xbe ||
+		       i->opcode == 0xbf;
+	return false;
 }
 
 /* emulator_read_write_onepage(): RAM, an in-kernel device, or a fragment for userspace. */
@@ -2473,9 +2673,19 @@ static int emulator_read_write_onepage(unsigned long addr, u8 *val, unsigned int
 	int handled, ret;
 	u64 gpa;
 
-	ret = vcpu_mmio_gva_to_gpa(vcpu, addr, &gpa, exception, write);
-	if (ret < 0)
-		return X86EMUL_PROPAGATE_FAULT;
+	/*
+	 * If the exit was an EPT misconfiguration the GPA is known: no walk
+	 * (KVM's gpa_available), when the page offsets agree.
+	 */
+	if (ctxt->gpa_available && emulator_can_use_gpa(ctxt) &&
+	    (addr & (PAGE_SIZE - 1)) == (ctxt->gpa_val & (PAGE_SIZE - 1))) {
+		gpa = ctxt->gpa_val;
+		ret = (gpa & ~(u64)(PAGE_SIZE - 1)) == APIC_DEFAULT_PHYS_BASE;
+	} else {
+		ret = vcpu_mmio_gva_to_gpa(vcpu, addr, &gpa, exception, write);
+		if (ret < 0)
+			return X86EMUL_PROPAGATE_FAULT;
+	}
 	if (!ret && !kvm_vcpu_rw_guest(vcpu, gpa, val, bytes, write))
 		return X86EMUL_CONTINUE;
 	handled = vcpu_mmio_rw(vcpu, gpa, (int)bytes, val, write);
@@ -2658,8 +2868,12 @@ static void init_emulate_ctxt(struct kvm_vcpu *vcpu)
 	struct vmx_emul_state *st = &ctxt->state;
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 
-	/* The VMCS's guest state becomes vcpu->arch's (written back at entry). */
-	kvm_x86_call(cache_guest_state)(vcpu);
+	/*
+	 * What the emulator reads comes from the VMCS into vcpu->arch
+	 * (VCPU_EXREG_EMULATOR); emulator_writeback() marks it dirty for the
+	 * next VM entry.  The rest of the state stays where it is.
+	 */
+	kvm_x86_call(cache_reg)(vcpu, VCPU_EXREG_EMULATOR);
 	memcpy(st->regs, a->regs, sizeof(st->regs));
 	st->rip = a->regs[VCPU_REGS_RIP];
 	st->rflags = a->rflags;
@@ -2702,6 +2916,7 @@ static void emulator_writeback(struct kvm_vcpu *vcpu, struct x86_emulate_ctxt *c
 	const u32 shadow = GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS;
 	u64 old_rflags = a->rflags;
 
+	kvm_register_mark_dirty(a, VCPU_EXREG_EMULATOR);
 	memcpy(a->regs, ctxt->state.regs, sizeof(ctxt->state.regs));
 	a->regs[VCPU_REGS_RIP] = ctxt->state.rip;
 	/* data segment registers an instruction loaded (MOV Sreg, POP Sreg, LxS) */
@@ -2723,8 +2938,10 @@ static void inject_emulated_exception(struct kvm_vcpu *vcpu)
 {
 	struct x86_exception *ex = &vcpu->arch.emulate_ctxt->exception;
 
-	if (ex->vector == PF_VECTOR)
+	if (ex->vector == PF_VECTOR) {
 		vcpu->arch.cr2 = ex->address;	/* kvm_inject_emulated_page_fault() */
+		kvm_register_mark_dirty(&vcpu->arch, VCPU_EXREG_EMULATOR);
+	}
 	kvm_queue_exception(vcpu, ex->vector, ex->error_code_valid, ex->error_code);
 }
 
@@ -2903,10 +3120,17 @@ restart:
 		 */
 		if (r == 1 && tf && !ctxt->have_exception) {
 			vcpu->arch.dr6 = ((vcpu->arch.dr6 & ~0xfull) | DR6_ACTIVE_LOW | DR6_BS) & ~BIT_ULL(12);
+			kvm_register_mark_dirty(&vcpu->arch, VCPU_EXREG_EMULATOR);
 			kvm_queue_exception(vcpu, DB_VECTOR, false, 0);
 		}
 	}
 out:
+	/*
+	 * Note, written back now rather than at the next VM entry as in KVM:
+	 * code that runs before it (interrupt_allowed(), the segment bases of
+	 * kvm_get_linear_rip()) reads these fields from the VMCS.
+	 */
+	kvm_x86_call(write_dirty_regs)(vcpu);
 	srcu_read_unlock(&kvm->srcu, idx);
 	return r;
 }
@@ -2936,19 +3160,24 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code)
 		.rsvd = error_code & PFERR_RSVD_MASK,
 	};
 	struct kvm *kvm = vcpu->kvm;
-	struct kvm_memory_slot *slot;
 	int idx, r;
 
 	trace_kvm_page_fault(vcpu->vcpu_id, vcpu->arch.regs[VCPU_REGS_RIP], gpa, error_code);
 	idx = srcu_read_lock(&kvm->srcu);
-	slot = gfn_to_memslot(kvm, gpa >> PAGE_SHIFT);
-	if (slot && !kvm_slot_hva_ok(slot)) {
-		/* The slot's host memory is gone: KVM_RUN fails with EFAULT. */
-		srcu_read_unlock(&kvm->srcu, idx);
-		return -EFAULT;
-	}
 	r = kvm_tdp_page_fault(kvm, &kvm->arch.tdp_mmu, &fault);
 	srcu_read_unlock(&kvm->srcu, idx);
+	if (r == -EFAULT && fault.slot) {
+		/*
+		 * The slot's host memory is gone: KVM_RUN fails with EFAULT and
+		 * says where (kvm_mmu_prepare_memory_fault_exit()).
+		 */
+		struct kvm_memory_fault_exit *mf = kvm_run_memory_fault(vcpu->run);
+
+		vcpu->run->exit_reason = KVM_EXIT_MEMORY_FAULT;
+		mf->flags = 0;
+		mf->gpa = fault.gfn << PAGE_SHIFT;
+		mf->size = PAGE_SIZE;
+	}
 	if (r < 0)
 		return r;
 	if (r == RET_PF_EMULATE)
@@ -3032,7 +3261,11 @@ static void kvm_check_and_inject_events(struct kvm_vcpu *vcpu)
 	if (a->nmi_pending) {
 		if (kvm_x86_call(nmi_allowed)(vcpu)) {
 			a->nmi_pending--;
+			vcpu->stat->nmi_injections++;
 			kvm_x86_call(inject_nmi)(vcpu);
+			/* the second one waits for the IRET (NMI window) */
+			if (a->nmi_pending)
+				kvm_x86_call(enable_nmi_window)(vcpu);
 			return;
 		}
 		kvm_x86_call(enable_nmi_window)(vcpu);
@@ -3044,8 +3277,16 @@ static void kvm_check_and_inject_events(struct kvm_vcpu *vcpu)
 
 			if (vec >= 0) {
 				trace_kvm_inj_virq(vec);
+				vcpu->stat->irq_injections++;
 				kvm_x86_call(inject_irq)(vcpu, vec);
 			}
+			/*
+			 * Another one waiting (a lower priority, or the PIC's):
+			 * an interrupt-window exit as soon as the guest can
+			 * take it, as KVM does after an injection.
+			 */
+			if (kvm_cpu_has_injectable_intr(vcpu))
+				kvm_x86_call(enable_irq_window)(vcpu);
 		} else {
 			kvm_x86_call(enable_irq_window)(vcpu);
 		}
@@ -3063,6 +3304,22 @@ static void kvm_inject_pending_timer_irqs(struct kvm_vcpu *vcpu)
 }
 
 /*
+ * kvm_vcpu_exit_request(): after a fastpath exit, whether the guest may be
+ * re-entered at once or vcpu_enter_guest() must run again first: a request
+ * (another thread's TLB flush, an interrupt the LAPIC accepted: its kick
+ * makes one), userspace wanting the vCPU back (immediate_exit, set by a
+ * signal handler: KVM's pending-signal check), or a timer now due (here
+ * timers are polled before entries, KVM's hrtimers would have fired and
+ * made a request).
+ */
+static bool kvm_vcpu_exit_request(struct kvm_vcpu *vcpu)
+{
+	kvm_inject_pending_timer_irqs(vcpu);
+	return __atomic_load_n(&vcpu->requests, __ATOMIC_SEQ_CST) ||
+	       READ_ONCE(vcpu->run->immediate_exit);
+}
+
+/*
  * vcpu_enter_guest(): requests, events, then the vendor's run in a loop as
  * long as the fastpath says to re-enter, then the exit handler.
  * Return: > 0 to go on, 0 to exit to userspace, < 0 for an error.
@@ -3073,17 +3330,36 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 
 	if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
 		kvm_x86_call(flush_tlb_all)(vcpu);
-	kvm_check_request(KVM_REQ_EVENT, vcpu);
+	/*
+	 * Timers first: an expiry raises KVM_REQ_EVENT on this very vCPU, which
+	 * the check below then consumes (else the entry would take it for a
+	 * late interrupt from another thread and leave the guest at once).
+	 */
 	kvm_inject_pending_timer_irqs(vcpu);
+	kvm_check_request(KVM_REQ_EVENT, vcpu);
+	/* An INIT (another vCPU's ICR) resets the vCPU; an AP then waits for SIPI. */
+	kvm_apic_accept_events(vcpu);
+	if (vcpu->arch.mp_state != KVM_MP_STATE_RUNNABLE)
+		return 1;
 	kvm_check_and_inject_events(vcpu);
+	vcpu->arch.timer_tsc_left = kvm_timer_host_tsc_left(vcpu);
 
 	__atomic_store_n(&vcpu->arch.mode, IN_GUEST_MODE, __ATOMIC_SEQ_CST);
+	/*
+	 * An interrupt raised after the events were looked at, by a thread
+	 * that still saw the vCPU outside guest mode and so did not kick it:
+	 * leave the guest at once (KVM's req_immediate_exit self-IPI); the
+	 * request stays for the next entry.
+	 */
+	if (__atomic_load_n(&vcpu->requests, __ATOMIC_SEQ_CST) & (1ull << KVM_REQ_EVENT))
+		kvm_x86_call(vcpu_kick)(vcpu);
 	/* A TLB flush asked for meanwhile must happen before entry. */
 	if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
 		kvm_x86_call(flush_tlb_all)(vcpu);
 	for (;;) {
 		trace_kvm_entry(vcpu->vcpu_id, vcpu->arch.regs[VCPU_REGS_RIP]);
 		fastpath = kvm_x86_call(vcpu_run)(vcpu);
+		vcpu->arch.last_vmentry_cpu = 0;	/* the host "CPU" is the vCPU's thread */
 		if (kvm_trace_on(TRACE_KVM_EXIT) && kvm_x86_ops.get_exit_info) {
 			u32 reason;
 			u64 info1, info2;
@@ -3094,50 +3370,154 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 		}
 		if (likely(fastpath != EXIT_FASTPATH_REENTER_GUEST))
 			break;
+		if (unlikely(kvm_vcpu_exit_request(vcpu))) {
+			fastpath = EXIT_FASTPATH_EXIT_HANDLED;
+			break;
+		}
+		/* Note, VM exits that go down the slow path are counted below. */
+		vcpu->stat->exits++;
 	}
 	__atomic_store_n(&vcpu->arch.mode, OUTSIDE_GUEST_MODE, __ATOMIC_SEQ_CST);
 	vcpu->stat->exits++;
 	return kvm_x86_call(handle_exit)(vcpu, fastpath);
 }
 
+/*
+ * kvm_vcpu_has_events(): what makes a vCPU that is not running runnable.
+ * An AP waiting for INIT/SIPI wakes only for those; a halted vCPU also for
+ * an NMI or an interrupt it can take now (with IF = 0 an interrupt does
+ * not end HLT, SDM Vol. 2A HLT), as KVM's kvm_vcpu_has_events().
+ */
 static bool kvm_vcpu_has_events(struct kvm_vcpu *vcpu)
 {
-	if (vcpu->arch.apic && (vcpu->arch.apic->pending_events || vcpu->arch.apic->nmi_pending))
+	struct kvm_lapic *apic = vcpu->arch.apic;
+
+	if (apic && __atomic_load_n(&apic->pending_events, __ATOMIC_ACQUIRE))
 		return true;
-	if (vcpu->arch.nmi_queued || vcpu->arch.nmi_pending)
+	if (vcpu->arch.mp_state == KVM_MP_STATE_UNINITIALIZED ||
+	    vcpu->arch.mp_state == KVM_MP_STATE_INIT_RECEIVED)
+		return false;
+	if (__atomic_load_n(&vcpu->arch.nmi_queued, __ATOMIC_ACQUIRE) || vcpu->arch.nmi_pending)
 		return true;
-	return kvm_cpu_has_injectable_intr(vcpu);
+	return kvm_cpu_has_injectable_intr(vcpu) && kvm_x86_call(interrupt_allowed)(vcpu);
+}
+
+/* The earliest timer deadline of @vcpu on the irqchip clock, 0 if none. */
+static u64 kvm_vcpu_next_deadline(struct kvm_vcpu *vcpu)
+{
+	struct kvm_pit *pit = vcpu->kvm->arch.vpit;
+	u64 deadline = vcpu->arch.apic ? kvm_lapic_next_deadline(vcpu->arch.apic) : 0;
+
+	if (pit && vcpu->vcpu_idx == 0) {
+		u64 p = __atomic_load_n(&pit->next_ns, __ATOMIC_ACQUIRE);
+
+		if (p && (!deadline || p < deadline))
+			deadline = p;
+	}
+	return deadline;
+}
+
+static u64 irqchip_clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
 /*
- * vcpu_block(): a halted vCPU sleeps until an interrupt can wake it, its
- * timer expires (no busy waiting: the wait ends at the next deadline) or
- * userspace wants it back (immediate_exit).
+ * Host TSC ticks per millisecond, measured against the irqchip clock once
+ * 20 ms have passed since the first call; until then 1 GHz, less than any
+ * host's TSC, so that a timer exit comes early rather than late (the
+ * remaining time is then armed again).
  */
-static int vcpu_block(struct kvm_vcpu *vcpu)
+static u64 host_tsc_per_ms(void)
+{
+	static u64 tsc0, ns0, rate;
+	u64 r = __atomic_load_n(&rate, __ATOMIC_RELAXED), ns, tsc;
+
+	if (r)
+		return r;
+	ns = irqchip_clock_ns();
+	tsc = __rdtsc();
+	if (!__atomic_load_n(&ns0, __ATOMIC_ACQUIRE)) {
+		__atomic_store_n(&tsc0, tsc, __ATOMIC_RELAXED);
+		__atomic_store_n(&ns0, ns, __ATOMIC_RELEASE);
+		return 1000000;
+	}
+	if (ns - ns0 < 20000000ull)
+		return 1000000;
+	r = (tsc - __atomic_load_n(&tsc0, __ATOMIC_RELAXED)) * 1000000ull / (ns - ns0);
+	if (r < 1000000)
+		r = 1000000;
+	__atomic_store_n(&rate, r, __ATOMIC_RELAXED);
+	return r;
+}
+
+/*
+ * kvm_timer_host_tsc_left() - host TSC ticks until the vCPU's next timer
+ * deadline (its LAPIC timer; the PIT on vCPU 0), ~0 if none.  In KVM an
+ * hrtimer interrupt takes the vCPU out of the guest then, or the VMX
+ * preemption timer does (the "hv timer", vmx_set_hv_timer()); here the
+ * preemption timer always does, so a timer interrupt reaches a vCPU that
+ * is running guest code without any other exit.
+ */
+u64 kvm_timer_host_tsc_left(struct kvm_vcpu *vcpu)
+{
+	u64 deadline = kvm_vcpu_next_deadline(vcpu), now;
+
+	if (!deadline)
+		return ~0ull;
+	now = irqchip_clock_ns();
+	if (deadline <= now)
+		return 0;
+	deadline -= now;
+	if (deadline > 1000000000ull)
+		return ~0ull;
+	return deadline * host_tsc_per_ms() / 1000000ull;
+}
+
+/*
+ * What a pending signal is to KVM_RUN in KVM (the loop ends with -EINTR):
+ * kvm_run->immediate_exit, or kvm_vcpu_interrupt() from another thread.
+ * The latter is consumed here, as the signal is by its delivery.
+ */
+static bool kvm_vcpu_signal_pending(struct kvm_vcpu *vcpu)
+{
+	if (READ_ONCE(vcpu->run->immediate_exit))
+		return true;
+	return __atomic_load_n(&vcpu->arch.signal_pending, __ATOMIC_ACQUIRE) &&
+	       __atomic_exchange_n(&vcpu->arch.signal_pending, false, __ATOMIC_ACQ_REL);
+}
+
+void kvm_vcpu_interrupt(struct kvm_vcpu *vcpu)
+{
+	__atomic_store_n(&vcpu->arch.signal_pending, true, __ATOMIC_RELEASE);
+	kvm_vcpu_kick(vcpu);
+}
+
+/*
+ * kvm_vcpu_block(): sleep until kvm_vcpu_has_events() (another thread's
+ * kvm_vcpu_kick() signals halt_cond), a timer of this vCPU expires (the
+ * wait ends at the next deadline: no busy waiting), or userspace wants the
+ * thread back.  KVM's wait ends on a pending signal; a library sees no
+ * signals, so userkvm's ends when kvm_run->immediate_exit is set (the VMM's
+ * signal handler or kicker sets it), looked at every 10 ms at least.
+ * Return: 0 when there is an event, -EINTR for immediate_exit.
+ */
+static int kvm_vcpu_block(struct kvm_vcpu *vcpu)
 {
 	for (;;) {
 		struct timespec ts;
-		u64 deadline = 0, now;
+		u64 deadline, now;
 
 		kvm_inject_pending_timer_irqs(vcpu);
-		if (kvm_vcpu_has_events(vcpu)) {
-			if (vcpu->arch.mp_state == KVM_MP_STATE_HALTED)
-				vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
-			return 1;
-		}
-		if (READ_ONCE(vcpu->run->immediate_exit)) {
-			vcpu->run->exit_reason = KVM_EXIT_INTR;
+		if (kvm_vcpu_has_events(vcpu))
+			return 0;
+		if (kvm_vcpu_signal_pending(vcpu))
 			return -EINTR;
-		}
-		if (vcpu->arch.apic)
-			deadline = kvm_lapic_next_deadline(vcpu->arch.apic);
-		if (vcpu->kvm->arch.vpit && vcpu->kvm->arch.vpit->next_ns &&
-		    (!deadline || vcpu->kvm->arch.vpit->next_ns < deadline))
-			deadline = vcpu->kvm->arch.vpit->next_ns;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		now = (u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-		/* At most 10 ms at a time, so immediate_exit set by a signal is seen. */
+		deadline = kvm_vcpu_next_deadline(vcpu);
+		now = irqchip_clock_ns();
 		if (!deadline || deadline > now + 10000000ull)
 			deadline = now + 10000000ull;
 		ts.tv_sec = deadline / 1000000000ull;
@@ -3147,6 +3527,82 @@ static int vcpu_block(struct kvm_vcpu *vcpu)
 			pthread_cond_timedwait(&vcpu->arch.halt_cond, &vcpu->arch.halt_lock, &ts);
 		pthread_mutex_unlock(&vcpu->arch.halt_lock);
 	}
+}
+
+/*
+ * Halt polling (virt/kvm/kvm_main.c:kvm_vcpu_halt()): a halted vCPU first
+ * spins for up to halt_poll_ns looking for an event, since a wakeup from a
+ * sleep costs a thread switch each way (an IPI answered at once, a short
+ * timer).  The window adapts as KVM's: it grows (from 10 us, doubling)
+ * after a halt that ended within the maximum, and drops to 0 after a
+ * longer one.  The maximum is smaller than KVM's 200 us: host CPUs here are
+ * shared by every vCPU thread.
+ */
+#define KVM_HALT_POLL_NS_MAX	50000ull
+#define KVM_HALT_POLL_NS_START	10000ull
+
+static bool kvm_vcpu_poll(struct kvm_vcpu *vcpu, u64 start, u64 poll_ns)
+{
+	u64 now = start;
+
+	while (now - start < poll_ns) {
+		kvm_inject_pending_timer_irqs(vcpu);
+		if (kvm_vcpu_has_events(vcpu))
+			return true;
+		if (READ_ONCE(vcpu->run->immediate_exit) ||
+		    __atomic_load_n(&vcpu->arch.signal_pending, __ATOMIC_ACQUIRE))
+			return false;
+		for (int i = 0; i < 16; i++)
+			__builtin_ia32_pause();
+		now = irqchip_clock_ns();
+	}
+	return false;
+}
+
+static int kvm_vcpu_halt(struct kvm_vcpu *vcpu)
+{
+	u64 start = irqchip_clock_ns(), poll = vcpu->arch.halt_poll_ns, block_ns;
+	int r = 0;
+
+	if (!poll || !kvm_vcpu_poll(vcpu, start, poll)) {
+		r = kvm_vcpu_block(vcpu);
+		vcpu->stat->halt_wakeup++;
+	} else {
+		vcpu->stat->halt_successful_poll++;
+	}
+	block_ns = irqchip_clock_ns() - start;
+	if (block_ns <= poll)
+		;
+	else if (block_ns > KVM_HALT_POLL_NS_MAX)
+		vcpu->arch.halt_poll_ns = 0;
+	else
+		vcpu->arch.halt_poll_ns = poll ? MIN(poll * 2, KVM_HALT_POLL_NS_MAX) :
+					  KVM_HALT_POLL_NS_START;
+	return r;
+}
+
+/*
+ * vcpu_block(): a vCPU that is not runnable (HLT, or an AP after INIT)
+ * blocks; then INIT/SIPI are accepted and a halted vCPU runs again.
+ */
+static int vcpu_block(struct kvm_vcpu *vcpu)
+{
+	if (vcpu->arch.mp_state == KVM_MP_STATE_HALTED ? kvm_vcpu_halt(vcpu) :
+							 kvm_vcpu_block(vcpu)) {
+		vcpu->run->exit_reason = KVM_EXIT_INTR;
+		vcpu->stat->signal_exits++;
+		return -EINTR;
+	}
+	kvm_apic_accept_events(vcpu);
+	switch (vcpu->arch.mp_state) {
+	case KVM_MP_STATE_HALTED:
+	case KVM_MP_STATE_AP_RESET_HOLD:
+		vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
+		break;
+	default:
+		break;
+	}
+	return 1;
 }
 
 static int vcpu_run(struct kvm_vcpu *vcpu)
@@ -3160,8 +3616,9 @@ static int vcpu_run(struct kvm_vcpu *vcpu)
 			r = vcpu_block(vcpu);
 		if (r <= 0)
 			break;
-		if (READ_ONCE(vcpu->run->immediate_exit)) {
+		if (kvm_vcpu_signal_pending(vcpu)) {
 			vcpu->run->exit_reason = KVM_EXIT_INTR;
+			vcpu->stat->signal_exits++;
 			r = -EINTR;
 			break;
 		}
@@ -3265,14 +3722,23 @@ int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 	kvm_x86_call(vcpu_load)(vcpu);
 	kvm_sigset_activate(vcpu, &oldset);
 	run->flags = 0;
-	/* An application processor waits for INIT-SIPI (KVM_MP_STATE_UNINITIALIZED). */
+	/*
+	 * An application processor that never got INIT blocks until an INIT or
+	 * SIPI arrives, takes it and returns -EAGAIN (userspace runs it again:
+	 * then it waits in vcpu_run() for the SIPI), as KVM does.
+	 */
 	if (vcpu->arch.mp_state == KVM_MP_STATE_UNINITIALIZED) {
 		if (READ_ONCE(run->immediate_exit)) {
 			r = -EINTR;
 			goto out;
 		}
-		kvm_apic_accept_events(vcpu);
 		r = -EAGAIN;
+		if (kvm_vcpu_block(vcpu)) {
+			r = -EINTR;
+			run->exit_reason = KVM_EXIT_INTR;
+			vcpu->stat->signal_exits++;
+		}
+		kvm_apic_accept_events(vcpu);
 		goto out;
 	}
 	if ((run->kvm_valid_regs & ~KVM_SYNC_X86_VALID_FIELDS) ||

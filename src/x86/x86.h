@@ -23,8 +23,17 @@
 struct kvm;
 struct kvm_vcpu;
 
-#define KVM_DEFAULT_TSC_KHZ	2000000u	/* 2 GHz: the processor's TSC */
+/*
+ * The processor's TSC is the host's (RDTSC); a guest's runs at its own
+ * frequency through TSC scaling, as on VMX: TSC_MULTIPLIER is a fixed-point
+ * ratio with 48 fractional bits (kvm_caps.tsc_scaling_ratio_frac_bits).
+ */
+#define KVM_DEFAULT_TSC_KHZ	kvm_host_tsc_khz()
+#define KVM_TSC_SCALING_FRAC_BITS	48
+#define KVM_DEFAULT_TSC_SCALING_RATIO	(1ull << KVM_TSC_SCALING_FRAC_BITS)
+u32 kvm_host_tsc_khz(void);
 #define KVM_MAX_CPUID_ENTRIES	256
+#define KVM_MIN_ALLOC_MMU_PAGES	64	/* KVM_SET_NR_MMU_PAGES' floor */
 
 struct kvm_arch {
 	u64 tss_addr;
@@ -36,6 +45,12 @@ struct kvm_arch {
 	u32 bsp_vcpu_id;		/* KVM_SET_BOOT_CPU_ID */
 
 	struct kvm_tdp_mmu tdp_mmu;	/* the EPT tables of the VM (mmu/tdp_mmu.c) */
+	/*
+	 * KVM_SET_NR_MMU_PAGES: the shadow-page budget.  The TDP MMU does not
+	 * count against it (as in KVM); there is no shadow MMU yet.
+	 */
+	u64 n_requested_mmu_pages;
+	u64 n_max_mmu_pages;
 
 	/* The in-kernel irqchip (irq.c): NULL until KVM_CREATE_IRQCHIP / _PIT2. */
 	struct kvm_pic *vpic;
@@ -88,6 +103,17 @@ enum kvm_reg {
 	VCPU_REGS_R15 = 15,
 	VCPU_REGS_RIP,
 	NR_VCPU_REGS
+};
+
+/*
+ * Register groups cached lazily from the VMCS (KVM's VCPU_EXREG_*):
+ * VCPU_EXREG_EMULATOR is what the instruction emulator reads and may write
+ * back (segments, descriptor tables, CR0/2/3/4, EFER, PDPTRs,
+ * interruptibility, DR6, XCR0, the FPU), without the rest of the state a
+ * full cache_guest_state() moves (MSRs, DR0-3/DR7, SYSENTER, PAT).
+ */
+enum kvm_reg_ex {
+	VCPU_EXREG_EMULATOR,
 };
 
 /* Segment registers, in the order of the VMCS guest-state area. */
@@ -194,6 +220,14 @@ struct kvm_queued_interrupt {
  */
 struct kvm_vcpu_arch {
 	u64 regs[NR_VCPU_REGS];
+	/*
+	 * While the guest state is in the VMCS (after a VM exit), the groups
+	 * of registers read into this struct (VCPU_EXREG_* bits) and those
+	 * changed here that the next VM entry writes back (KVM's regs_avail,
+	 * regs_dirty; kvm_register_is_available(), kvm_register_mark_dirty()).
+	 */
+	u32 regs_avail;
+	u32 regs_dirty;
 	u64 rflags;
 	struct kvm_seg_state seg[NR_VCPU_SREGS];
 	struct desc_ptr gdt, idt;
@@ -208,6 +242,7 @@ struct kvm_vcpu_arch {
 	u32 guest_debug;		/* KVM_SET_GUEST_DEBUG's KVM_GUESTDBG_* */
 	u64 eff_db[4], guest_debug_dr7;	/* KVM_GUESTDBG_USE_HW_BP: userspace's DR0-3, DR7 */
 	int mode;			/* OUTSIDE_GUEST_MODE / IN_GUEST_MODE, atomic */
+	int last_vmentry_cpu;		/* -1 until the first VM entry (kvm_vcpu_has_run()) */
 	pthread_mutex_t halt_lock;	/* with halt_cond: a halted vCPU sleeps here */
 	pthread_cond_t halt_cond;
 	u64 pdptrs[4];			/* PAE PDPTEs, as loaded by load_pdptrs() */
@@ -225,6 +260,10 @@ struct kvm_vcpu_arch {
 	unsigned int nmi_pending;	/* after process_nmi() */
 	unsigned int nmi_queued;	/* KVM_SET_VCPU_EVENTS, not yet processed */
 	u32 mp_state;
+	bool signal_pending;		/* kvm_vcpu_interrupt(): KVM_RUN returns -EINTR, atomic */
+	u64 halt_poll_ns;		/* the halt-polling window now (kvm_vcpu_halt()) */
+	/* host TSC ticks to the next timer deadline at VM entry (preemption timer), ~0 = none */
+	u64 timer_tsc_left;
 
 	/* MSRs (msr.c) */
 	u32 sysenter_cs;
@@ -252,8 +291,9 @@ struct kvm_vcpu_arch {
 		u64 deftype;
 	} mtrr_state;
 
-	/* TSC: guest TSC = host ns scaled to tsc_khz, plus l1_tsc_offset */
+	/* TSC: guest TSC = host TSC * l1_tsc_scaling_ratio >> 48, plus l1_tsc_offset */
 	u32 tsc_khz;
+	u64 l1_tsc_scaling_ratio;
 	u64 l1_tsc_offset;
 
 	/* Guest CPUID (cpuid.c) and what KVM derives from it */
@@ -272,6 +312,16 @@ struct kvm_vcpu_arch {
 	/* The instruction emulator (emulate.c), made at its first use */
 	struct x86_emulate_ctxt *emulate_ctxt;
 };
+
+static inline bool kvm_register_is_available(struct kvm_vcpu_arch *a, enum kvm_reg_ex reg)
+{
+	return a->regs_avail & (1u << reg);
+}
+
+static inline void kvm_register_mark_dirty(struct kvm_vcpu_arch *a, enum kvm_reg_ex reg)
+{
+	a->regs_dirty |= 1u << reg;
+}
 
 int kvm_arch_init_vm(struct kvm *kvm, unsigned long type);
 void kvm_arch_destroy_vm(struct kvm *kvm);
@@ -293,6 +343,7 @@ int kvm_apic_set_base(struct kvm_vcpu *vcpu, u64 value, bool host_initiated);
 int __kvm_set_xcr(struct kvm_vcpu *vcpu, u32 index, u64 xcr);
 bool kvm_valid_efer(struct kvm_vcpu *vcpu, u64 efer);
 u64 kvm_read_l1_tsc(struct kvm_vcpu *vcpu);
+void kvm_set_tsc_khz(struct kvm_vcpu *vcpu, u32 khz);
 void kvm_synchronize_tsc(struct kvm_vcpu *vcpu, const u64 *user_value);
 u8 max_host_virt_addr_bits(void);
 
@@ -308,6 +359,8 @@ int kvm_emulate_halt(struct kvm_vcpu *vcpu);
 int kvm_emulate_hypercall(struct kvm_vcpu *vcpu);
 int kvm_emulate_rdmsr(struct kvm_vcpu *vcpu);
 int kvm_emulate_wrmsr(struct kvm_vcpu *vcpu);
+/* The MSR-write fastpath (x86.c); the enum is kvm_x86_ops.h's. */
+enum exit_fastpath_completion handle_fastpath_set_msr_irqoff(struct kvm_vcpu *vcpu);
 int kvm_emulate_xsetbv(struct kvm_vcpu *vcpu);
 int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in);
 int kvm_emulate_string_io(struct kvm_vcpu *vcpu, int size, u16 port, int in, int rep,
@@ -331,6 +384,14 @@ void kvm_free_msr_filter(struct kvm_x86_msr_filter *f);
 u64 kvm_get_linear_rip(struct kvm_vcpu *vcpu);
 void kvm_queue_exception(struct kvm_vcpu *vcpu, u8 vector, bool has_error, u32 error_code);
 void kvm_vcpu_kick(struct kvm_vcpu *vcpu);
+/* KVM_NMI, an NMI IPI or LINT: queued for process_nmi() (any thread). */
+void kvm_inject_nmi(struct kvm_vcpu *vcpu);
+u64 kvm_timer_host_tsc_left(struct kvm_vcpu *vcpu);
+/*
+ * A signal for the vCPU's thread, as KVM sees one: its KVM_RUN returns
+ * -EINTR (KVM_EXIT_INTR) soon (the shim's pthread_cancel() uses it).
+ */
+void kvm_vcpu_interrupt(struct kvm_vcpu *vcpu);
 void kvm_flush_remote_tlbs(struct kvm *kvm);
 void kvm_arch_commit_memory_region(struct kvm *kvm, const struct kvm_memory_slot *old,
 				   const struct kvm_memory_slot *new);

@@ -200,17 +200,24 @@ KVM_CASE(cpuid_supported_userkvm_processor)
 	CHECK_SOFT(t, e && !memcmp(&e->ebx, "Genu", 4) && !memcmp(&e->edx, "ineI", 4) &&
 		   !memcmp(&e->ecx, "ntel", 4), "vendor");
 	e = find(&b, 1, 0);
-	CHECK_SOFT(t, e && e->eax == 0xf61, "signature");
+	CHECK_SOFT(t, e && e->eax == 0x806f8, "signature");	/* the processor's (msr.c) */
 	/* ECX: CX16 PCID x2APIC MOVBE POPCNT TSC-deadline XSAVE HYPERVISOR */
 	CHECK_SOFT(t, e && e->ecx == 0x85e22000, "1.ecx %#x", e ? e->ecx : 0);
-	/* EDX: FPU PSE TSC MSR PAE CX8 APIC MTRR PGE CMOV PAT CLFLUSH FXSR SSE SSE2 */
-	CHECK_SOFT(t, e && e->edx == 0x0709b379, "1.edx %#x", e ? e->edx : 0);
+	/* EDX: FPU DE PSE TSC MSR PAE CX8 APIC SEP MTRR PGE CMOV PAT PSE36 CLFLUSH MMX FXSR SSE SSE2 */
+	CHECK_SOFT(t, e && e->edx == 0x078bbb7d, "1.edx %#x", e ? e->edx : 0);
 	e = find(&b, 7, 0);
-	/* FSGSBASE TSC_ADJUST BMI1 SMEP INVPCID SMAP; LA57 RDPID; ARCH_CAPABILITIES */
-	CHECK_SOFT(t, e && e->ebx == 0x0010048b && e->ecx == 0x00410000 && e->edx == 0x20000000,
+	/*
+	 * FSGSBASE TSC_ADJUST FDP_EXCPTN_ONLY SMEP INVPCID ZERO_FCS_FDS SMAP
+	 * (no BMI1: the processor lacks it); LA57 RDPID; ARCH_CAPABILITIES
+	 */
+	CHECK_SOFT(t, e && e->ebx == 0x001024c3 && e->ecx == 0x00410000 && e->edx == 0x20000000,
 		   "7.0 %#x %#x %#x", e ? e->ebx : 0, e ? e->ecx : 0, e ? e->edx : 0);
 	e = find(&b, 0xd, 0);
 	CHECK_SOFT(t, e && e->eax == 3 && e->ebx == 576 && e->ecx == 576 && e->edx == 0, "0xd.0");
+	e = find(&b, 0xd, 1);
+	/* XSAVEOPT XSAVEC; the compacted size of x87|SSE */
+	CHECK_SOFT(t, e && e->eax == 3 && e->ebx == 576, "0xd.1 %#x %#x", e ? e->eax : 0,
+		   e ? e->ebx : 0);
 	e = find(&b, 0x80000001, 0);
 	/* ECX: LAHF ABM(LZCNT); EDX: SYSCALL NX RDTSCP LM */
 	CHECK_SOFT(t, e && e->ecx == 0x21 && e->edx == 0x28100800, "0x80000001 %#x %#x",
@@ -320,6 +327,12 @@ KVM_CASE(cpuid_guest_runtime_bits)
 	CHECK_SOFT(t, g.e[1].ecx == ((1u << 26) | (1u << 27) | (1u << 21)), "ecx %#x", g.e[1].ecx);
 	CHECK_EQ(g.e[1].ecx & (1u << 27), 1u << 27);
 	CHECK_EQ(g.e[1].edx & (1u << 9), 0);
+	/* CR4.OSXSAVE cleared alone (the cr4_cpuid_sync selftest): OSXSAVE follows */
+	s.cr4 = 0;
+	CHECK_OK(t, IOC(t, vcpu, KVM_SET_SREGS, &s));
+	g.c.nent = 300;
+	CHECK_OK(t, IOC(t, vcpu, KVM_GET_CPUID2, &g));
+	CHECK_EQ(g.e[1].ecx & (1u << 27), 0);
 	t_close3(vcpu, vm, sys);
 }
 

@@ -408,4 +408,85 @@ GUEST(mg_pm32)
 	xchg 0x30(%edi), %ecx
 	DONE
 END(mg_pm32)
+/*
+ * IA32_TSC_DEADLINE written in a loop (the WRMSR fastpath on VMX KVM and
+ * userkvm), read back; then a deadline in the past, which expires at once
+ * (LVTT masked: no interrupt, the MSR reads 0 afterwards).  r13:r14 = the
+ * last far deadline read back, r15 = the MSR after the expiry, rbp = how
+ * often the loop ran.
+ */
+	.code64
+GUEST(mg_tscdl)
+	mov $0xfee00320, %ebx		/* LVTT: TSC-deadline mode, masked, vector 0x40 */
+	movl $0x50040, (%rbx)
+	mov $0x6e0, %ecx		/* IA32_TSC_DEADLINE */
+	mov $1000, %r12d
+	xor %ebp, %ebp
+1:	mov %r12d, %eax
+	mov $0x40000000, %edx		/* 2^62 + n TSC ticks: never in this test */
+	wrmsr
+	inc %ebp
+	dec %r12d
+	jnz 1b
+	rdmsr
+	mov %rax, %r13
+	mov %rdx, %r14
+	mov $1, %eax			/* TSC 1: long past */
+	xor %edx, %edx
+	wrmsr
+	mov $100000, %r12d		/* the expiry is seen at an exit or a host tick */
+2:	rdmsr
+	test %eax, %eax
+	jz 3f
+	dec %r12d
+	jnz 2b
+3:	mov %rax, %r15
+	xor %eax, %eax
+	xor %edx, %edx
+	DONE
+END(mg_tscdl)
+
+/*
+ * x2APIC self-IPIs through the ICR MSR (the WRMSR fastpath's second MSR):
+ * x2APIC on, APIC enabled, then 100 fixed physical IPIs of vector 0x40 to
+ * APIC ID 0 with IF = 1; the handler (its IDT gate is set by the case)
+ * counts them in r12 and sends EOI.  r13 = 0 when the loop ended.
+ */
+	.code64
+GUEST(mg_x2apic)
+	mov $0x1b, %ecx			/* IA32_APIC_BASE: EN | EXTD */
+	rdmsr
+	or $0xc00, %eax
+	wrmsr
+	mov $0x80f, %ecx		/* SVR: enabled, spurious vector 0xff */
+	mov $0x1ff, %eax
+	xor %edx, %edx
+	wrmsr
+	xor %r12d, %r12d
+	mov $100, %r13d
+	sti
+1:	mov $0x830, %ecx		/* ICR: fixed, physical, vector 0x40, to ID 0 */
+	mov $0x4040, %eax
+	xor %edx, %edx
+	wrmsr
+	dec %r13d
+	jnz 1b
+	cli
+	DONE
+	.globl mg_x2apic_handler
+mg_x2apic_handler:
+	inc %r12d
+	push %rax
+	push %rcx
+	push %rdx
+	mov $0x80b, %ecx		/* EOI */
+	xor %eax, %eax
+	xor %edx, %edx
+	wrmsr
+	pop %rdx
+	pop %rcx
+	pop %rax
+	iretq
+END(mg_x2apic)
+
 	.section .note.GNU-stack, "", @progbits

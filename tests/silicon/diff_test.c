@@ -261,7 +261,17 @@ struct tcase {
 	struct diff_regs in;
 	u32 fmask;		/* flags to compare */
 	u16 skip_regs;		/* GPRs not to compare */
+	/* SSE cases: XMM0-15 and MXCSR in, a memory operand's contents */
+	bool sse;
+	u8 xmm[256];
+	u32 mxcsr;
+	u64 memaddr;
+	int memlen;
+	u8 memval[16];
 };
+
+extern u8 native_xmm_in[256], native_xmm_out[256];
+extern u32 native_mxcsr_in, native_mxcsr_out;
 
 static void put32(u8 *p, u32 v) { memcpy(p, &v, 4); }
 
@@ -689,6 +699,14 @@ static int run_case(const char *name, struct tcase *t, int n)
 				      "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15" };
 
 	fill_data(rnd());
+	if (t->memlen) {
+		memcpy(ndata + (t->memaddr - DATA), t->memval, t->memlen);
+		memcpy(sdata + (t->memaddr - DATA), t->memval, t->memlen);
+	}
+	memcpy(native_xmm_in, t->xmm, 256);
+	native_mxcsr_in = t->sse ? t->mxcsr : 0x1f80;
+	memcpy(st->fpu.fxsave + 160, t->xmm, 256);
+	memcpy(st->fpu.fxsave + 24, &native_mxcsr_in, 4);
 	if (t->bsf_src) {
 		u64 v = 0;
 		memcpy(&v, ndata + (t->bsf_src - DATA), t->bsf_size);
@@ -760,6 +778,8 @@ static int run_case(const char *name, struct tcase *t, int n)
 		u64 sp = st->gpr[4], vec = 0, frip = 0;
 		u8 *stack = sdata + (sp - DATA);
 		int want = sig_to_vec(nsig);
+		if (t->sse && nsig == SIGFPE)
+			want = 19;	/* #XM */
 		if (sp >= DATA && sp + 32 <= DATA + DATA_SIZE) {
 			memcpy(&vec, stack, 8);
 			memcpy(&frip, stack + ((want == 13 || want == 14) ? 16 : 8), 8);
@@ -821,6 +841,27 @@ static int run_case(const char *name, struct tcase *t, int n)
 		       (unsigned long long)nat.rflags, (unsigned long long)st->rflags, t->fmask);
 		fails++;
 	}
+	if (t->sse) {
+		u32 smx;
+		memcpy(&smx, st->fpu.fxsave + 24, 4);
+		for (int k = 0; k < 16; k++) {
+			if (!memcmp(native_xmm_out + 16 * k, st->fpu.fxsave + 160 + 16 * k, 16))
+				continue;
+			printf("     %s #%d: xmm%d native", name, n, k);
+			for (int b = 15; b >= 0; b--)
+				printf("%s%02x", b % 4 == 3 ? " " : "", native_xmm_out[16 * k + b]);
+			printf(" silicon");
+			for (int b = 15; b >= 0; b--)
+				printf("%s%02x", b % 4 == 3 ? " " : "", st->fpu.fxsave[160 + 16 * k + b]);
+			printf("\n");
+			fails++;
+		}
+		if (smx != native_mxcsr_out) {
+			printf("     %s #%d: mxcsr native %#x silicon %#x (in %#x)\n", name, n,
+			       native_mxcsr_out, smx, t->mxcsr);
+			fails++;
+		}
+	}
 	if (memcmp(ndata, sdata, DATA_SIZE)) {
 		for (int k = 0; k < DATA_SIZE; k++)
 			if (ndata[k] != sdata[k]) {
@@ -838,8 +879,360 @@ static int run_case(const char *name, struct tcase *t, int n)
 		for (int k = 0; k < 16; k++)
 			printf(" %s=%#llx", rn[k], (unsigned long long)t->in.gpr[k]);
 		printf(" fl=%#llx\n", (unsigned long long)t->in.rflags);
+		if (t->sse) {
+			printf("     mxcsr=%#x xmm:", t->mxcsr);
+			for (int k = 0; k < 16; k++) {
+				u64 q[2];
+				memcpy(q, t->xmm + 16 * k, 16);
+				printf(" %d=%016llx%016llx", k, (unsigned long long)q[1],
+				       (unsigned long long)q[0]);
+			}
+			printf("\n");
+			if (t->memlen) {
+				printf("     mem at %#llx:", (unsigned long long)t->memaddr);
+				for (int k = t->memlen - 1; k >= 0; k--)
+					printf("%02x", t->memval[k]);
+				printf("\n");
+			}
+		}
 	}
 	return fails;
+}
+
+/* ---- SSE/SSE2 cases: XMM registers and MXCSR compared too ---- */
+
+enum { RK_X, RK_G };			/* operand kinds: xmm or general register */
+enum { M_ANY, M_MEM, M_REG };		/* r/m: memory or register, memory only, register only */
+enum { V_INT, V_PS, V_PD, V_SI };	/* what to put in the lanes */
+
+struct sse_spec {
+	const char *name;
+	u8 pfx;		/* 0, 0x66, 0xf3, 0xf2 */
+	u8 op;		/* 0F xx */
+	s8 digit;	/* ModRM.reg of the shift groups, -1 if none */
+	u8 regk, rmk;	/* RK_* of ModRM.reg and ModRM.rm */
+	u8 mem;		/* M_* */
+	u8 msz;		/* memory operand size */
+	bool align;	/* a 16-byte memory operand must be aligned */
+	bool imm;	/* imm8 follows */
+	u8 val;		/* V_* */
+	bool flags;	/* sets ZF/PF/CF (COMIS*) */
+};
+
+#define SX(n, p, o, v) { n, p, o, -1, RK_X, RK_X, M_ANY, 16, true, false, v, false }
+#define SS(n, p, o, sz, v) { n, p, o, -1, RK_X, RK_X, M_ANY, sz, false, false, v, false }
+static const struct sse_spec sse_specs[] = {
+	/* data movement */
+	SS("movups", 0, 0x10, 16, V_INT), SS("movupd", 0x66, 0x10, 16, V_INT),
+	SS("movss", 0xf3, 0x10, 4, V_INT), SS("movsd", 0xf2, 0x10, 8, V_INT),
+	SS("movups st", 0, 0x11, 16, V_INT), SS("movss st", 0xf3, 0x11, 4, V_INT),
+	SS("movsd st", 0xf2, 0x11, 8, V_INT),
+	SS("movlps/movhlps", 0, 0x12, 8, V_INT), SS("movhps/movlhps", 0, 0x16, 8, V_INT),
+	{ "movlpd", 0x66, 0x12, -1, RK_X, RK_X, M_MEM, 8, false, false, V_INT, false },
+	{ "movhpd", 0x66, 0x16, -1, RK_X, RK_X, M_MEM, 8, false, false, V_INT, false },
+	{ "movlps st", 0, 0x13, -1, RK_X, RK_X, M_MEM, 8, false, false, V_INT, false },
+	{ "movhps st", 0, 0x17, -1, RK_X, RK_X, M_MEM, 8, false, false, V_INT, false },
+	SX("movaps", 0, 0x28, V_INT), SX("movapd", 0x66, 0x28, V_INT),
+	SX("movaps st", 0, 0x29, V_INT),
+	{ "movntps", 0, 0x2b, -1, RK_X, RK_X, M_MEM, 16, true, false, V_INT, false },
+	{ "movntdq", 0x66, 0xe7, -1, RK_X, RK_X, M_MEM, 16, true, false, V_INT, false },
+	SX("movdqa", 0x66, 0x6f, V_INT), SS("movdqu", 0xf3, 0x6f, 16, V_INT),
+	SX("movdqa st", 0x66, 0x7f, V_INT), SS("movdqu st", 0xf3, 0x7f, 16, V_INT),
+	{ "movd/q x,rm", 0x66, 0x6e, -1, RK_X, RK_G, M_ANY, 8, false, false, V_INT, false },
+	{ "movd/q rm,x", 0x66, 0x7e, -1, RK_X, RK_G, M_ANY, 8, false, false, V_INT, false },
+	SS("movq x,xm", 0xf3, 0x7e, 8, V_INT), SS("movq xm,x", 0x66, 0xd6, 8, V_INT),
+	{ "movnti", 0, 0xc3, -1, RK_G, RK_G, M_MEM, 8, false, false, V_INT, false },
+	{ "pmovmskb", 0x66, 0xd7, -1, RK_G, RK_X, M_REG, 16, false, false, V_INT, false },
+	{ "movmskps", 0, 0x50, -1, RK_G, RK_X, M_REG, 16, false, false, V_INT, false },
+	{ "movmskpd", 0x66, 0x50, -1, RK_G, RK_X, M_REG, 16, false, false, V_INT, false },
+	{ "pextrw", 0x66, 0xc5, -1, RK_G, RK_X, M_REG, 16, false, true, V_INT, false },
+	{ "pinsrw", 0x66, 0xc4, -1, RK_X, RK_G, M_ANY, 2, false, true, V_INT, false },
+	/* logic */
+	SX("pand", 0x66, 0xdb, V_INT), SX("pandn", 0x66, 0xdf, V_INT), SX("por", 0x66, 0xeb, V_INT),
+	SX("pxor", 0x66, 0xef, V_INT), SX("andps", 0, 0x54, V_PS), SX("andnpd", 0x66, 0x55, V_PD),
+	SX("orps", 0, 0x56, V_PS), SX("xorps", 0, 0x57, V_PS), SX("xorpd", 0x66, 0x57, V_PD),
+	/* packed integer */
+	SX("paddb", 0x66, 0xfc, V_INT), SX("paddw", 0x66, 0xfd, V_INT), SX("paddd", 0x66, 0xfe, V_INT),
+	SX("paddq", 0x66, 0xd4, V_INT), SX("psubb", 0x66, 0xf8, V_INT), SX("psubw", 0x66, 0xf9, V_INT),
+	SX("psubd", 0x66, 0xfa, V_INT), SX("psubq", 0x66, 0xfb, V_INT),
+	SX("paddsb", 0x66, 0xec, V_INT), SX("paddsw", 0x66, 0xed, V_INT),
+	SX("paddusb", 0x66, 0xdc, V_INT), SX("paddusw", 0x66, 0xdd, V_INT),
+	SX("psubsb", 0x66, 0xe8, V_INT), SX("psubsw", 0x66, 0xe9, V_INT),
+	SX("psubusb", 0x66, 0xd8, V_INT), SX("psubusw", 0x66, 0xd9, V_INT),
+	SX("pcmpeqb", 0x66, 0x74, V_INT), SX("pcmpeqw", 0x66, 0x75, V_INT),
+	SX("pcmpeqd", 0x66, 0x76, V_INT), SX("pcmpgtb", 0x66, 0x64, V_INT),
+	SX("pcmpgtw", 0x66, 0x65, V_INT), SX("pcmpgtd", 0x66, 0x66, V_INT),
+	SX("pmullw", 0x66, 0xd5, V_INT), SX("pmulhw", 0x66, 0xe5, V_INT),
+	SX("pmulhuw", 0x66, 0xe4, V_INT), SX("pmuludq", 0x66, 0xf4, V_INT),
+	SX("pmaddwd", 0x66, 0xf5, V_INT), SX("psadbw", 0x66, 0xf6, V_INT),
+	SX("pminub", 0x66, 0xda, V_INT), SX("pmaxub", 0x66, 0xde, V_INT),
+	SX("pminsw", 0x66, 0xea, V_INT), SX("pmaxsw", 0x66, 0xee, V_INT),
+	SX("pavgb", 0x66, 0xe0, V_INT), SX("pavgw", 0x66, 0xe3, V_INT),
+	SX("psllw", 0x66, 0xf1, V_INT), SX("pslld", 0x66, 0xf2, V_INT), SX("psllq", 0x66, 0xf3, V_INT),
+	SX("psrlw", 0x66, 0xd1, V_INT), SX("psrld", 0x66, 0xd2, V_INT), SX("psrlq", 0x66, 0xd3, V_INT),
+	SX("psraw", 0x66, 0xe1, V_INT), SX("psrad", 0x66, 0xe2, V_INT),
+#define SHI(n, o, d) { n, 0x66, o, d, RK_X, RK_X, M_REG, 16, false, true, V_INT, false }
+	SHI("psrlw i", 0x71, 2), SHI("psraw i", 0x71, 4), SHI("psllw i", 0x71, 6),
+	SHI("psrld i", 0x72, 2), SHI("psrad i", 0x72, 4), SHI("pslld i", 0x72, 6),
+	SHI("psrlq i", 0x73, 2), SHI("psrldq", 0x73, 3), SHI("psllq i", 0x73, 6),
+	SHI("pslldq", 0x73, 7),
+	SX("punpcklbw", 0x66, 0x60, V_INT), SX("punpcklwd", 0x66, 0x61, V_INT),
+	SX("punpckldq", 0x66, 0x62, V_INT), SX("punpcklqdq", 0x66, 0x6c, V_INT),
+	SX("punpckhbw", 0x66, 0x68, V_INT), SX("punpckhwd", 0x66, 0x69, V_INT),
+	SX("punpckhdq", 0x66, 0x6a, V_INT), SX("punpckhqdq", 0x66, 0x6d, V_INT),
+	SX("packsswb", 0x66, 0x63, V_INT), SX("packssdw", 0x66, 0x6b, V_INT),
+	SX("packuswb", 0x66, 0x67, V_INT),
+	SX("unpcklps", 0, 0x14, V_PS), SX("unpckhpd", 0x66, 0x15, V_PD),
+#define SXI(n, p, o, v) { n, p, o, -1, RK_X, RK_X, M_ANY, 16, true, true, v, false }
+	SXI("pshufd", 0x66, 0x70, V_INT), { "pshuflw", 0xf2, 0x70, -1, RK_X, RK_X, M_ANY, 16, true, true, V_INT, false },
+	{ "pshufhw", 0xf3, 0x70, -1, RK_X, RK_X, M_ANY, 16, true, true, V_INT, false },
+	SXI("shufps", 0, 0xc6, V_PS), SXI("shufpd", 0x66, 0xc6, V_PD),
+	/* floating point */
+#define FP4(n, o)								\
+	SX(n "ps", 0, o, V_PS), SX(n "pd", 0x66, o, V_PD),			\
+	SS(n "ss", 0xf3, o, 4, V_PS), SS(n "sd", 0xf2, o, 8, V_PD)
+	FP4("add", 0x58), FP4("sub", 0x5c), FP4("mul", 0x59), FP4("div", 0x5e),
+	FP4("min", 0x5d), FP4("max", 0x5f), FP4("sqrt", 0x51),
+	SXI("cmpps", 0, 0xc2, V_PS), SXI("cmppd", 0x66, 0xc2, V_PD),
+	{ "cmpss", 0xf3, 0xc2, -1, RK_X, RK_X, M_ANY, 4, false, true, V_PS, false },
+	{ "cmpsd", 0xf2, 0xc2, -1, RK_X, RK_X, M_ANY, 8, false, true, V_PD, false },
+	{ "comiss", 0, 0x2f, -1, RK_X, RK_X, M_ANY, 4, false, false, V_PS, true },
+	{ "ucomiss", 0, 0x2e, -1, RK_X, RK_X, M_ANY, 4, false, false, V_PS, true },
+	{ "comisd", 0x66, 0x2f, -1, RK_X, RK_X, M_ANY, 8, false, false, V_PD, true },
+	{ "ucomisd", 0x66, 0x2e, -1, RK_X, RK_X, M_ANY, 8, false, false, V_PD, true },
+	SS("cvtps2pd", 0, 0x5a, 8, V_PS), SX("cvtpd2ps", 0x66, 0x5a, V_PD),
+	SS("cvtss2sd", 0xf3, 0x5a, 4, V_PS), SS("cvtsd2ss", 0xf2, 0x5a, 8, V_PD),
+	SX("cvtdq2ps", 0, 0x5b, V_INT), SX("cvtps2dq", 0x66, 0x5b, V_PS),
+	SX("cvttps2dq", 0xf3, 0x5b, V_PS), SX("cvttpd2dq", 0x66, 0xe6, V_PD),
+	SS("cvtdq2pd", 0xf3, 0xe6, 8, V_INT), SX("cvtpd2dq", 0xf2, 0xe6, V_PD),
+	{ "cvtsi2ss", 0xf3, 0x2a, -1, RK_X, RK_G, M_ANY, 8, false, false, V_PS, false },
+	{ "cvtsi2sd", 0xf2, 0x2a, -1, RK_X, RK_G, M_ANY, 8, false, false, V_PD, false },
+	{ "cvtss2si", 0xf3, 0x2d, -1, RK_G, RK_X, M_ANY, 4, false, false, V_PS, false },
+	{ "cvttss2si", 0xf3, 0x2c, -1, RK_G, RK_X, M_ANY, 4, false, false, V_PS, false },
+	{ "cvtsd2si", 0xf2, 0x2d, -1, RK_G, RK_X, M_ANY, 8, false, false, V_PD, false },
+	{ "cvttsd2si", 0xf2, 0x2c, -1, RK_G, RK_X, M_ANY, 8, false, false, V_PD, false },
+};
+
+static const u32 f32_special[] = {
+	0, 0x80000000, 0x3f800000, 0xbf800000, 0x7f800000, 0xff800000, 0x7fc00000,
+	0xffc00000, 0x7f800001, 0x7fa00000, 0x00000001, 0x807fffff, 0x00800000,
+	0x7f7fffff, 0x4f000000, 0xcf000000, 0x5f000000, 0x3effffff, 0x3f000000,
+	0x3fc00000, 0x40200000, 0x00400000,
+};
+static const u64 f64_special[] = {
+	0, 0x8000000000000000ull, 0x3ff0000000000000ull, 0xbff0000000000000ull,
+	0x7ff0000000000000ull, 0xfff0000000000000ull, 0x7ff8000000000000ull,
+	0xfff8000000000000ull, 0x7ff0000000000001ull, 0x7ff4000000000000ull, 1,
+	0x800fffffffffffffull, 0x0010000000000000ull, 0x7fefffffffffffffull,
+	0x41e0000000000000ull, 0xc1e0000000000000ull, 0x43e0000000000000ull,
+	0x3fe0000000000000ull, 0x3ff8000000000000ull, 0x36a0000000000000ull,
+	0x47efffffe0000000ull, 0x3fdfffffffffffffull,
+};
+
+static u32 rnd_f32(void)
+{
+	switch (rnd() % 4) {
+	case 0: return f32_special[rnd() % ARRAY_SIZE(f32_special)];
+	case 1: return (u32)rnd();
+	default: {
+		/* a moderate normal number, sometimes an integer */
+		float f = (float)((s64)(rnd() % 2000000) - 1000000) / (float)(1 + rnd() % 1000);
+		u32 v;
+		if (rnd() % 4 == 0)
+			f = (float)(int)f;
+		memcpy(&v, &f, 4);
+		return v;
+	}
+	}
+}
+
+static u64 rnd_f64(void)
+{
+	switch (rnd() % 4) {
+	case 0: return f64_special[rnd() % ARRAY_SIZE(f64_special)];
+	case 1: return rnd();
+	default: {
+		double f = (double)((s64)(rnd() % 2000000000) - 1000000000) / (double)(1 + rnd() % 100000);
+		u64 v;
+		if (rnd() % 4 == 0)
+			f = (double)(s64)f;
+		memcpy(&v, &f, 8);
+		return v;
+	}
+	}
+}
+
+static void rnd_lanes(u8 *p, int n, int val)
+{
+	for (int k = 0; k < n;) {
+		if (val == V_PS && n - k >= 4) {
+			u32 v = rnd_f32();
+			memcpy(p + k, &v, 4);
+			k += 4;
+		} else if (val == V_PD && n - k >= 8) {
+			u64 v = rnd_f64();
+			memcpy(p + k, &v, 8);
+			k += 8;
+		} else {
+			u64 v = rnd_val();
+			int m = n - k < 8 ? n - k : 8;
+			memcpy(p + k, &v, m);
+			k += m;
+		}
+	}
+}
+
+/* An MXCSR: any rounding, sometimes FTZ/DAZ, mostly masked, random sticky flags */
+static u32 rnd_mxcsr(void)
+{
+	u32 m = 0x1f80 | ((u32)(rnd() % 4) << 13);
+	if (rnd() % 4 == 0)
+		m |= 0x8000;	/* FTZ */
+	if (rnd() % 4 == 0)
+		m |= 0x40;	/* DAZ */
+	if (rnd() % 8 == 0)
+		m &= ~((u32)(rnd() & 0x3f) << 7);	/* some exceptions unmasked */
+	if (rnd() % 2)
+		m |= (u32)rnd() & 0x3f;
+	return m;
+}
+
+static bool gen_sse(const struct sse_spec *sp, struct tcase *t)
+{
+	u8 *p = t->code;
+	bool mem = sp->mem == M_MEM || (sp->mem == M_ANY && rnd() % 3 == 0);
+	int reg, rm = 0, base = 0, index = 0, scale = 0, mod = 3;
+	bool sib = false, riprel = false, rexw;
+	u8 rex = 0;
+	s32 disp = 0;
+	u64 addr = 0;
+
+	memset(t, 0, sizeof(*t));
+	t->sse = true;
+	for (int k = 0; k < 16; k++)
+		t->in.gpr[k] = rnd_val();
+	t->in.gpr[4] = STACK_TOP - (rnd() % 32) * 8;
+	t->in.rflags = 2 | (rnd() & ALLF);
+	t->in.rip = CODE;
+	for (int k = 0; k < 16; k++)
+		rnd_lanes(t->xmm + 16 * k, 16, sp->val);
+	t->mxcsr = rnd_mxcsr();
+	/* REX.W matters for MOVD/MOVQ and the integer conversions; elsewhere it is ignored */
+	rexw = rnd() % 2;
+
+	if (sp->digit >= 0)
+		reg = sp->digit;
+	else if (sp->regk == RK_G)
+		do
+			reg = (int)(rnd() % 16);
+		while (reg == 4);
+	else
+		reg = (int)(rnd() % 16);
+	if (!mem) {
+		rm = (int)(rnd() % 16);
+		if (sp->rmk == RK_G && rm == 4)
+			rm = 5;
+		if (sp->rmk == RK_G && sp->val != V_INT) {
+			/* an integer to convert: small or big */
+			t->in.gpr[rm] = rnd() % 2 ? (u64)(s64)(s32)rnd_val() : rnd_val();
+		}
+	} else {
+		int align = sp->msz == 16 && sp->align ? 16 : 1;
+		u64 off = 0x100 + rnd() % 0x1e00;
+		if (align > 1 && rnd() % 12 != 0)
+			off &= ~15ull;	/* mostly aligned; misaligned ones must #GP */
+		else if (rnd() % 3 == 0)
+			off = 0xff8 + rnd() % 8 + (rnd() % 2) * 0x1000;	/* across a page */
+		addr = DATA + off;
+		t->memaddr = addr;
+		t->memlen = sp->msz;
+		rnd_lanes(t->memval, sp->msz, sp->rmk == RK_G ? V_INT : sp->val);
+		switch (rnd() % 3) {
+		case 0:	/* [base + disp8] */
+			do
+				base = (int)(rnd() % 16);
+			while (base == 4 || base == 12 || base == reg);
+			disp = (s8)rnd();
+			mod = 1;
+			rm = base;
+			t->in.gpr[base] = addr - disp;
+			break;
+		case 1:	/* [base + index*scale + disp32] */
+			do
+				base = (int)(rnd() % 16);
+			while (base == 4 || base == reg);
+			do
+				index = (int)(rnd() % 16);
+			while (index == 4 || index == base || index == reg);
+			scale = (int)(rnd() % 4);
+			disp = (s32)(rnd() % 0x100) - 0x80;
+			mod = 2;
+			rm = 4;
+			sib = true;
+			t->in.gpr[index] = rnd() % 32;
+			t->in.gpr[base] = addr - disp - (t->in.gpr[index] << scale);
+			break;
+		default:
+			mod = 0;
+			rm = 5;
+			riprel = true;
+		}
+	}
+	if (sp->pfx)
+		*p++ = sp->pfx;
+	if (reg >= 8)
+		rex |= 4;
+	if (!mem && rm >= 8)
+		rex |= 1;
+	if (mem && !riprel) {
+		if (base >= 8)
+			rex |= 1;
+		if (sib && index >= 8)
+			rex |= 2;
+	}
+	if (rexw)
+		rex |= 8;
+	if (rex || rnd() % 4 == 0)
+		*p++ = 0x40 | rex;
+	*p++ = 0x0f;
+	*p++ = sp->op;
+	*p++ = (u8)((mod << 6) | ((reg & 7) << 3) | (rm & 7));
+	if (sib)
+		*p++ = (u8)((scale << 6) | ((index & 7) << 3) | (base & 7));
+	if (mod == 1)
+		*p++ = (u8)disp;
+	else if (mod == 2)
+		put32(p, (u32)disp), p += 4;
+	if (riprel) {
+		u8 *dp = p;
+		p += 4 + (sp->imm ? 1 : 0);
+		put32(dp, (u32)(s32)(addr - (CODE + (p - t->code))));
+		p -= sp->imm ? 1 : 0;
+	}
+	if (sp->imm)
+		*p++ = (u8)(sp->digit >= 0 && rnd() % 2 ? rnd() % 20 : rnd());
+	t->len = (int)(p - t->code);
+	t->fmask = sp->flags ? ALLF : ALLF | DF;
+	return true;
+}
+
+#define SSE_CASES 120
+
+static void diff_sse_one(const struct sse_spec *sp)
+{
+	char name[64];
+	int bad = 0;
+
+	snprintf(name, sizeof(name), "diff sse %s", sp->name);
+	test_begin(name);
+	for (int n = 0; n < SSE_CASES; n++) {
+		struct tcase t;
+		gen_sse(sp, &t);
+		if (run_case(name, &t, n) && ++bad >= 3)
+			break;
+	}
+	CHECK(bad == 0, "%d cases differ", bad);
+	test_end();
 }
 
 #define CASES_PER_SIZE 150
@@ -901,6 +1294,8 @@ static int setup(void)
 	cpu_map_phys(S.c, CODE, 4096, scode, 0);
 	cpu_map_phys(S.c, DATA, DATA_SIZE, sdata, 0);
 	sil_long_mode(&S);
+	cpu_state(S.c)->cr4 |= CPU_CR4_OSXMMEXCPT;
+	cpu_state_changed(S.c);
 
 	static u8 altstack[65536] __attribute__((aligned(16)));
 	ss.ss_sp = altstack;
@@ -927,6 +1322,8 @@ int main(void)
 	for (size_t k = 0; k < ARRAY_SIZE(specs); k++)
 		if (specs[k].kind != K_ONLY32)
 			diff_one(&specs[k]);
+	for (size_t k = 0; k < ARRAY_SIZE(sse_specs); k++)
+		diff_sse_one(&sse_specs[k]);
 	/* the same forms (and the legacy-only ones) as 32-bit code */
 	mode32 = true;
 	for (size_t k = 0; k < ARRAY_SIZE(specs); k++)

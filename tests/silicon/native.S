@@ -7,6 +7,8 @@
  *
  * The test code must end with "jmp *native_return_slot" (an absolute
  * memory-indirect jump, so it works from any code page below 2 GiB).
+ * XMM0-15 and MXCSR are loaded from native_xmm_in/native_mxcsr_in and
+ * saved to native_xmm_out/native_mxcsr_out (the host's MXCSR is restored).
  * Results land in native_out.  Layout of struct diff_regs: gpr[16] at 0,
  * rflags at 128, rip at 136.
  */
@@ -54,6 +56,11 @@ native_exec:
 	mov 136(%rdi), %rax
 	mov %rax, entry(%rip)
 load_regs:
+	stmxcsr saved_mxcsr(%rip)
+	ldmxcsr native_mxcsr_in(%rip)
+	.irp k, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+	movdqu native_xmm_in+16*\k(%rip), %xmm\k
+	.endr
 	pushq 128(%rdi)
 	popfq
 	mov 0(%rdi), %rax
@@ -98,6 +105,11 @@ native_return:
 	mov %r13, native_out+104(%rip)
 	mov %r14, native_out+112(%rip)
 	mov %r15, native_out+120(%rip)
+	.irp k, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
+	movdqu %xmm\k, native_xmm_out+16*\k(%rip)
+	.endr
+	stmxcsr native_mxcsr_out(%rip)
+	ldmxcsr saved_mxcsr(%rip)
 	mov saved_rsp(%rip), %rsp
 	pushfq
 	popq native_out+128(%rip)
@@ -128,4 +140,12 @@ entry: .quad 0
 native_out: .fill 18, 8, 0
 	.globl native_taken
 native_taken: .byte 0
+/* SSE cases: XMM0-15 and MXCSR before (in) and after (out) the instruction */
+	.balign 16
+	.globl native_xmm_in, native_xmm_out, native_mxcsr_in, native_mxcsr_out
+native_xmm_in: .fill 32, 8, 0
+native_xmm_out: .fill 32, 8, 0
+native_mxcsr_in: .long 0x1f80
+native_mxcsr_out: .long 0
+saved_mxcsr: .long 0x1f80
 	.section .note.GNU-stack,"",@progbits

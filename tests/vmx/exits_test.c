@@ -378,12 +378,61 @@ static void simple_instruction_exits(void)
 	}
 }
 
-static u64 guest_rdtsc(u64 offset)
+/* RDTSC in the guest with TSC_OFFSET @offset and, if @mult, TSC scaling by it. */
+static u64 guest_rdtsc_scaled(u64 offset, u64 mult)
 {
 	GUEST(0x0f, 0x31, 0xf4);			/* rdtsc; hlt */
 	vmcs_write64(TSC_OFFSET, offset);
+	if (mult) {
+		ctl_set(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_TSC_SCALING, true);
+		vmcs_write64(TSC_MULTIPLIER, mult);
+	}
 	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 2);
+	ctl_set(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_TSC_SCALING, false);
 	return (env.regs[RDX] << 32) | (u32)env.regs[RAX];
+}
+
+static u64 guest_rdtsc(u64 offset)
+{
+	return guest_rdtsc_scaled(offset, 0);
+}
+
+/*
+ * "Use TSC scaling" (SDM 26.3): RDTSC gives (TSC * TSC_MULTIPLIER >> 48) +
+ * TSC_OFFSET.  The processor's TSC at the two entries brackets each read.
+ */
+static void rdtsc_scaling(void)
+{
+	static const struct { u64 mult; const char *name; } m[] = {
+		{ 1ull << 48, "1" }, { 2ull << 48, "2" }, { 1ull << 47, "1/2" }, { 3ull << 46, "3/4" },
+	};
+
+	for (size_t k = 0; k < ARRAY_SIZE(m); k++) {
+		u64 before = rdtsc(), g = guest_rdtsc_scaled(1000, m[k].mult), after = rdtsc();
+
+		CHECK(g >= (u64)(((unsigned __int128)before * m[k].mult) >> 48) + 1000 &&
+		      g <= (u64)(((unsigned __int128)after * m[k].mult) >> 48) + 1000,
+		      "multiplier %s: guest %#llx, TSC %#llx..%#llx", m[k].name,
+		      (unsigned long long)g, (unsigned long long)before, (unsigned long long)after);
+	}
+	/* without "use TSC offsetting", neither offset nor multiplier applies */
+	{
+		u64 before, g, after;
+
+		GUEST(0x0f, 0x31, 0xf4);		/* rdtsc; hlt */
+		ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_USE_TSC_OFFSETTING, false);
+		ctl_set(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_TSC_SCALING, true);
+		vmcs_write64(TSC_OFFSET, 1ull << 40);
+		vmcs_write64(TSC_MULTIPLIER, 2ull << 48);
+		before = rdtsc();
+		CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 2);
+		after = rdtsc();
+		g = (env.regs[RDX] << 32) | (u32)env.regs[RAX];
+		CHECK(g >= before && g <= after, "TSC %#llx not in %#llx..%#llx",
+		      (unsigned long long)g, (unsigned long long)before, (unsigned long long)after);
+		ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_USE_TSC_OFFSETTING, true);
+		ctl_set(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_TSC_SCALING, false);
+	}
 }
 
 static void rdtsc_offset(void)
@@ -1500,6 +1549,57 @@ static void kvm_reset_state_guest(void)
 	CHECK_EQ(vmcs_readl(GUEST_CR0), 0x60000030);
 }
 
+/*
+ * What a VM exit loads (SDM 28.5) is what root operation sees, although
+ * this processor writes the host registers into its core only when root
+ * operation looks at one (vmx_cpu.h: host_regs_pending): after the exit
+ * RDMSR of SYSENTER_CS gives the host's value and DR7 is 400H.  The next
+ * VM entry gives the guest its own values, with or without that look in
+ * between, and after a VMWRITE of the field or a root WRMSR of the MSR.
+ */
+static void host_state_after_exit(void)
+{
+	u64 v = 0;
+
+	GUEST(0xb9, 0x74, 0x01, 0x00, 0x00,		/* mov ecx, 0x174 (SYSENTER_CS) */
+	      0x0f, 0x32,				/* rdmsr */
+	      0xf4);					/* hlt */
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_USE_MSR_BITMAPS, true);
+	open_msr(0x174, false);
+	vmcs_write32(GUEST_SYSENTER_CS, 0x1234);
+	vmcs_write32(HOST_IA32_SYSENTER_CS, 0x10);
+	vmcs_writel(GUEST_DR7, 0x500);			/* bit 8 (LE): no breakpoint */
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 7);
+	CHECK_EQ(env.regs[RAX], 0x1234);
+	/* root operation: the host's values */
+	CHECK_EQ(rdmsrl_safe(0x174, &v), 0);
+	CHECK_EQ(v, 0x10);
+	CHECK_EQ(get_debugreg(7), 0x400);
+	CHECK_EQ(vmcs_readl(GUEST_DR7), 0x500);
+	/* the guest's again after that look */
+	env.regs[RAX] = 0;
+	vmcs_writel(GUEST_RIP, CODE);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 7);
+	CHECK_EQ(env.regs[RAX], 0x1234);
+	/* ... and without it */
+	env.regs[RAX] = 0;
+	vmcs_writel(GUEST_RIP, CODE);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 7);
+	CHECK_EQ(env.regs[RAX], 0x1234);
+	/* a VMWRITE of the field between two entries */
+	vmcs_write32(GUEST_SYSENTER_CS, 0x5678);
+	vmcs_writel(GUEST_RIP, CODE);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 7);
+	CHECK_EQ(env.regs[RAX], 0x5678);
+	/* a root WRMSR of the MSR: the host's register, the guest keeps its own */
+	CHECK_EQ(wrmsrl_safe(0x174, 0x20), 0);
+	vmcs_writel(GUEST_RIP, CODE);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 7);
+	CHECK_EQ(env.regs[RAX], 0x5678);
+	CHECK_EQ(rdmsrl_safe(0x174, &v), 0);
+	CHECK_EQ(v, 0x10);				/* the exit loaded HOST_IA32_SYSENTER_CS */
+}
+
 int main(void)
 {
 	if (env_setup(&env)) {
@@ -1518,6 +1618,7 @@ int main(void)
 	RUN_TEST(dr_exits);
 	RUN_TEST(simple_instruction_exits);
 	RUN_TEST(rdtsc_offset);
+	RUN_TEST(rdtsc_scaling);
 	RUN_TEST(invlpg_exit);
 	RUN_TEST(invpcid_exit);
 	RUN_TEST(descriptor_table_exits);
@@ -1552,6 +1653,7 @@ int main(void)
 	RUN_TEST(two_vmcs_one_processor);
 	RUN_TEST(task_switch_exits);
 	RUN_TEST(kvm_reset_state_guest);
+	RUN_TEST(host_state_after_exit);
 	env_teardown(&env);
 	free(mem);
 	return 0;

@@ -36,7 +36,7 @@ static inline struct vcpu_vmx *to_vmx(struct kvm_vcpu *vcpu)
 #define KVM_OPTIONAL_VMX_CPU_BASED	0
 #define KVM_REQUIRED_VMX_SECONDARY	(SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_UNRESTRICTED_GUEST)
 #define KVM_OPTIONAL_VMX_SECONDARY	(SECONDARY_EXEC_ENABLE_VPID | SECONDARY_EXEC_ENABLE_RDTSCP | \
-					 SECONDARY_EXEC_ENABLE_INVPCID)
+					 SECONDARY_EXEC_ENABLE_INVPCID | SECONDARY_EXEC_TSC_SCALING)
 #define KVM_REQUIRED_VMX_VM_EXIT	(VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_SAVE_IA32_EFER | \
 					 VM_EXIT_LOAD_IA32_EFER | VM_EXIT_SAVE_DEBUG_CONTROLS)
 #define KVM_OPTIONAL_VMX_VM_EXIT	(VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT)
@@ -281,7 +281,9 @@ static void vmx_push_state(struct kvm_vcpu *vcpu)
 	vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, 0);
 	for (int i = 0; i < 4; i++)
 		__vmcs_writel(GUEST_PDPTR0 + 2 * i, a->pdptrs[i]);
-	vmcs_write64(TSC_OFFSET, kvm_read_l1_tsc(vcpu) - rdtsc());
+	/* guest TSC = (TSC * TSC_MULTIPLIER >> 48) + TSC_OFFSET, as kvm_read_l1_tsc() */
+	vmcs_write64(TSC_OFFSET, a->l1_tsc_offset);
+	vmcs_write64(TSC_MULTIPLIER, a->l1_tsc_scaling_ratio);
 
 	/* Unswitched: CR2, DR0-3/DR6, XCR0, the syscall MSRs, the FPU. */
 	native_write_cr2(a->cr2);
@@ -340,6 +342,104 @@ static void vmx_pull_state(struct kvm_vcpu *vcpu)
 }
 
 /*
+ * VCPU_EXREG_EMULATOR (x86.h): what the instruction emulator reads, pulled
+ * while the state stays in the VMCS; a copy of what was read tells the
+ * write-back (vmx_write_emulator_regs()) which fields the emulator changed.
+ */
+static void vmx_read_emulator_regs(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+
+	for (int i = 0; i < NR_VCPU_SREGS; i++) {
+		struct kvm_seg_state *s = &a->seg[i];
+
+		s->selector = __vmcs_readl(kvm_vmx_segment_fields[i].selector);
+		s->base = __vmcs_readl(kvm_vmx_segment_fields[i].base);
+		s->limit = __vmcs_readl(kvm_vmx_segment_fields[i].limit);
+		s->ar = __vmcs_readl(kvm_vmx_segment_fields[i].ar_bytes);
+	}
+	a->gdt.address = vmcs_readl(GUEST_GDTR_BASE);
+	a->gdt.size = vmcs_read32(GUEST_GDTR_LIMIT);
+	a->idt.address = vmcs_readl(GUEST_IDTR_BASE);
+	a->idt.size = vmcs_read32(GUEST_IDTR_LIMIT);
+	/* Every CR0/CR4 bit is host-owned (init_vmcs()): the shadows are the guest's values. */
+	a->cr0 = vmcs_readl(CR0_READ_SHADOW);
+	a->cr3 = vmcs_readl(GUEST_CR3);
+	a->cr4 = vmcs_readl(CR4_READ_SHADOW);
+	a->efer = vmcs_read64(GUEST_IA32_EFER);
+	a->interruptibility = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+	/* The PDPTE registers are used (and saved by VM exits) only by PAE paging. */
+	if ((a->cr0 & X86_CR0_PG) && (a->cr4 & X86_CR4_PAE) && !(a->efer & EFER_LMA))
+		for (int i = 0; i < 4; i++)
+			a->pdptrs[i] = __vmcs_readl(GUEST_PDPTR0 + 2 * i);
+	a->cr2 = native_read_cr2();
+	a->dr6 = get_debugreg(6);
+	a->xcr0 = xgetbv(0);
+	cpu_fpu_save(&a->guest_fpu);
+	memcpy(vmx->emul_seg, a->seg, sizeof(vmx->emul_seg));
+	vmx->emul_interruptibility = a->interruptibility;
+	vmx->emul_cr2 = a->cr2;
+	vmx->emul_dr6 = a->dr6;
+}
+
+/* The fields of VCPU_EXREG_EMULATOR the emulator wrote back (emulator_writeback()). */
+static void vmx_write_emulator_regs(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+
+	for (int i = 0; i < NR_VCPU_SREGS; i++) {
+		const struct kvm_seg_state *s = &a->seg[i], *o = &vmx->emul_seg[i];
+
+		/* Field by field: the structure has padding. */
+		if (s->selector == o->selector && s->base == o->base && s->limit == o->limit &&
+		    s->ar == o->ar)
+			continue;
+		__vmcs_writel(kvm_vmx_segment_fields[i].selector, s->selector);
+		__vmcs_writel(kvm_vmx_segment_fields[i].base, s->base);
+		__vmcs_writel(kvm_vmx_segment_fields[i].limit, s->limit);
+		__vmcs_writel(kvm_vmx_segment_fields[i].ar_bytes, s->ar);
+	}
+	if (a->interruptibility != vmx->emul_interruptibility)
+		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, a->interruptibility);
+	if (a->cr2 != vmx->emul_cr2)
+		native_write_cr2(a->cr2);
+	if (a->dr6 != vmx->emul_dr6)
+		set_debugreg(a->dr6, 6);
+	cpu_fpu_restore(&a->guest_fpu);
+}
+
+/*
+ * vmx_cache_reg() - KVM's cache_reg: read one register group into
+ * vcpu->arch while the guest state stays in the VMCS.
+ */
+static void vmx_cache_reg(struct kvm_vcpu *vcpu, int reg)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+
+	if (!to_vmx(vcpu)->state_in_hw || kvm_register_is_available(a, reg))
+		return;
+	if (reg == VCPU_EXREG_EMULATOR)
+		vmx_read_emulator_regs(vcpu);
+	a->regs_avail |= 1u << reg;
+}
+
+/* Write back the dirty register groups (after emulation, before VM entry, or a full cache). */
+static void vmx_write_dirty_regs(struct kvm_vcpu *vcpu)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+
+	if (!to_vmx(vcpu)->state_in_hw) {
+		a->regs_dirty = 0;	/* vcpu->arch is the truth: the next entry writes it all */
+		return;
+	}
+	if (a->regs_dirty & (1u << VCPU_EXREG_EMULATOR))
+		vmx_write_emulator_regs(vcpu);
+	a->regs_dirty = 0;
+}
+
+/*
  * vmx_cache_guest_state() - make vcpu->arch the truth (an ioctl or a slow
  * exit handler is about to read or change it); the next VM entry writes it
  * back whole.
@@ -350,9 +450,12 @@ static void vmx_cache_guest_state(struct kvm_vcpu *vcpu)
 
 	if (!vmx->state_in_hw)
 		return;
+	/* What the emulator changed goes to the VMCS first: the pull reads it back. */
+	vmx_write_dirty_regs(vcpu);
 	vmx_pull_state(vcpu);
 	vmx->state_in_hw = false;
 	vmx->state_dirty = true;
+	vcpu->arch.regs_avail = 0;
 }
 
 static u64 vmx_get_segment_base(struct kvm_vcpu *vcpu, int seg)
@@ -460,14 +563,22 @@ static void vmx_update_exception_bitmap(struct kvm_vcpu *vcpu)
 static int vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
-	u64 rip = vcpu->arch.regs[VCPU_REGS_RIP] + vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+	u64 orig_rip = vcpu->arch.regs[VCPU_REGS_RIP];
+	u64 rip = orig_rip + vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
 	u32 intr;
 
-	/* Outside 64-bit mode RIP wraps at 32 bits. */
-	u32 cs_ar = vmx->state_in_hw ? vmcs_read32(GUEST_CS_AR_BYTES) : vcpu->arch.seg[VCPU_SREG_CS].ar;
+	/*
+	 * Outside 64-bit mode RIP wraps at 32 bits.  As in KVM, the mode is
+	 * looked at (a VMREAD of CS) only when the addition carried out of
+	 * bit 31 into bit 32: any other result is the same in every mode.
+	 */
+	if (unlikely(((rip ^ orig_rip) >> 31) == 3)) {
+		u32 cs_ar = vmx->state_in_hw ? vmcs_read32(GUEST_CS_AR_BYTES) :
+					       vcpu->arch.seg[VCPU_SREG_CS].ar;
 
-	if (!(vcpu->arch.efer & EFER_LMA) || !(cs_ar & (1u << 13)))
-		rip = (u32)rip;
+		if (!(vcpu->arch.efer & EFER_LMA) || !(cs_ar & (1u << 13)))
+			rip = (u32)rip;
+	}
 	vcpu->arch.regs[VCPU_REGS_RIP] = rip;
 	if (vmx->state_in_hw) {
 		intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
@@ -544,18 +655,61 @@ static void vmx_complete_interrupts(struct kvm_vcpu *vcpu)
  */
 #define VMX_HOST_TICK_TSC	(4ull << 20)
 
+/*
+ * The preemption timer is the host tick (above): the exit is for
+ * vcpu_run(), which looks at immediate_exit, and for the timer checks
+ * before the next entry; no exit handler has anything to do
+ * (handle_fastpath_preemption_timer() with KVM's force_immediate_exit).
+ */
+static enum exit_fastpath_completion handle_fastpath_preemption_timer(struct kvm_vcpu *vcpu)
+{
+	return EXIT_FASTPATH_EXIT_HANDLED;
+}
+
+/*
+ * vmx_exit_handlers_fastpath(): exits handled before anything else runs
+ * (in KVM, with interrupts still off).  Not after an exit that interrupted
+ * an event's delivery: that event must be injected again by
+ * vcpu_enter_guest(), which a re-entry from here would skip.
+ */
+static enum exit_fastpath_completion vmx_exit_handlers_fastpath(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	if (unlikely(vmx->idt_vectoring_info & INTR_INFO_VALID_MASK))
+		return EXIT_FASTPATH_NONE;
+	switch ((u16)vmx->exit_reason) {
+	case EXIT_REASON_MSR_WRITE:
+		return handle_fastpath_set_msr_irqoff(vcpu);
+	case EXIT_REASON_PREEMPTION_TIMER:
+		return handle_fastpath_preemption_timer(vcpu);
+	default:
+		return EXIT_FASTPATH_NONE;
+	}
+}
+
 static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	struct kvm_vcpu_arch *a = &vcpu->arch;
+	u64 rflags;
 	u32 reason;
 
 	if (vmx->state_dirty) {
 		vmx_push_state(vcpu);
 		vmx->state_dirty = false;
+		a->regs_dirty = 0;
+	} else if (unlikely(a->regs_dirty)) {
+		vmx_write_dirty_regs(vcpu);
 	}
-	vmcs_writel(GUEST_RIP, a->regs[VCPU_REGS_RIP]);
-	vmcs_writel(GUEST_RSP, a->regs[VCPU_REGS_RSP]);
+	if (a->regs[VCPU_REGS_RIP] != vmx->vmcs_rip) {
+		vmcs_writel(GUEST_RIP, a->regs[VCPU_REGS_RIP]);
+		vmx->vmcs_rip = a->regs[VCPU_REGS_RIP];
+	}
+	if (a->regs[VCPU_REGS_RSP] != vmx->vmcs_rsp) {
+		vmcs_writel(GUEST_RSP, a->regs[VCPU_REGS_RSP]);
+		vmx->vmcs_rsp = a->regs[VCPU_REGS_RSP];
+	}
 	/*
 	 * FIXME: a step that ended right after STI leaves STI blocking with TF
 	 * set, which VM entry refuses without a pending single-step (SDM
@@ -567,15 +721,21 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	    (vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) & GUEST_INTR_STATE_STI))
 		vmcs_clear_bits(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_STI);
 	/* KVM_GUESTDBG_SINGLESTEP: the processor traps after each instruction (__kvm_set_rflags()). */
-	vmcs_writel(GUEST_RFLAGS, a->rflags |
-		    (a->guest_debug & KVM_GUESTDBG_SINGLESTEP ? X86_EFLAGS_TF : 0));
+	rflags = a->rflags | (a->guest_debug & KVM_GUESTDBG_SINGLESTEP ? X86_EFLAGS_TF : 0);
+	if (rflags != vmx->vmcs_rflags) {
+		vmcs_writel(GUEST_RFLAGS, rflags);
+		vmx->vmcs_rflags = rflags;
+	}
 
+	/* The host tick, or the vCPU's next timer deadline if that is sooner (the hv timer). */
 	if (cpu_has_vmx_preemption_timer(&vmcs_config))
 		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE,
-			     VMX_HOST_TICK_TSC >> (vmcs_config.misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK));
+			     MIN(VMX_HOST_TICK_TSC, a->timer_tsc_left) >>
+			     (vmcs_config.misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK));
 	reason = vmx_vcpu_enter(a->regs, vmx->launched);
 
 	vmx->state_in_hw = true;
+	a->regs_avail = 0;	/* the VMCS holds the guest state again */
 	vmx->fail = false;
 	if (reason == VMX_ENTER_VMFAIL_VALID || reason == VMX_ENTER_VMFAIL_INVALID ||
 	    reason == VMX_ENTER_FAULT) {
@@ -587,19 +747,21 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	}
 	vmx->launched = true;
 	vmx->exit_reason = reason;
-	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
-	a->regs[VCPU_REGS_RIP] = vmcs_readl(GUEST_RIP);
-	a->regs[VCPU_REGS_RSP] = vmcs_readl(GUEST_RSP);
-	a->rflags = vmcs_readl(GUEST_RFLAGS);
+	vmx->vmcs_rip = a->regs[VCPU_REGS_RIP] = vmcs_readl(GUEST_RIP);
+	vmx->vmcs_rsp = a->regs[VCPU_REGS_RSP] = vmcs_readl(GUEST_RSP);
+	vmx->vmcs_rflags = a->rflags = vmcs_readl(GUEST_RFLAGS);
 	if (a->guest_debug & KVM_GUESTDBG_SINGLESTEP)
 		a->rflags &= ~X86_EFLAGS_TF;	/* kvm_get_rflags() hides it */
-	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY)
+	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
+		/* A VM exit cleared the valid bit (SDM 25.8.3); a failed entry may not have. */
+		vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
 		return EXIT_FASTPATH_NONE;
+	}
 	vmx->idt_vectoring_info = vmcs_read32(IDT_VECTORING_INFO_FIELD);
 	vmx_complete_interrupts(vcpu);
 	if ((u16)reason < KVM_STAT_EXIT_REASONS)
 		vcpu->stat->exit_reason[(u16)reason]++;
-	return EXIT_FASTPATH_NONE;
+	return vmx_exit_handlers_fastpath(vcpu);
 }
 
 static void vmx_get_exit_info(struct kvm_vcpu *vcpu, u32 *reason, u64 *info1, u64 *info2)
@@ -875,6 +1037,8 @@ static int __vmx_handle_exit(struct kvm_vcpu *vcpu, enum exit_fastpath_completio
 	}
 	if (fastpath == EXIT_FASTPATH_EXIT_HANDLED)
 		return 1;
+	if (fastpath == EXIT_FASTPATH_EXIT_USERSPACE)
+		return 0;	/* the fastpath filled vcpu->run */
 	if (basic >= ARRAY_SIZE(kvm_vmx_exit_handlers) || !kvm_vmx_exit_handlers[basic])
 		return kvm_handle_unexpected_exit(vcpu, exit_reason);
 	return kvm_vmx_exit_handlers[basic](vcpu);
@@ -888,6 +1052,8 @@ struct kvm_x86_ops vt_x86_ops = {
 	.vcpu_load = vmx_vcpu_load,
 	.vcpu_put = vmx_vcpu_put,
 	.cache_guest_state = vmx_cache_guest_state,
+	.cache_reg = vmx_cache_reg,
+	.write_dirty_regs = vmx_write_dirty_regs,
 	.get_segment_base = vmx_get_segment_base,
 	.vcpu_run = vmx_vcpu_run,
 	.handle_exit = __vmx_handle_exit,

@@ -4,6 +4,7 @@
 #define USERKVM_X86_VMX_VMX_H
 
 #include "util/types.h"
+#include "x86/x86.h"
 
 struct vmx_cpu;
 struct kvm_vcpu;
@@ -22,6 +23,16 @@ struct vcpu_vmx {
 	 */
 	bool state_in_hw;
 	bool state_dirty;
+	/*
+	 * What GUEST_RIP/RSP/RFLAGS hold (read at the last exit, or written):
+	 * vmx_vcpu_run() writes a register back only when vcpu->arch's copy
+	 * differs, as KVM writes back only the registers in regs_dirty.
+	 */
+	u64 vmcs_rip, vmcs_rsp, vmcs_rflags;
+	/* VCPU_EXREG_EMULATOR as read (vmx_read_emulator_regs()), to see what changed */
+	struct kvm_seg_state emul_seg[NR_VCPU_SREGS];
+	u32 emul_interruptibility;
+	u64 emul_cr2, emul_dr6;
 	u32 exit_reason;
 	u64 exit_qualification;
 	u32 exit_intr_info;
