@@ -485,9 +485,9 @@ static __attribute__((noinline)) void run_block(struct cpu *c, const struct bloc
 		stop = c->budget_end;
 	else
 		stop = c->budget_end >= b->n ? c->budget_end - b->n + 1 : 0;
-	for (;;) {
-		u64 base = c->s.rip;
+	u64 base = c->s.rip;
 
+	for (;;) {
 		c->blk_base = base;
 		goto *entry;
 	L48: STEP(48);
@@ -550,6 +550,8 @@ static __attribute__((noinline)) void run_block(struct cpu *c, const struct bloc
 		    b->link_epoch != c->link_epoch ||
 		    b->link_wgen != __atomic_load_n(&code_wgen, __ATOMIC_RELAXED))
 			return;
+		/* = c->s.rip, without waiting for the store that just made it */
+		base = b->rip;
 	}
 }
 #undef STEP
@@ -729,7 +731,7 @@ static enum cpu_exit run(struct cpu *c, u64 budget, bool soft)
 	c->budget_end = budget ? c->icount + budget : ~0ull;
 	c->budget_soft = soft;
 	r = setjmp(c->jb);
-	if (r == 3)	/* op_smc_stop() */
+	if (r == 3)	/* restart the loop (op_smc_stop(), INT n): count what retired, once */
 		cpu_count_partial(c);
 	if (r == 2) {
 		cpu_count_partial(c);

@@ -40,6 +40,7 @@ enum { SZ8, SZ16, SZ32, SZ64 };
 #define IF_OSZ_PFX	BIT(7)	/* 66 seen */
 #define IF_TERM		BIT(8)	/* ends its block */
 #define IF_FDEAD	BIT(9)	/* its flag results are overwritten before any use */
+#define IF_LOOP		BIT(10)	/* first of a fused pair whose Jcc targets its block's start (64-bit) */
 
 /**
  * struct insn - one decoded instruction

@@ -244,9 +244,13 @@ static struct block *decode_block(struct cpu *c, u64 lin, u64 gpa, u8 *page, u32
 				cc = k;
 		insn_fn f = cc >= 0 ? fuse_jcc(b->insn[n - 2].fn, cc) : NULL;
 		if (f) {
+			const struct insn *j = &b->insn[n - 1];
 			b->fused = true;
 			b->pair_first = b->insn[n - 2].fn;
 			b->insn[n - 2].fn = f;
+			/* a loop: the taken branch goes back to the block base (canonical, fetched) */
+			if (c->code64 && (u64)j->off + j->len + j->imm == 0)
+				b->insn[n - 2].flags |= IF_LOOP;
 		}
 	}
 	code_page_mark(c, (uintptr_t)page);

@@ -1361,10 +1361,18 @@ static __attribute__((flatten)) void fuse_##F##_##CC(struct cpu *c, const struct
 {									\
 	const struct insn *j = i + 1;					\
 	F(c, i);							\
-	c->s.rip += i->len;						\
-	if (cpu_cond(c, CC))						\
+	if (cpu_cond(c, CC)) {						\
+		if (likely(i->flags & IF_LOOP)) {			\
+			/* back to the block base; the run loop adds FIRST's length */ \
+			c->s.rip = c->blk_base - i->len;		\
+			return;						\
+		}							\
+		c->s.rip += i->len;					\
 		jump_near(c, j, next_rip(c, j) + j->imm);		\
-	c->s.rip += (u64)j->len - i->len;				\
+		c->s.rip += (u64)j->len - i->len;			\
+		return;							\
+	}								\
+	c->s.rip += j->len;						\
 }
 #define FUSE_CCS(F) FUSE_CC(F, 0) FUSE_CC(F, 1) FUSE_CC(F, 2) FUSE_CC(F, 3) FUSE_CC(F, 4) \
 	FUSE_CC(F, 5) FUSE_CC(F, 6) FUSE_CC(F, 7) FUSE_CC(F, 8) FUSE_CC(F, 9) FUSE_CC(F, 10) \

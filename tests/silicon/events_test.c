@@ -308,6 +308,40 @@ static void self_modifying_loop(void)
 }
 
 /*
+ * Straight-line code longer than a block (BLOCK_MAX_INSNS = 48): every
+ * instruction runs once, in order, whatever budget cuts the run.
+ */
+static void long_blocks(void)
+{
+	u8 code[2 * 100 + 1];
+	static const u64 budgets[] = { 0, 1, 47, 48, 49, 100 };
+
+	for (int k = 0; k < 100; k++) {
+		code[2 * k] = 0x01;		/* add %eax, %ebx ... */
+		code[2 * k + 1] = 0xc3;
+	}
+	code[200] = 0xf4;			/* hlt */
+	for (unsigned t = 0; t < ARRAY_SIZE(budgets); t++) {
+		struct sil s;
+		struct cpu_state *st;
+		enum cpu_exit e;
+		int runs = 0;
+
+		setup(&s, code, sizeof(code), false);
+		st = cpu_state(s.c);
+		st->gpr[0] = 3;
+		st->gpr[3] = 0;
+		do
+			e = cpu_run(s.c, budgets[t]);
+		while (e == CPU_EXIT_BUDGET && ++runs < 1000);
+		CHECK_EQ(e, CPU_EXIT_HLT);
+		CHECK_EQ(st->gpr[3], 300);
+		CHECK_EQ(cpu_instructions(s.c), 101);
+		sil_fini(&s);
+	}
+}
+
+/*
  * Two cpus on one memory: B rewrites code A has decoded and run (B's
  * write TLB slot for the page was filled before A marked it as code).
  */
@@ -720,6 +754,7 @@ int main(void)
 	RUN_TEST(cross_thread);
 	RUN_TEST(self_modifying);
 	RUN_TEST(self_modifying_loop);
+	RUN_TEST(long_blocks);
 	RUN_TEST(cross_vcpu_code);
 	RUN_TEST(locked_add_two_cpus);
 	RUN_TEST(single_step);
