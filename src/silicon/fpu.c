@@ -29,6 +29,12 @@ void vec_read(struct cpu *c, u64 lin, void *buf, int n)
 		memcpy(buf, p, n);
 		return;
 	}
+	if (unlikely(c->emul)) {
+		/* the emulation assist: one access per (16-byte) operand */
+		for (int k = 0; k < n; k += 16)
+			emul_read_buf(c, lin + k, b + k, n - k < 16 ? n - k : 16);
+		return;
+	}
 	for (int k = 0; k < n;) {
 		int m = chunk(n - k);
 		u64 v = lin_read(c, lin + k, m);
@@ -56,6 +62,11 @@ void vec_write(struct cpu *c, u64 lin, const void *buf, int n)
 
 	if (likely(p)) {
 		memcpy(p, buf, n);
+		return;
+	}
+	if (unlikely(c->emul)) {
+		for (int k = 0; k < n; k += 16)
+			emul_write_buf(c, lin + k, b + k, n - k < 16 ? n - k : 16);
 		return;
 	}
 	/* Every page is checked for a write before the first byte is stored. */
