@@ -32,8 +32,11 @@ struct kvm_userspace_memory_region2 {
 #ifndef KVM_CAP_USER_MEMORY2
 #define KVM_CAP_USER_MEMORY2 231
 #endif
+#ifndef KVM_CAP_MEMORY_FAULT_INFO
+#define KVM_CAP_MEMORY_FAULT_INFO 232
+#endif
 #ifndef KVM_CAP_MEMORY_ATTRIBUTES
-#define KVM_CAP_MEMORY_ATTRIBUTES 232
+#define KVM_CAP_MEMORY_ATTRIBUTES 233
 #endif
 #ifndef KVM_CAP_GUEST_MEMFD
 #define KVM_CAP_GUEST_MEMFD 234
@@ -41,6 +44,20 @@ struct kvm_userspace_memory_region2 {
 #ifndef KVM_CAP_VM_TYPES
 #define KVM_CAP_VM_TYPES 235
 #endif
+/*
+ * KVM_EXIT_MEMORY_FAULT (Linux 6.8): KVM_RUN failed with EFAULT on guest
+ * memory it could not map; kvm_run's exit union says where.
+ */
+#ifndef KVM_EXIT_MEMORY_FAULT
+#define KVM_EXIT_MEMORY_FAULT 39
+struct kvm_memory_fault_exit {
+	__u64 flags;
+	__u64 gpa;
+	__u64 size;
+};
+#define kvm_run_memory_fault(run) ((struct kvm_memory_fault_exit *)(void *)(run)->padding)
+#endif
+
 #ifndef KVM_X86_DEFAULT_VM
 #define KVM_X86_DEFAULT_VM 0
 #define KVM_X86_SW_PROTECTED_VM 1

@@ -42,7 +42,11 @@ struct kvm_memory_slot {
 	u32 flags;
 	u16 id;
 	u16 as_id;
-	bool hva_checked;	/* the whole host range was mapped when the slot was made */
+	/*
+	 * The whole host range was mapped when the slot was made and no unmap
+	 * touched it since; otherwise each access checks its page.
+	 */
+	bool hva_checked;
 };
 
 /*
@@ -80,6 +84,8 @@ struct kvm_vcpu_stat {
 	u64 hypercalls;
 	u64 irq_injections;
 	u64 nmi_injections;
+	/* userkvm's: WRMSRs handled by the fastpath (handle_fastpath_set_msr_irqoff()) */
+	u64 fastpath_exits;
 	u64 exit_reason[KVM_STAT_EXIT_REASONS];	/* per VMX basic exit reason */
 };
 
@@ -121,6 +127,11 @@ struct kvm {
 	 * generation (kvm_mm_current()); other processes get -EIO.
 	 */
 	unsigned long mm;
+
+	/* The MMU notifier (kvm_main.c): every VM, and unmaps in progress. */
+	struct kvm *vm_list_next;	/* under kvm_lock */
+	bool mmu_invalidating;		/* under kvm_lock: this VM saw the current unmap */
+	pthread_rwlock_t mmu_notifier_lock;	/* read: KVM touches a checked page */
 
 	struct kvm_arch arch;
 };
@@ -214,5 +225,30 @@ int copy_to_user(void *udst, const void *src, size_t n);
 
 /* VMs created and not yet destroyed, in this process (tests read it). */
 long kvm_get_active_vms(void);
+
+/*
+ * The MMU notifier: userkvm's guest memory is the process's own, so an
+ * unmap of it (api/mmu_notifier.c interposes munmap and mremap) first
+ * drops every mapping of it, as kvm_mmu_notifier_invalidate_range_start()
+ * and _end() do.  Calls pair; the unmap happens between them.
+ */
+void kvm_mmu_notifier_invalidate_range_start(hva_t start, hva_t end);
+void kvm_mmu_notifier_invalidate_range_end(void);
+/* The arch part: drop [start, end) of @kvm's mappings and flush (x86.c). */
+void kvm_arch_mmu_unmap_gfn_range(struct kvm *kvm, gfn_t start, gfn_t end);
+void kvm_arch_mmu_invalidate_begin(struct kvm *kvm);
+void kvm_arch_mmu_invalidate_end(struct kvm *kvm);
+
+/*
+ * KVM touching guest memory at @hva (within one page) of @slot: whether it
+ * is mapped, as copy_from_user() would find.  A slot unmapped in part is
+ * checked page by page, under the notifier's read lock: on true the caller
+ * ends with kvm_hva_access_end(@kvm, *@locked).
+ */
+bool kvm_hva_access_begin(struct kvm *kvm, const struct kvm_memory_slot *slot, hva_t hva,
+			  bool *locked);
+void kvm_hva_access_end(struct kvm *kvm, bool locked);
+/* Whether [hva, hva + len) is mapped in this process (a system call). */
+bool kvm_hva_range_mapped(hva_t hva, u64 len);
 
 #endif

@@ -566,6 +566,117 @@ long kvm_get_active_vms(void)
 	return __atomic_load_n(&kvm_active_vms, __ATOMIC_ACQUIRE);
 }
 
+/* ---- the MMU notifier ---- */
+
+static pthread_mutex_t kvm_lock = PTHREAD_MUTEX_INITIALIZER;	/* vm_list */
+static struct kvm *vm_list;
+
+static void kvm_vm_list_add(struct kvm *kvm)
+{
+	pthread_mutex_lock(&kvm_lock);
+	kvm->vm_list_next = vm_list;
+	vm_list = kvm;
+	pthread_mutex_unlock(&kvm_lock);
+}
+
+static void kvm_vm_list_del(struct kvm *kvm)
+{
+	pthread_mutex_lock(&kvm_lock);
+	for (struct kvm **p = &vm_list; *p; p = &(*p)->vm_list_next)
+		if (*p == kvm) {
+			*p = kvm->vm_list_next;
+			break;
+		}
+	pthread_mutex_unlock(&kvm_lock);
+}
+
+bool kvm_hva_range_mapped(hva_t hva, u64 len)
+{
+	u64 start = hva & ~(PAGE_SIZE - 1);
+
+	return !msync((void *)(uintptr_t)start, ALIGN_UP(hva + len, PAGE_SIZE) - start, MS_ASYNC);
+}
+
+/*
+ * For each VM whose memslots map part of [start, end): the slots lose
+ * hva_checked (later accesses check their page), the MMU drops the
+ * mappings and holds off new ones (kvm_arch_mmu_invalidate_begin), every
+ * vCPU flushes its TLB, and KVM's own accesses that trusted the old state
+ * finish (SRCU) or wait (mmu_notifier_lock) before the memory goes.
+ * kvm_lock is held until _end(), so no VM goes away meanwhile (a VM being
+ * destroyed has left vm_list before it unmaps anything of its own), and
+ * each VM's slots_lock, so no slot is made over the range meanwhile.
+ */
+void kvm_mmu_notifier_invalidate_range_start(hva_t start, hva_t end)
+{
+	pthread_mutex_lock(&kvm_lock);
+	for (struct kvm *kvm = vm_list; kvm; kvm = kvm->vm_list_next) {
+		int idx;
+
+		pthread_mutex_lock(&kvm->slots_lock);
+		idx = srcu_read_lock(&kvm->srcu);
+
+		for (int as = 0; as < KVM_ADDRESS_SPACE_NUM; as++) {
+			struct kvm_memslots *slots = __kvm_memslots(kvm, as);
+
+			for (int i = 0; i < slots->nr; i++) {
+				struct kvm_memory_slot *slot = slots->by_gfn[i];
+				hva_t s = slot->userspace_addr, e = s + (slot->npages << PAGE_SHIFT);
+
+				if (e <= start || s >= end)
+					continue;
+				__atomic_store_n(&slot->hva_checked, false, __ATOMIC_SEQ_CST);
+				if (!kvm->mmu_invalidating) {
+					kvm->mmu_invalidating = true;
+					kvm_arch_mmu_invalidate_begin(kvm);
+				}
+				kvm_arch_mmu_unmap_gfn_range(kvm,
+					slot->base_gfn + ((MAX(s, start) - s) >> PAGE_SHIFT),
+					slot->base_gfn + ((MIN(e, end) - s + PAGE_SIZE - 1) >> PAGE_SHIFT));
+			}
+		}
+		srcu_read_unlock(&kvm->srcu, idx);
+		if (kvm->mmu_invalidating) {
+			synchronize_srcu(&kvm->srcu);
+			pthread_rwlock_wrlock(&kvm->mmu_notifier_lock);
+		}
+	}
+}
+
+void kvm_mmu_notifier_invalidate_range_end(void)
+{
+	for (struct kvm *kvm = vm_list; kvm; kvm = kvm->vm_list_next) {
+		if (kvm->mmu_invalidating) {
+			kvm->mmu_invalidating = false;
+			pthread_rwlock_unlock(&kvm->mmu_notifier_lock);
+			kvm_arch_mmu_invalidate_end(kvm);
+		}
+		pthread_mutex_unlock(&kvm->slots_lock);
+	}
+	pthread_mutex_unlock(&kvm_lock);
+}
+
+bool kvm_hva_access_begin(struct kvm *kvm, const struct kvm_memory_slot *slot, hva_t hva,
+			  bool *locked)
+{
+	*locked = false;
+	if (__atomic_load_n(&slot->hva_checked, __ATOMIC_SEQ_CST))
+		return true;
+	pthread_rwlock_rdlock(&kvm->mmu_notifier_lock);
+	if (!kvm_hva_range_mapped(hva, 1)) {
+		pthread_rwlock_unlock(&kvm->mmu_notifier_lock);
+		return false;
+	}
+	*locked = true;
+	return true;
+}
+
+void kvm_hva_access_end(struct kvm *kvm, bool locked)
+{
+	if (locked)
+		pthread_rwlock_unlock(&kvm->mmu_notifier_lock);
+}
+
 struct kvm *kvm_create_vm(unsigned long type, int *err)
 {
 	struct kvm *kvm = calloc(1, sizeof(*kvm));
@@ -575,6 +686,7 @@ struct kvm *kvm_create_vm(unsigned long type, int *err)
 		goto fail;
 	pthread_mutex_init(&kvm->lock, NULL);
 	pthread_mutex_init(&kvm->slots_lock, NULL);
+	pthread_rwlock_init(&kvm->mmu_notifier_lock, NULL);
 	kvm->refcount = 1;
 	kvm->stat = &kvm->stat_storage;
 	kvm->stats_fd = -1;
@@ -591,6 +703,7 @@ struct kvm *kvm_create_vm(unsigned long type, int *err)
 	if (r)
 		goto fail_free;
 	__atomic_fetch_add(&kvm_active_vms, 1, __ATOMIC_ACQ_REL);
+	kvm_vm_list_add(kvm);
 	kvm_trace("create vm");
 	return kvm;
 
@@ -613,6 +726,7 @@ void kvm_get_kvm(struct kvm *kvm)
 static void kvm_destroy_vm(struct kvm *kvm)
 {
 	kvm_trace("destroy vm (%d vcpus)", kvm->online_vcpus);
+	kvm_vm_list_del(kvm);	/* before this VM unmaps anything of its own */
 	for (int i = 0; i < kvm->online_vcpus; i++) {
 		struct kvm_vcpu *vcpu = kvm->vcpus[i];
 
@@ -637,6 +751,7 @@ static void kvm_destroy_vm(struct kvm *kvm)
 	}
 	pthread_mutex_destroy(&kvm->lock);
 	pthread_mutex_destroy(&kvm->slots_lock);
+	pthread_rwlock_destroy(&kvm->mmu_notifier_lock);
 	free(kvm);
 	__atomic_fetch_sub(&kvm_active_vms, 1, __ATOMIC_ACQ_REL);
 }

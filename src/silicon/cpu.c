@@ -152,7 +152,8 @@ void cpu_reset(struct cpu *c, bool init)
 	s->nmi_pending = 0;
 	if (!init) {
 		s->tsc_aux = 0;
-		s->tsc_offset = -(u64)__rdtsc();
+		s->tsc_offset = -cpu_tsc_epoch();	/* every core's TSC is the machine's */
+		s->tsc_multiplier = 0;
 		s->pat = 0x0007040600070406ull;
 		s->apic_base = 0xfee00900;	/* BSP, xAPIC enabled */
 		s->misc_enable = 1;		/* fast strings */
@@ -271,9 +272,39 @@ void cpu_inject_event(struct cpu *c, u32 info, u32 error)
 	__atomic_or_fetch(&c->req, REQ_EVENT, __ATOMIC_SEQ_CST);
 }
 
+/*
+ * The machine's TSC counts from the power-up of its first processor: the
+ * host's TSC less that moment, the same on every core (as the TSCs of a
+ * multi-core package are synchronized).
+ */
+u64 cpu_tsc_epoch(void)
+{
+	static u64 epoch;
+	u64 e = __atomic_load_n(&epoch, __ATOMIC_ACQUIRE), now;
+
+	if (e)
+		return e;
+	now = __rdtsc() | 1;
+	if (__atomic_compare_exchange_n(&epoch, &e, now, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+		return now;
+	return e;
+}
+
 u64 cpu_rdtsc(struct cpu *c)
 {
-	return __rdtsc() + c->s.tsc_offset;
+	u64 t;
+
+	/*
+	 * The guest's earlier loads are done before the TSC is read (the host
+	 * CPU could read it first): a guest that loads another vCPU's TSC
+	 * value, then reads its own, never sees its own behind.
+	 */
+	_mm_lfence();
+	t = __rdtsc();
+
+	if (unlikely(c->s.tsc_multiplier))
+		t = (u64)(((unsigned __int128)(t + c->s.tsc_root_offset) * c->s.tsc_multiplier) >> 48);
+	return t + c->s.tsc_offset;
 }
 
 __attribute__((noreturn)) void cpu_exit_now(struct cpu *c, int reason)
@@ -402,6 +433,26 @@ void cpu_count_partial(struct cpu *c)
 }
 
 /*
+ * Run @i with exact flags although the dead-flag pass (icache.c) found
+ * them dead: the run stops inside the block (budget, single step,
+ * interrupt shadow) before the instruction that would overwrite them, so
+ * they are visible.  Rare: a copy with the full handler.
+ */
+static void cpu_exec_exact(struct cpu *c, const struct insn *i)
+{
+	struct insn t;
+
+	if (likely(!(i->flags & IF_FDEAD))) {
+		i->fn(c, i);
+		return;
+	}
+	t = *i;
+	t.flags &= ~IF_FDEAD;
+	t.fn = alu_flagful(i->fn);
+	t.fn(c, &t);
+}
+
+/*
  * The block loop.  Kept out of cpu_run() so that setjmp() there does not
  * force every variable of the hot loop into memory.
  */
@@ -523,7 +574,7 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 			if (b->fused && b->n == 2)
 				b->pair_first(c, &b->insn[0]);
 			else
-				b->insn[0].fn(c, &b->insn[0]);
+				cpu_exec_exact(c, &b->insn[0]);
 			c->s.rip += b->insn[0].len;
 			c->s.interruptibility &= ~blocked;
 			c->icount++;
@@ -549,9 +600,17 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 		 */
 		for (;;) {
 			u64 base = c->s.rip;
-			for (i = b->insn; i < c->run_end; i++) {
-				c->s.rip = base + i->off;
-				i->fn(c, i);
+			if (likely(n == b->n)) {
+				for (i = b->insn; i < c->run_end; i++) {
+					c->s.rip = base + i->off;
+					i->fn(c, i);
+				}
+			} else {
+				/* cut by the budget: flags exact where the run stops */
+				for (i = b->insn; i < c->run_end; i++) {
+					c->s.rip = base + i->off;
+					cpu_exec_exact(c, i);
+				}
 			}
 			c->s.rip += i[-1].len;
 			if (unlikely(c->run_end != end)) {

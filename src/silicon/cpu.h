@@ -606,6 +606,7 @@ int cpu_io_in(struct cpu *c, u16 port, int size, u32 *val);
 int cpu_io_out(struct cpu *c, u16 port, int size, u32 val);
 bool cpu_io_allowed(struct cpu *c, u16 port, int size);
 u64 cpu_rdtsc(struct cpu *c);
+u64 cpu_tsc_epoch(void);
 void cpu_far_jmp(struct cpu *c, const struct insn *i, u16 sel, u64 off, bool call, int osz);
 void cpu_far_ret(struct cpu *c, const struct insn *i, int osz, u16 pop_extra);
 void cpu_iret(struct cpu *c, const struct insn *i);
@@ -642,11 +643,19 @@ struct block {
  */
 int cpu_decode(struct cpu *c, const u8 *bytes, int avail, struct insn *i);
 bool insn_ends_block(const struct insn *i);
-/* The handler that runs @first and the Jcc after it (ops_alu.c); NULL if none. */
-insn_fn fuse_jcc(insn_fn first);
+/* The handler that runs @first and the Jcc (condition @cc) after it (ops_alu.c); NULL if none. */
+insn_fn fuse_jcc(insn_fn first, int cc);
 extern const insn_fn jcc_tab[16];
 extern const insn_fn optab[2][256];
 insn_fn optab_select(struct cpu *c, struct insn *i, u8 modrm);
+/* The version of @fn for the addressing form of @i's memory operand, or @fn (optable.c). */
+insn_fn ea_select(struct cpu *c, const struct insn *i, insn_fn fn);
+/*
+ * Dead flags (icache.c marks IF_FDEAD): the version of @fn that leaves the
+ * lazy flags alone, or NULL; and back (fn itself if it is not such a version).
+ */
+insn_fn alu_flagless(insn_fn fn);
+insn_fn alu_flagful(insn_fn fn);
 
 struct block *icache_lookup(struct cpu *c);
 void icache_flush(struct cpu *c);

@@ -309,7 +309,7 @@ int cpu_decode(struct cpu *c, const u8 *p, int avail, struct insn *i)
 		i->flags |= IF_TERM;
 	if ((i->flags & IF_LOCK) && !decode_lock_ok(i, modrm))
 		goto ud;
-	i->fn = optab_select(c, i, modrm);
+	i->fn = ea_select(c, i, optab_select(c, i, modrm));
 	if (i->fn == op_ud)
 		i->flags |= IF_TERM;
 	return n;

@@ -330,6 +330,7 @@ static bool emul_state_escaped(const struct cpu_state *a, const struct cpu_state
 	       a->activity != b->activity || a->event_info != b->event_info ||
 	       a->nmi_pending != b->nmi_pending || a->star != b->star || a->lstar != b->lstar ||
 	       a->kernel_gs_base != b->kernel_gs_base || a->tsc_offset != b->tsc_offset ||
+	       a->tsc_multiplier != b->tsc_multiplier || a->tsc_root_offset != b->tsc_root_offset ||
 	       a->apic_base != b->apic_base;
 }
 

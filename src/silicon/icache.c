@@ -182,24 +182,33 @@ static struct block *decode_block(struct cpu *c, u64 lin, u64 gpa, u8 *page, u32
 		if (b->insn[n - 1].flags & IF_TERM)
 			break;
 	}
-	/* dead flags: walk back from the block end, where every flag is live */
+	/*
+	 * Dead flags: walk back from the block end, where every flag is live.
+	 * They are dead only if the whole block runs: a run that stops inside
+	 * it uses cpu_exec_exact() (cpu.c).
+	 */
 	{
 		u32 live = FLAGS_ARITH, def, use;
 		for (int k = n - 1; k >= 0; k--) {
 			insn_flags(&b->insn[k], &def, &use);
-			if (def && !(def & live))
+			if (def && !(def & live)) {
+				insn_fn nf = alu_flagless(b->insn[k].fn);
 				b->insn[k].flags |= IF_FDEAD;
+				if (nf)
+					b->insn[k].fn = nf;
+			}
 			live = (live & ~def) | use;
 		}
 	}
 	/* a block ending in CMP/SUB/INC/DEC/TEST; Jcc: one handler runs the pair */
 	b->fused = false;
 	if (n >= 2) {
-		insn_fn f = fuse_jcc(b->insn[n - 2].fn);
-		bool jcc = false;
+		int cc = -1;
 		for (int k = 0; k < 16; k++)
-			jcc |= b->insn[n - 1].fn == jcc_tab[k];
-		if (f && jcc) {
+			if (b->insn[n - 1].fn == jcc_tab[k])
+				cc = k;
+		insn_fn f = cc >= 0 ? fuse_jcc(b->insn[n - 2].fn, cc) : NULL;
+		if (f) {
 			b->fused = true;
 			b->pair_first = b->insn[n - 2].fn;
 			b->insn[n - 2].fn = f;

@@ -121,9 +121,12 @@ bool vmx_cr3_write_exits(const struct vmx_ctls *c, u64 val)
 /* The TSC a guest reads with RDTSC/RDTSCP/RDMSR(IA32_TSC), SDM 26.3. */
 u64 vmx_guest_tsc(const struct vmx_ctls *c, u64 host_tsc)
 {
-	if (c->proc & CPU_BASED_USE_TSC_OFFSETTING)
-		return host_tsc + c->tsc_offset;
-	return host_tsc;
+	if (!(c->proc & CPU_BASED_USE_TSC_OFFSETTING))
+		return host_tsc;
+	if ((c->proc & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) &&
+	    (c->proc2 & SECONDARY_EXEC_TSC_SCALING))
+		host_tsc = (u64)(((unsigned __int128)host_tsc * c->tsc_multiplier) >> 48);
+	return host_tsc + c->tsc_offset;
 }
 
 /* Exit qualification of an I/O instruction (SDM Table 28-5). */

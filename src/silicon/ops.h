@@ -16,6 +16,46 @@ static __always_inline u64 ea_lin(struct cpu *c, const struct insn *i, int size,
 	return seg_lin(c, i->seg, insn_ea(c, i), size, kind);
 }
 
+/*
+ * Addressing forms chosen at decode time (optable.c:ea_select()).  In
+ * 64-bit mode with a 64-bit address size and a segment whose base is 0
+ * (ES-DS, SDM 3.4.4), the linear address is base + disp, base + index *
+ * scale + disp, or RIP-relative; the hot memory handlers have a version per
+ * form with no operand-kind tests at run time.  Anything else (FS/GS,
+ * 32-bit modes, 67h, no base) keeps the generic insn_ea() + seg_lin().
+ */
+enum { EAF_B, EAF_BI, EAF_RIP, EAF_NR };
+
+static __always_inline u64 ea_form(struct cpu *c, const struct insn *i, int f)
+{
+	u64 d = (u64)(s64)i->disp;
+
+	if (f == EAF_B)
+		return c->s.gpr[i->base] + d;
+	if (f == EAF_BI)
+		return c->s.gpr[i->base] + (c->s.gpr[i->index] << i->scale) + d;
+	return next_rip(c, i) + d;
+}
+
+static __always_inline bool canonical48(u64 a)
+{
+	return (u64)((s64)(a << 16) >> 16) == a;
+}
+
+/* Near branch target checks: canonical in 64-bit mode, else CS limit. */
+static __always_inline void jump_near(struct cpu *c, const struct insn *i, u64 target)
+{
+	if (c->code64) {
+		if (unlikely(!canonical48(target)))
+			cpu_gp0(c);
+	} else {
+		target &= sz_mask(i->osz);
+		if (unlikely(target > c->s.seg[CPU_SEG_CS].limit))
+			cpu_gp0(c);
+	}
+	set_rip(c, i, target);
+}
+
 /* r/m operand of size sz */
 static __always_inline u64 rm_read(struct cpu *c, const struct insn *i, int sz)
 {
@@ -48,10 +88,9 @@ struct rmw {
 	u64 lin;
 };
 
-static __always_inline u64 rmw_begin(struct cpu *c, const struct insn *i, int sz, struct rmw *m)
+static __always_inline u64 rmw_begin_at(struct cpu *c, u64 lin, int sz, struct rmw *m)
 {
 	int size = 1 << sz;
-	u64 lin = ea_lin(c, i, size, ACC_W);
 	void *p = mem_fast(c, lin, size, ACC_W);
 
 	if (unlikely(!p))
@@ -61,6 +100,11 @@ static __always_inline u64 rmw_begin(struct cpu *c, const struct insn *i, int sz
 	if (likely(p != NULL))
 		return ld(p, size);
 	return mem_read_slow(c, lin, size, ACC_W);
+}
+
+static __always_inline u64 rmw_begin(struct cpu *c, const struct insn *i, int sz, struct rmw *m)
+{
+	return rmw_begin_at(c, ea_lin(c, i, 1 << sz, ACC_W), sz, m);
 }
 
 static __always_inline void rmw_end(struct cpu *c, int sz, struct rmw *m, u64 v)
@@ -120,6 +164,23 @@ OP(op_syscall); OP(op_sysret); OP(op_sysenter); OP(op_sysexit);
 OP(op_invd); OP(op_wbinvd); OP(op_grp15); OP(op_grp9); OP(op_arpl);
 OP(op_pause); OP(op_fwait); OP(op_x87); OP(op_invpcid); OP(op_rsm);
 OP(op_vmread); OP(op_vmwrite); OP(op_invept); OP(op_invvpid);
+/*
+ * A compare-and-branch pair run from one handler (icache.c, fuse_jcc()):
+ * FIRST runs, then the Jcc after it from a call site of its own, where its
+ * target is predictable.  RIP is at the Jcc while it runs (its faults and
+ * the count of retired instructions are right); the run loop adds FIRST's
+ * length after the last handler, so that is taken back here.
+ */
+#define FUSE_JCC(F)							\
+static void fuse_##F(struct cpu *c, const struct insn *i)		\
+{									\
+	const struct insn *j = i + 1;					\
+	F(c, i);							\
+	c->s.rip += i->len;						\
+	j->fn(c, j);							\
+	c->s.rip += (u64)j->len - i->len;				\
+}
+
 extern const insn_fn jcc_tab[16];
 extern const insn_fn incdec_reg_tab[2][4];
 extern const insn_fn shift_ri_tab[8][4];
@@ -127,5 +188,11 @@ extern const insn_fn mov_tab[5][4];
 extern const insn_fn movx_tab[2][2][2];
 extern const insn_fn alu_tab_rm_r[8][4], alu_tab_r_rm[8][4], alu_tab_rm_imm[8][4],
 	alu_tab_a_imm[8][4], alu_tab_rr[8][4], alu_tab_rr2[8][4], alu_tab_ri[8][4];
+/* Per addressing form (EAF_*): ALU with memory, MOV load/store/store-imm, MOVZX/MOVSX, LEA */
+extern const insn_fn alu_ea_tab_rm_r[EAF_NR][8][4], alu_ea_tab_r_rm[EAF_NR][8][4],
+	alu_ea_tab_rm_imm[EAF_NR][8][4];
+extern const insn_fn mov_ea_tab[EAF_NR][3][4];
+extern const insn_fn movx_ea_tab[EAF_NR][2][2][4];
+extern const insn_fn lea_ea_tab[EAF_NR][2];
 
 #endif

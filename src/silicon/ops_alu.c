@@ -96,17 +96,33 @@ static __always_inline bool host_cas(void *p, int sz, u64 *old, u64 new)
 		}							\
 	} while (0)
 
-static __always_inline void alu_mem(struct cpu *c, const struct insn *i, int k, int sz, u64 b)
+/* The value alone, for results whose flags are dead (alu_flagless()); no ADC/SBB. */
+static __always_inline u64 alu_val(int k, int sz, u64 a, u64 b)
+{
+	u64 m = sz_mask(sz);
+
+	switch (k) {
+	case K_ADD: return (a + b) & m;
+	case K_OR: return a | b;
+	case K_AND: return a & b;
+	case K_SUB: case K_CMP: return (a - b) & m;
+	default: return a ^ b;
+	}
+}
+
+/* ALU op with the memory operand at @lin (read-only for CMP, else read-modify-write). */
+static __always_inline void alu_mem_at(struct cpu *c, const struct insn *i, int k, int sz, u64 b,
+				       u64 lin)
 {
 	struct rmw m;
 	u64 a;
 
 	if (k == K_CMP) {
-		a = lin_read(c, ea_lin(c, i, 1 << sz, ACC_R), 1 << sz);
+		a = lin_read(c, lin, 1 << sz);
 		alu_op(c, k, sz, a, b);
 		return;
 	}
-	a = rmw_begin(c, i, sz, &m);
+	a = rmw_begin_at(c, lin, sz, &m);
 	if (unlikely(i->flags & IF_LOCK)) {
 		u8 save_op = c->lf_op;
 		u64 s1 = c->lf_s1, s2 = c->lf_s2, res = c->lf_res;
@@ -118,6 +134,11 @@ static __always_inline void alu_mem(struct cpu *c, const struct insn *i, int k, 
 		return;
 	}
 	rmw_end(c, sz, &m, alu_op(c, k, sz, a, b));
+}
+
+static __always_inline void alu_mem(struct cpu *c, const struct insn *i, int k, int sz, u64 b)
+{
+	alu_mem_at(c, i, k, sz, b, ea_lin(c, i, 1 << sz, k == K_CMP ? ACC_R : ACC_W));
 }
 
 #define ALU_REG(K, SZ)							\
@@ -199,6 +220,92 @@ const insn_fn alu_tab_a_imm[8][4] = ALU_TAB(alu_a_imm);
 const insn_fn alu_tab_rr[8][4] = ALU_TAB(alu_rr);
 const insn_fn alu_tab_rr2[8][4] = ALU_TAB(alu_rr2);
 const insn_fn alu_tab_ri[8][4] = ALU_TAB(alu_ri);
+
+/*
+ * Memory forms per addressing form (ops.h, EAF_*; chosen by ea_select()):
+ * the same semantics as alu_rm_r/alu_r_rm/alu_rm_imm with the linear
+ * address computed without the generic operand tests.
+ */
+#define ALU_EA(K, SZ, F)						\
+static void alu_rm_r_##K##_##SZ##_##F(struct cpu *c, const struct insn *i) \
+{									\
+	alu_mem_at(c, i, K, SZ, reg_read(c, i_reg(i, SZ), SZ), ea_form(c, i, F)); \
+}									\
+static void alu_r_rm_##K##_##SZ##_##F(struct cpu *c, const struct insn *i) \
+{									\
+	u64 b = lin_read(c, ea_form(c, i, F), 1 << SZ);			\
+	int r = i_reg(i, SZ);						\
+	u64 v = alu_op(c, K, SZ, reg_read(c, r, SZ), b);		\
+	if (K != K_CMP)							\
+		reg_write(c, r, SZ, v);					\
+}									\
+static void alu_rm_imm_##K##_##SZ##_##F(struct cpu *c, const struct insn *i) \
+{									\
+	alu_mem_at(c, i, K, SZ, i->imm & sz_mask(SZ), ea_form(c, i, F)); \
+}
+#define ALU_EA_SZ(K, F) ALU_EA(K, SZ8, F) ALU_EA(K, SZ16, F) ALU_EA(K, SZ32, F) ALU_EA(K, SZ64, F)
+#define ALU_EA_K(F) ALU_EA_SZ(K_ADD, F) ALU_EA_SZ(K_OR, F) ALU_EA_SZ(K_ADC, F) \
+	ALU_EA_SZ(K_SBB, F) ALU_EA_SZ(K_AND, F) ALU_EA_SZ(K_SUB, F) ALU_EA_SZ(K_XOR, F) \
+	ALU_EA_SZ(K_CMP, F)
+ALU_EA_K(EAF_B) ALU_EA_K(EAF_BI) ALU_EA_K(EAF_RIP)
+
+#define ALU_EA_ROW(P, K, F) { P##_##K##_SZ8_##F, P##_##K##_SZ16_##F, P##_##K##_SZ32_##F, \
+			      P##_##K##_SZ64_##F }
+#define ALU_EA_TAB(P, F) { ALU_EA_ROW(P, K_ADD, F), ALU_EA_ROW(P, K_OR, F), ALU_EA_ROW(P, K_ADC, F), \
+	ALU_EA_ROW(P, K_SBB, F), ALU_EA_ROW(P, K_AND, F), ALU_EA_ROW(P, K_SUB, F), \
+	ALU_EA_ROW(P, K_XOR, F), ALU_EA_ROW(P, K_CMP, F) }
+#define ALU_EA_TABS(P) { [EAF_B] = ALU_EA_TAB(P, EAF_B), [EAF_BI] = ALU_EA_TAB(P, EAF_BI), \
+			 [EAF_RIP] = ALU_EA_TAB(P, EAF_RIP) }
+const insn_fn alu_ea_tab_rm_r[EAF_NR][8][4] = ALU_EA_TABS(alu_rm_r);
+const insn_fn alu_ea_tab_r_rm[EAF_NR][8][4] = ALU_EA_TABS(alu_r_rm);
+const insn_fn alu_ea_tab_rm_imm[EAF_NR][8][4] = ALU_EA_TABS(alu_rm_imm);
+
+/*
+ * Register forms whose flag results are dead (IF_FDEAD, icache.c): the
+ * value only; the lazy flags keep describing an earlier instruction, whose
+ * flags are just as dead.  CMP becomes a no-op.  ADC/SBB keep their flags.
+ */
+#define ALU_NF(K, SZ)							\
+static void alu_rr_nf_##K##_##SZ(struct cpu *c, const struct insn *i)	\
+{									\
+	int r = i_rm(i, SZ);						\
+	u64 v = alu_val(K, SZ, reg_read(c, r, SZ), reg_read(c, i_reg(i, SZ), SZ)); \
+	if (K != K_CMP)							\
+		reg_write(c, r, SZ, v);					\
+}									\
+static void alu_rr2_nf_##K##_##SZ(struct cpu *c, const struct insn *i)	\
+{									\
+	int r = i_reg(i, SZ);						\
+	u64 v = alu_val(K, SZ, reg_read(c, r, SZ), reg_read(c, i_rm(i, SZ), SZ)); \
+	if (K != K_CMP)							\
+		reg_write(c, r, SZ, v);					\
+}									\
+static void alu_ri_nf_##K##_##SZ(struct cpu *c, const struct insn *i)	\
+{									\
+	int r = i_rm(i, SZ);						\
+	u64 v = alu_val(K, SZ, reg_read(c, r, SZ), i->imm & sz_mask(SZ)); \
+	if (K != K_CMP)							\
+		reg_write(c, r, SZ, v);					\
+}									\
+static void alu_a_imm_nf_##K##_##SZ(struct cpu *c, const struct insn *i) \
+{									\
+	u64 v = alu_val(K, SZ, reg_read(c, 0, SZ), i->imm & sz_mask(SZ)); \
+	if (K != K_CMP)							\
+		reg_write(c, 0, SZ, v);					\
+}
+#define ALU_NF_SZ(K) ALU_NF(K, SZ8) ALU_NF(K, SZ16) ALU_NF(K, SZ32) ALU_NF(K, SZ64)
+ALU_NF_SZ(K_ADD) ALU_NF_SZ(K_OR) ALU_NF_SZ(K_AND) ALU_NF_SZ(K_SUB) ALU_NF_SZ(K_XOR) ALU_NF_SZ(K_CMP)
+#define ALU_NF_ROW(F, K) { F##_nf_##K##_SZ8, F##_nf_##K##_SZ16, F##_nf_##K##_SZ32, F##_nf_##K##_SZ64 }
+#define ALU_NF_TAB(F) { [K_ADD] = ALU_NF_ROW(F, K_ADD), [K_OR] = ALU_NF_ROW(F, K_OR), \
+	[K_AND] = ALU_NF_ROW(F, K_AND), [K_SUB] = ALU_NF_ROW(F, K_SUB), \
+	[K_XOR] = ALU_NF_ROW(F, K_XOR), [K_CMP] = ALU_NF_ROW(F, K_CMP) }
+/* [form: rr, rr2, ri, a_imm][K][SZ]; NULL for ADC/SBB */
+static const insn_fn alu_nf_tab[4][8][4] = {
+	ALU_NF_TAB(alu_rr), ALU_NF_TAB(alu_rr2), ALU_NF_TAB(alu_ri), ALU_NF_TAB(alu_a_imm),
+};
+static const insn_fn (*const alu_full_tab[4])[4] = {
+	alu_tab_rr, alu_tab_rr2, alu_tab_ri, alu_tab_a_imm,
+};
 
 OP(op_test_rm_r)
 {
@@ -624,6 +731,40 @@ SHIFT_RI_SIZES(4) SHIFT_RI_SIZES(5) SHIFT_RI_SIZES(6) SHIFT_RI_SIZES(7)
 const insn_fn shift_ri_tab[8][4] = {
 	SHIFT_ROW(0), SHIFT_ROW(1), SHIFT_ROW(2), SHIFT_ROW(3),
 	SHIFT_ROW(4), SHIFT_ROW(5), SHIFT_ROW(6), SHIFT_ROW(7),
+};
+
+/* The same with dead flags (IF_FDEAD): the value only; RCL/RCR read CF and keep theirs. */
+static __always_inline u64 shift_val(int k, int sz, u64 a, unsigned cnt)
+{
+	int bits = 8 << sz;
+	u64 m = sz_mask(sz);
+	unsigned n = cnt % bits;
+
+	switch (k) {
+	case 0: return n ? ((a << n) | (a >> (bits - n))) & m : a;
+	case 1: return n ? ((a >> n) | (a << (bits - n))) & m : a;
+	case 5: return a >> cnt;
+	case 7: return (u64)((s64)sext(a, sz) >> cnt) & m;
+	default: return (a << cnt) & m;
+	}
+}
+#define SHIFT_RI_NF(K, SZ)						\
+static void op_shift_ri_nf_##K##_##SZ(struct cpu *c, const struct insn *i) \
+{									\
+	int rr = i_rm(i, SZ);						\
+	unsigned cnt = (u8)i->imm & (SZ == SZ64 ? 63 : 31);		\
+	if (cnt || SZ == SZ32)						\
+		reg_write(c, rr, SZ, shift_val(K, SZ, reg_read(c, rr, SZ), cnt)); \
+}
+#define SHIFT_RI_NF_SIZES(K) SHIFT_RI_NF(K, SZ8) SHIFT_RI_NF(K, SZ16) SHIFT_RI_NF(K, SZ32) \
+	SHIFT_RI_NF(K, SZ64)
+SHIFT_RI_NF_SIZES(0) SHIFT_RI_NF_SIZES(1) SHIFT_RI_NF_SIZES(4) SHIFT_RI_NF_SIZES(5)
+SHIFT_RI_NF_SIZES(6) SHIFT_RI_NF_SIZES(7)
+#define SHIFT_NF_ROW(K) { op_shift_ri_nf_##K##_SZ8, op_shift_ri_nf_##K##_SZ16, \
+			  op_shift_ri_nf_##K##_SZ32, op_shift_ri_nf_##K##_SZ64 }
+static const insn_fn shift_nf_tab[8][4] = {
+	[0] = SHIFT_NF_ROW(0), [1] = SHIFT_NF_ROW(1), [4] = SHIFT_NF_ROW(4),
+	[5] = SHIFT_NF_ROW(5), [6] = SHIFT_NF_ROW(6), [7] = SHIFT_NF_ROW(7),
 };
 
 /* SHLD/SHRD (0F A4/A5/AC/AD): count mod 32 (64 with REX.W) */
@@ -1149,24 +1290,9 @@ OP(op_adcx)
 }
 
 /*
- * Compare-and-branch pairs.  A block that ends in FIRST; Jcc runs both
- * (FIRST: CMP/SUB/INC/DEC of registers, CMP with memory, TEST)
- * from one handler in FIRST's slot (icache.c, block->pair_first): one
- * dispatch less per loop iteration, and the Jcc is called from a site of
- * its own, where its target is predictable.  RIP is at the Jcc while it
- * runs (its faults and the count of retired instructions are right); the
- * run loop adds FIRST's length after the last handler, so that is taken
- * back here.
+ * Compare-and-branch pairs (FUSE_JCC in ops.h).  FIRST: CMP/SUB/INC/DEC of
+ * registers, CMP with memory (each addressing form), TEST.
  */
-#define FUSE_JCC(F)							\
-static void fuse_##F(struct cpu *c, const struct insn *i)		\
-{									\
-	const struct insn *j = i + 1;					\
-	F(c, i);							\
-	c->s.rip += i->len;						\
-	j->fn(c, j);							\
-	c->s.rip += (u64)j->len - i->len;				\
-}
 FUSE_JCC(alu_rr_K_CMP_SZ64) FUSE_JCC(alu_rr_K_CMP_SZ32)
 FUSE_JCC(alu_ri_K_CMP_SZ64) FUSE_JCC(alu_ri_K_CMP_SZ32)
 FUSE_JCC(alu_rr_K_SUB_SZ64) FUSE_JCC(alu_rr_K_SUB_SZ32)
@@ -1178,23 +1304,125 @@ FUSE_JCC(alu_r_rm_K_CMP_SZ64) FUSE_JCC(alu_r_rm_K_CMP_SZ32)
 FUSE_JCC(alu_rm_r_K_CMP_SZ64) FUSE_JCC(alu_rm_r_K_CMP_SZ32)
 FUSE_JCC(alu_rm_imm_K_CMP_SZ64) FUSE_JCC(alu_rm_imm_K_CMP_SZ32) FUSE_JCC(alu_rm_imm_K_CMP_SZ8)
 FUSE_JCC(op_test_rm_r)
+#define FUSE_EA(F) FUSE_JCC(alu_rm_imm_K_CMP_SZ8_##F) FUSE_JCC(alu_rm_imm_K_CMP_SZ32_##F) \
+	FUSE_JCC(alu_rm_imm_K_CMP_SZ64_##F) FUSE_JCC(alu_r_rm_K_CMP_SZ32_##F)	\
+	FUSE_JCC(alu_r_rm_K_CMP_SZ64_##F) FUSE_JCC(alu_rm_r_K_CMP_SZ32_##F)	\
+	FUSE_JCC(alu_rm_r_K_CMP_SZ64_##F)
+FUSE_EA(EAF_B) FUSE_EA(EAF_BI) FUSE_EA(EAF_RIP)
 
-insn_fn fuse_jcc(insn_fn first)
+/*
+ * Register compares and INC/DEC with each condition: FIRST and the branch
+ * compiled together (flatten), so the condition is read straight from the
+ * operands FIRST just stored and no second handler is called.
+ */
+#define FUSE_CC(F, CC)							\
+static __attribute__((flatten)) void fuse_##F##_##CC(struct cpu *c, const struct insn *i) \
+{									\
+	const struct insn *j = i + 1;					\
+	F(c, i);							\
+	c->s.rip += i->len;						\
+	if (cpu_cond(c, CC))						\
+		jump_near(c, j, next_rip(c, j) + j->imm);		\
+	c->s.rip += (u64)j->len - i->len;				\
+}
+#define FUSE_CCS(F) FUSE_CC(F, 0) FUSE_CC(F, 1) FUSE_CC(F, 2) FUSE_CC(F, 3) FUSE_CC(F, 4) \
+	FUSE_CC(F, 5) FUSE_CC(F, 6) FUSE_CC(F, 7) FUSE_CC(F, 8) FUSE_CC(F, 9) FUSE_CC(F, 10) \
+	FUSE_CC(F, 11) FUSE_CC(F, 12) FUSE_CC(F, 13) FUSE_CC(F, 14) FUSE_CC(F, 15)	\
+static const insn_fn fuse_cc_##F[16] = {					\
+	fuse_##F##_0, fuse_##F##_1, fuse_##F##_2, fuse_##F##_3, fuse_##F##_4, fuse_##F##_5, \
+	fuse_##F##_6, fuse_##F##_7, fuse_##F##_8, fuse_##F##_9, fuse_##F##_10, fuse_##F##_11, \
+	fuse_##F##_12, fuse_##F##_13, fuse_##F##_14, fuse_##F##_15,		\
+};
+FUSE_CCS(alu_rr_K_CMP_SZ64) FUSE_CCS(alu_rr_K_CMP_SZ32)
+FUSE_CCS(alu_ri_K_CMP_SZ64) FUSE_CCS(alu_ri_K_CMP_SZ32)
+FUSE_CCS(alu_rr_K_SUB_SZ64) FUSE_CCS(alu_rr_K_SUB_SZ32)
+FUSE_CCS(alu_ri_K_SUB_SZ64) FUSE_CCS(alu_ri_K_SUB_SZ32)
+FUSE_CCS(op_dec_reg_SZ64) FUSE_CCS(op_dec_reg_SZ32)
+FUSE_CCS(op_inc_reg_SZ64) FUSE_CCS(op_inc_reg_SZ32)
+FUSE_CCS(alu_rr2_K_CMP_SZ64) FUSE_CCS(alu_rr2_K_CMP_SZ32)
+
+insn_fn fuse_jcc(insn_fn first, int cc)
 {
-	static const insn_fn tab[][2] = {
-#define P(F) { F, fuse_##F }
-		P(alu_rr_K_CMP_SZ64), P(alu_rr_K_CMP_SZ32), P(alu_ri_K_CMP_SZ64), P(alu_ri_K_CMP_SZ32),
-		P(alu_rr_K_SUB_SZ64), P(alu_rr_K_SUB_SZ32), P(alu_ri_K_SUB_SZ64), P(alu_ri_K_SUB_SZ32),
-		P(op_dec_reg_SZ64), P(op_dec_reg_SZ32), P(op_inc_reg_SZ64), P(op_inc_reg_SZ32),
-		P(alu_rr2_K_CMP_SZ64), P(alu_rr2_K_CMP_SZ32), P(alu_r_rm_K_CMP_SZ64), P(alu_r_rm_K_CMP_SZ32),
+	static const struct {
+		insn_fn first, fused;
+		const insn_fn *per_cc;
+	} tab[] = {
+#define P(F) { F, fuse_##F, NULL }
+#define PC(F) { F, fuse_##F, fuse_cc_##F }
+		PC(alu_rr_K_CMP_SZ64), PC(alu_rr_K_CMP_SZ32), PC(alu_ri_K_CMP_SZ64), PC(alu_ri_K_CMP_SZ32),
+		PC(alu_rr_K_SUB_SZ64), PC(alu_rr_K_SUB_SZ32), PC(alu_ri_K_SUB_SZ64), PC(alu_ri_K_SUB_SZ32),
+		PC(op_dec_reg_SZ64), PC(op_dec_reg_SZ32), PC(op_inc_reg_SZ64), PC(op_inc_reg_SZ32),
+		PC(alu_rr2_K_CMP_SZ64), PC(alu_rr2_K_CMP_SZ32),
+		P(alu_r_rm_K_CMP_SZ64), P(alu_r_rm_K_CMP_SZ32),
 		P(alu_rm_r_K_CMP_SZ64), P(alu_rm_r_K_CMP_SZ32),
 		P(alu_rm_imm_K_CMP_SZ64), P(alu_rm_imm_K_CMP_SZ32), P(alu_rm_imm_K_CMP_SZ8),
 		P(op_test_rm_r),
+#define P_EA(F) P(alu_rm_imm_K_CMP_SZ8_##F), P(alu_rm_imm_K_CMP_SZ32_##F),		\
+		P(alu_rm_imm_K_CMP_SZ64_##F), P(alu_r_rm_K_CMP_SZ32_##F),		\
+		P(alu_r_rm_K_CMP_SZ64_##F), P(alu_rm_r_K_CMP_SZ32_##F), P(alu_rm_r_K_CMP_SZ64_##F)
+		P_EA(EAF_B), P_EA(EAF_BI), P_EA(EAF_RIP),
+#undef P_EA
+#undef PC
 #undef P
 	};
 
 	for (unsigned k = 0; k < ARRAY_SIZE(tab); k++)
-		if (tab[k][0] == first)
-			return tab[k][1];
+		if (tab[k].first == first)
+			return tab[k].per_cc ? tab[k].per_cc[cc & 15] : tab[k].fused;
 	return NULL;
+}
+
+/*
+ * INC/DEC of a register with dead flags: the value only.  DEC keeps CF, and
+ * leaving the lazy flags alone keeps the CF they describe.
+ */
+#define INCDEC_NF(SZ)							\
+static void op_inc_reg_nf_##SZ(struct cpu *c, const struct insn *i)	\
+{									\
+	int r = i_rm(i, SZ);						\
+	reg_write(c, r, SZ, reg_read(c, r, SZ) + 1);			\
+}									\
+static void op_dec_reg_nf_##SZ(struct cpu *c, const struct insn *i)	\
+{									\
+	int r = i_rm(i, SZ);						\
+	reg_write(c, r, SZ, reg_read(c, r, SZ) - 1);			\
+}
+INCDEC_NF(SZ8) INCDEC_NF(SZ16) INCDEC_NF(SZ32) INCDEC_NF(SZ64)
+static const insn_fn incdec_nf_tab[2][4] = {
+	{ op_inc_reg_nf_SZ8, op_inc_reg_nf_SZ16, op_inc_reg_nf_SZ32, op_inc_reg_nf_SZ64 },
+	{ op_dec_reg_nf_SZ8, op_dec_reg_nf_SZ16, op_dec_reg_nf_SZ32, op_dec_reg_nf_SZ64 },
+};
+
+insn_fn alu_flagless(insn_fn fn)
+{
+	for (int sz = 0; sz < 4; sz++) {
+		for (int f = 0; f < 4; f++)
+			for (int k = 0; k < 8; k++)
+				if (alu_full_tab[f][k][sz] == fn)
+					return alu_nf_tab[f][k][sz];
+		for (int d = 0; d < 2; d++)
+			if (incdec_reg_tab[d][sz] == fn)
+				return incdec_nf_tab[d][sz];
+		for (int k = 0; k < 8; k++)
+			if (shift_ri_tab[k][sz] == fn)
+				return shift_nf_tab[k][sz];
+	}
+	return NULL;
+}
+
+insn_fn alu_flagful(insn_fn fn)
+{
+	for (int sz = 0; sz < 4; sz++) {
+		for (int f = 0; f < 4; f++)
+			for (int k = 0; k < 8; k++)
+				if (alu_nf_tab[f][k][sz] == fn)
+					return alu_full_tab[f][k][sz];
+		for (int d = 0; d < 2; d++)
+			if (incdec_nf_tab[d][sz] == fn)
+				return incdec_reg_tab[d][sz];
+		for (int k = 0; k < 8; k++)
+			if (shift_nf_tab[k][sz] == fn)
+				return shift_ri_tab[k][sz];
+	}
+	return fn;
 }

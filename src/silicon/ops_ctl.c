@@ -11,24 +11,7 @@
 #pragma GCC optimize("no-tree-slp-vectorize")
 #include "silicon/ops.h"
 
-static __always_inline bool canonical(u64 a)
-{
-	return (u64)((s64)(a << 16) >> 16) == a;
-}
-
-/* Near branch target checks: canonical in 64-bit mode, else CS limit. */
-static __always_inline void jump_near(struct cpu *c, const struct insn *i, u64 target)
-{
-	if (c->code64) {
-		if (unlikely(!canonical(target)))
-			cpu_gp0(c);
-	} else {
-		target &= sz_mask(i->osz);
-		if (unlikely(target > c->s.seg[CPU_SEG_CS].limit))
-			cpu_gp0(c);
-	}
-	set_rip(c, i, target);
-}
+#define canonical canonical48
 
 OP(op_jcc)
 {

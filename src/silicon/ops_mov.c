@@ -99,6 +99,58 @@ const insn_fn movx_tab[2][2][2] = {
 	{ { movx_ld_SZ8_0, movx_ld_SZ16_0 }, { movx_ld_SZ8_1, movx_ld_SZ16_1 } },
 };
 
+/* The memory forms above per addressing form (ops.h, EAF_*; ea_select()) */
+#define MOV_EA(SZ, F)							\
+static void mov_st_##SZ##_##F(struct cpu *c, const struct insn *i)	\
+{									\
+	lin_write(c, ea_form(c, i, F), 1 << SZ, reg_read(c, i_reg(i, SZ), SZ)); \
+}									\
+static void mov_ld_##SZ##_##F(struct cpu *c, const struct insn *i)	\
+{									\
+	reg_write(c, i_reg(i, SZ), SZ, lin_read(c, ea_form(c, i, F), 1 << SZ)); \
+}									\
+static void mov_sti_##SZ##_##F(struct cpu *c, const struct insn *i)	\
+{									\
+	lin_write(c, ea_form(c, i, F), 1 << SZ, i->imm);		\
+}
+#define MOVX_EA(SSZ, SX, DSZ, F)					\
+static void movx_ld_##SSZ##_##SX##_##DSZ##_##F(struct cpu *c, const struct insn *i) \
+{									\
+	u64 v = lin_read(c, ea_form(c, i, F), 1 << SSZ);		\
+	reg_write(c, i_reg(i, DSZ), DSZ, SX ? sext(v, SSZ) : v);	\
+}
+#define LEA_EA(DSZ, F)							\
+static void lea_##DSZ##_##F(struct cpu *c, const struct insn *i)	\
+{									\
+	reg_write(c, i->reg, DSZ, ea_form(c, i, F));			\
+}
+#define MOVX_EA_D(SSZ, SX, F) MOVX_EA(SSZ, SX, SZ8, F) MOVX_EA(SSZ, SX, SZ16, F) \
+	MOVX_EA(SSZ, SX, SZ32, F) MOVX_EA(SSZ, SX, SZ64, F)
+#define MOV_EA_F(F) MOV_EA(SZ8, F) MOV_EA(SZ16, F) MOV_EA(SZ32, F) MOV_EA(SZ64, F) \
+	MOVX_EA_D(SZ8, 0, F) MOVX_EA_D(SZ16, 0, F) MOVX_EA_D(SZ8, 1, F) MOVX_EA_D(SZ16, 1, F) \
+	LEA_EA(SZ32, F) LEA_EA(SZ64, F)
+MOV_EA_F(EAF_B) MOV_EA_F(EAF_BI) MOV_EA_F(EAF_RIP)
+#define MOV_EA_ROW(P, F) { P##_SZ8_##F, P##_SZ16_##F, P##_SZ32_##F, P##_SZ64_##F }
+#define MOV_EA_TAB(F) { MOV_EA_ROW(mov_st, F), MOV_EA_ROW(mov_ld, F), MOV_EA_ROW(mov_sti, F) }
+/* [form][store, load, store immediate][size] */
+const insn_fn mov_ea_tab[EAF_NR][3][4] = {
+	[EAF_B] = MOV_EA_TAB(EAF_B), [EAF_BI] = MOV_EA_TAB(EAF_BI), [EAF_RIP] = MOV_EA_TAB(EAF_RIP),
+};
+#define MOVX_EA_ROW(SSZ, SX, F) { movx_ld_##SSZ##_##SX##_SZ8_##F, movx_ld_##SSZ##_##SX##_SZ16_##F, \
+				  movx_ld_##SSZ##_##SX##_SZ32_##F, movx_ld_##SSZ##_##SX##_SZ64_##F }
+#define MOVX_EA_TAB(F) { { MOVX_EA_ROW(SZ8, 0, F), MOVX_EA_ROW(SZ16, 0, F) }, \
+			 { MOVX_EA_ROW(SZ8, 1, F), MOVX_EA_ROW(SZ16, 1, F) } }
+/* [form][sign][source word?][operand size]; like movx_tab's memory half */
+const insn_fn movx_ea_tab[EAF_NR][2][2][4] = {
+	[EAF_B] = MOVX_EA_TAB(EAF_B), [EAF_BI] = MOVX_EA_TAB(EAF_BI), [EAF_RIP] = MOVX_EA_TAB(EAF_RIP),
+};
+/* [form][32-bit, 64-bit operand] */
+const insn_fn lea_ea_tab[EAF_NR][2] = {
+	[EAF_B] = { lea_SZ32_EAF_B, lea_SZ64_EAF_B },
+	[EAF_BI] = { lea_SZ32_EAF_BI, lea_SZ64_EAF_BI },
+	[EAF_RIP] = { lea_SZ32_EAF_RIP, lea_SZ64_EAF_RIP },
+};
+
 /* B0+r / B8+r */
 OP(op_mov_r_imm)
 {

@@ -192,3 +192,41 @@ insn_fn optab_select(struct cpu *c, struct insn *i, u8 modrm)
 	}
 	return op_ud;
 }
+
+/*
+ * The memory forms of the hot handlers come in one version per addressing
+ * form (ops.h, EAF_*); pick it when the form applies: 64-bit mode (a block
+ * is only run in the mode it was decoded in), 64-bit addresses, a segment
+ * with base 0 and a base register or RIP.
+ */
+insn_fn ea_select(struct cpu *c, const struct insn *i, insn_fn fn)
+{
+	int f, sz = i->osz;
+
+	if (!c->code64 || !(i->flags & IF_MEM) || i->asz != SZ64 || i->seg >= CPU_SEG_FS)
+		return fn;
+	if (i->flags & IF_RIPREL)
+		f = EAF_RIP;
+	else if (i->base != REG_NONE)
+		f = i->index == REG_NONE ? EAF_B : EAF_BI;
+	else
+		return fn;
+	for (int k = 0; k < 8; k++) {
+		if (fn == alu_tab_rm_r[k][sz])
+			return alu_ea_tab_rm_r[f][k][sz];
+		if (fn == alu_tab_r_rm[k][sz])
+			return alu_ea_tab_r_rm[f][k][sz];
+		if (fn == alu_tab_rm_imm[k][sz])
+			return alu_ea_tab_rm_imm[f][k][sz];
+	}
+	for (int k = 0; k < 3; k++)
+		if (fn == mov_tab[2 + k][sz])
+			return mov_ea_tab[f][k][sz];
+	for (int sx = 0; sx < 2; sx++)
+		for (int w = 0; w < 2; w++)
+			if (fn == movx_tab[1][sx][w])
+				return movx_ea_tab[f][sx][w][sz];
+	if (fn == op_lea && sz >= SZ32)
+		return lea_ea_tab[f][sz - SZ32];
+	return fn;
+}

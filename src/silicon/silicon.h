@@ -121,6 +121,12 @@ struct cpu_state {
 	u64 sysenter_cs, sysenter_esp, sysenter_eip;
 	u64 star, lstar, cstar, fmask, kernel_gs_base;
 	u64 tsc_aux, tsc_offset, pat, apic_base, misc_enable, debugctl;
+	/*
+	 * TSC scaling in VMX non-root operation (SDM 26.3): RDTSC gives
+	 * ((host TSC + tsc_root_offset) * tsc_multiplier >> 48) + tsc_offset;
+	 * tsc_multiplier 0 when not scaling.
+	 */
+	u64 tsc_multiplier, tsc_root_offset;
 	u64 mtrr_def_type;
 	u32 activity;		/* enum cpu_activity */
 	u32 interruptibility;	/* CPU_INTR_* */

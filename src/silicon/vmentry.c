@@ -94,6 +94,51 @@ static int check_tpr_threshold(const void *vmcs)
 }
 
 /**
+ * vmx_check_entry_event() - SDM 27.2.1.3, the checks on the event-injection
+ * fields (VM-entry interruption information, error code, instruction
+ * length).  Part of STEP 2, made at every VM entry (see vmx_cpu.h).
+ *
+ * Return: 0, or -1 (VM entry fails with VMXERR_ENTRY_INVALID_CONTROL_FIELD).
+ */
+int vmx_check_entry_event(const void *vmcs)
+{
+	u32 info = vmcs_get32(vmcs, VM_ENTRY_INTR_INFO_FIELD);
+	u32 type = info & INTR_INFO_INTR_TYPE_MASK;
+	u32 vector = info & INTR_INFO_VECTOR_MASK;
+	bool pe, ug, want_ec;
+
+	if (!(info & INTR_INFO_VALID_MASK))
+		return 0;
+	pe = G(GUEST_CR0) & CR0_PE;
+	ug = proc2_of(vmcs) & SECONDARY_EXEC_UNRESTRICTED_GUEST;
+
+	/* Type 1 is reserved; 7 (other event) needs monitor trap flag. */
+	if (type == INTR_TYPE_RESERVED || type == INTR_TYPE_OTHER_EVENT)
+		return -1;
+	if (type == INTR_TYPE_NMI_INTR && vector != 2)
+		return -1;
+	if (type == INTR_TYPE_HARD_EXCEPTION && vector > 31)
+		return -1;
+	want_ec = (!ug || pe) && type == INTR_TYPE_HARD_EXCEPTION &&
+		  (vector == 8 || (vector >= 10 && vector <= 14) || vector == 17);
+	if (!!(info & INTR_INFO_DELIVER_CODE_MASK) != want_ec)
+		return -1;
+	if (info & INTR_INFO_RESVD_BITS_MASK & ~INTR_INFO_VALID_MASK)
+		return -1;
+	if ((info & INTR_INFO_DELIVER_CODE_MASK) &&
+	    (vmcs_get32(vmcs, VM_ENTRY_EXCEPTION_ERROR_CODE) & 0xffff0000u))	/* bits 31:16 */
+		return -1;
+	if (type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_PRIV_SW_EXCEPTION ||
+	    type == INTR_TYPE_SOFT_EXCEPTION) {
+		u32 len = vmcs_get32(vmcs, VM_ENTRY_INSTRUCTION_LEN);
+
+		if (len < 1 || len > 15)
+			return -1;
+	}
+	return 0;
+}
+
+/**
  * vmx_check_controls() - SDM 27.2.1, checks on VMX controls
  *
  * Return: 0, or -1 (VM entry fails with VMXERR_ENTRY_INVALID_CONTROL_FIELD).
@@ -105,7 +150,6 @@ int vmx_check_controls(struct vmx_cpu *v, const void *vmcs)
 	u32 proc2 = proc2_of(vmcs);
 	u32 exit = vmcs_get32(vmcs, VM_EXIT_CONTROLS);
 	u32 entry = vmcs_get32(vmcs, VM_ENTRY_CONTROLS);
-	u32 info = vmcs_get32(vmcs, VM_ENTRY_INTR_INFO_FIELD);
 
 	/* STEP 2.1 (27.2.1.1): VM-execution control fields. */
 	if (!vmx_ctl_allowed(pin, cap(MSR_IA32_VMX_TRUE_PINBASED_CTLS)))
@@ -157,37 +201,8 @@ int vmx_check_controls(struct vmx_cpu *v, const void *vmcs)
 	/* STEP 2.3 (27.2.1.3): VM-entry control fields. */
 	if (!vmx_ctl_allowed(entry, cap(MSR_IA32_VMX_TRUE_ENTRY_CTLS)))
 		return -1;
-	if (info & INTR_INFO_VALID_MASK) {
-		u32 type = info & INTR_INFO_INTR_TYPE_MASK;
-		u32 vector = info & INTR_INFO_VECTOR_MASK;
-		bool pe = G(GUEST_CR0) & CR0_PE;
-		bool ug = proc2 & SECONDARY_EXEC_UNRESTRICTED_GUEST;
-		bool want_ec;
-
-		/* Type 1 is reserved; 7 (other event) needs monitor trap flag. */
-		if (type == INTR_TYPE_RESERVED || type == INTR_TYPE_OTHER_EVENT)
-			return -1;
-		if (type == INTR_TYPE_NMI_INTR && vector != 2)
-			return -1;
-		if (type == INTR_TYPE_HARD_EXCEPTION && vector > 31)
-			return -1;
-		want_ec = (!ug || pe) && type == INTR_TYPE_HARD_EXCEPTION &&
-			  (vector == 8 || (vector >= 10 && vector <= 14) || vector == 17);
-		if (!!(info & INTR_INFO_DELIVER_CODE_MASK) != want_ec)
-			return -1;
-		if (info & INTR_INFO_RESVD_BITS_MASK & ~INTR_INFO_VALID_MASK)
-			return -1;
-		if ((info & INTR_INFO_DELIVER_CODE_MASK) &&
-		    (vmcs_get32(vmcs, VM_ENTRY_EXCEPTION_ERROR_CODE) & 0xffff0000u))	/* bits 31:16 */
-			return -1;
-		if (type == INTR_TYPE_SOFT_INTR || type == INTR_TYPE_PRIV_SW_EXCEPTION ||
-		    type == INTR_TYPE_SOFT_EXCEPTION) {
-			u32 len = vmcs_get32(vmcs, VM_ENTRY_INSTRUCTION_LEN);
-
-			if (len < 1 || len > 15)
-				return -1;
-		}
-	}
+	if (vmx_check_entry_event(vmcs))
+		return -1;
 	if (!msr_list_ok(G(VM_ENTRY_MSR_LOAD_ADDR), vmcs_get32(vmcs, VM_ENTRY_MSR_LOAD_COUNT)))
 		return -1;
 	return 0;
@@ -405,68 +420,25 @@ static bool pdptes_ok(const void *vmcs)
 	return true;
 }
 
-/**
- * vmx_check_guest_state() - SDM 27.3.1, checks on the guest-state area
- * @qual: exit qualification of the failed VM entry (ENTRY_FAIL_*)
- *
- * Return: 0, or -1 (VM entry fails: exit reason 33 with bit 31 set).
+/*
+ * STEP 4.4 (27.3.1.4) RIP and RFLAGS, and 4.5 (27.3.1.5) non-register state
+ * but the VMCS link pointer: the checks on the fields that change at
+ * nearly every VM exit, and on the event-injection fields, made at every
+ * entry (vmx_cpu.h).  The other fields they read are checked by
+ * vmx_check_guest_state() or vmx_check_controls().
  */
-int vmx_check_guest_state(struct vmx_cpu *v, const void *vmcs, u64 *qual)
+int vmx_check_guest_volatile(const void *vmcs, u64 *qual)
 {
-	u32 proc2 = proc2_of(vmcs);
 	u32 pin = vmcs_get32(vmcs, PIN_BASED_VM_EXEC_CONTROL);
-	u32 entry = vmcs_get32(vmcs, VM_ENTRY_CONTROLS);
-	bool ug = proc2 & SECONDARY_EXEC_UNRESTRICTED_GUEST;
-	bool ia32e = entry & VM_ENTRY_IA32E_MODE;
-	u64 cr0 = G(GUEST_CR0), cr4 = G(GUEST_CR4), rflags = G(GUEST_RFLAGS);
-	u64 fixed0 = vmx_cr0_fixed0();
+	bool ia32e = vmcs_get32(vmcs, VM_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE;
+	u64 cr0 = G(GUEST_CR0), rflags = G(GUEST_RFLAGS);
 	u32 info = vmcs_get32(vmcs, VM_ENTRY_INTR_INFO_FIELD);
 	u32 type = info & INTR_INFO_INTR_TYPE_MASK;
 	bool inject = info & INTR_INFO_VALID_MASK;
 	u32 intr = vmcs_get32(vmcs, GUEST_INTERRUPTIBILITY_INFO);
 	u32 activity = vmcs_get32(vmcs, GUEST_ACTIVITY_STATE);
-	u64 link = G(VMCS_LINK_POINTER);
-	u32 ss_dpl = (vmcs_get32(vmcs, GUEST_SS_AR_BYTES) >> VMX_AR_DPL_SHIFT) & 3;
 
 	*qual = ENTRY_FAIL_DEFAULT;
-
-	/* STEP 4.1 (27.3.1.1): control registers, debug registers, MSRs. */
-	if (ug)
-		fixed0 &= ~(CR0_PE | CR0_PG);
-	if (!cr_fixed_ok(cr0, fixed0, vmx_cr0_fixed1()) || ((cr0 & CR0_PG) && !(cr0 & CR0_PE)))
-		return -1;
-	if (!cr_fixed_ok(cr4, vmx_cr4_fixed0(), vmx_cr4_fixed1()))
-		return -1;
-	if ((entry & VM_ENTRY_LOAD_DEBUG_CONTROLS) &&
-	    ((G(GUEST_IA32_DEBUGCTL) & ~0xffc3ull) || (G(GUEST_DR7) >> 32)))
-		return -1;
-	if (ia32e && (!(cr0 & CR0_PG) || !(cr4 & CR4_PAE)))
-		return -1;
-	if (!ia32e && (cr4 & CR4_PCIDE))
-		return -1;
-	if (G(GUEST_CR3) & VMX_PA_RSVD_MASK)
-		return -1;
-	if (!vmx_is_canonical(G(GUEST_SYSENTER_ESP)) || !vmx_is_canonical(G(GUEST_SYSENTER_EIP)))
-		return -1;
-	if ((entry & VM_ENTRY_LOAD_IA32_PAT) && !pat_valid(G(GUEST_IA32_PAT)))
-		return -1;
-	if (entry & VM_ENTRY_LOAD_IA32_EFER) {
-		u64 efer = G(GUEST_IA32_EFER);
-
-		if ((efer & ~EFER_VALID) || !!(efer & EFER_LMA) != ia32e)
-			return -1;
-		if ((cr0 & CR0_PG) && !!(efer & EFER_LME) != ia32e)
-			return -1;
-	}
-
-	/* STEP 4.2 (27.3.1.2): segment registers. */
-	if (check_guest_segments(vmcs, ug, ia32e, rflags, cr0))
-		return -1;
-
-	/* STEP 4.3 (27.3.1.3): descriptor-table registers. */
-	if (!vmx_is_canonical(G(GUEST_GDTR_BASE)) || !vmx_is_canonical(G(GUEST_IDTR_BASE)) ||
-	    (vmcs_get32(vmcs, GUEST_GDTR_LIMIT) >> 16) || (vmcs_get32(vmcs, GUEST_IDTR_LIMIT) >> 16))
-		return -1;
 
 	/* STEP 4.4 (27.3.1.4): RIP and RFLAGS. */
 	if (!ia32e || !(vmcs_get32(vmcs, GUEST_CS_AR_BYTES) & VMX_AR_L_MASK)) {
@@ -485,7 +457,8 @@ int vmx_check_guest_state(struct vmx_cpu *v, const void *vmcs, u64 *qual)
 	/* STEP 4.5 (27.3.1.5): non-register state. */
 	if (activity > GUEST_ACTIVITY_HLT)	/* IA32_VMX_MISC: only HLT besides active */
 		return -1;
-	if (activity == GUEST_ACTIVITY_HLT && ss_dpl != 0)
+	if (activity == GUEST_ACTIVITY_HLT &&
+	    ((vmcs_get32(vmcs, GUEST_SS_AR_BYTES) >> VMX_AR_DPL_SHIFT) & 3) != 0)
 		return -1;
 	if ((intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)) &&
 	    activity != GUEST_ACTIVITY_ACTIVE)
@@ -532,6 +505,76 @@ int vmx_check_guest_state(struct vmx_cpu *v, const void *vmcs, u64 *qual)
 				return -1;
 		}
 	}
+	return 0;
+}
+
+/**
+ * vmx_check_guest_state() - SDM 27.3.1, checks on the guest-state area
+ * @qual: exit qualification of the failed VM entry (ENTRY_FAIL_*)
+ *
+ * All of them, in the SDM's order (vmx_check_guest_volatile() in its
+ * place).
+ *
+ * Return: 0, or -1 (VM entry fails: exit reason 33 with bit 31 set).
+ */
+int vmx_check_guest_state(struct vmx_cpu *v, const void *vmcs, u64 *qual)
+{
+	u32 proc2 = proc2_of(vmcs);
+	u32 entry = vmcs_get32(vmcs, VM_ENTRY_CONTROLS);
+	bool ug = proc2 & SECONDARY_EXEC_UNRESTRICTED_GUEST;
+	bool ia32e = entry & VM_ENTRY_IA32E_MODE;
+	u64 cr0 = G(GUEST_CR0), cr4 = G(GUEST_CR4), rflags = G(GUEST_RFLAGS);
+	u64 fixed0 = vmx_cr0_fixed0();
+	u64 link = G(VMCS_LINK_POINTER);
+
+	*qual = ENTRY_FAIL_DEFAULT;
+
+	/* STEP 4.1 (27.3.1.1): control registers, debug registers, MSRs. */
+	if (ug)
+		fixed0 &= ~(CR0_PE | CR0_PG);
+	if (!cr_fixed_ok(cr0, fixed0, vmx_cr0_fixed1()) || ((cr0 & CR0_PG) && !(cr0 & CR0_PE)))
+		return -1;
+	if (!cr_fixed_ok(cr4, vmx_cr4_fixed0(), vmx_cr4_fixed1()))
+		return -1;
+	if ((entry & VM_ENTRY_LOAD_DEBUG_CONTROLS) &&
+	    ((G(GUEST_IA32_DEBUGCTL) & ~0xffc3ull) || (G(GUEST_DR7) >> 32)))
+		return -1;
+	if (ia32e && (!(cr0 & CR0_PG) || !(cr4 & CR4_PAE)))
+		return -1;
+	if (!ia32e && (cr4 & CR4_PCIDE))
+		return -1;
+	if (G(GUEST_CR3) & VMX_PA_RSVD_MASK)
+		return -1;
+	if (!vmx_is_canonical(G(GUEST_SYSENTER_ESP)) || !vmx_is_canonical(G(GUEST_SYSENTER_EIP)))
+		return -1;
+	if ((entry & VM_ENTRY_LOAD_IA32_PAT) && !pat_valid(G(GUEST_IA32_PAT)))
+		return -1;
+	if (entry & VM_ENTRY_LOAD_IA32_EFER) {
+		u64 efer = G(GUEST_IA32_EFER);
+
+		if ((efer & ~EFER_VALID) || !!(efer & EFER_LMA) != ia32e)
+			return -1;
+		if ((cr0 & CR0_PG) && !!(efer & EFER_LME) != ia32e)
+			return -1;
+	}
+
+	/*
+	 * STEP 4.2 (27.3.1.2): segment registers.  Note, with RFLAGS.VM the
+	 * segments must be in virtual-8086 form: RFLAGS is checked at every
+	 * entry, so an RFLAGS.VM write resets guest_checked (vmexit.c,
+	 * vmx_insn.c) to have these checked again.
+	 */
+	if (check_guest_segments(vmcs, ug, ia32e, rflags, cr0))
+		return -1;
+
+	/* STEP 4.3 (27.3.1.3): descriptor-table registers. */
+	if (!vmx_is_canonical(G(GUEST_GDTR_BASE)) || !vmx_is_canonical(G(GUEST_IDTR_BASE)) ||
+	    (vmcs_get32(vmcs, GUEST_GDTR_LIMIT) >> 16) || (vmcs_get32(vmcs, GUEST_IDTR_LIMIT) >> 16))
+		return -1;
+
+	/* STEPs 4.4, 4.5 but the link pointer. */
+	if (vmx_check_guest_volatile(vmcs, qual))
+		return -1;
 	if (link != VMX_INVALID_PTR) {
 		/*
 		 * Note, stricter than the SDM: it would read the revision
@@ -576,6 +619,7 @@ void vmx_cache_controls(struct vmx_ctls *c, const void *vmcs)
 	c->msr_bitmap = G(MSR_BITMAP);
 	c->eptp = G(EPT_POINTER);
 	c->tsc_offset = G(TSC_OFFSET);
+	c->tsc_multiplier = G(TSC_MULTIPLIER);
 	c->vapic = G(VIRTUAL_APIC_PAGE_ADDR);
 	c->tpr_threshold = vmcs_get32(vmcs, TPR_THRESHOLD);
 	c->vpid = vmcs_get(vmcs, VIRTUAL_PROCESSOR_ID);
@@ -611,15 +655,18 @@ enum vmx_status vmx_entry_check(struct vmx_cpu *v, bool launch, u32 *exit_reason
 		if (vmx_check_host_state(v, vmcs))
 			return vmx_vmfail(v, VMXERR_ENTRY_INVALID_HOST_STATE_FIELD);
 		v->ctl_host_checked = true;
-	} else if ((vmcs_get32(vmcs, CPU_BASED_VM_EXEC_CONTROL) & CPU_BASED_TPR_SHADOW) &&
-		   check_tpr_threshold(vmcs)) {
+	} else if (((vmcs_get32(vmcs, CPU_BASED_VM_EXEC_CONTROL) & CPU_BASED_TPR_SHADOW) &&
+		    check_tpr_threshold(vmcs)) || vmx_check_entry_event(vmcs)) {
+		/* The checks the cached outcome does not cover (vmx_cpu.h). */
 		return vmx_vmfail(v, VMXERR_ENTRY_INVALID_CONTROL_FIELD);
 	}
 	/* STEP 4 (27.3.1): guest state; failure is a VM exit (27.8). */
-	if (vmx_check_guest_state(v, vmcs, qual)) {
+	if (v->guest_checked ? vmx_check_guest_volatile(vmcs, qual) :
+			       vmx_check_guest_state(v, vmcs, qual)) {
 		*exit_reason = EXIT_REASON_INVALID_STATE | VMX_EXIT_REASONS_FAILED_VMENTRY;
 		return VMX_SUCCEED;
 	}
+	v->guest_checked = true;
 	return VMX_SUCCEED;
 }
 
@@ -652,7 +699,10 @@ static void vmx_enter_tlb_context(struct vmx_cpu *v)
 	c->s.rflags = (c->s.rflags & 0x3f7fd7) | 2;
 	cpu_update_mode(c);
 	cpu_dr7_changed(c);	/* breakpoints armed from the guest's DR7 */
-	if (!ctx.vpid || !v->tlb_ctx_valid || memcmp(&ctx, &v->tlb_ctx, sizeof(ctx)))
+	/* Field by field: the structure's padding is not initialized. */
+	if (!ctx.vpid || !v->tlb_ctx_valid || ctx.vpid != v->tlb_ctx.vpid ||
+	    ctx.eptp != v->tlb_ctx.eptp || ctx.cr3 != v->tlb_ctx.cr3 || ctx.cr0 != v->tlb_ctx.cr0 ||
+	    ctx.cr4 != v->tlb_ctx.cr4 || ctx.efer != v->tlb_ctx.efer)
 		tlb_flush_all(c);
 	v->tlb_ctx = ctx;
 	v->tlb_ctx_valid = true;
@@ -764,10 +814,20 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
 	s->activity = vmcs_get32(vmcs, GUEST_ACTIVITY_STATE);
 	s->event_info = 0;
 
-	/* The guest's view of the TSC (SDM 26.3: RDTSC adds the TSC offset). */
+	/*
+	 * The guest's view of the TSC (SDM 26.3): RDTSC adds the TSC offset
+	 * and, with TSC scaling too, first multiplies by the TSC multiplier.
+	 */
 	v->root_tsc_offset = s->tsc_offset;
-	if (ctl->proc & CPU_BASED_USE_TSC_OFFSETTING)
+	if ((ctl->proc & CPU_BASED_USE_TSC_OFFSETTING) &&
+	    (ctl->proc & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) &&
+	    (ctl->proc2 & SECONDARY_EXEC_TSC_SCALING)) {
+		s->tsc_root_offset = s->tsc_offset;
+		s->tsc_multiplier = ctl->tsc_multiplier;
+		s->tsc_offset = ctl->tsc_offset;
+	} else if (ctl->proc & CPU_BASED_USE_TSC_OFFSETTING) {
 		s->tsc_offset += ctl->tsc_offset;
+	}
 
 	/* Enter VMX non-root operation: EPT translates guest-physical addresses. */
 	v->root_phys_xlate = (void *)c->phys_xlate;

@@ -37,6 +37,19 @@ __attribute__((noreturn)) void vmx_exit_now(struct vmx_cpu *v, const struct vmx_
 	cpu_exit_now(v->cpu, CPU_EXIT_VMEXIT);
 }
 
+/*
+ * Save a guest-state field whose checks the next VM entry skips while
+ * guest_checked (vmx_cpu.h): a different value makes it check them again.
+ */
+static __always_inline void save_checked(struct vmx_cpu *v, void *vmcs, u32 enc, u64 val)
+{
+	u64 old = vmcs_get(vmcs, enc);
+
+	vmcs_set(vmcs, enc, val);
+	if (vmcs_get(vmcs, enc) != old)
+		v->guest_checked = false;
+}
+
 static void save_guest_state(struct vmx_cpu *v, void *vmcs)
 {
 	struct cpu *c = v->cpu;
@@ -45,25 +58,29 @@ static void save_guest_state(struct vmx_cpu *v, void *vmcs)
 	u32 entry;
 
 	/* (28.3.1) control registers, debug registers, MSRs */
-	vmcs_set(vmcs, GUEST_CR0, s->cr0);
-	vmcs_set(vmcs, GUEST_CR3, s->cr3);
-	vmcs_set(vmcs, GUEST_CR4, s->cr4);
+	save_checked(v, vmcs, GUEST_CR0, s->cr0);
+	save_checked(v, vmcs, GUEST_CR3, s->cr3);
+	save_checked(v, vmcs, GUEST_CR4, s->cr4);
 	if (ctl->exit & VM_EXIT_SAVE_DEBUG_CONTROLS) {
-		vmcs_set(vmcs, GUEST_DR7, s->dr[7]);
-		vmcs_set(vmcs, GUEST_IA32_DEBUGCTL, s->debugctl);
+		save_checked(v, vmcs, GUEST_DR7, s->dr[7]);
+		save_checked(v, vmcs, GUEST_IA32_DEBUGCTL, s->debugctl);
 	}
-	vmcs_set(vmcs, GUEST_SYSENTER_CS, s->sysenter_cs);
-	vmcs_set(vmcs, GUEST_SYSENTER_ESP, s->sysenter_esp);
-	vmcs_set(vmcs, GUEST_SYSENTER_EIP, s->sysenter_eip);
+	save_checked(v, vmcs, GUEST_SYSENTER_CS, s->sysenter_cs);
+	save_checked(v, vmcs, GUEST_SYSENTER_ESP, s->sysenter_esp);
+	save_checked(v, vmcs, GUEST_SYSENTER_EIP, s->sysenter_eip);
 	if (ctl->exit & VM_EXIT_SAVE_IA32_PAT)
-		vmcs_set(vmcs, GUEST_IA32_PAT, s->pat);
+		save_checked(v, vmcs, GUEST_IA32_PAT, s->pat);
 	if (ctl->exit & VM_EXIT_SAVE_IA32_EFER)
-		vmcs_set(vmcs, GUEST_IA32_EFER, s->efer);
+		save_checked(v, vmcs, GUEST_IA32_EFER, s->efer);
 	/* The "IA-32e mode guest" entry control receives EFER.LMA (28.2). */
 	entry = vmcs_get32(vmcs, VM_ENTRY_CONTROLS) & ~VM_ENTRY_IA32E_MODE;
 	if (s->efer & BIT(10))
 		entry |= VM_ENTRY_IA32E_MODE;
-	vmcs_set(vmcs, VM_ENTRY_CONTROLS, entry);
+	if (entry != vmcs_get32(vmcs, VM_ENTRY_CONTROLS)) {
+		vmcs_set(vmcs, VM_ENTRY_CONTROLS, entry);
+		v->ctl_host_checked = false;
+		v->guest_checked = false;
+	}
 
 	/*
 	 * (28.3.2) segment and descriptor-table registers.  In virtual-8086
@@ -74,19 +91,29 @@ static void save_guest_state(struct vmx_cpu *v, void *vmcs)
 		const struct cpu_seg *g = &s->seg[i];
 		bool v86 = (s->rflags & BIT(17)) && i <= CPU_SEG_GS;
 
-		*vmcs_seg_slot(vmcs, GUEST_ES_SELECTOR, i) = g->sel;
-		*vmcs_seg_slot(vmcs, GUEST_ES_BASE, i) = g->base;
-		*vmcs_seg_slot(vmcs, GUEST_ES_LIMIT, i) = g->limit;
-		*vmcs_seg_slot(vmcs, GUEST_ES_AR_BYTES, i) = v86 ? 0xf3 : g->ar;
+		u64 *sel = vmcs_seg_slot(vmcs, GUEST_ES_SELECTOR, i);
+		u64 *base = vmcs_seg_slot(vmcs, GUEST_ES_BASE, i);
+		u64 *limit = vmcs_seg_slot(vmcs, GUEST_ES_LIMIT, i);
+		u64 *ar = vmcs_seg_slot(vmcs, GUEST_ES_AR_BYTES, i);
+		u64 new_ar = v86 ? 0xf3 : g->ar;
+
+		if (*sel != g->sel || *base != g->base || *limit != g->limit || *ar != new_ar)
+			v->guest_checked = false;
+		*sel = g->sel;
+		*base = g->base;
+		*limit = g->limit;
+		*ar = new_ar;
 	}
-	vmcs_set(vmcs, GUEST_GDTR_BASE, s->gdtr.base);
-	vmcs_set(vmcs, GUEST_GDTR_LIMIT, s->gdtr.limit);
-	vmcs_set(vmcs, GUEST_IDTR_BASE, s->idtr.base);
-	vmcs_set(vmcs, GUEST_IDTR_LIMIT, s->idtr.limit);
+	save_checked(v, vmcs, GUEST_GDTR_BASE, s->gdtr.base);
+	save_checked(v, vmcs, GUEST_GDTR_LIMIT, s->gdtr.limit);
+	save_checked(v, vmcs, GUEST_IDTR_BASE, s->idtr.base);
+	save_checked(v, vmcs, GUEST_IDTR_LIMIT, s->idtr.limit);
 
 	/* (28.3.3) RIP, RSP, RFLAGS, and KVM's registers */
 	vmcs_set(vmcs, GUEST_RIP, s->rip);
 	vmcs_set(vmcs, GUEST_RSP, s->gpr[4]);
+	if ((vmcs_get(vmcs, GUEST_RFLAGS) ^ s->rflags) & BIT(17))	/* RFLAGS.VM: see vmx_insn.c */
+		v->guest_checked = false;
 	vmcs_set(vmcs, GUEST_RFLAGS, s->rflags);
 	for (int i = 0; i < 16; i++)
 		if (i != 4)
@@ -104,13 +131,13 @@ static void save_guest_state(struct vmx_cpu *v, void *vmcs)
 
 		if (c->pdpte_cr3 == s->cr3)
 			for (int i = 0; i < 4; i++)
-				vmcs_set(vmcs, GUEST_PDPTR0 + 2 * i, s->pdpte[i]);
+				save_checked(v, vmcs, GUEST_PDPTR0 + 2 * i, s->pdpte[i]);
 		else if (!ept_translate(ctl->eptp, s->cr3 & 0xffffffe0ull, EPT_ACC_READ, &r))
 			for (int i = 0; i < 4; i++) {
 				u64 e;
 
 				memcpy(&e, (u8 *)r.host + 8 * i, 8);
-				vmcs_set(vmcs, GUEST_PDPTR0 + 2 * i, e);
+				save_checked(v, vmcs, GUEST_PDPTR0 + 2 * i, e);
 			}
 	}
 
@@ -195,6 +222,7 @@ void vmx_load_host_state(struct vmx_cpu *v, const void *vmcs)
 		__atomic_and_fetch(&c->req, ~VMX_REQ_BOUNDARY, __ATOMIC_SEQ_CST);
 		c->phys_xlate = (cpu_phys_fn)v->root_phys_xlate;
 		s->tsc_offset = v->root_tsc_offset;
+		s->tsc_multiplier = 0;
 	}
 	/* (28.5.1) control registers, debug registers, MSRs */
 	s->cr0 = G(HOST_CR0);

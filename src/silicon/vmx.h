@@ -171,6 +171,7 @@
 	X(TSC_OFFSET,                      0x2010)			\
 	X(VIRTUAL_APIC_PAGE_ADDR,          0x2012)			\
 	X(EPT_POINTER,                     0x201a)			\
+	X(TSC_MULTIPLIER,                  0x2032)			\
 	/* 64-bit read-only */						\
 	X(GUEST_PHYSICAL_ADDRESS,          0x2400)			\
 	/* 64-bit guest state */					\
@@ -297,7 +298,7 @@ enum vmcs_field {
 #define VMCS_HIGH(field) ((field) | 1)
 
 /* Highest field index implemented, reported in IA32_VMX_VMCS_ENUM. */
-#define VMCS_ENUM_MAX_INDEX 0x17	/* GUEST_INTERRUPTIBILITY..PREEMPTION_TIMER: 0x482e */
+#define VMCS_ENUM_MAX_INDEX 0x19	/* TSC_MULTIPLIER: 0x2032 */
 
 /* Pin-based VM-execution controls (SDM 25.6.1). */
 #define PIN_BASED_EXT_INTR_MASK         BIT(0)

@@ -97,7 +97,10 @@ void vmx_op_fpu_restore(const void *buf);
  * host.  Works on a thread bound to no processor too.
  */
 void vmx_op_cpuid(u32 leaf, u32 subleaf, u32 out[4]);
-/* RDTSC in root operation: the processor's TSC, which guests see plus TSC_OFFSET. */
+/*
+ * RDTSC in root operation: the machine's TSC (the same on every processor,
+ * also on a thread bound to none), which guests see scaled and offset.
+ */
 u64 vmx_op_rdtsc(void);
 
 /*

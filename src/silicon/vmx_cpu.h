@@ -46,7 +46,7 @@ struct vmx_ctls {
 	u64 cr0_mask, cr0_shadow, cr4_mask, cr4_shadow;
 	u64 io_bitmap_a, io_bitmap_b, msr_bitmap;
 	u64 eptp;
-	u64 tsc_offset;
+	u64 tsc_offset, tsc_multiplier;
 	u64 vapic;		/* virtual-APIC page (TPR shadow) */
 	u32 tpr_threshold;
 	u16 vpid;
@@ -121,10 +121,51 @@ struct vmx_cpu {
 	 * The current VMCS's control and host-state fields passed the checks
 	 * of STEPs 2-3 and no VMWRITE has changed them since (VMPTRLD and
 	 * VMCLEAR reset it): the next entry need not repeat those checks,
-	 * whose outcome depends on nothing else.
+	 * whose outcome depends on nothing else.  The event-injection fields
+	 * (VM_ENTRY_INTR_INFO_FIELD, its error code and instruction length)
+	 * are not covered: KVM writes them around most entries, so their
+	 * checks (vmx_check_entry_event()) run at every entry.
 	 */
 	bool ctl_host_checked;
+	/*
+	 * Likewise for the guest-state checks of STEP 4 except those on the
+	 * fields that change at nearly every exit (RIP, RFLAGS,
+	 * interruptibility, activity, pending debug exceptions: the checks of
+	 * vmx_check_guest_volatile(), made at every entry).  Reset by a
+	 * VMWRITE to any other guest-state or control field, and by a VM exit
+	 * that saves a different value into one (vmexit.c).
+	 */
+	bool guest_checked;
 };
+
+/*
+ * Fields whose checks are made at every VM entry, so that a VMWRITE to one
+ * keeps the cached outcome of the other checks (ctl_host_checked,
+ * guest_checked); VMX_PREEMPTION_TIMER_VALUE, TSC_OFFSET, TSC_MULTIPLIER and
+ * GUEST_RSP are not checked at all.
+ */
+static inline bool vmcs_field_checked_every_entry(u32 enc)
+{
+	switch (enc) {
+	case VM_ENTRY_INTR_INFO_FIELD:
+	case VM_ENTRY_EXCEPTION_ERROR_CODE:
+	case VM_ENTRY_INSTRUCTION_LEN:
+	case GUEST_RIP:
+	case GUEST_RSP:
+	case GUEST_RFLAGS:
+	case GUEST_INTERRUPTIBILITY_INFO:
+	case GUEST_ACTIVITY_STATE:
+	case GUEST_PENDING_DBG_EXCEPTIONS:
+	case VMX_PREEMPTION_TIMER_VALUE:
+	case TSC_OFFSET:
+	case TSC_OFFSET + 1:	/* its high half */
+	case TSC_MULTIPLIER:
+	case TSC_MULTIPLIER + 1:
+		return true;
+	default:
+		return false;
+	}
+}
 
 static inline void *vmx_ptr(u64 pa)
 {
@@ -194,6 +235,8 @@ enum vmx_status vmx_entry_check(struct vmx_cpu *v, bool launch, u32 *exit_reason
 int vmx_check_controls(struct vmx_cpu *v, const void *vmcs);
 int vmx_check_host_state(struct vmx_cpu *v, const void *vmcs);
 int vmx_check_guest_state(struct vmx_cpu *v, const void *vmcs, u64 *qual);
+int vmx_check_entry_event(const void *vmcs);
+int vmx_check_guest_volatile(const void *vmcs, u64 *qual);
 void vmx_cache_controls(struct vmx_ctls *c, const void *vmcs);
 
 /* The VMX-preemption timer ticks once every 2^VMX_TIMER_RATE TSC ticks. */

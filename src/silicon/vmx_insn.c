@@ -94,6 +94,7 @@ enum vmx_status vmx_vmclear(struct vmx_cpu *v, u64 pa)
 	if (pa == v->vmcs_ptr)
 		v->vmcs_ptr = VMX_INVALID_PTR;
 	v->ctl_host_checked = false;
+	v->guest_checked = false;
 	return vmx_succeed();
 }
 
@@ -109,6 +110,7 @@ enum vmx_status vmx_vmptrld(struct vmx_cpu *v, u64 pa)
 		return vmx_vmfail(v, VMXERR_VMPTRLD_INCORRECT_VMCS_REVISION_ID);
 	v->vmcs_ptr = pa;
 	v->ctl_host_checked = false;
+	v->guest_checked = false;
 	return vmx_succeed();
 }
 
@@ -123,21 +125,30 @@ enum vmx_status vmx_vmptrst(struct vmx_cpu *v, u64 *pa)
 enum vmx_status vmx_vmread(struct vmx_cpu *v, u32 enc, u64 *val)
 {
 	void *vmcs;
+	int off;
+	u64 slot;
 
 	if (!v->vmxon)
 		return VMX_FAULT_UD;
 	vmcs = vmx_vmcs(v);
 	if (!vmcs)
 		return VMX_FAIL_INVALID;
-	if (vmcs_field_offset(enc) < 0)
+	off = vmcs_field_offset(enc);
+	if (off < 0)
 		return vmx_vmfail(v, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
-	*val = vmcs_get(vmcs, enc);
+	/*
+	 * One lookup: slots hold their values masked to the field's width
+	 * (vmcs_set()), so only a high encoding needs a shift.
+	 */
+	memcpy(&slot, (const u8 *)vmcs + off, 8);
+	*val = VMCS_FIELD_HIGH(enc) ? slot >> 32 : slot;
 	return vmx_succeed();
 }
 
 enum vmx_status vmx_vmwrite(struct vmx_cpu *v, u32 enc, u64 val)
 {
 	void *vmcs;
+	u64 old;
 
 	if (!v->vmxon)
 		return VMX_FAULT_UD;
@@ -149,9 +160,22 @@ enum vmx_status vmx_vmwrite(struct vmx_cpu *v, u32 enc, u64 val)
 	/* IA32_VMX_MISC[29] ("VMWRITE to any field") is 0 on this processor. */
 	if (VMCS_FIELD_TYPE(enc) == VMCS_FIELD_TYPE_EXITINFO)
 		return vmx_vmfail(v, VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
+	/*
+	 * What the next VM entry must check again (vmx_cpu.h).  RFLAGS.VM
+	 * decides which segment checks apply, so a change of it counts as a
+	 * change of the segments.
+	 */
+	old = vmcs_get(vmcs, enc);
+	if (enc == GUEST_RFLAGS && ((old ^ val) & BIT_ULL(17)))
+		v->guest_checked = false;
 	vmcs_set(vmcs, enc, val);
-	if (VMCS_FIELD_TYPE(enc) == VMCS_FIELD_TYPE_CONTROL || VMCS_FIELD_TYPE(enc) == VMCS_FIELD_TYPE_HOST)
-		v->ctl_host_checked = false;
+	/* Writing the value a field already holds changes nothing the checks read. */
+	if (vmcs_get(vmcs, enc) != old && !vmcs_field_checked_every_entry(enc)) {
+		if (VMCS_FIELD_TYPE(enc) != VMCS_FIELD_TYPE_GUEST)
+			v->ctl_host_checked = false;
+		if (VMCS_FIELD_TYPE(enc) != VMCS_FIELD_TYPE_HOST)
+			v->guest_checked = false;
+	}
 	return vmx_succeed();
 }
 

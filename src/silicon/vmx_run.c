@@ -9,6 +9,7 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <time.h>
+#include <x86intrin.h>
 
 #include "silicon/cpu.h"
 #include "silicon/fpu.h"
@@ -318,7 +319,7 @@ u64 vmx_op_rdtsc(void)
 {
 	struct cpu *c = this_core();
 
-	return c ? cpu_rdtsc(c) : 0;
+	return c ? cpu_rdtsc(c) : __rdtsc() - cpu_tsc_epoch();
 }
 
 /* A processor to answer CPUID on threads bound to none (all report the same model). */

@@ -612,8 +612,14 @@ void kvm_vcpu_after_set_cpuid(struct kvm_vcpu *vcpu)
 	vcpu->arch.maxphyaddr = maxphyaddr;
 	/* rsvd_bits(maxphyaddr, 63); a MAXPHYADDR of 64 or more reserves nothing */
 	vcpu->arch.reserved_gpa_bits = maxphyaddr >= 64 ? 0 : ~0ull << maxphyaddr;
-	vcpu->arch.cr4_guest_rsvd_bits = cr4_reserved_bits(kvm_cap_any, vcpu) |
-					 cr4_reserved_bits(guest_cpu_cap_has, vcpu);
+	/*
+	 * Before the first KVM_SET_CPUID2 only the host's capabilities limit
+	 * CR4 (KVM's cr4_guest_rsvd_bits starts out 0): the set_sregs selftest
+	 * sets every supported bit on a vCPU without a CPUID model.
+	 */
+	vcpu->arch.cr4_guest_rsvd_bits = cr4_reserved_bits(kvm_cap_any, vcpu);
+	if (vcpu->arch.cpuid_nent)
+		vcpu->arch.cr4_guest_rsvd_bits |= cr4_reserved_bits(guest_cpu_cap_has, vcpu);
 }
 
 /* kvm_check_cpuid(): KVM's canonical checks assume 48- or 57-bit addresses. */
@@ -632,52 +638,46 @@ static int kvm_check_cpuid(struct kvm_cpuid_entry2 *e, int nent)
 }
 
 /*
- * kvm_cpuid_check_equal(): after KVM_RUN, KVM_SET_CPUID2 may only repeat
- * the CPUID the vCPU has (KVM: changing it under a running guest is
- * undefined).  Return: 0 if @e2 equals it, else -EINVAL.
+ * kvm_cpuid_check_equal(): once the vCPU has run, KVM_SET_CPUID2 may only
+ * repeat what it has (the bits that follow vCPU state brought up to date
+ * first, as __kvm_update_cpuid_runtime() does): changing the model of a
+ * running vCPU is refused.
  */
-static int kvm_cpuid_check_equal(struct kvm_vcpu *vcpu, const struct kvm_cpuid_entry2 *e2, int nent)
+static int kvm_cpuid_check_equal(struct kvm_vcpu *vcpu, struct kvm_cpuid_entry2 *e2, int nent)
 {
-	if (nent != vcpu->arch.cpuid_nent)
-		return -EINVAL;
-	for (int i = 0; i < nent; i++) {
-		const struct kvm_cpuid_entry2 *orig = &vcpu->arch.cpuid_entries[i];
+	struct kvm_cpuid_entry2 *orig = vcpu->arch.cpuid_entries;
+	int orig_nent = vcpu->arch.cpuid_nent;
 
-		if (e2[i].function != orig->function || e2[i].index != orig->index ||
-		    e2[i].flags != orig->flags || e2[i].eax != orig->eax ||
-		    e2[i].ebx != orig->ebx || e2[i].ecx != orig->ecx || e2[i].edx != orig->edx)
+	if (nent != orig_nent)
+		return -EINVAL;
+	vcpu->arch.cpuid_entries = e2;
+	vcpu->arch.cpuid_nent = nent;
+	kvm_update_cpuid_runtime(vcpu);
+	vcpu->arch.cpuid_entries = orig;
+	vcpu->arch.cpuid_nent = orig_nent;
+	for (int i = 0; i < nent; i++)
+		if (e2[i].function != orig[i].function || e2[i].index != orig[i].index ||
+		    e2[i].flags != orig[i].flags || e2[i].eax != orig[i].eax ||
+		    e2[i].ebx != orig[i].ebx || e2[i].ecx != orig[i].ecx || e2[i].edx != orig[i].edx)
 			return -EINVAL;
-	}
 	return 0;
 }
 
 /* kvm_set_cpuid(): install @e2 (ownership passes on success). */
 static int kvm_set_cpuid(struct kvm_vcpu *vcpu, struct kvm_cpuid_entry2 *e2, int nent)
 {
-	int r = kvm_check_cpuid(e2, nent);
+	int r;
 
-	if (r)
-		return r;
-	/*
-	 * After KVM_RUN only the same CPUID is accepted, compared once the
-	 * runtime bits (OSXSAVE, APIC, 0xD.0:EBX) are applied to the new
-	 * entries too (KVM's __kvm_update_cpuid_runtime(vcpu, e2, nent)).
-	 */
-	if (vcpu->arch.last_vmentry_cpu != -1) {
-		struct kvm_cpuid_entry2 *cur = vcpu->arch.cpuid_entries;
-		int cur_nent = vcpu->arch.cpuid_nent;
-
-		vcpu->arch.cpuid_entries = e2;
-		vcpu->arch.cpuid_nent = nent;
-		kvm_update_cpuid_runtime(vcpu);
-		vcpu->arch.cpuid_entries = cur;
-		vcpu->arch.cpuid_nent = cur_nent;
+	if (vcpu->arch.last_vmentry_cpu != -1) {	/* kvm_vcpu_has_run() */
 		r = kvm_cpuid_check_equal(vcpu, e2, nent);
 		if (r)
 			return r;
 		free(e2);
 		return 0;
 	}
+	r = kvm_check_cpuid(e2, nent);
+	if (r)
+		return r;
 	free(vcpu->arch.cpuid_entries);
 	vcpu->arch.cpuid_entries = e2;
 	vcpu->arch.cpuid_nent = nent;

@@ -83,6 +83,7 @@
 #endif
 #define APIC_DEFAULT_PHYS_BASE		0xfee00000ull
 #define APIC_BASE_MSR			0x800
+#define X2APIC_BROADCAST		0xffffffffu
 /* The APIC bus runs at 1 GHz, as in KVM (APIC_BUS_CYCLE_NS). */
 #define APIC_BUS_CYCLE_NS		1
 

@@ -93,6 +93,8 @@ int kvm_vm_ioctl_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_GET_MSR_FEATURES:
 	case KVM_CAP_SET_BOOT_CPU_ID:
 	case KVM_CAP_USER_NMI:
+	case KVM_CAP_MMU_SHADOW_CACHE_CONTROL:
+	case KVM_CAP_MEMORY_FAULT_INFO:		/* KVM_EXIT_MEMORY_FAULT with EFAULT */
 		return 1;
 	case KVM_CAP_SYNC_REGS:
 		return KVM_SYNC_X86_VALID_FIELDS;
@@ -242,6 +244,14 @@ set_identity_unlock:
 	}
 	case KVM_GET_TSC_KHZ:
 		return READ_ONCE(kvm->arch.default_tsc_khz);
+	case KVM_SET_NR_MMU_PAGES:
+		if (arg < KVM_MIN_ALLOC_MMU_PAGES)
+			return -EINVAL;
+		pthread_mutex_lock(&kvm->slots_lock);
+		kvm->arch.n_max_mmu_pages = arg;	/* kvm_mmu_change_mmu_pages() */
+		kvm->arch.n_requested_mmu_pages = arg;
+		pthread_mutex_unlock(&kvm->slots_lock);
+		return 0;
 	case KVM_SET_BOOT_CPU_ID:
 		r = 0;
 		pthread_mutex_lock(&kvm->lock);
@@ -276,15 +286,54 @@ static u64 ns_to_cycles(u64 ns, u32 khz)
 	return (ns / 1000000) * khz + (ns % 1000000) * khz / 1000000;
 }
 
-/* The processor's TSC: host time in ns, scaled to @khz (constant rate). */
-static u64 host_tsc_at(u32 khz)
+/*
+ * The host TSC's frequency (the kernel's tsc_khz), measured once against
+ * CLOCK_MONOTONIC_RAW over 5 ms; it is the default guest frequency, and
+ * what turns guest TSC deadlines into time.
+ */
+static u32 host_tsc_khz;
+static pthread_once_t host_tsc_once = PTHREAD_ONCE_INIT;
+
+static void host_tsc_calibrate(void)
 {
-	return ns_to_cycles(host_ns(), khz);
+	u64 ns0 = host_ns(), t0 = rdtsc(), ns1, t1;
+
+	do {
+		ns1 = host_ns();
+	} while (ns1 - ns0 < 5000000);
+	t1 = rdtsc();
+	host_tsc_khz = (u32)((t1 - t0) * 1000000ull / (ns1 - ns0));
+	if (!host_tsc_khz)
+		host_tsc_khz = 1;
+}
+
+u32 kvm_host_tsc_khz(void)
+{
+	pthread_once(&host_tsc_once, host_tsc_calibrate);
+	return host_tsc_khz;
+}
+
+/* kvm_scale_tsc(): the guest TSC for host TSC @tsc at @ratio */
+static u64 kvm_scale_tsc(u64 tsc, u64 ratio)
+{
+	if (ratio == KVM_DEFAULT_TSC_SCALING_RATIO)
+		return tsc;
+	return (u64)(((unsigned __int128)tsc * ratio) >> KVM_TSC_SCALING_FRAC_BITS);
+}
+
+/* set_tsc_khz(): the ratio that makes the host's TSC tick at @khz for the guest */
+void kvm_set_tsc_khz(struct kvm_vcpu *vcpu, u32 khz)
+{
+	u32 host = kvm_host_tsc_khz();
+
+	vcpu->arch.tsc_khz = khz;
+	vcpu->arch.l1_tsc_scaling_ratio = khz == host ? KVM_DEFAULT_TSC_SCALING_RATIO :
+		(u64)(((unsigned __int128)khz << KVM_TSC_SCALING_FRAC_BITS) / host);
 }
 
 u64 kvm_read_l1_tsc(struct kvm_vcpu *vcpu)
 {
-	return host_tsc_at(vcpu->arch.tsc_khz) + vcpu->arch.l1_tsc_offset;
+	return kvm_scale_tsc(rdtsc(), vcpu->arch.l1_tsc_scaling_ratio) + vcpu->arch.l1_tsc_offset;
 }
 
 /*
@@ -305,7 +354,7 @@ void kvm_synchronize_tsc(struct kvm_vcpu *vcpu, const u64 *user_value)
 
 	pthread_mutex_lock(&ka->tsc_write_lock);
 	ns = host_ns();
-	offset = data - ns_to_cycles(ns, khz);
+	offset = data - kvm_scale_tsc(rdtsc(), vcpu->arch.l1_tsc_scaling_ratio);
 	elapsed = ns - ka->last_tsc_nsec;
 	if (data == 0) {
 		synchronizing = true;
@@ -482,14 +531,21 @@ static int load_pdptrs(struct kvm_vcpu *vcpu, u64 cr3)
 {
 	u64 rsvd = vcpu->arch.reserved_gpa_bits | 0x1e0 /* bits 5-8 */ | 0x6 /* bits 1-2 */;
 	u64 gpa = cr3 & ~0x1full & ~vcpu->arch.reserved_gpa_bits;
+	struct kvm_memory_slot *slot;
 	u64 pdpte[4];
+	bool locked;
 	hva_t hva;
 	int idx;
 
 	idx = srcu_read_lock(&vcpu->kvm->srcu);
-	hva = gfn_to_hva(vcpu->kvm, gpa >> PAGE_SHIFT);
-	if (hva != KVM_HVA_ERR_BAD)
+	slot = gfn_to_memslot(vcpu->kvm, gpa >> PAGE_SHIFT);
+	hva = gfn_to_hva_memslot(slot, gpa >> PAGE_SHIFT);
+	if (hva != KVM_HVA_ERR_BAD && !kvm_hva_access_begin(vcpu->kvm, slot, hva, &locked))
+		hva = KVM_HVA_ERR_BAD;
+	if (hva != KVM_HVA_ERR_BAD) {
 		memcpy(pdpte, (void *)(hva + (gpa & (PAGE_SIZE - 1))), sizeof(pdpte));
+		kvm_hva_access_end(vcpu->kvm, locked);
+	}
 	srcu_read_unlock(&vcpu->kvm->srcu, idx);
 	if (hva == KVM_HVA_ERR_BAD)
 		return 0;
@@ -676,7 +732,6 @@ int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 	 */
 	pthread_mutex_init(&a->halt_lock, NULL);
 	pthread_cond_init(&a->halt_cond, NULL);
-	a->last_vmentry_cpu = -1;
 	r = kvm_x86_call(vcpu_create)(vcpu);
 	if (r)
 		return r;
@@ -696,7 +751,8 @@ int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 	a->guest_fpu.i387.mxcsr = 0x1f80;
 
 	kvm_vcpu_after_set_cpuid(vcpu);
-	a->tsc_khz = vcpu->kvm->arch.default_tsc_khz;
+	a->last_vmentry_cpu = -1;
+	kvm_set_tsc_khz(vcpu, vcpu->kvm->arch.default_tsc_khz);
 	kvm_vcpu_reset(vcpu, false);
 	/*
 	 * kvm_arch_vcpu_postcreate(): the first vCPU's TSC starts at 0, later
@@ -856,6 +912,11 @@ static int __set_sregs_common(struct kvm_vcpu *vcpu, struct kvm_sregs *sregs, bo
 	/* vmx_set_efer(): taken as is, after kvm_is_valid_sregs() */
 	a->efer = sregs->efer;
 	vmx_set_cr0(vcpu, sregs->cr0);
+	/* kvm_post_set_cr4(): OSXSAVE and OSPKE in the guest's CPUID follow CR4 */
+	if ((a->cr4 ^ sregs->cr4) & (X86_CR4_OSXSAVE | X86_CR4_PKE)) {
+		a->cr4 = sregs->cr4;
+		kvm_update_cpuid_runtime(vcpu);
+	}
 	a->cr4 = sregs->cr4;
 	if (update_pdptrs && is_pae_paging(vcpu))
 		load_pdptrs(vcpu, a->cr3);
@@ -1467,7 +1528,7 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned lon
 			break;
 		if (user_tsc_khz == 0)
 			user_tsc_khz = KVM_DEFAULT_TSC_KHZ;
-		vcpu->arch.tsc_khz = user_tsc_khz;
+		kvm_set_tsc_khz(vcpu, user_tsc_khz);
 		r = 0;
 		break;
 	}
@@ -1579,6 +1640,32 @@ void kvm_flush_remote_tlbs(struct kvm *kvm)
 	}
 }
 
+/* The MMU notifier's arch side (kvm_main.c): drop, flush, hold off faults. */
+void kvm_arch_mmu_unmap_gfn_range(struct kvm *kvm, gfn_t start, gfn_t end)
+{
+	if (kvm_tdp_mmu_zap_leafs(&kvm->arch.tdp_mmu, start, end))
+		kvm_flush_remote_tlbs(kvm);
+}
+
+void kvm_arch_mmu_invalidate_begin(struct kvm *kvm)
+{
+	struct kvm_tdp_mmu *mmu = &kvm->arch.tdp_mmu;
+
+	pthread_mutex_lock(&mmu->mmu_lock);
+	__atomic_fetch_add(&mmu->invalidate_in_progress, 1, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&mmu->mmu_lock);
+}
+
+void kvm_arch_mmu_invalidate_end(struct kvm *kvm)
+{
+	struct kvm_tdp_mmu *mmu = &kvm->arch.tdp_mmu;
+
+	pthread_mutex_lock(&mmu->mmu_lock);
+	__atomic_fetch_add(&mmu->invalidate_seq, 1, __ATOMIC_SEQ_CST);
+	__atomic_fetch_sub(&mmu->invalidate_in_progress, 1, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&mmu->mmu_lock);
+}
+
 void kvm_arch_commit_memory_region(struct kvm *kvm, const struct kvm_memory_slot *old,
 				   const struct kvm_memory_slot *new)
 {
@@ -1671,7 +1758,7 @@ int kvm_handle_unexpected_exit(struct kvm_vcpu *vcpu, u32 exit_reason)
 	run->internal.suberror = KVM_INTERNAL_ERROR_UNEXPECTED_EXIT_REASON;
 	run->internal.ndata = 2;
 	run->internal.data[0] = exit_reason;
-	run->internal.data[1] = 0;	/* last_vmentry_cpu */
+	run->internal.data[1] = vcpu->arch.last_vmentry_cpu;
 	return 0;
 }
 
@@ -1992,6 +2079,65 @@ int kvm_emulate_wrmsr(struct kvm_vcpu *vcpu)
 	return kvm_skip_emulated_instruction(vcpu);
 }
 
+/*
+ * The fastpath of WRMSR (handle_fastpath_set_msr_irqoff()): the two MSRs a
+ * guest writes at high rates, handled right after the VM exit, before
+ * interrupts are enabled again in KVM, with nothing of the slow path's
+ * state caching; the guest is re-entered without going back through
+ * vcpu_enter_guest()'s request and event processing (unless
+ * kvm_vcpu_exit_request() says something waits).  Results are those of
+ * kvm_emulate_wrmsr(): the same LAPIC functions, the same filter and trace.
+ */
+
+/* x2APIC ICR: only the common IPI, fixed and physical to one vCPU, as KVM. */
+static int handle_fastpath_set_x2apic_icr_irqoff(struct kvm_vcpu *vcpu, u64 data)
+{
+	if (!vcpu->arch.apic || !apic_x2apic_mode(vcpu->arch.apic))
+		return 1;
+	if ((data & APIC_SHORT_MASK) == APIC_DEST_NOSHORT && !(data & APIC_DEST_LOGICAL) &&
+	    (data & APIC_MODE_MASK) == APIC_DM_FIXED && (u32)(data >> 32) != X2APIC_BROADCAST)
+		return kvm_x2apic_msr_write(vcpu->arch.apic, APIC_BASE_MSR + (APIC_ICR >> 4), data);
+	return 1;
+}
+
+/* IA32_TSC_DEADLINE with the in-kernel LAPIC (kvm_set_lapic_tscdeadline_msr()). */
+static int handle_fastpath_set_tscdeadline(struct kvm_vcpu *vcpu, u64 data)
+{
+	if (!vcpu->arch.apic)
+		return 1;
+	kvm_set_lapic_tscdeadline_msr(vcpu->arch.apic, data);
+	return 0;
+}
+
+enum exit_fastpath_completion handle_fastpath_set_msr_irqoff(struct kvm_vcpu *vcpu)
+{
+	u32 msr = vcpu->arch.regs[VCPU_REGS_RCX];
+	u64 data = (u32)vcpu->arch.regs[VCPU_REGS_RAX] | (vcpu->arch.regs[VCPU_REGS_RDX] << 32);
+	bool handled;
+
+	/* A filtered MSR takes the slow path, which applies the filter. */
+	if (!kvm_msr_allowed(vcpu, msr, KVM_MSR_FILTER_WRITE))
+		return EXIT_FASTPATH_NONE;
+	switch (msr) {
+	case APIC_BASE_MSR + (APIC_ICR >> 4):
+		handled = !handle_fastpath_set_x2apic_icr_irqoff(vcpu, data);
+		break;
+	case MSR_IA32_TSC_DEADLINE:
+		handled = !handle_fastpath_set_tscdeadline(vcpu, data);
+		break;
+	default:
+		handled = false;
+		break;
+	}
+	if (!handled)
+		return EXIT_FASTPATH_NONE;
+	trace_kvm_msr(1, msr, data, 0);
+	vcpu->stat->fastpath_exits++;
+	if (!kvm_skip_emulated_instruction(vcpu))
+		return EXIT_FASTPATH_EXIT_USERSPACE;	/* KVM_GUESTDBG_SINGLESTEP */
+	return EXIT_FASTPATH_REENTER_GUEST;
+}
+
 int kvm_emulate_xsetbv(struct kvm_vcpu *vcpu)
 {
 	u32 index = vcpu->arch.regs[VCPU_REGS_RCX];
@@ -2281,16 +2427,6 @@ int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in)
 	return 0;
 }
 
-/* Whether [hva, hva + len) is mapped in this process: once per slot, at its first fault. */
-static bool kvm_slot_hva_ok(struct kvm_memory_slot *slot)
-{
-	if (__atomic_load_n(&slot->hva_checked, __ATOMIC_ACQUIRE))
-		return true;
-	if (msync((void *)(uintptr_t)slot->userspace_addr, slot->npages << PAGE_SHIFT, MS_ASYNC))
-		return false;
-	__atomic_store_n(&slot->hva_checked, true, __ATOMIC_RELEASE);
-	return true;
-}
 
 /* ---- the instruction emulator's vCPU side (KVM's emulator_* ops, x86_emulate_instruction) ---- */
 
@@ -2352,12 +2488,15 @@ static int kvm_vcpu_rw_guest(struct kvm_vcpu *vcpu, u64 gpa, void *data, unsigne
 	while (len) {
 		unsigned int n = MIN(len, PAGE_SIZE - (unsigned int)(gpa & (PAGE_SIZE - 1)));
 		struct kvm_memory_slot *slot = gfn_to_memslot(vcpu->kvm, gpa >> PAGE_SHIFT);
+		bool locked;
 		u8 *hva;
 
-		if (!slot || !kvm_slot_hva_ok(slot) || (write && (slot->flags & KVM_MEM_READONLY)))
+		if (!slot || (write && (slot->flags & KVM_MEM_READONLY)))
 			return -EFAULT;
 		hva = (u8 *)(uintptr_t)gfn_to_hva_memslot(slot, gpa >> PAGE_SHIFT) +
 		      (gpa & (PAGE_SIZE - 1));
+		if (!kvm_hva_access_begin(vcpu->kvm, slot, (hva_t)(uintptr_t)hva, &locked))
+			return -EFAULT;
 		if (write) {
 			memcpy(hva, d, n);
 			mark_page_dirty_in_slot(vcpu->kvm, slot, gpa >> PAGE_SHIFT);
@@ -2365,6 +2504,7 @@ static int kvm_vcpu_rw_guest(struct kvm_vcpu *vcpu, u64 gpa, void *data, unsigne
 		} else {
 			memcpy(d, hva, n);
 		}
+		kvm_hva_access_end(vcpu->kvm, locked);
 		d += n;
 		gpa += n;
 		len -= n;
@@ -2937,19 +3077,24 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code)
 		.rsvd = error_code & PFERR_RSVD_MASK,
 	};
 	struct kvm *kvm = vcpu->kvm;
-	struct kvm_memory_slot *slot;
 	int idx, r;
 
 	trace_kvm_page_fault(vcpu->vcpu_id, vcpu->arch.regs[VCPU_REGS_RIP], gpa, error_code);
 	idx = srcu_read_lock(&kvm->srcu);
-	slot = gfn_to_memslot(kvm, gpa >> PAGE_SHIFT);
-	if (slot && !kvm_slot_hva_ok(slot)) {
-		/* The slot's host memory is gone: KVM_RUN fails with EFAULT. */
-		srcu_read_unlock(&kvm->srcu, idx);
-		return -EFAULT;
-	}
 	r = kvm_tdp_page_fault(kvm, &kvm->arch.tdp_mmu, &fault);
 	srcu_read_unlock(&kvm->srcu, idx);
+	if (r == -EFAULT && fault.slot) {
+		/*
+		 * The slot's host memory is gone: KVM_RUN fails with EFAULT and
+		 * says where (kvm_mmu_prepare_memory_fault_exit()).
+		 */
+		struct kvm_memory_fault_exit *mf = kvm_run_memory_fault(vcpu->run);
+
+		vcpu->run->exit_reason = KVM_EXIT_MEMORY_FAULT;
+		mf->flags = 0;
+		mf->gpa = fault.gfn << PAGE_SHIFT;
+		mf->size = PAGE_SIZE;
+	}
 	if (r < 0)
 		return r;
 	if (r == RET_PF_EMULATE)
@@ -3064,6 +3209,22 @@ static void kvm_inject_pending_timer_irqs(struct kvm_vcpu *vcpu)
 }
 
 /*
+ * kvm_vcpu_exit_request(): after a fastpath exit, whether the guest may be
+ * re-entered at once or vcpu_enter_guest() must run again first: a request
+ * (another thread's TLB flush, an interrupt the LAPIC accepted: its kick
+ * makes one), userspace wanting the vCPU back (immediate_exit, set by a
+ * signal handler: KVM's pending-signal check), or a timer now due (here
+ * timers are polled before entries, KVM's hrtimers would have fired and
+ * made a request).
+ */
+static bool kvm_vcpu_exit_request(struct kvm_vcpu *vcpu)
+{
+	kvm_inject_pending_timer_irqs(vcpu);
+	return __atomic_load_n(&vcpu->requests, __ATOMIC_SEQ_CST) ||
+	       READ_ONCE(vcpu->run->immediate_exit);
+}
+
+/*
  * vcpu_enter_guest(): requests, events, then the vendor's run in a loop as
  * long as the fastpath says to re-enter, then the exit handler.
  * Return: > 0 to go on, 0 to exit to userspace, < 0 for an error.
@@ -3085,7 +3246,7 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 	for (;;) {
 		trace_kvm_entry(vcpu->vcpu_id, vcpu->arch.regs[VCPU_REGS_RIP]);
 		fastpath = kvm_x86_call(vcpu_run)(vcpu);
-		vcpu->arch.last_vmentry_cpu = 0;	/* one logical processor per vCPU */
+		vcpu->arch.last_vmentry_cpu = 0;	/* the host "CPU" is the vCPU's thread */
 		if (kvm_trace_on(TRACE_KVM_EXIT) && kvm_x86_ops.get_exit_info) {
 			u32 reason;
 			u64 info1, info2;
@@ -3096,6 +3257,12 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 		}
 		if (likely(fastpath != EXIT_FASTPATH_REENTER_GUEST))
 			break;
+		if (unlikely(kvm_vcpu_exit_request(vcpu))) {
+			fastpath = EXIT_FASTPATH_EXIT_HANDLED;
+			break;
+		}
+		/* Note, VM exits that go down the slow path are counted below. */
+		vcpu->stat->exits++;
 	}
 	__atomic_store_n(&vcpu->arch.mode, OUTSIDE_GUEST_MODE, __ATOMIC_SEQ_CST);
 	vcpu->stat->exits++;

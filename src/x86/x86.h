@@ -23,8 +23,17 @@
 struct kvm;
 struct kvm_vcpu;
 
-#define KVM_DEFAULT_TSC_KHZ	2000000u	/* 2 GHz: the processor's TSC */
+/*
+ * The processor's TSC is the host's (RDTSC); a guest's runs at its own
+ * frequency through TSC scaling, as on VMX: TSC_MULTIPLIER is a fixed-point
+ * ratio with 48 fractional bits (kvm_caps.tsc_scaling_ratio_frac_bits).
+ */
+#define KVM_DEFAULT_TSC_KHZ	kvm_host_tsc_khz()
+#define KVM_TSC_SCALING_FRAC_BITS	48
+#define KVM_DEFAULT_TSC_SCALING_RATIO	(1ull << KVM_TSC_SCALING_FRAC_BITS)
+u32 kvm_host_tsc_khz(void);
 #define KVM_MAX_CPUID_ENTRIES	256
+#define KVM_MIN_ALLOC_MMU_PAGES	64	/* KVM_SET_NR_MMU_PAGES' floor */
 
 struct kvm_arch {
 	u64 tss_addr;
@@ -36,6 +45,12 @@ struct kvm_arch {
 	u32 bsp_vcpu_id;		/* KVM_SET_BOOT_CPU_ID */
 
 	struct kvm_tdp_mmu tdp_mmu;	/* the EPT tables of the VM (mmu/tdp_mmu.c) */
+	/*
+	 * KVM_SET_NR_MMU_PAGES: the shadow-page budget.  The TDP MMU does not
+	 * count against it (as in KVM); there is no shadow MMU yet.
+	 */
+	u64 n_requested_mmu_pages;
+	u64 n_max_mmu_pages;
 
 	/* The in-kernel irqchip (irq.c): NULL until KVM_CREATE_IRQCHIP / _PIT2. */
 	struct kvm_pic *vpic;
@@ -208,7 +223,6 @@ struct kvm_vcpu_arch {
 	u32 guest_debug;		/* KVM_SET_GUEST_DEBUG's KVM_GUESTDBG_* */
 	u64 eff_db[4], guest_debug_dr7;	/* KVM_GUESTDBG_USE_HW_BP: userspace's DR0-3, DR7 */
 	int mode;			/* OUTSIDE_GUEST_MODE / IN_GUEST_MODE, atomic */
-	int last_vmentry_cpu;		/* -1 until the first VM entry (kvm_vcpu_has_run()) */
 	pthread_mutex_t halt_lock;	/* with halt_cond: a halted vCPU sleeps here */
 	pthread_cond_t halt_cond;
 	u64 pdptrs[4];			/* PAE PDPTEs, as loaded by load_pdptrs() */
@@ -253,12 +267,14 @@ struct kvm_vcpu_arch {
 		u64 deftype;
 	} mtrr_state;
 
-	/* TSC: guest TSC = host ns scaled to tsc_khz, plus l1_tsc_offset */
+	/* TSC: guest TSC = host TSC * l1_tsc_scaling_ratio >> 48, plus l1_tsc_offset */
 	u32 tsc_khz;
+	u64 l1_tsc_scaling_ratio;
 	u64 l1_tsc_offset;
 
 	/* Guest CPUID (cpuid.c) and what KVM derives from it */
 	int cpuid_nent;
+	int last_vmentry_cpu;	/* -1 until the first VM entry (kvm_vcpu_has_run()) */
 	struct kvm_cpuid_entry2 *cpuid_entries;
 	u64 guest_supported_xcr0;
 	u64 cr4_guest_rsvd_bits;
@@ -294,6 +310,7 @@ int kvm_apic_set_base(struct kvm_vcpu *vcpu, u64 value, bool host_initiated);
 int __kvm_set_xcr(struct kvm_vcpu *vcpu, u32 index, u64 xcr);
 bool kvm_valid_efer(struct kvm_vcpu *vcpu, u64 efer);
 u64 kvm_read_l1_tsc(struct kvm_vcpu *vcpu);
+void kvm_set_tsc_khz(struct kvm_vcpu *vcpu, u32 khz);
 void kvm_synchronize_tsc(struct kvm_vcpu *vcpu, const u64 *user_value);
 u8 max_host_virt_addr_bits(void);
 
@@ -309,6 +326,8 @@ int kvm_emulate_halt(struct kvm_vcpu *vcpu);
 int kvm_emulate_hypercall(struct kvm_vcpu *vcpu);
 int kvm_emulate_rdmsr(struct kvm_vcpu *vcpu);
 int kvm_emulate_wrmsr(struct kvm_vcpu *vcpu);
+/* The MSR-write fastpath (x86.c); the enum is kvm_x86_ops.h's. */
+enum exit_fastpath_completion handle_fastpath_set_msr_irqoff(struct kvm_vcpu *vcpu);
 int kvm_emulate_xsetbv(struct kvm_vcpu *vcpu);
 int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in);
 int kvm_emulate_string_io(struct kvm_vcpu *vcpu, int size, u16 port, int in, int rep,

@@ -1288,3 +1288,110 @@ out:
 		close(c.vcpu);
 	CLOSE_VM();
 }
+
+/*
+ * KVM_SET_NR_MMU_PAGES: the shadow-page budget, at least 64 (the TDP MMU
+ * does not count against it).  KVM_GET_NR_MMU_PAGES is gone from KVM
+ * (ENOTTY).  The KVM selftest set_memory_region_test sets 64.
+ */
+KVM_CASE(memslot_nr_mmu_pages)
+{
+	OPEN_VM();
+	r = IOC(t, vm, KVM_GET_NR_MMU_PAGES, 0);
+	CHECK_ERR(t, r, ENOTTY);
+	r = IOC(t, vm, KVM_SET_NR_MMU_PAGES, 63);
+	CHECK_ERR(t, r, EINVAL);
+	r = IOC(t, vm, KVM_SET_NR_MMU_PAGES, 0);
+	CHECK_ERR(t, r, EINVAL);
+	r = IOC(t, vm, KVM_SET_NR_MMU_PAGES, 64);
+	CHECK_EQ(r, 0);
+	r = set_mem(t, vm, 0, 0, 0, 0, 32ull << 20, HVA(0));
+	CHECK_EQ(r, 0);
+	r = IOC(t, vm, KVM_SET_NR_MMU_PAGES, 1ul << 40);	/* no ceiling */
+	CHECK_EQ(r, 0);
+	r = set_mem(t, vm, 0, 0, 0, 0, 0, HVA(0));
+	CHECK_EQ(r, 0);
+	CLOSE_VM();
+}
+
+/*
+ * Host memory behind a slot unmapped while the slot stays: KVM's MMU
+ * notifier drops the mappings, and the guest's next touch of the page
+ * fails KVM_RUN with EFAULT (the instruction does not retire); pages still
+ * mapped keep working, and memory mapped again at the address is used.
+ * userkvm sees munmap through its interposed munmap (the library's MMU
+ * notifier): without it the process would crash on the stale pointer.
+ */
+static const unsigned char unmap_guest[] = {
+	0xb8, 0x00, 0x10,		/* mov $0x1000, %ax */
+	0x8e, 0xd8,			/* mov %ax, %ds          (gpa 0x10000: slot 1) */
+	0xa0, 0x00, 0x00,		/* 5: mov 0x0, %al */
+	0xe6, 0x10,			/* out %al, $0x10 */
+	0xeb, 0xf9,			/* jmp 5 */
+};
+
+KVM_CASE(memslot_hva_unmapped)
+{
+	struct kvm_run *run = MAP_FAILED;
+	struct kvm_regs regs;
+	long size = 0;
+	int vcpu = -1;
+	char *m;
+
+	OPEN_VM();
+	m = mmap(NULL, 2 * PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(m != MAP_FAILED, "mmap");
+	if (m == MAP_FAILED)
+		goto out;
+	r = set_mem(t, vm, 0, 0, 0, 0, 16 * PG, HVA(0));
+	CHECK_EQ(r, 0);
+	r = t_ioctl(t, "SET_USER_MEMORY_REGION(slot 1: gpa 0x10000, 2 pages of m)", vm,
+		    KVM_SET_USER_MEMORY_REGION, (unsigned long)&(struct kvm_userspace_memory_region){
+			    1, 0, 0x10000, 2 * PG, (uint64_t)(uintptr_t)m });
+	CHECK_EQ(r, 0);
+	m[0] = 0x5a;
+	vcpu = dirty_guest_setup(t, sys, vm, &run, &size);
+	if (vcpu < 0 || run == MAP_FAILED)
+		goto out;
+	memcpy(buf_base, unmap_guest, sizeof(unmap_guest));
+	CHECK_EQ(slot_guest_out(t, vcpu, run), 0x5a);
+	/* the slot's second page goes: the first still reads */
+	CHECK_EQ(munmap(m + PG, PG), 0);
+	m[0] = 0x5b;
+	CHECK_EQ(slot_guest_out(t, vcpu, run), 0x5b);
+	/*
+	 * The first page goes: EFAULT and KVM_EXIT_MEMORY_FAULT at its gpa,
+	 * RIP stays on the load.  This host's PVM KVM emulates CPL0 code, and
+	 * its emulator takes the missing page for MMIO (a 1-byte read).
+	 */
+	CHECK_EQ(munmap(m, PG), 0);
+	for (int again = 0; again < 2; again++) {
+		struct kvm_memory_fault_exit *mf = kvm_run_memory_fault(run);
+
+		r = t->be->ioctl(vcpu, KVM_RUN, 0);
+		t_differs(t, "unmapped slot page: VMX KVM EFAULT + KVM_EXIT_MEMORY_FAULT; PVM MMIO");
+		t_printf(t, "KVM_RUN = %ld %s exit %u", r, r < 0 ? t_errname(errno) : "",
+			 run->exit_reason);
+		CHECK_SOFT(t, r == -1 && errno == EFAULT && run->exit_reason == KVM_EXIT_MEMORY_FAULT &&
+			   mf->gpa == 0x10000 && mf->size == PG && mf->flags == 0,
+			   "KVM_RUN %ld exit %u gpa %#llx size %#llx", r, run->exit_reason,
+			   (unsigned long long)mf->gpa, (unsigned long long)mf->size);
+		if (again)	/* (PVM has completed the "MMIO" read by now) */
+			break;
+		CHECK_OK(t, IOC(t, vcpu, KVM_GET_REGS, &regs));
+		t_printf(t, "rip %#llx", (unsigned long long)regs.rip);
+		CHECK_EQ(regs.rip, 5);
+	}
+	/* memory mapped there again is what the guest reads */
+	CHECK(mmap(m, PG, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == m,
+	      "mmap again");
+	m[0] = 0x66;
+	CHECK_EQ(slot_guest_out(t, vcpu, run), 0x66);
+	munmap(m, PG);
+out:
+	if (run != MAP_FAILED)
+		munmap(run, size);
+	if (vcpu >= 0)
+		close(vcpu);
+	CLOSE_VM();
+}

@@ -408,4 +408,42 @@ GUEST(mg_pm32)
 	xchg 0x30(%edi), %ecx
 	DONE
 END(mg_pm32)
+/*
+ * IA32_TSC_DEADLINE written in a loop (the WRMSR fastpath on VMX KVM and
+ * userkvm), read back; then a deadline in the past, which expires at once
+ * (LVTT masked: no interrupt, the MSR reads 0 afterwards).  r13:r14 = the
+ * last far deadline read back, r15 = the MSR after the expiry, rbp = how
+ * often the loop ran.
+ */
+	.code64
+GUEST(mg_tscdl)
+	mov $0xfee00320, %ebx		/* LVTT: TSC-deadline mode, masked, vector 0x40 */
+	movl $0x50040, (%rbx)
+	mov $0x6e0, %ecx		/* IA32_TSC_DEADLINE */
+	mov $1000, %r12d
+	xor %ebp, %ebp
+1:	mov %r12d, %eax
+	mov $0x40000000, %edx		/* 2^62 + n TSC ticks: never in this test */
+	wrmsr
+	inc %ebp
+	dec %r12d
+	jnz 1b
+	rdmsr
+	mov %rax, %r13
+	mov %rdx, %r14
+	mov $1, %eax			/* TSC 1: long past */
+	xor %edx, %edx
+	wrmsr
+	mov $100000, %r12d		/* the expiry is seen at an exit or a host tick */
+2:	rdmsr
+	test %eax, %eax
+	jz 3f
+	dec %r12d
+	jnz 2b
+3:	mov %rax, %r15
+	xor %eax, %eax
+	xor %edx, %edx
+	DONE
+END(mg_tscdl)
+
 	.section .note.GNU-stack, "", @progbits

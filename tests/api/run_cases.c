@@ -1277,3 +1277,62 @@ KVM_CASE(run_guest_debug_hw_bp)
 	CHECK_EQ_SOFT(tg_run_io(t, &g, 4), KVM_EXIT_HLT);
 	tg_destroy(&g);
 }
+
+/*
+ * KVM_SET_CPUID2 after the vCPU has run (kvm_cpuid_check_equal()): the same
+ * entries are accepted, a changed feature, a changed count or MAXPHYADDR are
+ * EINVAL, and the model stays what it was.  Before the first KVM_RUN any
+ * change is fine.  (The KVM selftest cpuid_test checks the same.)
+ */
+KVM_CASE(run_cpuid_frozen_after_run)
+{
+	static struct { struct kvm_cpuid2 c; struct kvm_cpuid_entry2 e[100]; } cp, now;
+	struct kvm_cpuid_entry2 *leaf7 = NULL, *ext8 = NULL;
+	struct tguest g;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	t_supported_cpuid(t, &g);
+	memset(&cp, 0, sizeof(cp));
+	cp.c.nent = 100;
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_CPUID2, &cp));
+	for (unsigned i = 0; i < cp.c.nent; i++) {
+		if (cp.e[i].function == 7 && cp.e[i].index == 0)
+			leaf7 = &cp.e[i];
+		if (cp.e[i].function == 0x80000008)
+			ext8 = &cp.e[i];
+	}
+	CHECK(leaf7 && ext8, "no CPUID leaf 7 or 0x80000008");
+	if (!leaf7 || !ext8)
+		goto out;
+	leaf7->ebx ^= 1;		/* before KVM_RUN: any model goes */
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_CPUID2, &cp));
+	leaf7->ebx ^= 1;
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_CPUID2, &cp));
+	tg_load(&g, g_pm32);
+	tg_set_mode(t, &g, g.vcpu, TG_PM32);
+	CHECK_EQ(tg_run_io(t, &g, 5), KVM_EXIT_HLT);
+	memset(&cp, 0, sizeof(cp));
+	cp.c.nent = 100;
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_CPUID2, &cp));	/* with the runtime bits */
+	CHECK_OK(t, t_ioctl(t, "SET_CPUID2 unchanged", g.vcpu, KVM_SET_CPUID2, (unsigned long)&cp));
+	leaf7->ebx ^= 1;
+	CHECK_ERR(t, t_ioctl(t, "SET_CPUID2 leaf 7 EBX changed", g.vcpu, KVM_SET_CPUID2,
+			     (unsigned long)&cp), EINVAL);
+	leaf7->ebx ^= 1;
+	ext8->eax -= 1;
+	CHECK_ERR(t, t_ioctl(t, "SET_CPUID2 MAXPHYADDR changed", g.vcpu, KVM_SET_CPUID2,
+			     (unsigned long)&cp), EINVAL);
+	ext8->eax += 1;
+	cp.c.nent--;
+	CHECK_ERR(t, t_ioctl(t, "SET_CPUID2 one entry less", g.vcpu, KVM_SET_CPUID2,
+			     (unsigned long)&cp), EINVAL);
+	cp.c.nent++;
+	memset(&now, 0, sizeof(now));
+	now.c.nent = 100;
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_CPUID2, &now));
+	CHECK(now.c.nent == cp.c.nent && !memcmp(now.e, cp.e, cp.c.nent * sizeof(cp.e[0])),
+	      "the refused models changed the guest's CPUID");
+out:
+	tg_destroy(&g);
+}

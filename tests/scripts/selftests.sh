@@ -19,6 +19,10 @@ if exec 3<>/dev/kvm 2>/dev/null; then exec 3>&-; have_kvm=1; fi
 
 grep -v '^\s*#' tests/selftests/list | while read -r t want cause; do
 	[ -n "$t" ] || continue
+	if [ "$want" = slow ]; then
+		echo "skip selftest:$t: not run in the suite: $cause"
+		continue
+	fi
 	if [ ! -x "$dir/$t" ]; then
 		echo "FAIL selftest:$t: not built"
 		continue

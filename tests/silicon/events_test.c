@@ -531,6 +531,148 @@ static void fused_pair_budget(void)
 	}
 }
 
+/*
+ * The dead-flag pass drops flag results that a later instruction of the
+ * block overwrites (icache.c); a run cut by the budget inside the block
+ * must still leave exact flags.  Oracle: the same instructions followed
+ * by HLT (a block where the last one's flags are live), run to the HLT.
+ */
+static void dead_flags_cut(void)
+{
+	static const u8 code[] = {
+		0x48, 0xc7, 0xc0, 0xff, 0xff, 0xff, 0xff,	/* mov $-1, %rax */
+		0xbb, 1, 0, 0, 0,			/* mov $1, %ebx */
+		0x48, 0x01, 0xd8,			/* add %rbx, %rax (CF ZF PF AF) */
+		0x29, 0xd2,				/* sub %edx, %edx */
+		0xb9, 3, 0, 0, 0,			/* mov $3, %ecx */
+		0x48, 0xc1, 0xc1, 0x3f,			/* rol $63, %rcx (CF) */
+		0x48, 0x01, 0xc9,			/* add %rcx, %rcx */
+		0x48, 0xbe, 0xff, 0xff, 0xff, 0xff,	/* movabs $0x7fff..., %rsi */
+		0xff, 0xff, 0xff, 0x7f,
+		0x48, 0xff, 0xc6,			/* inc %rsi (OF SF AF PF) */
+		0x48, 0x83, 0xf2, 0x01,			/* xor $1, %rdx */
+		0x48, 0xff, 0xce,			/* dec %rsi */
+		0x48, 0x83, 0xe8, 0x01,			/* sub $1, %rax */
+		0x48, 0x39, 0xc0,			/* cmp %rax, %rax */
+		0xf4,					/* hlt */
+	};
+	/* instruction ends, for the oracle copies */
+	static const u8 ends[] = { 7, 12, 15, 17, 22, 26, 29, 39, 42, 46, 49, 53, 56 };
+
+	for (unsigned k = 1; k <= ARRAY_SIZE(ends); k++) {
+		struct sil s, o;
+		u8 cut[sizeof(code)];
+		u64 gpr0[16];
+
+		setup(&s, code, sizeof(code), false);
+		memcpy(gpr0, cpu_state(s.c)->gpr, sizeof(gpr0));
+		/* decode the whole block first, then rerun it cut after k */
+		CHECK_EQ(cpu_run(s.c, 0), CPU_EXIT_HLT);
+		cpu_state(s.c)->rip = CODE;
+		cpu_state(s.c)->rflags = 2;
+		cpu_state(s.c)->activity = CPU_ACTIVE;
+		memcpy(cpu_state(s.c)->gpr, gpr0, sizeof(gpr0));
+		cpu_state_changed(s.c);
+		CHECK_EQ(cpu_run(s.c, k), CPU_EXIT_BUDGET);
+
+		memcpy(cut, code, ends[k - 1]);
+		cut[ends[k - 1]] = 0xf4;
+		setup(&o, cut, ends[k - 1] + 1, false);
+		CHECK_EQ(cpu_run(o.c, 0), CPU_EXIT_HLT);
+		CHECK_EQ(cpu_state(s.c)->rip, CODE + ends[k - 1]);
+		CHECK_EQ(cpu_state(s.c)->rflags, cpu_state(o.c)->rflags);
+		for (int r = 0; r < 8; r++)
+			CHECK_EQ(cpu_state(s.c)->gpr[r], cpu_state(o.c)->gpr[r]);
+		sil_fini(&o);
+		sil_fini(&s);
+	}
+}
+
+/*
+ * Compare/SUB/INC/DEC + Jcc pairs run as one handler per condition
+ * (ops_alu.c FUSE_CC): each of the 16 conditions after each such first
+ * instruction branches as the same pair split by a MOV (not fused) does,
+ * over edge and random operands, with CF set or clear before.
+ */
+static void fused_pair_conditions(void)
+{
+	static const struct { u8 len, b[4]; } firsts[] = {
+		{ 3, { 0x48, 0x39, 0xd8 } },	/* cmp %rbx, %rax */
+		{ 2, { 0x39, 0xd8 } },		/* cmp %ebx, %eax */
+		{ 3, { 0x48, 0x3b, 0xc3 } },	/* cmp %rbx, %rax (3B) */
+		{ 2, { 0x3b, 0xc3 } },		/* cmp %ebx, %eax (3B) */
+		{ 4, { 0x48, 0x83, 0xf8, 0 } },	/* cmp $imm8, %rax */
+		{ 3, { 0x83, 0xf8, 0 } },	/* cmp $imm8, %eax */
+		{ 3, { 0x48, 0x29, 0xd8 } },	/* sub %rbx, %rax */
+		{ 2, { 0x29, 0xd8 } },		/* sub %ebx, %eax */
+		{ 4, { 0x48, 0x83, 0xe8, 0 } },	/* sub $imm8, %rax */
+		{ 3, { 0x83, 0xe8, 0 } },	/* sub $imm8, %eax */
+		{ 3, { 0x48, 0xff, 0xc8 } },	/* dec %rax */
+		{ 2, { 0xff, 0xc8 } },		/* dec %eax */
+		{ 3, { 0x48, 0xff, 0xc0 } },	/* inc %rax */
+		{ 2, { 0xff, 0xc0 } },		/* inc %eax */
+	};
+	static const u64 edge[] = { 0, 1, 2, ~0ull, 0x7fffffff, 0x80000000, 0xffffffff,
+				    0x7fffffffffffffffull, 0x8000000000000000ull, 0x100000000ull };
+	u64 rng = 12345;
+	unsigned bad = 0;
+
+	for (unsigned f = 0; f < ARRAY_SIZE(firsts); f++) {
+		for (int cc = 0; cc < 16; cc++) {
+			for (int t = 0; t < 24; t++) {
+				u8 code[2][16];
+				u64 a, b, rip[2], fl[2], res[2];
+				int len[2] = { 0, 0 };
+				bool stc;
+
+				rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+				a = t < 10 ? edge[t] : rng >> (rng & 31);
+				b = t < 10 ? edge[(t * 7 + cc) % 10] : (t & 1 ? a : rng << (rng & 15));
+				stc = (rng >> 40) & 1;
+				for (int v = 0; v < 2; v++) {
+					u8 *p = code[v];
+					int n = 0;
+					p[n++] = stc ? 0xf9 : 0xf8;		/* stc / clc */
+					memcpy(p + n, firsts[f].b, firsts[f].len);
+					if (firsts[f].len == 4 || (firsts[f].len == 3 && firsts[f].b[0] == 0x83))
+						p[n + firsts[f].len - 1] = (u8)b;	/* imm8 */
+					n += firsts[f].len;
+					if (v == 1) {		/* the oracle: split by mov %rcx, %rcx */
+						p[n++] = 0x48; p[n++] = 0x89; p[n++] = 0xc9;
+					}
+					p[n++] = (u8)(0x70 + cc);
+					p[n++] = 1;			/* jcc +1 */
+					p[n++] = 0xf4;			/* not taken */
+					p[n++] = 0xf4;			/* taken */
+					len[v] = n;
+				}
+				for (int v = 0; v < 2; v++) {
+					struct sil s;
+					struct cpu_state *st;
+
+					setup(&s, code[v], (size_t)len[v], false);
+					st = cpu_state(s.c);
+					st->gpr[0] = a;
+					st->gpr[3] = b;
+					if (cpu_run(s.c, 100) != CPU_EXIT_HLT)
+						bad++;
+					/* taken: past the second HLT */
+					rip[v] = st->rip - CODE - (u64)len[v];
+					fl[v] = st->rflags;
+					res[v] = st->gpr[0];
+					sil_fini(&s);
+				}
+				if (rip[0] != rip[1] || fl[0] != fl[1] || res[0] != res[1]) {
+					if (!bad)
+						CHECK_EQ(f * 100 + cc, ~0u);	/* which pair: see the value */
+					bad++;
+				}
+			}
+		}
+	}
+	CHECK_EQ(bad, 0);
+}
+
 int main(void)
 {
 	RUN_TEST(sti_shadow);
@@ -545,5 +687,7 @@ int main(void)
 	RUN_TEST(single_step);
 	RUN_TEST(breakpoints);
 	RUN_TEST(fused_pair_budget);
+	RUN_TEST(dead_flags_cut);
+	RUN_TEST(fused_pair_conditions);
 	return test_cases_failed ? 1 : 0;
 }

@@ -378,12 +378,61 @@ static void simple_instruction_exits(void)
 	}
 }
 
-static u64 guest_rdtsc(u64 offset)
+/* RDTSC in the guest with TSC_OFFSET @offset and, if @mult, TSC scaling by it. */
+static u64 guest_rdtsc_scaled(u64 offset, u64 mult)
 {
 	GUEST(0x0f, 0x31, 0xf4);			/* rdtsc; hlt */
 	vmcs_write64(TSC_OFFSET, offset);
+	if (mult) {
+		ctl_set(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_TSC_SCALING, true);
+		vmcs_write64(TSC_MULTIPLIER, mult);
+	}
 	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 2);
+	ctl_set(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_TSC_SCALING, false);
 	return (env.regs[RDX] << 32) | (u32)env.regs[RAX];
+}
+
+static u64 guest_rdtsc(u64 offset)
+{
+	return guest_rdtsc_scaled(offset, 0);
+}
+
+/*
+ * "Use TSC scaling" (SDM 26.3): RDTSC gives (TSC * TSC_MULTIPLIER >> 48) +
+ * TSC_OFFSET.  The processor's TSC at the two entries brackets each read.
+ */
+static void rdtsc_scaling(void)
+{
+	static const struct { u64 mult; const char *name; } m[] = {
+		{ 1ull << 48, "1" }, { 2ull << 48, "2" }, { 1ull << 47, "1/2" }, { 3ull << 46, "3/4" },
+	};
+
+	for (size_t k = 0; k < ARRAY_SIZE(m); k++) {
+		u64 before = rdtsc(), g = guest_rdtsc_scaled(1000, m[k].mult), after = rdtsc();
+
+		CHECK(g >= (u64)(((unsigned __int128)before * m[k].mult) >> 48) + 1000 &&
+		      g <= (u64)(((unsigned __int128)after * m[k].mult) >> 48) + 1000,
+		      "multiplier %s: guest %#llx, TSC %#llx..%#llx", m[k].name,
+		      (unsigned long long)g, (unsigned long long)before, (unsigned long long)after);
+	}
+	/* without "use TSC offsetting", neither offset nor multiplier applies */
+	{
+		u64 before, g, after;
+
+		GUEST(0x0f, 0x31, 0xf4);		/* rdtsc; hlt */
+		ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_USE_TSC_OFFSETTING, false);
+		ctl_set(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_TSC_SCALING, true);
+		vmcs_write64(TSC_OFFSET, 1ull << 40);
+		vmcs_write64(TSC_MULTIPLIER, 2ull << 48);
+		before = rdtsc();
+		CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 2);
+		after = rdtsc();
+		g = (env.regs[RDX] << 32) | (u32)env.regs[RAX];
+		CHECK(g >= before && g <= after, "TSC %#llx not in %#llx..%#llx",
+		      (unsigned long long)g, (unsigned long long)before, (unsigned long long)after);
+		ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_USE_TSC_OFFSETTING, true);
+		ctl_set(SECONDARY_VM_EXEC_CONTROL, SECONDARY_EXEC_TSC_SCALING, false);
+	}
 }
 
 static void rdtsc_offset(void)
@@ -1518,6 +1567,7 @@ int main(void)
 	RUN_TEST(dr_exits);
 	RUN_TEST(simple_instruction_exits);
 	RUN_TEST(rdtsc_offset);
+	RUN_TEST(rdtsc_scaling);
 	RUN_TEST(invlpg_exit);
 	RUN_TEST(invpcid_exit);
 	RUN_TEST(descriptor_table_exits);

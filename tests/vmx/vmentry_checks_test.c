@@ -230,6 +230,55 @@ static void one_mutation(const struct mutation *m)
 	test_end();
 }
 
+/*
+ * The same mutation made after a VM entry that passed every check and the
+ * VM exit that followed: the processor skips checks whose fields have not
+ * changed since (vmx_cpu.h: ctl_host_checked, guest_checked), and VMRESUME
+ * must still fail exactly as VMLAUNCH of the fresh VMCS did.
+ */
+static void mutation_after_entry(const struct mutation *m)
+{
+	char name[96];
+	u32 r;
+
+	snprintf(name, sizeof(name), "%s-after-entry", m->name);
+	test_begin(name);
+	fresh_vmcs(m->lm);
+	r = vmx_vcpu_enter(env.regs, false);
+	CHECK(entry_passes_checks(r), "baseline: %#x", r);
+	r = vmx_vcpu_enter(env.regs, true);
+	CHECK(entry_passes_checks(r), "baseline resumed: %#x", r);
+	apply(m);
+	r = vmx_vcpu_enter(env.regs, true);
+	CHECK_EQ(r, m->expect);
+	if (m->expect == FAILVAL) {
+		CHECK_EQ(vmcs_read32(VM_INSTRUCTION_ERROR), m->error);
+	} else {
+		CHECK_EQ(vmcs_read32(VM_EXIT_REASON), m->expect);
+		CHECK_EQ(vmcs_readl(EXIT_QUALIFICATION), m->error);
+	}
+	test_end();
+}
+
+/*
+ * RFLAGS is checked at every entry, but its VM bit decides which segment
+ * checks apply: setting it on a VMCS whose segments passed as protected-mode
+ * segments must have them checked again (they are not in virtual-8086 form).
+ */
+static void rflags_vm_after_entry(void)
+{
+	u32 r;
+
+	fresh_vmcs(false);
+	r = vmx_vcpu_enter(env.regs, false);
+	CHECK(entry_passes_checks(r), "baseline: %#x", r);
+	vmcs_writel(GUEST_RFLAGS, vmcs_readl(GUEST_RFLAGS) | BIT(17));
+	CHECK_EQ(vmx_vcpu_enter(env.regs, true), BADGUEST);
+	vmcs_writel(GUEST_RFLAGS, vmcs_readl(GUEST_RFLAGS) & ~BIT(17));
+	r = vmx_vcpu_enter(env.regs, true);
+	CHECK(entry_passes_checks(r), "RFLAGS.VM cleared again: %#x", r);
+}
+
 static void unrestricted_real_mode(void)
 {
 	/* CR0.PE = PG = 0 is allowed only for unrestricted guests (SDM 27.3.1.1). */
@@ -314,6 +363,9 @@ int main(void)
 	RUN_TEST(baseline_passes);
 	for (unsigned i = 0; i < ARRAY_SIZE(mutations); i++)
 		one_mutation(&mutations[i]);
+	for (unsigned i = 0; i < ARRAY_SIZE(mutations); i++)
+		mutation_after_entry(&mutations[i]);
+	RUN_TEST(rflags_vm_after_entry);
 	RUN_TEST(unrestricted_real_mode);
 	RUN_TEST(pdpte_check);
 	RUN_TEST(nmi_injection_sti_blocking);

@@ -53,7 +53,18 @@ int kvm_tdp_page_fault(struct kvm *kvm, struct kvm_tdp_mmu *mmu, struct kvm_page
 		return RET_PF_EMULATE;
 	}
 	fault->hva = gfn_to_hva_memslot(slot, fault->gfn);
+	/* before the host memory is looked at (mmu_invalidate_retry()'s order) */
+	fault->mmu_seq = __atomic_load_n(&mmu->invalidate_seq, __ATOMIC_SEQ_CST);
 	fault->max_level = kvm_mmu_max_mapping_level(slot, fault->gfn);
+	/*
+	 * Part of the slot's host memory was unmapped since it was made: map
+	 * page by page, each checked (hva_to_pfn() finding no VMA: EFAULT).
+	 */
+	if (!__atomic_load_n(&slot->hva_checked, __ATOMIC_SEQ_CST)) {
+		fault->max_level = PG_LEVEL_4K;
+		if (!kvm_hva_range_mapped(fault->hva, PAGE_SIZE))
+			return -EFAULT;
+	}
 	fault->goal_level = fault->max_level;
 	fault->map_writable = !(slot->flags & KVM_MEM_READONLY);
 	/*

@@ -40,6 +40,7 @@ struct kvm_page_fault {
 	int max_level;		/* largest mapping the slot allows here */
 	int goal_level;		/* what was mapped */
 	bool map_writable;
+	unsigned long mmu_seq;	/* mmu->invalidate_seq when the fault began */
 };
 
 /*
@@ -55,6 +56,13 @@ struct kvm_tdp_mmu {
 	void **tables;		/* every table allocated, for teardown */
 	size_t nr_tables, cap_tables;
 	u64 nr_leaf_maps;	/* statistics: leaf SPTEs installed */
+	/*
+	 * KVM's mmu_invalidate_in_progress and mmu_invalidate_seq, under
+	 * mmu_lock: a fault that began before an unmap of host memory ended
+	 * installs nothing (mmu_invalidate_retry()) and is taken again.
+	 */
+	long invalidate_in_progress;
+	unsigned long invalidate_seq;
 };
 
 int kvm_tdp_mmu_init(struct kvm_tdp_mmu *mmu);

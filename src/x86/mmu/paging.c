@@ -22,9 +22,18 @@ struct walk_acc {
 /* A guest table entry as a host pointer, or NULL when no memslot backs it. */
 static void *guest_pte_ptr(struct kvm *kvm, u64 gpa, size_t size)
 {
-	hva_t hva = gfn_to_hva(kvm, gpa >> PAGE_SHIFT);
+	struct kvm_memory_slot *slot = gfn_to_memslot(kvm, gpa >> PAGE_SHIFT);
+	hva_t hva = gfn_to_hva_memslot(slot, gpa >> PAGE_SHIFT);
 
 	if (hva == KVM_HVA_ERR_BAD)
+		return NULL;
+	/*
+	 * Host memory unmapped in part since the slot was made: the table's
+	 * page must still be there (a munmap racing this one walk is not
+	 * excluded, unlike kvm_hva_access_begin()'s users).
+	 */
+	if (!__atomic_load_n(&slot->hva_checked, __ATOMIC_SEQ_CST) &&
+	    !kvm_hva_range_mapped(hva, PAGE_SIZE))
 		return NULL;
 	return (void *)(uintptr_t)(hva + (gpa & (PAGE_SIZE - 1)));
 }

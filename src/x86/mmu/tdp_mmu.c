@@ -69,6 +69,9 @@ static int __kvm_tdp_mmu_map(struct kvm_tdp_mmu *mmu, struct kvm_page_fault *fau
 	int level = mmu->root_level;
 	u64 *sptep;
 
+	if (fault->slot && (__atomic_load_n(&mmu->invalidate_in_progress, __ATOMIC_RELAXED) ||
+			    fault->mmu_seq != __atomic_load_n(&mmu->invalidate_seq, __ATOMIC_RELAXED)))
+		return RET_PF_RETRY;	/* mmu_invalidate_retry(): host memory changed meanwhile */
 	for (;; level--) {
 		u64 spte;
 

@@ -36,7 +36,7 @@ static inline struct vcpu_vmx *to_vmx(struct kvm_vcpu *vcpu)
 #define KVM_OPTIONAL_VMX_CPU_BASED	0
 #define KVM_REQUIRED_VMX_SECONDARY	(SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_UNRESTRICTED_GUEST)
 #define KVM_OPTIONAL_VMX_SECONDARY	(SECONDARY_EXEC_ENABLE_VPID | SECONDARY_EXEC_ENABLE_RDTSCP | \
-					 SECONDARY_EXEC_ENABLE_INVPCID)
+					 SECONDARY_EXEC_ENABLE_INVPCID | SECONDARY_EXEC_TSC_SCALING)
 #define KVM_REQUIRED_VMX_VM_EXIT	(VM_EXIT_HOST_ADDR_SPACE_SIZE | VM_EXIT_SAVE_IA32_EFER | \
 					 VM_EXIT_LOAD_IA32_EFER | VM_EXIT_SAVE_DEBUG_CONTROLS)
 #define KVM_OPTIONAL_VMX_VM_EXIT	(VM_EXIT_SAVE_IA32_PAT | VM_EXIT_LOAD_IA32_PAT)
@@ -281,7 +281,9 @@ static void vmx_push_state(struct kvm_vcpu *vcpu)
 	vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, 0);
 	for (int i = 0; i < 4; i++)
 		__vmcs_writel(GUEST_PDPTR0 + 2 * i, a->pdptrs[i]);
-	vmcs_write64(TSC_OFFSET, kvm_read_l1_tsc(vcpu) - rdtsc());
+	/* guest TSC = (TSC * TSC_MULTIPLIER >> 48) + TSC_OFFSET, as kvm_read_l1_tsc() */
+	vmcs_write64(TSC_OFFSET, a->l1_tsc_offset);
+	vmcs_write64(TSC_MULTIPLIER, a->l1_tsc_scaling_ratio);
 
 	/* Unswitched: CR2, DR0-3/DR6, XCR0, the syscall MSRs, the FPU. */
 	native_write_cr2(a->cr2);
@@ -544,18 +546,58 @@ static void vmx_complete_interrupts(struct kvm_vcpu *vcpu)
  */
 #define VMX_HOST_TICK_TSC	(4ull << 20)
 
+/*
+ * The preemption timer is the host tick (above): the exit is for
+ * vcpu_run(), which looks at immediate_exit, and for the timer checks
+ * before the next entry; no exit handler has anything to do
+ * (handle_fastpath_preemption_timer() with KVM's force_immediate_exit).
+ */
+static enum exit_fastpath_completion handle_fastpath_preemption_timer(struct kvm_vcpu *vcpu)
+{
+	return EXIT_FASTPATH_EXIT_HANDLED;
+}
+
+/*
+ * vmx_exit_handlers_fastpath(): exits handled before anything else runs
+ * (in KVM, with interrupts still off).  Not after an exit that interrupted
+ * an event's delivery: that event must be injected again by
+ * vcpu_enter_guest(), which a re-entry from here would skip.
+ */
+static enum exit_fastpath_completion vmx_exit_handlers_fastpath(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	if (unlikely(vmx->idt_vectoring_info & INTR_INFO_VALID_MASK))
+		return EXIT_FASTPATH_NONE;
+	switch ((u16)vmx->exit_reason) {
+	case EXIT_REASON_MSR_WRITE:
+		return handle_fastpath_set_msr_irqoff(vcpu);
+	case EXIT_REASON_PREEMPTION_TIMER:
+		return handle_fastpath_preemption_timer(vcpu);
+	default:
+		return EXIT_FASTPATH_NONE;
+	}
+}
+
 static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	struct kvm_vcpu_arch *a = &vcpu->arch;
+	u64 rflags;
 	u32 reason;
 
 	if (vmx->state_dirty) {
 		vmx_push_state(vcpu);
 		vmx->state_dirty = false;
 	}
-	vmcs_writel(GUEST_RIP, a->regs[VCPU_REGS_RIP]);
-	vmcs_writel(GUEST_RSP, a->regs[VCPU_REGS_RSP]);
+	if (a->regs[VCPU_REGS_RIP] != vmx->vmcs_rip) {
+		vmcs_writel(GUEST_RIP, a->regs[VCPU_REGS_RIP]);
+		vmx->vmcs_rip = a->regs[VCPU_REGS_RIP];
+	}
+	if (a->regs[VCPU_REGS_RSP] != vmx->vmcs_rsp) {
+		vmcs_writel(GUEST_RSP, a->regs[VCPU_REGS_RSP]);
+		vmx->vmcs_rsp = a->regs[VCPU_REGS_RSP];
+	}
 	/*
 	 * FIXME: a step that ended right after STI leaves STI blocking with TF
 	 * set, which VM entry refuses without a pending single-step (SDM
@@ -567,8 +609,11 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	    (vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) & GUEST_INTR_STATE_STI))
 		vmcs_clear_bits(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_STI);
 	/* KVM_GUESTDBG_SINGLESTEP: the processor traps after each instruction (__kvm_set_rflags()). */
-	vmcs_writel(GUEST_RFLAGS, a->rflags |
-		    (a->guest_debug & KVM_GUESTDBG_SINGLESTEP ? X86_EFLAGS_TF : 0));
+	rflags = a->rflags | (a->guest_debug & KVM_GUESTDBG_SINGLESTEP ? X86_EFLAGS_TF : 0);
+	if (rflags != vmx->vmcs_rflags) {
+		vmcs_writel(GUEST_RFLAGS, rflags);
+		vmx->vmcs_rflags = rflags;
+	}
 
 	if (cpu_has_vmx_preemption_timer(&vmcs_config))
 		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE,
@@ -587,19 +632,21 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	}
 	vmx->launched = true;
 	vmx->exit_reason = reason;
-	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
-	a->regs[VCPU_REGS_RIP] = vmcs_readl(GUEST_RIP);
-	a->regs[VCPU_REGS_RSP] = vmcs_readl(GUEST_RSP);
-	a->rflags = vmcs_readl(GUEST_RFLAGS);
+	vmx->vmcs_rip = a->regs[VCPU_REGS_RIP] = vmcs_readl(GUEST_RIP);
+	vmx->vmcs_rsp = a->regs[VCPU_REGS_RSP] = vmcs_readl(GUEST_RSP);
+	vmx->vmcs_rflags = a->rflags = vmcs_readl(GUEST_RFLAGS);
 	if (a->guest_debug & KVM_GUESTDBG_SINGLESTEP)
 		a->rflags &= ~X86_EFLAGS_TF;	/* kvm_get_rflags() hides it */
-	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY)
+	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
+		/* A VM exit cleared the valid bit (SDM 25.8.3); a failed entry may not have. */
+		vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
 		return EXIT_FASTPATH_NONE;
+	}
 	vmx->idt_vectoring_info = vmcs_read32(IDT_VECTORING_INFO_FIELD);
 	vmx_complete_interrupts(vcpu);
 	if ((u16)reason < KVM_STAT_EXIT_REASONS)
 		vcpu->stat->exit_reason[(u16)reason]++;
-	return EXIT_FASTPATH_NONE;
+	return vmx_exit_handlers_fastpath(vcpu);
 }
 
 static void vmx_get_exit_info(struct kvm_vcpu *vcpu, u32 *reason, u64 *info1, u64 *info2)
@@ -875,6 +922,8 @@ static int __vmx_handle_exit(struct kvm_vcpu *vcpu, enum exit_fastpath_completio
 	}
 	if (fastpath == EXIT_FASTPATH_EXIT_HANDLED)
 		return 1;
+	if (fastpath == EXIT_FASTPATH_EXIT_USERSPACE)
+		return 0;	/* the fastpath filled vcpu->run */
 	if (basic >= ARRAY_SIZE(kvm_vmx_exit_handlers) || !kvm_vmx_exit_handlers[basic])
 		return kvm_handle_unexpected_exit(vcpu, exit_reason);
 	return kvm_vmx_exit_handlers[basic](vcpu);

@@ -22,6 +22,12 @@ struct vcpu_vmx {
 	 */
 	bool state_in_hw;
 	bool state_dirty;
+	/*
+	 * What GUEST_RIP/RSP/RFLAGS hold (read at the last exit, or written):
+	 * vmx_vcpu_run() writes a register back only when vcpu->arch's copy
+	 * differs, as KVM writes back only the registers in regs_dirty.
+	 */
+	u64 vmcs_rip, vmcs_rsp, vmcs_rflags;
 	u32 exit_reason;
 	u64 exit_qualification;
 	u32 exit_intr_info;
