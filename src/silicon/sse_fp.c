@@ -13,9 +13,9 @@
  * those of an x86 processor.  This file therefore builds on x86-64 hosts
  * only, like the rest of the tests' oracle.
  *
- * Known approximation: with an exception unmasked, hardware reports
- * underflow when the result is tiny even if it is exact; the masked host
- * run reports it only if it is also inexact.  RCPPS/RSQRTPS give the
+ * With underflow unmasked, hardware reports a tiny result even if it is
+ * exact, the masked host run only if it is also inexact: fp_op() checks
+ * the result lanes for that (tiny_result()).  RCPPS/RSQRTPS give the
  * host's approximations (implementation specific, SDM: relative error at
  * most 1.5 * 2^-12).
  */
@@ -74,8 +74,32 @@ HOST2(cvttpd2dq, "cvttpd2dq") HOST2(cvtdq2pd, "cvtdq2pd") HOST2(cvtpd2dq, "cvtpd
 	};
 HOSTCMP(cmpps) HOSTCMP(cmppd) HOSTCMP(cmpss) HOSTCMP(cmpsd)
 
+/*
+ * Underflow with UM unmasked (SDM 11.5.2.5): signaled for a tiny result
+ * even when it is exact, which the masked host run does not report.  @uf
+ * names the result lanes to look at: UF_F32/UF_F64 | lane count; a
+ * denormal there is a tiny result (tininess is detected after rounding).
+ */
+#define UF_F32 0x00
+#define UF_F64 0x10
+static bool tiny_result(const xmm_t *d, u8 uf)
+{
+	for (int k = 0; k < (uf & 0xf); k++) {
+		if (uf & UF_F64) {
+			u64 v = d->q[k];
+			if (!((v >> 52) & 0x7ff) && (v << 12))
+				return true;
+		} else {
+			u32 v = d->d[k];
+			if (!((v >> 23) & 0xff) && (v << 9))
+				return true;
+		}
+	}
+	return false;
+}
+
 /* op xmm, xmm/m (@msz bytes of memory; 16 must be aligned) */
-static __always_inline void fp_op(struct cpu *c, const struct insn *i, host_fn fn, int msz)
+static __always_inline void fp_op(struct cpu *c, const struct insn *i, host_fn fn, int msz, u8 uf)
 {
 	xmm_t d, s;
 	u32 fl;
@@ -89,21 +113,26 @@ static __always_inline void fp_op(struct cpu *c, const struct insn *i, host_fn f
 	}
 	xmm_get(c, i->reg, &d);
 	fl = fn(&d, &s, host_mxcsr(c));
+	if (uf && !(fpu_mxcsr(c) & BIT(11)) && !(fl & MXCSR_UE) && tiny_result(&d, uf))
+		fl |= MXCSR_UE;
 	if (fl)
 		sse_fp_exceptions(c, fl);
 	xmm_set(c, i->reg, &d);
 }
 
-#define FP(name, msz) static OP(op_##name) { fp_op(c, i, h_##name, msz); }
-#define FP4(op) FP(op##ps, 16) FP(op##pd, 16) FP(op##ss, 4) FP(op##sd, 8)
-FP4(add) FP4(sub) FP4(mul) FP4(div) FP4(min) FP4(max) FP4(sqrt)
-FP(rsqrtps, 16) FP(rsqrtss, 4) FP(rcpps, 16) FP(rcpss, 4)
-FP(cvtps2pd, 8) FP(cvtpd2ps, 16) FP(cvtss2sd, 4) FP(cvtsd2ss, 8)
-FP(cvtdq2ps, 16) FP(cvtps2dq, 16) FP(cvttps2dq, 16)
-FP(cvttpd2dq, 16) FP(cvtdq2pd, 8) FP(cvtpd2dq, 16)
+#define FP(name, msz, uf) static OP(op_##name) { fp_op(c, i, h_##name, msz, uf); }
+/* the arithmetic can underflow; MIN/MAX/SQRT cannot */
+#define FP4U(op) FP(op##ps, 16, UF_F32 | 4) FP(op##pd, 16, UF_F64 | 2) \
+		 FP(op##ss, 4, UF_F32 | 1) FP(op##sd, 8, UF_F64 | 1)
+#define FP4(op) FP(op##ps, 16, 0) FP(op##pd, 16, 0) FP(op##ss, 4, 0) FP(op##sd, 8, 0)
+FP4U(add) FP4U(sub) FP4U(mul) FP4U(div) FP4(min) FP4(max) FP4(sqrt)
+FP(rsqrtps, 16, 0) FP(rsqrtss, 4, 0) FP(rcpps, 16, 0) FP(rcpss, 4, 0)
+FP(cvtps2pd, 8, 0) FP(cvtpd2ps, 16, UF_F32 | 2) FP(cvtss2sd, 4, 0) FP(cvtsd2ss, 8, UF_F32 | 1)
+FP(cvtdq2ps, 16, 0) FP(cvtps2dq, 16, 0) FP(cvttps2dq, 16, 0)
+FP(cvttpd2dq, 16, 0) FP(cvtdq2pd, 8, 0) FP(cvtpd2dq, 16, 0)
 
 #define FPCMP(name, msz) \
-	static OP(op_##name) { fp_op(c, i, name##_tab[(u8)i->imm & 7], msz); }
+	static OP(op_##name) { fp_op(c, i, name##_tab[(u8)i->imm & 7], msz, 0); }
 FPCMP(cmpps, 16) FPCMP(cmppd, 16) FPCMP(cmpss, 4) FPCMP(cmpsd, 8)
 
 /* ---- COMISS/UCOMISS/COMISD/UCOMISD: ZF, PF, CF; OF = SF = AF = 0 ---- */

@@ -263,6 +263,8 @@ struct tcase {
 	u16 skip_regs;		/* GPRs not to compare */
 	/* SSE cases: XMM0-15 and MXCSR in, a memory operand's contents */
 	bool sse;
+	bool mmx;		/* MM0-7 compared too */
+	u8 mm[64];
 	u8 xmm[256];
 	u32 mxcsr;
 	u64 memaddr;
@@ -272,6 +274,7 @@ struct tcase {
 
 extern u8 native_xmm_in[256], native_xmm_out[256];
 extern u32 native_mxcsr_in, native_mxcsr_out;
+extern u8 native_mm_in[64], native_mm_out[64];
 
 static void put32(u8 *p, u32 v) { memcpy(p, &v, 4); }
 
@@ -707,6 +710,16 @@ static int run_case(const char *name, struct tcase *t, int n)
 	native_mxcsr_in = t->sse ? t->mxcsr : 0x1f80;
 	memcpy(st->fpu.fxsave + 160, t->xmm, 256);
 	memcpy(st->fpu.fxsave + 24, &native_mxcsr_in, 4);
+	/* MM0-7: the mantissas of R0-R7 with TOP = 0, every register valid */
+	memcpy(native_mm_in, t->mm, 64);
+	memset(st->fpu.fxsave, 0, 24);
+	st->fpu.fxsave[0] = 0x7f;
+	st->fpu.fxsave[1] = 0x03;
+	st->fpu.fxsave[4] = 0xff;
+	for (int k = 0; k < 8; k++) {
+		memcpy(st->fpu.fxsave + 32 + 16 * k, t->mm + 8 * k, 8);
+		memset(st->fpu.fxsave + 32 + 16 * k + 8, 0xff, 2);
+	}
 	if (t->bsf_src) {
 		u64 v = 0;
 		memcpy(&v, ndata + (t->bsf_src - DATA), t->bsf_size);
@@ -856,6 +869,14 @@ static int run_case(const char *name, struct tcase *t, int n)
 			printf("\n");
 			fails++;
 		}
+		for (int k = 0; t->mmx && k < 8; k++) {
+			if (!memcmp(native_mm_out + 8 * k, st->fpu.fxsave + 32 + 16 * k, 8))
+				continue;
+			printf("     %s #%d: mm%d native %016llx silicon %016llx\n", name, n, k,
+			       *(unsigned long long *)(native_mm_out + 8 * k),
+			       *(unsigned long long *)(st->fpu.fxsave + 32 + 16 * k));
+			fails++;
+		}
 		if (smx != native_mxcsr_out) {
 			printf("     %s #%d: mxcsr native %#x silicon %#x (in %#x)\n", name, n,
 			       native_mxcsr_out, smx, t->mxcsr);
@@ -917,6 +938,7 @@ struct sse_spec {
 	bool imm;	/* imm8 follows */
 	u8 val;		/* V_* */
 	bool flags;	/* sets ZF/PF/CF (COMIS*) */
+	bool mmx;	/* an MMX form: MM0-7 compared (ModRM registers & 7) */
 };
 
 #define SX(n, p, o, v) { n, p, o, -1, RK_X, RK_X, M_ANY, 16, true, false, v, false }
@@ -1011,6 +1033,36 @@ static const struct sse_spec sse_specs[] = {
 	{ "cvttss2si", 0xf3, 0x2c, -1, RK_G, RK_X, M_ANY, 4, false, false, V_PS, false },
 	{ "cvtsd2si", 0xf2, 0x2d, -1, RK_G, RK_X, M_ANY, 8, false, false, V_PD, false },
 	{ "cvttsd2si", 0xf2, 0x2c, -1, RK_G, RK_X, M_ANY, 8, false, false, V_PD, false },
+	/* MMX forms */
+#define MX(n, o) { "mmx " n, 0, o, -1, RK_X, RK_X, M_ANY, 8, false, false, V_INT, false, true }
+#define MXL(n, o) { "mmx " n, 0, o, -1, RK_X, RK_X, M_ANY, 4, false, false, V_INT, false, true }
+	MX("paddb", 0xfc), MX("paddw", 0xfd), MX("paddd", 0xfe), MX("paddq", 0xd4),
+	MX("psubb", 0xf8), MX("psubw", 0xf9), MX("psubd", 0xfa), MX("psubq", 0xfb),
+	MX("paddsb", 0xec), MX("paddsw", 0xed), MX("paddusb", 0xdc), MX("paddusw", 0xdd),
+	MX("psubsb", 0xe8), MX("psubsw", 0xe9), MX("psubusb", 0xd8), MX("psubusw", 0xd9),
+	MX("pcmpeqb", 0x74), MX("pcmpeqw", 0x75), MX("pcmpeqd", 0x76),
+	MX("pcmpgtb", 0x64), MX("pcmpgtw", 0x65), MX("pcmpgtd", 0x66),
+	MX("pmullw", 0xd5), MX("pmulhw", 0xe5), MX("pmulhuw", 0xe4), MX("pmuludq", 0xf4),
+	MX("pmaddwd", 0xf5), MX("psadbw", 0xf6), MX("pminub", 0xda), MX("pmaxub", 0xde),
+	MX("pminsw", 0xea), MX("pmaxsw", 0xee), MX("pavgb", 0xe0), MX("pavgw", 0xe3),
+	MX("pand", 0xdb), MX("pandn", 0xdf), MX("por", 0xeb), MX("pxor", 0xef),
+	MX("psllw", 0xf1), MX("pslld", 0xf2), MX("psllq", 0xf3), MX("psrlw", 0xd1),
+	MX("psrld", 0xd2), MX("psrlq", 0xd3), MX("psraw", 0xe1), MX("psrad", 0xe2),
+	MXL("punpcklbw", 0x60), MXL("punpcklwd", 0x61), MXL("punpckldq", 0x62),
+	MX("punpckhbw", 0x68), MX("punpckhwd", 0x69), MX("punpckhdq", 0x6a),
+	MX("packsswb", 0x63), MX("packssdw", 0x6b), MX("packuswb", 0x67),
+	MX("movq load", 0x6f), MX("movq store", 0x7f),
+#define MXS(n, o, d) { "mmx " n, 0, o, d, RK_X, RK_X, M_REG, 8, false, true, V_INT, false, true }
+	MXS("psrlw i", 0x71, 2), MXS("psraw i", 0x71, 4), MXS("psllw i", 0x71, 6),
+	MXS("psrld i", 0x72, 2), MXS("psrad i", 0x72, 4), MXS("pslld i", 0x72, 6),
+	MXS("psrlq i", 0x73, 2), MXS("psllq i", 0x73, 6),
+	{ "mmx pshufw", 0, 0x70, -1, RK_X, RK_X, M_ANY, 8, false, true, V_INT, false, true },
+	{ "mmx movd mm,rm", 0, 0x6e, -1, RK_X, RK_G, M_ANY, 8, false, false, V_INT, false, true },
+	{ "mmx movd rm,mm", 0, 0x7e, -1, RK_X, RK_G, M_ANY, 8, false, false, V_INT, false, true },
+	{ "mmx pmovmskb", 0, 0xd7, -1, RK_G, RK_X, M_REG, 8, false, false, V_INT, false, true },
+	{ "mmx pextrw", 0, 0xc5, -1, RK_G, RK_X, M_REG, 8, false, true, V_INT, false, true },
+	{ "mmx pinsrw", 0, 0xc4, -1, RK_X, RK_G, M_ANY, 2, false, true, V_INT, false, true },
+	{ "mmx movntq", 0, 0xe7, -1, RK_X, RK_X, M_MEM, 8, false, false, V_INT, false, true },
 };
 
 static const u32 f32_special[] = {
@@ -1117,6 +1169,8 @@ static bool gen_sse(const struct sse_spec *sp, struct tcase *t)
 	for (int k = 0; k < 16; k++)
 		rnd_lanes(t->xmm + 16 * k, 16, sp->val);
 	t->mxcsr = rnd_mxcsr();
+	t->mmx = sp->mmx;
+	rnd_lanes(t->mm, 64, V_INT);
 	/* REX.W matters for MOVD/MOVQ and the integer conversions; elsewhere it is ignored */
 	rexw = rnd() % 2;
 
