@@ -1154,7 +1154,8 @@ static bool gen_sse(const struct sse_spec *sp, struct tcase *t)
 	u8 *p = t->code;
 	bool mem = sp->mem == M_MEM || (sp->mem == M_ANY && rnd() % 3 == 0);
 	int reg, rm = 0, base = 0, index = 0, scale = 0, mod = 3;
-	bool sib = false, riprel = false, rexw;
+	bool sib = false, riprel = false, abs32 = false, rexw;
+	int nreg = mode32 ? 8 : 16;	/* compatibility mode: no REX */
 	u8 rex = 0;
 	s32 disp = 0;
 	u64 addr = 0;
@@ -1162,7 +1163,7 @@ static bool gen_sse(const struct sse_spec *sp, struct tcase *t)
 	memset(t, 0, sizeof(*t));
 	t->sse = true;
 	for (int k = 0; k < 16; k++)
-		t->in.gpr[k] = rnd_val();
+		t->in.gpr[k] = mode32 ? (u32)rnd_val() : rnd_val();
 	t->in.gpr[4] = STACK_TOP - (rnd() % 32) * 8;
 	t->in.rflags = 2 | (rnd() & ALLF);
 	t->in.rip = CODE;
@@ -1172,18 +1173,18 @@ static bool gen_sse(const struct sse_spec *sp, struct tcase *t)
 	t->mmx = sp->mmx;
 	rnd_lanes(t->mm, 64, V_INT);
 	/* REX.W matters for MOVD/MOVQ and the integer conversions; elsewhere it is ignored */
-	rexw = rnd() % 2;
+	rexw = !mode32 && rnd() % 2;
 
 	if (sp->digit >= 0)
 		reg = sp->digit;
 	else if (sp->regk == RK_G)
 		do
-			reg = (int)(rnd() % 16);
+			reg = (int)(rnd() % nreg);
 		while (reg == 4);
 	else
-		reg = (int)(rnd() % 16);
+		reg = (int)(rnd() % nreg);
 	if (!mem) {
-		rm = (int)(rnd() % 16);
+		rm = (int)(rnd() % nreg);
 		if (sp->rmk == RK_G && rm == 4)
 			rm = 5;
 		if (sp->rmk == RK_G && sp->val != V_INT) {
@@ -1204,7 +1205,7 @@ static bool gen_sse(const struct sse_spec *sp, struct tcase *t)
 		switch (rnd() % 3) {
 		case 0:	/* [base + disp8] */
 			do
-				base = (int)(rnd() % 16);
+				base = (int)(rnd() % nreg);
 			while (base == 4 || base == 12 || base == reg);
 			disp = (s8)rnd();
 			mod = 1;
@@ -1213,10 +1214,10 @@ static bool gen_sse(const struct sse_spec *sp, struct tcase *t)
 			break;
 		case 1:	/* [base + index*scale + disp32] */
 			do
-				base = (int)(rnd() % 16);
+				base = (int)(rnd() % nreg);
 			while (base == 4 || base == reg);
 			do
-				index = (int)(rnd() % 16);
+				index = (int)(rnd() % nreg);
 			while (index == 4 || index == base || index == reg);
 			scale = (int)(rnd() % 4);
 			disp = (s32)(rnd() % 0x100) - 0x80;
@@ -1229,7 +1230,12 @@ static bool gen_sse(const struct sse_spec *sp, struct tcase *t)
 		default:
 			mod = 0;
 			rm = 5;
-			riprel = true;
+			if (mode32) {
+				abs32 = true;	/* [disp32] */
+				disp = (s32)addr;
+			} else {
+				riprel = true;
+			}
 		}
 	}
 	if (sp->pfx)
@@ -1246,7 +1252,7 @@ static bool gen_sse(const struct sse_spec *sp, struct tcase *t)
 	}
 	if (rexw)
 		rex |= 8;
-	if (rex || rnd() % 4 == 0)
+	if (!mode32 && (rex || rnd() % 4 == 0))
 		*p++ = 0x40 | rex;
 	*p++ = 0x0f;
 	*p++ = sp->op;
@@ -1255,7 +1261,7 @@ static bool gen_sse(const struct sse_spec *sp, struct tcase *t)
 		*p++ = (u8)((scale << 6) | ((index & 7) << 3) | (base & 7));
 	if (mod == 1)
 		*p++ = (u8)disp;
-	else if (mod == 2)
+	else if (mod == 2 || abs32)
 		put32(p, (u32)disp), p += 4;
 	if (riprel) {
 		u8 *dp = p;
@@ -1277,7 +1283,7 @@ static void diff_sse_one(const struct sse_spec *sp)
 	char name[64];
 	int bad = 0;
 
-	snprintf(name, sizeof(name), "diff sse %s", sp->name);
+	snprintf(name, sizeof(name), "diff%s sse %s", mode32 ? "32" : "", sp->name);
 	test_begin(name);
 	for (int n = 0; n < SSE_CASES; n++) {
 		struct tcase t;
@@ -1380,6 +1386,8 @@ int main(void)
 		diff_sse_one(&sse_specs[k]);
 	/* the same forms (and the legacy-only ones) as 32-bit code */
 	mode32 = true;
+	for (size_t k = 0; k < ARRAY_SIZE(sse_specs); k++)
+		diff_sse_one(&sse_specs[k]);
 	for (size_t k = 0; k < ARRAY_SIZE(specs); k++)
 		if (((specs[k].sizes & 7) || specs[k].form == F_STACKOP) && specs[k].kind != K_CX16)
 			diff_one(&specs[k]);
