@@ -259,6 +259,59 @@ HOST2SI(cvttsd2si32, "cvttsd2si", u32) HOST2SI(cvttsd2si64, "cvttsd2si", u64)
 	}
 CVT2SI(cvtss2si, 4) CVT2SI(cvttss2si, 4) CVT2SI(cvtsd2si, 8) CVT2SI(cvttsd2si, 8)
 
+/*
+ * ---- the MMX conversions (SDM CVTPI2PS ... CVTTPD2PI) ----
+ * Computed by the packed XMM forms on the low lanes (the others zero, so
+ * they raise nothing): CVTPI2PS keeps the destination's upper half.
+ */
+enum { PI2PS, PI2PD, PS2PI, TPS2PI, PD2PI, TPD2PI };
+
+static void cvt_mmx(struct cpu *c, const struct insn *i, int kind)
+{
+	static const host_fn fns[] = { h_cvtdq2ps, h_cvtdq2pd, h_cvtps2dq, h_cvttps2dq,
+				       h_cvtpd2dq, h_cvttpd2dq };
+	bool to_xmm = kind <= PI2PD;
+	bool mm_src = to_xmm && !(i->flags & IF_MEM);
+	int msz = kind >= PD2PI ? 16 : 8;
+	xmm_t src = { 0 }, r = { 0 }, d;
+	u32 fl;
+
+	sse_check(c);
+	if (mm_src || !to_xmm)
+		mmx_check(c);	/* #MF for a pending x87 exception */
+	if (i->flags & IF_MEM)
+		vec_read(c, vec_ea(c, i, msz, ACC_R, msz == 16 ? 16 : 1), &src, msz);
+	if (mm_src || !to_xmm)
+		mmx_enter(c);
+	if (!(i->flags & IF_MEM)) {
+		if (mm_src)
+			mmx_get(c, i->rm, &src);
+		else
+			xmm_get(c, i->rm, &src);
+	}
+	if (msz == 8)
+		src.q[1] = 0;
+	fl = fns[kind](&r, &src, host_mxcsr(c));
+	if (fl)
+		sse_fp_exceptions(c, fl);
+	if (kind == PI2PS) {
+		xmm_get(c, i->reg, &d);
+		d.q[0] = r.q[0];
+		xmm_set(c, i->reg, &d);
+	} else if (kind == PI2PD) {
+		xmm_set(c, i->reg, &r);
+	} else {
+		mmx_set(c, i->reg, &r);
+	}
+}
+
+static OP(op_cvtpi2ps) { cvt_mmx(c, i, PI2PS); }
+static OP(op_cvtpi2pd) { cvt_mmx(c, i, PI2PD); }
+static OP(op_cvtps2pi) { cvt_mmx(c, i, PS2PI); }
+static OP(op_cvttps2pi) { cvt_mmx(c, i, TPS2PI); }
+static OP(op_cvtpd2pi) { cvt_mmx(c, i, PD2PI); }
+static OP(op_cvttpd2pi) { cvt_mmx(c, i, TPD2PI); }
+
 /* [opcode - 0x50 or special][none, 66, F3, F2] */
 #define ROW4(op) { op_##op##ps, op_##op##pd, op_##op##ss, op_##op##sd }
 static const insn_fn fp_tab5x[16][4] = {
@@ -290,12 +343,18 @@ insn_fn sse_fp_select(const struct insn *i, int pfx)
 		static const insn_fn t[4] = { NULL, op_cvttpd2dq, op_cvtdq2pd, op_cvtpd2dq };
 		return t[pfx];
 	}
-	case 0x2a:
-		return pfx == 2 ? op_cvtsi2ss : pfx == 3 ? op_cvtsi2sd : NULL;
-	case 0x2c:
-		return pfx == 2 ? op_cvttss2si : pfx == 3 ? op_cvttsd2si : NULL;
-	case 0x2d:
-		return pfx == 2 ? op_cvtss2si : pfx == 3 ? op_cvtsd2si : NULL;
+	case 0x2a: {
+		static const insn_fn t[4] = { op_cvtpi2ps, op_cvtpi2pd, op_cvtsi2ss, op_cvtsi2sd };
+		return t[pfx];
+	}
+	case 0x2c: {
+		static const insn_fn t[4] = { op_cvttps2pi, op_cvttpd2pi, op_cvttss2si, op_cvttsd2si };
+		return t[pfx];
+	}
+	case 0x2d: {
+		static const insn_fn t[4] = { op_cvtps2pi, op_cvtpd2pi, op_cvtss2si, op_cvtsd2si };
+		return t[pfx];
+	}
 	case 0x2e:
 		return pfx == 0 ? op_ucomiss : pfx == 1 ? op_ucomisd : NULL;
 	case 0x2f:

@@ -1063,6 +1063,17 @@ static const struct sse_spec sse_specs[] = {
 	{ "mmx pextrw", 0, 0xc5, -1, RK_G, RK_X, M_REG, 8, false, true, V_INT, false, true },
 	{ "mmx pinsrw", 0, 0xc4, -1, RK_X, RK_G, M_ANY, 2, false, true, V_INT, false, true },
 	{ "mmx movntq", 0, 0xe7, -1, RK_X, RK_X, M_MEM, 8, false, false, V_INT, false, true },
+	{ "mmx maskmovq", 0, 0xf7, -1, RK_X, RK_X, M_REG, 8, false, false, V_INT, false, true },
+	{ "maskmovdqu", 0x66, 0xf7, -1, RK_X, RK_X, M_REG, 16, false, false, V_INT, false, false },
+	/* between MMX and XMM */
+	{ "cvtpi2ps", 0, 0x2a, -1, RK_X, RK_X, M_ANY, 8, false, false, V_INT, false, true },
+	{ "cvtpi2pd", 0x66, 0x2a, -1, RK_X, RK_X, M_ANY, 8, false, false, V_INT, false, true },
+	{ "cvtps2pi", 0, 0x2d, -1, RK_X, RK_X, M_ANY, 8, false, false, V_PS, false, true },
+	{ "cvttps2pi", 0, 0x2c, -1, RK_X, RK_X, M_ANY, 8, false, false, V_PS, false, true },
+	{ "cvtpd2pi", 0x66, 0x2d, -1, RK_X, RK_X, M_ANY, 16, true, false, V_PD, false, true },
+	{ "cvttpd2pi", 0x66, 0x2c, -1, RK_X, RK_X, M_ANY, 16, true, false, V_PD, false, true },
+	{ "movq2dq", 0xf3, 0xd6, -1, RK_X, RK_X, M_REG, 8, false, false, V_INT, false, true },
+	{ "movdq2q", 0xf2, 0xd6, -1, RK_X, RK_X, M_REG, 8, false, false, V_INT, false, true },
 };
 
 static const u32 f32_special[] = {
@@ -1172,6 +1183,8 @@ static bool gen_sse(const struct sse_spec *sp, struct tcase *t)
 	t->mxcsr = rnd_mxcsr();
 	t->mmx = sp->mmx;
 	rnd_lanes(t->mm, 64, V_INT);
+	if (sp->op == 0xf7)	/* MASKMOV*: stores to DS:rDI */
+		t->in.gpr[7] = DATA + 0x100 + rnd() % 0x1e00;
 	/* REX.W matters for MOVD/MOVQ and the integer conversions; elsewhere it is ignored */
 	rexw = !mode32 && rnd() % 2;
 
