@@ -70,6 +70,21 @@ else
 	skip_all kvm "no /dev/kvm" >>"$results"
 fi
 
+# Interrupt latencies: one guest (guests/irqbench, 2 vCPUs) under `userkvm run`
+# on each accelerator and under QEMU TCG.
+IRQ_GUEST=$O/guests/irqbench.elf
+run soft-irq "$O/bench/irq_bench" --accel soft --userkvm "$O/userkvm" --guest "$IRQ_GUEST"
+if [ -r /dev/kvm ] && [ -w /dev/kvm ]; then
+	run kvm-irq "$O/bench/irq_bench" --accel kvm --userkvm "$O/userkvm" --guest "$IRQ_GUEST"
+else
+	printf 'R\tirq\tkvm\t%s\t-\tno /dev/kvm\n' timer ipi >>"$results"
+fi
+if [ -z "$qemu_skip" ]; then
+	run tcg-irq "$O/bench/irq_bench" --accel tcg --qemu $QEMU --guest "$IRQ_GUEST"
+else
+	printf 'R\tirq\ttcg\t%s\t-\tno QEMU\n' timer ipi >>"$results"
+fi
+
 echo "# host: load average $(cut -d' ' -f1-3 /proc/loadavg) after the runs" >>"$results"
 
 # --- 4. the tables --------------------------------------------------------------
@@ -111,6 +126,11 @@ END {
 		"silicon alone", "QEMU TCG", "KVM (/dev/kvm)", "TCG/userkvm", "KVM/userkvm"
 	n = split("out in mmio cpuid hlt loop", w, " ")
 	for (i = 1; i <= n; i++) row("exit", w[i], 1)
+	printf "\nns per interrupt (lower is better; median of 1024 in guest TSC; ratios are speedups)\n"
+	printf "%-8s | %-26s | %-22s | %-18s | %-18s | %-11s | %-11s\n", "event", "userkvm --accel soft",
+		"silicon alone", "QEMU TCG", "KVM (/dev/kvm)", "TCG/userkvm", "KVM/userkvm"
+	n = split("timer ipi", w, " ")
+	for (i = 1; i <= n; i++) row("irq", w[i], 1)
 }' "$results")
 echo "$tables"
 
@@ -124,6 +144,10 @@ cat <<'EOF'
   near 0, even slightly negative, means the instruction costs about as much as a NOP).
   Each figure is the fastest of 3 runs of at least 0.1 s; results are checked (WRONG if not).
   host native = the same workload code run natively by the host CPU (user mode), for reference.
+  timer = LAPIC timer armed one-shot for 1 bus cycle -> its handler runs (the TMICT write and
+  its exit included); ipi = vCPU 0 sends a fixed IPI to vCPU 1 (halted), whose handler sends
+  one back -> vCPU 0's handler runs.  Guest guests/irqbench under `userkvm run --smp 2`
+  (soft, kvm) and qemu-system-x86_64 -accel tcg -smp 2; irq rows: the minimum is in details.
 EOF
 if grep -q '(s)' <<<"$tables"; then
 	echo '  "(s)": ratio from the processor alone because userkvm --accel soft has no figure yet.'

@@ -440,6 +440,21 @@ long kvm_fd_ioctl(int fd, unsigned long req, unsigned long arg)
 	return r;
 }
 
+int kvm_fd_vcpu_interrupt(int fd)
+{
+	struct kvm_file *f = fdget(fd, false);
+	int r = 0;
+
+	if (!f)
+		return 0;
+	if (f->kind == KVM_FILE_VCPU) {
+		kvm_vcpu_interrupt(f->priv);
+		r = 1;
+	}
+	kvm_file_put(f);
+	return r;
+}
+
 int userkvm_open(int flags)
 {
 	int fd = anon_inode_getfd("kvm", KVM_FILE_DEV, NULL, 0, NULL, flags & O_CLOEXEC);

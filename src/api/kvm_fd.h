@@ -60,6 +60,11 @@ int kvm_fd_close(int fd);
 void kvm_fd_dup(int oldfd, int newfd);
 
 long kvm_fd_ioctl(int fd, unsigned long req, unsigned long arg);
+/*
+ * A signal for the thread in KVM_RUN on vCPU descriptor @fd: the run
+ * returns -EINTR, as KVM_RUN does on a signal.  Return: 1 if @fd is a vCPU.
+ */
+int kvm_fd_vcpu_interrupt(int fd);
 
 /* Debug/trace (src/kvm/trace.h): the fd layer's lines are the "ioctl" event. */
 #include "kvm/trace.h"

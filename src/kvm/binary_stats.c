@@ -51,6 +51,7 @@ static const struct stat_def vcpu_stats[] = {
 	VCPU_STAT(irq_exits), VCPU_STAT(irq_window_exits), VCPU_STAT(nmi_window_exits),
 	VCPU_STAT(signal_exits), VCPU_STAT(insn_emulation), VCPU_STAT(hypercalls),
 	VCPU_STAT(irq_injections), VCPU_STAT(nmi_injections), VCPU_STAT(fastpath_exits),
+	VCPU_STAT(halt_successful_poll), VCPU_STAT(halt_wakeup),
 };
 #define VM_STAT(n) { #n, offsetof(struct kvm_vm_stat, n), 1, KVM_STATS_TYPE_CUMULATIVE }
 static const struct stat_def vm_stats[] = { VM_STAT(remote_tlb_flush), VM_STAT(mmu_pte_write) };

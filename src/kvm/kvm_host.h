@@ -86,6 +86,8 @@ struct kvm_vcpu_stat {
 	u64 nmi_injections;
 	/* userkvm's: WRMSRs handled by the fastpath (handle_fastpath_set_msr_irqoff()) */
 	u64 fastpath_exits;
+	u64 halt_successful_poll;	/* a halt ended by an event found while polling */
+	u64 halt_wakeup;		/* a halt that slept until a wakeup */
 	u64 exit_reason[KVM_STAT_EXIT_REASONS];	/* per VMX basic exit reason */
 };
 
@@ -132,6 +134,8 @@ struct kvm {
 	struct kvm *vm_list_next;	/* under kvm_lock */
 	bool mmu_invalidating;		/* under kvm_lock: this VM saw the current unmap */
 	pthread_rwlock_t mmu_notifier_lock;	/* read: KVM touches a checked page */
+	struct kvm_irqfds *irqfds;	/* KVM_IRQFD (eventfd.c), NULL until the first */
+	struct kvm_ioeventfds *ioeventfds;	/* KVM_IOEVENTFD, likewise */
 
 	struct kvm_arch arch;
 };
@@ -211,6 +215,12 @@ void kvm_vm_release(struct kvm *kvm);
 void kvm_vcpu_release(struct kvm_vcpu *vcpu);
 
 int kvm_vm_ioctl_check_extension_generic(struct kvm *kvm, long arg);
+/* KVM_IRQFD (eventfd.c). */
+int kvm_irqfd(struct kvm *kvm, struct kvm_irqfd *args);
+void kvm_irqfd_release(struct kvm *kvm);
+int kvm_ioeventfd(struct kvm *kvm, struct kvm_ioeventfd *args);
+bool kvm_ioeventfd_write(struct kvm *kvm, bool pio, u64 addr, int len, const void *val);
+void kvm_ioeventfd_release(struct kvm *kvm);
 int kvm_vm_ioctl_get_stats_fd(struct kvm *kvm);
 int kvm_vcpu_ioctl_get_stats_fd(struct kvm_vcpu *vcpu);
 void kvm_stats_release(int fd, void *map, size_t size);

@@ -736,6 +736,9 @@ static void kvm_destroy_vm(struct kvm *kvm)
 		pthread_mutex_destroy(&vcpu->mutex);
 		free(vcpu);
 	}
+	/* No irqfd may inject once the irqchip is gone. */
+	kvm_irqfd_release(kvm);
+	kvm_ioeventfd_release(kvm);
 	kvm_arch_destroy_vm(kvm);
 	kvm_stats_release(kvm->stats_fd, kvm->stats_map, kvm->stats_size);
 	for (int as = 0; as < KVM_ADDRESS_SPACE_NUM; as++) {
@@ -904,6 +907,8 @@ int kvm_vm_ioctl_check_extension_generic(struct kvm *kvm, long arg)
 	case KVM_CAP_CHECK_EXTENSION_VM:
 	case KVM_CAP_ENABLE_CAP_VM:
 	case KVM_CAP_BINARY_STATS_FD:
+	case KVM_CAP_IOEVENTFD:
+	case KVM_CAP_IOEVENTFD_ANY_LENGTH:
 		return 1;
 	case KVM_CAP_NR_MEMSLOTS:
 		return KVM_USER_MEM_SLOTS;
@@ -1039,6 +1044,24 @@ long kvm_vm_ioctl(struct kvm *kvm, unsigned int ioctl, unsigned long arg)
 		if (r)
 			break;
 		r = kvm_vm_ioctl_clear_dirty_log(kvm, &log);
+		break;
+	}
+	case KVM_IOEVENTFD: {
+		struct kvm_ioeventfd data;
+
+		r = copy_from_user(&data, argp, sizeof(data));
+		if (r)
+			break;
+		r = kvm_ioeventfd(kvm, &data);
+		break;
+	}
+	case KVM_IRQFD: {
+		struct kvm_irqfd data;
+
+		r = copy_from_user(&data, argp, sizeof(data));
+		if (r)
+			break;
+		r = kvm_irqfd(kvm, &data);
 		break;
 	}
 	case KVM_CHECK_EXTENSION:

@@ -15,12 +15,15 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include <stdbool.h>
 #include <userkvm.h>
+#include <userkvm/kvm_compat.h>
 #include "api/kvm_fd.h"
 
 #define EXPORT __attribute__((visibility("default")))
@@ -35,6 +38,7 @@ static int (*real_dup3)(int, int, int);
 static int (*real_fcntl)(int, int, ...);
 static int (*real_close_range)(unsigned int, unsigned int, int);
 static int (*real_access)(const char *, int);
+static int (*real_pthread_cancel)(pthread_t);
 
 /* dlsym() only here, in the constructor, never while a guest runs. */
 __attribute__((constructor)) static void shim_init(void)
@@ -49,6 +53,7 @@ __attribute__((constructor)) static void shim_init(void)
 	real_fcntl = dlsym(RTLD_NEXT, "fcntl");
 	real_close_range = dlsym(RTLD_NEXT, "close_range");
 	real_access = dlsym(RTLD_NEXT, "access");
+	real_pthread_cancel = dlsym(RTLD_NEXT, "pthread_cancel");
 	kvm_fd_set_exact();
 	kvm_trace("shim loaded");
 }
@@ -145,16 +150,93 @@ EXPORT int access(const char *path, int mode)
 	return real_access(path, mode);
 }
 
+/*
+ * Threads now in KVM_RUN, for pthread_cancel().  With KVM the thread is in
+ * the kernel: for an asynchronously cancelable thread the cancellation
+ * signal ends KVM_RUN (-EINTR) and the thread unwinds on its way back to
+ * user space, KVM's state intact (a deferred cancel sends no signal, and
+ * ioctl() is no cancellation point).  Here KVM_RUN is user code holding
+ * locks: it runs with cancellation disabled; pthread_cancel() of an
+ * asynchronous thread ends the run, and the cancel acts once it returns
+ * (the KVM selftests cancel their vCPU threads so, e.g. xapic_ipi_test).
+ */
+#define SHIM_MAX_RUNNERS 256
+static struct { pthread_t th; int fd; bool used, async; } runners[SHIM_MAX_RUNNERS];
+static pthread_mutex_t runners_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static int runner_add(int fd, bool async)
+{
+	int slot = -1;
+
+	pthread_mutex_lock(&runners_lock);
+	for (int i = 0; i < SHIM_MAX_RUNNERS && slot < 0; i++) {
+		if (!runners[i].used) {
+			runners[i].th = pthread_self();
+			runners[i].fd = fd;
+			runners[i].async = async;
+			runners[i].used = true;
+			slot = i;
+		}
+	}
+	pthread_mutex_unlock(&runners_lock);
+	return slot;
+}
+
+static void runner_del(int slot)
+{
+	if (slot < 0)
+		return;
+	pthread_mutex_lock(&runners_lock);
+	runners[slot].used = false;
+	pthread_mutex_unlock(&runners_lock);
+}
+
+EXPORT int pthread_cancel(pthread_t th)
+{
+	int r = real_pthread_cancel(th);
+
+	pthread_mutex_lock(&runners_lock);
+	for (int i = 0; i < SHIM_MAX_RUNNERS; i++)
+		if (runners[i].used && runners[i].async && pthread_equal(runners[i].th, th))
+			kvm_fd_vcpu_interrupt(runners[i].fd);
+	pthread_mutex_unlock(&runners_lock);
+	return r;
+}
+
 EXPORT int ioctl(int fd, unsigned long req, ...)
 {
 	unsigned long arg;
 	va_list ap;
+	int old, type, slot;
+	long r;
 
 	va_start(ap, req);
 	arg = va_arg(ap, unsigned long);
 	va_end(ap);
 	/* kvm_fd_ioctl() passes descriptors that are not ours to the system. */
-	return (int)kvm_fd_ioctl(fd, req, arg);
+	if ((unsigned int)req != KVM_RUN || !kvm_fd_is_ours(fd))
+		return (int)kvm_fd_ioctl(fd, req, arg);
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
+	pthread_setcanceltype(PTHREAD_CANCEL_DEFERRED, &type);
+	slot = runner_add(fd, type == PTHREAD_CANCEL_ASYNCHRONOUS);
+	r = kvm_fd_ioctl(fd, req, arg);
+	runner_del(slot);
+	{
+		int e = errno;
+
+		/*
+		 * The return to user space: a pending asynchronous cancel acts
+		 * now.  Deferred while enabling, then pthread_testcancel(): glibc
+		 * 2.36 acting on it inside pthread_setcancelstate() leaves the
+		 * thread's result NULL instead of PTHREAD_CANCELED.
+		 */
+		pthread_setcancelstate(old, NULL);
+		if (old == PTHREAD_CANCEL_ENABLE && type == PTHREAD_CANCEL_ASYNCHRONOUS)
+			pthread_testcancel();
+		pthread_setcanceltype(type, NULL);
+		errno = e;
+	}
+	return (int)r;
 }
 
 EXPORT int close(int fd)

@@ -67,6 +67,7 @@ void cpu_update_mode(struct cpu *c)
 	c->mode = mode;
 	c->cpl = cpl;
 	c->tlb_user = cpl == 3;
+	c->tlb_cur = c->tlb[c->tlb_user];
 	c->code64 = (mode & MODE_CS64) != 0;
 	c->flat_r = c->flat_w = 0;
 	for (int s = 0; s < 6; s++) {
@@ -273,21 +274,14 @@ void cpu_inject_event(struct cpu *c, u32 info, u32 error)
 }
 
 /*
- * The machine's TSC counts from the power-up of its first processor: the
- * host's TSC less that moment, the same on every core (as the TSCs of a
- * multi-core package are synchronized).
+ * The machine's TSC is the host's: the same on every core (the TSCs of a
+ * package are synchronized), counting since the host itself powered up, so
+ * that an offset userspace computes from its own RDTSC (KVM_VCPU_TSC_OFFSET,
+ * migration) means what it means on KVM.
  */
 u64 cpu_tsc_epoch(void)
 {
-	static u64 epoch;
-	u64 e = __atomic_load_n(&epoch, __ATOMIC_ACQUIRE), now;
-
-	if (e)
-		return e;
-	now = __rdtsc() | 1;
-	if (__atomic_compare_exchange_n(&epoch, &e, now, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-		return now;
-	return e;
+	return 0;
 }
 
 u64 cpu_rdtsc(struct cpu *c)
@@ -421,7 +415,7 @@ void cpu_count_partial(struct cpu *c)
 
 	if (!b)
 		return;
-	rip = b->rip;
+	rip = c->blk_base;
 	for (int k = 0; k < b->n; k++) {
 		if (rip == c->s.rip) {
 			c->icount += k;
@@ -450,6 +444,120 @@ static void cpu_exec_exact(struct cpu *c, const struct insn *i)
 	t.flags &= ~IF_FDEAD;
 	t.fn = alu_flagful(i->fn);
 	t.fn(c, &t);
+}
+
+/*
+ * Run all of block @b (@end: where its dispatch stops, before a fused
+ * pair's second half), and again while it branches back to its own start
+ * and nothing is pending.  Kept apart from run_loop() so that its few live
+ * values stay in registers across the handler calls.
+ *
+ * RIP is set from the block start before each handler (no dependency chain
+ * through memory); after the last one it advances by that insn's length,
+ * which also completes a branch's set_rip().  The handlers are called from
+ * an unrolled sequence entered at the block's length (computed goto; no
+ * loop test per instruction, one call site per position); a write to the block's own code makes the next insn
+ * op_smc_stop() (icache.c), which leaves the block there.
+ */
+#define STEP(k)								\
+	do {								\
+		const struct insn *i_ = end - (k);			\
+		c->s.rip = base + i_->off;				\
+		i_->fn(c, i_);						\
+	} while (0)
+static __attribute__((noinline)) void run_block(struct cpu *c, const struct block *b,
+						const struct insn *end)
+{
+	static const void *const steps[BLOCK_MAX_INSNS + 1] = {
+		NULL, &&L1, &&L2, &&L3, &&L4, &&L5, &&L6, &&L7, &&L8, &&L9, &&L10, &&L11, &&L12,
+		&&L13, &&L14, &&L15, &&L16, &&L17, &&L18, &&L19, &&L20, &&L21, &&L22, &&L23, &&L24,
+		&&L25, &&L26, &&L27, &&L28, &&L29, &&L30, &&L31, &&L32, &&L33, &&L34, &&L35, &&L36,
+		&&L37, &&L38, &&L39, &&L40, &&L41, &&L42, &&L43, &&L44, &&L45, &&L46, &&L47, &&L48,
+	};
+	const void *entry = steps[end - b->insn];
+	u64 stop;
+
+	_Static_assert(BLOCK_MAX_INSNS == 48, "run_block() unrolls 48 steps");
+	/* the loop runs the block again while icount < stop: a whole block must fit a hard budget */
+	if (!b->cached)
+		stop = 0;
+	else if (c->budget_soft)
+		stop = c->budget_end;
+	else
+		stop = c->budget_end >= b->n ? c->budget_end - b->n + 1 : 0;
+	for (;;) {
+		u64 base = c->s.rip;
+
+		c->blk_base = base;
+		goto *entry;
+	L48: STEP(48);
+	L47: STEP(47);
+	L46: STEP(46);
+	L45: STEP(45);
+	L44: STEP(44);
+	L43: STEP(43);
+	L42: STEP(42);
+	L41: STEP(41);
+	L40: STEP(40);
+	L39: STEP(39);
+	L38: STEP(38);
+	L37: STEP(37);
+	L36: STEP(36);
+	L35: STEP(35);
+	L34: STEP(34);
+	L33: STEP(33);
+	L32: STEP(32);
+	L31: STEP(31);
+	L30: STEP(30);
+	L29: STEP(29);
+	L28: STEP(28);
+	L27: STEP(27);
+	L26: STEP(26);
+	L25: STEP(25);
+	L24: STEP(24);
+	L23: STEP(23);
+	L22: STEP(22);
+	L21: STEP(21);
+	L20: STEP(20);
+	L19: STEP(19);
+	L18: STEP(18);
+	L17: STEP(17);
+	L16: STEP(16);
+	L15: STEP(15);
+	L14: STEP(14);
+	L13: STEP(13);
+	L12: STEP(12);
+	L11: STEP(11);
+	L10: STEP(10);
+	L9: STEP(9);
+	L8: STEP(8);
+	L7: STEP(7);
+	L6: STEP(6);
+	L5: STEP(5);
+	L4: STEP(4);
+	L3: STEP(3);
+	L2: STEP(2);
+	L1: STEP(1);
+		c->s.rip += end[-1].len;
+		c->icount += b->n;
+		/*
+		 * A loop that branches back to its own start runs again
+		 * straight away while nothing is pending and nothing that a
+		 * link depends on changed.
+		 */
+		if (c->s.rip != b->rip || c->icount >= stop ||
+		    __atomic_load_n(&c->req, __ATOMIC_RELAXED) ||
+		    b->link_epoch != c->link_epoch ||
+		    b->link_wgen != __atomic_load_n(&code_wgen, __ATOMIC_RELAXED))
+			return;
+	}
+}
+#undef STEP
+
+/* Put over the insn after one that wrote its own block's code (icache.c): stop before it. */
+void op_smc_stop(struct cpu *c, const struct insn *i)
+{
+	longjmp(c->jb, 3);
 }
 
 /*
@@ -529,6 +637,7 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 		else if (unlikely(left < n) && !c->budget_soft)
 			n = (u32)left;
 		c->cur_block = b;
+		c->blk_base = c->s.rip;
 		disp = n;
 		if (unlikely(b->fused) && !(shadow || step)) {
 			if (n == b->n) {
@@ -598,38 +707,18 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 		 * branch's set_rip().  A handler may pull run_end in (self-
 		 * modifying code) to stop after itself.
 		 */
-		for (;;) {
+		if (unlikely(n != b->n)) {
+			/* cut by the budget: flags exact where the run stops */
 			u64 base = c->s.rip;
-			if (likely(n == b->n)) {
-				for (i = b->insn; i < c->run_end; i++) {
-					c->s.rip = base + i->off;
-					i->fn(c, i);
-				}
-			} else {
-				/* cut by the budget: flags exact where the run stops */
-				for (i = b->insn; i < c->run_end; i++) {
-					c->s.rip = base + i->off;
-					cpu_exec_exact(c, i);
-				}
+			for (i = b->insn; i < c->run_end; i++) {
+				c->s.rip = base + i->off;
+				cpu_exec_exact(c, i);
 			}
 			c->s.rip += i[-1].len;
-			if (unlikely(c->run_end != end)) {
-				c->icount += (u64)(i - b->insn);
-				break;
-			}
-			c->icount += n;
-			/*
-			 * A loop that branches back to its own start runs again
-			 * straight away while nothing is pending and nothing that
-			 * a link depends on changed.
-			 */
-			if (c->s.rip != b->rip || __atomic_load_n(&c->req, __ATOMIC_RELAXED) ||
-			    b->link_epoch != c->link_epoch ||
-			    b->link_wgen != __atomic_load_n(&code_wgen, __ATOMIC_RELAXED) ||
-			    c->icount >= c->budget_end ||
-			    (c->budget_end - c->icount < n && !c->budget_soft) || !b->cached)
-				break;
+			c->icount += c->run_end != end ? (u64)(i - b->insn) : n;
+			continue;
 		}
+		run_block(c, b, end);
 	}
 }
 
@@ -640,6 +729,8 @@ static enum cpu_exit run(struct cpu *c, u64 budget, bool soft)
 	c->budget_end = budget ? c->icount + budget : ~0ull;
 	c->budget_soft = soft;
 	r = setjmp(c->jb);
+	if (r == 3)	/* op_smc_stop() */
+		cpu_count_partial(c);
 	if (r == 2) {
 		cpu_count_partial(c);
 		return finish(c, (enum cpu_exit)c->exit_reason);

@@ -66,7 +66,8 @@ struct insn {
 	u8 rmb;		/* byte offset of the 8-bit register named by rm */
 	u8 modrm;
 	u16 flags;	/* IF_* */
-	u16 imm2;	/* second immediate: ENTER level, far selector */
+	u16 imm2;	/* second immediate: ENTER level, far selector; for the
+			 * per-form memory handlers, a soft-TLB slot (ops.h ea_host()) */
 	u16 off;	/* offset from the start of its block */
 	u64 imm;
 };
@@ -90,6 +91,7 @@ struct tlb_entry {
 	u64 tag;
 	uintptr_t addend;
 	u64 gpa;
+	u64 pad;	/* 32 bytes: a slot's offset is a shift */
 };
 
 /**
@@ -167,6 +169,7 @@ struct cpu {
 	/* Derived mode */
 	u8 cpl;
 	u8 tlb_user;		/* index of the soft TLB set: CPL 3 */
+	struct tlb_entry (*tlb_cur)[TLB_SIZE];	/* tlb[tlb_user] */
 	u32 mode;
 	bool code64;		/* 64-bit mode */
 	u64 seg_base[6];	/* bases in effect (0 for ES-SS in 64-bit mode) */
@@ -242,6 +245,7 @@ struct cpu {
 	int exit_reason;	/* set with longjmp code 2 */
 	const struct block *cur_block;
 	const struct insn *run_end;	/* the run loop stops before this insn */
+	u64 blk_base;		/* RIP of cur_block's first insn in this run */
 
 	/* VMX: non-root operation (the VMX engineer's state hangs off vmx) */
 	bool vmx_nonroot;
@@ -483,14 +487,24 @@ bool paging_load_pdptes(struct cpu *c);
 
 static __always_inline struct tlb_entry *tlb_slot(struct cpu *c, u64 lin, int kind)
 {
-	return &c->tlb[c->tlb_user][kind][(lin >> PAGE_SHIFT) & (TLB_SIZE - 1)];
+	return &c->tlb_cur[kind][(lin >> PAGE_SHIFT) & (TLB_SIZE - 1)];
+}
+
+/*
+ * Does slot @e (the one of @lin's page) hit for @size bytes at @lin?  An
+ * access that runs into the next page compares that page's address, which
+ * cannot be the tag of this slot (another index), so one compare covers both.
+ */
+static __always_inline bool tlb_hit(const struct tlb_entry *e, u64 lin, int size)
+{
+	return e->tag == ((lin + (u64)size - 1) & ~(u64)0xfff);
 }
 
 /* Host pointer for an access of @size bytes, or NULL (slow path needed). */
 static __always_inline void *mem_fast(struct cpu *c, u64 lin, int size, int kind)
 {
 	struct tlb_entry *e = tlb_slot(c, lin, kind);
-	if (likely(e->tag == (lin & ~(u64)0xfff) && (lin & 0xfff) <= 4096u - size))
+	if (likely(tlb_hit(e, lin, size)))
 		return (void *)(uintptr_t)(lin + e->addend);
 	return NULL;
 }
@@ -517,17 +531,17 @@ static __always_inline void st(void *p, int size, u64 v)
 
 static __always_inline u64 lin_read(struct cpu *c, u64 lin, int size)
 {
-	void *p = mem_fast(c, lin, size, ACC_R);
-	if (likely(p))
-		return ld(p, size);
+	struct tlb_entry *e = tlb_slot(c, lin, ACC_R);
+	if (likely(tlb_hit(e, lin, size)))
+		return ld((void *)(uintptr_t)(lin + e->addend), size);
 	return mem_read_slow(c, lin, size, ACC_R);
 }
 
 static __always_inline void lin_write(struct cpu *c, u64 lin, int size, u64 v)
 {
-	void *p = mem_fast(c, lin, size, ACC_W);
-	if (likely(p))
-		st(p, size, v);
+	struct tlb_entry *e = tlb_slot(c, lin, ACC_W);
+	if (likely(tlb_hit(e, lin, size)))
+		st((void *)(uintptr_t)(lin + e->addend), size, v);
 	else
 		mem_write_slow(c, lin, size, v, ACC_W);
 }
@@ -656,7 +670,12 @@ insn_fn ea_select(struct cpu *c, const struct insn *i, insn_fn fn);
  */
 insn_fn alu_flagless(insn_fn fn);
 insn_fn alu_flagful(insn_fn fn);
+/* Register INC/DEC whose CF comes from a logic op (CF = 0), or NULL; is @fn such a logic op? */
+insn_fn incdec_after_logic(insn_fn fn);
+bool alu_clears_cf(insn_fn fn);
 
+/* Leaves the block before this insn (a write to the block's own code, icache.c) */
+void op_smc_stop(struct cpu *c, const struct insn *i);
 struct block *icache_lookup(struct cpu *c);
 void icache_flush(struct cpu *c);
 int icache_init(struct cpu *c);

@@ -89,9 +89,23 @@ void code_page_written(struct cpu *c, uintptr_t host)
 	__atomic_store_n(&code_mark[slot], 0, __ATOMIC_SEQ_CST);
 	__atomic_add_fetch(&code_gen[slot], 1, __ATOMIC_SEQ_CST);
 	__atomic_add_fetch(&code_wgen, 1, __ATOMIC_SEQ_CST);
-	/* Self-modifying code: stop the running block after this insn. */
-	if (c && c->cur_block && c->cur_block->slot == slot)
-		c->run_end = c->cur_block->insn;
+	/*
+	 * Self-modifying code: stop the running block after this insn, by
+	 * run_end (the loops that test it) and by making the next insn
+	 * op_smc_stop() (run_block(), which does not).  The block is stale
+	 * now (its slot's generation moved), so it is never run again.
+	 */
+	if (c && c->cur_block && c->cur_block->slot == slot) {
+		struct block *b = (struct block *)c->cur_block;
+		u64 off = c->s.rip - c->blk_base;
+
+		c->run_end = b->insn;
+		for (int k = 0; k + 1 < b->n; k++)
+			if (b->insn[k].off == off) {
+				b->insn[k + 1].fn = op_smc_stop;
+				break;
+			}
+	}
 }
 
 void code_page_mark(struct cpu *c, uintptr_t host)
@@ -198,6 +212,27 @@ static struct block *decode_block(struct cpu *c, u64 lin, u64 gpa, u8 *page, u32
 					b->insn[k].fn = nf;
 			}
 			live = (live & ~def) | use;
+		}
+	}
+	/*
+	 * INC/DEC keep CF: when the last instruction before them that sets CF
+	 * is in the block and is a logic op, CF is 0 and needs no computing.
+	 * The walk stops at anything insn_flags() does not describe exactly.
+	 */
+	for (int k = 1; k < n; k++) {
+		insn_fn f = incdec_after_logic(b->insn[k].fn);
+		if (!f)
+			continue;
+		for (int j = k - 1; j >= 0; j--) {
+			u32 def, use;
+			insn_flags(&b->insn[j], &def, &use);
+			if (def & CPU_FLAG_CF) {
+				if (alu_clears_cf(b->insn[j].fn))
+					b->insn[k].fn = f;
+				break;
+			}
+			if (!def && use == FLAGS_ARITH)
+				break;
 		}
 	}
 	/* a block ending in CMP/SUB/INC/DEC/TEST; Jcc: one handler runs the pair */

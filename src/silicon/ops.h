@@ -56,6 +56,32 @@ static __always_inline void jump_near(struct cpu *c, const struct insn *i, u64 t
 	set_rip(c, i, target);
 }
 
+/*
+ * For the per-form handlers: the host address of a soft-TLB hit for @size
+ * bytes at @lin, or 0 on a miss, in which case the handler tail-calls the
+ * generic one (same semantics, slow path included), so the fast path needs
+ * no stack frame.
+ *
+ * The slot is first taken from i->imm2, the slot index of the
+ * instruction's last access: its tag and addend load while the address is
+ * still being computed, so the access waits for the address only.  A hit
+ * there is an ordinary hit (same tag, page and set); the index just
+ * predicts which slot to look at.
+ */
+static __always_inline uintptr_t ea_host(struct cpu *c, const struct insn *i, u64 lin, int size,
+					 int kind)
+{
+	const struct tlb_entry *e = &c->tlb_cur[kind][i->imm2 & (TLB_SIZE - 1)];
+
+	if (likely(e->tag == (lin & ~(u64)0xfff) && (lin & 0xfff) <= 4096u - size))
+		return (uintptr_t)(lin + e->addend);
+	e = tlb_slot(c, lin, kind);
+	if (!tlb_hit(e, lin, size))
+		return 0;
+	((struct insn *)i)->imm2 = (u16)((lin >> PAGE_SHIFT) & (TLB_SIZE - 1));
+	return (uintptr_t)(lin + e->addend);
+}
+
 /* r/m operand of size sz */
 static __always_inline u64 rm_read(struct cpu *c, const struct insn *i, int sz)
 {
@@ -194,5 +220,6 @@ extern const insn_fn alu_ea_tab_rm_r[EAF_NR][8][4], alu_ea_tab_r_rm[EAF_NR][8][4
 extern const insn_fn mov_ea_tab[EAF_NR][3][4];
 extern const insn_fn movx_ea_tab[EAF_NR][2][2][4];
 extern const insn_fn lea_ea_tab[EAF_NR][2];
+extern const insn_fn movx_rr_tab[2][2][4];
 
 #endif

@@ -229,19 +229,34 @@ const insn_fn alu_tab_ri[8][4] = ALU_TAB(alu_ri);
 #define ALU_EA(K, SZ, F)						\
 static void alu_rm_r_##K##_##SZ##_##F(struct cpu *c, const struct insn *i) \
 {									\
-	alu_mem_at(c, i, K, SZ, reg_read(c, i_reg(i, SZ), SZ), ea_form(c, i, F)); \
+	u64 lin = ea_form(c, i, F), v;					\
+	uintptr_t h = ea_host(c, i, lin, 1 << SZ, K == K_CMP ? ACC_R : ACC_W); \
+	if (unlikely(!h || (K != K_CMP && (i->flags & IF_LOCK))))	\
+		{ alu_rm_r_##K##_##SZ(c, i); return; }		\
+	v = alu_op(c, K, SZ, ld((void *)h, 1 << SZ), reg_read(c, i_reg(i, SZ), SZ)); \
+	if (K != K_CMP)							\
+		st((void *)h, 1 << SZ, v);				\
 }									\
 static void alu_r_rm_##K##_##SZ##_##F(struct cpu *c, const struct insn *i) \
 {									\
-	u64 b = lin_read(c, ea_form(c, i, F), 1 << SZ);			\
+	u64 lin = ea_form(c, i, F), v;					\
+	uintptr_t h = ea_host(c, i, lin, 1 << SZ, ACC_R);			\
 	int r = i_reg(i, SZ);						\
-	u64 v = alu_op(c, K, SZ, reg_read(c, r, SZ), b);		\
+	if (unlikely(!h))						\
+		{ alu_r_rm_##K##_##SZ(c, i); return; }		\
+	v = alu_op(c, K, SZ, reg_read(c, r, SZ), ld((void *)h, 1 << SZ)); \
 	if (K != K_CMP)							\
 		reg_write(c, r, SZ, v);					\
 }									\
 static void alu_rm_imm_##K##_##SZ##_##F(struct cpu *c, const struct insn *i) \
 {									\
-	alu_mem_at(c, i, K, SZ, i->imm & sz_mask(SZ), ea_form(c, i, F)); \
+	u64 lin = ea_form(c, i, F), v;					\
+	uintptr_t h = ea_host(c, i, lin, 1 << SZ, K == K_CMP ? ACC_R : ACC_W); \
+	if (unlikely(!h || (K != K_CMP && (i->flags & IF_LOCK))))	\
+		{ alu_rm_imm_##K##_##SZ(c, i); return; }		\
+	v = alu_op(c, K, SZ, ld((void *)h, 1 << SZ), i->imm & sz_mask(SZ)); \
+	if (K != K_CMP)							\
+		st((void *)h, 1 << SZ, v);				\
 }
 #define ALU_EA_SZ(K, F) ALU_EA(K, SZ8, F) ALU_EA(K, SZ16, F) ALU_EA(K, SZ32, F) ALU_EA(K, SZ64, F)
 #define ALU_EA_K(F) ALU_EA_SZ(K_ADD, F) ALU_EA_SZ(K_OR, F) ALU_EA_SZ(K_ADC, F) \
@@ -337,6 +352,38 @@ static __always_inline u64 incdec(struct cpu *c, int sz, u64 a, bool dec)
 	c->lf_res = r;
 	return r;
 }
+
+/*
+ * INC/DEC whose CF comes from a logic op earlier in its block (icache.c,
+ * incdec_after_logic()): CF is 0 (SDM: AND/OR/XOR/TEST clear it), so it
+ * needs no computing from the lazy flags.
+ */
+#define INCDEC_CF0(SZ)							\
+static void op_inc_reg_cf0_##SZ(struct cpu *c, const struct insn *i)	\
+{									\
+	int r = i_rm(i, SZ);						\
+	u64 v = (reg_read(c, r, SZ) + 1) & sz_mask(SZ);			\
+	c->lf_cf = 0;							\
+	c->lf_op = LF_INC;						\
+	c->lf_sz = SZ;							\
+	c->lf_res = v;							\
+	reg_write(c, r, SZ, v);						\
+}									\
+static void op_dec_reg_cf0_##SZ(struct cpu *c, const struct insn *i)	\
+{									\
+	int r = i_rm(i, SZ);						\
+	u64 v = (reg_read(c, r, SZ) - 1) & sz_mask(SZ);			\
+	c->lf_cf = 0;							\
+	c->lf_op = LF_DEC;						\
+	c->lf_sz = SZ;							\
+	c->lf_res = v;							\
+	reg_write(c, r, SZ, v);						\
+}
+INCDEC_CF0(SZ8) INCDEC_CF0(SZ16) INCDEC_CF0(SZ32) INCDEC_CF0(SZ64)
+static const insn_fn incdec_cf0_tab[2][4] = {
+	{ op_inc_reg_cf0_SZ8, op_inc_reg_cf0_SZ16, op_inc_reg_cf0_SZ32, op_inc_reg_cf0_SZ64 },
+	{ op_dec_reg_cf0_SZ8, op_dec_reg_cf0_SZ16, op_dec_reg_cf0_SZ32, op_dec_reg_cf0_SZ64 },
+};
 
 OP(op_inc_r)
 {
@@ -1290,16 +1337,10 @@ OP(op_adcx)
 }
 
 /*
- * Compare-and-branch pairs (FUSE_JCC in ops.h).  FIRST: CMP/SUB/INC/DEC of
- * registers, CMP with memory (each addressing form), TEST.
+ * Compare-and-branch pairs (FUSE_JCC in ops.h) with FIRST a CMP with memory
+ * (each addressing form) or TEST; the register forms have one handler per
+ * condition (FUSE_CC below).
  */
-FUSE_JCC(alu_rr_K_CMP_SZ64) FUSE_JCC(alu_rr_K_CMP_SZ32)
-FUSE_JCC(alu_ri_K_CMP_SZ64) FUSE_JCC(alu_ri_K_CMP_SZ32)
-FUSE_JCC(alu_rr_K_SUB_SZ64) FUSE_JCC(alu_rr_K_SUB_SZ32)
-FUSE_JCC(alu_ri_K_SUB_SZ64) FUSE_JCC(alu_ri_K_SUB_SZ32)
-FUSE_JCC(op_dec_reg_SZ64) FUSE_JCC(op_dec_reg_SZ32)
-FUSE_JCC(op_inc_reg_SZ64) FUSE_JCC(op_inc_reg_SZ32)
-FUSE_JCC(alu_rr2_K_CMP_SZ64) FUSE_JCC(alu_rr2_K_CMP_SZ32)
 FUSE_JCC(alu_r_rm_K_CMP_SZ64) FUSE_JCC(alu_r_rm_K_CMP_SZ32)
 FUSE_JCC(alu_rm_r_K_CMP_SZ64) FUSE_JCC(alu_rm_r_K_CMP_SZ32)
 FUSE_JCC(alu_rm_imm_K_CMP_SZ64) FUSE_JCC(alu_rm_imm_K_CMP_SZ32) FUSE_JCC(alu_rm_imm_K_CMP_SZ8)
@@ -1340,6 +1381,8 @@ FUSE_CCS(alu_ri_K_SUB_SZ64) FUSE_CCS(alu_ri_K_SUB_SZ32)
 FUSE_CCS(op_dec_reg_SZ64) FUSE_CCS(op_dec_reg_SZ32)
 FUSE_CCS(op_inc_reg_SZ64) FUSE_CCS(op_inc_reg_SZ32)
 FUSE_CCS(alu_rr2_K_CMP_SZ64) FUSE_CCS(alu_rr2_K_CMP_SZ32)
+FUSE_CCS(op_dec_reg_cf0_SZ64) FUSE_CCS(op_dec_reg_cf0_SZ32)
+FUSE_CCS(op_inc_reg_cf0_SZ64) FUSE_CCS(op_inc_reg_cf0_SZ32)
 
 insn_fn fuse_jcc(insn_fn first, int cc)
 {
@@ -1348,11 +1391,13 @@ insn_fn fuse_jcc(insn_fn first, int cc)
 		const insn_fn *per_cc;
 	} tab[] = {
 #define P(F) { F, fuse_##F, NULL }
-#define PC(F) { F, fuse_##F, fuse_cc_##F }
+#define PC(F) { F, NULL, fuse_cc_##F }
 		PC(alu_rr_K_CMP_SZ64), PC(alu_rr_K_CMP_SZ32), PC(alu_ri_K_CMP_SZ64), PC(alu_ri_K_CMP_SZ32),
 		PC(alu_rr_K_SUB_SZ64), PC(alu_rr_K_SUB_SZ32), PC(alu_ri_K_SUB_SZ64), PC(alu_ri_K_SUB_SZ32),
 		PC(op_dec_reg_SZ64), PC(op_dec_reg_SZ32), PC(op_inc_reg_SZ64), PC(op_inc_reg_SZ32),
 		PC(alu_rr2_K_CMP_SZ64), PC(alu_rr2_K_CMP_SZ32),
+		PC(op_dec_reg_cf0_SZ64), PC(op_dec_reg_cf0_SZ32),
+		PC(op_inc_reg_cf0_SZ64), PC(op_inc_reg_cf0_SZ32),
 		P(alu_r_rm_K_CMP_SZ64), P(alu_r_rm_K_CMP_SZ32),
 		P(alu_rm_r_K_CMP_SZ64), P(alu_rm_r_K_CMP_SZ32),
 		P(alu_rm_imm_K_CMP_SZ64), P(alu_rm_imm_K_CMP_SZ32), P(alu_rm_imm_K_CMP_SZ8),
@@ -1425,4 +1470,29 @@ insn_fn alu_flagful(insn_fn fn)
 				return shift_ri_tab[k][sz];
 	}
 	return fn;
+}
+
+/* The register INC/DEC @fn with CF known to be 0 (see INCDEC_CF0), or NULL. */
+insn_fn incdec_after_logic(insn_fn fn)
+{
+	for (int d = 0; d < 2; d++)
+		for (int sz = 0; sz < 4; sz++)
+			if (incdec_reg_tab[d][sz] == fn)
+				return incdec_cf0_tab[d][sz];
+	return NULL;
+}
+
+/* Does @fn (a register form) leave CF = 0 (AND/OR/XOR/TEST)? */
+bool alu_clears_cf(insn_fn fn)
+{
+	static const int logic[] = { K_OR, K_AND, K_XOR };
+
+	if (fn == op_test_rm_r || fn == op_test_a_imm || fn == op_test_rm_imm)
+		return true;
+	for (int sz = 0; sz < 4; sz++)
+		for (unsigned k = 0; k < ARRAY_SIZE(logic); k++)
+			for (int f = 0; f < 4; f++)
+				if (alu_full_tab[f][logic[k]][sz] == fn || alu_nf_tab[f][logic[k]][sz] == fn)
+					return true;
+	return false;
 }

@@ -103,20 +103,36 @@ const insn_fn movx_tab[2][2][2] = {
 #define MOV_EA(SZ, F)							\
 static void mov_st_##SZ##_##F(struct cpu *c, const struct insn *i)	\
 {									\
-	lin_write(c, ea_form(c, i, F), 1 << SZ, reg_read(c, i_reg(i, SZ), SZ)); \
+	u64 lin = ea_form(c, i, F);					\
+	uintptr_t h = ea_host(c, i, lin, 1 << SZ, ACC_W);			\
+	if (unlikely(!h))						\
+		{ mov_st_##SZ(c, i); return; }			\
+	st((void *)h, 1 << SZ, reg_read(c, i_reg(i, SZ), SZ));		\
 }									\
 static void mov_ld_##SZ##_##F(struct cpu *c, const struct insn *i)	\
 {									\
-	reg_write(c, i_reg(i, SZ), SZ, lin_read(c, ea_form(c, i, F), 1 << SZ)); \
+	u64 lin = ea_form(c, i, F);					\
+	uintptr_t h = ea_host(c, i, lin, 1 << SZ, ACC_R);			\
+	if (unlikely(!h))						\
+		{ mov_ld_##SZ(c, i); return; }			\
+	reg_write(c, i_reg(i, SZ), SZ, ld((void *)h, 1 << SZ));	\
 }									\
 static void mov_sti_##SZ##_##F(struct cpu *c, const struct insn *i)	\
 {									\
-	lin_write(c, ea_form(c, i, F), 1 << SZ, i->imm);		\
+	u64 lin = ea_form(c, i, F);					\
+	uintptr_t h = ea_host(c, i, lin, 1 << SZ, ACC_W);			\
+	if (unlikely(!h))						\
+		{ mov_sti_##SZ(c, i); return; }			\
+	st((void *)h, 1 << SZ, i->imm);					\
 }
 #define MOVX_EA(SSZ, SX, DSZ, F)					\
 static void movx_ld_##SSZ##_##SX##_##DSZ##_##F(struct cpu *c, const struct insn *i) \
 {									\
-	u64 v = lin_read(c, ea_form(c, i, F), 1 << SSZ);		\
+	u64 lin = ea_form(c, i, F), v;					\
+	uintptr_t h = ea_host(c, i, lin, 1 << SSZ, ACC_R);			\
+	if (unlikely(!h))						\
+		{ movx_ld_##SSZ##_##SX(c, i); return; }		\
+	v = ld((void *)h, 1 << SSZ);					\
 	reg_write(c, i_reg(i, DSZ), DSZ, SX ? sext(v, SSZ) : v);	\
 }
 #define LEA_EA(DSZ, F)							\
@@ -149,6 +165,22 @@ const insn_fn lea_ea_tab[EAF_NR][2] = {
 	[EAF_B] = { lea_SZ32_EAF_B, lea_SZ64_EAF_B },
 	[EAF_BI] = { lea_SZ32_EAF_BI, lea_SZ64_EAF_BI },
 	[EAF_RIP] = { lea_SZ32_EAF_RIP, lea_SZ64_EAF_RIP },
+};
+
+/* Register MOVZX/MOVSX per operand size too: [sign][source word?][operand size] */
+#define MOVX_RR(SSZ, SX, DSZ)						\
+static void movx_rr_##SSZ##_##SX##_##DSZ(struct cpu *c, const struct insn *i) \
+{									\
+	u64 v = reg_read(c, i_rm(i, SSZ), SSZ);				\
+	reg_write(c, i_reg(i, DSZ), DSZ, SX ? sext(v, SSZ) : v);	\
+}
+#define MOVX_RR_D(SSZ, SX) MOVX_RR(SSZ, SX, SZ8) MOVX_RR(SSZ, SX, SZ16) MOVX_RR(SSZ, SX, SZ32) \
+	MOVX_RR(SSZ, SX, SZ64)
+MOVX_RR_D(SZ8, 0) MOVX_RR_D(SZ16, 0) MOVX_RR_D(SZ8, 1) MOVX_RR_D(SZ16, 1)
+#define MOVX_RR_ROW(SSZ, SX) { movx_rr_##SSZ##_##SX##_SZ8, movx_rr_##SSZ##_##SX##_SZ16, \
+			       movx_rr_##SSZ##_##SX##_SZ32, movx_rr_##SSZ##_##SX##_SZ64 }
+const insn_fn movx_rr_tab[2][2][4] = {
+	{ MOVX_RR_ROW(SZ8, 0), MOVX_RR_ROW(SZ16, 0) }, { MOVX_RR_ROW(SZ8, 1), MOVX_RR_ROW(SZ16, 1) },
 };
 
 /* B0+r / B8+r */

@@ -197,13 +197,22 @@ insn_fn optab_select(struct cpu *c, struct insn *i, u8 modrm)
  * The memory forms of the hot handlers come in one version per addressing
  * form (ops.h, EAF_*); pick it when the form applies: 64-bit mode (a block
  * is only run in the mode it was decoded in), 64-bit addresses, a segment
- * with base 0 and a base register or RIP.
+ * with base 0 and a base register or RIP.  Register MOVZX/MOVSX come per
+ * operand size.
  */
 insn_fn ea_select(struct cpu *c, const struct insn *i, insn_fn fn)
 {
 	int f, sz = i->osz;
 
-	if (!c->code64 || !(i->flags & IF_MEM) || i->asz != SZ64 || i->seg >= CPU_SEG_FS)
+	if (!(i->flags & IF_MEM)) {
+		/* register MOVZX/MOVSX: per operand size as well */
+		for (int sx = 0; sx < 2; sx++)
+			for (int w = 0; w < 2; w++)
+				if (fn == movx_tab[0][sx][w])
+					return movx_rr_tab[sx][w][sz];
+		return fn;
+	}
+	if (!c->code64 || i->asz != SZ64 || i->seg >= CPU_SEG_FS)
 		return fn;
 	if (i->flags & IF_RIPREL)
 		f = EAF_RIP;

@@ -60,6 +60,25 @@ static __always_inline int vmcs_slot(u32 enc)
 	return (int)vmcs_slot_map[VMCS_FIELD_WIDTH(enc)][VMCS_FIELD_TYPE(enc)][VMCS_FIELD_INDEX(enc)] - 1;
 }
 
+/*
+ * The same map flattened for VMREAD/VMWRITE with a run-time encoding: an
+ * encoding with no bit outside 14:13, 11:10 and 5:0 (so an index below 32)
+ * packs into 10 bits (width, type, index, high), which index a table of
+ * slot offsets (0 = not implemented; a high encoding only for 64-bit
+ * fields).
+ */
+#define VMCS_KEY_BITS	0x6c3fu
+#define VMCS_KEY(enc)	(((enc) & 0x3f) | (((enc) >> 4) & 0xc0) | (((enc) >> 5) & 0x300))
+
+static const u16 vmcs_key_offset[1024] = {
+#define VMCS_KEY_MAP(name, enc)								\
+	[VMCS_KEY(enc)] = VMCS_DATA_OFFSET + VMCS_SLOT_##name * 8,				\
+	[VMCS_KEY((enc) | 1)] = VMCS_FIELD_WIDTH(enc) == VMCS_FIELD_WIDTH_64 ?			\
+				VMCS_DATA_OFFSET + VMCS_SLOT_##name * 8 : 0,
+	VMCS_FIELDS(VMCS_KEY_MAP)
+#undef VMCS_KEY_MAP
+};
+
 /**
  * vmcs_field_offset() - where a field lives in the VMCS region
  * @enc: field encoding (a 64-bit field's high encoding maps to its slot)
@@ -69,9 +88,12 @@ static __always_inline int vmcs_slot(u32 enc)
  */
 static __always_inline int vmcs_field_offset(u32 enc)
 {
-	int slot = vmcs_slot(enc);
+	int off;
 
-	return slot < 0 ? -1 : VMCS_DATA_OFFSET + slot * 8;
+	if (enc & ~VMCS_KEY_BITS)
+		return -1;
+	off = vmcs_key_offset[VMCS_KEY(enc)];
+	return off ? off : -1;
 }
 
 /* The value mask of a field's width: 16, 32, 64 or natural (64) bits. */

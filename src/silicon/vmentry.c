@@ -681,7 +681,7 @@ void vmx_host_xlate(struct cpu *c, u64 gpa, int kind, struct phys_xlate *out);
  * entries were filled in (SDM 29.4.3.3: with VPID 0 - "enable VPID" off -
  * every VM entry and exit flushes).
  */
-static void vmx_enter_tlb_context(struct vmx_cpu *v)
+static void vmx_enter_tlb_context(struct vmx_cpu *v, bool fresh)
 {
 	struct cpu *c = v->cpu;
 	const struct vmx_ctls *ctl = &v->ctls;
@@ -697,6 +697,18 @@ static void vmx_enter_tlb_context(struct vmx_cpu *v)
 
 	c->lf_op = LF_NONE;
 	c->s.rflags = (c->s.rflags & 0x3f7fd7) | 2;
+	/* Activity state and interruptibility came from the VMCS: look at them. */
+	cpu_req(c, REQ_SLOW);
+	/*
+	 * Not fresh: modes, breakpoints and the TLB context are those the
+	 * core had at the exit (nothing they depend on has changed); without
+	 * a VPID the entry still flushes.
+	 */
+	if (!fresh) {
+		if (!ctx.vpid)
+			tlb_flush_all(c);
+		return;
+	}
 	cpu_update_mode(c);
 	cpu_dr7_changed(c);	/* breakpoints armed from the guest's DR7 */
 	/* Field by field: the structure's padding is not initialized. */
@@ -706,8 +718,6 @@ static void vmx_enter_tlb_context(struct vmx_cpu *v)
 		tlb_flush_all(c);
 	v->tlb_ctx = ctx;
 	v->tlb_ctx_valid = true;
-	/* Activity state and interruptibility came from the VMCS: look at them. */
-	cpu_req(c, REQ_SLOW);
 }
 
 /* MSRs a VM-entry MSR-load list may not name (SDM 27.4). */
@@ -753,44 +763,62 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
 	struct cpu_state *s = &c->s;
 	const struct vmx_ctls *ctl = &v->ctls;
 	bool ia32e = ctl->entry & VM_ENTRY_IA32E_MODE;
+	bool fresh;
 	u32 info, bad;
 
-	/* STEP 5.1 (27.3.2.1): control registers, debug registers, MSRs. */
-	s->cr0 = G(GUEST_CR0);
-	s->cr3 = G(GUEST_CR3);
-	s->cr4 = G(GUEST_CR4);
-	if (ctl->entry & VM_ENTRY_LOAD_DEBUG_CONTROLS) {
-		s->dr[7] = G(GUEST_DR7);
-		s->debugctl = G(GUEST_IA32_DEBUGCTL);
-	}
-	s->sysenter_cs = vmcs_get32(vmcs, GUEST_SYSENTER_CS);
-	s->sysenter_esp = G(GUEST_SYSENTER_ESP);
-	s->sysenter_eip = G(GUEST_SYSENTER_EIP);
-	if (ctl->entry & VM_ENTRY_LOAD_IA32_PAT)
-		s->pat = G(GUEST_IA32_PAT);
-	if (ctl->entry & VM_ENTRY_LOAD_IA32_EFER) {
-		s->efer = G(GUEST_IA32_EFER);
-	} else {
-		/* LMA = "IA-32e mode guest"; LME too if CR0.PG (27.3.2.1). */
-		s->efer = (s->efer & ~EFER_LMA) | (ia32e ? EFER_LMA : 0);
-		if (s->cr0 & CR0_PG)
-			s->efer = (s->efer & ~EFER_LME) | (ia32e ? EFER_LME : 0);
-	}
+	/*
+	 * The core still holds the guest state the last VM exit saved, and
+	 * no field of it has changed since (vmx_cpu.h: guest_loaded): only the
+	 * fields that change at every exit are loaded.
+	 */
+	fresh = !v->guest_loaded;
+	v->host_regs_pending = false;
+	v->guest_loaded = false;
+	if (fresh) {
+		/* STEP 5.1 (27.3.2.1): control registers, debug registers, MSRs. */
+		s->cr0 = G(GUEST_CR0);
+		s->cr3 = G(GUEST_CR3);
+		s->cr4 = G(GUEST_CR4);
+		if (ctl->entry & VM_ENTRY_LOAD_DEBUG_CONTROLS) {
+			s->dr[7] = G(GUEST_DR7);
+			s->debugctl = G(GUEST_IA32_DEBUGCTL);
+		}
+		s->sysenter_cs = vmcs_get32(vmcs, GUEST_SYSENTER_CS);
+		s->sysenter_esp = G(GUEST_SYSENTER_ESP);
+		s->sysenter_eip = G(GUEST_SYSENTER_EIP);
+		if (ctl->entry & VM_ENTRY_LOAD_IA32_PAT)
+			s->pat = G(GUEST_IA32_PAT);
+		if (ctl->entry & VM_ENTRY_LOAD_IA32_EFER) {
+			s->efer = G(GUEST_IA32_EFER);
+		} else {
+			/* LMA = "IA-32e mode guest"; LME too if CR0.PG (27.3.2.1). */
+			s->efer = (s->efer & ~EFER_LMA) | (ia32e ? EFER_LMA : 0);
+			if (s->cr0 & CR0_PG)
+				s->efer = (s->efer & ~EFER_LME) | (ia32e ? EFER_LME : 0);
+		}
 
-	/* (27.3.2.2) segment and descriptor-table registers. */
-	for (int i = 0; i < CPU_NR_SEGS; i++) {
-		struct gseg g = gseg(vmcs, i);
+		/* (27.3.2.2) segment and descriptor-table registers. */
+		for (int i = 0; i < CPU_NR_SEGS; i++) {
+			struct gseg g = gseg(vmcs, i);
 
-		s->seg[i] = (struct cpu_seg){ .base = g.base, .limit = g.limit, .ar = g.ar, .sel = g.sel };
+			s->seg[i] = (struct cpu_seg){ .base = g.base, .limit = g.limit, .ar = g.ar,
+						      .sel = g.sel };
+		}
+		s->gdtr = (struct cpu_dtable){ G(GUEST_GDTR_BASE), vmcs_get32(vmcs, GUEST_GDTR_LIMIT) };
+		s->idtr = (struct cpu_dtable){ G(GUEST_IDTR_BASE), vmcs_get32(vmcs, GUEST_IDTR_LIMIT) };
+		/*
+		 * What the VMCS holds (vmexit.c compares with it).  Note, in
+		 * virtual-8086 form the VMCS has F3H where the core may keep
+		 * other access rights: no snapshot then.
+		 */
+		memcpy(v->seg_snap, s->seg, sizeof(s->seg));
+		v->seg_snap_v86 = G(GUEST_RFLAGS) & BIT(17);
+		v->seg_snap_valid = !v->seg_snap_v86;
 	}
-	s->gdtr = (struct cpu_dtable){ G(GUEST_GDTR_BASE), vmcs_get32(vmcs, GUEST_GDTR_LIMIT) };
-	s->idtr = (struct cpu_dtable){ G(GUEST_IDTR_BASE), vmcs_get32(vmcs, GUEST_IDTR_LIMIT) };
 
 	/* (27.3.2.3) RIP, RSP, RFLAGS, and the registers KVM keeps (Linux's __vmx_vcpu_run). */
-	for (int i = 0; i < 16; i++)
-		if (i != 4)
-			s->gpr[i] = v->regs[i];
-	s->gpr[4] = G(GUEST_RSP);
+	memcpy(s->gpr, v->regs, sizeof(s->gpr));
+	s->gpr[4] = G(GUEST_RSP);	/* KVM's array has a slot for it; the VMCS has RSP */
 	s->rip = G(GUEST_RIP);
 	s->rflags = G(GUEST_RFLAGS);
 	c->lf_op = LF_NONE;
@@ -800,8 +828,10 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
 	 * PAE paging with EPT: the PDPTEs come from the VMCS (27.3.2.4), not
 	 * from memory; without EPT the core loads them from CR3 lazily.
 	 */
-	if ((ctl->proc2 & SECONDARY_EXEC_ENABLE_EPT) && (s->cr0 & CR0_PG) && (s->cr4 & CR4_PAE) &&
-	    !ia32e) {
+	if (!fresh) {
+		/* the PDPTE registers are as the exit saved them */
+	} else if ((ctl->proc2 & SECONDARY_EXEC_ENABLE_EPT) && (s->cr0 & CR0_PG) &&
+		   (s->cr4 & CR4_PAE) && !ia32e) {
 		for (int i = 0; i < 4; i++)
 			s->pdpte[i] = G(GUEST_PDPTR0 + 2 * i);
 		c->pdpte_cr3 = s->cr3;
@@ -834,7 +864,7 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
 	c->phys_xlate = (ctl->proc2 & SECONDARY_EXEC_ENABLE_EPT) ? vmx_ept_xlate : vmx_host_xlate;
 	c->vmx_nonroot = true;
 	v->guest_mode = true;
-	vmx_enter_tlb_context(v);
+	vmx_enter_tlb_context(v, fresh);
 	if (ctl->proc & (CPU_BASED_INTR_WINDOW_EXITING | CPU_BASED_NMI_WINDOW_EXITING))
 		__atomic_or_fetch(&c->req, VMX_REQ_BOUNDARY, __ATOMIC_SEQ_CST);
 

@@ -87,22 +87,31 @@ static void save_guest_state(struct vmx_cpu *v, void *vmcs)
 	 * mode ES..GS are saved with access rights F3H, the form VM entry
 	 * requires for them (27.3.1.2), whatever the core keeps.
 	 */
-	for (int i = 0; i < CPU_NR_SEGS; i++) {
-		const struct cpu_seg *g = &s->seg[i];
-		bool v86 = (s->rflags & BIT(17)) && i <= CPU_SEG_GS;
+	if (!v->seg_snap_valid || v->seg_snap_v86 != !!(s->rflags & BIT(17)) ||
+	    memcmp(v->seg_snap, s->seg, sizeof(s->seg))) {
+		bool v86 = s->rflags & BIT(17);
+		u64 diff = 0;
 
-		u64 *sel = vmcs_seg_slot(vmcs, GUEST_ES_SELECTOR, i);
-		u64 *base = vmcs_seg_slot(vmcs, GUEST_ES_BASE, i);
-		u64 *limit = vmcs_seg_slot(vmcs, GUEST_ES_LIMIT, i);
-		u64 *ar = vmcs_seg_slot(vmcs, GUEST_ES_AR_BYTES, i);
-		u64 new_ar = v86 ? 0xf3 : g->ar;
+		memcpy(v->seg_snap, s->seg, sizeof(s->seg));
+		v->seg_snap_v86 = v86;
+		v->seg_snap_valid = true;
+		for (int i = 0; i < CPU_NR_SEGS; i++) {
+			const struct cpu_seg *g = &s->seg[i];
+			u64 *sel = vmcs_seg_slot(vmcs, GUEST_ES_SELECTOR, i);
+			u64 *base = vmcs_seg_slot(vmcs, GUEST_ES_BASE, i);
+			u64 *limit = vmcs_seg_slot(vmcs, GUEST_ES_LIMIT, i);
+			u64 *ar = vmcs_seg_slot(vmcs, GUEST_ES_AR_BYTES, i);
+			u64 new_ar = v86 && i <= CPU_SEG_GS ? 0xf3 : g->ar;
 
-		if (*sel != g->sel || *base != g->base || *limit != g->limit || *ar != new_ar)
+			diff |= (*sel ^ g->sel) | (*base ^ g->base) | (*limit ^ g->limit) |
+				(*ar ^ new_ar);
+			*sel = g->sel;
+			*base = g->base;
+			*limit = g->limit;
+			*ar = new_ar;
+		}
+		if (diff)
 			v->guest_checked = false;
-		*sel = g->sel;
-		*base = g->base;
-		*limit = g->limit;
-		*ar = new_ar;
 	}
 	save_checked(v, vmcs, GUEST_GDTR_BASE, s->gdtr.base);
 	save_checked(v, vmcs, GUEST_GDTR_LIMIT, s->gdtr.limit);
@@ -115,10 +124,7 @@ static void save_guest_state(struct vmx_cpu *v, void *vmcs)
 	if ((vmcs_get(vmcs, GUEST_RFLAGS) ^ s->rflags) & BIT(17))	/* RFLAGS.VM: see vmx_insn.c */
 		v->guest_checked = false;
 	vmcs_set(vmcs, GUEST_RFLAGS, s->rflags);
-	for (int i = 0; i < 16; i++)
-		if (i != 4)
-			v->regs[i] = s->gpr[i];
-	v->regs[4] = s->gpr[4];
+	memcpy(v->regs, s->gpr, sizeof(s->gpr));	/* RSP too, as KVM's array has a slot */
 
 	/*
 	 * PAE paging with EPT: the PDPTEs are saved (28.3.4): the processor's
@@ -199,31 +205,13 @@ static struct cpu_seg host_seg(u16 sel, u64 base, u32 ar)
 				 .ar = sel ? ar : (ar | CPU_AR_UNUSABLE) };
 }
 
-/*
- * STEP 4 (28.5): load host state into the processor: the root-operation
- * registers KVM's VMX instructions see until the next VM entry.
- */
-void vmx_load_host_state(struct vmx_cpu *v, const void *vmcs)
+/* The host-state registers of (28.5.1-28.5.3), written into the core. */
+static void load_host_registers(struct vmx_cpu *v, const void *vmcs)
 {
 	struct cpu *c = v->cpu;
 	const struct vmx_ctls *ctl = &v->ctls;
-	struct cpu_state *s;
+	struct cpu_state *s = &c->s;
 
-	v->root_cr0 = G(HOST_CR0);
-	v->root_cr3 = G(HOST_CR3);
-	v->root_cr4 = G(HOST_CR4);
-	v->guest_mode = false;
-	if (!c)
-		return;
-	s = &c->s;
-	if (c->vmx_nonroot) {
-		/* Leave non-root operation (not yet entered if entry failed early). */
-		c->vmx_nonroot = false;
-		__atomic_and_fetch(&c->req, ~VMX_REQ_BOUNDARY, __ATOMIC_SEQ_CST);
-		c->phys_xlate = (cpu_phys_fn)v->root_phys_xlate;
-		s->tsc_offset = v->root_tsc_offset;
-		s->tsc_multiplier = 0;
-	}
 	/* (28.5.1) control registers, debug registers, MSRs */
 	s->cr0 = G(HOST_CR0);
 	s->cr3 = G(HOST_CR3);
@@ -259,12 +247,57 @@ void vmx_load_host_state(struct vmx_cpu *v, const void *vmcs)
 	c->lf_op = LF_NONE;
 	s->interruptibility = 0;
 	s->activity = CPU_ACTIVE;
-	s->event_info = 0;
 	/*
 	 * Note, no cpu_state_changed(): the core never executes in root
 	 * operation (the host is the caller), and the guest's TLB entries stay
 	 * for the next entry into the same context (vmx_enter_tlb_context()).
 	 */
+}
+
+/**
+ * vmx_materialize_host_state() - write the host state the last VM exit
+ * loaded into the core's registers, if it is still pending (vmx_cpu.h);
+ * the core then no longer holds the guest state.
+ */
+void vmx_materialize_host_state(struct vmx_cpu *v)
+{
+	void *vmcs = vmx_vmcs(v);
+
+	v->guest_loaded = false;
+	if (!v->host_regs_pending)
+		return;
+	v->host_regs_pending = false;
+	if (v->cpu && vmcs)
+		load_host_registers(v, vmcs);
+}
+
+/*
+ * STEP 4 (28.5): load host state: the root-operation registers KVM's VMX
+ * instructions see until the next VM entry.  The core's own registers get
+ * it when root operation looks at one (vmx_materialize_host_state()).
+ */
+void vmx_load_host_state(struct vmx_cpu *v, const void *vmcs)
+{
+	struct cpu *c = v->cpu;
+	struct cpu_state *s;
+
+	v->root_cr0 = G(HOST_CR0);
+	v->root_cr3 = G(HOST_CR3);
+	v->root_cr4 = G(HOST_CR4);
+	v->guest_mode = false;
+	if (!c)
+		return;
+	s = &c->s;
+	if (c->vmx_nonroot) {
+		/* Leave non-root operation (not yet entered if entry failed early). */
+		c->vmx_nonroot = false;
+		__atomic_and_fetch(&c->req, ~VMX_REQ_BOUNDARY, __ATOMIC_SEQ_CST);
+		c->phys_xlate = (cpu_phys_fn)v->root_phys_xlate;
+		s->tsc_offset = v->root_tsc_offset;
+		s->tsc_multiplier = 0;
+	}
+	s->event_info = 0;
+	v->host_regs_pending = true;
 }
 
 /**
@@ -279,6 +312,7 @@ void vmx_entry_failed(struct vmx_cpu *v, u32 exit_reason, u64 qual)
 	vmcs_set(vmcs, VM_EXIT_REASON, exit_reason);
 	vmcs_set(vmcs, EXIT_QUALIFICATION, qual);
 	vmx_load_host_state(v, vmcs);
+	v->guest_loaded = false;	/* the guest state was not (all) loaded */
 }
 
 void vmx_complete_exit(struct vmx_cpu *v)
@@ -342,6 +376,14 @@ void vmx_complete_exit(struct vmx_cpu *v)
 	store_msr_list(c, G(VM_EXIT_MSR_STORE_ADDR), vmcs_get32(vmcs, VM_EXIT_MSR_STORE_COUNT));
 	/* STEP 4 (28.5): load host state. */
 	vmx_load_host_state(v, vmcs);
+	/*
+	 * The core holds exactly the guest state just saved; an MSR-load list
+	 * (at this exit or the next entry) writes the core's MSRs, so with one
+	 * the host state goes into the core now, as without the deferral.
+	 */
+	v->guest_loaded = true;
+	if (vmcs_get32(vmcs, VM_EXIT_MSR_LOAD_COUNT) || vmcs_get32(vmcs, VM_ENTRY_MSR_LOAD_COUNT))
+		vmx_materialize_host_state(v);
 	/* STEP 5 (28.6): MSR-load list. */
 	load_msr_list(c, G(VM_EXIT_MSR_LOAD_ADDR), vmcs_get32(vmcs, VM_EXIT_MSR_LOAD_COUNT));
 }

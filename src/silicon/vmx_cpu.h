@@ -13,6 +13,7 @@
 #ifndef SILICON_VMX_CPU_H
 #define SILICON_VMX_CPU_H
 
+#include "silicon/silicon.h"
 #include "silicon/vmcs.h"
 
 struct cpu;
@@ -136,6 +137,28 @@ struct vmx_cpu {
 	 * that saves a different value into one (vmexit.c).
 	 */
 	bool guest_checked;
+	/*
+	 * The core's registers still hold the guest state of the last VM exit
+	 * (guest_loaded) and the host state that exit loaded is not in them
+	 * yet (host_regs_pending): the core never executes in root operation,
+	 * so the host registers are written into it only when root operation
+	 * looks at one (vmx_materialize_host_state(): RDMSR/WRMSR of an MSR
+	 * the VMCS switches, DR7, VMPTRLD, VMCLEAR, VMXOFF, a host-state
+	 * VMWRITE), and the next VM entry loads only the guest fields that
+	 * change at every exit (vmx_check_guest_volatile()'s) while
+	 * guest_loaded.  Reset wherever guest_checked is, and by
+	 * materializing the host state.
+	 */
+	bool guest_loaded;
+	bool host_regs_pending;
+	/*
+	 * The guest segment registers as the current VMCS holds them (written
+	 * at each full guest-state load and each save), with RFLAGS.VM: a VM
+	 * exit whose segments compare equal saves none of them.
+	 */
+	struct cpu_seg seg_snap[CPU_NR_SEGS];
+	bool seg_snap_v86;
+	bool seg_snap_valid;
 };
 
 /*
@@ -245,6 +268,14 @@ u64 vmx_host_tsc(void);
 
 /* vmexit.c */
 void vmx_load_host_state(struct vmx_cpu *v, const void *vmcs);
+void vmx_materialize_host_state(struct vmx_cpu *v);
+/* MSRs the VMCS switches (loaded at entry from the guest-state area, at exit from the host's). */
+static inline bool vmx_msr_switched(u32 msr)
+{
+	return msr == 0x174 || msr == 0x175 || msr == 0x176 ||	/* SYSENTER_CS/ESP/EIP */
+	       msr == 0x1d9 || msr == 0x277 ||			/* DEBUGCTL, PAT */
+	       msr == 0xc0000080u || msr == 0xc0000100u || msr == 0xc0000101u;	/* EFER, FS/GS_BASE */
+}
 void vmx_entry_failed(struct vmx_cpu *v, u32 exit_reason, u64 qual);
 /**
  * vmx_exit_now() - take a VM exit from inside guest execution

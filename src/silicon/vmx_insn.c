@@ -68,6 +68,7 @@ enum vmx_status vmx_vmxoff(struct vmx_cpu *v)
 {
 	if (!v->vmxon)
 		return VMX_FAULT_UD;
+	vmx_materialize_host_state(v);
 	v->vmxon = false;
 	v->vmxon_ptr = VMX_INVALID_PTR;
 	/* SDM: the current-VMCS pointer is not defined after VMXOFF; forget it. */
@@ -89,6 +90,7 @@ enum vmx_status vmx_vmclear(struct vmx_cpu *v, u64 pa)
 	 * Our VMCS data always lives in the region, so "ensure the data is in
 	 * memory" has nothing to write back; only the launch state changes.
 	 */
+	vmx_materialize_host_state(v);
 	hdr = vmx_ptr(pa);
 	hdr->launch_state = VMCS_STATE_CLEAR;
 	if (pa == v->vmcs_ptr)
@@ -108,6 +110,7 @@ enum vmx_status vmx_vmptrld(struct vmx_cpu *v, u64 pa)
 		return vmx_vmfail(v, VMXERR_VMPTRLD_VMXON_POINTER);
 	if (!vmx_revision_ok(pa))
 		return vmx_vmfail(v, VMXERR_VMPTRLD_INCORRECT_VMCS_REVISION_ID);
+	vmx_materialize_host_state(v);
 	v->vmcs_ptr = pa;
 	v->ctl_host_checked = false;
 	v->guest_checked = false;
@@ -148,33 +151,45 @@ enum vmx_status vmx_vmread(struct vmx_cpu *v, u32 enc, u64 *val)
 enum vmx_status vmx_vmwrite(struct vmx_cpu *v, u32 enc, u64 val)
 {
 	void *vmcs;
-	u64 old;
+	u64 old, new;
+	int off;
 
 	if (!v->vmxon)
 		return VMX_FAULT_UD;
 	vmcs = vmx_vmcs(v);
 	if (!vmcs)
 		return VMX_FAIL_INVALID;
-	if (vmcs_field_offset(enc) < 0)
+	off = vmcs_field_offset(enc);
+	if (off < 0)
 		return vmx_vmfail(v, VMXERR_UNSUPPORTED_VMCS_COMPONENT);
 	/* IA32_VMX_MISC[29] ("VMWRITE to any field") is 0 on this processor. */
 	if (VMCS_FIELD_TYPE(enc) == VMCS_FIELD_TYPE_EXITINFO)
 		return vmx_vmfail(v, VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
+	/* The last exit's host state goes into the core before its fields change. */
+	if (VMCS_FIELD_TYPE(enc) == VMCS_FIELD_TYPE_HOST && v->host_regs_pending)
+		vmx_materialize_host_state(v);
+	/* vmcs_set() with one lookup: the slot holds the value masked to the width. */
+	memcpy(&old, (u8 *)vmcs + off, 8);
+	if (VMCS_FIELD_HIGH(enc))
+		new = (old & 0xffffffffull) | ((u64)(u32)val << 32);
+	else
+		new = val & vmcs_width_mask(enc);
+	memcpy((u8 *)vmcs + off, &new, 8);
 	/*
-	 * What the next VM entry must check again (vmx_cpu.h).  RFLAGS.VM
-	 * decides which segment checks apply, so a change of it counts as a
-	 * change of the segments.
+	 * What the next VM entry must check again (vmx_cpu.h); writing the
+	 * value a field already holds changes nothing the checks read.
+	 * RFLAGS.VM decides which segment checks apply, so a change of it
+	 * counts as a change of the segments.
 	 */
-	old = vmcs_get(vmcs, enc);
-	if (enc == GUEST_RFLAGS && ((old ^ val) & BIT_ULL(17)))
-		v->guest_checked = false;
-	vmcs_set(vmcs, enc, val);
-	/* Writing the value a field already holds changes nothing the checks read. */
-	if (vmcs_get(vmcs, enc) != old && !vmcs_field_checked_every_entry(enc)) {
+	if (new == old)
+		return vmx_succeed();
+	if (enc == GUEST_RFLAGS && ((old ^ new) & BIT_ULL(17)))
+		v->guest_checked = v->guest_loaded = false;
+	if (!vmcs_field_checked_every_entry(enc)) {
 		if (VMCS_FIELD_TYPE(enc) != VMCS_FIELD_TYPE_GUEST)
 			v->ctl_host_checked = false;
 		if (VMCS_FIELD_TYPE(enc) != VMCS_FIELD_TYPE_HOST)
-			v->guest_checked = false;
+			v->guest_checked = v->guest_loaded = false;
 	}
 	return vmx_succeed();
 }
@@ -239,7 +254,13 @@ enum vmx_status vmx_invvpid(struct vmx_cpu *v, u64 type, u16 vpid, u64 gla)
 
 #include "silicon/vmx_api.h"
 
-static __thread struct vmx_cpu *vmx_current;
+/*
+ * initial-exec: the library is linked into the program or LD_PRELOADed,
+ * never dlopen()ed late, so the variable sits in the static TLS block and
+ * every VMREAD/VMWRITE reaches it with one load instead of a call to
+ * __tls_get_addr().
+ */
+static __thread struct vmx_cpu *vmx_current __attribute__((tls_model("initial-exec")));
 
 void vmx_cpu_bind(struct vmx_cpu *lp)
 {

@@ -253,6 +253,10 @@ u64 vmx_op_get_debugreg(int n)
 {
 	struct cpu *c = this_core();
 
+	/* DR7 (DR5 aliases it) is switched: the host's value (vmx_cpu.h: host_regs_pending). */
+	if (c && (n == 7 || n == 5))
+		vmx_materialize_host_state(vmx_this_cpu());
+
 	return c && n >= 0 && n < 8 ? c->s.dr[n] : 0;
 }
 
@@ -287,12 +291,18 @@ int vmx_op_rdmsr_cpu(u32 msr, u64 *val)
 {
 	struct cpu *c = this_core();
 
+	if (c && vmx_msr_switched(msr))
+		vmx_materialize_host_state(vmx_this_cpu());
+
 	return c ? cpu_rdmsr(c, msr, val) : -1;
 }
 
 int vmx_op_wrmsr_cpu(u32 msr, u64 val)
 {
 	struct cpu *c = this_core();
+
+	if (c && vmx_msr_switched(msr))
+		vmx_materialize_host_state(vmx_this_cpu());
 
 	return c ? cpu_wrmsr(c, msr, val) : -1;
 }

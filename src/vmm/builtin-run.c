@@ -3,9 +3,11 @@
  * userkvm run: options, devices, the boot CPU.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vmm/vmm.h"
 
@@ -18,6 +20,8 @@ static const char run_usage[] =
 	"  --initrd  files passed as multiboot modules\n"
 	"  --append  the multiboot command line\n"
 	"  --flat    a raw binary, loaded and entered at 1 MiB in 32-bit protected mode\n"
+	"  --smp     vCPUs (1-16); with more than one: the in-kernel irqchip and PIT, the\n"
+	"            PICs programmed as a BIOS leaves them, the APs waiting for INIT-SIPI\n"
 	"  --stat    print the VM-exit statistics at the end, like perf kvm stat\n"
 	"Exit status: (V << 1) | 1 after the guest writes V to port 0xf4; 0 when it halts\n"
 	"with interrupts off; 2 on a triple fault; 4 on a failed entry or internal error.\n";
@@ -44,13 +48,29 @@ static uint64_t parse_size(const char *s)
 	return v;
 }
 
+/*
+ * An AP's vCPU loop.  It returns when the AP itself stopped the guest (the
+ * debug-exit port, a triple fault): the BSP may be halted for good then,
+ * so the run ends here.
+ */
+static void *ap_thread(void *arg)
+{
+	struct vcpu *vcpu = arg;
+	int status = kvm_cpu__start(vcpu);
+
+	serial8250__flush();
+	_exit(status);
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct boot_options opt = { 0 };
 	const char *accel = "soft";
 	uint64_t mem = 128ull << 20;
 	struct vmm vmm = { 0 };
-	struct vcpu bsp;
+	/* static: AP threads may still use theirs while the process exits */
+	static struct vcpu vcpus[VMM_MAX_VCPUS];
+	struct vcpu *bsp;
 	int smp = 1, status, stat_fd = -1;
 	bool stat = false;
 
@@ -90,22 +110,38 @@ int cmd_run(int argc, char **argv)
 		die("run: give exactly one of --kernel and --flat\n%s", run_usage);
 	if (opt.flat && (opt.initrd || opt.append))
 		die("run: --initrd and --append need --kernel");
-	if (smp != 1)
-		die("run: --smp %d: only one vCPU until the irqchip lands (issue 5)", smp);
+	if (smp < 1 || smp > VMM_MAX_VCPUS)
+		die("run: --smp %d: give 1 to %d vCPUs", smp, VMM_MAX_VCPUS);
 
 	vmm__init(&vmm, accel, mem);
 	serial8250__init(&vmm);
 	debug_exit__init(&vmm);
-	kvm_cpu__init(&vmm, &bsp, 0);
-	vmm.nr_vcpus = 1;
-	vmm.vcpus = &bsp;
-	boot__load(&vmm, &bsp, &opt);
+	if (smp > 1)
+		vmm__irqchip_init(&vmm);
+	for (int i = 0; i < smp; i++)
+		kvm_cpu__init(&vmm, &vcpus[i], i);
+	bsp = &vcpus[0];
+	vmm.nr_vcpus = smp;
+	vmm.vcpus = vcpus;
+	boot__load(&vmm, bsp, &opt);
 	if (stat)
-		stat_fd = kvm_cpu__stat_open(&bsp);
+		stat_fd = kvm_cpu__stat_open(bsp);
 
-	status = kvm_cpu__start(&bsp);
+	/*
+	 * Every AP runs KVM_RUN on its own thread from the start: KVM keeps
+	 * it waiting until the guest's BSP sends INIT and SIPI (its KVM_RUN
+	 * returns EAGAIN once, after the INIT; kvm_cpu__start() runs it again).
+	 */
+	for (int i = 1; i < smp; i++) {
+		pthread_t th;
+
+		if (pthread_create(&th, NULL, ap_thread, &vcpus[i]))
+			die("run: cannot start the thread of vCPU %d", i);
+		pthread_detach(th);
+	}
+	status = kvm_cpu__start(bsp);
 	serial8250__flush();
 	if (stat)
-		kvm_cpu__stat_report(&bsp, stat_fd);
+		kvm_cpu__stat_report(bsp, stat_fd);
 	return status;
 }

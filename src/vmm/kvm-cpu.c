@@ -6,10 +6,42 @@
  */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 
 #include "vmm/vmm.h"
+
+/*
+ * The guest's CPUID: what the accelerator supports (KVM_GET_SUPPORTED_CPUID),
+ * with this vCPU's initial APIC ID in leaf 1 (EBX[31:24]) and the x2APIC ID
+ * of the topology leaves (0xb, 0x1f: EDX), as kvmtool and QEMU give it.
+ * Without a CPUID the guest has no long mode (EFER.LME would #GP) and no
+ * LAPIC timer modes beyond one-shot.
+ */
+static void kvm_cpu__setup_cpuid(struct vcpu *vcpu)
+{
+	struct vmm *vmm = vcpu->vmm;
+	unsigned int nent = 256;
+	struct kvm_cpuid2 *c = calloc(1, sizeof(*c) + nent * sizeof(c->entries[0]));
+
+	if (!c)
+		die("out of memory");
+	c->nent = nent;
+	if (vmm__ioctl(vmm, vmm->sys_fd, KVM_GET_SUPPORTED_CPUID, (unsigned long)c) < 0)
+		die_perror("KVM_GET_SUPPORTED_CPUID");
+	for (unsigned int i = 0; i < c->nent; i++) {
+		struct kvm_cpuid_entry2 *e = &c->entries[i];
+
+		if (e->function == 1)
+			e->ebx = (e->ebx & 0x00ffffffu) | ((uint32_t)vcpu->id << 24);
+		if (e->function == 0xb || e->function == 0x1f)
+			e->edx = vcpu->id;
+	}
+	if (vmm__ioctl(vmm, vcpu->fd, KVM_SET_CPUID2, (unsigned long)c) < 0)
+		die_perror("KVM_SET_CPUID2");
+	free(c);
+}
 
 void kvm_cpu__init(struct vmm *vmm, struct vcpu *vcpu, int id)
 {
@@ -21,6 +53,7 @@ void kvm_cpu__init(struct vmm *vmm, struct vcpu *vcpu, int id)
 	vcpu->run = mmap(NULL, vmm->mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
 	if (vcpu->run == MAP_FAILED)
 		die_perror("mmap vCPU");
+	kvm_cpu__setup_cpuid(vcpu);
 }
 
 static void kvm_cpu__handle_io(struct vcpu *vcpu)

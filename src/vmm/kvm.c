@@ -111,3 +111,34 @@ void vmm__stop(struct vmm *vmm, int status)
 	if (!__atomic_exchange_n(&vmm->stopping, true, __ATOMIC_ACQ_REL))
 		vmm->exit_status = status;
 }
+
+/*
+ * With more than one vCPU the guest needs interrupts between them: the
+ * in-kernel irqchip (KVM_CREATE_IRQCHIP before any vCPU, so that each gets
+ * a local APIC and the APs wait for INIT-SIPI) and the PIT on IRQ 0.  The
+ * PICs are left as SeaBIOS leaves them (pic_setup()): initialized in 8086
+ * mode with the master's vectors at 0x08 and the slave's at 0x70, every
+ * line masked but the cascade (IRQ 2).
+ */
+void vmm__irqchip_init(struct vmm *vmm)
+{
+	struct kvm_pit_config pit = { 0 };
+	static const struct { uint8_t base, imr; } bios_pic[2] = { { 0x08, 0xfb }, { 0x70, 0xff } };
+
+	if (vmm__ioctl(vmm, vmm->vm_fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		die_perror("KVM_CREATE_IRQCHIP");
+	if (vmm__ioctl(vmm, vmm->vm_fd, KVM_CREATE_PIT2, (unsigned long)&pit) < 0)
+		die_perror("KVM_CREATE_PIT2");
+	for (int chip = KVM_IRQCHIP_PIC_MASTER; chip <= KVM_IRQCHIP_PIC_SLAVE; chip++) {
+		struct kvm_irqchip c = { .chip_id = chip };
+
+		if (vmm__ioctl(vmm, vmm->vm_fd, KVM_GET_IRQCHIP, (unsigned long)&c) < 0)
+			die_perror("KVM_GET_IRQCHIP");
+		c.chip.pic.irq_base = bios_pic[chip].base;
+		c.chip.pic.imr = bios_pic[chip].imr;
+		c.chip.pic.init_state = 0;
+		c.chip.pic.init4 = 1;
+		if (vmm__ioctl(vmm, vmm->vm_fd, KVM_SET_IRQCHIP, (unsigned long)&c) < 0)
+			die_perror("KVM_SET_IRQCHIP");
+	}
+}

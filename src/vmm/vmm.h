@@ -47,8 +47,12 @@ struct vcpu {
 	struct kvm_run *run;
 };
 
+#define VMM_MAX_VCPUS	16
+
 /* kvm.c */
 void vmm__init(struct vmm *vmm, const char *accel, uint64_t ram_size);
+/* The in-kernel PICs, I/O APIC, local APICs and PIT; the PICs as a BIOS leaves them. */
+void vmm__irqchip_init(struct vmm *vmm);
 long vmm__ioctl(struct vmm *vmm, int fd, unsigned long req, unsigned long arg);
 void *vmm__gpa_to_hva(struct vmm *vmm, uint64_t gpa, uint64_t len);
 void vmm__stop(struct vmm *vmm, int status);

@@ -18,6 +18,7 @@
 
 #include "kvm/kvm_host.h"
 #include "x86/cpuid.h"
+#include "x86/lapic.h"
 #include "x86/vmx/vmx_ops.h"
 #include "x86/x86.h"
 
@@ -603,6 +604,17 @@ void kvm_vcpu_after_set_cpuid(struct kvm_vcpu *vcpu)
 	int maxphyaddr;
 
 	kvm_update_cpuid_runtime(vcpu);
+
+	/*
+	 * The LAPIC timer modes the guest may select: TSC-deadline only with
+	 * its CPUID bit, and none but one-shot without a CPUID leaf 1 at all
+	 * (KVM leaves the mask at 0 then: LVTT's mode bits read as 0).
+	 */
+	best = kvm_find_cpuid_entry(vcpu, 1);
+	if (best && vcpu->arch.apic)
+		vcpu->arch.apic->lapic_timer.timer_mode_mask =
+			(best->ecx & BIT(X86_FEATURE_BIT(X86_FEATURE_TSC_DEADLINE_TIMER))) ?
+			APIC_LVT_TIMER_MASK : APIC_LVT_TIMER_PERIODIC;
 
 	best = kvm_find_cpuid_entry_index(vcpu, 0xd, 0);
 	vcpu->arch.guest_supported_xcr0 =

@@ -109,10 +109,21 @@ static void pic_unlock(struct kvm_pic *p)
 		p->notify(p->kvm);
 }
 
+/*
+ * The EOI of @pin: the ack notifiers (an irqfd resampler) hear of it.  As
+ * in KVM, the lock is dropped for them; the PIC's state is already updated.
+ */
 static void pic_clear_isr(struct kvm_kpic_state *s, int pin)
 {
+	struct kvm_pic *p = s->pics_state;
+
 	s->isr &= ~(1u << pin);
-	/* FIXME: ack notifiers (IOAPIC EOI broadcast, irqfd resample) come with issue 5. */
+	if (p && p->ack_notify) {
+		pthread_mutex_unlock(&p->lock);
+		p->ack_notify(p->kvm, s == &p->pics[0] ? KVM_IRQCHIP_PIC_MASTER : KVM_IRQCHIP_PIC_SLAVE,
+			      pin);
+		pthread_mutex_lock(&p->lock);
+	}
 }
 
 /* The INTA cycle on one 8259A: the pin goes in service. */

@@ -65,14 +65,28 @@ out:
 	return ret;
 }
 
+/*
+ * Note, as in KVM's kvm_ioapic_update_eoi_one(), the ack notifiers (an
+ * irqfd's resampler lowers its line there) run without the lock, before
+ * remote IRR is cleared and the line looked at again.
+ */
 void kvm_ioapic_update_eoi(struct kvm_ioapic *s, int vector, int trigger_mode)
 {
+	if (!trigger_mode)
+		return;
 	pthread_mutex_lock(&s->lock);
 	for (int pin = 0; pin < IOAPIC_NUM_PINS; pin++) {
 		u64 *e = &s->redirtbl[pin];
 
-		if (IOAPIC_RTE_VECTOR(*e) != vector || !trigger_mode || !rte_level(*e))
+		if (IOAPIC_RTE_VECTOR(*e) != vector || !rte_level(*e))
 			continue;
+		if (s->ack_notify) {
+			pthread_mutex_unlock(&s->lock);
+			s->ack_notify(s->kvm, pin);
+			pthread_mutex_lock(&s->lock);
+			if (IOAPIC_RTE_VECTOR(*e) != vector || !rte_level(*e))
+				continue;
+		}
 		*e &= ~IOAPIC_RTE_REMOTE_IRR;
 		/* The line is still asserted: the interrupt comes again. */
 		if (!(*e & IOAPIC_RTE_MASK) && (s->irr & (1u << pin)))

@@ -58,6 +58,8 @@ struct kvm_ioapic {
 	 * (0: nobody; a level-triggered pin then stays without remote IRR).
 	 */
 	int (*deliver)(struct kvm *kvm, const struct kvm_lapic_irq *irq);
+	/* The EOI of level-triggered pin @pin (KVM's ack notifiers); may be NULL. */
+	void (*ack_notify)(struct kvm *kvm, int pin);
 };
 
 struct kvm_ioapic *kvm_ioapic_init(struct kvm *kvm);

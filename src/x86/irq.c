@@ -6,10 +6,9 @@
  * KVM_CREATE_PIT2 adds the 8254.  Lines raised with KVM_IRQ_LINE follow the
  * routing table to the chips; the I/O APIC, MSIs and IPIs reach the local
  * APICs through kvm_irq_delivery_to_apic().
- *
- * Note, the capabilities (KVM_CAP_IRQCHIP, _PIT2, _IRQ_ROUTING, ...) are not
- * reported yet: the ioctls and device state are complete, but delivering the
- * interrupts into a running guest needs KVM_RUN (issues 4 and 5).
+ * A chip that raises an interrupt for a vCPU makes KVM_REQ_EVENT and kicks
+ * it (kvm_vcpu_kick(): out of guest mode at the next instruction boundary,
+ * or out of a halt); the run loop injects it (x86.c).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -35,11 +34,15 @@ static u64 irq_clock_ns(void)
 	return (u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
-/* The vCPU side: kicks become requests once the run loop exists. */
+/*
+ * An interrupt became pending for @vcpu: KVM_REQ_EVENT, and a kick that
+ * takes a vCPU in guest mode out at its next instruction boundary (an
+ * EXTERNAL_INTERRUPT exit) or wakes a halted one (kvm_vcpu_kick()).
+ */
 static void kvm_vcpu_kick_irq(struct kvm_vcpu *vcpu)
 {
-	/* FIXME: KVM_REQ_EVENT + kvm_vcpu_kick() with the run loop (issue 4). */
-	__atomic_fetch_or(&vcpu->requests, 1ull, __ATOMIC_ACQ_REL);
+	kvm_make_request(KVM_REQ_EVENT, vcpu);
+	kvm_vcpu_kick(vcpu);
 }
 
 /* ---- local APIC callbacks ---- */
@@ -48,6 +51,7 @@ static u64 lapic_now_ns(void *opaque) { return irq_clock_ns(); }
 static u64 lapic_read_tsc(void *opaque) { return kvm_read_l1_tsc(opaque); }
 static u32 lapic_tsc_khz(void *opaque) { return ((struct kvm_vcpu *)opaque)->arch.tsc_khz; }
 static void lapic_kick(void *opaque) { kvm_vcpu_kick_irq(opaque); }
+static void lapic_inject_nmi(void *opaque) { kvm_inject_nmi(opaque); }
 
 static void lapic_send_ipi(void *opaque, struct kvm_lapic *src, const struct kvm_lapic_irq *irq)
 {
@@ -69,6 +73,7 @@ static const struct kvm_lapic_ops lapic_ops = {
 	.read_tsc = lapic_read_tsc,
 	.tsc_khz = lapic_tsc_khz,
 	.kick = lapic_kick,
+	.inject_nmi = lapic_inject_nmi,
 	.send_ipi = lapic_send_ipi,
 	.eoi_broadcast = lapic_eoi_broadcast,
 };
@@ -80,6 +85,8 @@ int kvm_irqchip_vcpu_create(struct kvm_vcpu *vcpu, bool bsp)
 	vcpu->arch.apic = kvm_create_lapic(vcpu->vcpu_id, &lapic_ops, vcpu);
 	if (!vcpu->arch.apic)
 		return -ENOMEM;
+	/* No timer modes but one-shot until KVM_SET_CPUID2 (kvm_vcpu_after_set_cpuid()). */
+	vcpu->arch.apic->lapic_timer.timer_mode_mask = 0;
 	kvm_lapic_reset(vcpu->arch.apic, false, bsp);
 	return 0;
 }
@@ -150,6 +157,29 @@ static int ioapic_deliver(struct kvm *kvm, const struct kvm_lapic_irq *irq)
 	int r = kvm_irq_delivery_to_apic(kvm, NULL, irq);
 
 	return r < 0 ? 0 : r;
+}
+
+/*
+ * kvm_notify_acked_irq(): the guest acknowledged (EOI) @pin of @irqchip;
+ * the irqfd resamplers of the GSI routed there hear of it (eventfd.c).
+ */
+void kvm_notify_acked_irq(struct kvm *kvm, unsigned int irqchip, unsigned int pin)
+{
+	int gsi = -1;
+
+	if (irqchip > KVM_IRQCHIP_IOAPIC || pin >= KVM_IRQCHIP_NUM_PINS)
+		return;
+	pthread_mutex_lock(&kvm->arch.irq_lock);
+	if (kvm->arch.irq_routing)
+		gsi = kvm->arch.irq_routing->chip[irqchip][pin];
+	pthread_mutex_unlock(&kvm->arch.irq_lock);
+	if (gsi >= 0)
+		kvm_irqfd_resample_ack(kvm, gsi);
+}
+
+static void ioapic_ack_notify(struct kvm *kvm, int pin)
+{
+	kvm_notify_acked_irq(kvm, KVM_IRQCHIP_IOAPIC, pin);
 }
 
 static u64 pit_now_ns(void *opaque) { return irq_clock_ns(); }
@@ -259,7 +289,9 @@ static int kvm_create_irqchip(struct kvm *kvm)
 		goto out;
 	}
 	pic->notify = pic_notify;
+	pic->ack_notify = kvm_notify_acked_irq;
 	ioapic->deliver = ioapic_deliver;
+	ioapic->ack_notify = ioapic_ack_notify;
 	pthread_mutex_lock(&kvm->arch.irq_lock);
 	kvm->arch.irq_routing = rt;
 	pthread_mutex_unlock(&kvm->arch.irq_lock);

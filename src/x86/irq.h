@@ -42,6 +42,8 @@ struct kvm_pic {
 	bool wakeup_needed;
 	struct kvm *kvm;
 	void (*notify)(struct kvm *kvm);	/* output went up: kick a vCPU */
+	/* EOI of @pin (0-7) of @chip (KVM_IRQCHIP_PIC_*), called unlocked; may be NULL */
+	void (*ack_notify)(struct kvm *kvm, unsigned int chip, unsigned int pin);
 };
 
 struct kvm_pic *kvm_create_pic(struct kvm *kvm);
@@ -110,5 +112,10 @@ void kvm_irqchip_destroy(struct kvm *kvm);
 /* Route @level on @gsi from @source_id.  Return: KVM_IRQ_LINE_STATUS's value. */
 int kvm_set_irq(struct kvm *kvm, int source_id, u32 gsi, int level);
 int kvm_irq_delivery_to_apic(struct kvm *kvm, struct kvm_lapic *src, const struct kvm_lapic_irq *irq);
+void kvm_notify_acked_irq(struct kvm *kvm, unsigned int irqchip, unsigned int pin);
+/* The source of the lines irqfd resamplers raise (KVM_IRQFD_RESAMPLE_IRQ_SOURCE_ID). */
+#define KVM_IRQFD_RESAMPLE_IRQ_SOURCE_ID	2
+/* eventfd.c: an EOI of @gsi: resampling irqfds lower it and signal their resamplefd. */
+void kvm_irqfd_resample_ack(struct kvm *kvm, u32 gsi);
 
 #endif

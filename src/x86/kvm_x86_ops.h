@@ -28,6 +28,10 @@ struct kvm_x86_ops {
 	void (*vcpu_put)(struct kvm_vcpu *vcpu);
 	/* Bring vcpu->arch up to date with the VMCS and unswitched registers. */
 	void (*cache_guest_state)(struct kvm_vcpu *vcpu);
+	/* Read one register group (VCPU_EXREG_*) into vcpu->arch (KVM's cache_reg). */
+	void (*cache_reg)(struct kvm_vcpu *vcpu, int reg);
+	/* Write the dirty register groups back to the VMCS now (KVM does it at VM entry). */
+	void (*write_dirty_regs)(struct kvm_vcpu *vcpu);
 	/* The base of segment @seg (VCPU_SREG_*) without caching all state. */
 	u64 (*get_segment_base)(struct kvm_vcpu *vcpu, int seg);
 	enum exit_fastpath_completion (*vcpu_run)(struct kvm_vcpu *vcpu);

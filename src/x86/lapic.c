@@ -144,18 +144,23 @@ static int __apic_accept_irq(struct kvm_lapic *apic, const struct kvm_lapic_irq 
 		apic_set_vector(irq->vector, apic->regs + APIC_IRR);
 		return 1;
 	case APIC_DM_NMI:
-		apic->nmi_pending = true;
+		/* kvm_inject_nmi(): the vCPU's NMI queue, not the APIC's state */
+		if (apic->ops && apic->ops->inject_nmi)
+			apic->ops->inject_nmi(apic->opaque);
+		else
+			apic->nmi_pending = true;
 		return 1;
 	case APIC_DM_INIT:
 		/* INIT level de-assert (trig level, not asserted) is ignored. */
 		if (!irq->trig_mode || irq->level) {
-			apic->pending_events |= 1ul << KVM_APIC_INIT;
+			__atomic_fetch_or(&apic->pending_events, 1ul << KVM_APIC_INIT, __ATOMIC_ACQ_REL);
 			return 1;
 		}
 		return 0;
 	case APIC_DM_STARTUP:
-		apic->sipi_vector = irq->vector;
-		apic->pending_events |= 1ul << KVM_APIC_SIPI;
+		/* the vector before the bit: kvm_apic_accept_events() reads them in that order */
+		__atomic_store_n(&apic->sipi_vector, irq->vector, __ATOMIC_RELEASE);
+		__atomic_fetch_or(&apic->pending_events, 1ul << KVM_APIC_SIPI, __ATOMIC_ACQ_REL);
 		return 1;
 	case APIC_DM_EXTINT:
 		return 1;	/* the PIC's INTR path: see kvm_apic_accept_pic_intr() */
@@ -711,7 +716,9 @@ void kvm_lapic_reset(struct kvm_lapic *apic, bool init_event, bool bsp)
 	update_divide_count(apic);
 	apic->lapic_timer.tscdeadline = 0;
 	apic->lapic_timer.pending = 0;
-	apic->pending_events = 0;
+	/* INIT keeps what is latched (a SIPI sent with it): kvm_apic_accept_events(). */
+	if (!init_event)
+		__atomic_store_n(&apic->pending_events, 0, __ATOMIC_RELEASE);
 	apic->nmi_pending = false;
 	apic_update_ppr(apic);
 	pthread_mutex_unlock(&apic->lock);

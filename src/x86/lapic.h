@@ -98,6 +98,8 @@ struct kvm_lapic_ops {
 	void (*send_ipi)(void *opaque, struct kvm_lapic *src, const struct kvm_lapic_irq *irq);
 	/* EOI of a level-triggered vector: the I/O APIC's remote IRR. */
 	void (*eoi_broadcast)(void *opaque, int vector);
+	/* An NMI (IPI or LINT) for this APIC's vCPU; NULL: apic->nmi_pending is set. */
+	void (*inject_nmi)(void *opaque);
 };
 
 struct kvm_timer {
@@ -122,7 +124,7 @@ struct kvm_lapic {
 	/* INIT, SIPI (KVM_APIC_INIT/KVM_APIC_SIPI bits) and the SIPI vector */
 	unsigned long pending_events;
 	u32 sipi_vector;
-	bool nmi_pending;
+	bool nmi_pending;	/* an NMI when ops->inject_nmi is NULL (unit tests) */
 	const struct kvm_lapic_ops *ops;
 	void *opaque;
 };

@@ -462,7 +462,10 @@ static int kvm_get_msr_common(struct kvm_vcpu *vcpu, struct msr_data *msr_info)
 		msr_info->data = 0xbe702111;
 		break;
 	case MSR_PLATFORM_INFO:
-		/* guest_can_read_msr_platform_info: KVM's default, never changed */
+		/* KVM_CAP_MSR_PLATFORM_INFO turns the guest's reads off (#GP) */
+		if (!msr_info->host_initiated &&
+		    READ_ONCE(vcpu->kvm->arch.guest_cannot_read_msr_platform_info))
+			return 1;
 		msr_info->data = vcpu->arch.msr_platform_info;
 		break;
 	case MSR_MISC_FEATURES_ENABLES:

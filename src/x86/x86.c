@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <pthread.h>
 #include <sys/mman.h>
+#include <x86intrin.h>
 
 #include "kvm/kvm_host.h"
 #include "kvm/trace.h"
@@ -95,7 +96,29 @@ int kvm_vm_ioctl_check_extension(struct kvm *kvm, long ext)
 	case KVM_CAP_USER_NMI:
 	case KVM_CAP_MMU_SHADOW_CACHE_CONTROL:
 	case KVM_CAP_MEMORY_FAULT_INFO:		/* KVM_EXIT_MEMORY_FAULT with EFAULT */
+	case KVM_CAP_VCPU_ATTRIBUTES:		/* KVM_VCPU_TSC_CTRL */
+	case KVM_CAP_MSR_PLATFORM_INFO:
 		return 1;
+	/*
+	 * The in-kernel irqchip (irq.c): PICs, I/O APIC (the RTE polarity
+	 * bit is not applied to KVM_IRQ_LINE levels), LAPIC timers with
+	 * TSC-deadline, the PIT, routing, MSIs and irqfds, delivered into
+	 * running guests (ioeventfds: kvm_main.c).  Not (yet):
+	 * KVM_REINJECT_CONTROL, the split irqchip.
+	 */
+	case KVM_CAP_IRQCHIP:
+	case KVM_CAP_IRQ_INJECT_STATUS:
+	case KVM_CAP_PIT:
+	case KVM_CAP_PIT2:
+	case KVM_CAP_PIT_STATE2:
+	case KVM_CAP_SIGNAL_MSI:
+	case KVM_CAP_IRQFD:
+	case KVM_CAP_IRQFD_RESAMPLE:
+	case KVM_CAP_TSC_DEADLINE_TIMER:
+	case KVM_CAP_IOAPIC_POLARITY_IGNORED:
+		return 1;
+	case KVM_CAP_IRQ_ROUTING:
+		return KVM_MAX_IRQ_ROUTES;
 	case KVM_CAP_SYNC_REGS:
 		return KVM_SYNC_X86_VALID_FIELDS;
 	case KVM_CAP_SET_GUEST_DEBUG:
@@ -124,6 +147,10 @@ int kvm_vm_ioctl_enable_cap(struct kvm *kvm, struct kvm_enable_cap *cap)
 	if (cap->flags)
 		return -EINVAL;
 	switch (cap->cap) {
+	case KVM_CAP_MSR_PLATFORM_INFO:
+		/* guest_can_read_msr_platform_info, kept inverted so 0 is KVM's default */
+		WRITE_ONCE(kvm->arch.guest_cannot_read_msr_platform_info, !cap->args[0]);
+		return 0;
 	case KVM_CAP_X86_USER_SPACE_MSR:
 		if (cap->args[0] & ~(KVM_MSR_EXIT_REASON_INVAL | KVM_MSR_EXIT_REASON_UNKNOWN |
 				     KVM_MSR_EXIT_REASON_FILTER))
@@ -178,6 +205,16 @@ long kvm_arch_dev_ioctl(unsigned int ioctl, unsigned long arg)
 	case KVM_GET_MSR_FEATURE_INDEX_LIST:
 	case KVM_GET_MSRS:
 		return kvm_msr_dev_ioctl(ioctl, argp);
+	case KVM_X86_GET_MCE_CAP_SUPPORTED: {
+		/*
+		 * kvm_caps.supported_mce_cap: the processor has no machine-check
+		 * architecture to virtualize (no MCG_CAP bits, no banks; hence
+		 * KVM_CAP_MCE is 0 and KVM_X86_SETUP_MCE is not offered).
+		 */
+		u64 mce_cap = 0;
+
+		return copy_to_user(argp, &mce_cap, sizeof(mce_cap)) ? -EFAULT : 0;
+	}
 	}
 	return -EINVAL;
 }
@@ -375,6 +412,41 @@ void kvm_synchronize_tsc(struct kvm_vcpu *vcpu, const u64 *user_value)
 	ka->last_tsc_khz = khz;
 	vcpu->arch.l1_tsc_offset = offset;
 	pthread_mutex_unlock(&ka->tsc_write_lock);
+}
+
+/*
+ * The vCPU's KVM_VCPU_TSC_CTRL attributes (kvm_arch_tsc_{has,get,set}_attr):
+ * KVM_VCPU_TSC_OFFSET is the offset of the guest's TSC from the host's
+ * (scaled) one, as the VMM computes it from its own RDTSC.  Setting it
+ * joins the current generation when it equals that generation's offset.
+ */
+static int kvm_vcpu_ioctl_device_attr(struct kvm_vcpu *vcpu, unsigned int ioctl,
+				      struct kvm_device_attr *attr)
+{
+	u64 *uaddr = (u64 *)(unsigned long)attr->addr;
+	struct kvm_arch *ka = &vcpu->kvm->arch;
+	u64 offset;
+
+	if (attr->group != KVM_VCPU_TSC_CTRL || attr->attr != KVM_VCPU_TSC_OFFSET)
+		return -ENXIO;
+	switch (ioctl) {
+	case KVM_HAS_DEVICE_ATTR:
+		return 0;
+	case KVM_GET_DEVICE_ATTR:
+		return copy_to_user(uaddr, &vcpu->arch.l1_tsc_offset, sizeof(offset)) ? -EFAULT : 0;
+	default:
+		if (copy_from_user(&offset, uaddr, sizeof(offset)))
+			return -EFAULT;
+		pthread_mutex_lock(&ka->tsc_write_lock);
+		/* __kvm_synchronize_tsc(): this write is the last one now */
+		ka->last_tsc_nsec = host_ns();
+		ka->last_tsc_write = kvm_scale_tsc(rdtsc(), vcpu->arch.l1_tsc_scaling_ratio) + offset;
+		ka->last_tsc_khz = vcpu->arch.tsc_khz;
+		ka->cur_tsc_offset = offset;
+		vcpu->arch.l1_tsc_offset = offset;
+		pthread_mutex_unlock(&ka->tsc_write_lock);
+		return 0;
+	}
 }
 
 /* The processor implements 5-level paging: 57-bit linear addresses. */
@@ -732,6 +804,7 @@ int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 	 */
 	pthread_mutex_init(&a->halt_lock, NULL);
 	pthread_cond_init(&a->halt_cond, NULL);
+	a->last_vmentry_cpu = -1;
 	r = kvm_x86_call(vcpu_create)(vcpu);
 	if (r)
 		return r;
@@ -751,7 +824,6 @@ int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 	a->guest_fpu.i387.mxcsr = 0x1f80;
 
 	kvm_vcpu_after_set_cpuid(vcpu);
-	a->last_vmentry_cpu = -1;
 	kvm_set_tsc_khz(vcpu, vcpu->kvm->arch.default_tsc_khz);
 	kvm_vcpu_reset(vcpu, false);
 	/*
@@ -1152,8 +1224,8 @@ static void process_nmi(struct kvm_vcpu *vcpu)
 {
 	unsigned int limit = (vmx_get_nmi_mask(vcpu) || vcpu->arch.nmi_injected) ? 1 : 2;
 
-	vcpu->arch.nmi_pending += vcpu->arch.nmi_queued;
-	vcpu->arch.nmi_queued = 0;
+	/* nmi_queued is KVM's atomic_t: NMI IPIs add to it from other threads. */
+	vcpu->arch.nmi_pending += __atomic_exchange_n(&vcpu->arch.nmi_queued, 0, __ATOMIC_ACQ_REL);
 	vcpu->arch.nmi_pending = MIN(vcpu->arch.nmi_pending, limit);
 }
 
@@ -1248,7 +1320,7 @@ static int kvm_vcpu_ioctl_x86_set_vcpu_events(struct kvm_vcpu *vcpu,
 	a->nmi_injected = events->nmi.injected;
 	if (events->flags & KVM_VCPUEVENT_VALID_NMI_PENDING) {
 		a->nmi_pending = 0;
-		a->nmi_queued = events->nmi.pending;
+		__atomic_store_n(&a->nmi_queued, events->nmi.pending, __ATOMIC_RELEASE);
 	}
 	if (events->nmi.masked)
 		a->interruptibility |= GUEST_INTR_STATE_NMI;
@@ -1275,23 +1347,29 @@ static int kvm_vcpu_ioctl_x86_set_vcpu_events(struct kvm_vcpu *vcpu,
 static void kvm_apic_accept_events(struct kvm_vcpu *vcpu)
 {
 	struct kvm_lapic *apic = vcpu->arch.apic;
+	unsigned long pe;
 
-	if (!apic)
+	if (!apic || !__atomic_load_n(&apic->pending_events, __ATOMIC_ACQUIRE))
 		return;
-	if (apic->pending_events & (1ul << KVM_APIC_INIT)) {
-		apic->pending_events &= ~(1ul << KVM_APIC_INIT);
+	/* Other vCPUs' ICR writes set the bits: take them atomically. */
+	pe = __atomic_fetch_and(&apic->pending_events, ~(1ul << KVM_APIC_INIT), __ATOMIC_ACQ_REL);
+	if (pe & (1ul << KVM_APIC_INIT)) {
+		kvm_x86_call(cache_guest_state)(vcpu);
+		/* Note, a SIPI latched with the INIT is taken below, as in KVM. */
 		kvm_vcpu_reset(vcpu, true);
 		vcpu->arch.mp_state = kvm_vcpu_is_reset_bsp(vcpu) ? KVM_MP_STATE_RUNNABLE :
 								    KVM_MP_STATE_INIT_RECEIVED;
 	}
-	if (apic->pending_events & (1ul << KVM_APIC_SIPI)) {
-		apic->pending_events &= ~(1ul << KVM_APIC_SIPI);
+	pe = __atomic_fetch_and(&apic->pending_events, ~(1ul << KVM_APIC_SIPI), __ATOMIC_ACQ_REL);
+	if (pe & (1ul << KVM_APIC_SIPI)) {
 		if (vcpu->arch.mp_state == KVM_MP_STATE_INIT_RECEIVED) {
 			struct kvm_seg_state *cs = &vcpu->arch.seg[VCPU_SREG_CS];
+			u32 vector = __atomic_load_n(&apic->sipi_vector, __ATOMIC_ACQUIRE);
 
 			/* kvm_vcpu_deliver_sipi_vector() */
-			cs->selector = apic->sipi_vector << 8;
-			cs->base = (u64)apic->sipi_vector << 12;
+			kvm_x86_call(cache_guest_state)(vcpu);
+			cs->selector = vector << 8;
+			cs->base = (u64)vector << 12;
 			vcpu->arch.regs[VCPU_REGS_RIP] = 0;
 			vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
 		}
@@ -1535,6 +1613,16 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned lon
 	case KVM_GET_TSC_KHZ:
 		r = vcpu->arch.tsc_khz;
 		break;
+	case KVM_HAS_DEVICE_ATTR:
+	case KVM_GET_DEVICE_ATTR:
+	case KVM_SET_DEVICE_ATTR: {
+		struct kvm_device_attr attr;
+
+		r = copy_from_user(&attr, argp, sizeof(attr));
+		if (!r)
+			r = kvm_vcpu_ioctl_device_attr(vcpu, ioctl, &attr);
+		break;
+	}
 	case KVM_INTERRUPT: {
 		struct kvm_interrupt irq;
 
@@ -1549,8 +1637,7 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned lon
 			r = kvm_arch_vcpu_ioctl_set_guest_debug(vcpu, &u->dbg);
 		break;
 	case KVM_NMI:
-		/* kvm_inject_nmi(): process_nmi() folds it into nmi_pending */
-		vcpu->arch.nmi_queued++;
+		kvm_inject_nmi(vcpu);
 		r = 0;
 		break;
 	case KVM_GET_LAPIC:
@@ -1602,6 +1689,13 @@ int kvm_x86_vendor_init(void)
 {
 	pthread_once(&vendor_once, kvm_ops_update);
 	return vendor_init_result;
+}
+
+void kvm_inject_nmi(struct kvm_vcpu *vcpu)
+{
+	__atomic_fetch_add(&vcpu->arch.nmi_queued, 1, __ATOMIC_ACQ_REL);
+	kvm_make_request(KVM_REQ_EVENT, vcpu);
+	kvm_vcpu_kick(vcpu);
 }
 
 void kvm_vcpu_kick(struct kvm_vcpu *vcpu)
@@ -2326,7 +2420,7 @@ static bool kernel_pio(struct kvm_vcpu *vcpu, u16 port, int size, bool write, u8
 		return true;
 	if (kvm->arch.vpit && kvm_pit_pio(kvm->arch.vpit, port, size, write, data) == 0)
 		return true;
-	return false;
+	return write && kvm_ioeventfd_write(kvm, true, port, size, data);
 }
 
 static void pio_set_rax(struct kvm_vcpu *vcpu, int size, const u8 *data)
@@ -2594,7 +2688,8 @@ static int vcpu_mmio_rw(struct kvm_vcpu *vcpu, u64 addr, int len, u8 *v, bool wr
 		int n = MIN(len, 8);
 
 		if (!(apic && !kvm_lapic_mmio(apic, addr, n, write, v)) &&
-		    !(ioapic && !kvm_ioapic_mmio(ioapic, addr, n, write, v)))
+		    !(ioapic && !kvm_ioapic_mmio(ioapic, addr, n, write, v)) &&
+		    !(write && kvm_ioeventfd_write(vcpu->kvm, false, addr, n, v)))
 			break;
 		handled += n;
 		addr += n;
@@ -2602,6 +2697,31 @@ static int vcpu_mmio_rw(struct kvm_vcpu *vcpu, u64 addr, int len, u8 *v, bool wr
 		v += n;
 	}
 	return handled;
+}
+
+/*
+ * emulator_can_use_gpa(): whether the instruction's one memory access is
+ * the one that exited, so that the exit's guest-physical address can stand
+ * for a walk of the guest's page tables (the processor walked them for this
+ * access, with its rights, before EPT said MMIO).  KVM refuses REP string
+ * instructions; here only MOV, MOVZX and MOVSX with a memory operand (the
+ * usual MMIO accesses) qualify, so that no second access of the same
+ * instruction (MOVS, PUSH/POP m, CALL m) can take the address by a chance
+ * match of page offsets.
+ */
+static bool emulator_can_use_gpa(struct x86_emulate_ctxt *ctxt)
+{
+	const struct vmx_emul_insn *i = &ctxt->insn;
+
+	if (i->string || i->rep || !i->mem)
+		return false;
+	if (i->map == 0)
+		return (i->opcode >= 0x88 && i->opcode <= 0x8b) || i->opcode == 0xc6 ||
+		       i->opcode == 0xc7 || (i->opcode >= 0xa0 && i->opcode <= 0xa3);
+	if (i->map == 1)
+		return i->opcode == 0xb6 || i->opcode == 0xb7 || i->opcode == 0xbe ||
+		       i->opcode == 0xbf;
+	return false;
 }
 
 /* emulator_read_write_onepage(): RAM, an in-kernel device, or a fragment for userspace. */
@@ -2614,9 +2734,19 @@ static int emulator_read_write_onepage(unsigned long addr, u8 *val, unsigned int
 	int handled, ret;
 	u64 gpa;
 
-	ret = vcpu_mmio_gva_to_gpa(vcpu, addr, &gpa, exception, write);
-	if (ret < 0)
-		return X86EMUL_PROPAGATE_FAULT;
+	/*
+	 * If the exit was an EPT misconfiguration the GPA is known: no walk
+	 * (KVM's gpa_available), when the page offsets agree.
+	 */
+	if (ctxt->gpa_available && emulator_can_use_gpa(ctxt) &&
+	    (addr & (PAGE_SIZE - 1)) == (ctxt->gpa_val & (PAGE_SIZE - 1))) {
+		gpa = ctxt->gpa_val;
+		ret = (gpa & ~(u64)(PAGE_SIZE - 1)) == APIC_DEFAULT_PHYS_BASE;
+	} else {
+		ret = vcpu_mmio_gva_to_gpa(vcpu, addr, &gpa, exception, write);
+		if (ret < 0)
+			return X86EMUL_PROPAGATE_FAULT;
+	}
 	if (!ret && !kvm_vcpu_rw_guest(vcpu, gpa, val, bytes, write))
 		return X86EMUL_CONTINUE;
 	handled = vcpu_mmio_rw(vcpu, gpa, (int)bytes, val, write);
@@ -2799,8 +2929,12 @@ static void init_emulate_ctxt(struct kvm_vcpu *vcpu)
 	struct vmx_emul_state *st = &ctxt->state;
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 
-	/* The VMCS's guest state becomes vcpu->arch's (written back at entry). */
-	kvm_x86_call(cache_guest_state)(vcpu);
+	/*
+	 * What the emulator reads comes from the VMCS into vcpu->arch
+	 * (VCPU_EXREG_EMULATOR); emulator_writeback() marks it dirty for the
+	 * next VM entry.  The rest of the state stays where it is.
+	 */
+	kvm_x86_call(cache_reg)(vcpu, VCPU_EXREG_EMULATOR);
 	memcpy(st->regs, a->regs, sizeof(st->regs));
 	st->rip = a->regs[VCPU_REGS_RIP];
 	st->rflags = a->rflags;
@@ -2843,6 +2977,7 @@ static void emulator_writeback(struct kvm_vcpu *vcpu, struct x86_emulate_ctxt *c
 	const u32 shadow = GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS;
 	u64 old_rflags = a->rflags;
 
+	kvm_register_mark_dirty(a, VCPU_EXREG_EMULATOR);
 	memcpy(a->regs, ctxt->state.regs, sizeof(ctxt->state.regs));
 	a->regs[VCPU_REGS_RIP] = ctxt->state.rip;
 	/* data segment registers an instruction loaded (MOV Sreg, POP Sreg, LxS) */
@@ -2864,8 +2999,10 @@ static void inject_emulated_exception(struct kvm_vcpu *vcpu)
 {
 	struct x86_exception *ex = &vcpu->arch.emulate_ctxt->exception;
 
-	if (ex->vector == PF_VECTOR)
+	if (ex->vector == PF_VECTOR) {
 		vcpu->arch.cr2 = ex->address;	/* kvm_inject_emulated_page_fault() */
+		kvm_register_mark_dirty(&vcpu->arch, VCPU_EXREG_EMULATOR);
+	}
 	kvm_queue_exception(vcpu, ex->vector, ex->error_code_valid, ex->error_code);
 }
 
@@ -3044,10 +3181,17 @@ restart:
 		 */
 		if (r == 1 && tf && !ctxt->have_exception) {
 			vcpu->arch.dr6 = ((vcpu->arch.dr6 & ~0xfull) | DR6_ACTIVE_LOW | DR6_BS) & ~BIT_ULL(12);
+			kvm_register_mark_dirty(&vcpu->arch, VCPU_EXREG_EMULATOR);
 			kvm_queue_exception(vcpu, DB_VECTOR, false, 0);
 		}
 	}
 out:
+	/*
+	 * Note, written back now rather than at the next VM entry as in KVM:
+	 * code that runs before it (interrupt_allowed(), the segment bases of
+	 * kvm_get_linear_rip()) reads these fields from the VMCS.
+	 */
+	kvm_x86_call(write_dirty_regs)(vcpu);
 	srcu_read_unlock(&kvm->srcu, idx);
 	return r;
 }
@@ -3178,7 +3322,11 @@ static void kvm_check_and_inject_events(struct kvm_vcpu *vcpu)
 	if (a->nmi_pending) {
 		if (kvm_x86_call(nmi_allowed)(vcpu)) {
 			a->nmi_pending--;
+			vcpu->stat->nmi_injections++;
 			kvm_x86_call(inject_nmi)(vcpu);
+			/* the second one waits for the IRET (NMI window) */
+			if (a->nmi_pending)
+				kvm_x86_call(enable_nmi_window)(vcpu);
 			return;
 		}
 		kvm_x86_call(enable_nmi_window)(vcpu);
@@ -3190,8 +3338,16 @@ static void kvm_check_and_inject_events(struct kvm_vcpu *vcpu)
 
 			if (vec >= 0) {
 				trace_kvm_inj_virq(vec);
+				vcpu->stat->irq_injections++;
 				kvm_x86_call(inject_irq)(vcpu, vec);
 			}
+			/*
+			 * Another one waiting (a lower priority, or the PIC's):
+			 * an interrupt-window exit as soon as the guest can
+			 * take it, as KVM does after an injection.
+			 */
+			if (kvm_cpu_has_injectable_intr(vcpu))
+				kvm_x86_call(enable_irq_window)(vcpu);
 		} else {
 			kvm_x86_call(enable_irq_window)(vcpu);
 		}
@@ -3235,11 +3391,29 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 
 	if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
 		kvm_x86_call(flush_tlb_all)(vcpu);
-	kvm_check_request(KVM_REQ_EVENT, vcpu);
+	/*
+	 * Timers first: an expiry raises KVM_REQ_EVENT on this very vCPU, which
+	 * the check below then consumes (else the entry would take it for a
+	 * late interrupt from another thread and leave the guest at once).
+	 */
 	kvm_inject_pending_timer_irqs(vcpu);
+	kvm_check_request(KVM_REQ_EVENT, vcpu);
+	/* An INIT (another vCPU's ICR) resets the vCPU; an AP then waits for SIPI. */
+	kvm_apic_accept_events(vcpu);
+	if (vcpu->arch.mp_state != KVM_MP_STATE_RUNNABLE)
+		return 1;
 	kvm_check_and_inject_events(vcpu);
+	vcpu->arch.timer_tsc_left = kvm_timer_host_tsc_left(vcpu);
 
 	__atomic_store_n(&vcpu->arch.mode, IN_GUEST_MODE, __ATOMIC_SEQ_CST);
+	/*
+	 * An interrupt raised after the events were looked at, by a thread
+	 * that still saw the vCPU outside guest mode and so did not kick it:
+	 * leave the guest at once (KVM's req_immediate_exit self-IPI); the
+	 * request stays for the next entry.
+	 */
+	if (__atomic_load_n(&vcpu->requests, __ATOMIC_SEQ_CST) & (1ull << KVM_REQ_EVENT))
+		kvm_x86_call(vcpu_kick)(vcpu);
 	/* A TLB flush asked for meanwhile must happen before entry. */
 	if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
 		kvm_x86_call(flush_tlb_all)(vcpu);
@@ -3269,44 +3443,142 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 	return kvm_x86_call(handle_exit)(vcpu, fastpath);
 }
 
+/*
+ * kvm_vcpu_has_events(): what makes a vCPU that is not running runnable.
+ * An AP waiting for INIT/SIPI wakes only for those; a halted vCPU also for
+ * an NMI or an interrupt it can take now (with IF = 0 an interrupt does
+ * not end HLT, SDM Vol. 2A HLT), as KVM's kvm_vcpu_has_events().
+ */
 static bool kvm_vcpu_has_events(struct kvm_vcpu *vcpu)
 {
-	if (vcpu->arch.apic && (vcpu->arch.apic->pending_events || vcpu->arch.apic->nmi_pending))
+	struct kvm_lapic *apic = vcpu->arch.apic;
+
+	if (apic && __atomic_load_n(&apic->pending_events, __ATOMIC_ACQUIRE))
 		return true;
-	if (vcpu->arch.nmi_queued || vcpu->arch.nmi_pending)
+	if (vcpu->arch.mp_state == KVM_MP_STATE_UNINITIALIZED ||
+	    vcpu->arch.mp_state == KVM_MP_STATE_INIT_RECEIVED)
+		return false;
+	if (__atomic_load_n(&vcpu->arch.nmi_queued, __ATOMIC_ACQUIRE) || vcpu->arch.nmi_pending)
 		return true;
-	return kvm_cpu_has_injectable_intr(vcpu);
+	return kvm_cpu_has_injectable_intr(vcpu) && kvm_x86_call(interrupt_allowed)(vcpu);
+}
+
+/* The earliest timer deadline of @vcpu on the irqchip clock, 0 if none. */
+static u64 kvm_vcpu_next_deadline(struct kvm_vcpu *vcpu)
+{
+	struct kvm_pit *pit = vcpu->kvm->arch.vpit;
+	u64 deadline = vcpu->arch.apic ? kvm_lapic_next_deadline(vcpu->arch.apic) : 0;
+
+	if (pit && vcpu->vcpu_idx == 0) {
+		u64 p = __atomic_load_n(&pit->next_ns, __ATOMIC_ACQUIRE);
+
+		if (p && (!deadline || p < deadline))
+			deadline = p;
+	}
+	return deadline;
+}
+
+static u64 irqchip_clock_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
 }
 
 /*
- * vcpu_block(): a halted vCPU sleeps until an interrupt can wake it, its
- * timer expires (no busy waiting: the wait ends at the next deadline) or
- * userspace wants it back (immediate_exit).
+ * Host TSC ticks per millisecond, measured against the irqchip clock once
+ * 20 ms have passed since the first call; until then 1 GHz, less than any
+ * host's TSC, so that a timer exit comes early rather than late (the
+ * remaining time is then armed again).
  */
-static int vcpu_block(struct kvm_vcpu *vcpu)
+static u64 host_tsc_per_ms(void)
+{
+	static u64 tsc0, ns0, rate;
+	u64 r = __atomic_load_n(&rate, __ATOMIC_RELAXED), ns, tsc;
+
+	if (r)
+		return r;
+	ns = irqchip_clock_ns();
+	tsc = __rdtsc();
+	if (!__atomic_load_n(&ns0, __ATOMIC_ACQUIRE)) {
+		__atomic_store_n(&tsc0, tsc, __ATOMIC_RELAXED);
+		__atomic_store_n(&ns0, ns, __ATOMIC_RELEASE);
+		return 1000000;
+	}
+	if (ns - ns0 < 20000000ull)
+		return 1000000;
+	r = (tsc - __atomic_load_n(&tsc0, __ATOMIC_RELAXED)) * 1000000ull / (ns - ns0);
+	if (r < 1000000)
+		r = 1000000;
+	__atomic_store_n(&rate, r, __ATOMIC_RELAXED);
+	return r;
+}
+
+/*
+ * kvm_timer_host_tsc_left() - host TSC ticks until the vCPU's next timer
+ * deadline (its LAPIC timer; the PIT on vCPU 0), ~0 if none.  In KVM an
+ * hrtimer interrupt takes the vCPU out of the guest then, or the VMX
+ * preemption timer does (the "hv timer", vmx_set_hv_timer()); here the
+ * preemption timer always does, so a timer interrupt reaches a vCPU that
+ * is running guest code without any other exit.
+ */
+u64 kvm_timer_host_tsc_left(struct kvm_vcpu *vcpu)
+{
+	u64 deadline = kvm_vcpu_next_deadline(vcpu), now;
+
+	if (!deadline)
+		return ~0ull;
+	now = irqchip_clock_ns();
+	if (deadline <= now)
+		return 0;
+	deadline -= now;
+	if (deadline > 1000000000ull)
+		return ~0ull;
+	return deadline * host_tsc_per_ms() / 1000000ull;
+}
+
+/*
+ * What a pending signal is to KVM_RUN in KVM (the loop ends with -EINTR):
+ * kvm_run->immediate_exit, or kvm_vcpu_interrupt() from another thread.
+ * The latter is consumed here, as the signal is by its delivery.
+ */
+static bool kvm_vcpu_signal_pending(struct kvm_vcpu *vcpu)
+{
+	if (READ_ONCE(vcpu->run->immediate_exit))
+		return true;
+	return __atomic_load_n(&vcpu->arch.signal_pending, __ATOMIC_ACQUIRE) &&
+	       __atomic_exchange_n(&vcpu->arch.signal_pending, false, __ATOMIC_ACQ_REL);
+}
+
+void kvm_vcpu_interrupt(struct kvm_vcpu *vcpu)
+{
+	__atomic_store_n(&vcpu->arch.signal_pending, true, __ATOMIC_RELEASE);
+	kvm_vcpu_kick(vcpu);
+}
+
+/*
+ * kvm_vcpu_block(): sleep until kvm_vcpu_has_events() (another thread's
+ * kvm_vcpu_kick() signals halt_cond), a timer of this vCPU expires (the
+ * wait ends at the next deadline: no busy waiting), or userspace wants the
+ * thread back.  KVM's wait ends on a pending signal; a library sees no
+ * signals, so userkvm's ends when kvm_run->immediate_exit is set (the VMM's
+ * signal handler or kicker sets it), looked at every 10 ms at least.
+ * Return: 0 when there is an event, -EINTR for immediate_exit.
+ */
+static int kvm_vcpu_block(struct kvm_vcpu *vcpu)
 {
 	for (;;) {
 		struct timespec ts;
-		u64 deadline = 0, now;
+		u64 deadline, now;
 
 		kvm_inject_pending_timer_irqs(vcpu);
-		if (kvm_vcpu_has_events(vcpu)) {
-			if (vcpu->arch.mp_state == KVM_MP_STATE_HALTED)
-				vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
-			return 1;
-		}
-		if (READ_ONCE(vcpu->run->immediate_exit)) {
-			vcpu->run->exit_reason = KVM_EXIT_INTR;
+		if (kvm_vcpu_has_events(vcpu))
+			return 0;
+		if (kvm_vcpu_signal_pending(vcpu))
 			return -EINTR;
-		}
-		if (vcpu->arch.apic)
-			deadline = kvm_lapic_next_deadline(vcpu->arch.apic);
-		if (vcpu->kvm->arch.vpit && vcpu->kvm->arch.vpit->next_ns &&
-		    (!deadline || vcpu->kvm->arch.vpit->next_ns < deadline))
-			deadline = vcpu->kvm->arch.vpit->next_ns;
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		now = (u64)ts.tv_sec * 1000000000ull + ts.tv_nsec;
-		/* At most 10 ms at a time, so immediate_exit set by a signal is seen. */
+		deadline = kvm_vcpu_next_deadline(vcpu);
+		now = irqchip_clock_ns();
 		if (!deadline || deadline > now + 10000000ull)
 			deadline = now + 10000000ull;
 		ts.tv_sec = deadline / 1000000000ull;
@@ -3316,6 +3588,82 @@ static int vcpu_block(struct kvm_vcpu *vcpu)
 			pthread_cond_timedwait(&vcpu->arch.halt_cond, &vcpu->arch.halt_lock, &ts);
 		pthread_mutex_unlock(&vcpu->arch.halt_lock);
 	}
+}
+
+/*
+ * Halt polling (virt/kvm/kvm_main.c:kvm_vcpu_halt()): a halted vCPU first
+ * spins for up to halt_poll_ns looking for an event, since a wakeup from a
+ * sleep costs a thread switch each way (an IPI answered at once, a short
+ * timer).  The window adapts as KVM's: it grows (from 10 us, doubling)
+ * after a halt that ended within the maximum, and drops to 0 after a
+ * longer one.  The maximum is smaller than KVM's 200 us: host CPUs here are
+ * shared by every vCPU thread.
+ */
+#define KVM_HALT_POLL_NS_MAX	50000ull
+#define KVM_HALT_POLL_NS_START	10000ull
+
+static bool kvm_vcpu_poll(struct kvm_vcpu *vcpu, u64 start, u64 poll_ns)
+{
+	u64 now = start;
+
+	while (now - start < poll_ns) {
+		kvm_inject_pending_timer_irqs(vcpu);
+		if (kvm_vcpu_has_events(vcpu))
+			return true;
+		if (READ_ONCE(vcpu->run->immediate_exit) ||
+		    __atomic_load_n(&vcpu->arch.signal_pending, __ATOMIC_ACQUIRE))
+			return false;
+		for (int i = 0; i < 16; i++)
+			__builtin_ia32_pause();
+		now = irqchip_clock_ns();
+	}
+	return false;
+}
+
+static int kvm_vcpu_halt(struct kvm_vcpu *vcpu)
+{
+	u64 start = irqchip_clock_ns(), poll = vcpu->arch.halt_poll_ns, block_ns;
+	int r = 0;
+
+	if (!poll || !kvm_vcpu_poll(vcpu, start, poll)) {
+		r = kvm_vcpu_block(vcpu);
+		vcpu->stat->halt_wakeup++;
+	} else {
+		vcpu->stat->halt_successful_poll++;
+	}
+	block_ns = irqchip_clock_ns() - start;
+	if (block_ns <= poll)
+		;
+	else if (block_ns > KVM_HALT_POLL_NS_MAX)
+		vcpu->arch.halt_poll_ns = 0;
+	else
+		vcpu->arch.halt_poll_ns = poll ? MIN(poll * 2, KVM_HALT_POLL_NS_MAX) :
+					  KVM_HALT_POLL_NS_START;
+	return r;
+}
+
+/*
+ * vcpu_block(): a vCPU that is not runnable (HLT, or an AP after INIT)
+ * blocks; then INIT/SIPI are accepted and a halted vCPU runs again.
+ */
+static int vcpu_block(struct kvm_vcpu *vcpu)
+{
+	if (vcpu->arch.mp_state == KVM_MP_STATE_HALTED ? kvm_vcpu_halt(vcpu) :
+							 kvm_vcpu_block(vcpu)) {
+		vcpu->run->exit_reason = KVM_EXIT_INTR;
+		vcpu->stat->signal_exits++;
+		return -EINTR;
+	}
+	kvm_apic_accept_events(vcpu);
+	switch (vcpu->arch.mp_state) {
+	case KVM_MP_STATE_HALTED:
+	case KVM_MP_STATE_AP_RESET_HOLD:
+		vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
+		break;
+	default:
+		break;
+	}
+	return 1;
 }
 
 static int vcpu_run(struct kvm_vcpu *vcpu)
@@ -3329,8 +3677,9 @@ static int vcpu_run(struct kvm_vcpu *vcpu)
 			r = vcpu_block(vcpu);
 		if (r <= 0)
 			break;
-		if (READ_ONCE(vcpu->run->immediate_exit)) {
+		if (kvm_vcpu_signal_pending(vcpu)) {
 			vcpu->run->exit_reason = KVM_EXIT_INTR;
+			vcpu->stat->signal_exits++;
 			r = -EINTR;
 			break;
 		}
@@ -3434,14 +3783,23 @@ int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 	kvm_x86_call(vcpu_load)(vcpu);
 	kvm_sigset_activate(vcpu, &oldset);
 	run->flags = 0;
-	/* An application processor waits for INIT-SIPI (KVM_MP_STATE_UNINITIALIZED). */
+	/*
+	 * An application processor that never got INIT blocks until an INIT or
+	 * SIPI arrives, takes it and returns -EAGAIN (userspace runs it again:
+	 * then it waits in vcpu_run() for the SIPI), as KVM does.
+	 */
 	if (vcpu->arch.mp_state == KVM_MP_STATE_UNINITIALIZED) {
 		if (READ_ONCE(run->immediate_exit)) {
 			r = -EINTR;
 			goto out;
 		}
-		kvm_apic_accept_events(vcpu);
 		r = -EAGAIN;
+		if (kvm_vcpu_block(vcpu)) {
+			r = -EINTR;
+			run->exit_reason = KVM_EXIT_INTR;
+			vcpu->stat->signal_exits++;
+		}
+		kvm_apic_accept_events(vcpu);
 		goto out;
 	}
 	if ((run->kvm_valid_regs & ~KVM_SYNC_X86_VALID_FIELDS) ||

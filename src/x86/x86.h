@@ -70,6 +70,7 @@ struct kvm_arch {
 	u64 cur_tsc_offset;
 
 	/* MSR accesses userspace handles (run loop, x86.c) */
+	bool guest_cannot_read_msr_platform_info;	/* KVM_CAP_MSR_PLATFORM_INFO off */
 	u64 user_space_msr_mask;		/* KVM_CAP_X86_USER_SPACE_MSR: KVM_MSR_EXIT_REASON_* */
 	struct kvm_x86_msr_filter *msr_filter;	/* KVM_X86_SET_MSR_FILTER; srcu, NULL = allow all */
 };
@@ -103,6 +104,17 @@ enum kvm_reg {
 	VCPU_REGS_R15 = 15,
 	VCPU_REGS_RIP,
 	NR_VCPU_REGS
+};
+
+/*
+ * Register groups cached lazily from the VMCS (KVM's VCPU_EXREG_*):
+ * VCPU_EXREG_EMULATOR is what the instruction emulator reads and may write
+ * back (segments, descriptor tables, CR0/2/3/4, EFER, PDPTRs,
+ * interruptibility, DR6, XCR0, the FPU), without the rest of the state a
+ * full cache_guest_state() moves (MSRs, DR0-3/DR7, SYSENTER, PAT).
+ */
+enum kvm_reg_ex {
+	VCPU_EXREG_EMULATOR,
 };
 
 /* Segment registers, in the order of the VMCS guest-state area. */
@@ -209,6 +221,14 @@ struct kvm_queued_interrupt {
  */
 struct kvm_vcpu_arch {
 	u64 regs[NR_VCPU_REGS];
+	/*
+	 * While the guest state is in the VMCS (after a VM exit), the groups
+	 * of registers read into this struct (VCPU_EXREG_* bits) and those
+	 * changed here that the next VM entry writes back (KVM's regs_avail,
+	 * regs_dirty; kvm_register_is_available(), kvm_register_mark_dirty()).
+	 */
+	u32 regs_avail;
+	u32 regs_dirty;
 	u64 rflags;
 	struct kvm_seg_state seg[NR_VCPU_SREGS];
 	struct desc_ptr gdt, idt;
@@ -223,6 +243,7 @@ struct kvm_vcpu_arch {
 	u32 guest_debug;		/* KVM_SET_GUEST_DEBUG's KVM_GUESTDBG_* */
 	u64 eff_db[4], guest_debug_dr7;	/* KVM_GUESTDBG_USE_HW_BP: userspace's DR0-3, DR7 */
 	int mode;			/* OUTSIDE_GUEST_MODE / IN_GUEST_MODE, atomic */
+	int last_vmentry_cpu;		/* -1 until the first VM entry (kvm_vcpu_has_run()) */
 	pthread_mutex_t halt_lock;	/* with halt_cond: a halted vCPU sleeps here */
 	pthread_cond_t halt_cond;
 	u64 pdptrs[4];			/* PAE PDPTEs, as loaded by load_pdptrs() */
@@ -240,6 +261,10 @@ struct kvm_vcpu_arch {
 	unsigned int nmi_pending;	/* after process_nmi() */
 	unsigned int nmi_queued;	/* KVM_SET_VCPU_EVENTS, not yet processed */
 	u32 mp_state;
+	bool signal_pending;		/* kvm_vcpu_interrupt(): KVM_RUN returns -EINTR, atomic */
+	u64 halt_poll_ns;		/* the halt-polling window now (kvm_vcpu_halt()) */
+	/* host TSC ticks to the next timer deadline at VM entry (preemption timer), ~0 = none */
+	u64 timer_tsc_left;
 
 	/* MSRs (msr.c) */
 	u32 sysenter_cs;
@@ -274,7 +299,6 @@ struct kvm_vcpu_arch {
 
 	/* Guest CPUID (cpuid.c) and what KVM derives from it */
 	int cpuid_nent;
-	int last_vmentry_cpu;	/* -1 until the first VM entry (kvm_vcpu_has_run()) */
 	struct kvm_cpuid_entry2 *cpuid_entries;
 	u64 guest_supported_xcr0;
 	u64 cr4_guest_rsvd_bits;
@@ -289,6 +313,16 @@ struct kvm_vcpu_arch {
 	/* The instruction emulator (emulate.c), made at its first use */
 	struct x86_emulate_ctxt *emulate_ctxt;
 };
+
+static inline bool kvm_register_is_available(struct kvm_vcpu_arch *a, enum kvm_reg_ex reg)
+{
+	return a->regs_avail & (1u << reg);
+}
+
+static inline void kvm_register_mark_dirty(struct kvm_vcpu_arch *a, enum kvm_reg_ex reg)
+{
+	a->regs_dirty |= 1u << reg;
+}
 
 int kvm_arch_init_vm(struct kvm *kvm, unsigned long type);
 void kvm_arch_destroy_vm(struct kvm *kvm);
@@ -351,6 +385,14 @@ void kvm_free_msr_filter(struct kvm_x86_msr_filter *f);
 u64 kvm_get_linear_rip(struct kvm_vcpu *vcpu);
 void kvm_queue_exception(struct kvm_vcpu *vcpu, u8 vector, bool has_error, u32 error_code);
 void kvm_vcpu_kick(struct kvm_vcpu *vcpu);
+/* KVM_NMI, an NMI IPI or LINT: queued for process_nmi() (any thread). */
+void kvm_inject_nmi(struct kvm_vcpu *vcpu);
+u64 kvm_timer_host_tsc_left(struct kvm_vcpu *vcpu);
+/*
+ * A signal for the vCPU's thread, as KVM sees one: its KVM_RUN returns
+ * -EINTR (KVM_EXIT_INTR) soon (the shim's pthread_cancel() uses it).
+ */
+void kvm_vcpu_interrupt(struct kvm_vcpu *vcpu);
 void kvm_flush_remote_tlbs(struct kvm *kvm);
 void kvm_arch_commit_memory_region(struct kvm *kvm, const struct kvm_memory_slot *old,
 				   const struct kvm_memory_slot *new);

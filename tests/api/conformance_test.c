@@ -97,6 +97,22 @@ static const struct { long cap; const char *name; } shared_caps[] = {
 	{ KVM_CAP_IMMEDIATE_EXIT, "IMMEDIATE_EXIT" },
 	{ KVM_CAP_INTERNAL_ERROR_DATA, "INTERNAL_ERROR_DATA" },
 	{ KVM_CAP_SYNC_REGS, "SYNC_REGS" },
+	{ KVM_CAP_IRQCHIP, "IRQCHIP" },
+	{ KVM_CAP_IRQ_INJECT_STATUS, "IRQ_INJECT_STATUS" },
+	{ KVM_CAP_PIT, "PIT" },
+	{ KVM_CAP_PIT2, "PIT2" },
+	{ KVM_CAP_PIT_STATE2, "PIT_STATE2" },
+	{ KVM_CAP_IRQ_ROUTING, "IRQ_ROUTING" },
+	{ KVM_CAP_SIGNAL_MSI, "SIGNAL_MSI" },
+	{ KVM_CAP_IRQFD, "IRQFD" },
+	{ KVM_CAP_IRQFD_RESAMPLE, "IRQFD_RESAMPLE" },
+	{ KVM_CAP_IOEVENTFD, "IOEVENTFD" },
+	{ KVM_CAP_IOEVENTFD_ANY_LENGTH, "IOEVENTFD_ANY_LENGTH" },
+	{ KVM_CAP_TSC_DEADLINE_TIMER, "TSC_DEADLINE_TIMER" },
+	{ KVM_CAP_IOAPIC_POLARITY_IGNORED, "IOAPIC_POLARITY_IGNORED" },
+	{ KVM_CAP_MP_STATE, "MP_STATE" },
+	{ KVM_CAP_USER_NMI, "USER_NMI" },
+	{ KVM_CAP_SET_BOOT_CPU_ID, "SET_BOOT_CPU_ID" },
 };
 
 KVM_CASE(sys_check_extension)
@@ -134,8 +150,8 @@ KVM_CASE(sys_check_extension_honest)
 	int sys = t_open_sys(t);
 
 	if (t->be->soft) {
-		/* in-kernel irqchip delivery, the MMU notifier contract, ... come later */
-		CHECK_EQ(t->be->ioctl(sys, KVM_CHECK_EXTENSION, KVM_CAP_IRQCHIP), 0);
+		/* the split irqchip, the MMU notifier contract, ... come later */
+		CHECK_EQ(t->be->ioctl(sys, KVM_CHECK_EXTENSION, KVM_CAP_SPLIT_IRQCHIP), 0);
 		CHECK_EQ(t->be->ioctl(sys, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_MMU), 0);
 		CHECK_EQ(t->be->ioctl(sys, KVM_CHECK_EXTENSION, KVM_CAP_GUEST_MEMFD), 0);
 		CHECK_EQ(t->be->ioctl(sys, KVM_CHECK_EXTENSION, KVM_CAP_DIRTY_LOG_RING), 0);

@@ -446,4 +446,47 @@ GUEST(mg_tscdl)
 	DONE
 END(mg_tscdl)
 
+/*
+ * x2APIC self-IPIs through the ICR MSR (the WRMSR fastpath's second MSR):
+ * x2APIC on, APIC enabled, then 100 fixed physical IPIs of vector 0x40 to
+ * APIC ID 0 with IF = 1; the handler (its IDT gate is set by the case)
+ * counts them in r12 and sends EOI.  r13 = 0 when the loop ended.
+ */
+	.code64
+GUEST(mg_x2apic)
+	mov $0x1b, %ecx			/* IA32_APIC_BASE: EN | EXTD */
+	rdmsr
+	or $0xc00, %eax
+	wrmsr
+	mov $0x80f, %ecx		/* SVR: enabled, spurious vector 0xff */
+	mov $0x1ff, %eax
+	xor %edx, %edx
+	wrmsr
+	xor %r12d, %r12d
+	mov $100, %r13d
+	sti
+1:	mov $0x830, %ecx		/* ICR: fixed, physical, vector 0x40, to ID 0 */
+	mov $0x4040, %eax
+	xor %edx, %edx
+	wrmsr
+	dec %r13d
+	jnz 1b
+	cli
+	DONE
+	.globl mg_x2apic_handler
+mg_x2apic_handler:
+	inc %r12d
+	push %rax
+	push %rcx
+	push %rdx
+	mov $0x80b, %ecx		/* EOI */
+	xor %eax, %eax
+	xor %edx, %edx
+	wrmsr
+	pop %rdx
+	pop %rcx
+	pop %rax
+	iretq
+END(mg_x2apic)
+
 	.section .note.GNU-stack, "", @progbits

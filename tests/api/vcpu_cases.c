@@ -1145,3 +1145,38 @@ KVM_CASE(vcpu_interrupt_nmi)
 	t_printf(t, "cap USER_NMI = %ld", t->be->ioctl(sys, KVM_CHECK_EXTENSION, KVM_CAP_USER_NMI));
 	t_close3(vcpu, vm, sys);
 }
+
+/*
+ * The vCPU attribute KVM_VCPU_TSC_CTRL/KVM_VCPU_TSC_OFFSET: the guest TSC's
+ * offset from the host's; the guest reads host RDTSC + offset (the KVM
+ * selftest system_counter_offset_test checks the guest side).
+ */
+KVM_CASE(vcpu_tsc_offset_attr)
+{
+	int sys, vm, vcpu = t_vcpu(t, &sys, &vm);
+	struct kvm_device_attr a = { .group = KVM_VCPU_TSC_CTRL, .attr = KVM_VCPU_TSC_OFFSET };
+	uint64_t off = 0, got = 0;
+
+	CHECK_EQ(IOC(t, sys, KVM_CHECK_EXTENSION, KVM_CAP_VCPU_ATTRIBUTES), 1);
+	CHECK_EQ(IOC(t, vcpu, KVM_HAS_DEVICE_ATTR, &a), 0);
+	a.attr = 1;
+	CHECK_ERR(t, IOC(t, vcpu, KVM_HAS_DEVICE_ATTR, &a), ENXIO);
+	a.attr = KVM_VCPU_TSC_OFFSET;
+	a.group = 1;
+	CHECK_ERR(t, IOC(t, vcpu, KVM_GET_DEVICE_ATTR, &a), ENXIO);
+	a.group = KVM_VCPU_TSC_CTRL;
+	a.addr = (uintptr_t)&off;
+	CHECK_EQ(IOC(t, vcpu, KVM_GET_DEVICE_ATTR, &a), 0);
+	off += 1ull << 40;
+	CHECK_EQ(IOC(t, vcpu, KVM_SET_DEVICE_ATTR, &a), 0);
+	a.addr = (uintptr_t)&got;
+	CHECK_EQ(IOC(t, vcpu, KVM_GET_DEVICE_ATTR, &a), 0);
+	t_differs(t, "PVM takes KVM_VCPU_TSC_OFFSET but keeps offset 0 (its guests read the host TSC)");
+	t_printf(t, "offset read back: %d", got == off);
+	CHECK_SOFT(t, got == off, "offset %#llx, set %#llx", (unsigned long long)got,
+		   (unsigned long long)off);
+	a.addr = 0;
+	CHECK_ERR(t, IOC(t, vcpu, KVM_GET_DEVICE_ATTR, &a), EFAULT);
+	CHECK_ERR(t, IOC(t, vcpu, KVM_SET_DEVICE_ATTR, &a), EFAULT);
+	t_close3(vcpu, vm, sys);
+}

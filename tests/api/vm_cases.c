@@ -1054,3 +1054,22 @@ KVM_CASE(vm_threads_memslots)
 	munmap(mem, 4 * 32 * PG);
 	CLOSE_VM();
 }
+
+/*
+ * KVM_X86_GET_MCE_CAP_SUPPORTED (a /dev/kvm ioctl): the MCG_CAP bits KVM
+ * can give a guest.  userkvm's processor has no machine-check architecture,
+ * so its mask is 0 (and KVM_CAP_MCE is 0); the host's differs.
+ */
+KVM_CASE(sys_mce_cap_supported)
+{
+	int sys = t_open_sys(t);
+	uint64_t cap = ~0ull;
+	long r;
+
+	r = IOC(t, sys, KVM_X86_GET_MCE_CAP_SUPPORTED, &cap);
+	CHECK_EQ(r, 0);
+	CHECK_SOFT(t, cap == 0, "MCG_CAP bits %#llx", (unsigned long long)cap);
+	r = IOC(t, sys, KVM_X86_GET_MCE_CAP_SUPPORTED, NULL);
+	CHECK_ERR(t, r, EFAULT);
+	close(sys);
+}

@@ -44,6 +44,15 @@ run_suite() {	# accelerator
 	check "run[$a]-triple-fault" 2 "" $U run --accel $a --flat "$tmp/ud2.bin"
 	check "run[$a]-initrd-module" 0 'primes' \
 		$U run --accel $a --kernel $B/guests/demo.elf --initrd "$tmp/mod.txt"
+	# --smp: the guest's BSP starts the APs with INIT-SIPI-SIPI; each prints
+	check "run[$a]-smp4-init-sipi" 1 '^smp: 3 application processors started$' \
+		$U run --accel $a --smp 4 --kernel $B/guests/smp.elf
+	cp "$tmp/out" "$tmp/smp.$a"
+	if [ "$(grep -c 'APIC ID [0-9]* is up$' "$tmp/smp.$a")" = 3 ]; then
+		echo "ok run[$a]-smp4-aps-print"
+	else
+		echo "FAIL run[$a]-smp4-aps-print: $(cat "$tmp/smp.$a")"
+	fi
 }
 
 run_suite soft
@@ -51,7 +60,7 @@ if exec 3<>/dev/kvm 2>/dev/null; then
 	exec 3>&-
 	run_suite kvm
 	# One device model, two accelerators: the guest must print the same.
-	for f in demo cmdline; do
+	for f in demo cmdline smp; do
 		if cmp -s "$tmp/$f.soft" "$tmp/$f.kvm"; then
 			echo "ok run-$f-soft-equals-kvm"
 		else
@@ -72,6 +81,14 @@ if command -v qemu-system-x86_64 > /dev/null; then
 		echo "ok run-demo-soft-equals-qemu-tcg"
 	else
 		echo "FAIL run-demo-soft-equals-qemu-tcg: $(head -5 "$tmp/qdiff")"
+	fi
+	timeout 10 qemu-system-x86_64 -accel tcg -smp 4 -kernel $B/guests/smp.elf -m 64 \
+		-device isa-debug-exit,iobase=0xf4,iosize=1 -display none -serial stdio \
+		-monitor none -no-reboot 2>/dev/null | tr -d '\r' > "$tmp/qemu-smp"
+	if cmp -s "$tmp/qemu-smp" "$tmp/smp.soft"; then
+		echo "ok run-smp-soft-equals-qemu-tcg"
+	else
+		echo "FAIL run-smp-soft-equals-qemu-tcg: $(diff "$tmp/qemu-smp" "$tmp/smp.soft" | head -5)"
 	fi
 else
 	echo "skip run-demo-soft-equals-qemu-tcg: qemu-system-x86_64 is not installed (make bench installs it)"
@@ -101,6 +118,7 @@ fi
 
 # Bad options get a clear error and status 126.
 check "run-bad-option" 126 "" $U run --bogus 1
+check "run-smp-out-of-range" 126 "" $U run --smp 17 --kernel $B/guests/smp.elf
 check "run-missing-kernel" 126 "" $U run --kernel /nonexistent
 grep -q 'nonexistent' "$tmp/err" || echo "FAIL run-missing-kernel-message: $(cat "$tmp/err")"
 check "run-not-multiboot" 126 "" $U run --kernel "$tmp/exit5.bin"

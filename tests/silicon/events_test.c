@@ -280,6 +280,34 @@ static void self_modifying(void)
 }
 
 /*
+ * A loop that rewrites an immediate of its own body each time round: every
+ * iteration stops right after the write and runs the new code.
+ */
+static void self_modifying_loop(void)
+{
+	static const u8 code[] = {
+		0xb9, 3, 0, 0, 0,			/* mov $3, %ecx */
+		0x31, 0xdb,				/* xor %ebx, %ebx */
+		0x88, 0x0d, 0x01, 0, 0, 0,		/* 1: mov %cl, 2f+1(%rip) */
+		0xb0, 0x00,				/* 2: mov $0, %al */
+		0x00, 0xc3,				/* add %al, %bl */
+		0xff, 0xc9,				/* dec %ecx */
+		0x75, 0xf2,				/* jnz 1b */
+		0xf4,					/* hlt */
+	};
+	struct sil s;
+	struct cpu_state *st;
+
+	setup(&s, code, sizeof(code), false);
+	st = cpu_state(s.c);
+	CHECK_EQ(cpu_run(s.c, 1000), CPU_EXIT_HLT);
+	CHECK_EQ(st->gpr[3] & 0xff, 3 + 2 + 1);
+	CHECK_EQ(cpu_instructions(s.c), 2 + 3 * 5 + 1);
+	CHECK_EQ(s.ram[CODE + 14], 1);
+	sil_fini(&s);
+}
+
+/*
  * Two cpus on one memory: B rewrites code A has decoded and run (B's
  * write TLB slot for the page was filled before A marked it as code).
  */
@@ -592,7 +620,8 @@ static void dead_flags_cut(void)
  * Compare/SUB/INC/DEC + Jcc pairs run as one handler per condition
  * (ops_alu.c FUSE_CC): each of the 16 conditions after each such first
  * instruction branches as the same pair split by a MOV (not fused) does,
- * over edge and random operands, with CF set or clear before.
+ * over edge and random operands, with CF set or clear before (by STC/CLC,
+ * or by a logic op in the same block).
  */
 static void fused_pair_conditions(void)
 {
@@ -623,16 +652,24 @@ static void fused_pair_conditions(void)
 				u8 code[2][16];
 				u64 a, b, rip[2], fl[2], res[2];
 				int len[2] = { 0, 0 };
-				bool stc;
+				int lead;
 
 				rng = rng * 6364136223846793005ull + 1442695040888963407ull;
 				a = t < 10 ? edge[t] : rng >> (rng & 31);
 				b = t < 10 ? edge[(t * 7 + cc) % 10] : (t & 1 ? a : rng << (rng & 15));
-				stc = (rng >> 40) & 1;
+				lead = (int)((rng >> 40) % 3);
 				for (int v = 0; v < 2; v++) {
 					u8 *p = code[v];
 					int n = 0;
-					p[n++] = stc ? 0xf9 : 0xf8;		/* stc / clc */
+					if (lead == 2) {
+						/* xor %ecx, %ecx: INC/DEC then know CF = 0
+						 * (icache.c); the oracle hides it behind CLC */
+						p[n++] = 0x31; p[n++] = 0xc9;
+						if (v == 1)
+							p[n++] = 0xf8;
+					} else {
+						p[n++] = lead ? 0xf8 : 0xf9;	/* clc / stc */
+					}
 					memcpy(p + n, firsts[f].b, firsts[f].len);
 					if (firsts[f].len == 4 || (firsts[f].len == 3 && firsts[f].b[0] == 0x83))
 						p[n + firsts[f].len - 1] = (u8)b;	/* imm8 */
@@ -682,6 +719,7 @@ int main(void)
 	RUN_TEST(nmi_blocking);
 	RUN_TEST(cross_thread);
 	RUN_TEST(self_modifying);
+	RUN_TEST(self_modifying_loop);
 	RUN_TEST(cross_vcpu_code);
 	RUN_TEST(locked_add_two_cpus);
 	RUN_TEST(single_step);

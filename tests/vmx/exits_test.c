@@ -1549,6 +1549,57 @@ static void kvm_reset_state_guest(void)
 	CHECK_EQ(vmcs_readl(GUEST_CR0), 0x60000030);
 }
 
+/*
+ * What a VM exit loads (SDM 28.5) is what root operation sees, although
+ * this processor writes the host registers into its core only when root
+ * operation looks at one (vmx_cpu.h: host_regs_pending): after the exit
+ * RDMSR of SYSENTER_CS gives the host's value and DR7 is 400H.  The next
+ * VM entry gives the guest its own values, with or without that look in
+ * between, and after a VMWRITE of the field or a root WRMSR of the MSR.
+ */
+static void host_state_after_exit(void)
+{
+	u64 v = 0;
+
+	GUEST(0xb9, 0x74, 0x01, 0x00, 0x00,		/* mov ecx, 0x174 (SYSENTER_CS) */
+	      0x0f, 0x32,				/* rdmsr */
+	      0xf4);					/* hlt */
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_USE_MSR_BITMAPS, true);
+	open_msr(0x174, false);
+	vmcs_write32(GUEST_SYSENTER_CS, 0x1234);
+	vmcs_write32(HOST_IA32_SYSENTER_CS, 0x10);
+	vmcs_writel(GUEST_DR7, 0x500);			/* bit 8 (LE): no breakpoint */
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 7);
+	CHECK_EQ(env.regs[RAX], 0x1234);
+	/* root operation: the host's values */
+	CHECK_EQ(rdmsrl_safe(0x174, &v), 0);
+	CHECK_EQ(v, 0x10);
+	CHECK_EQ(get_debugreg(7), 0x400);
+	CHECK_EQ(vmcs_readl(GUEST_DR7), 0x500);
+	/* the guest's again after that look */
+	env.regs[RAX] = 0;
+	vmcs_writel(GUEST_RIP, CODE);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 7);
+	CHECK_EQ(env.regs[RAX], 0x1234);
+	/* ... and without it */
+	env.regs[RAX] = 0;
+	vmcs_writel(GUEST_RIP, CODE);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 7);
+	CHECK_EQ(env.regs[RAX], 0x1234);
+	/* a VMWRITE of the field between two entries */
+	vmcs_write32(GUEST_SYSENTER_CS, 0x5678);
+	vmcs_writel(GUEST_RIP, CODE);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 7);
+	CHECK_EQ(env.regs[RAX], 0x5678);
+	/* a root WRMSR of the MSR: the host's register, the guest keeps its own */
+	CHECK_EQ(wrmsrl_safe(0x174, 0x20), 0);
+	vmcs_writel(GUEST_RIP, CODE);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 7);
+	CHECK_EQ(env.regs[RAX], 0x5678);
+	CHECK_EQ(rdmsrl_safe(0x174, &v), 0);
+	CHECK_EQ(v, 0x10);				/* the exit loaded HOST_IA32_SYSENTER_CS */
+}
+
 int main(void)
 {
 	if (env_setup(&env)) {
@@ -1602,6 +1653,7 @@ int main(void)
 	RUN_TEST(two_vmcs_one_processor);
 	RUN_TEST(task_switch_exits);
 	RUN_TEST(kvm_reset_state_guest);
+	RUN_TEST(host_state_after_exit);
 	env_teardown(&env);
 	free(mem);
 	return 0;

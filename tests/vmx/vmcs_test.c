@@ -81,6 +81,33 @@ static void vmread_unsupported(void)
 	CHECK_EQ(vmcs_read_checked(0x80000000u | GUEST_RIP, &v), VMX_FAIL_VALID);
 }
 
+/*
+ * VMREAD succeeds exactly for the encodings of the fields the processor
+ * implements (VMCS_FIELDS()) and the high halves of its 64-bit ones:
+ * every 17-bit encoding, through the processor's encoding -> slot lookup.
+ */
+static void vmread_encodings_exact(void)
+{
+	static const u32 fields[] = {
+#define VMCS_ENC(name, enc) enc,
+		VMCS_FIELDS(VMCS_ENC)
+#undef VMCS_ENC
+	};
+	unsigned bad = 0;
+
+	for (u32 enc = 0; enc < 0x20000; enc++) {
+		bool want = false;
+		u64 v;
+
+		for (unsigned i = 0; i < ARRAY_SIZE(fields) && !want; i++)
+			want = enc == fields[i] ||
+			       (enc == (fields[i] | 1) && VMCS_FIELD_WIDTH(fields[i]) == VMCS_FIELD_WIDTH_64);
+		if ((vmcs_read_checked(enc, &v) == VMX_SUCCEED) != want && bad++ < 4)
+			CHECK(false, "encoding %#x: VMREAD %s", enc, want ? "failed" : "succeeded");
+	}
+	CHECK_EQ(bad, 0);
+}
+
 static void vmwrite_read_only(void)
 {
 	static const u32 ro[] = {
@@ -209,6 +236,7 @@ int main(void)
 	RUN_TEST(vmwrite_widths);
 	RUN_TEST(vmwrite_every_field);
 	RUN_TEST(vmread_unsupported);
+	RUN_TEST(vmread_encodings_exact);
 	RUN_TEST(vmwrite_read_only);
 	RUN_TEST(no_current_vmcs);
 	RUN_TEST(vmptrld_errors);

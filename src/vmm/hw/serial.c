@@ -5,6 +5,7 @@
  * latch, LCR/MCR/SCR that read back, and a line status that always reports
  * the transmitter empty (output is immediate).  No input yet.
  */
+#include <pthread.h>
 #include <stdio.h>
 #include <unistd.h>
 
@@ -46,7 +47,21 @@ static void serial8250__tx(uint8_t c)
 		serial8250__flush();
 }
 
+static void serial8250__io_locked(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
+				  bool is_write);
+
+/* vCPU threads of an SMP guest share the UART: one access at a time. */
+static pthread_mutex_t com1_lock = PTHREAD_MUTEX_INITIALIZER;
+
 static void serial8250__io(void *opaque, uint64_t off, uint8_t *data, uint32_t len, bool is_write)
+{
+	pthread_mutex_lock(&com1_lock);
+	serial8250__io_locked(opaque, off, data, len, is_write);
+	pthread_mutex_unlock(&com1_lock);
+}
+
+static void serial8250__io_locked(void *opaque, uint64_t off, uint8_t *data, uint32_t len,
+				  bool is_write)
 {
 	struct serial8250 *s = opaque;
 	bool dlab = s->lcr & LCR_DLAB;

@@ -342,6 +342,104 @@ static void vmx_pull_state(struct kvm_vcpu *vcpu)
 }
 
 /*
+ * VCPU_EXREG_EMULATOR (x86.h): what the instruction emulator reads, pulled
+ * while the state stays in the VMCS; a copy of what was read tells the
+ * write-back (vmx_write_emulator_regs()) which fields the emulator changed.
+ */
+static void vmx_read_emulator_regs(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+
+	for (int i = 0; i < NR_VCPU_SREGS; i++) {
+		struct kvm_seg_state *s = &a->seg[i];
+
+		s->selector = __vmcs_readl(kvm_vmx_segment_fields[i].selector);
+		s->base = __vmcs_readl(kvm_vmx_segment_fields[i].base);
+		s->limit = __vmcs_readl(kvm_vmx_segment_fields[i].limit);
+		s->ar = __vmcs_readl(kvm_vmx_segment_fields[i].ar_bytes);
+	}
+	a->gdt.address = vmcs_readl(GUEST_GDTR_BASE);
+	a->gdt.size = vmcs_read32(GUEST_GDTR_LIMIT);
+	a->idt.address = vmcs_readl(GUEST_IDTR_BASE);
+	a->idt.size = vmcs_read32(GUEST_IDTR_LIMIT);
+	/* Every CR0/CR4 bit is host-owned (init_vmcs()): the shadows are the guest's values. */
+	a->cr0 = vmcs_readl(CR0_READ_SHADOW);
+	a->cr3 = vmcs_readl(GUEST_CR3);
+	a->cr4 = vmcs_readl(CR4_READ_SHADOW);
+	a->efer = vmcs_read64(GUEST_IA32_EFER);
+	a->interruptibility = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+	/* The PDPTE registers are used (and saved by VM exits) only by PAE paging. */
+	if ((a->cr0 & X86_CR0_PG) && (a->cr4 & X86_CR4_PAE) && !(a->efer & EFER_LMA))
+		for (int i = 0; i < 4; i++)
+			a->pdptrs[i] = __vmcs_readl(GUEST_PDPTR0 + 2 * i);
+	a->cr2 = native_read_cr2();
+	a->dr6 = get_debugreg(6);
+	a->xcr0 = xgetbv(0);
+	cpu_fpu_save(&a->guest_fpu);
+	memcpy(vmx->emul_seg, a->seg, sizeof(vmx->emul_seg));
+	vmx->emul_interruptibility = a->interruptibility;
+	vmx->emul_cr2 = a->cr2;
+	vmx->emul_dr6 = a->dr6;
+}
+
+/* The fields of VCPU_EXREG_EMULATOR the emulator wrote back (emulator_writeback()). */
+static void vmx_write_emulator_regs(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+
+	for (int i = 0; i < NR_VCPU_SREGS; i++) {
+		const struct kvm_seg_state *s = &a->seg[i], *o = &vmx->emul_seg[i];
+
+		/* Field by field: the structure has padding. */
+		if (s->selector == o->selector && s->base == o->base && s->limit == o->limit &&
+		    s->ar == o->ar)
+			continue;
+		__vmcs_writel(kvm_vmx_segment_fields[i].selector, s->selector);
+		__vmcs_writel(kvm_vmx_segment_fields[i].base, s->base);
+		__vmcs_writel(kvm_vmx_segment_fields[i].limit, s->limit);
+		__vmcs_writel(kvm_vmx_segment_fields[i].ar_bytes, s->ar);
+	}
+	if (a->interruptibility != vmx->emul_interruptibility)
+		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, a->interruptibility);
+	if (a->cr2 != vmx->emul_cr2)
+		native_write_cr2(a->cr2);
+	if (a->dr6 != vmx->emul_dr6)
+		set_debugreg(a->dr6, 6);
+	cpu_fpu_restore(&a->guest_fpu);
+}
+
+/*
+ * vmx_cache_reg() - KVM's cache_reg: read one register group into
+ * vcpu->arch while the guest state stays in the VMCS.
+ */
+static void vmx_cache_reg(struct kvm_vcpu *vcpu, int reg)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+
+	if (!to_vmx(vcpu)->state_in_hw || kvm_register_is_available(a, reg))
+		return;
+	if (reg == VCPU_EXREG_EMULATOR)
+		vmx_read_emulator_regs(vcpu);
+	a->regs_avail |= 1u << reg;
+}
+
+/* Write back the dirty register groups (after emulation, before VM entry, or a full cache). */
+static void vmx_write_dirty_regs(struct kvm_vcpu *vcpu)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+
+	if (!to_vmx(vcpu)->state_in_hw) {
+		a->regs_dirty = 0;	/* vcpu->arch is the truth: the next entry writes it all */
+		return;
+	}
+	if (a->regs_dirty & (1u << VCPU_EXREG_EMULATOR))
+		vmx_write_emulator_regs(vcpu);
+	a->regs_dirty = 0;
+}
+
+/*
  * vmx_cache_guest_state() - make vcpu->arch the truth (an ioctl or a slow
  * exit handler is about to read or change it); the next VM entry writes it
  * back whole.
@@ -352,9 +450,12 @@ static void vmx_cache_guest_state(struct kvm_vcpu *vcpu)
 
 	if (!vmx->state_in_hw)
 		return;
+	/* What the emulator changed goes to the VMCS first: the pull reads it back. */
+	vmx_write_dirty_regs(vcpu);
 	vmx_pull_state(vcpu);
 	vmx->state_in_hw = false;
 	vmx->state_dirty = true;
+	vcpu->arch.regs_avail = 0;
 }
 
 static u64 vmx_get_segment_base(struct kvm_vcpu *vcpu, int seg)
@@ -462,14 +563,22 @@ static void vmx_update_exception_bitmap(struct kvm_vcpu *vcpu)
 static int vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
-	u64 rip = vcpu->arch.regs[VCPU_REGS_RIP] + vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+	u64 orig_rip = vcpu->arch.regs[VCPU_REGS_RIP];
+	u64 rip = orig_rip + vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
 	u32 intr;
 
-	/* Outside 64-bit mode RIP wraps at 32 bits. */
-	u32 cs_ar = vmx->state_in_hw ? vmcs_read32(GUEST_CS_AR_BYTES) : vcpu->arch.seg[VCPU_SREG_CS].ar;
+	/*
+	 * Outside 64-bit mode RIP wraps at 32 bits.  As in KVM, the mode is
+	 * looked at (a VMREAD of CS) only when the addition carried out of
+	 * bit 31 into bit 32: any other result is the same in every mode.
+	 */
+	if (unlikely(((rip ^ orig_rip) >> 31) == 3)) {
+		u32 cs_ar = vmx->state_in_hw ? vmcs_read32(GUEST_CS_AR_BYTES) :
+					       vcpu->arch.seg[VCPU_SREG_CS].ar;
 
-	if (!(vcpu->arch.efer & EFER_LMA) || !(cs_ar & (1u << 13)))
-		rip = (u32)rip;
+		if (!(vcpu->arch.efer & EFER_LMA) || !(cs_ar & (1u << 13)))
+			rip = (u32)rip;
+	}
 	vcpu->arch.regs[VCPU_REGS_RIP] = rip;
 	if (vmx->state_in_hw) {
 		intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
@@ -589,6 +698,9 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	if (vmx->state_dirty) {
 		vmx_push_state(vcpu);
 		vmx->state_dirty = false;
+		a->regs_dirty = 0;
+	} else if (unlikely(a->regs_dirty)) {
+		vmx_write_dirty_regs(vcpu);
 	}
 	if (a->regs[VCPU_REGS_RIP] != vmx->vmcs_rip) {
 		vmcs_writel(GUEST_RIP, a->regs[VCPU_REGS_RIP]);
@@ -615,12 +727,15 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 		vmx->vmcs_rflags = rflags;
 	}
 
+	/* The host tick, or the vCPU's next timer deadline if that is sooner (the hv timer). */
 	if (cpu_has_vmx_preemption_timer(&vmcs_config))
 		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE,
-			     VMX_HOST_TICK_TSC >> (vmcs_config.misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK));
+			     MIN(VMX_HOST_TICK_TSC, a->timer_tsc_left) >>
+			     (vmcs_config.misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK));
 	reason = vmx_vcpu_enter(a->regs, vmx->launched);
 
 	vmx->state_in_hw = true;
+	a->regs_avail = 0;	/* the VMCS holds the guest state again */
 	vmx->fail = false;
 	if (reason == VMX_ENTER_VMFAIL_VALID || reason == VMX_ENTER_VMFAIL_INVALID ||
 	    reason == VMX_ENTER_FAULT) {
@@ -937,6 +1052,8 @@ struct kvm_x86_ops vt_x86_ops = {
 	.vcpu_load = vmx_vcpu_load,
 	.vcpu_put = vmx_vcpu_put,
 	.cache_guest_state = vmx_cache_guest_state,
+	.cache_reg = vmx_cache_reg,
+	.write_dirty_regs = vmx_write_dirty_regs,
 	.get_segment_base = vmx_get_segment_base,
 	.vcpu_run = vmx_vcpu_run,
 	.handle_exit = __vmx_handle_exit,

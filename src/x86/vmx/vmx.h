@@ -4,6 +4,7 @@
 #define USERKVM_X86_VMX_VMX_H
 
 #include "util/types.h"
+#include "x86/x86.h"
 
 struct vmx_cpu;
 struct kvm_vcpu;
@@ -28,6 +29,10 @@ struct vcpu_vmx {
 	 * differs, as KVM writes back only the registers in regs_dirty.
 	 */
 	u64 vmcs_rip, vmcs_rsp, vmcs_rflags;
+	/* VCPU_EXREG_EMULATOR as read (vmx_read_emulator_regs()), to see what changed */
+	struct kvm_seg_state emul_seg[NR_VCPU_SREGS];
+	u32 emul_interruptibility;
+	u64 emul_cr2, emul_dr6;
 	u32 exit_reason;
 	u64 exit_qualification;
 	u32 exit_intr_info;
