@@ -628,6 +628,9 @@ OP(op_x87)
 	}
 	if (!mem && i->op == 0xd9 && i->modrm == 0xd0)	/* FNOP */
 		return;
+	/* DB E0/E1/E4: 8087/287 FENI, FDISI, FSETPM, no-ops since the 387 */
+	if (!mem && i->op == 0xdb && (i->modrm == 0xe0 || i->modrm == 0xe1 || i->modrm == 0xe4))
+		return;
 	x87_host_exec(c, i);	/* arithmetic, loads and stores (x87.c) */
 }
 

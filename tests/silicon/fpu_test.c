@@ -746,6 +746,10 @@ static void x87_exceptions(void)
 	CHECK_EQ(run_vec(&s, c_fcomi, sizeof(c_fcomi)), -1);
 	CHECK_EQ(st->rflags & (CPU_FLAG_ZF | CPU_FLAG_PF | CPU_FLAG_CF | CPU_FLAG_OF), CPU_FLAG_CF);
 	CHECK_EQ(run_vec(&s, c_reserved, sizeof(c_reserved)), 6);
+	{
+		static const u8 c_feni[] = { 0xdb, 0xe0, 0xdb, 0xe1, 0xdb, 0xe4, HLT };	/* no-ops */
+		CHECK_EQ(run_vec(&s, c_feni, sizeof(c_feni)), -1);
+	}
 	/* FSTP m64 */
 	CHECK_EQ(run_vec(&s, c_fninit, sizeof(c_fninit)), -1);
 	st->gpr[7] = BUF;
