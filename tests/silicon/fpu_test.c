@@ -747,6 +747,17 @@ static void x87_exceptions(void)
 	CHECK_EQ(st->rflags & (CPU_FLAG_ZF | CPU_FLAG_PF | CPU_FLAG_CF | CPU_FLAG_OF), CPU_FLAG_CF);
 	CHECK_EQ(run_vec(&s, c_reserved, sizeof(c_reserved)), 6);
 	{
+		/* the host's own x87 control word and MXCSR survive guest x87 work */
+		u16 hcw = 0x27f, hcw_after = 0;
+		u32 hmx = 0x3f80, hmx_after = 0, dflt = 0x1f80;
+		asm volatile("fldcw %0\n\tldmxcsr %1" : : "m"(hcw), "m"(hmx));
+		CHECK_EQ(run_vec(&s, c_fcomi, sizeof(c_fcomi)), -1);
+		asm volatile("fnstcw %0\n\tstmxcsr %1" : "=m"(hcw_after), "=m"(hmx_after));
+		asm volatile("fninit\n\tldmxcsr %0" : : "m"(dflt));
+		CHECK_EQ(hcw_after, 0x27f);
+		CHECK_EQ(hmx_after, 0x3f80);
+	}
+	{
 		static const u8 c_feni[] = { 0xdb, 0xe0, 0xdb, 0xe1, 0xdb, 0xe4, HLT };	/* no-ops */
 		CHECK_EQ(run_vec(&s, c_feni, sizeof(c_feni)), -1);
 	}
