@@ -705,6 +705,9 @@ void code_page_mark(struct cpu *c, uintptr_t host);
  */
 u64 emul_read(struct cpu *c, u64 lin, int size, int kind);
 void emul_write(struct cpu *c, u64 lin, int size, u64 val, int kind);
+/* Data accesses of up to 16 bytes in one callback (x87/SSE operands) */
+void emul_read_buf(struct cpu *c, u64 lin, void *buf, int size);
+void emul_write_buf(struct cpu *c, u64 lin, const void *buf, int size);
 bool emul_io_bitmap(struct cpu *c, u64 tss_base, u32 tss_limit, u16 port, int size);
 u64 emul_rep_count(struct cpu *c, const struct insn *i, u64 n);
 extern __thread bool cpu_emulating;

@@ -171,6 +171,32 @@ void emul_write(struct cpu *c, u64 lin, int size, u64 val, int kind)
 }
 
 /*
+ * The x87/SSE forms' accesses of up to 16 bytes (fpu.c's vec_read() and
+ * vec_write()): one callback for the whole operand, as KVM's emulator
+ * makes one access of an SSE operand (and splits it into MMIO fragments).
+ */
+void emul_read_buf(struct cpu *c, u64 lin, void *buf, int size)
+{
+	struct emul *e = c->emul;
+
+	if (unlikely(size > 16))
+		emul_leave(c, VMX_EMUL_UNHANDLEABLE);
+	lin = emul_lin(c, lin);
+	emul_check_rc(c, e->ops->read_emulated(e->opaque, lin, buf, (unsigned)size, e->exc));
+}
+
+void emul_write_buf(struct cpu *c, u64 lin, const void *buf, int size)
+{
+	struct emul *e = c->emul;
+
+	if (unlikely(size > 16))
+		emul_leave(c, VMX_EMUL_UNHANDLEABLE);
+	lin = emul_lin(c, lin);
+	e->rmw_valid = false;
+	emul_check_rc(c, e->ops->write_emulated(e->opaque, lin, buf, (unsigned)size, e->exc));
+}
+
+/*
  * The I/O permission bitmap of the TSS (SDM 19.5.2) for cpu_io_allowed():
  * read as supervisor accesses through read_std.  Like the core, a TSS that
  * cannot be read denies the access (#GP).

@@ -29,6 +29,12 @@ void vec_read(struct cpu *c, u64 lin, void *buf, int n)
 		memcpy(buf, p, n);
 		return;
 	}
+	if (unlikely(c->emul)) {
+		/* the emulation assist: one access per (16-byte) operand */
+		for (int k = 0; k < n; k += 16)
+			emul_read_buf(c, lin + k, b + k, n - k < 16 ? n - k : 16);
+		return;
+	}
 	for (int k = 0; k < n;) {
 		int m = chunk(n - k);
 		u64 v = lin_read(c, lin + k, m);
@@ -56,6 +62,11 @@ void vec_write(struct cpu *c, u64 lin, const void *buf, int n)
 
 	if (likely(p)) {
 		memcpy(p, buf, n);
+		return;
+	}
+	if (unlikely(c->emul)) {
+		for (int k = 0; k < n; k += 16)
+			emul_write_buf(c, lin + k, b + k, n - k < 16 ? n - k : 16);
 		return;
 	}
 	/* Every page is checked for a write before the first byte is stored. */
@@ -616,6 +627,9 @@ OP(op_x87)
 		return;
 	}
 	if (!mem && i->op == 0xd9 && i->modrm == 0xd0)	/* FNOP */
+		return;
+	/* DB E0/E1/E4: 8087/287 FENI, FDISI, FSETPM, no-ops since the 387 */
+	if (!mem && i->op == 0xdb && (i->modrm == 0xe0 || i->modrm == 0xe1 || i->modrm == 0xe4))
 		return;
 	x87_host_exec(c, i);	/* arithmetic, loads and stores (x87.c) */
 }

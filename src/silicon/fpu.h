@@ -203,6 +203,16 @@ void x87_host_exec(struct cpu *c, const struct insn *i);
 void fpu_save_image(struct cpu *c, void *buf);
 void fpu_load_image(struct cpu *c, const void *buf);
 
+/*
+ * MMX registers (sse.c): the checks of an MMX form (#UD for CR0.EM, #NM for
+ * CR0.TS, #MF for a pending x87 exception), the x87-to-MMX transition
+ * (TOP = 0, every tag valid), and MM@n as the low half of an xmm_t.
+ */
+void mmx_check(struct cpu *c);
+void mmx_enter(struct cpu *c);
+void mmx_get(struct cpu *c, int n, xmm_t *x);
+void mmx_set(struct cpu *c, int n, const xmm_t *x);
+
 /* The SSE opcode table (sse.c): the handler of map-1 opcode @i, or op_ud */
 insn_fn sse_select(struct cpu *c, struct insn *i);
 /* Floating-point handlers in sse_fp.c, by opcode and mandatory prefix */

@@ -87,12 +87,15 @@ enum cpu_event_type {
 
 /**
  * struct cpu_fpu - x87/SSE/AVX state, laid out as the XSAVE area
- * @fxsave: legacy region (FXSAVE format: FCW, FSW, ..., MXCSR, ST0-7, XMM0-15)
- * @xsave_hdr: XSAVE header (XSTATE_BV, XCOMP_BV)
- * @ext: extended components (AVX YMM_Hi128 at offset 576 - 512 ...)
+ * @fxsave: legacy region (64-bit FXSAVE format: FCW, FSW, abridged FTW,
+ *	FOP, FIP, FDP, MXCSR, ST0-7 as the stack, XMM0-15)
+ * @xsave_hdr: XSAVE header; its XSTATE_BV slot holds the processor's
+ *	XINUSE bits (src/silicon/fpu.h), the rest is zero
+ * @ext: extended components (AVX YMM_Hi128 at offset 576 - 512 ...; no
+ *	AVX yet)
  *
- * Note, the instructions that use it wait for the Linux milestone; the
- * layout is fixed now so that XSAVE/XRSTOR and the VMM copy it as is.
+ * An owner writing the registers directly may leave @xsave_hdr alone:
+ * components whose contents are not initial count as in use anyway.
  */
 struct cpu_fpu {
 	u8 fxsave[512];

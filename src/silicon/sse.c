@@ -21,7 +21,7 @@ typedef void (*vec_fn)(xmm_t *d, const xmm_t *s, int n, u8 imm);
 
 /* ---- MMX registers: the mantissas of R0-R7 (SDM vol. 1 9.5) ---- */
 
-static void mmx_check(struct cpu *c)
+void mmx_check(struct cpu *c)
 {
 	if (c->s.cr0 & CPU_CR0_EM)
 		cpu_ud(c);
@@ -37,7 +37,7 @@ static void mmx_check(struct cpu *c)
  * valid (9.5.1).  The state keeps ST(i), so with TOP != 0 the slots are
  * rotated to make ST(i) = R_i.
  */
-static void mmx_enter(struct cpu *c)
+void mmx_enter(struct cpu *c)
 {
 	u8 *f = fpu_bytes(c);
 	u16 fsw = fpu_get16(c, FX_FSW);
@@ -54,13 +54,13 @@ static void mmx_enter(struct cpu *c)
 	f[FX_FTW] = 0xff;
 }
 
-static void mmx_get(struct cpu *c, int n, xmm_t *x)
+void mmx_get(struct cpu *c, int n, xmm_t *x)
 {
 	memcpy(x, fpu_bytes(c) + FX_ST + 16 * (n & 7), 8);
 	x->q[1] = 0;
 }
 
-static void mmx_set(struct cpu *c, int n, const xmm_t *x)
+void mmx_set(struct cpu *c, int n, const xmm_t *x)
 {
 	u8 *r = fpu_bytes(c) + FX_ST + 16 * (n & 7);
 
@@ -555,6 +555,25 @@ static OP(op_movq_store)
 	}
 }
 
+/* F3 0F D6: MOVQ2DQ xmm, mm; F2 0F D6: MOVDQ2Q mm, xmm (register operands) */
+static OP(op_movq2dq)
+{
+	xmm_t v;
+
+	if (i->flags & IF_MEM)
+		cpu_ud(c);
+	sse_check(c);
+	mmx_check(c);
+	mmx_enter(c);
+	if (i->flags & IF_REP) {
+		mmx_get(c, i->rm, &v);
+		xmm_set(c, i->reg, &v);
+	} else {
+		xmm_get(c, i->rm, &v);
+		mmx_set(c, i->reg, &v);
+	}
+}
+
 /* 0F 6F / 0F 7F: MOVQ mm, mm/m64 and MOVQ mm/m64, mm; 0F E7: MOVNTQ */
 static OP(op_movq_mmx_load)
 {
@@ -597,18 +616,30 @@ static OP(op_movnti)
 	rm_write(c, i, sz, reg_read(c, i->reg, sz));
 }
 
-/* 66 0F F7: MASKMOVDQU xmm, xmm: bytes of reg whose mask byte (rm) has bit 7, to DS:rDI */
+/*
+ * 66 0F F7: MASKMOVDQU xmm, xmm (0F F7: MASKMOVQ mm, mm): the bytes of reg
+ * whose mask byte (rm) has bit 7 set, to DS:rDI
+ */
 static OP(op_maskmovdqu)
 {
 	xmm_t s, m;
 	u64 addr = c->s.gpr[7] & (i->asz == SZ64 ? ~0ull : sz_mask(i->asz));
+	int n = 16;
 
 	if (i->flags & IF_MEM)
 		cpu_ud(c);
-	sse_check(c);
-	xmm_get(c, i->reg, &s);
-	xmm_get(c, i->rm, &m);
-	for (int k = 0; k < 16; k++)
+	if (i->flags & IF_OSZ_PFX) {
+		sse_check(c);
+		xmm_get(c, i->reg, &s);
+		xmm_get(c, i->rm, &m);
+	} else {
+		mmx_check(c);
+		mmx_enter(c);
+		mmx_get(c, i->reg, &s);
+		mmx_get(c, i->rm, &m);
+		n = 8;
+	}
+	for (int k = 0; k < n; k++)
 		if (m.b[k] & 0x80)
 			mem_write(c, i->seg, (addr + k) & (i->asz == SZ64 ? ~0ull : sz_mask(i->asz)),
 				  1, s.b[k]);
@@ -740,7 +771,7 @@ static const insn_fn sse_tab[256][4] = {
 	[0xc6] = { x_shufps, x_shufpd },
 	XMP(0xd1, psrlw), XMP(0xd2, psrld), XMP(0xd3, psrlq), XMP(0xd4, paddq),
 	XMP(0xd5, pmullw),
-	[0xd6] = { [1] = op_movq_store },
+	[0xd6] = { [1] = op_movq_store, [2] = op_movq2dq, [3] = op_movq2dq },
 	[0xd7] = { op_pmovmskb, op_pmovmskb },
 	XMP(0xd8, psubusb), XMP(0xd9, psubusw), XMP(0xda, pminub), XMP(0xdb, pand),
 	XMP(0xdc, paddusb), XMP(0xdd, paddusw), XMP(0xde, pmaxub), XMP(0xdf, pandn),
@@ -751,7 +782,7 @@ static const insn_fn sse_tab[256][4] = {
 	XMP(0xec, paddsb), XMP(0xed, paddsw), XMP(0xee, pmaxsw), XMP(0xef, pxor),
 	XMP(0xf1, psllw), XMP(0xf2, pslld), XMP(0xf3, psllq), XMP(0xf4, pmuludq),
 	XMP(0xf5, pmaddwd), XMP(0xf6, psadbw),
-	[0xf7] = { [1] = op_maskmovdqu },
+	[0xf7] = { op_maskmovdqu, op_maskmovdqu },	/* MASKMOVQ, MASKMOVDQU */
 	XMP(0xf8, psubb), XMP(0xf9, psubw), XMP(0xfa, psubd), XMP(0xfb, psubq),
 	XMP(0xfc, paddb), XMP(0xfd, paddw), XMP(0xfe, paddd),
 };

@@ -13,9 +13,9 @@
  * those of an x86 processor.  This file therefore builds on x86-64 hosts
  * only, like the rest of the tests' oracle.
  *
- * Known approximation: with an exception unmasked, hardware reports
- * underflow when the result is tiny even if it is exact; the masked host
- * run reports it only if it is also inexact.  RCPPS/RSQRTPS give the
+ * With underflow unmasked, hardware reports a tiny result even if it is
+ * exact, the masked host run only if it is also inexact: fp_op() checks
+ * the result lanes for that (tiny_result()).  RCPPS/RSQRTPS give the
  * host's approximations (implementation specific, SDM: relative error at
  * most 1.5 * 2^-12).
  */
@@ -74,8 +74,32 @@ HOST2(cvttpd2dq, "cvttpd2dq") HOST2(cvtdq2pd, "cvtdq2pd") HOST2(cvtpd2dq, "cvtpd
 	};
 HOSTCMP(cmpps) HOSTCMP(cmppd) HOSTCMP(cmpss) HOSTCMP(cmpsd)
 
+/*
+ * Underflow with UM unmasked (SDM 11.5.2.5): signaled for a tiny result
+ * even when it is exact, which the masked host run does not report.  @uf
+ * names the result lanes to look at: UF_F32/UF_F64 | lane count; a
+ * denormal there is a tiny result (tininess is detected after rounding).
+ */
+#define UF_F32 0x00
+#define UF_F64 0x10
+static bool tiny_result(const xmm_t *d, u8 uf)
+{
+	for (int k = 0; k < (uf & 0xf); k++) {
+		if (uf & UF_F64) {
+			u64 v = d->q[k];
+			if (!((v >> 52) & 0x7ff) && (v << 12))
+				return true;
+		} else {
+			u32 v = d->d[k];
+			if (!((v >> 23) & 0xff) && (v << 9))
+				return true;
+		}
+	}
+	return false;
+}
+
 /* op xmm, xmm/m (@msz bytes of memory; 16 must be aligned) */
-static __always_inline void fp_op(struct cpu *c, const struct insn *i, host_fn fn, int msz)
+static __always_inline void fp_op(struct cpu *c, const struct insn *i, host_fn fn, int msz, u8 uf)
 {
 	xmm_t d, s;
 	u32 fl;
@@ -89,21 +113,26 @@ static __always_inline void fp_op(struct cpu *c, const struct insn *i, host_fn f
 	}
 	xmm_get(c, i->reg, &d);
 	fl = fn(&d, &s, host_mxcsr(c));
+	if (uf && !(fpu_mxcsr(c) & BIT(11)) && !(fl & MXCSR_UE) && tiny_result(&d, uf))
+		fl |= MXCSR_UE;
 	if (fl)
 		sse_fp_exceptions(c, fl);
 	xmm_set(c, i->reg, &d);
 }
 
-#define FP(name, msz) static OP(op_##name) { fp_op(c, i, h_##name, msz); }
-#define FP4(op) FP(op##ps, 16) FP(op##pd, 16) FP(op##ss, 4) FP(op##sd, 8)
-FP4(add) FP4(sub) FP4(mul) FP4(div) FP4(min) FP4(max) FP4(sqrt)
-FP(rsqrtps, 16) FP(rsqrtss, 4) FP(rcpps, 16) FP(rcpss, 4)
-FP(cvtps2pd, 8) FP(cvtpd2ps, 16) FP(cvtss2sd, 4) FP(cvtsd2ss, 8)
-FP(cvtdq2ps, 16) FP(cvtps2dq, 16) FP(cvttps2dq, 16)
-FP(cvttpd2dq, 16) FP(cvtdq2pd, 8) FP(cvtpd2dq, 16)
+#define FP(name, msz, uf) static OP(op_##name) { fp_op(c, i, h_##name, msz, uf); }
+/* the arithmetic can underflow; MIN/MAX/SQRT cannot */
+#define FP4U(op) FP(op##ps, 16, UF_F32 | 4) FP(op##pd, 16, UF_F64 | 2) \
+		 FP(op##ss, 4, UF_F32 | 1) FP(op##sd, 8, UF_F64 | 1)
+#define FP4(op) FP(op##ps, 16, 0) FP(op##pd, 16, 0) FP(op##ss, 4, 0) FP(op##sd, 8, 0)
+FP4U(add) FP4U(sub) FP4U(mul) FP4U(div) FP4(min) FP4(max) FP4(sqrt)
+FP(rsqrtps, 16, 0) FP(rsqrtss, 4, 0) FP(rcpps, 16, 0) FP(rcpss, 4, 0)
+FP(cvtps2pd, 8, 0) FP(cvtpd2ps, 16, UF_F32 | 2) FP(cvtss2sd, 4, 0) FP(cvtsd2ss, 8, UF_F32 | 1)
+FP(cvtdq2ps, 16, 0) FP(cvtps2dq, 16, 0) FP(cvttps2dq, 16, 0)
+FP(cvttpd2dq, 16, 0) FP(cvtdq2pd, 8, 0) FP(cvtpd2dq, 16, 0)
 
 #define FPCMP(name, msz) \
-	static OP(op_##name) { fp_op(c, i, name##_tab[(u8)i->imm & 7], msz); }
+	static OP(op_##name) { fp_op(c, i, name##_tab[(u8)i->imm & 7], msz, 0); }
 FPCMP(cmpps, 16) FPCMP(cmppd, 16) FPCMP(cmpss, 4) FPCMP(cmpsd, 8)
 
 /* ---- COMISS/UCOMISS/COMISD/UCOMISD: ZF, PF, CF; OF = SF = AF = 0 ---- */
@@ -230,6 +259,59 @@ HOST2SI(cvttsd2si32, "cvttsd2si", u32) HOST2SI(cvttsd2si64, "cvttsd2si", u64)
 	}
 CVT2SI(cvtss2si, 4) CVT2SI(cvttss2si, 4) CVT2SI(cvtsd2si, 8) CVT2SI(cvttsd2si, 8)
 
+/*
+ * ---- the MMX conversions (SDM CVTPI2PS ... CVTTPD2PI) ----
+ * Computed by the packed XMM forms on the low lanes (the others zero, so
+ * they raise nothing): CVTPI2PS keeps the destination's upper half.
+ */
+enum { PI2PS, PI2PD, PS2PI, TPS2PI, PD2PI, TPD2PI };
+
+static void cvt_mmx(struct cpu *c, const struct insn *i, int kind)
+{
+	static const host_fn fns[] = { h_cvtdq2ps, h_cvtdq2pd, h_cvtps2dq, h_cvttps2dq,
+				       h_cvtpd2dq, h_cvttpd2dq };
+	bool to_xmm = kind <= PI2PD;
+	bool mm_src = to_xmm && !(i->flags & IF_MEM);
+	int msz = kind >= PD2PI ? 16 : 8;
+	xmm_t src = { 0 }, r = { 0 }, d;
+	u32 fl;
+
+	sse_check(c);
+	if (mm_src || !to_xmm)
+		mmx_check(c);	/* #MF for a pending x87 exception */
+	if (i->flags & IF_MEM)
+		vec_read(c, vec_ea(c, i, msz, ACC_R, msz == 16 ? 16 : 1), &src, msz);
+	if (mm_src || !to_xmm)
+		mmx_enter(c);
+	if (!(i->flags & IF_MEM)) {
+		if (mm_src)
+			mmx_get(c, i->rm, &src);
+		else
+			xmm_get(c, i->rm, &src);
+	}
+	if (msz == 8)
+		src.q[1] = 0;
+	fl = fns[kind](&r, &src, host_mxcsr(c));
+	if (fl)
+		sse_fp_exceptions(c, fl);
+	if (kind == PI2PS) {
+		xmm_get(c, i->reg, &d);
+		d.q[0] = r.q[0];
+		xmm_set(c, i->reg, &d);
+	} else if (kind == PI2PD) {
+		xmm_set(c, i->reg, &r);
+	} else {
+		mmx_set(c, i->reg, &r);
+	}
+}
+
+static OP(op_cvtpi2ps) { cvt_mmx(c, i, PI2PS); }
+static OP(op_cvtpi2pd) { cvt_mmx(c, i, PI2PD); }
+static OP(op_cvtps2pi) { cvt_mmx(c, i, PS2PI); }
+static OP(op_cvttps2pi) { cvt_mmx(c, i, TPS2PI); }
+static OP(op_cvtpd2pi) { cvt_mmx(c, i, PD2PI); }
+static OP(op_cvttpd2pi) { cvt_mmx(c, i, TPD2PI); }
+
 /* [opcode - 0x50 or special][none, 66, F3, F2] */
 #define ROW4(op) { op_##op##ps, op_##op##pd, op_##op##ss, op_##op##sd }
 static const insn_fn fp_tab5x[16][4] = {
@@ -261,12 +343,18 @@ insn_fn sse_fp_select(const struct insn *i, int pfx)
 		static const insn_fn t[4] = { NULL, op_cvttpd2dq, op_cvtdq2pd, op_cvtpd2dq };
 		return t[pfx];
 	}
-	case 0x2a:
-		return pfx == 2 ? op_cvtsi2ss : pfx == 3 ? op_cvtsi2sd : NULL;
-	case 0x2c:
-		return pfx == 2 ? op_cvttss2si : pfx == 3 ? op_cvttsd2si : NULL;
-	case 0x2d:
-		return pfx == 2 ? op_cvtss2si : pfx == 3 ? op_cvtsd2si : NULL;
+	case 0x2a: {
+		static const insn_fn t[4] = { op_cvtpi2ps, op_cvtpi2pd, op_cvtsi2ss, op_cvtsi2sd };
+		return t[pfx];
+	}
+	case 0x2c: {
+		static const insn_fn t[4] = { op_cvttps2pi, op_cvttpd2pi, op_cvttss2si, op_cvttsd2si };
+		return t[pfx];
+	}
+	case 0x2d: {
+		static const insn_fn t[4] = { op_cvtps2pi, op_cvtpd2pi, op_cvtss2si, op_cvtsd2si };
+		return t[pfx];
+	}
 	case 0x2e:
 		return pfx == 0 ? op_ucomiss : pfx == 1 ? op_ucomisd : NULL;
 	case 0x2f:

@@ -5,7 +5,7 @@
  *
  * As sse_fp.c does for SSE, the guest's x87 state is loaded into the host
  * FPU (FXRSTOR of the guest's FXSAVE image), the same instruction runs,
- * and the state is saved back (FXSAVE) and the host's reset (FNINIT).  One
+ * and the state is saved back (FXSAVE) and the host's restored.  One
  * stub per encoding: 512 register forms (ModRM C0-FF of each escape byte)
  * and 64 memory forms whose operand is [RSI], a host buffer the guest's
  * operand is copied into or out of.  Results, rounding and precision
@@ -26,10 +26,12 @@
 #endif
 
 /*
- * u64 stub(void *img, void *mem, u64 rflags): RFLAGS (the guest's
- * arithmetic flags, for FCMOVcc) in, RFLAGS out (FCOMI sets ZF/PF/CF).
+ * u64 stub(void *img, void *mem, u64 rflags, void *host): RFLAGS (the
+ * guest's arithmetic flags, for FCMOVcc) in, RFLAGS out (FCOMI sets
+ * ZF/PF/CF); the host's own x87/SSE state is saved to @host first and
+ * restored last, so the VMM process around us keeps its FCW and MXCSR.
  */
-typedef u64 (*x87_stub_fn)(void *img, void *mem, u64 rflags);
+typedef u64 (*x87_stub_fn)(void *img, void *mem, u64 rflags, void *host);
 extern const u8 x87_stubs[] __attribute__((visibility("hidden")));
 #define X87_STUB_SIZE 32
 #define X87_MEM_STUBS 512
@@ -46,10 +48,11 @@ __asm__(
 	"	.balign 32\n"
 	"	push %rdx\n"
 	"	popfq\n"
+	"	fxsave64 (%rcx)\n"
 	"	fxrstor64 (%rdi)\n"
 	"	.byte \\op, x87_m\n"
 	"	fxsave64 (%rdi)\n"
-	"	fninit\n"
+	"	fxrstor64 (%rcx)\n"
 	"	pushfq\n"
 	"	pop %rax\n"
 	"	ret\n"
@@ -61,10 +64,11 @@ __asm__(
 	"	.balign 32\n"
 	"	push %rdx\n"
 	"	popfq\n"
+	"	fxsave64 (%rcx)\n"
 	"	fxrstor64 (%rdi)\n"
 	"	.byte \\op, (\\r << 3) | 6\n"	/* mod 00, rm 110: [rsi] */
 	"	fxsave64 (%rdi)\n"
-	"	fninit\n"
+	"	fxrstor64 (%rcx)\n"
 	"	pushfq\n"
 	"	pop %rax\n"
 	"	ret\n"
@@ -126,6 +130,7 @@ static bool reg_form_ok(u8 op, u8 m)
 void x87_host_exec(struct cpu *c, const struct insn *i)
 {
 	u8 img[512] __attribute__((aligned(16)));
+	u8 host[512] __attribute__((aligned(16)));
 	u8 buf[16] __attribute__((aligned(16))) = { 0 };
 	u8 *f = fpu_bytes(c);
 	bool mem = i->flags & IF_MEM, store = false;
@@ -167,7 +172,7 @@ void x87_host_exec(struct cpu *c, const struct insn *i)
 		memcpy(img + FX_FSW, &fsw, 2);
 	}
 	fl = ((x87_stub_fn)(uintptr_t)(x87_stubs + idx * X87_STUB_SIZE))(
-		img, buf, 0x202 | (cpu_get_flags(c) & FLAGS_ARITH));
+		img, buf, 0x202 | (cpu_get_flags(c) & FLAGS_ARITH), host);
 	/* back: everything but MXCSR and the pointers */
 	fop = fpu_get16(c, FX_FOP);
 	memcpy(&fip, f + FX_FIP, 8);

@@ -34,4 +34,17 @@ GUEST(g_lm_sse)
 	out %al, $0x11
 	jmp 1b
 END(g_lm_sse)
+
+/* SSE moves to and from MMIO (no memslot at 0x10000000): those KVM's emulator knows */
+#define MMIO	0x10000000
+GUEST(g_lm_sse_mmio)
+	movdqu DATA, %xmm0
+	movdqu %xmm0, MMIO		/* 16 bytes: two 8-byte MMIO writes */
+	movdqu MMIO + 0x10, %xmm1	/* and reads */
+	movdqu %xmm1, DATA + 0x200
+	movaps %xmm0, MMIO + 0x20
+	movups MMIO + 0x30, %xmm2
+	movdqu %xmm2, DATA + 0x210
+	out %al, $0x10
+END(g_lm_sse_mmio)
 	.section .note.GNU-stack,"",@progbits

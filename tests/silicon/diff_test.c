@@ -263,6 +263,8 @@ struct tcase {
 	u16 skip_regs;		/* GPRs not to compare */
 	/* SSE cases: XMM0-15 and MXCSR in, a memory operand's contents */
 	bool sse;
+	bool mmx;		/* MM0-7 compared too */
+	u8 mm[64];
 	u8 xmm[256];
 	u32 mxcsr;
 	u64 memaddr;
@@ -272,6 +274,7 @@ struct tcase {
 
 extern u8 native_xmm_in[256], native_xmm_out[256];
 extern u32 native_mxcsr_in, native_mxcsr_out;
+extern u8 native_mm_in[64], native_mm_out[64];
 
 static void put32(u8 *p, u32 v) { memcpy(p, &v, 4); }
 
@@ -707,6 +710,16 @@ static int run_case(const char *name, struct tcase *t, int n)
 	native_mxcsr_in = t->sse ? t->mxcsr : 0x1f80;
 	memcpy(st->fpu.fxsave + 160, t->xmm, 256);
 	memcpy(st->fpu.fxsave + 24, &native_mxcsr_in, 4);
+	/* MM0-7: the mantissas of R0-R7 with TOP = 0, every register valid */
+	memcpy(native_mm_in, t->mm, 64);
+	memset(st->fpu.fxsave, 0, 24);
+	st->fpu.fxsave[0] = 0x7f;
+	st->fpu.fxsave[1] = 0x03;
+	st->fpu.fxsave[4] = 0xff;
+	for (int k = 0; k < 8; k++) {
+		memcpy(st->fpu.fxsave + 32 + 16 * k, t->mm + 8 * k, 8);
+		memset(st->fpu.fxsave + 32 + 16 * k + 8, 0xff, 2);
+	}
 	if (t->bsf_src) {
 		u64 v = 0;
 		memcpy(&v, ndata + (t->bsf_src - DATA), t->bsf_size);
@@ -856,6 +869,14 @@ static int run_case(const char *name, struct tcase *t, int n)
 			printf("\n");
 			fails++;
 		}
+		for (int k = 0; t->mmx && k < 8; k++) {
+			if (!memcmp(native_mm_out + 8 * k, st->fpu.fxsave + 32 + 16 * k, 8))
+				continue;
+			printf("     %s #%d: mm%d native %016llx silicon %016llx\n", name, n, k,
+			       *(unsigned long long *)(native_mm_out + 8 * k),
+			       *(unsigned long long *)(st->fpu.fxsave + 32 + 16 * k));
+			fails++;
+		}
 		if (smx != native_mxcsr_out) {
 			printf("     %s #%d: mxcsr native %#x silicon %#x (in %#x)\n", name, n,
 			       native_mxcsr_out, smx, t->mxcsr);
@@ -917,6 +938,7 @@ struct sse_spec {
 	bool imm;	/* imm8 follows */
 	u8 val;		/* V_* */
 	bool flags;	/* sets ZF/PF/CF (COMIS*) */
+	bool mmx;	/* an MMX form: MM0-7 compared (ModRM registers & 7) */
 };
 
 #define SX(n, p, o, v) { n, p, o, -1, RK_X, RK_X, M_ANY, 16, true, false, v, false }
@@ -1011,6 +1033,47 @@ static const struct sse_spec sse_specs[] = {
 	{ "cvttss2si", 0xf3, 0x2c, -1, RK_G, RK_X, M_ANY, 4, false, false, V_PS, false },
 	{ "cvtsd2si", 0xf2, 0x2d, -1, RK_G, RK_X, M_ANY, 8, false, false, V_PD, false },
 	{ "cvttsd2si", 0xf2, 0x2c, -1, RK_G, RK_X, M_ANY, 8, false, false, V_PD, false },
+	/* MMX forms */
+#define MX(n, o) { "mmx " n, 0, o, -1, RK_X, RK_X, M_ANY, 8, false, false, V_INT, false, true }
+#define MXL(n, o) { "mmx " n, 0, o, -1, RK_X, RK_X, M_ANY, 4, false, false, V_INT, false, true }
+	MX("paddb", 0xfc), MX("paddw", 0xfd), MX("paddd", 0xfe), MX("paddq", 0xd4),
+	MX("psubb", 0xf8), MX("psubw", 0xf9), MX("psubd", 0xfa), MX("psubq", 0xfb),
+	MX("paddsb", 0xec), MX("paddsw", 0xed), MX("paddusb", 0xdc), MX("paddusw", 0xdd),
+	MX("psubsb", 0xe8), MX("psubsw", 0xe9), MX("psubusb", 0xd8), MX("psubusw", 0xd9),
+	MX("pcmpeqb", 0x74), MX("pcmpeqw", 0x75), MX("pcmpeqd", 0x76),
+	MX("pcmpgtb", 0x64), MX("pcmpgtw", 0x65), MX("pcmpgtd", 0x66),
+	MX("pmullw", 0xd5), MX("pmulhw", 0xe5), MX("pmulhuw", 0xe4), MX("pmuludq", 0xf4),
+	MX("pmaddwd", 0xf5), MX("psadbw", 0xf6), MX("pminub", 0xda), MX("pmaxub", 0xde),
+	MX("pminsw", 0xea), MX("pmaxsw", 0xee), MX("pavgb", 0xe0), MX("pavgw", 0xe3),
+	MX("pand", 0xdb), MX("pandn", 0xdf), MX("por", 0xeb), MX("pxor", 0xef),
+	MX("psllw", 0xf1), MX("pslld", 0xf2), MX("psllq", 0xf3), MX("psrlw", 0xd1),
+	MX("psrld", 0xd2), MX("psrlq", 0xd3), MX("psraw", 0xe1), MX("psrad", 0xe2),
+	MXL("punpcklbw", 0x60), MXL("punpcklwd", 0x61), MXL("punpckldq", 0x62),
+	MX("punpckhbw", 0x68), MX("punpckhwd", 0x69), MX("punpckhdq", 0x6a),
+	MX("packsswb", 0x63), MX("packssdw", 0x6b), MX("packuswb", 0x67),
+	MX("movq load", 0x6f), MX("movq store", 0x7f),
+#define MXS(n, o, d) { "mmx " n, 0, o, d, RK_X, RK_X, M_REG, 8, false, true, V_INT, false, true }
+	MXS("psrlw i", 0x71, 2), MXS("psraw i", 0x71, 4), MXS("psllw i", 0x71, 6),
+	MXS("psrld i", 0x72, 2), MXS("psrad i", 0x72, 4), MXS("pslld i", 0x72, 6),
+	MXS("psrlq i", 0x73, 2), MXS("psllq i", 0x73, 6),
+	{ "mmx pshufw", 0, 0x70, -1, RK_X, RK_X, M_ANY, 8, false, true, V_INT, false, true },
+	{ "mmx movd mm,rm", 0, 0x6e, -1, RK_X, RK_G, M_ANY, 8, false, false, V_INT, false, true },
+	{ "mmx movd rm,mm", 0, 0x7e, -1, RK_X, RK_G, M_ANY, 8, false, false, V_INT, false, true },
+	{ "mmx pmovmskb", 0, 0xd7, -1, RK_G, RK_X, M_REG, 8, false, false, V_INT, false, true },
+	{ "mmx pextrw", 0, 0xc5, -1, RK_G, RK_X, M_REG, 8, false, true, V_INT, false, true },
+	{ "mmx pinsrw", 0, 0xc4, -1, RK_X, RK_G, M_ANY, 2, false, true, V_INT, false, true },
+	{ "mmx movntq", 0, 0xe7, -1, RK_X, RK_X, M_MEM, 8, false, false, V_INT, false, true },
+	{ "mmx maskmovq", 0, 0xf7, -1, RK_X, RK_X, M_REG, 8, false, false, V_INT, false, true },
+	{ "maskmovdqu", 0x66, 0xf7, -1, RK_X, RK_X, M_REG, 16, false, false, V_INT, false, false },
+	/* between MMX and XMM */
+	{ "cvtpi2ps", 0, 0x2a, -1, RK_X, RK_X, M_ANY, 8, false, false, V_INT, false, true },
+	{ "cvtpi2pd", 0x66, 0x2a, -1, RK_X, RK_X, M_ANY, 8, false, false, V_INT, false, true },
+	{ "cvtps2pi", 0, 0x2d, -1, RK_X, RK_X, M_ANY, 8, false, false, V_PS, false, true },
+	{ "cvttps2pi", 0, 0x2c, -1, RK_X, RK_X, M_ANY, 8, false, false, V_PS, false, true },
+	{ "cvtpd2pi", 0x66, 0x2d, -1, RK_X, RK_X, M_ANY, 16, true, false, V_PD, false, true },
+	{ "cvttpd2pi", 0x66, 0x2c, -1, RK_X, RK_X, M_ANY, 16, true, false, V_PD, false, true },
+	{ "movq2dq", 0xf3, 0xd6, -1, RK_X, RK_X, M_REG, 8, false, false, V_INT, false, true },
+	{ "movdq2q", 0xf2, 0xd6, -1, RK_X, RK_X, M_REG, 8, false, false, V_INT, false, true },
 };
 
 static const u32 f32_special[] = {
@@ -1102,7 +1165,8 @@ static bool gen_sse(const struct sse_spec *sp, struct tcase *t)
 	u8 *p = t->code;
 	bool mem = sp->mem == M_MEM || (sp->mem == M_ANY && rnd() % 3 == 0);
 	int reg, rm = 0, base = 0, index = 0, scale = 0, mod = 3;
-	bool sib = false, riprel = false, rexw;
+	bool sib = false, riprel = false, abs32 = false, rexw;
+	int nreg = mode32 ? 8 : 16;	/* compatibility mode: no REX */
 	u8 rex = 0;
 	s32 disp = 0;
 	u64 addr = 0;
@@ -1110,26 +1174,30 @@ static bool gen_sse(const struct sse_spec *sp, struct tcase *t)
 	memset(t, 0, sizeof(*t));
 	t->sse = true;
 	for (int k = 0; k < 16; k++)
-		t->in.gpr[k] = rnd_val();
+		t->in.gpr[k] = mode32 ? (u32)rnd_val() : rnd_val();
 	t->in.gpr[4] = STACK_TOP - (rnd() % 32) * 8;
 	t->in.rflags = 2 | (rnd() & ALLF);
 	t->in.rip = CODE;
 	for (int k = 0; k < 16; k++)
 		rnd_lanes(t->xmm + 16 * k, 16, sp->val);
 	t->mxcsr = rnd_mxcsr();
+	t->mmx = sp->mmx;
+	rnd_lanes(t->mm, 64, V_INT);
+	if (sp->op == 0xf7)	/* MASKMOV*: stores to DS:rDI */
+		t->in.gpr[7] = DATA + 0x100 + rnd() % 0x1e00;
 	/* REX.W matters for MOVD/MOVQ and the integer conversions; elsewhere it is ignored */
-	rexw = rnd() % 2;
+	rexw = !mode32 && rnd() % 2;
 
 	if (sp->digit >= 0)
 		reg = sp->digit;
 	else if (sp->regk == RK_G)
 		do
-			reg = (int)(rnd() % 16);
+			reg = (int)(rnd() % nreg);
 		while (reg == 4);
 	else
-		reg = (int)(rnd() % 16);
+		reg = (int)(rnd() % nreg);
 	if (!mem) {
-		rm = (int)(rnd() % 16);
+		rm = (int)(rnd() % nreg);
 		if (sp->rmk == RK_G && rm == 4)
 			rm = 5;
 		if (sp->rmk == RK_G && sp->val != V_INT) {
@@ -1150,7 +1218,7 @@ static bool gen_sse(const struct sse_spec *sp, struct tcase *t)
 		switch (rnd() % 3) {
 		case 0:	/* [base + disp8] */
 			do
-				base = (int)(rnd() % 16);
+				base = (int)(rnd() % nreg);
 			while (base == 4 || base == 12 || base == reg);
 			disp = (s8)rnd();
 			mod = 1;
@@ -1159,10 +1227,10 @@ static bool gen_sse(const struct sse_spec *sp, struct tcase *t)
 			break;
 		case 1:	/* [base + index*scale + disp32] */
 			do
-				base = (int)(rnd() % 16);
+				base = (int)(rnd() % nreg);
 			while (base == 4 || base == reg);
 			do
-				index = (int)(rnd() % 16);
+				index = (int)(rnd() % nreg);
 			while (index == 4 || index == base || index == reg);
 			scale = (int)(rnd() % 4);
 			disp = (s32)(rnd() % 0x100) - 0x80;
@@ -1175,7 +1243,12 @@ static bool gen_sse(const struct sse_spec *sp, struct tcase *t)
 		default:
 			mod = 0;
 			rm = 5;
-			riprel = true;
+			if (mode32) {
+				abs32 = true;	/* [disp32] */
+				disp = (s32)addr;
+			} else {
+				riprel = true;
+			}
 		}
 	}
 	if (sp->pfx)
@@ -1192,7 +1265,7 @@ static bool gen_sse(const struct sse_spec *sp, struct tcase *t)
 	}
 	if (rexw)
 		rex |= 8;
-	if (rex || rnd() % 4 == 0)
+	if (!mode32 && (rex || rnd() % 4 == 0))
 		*p++ = 0x40 | rex;
 	*p++ = 0x0f;
 	*p++ = sp->op;
@@ -1201,7 +1274,7 @@ static bool gen_sse(const struct sse_spec *sp, struct tcase *t)
 		*p++ = (u8)((scale << 6) | ((index & 7) << 3) | (base & 7));
 	if (mod == 1)
 		*p++ = (u8)disp;
-	else if (mod == 2)
+	else if (mod == 2 || abs32)
 		put32(p, (u32)disp), p += 4;
 	if (riprel) {
 		u8 *dp = p;
@@ -1223,7 +1296,7 @@ static void diff_sse_one(const struct sse_spec *sp)
 	char name[64];
 	int bad = 0;
 
-	snprintf(name, sizeof(name), "diff sse %s", sp->name);
+	snprintf(name, sizeof(name), "diff%s sse %s", mode32 ? "32" : "", sp->name);
 	test_begin(name);
 	for (int n = 0; n < SSE_CASES; n++) {
 		struct tcase t;
@@ -1326,6 +1399,8 @@ int main(void)
 		diff_sse_one(&sse_specs[k]);
 	/* the same forms (and the legacy-only ones) as 32-bit code */
 	mode32 = true;
+	for (size_t k = 0; k < ARRAY_SIZE(sse_specs); k++)
+		diff_sse_one(&sse_specs[k]);
 	for (size_t k = 0; k < ARRAY_SIZE(specs); k++)
 		if (((specs[k].sizes & 7) || specs[k].form == F_STACKOP) && specs[k].kind != K_CX16)
 			diff_one(&specs[k]);

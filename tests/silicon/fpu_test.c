@@ -60,7 +60,7 @@ static int vector(struct sil *s)
 {
 	struct cpu_state *st = cpu_state(s->c);
 
-	if (st->rip >= SIL_STUBS && st->rip < SIL_STUBS + 256 * 16)
+	if (st->rip >= SIL_STUBS && st->rip < SIL_STUBS + 256 * 16 && st->gpr[4] < s->ram_size - 8)
 		return (int)get64(s, st->gpr[4]);
 	return -1;
 }
@@ -746,6 +746,21 @@ static void x87_exceptions(void)
 	CHECK_EQ(run_vec(&s, c_fcomi, sizeof(c_fcomi)), -1);
 	CHECK_EQ(st->rflags & (CPU_FLAG_ZF | CPU_FLAG_PF | CPU_FLAG_CF | CPU_FLAG_OF), CPU_FLAG_CF);
 	CHECK_EQ(run_vec(&s, c_reserved, sizeof(c_reserved)), 6);
+	{
+		/* the host's own x87 control word and MXCSR survive guest x87 work */
+		u16 hcw = 0x27f, hcw_after = 0;
+		u32 hmx = 0x3f80, hmx_after = 0, dflt = 0x1f80;
+		asm volatile("fldcw %0\n\tldmxcsr %1" : : "m"(hcw), "m"(hmx));
+		CHECK_EQ(run_vec(&s, c_fcomi, sizeof(c_fcomi)), -1);
+		asm volatile("fnstcw %0\n\tstmxcsr %1" : "=m"(hcw_after), "=m"(hmx_after));
+		asm volatile("fninit\n\tldmxcsr %0" : : "m"(dflt));
+		CHECK_EQ(hcw_after, 0x27f);
+		CHECK_EQ(hmx_after, 0x3f80);
+	}
+	{
+		static const u8 c_feni[] = { 0xdb, 0xe0, 0xdb, 0xe1, 0xdb, 0xe4, HLT };	/* no-ops */
+		CHECK_EQ(run_vec(&s, c_feni, sizeof(c_feni)), -1);
+	}
 	/* FSTP m64 */
 	CHECK_EQ(run_vec(&s, c_fninit, sizeof(c_fninit)), -1);
 	st->gpr[7] = BUF;
@@ -806,6 +821,96 @@ static void x87_random_states(void)
 	test_end();
 }
 
+static u64 xrnd(u64 *r)
+{
+	*r ^= *r << 13;
+	*r ^= *r >> 7;
+	*r ^= *r << 17;
+	return *r;
+}
+
+/*
+ * Random SSE/MMX/x87 encodings (any prefixes, ModRM, SIB, displacement,
+ * immediate) with random registers, MXCSR, x87 state and CR0/CR4 bits:
+ * each run ends in the guest (its HLT or an exception stub), the host
+ * never faults or traps.
+ */
+#define NR_RANDOM 5000
+static void sse_x87_random_encodings(void)
+{
+	static const u8 pfx[] = { 0, 0x66, 0xf3, 0xf2 };
+	struct sil s;
+	struct cpu_state *st;
+	u64 rng = 0x0123456789abcdefull;
+	int ran = 0, n_ud = 0;
+
+#define RND() xrnd(&rng)
+	test_begin("random SSE/MMX/x87 encodings end in the guest (no host fault or trap)");
+	setup(&s);
+	st = cpu_state(s.c);
+	for (int k = 0; k < NR_RANDOM; k++) {
+		enum cpu_exit e;
+		u8 code[24];
+		int n = 0;
+		u64 r = RND();
+		u32 mx = (u32)(RND() & 0xffff) | 0x1f80;
+		u16 fcw = (u16)RND(), fsw = (u16)RND();
+
+		if (r & 1)
+			code[n++] = pfx[(r >> 1) & 3];
+		if ((r >> 3) & 1)
+			code[n++] = (u8)(0x40 | ((r >> 4) & 15));
+		if ((r >> 8) % 4 == 0) {
+			code[n++] = (u8)(0xd8 + ((r >> 10) & 7));	/* x87 */
+		} else {
+			code[n++] = 0x0f;
+			code[n++] = (u8)(r >> 16);
+			if (code[n - 1] == 0x0f || code[n - 1] == 0x38 || code[n - 1] == 0x3a ||
+			    code[n - 1] == 0x05 || code[n - 1] == 0x07 || code[n - 1] == 0x34 ||
+			    code[n - 1] == 0x35 || code[n - 1] == 0x01 || code[n - 1] == 0x00 ||
+			    (code[n - 1] >= 0x80 && code[n - 1] <= 0x8f))
+				code[n - 1] = 0x58;	/* keep to the SSE/MMX maps: no system or branch */
+		}
+		for (int j = 0; j < 7; j++)
+			code[n++] = (u8)RND();
+		code[n++] = HLT;
+		for (int g = 0; g < 16; g++)
+			st->gpr[g] = g == 4 ? SIL_STACK : (RND() & 1 ? BUF + (RND() & 0xfff) : RND());
+		for (int b = 0; b < 256; b += 8)
+			((u64 *)(void *)(st->fpu.fxsave + 160))[b / 8] = RND();
+		memcpy(st->fpu.fxsave + 24, &mx, 4);
+		memcpy(st->fpu.fxsave, &fcw, 2);
+		memcpy(st->fpu.fxsave + 2, &fsw, 2);
+		st->fpu.fxsave[4] = (u8)RND();
+		st->cr0 = (st->cr0 & ~(u64)(CPU_CR0_EM | CPU_CR0_TS | CPU_CR0_MP | CPU_CR0_NE)) |
+			  (RND() % 8 == 0 ? CPU_CR0_EM : 0) | (RND() % 8 == 0 ? CPU_CR0_TS : 0) |
+			  (RND() & 1 ? CPU_CR0_MP : 0) | (RND() % 4 ? CPU_CR0_NE : 0);
+		st->cr4 = (st->cr4 & ~(u64)(CPU_CR4_OSFXSR | CPU_CR4_OSXMMEXCPT | CPU_CR4_OSXSAVE)) |
+			  (RND() % 8 ? CPU_CR4_OSFXSR : 0) | (RND() & 1 ? CPU_CR4_OSXMMEXCPT : 0) |
+			  (RND() & 1 ? CPU_CR4_OSXSAVE : 0);
+		st->rflags = 2 | (RND() & 0x8d5);
+		e = run(&s, code, n, false);
+		if (e == CPU_EXIT_HLT)
+			ran++;
+		if (e == CPU_EXIT_HLT && vector(&s) == 6)
+			n_ud++;
+		/*
+		 * A random store may hit the tables or the stubs (the run may
+		 * then end in a shutdown, which is fine): rebuild them now and
+		 * then and after any other ending.
+		 */
+		if (e != CPU_EXIT_HLT || k % 64 == 63) {
+			sil_long_mode(&s);
+			memcpy(s.ram + SIL_TSS + 4, &(u64){ SIL_STACK }, 8);
+		}
+	}
+#undef RND
+	CHECK(ran > NR_RANDOM * 95 / 100, "%d of %d runs ended in HLT", ran, NR_RANDOM);
+	CHECK(n_ud > 0 && n_ud < ran, "#UD in %d of %d", n_ud, ran);
+	sil_fini(&s);
+	test_end();
+}
+
 int main(void)
 {
 	fpu_reset_values();
@@ -818,5 +923,6 @@ int main(void)
 	x87_arith_vs_host();
 	x87_exceptions();
 	x87_random_states();
+	sse_x87_random_encodings();
 	return test_cases_failed ? 1 : 0;
 }

@@ -7,8 +7,9 @@
  *
  * The test code must end with "jmp *native_return_slot" (an absolute
  * memory-indirect jump, so it works from any code page below 2 GiB).
- * XMM0-15 and MXCSR are loaded from native_xmm_in/native_mxcsr_in and
- * saved to native_xmm_out/native_mxcsr_out (the host's MXCSR is restored).
+ * XMM0-15, MM0-7 and MXCSR are loaded from native_xmm_in/native_mm_in/
+ * native_mxcsr_in and saved to the *_out ones (the host's MXCSR is
+ * restored, EMMS empties the x87 stack again).
  * Results land in native_out.  Layout of struct diff_regs: gpr[16] at 0,
  * rflags at 128, rip at 136.
  */
@@ -61,6 +62,9 @@ load_regs:
 	.irp k, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15
 	movdqu native_xmm_in+16*\k(%rip), %xmm\k
 	.endr
+	.irp k, 0,1,2,3,4,5,6,7
+	movq native_mm_in+8*\k(%rip), %mm\k
+	.endr
 	pushq 128(%rdi)
 	popfq
 	mov 0(%rdi), %rax
@@ -110,6 +114,10 @@ native_return:
 	.endr
 	stmxcsr native_mxcsr_out(%rip)
 	ldmxcsr saved_mxcsr(%rip)
+	.irp k, 0,1,2,3,4,5,6,7
+	movq %mm\k, native_mm_out+8*\k(%rip)
+	.endr
+	emms
 	mov saved_rsp(%rip), %rsp
 	pushfq
 	popq native_out+128(%rip)
@@ -145,6 +153,9 @@ native_taken: .byte 0
 	.globl native_xmm_in, native_xmm_out, native_mxcsr_in, native_mxcsr_out
 native_xmm_in: .fill 32, 8, 0
 native_xmm_out: .fill 32, 8, 0
+	.globl native_mm_in, native_mm_out
+native_mm_in: .fill 8, 8, 0
+native_mm_out: .fill 8, 8, 0
 native_mxcsr_in: .long 0x1f80
 native_mxcsr_out: .long 0
 saved_mxcsr: .long 0x1f80
