@@ -127,6 +127,33 @@ static void smp_destroy(struct tguest *g, struct smp_vcpu *v)
 	tg_destroy(g);
 }
 
+/*
+ * Wait for every vCPU, merge their transcripts, and check each vCPU's log
+ * of vectors (sorted: which vCPU took a vector is the point, the order
+ * depends on timing) against @want[] entries; then tear the VM down.
+ */
+static void smp_finish(struct tctx *t, struct tguest *g, struct smp_vcpu *v, const u64 *want)
+{
+	smp_join(v, NR_VCPUS);
+	smp_merge(t, v, NR_VCPUS);
+	for (int i = 0; i < NR_VCPUS; i++) {
+		u32 *log = (u32 *)(g->mem + PCPU + 0x200 * i + 0x40);
+		u64 n;
+
+		memcpy(&n, g->mem + PCPU + 0x200 * i + 8, 8);
+		for (u64 a = 1; a < n && a < 48; a++)
+			for (u64 b = a; b > 0 && log[b - 1] > log[b]; b--) {
+				u32 x = log[b];
+
+				log[b] = log[b - 1];
+				log[b - 1] = x;
+			}
+		CHECK(v[i].done, "vcpu %d did not finish", i);
+		CHECK_EQ(ig_dump_log(t, g, i), want[i]);
+	}
+	smp_destroy(g, v);
+}
+
 static void t_mp_state(struct tctx *t, int fd, const char *what)
 {
 	struct kvm_mp_state mp = { 0 };
@@ -154,25 +181,7 @@ KVM_CASE(smp_ipi_4vcpus)
 		ig_set_mode(t, &g, v[i].fd, i);
 	}
 	smp_start(t, v, NR_VCPUS);
-	smp_join(v, NR_VCPUS);
-	smp_merge(t, v, NR_VCPUS);
-	for (int i = 0; i < NR_VCPUS; i++) {
-		u32 *log = (u32 *)(g.mem + PCPU + 0x200 * i + 0x40);
-		u64 n;
-
-		/* which vCPU took a vector is the point; the order depends on timing */
-		memcpy(&n, g.mem + PCPU + 0x200 * i + 8, 8);
-		for (u64 a = 1; a < n && a < 48; a++)
-			for (u64 b = a; b > 0 && log[b - 1] > log[b]; b--) {
-				u32 x = log[b];
-
-				log[b] = log[b - 1];
-				log[b - 1] = x;
-			}
-		CHECK(v[i].done, "vcpu %d did not finish", i);
-		CHECK_EQ(ig_dump_log(t, &g, i), want[i]);
-	}
-	smp_destroy(&g, v);
+	smp_finish(t, &g, v, want);
 }
 
 /*
@@ -248,23 +257,5 @@ KVM_CASE(smp_lowest_priority_msi)
 		t_printf(t, "MSI lowest dest %#x vector %#x = %ld", msis[i].dest, msis[i].vector,
 			 t->be->ioctl(g.vm, KVM_SIGNAL_MSI, (unsigned long)&msi));
 	}
-	smp_join(v, NR_VCPUS);
-	smp_merge(t, v, NR_VCPUS);
-	for (int i = 0; i < NR_VCPUS; i++) {
-		u32 *log = (u32 *)(g.mem + PCPU + 0x200 * i + 0x40);
-		u64 n;
-
-		/* which vCPU took a vector is the point; the order depends on timing */
-		memcpy(&n, g.mem + PCPU + 0x200 * i + 8, 8);
-		for (u64 a = 1; a < n && a < 48; a++)
-			for (u64 b = a; b > 0 && log[b - 1] > log[b]; b--) {
-				u32 x = log[b];
-
-				log[b] = log[b - 1];
-				log[b - 1] = x;
-			}
-		CHECK(v[i].done, "vcpu %d did not finish", i);
-		CHECK_EQ(ig_dump_log(t, &g, i), want[i]);
-	}
-	smp_destroy(&g, v);
+	smp_finish(t, &g, v, want);
 }
