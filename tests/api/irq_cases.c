@@ -36,28 +36,14 @@ static void put64(struct tguest *g, unsigned long gpa, uint64_t v)
 
 int ig_create(struct tctx *t, struct tguest *g, bool pit)
 {
-	struct kvm_userspace_memory_region mr;
-
-	memset(g, 0, sizeof(*g));
-	g->sys = t_open_sys(t);
-	g->vm = t_create_vm(t, g->sys);
-	g->mem_size = MEM_SIZE;
-	g->mem = mmap(NULL, g->mem_size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	CHECK(g->mem != MAP_FAILED, "mmap guest memory");
-	if (g->mem == MAP_FAILED)
+	if (tg_create_vm(t, g) < 0)
 		return -1;
-	mr = (struct kvm_userspace_memory_region){
-		.slot = 0, .guest_phys_addr = 0, .memory_size = g->mem_size,
-		.userspace_addr = (unsigned long)g->mem,
-	};
-	CHECK_OK(t, IOC(t, g->vm, KVM_SET_USER_MEMORY_REGION, &mr));
 	CHECK_OK(t, IOC(t, g->vm, KVM_CREATE_IRQCHIP, 0));
 	if (pit) {
 		struct kvm_pit_config pc = { 0 };
 
 		CHECK_OK(t, IOC(t, g->vm, KVM_CREATE_PIT2, &pc));
 	}
-	g->run_size = t->be->ioctl(g->sys, KVM_GET_VCPU_MMAP_SIZE, 0);
 	g->vcpu = tg_add_vcpu(t, g, 0, &g->run);
 	tg_load_at(g, ISRS, g_irq_rt, g_irq_rt_end);
 	return g->vcpu;

@@ -5,7 +5,7 @@
 
 #include "runutil.h"
 
-int tg_create(struct tctx *t, struct tguest *g)
+int tg_create_vm(struct tctx *t, struct tguest *g)
 {
 	struct kvm_userspace_memory_region mr;
 
@@ -23,6 +23,13 @@ int tg_create(struct tctx *t, struct tguest *g)
 	};
 	CHECK_OK(t, IOC(t, g->vm, KVM_SET_USER_MEMORY_REGION, &mr));
 	g->run_size = t->be->ioctl(g->sys, KVM_GET_VCPU_MMAP_SIZE, 0);
+	return 0;
+}
+
+int tg_create(struct tctx *t, struct tguest *g)
+{
+	if (tg_create_vm(t, g) < 0)
+		return -1;
 	g->vcpu = tg_add_vcpu(t, g, 0, &g->run);
 	return g->vcpu;
 }

@@ -61,6 +61,8 @@ struct tguest {
 
 /* The VM, slot 0 (MEM_SIZE at GPA 0), vCPU 0 and its kvm_run. */
 int tg_create(struct tctx *t, struct tguest *g);
+/* The VM and slot 0 only (a chip or a PIT may come before vCPU 0). */
+int tg_create_vm(struct tctx *t, struct tguest *g);
 /* Another vCPU of the same VM, with its kvm_run at *@run. */
 int tg_add_vcpu(struct tctx *t, struct tguest *g, int id, struct kvm_run **run);
 void tg_destroy(struct tguest *g);
