@@ -19,12 +19,6 @@
 #define BUF	0x200000	/* 64-byte aligned scratch for images */
 #define BUF2	0x201000
 
-static u64 get64(struct sil *s, u64 gpa)
-{
-	u64 v;
-	memcpy(&v, s->ram + gpa, 8);
-	return v;
-}
 
 static void setup(struct sil *s)
 {
@@ -35,24 +29,10 @@ static void setup(struct sil *s)
 	memcpy(s->ram + SIL_TSS + 4, &rsp0, 8);	/* RSP0 for exceptions from CPL3 */
 }
 
-/* Run @code (ending in HLT) at CPL0 (or CPL3 with @user). */
+/* Run the code bytes at CODE (CPL0, or CPL3 with user segments) to a HLT. */
 static enum cpu_exit run(struct sil *s, const u8 *code, size_t n, bool user)
 {
-	struct cpu_state *st = cpu_state(s->c);
-
-	sil_put(s, CODE, code, n);
-	st->rip = CODE;
-	st->activity = CPU_ACTIVE;
-	st->gpr[4] = user ? 0x300000 : SIL_STACK;
-	if (user) {
-		st->seg[CPU_SEG_CS] = (struct cpu_seg){ 0, 0xffffffff, 0xa0fb, 0x2b };
-		st->seg[CPU_SEG_SS] = (struct cpu_seg){ 0, 0xffffffff, 0xc0f3, 0x23 };
-	} else {
-		st->seg[CPU_SEG_CS] = (struct cpu_seg){ 0, 0xffffffff, 0xa09b, 0x08 };
-		st->seg[CPU_SEG_SS] = (struct cpu_seg){ 0, 0xffffffff, 0xc093, 0x10 };
-	}
-	cpu_state_changed(s->c);
-	return cpu_run(s->c, 100000);
+	return sil_run(s, CODE, code, n, user);
 }
 
 /* The vector the last run stopped in (its stub), -1 if it ran to its own HLT */
@@ -61,14 +41,14 @@ static int vector(struct sil *s)
 	struct cpu_state *st = cpu_state(s->c);
 
 	if (st->rip >= SIL_STUBS && st->rip < SIL_STUBS + 256 * 16 && st->gpr[4] < s->ram_size - 8)
-		return (int)get64(s, st->gpr[4]);
+		return (int)sil_get64(s, st->gpr[4]);
 	return -1;
 }
 
 /* Error code of the exception just taken (for vectors that push one) */
 static u64 errcode(struct sil *s)
 {
-	return get64(s, cpu_state(s->c)->gpr[4] + 8);
+	return sil_get64(s, cpu_state(s->c)->gpr[4] + 8);
 }
 
 static int run_vec(struct sil *s, const u8 *code, size_t n)
@@ -139,7 +119,7 @@ static void fpu_reset_values(void)
 	CHECK_EQ(st->xcr0, 1);
 	st->gpr[7] = BUF;
 	CHECK_EQ(run_vec(&s, c_stmxcsr, sizeof(c_stmxcsr)), -1);
-	CHECK_EQ(get64(&s, BUF) & 0xffffffff, 0x1f80);
+	CHECK_EQ(sil_get64(&s, BUF) & 0xffffffff, 0x1f80);
 	/* FNINIT; FNSTCW; FNSTSW AX; FLDCW 0x0c7f (round toward zero, double); FNSTCW */
 	s.ram[BUF2] = 0x7f;
 	s.ram[BUF2 + 1] = 0x0c;
@@ -233,7 +213,7 @@ static void sse_gp_rules(void)
 	CHECK_EQ(run_vec(&s, c_movups_ld, sizeof(c_movups_ld)), -1);
 	st->gpr[7] = BUF + 4;
 	CHECK_EQ(run_vec(&s, c_movdqa_st, sizeof(c_movdqa_st)), 13);
-	CHECK_EQ(get64(&s, BUF), 0x1111111111111111ull);	/* nothing stored */
+	CHECK_EQ(sil_get64(&s, BUF), 0x1111111111111111ull);	/* nothing stored */
 	st->gpr[6] = BUF;
 	CHECK_EQ(run_vec(&s, c_movaps_ld, sizeof(c_movaps_ld)), -1);
 	/* FXSAVE/FXRSTOR: 16-byte alignment; XSAVE*: 64 */
@@ -255,7 +235,7 @@ static void sse_gp_rules(void)
 	CHECK_EQ(run_vec(&s, c_ldmxcsr, sizeof(c_ldmxcsr)), -1);
 	st->gpr[7] = BUF2 + 64;
 	CHECK_EQ(run_vec(&s, c_stmxcsr, sizeof(c_stmxcsr)), -1);
-	CHECK_EQ(get64(&s, BUF2 + 64) & 0xffffffff, 0x9fc0);
+	CHECK_EQ(sil_get64(&s, BUF2 + 64) & 0xffffffff, 0x9fc0);
 	/* FXRSTOR with a reserved MXCSR bit */
 	st->gpr[7] = BUF;
 	CHECK_EQ(run_vec(&s, c_fxsave, sizeof(c_fxsave)), -1);
@@ -324,13 +304,13 @@ static void xsetbv_rules(void)
 	st->gpr[2] = 0;
 	CHECK_EQ(run(&s, c_xsetbv, sizeof(c_xsetbv), true), CPU_EXIT_HLT);
 	CHECK_EQ(vector(&s), 13);
-	CHECK_EQ(get64(&s, st->gpr[4] + 16), CODE);
+	CHECK_EQ(sil_get64(&s, st->gpr[4] + 16), CODE);
 	CHECK_EQ(st->xcr0, 3);
 	{
 		static const u8 c_xgetbv_ud2[] = { 0x0f, 0x01, 0xd0, 0x0f, 0x0b };
 		CHECK_EQ(run(&s, c_xgetbv_ud2, sizeof(c_xgetbv_ud2), true), CPU_EXIT_HLT);
 		CHECK_EQ(vector(&s), 6);
-		CHECK_EQ(get64(&s, st->gpr[4] + 8), CODE + 3);
+		CHECK_EQ(sil_get64(&s, st->gpr[4] + 8), CODE + 3);
 		CHECK_EQ(st->gpr[0], 3);
 	}
 	sil_fini(&s);
@@ -526,7 +506,7 @@ static void fxsave_xsave_images(void)
 	st->gpr[7] = BUF2;
 	CHECK_EQ(run_vec(&s, c_fnstenv, sizeof(c_fnstenv)), -1);
 	CHECK(!memcmp(s.ram + BUF2, host_img, 12), "FNSTENV words: %08llx %08llx vs %08llx %08llx",
-	      (unsigned long long)get64(&s, BUF2), (unsigned long long)get64(&s, BUF2 + 8),
+	      (unsigned long long)sil_get64(&s, BUF2), (unsigned long long)sil_get64(&s, BUF2 + 8),
 	      *(unsigned long long *)host_img, *(unsigned long long *)(host_img + 8));
 	CHECK_EQ(st->fpu.fxsave[0] & 0x3f, 0x3f);	/* exceptions masked after FNSTENV */
 	st->gpr[6] = BUF2;
@@ -734,7 +714,7 @@ static void x87_exceptions(void)
 	memcpy(s.ram + BUF2, &cw, 2);
 	st->gpr[6] = BUF2;
 	CHECK_EQ(run_vec(&s, c_divz, sizeof(c_divz)), 16);
-	CHECK_EQ(get64(&s, st->gpr[4] + 8), CODE + 10);	/* at the FWAIT */
+	CHECK_EQ(sil_get64(&s, st->gpr[4] + 8), CODE + 10);	/* at the FWAIT */
 	CHECK_EQ(st->gpr[0] & 0x84, 0x84);	/* ES and ZE in the FNSTSW result */
 	memcpy(&fsw, st->fpu.fxsave + 2, 2);
 	CHECK(fsw & 0x80, "ES not pending");

@@ -119,3 +119,22 @@ void sil_long_mode(struct sil *s)
 	st->gpr[4] = SIL_STACK;
 	cpu_state_changed(s->c);
 }
+
+enum cpu_exit sil_run(struct sil *s, u64 gpa, const u8 *code, u64 n, bool user)
+{
+	struct cpu_state *st = cpu_state(s->c);
+
+	sil_put(s, gpa, code, n);
+	st->rip = gpa;
+	st->activity = CPU_ACTIVE;
+	st->gpr[4] = user ? 0x300000 : SIL_STACK;
+	if (user) {
+		st->seg[CPU_SEG_CS] = (struct cpu_seg){ 0, 0xffffffff, 0xa0fb, 0x2b };
+		st->seg[CPU_SEG_SS] = (struct cpu_seg){ 0, 0xffffffff, 0xc0f3, 0x23 };
+	} else {
+		st->seg[CPU_SEG_CS] = (struct cpu_seg){ 0, 0xffffffff, 0xa09b, 0x08 };
+		st->seg[CPU_SEG_SS] = (struct cpu_seg){ 0, 0xffffffff, 0xc093, 0x10 };
+	}
+	cpu_state_changed(s->c);
+	return cpu_run(s->c, 100000);
+}

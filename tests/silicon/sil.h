@@ -41,4 +41,18 @@ static inline void sil_put(struct sil *s, u64 gpa, const void *p, u64 n)
 	cpu_code_written(s->ram + gpa, n);
 }
 
+static inline u64 sil_get64(struct sil *s, u64 gpa)
+{
+	u64 v;
+
+	__builtin_memcpy(&v, s->ram + gpa, 8);
+	return v;
+}
+/*
+ * Put @code (ending in HLT) at @gpa and run it there to an exit, at CPL0
+ * on SIL_STACK or, with @user, at CPL3 on a user stack (flat 64-bit
+ * segments of the sil GDT).
+ */
+enum cpu_exit sil_run(struct sil *s, u64 gpa, const u8 *code, u64 n, bool user);
+
 #endif

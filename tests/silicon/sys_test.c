@@ -27,12 +27,6 @@
 #define PG_D 0x40ull
 #define PG_NX (1ull << 63)
 
-static u64 get64(struct sil *s, u64 gpa)
-{
-	u64 v;
-	memcpy(&v, s->ram + gpa, 8);
-	return v;
-}
 
 static void put64(struct sil *s, u64 gpa, u64 v)
 {
@@ -58,21 +52,7 @@ static void map(struct sil *s, int page, u64 gpa, u64 flags)
 /* Run the code bytes at CODE (CPL0, or CPL3 with user segments) to a HLT. */
 static enum cpu_exit run(struct sil *s, const u8 *code, size_t n, bool user)
 {
-	struct cpu_state *st = cpu_state(s->c);
-
-	sil_put(s, CODE, code, n);
-	st->rip = CODE;
-	st->activity = CPU_ACTIVE;
-	st->gpr[4] = user ? 0x300000 : SIL_STACK;
-	if (user) {
-		st->seg[CPU_SEG_CS] = (struct cpu_seg){ 0, 0xffffffff, 0xa0fb, 0x2b };
-		st->seg[CPU_SEG_SS] = (struct cpu_seg){ 0, 0xffffffff, 0xc0f3, 0x23 };
-	} else {
-		st->seg[CPU_SEG_CS] = (struct cpu_seg){ 0, 0xffffffff, 0xa09b, 0x08 };
-		st->seg[CPU_SEG_SS] = (struct cpu_seg){ 0, 0xffffffff, 0xc093, 0x10 };
-	}
-	cpu_state_changed(s->c);
-	return cpu_run(s->c, 100000);
+	return sil_run(s, CODE, code, n, user);
 }
 
 /* Did the last run end in the stub of @vec (with error code @err)? */
@@ -81,9 +61,9 @@ static bool took(struct sil *s, int vec, s64 err)
 	struct cpu_state *st = cpu_state(s->c);
 	u64 sp = st->gpr[4];
 
-	if (st->rip != (u64)(SIL_STUBS + vec * 16 + 3) || get64(s, sp) != (u64)vec)
+	if (st->rip != (u64)(SIL_STUBS + vec * 16 + 3) || sil_get64(s, sp) != (u64)vec)
 		return false;
-	return err < 0 || get64(s, sp + 8) == (u64)err;
+	return err < 0 || sil_get64(s, sp + 8) == (u64)err;
 }
 
 /* mov (%rdi), %rax; hlt */
@@ -105,14 +85,14 @@ static void paging_ad_bits(void)
 	st->gpr[7] = TEST_LIN;
 	CHECK_EQ(run(&s, c_load, sizeof(c_load), false), CPU_EXIT_HLT);
 	CHECK_EQ(st->gpr[0], 0x1122334455667788ull);
-	CHECK(get64(&s, T_PT) & PG_A, "PTE.A not set by a read");
-	CHECK(!(get64(&s, T_PT) & PG_D), "PTE.D set by a read");
-	CHECK(get64(&s, T_PD) & PG_A, "PDE.A not set");
-	CHECK(get64(&s, T_PDPT) & PG_A, "PDPTE.A not set");
-	CHECK(get64(&s, SIL_PML4 + 8) & PG_A, "PML4E.A not set");
+	CHECK(sil_get64(&s, T_PT) & PG_A, "PTE.A not set by a read");
+	CHECK(!(sil_get64(&s, T_PT) & PG_D), "PTE.D set by a read");
+	CHECK(sil_get64(&s, T_PD) & PG_A, "PDE.A not set");
+	CHECK(sil_get64(&s, T_PDPT) & PG_A, "PDPTE.A not set");
+	CHECK(sil_get64(&s, SIL_PML4 + 8) & PG_A, "PML4E.A not set");
 	CHECK_EQ(run(&s, c_store, sizeof(c_store), false), CPU_EXIT_HLT);
-	CHECK(get64(&s, T_PT) & PG_D, "PTE.D not set by a write");
-	CHECK_EQ(get64(&s, 0x300000), 0x5a);
+	CHECK(sil_get64(&s, T_PT) & PG_D, "PTE.D not set by a write");
+	CHECK_EQ(sil_get64(&s, 0x300000), 0x5a);
 	sil_fini(&s);
 }
 
@@ -137,7 +117,7 @@ static void paging_protection(void)
 	st->cr0 &= ~(u64)CPU_CR0_WP;
 	CHECK_EQ(run(&s, c_store, sizeof(c_store), false), CPU_EXIT_HLT);
 	CHECK(!took(&s, 14, -1), "WP=0 write faulted");
-	CHECK_EQ(get64(&s, 0x300000), 0x5a);
+	CHECK_EQ(sil_get64(&s, 0x300000), 0x5a);
 	st->cr0 |= CPU_CR0_WP;
 
 	/* CPL3: supervisor page -> #PF(5); read-only user page write -> #PF(7) */
@@ -257,7 +237,7 @@ static void mmio_pages(void)
 	CHECK_EQ(run(&s, code, sizeof(code), false), CPU_EXIT_HLT);
 	CHECK_EQ(st->gpr[0], 0x1234);
 	CHECK_EQ(s.mmio_count, 3);
-	CHECK_EQ(get64(&s, 0x305010), 0x7700001234ull);
+	CHECK_EQ(sil_get64(&s, 0x305010), 0x7700001234ull);
 	sil_fini(&s);
 }
 
@@ -280,12 +260,12 @@ static void rep_string_long(void)
 	CHECK_EQ(st->gpr[1], 0);
 	CHECK_EQ(st->gpr[7], 0x200008 + 5000 * 8);
 	for (int k = 0; k < 5000; k++)
-		if (get64(&s, 0x200008 + k * 8) != 0x0123456789abcdefull) {
+		if (sil_get64(&s, 0x200008 + k * 8) != 0x0123456789abcdefull) {
 			CHECK(0, "qword %d", k);
 			break;
 		}
-	CHECK_EQ(get64(&s, 0x200000), 0);
-	CHECK_EQ(get64(&s, 0x200008 + 5000 * 8), 0);
+	CHECK_EQ(sil_get64(&s, 0x200000), 0);
+	CHECK_EQ(sil_get64(&s, 0x200008 + 5000 * 8), 0);
 	/* overlapping forward copy: each byte copies the one just written */
 	for (int k = 0; k < 20000; k++)
 		s.ram[0x300000 + k] = (u8)(k * 13 + 1);
@@ -323,7 +303,7 @@ static void rep_movs_restart(void)
 	CHECK_EQ(st->gpr[1], 0x800);
 	CHECK_EQ(st->gpr[6], 0x200800);
 	CHECK_EQ(st->gpr[7], TEST_LIN + 0x1000);
-	CHECK_EQ(get64(&s, st->gpr[4] + 16), CODE);	/* faulting RIP = the MOVS */
+	CHECK_EQ(sil_get64(&s, st->gpr[4] + 16), CODE);	/* faulting RIP = the MOVS */
 	/* map the page and resume at the MOVS with the registers as left */
 	map(&s, 1, 0x301000, PG_P | PG_W);
 	{
@@ -477,7 +457,7 @@ static void privilege_rules(void)
 	st->rflags = 2 | CPU_FLAG_IOPL | CPU_FLAG_IF;
 	CHECK_EQ(run(&s, cli, sizeof(cli), true), CPU_EXIT_HLT);
 	CHECK(took(&s, 13, 0), "the HLT after CLI");
-	CHECK_EQ(get64(&s, st->gpr[4] + 32) & CPU_FLAG_IF, 0);	/* RFLAGS in the frame */
+	CHECK_EQ(sil_get64(&s, st->gpr[4] + 32) & CPU_FLAG_IF, 0);	/* RFLAGS in the frame */
 	sil_fini(&s);
 }
 
