@@ -296,11 +296,9 @@ static void vmx_push_state(struct kvm_vcpu *vcpu)
 	cpu_fpu_restore(&a->guest_fpu);
 }
 
-/* Read the guest state back into vcpu->arch (after VM exits, for the ioctls). */
-static void vmx_pull_state(struct kvm_vcpu *vcpu)
+/* The guest's segment registers, GDTR and IDTR from the VMCS. */
+static void vmx_read_segments(struct kvm_vcpu_arch *a)
 {
-	struct kvm_vcpu_arch *a = &vcpu->arch;
-
 	for (int i = 0; i < NR_VCPU_SREGS; i++) {
 		struct kvm_seg_state *s = &a->seg[i];
 
@@ -313,6 +311,14 @@ static void vmx_pull_state(struct kvm_vcpu *vcpu)
 	a->gdt.size = vmcs_read32(GUEST_GDTR_LIMIT);
 	a->idt.address = vmcs_readl(GUEST_IDTR_BASE);
 	a->idt.size = vmcs_read32(GUEST_IDTR_LIMIT);
+}
+
+/* Read the guest state back into vcpu->arch (after VM exits, for the ioctls). */
+static void vmx_pull_state(struct kvm_vcpu *vcpu)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+
+	vmx_read_segments(a);
 	/* host-owned bits come from the shadow, guest-owned ones from the guest value */
 	a->cr0 = (vmcs_readl(CR0_READ_SHADOW) & vmcs_readl(CR0_GUEST_HOST_MASK)) |
 		 (vmcs_readl(GUEST_CR0) & ~vmcs_readl(CR0_GUEST_HOST_MASK));
@@ -351,18 +357,7 @@ static void vmx_read_emulator_regs(struct kvm_vcpu *vcpu)
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 
-	for (int i = 0; i < NR_VCPU_SREGS; i++) {
-		struct kvm_seg_state *s = &a->seg[i];
-
-		s->selector = __vmcs_readl(kvm_vmx_segment_fields[i].selector);
-		s->base = __vmcs_readl(kvm_vmx_segment_fields[i].base);
-		s->limit = __vmcs_readl(kvm_vmx_segment_fields[i].limit);
-		s->ar = __vmcs_readl(kvm_vmx_segment_fields[i].ar_bytes);
-	}
-	a->gdt.address = vmcs_readl(GUEST_GDTR_BASE);
-	a->gdt.size = vmcs_read32(GUEST_GDTR_LIMIT);
-	a->idt.address = vmcs_readl(GUEST_IDTR_BASE);
-	a->idt.size = vmcs_read32(GUEST_IDTR_LIMIT);
+	vmx_read_segments(a);
 	/* Every CR0/CR4 bit is host-owned (init_vmcs()): the shadows are the guest's values. */
 	a->cr0 = vmcs_readl(CR0_READ_SHADOW);
 	a->cr3 = vmcs_readl(GUEST_CR3);
