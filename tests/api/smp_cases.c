@@ -154,6 +154,18 @@ static void smp_finish(struct tctx *t, struct tguest *g, struct smp_vcpu *v, con
 	smp_destroy(g, v);
 }
 
+/* Every vCPU runnable at once (no INIT-SIPI), each in long mode like the BSP. */
+static void smp_all_runnable(struct tctx *t, struct tguest *g, struct smp_vcpu *v)
+{
+	for (int i = 0; i < NR_VCPUS; i++) {
+		struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
+
+		if (i)
+			CHECK_OK(t, IOC(t, v[i].fd, KVM_SET_MP_STATE, &mp));
+		ig_set_mode(t, g, v[i].fd, i);
+	}
+}
+
 static void t_mp_state(struct tctx *t, int fd, const char *what)
 {
 	struct kvm_mp_state mp = { 0 };
@@ -172,14 +184,7 @@ KVM_CASE(smp_ipi_4vcpus)
 		return;
 	tg_load(&g, g_smp_ipi);
 	memset(g.mem + SH, 0, 0x100);
-	for (int i = 0; i < NR_VCPUS; i++) {
-		struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
-
-		/* APs start running at once, in long mode like the BSP */
-		if (i)
-			CHECK_OK(t, IOC(t, v[i].fd, KVM_SET_MP_STATE, &mp));
-		ig_set_mode(t, &g, v[i].fd, i);
-	}
+	smp_all_runnable(t, &g, v);
 	smp_start(t, v, NR_VCPUS);
 	smp_finish(t, &g, v, want);
 }
@@ -237,14 +242,9 @@ KVM_CASE(smp_lowest_priority_msi)
 		return;
 	tg_load(&g, g_smp_lowest);
 	memset(g.mem + SH, 0, 0x100);
-	for (int i = 0; i < NR_VCPUS; i++) {
-		struct kvm_mp_state mp = { .mp_state = KVM_MP_STATE_RUNNABLE };
-
-		if (i)
-			CHECK_OK(t, IOC(t, v[i].fd, KVM_SET_MP_STATE, &mp));
-		ig_set_mode(t, &g, v[i].fd, i);
+	smp_all_runnable(t, &g, v);
+	for (int i = 0; i < NR_VCPUS; i++)
 		memcpy(g.mem + PCPU + 0x200 * i + 0x28, &want[i], 8);
-	}
 	smp_start(t, v, NR_VCPUS);
 	for (int i = 0; i < 20000 && *(volatile u32 *)(g.mem + SH + 0x20) < NR_VCPUS; i++)
 		nanosleep(&ts, NULL);
