@@ -32,7 +32,7 @@ static int is_pvm(void)
 
 static void usage(void)
 {
-	fprintf(stderr, "usage: kvm_bench --accel kvm|soft --image FILE [--min-time SEC]\n");
+	fprintf(stderr, "usage: kvm_bench --accel kvm|soft --image FILE [--min-time SEC] [--only NAME]\n");
 	exit(2);
 }
 
@@ -44,7 +44,7 @@ int main(int argc, char **argv)
 	struct measurement m[WL_NR] = { 0 }, pair[WL_NR] = { 0 };
 	struct vm v = { .sys = -1, .vm = -1, .vcpu = -1 };
 	char setup_err[sizeof(v.setup_err)] = "";
-	int pvm, soft, need_vm = 1, setup_failed = 0;
+	int pvm, soft, need_vm = 1, setup_failed = 0, only = -1;
 
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--accel") && i + 1 < argc) {
@@ -58,6 +58,14 @@ int main(int argc, char **argv)
 			image = argv[++i];
 		} else if (!strcmp(argv[i], "--min-time") && i + 1 < argc) {
 			min_time = atof(argv[++i]);
+		} else if (!strcmp(argv[i], "--only") && i + 1 < argc) {
+			/* One workload (and the empty loop for an exit): for profiling. */
+			i++;
+			for (int id = 0; id < WL_NR; id++)
+				if (!strcmp(argv[i], bench_names[id]))
+					only = id;
+			if (only < 0)
+				usage();
 		} else {
 			usage();
 		}
@@ -76,6 +84,10 @@ int main(int argc, char **argv)
 	 * setup step worked.
 	 */
 	for (int id = 0; id < WL_NR; id++) {
+		if (only >= 0 && id != only && !(id == WL_EX_EMPTY && only > WL_EX_EMPTY)) {
+			snprintf(m[id].note, sizeof(m[id].note), "not run (--only)");
+			continue;
+		}
 		if (need_vm) {
 			int r;
 
