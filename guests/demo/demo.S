@@ -7,15 +7,9 @@
  * clean shutdown: `userkvm run` exits 0).  Output goes to COM1 (0x3f8),
  * waiting for the transmitter to be empty as a real driver does.
  */
-#define COM1 0x3f8
-#define MB_MAGIC 0x1BADB002
-#define MB_FLAGS 0x00000003		/* page-aligned modules, memory info */
+#include <guest.h>
 
-	.section .multiboot, "a"
-	.align 4
-	.long MB_MAGIC, MB_FLAGS, -(MB_MAGIC + MB_FLAGS)
-
-	.text
+	MULTIBOOT_HEADER
 	.code32
 	.globl _start
 _start:
@@ -66,53 +60,7 @@ bad_magic:
 	out %al, $0xf4			/* debug exit: status 3 */
 	jmp .
 
-/* putc(%al): wait for THR empty (LSR bit 5), then write. */
-putc:
-	push %edx
-	push %eax
-	mov $COM1 + 5, %dx
-2:	in %dx, %al
-	test $0x20, %al
-	jz 2b
-	pop %eax
-	mov $COM1, %dx
-	out %al, %dx
-	pop %edx
-	ret
-
-/* puts(%eax = NUL-terminated string) */
-puts:
-	push %esi
-	mov %eax, %esi
-3:	lodsb
-	test %al, %al
-	jz 4f
-	call putc
-	jmp 3b
-4:	pop %esi
-	ret
-
-/* putdec(%eax): unsigned decimal */
-putdec:
-	push %ebx
-	push %ecx
-	push %edx
-	mov $10, %ebx
-	xor %ecx, %ecx
-5:	xor %edx, %edx
-	div %ebx
-	push %edx
-	inc %ecx
-	test %eax, %eax
-	jnz 5b
-6:	pop %eax
-	add $'0', %al
-	call putc
-	loop 6b
-	pop %edx
-	pop %ecx
-	pop %ebx
-	ret
+	COM1_ROUTINES e
 
 /* sieve: %eax = number of primes below N */
 #define N 10000

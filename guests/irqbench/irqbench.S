@@ -14,18 +14,12 @@
  * leaves through the debug-exit port with 0.  vCPU 1 is started with
  * INIT-SIPI-SIPI; without it the ipi line says "irq ipi - -".
  */
-#define COM1 0x3f8
-#define MB_MAGIC 0x1BADB002
-#define MB_FLAGS 0x00000003
-#define LAPIC 0xfee00000
+#include <guest.h>
+
 #define TRAMP 0x8000
 #define N 1024
 
-	.section .multiboot, "a"
-	.align 4
-	.long MB_MAGIC, MB_FLAGS, -(MB_MAGIC + MB_FLAGS)
-
-	.text
+	MULTIBOOT_HEADER
 	.code32
 	.globl _start
 _start:
@@ -265,84 +259,18 @@ report:
 	call putc
 	ret
 
-putc:
-	push %rdx
-	push %rax
-	mov $COM1 + 5, %dx
-15:	in %dx, %al
-	test $0x20, %al
-	jz 15b
-	pop %rax
-	mov $COM1, %dx
-	out %al, %dx
-	pop %rdx
-	ret
-
-puts:
-	push %rsi
-	mov %eax, %esi
-16:	lodsb
-	test %al, %al
-	jz 17f
-	call putc
-	jmp 16b
-17:	pop %rsi
-	ret
-
-putdec:
-	push %rbx
-	push %rcx
-	push %rdx
-	mov $10, %ebx
-	xor %ecx, %ecx
-18:	xor %edx, %edx
-	div %ebx
-	push %rdx
-	inc %ecx
-	test %eax, %eax
-	jnz 18b
-19:	pop %rax
-	add $'0', %al
-	call putc
-	loop 19b
-	pop %rdx
-	pop %rcx
-	pop %rbx
-	ret
+	COM1_ROUTINES r
 
 /*
  * The trampoline, copied to TRAMP: real mode (CS = TRAMP >> 4, IP = 0),
  * 32-bit protected mode, then long mode on the BSP's page tables.
  */
-	.code16
-tramp:
-	cli
-	mov %cs, %ax
-	mov %ax, %ds
-	lgdtl tramp_gdtr - tramp
-	mov %cr0, %eax
-	or $1, %eax
-	mov %eax, %cr0
-	ljmpl $0x08, $(TRAMP + tramp_pm - tramp)
-	.code32
-tramp_pm:
-	mov $0x10, %ax
-	mov %ax, %ds
-	mov %ax, %es
-	mov %ax, %ss
+	AP_TRAMPOLINE TRAMP
 	mov $ap_stack_top, %esp
 	lgdt gdtr
 	mov $enter_long_mode, %eax	/* absolute: this code runs from its copy */
 	call *%eax
 	ljmp $0x18, $ap64
-	.align 8
-tramp_gdt:
-	.quad 0
-	.quad 0x00cf9a000000ffff	/* 0x08: 32-bit code */
-	.quad 0x00cf92000000ffff	/* 0x10: data */
-tramp_gdtr:
-	.word 23
-	.long TRAMP + tramp_gdt - tramp
 tramp_end:
 
 	.section .rodata

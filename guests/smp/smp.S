@@ -9,18 +9,12 @@
  * count and leaves through the debug-exit port with 0 (exit status 1).
  * Run it with `userkvm run --smp N --kernel smp.elf` (or QEMU -smp N).
  */
-#define COM1 0x3f8
-#define MB_MAGIC 0x1BADB002
-#define MB_FLAGS 0x00000003
-#define LAPIC 0xfee00000
+#include <guest.h>
+
 #define TRAMP 0x8000			/* the SIPI vector 0x08 */
 #define MAX_CPUS 16
 
-	.section .multiboot, "a"
-	.align 4
-	.long MB_MAGIC, MB_FLAGS, -(MB_MAGIC + MB_FLAGS)
-
-	.text
+	MULTIBOOT_HEADER
 	.code32
 	.globl _start
 _start:
@@ -118,82 +112,15 @@ puts_locked:
 	call puts
 	jmp unlock
 
-/* putc(%al): wait for THR empty (LSR bit 5), then write. */
-putc:
-	push %edx
-	push %eax
-	mov $COM1 + 5, %dx
-7:	in %dx, %al
-	test $0x20, %al
-	jz 7b
-	pop %eax
-	mov $COM1, %dx
-	out %al, %dx
-	pop %edx
-	ret
-
-puts:
-	push %esi
-	mov %eax, %esi
-8:	lodsb
-	test %al, %al
-	jz 9f
-	call putc
-	jmp 8b
-9:	pop %esi
-	ret
-
-putdec:
-	push %ebx
-	push %ecx
-	push %edx
-	mov $10, %ebx
-	xor %ecx, %ecx
-10:	xor %edx, %edx
-	div %ebx
-	push %edx
-	inc %ecx
-	test %eax, %eax
-	jnz 10b
-11:	pop %eax
-	add $'0', %al
-	call putc
-	loop 11b
-	pop %edx
-	pop %ecx
-	pop %ebx
-	ret
+	COM1_ROUTINES e
 
 /*
  * The trampoline, copied to TRAMP: real mode with CS = TRAMP >> 4, IP = 0
  * (the SIPI's start), into flat 32-bit protected mode and on to ap_main.
  */
-	.code16
-tramp:
-	cli
-	mov %cs, %ax
-	mov %ax, %ds
-	lgdtl tramp_gdtr - tramp
-	mov %cr0, %eax
-	or $1, %eax
-	mov %eax, %cr0
-	ljmpl $0x08, $(TRAMP + tramp_pm - tramp)
-	.code32
-tramp_pm:
-	mov $0x10, %ax
-	mov %ax, %ds
-	mov %ax, %es
-	mov %ax, %ss
+	AP_TRAMPOLINE TRAMP
 	mov $ap_main, %eax
 	jmp *%eax
-	.align 8
-tramp_gdt:
-	.quad 0
-	.quad 0x00cf9a000000ffff	/* 0x08: flat 32-bit code */
-	.quad 0x00cf92000000ffff	/* 0x10: flat data */
-tramp_gdtr:
-	.word 23
-	.long TRAMP + tramp_gdt - tramp
 tramp_end:
 
 	.section .rodata
