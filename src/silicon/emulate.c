@@ -25,6 +25,8 @@
 
 /* emul_load() and the state check treat the FPU, the last member, apart */
 BUILD_BUG_ON(offsetof(struct cpu_state, fpu) + sizeof(struct cpu_fpu) != sizeof(struct cpu_state));
+/* the decode kept in struct vmx_emul_insn */
+BUILD_BUG_ON(sizeof(struct insn) > sizeof(((struct vmx_emul_insn *)0)->decoded_insn));
 
 /* longjmp codes on the scratch core's jb (1-3 are the core's: fault, exit, soft int) */
 #define EMUL_JMP_CALLBACK 4
@@ -301,18 +303,45 @@ static void emul_load(struct cpu *c, const struct vmx_emul_state *st)
 	s->dr[6] = 0xffff0ff0;
 	s->dr[7] = 0x400;
 	s->interruptibility = st->interruptibility & (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING);
-	if (st->fpu)
-		fpu_load_image(c, st->fpu);	/* an XSAVE image (vmx_op_fpu_restore()) */
-	else
-		memset(&s->fpu, 0, sizeof(s->fpu));
+	c->mode = ~0u;
+	cpu_update_mode(c);
+}
+
+/* What every instruction starts from, loaded state or not. */
+static void emul_reset(struct cpu *c)
+{
 	c->lf_op = LF_NONE;
 	c->fault_vec = -1;
 	c->delivering = -1;
 	c->cur_block = NULL;
 	c->req = 0;
-	c->mode = ~0u;
-	cpu_update_mode(c);
 }
+
+/*
+ * Instructions that read or write the x87/SSE state, or check CR0.TS/EM
+ * for it: the x87 escapes and FWAIT, the 0F opcodes without a table entry
+ * (the SSE forms: sse_select()), 0F AE (FXSAVE, LDMXCSR, XSAVE...) and the
+ * 0F38/0F3A maps.  Only for those is the FPU image loaded and stored: the
+ * others cannot see or change it.
+ */
+static bool emul_uses_fpu(const struct insn *i)
+{
+	if (i->map == 0)
+		return i->op == 0x9b || (i->op >= 0xd8 && i->op <= 0xdf);
+	if (i->map == 1)
+		return !optab[1][i->op] || i->op == 0xae;
+	return true;
+}
+
+/*
+ * The state the scratch core holds from the last call that only decoded
+ * (x86_decode_insn()), so that the call executing that instruction right
+ * after (x86_emulate_insn()) does not load it again: valid while @st is
+ * the same structure with the same contents and no other instruction ran
+ * on the core since.
+ */
+static __thread const struct vmx_emul_state *emul_loaded_st;
+static __thread struct vmx_emul_state emul_loaded_copy;
 
 /*
  * Anything but GPRs, RIP, RFLAGS, the data segment registers (MOV Sreg,
@@ -376,6 +405,9 @@ static void emul_fetch_decode(struct cpu *c, struct vmx_emul_insn *in, struct in
 			in->fetched = (u8)avail;
 			len = cpu_decode(c, in->bytes, (int)avail, i);
 		}
+	} else if (in->decoded && in->decoded_mode == c->mode && in->len <= limit_left) {
+		memcpy(i, in->decoded_insn, sizeof(*i));	/* decoded by an earlier call */
+		return;
 	} else {
 		avail = MIN(in->len, (unsigned)limit_left);
 		if (!in->fetched)
@@ -398,6 +430,9 @@ static void emul_fetch_decode(struct cpu *c, struct vmx_emul_insn *in, struct in
 		in->mem = true;
 	/* LOCK goes as a plain read and write here (emulate.h) */
 	i->flags &= (u16)~IF_LOCK;
+	memcpy(in->decoded_insn, i, sizeof(*i));
+	in->decoded_mode = c->mode;
+	in->decoded = true;
 }
 
 int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul_state *st,
@@ -409,13 +444,17 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 	struct cpu *volatile c = emul_get_core();
 	struct insn insn;
 	volatile u32 shadow;
+	volatile bool fpu = false;
 	int r;
 
 	if (!c)
 		return VMX_EMUL_UNHANDLEABLE;
 	memset(exc, 0, sizeof(*exc));
 	e = (struct emul){ .ops = ops, .opaque = opaque, .exc = exc, .max_iter = in->max_iter };
-	emul_load(c, st);
+	if (emul_loaded_st != st || memcmp(&emul_loaded_copy, st, sizeof(*st)))
+		emul_load(c, st);
+	emul_loaded_st = NULL;
+	emul_reset(c);
 	c->emul = &e;
 	cpu_emulating = true;
 	memcpy(&before, &c->s, offsetof(struct cpu_state, fpu));	/* the FPU: compared with st->fpu */
@@ -444,12 +483,22 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 	if (flags & VMX_EMUL_DECODE_ONLY) {
 		cpu_emulating = false;
 		c->emul = NULL;
+		/* the core is as emul_load() left it: the next call may start from it */
+		emul_loaded_st = st;
+		memcpy(&emul_loaded_copy, st, sizeof(*st));
 		return VMX_EMUL_CONTINUE;
 	}
 	if (emul_refused(&insn)) {
 		cpu_emulating = false;
 		c->emul = NULL;
 		return VMX_EMUL_UNHANDLEABLE;
+	}
+	if (emul_uses_fpu(&insn)) {
+		fpu = true;
+		if (st->fpu)
+			fpu_load_image(c, st->fpu);	/* an XSAVE image (vmx_op_fpu_restore()) */
+		else
+			memset(&c->s.fpu, 0, sizeof(c->s.fpu));
 	}
 	insn.fn(c, &insn);
 	c->s.rip += insn.len;
@@ -462,7 +511,7 @@ retired:
 	c->s.interruptibility &= ~shadow;
 	if (emul_state_escaped(&before, &c->s))
 		return VMX_EMUL_UNHANDLEABLE;
-	if (!st->fpu) {
+	if (fpu && !st->fpu) {
 		static const struct cpu_fpu zero_fpu;
 
 		if (memcmp(&zero_fpu, &c->s.fpu, sizeof(c->s.fpu)))
@@ -479,7 +528,7 @@ retired:
 	}
 	st->interruptibility = (st->interruptibility & ~(u32)(CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING)) |
 			       (c->s.interruptibility & (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING));
-	if (st->fpu) {
+	if (fpu && st->fpu) {
 		struct cpu_fpu img;
 
 		fpu_save_image(c, &img);

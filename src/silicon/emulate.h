@@ -142,6 +142,10 @@ struct vmx_emul_ops {
  * @max_iter: in: the iterations of a REP INS this call may run (0: one,
  *	as for every other REP instruction); the run also ends at a pio_in
  *	that returns VMX_EMUL_CONTINUE_LAST (KVM's read-ahead batch)
+ * @decoded, @decoded_mode, @decoded_insn: the processor's own decode of
+ *	@bytes (private to it), kept so that executing an instruction
+ *	decoded before does not decode it again; cleared with the rest of
+ *	the structure for a new instruction, ignored if the mode changed
  */
 struct vmx_emul_insn {
 	u8 bytes[15];
@@ -152,6 +156,9 @@ struct vmx_emul_insn {
 	u8 op_bytes, ad_bytes;
 	bool string, mem;
 	u32 max_iter;
+	bool decoded;
+	u32 decoded_mode;
+	u64 decoded_insn[6];
 };
 
 /* vmx_op_emulate() flags */
