@@ -2664,7 +2664,30 @@ static int kvm_fetch_guest_virt(struct x86_emulate_ctxt *ctxt, unsigned long add
 	return kvm_emul_virt_helper(vcpu, addr, val, bytes, access, exception, false);
 }
 
-/* vcpu_is_mmio_gpa(): the default APIC page is always MMIO ("for APIC access vmexit"). */
+/* vcpu_cache_mmio_info(): remember the MMIO page a fault found (TDP: by gfn only). */
+static void vcpu_cache_mmio_info(struct kvm_vcpu *vcpu, u64 gfn, u64 gen)
+{
+	vcpu->arch.mmio_gfn = gfn;
+	vcpu->arch.mmio_gen = gen;
+	vcpu->arch.mmio_cached = true;
+}
+
+/* vcpu_match_mmio_gpa(): @gpa is in that page and no memslot changed since. */
+static bool vcpu_match_mmio_gpa(struct kvm_vcpu *vcpu, u64 gpa)
+{
+	return vcpu->arch.mmio_cached && vcpu->arch.mmio_gfn == gpa >> PAGE_SHIFT &&
+	       vcpu->arch.mmio_gen == kvm_memslots(vcpu->kvm)->generation;
+}
+
+/*
+ * vcpu_is_mmio_gpa(): the default APIC page is always MMIO ("for APIC
+ * access vmexit"), and so is the page the last MMIO fault found.
+ */
+static int vcpu_is_mmio_gpa(struct kvm_vcpu *vcpu, u64 gpa)
+{
+	return (gpa & ~(u64)(PAGE_SIZE - 1)) == APIC_DEFAULT_PHYS_BASE || vcpu_match_mmio_gpa(vcpu, gpa);
+}
+
 static int vcpu_mmio_gva_to_gpa(struct kvm_vcpu *vcpu, unsigned long gva, u64 *gpa,
 				struct x86_exception *exception, bool write)
 {
@@ -2673,7 +2696,7 @@ static int vcpu_mmio_gva_to_gpa(struct kvm_vcpu *vcpu, unsigned long gva, u64 *g
 	*gpa = kvm_emul_gva_to_gpa(vcpu, gva, access, exception);
 	if (*gpa == INVALID_GPA)
 		return -1;
-	return (*gpa & ~(u64)(PAGE_SIZE - 1)) == APIC_DEFAULT_PHYS_BASE;
+	return vcpu_is_mmio_gpa(vcpu, *gpa);
 }
 
 /*
@@ -2744,7 +2767,7 @@ static int emulator_read_write_onepage(unsigned long addr, u8 *val, unsigned int
 	if (ctxt->gpa_available && emulator_can_use_gpa(ctxt) &&
 	    (addr & (PAGE_SIZE - 1)) == (ctxt->gpa_val & (PAGE_SIZE - 1))) {
 		gpa = ctxt->gpa_val;
-		ret = (gpa & ~(u64)(PAGE_SIZE - 1)) == APIC_DEFAULT_PHYS_BASE;
+		ret = vcpu_is_mmio_gpa(vcpu, gpa);
 	} else {
 		ret = vcpu_mmio_gva_to_gpa(vcpu, addr, &gpa, exception, write);
 		if (ret < 0)
@@ -3228,7 +3251,14 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code)
 
 	trace_kvm_page_fault(vcpu->vcpu_id, vcpu->arch.regs[VCPU_REGS_RIP], gpa, error_code);
 	idx = srcu_read_lock(&kvm->srcu);
-	r = kvm_tdp_page_fault(kvm, &kvm->arch.tdp_mmu, &fault);
+	r = RET_PF_CONTINUE;
+	/* An EPT misconfiguration: an MMIO SPTE says MMIO without a slot lookup. */
+	if (fault.rsvd)
+		r = handle_mmio_page_fault(kvm, &kvm->arch.tdp_mmu, &fault);
+	if (r == RET_PF_CONTINUE)
+		r = kvm_tdp_page_fault(kvm, &kvm->arch.tdp_mmu, &fault);
+	if (r == RET_PF_EMULATE && !fault.slot)
+		vcpu_cache_mmio_info(vcpu, fault.gfn, fault.mmio_gen);
 	srcu_read_unlock(&kvm->srcu, idx);
 	if (r == -EFAULT && fault.slot) {
 		/*

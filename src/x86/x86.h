@@ -312,6 +312,15 @@ struct kvm_vcpu_arch {
 
 	/* The instruction emulator (emulate.c), made at its first use */
 	struct x86_emulate_ctxt *emulate_ctxt;
+
+	/*
+	 * The last MMIO page a fault found (KVM's mmio_gfn/mmio_gen; TDP has
+	 * no mmio_gva): while the memslots are of generation mmio_gen, the
+	 * emulator takes gfn mmio_gfn for MMIO without looking for a slot.
+	 */
+	bool mmio_cached;
+	u64 mmio_gfn;
+	u64 mmio_gen;
 };
 
 static inline bool kvm_register_is_available(struct kvm_vcpu_arch *a, enum kvm_reg_ex reg)

@@ -41,6 +41,7 @@ struct kvm_page_fault {
 	int goal_level;		/* what was mapped */
 	bool map_writable;
 	unsigned long mmu_seq;	/* mmu->invalidate_seq when the fault began */
+	u64 mmio_gen;		/* MMIO (no slot): the memslot generation it was found in */
 };
 
 /*
@@ -88,6 +89,19 @@ u64 kvm_tdp_mmu_lookup(struct kvm_tdp_mmu *mmu, u64 gfn, int *level);
  * slot's host memory is not there.
  */
 int kvm_tdp_page_fault(struct kvm *kvm, struct kvm_tdp_mmu *mmu, struct kvm_page_fault *fault);
+
+/*
+ * handle_mmio_page_fault() - an EPT misconfiguration at @fault->addr: if
+ * an MMIO SPTE of the current memslot generation is there, the access is
+ * MMIO and no memslot needs looking up (KVM's handle_mmio_page_fault()).
+ * Lockless: SPTEs are read atomically and tables live as long as the VM.
+ * Caller holds kvm->srcu.
+ *
+ * Return: RET_PF_EMULATE (MMIO; @fault->gfn and ->mmio_gen set, ->slot
+ * NULL), or RET_PF_CONTINUE: no such SPTE (zapped meanwhile, or of an older
+ * generation): kvm_tdp_page_fault() decides.
+ */
+int handle_mmio_page_fault(struct kvm *kvm, struct kvm_tdp_mmu *mmu, struct kvm_page_fault *fault);
 
 /*
  * Memslot changes (kvm_arch_commit_memory_region's MMU part): zap what a

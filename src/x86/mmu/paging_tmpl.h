@@ -27,21 +27,21 @@
  */
 static u64 FNAME(walk_addr_generic)(struct kvm *kvm, const struct kvm_walk_mode *mode,
 				    u64 gva, u32 access, bool set_ad, u64 table_gpa,
-				    int levels, struct walk_acc *acc, struct x86_exception *fault)
+				    int levels, struct walk_acc *acc, struct walk_tables *wt,
+				    struct x86_exception *fault)
 {
 	u64 rsvd_high = mode->maxphyaddr < 52 ? ~((1ull << mode->maxphyaddr) - 1) & ((1ull << 52) - 1) : 0;
 	bool nxe __attribute__((unused)) = PTTYPE == 64 && (mode->efer & EFER_NX);
 
 	for (int level = levels; level >= 1; level--) {
 		u64 pte_gpa = (table_gpa & ~0xfffull) + PT_INDEX(gva, level) * sizeof(pt_element_t);
-		pt_element_t *ptep = guest_pte_ptr(kvm, pte_gpa, sizeof(pt_element_t));
 		pt_element_t pte;
 		u64 rsvd = 0;
 		bool leaf;
 
-		if (!ptep)	/* table outside memory: the processor reads all ones */
+		/* table outside memory: the processor reads all ones */
+		if (!guest_pte_read(kvm, wt, pte_gpa, &pte, sizeof(pte)))
 			goto rsvd_fault;
-		pte = __atomic_load_n(ptep, __ATOMIC_ACQUIRE);
 		if (!(pte & PT_PRESENT_MASK))
 			return walk_fault(mode, gva, access, 0, fault);
 
@@ -74,7 +74,7 @@ static u64 FNAME(walk_addr_generic)(struct kvm *kvm, const struct kvm_walk_mode 
 		acc->nx |= nxe && (pte & PT64_NX_MASK);
 #endif
 		if (set_ad && !(pte & PT_ACCESSED_MASK))
-			__atomic_fetch_or(ptep, (pt_element_t)PT_ACCESSED_MASK, __ATOMIC_ACQ_REL);
+			guest_pte_set_bits(kvm, wt, pte_gpa, PT_ACCESSED_MASK, sizeof(pte));
 
 		if (leaf) {
 			u64 size_mask, base;
@@ -94,7 +94,7 @@ static u64 FNAME(walk_addr_generic)(struct kvm *kvm, const struct kvm_walk_mode 
 			if (permission_fault(mode, acc, access))
 				return walk_fault(mode, gva, access, PFERR_PRESENT_MASK, fault);
 			if (set_ad && (access & PFERR_WRITE_MASK) && !(pte & PT_DIRTY_MASK))
-				__atomic_fetch_or(ptep, (pt_element_t)PT_DIRTY_MASK, __ATOMIC_ACQ_REL);
+				guest_pte_set_bits(kvm, wt, pte_gpa, PT_DIRTY_MASK, sizeof(pte));
 			return base | (gva & size_mask);
 		}
 		table_gpa = (u64)pte & PT_BASE_ADDR_MASK;

@@ -101,7 +101,7 @@ static int __kvm_tdp_mmu_map(struct kvm_tdp_mmu *mmu, struct kvm_page_fault *fau
 	}
 
 	if (!fault->slot) {
-		new_spte = make_mmio_spte();
+		new_spte = make_mmio_spte(fault->mmio_gen);
 	} else {
 		u64 hva = fault->hva & ~((kvm_pages_per_hpage(level) << PAGE_SHIFT) - 1);
 
