@@ -371,6 +371,44 @@ static void emul_exception(struct cpu *c, struct vmx_emul_exception *e)
 	e->address = 0;
 }
 
+/*
+ * The decodes of this thread's recent emulated instructions, direct mapped
+ * by linear address and validated by their bytes and the mode (Blink's
+ * LoadInstruction2()): the decode is a function of the bytes it consumed
+ * and of the mode alone (cpu_decode(), optab_select(), ea_select()), so a
+ * device driver's MMIO instruction that exits again and again is decoded
+ * once.
+ */
+#define EMUL_DCACHE_SIZE 64
+
+struct emul_dcache_entry {
+	u32 mode;
+	u8 len;			/* 0: empty */
+	u8 bytes[15];
+	struct insn insn;
+};
+
+static __thread struct emul_dcache_entry emul_dcache[EMUL_DCACHE_SIZE];
+
+static int emul_decode(struct cpu *c, u64 lin, const u8 *bytes, int avail, struct insn *i)
+{
+	struct emul_dcache_entry *d = &emul_dcache[(lin ^ (lin >> 7)) & (EMUL_DCACHE_SIZE - 1)];
+	int len;
+
+	if (d->len && d->len <= avail && d->mode == c->mode && !memcmp(d->bytes, bytes, d->len)) {
+		*i = d->insn;
+		return d->len;
+	}
+	len = cpu_decode(c, bytes, avail, i);
+	if (len > 0) {
+		d->mode = c->mode;
+		d->len = (u8)len;
+		memcpy(d->bytes, bytes, (size_t)len);
+		d->insn = *i;
+	}
+	return len;
+}
+
 /* Fetch CS:RIP and decode.  Faults longjmp (the caller's setjmp). */
 static void emul_fetch_decode(struct cpu *c, struct vmx_emul_insn *in, struct insn *i)
 {
@@ -395,7 +433,7 @@ static void emul_fetch_decode(struct cpu *c, struct vmx_emul_insn *in, struct in
 		avail = (unsigned)MIN(limit_left, 4096 - (lin & 0xfff));
 		emul_check_rc(c, e->ops->fetch(e->opaque, lin, in->bytes, avail, e->exc));
 		in->fetched = (u8)avail;
-		len = cpu_decode(c, in->bytes, (int)avail, i);
+		len = emul_decode(c, lin, in->bytes, (int)avail, i);
 		if (len == 0 && avail < limit_left) {
 			unsigned more = (unsigned)limit_left - avail;
 			u64 next = emul_lin(c, c->code64 ? lin + avail : (lin + avail) & 0xffffffffull);
@@ -403,7 +441,7 @@ static void emul_fetch_decode(struct cpu *c, struct vmx_emul_insn *in, struct in
 			emul_check_rc(c, e->ops->fetch(e->opaque, next, in->bytes + avail, more, e->exc));
 			avail += more;
 			in->fetched = (u8)avail;
-			len = cpu_decode(c, in->bytes, (int)avail, i);
+			len = emul_decode(c, lin, in->bytes, (int)avail, i);
 		}
 	} else if (in->decoded && in->decoded_mode == c->mode && in->len <= limit_left) {
 		memcpy(i, in->decoded_insn, sizeof(*i));	/* decoded by an earlier call */
@@ -412,7 +450,7 @@ static void emul_fetch_decode(struct cpu *c, struct vmx_emul_insn *in, struct in
 		avail = MIN(in->len, (unsigned)limit_left);
 		if (!in->fetched)
 			in->fetched = in->len;
-		len = cpu_decode(c, in->bytes, (int)avail, i);
+		len = emul_decode(c, lin, in->bytes, (int)avail, i);
 	}
 	if (len <= 0)
 		cpu_gp0(c);	/* longer than 15 bytes, or past the CS limit */
