@@ -274,9 +274,37 @@ static bool emul_refused(const struct insn *i)
 	return false;
 }
 
+/*
+ * The scratch core's derived mode (cpu_update_mode(): mode, CPL, segment
+ * bases, flat segments, alignment checking) matches its state: true after
+ * cpu_update_mode() and after an instruction that retired or never ran
+ * (the core keeps the two consistent), false after one left halfway.
+ */
+static __thread bool emul_mode_valid;
+
+/*
+ * Whether @st has the inputs of cpu_update_mode() the core has now: CR0,
+ * CR4, EFER, RFLAGS.VM/AC and the segment registers (all of them, more
+ * than it reads), so the derived mode need not be computed again.
+ */
+static bool emul_same_mode(const struct cpu *c, const struct vmx_emul_state *st)
+{
+	const struct cpu_state *s = &c->s;
+
+	if (!emul_mode_valid || s->cr0 != st->cr0 || s->cr4 != st->cr4 || s->efer != st->efer ||
+	    ((s->rflags ^ st->rflags) & (CPU_FLAG_VM | CPU_FLAG_AC)))
+		return false;
+	for (int k = 0; k < VMX_EMUL_NR_SEGS; k++)
+		if (s->seg[k].base != st->seg[k].base || s->seg[k].limit != st->seg[k].limit ||
+		    s->seg[k].ar != st->seg[k].ar || s->seg[k].sel != st->seg[k].selector)
+			return false;
+	return true;
+}
+
 static void emul_load(struct cpu *c, const struct vmx_emul_state *st)
 {
 	struct cpu_state *s = &c->s;
+	bool same_mode = emul_same_mode(c, st);
 
 	memset(s, 0, offsetof(struct cpu_state, fpu));	/* the FPU: copied or zeroed below */
 	memcpy(s->gpr, st->regs, sizeof(s->gpr));
@@ -303,8 +331,11 @@ static void emul_load(struct cpu *c, const struct vmx_emul_state *st)
 	s->dr[6] = 0xffff0ff0;
 	s->dr[7] = 0x400;
 	s->interruptibility = st->interruptibility & (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING);
-	c->mode = ~0u;
-	cpu_update_mode(c);
+	if (!same_mode) {
+		c->mode = ~0u;
+		cpu_update_mode(c);
+		emul_mode_valid = true;
+	}
 }
 
 /* What every instruction starts from, loaded state or not. */
@@ -495,7 +526,6 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 	emul_reset(c);
 	c->emul = &e;
 	cpu_emulating = true;
-	memcpy(&before, &c->s, offsetof(struct cpu_state, fpu));	/* the FPU: compared with st->fpu */
 	shadow = c->s.interruptibility;
 	r = setjmp(c->jb);
 	if (r) {
@@ -505,14 +535,17 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 		c->emul = NULL;
 		switch (r) {
 		case 1:		/* a fault of the core (or of decoding) */
+			emul_mode_valid = false;
 			emul_exception(c, exc);
 			return VMX_EMUL_PROPAGATE_FAULT;
 		case 3:		/* INT n delivered through the IDT: the instruction is complete */
 			break;
 		case EMUL_JMP_CALLBACK:
+			emul_mode_valid = false;
 			rc = e.rc;
 			return rc;
 		default:	/* shutdown (a fault while delivering #DF) */
+			emul_mode_valid = false;
 			return VMX_EMUL_UNHANDLEABLE;
 		}
 		goto retired;
@@ -531,6 +564,7 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 		c->emul = NULL;
 		return VMX_EMUL_UNHANDLEABLE;
 	}
+	memcpy(&before, &c->s, offsetof(struct cpu_state, fpu));	/* the FPU: compared with st->fpu */
 	if (emul_uses_fpu(&insn)) {
 		fpu = true;
 		if (st->fpu)

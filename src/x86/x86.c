@@ -841,6 +841,7 @@ void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu)
 	kvm_irqchip_vcpu_destroy(vcpu);
 	free(vcpu->arch.emulate_ctxt);
 	vcpu->arch.emulate_ctxt = NULL;
+	kvm_mmu_free_memory_caches(&vcpu->arch.mmu_caches);
 	free(vcpu->arch.cpuid_entries);
 	vcpu->arch.cpuid_entries = NULL;
 }
@@ -3245,6 +3246,7 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code)
 		.exec = error_code & PFERR_FETCH_MASK,
 		.present = error_code & PFERR_PRESENT_MASK,
 		.rsvd = error_code & PFERR_RSVD_MASK,
+		.caches = &vcpu->arch.mmu_caches,
 	};
 	struct kvm *kvm = vcpu->kvm;
 	int idx, r;

@@ -321,6 +321,8 @@ struct kvm_vcpu_arch {
 	bool mmio_cached;
 	u64 mmio_gfn;
 	u64 mmio_gen;
+	/* TDP tables for this vCPU's faults, allocated outside mmu_lock */
+	struct kvm_mmu_caches mmu_caches;
 };
 
 static inline bool kvm_register_is_available(struct kvm_vcpu_arch *a, enum kvm_reg_ex reg)

@@ -50,7 +50,33 @@ int handle_mmio_page_fault(struct kvm *kvm, struct kvm_tdp_mmu *mmu, struct kvm_
 	return RET_PF_EMULATE;
 }
 
+static int __kvm_tdp_page_fault(struct kvm *kvm, struct kvm_tdp_mmu *mmu,
+				struct kvm_page_fault *fault);
+
 int kvm_tdp_page_fault(struct kvm *kvm, struct kvm_tdp_mmu *mmu, struct kvm_page_fault *fault)
+{
+	struct kvm_mmu_caches local = { 0 };
+	int r;
+
+	/*
+	 * The tables this fault may need, before mmu_lock (KVM's
+	 * mmu_topup_memory_caches() in kvm_mmu_do_page_fault()); a caller
+	 * without a vCPU gets caches for this fault alone.
+	 */
+	if (!fault->caches)
+		fault->caches = &local;
+	r = kvm_mmu_topup_memory_caches(fault->caches);
+	if (!r)
+		r = __kvm_tdp_page_fault(kvm, mmu, fault);
+	if (fault->caches == &local) {
+		kvm_mmu_free_memory_caches(&local);
+		fault->caches = NULL;
+	}
+	return r;
+}
+
+static int __kvm_tdp_page_fault(struct kvm *kvm, struct kvm_tdp_mmu *mmu,
+				struct kvm_page_fault *fault)
 {
 	struct kvm_memslots *slots;
 	struct kvm_memory_slot *slot;
