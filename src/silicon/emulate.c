@@ -25,6 +25,13 @@
 
 /* emul_load() and the state check treat the FPU, the last member, apart */
 BUILD_BUG_ON(offsetof(struct cpu_state, fpu) + sizeof(struct cpu_fpu) != sizeof(struct cpu_state));
+/* struct vmx_emul_seg is struct cpu_seg: emul_load() copies the array */
+BUILD_BUG_ON(sizeof(struct vmx_emul_seg) != sizeof(struct cpu_seg) ||
+	     sizeof(((struct vmx_emul_state *)0)->seg) != sizeof(((struct cpu_state *)0)->seg));
+BUILD_BUG_ON(offsetof(struct vmx_emul_seg, base) != offsetof(struct cpu_seg, base) ||
+	     offsetof(struct vmx_emul_seg, limit) != offsetof(struct cpu_seg, limit) ||
+	     offsetof(struct vmx_emul_seg, ar) != offsetof(struct cpu_seg, ar) ||
+	     offsetof(struct vmx_emul_seg, selector) != offsetof(struct cpu_seg, sel));
 /* the decode kept in struct vmx_emul_insn */
 BUILD_BUG_ON(sizeof(struct insn) > sizeof(((struct vmx_emul_insn *)0)->decoded_insn));
 
@@ -294,11 +301,8 @@ static bool emul_same_mode(const struct cpu *c, const struct vmx_emul_state *st)
 	if (!emul_mode_valid || s->cr0 != st->cr0 || s->cr4 != st->cr4 || s->efer != st->efer ||
 	    ((s->rflags ^ st->rflags) & (CPU_FLAG_VM | CPU_FLAG_AC)))
 		return false;
-	for (int k = 0; k < VMX_EMUL_NR_SEGS; k++)
-		if (s->seg[k].base != st->seg[k].base || s->seg[k].limit != st->seg[k].limit ||
-		    s->seg[k].ar != st->seg[k].ar || s->seg[k].sel != st->seg[k].selector)
-			return false;
-	return true;
+	/* the same layout (see emul_load()): padding that differs only costs a recomputation */
+	return !memcmp(s->seg, st->seg, sizeof(s->seg));
 }
 
 static void emul_load(struct cpu *c, const struct vmx_emul_state *st)
@@ -310,13 +314,8 @@ static void emul_load(struct cpu *c, const struct vmx_emul_state *st)
 	memcpy(s->gpr, st->regs, sizeof(s->gpr));
 	s->rip = st->rip;
 	s->rflags = (st->rflags & 0x3f7fd5) | 2;
-	for (int k = 0; k < VMX_EMUL_NR_SEGS; k++) {
-		/* VMX_EMUL_* and CPU_SEG_* are both ES..GS, LDTR, TR */
-		s->seg[k].base = st->seg[k].base;
-		s->seg[k].limit = st->seg[k].limit;
-		s->seg[k].ar = st->seg[k].ar;
-		s->seg[k].sel = st->seg[k].selector;
-	}
+	/* VMX_EMUL_* and CPU_SEG_* are both ES..GS, LDTR, TR, in the same layout */
+	memcpy(s->seg, st->seg, sizeof(s->seg));
 	s->gdtr.base = st->gdtr_base;
 	s->gdtr.limit = st->gdtr_limit;
 	s->idtr.base = st->idtr_base;
@@ -378,20 +377,22 @@ static __thread struct vmx_emul_state emul_loaded_copy;
  * Anything but GPRs, RIP, RFLAGS, the data segment registers (MOV Sreg,
  * POP Sreg, LDS...), the shadow and the FPU changed?
  */
-static bool emul_state_escaped(const struct cpu_state *a, const struct cpu_state *b)
+static bool emul_state_escaped(const struct cpu_state *s, const struct vmx_emul_state *st)
 {
-	if (memcmp(&a->seg[CPU_SEG_CS], &b->seg[CPU_SEG_CS], sizeof(a->seg[0])) ||
-	    memcmp(&a->seg[CPU_SEG_LDTR], &b->seg[CPU_SEG_LDTR], 2 * sizeof(a->seg[0])) ||
-	    memcmp(&a->gdtr, &b->gdtr, sizeof(a->gdtr)) ||
-	    memcmp(&a->idtr, &b->idtr, sizeof(a->idtr)) || memcmp(a->dr, b->dr, sizeof(a->dr)))
+	/* what emul_load() set: from @st, DR6/DR7 at their reset values, the rest zero */
+	static const u64 dr_init[8] = { [6] = 0xffff0ff0, [7] = 0x400 };
+
+	if (memcmp(&s->seg[CPU_SEG_CS], &st->seg[VMX_EMUL_CS], sizeof(s->seg[0])) ||
+	    memcmp(&s->seg[CPU_SEG_LDTR], &st->seg[VMX_EMUL_LDTR], 2 * sizeof(s->seg[0])) ||
+	    memcmp(s->dr, dr_init, sizeof(s->dr)))
 		return true;
-	return a->cr0 != b->cr0 || a->cr2 != b->cr2 || a->cr3 != b->cr3 || a->cr4 != b->cr4 ||
-	       a->cr8 != b->cr8 || a->efer != b->efer || a->xcr0 != b->xcr0 ||
-	       a->activity != b->activity || a->event_info != b->event_info ||
-	       a->nmi_pending != b->nmi_pending || a->star != b->star || a->lstar != b->lstar ||
-	       a->kernel_gs_base != b->kernel_gs_base || a->tsc_offset != b->tsc_offset ||
-	       a->tsc_multiplier != b->tsc_multiplier || a->tsc_root_offset != b->tsc_root_offset ||
-	       a->apic_base != b->apic_base;
+	return s->gdtr.base != st->gdtr_base || s->gdtr.limit != st->gdtr_limit ||
+	       s->idtr.base != st->idtr_base || s->idtr.limit != st->idtr_limit ||
+	       s->cr0 != st->cr0 || s->cr2 != st->cr2 || s->cr3 != st->cr3 || s->cr4 != st->cr4 ||
+	       s->cr8 != st->cr8 || s->efer != st->efer || s->xcr0 != st->xcr0 ||
+	       s->activity || s->event_info || s->nmi_pending || s->star || s->lstar ||
+	       s->kernel_gs_base || s->tsc_offset || s->tsc_multiplier || s->tsc_root_offset ||
+	       s->apic_base;
 }
 
 static void emul_exception(struct cpu *c, struct vmx_emul_exception *e)
@@ -509,7 +510,6 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 {
 	/* per thread, as the scratch core: they must survive the longjmp */
 	static __thread struct emul e;
-	static __thread struct cpu_state before;
 	struct cpu *volatile c = emul_get_core();
 	struct insn insn;
 	volatile u32 shadow;
@@ -564,7 +564,6 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 		c->emul = NULL;
 		return VMX_EMUL_UNHANDLEABLE;
 	}
-	memcpy(&before, &c->s, offsetof(struct cpu_state, fpu));	/* the FPU: compared with st->fpu */
 	if (emul_uses_fpu(&insn)) {
 		fpu = true;
 		if (st->fpu)
@@ -581,7 +580,7 @@ retired:
 	c->lf_op = LF_NONE;
 	/* the instruction retired: a shadow it started in is over (it may have set a new one) */
 	c->s.interruptibility &= ~shadow;
-	if (emul_state_escaped(&before, &c->s))
+	if (emul_state_escaped(&c->s, st))
 		return VMX_EMUL_UNHANDLEABLE;
 	if (fpu && !st->fpu) {
 		static const struct cpu_fpu zero_fpu;
@@ -592,12 +591,9 @@ retired:
 	memcpy(st->regs, c->s.gpr, sizeof(st->regs));
 	st->rip = c->s.rip;
 	st->rflags = c->s.rflags;
-	for (int k = 0; k <= CPU_SEG_GS; k++) {
-		const struct cpu_seg *sg = &c->s.seg[k];
-
-		if (k != CPU_SEG_CS)
-			st->seg[k] = (struct vmx_emul_seg){ sg->base, sg->limit, sg->ar, sg->sel };
-	}
+	/* ES and SS..GS (CS did not change: emul_state_escaped()) */
+	memcpy(&st->seg[VMX_EMUL_ES], &c->s.seg[CPU_SEG_ES], sizeof(st->seg[0]));
+	memcpy(&st->seg[VMX_EMUL_SS], &c->s.seg[CPU_SEG_SS], 4 * sizeof(st->seg[0]));
 	st->interruptibility = (st->interruptibility & ~(u32)(CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING)) |
 			       (c->s.interruptibility & (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING));
 	if (fpu && st->fpu) {
