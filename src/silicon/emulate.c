@@ -514,6 +514,7 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 	struct insn insn;
 	volatile u32 shadow;
 	volatile bool fpu = false;
+	void *volatile fpu_img = NULL;
 	int r;
 
 	if (!c)
@@ -565,9 +566,10 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 		return VMX_EMUL_UNHANDLEABLE;
 	}
 	if (emul_uses_fpu(&insn)) {
+		fpu_img = ops->get_fpu ? ops->get_fpu(opaque) : st->fpu;
 		fpu = true;
-		if (st->fpu)
-			fpu_load_image(c, st->fpu);	/* an XSAVE image (vmx_op_fpu_restore()) */
+		if (fpu_img)
+			fpu_load_image(c, fpu_img);	/* an XSAVE image (vmx_op_fpu_restore()) */
 		else
 			memset(&c->s.fpu, 0, sizeof(c->s.fpu));
 	}
@@ -582,7 +584,7 @@ retired:
 	c->s.interruptibility &= ~shadow;
 	if (emul_state_escaped(&c->s, st))
 		return VMX_EMUL_UNHANDLEABLE;
-	if (fpu && !st->fpu) {
+	if (fpu && !fpu_img) {
 		static const struct cpu_fpu zero_fpu;
 
 		if (memcmp(&zero_fpu, &c->s.fpu, sizeof(c->s.fpu)))
@@ -596,12 +598,12 @@ retired:
 	memcpy(&st->seg[VMX_EMUL_SS], &c->s.seg[CPU_SEG_SS], 4 * sizeof(st->seg[0]));
 	st->interruptibility = (st->interruptibility & ~(u32)(CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING)) |
 			       (c->s.interruptibility & (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING));
-	if (fpu && st->fpu) {
+	if (fpu && fpu_img) {
 		struct cpu_fpu img;
 
 		fpu_save_image(c, &img);
-		if (memcmp(st->fpu, &img, sizeof(img)))
-			memcpy(st->fpu, &img, sizeof(img));
+		if (memcmp(fpu_img, &img, sizeof(img)))
+			memcpy(fpu_img, &img, sizeof(img));
 	}
 	return VMX_EMUL_CONTINUE;
 }

@@ -92,7 +92,8 @@ struct vmx_emul_seg {
  * @fpu: the x87/SSE/AVX registers, VMX_FPU_STATE_SIZE bytes in the XSAVE
  *	layout (vmx_api.h), read and, when the instruction changes them,
  *	written back; NULL for a guest whose FPU state is all initial
- *	(instructions that would change it are then refused)
+ *	(instructions that would change it are then refused); only read
+ *	for instructions that use that state, and not if ops->get_fpu is set
  */
 struct vmx_emul_state {
 	u64 regs[16];
@@ -125,6 +126,13 @@ struct vmx_emul_ops {
 	/* IN / OUT of one element of @size bytes (INS/OUTS: one per iteration). */
 	int (*pio_in)(void *opaque, int size, u16 port, void *val);
 	int (*pio_out)(void *opaque, int size, u16 port, const void *val);
+	/*
+	 * Optional: the x87/SSE image (as &vmx_emul_state.fpu), asked for
+	 * only by an instruction that uses that state (KVM's
+	 * emulator_get_fpu()), which may then write it; NULL: all initial.
+	 * Without this op, &vmx_emul_state.fpu is used.
+	 */
+	void *(*get_fpu)(void *opaque);
 };
 
 /**

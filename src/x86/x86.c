@@ -2932,6 +2932,19 @@ static int emulator_pio_out_emulated(struct x86_emulate_ctxt *ctxt, int size, un
 	return 1;
 }
 
+/*
+ * emulator_get_fpu(): the guest's FPU registers come from the processor
+ * only for an instruction that uses them, and go back after it.
+ */
+static void *emulator_get_fpu(struct x86_emulate_ctxt *ctxt)
+{
+	struct kvm_vcpu *vcpu = emul_to_vcpu(ctxt);
+
+	kvm_x86_call(cache_reg)(vcpu, VCPU_EXREG_FPU);
+	kvm_register_mark_dirty(&vcpu->arch, VCPU_EXREG_FPU);
+	return &vcpu->arch.guest_fpu;
+}
+
 static const struct x86_emulate_ops emulate_ops = {
 	.read_std = emulator_read_std,
 	.write_std = emulator_write_std,
@@ -2940,6 +2953,7 @@ static const struct x86_emulate_ops emulate_ops = {
 	.write_emulated = emulator_write_emulated,
 	.pio_in_emulated = emulator_pio_in_emulated,
 	.pio_out_emulated = emulator_pio_out_emulated,
+	.get_fpu = emulator_get_fpu,
 };
 
 /* The processor's segment order (VMX_EMUL_*) in vcpu->arch.seg[]. */
@@ -2982,7 +2996,7 @@ static void init_emulate_ctxt(struct kvm_vcpu *vcpu)
 	st->efer = a->efer;
 	st->xcr0 = a->xcr0;
 	st->interruptibility = a->interruptibility;
-	st->fpu = &a->guest_fpu;
+	st->fpu = NULL;		/* emulator_get_fpu() when an instruction uses it */
 	ctxt->eflags = st->rflags;
 	ctxt->eip = st->rip;
 	if (!(a->cr0 & X86_CR0_PE))

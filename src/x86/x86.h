@@ -110,11 +110,14 @@ enum kvm_reg {
  * Register groups cached lazily from the VMCS (KVM's VCPU_EXREG_*):
  * VCPU_EXREG_EMULATOR is what the instruction emulator reads and may write
  * back (segments, descriptor tables, CR0/2/3/4, EFER, PDPTRs,
- * interruptibility, DR6, XCR0, the FPU), without the rest of the state a
- * full cache_guest_state() moves (MSRs, DR0-3/DR7, SYSENTER, PAT).
+ * interruptibility, DR6, XCR0), without the rest of the state a full
+ * cache_guest_state() moves (MSRs, DR0-3/DR7, SYSENTER, PAT);
+ * VCPU_EXREG_FPU the x87/SSE registers (guest_fpu), which only the
+ * instructions that use them need (KVM's emulator_get_fpu()).
  */
 enum kvm_reg_ex {
 	VCPU_EXREG_EMULATOR,
+	VCPU_EXREG_FPU,
 };
 
 /* Segment registers, in the order of the VMCS guest-state area. */
