@@ -2956,12 +2956,15 @@ static const struct x86_emulate_ops emulate_ops = {
 	.get_fpu = emulator_get_fpu,
 };
 
-/* The processor's segment order (VMX_EMUL_*) in vcpu->arch.seg[]. */
-static const u8 emul_seg_map[VMX_EMUL_NR_SEGS] = {
-	[VMX_EMUL_ES] = VCPU_SREG_ES, [VMX_EMUL_CS] = VCPU_SREG_CS, [VMX_EMUL_SS] = VCPU_SREG_SS,
-	[VMX_EMUL_DS] = VCPU_SREG_DS, [VMX_EMUL_FS] = VCPU_SREG_FS, [VMX_EMUL_GS] = VCPU_SREG_GS,
-	[VMX_EMUL_LDTR] = VCPU_SREG_LDTR, [VMX_EMUL_TR] = VCPU_SREG_TR,
-};
+/* struct vmx_emul_seg is struct kvm_seg_state: the segment registers are copied as arrays */
+BUILD_BUG_ON(sizeof(struct vmx_emul_seg) != sizeof(struct kvm_seg_state));
+BUILD_BUG_ON(offsetof(struct vmx_emul_seg, base) != offsetof(struct kvm_seg_state, base) ||
+	     offsetof(struct vmx_emul_seg, limit) != offsetof(struct kvm_seg_state, limit) ||
+	     offsetof(struct vmx_emul_seg, ar) != offsetof(struct kvm_seg_state, ar) ||
+	     offsetof(struct vmx_emul_seg, selector) != offsetof(struct kvm_seg_state, selector));
+BUILD_BUG_ON((int)VMX_EMUL_ES != (int)VCPU_SREG_ES || (int)VMX_EMUL_CS != (int)VCPU_SREG_CS ||
+	     (int)VMX_EMUL_SS != (int)VCPU_SREG_SS || (int)VMX_EMUL_DS != (int)VCPU_SREG_DS ||
+	     (int)VMX_EMUL_FS != (int)VCPU_SREG_FS || (int)VMX_EMUL_GS != (int)VCPU_SREG_GS);
 
 /* init_emulate_ctxt(): the emulator's registers from vcpu->arch. */
 static void init_emulate_ctxt(struct kvm_vcpu *vcpu)
@@ -2979,11 +2982,10 @@ static void init_emulate_ctxt(struct kvm_vcpu *vcpu)
 	memcpy(st->regs, a->regs, sizeof(st->regs));
 	st->rip = a->regs[VCPU_REGS_RIP];
 	st->rflags = a->rflags;
-	for (int i = 0; i < VMX_EMUL_NR_SEGS; i++) {
-		const struct kvm_seg_state *s = &a->seg[emul_seg_map[i]];
-
-		st->seg[i] = (struct vmx_emul_seg){ s->base, s->limit, s->ar, s->selector };
-	}
+	/* ES..GS in the same order and layout, LDTR and TR swapped */
+	memcpy(&st->seg[VMX_EMUL_ES], &a->seg[VCPU_SREG_ES], 6 * sizeof(st->seg[0]));
+	memcpy(&st->seg[VMX_EMUL_LDTR], &a->seg[VCPU_SREG_LDTR], sizeof(st->seg[0]));
+	memcpy(&st->seg[VMX_EMUL_TR], &a->seg[VCPU_SREG_TR], sizeof(st->seg[0]));
 	st->gdtr_base = a->gdt.address;
 	st->gdtr_limit = a->gdt.size;
 	st->idtr_base = a->idt.address;
@@ -3022,13 +3024,8 @@ static void emulator_writeback(struct kvm_vcpu *vcpu, struct x86_emulate_ctxt *c
 	memcpy(a->regs, ctxt->state.regs, sizeof(ctxt->state.regs));
 	a->regs[VCPU_REGS_RIP] = ctxt->state.rip;
 	/* data segment registers an instruction loaded (MOV Sreg, POP Sreg, LxS) */
-	for (int i = VMX_EMUL_ES; i <= VMX_EMUL_GS; i++) {
-		const struct vmx_emul_seg *sg = &ctxt->state.seg[i];
-
-		if (i != VMX_EMUL_CS)
-			a->seg[emul_seg_map[i]] = (struct kvm_seg_state){
-				sg->base, sg->limit, sg->ar, sg->selector };
-	}
+	memcpy(&a->seg[VCPU_SREG_ES], &ctxt->state.seg[VMX_EMUL_ES], sizeof(a->seg[0]));
+	memcpy(&a->seg[VCPU_SREG_SS], &ctxt->state.seg[VMX_EMUL_SS], 4 * sizeof(a->seg[0]));
 	a->rflags = ctxt->state.rflags;
 	a->interruptibility = (a->interruptibility & ~shadow) | (ctxt->state.interruptibility & shadow);
 	/* STI: interrupts are looked at again once the shadow is over */
