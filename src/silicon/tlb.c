@@ -136,6 +136,12 @@ static bool canonical_lin(struct cpu *c, u64 lin)
  * entry KVM fixed (a new memslot) is seen even before the INVEPT.  The
  * slots are flushed with the rest of the TLB (INVEPT, INVVPID, MOV CR3,
  * INVLPG, VM entry without VPID).
+ *
+ * Note, why the linear -> guest-physical part may be kept although the
+ * access never completes in hardware: the guest sees the access complete
+ * (KVM emulates it), so to the guest it is a translation the TLB may hold
+ * until it invalidates it; to KVM, every access still meets the EPT entry
+ * as it is now, since that entry is read again.
  */
 #define MMIO_TLB_MISCONFIG	BIT_ULL(0)
 #define MMIO_TLB_LEVEL_SHIFT	1
