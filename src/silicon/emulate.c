@@ -284,8 +284,9 @@ static bool emul_refused(const struct insn *i)
 /*
  * The scratch core's derived mode (cpu_update_mode(): mode, CPL, segment
  * bases, flat segments, alignment checking) matches its state: true after
- * cpu_update_mode() and after an instruction that retired or never ran
- * (the core keeps the two consistent), false after one left halfway.
+ * cpu_update_mode() and after an instruction that retired, never ran or
+ * left for a callback (the core keeps the two consistent), false after a
+ * fault, whose delivery may have stopped halfway.
  */
 static __thread bool emul_mode_valid;
 
@@ -542,7 +543,12 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 		case 3:		/* INT n delivered through the IDT: the instruction is complete */
 			break;
 		case EMUL_JMP_CALLBACK:
-			emul_mode_valid = false;
+			/*
+			 * Note, the derived mode stays valid: only cpu_update_mode()
+			 * and cpu_ac_changed() write it, and a handler that changed
+			 * one of their inputs before the callback left it also
+			 * changed the state the next emul_same_mode() compares.
+			 */
 			rc = e.rc;
 			return rc;
 		default:	/* shutdown (a fault while delivering #DF) */
