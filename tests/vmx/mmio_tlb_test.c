@@ -96,6 +96,8 @@ static void mmio_tlb(void)
 		0xf4,						/* 15: hlt */
 		0x89, 0x04, 0x25, 0x0c, 0x60, 0x00, 0x00,	/* 16: mov [0x600c], eax */
 		0xf4,						/* 23: hlt */
+		0x0f, 0x01, 0x3c, 0x25, 0x00, 0x60, 0x00, 0x00,	/* 24: invlpg [0x6000] */
+		0xf4,						/* 32: hlt */
 	};
 	u64 *p1, *p1b;
 
@@ -153,6 +155,19 @@ static void mmio_tlb(void)
 	mem[0x7010] = 0x55;
 	expect_hlt(CODE + 8, CODE + 15);
 	CHECK_EQ(env.regs[RBX], 0x55);
+
+	/*
+	 * The guest's own INVLPG (not intercepted, as under EPT): back to the
+	 * MMIO page at GPA 0x6000, the store exits again.
+	 */
+	p1[6] = 0x6000 | 3;
+	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL,
+		     vmcs_read32(CPU_BASED_VM_EXEC_CONTROL) & ~CPU_BASED_INVLPG_EXITING);
+	expect_hlt(CODE + 24, CODE + 32);
+	expect_misconfig(CODE, 0x6008);
+	expect_misconfig(CODE + 8, 0x6010);
+	p1[6] = 0x7000 | 3;
+	expect_hlt(CODE + 24, CODE + 32);
 
 	/* A second CR3 where linear 0x6000 is GPA 0x6000 (MMIO) again: a new context. */
 	expect_hlt(CODE, CODE + 7);
