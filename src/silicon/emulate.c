@@ -32,6 +32,10 @@ BUILD_BUG_ON(offsetof(struct vmx_emul_seg, base) != offsetof(struct cpu_seg, bas
 	     offsetof(struct vmx_emul_seg, limit) != offsetof(struct cpu_seg, limit) ||
 	     offsetof(struct vmx_emul_seg, ar) != offsetof(struct cpu_seg, ar) ||
 	     offsetof(struct vmx_emul_seg, selector) != offsetof(struct cpu_seg, sel));
+/* emul_load() sets every field before DR0 (GPRs .. XCR0, in this order, nothing between) */
+BUILD_BUG_ON(offsetof(struct cpu_state, gpr) != 0 ||
+	     offsetof(struct cpu_state, dr) != 16 * 8 + 2 * 8 + sizeof(struct cpu_seg) * CPU_NR_SEGS +
+						2 * sizeof(struct cpu_dtable) + 6 * 8);
 /* the decode kept in struct vmx_emul_insn */
 BUILD_BUG_ON(sizeof(struct insn) > sizeof(((struct vmx_emul_insn *)0)->decoded_insn));
 
@@ -311,7 +315,8 @@ static void emul_load(struct cpu *c, const struct vmx_emul_state *st)
 	struct cpu_state *s = &c->s;
 	bool same_mode = emul_same_mode(c, st);
 
-	memset(s, 0, offsetof(struct cpu_state, fpu));	/* the FPU: copied or zeroed below */
+	/* everything before DR0 is set below; from there to the FPU it is zero */
+	memset(s->dr, 0, offsetof(struct cpu_state, fpu) - offsetof(struct cpu_state, dr));
 	memcpy(s->gpr, st->regs, sizeof(s->gpr));
 	s->rip = st->rip;
 	s->rflags = (st->rflags & 0x3f7fd5) | 2;
