@@ -190,9 +190,12 @@ struct cpu {
 	 * working on and whether phys_xlate() is reading paging structures
 	 * for it (XLATE_WALK) or accessing it (XLATE_FINAL); and CR2 before a
 	 * #PF set it, since a #PF that causes a VM exit leaves CR2 alone.
+	 * xlate_mmio: the MMIO TLB slot an EPT misconfiguration of the final
+	 * access may fill (tlb_note_ept_misconfig()), NULL if not cacheable.
 	 */
 	u64 xlate_lin;
 	u8 xlate_ctx;
+	struct tlb_entry *xlate_mmio;
 	u64 cr2_before_pf;
 	/* Likewise for #DB: DR6 before it, and the bits this #DB reports. */
 	u64 dr6_before_db;
@@ -471,6 +474,8 @@ u64 mem_read_slow(struct cpu *c, u64 lin, int size, int kind);
 void mem_write_slow(struct cpu *c, u64 lin, int size, u64 val, int kind);
 void *mem_ptr_slow(struct cpu *c, u64 lin, int size, int kind);
 void phys_root_xlate(struct cpu *c, u64 gpa, int kind, struct phys_xlate *out);
+/* phys_xlate() of the final access found EPT entry @entry at @level misconfigured */
+void tlb_note_ept_misconfig(struct cpu *c, u64 gpa, u64 *entry, int level);
 u64 phys_read(struct cpu *c, u64 gpa, int size);
 void phys_write(struct cpu *c, u64 gpa, int size, u64 val);
 /*

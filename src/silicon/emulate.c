@@ -25,6 +25,19 @@
 
 /* emul_load() and the state check treat the FPU, the last member, apart */
 BUILD_BUG_ON(offsetof(struct cpu_state, fpu) + sizeof(struct cpu_fpu) != sizeof(struct cpu_state));
+/* struct vmx_emul_seg is struct cpu_seg: emul_load() copies the array */
+BUILD_BUG_ON(sizeof(struct vmx_emul_seg) != sizeof(struct cpu_seg) ||
+	     sizeof(((struct vmx_emul_state *)0)->seg) != sizeof(((struct cpu_state *)0)->seg));
+BUILD_BUG_ON(offsetof(struct vmx_emul_seg, base) != offsetof(struct cpu_seg, base) ||
+	     offsetof(struct vmx_emul_seg, limit) != offsetof(struct cpu_seg, limit) ||
+	     offsetof(struct vmx_emul_seg, ar) != offsetof(struct cpu_seg, ar) ||
+	     offsetof(struct vmx_emul_seg, selector) != offsetof(struct cpu_seg, sel));
+/* emul_load() sets every field before DR0 (GPRs .. XCR0, in this order, nothing between) */
+BUILD_BUG_ON(offsetof(struct cpu_state, gpr) != 0 ||
+	     offsetof(struct cpu_state, dr) != 16 * 8 + 2 * 8 + sizeof(struct cpu_seg) * CPU_NR_SEGS +
+						2 * sizeof(struct cpu_dtable) + 6 * 8);
+/* the decode kept in struct vmx_emul_insn */
+BUILD_BUG_ON(sizeof(struct insn) > sizeof(((struct vmx_emul_insn *)0)->decoded_insn));
 
 /* longjmp codes on the scratch core's jb (1-3 are the core's: fault, exit, soft int) */
 #define EMUL_JMP_CALLBACK 4
@@ -272,21 +285,43 @@ static bool emul_refused(const struct insn *i)
 	return false;
 }
 
+/*
+ * The scratch core's derived mode (cpu_update_mode(): mode, CPL, segment
+ * bases, flat segments, alignment checking) matches its state: true after
+ * cpu_update_mode() and after an instruction that retired, never ran or
+ * left for a callback (the core keeps the two consistent), false after a
+ * fault, whose delivery may have stopped halfway.
+ */
+static __thread bool emul_mode_valid;
+
+/*
+ * Whether @st has the inputs of cpu_update_mode() the core has now: CR0,
+ * CR4, EFER, RFLAGS.VM/AC and the segment registers (all of them, more
+ * than it reads), so the derived mode need not be computed again.
+ */
+static bool emul_same_mode(const struct cpu *c, const struct vmx_emul_state *st)
+{
+	const struct cpu_state *s = &c->s;
+
+	if (!emul_mode_valid || s->cr0 != st->cr0 || s->cr4 != st->cr4 || s->efer != st->efer ||
+	    ((s->rflags ^ st->rflags) & (CPU_FLAG_VM | CPU_FLAG_AC)))
+		return false;
+	/* the same layout (see emul_load()): padding that differs only costs a recomputation */
+	return !memcmp(s->seg, st->seg, sizeof(s->seg));
+}
+
 static void emul_load(struct cpu *c, const struct vmx_emul_state *st)
 {
 	struct cpu_state *s = &c->s;
+	bool same_mode = emul_same_mode(c, st);
 
-	memset(s, 0, offsetof(struct cpu_state, fpu));	/* the FPU: copied or zeroed below */
+	/* everything before DR0 is set below; from there to the FPU it is zero */
+	memset(s->dr, 0, offsetof(struct cpu_state, fpu) - offsetof(struct cpu_state, dr));
 	memcpy(s->gpr, st->regs, sizeof(s->gpr));
 	s->rip = st->rip;
 	s->rflags = (st->rflags & 0x3f7fd5) | 2;
-	for (int k = 0; k < VMX_EMUL_NR_SEGS; k++) {
-		/* VMX_EMUL_* and CPU_SEG_* are both ES..GS, LDTR, TR */
-		s->seg[k].base = st->seg[k].base;
-		s->seg[k].limit = st->seg[k].limit;
-		s->seg[k].ar = st->seg[k].ar;
-		s->seg[k].sel = st->seg[k].selector;
-	}
+	/* VMX_EMUL_* and CPU_SEG_* are both ES..GS, LDTR, TR, in the same layout */
+	memcpy(s->seg, st->seg, sizeof(s->seg));
 	s->gdtr.base = st->gdtr_base;
 	s->gdtr.limit = st->gdtr_limit;
 	s->idtr.base = st->idtr_base;
@@ -301,37 +336,69 @@ static void emul_load(struct cpu *c, const struct vmx_emul_state *st)
 	s->dr[6] = 0xffff0ff0;
 	s->dr[7] = 0x400;
 	s->interruptibility = st->interruptibility & (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING);
-	if (st->fpu)
-		fpu_load_image(c, st->fpu);	/* an XSAVE image (vmx_op_fpu_restore()) */
-	else
-		memset(&s->fpu, 0, sizeof(s->fpu));
+	if (!same_mode) {
+		c->mode = ~0u;
+		cpu_update_mode(c);
+		emul_mode_valid = true;
+	}
+}
+
+/* What every instruction starts from, loaded state or not. */
+static void emul_reset(struct cpu *c)
+{
 	c->lf_op = LF_NONE;
 	c->fault_vec = -1;
 	c->delivering = -1;
 	c->cur_block = NULL;
 	c->req = 0;
-	c->mode = ~0u;
-	cpu_update_mode(c);
 }
+
+/*
+ * Instructions that read or write the x87/SSE state, or check CR0.TS/EM
+ * for it: the x87 escapes and FWAIT, the 0F opcodes without a table entry
+ * (the SSE forms: sse_select()), 0F AE (FXSAVE, LDMXCSR, XSAVE...) and the
+ * 0F38/0F3A maps.  Only for those is the FPU image loaded and stored: the
+ * others cannot see or change it.
+ */
+static bool emul_uses_fpu(const struct insn *i)
+{
+	if (i->map == 0)
+		return i->op == 0x9b || (i->op >= 0xd8 && i->op <= 0xdf);
+	if (i->map == 1)
+		return !optab[1][i->op] || i->op == 0xae;
+	return true;
+}
+
+/*
+ * The state the scratch core holds from the last call that only decoded
+ * (x86_decode_insn()), so that the call executing that instruction right
+ * after (x86_emulate_insn()) does not load it again: valid while @st is
+ * the same structure with the same contents and no other instruction ran
+ * on the core since.
+ */
+static __thread const struct vmx_emul_state *emul_loaded_st;
+static __thread struct vmx_emul_state emul_loaded_copy;
 
 /*
  * Anything but GPRs, RIP, RFLAGS, the data segment registers (MOV Sreg,
  * POP Sreg, LDS...), the shadow and the FPU changed?
  */
-static bool emul_state_escaped(const struct cpu_state *a, const struct cpu_state *b)
+static bool emul_state_escaped(const struct cpu_state *s, const struct vmx_emul_state *st)
 {
-	if (memcmp(&a->seg[CPU_SEG_CS], &b->seg[CPU_SEG_CS], sizeof(a->seg[0])) ||
-	    memcmp(&a->seg[CPU_SEG_LDTR], &b->seg[CPU_SEG_LDTR], 2 * sizeof(a->seg[0])) ||
-	    memcmp(&a->gdtr, &b->gdtr, sizeof(a->gdtr)) ||
-	    memcmp(&a->idtr, &b->idtr, sizeof(a->idtr)) || memcmp(a->dr, b->dr, sizeof(a->dr)))
+	/* what emul_load() set: from @st, DR6/DR7 at their reset values, the rest zero */
+	static const u64 dr_init[8] = { [6] = 0xffff0ff0, [7] = 0x400 };
+
+	if (memcmp(&s->seg[CPU_SEG_CS], &st->seg[VMX_EMUL_CS], sizeof(s->seg[0])) ||
+	    memcmp(&s->seg[CPU_SEG_LDTR], &st->seg[VMX_EMUL_LDTR], 2 * sizeof(s->seg[0])) ||
+	    memcmp(s->dr, dr_init, sizeof(s->dr)))
 		return true;
-	return a->cr0 != b->cr0 || a->cr2 != b->cr2 || a->cr3 != b->cr3 || a->cr4 != b->cr4 ||
-	       a->cr8 != b->cr8 || a->efer != b->efer || a->xcr0 != b->xcr0 ||
-	       a->activity != b->activity || a->event_info != b->event_info ||
-	       a->nmi_pending != b->nmi_pending || a->star != b->star || a->lstar != b->lstar ||
-	       a->kernel_gs_base != b->kernel_gs_base || a->tsc_offset != b->tsc_offset ||
-	       a->tsc_multiplier != b->tsc_multiplier || a->tsc_root_offset != b->tsc_root_offset ||
-	       a->apic_base != b->apic_base;
+	return s->gdtr.base != st->gdtr_base || s->gdtr.limit != st->gdtr_limit ||
+	       s->idtr.base != st->idtr_base || s->idtr.limit != st->idtr_limit ||
+	       s->cr0 != st->cr0 || s->cr2 != st->cr2 || s->cr3 != st->cr3 || s->cr4 != st->cr4 ||
+	       s->cr8 != st->cr8 || s->efer != st->efer || s->xcr0 != st->xcr0 ||
+	       s->activity || s->event_info || s->nmi_pending || s->star || s->lstar ||
+	       s->kernel_gs_base || s->tsc_offset || s->tsc_multiplier || s->tsc_root_offset ||
+	       s->apic_base;
 }
 
 static void emul_exception(struct cpu *c, struct vmx_emul_exception *e)
@@ -340,6 +407,44 @@ static void emul_exception(struct cpu *c, struct vmx_emul_exception *e)
 	e->error_code_valid = c->fault_has_err;
 	e->error_code = c->fault_has_err ? c->fault_err : 0;
 	e->address = 0;
+}
+
+/*
+ * The decodes of this thread's recent emulated instructions, direct mapped
+ * by linear address and validated by their bytes and the mode (Blink's
+ * LoadInstruction2()): the decode is a function of the bytes it consumed
+ * and of the mode alone (cpu_decode(), optab_select(), ea_select()), so a
+ * device driver's MMIO instruction that exits again and again is decoded
+ * once.
+ */
+#define EMUL_DCACHE_SIZE 64
+
+struct emul_dcache_entry {
+	u32 mode;
+	u8 len;			/* 0: empty */
+	u8 bytes[15];
+	struct insn insn;
+};
+
+static __thread struct emul_dcache_entry emul_dcache[EMUL_DCACHE_SIZE];
+
+static int emul_decode(struct cpu *c, u64 lin, const u8 *bytes, int avail, struct insn *i)
+{
+	struct emul_dcache_entry *d = &emul_dcache[(lin ^ (lin >> 7)) & (EMUL_DCACHE_SIZE - 1)];
+	int len;
+
+	if (d->len && d->len <= avail && d->mode == c->mode && !memcmp(d->bytes, bytes, d->len)) {
+		*i = d->insn;
+		return d->len;
+	}
+	len = cpu_decode(c, bytes, avail, i);
+	if (len > 0) {
+		d->mode = c->mode;
+		d->len = (u8)len;
+		memcpy(d->bytes, bytes, (size_t)len);
+		d->insn = *i;
+	}
+	return len;
 }
 
 /* Fetch CS:RIP and decode.  Faults longjmp (the caller's setjmp). */
@@ -366,7 +471,7 @@ static void emul_fetch_decode(struct cpu *c, struct vmx_emul_insn *in, struct in
 		avail = (unsigned)MIN(limit_left, 4096 - (lin & 0xfff));
 		emul_check_rc(c, e->ops->fetch(e->opaque, lin, in->bytes, avail, e->exc));
 		in->fetched = (u8)avail;
-		len = cpu_decode(c, in->bytes, (int)avail, i);
+		len = emul_decode(c, lin, in->bytes, (int)avail, i);
 		if (len == 0 && avail < limit_left) {
 			unsigned more = (unsigned)limit_left - avail;
 			u64 next = emul_lin(c, c->code64 ? lin + avail : (lin + avail) & 0xffffffffull);
@@ -374,13 +479,16 @@ static void emul_fetch_decode(struct cpu *c, struct vmx_emul_insn *in, struct in
 			emul_check_rc(c, e->ops->fetch(e->opaque, next, in->bytes + avail, more, e->exc));
 			avail += more;
 			in->fetched = (u8)avail;
-			len = cpu_decode(c, in->bytes, (int)avail, i);
+			len = emul_decode(c, lin, in->bytes, (int)avail, i);
 		}
+	} else if (in->decoded && in->decoded_mode == c->mode && in->len <= limit_left) {
+		memcpy(i, in->decoded_insn, sizeof(*i));	/* decoded by an earlier call */
+		return;
 	} else {
 		avail = MIN(in->len, (unsigned)limit_left);
 		if (!in->fetched)
 			in->fetched = in->len;
-		len = cpu_decode(c, in->bytes, (int)avail, i);
+		len = emul_decode(c, lin, in->bytes, (int)avail, i);
 	}
 	if (len <= 0)
 		cpu_gp0(c);	/* longer than 15 bytes, or past the CS limit */
@@ -398,6 +506,9 @@ static void emul_fetch_decode(struct cpu *c, struct vmx_emul_insn *in, struct in
 		in->mem = true;
 	/* LOCK goes as a plain read and write here (emulate.h) */
 	i->flags &= (u16)~IF_LOCK;
+	memcpy(in->decoded_insn, i, sizeof(*i));
+	in->decoded_mode = c->mode;
+	in->decoded = true;
 }
 
 int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul_state *st,
@@ -405,20 +516,23 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 {
 	/* per thread, as the scratch core: they must survive the longjmp */
 	static __thread struct emul e;
-	static __thread struct cpu_state before;
 	struct cpu *volatile c = emul_get_core();
 	struct insn insn;
 	volatile u32 shadow;
+	volatile bool fpu = false;
+	void *volatile fpu_img = NULL;
 	int r;
 
 	if (!c)
 		return VMX_EMUL_UNHANDLEABLE;
 	memset(exc, 0, sizeof(*exc));
 	e = (struct emul){ .ops = ops, .opaque = opaque, .exc = exc, .max_iter = in->max_iter };
-	emul_load(c, st);
+	if (emul_loaded_st != st || memcmp(&emul_loaded_copy, st, sizeof(*st)))
+		emul_load(c, st);
+	emul_loaded_st = NULL;
+	emul_reset(c);
 	c->emul = &e;
 	cpu_emulating = true;
-	memcpy(&before, &c->s, offsetof(struct cpu_state, fpu));	/* the FPU: compared with st->fpu */
 	shadow = c->s.interruptibility;
 	r = setjmp(c->jb);
 	if (r) {
@@ -428,14 +542,22 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 		c->emul = NULL;
 		switch (r) {
 		case 1:		/* a fault of the core (or of decoding) */
+			emul_mode_valid = false;
 			emul_exception(c, exc);
 			return VMX_EMUL_PROPAGATE_FAULT;
 		case 3:		/* INT n delivered through the IDT: the instruction is complete */
 			break;
 		case EMUL_JMP_CALLBACK:
+			/*
+			 * Note, the derived mode stays valid: only cpu_update_mode()
+			 * and cpu_ac_changed() write it, and a handler that changed
+			 * one of their inputs before the callback left it also
+			 * changed the state the next emul_same_mode() compares.
+			 */
 			rc = e.rc;
 			return rc;
 		default:	/* shutdown (a fault while delivering #DF) */
+			emul_mode_valid = false;
 			return VMX_EMUL_UNHANDLEABLE;
 		}
 		goto retired;
@@ -444,12 +566,23 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 	if (flags & VMX_EMUL_DECODE_ONLY) {
 		cpu_emulating = false;
 		c->emul = NULL;
+		/* the core is as emul_load() left it: the next call may start from it */
+		emul_loaded_st = st;
+		memcpy(&emul_loaded_copy, st, sizeof(*st));
 		return VMX_EMUL_CONTINUE;
 	}
 	if (emul_refused(&insn)) {
 		cpu_emulating = false;
 		c->emul = NULL;
 		return VMX_EMUL_UNHANDLEABLE;
+	}
+	if (emul_uses_fpu(&insn)) {
+		fpu_img = ops->get_fpu ? ops->get_fpu(opaque) : st->fpu;
+		fpu = true;
+		if (fpu_img)
+			fpu_load_image(c, fpu_img);	/* an XSAVE image (vmx_op_fpu_restore()) */
+		else
+			memset(&c->s.fpu, 0, sizeof(c->s.fpu));
 	}
 	insn.fn(c, &insn);
 	c->s.rip += insn.len;
@@ -460,9 +593,9 @@ retired:
 	c->lf_op = LF_NONE;
 	/* the instruction retired: a shadow it started in is over (it may have set a new one) */
 	c->s.interruptibility &= ~shadow;
-	if (emul_state_escaped(&before, &c->s))
+	if (emul_state_escaped(&c->s, st))
 		return VMX_EMUL_UNHANDLEABLE;
-	if (!st->fpu) {
+	if (fpu && !fpu_img) {
 		static const struct cpu_fpu zero_fpu;
 
 		if (memcmp(&zero_fpu, &c->s.fpu, sizeof(c->s.fpu)))
@@ -471,20 +604,17 @@ retired:
 	memcpy(st->regs, c->s.gpr, sizeof(st->regs));
 	st->rip = c->s.rip;
 	st->rflags = c->s.rflags;
-	for (int k = 0; k <= CPU_SEG_GS; k++) {
-		const struct cpu_seg *sg = &c->s.seg[k];
-
-		if (k != CPU_SEG_CS)
-			st->seg[k] = (struct vmx_emul_seg){ sg->base, sg->limit, sg->ar, sg->sel };
-	}
+	/* ES and SS..GS (CS did not change: emul_state_escaped()) */
+	memcpy(&st->seg[VMX_EMUL_ES], &c->s.seg[CPU_SEG_ES], sizeof(st->seg[0]));
+	memcpy(&st->seg[VMX_EMUL_SS], &c->s.seg[CPU_SEG_SS], 4 * sizeof(st->seg[0]));
 	st->interruptibility = (st->interruptibility & ~(u32)(CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING)) |
 			       (c->s.interruptibility & (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING));
-	if (st->fpu) {
+	if (fpu && fpu_img) {
 		struct cpu_fpu img;
 
 		fpu_save_image(c, &img);
-		if (memcmp(st->fpu, &img, sizeof(img)))
-			memcpy(st->fpu, &img, sizeof(img));
+		if (memcmp(fpu_img, &img, sizeof(img)))
+			memcpy(fpu_img, &img, sizeof(img));
 	}
 	return VMX_EMUL_CONTINUE;
 }

@@ -92,7 +92,8 @@ struct vmx_emul_seg {
  * @fpu: the x87/SSE/AVX registers, VMX_FPU_STATE_SIZE bytes in the XSAVE
  *	layout (vmx_api.h), read and, when the instruction changes them,
  *	written back; NULL for a guest whose FPU state is all initial
- *	(instructions that would change it are then refused)
+ *	(instructions that would change it are then refused); only read
+ *	for instructions that use that state, and not if ops->get_fpu is set
  */
 struct vmx_emul_state {
 	u64 regs[16];
@@ -125,6 +126,13 @@ struct vmx_emul_ops {
 	/* IN / OUT of one element of @size bytes (INS/OUTS: one per iteration). */
 	int (*pio_in)(void *opaque, int size, u16 port, void *val);
 	int (*pio_out)(void *opaque, int size, u16 port, const void *val);
+	/*
+	 * Optional: the x87/SSE image (as &vmx_emul_state.fpu), asked for
+	 * only by an instruction that uses that state (KVM's
+	 * emulator_get_fpu()), which may then write it; NULL: all initial.
+	 * Without this op, &vmx_emul_state.fpu is used.
+	 */
+	void *(*get_fpu)(void *opaque);
 };
 
 /**
@@ -142,6 +150,10 @@ struct vmx_emul_ops {
  * @max_iter: in: the iterations of a REP INS this call may run (0: one,
  *	as for every other REP instruction); the run also ends at a pio_in
  *	that returns VMX_EMUL_CONTINUE_LAST (KVM's read-ahead batch)
+ * @decoded, @decoded_mode, @decoded_insn: the processor's own decode of
+ *	@bytes (private to it), kept so that executing an instruction
+ *	decoded before does not decode it again; cleared with the rest of
+ *	the structure for a new instruction, ignored if the mode changed
  */
 struct vmx_emul_insn {
 	u8 bytes[15];
@@ -152,6 +164,9 @@ struct vmx_emul_insn {
 	u8 op_bytes, ad_bytes;
 	bool string, mem;
 	u32 max_iter;
+	bool decoded;
+	u32 decoded_mode;
+	u64 decoded_insn[6];
 };
 
 /* vmx_op_emulate() flags */

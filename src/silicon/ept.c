@@ -74,6 +74,7 @@ u32 ept_translate_ex(u64 eptp, u64 gpa, u32 access, struct ept_result *r, bool s
 
 	r->host = NULL;
 	r->leaf = NULL;
+	r->level = 0;
 	r->dirty_needed = false;
 	r->page_size = 0;
 	r->rwx = 0;
@@ -92,6 +93,8 @@ u32 ept_translate_ex(u64 eptp, u64 gpa, u32 access, struct ept_result *r, bool s
 		if (!(e & VMX_EPT_RWX_MASK))
 			goto violation;			/* not present */
 		if (ept_entry_misconfigured(e, level)) {
+			r->leaf = p;
+			r->level = level;
 			r->exit_reason = EXIT_REASON_EPT_MISCONFIG;
 			return r->exit_reason;
 		}
@@ -120,6 +123,7 @@ u32 ept_translate_ex(u64 eptp, u64 gpa, u32 access, struct ept_result *r, bool s
 		}
 	}
 	r->leaf = entries[n - 1];
+	r->level = level;
 	r->host = (void *)(uintptr_t)((e & EPT_ADDR_MASK & ~(size - 1)) | (gpa & (size - 1)));
 	r->page_size = size;
 	r->rwx = rwx;

@@ -26,7 +26,9 @@
  * @host: host address of the byte at the guest-physical address
  * @rwx: effective permissions (AND of the R/W/X bits of every level)
  * @page_size: bytes mapped by the leaf (4 KiB, 2 MiB or 1 GiB)
- * @leaf: the leaf entry used
+ * @leaf: the leaf entry used; for a misconfiguration, the entry found
+ *	misconfigured
+ * @level: the level of @leaf (4..1)
  * @dirty_needed: a write found the leaf's dirty flag clear (with A/D on)
  */
 struct ept_result {
@@ -36,6 +38,7 @@ struct ept_result {
 	u32 rwx;
 	u64 page_size;
 	u64 *leaf;
+	int level;
 	bool dirty_needed;
 };
 

@@ -670,6 +670,8 @@ void vmx_ept_xlate(struct cpu *c, u64 gpa, int kind, struct phys_xlate *out)
 			x.gla = c->xlate_lin;
 			x.gla_valid = true;
 		}
+	} else if (c->xlate_ctx == XLATE_FINAL) {
+		tlb_note_ept_misconfig(c, gpa, r.leaf, r.level);	/* tlb.c's MMIO TLB */
 	}
 	c->xlate_ctx = XLATE_NONE;
 	vmx_exit_now(v, &x);

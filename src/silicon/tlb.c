@@ -10,6 +10,8 @@
  * a page comes here and invalidates the code (icache.c).
  */
 #include "silicon/cpu.h"
+#include "silicon/ept.h"
+#include "silicon/vmx_mmio.h"
 
 void tlb_flush_all(struct cpu *c)
 {
@@ -109,12 +111,44 @@ void phys_write(struct cpu *c, u64 gpa, int size, u64 val)
 struct xl {
 	u8 *host;	/* host address of the byte, NULL for MMIO */
 	u64 gpa;
+	struct tlb_entry *mmio;	/* the MMIO TLB slot to fill if MMIO, or NULL */
 };
 
 static bool canonical_lin(struct cpu *c, u64 lin)
 {
 	int bits = (c->s.cr4 & CPU_CR4_LA57) ? 57 : 48;
 	return (u64)((s64)(lin << (64 - bits)) >> (64 - bits)) == lin;
+}
+
+/*
+ * The MMIO TLB, [user][R/W]: linear page -> guest-physical page for data
+ * pages with no host pointer, so that a device access does not walk the
+ * page tables every time.
+ *
+ * Root operation: the page is outside every RAM range (io->mmio).
+ *
+ * VMX non-root operation: the final access to the page found its EPT
+ * entry misconfigured (KVM's MMIO SPTEs); the slot keeps the guest-physical
+ * page with MMIO_TLB_MISCONFIG, the misconfigured entry's level and, in
+ * addend, its address.  A hit takes the EPT-misconfiguration exit at once,
+ * provided that entry is still present and misconfigured: it is re-read
+ * as a processor re-reads a leaf under its paging-structure caches, so an
+ * entry KVM fixed (a new memslot) is seen even before the INVEPT.  The
+ * slots are flushed with the rest of the TLB (INVEPT, INVVPID, MOV CR3,
+ * INVLPG, VM entry without VPID).
+ *
+ * Note, why the linear -> guest-physical part may be kept although the
+ * access never completes in hardware: the guest sees the access complete
+ * (KVM emulates it), so to the guest it is a translation the TLB may hold
+ * until it invalidates it; to KVM, every access still meets the EPT entry
+ * as it is now, since that entry is read again.
+ */
+#define MMIO_TLB_MISCONFIG	BIT_ULL(0)
+#define MMIO_TLB_LEVEL_SHIFT	1
+
+static struct tlb_entry *mmio_slot(struct cpu *c, u64 lin, int kind)
+{
+	return &c->mmio_tlb[c->tlb_user][(kind & 3) == ACC_W][(lin >> PAGE_SHIFT) & 15];
 }
 
 /*
@@ -126,7 +160,7 @@ static void translate(struct cpu *c, u64 lin, int kind, struct xl *x)
 	bool implicit = kind & ACC_IMPLICIT;
 	int k = kind & 3;
 	bool user = !implicit && c->cpl == 3;
-	bool user_page = true;
+	bool user_page = true, cacheable, smap_dep;
 	u64 gpa = lin;
 	struct phys_xlate px;
 
@@ -145,20 +179,31 @@ static void translate(struct cpu *c, u64 lin, int kind, struct xl *x)
 	} else if (!(c->s.efer & CPU_EFER_LMA)) {
 		gpa = lin & 0xffffffffull;
 	}
+	/*
+	 * SMAP makes supervisor data access to user pages depend on AC: not
+	 * cached.  Data breakpoints and alignment checks are looked at before
+	 * the MMIO TLB on every access, but the RAM TLB's hits skip them.
+	 */
+	smap_dep = !user && user_page && (c->s.cr4 & CPU_CR4_SMAP) && k != ACC_X;
+	cacheable = !implicit && !smap_dep && !((c->dbg_data || (c->ac_check && user)) && k != ACC_X);
+	x->mmio = !implicit && !smap_dep && k != ACC_X && !(kind & ACC_NOFAULT) ?
+		  mmio_slot(c, lin, kind) : NULL;
 	c->xlate_ctx = XLATE_FINAL;
+	c->xlate_mmio = c->vmx_nonroot ? x->mmio : NULL;
 	c->phys_xlate(c, gpa, k, &px);
+	c->xlate_mmio = NULL;
 	c->xlate_ctx = XLATE_NONE;
 	x->gpa = gpa;
 	if (!px.host || (k == ACC_W && !px.writable)) {
 		x->host = NULL;
+		if (c->vmx_nonroot)
+			x->mmio = NULL;	/* only misconfigurations are cached in non-root */
 		return;
 	}
 	x->host = px.host + (gpa & 0xfff);
 	if (k == ACC_W)
 		code_page_written(c, (uintptr_t)px.host);
-	/* SMAP makes supervisor data access to user pages depend on AC: not cached */
-	if (implicit || (!user && user_page && (c->s.cr4 & CPU_CR4_SMAP) && k != ACC_X) ||
-	    ((c->dbg_data || (c->ac_check && user)) && k != ACC_X))
+	if (!cacheable)
 		return;
 	{
 		struct tlb_entry *e = &c->tlb[user][k][(lin >> PAGE_SHIFT) & (TLB_SIZE - 1)];
@@ -168,12 +213,17 @@ static void translate(struct cpu *c, u64 lin, int kind, struct xl *x)
 	}
 }
 
-/*
- * MMIO pages have no host pointer, so the soft TLB cannot hold them; this
- * small cache of linear -> guest-physical pages saves the page walk on
- * every device access.  Root operation only: under EPT every access must
- * go through the EPT walker (misconfiguration exits).
- */
+void tlb_note_ept_misconfig(struct cpu *c, u64 gpa, u64 *entry, int level)
+{
+	struct tlb_entry *e = c->xlate_mmio;
+
+	if (!e || !entry)
+		return;
+	e->tag = c->xlate_lin & ~(u64)0xfff;
+	e->gpa = (gpa & ~(u64)0xfff) | MMIO_TLB_MISCONFIG | (u64)level << MMIO_TLB_LEVEL_SHIFT;
+	e->addend = (uintptr_t)entry;
+}
+
 /* #AC(0) for a misaligned CPL3 data access with alignment checking on */
 static __always_inline void ac_check(struct cpu *c, u64 lin, int size, int kind)
 {
@@ -182,32 +232,49 @@ static __always_inline void ac_check(struct cpu *c, u64 lin, int size, int kind)
 		cpu_fault(c, EXC_AC, 0);
 }
 
-static struct tlb_entry *mmio_slot(struct cpu *c, u64 lin, int kind)
-{
-	if ((kind & ~3) || c->vmx_nonroot || (kind & 3) == ACC_X)
-		return NULL;
-	return &c->mmio_tlb[c->tlb_user][(kind & 3) == ACC_W][(lin >> PAGE_SHIFT) & 15];
-}
-
+/*
+ * A hit in the MMIO TLB for a data access within one page: in root
+ * operation the guest-physical address, in non-root operation the EPT
+ * misconfiguration exit (no return).
+ */
 static bool mmio_cached(struct cpu *c, u64 lin, int kind, u64 *gpa)
 {
-	struct tlb_entry *e = mmio_slot(c, lin, kind);
+	struct tlb_entry *e;
 
-	if (!e || e->tag != (lin & ~(u64)0xfff))
+	if ((kind & ~3) || (kind & 3) == ACC_X)
+		return false;
+	e = mmio_slot(c, lin, kind);
+	if (e->tag != (lin & ~(u64)0xfff))
+		return false;
+	if (e->gpa & MMIO_TLB_MISCONFIG) {
+		const u64 *entry = (const u64 *)e->addend;
+		int level = (int)(e->gpa >> MMIO_TLB_LEVEL_SHIFT) & 7;
+		u64 v;
+
+		if (!c->vmx_nonroot)
+			return false;
+		v = __atomic_load_n(entry, __ATOMIC_ACQUIRE);
+		if (!(v & VMX_EPT_RWX_MASK) || !ept_entry_misconfigured(v, level)) {
+			e->tag = 1;	/* no longer misconfigured: walk again */
+			return false;
+		}
+		vmx_ept_misconfig_exit(c, (e->gpa & ~(u64)0xfff) | (lin & 0xfff));
+	}
+	if (c->vmx_nonroot)
 		return false;
 	*gpa = e->gpa | (lin & 0xfff);
 	return true;
 }
 
-static void mmio_remember(struct cpu *c, u64 lin, int kind, u64 gpa)
+/* Root operation: remember the MMIO page translate() found. */
+static void mmio_remember(const struct xl *x, u64 lin)
 {
-	struct tlb_entry *e = mmio_slot(c, lin, kind);
+	struct tlb_entry *e = x->mmio;
 
-	/* SMAP makes supervisor access to user pages depend on AC: not cached */
-	if (!e || (c->s.cr4 & CPU_CR4_SMAP))
+	if (!e)
 		return;
 	e->tag = lin & ~(u64)0xfff;
-	e->gpa = gpa & ~(u64)0xfff;
+	e->gpa = x->gpa & ~(u64)0xfff;
 }
 
 void *mem_ptr_slow(struct cpu *c, u64 lin, int size, int kind)
@@ -257,7 +324,7 @@ u64 mem_read_slow(struct cpu *c, u64 lin, int size, int kind)
 	translate(c, lin, kind, &x);
 	if (x.host)
 		return ld(x.host, size);
-	mmio_remember(c, lin, kind, x.gpa);
+	mmio_remember(&x, lin);
 	return mmio_read(c, x.gpa, size);
 }
 
@@ -300,7 +367,7 @@ void mem_write_slow(struct cpu *c, u64 lin, int size, u64 val, int kind)
 	if (x.host) {
 		st(x.host, size, val);
 	} else {
-		mmio_remember(c, lin, kind, x.gpa);
+		mmio_remember(&x, lin);
 		mmio_write(c, x.gpa, size, val);
 	}
 }

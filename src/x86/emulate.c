@@ -158,6 +158,13 @@ static int em_pio_out(void *opaque, int size, u16 port, const void *val)
 	return X86EMUL_CONTINUE;
 }
 
+static void *em_get_fpu(void *opaque)
+{
+	struct x86_emulate_ctxt *ctxt = opaque;
+
+	return ctxt->ops->get_fpu ? ctxt->ops->get_fpu(ctxt) : ctxt->state.fpu;
+}
+
 static const struct vmx_emul_ops assist_ops = {
 	.fetch = em_fetch,
 	.read_std = em_read_std,
@@ -166,6 +173,7 @@ static const struct vmx_emul_ops assist_ops = {
 	.write_emulated = em_write_emulated,
 	.pio_in = em_pio_in,
 	.pio_out = em_pio_out,
+	.get_fpu = em_get_fpu,
 };
 
 void init_decode_cache(struct x86_emulate_ctxt *ctxt)

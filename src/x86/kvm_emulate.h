@@ -61,6 +61,11 @@ struct x86_emulate_ops {
 			       void *val, unsigned int count);
 	int (*pio_out_emulated)(struct x86_emulate_ctxt *ctxt, int size, unsigned short port,
 				const void *val, unsigned int count);
+	/*
+	 * The guest's x87/SSE registers, for the instructions that use them
+	 * (KVM's emulator_get_fpu()); the emulator may change them.
+	 */
+	void *(*get_fpu)(struct x86_emulate_ctxt *ctxt);
 };
 
 struct read_cache {

@@ -841,6 +841,7 @@ void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu)
 	kvm_irqchip_vcpu_destroy(vcpu);
 	free(vcpu->arch.emulate_ctxt);
 	vcpu->arch.emulate_ctxt = NULL;
+	kvm_mmu_free_memory_caches(&vcpu->arch.mmu_caches);
 	free(vcpu->arch.cpuid_entries);
 	vcpu->arch.cpuid_entries = NULL;
 }
@@ -2664,7 +2665,30 @@ static int kvm_fetch_guest_virt(struct x86_emulate_ctxt *ctxt, unsigned long add
 	return kvm_emul_virt_helper(vcpu, addr, val, bytes, access, exception, false);
 }
 
-/* vcpu_is_mmio_gpa(): the default APIC page is always MMIO ("for APIC access vmexit"). */
+/* vcpu_cache_mmio_info(): remember the MMIO page a fault found (TDP: by gfn only). */
+static void vcpu_cache_mmio_info(struct kvm_vcpu *vcpu, u64 gfn, u64 gen)
+{
+	vcpu->arch.mmio_gfn = gfn;
+	vcpu->arch.mmio_gen = gen;
+	vcpu->arch.mmio_cached = true;
+}
+
+/* vcpu_match_mmio_gpa(): @gpa is in that page and no memslot changed since. */
+static bool vcpu_match_mmio_gpa(struct kvm_vcpu *vcpu, u64 gpa)
+{
+	return vcpu->arch.mmio_cached && vcpu->arch.mmio_gfn == gpa >> PAGE_SHIFT &&
+	       vcpu->arch.mmio_gen == kvm_memslots(vcpu->kvm)->generation;
+}
+
+/*
+ * vcpu_is_mmio_gpa(): the default APIC page is always MMIO ("for APIC
+ * access vmexit"), and so is the page the last MMIO fault found.
+ */
+static int vcpu_is_mmio_gpa(struct kvm_vcpu *vcpu, u64 gpa)
+{
+	return (gpa & ~(u64)(PAGE_SIZE - 1)) == APIC_DEFAULT_PHYS_BASE || vcpu_match_mmio_gpa(vcpu, gpa);
+}
+
 static int vcpu_mmio_gva_to_gpa(struct kvm_vcpu *vcpu, unsigned long gva, u64 *gpa,
 				struct x86_exception *exception, bool write)
 {
@@ -2673,7 +2697,7 @@ static int vcpu_mmio_gva_to_gpa(struct kvm_vcpu *vcpu, unsigned long gva, u64 *g
 	*gpa = kvm_emul_gva_to_gpa(vcpu, gva, access, exception);
 	if (*gpa == INVALID_GPA)
 		return -1;
-	return (*gpa & ~(u64)(PAGE_SIZE - 1)) == APIC_DEFAULT_PHYS_BASE;
+	return vcpu_is_mmio_gpa(vcpu, *gpa);
 }
 
 /*
@@ -2744,7 +2768,7 @@ static int emulator_read_write_onepage(unsigned long addr, u8 *val, unsigned int
 	if (ctxt->gpa_available && emulator_can_use_gpa(ctxt) &&
 	    (addr & (PAGE_SIZE - 1)) == (ctxt->gpa_val & (PAGE_SIZE - 1))) {
 		gpa = ctxt->gpa_val;
-		ret = (gpa & ~(u64)(PAGE_SIZE - 1)) == APIC_DEFAULT_PHYS_BASE;
+		ret = vcpu_is_mmio_gpa(vcpu, gpa);
 	} else {
 		ret = vcpu_mmio_gva_to_gpa(vcpu, addr, &gpa, exception, write);
 		if (ret < 0)
@@ -2908,6 +2932,19 @@ static int emulator_pio_out_emulated(struct x86_emulate_ctxt *ctxt, int size, un
 	return 1;
 }
 
+/*
+ * emulator_get_fpu(): the guest's FPU registers come from the processor
+ * only for an instruction that uses them, and go back after it.
+ */
+static void *emulator_get_fpu(struct x86_emulate_ctxt *ctxt)
+{
+	struct kvm_vcpu *vcpu = emul_to_vcpu(ctxt);
+
+	kvm_x86_call(cache_reg)(vcpu, VCPU_EXREG_FPU);
+	kvm_register_mark_dirty(&vcpu->arch, VCPU_EXREG_FPU);
+	return &vcpu->arch.guest_fpu;
+}
+
 static const struct x86_emulate_ops emulate_ops = {
 	.read_std = emulator_read_std,
 	.write_std = emulator_write_std,
@@ -2916,14 +2953,18 @@ static const struct x86_emulate_ops emulate_ops = {
 	.write_emulated = emulator_write_emulated,
 	.pio_in_emulated = emulator_pio_in_emulated,
 	.pio_out_emulated = emulator_pio_out_emulated,
+	.get_fpu = emulator_get_fpu,
 };
 
-/* The processor's segment order (VMX_EMUL_*) in vcpu->arch.seg[]. */
-static const u8 emul_seg_map[VMX_EMUL_NR_SEGS] = {
-	[VMX_EMUL_ES] = VCPU_SREG_ES, [VMX_EMUL_CS] = VCPU_SREG_CS, [VMX_EMUL_SS] = VCPU_SREG_SS,
-	[VMX_EMUL_DS] = VCPU_SREG_DS, [VMX_EMUL_FS] = VCPU_SREG_FS, [VMX_EMUL_GS] = VCPU_SREG_GS,
-	[VMX_EMUL_LDTR] = VCPU_SREG_LDTR, [VMX_EMUL_TR] = VCPU_SREG_TR,
-};
+/* struct vmx_emul_seg is struct kvm_seg_state: the segment registers are copied as arrays */
+BUILD_BUG_ON(sizeof(struct vmx_emul_seg) != sizeof(struct kvm_seg_state));
+BUILD_BUG_ON(offsetof(struct vmx_emul_seg, base) != offsetof(struct kvm_seg_state, base) ||
+	     offsetof(struct vmx_emul_seg, limit) != offsetof(struct kvm_seg_state, limit) ||
+	     offsetof(struct vmx_emul_seg, ar) != offsetof(struct kvm_seg_state, ar) ||
+	     offsetof(struct vmx_emul_seg, selector) != offsetof(struct kvm_seg_state, selector));
+BUILD_BUG_ON((int)VMX_EMUL_ES != (int)VCPU_SREG_ES || (int)VMX_EMUL_CS != (int)VCPU_SREG_CS ||
+	     (int)VMX_EMUL_SS != (int)VCPU_SREG_SS || (int)VMX_EMUL_DS != (int)VCPU_SREG_DS ||
+	     (int)VMX_EMUL_FS != (int)VCPU_SREG_FS || (int)VMX_EMUL_GS != (int)VCPU_SREG_GS);
 
 /* init_emulate_ctxt(): the emulator's registers from vcpu->arch. */
 static void init_emulate_ctxt(struct kvm_vcpu *vcpu)
@@ -2941,11 +2982,10 @@ static void init_emulate_ctxt(struct kvm_vcpu *vcpu)
 	memcpy(st->regs, a->regs, sizeof(st->regs));
 	st->rip = a->regs[VCPU_REGS_RIP];
 	st->rflags = a->rflags;
-	for (int i = 0; i < VMX_EMUL_NR_SEGS; i++) {
-		const struct kvm_seg_state *s = &a->seg[emul_seg_map[i]];
-
-		st->seg[i] = (struct vmx_emul_seg){ s->base, s->limit, s->ar, s->selector };
-	}
+	/* ES..GS in the same order and layout, LDTR and TR swapped */
+	memcpy(&st->seg[VMX_EMUL_ES], &a->seg[VCPU_SREG_ES], 6 * sizeof(st->seg[0]));
+	memcpy(&st->seg[VMX_EMUL_LDTR], &a->seg[VCPU_SREG_LDTR], sizeof(st->seg[0]));
+	memcpy(&st->seg[VMX_EMUL_TR], &a->seg[VCPU_SREG_TR], sizeof(st->seg[0]));
 	st->gdtr_base = a->gdt.address;
 	st->gdtr_limit = a->gdt.size;
 	st->idtr_base = a->idt.address;
@@ -2958,7 +2998,7 @@ static void init_emulate_ctxt(struct kvm_vcpu *vcpu)
 	st->efer = a->efer;
 	st->xcr0 = a->xcr0;
 	st->interruptibility = a->interruptibility;
-	st->fpu = &a->guest_fpu;
+	st->fpu = NULL;		/* emulator_get_fpu() when an instruction uses it */
 	ctxt->eflags = st->rflags;
 	ctxt->eip = st->rip;
 	if (!(a->cr0 & X86_CR0_PE))
@@ -2984,13 +3024,8 @@ static void emulator_writeback(struct kvm_vcpu *vcpu, struct x86_emulate_ctxt *c
 	memcpy(a->regs, ctxt->state.regs, sizeof(ctxt->state.regs));
 	a->regs[VCPU_REGS_RIP] = ctxt->state.rip;
 	/* data segment registers an instruction loaded (MOV Sreg, POP Sreg, LxS) */
-	for (int i = VMX_EMUL_ES; i <= VMX_EMUL_GS; i++) {
-		const struct vmx_emul_seg *sg = &ctxt->state.seg[i];
-
-		if (i != VMX_EMUL_CS)
-			a->seg[emul_seg_map[i]] = (struct kvm_seg_state){
-				sg->base, sg->limit, sg->ar, sg->selector };
-	}
+	memcpy(&a->seg[VCPU_SREG_ES], &ctxt->state.seg[VMX_EMUL_ES], sizeof(a->seg[0]));
+	memcpy(&a->seg[VCPU_SREG_SS], &ctxt->state.seg[VMX_EMUL_SS], 4 * sizeof(a->seg[0]));
 	a->rflags = ctxt->state.rflags;
 	a->interruptibility = (a->interruptibility & ~shadow) | (ctxt->state.interruptibility & shadow);
 	/* STI: interrupts are looked at again once the shadow is over */
@@ -3222,13 +3257,21 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code)
 		.exec = error_code & PFERR_FETCH_MASK,
 		.present = error_code & PFERR_PRESENT_MASK,
 		.rsvd = error_code & PFERR_RSVD_MASK,
+		.caches = &vcpu->arch.mmu_caches,
 	};
 	struct kvm *kvm = vcpu->kvm;
 	int idx, r;
 
 	trace_kvm_page_fault(vcpu->vcpu_id, vcpu->arch.regs[VCPU_REGS_RIP], gpa, error_code);
 	idx = srcu_read_lock(&kvm->srcu);
-	r = kvm_tdp_page_fault(kvm, &kvm->arch.tdp_mmu, &fault);
+	r = RET_PF_CONTINUE;
+	/* An EPT misconfiguration: an MMIO SPTE says MMIO without a slot lookup. */
+	if (fault.rsvd)
+		r = handle_mmio_page_fault(kvm, &kvm->arch.tdp_mmu, &fault);
+	if (r == RET_PF_CONTINUE)
+		r = kvm_tdp_page_fault(kvm, &kvm->arch.tdp_mmu, &fault);
+	if (r == RET_PF_EMULATE && !fault.slot)
+		vcpu_cache_mmio_info(vcpu, fault.gfn, fault.mmio_gen);
 	srcu_read_unlock(&kvm->srcu, idx);
 	if (r == -EFAULT && fault.slot) {
 		/*

@@ -110,11 +110,14 @@ enum kvm_reg {
  * Register groups cached lazily from the VMCS (KVM's VCPU_EXREG_*):
  * VCPU_EXREG_EMULATOR is what the instruction emulator reads and may write
  * back (segments, descriptor tables, CR0/2/3/4, EFER, PDPTRs,
- * interruptibility, DR6, XCR0, the FPU), without the rest of the state a
- * full cache_guest_state() moves (MSRs, DR0-3/DR7, SYSENTER, PAT).
+ * interruptibility, DR6, XCR0), without the rest of the state a full
+ * cache_guest_state() moves (MSRs, DR0-3/DR7, SYSENTER, PAT);
+ * VCPU_EXREG_FPU the x87/SSE registers (guest_fpu), which only the
+ * instructions that use them need (KVM's emulator_get_fpu()).
  */
 enum kvm_reg_ex {
 	VCPU_EXREG_EMULATOR,
+	VCPU_EXREG_FPU,
 };
 
 /* Segment registers, in the order of the VMCS guest-state area. */
@@ -312,6 +315,17 @@ struct kvm_vcpu_arch {
 
 	/* The instruction emulator (emulate.c), made at its first use */
 	struct x86_emulate_ctxt *emulate_ctxt;
+
+	/*
+	 * The last MMIO page a fault found (KVM's mmio_gfn/mmio_gen; TDP has
+	 * no mmio_gva): while the memslots are of generation mmio_gen, the
+	 * emulator takes gfn mmio_gfn for MMIO without looking for a slot.
+	 */
+	bool mmio_cached;
+	u64 mmio_gfn;
+	u64 mmio_gen;
+	/* TDP tables for this vCPU's faults, allocated outside mmu_lock */
+	struct kvm_mmu_caches mmu_caches;
 };
 
 static inline bool kvm_register_is_available(struct kvm_vcpu_arch *a, enum kvm_reg_ex reg)

@@ -364,6 +364,72 @@ KVM_CASE(mmio_readonly_slot)
 	mt_destroy(&g);
 }
 
+/*
+ * The same store to MMIO, twice (the second one from the cached MMIO
+ * translation on userkvm); then a memslot appears at that address: the
+ * next store and load reach the new memory without an exit.  Then the
+ * slot goes away again and the address is MMIO once more.
+ */
+KVM_CASE(mmio_slot_added)
+{
+	static const unsigned char code[] = {
+		0xc7, 0x04, 0x25, 0x00, 0x00, 0x30, 0x00, 0x01, 0x00, 0x00, 0x00, /* movl $1, 0x300000 */
+		0xc7, 0x04, 0x25, 0x00, 0x00, 0x30, 0x00, 0x02, 0x00, 0x00, 0x00, /* movl $2, 0x300000 */
+		0xe6, 0x10,							  /* out %al, $0x10 */
+		0xc7, 0x04, 0x25, 0x04, 0x00, 0x30, 0x00, 0x03, 0x00, 0x00, 0x00, /* movl $3, 0x300004 */
+		0x8b, 0x1c, 0x25, 0x04, 0x00, 0x30, 0x00,			  /* mov 0x300004, %ebx */
+		0xe6, 0x10,							  /* out %al, $0x10 */
+		0xc7, 0x04, 0x25, 0x00, 0x00, 0x30, 0x00, 0x04, 0x00, 0x00, 0x00, /* movl $4, 0x300000 */
+		0xe6, 0xf4,							  /* out %al, $0xf4 */
+	};
+	struct kvm_userspace_memory_region mr = {
+		.slot = 2, .guest_phys_addr = 0x300000, .memory_size = 0x1000,
+	};
+	struct kvm_run *run;
+	struct kvm_regs r;
+	unsigned char *page;
+	struct mt_vm g;
+	unsigned int v;
+
+	page = mmap(NULL, 0x1000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	CHECK(page != MAP_FAILED, "mmap");
+	if (page == MAP_FAILED)
+		return;
+	if (mt_create(t, &g, code, code + sizeof(code), false))
+		goto out;
+	run = g.run;
+	for (unsigned int want = 1; want <= 2; want++) {
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_RUN, 0));
+		CHECK_EQ(run->exit_reason, KVM_EXIT_MMIO);
+		memcpy(&v, run->mmio.data, 4);
+		CHECK(run->mmio.is_write && run->mmio.phys_addr == 0x300000 && run->mmio.len == 4 &&
+		      v == want, "MMIO %s %#llx len %u data %#x", run->mmio.is_write ? "write" : "read",
+		      (unsigned long long)run->mmio.phys_addr, run->mmio.len, v);
+	}
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_RUN, 0));
+	CHECK(run->exit_reason == KVM_EXIT_IO && run->io.port == 0x10, "exit %u", run->exit_reason);
+	mr.userspace_addr = (unsigned long)page;
+	CHECK_OK(t, IOC(t, g.vm, KVM_SET_USER_MEMORY_REGION, &mr));
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_RUN, 0));
+	CHECK(run->exit_reason == KVM_EXIT_IO && run->io.port == 0x10, "exit %u", run->exit_reason);
+	memcpy(&v, page + 4, 4);
+	CHECK_EQ(v, 3);
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
+	CHECK_EQ(r.rbx, 3);
+	mr.memory_size = 0;	/* delete the slot: MMIO again */
+	CHECK_OK(t, IOC(t, g.vm, KVM_SET_USER_MEMORY_REGION, &mr));
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_RUN, 0));
+	CHECK_EQ(run->exit_reason, KVM_EXIT_MMIO);
+	memcpy(&v, run->mmio.data, 4);
+	CHECK(run->mmio.is_write && run->mmio.phys_addr == 0x300000 && v == 4, "MMIO %#llx data %#x",
+	      (unsigned long long)run->mmio.phys_addr, v);
+	CHECK_EQ(page[0], 0);
+	CHECK_EQ(mt_run(t, &g, 4), 0);
+out:
+	mt_destroy(&g);
+	munmap(page, 0x1000);
+}
+
 /* Accesses across a page boundary: KVM's fragments, at most 8 bytes per exit. */
 KVM_CASE(mmio_page_split)
 {

@@ -116,6 +116,16 @@ static const struct vmx_emul_ops ops = {
 	.pio_in = t_pio_in, .pio_out = t_pio_out,
 };
 
+static int get_fpu_calls;
+static void *t_get_fpu(void *o);
+
+/* The same, with the FPU image given only when asked for (KVM's emulator_get_fpu()). */
+static const struct vmx_emul_ops ops_lazy_fpu = {
+	.fetch = t_fetch, .read_std = t_read_std, .write_std = t_write_std,
+	.read_emulated = t_read, .write_emulated = t_write,
+	.pio_in = t_pio_in, .pio_out = t_pio_out, .get_fpu = t_get_fpu,
+};
+
 static u8 fpu[VMX_FPU_STATE_SIZE] __attribute__((aligned(64)));
 
 /* 64-bit mode at CPL0, flat, code at 0x1000; or 32-bit flat protected mode. */
@@ -140,6 +150,12 @@ static void setup(struct vmx_emul_state *st, bool long_mode)
 	st->efer = long_mode ? 0x500 : 0;
 	st->xcr0 = 1;
 	st->fpu = fpu;
+}
+
+static void *t_get_fpu(void *o)
+{
+	get_fpu_calls++;
+	return fpu;
 }
 
 static int emulate(struct vmx_emul_state *st, struct vmx_emul_insn *in, struct vmx_emul_exception *e)
@@ -530,6 +546,102 @@ static void test_fuzz(void)
 	      "%d %d %d %d", results[0], results[2], results[5], results[1]);
 }
 
+/*
+ * What the assist keeps between calls must never change a result: the
+ * decode of the same RIP with other bytes, or of the same bytes in another
+ * mode, is made again; decode then execute of one instruction fetches
+ * once; a state changed between the two is loaded again; the FPU image is
+ * asked for only by an instruction that uses it.
+ */
+static void test_kept_decode_and_state(void)
+{
+	struct vmx_emul_state st;
+	struct vmx_emul_insn in = { 0 };
+	struct vmx_emul_exception e;
+	static const u8 mov[] = { 0x8b, 0x03 };		/* mov (%rbx), %eax */
+	static const u8 add[] = { 0x03, 0x03 };		/* add (%rbx), %eax */
+	static const u8 movq[] = { 0x48, 0x8b, 0x03 };	/* 64-bit: mov (%rbx), %rax; 32-bit: dec %eax; mov */
+	static const u8 movdqu[] = { 0xf3, 0x0f, 0x6f, 0x03 };	/* movdqu (%rbx), %xmm0 */
+
+	setup(&st, true);
+	code(mov, sizeof(mov), 0x1000);
+	memcpy(mem + 0x2000, "\x01\x00\x00\x00\x00\x00\x00\x80", 8);
+	st.regs[3] = 0x2000;
+	st.regs[0] = 5;
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_CONTINUE);
+	CHECK_EQ(st.regs[0], 1);
+	/* the same RIP, other bytes */
+	code(add, sizeof(add), 0x1000);
+	st.rip = 0x1000;
+	memset(&in, 0, sizeof(in));
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_CONTINUE);
+	CHECK_EQ(st.regs[0], 2);
+	/* the same bytes in 64-bit and in 32-bit mode */
+	code(movq, sizeof(movq), 0x1000);
+	st.rip = 0x1000;
+	memset(&in, 0, sizeof(in));
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_CONTINUE);
+	CHECK_EQ(st.regs[0], 0x8000000000000001ull);
+	CHECK_EQ(in.len, 3);
+	setup(&st, false);
+	code(movq, sizeof(movq), 0x1000);
+	memcpy(mem + 0x2000, "\x07\x00\x00\x00", 4);
+	st.regs[3] = 0x2000;
+	st.regs[0] = 10;
+	memset(&in, 0, sizeof(in));
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_CONTINUE);
+	CHECK_EQ(in.len, 1);			/* DEC EAX on its own */
+	CHECK_EQ(st.regs[0], 9);
+
+	/* decode, then execute: one fetch; a register changed in between is seen */
+	setup(&st, true);
+	code(add, sizeof(add), 0x1000);
+	memcpy(mem + 0x2000, "\x02\x00\x00\x00", 4);
+	st.regs[3] = 0x2000;
+	st.regs[0] = 40;
+	memset(&in, 0, sizeof(in));
+	fetches = 0;
+	CHECK_EQ(vmx_op_emulate(&ops, NULL, &st, &in, VMX_EMUL_DECODE_ONLY, &e), VMX_EMUL_CONTINUE);
+	CHECK_EQ(st.regs[0], 40);
+	st.regs[0] = 100;
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_CONTINUE);
+	CHECK_EQ(fetches, 1);
+	CHECK_EQ(st.regs[0], 102);
+	/* a segment changed in between (DS base: 32-bit mode uses it) */
+	setup(&st, false);
+	code(add, sizeof(add), 0x1000);
+	memcpy(mem + 0x2000, "\x02\x00\x00\x00", 4);
+	memcpy(mem + 0x3000, "\x20\x00\x00\x00", 4);
+	st.regs[3] = 0x2000;
+	memset(&in, 0, sizeof(in));
+	CHECK_EQ(vmx_op_emulate(&ops, NULL, &st, &in, VMX_EMUL_DECODE_ONLY, &e), VMX_EMUL_CONTINUE);
+	st.seg[VMX_EMUL_DS].base = 0x1000;
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_CONTINUE);
+	CHECK_EQ(st.regs[0], 0x20);
+
+	/* the FPU image: not for a MOV, for a MOVDQU, which loads XMM0 into it */
+	setup(&st, true);
+	st.fpu = NULL;
+	code(mov, sizeof(mov), 0x1000);
+	st.regs[3] = 0x2000;
+	memset(&in, 0, sizeof(in));
+	get_fpu_calls = 0;
+	CHECK_EQ(vmx_op_emulate(&ops_lazy_fpu, NULL, &st, &in, 0, &e), VMX_EMUL_CONTINUE);
+	CHECK_EQ(get_fpu_calls, 0);
+	code(movdqu, sizeof(movdqu), 0x1000);
+	for (int i = 0; i < 16; i++)
+		mem[0x2000 + i] = (u8)(0x40 + i);
+	memset(fpu, 0, sizeof(fpu));
+	fpu[24] = 0x80;				/* MXCSR 0x1f80 */
+	fpu[25] = 0x1f;
+	st.rip = 0x1000;
+	st.cr4 |= 0x600;			/* OSFXSR, OSXMMEXCPT */
+	memset(&in, 0, sizeof(in));
+	CHECK_EQ(vmx_op_emulate(&ops_lazy_fpu, NULL, &st, &in, 0, &e), VMX_EMUL_CONTINUE);
+	CHECK_EQ(get_fpu_calls, 1);
+	CHECK(!memcmp(fpu + 160, mem + 0x2000, 16), "XMM0 (FXSAVE offset 160) not loaded");
+}
+
 int main(void)
 {
 	RUN_TEST(test_mov_from_ram);
@@ -545,5 +657,6 @@ int main(void)
 	RUN_TEST(test_io_bitmap);
 	RUN_TEST(test_rep_ins_batch);
 	RUN_TEST(test_fuzz);
+	RUN_TEST(test_kept_decode_and_state);
 	return test_cases_failed ? 1 : 0;
 }

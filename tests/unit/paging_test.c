@@ -4,6 +4,9 @@
  * tables in every paging mode: translations, huge pages, A/D updates and
  * the #PF error codes of SDM Vol. 3A 4.7.
  */
+#include <pthread.h>
+#include <sched.h>
+#include <string.h>
 #include <sys/mman.h>
 
 #include "../test.h"
@@ -256,6 +259,131 @@ static void test_nonpaged(void)
 	end();
 }
 
+/*
+ * A/D updates are guest memory writes: with dirty logging they log the
+ * table pages they touch (KVM's update_accessed_dirty_bits()), and in a
+ * read-only slot they are not made (the tables stay as they were).
+ */
+static void test_ad_dirty_log_and_readonly(void)
+{
+	struct kvm_userspace_memory_region2 mem = { 0 };
+	struct kvm_memory_slot *slot;
+	struct kvm_walk_mode m;
+	u8 *rom;
+
+	begin();
+	m = setup_4level();
+	mem.flags = KVM_MEM_LOG_DIRTY_PAGES;
+	mem.memory_size = RAM_SIZE;
+	mem.userspace_addr = (u64)(uintptr_t)ram;
+	CHECK_EQ(kvm_set_memory_region(vm, &mem), 0);
+	slot = id_to_memslot(vm, 0, 0);
+	CHECK(slot && slot->dirty_bitmap, "dirty bitmap");
+	if (!slot || !slot->dirty_bitmap) {
+		end();
+		return;
+	}
+	CHECK_EQ(slot->dirty_bitmap[0], 0);
+	EXPECT_GPA(&m, 0x400abc, 0, 0x123abc);
+	/* PML4 0x1000, PDPT 0x2000, PD 0x3000, PT 0x4000: gfns 1-4 */
+	CHECK_EQ(slot->dirty_bitmap[0], 0x1eul);
+	slot->dirty_bitmap[0] = 0;
+	EXPECT_GPA(&m, 0x400abc, 0, 0x123abc);		/* A already set: no write */
+	CHECK_EQ(slot->dirty_bitmap[0], 0);
+	EXPECT_GPA(&m, 0x400abc, PFERR_WRITE_MASK, 0x123abc);	/* D in the PT */
+	CHECK_EQ(slot->dirty_bitmap[0], 0x10ul);
+
+	/* The same tables copied into a read-only slot at 16 MiB. */
+	rom = mmap(NULL, 0x10000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	memcpy(rom, ram, 0x5000);
+	for (u64 t = 0x1000; t <= 0x4000; t += 0x1000)
+		for (int i = 0; i < 512; i++) {
+			u64 *e = (u64 *)(rom + t) + i;
+
+			*e &= ~(A | D);
+			if ((*e & P) && !(*e & PS) && t < 0x4000)
+				*e += RAM_SIZE;		/* the next table, in the copy */
+		}
+	mem.slot = 1;
+	mem.flags = KVM_MEM_READONLY;
+	mem.guest_phys_addr = RAM_SIZE;
+	mem.memory_size = 0x10000;
+	mem.userspace_addr = (u64)(uintptr_t)rom;
+	CHECK_EQ(kvm_set_memory_region(vm, &mem), 0);
+	m.cr3 = RAM_SIZE + 0x1000;
+	EXPECT_GPA(&m, 0x400abc, PFERR_WRITE_MASK, 0x123abc);
+	CHECK_EQ(*(u64 *)(rom + 0x1000) & A, 0);
+	CHECK_EQ(*(u64 *)(rom + 0x4000) & (A | D), 0);
+	end();
+	munmap(rom, 0x10000);
+}
+
+/*
+ * A table page whose host memory is unmapped and mapped again while
+ * walks go on: every walk gives the translation or, with the page gone,
+ * the reserved-bit fault of a table outside memory; none reads the page
+ * while it is unmapped (that would crash: the walker reads it under the
+ * MMU notifier's lock once the slot is no longer known to be mapped).
+ */
+struct unmap_race {
+	int stop;
+	long walks;
+	u64 pt[512];
+};
+
+static void *unmap_thread(void *arg)
+{
+	struct unmap_race *r = arg;
+
+	for (int n = 0; n < 300; n++) {
+		/* a walk between each two unmaps, however the threads are scheduled */
+		while (__atomic_load_n(&r->walks, __ATOMIC_ACQUIRE) <= n)
+			sched_yield();
+		/* munmap() is the library's: the MMU notifier runs around it */
+		munmap(ram + 0x4000, 4096);
+		if (mmap(ram + 0x4000, 4096, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0) == MAP_FAILED)
+			break;
+		memcpy(ram + 0x4000, r->pt, sizeof(r->pt));
+	}
+	__atomic_store_n(&r->stop, 1, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+static void test_table_unmapped_during_walks(void)
+{
+	struct unmap_race r = { 0 };
+	struct kvm_walk_mode m;
+	pthread_t th;
+	long ok = 0, gone = 0, bad = 0;
+
+	begin();
+	m = setup_4level();
+	memcpy(r.pt, ram + 0x4000, sizeof(r.pt));
+	CHECK_EQ(pthread_create(&th, NULL, unmap_thread, &r), 0);
+	while (!__atomic_load_n(&r.stop, __ATOMIC_ACQUIRE)) {
+		struct x86_exception f;
+		u64 gpa = walk(&m, 0x400abc, 0, &f);
+
+		__atomic_fetch_add(&r.walks, 1, __ATOMIC_RELEASE);
+		if (gpa == 0x123abc)
+			ok++;
+		else if (gpa == INVALID_GPA && f.error_code == (PFERR_PRESENT_MASK | PFERR_RSVD_MASK))
+			gone++;
+		else if (!(gpa == INVALID_GPA && f.error_code == 0))	/* zeroed page: not present */
+			bad++;
+	}
+	pthread_join(th, NULL);
+	CHECK_EQ(bad, 0);
+	CHECK(ok + gone >= 300, "%ld walks", ok + gone);
+	/* mapped again: the walks find it (page by page now) */
+	EXPECT_GPA(&m, 0x400abc, 0, 0x123abc);
+	/* and without the page, the fault */
+	munmap(ram + 0x4000, 4096);
+	EXPECT_PF(&m, 0x400abc, 0, 0x9);
+	end();
+}
+
 int main(void)
 {
 	RUN_TEST(test_4level);
@@ -263,5 +391,7 @@ int main(void)
 	RUN_TEST(test_pae);
 	RUN_TEST(test_32bit);
 	RUN_TEST(test_nonpaged);
+	RUN_TEST(test_ad_dirty_log_and_readonly);
+	RUN_TEST(test_table_unmapped_during_walks);
 	return test_cases_failed != 0;
 }

@@ -283,6 +283,69 @@ static void test_zap_on_delete_and_move(void)
 	end();
 }
 
+/*
+ * The tables a fault needs come from the vCPU's caches, topped up before
+ * mmu_lock: a fault in a new 1 GiB region takes three (PDPT, PD, PT) and
+ * they are the very pages the EPT now links; the next fault tops the
+ * caches up again first.  MMIO SPTEs carry the memslot generation, and
+ * handle_mmio_page_fault() trusts only those of the current one.
+ */
+static void test_memory_caches_and_mmio_generation(void)
+{
+	struct kvm_mmu_caches mc = { 0 };
+	struct kvm_page_fault f = { .addr = 0x40000000ull + 0x5000 };
+	void *pages[KVM_MMU_MEMORY_CACHE_CAPACITY];
+	u64 *pml4, *pdpt, *pd;
+	int n, idx;
+
+	begin();
+	setup(0, 0x40000000ull, 0x10000, 0, 0);
+	CHECK_EQ(kvm_mmu_topup_memory_caches(&mc), 0);
+	n = mc.shadow_page_cache.nobjs;
+	CHECK(n >= 3, "%d tables in the cache", n);
+	memcpy(pages, mc.shadow_page_cache.objects, sizeof(pages));
+	f.caches = &mc;
+	idx = srcu_read_lock(&vm->srcu);
+	CHECK_EQ(kvm_tdp_page_fault(vm, &mmu, &f), RET_PF_FIXED);
+	srcu_read_unlock(&vm->srcu, idx);
+	/* the cache was full enough: nothing allocated, three tables taken */
+	CHECK_EQ(mc.shadow_page_cache.nobjs, n - 3);
+	pml4 = (u64 *)(uintptr_t)(kvm_tdp_mmu_eptp(&mmu) & ~0xfffull);
+	pdpt = (u64 *)(uintptr_t)(pml4[0] & 0x000ffffffffff000ull);
+	pd = (u64 *)(uintptr_t)(pdpt[1] & 0x000ffffffffff000ull);
+	/* the cache is a stack: the last page in it is the first taken */
+	CHECK(pdpt == pages[n - 1], "PDPT not from the cache");
+	CHECK(pd == pages[n - 2], "PD not from the cache");
+	CHECK((void *)(uintptr_t)(pd[0] & 0x000ffffffffff000ull) == pages[n - 3], "PT not from the cache");
+	CHECK_EQ(ept_walk(kvm_tdp_mmu_eptp(&mmu), f.addr).hva != 0, 1);
+
+	/* MMIO: installed with the generation, trusted while it is current */
+	f = (struct kvm_page_fault){ .addr = 0x50000000ull, .rsvd = true, .caches = &mc };
+	CHECK_EQ(kvm_tdp_page_fault(vm, &mmu, &f), RET_PF_EMULATE);
+	f = (struct kvm_page_fault){ .addr = 0x50000008ull, .rsvd = true };
+	idx = srcu_read_lock(&vm->srcu);
+	CHECK_EQ(handle_mmio_page_fault(vm, &mmu, &f), RET_PF_EMULATE);
+	CHECK(!f.slot && f.gfn == 0x50000, "gfn %#llx", (unsigned long long)f.gfn);
+	CHECK_EQ(f.mmio_gen, kvm_memslots(vm)->generation);
+	srcu_read_unlock(&vm->srcu, idx);
+	/* a memslot change elsewhere: the SPTE is of an old generation now */
+	setup(1, 0x60000000ull, 0x1000, 0, 0);
+	idx = srcu_read_lock(&vm->srcu);
+	CHECK_EQ(handle_mmio_page_fault(vm, &mmu, &f), RET_PF_CONTINUE);
+	srcu_read_unlock(&vm->srcu, idx);
+	/* the full fault makes it again, of the new generation */
+	CHECK_EQ(fault(0x50000000ull, false), RET_PF_EMULATE);
+	idx = srcu_read_lock(&vm->srcu);
+	CHECK_EQ(handle_mmio_page_fault(vm, &mmu, &f), RET_PF_EMULATE);
+	/* no MMIO SPTE at all: the full fault decides */
+	f.addr = 0x70000000ull;
+	CHECK_EQ(handle_mmio_page_fault(vm, &mmu, &f), RET_PF_CONTINUE);
+	srcu_read_unlock(&vm->srcu, idx);
+	kvm_mmu_free_memory_caches(&mc);
+	CHECK_EQ(mc.shadow_page_cache.nobjs + mc.page_header_cache.nobjs, 0);
+	end();
+}
+
 int main(void)
 {
 	RUN_TEST(test_map_4k_and_hva);
@@ -291,5 +354,6 @@ int main(void)
 	RUN_TEST(test_readonly_slot);
 	RUN_TEST(test_dirty_logging);
 	RUN_TEST(test_zap_on_delete_and_move);
+	RUN_TEST(test_memory_caches_and_mmio_generation);
 	return test_cases_failed != 0;
 }

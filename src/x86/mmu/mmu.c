@@ -34,19 +34,69 @@ static int kvm_mmu_max_mapping_level(const struct kvm_memory_slot *slot, u64 gfn
 	return level;
 }
 
+int handle_mmio_page_fault(struct kvm *kvm, struct kvm_tdp_mmu *mmu, struct kvm_page_fault *fault)
+{
+	u64 gen = kvm_memslots(kvm)->generation, spte;
+
+	fault->gfn = fault->addr >> PAGE_SHIFT;
+	/* beyond what the 4-level table maps (the processor exits so for none): the slow path */
+	if (fault->addr >> 48)
+		return RET_PF_CONTINUE;
+	spte = kvm_tdp_mmu_lookup(mmu, fault->gfn, NULL);
+	if (!is_mmio_spte(spte) || get_mmio_spte_generation(spte) != (gen & SPTE_MMIO_GEN_MASK))
+		return RET_PF_CONTINUE;
+	fault->slot = NULL;
+	fault->mmio_gen = gen;
+	return RET_PF_EMULATE;
+}
+
+static int __kvm_tdp_page_fault(struct kvm *kvm, struct kvm_tdp_mmu *mmu,
+				struct kvm_page_fault *fault);
+
 int kvm_tdp_page_fault(struct kvm *kvm, struct kvm_tdp_mmu *mmu, struct kvm_page_fault *fault)
 {
+	struct kvm_mmu_caches local = { 0 };
+	int r;
+
+	/*
+	 * The tables this fault may need, before mmu_lock (KVM's
+	 * mmu_topup_memory_caches() in kvm_mmu_do_page_fault()); a caller
+	 * without a vCPU gets caches for this fault alone.
+	 */
+	if (!fault->caches)
+		fault->caches = &local;
+	r = kvm_mmu_topup_memory_caches(fault->caches);
+	if (!r)
+		r = __kvm_tdp_page_fault(kvm, mmu, fault);
+	if (fault->caches == &local) {
+		kvm_mmu_free_memory_caches(&local);
+		fault->caches = NULL;
+	}
+	return r;
+}
+
+static int __kvm_tdp_page_fault(struct kvm *kvm, struct kvm_tdp_mmu *mmu,
+				struct kvm_page_fault *fault)
+{
+	struct kvm_memslots *slots;
 	struct kvm_memory_slot *slot;
 	int r;
 
 	fault->gfn = fault->addr >> PAGE_SHIFT;
 	if (fault->gfn > kvm_mmu_max_gfn())
 		return -EFAULT;
-	slot = gfn_to_memslot(kvm, fault->gfn);
+	/*
+	 * The generation and the lookup from the same memslots: an MMIO SPTE
+	 * made from a lookup that a new slot has overtaken carries the old
+	 * generation, and the next fault sees it stale.
+	 */
+	slots = kvm_memslots(kvm);
+	slot = __gfn_to_memslot(slots, fault->gfn);
 	fault->slot = slot;
 
 	if (!slot) {
 		/* No memslot: cache the fact as an MMIO SPTE, then emulate. */
+		fault->mmio_gen = slots->generation;
 		fault->goal_level = PG_LEVEL_4K;
 		fault->map_writable = false;
 		kvm_tdp_mmu_map(mmu, fault);

@@ -30,6 +30,36 @@ enum {
 #define PFERR_RSVD_MASK		BIT(3)
 #define PFERR_FETCH_MASK	BIT(4)
 
+/*
+ * KVM's struct kvm_mmu_memory_cache: objects a page fault may need,
+ * allocated (zeroed) before mmu_lock is taken, so that nothing is
+ * allocated, and nothing can fail for want of memory, under the lock.
+ */
+#define KVM_MMU_MEMORY_CACHE_CAPACITY	8
+struct kvm_mmu_memory_cache {
+	int nobjs;
+	void *objects[KVM_MMU_MEMORY_CACHE_CAPACITY];
+};
+
+/* A TDP table page and its link in the MMU's list of them (KVM's struct kvm_mmu_page). */
+struct kvm_mmu_page {
+	u64 *spt;
+	struct kvm_mmu_page *next;
+};
+
+/* A vCPU's caches (KVM's mmu_page_header_cache and mmu_shadow_page_cache). */
+struct kvm_mmu_caches {
+	struct kvm_mmu_memory_cache page_header_cache;
+	struct kvm_mmu_memory_cache shadow_page_cache;
+};
+
+/*
+ * kvm_mmu_topup_memory_caches() - fill @mc with what one fault can use up
+ * (a table for each level below the root).  Return: 0 or -ENOMEM.
+ */
+int kvm_mmu_topup_memory_caches(struct kvm_mmu_caches *mc);
+void kvm_mmu_free_memory_caches(struct kvm_mmu_caches *mc);
+
 struct kvm_page_fault {
 	u64 addr;		/* the faulting GPA */
 	u32 error_code;		/* PFERR_* */
@@ -41,6 +71,9 @@ struct kvm_page_fault {
 	int goal_level;		/* what was mapped */
 	bool map_writable;
 	unsigned long mmu_seq;	/* mmu->invalidate_seq when the fault began */
+	u64 mmio_gen;		/* MMIO (no slot): the memslot generation it was found in */
+	/* the faulting vCPU's caches; NULL: kvm_tdp_page_fault() fills its own */
+	struct kvm_mmu_caches *caches;
 };
 
 /*
@@ -53,8 +86,8 @@ struct kvm_tdp_mmu {
 	pthread_mutex_t mmu_lock;
 	u64 *root;
 	int root_level;
-	void **tables;		/* every table allocated, for teardown */
-	size_t nr_tables, cap_tables;
+	struct kvm_mmu_page *pages;	/* every table allocated, for teardown */
+	size_t nr_pages;
 	u64 nr_leaf_maps;	/* statistics: leaf SPTEs installed */
 	/*
 	 * KVM's mmu_invalidate_in_progress and mmu_invalidate_seq, under
@@ -70,7 +103,10 @@ void kvm_tdp_mmu_uninit(struct kvm_tdp_mmu *mmu);
 /* The EPT pointer for the VMCS: root table's address, WB, 4-level walk. */
 u64 kvm_tdp_mmu_eptp(const struct kvm_tdp_mmu *mmu);
 
-/* Install the leaf for @fault (or an MMIO SPTE when fault->slot is NULL). */
+/*
+ * Install the leaf for @fault (or an MMIO SPTE when fault->slot is NULL);
+ * new tables come from @fault->caches (topped up by the caller).
+ */
 int kvm_tdp_mmu_map(struct kvm_tdp_mmu *mmu, struct kvm_page_fault *fault);
 /* Return: true if an SPTE changed (the caller flushes TLBs: INVEPT). */
 bool kvm_tdp_mmu_zap_leafs(struct kvm_tdp_mmu *mmu, u64 start_gfn, u64 end_gfn);
@@ -88,6 +124,19 @@ u64 kvm_tdp_mmu_lookup(struct kvm_tdp_mmu *mmu, u64 gfn, int *level);
  * slot's host memory is not there.
  */
 int kvm_tdp_page_fault(struct kvm *kvm, struct kvm_tdp_mmu *mmu, struct kvm_page_fault *fault);
+
+/*
+ * handle_mmio_page_fault() - an EPT misconfiguration at @fault->addr: if
+ * an MMIO SPTE of the current memslot generation is there, the access is
+ * MMIO and no memslot needs looking up (KVM's handle_mmio_page_fault()).
+ * Lockless: SPTEs are read atomically and tables live as long as the VM.
+ * Caller holds kvm->srcu.
+ *
+ * Return: RET_PF_EMULATE (MMIO; @fault->gfn and ->mmio_gen set, ->slot
+ * NULL), or RET_PF_CONTINUE: no such SPTE (zapped meanwhile, or of an older
+ * generation): kvm_tdp_page_fault() decides.
+ */
+int handle_mmio_page_fault(struct kvm *kvm, struct kvm_tdp_mmu *mmu, struct kvm_page_fault *fault);
 
 /*
  * Memslot changes (kvm_arch_commit_memory_region's MMU part): zap what a

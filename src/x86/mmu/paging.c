@@ -4,6 +4,7 @@
 #include "x86/mmu/mmu.h"
 #include "x86/mmu/paging.h"
 #include "x86/msr-index.h"
+#include "x86/vmx/vmx_ops.h"
 
 
 #define PT_PRESENT_MASK		(1ull << 0)
@@ -19,23 +20,88 @@ struct walk_acc {
 	bool user, write, nx;
 };
 
-/* A guest table entry as a host pointer, or NULL when no memslot backs it. */
-static void *guest_pte_ptr(struct kvm *kvm, u64 gpa, size_t size)
-{
-	struct kvm_memory_slot *slot = gfn_to_memslot(kvm, gpa >> PAGE_SHIFT);
-	hva_t hva = gfn_to_hva_memslot(slot, gpa >> PAGE_SHIFT);
+/*
+ * The memslot of the table the walk is in: page tables are usually all in
+ * one slot, so each level looks the slot up only if it left the last one.
+ */
+struct walk_tables {
+	struct kvm_memory_slot *slot;
+};
 
-	if (hva == KVM_HVA_ERR_BAD)
-		return NULL;
-	/*
-	 * Host memory unmapped in part since the slot was made: the table's
-	 * page must still be there (a munmap racing this one walk is not
-	 * excluded, unlike kvm_hva_access_begin()'s users).
-	 */
-	if (!__atomic_load_n(&slot->hva_checked, __ATOMIC_SEQ_CST) &&
-	    !kvm_hva_range_mapped(hva, PAGE_SIZE))
-		return NULL;
-	return (void *)(uintptr_t)(hva + (gpa & (PAGE_SIZE - 1)));
+/* The host address of the table entry at @gpa, 0 if no memslot has it. */
+static __always_inline hva_t walk_hva(struct kvm *kvm, struct walk_tables *wt, u64 gpa)
+{
+	struct kvm_memory_slot *slot = wt->slot;
+	u64 gfn = gpa >> PAGE_SHIFT;
+
+	if (unlikely(!slot || gfn - slot->base_gfn >= slot->npages)) {
+		wt->slot = slot = gfn_to_memslot(kvm, gfn);
+		if (!slot)
+			return 0;
+	}
+	return slot->userspace_addr + ((gfn - slot->base_gfn) << PAGE_SHIFT) + (gpa & (PAGE_SIZE - 1));
+}
+
+static __always_inline void pte_load(hva_t hva, void *pte, unsigned int size)
+{
+	if (size == 8)
+		*(u64 *)pte = __atomic_load_n((u64 *)(uintptr_t)hva, __ATOMIC_ACQUIRE);
+	else
+		*(u32 *)pte = __atomic_load_n((u32 *)(uintptr_t)hva, __ATOMIC_ACQUIRE);
+}
+
+/*
+ * Read the guest table entry at @gpa.  The host memory behind a slot may
+ * have been unmapped in part (the slot then lost hva_checked): the read is
+ * then made under kvm_hva_access_begin/end, so that an munmap() cannot take
+ * the page away between the check and the load (the MMU notifier clears
+ * hva_checked, waits for kvm->srcu, which the walk's caller holds, and then
+ * for the read lock).  Return: false when no memslot or no host page
+ * backs it.
+ */
+static __always_inline bool guest_pte_read(struct kvm *kvm, struct walk_tables *wt, u64 gpa,
+					   void *pte, unsigned int size)
+{
+	hva_t hva = walk_hva(kvm, wt, gpa);
+	bool locked;
+
+	if (!hva)
+		return false;
+	if (likely(__atomic_load_n(&wt->slot->hva_checked, __ATOMIC_SEQ_CST))) {
+		pte_load(hva, pte, size);
+		return true;
+	}
+	if (!kvm_hva_access_begin(kvm, wt->slot, hva, &locked))
+		return false;
+	pte_load(hva, pte, size);
+	kvm_hva_access_end(kvm, locked);
+	return true;
+}
+
+/*
+ * Set accessed/dirty @bits in the guest table entry at @gpa, as the
+ * processor's locked update would, and log the page dirty (KVM's
+ * update_accessed_dirty_bits()); an entry in a read-only slot is left
+ * alone (KVM skips it: the write would fault).  The processor's decoded
+ * instructions from that page, if any, are dropped.
+ */
+static void guest_pte_set_bits(struct kvm *kvm, struct walk_tables *wt, u64 gpa, u64 bits,
+			       unsigned int size)
+{
+	hva_t hva = walk_hva(kvm, wt, gpa);
+	bool locked;
+
+	if (!hva || (wt->slot->flags & KVM_MEM_READONLY))
+		return;
+	if (!kvm_hva_access_begin(kvm, wt->slot, hva, &locked))
+		return;
+	if (size == 8)
+		__atomic_fetch_or((u64 *)(uintptr_t)hva, bits, __ATOMIC_ACQ_REL);
+	else
+		__atomic_fetch_or((u32 *)(uintptr_t)hva, (u32)bits, __ATOMIC_ACQ_REL);
+	mark_page_dirty_in_slot(kvm, wt->slot, gpa >> PAGE_SHIFT);
+	vmx_op_code_written((const void *)(uintptr_t)hva, size);
+	kvm_hva_access_end(kvm, locked);
 }
 
 /*
@@ -99,6 +165,7 @@ u64 kvm_walk_gva(struct kvm *kvm, const struct kvm_walk_mode *mode, u64 gva, u32
 		 bool set_ad, struct x86_exception *fault)
 {
 	struct walk_acc acc = { true, true, false };
+	struct walk_tables wt = { NULL };
 
 	if (!(mode->cr0 & X86_CR0_PG))
 		return mode->efer & EFER_LMA ? gva : (u32)gva;
@@ -112,7 +179,7 @@ u64 kvm_walk_gva(struct kvm *kvm, const struct kvm_walk_mode *mode, u64 gva, u32
 			return INVALID_GPA;
 		}
 		return paging64_walk_addr_generic(kvm, mode, gva, access, set_ad,
-						  mode->cr3 & PT_BASE_ADDR_MASK, levels, &acc, fault);
+						  mode->cr3 & PT_BASE_ADDR_MASK, levels, &acc, &wt, fault);
 	}
 	gva = (u32)gva;
 	if (mode->cr4 & X86_CR4_PAE) {
@@ -122,8 +189,8 @@ u64 kvm_walk_gva(struct kvm *kvm, const struct kvm_walk_mode *mode, u64 gva, u32
 		if (!(pdpte & PT_PRESENT_MASK))
 			return walk_fault(mode, gva, access, 0, fault);
 		return paging64_walk_addr_generic(kvm, mode, gva, access, set_ad,
-						  pdpte & PT_BASE_ADDR_MASK, 2, &acc, fault);
+						  pdpte & PT_BASE_ADDR_MASK, 2, &acc, &wt, fault);
 	}
 	return paging32_walk_addr_generic(kvm, mode, gva, access, set_ad,
-					  mode->cr3 & 0xfffff000ull, 2, &acc, fault);
+					  mode->cr3 & 0xfffff000ull, 2, &acc, &wt, fault);
 }

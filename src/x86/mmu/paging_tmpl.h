@@ -27,36 +27,39 @@
  */
 static u64 FNAME(walk_addr_generic)(struct kvm *kvm, const struct kvm_walk_mode *mode,
 				    u64 gva, u32 access, bool set_ad, u64 table_gpa,
-				    int levels, struct walk_acc *acc, struct x86_exception *fault)
+				    int levels, struct walk_acc *acc, struct walk_tables *wt,
+				    struct x86_exception *fault)
 {
 	u64 rsvd_high = mode->maxphyaddr < 52 ? ~((1ull << mode->maxphyaddr) - 1) & ((1ull << 52) - 1) : 0;
 	bool nxe __attribute__((unused)) = PTTYPE == 64 && (mode->efer & EFER_NX);
+	/* reserved in every 8-byte entry: above MAXPHYADDR, and XD without EFER.NXE */
+	u64 rsvd_common __attribute__((unused)) = rsvd_high | (nxe ? 0 : PT64_NX_MASK);
+	/* the AND of U/S and R/W and the OR of XD of the levels walked, as bits */
+	u64 rights = PT_USER_MASK | PT_WRITABLE_MASK, xd __attribute__((unused)) = 0;
 
 	for (int level = levels; level >= 1; level--) {
 		u64 pte_gpa = (table_gpa & ~0xfffull) + PT_INDEX(gva, level) * sizeof(pt_element_t);
-		pt_element_t *ptep = guest_pte_ptr(kvm, pte_gpa, sizeof(pt_element_t));
 		pt_element_t pte;
 		u64 rsvd = 0;
 		bool leaf;
 
-		if (!ptep)	/* table outside memory: the processor reads all ones */
+		/* table outside memory: the processor reads all ones */
+		if (!guest_pte_read(kvm, wt, pte_gpa, &pte, sizeof(pte)))
 			goto rsvd_fault;
-		pte = __atomic_load_n(ptep, __ATOMIC_ACQUIRE);
 		if (!(pte & PT_PRESENT_MASK))
 			return walk_fault(mode, gva, access, 0, fault);
 
 		leaf = level == 1 || ((pte & PT_PAGE_SIZE_MASK) &&
 				      (PTTYPE == 64 ? level <= 3 : (mode->cr4 & X86_CR4_PSE)));
 #if PTTYPE == 64
-		rsvd = (u64)pte & rsvd_high;
-		if (!nxe)
-			rsvd |= (u64)pte & PT64_NX_MASK;
-		if ((level == 4 || level == 5) && (pte & PT_PAGE_SIZE_MASK))
+		rsvd = rsvd_common;
+		if (level >= 4)
 			rsvd |= PT_PAGE_SIZE_MASK;	/* no PS in PML4E/PML5E */
-		if (leaf && level == 3)
-			rsvd |= (u64)pte & 0x3fffe000ull;	/* 1 GiB: bits 29:13 */
-		if (leaf && level == 2)
-			rsvd |= (u64)pte & 0x1fe000ull;		/* 2 MiB: bits 20:13 */
+		else if (leaf && level == 3)
+			rsvd |= 0x3fffe000ull;		/* 1 GiB: bits 29:13 */
+		else if (leaf && level == 2)
+			rsvd |= 0x1fe000ull;		/* 2 MiB: bits 20:13 */
+		rsvd &= (u64)pte;
 #else
 		if (leaf && level == 2) {
 			/* PSE-36: bits 20:13 are address bits 39:32; bit 21 reserved */
@@ -68,13 +71,12 @@ static u64 FNAME(walk_addr_generic)(struct kvm *kvm, const struct kvm_walk_mode 
 		if (rsvd)
 			goto rsvd_fault;
 
-		acc->user &= !!(pte & PT_USER_MASK);
-		acc->write &= !!(pte & PT_WRITABLE_MASK);
+		rights &= (u64)pte;
 #if PTTYPE == 64
-		acc->nx |= nxe && (pte & PT64_NX_MASK);
+		xd |= (u64)pte;
 #endif
 		if (set_ad && !(pte & PT_ACCESSED_MASK))
-			__atomic_fetch_or(ptep, (pt_element_t)PT_ACCESSED_MASK, __ATOMIC_ACQ_REL);
+			guest_pte_set_bits(kvm, wt, pte_gpa, PT_ACCESSED_MASK, sizeof(pte));
 
 		if (leaf) {
 			u64 size_mask, base;
@@ -91,10 +93,15 @@ static u64 FNAME(walk_addr_generic)(struct kvm *kvm, const struct kvm_walk_mode 
 				base = ((u64)pte & 0xffc00000u) | (((u64)(pte >> 13) & 0xff) << 32);
 #endif
 			}
+			acc->user = rights & PT_USER_MASK;
+			acc->write = rights & PT_WRITABLE_MASK;
+#if PTTYPE == 64
+			acc->nx = nxe && (xd & PT64_NX_MASK);
+#endif
 			if (permission_fault(mode, acc, access))
 				return walk_fault(mode, gva, access, PFERR_PRESENT_MASK, fault);
 			if (set_ad && (access & PFERR_WRITE_MASK) && !(pte & PT_DIRTY_MASK))
-				__atomic_fetch_or(ptep, (pt_element_t)PT_DIRTY_MASK, __ATOMIC_ACQ_REL);
+				guest_pte_set_bits(kvm, wt, pte_gpa, PT_DIRTY_MASK, sizeof(pte));
 			return base | (gva & size_mask);
 		}
 		table_gpa = (u64)pte & PT_BASE_ADDR_MASK;

@@ -29,7 +29,7 @@ u64 make_nonleaf_spte(u64 *child_pt)
 	       ((u64)(uintptr_t)child_pt & SPTE_BASE_ADDR_MASK);
 }
 
-u64 make_mmio_spte(void)
+u64 make_mmio_spte(u64 gen)
 {
-	return SPTE_MMIO_VALUE;
+	return SPTE_MMIO_VALUE | (gen & SPTE_MMIO_GEN_MASK) << SPTE_MMIO_GEN_SHIFT;
 }

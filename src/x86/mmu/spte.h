@@ -48,6 +48,17 @@
 #define VMX_EPT_MISCONFIG_WX_VALUE	(VMX_EPT_WRITABLE_MASK | VMX_EPT_EXECUTABLE_MASK)
 #define SPTE_MMIO_VALUE			(VMX_EPT_MISCONFIG_WX_VALUE | SPTE_MMU_PRESENT_MASK)
 #define SPTE_MMIO_MASK			(VMX_EPT_RWX_MASK | SPTE_MMU_PRESENT_MASK)
+/*
+ * An MMIO SPTE records the memslot generation it was made in (KVM's
+ * MMIO_SPTE_GEN_MASK), here in the address field, bits 51:12, which an
+ * MMIO SPTE does not use: the fact "no memslot here" holds only while the
+ * memslots are those of that generation (handle_mmio_page_fault()).  The
+ * processor sees a W+X entry without R, misconfigured whatever the rest.
+ * FIXME: 40 bits of generation; KVM zaps all MMIO SPTEs when its (19-bit)
+ * generation wraps, here a wrap would take 2^40 memslot updates.
+ */
+#define SPTE_MMIO_GEN_SHIFT		12
+#define SPTE_MMIO_GEN_MASK		((1ull << 40) - 1)
 
 static inline bool is_shadow_present_pte(u64 spte)
 {
@@ -57,6 +68,11 @@ static inline bool is_shadow_present_pte(u64 spte)
 static inline bool is_mmio_spte(u64 spte)
 {
 	return (spte & SPTE_MMIO_MASK) == SPTE_MMIO_VALUE;
+}
+
+static inline u64 get_mmio_spte_generation(u64 spte)
+{
+	return (spte >> SPTE_MMIO_GEN_SHIFT) & SPTE_MMIO_GEN_MASK;
 }
 
 static inline bool is_large_pte(u64 spte)
@@ -97,6 +113,7 @@ static inline u64 kvm_pages_per_hpage(int level)
 
 u64 make_spte(u64 hva, int level, bool writable, bool host_writable);
 u64 make_nonleaf_spte(u64 *child_pt);
-u64 make_mmio_spte(void);
+/* An MMIO SPTE made while the memslots were of generation @gen. */
+u64 make_mmio_spte(u64 gen);
 
 #endif

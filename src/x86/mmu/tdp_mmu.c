@@ -11,41 +11,75 @@
 #include "x86/mmu/spte.h"
 #include "x86/mmu/tdp_iter.h"
 
-static u64 *tdp_mmu_alloc_table(struct kvm_tdp_mmu *mmu)
+int kvm_mmu_topup_memory_caches(struct kvm_mmu_caches *mc)
 {
-	u64 *pt;
+	const int min = PT64_ROOT_4LEVEL - 1;
 
-	if (mmu->nr_tables == mmu->cap_tables) {
-		size_t cap = mmu->cap_tables ? mmu->cap_tables * 2 : 64;
-		void **t = realloc(mmu->tables, cap * sizeof(*t));
+	while (mc->shadow_page_cache.nobjs < min) {
+		void *pt = aligned_alloc(PAGE_SIZE, PAGE_SIZE);
 
-		if (!t)
-			return NULL;
-		mmu->tables = t;
-		mmu->cap_tables = cap;
+		if (!pt)
+			return -ENOMEM;
+		memset(pt, 0, PAGE_SIZE);
+		mc->shadow_page_cache.objects[mc->shadow_page_cache.nobjs++] = pt;
 	}
-	pt = aligned_alloc(PAGE_SIZE, PAGE_SIZE);
-	if (!pt)
-		return NULL;
-	memset(pt, 0, PAGE_SIZE);
-	mmu->tables[mmu->nr_tables++] = pt;
-	return pt;
+	while (mc->page_header_cache.nobjs < min) {
+		void *sp = calloc(1, sizeof(struct kvm_mmu_page));
+
+		if (!sp)
+			return -ENOMEM;
+		mc->page_header_cache.objects[mc->page_header_cache.nobjs++] = sp;
+	}
+	return 0;
+}
+
+void kvm_mmu_free_memory_caches(struct kvm_mmu_caches *mc)
+{
+	while (mc->shadow_page_cache.nobjs)
+		free(mc->shadow_page_cache.objects[--mc->shadow_page_cache.nobjs]);
+	while (mc->page_header_cache.nobjs)
+		free(mc->page_header_cache.objects[--mc->page_header_cache.nobjs]);
+}
+
+/* A zeroed table from @mc, linked into the MMU's list.  Caller holds mmu_lock. */
+static u64 *tdp_mmu_alloc_table(struct kvm_tdp_mmu *mmu, struct kvm_mmu_caches *mc)
+{
+	struct kvm_mmu_page *sp;
+
+	if (!mc || !mc->shadow_page_cache.nobjs || !mc->page_header_cache.nobjs)
+		return NULL;	/* not topped up: the fault fails with -ENOMEM */
+	sp = mc->page_header_cache.objects[--mc->page_header_cache.nobjs];
+	sp->spt = mc->shadow_page_cache.objects[--mc->shadow_page_cache.nobjs];
+	sp->next = mmu->pages;
+	mmu->pages = sp;
+	mmu->nr_pages++;
+	return sp->spt;
 }
 
 int kvm_tdp_mmu_init(struct kvm_tdp_mmu *mmu)
 {
+	struct kvm_mmu_caches mc = { 0 };
+	int r;
+
 	memset(mmu, 0, sizeof(*mmu));
 	pthread_mutex_init(&mmu->mmu_lock, NULL);
 	mmu->root_level = PT64_ROOT_4LEVEL;
-	mmu->root = tdp_mmu_alloc_table(mmu);
+	r = kvm_mmu_topup_memory_caches(&mc);
+	if (!r)
+		mmu->root = tdp_mmu_alloc_table(mmu, &mc);
+	kvm_mmu_free_memory_caches(&mc);
 	return mmu->root ? 0 : -ENOMEM;
 }
 
 void kvm_tdp_mmu_uninit(struct kvm_tdp_mmu *mmu)
 {
-	for (size_t i = 0; i < mmu->nr_tables; i++)
-		free(mmu->tables[i]);
-	free(mmu->tables);
+	while (mmu->pages) {
+		struct kvm_mmu_page *sp = mmu->pages;
+
+		mmu->pages = sp->next;
+		free(sp->spt);
+		free(sp);
+	}
 	pthread_mutex_destroy(&mmu->mmu_lock);
 	memset(mmu, 0, sizeof(*mmu));
 }
@@ -91,7 +125,7 @@ static int __kvm_tdp_mmu_map(struct kvm_tdp_mmu *mmu, struct kvm_page_fault *fau
 		 * fault are mapped again on their own faults.
 		 */
 		{
-			u64 *child = tdp_mmu_alloc_table(mmu);
+			u64 *child = tdp_mmu_alloc_table(mmu, fault->caches);
 
 			if (!child)
 				return -ENOMEM;
@@ -101,7 +135,7 @@ static int __kvm_tdp_mmu_map(struct kvm_tdp_mmu *mmu, struct kvm_page_fault *fau
 	}
 
 	if (!fault->slot) {
-		new_spte = make_mmio_spte();
+		new_spte = make_mmio_spte(fault->mmio_gen);
 	} else {
 		u64 hva = fault->hva & ~((kvm_pages_per_hpage(level) << PAGE_SHIFT) - 1);
 

@@ -371,7 +371,6 @@ static void vmx_read_emulator_regs(struct kvm_vcpu *vcpu)
 	a->cr2 = native_read_cr2();
 	a->dr6 = get_debugreg(6);
 	a->xcr0 = xgetbv(0);
-	cpu_fpu_save(&a->guest_fpu);
 	memcpy(vmx->emul_seg, a->seg, sizeof(vmx->emul_seg));
 	vmx->emul_interruptibility = a->interruptibility;
 	vmx->emul_cr2 = a->cr2;
@@ -403,7 +402,6 @@ static void vmx_write_emulator_regs(struct kvm_vcpu *vcpu)
 		native_write_cr2(a->cr2);
 	if (a->dr6 != vmx->emul_dr6)
 		set_debugreg(a->dr6, 6);
-	cpu_fpu_restore(&a->guest_fpu);
 }
 
 /*
@@ -418,6 +416,8 @@ static void vmx_cache_reg(struct kvm_vcpu *vcpu, int reg)
 		return;
 	if (reg == VCPU_EXREG_EMULATOR)
 		vmx_read_emulator_regs(vcpu);
+	else if (reg == VCPU_EXREG_FPU)
+		cpu_fpu_save(&a->guest_fpu);
 	a->regs_avail |= 1u << reg;
 }
 
@@ -432,6 +432,8 @@ static void vmx_write_dirty_regs(struct kvm_vcpu *vcpu)
 	}
 	if (a->regs_dirty & (1u << VCPU_EXREG_EMULATOR))
 		vmx_write_emulator_regs(vcpu);
+	if (a->regs_dirty & (1u << VCPU_EXREG_FPU))
+		cpu_fpu_restore(&a->guest_fpu);
 	a->regs_dirty = 0;
 }
 

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vmx_mmio.h: the processor's side of MMIO in VMX non-root operation
+ * (vmx_mmio.c): the EPT-misconfiguration exit a cached MMIO translation
+ * takes (tlb.c's MMIO TLB).
+ */
+#ifndef SILICON_VMX_MMIO_H
+#define SILICON_VMX_MMIO_H
+
+#include "silicon/cpu.h"
+
+/*
+ * vmx_ept_misconfig_exit() - the access at guest-physical @gpa of the
+ * current instruction meets a misconfigured EPT entry: VM exit (no return).
+ */
+__attribute__((noreturn)) void vmx_ept_misconfig_exit(struct cpu *c, u64 gpa);
+
+#endif
