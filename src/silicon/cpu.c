@@ -301,10 +301,30 @@ u64 cpu_rdtsc(struct cpu *c)
 	return t + c->s.tsc_offset;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+void __asan_handle_no_return(void);
+#endif
+
+/* See cpu.h.  Out of line: GCC does not inline a __builtin_longjmp(). */
+__attribute__((noreturn)) void cpu_jump(struct cpu *c, int code)
+{
+#ifdef CPU_JB_GLIBC
+	longjmp(c->jb, code);
+#else
+	if (c->emul)
+		longjmp(c->jb, code);
+	c->jmp_code = code;
+#if defined(__SANITIZE_ADDRESS__)
+	__asan_handle_no_return();	/* the frames skipped keep no poisoned redzones */
+#endif
+	__builtin_longjmp(c->run_jb, 1);
+#endif
+}
+
 __attribute__((noreturn)) void cpu_exit_now(struct cpu *c, int reason)
 {
 	c->exit_reason = reason;
-	longjmp(c->jb, 2);
+	cpu_jump(c, 2);
 }
 
 static enum cpu_exit finish(struct cpu *c, enum cpu_exit e)
@@ -559,7 +579,7 @@ static __attribute__((noinline)) void run_block(struct cpu *c, const struct bloc
 /* Put over the insn after one that wrote its own block's code (icache.c): stop before it. */
 void op_smc_stop(struct cpu *c, const struct insn *i)
 {
-	longjmp(c->jb, 3);
+	cpu_jump(c, 3);
 }
 
 /*
@@ -730,7 +750,11 @@ static enum cpu_exit run(struct cpu *c, u64 budget, bool soft)
 
 	c->budget_end = budget ? c->icount + budget : ~0ull;
 	c->budget_soft = soft;
+#ifdef CPU_JB_GLIBC
 	r = setjmp(c->jb);
+#else
+	r = __builtin_setjmp(c->run_jb) ? c->jmp_code : 0;
+#endif
 	if (r == 3)	/* restart the loop (op_smc_stop(), INT n): count what retired, once */
 		cpu_count_partial(c);
 	if (r == 2) {

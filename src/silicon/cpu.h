@@ -238,6 +238,16 @@ struct cpu {
 	 * and the loop fast path; the overshoot is less than one block.
 	 */
 	bool budget_soft;
+	/*
+	 * Where faults and exits leave a handler for (cpu_jump()): run()'s
+	 * __builtin_setjmp() buffer (frame, label, stack: a few instructions
+	 * each way, against glibc's setjmp and longjmp, whose longjmp also
+	 * runs the thread's cleanup handlers), with the code in jmp_code; jb
+	 * is glibc's, for the emulation assist's setjmp (emulate.c), which a
+	 * core with emul set jumps to instead.
+	 */
+	void *run_jb[5];
+	int jmp_code;
 	jmp_buf jb;
 	int fault_vec;		/* exception being raised, -1 none */
 	u32 fault_err;
@@ -269,6 +279,20 @@ static inline void cpu_req(struct cpu *c, u32 bits)
 {
 	__atomic_or_fetch(&c->req, bits, __ATOMIC_SEQ_CST);
 }
+
+/*
+ * ThreadSanitizer keeps a shadow call stack that only glibc's longjmp
+ * unwinds: under it the run loop uses glibc's setjmp/longjmp too.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define CPU_JB_GLIBC 1
+#endif
+/*
+ * Leave the handler running now for the run loop's setjmp (run() in
+ * cpu.c) with @code: 1 fault, 2 exit (exit_reason), 3 restart the loop;
+ * an emulating core (emulate.c) goes to its own setjmp with the same codes.
+ */
+__attribute__((noreturn)) void cpu_jump(struct cpu *c, int code);
 
 /* ---- registers ---- */
 

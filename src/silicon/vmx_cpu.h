@@ -15,6 +15,7 @@
 
 #include "silicon/silicon.h"
 #include "silicon/vmcs.h"
+#include "silicon/vmx_api.h"
 
 struct cpu;
 
@@ -165,35 +166,27 @@ struct vmx_cpu {
 	 * and an exit that changes "IA-32e mode guest" reset it).
 	 */
 	bool ctls_valid;
+	/* VMREAD/VMWRITE's view of the current VMCS (vmx_api.h), with the VMCS_DIRTY_* bits */
+	struct vmx_vmcs_port port;
 };
 
 /*
- * Fields whose checks are made at every VM entry, so that a VMWRITE to one
- * keeps the cached outcome of the other checks (ctl_host_checked,
- * guest_checked); VMX_PREEMPTION_TIMER_VALUE, TSC_OFFSET, TSC_MULTIPLIER and
- * GUEST_RSP are not checked at all.
+ * What VMWRITEs since the last VM entry invalidated (VMCS_DIRTY_*), folded
+ * into the cached outcomes before the entry looks at them.
  */
-static inline bool vmcs_field_checked_every_entry(u32 enc)
+static inline void vmx_fold_dirty(struct vmx_cpu *v)
 {
-	switch (enc) {
-	case VM_ENTRY_INTR_INFO_FIELD:
-	case VM_ENTRY_EXCEPTION_ERROR_CODE:
-	case VM_ENTRY_INSTRUCTION_LEN:
-	case GUEST_RIP:
-	case GUEST_RSP:
-	case GUEST_RFLAGS:
-	case GUEST_INTERRUPTIBILITY_INFO:
-	case GUEST_ACTIVITY_STATE:
-	case GUEST_PENDING_DBG_EXCEPTIONS:
-	case VMX_PREEMPTION_TIMER_VALUE:
-	case TSC_OFFSET:
-	case TSC_OFFSET + 1:	/* its high half */
-	case TSC_MULTIPLIER:
-	case TSC_MULTIPLIER + 1:
-		return true;
-	default:
-		return false;
-	}
+	u32 d = v->port.dirty;
+
+	if (!d)
+		return;
+	v->port.dirty = 0;
+	if (d & VMCS_DIRTY_CTLS)
+		v->ctls_valid = false;
+	if (d & VMCS_DIRTY_CTL_HOST)
+		v->ctl_host_checked = false;
+	if (d & VMCS_DIRTY_GUEST)
+		v->guest_checked = v->guest_loaded = false;
 }
 
 static inline void *vmx_ptr(u64 pa)
@@ -204,6 +197,12 @@ static inline void *vmx_ptr(u64 pa)
 static inline void *vmx_vmcs(const struct vmx_cpu *v)
 {
 	return v->vmcs_ptr == VMX_INVALID_PTR ? NULL : vmx_ptr(v->vmcs_ptr);
+}
+
+/* The current VMCS is reachable by the inline VMREAD/VMWRITE exactly while it is usable. */
+static inline void vmx_port_update(struct vmx_cpu *v)
+{
+	v->port.vmcs = v->vmxon && v->vmcs_ptr != VMX_INVALID_PTR ? vmx_ptr(v->vmcs_ptr) : NULL;
 }
 
 /* A "physical address" VMX accepts for a 4 KiB structure (SDM 31.3). */

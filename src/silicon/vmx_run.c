@@ -189,6 +189,7 @@ u32 vmx_op_enter(u64 *regs, bool launched)
 
 	if (!v)
 		return VMX_ENTER_FAULT;
+	vmx_fold_dirty(v);
 	/* STEPs 1-4: checks (vmentry.c). */
 	switch (vmx_entry_check(v, !launched, &reason, &qual)) {
 	case VMX_SUCCEED:
