@@ -427,21 +427,52 @@ static int boundary(struct cpu *c, bool *shadow)
 	return -1;
 }
 
+/* The index of the current block's instruction at RIP, or -1. */
+static int partial_index(const struct cpu *c)
+{
+	const struct block *b = c->cur_block;
+	u64 rip = c->blk_base;
+
+	for (int k = 0; k < b->n; k++) {
+		if (rip == c->s.rip)
+			return k;
+		rip += b->insn[k].len;
+	}
+	return -1;
+}
+
 /* Count the instructions of the current block retired before a fault. */
 void cpu_count_partial(struct cpu *c)
 {
-	const struct block *b = c->cur_block;
-	u64 rip;
+	int k;
+
+	if (!c->cur_block)
+		return;
+	k = partial_index(c);
+	if (k >= 0)
+		c->icount += k;
+	c->cur_block = NULL;
+}
+
+/* The same for an exit, noting where the run may resume (resume()). */
+static void count_partial_exit(struct cpu *c)
+{
+	struct block *b = (struct block *)c->cur_block;
+	int k;
 
 	if (!b)
 		return;
-	rip = c->blk_base;
-	for (int k = 0; k < b->n; k++) {
-		if (rip == c->s.rip) {
-			c->icount += k;
-			break;
+	k = partial_index(c);
+	if (k >= 0) {
+		c->icount += k;
+		if (b->cached) {
+			c->resume_b = b;
+			c->resume_k = (u32)k;
+			c->resume_base = c->blk_base;
+			c->resume_gen = c->icache_gen;
+			c->resume_epoch = c->link_epoch;
+			c->resume_wgen = __atomic_load_n(&code_wgen, __ATOMIC_RELAXED);
 		}
-		rip += b->insn[k].len;
 	}
 	c->cur_block = NULL;
 }
@@ -486,7 +517,7 @@ static void cpu_exec_exact(struct cpu *c, const struct insn *i)
 		i_->fn(c, i_);						\
 	} while (0)
 static __attribute__((noinline)) void run_block(struct cpu *c, const struct block *b,
-						const struct insn *end)
+						const struct insn *start, const struct insn *end)
 {
 	static const void *const steps[BLOCK_MAX_INSNS + 1] = {
 		NULL, &&L1, &&L2, &&L3, &&L4, &&L5, &&L6, &&L7, &&L8, &&L9, &&L10, &&L11, &&L12,
@@ -494,8 +525,8 @@ static __attribute__((noinline)) void run_block(struct cpu *c, const struct bloc
 		&&L25, &&L26, &&L27, &&L28, &&L29, &&L30, &&L31, &&L32, &&L33, &&L34, &&L35, &&L36,
 		&&L37, &&L38, &&L39, &&L40, &&L41, &&L42, &&L43, &&L44, &&L45, &&L46, &&L47, &&L48,
 	};
-	const void *entry = steps[end - b->insn];
-	u64 stop;
+	const void *entry = steps[end - start];
+	u64 stop, count = b->n - (u64)(start - b->insn);	/* this pass: from @start */
 
 	_Static_assert(BLOCK_MAX_INSNS == 48, "run_block() unrolls 48 steps");
 	/* the loop runs the block again while icount < stop: a whole block must fit a hard budget */
@@ -505,7 +536,7 @@ static __attribute__((noinline)) void run_block(struct cpu *c, const struct bloc
 		stop = c->budget_end;
 	else
 		stop = c->budget_end >= b->n ? c->budget_end - b->n + 1 : 0;
-	u64 base = c->s.rip;
+	u64 base = c->s.rip - start->off;
 
 	for (;;) {
 		c->blk_base = base;
@@ -559,7 +590,7 @@ static __attribute__((noinline)) void run_block(struct cpu *c, const struct bloc
 	L2: STEP(2);
 	L1: STEP(1);
 		c->s.rip += end[-1].len;
-		c->icount += b->n;
+		c->icount += count;
 		/*
 		 * A loop that branches back to its own start runs again
 		 * straight away while nothing is pending and nothing that a
@@ -572,6 +603,8 @@ static __attribute__((noinline)) void run_block(struct cpu *c, const struct bloc
 			return;
 		/* = c->s.rip, without waiting for the store that just made it */
 		base = b->rip;
+		entry = steps[end - b->insn];
+		count = b->n;
 	}
 }
 #undef STEP
@@ -583,6 +616,49 @@ void op_smc_stop(struct cpu *c, const struct insn *i)
 }
 
 /*
+ * The instruction an exit left the run at (cpu_exit_now() from a handler,
+ * run()), or the one after it, which is where the owner resumes after
+ * skipping the instruction (VMRESUME after KVM advanced RIP by the exit's
+ * instruction length): with nothing pending at this boundary and the
+ * block still valid under the conditions of a link (arena generation,
+ * link epoch: mode, CS, TLB; code_wgen: no code page written anywhere),
+ * the rest of its block runs at once, without a lookup; its dead-flag
+ * marks hold for any tail, since the instruction that exited reads every
+ * flag (insn_flags()).  Return: that block (for chaining: also when the
+ * instruction was its last, so that the block after it is reached by a
+ * link), or NULL.
+ */
+static struct block *resume(struct cpu *c)
+{
+	struct block *b = c->resume_b;
+	const struct insn *at, *end;
+	u64 base = c->resume_base;
+
+	c->resume_b = NULL;
+	if (__atomic_load_n(&c->req, __ATOMIC_RELAXED) || !c->budget_soft ||
+	    c->icount >= c->budget_end || c->resume_gen != c->icache_gen ||
+	    c->resume_epoch != c->link_epoch ||
+	    c->resume_wgen != __atomic_load_n(&code_wgen, __ATOMIC_RELAXED))
+		return NULL;
+	at = &b->insn[c->resume_k];
+	/* a fused pair runs from its first half (run_loop()) */
+	end = b->insn + (b->fused ? b->n - 1 : b->n);
+	if (c->s.rip == base + at->off + at->len)
+		at++;
+	else if (c->s.rip != base + at->off)
+		return NULL;
+	/* it ended the block (an I/O instruction ends one): its successor is a link of it */
+	if (at == b->insn + b->n)
+		return b;
+	if (at >= end)
+		return NULL;
+	c->cur_block = b;
+	c->run_end = end;
+	run_block(c, b, at, end);
+	return b;
+}
+
+/*
  * The block loop.  Kept out of cpu_run() so that setjmp() there does not
  * force every variable of the hot loop into memory.
  */
@@ -590,6 +666,8 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 {
 	struct block *b = NULL;	/* the block just run, for chaining */
 
+	if (c->resume_b)
+		b = resume(c);
 	for (;;) {
 		struct block *nb = NULL;
 		const struct insn *i, *end;
@@ -740,7 +818,7 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 			c->icount += c->run_end != end ? (u64)(i - b->insn) : n;
 			continue;
 		}
-		run_block(c, b, end);
+		run_block(c, b, b->insn, end);
 	}
 }
 
@@ -755,10 +833,12 @@ static enum cpu_exit run(struct cpu *c, u64 budget, bool soft)
 #else
 	r = __builtin_setjmp(c->run_jb) ? c->jmp_code : 0;
 #endif
+	if (r)		/* from inside a run: where it left is noted again for an exit only */
+		c->resume_b = NULL;
 	if (r == 3)	/* restart the loop (op_smc_stop(), INT n): count what retired, once */
 		cpu_count_partial(c);
 	if (r == 2) {
-		cpu_count_partial(c);
+		count_partial_exit(c);
 		return finish(c, (enum cpu_exit)c->exit_reason);
 	}
 	if (r == 1) {

@@ -257,6 +257,14 @@ struct cpu {
 	const struct block *cur_block;
 	const struct insn *run_end;	/* the run loop stops before this insn */
 	u64 blk_base;		/* RIP of cur_block's first insn in this run */
+	/*
+	 * Where the last run left a block by an exit from one of its
+	 * instructions (index resume_k, block at resume_base), and the link
+	 * conditions then; cpu.c resume() goes on there.  NULL: nowhere.
+	 */
+	struct block *resume_b;
+	u32 resume_k, resume_wgen;
+	u64 resume_base, resume_gen, resume_epoch;
 
 	/* VMX: non-root operation (the VMX engineer's state hangs off vmx) */
 	bool vmx_nonroot;

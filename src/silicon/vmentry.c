@@ -451,6 +451,13 @@ int vmx_check_guest_volatile(const void *vmcs, u64 *qual)
 		return -1;
 	if ((ia32e || !(cr0 & CR0_PE)) && (rflags & RFLAGS_VM))
 		return -1;
+	/*
+	 * The common entry: no event to inject, active, no blocking, no
+	 * pending debug exceptions.  Every check below needs one of them.
+	 */
+	if (!inject && !intr && activity == GUEST_ACTIVITY_ACTIVE &&
+	    !G(GUEST_PENDING_DBG_EXCEPTIONS))
+		return 0;
 	if (inject && type == INTR_TYPE_EXT_INTR && !(rflags & RFLAGS_IF))
 		return -1;
 
@@ -676,6 +683,22 @@ void vmx_ept_xlate(struct cpu *c, u64 gpa, int kind, struct phys_xlate *out);
 void vmx_host_xlate(struct cpu *c, u64 gpa, int kind, struct phys_xlate *out);
 
 /*
+ * Activity state, interruptibility and RFLAGS came from the VMCS: the run
+ * loop evaluates the first instruction boundary (boundary() in cpu.c)
+ * when one of them, or the core's NMI and breakpoint state, needs it (the
+ * conditions under which it keeps REQ_SLOW set itself, and the shadows).
+ */
+static void vmx_enter_boundary(struct cpu *c)
+{
+	const struct cpu_state *s = &c->s;
+
+	if (s->activity != CPU_ACTIVE ||
+	    (s->interruptibility & (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING)) ||
+	    (s->rflags & CPU_FLAG_TF) || s->nmi_pending || c->dbg_exec || c->dbg_data)
+		cpu_req(c, REQ_SLOW);
+}
+
+/*
  * The core's state was written behind its back: recompute the mode, and
  * flush its TLB unless the guest comes back to the VPID-tagged context its
  * entries were filled in (SDM 29.4.3.3: with VPID 0 - "enable VPID" off -
@@ -697,8 +720,6 @@ static void vmx_enter_tlb_context(struct vmx_cpu *v, bool fresh)
 
 	c->lf_op = LF_NONE;
 	c->s.rflags = (c->s.rflags & 0x3f7fd7) | 2;
-	/* Activity state and interruptibility came from the VMCS: look at them. */
-	cpu_req(c, REQ_SLOW);
 	/*
 	 * Not fresh: modes, breakpoints and the TLB context are those the
 	 * core had at the exit (nothing they depend on has changed); without
@@ -707,6 +728,7 @@ static void vmx_enter_tlb_context(struct vmx_cpu *v, bool fresh)
 	if (!fresh) {
 		if (!ctx.vpid)
 			tlb_flush_all(c);
+		vmx_enter_boundary(c);
 		return;
 	}
 	cpu_update_mode(c);
@@ -718,6 +740,7 @@ static void vmx_enter_tlb_context(struct vmx_cpu *v, bool fresh)
 		tlb_flush_all(c);
 	v->tlb_ctx = ctx;
 	v->tlb_ctx_valid = true;
+	vmx_enter_boundary(c);
 }
 
 /* MSRs a VM-entry MSR-load list may not name (SDM 27.4). */
@@ -814,6 +837,7 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
 		memcpy(v->seg_snap, s->seg, sizeof(s->seg));
 		v->seg_snap_v86 = G(GUEST_RFLAGS) & BIT(17);
 		v->seg_snap_valid = !v->seg_snap_v86;
+		v->nv_snap_valid = false;	/* taken at the next full save (vmexit.c) */
 	}
 
 	/* (27.3.2.3) RIP, RSP, RFLAGS, and the registers KVM keeps (Linux's __vmx_vcpu_run). */
@@ -878,9 +902,11 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
 	/* The VMX-preemption timer starts counting (SDM 26.5.1). */
 	v->timer_armed = ctl->pin & PIN_BASED_VMX_PREEMPTION_TIMER;
 	v->timer_zero = v->timer_armed && !vmcs_get32(vmcs, VMX_PREEMPTION_TIMER_VALUE);
-	if (v->timer_armed)
-		v->timer_deadline = vmx_host_tsc() +
+	if (v->timer_armed) {
+		v->entry_tsc = vmx_host_tsc();
+		v->timer_deadline = v->entry_tsc +
 				    ((u64)vmcs_get32(vmcs, VMX_PREEMPTION_TIMER_VALUE) << VMX_TIMER_RATE);
+	}
 
 	/* STEP 6 (27.6): event injection, delivered before the first guest instruction. */
 	info = vmcs_get32(vmcs, VM_ENTRY_INTR_INFO_FIELD);

@@ -55,7 +55,15 @@ static void save_guest_state(struct vmx_cpu *v, void *vmcs)
 	struct cpu *c = v->cpu;
 	struct cpu_state *s = &c->s;
 	const struct vmx_ctls *ctl = &v->ctls;
+	bool pae_ept = (ctl->proc2 & SECONDARY_EXEC_ENABLE_EPT) && (s->cr0 & BIT(31)) &&
+		       (s->cr4 & BIT(5)) && !(s->efer & BIT(10));
 	u32 entry;
+
+	/* Nothing but the fields below changed since the last full save (vmx_cpu.h). */
+	if (v->nv_snap_valid && !pae_ept && !(s->rflags & BIT(17)) && s->pat == v->nv_snap_pat &&
+	    s->debugctl == v->nv_snap_debugctl &&
+	    !memcmp(v->nv_snap, &s->VMX_NV_SNAP_FIRST, VMX_NV_SNAP_SIZE))
+		goto regs;
 
 	/* (28.3.1) control registers, debug registers, MSRs */
 	save_checked(v, vmcs, GUEST_CR0, s->cr0);
@@ -119,21 +127,12 @@ static void save_guest_state(struct vmx_cpu *v, void *vmcs)
 	save_checked(v, vmcs, GUEST_IDTR_BASE, s->idtr.base);
 	save_checked(v, vmcs, GUEST_IDTR_LIMIT, s->idtr.limit);
 
-	/* (28.3.3) RIP, RSP, RFLAGS, and KVM's registers */
-	vmcs_set(vmcs, GUEST_RIP, s->rip);
-	vmcs_set(vmcs, GUEST_RSP, s->gpr[4]);
-	if ((vmcs_get(vmcs, GUEST_RFLAGS) ^ s->rflags) & BIT(17))	/* RFLAGS.VM: see vmx_insn.c */
-		v->guest_checked = false;
-	vmcs_set(vmcs, GUEST_RFLAGS, s->rflags);
-	memcpy(v->regs, s->gpr, sizeof(s->gpr));	/* RSP too, as KVM's array has a slot */
-
 	/*
 	 * PAE paging with EPT: the PDPTEs are saved (28.3.4): the processor's
 	 * PDPTE registers, or, if the core has not loaded them for this CR3
 	 * yet, the PDPT at CR3 read through EPT.
 	 */
-	if ((ctl->proc2 & SECONDARY_EXEC_ENABLE_EPT) && (s->cr0 & BIT(31)) && (s->cr4 & BIT(5)) &&
-	    !(s->efer & BIT(10))) {
+	if (pae_ept) {
 		struct ept_result r;
 
 		if (c->pdpte_cr3 == s->cr3)
@@ -147,6 +146,19 @@ static void save_guest_state(struct vmx_cpu *v, void *vmcs)
 				save_checked(v, vmcs, GUEST_PDPTR0 + 2 * i, e);
 			}
 	}
+	memcpy(v->nv_snap, &s->VMX_NV_SNAP_FIRST, VMX_NV_SNAP_SIZE);
+	v->nv_snap_pat = s->pat;
+	v->nv_snap_debugctl = s->debugctl;
+	v->nv_snap_valid = true;
+
+regs:
+	/* (28.3.3) RIP, RSP, RFLAGS, and KVM's registers */
+	vmcs_set(vmcs, GUEST_RIP, s->rip);
+	vmcs_set(vmcs, GUEST_RSP, s->gpr[4]);
+	if ((vmcs_get(vmcs, GUEST_RFLAGS) ^ s->rflags) & BIT(17))	/* RFLAGS.VM: see vmx_insn.c */
+		v->guest_checked = false;
+	vmcs_set(vmcs, GUEST_RFLAGS, s->rflags);
+	memcpy(v->regs, s->gpr, sizeof(s->gpr));	/* RSP too, as KVM's array has a slot */
 
 	/*
 	 * (28.3.4) non-register state.  The pending debug exceptions field is

@@ -13,6 +13,8 @@
 #ifndef SILICON_VMX_CPU_H
 #define SILICON_VMX_CPU_H
 
+#include <stddef.h>
+
 #include "silicon/silicon.h"
 #include "silicon/vmcs.h"
 #include "silicon/vmx_api.h"
@@ -86,6 +88,10 @@ struct vmx_exit_info {
 	u32 insn_len, insn_info;
 };
 
+#define VMX_NV_SNAP_FIRST seg
+#define VMX_NV_SNAP_SIZE \
+	(offsetof(struct cpu_state, sysenter_eip) + 8 - offsetof(struct cpu_state, VMX_NV_SNAP_FIRST))
+
 struct vmx_cpu {
 	struct cpu *cpu;
 	bool vmxon;
@@ -104,6 +110,7 @@ struct vmx_cpu {
 	bool timer_armed;		/* VMX-preemption timer counting */
 	bool timer_zero;		/* ... and it started at 0 */
 	u64 timer_deadline;		/* in guest-visible TSC ticks (root TSC) */
+	u64 entry_tsc;			/* the TSC when it started (the entry's one read) */
 	u32 injected, injected_err;	/* the event VM entry injected, 0 = none */
 	u32 injected_len;		/* its instruction length (software events) */
 	bool injecting;			/* its delivery has not started yet */
@@ -160,6 +167,19 @@ struct vmx_cpu {
 	struct cpu_seg seg_snap[CPU_NR_SEGS];
 	bool seg_snap_v86;
 	bool seg_snap_valid;
+	/*
+	 * The core's registers from which a VM exit saves the guest-state
+	 * fields other than RIP, RSP, RFLAGS and the non-register state
+	 * (segments through SYSENTER_EIP in struct cpu_state, PAT, DEBUGCTL),
+	 * as the last full save saw them: while the VMCS holds what that save
+	 * wrote (no full load since, which any VMWRITE to one of those fields
+	 * or to a control forces), an exit that finds them equal saves none of
+	 * them.  Not with RFLAGS.VM (the saved access rights are not the
+	 * core's) nor PAE paging with EPT (the PDPTEs may come from memory).
+	 */
+	u8 nv_snap[VMX_NV_SNAP_SIZE];
+	u64 nv_snap_pat, nv_snap_debugctl;
+	bool nv_snap_valid;
 	/*
 	 * @ctls holds the current VMCS's controls: no control field has
 	 * changed since they were read (VMWRITE of a control, VMPTRLD, VMCLEAR

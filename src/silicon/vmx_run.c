@@ -84,9 +84,9 @@ static bool timer_expired(struct vmx_cpu *v)
  * interrupts do not wait for a slice end: the core sees c->req at every
  * block end.
  */
-static u64 slice_len(struct vmx_cpu *v)
+static u64 slice_len(const struct vmx_cpu *v, u64 now)
 {
-	u64 now = vmx_host_tsc(), left;
+	u64 left;
 
 	if (now >= v->timer_deadline)
 		return 256;
@@ -114,18 +114,25 @@ static void run_guest(struct vmx_cpu *v)
 	 * delivery runs first (the core cannot stop right after delivering).
 	 */
 	for (;;) {
-		u64 budget = v->timer_armed ? slice_len(v) : 0;
+		u64 budget = 0;
 		enum cpu_exit e;
 
 		/*
-		 * A nonzero timer lets the guest run at least one slice: the
-		 * time this entry took in the host is not guest time, and a
-		 * small value must not keep a guest from making progress.
+		 * One TSC read per slice; the first slice uses the entry's
+		 * (vmx_load_guest()).  A nonzero timer lets the guest run at
+		 * least one slice: the time this entry took in the host is not
+		 * guest time, and a small value must not keep a guest from
+		 * making progress.
 		 */
-		if (timer_expired(v) && (!first || v->timer_zero) &&
-		    !(c->s.event_info & CPU_EVENT_VALID)) {
-			exit_event(v, EXIT_REASON_PREEMPTION_TIMER, 0);
-			return;
+		if (v->timer_armed) {
+			u64 now = first ? v->entry_tsc : vmx_host_tsc();
+
+			if (now >= v->timer_deadline && (!first || v->timer_zero) &&
+			    !(c->s.event_info & CPU_EVENT_VALID)) {
+				exit_event(v, EXIT_REASON_PREEMPTION_TIMER, 0);
+				return;
+			}
+			budget = slice_len(v, now);
 		}
 		first = false;
 		e = cpu_run_slice(c, budget);
