@@ -822,11 +822,11 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 	}
 }
 
-static enum cpu_exit run(struct cpu *c, u64 budget, bool soft)
+static enum cpu_exit run(struct cpu *c, u64 budget_end, bool soft)
 {
 	int r;
 
-	c->budget_end = budget ? c->icount + budget : ~0ull;
+	c->budget_end = budget_end;
 	c->budget_soft = soft;
 #ifdef CPU_JB_GLIBC
 	r = setjmp(c->jb);
@@ -852,12 +852,17 @@ static enum cpu_exit run(struct cpu *c, u64 budget, bool soft)
 
 enum cpu_exit cpu_run(struct cpu *c, u64 budget)
 {
-	return run(c, budget, false);
+	return run(c, budget ? c->icount + budget : ~0ull, false);
 }
 
 enum cpu_exit cpu_run_slice(struct cpu *c, u64 budget)
 {
-	return run(c, budget, true);
+	return run(c, budget ? c->icount + budget : ~0ull, true);
+}
+
+enum cpu_exit cpu_run_boundary(struct cpu *c)
+{
+	return run(c, c->icount, false);
 }
 
 /* Port I/O through the owner's callback; unclaimed reads give all ones. */

@@ -639,6 +639,12 @@ void cpu_count_partial(struct cpu *c);
  * block more.  For time slices, which need no exact count.
  */
 enum cpu_exit cpu_run_slice(struct cpu *c, u64 budget);
+/*
+ * Evaluate the instruction boundary the core is at (deliver a pending
+ * event: injection, NMI, interrupt) and stop before the next instruction:
+ * CPU_EXIT_BUDGET, or whatever stopped it at that boundary.
+ */
+enum cpu_exit cpu_run_boundary(struct cpu *c);
 u64 cpu_flags_mask(struct cpu *c, bool iret);
 void cpu_cpuid(struct cpu *c, u32 leaf, u32 sub, u32 out[4]);
 void cpu_load_seg_real(struct cpu *c, int seg, u16 sel);

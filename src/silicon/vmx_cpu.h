@@ -318,5 +318,6 @@ void vmx_complete_exit(struct vmx_cpu *v);
 
 /* vmentry.c: STEP 5, 6 */
 u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual);
+bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs);
 
 #endif
