@@ -460,9 +460,17 @@ static void count_partial_exit(struct cpu *c)
 	struct block *b = (struct block *)c->cur_block;
 	int k;
 
-	if (!b)
+	if (!b) {
+		c->exit_insn = NULL;
 		return;
-	k = partial_index(c);
+	}
+	/* the instruction that exited, if it said which (insn_exit() in intercept.c) */
+	if (c->exit_insn >= b->insn && c->exit_insn < b->insn + b->n &&
+	    c->blk_base + c->exit_insn->off == c->s.rip)
+		k = (int)(c->exit_insn - b->insn);
+	else
+		k = partial_index(c);
+	c->exit_insn = NULL;
 	if (k >= 0) {
 		c->icount += k;
 		if (b->cached) {
@@ -891,22 +899,14 @@ int cpu_io_out(struct cpu *c, u16 port, int size, u32 val)
 	return r;
 }
 
-/*
- * I/O permission (SDM 19.5): allowed if CPL <= IOPL (not VM86), else the
- * TSS I/O bitmap must clear every bit of the access.
- */
-bool cpu_io_allowed(struct cpu *c, u16 port, int size)
+/* The TSS I/O bitmap must clear every bit of the access (cpu.h cpu_io_allowed()). */
+bool cpu_io_bitmap_allowed(struct cpu *c, u16 port, int size)
 {
 	const struct cpu_seg *tr = &c->s.seg[CPU_SEG_TR];
-	unsigned iopl = (c->s.rflags >> 12) & 3;
 	u64 base;
 	u16 off;
 	u32 bits;
 
-	if (!(c->mode & MODE_PE))
-		return true;
-	if (!(c->mode & MODE_VM86) && c->cpl <= iopl)
-		return true;
 	/* a 32/64-bit TSS is needed for a bitmap */
 	if ((tr->ar & CPU_AR_UNUSABLE) || ((tr->ar & 0xf) != 0xb && (tr->ar & 0xf) != 0x9))
 		return false;

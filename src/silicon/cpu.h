@@ -257,6 +257,8 @@ struct cpu {
 	const struct block *cur_block;
 	const struct insn *run_end;	/* the run loop stops before this insn */
 	u64 blk_base;		/* RIP of cur_block's first insn in this run */
+	/* The instruction whose handler takes the exit (cpu_exit_now()), or NULL: unknown */
+	const struct insn *exit_insn;
 	/*
 	 * Where the last run left a block by an exit from one of its
 	 * instructions (index resume_k, block at resume_base), and the link
@@ -657,7 +659,19 @@ void cpu_set_cs(struct cpu *c, u16 sel, u64 desc, int cpl);
 bool cpu_write_cr(struct cpu *c, int cr, u64 v);
 int cpu_io_in(struct cpu *c, u16 port, int size, u32 *val);
 int cpu_io_out(struct cpu *c, u16 port, int size, u32 val);
-bool cpu_io_allowed(struct cpu *c, u16 port, int size);
+bool cpu_io_bitmap_allowed(struct cpu *c, u16 port, int size);
+
+/*
+ * I/O permission (SDM 19.5): allowed if CPL <= IOPL (not VM86), else the
+ * TSS I/O bitmap must clear every bit of the access.
+ */
+static __always_inline bool cpu_io_allowed(struct cpu *c, u16 port, int size)
+{
+	if (!(c->mode & MODE_PE) ||
+	    (!(c->mode & MODE_VM86) && c->cpl <= ((c->s.rflags >> 12) & 3)))
+		return true;
+	return cpu_io_bitmap_allowed(c, port, size);
+}
 u64 cpu_rdtsc(struct cpu *c);
 u64 cpu_tsc_epoch(void);
 void cpu_far_jmp(struct cpu *c, const struct insn *i, u16 sel, u64 off, bool call, int osz);

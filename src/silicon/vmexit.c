@@ -12,6 +12,7 @@
  *                       STEP 4 host state, STEP 5 MSR-load list
  */
 #include <string.h>
+#include <immintrin.h>
 #include <x86intrin.h>
 
 #include "silicon/cpu.h"
@@ -19,6 +20,36 @@
 #include "silicon/vmx_cpu.h"
 
 #define G(f) vmcs_get(vmcs, f)
+
+/*
+ * The snapshot compare of every exit (save_guest_state()): 368 bytes,
+ * with AVX2 where the host has it (a third of a generic memcmp()).
+ */
+BUILD_BUG_ON(VMX_NV_SNAP_SIZE % 16);
+
+static __attribute__((target("avx2"))) bool nv_equal_avx2(const u8 *a, const u8 *b)
+{
+	__m256i acc = _mm256_setzero_si256();
+	__m128i t;
+	unsigned k = 0;
+
+#pragma GCC unroll 16
+	for (; k + 32 <= VMX_NV_SNAP_SIZE; k += 32)
+		acc = _mm256_or_si256(acc, _mm256_xor_si256(_mm256_loadu_si256((const void *)(a + k)),
+							     _mm256_loadu_si256((const void *)(b + k))));
+	t = _mm_or_si128(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
+	if (k < VMX_NV_SNAP_SIZE)
+		t = _mm_or_si128(t, _mm_xor_si128(_mm_loadu_si128((const void *)(a + k)),
+						  _mm_loadu_si128((const void *)(b + k))));
+	return _mm_testz_si128(t, t);
+}
+
+static bool nv_equal(const u8 *a, const u8 *b)
+{
+	if (__builtin_cpu_supports("avx2"))
+		return nv_equal_avx2(a, b);
+	return !memcmp(a, b, VMX_NV_SNAP_SIZE);
+}
 
 u64 vmx_host_tsc(void)
 {
@@ -62,7 +93,7 @@ static void save_guest_state(struct vmx_cpu *v, void *vmcs)
 	/* Nothing but the fields below changed since the last full save (vmx_cpu.h). */
 	if (v->nv_snap_valid && !pae_ept && !(s->rflags & BIT(17)) && s->pat == v->nv_snap_pat &&
 	    s->debugctl == v->nv_snap_debugctl &&
-	    !memcmp(v->nv_snap, &s->VMX_NV_SNAP_FIRST, VMX_NV_SNAP_SIZE))
+	    nv_equal(v->nv_snap, (const u8 *)&s->VMX_NV_SNAP_FIRST))
 		goto regs;
 
 	/* (28.3.1) control registers, debug registers, MSRs */
