@@ -518,14 +518,28 @@ static void cpu_exec_exact(struct cpu *c, const struct insn *i)
  * loop test per instruction, one call site per position); a write to the block's own code makes the next insn
  * op_smc_stop() (icache.c), which leaves the block there.
  */
+/*
+ * The instruction count below which @b may run (again) whole: with a hard
+ * budget the whole block must fit; an uncached block runs once.
+ */
+static __always_inline u64 block_stop(const struct cpu *c, const struct block *b)
+{
+	if (!b->cached)
+		return 0;
+	if (c->budget_soft)
+		return c->budget_end;
+	return c->budget_end >= b->n ? c->budget_end - b->n + 1 : 0;
+}
+
 #define STEP(k)								\
 	do {								\
 		const struct insn *i_ = end - (k);			\
 		c->s.rip = base + i_->off;				\
 		i_->fn(c, i_);						\
 	} while (0)
-static __attribute__((noinline)) void run_block(struct cpu *c, const struct block *b,
-						const struct insn *start, const struct insn *end)
+static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct block *b,
+							 const struct insn *start,
+							 const struct insn *end)
 {
 	static const void *const steps[BLOCK_MAX_INSNS + 1] = {
 		NULL, &&L1, &&L2, &&L3, &&L4, &&L5, &&L6, &&L7, &&L8, &&L9, &&L10, &&L11, &&L12,
@@ -533,22 +547,24 @@ static __attribute__((noinline)) void run_block(struct cpu *c, const struct bloc
 		&&L25, &&L26, &&L27, &&L28, &&L29, &&L30, &&L31, &&L32, &&L33, &&L34, &&L35, &&L36,
 		&&L37, &&L38, &&L39, &&L40, &&L41, &&L42, &&L43, &&L44, &&L45, &&L46, &&L47, &&L48,
 	};
-	const void *entry = steps[end - start];
-	u64 stop, count = b->n - (u64)(start - b->insn);	/* this pass: from @start */
+	const void *full = steps[end - b->insn];
+	u64 stop = block_stop(c, b);
+	u64 base = c->s.rip - start->off;
+	struct block *nb;
 
 	_Static_assert(BLOCK_MAX_INSNS == 48, "run_block() unrolls 48 steps");
-	/* the loop runs the block again while icount < stop: a whole block must fit a hard budget */
-	if (!b->cached)
-		stop = 0;
-	else if (c->budget_soft)
-		stop = c->budget_end;
-	else
-		stop = c->budget_end >= b->n ? c->budget_end - b->n + 1 : 0;
-	u64 base = c->s.rip - start->off;
-
+	/*
+	 * A pass from @start retires the block's instructions from there: the
+	 * count is taken back by those before it, so that every pass adds n
+	 * and a partial count (cpu_count_partial(): the index of the
+	 * instruction from the block's start) stays exact.
+	 */
+	c->icount -= (u64)(start - b->insn);
+	c->blk_base = base;
+	goto *steps[end - start];
 	for (;;) {
 		c->blk_base = base;
-		goto *entry;
+		goto *full;
 	L48: STEP(48);
 	L47: STEP(47);
 	L46: STEP(46);
@@ -598,21 +614,43 @@ static __attribute__((noinline)) void run_block(struct cpu *c, const struct bloc
 	L2: STEP(2);
 	L1: STEP(1);
 		c->s.rip += end[-1].len;
-		c->icount += count;
+		c->icount += b->n;
 		/*
 		 * A loop that branches back to its own start runs again
 		 * straight away while nothing is pending and nothing that a
 		 * link depends on changed.
 		 */
-		if (c->s.rip != b->rip || c->icount >= stop ||
-		    __atomic_load_n(&c->req, __ATOMIC_RELAXED) ||
-		    b->link_epoch != c->link_epoch ||
+		if (likely(c->s.rip == b->rip) && c->icount < stop &&
+		    !__atomic_load_n(&c->req, __ATOMIC_RELAXED) &&
+		    b->link_epoch == c->link_epoch &&
+		    b->link_wgen == __atomic_load_n(&code_wgen, __ATOMIC_RELAXED)) {
+			/* = c->s.rip, without waiting for the store that just made it */
+			base = b->rip;
+			continue;
+		}
+		/*
+		 * Likewise into a block it is linked to (run_loop() made the
+		 * link), under the same conditions: the next block's whole
+		 * run must fit a hard budget, as at a block start there.
+		 */
+		if (__atomic_load_n(&c->req, __ATOMIC_RELAXED) || b->link_epoch != c->link_epoch ||
 		    b->link_wgen != __atomic_load_n(&code_wgen, __ATOMIC_RELAXED))
-			return;
-		/* = c->s.rip, without waiting for the store that just made it */
-		base = b->rip;
-		entry = steps[end - b->insn];
-		count = b->n;
+			return b;
+		base = c->s.rip;
+		if (b->link[0] && b->link[0]->rip == base)
+			nb = b->link[0];
+		else if (b->link[1] && b->link[1]->rip == base)
+			nb = b->link[1];
+		else
+			return b;
+		stop = block_stop(c, nb);
+		if (c->icount >= stop)
+			return b;
+		b = nb;
+		end = b->insn + (b->fused ? b->n - 1 : b->n);
+		c->cur_block = b;
+		c->run_end = end;
+		full = steps[end - b->insn];
 	}
 }
 #undef STEP
@@ -662,8 +700,7 @@ static struct block *resume(struct cpu *c)
 		return NULL;
 	c->cur_block = b;
 	c->run_end = end;
-	run_block(c, b, at, end);
-	return b;
+	return run_block(c, b, at, end);
 }
 
 /*
@@ -826,7 +863,7 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 			c->icount += c->run_end != end ? (u64)(i - b->insn) : n;
 			continue;
 		}
-		run_block(c, b, b->insn, end);
+		b = run_block(c, b, b->insn, end);
 	}
 }
 
