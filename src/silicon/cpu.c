@@ -301,10 +301,30 @@ u64 cpu_rdtsc(struct cpu *c)
 	return t + c->s.tsc_offset;
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+void __asan_handle_no_return(void);
+#endif
+
+/* See cpu.h.  Out of line: GCC does not inline a __builtin_longjmp(). */
+__attribute__((noreturn)) void cpu_jump(struct cpu *c, int code)
+{
+#ifdef CPU_JB_GLIBC
+	longjmp(c->jb, code);
+#else
+	if (c->emul)
+		longjmp(c->jb, code);
+	c->jmp_code = code;
+#if defined(__SANITIZE_ADDRESS__)
+	__asan_handle_no_return();	/* the frames skipped keep no poisoned redzones */
+#endif
+	__builtin_longjmp(c->run_jb, 1);
+#endif
+}
+
 __attribute__((noreturn)) void cpu_exit_now(struct cpu *c, int reason)
 {
 	c->exit_reason = reason;
-	longjmp(c->jb, 2);
+	cpu_jump(c, 2);
 }
 
 static enum cpu_exit finish(struct cpu *c, enum cpu_exit e)
@@ -407,21 +427,60 @@ static int boundary(struct cpu *c, bool *shadow)
 	return -1;
 }
 
+/* The index of the current block's instruction at RIP, or -1. */
+static int partial_index(const struct cpu *c)
+{
+	const struct block *b = c->cur_block;
+	u64 rip = c->blk_base;
+
+	for (int k = 0; k < b->n; k++) {
+		if (rip == c->s.rip)
+			return k;
+		rip += b->insn[k].len;
+	}
+	return -1;
+}
+
 /* Count the instructions of the current block retired before a fault. */
 void cpu_count_partial(struct cpu *c)
 {
-	const struct block *b = c->cur_block;
-	u64 rip;
+	int k;
 
-	if (!b)
+	if (!c->cur_block)
 		return;
-	rip = c->blk_base;
-	for (int k = 0; k < b->n; k++) {
-		if (rip == c->s.rip) {
-			c->icount += k;
-			break;
+	k = partial_index(c);
+	if (k >= 0)
+		c->icount += k;
+	c->cur_block = NULL;
+}
+
+/* The same for an exit, noting where the run may resume (resume()). */
+static void count_partial_exit(struct cpu *c)
+{
+	struct block *b = (struct block *)c->cur_block;
+	int k;
+
+	if (!b) {
+		c->exit_insn = NULL;
+		return;
+	}
+	/* the instruction that exited, if it said which (insn_exit() in intercept.c) */
+	if (c->exit_insn >= b->insn && c->exit_insn < b->insn + b->n &&
+	    c->blk_base + c->exit_insn->off == c->s.rip)
+		k = (int)(c->exit_insn - b->insn);
+	else
+		k = partial_index(c);
+	c->exit_insn = NULL;
+	if (k >= 0) {
+		c->icount += k;
+		if (b->cached) {
+			c->resume_b = b;
+			c->resume_k = (u32)k;
+			c->resume_base = c->blk_base;
+			c->resume_gen = c->icache_gen;
+			c->resume_epoch = c->link_epoch;
+			c->resume_wgen = __atomic_load_n(&code_wgen, __ATOMIC_RELAXED);
 		}
-		rip += b->insn[k].len;
 	}
 	c->cur_block = NULL;
 }
@@ -459,14 +518,28 @@ static void cpu_exec_exact(struct cpu *c, const struct insn *i)
  * loop test per instruction, one call site per position); a write to the block's own code makes the next insn
  * op_smc_stop() (icache.c), which leaves the block there.
  */
+/*
+ * The instruction count below which @b may run (again) whole: with a hard
+ * budget the whole block must fit; an uncached block runs once.
+ */
+static __always_inline u64 block_stop(const struct cpu *c, const struct block *b)
+{
+	if (!b->cached)
+		return 0;
+	if (c->budget_soft)
+		return c->budget_end;
+	return c->budget_end >= b->n ? c->budget_end - b->n + 1 : 0;
+}
+
 #define STEP(k)								\
 	do {								\
 		const struct insn *i_ = end - (k);			\
 		c->s.rip = base + i_->off;				\
 		i_->fn(c, i_);						\
 	} while (0)
-static __attribute__((noinline)) void run_block(struct cpu *c, const struct block *b,
-						const struct insn *end)
+static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct block *b,
+							 const struct insn *start,
+							 const struct insn *end)
 {
 	static const void *const steps[BLOCK_MAX_INSNS + 1] = {
 		NULL, &&L1, &&L2, &&L3, &&L4, &&L5, &&L6, &&L7, &&L8, &&L9, &&L10, &&L11, &&L12,
@@ -474,22 +547,24 @@ static __attribute__((noinline)) void run_block(struct cpu *c, const struct bloc
 		&&L25, &&L26, &&L27, &&L28, &&L29, &&L30, &&L31, &&L32, &&L33, &&L34, &&L35, &&L36,
 		&&L37, &&L38, &&L39, &&L40, &&L41, &&L42, &&L43, &&L44, &&L45, &&L46, &&L47, &&L48,
 	};
-	const void *entry = steps[end - b->insn];
-	u64 stop;
+	const void *full = steps[end - b->insn];
+	u64 stop = block_stop(c, b);
+	u64 base = c->s.rip - start->off;
+	struct block *nb;
 
 	_Static_assert(BLOCK_MAX_INSNS == 48, "run_block() unrolls 48 steps");
-	/* the loop runs the block again while icount < stop: a whole block must fit a hard budget */
-	if (!b->cached)
-		stop = 0;
-	else if (c->budget_soft)
-		stop = c->budget_end;
-	else
-		stop = c->budget_end >= b->n ? c->budget_end - b->n + 1 : 0;
-	u64 base = c->s.rip;
-
+	/*
+	 * A pass from @start retires the block's instructions from there: the
+	 * count is taken back by those before it, so that every pass adds n
+	 * and a partial count (cpu_count_partial(): the index of the
+	 * instruction from the block's start) stays exact.
+	 */
+	c->icount -= (u64)(start - b->insn);
+	c->blk_base = base;
+	goto *steps[end - start];
 	for (;;) {
 		c->blk_base = base;
-		goto *entry;
+		goto *full;
 	L48: STEP(48);
 	L47: STEP(47);
 	L46: STEP(46);
@@ -545,13 +620,37 @@ static __attribute__((noinline)) void run_block(struct cpu *c, const struct bloc
 		 * straight away while nothing is pending and nothing that a
 		 * link depends on changed.
 		 */
-		if (c->s.rip != b->rip || c->icount >= stop ||
-		    __atomic_load_n(&c->req, __ATOMIC_RELAXED) ||
-		    b->link_epoch != c->link_epoch ||
+		if (likely(c->s.rip == b->rip) && c->icount < stop &&
+		    !__atomic_load_n(&c->req, __ATOMIC_RELAXED) &&
+		    b->link_epoch == c->link_epoch &&
+		    b->link_wgen == __atomic_load_n(&code_wgen, __ATOMIC_RELAXED)) {
+			/* = c->s.rip, without waiting for the store that just made it */
+			base = b->rip;
+			continue;
+		}
+		/*
+		 * Likewise into a block it is linked to (run_loop() made the
+		 * link), under the same conditions: the next block's whole
+		 * run must fit a hard budget, as at a block start there.
+		 */
+		if (__atomic_load_n(&c->req, __ATOMIC_RELAXED) || b->link_epoch != c->link_epoch ||
 		    b->link_wgen != __atomic_load_n(&code_wgen, __ATOMIC_RELAXED))
-			return;
-		/* = c->s.rip, without waiting for the store that just made it */
-		base = b->rip;
+			return b;
+		base = c->s.rip;
+		if (b->link[0] && b->link[0]->rip == base)
+			nb = b->link[0];
+		else if (b->link[1] && b->link[1]->rip == base)
+			nb = b->link[1];
+		else
+			return b;
+		stop = block_stop(c, nb);
+		if (c->icount >= stop)
+			return b;
+		b = nb;
+		end = b->insn + (b->fused ? b->n - 1 : b->n);
+		c->cur_block = b;
+		c->run_end = end;
+		full = steps[end - b->insn];
 	}
 }
 #undef STEP
@@ -559,7 +658,49 @@ static __attribute__((noinline)) void run_block(struct cpu *c, const struct bloc
 /* Put over the insn after one that wrote its own block's code (icache.c): stop before it. */
 void op_smc_stop(struct cpu *c, const struct insn *i)
 {
-	longjmp(c->jb, 3);
+	cpu_jump(c, 3);
+}
+
+/*
+ * The instruction an exit left the run at (cpu_exit_now() from a handler,
+ * run()), or the one after it, which is where the owner resumes after
+ * skipping the instruction (VMRESUME after KVM advanced RIP by the exit's
+ * instruction length): with nothing pending at this boundary and the
+ * block still valid under the conditions of a link (arena generation,
+ * link epoch: mode, CS, TLB; code_wgen: no code page written anywhere),
+ * the rest of its block runs at once, without a lookup; its dead-flag
+ * marks hold for any tail, since the instruction that exited reads every
+ * flag (insn_flags()).  Return: that block (for chaining: also when the
+ * instruction was its last, so that the block after it is reached by a
+ * link), or NULL.
+ */
+static struct block *resume(struct cpu *c)
+{
+	struct block *b = c->resume_b;
+	const struct insn *at, *end;
+	u64 base = c->resume_base;
+
+	c->resume_b = NULL;
+	if (__atomic_load_n(&c->req, __ATOMIC_RELAXED) || !c->budget_soft ||
+	    c->icount >= c->budget_end || c->resume_gen != c->icache_gen ||
+	    c->resume_epoch != c->link_epoch ||
+	    c->resume_wgen != __atomic_load_n(&code_wgen, __ATOMIC_RELAXED))
+		return NULL;
+	at = &b->insn[c->resume_k];
+	/* a fused pair runs from its first half (run_loop()) */
+	end = b->insn + (b->fused ? b->n - 1 : b->n);
+	if (c->s.rip == base + at->off + at->len)
+		at++;
+	else if (c->s.rip != base + at->off)
+		return NULL;
+	/* it ended the block (an I/O instruction ends one): its successor is a link of it */
+	if (at == b->insn + b->n)
+		return b;
+	if (at >= end)
+		return NULL;
+	c->cur_block = b;
+	c->run_end = end;
+	return run_block(c, b, at, end);
 }
 
 /*
@@ -570,6 +711,8 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 {
 	struct block *b = NULL;	/* the block just run, for chaining */
 
+	if (c->resume_b)
+		b = resume(c);
 	for (;;) {
 		struct block *nb = NULL;
 		const struct insn *i, *end;
@@ -720,21 +863,27 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 			c->icount += c->run_end != end ? (u64)(i - b->insn) : n;
 			continue;
 		}
-		run_block(c, b, end);
+		b = run_block(c, b, b->insn, end);
 	}
 }
 
-static enum cpu_exit run(struct cpu *c, u64 budget, bool soft)
+static enum cpu_exit run(struct cpu *c, u64 budget_end, bool soft)
 {
 	int r;
 
-	c->budget_end = budget ? c->icount + budget : ~0ull;
+	c->budget_end = budget_end;
 	c->budget_soft = soft;
+#ifdef CPU_JB_GLIBC
 	r = setjmp(c->jb);
+#else
+	r = __builtin_setjmp(c->run_jb) ? c->jmp_code : 0;
+#endif
+	if (r)		/* from inside a run: where it left is noted again for an exit only */
+		c->resume_b = NULL;
 	if (r == 3)	/* restart the loop (op_smc_stop(), INT n): count what retired, once */
 		cpu_count_partial(c);
 	if (r == 2) {
-		cpu_count_partial(c);
+		count_partial_exit(c);
 		return finish(c, (enum cpu_exit)c->exit_reason);
 	}
 	if (r == 1) {
@@ -748,12 +897,17 @@ static enum cpu_exit run(struct cpu *c, u64 budget, bool soft)
 
 enum cpu_exit cpu_run(struct cpu *c, u64 budget)
 {
-	return run(c, budget, false);
+	return run(c, budget ? c->icount + budget : ~0ull, false);
 }
 
 enum cpu_exit cpu_run_slice(struct cpu *c, u64 budget)
 {
-	return run(c, budget, true);
+	return run(c, budget ? c->icount + budget : ~0ull, true);
+}
+
+enum cpu_exit cpu_run_boundary(struct cpu *c)
+{
+	return run(c, c->icount, false);
 }
 
 /* Port I/O through the owner's callback; unclaimed reads give all ones. */
@@ -782,22 +936,14 @@ int cpu_io_out(struct cpu *c, u16 port, int size, u32 val)
 	return r;
 }
 
-/*
- * I/O permission (SDM 19.5): allowed if CPL <= IOPL (not VM86), else the
- * TSS I/O bitmap must clear every bit of the access.
- */
-bool cpu_io_allowed(struct cpu *c, u16 port, int size)
+/* The TSS I/O bitmap must clear every bit of the access (cpu.h cpu_io_allowed()). */
+bool cpu_io_bitmap_allowed(struct cpu *c, u16 port, int size)
 {
 	const struct cpu_seg *tr = &c->s.seg[CPU_SEG_TR];
-	unsigned iopl = (c->s.rflags >> 12) & 3;
 	u64 base;
 	u16 off;
 	u32 bits;
 
-	if (!(c->mode & MODE_PE))
-		return true;
-	if (!(c->mode & MODE_VM86) && c->cpl <= iopl)
-		return true;
 	/* a 32/64-bit TSS is needed for a bitmap */
 	if ((tr->ar & CPU_AR_UNUSABLE) || ((tr->ar & 0xf) != 0xb && (tr->ar & 0xf) != 0x9))
 		return false;

@@ -241,6 +241,16 @@ struct cpu {
 	 * and the loop fast path; the overshoot is less than one block.
 	 */
 	bool budget_soft;
+	/*
+	 * Where faults and exits leave a handler for (cpu_jump()): run()'s
+	 * __builtin_setjmp() buffer (frame, label, stack: a few instructions
+	 * each way, against glibc's setjmp and longjmp, whose longjmp also
+	 * runs the thread's cleanup handlers), with the code in jmp_code; jb
+	 * is glibc's, for the emulation assist's setjmp (emulate.c), which a
+	 * core with emul set jumps to instead.
+	 */
+	void *run_jb[5];
+	int jmp_code;
 	jmp_buf jb;
 	int fault_vec;		/* exception being raised, -1 none */
 	u32 fault_err;
@@ -250,6 +260,16 @@ struct cpu {
 	const struct block *cur_block;
 	const struct insn *run_end;	/* the run loop stops before this insn */
 	u64 blk_base;		/* RIP of cur_block's first insn in this run */
+	/* The instruction whose handler takes the exit (cpu_exit_now()), or NULL: unknown */
+	const struct insn *exit_insn;
+	/*
+	 * Where the last run left a block by an exit from one of its
+	 * instructions (index resume_k, block at resume_base), and the link
+	 * conditions then; cpu.c resume() goes on there.  NULL: nowhere.
+	 */
+	struct block *resume_b;
+	u32 resume_k, resume_wgen;
+	u64 resume_base, resume_gen, resume_epoch;
 
 	/* VMX: non-root operation (the VMX engineer's state hangs off vmx) */
 	bool vmx_nonroot;
@@ -272,6 +292,20 @@ static inline void cpu_req(struct cpu *c, u32 bits)
 {
 	__atomic_or_fetch(&c->req, bits, __ATOMIC_SEQ_CST);
 }
+
+/*
+ * ThreadSanitizer keeps a shadow call stack that only glibc's longjmp
+ * unwinds: under it the run loop uses glibc's setjmp/longjmp too.
+ */
+#if defined(__SANITIZE_THREAD__)
+#define CPU_JB_GLIBC 1
+#endif
+/*
+ * Leave the handler running now for the run loop's setjmp (run() in
+ * cpu.c) with @code: 1 fault, 2 exit (exit_reason), 3 restart the loop;
+ * an emulating core (emulate.c) goes to its own setjmp with the same codes.
+ */
+__attribute__((noreturn)) void cpu_jump(struct cpu *c, int code);
 
 /* ---- registers ---- */
 
@@ -612,6 +646,12 @@ void cpu_count_partial(struct cpu *c);
  * block more.  For time slices, which need no exact count.
  */
 enum cpu_exit cpu_run_slice(struct cpu *c, u64 budget);
+/*
+ * Evaluate the instruction boundary the core is at (deliver a pending
+ * event: injection, NMI, interrupt) and stop before the next instruction:
+ * CPU_EXIT_BUDGET, or whatever stopped it at that boundary.
+ */
+enum cpu_exit cpu_run_boundary(struct cpu *c);
 u64 cpu_flags_mask(struct cpu *c, bool iret);
 void cpu_cpuid(struct cpu *c, u32 leaf, u32 sub, u32 out[4]);
 void cpu_load_seg_real(struct cpu *c, int seg, u16 sel);
@@ -624,7 +664,19 @@ void cpu_set_cs(struct cpu *c, u16 sel, u64 desc, int cpl);
 bool cpu_write_cr(struct cpu *c, int cr, u64 v);
 int cpu_io_in(struct cpu *c, u16 port, int size, u32 *val);
 int cpu_io_out(struct cpu *c, u16 port, int size, u32 val);
-bool cpu_io_allowed(struct cpu *c, u16 port, int size);
+bool cpu_io_bitmap_allowed(struct cpu *c, u16 port, int size);
+
+/*
+ * I/O permission (SDM 19.5): allowed if CPL <= IOPL (not VM86), else the
+ * TSS I/O bitmap must clear every bit of the access.
+ */
+static __always_inline bool cpu_io_allowed(struct cpu *c, u16 port, int size)
+{
+	if (!(c->mode & MODE_PE) ||
+	    (!(c->mode & MODE_VM86) && c->cpl <= ((c->s.rflags >> 12) & 3)))
+		return true;
+	return cpu_io_bitmap_allowed(c, port, size);
+}
 u64 cpu_rdtsc(struct cpu *c);
 u64 cpu_tsc_epoch(void);
 void cpu_far_jmp(struct cpu *c, const struct insn *i, u16 sel, u64 off, bool call, int osz);

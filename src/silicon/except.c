@@ -47,7 +47,7 @@ static __attribute__((noreturn)) void raise_exc(struct cpu *c, int vec, bool has
 	c->fault_vec = vec;
 	c->fault_has_err = has_err;
 	c->fault_err = err;
-	longjmp(c->jb, 1);
+	cpu_jump(c, 1);
 }
 
 __attribute__((noreturn)) void cpu_fault(struct cpu *c, int vec, u32 err)
@@ -327,5 +327,5 @@ __attribute__((noreturn)) void cpu_soft_int(struct cpu *c, const struct insn *i,
 	cpu_count_partial(c);	/* the instructions of the block before this one */
 	c->icount++;
 	cpu_deliver(c, vec, type, false, 0, ret);
-	longjmp(c->jb, 3);
+	cpu_jump(c, 3);
 }

@@ -148,8 +148,12 @@ static struct vmx_cpu *vmx_of(struct cpu *c)
 static __attribute__((noreturn)) void insn_exit(struct cpu *c, const struct insn *i, u32 reason,
 						 u64 qual, u32 info)
 {
-	vmx_exit_now(vmx_of(c), &(struct vmx_exit_info){
-		.reason = reason, .qual = qual, .insn_len = i ? i->len : 0, .insn_info = info });
+	struct vmx_cpu *v = vmx_of(c);
+
+	v->exit = (struct vmx_exit_info){
+		.reason = reason, .qual = qual, .insn_len = i ? i->len : 0, .insn_info = info };
+	c->exit_insn = i;
+	cpu_exit_now(c, CPU_EXIT_VMEXIT);
 }
 
 #define CTLS(c) (&vmx_of(c)->ctls)
@@ -209,14 +213,16 @@ static u32 info_asz(const struct insn *i)
 bool vmx_intercept_io(struct cpu *c, const struct insn *i, u16 port, int size, bool in,
 		      bool string)
 {
-	struct vmx_exit_info x = { .reason = EXIT_REASON_IO_INSTRUCTION };
+	struct vmx_cpu *v = vmx_of(c);
+	struct vmx_exit_info *x = &v->exit;
 	/* E4-E7 take an immediate port; EC-EF and the string forms use DX. */
 	bool imm = !string && (i->op & 0xfc) == 0xe4;
 
 	if (!vmx_io_exits(CTLS(c), port, size))
 		return false;
-	x.qual = vmx_io_qual(port, size, in, string, string && (i->flags & IF_REP), imm);
-	x.insn_len = i->len;
+	*x = (struct vmx_exit_info){ .reason = EXIT_REASON_IO_INSTRUCTION };
+	x->qual = vmx_io_qual(port, size, in, string, string && (i->flags & IF_REP), imm);
+	x->insn_len = i->len;
 	if (string) {
 		/*
 		 * IA32_VMX_BASIC[54]: INS/OUTS report address size and segment
@@ -226,11 +232,12 @@ bool vmx_intercept_io(struct cpu *c, const struct insn *i, u16 port, int size, b
 		u64 off = in ? c->s.gpr[7] : c->s.gpr[6];
 
 		off &= i->asz == SZ16 ? 0xffff : i->asz == SZ32 ? 0xffffffff : ~0ull;
-		x.insn_info = info_asz(i) << 7 | (u32)seg << 15;
-		x.gla = c->seg_base[seg] + off;
-		x.gla_valid = true;
+		x->insn_info = info_asz(i) << 7 | (u32)seg << 15;
+		x->gla = c->seg_base[seg] + off;
+		x->gla_valid = true;
 	}
-	vmx_exit_now(vmx_of(c), &x);
+	c->exit_insn = i;
+	cpu_exit_now(c, CPU_EXIT_VMEXIT);
 }
 
 /*

@@ -163,6 +163,70 @@ static __always_inline u64 *vmcs_seg_slot(void *vmcs, u32 es_field, int i)
 
 static inline u32 vmcs_get32(const void *vmcs, u32 enc) { return (u32)vmcs_get(vmcs, enc); }
 
+/*
+ * Fields whose checks are made at every VM entry, so that a VMWRITE to one
+ * keeps the cached outcome of the other checks (ctl_host_checked,
+ * guest_checked); VMX_PREEMPTION_TIMER_VALUE, TSC_OFFSET, TSC_MULTIPLIER and
+ * GUEST_RSP are not checked at all.
+ */
+static inline bool vmcs_field_checked_every_entry(u32 enc)
+{
+	switch (enc) {
+	case VM_ENTRY_INTR_INFO_FIELD:
+	case VM_ENTRY_EXCEPTION_ERROR_CODE:
+	case VM_ENTRY_INSTRUCTION_LEN:
+	case GUEST_RIP:
+	case GUEST_RSP:
+	case GUEST_RFLAGS:
+	case GUEST_INTERRUPTIBILITY_INFO:
+	case GUEST_ACTIVITY_STATE:
+	case GUEST_PENDING_DBG_EXCEPTIONS:
+	case VMX_PREEMPTION_TIMER_VALUE:
+	case TSC_OFFSET:
+	case TSC_OFFSET + 1:	/* its high half */
+	case TSC_MULTIPLIER:
+	case TSC_MULTIPLIER + 1:
+		return true;
+	default:
+		return false;
+	}
+}
+
+
+/*
+ * What a VMWRITE that changed a field from @old to @new invalidates
+ * (struct vmx_cpu's cached outcomes, folded at the next VM entry):
+ *  VMCS_DIRTY_CTLS      the controls cached in struct vmx_ctls
+ *  VMCS_DIRTY_CTL_HOST  the checks of the controls and host state (STEPs 2-3)
+ *  VMCS_DIRTY_GUEST     the guest-state checks (STEP 4) and the guest state
+ *                       left in the core since the last exit
+ * A control or guest field checked at every entry invalidates no check;
+ * RFLAGS.VM decides which segment checks apply, so a change of it counts
+ * as a change of the segments.  Host fields (which also need the pending
+ * host state written into the core first) are VMWRITE's slow path.
+ */
+#define VMCS_DIRTY_CTLS		BIT(0)
+#define VMCS_DIRTY_CTL_HOST	BIT(1)
+#define VMCS_DIRTY_GUEST	BIT(2)
+
+static __always_inline u32 vmcs_write_dirty(u32 enc, u64 old, u64 new)
+{
+	bool every = vmcs_field_checked_every_entry(enc);
+
+	switch (VMCS_FIELD_TYPE(enc)) {
+	case VMCS_FIELD_TYPE_CONTROL:
+		return VMCS_DIRTY_CTLS | (every ? 0 : VMCS_DIRTY_CTL_HOST | VMCS_DIRTY_GUEST);
+	case VMCS_FIELD_TYPE_GUEST:
+		if (enc == GUEST_RFLAGS && ((old ^ new) & BIT_ULL(17)))
+			return VMCS_DIRTY_GUEST;
+		return every ? 0 : VMCS_DIRTY_GUEST;
+	case VMCS_FIELD_TYPE_HOST:
+		return VMCS_DIRTY_CTL_HOST;
+	default:
+		return 0;
+	}
+}
+
 /* Number of fields implemented, and the i-th one's encoding (for dumps and tests). */
 unsigned vmcs_nr_fields(void);
 u32 vmcs_field_at(unsigned i);

@@ -451,6 +451,13 @@ int vmx_check_guest_volatile(const void *vmcs, u64 *qual)
 		return -1;
 	if ((ia32e || !(cr0 & CR0_PE)) && (rflags & RFLAGS_VM))
 		return -1;
+	/*
+	 * The common entry: no event to inject, active, no blocking, no
+	 * pending debug exceptions.  Every check below needs one of them.
+	 */
+	if (!inject && !intr && activity == GUEST_ACTIVITY_ACTIVE &&
+	    !G(GUEST_PENDING_DBG_EXCEPTIONS))
+		return 0;
 	if (inject && type == INTR_TYPE_EXT_INTR && !(rflags & RFLAGS_IF))
 		return -1;
 
@@ -676,6 +683,22 @@ void vmx_ept_xlate(struct cpu *c, u64 gpa, int kind, struct phys_xlate *out);
 void vmx_host_xlate(struct cpu *c, u64 gpa, int kind, struct phys_xlate *out);
 
 /*
+ * Activity state, interruptibility and RFLAGS came from the VMCS: the run
+ * loop evaluates the first instruction boundary (boundary() in cpu.c)
+ * when one of them, or the core's NMI and breakpoint state, needs it (the
+ * conditions under which it keeps REQ_SLOW set itself, and the shadows).
+ */
+static void vmx_enter_boundary(struct cpu *c)
+{
+	const struct cpu_state *s = &c->s;
+
+	if (s->activity != CPU_ACTIVE ||
+	    (s->interruptibility & (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING)) ||
+	    (s->rflags & CPU_FLAG_TF) || s->nmi_pending || c->dbg_exec || c->dbg_data)
+		cpu_req(c, REQ_SLOW);
+}
+
+/*
  * The core's state was written behind its back: recompute the mode, and
  * flush its TLB unless the guest comes back to the VPID-tagged context its
  * entries were filled in (SDM 29.4.3.3: with VPID 0 - "enable VPID" off -
@@ -697,8 +720,6 @@ static void vmx_enter_tlb_context(struct vmx_cpu *v, bool fresh)
 
 	c->lf_op = LF_NONE;
 	c->s.rflags = (c->s.rflags & 0x3f7fd7) | 2;
-	/* Activity state and interruptibility came from the VMCS: look at them. */
-	cpu_req(c, REQ_SLOW);
 	/*
 	 * Not fresh: modes, breakpoints and the TLB context are those the
 	 * core had at the exit (nothing they depend on has changed); without
@@ -707,6 +728,7 @@ static void vmx_enter_tlb_context(struct vmx_cpu *v, bool fresh)
 	if (!fresh) {
 		if (!ctx.vpid)
 			tlb_flush_all(c);
+		vmx_enter_boundary(c);
 		return;
 	}
 	cpu_update_mode(c);
@@ -718,6 +740,56 @@ static void vmx_enter_tlb_context(struct vmx_cpu *v, bool fresh)
 		tlb_flush_all(c);
 	v->tlb_ctx = ctx;
 	v->tlb_ctx_valid = true;
+	vmx_enter_boundary(c);
+}
+
+/*
+ * Enter VMX non-root operation: the guest's view of the TSC (SDM 26.3:
+ * RDTSC adds the TSC offset and, with TSC scaling too, first multiplies by
+ * the TSC multiplier), and EPT translating guest-physical addresses.
+ */
+static void vmx_enter_nonroot(struct vmx_cpu *v)
+{
+	struct cpu *c = v->cpu;
+	struct cpu_state *s = &c->s;
+	const struct vmx_ctls *ctl = &v->ctls;
+
+	v->root_tsc_offset = s->tsc_offset;
+	if ((ctl->proc & CPU_BASED_USE_TSC_OFFSETTING) &&
+	    (ctl->proc & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) &&
+	    (ctl->proc2 & SECONDARY_EXEC_TSC_SCALING)) {
+		s->tsc_root_offset = s->tsc_offset;
+		s->tsc_multiplier = ctl->tsc_multiplier;
+		s->tsc_offset = ctl->tsc_offset;
+	} else if (ctl->proc & CPU_BASED_USE_TSC_OFFSETTING) {
+		s->tsc_offset += ctl->tsc_offset;
+	}
+	v->root_phys_xlate = (void *)c->phys_xlate;
+	c->phys_xlate = (ctl->proc2 & SECONDARY_EXEC_ENABLE_EPT) ? vmx_ept_xlate : vmx_host_xlate;
+	c->vmx_nonroot = true;
+	v->guest_mode = true;
+}
+
+/* Interrupt- and NMI-window exiting: every boundary is looked at (vmx_cpu.h). */
+static void vmx_enter_windows(struct vmx_cpu *v)
+{
+	if (v->ctls.proc & (CPU_BASED_INTR_WINDOW_EXITING | CPU_BASED_NMI_WINDOW_EXITING))
+		__atomic_or_fetch(&v->cpu->req, VMX_REQ_BOUNDARY, __ATOMIC_SEQ_CST);
+}
+
+/* The VMX-preemption timer starts counting (SDM 26.5.1). */
+static void vmx_enter_timer(struct vmx_cpu *v, const void *vmcs)
+{
+	v->timer_armed = v->ctls.pin & PIN_BASED_VMX_PREEMPTION_TIMER;
+	if (v->timer_armed) {
+		u32 val = vmcs_get32(vmcs, VMX_PREEMPTION_TIMER_VALUE);
+
+		v->timer_zero = !val;
+		v->entry_tsc = vmx_host_tsc();
+		v->timer_deadline = v->entry_tsc + ((u64)val << VMX_TIMER_RATE);
+	} else {
+		v->timer_zero = false;
+	}
 }
 
 /* MSRs a VM-entry MSR-load list may not name (SDM 27.4). */
@@ -814,6 +886,7 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
 		memcpy(v->seg_snap, s->seg, sizeof(s->seg));
 		v->seg_snap_v86 = G(GUEST_RFLAGS) & BIT(17);
 		v->seg_snap_valid = !v->seg_snap_v86;
+		v->nv_snap_valid = false;	/* taken at the next full save (vmexit.c) */
 	}
 
 	/* (27.3.2.3) RIP, RSP, RFLAGS, and the registers KVM keeps (Linux's __vmx_vcpu_run). */
@@ -844,29 +917,9 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
 	s->activity = vmcs_get32(vmcs, GUEST_ACTIVITY_STATE);
 	s->event_info = 0;
 
-	/*
-	 * The guest's view of the TSC (SDM 26.3): RDTSC adds the TSC offset
-	 * and, with TSC scaling too, first multiplies by the TSC multiplier.
-	 */
-	v->root_tsc_offset = s->tsc_offset;
-	if ((ctl->proc & CPU_BASED_USE_TSC_OFFSETTING) &&
-	    (ctl->proc & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) &&
-	    (ctl->proc2 & SECONDARY_EXEC_TSC_SCALING)) {
-		s->tsc_root_offset = s->tsc_offset;
-		s->tsc_multiplier = ctl->tsc_multiplier;
-		s->tsc_offset = ctl->tsc_offset;
-	} else if (ctl->proc & CPU_BASED_USE_TSC_OFFSETTING) {
-		s->tsc_offset += ctl->tsc_offset;
-	}
-
-	/* Enter VMX non-root operation: EPT translates guest-physical addresses. */
-	v->root_phys_xlate = (void *)c->phys_xlate;
-	c->phys_xlate = (ctl->proc2 & SECONDARY_EXEC_ENABLE_EPT) ? vmx_ept_xlate : vmx_host_xlate;
-	c->vmx_nonroot = true;
-	v->guest_mode = true;
+	vmx_enter_nonroot(v);
 	vmx_enter_tlb_context(v, fresh);
-	if (ctl->proc & (CPU_BASED_INTR_WINDOW_EXITING | CPU_BASED_NMI_WINDOW_EXITING))
-		__atomic_or_fetch(&c->req, VMX_REQ_BOUNDARY, __ATOMIC_SEQ_CST);
+	vmx_enter_windows(v);
 
 	/* STEP 5.2 (27.4): MSR-load list, after the guest state is in place. */
 	bad = load_msr_list(c, G(VM_ENTRY_MSR_LOAD_ADDR), vmcs_get32(vmcs, VM_ENTRY_MSR_LOAD_COUNT));
@@ -875,12 +928,7 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
 		return EXIT_REASON_MSR_LOAD_FAIL | VMX_EXIT_REASONS_FAILED_VMENTRY;
 	}
 
-	/* The VMX-preemption timer starts counting (SDM 26.5.1). */
-	v->timer_armed = ctl->pin & PIN_BASED_VMX_PREEMPTION_TIMER;
-	v->timer_zero = v->timer_armed && !vmcs_get32(vmcs, VMX_PREEMPTION_TIMER_VALUE);
-	if (v->timer_armed)
-		v->timer_deadline = vmx_host_tsc() +
-				    ((u64)vmcs_get32(vmcs, VMX_PREEMPTION_TIMER_VALUE) << VMX_TIMER_RATE);
+	vmx_enter_timer(v, vmcs);
 
 	/* STEP 6 (27.6): event injection, delivered before the first guest instruction. */
 	info = vmcs_get32(vmcs, VM_ENTRY_INTR_INFO_FIELD);
@@ -917,4 +965,74 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
 		cpu_inject_event(c, (u32)CPU_EVENT_HWEXC << CPU_EVENT_TYPE_SHIFT | 1, 0);
 	}
 	return 0;
+}
+
+/**
+ * vmx_resume_fast() - VMRESUME in its common form, STEPs 1-6 in one pass:
+ * the core still holds the guest state of the last VM exit (guest_loaded)
+ * and the cached outcomes of the control, host-state and guest-state
+ * checks hold (no VMWRITE changed a field they read), no event is
+ * injected, the guest is active with no blocking and no pending debug
+ * exceptions, and there is no MSR-load list.  Of the checks only those on
+ * RIP and RFLAGS (STEP 4.4) and the TPR threshold remain, and of the
+ * loads the fields that change at every exit.
+ *
+ * Return: true if the guest is ready to run; false if the entry is not of
+ * that form (nothing was changed: vmx_entry_check() and vmx_load_guest()
+ * then do it all, failures included).
+ */
+bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs)
+{
+	void *vmcs = v->port.vmcs;
+	struct cpu *c = v->cpu;
+	struct cpu_state *s = &c->s;
+	const struct vmx_ctls *ctl = &v->ctls;
+	bool ia32e = ctl->entry & VM_ENTRY_IA32E_MODE;
+	u64 rip, rflags;
+
+	if (!vmcs || !v->guest_loaded || !v->ctl_host_checked || !v->guest_checked ||
+	    !v->ctls_valid || ((struct vmcs_hdr *)vmcs)->launch_state != VMCS_STATE_LAUNCHED)
+		return false;
+	if ((vmcs_get32(vmcs, VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID_MASK) ||
+	    vmcs_get32(vmcs, GUEST_INTERRUPTIBILITY_INFO) || vmcs_get32(vmcs, GUEST_ACTIVITY_STATE) ||
+	    G(GUEST_PENDING_DBG_EXCEPTIONS) || vmcs_get32(vmcs, VM_ENTRY_MSR_LOAD_COUNT))
+		return false;
+	/* STEP 2 (27.2.1.1): VTPR is memory, checked at every entry. */
+	if ((ctl->proc & CPU_BASED_TPR_SHADOW) && check_tpr_threshold(vmcs))
+		return false;
+	/* STEP 4.4 (27.3.1.4), as vmx_check_guest_volatile(). */
+	rip = G(GUEST_RIP);
+	rflags = G(GUEST_RFLAGS);
+	if (ia32e && (vmcs_get32(vmcs, GUEST_CS_AR_BYTES) & VMX_AR_L_MASK) ? !vmx_is_canonical(rip) :
+									    rip >> 32)
+		return false;
+	if ((rflags & RFLAGS_RSVD) || !(rflags & RFLAGS_FIXED1) ||
+	    ((ia32e || !(G(GUEST_CR0) & CR0_PE)) && (rflags & RFLAGS_VM)))
+		return false;
+
+	/* STEP 5 (27.3.2.3-4): what changes at every exit; the rest is in the core. */
+	v->regs = regs;
+	v->host_regs_pending = false;
+	v->guest_loaded = false;
+	memcpy(s->gpr, regs, sizeof(s->gpr));
+	s->gpr[4] = G(GUEST_RSP);
+	s->rip = rip;
+	s->rflags = (rflags & 0x3f7fd7) | 2;
+	c->lf_op = LF_NONE;
+	s->pending_dbg = 0;
+	s->interruptibility = 0;
+	s->activity = CPU_ACTIVE;
+	s->event_info = 0;
+	vmx_enter_nonroot(v);
+	/* Without a VPID every entry flushes (vmx_enter_tlb_context()). */
+	if (!(ctl->proc2 & SECONDARY_EXEC_ENABLE_VPID) || !ctl->vpid)
+		tlb_flush_all(c);
+	vmx_enter_boundary(c);
+	vmx_enter_windows(v);
+	vmx_enter_timer(v, vmcs);
+	/* STEP 6: nothing to inject. */
+	v->injected = 0;
+	v->injecting = false;
+	v->entry_icount = c->icount;
+	return true;
 }

@@ -13,6 +13,9 @@
 #ifndef SILICON_VMX_API_H
 #define SILICON_VMX_API_H
 
+#include <string.h>
+
+#include "silicon/vmcs.h"
 #include "silicon/vmx.h"
 
 struct vmx_cpu;
@@ -54,10 +57,65 @@ enum vmx_status vmx_op_vmxoff(void);
 enum vmx_status vmx_op_vmclear(u64 pa);
 enum vmx_status vmx_op_vmptrld(u64 pa);
 enum vmx_status vmx_op_vmptrst(u64 *pa);
-enum vmx_status vmx_op_vmread(u32 field, u64 *val);
-enum vmx_status vmx_op_vmwrite(u32 field, u64 val);
+enum vmx_status vmx_op_vmread_slow(u32 field, u64 *val);
+enum vmx_status vmx_op_vmwrite_slow(u32 field, u64 val);
 enum vmx_status vmx_op_invept(u64 type, u64 eptp);
 enum vmx_status vmx_op_invvpid(u64 type, u16 vpid, u64 gla);
+
+/*
+ * VMREAD and VMWRITE are instructions, executed where KVM's code stands: the
+ * processor keeps a view of its current VMCS for the calling thread
+ * (vmx_this_port, one load), with which the common case is a load or a
+ * store at an offset that folds to a constant for a constant encoding.
+ * @vmcs is the current VMCS while the thread is bound to a processor in
+ * VMX operation that has one (NULL otherwise: the instructions' slow path
+ * gives the outcome, VMfail or a fault); @dirty collects what VMWRITEs
+ * changed (VMCS_DIRTY_*, vmcs.h) for the next VM entry.  Software other
+ * than these two inlines never touches either.
+ */
+struct vmx_vmcs_port {
+	void *vmcs;
+	u32 dirty;
+};
+
+extern __thread struct vmx_vmcs_port *vmx_this_port __attribute__((tls_model("initial-exec")));
+
+static __always_inline enum vmx_status vmx_op_vmread(u32 field, u64 *val)
+{
+	struct vmx_vmcs_port *p = vmx_this_port;
+	int off = vmcs_field_offset(field);
+
+	if (__builtin_expect(p && p->vmcs && off > 0, 1)) {
+		u64 slot;
+
+		/* Slots hold their values masked to the field's width (vmcs_set()). */
+		memcpy(&slot, (const u8 *)p->vmcs + off, 8);
+		*val = VMCS_FIELD_HIGH(field) ? slot >> 32 : slot;
+		return VMX_SUCCEED;
+	}
+	return vmx_op_vmread_slow(field, val);
+}
+
+static __always_inline enum vmx_status vmx_op_vmwrite(u32 field, u64 val)
+{
+	struct vmx_vmcs_port *p = vmx_this_port;
+	int off = vmcs_field_offset(field);
+
+	/* Control and guest fields; host, read-only and high halves go the slow way. */
+	if (__builtin_expect(p && p->vmcs && off > 0 && !VMCS_FIELD_HIGH(field) &&
+			     (VMCS_FIELD_TYPE(field) == VMCS_FIELD_TYPE_CONTROL ||
+			      VMCS_FIELD_TYPE(field) == VMCS_FIELD_TYPE_GUEST), 1)) {
+		u8 *slot = (u8 *)p->vmcs + off;
+		u64 old, new = val & vmcs_width_mask(field);
+
+		memcpy(&old, slot, 8);
+		memcpy(slot, &new, 8);
+		if (new != old)
+			p->dirty |= vmcs_write_dirty(field, old, new);
+		return VMX_SUCCEED;
+	}
+	return vmx_op_vmwrite_slow(field, val);
+}
 
 /* Control registers of VMX root operation (CR4.VMXE before VMXON; host state). */
 u64 vmx_op_read_cr0(void);

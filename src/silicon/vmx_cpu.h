@@ -13,8 +13,11 @@
 #ifndef SILICON_VMX_CPU_H
 #define SILICON_VMX_CPU_H
 
+#include <stddef.h>
+
 #include "silicon/silicon.h"
 #include "silicon/vmcs.h"
+#include "silicon/vmx_api.h"
 
 struct cpu;
 
@@ -85,6 +88,10 @@ struct vmx_exit_info {
 	u32 insn_len, insn_info;
 };
 
+#define VMX_NV_SNAP_FIRST seg
+#define VMX_NV_SNAP_SIZE \
+	(offsetof(struct cpu_state, sysenter_eip) + 8 - offsetof(struct cpu_state, VMX_NV_SNAP_FIRST))
+
 struct vmx_cpu {
 	struct cpu *cpu;
 	bool vmxon;
@@ -103,6 +110,7 @@ struct vmx_cpu {
 	bool timer_armed;		/* VMX-preemption timer counting */
 	bool timer_zero;		/* ... and it started at 0 */
 	u64 timer_deadline;		/* in guest-visible TSC ticks (root TSC) */
+	u64 entry_tsc;			/* the TSC when it started (the entry's one read) */
 	u32 injected, injected_err;	/* the event VM entry injected, 0 = none */
 	u32 injected_len;		/* its instruction length (software events) */
 	bool injecting;			/* its delivery has not started yet */
@@ -160,40 +168,45 @@ struct vmx_cpu {
 	bool seg_snap_v86;
 	bool seg_snap_valid;
 	/*
+	 * The core's registers from which a VM exit saves the guest-state
+	 * fields other than RIP, RSP, RFLAGS and the non-register state
+	 * (segments through SYSENTER_EIP in struct cpu_state, PAT, DEBUGCTL),
+	 * as the last full save saw them: while the VMCS holds what that save
+	 * wrote (no full load since, which any VMWRITE to one of those fields
+	 * or to a control forces), an exit that finds them equal saves none of
+	 * them.  Not with RFLAGS.VM (the saved access rights are not the
+	 * core's) nor PAE paging with EPT (the PDPTEs may come from memory).
+	 */
+	u8 nv_snap[VMX_NV_SNAP_SIZE];
+	u64 nv_snap_pat, nv_snap_debugctl;
+	bool nv_snap_valid;
+	/*
 	 * @ctls holds the current VMCS's controls: no control field has
 	 * changed since they were read (VMWRITE of a control, VMPTRLD, VMCLEAR
 	 * and an exit that changes "IA-32e mode guest" reset it).
 	 */
 	bool ctls_valid;
+	/* VMREAD/VMWRITE's view of the current VMCS (vmx_api.h), with the VMCS_DIRTY_* bits */
+	struct vmx_vmcs_port port;
 };
 
 /*
- * Fields whose checks are made at every VM entry, so that a VMWRITE to one
- * keeps the cached outcome of the other checks (ctl_host_checked,
- * guest_checked); VMX_PREEMPTION_TIMER_VALUE, TSC_OFFSET, TSC_MULTIPLIER and
- * GUEST_RSP are not checked at all.
+ * What VMWRITEs since the last VM entry invalidated (VMCS_DIRTY_*), folded
+ * into the cached outcomes before the entry looks at them.
  */
-static inline bool vmcs_field_checked_every_entry(u32 enc)
+static inline void vmx_fold_dirty(struct vmx_cpu *v)
 {
-	switch (enc) {
-	case VM_ENTRY_INTR_INFO_FIELD:
-	case VM_ENTRY_EXCEPTION_ERROR_CODE:
-	case VM_ENTRY_INSTRUCTION_LEN:
-	case GUEST_RIP:
-	case GUEST_RSP:
-	case GUEST_RFLAGS:
-	case GUEST_INTERRUPTIBILITY_INFO:
-	case GUEST_ACTIVITY_STATE:
-	case GUEST_PENDING_DBG_EXCEPTIONS:
-	case VMX_PREEMPTION_TIMER_VALUE:
-	case TSC_OFFSET:
-	case TSC_OFFSET + 1:	/* its high half */
-	case TSC_MULTIPLIER:
-	case TSC_MULTIPLIER + 1:
-		return true;
-	default:
-		return false;
-	}
+	u32 d = v->port.dirty;
+
+	if (!d)
+		return;
+	v->port.dirty = 0;
+	if (d & VMCS_DIRTY_CTLS)
+		v->ctls_valid = false;
+	if (d & VMCS_DIRTY_CTL_HOST)
+		v->ctl_host_checked = false;
+	if (d & VMCS_DIRTY_GUEST)
+		v->guest_checked = v->guest_loaded = false;
 }
 
 static inline void *vmx_ptr(u64 pa)
@@ -204,6 +217,12 @@ static inline void *vmx_ptr(u64 pa)
 static inline void *vmx_vmcs(const struct vmx_cpu *v)
 {
 	return v->vmcs_ptr == VMX_INVALID_PTR ? NULL : vmx_ptr(v->vmcs_ptr);
+}
+
+/* The current VMCS is reachable by the inline VMREAD/VMWRITE exactly while it is usable. */
+static inline void vmx_port_update(struct vmx_cpu *v)
+{
+	v->port.vmcs = v->vmxon && v->vmcs_ptr != VMX_INVALID_PTR ? vmx_ptr(v->vmcs_ptr) : NULL;
 }
 
 /* A "physical address" VMX accepts for a 4 KiB structure (SDM 31.3). */
@@ -299,5 +318,6 @@ void vmx_complete_exit(struct vmx_cpu *v);
 
 /* vmentry.c: STEP 5, 6 */
 u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual);
+bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs);
 
 #endif

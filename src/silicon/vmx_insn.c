@@ -61,6 +61,7 @@ enum vmx_status vmx_vmxon(struct vmx_cpu *v, u64 pa)
 	v->vmxon = true;
 	v->vmxon_ptr = pa;
 	v->vmcs_ptr = VMX_INVALID_PTR;
+	vmx_port_update(v);
 	return vmx_succeed();
 }
 
@@ -73,6 +74,7 @@ enum vmx_status vmx_vmxoff(struct vmx_cpu *v)
 	v->vmxon_ptr = VMX_INVALID_PTR;
 	/* SDM: the current-VMCS pointer is not defined after VMXOFF; forget it. */
 	v->vmcs_ptr = VMX_INVALID_PTR;
+	vmx_port_update(v);
 	return vmx_succeed();
 }
 
@@ -95,6 +97,7 @@ enum vmx_status vmx_vmclear(struct vmx_cpu *v, u64 pa)
 	hdr->launch_state = VMCS_STATE_CLEAR;
 	if (pa == v->vmcs_ptr)
 		v->vmcs_ptr = VMX_INVALID_PTR;
+	vmx_port_update(v);
 	v->ctl_host_checked = false;
 	v->guest_checked = false;
 	v->ctls_valid = false;
@@ -113,6 +116,7 @@ enum vmx_status vmx_vmptrld(struct vmx_cpu *v, u64 pa)
 		return vmx_vmfail(v, VMXERR_VMPTRLD_INCORRECT_VMCS_REVISION_ID);
 	vmx_materialize_host_state(v);
 	v->vmcs_ptr = pa;
+	vmx_port_update(v);
 	v->ctl_host_checked = false;
 	v->guest_checked = false;
 	v->ctls_valid = false;
@@ -177,24 +181,9 @@ enum vmx_status vmx_vmwrite(struct vmx_cpu *v, u32 enc, u64 val)
 	else
 		new = val & vmcs_width_mask(enc);
 	memcpy((u8 *)vmcs + off, &new, 8);
-	/*
-	 * What the next VM entry must check again (vmx_cpu.h); writing the
-	 * value a field already holds changes nothing the checks read.
-	 * RFLAGS.VM decides which segment checks apply, so a change of it
-	 * counts as a change of the segments.
-	 */
-	if (new == old)
-		return vmx_succeed();
-	if (VMCS_FIELD_TYPE(enc) == VMCS_FIELD_TYPE_CONTROL)
-		v->ctls_valid = false;
-	if (enc == GUEST_RFLAGS && ((old ^ new) & BIT_ULL(17)))
-		v->guest_checked = v->guest_loaded = false;
-	if (!vmcs_field_checked_every_entry(enc)) {
-		if (VMCS_FIELD_TYPE(enc) != VMCS_FIELD_TYPE_GUEST)
-			v->ctl_host_checked = false;
-		if (VMCS_FIELD_TYPE(enc) != VMCS_FIELD_TYPE_HOST)
-			v->guest_checked = v->guest_loaded = false;
-	}
+	/* What the next VM entry must check again (vmcs.h, vmx_cpu.h). */
+	if (new != old)
+		v->port.dirty |= vmcs_write_dirty(enc, old, new);
 	return vmx_succeed();
 }
 
@@ -265,10 +254,12 @@ enum vmx_status vmx_invvpid(struct vmx_cpu *v, u64 type, u16 vpid, u64 gla)
  * __tls_get_addr().
  */
 static __thread struct vmx_cpu *vmx_current __attribute__((tls_model("initial-exec")));
+__thread struct vmx_vmcs_port *vmx_this_port __attribute__((tls_model("initial-exec")));
 
 void vmx_cpu_bind(struct vmx_cpu *lp)
 {
 	vmx_current = lp;
+	vmx_this_port = lp ? &lp->port : NULL;
 }
 
 struct vmx_cpu *vmx_this_cpu(void)
@@ -289,8 +280,8 @@ enum vmx_status vmx_op_vmxoff(void) { ON_THIS_CPU(vmx_vmxoff(v)); }
 enum vmx_status vmx_op_vmclear(u64 pa) { ON_THIS_CPU(vmx_vmclear(v, pa)); }
 enum vmx_status vmx_op_vmptrld(u64 pa) { ON_THIS_CPU(vmx_vmptrld(v, pa)); }
 enum vmx_status vmx_op_vmptrst(u64 *pa) { ON_THIS_CPU(vmx_vmptrst(v, pa)); }
-enum vmx_status vmx_op_vmread(u32 field, u64 *val) { ON_THIS_CPU(vmx_vmread(v, field, val)); }
-enum vmx_status vmx_op_vmwrite(u32 field, u64 val) { ON_THIS_CPU(vmx_vmwrite(v, field, val)); }
+enum vmx_status vmx_op_vmread_slow(u32 field, u64 *val) { ON_THIS_CPU(vmx_vmread(v, field, val)); }
+enum vmx_status vmx_op_vmwrite_slow(u32 field, u64 val) { ON_THIS_CPU(vmx_vmwrite(v, field, val)); }
 enum vmx_status vmx_op_invept(u64 type, u64 eptp) { ON_THIS_CPU(vmx_invept(v, type, eptp)); }
 enum vmx_status vmx_op_invvpid(u64 type, u16 vpid, u64 gla)
 {

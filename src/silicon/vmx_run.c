@@ -84,9 +84,9 @@ static bool timer_expired(struct vmx_cpu *v)
  * interrupts do not wait for a slice end: the core sees c->req at every
  * block end.
  */
-static u64 slice_len(struct vmx_cpu *v)
+static u64 slice_len(const struct vmx_cpu *v, u64 now)
 {
-	u64 now = vmx_host_tsc(), left;
+	u64 left;
 
 	if (now >= v->timer_deadline)
 		return 256;
@@ -107,28 +107,38 @@ static void run_guest(struct vmx_cpu *v)
 
 	/*
 	 * A timer that starts at 0 expires before the first instruction
-	 * (26.5.1).  The timer is checked between slices of guest
+	 * (26.5.1); with an event to inject, the exit follows its delivery
+	 * (26.7.4: the exit is then at the handler's first instruction, none
+	 * of which has run).  The timer is checked between slices of guest
 	 * instructions (slice_len()), so an expiry is noticed at most one
-	 * slice (and less than one block) late.  FIXME: with an event to inject and a timer of 0 the exit
-	 * should follow the delivery at once; here the slice after the
-	 * delivery runs first (the core cannot stop right after delivering).
+	 * slice (and less than one block) late.
 	 */
 	for (;;) {
-		u64 budget = v->timer_armed ? slice_len(v) : 0;
+		u64 budget = 0;
 		enum cpu_exit e;
 
 		/*
-		 * A nonzero timer lets the guest run at least one slice: the
-		 * time this entry took in the host is not guest time, and a
-		 * small value must not keep a guest from making progress.
+		 * One TSC read per slice; the first slice uses the entry's
+		 * (vmx_load_guest()).  A nonzero timer lets the guest run at
+		 * least one slice: the time this entry took in the host is not
+		 * guest time, and a small value must not keep a guest from
+		 * making progress.
 		 */
-		if (timer_expired(v) && (!first || v->timer_zero) &&
-		    !(c->s.event_info & CPU_EVENT_VALID)) {
-			exit_event(v, EXIT_REASON_PREEMPTION_TIMER, 0);
-			return;
+		if (v->timer_armed) {
+			u64 now = first ? v->entry_tsc : vmx_host_tsc();
+
+			if (now >= v->timer_deadline && (!first || v->timer_zero)) {
+				if (!(c->s.event_info & CPU_EVENT_VALID)) {
+					exit_event(v, EXIT_REASON_PREEMPTION_TIMER, 0);
+					return;
+				}
+				budget = 0;	/* deliver it, then the timer exit */
+			} else {
+				budget = slice_len(v, now);
+			}
 		}
+		e = budget || !v->timer_armed ? cpu_run_slice(c, budget) : cpu_run_boundary(c);
 		first = false;
-		e = cpu_run_slice(c, budget);
 		switch (e) {
 		case CPU_EXIT_VMEXIT:
 			return;
@@ -189,6 +199,9 @@ u32 vmx_op_enter(u64 *regs, bool launched)
 
 	if (!v)
 		return VMX_ENTER_FAULT;
+	vmx_fold_dirty(v);
+	if (launched && vmx_resume_fast(v, regs))
+		goto run;
 	/* STEPs 1-4: checks (vmentry.c). */
 	switch (vmx_entry_check(v, !launched, &reason, &qual)) {
 	case VMX_SUCCEED:
@@ -219,7 +232,7 @@ u32 vmx_op_enter(u64 *regs, bool launched)
 	/* VM entry succeeded: VMLAUNCH makes the VMCS "launched" (27.1). */
 	hdr = vmcs;
 	hdr->launch_state = VMCS_STATE_LAUNCHED;
-
+run:
 	run_guest(v);
 	vmx_complete_exit(v);
 	v->regs = NULL;

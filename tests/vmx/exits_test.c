@@ -744,6 +744,30 @@ static void interrupt_window(void)
 	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_STI);
 	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_INTR_WINDOW_EXITING, true);
 	CHECK_EXIT(EXIT_REASON_INTERRUPT_WINDOW, 0, 0, CODE + 1);
+	/* POPF setting IF: open at the next instruction (no shadow). */
+	GUEST(0x68, 0x02, 0x02, 0x00, 0x00, 0x9d, 0x90, 0xf4);	/* push $0x202; popf; nop; hlt */
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_INTR_WINDOW_EXITING, true);
+	CHECK_EXIT(EXIT_REASON_INTERRUPT_WINDOW, 0, 0, CODE + 6);
+	/* IRET setting IF: open at its target's first instruction. */
+	GUEST(0x68, 0x02, 0x02, 0x00, 0x00,		/* push $0x202 */
+	      0x6a, 0x08,				/* push $8 */
+	      0x68, (CODE + 13) & 0xff, (CODE + 13) >> 8, 0x00, 0x00,	/* push $CODE+13 */
+	      0xcf, 0x90, 0xf4);			/* iret; nop; hlt */
+	setup_gdt();
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_INTR_WINDOW_EXITING, true);
+	CHECK_EXIT(EXIT_REASON_INTERRUPT_WINDOW, 0, 0, CODE + 13);
+	/* STI, then MOV SS in its shadow: blocked for the instruction after MOV SS too. */
+	GUEST(0x8c, 0xd0, 0xfb, 0x8e, 0xd0, 0x90, 0x90, 0xf4);	/* mov %ss,%eax; sti; mov %eax,%ss; nop; nop; hlt */
+	setup_gdt();
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_INTR_WINDOW_EXITING, true);
+	CHECK_EXIT(EXIT_REASON_INTERRUPT_WINDOW, 0, 0, CODE + 6);
+	/* The window opening after an exit the guest is resumed from (VMRESUME mid-block). */
+	GUEST(0xfb, 0x90, 0x0f, 0xa2, 0x90, 0x90, 0xf4);	/* sti; nop; cpuid; nop; nop; hlt */
+	vmcs_writel(GUEST_RFLAGS, 0x2);
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 2);
+	skip();
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_INTR_WINDOW_EXITING, true);
+	CHECK_EXIT(EXIT_REASON_INTERRUPT_WINDOW, 0, 0, CODE + 4);
 }
 
 static void hlt_activity_at_entry(void)
@@ -841,6 +865,38 @@ static void preemption_timer(void)
 	CHECK_EQ(run(), EXIT_REASON_PREEMPTION_TIMER);
 	CHECK_EQ(vmcs_read32(GUEST_ACTIVITY_STATE), GUEST_ACTIVITY_HLT);
 	CHECK_EQ(vmcs_readl(GUEST_RIP), CODE + 1);
+}
+
+/*
+ * SDM 26.7.4: a VMX-preemption timer of 0 at VM entry makes the exit come
+ * before any guest instruction; an event that entry injects is delivered
+ * first, so the exit is at the handler's first instruction and none of
+ * the handler has run.
+ */
+static void preemption_timer_zero_after_injection(void)
+{
+	u32 *stack;
+
+	GUEST(0x90, 0xf4);
+	setup_gdt();
+	idt_gate(0x20, 0x1800);
+	mem[0x1800] = 0x43;				/* 1: inc %ebx */
+	mem[0x1801] = 0xeb;				/*    jmp 1b */
+	mem[0x1802] = 0xfd;
+	vmcs_writel(GUEST_RFLAGS, 0x202);
+	ctl_set(PIN_BASED_VM_EXEC_CONTROL, PIN_BASED_VMX_PREEMPTION_TIMER, true);
+	vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, 0);
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR | 0x20);
+	CHECK_EXIT(EXIT_REASON_PREEMPTION_TIMER, 0, 0, 0x1800);
+	CHECK_EQ(env.regs[3], 0);			/* RBX: no handler instruction ran */
+	CHECK_EQ(vmcs_read32(IDT_VECTORING_INFO_FIELD) & INTR_INFO_VALID_MASK, 0);
+	stack = (u32 *)(mem + 0x8000 - 12);
+	CHECK_EQ(stack[0], CODE);			/* delivered: the return EIP is pushed */
+	CHECK_EQ(vmcs_readl(GUEST_RFLAGS) & 0x200, 0);
+	/* The next entry with a nonzero timer runs the handler. */
+	vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, 2000);
+	CHECK_EQ(run(), EXIT_REASON_PREEMPTION_TIMER);
+	CHECK(env.regs[3] != 0, "the handler ran");
 }
 
 /* A 32-bit interrupt gate at IDT[vec] to @handler (IDT at GPA 0x2000). */
@@ -1636,6 +1692,7 @@ int main(void)
 	RUN_TEST(external_interrupt);
 	RUN_TEST(host_nmi);
 	RUN_TEST(preemption_timer);
+	RUN_TEST(preemption_timer_zero_after_injection);
 	RUN_TEST(event_injection);
 	RUN_TEST(injected_event_and_exception_bitmap);
 	RUN_TEST(nmi_injection_virtual_nmis);
