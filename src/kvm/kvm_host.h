@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <userkvm/kvm_compat.h>
 #include "util/types.h"
+#include "kvm/mutex.h"
 #include "kvm/srcu.h"
 #include "x86/x86.h"
 
@@ -144,7 +145,7 @@ struct kvm_vcpu {
 	struct kvm *kvm;
 	int vcpu_id;		/* the id userspace chose */
 	int vcpu_idx;		/* index in kvm->vcpus[] */
-	pthread_mutex_t mutex;	/* held by every vCPU ioctl, as in KVM */
+	struct kvm_mutex mutex;	/* held by every vCPU ioctl, as in KVM */
 	struct kvm_run *run;	/* page 0 of the vCPU fd's memfd */
 	void *mmap_base;	/* the KVM_VCPU_MMAP_PAGES mapping */
 	int srcu_idx;

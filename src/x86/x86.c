@@ -1343,13 +1343,10 @@ static int kvm_vcpu_ioctl_x86_set_vcpu_events(struct kvm_vcpu *vcpu,
  * kvm_apic_accept_events(): a latched INIT resets the vCPU (an AP then waits
  * for SIPI), a SIPI starts a waiting AP at vector << 12 in real mode.
  */
-static void kvm_apic_accept_events(struct kvm_vcpu *vcpu)
+static void __kvm_apic_accept_events(struct kvm_vcpu *vcpu)
 {
 	struct kvm_lapic *apic = vcpu->arch.apic;
 	unsigned long pe;
-
-	if (!apic || !__atomic_load_n(&apic->pending_events, __ATOMIC_ACQUIRE))
-		return;
 	/* Other vCPUs' ICR writes set the bits: take them atomically. */
 	pe = __atomic_fetch_and(&apic->pending_events, ~(1ul << KVM_APIC_INIT), __ATOMIC_ACQ_REL);
 	if (pe & (1ul << KVM_APIC_INIT)) {
@@ -1373,6 +1370,15 @@ static void kvm_apic_accept_events(struct kvm_vcpu *vcpu)
 			vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
 		}
 	}
+}
+
+/* INIT/SIPI from other vCPUs' ICR writes (a load when there are none). */
+static __always_inline void kvm_apic_accept_events(struct kvm_vcpu *vcpu)
+{
+	struct kvm_lapic *apic = vcpu->arch.apic;
+
+	if (apic && __atomic_load_n(&apic->pending_events, __ATOMIC_ACQUIRE))
+		__kvm_apic_accept_events(vcpu);
 }
 
 static int kvm_arch_vcpu_ioctl_set_mpstate(struct kvm_vcpu *vcpu, struct kvm_mp_state *mp_state)
@@ -2423,7 +2429,19 @@ static bool kernel_pio(struct kvm_vcpu *vcpu, u16 port, int size, bool write, u8
 		return true;
 	if (kvm->arch.vpit && kvm_pit_pio(kvm->arch.vpit, port, size, write, data) == 0)
 		return true;
-	return write && kvm_ioeventfd_write(kvm, true, port, size, data);
+	/* No ioeventfd ever registered: no call (kvm_ioeventfd_write() would find none). */
+	return write && __atomic_load_n(&kvm->ioeventfds, __ATOMIC_ACQUIRE) &&
+	       kvm_ioeventfd_write(kvm, true, port, size, data);
+}
+
+/* Copy @size (1, 2 or 4) bytes: inline moves instead of a memcpy() call. */
+static __always_inline void pio_copy(u8 *dst, const void *src, int size)
+{
+	switch (size) {
+	case 1: memcpy(dst, src, 1); break;
+	case 2: memcpy(dst, src, 2); break;
+	default: memcpy(dst, src, 4); break;
+	}
 }
 
 static void pio_set_rax(struct kvm_vcpu *vcpu, int size, const u8 *data)
@@ -2492,7 +2510,7 @@ int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in)
 	u8 data[4] = { 0 };
 
 	if (!in)
-		memcpy(data, &vcpu->arch.regs[VCPU_REGS_RAX], size);
+		pio_copy(data, &vcpu->arch.regs[VCPU_REGS_RAX], size);
 	if (kernel_pio(vcpu, port, size, !in, data)) {
 		if (in)
 			pio_set_rax(vcpu, size, data);
@@ -2512,7 +2530,7 @@ int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in)
 		vcpu->arch.cui_linear_rip = kvm_get_linear_rip(vcpu);
 		vcpu->arch.complete_userspace_io = complete_fast_pio_in;
 	} else {
-		memcpy(page, data, size);
+		pio_copy(page, data, size);
 		if (port == 0x7e) {
 			kvm_skip_emulated_instruction(vcpu);
 			vcpu->arch.complete_userspace_io = complete_fast_pio_out_port_0x7e;
@@ -3359,6 +3377,26 @@ static void kvm_check_and_inject_events(struct kvm_vcpu *vcpu)
 		kvm_x86_call(enable_irq_window)(vcpu);
 }
 
+/*
+ * Whether kvm_check_and_inject_events() may have anything to do: an event
+ * to re-inject or inject, an NMI queued by another thread, an in-kernel
+ * irqchip (whose interrupts it asks for), or userspace waiting for an
+ * interrupt window.  KVM gates inject_pending_event() on KVM_REQ_EVENT;
+ * here every source is looked at directly, a few loads on a VM exit that
+ * left nothing pending.
+ */
+static __always_inline u64 __kvm_timer_host_tsc_left(struct kvm_vcpu *vcpu);
+
+static __always_inline bool kvm_vcpu_events_pending(struct kvm_vcpu *vcpu)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+
+	return a->exception.injected | a->exception.pending | a->nmi_injected |
+	       a->interrupt.injected | (a->nmi_pending != 0) | (a->apic != NULL) |
+	       (__atomic_load_n(&a->nmi_queued, __ATOMIC_ACQUIRE) != 0) |
+	       (vcpu->run->request_interrupt_window != 0);
+}
+
 static void kvm_inject_pending_timer_irqs(struct kvm_vcpu *vcpu)
 {
 	if (vcpu->arch.apic)
@@ -3391,6 +3429,7 @@ static bool kvm_vcpu_exit_request(struct kvm_vcpu *vcpu)
 static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 {
 	enum exit_fastpath_completion fastpath;
+	u64 req;
 
 	if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
 		kvm_x86_call(flush_tlb_all)(vcpu);
@@ -3405,21 +3444,26 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 	kvm_apic_accept_events(vcpu);
 	if (vcpu->arch.mp_state != KVM_MP_STATE_RUNNABLE)
 		return 1;
-	kvm_check_and_inject_events(vcpu);
-	vcpu->arch.timer_tsc_left = kvm_timer_host_tsc_left(vcpu);
+	if (kvm_vcpu_events_pending(vcpu))
+		kvm_check_and_inject_events(vcpu);
+	vcpu->arch.timer_tsc_left = __kvm_timer_host_tsc_left(vcpu);
 
 	__atomic_store_n(&vcpu->arch.mode, IN_GUEST_MODE, __ATOMIC_SEQ_CST);
-	/*
-	 * An interrupt raised after the events were looked at, by a thread
-	 * that still saw the vCPU outside guest mode and so did not kick it:
-	 * leave the guest at once (KVM's req_immediate_exit self-IPI); the
-	 * request stays for the next entry.
-	 */
-	if (__atomic_load_n(&vcpu->requests, __ATOMIC_SEQ_CST) & (1ull << KVM_REQ_EVENT))
-		kvm_x86_call(vcpu_kick)(vcpu);
-	/* A TLB flush asked for meanwhile must happen before entry. */
-	if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
-		kvm_x86_call(flush_tlb_all)(vcpu);
+	req = __atomic_load_n(&vcpu->requests, __ATOMIC_SEQ_CST);
+	if (unlikely(req)) {
+		/*
+		 * An interrupt raised after the events were looked at, by a
+		 * thread that still saw the vCPU outside guest mode and so did
+		 * not kick it: leave the guest at once (KVM's
+		 * req_immediate_exit self-IPI); the request stays for the next
+		 * entry.
+		 */
+		if (req & (1ull << KVM_REQ_EVENT))
+			kvm_x86_call(vcpu_kick)(vcpu);
+		/* A TLB flush asked for meanwhile must happen before entry. */
+		if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
+			kvm_x86_call(flush_tlb_all)(vcpu);
+	}
 	for (;;) {
 		trace_kvm_entry(vcpu->vcpu_id, vcpu->arch.regs[VCPU_REGS_RIP]);
 		fastpath = kvm_x86_call(vcpu_run)(vcpu);
@@ -3443,11 +3487,16 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 		 * preemption timer follows, as KVM's fastpath restarts the hv
 		 * timer, so the deadline does not wait for the host tick.
 		 */
-		vcpu->arch.timer_tsc_left = kvm_timer_host_tsc_left(vcpu);
+		vcpu->arch.timer_tsc_left = __kvm_timer_host_tsc_left(vcpu);
 		/* Note, VM exits that go down the slow path are counted below. */
 		vcpu->stat->exits++;
 	}
-	__atomic_store_n(&vcpu->arch.mode, OUTSIDE_GUEST_MODE, __ATOMIC_SEQ_CST);
+	/*
+	 * A release store (KVM: WRITE_ONCE + smp_wmb()): kickers and
+	 * kvm_flush_remote_tlbs() only need to see it eventually, after
+	 * everything the guest run did; no later load needs ordering after it.
+	 */
+	__atomic_store_n(&vcpu->arch.mode, OUTSIDE_GUEST_MODE, __ATOMIC_RELEASE);
 	vcpu->stat->exits++;
 	return kvm_x86_call(handle_exit)(vcpu, fastpath);
 }
@@ -3473,7 +3522,7 @@ static bool kvm_vcpu_has_events(struct kvm_vcpu *vcpu)
 }
 
 /* The earliest timer deadline of @vcpu on the irqchip clock, 0 if none. */
-static u64 kvm_vcpu_next_deadline(struct kvm_vcpu *vcpu)
+static __always_inline u64 kvm_vcpu_next_deadline(struct kvm_vcpu *vcpu)
 {
 	struct kvm_pit *pit = vcpu->kvm->arch.vpit;
 	u64 deadline = vcpu->arch.apic ? kvm_lapic_next_deadline(vcpu->arch.apic) : 0;
@@ -3503,13 +3552,10 @@ static u64 irqchip_clock_ns(void)
  * preemption timer always does, so a timer interrupt reaches a vCPU that
  * is running guest code without any other exit.
  */
-u64 kvm_timer_host_tsc_left(struct kvm_vcpu *vcpu)
+static u64 kvm_timer_tsc_until(u64 deadline)
 {
-	u64 deadline = kvm_vcpu_next_deadline(vcpu), now;
+	u64 now = irqchip_clock_ns();
 
-	if (!deadline)
-		return ~0ull;
-	now = irqchip_clock_ns();
 	if (deadline <= now)
 		return 0;
 	deadline -= now;
@@ -3517,6 +3563,21 @@ u64 kvm_timer_host_tsc_left(struct kvm_vcpu *vcpu)
 		return ~0ull;
 	/* the host TSC's kHz are its ticks per millisecond */
 	return deadline * kvm_host_tsc_khz() / 1000000ull;
+}
+
+/* Nothing armed (the usual case) costs the loads of kvm_vcpu_next_deadline(). */
+u64 kvm_timer_host_tsc_left(struct kvm_vcpu *vcpu)
+{
+	u64 deadline = kvm_vcpu_next_deadline(vcpu);
+
+	return deadline ? kvm_timer_tsc_until(deadline) : ~0ull;
+}
+
+static __always_inline u64 __kvm_timer_host_tsc_left(struct kvm_vcpu *vcpu)
+{
+	u64 deadline = kvm_vcpu_next_deadline(vcpu);
+
+	return deadline ? kvm_timer_tsc_until(deadline) : ~0ull;
 }
 
 /*

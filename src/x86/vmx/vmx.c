@@ -154,6 +154,7 @@ static int vmx_vcpu_create(struct kvm_vcpu *vcpu)
 	init_vmcs(vcpu);
 	vmx_cpu_bind(NULL);
 	vmx->state_dirty = true;
+	vmx->preemption_timer = ~0u;
 	return 0;
 fail:
 	if (vmx->lp)
@@ -243,6 +244,13 @@ static u64 vmx_guest_cr4(u64 cr4)
 	return (cr4 | vmcs_config.cr4_fixed0) & vmcs_config.cr4_fixed1;
 }
 
+/* VMWRITE of GUEST_INTERRUPTIBILITY_INFO, keeping vmx->guest_intr the VMCS's value. */
+static void vmx_set_interruptibility(struct vcpu_vmx *vmx, u32 intr)
+{
+	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, intr);
+	vmx->guest_intr = intr;
+}
+
 /* Write all of vcpu->arch into the VMCS and the processor (before VM entry). */
 static void vmx_push_state(struct kvm_vcpu *vcpu)
 {
@@ -276,7 +284,7 @@ static void vmx_push_state(struct kvm_vcpu *vcpu)
 	vmcs_write32(GUEST_SYSENTER_CS, a->sysenter_cs);
 	vmcs_writel(GUEST_SYSENTER_ESP, a->sysenter_esp);
 	vmcs_writel(GUEST_SYSENTER_EIP, a->sysenter_eip);
-	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, a->interruptibility);
+	vmx_set_interruptibility(to_vmx(vcpu), a->interruptibility);
 	vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
 	vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, 0);
 	for (int i = 0; i < 4; i++)
@@ -332,7 +340,7 @@ static void vmx_pull_state(struct kvm_vcpu *vcpu)
 	a->sysenter_cs = vmcs_read32(GUEST_SYSENTER_CS);
 	a->sysenter_esp = vmcs_readl(GUEST_SYSENTER_ESP);
 	a->sysenter_eip = vmcs_readl(GUEST_SYSENTER_EIP);
-	a->interruptibility = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+	a->interruptibility = to_vmx(vcpu)->guest_intr;
 	for (int i = 0; i < 4; i++)
 		a->pdptrs[i] = __vmcs_readl(GUEST_PDPTR0 + 2 * i);
 
@@ -363,7 +371,7 @@ static void vmx_read_emulator_regs(struct kvm_vcpu *vcpu)
 	a->cr3 = vmcs_readl(GUEST_CR3);
 	a->cr4 = vmcs_readl(CR4_READ_SHADOW);
 	a->efer = vmcs_read64(GUEST_IA32_EFER);
-	a->interruptibility = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+	a->interruptibility = vmx->guest_intr;
 	/* The PDPTE registers are used (and saved by VM exits) only by PAE paging. */
 	if ((a->cr0 & X86_CR0_PG) && (a->cr4 & X86_CR4_PAE) && !(a->efer & EFER_LMA))
 		for (int i = 0; i < 4; i++)
@@ -398,7 +406,7 @@ static void vmx_write_emulator_regs(struct kvm_vcpu *vcpu)
 		__vmcs_writel(kvm_vmx_segment_fields[i].ar_bytes, s->ar);
 	}
 	if (a->interruptibility != vmx->emul_interruptibility)
-		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, a->interruptibility);
+		vmx_set_interruptibility(vmx, a->interruptibility);
 	if (a->cr2 != vmx->emul_cr2)
 		native_write_cr2(a->cr2);
 	if (a->dr6 != vmx->emul_dr6)
@@ -454,6 +462,18 @@ static void vmx_cache_guest_state(struct kvm_vcpu *vcpu)
 	vcpu->arch.regs_avail = 0;
 }
 
+/* EXIT_QUALIFICATION of the last exit, read once (KVM's vmx_get_exit_qual()). */
+static u64 vmx_get_exit_qual(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	if (!vmx->exit_qual_cached) {
+		vmx->exit_qualification = vmcs_readl(EXIT_QUALIFICATION);
+		vmx->exit_qual_cached = true;
+	}
+	return vmx->exit_qualification;
+}
+
 static u64 vmx_get_segment_base(struct kvm_vcpu *vcpu, int seg)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
@@ -471,8 +491,7 @@ static u64 vmx_get_segment_base(struct kvm_vcpu *vcpu, int seg)
 
 static bool vmx_interrupt_allowed(struct kvm_vcpu *vcpu)
 {
-	u32 intr = to_vmx(vcpu)->state_in_hw ? vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) :
-						 vcpu->arch.interruptibility;
+	u32 intr = to_vmx(vcpu)->state_in_hw ? to_vmx(vcpu)->guest_intr : vcpu->arch.interruptibility;
 
 	return (vcpu->arch.rflags & X86_EFLAGS_IF) &&
 	       !(intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
@@ -480,8 +499,7 @@ static bool vmx_interrupt_allowed(struct kvm_vcpu *vcpu)
 
 static bool vmx_nmi_allowed(struct kvm_vcpu *vcpu)
 {
-	u32 intr = to_vmx(vcpu)->state_in_hw ? vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) :
-						 vcpu->arch.interruptibility;
+	u32 intr = to_vmx(vcpu)->state_in_hw ? to_vmx(vcpu)->guest_intr : vcpu->arch.interruptibility;
 
 	return !(intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS | GUEST_INTR_STATE_NMI));
 }
@@ -566,7 +584,7 @@ static int vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	u64 orig_rip = vcpu->arch.regs[VCPU_REGS_RIP];
-	u64 rip = orig_rip + vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+	u64 rip = orig_rip + vmx->exit_instr_len;
 	u32 intr;
 
 	/*
@@ -583,10 +601,10 @@ static int vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu)
 	}
 	vcpu->arch.regs[VCPU_REGS_RIP] = rip;
 	if (vmx->state_in_hw) {
-		intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
-		if (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))
-			vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
-				     intr & ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
+		intr = vmx->guest_intr;
+		if (unlikely(intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)))
+			vmx_set_interruptibility(vmx, intr & ~(GUEST_INTR_STATE_STI |
+							       GUEST_INTR_STATE_MOV_SS));
 	} else {
 		vcpu->arch.interruptibility &= ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
 	}
@@ -611,7 +629,7 @@ static void vmx_complete_interrupts(struct kvm_vcpu *vcpu)
 		 * re-injection.  FIXME: the processor stores 0 when the event was
 		 * one VM entry injected; that one had VM_ENTRY_INSTRUCTION_LEN.
 		 */
-		vmx->event_exit_inst_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+		vmx->event_exit_inst_len = vmx->exit_instr_len;
 		if (!vmx->event_exit_inst_len)
 			vmx->event_exit_inst_len = vmcs_read32(VM_ENTRY_INSTRUCTION_LEN);
 	}
@@ -623,7 +641,7 @@ static void vmx_complete_interrupts(struct kvm_vcpu *vcpu)
 		 * not finish, and entry would refuse to inject into blocking
 		 * (SDM 27.7.1.2, KVM's vmx_set_nmi_mask(vcpu, false) here).
 		 */
-		vmcs_clear_bits(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_NMI);
+		vmx_set_interruptibility(vmx, vmx->guest_intr & ~GUEST_INTR_STATE_NMI);
 		break;
 	case INTR_TYPE_SOFT_EXCEPTION:
 	case INTR_TYPE_HARD_EXCEPTION:
@@ -690,6 +708,35 @@ static enum exit_fastpath_completion vmx_exit_handlers_fastpath(struct kvm_vcpu 
 	}
 }
 
+/*
+ * What every VM exit needs, in one batch of VMREADs (vmcs_read_n()): the
+ * registers KVM's exit path reads (RIP, RSP, RFLAGS), the IDT-vectoring
+ * information, the instruction length (every exit that retires an
+ * instruction) and the interruptibility state (retirement, interrupt
+ * windows).  The qualification (vmx_get_exit_qual()) and segment bases
+ * (vmx_get_segment_base()) are read when a handler asks, as in KVM.
+ */
+static const u32 vmx_exit_fields[] = {
+	GUEST_RIP, GUEST_RSP, GUEST_RFLAGS, IDT_VECTORING_INFO_FIELD, VM_EXIT_INSTRUCTION_LEN,
+	GUEST_INTERRUPTIBILITY_INFO,
+};
+
+static void vmx_read_exit_fields(struct vcpu_vmx *vmx)
+{
+	u64 f[ARRAY_SIZE(vmx_exit_fields)];
+
+	/* Cannot fail: the VMCS is current and every field exists. */
+	if (unlikely(vmcs_read_n(vmx_exit_fields, f, ARRAY_SIZE(f)) != VMX_SUCCEED))
+		memset(f, 0, sizeof(f));
+	vmx->vmcs_rip = f[0];
+	vmx->vmcs_rsp = f[1];
+	vmx->vmcs_rflags = f[2];
+	vmx->idt_vectoring_info = (u32)f[3];
+	vmx->exit_instr_len = (u32)f[4];
+	vmx->guest_intr = (u32)f[5];
+	vmx->exit_qual_cached = false;
+}
+
 static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
@@ -719,9 +766,8 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	 * shadow (an interrupt could come one instruction early; with
 	 * KVM_GUESTDBG_BLOCKIRQ none comes).
 	 */
-	if ((a->guest_debug & KVM_GUESTDBG_SINGLESTEP) &&
-	    (vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) & GUEST_INTR_STATE_STI))
-		vmcs_clear_bits(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_STI);
+	if ((a->guest_debug & KVM_GUESTDBG_SINGLESTEP) && (vmx->guest_intr & GUEST_INTR_STATE_STI))
+		vmx_set_interruptibility(vmx, vmx->guest_intr & ~GUEST_INTR_STATE_STI);
 	/* KVM_GUESTDBG_SINGLESTEP: the processor traps after each instruction (__kvm_set_rflags()). */
 	rflags = a->rflags | (a->guest_debug & KVM_GUESTDBG_SINGLESTEP ? X86_EFLAGS_TF : 0);
 	if (rflags != vmx->vmcs_rflags) {
@@ -729,11 +775,21 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 		vmx->vmcs_rflags = rflags;
 	}
 
-	/* The host tick, or the vCPU's next timer deadline if that is sooner (the hv timer). */
-	if (cpu_has_vmx_preemption_timer(&vmcs_config))
-		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE,
-			     MIN(VMX_HOST_TICK_TSC, a->timer_tsc_left) >>
-			     (vmcs_config.misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK));
+	/*
+	 * The host tick, or the vCPU's next timer deadline if that is sooner
+	 * (the hv timer).  VM exits do not save the timer (no "save VMX-
+	 * preemption timer value"), so the field keeps what was written and
+	 * each entry counts down from it again: a VMWRITE only on a change.
+	 */
+	if (cpu_has_vmx_preemption_timer(&vmcs_config)) {
+		u32 timer = MIN(VMX_HOST_TICK_TSC, a->timer_tsc_left) >>
+			    (vmcs_config.misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK);
+
+		if (timer != vmx->preemption_timer) {
+			vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, timer);
+			vmx->preemption_timer = timer;
+		}
+	}
 	reason = vmx_vcpu_enter(a->regs, vmx->launched);
 
 	vmx->state_in_hw = true;
@@ -750,9 +806,10 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	}
 	vmx->launched = true;
 	vmx->exit_reason = reason;
-	vmx->vmcs_rip = a->regs[VCPU_REGS_RIP] = vmcs_readl(GUEST_RIP);
-	vmx->vmcs_rsp = a->regs[VCPU_REGS_RSP] = vmcs_readl(GUEST_RSP);
-	vmx->vmcs_rflags = a->rflags = vmcs_readl(GUEST_RFLAGS);
+	vmx_read_exit_fields(vmx);
+	a->regs[VCPU_REGS_RIP] = vmx->vmcs_rip;
+	a->regs[VCPU_REGS_RSP] = vmx->vmcs_rsp;
+	a->rflags = vmx->vmcs_rflags;
 	if (a->guest_debug & KVM_GUESTDBG_SINGLESTEP)
 		a->rflags &= ~X86_EFLAGS_TF;	/* kvm_get_rflags() hides it */
 	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
@@ -760,7 +817,6 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 		vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
 		return EXIT_FASTPATH_NONE;
 	}
-	vmx->idt_vectoring_info = vmcs_read32(IDT_VECTORING_INFO_FIELD);
 	vmx_complete_interrupts(vcpu);
 	if ((u16)reason < KVM_STAT_EXIT_REASONS)
 		vcpu->stat->exit_reason[(u16)reason]++;
@@ -770,7 +826,7 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 static void vmx_get_exit_info(struct kvm_vcpu *vcpu, u32 *reason, u64 *info1, u64 *info2)
 {
 	*reason = to_vmx(vcpu)->exit_reason;
-	*info1 = vmcs_readl(EXIT_QUALIFICATION);
+	*info1 = vmx_get_exit_qual(vcpu);
 	*info2 = vmcs_read32(VM_EXIT_INTR_INFO);
 }
 
@@ -791,14 +847,14 @@ static int handle_exception_nmi(struct kvm_vcpu *vcpu)
 	if ((info & INTR_INFO_VECTOR_MASK) == 1 &&
 	    (vcpu->arch.guest_debug & (KVM_GUESTDBG_SINGLESTEP | KVM_GUESTDBG_USE_HW_BP))) {
 		run->exit_reason = KVM_EXIT_DEBUG;
-		run->debug.arch.dr6 = vmcs_readl(EXIT_QUALIFICATION) | DR6_ACTIVE_LOW;
+		run->debug.arch.dr6 = vmx_get_exit_qual(vcpu) | DR6_ACTIVE_LOW;
 		run->debug.arch.dr7 = vmcs_readl(GUEST_DR7);
 		run->debug.arch.pc = kvm_get_linear_rip(vcpu);
 		run->debug.arch.exception = 1;
 		return 0;
 	}
 	if ((info & INTR_INFO_VECTOR_MASK) == 3) {
-		to_vmx(vcpu)->event_exit_inst_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+		to_vmx(vcpu)->event_exit_inst_len = to_vmx(vcpu)->exit_instr_len;
 		run->exit_reason = KVM_EXIT_DEBUG;
 		run->debug.arch.pc = kvm_get_linear_rip(vcpu);
 		run->debug.arch.exception = 3;
@@ -872,7 +928,7 @@ static int handle_monitor_mwait(struct kvm_vcpu *vcpu)
 
 static int handle_cr(struct kvm_vcpu *vcpu)
 {
-	u64 q = vmcs_readl(EXIT_QUALIFICATION);
+	u64 q = vmx_get_exit_qual(vcpu);
 
 	return kvm_handle_cr_access(vcpu, q);
 }
@@ -901,12 +957,12 @@ static int handle_dr(struct kvm_vcpu *vcpu)
 		kvm_queue_exception(vcpu, 1, false, 0);
 		return 1;
 	}
-	return kvm_handle_dr_access(vcpu, vmcs_readl(EXIT_QUALIFICATION));
+	return kvm_handle_dr_access(vcpu, vmx_get_exit_qual(vcpu));
 }
 
 static int handle_io(struct kvm_vcpu *vcpu)
 {
-	u64 q = vmcs_readl(EXIT_QUALIFICATION);
+	u64 q = vmx_get_exit_qual(vcpu);
 	int size = (q & 7) + 1, in = !!(q & 8), string = !!(q & 16);
 	u16 port = q >> 16;
 
@@ -923,7 +979,7 @@ static int handle_xsetbv(struct kvm_vcpu *vcpu) { return kvm_emulate_xsetbv(vcpu
 
 static int handle_ept_violation(struct kvm_vcpu *vcpu)
 {
-	u64 q = vmcs_readl(EXIT_QUALIFICATION);
+	u64 q = vmx_get_exit_qual(vcpu);
 	u32 error_code = 0;
 
 	/* SDM Table 28-7: bit 0 read, 1 write, 2 fetch; bits 3-5: what the entry allowed */
@@ -939,7 +995,7 @@ static int handle_ept_violation(struct kvm_vcpu *vcpu)
 	 */
 	if ((q & BIT(12)) && !(to_vmx(vcpu)->idt_vectoring_info & INTR_INFO_VALID_MASK) &&
 	    (vmcs_config.pin_based_exec_ctrl & PIN_BASED_VIRTUAL_NMIS))
-		vmcs_set_bits(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_NMI);
+		vmx_set_interruptibility(to_vmx(vcpu), to_vmx(vcpu)->guest_intr | GUEST_INTR_STATE_NMI);
 	return kvm_mmu_page_fault(vcpu, vmcs_read64(GUEST_PHYSICAL_ADDRESS), error_code);
 }
 
@@ -961,7 +1017,7 @@ static int handle_ept_misconfig(struct kvm_vcpu *vcpu)
 		run->internal.suberror = KVM_INTERNAL_ERROR_DELIVERY_EV;
 		run->internal.data[0] = vectoring;
 		run->internal.data[1] = to_vmx(vcpu)->exit_reason;
-		run->internal.data[2] = vmcs_readl(EXIT_QUALIFICATION);
+		run->internal.data[2] = vmx_get_exit_qual(vcpu);
 		run->internal.data[3] = gpa;
 		run->internal.data[4] = 0;	/* last_vmentry_cpu */
 		run->internal.ndata = 5;
