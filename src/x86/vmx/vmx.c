@@ -154,6 +154,7 @@ static int vmx_vcpu_create(struct kvm_vcpu *vcpu)
 	init_vmcs(vcpu);
 	vmx_cpu_bind(NULL);
 	vmx->state_dirty = true;
+	vmx->rsp_cached = true;		/* vcpu->arch is the truth until the first exit */
 	vmx->preemption_timer = ~0u;
 	return 0;
 fail:
@@ -304,6 +305,22 @@ static void vmx_push_state(struct kvm_vcpu *vcpu)
 	cpu_fpu_restore(&a->guest_fpu);
 }
 
+/*
+ * GUEST_RSP into vcpu->arch.regs, on first use after a VM exit (KVM's
+ * kvm_rsp_read()): few exits need it, and every path that reads or writes
+ * vcpu->arch.regs[] as a whole comes through cache_guest_state() or
+ * cache_reg(VCPU_EXREG_EMULATOR), which call this.
+ */
+static void vmx_cache_rsp(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	if (!vmx->rsp_cached) {
+		vmx->vmcs_rsp = vcpu->arch.regs[VCPU_REGS_RSP] = vmcs_readl(GUEST_RSP);
+		vmx->rsp_cached = true;
+	}
+}
+
 /* The guest's segment registers, GDTR and IDTR from the VMCS. */
 static void vmx_read_segments(struct kvm_vcpu_arch *a)
 {
@@ -326,6 +343,7 @@ static void vmx_pull_state(struct kvm_vcpu *vcpu)
 {
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 
+	vmx_cache_rsp(vcpu);
 	vmx_read_segments(a);
 	/* host-owned bits come from the shadow, guest-owned ones from the guest value */
 	a->cr0 = (vmcs_readl(CR0_READ_SHADOW) & vmcs_readl(CR0_GUEST_HOST_MASK)) |
@@ -365,6 +383,7 @@ static void vmx_read_emulator_regs(struct kvm_vcpu *vcpu)
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 
+	vmx_cache_rsp(vcpu);
 	vmx_read_segments(a);
 	/* Every CR0/CR4 bit is host-owned (init_vmcs()): the shadows are the guest's values. */
 	a->cr0 = vmcs_readl(CR0_READ_SHADOW);
@@ -710,31 +729,46 @@ static enum exit_fastpath_completion vmx_exit_handlers_fastpath(struct kvm_vcpu 
 
 /*
  * What every VM exit needs, in one batch of VMREADs (vmcs_read_n()): the
- * registers KVM's exit path reads (RIP, RSP, RFLAGS), the IDT-vectoring
+ * registers KVM's exit path reads (RIP, RFLAGS; RSP on first use,
+ * vmx_cache_rsp()), the IDT-vectoring
  * information, the instruction length (every exit that retires an
  * instruction) and the interruptibility state (retirement, interrupt
  * windows).  The qualification (vmx_get_exit_qual()) and segment bases
- * (vmx_get_segment_base()) are read when a handler asks, as in KVM.
+ * (vmx_get_segment_base()) are read when a handler asks, as in KVM, except
+ * for an I/O exit, whose handler needs both (the port; the linear RIP of a
+ * userspace completion): they come in the same batch then.
  */
-static const u32 vmx_exit_fields[] = {
-	GUEST_RIP, GUEST_RSP, GUEST_RFLAGS, IDT_VECTORING_INFO_FIELD, VM_EXIT_INSTRUCTION_LEN,
+#define VMX_EXIT_FIELDS		5
+#define VMX_EXIT_FIELDS_IO	7
+static const u32 vmx_exit_fields[VMX_EXIT_FIELDS_IO] = {
+	GUEST_RIP, GUEST_RFLAGS, IDT_VECTORING_INFO_FIELD, VM_EXIT_INSTRUCTION_LEN,
 	GUEST_INTERRUPTIBILITY_INFO,
+	EXIT_QUALIFICATION, GUEST_CS_BASE,
 };
 
-static void vmx_read_exit_fields(struct vcpu_vmx *vmx)
+static void vmx_read_exit_fields(struct vcpu_vmx *vmx, u32 reason)
 {
-	u64 f[ARRAY_SIZE(vmx_exit_fields)];
+	unsigned int n = (u16)reason == EXIT_REASON_IO_INSTRUCTION ? VMX_EXIT_FIELDS_IO :
+								    VMX_EXIT_FIELDS;
+	u64 f[VMX_EXIT_FIELDS_IO];
 
 	/* Cannot fail: the VMCS is current and every field exists. */
-	if (unlikely(vmcs_read_n(vmx_exit_fields, f, ARRAY_SIZE(f)) != VMX_SUCCEED))
+	if (unlikely(vmcs_read_n(vmx_exit_fields, f, n) != VMX_SUCCEED)) {
 		memset(f, 0, sizeof(f));
+		n = VMX_EXIT_FIELDS;
+	}
 	vmx->vmcs_rip = f[0];
-	vmx->vmcs_rsp = f[1];
-	vmx->vmcs_rflags = f[2];
-	vmx->idt_vectoring_info = (u32)f[3];
-	vmx->exit_instr_len = (u32)f[4];
-	vmx->guest_intr = (u32)f[5];
-	vmx->exit_qual_cached = false;
+	vmx->vmcs_rflags = f[1];
+	vmx->idt_vectoring_info = (u32)f[2];
+	vmx->exit_instr_len = (u32)f[3];
+	vmx->guest_intr = (u32)f[4];
+	vmx->rsp_cached = false;
+	vmx->exit_qual_cached = n == VMX_EXIT_FIELDS_IO;
+	if (n == VMX_EXIT_FIELDS_IO) {
+		vmx->exit_qualification = f[5];
+		vmx->seg_base[VCPU_SREG_CS] = f[6];
+		vmx->seg_base_cached = 1u << VCPU_SREG_CS;
+	}
 }
 
 static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
@@ -755,7 +789,7 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 		vmcs_writel(GUEST_RIP, a->regs[VCPU_REGS_RIP]);
 		vmx->vmcs_rip = a->regs[VCPU_REGS_RIP];
 	}
-	if (a->regs[VCPU_REGS_RSP] != vmx->vmcs_rsp) {
+	if (vmx->rsp_cached && a->regs[VCPU_REGS_RSP] != vmx->vmcs_rsp) {
 		vmcs_writel(GUEST_RSP, a->regs[VCPU_REGS_RSP]);
 		vmx->vmcs_rsp = a->regs[VCPU_REGS_RSP];
 	}
@@ -806,9 +840,8 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	}
 	vmx->launched = true;
 	vmx->exit_reason = reason;
-	vmx_read_exit_fields(vmx);
+	vmx_read_exit_fields(vmx, reason);
 	a->regs[VCPU_REGS_RIP] = vmx->vmcs_rip;
-	a->regs[VCPU_REGS_RSP] = vmx->vmcs_rsp;
 	a->rflags = vmx->vmcs_rflags;
 	if (a->guest_debug & KVM_GUESTDBG_SINGLESTEP)
 		a->rflags &= ~X86_EFLAGS_TF;	/* kvm_get_rflags() hides it */

@@ -29,6 +29,8 @@ struct vcpu_vmx {
 	 * differs, as KVM writes back only the registers in regs_dirty.
 	 */
 	u64 vmcs_rip, vmcs_rsp, vmcs_rflags;
+	/* vcpu->arch.regs[VCPU_REGS_RSP] holds GUEST_RSP (else read it: vmx_cache_rsp()) */
+	bool rsp_cached;
 	/*
 	 * KVM's segment_cache, for the bases: read from the VMCS once per exit
 	 * (a bit per segment in @seg_base_cached, cleared at each exit and
