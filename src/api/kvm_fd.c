@@ -277,14 +277,11 @@ static inline struct kvm_file *__fget_table(int fd)
 	}
 }
 
-static struct kvm_file *fdget(int fd, bool check)
+static struct kvm_file *fdget_checked(int fd)
 {
 	struct kvm_file *f = __fget_table(fd);
 	struct stat st;
 	bool open;
-
-	if (!check || fd_exact)
-		return f;
 
 	open = fstat(fd, &st) == 0;
 	if (f && open && f->dev == st.st_dev && f->ino == st.st_ino)
@@ -314,6 +311,13 @@ static struct kvm_file *fdget(int fd, bool check)
 		return NULL;
 	}
 	return f;
+}
+
+static inline struct kvm_file *fdget(int fd, bool check)
+{
+	if (!check || fd_exact)
+		return __fget_table(fd);
+	return fdget_checked(fd);
 }
 
 int anon_inode_getfile(const char *name, enum kvm_file_kind kind, void *priv,

@@ -85,7 +85,7 @@ struct kvm_vcpu_stat {
 	u64 hypercalls;
 	u64 irq_injections;
 	u64 nmi_injections;
-	/* userkvm's: WRMSRs handled by the fastpath (handle_fastpath_set_msr_irqoff()) */
+	/* userkvm's: exits handled by the fastpath (WRMSR, CPUID: vmx_exit_handlers_fastpath()) */
 	u64 fastpath_exits;
 	u64 halt_successful_poll;	/* a halt ended by an event found while polling */
 	u64 halt_wakeup;		/* a halt that slept until a wakeup */

@@ -1781,6 +1781,12 @@ void kvm_queue_exception(struct kvm_vcpu *vcpu, u8 vector, bool has_error, u32 e
 	ex->vector = vector;
 	ex->has_error_code = has_error;
 	ex->error_code = error_code;
+	/*
+	 * As kvm_multiple_exception(): the event must be injected before the
+	 * guest runs again, which a fastpath re-entry (kvm_vcpu_exit_request())
+	 * would skip without the request.
+	 */
+	kvm_make_request(KVM_REQ_EVENT, vcpu);
 }
 
 /*
@@ -1934,6 +1940,23 @@ int kvm_emulate_cpuid(struct kvm_vcpu *vcpu)
 	r[VCPU_REGS_RCX] = ecx;
 	r[VCPU_REGS_RDX] = edx;
 	return kvm_skip_emulated_instruction(vcpu);
+}
+
+/*
+ * handle_fastpath_cpuid(): CPUID reads the guest's CPUID table and writes
+ * four GPRs, nothing that vcpu_enter_guest() must look at before the next
+ * entry, so it retires and the guest is re-entered at once (KVM's
+ * fastpath, as for the WRMSRs of handle_fastpath_set_msr_irqoff()), unless
+ * its retirement raises a #DB or a KVM_EXIT_DEBUG (RFLAGS.TF,
+ * KVM_GUESTDBG_SINGLESTEP): those take the slow path.
+ */
+enum exit_fastpath_completion handle_fastpath_cpuid(struct kvm_vcpu *vcpu)
+{
+	if ((vcpu->arch.rflags & X86_EFLAGS_TF) || (vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP))
+		return EXIT_FASTPATH_NONE;
+	kvm_emulate_cpuid(vcpu);
+	vcpu->stat->fastpath_exits++;
+	return EXIT_FASTPATH_REENTER_GUEST;
 }
 
 int kvm_emulate_halt(struct kvm_vcpu *vcpu)
