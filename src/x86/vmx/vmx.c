@@ -730,47 +730,23 @@ static enum exit_fastpath_completion vmx_exit_handlers_fastpath(struct kvm_vcpu 
 }
 
 /*
- * What every VM exit needs, in one batch of VMREADs (vmcs_read_n()): the
- * registers KVM's exit path reads (RIP, RFLAGS; RSP on first use,
- * vmx_cache_rsp()), the IDT-vectoring
- * information, the instruction length (every exit that retires an
- * instruction) and the interruptibility state (retirement, interrupt
- * windows).  The qualification (vmx_get_exit_qual()) and segment bases
- * (vmx_get_segment_base()) are read when a handler asks, as in KVM, except
- * for an I/O exit, whose handler needs both (the port; the linear RIP of a
- * userspace completion): they come in the same batch then.
+ * What every VM exit needs, read right after it: the registers KVM's exit
+ * path reads (RIP, RFLAGS; RSP on first use, vmx_cache_rsp()), the
+ * IDT-vectoring information, the instruction length (every exit that
+ * retires an instruction) and the interruptibility state (retirement,
+ * interrupt windows).  The qualification (vmx_get_exit_qual()) and the
+ * segment bases (vmx_get_segment_base()) are read when a handler asks, as
+ * in KVM.
  */
-#define VMX_EXIT_FIELDS		5
-#define VMX_EXIT_FIELDS_IO	7
-static const u32 vmx_exit_fields[VMX_EXIT_FIELDS_IO] = {
-	GUEST_RIP, GUEST_RFLAGS, IDT_VECTORING_INFO_FIELD, VM_EXIT_INSTRUCTION_LEN,
-	GUEST_INTERRUPTIBILITY_INFO,
-	EXIT_QUALIFICATION, GUEST_CS_BASE,
-};
-
-static void vmx_read_exit_fields(struct vcpu_vmx *vmx, u32 reason)
+static void vmx_read_exit_fields(struct vcpu_vmx *vmx)
 {
-	unsigned int n = (u16)reason == EXIT_REASON_IO_INSTRUCTION ? VMX_EXIT_FIELDS_IO :
-								    VMX_EXIT_FIELDS;
-	u64 f[VMX_EXIT_FIELDS_IO];
-
-	/* Cannot fail: the VMCS is current and every field exists. */
-	if (unlikely(vmcs_read_n(vmx_exit_fields, f, n) != VMX_SUCCEED)) {
-		memset(f, 0, sizeof(f));
-		n = VMX_EXIT_FIELDS;
-	}
-	vmx->vmcs_rip = f[0];
-	vmx->vmcs_rflags = f[1];
-	vmx->idt_vectoring_info = (u32)f[2];
-	vmx->exit_instr_len = (u32)f[3];
-	vmx->guest_intr = (u32)f[4];
+	vmx->vmcs_rip = vmcs_readl(GUEST_RIP);
+	vmx->vmcs_rflags = vmcs_readl(GUEST_RFLAGS);
+	vmx->idt_vectoring_info = vmcs_read32(IDT_VECTORING_INFO_FIELD);
+	vmx->exit_instr_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+	vmx->guest_intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
 	vmx->rsp_cached = false;
-	vmx->exit_qual_cached = n == VMX_EXIT_FIELDS_IO;
-	if (n == VMX_EXIT_FIELDS_IO) {
-		vmx->exit_qualification = f[5];
-		vmx->seg_base[VCPU_SREG_CS] = f[6];
-		vmx->seg_base_cached = 1u << VCPU_SREG_CS;
-	}
+	vmx->exit_qual_cached = false;
 }
 
 static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
@@ -842,7 +818,7 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	}
 	vmx->launched = true;
 	vmx->exit_reason = reason;
-	vmx_read_exit_fields(vmx, reason);
+	vmx_read_exit_fields(vmx);
 	a->regs[VCPU_REGS_RIP] = vmx->vmcs_rip;
 	a->rflags = vmx->vmcs_rflags;
 	if (a->guest_debug & KVM_GUESTDBG_SINGLESTEP)

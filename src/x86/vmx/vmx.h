@@ -44,8 +44,8 @@ struct vcpu_vmx {
 	u64 emul_cr2, emul_dr6;
 	u32 exit_reason;
 	/*
-	 * The length is read with RIP/RSP/RFLAGS in one vmcs_read_n() right
-	 * after each VM exit (vmx_vcpu_run()), the qualification on first use
+	 * The length is read with RIP and RFLAGS right after each VM exit
+	 * (vmx_read_exit_fields()), the qualification on first use
 	 * (vmx_get_exit_qual()); both valid until the next entry.
 	 */
 	u64 exit_qualification;

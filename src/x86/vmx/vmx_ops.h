@@ -38,7 +38,6 @@
 
 #include "silicon/vmx.h"
 #include "silicon/vmx_api.h"
-#include "silicon/vmx_fast.h"
 #include "silicon/emulate.h"
 
 /* 1 if @x is an integer constant expression (Linux's __is_constexpr). */
@@ -84,16 +83,6 @@ static inline u64 __vmcs_readl(u32 field)
 static inline enum vmx_status vmcs_read_checked(u32 field, u64 *val)
 {
 	return vmx_op_vmread(field, val);
-}
-
-/**
- * vmcs_read_n() - VMREAD of @n fields (vmx_op_vmread_n()): what KVM reads
- * after every VM exit, with VMREAD's field-independent checks made once.
- * Return: as vmcs_read_checked(), for the first field that fails.
- */
-static inline enum vmx_status vmcs_read_n(const u32 *fields, u64 *vals, unsigned int n)
-{
-	return vmx_op_vmread_n(fields, vals, n);
 }
 
 #define vmcs_read16(f) (vmcs_check16(f), (u16)__vmcs_readl(f))
