@@ -453,6 +453,42 @@ void kvm_fd_dup(int oldfd, int newfd)
 	kvm_file_put(f);
 }
 
+/*
+ * Not ours: the system's ioctl.  A raw system call, since in the shim the
+ * symbol ioctl() is this very path.
+ */
+static __attribute__((noinline)) long sys_ioctl(int fd, unsigned long req, unsigned long arg)
+{
+	return syscall(SYS_ioctl, fd, req, arg);
+}
+
+static __attribute__((noinline)) long kvm_file_ioctl(struct kvm_file *f, unsigned int ioctl_nr,
+						     unsigned long arg)
+{
+	switch (f->kind) {
+	case KVM_FILE_DEV:
+		return kvm_dev_ioctl(ioctl_nr, arg);
+	case KVM_FILE_VM:
+		return kvm_vm_ioctl(f->priv, ioctl_nr, arg);
+	case KVM_FILE_VCPU:
+		return kvm_vcpu_ioctl(f->priv, ioctl_nr, arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static __attribute__((noinline)) long kvm_fd_ioctl_done(int fd, unsigned int ioctl_nr,
+							unsigned long arg, long r)
+{
+	if (userkvm_trace && ioctl_nr != KVM_RUN)
+		kvm_trace("ioctl(%d, %#x, %#lx) = %ld", fd, ioctl_nr, arg, r);
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	return r;
+}
+
 long kvm_fd_ioctl(int fd, unsigned long req, unsigned long arg)
 {
 	unsigned int ioctl_nr = (unsigned int)req;	/* the kernel's cmd is 32 bits */
@@ -460,34 +496,16 @@ long kvm_fd_ioctl(int fd, unsigned long req, unsigned long arg)
 	long r;
 
 	f = fdget(fd, ioctl_nr != KVM_RUN);
-	if (!f) {
-		/*
-		 * Not ours: the system's ioctl.  A raw system call, since in
-		 * the shim the symbol ioctl() is this very path.
-		 */
-		return syscall(SYS_ioctl, fd, req, arg);
-	}
-
-	switch (f->kind) {
-	case KVM_FILE_DEV:
-		r = kvm_dev_ioctl(ioctl_nr, arg);
-		break;
-	case KVM_FILE_VM:
-		r = kvm_vm_ioctl(f->priv, ioctl_nr, arg);
-		break;
-	case KVM_FILE_VCPU:
+	if (unlikely(!f))
+		return sys_ioctl(fd, req, arg);
+	/* KVM_RUN, the hot one, straight to the vCPU; the rest by kind. */
+	if (likely(ioctl_nr == KVM_RUN && f->kind == KVM_FILE_VCPU))
 		r = kvm_vcpu_ioctl(f->priv, ioctl_nr, arg);
-		break;
-	default:
-		r = -ENOTTY;
-	}
+	else
+		r = kvm_file_ioctl(f, ioctl_nr, arg);
 	kvm_file_put(f);
-	if (userkvm_trace && ioctl_nr != KVM_RUN)
-		kvm_trace("ioctl(%d, %#x, %#lx) = %ld", fd, ioctl_nr, arg, r);
-	if (r < 0) {
-		errno = (int)-r;
-		return -1;
-	}
+	if (unlikely(r < 0 || (userkvm_trace && ioctl_nr != KVM_RUN)))
+		return kvm_fd_ioctl_done(fd, ioctl_nr, arg, r);
 	return r;
 }
 

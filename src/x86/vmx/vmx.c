@@ -500,7 +500,9 @@ static u64 vmx_get_segment_base(struct kvm_vcpu *vcpu, int seg)
 	if (!vmx->state_in_hw)
 		return vcpu->arch.seg[seg].base;
 	if (!(vmx->seg_base_cached & (1u << seg))) {
-		vmx->seg_base[seg] = __vmcs_readl(kvm_vmx_segment_fields[seg].base);
+		/* CS, for kvm_get_linear_rip(), with a constant encoding. */
+		vmx->seg_base[seg] = seg == VCPU_SREG_CS ? vmcs_readl(GUEST_CS_BASE) :
+					 __vmcs_readl(kvm_vmx_segment_fields[seg].base);
 		vmx->seg_base_cached |= 1u << seg;
 	}
 	return vmx->seg_base[seg];
@@ -971,17 +973,21 @@ static int handle_dr(struct kvm_vcpu *vcpu)
 	return kvm_handle_dr_access(vcpu, vmx_get_exit_qual(vcpu));
 }
 
+/* INS/OUTS (out of line: the common IN/OUT is a tail call of handle_io()). */
+static __attribute__((noinline)) int handle_string_io(struct kvm_vcpu *vcpu, u64 q)
+{
+	return kvm_emulate_string_io(vcpu, (q & 7) + 1, q >> 16, !!(q & 8), !!(q & 32),
+				     vmcs_read32(VMX_INSTRUCTION_INFO),
+				     vmcs_readl(GUEST_LINEAR_ADDRESS));
+}
+
 static int handle_io(struct kvm_vcpu *vcpu)
 {
 	u64 q = vmx_get_exit_qual(vcpu);
-	int size = (q & 7) + 1, in = !!(q & 8), string = !!(q & 16);
-	u16 port = q >> 16;
 
-	if (string)
-		return kvm_emulate_string_io(vcpu, size, port, in, !!(q & 32),
-					     vmcs_read32(VMX_INSTRUCTION_INFO),
-					     vmcs_readl(GUEST_LINEAR_ADDRESS));
-	return kvm_fast_pio(vcpu, size, port, in);
+	if (unlikely(q & 16))
+		return handle_string_io(vcpu, q);
+	return kvm_fast_pio(vcpu, (q & 7) + 1, q >> 16, !!(q & 8));
 }
 
 static int handle_rdmsr(struct kvm_vcpu *vcpu) { return kvm_emulate_rdmsr(vcpu); }
