@@ -3465,25 +3465,39 @@ static bool kvm_vcpu_exit_request(struct kvm_vcpu *vcpu)
  */
 static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 {
+	/*
+	 * In-kernel timers and INIT/SIPI exist only with an in-kernel LAPIC
+	 * or PIT: without them (a VMM with its own devices) none of their
+	 * checks runs.  The LAPIC is made with the vCPU; a PIT made meanwhile
+	 * is seen at the next entry.
+	 */
+	bool irqchip = vcpu->arch.apic || vcpu->kvm->arch.vpit;
 	enum exit_fastpath_completion fastpath;
 	u64 req;
 
-	if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
-		kvm_x86_call(flush_tlb_all)(vcpu);
 	/*
 	 * Timers first: an expiry raises KVM_REQ_EVENT on this very vCPU, which
 	 * the check below then consumes (else the entry would take it for a
 	 * late interrupt from another thread and leave the guest at once).
 	 */
-	kvm_inject_pending_timer_irqs(vcpu);
-	kvm_check_request(KVM_REQ_EVENT, vcpu);
+	if (irqchip)
+		kvm_inject_pending_timer_irqs(vcpu);
+	req = __atomic_load_n(&vcpu->requests, __ATOMIC_ACQUIRE);
+	if (unlikely(req)) {
+		if ((req & (1ull << KVM_REQ_TLB_FLUSH)) && kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
+			kvm_x86_call(flush_tlb_all)(vcpu);
+		if (req & (1ull << KVM_REQ_EVENT))
+			kvm_check_request(KVM_REQ_EVENT, vcpu);
+	}
 	/* An INIT (another vCPU's ICR) resets the vCPU; an AP then waits for SIPI. */
-	kvm_apic_accept_events(vcpu);
-	if (vcpu->arch.mp_state != KVM_MP_STATE_RUNNABLE)
-		return 1;
+	if (irqchip) {
+		kvm_apic_accept_events(vcpu);
+		if (vcpu->arch.mp_state != KVM_MP_STATE_RUNNABLE)
+			return 1;
+	}
 	if (kvm_vcpu_events_pending(vcpu))
 		kvm_check_and_inject_events(vcpu);
-	vcpu->arch.timer_tsc_left = __kvm_timer_host_tsc_left(vcpu);
+	vcpu->arch.timer_tsc_left = irqchip ? __kvm_timer_host_tsc_left(vcpu) : ~0ull;
 
 	__atomic_store_n(&vcpu->arch.mode, IN_GUEST_MODE, __ATOMIC_SEQ_CST);
 	req = __atomic_load_n(&vcpu->requests, __ATOMIC_SEQ_CST);

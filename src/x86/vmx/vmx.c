@@ -810,8 +810,10 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	a->regs_avail = 0;	/* the VMCS holds the guest state again */
 	vmx->seg_base_cached = 0;
 	vmx->fail = false;
-	if (reason == VMX_ENTER_VMFAIL_VALID || reason == VMX_ENTER_VMFAIL_INVALID ||
-	    reason == VMX_ENTER_FAULT) {
+	/* The VMX_ENTER_* values are above every exit reason (bits 30 and 16 are 0 in those). */
+	BUILD_BUG_ON(VMX_ENTER_FAULT > VMX_ENTER_VMFAIL_VALID ||
+		     VMX_ENTER_FAULT > VMX_ENTER_VMFAIL_INVALID);
+	if (unlikely(reason >= VMX_ENTER_FAULT)) {
 		vmx->fail = true;
 		vmx->vm_instruction_error = reason == VMX_ENTER_VMFAIL_VALID ?
 					    vmcs_read32(VM_INSTRUCTION_ERROR) : 0;
