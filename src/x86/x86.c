@@ -1461,6 +1461,7 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned lon
 		return -ENOMEM;
 	/* The state is read and written in vcpu->arch: bring it out of the VMCS. */
 	kvm_x86_call(vcpu_load)(vcpu);
+	kvm_cui_save_linear_rip(vcpu);
 	kvm_x86_call(cache_guest_state)(vcpu);
 
 	switch (ioctl) {
@@ -2506,6 +2507,28 @@ static bool kvm_is_linear_rip(struct kvm_vcpu *vcpu, u64 linear_rip)
 }
 
 /*
+ * KVM records the linear RIP of an instruction that waits for userspace
+ * (cui_linear_rip) when it exits, to drop the completion if userspace
+ * moved RIP meanwhile.  Only a vCPU ioctl can move it (KVM_SET_REGS,
+ * KVM_SET_SREGS, sync_regs at KVM_RUN), and each calls this first: the
+ * linear RIP is saved then, from the state the exit left, so an exit whose
+ * completion no ioctl preceded reads no segment base at all.
+ */
+void kvm_cui_save_linear_rip(struct kvm_vcpu *vcpu)
+{
+	if (vcpu->arch.complete_userspace_io && !vcpu->arch.cui_linear_rip_saved) {
+		vcpu->arch.cui_linear_rip = kvm_get_linear_rip(vcpu);
+		vcpu->arch.cui_linear_rip_saved = true;
+	}
+}
+
+/* Where the instruction awaiting completion still is (see above). */
+static bool kvm_cui_rip_unchanged(struct kvm_vcpu *vcpu)
+{
+	return !vcpu->arch.cui_linear_rip_saved || kvm_is_linear_rip(vcpu, vcpu->arch.cui_linear_rip);
+}
+
+/*
  * The completions of a PIO exit, at the next KVM_RUN: only then does the
  * instruction retire (RIP moves on, an IN writes RAX).  If userspace moved
  * RIP meanwhile (KVM_SET_REGS), the instruction is dropped (KVM's
@@ -2515,7 +2538,7 @@ static int complete_fast_pio_in(struct kvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 
-	if (unlikely(!kvm_is_linear_rip(vcpu, vcpu->arch.cui_linear_rip)))
+	if (unlikely(!kvm_cui_rip_unchanged(vcpu)))
 		return 1;
 	trace_kvm_pio(0, run->io.port, run->io.size, 1, *(u32 *)((u8 *)run + run->io.data_offset));
 	pio_set_rax(vcpu, run->io.size, (u8 *)run + run->io.data_offset);
@@ -2524,7 +2547,7 @@ static int complete_fast_pio_in(struct kvm_vcpu *vcpu)
 
 static int complete_fast_pio_out(struct kvm_vcpu *vcpu)
 {
-	if (unlikely(!kvm_is_linear_rip(vcpu, vcpu->arch.cui_linear_rip)))
+	if (unlikely(!kvm_cui_rip_unchanged(vcpu)))
 		return 1;
 	return kvm_skip_emulated_instruction(vcpu);
 }
@@ -2564,7 +2587,7 @@ int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in)
 	run->io.data_offset = KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
 	if (in) {
 		memset(page, 0, size);
-		vcpu->arch.cui_linear_rip = kvm_get_linear_rip(vcpu);
+		vcpu->arch.cui_linear_rip_saved = false;
 		vcpu->arch.complete_userspace_io = complete_fast_pio_in;
 	} else {
 		pio_copy(page, data, size);
@@ -2572,7 +2595,7 @@ int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in)
 			kvm_skip_emulated_instruction(vcpu);
 			vcpu->arch.complete_userspace_io = complete_fast_pio_out_port_0x7e;
 		} else {
-			vcpu->arch.cui_linear_rip = kvm_get_linear_rip(vcpu);
+			vcpu->arch.cui_linear_rip_saved = false;
 			vcpu->arch.complete_userspace_io = complete_fast_pio_out;
 		}
 	}
@@ -3901,6 +3924,7 @@ int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 		goto out;
 	}
 	if (run->kvm_dirty_regs) {
+		kvm_cui_save_linear_rip(vcpu);
 		r = sync_regs(vcpu);
 		if (r)
 			goto out;
