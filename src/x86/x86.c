@@ -2487,7 +2487,7 @@ static void pio_set_rax(struct kvm_vcpu *vcpu, int size, const u8 *data)
 	u64 *rax = &vcpu->arch.regs[VCPU_REGS_RAX];
 	u32 v = 0;
 
-	memcpy(&v, data, size);
+	pio_copy((u8 *)&v, data, size);
 	switch (size) {
 	case 1: *rax = (*rax & ~0xffull) | v; break;
 	case 2: *rax = (*rax & ~0xffffull) | v; break;
@@ -2586,7 +2586,7 @@ int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in)
 	run->io.count = 1;
 	run->io.data_offset = KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
 	if (in) {
-		memset(page, 0, size);
+		pio_copy(page, &(u32){ 0 }, size);
 		vcpu->arch.cui_linear_rip_saved = false;
 		vcpu->arch.complete_userspace_io = complete_fast_pio_in;
 	} else {
@@ -3918,8 +3918,7 @@ int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 		kvm_apic_accept_events(vcpu);
 		goto out;
 	}
-	if ((run->kvm_valid_regs & ~KVM_SYNC_X86_VALID_FIELDS) ||
-	    (run->kvm_dirty_regs & ~KVM_SYNC_X86_VALID_FIELDS)) {
+	if (unlikely((run->kvm_valid_regs | run->kvm_dirty_regs) & ~KVM_SYNC_X86_VALID_FIELDS)) {
 		r = -EINVAL;
 		goto out;
 	}
