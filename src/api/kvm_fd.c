@@ -9,8 +9,13 @@
  * The table is indexed by descriptor number (two levels, allocated on
  * demand, read without locks).  A struct kvm_file stands for one open file
  * description; each descriptor number in the table holds a reference, and
- * so does every ioctl in flight, as fdget() does in the kernel.  Removing a
- * table entry waits (fd_srcu) for lookups that may have loaded it.
+ * so does every ioctl in flight, as fdget() does in the kernel.  Lookups
+ * take no lock and wait for nobody, as the kernel's __fget_files_rcu():
+ * struct kvm_file memory is type-stable (a released file goes to a free
+ * list, never back to malloc, like SLAB_TYPESAFE_BY_RCU files), so a lookup
+ * may take a reference on a file it loaded from the table unless the count
+ * already reached zero, and then checks that the table still holds that
+ * file (it may have been released and reused meanwhile).
  *
  * Two modes:
  *  - exact (the LD_PRELOAD shim): every close()/dup() of the process goes
@@ -37,7 +42,6 @@
 #include <userkvm.h>
 #include "api/kvm_fd.h"
 #include "kvm/kvm_host.h"
-#include "kvm/srcu.h"
 
 struct kvm_file {
 	enum kvm_file_kind kind;
@@ -58,9 +62,9 @@ struct kvm_file {
 #define FD_CHUNKS      1024	/* up to 1M descriptors */
 
 static struct kvm_file **fd_table[FD_CHUNKS];
-static struct srcu_struct fd_srcu;
 static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct kvm_file *all_files;
+static struct kvm_file *free_files;	/* released files, for reuse (under files_lock) */
 static int fd_exact;
 
 void userkvm_tracef(const char *fmt, ...)
@@ -92,17 +96,17 @@ void kvm_fd_set_exact(void)
 	fd_exact = 1;
 }
 
-static struct kvm_file **fd_slot(int fd, bool alloc)
+static inline struct kvm_file **fd_slot(int fd, bool alloc)
 {
 	struct kvm_file **chunk;
 	unsigned int hi, lo;
 
-	if (fd < 0 || fd >= FD_CHUNK * FD_CHUNKS)
+	if ((unsigned int)fd >= FD_CHUNK * FD_CHUNKS)
 		return NULL;
 	hi = (unsigned int)fd >> FD_CHUNK_SHIFT;
 	lo = (unsigned int)fd & (FD_CHUNK - 1);
 	chunk = __atomic_load_n(&fd_table[hi], __ATOMIC_ACQUIRE);
-	if (!chunk) {
+	if (unlikely(!chunk)) {
 		struct kvm_file **fresh, **expected = NULL;
 
 		if (!alloc)
@@ -126,8 +130,11 @@ static void kvm_file_get(struct kvm_file *f)
 	__atomic_fetch_add(&f->refs, 1, __ATOMIC_ACQ_REL);
 }
 
-/* A reference unless the count already reached zero (release under way). */
-static bool kvm_file_tryget(struct kvm_file *f)
+/*
+ * A reference unless the count already reached zero (released, or not yet
+ * installed: a file from the free list is at zero until fd_install()).
+ */
+static inline bool kvm_file_tryget(struct kvm_file *f)
 {
 	int refs = __atomic_load_n(&f->refs, __ATOMIC_ACQUIRE);
 
@@ -137,6 +144,43 @@ static bool kvm_file_tryget(struct kvm_file *f)
 	} while (!__atomic_compare_exchange_n(&f->refs, &refs, refs + 1, false,
 					      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE));
 	return true;
+}
+
+/*
+ * Type-stable memory (see the top): a lookup may still hold a pointer to a
+ * released file and try to take a reference, which fails while the count
+ * is zero; a reused file is found only where it is installed again.
+ */
+static struct kvm_file *kvm_file_alloc(void)
+{
+	struct kvm_file *f;
+
+	pthread_mutex_lock(&files_lock);
+	f = free_files;
+	if (f)
+		free_files = f->next;
+	pthread_mutex_unlock(&files_lock);
+	if (!f)
+		return calloc(1, sizeof(*f));
+	/* Every field but the count (zero, and only fd_install() raises it). */
+	f->kind = KVM_FILE_DEV;
+	f->priv = NULL;
+	f->dev = 0;
+	f->ino = 0;
+	f->next = NULL;
+	f->fd = -1;
+	f->size = 0;
+	f->map = NULL;
+	memset(f->name, 0, sizeof(f->name));
+	return f;
+}
+
+static void kvm_file_free(struct kvm_file *f)
+{
+	pthread_mutex_lock(&files_lock);
+	f->next = free_files;
+	free_files = f;
+	pthread_mutex_unlock(&files_lock);
 }
 
 static void kvm_file_release(struct kvm_file *f)
@@ -165,10 +209,10 @@ static void kvm_file_release(struct kvm_file *f)
 	case KVM_FILE_DEV:
 		break;
 	}
-	free(f);
+	kvm_file_free(f);
 }
 
-static void kvm_file_put(struct kvm_file *f)
+static inline void kvm_file_put(struct kvm_file *f)
 {
 	if (__atomic_sub_fetch(&f->refs, 1, __ATOMIC_ACQ_REL) == 0)
 		kvm_file_release(f);
@@ -184,24 +228,18 @@ static int fd_install(int fd, struct kvm_file *f)
 		return -EMFILE;
 	kvm_file_get(f);
 	old = __atomic_exchange_n(slot, f, __ATOMIC_ACQ_REL);
-	if (old) {
-		synchronize_srcu(&fd_srcu);
+	if (old)
 		kvm_file_put(old);
-	}
 	return 0;
 }
 
 static struct kvm_file *fd_remove(int fd)
 {
 	struct kvm_file **slot = fd_slot(fd, false);
-	struct kvm_file *old;
 
 	if (!slot)
 		return NULL;
-	old = __atomic_exchange_n(slot, NULL, __ATOMIC_ACQ_REL);
-	if (old)
-		synchronize_srcu(&fd_srcu);
-	return old;
+	return __atomic_exchange_n(slot, NULL, __ATOMIC_ACQ_REL);
 }
 
 /* Caller holds files_lock. */
@@ -220,24 +258,30 @@ static struct kvm_file *find_file_by_inode(dev_t dev, ino_t ino)
  * one of ours.  @check: verify the table against the real descriptor (only
  * in library mode; see the comment at the top).
  */
-static struct kvm_file *fdget(int fd, bool check)
+static inline struct kvm_file *__fget_table(int fd)
 {
-	struct kvm_file **slot, *f = NULL;
+	struct kvm_file **slot = fd_slot(fd, false), *f;
+
+	if (!slot)
+		return NULL;
+	for (;;) {
+		f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
+		if (!f)
+			return NULL;
+		if (unlikely(!kvm_file_tryget(f)))
+			continue;	/* released: the slot no longer holds it */
+		/* Still the file at @fd (not released and reused elsewhere)? */
+		if (likely(__atomic_load_n(slot, __ATOMIC_ACQUIRE) == f))
+			return f;
+		kvm_file_put(f);
+	}
+}
+
+static struct kvm_file *fdget_checked(int fd)
+{
+	struct kvm_file *f = __fget_table(fd);
 	struct stat st;
 	bool open;
-	int idx;
-
-	idx = srcu_read_lock(&fd_srcu);
-	slot = fd_slot(fd, false);
-	if (slot) {
-		f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
-		if (f)
-			kvm_file_get(f);
-	}
-	srcu_read_unlock(&fd_srcu, idx);
-
-	if (!check || fd_exact)
-		return f;
 
 	open = fstat(fd, &st) == 0;
 	if (f && open && f->dev == st.st_dev && f->ino == st.st_ino)
@@ -267,6 +311,13 @@ static struct kvm_file *fdget(int fd, bool check)
 		return NULL;
 	}
 	return f;
+}
+
+static inline struct kvm_file *fdget(int fd, bool check)
+{
+	if (!check || fd_exact)
+		return __fget_table(fd);
+	return fdget_checked(fd);
 }
 
 int anon_inode_getfile(const char *name, enum kvm_file_kind kind, void *priv,
@@ -308,7 +359,7 @@ int anon_inode_getfile(const char *name, enum kvm_file_kind kind, void *priv,
 			goto out_close;
 		}
 	}
-	f = calloc(1, sizeof(*f));
+	f = kvm_file_alloc();
 	if (!f) {
 		r = -ENOMEM;
 		goto out_unmap;
@@ -350,7 +401,7 @@ void kvm_file_discard(struct kvm_file *f)
 	if (f->map)
 		munmap(f->map, f->size);
 	close(f->fd);
-	free(f);
+	kvm_file_free(f);
 }
 
 int anon_inode_getfd(const char *name, enum kvm_file_kind kind, void *priv,
@@ -402,6 +453,42 @@ void kvm_fd_dup(int oldfd, int newfd)
 	kvm_file_put(f);
 }
 
+/*
+ * Not ours: the system's ioctl.  A raw system call, since in the shim the
+ * symbol ioctl() is this very path.
+ */
+static __attribute__((noinline)) long sys_ioctl(int fd, unsigned long req, unsigned long arg)
+{
+	return syscall(SYS_ioctl, fd, req, arg);
+}
+
+static __attribute__((noinline)) long kvm_file_ioctl(struct kvm_file *f, unsigned int ioctl_nr,
+						     unsigned long arg)
+{
+	switch (f->kind) {
+	case KVM_FILE_DEV:
+		return kvm_dev_ioctl(ioctl_nr, arg);
+	case KVM_FILE_VM:
+		return kvm_vm_ioctl(f->priv, ioctl_nr, arg);
+	case KVM_FILE_VCPU:
+		return kvm_vcpu_ioctl(f->priv, ioctl_nr, arg);
+	default:
+		return -ENOTTY;
+	}
+}
+
+static __attribute__((noinline)) long kvm_fd_ioctl_done(int fd, unsigned int ioctl_nr,
+							unsigned long arg, long r)
+{
+	if (userkvm_trace && ioctl_nr != KVM_RUN)
+		kvm_trace("ioctl(%d, %#x, %#lx) = %ld", fd, ioctl_nr, arg, r);
+	if (r < 0) {
+		errno = (int)-r;
+		return -1;
+	}
+	return r;
+}
+
 long kvm_fd_ioctl(int fd, unsigned long req, unsigned long arg)
 {
 	unsigned int ioctl_nr = (unsigned int)req;	/* the kernel's cmd is 32 bits */
@@ -409,34 +496,16 @@ long kvm_fd_ioctl(int fd, unsigned long req, unsigned long arg)
 	long r;
 
 	f = fdget(fd, ioctl_nr != KVM_RUN);
-	if (!f) {
-		/*
-		 * Not ours: the system's ioctl.  A raw system call, since in
-		 * the shim the symbol ioctl() is this very path.
-		 */
-		return syscall(SYS_ioctl, fd, req, arg);
-	}
-
-	switch (f->kind) {
-	case KVM_FILE_DEV:
-		r = kvm_dev_ioctl(ioctl_nr, arg);
-		break;
-	case KVM_FILE_VM:
-		r = kvm_vm_ioctl(f->priv, ioctl_nr, arg);
-		break;
-	case KVM_FILE_VCPU:
+	if (unlikely(!f))
+		return sys_ioctl(fd, req, arg);
+	/* KVM_RUN, the hot one, straight to the vCPU; the rest by kind. */
+	if (likely(ioctl_nr == KVM_RUN && f->kind == KVM_FILE_VCPU))
 		r = kvm_vcpu_ioctl(f->priv, ioctl_nr, arg);
-		break;
-	default:
-		r = -ENOTTY;
-	}
+	else
+		r = kvm_file_ioctl(f, ioctl_nr, arg);
 	kvm_file_put(f);
-	if (userkvm_trace && ioctl_nr != KVM_RUN)
-		kvm_trace("ioctl(%d, %#x, %#lx) = %ld", fd, ioctl_nr, arg, r);
-	if (r < 0) {
-		errno = (int)-r;
-		return -1;
-	}
+	if (unlikely(r < 0 || (userkvm_trace && ioctl_nr != KVM_RUN)))
+		return kvm_fd_ioctl_done(fd, ioctl_nr, arg, r);
 	return r;
 }
 

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <userkvm/kvm_compat.h>
 #include "util/types.h"
+#include "kvm/mutex.h"
 #include "kvm/srcu.h"
 #include "x86/x86.h"
 
@@ -84,7 +85,7 @@ struct kvm_vcpu_stat {
 	u64 hypercalls;
 	u64 irq_injections;
 	u64 nmi_injections;
-	/* userkvm's: WRMSRs handled by the fastpath (handle_fastpath_set_msr_irqoff()) */
+	/* userkvm's: exits handled by the fastpath (WRMSR, CPUID: vmx_exit_handlers_fastpath()) */
 	u64 fastpath_exits;
 	u64 halt_successful_poll;	/* a halt ended by an event found while polling */
 	u64 halt_wakeup;		/* a halt that slept until a wakeup */
@@ -144,7 +145,7 @@ struct kvm_vcpu {
 	struct kvm *kvm;
 	int vcpu_id;		/* the id userspace chose */
 	int vcpu_idx;		/* index in kvm->vcpus[] */
-	pthread_mutex_t mutex;	/* held by every vCPU ioctl, as in KVM */
+	struct kvm_mutex mutex;	/* held by every vCPU ioctl, as in KVM */
 	struct kvm_run *run;	/* page 0 of the vCPU fd's memfd */
 	void *mmap_base;	/* the KVM_VCPU_MMAP_PAGES mapping */
 	int srcu_idx;

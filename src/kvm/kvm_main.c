@@ -556,6 +556,19 @@ __attribute__((constructor)) static void kvm_main_init(void)
 	pthread_atfork(NULL, NULL, kvm_mm_atfork_child);
 }
 
+/* The contended halves of kvm_mutex_lock()/kvm_mutex_unlock() (kvm/mutex.h). */
+void __kvm_mutex_lock_slow(struct kvm_mutex *m)
+{
+	/* Say a thread sleeps on it (2), and sleep while someone else holds it. */
+	while (__atomic_exchange_n(&m->state, 2, __ATOMIC_ACQUIRE) != 0)
+		syscall(SYS_futex, &m->state, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
+}
+
+void __kvm_mutex_unlock_slow(struct kvm_mutex *m)
+{
+	syscall(SYS_futex, &m->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
+}
+
 static unsigned long kvm_mm_current(void)
 {
 	return __atomic_load_n(&kvm_mm_generation, __ATOMIC_RELAXED);
@@ -733,8 +746,7 @@ static void kvm_destroy_vm(struct kvm *kvm)
 		kvm_arch_vcpu_destroy(vcpu);
 		kvm_stats_release(vcpu->stats_fd, vcpu->stats_map, vcpu->stats_size);
 		munmap(vcpu->mmap_base, KVM_VCPU_MMAP_PAGES * PAGE_SIZE);
-		pthread_mutex_destroy(&vcpu->mutex);
-		free(vcpu);
+				free(vcpu);
 	}
 	/* No irqfd may inject once the irqchip is gone. */
 	kvm_irqfd_release(kvm);
@@ -834,7 +846,7 @@ static int kvm_vm_ioctl_create_vcpu(struct kvm *kvm, unsigned long id)
 	vcpu->vcpu_id = id;
 	vcpu->stat = &vcpu->stat_storage;
 	vcpu->stats_fd = -1;
-	pthread_mutex_init(&vcpu->mutex, NULL);
+	kvm_mutex_init(&vcpu->mutex);
 
 	/*
 	 * The run pages, where KVM allocates vcpu->run: the fd's memfd holds
@@ -865,11 +877,11 @@ static int kvm_vm_ioctl_create_vcpu(struct kvm *kvm, unsigned long id)
 	vcpu->vcpu_idx = kvm->online_vcpus;
 	__atomic_store_n(&kvm->vcpus[vcpu->vcpu_idx], vcpu, __ATOMIC_RELEASE);
 
-	pthread_mutex_lock(&vcpu->mutex);
+	kvm_mutex_lock(&vcpu->mutex);
 	kvm_get_kvm(kvm);
 	kvm_file_install(file);
 	__atomic_store_n(&kvm->online_vcpus, kvm->online_vcpus + 1, __ATOMIC_RELEASE);
-	pthread_mutex_unlock(&vcpu->mutex);
+	kvm_mutex_unlock(&vcpu->mutex);
 	pthread_mutex_unlock(&kvm->lock);
 	return fd;
 
@@ -879,8 +891,7 @@ unlock_vcpu_destroy:
 vcpu_free_run_page:
 	kvm_file_discard(file);
 vcpu_free:
-	pthread_mutex_destroy(&vcpu->mutex);
-	free(vcpu);
+		free(vcpu);
 vcpu_decrement:
 	pthread_mutex_lock(&kvm->lock);
 	kvm->created_vcpus--;
@@ -1085,7 +1096,7 @@ long kvm_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned long arg
 	if (unlikely(_IOC_TYPE(ioctl) != KVMIO))
 		return -EINVAL;
 
-	pthread_mutex_lock(&vcpu->mutex);
+	kvm_mutex_lock(&vcpu->mutex);
 	switch (ioctl) {
 	case KVM_RUN:
 		r = -EINVAL;
@@ -1099,6 +1110,6 @@ long kvm_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned long arg
 	default:
 		r = kvm_arch_vcpu_ioctl(vcpu, ioctl, arg);
 	}
-	pthread_mutex_unlock(&vcpu->mutex);
+	kvm_mutex_unlock(&vcpu->mutex);
 	return r;
 }

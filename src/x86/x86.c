@@ -1344,13 +1344,10 @@ static int kvm_vcpu_ioctl_x86_set_vcpu_events(struct kvm_vcpu *vcpu,
  * kvm_apic_accept_events(): a latched INIT resets the vCPU (an AP then waits
  * for SIPI), a SIPI starts a waiting AP at vector << 12 in real mode.
  */
-static void kvm_apic_accept_events(struct kvm_vcpu *vcpu)
+static void __kvm_apic_accept_events(struct kvm_vcpu *vcpu)
 {
 	struct kvm_lapic *apic = vcpu->arch.apic;
 	unsigned long pe;
-
-	if (!apic || !__atomic_load_n(&apic->pending_events, __ATOMIC_ACQUIRE))
-		return;
 	/* Other vCPUs' ICR writes set the bits: take them atomically. */
 	pe = __atomic_fetch_and(&apic->pending_events, ~(1ul << KVM_APIC_INIT), __ATOMIC_ACQ_REL);
 	if (pe & (1ul << KVM_APIC_INIT)) {
@@ -1374,6 +1371,15 @@ static void kvm_apic_accept_events(struct kvm_vcpu *vcpu)
 			vcpu->arch.mp_state = KVM_MP_STATE_RUNNABLE;
 		}
 	}
+}
+
+/* INIT/SIPI from other vCPUs' ICR writes (a load when there are none). */
+static __always_inline void kvm_apic_accept_events(struct kvm_vcpu *vcpu)
+{
+	struct kvm_lapic *apic = vcpu->arch.apic;
+
+	if (apic && __atomic_load_n(&apic->pending_events, __ATOMIC_ACQUIRE))
+		__kvm_apic_accept_events(vcpu);
 }
 
 static int kvm_arch_vcpu_ioctl_set_mpstate(struct kvm_vcpu *vcpu, struct kvm_mp_state *mp_state)
@@ -1456,6 +1462,7 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned lon
 		return -ENOMEM;
 	/* The state is read and written in vcpu->arch: bring it out of the VMCS. */
 	kvm_x86_call(vcpu_load)(vcpu);
+	kvm_cui_save_linear_rip(vcpu);
 	kvm_x86_call(cache_guest_state)(vcpu);
 
 	switch (ioctl) {
@@ -1776,6 +1783,12 @@ void kvm_queue_exception(struct kvm_vcpu *vcpu, u8 vector, bool has_error, u32 e
 	ex->vector = vector;
 	ex->has_error_code = has_error;
 	ex->error_code = error_code;
+	/*
+	 * As kvm_multiple_exception(): the event must be injected before the
+	 * guest runs again, which a fastpath re-entry (kvm_vcpu_exit_request())
+	 * would skip without the request.
+	 */
+	kvm_make_request(KVM_REQ_EVENT, vcpu);
 }
 
 /*
@@ -1929,6 +1942,23 @@ int kvm_emulate_cpuid(struct kvm_vcpu *vcpu)
 	r[VCPU_REGS_RCX] = ecx;
 	r[VCPU_REGS_RDX] = edx;
 	return kvm_skip_emulated_instruction(vcpu);
+}
+
+/*
+ * handle_fastpath_cpuid(): CPUID reads the guest's CPUID table and writes
+ * four GPRs, nothing that vcpu_enter_guest() must look at before the next
+ * entry, so it retires and the guest is re-entered at once (KVM's
+ * fastpath, as for the WRMSRs of handle_fastpath_set_msr_irqoff()), unless
+ * its retirement raises a #DB or a KVM_EXIT_DEBUG (RFLAGS.TF,
+ * KVM_GUESTDBG_SINGLESTEP): those take the slow path.
+ */
+enum exit_fastpath_completion handle_fastpath_cpuid(struct kvm_vcpu *vcpu)
+{
+	if ((vcpu->arch.rflags & X86_EFLAGS_TF) || (vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP))
+		return EXIT_FASTPATH_NONE;
+	kvm_emulate_cpuid(vcpu);
+	vcpu->stat->fastpath_exits++;
+	return EXIT_FASTPATH_REENTER_GUEST;
 }
 
 int kvm_emulate_halt(struct kvm_vcpu *vcpu)
@@ -2416,7 +2446,7 @@ int kvm_handle_dr_access(struct kvm_vcpu *vcpu, u64 q)
 /* ---- port I/O ---- */
 
 /* The in-kernel devices on the PIO bus (kvm_io_bus): PICs, ELCR, PIT, speaker port. */
-static bool kernel_pio(struct kvm_vcpu *vcpu, u16 port, int size, bool write, u8 *data)
+static bool __kernel_pio(struct kvm_vcpu *vcpu, u16 port, int size, bool write, u8 *data)
 {
 	struct kvm *kvm = vcpu->kvm;
 
@@ -2427,12 +2457,38 @@ static bool kernel_pio(struct kvm_vcpu *vcpu, u16 port, int size, bool write, u8
 	return write && kvm_ioeventfd_write(kvm, true, port, size, data);
 }
 
+/*
+ * An empty bus (no in-kernel PIC or PIT, no ioeventfd ever registered: the
+ * usual VM of a VMM with its own devices) is three loads, no call: KVM's
+ * kvm_io_bus_write() likewise finds nothing on an empty bus.
+ */
+static __always_inline bool kernel_pio(struct kvm_vcpu *vcpu, u16 port, int size, bool write,
+				       u8 *data)
+{
+	struct kvm *kvm = vcpu->kvm;
+
+	if (likely(!kvm->arch.vpic && !kvm->arch.vpit &&
+		   !(write && __atomic_load_n(&kvm->ioeventfds, __ATOMIC_ACQUIRE))))
+		return false;
+	return __kernel_pio(vcpu, port, size, write, data);
+}
+
+/* Copy @size (1, 2 or 4) bytes: inline moves instead of a memcpy() call. */
+static __always_inline void pio_copy(u8 *dst, const void *src, int size)
+{
+	switch (size) {
+	case 1: memcpy(dst, src, 1); break;
+	case 2: memcpy(dst, src, 2); break;
+	default: memcpy(dst, src, 4); break;
+	}
+}
+
 static void pio_set_rax(struct kvm_vcpu *vcpu, int size, const u8 *data)
 {
 	u64 *rax = &vcpu->arch.regs[VCPU_REGS_RAX];
 	u32 v = 0;
 
-	memcpy(&v, data, size);
+	pio_copy((u8 *)&v, data, size);
 	switch (size) {
 	case 1: *rax = (*rax & ~0xffull) | v; break;
 	case 2: *rax = (*rax & ~0xffffull) | v; break;
@@ -2452,6 +2508,28 @@ static bool kvm_is_linear_rip(struct kvm_vcpu *vcpu, u64 linear_rip)
 }
 
 /*
+ * KVM records the linear RIP of an instruction that waits for userspace
+ * (cui_linear_rip) when it exits, to drop the completion if userspace
+ * moved RIP meanwhile.  Only a vCPU ioctl can move it (KVM_SET_REGS,
+ * KVM_SET_SREGS, sync_regs at KVM_RUN), and each calls this first: the
+ * linear RIP is saved then, from the state the exit left, so an exit whose
+ * completion no ioctl preceded reads no segment base at all.
+ */
+void kvm_cui_save_linear_rip(struct kvm_vcpu *vcpu)
+{
+	if (vcpu->arch.complete_userspace_io && !vcpu->arch.cui_linear_rip_saved) {
+		vcpu->arch.cui_linear_rip = kvm_get_linear_rip(vcpu);
+		vcpu->arch.cui_linear_rip_saved = true;
+	}
+}
+
+/* Where the instruction awaiting completion still is (see above). */
+static bool kvm_cui_rip_unchanged(struct kvm_vcpu *vcpu)
+{
+	return !vcpu->arch.cui_linear_rip_saved || kvm_is_linear_rip(vcpu, vcpu->arch.cui_linear_rip);
+}
+
+/*
  * The completions of a PIO exit, at the next KVM_RUN: only then does the
  * instruction retire (RIP moves on, an IN writes RAX).  If userspace moved
  * RIP meanwhile (KVM_SET_REGS), the instruction is dropped (KVM's
@@ -2461,7 +2539,7 @@ static int complete_fast_pio_in(struct kvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 
-	if (unlikely(!kvm_is_linear_rip(vcpu, vcpu->arch.cui_linear_rip)))
+	if (unlikely(!kvm_cui_rip_unchanged(vcpu)))
 		return 1;
 	trace_kvm_pio(0, run->io.port, run->io.size, 1, *(u32 *)((u8 *)run + run->io.data_offset));
 	pio_set_rax(vcpu, run->io.size, (u8 *)run + run->io.data_offset);
@@ -2470,7 +2548,7 @@ static int complete_fast_pio_in(struct kvm_vcpu *vcpu)
 
 static int complete_fast_pio_out(struct kvm_vcpu *vcpu)
 {
-	if (unlikely(!kvm_is_linear_rip(vcpu, vcpu->arch.cui_linear_rip)))
+	if (unlikely(!kvm_cui_rip_unchanged(vcpu)))
 		return 1;
 	return kvm_skip_emulated_instruction(vcpu);
 }
@@ -2493,7 +2571,7 @@ int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in)
 	u8 data[4] = { 0 };
 
 	if (!in)
-		memcpy(data, &vcpu->arch.regs[VCPU_REGS_RAX], size);
+		pio_copy(data, &vcpu->arch.regs[VCPU_REGS_RAX], size);
 	if (kernel_pio(vcpu, port, size, !in, data)) {
 		if (in)
 			pio_set_rax(vcpu, size, data);
@@ -2509,16 +2587,16 @@ int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in)
 	run->io.count = 1;
 	run->io.data_offset = KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
 	if (in) {
-		memset(page, 0, size);
-		vcpu->arch.cui_linear_rip = kvm_get_linear_rip(vcpu);
+		pio_copy(page, &(u32){ 0 }, size);
+		vcpu->arch.cui_linear_rip_saved = false;
 		vcpu->arch.complete_userspace_io = complete_fast_pio_in;
 	} else {
-		memcpy(page, data, size);
+		pio_copy(page, data, size);
 		if (port == 0x7e) {
 			kvm_skip_emulated_instruction(vcpu);
 			vcpu->arch.complete_userspace_io = complete_fast_pio_out_port_0x7e;
 		} else {
-			vcpu->arch.cui_linear_rip = kvm_get_linear_rip(vcpu);
+			vcpu->arch.cui_linear_rip_saved = false;
 			vcpu->arch.complete_userspace_io = complete_fast_pio_out;
 		}
 	}
@@ -3402,6 +3480,26 @@ static void kvm_check_and_inject_events(struct kvm_vcpu *vcpu)
 		kvm_x86_call(enable_irq_window)(vcpu);
 }
 
+/*
+ * Whether kvm_check_and_inject_events() may have anything to do: an event
+ * to re-inject or inject, an NMI queued by another thread, an in-kernel
+ * irqchip (whose interrupts it asks for), or userspace waiting for an
+ * interrupt window.  KVM gates inject_pending_event() on KVM_REQ_EVENT;
+ * here every source is looked at directly, a few loads on a VM exit that
+ * left nothing pending.
+ */
+static __always_inline u64 __kvm_timer_host_tsc_left(struct kvm_vcpu *vcpu);
+
+static __always_inline bool kvm_vcpu_events_pending(struct kvm_vcpu *vcpu)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+
+	return a->exception.injected | a->exception.pending | a->nmi_injected |
+	       a->interrupt.injected | (a->nmi_pending != 0) | (a->apic != NULL) |
+	       (__atomic_load_n(&a->nmi_queued, __ATOMIC_ACQUIRE) != 0) |
+	       (vcpu->run->request_interrupt_window != 0);
+}
+
 static void kvm_inject_pending_timer_irqs(struct kvm_vcpu *vcpu)
 {
 	if (vcpu->arch.apic)
@@ -3433,36 +3531,56 @@ static bool kvm_vcpu_exit_request(struct kvm_vcpu *vcpu)
  */
 static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 {
+	/*
+	 * In-kernel timers and INIT/SIPI exist only with an in-kernel LAPIC
+	 * or PIT: without them (a VMM with its own devices) none of their
+	 * checks runs.  The LAPIC is made with the vCPU; a PIT made meanwhile
+	 * is seen at the next entry.
+	 */
+	bool irqchip = vcpu->arch.apic || vcpu->kvm->arch.vpit;
 	enum exit_fastpath_completion fastpath;
+	u64 req;
 
-	if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
-		kvm_x86_call(flush_tlb_all)(vcpu);
 	/*
 	 * Timers first: an expiry raises KVM_REQ_EVENT on this very vCPU, which
 	 * the check below then consumes (else the entry would take it for a
 	 * late interrupt from another thread and leave the guest at once).
 	 */
-	kvm_inject_pending_timer_irqs(vcpu);
-	kvm_check_request(KVM_REQ_EVENT, vcpu);
+	if (irqchip)
+		kvm_inject_pending_timer_irqs(vcpu);
+	req = __atomic_load_n(&vcpu->requests, __ATOMIC_ACQUIRE);
+	if (unlikely(req)) {
+		if ((req & (1ull << KVM_REQ_TLB_FLUSH)) && kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
+			kvm_x86_call(flush_tlb_all)(vcpu);
+		if (req & (1ull << KVM_REQ_EVENT))
+			kvm_check_request(KVM_REQ_EVENT, vcpu);
+	}
 	/* An INIT (another vCPU's ICR) resets the vCPU; an AP then waits for SIPI. */
-	kvm_apic_accept_events(vcpu);
-	if (vcpu->arch.mp_state != KVM_MP_STATE_RUNNABLE)
-		return 1;
-	kvm_check_and_inject_events(vcpu);
-	vcpu->arch.timer_tsc_left = kvm_timer_host_tsc_left(vcpu);
+	if (irqchip) {
+		kvm_apic_accept_events(vcpu);
+		if (vcpu->arch.mp_state != KVM_MP_STATE_RUNNABLE)
+			return 1;
+	}
+	if (kvm_vcpu_events_pending(vcpu))
+		kvm_check_and_inject_events(vcpu);
+	vcpu->arch.timer_tsc_left = irqchip ? __kvm_timer_host_tsc_left(vcpu) : ~0ull;
 
 	__atomic_store_n(&vcpu->arch.mode, IN_GUEST_MODE, __ATOMIC_SEQ_CST);
-	/*
-	 * An interrupt raised after the events were looked at, by a thread
-	 * that still saw the vCPU outside guest mode and so did not kick it:
-	 * leave the guest at once (KVM's req_immediate_exit self-IPI); the
-	 * request stays for the next entry.
-	 */
-	if (__atomic_load_n(&vcpu->requests, __ATOMIC_SEQ_CST) & (1ull << KVM_REQ_EVENT))
-		kvm_x86_call(vcpu_kick)(vcpu);
-	/* A TLB flush asked for meanwhile must happen before entry. */
-	if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
-		kvm_x86_call(flush_tlb_all)(vcpu);
+	req = __atomic_load_n(&vcpu->requests, __ATOMIC_SEQ_CST);
+	if (unlikely(req)) {
+		/*
+		 * An interrupt raised after the events were looked at, by a
+		 * thread that still saw the vCPU outside guest mode and so did
+		 * not kick it: leave the guest at once (KVM's
+		 * req_immediate_exit self-IPI); the request stays for the next
+		 * entry.
+		 */
+		if (req & (1ull << KVM_REQ_EVENT))
+			kvm_x86_call(vcpu_kick)(vcpu);
+		/* A TLB flush asked for meanwhile must happen before entry. */
+		if (kvm_check_request(KVM_REQ_TLB_FLUSH, vcpu))
+			kvm_x86_call(flush_tlb_all)(vcpu);
+	}
 	for (;;) {
 		trace_kvm_entry(vcpu->vcpu_id, vcpu->arch.regs[VCPU_REGS_RIP]);
 		fastpath = kvm_x86_call(vcpu_run)(vcpu);
@@ -3486,11 +3604,16 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 		 * preemption timer follows, as KVM's fastpath restarts the hv
 		 * timer, so the deadline does not wait for the host tick.
 		 */
-		vcpu->arch.timer_tsc_left = kvm_timer_host_tsc_left(vcpu);
+		vcpu->arch.timer_tsc_left = __kvm_timer_host_tsc_left(vcpu);
 		/* Note, VM exits that go down the slow path are counted below. */
 		vcpu->stat->exits++;
 	}
-	__atomic_store_n(&vcpu->arch.mode, OUTSIDE_GUEST_MODE, __ATOMIC_SEQ_CST);
+	/*
+	 * A release store (KVM: WRITE_ONCE + smp_wmb()): kickers and
+	 * kvm_flush_remote_tlbs() only need to see it eventually, after
+	 * everything the guest run did; no later load needs ordering after it.
+	 */
+	__atomic_store_n(&vcpu->arch.mode, OUTSIDE_GUEST_MODE, __ATOMIC_RELEASE);
 	vcpu->stat->exits++;
 	return kvm_x86_call(handle_exit)(vcpu, fastpath);
 }
@@ -3516,7 +3639,7 @@ static bool kvm_vcpu_has_events(struct kvm_vcpu *vcpu)
 }
 
 /* The earliest timer deadline of @vcpu on the irqchip clock, 0 if none. */
-static u64 kvm_vcpu_next_deadline(struct kvm_vcpu *vcpu)
+static __always_inline u64 kvm_vcpu_next_deadline(struct kvm_vcpu *vcpu)
 {
 	struct kvm_pit *pit = vcpu->kvm->arch.vpit;
 	u64 deadline = vcpu->arch.apic ? kvm_lapic_next_deadline(vcpu->arch.apic) : 0;
@@ -3546,13 +3669,10 @@ static u64 irqchip_clock_ns(void)
  * preemption timer always does, so a timer interrupt reaches a vCPU that
  * is running guest code without any other exit.
  */
-u64 kvm_timer_host_tsc_left(struct kvm_vcpu *vcpu)
+static u64 kvm_timer_tsc_until(u64 deadline)
 {
-	u64 deadline = kvm_vcpu_next_deadline(vcpu), now;
+	u64 now = irqchip_clock_ns();
 
-	if (!deadline)
-		return ~0ull;
-	now = irqchip_clock_ns();
 	if (deadline <= now)
 		return 0;
 	deadline -= now;
@@ -3560,6 +3680,21 @@ u64 kvm_timer_host_tsc_left(struct kvm_vcpu *vcpu)
 		return ~0ull;
 	/* the host TSC's kHz are its ticks per millisecond */
 	return deadline * kvm_host_tsc_khz() / 1000000ull;
+}
+
+/* Nothing armed (the usual case) costs the loads of kvm_vcpu_next_deadline(). */
+u64 kvm_timer_host_tsc_left(struct kvm_vcpu *vcpu)
+{
+	u64 deadline = kvm_vcpu_next_deadline(vcpu);
+
+	return deadline ? kvm_timer_tsc_until(deadline) : ~0ull;
+}
+
+static __always_inline u64 __kvm_timer_host_tsc_left(struct kvm_vcpu *vcpu)
+{
+	u64 deadline = kvm_vcpu_next_deadline(vcpu);
+
+	return deadline ? kvm_timer_tsc_until(deadline) : ~0ull;
 }
 
 /*
@@ -3826,12 +3961,12 @@ int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 		kvm_apic_accept_events(vcpu);
 		goto out;
 	}
-	if ((run->kvm_valid_regs & ~KVM_SYNC_X86_VALID_FIELDS) ||
-	    (run->kvm_dirty_regs & ~KVM_SYNC_X86_VALID_FIELDS)) {
+	if (unlikely((run->kvm_valid_regs | run->kvm_dirty_regs) & ~KVM_SYNC_X86_VALID_FIELDS)) {
 		r = -EINVAL;
 		goto out;
 	}
 	if (run->kvm_dirty_regs) {
+		kvm_cui_save_linear_rip(vcpu);
 		r = sync_regs(vcpu);
 		if (r)
 			goto out;

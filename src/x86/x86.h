@@ -243,6 +243,11 @@ struct kvm_vcpu_arch {
 	/* The run loop (x86.c) */
 	int (*complete_userspace_io)(struct kvm_vcpu *vcpu);
 	u64 cui_linear_rip;		/* where the instruction awaiting completion is */
+	/*
+	 * cui_linear_rip holds it (kvm_cui_save_linear_rip()); until then
+	 * nothing changed RIP or CS since the exit, so it is where RIP is.
+	 */
+	bool cui_linear_rip_saved;
 	u32 guest_debug;		/* KVM_SET_GUEST_DEBUG's KVM_GUESTDBG_* */
 	u64 eff_db[4], guest_debug_dr7;	/* KVM_GUESTDBG_USE_HW_BP: userspace's DR0-3, DR7 */
 	int mode;			/* OUTSIDE_GUEST_MODE / IN_GUEST_MODE, atomic */
@@ -376,6 +381,7 @@ int kvm_emulate_rdmsr(struct kvm_vcpu *vcpu);
 int kvm_emulate_wrmsr(struct kvm_vcpu *vcpu);
 /* The MSR-write fastpath (x86.c); the enum is kvm_x86_ops.h's. */
 enum exit_fastpath_completion handle_fastpath_set_msr_irqoff(struct kvm_vcpu *vcpu);
+enum exit_fastpath_completion handle_fastpath_cpuid(struct kvm_vcpu *vcpu);
 int kvm_emulate_xsetbv(struct kvm_vcpu *vcpu);
 int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in);
 int kvm_emulate_string_io(struct kvm_vcpu *vcpu, int size, u16 port, int in, int rep,
@@ -398,6 +404,7 @@ int kvm_vm_ioctl_set_msr_filter(struct kvm *kvm, struct kvm_msr_filter *filter);
 void kvm_free_msr_filter(struct kvm_x86_msr_filter *f);
 #define KVM_MSR_RET_FILTERED	3
 u64 kvm_get_linear_rip(struct kvm_vcpu *vcpu);
+void kvm_cui_save_linear_rip(struct kvm_vcpu *vcpu);
 void kvm_queue_exception(struct kvm_vcpu *vcpu, u8 vector, bool has_error, u32 error_code);
 void kvm_vcpu_kick(struct kvm_vcpu *vcpu);
 /* KVM_NMI, an NMI IPI or LINT: queued for process_nmi() (any thread). */

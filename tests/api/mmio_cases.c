@@ -54,7 +54,9 @@ MG_DECL(mg_pio_kernel);
 MG_DECL(mg_tscdl);
 MG_DECL(mg_x2apic);
 MG_DECL(mg_nops);
+MG_DECL(mg_cpuid);
 extern const unsigned char mg_x2apic_handler[];
+extern const unsigned char mg_cpuid_after[], mg_cpuid_db[];
 
 struct mt_vm {
 	int sys, vm, vcpu;
@@ -863,6 +865,70 @@ KVM_CASE(msr_x2apic_icr_fastpath)
 
 			/* the 100 ICR writes (the EOIs and the rest take the slow path) */
 			CHECK(fast == 100, "fastpath exits %lld", fast);
+		}
+	}
+	mt_destroy(&g);
+}
+
+/*
+ * CPUID exits handled in "kernel": 1000 of them in a loop give the guest
+ * CPUID's leaf 1 each time with no exit to userspace, and a CPUID run with
+ * RFLAGS.TF set retires before its single-step #DB, which the guest's IDT
+ * receives with the RIP after the CPUID (the second #DB: the first is the
+ * MOV's before it).  On userkvm the loop's exits take
+ * the fastpath (handle_fastpath_cpuid(), the statistics show them), the
+ * one with TF the slow path (kvm_skip_emulated_instruction() queues the
+ * #DB, which KVM_REQ_EVENT makes vcpu_enter_guest() inject).
+ */
+KVM_CASE(cpuid_fastpath)
+{
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_cpuid, mg_cpuid_end, false)) {
+		uint64_t h = MG_CODE + (uint64_t)(mg_cpuid_db - mg_cpuid);
+		uint64_t after = MG_CODE + (uint64_t)(mg_cpuid_after - mg_cpuid);
+		struct kvm_sregs s;
+		struct kvm_regs r;
+		int n;
+
+		mt_set_supported_cpuid(t, &g);
+		/* an interrupt gate for #DB */
+		mt_put64(g.ram + MG_IDT + 16 * 1, (h & 0xffff) | (0x08ull << 16) | (0x8eull << 40) |
+						 ((h >> 16 & 0xffff) << 48));
+		mt_put64(g.ram + MG_IDT + 16 * 1 + 8, h >> 32);
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_SREGS, &s));
+		s.idt.limit = 2 * 16 - 1;
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_SREGS, &s));
+		n = mt_run(t, &g, 16);
+		CHECK_EQ(n, 0);
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
+		{
+			struct kvm_cpuid_entry2 *e = NULL;
+			struct {
+				struct kvm_cpuid2 c;
+				struct kvm_cpuid_entry2 e[256];
+			} sup = { .c.nent = 256 };
+
+			if (t->be->ioctl(g.sys, KVM_GET_SUPPORTED_CPUID, (unsigned long)&sup) == 0)
+				for (unsigned int i = 0; i < sup.c.nent; i++)
+					if (sup.e[i].function == 1)
+						e = &sup.e[i];
+			CHECK(e != NULL, "no CPUID leaf 1");
+			if (e)
+				CHECK_EQ(r.rbp, (uint32_t)(1000 * e->eax));
+		}
+		CHECK_EQ(r.rflags & 0x100, 0);
+		t_differs(t, "PVM: no exception delivery through the IDT of a non-PVM guest");
+		t_printf(t, "db=%llu rip=%#llx", (unsigned long long)r.r14, (unsigned long long)r.r13);
+		CHECK_SOFT(t, r.r14 == 2 && r.r13 == after, "#DB %llu, last at %#llx, want 2, at %#llx",
+			   (unsigned long long)r.r14, (unsigned long long)r.r13,
+			   (unsigned long long)after);
+		if (t->be->soft) {
+			long long cpuid = mt_vcpu_stat(t, &g, "exit_CPUID");
+			long long fast = mt_vcpu_stat(t, &g, "fastpath_exits");
+
+			CHECK(cpuid == 1001, "CPUID exits %lld", cpuid);
+			CHECK(fast == 1000, "fastpath exits %lld", fast);
 		}
 	}
 	mt_destroy(&g);

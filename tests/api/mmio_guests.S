@@ -497,4 +497,46 @@ GUEST(mg_nops)
 	DONE
 END(mg_nops)
 
+/*
+ * CPUID in a loop (1000 times leaf 1: rbp = the sum of the EAX values),
+ * then RFLAGS.TF set by POPF: single-step traps after the MOV that follows
+ * the POPF (SDM 17.3.1.4: not after the POPF itself) and after the CPUID.
+ * The #DB handler (its IDT gate is set by the case) counts them in r14,
+ * records the RIP it interrupted in r13, and clears TF once that RIP is
+ * past the CPUID.
+ */
+	.code64
+GUEST(mg_cpuid)
+	mov $1000, %r12d
+	xor %ebp, %ebp
+	xor %r13d, %r13d
+	xor %r14d, %r14d
+1:	mov $1, %eax
+	xor %ecx, %ecx
+	cpuid
+	add %eax, %ebp
+	dec %r12d
+	jnz 1b
+	pushfq
+	orq $0x100, (%rsp)
+	popfq
+	mov $1, %eax
+	cpuid
+	.globl mg_cpuid_after
+mg_cpuid_after:
+	nop
+	DONE
+	.globl mg_cpuid_db
+mg_cpuid_db:
+	mov (%rsp), %r13
+	inc %r14d
+	push %rax
+	lea mg_cpuid_after(%rip), %rax
+	cmp %rax, %r13
+	jne 2f
+	andq $~0x100, 24(%rsp)
+2:	pop %rax
+	iretq
+END(mg_cpuid)
+
 	.section .note.GNU-stack, "", @progbits

@@ -157,6 +157,53 @@ KVM_CASE(run_io_in_then_set_regs)
 	tg_destroy(&g);
 }
 
+/*
+ * RSP is the guest's across exits: KVM_GET_REGS after an OUT sees the PUSH,
+ * a KVM_SET_REGS of RSP is the stack the guest then uses (its POP reads
+ * what the host wrote there), also across an in-kernel CPUID exit, and an
+ * exit after which nobody read RSP keeps the guest's own value.
+ */
+KVM_CASE(run_rsp_across_exits)
+{
+	const unsigned long sp = STACK - 0x100;
+	struct tguest g;
+	struct kvm_regs r;
+	uint32_t v;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	tg_load(&g, g_lm_rsp);
+	tg_set_mode(t, &g, g.vcpu, TG_LONG);
+	tg_run(t, &g);	/* out %al, $0x10 after push $0x1234 */
+	CHECK_EQ(g.run->exit_reason, KVM_EXIT_IO);
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
+	CHECK_EQ(r.rsp, STACK - 8);
+	CHECK_EQ(*(uint64_t *)(g.mem + STACK - 8), 0x1234);
+	*(uint64_t *)(g.mem + sp) = 0x5678;
+	r.rsp = sp;
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_REGS, &r));
+	tg_run(t, &g);	/* cpuid, then out %eax, $0x11 with EAX = RSP */
+	CHECK_EQ(g.run->exit_reason, KVM_EXIT_IO);
+	CHECK_EQ(g.run->io.port, 0x11);
+	memcpy(&v, (uint8_t *)g.run + g.run->io.data_offset, 4);
+	CHECK_EQ(v, (uint32_t)sp);
+	tg_run(t, &g);	/* pop %rbx, out %eax, $0x12 */
+	CHECK_EQ(g.run->io.port, 0x12);
+	memcpy(&v, (uint8_t *)g.run + g.run->io.data_offset, 4);
+	CHECK_EQ(v, (uint32_t)(sp + 8));
+	tg_run(t, &g);	/* cpuid, push %rbx, out %eax, $0x13 */
+	CHECK_EQ(g.run->io.port, 0x13);
+	memcpy(&v, (uint8_t *)g.run + g.run->io.data_offset, 4);
+	CHECK_EQ(v, (uint32_t)sp);
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
+	CHECK_EQ(r.rsp, sp);
+	CHECK_EQ(r.rbx, 0x5678);
+	CHECK_EQ(*(uint64_t *)(g.mem + sp), 0x5678);
+	tg_run(t, &g);
+	CHECK_EQ(g.run->exit_reason, KVM_EXIT_HLT);
+	tg_destroy(&g);
+}
+
 /* #UD with an empty IDT: #GP, #DF, triple fault: KVM_EXIT_SHUTDOWN. */
 KVM_CASE(run_triple_fault)
 {

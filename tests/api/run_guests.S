@@ -509,4 +509,32 @@ GUEST(g_lm_sync)
 END(g_lm_sync)
 #undef G
 
+/*
+ * RSP across exits: a PUSH before an OUT (userspace reads RSP and moves
+ * it), an in-kernel exit (CPUID), then the guest reports the RSP it sees,
+ * POPs from the new stack and reports again; the last report follows an
+ * exit nobody read RSP after.
+ */
+#define G g_lm_rsp
+GUEST(g_lm_rsp)
+	push $0x1234
+	out %al, $0x10
+	xor %eax, %eax
+	cpuid
+	mov %rsp, %rax
+	out %eax, $0x11
+	pop %rbx
+	mov %rsp, %rax
+	out %eax, $0x12
+	mov %rbx, %r12
+	xor %eax, %eax
+	cpuid
+	mov %r12, %rbx
+	push %rbx
+	mov %rsp, %rax
+	out %eax, $0x13
+	hlt
+END(g_lm_rsp)
+#undef G
+
 	.section .note.GNU-stack, "", @progbits

@@ -50,6 +50,7 @@ GUEST_DECL(g_lm_read);
 GUEST_DECL(g_lm_xadd);
 GUEST_DECL(g_lm_spin);
 GUEST_DECL(g_lm_sync);
+GUEST_DECL(g_lm_rsp);
 
 struct tguest {
 	int sys, vm, vcpu;

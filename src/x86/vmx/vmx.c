@@ -154,6 +154,8 @@ static int vmx_vcpu_create(struct kvm_vcpu *vcpu)
 	init_vmcs(vcpu);
 	vmx_cpu_bind(NULL);
 	vmx->state_dirty = true;
+	vmx->rsp_cached = true;		/* vcpu->arch is the truth until the first exit */
+	vmx->preemption_timer = ~0u;
 	return 0;
 fail:
 	if (vmx->lp)
@@ -243,6 +245,13 @@ static u64 vmx_guest_cr4(u64 cr4)
 	return (cr4 | vmcs_config.cr4_fixed0) & vmcs_config.cr4_fixed1;
 }
 
+/* VMWRITE of GUEST_INTERRUPTIBILITY_INFO, keeping vmx->guest_intr the VMCS's value. */
+static void vmx_set_interruptibility(struct vcpu_vmx *vmx, u32 intr)
+{
+	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, intr);
+	vmx->guest_intr = intr;
+}
+
 /* Write all of vcpu->arch into the VMCS and the processor (before VM entry). */
 static void vmx_push_state(struct kvm_vcpu *vcpu)
 {
@@ -276,7 +285,7 @@ static void vmx_push_state(struct kvm_vcpu *vcpu)
 	vmcs_write32(GUEST_SYSENTER_CS, a->sysenter_cs);
 	vmcs_writel(GUEST_SYSENTER_ESP, a->sysenter_esp);
 	vmcs_writel(GUEST_SYSENTER_EIP, a->sysenter_eip);
-	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, a->interruptibility);
+	vmx_set_interruptibility(to_vmx(vcpu), a->interruptibility);
 	vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
 	vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, 0);
 	for (int i = 0; i < 4; i++)
@@ -294,6 +303,22 @@ static void vmx_push_state(struct kvm_vcpu *vcpu)
 	for (size_t i = 0; i < ARRAY_SIZE(unswitched_msrs); i++)
 		wrmsrl_safe(unswitched_msrs[i], *unswitched_msr_slot(vcpu, unswitched_msrs[i]));
 	cpu_fpu_restore(&a->guest_fpu);
+}
+
+/*
+ * GUEST_RSP into vcpu->arch.regs, on first use after a VM exit (KVM's
+ * kvm_rsp_read()): few exits need it, and every path that reads or writes
+ * vcpu->arch.regs[] as a whole comes through cache_guest_state() or
+ * cache_reg(VCPU_EXREG_EMULATOR), which call this.
+ */
+static void vmx_cache_rsp(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	if (!vmx->rsp_cached) {
+		vmx->vmcs_rsp = vcpu->arch.regs[VCPU_REGS_RSP] = vmcs_readl(GUEST_RSP);
+		vmx->rsp_cached = true;
+	}
 }
 
 /* The guest's segment registers, GDTR and IDTR from the VMCS. */
@@ -318,6 +343,7 @@ static void vmx_pull_state(struct kvm_vcpu *vcpu)
 {
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 
+	vmx_cache_rsp(vcpu);
 	vmx_read_segments(a);
 	/* host-owned bits come from the shadow, guest-owned ones from the guest value */
 	a->cr0 = (vmcs_readl(CR0_READ_SHADOW) & vmcs_readl(CR0_GUEST_HOST_MASK)) |
@@ -332,7 +358,7 @@ static void vmx_pull_state(struct kvm_vcpu *vcpu)
 	a->sysenter_cs = vmcs_read32(GUEST_SYSENTER_CS);
 	a->sysenter_esp = vmcs_readl(GUEST_SYSENTER_ESP);
 	a->sysenter_eip = vmcs_readl(GUEST_SYSENTER_EIP);
-	a->interruptibility = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+	a->interruptibility = to_vmx(vcpu)->guest_intr;
 	for (int i = 0; i < 4; i++)
 		a->pdptrs[i] = __vmcs_readl(GUEST_PDPTR0 + 2 * i);
 
@@ -357,13 +383,14 @@ static void vmx_read_emulator_regs(struct kvm_vcpu *vcpu)
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 
+	vmx_cache_rsp(vcpu);
 	vmx_read_segments(a);
 	/* Every CR0/CR4 bit is host-owned (init_vmcs()): the shadows are the guest's values. */
 	a->cr0 = vmcs_readl(CR0_READ_SHADOW);
 	a->cr3 = vmcs_readl(GUEST_CR3);
 	a->cr4 = vmcs_readl(CR4_READ_SHADOW);
 	a->efer = vmcs_read64(GUEST_IA32_EFER);
-	a->interruptibility = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+	a->interruptibility = vmx->guest_intr;
 	/* The PDPTE registers are used (and saved by VM exits) only by PAE paging. */
 	if ((a->cr0 & X86_CR0_PG) && (a->cr4 & X86_CR4_PAE) && !(a->efer & EFER_LMA))
 		for (int i = 0; i < 4; i++)
@@ -397,7 +424,7 @@ static void vmx_write_emulator_regs(struct kvm_vcpu *vcpu)
 		__vmcs_writel(kvm_vmx_segment_fields[i].ar_bytes, s->ar);
 	}
 	if (a->interruptibility != vmx->emul_interruptibility)
-		vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, a->interruptibility);
+		vmx_set_interruptibility(vmx, a->interruptibility);
 	if (a->cr2 != vmx->emul_cr2)
 		native_write_cr2(a->cr2);
 	if (a->dr6 != vmx->emul_dr6)
@@ -456,6 +483,18 @@ static void vmx_cache_guest_state(struct kvm_vcpu *vcpu)
 	vcpu->arch.regs_avail = 0;
 }
 
+/* EXIT_QUALIFICATION of the last exit, read once (KVM's vmx_get_exit_qual()). */
+static u64 vmx_get_exit_qual(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+	if (!vmx->exit_qual_cached) {
+		vmx->exit_qualification = vmcs_readl(EXIT_QUALIFICATION);
+		vmx->exit_qual_cached = true;
+	}
+	return vmx->exit_qualification;
+}
+
 static u64 vmx_get_segment_base(struct kvm_vcpu *vcpu, int seg)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
@@ -463,7 +502,9 @@ static u64 vmx_get_segment_base(struct kvm_vcpu *vcpu, int seg)
 	if (!vmx->state_in_hw)
 		return vcpu->arch.seg[seg].base;
 	if (!(vmx->seg_base_cached & (1u << seg))) {
-		vmx->seg_base[seg] = __vmcs_readl(kvm_vmx_segment_fields[seg].base);
+		/* CS, for kvm_get_linear_rip(), with a constant encoding. */
+		vmx->seg_base[seg] = seg == VCPU_SREG_CS ? vmcs_readl(GUEST_CS_BASE) :
+					 __vmcs_readl(kvm_vmx_segment_fields[seg].base);
 		vmx->seg_base_cached |= 1u << seg;
 	}
 	return vmx->seg_base[seg];
@@ -473,8 +514,7 @@ static u64 vmx_get_segment_base(struct kvm_vcpu *vcpu, int seg)
 
 static bool vmx_interrupt_allowed(struct kvm_vcpu *vcpu)
 {
-	u32 intr = to_vmx(vcpu)->state_in_hw ? vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) :
-						 vcpu->arch.interruptibility;
+	u32 intr = to_vmx(vcpu)->state_in_hw ? to_vmx(vcpu)->guest_intr : vcpu->arch.interruptibility;
 
 	return (vcpu->arch.rflags & X86_EFLAGS_IF) &&
 	       !(intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
@@ -482,8 +522,7 @@ static bool vmx_interrupt_allowed(struct kvm_vcpu *vcpu)
 
 static bool vmx_nmi_allowed(struct kvm_vcpu *vcpu)
 {
-	u32 intr = to_vmx(vcpu)->state_in_hw ? vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) :
-						 vcpu->arch.interruptibility;
+	u32 intr = to_vmx(vcpu)->state_in_hw ? to_vmx(vcpu)->guest_intr : vcpu->arch.interruptibility;
 
 	return !(intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS | GUEST_INTR_STATE_NMI));
 }
@@ -568,7 +607,7 @@ static int vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	u64 orig_rip = vcpu->arch.regs[VCPU_REGS_RIP];
-	u64 rip = orig_rip + vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+	u64 rip = orig_rip + vmx->exit_instr_len;
 	u32 intr;
 
 	/*
@@ -585,10 +624,10 @@ static int vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu)
 	}
 	vcpu->arch.regs[VCPU_REGS_RIP] = rip;
 	if (vmx->state_in_hw) {
-		intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
-		if (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))
-			vmcs_write32(GUEST_INTERRUPTIBILITY_INFO,
-				     intr & ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
+		intr = vmx->guest_intr;
+		if (unlikely(intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)))
+			vmx_set_interruptibility(vmx, intr & ~(GUEST_INTR_STATE_STI |
+							       GUEST_INTR_STATE_MOV_SS));
 	} else {
 		vcpu->arch.interruptibility &= ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
 	}
@@ -613,7 +652,7 @@ static void vmx_complete_interrupts(struct kvm_vcpu *vcpu)
 		 * re-injection.  FIXME: the processor stores 0 when the event was
 		 * one VM entry injected; that one had VM_ENTRY_INSTRUCTION_LEN.
 		 */
-		vmx->event_exit_inst_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+		vmx->event_exit_inst_len = vmx->exit_instr_len;
 		if (!vmx->event_exit_inst_len)
 			vmx->event_exit_inst_len = vmcs_read32(VM_ENTRY_INSTRUCTION_LEN);
 	}
@@ -625,7 +664,7 @@ static void vmx_complete_interrupts(struct kvm_vcpu *vcpu)
 		 * not finish, and entry would refuse to inject into blocking
 		 * (SDM 27.7.1.2, KVM's vmx_set_nmi_mask(vcpu, false) here).
 		 */
-		vmcs_clear_bits(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_NMI);
+		vmx_set_interruptibility(vmx, vmx->guest_intr & ~GUEST_INTR_STATE_NMI);
 		break;
 	case INTR_TYPE_SOFT_EXCEPTION:
 	case INTR_TYPE_HARD_EXCEPTION:
@@ -685,11 +724,33 @@ static enum exit_fastpath_completion vmx_exit_handlers_fastpath(struct kvm_vcpu 
 	switch ((u16)vmx->exit_reason) {
 	case EXIT_REASON_MSR_WRITE:
 		return handle_fastpath_set_msr_irqoff(vcpu);
+	case EXIT_REASON_CPUID:
+		return handle_fastpath_cpuid(vcpu);
 	case EXIT_REASON_PREEMPTION_TIMER:
 		return handle_fastpath_preemption_timer(vcpu);
 	default:
 		return EXIT_FASTPATH_NONE;
 	}
+}
+
+/*
+ * What every VM exit needs, read right after it: the registers KVM's exit
+ * path reads (RIP, RFLAGS; RSP on first use, vmx_cache_rsp()), the
+ * IDT-vectoring information, the instruction length (every exit that
+ * retires an instruction) and the interruptibility state (retirement,
+ * interrupt windows).  The qualification (vmx_get_exit_qual()) and the
+ * segment bases (vmx_get_segment_base()) are read when a handler asks, as
+ * in KVM.
+ */
+static void vmx_read_exit_fields(struct vcpu_vmx *vmx)
+{
+	vmx->vmcs_rip = vmcs_readl(GUEST_RIP);
+	vmx->vmcs_rflags = vmcs_readl(GUEST_RFLAGS);
+	vmx->idt_vectoring_info = vmcs_read32(IDT_VECTORING_INFO_FIELD);
+	vmx->exit_instr_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+	vmx->guest_intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+	vmx->rsp_cached = false;
+	vmx->exit_qual_cached = false;
 }
 
 static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
@@ -710,7 +771,7 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 		vmcs_writel(GUEST_RIP, a->regs[VCPU_REGS_RIP]);
 		vmx->vmcs_rip = a->regs[VCPU_REGS_RIP];
 	}
-	if (a->regs[VCPU_REGS_RSP] != vmx->vmcs_rsp) {
+	if (vmx->rsp_cached && a->regs[VCPU_REGS_RSP] != vmx->vmcs_rsp) {
 		vmcs_writel(GUEST_RSP, a->regs[VCPU_REGS_RSP]);
 		vmx->vmcs_rsp = a->regs[VCPU_REGS_RSP];
 	}
@@ -721,9 +782,8 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	 * shadow (an interrupt could come one instruction early; with
 	 * KVM_GUESTDBG_BLOCKIRQ none comes).
 	 */
-	if ((a->guest_debug & KVM_GUESTDBG_SINGLESTEP) &&
-	    (vmcs_read32(GUEST_INTERRUPTIBILITY_INFO) & GUEST_INTR_STATE_STI))
-		vmcs_clear_bits(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_STI);
+	if ((a->guest_debug & KVM_GUESTDBG_SINGLESTEP) && (vmx->guest_intr & GUEST_INTR_STATE_STI))
+		vmx_set_interruptibility(vmx, vmx->guest_intr & ~GUEST_INTR_STATE_STI);
 	/* KVM_GUESTDBG_SINGLESTEP: the processor traps after each instruction (__kvm_set_rflags()). */
 	rflags = a->rflags | (a->guest_debug & KVM_GUESTDBG_SINGLESTEP ? X86_EFLAGS_TF : 0);
 	if (rflags != vmx->vmcs_rflags) {
@@ -731,19 +791,31 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 		vmx->vmcs_rflags = rflags;
 	}
 
-	/* The host tick, or the vCPU's next timer deadline if that is sooner (the hv timer). */
-	if (cpu_has_vmx_preemption_timer(&vmcs_config))
-		vmcs_write32(VMX_PREEMPTION_TIMER_VALUE,
-			     MIN(VMX_HOST_TICK_TSC, a->timer_tsc_left) >>
-			     (vmcs_config.misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK));
+	/*
+	 * The host tick, or the vCPU's next timer deadline if that is sooner
+	 * (the hv timer).  VM exits do not save the timer (no "save VMX-
+	 * preemption timer value"), so the field keeps what was written and
+	 * each entry counts down from it again: a VMWRITE only on a change.
+	 */
+	if (cpu_has_vmx_preemption_timer(&vmcs_config)) {
+		u32 timer = MIN(VMX_HOST_TICK_TSC, a->timer_tsc_left) >>
+			    (vmcs_config.misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK);
+
+		if (timer != vmx->preemption_timer) {
+			vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, timer);
+			vmx->preemption_timer = timer;
+		}
+	}
 	reason = vmx_vcpu_enter(a->regs, vmx->launched);
 
 	vmx->state_in_hw = true;
 	a->regs_avail = 0;	/* the VMCS holds the guest state again */
 	vmx->seg_base_cached = 0;
 	vmx->fail = false;
-	if (reason == VMX_ENTER_VMFAIL_VALID || reason == VMX_ENTER_VMFAIL_INVALID ||
-	    reason == VMX_ENTER_FAULT) {
+	/* The VMX_ENTER_* values are above every exit reason (bits 30 and 16 are 0 in those). */
+	BUILD_BUG_ON(VMX_ENTER_FAULT > VMX_ENTER_VMFAIL_VALID ||
+		     VMX_ENTER_FAULT > VMX_ENTER_VMFAIL_INVALID);
+	if (unlikely(reason >= VMX_ENTER_FAULT)) {
 		vmx->fail = true;
 		vmx->vm_instruction_error = reason == VMX_ENTER_VMFAIL_VALID ?
 					    vmcs_read32(VM_INSTRUCTION_ERROR) : 0;
@@ -752,9 +824,9 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	}
 	vmx->launched = true;
 	vmx->exit_reason = reason;
-	vmx->vmcs_rip = a->regs[VCPU_REGS_RIP] = vmcs_readl(GUEST_RIP);
-	vmx->vmcs_rsp = a->regs[VCPU_REGS_RSP] = vmcs_readl(GUEST_RSP);
-	vmx->vmcs_rflags = a->rflags = vmcs_readl(GUEST_RFLAGS);
+	vmx_read_exit_fields(vmx);
+	a->regs[VCPU_REGS_RIP] = vmx->vmcs_rip;
+	a->rflags = vmx->vmcs_rflags;
 	if (a->guest_debug & KVM_GUESTDBG_SINGLESTEP)
 		a->rflags &= ~X86_EFLAGS_TF;	/* kvm_get_rflags() hides it */
 	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
@@ -762,7 +834,6 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 		vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
 		return EXIT_FASTPATH_NONE;
 	}
-	vmx->idt_vectoring_info = vmcs_read32(IDT_VECTORING_INFO_FIELD);
 	vmx_complete_interrupts(vcpu);
 	if ((u16)reason < KVM_STAT_EXIT_REASONS)
 		vcpu->stat->exit_reason[(u16)reason]++;
@@ -772,7 +843,7 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 static void vmx_get_exit_info(struct kvm_vcpu *vcpu, u32 *reason, u64 *info1, u64 *info2)
 {
 	*reason = to_vmx(vcpu)->exit_reason;
-	*info1 = vmcs_readl(EXIT_QUALIFICATION);
+	*info1 = vmx_get_exit_qual(vcpu);
 	*info2 = vmcs_read32(VM_EXIT_INTR_INFO);
 }
 
@@ -793,14 +864,14 @@ static int handle_exception_nmi(struct kvm_vcpu *vcpu)
 	if ((info & INTR_INFO_VECTOR_MASK) == 1 &&
 	    (vcpu->arch.guest_debug & (KVM_GUESTDBG_SINGLESTEP | KVM_GUESTDBG_USE_HW_BP))) {
 		run->exit_reason = KVM_EXIT_DEBUG;
-		run->debug.arch.dr6 = vmcs_readl(EXIT_QUALIFICATION) | DR6_ACTIVE_LOW;
+		run->debug.arch.dr6 = vmx_get_exit_qual(vcpu) | DR6_ACTIVE_LOW;
 		run->debug.arch.dr7 = vmcs_readl(GUEST_DR7);
 		run->debug.arch.pc = kvm_get_linear_rip(vcpu);
 		run->debug.arch.exception = 1;
 		return 0;
 	}
 	if ((info & INTR_INFO_VECTOR_MASK) == 3) {
-		to_vmx(vcpu)->event_exit_inst_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+		to_vmx(vcpu)->event_exit_inst_len = to_vmx(vcpu)->exit_instr_len;
 		run->exit_reason = KVM_EXIT_DEBUG;
 		run->debug.arch.pc = kvm_get_linear_rip(vcpu);
 		run->debug.arch.exception = 3;
@@ -874,7 +945,7 @@ static int handle_monitor_mwait(struct kvm_vcpu *vcpu)
 
 static int handle_cr(struct kvm_vcpu *vcpu)
 {
-	u64 q = vmcs_readl(EXIT_QUALIFICATION);
+	u64 q = vmx_get_exit_qual(vcpu);
 
 	return kvm_handle_cr_access(vcpu, q);
 }
@@ -903,20 +974,24 @@ static int handle_dr(struct kvm_vcpu *vcpu)
 		kvm_queue_exception(vcpu, 1, false, 0);
 		return 1;
 	}
-	return kvm_handle_dr_access(vcpu, vmcs_readl(EXIT_QUALIFICATION));
+	return kvm_handle_dr_access(vcpu, vmx_get_exit_qual(vcpu));
+}
+
+/* INS/OUTS (out of line: the common IN/OUT is a tail call of handle_io()). */
+static __attribute__((noinline)) int handle_string_io(struct kvm_vcpu *vcpu, u64 q)
+{
+	return kvm_emulate_string_io(vcpu, (q & 7) + 1, q >> 16, !!(q & 8), !!(q & 32),
+				     vmcs_read32(VMX_INSTRUCTION_INFO),
+				     vmcs_readl(GUEST_LINEAR_ADDRESS));
 }
 
 static int handle_io(struct kvm_vcpu *vcpu)
 {
-	u64 q = vmcs_readl(EXIT_QUALIFICATION);
-	int size = (q & 7) + 1, in = !!(q & 8), string = !!(q & 16);
-	u16 port = q >> 16;
+	u64 q = vmx_get_exit_qual(vcpu);
 
-	if (string)
-		return kvm_emulate_string_io(vcpu, size, port, in, !!(q & 32),
-					     vmcs_read32(VMX_INSTRUCTION_INFO),
-					     vmcs_readl(GUEST_LINEAR_ADDRESS));
-	return kvm_fast_pio(vcpu, size, port, in);
+	if (unlikely(q & 16))
+		return handle_string_io(vcpu, q);
+	return kvm_fast_pio(vcpu, (q & 7) + 1, q >> 16, !!(q & 8));
 }
 
 static int handle_rdmsr(struct kvm_vcpu *vcpu) { return kvm_emulate_rdmsr(vcpu); }
@@ -925,7 +1000,7 @@ static int handle_xsetbv(struct kvm_vcpu *vcpu) { return kvm_emulate_xsetbv(vcpu
 
 static int handle_ept_violation(struct kvm_vcpu *vcpu)
 {
-	u64 q = vmcs_readl(EXIT_QUALIFICATION);
+	u64 q = vmx_get_exit_qual(vcpu);
 	u32 error_code = 0;
 
 	/* SDM Table 28-7: bit 0 read, 1 write, 2 fetch; bits 3-5: what the entry allowed */
@@ -941,7 +1016,7 @@ static int handle_ept_violation(struct kvm_vcpu *vcpu)
 	 */
 	if ((q & BIT(12)) && !(to_vmx(vcpu)->idt_vectoring_info & INTR_INFO_VALID_MASK) &&
 	    (vmcs_config.pin_based_exec_ctrl & PIN_BASED_VIRTUAL_NMIS))
-		vmcs_set_bits(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_NMI);
+		vmx_set_interruptibility(to_vmx(vcpu), to_vmx(vcpu)->guest_intr | GUEST_INTR_STATE_NMI);
 	return kvm_mmu_page_fault(vcpu, vmcs_read64(GUEST_PHYSICAL_ADDRESS), error_code);
 }
 
@@ -963,7 +1038,7 @@ static int handle_ept_misconfig(struct kvm_vcpu *vcpu)
 		run->internal.suberror = KVM_INTERNAL_ERROR_DELIVERY_EV;
 		run->internal.data[0] = vectoring;
 		run->internal.data[1] = to_vmx(vcpu)->exit_reason;
-		run->internal.data[2] = vmcs_readl(EXIT_QUALIFICATION);
+		run->internal.data[2] = vmx_get_exit_qual(vcpu);
 		run->internal.data[3] = gpa;
 		run->internal.data[4] = 0;	/* last_vmentry_cpu */
 		run->internal.ndata = 5;

@@ -29,6 +29,8 @@ struct vcpu_vmx {
 	 * differs, as KVM writes back only the registers in regs_dirty.
 	 */
 	u64 vmcs_rip, vmcs_rsp, vmcs_rflags;
+	/* vcpu->arch.regs[VCPU_REGS_RSP] holds GUEST_RSP (else read it: vmx_cache_rsp()) */
+	bool rsp_cached;
 	/*
 	 * KVM's segment_cache, for the bases: read from the VMCS once per exit
 	 * (a bit per segment in @seg_base_cached, cleared at each exit and
@@ -41,9 +43,23 @@ struct vcpu_vmx {
 	u32 emul_interruptibility;
 	u64 emul_cr2, emul_dr6;
 	u32 exit_reason;
+	/*
+	 * The length is read with RIP and RFLAGS right after each VM exit
+	 * (vmx_read_exit_fields()), the qualification on first use
+	 * (vmx_get_exit_qual()); both valid until the next entry.
+	 */
 	u64 exit_qualification;
-	u32 exit_intr_info;
+	bool exit_qual_cached;
+	u32 exit_instr_len;
 	u32 idt_vectoring_info;
+	/*
+	 * GUEST_INTERRUPTIBILITY_INFO as the VMCS holds it while state_in_hw:
+	 * read at each exit, kept up to date by every VMWRITE of it
+	 * (vmx_set_interruptibility()), so STI/MOV-SS checks need no VMREAD.
+	 */
+	u32 guest_intr;
+	/* What VMX_PREEMPTION_TIMER_VALUE holds (exits do not save it): ~0 unknown. */
+	u32 preemption_timer;
 	u32 event_exit_inst_len;	/* INT3/INTO/INT n length, for re-injection */
 	bool fail;		/* VM entry failed before the guest ran */
 	u32 vm_instruction_error;
