@@ -489,7 +489,7 @@ static __attribute__((noinline)) long kvm_fd_ioctl_done(int fd, unsigned int ioc
 	return r;
 }
 
-long kvm_fd_ioctl(int fd, unsigned long req, unsigned long arg)
+static __always_inline long __kvm_fd_ioctl(int fd, unsigned long req, unsigned long arg)
 {
 	unsigned int ioctl_nr = (unsigned int)req;	/* the kernel's cmd is 32 bits */
 	struct kvm_file *f;
@@ -507,6 +507,11 @@ long kvm_fd_ioctl(int fd, unsigned long req, unsigned long arg)
 	if (unlikely(r < 0 || (userkvm_trace && ioctl_nr != KVM_RUN)))
 		return kvm_fd_ioctl_done(fd, ioctl_nr, arg, r);
 	return r;
+}
+
+long kvm_fd_ioctl(int fd, unsigned long req, unsigned long arg)
+{
+	return __kvm_fd_ioctl(fd, req, arg);
 }
 
 int kvm_fd_vcpu_interrupt(int fd)
@@ -543,7 +548,7 @@ long userkvm_ioctl(int fd, unsigned long req, ...)
 	va_start(ap, req);
 	arg = va_arg(ap, unsigned long);
 	va_end(ap);
-	return kvm_fd_ioctl(fd, req, arg);
+	return __kvm_fd_ioctl(fd, req, arg);
 }
 
 int userkvm_is_fd(int fd)

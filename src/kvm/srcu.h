@@ -15,8 +15,7 @@
  * Updaters are serialized here (gp_lock), not by their callers: two grace
  * periods that interleave their flips can each wait twice for the same
  * counter and miss a reader on the other one, and one can wait forever for
- * a counter that the other's flip keeps handing to new readers.  The fd
- * layer's fd_srcu has an updater in every close() and dup().
+ * a counter that the other's flip keeps handing to new readers.
  */
 #ifndef USERKVM_KVM_SRCU_H
 #define USERKVM_KVM_SRCU_H

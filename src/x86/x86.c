@@ -3517,9 +3517,10 @@ static void kvm_inject_pending_timer_irqs(struct kvm_vcpu *vcpu)
  * timers are polled before entries, KVM's hrtimers would have fired and
  * made a request).
  */
-static bool kvm_vcpu_exit_request(struct kvm_vcpu *vcpu)
+static bool kvm_vcpu_exit_request(struct kvm_vcpu *vcpu, bool irqchip)
 {
-	kvm_inject_pending_timer_irqs(vcpu);
+	if (irqchip)
+		kvm_inject_pending_timer_irqs(vcpu);
 	return __atomic_load_n(&vcpu->requests, __ATOMIC_SEQ_CST) ||
 	       READ_ONCE(vcpu->run->immediate_exit);
 }
@@ -3595,7 +3596,7 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 		}
 		if (likely(fastpath != EXIT_FASTPATH_REENTER_GUEST))
 			break;
-		if (unlikely(kvm_vcpu_exit_request(vcpu))) {
+		if (unlikely(kvm_vcpu_exit_request(vcpu, irqchip))) {
 			fastpath = EXIT_FASTPATH_EXIT_HANDLED;
 			break;
 		}
@@ -3604,7 +3605,7 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 		 * preemption timer follows, as KVM's fastpath restarts the hv
 		 * timer, so the deadline does not wait for the host tick.
 		 */
-		vcpu->arch.timer_tsc_left = __kvm_timer_host_tsc_left(vcpu);
+		vcpu->arch.timer_tsc_left = irqchip ? __kvm_timer_host_tsc_left(vcpu) : ~0ull;
 		/* Note, VM exits that go down the slow path are counted below. */
 		vcpu->stat->exits++;
 	}

@@ -19,6 +19,21 @@
 
 static struct vmcs_config vmcs_config;
 
+/*
+ * The host tick.  On a real host the vCPU thread takes timer interrupts
+ * (and a signal sent to it is an IPI): each is an EXTERNAL_INTERRUPT exit,
+ * after which vcpu_run() sees a signal or kvm_run->immediate_exit.  Here a
+ * signal handler runs on the vCPU thread without stopping the processor
+ * and cannot call into userkvm, so the VMX preemption timer stands in for
+ * the tick: every VM entry arms it for about a millisecond of host TSC,
+ * and its exit goes back to vcpu_run(), which then returns -EINTR
+ * (KVM_EXIT_INTR) if immediate_exit was set meanwhile, by the handler or
+ * by another thread.  A kick (kvm_vcpu_kick()) still exits at once.
+ */
+#define VMX_HOST_TICK_TSC	(4ull << 20)
+/* VMX_HOST_TICK_TSC in preemption-timer units (vmx_hardware_setup()). */
+static u32 vmx_host_tick_timer;
+
 static inline struct vcpu_vmx *to_vmx(struct kvm_vcpu *vcpu)
 {
 	return vcpu->arch.vmx;
@@ -58,6 +73,7 @@ static int vmx_hardware_setup(void)
 			      KVM_REQUIRED_VMX_SECONDARY, KVM_OPTIONAL_VMX_SECONDARY,
 			      KVM_REQUIRED_VMX_VM_EXIT, KVM_OPTIONAL_VMX_VM_EXIT,
 			      KVM_REQUIRED_VMX_VM_ENTRY, KVM_OPTIONAL_VMX_VM_ENTRY);
+	vmx_host_tick_timer = VMX_HOST_TICK_TSC >> (vmcs_config.misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK);
 	vmx_cpu_bind(NULL);
 	vmx_cpu_destroy(lp);
 	return r;
@@ -685,18 +701,6 @@ static void vmx_complete_interrupts(struct kvm_vcpu *vcpu)
 
 /* ---- the run ---- */
 
-/*
- * The host tick.  On a real host the vCPU thread takes timer interrupts
- * (and a signal sent to it is an IPI): each is an EXTERNAL_INTERRUPT exit,
- * after which vcpu_run() sees a signal or kvm_run->immediate_exit.  Here a
- * signal handler runs on the vCPU thread without stopping the processor
- * and cannot call into userkvm, so the VMX preemption timer stands in for
- * the tick: every VM entry arms it for about a millisecond of host TSC,
- * and its exit goes back to vcpu_run(), which then returns -EINTR
- * (KVM_EXIT_INTR) if immediate_exit was set meanwhile, by the handler or
- * by another thread.  A kick (kvm_vcpu_kick()) still exits at once.
- */
-#define VMX_HOST_TICK_TSC	(4ull << 20)
 
 /*
  * The preemption timer is the host tick (above): the exit is for
@@ -798,8 +802,8 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	 * each entry counts down from it again: a VMWRITE only on a change.
 	 */
 	if (cpu_has_vmx_preemption_timer(&vmcs_config)) {
-		u32 timer = MIN(VMX_HOST_TICK_TSC, a->timer_tsc_left) >>
-			    (vmcs_config.misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK);
+		u32 timer = likely(a->timer_tsc_left >= VMX_HOST_TICK_TSC) ? vmx_host_tick_timer :
+			    a->timer_tsc_left >> (vmcs_config.misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK);
 
 		if (timer != vmx->preemption_timer) {
 			vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, timer);
