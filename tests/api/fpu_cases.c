@@ -90,10 +90,8 @@ KVM_CASE(run_sse_state)
 	float p[4], q[4];
 	uint64_t xstate_bv;
 
-	if (tg_create(t, &g) < 0)
+	if (tg_start(t, &g, g_lm_sse, TG_LONG) < 0)
 		return;
-	tg_load(&g, g_lm_sse);
-	tg_set_mode(t, &g, g.vcpu, TG_LONG);
 	user_mode_sse(t, &g);
 	for (int i = 0; i < 256; i++)
 		xin[i] = (unsigned char)(i * 29 + 3);
@@ -186,10 +184,8 @@ KVM_CASE(run_sse_mmio)
 	unsigned char want[32];
 	int n = 0;
 
-	if (tg_create(t, &g) < 0)
+	if (tg_start(t, &g, g_lm_sse_mmio, TG_LONG) < 0)
 		return;
-	tg_load(&g, g_lm_sse_mmio);
-	tg_set_mode(t, &g, g.vcpu, TG_LONG);
 	user_mode_sse(t, &g);
 	for (int i = 0; i < 16; i++)
 		g.mem[DATA + i] = (unsigned char)(0xa0 + i);

@@ -18,11 +18,9 @@ KVM_CASE(run_real_mode_io)
 	struct kvm_run *run;
 	int last;
 
-	if (tg_create(t, &g) < 0)
+	if (tg_start(t, &g, g_rm_io, TG_REAL) < 0)
 		return;
 	run = g.run;
-	tg_load(&g, g_rm_io);
-	tg_set_mode(t, &g, g.vcpu, TG_REAL);
 	last = tg_run_io(t, &g, 20);
 	CHECK_EQ(last, KVM_EXIT_HLT);
 	tg_dump_regs(t, &g);
@@ -37,10 +35,8 @@ KVM_CASE(run_pm16)
 {
 	struct tguest g;
 
-	if (tg_create(t, &g) < 0)
+	if (tg_start(t, &g, g_pm16, TG_PM16) < 0)
 		return;
-	tg_load(&g, g_pm16);
-	tg_set_mode(t, &g, g.vcpu, TG_PM16);
 	CHECK_EQ(tg_run_io(t, &g, 5), KVM_EXIT_HLT);
 	tg_dump_regs(t, &g);
 	t_printf(t, "store at 2: %#x", *(unsigned short *)(g.mem + 2));
@@ -52,10 +48,8 @@ KVM_CASE(run_pm32)
 	struct tguest g;
 	struct kvm_sregs s;
 
-	if (tg_create(t, &g) < 0)
+	if (tg_start(t, &g, g_pm32, TG_PM32) < 0)
 		return;
-	tg_load(&g, g_pm32);
-	tg_set_mode(t, &g, g.vcpu, TG_PM32);
 	CHECK_EQ(tg_run_io(t, &g, 5), KVM_EXIT_HLT);
 	tg_dump_regs(t, &g);
 	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_SREGS, &s));
@@ -68,10 +62,8 @@ KVM_CASE(run_long_mode)
 	struct tguest g;
 	struct kvm_sregs s;
 
-	if (tg_create(t, &g) < 0)
+	if (tg_start(t, &g, g_lm, TG_LONG) < 0)
 		return;
-	tg_load(&g, g_lm);
-	tg_set_mode(t, &g, g.vcpu, TG_LONG);
 	CHECK_EQ(tg_run_io(t, &g, 5), KVM_EXIT_HLT);
 	tg_dump_regs(t, &g);
 	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_SREGS, &s));
@@ -90,10 +82,8 @@ static void paging_case(struct tctx *t, enum tg_mode mode, unsigned long alias)
 	struct kvm_regs r;
 	long rr;
 
-	if (tg_create(t, &g) < 0)
+	if (tg_start(t, &g, g_pm32_alias, mode) < 0)
 		return;
-	tg_load(&g, g_pm32_alias);
-	tg_set_mode(t, &g, g.vcpu, mode);
 	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
 	r.rdi = alias;
 	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_REGS, &r));
@@ -122,10 +112,8 @@ KVM_CASE(run_io_in_completion)
 	struct tguest g;
 	struct kvm_regs r;
 
-	if (tg_create(t, &g) < 0)
+	if (tg_start(t, &g, g_lm_in, TG_LONG) < 0)
 		return;
-	tg_load(&g, g_lm_in);
-	tg_set_mode(t, &g, g.vcpu, TG_LONG);
 	CHECK_EQ(tg_run_io(t, &g, 10), KVM_EXIT_HLT);
 	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
 	t_regs(t, &r);
@@ -141,10 +129,8 @@ KVM_CASE(run_io_in_then_set_regs)
 	struct tguest g;
 	struct kvm_regs r;
 
-	if (tg_create(t, &g) < 0)
+	if (tg_start(t, &g, g_lm_in, TG_LONG) < 0)
 		return;
-	tg_load(&g, g_lm_in);
-	tg_set_mode(t, &g, g.vcpu, TG_LONG);
 	tg_run(t, &g);	/* in $0x20, %al */
 	((unsigned char *)g.run + g.run->io.data_offset)[0] = 0x99;
 	/* KVM_GET_REGS completes nothing; RIP is already past the IN */
@@ -170,10 +156,8 @@ KVM_CASE(run_rsp_across_exits)
 	struct kvm_regs r;
 	uint32_t v;
 
-	if (tg_create(t, &g) < 0)
+	if (tg_start(t, &g, g_lm_rsp, TG_LONG) < 0)
 		return;
-	tg_load(&g, g_lm_rsp);
-	tg_set_mode(t, &g, g.vcpu, TG_LONG);
 	tg_run(t, &g);	/* out %al, $0x10 after push $0x1234 */
 	CHECK_EQ(g.run->exit_reason, KVM_EXIT_IO);
 	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
@@ -210,10 +194,8 @@ KVM_CASE(run_triple_fault)
 	struct tguest g;
 	struct kvm_sregs s;
 
-	if (tg_create(t, &g) < 0)
+	if (tg_start(t, &g, g_pm32_ud, TG_PM32) < 0)
 		return;
-	tg_load(&g, g_pm32_ud);
-	tg_set_mode(t, &g, g.vcpu, TG_PM32);
 	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_SREGS, &s));
 	s.idt.base = 0;
 	s.idt.limit = 0;
@@ -234,10 +216,8 @@ KVM_CASE(run_fail_entry_bad_tr)
 	struct kvm_sregs s;
 	long r;
 
-	if (tg_create(t, &g) < 0)
+	if (tg_start(t, &g, g_pm32, TG_PM32) < 0)
 		return;
-	tg_load(&g, g_pm32);
-	tg_set_mode(t, &g, g.vcpu, TG_PM32);
 	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_SREGS, &s));
 	s.tr.type = 9;
 	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_SREGS, &s));
@@ -259,10 +239,8 @@ KVM_CASE(run_immediate_exit)
 	struct kvm_regs r;
 	long rr;
 
-	if (tg_create(t, &g) < 0)
+	if (tg_start(t, &g, g_pm32, TG_PM32) < 0)
 		return;
-	tg_load(&g, g_pm32);
-	tg_set_mode(t, &g, g.vcpu, TG_PM32);
 	g.run->immediate_exit = 1;
 	rr = IOC(t, g.vcpu, KVM_RUN, 0);
 	CHECK_ERR(t, rr, EINTR);
@@ -282,10 +260,8 @@ KVM_CASE(run_immediate_exit_completes_io)
 	struct tguest g;
 	struct kvm_regs r;
 
-	if (tg_create(t, &g) < 0)
+	if (tg_start(t, &g, g_lm_in, TG_LONG) < 0)
 		return;
-	tg_load(&g, g_lm_in);
-	tg_set_mode(t, &g, g.vcpu, TG_LONG);
 	tg_run(t, &g);	/* in $0x20, %al */
 	((unsigned char *)g.run + g.run->io.data_offset)[0] = 0x5a;
 	g.run->immediate_exit = 1;
@@ -402,10 +378,8 @@ KVM_CASE(run_msr)
 	static const unsigned idx[] = { 0x174, 0xc0000082, 0xc0000102, 0x277 };
 	struct tguest g;
 
-	if (tg_create(t, &g) < 0)
+	if (tg_start(t, &g, g_lm_msr, TG_LONG) < 0)
 		return;
-	tg_load(&g, g_lm_msr);
-	tg_set_mode(t, &g, g.vcpu, TG_LONG);
 	CHECK_EQ(tg_run_io(t, &g, 30), KVM_EXIT_HLT);
 	t_msrs(t, g.vcpu, idx, 4);
 	tg_dump_regs(t, &g);
@@ -419,10 +393,8 @@ KVM_CASE(run_msr_pat_reserved)
 		.m.nmsrs = 1, .e[0].index = 0x277 };
 	struct tguest g;
 
-	if (tg_create(t, &g) < 0)
+	if (tg_start(t, &g, g_lm_pat, TG_LONG) < 0)
 		return;
-	tg_load(&g, g_lm_pat);
-	tg_set_mode(t, &g, g.vcpu, TG_LONG);
 	CHECK_EQ(tg_run_io_d(t, &g, 5, "PVM KVM: WRMSR of a reserved PAT type does not #GP"),
 		 KVM_EXIT_HLT);
 	CHECK_EQ(IOC(t, g.vcpu, KVM_GET_MSRS, &b), 1);
@@ -439,10 +411,8 @@ KVM_CASE(run_cr)
 	struct tguest g;
 	struct kvm_sregs s;
 
-	if (tg_create(t, &g) < 0)
+	if (tg_start(t, &g, g_lm_cr, TG_LONG) < 0)
 		return;
-	tg_load(&g, g_lm_cr);
-	tg_set_mode(t, &g, g.vcpu, TG_LONG);
 	CHECK_EQ(tg_run_io(t, &g, 30), KVM_EXIT_HLT);
 	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_SREGS, &s));
 	t_printf(t, "cr0=%#llx cr3=%#llx cr4=%#llx efer=%#llx", (unsigned long long)s.cr0,
@@ -483,10 +453,8 @@ KVM_CASE(run_cr0_high_bits)
 {
 	struct tguest g;
 
-	if (tg_create(t, &g) < 0)
+	if (tg_start(t, &g, g_lm_cr_hi, TG_LONG) < 0)
 		return;
-	tg_load(&g, g_lm_cr_hi);
-	tg_set_mode(t, &g, g.vcpu, TG_LONG);
 	CHECK_SOFT(t, run_count_gp(t, &g, 5, "PVM KVM: MOV to CR0[63:32] does not #GP") == 1,
 		   "no #GP");
 	CHECK_SOFT(t, g.run->exit_reason == KVM_EXIT_HLT, "exit %u", g.run->exit_reason);
@@ -556,10 +524,8 @@ KVM_CASE(run_vmcall)
 		return;
 	}
 	t->differs_all = 1;
-	if (tg_create(t, &g) < 0)
+	if (tg_start(t, &g, g_lm_vmcall, TG_LONG) < 0)
 		return;
-	tg_load(&g, g_lm_vmcall);
-	tg_set_mode(t, &g, g.vcpu, TG_LONG);
 	CHECK_EQ(tg_run_io(t, &g, 5), KVM_EXIT_HLT);
 	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
 	t_regs(t, &r);
@@ -579,10 +545,8 @@ KVM_CASE(run_monitor_mwait)
 	struct tguest g;
 	int exc, outs = 0;
 
-	if (tg_create(t, &g) < 0)
+	if (tg_start(t, &g, g_lm_mwait, TG_LONG) < 0)
 		return;
-	tg_load(&g, g_lm_mwait);
-	tg_set_mode(t, &g, g.vcpu, TG_LONG);
 	exc = 0;
 	for (int i = 0; i < 8; i++) {
 		t_differs(t, "PVM KVM: MONITOR is an emulation failure");
@@ -608,10 +572,8 @@ KVM_CASE(run_vmx_insns_ud)
 	struct tguest g;
 	int ud;
 
-	if (tg_create(t, &g) < 0)
+	if (tg_start(t, &g, g_lm_ud, TG_LONG) < 0)
 		return;
-	tg_load(&g, g_lm_ud);
-	tg_set_mode(t, &g, g.vcpu, TG_LONG);
 	ud = run_count_vec(t, &g, 40, "PVM KVM: VMX instructions are emulation failures", 6);
 	CHECK_SOFT(t, ud == 6 && g.run->exit_reason == KVM_EXIT_HLT, "%d #UD, exit %u", ud,
 		   g.run->exit_reason);
@@ -647,10 +609,8 @@ KVM_CASE(run_irq_window)
 	struct tguest g;
 	struct kvm_interrupt irq = { .irq = 0x20 };
 
-	if (tg_create(t, &g) < 0)
+	if (tg_start(t, &g, g_lm_irq, TG_LONG) < 0)
 		return;
-	tg_load(&g, g_lm_irq);
-	tg_set_mode(t, &g, g.vcpu, TG_LONG);
 	tg_run(t, &g);		/* cli; out */
 	t_printf(t, "if_flag=%u ready_for_interrupt_injection=%u", g.run->if_flag,
 		 g.run->ready_for_interrupt_injection);
@@ -677,10 +637,8 @@ KVM_CASE(run_nmi)
 {
 	struct tguest g;
 
-	if (tg_create(t, &g) < 0)
+	if (tg_start(t, &g, g_lm_irq, TG_LONG) < 0)
 		return;
-	tg_load(&g, g_lm_irq);
-	tg_set_mode(t, &g, g.vcpu, TG_LONG);
 	tg_run(t, &g);		/* cli; out */
 	CHECK_OK(t, IOC(t, g.vcpu, KVM_NMI, 0));
 	CHECK_EQ(tg_run_io(t, &g, 6), KVM_EXIT_HLT);
@@ -835,10 +793,8 @@ KVM_CASE(run_slot_move_delete)
 	struct tguest g;
 	unsigned long long *a, *b;
 
-	if (tg_create(t, &g) < 0)
+	if (tg_start(t, &g, g_lm_read, TG_LONG) < 0)
 		return;
-	tg_load(&g, g_lm_read);
-	tg_set_mode(t, &g, g.vcpu, TG_LONG);
 	a = t_slot(t, &g, 2, 0x300000, 4096, 0);
 	a[0] = 0x1111111122222222ull;
 	a[1] = 0x3333333344444444ull;
@@ -867,10 +823,8 @@ KVM_CASE(run_mmio_read_no_slot)
 {
 	struct tguest g;
 
-	if (tg_create(t, &g) < 0)
+	if (tg_start(t, &g, g_lm_read, TG_LONG) < 0)
 		return;
-	tg_load(&g, g_lm_read);
-	tg_set_mode(t, &g, g.vcpu, TG_LONG);
 	t_set_rip_rdi(t, &g, 0x500000);
 	CHECK_OK(t, IOC(t, g.vcpu, KVM_RUN, 0));
 	tg_exit(t, g.run);
@@ -902,10 +856,8 @@ KVM_CASE(run_slot_unmapped_efault)
 	char *p;
 	long r;
 
-	if (tg_create(t, &g) < 0)
+	if (tg_start(t, &g, g_lm_read, TG_LONG) < 0)
 		return;
-	tg_load(&g, g_lm_read);
-	tg_set_mode(t, &g, g.vcpu, TG_LONG);
 	p = mmap(NULL, 3 * 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	CHECK(p != MAP_FAILED, "mmap");
 	munmap(p + 4096, 4096);
@@ -1044,10 +996,8 @@ KVM_CASE(run_kick_immediate_exit_signal)
 {
 	struct tguest g;
 
-	if (tg_create(t, &g) < 0)
+	if (tg_start(t, &g, g_lm_spin, TG_LONG) < 0)
 		return;
-	tg_load(&g, g_lm_spin);
-	tg_set_mode(t, &g, g.vcpu, TG_LONG);
 	kick_once(t, &g, kick_handler_nop, 1);	/* the kicker sets immediate_exit */
 	kick_once(t, &g, kick_handler_set, 0);	/* the handler does (QEMU's way) */
 	tg_destroy(&g);
@@ -1135,10 +1085,8 @@ KVM_CASE(run_guest_debug_sw_bp)
 	struct tguest g;
 	struct kvm_regs r;
 
-	if (tg_create(t, &g) < 0)
+	if (tg_start(t, &g, g_pm32_int3, TG_PM32) < 0)
 		return;
-	tg_load(&g, g_pm32_int3);
-	tg_set_mode(t, &g, g.vcpu, TG_PM32);
 	CHECK_EQ(t->be->ioctl(g.sys, KVM_CHECK_EXTENSION, KVM_CAP_SET_GUEST_DEBUG), 1);
 	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_GUEST_DEBUG, &dbg));
 	/* PVM KVM: int3 in the guest kernel is an emulation failure; the rest is userkvm's */
@@ -1258,10 +1206,8 @@ KVM_CASE(run_guest_debug_singlestep)
 	struct tguest g;
 	struct kvm_regs r;
 
-	if (tg_create(t, &g) < 0)
+	if (tg_start(t, &g, g_pm32_step, TG_PM32) < 0)
 		return;
-	tg_load(&g, g_pm32_step);
-	tg_set_mode(t, &g, g.vcpu, TG_PM32);
 	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_GUEST_DEBUG, &dbg));
 	for (int i = 0; i < 4; i++) {
 		CHECK_OK(t, IOC(t, g.vcpu, KVM_RUN, 0));
@@ -1305,10 +1251,8 @@ KVM_CASE(run_guest_debug_hw_bp)
 	struct kvm_guest_debug dbg = { .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_USE_HW_BP };
 	struct tguest g;
 
-	if (tg_create(t, &g) < 0)
+	if (tg_start(t, &g, g_pm32_step, TG_PM32) < 0)
 		return;
-	tg_load(&g, g_pm32_step);
-	tg_set_mode(t, &g, g.vcpu, TG_PM32);
 	dbg.arch.debugreg[0] = 0x100b;	/* inc %eax */
 	dbg.arch.debugreg[7] = 0x400 | 2;
 	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_GUEST_DEBUG, &dbg));

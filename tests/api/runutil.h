@@ -74,6 +74,9 @@ void tg_load_at(struct tguest *g, unsigned long gpa, const unsigned char *start,
 enum tg_mode { TG_REAL, TG_PM16, TG_PM32, TG_PAGING32, TG_PAE, TG_LONG };
 /* KVM_SET_SREGS/KVM_SET_REGS: @mode, RIP = CODE, RSP = STACK, RFLAGS = 2. */
 void tg_set_mode(struct tctx *t, struct tguest *g, int vcpu, enum tg_mode mode);
+/* tg_create(), the guest code @name at CODE and vCPU 0 in @mode.  Return: tg_create()'s. */
+#define tg_start(t, g, name, mode)						\
+	(tg_create(t, g) < 0 ? -1 : (tg_load(g, name), tg_set_mode(t, g, (g)->vcpu, mode), 0))
 
 /* KVM_RUN and the exit in the transcript.  Return: KVM_RUN's result. */
 long tg_run(struct tctx *t, struct tguest *g);
