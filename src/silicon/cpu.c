@@ -506,19 +506,6 @@ static void cpu_exec_exact(struct cpu *c, const struct insn *i)
 }
 
 /*
- * Run all of block @b (@end: where its dispatch stops, before a fused
- * pair's second half), and again while it branches back to its own start
- * and nothing is pending.  Kept apart from run_loop() so that its few live
- * values stay in registers across the handler calls.
- *
- * RIP is set from the block start before each handler (no dependency chain
- * through memory); after the last one it advances by that insn's length,
- * which also completes a branch's set_rip().  The handlers are called from
- * an unrolled sequence entered at the block's length (computed goto; no
- * loop test per instruction, one call site per position); a write to the block's own code makes the next insn
- * op_smc_stop() (icache.c), which leaves the block there.
- */
-/*
  * The instruction count below which @b may run (again) whole: with a hard
  * budget the whole block must fit; an uncached block runs once.
  */
@@ -531,6 +518,22 @@ static __always_inline u64 block_stop(const struct cpu *c, const struct block *b
 	return c->budget_end >= b->n ? c->budget_end - b->n + 1 : 0;
 }
 
+/*
+ * Run block @b from @start (its first instruction, or where resume()
+ * goes on) to @end (where its dispatch stops, before a fused pair's
+ * second half), then again while it branches back to its own start, or
+ * on into a block it is linked to, while nothing is pending.  Kept apart
+ * from run_loop() so that its few live values stay in registers across
+ * the handler calls.  Return: the last block run (for chaining).
+ *
+ * RIP is set from the block start before each handler (no dependency chain
+ * through memory); after the last one it advances by that insn's length,
+ * which also completes a branch's set_rip().  The handlers are called from
+ * an unrolled sequence entered at the number of instructions to run
+ * (computed goto; no loop test per instruction, one call site per
+ * position); a write to the block's own code makes the next insn
+ * op_smc_stop() (icache.c), which leaves the block there.
+ */
 #define STEP(k)								\
 	do {								\
 		const struct insn *i_ = end - (k);			\
