@@ -696,9 +696,27 @@ static struct block *resume(struct cpu *c)
 		at++;
 	else if (c->s.rip != base + at->off)
 		return NULL;
-	/* it ended the block (an I/O instruction ends one): its successor is a link of it */
-	if (at == b->insn + b->n)
-		return b;
+	/*
+	 * It ended the block (an I/O instruction ends one): on into the
+	 * block linked to it there, as run_block() goes on (else run_loop()
+	 * finds the block and links it).
+	 */
+	if (at == b->insn + b->n) {
+		struct block *nb = NULL;
+
+		if (b->link_epoch != c->link_epoch || b->link_wgen != c->resume_wgen)
+			return b;
+		if (b->link[0] && b->link[0]->rip == c->s.rip)
+			nb = b->link[0];
+		else if (b->link[1] && b->link[1]->rip == c->s.rip)
+			nb = b->link[1];
+		if (!nb || c->icount >= block_stop(c, nb))
+			return b;
+		end = nb->insn + (nb->fused ? nb->n - 1 : nb->n);
+		c->cur_block = nb;
+		c->run_end = end;
+		return run_block(c, nb, nb->insn, end);
+	}
 	if (at >= end)
 		return NULL;
 	c->cur_block = b;

@@ -335,7 +335,9 @@ void vmx_load_host_state(struct vmx_cpu *v, const void *vmcs)
 	if (c->vmx_nonroot) {
 		/* Leave non-root operation (not yet entered if entry failed early). */
 		c->vmx_nonroot = false;
-		__atomic_and_fetch(&c->req, ~VMX_REQ_BOUNDARY, __ATOMIC_SEQ_CST);
+		/* only VM entry sets it, on this thread: no locked write when it is clear */
+		if (__atomic_load_n(&c->req, __ATOMIC_RELAXED) & VMX_REQ_BOUNDARY)
+			__atomic_and_fetch(&c->req, ~VMX_REQ_BOUNDARY, __ATOMIC_SEQ_CST);
 		c->phys_xlate = (cpu_phys_fn)v->root_phys_xlate;
 		s->tsc_offset = v->root_tsc_offset;
 		s->tsc_multiplier = 0;
