@@ -506,19 +506,6 @@ static void cpu_exec_exact(struct cpu *c, const struct insn *i)
 }
 
 /*
- * Run all of block @b (@end: where its dispatch stops, before a fused
- * pair's second half), and again while it branches back to its own start
- * and nothing is pending.  Kept apart from run_loop() so that its few live
- * values stay in registers across the handler calls.
- *
- * RIP is set from the block start before each handler (no dependency chain
- * through memory); after the last one it advances by that insn's length,
- * which also completes a branch's set_rip().  The handlers are called from
- * an unrolled sequence entered at the block's length (computed goto; no
- * loop test per instruction, one call site per position); a write to the block's own code makes the next insn
- * op_smc_stop() (icache.c), which leaves the block there.
- */
-/*
  * The instruction count below which @b may run (again) whole: with a hard
  * budget the whole block must fit; an uncached block runs once.
  */
@@ -531,6 +518,22 @@ static __always_inline u64 block_stop(const struct cpu *c, const struct block *b
 	return c->budget_end >= b->n ? c->budget_end - b->n + 1 : 0;
 }
 
+/*
+ * Run block @b from @start (its first instruction, or where resume()
+ * goes on) to @end (where its dispatch stops, before a fused pair's
+ * second half), then again while it branches back to its own start, or
+ * on into a block it is linked to, while nothing is pending.  Kept apart
+ * from run_loop() so that its few live values stay in registers across
+ * the handler calls.  Return: the last block run (for chaining).
+ *
+ * RIP is set from the block start before each handler (no dependency chain
+ * through memory); after the last one it advances by that insn's length,
+ * which also completes a branch's set_rip().  The handlers are called from
+ * an unrolled sequence entered at the number of instructions to run
+ * (computed goto; no loop test per instruction, one call site per
+ * position); a write to the block's own code makes the next insn
+ * op_smc_stop() (icache.c), which leaves the block there.
+ */
 #define STEP(k)								\
 	do {								\
 		const struct insn *i_ = end - (k);			\
@@ -693,9 +696,27 @@ static struct block *resume(struct cpu *c)
 		at++;
 	else if (c->s.rip != base + at->off)
 		return NULL;
-	/* it ended the block (an I/O instruction ends one): its successor is a link of it */
-	if (at == b->insn + b->n)
-		return b;
+	/*
+	 * It ended the block (an I/O instruction ends one): on into the
+	 * block linked to it there, as run_block() goes on (else run_loop()
+	 * finds the block and links it).
+	 */
+	if (at == b->insn + b->n) {
+		struct block *nb = NULL;
+
+		if (b->link_epoch != c->link_epoch || b->link_wgen != c->resume_wgen)
+			return b;
+		if (b->link[0] && b->link[0]->rip == c->s.rip)
+			nb = b->link[0];
+		else if (b->link[1] && b->link[1]->rip == c->s.rip)
+			nb = b->link[1];
+		if (!nb || c->icount >= block_stop(c, nb))
+			return b;
+		end = nb->insn + (nb->fused ? nb->n - 1 : nb->n);
+		c->cur_block = nb;
+		c->run_end = end;
+		return run_block(c, nb, nb->insn, end);
+	}
 	if (at >= end)
 		return NULL;
 	c->cur_block = b;

@@ -17,6 +17,12 @@ bool vmx_io_exits(const struct vmx_ctls *c, u16 port, int size)
 {
 	if (!(c->proc & CPU_BASED_USE_IO_BITMAPS))
 		return c->proc & CPU_BASED_UNCOND_IO_EXITING;
+	/* The common case: the access's bits in one byte of one bitmap. */
+	if ((port & 7) + size <= 8) {
+		const u8 *bm = vmx_ptr(port < 0x8000 ? c->io_bitmap_a : c->io_bitmap_b);
+
+		return (bm[(port & 0x7fff) >> 3] >> (port & 7)) & ((1u << size) - 1);
+	}
 	for (int i = 0; i < size; i++) {
 		u32 p = (u32)port + i;
 		const u8 *bm;
@@ -130,7 +136,8 @@ u64 vmx_guest_tsc(const struct vmx_ctls *c, u64 host_tsc)
 }
 
 /* Exit qualification of an I/O instruction (SDM Table 28-5). */
-u64 vmx_io_qual(u16 port, int size, bool in, bool string, bool rep, bool imm)
+__attribute__((always_inline)) inline u64 vmx_io_qual(u16 port, int size, bool in, bool string,
+							bool rep, bool imm)
 {
 	return (u64)(size - 1) | (in ? IO_QUAL_IN : 0) | (string ? IO_QUAL_STRING : 0) |
 	       (rep ? IO_QUAL_REP : 0) | (imm ? IO_QUAL_IMM : 0) |

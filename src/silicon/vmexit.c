@@ -335,7 +335,9 @@ void vmx_load_host_state(struct vmx_cpu *v, const void *vmcs)
 	if (c->vmx_nonroot) {
 		/* Leave non-root operation (not yet entered if entry failed early). */
 		c->vmx_nonroot = false;
-		__atomic_and_fetch(&c->req, ~VMX_REQ_BOUNDARY, __ATOMIC_SEQ_CST);
+		/* only VM entry sets it, on this thread: no locked write when it is clear */
+		if (__atomic_load_n(&c->req, __ATOMIC_RELAXED) & VMX_REQ_BOUNDARY)
+			__atomic_and_fetch(&c->req, ~VMX_REQ_BOUNDARY, __ATOMIC_SEQ_CST);
 		c->phys_xlate = (cpu_phys_fn)v->root_phys_xlate;
 		s->tsc_offset = v->root_tsc_offset;
 		s->tsc_multiplier = 0;
@@ -417,7 +419,8 @@ void vmx_complete_exit(struct vmx_cpu *v)
 	/* STEP 2 (28.3): save guest state. */
 	save_guest_state(v, vmcs);
 	/* STEP 3 (28.4): MSR-store list. */
-	store_msr_list(c, G(VM_EXIT_MSR_STORE_ADDR), vmcs_get32(vmcs, VM_EXIT_MSR_STORE_COUNT));
+	if (vmcs_get32(vmcs, VM_EXIT_MSR_STORE_COUNT))
+		store_msr_list(c, G(VM_EXIT_MSR_STORE_ADDR), vmcs_get32(vmcs, VM_EXIT_MSR_STORE_COUNT));
 	/* STEP 4 (28.5): load host state. */
 	vmx_load_host_state(v, vmcs);
 	/*
@@ -426,8 +429,10 @@ void vmx_complete_exit(struct vmx_cpu *v)
 	 * the host state goes into the core now, as without the deferral.
 	 */
 	v->guest_loaded = true;
-	if (vmcs_get32(vmcs, VM_EXIT_MSR_LOAD_COUNT) || vmcs_get32(vmcs, VM_ENTRY_MSR_LOAD_COUNT))
+	if (unlikely(vmcs_get32(vmcs, VM_EXIT_MSR_LOAD_COUNT) ||
+		     vmcs_get32(vmcs, VM_ENTRY_MSR_LOAD_COUNT))) {
 		vmx_materialize_host_state(v);
-	/* STEP 5 (28.6): MSR-load list. */
-	load_msr_list(c, G(VM_EXIT_MSR_LOAD_ADDR), vmcs_get32(vmcs, VM_EXIT_MSR_LOAD_COUNT));
+		/* STEP 5 (28.6): MSR-load list. */
+		load_msr_list(c, G(VM_EXIT_MSR_LOAD_ADDR), vmcs_get32(vmcs, VM_EXIT_MSR_LOAD_COUNT));
+	}
 }

@@ -133,7 +133,10 @@ struct vmx_cpu {
 	 * whose outcome depends on nothing else.  The event-injection fields
 	 * (VM_ENTRY_INTR_INFO_FIELD, its error code and instruction length)
 	 * are not covered: KVM writes them around most entries, so their
-	 * checks (vmx_check_entry_event()) run at every entry.
+	 * checks (vmx_check_entry_event()) run at every entry.  A VMWRITE
+	 * notes what it invalidates in port.dirty (VMCS_DIRTY_*, vmcs.h),
+	 * which the next entry folds into this flag and the two below
+	 * (vmx_fold_dirty()) before looking at them.
 	 */
 	bool ctl_host_checked;
 	/*

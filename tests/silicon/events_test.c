@@ -253,6 +253,41 @@ static void cross_thread(void)
 	sil_fini(&s);
 }
 
+/*
+ * A hard budget is exact while the run goes from block to block by their
+ * links (run_block() chaining): two blocks of two instructions each, run
+ * 7 instructions at a time.
+ */
+static void budget_across_linked_blocks(void)
+{
+	static const u8 code[] = {
+		0xff, 0xc0,				/* 1: inc %eax */
+		0xeb, 0x02,				/*    jmp 2f */
+		0x90, 0x90,
+		0xff, 0xc3,				/* 2: inc %ebx */
+		0xeb, 0xf6,				/*    jmp 1b */
+	};
+	static const u8 at[4] = { 0, 2, 6, 8 };
+	struct sil s;
+	struct cpu_state *st;
+
+	setup(&s, code, sizeof(code), false);
+	st = cpu_state(s.c);
+	for (u64 n = 7; n <= 700; n += 7) {
+		CHECK_EQ(cpu_run(s.c, 7), CPU_EXIT_BUDGET);
+		CHECK_EQ(cpu_instructions(s.c), n);
+		CHECK_EQ(st->gpr[0], (n + 3) / 4);
+		CHECK_EQ(st->gpr[3], (n + 1) / 4);
+		CHECK_EQ(st->rip, CODE + at[n % 4]);
+	}
+	/* and a long run, with the links made */
+	CHECK_EQ(cpu_run(s.c, 1001), CPU_EXIT_BUDGET);
+	CHECK_EQ(cpu_instructions(s.c), 1701);
+	CHECK_EQ(st->gpr[0], (1701 + 3) / 4);
+	CHECK_EQ(st->rip, CODE + at[1701 % 4]);
+	sil_fini(&s);
+}
+
 /* A store into the instruction that follows it in the same block. */
 static void self_modifying(void)
 {
@@ -760,6 +795,7 @@ int main(void)
 	RUN_TEST(single_step);
 	RUN_TEST(breakpoints);
 	RUN_TEST(fused_pair_budget);
+	RUN_TEST(budget_across_linked_blocks);
 	RUN_TEST(dead_flags_cut);
 	RUN_TEST(fused_pair_conditions);
 	return test_cases_failed ? 1 : 0;
