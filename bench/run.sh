@@ -85,6 +85,42 @@ else
 	printf 'R\tirq\ttcg\t%s\t-\tno QEMU\n' timer ipi >>"$results"
 fi
 
+# Host instructions per exit on userkvm (callgrind): the one exit figure the
+# machine's load does not move.  Two runs of each exit loop (n = 2000 and
+# 12000) under callgrind, instrumentation on for the loop only
+# (bench/exit_insns.c); the difference over 10000 iterations, less the
+# empty loop's.
+insns() {	# workload n -> total instructions
+	valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=/dev/null \
+		"$O/bench/exit_insns" --image "$IMAGE" --workload "$1" --n "$2" 2>&1 |
+		sed -n 's/.*I *refs: *//p' | tr -d ,
+}
+if ! command -v valgrind >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+	echo "bench: installing valgrind (apt-get install) ..." >&2
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends valgrind \
+		>>"$O/bench/apt.log" 2>&1
+fi
+if command -v valgrind >/dev/null 2>&1; then
+	echo "bench: counting host instructions per exit (callgrind) ..." >&2
+	per_iter() {	# workload -> instructions per iteration
+		local a b
+		a=$(insns "$1" 2000); b=$(insns "$1" 12000)
+		[ -n "$a" ] && [ -n "$b" ] && echo $(( (b - a) / 10000 ))
+	}
+	empty=$(per_iter loop)
+	for w in out in mmio cpuid hlt; do
+		x=$(per_iter $w)
+		if [ -n "$x" ] && [ -n "$empty" ]; then
+			printf 'R\tinsns\tsoft\t%s\t%s\t\n' $w $((x - empty)) >>"$results"
+		else
+			printf 'R\tinsns\tsoft\t%s\t-\tcallgrind run failed\n' $w >>"$results"
+		fi
+	done
+	echo "# host instructions per iteration of the empty loop (subtracted): ${empty:-?}" >>"$results"
+else
+	echo "# host instructions per exit: valgrind is not installed" >>"$results"
+fi
+
 echo "# host: load average $(cut -d' ' -f1-3 /proc/loadavg) after the runs" >>"$results"
 
 # --- 4. the tables --------------------------------------------------------------
@@ -131,6 +167,9 @@ END {
 		"silicon alone", "QEMU TCG", "KVM (/dev/kvm)", "TCG/userkvm", "KVM/userkvm"
 	n = split("timer ipi", w, " ")
 	for (i = 1; i <= n; i++) row("irq", w[i], 1)
+	printf "\nhost instructions per exit on userkvm --accel soft (callgrind; independent of the load)\n"
+	n = split("out in mmio cpuid hlt", w, " ")
+	for (i = 1; i <= n; i++) printf "%-8s | %s\n", w[i], cell("insns", "soft", w[i])
 }' "$results")
 echo "$tables"
 
