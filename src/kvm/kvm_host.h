@@ -251,6 +251,15 @@ void kvm_arch_mmu_invalidate_begin(struct kvm *kvm);
 void kvm_arch_mmu_invalidate_end(struct kvm *kvm);
 
 /*
+ * The host tick (kvm_main.c): a thread of the process, the host's timer
+ * interrupt, calls kvm_arch_host_tick() for each VM about once per
+ * millisecond while VMs exist; the arch kicks the vCPUs that are in guest
+ * mode (an EXTERNAL_INTERRUPT exit, as a tick is on a real host) and
+ * returns how many it kicked.
+ */
+int kvm_arch_host_tick(struct kvm *kvm);
+
+/*
  * KVM touching guest memory at @hva (within one page) of @slot: whether it
  * is mapped, as copy_from_user() would find.  A slot unmapped in part is
  * checked page by page, under the notifier's read lock: on true the caller

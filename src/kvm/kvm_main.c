@@ -10,7 +10,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "api/kvm_fd.h"
@@ -584,11 +586,14 @@ long kvm_get_active_vms(void)
 static pthread_mutex_t kvm_lock = PTHREAD_MUTEX_INITIALIZER;	/* vm_list */
 static struct kvm *vm_list;
 
+static void kvm_host_tick_start(void);
+
 static void kvm_vm_list_add(struct kvm *kvm)
 {
 	pthread_mutex_lock(&kvm_lock);
 	kvm->vm_list_next = vm_list;
 	vm_list = kvm;
+	kvm_host_tick_start();
 	pthread_mutex_unlock(&kvm_lock);
 }
 
@@ -601,6 +606,69 @@ static void kvm_vm_list_del(struct kvm *kvm)
 			break;
 		}
 	pthread_mutex_unlock(&kvm_lock);
+}
+
+/*
+ * The host tick.  On a real host the vCPU thread takes timer interrupts
+ * (and a signal sent to it is an IPI): each is an EXTERNAL_INTERRUPT exit,
+ * after which vcpu_run() sees a signal or kvm_run->immediate_exit.  Here a
+ * signal handler runs on the vCPU thread without stopping the processor
+ * (it cannot call into userkvm), so this thread stands in for the timer
+ * interrupt: every KVM_HOST_TICK_NS it kicks each vCPU in guest mode, whose
+ * exit goes back to vcpu_run(), which returns -EINTR (KVM_EXIT_INTR) if
+ * immediate_exit was set meanwhile.  A kick from another thread
+ * (kvm_vcpu_kick()) still exits at once.  After a second with no vCPU in
+ * guest mode it ticks every 10 ms (the bound kvm_vcpu_block() keeps too);
+ * with no VM left it stops, and the next VM starts one again (also in a
+ * child after fork(), which has no copy of the thread).  One thread per
+ * process instead of the VMX preemption timer at every entry: an entry
+ * arms that timer only for a guest timer deadline, and reads no clock
+ * otherwise.
+ */
+#define KVM_HOST_TICK_NS	1000000l
+#define KVM_HOST_TICK_IDLE_NS	10000000l
+
+static pid_t kvm_host_tick_pid;		/* under kvm_lock: the process whose tick runs */
+
+static void *kvm_host_tick_thread(void *arg)
+{
+	pid_t pid = (pid_t)(intptr_t)arg;
+	unsigned int idle = 0;
+
+	for (;;) {
+		struct timespec ts = { 0, idle >= 1000 ? KVM_HOST_TICK_IDLE_NS : KVM_HOST_TICK_NS };
+		int kicked = 0;
+
+		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&kvm_lock);
+		if (!vm_list) {
+			if (kvm_host_tick_pid == pid)
+				kvm_host_tick_pid = 0;
+			pthread_mutex_unlock(&kvm_lock);
+			return NULL;
+		}
+		for (struct kvm *kvm = vm_list; kvm; kvm = kvm->vm_list_next)
+			kicked += kvm_arch_host_tick(kvm);
+		pthread_mutex_unlock(&kvm_lock);
+		idle = kicked ? 0 : idle + 1;
+	}
+}
+
+/* Under kvm_lock, with a VM on vm_list: the tick runs in this process. */
+static void kvm_host_tick_start(void)
+{
+	pid_t pid = getpid();
+	pthread_attr_t attr;
+	pthread_t th;
+
+	if (kvm_host_tick_pid == pid)
+		return;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	pthread_attr_setstacksize(&attr, 64 * 1024);
+	if (!pthread_create(&th, &attr, kvm_host_tick_thread, (void *)(intptr_t)pid))
+		kvm_host_tick_pid = pid;
+	pthread_attr_destroy(&attr);
 }
 
 bool kvm_hva_range_mapped(hva_t hva, u64 len)

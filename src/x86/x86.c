@@ -1741,6 +1741,22 @@ void kvm_flush_remote_tlbs(struct kvm *kvm)
 	}
 }
 
+/* The host tick's arch side (kvm_main.c): kick each vCPU in guest mode. */
+int kvm_arch_host_tick(struct kvm *kvm)
+{
+	int n = __atomic_load_n(&kvm->online_vcpus, __ATOMIC_ACQUIRE), kicked = 0;
+
+	for (int i = 0; i < n; i++) {
+		struct kvm_vcpu *vcpu = kvm->vcpus[i];
+
+		if (__atomic_load_n(&vcpu->arch.mode, __ATOMIC_ACQUIRE) == IN_GUEST_MODE) {
+			kvm_x86_call(vcpu_kick)(vcpu);
+			kicked++;
+		}
+	}
+	return kicked;
+}
+
 /* The MMU notifier's arch side (kvm_main.c): drop, flush, hold off faults. */
 void kvm_arch_mmu_unmap_gfn_range(struct kvm *kvm, gfn_t start, gfn_t end)
 {

@@ -20,19 +20,11 @@
 static struct vmcs_config vmcs_config;
 
 /*
- * The host tick.  On a real host the vCPU thread takes timer interrupts
- * (and a signal sent to it is an IPI): each is an EXTERNAL_INTERRUPT exit,
- * after which vcpu_run() sees a signal or kvm_run->immediate_exit.  Here a
- * signal handler runs on the vCPU thread without stopping the processor
- * and cannot call into userkvm, so the VMX preemption timer stands in for
- * the tick: every VM entry arms it for about a millisecond of host TSC,
- * and its exit goes back to vcpu_run(), which then returns -EINTR
- * (KVM_EXIT_INTR) if immediate_exit was set meanwhile, by the handler or
- * by another thread.  A kick (kvm_vcpu_kick()) still exits at once.
+ * The host tick is kvm_main.c's (a thread that kicks vCPUs in guest mode
+ * about once per millisecond): the VMX preemption timer is armed only for
+ * a guest timer deadline (KVM's hv timer), and is off otherwise, so an
+ * entry reads no clock when no timer is due.
  */
-#define VMX_HOST_TICK_TSC	(4ull << 20)
-/* VMX_HOST_TICK_TSC in preemption-timer units (vmx_hardware_setup()). */
-static u32 vmx_host_tick_timer;
 
 static inline struct vcpu_vmx *to_vmx(struct kvm_vcpu *vcpu)
 {
@@ -73,7 +65,6 @@ static int vmx_hardware_setup(void)
 			      KVM_REQUIRED_VMX_SECONDARY, KVM_OPTIONAL_VMX_SECONDARY,
 			      KVM_REQUIRED_VMX_VM_EXIT, KVM_OPTIONAL_VMX_VM_EXIT,
 			      KVM_REQUIRED_VMX_VM_ENTRY, KVM_OPTIONAL_VMX_VM_ENTRY);
-	vmx_host_tick_timer = VMX_HOST_TICK_TSC >> (vmcs_config.misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK);
 	vmx_cpu_bind(NULL);
 	vmx_cpu_destroy(lp);
 	return r;
@@ -118,7 +109,8 @@ static void init_vmcs(struct kvm_vcpu *vcpu)
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	const struct vmcs_config *c = &vmcs_config;
 
-	vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, c->pin_based_exec_ctrl);
+	/* The preemption timer is on only for a deadline (vmx_vcpu_run()). */
+	vmcs_write32(PIN_BASED_VM_EXEC_CONTROL, c->pin_based_exec_ctrl & ~PIN_BASED_VMX_PREEMPTION_TIMER);
 	vmcs_write32(CPU_BASED_VM_EXEC_CONTROL, c->cpu_based_exec_ctrl);
 	vmcs_write32(SECONDARY_VM_EXEC_CONTROL, c->cpu_based_2nd_exec_ctrl);
 	vmcs_write32(VM_EXIT_CONTROLS, c->vmexit_ctrl);
@@ -703,9 +695,9 @@ static void vmx_complete_interrupts(struct kvm_vcpu *vcpu)
 
 
 /*
- * The preemption timer is the host tick (above): the exit is for
- * vcpu_run(), which looks at immediate_exit, and for the timer checks
- * before the next entry; no exit handler has anything to do
+ * The preemption timer is a guest timer deadline (above): the exit is for
+ * the timer checks before the next entry (and vcpu_run(), which looks at
+ * immediate_exit); no exit handler has anything to do
  * (handle_fastpath_preemption_timer() with KVM's force_immediate_exit).
  */
 static enum exit_fastpath_completion handle_fastpath_preemption_timer(struct kvm_vcpu *vcpu)
@@ -796,17 +788,26 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	}
 
 	/*
-	 * The host tick, or the vCPU's next timer deadline if that is sooner
-	 * (the hv timer).  VM exits do not save the timer (no "save VMX-
-	 * preemption timer value"), so the field keeps what was written and
-	 * each entry counts down from it again: a VMWRITE only on a change.
+	 * The vCPU's next timer deadline, if one is within a second (the hv
+	 * timer; kvm_timer_host_tsc_left() says ~0 otherwise): the preemption
+	 * timer on with its value, else off (~0u).  VM exits do not save the
+	 * timer (no "save VMX-preemption timer value"), so the field keeps
+	 * what was written and each entry counts down from it again: VMWRITEs
+	 * only on a change.
 	 */
 	if (cpu_has_vmx_preemption_timer(&vmcs_config)) {
-		u32 timer = likely(a->timer_tsc_left >= VMX_HOST_TICK_TSC) ? vmx_host_tick_timer :
-			    a->timer_tsc_left >> (vmcs_config.misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK);
+		u64 left = a->timer_tsc_left;
+		u32 timer = likely(left == ~0ull) ? ~0u :
+			    (u32)MIN(left >> (vmcs_config.misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK),
+				     0xfffffffeull);
 
-		if (timer != vmx->preemption_timer) {
-			vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, timer);
+		if (unlikely(timer != vmx->preemption_timer)) {
+			if ((timer == ~0u) != (vmx->preemption_timer == ~0u))
+				vmcs_write32(PIN_BASED_VM_EXEC_CONTROL,
+					     vmcs_config.pin_based_exec_ctrl &
+					     (timer == ~0u ? ~PIN_BASED_VMX_PREEMPTION_TIMER : ~0u));
+			if (timer != ~0u)
+				vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, timer);
 			vmx->preemption_timer = timer;
 		}
 	}
@@ -891,7 +892,7 @@ static int handle_external_interrupt(struct kvm_vcpu *vcpu)
 
 static int handle_preemption_timer(struct kvm_vcpu *vcpu)
 {
-	return 1;	/* the host tick: vcpu_run() looks at immediate_exit */
+	return 1;	/* a timer deadline: vcpu_enter_guest() injects it */
 }
 
 static int handle_triple_fault(struct kvm_vcpu *vcpu)
