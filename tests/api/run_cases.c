@@ -590,9 +590,9 @@ static void t_irqstate(struct tctx *t, struct tguest *g)
 	 * PVM emulates one more instruction, and on userkvm a host-tick exit
 	 * may come first (the window is then reported at that boundary, as
 	 * KVM's vcpu_run() does).  So: in the loop, past STI and its shadow.
-	 * FIXME: the SDM's first open boundary is the loop's first instruction
-	 * (CODE + 0x11); the processor recognises the window up to one
-	 * instruction later without a tick.
+	 * Without a tick in between, userkvm reports the SDM's first open
+	 * boundary, the loop's first instruction (CODE + 0x11); the processor
+	 * tests (tests/vmx/exits_test.c interrupt_window) pin that exactly.
 	 */
 	t_printf(t, "if_flag=%u ready_for_interrupt_injection=%u rip in loop %d", g->run->if_flag,
 		 g->run->ready_for_interrupt_injection,
