@@ -1044,6 +1044,21 @@ static int handle_ept_misconfig(struct kvm_vcpu *vcpu)
 		run->internal.ndata = 5;
 		return 0;
 	}
+	/*
+	 * KVM's fast MMIO path: a zero-length ioeventfd at this address
+	 * (KVM_FAST_MMIO_BUS, which matches the address alone) is signalled
+	 * and the instruction skipped, without decoding it: whatever it is,
+	 * read or write, the access is the doorbell (KVM's semantics).  As on
+	 * bare metal, the length comes from VM_EXIT_INSTRUCTION_LEN, which the
+	 * processor saves for EPT misconfigurations; if it gave none, the
+	 * emulator below reaches the same ioeventfd for a write.
+	 */
+	if (to_vmx(vcpu)->exit_instr_len) {
+		u8 none = 0;
+
+		if (kvm_ioeventfd_write(vcpu->kvm, false, gpa, 0, &none))
+			return kvm_skip_emulated_instruction(vcpu);
+	}
 	/* KVM's MMIO SPTEs are misconfigured on purpose: an MMIO access. */
 	return kvm_mmu_page_fault(vcpu, gpa, PFERR_RSVD_MASK);
 }
