@@ -286,6 +286,60 @@ static bool emul_refused(const struct insn *i)
 }
 
 /*
+ * Whether @i, in 64-bit mode, reads nothing of the state
+ * VMX_EMUL_ABSENT_SEGS leaves out: a data instruction whose handler
+ * reaches memory only through seg_lin() (the bases of ES..DS are 0 in
+ * 64-bit mode) and the stack, with a memory operand that is not FS/GS
+ * relative.  A list of such opcodes, not of the others: anything not
+ * listed (segment loads and stores, far transfers, INT/IRET, I/O, whose
+ * permission check may read the TSS, descriptor-table instructions, SSE)
+ * gets the full state.
+ */
+static bool emul_needs_no_segs(const struct cpu *c, const struct insn *i)
+{
+	u8 op = i->op, reg = (i->modrm >> 3) & 7;
+
+	if (!c->code64 || i->seg == CPU_SEG_FS || i->seg == CPU_SEG_GS)
+		return false;
+	if (i->map == 0) {
+		if (op < 0x40)		/* ALU r/m forms (06/07/0E.. are #UD in 64-bit mode) */
+			return (op & 7) < 6;
+		if (op >= 0x50 && op <= 0x5f)	/* PUSH/POP reg */
+			return true;
+		if (op >= 0x80 && op <= 0x8b)	/* group 1, TEST, XCHG, MOV */
+			return true;
+		if (op >= 0xa0 && op <= 0xaf)	/* moffs MOV, MOVS, CMPS, TEST, STOS, LODS, SCAS */
+			return true;
+		if (op >= 0xb0 && op <= 0xbf)	/* MOV imm */
+			return true;
+		if (op == 0xff)		/* INC, DEC, CALL/JMP near, PUSH: not the far forms */
+			return reg != 3 && reg != 5 && reg != 7;
+		switch (op) {
+		case 0x63: case 0x68: case 0x69: case 0x6a: case 0x6b:	/* MOVSXD, PUSH, IMUL */
+		case 0x8d: case 0x8f: case 0x90: case 0x98: case 0x99:	/* LEA, POP r/m, NOP, CBW, CWD */
+		case 0xc0: case 0xc1: case 0xd0: case 0xd1: case 0xd2: case 0xd3:	/* shifts */
+		case 0xc6: case 0xc7: case 0xf6: case 0xf7: case 0xfe:	/* MOV, group 3, INC/DEC */
+		case 0xf5: case 0xf8: case 0xf9: case 0xfc: case 0xfd:	/* CMC, CLC, STC, CLD, STD */
+			return true;
+		}
+		return false;
+	}
+	if (i->map == 1) {
+		if ((op >= 0x40 && op <= 0x4f) || (op >= 0x90 && op <= 0x9f) ||	/* CMOVcc, SETcc */
+		    (op >= 0xc8 && op <= 0xcf))	/* BSWAP */
+			return true;
+		switch (op) {
+		case 0x1f: case 0xa3: case 0xa4: case 0xa5: case 0xab: case 0xac: case 0xad:
+		case 0xaf: case 0xb0: case 0xb1: case 0xb3: case 0xb6: case 0xb7: case 0xba:
+		case 0xbb: case 0xbc: case 0xbd: case 0xbe: case 0xbf: case 0xc0: case 0xc1:
+		case 0xc3:	/* NOP, BT*, SHLD/SHRD, IMUL, CMPXCHG, MOVZX/MOVSX, BSF/BSR, XADD, MOVNTI */
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
  * The scratch core's derived mode (cpu_update_mode(): mode, CPL, segment
  * bases, flat segments, alignment checking) matches its state: true after
  * cpu_update_mode() and after an instruction that retired, never ran or
@@ -575,6 +629,11 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 		cpu_emulating = false;
 		c->emul = NULL;
 		return VMX_EMUL_UNHANDLEABLE;
+	}
+	if ((st->absent & VMX_EMUL_ABSENT_SEGS) && !emul_needs_no_segs(c, &insn)) {
+		cpu_emulating = false;
+		c->emul = NULL;
+		return VMX_EMUL_NEED_STATE;	/* nothing ran: the core is still st's */
 	}
 	if (emul_uses_fpu(&insn)) {
 		fpu_img = ops->get_fpu ? ops->get_fpu(opaque) : st->fpu;

@@ -3023,6 +3023,8 @@ static void *emulator_get_fpu(struct x86_emulate_ctxt *ctxt)
 	return &vcpu->arch.guest_fpu;
 }
 
+static void emulator_get_segments(struct x86_emulate_ctxt *ctxt);
+
 static const struct x86_emulate_ops emulate_ops = {
 	.read_std = emulator_read_std,
 	.write_std = emulator_write_std,
@@ -3032,6 +3034,7 @@ static const struct x86_emulate_ops emulate_ops = {
 	.pio_in_emulated = emulator_pio_in_emulated,
 	.pio_out_emulated = emulator_pio_out_emulated,
 	.get_fpu = emulator_get_fpu,
+	.get_segments = emulator_get_segments,
 };
 
 /* struct vmx_emul_seg is struct kvm_seg_state: the segment registers are copied as arrays */
@@ -3043,6 +3046,29 @@ BUILD_BUG_ON(offsetof(struct vmx_emul_seg, base) != offsetof(struct kvm_seg_stat
 BUILD_BUG_ON((int)VMX_EMUL_ES != (int)VCPU_SREG_ES || (int)VMX_EMUL_CS != (int)VCPU_SREG_CS ||
 	     (int)VMX_EMUL_SS != (int)VCPU_SREG_SS || (int)VMX_EMUL_DS != (int)VCPU_SREG_DS ||
 	     (int)VMX_EMUL_FS != (int)VCPU_SREG_FS || (int)VMX_EMUL_GS != (int)VCPU_SREG_GS);
+
+/*
+ * emulator_get_segments(): the segment registers but CS and SS, GDTR and
+ * IDTR into the emulator's state (VCPU_EXREG_SEGMENTS, read now).
+ */
+static void emulator_get_segments(struct x86_emulate_ctxt *ctxt)
+{
+	struct kvm_vcpu *vcpu = emul_to_vcpu(ctxt);
+	struct vmx_emul_state *st = &ctxt->state;
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+
+	kvm_x86_call(cache_reg)(vcpu, VCPU_EXREG_SEGMENTS);
+	memcpy(&st->seg[VMX_EMUL_ES], &a->seg[VCPU_SREG_ES], sizeof(st->seg[0]));
+	/* DS..GS in the same order and layout, LDTR and TR swapped */
+	memcpy(&st->seg[VMX_EMUL_DS], &a->seg[VCPU_SREG_DS], 3 * sizeof(st->seg[0]));
+	memcpy(&st->seg[VMX_EMUL_LDTR], &a->seg[VCPU_SREG_LDTR], sizeof(st->seg[0]));
+	memcpy(&st->seg[VMX_EMUL_TR], &a->seg[VCPU_SREG_TR], sizeof(st->seg[0]));
+	st->gdtr_base = a->gdt.address;
+	st->gdtr_limit = a->gdt.size;
+	st->idtr_base = a->idt.address;
+	st->idtr_limit = a->idt.size;
+	st->absent &= ~VMX_EMUL_ABSENT_SEGS;
+}
 
 /* init_emulate_ctxt(): the emulator's registers from vcpu->arch. */
 static void init_emulate_ctxt(struct kvm_vcpu *vcpu)
@@ -3060,14 +3086,22 @@ static void init_emulate_ctxt(struct kvm_vcpu *vcpu)
 	memcpy(st->regs, a->regs, sizeof(st->regs));
 	st->rip = a->regs[VCPU_REGS_RIP];
 	st->rflags = a->rflags;
-	/* ES..GS in the same order and layout, LDTR and TR swapped */
-	memcpy(&st->seg[VMX_EMUL_ES], &a->seg[VCPU_SREG_ES], 6 * sizeof(st->seg[0]));
-	memcpy(&st->seg[VMX_EMUL_LDTR], &a->seg[VCPU_SREG_LDTR], sizeof(st->seg[0]));
-	memcpy(&st->seg[VMX_EMUL_TR], &a->seg[VCPU_SREG_TR], sizeof(st->seg[0]));
-	st->gdtr_base = a->gdt.address;
-	st->gdtr_limit = a->gdt.size;
-	st->idtr_base = a->idt.address;
-	st->idtr_limit = a->idt.size;
+	memcpy(&st->seg[VMX_EMUL_CS], &a->seg[VCPU_SREG_CS], 2 * sizeof(st->seg[0]));	/* CS, SS */
+	/*
+	 * In 64-bit mode the other segment registers come only for an
+	 * instruction that reads them (VMX_EMUL_NEED_STATE): not for a MOV to
+	 * MMIO.  Note, the stale copies of them in vcpu->arch.seg[] go to
+	 * st->seg[] (and back) unread: the assist sees the absent flag.
+	 */
+	st->absent = 0;
+	if ((a->efer & EFER_LMA) && (a->seg[VCPU_SREG_CS].ar & BIT(13)) &&
+	    !kvm_register_is_available(a, VCPU_EXREG_SEGMENTS)) {
+		st->absent = VMX_EMUL_ABSENT_SEGS;
+		memcpy(&st->seg[VMX_EMUL_ES], &a->seg[VCPU_SREG_ES], sizeof(st->seg[0]));
+		memcpy(&st->seg[VMX_EMUL_DS], &a->seg[VCPU_SREG_DS], 3 * sizeof(st->seg[0]));
+	} else {
+		emulator_get_segments(ctxt);
+	}
 	st->cr0 = a->cr0;
 	st->cr2 = a->cr2;
 	st->cr3 = a->cr3;

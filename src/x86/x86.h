@@ -118,6 +118,12 @@ enum kvm_reg {
 enum kvm_reg_ex {
 	VCPU_EXREG_EMULATOR,
 	VCPU_EXREG_FPU,
+	/*
+	 * ES, DS, FS, GS, LDTR, TR, GDTR and IDTR, which VCPU_EXREG_EMULATOR
+	 * leaves out (it has CS and SS): in 64-bit mode the emulator asks for
+	 * them only for an instruction that reads them (KVM's segment cache).
+	 */
+	VCPU_EXREG_SEGMENTS,
 };
 
 /* Segment registers, in the order of the VMCS guest-state area. */

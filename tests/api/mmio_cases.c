@@ -47,6 +47,7 @@ MG_DECL(mg_pf_ins);
 MG_DECL(mg_pm32);
 MG_DECL(mg_fetch_mmio);
 MG_DECL(mg_sreg);
+MG_DECL(mg_seg64);
 MG_DECL(mg_user);
 MG_DECL(mg_step);
 MG_DECL(mg_idt_mmio);
@@ -573,6 +574,34 @@ KVM_CASE(mmio_segment_load)
 			t_seg(t, "fs", &sr.fs);
 		}
 		mt_mem(t, "gdt", g.ram + MG_GDT, 0x18);
+	}
+	mt_destroy(&g);
+}
+
+/*
+ * Segment registers the guest changed without an exit (FS/GS bases by
+ * WRMSR, null DS and ES): MMIO through FS and GS goes to their bases, a
+ * stored selector is the current one (userkvm reads segments lazily in
+ * 64-bit mode; these instructions must get them).
+ */
+KVM_CASE(mmio_segments_64)
+{
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_seg64, mg_seg64_end, false)) {
+		int n = mt_run(t, &g, 16);
+
+		CHECK_EQ(n, 7);
+		mt_regs(t, &g);
+		{
+			struct kvm_sregs sr;
+
+			CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_SREGS, &sr));
+			t_seg(t, "ds", &sr.ds);
+			t_seg(t, "es", &sr.es);
+			t_seg(t, "fs", &sr.fs);
+			t_seg(t, "gs", &sr.gs);
+		}
 	}
 	mt_destroy(&g);
 }

@@ -321,21 +321,38 @@ static void vmx_cache_rsp(struct kvm_vcpu *vcpu)
 	}
 }
 
-/* The guest's segment registers, GDTR and IDTR from the VMCS. */
-static void vmx_read_segments(struct kvm_vcpu_arch *a)
+/* One segment register from the VMCS (vmx_read_guest_seg_*() in KVM). */
+static void vmx_read_guest_seg(struct kvm_vcpu_arch *a, int i)
 {
-	for (int i = 0; i < NR_VCPU_SREGS; i++) {
-		struct kvm_seg_state *s = &a->seg[i];
+	struct kvm_seg_state *s = &a->seg[i];
 
-		s->selector = __vmcs_readl(kvm_vmx_segment_fields[i].selector);
-		s->base = __vmcs_readl(kvm_vmx_segment_fields[i].base);
-		s->limit = __vmcs_readl(kvm_vmx_segment_fields[i].limit);
-		s->ar = __vmcs_readl(kvm_vmx_segment_fields[i].ar_bytes);
-	}
+	s->selector = __vmcs_readl(kvm_vmx_segment_fields[i].selector);
+	s->base = __vmcs_readl(kvm_vmx_segment_fields[i].base);
+	s->limit = __vmcs_readl(kvm_vmx_segment_fields[i].limit);
+	s->ar = __vmcs_readl(kvm_vmx_segment_fields[i].ar_bytes);
+}
+
+/*
+ * The segment registers but CS and SS, GDTR and IDTR (VCPU_EXREG_SEGMENTS):
+ * what the emulator in 64-bit mode reads only for some instructions.
+ */
+static void vmx_read_other_segments(struct kvm_vcpu_arch *a)
+{
+	for (int i = 0; i < NR_VCPU_SREGS; i++)
+		if (i != VCPU_SREG_CS && i != VCPU_SREG_SS)
+			vmx_read_guest_seg(a, i);
 	a->gdt.address = vmcs_readl(GUEST_GDTR_BASE);
 	a->gdt.size = vmcs_read32(GUEST_GDTR_LIMIT);
 	a->idt.address = vmcs_readl(GUEST_IDTR_BASE);
 	a->idt.size = vmcs_read32(GUEST_IDTR_LIMIT);
+}
+
+/* The guest's segment registers, GDTR and IDTR from the VMCS. */
+static void vmx_read_segments(struct kvm_vcpu_arch *a)
+{
+	vmx_read_guest_seg(a, VCPU_SREG_CS);
+	vmx_read_guest_seg(a, VCPU_SREG_SS);
+	vmx_read_other_segments(a);
 }
 
 /* Read the guest state back into vcpu->arch (after VM exits, for the ioctls). */
@@ -384,7 +401,14 @@ static void vmx_read_emulator_regs(struct kvm_vcpu *vcpu)
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 
 	vmx_cache_rsp(vcpu);
-	vmx_read_segments(a);
+	/*
+	 * CS and SS (mode, CPL); the other segment registers and the
+	 * descriptor tables are VCPU_EXREG_SEGMENTS, read if asked for.
+	 * Until then vcpu->arch.seg[] holds stale copies of them, and so does
+	 * emul_seg[]: the write-back finds them unchanged.
+	 */
+	vmx_read_guest_seg(a, VCPU_SREG_CS);
+	vmx_read_guest_seg(a, VCPU_SREG_SS);
 	/* Every CR0/CR4 bit is host-owned (init_vmcs()): the shadows are the guest's values. */
 	a->cr0 = vmcs_readl(CR0_READ_SHADOW);
 	a->cr3 = vmcs_readl(GUEST_CR3);
@@ -398,7 +422,12 @@ static void vmx_read_emulator_regs(struct kvm_vcpu *vcpu)
 	a->cr2 = native_read_cr2();
 	a->dr6 = get_debugreg(6);
 	a->xcr0 = xgetbv(0);
-	memcpy(vmx->emul_seg, a->seg, sizeof(vmx->emul_seg));
+	vmx->emul_seg[VCPU_SREG_CS] = a->seg[VCPU_SREG_CS];
+	vmx->emul_seg[VCPU_SREG_SS] = a->seg[VCPU_SREG_SS];
+	if (!kvm_register_is_available(a, VCPU_EXREG_SEGMENTS))
+		for (int i = 0; i < NR_VCPU_SREGS; i++)
+			if (i != VCPU_SREG_CS && i != VCPU_SREG_SS)
+				vmx->emul_seg[i] = a->seg[i];
 	vmx->emul_interruptibility = a->interruptibility;
 	vmx->emul_cr2 = a->cr2;
 	vmx->emul_dr6 = a->dr6;
@@ -441,9 +470,21 @@ static void vmx_cache_reg(struct kvm_vcpu *vcpu, int reg)
 
 	if (!to_vmx(vcpu)->state_in_hw || kvm_register_is_available(a, reg))
 		return;
-	if (reg == VCPU_EXREG_EMULATOR)
+	if (reg == VCPU_EXREG_EMULATOR) {
 		vmx_read_emulator_regs(vcpu);
-	else if (reg == VCPU_EXREG_FPU)
+	} else if (reg == VCPU_EXREG_SEGMENTS) {
+		struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+		/*
+		 * Note, nothing has written them since the exit (the emulator
+		 * changes only ES..GS of an instruction that got them first):
+		 * the copy for the write-back is what the VMCS holds.
+		 */
+		vmx_read_other_segments(a);
+		for (int i = 0; i < NR_VCPU_SREGS; i++)
+			if (i != VCPU_SREG_CS && i != VCPU_SREG_SS)
+				vmx->emul_seg[i] = a->seg[i];
+	} else if (reg == VCPU_EXREG_FPU)
 		cpu_fpu_save(&a->guest_fpu);
 	a->regs_avail |= 1u << reg;
 }
