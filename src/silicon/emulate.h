@@ -115,13 +115,15 @@ struct vmx_emul_state {
 };
 
 /*
- * ES, DS, FS, GS, LDTR, TR, GDTR and IDTR not filled in: allowed in 64-bit
- * mode (EFER.LMA and CS.L), where an ordinary data instruction (MOV, ALU,
- * string and stack forms, and the like) whose memory operand is not FS- or
- * GS-relative reads none of them (SDM 3.4.4: the bases of ES/DS/SS are 0,
- * no limit or type checks); any other instruction, or any other mode, gets
- * VMX_EMUL_NEED_STATE.  CS and SS (mode, CPL) are always needed.  The VMM
- * reads those registers lazily, as KVM's segment cache does.
+ * Of the segment registers only the access rights of CS and SS (mode,
+ * CPL) are filled in, not the rest of them, ES, DS, FS, GS, LDTR, TR,
+ * GDTR and IDTR: allowed in 64-bit mode (EFER.LMA and CS.L), where an
+ * ordinary data instruction (MOV, ALU, string and stack forms, and the
+ * like) whose memory operand is not FS- or GS-relative reads none of them
+ * (SDM 3.4.2.1: the bases of CS/DS/ES/SS are 0, no limit checks; RIP is
+ * the linear address of the code); any other instruction, or any other
+ * mode, gets VMX_EMUL_NEED_STATE.  The VMM reads the registers lazily, as
+ * KVM's segment cache does.
  */
 #define VMX_EMUL_ABSENT_SEGS	BIT(0)
 

@@ -138,6 +138,8 @@ struct x86_emulate_ctxt {
 
 	struct read_cache io_read;
 	struct read_cache mem_read;
+	/* the last instruction fetch's walk of the guest page tables */
+	struct kvm_walk_cache fetch_walk;
 	/*
 	 * REP INS with DF=0 writes what the read-ahead gave in one access of
 	 * count * size bytes (KVM's OP_MEM_STR): the iterations' stores are

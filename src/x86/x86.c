@@ -2628,6 +2628,15 @@ static u64 kvm_emul_gva_to_gpa(struct kvm_vcpu *vcpu, u64 gva, u32 access,
 	};
 
 	memcpy(mode.pdptrs, a->pdptrs, sizeof(mode.pdptrs));
+	/*
+	 * The instruction fetch of an MMIO exit walks the same entries each
+	 * time (the exit gives the data's GPA, not RIP's): its walk is
+	 * answered from the cache when they are unchanged (exact, see
+	 * kvm_walk_gva_cached()).
+	 */
+	if (access & PFERR_FETCH_MASK)
+		return kvm_walk_gva_cached(vcpu->kvm, &a->emulate_ctxt->fetch_walk, &mode, gva,
+					   access, true, exception);
 	return kvm_walk_gva(vcpu->kvm, &mode, gva, access, true, exception);
 }
 
@@ -3058,9 +3067,8 @@ static void emulator_get_segments(struct x86_emulate_ctxt *ctxt)
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 
 	kvm_x86_call(cache_reg)(vcpu, VCPU_EXREG_SEGMENTS);
-	memcpy(&st->seg[VMX_EMUL_ES], &a->seg[VCPU_SREG_ES], sizeof(st->seg[0]));
-	/* DS..GS in the same order and layout, LDTR and TR swapped */
-	memcpy(&st->seg[VMX_EMUL_DS], &a->seg[VCPU_SREG_DS], 3 * sizeof(st->seg[0]));
+	/* ES..GS in the same order and layout, LDTR and TR swapped */
+	memcpy(&st->seg[VMX_EMUL_ES], &a->seg[VCPU_SREG_ES], 6 * sizeof(st->seg[0]));
 	memcpy(&st->seg[VMX_EMUL_LDTR], &a->seg[VCPU_SREG_LDTR], sizeof(st->seg[0]));
 	memcpy(&st->seg[VMX_EMUL_TR], &a->seg[VCPU_SREG_TR], sizeof(st->seg[0]));
 	st->gdtr_base = a->gdt.address;
@@ -3086,19 +3094,18 @@ static void init_emulate_ctxt(struct kvm_vcpu *vcpu)
 	memcpy(st->regs, a->regs, sizeof(st->regs));
 	st->rip = a->regs[VCPU_REGS_RIP];
 	st->rflags = a->rflags;
-	memcpy(&st->seg[VMX_EMUL_CS], &a->seg[VCPU_SREG_CS], 2 * sizeof(st->seg[0]));	/* CS, SS */
 	/*
-	 * In 64-bit mode the other segment registers come only for an
-	 * instruction that reads them (VMX_EMUL_NEED_STATE): not for a MOV to
-	 * MMIO.  Note, the stale copies of them in vcpu->arch.seg[] go to
-	 * st->seg[] (and back) unread: the assist sees the absent flag.
+	 * In 64-bit mode the segment registers but the access rights of CS
+	 * and SS come only for an instruction that reads them
+	 * (VMX_EMUL_NEED_STATE): not for a MOV to MMIO.  Note, the stale
+	 * copies in vcpu->arch.seg[] go to st->seg[] (and back) unread: the
+	 * assist sees the absent flag.
 	 */
 	st->absent = 0;
 	if ((a->efer & EFER_LMA) && (a->seg[VCPU_SREG_CS].ar & BIT(13)) &&
 	    !kvm_register_is_available(a, VCPU_EXREG_SEGMENTS)) {
 		st->absent = VMX_EMUL_ABSENT_SEGS;
-		memcpy(&st->seg[VMX_EMUL_ES], &a->seg[VCPU_SREG_ES], sizeof(st->seg[0]));
-		memcpy(&st->seg[VMX_EMUL_DS], &a->seg[VCPU_SREG_DS], 3 * sizeof(st->seg[0]));
+		memcpy(&st->seg[VMX_EMUL_ES], &a->seg[VCPU_SREG_ES], 6 * sizeof(st->seg[0]));
 	} else {
 		emulator_get_segments(ctxt);
 	}

@@ -333,26 +333,17 @@ static void vmx_read_guest_seg(struct kvm_vcpu_arch *a, int i)
 }
 
 /*
- * The segment registers but CS and SS, GDTR and IDTR (VCPU_EXREG_SEGMENTS):
- * what the emulator in 64-bit mode reads only for some instructions.
+ * The guest's segment registers, GDTR and IDTR from the VMCS (for the
+ * emulator: VCPU_EXREG_SEGMENTS).
  */
-static void vmx_read_other_segments(struct kvm_vcpu_arch *a)
+static void vmx_read_segments(struct kvm_vcpu_arch *a)
 {
 	for (int i = 0; i < NR_VCPU_SREGS; i++)
-		if (i != VCPU_SREG_CS && i != VCPU_SREG_SS)
-			vmx_read_guest_seg(a, i);
+		vmx_read_guest_seg(a, i);
 	a->gdt.address = vmcs_readl(GUEST_GDTR_BASE);
 	a->gdt.size = vmcs_read32(GUEST_GDTR_LIMIT);
 	a->idt.address = vmcs_readl(GUEST_IDTR_BASE);
 	a->idt.size = vmcs_read32(GUEST_IDTR_LIMIT);
-}
-
-/* The guest's segment registers, GDTR and IDTR from the VMCS. */
-static void vmx_read_segments(struct kvm_vcpu_arch *a)
-{
-	vmx_read_guest_seg(a, VCPU_SREG_CS);
-	vmx_read_guest_seg(a, VCPU_SREG_SS);
-	vmx_read_other_segments(a);
 }
 
 /* Read the guest state back into vcpu->arch (after VM exits, for the ioctls). */
@@ -402,13 +393,17 @@ static void vmx_read_emulator_regs(struct kvm_vcpu *vcpu)
 
 	vmx_cache_rsp(vcpu);
 	/*
-	 * CS and SS (mode, CPL); the other segment registers and the
+	 * The access rights of CS and SS (mode, CPL: kvm_get_cpl(),
+	 * is_64_bit_mode()); the rest of the segment registers and the
 	 * descriptor tables are VCPU_EXREG_SEGMENTS, read if asked for.
 	 * Until then vcpu->arch.seg[] holds stale copies of them, and so does
 	 * emul_seg[]: the write-back finds them unchanged.
 	 */
-	vmx_read_guest_seg(a, VCPU_SREG_CS);
-	vmx_read_guest_seg(a, VCPU_SREG_SS);
+	if (!kvm_register_is_available(a, VCPU_EXREG_SEGMENTS)) {
+		a->seg[VCPU_SREG_CS].ar = vmcs_read32(GUEST_CS_AR_BYTES);
+		a->seg[VCPU_SREG_SS].ar = vmcs_read32(GUEST_SS_AR_BYTES);
+		memcpy(vmx->emul_seg, a->seg, sizeof(vmx->emul_seg));
+	}
 	/* Every CR0/CR4 bit is host-owned (init_vmcs()): the shadows are the guest's values. */
 	a->cr0 = vmcs_readl(CR0_READ_SHADOW);
 	a->cr3 = vmcs_readl(GUEST_CR3);
@@ -422,12 +417,6 @@ static void vmx_read_emulator_regs(struct kvm_vcpu *vcpu)
 	a->cr2 = native_read_cr2();
 	a->dr6 = get_debugreg(6);
 	a->xcr0 = xgetbv(0);
-	vmx->emul_seg[VCPU_SREG_CS] = a->seg[VCPU_SREG_CS];
-	vmx->emul_seg[VCPU_SREG_SS] = a->seg[VCPU_SREG_SS];
-	if (!kvm_register_is_available(a, VCPU_EXREG_SEGMENTS))
-		for (int i = 0; i < NR_VCPU_SREGS; i++)
-			if (i != VCPU_SREG_CS && i != VCPU_SREG_SS)
-				vmx->emul_seg[i] = a->seg[i];
 	vmx->emul_interruptibility = a->interruptibility;
 	vmx->emul_cr2 = a->cr2;
 	vmx->emul_dr6 = a->dr6;
@@ -480,10 +469,8 @@ static void vmx_cache_reg(struct kvm_vcpu *vcpu, int reg)
 		 * changes only ES..GS of an instruction that got them first):
 		 * the copy for the write-back is what the VMCS holds.
 		 */
-		vmx_read_other_segments(a);
-		for (int i = 0; i < NR_VCPU_SREGS; i++)
-			if (i != VCPU_SREG_CS && i != VCPU_SREG_SS)
-				vmx->emul_seg[i] = a->seg[i];
+		vmx_read_segments(a);
+		memcpy(vmx->emul_seg, a->seg, sizeof(vmx->emul_seg));
 	} else if (reg == VCPU_EXREG_FPU)
 		cpu_fpu_save(&a->guest_fpu);
 	a->regs_avail |= 1u << reg;
