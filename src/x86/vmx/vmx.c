@@ -428,7 +428,13 @@ static void vmx_write_emulator_regs(struct kvm_vcpu *vcpu)
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 
-	for (int i = 0; i < NR_VCPU_SREGS; i++) {
+	/*
+	 * Usually nothing changed: one compare of the arrays first.  Note,
+	 * padding that differs (a->seg[] set field by field) only costs the
+	 * loop below, which compares the fields.
+	 */
+	for (int i = memcmp(a->seg, vmx->emul_seg, sizeof(a->seg)) ? 0 : NR_VCPU_SREGS;
+	     i < NR_VCPU_SREGS; i++) {
 		const struct kvm_seg_state *s = &a->seg[i], *o = &vmx->emul_seg[i];
 
 		/* Field by field: the structure has padding. */
