@@ -2749,6 +2749,21 @@ static int kvm_fetch_guest_virt(struct x86_emulate_ctxt *ctxt, unsigned long add
 	struct kvm_vcpu *vcpu = emul_to_vcpu(ctxt);
 	u32 access = PFERR_FETCH_MASK | emulator_std_access(vcpu, false);
 
+	/* within a page: the fetch walk cache has the page's host address */
+	if ((addr & (PAGE_SIZE - 1)) + bytes <= PAGE_SIZE) {
+		u64 gpa = kvm_emul_gva_to_gpa(vcpu, addr, access, exception);
+		const void *host;
+
+		if (gpa == INVALID_GPA)
+			return X86EMUL_PROPAGATE_FAULT;
+		host = kvm_walk_cache_host(vcpu->kvm, &ctxt->fetch_walk, gpa);
+		if (host) {
+			memcpy(val, host, bytes);
+			return X86EMUL_CONTINUE;
+		}
+		return kvm_vcpu_rw_guest(vcpu, gpa, val, bytes, false) < 0 ? X86EMUL_IO_NEEDED
+									   : X86EMUL_CONTINUE;
+	}
 	return kvm_emul_virt_helper(vcpu, addr, val, bytes, access, exception, false);
 }
 

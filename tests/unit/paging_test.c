@@ -422,6 +422,9 @@ static void test_walk_cache(void)
 	m = setup_4level();
 	EXPECT_CGPA(&m, 0x400abc, F, 0x123abc);
 	EXPECT_CGPA(&m, 0x400abc, F, 0x123abc);
+	/* the page's host address (kvm_walk_cache_host()), only for that page */
+	CHECK(kvm_walk_cache_host(vm, &wcache, 0x123abc) == ram + 0x123abc, "host address");
+	CHECK(kvm_walk_cache_host(vm, &wcache, 0x124abc) == NULL, "another page");
 	EXPECT_CGPA(&m, 0x400def, F, 0x123def);		/* same page, another offset */
 	EXPECT_CGPA(&m, 0x401abc, F, 0x124abc);		/* another page */
 	EXPECT_CGPA(&m, 0x400abc, F, 0x123abc);
@@ -480,6 +483,13 @@ static void test_walk_cache(void)
 	mem.userspace_addr = (u64)(uintptr_t)ram2;
 	CHECK_EQ(kvm_set_memory_region(vm, &mem), 0);
 	EXPECT_CGPA(&m, 0x400abc, F, 0x150abc);
+	CHECK(kvm_walk_cache_host(vm, &wcache, 0x150abc) == ram2 + 0x150abc, "host address, new slot");
+	mem.memory_size = 0;
+	CHECK_EQ(kvm_set_memory_region(vm, &mem), 0);
+	CHECK(kvm_walk_cache_host(vm, &wcache, 0x150abc) == NULL, "slot deleted");
+	mem.memory_size = RAM_SIZE;
+	mem.userspace_addr = (u64)(uintptr_t)ram2;
+	CHECK_EQ(kvm_set_memory_region(vm, &mem), 0);
 	mem.memory_size = 0;
 	CHECK_EQ(kvm_set_memory_region(vm, &mem), 0);
 	mem.memory_size = RAM_SIZE;

@@ -258,6 +258,8 @@ u64 kvm_walk_gva_cached(struct kvm *kvm, struct kvm_walk_cache *c,
 	gpa = walk_gva(kvm, mode, gva, access, set_ad, fault, c);
 	if (gpa == INVALID_GPA)
 		return gpa;
+	c->page_slot = gfn_to_memslot(kvm, gpa >> PAGE_SHIFT);
+	c->page_hva = c->page_slot ? gfn_to_hva_memslot(c->page_slot, gpa >> PAGE_SHIFT) : 0;
 	c->valid = true;
 	c->set_ad = set_ad;
 	c->access = access;
@@ -266,4 +268,13 @@ u64 kvm_walk_gva_cached(struct kvm *kvm, struct kvm_walk_cache *c,
 	c->gpa_page = gpa & ~0xfffull;
 	c->mode = *mode;
 	return gpa;
+}
+
+void *kvm_walk_cache_host(struct kvm *kvm, const struct kvm_walk_cache *c, u64 gpa)
+{
+	if (!c->valid || !c->page_hva || (gpa & ~0xfffull) != c->gpa_page ||
+	    c->gen != kvm_memslots(kvm)->generation ||
+	    !__atomic_load_n(&c->page_slot->hva_checked, __ATOMIC_SEQ_CST))
+		return NULL;
+	return (void *)(c->page_hva + (gpa & 0xfff));
 }

@@ -64,6 +64,9 @@ struct kvm_walk_cache {
 	u64 gen;
 	u64 gva_page, gpa_page;
 	struct kvm_walk_mode mode;
+	/* the memslot and host address of the page at gpa_page, if RAM */
+	struct kvm_memory_slot *page_slot;
+	uintptr_t page_hva;
 	struct kvm_walk_pte {
 		struct kvm_memory_slot *slot;
 		uintptr_t hva;
@@ -80,5 +83,13 @@ struct kvm_walk_cache {
 u64 kvm_walk_gva_cached(struct kvm *kvm, struct kvm_walk_cache *cache,
 			const struct kvm_walk_mode *mode, u64 gva, u32 access, bool set_ad,
 			struct x86_exception *fault);
+
+/*
+ * kvm_walk_cache_host() - the host address of guest-physical @gpa if it is
+ * in the page @cache's walk gave and that page is RAM whose host mapping
+ * is checked (as kvm_hva_access_begin()'s fast case), else NULL: a read
+ * of it then needs no memslot lookup.  Caller holds kvm->srcu.
+ */
+void *kvm_walk_cache_host(struct kvm *kvm, const struct kvm_walk_cache *cache, u64 gpa);
 
 #endif
