@@ -3399,9 +3399,19 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code)
 	trace_kvm_page_fault(vcpu->vcpu_id, vcpu->arch.regs[VCPU_REGS_RIP], gpa, error_code);
 	idx = srcu_read_lock(&kvm->srcu);
 	r = RET_PF_CONTINUE;
-	/* An EPT misconfiguration: an MMIO SPTE says MMIO without a slot lookup. */
-	if (fault.rsvd)
+	/*
+	 * An EPT misconfiguration: an MMIO SPTE says MMIO without a slot
+	 * lookup; and if the vCPU's last MMIO fault was on this page in this
+	 * memslot generation, without looking the SPTE up either (KVM's
+	 * mmio_info_in_cache()).
+	 */
+	if (fault.rsvd && vcpu_match_mmio_gpa(vcpu, gpa)) {
+		fault.gfn = gpa >> PAGE_SHIFT;
+		fault.mmio_gen = vcpu->arch.mmio_gen;
+		r = RET_PF_EMULATE;
+	} else if (fault.rsvd) {
 		r = handle_mmio_page_fault(kvm, &kvm->arch.tdp_mmu, &fault);
+	}
 	if (r == RET_PF_CONTINUE)
 		r = kvm_tdp_page_fault(kvm, &kvm->arch.tdp_mmu, &fault);
 	if (r == RET_PF_EMULATE && !fault.slot)

@@ -335,6 +335,16 @@ GUEST(mg_seg64)
 	DONE
 END(mg_seg64)
 
+/* An MMIO write, then (after userspace put a memslot there) the same page is RAM. */
+GUEST(mg_mmio_then_ram)
+	mov $MMIO, %rbx
+	movl $0x1111, (%rbx)
+	out %al, $0x80
+	movl $0x2222, 4(%rbx)
+	mov (%rbx), %ecx
+	DONE
+END(mg_mmio_then_ram)
+
 /*
  * CPL3 (IRETQ to user segments 0x1b/0x23 with IOPL 3): MMIO and string
  * I/O from user mode, translated with user-mode page walks.
