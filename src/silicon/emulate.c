@@ -424,16 +424,6 @@ static bool emul_uses_fpu(const struct insn *i)
 }
 
 /*
- * The state the scratch core holds from the last call that only decoded
- * (x86_decode_insn()), so that the call executing that instruction right
- * after (x86_emulate_insn()) does not load it again: valid while @st is
- * the same structure with the same contents and no other instruction ran
- * on the core since.
- */
-static __thread const struct vmx_emul_state *emul_loaded_st;
-static __thread struct vmx_emul_state emul_loaded_copy;
-
-/*
  * Anything but GPRs, RIP, RFLAGS, the data segment registers (MOV Sreg,
  * POP Sreg, LDS...), the shadow and the FPU changed?
  */
@@ -581,9 +571,15 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 		return VMX_EMUL_UNHANDLEABLE;
 	memset(exc, 0, sizeof(*exc));
 	e = (struct emul){ .ops = ops, .opaque = opaque, .exc = exc, .max_iter = in->max_iter };
-	if (emul_loaded_st != st || memcmp(&emul_loaded_copy, st, sizeof(*st)))
+	/*
+	 * Fetch and decode read only RIP and what the derived mode is made of
+	 * (cpu_decode(), CS for the fetch): a call that only decodes does not
+	 * load the rest when the core's mode is @st's already.
+	 */
+	if ((flags & VMX_EMUL_DECODE_ONLY) && emul_same_mode(c, st))
+		c->s.rip = st->rip;
+	else
 		emul_load(c, st);
-	emul_loaded_st = NULL;
 	emul_reset(c);
 	c->emul = &e;
 	cpu_emulating = true;
@@ -620,9 +616,6 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 	if (flags & VMX_EMUL_DECODE_ONLY) {
 		cpu_emulating = false;
 		c->emul = NULL;
-		/* the core is as emul_load() left it: the next call may start from it */
-		emul_loaded_st = st;
-		memcpy(&emul_loaded_copy, st, sizeof(*st));
 		return VMX_EMUL_CONTINUE;
 	}
 	if (emul_refused(&insn)) {
