@@ -286,6 +286,60 @@ static bool emul_refused(const struct insn *i)
 }
 
 /*
+ * Whether @i, in 64-bit mode, reads nothing of the state
+ * VMX_EMUL_ABSENT_SEGS leaves out: a data instruction whose handler
+ * reaches memory only through seg_lin() (the bases of ES..DS are 0 in
+ * 64-bit mode) and the stack, with a memory operand that is not FS/GS
+ * relative.  A list of such opcodes, not of the others: anything not
+ * listed (segment loads and stores, far transfers, INT/IRET, I/O, whose
+ * permission check may read the TSS, descriptor-table instructions, SSE)
+ * gets the full state.
+ */
+static bool emul_needs_no_segs(const struct cpu *c, const struct insn *i)
+{
+	u8 op = i->op, reg = (i->modrm >> 3) & 7;
+
+	if (!c->code64 || i->seg == CPU_SEG_FS || i->seg == CPU_SEG_GS)
+		return false;
+	if (i->map == 0) {
+		if (op < 0x40)		/* ALU r/m forms (06/07/0E.. are #UD in 64-bit mode) */
+			return (op & 7) < 6;
+		if (op >= 0x50 && op <= 0x5f)	/* PUSH/POP reg */
+			return true;
+		if (op >= 0x80 && op <= 0x8b)	/* group 1, TEST, XCHG, MOV */
+			return true;
+		if (op >= 0xa0 && op <= 0xaf)	/* moffs MOV, MOVS, CMPS, TEST, STOS, LODS, SCAS */
+			return true;
+		if (op >= 0xb0 && op <= 0xbf)	/* MOV imm */
+			return true;
+		if (op == 0xff)		/* INC, DEC, CALL/JMP near, PUSH: not the far forms */
+			return reg != 3 && reg != 5 && reg != 7;
+		switch (op) {
+		case 0x63: case 0x68: case 0x69: case 0x6a: case 0x6b:	/* MOVSXD, PUSH, IMUL */
+		case 0x8d: case 0x8f: case 0x90: case 0x98: case 0x99:	/* LEA, POP r/m, NOP, CBW, CWD */
+		case 0xc0: case 0xc1: case 0xd0: case 0xd1: case 0xd2: case 0xd3:	/* shifts */
+		case 0xc6: case 0xc7: case 0xf6: case 0xf7: case 0xfe:	/* MOV, group 3, INC/DEC */
+		case 0xf5: case 0xf8: case 0xf9: case 0xfc: case 0xfd:	/* CMC, CLC, STC, CLD, STD */
+			return true;
+		}
+		return false;
+	}
+	if (i->map == 1) {
+		if ((op >= 0x40 && op <= 0x4f) || (op >= 0x90 && op <= 0x9f) ||	/* CMOVcc, SETcc */
+		    (op >= 0xc8 && op <= 0xcf))	/* BSWAP */
+			return true;
+		switch (op) {
+		case 0x1f: case 0xa3: case 0xa4: case 0xa5: case 0xab: case 0xac: case 0xad:
+		case 0xaf: case 0xb0: case 0xb1: case 0xb3: case 0xb6: case 0xb7: case 0xba:
+		case 0xbb: case 0xbc: case 0xbd: case 0xbe: case 0xbf: case 0xc0: case 0xc1:
+		case 0xc3:	/* NOP, BT*, SHLD/SHRD, IMUL, CMPXCHG, MOVZX/MOVSX, BSF/BSR, XADD, MOVNTI */
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
  * The scratch core's derived mode (cpu_update_mode(): mode, CPL, segment
  * bases, flat segments, alignment checking) matches its state: true after
  * cpu_update_mode() and after an instruction that retired, never ran or
@@ -368,16 +422,6 @@ static bool emul_uses_fpu(const struct insn *i)
 		return !optab[1][i->op] || i->op == 0xae;
 	return true;
 }
-
-/*
- * The state the scratch core holds from the last call that only decoded
- * (x86_decode_insn()), so that the call executing that instruction right
- * after (x86_emulate_insn()) does not load it again: valid while @st is
- * the same structure with the same contents and no other instruction ran
- * on the core since.
- */
-static __thread const struct vmx_emul_state *emul_loaded_st;
-static __thread struct vmx_emul_state emul_loaded_copy;
 
 /*
  * Anything but GPRs, RIP, RFLAGS, the data segment registers (MOV Sreg,
@@ -527,9 +571,15 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 		return VMX_EMUL_UNHANDLEABLE;
 	memset(exc, 0, sizeof(*exc));
 	e = (struct emul){ .ops = ops, .opaque = opaque, .exc = exc, .max_iter = in->max_iter };
-	if (emul_loaded_st != st || memcmp(&emul_loaded_copy, st, sizeof(*st)))
+	/*
+	 * Fetch and decode read only RIP and what the derived mode is made of
+	 * (cpu_decode(), CS for the fetch): a call that only decodes does not
+	 * load the rest when the core's mode is @st's already.
+	 */
+	if ((flags & VMX_EMUL_DECODE_ONLY) && emul_same_mode(c, st))
+		c->s.rip = st->rip;
+	else
 		emul_load(c, st);
-	emul_loaded_st = NULL;
 	emul_reset(c);
 	c->emul = &e;
 	cpu_emulating = true;
@@ -566,15 +616,17 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 	if (flags & VMX_EMUL_DECODE_ONLY) {
 		cpu_emulating = false;
 		c->emul = NULL;
-		/* the core is as emul_load() left it: the next call may start from it */
-		emul_loaded_st = st;
-		memcpy(&emul_loaded_copy, st, sizeof(*st));
 		return VMX_EMUL_CONTINUE;
 	}
 	if (emul_refused(&insn)) {
 		cpu_emulating = false;
 		c->emul = NULL;
 		return VMX_EMUL_UNHANDLEABLE;
+	}
+	if ((st->absent & VMX_EMUL_ABSENT_SEGS) && !emul_needs_no_segs(c, &insn)) {
+		cpu_emulating = false;
+		c->emul = NULL;
+		return VMX_EMUL_NEED_STATE;	/* nothing ran: the core is still st's */
 	}
 	if (emul_uses_fpu(&insn)) {
 		fpu_img = ops->get_fpu ? ops->get_fpu(opaque) : st->fpu;

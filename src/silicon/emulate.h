@@ -61,6 +61,12 @@ enum vmx_emul_rc {
 	 * ready: a REP INS ends its run of iterations after this one.
 	 */
 	VMX_EMUL_CONTINUE_LAST = 64,
+	/*
+	 * vmx_op_emulate() only: the instruction needs state that @st says
+	 * is absent (&vmx_emul_state.absent); nothing was done: the VMM
+	 * fills it in and calls again.
+	 */
+	VMX_EMUL_NEED_STATE = 65,
 };
 
 /** struct vmx_emul_exception - an exception the instruction raises */
@@ -94,6 +100,7 @@ struct vmx_emul_seg {
  *	written back; NULL for a guest whose FPU state is all initial
  *	(instructions that would change it are then refused); only read
  *	for instructions that use that state, and not if ops->get_fpu is set
+ * @absent: VMX_EMUL_ABSENT_* of what the VMM did not fill in (0: all there)
  */
 struct vmx_emul_state {
 	u64 regs[16];
@@ -104,7 +111,21 @@ struct vmx_emul_state {
 	u64 cr0, cr2, cr3, cr4, cr8, efer, xcr0;
 	u32 interruptibility;
 	void *fpu;
+	u32 absent;
 };
+
+/*
+ * Of the segment registers only the access rights of CS and SS (mode,
+ * CPL) are filled in, not the rest of them, ES, DS, FS, GS, LDTR, TR,
+ * GDTR and IDTR: allowed in 64-bit mode (EFER.LMA and CS.L), where an
+ * ordinary data instruction (MOV, ALU, string and stack forms, and the
+ * like) whose memory operand is not FS- or GS-relative reads none of them
+ * (SDM 3.4.2.1: the bases of CS/DS/ES/SS are 0, no limit checks; RIP is
+ * the linear address of the code); any other instruction, or any other
+ * mode, gets VMX_EMUL_NEED_STATE.  The VMM reads the registers lazily, as
+ * KVM's segment cache does.
+ */
+#define VMX_EMUL_ABSENT_SEGS	BIT(0)
 
 /*
  * struct vmx_emul_ops - the VMM's side, as KVM's struct x86_emulate_ops.

@@ -11,6 +11,7 @@
 #include "silicon/ept.h"
 #include "silicon/intercept.h"
 #include "silicon/intercept_vmx.h"
+#include "silicon/vmx_mmio.h"
 
 /* SDM 26.1.3: I/O bitmaps A (ports 0-7fff) and B (8000-ffff). */
 bool vmx_io_exits(const struct vmx_ctls *c, u16 port, int size)
@@ -684,8 +685,10 @@ void vmx_ept_xlate(struct cpu *c, u64 gpa, int kind, struct phys_xlate *out)
 			x.gla = c->xlate_lin;
 			x.gla_valid = true;
 		}
-	} else if (c->xlate_ctx == XLATE_FINAL) {
-		tlb_note_ept_misconfig(c, gpa, r.leaf, r.level);	/* tlb.c's MMIO TLB */
+	} else {
+		x.insn_len = vmx_cur_insn_len(c);	/* as Intel's processors (vmx_mmio.c) */
+		if (c->xlate_ctx == XLATE_FINAL)
+			tlb_note_ept_misconfig(c, gpa, r.leaf, r.level);	/* tlb.c's MMIO TLB */
 	}
 	c->xlate_ctx = XLATE_NONE;
 	vmx_exit_now(v, &x);

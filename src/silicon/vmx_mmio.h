@@ -10,6 +10,13 @@
 #include "silicon/cpu.h"
 
 /*
+ * vmx_cur_insn_len() - the length of the instruction the core is executing
+ * (the one at RIP in the current block), 0 if not known: the VM-exit
+ * instruction length of an EPT misconfiguration.
+ */
+u32 vmx_cur_insn_len(const struct cpu *c);
+
+/*
  * vmx_ept_misconfig_exit() - the access at guest-physical @gpa of the
  * current instruction meets a misconfigured EPT entry: VM exit (no return).
  */

@@ -263,6 +263,13 @@ int x86_emulate_insn(struct x86_emulate_ctxt *ctxt)
 	if (ctxt->str_batch)
 		saved = ctxt->state;
 	rc = vmx_op_emulate(&assist_ops, ctxt, &ctxt->state, &ctxt->insn, 0, &e);
+	if (rc == VMX_EMUL_NEED_STATE && ctxt->ops->get_segments) {
+		/* nothing ran: with the segment registers read, again */
+		ctxt->ops->get_segments(ctxt);
+		if (ctxt->str_batch)
+			saved = ctxt->state;
+		rc = vmx_op_emulate(&assist_ops, ctxt, &ctxt->state, &ctxt->insn, 0, &e);
+	}
 	ctxt->str_batch = false;
 	if (rc == VMX_EMUL_CONTINUE && ctxt->str_len) {
 		rc = ctxt->ops->write_emulated(ctxt, ctxt->str_addr, ctxt->str_data, ctxt->str_len,

@@ -66,6 +66,13 @@ struct x86_emulate_ops {
 	 * (KVM's emulator_get_fpu()); the emulator may change them.
 	 */
 	void *(*get_fpu)(struct x86_emulate_ctxt *ctxt);
+	/*
+	 * Fill in the registers ctxt->state leaves absent (init_emulate_ctxt()
+	 * passes only CS and SS in 64-bit mode; VMX_EMUL_ABSENT_SEGS), for an
+	 * instruction that reads more: KVM's emulator reads segments through
+	 * ops->get_segment(), lazily, as this does.
+	 */
+	void (*get_segments)(struct x86_emulate_ctxt *ctxt);
 };
 
 struct read_cache {
@@ -131,6 +138,8 @@ struct x86_emulate_ctxt {
 
 	struct read_cache io_read;
 	struct read_cache mem_read;
+	/* the last instruction fetch's walk of the guest page tables */
+	struct kvm_walk_cache fetch_walk;
 	/*
 	 * REP INS with DF=0 writes what the read-ahead gave in one access of
 	 * count * size bytes (KVM's OP_MEM_STR): the iterations' stores are

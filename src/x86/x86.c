@@ -2644,6 +2644,15 @@ static u64 kvm_emul_gva_to_gpa(struct kvm_vcpu *vcpu, u64 gva, u32 access,
 	};
 
 	memcpy(mode.pdptrs, a->pdptrs, sizeof(mode.pdptrs));
+	/*
+	 * The instruction fetch of an MMIO exit walks the same entries each
+	 * time (the exit gives the data's GPA, not RIP's): its walk is
+	 * answered from the cache when they are unchanged (exact, see
+	 * kvm_walk_gva_cached()).
+	 */
+	if (access & PFERR_FETCH_MASK)
+		return kvm_walk_gva_cached(vcpu->kvm, &a->emulate_ctxt->fetch_walk, &mode, gva,
+					   access, true, exception);
 	return kvm_walk_gva(vcpu->kvm, &mode, gva, access, true, exception);
 }
 
@@ -2756,6 +2765,21 @@ static int kvm_fetch_guest_virt(struct x86_emulate_ctxt *ctxt, unsigned long add
 	struct kvm_vcpu *vcpu = emul_to_vcpu(ctxt);
 	u32 access = PFERR_FETCH_MASK | emulator_std_access(vcpu, false);
 
+	/* within a page: the fetch walk cache has the page's host address */
+	if ((addr & (PAGE_SIZE - 1)) + bytes <= PAGE_SIZE) {
+		u64 gpa = kvm_emul_gva_to_gpa(vcpu, addr, access, exception);
+		const void *host;
+
+		if (gpa == INVALID_GPA)
+			return X86EMUL_PROPAGATE_FAULT;
+		host = kvm_walk_cache_host(vcpu->kvm, &ctxt->fetch_walk, gpa);
+		if (host) {
+			memcpy(val, host, bytes);
+			return X86EMUL_CONTINUE;
+		}
+		return kvm_vcpu_rw_guest(vcpu, gpa, val, bytes, false) < 0 ? X86EMUL_IO_NEEDED
+									   : X86EMUL_CONTINUE;
+	}
 	return kvm_emul_virt_helper(vcpu, addr, val, bytes, access, exception, false);
 }
 
@@ -3039,6 +3063,8 @@ static void *emulator_get_fpu(struct x86_emulate_ctxt *ctxt)
 	return &vcpu->arch.guest_fpu;
 }
 
+static void emulator_get_segments(struct x86_emulate_ctxt *ctxt);
+
 static const struct x86_emulate_ops emulate_ops = {
 	.read_std = emulator_read_std,
 	.write_std = emulator_write_std,
@@ -3048,6 +3074,7 @@ static const struct x86_emulate_ops emulate_ops = {
 	.pio_in_emulated = emulator_pio_in_emulated,
 	.pio_out_emulated = emulator_pio_out_emulated,
 	.get_fpu = emulator_get_fpu,
+	.get_segments = emulator_get_segments,
 };
 
 /* struct vmx_emul_seg is struct kvm_seg_state: the segment registers are copied as arrays */
@@ -3059,6 +3086,28 @@ BUILD_BUG_ON(offsetof(struct vmx_emul_seg, base) != offsetof(struct kvm_seg_stat
 BUILD_BUG_ON((int)VMX_EMUL_ES != (int)VCPU_SREG_ES || (int)VMX_EMUL_CS != (int)VCPU_SREG_CS ||
 	     (int)VMX_EMUL_SS != (int)VCPU_SREG_SS || (int)VMX_EMUL_DS != (int)VCPU_SREG_DS ||
 	     (int)VMX_EMUL_FS != (int)VCPU_SREG_FS || (int)VMX_EMUL_GS != (int)VCPU_SREG_GS);
+
+/*
+ * emulator_get_segments(): the segment registers but CS and SS, GDTR and
+ * IDTR into the emulator's state (VCPU_EXREG_SEGMENTS, read now).
+ */
+static void emulator_get_segments(struct x86_emulate_ctxt *ctxt)
+{
+	struct kvm_vcpu *vcpu = emul_to_vcpu(ctxt);
+	struct vmx_emul_state *st = &ctxt->state;
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+
+	kvm_x86_call(cache_reg)(vcpu, VCPU_EXREG_SEGMENTS);
+	/* ES..GS in the same order and layout, LDTR and TR swapped */
+	memcpy(&st->seg[VMX_EMUL_ES], &a->seg[VCPU_SREG_ES], 6 * sizeof(st->seg[0]));
+	memcpy(&st->seg[VMX_EMUL_LDTR], &a->seg[VCPU_SREG_LDTR], sizeof(st->seg[0]));
+	memcpy(&st->seg[VMX_EMUL_TR], &a->seg[VCPU_SREG_TR], sizeof(st->seg[0]));
+	st->gdtr_base = a->gdt.address;
+	st->gdtr_limit = a->gdt.size;
+	st->idtr_base = a->idt.address;
+	st->idtr_limit = a->idt.size;
+	st->absent &= ~VMX_EMUL_ABSENT_SEGS;
+}
 
 /* init_emulate_ctxt(): the emulator's registers from vcpu->arch. */
 static void init_emulate_ctxt(struct kvm_vcpu *vcpu)
@@ -3076,14 +3125,21 @@ static void init_emulate_ctxt(struct kvm_vcpu *vcpu)
 	memcpy(st->regs, a->regs, sizeof(st->regs));
 	st->rip = a->regs[VCPU_REGS_RIP];
 	st->rflags = a->rflags;
-	/* ES..GS in the same order and layout, LDTR and TR swapped */
-	memcpy(&st->seg[VMX_EMUL_ES], &a->seg[VCPU_SREG_ES], 6 * sizeof(st->seg[0]));
-	memcpy(&st->seg[VMX_EMUL_LDTR], &a->seg[VCPU_SREG_LDTR], sizeof(st->seg[0]));
-	memcpy(&st->seg[VMX_EMUL_TR], &a->seg[VCPU_SREG_TR], sizeof(st->seg[0]));
-	st->gdtr_base = a->gdt.address;
-	st->gdtr_limit = a->gdt.size;
-	st->idtr_base = a->idt.address;
-	st->idtr_limit = a->idt.size;
+	/*
+	 * In 64-bit mode the segment registers but the access rights of CS
+	 * and SS come only for an instruction that reads them
+	 * (VMX_EMUL_NEED_STATE): not for a MOV to MMIO.  Note, the stale
+	 * copies in vcpu->arch.seg[] go to st->seg[] (and back) unread: the
+	 * assist sees the absent flag.
+	 */
+	st->absent = 0;
+	if ((a->efer & EFER_LMA) && (a->seg[VCPU_SREG_CS].ar & BIT(13)) &&
+	    !kvm_register_is_available(a, VCPU_EXREG_SEGMENTS)) {
+		st->absent = VMX_EMUL_ABSENT_SEGS;
+		memcpy(&st->seg[VMX_EMUL_ES], &a->seg[VCPU_SREG_ES], 6 * sizeof(st->seg[0]));
+	} else {
+		emulator_get_segments(ctxt);
+	}
 	st->cr0 = a->cr0;
 	st->cr2 = a->cr2;
 	st->cr3 = a->cr3;
@@ -3359,9 +3415,19 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code)
 	trace_kvm_page_fault(vcpu->vcpu_id, vcpu->arch.regs[VCPU_REGS_RIP], gpa, error_code);
 	idx = srcu_read_lock(&kvm->srcu);
 	r = RET_PF_CONTINUE;
-	/* An EPT misconfiguration: an MMIO SPTE says MMIO without a slot lookup. */
-	if (fault.rsvd)
+	/*
+	 * An EPT misconfiguration: an MMIO SPTE says MMIO without a slot
+	 * lookup; and if the vCPU's last MMIO fault was on this page in this
+	 * memslot generation, without looking the SPTE up either (KVM's
+	 * mmio_info_in_cache()).
+	 */
+	if (fault.rsvd && vcpu_match_mmio_gpa(vcpu, gpa)) {
+		fault.gfn = gpa >> PAGE_SHIFT;
+		fault.mmio_gen = vcpu->arch.mmio_gen;
+		r = RET_PF_EMULATE;
+	} else if (fault.rsvd) {
 		r = handle_mmio_page_fault(kvm, &kvm->arch.tdp_mmu, &fault);
+	}
 	if (r == RET_PF_CONTINUE)
 		r = kvm_tdp_page_fault(kvm, &kvm->arch.tdp_mmu, &fault);
 	if (r == RET_PF_EMULATE && !fault.slot)

@@ -109,8 +109,10 @@ enum kvm_reg {
 /*
  * Register groups cached lazily from the VMCS (KVM's VCPU_EXREG_*):
  * VCPU_EXREG_EMULATOR is what the instruction emulator reads and may write
- * back (segments, descriptor tables, CR0/2/3/4, EFER, PDPTRs,
- * interruptibility, DR6, XCR0), without the rest of the state a full
+ * back (CS/SS access rights, CR0/2/3/4, EFER, PDPTRs, interruptibility,
+ * DR6, XCR0; the segments themselves are VCPU_EXREG_SEGMENTS, and
+ * vcpu->arch.seg[] holds stale copies until that is read), without the
+ * rest of the state a full
  * cache_guest_state() moves (MSRs, DR0-3/DR7, SYSENTER, PAT);
  * VCPU_EXREG_FPU the x87/SSE registers (guest_fpu), which only the
  * instructions that use them need (KVM's emulator_get_fpu()).
@@ -118,6 +120,13 @@ enum kvm_reg {
 enum kvm_reg_ex {
 	VCPU_EXREG_EMULATOR,
 	VCPU_EXREG_FPU,
+	/*
+	 * The segment registers, GDTR and IDTR, of which VCPU_EXREG_EMULATOR
+	 * has only the access rights of CS and SS (mode, CPL): outside 64-bit
+	 * mode the emulator takes them at once, in 64-bit mode only for an
+	 * instruction that reads them (KVM's segment cache).
+	 */
+	VCPU_EXREG_SEGMENTS,
 };
 
 /* Segment registers, in the order of the VMCS guest-state area. */

@@ -391,10 +391,37 @@ GUEST(g_ioeventfd)
 	movw $0x1234, (%rbx)		/* 2 bytes: an exit */
 	movb $1, 0x1000(%rbx)		/* length 0 (any length): the eventfd */
 	movl $2, 0x1000(%rbx)
-	mov 0x1000(%rbx), %eax		/* reads always exit */
+	mov 0x1004(%rbx), %eax		/* reads exit (0x1000 is a doorbell: irq_ioeventfd_fast_mmio) */
 	out %eax, $0x10
 	jmp .
 END(g_ioeventfd)
+#undef G
+
+/*
+ * ---- KVM's fast MMIO path: a zero-length ioeventfd at 0xd0002000; writes
+ * of several lengths and encodings (3 to 6 bytes) are skipped exactly,
+ * then a read of the doorbell. ----
+ */
+#define G g_fast_mmio
+GUEST(g_fast_mmio)
+	mov $0xd0002000, %ebx
+	lea -0x10(%rbx), %rdx
+	xor %ecx, %ecx
+	movl $0x11, (%rbx)		/* c7 03 imm32: 6 bytes */
+	inc %ecx
+	movb $0x22, (%rbx)		/* c6 03 imm8: 3 bytes */
+	inc %ecx
+	mov %rcx, (%rbx)		/* REX.W 89 0b: 3 bytes */
+	inc %ecx
+	movw $0x44, 0x10(%rdx)		/* 66 c7 42 10 imm16: 6 bytes */
+	inc %ecx
+	mov %ecx, %eax
+	out %eax, $0x10
+	mov $0x77, %eax
+	mov (%rbx), %eax		/* VMX KVM: skipped and signalled; else an MMIO read */
+	out %eax, $0x11
+	jmp .
+END(g_fast_mmio)
 #undef G
 
 /*

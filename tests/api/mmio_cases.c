@@ -47,6 +47,8 @@ MG_DECL(mg_pf_ins);
 MG_DECL(mg_pm32);
 MG_DECL(mg_fetch_mmio);
 MG_DECL(mg_sreg);
+MG_DECL(mg_seg64);
+MG_DECL(mg_mmio_then_ram);
 MG_DECL(mg_user);
 MG_DECL(mg_step);
 MG_DECL(mg_idt_mmio);
@@ -575,6 +577,71 @@ KVM_CASE(mmio_segment_load)
 		mt_mem(t, "gdt", g.ram + MG_GDT, 0x18);
 	}
 	mt_destroy(&g);
+}
+
+/*
+ * Segment registers the guest changed without an exit (FS/GS bases by
+ * WRMSR, null DS and ES): MMIO through FS and GS goes to their bases, a
+ * stored selector is the current one (userkvm reads segments lazily in
+ * 64-bit mode; these instructions must get them).
+ */
+KVM_CASE(mmio_segments_64)
+{
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_seg64, mg_seg64_end, false)) {
+		int n = mt_run(t, &g, 16);
+
+		CHECK_EQ(n, 7);
+		mt_regs(t, &g);
+		{
+			struct kvm_sregs sr;
+
+			CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_SREGS, &sr));
+			t_seg(t, "ds", &sr.ds);
+			t_seg(t, "es", &sr.es);
+			t_seg(t, "fs", &sr.fs);
+			t_seg(t, "gs", &sr.gs);
+		}
+	}
+	mt_destroy(&g);
+}
+
+/*
+ * A page that was MMIO (an MMIO exit, cached by KVM as MMIO for the vCPU)
+ * gets a memslot: the next access to it is RAM, no MMIO exit.
+ */
+KVM_CASE(mmio_page_becomes_ram)
+{
+	struct mt_vm g;
+	unsigned char *page = mmap(NULL, 0x1000, PROT_READ | PROT_WRITE,
+				   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	CHECK(page != MAP_FAILED, "mmap");
+	if (page == MAP_FAILED)
+		return;
+	if (!mt_create(t, &g, mg_mmio_then_ram, mg_mmio_then_ram_end, false)) {
+		struct kvm_userspace_memory_region m = {
+			.slot = 5, .guest_phys_addr = 0x10000000, .memory_size = 0x1000,
+			.userspace_addr = (unsigned long)page,
+		};
+		int n;
+
+		memset(page, 0xee, 0x1000);
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_RUN, 0));
+		CHECK_EQ(g.run->exit_reason, KVM_EXIT_MMIO);
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_RUN, 0));
+		CHECK(g.run->exit_reason == KVM_EXIT_IO && g.run->io.port == 0x80, "exit %u",
+		      g.run->exit_reason);
+		CHECK_OK(t, IOC(t, g.vm, KVM_SET_USER_MEMORY_REGION, &m));
+		n = mt_run(t, &g, 8);
+		CHECK_EQ(n, 0);
+		mt_regs(t, &g);
+		mt_mem(t, "page", page, 8);
+		CHECK_EQ(page[4], 0x22);
+	}
+	mt_destroy(&g);
+	munmap(page, 0x1000);
 }
 
 /* Without an irqchip the same accesses are userspace's: every one exits. */

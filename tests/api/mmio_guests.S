@@ -303,6 +303,49 @@ GUEST(mg_sreg)
 END(mg_sreg)
 
 /*
+ * 64-bit mode with segment state the guest changed itself since the last
+ * exit that read it: FS and GS bases by WRMSR, then FS (base 0) and GS
+ * (base 0x10000100) reloaded natively and DS and ES made null.  MMIO
+ * through FS and GS, a read-modify-write through FS, the selectors stored
+ * to MMIO (MOV r/m, Sreg), a MOVS from RAM to MMIO.
+ */
+GUEST(mg_seg64)
+	mov $0xc0000100, %ecx
+	mov $0x7000000, %eax
+	xor %edx, %edx
+	wrmsr				/* FS base */
+	mov $0xc0000101, %ecx
+	mov $(MMIO + 0x100), %eax
+	wrmsr				/* GS base */
+	mov $0x10, %eax
+	mov %eax, %fs			/* FS base 0 */
+	xor %eax, %eax
+	mov %eax, %ds
+	mov %eax, %es
+	movl $0x11223344, %fs:MMIO + 8
+	movl %gs:0x10, %esi		/* MMIO + 0x110 */
+	addl $5, %fs:MMIO + 0x30
+	mov $MMIO, %rbx
+	mov %ds, 0x20(%rbx)		/* 0 */
+	mov %ss, 0x28(%rbx)		/* 0x10 */
+	mov $DATA, %rsi
+	lea 0x40(%rbx), %rdi
+	movsl
+	mov %fs, %edx
+	DONE
+END(mg_seg64)
+
+/* An MMIO write, then (after userspace put a memslot there) the same page is RAM. */
+GUEST(mg_mmio_then_ram)
+	mov $MMIO, %rbx
+	movl $0x1111, (%rbx)
+	out %al, $0x80
+	movl $0x2222, 4(%rbx)
+	mov (%rbx), %ecx
+	DONE
+END(mg_mmio_then_ram)
+
+/*
  * CPL3 (IRETQ to user segments 0x1b/0x23 with IOPL 3): MMIO and string
  * I/O from user mode, translated with user-mode page walks.
  */

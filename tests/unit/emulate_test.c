@@ -363,6 +363,82 @@ static void test_segment_load(void)
 	CHECK_EQ(st.seg[VMX_EMUL_ES].selector, 0x18);
 }
 
+/*
+ * VMX_EMUL_ABSENT_SEGS: in 64-bit mode a plain MOV runs without the data
+ * segments (their garbage is not read); an FS-relative MOV, a MOV from a
+ * segment register, MOV to a segment register and OUT ask for them
+ * (VMX_EMUL_NEED_STATE, nothing done) and run once they are there; in
+ * 32-bit mode everything asks.
+ */
+static void test_absent_segments(void)
+{
+	static const u8 mov[] = { 0x89, 0x03 };			/* mov %eax, (%rbx) */
+	static const u8 fs_mov[] = { 0x64, 0x89, 0x03 };	/* mov %eax, %fs:(%rbx) */
+	static const u8 from_sreg[] = { 0x8c, 0x1b };		/* mov %ds, (%rbx) */
+	static const u8 to_sreg[] = { 0x8e, 0x03 };		/* mov (%rbx), %es */
+	static const u8 out[] = { 0xe6, 0x80 };			/* out %al, $0x80 */
+	const u8 *forms[] = { fs_mov, from_sreg, to_sreg, out };
+	const size_t lens[] = { sizeof(fs_mov), sizeof(from_sreg), sizeof(to_sreg), sizeof(out) };
+	struct vmx_emul_state st, before;
+	struct vmx_emul_insn in = { 0 };
+	struct vmx_emul_exception e;
+
+	setup(&st, true);
+	code(mov, sizeof(mov), 0x1000);
+	st.regs[0] = 0x11223344;
+	st.regs[3] = 0x8000;
+	st.absent = VMX_EMUL_ABSENT_SEGS;
+	for (int s = 0; s < VMX_EMUL_NR_SEGS; s++)	/* what a VMM has not read */
+		if (s != VMX_EMUL_CS && s != VMX_EMUL_SS)
+			st.seg[s] = (struct vmx_emul_seg){ 0xdead0000, 0, 0, 0x1234 };
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_CONTINUE);
+	CHECK_EQ(mmio_writes, 1);
+	CHECK_EQ(mmio_wval, 0x11223344);	/* at 0x8000: the DS base is not read */
+	CHECK_EQ(st.rip, 0x1002);
+	CHECK_EQ(st.seg[VMX_EMUL_DS].base, 0xdead0000);	/* left as given */
+	for (unsigned int k = 0; k < ARRAY_SIZE(forms); k++) {
+		u32 fs_base = 0x100;
+
+		setup(&st, true);
+		code(forms[k], lens[k], 0x1000);
+		st.regs[0] = 0x55;
+		st.regs[3] = 0x7f00;
+		st.absent = VMX_EMUL_ABSENT_SEGS;
+		st.seg[VMX_EMUL_FS].base = 0xdead0000;
+		st.gdtr_base = 0x100;
+		st.gdtr_limit = 0x1f;
+		mem[0x100 + 0x10 + 5] = 0x93;	/* GDT[2]: data */
+		mem[0x100 + 0x10 + 0] = 0xff;
+		mem[0x7f00] = 0x10;	/* the selector mov (%rbx), %es loads */
+		before = st;
+		memset(&in, 0, sizeof(in));
+		CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_NEED_STATE);
+		CHECK(!memcmp(&st, &before, sizeof(st)), "form %u: state changed", k);
+		CHECK(mmio_writes == 0 && mmio_reads == 0 && pio_outs == 0, "form %u: accessed", k);
+		st.absent = 0;	/* filled in */
+		st.seg[VMX_EMUL_FS].base = fs_base;
+		st.seg[VMX_EMUL_DS].selector = 0x33;
+		CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_CONTINUE);
+		CHECK_EQ(st.rip, 0x1000 + lens[k]);
+		if (k == 0)
+			CHECK_EQ(mmio_writes, 1);	/* at 0x8000 = FS base + 0x7f00 */
+		if (k == 1)
+			CHECK_EQ(mem[0x7f00], 0x33);	/* DS's selector as filled in */
+		if (k == 2)
+			CHECK_EQ(st.seg[VMX_EMUL_ES].selector, 0x10);
+		if (k == 3)
+			CHECK_EQ(pio_outs, 1);
+	}
+	/* 32-bit mode: the segments are always needed */
+	setup(&st, false);
+	code(mov, sizeof(mov), 0x1000);
+	st.regs[3] = 0x8000;
+	st.absent = VMX_EMUL_ABSENT_SEGS;
+	memset(&in, 0, sizeof(in));
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_NEED_STATE);
+	CHECK_EQ(mmio_writes, 0);
+}
+
 /* REP MOVSB runs one iteration per call; RIP stays until RCX is 0. */
 static void test_rep_one_iteration(void)
 {
@@ -651,6 +727,7 @@ int main(void)
 	RUN_TEST(test_core_exceptions);
 	RUN_TEST(test_refused);
 	RUN_TEST(test_segment_load);
+	RUN_TEST(test_absent_segments);
 	RUN_TEST(test_rep_one_iteration);
 	RUN_TEST(test_pio);
 	RUN_TEST(test_fetch_page_split);

@@ -384,6 +384,122 @@ static void test_table_unmapped_during_walks(void)
 	end();
 }
 
+static struct kvm_walk_cache wcache;
+
+static u64 cwalk(const struct kvm_walk_mode *m, u64 gva, u32 access, struct x86_exception *f)
+{
+	int idx = srcu_read_lock(&vm->srcu);
+	u64 gpa;
+
+	memset(f, 0, sizeof(*f));
+	gpa = kvm_walk_gva_cached(vm, &wcache, m, gva, access, true, f);
+	srcu_read_unlock(&vm->srcu, idx);
+	return gpa;
+}
+
+#define EXPECT_CGPA(m, gva, access, want)					\
+	do {									\
+		struct x86_exception __f;					\
+		CHECK_EQ(cwalk(m, gva, access, &__f), (u64)(want));		\
+	} while (0)
+
+/*
+ * kvm_walk_gva_cached() gives what a walk of the tables as they are now
+ * gives, whatever changed since the cached walk: an entry remapped, made
+ * not present or supervisor-only, an A or D bit cleared (the walk sets it
+ * again), the mode, the access, the memslots.
+ */
+static void test_walk_cache(void)
+{
+	const u32 F = PFERR_FETCH_MASK;
+	struct kvm_userspace_memory_region2 mem = { 0 };
+	struct kvm_walk_mode m;
+	struct x86_exception f;
+	u8 *ram2;
+
+	begin();
+	memset(&wcache, 0, sizeof(wcache));
+	m = setup_4level();
+	EXPECT_CGPA(&m, 0x400abc, F, 0x123abc);
+	EXPECT_CGPA(&m, 0x400abc, F, 0x123abc);
+	/* the page's host address (kvm_walk_cache_host()), only for that page */
+	CHECK(kvm_walk_cache_host(vm, &wcache, 0x123abc) == ram + 0x123abc, "host address");
+	CHECK(kvm_walk_cache_host(vm, &wcache, 0x124abc) == NULL, "another page");
+	EXPECT_CGPA(&m, 0x400def, F, 0x123def);		/* same page, another offset */
+	EXPECT_CGPA(&m, 0x401abc, F, 0x124abc);		/* another page */
+	EXPECT_CGPA(&m, 0x400abc, F, 0x123abc);
+	/* the leaf remapped */
+	*pte64(0x4000, 0) = 0x130000 | P | W | U | A;
+	EXPECT_CGPA(&m, 0x400abc, F, 0x130abc);
+	/* A cleared in the PML4E and in the leaf: set again */
+	*pte64(0x1000, 0) &= ~A;
+	*pte64(0x4000, 0) &= ~A;
+	EXPECT_CGPA(&m, 0x400abc, F, 0x130abc);
+	CHECK(*pte64(0x1000, 0) & A, "A not set again in the PML4E");
+	CHECK(*pte64(0x4000, 0) & A, "A not set again in the PTE");
+	/* a write sets D, once cleared again too */
+	EXPECT_CGPA(&m, 0x400abc, PFERR_WRITE_MASK, 0x130abc);
+	CHECK(*pte64(0x4000, 0) & D, "D not set");
+	EXPECT_CGPA(&m, 0x400abc, PFERR_WRITE_MASK, 0x130abc);
+	*pte64(0x4000, 0) &= ~D;
+	EXPECT_CGPA(&m, 0x400abc, PFERR_WRITE_MASK, 0x130abc);
+	CHECK(*pte64(0x4000, 0) & D, "D not set again");
+	/* the access: a user fetch of a supervisor page faults */
+	*pte64(0x4000, 0) &= ~U;
+	CHECK_EQ(cwalk(&m, 0x400abc, F, &f), 0x130abc);
+	CHECK_EQ(cwalk(&m, 0x400abc, F | PFERR_USER_MASK, &f), INVALID_GPA);
+	CHECK_EQ(f.error_code, 0x15);
+	/* the mode: SMEP with a user page */
+	*pte64(0x4000, 0) |= U;
+	CHECK_EQ(cwalk(&m, 0x400abc, F, &f), 0x130abc);
+	m.cr4 |= T_CR4_SMEP;
+	CHECK_EQ(cwalk(&m, 0x400abc, F, &f), INVALID_GPA);
+	CHECK_EQ(f.error_code, 0x11);
+	m.cr4 &= ~T_CR4_SMEP;
+	/* a middle level made not present, then back */
+	EXPECT_CGPA(&m, 0x400abc, F, 0x130abc);
+	*pte64(0x3000, 2) &= ~P;
+	CHECK_EQ(cwalk(&m, 0x400abc, F, &f), INVALID_GPA);
+	CHECK_EQ(f.error_code, 0x10);
+	*pte64(0x3000, 2) |= P;
+	EXPECT_CGPA(&m, 0x400abc, F, 0x130abc);
+	/* CR3 elsewhere: a copy of the tables with another leaf */
+	memcpy(ram + 0x11000, ram + 0x1000, 0x4000);
+	*pte64(0x11000, 0) = 0x12000 | P | W | U;
+	*pte64(0x12000, 0) = 0x13000 | P | W | U;
+	*pte64(0x13000, 2) = 0x14000 | P | W | U;
+	*pte64(0x14000, 0) = 0x140000 | P | W | U;
+	m.cr3 = 0x11000;
+	EXPECT_CGPA(&m, 0x400abc, F, 0x140abc);
+	m.cr3 = 0x1000;
+	EXPECT_CGPA(&m, 0x400abc, F, 0x130abc);
+	/* the memslot now backed by other host memory, the same tables but the leaf */
+	ram2 = mmap(NULL, RAM_SIZE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	memcpy(ram2, ram, 0x20000);
+	((u64 *)(ram2 + 0x4000))[0] = 0x150000 | P | W | U | A;
+	mem.memory_size = 0;	/* deleted, then made again over ram2 */
+	CHECK_EQ(kvm_set_memory_region(vm, &mem), 0);
+	mem.memory_size = RAM_SIZE;
+	mem.userspace_addr = (u64)(uintptr_t)ram2;
+	CHECK_EQ(kvm_set_memory_region(vm, &mem), 0);
+	EXPECT_CGPA(&m, 0x400abc, F, 0x150abc);
+	CHECK(kvm_walk_cache_host(vm, &wcache, 0x150abc) == ram2 + 0x150abc, "host address, new slot");
+	mem.memory_size = 0;
+	CHECK_EQ(kvm_set_memory_region(vm, &mem), 0);
+	CHECK(kvm_walk_cache_host(vm, &wcache, 0x150abc) == NULL, "slot deleted");
+	mem.memory_size = RAM_SIZE;
+	mem.userspace_addr = (u64)(uintptr_t)ram2;
+	CHECK_EQ(kvm_set_memory_region(vm, &mem), 0);
+	mem.memory_size = 0;
+	CHECK_EQ(kvm_set_memory_region(vm, &mem), 0);
+	mem.memory_size = RAM_SIZE;
+	mem.userspace_addr = (u64)(uintptr_t)ram;
+	CHECK_EQ(kvm_set_memory_region(vm, &mem), 0);
+	EXPECT_CGPA(&m, 0x400abc, F, 0x130abc);
+	munmap(ram2, RAM_SIZE);
+	end();
+}
+
 int main(void)
 {
 	RUN_TEST(test_4level);
@@ -393,5 +509,6 @@ int main(void)
 	RUN_TEST(test_nonpaged);
 	RUN_TEST(test_ad_dirty_log_and_readonly);
 	RUN_TEST(test_table_unmapped_during_walks);
+	RUN_TEST(test_walk_cache);
 	return test_cases_failed != 0;
 }

@@ -26,6 +26,7 @@ struct walk_acc {
  */
 struct walk_tables {
 	struct kvm_memory_slot *slot;
+	struct kvm_walk_cache *rec;	/* if set: the entries read go there */
 };
 
 /* The host address of the table entry at @gpa, 0 if no memslot has it. */
@@ -69,12 +70,20 @@ static __always_inline bool guest_pte_read(struct kvm *kvm, struct walk_tables *
 		return false;
 	if (likely(__atomic_load_n(&wt->slot->hva_checked, __ATOMIC_SEQ_CST))) {
 		pte_load(hva, pte, size);
-		return true;
+	} else {
+		if (!kvm_hva_access_begin(kvm, wt->slot, hva, &locked))
+			return false;
+		pte_load(hva, pte, size);
+		kvm_hva_access_end(kvm, locked);
 	}
-	if (!kvm_hva_access_begin(kvm, wt->slot, hva, &locked))
-		return false;
-	pte_load(hva, pte, size);
-	kvm_hva_access_end(kvm, locked);
+	if (wt->rec && wt->rec->n < KVM_WALK_MAX_LEVELS) {
+		struct kvm_walk_pte *r = &wt->rec->pte[wt->rec->n++];
+
+		r->slot = wt->slot;
+		r->hva = hva;
+		r->val = size == 8 ? *(u64 *)pte : *(u32 *)pte;
+		r->size = (u8)size;
+	}
 	return true;
 }
 
@@ -102,6 +111,9 @@ static void guest_pte_set_bits(struct kvm *kvm, struct walk_tables *wt, u64 gpa,
 	mark_page_dirty_in_slot(kvm, wt->slot, gpa >> PAGE_SHIFT);
 	vmx_op_code_written((const void *)(uintptr_t)hva, size);
 	kvm_hva_access_end(kvm, locked);
+	/* the entry as the walk leaves it: the last one read */
+	if (wt->rec && wt->rec->n && wt->rec->pte[wt->rec->n - 1].hva == hva)
+		wt->rec->pte[wt->rec->n - 1].val |= bits;
 }
 
 /*
@@ -161,11 +173,11 @@ static bool is_canonical(u64 va, int bits)
 	return (u64)((s64)(va << (64 - bits)) >> (64 - bits)) == va;
 }
 
-u64 kvm_walk_gva(struct kvm *kvm, const struct kvm_walk_mode *mode, u64 gva, u32 access,
-		 bool set_ad, struct x86_exception *fault)
+static u64 walk_gva(struct kvm *kvm, const struct kvm_walk_mode *mode, u64 gva, u32 access,
+		    bool set_ad, struct x86_exception *fault, struct kvm_walk_cache *rec)
 {
 	struct walk_acc acc = { true, true, false };
-	struct walk_tables wt = { NULL };
+	struct walk_tables wt = { NULL, rec };
 
 	if (!(mode->cr0 & X86_CR0_PG))
 		return mode->efer & EFER_LMA ? gva : (u32)gva;
@@ -193,4 +205,76 @@ u64 kvm_walk_gva(struct kvm *kvm, const struct kvm_walk_mode *mode, u64 gva, u32
 	}
 	return paging32_walk_addr_generic(kvm, mode, gva, access, set_ad,
 					  mode->cr3 & 0xfffff000ull, 2, &acc, &wt, fault);
+}
+
+u64 kvm_walk_gva(struct kvm *kvm, const struct kvm_walk_mode *mode, u64 gva, u32 access,
+		 bool set_ad, struct x86_exception *fault)
+{
+	return walk_gva(kvm, mode, gva, access, set_ad, fault, NULL);
+}
+
+static bool walk_mode_equal(const struct kvm_walk_mode *a, const struct kvm_walk_mode *b)
+{
+	return a->cr0 == b->cr0 && a->cr3 == b->cr3 && a->cr4 == b->cr4 && a->efer == b->efer &&
+	       a->maxphyaddr == b->maxphyaddr && a->smap_check == b->smap_check &&
+	       !memcmp(a->pdptrs, b->pdptrs, sizeof(a->pdptrs));
+}
+
+/* Every entry the cached walk read still holds the value it left there. */
+static bool walk_cache_entries_same(const struct kvm_walk_cache *c)
+{
+	for (int i = 0; i < c->n; i++) {
+		const struct kvm_walk_pte *r = &c->pte[i];
+		u64 v = 0;
+
+		/* the host page is still the slot's (guest_pte_read()'s fast case) */
+		if (!__atomic_load_n(&r->slot->hva_checked, __ATOMIC_SEQ_CST))
+			return false;
+		pte_load(r->hva, &v, r->size);
+		if (v != r->val)
+			return false;
+	}
+	return true;
+}
+
+u64 kvm_walk_gva_cached(struct kvm *kvm, struct kvm_walk_cache *c,
+			const struct kvm_walk_mode *mode, u64 gva, u32 access, bool set_ad,
+			struct x86_exception *fault)
+{
+	u64 gen = kvm_memslots(kvm)->generation, gpa;
+
+	if (!(mode->cr0 & X86_CR0_PG))
+		return kvm_walk_gva(kvm, mode, gva, access, set_ad, fault);
+	/*
+	 * Note, the slots the entries point to cannot have been freed: the
+	 * generation is the same, and the caller holds kvm->srcu.
+	 */
+	if (c->valid && c->gva_page == (gva & ~0xfffull) && c->access == access &&
+	    c->set_ad == set_ad && c->gen == gen && walk_mode_equal(&c->mode, mode) &&
+	    walk_cache_entries_same(c))
+		return c->gpa_page | (gva & 0xfff);
+	c->valid = false;
+	c->n = 0;
+	gpa = walk_gva(kvm, mode, gva, access, set_ad, fault, c);
+	if (gpa == INVALID_GPA)
+		return gpa;
+	c->page_slot = gfn_to_memslot(kvm, gpa >> PAGE_SHIFT);
+	c->page_hva = c->page_slot ? gfn_to_hva_memslot(c->page_slot, gpa >> PAGE_SHIFT) : 0;
+	c->valid = true;
+	c->set_ad = set_ad;
+	c->access = access;
+	c->gen = gen;
+	c->gva_page = gva & ~0xfffull;
+	c->gpa_page = gpa & ~0xfffull;
+	c->mode = *mode;
+	return gpa;
+}
+
+void *kvm_walk_cache_host(struct kvm *kvm, const struct kvm_walk_cache *c, u64 gpa)
+{
+	if (!c->valid || !c->page_hva || (gpa & ~0xfffull) != c->gpa_page ||
+	    c->gen != kvm_memslots(kvm)->generation ||
+	    !__atomic_load_n(&c->page_slot->hva_checked, __ATOMIC_SEQ_CST))
+		return NULL;
+	return (void *)(c->page_hva + (gpa & 0xfff));
 }

@@ -12,6 +12,7 @@
 #include "util/types.h"
 
 struct kvm;
+struct kvm_memory_slot;
 
 #define INVALID_GPA (~0ull)
 
@@ -44,5 +45,51 @@ struct x86_exception {
  */
 u64 kvm_walk_gva(struct kvm *kvm, const struct kvm_walk_mode *mode, u64 gva, u32 access,
 		 bool set_ad, struct x86_exception *fault);
+
+#define KVM_WALK_MAX_LEVELS 5
+
+/*
+ * struct kvm_walk_cache - the last successful walk of one vCPU's user of
+ * kvm_walk_gva_cached(): its inputs and every table entry it read, with
+ * the value the entry had once the walk was done (A/D bits set).  The walk
+ * is a function of these alone (and of the memslots, which the generation
+ * pins), so a walk with the same inputs whose entries all still hold those
+ * values would give the same address and write nothing: it is answered
+ * from here, exactly.  Valid only while the memslot generation is the same.
+ */
+struct kvm_walk_cache {
+	bool valid, set_ad;
+	int n;
+	u32 access;
+	u64 gen;
+	u64 gva_page, gpa_page;
+	struct kvm_walk_mode mode;
+	/* the memslot and host address of the page at gpa_page, if RAM */
+	struct kvm_memory_slot *page_slot;
+	uintptr_t page_hva;
+	struct kvm_walk_pte {
+		struct kvm_memory_slot *slot;
+		uintptr_t hva;
+		u64 val;
+		u8 size;
+	} pte[KVM_WALK_MAX_LEVELS];
+};
+
+/*
+ * kvm_walk_gva_cached() - kvm_walk_gva(), answered from @cache when the
+ * walk would read the same entries with the same values (see above).
+ * Caller holds kvm->srcu.
+ */
+u64 kvm_walk_gva_cached(struct kvm *kvm, struct kvm_walk_cache *cache,
+			const struct kvm_walk_mode *mode, u64 gva, u32 access, bool set_ad,
+			struct x86_exception *fault);
+
+/*
+ * kvm_walk_cache_host() - the host address of guest-physical @gpa if it is
+ * in the page @cache's walk gave and that page is RAM whose host mapping
+ * is checked (as kvm_hva_access_begin()'s fast case), else NULL: a read
+ * of it then needs no memslot lookup.  Caller holds kvm->srcu.
+ */
+void *kvm_walk_cache_host(struct kvm *kvm, const struct kvm_walk_cache *cache, u64 gpa);
 
 #endif

@@ -329,17 +329,25 @@ static void vmx_cache_rsp(struct kvm_vcpu *vcpu)
 	}
 }
 
-/* The guest's segment registers, GDTR and IDTR from the VMCS. */
+/* One segment register from the VMCS (vmx_read_guest_seg_*() in KVM). */
+static void vmx_read_guest_seg(struct kvm_vcpu_arch *a, int i)
+{
+	struct kvm_seg_state *s = &a->seg[i];
+
+	s->selector = __vmcs_readl(kvm_vmx_segment_fields[i].selector);
+	s->base = __vmcs_readl(kvm_vmx_segment_fields[i].base);
+	s->limit = __vmcs_readl(kvm_vmx_segment_fields[i].limit);
+	s->ar = __vmcs_readl(kvm_vmx_segment_fields[i].ar_bytes);
+}
+
+/*
+ * The guest's segment registers, GDTR and IDTR from the VMCS (for the
+ * emulator: VCPU_EXREG_SEGMENTS).
+ */
 static void vmx_read_segments(struct kvm_vcpu_arch *a)
 {
-	for (int i = 0; i < NR_VCPU_SREGS; i++) {
-		struct kvm_seg_state *s = &a->seg[i];
-
-		s->selector = __vmcs_readl(kvm_vmx_segment_fields[i].selector);
-		s->base = __vmcs_readl(kvm_vmx_segment_fields[i].base);
-		s->limit = __vmcs_readl(kvm_vmx_segment_fields[i].limit);
-		s->ar = __vmcs_readl(kvm_vmx_segment_fields[i].ar_bytes);
-	}
+	for (int i = 0; i < NR_VCPU_SREGS; i++)
+		vmx_read_guest_seg(a, i);
 	a->gdt.address = vmcs_readl(GUEST_GDTR_BASE);
 	a->gdt.size = vmcs_read32(GUEST_GDTR_LIMIT);
 	a->idt.address = vmcs_readl(GUEST_IDTR_BASE);
@@ -392,7 +400,18 @@ static void vmx_read_emulator_regs(struct kvm_vcpu *vcpu)
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 
 	vmx_cache_rsp(vcpu);
-	vmx_read_segments(a);
+	/*
+	 * The access rights of CS and SS (mode, CPL: kvm_get_cpl(),
+	 * is_64_bit_mode()); the rest of the segment registers and the
+	 * descriptor tables are VCPU_EXREG_SEGMENTS, read if asked for.
+	 * Until then vcpu->arch.seg[] holds stale copies of them, and so does
+	 * emul_seg[]: the write-back finds them unchanged.
+	 */
+	if (!kvm_register_is_available(a, VCPU_EXREG_SEGMENTS)) {
+		a->seg[VCPU_SREG_CS].ar = vmcs_read32(GUEST_CS_AR_BYTES);
+		a->seg[VCPU_SREG_SS].ar = vmcs_read32(GUEST_SS_AR_BYTES);
+		memcpy(vmx->emul_seg, a->seg, sizeof(vmx->emul_seg));
+	}
 	/* Every CR0/CR4 bit is host-owned (init_vmcs()): the shadows are the guest's values. */
 	a->cr0 = vmcs_readl(CR0_READ_SHADOW);
 	a->cr3 = vmcs_readl(GUEST_CR3);
@@ -406,7 +425,6 @@ static void vmx_read_emulator_regs(struct kvm_vcpu *vcpu)
 	a->cr2 = native_read_cr2();
 	a->dr6 = get_debugreg(6);
 	a->xcr0 = xgetbv(0);
-	memcpy(vmx->emul_seg, a->seg, sizeof(vmx->emul_seg));
 	vmx->emul_interruptibility = a->interruptibility;
 	vmx->emul_cr2 = a->cr2;
 	vmx->emul_dr6 = a->dr6;
@@ -418,7 +436,13 @@ static void vmx_write_emulator_regs(struct kvm_vcpu *vcpu)
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 
-	for (int i = 0; i < NR_VCPU_SREGS; i++) {
+	/*
+	 * Usually nothing changed: one compare of the arrays first.  Note,
+	 * padding that differs (a->seg[] set field by field) only costs the
+	 * loop below, which compares the fields.
+	 */
+	for (int i = memcmp(a->seg, vmx->emul_seg, sizeof(a->seg)) ? 0 : NR_VCPU_SREGS;
+	     i < NR_VCPU_SREGS; i++) {
 		const struct kvm_seg_state *s = &a->seg[i], *o = &vmx->emul_seg[i];
 
 		/* Field by field: the structure has padding. */
@@ -449,9 +473,19 @@ static void vmx_cache_reg(struct kvm_vcpu *vcpu, int reg)
 
 	if (!to_vmx(vcpu)->state_in_hw || kvm_register_is_available(a, reg))
 		return;
-	if (reg == VCPU_EXREG_EMULATOR)
+	if (reg == VCPU_EXREG_EMULATOR) {
 		vmx_read_emulator_regs(vcpu);
-	else if (reg == VCPU_EXREG_FPU)
+	} else if (reg == VCPU_EXREG_SEGMENTS) {
+		struct vcpu_vmx *vmx = to_vmx(vcpu);
+
+		/*
+		 * Note, nothing has written them since the exit (the emulator
+		 * changes only ES..GS of an instruction that got them first):
+		 * the copy for the write-back is what the VMCS holds.
+		 */
+		vmx_read_segments(a);
+		memcpy(vmx->emul_seg, a->seg, sizeof(vmx->emul_seg));
+	} else if (reg == VCPU_EXREG_FPU)
 		cpu_fpu_save(&a->guest_fpu);
 	a->regs_avail |= 1u << reg;
 }
@@ -1048,6 +1082,21 @@ static int handle_ept_misconfig(struct kvm_vcpu *vcpu)
 		run->internal.data[4] = 0;	/* last_vmentry_cpu */
 		run->internal.ndata = 5;
 		return 0;
+	}
+	/*
+	 * KVM's fast MMIO path: a zero-length ioeventfd at this address
+	 * (KVM_FAST_MMIO_BUS, which matches the address alone) is signalled
+	 * and the instruction skipped, without decoding it: whatever it is,
+	 * read or write, the access is the doorbell (KVM's semantics).  As on
+	 * bare metal, the length comes from VM_EXIT_INSTRUCTION_LEN, which the
+	 * processor saves for EPT misconfigurations; if it gave none, the
+	 * emulator below reaches the same ioeventfd for a write.
+	 */
+	if (to_vmx(vcpu)->exit_instr_len) {
+		u8 none = 0;
+
+		if (kvm_ioeventfd_write(vcpu->kvm, false, gpa, 0, &none))
+			return kvm_skip_emulated_instruction(vcpu);
 	}
 	/* KVM's MMIO SPTEs are misconfigured on purpose: an MMIO access. */
 	return kvm_mmu_page_fault(vcpu, gpa, PFERR_RSVD_MASK);
