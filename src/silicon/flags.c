@@ -25,9 +25,12 @@ u8 parity8(u64 v)
 u64 lf_compute(struct cpu *c)
 {
 	u64 r = c->lf_res, a = c->lf_s1, b = c->lf_s2, f = 0;
-	int sz = c->lf_sz;
-	u64 sb = 1ull << ((8 << sz) - 1);
-	u64 m = sz_mask(sz);
+	int sz = c->lf_sz & 3;
+	/* Sign bit and mask of each operand size, by table: no shifts by a variable count. */
+	static const u64 sign_bit[4] = { 0x80, 0x8000, 0x80000000, 0x8000000000000000 };
+	static const u64 size_mask[4] = { 0xff, 0xffff, 0xffffffff, ~0ull };
+	u64 sb = sign_bit[sz];
+	u64 m = size_mask[sz];
 
 	switch (c->lf_op) {
 	case LF_ADD:

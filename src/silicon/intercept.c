@@ -228,9 +228,21 @@ bool vmx_intercept_io(struct cpu *c, const struct insn *i, u16 port, int size, b
 
 	if (!vmx_io_exits(CTLS(c), port, size))
 		return false;
-	*x = (struct vmx_exit_info){ .reason = EXIT_REASON_IO_INSTRUCTION };
+	/*
+	 * Field by field, not a compound literal: the same values, without
+	 * zeroing the whole record first (gla and gpa are read only when
+	 * their valid bits say so, vmx_complete_exit()).
+	 */
+	x->reason = EXIT_REASON_IO_INSTRUCTION;
 	x->qual = vmx_io_qual(port, size, in, string, string && (i->flags & IF_REP), imm);
+	x->gla = 0;
+	x->gpa = 0;
+	x->gla_valid = false;
+	x->gpa_valid = false;
+	x->intr_info = 0;
+	x->intr_error = 0;
 	x->insn_len = i->len;
+	x->insn_info = 0;
 	if (string) {
 		/*
 		 * IA32_VMX_BASIC[54]: INS/OUTS report address size and segment

@@ -630,6 +630,11 @@ void vmx_cache_controls(struct vmx_ctls *c, const void *vmcs)
 	c->vapic = G(VIRTUAL_APIC_PAGE_ADDR);
 	c->tpr_threshold = vmcs_get32(vmcs, TPR_THRESHOLD);
 	c->vpid = vmcs_get(vmcs, VIRTUAL_PROCESSOR_ID);
+	c->tsc_mode = !(c->proc & CPU_BASED_USE_TSC_OFFSETTING) ? VMX_TSC_ROOT :
+		      (c->proc & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) &&
+				      (c->proc2 & SECONDARY_EXEC_TSC_SCALING) ?
+		      VMX_TSC_SCALED : VMX_TSC_OFFSET;
+	c->ept = c->proc2 & SECONDARY_EXEC_ENABLE_EPT;
 }
 
 /**
@@ -755,17 +760,15 @@ static void vmx_enter_nonroot(struct vmx_cpu *v)
 	const struct vmx_ctls *ctl = &v->ctls;
 
 	v->root_tsc_offset = s->tsc_offset;
-	if ((ctl->proc & CPU_BASED_USE_TSC_OFFSETTING) &&
-	    (ctl->proc & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) &&
-	    (ctl->proc2 & SECONDARY_EXEC_TSC_SCALING)) {
+	if (ctl->tsc_mode == VMX_TSC_SCALED) {
 		s->tsc_root_offset = s->tsc_offset;
 		s->tsc_multiplier = ctl->tsc_multiplier;
 		s->tsc_offset = ctl->tsc_offset;
-	} else if (ctl->proc & CPU_BASED_USE_TSC_OFFSETTING) {
+	} else if (ctl->tsc_mode == VMX_TSC_OFFSET) {
 		s->tsc_offset += ctl->tsc_offset;
 	}
 	v->root_phys_xlate = (void *)c->phys_xlate;
-	c->phys_xlate = (ctl->proc2 & SECONDARY_EXEC_ENABLE_EPT) ? vmx_ept_xlate : vmx_host_xlate;
+	c->phys_xlate = ctl->ept ? vmx_ept_xlate : vmx_host_xlate;
 	c->vmx_nonroot = true;
 	v->guest_mode = true;
 }

@@ -27,12 +27,18 @@
  */
 BUILD_BUG_ON(VMX_NV_SNAP_SIZE % 16);
 
-static __attribute__((target("avx2"))) bool nv_equal_avx2(const u8 *a, const u8 *b)
+static __attribute__((target("avx2"))) bool nv_equal_avx2(const u8 *a, const u8 *b, u64 *regs,
+								const u64 *gpr)
 {
 	__m256i acc = _mm256_setzero_si256();
 	__m128i t;
 	unsigned k = 0;
 
+	/* The GPRs for KVM's array first: four 32-byte moves in the same pass. */
+	BUILD_BUG_ON(16 * sizeof(u64) != 4 * sizeof(__m256i));
+#pragma GCC unroll 4
+	for (int n = 0; n < 4; n++)
+		_mm256_storeu_si256((void *)(regs + 4 * n), _mm256_loadu_si256((const void *)(gpr + 4 * n)));
 #pragma GCC unroll 16
 	for (; k + 32 <= VMX_NV_SNAP_SIZE; k += 32)
 		acc = _mm256_or_si256(acc, _mm256_xor_si256(_mm256_loadu_si256((const void *)(a + k)),
@@ -44,10 +50,12 @@ static __attribute__((target("avx2"))) bool nv_equal_avx2(const u8 *a, const u8 
 	return _mm_testz_si128(t, t);
 }
 
-static bool nv_equal(const u8 *a, const u8 *b)
+/* Copies the 16 GPRs to @regs (KVM's array) and compares the snapshot. */
+static bool nv_equal(const u8 *a, const u8 *b, u64 *regs, const u64 *gpr)
 {
 	if (__builtin_cpu_supports("avx2"))
-		return nv_equal_avx2(a, b);
+		return nv_equal_avx2(a, b, regs, gpr);
+	memcpy(regs, gpr, 16 * sizeof(u64));
 	return !memcmp(a, b, VMX_NV_SNAP_SIZE);
 }
 
@@ -90,11 +98,18 @@ static void save_guest_state(struct vmx_cpu *v, void *vmcs)
 		       (s->cr4 & BIT(5)) && !(s->efer & BIT(10));
 	u32 entry;
 
-	/* Nothing but the fields below changed since the last full save (vmx_cpu.h). */
+	/*
+	 * Nothing but the fields below changed since the last full save
+	 * (vmx_cpu.h).  The compare also copies the GPRs to KVM's array (28.3.3,
+	 * below), whatever its outcome.
+	 */
 	if (v->nv_snap_valid && !pae_ept && !(s->rflags & BIT(17)) && s->pat == v->nv_snap_pat &&
-	    s->debugctl == v->nv_snap_debugctl &&
-	    nv_equal(v->nv_snap, (const u8 *)&s->VMX_NV_SNAP_FIRST))
-		goto regs;
+	    s->debugctl == v->nv_snap_debugctl) {
+		if (nv_equal(v->nv_snap, (const u8 *)&s->VMX_NV_SNAP_FIRST, v->regs, s->gpr))
+			goto regs;
+	} else {
+		memcpy(v->regs, s->gpr, sizeof(s->gpr));
+	}
 
 	/* (28.3.1) control registers, debug registers, MSRs */
 	save_checked(v, vmcs, GUEST_CR0, s->cr0);
@@ -189,7 +204,7 @@ regs:
 	if ((vmcs_get(vmcs, GUEST_RFLAGS) ^ s->rflags) & BIT(17))	/* RFLAGS.VM: see vmx_insn.c */
 		v->guest_checked = false;
 	vmcs_set(vmcs, GUEST_RFLAGS, s->rflags);
-	memcpy(v->regs, s->gpr, sizeof(s->gpr));	/* RSP too, as KVM's array has a slot */
+	/* KVM's registers: copied above, RSP too, as KVM's array has a slot. */
 
 	/*
 	 * (28.3.4) non-register state.  The pending debug exceptions field is

@@ -54,7 +54,13 @@ struct vmx_ctls {
 	u64 vapic;		/* virtual-APIC page (TPR shadow) */
 	u32 tpr_threshold;
 	u16 vpid;
+	/* Derived from the fields above by vmx_cache_controls(), for VM entry. */
+	u8 tsc_mode;		/* VMX_TSC_ROOT, VMX_TSC_OFFSET, VMX_TSC_SCALED */
+	bool ept;		/* SECONDARY_EXEC_ENABLE_EPT */
 };
+
+/* The guest's TSC at VM entry (SDM 26.3): the root's, offset, or scaled and offset. */
+enum { VMX_TSC_ROOT, VMX_TSC_OFFSET, VMX_TSC_SCALED };
 
 /**
  * struct vmx_cpu - VMX state of one logical processor
