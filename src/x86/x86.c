@@ -844,6 +844,7 @@ void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu)
 	kvm_mmu_free_memory_caches(&vcpu->arch.mmu_caches);
 	free(vcpu->arch.cpuid_entries);
 	vcpu->arch.cpuid_entries = NULL;
+	vcpu->arch.cpuid_last = NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1832,14 +1833,15 @@ static int kvm_vcpu_do_singlestep(struct kvm_vcpu *vcpu)
 int kvm_skip_emulated_instruction(struct kvm_vcpu *vcpu)
 {
 	u64 rflags = vcpu->arch.rflags;
-	int r = kvm_x86_call(skip_emulated_instruction)(vcpu);
+	int r;
 
+	/* Neither TF (before the skip) nor userspace stepping: a tail call. */
+	if (likely(!(rflags & X86_EFLAGS_TF) && !(vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP)))
+		return kvm_x86_call(skip_emulated_instruction)(vcpu);
+	r = kvm_x86_call(skip_emulated_instruction)(vcpu);
 	if (unlikely(!r))
 		return 0;
-	if (unlikely((rflags & X86_EFLAGS_TF) ||
-		     (vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP)))
-		r = kvm_vcpu_do_singlestep(vcpu);
-	return r;
+	return kvm_vcpu_do_singlestep(vcpu);
 }
 
 /*
@@ -1916,11 +1918,34 @@ static struct kvm_cpuid_entry2 *get_out_of_range_cpuid_entry(struct kvm_vcpu *vc
 	return kvm_find_cpuid_entry_index(vcpu, basic->eax, index);
 }
 
+/*
+ * The entry for @function/@index, remembered from the last CPUID exit: a
+ * guest asks for the same leaf over and over (a loop of CPUID, or CPUID(1)
+ * of every serializing sequence).  The entries are changed in place
+ * (kvm_update_cpuid_runtime()), so the pointer stays right until the table
+ * is replaced (kvm_set_cpuid() forgets it then).
+ */
+static struct kvm_cpuid_entry2 *kvm_cpuid_lookup(struct kvm_vcpu *vcpu, u32 function, u32 index)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+	struct kvm_cpuid_entry2 *e = a->cpuid_last;
+
+	if (likely(e && a->cpuid_last_function == function && a->cpuid_last_index == index))
+		return e;
+	e = kvm_find_cpuid_entry_index(vcpu, function, index);
+	if (e) {
+		a->cpuid_last = e;
+		a->cpuid_last_function = function;
+		a->cpuid_last_index = index;
+	}
+	return e;
+}
+
 /* kvm_cpuid(): the guest's CPUID as KVM_SET_CPUID2 set it (KVM's kvm_cpuid()). */
 static void kvm_cpuid(struct kvm_vcpu *vcpu, u32 *eax, u32 *ebx, u32 *ecx, u32 *edx)
 {
 	u32 function = *eax, index = *ecx;
-	struct kvm_cpuid_entry2 *e = kvm_find_cpuid_entry_index(vcpu, function, index);
+	struct kvm_cpuid_entry2 *e = kvm_cpuid_lookup(vcpu, function, index);
 
 	if (!e)
 		e = get_out_of_range_cpuid_entry(vcpu, &function, index);

@@ -194,14 +194,26 @@ static void vmx_vcpu_free(struct kvm_vcpu *vcpu)
 	vcpu->arch.vmx = NULL;
 }
 
+/*
+ * vmx_vcpu_load(): the thread runs on the vCPU's logical processor.  As in
+ * KVM, where vmx_vcpu_load() skips the VMPTRLD when the VMCS is still loaded
+ * on this CPU and vcpu_put() leaves it loaded, the binding outlives the
+ * ioctl: the next ioctl of the same vCPU on the same thread (KVM_RUN after
+ * KVM_RUN) finds it in place.  Every VMX operation of KVM's runs between a
+ * vcpu_load() and its vcpu_put(), or binds a processor itself (vCPU
+ * creation and freeing, hardware setup, which unbind when done).
+ */
 static void vmx_vcpu_load(struct kvm_vcpu *vcpu)
 {
-	vmx_cpu_bind(to_vmx(vcpu)->lp);
+	struct vmx_cpu *lp = to_vmx(vcpu)->lp;
+
+	if (vmx_this_cpu() != lp)
+		vmx_cpu_bind(lp);
 }
 
 static void vmx_vcpu_put(struct kvm_vcpu *vcpu)
 {
-	vmx_cpu_bind(NULL);
+	(void)vcpu;	/* the thread stays on the processor (see vmx_vcpu_load()) */
 }
 
 /* ---- guest state: vcpu->arch <-> VMCS ---- */
@@ -645,31 +657,45 @@ static void vmx_update_exception_bitmap(struct kvm_vcpu *vcpu)
 	vmcs_write32(EXCEPTION_BITMAP, eb);
 }
 
+/*
+ * The rare halves of vmx_skip_emulated_instruction(), out of line so that
+ * the common case (no carry into bit 32, no STI/MOV SS blocking) needs no
+ * stack frame.
+ */
+static __attribute__((noinline, cold)) u64 vmx_skip_wrap_rip(struct kvm_vcpu *vcpu, u64 rip)
+{
+	u32 cs_ar = to_vmx(vcpu)->state_in_hw ? vmcs_read32(GUEST_CS_AR_BYTES) :
+						vcpu->arch.seg[VCPU_SREG_CS].ar;
+
+	if (!(vcpu->arch.efer & EFER_LMA) || !(cs_ar & (1u << 13)))
+		rip = (u32)rip;
+	return rip;
+}
+
+static __attribute__((noinline, cold)) void vmx_skip_clear_blocking(struct vcpu_vmx *vmx)
+{
+	vmx_set_interruptibility(vmx, vmx->guest_intr & ~(GUEST_INTR_STATE_STI |
+							  GUEST_INTR_STATE_MOV_SS));
+}
+
 static int vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	u64 orig_rip = vcpu->arch.regs[VCPU_REGS_RIP];
 	u64 rip = orig_rip + vmx->exit_instr_len;
-	u32 intr;
 
 	/*
 	 * Outside 64-bit mode RIP wraps at 32 bits.  As in KVM, the mode is
 	 * looked at (a VMREAD of CS) only when the addition carried out of
 	 * bit 31 into bit 32: any other result is the same in every mode.
 	 */
-	if (unlikely(((rip ^ orig_rip) >> 31) == 3)) {
-		u32 cs_ar = vmx->state_in_hw ? vmcs_read32(GUEST_CS_AR_BYTES) :
-					       vcpu->arch.seg[VCPU_SREG_CS].ar;
-
-		if (!(vcpu->arch.efer & EFER_LMA) || !(cs_ar & (1u << 13)))
-			rip = (u32)rip;
-	}
+	if (unlikely(((rip ^ orig_rip) >> 31) == 3))
+		rip = vmx_skip_wrap_rip(vcpu, rip);
 	vcpu->arch.regs[VCPU_REGS_RIP] = rip;
-	if (vmx->state_in_hw) {
-		intr = vmx->guest_intr;
-		if (unlikely(intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)))
-			vmx_set_interruptibility(vmx, intr & ~(GUEST_INTR_STATE_STI |
-							       GUEST_INTR_STATE_MOV_SS));
+	/* STI/MOV SS blocking ends with the instruction: a VMWRITE only if it was set. */
+	if (likely(vmx->state_in_hw)) {
+		if (unlikely(vmx->guest_intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)))
+			vmx_skip_clear_blocking(vmx);
 	} else {
 		vcpu->arch.interruptibility &= ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
 	}
