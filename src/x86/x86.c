@@ -1971,7 +1971,7 @@ static void kvm_cpuid(struct kvm_vcpu *vcpu, u32 *eax, u32 *ebx, u32 *ecx, u32 *
 	}
 }
 
-int kvm_emulate_cpuid(struct kvm_vcpu *vcpu)
+static __attribute__((noinline)) int kvm_emulate_cpuid_slow(struct kvm_vcpu *vcpu)
 {
 	u64 *r = vcpu->arch.regs;
 	u32 eax = r[VCPU_REGS_RAX], ebx, ecx = r[VCPU_REGS_RCX], edx;
@@ -1982,6 +1982,23 @@ int kvm_emulate_cpuid(struct kvm_vcpu *vcpu)
 	r[VCPU_REGS_RBX] = ebx;
 	r[VCPU_REGS_RCX] = ecx;
 	r[VCPU_REGS_RDX] = edx;
+	return kvm_skip_emulated_instruction(vcpu);
+}
+
+/* The leaf the last CPUID asked for, tracing off: four GPRs and the skip, no frame. */
+int kvm_emulate_cpuid(struct kvm_vcpu *vcpu)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+	struct kvm_cpuid_entry2 *e = a->cpuid_last;
+	u64 *r = a->regs;
+
+	if (unlikely(!e || a->cpuid_last_function != (u32)r[VCPU_REGS_RAX] ||
+		     a->cpuid_last_index != (u32)r[VCPU_REGS_RCX] || kvm_trace_on(TRACE_KVM_CPUID)))
+		return kvm_emulate_cpuid_slow(vcpu);
+	r[VCPU_REGS_RAX] = e->eax;
+	r[VCPU_REGS_RBX] = e->ebx;
+	r[VCPU_REGS_RCX] = e->ecx;
+	r[VCPU_REGS_RDX] = e->edx;
 	return kvm_skip_emulated_instruction(vcpu);
 }
 
@@ -2503,13 +2520,16 @@ static bool __kernel_pio(struct kvm_vcpu *vcpu, u16 port, int size, bool write, 
  * usual VM of a VMM with its own devices) is three loads, no call: KVM's
  * kvm_io_bus_write() likewise finds nothing on an empty bus.
  */
+static __always_inline bool kernel_pio_possible(struct kvm *kvm, bool write)
+{
+	return kvm->arch.vpic || kvm->arch.vpit ||
+	       (write && __atomic_load_n(&kvm->ioeventfds, __ATOMIC_ACQUIRE));
+}
+
 static __always_inline bool kernel_pio(struct kvm_vcpu *vcpu, u16 port, int size, bool write,
 				       u8 *data)
 {
-	struct kvm *kvm = vcpu->kvm;
-
-	if (likely(!kvm->arch.vpic && !kvm->arch.vpit &&
-		   !(write && __atomic_load_n(&kvm->ioeventfds, __ATOMIC_ACQUIRE))))
+	if (likely(!kernel_pio_possible(vcpu->kvm, write)))
 		return false;
 	return __kernel_pio(vcpu, port, size, write, data);
 }
@@ -2605,22 +2625,32 @@ static int complete_fast_pio_out_port_0x7e(struct kvm_vcpu *vcpu)
  * RIP stays on the instruction until then (complete_userspace_io), except
  * for OUT to port 0x7e (KVM_X86_QUIRK_OUT_7E_INC_RIP, on by default).
  */
-int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in)
+/* The rare ends of kvm_fast_pio_user(), out of line (tail calls) to keep it frameless. */
+static __attribute__((noinline, cold)) int kvm_fast_pio_out_traced(u16 port, int size, u32 data)
+{
+	trace_kvm_pio(1, port, size, 1, data);
+	return 0;
+}
+
+static __attribute__((noinline, cold)) int kvm_fast_pio_out_7e(struct kvm_vcpu *vcpu, int size,
+							       u32 data)
+{
+	trace_kvm_pio(1, 0x7e, size, 1, data);
+	kvm_skip_emulated_instruction(vcpu);
+	vcpu->arch.complete_userspace_io = complete_fast_pio_out_port_0x7e;
+	return 0;
+}
+
+/*
+ * The exit to userspace of kvm_fast_pio().  @data: an OUT's bytes (zero-
+ * extended), unused for an IN.
+ */
+static __always_inline int kvm_fast_pio_user(struct kvm_vcpu *vcpu, int size, u16 port, int in,
+					     u32 data)
 {
 	struct kvm_run *run = vcpu->run;
 	u8 *page = (u8 *)run + KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
-	u8 data[4] = { 0 };
 
-	if (!in)
-		pio_copy(data, &vcpu->arch.regs[VCPU_REGS_RAX], size);
-	if (kernel_pio(vcpu, port, size, !in, data)) {
-		if (in)
-			pio_set_rax(vcpu, size, data);
-		trace_kvm_pio(!in, port, size, 1, *(u32 *)data);
-		return kvm_skip_emulated_instruction(vcpu);
-	}
-	if (!in)
-		trace_kvm_pio(1, port, size, 1, *(u32 *)data);
 	run->exit_reason = KVM_EXIT_IO;
 	run->io.direction = in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
 	run->io.size = size;
@@ -2631,17 +2661,43 @@ int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in)
 		pio_copy(page, &(u32){ 0 }, size);
 		vcpu->arch.cui_linear_rip_saved = false;
 		vcpu->arch.complete_userspace_io = complete_fast_pio_in;
-	} else {
-		pio_copy(page, data, size);
-		if (port == 0x7e) {
-			kvm_skip_emulated_instruction(vcpu);
-			vcpu->arch.complete_userspace_io = complete_fast_pio_out_port_0x7e;
-		} else {
-			vcpu->arch.cui_linear_rip_saved = false;
-			vcpu->arch.complete_userspace_io = complete_fast_pio_out;
-		}
+		return 0;
 	}
+	pio_copy(page, &data, size);
+	if (unlikely(port == 0x7e))
+		return kvm_fast_pio_out_7e(vcpu, size, data);
+	vcpu->arch.cui_linear_rip_saved = false;
+	vcpu->arch.complete_userspace_io = complete_fast_pio_out;
+	if (kvm_trace_on(TRACE_KVM_PIO))
+		return kvm_fast_pio_out_traced(port, size, data);
 	return 0;
+}
+
+/* An in-kernel device (PIC, PIT, ioeventfd) may claim the port: out of line. */
+static __attribute__((noinline)) int kvm_fast_pio_kernel(struct kvm_vcpu *vcpu, int size, u16 port,
+							 int in)
+{
+	u8 data[4] = { 0 };
+
+	if (!in)
+		pio_copy(data, &vcpu->arch.regs[VCPU_REGS_RAX], size);
+	if (__kernel_pio(vcpu, port, size, !in, data)) {
+		if (in)
+			pio_set_rax(vcpu, size, data);
+		trace_kvm_pio(!in, port, size, 1, *(u32 *)data);
+		return kvm_skip_emulated_instruction(vcpu);
+	}
+	return kvm_fast_pio_user(vcpu, size, port, in, *(u32 *)data);
+}
+
+int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in)
+{
+	u64 rax = vcpu->arch.regs[VCPU_REGS_RAX];
+
+	if (unlikely(kernel_pio_possible(vcpu->kvm, !in)))
+		return kvm_fast_pio_kernel(vcpu, size, port, in);
+	return kvm_fast_pio_user(vcpu, size, port, in,
+				 size == 1 ? (u8)rax : size == 2 ? (u16)rax : (u32)rax);
 }
 
 
@@ -3962,8 +4018,12 @@ static void post_kvm_run_save(struct kvm_vcpu *vcpu)
 	run->if_flag = !!(vcpu->arch.rflags & X86_EFLAGS_IF);
 	run->cr8 = kvm_get_cr8(vcpu);
 	run->apic_base = vcpu->arch.apic_base;
-	run->ready_for_interrupt_injection = !vcpu->arch.apic &&
-		kvm_x86_call(interrupt_allowed)(vcpu) && !vcpu->arch.interrupt.injected;
+	/*
+	 * Note, the vendor hook is asked last: RFLAGS.IF is a condition of it
+	 * (an interrupt window needs IF = 1), so IF = 0 answers without a call.
+	 */
+	run->ready_for_interrupt_injection = !vcpu->arch.apic && !vcpu->arch.interrupt.injected &&
+		(vcpu->arch.rflags & X86_EFLAGS_IF) && kvm_x86_call(interrupt_allowed)(vcpu);
 }
 
 

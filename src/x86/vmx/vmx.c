@@ -658,27 +658,11 @@ static void vmx_update_exception_bitmap(struct kvm_vcpu *vcpu)
 }
 
 /*
- * The rare halves of vmx_skip_emulated_instruction(), out of line so that
- * the common case (no carry into bit 32, no STI/MOV SS blocking) needs no
- * stack frame.
+ * vmx_skip_emulated_instruction() when RIP may wrap (the addition carried
+ * out of bit 31 into bit 32), STI/MOV SS blocking is to end, or the state
+ * is in vcpu->arch: out of line, so that the common case needs no frame.
  */
-static __attribute__((noinline, cold)) u64 vmx_skip_wrap_rip(struct kvm_vcpu *vcpu, u64 rip)
-{
-	u32 cs_ar = to_vmx(vcpu)->state_in_hw ? vmcs_read32(GUEST_CS_AR_BYTES) :
-						vcpu->arch.seg[VCPU_SREG_CS].ar;
-
-	if (!(vcpu->arch.efer & EFER_LMA) || !(cs_ar & (1u << 13)))
-		rip = (u32)rip;
-	return rip;
-}
-
-static __attribute__((noinline, cold)) void vmx_skip_clear_blocking(struct vcpu_vmx *vmx)
-{
-	vmx_set_interruptibility(vmx, vmx->guest_intr & ~(GUEST_INTR_STATE_STI |
-							  GUEST_INTR_STATE_MOV_SS));
-}
-
-static int vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu)
+static __attribute__((noinline, cold)) int vmx_skip_emulated_instruction_slow(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	u64 orig_rip = vcpu->arch.regs[VCPU_REGS_RIP];
@@ -689,16 +673,37 @@ static int vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu)
 	 * looked at (a VMREAD of CS) only when the addition carried out of
 	 * bit 31 into bit 32: any other result is the same in every mode.
 	 */
-	if (unlikely(((rip ^ orig_rip) >> 31) == 3))
-		rip = vmx_skip_wrap_rip(vcpu, rip);
+	if (((rip ^ orig_rip) >> 31) == 3) {
+		u32 cs_ar = vmx->state_in_hw ? vmcs_read32(GUEST_CS_AR_BYTES) :
+					       vcpu->arch.seg[VCPU_SREG_CS].ar;
+
+		if (!(vcpu->arch.efer & EFER_LMA) || !(cs_ar & (1u << 13)))
+			rip = (u32)rip;
+	}
 	vcpu->arch.regs[VCPU_REGS_RIP] = rip;
 	/* STI/MOV SS blocking ends with the instruction: a VMWRITE only if it was set. */
-	if (likely(vmx->state_in_hw)) {
-		if (unlikely(vmx->guest_intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)))
-			vmx_skip_clear_blocking(vmx);
+	if (vmx->state_in_hw) {
+		u32 intr = vmx->guest_intr;
+
+		if (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))
+			vmx_set_interruptibility(vmx, intr & ~(GUEST_INTR_STATE_STI |
+							       GUEST_INTR_STATE_MOV_SS));
 	} else {
 		vcpu->arch.interruptibility &= ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
 	}
+	return 1;
+}
+
+static int vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	u64 orig_rip = vcpu->arch.regs[VCPU_REGS_RIP];
+	u64 rip = orig_rip + vmx->exit_instr_len;
+
+	if (unlikely(((rip ^ orig_rip) >> 31) == 3 || !vmx->state_in_hw ||
+		     (vmx->guest_intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))))
+		return vmx_skip_emulated_instruction_slow(vcpu);
+	vcpu->arch.regs[VCPU_REGS_RIP] = rip;
 	return 1;
 }
 
@@ -838,10 +843,13 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	 * shadow (an interrupt could come one instruction early; with
 	 * KVM_GUESTDBG_BLOCKIRQ none comes).
 	 */
-	if ((a->guest_debug & KVM_GUESTDBG_SINGLESTEP) && (vmx->guest_intr & GUEST_INTR_STATE_STI))
-		vmx_set_interruptibility(vmx, vmx->guest_intr & ~GUEST_INTR_STATE_STI);
-	/* KVM_GUESTDBG_SINGLESTEP: the processor traps after each instruction (__kvm_set_rflags()). */
-	rflags = a->rflags | (a->guest_debug & KVM_GUESTDBG_SINGLESTEP ? X86_EFLAGS_TF : 0);
+	rflags = a->rflags;
+	if (unlikely(a->guest_debug & KVM_GUESTDBG_SINGLESTEP)) {
+		if (vmx->guest_intr & GUEST_INTR_STATE_STI)
+			vmx_set_interruptibility(vmx, vmx->guest_intr & ~GUEST_INTR_STATE_STI);
+		/* The processor traps after each instruction (__kvm_set_rflags()). */
+		rflags |= X86_EFLAGS_TF;
+	}
 	if (rflags != vmx->vmcs_rflags) {
 		vmcs_writel(GUEST_RFLAGS, rflags);
 		vmx->vmcs_rflags = rflags;
@@ -892,7 +900,7 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	vmx_read_exit_fields(vmx);
 	a->regs[VCPU_REGS_RIP] = vmx->vmcs_rip;
 	a->rflags = vmx->vmcs_rflags;
-	if (a->guest_debug & KVM_GUESTDBG_SINGLESTEP)
+	if (unlikely(a->guest_debug & KVM_GUESTDBG_SINGLESTEP))
 		a->rflags &= ~X86_EFLAGS_TF;	/* kvm_get_rflags() hides it */
 	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
 		/* A VM exit cleared the valid bit (SDM 25.8.3); a failed entry may not have. */
