@@ -2607,10 +2607,18 @@ static int complete_fast_pio_in(struct kvm_vcpu *vcpu)
 	return kvm_skip_emulated_instruction(vcpu);
 }
 
+static __attribute__((noinline)) int complete_fast_pio_out_saved(struct kvm_vcpu *vcpu)
+{
+	if (!kvm_is_linear_rip(vcpu, vcpu->arch.cui_linear_rip))
+		return 1;
+	return kvm_skip_emulated_instruction(vcpu);
+}
+
 static int complete_fast_pio_out(struct kvm_vcpu *vcpu)
 {
-	if (unlikely(!kvm_cui_rip_unchanged(vcpu)))
-		return 1;
+	/* An ioctl saved the linear RIP meanwhile (kvm_cui_rip_unchanged()): compare it, out of line. */
+	if (unlikely(vcpu->arch.cui_linear_rip_saved))
+		return complete_fast_pio_out_saved(vcpu);
 	return kvm_skip_emulated_instruction(vcpu);
 }
 

@@ -805,11 +805,16 @@ static enum exit_fastpath_completion vmx_exit_handlers_fastpath(struct kvm_vcpu 
  */
 static void vmx_read_exit_fields(struct vcpu_vmx *vmx)
 {
-	vmx->vmcs_rip = vmcs_readl(GUEST_RIP);
-	vmx->vmcs_rflags = vmcs_readl(GUEST_RFLAGS);
-	vmx->idt_vectoring_info = vmcs_read32(IDT_VECTORING_INFO_FIELD);
-	vmx->exit_instr_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
-	vmx->guest_intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+	/* Into locals first: the stores to vmx cannot then make the VMREADs reload anything. */
+	u64 rip = vmcs_readl(GUEST_RIP), rflags = vmcs_readl(GUEST_RFLAGS);
+	u32 idt = vmcs_read32(IDT_VECTORING_INFO_FIELD), len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+	u32 intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+
+	vmx->vmcs_rip = rip;
+	vmx->vmcs_rflags = rflags;
+	vmx->idt_vectoring_info = idt;
+	vmx->exit_instr_len = len;
+	vmx->guest_intr = intr;
 	vmx->rsp_cached = false;
 	vmx->exit_qual_cached = false;
 }
@@ -1190,6 +1195,12 @@ static int __vmx_handle_exit(struct kvm_vcpu *vcpu, enum exit_fastpath_completio
 	u32 exit_reason = vmx->exit_reason;
 	u16 basic = (u16)exit_reason;
 
+	/* The common case in one test: an exit the table handles (else in the order below). */
+	if (likely(!vmx->fail && !(exit_reason & VMX_EXIT_REASONS_FAILED_VMENTRY) &&
+		   fastpath != EXIT_FASTPATH_EXIT_HANDLED && fastpath != EXIT_FASTPATH_EXIT_USERSPACE &&
+		   basic < ARRAY_SIZE(kvm_vmx_exit_handlers) &&
+		   kvm_vmx_exit_handlers[basic]))
+		return kvm_vmx_exit_handlers[basic](vcpu);
 	if (vmx->fail) {
 		/* VMLAUNCH/VMRESUME did not even start: KVM's "VM-instruction error". */
 		vcpu->run->exit_reason = KVM_EXIT_FAIL_ENTRY;
