@@ -195,25 +195,19 @@ static void vmx_vcpu_free(struct kvm_vcpu *vcpu)
 }
 
 /*
- * vmx_vcpu_load(): the thread runs on the vCPU's logical processor.  As in
- * KVM, where vmx_vcpu_load() skips the VMPTRLD when the VMCS is still loaded
- * on this CPU and vcpu_put() leaves it loaded, the binding outlives the
- * ioctl: the next ioctl of the same vCPU on the same thread (KVM_RUN after
- * KVM_RUN) finds it in place.  Every VMX operation of KVM's runs between a
- * vcpu_load() and its vcpu_put(), or binds a processor itself (vCPU
- * creation and freeing, hardware setup, which unbind when done).
+ * Note, unlike KVM (which leaves the VMCS loaded on the pCPU), the thread
+ * leaves the processor at vcpu_put(): code outside vCPU ioctls on this thread
+ * (rdtsc(), cpuid_count(), rdmsrl() of system and VM ioctls) must not find
+ * a processor that another thread may run or free meanwhile.
  */
 static void vmx_vcpu_load(struct kvm_vcpu *vcpu)
 {
-	struct vmx_cpu *lp = to_vmx(vcpu)->lp;
-
-	if (vmx_this_cpu() != lp)
-		vmx_cpu_bind(lp);
+	vmx_cpu_bind(to_vmx(vcpu)->lp);
 }
 
 static void vmx_vcpu_put(struct kvm_vcpu *vcpu)
 {
-	(void)vcpu;	/* the thread stays on the processor (see vmx_vcpu_load()) */
+	vmx_cpu_bind(NULL);
 }
 
 /* ---- guest state: vcpu->arch <-> VMCS ---- */
