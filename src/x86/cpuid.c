@@ -693,6 +693,7 @@ static int kvm_set_cpuid(struct kvm_vcpu *vcpu, struct kvm_cpuid_entry2 *e2, int
 	free(vcpu->arch.cpuid_entries);
 	vcpu->arch.cpuid_entries = e2;
 	vcpu->arch.cpuid_nent = nent;
+	vcpu->arch.cpuid_last = NULL;
 	kvm_vcpu_after_set_cpuid(vcpu);
 	return 0;
 }

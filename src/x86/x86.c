@@ -844,6 +844,7 @@ void kvm_arch_vcpu_destroy(struct kvm_vcpu *vcpu)
 	kvm_mmu_free_memory_caches(&vcpu->arch.mmu_caches);
 	free(vcpu->arch.cpuid_entries);
 	vcpu->arch.cpuid_entries = NULL;
+	vcpu->arch.cpuid_last = NULL;
 }
 
 /* ------------------------------------------------------------------ */
@@ -1832,14 +1833,15 @@ static int kvm_vcpu_do_singlestep(struct kvm_vcpu *vcpu)
 int kvm_skip_emulated_instruction(struct kvm_vcpu *vcpu)
 {
 	u64 rflags = vcpu->arch.rflags;
-	int r = kvm_x86_call(skip_emulated_instruction)(vcpu);
+	int r;
 
+	/* Neither TF (before the skip) nor userspace stepping: a tail call. */
+	if (likely(!(rflags & X86_EFLAGS_TF) && !(vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP)))
+		return kvm_x86_call(skip_emulated_instruction)(vcpu);
+	r = kvm_x86_call(skip_emulated_instruction)(vcpu);
 	if (unlikely(!r))
 		return 0;
-	if (unlikely((rflags & X86_EFLAGS_TF) ||
-		     (vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP)))
-		r = kvm_vcpu_do_singlestep(vcpu);
-	return r;
+	return kvm_vcpu_do_singlestep(vcpu);
 }
 
 /*
@@ -1916,11 +1918,34 @@ static struct kvm_cpuid_entry2 *get_out_of_range_cpuid_entry(struct kvm_vcpu *vc
 	return kvm_find_cpuid_entry_index(vcpu, basic->eax, index);
 }
 
+/*
+ * The entry for @function/@index, remembered from the last CPUID exit: a
+ * guest asks for the same leaf over and over (a loop of CPUID, or CPUID(1)
+ * of every serializing sequence).  The entries are changed in place
+ * (kvm_update_cpuid_runtime()), so the pointer stays right until the table
+ * is replaced (kvm_set_cpuid() forgets it then).
+ */
+static struct kvm_cpuid_entry2 *kvm_cpuid_lookup(struct kvm_vcpu *vcpu, u32 function, u32 index)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+	struct kvm_cpuid_entry2 *e = a->cpuid_last;
+
+	if (likely(e && a->cpuid_last_function == function && a->cpuid_last_index == index))
+		return e;
+	e = kvm_find_cpuid_entry_index(vcpu, function, index);
+	if (e) {
+		a->cpuid_last = e;
+		a->cpuid_last_function = function;
+		a->cpuid_last_index = index;
+	}
+	return e;
+}
+
 /* kvm_cpuid(): the guest's CPUID as KVM_SET_CPUID2 set it (KVM's kvm_cpuid()). */
 static void kvm_cpuid(struct kvm_vcpu *vcpu, u32 *eax, u32 *ebx, u32 *ecx, u32 *edx)
 {
 	u32 function = *eax, index = *ecx;
-	struct kvm_cpuid_entry2 *e = kvm_find_cpuid_entry_index(vcpu, function, index);
+	struct kvm_cpuid_entry2 *e = kvm_cpuid_lookup(vcpu, function, index);
 
 	if (!e)
 		e = get_out_of_range_cpuid_entry(vcpu, &function, index);
@@ -1946,7 +1971,7 @@ static void kvm_cpuid(struct kvm_vcpu *vcpu, u32 *eax, u32 *ebx, u32 *ecx, u32 *
 	}
 }
 
-int kvm_emulate_cpuid(struct kvm_vcpu *vcpu)
+static __attribute__((noinline)) int kvm_emulate_cpuid_slow(struct kvm_vcpu *vcpu)
 {
 	u64 *r = vcpu->arch.regs;
 	u32 eax = r[VCPU_REGS_RAX], ebx, ecx = r[VCPU_REGS_RCX], edx;
@@ -1957,6 +1982,23 @@ int kvm_emulate_cpuid(struct kvm_vcpu *vcpu)
 	r[VCPU_REGS_RBX] = ebx;
 	r[VCPU_REGS_RCX] = ecx;
 	r[VCPU_REGS_RDX] = edx;
+	return kvm_skip_emulated_instruction(vcpu);
+}
+
+/* The leaf the last CPUID asked for, tracing off: four GPRs and the skip, no frame. */
+int kvm_emulate_cpuid(struct kvm_vcpu *vcpu)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+	struct kvm_cpuid_entry2 *e = a->cpuid_last;
+	u64 *r = a->regs;
+
+	if (unlikely(!e || a->cpuid_last_function != (u32)r[VCPU_REGS_RAX] ||
+		     a->cpuid_last_index != (u32)r[VCPU_REGS_RCX] || kvm_trace_on(TRACE_KVM_CPUID)))
+		return kvm_emulate_cpuid_slow(vcpu);
+	r[VCPU_REGS_RAX] = e->eax;
+	r[VCPU_REGS_RBX] = e->ebx;
+	r[VCPU_REGS_RCX] = e->ecx;
+	r[VCPU_REGS_RDX] = e->edx;
 	return kvm_skip_emulated_instruction(vcpu);
 }
 
@@ -2478,13 +2520,16 @@ static bool __kernel_pio(struct kvm_vcpu *vcpu, u16 port, int size, bool write, 
  * usual VM of a VMM with its own devices) is three loads, no call: KVM's
  * kvm_io_bus_write() likewise finds nothing on an empty bus.
  */
+static __always_inline bool kernel_pio_possible(struct kvm *kvm, bool write)
+{
+	return kvm->arch.vpic || kvm->arch.vpit ||
+	       (write && __atomic_load_n(&kvm->ioeventfds, __ATOMIC_ACQUIRE));
+}
+
 static __always_inline bool kernel_pio(struct kvm_vcpu *vcpu, u16 port, int size, bool write,
 				       u8 *data)
 {
-	struct kvm *kvm = vcpu->kvm;
-
-	if (likely(!kvm->arch.vpic && !kvm->arch.vpit &&
-		   !(write && __atomic_load_n(&kvm->ioeventfds, __ATOMIC_ACQUIRE))))
+	if (likely(!kernel_pio_possible(vcpu->kvm, write)))
 		return false;
 	return __kernel_pio(vcpu, port, size, write, data);
 }
@@ -2562,10 +2607,18 @@ static int complete_fast_pio_in(struct kvm_vcpu *vcpu)
 	return kvm_skip_emulated_instruction(vcpu);
 }
 
+static __attribute__((noinline)) int complete_fast_pio_out_saved(struct kvm_vcpu *vcpu)
+{
+	if (!kvm_is_linear_rip(vcpu, vcpu->arch.cui_linear_rip))
+		return 1;
+	return kvm_skip_emulated_instruction(vcpu);
+}
+
 static int complete_fast_pio_out(struct kvm_vcpu *vcpu)
 {
-	if (unlikely(!kvm_cui_rip_unchanged(vcpu)))
-		return 1;
+	/* An ioctl saved the linear RIP meanwhile (kvm_cui_rip_unchanged()): compare it, out of line. */
+	if (unlikely(vcpu->arch.cui_linear_rip_saved))
+		return complete_fast_pio_out_saved(vcpu);
 	return kvm_skip_emulated_instruction(vcpu);
 }
 
@@ -2580,22 +2633,32 @@ static int complete_fast_pio_out_port_0x7e(struct kvm_vcpu *vcpu)
  * RIP stays on the instruction until then (complete_userspace_io), except
  * for OUT to port 0x7e (KVM_X86_QUIRK_OUT_7E_INC_RIP, on by default).
  */
-int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in)
+/* The rare ends of kvm_fast_pio_user(), out of line (tail calls) to keep it frameless. */
+static __attribute__((noinline, cold)) int kvm_fast_pio_out_traced(u16 port, int size, u32 data)
+{
+	trace_kvm_pio(1, port, size, 1, data);
+	return 0;
+}
+
+static __attribute__((noinline, cold)) int kvm_fast_pio_out_7e(struct kvm_vcpu *vcpu, int size,
+							       u32 data)
+{
+	trace_kvm_pio(1, 0x7e, size, 1, data);
+	kvm_skip_emulated_instruction(vcpu);
+	vcpu->arch.complete_userspace_io = complete_fast_pio_out_port_0x7e;
+	return 0;
+}
+
+/*
+ * The exit to userspace of kvm_fast_pio().  @data: an OUT's bytes (zero-
+ * extended), unused for an IN.
+ */
+static __always_inline int kvm_fast_pio_user(struct kvm_vcpu *vcpu, int size, u16 port, int in,
+					     u32 data)
 {
 	struct kvm_run *run = vcpu->run;
 	u8 *page = (u8 *)run + KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
-	u8 data[4] = { 0 };
 
-	if (!in)
-		pio_copy(data, &vcpu->arch.regs[VCPU_REGS_RAX], size);
-	if (kernel_pio(vcpu, port, size, !in, data)) {
-		if (in)
-			pio_set_rax(vcpu, size, data);
-		trace_kvm_pio(!in, port, size, 1, *(u32 *)data);
-		return kvm_skip_emulated_instruction(vcpu);
-	}
-	if (!in)
-		trace_kvm_pio(1, port, size, 1, *(u32 *)data);
 	run->exit_reason = KVM_EXIT_IO;
 	run->io.direction = in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
 	run->io.size = size;
@@ -2606,17 +2669,43 @@ int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in)
 		pio_copy(page, &(u32){ 0 }, size);
 		vcpu->arch.cui_linear_rip_saved = false;
 		vcpu->arch.complete_userspace_io = complete_fast_pio_in;
-	} else {
-		pio_copy(page, data, size);
-		if (port == 0x7e) {
-			kvm_skip_emulated_instruction(vcpu);
-			vcpu->arch.complete_userspace_io = complete_fast_pio_out_port_0x7e;
-		} else {
-			vcpu->arch.cui_linear_rip_saved = false;
-			vcpu->arch.complete_userspace_io = complete_fast_pio_out;
-		}
+		return 0;
 	}
+	pio_copy(page, &data, size);
+	if (unlikely(port == 0x7e))
+		return kvm_fast_pio_out_7e(vcpu, size, data);
+	vcpu->arch.cui_linear_rip_saved = false;
+	vcpu->arch.complete_userspace_io = complete_fast_pio_out;
+	if (kvm_trace_on(TRACE_KVM_PIO))
+		return kvm_fast_pio_out_traced(port, size, data);
 	return 0;
+}
+
+/* An in-kernel device (PIC, PIT, ioeventfd) may claim the port: out of line. */
+static __attribute__((noinline)) int kvm_fast_pio_kernel(struct kvm_vcpu *vcpu, int size, u16 port,
+							 int in)
+{
+	u8 data[4] = { 0 };
+
+	if (!in)
+		pio_copy(data, &vcpu->arch.regs[VCPU_REGS_RAX], size);
+	if (__kernel_pio(vcpu, port, size, !in, data)) {
+		if (in)
+			pio_set_rax(vcpu, size, data);
+		trace_kvm_pio(!in, port, size, 1, *(u32 *)data);
+		return kvm_skip_emulated_instruction(vcpu);
+	}
+	return kvm_fast_pio_user(vcpu, size, port, in, *(u32 *)data);
+}
+
+int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in)
+{
+	u64 rax = vcpu->arch.regs[VCPU_REGS_RAX];
+
+	if (unlikely(kernel_pio_possible(vcpu->kvm, !in)))
+		return kvm_fast_pio_kernel(vcpu, size, port, in);
+	return kvm_fast_pio_user(vcpu, size, port, in,
+				 size == 1 ? (u8)rax : size == 2 ? (u16)rax : (u32)rax);
 }
 
 
@@ -3937,8 +4026,12 @@ static void post_kvm_run_save(struct kvm_vcpu *vcpu)
 	run->if_flag = !!(vcpu->arch.rflags & X86_EFLAGS_IF);
 	run->cr8 = kvm_get_cr8(vcpu);
 	run->apic_base = vcpu->arch.apic_base;
-	run->ready_for_interrupt_injection = !vcpu->arch.apic &&
-		kvm_x86_call(interrupt_allowed)(vcpu) && !vcpu->arch.interrupt.injected;
+	/*
+	 * Note, the vendor hook is asked last: RFLAGS.IF is a condition of it
+	 * (an interrupt window needs IF = 1), so IF = 0 answers without a call.
+	 */
+	run->ready_for_interrupt_injection = !vcpu->arch.apic && !vcpu->arch.interrupt.injected &&
+		(vcpu->arch.rflags & X86_EFLAGS_IF) && kvm_x86_call(interrupt_allowed)(vcpu);
 }
 
 

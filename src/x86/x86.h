@@ -317,6 +317,12 @@ struct kvm_vcpu_arch {
 	/* Guest CPUID (cpuid.c) and what KVM derives from it */
 	int cpuid_nent;
 	struct kvm_cpuid_entry2 *cpuid_entries;
+	/*
+	 * The entry the last CPUID exit found (kvm_cpuid()), for that
+	 * function/index: NULL whenever cpuid_entries is replaced or freed.
+	 */
+	struct kvm_cpuid_entry2 *cpuid_last;
+	u32 cpuid_last_function, cpuid_last_index;
 	u64 guest_supported_xcr0;
 	u64 cr4_guest_rsvd_bits;
 	u64 reserved_gpa_bits;

@@ -194,6 +194,12 @@ static void vmx_vcpu_free(struct kvm_vcpu *vcpu)
 	vcpu->arch.vmx = NULL;
 }
 
+/*
+ * Note, unlike KVM (which leaves the VMCS loaded on the pCPU), the thread
+ * leaves the processor at vcpu_put(): code outside vCPU ioctls on this thread
+ * (rdtsc(), cpuid_count(), rdmsrl() of system and VM ioctls) must not find
+ * a processor that another thread may run or free meanwhile.
+ */
 static void vmx_vcpu_load(struct kvm_vcpu *vcpu)
 {
 	vmx_cpu_bind(to_vmx(vcpu)->lp);
@@ -645,19 +651,23 @@ static void vmx_update_exception_bitmap(struct kvm_vcpu *vcpu)
 	vmcs_write32(EXCEPTION_BITMAP, eb);
 }
 
-static int vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu)
+/*
+ * vmx_skip_emulated_instruction() when RIP may wrap (the addition carried
+ * out of bit 31 into bit 32), STI/MOV SS blocking is to end, or the state
+ * is in vcpu->arch: out of line, so that the common case needs no frame.
+ */
+static __attribute__((noinline, cold)) int vmx_skip_emulated_instruction_slow(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	u64 orig_rip = vcpu->arch.regs[VCPU_REGS_RIP];
 	u64 rip = orig_rip + vmx->exit_instr_len;
-	u32 intr;
 
 	/*
 	 * Outside 64-bit mode RIP wraps at 32 bits.  As in KVM, the mode is
 	 * looked at (a VMREAD of CS) only when the addition carried out of
 	 * bit 31 into bit 32: any other result is the same in every mode.
 	 */
-	if (unlikely(((rip ^ orig_rip) >> 31) == 3)) {
+	if (((rip ^ orig_rip) >> 31) == 3) {
 		u32 cs_ar = vmx->state_in_hw ? vmcs_read32(GUEST_CS_AR_BYTES) :
 					       vcpu->arch.seg[VCPU_SREG_CS].ar;
 
@@ -665,14 +675,29 @@ static int vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu)
 			rip = (u32)rip;
 	}
 	vcpu->arch.regs[VCPU_REGS_RIP] = rip;
+	/* STI/MOV SS blocking ends with the instruction: a VMWRITE only if it was set. */
 	if (vmx->state_in_hw) {
-		intr = vmx->guest_intr;
-		if (unlikely(intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)))
+		u32 intr = vmx->guest_intr;
+
+		if (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))
 			vmx_set_interruptibility(vmx, intr & ~(GUEST_INTR_STATE_STI |
 							       GUEST_INTR_STATE_MOV_SS));
 	} else {
 		vcpu->arch.interruptibility &= ~(GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS);
 	}
+	return 1;
+}
+
+static int vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu)
+{
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	u64 orig_rip = vcpu->arch.regs[VCPU_REGS_RIP];
+	u64 rip = orig_rip + vmx->exit_instr_len;
+
+	if (unlikely(((rip ^ orig_rip) >> 31) == 3 || !vmx->state_in_hw ||
+		     (vmx->guest_intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))))
+		return vmx_skip_emulated_instruction_slow(vcpu);
+	vcpu->arch.regs[VCPU_REGS_RIP] = rip;
 	return 1;
 }
 
@@ -774,11 +799,16 @@ static enum exit_fastpath_completion vmx_exit_handlers_fastpath(struct kvm_vcpu 
  */
 static void vmx_read_exit_fields(struct vcpu_vmx *vmx)
 {
-	vmx->vmcs_rip = vmcs_readl(GUEST_RIP);
-	vmx->vmcs_rflags = vmcs_readl(GUEST_RFLAGS);
-	vmx->idt_vectoring_info = vmcs_read32(IDT_VECTORING_INFO_FIELD);
-	vmx->exit_instr_len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
-	vmx->guest_intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+	/* Into locals first: the stores to vmx cannot then make the VMREADs reload anything. */
+	u64 rip = vmcs_readl(GUEST_RIP), rflags = vmcs_readl(GUEST_RFLAGS);
+	u32 idt = vmcs_read32(IDT_VECTORING_INFO_FIELD), len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+	u32 intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+
+	vmx->vmcs_rip = rip;
+	vmx->vmcs_rflags = rflags;
+	vmx->idt_vectoring_info = idt;
+	vmx->exit_instr_len = len;
+	vmx->guest_intr = intr;
 	vmx->rsp_cached = false;
 	vmx->exit_qual_cached = false;
 }
@@ -812,10 +842,13 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	 * shadow (an interrupt could come one instruction early; with
 	 * KVM_GUESTDBG_BLOCKIRQ none comes).
 	 */
-	if ((a->guest_debug & KVM_GUESTDBG_SINGLESTEP) && (vmx->guest_intr & GUEST_INTR_STATE_STI))
-		vmx_set_interruptibility(vmx, vmx->guest_intr & ~GUEST_INTR_STATE_STI);
-	/* KVM_GUESTDBG_SINGLESTEP: the processor traps after each instruction (__kvm_set_rflags()). */
-	rflags = a->rflags | (a->guest_debug & KVM_GUESTDBG_SINGLESTEP ? X86_EFLAGS_TF : 0);
+	rflags = a->rflags;
+	if (unlikely(a->guest_debug & KVM_GUESTDBG_SINGLESTEP)) {
+		if (vmx->guest_intr & GUEST_INTR_STATE_STI)
+			vmx_set_interruptibility(vmx, vmx->guest_intr & ~GUEST_INTR_STATE_STI);
+		/* The processor traps after each instruction (__kvm_set_rflags()). */
+		rflags |= X86_EFLAGS_TF;
+	}
 	if (rflags != vmx->vmcs_rflags) {
 		vmcs_writel(GUEST_RFLAGS, rflags);
 		vmx->vmcs_rflags = rflags;
@@ -866,7 +899,7 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	vmx_read_exit_fields(vmx);
 	a->regs[VCPU_REGS_RIP] = vmx->vmcs_rip;
 	a->rflags = vmx->vmcs_rflags;
-	if (a->guest_debug & KVM_GUESTDBG_SINGLESTEP)
+	if (unlikely(a->guest_debug & KVM_GUESTDBG_SINGLESTEP))
 		a->rflags &= ~X86_EFLAGS_TF;	/* kvm_get_rflags() hides it */
 	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
 		/* A VM exit cleared the valid bit (SDM 25.8.3); a failed entry may not have. */
@@ -1156,6 +1189,12 @@ static int __vmx_handle_exit(struct kvm_vcpu *vcpu, enum exit_fastpath_completio
 	u32 exit_reason = vmx->exit_reason;
 	u16 basic = (u16)exit_reason;
 
+	/* The common case in one test: an exit the table handles (else in the order below). */
+	if (likely(!vmx->fail && !(exit_reason & VMX_EXIT_REASONS_FAILED_VMENTRY) &&
+		   fastpath != EXIT_FASTPATH_EXIT_HANDLED && fastpath != EXIT_FASTPATH_EXIT_USERSPACE &&
+		   basic < ARRAY_SIZE(kvm_vmx_exit_handlers) &&
+		   kvm_vmx_exit_handlers[basic]))
+		return kvm_vmx_exit_handlers[basic](vcpu);
 	if (vmx->fail) {
 		/* VMLAUNCH/VMRESUME did not even start: KVM's "VM-instruction error". */
 		vcpu->run->exit_reason = KVM_EXIT_FAIL_ENTRY;
