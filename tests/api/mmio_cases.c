@@ -72,6 +72,14 @@ static void mt_put64(unsigned char *p, uint64_t v)
 	memcpy(p, &v, 8);
 }
 
+/* IDT entry @v at MG_IDT: a 64-bit interrupt gate to @h, CS 0x08. */
+static void mt_set_gate(struct mt_vm *g, int v, uint64_t h)
+{
+	mt_put64(g->ram + MG_IDT + 16 * v, (h & 0xffff) | (0x08ull << 16) | (0x8eull << 40) |
+					   ((h >> 16 & 0xffff) << 48));
+	mt_put64(g->ram + MG_IDT + 16 * v + 8, h >> 32);
+}
+
 /* If set, MMIO reads get these two bytes over and over (a selector). */
 static const unsigned char *mt_mmio_fill;
 
@@ -154,13 +162,8 @@ static int mt_create_mode(struct tctx *t, struct mt_vm *g, const unsigned char *
 	mt_put64(g->ram + MG_GDT + 0x18, 0x00affb000000ffffull);	/* 0x1b: 64-bit user code */
 	mt_put64(g->ram + MG_GDT + 0x20, 0x00cff3000000ffffull);	/* 0x23: user data */
 	memcpy(g->ram + MG_RT, mg_rt, mg_rt_end - mg_rt);
-	for (int v = 0; v < 32; v++) {
-		uint64_t h = MG_RT + 16 * v;
-
-		mt_put64(g->ram + MG_IDT + 16 * v, (h & 0xffff) | (0x08ull << 16) | (0x8eull << 40) |
-						   ((h >> 16 & 0xffff) << 48));
-		mt_put64(g->ram + MG_IDT + 16 * v + 8, h >> 32);
-	}
+	for (int v = 0; v < 32; v++)
+		mt_set_gate(g, v, MG_RT + 16 * v);
 	CHECK_OK(t, IOC(t, g->vcpu, KVM_GET_SREGS, &s));
 	data = t_flat_seg(0x10, 3, 0);
 	s.cs = t_flat_seg(0x08, 11, long_mode);
@@ -906,10 +909,7 @@ KVM_CASE(msr_x2apic_icr_fastpath)
 		int n;
 
 		mt_set_supported_cpuid(t, &g);
-		/* an interrupt gate for vector 0x40 */
-		mt_put64(g.ram + MG_IDT + 16 * 0x40, (h & 0xffff) | (0x08ull << 16) | (0x8eull << 40) |
-						      ((h >> 16 & 0xffff) << 48));
-		mt_put64(g.ram + MG_IDT + 16 * 0x40 + 8, h >> 32);
+		mt_set_gate(&g, 0x40, h);
 		CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_SREGS, &s));
 		s.idt.limit = 0x41 * 16 - 1;
 		CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_SREGS, &s));
@@ -959,10 +959,7 @@ KVM_CASE(cpuid_fastpath)
 		int n;
 
 		mt_set_supported_cpuid(t, &g);
-		/* an interrupt gate for #DB */
-		mt_put64(g.ram + MG_IDT + 16 * 1, (h & 0xffff) | (0x08ull << 16) | (0x8eull << 40) |
-						 ((h >> 16 & 0xffff) << 48));
-		mt_put64(g.ram + MG_IDT + 16 * 1 + 8, h >> 32);
+		mt_set_gate(&g, 1, h);	/* #DB */
 		CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_SREGS, &s));
 		s.idt.limit = 2 * 16 - 1;
 		CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_SREGS, &s));
