@@ -654,6 +654,19 @@ static void *kvm_host_tick_thread(void *arg)
 	}
 }
 
+/*
+ * fork() while the tick (or another thread) holds kvm_lock would leave it
+ * locked for good in the child: the forking thread takes it first.
+ */
+static void kvm_lock_atfork_prepare(void) { pthread_mutex_lock(&kvm_lock); }
+static void kvm_lock_atfork_release(void) { pthread_mutex_unlock(&kvm_lock); }
+static pthread_once_t kvm_atfork_once = PTHREAD_ONCE_INIT;
+
+static void kvm_atfork_init(void)
+{
+	pthread_atfork(kvm_lock_atfork_prepare, kvm_lock_atfork_release, kvm_lock_atfork_release);
+}
+
 /* Under kvm_lock, with a VM on vm_list: the tick runs in this process. */
 static void kvm_host_tick_start(void)
 {
@@ -663,6 +676,7 @@ static void kvm_host_tick_start(void)
 
 	if (kvm_host_tick_pid == pid)
 		return;
+	pthread_once(&kvm_atfork_once, kvm_atfork_init);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 64 * 1024);
