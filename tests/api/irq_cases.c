@@ -35,6 +35,13 @@ static void put64(struct tguest *g, unsigned long gpa, uint64_t v)
 	memcpy(g->mem + gpa, &v, 8);
 }
 
+/* The long-mode map of runutil.c, plus GPA 0xd0000000 (2 MiB, uncached) at the same address. */
+static void map_d0000000(struct tguest *g)
+{
+	put64(g, 0x6000 + 3 * 8, IRQ_PD | 3);
+	put64(g, IRQ_PD + 0x80 * 8, 0xd0000000ull | 0x83 | 0x18);
+}
+
 int ig_create(struct tctx *t, struct tguest *g, bool pit)
 {
 	if (tg_create_vm(t, g) < 0)
@@ -587,8 +594,7 @@ KVM_CASE(irq_ioeventfd)
 	CHECK_OK(t, t_ioeventfd(t, g.vm, 0xd0001000, 0, c, 0, 0));
 	tg_load(&g, g_ioeventfd);
 	tg_set_mode(t, &g, g.vcpu, TG_LONG);
-	put64(&g, 0x6000 + 3 * 8, IRQ_PD | 3);
-	put64(&g, IRQ_PD + 0x80 * 8, 0xd0000000ull | 0x83 | 0x18);
+	map_d0000000(&g);
 	for (int i = 0; i < 10; i++) {
 		if (tg_run(t, &g) < 0)
 			break;
@@ -634,8 +640,7 @@ KVM_CASE(irq_ioeventfd_fast_mmio)
 	CHECK_OK(t, t_ioeventfd(t, g.vm, 0xd0002000, 0, efd, 0, 0));
 	tg_load(&g, g_fast_mmio);
 	tg_set_mode(t, &g, g.vcpu, TG_LONG);
-	put64(&g, 0x6000 + 3 * 8, IRQ_PD | 3);
-	put64(&g, IRQ_PD + 0x80 * 8, 0xd0000000ull | 0x83 | 0x18);
+	map_d0000000(&g);
 	for (int i = 0; i < 10; i++) {
 		if (tg_run(t, &g) < 0 || g.run->exit_reason != KVM_EXIT_MMIO)
 			break;

@@ -87,6 +87,17 @@ static void expect_hlt(u64 rip, u64 hlt_rip)
 	CHECK_EQ(vmcs_readl(GUEST_RIP), hlt_rip);
 }
 
+/* @code at CODE, the EPT, a fresh VMCS for a guest at CODE, the EPT context flushed. */
+static void setup(const u8 *code, size_t len)
+{
+	memset(mem, 0, MEM_SIZE);
+	memcpy(mem + CODE, code, len);
+	build_ept();
+	CHECK_EQ(vmcs_clear(env.vmcs), VMX_SUCCEED);
+	CHECK_EQ(vmcs_load(env.vmcs), VMX_SUCCEED);
+	vmcs_setup_guest(&env, test_eptp(), true, CODE);
+}
+
 static void mmio_tlb(void)
 {
 	static const u8 code[] = {
@@ -101,12 +112,7 @@ static void mmio_tlb(void)
 	};
 	u64 *p1, *p1b;
 
-	memset(mem, 0, MEM_SIZE);
-	memcpy(mem + CODE, code, sizeof(code));
-	build_ept();
-	CHECK_EQ(vmcs_clear(env.vmcs), VMX_SUCCEED);
-	CHECK_EQ(vmcs_load(env.vmcs), VMX_SUCCEED);
-	vmcs_setup_guest(&env, test_eptp(), true, CODE);
+	setup(code, sizeof(code));
 	CHECK(vmcs_read32(SECONDARY_VM_EXEC_CONTROL) & SECONDARY_EXEC_ENABLE_VPID, "VPID on");
 	CHECK_EQ(__invept(VMX_EPT_EXTENT_CONTEXT, test_eptp(), 0), VMX_SUCCEED);
 	p1 = guest_paging(0x10000);
@@ -202,12 +208,7 @@ static void mmio_tlb_smap(void)
 	};
 	u64 *p1;
 
-	memset(mem, 0, MEM_SIZE);
-	memcpy(mem + CODE, code, sizeof(code));
-	build_ept();
-	CHECK_EQ(vmcs_clear(env.vmcs), VMX_SUCCEED);
-	CHECK_EQ(vmcs_load(env.vmcs), VMX_SUCCEED);
-	vmcs_setup_guest(&env, test_eptp(), true, CODE);
+	setup(code, sizeof(code));
 	CHECK_EQ(__invept(VMX_EPT_EXTENT_CONTEXT, test_eptp(), 0), VMX_SUCCEED);
 	p1 = guest_paging(0x10000);
 	((u64 *)(mem + 0x10000))[0] |= 4;	/* U in every level for linear 0x6000 */
