@@ -3855,18 +3855,16 @@ static u64 kvm_timer_tsc_until(u64 deadline)
 }
 
 /* Nothing armed (the usual case) costs the loads of kvm_vcpu_next_deadline(). */
-u64 kvm_timer_host_tsc_left(struct kvm_vcpu *vcpu)
+static __always_inline u64 __kvm_timer_host_tsc_left(struct kvm_vcpu *vcpu)
 {
 	u64 deadline = kvm_vcpu_next_deadline(vcpu);
 
 	return deadline ? kvm_timer_tsc_until(deadline) : ~0ull;
 }
 
-static __always_inline u64 __kvm_timer_host_tsc_left(struct kvm_vcpu *vcpu)
+u64 kvm_timer_host_tsc_left(struct kvm_vcpu *vcpu)
 {
-	u64 deadline = kvm_vcpu_next_deadline(vcpu);
-
-	return deadline ? kvm_timer_tsc_until(deadline) : ~0ull;
+	return __kvm_timer_host_tsc_left(vcpu);
 }
 
 /*
