@@ -19,6 +19,30 @@
 #define TRAMP 0x8000
 #define N 1024
 
+/*
+ * SAMPLES insn: N samples of TSC cycles from insn (which makes the
+ * interrupt) to the handler's RDTSC (t1), interrupts on only while waiting
+ * for it, into samples[].
+ */
+.macro SAMPLES trigger:vararg
+	xor %edi, %edi
+1:	movl $0, flag(%rip)
+	rdtsc
+	mov %eax, t0(%rip)
+	\trigger
+	sti
+2:	cmpl $0, flag(%rip)
+	je 2b
+	cli
+	mov t1(%rip), %eax
+	sub t0(%rip), %eax
+	lea samples(%rip), %rbx
+	mov %eax, (%rbx, %rdi, 4)
+	inc %edi
+	cmp $N, %edi
+	jb 1b
+.endm
+
 	MULTIBOOT_HEADER
 	.code32
 	.globl _start
@@ -98,22 +122,7 @@ bsp64:
 	movl $0x40, 0x320(%r15)		/* LVTT: one-shot, vector 0x40 */
 
 	/* ---- timer: armed -> handler ---- */
-	xor %edi, %edi
-3:	movl $0, flag(%rip)
-	rdtsc
-	mov %eax, t0(%rip)
-	movl $1, 0x380(%r15)		/* TMICT: 1 bus cycle */
-	sti
-4:	cmpl $0, flag(%rip)
-	je 4b
-	cli
-	mov t1(%rip), %eax
-	sub t0(%rip), %eax
-	lea samples(%rip), %rbx
-	mov %eax, (%rbx, %rdi, 4)
-	inc %edi
-	cmp $N, %edi
-	jb 3b
+	SAMPLES movl $1, 0x380(%r15)		/* TMICT: 1 bus cycle */
 	mov $timer_msg, %eax
 	call report
 
@@ -143,22 +152,7 @@ bsp64:
 	jmp 9f
 
 	/* ---- IPI round trip ---- */
-6:	xor %edi, %edi
-7:	movl $0, flag(%rip)
-	rdtsc
-	mov %eax, t0(%rip)
-	movl $0x42, 0x300(%r15)		/* fixed, vector 0x42, to APIC ID 1 (ICR2) */
-	sti
-8:	cmpl $0, flag(%rip)
-	je 8b
-	cli
-	mov t1(%rip), %eax
-	sub t0(%rip), %eax
-	lea samples(%rip), %rbx
-	mov %eax, (%rbx, %rdi, 4)
-	inc %edi
-	cmp $N, %edi
-	jb 7b
+6:	SAMPLES movl $0x42, 0x300(%r15)	/* fixed, vector 0x42, to APIC ID 1 (ICR2) */
 	mov $ipi_msg, %eax
 	call report
 9:	xor %eax, %eax
