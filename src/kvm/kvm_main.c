@@ -630,16 +630,40 @@ static void kvm_vm_list_del(struct kvm *kvm)
 
 static pid_t kvm_host_tick_pid;		/* under kvm_lock: the process whose tick runs */
 
+/*
+ * The tick sleeps in futex(2) on a word nobody wakes, not nanosleep(2): a
+ * VMM that sandboxes itself with a seccomp allow-list synced to all its
+ * threads (Solo5's hvt: SECCOMP_FILTER_FLAG_TSYNC, default kill) allows
+ * futex, which every threaded program needs, and not necessarily any sleep
+ * call.  An interrupted wait ends the tick early, which is harmless.
+ */
+static int kvm_host_tick_word;
+
+static void kvm_host_tick_sleep(const struct timespec *ts)
+{
+	syscall(SYS_futex, &kvm_host_tick_word, FUTEX_WAIT_PRIVATE, 0, ts, NULL, 0);
+}
+
+/*
+ * kvm_host_tick_start() returns only once the thread runs: its start-up
+ * (glibc registers rseq(2) for every new thread) must not fall after a
+ * sandbox the VMM installs next, whose filter would kill it for that call.
+ * Set by the thread, under kvm_lock held by the starter.
+ */
+static int kvm_host_tick_running;
+
 static void *kvm_host_tick_thread(void *arg)
 {
 	pid_t pid = (pid_t)(intptr_t)arg;
 	unsigned int idle = 0;
 
+	__atomic_store_n(&kvm_host_tick_running, 1, __ATOMIC_RELEASE);
+	syscall(SYS_futex, &kvm_host_tick_running, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 	for (;;) {
 		struct timespec ts = { 0, idle >= 1000 ? KVM_HOST_TICK_IDLE_NS : KVM_HOST_TICK_NS };
 		int kicked = 0;
 
-		nanosleep(&ts, NULL);
+		kvm_host_tick_sleep(&ts);
 		pthread_mutex_lock(&kvm_lock);
 		if (!vm_list) {
 			if (kvm_host_tick_pid == pid)
@@ -680,8 +704,12 @@ static void kvm_host_tick_start(void)
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 64 * 1024);
-	if (!pthread_create(&th, &attr, kvm_host_tick_thread, (void *)(intptr_t)pid))
+	__atomic_store_n(&kvm_host_tick_running, 0, __ATOMIC_RELAXED);
+	if (!pthread_create(&th, &attr, kvm_host_tick_thread, (void *)(intptr_t)pid)) {
 		kvm_host_tick_pid = pid;
+		while (!__atomic_load_n(&kvm_host_tick_running, __ATOMIC_ACQUIRE))
+			syscall(SYS_futex, &kvm_host_tick_running, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);
+	}
 	pthread_attr_destroy(&attr);
 }
 
