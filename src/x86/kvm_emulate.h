@@ -135,6 +135,14 @@ struct x86_emulate_ctxt {
 	u8 rep_prefix;
 	u8 op_bytes, ad_bytes;
 	u8 b;			/* opcode */
+	/*
+	 * x86_decode_insn() executed the instruction as well (the assist's
+	 * result, for x86_emulate_insn() to report), or found it needs the
+	 * segment registers (VMX_EMUL_NEED_STATE) before it runs.
+	 */
+	bool executed, need_state;
+	int exec_rc;
+	struct vmx_emul_exception exec_exc;
 
 	struct read_cache io_read;
 	struct read_cache mem_read;

@@ -3217,15 +3217,18 @@ static void init_emulate_ctxt(struct kvm_vcpu *vcpu)
 	/*
 	 * In 64-bit mode the segment registers but the access rights of CS
 	 * and SS come only for an instruction that reads them
-	 * (VMX_EMUL_NEED_STATE): not for a MOV to MMIO.  Note, the stale
-	 * copies in vcpu->arch.seg[] go to st->seg[] (and back) unread: the
-	 * assist sees the absent flag.
+	 * (VMX_EMUL_NEED_STATE): not for a MOV to MMIO.  An instruction
+	 * that ran without them loaded no segment register (it would have
+	 * needed them), so emulator_writeback() copies none back.
 	 */
 	st->absent = 0;
+	st->written = 0;
 	if ((a->efer & EFER_LMA) && (a->seg[VCPU_SREG_CS].ar & BIT(13)) &&
 	    !kvm_register_is_available(a, VCPU_EXREG_SEGMENTS)) {
+		/* the rest of st->seg[] is left as it is: unread, and never written back */
 		st->absent = VMX_EMUL_ABSENT_SEGS;
-		memcpy(&st->seg[VMX_EMUL_ES], &a->seg[VCPU_SREG_ES], 6 * sizeof(st->seg[0]));
+		st->seg[VMX_EMUL_CS].ar = a->seg[VCPU_SREG_CS].ar;
+		st->seg[VMX_EMUL_SS].ar = a->seg[VCPU_SREG_SS].ar;
 	} else {
 		emulator_get_segments(ctxt);
 	}
@@ -3258,15 +3261,27 @@ static void emulator_writeback(struct kvm_vcpu *vcpu, struct x86_emulate_ctxt *c
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 	const u32 shadow = GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS;
 	u64 old_rflags = a->rflags;
+	u32 intr = (a->interruptibility & ~shadow) | (ctxt->state.interruptibility & shadow);
 
-	kvm_register_mark_dirty(a, VCPU_EXREG_EMULATOR);
+	/*
+	 * The GPRs, RIP and RFLAGS need no dirty mark: the GPRs are the array
+	 * VM entry loads, and vmx_vcpu_run() writes RIP, RSP and RFLAGS back
+	 * when they differ from the VMCS.  The rest of VCPU_EXREG_EMULATOR is
+	 * marked only when it changed (the assist says which segments).
+	 */
 	memcpy(a->regs, ctxt->state.regs, sizeof(ctxt->state.regs));
 	a->regs[VCPU_REGS_RIP] = ctxt->state.rip;
-	/* data segment registers an instruction loaded (MOV Sreg, POP Sreg, LxS) */
-	memcpy(&a->seg[VCPU_SREG_ES], &ctxt->state.seg[VMX_EMUL_ES], sizeof(a->seg[0]));
-	memcpy(&a->seg[VCPU_SREG_SS], &ctxt->state.seg[VMX_EMUL_SS], 4 * sizeof(a->seg[0]));
 	a->rflags = ctxt->state.rflags;
-	a->interruptibility = (a->interruptibility & ~shadow) | (ctxt->state.interruptibility & shadow);
+	if (unlikely(ctxt->state.written & VMX_EMUL_WROTE_SEGS)) {
+		/* data segment registers an instruction loaded (MOV Sreg, POP Sreg, LxS) */
+		memcpy(&a->seg[VCPU_SREG_ES], &ctxt->state.seg[VMX_EMUL_ES], sizeof(a->seg[0]));
+		memcpy(&a->seg[VCPU_SREG_SS], &ctxt->state.seg[VMX_EMUL_SS], 4 * sizeof(a->seg[0]));
+		kvm_register_mark_dirty(a, VCPU_EXREG_EMULATOR);
+	}
+	if (intr != a->interruptibility) {
+		a->interruptibility = intr;
+		kvm_register_mark_dirty(a, VCPU_EXREG_EMULATOR);
+	}
 	/* STI: interrupts are looked at again once the shadow is over */
 	if ((a->rflags & ~old_rflags) & X86_EFLAGS_IF)
 		kvm_make_request(KVM_REQ_EVENT, vcpu);
@@ -3404,6 +3419,13 @@ int x86_emulate_instruction(struct kvm_vcpu *vcpu, u64 cr2_or_gpa, int emulation
 	}
 	idx = srcu_read_lock(&kvm->srcu);
 	init_emulate_ctxt(vcpu);
+	/*
+	 * Before the decode: x86_decode_insn() executes the instruction too
+	 * (but a string instruction), and its accesses read these.
+	 */
+	tf = ctxt->state.rflags & X86_EFLAGS_TF;	/* ctxt->tf */
+	ctxt->gpa_available = emulation_type & EMULTYPE_PF;
+	ctxt->gpa_val = cr2_or_gpa;
 	if (!(emulation_type & EMULTYPE_NO_DECODE)) {
 		r = x86_decode_insn(ctxt, insn, insn_len, emulation_type);
 		if (r != EMULATION_OK) {
@@ -3416,11 +3438,15 @@ int x86_emulate_instruction(struct kvm_vcpu *vcpu, u64 cr2_or_gpa, int emulation
 			goto out;
 		}
 	}
-restart:
-	tf = ctxt->state.rflags & X86_EFLAGS_TF;	/* ctxt->tf */
-	ctxt->gpa_available = emulation_type & EMULTYPE_PF;
-	ctxt->gpa_val = cr2_or_gpa;
-	r = x86_emulate_insn(ctxt);
+	for (;;) {
+		r = x86_emulate_insn(ctxt);
+		if (r != EMULATION_RESTART || ctxt->have_exception || ctxt->pio.count ||
+		    ctxt->mmio_needed)
+			break;
+		emulator_writeback(vcpu, ctxt);
+		tf = ctxt->state.rflags & X86_EFLAGS_TF;
+		ctxt->gpa_available = emulation_type & EMULTYPE_PF;
+	}
 	if (r == EMULATION_FAILED) {
 		r = handle_emulation_failure(vcpu, emulation_type);
 		goto out;
@@ -3443,9 +3469,6 @@ restart:
 			writeback = false;
 		r = 0;
 		vcpu->arch.complete_userspace_io = complete_emulated_mmio;
-	} else if (r == EMULATION_RESTART) {
-		emulator_writeback(vcpu, ctxt);
-		goto restart;
 	} else {
 		r = 1;
 	}
