@@ -532,7 +532,7 @@ struct emul_dcache_entry {
 
 static __thread struct emul_dcache_entry emul_dcache[EMUL_DCACHE_SIZE];
 
-/* @a and @b (@n bytes, 1 to 15) are equal: two overlapping loads for each, no call. */
+/* @a and @b (@n bytes, 1 to 15) are equal: two overlapping loads of each, no call. */
 static __always_inline bool emul_bytes_equal(const u8 *a, const u8 *b, unsigned int n)
 {
 	u64 a0, a1, b0, b1;
@@ -552,10 +552,16 @@ static __always_inline bool emul_bytes_equal(const u8 *a, const u8 *b, unsigned 
 		memcpy(&d1, b + n - 4, 4);
 		return !((c0 ^ d0) | (c1 ^ d1));
 	}
-	for (unsigned int k = 0; k < n; k++)
-		if (a[k] != b[k])
-			return false;
-	return true;
+	if (n >= 2) {
+		u16 e0, e1, f0, f1;
+
+		memcpy(&e0, a, 2);
+		memcpy(&f0, b, 2);
+		memcpy(&e1, a + n - 2, 2);
+		memcpy(&f1, b + n - 2, 2);
+		return !((e0 ^ f0) | (e1 ^ f1));
+	}
+	return a[0] == b[0];
 }
 
 /* The decode of @bytes at @lin in the current mode: from the cache, or made and cached. */

@@ -186,8 +186,10 @@ struct vmx_emul_ops {
  *	that returns VMX_EMUL_CONTINUE_LAST (KVM's read-ahead batch)
  * @decoded, @decoded_mode, @decoded_cls, @decoded_insn: the processor's own decode of
  *	@bytes (private to it), kept so that executing an instruction
- *	decoded before does not decode it again; cleared with the rest of
- *	the structure for a new instruction, ignored if the mode changed
+ *	decoded before does not decode it again; ignored if the mode changed
+ *
+ * For a new instruction the VMM clears the structure, or at least what the
+ * assist reads of it: @len, @fetched, @decoded and @max_iter.
  */
 struct vmx_emul_insn {
 	u8 bytes[15];

@@ -24,7 +24,8 @@ static int em_fetch(void *opaque, u64 la, void *val, unsigned int bytes,
 	struct x86_emulate_ctxt *ctxt = opaque;
 	int rc = ctxt->ops->fetch(ctxt, la, val, bytes, &ctxt->exception);
 
-	emul_to_x86_exception(&ctxt->exception, e);
+	if (unlikely(rc != X86EMUL_CONTINUE))
+		emul_to_x86_exception(&ctxt->exception, e);
 	return rc;
 }
 
@@ -101,8 +102,8 @@ static int em_write_emulated(void *opaque, u64 la, const void *val, unsigned int
 		return X86EMUL_CONTINUE;
 	}
 	rc = ctxt->ops->write_emulated(ctxt, la, val, bytes, &ctxt->exception);
-
-	emul_to_x86_exception(&ctxt->exception, e);
+	if (unlikely(rc != X86EMUL_CONTINUE))
+		emul_to_x86_exception(&ctxt->exception, e);
 	return rc;
 }
 
@@ -228,7 +229,14 @@ int x86_decode_insn(struct x86_emulate_ctxt *ctxt, void *insn, int insn_len, int
 	ctxt->mmio_read_completed = 0;
 	ctxt->executed = false;
 	ctxt->need_state = false;
-	memset(&ctxt->insn, 0, sizeof(ctxt->insn));
+	/*
+	 * A new instruction: what the assist reads of &struct vmx_emul_insn
+	 * (the rest is its output, written by the decode).
+	 */
+	ctxt->insn.len = 0;
+	ctxt->insn.fetched = 0;
+	ctxt->insn.decoded = false;
+	ctxt->insn.max_iter = 0;
 	if (insn && insn_len > 0 && insn_len <= 15) {
 		memcpy(ctxt->insn.bytes, insn, insn_len);
 		ctxt->insn.len = (u8)insn_len;

@@ -2721,18 +2721,31 @@ static struct kvm_vcpu *emul_to_vcpu(struct x86_emulate_ctxt *ctxt)
 	return ctxt->vcpu;
 }
 
+/* The paging state of a walk for an access of kind @access. */
+static void kvm_emul_walk_mode(struct kvm_vcpu *vcpu, u32 access, struct kvm_walk_mode *mode)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+
+	mode->cr0 = a->cr0;
+	mode->cr3 = a->cr3;
+	mode->cr4 = a->cr4;
+	mode->efer = a->efer;
+	mode->maxphyaddr = (u8)a->maxphyaddr;
+	mode->smap_check = !(access & PFERR_FETCH_MASK) && !(a->rflags & X86_EFLAGS_AC_BIT);
+	/* the PDPTE registers: read by PAE paging outside IA-32e mode only */
+	if ((a->cr0 & X86_CR0_PG) && (a->cr4 & X86_CR4_PAE) && !(a->efer & EFER_LMA))
+		memcpy(mode->pdptrs, a->pdptrs, sizeof(mode->pdptrs));
+	else
+		memset(mode->pdptrs, 0, sizeof(mode->pdptrs));
+}
+
 /* kvm_mmu_gva_to_gpa_*(): the guest's page tables, walked by KVM's walker. */
 static u64 kvm_emul_gva_to_gpa(struct kvm_vcpu *vcpu, u64 gva, u32 access,
 			       struct x86_exception *exception)
 {
-	struct kvm_vcpu_arch *a = &vcpu->arch;
-	struct kvm_walk_mode mode = {
-		.cr0 = a->cr0, .cr3 = a->cr3, .cr4 = a->cr4, .efer = a->efer,
-		.maxphyaddr = (u8)a->maxphyaddr,
-		.smap_check = !(access & PFERR_FETCH_MASK) && !(a->rflags & X86_EFLAGS_AC_BIT),
-	};
+	struct kvm_walk_mode mode;
 
-	memcpy(mode.pdptrs, a->pdptrs, sizeof(mode.pdptrs));
+	kvm_emul_walk_mode(vcpu, access, &mode);
 	/*
 	 * The instruction fetch of an MMIO exit walks the same entries each
 	 * time (the exit gives the data's GPA, not RIP's): its walk is
@@ -2740,7 +2753,7 @@ static u64 kvm_emul_gva_to_gpa(struct kvm_vcpu *vcpu, u64 gva, u32 access,
 	 * kvm_walk_gva_cached()).
 	 */
 	if (access & PFERR_FETCH_MASK)
-		return kvm_walk_gva_cached(vcpu->kvm, &a->emulate_ctxt->fetch_walk, &mode, gva,
+		return kvm_walk_gva_cached(vcpu->kvm, &vcpu->arch.emulate_ctxt->fetch_walk, &mode, gva,
 					   access, true, exception);
 	return kvm_walk_gva(vcpu->kvm, &mode, gva, access, true, exception);
 }
@@ -2856,9 +2869,21 @@ static int kvm_fetch_guest_virt(struct x86_emulate_ctxt *ctxt, unsigned long add
 
 	/* within a page: the fetch walk cache has the page's host address */
 	if ((addr & (PAGE_SIZE - 1)) + bytes <= PAGE_SIZE) {
-		u64 gpa = kvm_emul_gva_to_gpa(vcpu, addr, access, exception);
+		struct kvm_walk_mode mode;
 		const void *host;
+		u64 gpa;
 
+		/* the walk and the page as last time: one look-up */
+		kvm_emul_walk_mode(vcpu, access, &mode);
+		host = kvm_walk_cache_lookup_host(vcpu->kvm, &ctxt->fetch_walk, &mode, addr, access, true);
+		if (likely(host)) {
+			if (likely(bytes == 15))
+				memcpy(val, host, 15);
+			else
+				memcpy(val, host, bytes);
+			return X86EMUL_CONTINUE;
+		}
+		gpa = kvm_emul_gva_to_gpa(vcpu, addr, access, exception);
 		if (gpa == INVALID_GPA)
 			return X86EMUL_PROPAGATE_FAULT;
 		host = kvm_walk_cache_host(vcpu->kvm, &ctxt->fetch_walk, gpa);
@@ -2918,6 +2943,9 @@ static int vcpu_mmio_rw(struct kvm_vcpu *vcpu, u64 addr, int len, u8 *v, bool wr
 	struct kvm_lapic *apic = vcpu->arch.apic;
 	int handled = 0;
 
+	/* an empty bus (no in-kernel APIC or I/O APIC, no ioeventfd ever registered) */
+	if (!apic && !ioapic && !(write && __atomic_load_n(&vcpu->kvm->ioeventfds, __ATOMIC_ACQUIRE)))
+		return 0;
 	while (len) {
 		int n = MIN(len, 8);
 
@@ -2931,6 +2959,18 @@ static int vcpu_mmio_rw(struct kvm_vcpu *vcpu, u64 addr, int len, u8 *v, bool wr
 		v += n;
 	}
 	return handled;
+}
+
+/* memcpy() of the usual MMIO sizes without a call */
+static __always_inline void mmio_copy(void *dst, const void *src, unsigned int n)
+{
+	switch (n) {
+	case 1: memcpy(dst, src, 1); break;
+	case 2: memcpy(dst, src, 2); break;
+	case 4: memcpy(dst, src, 4); break;
+	case 8: memcpy(dst, src, 8); break;
+	default: memcpy(dst, src, n); break;
+	}
 }
 
 /*
@@ -2959,9 +2999,10 @@ static bool emulator_can_use_gpa(struct x86_emulate_ctxt *ctxt)
 }
 
 /* emulator_read_write_onepage(): RAM, an in-kernel device, or a fragment for userspace. */
-static int emulator_read_write_onepage(unsigned long addr, u8 *val, unsigned int bytes,
-				       struct x86_exception *exception, struct kvm_vcpu *vcpu,
-				       bool write)
+static __always_inline int emulator_read_write_onepage(unsigned long addr, u8 *val,
+						       unsigned int bytes,
+						       struct x86_exception *exception,
+						       struct kvm_vcpu *vcpu, bool write)
 {
 	struct x86_emulate_ctxt *ctxt = vcpu->arch.emulate_ctxt;
 	struct kvm_mmio_fragment *frag;
@@ -2972,8 +3013,8 @@ static int emulator_read_write_onepage(unsigned long addr, u8 *val, unsigned int
 	 * If the exit was an EPT misconfiguration the GPA is known: no walk
 	 * (KVM's gpa_available), when the page offsets agree.
 	 */
-	if (ctxt->gpa_available && emulator_can_use_gpa(ctxt) &&
-	    (addr & (PAGE_SIZE - 1)) == (ctxt->gpa_val & (PAGE_SIZE - 1))) {
+	if (ctxt->gpa_available && !((addr ^ ctxt->gpa_val) & (PAGE_SIZE - 1)) &&
+	    emulator_can_use_gpa(ctxt)) {
 		gpa = ctxt->gpa_val;
 		ret = vcpu_is_mmio_gpa(vcpu, gpa);
 	} else {
@@ -2986,15 +3027,12 @@ static int emulator_read_write_onepage(unsigned long addr, u8 *val, unsigned int
 	handled = vcpu_mmio_rw(vcpu, gpa, (int)bytes, val, write);
 	if ((unsigned int)handled == bytes)
 		return X86EMUL_CONTINUE;
-	gpa += handled;
-	bytes -= handled;
-	val += handled;
-	if (ctxt->mmio_nr_fragments >= KVM_MAX_MMIO_FRAGMENTS)
+	if (unlikely(ctxt->mmio_nr_fragments >= KVM_MAX_MMIO_FRAGMENTS))
 		return X86EMUL_UNHANDLEABLE;
 	frag = &ctxt->mmio_fragments[ctxt->mmio_nr_fragments++];
-	frag->gpa = gpa;
-	frag->data = val;
-	frag->len = bytes;
+	frag->gpa = gpa + handled;
+	frag->data = val + handled;
+	frag->len = bytes - handled;
 	return X86EMUL_CONTINUE;
 }
 
@@ -3011,6 +3049,7 @@ static int emulator_read_write(struct x86_emulate_ctxt *ctxt, unsigned long addr
 {
 	struct kvm_vcpu *vcpu = emul_to_vcpu(ctxt);
 	struct kvm_run *run = vcpu->run;
+	struct kvm_mmio_fragment *frag;
 	u8 *data = val;
 	int rc;
 
@@ -3019,13 +3058,13 @@ static int emulator_read_write(struct x86_emulate_ctxt *ctxt, unsigned long addr
 		return X86EMUL_CONTINUE;
 	}
 	if (write) {
-		if (bytes > sizeof(ctxt->mmio_write_data))
+		if (unlikely(bytes > sizeof(ctxt->mmio_write_data)))
 			return X86EMUL_UNHANDLEABLE;
-		memcpy(ctxt->mmio_write_data, val, bytes);
+		mmio_copy(ctxt->mmio_write_data, val, bytes);
 		data = ctxt->mmio_write_data;
 	}
 	ctxt->mmio_nr_fragments = 0;
-	if (((addr + bytes - 1) ^ addr) & ~(unsigned long)(PAGE_SIZE - 1)) {	/* crossing a page */
+	if (unlikely(((addr + bytes - 1) ^ addr) & ~(unsigned long)(PAGE_SIZE - 1))) {	/* crossing a page */
 		unsigned int now = (unsigned int)(-addr & (PAGE_SIZE - 1));
 
 		rc = emulator_read_write_onepage(addr, data, now, exception, vcpu, write);
@@ -3038,18 +3077,18 @@ static int emulator_read_write(struct x86_emulate_ctxt *ctxt, unsigned long addr
 		bytes -= now;
 	}
 	rc = emulator_read_write_onepage(addr, data, bytes, exception, vcpu, write);
-	if (rc != X86EMUL_CONTINUE)
+	if (rc != X86EMUL_CONTINUE || !ctxt->mmio_nr_fragments)
 		return rc;
-	if (!ctxt->mmio_nr_fragments)
-		return rc;
+	frag = &ctxt->mmio_fragments[0];
 	ctxt->mmio_needed = 1;
 	ctxt->mmio_cur_fragment = 0;
-	run->mmio.len = MIN(8u, ctxt->mmio_fragments[0].len);
-	run->mmio.is_write = ctxt->mmio_is_write = write;
+	ctxt->mmio_is_write = write;
 	run->exit_reason = KVM_EXIT_MMIO;
-	run->mmio.phys_addr = ctxt->mmio_fragments[0].gpa;
+	run->mmio.phys_addr = frag->gpa;
+	run->mmio.len = MIN(8u, frag->len);
+	run->mmio.is_write = write;
 	if (write) {
-		memcpy(run->mmio.data, ctxt->mmio_fragments[0].data, run->mmio.len);
+		mmio_copy(run->mmio.data, frag->data, run->mmio.len);
 		return X86EMUL_CONTINUE;
 	}
 	return X86EMUL_IO_NEEDED;
@@ -3401,15 +3440,15 @@ static int complete_emulated_pio(struct kvm_vcpu *vcpu)
  * Return: 1 to re-enter the guest, 0 with vcpu->run filled for userspace,
  * or -errno.
  */
-int x86_emulate_instruction(struct kvm_vcpu *vcpu, u64 cr2_or_gpa, int emulation_type,
-			    void *insn, int insn_len)
+/* x86_emulate_instruction() with kvm->srcu held. */
+static int __x86_emulate_instruction(struct kvm_vcpu *vcpu, u64 cr2_or_gpa, int emulation_type,
+				     void *insn, int insn_len)
 {
 	struct x86_emulate_ctxt *ctxt = vcpu->arch.emulate_ctxt;
-	struct kvm *kvm = vcpu->kvm;
 	bool writeback = true, tf;
-	int r, idx;
+	int r;
 
-	if (!ctxt) {
+	if (unlikely(!ctxt)) {
 		ctxt = calloc(1, sizeof(*ctxt));
 		if (!ctxt)
 			return -ENOMEM;
@@ -3417,7 +3456,6 @@ int x86_emulate_instruction(struct kvm_vcpu *vcpu, u64 cr2_or_gpa, int emulation
 		ctxt->ops = &emulate_ops;
 		vcpu->arch.emulate_ctxt = ctxt;
 	}
-	idx = srcu_read_lock(&kvm->srcu);
 	init_emulate_ctxt(vcpu);
 	/*
 	 * Before the decode: x86_decode_insn() executes the instruction too
@@ -3492,7 +3530,16 @@ out:
 	 * kvm_get_linear_rip()) reads these fields from the VMCS.
 	 */
 	kvm_x86_call(write_dirty_regs)(vcpu);
-	srcu_read_unlock(&kvm->srcu, idx);
+	return r;
+}
+
+int x86_emulate_instruction(struct kvm_vcpu *vcpu, u64 cr2_or_gpa, int emulation_type,
+			    void *insn, int insn_len)
+{
+	int idx = srcu_read_lock(&vcpu->kvm->srcu);
+	int r = __x86_emulate_instruction(vcpu, cr2_or_gpa, emulation_type, insn, insn_len);
+
+	srcu_read_unlock(&vcpu->kvm->srcu, idx);
 	return r;
 }
 
@@ -3510,7 +3557,32 @@ int kvm_emulate_string_io(struct kvm_vcpu *vcpu, int size, u16 port, int in, int
 
 /* ---- the MMU's page faults ---- */
 
+static int kvm_mmu_page_fault_slow(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code);
+
 int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code)
+{
+	struct kvm *kvm = vcpu->kvm;
+	int idx, r;
+
+	/*
+	 * An EPT misconfiguration on the page of the vCPU's last MMIO fault,
+	 * in this memslot generation: MMIO without looking the SPTE up (KVM's
+	 * mmio_info_in_cache()), straight to the emulator.
+	 */
+	if (likely(error_code & PFERR_RSVD_MASK)) {
+		trace_kvm_page_fault(vcpu->vcpu_id, vcpu->arch.regs[VCPU_REGS_RIP], gpa, error_code);
+		idx = srcu_read_lock(&kvm->srcu);
+		if (likely(vcpu_match_mmio_gpa(vcpu, gpa))) {
+			r = __x86_emulate_instruction(vcpu, gpa, EMULTYPE_PF, NULL, 0);
+			srcu_read_unlock(&kvm->srcu, idx);
+			return r;
+		}
+		srcu_read_unlock(&kvm->srcu, idx);
+	}
+	return kvm_mmu_page_fault_slow(vcpu, gpa, error_code);
+}
+
+static int kvm_mmu_page_fault_slow(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code)
 {
 	struct kvm_page_fault fault = {
 		.addr = gpa,
@@ -3524,14 +3596,14 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code)
 	struct kvm *kvm = vcpu->kvm;
 	int idx, r;
 
-	trace_kvm_page_fault(vcpu->vcpu_id, vcpu->arch.regs[VCPU_REGS_RIP], gpa, error_code);
+	if (!fault.rsvd)
+		trace_kvm_page_fault(vcpu->vcpu_id, vcpu->arch.regs[VCPU_REGS_RIP], gpa, error_code);
 	idx = srcu_read_lock(&kvm->srcu);
 	r = RET_PF_CONTINUE;
 	/*
 	 * An EPT misconfiguration: an MMIO SPTE says MMIO without a slot
-	 * lookup; and if the vCPU's last MMIO fault was on this page in this
-	 * memslot generation, without looking the SPTE up either (KVM's
-	 * mmio_info_in_cache()).
+	 * lookup (the page of the vCPU's last MMIO fault, kvm_mmu_page_fault()
+	 * took already, unless the memslots changed since it looked).
 	 */
 	if (fault.rsvd && vcpu_match_mmio_gpa(vcpu, gpa)) {
 		fault.gfn = gpa >> PAGE_SHIFT;

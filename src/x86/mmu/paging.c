@@ -213,28 +213,71 @@ u64 kvm_walk_gva(struct kvm *kvm, const struct kvm_walk_mode *mode, u64 gva, u32
 	return walk_gva(kvm, mode, gva, access, set_ad, fault, NULL);
 }
 
+/* The walk reads the PDPTE registers only in PAE paging outside IA-32e mode. */
+static bool walk_reads_pdptrs(const struct kvm_walk_mode *m)
+{
+	return (m->cr0 & X86_CR0_PG) && (m->cr4 & X86_CR4_PAE) && !(m->efer & EFER_LMA);
+}
+
+/* The inputs of a walk are the same (the PDPTEs only where the walk reads them). */
 static bool walk_mode_equal(const struct kvm_walk_mode *a, const struct kvm_walk_mode *b)
 {
 	return a->cr0 == b->cr0 && a->cr3 == b->cr3 && a->cr4 == b->cr4 && a->efer == b->efer &&
 	       a->maxphyaddr == b->maxphyaddr && a->smap_check == b->smap_check &&
-	       !memcmp(a->pdptrs, b->pdptrs, sizeof(a->pdptrs));
+	       (!walk_reads_pdptrs(a) || !memcmp(a->pdptrs, b->pdptrs, sizeof(a->pdptrs)));
 }
 
-/* Every entry the cached walk read still holds the value it left there. */
+/*
+ * Every entry the cached walk read still holds the value it left there,
+ * and the host pages of its tables are still the slots' (guest_pte_read()'s
+ * fast case: checked once per slot, as the tables are usually all in one).
+ */
 static bool walk_cache_entries_same(const struct kvm_walk_cache *c)
 {
-	for (int i = 0; i < c->n; i++) {
-		const struct kvm_walk_pte *r = &c->pte[i];
-		u64 v = 0;
-
-		/* the host page is still the slot's (guest_pte_read()'s fast case) */
-		if (!__atomic_load_n(&r->slot->hva_checked, __ATOMIC_SEQ_CST))
+	for (int i = 0; i < c->nslots; i++)
+		if (!__atomic_load_n(&c->slots[i]->hva_checked, __ATOMIC_SEQ_CST))
 			return false;
-		pte_load(r->hva, &v, r->size);
-		if (v != r->val)
-			return false;
+	if (c->pte_size == 8) {
+		for (int i = 0; i < c->n; i++)
+			if (__atomic_load_n((u64 *)c->pte[i].hva, __ATOMIC_ACQUIRE) != c->pte[i].val)
+				return false;
+	} else {
+		for (int i = 0; i < c->n; i++)
+			if (__atomic_load_n((u32 *)c->pte[i].hva, __ATOMIC_ACQUIRE) != c->pte[i].val)
+				return false;
 	}
 	return true;
+}
+
+/* The distinct slots of the recorded entries (and their size: one per walk). */
+static void walk_cache_note_slots(struct kvm_walk_cache *c)
+{
+	c->nslots = 0;
+	c->pte_size = c->n ? c->pte[0].size : 8;
+	for (int i = 0; i < c->n; i++) {
+		int k = 0;
+
+		while (k < c->nslots && c->slots[k] != c->pte[i].slot)
+			k++;
+		if (k == c->nslots)
+			c->slots[c->nslots++] = c->pte[i].slot;
+		/* 4-byte entries are 32-bit paging's, 8-byte ones the others': never both */
+		if (c->pte[i].size != c->pte_size)
+			c->valid = false;
+	}
+}
+
+/* The cached walk answers a walk of @gva with these inputs (see struct kvm_walk_cache). */
+static bool walk_cache_hit(struct kvm *kvm, const struct kvm_walk_cache *c,
+			   const struct kvm_walk_mode *mode, u64 gva, u32 access, bool set_ad)
+{
+	/*
+	 * Note, the slots the entries point to cannot have been freed: the
+	 * generation is the same, and the caller holds kvm->srcu.
+	 */
+	return c->valid && c->gva_page == (gva & ~0xfffull) && c->access == access &&
+	       c->set_ad == set_ad && c->gen == kvm_memslots(kvm)->generation &&
+	       walk_mode_equal(&c->mode, mode) && walk_cache_entries_same(c);
 }
 
 u64 kvm_walk_gva_cached(struct kvm *kvm, struct kvm_walk_cache *c,
@@ -245,13 +288,7 @@ u64 kvm_walk_gva_cached(struct kvm *kvm, struct kvm_walk_cache *c,
 
 	if (!(mode->cr0 & X86_CR0_PG))
 		return kvm_walk_gva(kvm, mode, gva, access, set_ad, fault);
-	/*
-	 * Note, the slots the entries point to cannot have been freed: the
-	 * generation is the same, and the caller holds kvm->srcu.
-	 */
-	if (c->valid && c->gva_page == (gva & ~0xfffull) && c->access == access &&
-	    c->set_ad == set_ad && c->gen == gen && walk_mode_equal(&c->mode, mode) &&
-	    walk_cache_entries_same(c))
+	if (walk_cache_hit(kvm, c, mode, gva, access, set_ad))
 		return c->gpa_page | (gva & 0xfff);
 	c->valid = false;
 	c->n = 0;
@@ -261,6 +298,7 @@ u64 kvm_walk_gva_cached(struct kvm *kvm, struct kvm_walk_cache *c,
 	c->page_slot = gfn_to_memslot(kvm, gpa >> PAGE_SHIFT);
 	c->page_hva = c->page_slot ? gfn_to_hva_memslot(c->page_slot, gpa >> PAGE_SHIFT) : 0;
 	c->valid = true;
+	walk_cache_note_slots(c);
 	c->set_ad = set_ad;
 	c->access = access;
 	c->gen = gen;
@@ -277,4 +315,17 @@ void *kvm_walk_cache_host(struct kvm *kvm, const struct kvm_walk_cache *c, u64 g
 	    !__atomic_load_n(&c->page_slot->hva_checked, __ATOMIC_SEQ_CST))
 		return NULL;
 	return (void *)(c->page_hva + (gpa & 0xfff));
+}
+
+void *kvm_walk_cache_lookup_host(struct kvm *kvm, const struct kvm_walk_cache *c,
+				 const struct kvm_walk_mode *mode, u64 gva, u32 access, bool set_ad)
+{
+	if (!(mode->cr0 & X86_CR0_PG) || !c->page_hva ||
+	    !walk_cache_hit(kvm, c, mode, gva, access, set_ad))
+		return NULL;
+	/* the page's slot, unless the tables' one checked just now */
+	if ((c->nslots != 1 || c->slots[0] != c->page_slot) &&
+	    !__atomic_load_n(&c->page_slot->hva_checked, __ATOMIC_SEQ_CST))
+		return NULL;
+	return (void *)(c->page_hva + (gva & 0xfff));
 }

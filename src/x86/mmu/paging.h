@@ -73,6 +73,10 @@ struct kvm_walk_cache {
 		u64 val;
 		u8 size;
 	} pte[KVM_WALK_MAX_LEVELS];
+	/* the entries' size (all alike) and the distinct slots they are in */
+	u8 pte_size;
+	int nslots;
+	struct kvm_memory_slot *slots[KVM_WALK_MAX_LEVELS];
 };
 
 /*
@@ -91,5 +95,16 @@ u64 kvm_walk_gva_cached(struct kvm *kvm, struct kvm_walk_cache *cache,
  * of it then needs no memslot lookup.  Caller holds kvm->srcu.
  */
 void *kvm_walk_cache_host(struct kvm *kvm, const struct kvm_walk_cache *cache, u64 gpa);
+
+/*
+ * kvm_walk_cache_lookup_host() - the host address of guest-linear @gva if
+ * @cache answers its walk (as kvm_walk_gva_cached() would, writing
+ * nothing) and the page is RAM with a checked host mapping (as
+ * kvm_walk_cache_host()); else NULL, and nothing was done: walk with
+ * kvm_walk_gva_cached().  An instruction fetch's one look-up.  Caller
+ * holds kvm->srcu.
+ */
+void *kvm_walk_cache_lookup_host(struct kvm *kvm, const struct kvm_walk_cache *cache,
+				 const struct kvm_walk_mode *mode, u64 gva, u32 access, bool set_ad);
 
 #endif
