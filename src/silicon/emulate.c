@@ -400,7 +400,7 @@ static void emul_load_regs(struct cpu *c, const struct vmx_emul_state *st)
 {
 	struct cpu_state *s = &c->s;
 
-	memcpy(s->gpr, st->regs, sizeof(s->gpr));
+	memcpy(s->gpr, st->gprs ? st->gprs : st->regs, sizeof(s->gpr));
 	s->rip = st->rip;
 	s->rflags = (st->rflags & 0x3f7fd5) | 2;
 	s->interruptibility = st->interruptibility & (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING);
@@ -594,10 +594,12 @@ static const struct emul_dcache_entry *emul_decode(struct cpu *c, u64 lin, const
 }
 
 /*
- * Fetch CS:RIP and decode into @i; return its EMUL_CLS_*.  Faults longjmp
- * (the caller's setjmp).
+ * Fetch CS:RIP and decode; return the decode to execute (in the decode
+ * cache, or in @i) and set *@cls to its EMUL_CLS_*.  Faults longjmp (the
+ * caller's setjmp).
  */
-static u8 emul_fetch_decode(struct cpu *c, struct vmx_emul_insn *in, struct insn *i)
+static const struct insn *emul_fetch_decode(struct cpu *c, struct vmx_emul_insn *in,
+					    struct insn *i, u8 *cls)
 {
 	const struct emul_dcache_entry *d;
 	u64 rip = c->s.rip, lin, limit_left = 15;
@@ -632,7 +634,8 @@ static u8 emul_fetch_decode(struct cpu *c, struct vmx_emul_insn *in, struct insn
 		}
 	} else if (in->decoded && in->decoded_mode == c->mode && in->len <= limit_left) {
 		memcpy(i, in->decoded_insn, sizeof(*i));	/* decoded by an earlier call */
-		return in->decoded_cls;
+		*cls = in->decoded_cls;
+		return i;
 	} else {
 		avail = MIN(in->len, (unsigned)limit_left);
 		if (!in->fetched)
@@ -641,21 +644,25 @@ static u8 emul_fetch_decode(struct cpu *c, struct vmx_emul_insn *in, struct insn
 	}
 	if (!d)
 		cpu_gp0(c);	/* longer than 15 bytes, or past the CS limit */
-	*i = d->insn;
 	in->len = d->len;
-	in->map = i->map;
-	in->opcode = i->op;
-	in->modrm = i->modrm;
+	in->map = d->insn.map;
+	in->opcode = d->insn.op;
+	in->modrm = d->insn.modrm;
 	in->rep = d->rep;
 	in->op_bytes = d->op_bytes;
 	in->ad_bytes = d->ad_bytes;
 	in->mem = d->mem;
 	in->string = d->string;
-	memcpy(in->decoded_insn, i, sizeof(*i));
+	memcpy(in->decoded_insn, &d->insn, sizeof(d->insn));
 	in->decoded_mode = c->mode;
 	in->decoded_cls = d->cls;
 	in->decoded = true;
-	return d->cls;
+	*cls = d->cls;
+	/*
+	 * Note, the entry stays as it is while the instruction runs: only
+	 * emul_decode() writes the cache, and no callback re-enters the assist.
+	 */
+	return &d->insn;
 }
 
 int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul_state *st,
@@ -665,6 +672,7 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 	static __thread struct emul e;
 	struct cpu *volatile c = emul_get_core();
 	struct insn insn;
+	const struct insn *ip;
 	volatile u32 shadow;
 	/* the instruction is a 64-bit data instruction: it changes GPRs, RIP, RFLAGS only */
 	volatile bool data_only = false;
@@ -730,7 +738,7 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 		}
 		goto retired;
 	}
-	cls = emul_fetch_decode(c, in, &insn);
+	ip = emul_fetch_decode(c, in, &insn, &cls);
 	if ((flags & VMX_EMUL_DECODE_ONLY) || ((flags & VMX_EMUL_STRING_DECODE_ONLY) && in->string)) {
 		cpu_emulating = false;
 		c->emul = NULL;
@@ -765,8 +773,8 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 				memset(&c->s.fpu, 0, sizeof(c->s.fpu));
 		}
 	}
-	insn.fn(c, &insn);
-	c->s.rip += insn.len;
+	ip->fn(c, ip);
+	c->s.rip += ip->len;
 	cpu_emulating = false;
 	c->emul = NULL;
 retired:
@@ -776,7 +784,7 @@ retired:
 	c->s.interruptibility &= ~shadow;
 	if (data_only) {
 		/* nothing but these can have changed (EMUL_CLS_NO_SEGS) */
-		memcpy(st->regs, c->s.gpr, sizeof(st->regs));
+		memcpy(st->gprs ? st->gprs : st->regs, c->s.gpr, sizeof(st->regs));
 		st->rip = c->s.rip;
 		st->rflags = c->s.rflags;
 		st->interruptibility &= ~(u32)(CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING);
@@ -791,7 +799,7 @@ retired:
 		if (memcmp(&zero_fpu, &c->s.fpu, sizeof(c->s.fpu)))
 			return VMX_EMUL_UNHANDLEABLE;
 	}
-	memcpy(st->regs, c->s.gpr, sizeof(st->regs));
+	memcpy(st->gprs ? st->gprs : st->regs, c->s.gpr, sizeof(st->regs));
 	st->rip = c->s.rip;
 	st->rflags = c->s.rflags;
 	/* ES and SS..GS (CS did not change: emul_state_escaped()) */

@@ -100,6 +100,9 @@ struct vmx_emul_seg {
 /**
  * struct vmx_emul_state - the guest state an instruction executes on
  * @regs: RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8-R15
+ * @gprs: if set, the 16 GPRs are there instead of in @regs: the VMM's own
+ *	array (KVM's vcpu->arch.regs), read, and written only when the
+ *	instruction retires, as @regs would be
  * @interruptibility: STI / MOV SS blocking, VMCS format (bits 0, 1)
  * @fpu: the x87/SSE/AVX registers, VMX_FPU_STATE_SIZE bytes in the XSAVE
  *	layout (vmx_api.h), read and, when the instruction changes them,
@@ -113,6 +116,7 @@ struct vmx_emul_seg {
  */
 struct vmx_emul_state {
 	u64 regs[16];
+	u64 *gprs;
 	u64 rip, rflags;
 	struct vmx_emul_seg seg[VMX_EMUL_NR_SEGS];
 	u64 gdtr_base, idtr_base;

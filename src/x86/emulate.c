@@ -127,11 +127,11 @@ static int em_pio_in(void *opaque, int size, u16 port, void *val)
 	struct read_cache *rc = &ctxt->io_read;
 
 	if (rc->pos == rc->end) {	/* refill pio read ahead */
-		unsigned long rdi = ctxt->state.regs[7];
+		unsigned long rdi = emul_gprs(ctxt)[7];
 		unsigned int in_page, n, count;
 
 		count = ctxt->insn.rep && ctxt->insn.string ?
-			address_mask(ctxt, ctxt->state.regs[1]) : 1;
+			address_mask(ctxt, emul_gprs(ctxt)[1]) : 1;
 		in_page = (ctxt->state.rflags & (1u << 10)) ? (rdi & 0xfff) :
 			  4096 - (rdi & 0xfff);
 		n = in_page;
@@ -274,6 +274,7 @@ int x86_emulate_insn(struct x86_emulate_ctxt *ctxt)
 {
 	struct vmx_emul_exception e;
 	struct vmx_emul_state saved;
+	u64 saved_gprs[16];
 	unsigned long rip = ctxt->state.rip;
 	int rc, r;
 
@@ -300,8 +301,10 @@ int x86_emulate_insn(struct x86_emulate_ctxt *ctxt)
 	if (ctxt->need_state && (ctxt->state.absent & VMX_EMUL_ABSENT_SEGS) && ctxt->ops->get_segments)
 		ctxt->ops->get_segments(ctxt);	/* the decode said it reads them */
 	ctxt->need_state = false;
-	if (ctxt->str_batch)
+	if (ctxt->str_batch) {
 		saved = ctxt->state;
+		memcpy(saved_gprs, emul_gprs(ctxt), sizeof(saved_gprs));
+	}
 	rc = vmx_op_emulate(&assist_ops, ctxt, &ctxt->state, &ctxt->insn, 0, &e);
 	if (rc == VMX_EMUL_NEED_STATE && ctxt->ops->get_segments) {
 		/* nothing ran: with the segment registers read, again */
@@ -316,6 +319,7 @@ int x86_emulate_insn(struct x86_emulate_ctxt *ctxt)
 					       &ctxt->exception);
 		if (rc != X86EMUL_CONTINUE) {
 			ctxt->state = saved;
+			memcpy(emul_gprs(ctxt), saved_gprs, sizeof(saved_gprs));
 			emul_to_x86_exception(&ctxt->exception, &e);
 		}
 	}
@@ -332,7 +336,7 @@ done:
 		 * Re-enter guest when pio read ahead buffer is empty or, if it
 		 * is not used, after each 1024 iteration (KVM's policy).
 		 */
-		if ((rcache->end != 0 || (address_mask(ctxt, ctxt->state.regs[1]) & 0x3ff)) &&
+		if ((rcache->end != 0 || (address_mask(ctxt, emul_gprs(ctxt)[1]) & 0x3ff)) &&
 		    (rcache->end == 0 || rcache->end != rcache->pos)) {
 			ctxt->mem_read.end = 0;
 			return EMULATION_RESTART;

@@ -2722,7 +2722,8 @@ static struct kvm_vcpu *emul_to_vcpu(struct x86_emulate_ctxt *ctxt)
 }
 
 /* The paging state of a walk for an access of kind @access. */
-static void kvm_emul_walk_mode(struct kvm_vcpu *vcpu, u32 access, struct kvm_walk_mode *mode)
+static __always_inline void kvm_emul_walk_mode(struct kvm_vcpu *vcpu, u32 access,
+					       struct kvm_walk_mode *mode)
 {
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 
@@ -2906,7 +2907,7 @@ static void vcpu_cache_mmio_info(struct kvm_vcpu *vcpu, u64 gfn, u64 gen)
 }
 
 /* vcpu_match_mmio_gpa(): @gpa is in that page and no memslot changed since. */
-static bool vcpu_match_mmio_gpa(struct kvm_vcpu *vcpu, u64 gpa)
+static __always_inline bool vcpu_match_mmio_gpa(struct kvm_vcpu *vcpu, u64 gpa)
 {
 	return vcpu->arch.mmio_cached && vcpu->arch.mmio_gfn == gpa >> PAGE_SHIFT &&
 	       vcpu->arch.mmio_gen == kvm_memslots(vcpu->kvm)->generation;
@@ -2916,7 +2917,7 @@ static bool vcpu_match_mmio_gpa(struct kvm_vcpu *vcpu, u64 gpa)
  * vcpu_is_mmio_gpa(): the default APIC page is always MMIO ("for APIC
  * access vmexit"), and so is the page the last MMIO fault found.
  */
-static int vcpu_is_mmio_gpa(struct kvm_vcpu *vcpu, u64 gpa)
+static __always_inline int vcpu_is_mmio_gpa(struct kvm_vcpu *vcpu, u64 gpa)
 {
 	return (gpa & ~(u64)(PAGE_SIZE - 1)) == APIC_DEFAULT_PHYS_BASE || vcpu_match_mmio_gpa(vcpu, gpa);
 }
@@ -2937,15 +2938,12 @@ static int vcpu_mmio_gva_to_gpa(struct kvm_vcpu *vcpu, unsigned long gva, u64 *g
  * APIC's page, the I/O APIC), in pieces of up to 8 bytes.  Return: the
  * bytes they handled.
  */
-static int vcpu_mmio_rw(struct kvm_vcpu *vcpu, u64 addr, int len, u8 *v, bool write)
+static int __vcpu_mmio_rw(struct kvm_vcpu *vcpu, u64 addr, int len, u8 *v, bool write)
 {
 	struct kvm_ioapic *ioapic = vcpu->kvm->arch.vioapic;
 	struct kvm_lapic *apic = vcpu->arch.apic;
 	int handled = 0;
 
-	/* an empty bus (no in-kernel APIC or I/O APIC, no ioeventfd ever registered) */
-	if (!apic && !ioapic && !(write && __atomic_load_n(&vcpu->kvm->ioeventfds, __ATOMIC_ACQUIRE)))
-		return 0;
 	while (len) {
 		int n = MIN(len, 8);
 
@@ -2959,6 +2957,15 @@ static int vcpu_mmio_rw(struct kvm_vcpu *vcpu, u64 addr, int len, u8 *v, bool wr
 		v += n;
 	}
 	return handled;
+}
+
+/* An empty bus (no in-kernel APIC or I/O APIC, no ioeventfd ever registered): no call. */
+static __always_inline int vcpu_mmio_rw(struct kvm_vcpu *vcpu, u64 addr, int len, u8 *v, bool write)
+{
+	if (!vcpu->arch.apic && !vcpu->kvm->arch.vioapic &&
+	    !(write && __atomic_load_n(&vcpu->kvm->ioeventfds, __ATOMIC_ACQUIRE)))
+		return 0;
+	return __vcpu_mmio_rw(vcpu, addr, len, v, write);
 }
 
 /* memcpy() of the usual MMIO sizes without a call */
@@ -2983,7 +2990,7 @@ static __always_inline void mmio_copy(void *dst, const void *src, unsigned int n
  * instruction (MOVS, PUSH/POP m, CALL m) can take the address by a chance
  * match of page offsets.
  */
-static bool emulator_can_use_gpa(struct x86_emulate_ctxt *ctxt)
+static __always_inline bool emulator_can_use_gpa(struct x86_emulate_ctxt *ctxt)
 {
 	const struct vmx_emul_insn *i = &ctxt->insn;
 
@@ -3044,8 +3051,9 @@ static __always_inline int emulator_read_write_onepage(unsigned long addr, u8 *v
  * mmio_read_completed); a write is complete for the instruction and
  * reaches userspace after it.
  */
-static int emulator_read_write(struct x86_emulate_ctxt *ctxt, unsigned long addr, void *val,
-			       unsigned int bytes, struct x86_exception *exception, bool write)
+static __always_inline int emulator_read_write(struct x86_emulate_ctxt *ctxt, unsigned long addr,
+					       void *val, unsigned int bytes,
+					       struct x86_exception *exception, bool write)
 {
 	struct kvm_vcpu *vcpu = emul_to_vcpu(ctxt);
 	struct kvm_run *run = vcpu->run;
@@ -3250,7 +3258,8 @@ static void init_emulate_ctxt(struct kvm_vcpu *vcpu)
 	 * next VM entry.  The rest of the state stays where it is.
 	 */
 	kvm_x86_call(cache_reg)(vcpu, VCPU_EXREG_EMULATOR);
-	memcpy(st->regs, a->regs, sizeof(st->regs));
+	/* the GPRs in place: the assist writes them when the instruction retires */
+	st->gprs = a->regs;
 	st->rip = a->regs[VCPU_REGS_RIP];
 	st->rflags = a->rflags;
 	/*
@@ -3303,12 +3312,12 @@ static void emulator_writeback(struct kvm_vcpu *vcpu, struct x86_emulate_ctxt *c
 	u32 intr = (a->interruptibility & ~shadow) | (ctxt->state.interruptibility & shadow);
 
 	/*
-	 * The GPRs, RIP and RFLAGS need no dirty mark: the GPRs are the array
-	 * VM entry loads, and vmx_vcpu_run() writes RIP, RSP and RFLAGS back
+	 * The GPRs are in place already (state.gprs).  They, RIP and RFLAGS
+	 * need no dirty mark: the GPRs are the array VM entry loads, and
+	 * vmx_vcpu_run() writes RIP, RSP and RFLAGS back
 	 * when they differ from the VMCS.  The rest of VCPU_EXREG_EMULATOR is
 	 * marked only when it changed (the assist says which segments).
 	 */
-	memcpy(a->regs, ctxt->state.regs, sizeof(ctxt->state.regs));
 	a->regs[VCPU_REGS_RIP] = ctxt->state.rip;
 	a->rflags = ctxt->state.rflags;
 	if (unlikely(ctxt->state.written & VMX_EMUL_WROTE_SEGS)) {

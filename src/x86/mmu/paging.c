@@ -214,13 +214,13 @@ u64 kvm_walk_gva(struct kvm *kvm, const struct kvm_walk_mode *mode, u64 gva, u32
 }
 
 /* The walk reads the PDPTE registers only in PAE paging outside IA-32e mode. */
-static bool walk_reads_pdptrs(const struct kvm_walk_mode *m)
+static __always_inline bool walk_reads_pdptrs(const struct kvm_walk_mode *m)
 {
 	return (m->cr0 & X86_CR0_PG) && (m->cr4 & X86_CR4_PAE) && !(m->efer & EFER_LMA);
 }
 
 /* The inputs of a walk are the same (the PDPTEs only where the walk reads them). */
-static bool walk_mode_equal(const struct kvm_walk_mode *a, const struct kvm_walk_mode *b)
+static __always_inline bool walk_mode_equal(const struct kvm_walk_mode *a, const struct kvm_walk_mode *b)
 {
 	return a->cr0 == b->cr0 && a->cr3 == b->cr3 && a->cr4 == b->cr4 && a->efer == b->efer &&
 	       a->maxphyaddr == b->maxphyaddr && a->smap_check == b->smap_check &&
@@ -232,7 +232,7 @@ static bool walk_mode_equal(const struct kvm_walk_mode *a, const struct kvm_walk
  * and the host pages of its tables are still the slots' (guest_pte_read()'s
  * fast case: checked once per slot, as the tables are usually all in one).
  */
-static bool walk_cache_entries_same(const struct kvm_walk_cache *c)
+static __always_inline bool walk_cache_entries_same(const struct kvm_walk_cache *c)
 {
 	for (int i = 0; i < c->nslots; i++)
 		if (!__atomic_load_n(&c->slots[i]->hva_checked, __ATOMIC_SEQ_CST))
@@ -268,7 +268,7 @@ static void walk_cache_note_slots(struct kvm_walk_cache *c)
 }
 
 /* The cached walk answers a walk of @gva with these inputs (see struct kvm_walk_cache). */
-static bool walk_cache_hit(struct kvm *kvm, const struct kvm_walk_cache *c,
+static __always_inline bool walk_cache_hit(struct kvm *kvm, const struct kvm_walk_cache *c,
 			   const struct kvm_walk_mode *mode, u64 gva, u32 access, bool set_ad)
 {
 	/*
