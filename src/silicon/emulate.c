@@ -565,8 +565,8 @@ static __always_inline bool emul_bytes_equal(const u8 *a, const u8 *b, unsigned 
 }
 
 /* The decode of @bytes at @lin in the current mode: from the cache, or made and cached. */
-static const struct emul_dcache_entry *emul_decode(struct cpu *c, u64 lin, const u8 *bytes,
-						   int avail)
+static __always_inline const struct emul_dcache_entry *emul_decode(struct cpu *c, u64 lin,
+								  const u8 *bytes, int avail)
 {
 	struct emul_dcache_entry *d = &emul_dcache[(lin ^ (lin >> 7)) & (EMUL_DCACHE_SIZE - 1)];
 	struct insn *i = &d->insn;

@@ -283,9 +283,12 @@ int x86_emulate_insn(struct x86_emulate_ctxt *ctxt)
 		ctxt->executed = false;
 		ctxt->str_len = 0;
 		rc = ctxt->exec_rc;
-		e = ctxt->exec_exc;
-		rip = ctxt->eip;
-		goto done;
+		if (likely(rc == VMX_EMUL_CONTINUE)) {
+			ctxt->eip = ctxt->state.rip;
+			ctxt->eflags = ctxt->state.rflags;
+			return EMULATION_OK;
+		}
+		return assist_result(ctxt, rc, &ctxt->exec_exc);
 	}
 	ctxt->mem_read.pos = 0;
 	ctxt->have_exception = false;
@@ -323,7 +326,6 @@ int x86_emulate_insn(struct x86_emulate_ctxt *ctxt)
 			emul_to_x86_exception(&ctxt->exception, &e);
 		}
 	}
-done:
 	r = assist_result(ctxt, rc, &e);
 	if (rc != VMX_EMUL_CONTINUE)
 		return r;

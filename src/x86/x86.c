@@ -3304,7 +3304,8 @@ static void init_emulate_ctxt(struct kvm_vcpu *vcpu)
 }
 
 /* writeback: the retired instruction's registers into vcpu->arch. */
-static void emulator_writeback(struct kvm_vcpu *vcpu, struct x86_emulate_ctxt *ctxt)
+static __always_inline void emulator_writeback(struct kvm_vcpu *vcpu,
+					       struct x86_emulate_ctxt *ctxt)
 {
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 	const u32 shadow = GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS;
@@ -3407,6 +3408,13 @@ static int complete_emulated_mmio(struct kvm_vcpu *vcpu)
 		return 1;
 	/* Complete previous fragment */
 	frag = &ctxt->mmio_fragments[ctxt->mmio_cur_fragment];
+	/* the usual one: the last (only) fragment of a write, done */
+	if (likely(ctxt->mmio_is_write && frag->len <= 8 &&
+		   ctxt->mmio_cur_fragment + 1 >= ctxt->mmio_nr_fragments)) {
+		ctxt->mmio_cur_fragment++;
+		ctxt->mmio_needed = 0;
+		return 1;
+	}
 	len = MIN(8u, frag->len);
 	if (!ctxt->mmio_is_write)
 		memcpy(frag->data, run->mmio.data, len);
