@@ -26,6 +26,7 @@
 #include "x86/kvm_emulate.h"
 #include "x86/kvm_x86_ops.h"
 #include "x86/lapic.h"
+#include "x86/mmu/walk_cache.h"
 #include "x86/x86.h"
 
 /*

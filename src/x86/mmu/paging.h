@@ -96,15 +96,4 @@ u64 kvm_walk_gva_cached(struct kvm *kvm, struct kvm_walk_cache *cache,
  */
 void *kvm_walk_cache_host(struct kvm *kvm, const struct kvm_walk_cache *cache, u64 gpa);
 
-/*
- * kvm_walk_cache_lookup_host() - the host address of guest-linear @gva if
- * @cache answers its walk (as kvm_walk_gva_cached() would, writing
- * nothing) and the page is RAM with a checked host mapping (as
- * kvm_walk_cache_host()); else NULL, and nothing was done: walk with
- * kvm_walk_gva_cached().  An instruction fetch's one look-up.  Caller
- * holds kvm->srcu.
- */
-void *kvm_walk_cache_lookup_host(struct kvm *kvm, const struct kvm_walk_cache *cache,
-				 const struct kvm_walk_mode *mode, u64 gva, u32 access, bool set_ad);
-
 #endif
