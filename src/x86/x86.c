@@ -3545,9 +3545,12 @@ out:
 	/*
 	 * Note, written back now rather than at the next VM entry as in KVM:
 	 * code that runs before it (interrupt_allowed(), the segment bases of
-	 * kvm_get_linear_rip()) reads these fields from the VMCS.
+	 * kvm_get_linear_rip()) reads these fields from the VMCS.  Nothing
+	 * dirty (an instruction that changed only GPRs, RIP and RFLAGS):
+	 * nothing to write.
 	 */
-	kvm_x86_call(write_dirty_regs)(vcpu);
+	if (vcpu->arch.regs_dirty)
+		kvm_x86_call(write_dirty_regs)(vcpu);
 	return r;
 }
 
