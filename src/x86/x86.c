@@ -3256,7 +3256,8 @@ static void init_emulate_ctxt(struct kvm_vcpu *vcpu)
 	/*
 	 * What the emulator reads comes from the VMCS into vcpu->arch
 	 * (VCPU_EXREG_EMULATOR); emulator_writeback() marks it dirty for the
-	 * next VM entry.  The rest of the state stays where it is.
+	 * next VM entry when the instruction changed it (segments, shadow).
+	 * The rest of the state stays where it is.
 	 */
 	kvm_x86_call(cache_reg)(vcpu, VCPU_EXREG_EMULATOR);
 	/* the GPRs in place: the assist writes them when the instruction retires */
