@@ -364,6 +364,48 @@ static bool emul_same_mode(const struct cpu *c, const struct vmx_emul_state *st)
 	return !memcmp(s->seg, st->seg, sizeof(s->seg));
 }
 
+/*
+ * Whether the core holds nothing of an earlier instruction but what the
+ * 64-bit data instructions (EMUL_CLS_NO_SEGS) change: its state is what the
+ * last emul_load() loaded, except for GPRs, RIP, RFLAGS and the interrupt
+ * shadow (loaded anew for every instruction), because every instruction
+ * executed since was one of those.  Cleared before any other instruction
+ * runs; a fault changes nothing else either (raise_exc() only longjmps).
+ */
+static __thread bool emul_clean;
+
+/*
+ * Whether loading GPRs, RIP, RFLAGS and the shadow suffices for @st (the
+ * rest of the core's state may be an earlier call's): the core is clean,
+ * in 64-bit mode, and @st has the inputs of the derived mode the core has.
+ * Those are all that a 64-bit data instruction reads besides the registers
+ * (SDM 3.4.2.1: the bases of CS/DS/ES/SS are 0, no limits; FS- and
+ * GS-relative operands are not of that class): CR0 (PE, AM), CR4 (LA57),
+ * EFER.LMA, RFLAGS.VM/AC and the access rights of CS (L) and SS (DPL: the
+ * CPL).  Any other instruction gets the full emul_load() before it runs.
+ */
+static bool emul_regs_suffice(const struct cpu *c, const struct vmx_emul_state *st)
+{
+	const struct cpu_state *s = &c->s;
+
+	return emul_clean && emul_mode_valid && c->code64 && s->cr0 == st->cr0 &&
+	       s->cr4 == st->cr4 && s->efer == st->efer &&
+	       !((s->rflags ^ st->rflags) & (CPU_FLAG_VM | CPU_FLAG_AC)) &&
+	       s->seg[CPU_SEG_CS].ar == st->seg[VMX_EMUL_CS].ar &&
+	       s->seg[CPU_SEG_SS].ar == st->seg[VMX_EMUL_SS].ar;
+}
+
+/* What every instruction loads: GPRs, RIP, RFLAGS, the shadow. */
+static void emul_load_regs(struct cpu *c, const struct vmx_emul_state *st)
+{
+	struct cpu_state *s = &c->s;
+
+	memcpy(s->gpr, st->gprs ? st->gprs : st->regs, sizeof(s->gpr));
+	s->rip = st->rip;
+	s->rflags = (st->rflags & 0x3f7fd5) | 2;
+	s->interruptibility = st->interruptibility & (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING);
+}
+
 static void emul_load(struct cpu *c, const struct vmx_emul_state *st)
 {
 	struct cpu_state *s = &c->s;
@@ -371,9 +413,7 @@ static void emul_load(struct cpu *c, const struct vmx_emul_state *st)
 
 	/* everything before DR0 is set below; from there to the FPU it is zero */
 	memset(s->dr, 0, offsetof(struct cpu_state, fpu) - offsetof(struct cpu_state, dr));
-	memcpy(s->gpr, st->regs, sizeof(s->gpr));
-	s->rip = st->rip;
-	s->rflags = (st->rflags & 0x3f7fd5) | 2;
+	emul_load_regs(c, st);
 	/* VMX_EMUL_* and CPU_SEG_* are both ES..GS, LDTR, TR, in the same layout */
 	memcpy(s->seg, st->seg, sizeof(s->seg));
 	s->gdtr.base = st->gdtr_base;
@@ -389,12 +429,12 @@ static void emul_load(struct cpu *c, const struct vmx_emul_state *st)
 	s->xcr0 = st->xcr0;
 	s->dr[6] = 0xffff0ff0;
 	s->dr[7] = 0x400;
-	s->interruptibility = st->interruptibility & (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING);
 	if (!same_mode) {
 		c->mode = ~0u;
 		cpu_update_mode(c);
 		emul_mode_valid = true;
 	}
+	emul_clean = true;
 }
 
 /* What every instruction starts from, loaded state or not. */
@@ -454,12 +494,29 @@ static void emul_exception(struct cpu *c, struct vmx_emul_exception *e)
 }
 
 /*
+ * What the assist decides about an instruction once it is decoded, kept
+ * with the decode (it is a function of the bytes and the mode alone).
+ */
+#define EMUL_CLS_REFUSED	BIT(0)	/* emul_refused() */
+#define EMUL_CLS_NO_SEGS	BIT(1)	/* emul_needs_no_segs(): a 64-bit data instruction */
+#define EMUL_CLS_FPU		BIT(2)	/* emul_uses_fpu() */
+
+static u8 emul_classify(const struct cpu *c, const struct insn *i)
+{
+	return (emul_refused(i) ? EMUL_CLS_REFUSED : 0) |
+	       (emul_needs_no_segs(c, i) ? EMUL_CLS_NO_SEGS : 0) |
+	       (emul_uses_fpu(i) ? EMUL_CLS_FPU : 0);
+}
+
+/*
  * The decodes of this thread's recent emulated instructions, direct mapped
  * by linear address and validated by their bytes and the mode (Blink's
  * LoadInstruction2()): the decode is a function of the bytes it consumed
  * and of the mode alone (cpu_decode(), optab_select(), ea_select()), so a
  * device driver's MMIO instruction that exits again and again is decoded
- * once.
+ * once.  An entry holds the decode as the assist executes it (LOCK
+ * dropped, emulate.h), with what &struct vmx_emul_insn reports of it and
+ * its class.
  */
 #define EMUL_DCACHE_SIZE 64
 
@@ -467,36 +524,86 @@ struct emul_dcache_entry {
 	u32 mode;
 	u8 len;			/* 0: empty */
 	u8 bytes[15];
+	u8 cls;			/* EMUL_CLS_* */
+	u8 rep, op_bytes, ad_bytes;
+	bool string, mem;
 	struct insn insn;
 };
 
 static __thread struct emul_dcache_entry emul_dcache[EMUL_DCACHE_SIZE];
 
-static int emul_decode(struct cpu *c, u64 lin, const u8 *bytes, int avail, struct insn *i)
+/* @a and @b (@n bytes, 1 to 15) are equal: two overlapping loads of each, no call. */
+static __always_inline bool emul_bytes_equal(const u8 *a, const u8 *b, unsigned int n)
 {
-	struct emul_dcache_entry *d = &emul_dcache[(lin ^ (lin >> 7)) & (EMUL_DCACHE_SIZE - 1)];
-	int len;
+	u64 a0, a1, b0, b1;
+	u32 c0, c1, d0, d1;
 
-	if (d->len && d->len <= avail && d->mode == c->mode && !memcmp(d->bytes, bytes, d->len)) {
-		*i = d->insn;
-		return d->len;
+	if (n >= 8) {
+		memcpy(&a0, a, 8);
+		memcpy(&b0, b, 8);
+		memcpy(&a1, a + n - 8, 8);
+		memcpy(&b1, b + n - 8, 8);
+		return !((a0 ^ b0) | (a1 ^ b1));
 	}
-	len = cpu_decode(c, bytes, avail, i);
-	if (len > 0) {
-		d->mode = c->mode;
-		d->len = (u8)len;
-		memcpy(d->bytes, bytes, (size_t)len);
-		d->insn = *i;
+	if (n >= 4) {
+		memcpy(&c0, a, 4);
+		memcpy(&d0, b, 4);
+		memcpy(&c1, a + n - 4, 4);
+		memcpy(&d1, b + n - 4, 4);
+		return !((c0 ^ d0) | (c1 ^ d1));
 	}
-	return len;
+	if (n >= 2) {
+		u16 e0, e1, f0, f1;
+
+		memcpy(&e0, a, 2);
+		memcpy(&f0, b, 2);
+		memcpy(&e1, a + n - 2, 2);
+		memcpy(&f1, b + n - 2, 2);
+		return !((e0 ^ f0) | (e1 ^ f1));
+	}
+	return a[0] == b[0];
 }
 
-/* Fetch CS:RIP and decode.  Faults longjmp (the caller's setjmp). */
-static void emul_fetch_decode(struct cpu *c, struct vmx_emul_insn *in, struct insn *i)
+/* The decode of @bytes at @lin in the current mode: from the cache, or made and cached. */
+static __always_inline const struct emul_dcache_entry *emul_decode(struct cpu *c, u64 lin,
+								  const u8 *bytes, int avail)
 {
+	struct emul_dcache_entry *d = &emul_dcache[(lin ^ (lin >> 7)) & (EMUL_DCACHE_SIZE - 1)];
+	struct insn *i = &d->insn;
+	int len;
+
+	if (d->len && d->len <= avail && d->mode == c->mode && emul_bytes_equal(d->bytes, bytes, d->len))
+		return d;
+	d->len = 0;
+	len = cpu_decode(c, bytes, avail, i);
+	if (len <= 0)
+		return NULL;
+	/* LOCK goes as a plain read and write here (emulate.h) */
+	i->flags &= (u16)~IF_LOCK;
+	d->mode = c->mode;
+	d->len = (u8)len;
+	memcpy(d->bytes, bytes, (size_t)len);
+	d->cls = emul_classify(c, i);
+	d->rep = (i->flags & IF_REP) ? 0xf3 : (i->flags & IF_REPNE) ? 0xf2 : 0;
+	d->op_bytes = (u8)(1 << i->osz);
+	d->ad_bytes = (u8)(1 << i->asz);
+	d->string = i->map == 0 && ((i->op >= 0xa4 && i->op <= 0xa7) || (i->op >= 0xaa && i->op <= 0xaf) ||
+				    (i->op >= 0x6c && i->op <= 0x6f));
+	d->mem = d->string || (i->flags & IF_MEM) || (i->map == 0 && i->op >= 0xa0 && i->op <= 0xa3);
+	return d;
+}
+
+/*
+ * Fetch CS:RIP and decode; return the decode to execute (in the decode
+ * cache, or in @i) and set *@cls to its EMUL_CLS_*.  Faults longjmp (the
+ * caller's setjmp).
+ */
+static const struct insn *emul_fetch_decode(struct cpu *c, struct vmx_emul_insn *in,
+					    struct insn *i, u8 *cls)
+{
+	const struct emul_dcache_entry *d;
 	u64 rip = c->s.rip, lin, limit_left = 15;
 	unsigned avail;
-	int len;
 
 	if (c->code64) {
 		lin = emul_lin(c, rip);
@@ -515,44 +622,47 @@ static void emul_fetch_decode(struct cpu *c, struct vmx_emul_insn *in, struct in
 		avail = (unsigned)MIN(limit_left, 4096 - (lin & 0xfff));
 		emul_check_rc(c, e->ops->fetch(e->opaque, lin, in->bytes, avail, e->exc));
 		in->fetched = (u8)avail;
-		len = emul_decode(c, lin, in->bytes, (int)avail, i);
-		if (len == 0 && avail < limit_left) {
+		d = emul_decode(c, lin, in->bytes, (int)avail);
+		if (!d && avail < limit_left) {
 			unsigned more = (unsigned)limit_left - avail;
 			u64 next = emul_lin(c, c->code64 ? lin + avail : (lin + avail) & 0xffffffffull);
 
 			emul_check_rc(c, e->ops->fetch(e->opaque, next, in->bytes + avail, more, e->exc));
 			avail += more;
 			in->fetched = (u8)avail;
-			len = emul_decode(c, lin, in->bytes, (int)avail, i);
+			d = emul_decode(c, lin, in->bytes, (int)avail);
 		}
 	} else if (in->decoded && in->decoded_mode == c->mode && in->len <= limit_left) {
 		memcpy(i, in->decoded_insn, sizeof(*i));	/* decoded by an earlier call */
-		return;
+		*cls = in->decoded_cls;
+		return i;
 	} else {
 		avail = MIN(in->len, (unsigned)limit_left);
 		if (!in->fetched)
 			in->fetched = in->len;
-		len = emul_decode(c, lin, in->bytes, (int)avail, i);
+		d = emul_decode(c, lin, in->bytes, (int)avail);
 	}
-	if (len <= 0)
+	if (!d)
 		cpu_gp0(c);	/* longer than 15 bytes, or past the CS limit */
-	in->len = (u8)len;
-	in->map = i->map;
-	in->opcode = i->op;
-	in->modrm = i->modrm;
-	in->rep = (i->flags & IF_REP) ? 0xf3 : (i->flags & IF_REPNE) ? 0xf2 : 0;
-	in->op_bytes = (u8)(1 << i->osz);
-	in->ad_bytes = (u8)(1 << i->asz);
-	in->mem = (i->flags & IF_MEM) || (i->map == 0 && i->op >= 0xa0 && i->op <= 0xa3);
-	in->string = i->map == 0 && ((i->op >= 0xa4 && i->op <= 0xa7) || (i->op >= 0xaa && i->op <= 0xaf) ||
-				     (i->op >= 0x6c && i->op <= 0x6f));
-	if (in->string)
-		in->mem = true;
-	/* LOCK goes as a plain read and write here (emulate.h) */
-	i->flags &= (u16)~IF_LOCK;
-	memcpy(in->decoded_insn, i, sizeof(*i));
+	in->len = d->len;
+	in->map = d->insn.map;
+	in->opcode = d->insn.op;
+	in->modrm = d->insn.modrm;
+	in->rep = d->rep;
+	in->op_bytes = d->op_bytes;
+	in->ad_bytes = d->ad_bytes;
+	in->mem = d->mem;
+	in->string = d->string;
+	memcpy(in->decoded_insn, &d->insn, sizeof(d->insn));
 	in->decoded_mode = c->mode;
+	in->decoded_cls = d->cls;
 	in->decoded = true;
+	*cls = d->cls;
+	/*
+	 * Note, the entry stays as it is while the instruction runs: only
+	 * emul_decode() writes the cache, and no callback re-enters the assist.
+	 */
+	return &d->insn;
 }
 
 int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul_state *st,
@@ -562,24 +672,40 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 	static __thread struct emul e;
 	struct cpu *volatile c = emul_get_core();
 	struct insn insn;
+	const struct insn *ip;
 	volatile u32 shadow;
+	/* the instruction is a 64-bit data instruction: it changes GPRs, RIP, RFLAGS only */
+	volatile bool data_only = false;
 	volatile bool fpu = false;
 	void *volatile fpu_img = NULL;
+	bool full = false;
+	u8 cls;
 	int r;
 
 	if (!c)
 		return VMX_EMUL_UNHANDLEABLE;
 	memset(exc, 0, sizeof(*exc));
-	e = (struct emul){ .ops = ops, .opaque = opaque, .exc = exc, .max_iter = in->max_iter };
+	e.ops = ops;
+	e.opaque = opaque;
+	e.exc = exc;
+	e.rc = 0;
+	e.rmw_valid = false;
+	e.max_iter = in->max_iter;
 	/*
 	 * Fetch and decode read only RIP and what the derived mode is made of
 	 * (cpu_decode(), CS for the fetch): a call that only decodes does not
-	 * load the rest when the core's mode is @st's already.
+	 * load the rest when the core's mode is @st's already; nor does one
+	 * whose instruction turns out to be a 64-bit data instruction, when
+	 * the core's state is clean (emul_regs_suffice()).
 	 */
-	if ((flags & VMX_EMUL_DECODE_ONLY) && emul_same_mode(c, st))
+	if (emul_regs_suffice(c, st)) {
+		emul_load_regs(c, st);
+	} else if ((flags & VMX_EMUL_DECODE_ONLY) && emul_same_mode(c, st)) {
 		c->s.rip = st->rip;
-	else
+	} else {
 		emul_load(c, st);
+		full = true;
+	}
 	emul_reset(c);
 	c->emul = &e;
 	cpu_emulating = true;
@@ -612,32 +738,43 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 		}
 		goto retired;
 	}
-	emul_fetch_decode(c, in, &insn);
-	if (flags & VMX_EMUL_DECODE_ONLY) {
+	ip = emul_fetch_decode(c, in, &insn, &cls);
+	if ((flags & VMX_EMUL_DECODE_ONLY) || ((flags & VMX_EMUL_STRING_DECODE_ONLY) && in->string)) {
 		cpu_emulating = false;
 		c->emul = NULL;
-		return VMX_EMUL_CONTINUE;
+		return (flags & VMX_EMUL_DECODE_ONLY) ? VMX_EMUL_CONTINUE : VMX_EMUL_DECODED;
 	}
-	if (emul_refused(&insn)) {
+	if (cls & EMUL_CLS_REFUSED) {
 		cpu_emulating = false;
 		c->emul = NULL;
 		return VMX_EMUL_UNHANDLEABLE;
 	}
-	if ((st->absent & VMX_EMUL_ABSENT_SEGS) && !emul_needs_no_segs(c, &insn)) {
+	if ((st->absent & VMX_EMUL_ABSENT_SEGS) && !(cls & EMUL_CLS_NO_SEGS)) {
 		cpu_emulating = false;
 		c->emul = NULL;
 		return VMX_EMUL_NEED_STATE;	/* nothing ran: the core is still st's */
 	}
-	if (emul_uses_fpu(&insn)) {
-		fpu_img = ops->get_fpu ? ops->get_fpu(opaque) : st->fpu;
-		fpu = true;
-		if (fpu_img)
-			fpu_load_image(c, fpu_img);	/* an XSAVE image (vmx_op_fpu_restore()) */
-		else
-			memset(&c->s.fpu, 0, sizeof(c->s.fpu));
+	if (cls & EMUL_CLS_NO_SEGS) {
+		data_only = true;
+	} else {
+		/*
+		 * Note, the mode the instruction was decoded in stays: the
+		 * registers loaded had the derived mode's inputs of @st.
+		 */
+		if (!full)
+			emul_load(c, st);
+		emul_clean = false;
+		if (cls & EMUL_CLS_FPU) {
+			fpu_img = ops->get_fpu ? ops->get_fpu(opaque) : st->fpu;
+			fpu = true;
+			if (fpu_img)
+				fpu_load_image(c, fpu_img);	/* an XSAVE image (vmx_op_fpu_restore()) */
+			else
+				memset(&c->s.fpu, 0, sizeof(c->s.fpu));
+		}
 	}
-	insn.fn(c, &insn);
-	c->s.rip += insn.len;
+	ip->fn(c, ip);
+	c->s.rip += ip->len;
 	cpu_emulating = false;
 	c->emul = NULL;
 retired:
@@ -645,6 +782,15 @@ retired:
 	c->lf_op = LF_NONE;
 	/* the instruction retired: a shadow it started in is over (it may have set a new one) */
 	c->s.interruptibility &= ~shadow;
+	if (data_only) {
+		/* nothing but these can have changed (EMUL_CLS_NO_SEGS) */
+		memcpy(st->gprs ? st->gprs : st->regs, c->s.gpr, sizeof(st->regs));
+		st->rip = c->s.rip;
+		st->rflags = c->s.rflags;
+		st->interruptibility &= ~(u32)(CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING);
+		st->written = 0;
+		return VMX_EMUL_CONTINUE;
+	}
 	if (emul_state_escaped(&c->s, st))
 		return VMX_EMUL_UNHANDLEABLE;
 	if (fpu && !fpu_img) {
@@ -653,12 +799,17 @@ retired:
 		if (memcmp(&zero_fpu, &c->s.fpu, sizeof(c->s.fpu)))
 			return VMX_EMUL_UNHANDLEABLE;
 	}
-	memcpy(st->regs, c->s.gpr, sizeof(st->regs));
+	memcpy(st->gprs ? st->gprs : st->regs, c->s.gpr, sizeof(st->regs));
 	st->rip = c->s.rip;
 	st->rflags = c->s.rflags;
 	/* ES and SS..GS (CS did not change: emul_state_escaped()) */
-	memcpy(&st->seg[VMX_EMUL_ES], &c->s.seg[CPU_SEG_ES], sizeof(st->seg[0]));
-	memcpy(&st->seg[VMX_EMUL_SS], &c->s.seg[CPU_SEG_SS], 4 * sizeof(st->seg[0]));
+	st->written = 0;
+	if (memcmp(&st->seg[VMX_EMUL_ES], &c->s.seg[CPU_SEG_ES], sizeof(st->seg[0])) ||
+	    memcmp(&st->seg[VMX_EMUL_SS], &c->s.seg[CPU_SEG_SS], 4 * sizeof(st->seg[0]))) {
+		memcpy(&st->seg[VMX_EMUL_ES], &c->s.seg[CPU_SEG_ES], sizeof(st->seg[0]));
+		memcpy(&st->seg[VMX_EMUL_SS], &c->s.seg[CPU_SEG_SS], 4 * sizeof(st->seg[0]));
+		st->written = VMX_EMUL_WROTE_SEGS;
+	}
 	st->interruptibility = (st->interruptibility & ~(u32)(CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING)) |
 			       (c->s.interruptibility & (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING));
 	if (fpu && fpu_img) {

@@ -67,6 +67,12 @@ enum vmx_emul_rc {
 	 * fills it in and calls again.
 	 */
 	VMX_EMUL_NEED_STATE = 65,
+	/*
+	 * vmx_op_emulate() with VMX_EMUL_STRING_DECODE_ONLY: the instruction
+	 * is a string instruction, fetched and decoded (@insn filled) but not
+	 * executed; the state is untouched.
+	 */
+	VMX_EMUL_DECODED = 66,
 };
 
 /** struct vmx_emul_exception - an exception the instruction raises */
@@ -94,6 +100,9 @@ struct vmx_emul_seg {
 /**
  * struct vmx_emul_state - the guest state an instruction executes on
  * @regs: RAX, RCX, RDX, RBX, RSP, RBP, RSI, RDI, R8-R15
+ * @gprs: if set, the 16 GPRs are there instead of in @regs: the VMM's own
+ *	array (KVM's vcpu->arch.regs), read, and written only when the
+ *	instruction retires, as @regs would be
  * @interruptibility: STI / MOV SS blocking, VMCS format (bits 0, 1)
  * @fpu: the x87/SSE/AVX registers, VMX_FPU_STATE_SIZE bytes in the XSAVE
  *	layout (vmx_api.h), read and, when the instruction changes them,
@@ -101,9 +110,13 @@ struct vmx_emul_seg {
  *	(instructions that would change it are then refused); only read
  *	for instructions that use that state, and not if ops->get_fpu is set
  * @absent: VMX_EMUL_ABSENT_* of what the VMM did not fill in (0: all there)
+ * @written: out, when an instruction retired: VMX_EMUL_WROTE_* of the
+ *	state it changed besides GPRs, RIP, RFLAGS and the shadow (0: none),
+ *	so that the VMM need not compare the rest to write it back
  */
 struct vmx_emul_state {
 	u64 regs[16];
+	u64 *gprs;
 	u64 rip, rflags;
 	struct vmx_emul_seg seg[VMX_EMUL_NR_SEGS];
 	u64 gdtr_base, idtr_base;
@@ -112,7 +125,11 @@ struct vmx_emul_state {
 	u32 interruptibility;
 	void *fpu;
 	u32 absent;
+	u32 written;
 };
+
+/* &vmx_emul_state.written: ES, SS, DS, FS or GS was loaded with another value */
+#define VMX_EMUL_WROTE_SEGS	BIT(0)
 
 /*
  * Of the segment registers only the access rights of CS and SS (mode,
@@ -171,10 +188,12 @@ struct vmx_emul_ops {
  * @max_iter: in: the iterations of a REP INS this call may run (0: one,
  *	as for every other REP instruction); the run also ends at a pio_in
  *	that returns VMX_EMUL_CONTINUE_LAST (KVM's read-ahead batch)
- * @decoded, @decoded_mode, @decoded_insn: the processor's own decode of
+ * @decoded, @decoded_mode, @decoded_cls, @decoded_insn: the processor's own decode of
  *	@bytes (private to it), kept so that executing an instruction
- *	decoded before does not decode it again; cleared with the rest of
- *	the structure for a new instruction, ignored if the mode changed
+ *	decoded before does not decode it again; ignored if the mode changed
+ *
+ * For a new instruction the VMM clears the structure, or at least what the
+ * assist reads of it: @len, @fetched, @decoded and @max_iter.
  */
 struct vmx_emul_insn {
 	u8 bytes[15];
@@ -186,12 +205,20 @@ struct vmx_emul_insn {
 	bool string, mem;
 	u32 max_iter;
 	bool decoded;
+	u8 decoded_cls;
 	u32 decoded_mode;
 	u64 decoded_insn[6];
 };
 
 /* vmx_op_emulate() flags */
 #define VMX_EMUL_DECODE_ONLY	BIT(0)	/* fetch and decode, do not execute */
+/*
+ * Fetch, decode and execute, except a string instruction, which is only
+ * decoded (VMX_EMUL_DECODED): for a VMM that sets its REP handling up from
+ * the decode (KVM's REP INS read-ahead) and decodes and executes any other
+ * instruction in one call.
+ */
+#define VMX_EMUL_STRING_DECODE_ONLY	BIT(1)
 
 /**
  * vmx_op_emulate() - execute one instruction of a guest (see above)
@@ -205,9 +232,10 @@ struct vmx_emul_insn {
  *
  * Return: VMX_EMUL_CONTINUE (executed, @st updated), VMX_EMUL_PROPAGATE_FAULT
  * (*@e: a fault of the instruction or of a callback; @st untouched),
- * VMX_EMUL_IO_NEEDED (a callback needs userspace; @st untouched) or
- * VMX_EMUL_UNHANDLEABLE (not an instruction this assist executes).
- * Callable from any thread, bound to a logical processor or not.
+ * VMX_EMUL_IO_NEEDED (a callback needs userspace; @st untouched),
+ * VMX_EMUL_UNHANDLEABLE (not an instruction this assist executes),
+ * VMX_EMUL_NEED_STATE or VMX_EMUL_DECODED (@insn decoded, nothing
+ * executed; see above).  Callable from any thread, bound to a logical processor or not.
  */
 int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul_state *st,
 		   struct vmx_emul_insn *insn, unsigned int flags, struct vmx_emul_exception *e);

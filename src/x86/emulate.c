@@ -24,7 +24,8 @@ static int em_fetch(void *opaque, u64 la, void *val, unsigned int bytes,
 	struct x86_emulate_ctxt *ctxt = opaque;
 	int rc = ctxt->ops->fetch(ctxt, la, val, bytes, &ctxt->exception);
 
-	emul_to_x86_exception(&ctxt->exception, e);
+	if (unlikely(rc != X86EMUL_CONTINUE))
+		emul_to_x86_exception(&ctxt->exception, e);
 	return rc;
 }
 
@@ -101,14 +102,17 @@ static int em_write_emulated(void *opaque, u64 la, const void *val, unsigned int
 		return X86EMUL_CONTINUE;
 	}
 	rc = ctxt->ops->write_emulated(ctxt, la, val, bytes, &ctxt->exception);
-
-	emul_to_x86_exception(&ctxt->exception, e);
+	if (unlikely(rc != X86EMUL_CONTINUE))
+		emul_to_x86_exception(&ctxt->exception, e);
 	return rc;
 }
 
+/* (from the decode: x86_decode_insn() may execute before it sets ctxt->ad_bytes) */
 static unsigned long address_mask(const struct x86_emulate_ctxt *ctxt, unsigned long reg)
 {
-	return ctxt->ad_bytes == 8 ? reg : reg & ((1ul << (ctxt->ad_bytes * 8)) - 1);
+	unsigned int ad = ctxt->insn.ad_bytes;
+
+	return ad == 8 ? reg : reg & ((1ul << (ad * 8)) - 1);
 }
 
 /*
@@ -123,11 +127,11 @@ static int em_pio_in(void *opaque, int size, u16 port, void *val)
 	struct read_cache *rc = &ctxt->io_read;
 
 	if (rc->pos == rc->end) {	/* refill pio read ahead */
-		unsigned long rdi = ctxt->state.regs[7];
+		unsigned long rdi = emul_gprs(ctxt)[7];
 		unsigned int in_page, n, count;
 
-		count = ctxt->rep_prefix && (ctxt->insn.string) ?
-			address_mask(ctxt, ctxt->state.regs[1]) : 1;
+		count = ctxt->insn.rep && ctxt->insn.string ?
+			address_mask(ctxt, emul_gprs(ctxt)[1]) : 1;
 		in_page = (ctxt->state.rflags & (1u << 10)) ? (rdi & 0xfff) :
 			  4096 - (rdi & 0xfff);
 		n = in_page;
@@ -206,33 +210,57 @@ static int assist_result(struct x86_emulate_ctxt *ctxt, int rc, const struct vmx
  * x86_decode_insn() - fetch and decode the instruction at ctxt->state's RIP
  * @insn, @insn_len: its bytes if the caller has them
  *
+ * The assist executes the instruction in the same call, unless it is a
+ * string instruction, whose REP handling x86_emulate_insn() sets up from
+ * the decode (VMX_EMUL_STRING_DECODE_ONLY): one fetch, one decode, one
+ * entry into the processor.  The caller must have set up everything the
+ * execution's callbacks read (gpa_available) before calling this; the
+ * result is kept in ctxt->exec_* for x86_emulate_insn() to report.
+ *
  * Return: EMULATION_OK, or EMULATION_FAILED (a fetch fault is then in
  * ctxt->exception with have_exception set).
  */
 int x86_decode_insn(struct x86_emulate_ctxt *ctxt, void *insn, int insn_len, int emulation_type)
 {
-	struct vmx_emul_exception e;
-	int rc, r;
+	int rc;
 
 	init_decode_cache(ctxt);
 	/* a new instruction: nothing of an earlier one's MMIO read is pending */
 	ctxt->mmio_read_completed = 0;
-	memset(&ctxt->insn, 0, sizeof(ctxt->insn));
+	ctxt->executed = false;
+	ctxt->need_state = false;
+	/*
+	 * A new instruction: what the assist reads of &struct vmx_emul_insn
+	 * (the rest is its output, written by the decode).
+	 */
+	ctxt->insn.len = 0;
+	ctxt->insn.fetched = 0;
+	ctxt->insn.decoded = false;
+	ctxt->insn.max_iter = 0;
 	if (insn && insn_len > 0 && insn_len <= 15) {
 		memcpy(ctxt->insn.bytes, insn, insn_len);
 		ctxt->insn.len = (u8)insn_len;
 	}
 	ctxt->eip = ctxt->state.rip;
-	rc = vmx_op_emulate(&assist_ops, ctxt, &ctxt->state, &ctxt->insn, VMX_EMUL_DECODE_ONLY, &e);
-	r = assist_result(ctxt, rc, &e);
-	if (rc != VMX_EMUL_CONTINUE)
+	rc = vmx_op_emulate(&assist_ops, ctxt, &ctxt->state, &ctxt->insn, VMX_EMUL_STRING_DECODE_ONLY,
+			    &ctxt->exec_exc);
+	if (!ctxt->insn.decoded) {
+		/* the fetch or the decode failed (a fault, or code not in RAM) */
+		assist_result(ctxt, rc, &ctxt->exec_exc);
 		return EMULATION_FAILED;
+	}
 	ctxt->_eip = ctxt->eip + ctxt->insn.len;
 	ctxt->rep_prefix = ctxt->insn.string ? ctxt->insn.rep : 0;
 	ctxt->op_bytes = ctxt->insn.op_bytes;
 	ctxt->ad_bytes = ctxt->insn.ad_bytes;
 	ctxt->b = ctxt->insn.opcode;
-	return r;
+	if (rc == VMX_EMUL_NEED_STATE)
+		ctxt->need_state = true;	/* decoded; executed with the segments */
+	else if (rc != VMX_EMUL_DECODED) {
+		ctxt->executed = true;
+		ctxt->exec_rc = rc;
+	}
+	return EMULATION_OK;
 }
 
 /**
@@ -246,9 +274,22 @@ int x86_emulate_insn(struct x86_emulate_ctxt *ctxt)
 {
 	struct vmx_emul_exception e;
 	struct vmx_emul_state saved;
+	u64 saved_gprs[16];
 	unsigned long rip = ctxt->state.rip;
 	int rc, r;
 
+	if (ctxt->executed) {
+		/* x86_decode_insn() executed it (not a string instruction: no REP set-up) */
+		ctxt->executed = false;
+		ctxt->str_len = 0;
+		rc = ctxt->exec_rc;
+		if (likely(rc == VMX_EMUL_CONTINUE)) {
+			ctxt->eip = ctxt->state.rip;
+			ctxt->eflags = ctxt->state.rflags;
+			return EMULATION_OK;
+		}
+		return assist_result(ctxt, rc, &ctxt->exec_exc);
+	}
 	ctxt->mem_read.pos = 0;
 	ctxt->have_exception = false;
 	/*
@@ -260,8 +301,13 @@ int x86_emulate_insn(struct x86_emulate_ctxt *ctxt)
 			  (ctxt->b == 0x6c || ctxt->b == 0x6d) && !(ctxt->state.rflags & (1u << 10));
 	ctxt->str_len = 0;
 	ctxt->insn.max_iter = ctxt->str_batch ? sizeof(ctxt->io_read.data) : 0;
-	if (ctxt->str_batch)
+	if (ctxt->need_state && (ctxt->state.absent & VMX_EMUL_ABSENT_SEGS) && ctxt->ops->get_segments)
+		ctxt->ops->get_segments(ctxt);	/* the decode said it reads them */
+	ctxt->need_state = false;
+	if (ctxt->str_batch) {
 		saved = ctxt->state;
+		memcpy(saved_gprs, emul_gprs(ctxt), sizeof(saved_gprs));
+	}
 	rc = vmx_op_emulate(&assist_ops, ctxt, &ctxt->state, &ctxt->insn, 0, &e);
 	if (rc == VMX_EMUL_NEED_STATE && ctxt->ops->get_segments) {
 		/* nothing ran: with the segment registers read, again */
@@ -276,6 +322,7 @@ int x86_emulate_insn(struct x86_emulate_ctxt *ctxt)
 					       &ctxt->exception);
 		if (rc != X86EMUL_CONTINUE) {
 			ctxt->state = saved;
+			memcpy(emul_gprs(ctxt), saved_gprs, sizeof(saved_gprs));
 			emul_to_x86_exception(&ctxt->exception, &e);
 		}
 	}
@@ -291,7 +338,7 @@ int x86_emulate_insn(struct x86_emulate_ctxt *ctxt)
 		 * Re-enter guest when pio read ahead buffer is empty or, if it
 		 * is not used, after each 1024 iteration (KVM's policy).
 		 */
-		if ((rcache->end != 0 || (address_mask(ctxt, ctxt->state.regs[1]) & 0x3ff)) &&
+		if ((rcache->end != 0 || (address_mask(ctxt, emul_gprs(ctxt)[1]) & 0x3ff)) &&
 		    (rcache->end == 0 || rcache->end != rcache->pos)) {
 			ctxt->mem_read.end = 0;
 			return EMULATION_RESTART;

@@ -110,7 +110,8 @@ struct kvm_pio_request {
  * struct x86_emulate_ctxt - one vCPU's emulator
  * @state: the register file the instruction runs on: loaded from
  *	vcpu->arch, written back when the instruction (or a REP iteration)
- *	retires (KVM's _regs[], eip, eflags)
+ *	retires (KVM's _regs[], eip, eflags); the GPRs are vcpu->arch.regs
+ *	itself (state.gprs), which the assist writes only at retirement
  * @insn: the instruction's bytes and decode (x86_decode_insn())
  * @eip: RIP of the instruction; @_eip: RIP after it
  * @mem_read: the data of the instruction's reads, in order, kept across a
@@ -135,6 +136,14 @@ struct x86_emulate_ctxt {
 	u8 rep_prefix;
 	u8 op_bytes, ad_bytes;
 	u8 b;			/* opcode */
+	/*
+	 * x86_decode_insn() executed the instruction as well (the assist's
+	 * result, for x86_emulate_insn() to report), or found it needs the
+	 * segment registers (VMX_EMUL_NEED_STATE) before it runs.
+	 */
+	bool executed, need_state;
+	int exec_rc;
+	struct vmx_emul_exception exec_exc;
 
 	struct read_cache io_read;
 	struct read_cache mem_read;
@@ -164,6 +173,12 @@ struct x86_emulate_ctxt {
 	u8 mmio_write_data[1024];	/* a write's bytes, for its fragments */
 	struct kvm_pio_request pio;
 };
+
+/* The GPRs the instruction runs on: the vCPU's own (state.gprs) or state.regs. */
+static inline u64 *emul_gprs(struct x86_emulate_ctxt *ctxt)
+{
+	return ctxt->state.gprs ? ctxt->state.gprs : ctxt->state.regs;
+}
 
 int x86_decode_insn(struct x86_emulate_ctxt *ctxt, void *insn, int insn_len, int emulation_type);
 int x86_emulate_insn(struct x86_emulate_ctxt *ctxt);

@@ -26,6 +26,7 @@
 #include "x86/kvm_emulate.h"
 #include "x86/kvm_x86_ops.h"
 #include "x86/lapic.h"
+#include "x86/mmu/walk_cache.h"
 #include "x86/x86.h"
 
 /*
@@ -2721,18 +2722,32 @@ static struct kvm_vcpu *emul_to_vcpu(struct x86_emulate_ctxt *ctxt)
 	return ctxt->vcpu;
 }
 
+/* The paging state of a walk for an access of kind @access. */
+static __always_inline void kvm_emul_walk_mode(struct kvm_vcpu *vcpu, u32 access,
+					       struct kvm_walk_mode *mode)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+
+	mode->cr0 = a->cr0;
+	mode->cr3 = a->cr3;
+	mode->cr4 = a->cr4;
+	mode->efer = a->efer;
+	mode->maxphyaddr = (u8)a->maxphyaddr;
+	mode->smap_check = !(access & PFERR_FETCH_MASK) && !(a->rflags & X86_EFLAGS_AC_BIT);
+	/* the PDPTE registers: read by PAE paging outside IA-32e mode only */
+	if ((a->cr0 & X86_CR0_PG) && (a->cr4 & X86_CR4_PAE) && !(a->efer & EFER_LMA))
+		memcpy(mode->pdptrs, a->pdptrs, sizeof(mode->pdptrs));
+	else
+		memset(mode->pdptrs, 0, sizeof(mode->pdptrs));
+}
+
 /* kvm_mmu_gva_to_gpa_*(): the guest's page tables, walked by KVM's walker. */
 static u64 kvm_emul_gva_to_gpa(struct kvm_vcpu *vcpu, u64 gva, u32 access,
 			       struct x86_exception *exception)
 {
-	struct kvm_vcpu_arch *a = &vcpu->arch;
-	struct kvm_walk_mode mode = {
-		.cr0 = a->cr0, .cr3 = a->cr3, .cr4 = a->cr4, .efer = a->efer,
-		.maxphyaddr = (u8)a->maxphyaddr,
-		.smap_check = !(access & PFERR_FETCH_MASK) && !(a->rflags & X86_EFLAGS_AC_BIT),
-	};
+	struct kvm_walk_mode mode;
 
-	memcpy(mode.pdptrs, a->pdptrs, sizeof(mode.pdptrs));
+	kvm_emul_walk_mode(vcpu, access, &mode);
 	/*
 	 * The instruction fetch of an MMIO exit walks the same entries each
 	 * time (the exit gives the data's GPA, not RIP's): its walk is
@@ -2740,7 +2755,7 @@ static u64 kvm_emul_gva_to_gpa(struct kvm_vcpu *vcpu, u64 gva, u32 access,
 	 * kvm_walk_gva_cached()).
 	 */
 	if (access & PFERR_FETCH_MASK)
-		return kvm_walk_gva_cached(vcpu->kvm, &a->emulate_ctxt->fetch_walk, &mode, gva,
+		return kvm_walk_gva_cached(vcpu->kvm, &vcpu->arch.emulate_ctxt->fetch_walk, &mode, gva,
 					   access, true, exception);
 	return kvm_walk_gva(vcpu->kvm, &mode, gva, access, true, exception);
 }
@@ -2856,9 +2871,21 @@ static int kvm_fetch_guest_virt(struct x86_emulate_ctxt *ctxt, unsigned long add
 
 	/* within a page: the fetch walk cache has the page's host address */
 	if ((addr & (PAGE_SIZE - 1)) + bytes <= PAGE_SIZE) {
-		u64 gpa = kvm_emul_gva_to_gpa(vcpu, addr, access, exception);
+		struct kvm_walk_mode mode;
 		const void *host;
+		u64 gpa;
 
+		/* the walk and the page as last time: one look-up */
+		kvm_emul_walk_mode(vcpu, access, &mode);
+		host = kvm_walk_cache_lookup_host(vcpu->kvm, &ctxt->fetch_walk, &mode, addr, access, true);
+		if (likely(host)) {
+			if (likely(bytes == 15))
+				memcpy(val, host, 15);
+			else
+				memcpy(val, host, bytes);
+			return X86EMUL_CONTINUE;
+		}
+		gpa = kvm_emul_gva_to_gpa(vcpu, addr, access, exception);
 		if (gpa == INVALID_GPA)
 			return X86EMUL_PROPAGATE_FAULT;
 		host = kvm_walk_cache_host(vcpu->kvm, &ctxt->fetch_walk, gpa);
@@ -2881,7 +2908,7 @@ static void vcpu_cache_mmio_info(struct kvm_vcpu *vcpu, u64 gfn, u64 gen)
 }
 
 /* vcpu_match_mmio_gpa(): @gpa is in that page and no memslot changed since. */
-static bool vcpu_match_mmio_gpa(struct kvm_vcpu *vcpu, u64 gpa)
+static __always_inline bool vcpu_match_mmio_gpa(struct kvm_vcpu *vcpu, u64 gpa)
 {
 	return vcpu->arch.mmio_cached && vcpu->arch.mmio_gfn == gpa >> PAGE_SHIFT &&
 	       vcpu->arch.mmio_gen == kvm_memslots(vcpu->kvm)->generation;
@@ -2891,7 +2918,7 @@ static bool vcpu_match_mmio_gpa(struct kvm_vcpu *vcpu, u64 gpa)
  * vcpu_is_mmio_gpa(): the default APIC page is always MMIO ("for APIC
  * access vmexit"), and so is the page the last MMIO fault found.
  */
-static int vcpu_is_mmio_gpa(struct kvm_vcpu *vcpu, u64 gpa)
+static __always_inline int vcpu_is_mmio_gpa(struct kvm_vcpu *vcpu, u64 gpa)
 {
 	return (gpa & ~(u64)(PAGE_SIZE - 1)) == APIC_DEFAULT_PHYS_BASE || vcpu_match_mmio_gpa(vcpu, gpa);
 }
@@ -2912,7 +2939,7 @@ static int vcpu_mmio_gva_to_gpa(struct kvm_vcpu *vcpu, unsigned long gva, u64 *g
  * APIC's page, the I/O APIC), in pieces of up to 8 bytes.  Return: the
  * bytes they handled.
  */
-static int vcpu_mmio_rw(struct kvm_vcpu *vcpu, u64 addr, int len, u8 *v, bool write)
+static int __vcpu_mmio_rw(struct kvm_vcpu *vcpu, u64 addr, int len, u8 *v, bool write)
 {
 	struct kvm_ioapic *ioapic = vcpu->kvm->arch.vioapic;
 	struct kvm_lapic *apic = vcpu->arch.apic;
@@ -2933,6 +2960,27 @@ static int vcpu_mmio_rw(struct kvm_vcpu *vcpu, u64 addr, int len, u8 *v, bool wr
 	return handled;
 }
 
+/* An empty bus (no in-kernel APIC or I/O APIC, no ioeventfd ever registered): no call. */
+static __always_inline int vcpu_mmio_rw(struct kvm_vcpu *vcpu, u64 addr, int len, u8 *v, bool write)
+{
+	if (!vcpu->arch.apic && !vcpu->kvm->arch.vioapic &&
+	    !(write && __atomic_load_n(&vcpu->kvm->ioeventfds, __ATOMIC_ACQUIRE)))
+		return 0;
+	return __vcpu_mmio_rw(vcpu, addr, len, v, write);
+}
+
+/* memcpy() of the usual MMIO sizes without a call */
+static __always_inline void mmio_copy(void *dst, const void *src, unsigned int n)
+{
+	switch (n) {
+	case 1: memcpy(dst, src, 1); break;
+	case 2: memcpy(dst, src, 2); break;
+	case 4: memcpy(dst, src, 4); break;
+	case 8: memcpy(dst, src, 8); break;
+	default: memcpy(dst, src, n); break;
+	}
+}
+
 /*
  * emulator_can_use_gpa(): whether the instruction's one memory access is
  * the one that exited, so that the exit's guest-physical address can stand
@@ -2943,7 +2991,7 @@ static int vcpu_mmio_rw(struct kvm_vcpu *vcpu, u64 addr, int len, u8 *v, bool wr
  * instruction (MOVS, PUSH/POP m, CALL m) can take the address by a chance
  * match of page offsets.
  */
-static bool emulator_can_use_gpa(struct x86_emulate_ctxt *ctxt)
+static __always_inline bool emulator_can_use_gpa(struct x86_emulate_ctxt *ctxt)
 {
 	const struct vmx_emul_insn *i = &ctxt->insn;
 
@@ -2959,9 +3007,10 @@ static bool emulator_can_use_gpa(struct x86_emulate_ctxt *ctxt)
 }
 
 /* emulator_read_write_onepage(): RAM, an in-kernel device, or a fragment for userspace. */
-static int emulator_read_write_onepage(unsigned long addr, u8 *val, unsigned int bytes,
-				       struct x86_exception *exception, struct kvm_vcpu *vcpu,
-				       bool write)
+static __always_inline int emulator_read_write_onepage(unsigned long addr, u8 *val,
+						       unsigned int bytes,
+						       struct x86_exception *exception,
+						       struct kvm_vcpu *vcpu, bool write)
 {
 	struct x86_emulate_ctxt *ctxt = vcpu->arch.emulate_ctxt;
 	struct kvm_mmio_fragment *frag;
@@ -2972,8 +3021,8 @@ static int emulator_read_write_onepage(unsigned long addr, u8 *val, unsigned int
 	 * If the exit was an EPT misconfiguration the GPA is known: no walk
 	 * (KVM's gpa_available), when the page offsets agree.
 	 */
-	if (ctxt->gpa_available && emulator_can_use_gpa(ctxt) &&
-	    (addr & (PAGE_SIZE - 1)) == (ctxt->gpa_val & (PAGE_SIZE - 1))) {
+	if (ctxt->gpa_available && !((addr ^ ctxt->gpa_val) & (PAGE_SIZE - 1)) &&
+	    emulator_can_use_gpa(ctxt)) {
 		gpa = ctxt->gpa_val;
 		ret = vcpu_is_mmio_gpa(vcpu, gpa);
 	} else {
@@ -2986,15 +3035,12 @@ static int emulator_read_write_onepage(unsigned long addr, u8 *val, unsigned int
 	handled = vcpu_mmio_rw(vcpu, gpa, (int)bytes, val, write);
 	if ((unsigned int)handled == bytes)
 		return X86EMUL_CONTINUE;
-	gpa += handled;
-	bytes -= handled;
-	val += handled;
-	if (ctxt->mmio_nr_fragments >= KVM_MAX_MMIO_FRAGMENTS)
+	if (unlikely(ctxt->mmio_nr_fragments >= KVM_MAX_MMIO_FRAGMENTS))
 		return X86EMUL_UNHANDLEABLE;
 	frag = &ctxt->mmio_fragments[ctxt->mmio_nr_fragments++];
-	frag->gpa = gpa;
-	frag->data = val;
-	frag->len = bytes;
+	frag->gpa = gpa + handled;
+	frag->data = val + handled;
+	frag->len = bytes - handled;
 	return X86EMUL_CONTINUE;
 }
 
@@ -3006,11 +3052,13 @@ static int emulator_read_write_onepage(unsigned long addr, u8 *val, unsigned int
  * mmio_read_completed); a write is complete for the instruction and
  * reaches userspace after it.
  */
-static int emulator_read_write(struct x86_emulate_ctxt *ctxt, unsigned long addr, void *val,
-			       unsigned int bytes, struct x86_exception *exception, bool write)
+static __always_inline int emulator_read_write(struct x86_emulate_ctxt *ctxt, unsigned long addr,
+					       void *val, unsigned int bytes,
+					       struct x86_exception *exception, bool write)
 {
 	struct kvm_vcpu *vcpu = emul_to_vcpu(ctxt);
 	struct kvm_run *run = vcpu->run;
+	struct kvm_mmio_fragment *frag;
 	u8 *data = val;
 	int rc;
 
@@ -3019,13 +3067,13 @@ static int emulator_read_write(struct x86_emulate_ctxt *ctxt, unsigned long addr
 		return X86EMUL_CONTINUE;
 	}
 	if (write) {
-		if (bytes > sizeof(ctxt->mmio_write_data))
+		if (unlikely(bytes > sizeof(ctxt->mmio_write_data)))
 			return X86EMUL_UNHANDLEABLE;
-		memcpy(ctxt->mmio_write_data, val, bytes);
+		mmio_copy(ctxt->mmio_write_data, val, bytes);
 		data = ctxt->mmio_write_data;
 	}
 	ctxt->mmio_nr_fragments = 0;
-	if (((addr + bytes - 1) ^ addr) & ~(unsigned long)(PAGE_SIZE - 1)) {	/* crossing a page */
+	if (unlikely(((addr + bytes - 1) ^ addr) & ~(unsigned long)(PAGE_SIZE - 1))) {	/* crossing a page */
 		unsigned int now = (unsigned int)(-addr & (PAGE_SIZE - 1));
 
 		rc = emulator_read_write_onepage(addr, data, now, exception, vcpu, write);
@@ -3038,18 +3086,18 @@ static int emulator_read_write(struct x86_emulate_ctxt *ctxt, unsigned long addr
 		bytes -= now;
 	}
 	rc = emulator_read_write_onepage(addr, data, bytes, exception, vcpu, write);
-	if (rc != X86EMUL_CONTINUE)
+	if (rc != X86EMUL_CONTINUE || !ctxt->mmio_nr_fragments)
 		return rc;
-	if (!ctxt->mmio_nr_fragments)
-		return rc;
+	frag = &ctxt->mmio_fragments[0];
 	ctxt->mmio_needed = 1;
 	ctxt->mmio_cur_fragment = 0;
-	run->mmio.len = MIN(8u, ctxt->mmio_fragments[0].len);
-	run->mmio.is_write = ctxt->mmio_is_write = write;
+	ctxt->mmio_is_write = write;
 	run->exit_reason = KVM_EXIT_MMIO;
-	run->mmio.phys_addr = ctxt->mmio_fragments[0].gpa;
+	run->mmio.phys_addr = frag->gpa;
+	run->mmio.len = MIN(8u, frag->len);
+	run->mmio.is_write = write;
 	if (write) {
-		memcpy(run->mmio.data, ctxt->mmio_fragments[0].data, run->mmio.len);
+		mmio_copy(run->mmio.data, frag->data, run->mmio.len);
 		return X86EMUL_CONTINUE;
 	}
 	return X86EMUL_IO_NEEDED;
@@ -3208,24 +3256,29 @@ static void init_emulate_ctxt(struct kvm_vcpu *vcpu)
 	/*
 	 * What the emulator reads comes from the VMCS into vcpu->arch
 	 * (VCPU_EXREG_EMULATOR); emulator_writeback() marks it dirty for the
-	 * next VM entry.  The rest of the state stays where it is.
+	 * next VM entry when the instruction changed it (segments, shadow).
+	 * The rest of the state stays where it is.
 	 */
 	kvm_x86_call(cache_reg)(vcpu, VCPU_EXREG_EMULATOR);
-	memcpy(st->regs, a->regs, sizeof(st->regs));
+	/* the GPRs in place: the assist writes them when the instruction retires */
+	st->gprs = a->regs;
 	st->rip = a->regs[VCPU_REGS_RIP];
 	st->rflags = a->rflags;
 	/*
 	 * In 64-bit mode the segment registers but the access rights of CS
 	 * and SS come only for an instruction that reads them
-	 * (VMX_EMUL_NEED_STATE): not for a MOV to MMIO.  Note, the stale
-	 * copies in vcpu->arch.seg[] go to st->seg[] (and back) unread: the
-	 * assist sees the absent flag.
+	 * (VMX_EMUL_NEED_STATE): not for a MOV to MMIO.  An instruction
+	 * that ran without them loaded no segment register (it would have
+	 * needed them), so emulator_writeback() copies none back.
 	 */
 	st->absent = 0;
+	st->written = 0;
 	if ((a->efer & EFER_LMA) && (a->seg[VCPU_SREG_CS].ar & BIT(13)) &&
 	    !kvm_register_is_available(a, VCPU_EXREG_SEGMENTS)) {
+		/* the rest of st->seg[] is left as it is: unread, and never written back */
 		st->absent = VMX_EMUL_ABSENT_SEGS;
-		memcpy(&st->seg[VMX_EMUL_ES], &a->seg[VCPU_SREG_ES], 6 * sizeof(st->seg[0]));
+		st->seg[VMX_EMUL_CS].ar = a->seg[VCPU_SREG_CS].ar;
+		st->seg[VMX_EMUL_SS].ar = a->seg[VCPU_SREG_SS].ar;
 	} else {
 		emulator_get_segments(ctxt);
 	}
@@ -3253,20 +3306,33 @@ static void init_emulate_ctxt(struct kvm_vcpu *vcpu)
 }
 
 /* writeback: the retired instruction's registers into vcpu->arch. */
-static void emulator_writeback(struct kvm_vcpu *vcpu, struct x86_emulate_ctxt *ctxt)
+static __always_inline void emulator_writeback(struct kvm_vcpu *vcpu,
+					       struct x86_emulate_ctxt *ctxt)
 {
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 	const u32 shadow = GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS;
 	u64 old_rflags = a->rflags;
+	u32 intr = (a->interruptibility & ~shadow) | (ctxt->state.interruptibility & shadow);
 
-	kvm_register_mark_dirty(a, VCPU_EXREG_EMULATOR);
-	memcpy(a->regs, ctxt->state.regs, sizeof(ctxt->state.regs));
+	/*
+	 * The GPRs are in place already (state.gprs).  They, RIP and RFLAGS
+	 * need no dirty mark: the GPRs are the array VM entry loads, and
+	 * vmx_vcpu_run() writes RIP, RSP and RFLAGS back
+	 * when they differ from the VMCS.  The rest of VCPU_EXREG_EMULATOR is
+	 * marked only when it changed (the assist says which segments).
+	 */
 	a->regs[VCPU_REGS_RIP] = ctxt->state.rip;
-	/* data segment registers an instruction loaded (MOV Sreg, POP Sreg, LxS) */
-	memcpy(&a->seg[VCPU_SREG_ES], &ctxt->state.seg[VMX_EMUL_ES], sizeof(a->seg[0]));
-	memcpy(&a->seg[VCPU_SREG_SS], &ctxt->state.seg[VMX_EMUL_SS], 4 * sizeof(a->seg[0]));
 	a->rflags = ctxt->state.rflags;
-	a->interruptibility = (a->interruptibility & ~shadow) | (ctxt->state.interruptibility & shadow);
+	if (unlikely(ctxt->state.written & VMX_EMUL_WROTE_SEGS)) {
+		/* data segment registers an instruction loaded (MOV Sreg, POP Sreg, LxS) */
+		memcpy(&a->seg[VCPU_SREG_ES], &ctxt->state.seg[VMX_EMUL_ES], sizeof(a->seg[0]));
+		memcpy(&a->seg[VCPU_SREG_SS], &ctxt->state.seg[VMX_EMUL_SS], 4 * sizeof(a->seg[0]));
+		kvm_register_mark_dirty(a, VCPU_EXREG_EMULATOR);
+	}
+	if (intr != a->interruptibility) {
+		a->interruptibility = intr;
+		kvm_register_mark_dirty(a, VCPU_EXREG_EMULATOR);
+	}
 	/* STI: interrupts are looked at again once the shadow is over */
 	if ((a->rflags & ~old_rflags) & X86_EFLAGS_IF)
 		kvm_make_request(KVM_REQ_EVENT, vcpu);
@@ -3344,6 +3410,13 @@ static int complete_emulated_mmio(struct kvm_vcpu *vcpu)
 		return 1;
 	/* Complete previous fragment */
 	frag = &ctxt->mmio_fragments[ctxt->mmio_cur_fragment];
+	/* the usual one: the last (only) fragment of a write, done */
+	if (likely(ctxt->mmio_is_write && frag->len <= 8 &&
+		   ctxt->mmio_cur_fragment + 1 >= ctxt->mmio_nr_fragments)) {
+		ctxt->mmio_cur_fragment++;
+		ctxt->mmio_needed = 0;
+		return 1;
+	}
 	len = MIN(8u, frag->len);
 	if (!ctxt->mmio_is_write)
 		memcpy(frag->data, run->mmio.data, len);
@@ -3386,15 +3459,15 @@ static int complete_emulated_pio(struct kvm_vcpu *vcpu)
  * Return: 1 to re-enter the guest, 0 with vcpu->run filled for userspace,
  * or -errno.
  */
-int x86_emulate_instruction(struct kvm_vcpu *vcpu, u64 cr2_or_gpa, int emulation_type,
-			    void *insn, int insn_len)
+/* x86_emulate_instruction() with kvm->srcu held. */
+static int __x86_emulate_instruction(struct kvm_vcpu *vcpu, u64 cr2_or_gpa, int emulation_type,
+				     void *insn, int insn_len)
 {
 	struct x86_emulate_ctxt *ctxt = vcpu->arch.emulate_ctxt;
-	struct kvm *kvm = vcpu->kvm;
 	bool writeback = true, tf;
-	int r, idx;
+	int r;
 
-	if (!ctxt) {
+	if (unlikely(!ctxt)) {
 		ctxt = calloc(1, sizeof(*ctxt));
 		if (!ctxt)
 			return -ENOMEM;
@@ -3402,8 +3475,14 @@ int x86_emulate_instruction(struct kvm_vcpu *vcpu, u64 cr2_or_gpa, int emulation
 		ctxt->ops = &emulate_ops;
 		vcpu->arch.emulate_ctxt = ctxt;
 	}
-	idx = srcu_read_lock(&kvm->srcu);
 	init_emulate_ctxt(vcpu);
+	/*
+	 * Before the decode: x86_decode_insn() executes the instruction too
+	 * (but a string instruction), and its accesses read these.
+	 */
+	tf = ctxt->state.rflags & X86_EFLAGS_TF;	/* ctxt->tf */
+	ctxt->gpa_available = emulation_type & EMULTYPE_PF;
+	ctxt->gpa_val = cr2_or_gpa;
 	if (!(emulation_type & EMULTYPE_NO_DECODE)) {
 		r = x86_decode_insn(ctxt, insn, insn_len, emulation_type);
 		if (r != EMULATION_OK) {
@@ -3416,11 +3495,15 @@ int x86_emulate_instruction(struct kvm_vcpu *vcpu, u64 cr2_or_gpa, int emulation
 			goto out;
 		}
 	}
-restart:
-	tf = ctxt->state.rflags & X86_EFLAGS_TF;	/* ctxt->tf */
-	ctxt->gpa_available = emulation_type & EMULTYPE_PF;
-	ctxt->gpa_val = cr2_or_gpa;
-	r = x86_emulate_insn(ctxt);
+	for (;;) {
+		r = x86_emulate_insn(ctxt);
+		if (r != EMULATION_RESTART || ctxt->have_exception || ctxt->pio.count ||
+		    ctxt->mmio_needed)
+			break;
+		emulator_writeback(vcpu, ctxt);
+		tf = ctxt->state.rflags & X86_EFLAGS_TF;
+		ctxt->gpa_available = emulation_type & EMULTYPE_PF;
+	}
 	if (r == EMULATION_FAILED) {
 		r = handle_emulation_failure(vcpu, emulation_type);
 		goto out;
@@ -3443,9 +3526,6 @@ restart:
 			writeback = false;
 		r = 0;
 		vcpu->arch.complete_userspace_io = complete_emulated_mmio;
-	} else if (r == EMULATION_RESTART) {
-		emulator_writeback(vcpu, ctxt);
-		goto restart;
 	} else {
 		r = 1;
 	}
@@ -3466,10 +3546,22 @@ out:
 	/*
 	 * Note, written back now rather than at the next VM entry as in KVM:
 	 * code that runs before it (interrupt_allowed(), the segment bases of
-	 * kvm_get_linear_rip()) reads these fields from the VMCS.
+	 * kvm_get_linear_rip()) reads these fields from the VMCS.  Nothing
+	 * dirty (an instruction that changed only GPRs, RIP and RFLAGS):
+	 * nothing to write.
 	 */
-	kvm_x86_call(write_dirty_regs)(vcpu);
-	srcu_read_unlock(&kvm->srcu, idx);
+	if (vcpu->arch.regs_dirty)
+		kvm_x86_call(write_dirty_regs)(vcpu);
+	return r;
+}
+
+int x86_emulate_instruction(struct kvm_vcpu *vcpu, u64 cr2_or_gpa, int emulation_type,
+			    void *insn, int insn_len)
+{
+	int idx = srcu_read_lock(&vcpu->kvm->srcu);
+	int r = __x86_emulate_instruction(vcpu, cr2_or_gpa, emulation_type, insn, insn_len);
+
+	srcu_read_unlock(&vcpu->kvm->srcu, idx);
 	return r;
 }
 
@@ -3487,7 +3579,32 @@ int kvm_emulate_string_io(struct kvm_vcpu *vcpu, int size, u16 port, int in, int
 
 /* ---- the MMU's page faults ---- */
 
+static int kvm_mmu_page_fault_slow(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code);
+
 int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code)
+{
+	struct kvm *kvm = vcpu->kvm;
+	int idx, r;
+
+	/*
+	 * An EPT misconfiguration on the page of the vCPU's last MMIO fault,
+	 * in this memslot generation: MMIO without looking the SPTE up (KVM's
+	 * mmio_info_in_cache()), straight to the emulator.
+	 */
+	if (likely(error_code & PFERR_RSVD_MASK)) {
+		trace_kvm_page_fault(vcpu->vcpu_id, vcpu->arch.regs[VCPU_REGS_RIP], gpa, error_code);
+		idx = srcu_read_lock(&kvm->srcu);
+		if (likely(vcpu_match_mmio_gpa(vcpu, gpa))) {
+			r = __x86_emulate_instruction(vcpu, gpa, EMULTYPE_PF, NULL, 0);
+			srcu_read_unlock(&kvm->srcu, idx);
+			return r;
+		}
+		srcu_read_unlock(&kvm->srcu, idx);
+	}
+	return kvm_mmu_page_fault_slow(vcpu, gpa, error_code);
+}
+
+static int kvm_mmu_page_fault_slow(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code)
 {
 	struct kvm_page_fault fault = {
 		.addr = gpa,
@@ -3501,14 +3618,14 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code)
 	struct kvm *kvm = vcpu->kvm;
 	int idx, r;
 
-	trace_kvm_page_fault(vcpu->vcpu_id, vcpu->arch.regs[VCPU_REGS_RIP], gpa, error_code);
+	if (!fault.rsvd)
+		trace_kvm_page_fault(vcpu->vcpu_id, vcpu->arch.regs[VCPU_REGS_RIP], gpa, error_code);
 	idx = srcu_read_lock(&kvm->srcu);
 	r = RET_PF_CONTINUE;
 	/*
 	 * An EPT misconfiguration: an MMIO SPTE says MMIO without a slot
-	 * lookup; and if the vCPU's last MMIO fault was on this page in this
-	 * memslot generation, without looking the SPTE up either (KVM's
-	 * mmio_info_in_cache()).
+	 * lookup (the page of the vCPU's last MMIO fault, kvm_mmu_page_fault()
+	 * took already, unless the memslots changed since it looked).
 	 */
 	if (fault.rsvd && vcpu_match_mmio_gpa(vcpu, gpa)) {
 		fault.gfn = gpa >> PAGE_SHIFT;

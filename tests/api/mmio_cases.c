@@ -47,6 +47,9 @@ MG_DECL(mg_pf_ins);
 MG_DECL(mg_pm32);
 MG_DECL(mg_fetch_mmio);
 MG_DECL(mg_sreg);
+MG_DECL(mg_movss);
+MG_DECL(mg_in_shadow);
+MG_DECL(mg_null_sreg);
 MG_DECL(mg_seg64);
 MG_DECL(mg_mmio_then_ram);
 MG_DECL(mg_user);
@@ -578,6 +581,99 @@ KVM_CASE(mmio_segment_load)
 			t_seg(t, "fs", &sr.fs);
 		}
 		mt_mem(t, "gdt", g.ram + MG_GDT, 0x18);
+	}
+	mt_destroy(&g);
+}
+
+/*
+ * MOV SS from MMIO, completed by KVM_RUN with immediate_exit: SS is loaded
+ * and the instruction's MOV-SS shadow is in the vCPU's state at once
+ * (KVM_GET_VCPU_EVENTS), though nothing ran after it (userkvm writes back
+ * what the emulator changed besides the GPRs only when it changed).
+ */
+KVM_CASE(mmio_mov_ss_shadow)
+{
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_movss, mg_movss_end, false)) {
+		struct kvm_vcpu_events ev;
+		struct kvm_sregs sr;
+		long r = IOC(t, g.vcpu, KVM_RUN, 0);
+
+		CHECK_EQ(r, 0);
+		CHECK_EQ(g.run->exit_reason, KVM_EXIT_MMIO);
+		CHECK(!g.run->mmio.is_write && g.run->mmio.len == 2, "write %u len %u",
+		      g.run->mmio.is_write, g.run->mmio.len);
+		g.run->mmio.data[0] = 0x10;	/* the data segment */
+		g.run->mmio.data[1] = 0;
+		g.run->immediate_exit = 1;
+		r = IOC(t, g.vcpu, KVM_RUN, 0);
+		CHECK_ERR(t, r, EINTR);
+		g.run->immediate_exit = 0;
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_VCPU_EVENTS, &ev));
+		t_printf(t, "shadow %#x", ev.interrupt.shadow);
+		CHECK_SOFT(t, ev.interrupt.shadow == KVM_X86_SHADOW_INT_MOV_SS, "shadow %#x",
+			   ev.interrupt.shadow);
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_SREGS, &sr));
+		t_seg(t, "ss", &sr.ss);
+		CHECK_EQ(sr.ss.selector, 0x10);
+		mt_run(t, &g, 8);
+		mt_regs(t, &g);
+	}
+	mt_destroy(&g);
+}
+
+/*
+ * Segment registers loaded from MMIO with other values than they had (null
+ * selectors into ES and FS): the new ones are the vCPU's (userkvm writes
+ * back the segments the emulator changed, and only those).
+ */
+KVM_CASE(mmio_segment_load_null)
+{
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_null_sreg, mg_null_sreg_end, false)) {
+		struct kvm_sregs sr;
+		int n;
+
+		mt_mmio_fill = (const unsigned char *)"\x00\x00";
+		n = mt_run(t, &g, 8);
+		mt_mmio_fill = NULL;
+		CHECK_EQ(n, 2);
+		mt_regs(t, &g);
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_SREGS, &sr));
+		t_seg(t, "es", &sr.es);
+		t_seg(t, "fs", &sr.fs);
+		t_seg(t, "ds", &sr.ds);
+		CHECK_EQ(sr.es.selector, 0);
+		CHECK_EQ(sr.fs.selector, 0);
+		CHECK_EQ(sr.ds.selector, 0x10);
+	}
+	mt_destroy(&g);
+}
+
+/*
+ * The other way: an MMIO write that exits in a MOV-SS shadow retires in the
+ * emulator, and the shadow is over (KVM_GET_VCPU_EVENTS right after the
+ * exit); only the shadow changed, no segment register.
+ */
+KVM_CASE(mmio_write_ends_shadow)
+{
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_in_shadow, mg_in_shadow_end, false)) {
+		struct kvm_vcpu_events ev;
+		long r = IOC(t, g.vcpu, KVM_RUN, 0);
+
+		CHECK_EQ(r, 0);
+		CHECK_EQ(g.run->exit_reason, KVM_EXIT_MMIO);
+		CHECK(g.run->mmio.is_write && g.run->mmio.data[0] == 0x5a, "write %u data %#x",
+		      g.run->mmio.is_write, g.run->mmio.data[0]);
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_VCPU_EVENTS, &ev));
+		t_printf(t, "shadow %#x", ev.interrupt.shadow);
+		CHECK_SOFT(t, ev.interrupt.shadow == 0, "shadow %#x", ev.interrupt.shadow);
+		mt_run(t, &g, 8);
+		mt_regs(t, &g);
 	}
 	mt_destroy(&g);
 }

@@ -302,6 +302,32 @@ GUEST(mg_sreg)
 	DONE
 END(mg_sreg)
 
+/* MOV SS with the selector in MMIO: the MOV-SS shadow follows it */
+GUEST(mg_movss)
+	mov $MMIO, %rbx
+	mov (%rbx), %ss
+	mov %ss, %eax
+	DONE
+END(mg_movss)
+
+/* Null selectors from MMIO into ES and FS (64-bit mode allows them) */
+GUEST(mg_null_sreg)
+	mov $MMIO, %rbx
+	mov (%rbx), %es
+	mov 2(%rbx), %fs
+	mov %es, %eax
+	DONE
+END(mg_null_sreg)
+
+/* An MMIO write in the shadow of a (native) MOV SS: the shadow ends with it */
+GUEST(mg_in_shadow)
+	mov $MMIO, %rbx
+	mov %ss, %eax
+	mov %eax, %ss
+	movl $0x5a, (%rbx)
+	DONE
+END(mg_in_shadow)
+
 /*
  * 64-bit mode with segment state the guest changed itself since the last
  * exit that read it: FS and GS bases by WRMSR, then FS (base 0) and GS

@@ -718,6 +718,122 @@ static void test_kept_decode_and_state(void)
 	CHECK(!memcmp(fpu + 160, mem + 0x2000, 16), "XMM0 (FXSAVE offset 160) not loaded");
 }
 
+/*
+ * A 64-bit data instruction after one like it loads only the registers into
+ * the processor (emulate.c: emul_regs_suffice()); what the derived mode is
+ * made of must still be seen when it changed in between: CS.L alone
+ * (compatibility mode: another decode of the same bytes), CR4.LA57 alone
+ * (the canonical check of the address).
+ */
+static void test_fast_path_mode_inputs(void)
+{
+	struct vmx_emul_state st;
+	struct vmx_emul_insn in = { 0 };
+	struct vmx_emul_exception e;
+	static const u8 movq[] = { 0x48, 0x8b, 0x03 };	/* 64-bit: mov (%rbx), %rax; else dec %eax; ... */
+	static const u8 store[] = { 0x89, 0x03 };	/* mov %eax, (%rbx) */
+	const u64 la57_only = 0x0080000000002000ull;	/* canonical with 57 bits, not with 48 */
+
+	setup(&st, true);
+	code(movq, sizeof(movq), 0x1000);
+	memcpy(mem + 0x2000, "\x01\x00\x00\x00\x00\x00\x00\x80", 8);
+	st.regs[3] = 0x2000;
+	st.regs[0] = 5;
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_CONTINUE);
+	CHECK_EQ(in.len, 3);
+	CHECK_EQ(st.regs[0], 0x8000000000000001ull);
+	/* the same again, but CS.L clear (D set): compatibility mode */
+	st.rip = 0x1000;
+	st.regs[0] = 10;
+	st.seg[VMX_EMUL_CS].ar = 0xc09b;
+	memset(&in, 0, sizeof(in));
+	CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_CONTINUE);
+	CHECK_EQ(in.len, 1);			/* DEC EAX on its own */
+	CHECK_EQ(st.regs[0], 9);
+	/* 64-bit again: a store, then CR4.LA57 set, then cleared */
+	st.seg[VMX_EMUL_CS].ar = 0xa09b;
+	code(store, sizeof(store), 0x1000);
+	for (int la57 = 1; la57 >= 0; la57--) {
+		st.rip = 0x1000;
+		st.regs[3] = 0x2000;
+		memset(&in, 0, sizeof(in));
+		CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_CONTINUE);
+		st.cr4 = la57 ? st.cr4 | 0x1000 : st.cr4 & ~0x1000ull;
+		st.rip = 0x1000;
+		st.regs[3] = la57_only;
+		memset(&in, 0, sizeof(in));
+		CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_PROPAGATE_FAULT);
+		/* LA57: the address reaches the VMM, which faults it (#PF); else #GP */
+		CHECK_EQ(e.vector, la57 ? 14 : 13);
+	}
+}
+
+/*
+ * The GPRs in the VMM's own array (vmx_emul_state.gprs) give what @regs
+ * gives, and are written only when the instruction retires: random
+ * instructions run both ways from the same state and memory.
+ */
+static void test_gprs_in_place(void)
+{
+	static u8 mem0[MEM_SIZE], mem1[MEM_SIZE], fpu0[VMX_FPU_STATE_SIZE], fpu1[VMX_FPU_STATE_SIZE];
+	u64 seed = 0x2545f4914f6cdd1dull;
+	int retired = 0;
+
+	for (int n = 0; n < 4000 && test_failed_now <= 5; n++) {
+		struct vmx_emul_state a, b, b_before;
+		struct vmx_emul_insn ia = { 0 }, ib = { 0 };
+		struct vmx_emul_exception ea, eb;
+		u64 gprs[16], gprs_before[16];
+		int ra, rb;
+
+		setup(&a, n & 1);
+		for (int k = 0; k < 16; k++) {
+			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+			if (k < 15)
+				mem[0x1000 + k] = (u8)(seed >> 56);
+			a.regs[k] = (seed >> 20) & (k & 1 ? 0xffff : 0x1ffff);
+		}
+		a.regs[4] = 0x4000 + ((seed >> 8) & 0xff0);
+		a.rflags = 2 | ((seed >> 3) & 0x8d5);
+		a.gdtr_limit = 0xff;
+		a.idtr_limit = 0xfff;
+		a.idtr_base = 0x6000;
+		mmio_ready = (seed >> 40) & 1;
+		b = a;
+		b.gprs = gprs;
+		memcpy(gprs, a.regs, sizeof(gprs));
+		memset(b.regs, 0x5a, sizeof(b.regs));	/* must not be used */
+		b_before = b;
+		memcpy(gprs_before, gprs, sizeof(gprs));
+		memcpy(mem0, mem, MEM_SIZE);
+		memcpy(fpu0, fpu, sizeof(fpu));
+		pio_ins = pio_outs = 0;
+		ra = emulate(&a, &ia, &ea);
+		memcpy(mem1, mem, MEM_SIZE);
+		memcpy(mem, mem0, MEM_SIZE);
+		memcpy(fpu1, fpu, sizeof(fpu));
+		memcpy(fpu, fpu0, sizeof(fpu));
+		pio_ins = pio_outs = 0;		/* t_pio_in()'s data counts them */
+		rb = emulate(&b, &ib, &eb);
+		CHECK_EQ(ra, rb);
+		CHECK(!memcmp(mem, mem1, MEM_SIZE), "memory differs, bytes %02x %02x %02x",
+		      mem[0x1000], mem[0x1001], mem[0x1002]);
+		CHECK(!memcmp(fpu, fpu1, sizeof(fpu)), "FPU differs");
+		CHECK(!memcmp(b.regs, b_before.regs, sizeof(b.regs)), "regs[] written though gprs is set");
+		if (rb == VMX_EMUL_CONTINUE) {
+			retired++;
+			CHECK(!memcmp(gprs, a.regs, sizeof(gprs)), "GPRs differ, bytes %02x %02x %02x",
+			      mem[0x1000], mem[0x1001], mem[0x1002]);
+			CHECK_EQ(a.rip, b.rip);
+			CHECK_EQ(a.rflags, b.rflags);
+		} else {
+			CHECK(!memcmp(gprs, gprs_before, sizeof(gprs)), "GPRs changed, result %d", rb);
+			CHECK(!memcmp(&b, &b_before, sizeof(b)), "state changed, result %d", rb);
+		}
+	}
+	CHECK(retired > 100, "only %d retired", retired);
+}
+
 int main(void)
 {
 	RUN_TEST(test_mov_from_ram);
@@ -735,5 +851,7 @@ int main(void)
 	RUN_TEST(test_rep_ins_batch);
 	RUN_TEST(test_fuzz);
 	RUN_TEST(test_kept_decode_and_state);
+	RUN_TEST(test_fast_path_mode_inputs);
+	RUN_TEST(test_gprs_in_place);
 	return test_cases_failed ? 1 : 0;
 }

@@ -13,6 +13,7 @@
 #include "kvm/kvm_host.h"
 #include "x86/mmu/mmu.h"
 #include "x86/mmu/paging.h"
+#include "x86/mmu/walk_cache.h"
 
 #define P 1ull
 #define W 2ull
@@ -500,6 +501,60 @@ static void test_walk_cache(void)
 	end();
 }
 
+static void *clookup(const struct kvm_walk_mode *m, u64 gva, u32 access)
+{
+	int idx = srcu_read_lock(&vm->srcu);
+	void *host = kvm_walk_cache_lookup_host(vm, &wcache, m, gva, access, true);
+
+	srcu_read_unlock(&vm->srcu, idx);
+	return host;
+}
+
+/*
+ * kvm_walk_cache_lookup_host() (the emulator's fetch): the host address
+ * only when the cached walk would answer the walk, else NULL with nothing
+ * written (no A bit set again): a changed entry, another access, another
+ * page or mode, a deleted slot.
+ */
+static void test_walk_cache_lookup_host(void)
+{
+	const u32 F = PFERR_FETCH_MASK;
+	struct kvm_userspace_memory_region2 mem = { 0 };
+	struct kvm_walk_mode m;
+
+	begin();
+	memset(&wcache, 0, sizeof(wcache));
+	m = setup_4level();
+	CHECK(clookup(&m, 0x400abc, F) == NULL, "empty cache");
+	EXPECT_CGPA(&m, 0x400abc, F, 0x123abc);
+	CHECK(clookup(&m, 0x400abc, F) == ram + 0x123abc, "hit");
+	CHECK(clookup(&m, 0x400def, F) == ram + 0x123def, "hit, other offset");
+	CHECK(clookup(&m, 0x401abc, F) == NULL, "other page");
+	CHECK(clookup(&m, 0x400abc, F | PFERR_USER_MASK) == NULL, "other access");
+	m.cr4 |= T_CR4_SMEP;
+	CHECK(clookup(&m, 0x400abc, F) == NULL, "other mode");
+	m.cr4 &= ~T_CR4_SMEP;
+	/* the leaf's A bit cleared: a walk would set it, the look-up does not */
+	*pte64(0x4000, 0) &= ~A;
+	CHECK(clookup(&m, 0x400abc, F) == NULL, "entry changed");
+	CHECK(!(*pte64(0x4000, 0) & A), "the look-up wrote the entry");
+	EXPECT_CGPA(&m, 0x400abc, F, 0x123abc);
+	CHECK(clookup(&m, 0x400abc, F) == ram + 0x123abc, "hit after the walk");
+	/* the leaf remapped to another page */
+	*pte64(0x4000, 0) = 0x130000 | P | W | U | A;
+	CHECK(clookup(&m, 0x400abc, F) == NULL, "leaf remapped");
+	EXPECT_CGPA(&m, 0x400abc, F, 0x130abc);
+	CHECK(clookup(&m, 0x400abc, F) == ram + 0x130abc, "new page");
+	/* the slot deleted: no look-up answers from it */
+	mem.memory_size = 0;
+	CHECK_EQ(kvm_set_memory_region(vm, &mem), 0);
+	CHECK(clookup(&m, 0x400abc, F) == NULL, "slot deleted");
+	mem.memory_size = RAM_SIZE;
+	mem.userspace_addr = (u64)(uintptr_t)ram;
+	CHECK_EQ(kvm_set_memory_region(vm, &mem), 0);
+	end();
+}
+
 int main(void)
 {
 	RUN_TEST(test_4level);
@@ -510,5 +565,6 @@ int main(void)
 	RUN_TEST(test_ad_dirty_log_and_readonly);
 	RUN_TEST(test_table_unmapped_during_walks);
 	RUN_TEST(test_walk_cache);
+	RUN_TEST(test_walk_cache_lookup_host);
 	return test_cases_failed != 0;
 }

@@ -3,6 +3,7 @@
 #include "kvm/kvm_host.h"
 #include "x86/mmu/mmu.h"
 #include "x86/mmu/paging.h"
+#include "x86/mmu/walk_cache.h"
 #include "x86/msr-index.h"
 #include "x86/vmx/vmx_ops.h"
 
@@ -213,28 +214,22 @@ u64 kvm_walk_gva(struct kvm *kvm, const struct kvm_walk_mode *mode, u64 gva, u32
 	return walk_gva(kvm, mode, gva, access, set_ad, fault, NULL);
 }
 
-static bool walk_mode_equal(const struct kvm_walk_mode *a, const struct kvm_walk_mode *b)
+/* The distinct slots of the recorded entries (and their size: one per walk). */
+static void walk_cache_note_slots(struct kvm_walk_cache *c)
 {
-	return a->cr0 == b->cr0 && a->cr3 == b->cr3 && a->cr4 == b->cr4 && a->efer == b->efer &&
-	       a->maxphyaddr == b->maxphyaddr && a->smap_check == b->smap_check &&
-	       !memcmp(a->pdptrs, b->pdptrs, sizeof(a->pdptrs));
-}
-
-/* Every entry the cached walk read still holds the value it left there. */
-static bool walk_cache_entries_same(const struct kvm_walk_cache *c)
-{
+	c->nslots = 0;
+	c->pte_size = c->n ? c->pte[0].size : 8;
 	for (int i = 0; i < c->n; i++) {
-		const struct kvm_walk_pte *r = &c->pte[i];
-		u64 v = 0;
+		int k = 0;
 
-		/* the host page is still the slot's (guest_pte_read()'s fast case) */
-		if (!__atomic_load_n(&r->slot->hva_checked, __ATOMIC_SEQ_CST))
-			return false;
-		pte_load(r->hva, &v, r->size);
-		if (v != r->val)
-			return false;
+		while (k < c->nslots && c->slots[k] != c->pte[i].slot)
+			k++;
+		if (k == c->nslots)
+			c->slots[c->nslots++] = c->pte[i].slot;
+		/* 4-byte entries are 32-bit paging's, 8-byte ones the others': never both */
+		if (c->pte[i].size != c->pte_size)
+			c->valid = false;
 	}
-	return true;
 }
 
 u64 kvm_walk_gva_cached(struct kvm *kvm, struct kvm_walk_cache *c,
@@ -245,13 +240,7 @@ u64 kvm_walk_gva_cached(struct kvm *kvm, struct kvm_walk_cache *c,
 
 	if (!(mode->cr0 & X86_CR0_PG))
 		return kvm_walk_gva(kvm, mode, gva, access, set_ad, fault);
-	/*
-	 * Note, the slots the entries point to cannot have been freed: the
-	 * generation is the same, and the caller holds kvm->srcu.
-	 */
-	if (c->valid && c->gva_page == (gva & ~0xfffull) && c->access == access &&
-	    c->set_ad == set_ad && c->gen == gen && walk_mode_equal(&c->mode, mode) &&
-	    walk_cache_entries_same(c))
+	if (walk_cache_hit(kvm, c, mode, gva, access, set_ad))
 		return c->gpa_page | (gva & 0xfff);
 	c->valid = false;
 	c->n = 0;
@@ -261,6 +250,7 @@ u64 kvm_walk_gva_cached(struct kvm *kvm, struct kvm_walk_cache *c,
 	c->page_slot = gfn_to_memslot(kvm, gpa >> PAGE_SHIFT);
 	c->page_hva = c->page_slot ? gfn_to_hva_memslot(c->page_slot, gpa >> PAGE_SHIFT) : 0;
 	c->valid = true;
+	walk_cache_note_slots(c);
 	c->set_ad = set_ad;
 	c->access = access;
 	c->gen = gen;
@@ -278,3 +268,4 @@ void *kvm_walk_cache_host(struct kvm *kvm, const struct kvm_walk_cache *c, u64 g
 		return NULL;
 	return (void *)(c->page_hva + (gpa & 0xfff));
 }
+

@@ -73,6 +73,10 @@ struct kvm_walk_cache {
 		u64 val;
 		u8 size;
 	} pte[KVM_WALK_MAX_LEVELS];
+	/* the entries' size (all alike) and the distinct slots they are in */
+	u8 pte_size;
+	int nslots;
+	struct kvm_memory_slot *slots[KVM_WALK_MAX_LEVELS];
 };
 
 /*

@@ -1123,9 +1123,10 @@ static int handle_ept_misconfig(struct kvm_vcpu *vcpu)
 	 * read or write, the access is the doorbell (KVM's semantics).  As on
 	 * bare metal, the length comes from VM_EXIT_INSTRUCTION_LEN, which the
 	 * processor saves for EPT misconfigurations; if it gave none, the
-	 * emulator below reaches the same ioeventfd for a write.
+	 * emulator below reaches the same ioeventfd for a write.  No
+	 * ioeventfd ever registered: nothing to look up.
 	 */
-	if (to_vmx(vcpu)->exit_instr_len) {
+	if (to_vmx(vcpu)->exit_instr_len && __atomic_load_n(&vcpu->kvm->ioeventfds, __ATOMIC_ACQUIRE)) {
 		u8 none = 0;
 
 		if (kvm_ioeventfd_write(vcpu->kvm, false, gpa, 0, &none))
