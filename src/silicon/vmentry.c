@@ -635,6 +635,7 @@ void vmx_cache_controls(struct vmx_ctls *c, const void *vmcs)
 				      (c->proc2 & SECONDARY_EXEC_TSC_SCALING) ?
 		      VMX_TSC_SCALED : VMX_TSC_OFFSET;
 	c->ept = c->proc2 & SECONDARY_EXEC_ENABLE_EPT;
+	c->vpid_tagged = (c->proc2 & SECONDARY_EXEC_ENABLE_VPID) && c->vpid;
 }
 
 /**
@@ -990,15 +991,14 @@ bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs)
 	struct cpu *c = v->cpu;
 	struct cpu_state *s = &c->s;
 	const struct vmx_ctls *ctl = &v->ctls;
-	bool ia32e = ctl->entry & VM_ENTRY_IA32E_MODE;
 	u64 rip, rflags;
 
-	if (!vmcs || !v->guest_loaded || !v->ctl_host_checked || !v->guest_checked ||
-	    !v->ctls_valid || ((struct vmcs_hdr *)vmcs)->launch_state != VMCS_STATE_LAUNCHED)
+	/* resume_ready: what the exit left holds, and no VMWRITE since (vmx_cpu.h). */
+	if (!v->resume_ready || v->port.dirty)
 		return false;
-	if ((vmcs_get32(vmcs, VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID_MASK) ||
-	    vmcs_get32(vmcs, GUEST_INTERRUPTIBILITY_INFO) || vmcs_get32(vmcs, GUEST_ACTIVITY_STATE) ||
-	    G(GUEST_PENDING_DBG_EXCEPTIONS) || vmcs_get32(vmcs, VM_ENTRY_MSR_LOAD_COUNT))
+	if ((vmcs_get32(vmcs, VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID_MASK) |
+	    vmcs_get32(vmcs, GUEST_INTERRUPTIBILITY_INFO) | vmcs_get32(vmcs, GUEST_ACTIVITY_STATE) |
+	    G(GUEST_PENDING_DBG_EXCEPTIONS))
 		return false;
 	/* STEP 2 (27.2.1.1): VTPR is memory, checked at every entry. */
 	if ((ctl->proc & CPU_BASED_TPR_SHADOW) && check_tpr_threshold(vmcs))
@@ -1006,14 +1006,14 @@ bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs)
 	/* STEP 4.4 (27.3.1.4), as vmx_check_guest_volatile(). */
 	rip = G(GUEST_RIP);
 	rflags = G(GUEST_RFLAGS);
-	if (ia32e && (vmcs_get32(vmcs, GUEST_CS_AR_BYTES) & VMX_AR_L_MASK) ? !vmx_is_canonical(rip) :
-									    rip >> 32)
+	if (v->resume_long64 ? !vmx_is_canonical(rip) : rip >> 32)
 		return false;
 	if ((rflags & RFLAGS_RSVD) || !(rflags & RFLAGS_FIXED1) ||
-	    ((ia32e || !(G(GUEST_CR0) & CR0_PE)) && (rflags & RFLAGS_VM)))
+	    (v->resume_no_vm && (rflags & RFLAGS_VM)))
 		return false;
 
 	/* STEP 5 (27.3.2.3-4): what changes at every exit; the rest is in the core. */
+	v->resume_ready = false;
 	v->regs = regs;
 	v->host_regs_pending = false;
 	v->guest_loaded = false;
@@ -1028,7 +1028,7 @@ bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs)
 	s->event_info = 0;
 	vmx_enter_nonroot(v);
 	/* Without a VPID every entry flushes (vmx_enter_tlb_context()). */
-	if (!(ctl->proc2 & SECONDARY_EXEC_ENABLE_VPID) || !ctl->vpid)
+	if (!ctl->vpid_tagged)
 		tlb_flush_all(c);
 	vmx_enter_boundary(c);
 	vmx_enter_windows(v);

@@ -323,6 +323,7 @@ void vmx_materialize_host_state(struct vmx_cpu *v)
 	void *vmcs = vmx_vmcs(v);
 
 	v->guest_loaded = false;
+	v->resume_ready = false;
 	if (!v->host_regs_pending)
 		return;
 	v->host_regs_pending = false;
@@ -374,6 +375,7 @@ void vmx_entry_failed(struct vmx_cpu *v, u32 exit_reason, u64 qual)
 	vmcs_set(vmcs, EXIT_QUALIFICATION, qual);
 	vmx_load_host_state(v, vmcs);
 	v->guest_loaded = false;	/* the guest state was not (all) loaded */
+	v->resume_ready = false;
 }
 
 void vmx_complete_exit(struct vmx_cpu *v)
@@ -449,5 +451,14 @@ void vmx_complete_exit(struct vmx_cpu *v)
 		vmx_materialize_host_state(v);
 		/* STEP 5 (28.6): MSR-load list. */
 		load_msr_list(c, G(VM_EXIT_MSR_LOAD_ADDR), vmcs_get32(vmcs, VM_EXIT_MSR_LOAD_COUNT));
+		return;
+	}
+	/* For the next VMRESUME (vmx_cpu.h: resume_ready). */
+	if (likely(v->ctl_host_checked && v->guest_checked && v->ctls_valid)) {
+		bool ia32e = vmcs_get32(vmcs, VM_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE;
+
+		v->resume_long64 = ia32e && (vmcs_get32(vmcs, GUEST_CS_AR_BYTES) & VMX_AR_L_MASK);
+		v->resume_no_vm = ia32e || !(G(GUEST_CR0) & CPU_CR0_PE);
+		v->resume_ready = true;
 	}
 }

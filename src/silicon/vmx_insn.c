@@ -98,6 +98,7 @@ enum vmx_status vmx_vmclear(struct vmx_cpu *v, u64 pa)
 	if (pa == v->vmcs_ptr)
 		v->vmcs_ptr = VMX_INVALID_PTR;
 	vmx_port_update(v);
+	v->resume_ready = false;
 	v->ctl_host_checked = false;
 	v->guest_checked = false;
 	v->ctls_valid = false;
@@ -117,6 +118,7 @@ enum vmx_status vmx_vmptrld(struct vmx_cpu *v, u64 pa)
 	vmx_materialize_host_state(v);
 	v->vmcs_ptr = pa;
 	vmx_port_update(v);
+	v->resume_ready = false;
 	v->ctl_host_checked = false;
 	v->guest_checked = false;
 	v->ctls_valid = false;
@@ -171,6 +173,7 @@ enum vmx_status vmx_vmwrite(struct vmx_cpu *v, u32 enc, u64 val)
 	/* IA32_VMX_MISC[29] ("VMWRITE to any field") is 0 on this processor. */
 	if (VMCS_FIELD_TYPE(enc) == VMCS_FIELD_TYPE_EXITINFO)
 		return vmx_vmfail(v, VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
+	v->resume_ready = false;	/* the next entry takes the full way (vmx_cpu.h) */
 	/* The last exit's host state goes into the core before its fields change. */
 	if (VMCS_FIELD_TYPE(enc) == VMCS_FIELD_TYPE_HOST && v->host_regs_pending)
 		vmx_materialize_host_state(v);

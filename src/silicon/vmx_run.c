@@ -199,9 +199,10 @@ u32 vmx_op_enter(u64 *regs, bool launched)
 
 	if (!v)
 		return VMX_ENTER_FAULT;
-	vmx_fold_dirty(v);
 	if (launched && vmx_resume_fast(v, regs))
 		goto run;
+	v->resume_ready = false;
+	vmx_fold_dirty(v);
 	/* STEPs 1-4: checks (vmentry.c). */
 	switch (vmx_entry_check(v, !launched, &reason, &qual)) {
 	case VMX_SUCCEED:
