@@ -1657,6 +1657,78 @@ static void host_state_after_exit(void)
 	CHECK_EQ(v, 0x10);				/* the exit loaded HOST_IA32_SYSENTER_CS */
 }
 
+/*
+ * VMRESUME's fast path (vmentry.c: vmx_resume_fast()) runs on what the last
+ * exit noted (vmx_cpu.h: resume_ready, resume_long64, resume_no_vm); each
+ * change root operation makes between the exit and the VMRESUME must still
+ * be seen by it: VMCLEAR/VMPTRLD of the same VMCS, a RIP or RFLAGS that
+ * fails the entry checks, CS.L cleared under a RIP above 4 GiB.
+ */
+static void resume_sees_root_changes(void)
+{
+	static const u8 code32[] = {
+		0xe6, 0x80, 0xe6, 0x80, 0xe6, 0x80,	/* out 0x80, al (x3) */
+		0xe6, 0x80, 0xe6, 0x80, 0xf4,		/* out 0x80, al (x2); hlt */
+	};
+	static const u8 code64[] = {
+		0xe6, 0x80, 0xe6, 0x80, 0xf4,		/* out 0x80, al (x2); hlt */
+	};
+	const u32 bad = EXIT_REASON_INVALID_STATE | VMX_EXIT_REASONS_FAILED_VMENTRY;
+
+	guest(code32, sizeof(code32), false);
+	CHECK_EQ(run(), EXIT_REASON_IO_INSTRUCTION);
+	CHECK_EQ(vmcs_readl(GUEST_RIP), CODE);
+	skip();
+	/* VMCLEAR + VMPTRLD: the VMCS is clear, VMRESUME fails, VMLAUNCH goes on. */
+	CHECK_EQ(vmcs_clear(env.vmcs), VMX_SUCCEED);
+	CHECK_EQ(vmcs_load(env.vmcs), VMX_SUCCEED);
+	CHECK_EQ(vmx_vcpu_enter(env.regs, true), VMX_ENTER_VMFAIL_VALID);
+	CHECK_EQ(vmcs_read32(VM_INSTRUCTION_ERROR), VMXERR_VMRESUME_NONLAUNCHED_VMCS);
+	CHECK_EQ(vmx_vcpu_enter(env.regs, false), EXIT_REASON_IO_INSTRUCTION);
+	CHECK_EQ(vmcs_readl(GUEST_RIP), CODE + 2);
+	skip();
+	/* RIP bits 63:32 set outside 64-bit mode: a failed entry (27.3.1.4). */
+	vmcs_writel(GUEST_RIP, (1ull << 32) | (CODE + 4));
+	CHECK_EQ(run(), bad);
+	vmcs_writel(GUEST_RIP, CODE + 4);
+	CHECK_EQ(run(), EXIT_REASON_IO_INSTRUCTION);
+	CHECK_EQ(vmcs_readl(GUEST_RIP), CODE + 4);
+	skip();
+	/* RFLAGS: reserved bit 15 set, then bit 1 clear: failed entries. */
+	vmcs_writel(GUEST_RFLAGS, vmcs_readl(GUEST_RFLAGS) | BIT(15));
+	CHECK_EQ(run(), bad);
+	vmcs_writel(GUEST_RFLAGS, (vmcs_readl(GUEST_RFLAGS) & ~BIT(15)) & ~BIT(1));
+	CHECK_EQ(run(), bad);
+	vmcs_writel(GUEST_RFLAGS, vmcs_readl(GUEST_RFLAGS) | BIT(1));
+	CHECK_EQ(run(), EXIT_REASON_IO_INSTRUCTION);
+	CHECK_EQ(vmcs_readl(GUEST_RIP), CODE + 6);
+	/* Two fast resumes in a row still run the guest on. */
+	skip();
+	CHECK_EQ(run(), EXIT_REASON_IO_INSTRUCTION);
+	CHECK_EQ(vmcs_readl(GUEST_RIP), CODE + 8);
+	skip();
+	CHECK_EQ(run(), EXIT_REASON_HLT);
+	CHECK_EQ(vmcs_readl(GUEST_RIP), CODE + 10);
+
+	/* 64-bit: a RIP above 4 GiB is fine while canonical with CS.L ... */
+	long_mode_identity(code64, sizeof(code64));
+	CHECK_EQ(run(), EXIT_REASON_IO_INSTRUCTION);
+	CHECK_EQ(vmcs_read32(GUEST_CS_AR_BYTES) & VMX_AR_L_MASK, VMX_AR_L_MASK);
+	skip();
+	vmcs_writel(GUEST_RIP, 0x0000800000000000ull);	/* not canonical */
+	CHECK_EQ(run(), bad);
+	/* ... and refused once CS.L is clear (compatibility mode), canonical or not. */
+	vmcs_writel(GUEST_RIP, 1ull << 32);
+	vmcs_write32(GUEST_CS_AR_BYTES, (vmcs_read32(GUEST_CS_AR_BYTES) & ~VMX_AR_L_MASK) | BIT(14));
+	CHECK_EQ(run(), bad);
+	vmcs_write32(GUEST_CS_AR_BYTES, (vmcs_read32(GUEST_CS_AR_BYTES) | VMX_AR_L_MASK) & ~BIT(14));
+	vmcs_writel(GUEST_RIP, CODE + 2);
+	CHECK_EQ(run(), EXIT_REASON_IO_INSTRUCTION);
+	CHECK_EQ(vmcs_readl(GUEST_RIP), CODE + 2);
+	skip();
+	CHECK_EQ(run(), EXIT_REASON_HLT);
+}
+
 int main(void)
 {
 	if (env_setup(&env)) {
@@ -1712,6 +1784,7 @@ int main(void)
 	RUN_TEST(task_switch_exits);
 	RUN_TEST(kvm_reset_state_guest);
 	RUN_TEST(host_state_after_exit);
+	RUN_TEST(resume_sees_root_changes);
 	env_teardown(&env);
 	free(mem);
 	return 0;
