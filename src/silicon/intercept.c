@@ -156,10 +156,7 @@ static struct vmx_cpu *vmx_of(struct cpu *c)
 static __attribute__((noreturn)) void insn_exit(struct cpu *c, const struct insn *i, u32 reason,
 						 u64 qual, u32 info)
 {
-	struct vmx_cpu *v = vmx_of(c);
-
-	v->exit = (struct vmx_exit_info){
-		.reason = reason, .qual = qual, .insn_len = i ? i->len : 0, .insn_info = info };
+	vmx_exit_insn_direct(vmx_of(c), reason, qual, i ? i->len : 0, info);
 	c->exit_insn = i;
 	cpu_exit_now(c, CPU_EXIT_VMEXIT);
 }
@@ -228,6 +225,12 @@ bool vmx_intercept_io(struct cpu *c, const struct insn *i, u16 port, int size, b
 
 	if (!vmx_io_exits(CTLS(c), port, size))
 		return false;
+	if (!string) {
+		vmx_exit_insn_direct(v, EXIT_REASON_IO_INSTRUCTION,
+				     vmx_io_qual(port, size, in, false, false, imm), i->len, 0);
+		c->exit_insn = i;
+		cpu_exit_now(c, CPU_EXIT_VMEXIT);
+	}
 	/*
 	 * Field by field, not a compound literal: the same values, without
 	 * zeroing the whole record first (gla and gpa are read only when
@@ -243,7 +246,8 @@ bool vmx_intercept_io(struct cpu *c, const struct insn *i, u16 port, int size, b
 	x->intr_error = 0;
 	x->insn_len = i->len;
 	x->insn_info = 0;
-	if (string) {
+	v->exit_direct = false;
+	{
 		/*
 		 * IA32_VMX_BASIC[54]: INS/OUTS report address size and segment
 		 * (Table 28-9); the linear address is the memory operand's.

@@ -68,6 +68,7 @@ u64 vmx_host_tsc(void)
 void vmx_exit_pending(struct vmx_cpu *v, const struct vmx_exit_info *x)
 {
 	v->exit = *x;
+	v->exit_direct = false;
 }
 
 __attribute__((noreturn)) void vmx_exit_now(struct vmx_cpu *v, const struct vmx_exit_info *x)
@@ -385,17 +386,20 @@ void vmx_complete_exit(struct vmx_cpu *v)
 	const struct vmx_exit_info *x = &v->exit;
 	u32 idt_info = 0;
 
-	/* STEP 1 (28.2): exit information. */
-	vmcs_set(vmcs, VM_EXIT_REASON, x->reason);
-	vmcs_set(vmcs, EXIT_QUALIFICATION, x->qual);
-	if (x->gla_valid)
-		vmcs_set(vmcs, GUEST_LINEAR_ADDRESS, x->gla);
-	if (x->gpa_valid)
-		vmcs_set(vmcs, GUEST_PHYSICAL_ADDRESS, x->gpa);
-	vmcs_set(vmcs, VM_EXIT_INTR_INFO, x->intr_info);
-	vmcs_set(vmcs, VM_EXIT_INTR_ERROR_CODE, x->intr_error);
-	vmcs_set(vmcs, VM_EXIT_INSTRUCTION_LEN, x->insn_len);
-	vmcs_set(vmcs, VMX_INSTRUCTION_INFO, x->insn_info);
+	/* STEP 1 (28.2): exit information, unless the exit wrote it (vmx_exit_insn_direct()). */
+	if (!v->exit_direct) {
+		vmcs_set(vmcs, VM_EXIT_REASON, x->reason);
+		vmcs_set(vmcs, EXIT_QUALIFICATION, x->qual);
+		if (x->gla_valid)
+			vmcs_set(vmcs, GUEST_LINEAR_ADDRESS, x->gla);
+		if (x->gpa_valid)
+			vmcs_set(vmcs, GUEST_PHYSICAL_ADDRESS, x->gpa);
+		vmcs_set(vmcs, VM_EXIT_INTR_INFO, x->intr_info);
+		vmcs_set(vmcs, VM_EXIT_INTR_ERROR_CODE, x->intr_error);
+		vmcs_set(vmcs, VM_EXIT_INSTRUCTION_LEN, x->insn_len);
+		vmcs_set(vmcs, VMX_INSTRUCTION_INFO, x->insn_info);
+	}
+	v->exit_direct = false;
 	/*
 	 * IDT-vectoring information (28.2.4): the exit happened while an
 	 * event was being delivered (an EPT violation on the IDT or stack, an

@@ -111,6 +111,12 @@ struct vmx_cpu {
 
 	/* While the guest runs (vmx_run.c) */
 	struct vmx_exit_info exit;
+	/*
+	 * The exit's information fields are in the VMCS already
+	 * (vmx_exit_insn_direct()): of @exit only the reason is set, and
+	 * vmx_complete_exit() skips STEP 1's copy.
+	 */
+	bool exit_direct;
 	u64 *regs;			/* KVM's RAX..R15 array */
 	void *root_phys_xlate;		/* the core's root-mode translation */
 	u64 root_tsc_offset;
@@ -341,6 +347,28 @@ __attribute__((noreturn)) void vmx_exit_now(struct vmx_cpu *v, const struct vmx_
 /* Record an exit to be completed at the current boundary (no longjmp). */
 void vmx_exit_pending(struct vmx_cpu *v, const struct vmx_exit_info *x);
 void vmx_complete_exit(struct vmx_cpu *v);
+
+/*
+ * STEP 1 (28.2) for an instruction exit with no interruption information,
+ * guest-linear or guest-physical address, written at once into the
+ * current VMCS (its exit-information fields are read-only to software,
+ * which sees them only after the exit completes): the same values the
+ * generic vmx_exit_pending() + vmx_complete_exit() copy would store.
+ */
+static __always_inline void vmx_exit_insn_direct(struct vmx_cpu *v, u32 reason, u64 qual,
+						 u32 len, u32 info)
+{
+	void *vmcs = v->port.vmcs;	/* the current VMCS: in VMX operation with one */
+
+	v->exit.reason = reason;
+	v->exit_direct = true;
+	vmcs_set(vmcs, VM_EXIT_REASON, reason);
+	vmcs_set(vmcs, EXIT_QUALIFICATION, qual);
+	vmcs_set(vmcs, VM_EXIT_INTR_INFO, 0);
+	vmcs_set(vmcs, VM_EXIT_INTR_ERROR_CODE, 0);
+	vmcs_set(vmcs, VM_EXIT_INSTRUCTION_LEN, len);
+	vmcs_set(vmcs, VMX_INSTRUCTION_INFO, info);
+}
 
 /* vmentry.c: STEP 5, 6 */
 u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual);
