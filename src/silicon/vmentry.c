@@ -992,10 +992,13 @@ bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs)
 	struct cpu_state *s = &c->s;
 	const struct vmx_ctls *ctl = &v->ctls;
 	u64 rip, rflags;
+	bool ia32e;
 
 	/* resume_ready: what the exit left holds, and no VMWRITE since (vmx_cpu.h). */
 	if (!v->resume_ready || v->port.dirty)
 		return false;
+	/* The controls are cached (ctls_valid): "IA-32e mode guest" as the exit saved it. */
+	ia32e = ctl->entry & VM_ENTRY_IA32E_MODE;
 	if ((vmcs_get32(vmcs, VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID_MASK) |
 	    vmcs_get32(vmcs, GUEST_INTERRUPTIBILITY_INFO) | vmcs_get32(vmcs, GUEST_ACTIVITY_STATE) |
 	    G(GUEST_PENDING_DBG_EXCEPTIONS))
@@ -1006,10 +1009,11 @@ bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs)
 	/* STEP 4.4 (27.3.1.4), as vmx_check_guest_volatile(). */
 	rip = G(GUEST_RIP);
 	rflags = G(GUEST_RFLAGS);
-	if (v->resume_long64 ? !vmx_is_canonical(rip) : rip >> 32)
+	if (ia32e && (vmcs_get32(vmcs, GUEST_CS_AR_BYTES) & VMX_AR_L_MASK) ? !vmx_is_canonical(rip) :
+									    rip >> 32)
 		return false;
 	if ((rflags & RFLAGS_RSVD) || !(rflags & RFLAGS_FIXED1) ||
-	    (v->resume_no_vm && (rflags & RFLAGS_VM)))
+	    ((rflags & RFLAGS_VM) && (ia32e || !(G(GUEST_CR0) & CR0_PE))))
 		return false;
 
 	/* STEP 5 (27.3.2.3-4): what changes at every exit; the rest is in the core. */

@@ -95,22 +95,25 @@ static void save_guest_state(struct vmx_cpu *v, void *vmcs)
 	struct cpu *c = v->cpu;
 	struct cpu_state *s = &c->s;
 	const struct vmx_ctls *ctl = &v->ctls;
-	bool pae_ept = (ctl->proc2 & SECONDARY_EXEC_ENABLE_EPT) && (s->cr0 & BIT(31)) &&
-		       (s->cr4 & BIT(5)) && !(s->efer & BIT(10));
+	bool pae_ept;
 	u32 entry;
 
 	/*
 	 * Nothing but the fields below changed since the last full save
 	 * (vmx_cpu.h).  The compare also copies the GPRs to KVM's array (28.3.3,
-	 * below), whatever its outcome.
+	 * below), whatever its outcome.  nv_snap_valid is set only by a save
+	 * without PAE paging under EPT, which depends on CR0, CR4 and EFER
+	 * alone: a snapshot that compares equal has none either.
 	 */
-	if (v->nv_snap_valid && !pae_ept && !(s->rflags & BIT(17)) && s->pat == v->nv_snap_pat &&
+	if (v->nv_snap_valid && !(s->rflags & BIT(17)) && s->pat == v->nv_snap_pat &&
 	    s->debugctl == v->nv_snap_debugctl) {
 		if (nv_equal(v->nv_snap, (const u8 *)&s->VMX_NV_SNAP_FIRST, v->regs, s->gpr))
 			goto regs;
 	} else {
 		memcpy(v->regs, s->gpr, sizeof(s->gpr));
 	}
+	pae_ept = (ctl->proc2 & SECONDARY_EXEC_ENABLE_EPT) && (s->cr0 & BIT(31)) &&
+		  (s->cr4 & BIT(5)) && !(s->efer & BIT(10));
 
 	/* (28.3.1) control registers, debug registers, MSRs */
 	save_checked(v, vmcs, GUEST_CR0, s->cr0);
@@ -196,7 +199,7 @@ static void save_guest_state(struct vmx_cpu *v, void *vmcs)
 	memcpy(v->nv_snap, &s->VMX_NV_SNAP_FIRST, VMX_NV_SNAP_SIZE);
 	v->nv_snap_pat = s->pat;
 	v->nv_snap_debugctl = s->debugctl;
-	v->nv_snap_valid = true;
+	v->nv_snap_valid = !pae_ept;	/* the PDPTEs may come from memory (vmx_cpu.h) */
 
 regs:
 	/* (28.3.3) RIP, RSP, RFLAGS, and KVM's registers */
@@ -458,11 +461,5 @@ void vmx_complete_exit(struct vmx_cpu *v)
 		return;
 	}
 	/* For the next VMRESUME (vmx_cpu.h: resume_ready). */
-	if (likely(v->ctl_host_checked && v->guest_checked && v->ctls_valid)) {
-		bool ia32e = vmcs_get32(vmcs, VM_ENTRY_CONTROLS) & VM_ENTRY_IA32E_MODE;
-
-		v->resume_long64 = ia32e && (vmcs_get32(vmcs, GUEST_CS_AR_BYTES) & VMX_AR_L_MASK);
-		v->resume_no_vm = ia32e || !(G(GUEST_CR0) & CPU_CR0_PE);
-		v->resume_ready = true;
-	}
+	v->resume_ready = v->ctl_host_checked & v->guest_checked & v->ctls_valid;
 }

@@ -208,16 +208,9 @@ struct vmx_cpu {
 	 * ctl_host_checked, guest_checked and ctls_valid all set, the VMCS
 	 * launched, no MSR-load list.  Any VMWRITE since shows in port.dirty
 	 * (checked with it) or clears it (the slow VMWRITE); VMCLEAR, VMPTRLD,
-	 * materializing the host state and every VM entry clear it.  With it
-	 * come two facts of the guest state the exit saved, for the RIP and
-	 * RFLAGS checks (27.3.1.4), valid while no VMWRITE changed CS, CR0 or
-	 * the entry controls (which sets port.dirty): @resume_long64, "IA-32e
-	 * mode guest" with CS.L (RIP must be canonical, else bits 63:32 are
-	 * 0), and @resume_no_vm, IA-32e mode or CR0.PE clear (RFLAGS.VM must
-	 * be 0).
+	 * materializing the host state and every VM entry clear it.
 	 */
 	bool resume_ready;
-	bool resume_long64, resume_no_vm;
 	/* VMREAD/VMWRITE's view of the current VMCS (vmx_api.h), with the VMCS_DIRTY_* bits */
 	struct vmx_vmcs_port port;
 };

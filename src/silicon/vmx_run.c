@@ -113,9 +113,18 @@ static void run_guest(struct vmx_cpu *v)
 	 * instructions (slice_len()), so an expiry is noticed at most one
 	 * slice (and less than one block) late.
 	 */
+	enum cpu_exit e;
+
+	/* The common entry: no preemption timer, and the guest runs until it exits. */
+	if (likely(!v->timer_armed)) {
+		e = cpu_run_slice(c, 0);
+		if (likely(e == CPU_EXIT_VMEXIT))
+			return;
+		first = false;
+		goto stopped;
+	}
 	for (;;) {
 		u64 budget = 0;
-		enum cpu_exit e;
 
 		/*
 		 * One TSC read per slice; the first slice uses the entry's
@@ -139,6 +148,7 @@ static void run_guest(struct vmx_cpu *v)
 		}
 		e = budget || !v->timer_armed ? cpu_run_slice(c, budget) : cpu_run_boundary(c);
 		first = false;
+stopped:
 		switch (e) {
 		case CPU_EXIT_VMEXIT:
 			return;
