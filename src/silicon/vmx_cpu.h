@@ -245,10 +245,7 @@ static inline void *vmx_vmcs(const struct vmx_cpu *v)
 }
 
 /* The current VMCS is reachable by the inline VMREAD/VMWRITE exactly while it is usable. */
-static inline void vmx_port_update(struct vmx_cpu *v)
-{
-	v->port.vmcs = v->vmxon && v->vmcs_ptr != VMX_INVALID_PTR ? vmx_ptr(v->vmcs_ptr) : NULL;
-}
+void vmx_port_update(struct vmx_cpu *v);
 
 /* A "physical address" VMX accepts for a 4 KiB structure (SDM 31.3). */
 static inline bool vmx_page_addr_valid(u64 pa)

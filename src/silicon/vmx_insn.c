@@ -258,11 +258,20 @@ enum vmx_status vmx_invvpid(struct vmx_cpu *v, u64 type, u16 vpid, u64 gla)
  */
 static __thread struct vmx_cpu *vmx_current __attribute__((tls_model("initial-exec")));
 __thread struct vmx_vmcs_port *vmx_this_port __attribute__((tls_model("initial-exec")));
+__thread void *vmx_this_vmcs __attribute__((tls_model("initial-exec")));
 
 void vmx_cpu_bind(struct vmx_cpu *lp)
 {
 	vmx_current = lp;
 	vmx_this_port = lp ? &lp->port : NULL;
+	vmx_this_vmcs = lp ? lp->port.vmcs : NULL;
+}
+
+void vmx_port_update(struct vmx_cpu *v)
+{
+	v->port.vmcs = v->vmxon && v->vmcs_ptr != VMX_INVALID_PTR ? vmx_ptr(v->vmcs_ptr) : NULL;
+	if (v == vmx_current)
+		vmx_this_vmcs = v->port.vmcs;
 }
 
 struct vmx_cpu *vmx_this_cpu(void)
