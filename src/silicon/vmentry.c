@@ -754,7 +754,7 @@ static void vmx_enter_tlb_context(struct vmx_cpu *v, bool fresh)
  * RDTSC adds the TSC offset and, with TSC scaling too, first multiplies by
  * the TSC multiplier), and EPT translating guest-physical addresses.
  */
-static void vmx_enter_nonroot(struct vmx_cpu *v)
+static __always_inline void vmx_enter_nonroot(struct vmx_cpu *v)
 {
 	struct cpu *c = v->cpu;
 	struct cpu_state *s = &c->s;

@@ -199,9 +199,17 @@ stopped:
 	}
 }
 
+/* vmx_this_cpu() without a call: the bound processor's port is in it (vmx_cpu_bind()). */
+static __always_inline struct vmx_cpu *this_cpu_inline(void)
+{
+	struct vmx_vmcs_port *p = vmx_this_port;
+
+	return p ? (struct vmx_cpu *)((char *)p - offsetof(struct vmx_cpu, port)) : NULL;
+}
+
 u32 vmx_op_enter(u64 *regs, bool launched)
 {
-	struct vmx_cpu *v = vmx_this_cpu();
+	struct vmx_cpu *v = this_cpu_inline();
 	struct vmcs_hdr *hdr;
 	void *vmcs;
 	u32 reason;
