@@ -14,7 +14,7 @@
 #include "silicon/vmx_mmio.h"
 
 /* SDM 26.1.3: I/O bitmaps A (ports 0-7fff) and B (8000-ffff). */
-bool vmx_io_exits(const struct vmx_ctls *c, u16 port, int size)
+static __always_inline bool io_exits(const struct vmx_ctls *c, u16 port, int size)
 {
 	if (!(c->proc & CPU_BASED_USE_IO_BITMAPS))
 		return c->proc & CPU_BASED_UNCOND_IO_EXITING;
@@ -36,6 +36,11 @@ bool vmx_io_exits(const struct vmx_ctls *c, u16 port, int size)
 			return true;
 	}
 	return false;
+}
+
+bool vmx_io_exits(const struct vmx_ctls *c, u16 port, int size)
+{
+	return io_exits(c, port, size);
 }
 
 /*
@@ -215,51 +220,49 @@ static u32 info_asz(const struct insn *i)
 	return i->asz == SZ16 ? 0 : i->asz == SZ32 ? 1 : 2;
 }
 
+static __attribute__((noreturn, noinline)) void string_io_exit(struct cpu *c, const struct insn *i,
+								 u16 port, int size, bool in);
+
 bool vmx_intercept_io(struct cpu *c, const struct insn *i, u16 port, int size, bool in,
 		      bool string)
 {
+	if (!io_exits(CTLS(c), port, size))
+		return false;
+	if (unlikely(string))
+		string_io_exit(c, i, port, size, in);
+	/* E4-E7 take an immediate port, EC-EF DX. */
+	vmx_exit_insn_direct(vmx_of(c), EXIT_REASON_IO_INSTRUCTION,
+			     vmx_io_qual(port, size, in, false, false, (i->op & 0xfc) == 0xe4),
+			     i->len, 0);
+	c->exit_insn = i;
+	cpu_exit_now(c, CPU_EXIT_VMEXIT);
+}
+
+/*
+ * INS/OUTS: the exit information has the string form's fields too
+ * (IA32_VMX_BASIC[54]: address size and segment, Table 28-9; the linear
+ * address is the memory operand's).
+ */
+static void string_io_exit(struct cpu *c, const struct insn *i, u16 port, int size, bool in)
+{
 	struct vmx_cpu *v = vmx_of(c);
 	struct vmx_exit_info *x = &v->exit;
-	/* E4-E7 take an immediate port; EC-EF and the string forms use DX. */
-	bool imm = !string && (i->op & 0xfc) == 0xe4;
+	int seg = in ? CPU_SEG_ES : i->seg;
+	u64 off = in ? c->s.gpr[7] : c->s.gpr[6];
 
-	if (!vmx_io_exits(CTLS(c), port, size))
-		return false;
-	if (!string) {
-		vmx_exit_insn_direct(v, EXIT_REASON_IO_INSTRUCTION,
-				     vmx_io_qual(port, size, in, false, false, imm), i->len, 0);
-		c->exit_insn = i;
-		cpu_exit_now(c, CPU_EXIT_VMEXIT);
-	}
-	/*
-	 * Field by field, not a compound literal: the same values, without
-	 * zeroing the whole record first (gla and gpa are read only when
-	 * their valid bits say so, vmx_complete_exit()).
-	 */
+	off &= i->asz == SZ16 ? 0xffff : i->asz == SZ32 ? 0xffffffff : ~0ull;
+	/* Field by field: gpa is read only when its valid bit says so (vmx_complete_exit()). */
 	x->reason = EXIT_REASON_IO_INSTRUCTION;
-	x->qual = vmx_io_qual(port, size, in, string, string && (i->flags & IF_REP), imm);
-	x->gla = 0;
+	x->qual = vmx_io_qual(port, size, in, true, i->flags & IF_REP, false);
+	x->gla = c->seg_base[seg] + off;
+	x->gla_valid = true;
 	x->gpa = 0;
-	x->gla_valid = false;
 	x->gpa_valid = false;
 	x->intr_info = 0;
 	x->intr_error = 0;
 	x->insn_len = i->len;
-	x->insn_info = 0;
+	x->insn_info = info_asz(i) << 7 | (u32)seg << 15;
 	v->exit_direct = false;
-	{
-		/*
-		 * IA32_VMX_BASIC[54]: INS/OUTS report address size and segment
-		 * (Table 28-9); the linear address is the memory operand's.
-		 */
-		int seg = in ? CPU_SEG_ES : i->seg;
-		u64 off = in ? c->s.gpr[7] : c->s.gpr[6];
-
-		off &= i->asz == SZ16 ? 0xffff : i->asz == SZ32 ? 0xffffffff : ~0ull;
-		x->insn_info = info_asz(i) << 7 | (u32)seg << 15;
-		x->gla = c->seg_base[seg] + off;
-		x->gla_valid = true;
-	}
 	c->exit_insn = i;
 	cpu_exit_now(c, CPU_EXIT_VMEXIT);
 }
