@@ -485,6 +485,22 @@ static void count_partial_exit(struct cpu *c)
 	c->cur_block = NULL;
 }
 
+void cpu_cont_drop(struct cpu *c)
+{
+	struct block *b = (struct block *)c->cur_block;
+	u32 k = (u32)(c->cont_insn - b->insn);
+
+	/* count_partial_exit()'s bookkeeping, for the instruction at k */
+	c->icount += k;
+	c->resume_b = b;
+	c->resume_k = k;
+	c->resume_base = c->blk_base;
+	c->resume_gen = c->cont_gen;
+	c->resume_epoch = c->cont_epoch;
+	c->resume_wgen = c->cont_wgen;
+	c->cur_block = NULL;
+}
+
 /*
  * Run @i with exact flags although the dead-flag pass (icache.c) found
  * them dead: the run stops inside the block (budget, single step,

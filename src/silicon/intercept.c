@@ -7,6 +7,8 @@
  * and guest memory KVM owns (bitmaps); the execution core calls them from
  * its instructions through the hooks of intercept.h.
  */
+#include <pthread.h>
+
 #include "silicon/cpu.h"
 #include "silicon/ept.h"
 #include "silicon/intercept.h"
@@ -166,19 +168,44 @@ static __attribute__((noreturn)) void insn_exit(struct cpu *c, const struct insn
 	cpu_exit_now(c, CPU_EXIT_VMEXIT);
 }
 
+/*
+ * The same for an exit after which the instruction may be done by the
+ * host (KVM skips it): taken in place when the run can go on in the
+ * handler after VMRESUME (vmx_exit_suspend()), which then returns true.
+ */
+static bool insn_exit_cont(struct cpu *c, const struct insn *i, u32 reason, u64 qual, u32 info)
+{
+	struct vmx_cpu *v = vmx_of(c);
+
+	vmx_exit_insn_direct(v, reason, qual, i->len, info);
+	c->exit_insn = i;
+	/* on_core: the run is on the processor's stack (vmx_run.c), not the caller's */
+	if (!v->on_core || !cpu_exit_prepare_cont(c))
+		cpu_exit_now(c, CPU_EXIT_VMEXIT);
+	vmx_complete_exit(v);
+	v->regs = NULL;
+	v->enter_result = v->exit.reason;
+	v->suspended = true;
+	v->cont_thread = (unsigned long)pthread_self();
+	vmx_stack_switch(&v->core_sp, v->host_sp);
+	/* VMRESUME goes on here (vmx_op_enter()): the instruction is done, the block goes on. */
+	cpu_cont_resume(c);
+	return true;
+}
+
 #define CTLS(c) (&vmx_of(c)->ctls)
 
 static u32 vmx_insn_info(const struct insn *i);
 
 bool vmx_intercept_cpuid(struct cpu *c, const struct insn *i)
 {
-	insn_exit(c, i, EXIT_REASON_CPUID, 0, 0);	/* unconditional (26.1.2) */
+	return insn_exit_cont(c, i, EXIT_REASON_CPUID, 0, 0);	/* unconditional (26.1.2) */
 }
 
 bool vmx_intercept_hlt(struct cpu *c, const struct insn *i)
 {
 	if (CTLS(c)->proc & CPU_BASED_HLT_EXITING)
-		insn_exit(c, i, EXIT_REASON_HLT, 0, 0);
+		return insn_exit_cont(c, i, EXIT_REASON_HLT, 0, 0);
 	return false;
 }
 
@@ -231,11 +258,8 @@ bool vmx_intercept_io(struct cpu *c, const struct insn *i, u16 port, int size, b
 	if (unlikely(string))
 		string_io_exit(c, i, port, size, in);
 	/* E4-E7 take an immediate port, EC-EF DX. */
-	vmx_exit_insn_direct(vmx_of(c), EXIT_REASON_IO_INSTRUCTION,
-			     vmx_io_qual(port, size, in, false, false, (i->op & 0xfc) == 0xe4),
-			     i->len, 0);
-	c->exit_insn = i;
-	cpu_exit_now(c, CPU_EXIT_VMEXIT);
+	return insn_exit_cont(c, i, EXIT_REASON_IO_INSTRUCTION,
+			      vmx_io_qual(port, size, in, false, false, (i->op & 0xfc) == 0xe4), 0);
 }
 
 /*

@@ -985,7 +985,7 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
  * that form (nothing was changed: vmx_entry_check() and vmx_load_guest()
  * then do it all, failures included).
  */
-bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs)
+bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs, bool cont)
 {
 	void *vmcs = v->port.vmcs;
 	struct cpu *c = v->cpu;
@@ -1015,6 +1015,14 @@ bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs)
 	if ((rflags & RFLAGS_RSVD) || !(rflags & RFLAGS_FIXED1) ||
 	    ((rflags & RFLAGS_VM) && (ia32e || !(G(GUEST_CR0) & CR0_PE))))
 		return false;
+	/*
+	 * Going on in the exit's handler (vmx_run.c): the guest continues
+	 * right after the instruction that exited, in a run that counts no
+	 * preemption timer, in a TLB context that needs no flush.
+	 */
+	if (cont && (rip != c->cont_rip_next || !ctl->vpid_tagged ||
+		     (ctl->pin & PIN_BASED_VMX_PREEMPTION_TIMER)))
+		return false;
 
 	/* STEP 5 (27.3.2.3-4): what changes at every exit; the rest is in the core. */
 	v->resume_ready = false;
@@ -1023,7 +1031,8 @@ bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs)
 	v->guest_loaded = false;
 	memcpy(s->gpr, regs, sizeof(s->gpr));
 	s->gpr[4] = G(GUEST_RSP);
-	s->rip = rip;
+	/* Going on in the handler: RIP is the exiting instruction's, its block adds the length. */
+	s->rip = cont ? s->rip : rip;
 	s->rflags = (rflags & 0x3f7fd7) | 2;
 	c->lf_op = LF_NONE;
 	s->pending_dbg = 0;

@@ -213,7 +213,32 @@ struct vmx_cpu {
 	bool resume_ready;
 	/* VMREAD/VMWRITE's view of the current VMCS (vmx_api.h), with the VMCS_DIRTY_* bits */
 	struct vmx_vmcs_port port;
+	/*
+	 * The processor's own stack (vmx_run.c): VMLAUNCH/VMRESUME run the
+	 * guest on it, so that an instruction exit can return to the host
+	 * with the run suspended in the instruction's handler (@suspended),
+	 * and the next VMRESUME that continues right after that instruction,
+	 * on the same thread, goes on in the handler instead of unwinding and
+	 * re-entering the run.  @core_sp/@host_sp: the stack pointers saved
+	 * by the last switch away from each side; @on_core: the run is on
+	 * this stack (so an exit may suspend it).
+	 */
+	void *cstack;
+	void *core_sp, *host_sp;
+	bool on_core, suspended;
+	unsigned long cont_thread;
+	/* What the host asked of the core (vmx_run.c core_main()) and what came back. */
+	u64 *enter_regs;
+	bool enter_launched, enter_done;
+	u32 enter_result;
 };
+
+/*
+ * vmx_run.c: push the callee-saved registers, store the stack pointer in
+ * *@save, continue on @to (a pointer an earlier switch stored, or the
+ * processor stack's first frame).
+ */
+__attribute__((visibility("hidden"))) void vmx_stack_switch(void **save, void *to);
 
 /*
  * What VMWRITEs since the last VM entry invalidated (VMCS_DIRTY_*), folded
@@ -362,6 +387,6 @@ static __always_inline void vmx_exit_insn_direct(struct vmx_cpu *v, u32 reason, 
 
 /* vmentry.c: STEP 5, 6 */
 u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual);
-bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs);
+bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs, bool cont);
 
 #endif

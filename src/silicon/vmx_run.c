@@ -40,6 +40,7 @@ void vmx_cpu_destroy(struct vmx_cpu *v)
 	if (vmx_this_cpu() == v)
 		vmx_cpu_bind(NULL);
 	cpu_destroy(v->cpu);
+	free(v->cstack);
 	free(v);
 }
 
@@ -100,7 +101,7 @@ static u64 slice_len(const struct vmx_cpu *v, u64 now)
  * no VM exit (which does not happen with the controls KVM uses; it is
  * reported as an external interrupt so the host regains control).
  */
-static void run_guest(struct vmx_cpu *v)
+static __always_inline void run_guest(struct vmx_cpu *v)
 {
 	struct cpu *c = v->cpu;
 	bool first = true;
@@ -207,17 +208,18 @@ static __always_inline struct vmx_cpu *this_cpu_inline(void)
 	return p ? (struct vmx_cpu *)((char *)p - offsetof(struct vmx_cpu, port)) : NULL;
 }
 
-u32 vmx_op_enter(u64 *regs, bool launched)
+/*
+ * VMLAUNCH/VMRESUME, run on the processor's stack (or the caller's:
+ * vmx_op_enter()); @entered: vmx_resume_fast() made the entry already.
+ */
+static __always_inline u32 enter(struct vmx_cpu *v, u64 *regs, bool launched, bool entered)
 {
-	struct vmx_cpu *v = this_cpu_inline();
 	struct vmcs_hdr *hdr;
 	void *vmcs;
 	u32 reason;
 	u64 qual;
 
-	if (!v)
-		return VMX_ENTER_FAULT;
-	if (launched && vmx_resume_fast(v, regs))
+	if (entered || (launched && vmx_resume_fast(v, regs, false)))
 		goto run;
 	v->resume_ready = false;
 	vmx_fold_dirty(v);
@@ -256,6 +258,138 @@ run:
 	vmx_complete_exit(v);
 	v->regs = NULL;
 	return v->exit.reason;
+}
+
+/*
+ * ---- the processor's stack (vmx_cpu.h: cstack) ----
+ *
+ * A VM exit is the processor returning to the host; nothing says the
+ * processor's own execution state must be unwound for it.  The guest runs
+ * on a stack of the logical processor's, and an instruction exit whose run
+ * may go on (a block under no preemption timer, not stepping:
+ * cpu_exit_prepare_cont()) completes the exit (vmx_complete_exit(), the
+ * VMCS holds everything the host reads) and switches to the host's stack
+ * with the handler's frames kept.  A VMRESUME that continues right after
+ * that instruction - VMCS untouched but for what KVM writes around every
+ * entry, no event, same TLB context, nothing pending in the core, the
+ * block's code still valid - makes the entry (vmx_resume_fast()) and
+ * switches back: the handler returns as if the instruction had completed
+ * and the block goes on.  Any other VMLAUNCH/VMRESUME drops the suspended
+ * frames (the exit bookkeeping they would have done is done) and starts
+ * over at core_main() on the same stack.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define VMX_CORE_STACK 0	/* ASan would see frames vanish: the caller's stack then */
+#else
+#define VMX_CORE_STACK 1
+#endif
+#define VMX_CSTACK_SIZE (512u << 10)
+
+/* vmx_stack_switch() (vmx_cpu.h) and the first frame's return address. */
+__attribute__((visibility("hidden"))) void vmx_core_tramp(void);
+__asm__(".text\n"
+	".p2align 4\n"
+	".globl vmx_stack_switch\n"
+	".hidden vmx_stack_switch\n"
+	".type vmx_stack_switch, @function\n"
+	"vmx_stack_switch:\n"
+	"	push %rbp\n"
+	"	push %rbx\n"
+	"	push %r12\n"
+	"	push %r13\n"
+	"	push %r14\n"
+	"	push %r15\n"
+	"	mov %rsp, (%rdi)\n"
+	"	mov %rsi, %rsp\n"
+	"	pop %r15\n"
+	"	pop %r14\n"
+	"	pop %r13\n"
+	"	pop %r12\n"
+	"	pop %rbx\n"
+	"	pop %rbp\n"
+	"	ret\n"
+	".size vmx_stack_switch, .-vmx_stack_switch\n"
+	/* The first frame returns here with the processor in %rbx. */
+	".p2align 4\n"
+	".globl vmx_core_tramp\n"
+	".hidden vmx_core_tramp\n"
+	".type vmx_core_tramp, @function\n"
+	"vmx_core_tramp:\n"
+	"	mov %rbx, %rdi\n"
+	"	call vmx_core_main\n"
+	"	ud2\n"
+	".size vmx_core_tramp, .-vmx_core_tramp\n");
+
+__attribute__((visibility("hidden"), noreturn, used)) void vmx_core_main(struct vmx_cpu *v);
+
+/* A fresh first frame: the next switch to the stack enters core_main(). */
+static void core_stack_reset(struct vmx_cpu *v)
+{
+	void **sp = (void **)((((uintptr_t)v->cstack + VMX_CSTACK_SIZE) & ~(uintptr_t)15) - 16);
+
+	/* vmx_stack_switch() pops r15, r14, r13, r12, rbx, rbp, then returns: %rsp 16-aligned */
+	*--sp = (void *)vmx_core_tramp;
+	*--sp = NULL;		/* rbp */
+	*--sp = v;		/* rbx */
+	for (int n = 0; n < 4; n++)
+		*--sp = NULL;	/* r12-r15 */
+	v->core_sp = sp;
+	v->suspended = false;
+	v->on_core = false;
+}
+
+void vmx_core_main(struct vmx_cpu *v)
+{
+	for (;;) {
+		v->on_core = true;
+		v->enter_result = enter(v, v->enter_regs, v->enter_launched, v->enter_done);
+		v->on_core = false;
+		vmx_stack_switch(&v->core_sp, v->host_sp);
+	}
+}
+
+
+u32 vmx_op_enter(u64 *regs, bool launched)
+{
+	struct vmx_cpu *v = this_cpu_inline();
+	struct cpu *c;
+
+	if (!v)
+		return VMX_ENTER_FAULT;
+	if (!VMX_CORE_STACK)
+		return enter(v, regs, launched, false);
+	c = v->cpu;
+	if (v->suspended) {
+		v->suspended = false;
+		if (launched && v->cont_thread == (unsigned long)pthread_self() &&
+		    vmx_resume_fast(v, regs, true)) {
+			if (likely(cpu_cont_valid(c))) {
+				vmx_stack_switch(&v->host_sp, v->core_sp);
+				return v->enter_result;
+			}
+			/* Entered, but the run must start over: at the next instruction. */
+			c->s.rip = c->cont_rip_next;
+			cpu_cont_drop(c);
+			v->entry_icount = c->icount;
+			core_stack_reset(v);
+			v->enter_done = true;
+			vmx_stack_switch(&v->host_sp, v->core_sp);
+			return v->enter_result;
+		}
+		cpu_cont_drop(c);
+		core_stack_reset(v);
+	}
+	if (unlikely(!v->cstack)) {
+		v->cstack = malloc(VMX_CSTACK_SIZE);
+		if (!v->cstack)
+			return enter(v, regs, launched, false);
+		core_stack_reset(v);
+	}
+	v->enter_regs = regs;
+	v->enter_launched = launched;
+	v->enter_done = false;
+	vmx_stack_switch(&v->host_sp, v->core_sp);
+	return v->enter_result;
 }
 
 /* ---- registers the VMCS does not switch (vmx_api.h) ---- */

@@ -1729,6 +1729,93 @@ static void resume_sees_root_changes(void)
 	CHECK_EQ(run(), EXIT_REASON_HLT);
 }
 
+/* VMRESUME on another thread, as a vCPU whose KVM_RUN moved threads (resume_in_handler()). */
+static void *resume_elsewhere(void *arg)
+{
+	u32 *reason = arg;
+
+	vmx_cpu_bind(env.lp);
+	*reason = run();
+	vmx_cpu_bind(NULL);
+	return NULL;
+}
+
+/*
+ * An instruction exit may leave the processor's run suspended in the
+ * instruction's handler, and a VMRESUME right after the instruction goes
+ * on there (vmx_run.c).  Each case below is a VMRESUME that must not go
+ * on in the handler, or must see what the host changed; each fails if the
+ * continued run ignored it (the block would run on to the next CPUID).
+ */
+static void resume_in_handler(void)
+{
+	static const u8 code[] = {
+		0x0f, 0xa2, 0x46,		/* cpuid; inc esi */
+		0x0f, 0xa2, 0x46,		/* cpuid; inc esi */
+		0x0f, 0xa2, 0x46,		/* cpuid; inc esi */
+		0x0f, 0xa2, 0x46, 0xf4,		/* cpuid; inc esi; hlt */
+	};
+	pthread_t t;
+	u32 reason = 0;
+
+	guest(code, sizeof(code), false);
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE);
+	/* Registers the host changed are the ones the block goes on with. */
+	env.regs[RSI] = 100;
+	skip();
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 3);
+	CHECK_EQ(env.regs[RSI], 101);
+	/* Not skipped: CPUID runs again (exits again) at the same RIP. */
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 3);
+	CHECK_EQ(env.regs[RSI], 101);
+	/* A kick between exit and VMRESUME: an external-interrupt exit before INC. */
+	skip();
+	vmx_cpu_kick(env.lp);
+	CHECK_EXIT(EXIT_REASON_EXTERNAL_INTERRUPT, 0, 0, CODE + 5);
+	CHECK_EQ(env.regs[RSI], 101);
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 6);
+	CHECK_EQ(env.regs[RSI], 102);
+	/* Interrupt-window exiting turned on: the window exit comes before INC. */
+	vmcs_writel(GUEST_RFLAGS, vmcs_readl(GUEST_RFLAGS) | BIT(9));	/* IF */
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_INTR_WINDOW_EXITING, true);
+	skip();
+	CHECK_EXIT(EXIT_REASON_INTERRUPT_WINDOW, 0, 0, CODE + 8);
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_INTR_WINDOW_EXITING, false);
+	CHECK_EQ(env.regs[RSI], 102);
+	/* RIP moved by the host: the guest goes on there, not after the CPUID. */
+	vmcs_writel(GUEST_RIP, CODE);
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE);
+	CHECK_EQ(env.regs[RSI], 102);
+	/* A preemption timer at 0 for the next entry: it expires before INC. */
+	ctl_set(PIN_BASED_VM_EXEC_CONTROL, PIN_BASED_VMX_PREEMPTION_TIMER, true);
+	vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, 0);
+	skip();
+	CHECK_EXIT(EXIT_REASON_PREEMPTION_TIMER, 0, 0, CODE + 2);
+	ctl_set(PIN_BASED_VM_EXEC_CONTROL, PIN_BASED_VMX_PREEMPTION_TIMER, false);
+	CHECK_EQ(env.regs[RSI], 102);
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 3);
+	CHECK_EQ(env.regs[RSI], 103);
+	/* VMRESUME on another thread goes on right after the CPUID too. */
+	skip();
+	vmx_cpu_bind(NULL);
+	pthread_create(&t, NULL, resume_elsewhere, &reason);
+	pthread_join(t, NULL);
+	vmx_cpu_bind(env.lp);
+	CHECK_EQ(reason, EXIT_REASON_CPUID);
+	CHECK_EQ(vmcs_readl(GUEST_RIP), CODE + 6);
+	CHECK_EQ(env.regs[RSI], 104);
+	/* VMCLEAR + VMPTRLD: VMLAUNCH starts the guest from the VMCS. */
+	skip();
+	CHECK_EQ(vmcs_clear(env.vmcs), VMX_SUCCEED);
+	CHECK_EQ(vmcs_load(env.vmcs), VMX_SUCCEED);
+	CHECK_EQ(vmx_vcpu_enter(env.regs, false), EXIT_REASON_CPUID);
+	CHECK_EQ(vmcs_readl(GUEST_RIP), CODE + 9);
+	CHECK_EQ(env.regs[RSI], 105);
+	skip();
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 12);
+	CHECK_EQ(env.regs[RSI], 106);
+}
+
 int main(void)
 {
 	if (env_setup(&env)) {
@@ -1785,6 +1872,7 @@ int main(void)
 	RUN_TEST(kvm_reset_state_guest);
 	RUN_TEST(host_state_after_exit);
 	RUN_TEST(resume_sees_root_changes);
+	RUN_TEST(resume_in_handler);
 	env_teardown(&env);
 	free(mem);
 	return 0;
