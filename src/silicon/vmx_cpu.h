@@ -225,6 +225,8 @@ struct vmx_cpu {
 	 */
 	void *cstack;
 	void *core_sp, *host_sp;
+	const void *host_bottom;	/* ASan builds: the host stack's bounds */
+	size_t host_size;
 	bool on_core, suspended;
 	unsigned long cont_thread;
 	/* What the host asked of the core (vmx_run.c core_main()) and what came back. */
@@ -239,6 +241,43 @@ struct vmx_cpu {
  * processor stack's first frame).
  */
 __attribute__((visibility("hidden"))) void vmx_stack_switch(void **save, void *to);
+
+#define VMX_CSTACK_SIZE (512u << 10)
+
+#if defined(__SANITIZE_ADDRESS__)
+/* ASan's fiber annotations: it tracks which stack is current. */
+void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom, size_t size);
+void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_old,
+				     size_t *size_old);
+#endif
+
+/* From the host's stack to the processor's; back here at the next switch to the host. */
+static inline void vmx_switch_to_core(struct vmx_cpu *v)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	void *fake = NULL;
+
+	__sanitizer_start_switch_fiber(&fake, v->cstack, VMX_CSTACK_SIZE);
+	vmx_stack_switch(&v->host_sp, v->core_sp);
+	__sanitizer_finish_switch_fiber(fake, NULL, NULL);
+#else
+	vmx_stack_switch(&v->host_sp, v->core_sp);
+#endif
+}
+
+/* From the processor's stack to the host's (whose bounds the last switch to the core noted). */
+static inline void vmx_switch_to_host(struct vmx_cpu *v)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	void *fake = NULL;
+
+	__sanitizer_start_switch_fiber(&fake, v->host_bottom, v->host_size);
+	vmx_stack_switch(&v->core_sp, v->host_sp);
+	__sanitizer_finish_switch_fiber(fake, &v->host_bottom, &v->host_size);
+#else
+	vmx_stack_switch(&v->core_sp, v->host_sp);
+#endif
+}
 
 /*
  * What VMWRITEs since the last VM entry invalidated (VMCS_DIRTY_*), folded

@@ -279,11 +279,8 @@ run:
  * over at core_main() on the same stack.
  */
 #if defined(__SANITIZE_ADDRESS__)
-#define VMX_CORE_STACK 0	/* ASan would see frames vanish: the caller's stack then */
-#else
-#define VMX_CORE_STACK 1
+void __asan_unpoison_memory_region(const volatile void *addr, size_t size);
 #endif
-#define VMX_CSTACK_SIZE (512u << 10)
 
 /* vmx_stack_switch() (vmx_cpu.h) and the first frame's return address. */
 __attribute__((visibility("hidden"))) void vmx_core_tramp(void);
@@ -327,6 +324,11 @@ static void core_stack_reset(struct vmx_cpu *v)
 {
 	void **sp = (void **)((((uintptr_t)v->cstack + VMX_CSTACK_SIZE) & ~(uintptr_t)15) - 16);
 
+#if defined(__SANITIZE_ADDRESS__)
+	/* the dropped frames' redzones */
+	__asan_unpoison_memory_region(v->cstack, VMX_CSTACK_SIZE);
+#endif
+
 	/* vmx_stack_switch() pops r15, r14, r13, r12, rbx, rbp, then returns: %rsp 16-aligned */
 	*--sp = (void *)vmx_core_tramp;
 	*--sp = NULL;		/* rbp */
@@ -340,11 +342,14 @@ static void core_stack_reset(struct vmx_cpu *v)
 
 void vmx_core_main(struct vmx_cpu *v)
 {
+#if defined(__SANITIZE_ADDRESS__)
+	__sanitizer_finish_switch_fiber(NULL, &v->host_bottom, &v->host_size);
+#endif
 	for (;;) {
 		v->on_core = true;
 		v->enter_result = enter(v, v->enter_regs, v->enter_launched, v->enter_done);
 		v->on_core = false;
-		vmx_stack_switch(&v->core_sp, v->host_sp);
+		vmx_switch_to_host(v);
 	}
 }
 
@@ -356,15 +361,13 @@ u32 vmx_op_enter(u64 *regs, bool launched)
 
 	if (!v)
 		return VMX_ENTER_FAULT;
-	if (!VMX_CORE_STACK)
-		return enter(v, regs, launched, false);
 	c = v->cpu;
 	if (v->suspended) {
 		v->suspended = false;
 		if (launched && v->cont_thread == (unsigned long)pthread_self() &&
 		    vmx_resume_fast(v, regs, true)) {
 			if (likely(cpu_cont_valid(c))) {
-				vmx_stack_switch(&v->host_sp, v->core_sp);
+				vmx_switch_to_core(v);
 				return v->enter_result;
 			}
 			/* Entered, but the run must start over: at the next instruction. */
@@ -373,7 +376,7 @@ u32 vmx_op_enter(u64 *regs, bool launched)
 			v->entry_icount = c->icount;
 			core_stack_reset(v);
 			v->enter_done = true;
-			vmx_stack_switch(&v->host_sp, v->core_sp);
+			vmx_switch_to_core(v);
 			return v->enter_result;
 		}
 		cpu_cont_drop(c);
@@ -388,7 +391,7 @@ u32 vmx_op_enter(u64 *regs, bool launched)
 	v->enter_regs = regs;
 	v->enter_launched = launched;
 	v->enter_done = false;
-	vmx_stack_switch(&v->host_sp, v->core_sp);
+	vmx_switch_to_core(v);
 	return v->enter_result;
 }
 
