@@ -229,6 +229,12 @@ struct vmx_cpu {
 	size_t host_size;
 	bool on_core, suspended;
 	unsigned long cont_thread;
+	/*
+	 * Exits in a row that could not be taken in place (an EPT exit, an
+	 * event...): past a few, entries run on the caller's stack, which
+	 * saves the two switches, and every 64th tries the processor's again.
+	 */
+	u32 cont_miss, cont_probe;
 	/* What the host asked of the core (vmx_run.c core_main()) and what came back. */
 	u64 *enter_regs;
 	bool enter_launched, enter_done;

@@ -349,6 +349,7 @@ void vmx_core_main(struct vmx_cpu *v)
 		v->on_core = true;
 		v->enter_result = enter(v, v->enter_regs, v->enter_launched, v->enter_done);
 		v->on_core = false;
+		v->cont_miss++;		/* the exit unwound: it was not taken in place */
 		vmx_switch_to_host(v);
 	}
 }
@@ -382,6 +383,9 @@ u32 vmx_op_enter(u64 *regs, bool launched)
 		cpu_cont_drop(c);
 		core_stack_reset(v);
 	}
+	/* Exits that cannot be taken in place lately: the caller's stack (vmx_cpu.h). */
+	if (v->cont_miss > 4 && (++v->cont_probe & 63))
+		return enter(v, regs, launched, false);
 	if (unlikely(!v->cstack)) {
 		v->cstack = malloc(VMX_CSTACK_SIZE);
 		if (!v->cstack)
