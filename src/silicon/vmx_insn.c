@@ -99,6 +99,7 @@ enum vmx_status vmx_vmclear(struct vmx_cpu *v, u64 pa)
 		v->vmcs_ptr = VMX_INVALID_PTR;
 	vmx_port_update(v);
 	v->resume_ready = false;
+	v->cont_miss = 0;	/* a new VMCS: entries try the processor's stack (vmx_run.c) */
 	v->ctl_host_checked = false;
 	v->guest_checked = false;
 	v->ctls_valid = false;
@@ -119,6 +120,7 @@ enum vmx_status vmx_vmptrld(struct vmx_cpu *v, u64 pa)
 	v->vmcs_ptr = pa;
 	vmx_port_update(v);
 	v->resume_ready = false;
+	v->cont_miss = 0;	/* a new VMCS: entries try the processor's stack (vmx_run.c) */
 	v->ctl_host_checked = false;
 	v->guest_checked = false;
 	v->ctls_valid = false;
