@@ -249,6 +249,7 @@ struct vmx_cpu {
 __attribute__((visibility("hidden"))) void vmx_stack_switch(void **save, void *to);
 
 #define VMX_CSTACK_SIZE (512u << 10)
+#define VMX_CSTACK_GUARD 4096u
 
 #if defined(__SANITIZE_ADDRESS__)
 /* ASan's fiber annotations: it tracks which stack is current. */

@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <x86intrin.h>
 
@@ -40,7 +41,8 @@ void vmx_cpu_destroy(struct vmx_cpu *v)
 	if (vmx_this_cpu() == v)
 		vmx_cpu_bind(NULL);
 	cpu_destroy(v->cpu);
-	free(v->cstack);
+	if (v->cstack)
+		munmap((u8 *)v->cstack - VMX_CSTACK_GUARD, VMX_CSTACK_SIZE + VMX_CSTACK_GUARD);
 	free(v);
 }
 
@@ -340,6 +342,23 @@ static void core_stack_reset(struct vmx_cpu *v)
 	v->on_core = false;
 }
 
+/* The stack, below it a guard page: an overflow faults instead of writing the heap. */
+static int core_stack_alloc(struct vmx_cpu *v)
+{
+	u8 *p = mmap(NULL, VMX_CSTACK_SIZE + VMX_CSTACK_GUARD, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return -1;
+	if (mprotect(p, VMX_CSTACK_GUARD, PROT_NONE)) {
+		munmap(p, VMX_CSTACK_SIZE + VMX_CSTACK_GUARD);
+		return -1;
+	}
+	v->cstack = p + VMX_CSTACK_GUARD;
+	core_stack_reset(v);
+	return 0;
+}
+
 void vmx_core_main(struct vmx_cpu *v)
 {
 #if defined(__SANITIZE_ADDRESS__)
@@ -386,12 +405,8 @@ u32 vmx_op_enter(u64 *regs, bool launched)
 	/* Exits that cannot be taken in place lately: the caller's stack (vmx_cpu.h). */
 	if (v->cont_miss > 4 && (++v->cont_probe & 63))
 		return enter(v, regs, launched, false);
-	if (unlikely(!v->cstack)) {
-		v->cstack = malloc(VMX_CSTACK_SIZE);
-		if (!v->cstack)
-			return enter(v, regs, launched, false);
-		core_stack_reset(v);
-	}
+	if (unlikely(!v->cstack) && core_stack_alloc(v))
+		return enter(v, regs, launched, false);
 	v->enter_regs = regs;
 	v->enter_launched = launched;
 	v->enter_done = false;
