@@ -65,7 +65,8 @@ enum vmx_status vmx_op_invvpid(u64 type, u16 vpid, u64 gla);
 /*
  * VMREAD and VMWRITE are instructions, executed where KVM's code stands: the
  * processor keeps a view of its current VMCS for the calling thread
- * (vmx_this_port, one load), with which the common case is a load or a
+ * (vmx_this_port; its VMCS pointer also in vmx_this_vmcs, one load), with
+ * which the common case is a load or a
  * store at an offset that folds to a constant for a constant encoding.
  * @vmcs is the current VMCS while the thread is bound to a processor in
  * VMX operation that has one (NULL otherwise: the instructions' slow path

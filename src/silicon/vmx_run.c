@@ -3,7 +3,9 @@
  * VMLAUNCH/VMRESUME as one call: check (vmentry.c), load the guest, run it
  * on the execution core until a VM exit, complete the exit (vmexit.c) and
  * return the exit reason, as Linux's __vmx_vcpu_run() returns to
- * vmx_vcpu_enter_exit() when the processor exits.
+ * vmx_vcpu_enter_exit() when the processor exits.  The guest runs on the
+ * logical processor's own stack, where an instruction exit can leave its
+ * run suspended for the next VMRESUME (below: "the processor's stack").
  */
 #include <pthread.h>
 #include <sched.h>
