@@ -485,6 +485,22 @@ static void count_partial_exit(struct cpu *c)
 	c->cur_block = NULL;
 }
 
+void cpu_cont_drop(struct cpu *c)
+{
+	struct block *b = (struct block *)c->cur_block;
+	u32 k = (u32)(c->cont_insn - b->insn);
+
+	/* count_partial_exit()'s bookkeeping, for the instruction at k */
+	c->icount += k;
+	c->resume_b = b;
+	c->resume_k = k;
+	c->resume_base = c->blk_base;
+	c->resume_gen = c->cont_gen;
+	c->resume_epoch = c->cont_epoch;
+	c->resume_wgen = c->cont_wgen;
+	c->cur_block = NULL;
+}
+
 /*
  * Run @i with exact flags although the dead-flag pass (icache.c) found
  * them dead: the run stops inside the block (budget, single step,
@@ -888,6 +904,30 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 	}
 }
 
+/*
+ * After a jump back to run() (cpu_jump() code @r): apart from run() so
+ * that the core pointer is in a register here, not reloaded from the
+ * frame __builtin_setjmp() spilled everything to.  A run_loop() called
+ * from here jumps back to the same run() frame, which is still live.
+ */
+static __attribute__((noinline)) enum cpu_exit run_jumped(struct cpu *c, int r)
+{
+	c->resume_b = NULL;	/* where it left is noted again for an exit only */
+	if (r == 2) {
+		count_partial_exit(c);
+		return finish(c, (enum cpu_exit)c->exit_reason);
+	}
+	if (r == 3)	/* restart the loop (op_smc_stop(), INT n): count what retired, once */
+		cpu_count_partial(c);
+	if (r == 1) {
+		int vec = c->fault_vec;
+		cpu_count_partial(c);
+		c->fault_vec = -1;
+		cpu_deliver(c, vec, CPU_EVENT_HWEXC, c->fault_has_err, c->fault_err, c->s.rip);
+	}
+	return run_loop(c);
+}
+
 static enum cpu_exit run(struct cpu *c, u64 budget_end, bool soft)
 {
 	int r;
@@ -899,20 +939,8 @@ static enum cpu_exit run(struct cpu *c, u64 budget_end, bool soft)
 #else
 	r = __builtin_setjmp(c->run_jb) ? c->jmp_code : 0;
 #endif
-	if (r)		/* from inside a run: where it left is noted again for an exit only */
-		c->resume_b = NULL;
-	if (r == 3)	/* restart the loop (op_smc_stop(), INT n): count what retired, once */
-		cpu_count_partial(c);
-	if (r == 2) {
-		count_partial_exit(c);
-		return finish(c, (enum cpu_exit)c->exit_reason);
-	}
-	if (r == 1) {
-		int vec = c->fault_vec;
-		cpu_count_partial(c);
-		c->fault_vec = -1;
-		cpu_deliver(c, vec, CPU_EVENT_HWEXC, c->fault_has_err, c->fault_err, c->s.rip);
-	}
+	if (r)
+		return run_jumped(c, r);
 	return run_loop(c);
 }
 

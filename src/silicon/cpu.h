@@ -270,6 +270,14 @@ struct cpu {
 	struct block *resume_b;
 	u32 resume_k, resume_wgen;
 	u64 resume_base, resume_gen, resume_epoch;
+	/*
+	 * An exit taken in place (cpu_exit_prepare_cont()): the block and the
+	 * index of the instruction that exited, the RIP after it, and the
+	 * conditions under which its run may go on from the handler.
+	 */
+	const struct insn *cont_insn;
+	u32 cont_wgen;
+	u64 cont_rip_next, cont_gen, cont_epoch;
 
 	/* VMX: non-root operation (the VMX engineer's state hangs off vmx) */
 	bool vmx_nonroot;
@@ -377,6 +385,34 @@ __attribute__((noreturn)) void cpu_fault_noerr(struct cpu *c, int vec);
 #define cpu_gp0(c) cpu_fault(c, EXC_GP, 0)
 /* Leave the run loop at the current boundary with an exit reason */
 __attribute__((noreturn)) void cpu_exit_now(struct cpu *c, int reason);
+/*
+ * A VM exit taken without leaving the handler (vmx_run.c: the processor's
+ * run stays suspended on its own stack while the host runs):
+ * cpu_exit_prepare_cont() does what the run's exit does at once (RFLAGS)
+ * if the handler runs from a cached block under the soft budget of a VM
+ * entry, not stepping, not in an interrupt shadow (false, nothing done,
+ * otherwise).  Then either cpu_cont_valid() says the run may go on from
+ * the handler (no request pending, the block's code and links unchanged)
+ * and cpu_cont_resume() puts the count as resume() would have it, the
+ * exiting instruction not retired; or cpu_cont_drop() does the rest of
+ * the exit's bookkeeping (count_partial_exit(): the instructions before
+ * it, where a new run resumes) and the suspended run is dropped.
+ */
+void cpu_cont_drop(struct cpu *c);
+extern u32 code_wgen;
+
+static __always_inline bool cpu_cont_valid(const struct cpu *c)
+{
+	return !__atomic_load_n(&c->req, __ATOMIC_RELAXED) && c->cont_gen == c->icache_gen &&
+	       c->cont_epoch == c->link_epoch &&
+	       c->cont_wgen == __atomic_load_n(&code_wgen, __ATOMIC_RELAXED);
+}
+
+static __always_inline void cpu_cont_resume(struct cpu *c)
+{
+	/* the block's pass adds all its instructions, the exiting one included */
+	c->icount--;
+}
 /*
  * Deliver an event through the IVT/IDT (except.c).  @type is
  * CPU_EVENT_*; @next_rip is the return address for software interrupts
@@ -745,6 +781,34 @@ extern u32 code_gen[1u << CODE_SLOTS_BITS];
 extern u8 code_mark[1u << CODE_SLOTS_BITS];
 /* Bumped with any code_gen[] slot: links made before it are not trusted. */
 extern u32 code_wgen;
+
+static __always_inline bool cpu_exit_prepare_cont(struct cpu *c)
+{
+	const struct block *b = c->cur_block;
+	const struct insn *i = c->exit_insn;
+
+	/*
+	 * budget_end ~0 and soft: the run of a VM entry without a timer
+	 * (cpu_run_slice(c, 0)); a hook of non-root operation, so not the
+	 * emulation assist's core (c->emul).
+	 */
+	if (!b || !b->cached || (~c->budget_end | (u64)!c->budget_soft) ||
+	    (c->s.rflags & CPU_FLAG_TF) | c->dbg_exec | c->dbg_data |
+	    (c->s.interruptibility & (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING)) ||
+	    (uintptr_t)i - (uintptr_t)b->insn >= b->n * sizeof(*i) ||
+	    c->blk_base + i->off != c->s.rip)
+		return false;
+	c->exit_insn = NULL;
+	c->cont_insn = i;
+	c->cont_rip_next = c->s.rip + i->len;
+	c->cont_gen = c->icache_gen;
+	c->cont_epoch = c->link_epoch;
+	c->cont_wgen = __atomic_load_n(&code_wgen, __ATOMIC_RELAXED);
+	/* As finish() does at an exit; the instruction count waits (cpu_cont_drop()). */
+	c->s.rflags = cpu_get_flags(c);
+	c->lf_op = LF_NONE;
+	return true;
+}
 static __always_inline u32 code_slot(uintptr_t host)
 {
 	return (u32)(((host >> PAGE_SHIFT) * 0x9E3779B97F4A7C15ull) >> (64 - CODE_SLOTS_BITS));

@@ -22,7 +22,46 @@ u8 parity8(u64 v)
 	return !__builtin_parity((unsigned)(v & 0xff));
 }
 
+/*
+ * The flags of ADD, SUB, INC, DEC and the logic operations are the host
+ * CPU's own for the same operation at the same size (SDM vol. 1 3.4.3:
+ * these are defined identically on every x86-64), so the host computes
+ * them: one instruction and PUSHF instead of a dozen tests.  INC and DEC
+ * keep only their result: the operand is one less (more).  CF of INC/DEC
+ * is lf_cf; AF after a logic operation, undefined in the SDM, is 0 here as
+ * in lf_compute_generic().
+ */
+#define HOST_FLAGS_OP(insn, a, b, sfx) ({					\
+	u64 f_, a_ = (a);							\
+	__asm__(insn " %" sfx "2, %" sfx "1\n\tpushfq\n\tpopq %0"		\
+		: "=r"(f_), "+r"(a_) : "r"((u64)(b)) : "cc");			\
+	f_; })
+/* One case per operation and size: a single jump table. */
+#define HOST_FLAGS_CASES(op, insn, a, b, mask, extra)				\
+	case (op) << 2 | 0: return (HOST_FLAGS_OP(insn "b", a, b, "b") & (mask)) | (extra); \
+	case (op) << 2 | 1: return (HOST_FLAGS_OP(insn "w", a, b, "w") & (mask)) | (extra); \
+	case (op) << 2 | 2: return (HOST_FLAGS_OP(insn "l", a, b, "k") & (mask)) | (extra); \
+	case (op) << 2 | 3: return (HOST_FLAGS_OP(insn "q", a, b, "q") & (mask)) | (extra);
+
+static u64 lf_compute_generic(struct cpu *c);
+
 u64 lf_compute(struct cpu *c)
+{
+	const u64 no_cf = FLAGS_ARITH & ~(u64)CPU_FLAG_CF;
+
+	switch ((unsigned)c->lf_op << 2 | (c->lf_sz & 3)) {
+	HOST_FLAGS_CASES(LF_ADD, "add", c->lf_s1, c->lf_s2, FLAGS_ARITH, 0)
+	HOST_FLAGS_CASES(LF_SUB, "sub", c->lf_s1, c->lf_s2, FLAGS_ARITH, 0)
+	HOST_FLAGS_CASES(LF_LOGIC, "test", c->lf_res, c->lf_res,
+			 CPU_FLAG_ZF | CPU_FLAG_SF | CPU_FLAG_PF, 0)
+	HOST_FLAGS_CASES(LF_INC, "add", c->lf_res - 1, 1, no_cf, c->lf_cf ? CPU_FLAG_CF : 0)
+	HOST_FLAGS_CASES(LF_DEC, "sub", c->lf_res + 1, 1, no_cf, c->lf_cf ? CPU_FLAG_CF : 0)
+	default:
+		return lf_compute_generic(c);
+	}
+}
+
+static u64 lf_compute_generic(struct cpu *c)
 {
 	u64 r = c->lf_res, a = c->lf_s1, b = c->lf_s2, f = 0;
 	int sz = c->lf_sz & 3;

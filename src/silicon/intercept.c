@@ -7,6 +7,8 @@
  * and guest memory KVM owns (bitmaps); the execution core calls them from
  * its instructions through the hooks of intercept.h.
  */
+#include <pthread.h>
+
 #include "silicon/cpu.h"
 #include "silicon/ept.h"
 #include "silicon/intercept.h"
@@ -14,7 +16,7 @@
 #include "silicon/vmx_mmio.h"
 
 /* SDM 26.1.3: I/O bitmaps A (ports 0-7fff) and B (8000-ffff). */
-bool vmx_io_exits(const struct vmx_ctls *c, u16 port, int size)
+static __always_inline bool io_exits(const struct vmx_ctls *c, u16 port, int size)
 {
 	if (!(c->proc & CPU_BASED_USE_IO_BITMAPS))
 		return c->proc & CPU_BASED_UNCOND_IO_EXITING;
@@ -36,6 +38,11 @@ bool vmx_io_exits(const struct vmx_ctls *c, u16 port, int size)
 			return true;
 	}
 	return false;
+}
+
+bool vmx_io_exits(const struct vmx_ctls *c, u16 port, int size)
+{
+	return io_exits(c, port, size);
 }
 
 /*
@@ -156,12 +163,35 @@ static struct vmx_cpu *vmx_of(struct cpu *c)
 static __attribute__((noreturn)) void insn_exit(struct cpu *c, const struct insn *i, u32 reason,
 						 u64 qual, u32 info)
 {
-	struct vmx_cpu *v = vmx_of(c);
-
-	v->exit = (struct vmx_exit_info){
-		.reason = reason, .qual = qual, .insn_len = i ? i->len : 0, .insn_info = info };
+	vmx_exit_insn_direct(vmx_of(c), reason, qual, i ? i->len : 0, info);
 	c->exit_insn = i;
 	cpu_exit_now(c, CPU_EXIT_VMEXIT);
+}
+
+/*
+ * The same for an exit after which the instruction may be done by the
+ * host (KVM skips it): taken in place when the run can go on in the
+ * handler after VMRESUME (vmx_exit_suspend()), which then returns true.
+ */
+static bool insn_exit_cont(struct cpu *c, const struct insn *i, u32 reason, u64 qual, u32 info)
+{
+	struct vmx_cpu *v = vmx_of(c);
+
+	vmx_exit_insn_direct(v, reason, qual, i->len, info);
+	c->exit_insn = i;
+	/* on_core: the run is on the processor's stack (vmx_run.c), not the caller's */
+	if (!v->on_core || !cpu_exit_prepare_cont(c))
+		cpu_exit_now(c, CPU_EXIT_VMEXIT);
+	vmx_complete_exit(v);
+	v->regs = NULL;
+	v->enter_result = v->exit.reason;
+	v->suspended = true;
+	v->cont_miss = 0;
+	v->cont_thread = (unsigned long)pthread_self();
+	vmx_switch_to_host(v);
+	/* VMRESUME goes on here (vmx_op_enter()): the instruction is done, the block goes on. */
+	cpu_cont_resume(c);
+	return true;
 }
 
 #define CTLS(c) (&vmx_of(c)->ctls)
@@ -170,13 +200,13 @@ static u32 vmx_insn_info(const struct insn *i);
 
 bool vmx_intercept_cpuid(struct cpu *c, const struct insn *i)
 {
-	insn_exit(c, i, EXIT_REASON_CPUID, 0, 0);	/* unconditional (26.1.2) */
+	return insn_exit_cont(c, i, EXIT_REASON_CPUID, 0, 0);	/* unconditional (26.1.2) */
 }
 
 bool vmx_intercept_hlt(struct cpu *c, const struct insn *i)
 {
 	if (CTLS(c)->proc & CPU_BASED_HLT_EXITING)
-		insn_exit(c, i, EXIT_REASON_HLT, 0, 0);
+		return insn_exit_cont(c, i, EXIT_REASON_HLT, 0, 0);
 	return false;
 }
 
@@ -218,44 +248,46 @@ static u32 info_asz(const struct insn *i)
 	return i->asz == SZ16 ? 0 : i->asz == SZ32 ? 1 : 2;
 }
 
+static __attribute__((noreturn, noinline)) void string_io_exit(struct cpu *c, const struct insn *i,
+								 u16 port, int size, bool in);
+
 bool vmx_intercept_io(struct cpu *c, const struct insn *i, u16 port, int size, bool in,
 		      bool string)
 {
+	if (!io_exits(CTLS(c), port, size))
+		return false;
+	if (unlikely(string))
+		string_io_exit(c, i, port, size, in);
+	/* E4-E7 take an immediate port, EC-EF DX. */
+	return insn_exit_cont(c, i, EXIT_REASON_IO_INSTRUCTION,
+			      vmx_io_qual(port, size, in, false, false, (i->op & 0xfc) == 0xe4), 0);
+}
+
+/*
+ * INS/OUTS: the exit information has the string form's fields too
+ * (IA32_VMX_BASIC[54]: address size and segment, Table 28-9; the linear
+ * address is the memory operand's).
+ */
+static void string_io_exit(struct cpu *c, const struct insn *i, u16 port, int size, bool in)
+{
 	struct vmx_cpu *v = vmx_of(c);
 	struct vmx_exit_info *x = &v->exit;
-	/* E4-E7 take an immediate port; EC-EF and the string forms use DX. */
-	bool imm = !string && (i->op & 0xfc) == 0xe4;
+	int seg = in ? CPU_SEG_ES : i->seg;
+	u64 off = in ? c->s.gpr[7] : c->s.gpr[6];
 
-	if (!vmx_io_exits(CTLS(c), port, size))
-		return false;
-	/*
-	 * Field by field, not a compound literal: the same values, without
-	 * zeroing the whole record first (gla and gpa are read only when
-	 * their valid bits say so, vmx_complete_exit()).
-	 */
+	off &= i->asz == SZ16 ? 0xffff : i->asz == SZ32 ? 0xffffffff : ~0ull;
+	/* Field by field: gpa is read only when its valid bit says so (vmx_complete_exit()). */
 	x->reason = EXIT_REASON_IO_INSTRUCTION;
-	x->qual = vmx_io_qual(port, size, in, string, string && (i->flags & IF_REP), imm);
-	x->gla = 0;
+	x->qual = vmx_io_qual(port, size, in, true, i->flags & IF_REP, false);
+	x->gla = c->seg_base[seg] + off;
+	x->gla_valid = true;
 	x->gpa = 0;
-	x->gla_valid = false;
 	x->gpa_valid = false;
 	x->intr_info = 0;
 	x->intr_error = 0;
 	x->insn_len = i->len;
-	x->insn_info = 0;
-	if (string) {
-		/*
-		 * IA32_VMX_BASIC[54]: INS/OUTS report address size and segment
-		 * (Table 28-9); the linear address is the memory operand's.
-		 */
-		int seg = in ? CPU_SEG_ES : i->seg;
-		u64 off = in ? c->s.gpr[7] : c->s.gpr[6];
-
-		off &= i->asz == SZ16 ? 0xffff : i->asz == SZ32 ? 0xffffffff : ~0ull;
-		x->insn_info = info_asz(i) << 7 | (u32)seg << 15;
-		x->gla = c->seg_base[seg] + off;
-		x->gla_valid = true;
-	}
+	x->insn_info = info_asz(i) << 7 | (u32)seg << 15;
+	v->exit_direct = false;
 	c->exit_insn = i;
 	cpu_exit_now(c, CPU_EXIT_VMEXIT);
 }

@@ -635,6 +635,7 @@ void vmx_cache_controls(struct vmx_ctls *c, const void *vmcs)
 				      (c->proc2 & SECONDARY_EXEC_TSC_SCALING) ?
 		      VMX_TSC_SCALED : VMX_TSC_OFFSET;
 	c->ept = c->proc2 & SECONDARY_EXEC_ENABLE_EPT;
+	c->vpid_tagged = (c->proc2 & SECONDARY_EXEC_ENABLE_VPID) && c->vpid;
 }
 
 /**
@@ -753,7 +754,7 @@ static void vmx_enter_tlb_context(struct vmx_cpu *v, bool fresh)
  * RDTSC adds the TSC offset and, with TSC scaling too, first multiplies by
  * the TSC multiplier), and EPT translating guest-physical addresses.
  */
-static void vmx_enter_nonroot(struct vmx_cpu *v)
+static __always_inline void vmx_enter_nonroot(struct vmx_cpu *v)
 {
 	struct cpu *c = v->cpu;
 	struct cpu_state *s = &c->s;
@@ -984,21 +985,23 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
  * that form (nothing was changed: vmx_entry_check() and vmx_load_guest()
  * then do it all, failures included).
  */
-bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs)
+bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs, bool cont)
 {
 	void *vmcs = v->port.vmcs;
 	struct cpu *c = v->cpu;
 	struct cpu_state *s = &c->s;
 	const struct vmx_ctls *ctl = &v->ctls;
-	bool ia32e = ctl->entry & VM_ENTRY_IA32E_MODE;
 	u64 rip, rflags;
+	bool ia32e;
 
-	if (!vmcs || !v->guest_loaded || !v->ctl_host_checked || !v->guest_checked ||
-	    !v->ctls_valid || ((struct vmcs_hdr *)vmcs)->launch_state != VMCS_STATE_LAUNCHED)
+	/* resume_ready: what the exit left holds, and no VMWRITE since (vmx_cpu.h). */
+	if (!v->resume_ready || v->port.dirty)
 		return false;
-	if ((vmcs_get32(vmcs, VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID_MASK) ||
-	    vmcs_get32(vmcs, GUEST_INTERRUPTIBILITY_INFO) || vmcs_get32(vmcs, GUEST_ACTIVITY_STATE) ||
-	    G(GUEST_PENDING_DBG_EXCEPTIONS) || vmcs_get32(vmcs, VM_ENTRY_MSR_LOAD_COUNT))
+	/* The controls are cached (ctls_valid): "IA-32e mode guest" as the exit saved it. */
+	ia32e = ctl->entry & VM_ENTRY_IA32E_MODE;
+	if ((vmcs_get32(vmcs, VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID_MASK) |
+	    vmcs_get32(vmcs, GUEST_INTERRUPTIBILITY_INFO) | vmcs_get32(vmcs, GUEST_ACTIVITY_STATE) |
+	    G(GUEST_PENDING_DBG_EXCEPTIONS))
 		return false;
 	/* STEP 2 (27.2.1.1): VTPR is memory, checked at every entry. */
 	if ((ctl->proc & CPU_BASED_TPR_SHADOW) && check_tpr_threshold(vmcs))
@@ -1010,16 +1013,26 @@ bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs)
 									    rip >> 32)
 		return false;
 	if ((rflags & RFLAGS_RSVD) || !(rflags & RFLAGS_FIXED1) ||
-	    ((ia32e || !(G(GUEST_CR0) & CR0_PE)) && (rflags & RFLAGS_VM)))
+	    ((rflags & RFLAGS_VM) && (ia32e || !(G(GUEST_CR0) & CR0_PE))))
+		return false;
+	/*
+	 * Going on in the exit's handler (vmx_run.c): the guest continues
+	 * right after the instruction that exited, in a run that counts no
+	 * preemption timer, in a TLB context that needs no flush.
+	 */
+	if (cont && (rip != c->cont_rip_next || !ctl->vpid_tagged ||
+		     (ctl->pin & PIN_BASED_VMX_PREEMPTION_TIMER)))
 		return false;
 
 	/* STEP 5 (27.3.2.3-4): what changes at every exit; the rest is in the core. */
+	v->resume_ready = false;
 	v->regs = regs;
 	v->host_regs_pending = false;
 	v->guest_loaded = false;
 	memcpy(s->gpr, regs, sizeof(s->gpr));
 	s->gpr[4] = G(GUEST_RSP);
-	s->rip = rip;
+	/* Going on in the handler: RIP is the exiting instruction's, its block adds the length. */
+	s->rip = cont ? s->rip : rip;
 	s->rflags = (rflags & 0x3f7fd7) | 2;
 	c->lf_op = LF_NONE;
 	s->pending_dbg = 0;
@@ -1028,7 +1041,7 @@ bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs)
 	s->event_info = 0;
 	vmx_enter_nonroot(v);
 	/* Without a VPID every entry flushes (vmx_enter_tlb_context()). */
-	if (!(ctl->proc2 & SECONDARY_EXEC_ENABLE_VPID) || !ctl->vpid)
+	if (!ctl->vpid_tagged)
 		tlb_flush_all(c);
 	vmx_enter_boundary(c);
 	vmx_enter_windows(v);

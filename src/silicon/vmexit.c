@@ -68,6 +68,7 @@ u64 vmx_host_tsc(void)
 void vmx_exit_pending(struct vmx_cpu *v, const struct vmx_exit_info *x)
 {
 	v->exit = *x;
+	v->exit_direct = false;
 }
 
 __attribute__((noreturn)) void vmx_exit_now(struct vmx_cpu *v, const struct vmx_exit_info *x)
@@ -89,7 +90,12 @@ static __always_inline void save_checked(struct vmx_cpu *v, void *vmcs, u32 enc,
 		v->guest_checked = false;
 }
 
-static void save_guest_state(struct vmx_cpu *v, void *vmcs)
+/*
+ * The guest-state fields other than RIP, RSP, RFLAGS and the non-register
+ * state, after a snapshot compare that failed (or could not be made):
+ * each saved, the checks redone where one changed, a new snapshot taken.
+ */
+static __attribute__((noinline)) void save_guest_full(struct vmx_cpu *v, void *vmcs)
 {
 	struct cpu *c = v->cpu;
 	struct cpu_state *s = &c->s;
@@ -97,19 +103,6 @@ static void save_guest_state(struct vmx_cpu *v, void *vmcs)
 	bool pae_ept = (ctl->proc2 & SECONDARY_EXEC_ENABLE_EPT) && (s->cr0 & BIT(31)) &&
 		       (s->cr4 & BIT(5)) && !(s->efer & BIT(10));
 	u32 entry;
-
-	/*
-	 * Nothing but the fields below changed since the last full save
-	 * (vmx_cpu.h).  The compare also copies the GPRs to KVM's array (28.3.3,
-	 * below), whatever its outcome.
-	 */
-	if (v->nv_snap_valid && !pae_ept && !(s->rflags & BIT(17)) && s->pat == v->nv_snap_pat &&
-	    s->debugctl == v->nv_snap_debugctl) {
-		if (nv_equal(v->nv_snap, (const u8 *)&s->VMX_NV_SNAP_FIRST, v->regs, s->gpr))
-			goto regs;
-	} else {
-		memcpy(v->regs, s->gpr, sizeof(s->gpr));
-	}
 
 	/* (28.3.1) control registers, debug registers, MSRs */
 	save_checked(v, vmcs, GUEST_CR0, s->cr0);
@@ -195,9 +188,31 @@ static void save_guest_state(struct vmx_cpu *v, void *vmcs)
 	memcpy(v->nv_snap, &s->VMX_NV_SNAP_FIRST, VMX_NV_SNAP_SIZE);
 	v->nv_snap_pat = s->pat;
 	v->nv_snap_debugctl = s->debugctl;
-	v->nv_snap_valid = true;
+	v->nv_snap_valid = !pae_ept;	/* the PDPTEs may come from memory (vmx_cpu.h) */
+}
 
-regs:
+static __always_inline void save_guest_state(struct vmx_cpu *v, void *vmcs)
+{
+	struct cpu *c = v->cpu;
+	struct cpu_state *s = &c->s;
+	const struct vmx_ctls *ctl = &v->ctls;
+
+	/*
+	 * Nothing but the fields below changed since the last full save
+	 * (vmx_cpu.h).  The compare also copies the GPRs to KVM's array (28.3.3,
+	 * below), whatever its outcome.  nv_snap_valid is set only by a save
+	 * without PAE paging under EPT, which depends on CR0, CR4 and EFER
+	 * alone: a snapshot that compares equal has none either.
+	 */
+	if (v->nv_snap_valid && !(s->rflags & BIT(17)) && s->pat == v->nv_snap_pat &&
+	    s->debugctl == v->nv_snap_debugctl) {
+		if (!nv_equal(v->nv_snap, (const u8 *)&s->VMX_NV_SNAP_FIRST, v->regs, s->gpr))
+			save_guest_full(v, vmcs);
+	} else {
+		memcpy(v->regs, s->gpr, sizeof(s->gpr));
+		save_guest_full(v, vmcs);
+	}
+
 	/* (28.3.3) RIP, RSP, RFLAGS, and KVM's registers */
 	vmcs_set(vmcs, GUEST_RIP, s->rip);
 	vmcs_set(vmcs, GUEST_RSP, s->gpr[4]);
@@ -323,6 +338,7 @@ void vmx_materialize_host_state(struct vmx_cpu *v)
 	void *vmcs = vmx_vmcs(v);
 
 	v->guest_loaded = false;
+	v->resume_ready = false;
 	if (!v->host_regs_pending)
 		return;
 	v->host_regs_pending = false;
@@ -335,7 +351,7 @@ void vmx_materialize_host_state(struct vmx_cpu *v)
  * instructions see until the next VM entry.  The core's own registers get
  * it when root operation looks at one (vmx_materialize_host_state()).
  */
-void vmx_load_host_state(struct vmx_cpu *v, const void *vmcs)
+static __always_inline void load_host_state(struct vmx_cpu *v, const void *vmcs)
 {
 	struct cpu *c = v->cpu;
 	struct cpu_state *s;
@@ -361,6 +377,11 @@ void vmx_load_host_state(struct vmx_cpu *v, const void *vmcs)
 	v->host_regs_pending = true;
 }
 
+void vmx_load_host_state(struct vmx_cpu *v, const void *vmcs)
+{
+	load_host_state(v, vmcs);
+}
+
 /**
  * vmx_entry_failed() - a VM entry that fails after the host-state checks
  * (SDM 27.8): only the exit reason and qualification are recorded, the
@@ -374,16 +395,11 @@ void vmx_entry_failed(struct vmx_cpu *v, u32 exit_reason, u64 qual)
 	vmcs_set(vmcs, EXIT_QUALIFICATION, qual);
 	vmx_load_host_state(v, vmcs);
 	v->guest_loaded = false;	/* the guest state was not (all) loaded */
+	v->resume_ready = false;
 }
 
-void vmx_complete_exit(struct vmx_cpu *v)
+static __attribute__((noinline)) void write_exit_info(void *vmcs, const struct vmx_exit_info *x)
 {
-	void *vmcs = vmx_vmcs(v);
-	struct cpu *c = v->cpu;
-	const struct vmx_exit_info *x = &v->exit;
-	u32 idt_info = 0;
-
-	/* STEP 1 (28.2): exit information. */
 	vmcs_set(vmcs, VM_EXIT_REASON, x->reason);
 	vmcs_set(vmcs, EXIT_QUALIFICATION, x->qual);
 	if (x->gla_valid)
@@ -394,12 +410,20 @@ void vmx_complete_exit(struct vmx_cpu *v)
 	vmcs_set(vmcs, VM_EXIT_INTR_ERROR_CODE, x->intr_error);
 	vmcs_set(vmcs, VM_EXIT_INSTRUCTION_LEN, x->insn_len);
 	vmcs_set(vmcs, VMX_INSTRUCTION_INFO, x->insn_info);
-	/*
-	 * IDT-vectoring information (28.2.4): the exit happened while an
-	 * event was being delivered (an EPT violation on the IDT or stack, an
-	 * intercepted exception during delivery), or before an injected event
-	 * was delivered at all; KVM injects it again.
-	 */
+}
+
+/*
+ * IDT-vectoring information (28.2.4): the exit happened while an event
+ * was being delivered (an EPT violation on the IDT or stack, an
+ * intercepted exception during delivery), or before an injected event was
+ * delivered at all; KVM injects it again.  Return: the field's value.
+ */
+static __attribute__((noinline)) u32 idt_vectoring(struct vmx_cpu *v, void *vmcs)
+{
+	struct cpu *c = v->cpu;
+	const struct vmx_exit_info *x = &v->exit;
+	u32 idt_info = 0;
+
 	if (c->s.event_info & CPU_EVENT_VALID) {
 		idt_info = c->s.event_info | INTR_INFO_VALID_MASK;
 		vmcs_set(vmcs, IDT_VECTORING_ERROR_CODE, c->s.event_error);
@@ -423,6 +447,46 @@ void vmx_complete_exit(struct vmx_cpu *v)
 			vmcs_set(vmcs, IDT_VECTORING_ERROR_CODE, c->fault_err);
 		}
 	}
+	return idt_info;
+}
+
+/* STEPs 3-5 of an exit with an MSR-store or -load list (or one for the next entry). */
+static __attribute__((noinline)) void complete_exit_msr_lists(struct vmx_cpu *v, void *vmcs)
+{
+	struct cpu *c = v->cpu;
+
+	/* STEP 3 (28.4): MSR-store list. */
+	if (vmcs_get32(vmcs, VM_EXIT_MSR_STORE_COUNT))
+		store_msr_list(c, G(VM_EXIT_MSR_STORE_ADDR), vmcs_get32(vmcs, VM_EXIT_MSR_STORE_COUNT));
+	/* STEP 4 (28.5): load host state. */
+	load_host_state(v, vmcs);
+	/*
+	 * The core holds exactly the guest state just saved; an MSR-load list
+	 * (at this exit or the next entry) writes the core's MSRs, so with one
+	 * the host state goes into the core now, as without the deferral.
+	 */
+	v->guest_loaded = true;
+	if (vmcs_get32(vmcs, VM_EXIT_MSR_LOAD_COUNT) || vmcs_get32(vmcs, VM_ENTRY_MSR_LOAD_COUNT)) {
+		vmx_materialize_host_state(v);
+		/* STEP 5 (28.6): MSR-load list. */
+		load_msr_list(c, G(VM_EXIT_MSR_LOAD_ADDR), vmcs_get32(vmcs, VM_EXIT_MSR_LOAD_COUNT));
+		return;
+	}
+	v->resume_ready = v->ctl_host_checked & v->guest_checked & v->ctls_valid;
+}
+
+void vmx_complete_exit(struct vmx_cpu *v)
+{
+	void *vmcs = vmx_vmcs(v);
+	struct cpu *c = v->cpu;
+	u32 idt_info = 0;
+
+	/* STEP 1 (28.2): exit information, unless the exit wrote it (vmx_exit_insn_direct()). */
+	if (!v->exit_direct)
+		write_exit_info(vmcs, &v->exit);
+	v->exit_direct = false;
+	if (unlikely((c->s.event_info & CPU_EVENT_VALID) || c->delivering >= 0))
+		idt_info = idt_vectoring(v, vmcs);
 	c->delivering = -1;
 	c->xlate_ctx = XLATE_NONE;
 	v->injected = 0;
@@ -433,21 +497,15 @@ void vmx_complete_exit(struct vmx_cpu *v)
 
 	/* STEP 2 (28.3): save guest state. */
 	save_guest_state(v, vmcs);
-	/* STEP 3 (28.4): MSR-store list. */
-	if (vmcs_get32(vmcs, VM_EXIT_MSR_STORE_COUNT))
-		store_msr_list(c, G(VM_EXIT_MSR_STORE_ADDR), vmcs_get32(vmcs, VM_EXIT_MSR_STORE_COUNT));
-	/* STEP 4 (28.5): load host state. */
-	vmx_load_host_state(v, vmcs);
-	/*
-	 * The core holds exactly the guest state just saved; an MSR-load list
-	 * (at this exit or the next entry) writes the core's MSRs, so with one
-	 * the host state goes into the core now, as without the deferral.
-	 */
-	v->guest_loaded = true;
-	if (unlikely(vmcs_get32(vmcs, VM_EXIT_MSR_LOAD_COUNT) ||
+	if (unlikely(vmcs_get32(vmcs, VM_EXIT_MSR_STORE_COUNT) |
+		     vmcs_get32(vmcs, VM_EXIT_MSR_LOAD_COUNT) |
 		     vmcs_get32(vmcs, VM_ENTRY_MSR_LOAD_COUNT))) {
-		vmx_materialize_host_state(v);
-		/* STEP 5 (28.6): MSR-load list. */
-		load_msr_list(c, G(VM_EXIT_MSR_LOAD_ADDR), vmcs_get32(vmcs, VM_EXIT_MSR_LOAD_COUNT));
+		complete_exit_msr_lists(v, vmcs);
+		return;
 	}
+	/* STEP 4 (28.5): load host state; the core holds exactly the guest state just saved. */
+	load_host_state(v, vmcs);
+	v->guest_loaded = true;
+	/* For the next VMRESUME (vmx_cpu.h: resume_ready). */
+	v->resume_ready = v->ctl_host_checked & v->guest_checked & v->ctls_valid;
 }

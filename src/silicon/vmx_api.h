@@ -65,7 +65,8 @@ enum vmx_status vmx_op_invvpid(u64 type, u16 vpid, u64 gla);
 /*
  * VMREAD and VMWRITE are instructions, executed where KVM's code stands: the
  * processor keeps a view of its current VMCS for the calling thread
- * (vmx_this_port, one load), with which the common case is a load or a
+ * (vmx_this_port; its VMCS pointer also in vmx_this_vmcs, one load), with
+ * which the common case is a load or a
  * store at an offset that folds to a constant for a constant encoding.
  * @vmcs is the current VMCS while the thread is bound to a processor in
  * VMX operation that has one (NULL otherwise: the instructions' slow path
@@ -79,17 +80,24 @@ struct vmx_vmcs_port {
 };
 
 extern __thread struct vmx_vmcs_port *vmx_this_port __attribute__((tls_model("initial-exec")));
+/*
+ * vmx_this_port->vmcs, or NULL while the thread is bound to no processor:
+ * a VMREAD's one load (kept equal by vmx_cpu_bind() and every change of
+ * the current VMCS, which happens on the bound thread: VMXON, VMXOFF,
+ * VMCLEAR, VMPTRLD).
+ */
+extern __thread void *vmx_this_vmcs __attribute__((tls_model("initial-exec")));
 
 static __always_inline enum vmx_status vmx_op_vmread(u32 field, u64 *val)
 {
-	struct vmx_vmcs_port *p = vmx_this_port;
+	const void *vmcs = vmx_this_vmcs;
 	int off = vmcs_field_offset(field);
 
-	if (__builtin_expect(p && p->vmcs && off > 0, 1)) {
+	if (__builtin_expect(vmcs && off > 0, 1)) {
 		u64 slot;
 
 		/* Slots hold their values masked to the field's width (vmcs_set()). */
-		memcpy(&slot, (const u8 *)p->vmcs + off, 8);
+		memcpy(&slot, (const u8 *)vmcs + off, 8);
 		*val = VMCS_FIELD_HIGH(field) ? slot >> 32 : slot;
 		return VMX_SUCCEED;
 	}
@@ -98,20 +106,21 @@ static __always_inline enum vmx_status vmx_op_vmread(u32 field, u64 *val)
 
 static __always_inline enum vmx_status vmx_op_vmwrite(u32 field, u64 val)
 {
-	struct vmx_vmcs_port *p = vmx_this_port;
+	void *vmcs = vmx_this_vmcs;
 	int off = vmcs_field_offset(field);
 
 	/* Control and guest fields; host, read-only and high halves go the slow way. */
-	if (__builtin_expect(p && p->vmcs && off > 0 && !VMCS_FIELD_HIGH(field) &&
+	if (__builtin_expect(vmcs && off > 0 && !VMCS_FIELD_HIGH(field) &&
 			     (VMCS_FIELD_TYPE(field) == VMCS_FIELD_TYPE_CONTROL ||
 			      VMCS_FIELD_TYPE(field) == VMCS_FIELD_TYPE_GUEST), 1)) {
-		u8 *slot = (u8 *)p->vmcs + off;
+		u8 *slot = (u8 *)vmcs + off;
 		u64 old, new = val & vmcs_width_mask(field);
 
 		memcpy(&old, slot, 8);
 		memcpy(slot, &new, 8);
+		/* vmx_this_port is set whenever vmx_this_vmcs is */
 		if (new != old)
-			p->dirty |= vmcs_write_dirty(field, old, new);
+			vmx_this_port->dirty |= vmcs_write_dirty(field, old, new);
 		return VMX_SUCCEED;
 	}
 	return vmx_op_vmwrite_slow(field, val);

@@ -57,6 +57,7 @@ struct vmx_ctls {
 	/* Derived from the fields above by vmx_cache_controls(), for VM entry. */
 	u8 tsc_mode;		/* VMX_TSC_ROOT, VMX_TSC_OFFSET, VMX_TSC_SCALED */
 	bool ept;		/* SECONDARY_EXEC_ENABLE_EPT */
+	bool vpid_tagged;	/* "enable VPID" with a nonzero VPID: entries do not flush */
 };
 
 /* The guest's TSC at VM entry (SDM 26.3): the root's, offset, or scaled and offset. */
@@ -110,6 +111,12 @@ struct vmx_cpu {
 
 	/* While the guest runs (vmx_run.c) */
 	struct vmx_exit_info exit;
+	/*
+	 * The exit's information fields are in the VMCS already
+	 * (vmx_exit_insn_direct()): of @exit only the reason is set, and
+	 * vmx_complete_exit() skips STEP 1's copy.
+	 */
+	bool exit_direct;
 	u64 *regs;			/* KVM's RAX..R15 array */
 	void *root_phys_xlate;		/* the core's root-mode translation */
 	u64 root_tsc_offset;
@@ -195,9 +202,89 @@ struct vmx_cpu {
 	 * and an exit that changes "IA-32e mode guest" reset it).
 	 */
 	bool ctls_valid;
+	/*
+	 * The last VM exit left everything vmx_resume_fast() needs besides
+	 * the fields KVM writes around every entry: guest_loaded,
+	 * ctl_host_checked, guest_checked and ctls_valid all set, the VMCS
+	 * launched, no MSR-load list.  Any VMWRITE since shows in port.dirty
+	 * (checked with it) or clears it (the slow VMWRITE); VMCLEAR, VMPTRLD,
+	 * materializing the host state and every VM entry clear it.
+	 */
+	bool resume_ready;
 	/* VMREAD/VMWRITE's view of the current VMCS (vmx_api.h), with the VMCS_DIRTY_* bits */
 	struct vmx_vmcs_port port;
+	/*
+	 * The processor's own stack (vmx_run.c): VMLAUNCH/VMRESUME run the
+	 * guest on it, so that an instruction exit can return to the host
+	 * with the run suspended in the instruction's handler (@suspended),
+	 * and the next VMRESUME that continues right after that instruction,
+	 * on the same thread, goes on in the handler instead of unwinding and
+	 * re-entering the run.  @core_sp/@host_sp: the stack pointers saved
+	 * by the last switch away from each side; @on_core: the run is on
+	 * this stack (so an exit may suspend it).
+	 */
+	void *cstack;
+	void *core_sp, *host_sp;
+	const void *host_bottom;	/* ASan builds: the host stack's bounds */
+	size_t host_size;
+	bool on_core, suspended;
+	unsigned long cont_thread;
+	/*
+	 * Exits in a row that could not be taken in place (an EPT exit, an
+	 * event...): past a few, entries run on the caller's stack, which
+	 * saves the two switches, and every 64th tries the processor's again.
+	 */
+	u32 cont_miss, cont_probe;
+	/* What the host asked of the core (vmx_run.c core_main()) and what came back. */
+	u64 *enter_regs;
+	bool enter_launched, enter_done;
+	u32 enter_result;
 };
+
+/*
+ * vmx_run.c: push the callee-saved registers, store the stack pointer in
+ * *@save, continue on @to (a pointer an earlier switch stored, or the
+ * processor stack's first frame).
+ */
+__attribute__((visibility("hidden"))) void vmx_stack_switch(void **save, void *to);
+
+#define VMX_CSTACK_SIZE (512u << 10)
+#define VMX_CSTACK_GUARD 4096u
+
+#if defined(__SANITIZE_ADDRESS__)
+/* ASan's fiber annotations: it tracks which stack is current. */
+void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom, size_t size);
+void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_old,
+				     size_t *size_old);
+#endif
+
+/* From the host's stack to the processor's; back here at the next switch to the host. */
+static inline void vmx_switch_to_core(struct vmx_cpu *v)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	void *fake = NULL;
+
+	__sanitizer_start_switch_fiber(&fake, v->cstack, VMX_CSTACK_SIZE);
+	vmx_stack_switch(&v->host_sp, v->core_sp);
+	__sanitizer_finish_switch_fiber(fake, NULL, NULL);
+#else
+	vmx_stack_switch(&v->host_sp, v->core_sp);
+#endif
+}
+
+/* From the processor's stack to the host's (whose bounds the last switch to the core noted). */
+static inline void vmx_switch_to_host(struct vmx_cpu *v)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	void *fake = NULL;
+
+	__sanitizer_start_switch_fiber(&fake, v->host_bottom, v->host_size);
+	vmx_stack_switch(&v->core_sp, v->host_sp);
+	__sanitizer_finish_switch_fiber(fake, &v->host_bottom, &v->host_size);
+#else
+	vmx_stack_switch(&v->core_sp, v->host_sp);
+#endif
+}
 
 /*
  * What VMWRITEs since the last VM entry invalidated (VMCS_DIRTY_*), folded
@@ -229,10 +316,7 @@ static inline void *vmx_vmcs(const struct vmx_cpu *v)
 }
 
 /* The current VMCS is reachable by the inline VMREAD/VMWRITE exactly while it is usable. */
-static inline void vmx_port_update(struct vmx_cpu *v)
-{
-	v->port.vmcs = v->vmxon && v->vmcs_ptr != VMX_INVALID_PTR ? vmx_ptr(v->vmcs_ptr) : NULL;
-}
+void vmx_port_update(struct vmx_cpu *v);
 
 /* A "physical address" VMX accepts for a 4 KiB structure (SDM 31.3). */
 static inline bool vmx_page_addr_valid(u64 pa)
@@ -325,8 +409,30 @@ __attribute__((noreturn)) void vmx_exit_now(struct vmx_cpu *v, const struct vmx_
 void vmx_exit_pending(struct vmx_cpu *v, const struct vmx_exit_info *x);
 void vmx_complete_exit(struct vmx_cpu *v);
 
+/*
+ * STEP 1 (28.2) for an instruction exit with no interruption information,
+ * guest-linear or guest-physical address, written at once into the
+ * current VMCS (its exit-information fields are read-only to software,
+ * which sees them only after the exit completes): the same values the
+ * generic vmx_exit_pending() + vmx_complete_exit() copy would store.
+ */
+static __always_inline void vmx_exit_insn_direct(struct vmx_cpu *v, u32 reason, u64 qual,
+						 u32 len, u32 info)
+{
+	void *vmcs = v->port.vmcs;	/* the current VMCS: in VMX operation with one */
+
+	v->exit.reason = reason;
+	v->exit_direct = true;
+	vmcs_set(vmcs, VM_EXIT_REASON, reason);
+	vmcs_set(vmcs, EXIT_QUALIFICATION, qual);
+	vmcs_set(vmcs, VM_EXIT_INTR_INFO, 0);
+	vmcs_set(vmcs, VM_EXIT_INTR_ERROR_CODE, 0);
+	vmcs_set(vmcs, VM_EXIT_INSTRUCTION_LEN, len);
+	vmcs_set(vmcs, VMX_INSTRUCTION_INFO, info);
+}
+
 /* vmentry.c: STEP 5, 6 */
 u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual);
-bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs);
+bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs, bool cont);
 
 #endif

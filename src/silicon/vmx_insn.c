@@ -98,6 +98,8 @@ enum vmx_status vmx_vmclear(struct vmx_cpu *v, u64 pa)
 	if (pa == v->vmcs_ptr)
 		v->vmcs_ptr = VMX_INVALID_PTR;
 	vmx_port_update(v);
+	v->resume_ready = false;
+	v->cont_miss = 0;	/* a new VMCS: entries try the processor's stack (vmx_run.c) */
 	v->ctl_host_checked = false;
 	v->guest_checked = false;
 	v->ctls_valid = false;
@@ -117,6 +119,8 @@ enum vmx_status vmx_vmptrld(struct vmx_cpu *v, u64 pa)
 	vmx_materialize_host_state(v);
 	v->vmcs_ptr = pa;
 	vmx_port_update(v);
+	v->resume_ready = false;
+	v->cont_miss = 0;	/* a new VMCS: entries try the processor's stack (vmx_run.c) */
 	v->ctl_host_checked = false;
 	v->guest_checked = false;
 	v->ctls_valid = false;
@@ -171,6 +175,7 @@ enum vmx_status vmx_vmwrite(struct vmx_cpu *v, u32 enc, u64 val)
 	/* IA32_VMX_MISC[29] ("VMWRITE to any field") is 0 on this processor. */
 	if (VMCS_FIELD_TYPE(enc) == VMCS_FIELD_TYPE_EXITINFO)
 		return vmx_vmfail(v, VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
+	v->resume_ready = false;	/* the next entry takes the full way (vmx_cpu.h) */
 	/* The last exit's host state goes into the core before its fields change. */
 	if (VMCS_FIELD_TYPE(enc) == VMCS_FIELD_TYPE_HOST && v->host_regs_pending)
 		vmx_materialize_host_state(v);
@@ -255,11 +260,20 @@ enum vmx_status vmx_invvpid(struct vmx_cpu *v, u64 type, u16 vpid, u64 gla)
  */
 static __thread struct vmx_cpu *vmx_current __attribute__((tls_model("initial-exec")));
 __thread struct vmx_vmcs_port *vmx_this_port __attribute__((tls_model("initial-exec")));
+__thread void *vmx_this_vmcs __attribute__((tls_model("initial-exec")));
 
 void vmx_cpu_bind(struct vmx_cpu *lp)
 {
 	vmx_current = lp;
 	vmx_this_port = lp ? &lp->port : NULL;
+	vmx_this_vmcs = lp ? lp->port.vmcs : NULL;
+}
+
+void vmx_port_update(struct vmx_cpu *v)
+{
+	v->port.vmcs = v->vmxon && v->vmcs_ptr != VMX_INVALID_PTR ? vmx_ptr(v->vmcs_ptr) : NULL;
+	if (v == vmx_current)
+		vmx_this_vmcs = v->port.vmcs;
 }
 
 struct vmx_cpu *vmx_this_cpu(void)

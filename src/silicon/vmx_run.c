@@ -3,11 +3,14 @@
  * VMLAUNCH/VMRESUME as one call: check (vmentry.c), load the guest, run it
  * on the execution core until a VM exit, complete the exit (vmexit.c) and
  * return the exit reason, as Linux's __vmx_vcpu_run() returns to
- * vmx_vcpu_enter_exit() when the processor exits.
+ * vmx_vcpu_enter_exit() when the processor exits.  The guest runs on the
+ * logical processor's own stack, where an instruction exit can leave its
+ * run suspended for the next VMRESUME (below: "the processor's stack").
  */
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <x86intrin.h>
 
@@ -40,6 +43,8 @@ void vmx_cpu_destroy(struct vmx_cpu *v)
 	if (vmx_this_cpu() == v)
 		vmx_cpu_bind(NULL);
 	cpu_destroy(v->cpu);
+	if (v->cstack)
+		munmap((u8 *)v->cstack - VMX_CSTACK_GUARD, VMX_CSTACK_SIZE + VMX_CSTACK_GUARD);
 	free(v);
 }
 
@@ -100,7 +105,7 @@ static u64 slice_len(const struct vmx_cpu *v, u64 now)
  * no VM exit (which does not happen with the controls KVM uses; it is
  * reported as an external interrupt so the host regains control).
  */
-static void run_guest(struct vmx_cpu *v)
+static __always_inline void run_guest(struct vmx_cpu *v)
 {
 	struct cpu *c = v->cpu;
 	bool first = true;
@@ -113,9 +118,18 @@ static void run_guest(struct vmx_cpu *v)
 	 * instructions (slice_len()), so an expiry is noticed at most one
 	 * slice (and less than one block) late.
 	 */
+	enum cpu_exit e;
+
+	/* The common entry: no preemption timer, and the guest runs until it exits. */
+	if (likely(!v->timer_armed)) {
+		e = cpu_run_slice(c, 0);
+		if (likely(e == CPU_EXIT_VMEXIT))
+			return;
+		first = false;
+		goto stopped;
+	}
 	for (;;) {
 		u64 budget = 0;
-		enum cpu_exit e;
 
 		/*
 		 * One TSC read per slice; the first slice uses the entry's
@@ -139,6 +153,7 @@ static void run_guest(struct vmx_cpu *v)
 		}
 		e = budget || !v->timer_armed ? cpu_run_slice(c, budget) : cpu_run_boundary(c);
 		first = false;
+stopped:
 		switch (e) {
 		case CPU_EXIT_VMEXIT:
 			return;
@@ -189,19 +204,29 @@ static void run_guest(struct vmx_cpu *v)
 	}
 }
 
-u32 vmx_op_enter(u64 *regs, bool launched)
+/* vmx_this_cpu() without a call: the bound processor's port is in it (vmx_cpu_bind()). */
+static __always_inline struct vmx_cpu *this_cpu_inline(void)
 {
-	struct vmx_cpu *v = vmx_this_cpu();
+	struct vmx_vmcs_port *p = vmx_this_port;
+
+	return p ? (struct vmx_cpu *)((char *)p - offsetof(struct vmx_cpu, port)) : NULL;
+}
+
+/*
+ * VMLAUNCH/VMRESUME, run on the processor's stack (or the caller's:
+ * vmx_op_enter()); @entered: vmx_resume_fast() made the entry already.
+ */
+static __always_inline u32 enter(struct vmx_cpu *v, u64 *regs, bool launched, bool entered)
+{
 	struct vmcs_hdr *hdr;
 	void *vmcs;
 	u32 reason;
 	u64 qual;
 
-	if (!v)
-		return VMX_ENTER_FAULT;
-	vmx_fold_dirty(v);
-	if (launched && vmx_resume_fast(v, regs))
+	if (entered || (launched && vmx_resume_fast(v, regs, false)))
 		goto run;
+	v->resume_ready = false;
+	vmx_fold_dirty(v);
 	/* STEPs 1-4: checks (vmentry.c). */
 	switch (vmx_entry_check(v, !launched, &reason, &qual)) {
 	case VMX_SUCCEED:
@@ -237,6 +262,158 @@ run:
 	vmx_complete_exit(v);
 	v->regs = NULL;
 	return v->exit.reason;
+}
+
+/*
+ * ---- the processor's stack (vmx_cpu.h: cstack) ----
+ *
+ * A VM exit is the processor returning to the host; nothing says the
+ * processor's own execution state must be unwound for it.  The guest runs
+ * on a stack of the logical processor's, and an instruction exit whose run
+ * may go on (a block under no preemption timer, not stepping:
+ * cpu_exit_prepare_cont()) completes the exit (vmx_complete_exit(), the
+ * VMCS holds everything the host reads) and switches to the host's stack
+ * with the handler's frames kept.  A VMRESUME that continues right after
+ * that instruction - VMCS untouched but for what KVM writes around every
+ * entry, no event, same TLB context, nothing pending in the core, the
+ * block's code still valid - makes the entry (vmx_resume_fast()) and
+ * switches back: the handler returns as if the instruction had completed
+ * and the block goes on.  Any other VMLAUNCH/VMRESUME drops the suspended
+ * frames (the exit bookkeeping they would have done is done) and starts
+ * over at core_main() on the same stack.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+void __asan_unpoison_memory_region(const volatile void *addr, size_t size);
+#endif
+
+/* vmx_stack_switch() (vmx_cpu.h) and the first frame's return address. */
+__attribute__((visibility("hidden"))) void vmx_core_tramp(void);
+__asm__(".text\n"
+	".p2align 4\n"
+	".globl vmx_stack_switch\n"
+	".hidden vmx_stack_switch\n"
+	".type vmx_stack_switch, @function\n"
+	"vmx_stack_switch:\n"
+	"	push %rbp\n"
+	"	push %rbx\n"
+	"	push %r12\n"
+	"	push %r13\n"
+	"	push %r14\n"
+	"	push %r15\n"
+	"	mov %rsp, (%rdi)\n"
+	"	mov %rsi, %rsp\n"
+	"	pop %r15\n"
+	"	pop %r14\n"
+	"	pop %r13\n"
+	"	pop %r12\n"
+	"	pop %rbx\n"
+	"	pop %rbp\n"
+	"	ret\n"
+	".size vmx_stack_switch, .-vmx_stack_switch\n"
+	/* The first frame returns here with the processor in %rbx. */
+	".p2align 4\n"
+	".globl vmx_core_tramp\n"
+	".hidden vmx_core_tramp\n"
+	".type vmx_core_tramp, @function\n"
+	"vmx_core_tramp:\n"
+	"	mov %rbx, %rdi\n"
+	"	call vmx_core_main\n"
+	"	ud2\n"
+	".size vmx_core_tramp, .-vmx_core_tramp\n");
+
+__attribute__((visibility("hidden"), noreturn, used)) void vmx_core_main(struct vmx_cpu *v);
+
+/* A fresh first frame: the next switch to the stack enters core_main(). */
+static void core_stack_reset(struct vmx_cpu *v)
+{
+	void **sp = (void **)((((uintptr_t)v->cstack + VMX_CSTACK_SIZE) & ~(uintptr_t)15) - 16);
+
+#if defined(__SANITIZE_ADDRESS__)
+	/* the dropped frames' redzones */
+	__asan_unpoison_memory_region(v->cstack, VMX_CSTACK_SIZE);
+#endif
+
+	/* vmx_stack_switch() pops r15, r14, r13, r12, rbx, rbp, then returns: %rsp 16-aligned */
+	*--sp = (void *)vmx_core_tramp;
+	*--sp = NULL;		/* rbp */
+	*--sp = v;		/* rbx */
+	for (int n = 0; n < 4; n++)
+		*--sp = NULL;	/* r12-r15 */
+	v->core_sp = sp;
+	v->suspended = false;
+	v->on_core = false;
+}
+
+/* The stack, below it a guard page: an overflow faults instead of writing the heap. */
+static int core_stack_alloc(struct vmx_cpu *v)
+{
+	u8 *p = mmap(NULL, VMX_CSTACK_SIZE + VMX_CSTACK_GUARD, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK | MAP_NORESERVE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return -1;
+	if (mprotect(p, VMX_CSTACK_GUARD, PROT_NONE)) {
+		munmap(p, VMX_CSTACK_SIZE + VMX_CSTACK_GUARD);
+		return -1;
+	}
+	v->cstack = p + VMX_CSTACK_GUARD;
+	core_stack_reset(v);
+	return 0;
+}
+
+void vmx_core_main(struct vmx_cpu *v)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	__sanitizer_finish_switch_fiber(NULL, &v->host_bottom, &v->host_size);
+#endif
+	for (;;) {
+		v->on_core = true;
+		v->enter_result = enter(v, v->enter_regs, v->enter_launched, v->enter_done);
+		v->on_core = false;
+		v->cont_miss++;		/* the exit unwound: it was not taken in place */
+		vmx_switch_to_host(v);
+	}
+}
+
+
+u32 vmx_op_enter(u64 *regs, bool launched)
+{
+	struct vmx_cpu *v = this_cpu_inline();
+	struct cpu *c;
+
+	if (!v)
+		return VMX_ENTER_FAULT;
+	c = v->cpu;
+	if (v->suspended) {
+		v->suspended = false;
+		if (launched && v->cont_thread == (unsigned long)pthread_self() &&
+		    vmx_resume_fast(v, regs, true)) {
+			if (likely(cpu_cont_valid(c))) {
+				vmx_switch_to_core(v);
+				return v->enter_result;
+			}
+			/* Entered, but the run must start over: at the next instruction. */
+			c->s.rip = c->cont_rip_next;
+			cpu_cont_drop(c);
+			v->entry_icount = c->icount;
+			core_stack_reset(v);
+			v->enter_done = true;
+			vmx_switch_to_core(v);
+			return v->enter_result;
+		}
+		cpu_cont_drop(c);
+		core_stack_reset(v);
+	}
+	/* Exits that cannot be taken in place lately: the caller's stack (vmx_cpu.h). */
+	if (v->cont_miss > 4 && (++v->cont_probe & 63))
+		return enter(v, regs, launched, false);
+	if (unlikely(!v->cstack) && core_stack_alloc(v))
+		return enter(v, regs, launched, false);
+	v->enter_regs = regs;
+	v->enter_launched = launched;
+	v->enter_done = false;
+	vmx_switch_to_core(v);
+	return v->enter_result;
 }
 
 /* ---- registers the VMCS does not switch (vmx_api.h) ---- */

@@ -1657,6 +1657,165 @@ static void host_state_after_exit(void)
 	CHECK_EQ(v, 0x10);				/* the exit loaded HOST_IA32_SYSENTER_CS */
 }
 
+/*
+ * VMRESUME's fast path (vmentry.c: vmx_resume_fast()) runs on what the last
+ * exit noted (vmx_cpu.h: resume_ready, resume_long64, resume_no_vm); each
+ * change root operation makes between the exit and the VMRESUME must still
+ * be seen by it: VMCLEAR/VMPTRLD of the same VMCS, a RIP or RFLAGS that
+ * fails the entry checks, CS.L cleared under a RIP above 4 GiB.
+ */
+static void resume_sees_root_changes(void)
+{
+	static const u8 code32[] = {
+		0xe6, 0x80, 0xe6, 0x80, 0xe6, 0x80,	/* out 0x80, al (x3) */
+		0xe6, 0x80, 0xe6, 0x80, 0xf4,		/* out 0x80, al (x2); hlt */
+	};
+	static const u8 code64[] = {
+		0xe6, 0x80, 0xe6, 0x80, 0xf4,		/* out 0x80, al (x2); hlt */
+	};
+	const u32 bad = EXIT_REASON_INVALID_STATE | VMX_EXIT_REASONS_FAILED_VMENTRY;
+
+	guest(code32, sizeof(code32), false);
+	CHECK_EQ(run(), EXIT_REASON_IO_INSTRUCTION);
+	CHECK_EQ(vmcs_readl(GUEST_RIP), CODE);
+	skip();
+	/* VMCLEAR + VMPTRLD: the VMCS is clear, VMRESUME fails, VMLAUNCH goes on. */
+	CHECK_EQ(vmcs_clear(env.vmcs), VMX_SUCCEED);
+	CHECK_EQ(vmcs_load(env.vmcs), VMX_SUCCEED);
+	CHECK_EQ(vmx_vcpu_enter(env.regs, true), VMX_ENTER_VMFAIL_VALID);
+	CHECK_EQ(vmcs_read32(VM_INSTRUCTION_ERROR), VMXERR_VMRESUME_NONLAUNCHED_VMCS);
+	CHECK_EQ(vmx_vcpu_enter(env.regs, false), EXIT_REASON_IO_INSTRUCTION);
+	CHECK_EQ(vmcs_readl(GUEST_RIP), CODE + 2);
+	skip();
+	/* RIP bits 63:32 set outside 64-bit mode: a failed entry (27.3.1.4). */
+	vmcs_writel(GUEST_RIP, (1ull << 32) | (CODE + 4));
+	CHECK_EQ(run(), bad);
+	vmcs_writel(GUEST_RIP, CODE + 4);
+	CHECK_EQ(run(), EXIT_REASON_IO_INSTRUCTION);
+	CHECK_EQ(vmcs_readl(GUEST_RIP), CODE + 4);
+	skip();
+	/* RFLAGS: reserved bit 15 set, then bit 1 clear: failed entries. */
+	vmcs_writel(GUEST_RFLAGS, vmcs_readl(GUEST_RFLAGS) | BIT(15));
+	CHECK_EQ(run(), bad);
+	vmcs_writel(GUEST_RFLAGS, (vmcs_readl(GUEST_RFLAGS) & ~BIT(15)) & ~BIT(1));
+	CHECK_EQ(run(), bad);
+	vmcs_writel(GUEST_RFLAGS, vmcs_readl(GUEST_RFLAGS) | BIT(1));
+	CHECK_EQ(run(), EXIT_REASON_IO_INSTRUCTION);
+	CHECK_EQ(vmcs_readl(GUEST_RIP), CODE + 6);
+	/* Two fast resumes in a row still run the guest on. */
+	skip();
+	CHECK_EQ(run(), EXIT_REASON_IO_INSTRUCTION);
+	CHECK_EQ(vmcs_readl(GUEST_RIP), CODE + 8);
+	skip();
+	CHECK_EQ(run(), EXIT_REASON_HLT);
+	CHECK_EQ(vmcs_readl(GUEST_RIP), CODE + 10);
+
+	/* 64-bit: a RIP above 4 GiB is fine while canonical with CS.L ... */
+	long_mode_identity(code64, sizeof(code64));
+	CHECK_EQ(run(), EXIT_REASON_IO_INSTRUCTION);
+	CHECK_EQ(vmcs_read32(GUEST_CS_AR_BYTES) & VMX_AR_L_MASK, VMX_AR_L_MASK);
+	skip();
+	vmcs_writel(GUEST_RIP, 0x0000800000000000ull);	/* not canonical */
+	CHECK_EQ(run(), bad);
+	/* ... and refused once CS.L is clear (compatibility mode), canonical or not. */
+	vmcs_writel(GUEST_RIP, 1ull << 32);
+	vmcs_write32(GUEST_CS_AR_BYTES, (vmcs_read32(GUEST_CS_AR_BYTES) & ~VMX_AR_L_MASK) | BIT(14));
+	CHECK_EQ(run(), bad);
+	vmcs_write32(GUEST_CS_AR_BYTES, (vmcs_read32(GUEST_CS_AR_BYTES) | VMX_AR_L_MASK) & ~BIT(14));
+	vmcs_writel(GUEST_RIP, CODE + 2);
+	CHECK_EQ(run(), EXIT_REASON_IO_INSTRUCTION);
+	CHECK_EQ(vmcs_readl(GUEST_RIP), CODE + 2);
+	skip();
+	CHECK_EQ(run(), EXIT_REASON_HLT);
+}
+
+/* VMRESUME on another thread, as a vCPU whose KVM_RUN moved threads (resume_in_handler()). */
+static void *resume_elsewhere(void *arg)
+{
+	u32 *reason = arg;
+
+	vmx_cpu_bind(env.lp);
+	*reason = run();
+	vmx_cpu_bind(NULL);
+	return NULL;
+}
+
+/*
+ * An instruction exit may leave the processor's run suspended in the
+ * instruction's handler, and a VMRESUME right after the instruction goes
+ * on there (vmx_run.c).  Each case below is a VMRESUME that must not go
+ * on in the handler, or must see what the host changed; each fails if the
+ * continued run ignored it (the block would run on to the next CPUID).
+ */
+static void resume_in_handler(void)
+{
+	static const u8 code[] = {
+		0x0f, 0xa2, 0x46,		/* cpuid; inc esi */
+		0x0f, 0xa2, 0x46,		/* cpuid; inc esi */
+		0x0f, 0xa2, 0x46,		/* cpuid; inc esi */
+		0x0f, 0xa2, 0x46, 0xf4,		/* cpuid; inc esi; hlt */
+	};
+	pthread_t t;
+	u32 reason = 0;
+
+	guest(code, sizeof(code), false);
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE);
+	/* Registers the host changed are the ones the block goes on with. */
+	env.regs[RSI] = 100;
+	skip();
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 3);
+	CHECK_EQ(env.regs[RSI], 101);
+	/* Not skipped: CPUID runs again (exits again) at the same RIP. */
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 3);
+	CHECK_EQ(env.regs[RSI], 101);
+	/* A kick between exit and VMRESUME: an external-interrupt exit before INC. */
+	skip();
+	vmx_cpu_kick(env.lp);
+	CHECK_EXIT(EXIT_REASON_EXTERNAL_INTERRUPT, 0, 0, CODE + 5);
+	CHECK_EQ(env.regs[RSI], 101);
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 6);
+	CHECK_EQ(env.regs[RSI], 102);
+	/* Interrupt-window exiting turned on: the window exit comes before INC. */
+	vmcs_writel(GUEST_RFLAGS, vmcs_readl(GUEST_RFLAGS) | BIT(9));	/* IF */
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_INTR_WINDOW_EXITING, true);
+	skip();
+	CHECK_EXIT(EXIT_REASON_INTERRUPT_WINDOW, 0, 0, CODE + 8);
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_INTR_WINDOW_EXITING, false);
+	CHECK_EQ(env.regs[RSI], 102);
+	/* RIP moved by the host: the guest goes on there, not after the CPUID. */
+	vmcs_writel(GUEST_RIP, CODE);
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE);
+	CHECK_EQ(env.regs[RSI], 102);
+	/* A preemption timer at 0 for the next entry: it expires before INC. */
+	ctl_set(PIN_BASED_VM_EXEC_CONTROL, PIN_BASED_VMX_PREEMPTION_TIMER, true);
+	vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, 0);
+	skip();
+	CHECK_EXIT(EXIT_REASON_PREEMPTION_TIMER, 0, 0, CODE + 2);
+	ctl_set(PIN_BASED_VM_EXEC_CONTROL, PIN_BASED_VMX_PREEMPTION_TIMER, false);
+	CHECK_EQ(env.regs[RSI], 102);
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 3);
+	CHECK_EQ(env.regs[RSI], 103);
+	/* VMRESUME on another thread goes on right after the CPUID too. */
+	skip();
+	vmx_cpu_bind(NULL);
+	pthread_create(&t, NULL, resume_elsewhere, &reason);
+	pthread_join(t, NULL);
+	vmx_cpu_bind(env.lp);
+	CHECK_EQ(reason, EXIT_REASON_CPUID);
+	CHECK_EQ(vmcs_readl(GUEST_RIP), CODE + 6);
+	CHECK_EQ(env.regs[RSI], 104);
+	/* VMCLEAR + VMPTRLD: VMLAUNCH starts the guest from the VMCS. */
+	skip();
+	CHECK_EQ(vmcs_clear(env.vmcs), VMX_SUCCEED);
+	CHECK_EQ(vmcs_load(env.vmcs), VMX_SUCCEED);
+	CHECK_EQ(vmx_vcpu_enter(env.regs, false), EXIT_REASON_CPUID);
+	CHECK_EQ(vmcs_readl(GUEST_RIP), CODE + 9);
+	CHECK_EQ(env.regs[RSI], 105);
+	skip();
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 12);
+	CHECK_EQ(env.regs[RSI], 106);
+}
+
 int main(void)
 {
 	if (env_setup(&env)) {
@@ -1712,6 +1871,8 @@ int main(void)
 	RUN_TEST(task_switch_exits);
 	RUN_TEST(kvm_reset_state_guest);
 	RUN_TEST(host_state_after_exit);
+	RUN_TEST(resume_sees_root_changes);
+	RUN_TEST(resume_in_handler);
 	env_teardown(&env);
 	free(mem);
 	return 0;
