@@ -532,7 +532,7 @@ static void vmx_cache_guest_state(struct kvm_vcpu *vcpu)
 }
 
 /* EXIT_QUALIFICATION of the last exit, read once (KVM's vmx_get_exit_qual()). */
-static u64 vmx_get_exit_qual(struct kvm_vcpu *vcpu)
+static __always_inline u64 vmx_get_exit_qual(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 
@@ -803,14 +803,21 @@ static void vmx_read_exit_fields(struct vcpu_vmx *vmx)
 	u64 rip = vmcs_readl(GUEST_RIP), rflags = vmcs_readl(GUEST_RFLAGS);
 	u32 idt = vmcs_read32(IDT_VECTORING_INFO_FIELD), len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
 	u32 intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+	/*
+	 * Note, KVM reads the qualification on first use; here it is read with
+	 * the rest: the exits that go to userspace (I/O, EPT) all need it, and
+	 * one more VMREAD among five costs less than the test of every use.
+	 */
+	u64 qual = vmcs_readl(EXIT_QUALIFICATION);
 
 	vmx->vmcs_rip = rip;
 	vmx->vmcs_rflags = rflags;
 	vmx->idt_vectoring_info = idt;
 	vmx->exit_instr_len = len;
 	vmx->guest_intr = intr;
+	vmx->exit_qualification = qual;
 	vmx->rsp_cached = false;
-	vmx->exit_qual_cached = false;
+	vmx->exit_qual_cached = true;
 }
 
 static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
@@ -889,6 +896,7 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 		     VMX_ENTER_FAULT > VMX_ENTER_VMFAIL_INVALID);
 	if (unlikely(reason >= VMX_ENTER_FAULT)) {
 		vmx->fail = true;
+		vmx->exit_qual_cached = false;	/* no exit: VMREAD it if asked (it reads the old one) */
 		vmx->vm_instruction_error = reason == VMX_ENTER_VMFAIL_VALID ?
 					    vmcs_read32(VM_INSTRUCTION_ERROR) : 0;
 		vmx->exit_reason = reason;
@@ -1057,7 +1065,7 @@ static __attribute__((noinline)) int handle_string_io(struct kvm_vcpu *vcpu, u64
 				     vmcs_readl(GUEST_LINEAR_ADDRESS));
 }
 
-static int handle_io(struct kvm_vcpu *vcpu)
+static __always_inline int handle_io(struct kvm_vcpu *vcpu)
 {
 	u64 q = vmx_get_exit_qual(vcpu);
 
@@ -1189,12 +1197,26 @@ static int __vmx_handle_exit(struct kvm_vcpu *vcpu, enum exit_fastpath_completio
 	u32 exit_reason = vmx->exit_reason;
 	u16 basic = (u16)exit_reason;
 
-	/* The common case in one test: an exit the table handles (else in the order below). */
-	if (likely(!vmx->fail && !(exit_reason & VMX_EXIT_REASONS_FAILED_VMENTRY) &&
-		   fastpath != EXIT_FASTPATH_EXIT_HANDLED && fastpath != EXIT_FASTPATH_EXIT_USERSPACE &&
-		   basic < ARRAY_SIZE(kvm_vmx_exit_handlers) &&
-		   kvm_vmx_exit_handlers[basic]))
-		return kvm_vmx_exit_handlers[basic](vcpu);
+	/*
+	 * The common case in one compare: a basic exit reason below the
+	 * table's end excludes a failed VM entry (bit 31), VMLAUNCH/VMRESUME
+	 * failures (vmx->fail: VMX_ENTER_* values) and any other high bit;
+	 * then the hot handlers are called directly (KVM's RETPOLINE build),
+	 * the others through the table.  Else, in the order below.
+	 */
+	BUILD_BUG_ON(VMX_ENTER_FAULT < ARRAY_SIZE(kvm_vmx_exit_handlers));
+	if (likely(exit_reason < ARRAY_SIZE(kvm_vmx_exit_handlers) && fastpath == EXIT_FASTPATH_NONE)) {
+		if (exit_reason == EXIT_REASON_IO_INSTRUCTION)
+			return handle_io(vcpu);
+		if (exit_reason == EXIT_REASON_EPT_MISCONFIG)
+			return handle_ept_misconfig(vcpu);
+		if (exit_reason == EXIT_REASON_HLT)
+			return kvm_emulate_halt(vcpu);
+		if (exit_reason == EXIT_REASON_CPUID)
+			return kvm_emulate_cpuid(vcpu);
+		if (kvm_vmx_exit_handlers[exit_reason])
+			return kvm_vmx_exit_handlers[exit_reason](vcpu);
+	}
 	if (vmx->fail) {
 		/* VMLAUNCH/VMRESUME did not even start: KVM's "VM-instruction error". */
 		vcpu->run->exit_reason = KVM_EXIT_FAIL_ENTRY;
