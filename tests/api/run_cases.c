@@ -1003,6 +1003,66 @@ KVM_CASE(run_kick_immediate_exit_signal)
 	tg_destroy(&g);
 }
 
+/*
+ * A guest that exits for CPUID over and over (handled in "kernel": on
+ * userkvm vmx_vcpu_run() re-enters it itself, vmx_fastpath_reenter()) and
+ * a signal whose handler sets immediate_exit (QEMU's way): KVM_RUN ends
+ * with -EINTR and KVM_EXIT_INTR, and the guest does not go on: real KVM
+ * runs the handler once the thread has left the guest; userkvm, which the
+ * signal interrupts in the guest, must see immediate_exit at the next
+ * CPUID exit, so at most one more loop.  A re-entry that missed it would
+ * go on until the next host tick (about 1 ms: thousands of loops).
+ */
+static volatile uint64_t *kick_counter;
+static volatile uint64_t kick_counter_seen;
+static void kick_handler_snap(int sig)
+{
+	(void)sig;
+	kick_run->immediate_exit = 1;
+	kick_counter_seen = *kick_counter;
+}
+
+KVM_CASE(run_kick_cpuid_loop)
+{
+	struct sigaction sa = { .sa_handler = kick_handler_snap }, old;
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	struct tguest g;
+
+	if (tg_start(t, &g, g_lm_cpuid_spin, TG_LONG) < 0)
+		return;
+	kick_run = g.run;
+	kick_counter = (volatile uint64_t *)(g.mem + DATA);
+	*kick_counter = 0;
+	sigaction(SIGUSR1, &sa, &old);
+	/* Several rounds: a signal may also land where no re-entry follows. */
+	for (int round = 0; round < 5; round++) {
+		struct vcpu_thread v = { .t = t, .fd = g.vcpu, .run = g.run };
+		uint64_t before = *kick_counter, after;
+		pthread_t th;
+
+		g.run->immediate_exit = 0;
+		pthread_create(&th, NULL, xadd_thread, &v);
+		for (int i = 0; i < 1000 && *kick_counter < before + 1000; i++)
+			nanosleep(&ts, NULL);
+		CHECK(*kick_counter >= before + 1000, "the guest did not run: %llu loops",
+		      (unsigned long long)(*kick_counter - before));
+		pthread_kill(th, SIGUSR1);
+		pthread_join(th, NULL);
+		after = *kick_counter;
+		t_printf(t, "KVM_RUN = %ld %s exit %s", v.r, v.r < 0 ? t_errname(v.err) : "",
+			 tg_exit_name(v.exit_reason));
+		t_printf(t, "~loops after the handler: %llu",
+			 (unsigned long long)(after - kick_counter_seen));
+		CHECK(v.r == -1 && v.err == EINTR && v.exit_reason == KVM_EXIT_INTR, "r %ld exit %u",
+		      v.r, v.exit_reason);
+		CHECK(after - kick_counter_seen <= 1, "round %d: %llu loops after immediate_exit",
+		      round, (unsigned long long)(after - kick_counter_seen));
+	}
+	sigaction(SIGUSR1, &old, NULL);
+	g.run->immediate_exit = 0;
+	tg_destroy(&g);
+}
+
 /* ---- KVM_CAP_SYNC_REGS ---- */
 
 /* Registers through kvm_run->s.regs: valid after the run, dirty before it (as sync_regs_test). */

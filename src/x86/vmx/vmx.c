@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "kvm/kvm_host.h"
+#include "kvm/trace.h"
 #include "x86/kvm_x86_ops.h"
 #include "x86/vmx/capabilities.h"
 #include "x86/vmx/vmx.h"
@@ -820,13 +821,34 @@ static void vmx_read_exit_fields(struct vcpu_vmx *vmx)
 	vmx->exit_qual_cached = true;
 }
 
+/*
+ * After a fastpath exit that asks to re-enter (handle_fastpath_cpuid()),
+ * whether vmx_vcpu_run() may re-enter itself, as KVM's vmx_vcpu_run() did
+ * with its reenter_guest label (Linux 5.8-5.14), instead of returning to
+ * vcpu_enter_guest()'s loop: only when that loop would do nothing but
+ * re-enter, i.e. no tracing (kvm_entry/kvm_exit per entry), no in-kernel
+ * timers to poll and rearm (LAPIC, PIT: kvm_vcpu_exit_request() and the
+ * preemption timer), and no request or immediate_exit
+ * (kvm_vcpu_exit_request()).  The exit is counted as that loop counts it.
+ */
+static __always_inline bool vmx_fastpath_reenter(struct kvm_vcpu *vcpu)
+{
+	if (kvm_trace_mask || vcpu->arch.apic || vcpu->kvm->arch.vpit ||
+	    __atomic_load_n(&vcpu->requests, __ATOMIC_SEQ_CST) || READ_ONCE(vcpu->run->immediate_exit))
+		return false;
+	vcpu->stat->exits++;
+	return true;
+}
+
 static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	struct kvm_vcpu_arch *a = &vcpu->arch;
+	enum exit_fastpath_completion fastpath;
 	u64 rflags;
 	u32 reason;
 
+reenter_guest:
 	if (vmx->state_dirty) {
 		vmx_push_state(vcpu);
 		vmx->state_dirty = false;
@@ -917,7 +939,10 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	vmx_complete_interrupts(vcpu);
 	if ((u16)reason < KVM_STAT_EXIT_REASONS)
 		vcpu->stat->exit_reason[(u16)reason]++;
-	return vmx_exit_handlers_fastpath(vcpu);
+	fastpath = vmx_exit_handlers_fastpath(vcpu);
+	if (fastpath == EXIT_FASTPATH_REENTER_GUEST && vmx_fastpath_reenter(vcpu))
+		goto reenter_guest;
+	return fastpath;
 }
 
 static void vmx_get_exit_info(struct kvm_vcpu *vcpu, u32 *reason, u64 *info1, u64 *info2)
