@@ -1830,18 +1830,25 @@ static int kvm_vcpu_do_singlestep(struct kvm_vcpu *vcpu)
 	return 1;
 }
 
-int kvm_skip_emulated_instruction(struct kvm_vcpu *vcpu)
+static __attribute__((noinline)) int kvm_skip_emulated_instruction_step(struct kvm_vcpu *vcpu)
 {
-	u64 rflags = vcpu->arch.rflags;
-	int r;
-
-	/* Neither TF (before the skip) nor userspace stepping: a tail call. */
-	if (likely(!(rflags & X86_EFLAGS_TF) && !(vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP)))
-		return kvm_x86_call(skip_emulated_instruction)(vcpu);
-	r = kvm_x86_call(skip_emulated_instruction)(vcpu);
-	if (unlikely(!r))
+	if (unlikely(!kvm_x86_call(skip_emulated_instruction)(vcpu)))
 		return 0;
 	return kvm_vcpu_do_singlestep(vcpu);
+}
+
+static __always_inline int __kvm_skip_emulated_instruction(struct kvm_vcpu *vcpu)
+{
+	/* Neither TF (before the skip) nor userspace stepping: a tail call. */
+	if (likely(!(vcpu->arch.rflags & X86_EFLAGS_TF) &&
+		   !(vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP)))
+		return kvm_x86_call(skip_emulated_instruction)(vcpu);
+	return kvm_skip_emulated_instruction_step(vcpu);
+}
+
+int kvm_skip_emulated_instruction(struct kvm_vcpu *vcpu)
+{
+	return __kvm_skip_emulated_instruction(vcpu);
 }
 
 /*
@@ -1985,8 +1992,11 @@ static __attribute__((noinline)) int kvm_emulate_cpuid_slow(struct kvm_vcpu *vcp
 	return kvm_skip_emulated_instruction(vcpu);
 }
 
-/* The leaf the last CPUID asked for, tracing off: four GPRs and the skip, no frame. */
-int kvm_emulate_cpuid(struct kvm_vcpu *vcpu)
+/*
+ * The leaf the last CPUID asked for, tracing off: the four GPRs.  Return:
+ * false (nothing done) for any other case.
+ */
+static __always_inline bool kvm_cpuid_last(struct kvm_vcpu *vcpu)
 {
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 	struct kvm_cpuid_entry2 *e = a->cpuid_last;
@@ -1994,12 +2004,20 @@ int kvm_emulate_cpuid(struct kvm_vcpu *vcpu)
 
 	if (unlikely(!e || a->cpuid_last_function != (u32)r[VCPU_REGS_RAX] ||
 		     a->cpuid_last_index != (u32)r[VCPU_REGS_RCX] || kvm_trace_on(TRACE_KVM_CPUID)))
-		return kvm_emulate_cpuid_slow(vcpu);
+		return false;
 	r[VCPU_REGS_RAX] = e->eax;
 	r[VCPU_REGS_RBX] = e->ebx;
 	r[VCPU_REGS_RCX] = e->ecx;
 	r[VCPU_REGS_RDX] = e->edx;
-	return kvm_skip_emulated_instruction(vcpu);
+	return true;
+}
+
+/* The common case (kvm_cpuid_last()) is four GPRs and the skip, no frame. */
+int kvm_emulate_cpuid(struct kvm_vcpu *vcpu)
+{
+	if (unlikely(!kvm_cpuid_last(vcpu)))
+		return kvm_emulate_cpuid_slow(vcpu);
+	return __kvm_skip_emulated_instruction(vcpu);
 }
 
 /*
@@ -2014,7 +2032,11 @@ enum exit_fastpath_completion handle_fastpath_cpuid(struct kvm_vcpu *vcpu)
 {
 	if ((vcpu->arch.rflags & X86_EFLAGS_TF) || (vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP))
 		return EXIT_FASTPATH_NONE;
-	kvm_emulate_cpuid(vcpu);
+	/* Neither TF nor stepping (above): kvm_skip_emulated_instruction() is the vendor's skip. */
+	if (likely(kvm_cpuid_last(vcpu)))
+		kvm_x86_call(skip_emulated_instruction)(vcpu);
+	else
+		kvm_emulate_cpuid_slow(vcpu);
 	vcpu->stat->fastpath_exits++;
 	return EXIT_FASTPATH_REENTER_GUEST;
 }
@@ -2614,12 +2636,12 @@ static __attribute__((noinline)) int complete_fast_pio_out_saved(struct kvm_vcpu
 	return kvm_skip_emulated_instruction(vcpu);
 }
 
-static int complete_fast_pio_out(struct kvm_vcpu *vcpu)
+static __always_inline int complete_fast_pio_out(struct kvm_vcpu *vcpu)
 {
 	/* An ioctl saved the linear RIP meanwhile (kvm_cui_rip_unchanged()): compare it, out of line. */
 	if (unlikely(vcpu->arch.cui_linear_rip_saved))
 		return complete_fast_pio_out_saved(vcpu);
-	return kvm_skip_emulated_instruction(vcpu);
+	return __kvm_skip_emulated_instruction(vcpu);
 }
 
 static int complete_fast_pio_out_port_0x7e(struct kvm_vcpu *vcpu)
@@ -4146,7 +4168,7 @@ int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 			goto out;
 	}
 	/* Without an in-kernel LAPIC, userspace owns the TPR: kvm_run->cr8 is it. */
-	if (!vcpu->arch.apic) {
+	if (!vcpu->arch.apic && unlikely(run->cr8 != vcpu->arch.cr8)) {
 		if (kvm_set_cr8(vcpu, run->cr8)) {
 			r = -EINVAL;
 			goto out;
@@ -4156,7 +4178,8 @@ int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 		int (*cui)(struct kvm_vcpu *) = vcpu->arch.complete_userspace_io;
 
 		vcpu->arch.complete_userspace_io = NULL;
-		r = cui(vcpu);
+		/* The common one called directly (inline), as KVM's RETPOLINE builds do. */
+		r = likely(cui == complete_fast_pio_out) ? complete_fast_pio_out(vcpu) : cui(vcpu);
 		if (r <= 0)
 			goto out;
 	}

@@ -777,11 +777,12 @@ static enum exit_fastpath_completion vmx_exit_handlers_fastpath(struct kvm_vcpu 
 
 	if (unlikely(vmx->idt_vectoring_info & INTR_INFO_VALID_MASK))
 		return EXIT_FASTPATH_NONE;
+	/* CPUID first: the one a guest loops on (one compare, no jump table). */
+	if ((u16)vmx->exit_reason == EXIT_REASON_CPUID)
+		return handle_fastpath_cpuid(vcpu);
 	switch ((u16)vmx->exit_reason) {
 	case EXIT_REASON_MSR_WRITE:
 		return handle_fastpath_set_msr_irqoff(vcpu);
-	case EXIT_REASON_CPUID:
-		return handle_fastpath_cpuid(vcpu);
 	case EXIT_REASON_PREEMPTION_TIMER:
 		return handle_fastpath_preemption_timer(vcpu);
 	default:
@@ -907,6 +908,7 @@ reenter_guest:
 			vmx->preemption_timer = timer;
 		}
 	}
+reenter_after_cpuid:
 	reason = vmx_vcpu_enter(a->regs, vmx->launched);
 
 	vmx->state_in_hw = true;
@@ -940,8 +942,21 @@ reenter_guest:
 	if ((u16)reason < KVM_STAT_EXIT_REASONS)
 		vcpu->stat->exit_reason[(u16)reason]++;
 	fastpath = vmx_exit_handlers_fastpath(vcpu);
-	if (fastpath == EXIT_FASTPATH_REENTER_GUEST && vmx_fastpath_reenter(vcpu))
+	if (fastpath == EXIT_FASTPATH_REENTER_GUEST && vmx_fastpath_reenter(vcpu)) {
+		/*
+		 * A CPUID (handle_fastpath_cpuid()) changed four GPRs and RIP,
+		 * nothing else the checks above look at: with no in-kernel
+		 * timer (vmx_fastpath_reenter()) the preemption timer stays
+		 * off, RFLAGS is what the VMCS holds (TF and stepping take the
+		 * slow path), RSP was not read, no register group is dirty.
+		 */
+		if ((u16)reason == EXIT_REASON_CPUID) {
+			vmcs_writel(GUEST_RIP, a->regs[VCPU_REGS_RIP]);
+			vmx->vmcs_rip = a->regs[VCPU_REGS_RIP];
+			goto reenter_after_cpuid;
+		}
 		goto reenter_guest;
+	}
 	return fastpath;
 }
 
