@@ -2618,7 +2618,7 @@ static bool kvm_cui_rip_unchanged(struct kvm_vcpu *vcpu)
  * RIP meanwhile (KVM_SET_REGS), the instruction is dropped (KVM's
  * cui_linear_rip check).
  */
-static int complete_fast_pio_in(struct kvm_vcpu *vcpu)
+static __always_inline int complete_fast_pio_in(struct kvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 
@@ -2626,7 +2626,7 @@ static int complete_fast_pio_in(struct kvm_vcpu *vcpu)
 		return 1;
 	trace_kvm_pio(0, run->io.port, run->io.size, 1, *(u32 *)((u8 *)run + run->io.data_offset));
 	pio_set_rax(vcpu, run->io.size, (u8 *)run + run->io.data_offset);
-	return kvm_skip_emulated_instruction(vcpu);
+	return __kvm_skip_emulated_instruction(vcpu);
 }
 
 static __attribute__((noinline)) int complete_fast_pio_out_saved(struct kvm_vcpu *vcpu)
@@ -3687,10 +3687,13 @@ static __always_inline bool kvm_vcpu_events_pending(struct kvm_vcpu *vcpu)
 {
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 
-	return a->exception.injected | a->exception.pending | a->nmi_injected |
-	       a->interrupt.injected | (a->nmi_pending != 0) | (a->apic != NULL) |
-	       (__atomic_load_n(&a->nmi_queued, __ATOMIC_ACQUIRE) != 0) |
-	       (vcpu->run->request_interrupt_window != 0);
+	if (a->apic)
+		return true;
+	/* One test of the OR of them all (no compare per field). */
+	return (a->exception.injected | a->exception.pending | a->nmi_injected |
+		a->interrupt.injected | a->nmi_pending |
+		__atomic_load_n(&a->nmi_queued, __ATOMIC_ACQUIRE) |
+		vcpu->run->request_interrupt_window) != 0;
 }
 
 static void kvm_inject_pending_timer_irqs(struct kvm_vcpu *vcpu)
@@ -4179,7 +4182,12 @@ int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 
 		vcpu->arch.complete_userspace_io = NULL;
 		/* The common one called directly (inline), as KVM's RETPOLINE builds do. */
-		r = likely(cui == complete_fast_pio_out) ? complete_fast_pio_out(vcpu) : cui(vcpu);
+		if (likely(cui == complete_fast_pio_out))
+			r = complete_fast_pio_out(vcpu);
+		else if (cui == complete_fast_pio_in)
+			r = complete_fast_pio_in(vcpu);
+		else
+			r = cui(vcpu);
 		if (r <= 0)
 			goto out;
 	}

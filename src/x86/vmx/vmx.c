@@ -892,7 +892,9 @@ reenter_guest:
 	 * what was written and each entry counts down from it again: VMWRITEs
 	 * only on a change.
 	 */
-	if (cpu_has_vmx_preemption_timer(&vmcs_config)) {
+	/* No deadline, timer off: the common case in one compare each. */
+	if (unlikely(a->timer_tsc_left != ~0ull || vmx->preemption_timer != ~0u) &&
+	    cpu_has_vmx_preemption_timer(&vmcs_config)) {
 		u64 left = a->timer_tsc_left;
 		u32 timer = likely(left == ~0ull) ? ~0u :
 			    (u32)MIN(left >> (vmcs_config.misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK),
