@@ -506,8 +506,11 @@ static __attribute__((noinline)) long kvm_fd_ioctl_run(int fd, unsigned long req
 	else
 		r = kvm_file_ioctl(f, KVM_RUN, arg);
 	kvm_file_put(f);
-	if (unlikely(r < 0))
-		return kvm_fd_ioctl_done(fd, KVM_RUN, arg, r);
+	/* kvm_fd_ioctl_done() without the trace, which leaves KVM_RUN out. */
+	if (unlikely(r < 0)) {
+		errno = (int)-r;
+		return -1;
+	}
 	return r;
 }
 

@@ -1109,7 +1109,8 @@ static __attribute__((noinline)) int handle_string_io(struct kvm_vcpu *vcpu, u64
 
 static __always_inline int handle_io(struct kvm_vcpu *vcpu)
 {
-	u64 q = vmx_get_exit_qual(vcpu);
+	/* A VM exit (not a failed entry) read it (vmx_read_exit_fields()): no test, no VMREAD. */
+	u64 q = to_vmx(vcpu)->exit_qualification;
 
 	if (unlikely(q & 16))
 		return handle_string_io(vcpu, q);
