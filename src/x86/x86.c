@@ -3726,7 +3726,7 @@ static bool kvm_vcpu_exit_request(struct kvm_vcpu *vcpu, bool irqchip)
  * long as the fastpath says to re-enter, then the exit handler.
  * Return: > 0 to go on, 0 to exit to userspace, < 0 for an error.
  */
-static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
+static __always_inline int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 {
 	/*
 	 * In-kernel timers and INIT/SIPI exist only with an in-kernel LAPIC
@@ -4020,7 +4020,7 @@ static int vcpu_block(struct kvm_vcpu *vcpu)
 	return 1;
 }
 
-static int vcpu_run(struct kvm_vcpu *vcpu)
+static __always_inline int vcpu_run(struct kvm_vcpu *vcpu)
 {
 	int r;
 
@@ -4042,7 +4042,7 @@ static int vcpu_run(struct kvm_vcpu *vcpu)
 }
 
 /* post_kvm_run_save(): what userspace reads after every KVM_RUN. */
-static void post_kvm_run_save(struct kvm_vcpu *vcpu)
+static __always_inline void post_kvm_run_save(struct kvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 
@@ -4132,32 +4132,36 @@ static void store_regs(struct kvm_vcpu *vcpu)
  * KVM_RUN with immediate_exit set completes a pending exit and returns
  * -EINTR without entering the guest; exit_reason is left alone).
  */
-int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
+/* An AP that never got INIT (see below), out of line. */
+static __attribute__((noinline)) int kvm_vcpu_run_uninitialized(struct kvm_vcpu *vcpu)
+{
+	int r = -EAGAIN;
+
+	if (READ_ONCE(vcpu->run->immediate_exit))
+		return -EINTR;
+	if (kvm_vcpu_block(vcpu)) {
+		r = -EINTR;
+		vcpu->run->exit_reason = KVM_EXIT_INTR;
+		vcpu->stat->signal_exits++;
+	}
+	kvm_apic_accept_events(vcpu);
+	return r;
+}
+
+static __always_inline int __kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
-	sigset_t oldset;
 	int r;
 
 	kvm_x86_call(vcpu_load)(vcpu);
-	kvm_sigset_activate(vcpu, &oldset);
 	run->flags = 0;
 	/*
 	 * An application processor that never got INIT blocks until an INIT or
 	 * SIPI arrives, takes it and returns -EAGAIN (userspace runs it again:
 	 * then it waits in vcpu_run() for the SIPI), as KVM does.
 	 */
-	if (vcpu->arch.mp_state == KVM_MP_STATE_UNINITIALIZED) {
-		if (READ_ONCE(run->immediate_exit)) {
-			r = -EINTR;
-			goto out;
-		}
-		r = -EAGAIN;
-		if (kvm_vcpu_block(vcpu)) {
-			r = -EINTR;
-			run->exit_reason = KVM_EXIT_INTR;
-			vcpu->stat->signal_exits++;
-		}
-		kvm_apic_accept_events(vcpu);
+	if (unlikely(vcpu->arch.mp_state == KVM_MP_STATE_UNINITIALIZED)) {
+		r = kvm_vcpu_run_uninitialized(vcpu);
 		goto out;
 	}
 	if (unlikely((run->kvm_valid_regs | run->kvm_dirty_regs) & ~KVM_SYNC_X86_VALID_FIELDS)) {
@@ -4206,7 +4210,30 @@ out:
 	if (run->kvm_valid_regs)
 		store_regs(vcpu);
 	post_kvm_run_save(vcpu);
-	kvm_sigset_deactivate(vcpu, &oldset);
 	kvm_x86_call(vcpu_put)(vcpu);
 	return r;
+}
+
+/*
+ * KVM_RUN with the signal mask of KVM_SET_SIGNAL_MASK in force (QEMU's
+ * vCPU threads): out of line, so that the common KVM_RUN has no sigset_t
+ * to keep and no test of it after the run.  Note, KVM sets the mask after
+ * vcpu_load() and restores it before vcpu_put(); the two are independent.
+ */
+static __attribute__((noinline)) int kvm_arch_vcpu_ioctl_run_sigset(struct kvm_vcpu *vcpu)
+{
+	sigset_t oldset;
+	int r;
+
+	kvm_sigset_activate(vcpu, &oldset);
+	r = __kvm_arch_vcpu_ioctl_run(vcpu);
+	kvm_sigset_deactivate(vcpu, &oldset);
+	return r;
+}
+
+int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
+{
+	if (unlikely(vcpu->arch.sigset_active))
+		return kvm_arch_vcpu_ioctl_run_sigset(vcpu);
+	return __kvm_arch_vcpu_ioctl_run(vcpu);
 }
