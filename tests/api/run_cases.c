@@ -1063,6 +1063,92 @@ KVM_CASE(run_kick_cpuid_loop)
 	tg_destroy(&g);
 }
 
+/*
+ * KVM_SET_SIGNAL_MASK as QEMU uses it: the vCPU thread blocks SIGUSR1, the
+ * vCPU's mask does not, so a SIGUSR1 sent while the guest spins is taken
+ * during KVM_RUN (its handler sets immediate_exit): -EINTR, KVM_EXIT_INTR.
+ * After the run the thread's own mask (SIGUSR1 blocked) is back.  A
+ * watchdog sets immediate_exit after 2 s, so that a mask not in force ends
+ * the case with a failure instead of a hang (on userkvm).
+ */
+static volatile int sigmask_handled;
+static void sigmask_handler(int sig)
+{
+	(void)sig;
+	sigmask_handled = 1;
+	kick_run->immediate_exit = 1;
+}
+
+struct sigmask_thread {
+	struct vcpu_thread v;
+	int blocked_after;
+};
+
+static void *sigmask_run_thread(void *arg)
+{
+	struct sigmask_thread *s = arg;
+	sigset_t set, now;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	xadd_thread(&s->v);
+	pthread_sigmask(SIG_BLOCK, NULL, &now);
+	s->blocked_after = sigismember(&now, SIGUSR1);
+	/* The SIGUSR1 still pending if it was never taken: take it here. */
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	return NULL;
+}
+
+KVM_CASE(run_signal_mask_in_force)
+{
+	struct sigaction sa = { .sa_handler = sigmask_handler }, old;
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	struct {
+		struct kvm_signal_mask m;
+		unsigned char set[8];
+	} sm;
+	struct sigmask_thread s;
+	struct tguest g;
+	pthread_t th;
+	int i;
+
+	if (tg_start(t, &g, g_lm_spin, TG_LONG) < 0)
+		return;
+	memset(&sm, 0, sizeof(sm));
+	sm.m.len = 8;		/* nothing blocked while the vCPU runs */
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_SIGNAL_MASK, &sm));
+	memset(&s, 0, sizeof(s));
+	s.v.t = t;
+	s.v.fd = g.vcpu;
+	s.v.run = g.run;
+	kick_run = g.run;
+	sigmask_handled = 0;
+	g.run->immediate_exit = 0;
+	*(volatile uint64_t *)(g.mem + DATA) = 0;
+	sigaction(SIGUSR1, &sa, &old);
+	pthread_create(&th, NULL, sigmask_run_thread, &s);
+	for (i = 0; i < 1000 && !*(volatile uint64_t *)(g.mem + DATA); i++)
+		nanosleep(&ts, NULL);
+	CHECK(*(volatile uint64_t *)(g.mem + DATA), "the guest never ran");
+	pthread_kill(th, SIGUSR1);
+	for (i = 0; i < 200 && !sigmask_handled; i++)
+		nanosleep(&ts, NULL);
+	if (!sigmask_handled)
+		g.run->immediate_exit = 1;	/* the watchdog */
+	pthread_join(th, NULL);
+	sigaction(SIGUSR1, &old, NULL);
+	t_printf(t, "KVM_RUN = %ld %s exit %s, handler ran during the run: %d, blocked after: %d",
+		 s.v.r, s.v.r < 0 ? t_errname(s.v.err) : "", tg_exit_name(s.v.exit_reason),
+		 i < 200, s.blocked_after);
+	CHECK(i < 200, "SIGUSR1 was not taken during KVM_RUN");
+	CHECK(s.v.r == -1 && s.v.err == EINTR && s.v.exit_reason == KVM_EXIT_INTR, "r %ld exit %u",
+	      s.v.r, s.v.exit_reason);
+	CHECK(s.blocked_after, "the thread's signal mask was not restored after KVM_RUN");
+	g.run->immediate_exit = 0;
+	tg_destroy(&g);
+}
+
 /* ---- KVM_CAP_SYNC_REGS ---- */
 
 /* Registers through kvm_run->s.regs: valid after the run, dirty before it (as sync_regs_test). */
