@@ -3675,11 +3675,11 @@ static void kvm_check_and_inject_events(struct kvm_vcpu *vcpu)
 
 /*
  * Whether kvm_check_and_inject_events() may have anything to do: an event
- * to re-inject or inject, an NMI queued by another thread, an in-kernel
- * irqchip (whose interrupts it asks for), or userspace waiting for an
- * interrupt window.  KVM gates inject_pending_event() on KVM_REQ_EVENT;
- * here every source is looked at directly, a few loads on a VM exit that
- * left nothing pending.
+ * to re-inject or inject, an NMI queued by another thread, or userspace
+ * waiting for an interrupt window (an in-kernel LAPIC, whose interrupts it
+ * asks for, the caller tests first).  KVM gates inject_pending_event() on
+ * KVM_REQ_EVENT; here every source is looked at directly, a few loads on a
+ * VM exit that left nothing pending.
  */
 static __always_inline u64 __kvm_timer_host_tsc_left(struct kvm_vcpu *vcpu);
 
@@ -3687,8 +3687,6 @@ static __always_inline bool kvm_vcpu_events_pending(struct kvm_vcpu *vcpu)
 {
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 
-	if (a->apic)
-		return true;
 	/* One test of the OR of them all (no compare per field). */
 	return (a->exception.injected | a->exception.pending | a->nmi_injected |
 		a->interrupt.injected | a->nmi_pending |
@@ -3726,15 +3724,8 @@ static bool kvm_vcpu_exit_request(struct kvm_vcpu *vcpu, bool irqchip)
  * long as the fastpath says to re-enter, then the exit handler.
  * Return: > 0 to go on, 0 to exit to userspace, < 0 for an error.
  */
-static __always_inline int vcpu_enter_guest(struct kvm_vcpu *vcpu)
+static __always_inline int __vcpu_enter_guest(struct kvm_vcpu *vcpu, bool irqchip)
 {
-	/*
-	 * In-kernel timers and INIT/SIPI exist only with an in-kernel LAPIC
-	 * or PIT: without them (a VMM with its own devices) none of their
-	 * checks runs.  The LAPIC is made with the vCPU; a PIT made meanwhile
-	 * is seen at the next entry.
-	 */
-	bool irqchip = vcpu->arch.apic || vcpu->kvm->arch.vpit;
 	enum exit_fastpath_completion fastpath;
 	u64 req;
 
@@ -3758,7 +3749,8 @@ static __always_inline int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 		if (vcpu->arch.mp_state != KVM_MP_STATE_RUNNABLE)
 			return 1;
 	}
-	if (kvm_vcpu_events_pending(vcpu))
+	/* Note, !irqchip: no LAPIC, whose presence alone calls for the injection. */
+	if ((irqchip && vcpu->arch.apic) || kvm_vcpu_events_pending(vcpu))
 		kvm_check_and_inject_events(vcpu);
 	vcpu->arch.timer_tsc_left = irqchip ? __kvm_timer_host_tsc_left(vcpu) : ~0ull;
 
@@ -3813,6 +3805,25 @@ static __always_inline int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 	__atomic_store_n(&vcpu->arch.mode, OUTSIDE_GUEST_MODE, __ATOMIC_RELEASE);
 	vcpu->stat->exits++;
 	return kvm_x86_call(handle_exit)(vcpu, fastpath);
+}
+
+/* With an in-kernel LAPIC or PIT: the timer and INIT/SIPI checks, out of line. */
+static __attribute__((noinline)) int vcpu_enter_guest_irqchip(struct kvm_vcpu *vcpu)
+{
+	return __vcpu_enter_guest(vcpu, true);
+}
+
+/*
+ * In-kernel timers and INIT/SIPI exist only with an in-kernel LAPIC or
+ * PIT: without them (a VMM with its own devices) none of their checks is
+ * compiled into the path it takes.  The LAPIC is made with the vCPU; a PIT
+ * made meanwhile is seen at the next entry.
+ */
+static __always_inline int vcpu_enter_guest(struct kvm_vcpu *vcpu)
+{
+	if (vcpu->arch.apic || vcpu->kvm->arch.vpit)
+		return vcpu_enter_guest_irqchip(vcpu);
+	return __vcpu_enter_guest(vcpu, false);
 }
 
 /*
