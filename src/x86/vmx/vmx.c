@@ -706,13 +706,20 @@ static int vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu)
  * vmx_complete_interrupts(): an event whose delivery caused the exit (IDT
  * vectoring information) is queued again, to be injected on the next entry.
  */
-static void vmx_complete_interrupts(struct kvm_vcpu *vcpu)
+static __attribute__((noinline)) void __vmx_complete_interrupts(struct kvm_vcpu *vcpu, u32 info);
+
+/* @info: the IDT-vectoring information just read (no reload of vmx after the stores). */
+static __always_inline void vmx_complete_interrupts(struct kvm_vcpu *vcpu, u32 info)
+{
+	if (unlikely(info & INTR_INFO_VALID_MASK))
+		__vmx_complete_interrupts(vcpu, info);
+}
+
+static void __vmx_complete_interrupts(struct kvm_vcpu *vcpu, u32 info)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
-	u32 info = vmx->idt_vectoring_info, type;
+	u32 type;
 
-	if (!(info & INTR_INFO_VALID_MASK))
-		return;
 	type = info & INTR_INFO_INTR_TYPE_MASK;
 	if (type == INTR_TYPE_SOFT_EXCEPTION || type == INTR_TYPE_SOFT_INTR) {
 		/*
@@ -771,16 +778,15 @@ static enum exit_fastpath_completion handle_fastpath_preemption_timer(struct kvm
  * an event's delivery: that event must be injected again by
  * vcpu_enter_guest(), which a re-entry from here would skip.
  */
-static enum exit_fastpath_completion vmx_exit_handlers_fastpath(struct kvm_vcpu *vcpu)
+static __always_inline enum exit_fastpath_completion
+vmx_exit_handlers_fastpath(struct kvm_vcpu *vcpu, u32 exit_reason, u32 idt_vectoring_info)
 {
-	struct vcpu_vmx *vmx = to_vmx(vcpu);
-
-	if (unlikely(vmx->idt_vectoring_info & INTR_INFO_VALID_MASK))
+	if (unlikely(idt_vectoring_info & INTR_INFO_VALID_MASK))
 		return EXIT_FASTPATH_NONE;
 	/* CPUID first: the one a guest loops on (one compare, no jump table). */
-	if ((u16)vmx->exit_reason == EXIT_REASON_CPUID)
+	if ((u16)exit_reason == EXIT_REASON_CPUID)
 		return handle_fastpath_cpuid(vcpu);
-	switch ((u16)vmx->exit_reason) {
+	switch ((u16)exit_reason) {
 	case EXIT_REASON_MSR_WRITE:
 		return handle_fastpath_set_msr_irqoff(vcpu);
 	case EXIT_REASON_PREEMPTION_TIMER:
@@ -799,7 +805,7 @@ static enum exit_fastpath_completion vmx_exit_handlers_fastpath(struct kvm_vcpu 
  * segment bases (vmx_get_segment_base()) are read when a handler asks, as
  * in KVM.
  */
-static void vmx_read_exit_fields(struct vcpu_vmx *vmx)
+static __always_inline u32 vmx_read_exit_fields(struct kvm_vcpu *vcpu, struct vcpu_vmx *vmx)
 {
 	/* Into locals first: the stores to vmx cannot then make the VMREADs reload anything. */
 	u64 rip = vmcs_readl(GUEST_RIP), rflags = vmcs_readl(GUEST_RFLAGS);
@@ -820,6 +826,12 @@ static void vmx_read_exit_fields(struct vcpu_vmx *vmx)
 	vmx->exit_qualification = qual;
 	vmx->rsp_cached = false;
 	vmx->exit_qual_cached = true;
+	vcpu->arch.regs[VCPU_REGS_RIP] = rip;
+	/* kvm_get_rflags() hides the TF of KVM_GUESTDBG_SINGLESTEP */
+	if (unlikely(vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP))
+		rflags &= ~X86_EFLAGS_TF;
+	vcpu->arch.rflags = rflags;
+	return idt;
 }
 
 /*
@@ -847,7 +859,7 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 	enum exit_fastpath_completion fastpath;
 	u64 rflags;
-	u32 reason;
+	u32 reason, idt;
 
 reenter_guest:
 	if (vmx->state_dirty) {
@@ -930,20 +942,16 @@ reenter_after_cpuid:
 	}
 	vmx->launched = true;
 	vmx->exit_reason = reason;
-	vmx_read_exit_fields(vmx);
-	a->regs[VCPU_REGS_RIP] = vmx->vmcs_rip;
-	a->rflags = vmx->vmcs_rflags;
-	if (unlikely(a->guest_debug & KVM_GUESTDBG_SINGLESTEP))
-		a->rflags &= ~X86_EFLAGS_TF;	/* kvm_get_rflags() hides it */
+	idt = vmx_read_exit_fields(vcpu, vmx);
 	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
 		/* A VM exit cleared the valid bit (SDM 25.8.3); a failed entry may not have. */
 		vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
 		return EXIT_FASTPATH_NONE;
 	}
-	vmx_complete_interrupts(vcpu);
+	vmx_complete_interrupts(vcpu, idt);
 	if ((u16)reason < KVM_STAT_EXIT_REASONS)
 		vcpu->stat->exit_reason[(u16)reason]++;
-	fastpath = vmx_exit_handlers_fastpath(vcpu);
+	fastpath = vmx_exit_handlers_fastpath(vcpu, reason, idt);
 	if (fastpath == EXIT_FASTPATH_REENTER_GUEST && vmx_fastpath_reenter(vcpu)) {
 		/*
 		 * A CPUID (handle_fastpath_cpuid()) changed four GPRs and RIP,
