@@ -2566,7 +2566,7 @@ static __always_inline void pio_copy(u8 *dst, const void *src, int size)
 	}
 }
 
-static void pio_set_rax(struct kvm_vcpu *vcpu, int size, const u8 *data)
+static __always_inline void pio_set_rax(struct kvm_vcpu *vcpu, int size, const u8 *data)
 {
 	u64 *rax = &vcpu->arch.regs[VCPU_REGS_RAX];
 	u32 v = 0;
@@ -3753,6 +3753,7 @@ static __always_inline int __vcpu_enter_guest(struct kvm_vcpu *vcpu, bool irqchi
 	if ((irqchip && vcpu->arch.apic) || kvm_vcpu_events_pending(vcpu))
 		kvm_check_and_inject_events(vcpu);
 	vcpu->arch.timer_tsc_left = irqchip ? __kvm_timer_host_tsc_left(vcpu) : ~0ull;
+	vcpu->arch.entry_polls_timers = irqchip;
 
 	__atomic_store_n(&vcpu->arch.mode, IN_GUEST_MODE, __ATOMIC_SEQ_CST);
 	req = __atomic_load_n(&vcpu->requests, __ATOMIC_SEQ_CST);

@@ -841,12 +841,13 @@ static __always_inline u32 vmx_read_exit_fields(struct kvm_vcpu *vcpu, struct vc
  * vcpu_enter_guest()'s loop: only when that loop would do nothing but
  * re-enter, i.e. no tracing (kvm_entry/kvm_exit per entry), no in-kernel
  * timers to poll and rearm (LAPIC, PIT: kvm_vcpu_exit_request() and the
- * preemption timer), and no request or immediate_exit
+ * preemption timer; the loop decided that once, entry_polls_timers), and
+ * no request or immediate_exit
  * (kvm_vcpu_exit_request()).  The exit is counted as that loop counts it.
  */
 static __always_inline bool vmx_fastpath_reenter(struct kvm_vcpu *vcpu)
 {
-	if (kvm_trace_mask || vcpu->arch.apic || vcpu->kvm->arch.vpit ||
+	if (kvm_trace_mask || vcpu->arch.entry_polls_timers ||
 	    __atomic_load_n(&vcpu->requests, __ATOMIC_SEQ_CST) || READ_ONCE(vcpu->run->immediate_exit))
 		return false;
 	vcpu->stat->exits++;
