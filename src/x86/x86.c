@@ -4137,14 +4137,7 @@ static void store_regs(struct kvm_vcpu *vcpu)
 		kvm_vcpu_ioctl_x86_get_vcpu_events(vcpu, &run->s.regs.events);
 }
 
-/*
- * kvm_arch_vcpu_ioctl_run(), in KVM's order: an AP waiting for SIPI, the
- * sync_regs validity check, the CR8 of a userspace LAPIC, the completion
- * of the last exit (PIO, ...), and only then immediate_exit (so that
- * KVM_RUN with immediate_exit set completes a pending exit and returns
- * -EINTR without entering the guest; exit_reason is left alone).
- */
-/* An AP that never got INIT (see below), out of line. */
+/* An AP that never got INIT (see __kvm_arch_vcpu_ioctl_run()), out of line. */
 static __attribute__((noinline)) int kvm_vcpu_run_uninitialized(struct kvm_vcpu *vcpu)
 {
 	int r = -EAGAIN;
@@ -4160,6 +4153,13 @@ static __attribute__((noinline)) int kvm_vcpu_run_uninitialized(struct kvm_vcpu 
 	return r;
 }
 
+/*
+ * kvm_arch_vcpu_ioctl_run(), in KVM's order: an AP waiting for SIPI, the
+ * sync_regs validity check, the CR8 of a userspace LAPIC, the completion
+ * of the last exit (PIO, ...), and only then immediate_exit (so that
+ * KVM_RUN with immediate_exit set completes a pending exit and returns
+ * -EINTR without entering the guest; exit_reason is left alone).
+ */
 static __always_inline int __kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;

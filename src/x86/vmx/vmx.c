@@ -801,9 +801,10 @@ vmx_exit_handlers_fastpath(struct kvm_vcpu *vcpu, u32 exit_reason, u32 idt_vecto
  * path reads (RIP, RFLAGS; RSP on first use, vmx_cache_rsp()), the
  * IDT-vectoring information, the instruction length (every exit that
  * retires an instruction) and the interruptibility state (retirement,
- * interrupt windows).  The qualification (vmx_get_exit_qual()) and the
- * segment bases (vmx_get_segment_base()) are read when a handler asks, as
- * in KVM.
+ * interrupt windows), and the qualification (see below).  The segment
+ * bases (vmx_get_segment_base()) are read when a handler asks, as in KVM.
+ * RIP and RFLAGS go to vcpu->arch at once.  Return: the IDT-vectoring
+ * information.
  */
 static __always_inline u32 vmx_read_exit_fields(struct kvm_vcpu *vcpu, struct vcpu_vmx *vmx)
 {
