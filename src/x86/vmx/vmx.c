@@ -825,8 +825,6 @@ static __always_inline u32 vmx_read_exit_fields(struct kvm_vcpu *vcpu, struct vc
 	vmx->exit_instr_len = len;
 	vmx->guest_intr = intr;
 	vmx->exit_qualification = qual;
-	vmx->rsp_cached = false;
-	vmx->exit_qual_cached = true;
 	vcpu->arch.regs[VCPU_REGS_RIP] = rip;
 	/* kvm_get_rflags() hides the TF of KVM_GUESTDBG_SINGLESTEP */
 	if (unlikely(vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP))
@@ -927,14 +925,14 @@ reenter_guest:
 reenter_after_cpuid:
 	reason = vmx_vcpu_enter(a->regs, vmx->launched);
 
-	vmx->state_in_hw = true;
 	a->regs_avail = 0;	/* the VMCS holds the guest state again */
 	vmx->seg_base_cached = 0;
-	vmx->fail = false;
 	/* The VMX_ENTER_* values are above every exit reason (bits 30 and 16 are 0 in those). */
 	BUILD_BUG_ON(VMX_ENTER_FAULT > VMX_ENTER_VMFAIL_VALID ||
 		     VMX_ENTER_FAULT > VMX_ENTER_VMFAIL_INVALID);
 	if (unlikely(reason >= VMX_ENTER_FAULT)) {
+		vmx->state_in_hw = true;
+		vmx->rsp_cached = false;
 		vmx->fail = true;
 		vmx->exit_qual_cached = false;	/* no exit: VMREAD it if asked (it reads the old one) */
 		vmx->vm_instruction_error = reason == VMX_ENTER_VMFAIL_VALID ?
@@ -942,7 +940,18 @@ reenter_after_cpuid:
 		vmx->exit_reason = reason;
 		return EXIT_FASTPATH_NONE;
 	}
+	/*
+	 * The flags of a VM exit, adjacent in struct vcpu_vmx (one store):
+	 * launched, the state in the VMCS, nothing to write back (state_dirty
+	 * was cleared before the entry), RSP to be read on first use, the
+	 * qualification read below, the entry did not fail.
+	 */
 	vmx->launched = true;
+	vmx->state_in_hw = true;
+	vmx->state_dirty = false;
+	vmx->rsp_cached = false;
+	vmx->exit_qual_cached = true;
+	vmx->fail = false;
 	vmx->exit_reason = reason;
 	idt = vmx_read_exit_fields(vcpu, vmx);
 	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
