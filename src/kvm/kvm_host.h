@@ -7,6 +7,7 @@
 #ifndef USERKVM_KVM_HOST_H
 #define USERKVM_KVM_HOST_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <userkvm/kvm_compat.h>
 #include "util/types.h"
@@ -212,6 +213,35 @@ void kvm_put_kvm(struct kvm *kvm);
 long kvm_dev_ioctl(unsigned int ioctl, unsigned long arg);
 long kvm_vm_ioctl(struct kvm *kvm, unsigned int ioctl, unsigned long arg);
 long kvm_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned long arg);
+
+/*
+ * The process's generation (fork() makes a new one, kvm_main.c): a VM
+ * belongs to the one that created it (kvm->mm), as to its mm in KVM.
+ */
+extern unsigned long kvm_mm_generation;
+
+static inline unsigned long kvm_mm_current(void)
+{
+	return __atomic_load_n(&kvm_mm_generation, __ATOMIC_RELAXED);
+}
+
+/*
+ * KVM_RUN as kvm_vcpu_ioctl() does it (the checks of every vCPU ioctl,
+ * vcpu->mutex, -EINVAL for an argument), inline here so that the fd layer
+ * (api/kvm_fd.c) reaches kvm_arch_vcpu_ioctl_run() with no call between.
+ */
+static __always_inline long kvm_vcpu_ioctl_run(struct kvm_vcpu *vcpu, unsigned long arg)
+{
+	long r = -EINVAL;
+
+	if (vcpu->kvm->mm != kvm_mm_current() || READ_ONCE(vcpu->kvm->bugged))
+		return -EIO;
+	kvm_mutex_lock(&vcpu->mutex);
+	if (!arg)
+		r = kvm_arch_vcpu_ioctl_run(vcpu);
+	kvm_mutex_unlock(&vcpu->mutex);
+	return r;
+}
 void kvm_vm_release(struct kvm *kvm);
 void kvm_vcpu_release(struct kvm_vcpu *vcpu);
 

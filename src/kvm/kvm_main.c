@@ -546,7 +546,7 @@ static long kvm_active_vms;
  * process, so the child's VM and vCPU ioctls fail with -EIO, as in KVM.
  * No system call per ioctl (getpid() is one in current glibc).
  */
-static unsigned long kvm_mm_generation;
+unsigned long kvm_mm_generation;
 
 static void kvm_mm_atfork_child(void)
 {
@@ -571,10 +571,6 @@ void __kvm_mutex_unlock_slow(struct kvm_mutex *m)
 	syscall(SYS_futex, &m->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
-static unsigned long kvm_mm_current(void)
-{
-	return __atomic_load_n(&kvm_mm_generation, __ATOMIC_RELAXED);
-}
 
 long kvm_get_active_vms(void)
 {
@@ -1201,20 +1197,15 @@ long kvm_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned long arg
 {
 	long r;
 
+	if (ioctl == KVM_RUN)
+		return kvm_vcpu_ioctl_run(vcpu, arg);
 	if (vcpu->kvm->mm != kvm_mm_current() || READ_ONCE(vcpu->kvm->bugged))
 		return -EIO;
-	/* KVM_RUN (the hot one) is a KVMIO ioctl: one compare settles it. */
-	if (unlikely(ioctl != KVM_RUN && _IOC_TYPE(ioctl) != KVMIO))
+	if (unlikely(_IOC_TYPE(ioctl) != KVMIO))
 		return -EINVAL;
 
 	kvm_mutex_lock(&vcpu->mutex);
 	switch (ioctl) {
-	case KVM_RUN:
-		r = -EINVAL;
-		if (arg)
-			break;
-		r = kvm_arch_vcpu_ioctl_run(vcpu);
-		break;
 	case KVM_GET_STATS_FD:
 		r = kvm_vcpu_ioctl_get_stats_fd(vcpu);
 		break;

@@ -1831,18 +1831,25 @@ static int kvm_vcpu_do_singlestep(struct kvm_vcpu *vcpu)
 	return 1;
 }
 
-int kvm_skip_emulated_instruction(struct kvm_vcpu *vcpu)
+static __attribute__((noinline)) int kvm_skip_emulated_instruction_step(struct kvm_vcpu *vcpu)
 {
-	u64 rflags = vcpu->arch.rflags;
-	int r;
-
-	/* Neither TF (before the skip) nor userspace stepping: a tail call. */
-	if (likely(!(rflags & X86_EFLAGS_TF) && !(vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP)))
-		return kvm_x86_call(skip_emulated_instruction)(vcpu);
-	r = kvm_x86_call(skip_emulated_instruction)(vcpu);
-	if (unlikely(!r))
+	if (unlikely(!kvm_x86_call(skip_emulated_instruction)(vcpu)))
 		return 0;
 	return kvm_vcpu_do_singlestep(vcpu);
+}
+
+static __always_inline int __kvm_skip_emulated_instruction(struct kvm_vcpu *vcpu)
+{
+	/* Neither TF (before the skip) nor userspace stepping: a tail call. */
+	if (likely(!(vcpu->arch.rflags & X86_EFLAGS_TF) &&
+		   !(vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP)))
+		return kvm_x86_call(skip_emulated_instruction)(vcpu);
+	return kvm_skip_emulated_instruction_step(vcpu);
+}
+
+int kvm_skip_emulated_instruction(struct kvm_vcpu *vcpu)
+{
+	return __kvm_skip_emulated_instruction(vcpu);
 }
 
 /*
@@ -1986,8 +1993,11 @@ static __attribute__((noinline)) int kvm_emulate_cpuid_slow(struct kvm_vcpu *vcp
 	return kvm_skip_emulated_instruction(vcpu);
 }
 
-/* The leaf the last CPUID asked for, tracing off: four GPRs and the skip, no frame. */
-int kvm_emulate_cpuid(struct kvm_vcpu *vcpu)
+/*
+ * The leaf the last CPUID asked for, tracing off: the four GPRs.  Return:
+ * false (nothing done) for any other case.
+ */
+static __always_inline bool kvm_cpuid_last(struct kvm_vcpu *vcpu)
 {
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 	struct kvm_cpuid_entry2 *e = a->cpuid_last;
@@ -1995,12 +2005,20 @@ int kvm_emulate_cpuid(struct kvm_vcpu *vcpu)
 
 	if (unlikely(!e || a->cpuid_last_function != (u32)r[VCPU_REGS_RAX] ||
 		     a->cpuid_last_index != (u32)r[VCPU_REGS_RCX] || kvm_trace_on(TRACE_KVM_CPUID)))
-		return kvm_emulate_cpuid_slow(vcpu);
+		return false;
 	r[VCPU_REGS_RAX] = e->eax;
 	r[VCPU_REGS_RBX] = e->ebx;
 	r[VCPU_REGS_RCX] = e->ecx;
 	r[VCPU_REGS_RDX] = e->edx;
-	return kvm_skip_emulated_instruction(vcpu);
+	return true;
+}
+
+/* The common case (kvm_cpuid_last()) is four GPRs and the skip, no frame. */
+int kvm_emulate_cpuid(struct kvm_vcpu *vcpu)
+{
+	if (unlikely(!kvm_cpuid_last(vcpu)))
+		return kvm_emulate_cpuid_slow(vcpu);
+	return __kvm_skip_emulated_instruction(vcpu);
 }
 
 /*
@@ -2015,7 +2033,11 @@ enum exit_fastpath_completion handle_fastpath_cpuid(struct kvm_vcpu *vcpu)
 {
 	if ((vcpu->arch.rflags & X86_EFLAGS_TF) || (vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP))
 		return EXIT_FASTPATH_NONE;
-	kvm_emulate_cpuid(vcpu);
+	/* Neither TF nor stepping (above): kvm_skip_emulated_instruction() is the vendor's skip. */
+	if (likely(kvm_cpuid_last(vcpu)))
+		kvm_x86_call(skip_emulated_instruction)(vcpu);
+	else
+		kvm_emulate_cpuid_slow(vcpu);
 	vcpu->stat->fastpath_exits++;
 	return EXIT_FASTPATH_REENTER_GUEST;
 }
@@ -2545,7 +2567,7 @@ static __always_inline void pio_copy(u8 *dst, const void *src, int size)
 	}
 }
 
-static void pio_set_rax(struct kvm_vcpu *vcpu, int size, const u8 *data)
+static __always_inline void pio_set_rax(struct kvm_vcpu *vcpu, int size, const u8 *data)
 {
 	u64 *rax = &vcpu->arch.regs[VCPU_REGS_RAX];
 	u32 v = 0;
@@ -2597,7 +2619,7 @@ static bool kvm_cui_rip_unchanged(struct kvm_vcpu *vcpu)
  * RIP meanwhile (KVM_SET_REGS), the instruction is dropped (KVM's
  * cui_linear_rip check).
  */
-static int complete_fast_pio_in(struct kvm_vcpu *vcpu)
+static __always_inline int complete_fast_pio_in(struct kvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 
@@ -2605,7 +2627,7 @@ static int complete_fast_pio_in(struct kvm_vcpu *vcpu)
 		return 1;
 	trace_kvm_pio(0, run->io.port, run->io.size, 1, *(u32 *)((u8 *)run + run->io.data_offset));
 	pio_set_rax(vcpu, run->io.size, (u8 *)run + run->io.data_offset);
-	return kvm_skip_emulated_instruction(vcpu);
+	return __kvm_skip_emulated_instruction(vcpu);
 }
 
 static __attribute__((noinline)) int complete_fast_pio_out_saved(struct kvm_vcpu *vcpu)
@@ -2615,12 +2637,12 @@ static __attribute__((noinline)) int complete_fast_pio_out_saved(struct kvm_vcpu
 	return kvm_skip_emulated_instruction(vcpu);
 }
 
-static int complete_fast_pio_out(struct kvm_vcpu *vcpu)
+static __always_inline int complete_fast_pio_out(struct kvm_vcpu *vcpu)
 {
 	/* An ioctl saved the linear RIP meanwhile (kvm_cui_rip_unchanged()): compare it, out of line. */
 	if (unlikely(vcpu->arch.cui_linear_rip_saved))
 		return complete_fast_pio_out_saved(vcpu);
-	return kvm_skip_emulated_instruction(vcpu);
+	return __kvm_skip_emulated_instruction(vcpu);
 }
 
 static int complete_fast_pio_out_port_0x7e(struct kvm_vcpu *vcpu)
@@ -3770,11 +3792,11 @@ static void kvm_check_and_inject_events(struct kvm_vcpu *vcpu)
 
 /*
  * Whether kvm_check_and_inject_events() may have anything to do: an event
- * to re-inject or inject, an NMI queued by another thread, an in-kernel
- * irqchip (whose interrupts it asks for), or userspace waiting for an
- * interrupt window.  KVM gates inject_pending_event() on KVM_REQ_EVENT;
- * here every source is looked at directly, a few loads on a VM exit that
- * left nothing pending.
+ * to re-inject or inject, an NMI queued by another thread, or userspace
+ * waiting for an interrupt window (an in-kernel LAPIC, whose interrupts it
+ * asks for, the caller tests first).  KVM gates inject_pending_event() on
+ * KVM_REQ_EVENT; here every source is looked at directly, a few loads on a
+ * VM exit that left nothing pending.
  */
 static __always_inline u64 __kvm_timer_host_tsc_left(struct kvm_vcpu *vcpu);
 
@@ -3782,10 +3804,11 @@ static __always_inline bool kvm_vcpu_events_pending(struct kvm_vcpu *vcpu)
 {
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 
-	return a->exception.injected | a->exception.pending | a->nmi_injected |
-	       a->interrupt.injected | (a->nmi_pending != 0) | (a->apic != NULL) |
-	       (__atomic_load_n(&a->nmi_queued, __ATOMIC_ACQUIRE) != 0) |
-	       (vcpu->run->request_interrupt_window != 0);
+	/* One test of the OR of them all (no compare per field). */
+	return (a->exception.injected | a->exception.pending | a->nmi_injected |
+		a->interrupt.injected | a->nmi_pending |
+		__atomic_load_n(&a->nmi_queued, __ATOMIC_ACQUIRE) |
+		vcpu->run->request_interrupt_window) != 0;
 }
 
 static void kvm_inject_pending_timer_irqs(struct kvm_vcpu *vcpu)
@@ -3818,15 +3841,8 @@ static bool kvm_vcpu_exit_request(struct kvm_vcpu *vcpu, bool irqchip)
  * long as the fastpath says to re-enter, then the exit handler.
  * Return: > 0 to go on, 0 to exit to userspace, < 0 for an error.
  */
-static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
+static __always_inline int __vcpu_enter_guest(struct kvm_vcpu *vcpu, bool irqchip)
 {
-	/*
-	 * In-kernel timers and INIT/SIPI exist only with an in-kernel LAPIC
-	 * or PIT: without them (a VMM with its own devices) none of their
-	 * checks runs.  The LAPIC is made with the vCPU; a PIT made meanwhile
-	 * is seen at the next entry.
-	 */
-	bool irqchip = vcpu->arch.apic || vcpu->kvm->arch.vpit;
 	enum exit_fastpath_completion fastpath;
 	u64 req;
 
@@ -3850,9 +3866,11 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 		if (vcpu->arch.mp_state != KVM_MP_STATE_RUNNABLE)
 			return 1;
 	}
-	if (kvm_vcpu_events_pending(vcpu))
+	/* Note, !irqchip: no LAPIC, whose presence alone calls for the injection. */
+	if ((irqchip && vcpu->arch.apic) || kvm_vcpu_events_pending(vcpu))
 		kvm_check_and_inject_events(vcpu);
 	vcpu->arch.timer_tsc_left = irqchip ? __kvm_timer_host_tsc_left(vcpu) : ~0ull;
+	vcpu->arch.entry_polls_timers = irqchip;
 
 	__atomic_store_n(&vcpu->arch.mode, IN_GUEST_MODE, __ATOMIC_SEQ_CST);
 	req = __atomic_load_n(&vcpu->requests, __ATOMIC_SEQ_CST);
@@ -3905,6 +3923,25 @@ static int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 	__atomic_store_n(&vcpu->arch.mode, OUTSIDE_GUEST_MODE, __ATOMIC_RELEASE);
 	vcpu->stat->exits++;
 	return kvm_x86_call(handle_exit)(vcpu, fastpath);
+}
+
+/* With an in-kernel LAPIC or PIT: the timer and INIT/SIPI checks, out of line. */
+static __attribute__((noinline)) int vcpu_enter_guest_irqchip(struct kvm_vcpu *vcpu)
+{
+	return __vcpu_enter_guest(vcpu, true);
+}
+
+/*
+ * In-kernel timers and INIT/SIPI exist only with an in-kernel LAPIC or
+ * PIT: without them (a VMM with its own devices) none of their checks is
+ * compiled into the path it takes.  The LAPIC is made with the vCPU; a PIT
+ * made meanwhile is seen at the next entry.
+ */
+static __always_inline int vcpu_enter_guest(struct kvm_vcpu *vcpu)
+{
+	if (vcpu->arch.apic || vcpu->kvm->arch.vpit)
+		return vcpu_enter_guest_irqchip(vcpu);
+	return __vcpu_enter_guest(vcpu, false);
 }
 
 /*
@@ -4112,7 +4149,7 @@ static int vcpu_block(struct kvm_vcpu *vcpu)
 	return 1;
 }
 
-static int vcpu_run(struct kvm_vcpu *vcpu)
+static __always_inline int vcpu_run(struct kvm_vcpu *vcpu)
 {
 	int r;
 
@@ -4134,7 +4171,7 @@ static int vcpu_run(struct kvm_vcpu *vcpu)
 }
 
 /* post_kvm_run_save(): what userspace reads after every KVM_RUN. */
-static void post_kvm_run_save(struct kvm_vcpu *vcpu)
+static __always_inline void post_kvm_run_save(struct kvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 
@@ -4217,6 +4254,22 @@ static void store_regs(struct kvm_vcpu *vcpu)
 		kvm_vcpu_ioctl_x86_get_vcpu_events(vcpu, &run->s.regs.events);
 }
 
+/* An AP that never got INIT (see __kvm_arch_vcpu_ioctl_run()), out of line. */
+static __attribute__((noinline)) int kvm_vcpu_run_uninitialized(struct kvm_vcpu *vcpu)
+{
+	int r = -EAGAIN;
+
+	if (READ_ONCE(vcpu->run->immediate_exit))
+		return -EINTR;
+	if (kvm_vcpu_block(vcpu)) {
+		r = -EINTR;
+		vcpu->run->exit_reason = KVM_EXIT_INTR;
+		vcpu->stat->signal_exits++;
+	}
+	kvm_apic_accept_events(vcpu);
+	return r;
+}
+
 /*
  * kvm_arch_vcpu_ioctl_run(), in KVM's order: an AP waiting for SIPI, the
  * sync_regs validity check, the CR8 of a userspace LAPIC, the completion
@@ -4224,32 +4277,20 @@ static void store_regs(struct kvm_vcpu *vcpu)
  * KVM_RUN with immediate_exit set completes a pending exit and returns
  * -EINTR without entering the guest; exit_reason is left alone).
  */
-int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
+static __always_inline int __kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
-	sigset_t oldset;
 	int r;
 
 	kvm_x86_call(vcpu_load)(vcpu);
-	kvm_sigset_activate(vcpu, &oldset);
 	run->flags = 0;
 	/*
 	 * An application processor that never got INIT blocks until an INIT or
 	 * SIPI arrives, takes it and returns -EAGAIN (userspace runs it again:
 	 * then it waits in vcpu_run() for the SIPI), as KVM does.
 	 */
-	if (vcpu->arch.mp_state == KVM_MP_STATE_UNINITIALIZED) {
-		if (READ_ONCE(run->immediate_exit)) {
-			r = -EINTR;
-			goto out;
-		}
-		r = -EAGAIN;
-		if (kvm_vcpu_block(vcpu)) {
-			r = -EINTR;
-			run->exit_reason = KVM_EXIT_INTR;
-			vcpu->stat->signal_exits++;
-		}
-		kvm_apic_accept_events(vcpu);
+	if (unlikely(vcpu->arch.mp_state == KVM_MP_STATE_UNINITIALIZED)) {
+		r = kvm_vcpu_run_uninitialized(vcpu);
 		goto out;
 	}
 	if (unlikely((run->kvm_valid_regs | run->kvm_dirty_regs) & ~KVM_SYNC_X86_VALID_FIELDS)) {
@@ -4263,7 +4304,7 @@ int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 			goto out;
 	}
 	/* Without an in-kernel LAPIC, userspace owns the TPR: kvm_run->cr8 is it. */
-	if (!vcpu->arch.apic) {
+	if (!vcpu->arch.apic && unlikely(run->cr8 != vcpu->arch.cr8)) {
 		if (kvm_set_cr8(vcpu, run->cr8)) {
 			r = -EINVAL;
 			goto out;
@@ -4273,7 +4314,13 @@ int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 		int (*cui)(struct kvm_vcpu *) = vcpu->arch.complete_userspace_io;
 
 		vcpu->arch.complete_userspace_io = NULL;
-		r = cui(vcpu);
+		/* The common one called directly (inline), as KVM's RETPOLINE builds do. */
+		if (likely(cui == complete_fast_pio_out))
+			r = complete_fast_pio_out(vcpu);
+		else if (cui == complete_fast_pio_in)
+			r = complete_fast_pio_in(vcpu);
+		else
+			r = cui(vcpu);
 		if (r <= 0)
 			goto out;
 	}
@@ -4292,7 +4339,30 @@ out:
 	if (run->kvm_valid_regs)
 		store_regs(vcpu);
 	post_kvm_run_save(vcpu);
-	kvm_sigset_deactivate(vcpu, &oldset);
 	kvm_x86_call(vcpu_put)(vcpu);
 	return r;
+}
+
+/*
+ * KVM_RUN with the signal mask of KVM_SET_SIGNAL_MASK in force (QEMU's
+ * vCPU threads): out of line, so that the common KVM_RUN has no sigset_t
+ * to keep and no test of it after the run.  Note, KVM sets the mask after
+ * vcpu_load() and restores it before vcpu_put(); the two are independent.
+ */
+static __attribute__((noinline)) int kvm_arch_vcpu_ioctl_run_sigset(struct kvm_vcpu *vcpu)
+{
+	sigset_t oldset;
+	int r;
+
+	kvm_sigset_activate(vcpu, &oldset);
+	r = __kvm_arch_vcpu_ioctl_run(vcpu);
+	kvm_sigset_deactivate(vcpu, &oldset);
+	return r;
+}
+
+int kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
+{
+	if (unlikely(vcpu->arch.sigset_active))
+		return kvm_arch_vcpu_ioctl_run_sigset(vcpu);
+	return __kvm_arch_vcpu_ioctl_run(vcpu);
 }

@@ -282,6 +282,12 @@ struct kvm_vcpu_arch {
 	u64 halt_poll_ns;		/* the halt-polling window now (kvm_vcpu_halt()) */
 	/* host TSC ticks to the next timer deadline at VM entry (preemption timer), ~0 = none */
 	u64 timer_tsc_left;
+	/*
+	 * The vcpu_enter_guest() in progress polls in-kernel timers (LAPIC,
+	 * PIT) between fastpath re-entries: the vendor may not re-enter by
+	 * itself (vmx_fastpath_reenter()).
+	 */
+	bool entry_polls_timers;
 
 	/* MSRs (msr.c) */
 	u32 sysenter_cs;

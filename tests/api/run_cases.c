@@ -1003,6 +1003,152 @@ KVM_CASE(run_kick_immediate_exit_signal)
 	tg_destroy(&g);
 }
 
+/*
+ * A guest that exits for CPUID over and over (handled in "kernel": on
+ * userkvm vmx_vcpu_run() re-enters it itself, vmx_fastpath_reenter()) and
+ * a signal whose handler sets immediate_exit (QEMU's way): KVM_RUN ends
+ * with -EINTR and KVM_EXIT_INTR, and the guest does not go on: real KVM
+ * runs the handler once the thread has left the guest; userkvm, which the
+ * signal interrupts in the guest, must see immediate_exit at the next
+ * CPUID exit, so at most one more loop.  A re-entry that missed it would
+ * go on until the next host tick (about 1 ms: thousands of loops).
+ */
+static volatile uint64_t *kick_counter;
+static volatile uint64_t kick_counter_seen;
+static void kick_handler_snap(int sig)
+{
+	(void)sig;
+	kick_run->immediate_exit = 1;
+	kick_counter_seen = *kick_counter;
+}
+
+KVM_CASE(run_kick_cpuid_loop)
+{
+	struct sigaction sa = { .sa_handler = kick_handler_snap }, old;
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	struct tguest g;
+
+	if (tg_start(t, &g, g_lm_cpuid_spin, TG_LONG) < 0)
+		return;
+	kick_run = g.run;
+	kick_counter = (volatile uint64_t *)(g.mem + DATA);
+	*kick_counter = 0;
+	sigaction(SIGUSR1, &sa, &old);
+	/* Several rounds: a signal may also land where no re-entry follows. */
+	for (int round = 0; round < 5; round++) {
+		struct vcpu_thread v = { .t = t, .fd = g.vcpu, .run = g.run };
+		uint64_t before = *kick_counter, after;
+		pthread_t th;
+
+		g.run->immediate_exit = 0;
+		pthread_create(&th, NULL, xadd_thread, &v);
+		for (int i = 0; i < 1000 && *kick_counter < before + 1000; i++)
+			nanosleep(&ts, NULL);
+		CHECK(*kick_counter >= before + 1000, "the guest did not run: %llu loops",
+		      (unsigned long long)(*kick_counter - before));
+		pthread_kill(th, SIGUSR1);
+		pthread_join(th, NULL);
+		after = *kick_counter;
+		t_printf(t, "KVM_RUN = %ld %s exit %s", v.r, v.r < 0 ? t_errname(v.err) : "",
+			 tg_exit_name(v.exit_reason));
+		t_printf(t, "~loops after the handler: %llu",
+			 (unsigned long long)(after - kick_counter_seen));
+		CHECK(v.r == -1 && v.err == EINTR && v.exit_reason == KVM_EXIT_INTR, "r %ld exit %u",
+		      v.r, v.exit_reason);
+		CHECK(after - kick_counter_seen <= 1, "round %d: %llu loops after immediate_exit",
+		      round, (unsigned long long)(after - kick_counter_seen));
+	}
+	sigaction(SIGUSR1, &old, NULL);
+	g.run->immediate_exit = 0;
+	tg_destroy(&g);
+}
+
+/*
+ * KVM_SET_SIGNAL_MASK as QEMU uses it: the vCPU thread blocks SIGUSR1, the
+ * vCPU's mask does not, so a SIGUSR1 sent while the guest spins is taken
+ * during KVM_RUN (its handler sets immediate_exit): -EINTR, KVM_EXIT_INTR.
+ * After the run the thread's own mask (SIGUSR1 blocked) is back.  A
+ * watchdog sets immediate_exit after 2 s, so that a mask not in force ends
+ * the case with a failure instead of a hang (on userkvm).
+ */
+static volatile int sigmask_handled;
+static void sigmask_handler(int sig)
+{
+	(void)sig;
+	sigmask_handled = 1;
+	kick_run->immediate_exit = 1;
+}
+
+struct sigmask_thread {
+	struct vcpu_thread v;
+	int blocked_after;
+};
+
+static void *sigmask_run_thread(void *arg)
+{
+	struct sigmask_thread *s = arg;
+	sigset_t set, now;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	xadd_thread(&s->v);
+	pthread_sigmask(SIG_BLOCK, NULL, &now);
+	s->blocked_after = sigismember(&now, SIGUSR1);
+	/* The SIGUSR1 still pending if it was never taken: take it here. */
+	pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+	return NULL;
+}
+
+KVM_CASE(run_signal_mask_in_force)
+{
+	struct sigaction sa = { .sa_handler = sigmask_handler }, old;
+	struct timespec ts = { 0, 10 * 1000 * 1000 };
+	struct {
+		struct kvm_signal_mask m;
+		unsigned char set[8];
+	} sm;
+	struct sigmask_thread s;
+	struct tguest g;
+	pthread_t th;
+	int i;
+
+	if (tg_start(t, &g, g_lm_spin, TG_LONG) < 0)
+		return;
+	memset(&sm, 0, sizeof(sm));
+	sm.m.len = 8;		/* nothing blocked while the vCPU runs */
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_SIGNAL_MASK, &sm));
+	memset(&s, 0, sizeof(s));
+	s.v.t = t;
+	s.v.fd = g.vcpu;
+	s.v.run = g.run;
+	kick_run = g.run;
+	sigmask_handled = 0;
+	g.run->immediate_exit = 0;
+	*(volatile uint64_t *)(g.mem + DATA) = 0;
+	sigaction(SIGUSR1, &sa, &old);
+	pthread_create(&th, NULL, sigmask_run_thread, &s);
+	for (i = 0; i < 1000 && !*(volatile uint64_t *)(g.mem + DATA); i++)
+		nanosleep(&ts, NULL);
+	CHECK(*(volatile uint64_t *)(g.mem + DATA), "the guest never ran");
+	pthread_kill(th, SIGUSR1);
+	for (i = 0; i < 200 && !sigmask_handled; i++)
+		nanosleep(&ts, NULL);
+	if (!sigmask_handled)
+		g.run->immediate_exit = 1;	/* the watchdog */
+	pthread_join(th, NULL);
+	sigaction(SIGUSR1, &old, NULL);
+	t_printf(t, "KVM_RUN = %ld %s exit %s, handler ran during the run: %d, blocked after: %d",
+		 s.v.r, s.v.r < 0 ? t_errname(s.v.err) : "", tg_exit_name(s.v.exit_reason),
+		 i < 200, s.blocked_after);
+	CHECK(i < 200, "SIGUSR1 was not taken during KVM_RUN");
+	CHECK(s.v.r == -1 && s.v.err == EINTR && s.v.exit_reason == KVM_EXIT_INTR, "r %ld exit %u",
+	      s.v.r, s.v.exit_reason);
+	CHECK(s.blocked_after, "the thread's signal mask was not restored after KVM_RUN");
+	g.run->immediate_exit = 0;
+	tg_destroy(&g);
+}
+
 /* ---- KVM_CAP_SYNC_REGS ---- */
 
 /* Registers through kvm_run->s.regs: valid after the run, dirty before it (as sync_regs_test). */

@@ -500,6 +500,17 @@ GUEST(g_lm_spin)
 END(g_lm_spin)
 #undef G
 
+/* CPUID forever (an in-kernel exit each time), counting in DATA (the kick case) */
+#define G g_lm_cpuid_spin
+GUEST(g_lm_cpuid_spin)
+1:	xor %eax, %eax
+	xor %ecx, %ecx
+	cpuid
+	incq DATA
+	jmp 1b
+END(g_lm_cpuid_spin)
+#undef G
+
 /* count in RBX, report it at each OUT; the sync_regs case changes registers between runs */
 #define G g_lm_sync
 GUEST(g_lm_sync)

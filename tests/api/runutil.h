@@ -49,6 +49,7 @@ GUEST_DECL(g_lm_dirty);
 GUEST_DECL(g_lm_read);
 GUEST_DECL(g_lm_xadd);
 GUEST_DECL(g_lm_spin);
+GUEST_DECL(g_lm_cpuid_spin);
 GUEST_DECL(g_lm_sync);
 GUEST_DECL(g_lm_rsp);
 

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "kvm/kvm_host.h"
+#include "kvm/trace.h"
 #include "x86/kvm_x86_ops.h"
 #include "x86/vmx/capabilities.h"
 #include "x86/vmx/vmx.h"
@@ -532,7 +533,7 @@ static void vmx_cache_guest_state(struct kvm_vcpu *vcpu)
 }
 
 /* EXIT_QUALIFICATION of the last exit, read once (KVM's vmx_get_exit_qual()). */
-static u64 vmx_get_exit_qual(struct kvm_vcpu *vcpu)
+static __always_inline u64 vmx_get_exit_qual(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 
@@ -705,13 +706,20 @@ static int vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu)
  * vmx_complete_interrupts(): an event whose delivery caused the exit (IDT
  * vectoring information) is queued again, to be injected on the next entry.
  */
-static void vmx_complete_interrupts(struct kvm_vcpu *vcpu)
+static __attribute__((noinline)) void __vmx_complete_interrupts(struct kvm_vcpu *vcpu, u32 info);
+
+/* @info: the IDT-vectoring information just read (no reload of vmx after the stores). */
+static __always_inline void vmx_complete_interrupts(struct kvm_vcpu *vcpu, u32 info)
+{
+	if (unlikely(info & INTR_INFO_VALID_MASK))
+		__vmx_complete_interrupts(vcpu, info);
+}
+
+static void __vmx_complete_interrupts(struct kvm_vcpu *vcpu, u32 info)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
-	u32 info = vmx->idt_vectoring_info, type;
+	u32 type;
 
-	if (!(info & INTR_INFO_VALID_MASK))
-		return;
 	type = info & INTR_INFO_INTR_TYPE_MASK;
 	if (type == INTR_TYPE_SOFT_EXCEPTION || type == INTR_TYPE_SOFT_INTR) {
 		/*
@@ -770,17 +778,17 @@ static enum exit_fastpath_completion handle_fastpath_preemption_timer(struct kvm
  * an event's delivery: that event must be injected again by
  * vcpu_enter_guest(), which a re-entry from here would skip.
  */
-static enum exit_fastpath_completion vmx_exit_handlers_fastpath(struct kvm_vcpu *vcpu)
+static __always_inline enum exit_fastpath_completion
+vmx_exit_handlers_fastpath(struct kvm_vcpu *vcpu, u32 exit_reason, u32 idt_vectoring_info)
 {
-	struct vcpu_vmx *vmx = to_vmx(vcpu);
-
-	if (unlikely(vmx->idt_vectoring_info & INTR_INFO_VALID_MASK))
+	if (unlikely(idt_vectoring_info & INTR_INFO_VALID_MASK))
 		return EXIT_FASTPATH_NONE;
-	switch ((u16)vmx->exit_reason) {
+	/* CPUID first: the one a guest loops on (one compare, no jump table). */
+	if ((u16)exit_reason == EXIT_REASON_CPUID)
+		return handle_fastpath_cpuid(vcpu);
+	switch ((u16)exit_reason) {
 	case EXIT_REASON_MSR_WRITE:
 		return handle_fastpath_set_msr_irqoff(vcpu);
-	case EXIT_REASON_CPUID:
-		return handle_fastpath_cpuid(vcpu);
 	case EXIT_REASON_PREEMPTION_TIMER:
 		return handle_fastpath_preemption_timer(vcpu);
 	default:
@@ -793,33 +801,67 @@ static enum exit_fastpath_completion vmx_exit_handlers_fastpath(struct kvm_vcpu 
  * path reads (RIP, RFLAGS; RSP on first use, vmx_cache_rsp()), the
  * IDT-vectoring information, the instruction length (every exit that
  * retires an instruction) and the interruptibility state (retirement,
- * interrupt windows).  The qualification (vmx_get_exit_qual()) and the
- * segment bases (vmx_get_segment_base()) are read when a handler asks, as
- * in KVM.
+ * interrupt windows), and the qualification (see below).  The segment
+ * bases (vmx_get_segment_base()) are read when a handler asks, as in KVM.
+ * RIP and RFLAGS go to vcpu->arch at once.  Return: the IDT-vectoring
+ * information.
  */
-static void vmx_read_exit_fields(struct vcpu_vmx *vmx)
+static __always_inline u32 vmx_read_exit_fields(struct kvm_vcpu *vcpu, struct vcpu_vmx *vmx)
 {
 	/* Into locals first: the stores to vmx cannot then make the VMREADs reload anything. */
 	u64 rip = vmcs_readl(GUEST_RIP), rflags = vmcs_readl(GUEST_RFLAGS);
 	u32 idt = vmcs_read32(IDT_VECTORING_INFO_FIELD), len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
 	u32 intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+	/*
+	 * Note, KVM reads the qualification on first use; here it is read with
+	 * the rest: the exits that go to userspace (I/O, EPT) all need it, and
+	 * one more VMREAD among five costs less than the test of every use.
+	 */
+	u64 qual = vmcs_readl(EXIT_QUALIFICATION);
 
 	vmx->vmcs_rip = rip;
 	vmx->vmcs_rflags = rflags;
 	vmx->idt_vectoring_info = idt;
 	vmx->exit_instr_len = len;
 	vmx->guest_intr = intr;
-	vmx->rsp_cached = false;
-	vmx->exit_qual_cached = false;
+	vmx->exit_qualification = qual;
+	vcpu->arch.regs[VCPU_REGS_RIP] = rip;
+	/* kvm_get_rflags() hides the TF of KVM_GUESTDBG_SINGLESTEP */
+	if (unlikely(vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP))
+		rflags &= ~X86_EFLAGS_TF;
+	vcpu->arch.rflags = rflags;
+	return idt;
+}
+
+/*
+ * After a fastpath exit that asks to re-enter (handle_fastpath_cpuid()),
+ * whether vmx_vcpu_run() may re-enter itself, as KVM's vmx_vcpu_run() did
+ * with its reenter_guest label (Linux 5.8-5.14), instead of returning to
+ * vcpu_enter_guest()'s loop: only when that loop would do nothing but
+ * re-enter, i.e. no tracing (kvm_entry/kvm_exit per entry), no in-kernel
+ * timers to poll and rearm (LAPIC, PIT: kvm_vcpu_exit_request() and the
+ * preemption timer; the loop decided that once, entry_polls_timers), and
+ * no request or immediate_exit
+ * (kvm_vcpu_exit_request()).  The exit is counted as that loop counts it.
+ */
+static __always_inline bool vmx_fastpath_reenter(struct kvm_vcpu *vcpu)
+{
+	if (kvm_trace_mask || vcpu->arch.entry_polls_timers ||
+	    __atomic_load_n(&vcpu->requests, __ATOMIC_SEQ_CST) || READ_ONCE(vcpu->run->immediate_exit))
+		return false;
+	vcpu->stat->exits++;
+	return true;
 }
 
 static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	struct kvm_vcpu_arch *a = &vcpu->arch;
+	enum exit_fastpath_completion fastpath;
 	u64 rflags;
-	u32 reason;
+	u32 reason, idt;
 
+reenter_guest:
 	if (vmx->state_dirty) {
 		vmx_push_state(vcpu);
 		vmx->state_dirty = false;
@@ -862,7 +904,9 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	 * what was written and each entry counts down from it again: VMWRITEs
 	 * only on a change.
 	 */
-	if (cpu_has_vmx_preemption_timer(&vmcs_config)) {
+	/* No deadline, timer off: the common case in one compare each. */
+	if (unlikely(a->timer_tsc_left != ~0ull || vmx->preemption_timer != ~0u) &&
+	    cpu_has_vmx_preemption_timer(&vmcs_config)) {
 		u64 left = a->timer_tsc_left;
 		u32 timer = likely(left == ~0ull) ? ~0u :
 			    (u32)MIN(left >> (vmcs_config.misc & VMX_MISC_PREEMPTION_TIMER_RATE_MASK),
@@ -878,38 +922,63 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 			vmx->preemption_timer = timer;
 		}
 	}
+reenter_after_cpuid:
 	reason = vmx_vcpu_enter(a->regs, vmx->launched);
 
-	vmx->state_in_hw = true;
 	a->regs_avail = 0;	/* the VMCS holds the guest state again */
 	vmx->seg_base_cached = 0;
-	vmx->fail = false;
 	/* The VMX_ENTER_* values are above every exit reason (bits 30 and 16 are 0 in those). */
 	BUILD_BUG_ON(VMX_ENTER_FAULT > VMX_ENTER_VMFAIL_VALID ||
 		     VMX_ENTER_FAULT > VMX_ENTER_VMFAIL_INVALID);
 	if (unlikely(reason >= VMX_ENTER_FAULT)) {
+		vmx->state_in_hw = true;
+		vmx->rsp_cached = false;
 		vmx->fail = true;
+		vmx->exit_qual_cached = false;	/* no exit: VMREAD it if asked (it reads the old one) */
 		vmx->vm_instruction_error = reason == VMX_ENTER_VMFAIL_VALID ?
 					    vmcs_read32(VM_INSTRUCTION_ERROR) : 0;
 		vmx->exit_reason = reason;
 		return EXIT_FASTPATH_NONE;
 	}
+	/*
+	 * The flags of a VM exit, adjacent in struct vcpu_vmx (one store):
+	 * launched, the state in the VMCS, nothing to write back (state_dirty
+	 * was cleared before the entry), RSP to be read on first use, the
+	 * qualification read below, the entry did not fail.
+	 */
 	vmx->launched = true;
+	vmx->state_in_hw = true;
+	vmx->state_dirty = false;
+	vmx->rsp_cached = false;
+	vmx->exit_qual_cached = true;
+	vmx->fail = false;
 	vmx->exit_reason = reason;
-	vmx_read_exit_fields(vmx);
-	a->regs[VCPU_REGS_RIP] = vmx->vmcs_rip;
-	a->rflags = vmx->vmcs_rflags;
-	if (unlikely(a->guest_debug & KVM_GUESTDBG_SINGLESTEP))
-		a->rflags &= ~X86_EFLAGS_TF;	/* kvm_get_rflags() hides it */
+	idt = vmx_read_exit_fields(vcpu, vmx);
 	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
 		/* A VM exit cleared the valid bit (SDM 25.8.3); a failed entry may not have. */
 		vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
 		return EXIT_FASTPATH_NONE;
 	}
-	vmx_complete_interrupts(vcpu);
+	vmx_complete_interrupts(vcpu, idt);
 	if ((u16)reason < KVM_STAT_EXIT_REASONS)
 		vcpu->stat->exit_reason[(u16)reason]++;
-	return vmx_exit_handlers_fastpath(vcpu);
+	fastpath = vmx_exit_handlers_fastpath(vcpu, reason, idt);
+	if (fastpath == EXIT_FASTPATH_REENTER_GUEST && vmx_fastpath_reenter(vcpu)) {
+		/*
+		 * A CPUID (handle_fastpath_cpuid()) changed four GPRs and RIP,
+		 * nothing else the checks above look at: with no in-kernel
+		 * timer (vmx_fastpath_reenter()) the preemption timer stays
+		 * off, RFLAGS is what the VMCS holds (TF and stepping take the
+		 * slow path), RSP was not read, no register group is dirty.
+		 */
+		if ((u16)reason == EXIT_REASON_CPUID) {
+			vmcs_writel(GUEST_RIP, a->regs[VCPU_REGS_RIP]);
+			vmx->vmcs_rip = a->regs[VCPU_REGS_RIP];
+			goto reenter_after_cpuid;
+		}
+		goto reenter_guest;
+	}
+	return fastpath;
 }
 
 static void vmx_get_exit_info(struct kvm_vcpu *vcpu, u32 *reason, u64 *info1, u64 *info2)
@@ -1057,9 +1126,10 @@ static __attribute__((noinline)) int handle_string_io(struct kvm_vcpu *vcpu, u64
 				     vmcs_readl(GUEST_LINEAR_ADDRESS));
 }
 
-static int handle_io(struct kvm_vcpu *vcpu)
+static __always_inline int handle_io(struct kvm_vcpu *vcpu)
 {
-	u64 q = vmx_get_exit_qual(vcpu);
+	/* A VM exit (not a failed entry) read it (vmx_read_exit_fields()): no test, no VMREAD. */
+	u64 q = to_vmx(vcpu)->exit_qualification;
 
 	if (unlikely(q & 16))
 		return handle_string_io(vcpu, q);
@@ -1190,12 +1260,26 @@ static int __vmx_handle_exit(struct kvm_vcpu *vcpu, enum exit_fastpath_completio
 	u32 exit_reason = vmx->exit_reason;
 	u16 basic = (u16)exit_reason;
 
-	/* The common case in one test: an exit the table handles (else in the order below). */
-	if (likely(!vmx->fail && !(exit_reason & VMX_EXIT_REASONS_FAILED_VMENTRY) &&
-		   fastpath != EXIT_FASTPATH_EXIT_HANDLED && fastpath != EXIT_FASTPATH_EXIT_USERSPACE &&
-		   basic < ARRAY_SIZE(kvm_vmx_exit_handlers) &&
-		   kvm_vmx_exit_handlers[basic]))
-		return kvm_vmx_exit_handlers[basic](vcpu);
+	/*
+	 * The common case in one compare: a basic exit reason below the
+	 * table's end excludes a failed VM entry (bit 31), VMLAUNCH/VMRESUME
+	 * failures (vmx->fail: VMX_ENTER_* values) and any other high bit;
+	 * then the hot handlers are called directly (KVM's RETPOLINE build),
+	 * the others through the table.  Else, in the order below.
+	 */
+	BUILD_BUG_ON(VMX_ENTER_FAULT < ARRAY_SIZE(kvm_vmx_exit_handlers));
+	if (likely(exit_reason < ARRAY_SIZE(kvm_vmx_exit_handlers) && fastpath == EXIT_FASTPATH_NONE)) {
+		if (exit_reason == EXIT_REASON_IO_INSTRUCTION)
+			return handle_io(vcpu);
+		if (exit_reason == EXIT_REASON_EPT_MISCONFIG)
+			return handle_ept_misconfig(vcpu);
+		if (exit_reason == EXIT_REASON_HLT)
+			return kvm_emulate_halt(vcpu);
+		if (exit_reason == EXIT_REASON_CPUID)
+			return kvm_emulate_cpuid(vcpu);
+		if (kvm_vmx_exit_handlers[exit_reason])
+			return kvm_vmx_exit_handlers[exit_reason](vcpu);
+	}
 	if (vmx->fail) {
 		/* VMLAUNCH/VMRESUME did not even start: KVM's "VM-instruction error". */
 		vcpu->run->exit_reason = KVM_EXIT_FAIL_ENTRY;

@@ -24,13 +24,19 @@ struct vcpu_vmx {
 	bool state_in_hw;
 	bool state_dirty;
 	/*
+	 * Note, kept next to the three above: a VM exit sets them all at once
+	 * (vmx_vcpu_run(), which GCC turns into one store).
+	 */
+	bool rsp_cached;	/* see vmcs_rsp below */
+	bool exit_qual_cached;	/* see exit_qualification below */
+	bool fail;		/* VM entry failed before the guest ran */
+	/*
 	 * What GUEST_RIP/RSP/RFLAGS hold (read at the last exit, or written):
 	 * vmx_vcpu_run() writes a register back only when vcpu->arch's copy
 	 * differs, as KVM writes back only the registers in regs_dirty.
 	 */
 	u64 vmcs_rip, vmcs_rsp, vmcs_rflags;
-	/* vcpu->arch.regs[VCPU_REGS_RSP] holds GUEST_RSP (else read it: vmx_cache_rsp()) */
-	bool rsp_cached;
+	/* rsp_cached: vcpu->arch.regs[VCPU_REGS_RSP] holds GUEST_RSP (else read it: vmx_cache_rsp()) */
 	/*
 	 * KVM's segment_cache, for the bases: read from the VMCS once per exit
 	 * (a bit per segment in @seg_base_cached, cleared at each exit and
@@ -48,8 +54,7 @@ struct vcpu_vmx {
 	 * (vmx_read_exit_fields()), the qualification on first use
 	 * (vmx_get_exit_qual()); both valid until the next entry.
 	 */
-	u64 exit_qualification;
-	bool exit_qual_cached;
+	u64 exit_qualification;	/* valid if exit_qual_cached */
 	u32 exit_instr_len;
 	u32 idt_vectoring_info;
 	/*
@@ -61,7 +66,6 @@ struct vcpu_vmx {
 	/* What VMX_PREEMPTION_TIMER_VALUE holds (exits do not save it): ~0 unknown. */
 	u32 preemption_timer;
 	u32 event_exit_inst_len;	/* INT3/INTO/INT n length, for re-injection */
-	bool fail;		/* VM entry failed before the guest ran */
 	u32 vm_instruction_error;
 };
 
