@@ -152,6 +152,27 @@ static void setup(struct vmx_emul_state *st, bool long_mode)
 	st->fpu = fpu;
 }
 
+/*
+ * setup() in @long_mode, then random instruction bytes at 0x1000 and random
+ * GPRs, stack, flags and MMIO readiness from the LCG state @seed.
+ */
+static void random_insn(struct vmx_emul_state *st, bool long_mode, u64 *seed)
+{
+	setup(st, long_mode);
+	for (int k = 0; k < 16; k++) {
+		*seed = *seed * 6364136223846793005ull + 1442695040888963407ull;
+		if (k < 15)
+			mem[0x1000 + k] = (u8)(*seed >> 56);
+		st->regs[k] = (*seed >> 20) & (k & 1 ? 0xffff : 0x1ffff);
+	}
+	st->regs[4] = 0x4000 + ((*seed >> 8) & 0xff0);
+	st->rflags = 2 | ((*seed >> 3) & 0x8d5);
+	st->gdtr_limit = 0xff;
+	st->idtr_limit = 0xfff;
+	st->idtr_base = 0x6000;
+	mmio_ready = (*seed >> 40) & 1;
+}
+
 static void *t_get_fpu(void *o)
 {
 	get_fpu_calls++;
@@ -591,19 +612,7 @@ static void test_fuzz(void)
 		struct vmx_emul_exception e;
 		int r;
 
-		setup(&st, n & 1);
-		for (int k = 0; k < 16; k++) {
-			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-			if (k < 15)
-				mem[0x1000 + k] = (u8)(seed >> 56);
-			st.regs[k] = (seed >> 20) & (k & 1 ? 0xffff : 0x1ffff);
-		}
-		st.regs[4] = 0x4000 + ((seed >> 8) & 0xff0);
-		st.rflags = 2 | ((seed >> 3) & 0x8d5);
-		st.gdtr_limit = 0xff;
-		st.idtr_limit = 0xfff;
-		st.idtr_base = 0x6000;
-		mmio_ready = (seed >> 40) & 1;
+		random_insn(&st, n & 1, &seed);
 		before = st;
 		r = emulate(&st, &in, &e);
 		CHECK(r == VMX_EMUL_CONTINUE || r == VMX_EMUL_PROPAGATE_FAULT ||
@@ -786,19 +795,7 @@ static void test_gprs_in_place(void)
 		u64 gprs[16], gprs_before[16];
 		int ra, rb;
 
-		setup(&a, n & 1);
-		for (int k = 0; k < 16; k++) {
-			seed = seed * 6364136223846793005ull + 1442695040888963407ull;
-			if (k < 15)
-				mem[0x1000 + k] = (u8)(seed >> 56);
-			a.regs[k] = (seed >> 20) & (k & 1 ? 0xffff : 0x1ffff);
-		}
-		a.regs[4] = 0x4000 + ((seed >> 8) & 0xff0);
-		a.rflags = 2 | ((seed >> 3) & 0x8d5);
-		a.gdtr_limit = 0xff;
-		a.idtr_limit = 0xfff;
-		a.idtr_base = 0x6000;
-		mmio_ready = (seed >> 40) & 1;
+		random_insn(&a, n & 1, &seed);
 		b = a;
 		b.gprs = gprs;
 		memcpy(gprs, a.regs, sizeof(gprs));
