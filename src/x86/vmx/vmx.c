@@ -13,6 +13,7 @@
 
 #include "kvm/kvm_host.h"
 #include "kvm/trace.h"
+#include "x86/cpuid.h"
 #include "x86/kvm_x86_ops.h"
 #include "x86/vmx/capabilities.h"
 #include "x86/vmx/vmx.h"
@@ -689,7 +690,8 @@ static __attribute__((noinline, cold)) int vmx_skip_emulated_instruction_slow(st
 	return 1;
 }
 
-static int vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu)
+/* Inline in the CPUID fastpath (vmx_handle_fastpath_cpuid()), a call for kvm_x86_ops. */
+static __always_inline int __vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	u64 orig_rip = vcpu->arch.regs[VCPU_REGS_RIP];
@@ -700,6 +702,11 @@ static int vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu)
 		return vmx_skip_emulated_instruction_slow(vcpu);
 	vcpu->arch.regs[VCPU_REGS_RIP] = rip;
 	return 1;
+}
+
+static int vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu)
+{
+	return __vmx_skip_emulated_instruction(vcpu);
 }
 
 /*
@@ -773,6 +780,25 @@ static enum exit_fastpath_completion handle_fastpath_preemption_timer(struct kvm
 }
 
 /*
+ * handle_fastpath_cpuid() with its common case inline: the leaf the last
+ * CPUID asked for (kvm_cpuid_last()) and this file's skip called directly,
+ * as KVM's RETPOLINE builds call hot handlers directly.  With RFLAGS.TF or
+ * KVM_GUESTDBG_SINGLESTEP, the retirement raises #DB or KVM_EXIT_DEBUG: the
+ * slow path (EXIT_FASTPATH_NONE) as in handle_fastpath_cpuid(); any other
+ * leaf goes to handle_fastpath_cpuid() itself.
+ */
+static __always_inline enum exit_fastpath_completion vmx_handle_fastpath_cpuid(struct kvm_vcpu *vcpu)
+{
+	if ((vcpu->arch.rflags & X86_EFLAGS_TF) || (vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP))
+		return EXIT_FASTPATH_NONE;
+	if (unlikely(!kvm_cpuid_last(vcpu)))
+		return handle_fastpath_cpuid(vcpu);
+	__vmx_skip_emulated_instruction(vcpu);
+	vcpu->stat->fastpath_exits++;
+	return EXIT_FASTPATH_REENTER_GUEST;
+}
+
+/*
  * vmx_exit_handlers_fastpath(): exits handled before anything else runs
  * (in KVM, with interrupts still off).  Not after an exit that interrupted
  * an event's delivery: that event must be injected again by
@@ -785,7 +811,7 @@ vmx_exit_handlers_fastpath(struct kvm_vcpu *vcpu, u32 exit_reason, u32 idt_vecto
 		return EXIT_FASTPATH_NONE;
 	/* CPUID first: the one a guest loops on (one compare, no jump table). */
 	if ((u16)exit_reason == EXIT_REASON_CPUID)
-		return handle_fastpath_cpuid(vcpu);
+		return vmx_handle_fastpath_cpuid(vcpu);
 	switch ((u16)exit_reason) {
 	case EXIT_REASON_MSR_WRITE:
 		return handle_fastpath_set_msr_irqoff(vcpu);
