@@ -3539,6 +3539,8 @@ static int __x86_emulate_instruction(struct kvm_vcpu *vcpu, u64 cr2_or_gpa, int 
 		 * instruction exits to userspace (r == 0).
 		 */
 		if (r == 1 && tf && !ctxt->have_exception) {
+			/* DR6 is not part of VCPU_EXREG_EMULATOR: the whole state, as kvm_vcpu_do_singlestep() */
+			kvm_x86_call(cache_guest_state)(vcpu);
 			vcpu->arch.dr6 = ((vcpu->arch.dr6 & ~0xfull) | DR6_ACTIVE_LOW | DR6_BS) & ~BIT_ULL(12);
 			kvm_register_mark_dirty(&vcpu->arch, VCPU_EXREG_EMULATOR);
 			kvm_queue_exception(vcpu, DB_VECTOR, false, 0);
