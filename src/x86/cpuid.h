@@ -10,8 +10,9 @@
 
 #include <userkvm/kvm_compat.h>
 #include "util/types.h"
+#include "kvm/kvm_host.h"
+#include "kvm/trace.h"
 
-struct kvm_vcpu;
 
 enum cpuid_regs { CPUID_EAX, CPUID_EBX, CPUID_ECX, CPUID_EDX };
 
@@ -80,5 +81,28 @@ void kvm_update_cpuid_runtime(struct kvm_vcpu *vcpu);
 
 /* KVM_CPUID_FEATURES bits userkvm implements (0x40000001.EAX). */
 #define KVM_FEATURE_NOP_IO_DELAY_BIT	1
+
+/*
+ * The leaf the last CPUID asked for, tracing off: the four GPRs.  Return:
+ * false (nothing done) for any other case (kvm_emulate_cpuid_slow() then
+ * does the lookup and the trace).  Inline here for the vendor's CPUID
+ * fastpath (vmx.c) as well as kvm_emulate_cpuid().
+ */
+static __always_inline bool kvm_cpuid_last(struct kvm_vcpu *vcpu)
+{
+	struct kvm_vcpu_arch *a = &vcpu->arch;
+	struct kvm_cpuid_entry2 *e = a->cpuid_last;
+	u64 *r = a->regs;
+
+	if (unlikely(!e || a->cpuid_last_function != (u32)r[VCPU_REGS_RAX] ||
+		     a->cpuid_last_index != (u32)r[VCPU_REGS_RCX] || kvm_trace_on(TRACE_KVM_CPUID)))
+		return false;
+	r[VCPU_REGS_RAX] = e->eax;
+	r[VCPU_REGS_RBX] = e->ebx;
+	r[VCPU_REGS_RCX] = e->ecx;
+	r[VCPU_REGS_RDX] = e->edx;
+	return true;
+}
+int kvm_emulate_cpuid_slow(struct kvm_vcpu *vcpu);
 
 #endif

@@ -1979,7 +1979,7 @@ static void kvm_cpuid(struct kvm_vcpu *vcpu, u32 *eax, u32 *ebx, u32 *ecx, u32 *
 	}
 }
 
-static __attribute__((noinline)) int kvm_emulate_cpuid_slow(struct kvm_vcpu *vcpu)
+__attribute__((noinline)) int kvm_emulate_cpuid_slow(struct kvm_vcpu *vcpu)
 {
 	u64 *r = vcpu->arch.regs;
 	u32 eax = r[VCPU_REGS_RAX], ebx, ecx = r[VCPU_REGS_RCX], edx;
@@ -1991,26 +1991,6 @@ static __attribute__((noinline)) int kvm_emulate_cpuid_slow(struct kvm_vcpu *vcp
 	r[VCPU_REGS_RCX] = ecx;
 	r[VCPU_REGS_RDX] = edx;
 	return kvm_skip_emulated_instruction(vcpu);
-}
-
-/*
- * The leaf the last CPUID asked for, tracing off: the four GPRs.  Return:
- * false (nothing done) for any other case.
- */
-static __always_inline bool kvm_cpuid_last(struct kvm_vcpu *vcpu)
-{
-	struct kvm_vcpu_arch *a = &vcpu->arch;
-	struct kvm_cpuid_entry2 *e = a->cpuid_last;
-	u64 *r = a->regs;
-
-	if (unlikely(!e || a->cpuid_last_function != (u32)r[VCPU_REGS_RAX] ||
-		     a->cpuid_last_index != (u32)r[VCPU_REGS_RCX] || kvm_trace_on(TRACE_KVM_CPUID)))
-		return false;
-	r[VCPU_REGS_RAX] = e->eax;
-	r[VCPU_REGS_RBX] = e->ebx;
-	r[VCPU_REGS_RCX] = e->ecx;
-	r[VCPU_REGS_RDX] = e->edx;
-	return true;
 }
 
 /* The common case (kvm_cpuid_last()) is four GPRs and the skip, no frame. */
@@ -3559,6 +3539,8 @@ static int __x86_emulate_instruction(struct kvm_vcpu *vcpu, u64 cr2_or_gpa, int 
 		 * instruction exits to userspace (r == 0).
 		 */
 		if (r == 1 && tf && !ctxt->have_exception) {
+			/* DR6 is not part of VCPU_EXREG_EMULATOR: the whole state, as kvm_vcpu_do_singlestep() */
+			kvm_x86_call(cache_guest_state)(vcpu);
 			vcpu->arch.dr6 = ((vcpu->arch.dr6 & ~0xfull) | DR6_ACTIVE_LOW | DR6_BS) & ~BIT_ULL(12);
 			kvm_register_mark_dirty(&vcpu->arch, VCPU_EXREG_EMULATOR);
 			kvm_queue_exception(vcpu, DB_VECTOR, false, 0);

@@ -109,8 +109,9 @@ enum kvm_reg {
 /*
  * Register groups cached lazily from the VMCS (KVM's VCPU_EXREG_*):
  * VCPU_EXREG_EMULATOR is what the instruction emulator reads and may write
- * back (CS/SS access rights, CR0/2/3/4, EFER, PDPTRs, interruptibility,
- * DR6, XCR0; the segments themselves are VCPU_EXREG_SEGMENTS, and
+ * back (CS/SS access rights, CR0/2/3/4, EFER, PDPTRs, interruptibility;
+ * XCR0 is vcpu->arch's at all times, DR6 comes with the whole state;
+ * the segments themselves are VCPU_EXREG_SEGMENTS, and
  * vcpu->arch.seg[] holds stale copies until that is read), without the
  * rest of the state a full
  * cache_guest_state() moves (MSRs, DR0-3/DR7, SYSENTER, PAT);

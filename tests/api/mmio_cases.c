@@ -49,6 +49,8 @@ MG_DECL(mg_fetch_mmio);
 MG_DECL(mg_sreg);
 MG_DECL(mg_movss);
 MG_DECL(mg_in_shadow);
+MG_DECL(mg_dr6_native);
+extern const unsigned char mg_dr6_native_db[];
 MG_DECL(mg_null_sreg);
 MG_DECL(mg_seg64);
 MG_DECL(mg_mmio_then_ram);
@@ -674,6 +676,41 @@ KVM_CASE(mmio_write_ends_shadow)
 		CHECK_SOFT(t, ev.interrupt.shadow == 0, "shadow %#x", ev.interrupt.shadow);
 		mt_run(t, &g, 8);
 		mt_regs(t, &g);
+	}
+	mt_destroy(&g);
+}
+
+/*
+ * DR6 the guest's own single-step #DB set (no exit), then an MMIO write
+ * whose emulation writes state back (its MOV-SS shadow ends): DR6 keeps
+ * DR6.BS.  The emulator's state does not include DR6 (userkvm reads it
+ * only with the whole state): a write-back of a DR6 read before the #DB,
+ * or never read, would lose the bit.
+ */
+KVM_CASE(mmio_dr6_after_guest_db)
+{
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_dr6_native, mg_dr6_native_end, false)) {
+		struct kvm_debugregs dr;
+		struct kvm_sregs s;
+		struct kvm_regs r;
+		int n;
+
+		mt_set_gate(&g, 1, MG_CODE + (uint64_t)(mg_dr6_native_db - mg_dr6_native));
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_SREGS, &s));
+		s.idt.limit = 2 * 16 - 1;
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_SREGS, &s));
+		n = mt_run(t, &g, 16);
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_DEBUGREGS, &dr));
+		t_differs(t, "PVM: no exception delivery through the IDT of a non-PVM guest");
+		t_printf(t, "mmio exits %d db %llu dr6=%#llx", n, (unsigned long long)r.r14,
+			 (unsigned long long)dr.dr6);
+		CHECK_SOFT(t, n == 1 && r.r14 == 1, "%d MMIO exits, %llu #DB, want 1 and 1", n,
+			   (unsigned long long)r.r14);
+		CHECK_SOFT(t, dr.dr6 == 0xffff4ff0, "dr6 %#llx, want 0xffff4ff0 (BS)",
+			   (unsigned long long)dr.dr6);
 	}
 	mt_destroy(&g);
 }

@@ -608,4 +608,27 @@ mg_cpuid_db:
 	iretq
 END(mg_cpuid)
 
+/*
+ * A single-step #DB the guest takes itself (the processor sets DR6.BS, no
+ * exit), then an MMIO write in a MOV-SS shadow (the emulator's state is
+ * written back to the VMCS: the shadow changed).  R14 counts the #DBs.
+ */
+GUEST(mg_dr6_native)
+	mov $MMIO, %rbx
+	xor %r14d, %r14d
+	pushfq
+	orq $0x100, (%rsp)
+	popfq
+	nop
+	mov %ss, %eax
+	mov %eax, %ss
+	movl $0x5a, (%rbx)
+	DONE
+	.globl mg_dr6_native_db
+mg_dr6_native_db:
+	inc %r14d
+	andq $~0x100, 16(%rsp)
+	iretq
+END(mg_dr6_native)
+
 	.section .note.GNU-stack, "", @progbits

@@ -13,6 +13,7 @@
 
 #include "kvm/kvm_host.h"
 #include "kvm/trace.h"
+#include "x86/cpuid.h"
 #include "x86/kvm_x86_ops.h"
 #include "x86/vmx/capabilities.h"
 #include "x86/vmx/vmx.h"
@@ -411,13 +412,12 @@ static void vmx_read_emulator_regs(struct kvm_vcpu *vcpu)
 	 * The access rights of CS and SS (mode, CPL: kvm_get_cpl(),
 	 * is_64_bit_mode()); the rest of the segment registers and the
 	 * descriptor tables are VCPU_EXREG_SEGMENTS, read if asked for.
-	 * Until then vcpu->arch.seg[] holds stale copies of them, and so does
-	 * emul_seg[]: the write-back finds them unchanged.
+	 * Until then vcpu->arch.seg[] holds stale copies of them, which the
+	 * write-back leaves alone (vmx_write_emulator_regs()): no copy here.
 	 */
 	if (!kvm_register_is_available(a, VCPU_EXREG_SEGMENTS)) {
 		a->seg[VCPU_SREG_CS].ar = vmcs_read32(GUEST_CS_AR_BYTES);
 		a->seg[VCPU_SREG_SS].ar = vmcs_read32(GUEST_SS_AR_BYTES);
-		memcpy(vmx->emul_seg, a->seg, sizeof(vmx->emul_seg));
 	}
 	/* Every CR0/CR4 bit is host-owned (init_vmcs()): the shadows are the guest's values. */
 	a->cr0 = vmcs_readl(CR0_READ_SHADOW);
@@ -430,8 +430,18 @@ static void vmx_read_emulator_regs(struct kvm_vcpu *vcpu)
 		for (int i = 0; i < 4; i++)
 			a->pdptrs[i] = __vmcs_readl(GUEST_PDPTR0 + 2 * i);
 	a->cr2 = native_read_cr2();
-	a->dr6 = get_debugreg(6);
-	a->xcr0 = xgetbv(0);
+	/*
+	 * Not read here: DR6, which only the trap after an emulated
+	 * instruction with RFLAGS.TF uses, and that pulls the whole state
+	 * first (__x86_emulate_instruction()); XCR0, which vcpu->arch holds
+	 * as in KVM (only vmx_push_state() loads it into the processor, and
+	 * XSETBV always exits; the emulator refuses an instruction that
+	 * changes it, emul_state_escaped()).
+	 */
+#ifdef USERKVM_DEBUG
+	if (a->xcr0 != xgetbv(0))
+		abort();
+#endif
 	vmx->emul_interruptibility = a->interruptibility;
 	vmx->emul_cr2 = a->cr2;
 	vmx->emul_dr6 = a->dr6;
@@ -444,12 +454,20 @@ static void vmx_write_emulator_regs(struct kvm_vcpu *vcpu)
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 
 	/*
+	 * The segment registers changed only if the emulator had them
+	 * (VCPU_EXREG_SEGMENTS, whose read filled emul_seg[]): an instruction
+	 * that loads one needs them first (VMX_EMUL_NEED_STATE), and nothing
+	 * else writes vcpu->arch.seg[] while the state is in the VMCS (an
+	 * ioctl or exit handler pulls it first: vmx_cache_guest_state()).
+	 * Without them, vcpu->arch.seg[] but CS/SS.ar are stale: none goes back.
 	 * Usually nothing changed: one compare of the arrays first.  Note,
 	 * padding that differs (a->seg[] set field by field) only costs the
 	 * loop below, which compares the fields.
 	 */
-	for (int i = memcmp(a->seg, vmx->emul_seg, sizeof(a->seg)) ? 0 : NR_VCPU_SREGS;
-	     i < NR_VCPU_SREGS; i++) {
+	int first = !kvm_register_is_available(a, VCPU_EXREG_SEGMENTS) ||
+		    !memcmp(a->seg, vmx->emul_seg, sizeof(a->seg)) ? NR_VCPU_SREGS : 0;
+
+	for (int i = first; i < NR_VCPU_SREGS; i++) {
 		const struct kvm_seg_state *s = &a->seg[i], *o = &vmx->emul_seg[i];
 
 		/* Field by field: the structure has padding. */
@@ -689,7 +707,8 @@ static __attribute__((noinline, cold)) int vmx_skip_emulated_instruction_slow(st
 	return 1;
 }
 
-static int vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu)
+/* Inline in the CPUID fastpath (vmx_handle_fastpath_cpuid()), a call for kvm_x86_ops. */
+static __always_inline int __vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	u64 orig_rip = vcpu->arch.regs[VCPU_REGS_RIP];
@@ -700,6 +719,11 @@ static int vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu)
 		return vmx_skip_emulated_instruction_slow(vcpu);
 	vcpu->arch.regs[VCPU_REGS_RIP] = rip;
 	return 1;
+}
+
+static int vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu)
+{
+	return __vmx_skip_emulated_instruction(vcpu);
 }
 
 /*
@@ -773,6 +797,25 @@ static enum exit_fastpath_completion handle_fastpath_preemption_timer(struct kvm
 }
 
 /*
+ * handle_fastpath_cpuid() with its common case inline: the leaf the last
+ * CPUID asked for (kvm_cpuid_last()) and this file's skip called directly,
+ * as KVM's RETPOLINE builds call hot handlers directly.  With RFLAGS.TF or
+ * KVM_GUESTDBG_SINGLESTEP, the retirement raises #DB or KVM_EXIT_DEBUG: the
+ * slow path (EXIT_FASTPATH_NONE) as in handle_fastpath_cpuid(); any other
+ * leaf goes to handle_fastpath_cpuid() itself.
+ */
+static __always_inline enum exit_fastpath_completion vmx_handle_fastpath_cpuid(struct kvm_vcpu *vcpu)
+{
+	if ((vcpu->arch.rflags & X86_EFLAGS_TF) || (vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP))
+		return EXIT_FASTPATH_NONE;
+	if (unlikely(!kvm_cpuid_last(vcpu)))
+		return handle_fastpath_cpuid(vcpu);
+	__vmx_skip_emulated_instruction(vcpu);
+	vcpu->stat->fastpath_exits++;
+	return EXIT_FASTPATH_REENTER_GUEST;
+}
+
+/*
  * vmx_exit_handlers_fastpath(): exits handled before anything else runs
  * (in KVM, with interrupts still off).  Not after an exit that interrupted
  * an event's delivery: that event must be injected again by
@@ -785,7 +828,7 @@ vmx_exit_handlers_fastpath(struct kvm_vcpu *vcpu, u32 exit_reason, u32 idt_vecto
 		return EXIT_FASTPATH_NONE;
 	/* CPUID first: the one a guest loops on (one compare, no jump table). */
 	if ((u16)exit_reason == EXIT_REASON_CPUID)
-		return handle_fastpath_cpuid(vcpu);
+		return vmx_handle_fastpath_cpuid(vcpu);
 	switch ((u16)exit_reason) {
 	case EXIT_REASON_MSR_WRITE:
 		return handle_fastpath_set_msr_irqoff(vcpu);
