@@ -187,7 +187,7 @@ static bool insn_exit_cont(struct cpu *c, const struct insn *i, u32 reason, u64 
 	v->enter_result = v->exit.reason;
 	v->suspended = true;
 	v->cont_miss = 0;
-	v->cont_thread = (unsigned long)pthread_self();
+	v->cont_thread = vmx_thread_id();
 	vmx_switch_to_host(v);
 	/* VMRESUME goes on here (vmx_op_enter()): the instruction is done, the block goes on. */
 	cpu_cont_resume(c);

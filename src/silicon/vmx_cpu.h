@@ -228,7 +228,7 @@ struct vmx_cpu {
 	const void *host_bottom;	/* ASan builds: the host stack's bounds */
 	size_t host_size;
 	bool on_core, suspended;
-	unsigned long cont_thread;
+	unsigned long cont_thread;	/* vmx_thread_id() of the suspending thread */
 	/*
 	 * Exits in a row that could not be taken in place (an EPT exit, an
 	 * event...): past a few, entries run on the caller's stack, which
@@ -259,6 +259,17 @@ void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_
 #endif
 
 /* From the host's stack to the processor's; back here at the next switch to the host. */
+/*
+ * The calling thread, as an address of its own TLS (unique among live
+ * threads, like pthread_self(), without a call): the handler's frames
+ * suspended on the processor's stack may hold TLS addresses of the thread
+ * that ran them, so only that thread may go on in them.
+ */
+static __always_inline unsigned long vmx_thread_id(void)
+{
+	return (unsigned long)&vmx_this_port;
+}
+
 static inline void vmx_switch_to_core(struct vmx_cpu *v)
 {
 #if defined(__SANITIZE_ADDRESS__)

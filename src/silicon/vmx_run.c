@@ -376,32 +376,26 @@ void vmx_core_main(struct vmx_cpu *v)
 }
 
 
-u32 vmx_op_enter(u64 *regs, bool launched)
+/* VMRESUME entered (vmx_resume_fast()), but the run must start over: at the next instruction. */
+static __attribute__((noinline)) u32 cont_restart(struct vmx_cpu *v)
 {
-	struct vmx_cpu *v = this_cpu_inline();
-	struct cpu *c;
+	struct cpu *c = v->cpu;
 
-	if (!v)
-		return VMX_ENTER_FAULT;
-	c = v->cpu;
+	c->s.rip = c->cont_rip_next;
+	cpu_cont_drop(c);
+	v->entry_icount = c->icount;
+	core_stack_reset(v);
+	v->enter_done = true;
+	vmx_switch_to_core(v);
+	return v->enter_result;
+}
+
+/* vmx_op_enter() when the handler's frames, if any, are not taken up again. */
+static __attribute__((noinline)) u32 op_enter_slow(struct vmx_cpu *v, u64 *regs, bool launched)
+{
 	if (v->suspended) {
 		v->suspended = false;
-		if (launched && v->cont_thread == (unsigned long)pthread_self() &&
-		    vmx_resume_fast(v, regs, true)) {
-			if (likely(cpu_cont_valid(c))) {
-				vmx_switch_to_core(v);
-				return v->enter_result;
-			}
-			/* Entered, but the run must start over: at the next instruction. */
-			c->s.rip = c->cont_rip_next;
-			cpu_cont_drop(c);
-			v->entry_icount = c->icount;
-			core_stack_reset(v);
-			v->enter_done = true;
-			vmx_switch_to_core(v);
-			return v->enter_result;
-		}
-		cpu_cont_drop(c);
+		cpu_cont_drop(v->cpu);
 		core_stack_reset(v);
 	}
 	/* Exits that cannot be taken in place lately: the caller's stack (vmx_cpu.h). */
@@ -414,6 +408,36 @@ u32 vmx_op_enter(u64 *regs, bool launched)
 	v->enter_done = false;
 	vmx_switch_to_core(v);
 	return v->enter_result;
+}
+
+/*
+ * The common VMRESUME after an instruction exit goes on in the handler.
+ * A vmx_resume_fast() that fails changes nothing, so op_enter_slow() then
+ * does the whole entry.  The entry may leave a request for the core (a
+ * window, TF, an NMI): the run then starts over at the next instruction,
+ * whose boundary sees it.
+ */
+static __attribute__((noinline)) u32 op_enter_cont(struct vmx_cpu *v, u64 *regs)
+{
+	if (!vmx_resume_fast(v, regs, true))
+		return op_enter_slow(v, regs, true);
+	v->suspended = false;
+	if (unlikely(!cpu_cont_valid(v->cpu)))
+		return cont_restart(v);
+	vmx_switch_to_core(v);
+	return v->enter_result;
+}
+
+/* Only tests here, no frame: each way on is a tail call. */
+u32 vmx_op_enter(u64 *regs, bool launched)
+{
+	struct vmx_cpu *v = this_cpu_inline();
+
+	if (!v)
+		return VMX_ENTER_FAULT;
+	if (likely(v->suspended && launched && v->cont_thread == vmx_thread_id()))
+		return op_enter_cont(v, regs);
+	return op_enter_slow(v, regs, launched);
 }
 
 /* ---- registers the VMCS does not switch (vmx_api.h) ---- */
