@@ -182,7 +182,7 @@ static bool insn_exit_cont(struct cpu *c, const struct insn *i, u32 reason, u64 
 	/* on_core: the run is on the processor's stack (vmx_run.c), not the caller's */
 	if (!v->on_core || !cpu_exit_prepare_cont(c))
 		cpu_exit_now(c, CPU_EXIT_VMEXIT);
-	vmx_complete_exit(v);
+	vmx_complete_exit_cont(v);
 	v->regs = NULL;
 	v->enter_result = v->exit.reason;
 	v->suspended = true;

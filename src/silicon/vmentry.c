@@ -1039,7 +1039,13 @@ bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs, bool cont)
 	s->interruptibility = 0;
 	s->activity = CPU_ACTIVE;
 	s->event_info = 0;
-	vmx_enter_nonroot(v);
+	/* The exit kept the non-root view, for the controls that still hold (resume_ready). */
+	if (v->nonroot_kept) {
+		v->nonroot_kept = false;
+		v->guest_mode = true;
+	} else {
+		vmx_enter_nonroot(v);
+	}
 	/* Without a VPID every entry flushes (vmx_enter_tlb_context()). */
 	if (!ctl->vpid_tagged)
 		tlb_flush_all(c);

@@ -176,6 +176,17 @@ struct vmx_cpu {
 	bool guest_loaded;
 	bool host_regs_pending;
 	/*
+	 * An exit taken in place (vmx_complete_exit_cont()) left the core's
+	 * non-root view in it - the guest's TSC offset and multiplier, EPT
+	 * translation, vmx_nonroot - as the VMRESUME that goes on needs it:
+	 * nothing in root operation uses them but RDTSC, RDMSR/WRMSR on the
+	 * processor and the state changes that materialize the host state,
+	 * which put the root view back first (vmx_root_view()); a VM entry
+	 * with this set and the controls unchanged (resume_ready) need not
+	 * enter it again.
+	 */
+	bool nonroot_kept;
+	/*
 	 * The guest segment registers as the current VMCS holds them (written
 	 * at each full guest-state load and each save), with RFLAGS.VM: a VM
 	 * exit whose segments compare equal saves none of them.
@@ -398,6 +409,14 @@ u64 vmx_host_tsc(void);
 /* vmexit.c */
 void vmx_load_host_state(struct vmx_cpu *v, const void *vmcs);
 void vmx_materialize_host_state(struct vmx_cpu *v);
+void vmx_leave_kept_nonroot(struct vmx_cpu *v);
+
+/* Root operation looks at the core's TSC or MSRs: the root view first (nonroot_kept). */
+static __always_inline void vmx_root_view(struct vmx_cpu *v)
+{
+	if (__builtin_expect(v->nonroot_kept, 0))
+		vmx_leave_kept_nonroot(v);
+}
 /* MSRs the VMCS switches (loaded at entry from the guest-state area, at exit from the host's). */
 static inline bool vmx_msr_switched(u32 msr)
 {
@@ -419,6 +438,8 @@ __attribute__((noreturn)) void vmx_exit_now(struct vmx_cpu *v, const struct vmx_
 /* Record an exit to be completed at the current boundary (no longjmp). */
 void vmx_exit_pending(struct vmx_cpu *v, const struct vmx_exit_info *x);
 void vmx_complete_exit(struct vmx_cpu *v);
+/* The same for an exit taken in place: the core keeps its non-root view (nonroot_kept). */
+void vmx_complete_exit_cont(struct vmx_cpu *v);
 
 /*
  * STEP 1 (28.2) for an instruction exit with no interruption information,

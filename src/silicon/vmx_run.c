@@ -393,6 +393,8 @@ static __attribute__((noinline)) u32 cont_restart(struct vmx_cpu *v)
 /* vmx_op_enter() when the handler's frames, if any, are not taken up again. */
 static __attribute__((noinline)) u32 op_enter_slow(struct vmx_cpu *v, u64 *regs, bool launched)
 {
+	/* A full entry saves the root view before it enters non-root operation. */
+	vmx_root_view(v);
 	if (v->suspended) {
 		v->suspended = false;
 		cpu_cont_drop(v->cpu);
@@ -510,6 +512,8 @@ int vmx_op_rdmsr_cpu(u32 msr, u64 *val)
 
 	if (c && vmx_msr_switched(msr))
 		vmx_materialize_host_state(vmx_this_cpu());
+	if (c)
+		vmx_root_view(vmx_this_cpu());	/* IA32_TSC, IA32_TSC_ADJUST */
 
 	return c ? cpu_rdmsr(c, msr, val) : -1;
 }
@@ -520,6 +524,8 @@ int vmx_op_wrmsr_cpu(u32 msr, u64 val)
 
 	if (c && vmx_msr_switched(msr))
 		vmx_materialize_host_state(vmx_this_cpu());
+	if (c)
+		vmx_root_view(vmx_this_cpu());
 
 	return c ? cpu_wrmsr(c, msr, val) : -1;
 }
@@ -545,6 +551,9 @@ void vmx_op_fpu_restore(const void *buf)
 u64 vmx_op_rdtsc(void)
 {
 	struct cpu *c = this_core();
+
+	if (c)
+		vmx_root_view(vmx_this_cpu());
 
 	return c ? cpu_rdtsc(c) : __rdtsc() - cpu_tsc_epoch();
 }
