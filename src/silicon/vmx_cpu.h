@@ -466,5 +466,13 @@ static __always_inline void vmx_exit_insn_direct(struct vmx_cpu *v, u32 reason, 
 /* vmentry.c: STEP 5, 6 */
 u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual);
 bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs, bool cont);
+/*
+ * vmx_op_enter()'s ways (vmx_run.c, vmentry.c): VMRESUME going on in the
+ * suspended handler; an entry that goes on at the next instruction
+ * instead; any other entry.
+ */
+u32 vmx_resume_cont(struct vmx_cpu *v, u64 *regs);
+u32 vmx_cont_restart(struct vmx_cpu *v);
+u32 vmx_op_enter_slow(struct vmx_cpu *v, u64 *regs, bool launched);
 
 #endif

@@ -377,7 +377,7 @@ void vmx_core_main(struct vmx_cpu *v)
 
 
 /* VMRESUME entered (vmx_resume_fast()), but the run must start over: at the next instruction. */
-static __attribute__((noinline)) u32 cont_restart(struct vmx_cpu *v)
+u32 vmx_cont_restart(struct vmx_cpu *v)
 {
 	struct cpu *c = v->cpu;
 
@@ -391,7 +391,7 @@ static __attribute__((noinline)) u32 cont_restart(struct vmx_cpu *v)
 }
 
 /* vmx_op_enter() when the handler's frames, if any, are not taken up again. */
-static __attribute__((noinline)) u32 op_enter_slow(struct vmx_cpu *v, u64 *regs, bool launched)
+u32 vmx_op_enter_slow(struct vmx_cpu *v, u64 *regs, bool launched)
 {
 	/* A full entry saves the root view before it enters non-root operation. */
 	vmx_root_view(v);
@@ -412,24 +412,6 @@ static __attribute__((noinline)) u32 op_enter_slow(struct vmx_cpu *v, u64 *regs,
 	return v->enter_result;
 }
 
-/*
- * The common VMRESUME after an instruction exit goes on in the handler.
- * A vmx_resume_fast() that fails changes nothing, so op_enter_slow() then
- * does the whole entry.  The entry may leave a request for the core (a
- * window, TF, an NMI): the run then starts over at the next instruction,
- * whose boundary sees it.
- */
-static __attribute__((noinline)) u32 op_enter_cont(struct vmx_cpu *v, u64 *regs)
-{
-	if (!vmx_resume_fast(v, regs, true))
-		return op_enter_slow(v, regs, true);
-	v->suspended = false;
-	if (unlikely(!cpu_cont_valid(v->cpu)))
-		return cont_restart(v);
-	vmx_switch_to_core(v);
-	return v->enter_result;
-}
-
 /* Only tests here, no frame: each way on is a tail call. */
 u32 vmx_op_enter(u64 *regs, bool launched)
 {
@@ -438,8 +420,8 @@ u32 vmx_op_enter(u64 *regs, bool launched)
 	if (!v)
 		return VMX_ENTER_FAULT;
 	if (likely(v->suspended && launched && v->cont_thread == vmx_thread_id()))
-		return op_enter_cont(v, regs);
-	return op_enter_slow(v, regs, launched);
+		return vmx_resume_cont(v, regs);	/* vmentry.c */
+	return vmx_op_enter_slow(v, regs, launched);
 }
 
 /* ---- registers the VMCS does not switch (vmx_api.h) ---- */
