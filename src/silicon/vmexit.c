@@ -533,7 +533,19 @@ void vmx_complete_exit(struct vmx_cpu *v)
 	complete_exit(v, false);
 }
 
-void vmx_complete_exit_cont(struct vmx_cpu *v)
+/*
+ * An exit taken in place (intercept.c: insn_exit_cont()): complete it with
+ * the core's non-root view kept, leave the run suspended on the
+ * processor's stack and switch to the host's.  Returns when a VMRESUME
+ * goes on in the handler (vmentry.c: vmx_resume_cont()).
+ */
+void vmx_exit_suspend(struct vmx_cpu *v)
 {
 	complete_exit(v, true);
+	v->regs = NULL;
+	v->enter_result = v->exit.reason;
+	v->suspended = true;
+	v->cont_miss = 0;
+	v->cont_thread = vmx_thread_id();
+	vmx_switch_to_host(v);
 }

@@ -176,7 +176,7 @@ struct vmx_cpu {
 	bool guest_loaded;
 	bool host_regs_pending;
 	/*
-	 * An exit taken in place (vmx_complete_exit_cont()) left the core's
+	 * An exit taken in place (vmx_exit_suspend()) left the core's
 	 * non-root view in it - the guest's TSC offset and multiplier, EPT
 	 * translation, vmx_nonroot - as the VMRESUME that goes on needs it:
 	 * nothing in root operation uses them but RDTSC, RDMSR/WRMSR on the
@@ -438,8 +438,8 @@ __attribute__((noreturn)) void vmx_exit_now(struct vmx_cpu *v, const struct vmx_
 /* Record an exit to be completed at the current boundary (no longjmp). */
 void vmx_exit_pending(struct vmx_cpu *v, const struct vmx_exit_info *x);
 void vmx_complete_exit(struct vmx_cpu *v);
-/* The same for an exit taken in place: the core keeps its non-root view (nonroot_kept). */
-void vmx_complete_exit_cont(struct vmx_cpu *v);
+/* The same for an exit taken in place (the core keeps its non-root view: nonroot_kept). */
+void vmx_exit_suspend(struct vmx_cpu *v);
 
 /*
  * STEP 1 (28.2) for an instruction exit with no interruption information,
