@@ -182,13 +182,7 @@ static bool insn_exit_cont(struct cpu *c, const struct insn *i, u32 reason, u64 
 	/* on_core: the run is on the processor's stack (vmx_run.c), not the caller's */
 	if (!v->on_core || !cpu_exit_prepare_cont(c))
 		cpu_exit_now(c, CPU_EXIT_VMEXIT);
-	vmx_complete_exit(v);
-	v->regs = NULL;
-	v->enter_result = v->exit.reason;
-	v->suspended = true;
-	v->cont_miss = 0;
-	v->cont_thread = (unsigned long)pthread_self();
-	vmx_switch_to_host(v);
+	vmx_exit_suspend(v);
 	/* VMRESUME goes on here (vmx_op_enter()): the instruction is done, the block goes on. */
 	cpu_cont_resume(c);
 	return true;

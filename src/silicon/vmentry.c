@@ -985,7 +985,7 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
  * that form (nothing was changed: vmx_entry_check() and vmx_load_guest()
  * then do it all, failures included).
  */
-bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs, bool cont)
+static __always_inline bool resume_fast(struct vmx_cpu *v, u64 *regs, bool cont)
 {
 	void *vmcs = v->port.vmcs;
 	struct cpu *c = v->cpu;
@@ -1039,7 +1039,13 @@ bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs, bool cont)
 	s->interruptibility = 0;
 	s->activity = CPU_ACTIVE;
 	s->event_info = 0;
-	vmx_enter_nonroot(v);
+	/* The exit kept the non-root view, for the controls that still hold (resume_ready). */
+	if (v->nonroot_kept) {
+		v->nonroot_kept = false;
+		v->guest_mode = true;
+	} else {
+		vmx_enter_nonroot(v);
+	}
 	/* Without a VPID every entry flushes (vmx_enter_tlb_context()). */
 	if (!ctl->vpid_tagged)
 		tlb_flush_all(c);
@@ -1051,4 +1057,29 @@ bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs, bool cont)
 	v->injecting = false;
 	v->entry_icount = c->icount;
 	return true;
+}
+
+bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs, bool cont)
+{
+	return cont ? resume_fast(v, regs, true) : resume_fast(v, regs, false);
+}
+
+/*
+ * VMRESUME going on in the suspended handler (vmx_run.c: vmx_op_enter()),
+ * here so that the entry is made without a call: the entry, then the
+ * switch to the processor's stack.  A resume_fast() that fails changes
+ * nothing, so vmx_op_enter_slow() then does the whole entry.  The entry
+ * may leave a request for the core (a window, TF, an NMI): the run then
+ * starts over at the next instruction, whose boundary sees it
+ * (vmx_cont_restart()).
+ */
+u32 vmx_resume_cont(struct vmx_cpu *v, u64 *regs)
+{
+	if (!resume_fast(v, regs, true))
+		return vmx_op_enter_slow(v, regs, true);
+	v->suspended = false;
+	if (unlikely(!cpu_cont_valid(v->cpu)))
+		return vmx_cont_restart(v);
+	vmx_switch_to_core(v);
+	return v->enter_result;
 }

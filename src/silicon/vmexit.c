@@ -337,6 +337,7 @@ void vmx_materialize_host_state(struct vmx_cpu *v)
 {
 	void *vmcs = vmx_vmcs(v);
 
+	vmx_root_view(v);
 	v->guest_loaded = false;
 	v->resume_ready = false;
 	if (!v->host_regs_pending)
@@ -351,7 +352,24 @@ void vmx_materialize_host_state(struct vmx_cpu *v)
  * instructions see until the next VM entry.  The core's own registers get
  * it when root operation looks at one (vmx_materialize_host_state()).
  */
-static __always_inline void load_host_state(struct vmx_cpu *v, const void *vmcs)
+/* The core's root view: TSC, guest-physical translation, no non-root operation. */
+static __always_inline void leave_nonroot(struct vmx_cpu *v, struct cpu *c)
+{
+	c->vmx_nonroot = false;
+	c->phys_xlate = (cpu_phys_fn)v->root_phys_xlate;
+	c->s.tsc_offset = v->root_tsc_offset;
+	c->s.tsc_multiplier = 0;
+}
+
+void vmx_leave_kept_nonroot(struct vmx_cpu *v)
+{
+	v->nonroot_kept = false;
+	if (v->cpu)
+		leave_nonroot(v, v->cpu);
+}
+
+/* @keep: an exit taken in place, the core keeps its non-root view (vmx_cpu.h: nonroot_kept). */
+static __always_inline void load_host_state(struct vmx_cpu *v, const void *vmcs, bool keep)
 {
 	struct cpu *c = v->cpu;
 	struct cpu_state *s;
@@ -365,13 +383,13 @@ static __always_inline void load_host_state(struct vmx_cpu *v, const void *vmcs)
 	s = &c->s;
 	if (c->vmx_nonroot) {
 		/* Leave non-root operation (not yet entered if entry failed early). */
-		c->vmx_nonroot = false;
 		/* only VM entry sets it, on this thread: no locked write when it is clear */
 		if (__atomic_load_n(&c->req, __ATOMIC_RELAXED) & VMX_REQ_BOUNDARY)
 			__atomic_and_fetch(&c->req, ~VMX_REQ_BOUNDARY, __ATOMIC_SEQ_CST);
-		c->phys_xlate = (cpu_phys_fn)v->root_phys_xlate;
-		s->tsc_offset = v->root_tsc_offset;
-		s->tsc_multiplier = 0;
+		if (keep)
+			v->nonroot_kept = true;
+		else
+			leave_nonroot(v, c);
 	}
 	s->event_info = 0;
 	v->host_regs_pending = true;
@@ -379,7 +397,7 @@ static __always_inline void load_host_state(struct vmx_cpu *v, const void *vmcs)
 
 void vmx_load_host_state(struct vmx_cpu *v, const void *vmcs)
 {
-	load_host_state(v, vmcs);
+	load_host_state(v, vmcs, false);
 }
 
 /**
@@ -459,7 +477,7 @@ static __attribute__((noinline)) void complete_exit_msr_lists(struct vmx_cpu *v,
 	if (vmcs_get32(vmcs, VM_EXIT_MSR_STORE_COUNT))
 		store_msr_list(c, G(VM_EXIT_MSR_STORE_ADDR), vmcs_get32(vmcs, VM_EXIT_MSR_STORE_COUNT));
 	/* STEP 4 (28.5): load host state. */
-	load_host_state(v, vmcs);
+	load_host_state(v, vmcs, false);
 	/*
 	 * The core holds exactly the guest state just saved; an MSR-load list
 	 * (at this exit or the next entry) writes the core's MSRs, so with one
@@ -475,7 +493,7 @@ static __attribute__((noinline)) void complete_exit_msr_lists(struct vmx_cpu *v,
 	v->resume_ready = v->ctl_host_checked & v->guest_checked & v->ctls_valid;
 }
 
-void vmx_complete_exit(struct vmx_cpu *v)
+static __always_inline void complete_exit(struct vmx_cpu *v, bool keep)
 {
 	void *vmcs = vmx_vmcs(v);
 	struct cpu *c = v->cpu;
@@ -504,8 +522,30 @@ void vmx_complete_exit(struct vmx_cpu *v)
 		return;
 	}
 	/* STEP 4 (28.5): load host state; the core holds exactly the guest state just saved. */
-	load_host_state(v, vmcs);
+	load_host_state(v, vmcs, keep);
 	v->guest_loaded = true;
 	/* For the next VMRESUME (vmx_cpu.h: resume_ready). */
 	v->resume_ready = v->ctl_host_checked & v->guest_checked & v->ctls_valid;
+}
+
+void vmx_complete_exit(struct vmx_cpu *v)
+{
+	complete_exit(v, false);
+}
+
+/*
+ * An exit taken in place (intercept.c: insn_exit_cont()): complete it with
+ * the core's non-root view kept, leave the run suspended on the
+ * processor's stack and switch to the host's.  Returns when a VMRESUME
+ * goes on in the handler (vmentry.c: vmx_resume_cont()).
+ */
+void vmx_exit_suspend(struct vmx_cpu *v)
+{
+	complete_exit(v, true);
+	v->regs = NULL;
+	v->enter_result = v->exit.reason;
+	v->suspended = true;
+	v->cont_miss = 0;
+	v->cont_thread = vmx_thread_id();
+	vmx_switch_to_host(v);
 }

@@ -104,6 +104,31 @@ static __always_inline enum vmx_status vmx_op_vmread(u32 field, u64 *val)
 	return vmx_op_vmread_slow(field, val);
 }
 
+/*
+ * VMREAD as a value, for callers that treat a failed VMREAD as reading 0
+ * (KVM's vmcs_readl() family): the same outcome as vmx_op_vmread() but for
+ * the status, which is lost.  The value comes back in a register, so the
+ * common case is one TLS load, a test and the slot's load, with nothing
+ * on the stack; the uncommon one (no current VMCS, a field this processor
+ * does not implement, a VMfail or fault) is vmx_op_vmread_val_slow(),
+ * which returns 0 for any failure.
+ */
+u64 vmx_op_vmread_val_slow(u32 field);
+
+static __always_inline u64 vmx_op_vmread_val(u32 field)
+{
+	const void *vmcs = vmx_this_vmcs;
+	int off = vmcs_field_offset(field);
+
+	if (__builtin_expect(vmcs && off > 0, 1)) {
+		u64 slot;
+
+		memcpy(&slot, (const u8 *)vmcs + off, 8);
+		return VMCS_FIELD_HIGH(field) ? slot >> 32 : slot;
+	}
+	return vmx_op_vmread_val_slow(field);
+}
+
 static __always_inline enum vmx_status vmx_op_vmwrite(u32 field, u64 val)
 {
 	void *vmcs = vmx_this_vmcs;

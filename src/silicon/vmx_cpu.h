@@ -176,6 +176,17 @@ struct vmx_cpu {
 	bool guest_loaded;
 	bool host_regs_pending;
 	/*
+	 * An exit taken in place (vmx_exit_suspend()) left the core's
+	 * non-root view in it - the guest's TSC offset and multiplier, EPT
+	 * translation, vmx_nonroot - as the VMRESUME that goes on needs it:
+	 * nothing in root operation uses them but RDTSC, RDMSR/WRMSR on the
+	 * processor and the state changes that materialize the host state,
+	 * which put the root view back first (vmx_root_view()); a VM entry
+	 * with this set and the controls unchanged (resume_ready) need not
+	 * enter it again.
+	 */
+	bool nonroot_kept;
+	/*
 	 * The guest segment registers as the current VMCS holds them (written
 	 * at each full guest-state load and each save), with RFLAGS.VM: a VM
 	 * exit whose segments compare equal saves none of them.
@@ -228,7 +239,7 @@ struct vmx_cpu {
 	const void *host_bottom;	/* ASan builds: the host stack's bounds */
 	size_t host_size;
 	bool on_core, suspended;
-	unsigned long cont_thread;
+	unsigned long cont_thread;	/* vmx_thread_id() of the suspending thread */
 	/*
 	 * Exits in a row that could not be taken in place (an EPT exit, an
 	 * event...): past a few, entries run on the caller's stack, which
@@ -259,6 +270,17 @@ void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_
 #endif
 
 /* From the host's stack to the processor's; back here at the next switch to the host. */
+/*
+ * The calling thread, as an address of its own TLS (unique among live
+ * threads, like pthread_self(), without a call): the handler's frames
+ * suspended on the processor's stack may hold TLS addresses of the thread
+ * that ran them, so only that thread may go on in them.
+ */
+static __always_inline unsigned long vmx_thread_id(void)
+{
+	return (unsigned long)&vmx_this_port;
+}
+
 static inline void vmx_switch_to_core(struct vmx_cpu *v)
 {
 #if defined(__SANITIZE_ADDRESS__)
@@ -387,6 +409,14 @@ u64 vmx_host_tsc(void);
 /* vmexit.c */
 void vmx_load_host_state(struct vmx_cpu *v, const void *vmcs);
 void vmx_materialize_host_state(struct vmx_cpu *v);
+void vmx_leave_kept_nonroot(struct vmx_cpu *v);
+
+/* Root operation looks at the core's TSC or MSRs: the root view first (nonroot_kept). */
+static __always_inline void vmx_root_view(struct vmx_cpu *v)
+{
+	if (__builtin_expect(v->nonroot_kept, 0))
+		vmx_leave_kept_nonroot(v);
+}
 /* MSRs the VMCS switches (loaded at entry from the guest-state area, at exit from the host's). */
 static inline bool vmx_msr_switched(u32 msr)
 {
@@ -408,6 +438,8 @@ __attribute__((noreturn)) void vmx_exit_now(struct vmx_cpu *v, const struct vmx_
 /* Record an exit to be completed at the current boundary (no longjmp). */
 void vmx_exit_pending(struct vmx_cpu *v, const struct vmx_exit_info *x);
 void vmx_complete_exit(struct vmx_cpu *v);
+/* The same for an exit taken in place (the core keeps its non-root view: nonroot_kept). */
+void vmx_exit_suspend(struct vmx_cpu *v);
 
 /*
  * STEP 1 (28.2) for an instruction exit with no interruption information,
@@ -434,5 +466,13 @@ static __always_inline void vmx_exit_insn_direct(struct vmx_cpu *v, u32 reason, 
 /* vmentry.c: STEP 5, 6 */
 u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual);
 bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs, bool cont);
+/*
+ * vmx_op_enter()'s ways (vmx_run.c, vmentry.c): VMRESUME going on in the
+ * suspended handler; an entry that goes on at the next instruction
+ * instead; any other entry.
+ */
+u32 vmx_resume_cont(struct vmx_cpu *v, u64 *regs);
+u32 vmx_cont_restart(struct vmx_cpu *v);
+u32 vmx_op_enter_slow(struct vmx_cpu *v, u64 *regs, bool launched);
 
 #endif

@@ -295,6 +295,13 @@ enum vmx_status vmx_op_vmclear(u64 pa) { ON_THIS_CPU(vmx_vmclear(v, pa)); }
 enum vmx_status vmx_op_vmptrld(u64 pa) { ON_THIS_CPU(vmx_vmptrld(v, pa)); }
 enum vmx_status vmx_op_vmptrst(u64 *pa) { ON_THIS_CPU(vmx_vmptrst(v, pa)); }
 enum vmx_status vmx_op_vmread_slow(u32 field, u64 *val) { ON_THIS_CPU(vmx_vmread(v, field, val)); }
+u64 vmx_op_vmread_val_slow(u32 field)
+{
+	u64 val = 0;
+
+	return vmx_op_vmread_slow(field, &val) == VMX_SUCCEED ? val : 0;
+}
+
 enum vmx_status vmx_op_vmwrite_slow(u32 field, u64 val) { ON_THIS_CPU(vmx_vmwrite(v, field, val)); }
 enum vmx_status vmx_op_invept(u64 type, u64 eptp) { ON_THIS_CPU(vmx_invept(v, type, eptp)); }
 enum vmx_status vmx_op_invvpid(u64 type, u16 vpid, u64 gla)

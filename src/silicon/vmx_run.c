@@ -376,32 +376,28 @@ void vmx_core_main(struct vmx_cpu *v)
 }
 
 
-u32 vmx_op_enter(u64 *regs, bool launched)
+/* VMRESUME entered (vmx_resume_fast()), but the run must start over: at the next instruction. */
+u32 vmx_cont_restart(struct vmx_cpu *v)
 {
-	struct vmx_cpu *v = this_cpu_inline();
-	struct cpu *c;
+	struct cpu *c = v->cpu;
 
-	if (!v)
-		return VMX_ENTER_FAULT;
-	c = v->cpu;
+	c->s.rip = c->cont_rip_next;
+	cpu_cont_drop(c);
+	v->entry_icount = c->icount;
+	core_stack_reset(v);
+	v->enter_done = true;
+	vmx_switch_to_core(v);
+	return v->enter_result;
+}
+
+/* vmx_op_enter() when the handler's frames, if any, are not taken up again. */
+u32 vmx_op_enter_slow(struct vmx_cpu *v, u64 *regs, bool launched)
+{
+	/* A full entry saves the root view before it enters non-root operation. */
+	vmx_root_view(v);
 	if (v->suspended) {
 		v->suspended = false;
-		if (launched && v->cont_thread == (unsigned long)pthread_self() &&
-		    vmx_resume_fast(v, regs, true)) {
-			if (likely(cpu_cont_valid(c))) {
-				vmx_switch_to_core(v);
-				return v->enter_result;
-			}
-			/* Entered, but the run must start over: at the next instruction. */
-			c->s.rip = c->cont_rip_next;
-			cpu_cont_drop(c);
-			v->entry_icount = c->icount;
-			core_stack_reset(v);
-			v->enter_done = true;
-			vmx_switch_to_core(v);
-			return v->enter_result;
-		}
-		cpu_cont_drop(c);
+		cpu_cont_drop(v->cpu);
 		core_stack_reset(v);
 	}
 	/* Exits that cannot be taken in place lately: the caller's stack (vmx_cpu.h). */
@@ -414,6 +410,18 @@ u32 vmx_op_enter(u64 *regs, bool launched)
 	v->enter_done = false;
 	vmx_switch_to_core(v);
 	return v->enter_result;
+}
+
+/* Only tests here, no frame: each way on is a tail call. */
+u32 vmx_op_enter(u64 *regs, bool launched)
+{
+	struct vmx_cpu *v = this_cpu_inline();
+
+	if (!v)
+		return VMX_ENTER_FAULT;
+	if (likely(v->suspended && launched && v->cont_thread == vmx_thread_id()))
+		return vmx_resume_cont(v, regs);	/* vmentry.c */
+	return vmx_op_enter_slow(v, regs, launched);
 }
 
 /* ---- registers the VMCS does not switch (vmx_api.h) ---- */
@@ -486,6 +494,8 @@ int vmx_op_rdmsr_cpu(u32 msr, u64 *val)
 
 	if (c && vmx_msr_switched(msr))
 		vmx_materialize_host_state(vmx_this_cpu());
+	if (c)
+		vmx_root_view(vmx_this_cpu());	/* IA32_TSC, IA32_TSC_ADJUST */
 
 	return c ? cpu_rdmsr(c, msr, val) : -1;
 }
@@ -496,6 +506,8 @@ int vmx_op_wrmsr_cpu(u32 msr, u64 val)
 
 	if (c && vmx_msr_switched(msr))
 		vmx_materialize_host_state(vmx_this_cpu());
+	if (c)
+		vmx_root_view(vmx_this_cpu());
 
 	return c ? cpu_wrmsr(c, msr, val) : -1;
 }
@@ -521,6 +533,9 @@ void vmx_op_fpu_restore(const void *buf)
 u64 vmx_op_rdtsc(void)
 {
 	struct cpu *c = this_core();
+
+	if (c)
+		vmx_root_view(vmx_this_cpu());
 
 	return c ? cpu_rdtsc(c) : __rdtsc() - cpu_tsc_epoch();
 }

@@ -28,6 +28,8 @@ static u8 *io_a, *io_b, *msr_bm;
 #define RDX 2
 #define RBX 3
 #define RSI 6
+#define RBP 5
+#define RDI 7
 
 static u64 hva(const void *p)
 {
@@ -1816,6 +1818,66 @@ static void resume_in_handler(void)
 	CHECK_EQ(env.regs[RSI], 106);
 }
 
+/*
+ * An exit taken in place leaves the core's non-root view (guest TSC
+ * offset, EPT) in it for the VMRESUME that goes on (vmx_cpu.h:
+ * nonroot_kept); root operation must still see the root TSC (RDTSC and
+ * RDMSR IA32_TSC between exit and VMRESUME), the guest its own after
+ * that look, and a full entry (here after a VMWRITE of TSC_OFFSET) must
+ * save the root view, not the kept one, as what the next exit restores.
+ * Each check fails if the kept view leaked into root operation or into
+ * the next entry's saved root offset.
+ */
+static void resume_in_handler_tsc(void)
+{
+	static const u8 code[] = {
+		0x0f, 0xa2,			/* cpuid */
+		0x0f, 0x31, 0x89, 0xc7, 0x89, 0xd5,	/* rdtsc; mov edi, eax; mov ebp, edx */
+		0x0f, 0xa2,			/* cpuid */
+		0x0f, 0x31, 0xf4,		/* rdtsc; hlt */
+	};
+	const u64 off1 = 1ull << 50, off2 = 1ull << 52;
+	u64 r1, r2, t, h0, h1, g, lo, hi, msr = 0;
+
+	/*
+	 * The root TSC is the host's minus a constant, which lies in
+	 * [r1 - t, r2 - t]: guest reads are bracketed by __rdtsc() with it.
+	 */
+	r1 = __rdtsc();
+	t = rdtsc();
+	r2 = __rdtsc();
+	guest(code, sizeof(code), false);
+	vmcs_write64(TSC_OFFSET, off1);
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE);
+	skip();
+	/* In root operation after an in-place exit: the root TSC. */
+	h0 = rdtsc();
+	CHECK(h0 < off1 / 2, "root RDTSC %#llx after an exit with TSC_OFFSET %#llx",
+	      (unsigned long long)h0, (unsigned long long)off1);
+	CHECK_EQ(rdmsrl_safe(0x10, &msr), 0);
+	CHECK(msr < off1 / 2 && msr >= h0, "root IA32_TSC %#llx", (unsigned long long)msr);
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 8);
+	h1 = rdtsc();
+	g = (env.regs[RBP] << 32) | (u32)env.regs[RDI];
+	CHECK(g >= h0 + off1 && g <= h1 + off1, "guest TSC %#llx, root %#llx..%#llx + %#llx",
+	      (unsigned long long)g, (unsigned long long)h0, (unsigned long long)h1,
+	      (unsigned long long)off1);
+	/* No look from root operation, a new TSC_OFFSET: a full entry. */
+	skip();
+	vmcs_write64(TSC_OFFSET, off2);
+	lo = __rdtsc() - (r2 - t);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 12);
+	hi = __rdtsc() - (r1 - t);
+	g = (env.regs[RDX] << 32) | (u32)env.regs[RAX];
+	CHECK(g >= lo + off2 && g <= hi + off2, "guest TSC %#llx, root %#llx..%#llx + %#llx",
+	      (unsigned long long)g, (unsigned long long)lo, (unsigned long long)hi,
+	      (unsigned long long)off2);
+	/* What that exit restored is the root TSC. */
+	h0 = rdtsc();
+	CHECK(h0 >= h1 && h0 < off1 / 2, "root RDTSC %#llx", (unsigned long long)h0);
+	vmcs_write64(TSC_OFFSET, 0);
+}
+
 int main(void)
 {
 	if (env_setup(&env)) {
@@ -1872,6 +1934,7 @@ int main(void)
 	RUN_TEST(kvm_reset_state_guest);
 	RUN_TEST(host_state_after_exit);
 	RUN_TEST(resume_sees_root_changes);
+	RUN_TEST(resume_in_handler_tsc);
 	RUN_TEST(resume_in_handler);
 	env_teardown(&env);
 	free(mem);

@@ -108,6 +108,47 @@ static void vmread_encodings_exact(void)
 	CHECK_EQ(bad, 0);
 }
 
+/*
+ * vmx_op_vmread_val() (vmx_api.h): VMREAD's value, 0 whenever VMREAD
+ * does not succeed, for every 17-bit encoding (high halves included), with
+ * no current VMCS, and on a thread bound to no processor.
+ */
+static void vmread_val_matches_vmread(void)
+{
+	unsigned bad = 0, nonzero = 0;
+
+	vmcs_write64(TSC_OFFSET, 0x1122334455667788ull);
+	vmcs_writel(GUEST_RIP, 0xffffffff81000123ul);
+	vmcs_write16(GUEST_ES_SELECTOR, 0xabcd);
+	for (u32 enc = 0; enc < 0x20000; enc++) {
+		u64 v = 0, want = vmcs_read_checked(enc, &v) == VMX_SUCCEED ? v : 0;
+
+		nonzero += want != 0;
+		if (vmx_op_vmread_val(enc) != want && bad++ < 4)
+			CHECK(false, "encoding %#x: %#llx, VMREAD %#llx", enc,
+			      (unsigned long long)vmx_op_vmread_val(enc), (unsigned long long)want);
+	}
+	CHECK_EQ(bad, 0);
+	CHECK(nonzero >= 4, "only %u fields read nonzero", nonzero);
+	CHECK_EQ(vmx_op_vmread_val(TSC_OFFSET), 0x1122334455667788ull);
+	CHECK_EQ(vmx_op_vmread_val(VMCS_HIGH(TSC_OFFSET)), 0x11223344);
+	CHECK_EQ(vmx_op_vmread_val(GUEST_RIP), 0xffffffff81000123ull);
+	CHECK_EQ(vmx_op_vmread_val(GUEST_ES_SELECTOR), 0xabcd);
+	/* An unsupported field: VMfailValid, read as 0. */
+	CHECK_EQ(vmx_op_vmread_val(0x0002), 0);
+	CHECK_EQ(insn_error(), VMXERR_UNSUPPORTED_VMCS_COMPONENT);
+	/* No current VMCS: VMfailInvalid, read as 0. */
+	CHECK_EQ(vmcs_clear(env.vmcs), VMX_SUCCEED);
+	CHECK_EQ(vmx_op_vmread_val(GUEST_RIP), 0);
+	CHECK_EQ(vmcs_load(env.vmcs), VMX_SUCCEED);
+	CHECK_EQ(vmx_op_vmread_val(GUEST_RIP), 0xffffffff81000123ull);
+	/* Bound to no processor: VMREAD would #UD; read as 0. */
+	vmx_cpu_bind(NULL);
+	CHECK_EQ(vmx_op_vmread_val(GUEST_RIP), 0);
+	vmx_cpu_bind(env.lp);
+	CHECK_EQ(vmx_op_vmread_val(GUEST_RIP), 0xffffffff81000123ull);
+}
+
 static void vmwrite_read_only(void)
 {
 	static const u32 ro[] = {
@@ -237,6 +278,7 @@ int main(void)
 	RUN_TEST(vmwrite_every_field);
 	RUN_TEST(vmread_unsupported);
 	RUN_TEST(vmread_encodings_exact);
+	RUN_TEST(vmread_val_matches_vmread);
 	RUN_TEST(vmwrite_read_only);
 	RUN_TEST(no_current_vmcs);
 	RUN_TEST(vmptrld_errors);
