@@ -68,11 +68,7 @@
  */
 static inline u64 __vmcs_readl(u32 field)
 {
-	u64 val = 0;
-
-	if (vmx_op_vmread(field, &val) != VMX_SUCCEED)
-		return 0;
-	return val;
+	return vmx_op_vmread_val(field);
 }
 
 /**
