@@ -326,19 +326,38 @@ static u64 ns_to_cycles(u64 ns, u32 khz)
 /*
  * The host TSC's frequency (the kernel's tsc_khz), measured once against
  * CLOCK_MONOTONIC_RAW over 5 ms; it is the default guest frequency, and
- * what turns guest TSC deadlines into time.
+ * what turns guest TSC deadlines into time.  Each end of the window is a
+ * TSC and clock pair read together: of 8 tries, the one whose TSC reads
+ * around the clock read are closest, so a preemption between the two reads
+ * (100 us is 2% of the window) does not skew the rate.
  */
 static u32 host_tsc_khz;
 static pthread_once_t host_tsc_once = PTHREAD_ONCE_INIT;
 
+static void host_tsc_ns_pair(u64 *tsc, u64 *ns)
+{
+	u64 best = ~0ull;
+
+	for (int i = 0; i < 8; i++) {
+		u64 a = rdtsc(), n = host_ns(), b = rdtsc();
+
+		if (b - a < best) {
+			best = b - a;
+			*tsc = a + (b - a) / 2;
+			*ns = n;
+		}
+	}
+}
+
 static void host_tsc_calibrate(void)
 {
-	u64 ns0 = host_ns(), t0 = rdtsc(), ns1, t1;
+	u64 ns0, t0, ns1, t1;
 
+	host_tsc_ns_pair(&t0, &ns0);
 	do {
 		ns1 = host_ns();
 	} while (ns1 - ns0 < 5000000);
-	t1 = rdtsc();
+	host_tsc_ns_pair(&t1, &ns1);
 	host_tsc_khz = (u32)((t1 - t0) * 1000000ull / (ns1 - ns0));
 	if (!host_tsc_khz)
 		host_tsc_khz = 1;

@@ -73,10 +73,19 @@ fi
 
 # QEMU TCG, the oracle for whole guests: the same serial output, but for the
 # memory line (QEMU's multiboot loader reports mem_upper below its firmware's
-# reserved top of RAM).  The demo halts forever under QEMU: a timeout ends it.
+# reserved top of RAM).  The demo halts forever under QEMU: QEMU is stopped
+# once the guest's last line ("bye") is out, or after 30 s (a loaded machine
+# can take seconds to start QEMU).
 if command -v qemu-system-x86_64 > /dev/null; then
-	timeout 3 qemu-system-x86_64 -accel tcg -kernel $B/guests/demo.elf -append "a b c" -m 64 \
-		-display none -serial stdio -monitor none -no-reboot 2>/dev/null | tr -d '\r' > "$tmp/qemu"
+	qemu-system-x86_64 -accel tcg -kernel $B/guests/demo.elf -append "a b c" -m 64 \
+		-display none -serial file:"$tmp/qemu.raw" -monitor none -no-reboot 2>/dev/null &
+	qpid=$!
+	for _ in $(seq 300); do
+		grep -q '^bye' "$tmp/qemu.raw" 2>/dev/null && break
+		sleep 0.1
+	done
+	kill $qpid 2>/dev/null; wait $qpid 2>/dev/null
+	tr -d '\r' < "$tmp/qemu.raw" > "$tmp/qemu"
 	if diff <(grep -v '^memory:' "$tmp/qemu") <(grep -v '^memory:' "$tmp/cmdline.soft") > "$tmp/qdiff"; then
 		echo "ok run-demo-soft-equals-qemu-tcg"
 	else
