@@ -477,16 +477,22 @@ static __attribute__((noinline)) long kvm_file_ioctl(struct kvm_file *f, unsigne
 	}
 }
 
+/* KVM's -errno as the system call's -1 with errno. */
+static __always_inline long kvm_fd_ret(long r)
+{
+	if (unlikely(r < 0)) {
+		errno = (int)-r;
+		return -1;
+	}
+	return r;
+}
+
 static __attribute__((noinline)) long kvm_fd_ioctl_done(int fd, unsigned int ioctl_nr,
 							unsigned long arg, long r)
 {
 	if (userkvm_trace && ioctl_nr != KVM_RUN)
 		kvm_trace("ioctl(%d, %#x, %#lx) = %ld", fd, ioctl_nr, arg, r);
-	if (r < 0) {
-		errno = (int)-r;
-		return -1;
-	}
-	return r;
+	return kvm_fd_ret(r);
 }
 
 /*
@@ -507,11 +513,7 @@ static __attribute__((noinline)) long kvm_fd_ioctl_run(int fd, unsigned long req
 		r = kvm_file_ioctl(f, KVM_RUN, arg);
 	kvm_file_put(f);
 	/* kvm_fd_ioctl_done() without the trace, which leaves KVM_RUN out. */
-	if (unlikely(r < 0)) {
-		errno = (int)-r;
-		return -1;
-	}
-	return r;
+	return kvm_fd_ret(r);
 }
 
 static __attribute__((noinline)) long kvm_fd_ioctl_other(int fd, unsigned long req,

@@ -88,17 +88,22 @@ extern __thread struct vmx_vmcs_port *vmx_this_port __attribute__((tls_model("in
  */
 extern __thread void *vmx_this_vmcs __attribute__((tls_model("initial-exec")));
 
+/* A field's value from its slot: slots hold values masked to the field's width (vmcs_set()). */
+static __always_inline u64 vmx_vmcs_slot_read(const void *vmcs, int off, u32 field)
+{
+	u64 slot;
+
+	memcpy(&slot, (const u8 *)vmcs + off, 8);
+	return VMCS_FIELD_HIGH(field) ? slot >> 32 : slot;
+}
+
 static __always_inline enum vmx_status vmx_op_vmread(u32 field, u64 *val)
 {
 	const void *vmcs = vmx_this_vmcs;
 	int off = vmcs_field_offset(field);
 
 	if (__builtin_expect(vmcs && off > 0, 1)) {
-		u64 slot;
-
-		/* Slots hold their values masked to the field's width (vmcs_set()). */
-		memcpy(&slot, (const u8 *)vmcs + off, 8);
-		*val = VMCS_FIELD_HIGH(field) ? slot >> 32 : slot;
+		*val = vmx_vmcs_slot_read(vmcs, off, field);
 		return VMX_SUCCEED;
 	}
 	return vmx_op_vmread_slow(field, val);
@@ -120,12 +125,8 @@ static __always_inline u64 vmx_op_vmread_val(u32 field)
 	const void *vmcs = vmx_this_vmcs;
 	int off = vmcs_field_offset(field);
 
-	if (__builtin_expect(vmcs && off > 0, 1)) {
-		u64 slot;
-
-		memcpy(&slot, (const u8 *)vmcs + off, 8);
-		return VMCS_FIELD_HIGH(field) ? slot >> 32 : slot;
-	}
+	if (__builtin_expect(vmcs && off > 0, 1))
+		return vmx_vmcs_slot_read(vmcs, off, field);
 	return vmx_op_vmread_val_slow(field);
 }
 
