@@ -12,14 +12,9 @@
 static u64 *pml4;
 static u8 *ram;		/* 16 KiB of "guest memory" */
 
-static u64 hva(const void *p)
-{
-	return (u64)(uintptr_t)p;
-}
-
 static u64 eptp(bool ad)
 {
-	return hva(pml4) | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4 | (ad ? VMX_EPTP_AD_ENABLE_BIT : 0);
+	return test_eptp_of(pml4, ad);
 }
 
 #define MT_WB (6ull << 3)

@@ -31,14 +31,9 @@ static u8 *io_a, *io_b, *msr_bm;
 #define RBP 5
 #define RDI 7
 
-static u64 hva(const void *p)
-{
-	return (u64)(uintptr_t)p;
-}
-
 static u64 test_eptp(void)
 {
-	return hva(pml4) | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4 | VMX_EPTP_AD_ENABLE_BIT;
+	return test_eptp_of(pml4, true);
 }
 
 static void build_ept(void)

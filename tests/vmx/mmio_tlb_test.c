@@ -24,14 +24,9 @@ static struct vmx_env env;
 static u8 *mem;
 static u64 *pml4, *pte;
 
-static u64 hva(const void *p)
-{
-	return (u64)(uintptr_t)p;
-}
-
 static u64 test_eptp(void)
 {
-	return hva(pml4) | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4 | VMX_EPTP_AD_ENABLE_BIT;
+	return test_eptp_of(pml4, true);
 }
 
 /* EPT: GPA n * 4 KiB -> mem + n * 4 KiB for the first 256 pages */

@@ -17,6 +17,18 @@ struct vmx_env {
 	u64 regs[16];
 };
 
+/* An EPT entry holds a host virtual address (where silicon would hold a host physical one). */
+static inline u64 hva(const void *p)
+{
+	return (u64)(uintptr_t)p;
+}
+
+/* An EPTP for the 4-level tables at @pml4, write-back, with A/D bits if @ad. */
+static inline u64 test_eptp_of(const u64 *pml4, bool ad)
+{
+	return hva(pml4) | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4 | (ad ? VMX_EPTP_AD_ENABLE_BIT : 0);
+}
+
 /* A zeroed, 4 KiB-aligned page of @n pages, freed by env_teardown(). */
 void *test_pages(unsigned n);
 void test_pages_free_all(void);
