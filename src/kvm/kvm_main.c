@@ -615,8 +615,12 @@ static void kvm_vm_list_del(struct kvm *kvm)
  * immediate_exit was set meanwhile.  A kick from another thread
  * (kvm_vcpu_kick()) still exits at once.  After a second with no vCPU in
  * guest mode it ticks every 10 ms (the bound kvm_vcpu_block() keeps too);
- * with no VM left it stops, and the next VM starts one again (also in a
- * child after fork(), which has no copy of the thread).  One thread per
+ * with no VM left it parks in futex(2) until the next VM wakes it.  It
+ * never exits: a thread's exit runs its libraries' exit paths (glibc's,
+ * a sanitizer runtime's, with their own system calls and locks) at a
+ * moment the VMM does not choose, such as its VM teardown inside a
+ * seccomp sandbox (sandbox_cases.c).  A child after fork(), which has no
+ * copy of the thread, starts its own with its first VM.  One thread per
  * process instead of the VMX preemption timer at every entry: an entry
  * arms that timer only for a guest timer deadline, and reads no clock
  * otherwise.
@@ -625,6 +629,7 @@ static void kvm_vm_list_del(struct kvm *kvm)
 #define KVM_HOST_TICK_IDLE_NS	10000000l
 
 static pid_t kvm_host_tick_pid;		/* under kvm_lock: the process whose tick runs */
+static int kvm_host_tick_wake;		/* bumped under kvm_lock as a VM joins vm_list */
 
 /*
  * The tick sleeps in futex(2) on a word nobody wakes, not nanosleep(2): a
@@ -650,7 +655,6 @@ static int kvm_host_tick_running;
 
 static void *kvm_host_tick_thread(void *arg)
 {
-	pid_t pid = (pid_t)(intptr_t)arg;
 	unsigned int idle = 0;
 
 	__atomic_store_n(&kvm_host_tick_running, 1, __ATOMIC_RELEASE);
@@ -661,17 +665,20 @@ static void *kvm_host_tick_thread(void *arg)
 
 		kvm_host_tick_sleep(&ts);
 		pthread_mutex_lock(&kvm_lock);
-		if (!vm_list) {
-			if (kvm_host_tick_pid == pid)
-				kvm_host_tick_pid = 0;
+		while (!vm_list) {
+			int seen = kvm_host_tick_wake;
+
 			pthread_mutex_unlock(&kvm_lock);
-			return NULL;
+			syscall(SYS_futex, &kvm_host_tick_wake, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
+			pthread_mutex_lock(&kvm_lock);
+			idle = 0;
 		}
 		for (struct kvm *kvm = vm_list; kvm; kvm = kvm->vm_list_next)
 			kicked += kvm_arch_host_tick(kvm);
 		pthread_mutex_unlock(&kvm_lock);
 		idle = kicked ? 0 : idle + 1;
 	}
+	return NULL;	/* not reached: the thread parks, never exits */
 }
 
 /*
@@ -694,14 +701,18 @@ static void kvm_host_tick_start(void)
 	pthread_attr_t attr;
 	pthread_t th;
 
-	if (kvm_host_tick_pid == pid)
+	if (kvm_host_tick_pid == pid) {
+		/* Parked if vm_list was empty; a spurious wake costs one tick. */
+		__atomic_store_n(&kvm_host_tick_wake, kvm_host_tick_wake + 1, __ATOMIC_RELEASE);
+		syscall(SYS_futex, &kvm_host_tick_wake, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 		return;
+	}
 	pthread_once(&kvm_atfork_once, kvm_atfork_init);
 	pthread_attr_init(&attr);
 	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
 	pthread_attr_setstacksize(&attr, 64 * 1024);
 	__atomic_store_n(&kvm_host_tick_running, 0, __ATOMIC_RELAXED);
-	if (!pthread_create(&th, &attr, kvm_host_tick_thread, (void *)(intptr_t)pid)) {
+	if (!pthread_create(&th, &attr, kvm_host_tick_thread, NULL)) {
 		kvm_host_tick_pid = pid;
 		while (!__atomic_load_n(&kvm_host_tick_running, __ATOMIC_ACQUIRE))
 			syscall(SYS_futex, &kvm_host_tick_running, FUTEX_WAIT_PRIVATE, 0, NULL, NULL, 0);

@@ -9,11 +9,16 @@
  * runs.  The case forks; the child builds the VM, installs hvt's list and
  * runs the guest for a while; the parent checks how the child ended.
  */
+#include <dlfcn.h>
+#include <execinfo.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdio.h>
+#include <string.h>
+#include <unistd.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -34,7 +39,33 @@ static const int hvt_allowed[] = {
 
 #define NALLOWED (int)(sizeof(hvt_allowed) / sizeof(hvt_allowed[0]))
 
-/* Default: kill the whole process, as SCMP_ACT_KILL_PROCESS would. */
+/*
+ * hvt's default action kills the whole process (SCMP_ACT_KILL_PROCESS).  Here
+ * a call off the list traps instead, so that the child can say which call
+ * it was and who made it before it ends (exit status SYS_OFF_LIST): the
+ * SIGSYS handler sends the number and a backtrace to the parent through a
+ * pipe, with nothing but calls on the list.  A thread with SIGSYS blocked
+ * (glibc blocks every signal as a thread exits) is still killed by it.
+ */
+#define SYS_OFF_LIST	7
+#define SYS_FRAMES	24
+
+static int sys_report_fd = -1;
+
+static void on_sigsys(int sig, siginfo_t *si, void *uc)
+{
+	void *msg[2 + SYS_FRAMES];
+	int n;
+
+	(void)sig, (void)uc;
+	msg[0] = (void *)(intptr_t)si->si_syscall;
+	msg[1] = si->si_call_addr;
+	n = backtrace(msg + 2, SYS_FRAMES);
+	if (write(sys_report_fd, msg, (size_t)(2 + n) * sizeof(msg[0])) < 0)
+		msg[0] = NULL;
+	syscall(SYS_exit_group, SYS_OFF_LIST);
+}
+
 static int install_hvt_filter(void)
 {
 	struct sock_filter f[4 + 2 * NALLOWED + 1];
@@ -49,7 +80,7 @@ static int install_hvt_filter(void)
 		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, hvt_allowed[i], 0, 1);
 		f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	}
-	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP);
 	prog.len = (unsigned short)n;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		return -1;
@@ -73,9 +104,13 @@ static double now_sec(void)
  */
 static void sandboxed_child(struct tctx *t, struct tguest *g)
 {
+	struct sigaction sa = { .sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO };
+	void *frames[1];
 	double end;
 	long runs = 0;
 
+	backtrace(frames, 1);	/* glibc loads its unwinder on the first call: not under the filter */
+	sigaction(SIGSYS, &sa, NULL);
 	if (install_hvt_filter())
 		_exit(3);
 	end = now_sec() + 0.3;
@@ -91,30 +126,76 @@ static void sandboxed_child(struct tctx *t, struct tguest *g)
 	_exit(runs > 0 ? 0 : 6);
 }
 
+/*
+ * What the child's SIGSYS handler sent: "syscall N from f+0x.. < g+0x.. < ...".
+ * The child is a fork of this process, so its code addresses name the same
+ * functions here (dladdr() names exported ones; addr2line the rest).
+ */
+static void describe_off_list(int fd, char *buf, size_t size)
+{
+	void *msg[2 + SYS_FRAMES];
+	ssize_t got = read(fd, msg, sizeof(msg));
+	size_t len;
+
+	if (got < (ssize_t)(2 * sizeof(msg[0]))) {
+		snprintf(buf, size, "no report");
+		return;
+	}
+	len = (size_t)snprintf(buf, size, "syscall %ld", (long)(intptr_t)msg[0]);
+	for (int i = 1; i < (int)(got / (ssize_t)sizeof(msg[0])) && len < size; i++) {
+		Dl_info di;
+
+		if (i == 2)
+			continue;	/* the handler itself */
+		if (dladdr(msg[i], &di) && di.dli_sname)
+			len += (size_t)snprintf(buf + len, size - len, "%s %s+%#lx", i == 1 ? " from" : " <",
+						di.dli_sname, (unsigned long)((char *)msg[i] - (char *)di.dli_saddr));
+		else if (dladdr(msg[i], &di) && di.dli_fname)	/* for addr2line -e */
+			len += (size_t)snprintf(buf + len, size - len, "%s %s+%#lx", i == 1 ? " from" : " <",
+						strrchr(di.dli_fname, '/') ? strrchr(di.dli_fname, '/') + 1 : di.dli_fname,
+						(unsigned long)((char *)msg[i] - (char *)di.dli_fbase));
+		else
+			len += (size_t)snprintf(buf + len, size - len, "%s %p", i == 1 ? " from" : " <", msg[i]);
+	}
+}
+
 KVM_CASE(sandbox_hvt_seccomp_tsync)
 {
 	struct tguest g;
-	int status = 0;
+	char why[1024] = "";
+	int status = 0, pfd[2];
 	pid_t pid;
 
+	if (pipe(pfd)) {
+		CHECK(0, "pipe failed");
+		return;
+	}
 	fflush(NULL);
 	pid = fork();
 	if (pid < 0) {
 		CHECK(0, "fork failed");
+		close(pfd[0]);
+		close(pfd[1]);
 		return;
 	}
 	if (pid == 0) {
+		close(pfd[0]);
+		sys_report_fd = pfd[1];
 		if (tg_start(t, &g, g_lm_sync, TG_LONG) < 0)
 			_exit(2);
 		sandboxed_child(t, &g);
 	}
+	close(pfd[1]);
 	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == SYS_OFF_LIST)
+		describe_off_list(pfd[0], why, sizeof(why));
+	close(pfd[0]);
 	if (WIFSIGNALED(status))
 		t_printf(t, "child: killed by signal %d", WTERMSIG(status));
 	else
 		t_printf(t, "child: exit %d", WEXITSTATUS(status));
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	      "sandboxed child: %s %d (31 = SIGSYS: a call off hvt's list)",
+	      "sandboxed child: %s %d (exit 7: a call off hvt's list: %s; signal 31: one with SIGSYS blocked)",
 	      WIFSIGNALED(status) ? "signal" : "exit",
-	      WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	      WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), why);
 }
