@@ -187,6 +187,9 @@ static void kvm_file_release(struct kvm_file *f)
 {
 	struct kvm_file **pp;
 
+	/* The last reference may go at the end of a KVM_RUN: the VM may go with it. */
+	kvm_sched_out_thread();
+
 	pthread_mutex_lock(&files_lock);
 	for (pp = &all_files; *pp; pp = &(*pp)->next) {
 		if (*pp == f) {
@@ -507,10 +510,12 @@ static __attribute__((noinline)) long kvm_fd_ioctl_run(int fd, unsigned long req
 
 	if (unlikely(!f))
 		return sys_ioctl(fd, req, arg);
-	if (likely(f->kind == KVM_FILE_VCPU))
+	if (likely(f->kind == KVM_FILE_VCPU)) {
 		r = kvm_vcpu_ioctl_run(f->priv, arg);
-	else
+	} else {
+		kvm_sched_out_thread();
 		r = kvm_file_ioctl(f, KVM_RUN, arg);
+	}
 	kvm_file_put(f);
 	/* kvm_fd_ioctl_done() without the trace, which leaves KVM_RUN out. */
 	return kvm_fd_ret(r);
@@ -523,6 +528,7 @@ static __attribute__((noinline)) long kvm_fd_ioctl_other(int fd, unsigned long r
 	struct kvm_file *f;
 	long r;
 
+	kvm_sched_out_thread();
 	f = fdget(fd, true);
 	if (unlikely(!f))
 		return sys_ioctl(fd, req, arg);

@@ -60,6 +60,7 @@ EXPORT int munmap(void *addr, size_t len)
 
 	if (!kvm_get_active_vms())
 		return do_munmap(addr, len);
+	kvm_sched_out_thread();
 	kvm_mmu_notifier_invalidate_range_start((hva_t)(uintptr_t)addr, range_end(addr, len));
 	r = do_munmap(addr, len);
 	kvm_mmu_notifier_invalidate_range_end();
@@ -83,6 +84,7 @@ EXPORT void *mremap(void *old, size_t old_size, size_t new_size, int flags, ...)
 	}
 	if (!kvm_get_active_vms())
 		return do_mremap(old, old_size, new_size, flags, new_addr);
+	kvm_sched_out_thread();
 	kvm_mmu_notifier_invalidate_range_start((hva_t)(uintptr_t)old, range_end(old, old_size));
 	r = do_mremap(old, old_size, new_size, flags, new_addr);
 	kvm_mmu_notifier_invalidate_range_end();

@@ -226,6 +226,24 @@ static inline unsigned long kvm_mm_current(void)
 }
 
 /*
+ * The vCPU whose processor this thread stays on between its vCPU ioctls
+ * (vmx.c: its id, never reused; 0 for none), as a VMCS stays loaded on a
+ * pCPU after KVM's vcpu_put().  Every entry into KVM but KVM_RUN calls
+ * kvm_sched_out_thread() first (KVM's preempt notifier, kvm_sched_out()):
+ * system and VM ioctls, close(), munmap() must not act on a processor that
+ * another thread may run or free meanwhile.  Not from a signal handler
+ * that interrupted a vCPU ioctl (no KVM entry point is async-signal-safe).
+ */
+extern __thread u64 kvm_thread_vcpu_loaded __attribute__((tls_model("initial-exec")));
+void kvm_arch_sched_out(void);
+
+static __always_inline void kvm_sched_out_thread(void)
+{
+	if (__builtin_expect(kvm_thread_vcpu_loaded != 0, 0))
+		kvm_arch_sched_out();
+}
+
+/*
  * KVM_RUN as kvm_vcpu_ioctl() does it (the checks of every vCPU ioctl,
  * vcpu->mutex, -EINVAL for an argument), inline here so that the fd layer
  * (api/kvm_fd.c) reaches kvm_arch_vcpu_ioctl_run() with no call between.

@@ -24,8 +24,10 @@ struct kvm_x86_ops {
 	int (*hardware_setup)(void);
 	int (*vcpu_create)(struct kvm_vcpu *vcpu);
 	void (*vcpu_free)(struct kvm_vcpu *vcpu);
+	/* The thread runs on the vCPU's processor (kvm_arch_vcpu_load()). */
 	void (*vcpu_load)(struct kvm_vcpu *vcpu);
-	void (*vcpu_put)(struct kvm_vcpu *vcpu);
+	/* The thread leaves the processor kvm_arch_vcpu_put() left it on (kvm_arch_sched_out()). */
+	void (*sched_out)(void);
 	/* Bring vcpu->arch up to date with the VMCS and unswitched registers. */
 	void (*cache_guest_state)(struct kvm_vcpu *vcpu);
 	/* Read one register group (VCPU_EXREG_*) into vcpu->arch (KVM's cache_reg). */

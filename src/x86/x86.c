@@ -812,6 +812,39 @@ void kvm_vcpu_reset(struct kvm_vcpu *vcpu, bool init_event)
 	a->efer = 0;
 }
 
+/*
+ * kvm_arch_vcpu_load()/kvm_arch_vcpu_put(): a vCPU ioctl runs on the
+ * vCPU's processor.  The thread stays on it after the ioctl, as a VMCS
+ * stays loaded on a pCPU after KVM's vcpu_put(), so that the next ioctl
+ * of the same vCPU on the same thread (KVM_RUN after KVM_RUN) binds
+ * nothing: kvm_thread_vcpu_loaded names that vCPU by its load_id (never
+ * reused: a vCPU freed meanwhile and another made at its address do not
+ * match), and is 0 while an ioctl uses the processor, so that only a
+ * thread between ioctls is scheduled out (kvm_sched_out_thread(), whose
+ * callers are every other entry into KVM).
+ */
+__thread u64 kvm_thread_vcpu_loaded __attribute__((tls_model("initial-exec")));
+static u64 kvm_vcpu_load_ids;
+
+static __always_inline void kvm_arch_vcpu_load(struct kvm_vcpu *vcpu)
+{
+	u64 loaded = kvm_thread_vcpu_loaded;
+
+	kvm_thread_vcpu_loaded = 0;
+	if (unlikely(loaded != vcpu->arch.load_id))
+		kvm_x86_call(vcpu_load)(vcpu);
+}
+
+static __always_inline void kvm_arch_vcpu_put(struct kvm_vcpu *vcpu)
+{
+	kvm_thread_vcpu_loaded = vcpu->arch.load_id;
+}
+
+void kvm_arch_sched_out(void)
+{
+	kvm_x86_call(sched_out)();
+}
+
 int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 {
 	struct kvm_vcpu_arch *a = &vcpu->arch;
@@ -824,6 +857,7 @@ int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 	pthread_mutex_init(&a->halt_lock, NULL);
 	pthread_cond_init(&a->halt_cond, NULL);
 	a->last_vmentry_cpu = -1;
+	vcpu->arch.load_id = __atomic_add_fetch(&kvm_vcpu_load_ids, 1, __ATOMIC_RELAXED);
 	r = kvm_x86_call(vcpu_create)(vcpu);
 	if (r)
 		return r;
@@ -1482,7 +1516,7 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned lon
 	if (!u)
 		return -ENOMEM;
 	/* The state is read and written in vcpu->arch: bring it out of the VMCS. */
-	kvm_x86_call(vcpu_load)(vcpu);
+	kvm_arch_vcpu_load(vcpu);
 	kvm_cui_save_linear_rip(vcpu);
 	kvm_x86_call(cache_guest_state)(vcpu);
 
@@ -1686,7 +1720,7 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned lon
 		r = -EINVAL;
 	}
 	free(u);
-	kvm_x86_call(vcpu_put)(vcpu);
+	kvm_arch_vcpu_put(vcpu);
 	return r;
 }
 
@@ -1718,6 +1752,7 @@ int kvm_x86_vendor_init(void)
 	pthread_once(&vendor_once, kvm_ops_update);
 	return vendor_init_result;
 }
+
 
 void kvm_inject_nmi(struct kvm_vcpu *vcpu)
 {
@@ -4283,7 +4318,7 @@ static __always_inline int __kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 	struct kvm_run *run = vcpu->run;
 	int r;
 
-	kvm_x86_call(vcpu_load)(vcpu);
+	kvm_arch_vcpu_load(vcpu);
 	run->flags = 0;
 	/*
 	 * An application processor that never got INIT blocks until an INIT or
@@ -4340,7 +4375,7 @@ out:
 	if (run->kvm_valid_regs)
 		store_regs(vcpu);
 	post_kvm_run_save(vcpu);
-	kvm_x86_call(vcpu_put)(vcpu);
+	kvm_arch_vcpu_put(vcpu);
 	return r;
 }
 

@@ -234,6 +234,7 @@ struct kvm_queued_interrupt {
  */
 struct kvm_vcpu_arch {
 	u64 regs[NR_VCPU_REGS];
+	u64 load_id;		/* kvm_thread_vcpu_loaded's name for it (kvm_arch_vcpu_load()) */
 	/*
 	 * While the guest state is in the VMCS (after a VM exit), the groups
 	 * of registers read into this struct (VCPU_EXREG_* bits) and those

@@ -33,6 +33,9 @@ static inline struct vcpu_vmx *to_vmx(struct kvm_vcpu *vcpu)
 	return vcpu->arch.vmx;
 }
 
+/* Binding to none also ends what kvm_arch_vcpu_put() kept (kvm_thread_vcpu_loaded). */
+static void vmx_unbind(void);
+
 /* What KVM needs of the processor, and what it uses when offered (setup_vmcs_config()). */
 #define KVM_REQUIRED_VMX_PIN_BASED	(PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING)
 #define KVM_OPTIONAL_VMX_PIN_BASED	(PIN_BASED_VIRTUAL_NMIS | PIN_BASED_VMX_PREEMPTION_TIMER)
@@ -67,7 +70,7 @@ static int vmx_hardware_setup(void)
 			      KVM_REQUIRED_VMX_SECONDARY, KVM_OPTIONAL_VMX_SECONDARY,
 			      KVM_REQUIRED_VMX_VM_EXIT, KVM_OPTIONAL_VMX_VM_EXIT,
 			      KVM_REQUIRED_VMX_VM_ENTRY, KVM_OPTIONAL_VMX_VM_ENTRY);
-	vmx_cpu_bind(NULL);
+	vmx_unbind();
 	vmx_cpu_destroy(lp);
 	return r;
 }
@@ -158,11 +161,11 @@ static int vmx_vcpu_create(struct kvm_vcpu *vcpu)
 	cr4_set_bits(BIT(13));	/* CR4.VMXE */
 	if (cpu_vmxon(vmx->vmxon_region) != VMX_SUCCEED ||
 	    vmcs_clear(vmx->vmcs) != VMX_SUCCEED || vmcs_load(vmx->vmcs) != VMX_SUCCEED) {
-		vmx_cpu_bind(NULL);
+		vmx_unbind();
 		goto fail;
 	}
 	init_vmcs(vcpu);
-	vmx_cpu_bind(NULL);
+	vmx_unbind();
 	vmx->state_dirty = true;
 	vmx->rsp_cached = true;		/* vcpu->arch is the truth until the first exit */
 	vmx->preemption_timer = ~0u;
@@ -187,7 +190,7 @@ static void vmx_vcpu_free(struct kvm_vcpu *vcpu)
 	vmx_cpu_bind(vmx->lp);
 	vmcs_clear(vmx->vmcs);
 	cpu_vmxoff();
-	vmx_cpu_bind(NULL);
+	vmx_unbind();
 	vmx_cpu_destroy(vmx->lp);
 	free(vmx->vmxon_region);
 	free(vmx->vmcs);
@@ -197,8 +200,11 @@ static void vmx_vcpu_free(struct kvm_vcpu *vcpu)
 }
 
 /*
- * Note, unlike KVM (which leaves the VMCS loaded on the pCPU), the thread
- * leaves the processor at vcpu_put(): code outside vCPU ioctls on this thread
+ * vmx_vcpu_load(): the thread runs on the vCPU's processor from now on.
+ * It stays there after the ioctl (kvm_arch_vcpu_put() in x86.c, as KVM
+ * leaves a VMCS loaded on the pCPU) until vmx_sched_out(), which every
+ * entry into KVM other than a vCPU ioctl calls first
+ * (kvm_sched_out_thread()): code outside vCPU ioctls on this thread
  * (rdtsc(), cpuid_count(), rdmsrl() of system and VM ioctls) must not find
  * a processor that another thread may run or free meanwhile.
  */
@@ -207,9 +213,15 @@ static void vmx_vcpu_load(struct kvm_vcpu *vcpu)
 	vmx_cpu_bind(to_vmx(vcpu)->lp);
 }
 
-static void vmx_vcpu_put(struct kvm_vcpu *vcpu)
+static void vmx_unbind(void)
 {
+	kvm_thread_vcpu_loaded = 0;
 	vmx_cpu_bind(NULL);
+}
+
+static void vmx_sched_out(void)
+{
+	vmx_unbind();
 }
 
 /* ---- guest state: vcpu->arch <-> VMCS ---- */
@@ -1351,7 +1363,7 @@ struct kvm_x86_ops vt_x86_ops = {
 	.vcpu_create = vmx_vcpu_create,
 	.vcpu_free = vmx_vcpu_free,
 	.vcpu_load = vmx_vcpu_load,
-	.vcpu_put = vmx_vcpu_put,
+	.sched_out = vmx_sched_out,
 	.cache_guest_state = vmx_cache_guest_state,
 	.cache_reg = vmx_cache_reg,
 	.write_dirty_regs = vmx_write_dirty_regs,
