@@ -128,7 +128,9 @@ struct kvm {
 	size_t stats_size;
 	/*
 	 * KVM's kvm->mm: the process that made the VM, as a fork
-	 * generation (kvm_mm_current()); other processes get -EIO.
+	 * generation (kvm_mm_current()); other processes get -EIO.  Also
+	 * KVM_MM_BUGGED once KVM_BUG_ON fired (no generation is), so that
+	 * the one compare of every ioctl answers both (kvm_vm_ioctl()).
 	 */
 	unsigned long mm;
 
@@ -252,7 +254,7 @@ static __always_inline long kvm_vcpu_ioctl_run(struct kvm_vcpu *vcpu, unsigned l
 {
 	long r = -EINVAL;
 
-	if (vcpu->kvm->mm != kvm_mm_current() || READ_ONCE(vcpu->kvm->bugged))
+	if (READ_ONCE(vcpu->kvm->mm) != kvm_mm_current())	/* another process's, or bugged */
 		return -EIO;
 	kvm_mutex_lock(&vcpu->mutex);
 	if (!arg)
@@ -279,8 +281,18 @@ extern const char *const vmx_exit_reason_names[KVM_STAT_EXIT_REASONS];
 int copy_from_user(void *dst, const void *usrc, size_t n);
 int copy_to_user(void *udst, const void *src, size_t n);
 
-#define KVM_BUG_ON(cond, kvm) \
-	({ bool __c = !!(cond); if (unlikely(__c)) WRITE_ONCE((kvm)->bugged, true); __c; })
+/* kvm->mm of a VM KVM_BUG_ON() marked: every ioctl's generation compare fails. */
+#define KVM_MM_BUGGED	(~0ul)
+
+#define KVM_BUG_ON(cond, kvm)						\
+	({								\
+		bool __c = !!(cond);					\
+		if (unlikely(__c)) {					\
+			WRITE_ONCE((kvm)->bugged, true);		\
+			WRITE_ONCE((kvm)->mm, KVM_MM_BUGGED);		\
+		}							\
+		__c;							\
+	})
 
 /* VMs created and not yet destroyed, in this process (tests read it). */
 long kvm_get_active_vms(void);

@@ -1119,7 +1119,7 @@ long kvm_vm_ioctl(struct kvm *kvm, unsigned int ioctl, unsigned long arg)
 	void *argp = (void *)arg;
 	long r;
 
-	if (kvm->mm != kvm_mm_current() || READ_ONCE(kvm->bugged))
+	if (READ_ONCE(kvm->mm) != kvm_mm_current())	/* another process's, or bugged */
 		return -EIO;
 
 	switch (ioctl) {
@@ -1210,7 +1210,7 @@ long kvm_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned long arg
 
 	if (ioctl == KVM_RUN)
 		return kvm_vcpu_ioctl_run(vcpu, arg);
-	if (vcpu->kvm->mm != kvm_mm_current() || READ_ONCE(vcpu->kvm->bugged))
+	if (READ_ONCE(vcpu->kvm->mm) != kvm_mm_current())	/* another process's, or bugged */
 		return -EIO;
 	if (unlikely(_IOC_TYPE(ioctl) != KVMIO))
 		return -EINVAL;

@@ -16,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
+#include "api/kvm_fd.h"
 #include "kvm/kvm_host.h"
 #include "../test.h"
 
@@ -653,6 +656,34 @@ static void memslot_srcu_readers_vs_writer(void)
 	kvm_put_kvm(kvm);
 }
 
+/*
+ * KVM_BUG_ON() (here the memslot code's invariant checks) makes every VM
+ * and vCPU ioctl of the VM fail with -EIO, KVM_RUN included: fails if the
+ * one compare that checks the process (kvm->mm) missed the bug.
+ */
+static void kvm_bug_on_fails_ioctls(void)
+{
+	struct kvm *kvm = new_vm();
+	struct kvm_regs regs;
+	struct kvm_vcpu *vcpu;
+	int fd;
+
+	if (!kvm)
+		return;
+	fd = (int)kvm_vm_ioctl(kvm, KVM_CREATE_VCPU, 0);
+	CHECK(fd >= 0, "KVM_CREATE_VCPU: %d", fd);
+	vcpu = kvm->vcpus[0];
+	CHECK_EQ(kvm_vcpu_ioctl(vcpu, KVM_GET_REGS, (unsigned long)&regs), 0);
+	CHECK_EQ(kvm_vm_ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY), 1);
+	CHECK(KVM_BUG_ON(true, kvm), "KVM_BUG_ON(true)");
+	CHECK_EQ(kvm_vm_ioctl(kvm, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY), -EIO);
+	CHECK_EQ(kvm_vcpu_ioctl(vcpu, KVM_GET_REGS, (unsigned long)&regs), -EIO);
+	CHECK_EQ(kvm_vcpu_ioctl(vcpu, KVM_RUN, 0), -EIO);
+	kvm_fd_close(fd);
+	close(fd);
+	kvm_put_kvm(kvm);
+}
+
 /* Every VM made here is gone (ASan's leak checker sees the rest). */
 static void memslot_vms_destroyed(void)
 {
@@ -669,6 +700,7 @@ int main(void)
 	RUN_TEST(dirty_log_concurrent_harvest);
 	RUN_TEST(dirty_log_concurrent_clear);
 	RUN_TEST(memslot_srcu_readers_vs_writer);
+	RUN_TEST(kvm_bug_on_fails_ioctls);
 	RUN_TEST(memslot_vms_destroyed);
 	return test_cases_failed ? 1 : 0;
 }
