@@ -881,10 +881,16 @@ static __always_inline u32 vmx_read_exit_fields(struct kvm_vcpu *vcpu, struct vc
 	vmx->guest_intr = intr;
 	vmx->exit_qualification = qual;
 	vcpu->arch.regs[VCPU_REGS_RIP] = rip;
-	/* kvm_get_rflags() hides the TF of KVM_GUESTDBG_SINGLESTEP */
-	if (unlikely(vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP))
-		rflags &= ~X86_EFLAGS_TF;
 	vcpu->arch.rflags = rflags;
+	/*
+	 * kvm_get_rflags() hides the TF of KVM_GUESTDBG_SINGLESTEP.  Note, a
+	 * second store in a branch: GCC makes the masking a cmov otherwise,
+	 * which every exit pays.
+	 */
+	if (unlikely(vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP)) {
+		__asm__("" : "+r"(rflags));
+		vcpu->arch.rflags = rflags & ~X86_EFLAGS_TF;
+	}
 	return idt;
 }
 
