@@ -498,27 +498,75 @@ static __attribute__((noinline)) long kvm_fd_ioctl_done(int fd, unsigned int ioc
 	return kvm_fd_ret(r);
 }
 
+/* KVM_RUN on a system or VM descriptor (what KVM answers for it), out of line. */
+static __attribute__((noinline, cold)) long kvm_fd_ioctl_run_other(struct kvm_file *f,
+								    unsigned long arg)
+{
+	long r;
+
+	kvm_sched_out_thread();
+	r = kvm_file_ioctl(f, KVM_RUN, arg);
+	kvm_file_put(f);
+	return kvm_fd_ret(r);
+}
+
+/* KVM_RUN on @f, a reference held. */
+static __always_inline long kvm_fd_ioctl_run_file(struct kvm_file *f, unsigned long arg)
+{
+	long r;
+
+	if (unlikely(f->kind != KVM_FILE_VCPU))
+		return kvm_fd_ioctl_run_other(f, arg);
+	r = kvm_vcpu_ioctl_run(f->priv, arg);
+	kvm_file_put(f);
+	/* kvm_fd_ioctl_done() without the trace, which leaves KVM_RUN out. */
+	return kvm_fd_ret(r);
+}
+
 /*
- * KVM_RUN, the hot one, in a function of its own (few registers live
- * across the run): straight to the vCPU, kvm_vcpu_ioctl()'s part inline.
+ * The look-up of kvm_fd_ioctl_run() when its one attempt failed (a count
+ * that changed or is zero, a slot that changed under it): @stale, if any,
+ * is the reference it took on a file the slot no longer holds.
+ */
+static __attribute__((noinline)) long kvm_fd_ioctl_run_slow(int fd, unsigned long req,
+							    unsigned long arg, struct kvm_file *stale)
+{
+	struct kvm_file *f;
+
+	if (stale)
+		kvm_file_put(stale);
+	f = fdget(fd, false);
+	if (unlikely(!f))
+		return sys_ioctl(fd, req, arg);
+	return kvm_fd_ioctl_run_file(f, arg);
+}
+
+/*
+ * KVM_RUN, the hot one, in a function of its own: straight to the vCPU,
+ * kvm_vcpu_ioctl()'s part inline.  __fget_table()'s look-up is tried
+ * once here, with every other outcome a tail call, so that nothing but the
+ * file and the vCPU stays live across the run (no call before it that
+ * would keep @fd, @req and @arg in saved registers).
  */
 static __attribute__((noinline)) long kvm_fd_ioctl_run(int fd, unsigned long req,
 						       unsigned long arg)
 {
-	struct kvm_file *f = fdget(fd, false);
-	long r;
+	struct kvm_file **slot = fd_slot(fd, false), *f;
+	int refs;
 
+	if (unlikely(!slot))
+		return sys_ioctl(fd, req, arg);
+	f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
 	if (unlikely(!f))
 		return sys_ioctl(fd, req, arg);
-	if (likely(f->kind == KVM_FILE_VCPU)) {
-		r = kvm_vcpu_ioctl_run(f->priv, arg);
-	} else {
-		kvm_sched_out_thread();
-		r = kvm_file_ioctl(f, KVM_RUN, arg);
-	}
-	kvm_file_put(f);
-	/* kvm_fd_ioctl_done() without the trace, which leaves KVM_RUN out. */
-	return kvm_fd_ret(r);
+	refs = __atomic_load_n(&f->refs, __ATOMIC_ACQUIRE);
+	if (unlikely(!refs || !__atomic_compare_exchange_n(&f->refs, &refs, refs + 1, false,
+							    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)))
+		return kvm_fd_ioctl_run_slow(fd, req, arg, NULL);
+	/* Still the file at @fd (not released and reused elsewhere)? */
+	if (unlikely(__atomic_load_n(slot, __ATOMIC_ACQUIRE) != f))
+		return kvm_fd_ioctl_run_slow(fd, req, arg, f);
+	return kvm_fd_ioctl_run_file(f, arg);
 }
 
 static __attribute__((noinline)) long kvm_fd_ioctl_other(int fd, unsigned long req,

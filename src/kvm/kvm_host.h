@@ -252,13 +252,16 @@ static __always_inline void kvm_sched_out_thread(void)
  */
 static __always_inline long kvm_vcpu_ioctl_run(struct kvm_vcpu *vcpu, unsigned long arg)
 {
-	long r = -EINVAL;
+	long r;
 
 	if (READ_ONCE(vcpu->kvm->mm) != kvm_mm_current())	/* another process's, or bugged */
 		return -EIO;
 	kvm_mutex_lock(&vcpu->mutex);
-	if (!arg)
+	/* Note, the result is set on both sides: nothing but @vcpu stays live across the run. */
+	if (likely(!arg))
 		r = kvm_arch_vcpu_ioctl_run(vcpu);
+	else
+		r = -EINVAL;
 	kvm_mutex_unlock(&vcpu->mutex);
 	return r;
 }

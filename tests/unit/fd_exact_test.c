@@ -109,8 +109,9 @@ static void fd_exact_dup2_over(void)
 
 /*
  * Two threads issue vCPU and VM ioctls while a third keeps dup'ing and
- * closing dups of the same descriptors, and a fourth creates and destroys
- * whole VMs.  Every ioctl on the original descriptors must succeed.
+ * closing dups of the same descriptors (and runs the vCPUs through them),
+ * and a fourth creates and destroys whole VMs.  Every ioctl on the
+ * original descriptors must succeed.
  */
 static int shared_vm, shared_vcpu[2], stop;
 static long ioctl_failures;
@@ -120,7 +121,7 @@ static void *ioctl_thread(void *p)
 	int v = shared_vcpu[(long)p];
 
 	while (!__atomic_load_n(&stop, __ATOMIC_ACQUIRE)) {
-		if (userkvm_ioctl(v, KVM_GET_TSC_KHZ, 0) <= 0 ||
+		if (userkvm_ioctl(v, KVM_GET_TSC_KHZ, 0) <= 0 || userkvm_ioctl(v, KVM_RUN, 0) != 0 ||
 		    userkvm_ioctl(shared_vm, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY) != 1)
 			__atomic_fetch_add(&ioctl_failures, 1, __ATOMIC_RELAXED);
 	}
@@ -133,6 +134,14 @@ static void *dup_thread(void *p)
 		int a = x_dup(shared_vm), b = x_dup(shared_vcpu[i & 1]);
 
 		if (userkvm_ioctl(b, KVM_GET_TSC_KHZ, 0) <= 0)
+			__atomic_fetch_add(&ioctl_failures, 1, __ATOMIC_RELAXED);
+		/*
+		 * KVM_RUN through the dup while the other threads take and drop
+		 * references to the same file (kvm_fd_ioctl_run()'s one-try
+		 * look-up and its slow path): the vCPU, with no memory, exits
+		 * at once (an internal error), KVM_RUN itself succeeds.
+		 */
+		if (userkvm_ioctl(b, KVM_RUN, 0) != 0)
 			__atomic_fetch_add(&ioctl_failures, 1, __ATOMIC_RELAXED);
 		x_close(a);
 		x_close(b);
