@@ -1753,7 +1753,6 @@ int kvm_x86_vendor_init(void)
 	return vendor_init_result;
 }
 
-
 void kvm_inject_nmi(struct kvm_vcpu *vcpu)
 {
 	__atomic_fetch_add(&vcpu->arch.nmi_queued, 1, __ATOMIC_ACQ_REL);

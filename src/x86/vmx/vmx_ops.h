@@ -13,7 +13,10 @@
  * How KVM uses it (the shape of Linux's vmx.c on real hardware):
  *  - one logical processor per vCPU: vmx_cpu_create() at vCPU creation,
  *    vmx_cpu_bind(lp) in vcpu_load() (the thread now "runs on" it) and
- *    vmx_cpu_bind(NULL) in vcpu_put(); every call below acts on the bound one;
+ *    vmx_cpu_bind(NULL) when the thread leaves it (sched_out, which the
+ *    thread's next entry into KVM other than a vCPU ioctl of the same vCPU
+ *    does: the binding outlives vcpu_put() as a loaded VMCS does); every
+ *    call below acts on the bound one;
  *  - hardware enable: cr4_set_bits(X86_CR4_VMXE), cpu_vmxon(region) with a
  *    4 KiB region holding vmcs_config.basic_revision_id (capabilities.h);
  *  - a VMCS is a 4 KiB page of KVM's with the revision id in its first
