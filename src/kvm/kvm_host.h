@@ -220,7 +220,7 @@ long kvm_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned long arg
  * The process's generation (fork() makes a new one, kvm_main.c): a VM
  * belongs to the one that created it (kvm->mm), as to its mm in KVM.
  */
-extern unsigned long kvm_mm_generation;
+extern unsigned long kvm_mm_generation __attribute__((visibility("hidden")));	/* as kvm_trace_mask */
 
 static inline unsigned long kvm_mm_current(void)
 {

@@ -28,7 +28,11 @@ enum kvm_trace_event {
 	TRACE_NR_EVENTS
 };
 
-extern unsigned int kvm_trace_mask;
+/*
+ * Hidden: the library's own (-fvisibility=hidden covers definitions only),
+ * so a test of it is one RIP-relative instruction, not a GOT load first.
+ */
+extern unsigned int kvm_trace_mask __attribute__((visibility("hidden")));
 void userkvm_tracef(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #define kvm_trace_on(ev) unlikely(kvm_trace_mask & (1u << (ev)))
