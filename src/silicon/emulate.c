@@ -500,12 +500,56 @@ static void emul_exception(struct cpu *c, struct vmx_emul_exception *e)
 #define EMUL_CLS_REFUSED	BIT(0)	/* emul_refused() */
 #define EMUL_CLS_NO_SEGS	BIT(1)	/* emul_needs_no_segs(): a 64-bit data instruction */
 #define EMUL_CLS_FPU		BIT(2)	/* emul_uses_fpu() */
+/* ... and a MOV to memory (emul_mov_store_cls()): of a register, or the immediate */
+#define EMUL_CLS_STORE		BIT(3)
+#define EMUL_CLS_STORE_IMM	BIT(4)
+#define EMUL_CLS_STORE_SZ(cls)	(((cls) >> 5) & 3)	/* its SZ* */
+
+/*
+ * The class bits of a MOV to memory, 0 for anything else: @i's handler is
+ * one of ops_mov.c's (88/89 mov_st_*, C6/C7 /0 mov_sti_*, generic or per
+ * addressing form), whose one effect is lin_write() of a register or the
+ * immediate at ea_lin() (the per-form versions fall back to the generic
+ * one when the TLB misses, as it always does on the scratch core).
+ */
+static u8 emul_mov_store_cls(const struct insn *i)
+{
+	for (int sz = SZ8; sz <= SZ64; sz++) {
+		u8 cls = (u8)(EMUL_CLS_STORE | sz << 5);
+
+		if (i->fn == mov_tab[2][sz])
+			return cls;
+		if (i->fn == mov_tab[4][sz])
+			return cls | EMUL_CLS_STORE_IMM;
+		for (int f = 0; f < EAF_NR; f++) {
+			if (i->fn == mov_ea_tab[f][0][sz])
+				return cls;
+			if (i->fn == mov_ea_tab[f][2][sz])
+				return cls | EMUL_CLS_STORE_IMM;
+		}
+	}
+	return 0;
+}
 
 static u8 emul_classify(const struct cpu *c, const struct insn *i)
 {
-	return (emul_refused(i) ? EMUL_CLS_REFUSED : 0) |
-	       (emul_needs_no_segs(c, i) ? EMUL_CLS_NO_SEGS : 0) |
-	       (emul_uses_fpu(i) ? EMUL_CLS_FPU : 0);
+	bool no_segs = emul_needs_no_segs(c, i);
+
+	return (emul_refused(i) ? EMUL_CLS_REFUSED : 0) | (no_segs ? EMUL_CLS_NO_SEGS : 0) |
+	       (emul_uses_fpu(i) ? EMUL_CLS_FPU : 0) | (no_segs ? emul_mov_store_cls(i) : 0);
+}
+
+/*
+ * A MOV to memory of class @cls, as its handler does it (mov_st_SZ(),
+ * mov_sti_SZ() in ops_mov.c: lin_write(), which on the scratch core is
+ * always mem_write_slow()'s emul_write()), without the call layers.
+ */
+static __always_inline void emul_mov_store(struct cpu *c, const struct insn *i, u8 cls)
+{
+	int sz = EMUL_CLS_STORE_SZ(cls), size = 1 << sz;
+	u64 val = (cls & EMUL_CLS_STORE_IMM) ? (u64)i->imm : reg_read(c, i_reg(i, sz), sz);
+
+	emul_write(c, ea_lin(c, i, size, ACC_W), size, val, ACC_W);
 }
 
 /*
@@ -753,6 +797,19 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 		cpu_emulating = false;
 		c->emul = NULL;
 		return VMX_EMUL_NEED_STATE;	/* nothing ran: the core is still st's */
+	}
+	if (cls & EMUL_CLS_STORE) {
+		/* a MOV to memory (EMUL_CLS_NO_SEGS): it changes no register but RIP */
+		emul_mov_store(c, ip, cls);
+		cpu_emulating = false;
+		c->emul = NULL;
+		c->s.rip += ip->len;
+		c->s.interruptibility &= ~shadow;
+		st->rip = c->s.rip;
+		st->rflags = c->s.rflags;	/* as loaded: lf_op is LF_NONE */
+		st->interruptibility &= ~(u32)(CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING);
+		st->written = 0;
+		return VMX_EMUL_CONTINUE;
 	}
 	if (cls & EMUL_CLS_NO_SEGS) {
 		data_only = true;
