@@ -60,13 +60,15 @@ bool vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store)
 {
 	struct vmx_cpu *v = c->vmx;
 	const struct insn *i = cur_insn(c);
-	struct vmx_exit_info x = {
-		.reason = EXIT_REASON_EPT_MISCONFIG, .gpa = gpa, .gpa_valid = true,
-		.insn_len = i ? i->len : 0,
-	};
 
 	c->xlate_ctx = XLATE_NONE;
-	vmx_exit_pending(v, &x);
+	/*
+	 * STEP 1 (28.2) at once, as an instruction exit's
+	 * (vmx_exit_insn_direct()), and the guest-physical address: what
+	 * vmx_exit_pending() + the exit's copy would store.
+	 */
+	vmx_exit_insn_direct(v, EXIT_REASON_EPT_MISCONFIG, 0, i ? i->len : 0, 0);
+	vmcs_set(v->port.vmcs, GUEST_PHYSICAL_ADDRESS, gpa);
 	c->exit_insn = i;	/* count_partial_exit() need not search for it */
 	/*
 	 * The store of a MOV: taken in place, as an instruction exit
