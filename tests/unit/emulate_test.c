@@ -836,12 +836,14 @@ static void test_gprs_in_place(void)
 
 /*
  * MOV to memory in 64-bit mode, each form the assist runs without its
- * handler's call layers (emulate.c: EMUL_CLS_STORE): the address, size and
- * value of the one write, RIP after it, the registers and RFLAGS as they
- * were, the shadow over; a fault (#PF, a non-canonical address's #GP)
- * leaves the state as it was.  Fails if the store used AL for AH, DH for
- * SIL, RIP for the next RIP, a 64-bit address under 67h, or the immediate
- * unextended.
+ * handler's call layers (emulate.c: EMUL_CLS_STORE), twice: decoded, then
+ * from the decode cache (emul_fast(), no setjmp), and once more with the
+ * instruction 11 bytes before its page's end (the general path, fetching
+ * to the page end): the address, size and value of the one write, one
+ * fetch, RIP after it, the registers and RFLAGS as they were, the shadow
+ * over; a fault (#PF, a non-canonical address's #GP) leaves the state as
+ * it was.  Fails if the store used AL for AH, DH for SIL, RIP for the next
+ * RIP, a 64-bit address under 67h, or the immediate unextended.
  */
 static void test_mov_store_forms(void)
 {
@@ -866,14 +868,19 @@ static void test_mov_store_forms(void)
 		{ { 0x89, 0x02 }, 2, 0, 0, 0 },					/* mov %eax,(%rdx): #PF */
 	};
 
-	for (unsigned int k = 0; k < sizeof(t) / sizeof(t[0]); k++) {
+	for (unsigned int n = 0; n < 3 * sizeof(t) / sizeof(t[0]); n++) {
+		unsigned int k = n / 3;
+		u64 at = n % 3 == 2 ? 0x1ff5 : 0x1000;
 		struct vmx_emul_state st, before;
 		struct vmx_emul_insn in = { 0 };
 		struct vmx_emul_exception e;
 		int r;
 
 		setup(&st, true);
-		code(t[k].b, t[k].len, 0x1000);
+		st.rip = at;
+		code(t[k].b, t[k].len, at);
+		if (t[k].b[1] == 0x05)	/* RIP-relative: the same address from here */
+			memcpy(mem + at + 2, &(u32){ 0x7016 - (u32)(at - 0x1000) }, 4);
 		st.regs[0] = 0x1122334455661234ull;
 		st.regs[1] = 2;
 		st.regs[2] = t[k].size ? 0x5600 : 0xc000;	/* #PF at 0xc000 */
@@ -886,7 +893,10 @@ static void test_mov_store_forms(void)
 		before = st;
 		mmio_writes = 0;
 		mmio_wla = mmio_wval = 0;
+		fetches = 0;
 		r = emulate(&st, &in, &e);
+		CHECK_EQ(fetches, 1);
+		CHECK_EQ(last_fetch_bytes[0], at == 0x1000 ? 15u : 11u);
 		if (!t[k].size) {
 			CHECK_EQ(r, VMX_EMUL_PROPAGATE_FAULT);
 			CHECK_EQ(e.vector, t[k].b[1] == 0x06 ? 13 : 14);
@@ -900,7 +910,7 @@ static void test_mov_store_forms(void)
 		CHECK_EQ(mmio_wsize, t[k].size);
 		CHECK_EQ(mmio_wval, t[k].val);
 		CHECK_EQ(in.len, t[k].len);
-		CHECK_EQ(st.rip, 0x1000 + t[k].len);
+		CHECK_EQ(st.rip, at + t[k].len);
 		CHECK_EQ(st.rflags, before.rflags);
 		CHECK_EQ(st.interruptibility, 0);
 		CHECK(!memcmp(st.regs, before.regs, sizeof(st.regs)), "registers changed, case %u", k);
