@@ -66,6 +66,8 @@ extern const unsigned char mg_x2apic_handler[];
 extern const unsigned char mg_cpuid_after[], mg_cpuid_db[];
 MG_DECL(mg_store_cont);
 extern const unsigned char mg_store_cont_st1[];
+MG_DECL(mg_store_irq);
+extern const unsigned char mg_store_irq_after[], mg_store_irq_handler[];
 
 struct mt_vm {
 	int sys, vm, vcpu;
@@ -1245,6 +1247,46 @@ KVM_CASE(mmio_store_then_regs)
 		CHECK_EQ(g.run->mmio.data[0], 1);
 		CHECK_EQ(mt_run(t, &g, 32), 12);
 		mt_regs(t, &g);
+	}
+	mt_destroy(&g);
+}
+
+/*
+ * KVM_INTERRUPT after an MMIO store (mg_store_irq; no irqchip, IF = 1):
+ * the interrupt is delivered at the instruction after the store, before
+ * the next store exits (R13 the RIP it interrupted, R14 once), where
+ * userkvm's processor would otherwise go on in the store's block after an
+ * exit taken in place (fails if that resume ignored the injected event).
+ */
+KVM_CASE(mmio_store_then_irq)
+{
+	struct kvm_interrupt irq = { .irq = 0x20 };
+	struct kvm_sregs s;
+	struct kvm_regs r;
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_store_irq, mg_store_irq_end, false)) {
+		uint64_t after = MG_CODE + (uint64_t)(mg_store_irq_after - mg_store_irq);
+
+		mt_set_gate(&g, 0x20, MG_CODE + (uint64_t)(mg_store_irq_handler - mg_store_irq));
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_SREGS, &s));
+		s.idt.limit = 0x21 * 16 - 1;
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_SREGS, &s));
+		mt_run_writes(t, &g, 80, 0x10000040);
+		mt_run_write(t, &g);
+		t_printf(t, "if_flag=%u ready_for_interrupt_injection=%u", g.run->if_flag,
+			 g.run->ready_for_interrupt_injection);
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_INTERRUPT, &irq));
+		mt_run_write(t, &g);
+		CHECK_EQ(g.run->mmio.phys_addr, 0x10000004);
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
+		t_differs(t, "PVM: no exception delivery through the IDT of a non-PVM guest");
+		t_printf(t, "interrupts=%llu at rip=%#llx", (unsigned long long)r.r14,
+			 (unsigned long long)r.r13);
+		CHECK_SOFT(t, r.r14 == 1 && r.r13 == after, "%llu interrupts, at %#llx, want 1 at %#llx",
+			   (unsigned long long)r.r14, (unsigned long long)r.r13,
+			   (unsigned long long)after);
+		CHECK_EQ(mt_run(t, &g, 8), 1);
 	}
 	mt_destroy(&g);
 }

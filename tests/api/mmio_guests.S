@@ -671,4 +671,33 @@ mg_store_cont_st1:
 	DONE
 END(mg_store_cont)
 
+/*
+ * An interrupt the VMM injects after an MMIO store (mmio_store_then_irq):
+ * delivered at the next instruction, before the store after it; the
+ * handler notes where (R13) and how often (R14).
+ */
+GUEST(mg_store_irq)
+	mov $MMIO, %rbx
+	mov $0x1000, %rsp
+	xor %r13d, %r13d
+	xor %r14d, %r14d
+	sti
+	nop
+	mov $80, %ecx
+2:	movl %ecx, 0x40(%rbx)
+	dec %ecx
+	jnz 2b
+	movl $1, (%rbx)
+	.globl mg_store_irq_after
+mg_store_irq_after:
+	movl $2, 4(%rbx)
+	movl %r14d, 8(%rbx)
+	DONE
+	.globl mg_store_irq_handler
+mg_store_irq_handler:
+	mov (%rsp), %r13
+	inc %r14d
+	iretq
+END(mg_store_irq)
+
 	.section .note.GNU-stack, "", @progbits
