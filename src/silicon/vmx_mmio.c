@@ -56,10 +56,46 @@ static bool insn_is_mov_store(const struct block *b, const struct insn *i)
 	return false;
 }
 
+/*
+ * The MOV store of a cached block whose EPT-misconfiguration exit this
+ * thread saw last: a decoded instruction stays as it is in its block
+ * until the core's block arena is recycled (icache_gen moves), so a
+ * driver's store that exits again and again is found without the search
+ * and the opcode tests.  Its handler is compared too (a block patched to
+ * stop, op_smc_stop(), or a core and block made anew at the same
+ * addresses do not pass for it).
+ */
+static __thread struct {
+	const struct cpu *c;
+	const struct block *b;
+	const struct insn *i;
+	insn_fn fn;
+	u64 gen;
+} last_store;
+
 bool vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store)
 {
 	struct vmx_cpu *v = c->vmx;
-	const struct insn *i = cur_insn(c);
+	const struct block *b = c->cur_block;
+	const struct insn *i;
+	bool mov_store;
+
+	if (b && b == last_store.b && c == last_store.c && c->icache_gen == last_store.gen &&
+	    (uintptr_t)last_store.i - (uintptr_t)b->insn < b->n * sizeof(*b->insn) &&
+	    c->blk_base + last_store.i->off == c->s.rip && last_store.i->fn == last_store.fn) {
+		i = last_store.i;
+		mov_store = true;
+	} else {
+		i = cur_insn(c);
+		mov_store = i && b->cached && insn_is_mov_store(b, i);
+		if (mov_store) {
+			last_store.c = c;
+			last_store.b = b;
+			last_store.i = i;
+			last_store.fn = i->fn;
+			last_store.gen = c->icache_gen;
+		}
+	}
 
 	c->xlate_ctx = XLATE_NONE;
 	/*
@@ -79,8 +115,7 @@ bool vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store)
 	 * made again.  Any other entry drops the handler and the run starts
 	 * over at the entry's RIP, as after an exit that unwound.
 	 */
-	if (!store || !i || !v->on_core || !insn_is_mov_store(c->cur_block, i) ||
-	    !cpu_exit_prepare_cont(c))
+	if (!store || !mov_store || !v->on_core || !cpu_exit_prepare_cont(c))
 		cpu_exit_now(c, CPU_EXIT_VMEXIT);
 	vmx_exit_suspend(v);
 	cpu_cont_resume(c);
