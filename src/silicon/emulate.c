@@ -816,20 +816,21 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 {
 	/* per thread, as the scratch core: they must survive the longjmp */
 	static __thread struct emul e;
-	struct cpu *volatile c = emul_get_core();
+	struct cpu *core = emul_get_core();
+	struct cpu *volatile c;
 	struct insn insn;
 	const struct insn *ip;
 	volatile u32 shadow;
 	/* the instruction is a 64-bit data instruction: it changes GPRs, RIP, RFLAGS only */
-	volatile bool data_only = false;
-	volatile bool fpu = false;
-	void *volatile fpu_img = NULL;
+	volatile bool data_only;
+	volatile bool fpu;
+	void *volatile fpu_img;
 	bool full = false, fetched = false;
 	const struct emul_dcache_entry *pre = NULL;
 	u8 cls;
 	int r;
 
-	if (!c)
+	if (!core)
 		return VMX_EMUL_UNHANDLEABLE;
 	memset(exc, 0, sizeof(*exc));
 	/*
@@ -839,22 +840,27 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 	 * whose instruction turns out to be a 64-bit data instruction, when
 	 * the core's state is clean (emul_regs_suffice()).
 	 */
-	if (emul_regs_suffice(c, st)) {
-		emul_load_regs(c, st);
-		emul_reset(c);
+	if (emul_regs_suffice(core, st)) {
+		emul_load_regs(core, st);
+		emul_reset(core);
 		if (!(flags & VMX_EMUL_DECODE_ONLY) && !in->len) {
-			r = emul_fast(c, ops, opaque, st, in, exc, &pre, &fetched);
+			r = emul_fast(core, ops, opaque, st, in, exc, &pre, &fetched);
 			if (r != EMUL_FAST_NONE)
 				return r;
 		}
-	} else if ((flags & VMX_EMUL_DECODE_ONLY) && emul_same_mode(c, st)) {
-		c->s.rip = st->rip;
-		emul_reset(c);
+	} else if ((flags & VMX_EMUL_DECODE_ONLY) && emul_same_mode(core, st)) {
+		core->s.rip = st->rip;
+		emul_reset(core);
 	} else {
-		emul_load(c, st);
+		emul_load(core, st);
 		full = true;
-		emul_reset(c);
+		emul_reset(core);
 	}
+	/* what the setjmp below must find as it left it */
+	c = core;
+	data_only = false;
+	fpu = false;
+	fpu_img = NULL;
 	e.ops = ops;
 	e.opaque = opaque;
 	e.exc = exc;
