@@ -500,12 +500,56 @@ static void emul_exception(struct cpu *c, struct vmx_emul_exception *e)
 #define EMUL_CLS_REFUSED	BIT(0)	/* emul_refused() */
 #define EMUL_CLS_NO_SEGS	BIT(1)	/* emul_needs_no_segs(): a 64-bit data instruction */
 #define EMUL_CLS_FPU		BIT(2)	/* emul_uses_fpu() */
+/* ... and a MOV to memory (emul_mov_store_cls()): of a register, or the immediate */
+#define EMUL_CLS_STORE		BIT(3)
+#define EMUL_CLS_STORE_IMM	BIT(4)
+#define EMUL_CLS_STORE_SZ(cls)	(((cls) >> 5) & 3)	/* its SZ* */
+
+/*
+ * The class bits of a MOV to memory, 0 for anything else: @i's handler is
+ * one of ops_mov.c's (88/89 mov_st_*, C6/C7 /0 mov_sti_*, generic or per
+ * addressing form), whose one effect is lin_write() of a register or the
+ * immediate at ea_lin() (the per-form versions fall back to the generic
+ * one when the TLB misses, as it always does on the scratch core).
+ */
+static u8 emul_mov_store_cls(const struct insn *i)
+{
+	for (int sz = SZ8; sz <= SZ64; sz++) {
+		u8 cls = (u8)(EMUL_CLS_STORE | sz << 5);
+
+		if (i->fn == mov_tab[2][sz])
+			return cls;
+		if (i->fn == mov_tab[4][sz])
+			return cls | EMUL_CLS_STORE_IMM;
+		for (int f = 0; f < EAF_NR; f++) {
+			if (i->fn == mov_ea_tab[f][0][sz])
+				return cls;
+			if (i->fn == mov_ea_tab[f][2][sz])
+				return cls | EMUL_CLS_STORE_IMM;
+		}
+	}
+	return 0;
+}
 
 static u8 emul_classify(const struct cpu *c, const struct insn *i)
 {
-	return (emul_refused(i) ? EMUL_CLS_REFUSED : 0) |
-	       (emul_needs_no_segs(c, i) ? EMUL_CLS_NO_SEGS : 0) |
-	       (emul_uses_fpu(i) ? EMUL_CLS_FPU : 0);
+	bool no_segs = emul_needs_no_segs(c, i);
+
+	return (emul_refused(i) ? EMUL_CLS_REFUSED : 0) | (no_segs ? EMUL_CLS_NO_SEGS : 0) |
+	       (emul_uses_fpu(i) ? EMUL_CLS_FPU : 0) | (no_segs ? emul_mov_store_cls(i) : 0);
+}
+
+/*
+ * A MOV to memory of class @cls, as its handler does it (mov_st_SZ(),
+ * mov_sti_SZ() in ops_mov.c: lin_write(), which on the scratch core is
+ * always mem_write_slow()'s emul_write()), without the call layers.
+ */
+static __always_inline void emul_mov_store(struct cpu *c, const struct insn *i, u8 cls)
+{
+	int sz = EMUL_CLS_STORE_SZ(cls), size = 1 << sz;
+	u64 val = (cls & EMUL_CLS_STORE_IMM) ? (u64)i->imm : reg_read(c, i_reg(i, sz), sz);
+
+	emul_write(c, ea_lin(c, i, size, ACC_W), size, val, ACC_W);
 }
 
 /*
@@ -564,15 +608,31 @@ static __always_inline bool emul_bytes_equal(const u8 *a, const u8 *b, unsigned 
 	return a[0] == b[0];
 }
 
+static __always_inline struct emul_dcache_entry *emul_dcache_slot(u64 lin)
+{
+	return &emul_dcache[(lin ^ (lin >> 7)) & (EMUL_DCACHE_SIZE - 1)];
+}
+
+/* The cached decode of @bytes at @lin in the current mode, or NULL. */
+static __always_inline const struct emul_dcache_entry *emul_dcache_hit(const struct cpu *c, u64 lin,
+								      const u8 *bytes, int avail)
+{
+	const struct emul_dcache_entry *d = emul_dcache_slot(lin);
+
+	if (d->len && d->len <= avail && d->mode == c->mode && emul_bytes_equal(d->bytes, bytes, d->len))
+		return d;
+	return NULL;
+}
+
 /* The decode of @bytes at @lin in the current mode: from the cache, or made and cached. */
 static __always_inline const struct emul_dcache_entry *emul_decode(struct cpu *c, u64 lin,
 								  const u8 *bytes, int avail)
 {
-	struct emul_dcache_entry *d = &emul_dcache[(lin ^ (lin >> 7)) & (EMUL_DCACHE_SIZE - 1)];
+	struct emul_dcache_entry *d = emul_dcache_slot(lin);
 	struct insn *i = &d->insn;
 	int len;
 
-	if (d->len && d->len <= avail && d->mode == c->mode && emul_bytes_equal(d->bytes, bytes, d->len))
+	if (emul_dcache_hit(c, lin, bytes, avail))
 		return d;
 	d->len = 0;
 	len = cpu_decode(c, bytes, avail, i);
@@ -593,13 +653,35 @@ static __always_inline const struct emul_dcache_entry *emul_decode(struct cpu *c
 	return d;
 }
 
+/* What &struct vmx_emul_insn reports of the decode @d, made in @mode. */
+static __always_inline void emul_report_decode(struct vmx_emul_insn *in,
+					       const struct emul_dcache_entry *d, u32 mode)
+{
+	in->len = d->len;
+	in->map = d->insn.map;
+	in->opcode = d->insn.op;
+	in->modrm = d->insn.modrm;
+	in->rep = d->rep;
+	in->op_bytes = d->op_bytes;
+	in->ad_bytes = d->ad_bytes;
+	in->mem = d->mem;
+	in->string = d->string;
+	memcpy(in->decoded_insn, &d->insn, sizeof(d->insn));
+	in->decoded_mode = mode;
+	in->decoded_cls = d->cls;
+	in->decoded = true;
+}
+
 /*
  * Fetch CS:RIP and decode; return the decode to execute (in the decode
  * cache, or in @i) and set *@cls to its EMUL_CLS_*.  Faults longjmp (the
- * caller's setjmp).
+ * caller's setjmp).  @prefetched: emul_fast() fetched the 15 bytes at
+ * RIP (all there is to fetch: the page goes on after them) and found @pre
+ * in the decode cache, or NULL.
  */
 static const struct insn *emul_fetch_decode(struct cpu *c, struct vmx_emul_insn *in,
-					    struct insn *i, u8 *cls)
+					    struct insn *i, u8 *cls, bool prefetched,
+					    const struct emul_dcache_entry *pre)
 {
 	const struct emul_dcache_entry *d;
 	u64 rip = c->s.rip, lin, limit_left = 15;
@@ -615,7 +697,9 @@ static const struct insn *emul_fetch_decode(struct cpu *c, struct vmx_emul_insn 
 		limit_left = MIN((u64)lim - rip + 1, 15);
 		lin = (c->s.seg[CPU_SEG_CS].base + rip) & 0xffffffffull;
 	}
-	if (!in->len) {
+	if (prefetched) {
+		d = pre ? pre : emul_decode(c, lin, in->bytes, in->fetched);
+	} else if (!in->len) {
 		struct emul *e = c->emul;
 
 		/* as KVM's __do_insn_fetch_bytes(): to the page end first */
@@ -644,19 +728,7 @@ static const struct insn *emul_fetch_decode(struct cpu *c, struct vmx_emul_insn 
 	}
 	if (!d)
 		cpu_gp0(c);	/* longer than 15 bytes, or past the CS limit */
-	in->len = d->len;
-	in->map = d->insn.map;
-	in->opcode = d->insn.op;
-	in->modrm = d->insn.modrm;
-	in->rep = d->rep;
-	in->op_bytes = d->op_bytes;
-	in->ad_bytes = d->ad_bytes;
-	in->mem = d->mem;
-	in->string = d->string;
-	memcpy(in->decoded_insn, &d->insn, sizeof(d->insn));
-	in->decoded_mode = c->mode;
-	in->decoded_cls = d->cls;
-	in->decoded = true;
+	emul_report_decode(in, d, c->mode);
 	*cls = d->cls;
 	/*
 	 * Note, the entry stays as it is while the instruction runs: only
@@ -665,32 +737,102 @@ static const struct insn *emul_fetch_decode(struct cpu *c, struct vmx_emul_insn 
 	return &d->insn;
 }
 
+/* emul_fast(): the general path does the instruction */
+#define EMUL_FAST_NONE	(-1000)
+
+/* What emul_check_rc() makes of a callback's result other than VMX_EMUL_CONTINUE. */
+static __always_inline int emul_callback_rc(int rc)
+{
+	return rc == VMX_EMUL_PROPAGATE_FAULT || rc == VMX_EMUL_IO_NEEDED ? rc : VMX_EMUL_UNHANDLEABLE;
+}
+
+/* @lin is canonical for the core's paging (emul_lin() in IA-32e mode). */
+static __always_inline bool emul_canonical(const struct cpu *c, u64 lin)
+{
+	int bits = (c->s.cr4 & CPU_CR4_LA57) ? 57 : 48;
+
+	return (u64)((s64)(lin << (64 - bits)) >> (64 - bits)) == lin;
+}
+
+/*
+ * The usual MMIO exit's instruction, a MOV to memory (EMUL_CLS_STORE) in
+ * 64-bit mode, after emul_load_regs() on a clean core
+ * (emul_regs_suffice()), without the general path's setjmp: RIP is
+ * canonical and the 15 bytes after it are in its page (so the fetch to
+ * the page end fetches them, and nothing more could be fetched), the
+ * decode is in the cache and the store's address is canonical; of what
+ * can fail then, the two callbacks, the result is checked instead of
+ * leaving by longjmp (emul_check_rc()).  The steps are the general
+ * path's (emul_fetch_decode(), emul_mov_store(), the retirement of a
+ * store), in its order.  Return: the result; or EMUL_FAST_NONE when the
+ * general path must do the instruction, with *@fetched set if the bytes
+ * were fetched (and *@pre their decode from the cache, or NULL).
+ */
+static __always_inline int emul_fast(struct cpu *c, const struct vmx_emul_ops *ops, void *opaque,
+				     struct vmx_emul_state *st, struct vmx_emul_insn *in,
+				     struct vmx_emul_exception *exc,
+				     const struct emul_dcache_entry **pre, bool *fetched)
+{
+	const struct emul_dcache_entry *d;
+	const struct insn *i;
+	u64 lin = c->s.rip, wlin, val;
+	u8 buf[8];
+	int rc, sz, size;
+
+	if (!emul_canonical(c, lin) || (lin & 0xfff) > 4096 - 15)
+		return EMUL_FAST_NONE;
+	rc = ops->fetch(opaque, lin, in->bytes, 15, exc);
+	if (rc != VMX_EMUL_CONTINUE)
+		return emul_callback_rc(rc);
+	in->fetched = 15;
+	*fetched = true;
+	*pre = d = emul_dcache_hit(c, lin, in->bytes, 15);
+	if (!d || !(d->cls & EMUL_CLS_STORE))
+		return EMUL_FAST_NONE;
+	i = &d->insn;
+	sz = EMUL_CLS_STORE_SZ(d->cls);
+	size = 1 << sz;
+	wlin = ea_lin(c, i, size, ACC_W);
+	if (!emul_canonical(c, wlin))
+		return EMUL_FAST_NONE;	/* #GP(0): raised by the general path */
+	emul_report_decode(in, d, c->mode);
+	val = (d->cls & EMUL_CLS_STORE_IMM) ? (u64)i->imm : reg_read(c, i_reg(i, sz), sz);
+	memcpy(buf, &val, sizeof(buf));	/* st(): the first @size bytes, little-endian */
+	rc = ops->write_emulated(opaque, wlin, buf, (unsigned)size, exc);
+	if (rc != VMX_EMUL_CONTINUE)
+		return emul_callback_rc(rc);
+	/* retired: it changed no register but RIP; a shadow it started in is over */
+	c->s.rip += i->len;
+	c->s.interruptibility = 0;
+	st->rip = c->s.rip;
+	st->rflags = c->s.rflags;	/* as loaded */
+	st->interruptibility &= ~(u32)(CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING);
+	st->written = 0;
+	return VMX_EMUL_CONTINUE;
+}
+
 int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul_state *st,
 		   struct vmx_emul_insn *in, unsigned int flags, struct vmx_emul_exception *exc)
 {
 	/* per thread, as the scratch core: they must survive the longjmp */
 	static __thread struct emul e;
-	struct cpu *volatile c = emul_get_core();
+	struct cpu *core = emul_get_core();
+	struct cpu *volatile c;
 	struct insn insn;
 	const struct insn *ip;
 	volatile u32 shadow;
 	/* the instruction is a 64-bit data instruction: it changes GPRs, RIP, RFLAGS only */
-	volatile bool data_only = false;
-	volatile bool fpu = false;
-	void *volatile fpu_img = NULL;
-	bool full = false;
+	volatile bool data_only;
+	volatile bool fpu;
+	void *volatile fpu_img;
+	bool full = false, fetched = false;
+	const struct emul_dcache_entry *pre = NULL;
 	u8 cls;
 	int r;
 
-	if (!c)
+	if (!core)
 		return VMX_EMUL_UNHANDLEABLE;
 	memset(exc, 0, sizeof(*exc));
-	e.ops = ops;
-	e.opaque = opaque;
-	e.exc = exc;
-	e.rc = 0;
-	e.rmw_valid = false;
-	e.max_iter = in->max_iter;
 	/*
 	 * Fetch and decode read only RIP and what the derived mode is made of
 	 * (cpu_decode(), CS for the fetch): a call that only decodes does not
@@ -698,15 +840,33 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 	 * whose instruction turns out to be a 64-bit data instruction, when
 	 * the core's state is clean (emul_regs_suffice()).
 	 */
-	if (emul_regs_suffice(c, st)) {
-		emul_load_regs(c, st);
-	} else if ((flags & VMX_EMUL_DECODE_ONLY) && emul_same_mode(c, st)) {
-		c->s.rip = st->rip;
+	if (emul_regs_suffice(core, st)) {
+		emul_load_regs(core, st);
+		emul_reset(core);
+		if (!(flags & VMX_EMUL_DECODE_ONLY) && !in->len) {
+			r = emul_fast(core, ops, opaque, st, in, exc, &pre, &fetched);
+			if (r != EMUL_FAST_NONE)
+				return r;
+		}
+	} else if ((flags & VMX_EMUL_DECODE_ONLY) && emul_same_mode(core, st)) {
+		core->s.rip = st->rip;
+		emul_reset(core);
 	} else {
-		emul_load(c, st);
+		emul_load(core, st);
 		full = true;
+		emul_reset(core);
 	}
-	emul_reset(c);
+	/* what the setjmp below must find as it left it */
+	c = core;
+	data_only = false;
+	fpu = false;
+	fpu_img = NULL;
+	e.ops = ops;
+	e.opaque = opaque;
+	e.exc = exc;
+	e.rc = 0;
+	e.rmw_valid = false;
+	e.max_iter = in->max_iter;
 	c->emul = &e;
 	cpu_emulating = true;
 	shadow = c->s.interruptibility;
@@ -738,7 +898,7 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 		}
 		goto retired;
 	}
-	ip = emul_fetch_decode(c, in, &insn, &cls);
+	ip = emul_fetch_decode(c, in, &insn, &cls, fetched, pre);
 	if ((flags & VMX_EMUL_DECODE_ONLY) || ((flags & VMX_EMUL_STRING_DECODE_ONLY) && in->string)) {
 		cpu_emulating = false;
 		c->emul = NULL;
@@ -753,6 +913,19 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 		cpu_emulating = false;
 		c->emul = NULL;
 		return VMX_EMUL_NEED_STATE;	/* nothing ran: the core is still st's */
+	}
+	if (cls & EMUL_CLS_STORE) {
+		/* a MOV to memory (EMUL_CLS_NO_SEGS): it changes no register but RIP */
+		emul_mov_store(c, ip, cls);
+		cpu_emulating = false;
+		c->emul = NULL;
+		c->s.rip += ip->len;
+		c->s.interruptibility &= ~shadow;
+		st->rip = c->s.rip;
+		st->rflags = c->s.rflags;	/* as loaded: lf_op is LF_NONE */
+		st->interruptibility &= ~(u32)(CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING);
+		st->written = 0;
+		return VMX_EMUL_CONTINUE;
 	}
 	if (cls & EMUL_CLS_NO_SEGS) {
 		data_only = true;

@@ -232,38 +232,43 @@ static __always_inline void ac_check(struct cpu *c, u64 lin, int size, int kind)
 		cpu_fault(c, EXC_AC, 0);
 }
 
+/* mmio_cached(): not in the MMIO TLB; the guest-physical address; the store is done */
+enum { MMIO_MISS, MMIO_HIT, MMIO_DONE };
+
 /*
  * A hit in the MMIO TLB for a data access within one page: in root
- * operation the guest-physical address, in non-root operation the EPT
- * misconfiguration exit (no return).
+ * operation the guest-physical address (MMIO_HIT), in non-root operation
+ * the EPT misconfiguration exit, which returns only for a store (@store)
+ * the host completed in place (MMIO_DONE: vmx_ept_misconfig_exit()).
  */
-static bool mmio_cached(struct cpu *c, u64 lin, int kind, u64 *gpa)
+static __always_inline int mmio_cached(struct cpu *c, u64 lin, int kind, u64 *gpa, bool store)
 {
 	struct tlb_entry *e;
 
 	if ((kind & ~3) || (kind & 3) == ACC_X)
-		return false;
+		return MMIO_MISS;
 	e = mmio_slot(c, lin, kind);
 	if (e->tag != (lin & ~(u64)0xfff))
-		return false;
+		return MMIO_MISS;
 	if (e->gpa & MMIO_TLB_MISCONFIG) {
 		const u64 *entry = (const u64 *)e->addend;
 		int level = (int)(e->gpa >> MMIO_TLB_LEVEL_SHIFT) & 7;
 		u64 v;
 
 		if (!c->vmx_nonroot)
-			return false;
+			return MMIO_MISS;
 		v = __atomic_load_n(entry, __ATOMIC_ACQUIRE);
 		if (!(v & VMX_EPT_RWX_MASK) || !ept_entry_misconfigured(v, level)) {
 			e->tag = 1;	/* no longer misconfigured: walk again */
-			return false;
+			return MMIO_MISS;
 		}
-		vmx_ept_misconfig_exit(c, (e->gpa & ~(u64)0xfff) | (lin & 0xfff));
+		vmx_ept_misconfig_exit(c, (e->gpa & ~(u64)0xfff) | (lin & 0xfff), store);
+		return MMIO_DONE;
 	}
 	if (c->vmx_nonroot)
-		return false;
+		return MMIO_MISS;
 	*gpa = e->gpa | (lin & 0xfff);
-	return true;
+	return MMIO_HIT;
 }
 
 /* Root operation: remember the MMIO page translate() found. */
@@ -319,7 +324,7 @@ u64 mem_read_slow(struct cpu *c, u64 lin, int size, int kind)
 		}
 		return v;
 	}
-	if (mmio_cached(c, lin, kind, &x.gpa))
+	if (mmio_cached(c, lin, kind, &x.gpa, false) == MMIO_HIT)	/* no MMIO_DONE: not a store */
 		return mmio_read(c, x.gpa, size);
 	translate(c, lin, kind, &x);
 	if (x.host)
@@ -359,9 +364,12 @@ void mem_write_slow(struct cpu *c, u64 lin, int size, u64 val, int kind)
 		}
 		return;
 	}
-	if (mmio_cached(c, lin, kind, &x.gpa)) {
+	switch (mmio_cached(c, lin, kind, &x.gpa, true)) {
+	case MMIO_HIT:
 		mmio_write(c, x.gpa, size, val);
 		return;
+	case MMIO_DONE:
+		return;		/* the host did the instruction (VMX non-root operation) */
 	}
 	translate(c, lin, kind, &x);
 	if (x.host) {

@@ -17,25 +17,107 @@
 #include "silicon/vmx_mmio.h"
 #include "silicon/vmx_cpu.h"
 
-u32 vmx_cur_insn_len(const struct cpu *c)
+/* The instruction at RIP in the current block, NULL if not known. */
+static const struct insn *cur_insn(const struct cpu *c)
 {
 	const struct block *b = c->cur_block;
 
 	if (!b)
-		return 0;
+		return NULL;
 	for (int k = 0; k < b->n; k++)
 		if (c->blk_base + b->insn[k].off == c->s.rip)
-			return b->insn[k].len;
-	return 0;
+			return &b->insn[k];
+	return NULL;
 }
 
-void vmx_ept_misconfig_exit(struct cpu *c, u64 gpa)
+u32 vmx_cur_insn_len(const struct cpu *c)
 {
-	struct vmx_exit_info x = {
-		.reason = EXIT_REASON_EPT_MISCONFIG, .gpa = gpa, .gpa_valid = true,
-		.insn_len = vmx_cur_insn_len(c),
-	};
+	const struct insn *i = cur_insn(c);
+
+	return i ? i->len : 0;
+}
+
+/*
+ * @i, of @b, is a MOV to memory (88/89, C6/C7 /0) run by its own handler
+ * (not the first of a fused pair): its one write is all it does, so once
+ * the host has emulated it, nothing of the handler remains to be done
+ * after that write.
+ */
+static bool insn_is_mov_store(const struct block *b, const struct insn *i)
+{
+	if (i->map != 0 || !(i->flags & IF_MEM) || (b->fused && i == &b->insn[b->n - 2]))
+		return false;
+	switch (i->op) {
+	case 0x88: case 0x89:
+		return true;
+	case 0xc6: case 0xc7:
+		return !((i->modrm >> 3) & 7);
+	}
+	return false;
+}
+
+/*
+ * The MOV store of a cached block whose EPT-misconfiguration exit this
+ * thread saw last: a decoded instruction stays as it is in its block
+ * until the core's block arena is recycled (icache_gen moves), so a
+ * driver's store that exits again and again is found without the search
+ * and the opcode tests.  Its handler is compared too (a block patched to
+ * stop, op_smc_stop(), or a core and block made anew at the same
+ * addresses do not pass for it).
+ */
+static __thread struct {
+	const struct cpu *c;
+	const struct block *b;
+	const struct insn *i;
+	insn_fn fn;
+	u64 gen;
+} last_store;
+
+bool vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store)
+{
+	struct vmx_cpu *v = c->vmx;
+	const struct block *b = c->cur_block;
+	const struct insn *i;
+	bool mov_store;
+
+	if (b && b == last_store.b && c == last_store.c && c->icache_gen == last_store.gen &&
+	    (uintptr_t)last_store.i - (uintptr_t)b->insn < b->n * sizeof(*b->insn) &&
+	    c->blk_base + last_store.i->off == c->s.rip && last_store.i->fn == last_store.fn) {
+		i = last_store.i;
+		mov_store = true;
+	} else {
+		i = cur_insn(c);
+		mov_store = i && b->cached && insn_is_mov_store(b, i);
+		if (mov_store) {
+			last_store.c = c;
+			last_store.b = b;
+			last_store.i = i;
+			last_store.fn = i->fn;
+			last_store.gen = c->icache_gen;
+		}
+	}
 
 	c->xlate_ctx = XLATE_NONE;
-	vmx_exit_now(c->vmx, &x);
+	/*
+	 * STEP 1 (28.2) at once, as an instruction exit's
+	 * (vmx_exit_insn_direct()), and the guest-physical address: what
+	 * vmx_exit_pending() + the exit's copy would store.
+	 */
+	vmx_exit_insn_direct(v, EXIT_REASON_EPT_MISCONFIG, 0, i ? i->len : 0, 0);
+	vmcs_set(v->port.vmcs, GUEST_PHYSICAL_ADDRESS, gpa);
+	c->exit_insn = i;	/* count_partial_exit() need not search for it */
+	/*
+	 * The store of a MOV: taken in place, as an instruction exit
+	 * (intercept.c: insn_exit_cont()), when the run can go on in the
+	 * handler.  The VMRESUME that goes on comes right after the
+	 * instruction (vmx_resume_fast(): RIP is the next instruction's), so
+	 * the host completed it (KVM emulated the write); the store is not
+	 * made again.  Any other entry drops the handler and the run starts
+	 * over at the entry's RIP, as after an exit that unwound.
+	 */
+	if (!store || !mov_store || !v->on_core || !cpu_exit_prepare_cont(c))
+		cpu_exit_now(c, CPU_EXIT_VMEXIT);
+	vmx_exit_suspend(v);
+	cpu_cont_resume(c);
+	return true;
 }

@@ -18,8 +18,12 @@ u32 vmx_cur_insn_len(const struct cpu *c);
 
 /*
  * vmx_ept_misconfig_exit() - the access at guest-physical @gpa of the
- * current instruction meets a misconfigured EPT entry: VM exit (no return).
+ * current instruction meets a misconfigured EPT entry: VM exit.  No
+ * return, except for the store of a MOV (@store: the access is a write,
+ * not the read of a read-modify-write) when the exit was taken in place
+ * and VMRESUME went on after the instruction: then true, and the host has
+ * done the instruction (the caller drops the store).
  */
-__attribute__((noreturn)) void vmx_ept_misconfig_exit(struct cpu *c, u64 gpa);
+bool vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store);
 
 #endif

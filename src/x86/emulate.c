@@ -264,13 +264,13 @@ int x86_decode_insn(struct x86_emulate_ctxt *ctxt, void *insn, int insn_len, int
 }
 
 /**
- * x86_emulate_insn() - execute the decoded instruction (one REP iteration)
+ * __x86_emulate_insn() - execute the decoded instruction (one REP iteration)
  *
  * Return: EMULATION_OK (done, or stopped for I/O: see the MMIO/PIO
  * requests, or an exception in ctxt->exception), EMULATION_RESTART (a REP
  * iteration retired and the next should run now) or EMULATION_FAILED.
  */
-int x86_emulate_insn(struct x86_emulate_ctxt *ctxt)
+int __x86_emulate_insn(struct x86_emulate_ctxt *ctxt)
 {
 	struct vmx_emul_exception e;
 	struct vmx_emul_state saved;

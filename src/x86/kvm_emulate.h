@@ -181,7 +181,24 @@ static inline u64 *emul_gprs(struct x86_emulate_ctxt *ctxt)
 }
 
 int x86_decode_insn(struct x86_emulate_ctxt *ctxt, void *insn, int insn_len, int emulation_type);
-int x86_emulate_insn(struct x86_emulate_ctxt *ctxt);
+int __x86_emulate_insn(struct x86_emulate_ctxt *ctxt);
+
+/*
+ * x86_emulate_insn() - execute the decoded instruction (emulate.c:
+ * __x86_emulate_insn()); the usual case inline: x86_decode_insn()
+ * executed it already and it retired.
+ */
+static inline int x86_emulate_insn(struct x86_emulate_ctxt *ctxt)
+{
+	if (ctxt->executed && ctxt->exec_rc == VMX_EMUL_CONTINUE) {
+		ctxt->executed = false;
+		ctxt->str_len = 0;
+		ctxt->eip = ctxt->state.rip;
+		ctxt->eflags = ctxt->state.rflags;
+		return EMULATION_OK;
+	}
+	return __x86_emulate_insn(ctxt);
+}
 /* Reset the per-instruction caches (KVM's init_decode_cache()). */
 void init_decode_cache(struct x86_emulate_ctxt *ctxt);
 

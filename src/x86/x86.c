@@ -2926,13 +2926,14 @@ static int kvm_fetch_guest_virt(struct x86_emulate_ctxt *ctxt, unsigned long add
 
 	/* within a page: the fetch walk cache has the page's host address */
 	if ((addr & (PAGE_SIZE - 1)) + bytes <= PAGE_SIZE) {
-		struct kvm_walk_mode mode;
 		const void *host;
 		u64 gpa;
 
 		/* the walk and the page as last time: one look-up */
-		kvm_emul_walk_mode(vcpu, access, &mode);
-		host = kvm_walk_cache_lookup_host(vcpu->kvm, &ctxt->fetch_walk, &mode, addr, access, true);
+		host = kvm_walk_cache_lookup_fetch(vcpu->kvm, &ctxt->fetch_walk, vcpu->arch.cr0,
+						   vcpu->arch.cr3, vcpu->arch.cr4, vcpu->arch.efer,
+						   (u8)vcpu->arch.maxphyaddr, vcpu->arch.pdptrs, addr,
+						   access);
 		if (likely(host)) {
 			if (likely(bytes == 15))
 				memcpy(val, host, 15);

@@ -64,6 +64,10 @@ MG_DECL(mg_nops);
 MG_DECL(mg_cpuid);
 extern const unsigned char mg_x2apic_handler[];
 extern const unsigned char mg_cpuid_after[], mg_cpuid_db[];
+MG_DECL(mg_store_cont);
+extern const unsigned char mg_store_cont_st1[];
+MG_DECL(mg_store_irq);
+extern const unsigned char mg_store_irq_after[], mg_store_irq_handler[];
 
 struct mt_vm {
 	int sys, vm, vcpu;
@@ -1163,6 +1167,126 @@ KVM_CASE(guest_debug_inject_db)
 			t_printf(t, "exception injected=%u pending=%u nr=%u", ev.exception.injected,
 				 ev.exception.pending, ev.exception.nr);
 		}
+	}
+	mt_destroy(&g);
+}
+
+/* One KVM_RUN that must end in an MMIO write exit, to the transcript. */
+static void mt_run_write(struct tctx *t, struct mt_vm *g)
+{
+	char hex[160];
+
+	CHECK_OK(t, IOC(t, g->vcpu, KVM_RUN, 0));
+	CHECK_EQ(g->run->exit_reason, KVM_EXIT_MMIO);
+	if (g->run->exit_reason != KVM_EXIT_MMIO)
+		return;
+	CHECK(g->run->mmio.is_write, "MMIO read");
+	mt_hex(hex, g->run->mmio.data, g->run->mmio.len);
+	t_printf(t, "exit MMIO %s phys_addr=%#llx len=%u data=%s",
+		 g->run->mmio.is_write ? "write" : "read", (unsigned long long)g->run->mmio.phys_addr,
+		 g->run->mmio.len, hex);
+}
+
+/* @n KVM_RUNs that end in MMIO writes to @gpa, the transcript has their number. */
+static void mt_run_writes(struct tctx *t, struct mt_vm *g, int n, uint64_t gpa)
+{
+	int k;
+
+	for (k = 0; k < n; k++) {
+		if (IOC(t, g->vcpu, KVM_RUN, 0) < 0 || g->run->exit_reason != KVM_EXIT_MMIO ||
+		    !g->run->mmio.is_write || g->run->mmio.phys_addr != gpa ||
+		    g->run->mmio.data[0] != (unsigned char)(n - k))
+			break;
+	}
+	t_printf(t, "%d MMIO writes to %#llx", k, (unsigned long long)gpa);
+	CHECK_EQ(k, n);
+}
+
+/*
+ * MOV stores to MMIO (mg_store_cont), where userkvm's processor takes the
+ * EPT-misconfiguration exit in place and goes on in the store's block
+ * when VMRESUME comes right after the store.  What the VMM changes
+ * between the exits must be seen: RIP set back to a store runs it again
+ * (a second exit with the new RAX; fails if the run went on in the block
+ * after the store), RCX written after an exit is what the next store
+ * writes (fails if the registers were not loaded for the block going
+ * on), so is RFLAGS.CF for the SETC after the next one; a flag result
+ * from before an exit reaches the SETZ after it, and the loop's eight
+ * passes exit once each with the counter of that pass.  (80 stores
+ * first: the processor takes exits in place once past the exits that
+ * could not be, the EPT violations that build the guest's EPT.)
+ */
+KVM_CASE(mmio_store_then_regs)
+{
+	uint64_t st1 = MG_CODE + (uint64_t)(mg_store_cont_st1 - mg_store_cont);
+	struct kvm_regs r;
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_store_cont, mg_store_cont_end, false)) {
+		mt_run_writes(t, &g, 80, 0x10000040);
+		mt_run_write(t, &g);
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
+		t_printf(t, "after the first store: rip=+%#llx", (unsigned long long)(r.rip - st1));
+		CHECK_EQ(r.rip, st1 + 2);
+		r.rip = st1;
+		r.rax = 0x33;
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_REGS, &r));
+		mt_run_write(t, &g);
+		CHECK_EQ(g.run->mmio.phys_addr, 0x10000000);
+		CHECK_EQ(g.run->mmio.data[0], 0x33);
+		mt_run_write(t, &g);
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
+		r.rcx = 0x40;
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_REGS, &r));
+		mt_run_write(t, &g);
+		CHECK_EQ(g.run->mmio.data[0], 0x40);
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
+		r.rflags |= 1;	/* CF */
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_REGS, &r));
+		mt_run_write(t, &g);
+		CHECK_EQ(g.run->mmio.data[0], 1);
+		CHECK_EQ(mt_run(t, &g, 32), 12);
+		mt_regs(t, &g);
+	}
+	mt_destroy(&g);
+}
+
+/*
+ * KVM_INTERRUPT after an MMIO store (mg_store_irq; no irqchip, IF = 1):
+ * the interrupt is delivered at the instruction after the store, before
+ * the next store exits (R13 the RIP it interrupted, R14 once), where
+ * userkvm's processor would otherwise go on in the store's block after an
+ * exit taken in place (fails if that resume ignored the injected event).
+ */
+KVM_CASE(mmio_store_then_irq)
+{
+	struct kvm_interrupt irq = { .irq = 0x20 };
+	struct kvm_sregs s;
+	struct kvm_regs r;
+	struct mt_vm g;
+
+	if (!mt_create(t, &g, mg_store_irq, mg_store_irq_end, false)) {
+		uint64_t after = MG_CODE + (uint64_t)(mg_store_irq_after - mg_store_irq);
+
+		mt_set_gate(&g, 0x20, MG_CODE + (uint64_t)(mg_store_irq_handler - mg_store_irq));
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_SREGS, &s));
+		s.idt.limit = 0x21 * 16 - 1;
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_SREGS, &s));
+		mt_run_writes(t, &g, 80, 0x10000040);
+		mt_run_write(t, &g);
+		t_printf(t, "if_flag=%u ready_for_interrupt_injection=%u", g.run->if_flag,
+			 g.run->ready_for_interrupt_injection);
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_INTERRUPT, &irq));
+		mt_run_write(t, &g);
+		CHECK_EQ(g.run->mmio.phys_addr, 0x10000004);
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
+		t_differs(t, "PVM: no exception delivery through the IDT of a non-PVM guest");
+		t_printf(t, "interrupts=%llu at rip=%#llx", (unsigned long long)r.r14,
+			 (unsigned long long)r.r13);
+		CHECK_SOFT(t, r.r14 == 1 && r.r13 == after, "%llu interrupts, at %#llx, want 1 at %#llx",
+			   (unsigned long long)r.r14, (unsigned long long)r.r13,
+			   (unsigned long long)after);
+		CHECK_EQ(mt_run(t, &g, 8), 1);
 	}
 	mt_destroy(&g);
 }

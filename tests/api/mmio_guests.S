@@ -631,4 +631,73 @@ mg_dr6_native_db:
 	iretq
 END(mg_dr6_native)
 
+/*
+ * MOV stores to MMIO in one block, taken in place by the processor
+ * (silicon/vmx_mmio.c) and seen after the host changed the vCPU between
+ * exits (mmio_store_then_regs): RIP set back to the first store, RAX,
+ * RCX and RFLAGS.CF written, a flag result of before an exit read after
+ * it, a loop whose every pass exits.  The 80 stores before are each
+ * an exit too (at first not taken in place, the processor warming up).
+ */
+GUEST(mg_store_cont)
+	mov $MMIO, %rbx
+	mov $80, %ecx
+2:	movl %ecx, 0x40(%rbx)
+	dec %ecx
+	jnz 2b
+	mov $0x11, %eax
+	mov $0x22, %ecx
+	.globl mg_store_cont_st1
+mg_store_cont_st1:
+	movl %eax, (%rbx)
+	add $1, %ecx
+	movl %ecx, 4(%rbx)
+	movl %ecx, 8(%rbx)
+	setc %dl
+	movb %dl, 12(%rbx)
+	mov $5, %eax
+	cmp $5, %eax
+	movl %eax, 16(%rbx)
+	setz %dl
+	movb %dl, 20(%rbx)
+	mov $8, %ecx
+	mov $0x100, %esi
+1:	movl %esi, 24(%rbx)
+	inc %esi
+	dec %ecx
+	jnz 1b
+	movw $0x7788, 28(%rbx)
+	movq $-2, 32(%rbx)
+	DONE
+END(mg_store_cont)
+
+/*
+ * An interrupt the VMM injects after an MMIO store (mmio_store_then_irq):
+ * delivered at the next instruction, before the store after it; the
+ * handler notes where (R13) and how often (R14).
+ */
+GUEST(mg_store_irq)
+	mov $MMIO, %rbx
+	mov $0x1000, %rsp
+	xor %r13d, %r13d
+	xor %r14d, %r14d
+	sti
+	nop
+	mov $80, %ecx
+2:	movl %ecx, 0x40(%rbx)
+	dec %ecx
+	jnz 2b
+	movl $1, (%rbx)
+	.globl mg_store_irq_after
+mg_store_irq_after:
+	movl $2, 4(%rbx)
+	movl %r14d, 8(%rbx)
+	DONE
+	.globl mg_store_irq_handler
+mg_store_irq_handler:
+	mov (%rsp), %r13
+	inc %r14d
+	iretq
+END(mg_store_irq)
+
 	.section .note.GNU-stack, "", @progbits

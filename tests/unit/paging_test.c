@@ -501,12 +501,20 @@ static void test_walk_cache(void)
 	end();
 }
 
+/*
+ * The look-up, by kvm_walk_cache_lookup_host() and by the fetch's
+ * kvm_walk_cache_lookup_fetch() with @m's registers (a fetch mode:
+ * smap_check false): the same answer.
+ */
 static void *clookup(const struct kvm_walk_mode *m, u64 gva, u32 access)
 {
 	int idx = srcu_read_lock(&vm->srcu);
 	void *host = kvm_walk_cache_lookup_host(vm, &wcache, m, gva, access, true);
+	const void *fetch = kvm_walk_cache_lookup_fetch(vm, &wcache, m->cr0, m->cr3, m->cr4, m->efer,
+							m->maxphyaddr, m->pdptrs, gva, access);
 
 	srcu_read_unlock(&vm->srcu, idx);
+	CHECK(!m->smap_check && fetch == host, "fetch look-up %p, look-up %p", fetch, host);
 	return host;
 }
 
@@ -534,6 +542,23 @@ static void test_walk_cache_lookup_host(void)
 	m.cr4 |= T_CR4_SMEP;
 	CHECK(clookup(&m, 0x400abc, F) == NULL, "other mode");
 	m.cr4 &= ~T_CR4_SMEP;
+	/* each register of the mode: another CR3 (same tables' values), CR0, EFER, MAXPHYADDR */
+	m.cr3 ^= 0x10;
+	CHECK(clookup(&m, 0x400abc, F) == NULL, "other CR3");
+	m.cr3 ^= 0x10;
+	m.cr0 &= ~T_CR0_WP;
+	CHECK(clookup(&m, 0x400abc, F) == NULL, "other CR0");
+	m.cr0 |= T_CR0_WP;
+	m.efer &= ~T_EFER_NX;
+	CHECK(clookup(&m, 0x400abc, F) == NULL, "other EFER");
+	m.efer |= T_EFER_NX;
+	m.maxphyaddr = 40;
+	CHECK(clookup(&m, 0x400abc, F) == NULL, "other MAXPHYADDR");
+	m.maxphyaddr = 48;
+	/* PDPTEs not read by 4-level paging: not compared */
+	m.pdptrs[1] = 0x5001;
+	CHECK(clookup(&m, 0x400abc, F) == ram + 0x123abc, "PDPTEs unread");
+	m.pdptrs[1] = 0;
 	/* the leaf's A bit cleared: a walk would set it, the look-up does not */
 	*pte64(0x4000, 0) &= ~A;
 	CHECK(clookup(&m, 0x400abc, F) == NULL, "entry changed");
@@ -555,6 +580,33 @@ static void test_walk_cache_lookup_host(void)
 	end();
 }
 
+/* PAE paging: the PDPTE registers are the walk's first level, compared by both look-ups. */
+static void test_walk_cache_lookup_pae(void)
+{
+	const u32 F = PFERR_FETCH_MASK;
+	struct kvm_walk_mode m = { .cr0 = T_CR0_PG | T_CR0_PE | T_CR0_WP, .cr3 = 0x1000,
+				   .cr4 = T_CR4_PAE, .efer = T_EFER_NX, .maxphyaddr = 48 };
+
+	begin();
+	memset(&wcache, 0, sizeof(wcache));
+	m.pdptrs[0] = 0x3000 | P;
+	*pte64(0x3000, 2) = 0x4000 | P | W | U;
+	*pte64(0x4000, 0) = 0x123000 | P | W | U;
+	*pte64(0x5000, 2) = 0x4000 | P | W | U;
+	EXPECT_CGPA(&m, 0x400abc, F, 0x123abc);
+	CHECK(clookup(&m, 0x400abc, F) == ram + 0x123abc, "hit");
+	/* another PDPTE for the page's GiB (its PD has the same entry): a walk reads other memory */
+	m.pdptrs[0] = 0x5000 | P;
+	CHECK(clookup(&m, 0x400abc, F) == NULL, "PDPTE changed");
+	m.pdptrs[0] = 0x3000 | P;
+	/* one of another GiB: not read by this walk, compared all the same (walk_mode_equal()) */
+	m.pdptrs[2] = 0x6000 | P;
+	CHECK(clookup(&m, 0x400abc, F) == NULL, "other PDPTE changed");
+	m.pdptrs[2] = 0;
+	CHECK(clookup(&m, 0x400abc, F) == ram + 0x123abc, "hit again");
+	end();
+}
+
 int main(void)
 {
 	RUN_TEST(test_4level);
@@ -566,5 +618,6 @@ int main(void)
 	RUN_TEST(test_table_unmapped_during_walks);
 	RUN_TEST(test_walk_cache);
 	RUN_TEST(test_walk_cache_lookup_host);
+	RUN_TEST(test_walk_cache_lookup_pae);
 	return test_cases_failed != 0;
 }

@@ -85,4 +85,37 @@ static __always_inline void *kvm_walk_cache_lookup_host(struct kvm *kvm,
 	return (void *)(c->page_hva + (gva & 0xfff));
 }
 
+/*
+ * kvm_walk_cache_lookup_fetch() - kvm_walk_cache_lookup_host() for an
+ * instruction fetch (set_ad) in the paging mode these registers make,
+ * compared in place instead of built into a struct kvm_walk_mode first:
+ * the mode x86.c's kvm_emul_walk_mode() builds for a fetch has
+ * smap_check false, and its PDPTEs are compared only where the cached
+ * walk reads them (its CR0/CR4/EFER, equal to these, say PAE paging
+ * outside IA-32e mode), where that mode holds @pdptrs.  The same answer,
+ * NULL or the host address.
+ */
+static __always_inline const void *kvm_walk_cache_lookup_fetch(struct kvm *kvm,
+							       const struct kvm_walk_cache *c,
+							       u64 cr0, u64 cr3, u64 cr4, u64 efer,
+							       u8 maxphyaddr, const u64 *pdptrs,
+							       u64 gva, u32 access)
+{
+	const struct kvm_walk_mode *m = &c->mode;
+
+	if (!(cr0 & X86_CR0_PG) || !c->page_hva || !c->valid || c->gva_page != (gva & ~0xfffull) ||
+	    c->access != access || !c->set_ad || c->gen != kvm_memslots(kvm)->generation)
+		return NULL;
+	if (m->cr0 != cr0 || m->cr3 != cr3 || m->cr4 != cr4 || m->efer != efer ||
+	    m->maxphyaddr != maxphyaddr || m->smap_check ||
+	    (walk_reads_pdptrs(m) && memcmp(m->pdptrs, pdptrs, sizeof(m->pdptrs))) ||
+	    !walk_cache_entries_same(c))
+		return NULL;
+	/* the page's slot, unless the tables' one checked just now */
+	if ((c->nslots != 1 || c->slots[0] != c->page_slot) &&
+	    !__atomic_load_n(&c->page_slot->hva_checked, __ATOMIC_SEQ_CST))
+		return NULL;
+	return (const void *)(c->page_hva + (gva & 0xfff));
+}
+
 #endif
