@@ -4,7 +4,7 @@
  * a BIOS or an OS does (INIT, SIPI, SIPI to one APIC ID after another,
  * SDM Vol. 3A 9.4.4), each application processor coming up in real mode
  * at the SIPI's vector, entering 32-bit protected mode and printing on
- * COM1 under a spin lock.  The BSP waits for each AP (about 0.1 s of TSC
+ * COM1 under a spin lock.  The BSP waits for each AP (about 1 s of TSC
  * at most), stops at the first APIC ID that does not answer, prints the
  * count and leaves through the debug-exit port with 0 (exit status 1).
  * Run it with `userkvm run --smp N --kernel smp.elf` (or QEMU -smp N).
@@ -42,7 +42,7 @@ _start:
 	rdtsc
 	mov %eax, %esi
 	mov %edx, %edi
-	add $0x10000000, %esi		/* about 0.1 s */
+	add $0x80000000, %esi		/* about 1 s: a loaded host may start an AP's thread late */
 	adc $0, %edi
 2:	pause
 	cmp %ebx, cpus_up
