@@ -279,6 +279,15 @@ struct cpu {
 	u32 cont_wgen;
 	u64 cont_rip_next, cont_gen, cont_epoch;
 
+	/*
+	 * Set by every writer of the state a VM exit saves from the core
+	 * other than RIP, RSP, RFLAGS and the non-register state: segment and
+	 * descriptor-table registers, CR0, CR3, CR4, DR7, EFER and the MSRs
+	 * (cpu_nv_written()); cleared by the exit's full save of those fields
+	 * (vmexit.c), so an exit that finds it clear saves none of them.
+	 */
+	bool nv_written;
+
 	/* VMX: non-root operation (the VMX engineer's state hangs off vmx) */
 	bool vmx_nonroot;
 	bool vmx_root;
@@ -299,6 +308,12 @@ struct cpu {
 static inline void cpu_req(struct cpu *c, u32 bits)
 {
 	__atomic_or_fetch(&c->req, bits, __ATOMIC_SEQ_CST);
+}
+
+/* A segment, descriptor-table, control or debug register or an MSR changed (nv_written). */
+static __always_inline void cpu_nv_written(struct cpu *c)
+{
+	c->nv_written = true;
 }
 
 /*

@@ -636,6 +636,9 @@ void vmx_cache_controls(struct vmx_ctls *c, const void *vmcs)
 		      VMX_TSC_SCALED : VMX_TSC_OFFSET;
 	c->ept = c->proc2 & SECONDARY_EXEC_ENABLE_EPT;
 	c->vpid_tagged = (c->proc2 & SECONDARY_EXEC_ENABLE_VPID) && c->vpid;
+	c->msr_lists = vmcs_get32(vmcs, VM_EXIT_MSR_STORE_COUNT) |
+		       vmcs_get32(vmcs, VM_EXIT_MSR_LOAD_COUNT) |
+		       vmcs_get32(vmcs, VM_ENTRY_MSR_LOAD_COUNT);
 }
 
 /**
@@ -890,7 +893,7 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
 		memcpy(v->seg_snap, s->seg, sizeof(s->seg));
 		v->seg_snap_v86 = G(GUEST_RFLAGS) & BIT(17);
 		v->seg_snap_valid = !v->seg_snap_v86;
-		v->nv_snap_valid = false;	/* taken at the next full save (vmexit.c) */
+		c->nv_written = true;	/* the next exit saves them all (vmexit.c) */
 	}
 
 	/* (27.3.2.3) RIP, RSP, RFLAGS, and the registers KVM keeps (Linux's __vmx_vcpu_run). */
@@ -1049,7 +1052,9 @@ static __always_inline bool resume_fast(struct vmx_cpu *v, u64 *regs, bool cont)
 	/* Without a VPID every entry flushes (vmx_enter_tlb_context()). */
 	if (!ctl->vpid_tagged)
 		tlb_flush_all(c);
-	vmx_enter_boundary(c);
+	/* vmx_enter_boundary() for an active guest without blocking (set above). */
+	if ((rflags & CPU_FLAG_TF) || s->nmi_pending || c->dbg_exec || c->dbg_data)
+		cpu_req(c, REQ_SLOW);
 	vmx_enter_windows(v);
 	vmx_enter_timer(v, vmcs);
 	/* STEP 6: nothing to inject. */

@@ -1873,6 +1873,71 @@ static void resume_in_handler_tsc(void)
 	vmcs_write64(TSC_OFFSET, 0);
 }
 
+/*
+ * A VM exit saves the segment, descriptor-table, control registers and
+ * MSRs only when the guest wrote one since the last exit that saved them
+ * all (cpu->nv_written): LGDT, a segment load, WRMSR and MOV CR0 between
+ * CPUID exits, each taken and resumed in place, must each show in the
+ * VMCS at the next exit.  Each check fails if that writer did not mark
+ * the state written (the exit would leave the old value in the VMCS).
+ */
+static void exit_saves_guest_writes(void)
+{
+	static const u8 code[] = {
+		0x0f, 0xa2,				/* cpuid */
+		0x0f, 0x01, 0x15, 0x00, 0x40, 0x00, 0x00,	/* lgdt [0x4000] */
+		0x0f, 0xa2,				/* cpuid */
+		0x66, 0xb8, 0x20, 0x00,			/* mov ax, 0x20 */
+		0x8e, 0xd8,				/* mov ds, ax */
+		0x0f, 0xa2,				/* cpuid */
+		0xb9, 0x75, 0x01, 0x00, 0x00,		/* mov ecx, IA32_SYSENTER_ESP */
+		0xb8, 0x78, 0x56, 0x34, 0x12,		/* mov eax, 0x12345678 */
+		0x31, 0xd2,				/* xor edx, edx */
+		0x0f, 0x30,				/* wrmsr */
+		0x0f, 0xa2,				/* cpuid */
+		0x0f, 0x20, 0xc0,			/* mov eax, cr0 */
+		0x83, 0xc8, 0x08,			/* or eax, 8 (TS) */
+		0x0f, 0x22, 0xc0,			/* mov cr0, eax */
+		0x0f, 0xa2,				/* cpuid */
+		0xf4,					/* hlt */
+	};
+	/* GDT at 0x3000: null, code 0x08, data 0x10, TSS-selector slot 0x18, data 0x20 at 0x10000 */
+	static const u64 gdt[] = { 0, 0x00cf9b000000ffffull, 0x00cf93000000ffffull, 0,
+				   0x00cf93010000ffffull };
+
+	guest(code, sizeof(code), false);
+	memcpy(mem + 0x3000, gdt, sizeof(gdt));
+	vmcs_writel(GUEST_GDTR_BASE, 0x3000);
+	vmcs_write32(GUEST_GDTR_LIMIT, 0x1f);		/* LGDT below makes it 0x27 */
+	memcpy(mem + 0x4000, &(u16){ 0x27 }, 2);
+	memcpy(mem + 0x4002, &(u32){ 0x3000 }, 4);
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_USE_MSR_BITMAPS, true);
+	open_msr(0x175, true);
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE);
+	CHECK_EQ(vmcs_read32(GUEST_GDTR_LIMIT), 0x1f);
+	skip();
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 9);
+	CHECK_EQ(vmcs_read32(GUEST_GDTR_LIMIT), 0x27);
+	CHECK_EQ(vmcs_readl(GUEST_GDTR_BASE), 0x3000);
+	CHECK_EQ(vmcs_read16(GUEST_DS_SELECTOR), 0x10);
+	skip();
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 17);
+	CHECK_EQ(vmcs_read16(GUEST_DS_SELECTOR), 0x20);
+	CHECK_EQ(vmcs_readl(GUEST_DS_BASE), 0x10000);
+	CHECK_EQ(vmcs_readl(GUEST_SYSENTER_ESP), 0);
+	skip();
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 33);
+	CHECK_EQ(vmcs_readl(GUEST_SYSENTER_ESP), 0x12345678);
+	CHECK_EQ(vmcs_readl(GUEST_CR0) & BIT(3), 0);
+	skip();
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 44);
+	CHECK_EQ(vmcs_readl(GUEST_CR0) & BIT(3), BIT(3));
+	CHECK_EQ(vmcs_read16(GUEST_DS_SELECTOR), 0x20);
+	skip();
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 46);
+	CHECK_EQ(vmcs_readl(GUEST_SYSENTER_ESP), 0x12345678);
+}
+
 int main(void)
 {
 	if (env_setup(&env)) {
@@ -1930,6 +1995,7 @@ int main(void)
 	RUN_TEST(host_state_after_exit);
 	RUN_TEST(resume_sees_root_changes);
 	RUN_TEST(resume_in_handler_tsc);
+	RUN_TEST(exit_saves_guest_writes);
 	RUN_TEST(resume_in_handler);
 	env_teardown(&env);
 	free(mem);
