@@ -1012,8 +1012,12 @@ static __always_inline bool resume_fast(struct vmx_cpu *v, u64 *regs, bool cont)
 	/* STEP 4.4 (27.3.1.4), as vmx_check_guest_volatile(). */
 	rip = G(GUEST_RIP);
 	rflags = G(GUEST_RFLAGS);
-	if (ia32e && (vmcs_get32(vmcs, GUEST_CS_AR_BYTES) & VMX_AR_L_MASK) ? !vmx_is_canonical(rip) :
-									    rip >> 32)
+	/*
+	 * "IA-32e mode guest" and CS.L: the core's 64-bit mode, as the core
+	 * holds the state the exit saved (guest_loaded), and the exit set the
+	 * control from its EFER.LMA.
+	 */
+	if (c->code64 ? !vmx_is_canonical(rip) : rip >> 32)
 		return false;
 	if ((rflags & RFLAGS_RSVD) || !(rflags & RFLAGS_FIXED1) ||
 	    ((rflags & RFLAGS_VM) && (ia32e || !(G(GUEST_CR0) & CR0_PE))))
@@ -1056,7 +1060,13 @@ static __always_inline bool resume_fast(struct vmx_cpu *v, u64 *regs, bool cont)
 	if ((rflags & CPU_FLAG_TF) || s->nmi_pending || c->dbg_exec || c->dbg_data)
 		cpu_req(c, REQ_SLOW);
 	vmx_enter_windows(v);
-	vmx_enter_timer(v, vmcs);
+	if (cont) {
+		/* no preemption timer (checked above) */
+		v->timer_armed = false;
+		v->timer_zero = false;
+	} else {
+		vmx_enter_timer(v, vmcs);
+	}
 	/* STEP 6: nothing to inject. */
 	v->injected = 0;
 	v->injecting = false;
@@ -1080,10 +1090,12 @@ bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs, bool cont)
  */
 u32 vmx_resume_cont(struct vmx_cpu *v, u64 *regs)
 {
+	struct cpu *c = v->cpu;
+
 	if (!resume_fast(v, regs, true))
 		return vmx_op_enter_slow(v, regs, true);
 	v->suspended = false;
-	if (unlikely(!cpu_cont_valid(v->cpu)))
+	if (unlikely(!cpu_cont_valid(c)))
 		return vmx_cont_restart(v);
 	vmx_switch_to_core(v);
 	return v->enter_result;

@@ -184,9 +184,9 @@ static __attribute__((noinline)) void save_guest_full(struct vmx_cpu *v, void *v
 }
 
 /* @insn: an instruction exit outside MOV-SS blocking (cpu_exit_prepare_cont() said so) */
-static __always_inline void save_guest_state(struct vmx_cpu *v, void *vmcs, bool insn)
+static __always_inline void save_guest_state(struct vmx_cpu *v, struct cpu *c, void *vmcs,
+					     bool insn)
 {
-	struct cpu *c = v->cpu;
 	struct cpu_state *s = &c->s;
 	const struct vmx_ctls *ctl = &v->ctls;
 
@@ -365,9 +365,10 @@ void vmx_leave_kept_nonroot(struct vmx_cpu *v)
 }
 
 /* @keep: an exit taken in place, the core keeps its non-root view (vmx_cpu.h: nonroot_kept). */
-static __always_inline void load_host_state(struct vmx_cpu *v, const void *vmcs, bool keep)
+/* @c: v->cpu (read by the caller, before stores the compiler cannot tell from it) */
+static __always_inline void load_host_state(struct vmx_cpu *v, struct cpu *c, const void *vmcs,
+					    bool keep)
 {
-	struct cpu *c = v->cpu;
 	struct cpu_state *s;
 
 	v->root_cr0 = G(HOST_CR0);
@@ -394,7 +395,7 @@ static __always_inline void load_host_state(struct vmx_cpu *v, const void *vmcs,
 
 void vmx_load_host_state(struct vmx_cpu *v, const void *vmcs)
 {
-	load_host_state(v, vmcs, false);
+	load_host_state(v, v->cpu, vmcs, false);
 }
 
 /**
@@ -474,7 +475,7 @@ static __attribute__((noinline)) void complete_exit_msr_lists(struct vmx_cpu *v,
 	if (vmcs_get32(vmcs, VM_EXIT_MSR_STORE_COUNT))
 		store_msr_list(c, G(VM_EXIT_MSR_STORE_ADDR), vmcs_get32(vmcs, VM_EXIT_MSR_STORE_COUNT));
 	/* STEP 4 (28.5): load host state. */
-	load_host_state(v, vmcs, false);
+	load_host_state(v, c, vmcs, false);
 	/*
 	 * The core holds exactly the guest state just saved; an MSR-load list
 	 * (at this exit or the next entry) writes the core's MSRs, so with one
@@ -492,7 +493,7 @@ static __attribute__((noinline)) void complete_exit_msr_lists(struct vmx_cpu *v,
 
 static __always_inline void complete_exit(struct vmx_cpu *v, bool keep)
 {
-	void *vmcs = vmx_vmcs(v);
+	void *vmcs = v->port.vmcs;	/* the current VMCS: in VMX operation with one */
 	struct cpu *c = v->cpu;
 	u32 idt_info = 0;
 
@@ -511,14 +512,14 @@ static __always_inline void complete_exit(struct vmx_cpu *v, bool keep)
 		 vmcs_get32(vmcs, VM_ENTRY_INTR_INFO_FIELD) & ~INTR_INFO_VALID_MASK);
 
 	/* STEP 2 (28.3): save guest state. */
-	save_guest_state(v, vmcs, keep);
+	save_guest_state(v, c, vmcs, keep);
 	/* The counts are controls: as the entry cached them (no VMWRITE in non-root operation). */
 	if (unlikely(v->ctls.msr_lists)) {
 		complete_exit_msr_lists(v, vmcs);
 		return;
 	}
 	/* STEP 4 (28.5): load host state; the core holds exactly the guest state just saved. */
-	load_host_state(v, vmcs, keep);
+	load_host_state(v, c, vmcs, keep);
 	v->guest_loaded = true;
 	/* For the next VMRESUME (vmx_cpu.h: resume_ready). */
 	v->resume_ready = v->ctl_host_checked & v->guest_checked & v->ctls_valid;
