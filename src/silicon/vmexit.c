@@ -501,7 +501,15 @@ static __always_inline void complete_exit(struct vmx_cpu *v, bool keep)
 	if (!v->exit_direct)
 		write_exit_info(vmcs, &v->exit);
 	v->exit_direct = false;
-	if (unlikely((c->s.event_info & CPU_EVENT_VALID) || c->delivering >= 0))
+	/*
+	 * An exit taken in place is an instruction's, which runs only after
+	 * every event before it was delivered (boundary(), cpu_deliver()).
+	 */
+#ifdef USERKVM_DEBUG
+	if (keep && ((c->s.event_info & CPU_EVENT_VALID) || c->delivering >= 0))
+		abort();
+#endif
+	if (unlikely(!keep && ((c->s.event_info & CPU_EVENT_VALID) || c->delivering >= 0)))
 		idt_info = idt_vectoring(v, vmcs);
 	c->delivering = -1;
 	c->xlate_ctx = XLATE_NONE;
