@@ -1938,6 +1938,43 @@ static void exit_saves_guest_writes(void)
 	CHECK_EQ(vmcs_readl(GUEST_SYSENTER_ESP), 0x12345678);
 }
 
+/*
+ * The exit MSR-store count is a control the processor caches at entry
+ * (vmx_ctls.msr_lists): one written between two exits taken in place
+ * applies to the next exit, and so does setting it back to 0.  Fails if
+ * the exit looked at counts cached before the VMWRITE.
+ */
+static void exit_msr_store_list_between_exits(void)
+{
+	static const u8 code[] = {
+		0x0f, 0xa2,			/* cpuid */
+		0x0f, 0xa2,			/* cpuid */
+		0x0f, 0xa2,			/* cpuid */
+		0xf4,				/* hlt */
+	};
+	u8 *list = test_pages(1);
+	u32 *e = (u32 *)list;
+
+	guest(code, sizeof(code), false);
+	vmcs_write32(GUEST_SYSENTER_CS, 0x33);
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE);
+	e[0] = 0x174;			/* IA32_SYSENTER_CS */
+	e[2] = 0xdead;
+	vmcs_write64(VM_EXIT_MSR_STORE_ADDR, hva(list));
+	vmcs_write32(VM_EXIT_MSR_STORE_COUNT, 1);
+	skip();
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 2);
+	CHECK_EQ(e[2], 0x33);
+	e[2] = 0xdead;
+	vmcs_write32(VM_EXIT_MSR_STORE_COUNT, 0);
+	skip();
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 4);
+	CHECK_EQ(e[2], 0xdead);
+	skip();
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 6);
+	CHECK_EQ(e[2], 0xdead);
+}
+
 int main(void)
 {
 	if (env_setup(&env)) {
@@ -1996,6 +2033,7 @@ int main(void)
 	RUN_TEST(resume_sees_root_changes);
 	RUN_TEST(resume_in_handler_tsc);
 	RUN_TEST(exit_saves_guest_writes);
+	RUN_TEST(exit_msr_store_list_between_exits);
 	RUN_TEST(resume_in_handler);
 	env_teardown(&env);
 	free(mem);
