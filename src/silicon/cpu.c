@@ -499,7 +499,8 @@ void cpu_cont_drop(struct cpu *c)
 	c->resume_b = b;
 	c->resume_k = k;
 	c->resume_base = c->blk_base;
-	c->resume_gen = c->cont_gen;
+	/* a recycled arena since the exit bumped link_epoch too (icache_flush()) */
+	c->resume_gen = c->icache_gen;
 	c->resume_epoch = c->cont_epoch;
 	c->resume_wgen = c->cont_wgen;
 	c->cur_block = NULL;

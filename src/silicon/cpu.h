@@ -277,7 +277,7 @@ struct cpu {
 	 */
 	const struct insn *cont_insn;
 	u32 cont_wgen;
-	u64 cont_rip_next, cont_gen, cont_epoch;
+	u64 cont_rip_next, cont_epoch;
 
 	/*
 	 * Set by every writer of the state a VM exit saves from the core
@@ -418,8 +418,8 @@ extern u32 code_wgen;
 
 static __always_inline bool cpu_cont_valid(const struct cpu *c)
 {
-	return !__atomic_load_n(&c->req, __ATOMIC_RELAXED) && c->cont_gen == c->icache_gen &&
-	       c->cont_epoch == c->link_epoch &&
+	/* icache_flush(), which frees the block, bumps link_epoch with icache_gen */
+	return !__atomic_load_n(&c->req, __ATOMIC_RELAXED) && c->cont_epoch == c->link_epoch &&
 	       c->cont_wgen == __atomic_load_n(&code_wgen, __ATOMIC_RELAXED);
 }
 
@@ -816,7 +816,6 @@ static __always_inline bool cpu_exit_prepare_cont(struct cpu *c)
 	c->exit_insn = NULL;
 	c->cont_insn = i;
 	c->cont_rip_next = c->s.rip + i->len;
-	c->cont_gen = c->icache_gen;
 	c->cont_epoch = c->link_epoch;
 	c->cont_wgen = __atomic_load_n(&code_wgen, __ATOMIC_RELAXED);
 	/* As finish() does at an exit; the instruction count waits (cpu_cont_drop()). */

@@ -1053,8 +1053,8 @@ static __always_inline bool resume_fast(struct vmx_cpu *v, u64 *regs, bool cont)
 	} else {
 		vmx_enter_nonroot(v);
 	}
-	/* Without a VPID every entry flushes (vmx_enter_tlb_context()). */
-	if (!ctl->vpid_tagged)
+	/* Without a VPID every entry flushes (vmx_enter_tlb_context()); going on needs one. */
+	if (!cont && !ctl->vpid_tagged)
 		tlb_flush_all(c);
 	/* vmx_enter_boundary() for an active guest without blocking (set above). */
 	if ((rflags & CPU_FLAG_TF) || s->nmi_pending || c->dbg_exec || c->dbg_data)
