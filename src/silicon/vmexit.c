@@ -202,18 +202,25 @@ static __always_inline void save_guest_state(struct vmx_cpu *v, struct cpu *c, v
 	 */
 	if (likely(!c->nv_written)) {
 #ifdef USERKVM_DEBUG
-		if (nv_saved_differ(v, s) || (s->rflags & BIT(17)))
+		if (nv_saved_differ(v, s) || (s->rflags & BIT(17)) ||
+		    ((vmcs_get(vmcs, GUEST_RFLAGS) ^ s->rflags) & BIT(17)))
 			abort();	/* a writer of the state without cpu_nv_written() */
 #endif
 	} else {
+		/*
+		 * RFLAGS.VM, on which the guest-state checks depend (vmcs.h:
+		 * vmcs_write_dirty()), changes only with the mode, which sets
+		 * nv_written: an exit that skips the full save saves it as the
+		 * VMCS has it.
+		 */
+		if ((vmcs_get(vmcs, GUEST_RFLAGS) ^ s->rflags) & BIT(17))
+			v->guest_checked = false;
 		save_guest_full(v, vmcs);
 	}
 
 	/* (28.3.3) RIP, RSP, RFLAGS, and KVM's registers */
 	vmcs_set(vmcs, GUEST_RIP, s->rip);
 	vmcs_set(vmcs, GUEST_RSP, s->gpr[4]);
-	if ((vmcs_get(vmcs, GUEST_RFLAGS) ^ s->rflags) & BIT(17))	/* RFLAGS.VM: see vmx_insn.c */
-		v->guest_checked = false;
 	vmcs_set(vmcs, GUEST_RFLAGS, s->rflags);
 
 	/*
@@ -497,18 +504,19 @@ static __always_inline void complete_exit(struct vmx_cpu *v, bool keep)
 	struct cpu *c = v->cpu;
 	u32 idt_info = 0;
 
-	/* STEP 1 (28.2): exit information, unless the exit wrote it (vmx_exit_insn_direct()). */
-	if (!v->exit_direct)
-		write_exit_info(vmcs, &v->exit);
-	v->exit_direct = false;
 	/*
-	 * An exit taken in place is an instruction's, which runs only after
-	 * every event before it was delivered (boundary(), cpu_deliver()).
+	 * An exit taken in place is an instruction's (its information written
+	 * by vmx_exit_insn_direct()), which runs only after every event before
+	 * it was delivered (boundary(), cpu_deliver()).
 	 */
 #ifdef USERKVM_DEBUG
-	if (keep && ((c->s.event_info & CPU_EVENT_VALID) || c->delivering >= 0))
+	if (keep && ((c->s.event_info & CPU_EVENT_VALID) || c->delivering >= 0 || !v->exit_direct))
 		abort();
 #endif
+	/* STEP 1 (28.2): exit information, unless the exit wrote it (vmx_exit_insn_direct()). */
+	if (!keep && !v->exit_direct)
+		write_exit_info(vmcs, &v->exit);
+	v->exit_direct = false;
 	if (unlikely(!keep && ((c->s.event_info & CPU_EVENT_VALID) || c->delivering >= 0)))
 		idt_info = idt_vectoring(v, vmcs);
 	c->delivering = -1;

@@ -1975,6 +1975,50 @@ static void exit_msr_store_list_between_exits(void)
 	CHECK_EQ(e[2], 0xdead);
 }
 
+/*
+ * Virtual-8086 mode entered by the guest (IRET with EFLAGS.VM) and a
+ * segment load in it, between CPUID exits: each exit saves RFLAGS.VM and
+ * the segments in the VM-entry form (access rights F3H), since in
+ * virtual-8086 mode no exit may skip the full save (nv_written).  Fails if
+ * an exit kept the protected-mode segments or missed the DS load.
+ */
+static void v86_entered_by_guest(void)
+{
+	static const u8 code[] = {
+		0x6a, 0x00, 0x6a, 0x00,			/* push 0 (GS); push 0 (FS) */
+		0x6a, 0x00, 0x6a, 0x00,			/* push 0 (DS); push 0 (ES) */
+		0x6a, 0x00,				/* push 0 (SS) */
+		0x68, 0x00, 0x70, 0x00, 0x00,		/* push 0x7000 (ESP) */
+		0x68, 0x02, 0x00, 0x02, 0x00,		/* push 0x20002 (EFLAGS: VM) */
+		0x6a, 0x00,				/* push 0 (CS) */
+		0x68, 0x00, 0x11, 0x00, 0x00,		/* push 0x1100 (EIP) */
+		0xcf,					/* iret */
+	};
+	static const u8 v86[] = {
+		0x0f, 0xa2,				/* cpuid */
+		0xb8, 0x00, 0x02,			/* mov ax, 0x200 */
+		0x8e, 0xd8,				/* mov ds, ax */
+		0x0f, 0xa2,				/* cpuid */
+	};
+
+	guest(code, sizeof(code), false);
+	memcpy(mem + 0x1100, v86, sizeof(v86));
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, 0x1100);
+	CHECK_EQ(vmcs_readl(GUEST_RFLAGS) & BIT(17), BIT(17));
+	CHECK_EQ(vmcs_read32(GUEST_ES_AR_BYTES), 0xf3);
+	CHECK_EQ(vmcs_read32(GUEST_CS_AR_BYTES), 0xf3);
+	CHECK_EQ(vmcs_read16(GUEST_SS_SELECTOR), 0);
+	CHECK_EQ(vmcs_readl(GUEST_RSP), 0x7000);
+	CHECK_EQ(vmcs_read16(GUEST_DS_SELECTOR), 0);
+	skip();
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, 0x1107);
+	CHECK_EQ(vmcs_read16(GUEST_DS_SELECTOR), 0x200);
+	CHECK_EQ(vmcs_readl(GUEST_DS_BASE), 0x2000);
+	CHECK_EQ(vmcs_read32(GUEST_DS_LIMIT), 0xffff);
+	CHECK_EQ(vmcs_read32(GUEST_DS_AR_BYTES), 0xf3);
+	CHECK_EQ(vmcs_readl(GUEST_RFLAGS) & BIT(17), BIT(17));
+}
+
 int main(void)
 {
 	if (env_setup(&env)) {
@@ -2034,6 +2078,7 @@ int main(void)
 	RUN_TEST(resume_in_handler_tsc);
 	RUN_TEST(exit_saves_guest_writes);
 	RUN_TEST(exit_msr_store_list_between_exits);
+	RUN_TEST(v86_entered_by_guest);
 	RUN_TEST(resume_in_handler);
 	env_teardown(&env);
 	free(mem);
