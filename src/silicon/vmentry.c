@@ -894,6 +894,7 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
 		v->seg_snap_v86 = G(GUEST_RFLAGS) & BIT(17);
 		v->seg_snap_valid = !v->seg_snap_v86;
 		c->nv_written = true;	/* the next exit saves them all (vmexit.c) */
+		v->nv_snap_valid = false;
 	}
 
 	/* (27.3.2.3) RIP, RSP, RFLAGS, and the registers KVM keeps (Linux's __vmx_vcpu_run). */

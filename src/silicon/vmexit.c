@@ -181,6 +181,36 @@ static __attribute__((noinline)) void save_guest_full(struct vmx_cpu *v, void *v
 	 * may come from memory).
 	 */
 	c->nv_written = pae_ept || (s->rflags & BIT(17));
+	v->nv_snap_valid = !c->nv_written;
+}
+
+/*
+ * A writer of the fields save_guest_full() saves ran since the last full
+ * save, or a VM entry loaded them.  A writer may have left them all as
+ * they were (SYSCALL and SYSRET back, a segment reloaded with its value):
+ * while the VMCS holds what the last full save wrote (nv_snap_valid), the
+ * snapshot it took says so, and then nothing needs saving.
+ */
+static __attribute__((noinline)) void save_guest_written(struct vmx_cpu *v, struct cpu *c,
+							 void *vmcs)
+{
+	struct cpu_state *s = &c->s;
+
+	if (v->nv_snap_valid && !(s->rflags & BIT(17)) && s->pat == v->nv_snap_pat &&
+	    s->debugctl == v->nv_snap_debugctl &&
+	    !memcmp(v->nv_snap, &s->VMX_NV_SNAP_FIRST, VMX_NV_SNAP_SIZE)) {
+		c->nv_written = false;
+		return;
+	}
+	/*
+	 * RFLAGS.VM, on which the guest-state checks depend (vmcs.h:
+	 * vmcs_write_dirty()), changes only with the mode, which sets
+	 * nv_written: an exit that skips the full save saves it as the VMCS
+	 * has it.
+	 */
+	if ((vmcs_get(vmcs, GUEST_RFLAGS) ^ s->rflags) & BIT(17))
+		v->guest_checked = false;
+	save_guest_full(v, vmcs);
 }
 
 /* @insn: an instruction exit outside MOV-SS blocking (cpu_exit_prepare_cont() said so) */
@@ -207,15 +237,7 @@ static __always_inline void save_guest_state(struct vmx_cpu *v, struct cpu *c, v
 			abort();	/* a writer of the state without cpu_nv_written() */
 #endif
 	} else {
-		/*
-		 * RFLAGS.VM, on which the guest-state checks depend (vmcs.h:
-		 * vmcs_write_dirty()), changes only with the mode, which sets
-		 * nv_written: an exit that skips the full save saves it as the
-		 * VMCS has it.
-		 */
-		if ((vmcs_get(vmcs, GUEST_RFLAGS) ^ s->rflags) & BIT(17))
-			v->guest_checked = false;
-		save_guest_full(v, vmcs);
+		save_guest_written(v, c, vmcs);
 	}
 
 	/* (28.3.3) RIP, RSP, RFLAGS, and KVM's registers */

@@ -206,10 +206,14 @@ struct vmx_cpu {
 	 * saves none of them; debug builds compare them with the snapshot to
 	 * check that.  Not with RFLAGS.VM (the saved access rights are not the
 	 * core's) nor PAE paging with EPT (the PDPTEs may come from memory):
-	 * the save leaves nv_written set then.
+	 * the save leaves nv_written set then.  An exit after a writer that
+	 * changed none of them (equal to the snapshot) saves none either,
+	 * while the VMCS holds what the save wrote (nv_snap_valid: set by the
+	 * full save, cleared by a full load).
 	 */
 	u8 nv_snap[VMX_NV_SNAP_SIZE];
 	u64 nv_snap_pat, nv_snap_debugctl;
+	bool nv_snap_valid;
 	/*
 	 * @ctls holds the current VMCS's controls: no control field has
 	 * changed since they were read (VMWRITE of a control, VMPTRLD, VMCLEAR

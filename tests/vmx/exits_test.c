@@ -2019,6 +2019,42 @@ static void v86_entered_by_guest(void)
 	CHECK_EQ(vmcs_readl(GUEST_RFLAGS) & BIT(17), BIT(17));
 }
 
+/*
+ * A writer that leaves the state as it was (DS reloaded with its own
+ * selector) lets the next exit skip the save by the snapshot compare; a
+ * change after that (WRMSR) is still saved at the exit after it.  Fails if
+ * the skipped save left the state marked clean for later writers.
+ */
+static void exit_after_unchanged_write(void)
+{
+	static const u8 code[] = {
+		0x0f, 0xa2,				/* cpuid */
+		0x8c, 0xd8, 0x8e, 0xd8,			/* mov eax, ds; mov ds, eax */
+		0x0f, 0xa2,				/* cpuid */
+		0xb9, 0x75, 0x01, 0x00, 0x00,		/* mov ecx, IA32_SYSENTER_ESP */
+		0xb8, 0x55, 0x00, 0x00, 0x00,		/* mov eax, 0x55 */
+		0x31, 0xd2,				/* xor edx, edx */
+		0x0f, 0x30,				/* wrmsr */
+		0x0f, 0xa2,				/* cpuid */
+		0xf4,
+	};
+
+	guest(code, sizeof(code), false);
+	setup_gdt();
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_USE_MSR_BITMAPS, true);
+	open_msr(0x175, true);
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE);
+	skip();
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 6);
+	CHECK_EQ(vmcs_read16(GUEST_DS_SELECTOR), 0x10);
+	CHECK_EQ(vmcs_read32(GUEST_DS_AR_BYTES), 0xc093);
+	skip();
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 22);
+	CHECK_EQ(vmcs_readl(GUEST_SYSENTER_ESP), 0x55);
+	skip();
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 24);
+}
+
 int main(void)
 {
 	if (env_setup(&env)) {
@@ -2079,6 +2115,7 @@ int main(void)
 	RUN_TEST(exit_saves_guest_writes);
 	RUN_TEST(exit_msr_store_list_between_exits);
 	RUN_TEST(v86_entered_by_guest);
+	RUN_TEST(exit_after_unchanged_write);
 	RUN_TEST(resume_in_handler);
 	env_teardown(&env);
 	free(mem);
