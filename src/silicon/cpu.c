@@ -38,6 +38,8 @@ void cpu_update_mode(struct cpu *c)
 	u32 mode = 0;
 	u8 cpl;
 
+	cpu_nv_written(c);
+
 	if (c->s.cr0 & CPU_CR0_PE) {
 		mode |= MODE_PE;
 		if (c->s.rflags & CPU_FLAG_VM)
@@ -123,6 +125,7 @@ void cpu_reset(struct cpu *c, bool init)
 {
 	struct cpu_state *s = &c->s;
 
+	cpu_nv_written(c);
 	memset(s->gpr, 0, sizeof(s->gpr));
 	s->gpr[2] = RESET_EDX;
 	s->rip = 0xfff0;
@@ -236,6 +239,7 @@ void cpu_sipi(struct cpu *c, u8 vector)
 {
 	if (c->s.activity != CPU_WAIT_SIPI)
 		return;
+	cpu_nv_written(c);
 	c->s.seg[CPU_SEG_CS].sel = (u16)(vector << 8);
 	c->s.seg[CPU_SEG_CS].base = (u64)vector << 12;
 	c->s.rip = 0;
@@ -495,7 +499,8 @@ void cpu_cont_drop(struct cpu *c)
 	c->resume_b = b;
 	c->resume_k = k;
 	c->resume_base = c->blk_base;
-	c->resume_gen = c->cont_gen;
+	/* a recycled arena since the exit bumped link_epoch too (icache_flush()) */
+	c->resume_gen = c->icache_gen;
 	c->resume_epoch = c->cont_epoch;
 	c->resume_wgen = c->cont_wgen;
 	c->cur_block = NULL;

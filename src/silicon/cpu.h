@@ -277,7 +277,16 @@ struct cpu {
 	 */
 	const struct insn *cont_insn;
 	u32 cont_wgen;
-	u64 cont_rip_next, cont_gen, cont_epoch;
+	u64 cont_rip_next, cont_epoch;
+
+	/*
+	 * Set by every writer of the state a VM exit saves from the core
+	 * other than RIP, RSP, RFLAGS and the non-register state: segment and
+	 * descriptor-table registers, CR0, CR3, CR4, DR7, EFER and the MSRs
+	 * (cpu_nv_written()); cleared by the exit's full save of those fields
+	 * (vmexit.c), so an exit that finds it clear saves none of them.
+	 */
+	bool nv_written;
 
 	/* VMX: non-root operation (the VMX engineer's state hangs off vmx) */
 	bool vmx_nonroot;
@@ -299,6 +308,12 @@ struct cpu {
 static inline void cpu_req(struct cpu *c, u32 bits)
 {
 	__atomic_or_fetch(&c->req, bits, __ATOMIC_SEQ_CST);
+}
+
+/* A segment, descriptor-table, control or debug register or an MSR changed (nv_written). */
+static __always_inline void cpu_nv_written(struct cpu *c)
+{
+	c->nv_written = true;
 }
 
 /*
@@ -403,8 +418,8 @@ extern u32 code_wgen;
 
 static __always_inline bool cpu_cont_valid(const struct cpu *c)
 {
-	return !__atomic_load_n(&c->req, __ATOMIC_RELAXED) && c->cont_gen == c->icache_gen &&
-	       c->cont_epoch == c->link_epoch &&
+	/* icache_flush(), which frees the block, bumps link_epoch with icache_gen */
+	return !__atomic_load_n(&c->req, __ATOMIC_RELAXED) && c->cont_epoch == c->link_epoch &&
 	       c->cont_wgen == __atomic_load_n(&code_wgen, __ATOMIC_RELAXED);
 }
 
@@ -801,7 +816,6 @@ static __always_inline bool cpu_exit_prepare_cont(struct cpu *c)
 	c->exit_insn = NULL;
 	c->cont_insn = i;
 	c->cont_rip_next = c->s.rip + i->len;
-	c->cont_gen = c->icache_gen;
 	c->cont_epoch = c->link_epoch;
 	c->cont_wgen = __atomic_load_n(&code_wgen, __ATOMIC_RELAXED);
 	/* As finish() does at an exit; the instruction count waits (cpu_cont_drop()). */

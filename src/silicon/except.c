@@ -194,6 +194,7 @@ static void deliver_prot(struct cpu *c, int vec, int type, bool has_err, u32 err
 				push_at(c, dpl, (ssbase + sp) & 0xffffffffull, size, v[k]);
 			}
 		}
+		cpu_nv_written(c);
 		c->s.seg[CPU_SEG_SS] = ns;
 		if (vm86) {
 			for (int s = CPU_SEG_ES; s <= CPU_SEG_GS; s++) {
@@ -286,6 +287,8 @@ static void deliver_long(struct cpu *c, int vec, int type, bool has_err, u32 err
 	}
 	if (inner) {
 		struct cpu_seg *ss = &c->s.seg[CPU_SEG_SS];
+
+		cpu_nv_written(c);
 		ss->sel = (u16)dpl;
 		ss->base = 0;
 		ss->limit = 0;

@@ -36,29 +36,43 @@ u8 parity8(u64 v)
 	__asm__(insn " %" sfx "2, %" sfx "1\n\tpushfq\n\tpopq %0"		\
 		: "=r"(f_), "+r"(a_) : "r"((u64)(b)) : "cc");			\
 	f_; })
-/* One case per operation and size: a single jump table. */
-#define HOST_FLAGS_CASES(op, insn, a, b, mask, extra)				\
-	case (op) << 2 | 0: return (HOST_FLAGS_OP(insn "b", a, b, "b") & (mask)) | (extra); \
-	case (op) << 2 | 1: return (HOST_FLAGS_OP(insn "w", a, b, "w") & (mask)) | (extra); \
-	case (op) << 2 | 2: return (HOST_FLAGS_OP(insn "l", a, b, "k") & (mask)) | (extra); \
-	case (op) << 2 | 3: return (HOST_FLAGS_OP(insn "q", a, b, "q") & (mask)) | (extra);
+/*
+ * One label per operation and size, reached through a table indexed by
+ * both (lf_op in bits 5:2, lf_sz in 1:0): every index is in the table, so
+ * no bounds test; operations without a host form go to lf_compute_generic().
+ */
+#define HOST_FLAGS_LABELS(name, insn, a, b, mask, extra)			\
+	name##_0: return (HOST_FLAGS_OP(insn "b", a, b, "b") & (mask)) | (extra);	\
+	name##_1: return (HOST_FLAGS_OP(insn "w", a, b, "w") & (mask)) | (extra);	\
+	name##_2: return (HOST_FLAGS_OP(insn "l", a, b, "k") & (mask)) | (extra);	\
+	name##_3: return (HOST_FLAGS_OP(insn "q", a, b, "q") & (mask)) | (extra);
+#define HOST_FLAGS_ROW(name) &&name##_0, &&name##_1, &&name##_2, &&name##_3
+#define GENERIC_ROW &&generic, &&generic, &&generic, &&generic
 
-static u64 lf_compute_generic(struct cpu *c);
+static __attribute__((noinline)) u64 lf_compute_generic(struct cpu *c);
 
 u64 lf_compute(struct cpu *c)
 {
 	const u64 no_cf = FLAGS_ARITH & ~(u64)CPU_FLAG_CF;
+	static const void *const rows[16 * 4] = {
+		[LF_NONE * 4] = GENERIC_ROW,
+		[LF_ADD * 4] = HOST_FLAGS_ROW(add),
+		[LF_SUB * 4] = HOST_FLAGS_ROW(sub),
+		[LF_LOGIC * 4] = HOST_FLAGS_ROW(logic),
+		[LF_INC * 4] = HOST_FLAGS_ROW(inc),
+		[LF_DEC * 4] = HOST_FLAGS_ROW(dec),
+		[LF_ADC * 4 ... 16 * 4 - 1] = &&generic,
+	};
+	BUILD_BUG_ON(LF_DEC >= LF_ADC || LF_SAR >= 16);
 
-	switch ((unsigned)c->lf_op << 2 | (c->lf_sz & 3)) {
-	HOST_FLAGS_CASES(LF_ADD, "add", c->lf_s1, c->lf_s2, FLAGS_ARITH, 0)
-	HOST_FLAGS_CASES(LF_SUB, "sub", c->lf_s1, c->lf_s2, FLAGS_ARITH, 0)
-	HOST_FLAGS_CASES(LF_LOGIC, "test", c->lf_res, c->lf_res,
-			 CPU_FLAG_ZF | CPU_FLAG_SF | CPU_FLAG_PF, 0)
-	HOST_FLAGS_CASES(LF_INC, "add", c->lf_res - 1, 1, no_cf, c->lf_cf ? CPU_FLAG_CF : 0)
-	HOST_FLAGS_CASES(LF_DEC, "sub", c->lf_res + 1, 1, no_cf, c->lf_cf ? CPU_FLAG_CF : 0)
-	default:
-		return lf_compute_generic(c);
-	}
+	goto *rows[(c->lf_op & 15u) << 2 | (c->lf_sz & 3u)];
+	HOST_FLAGS_LABELS(add, "add", c->lf_s1, c->lf_s2, FLAGS_ARITH, 0)
+	HOST_FLAGS_LABELS(sub, "sub", c->lf_s1, c->lf_s2, FLAGS_ARITH, 0)
+	HOST_FLAGS_LABELS(logic, "test", c->lf_res, c->lf_res, CPU_FLAG_ZF | CPU_FLAG_SF | CPU_FLAG_PF, 0)
+	HOST_FLAGS_LABELS(inc, "add", c->lf_res - 1, 1, no_cf, c->lf_cf ? CPU_FLAG_CF : 0)
+	HOST_FLAGS_LABELS(dec, "sub", c->lf_res + 1, 1, no_cf, c->lf_cf ? CPU_FLAG_CF : 0)
+generic:
+	return lf_compute_generic(c);
 }
 
 static u64 lf_compute_generic(struct cpu *c)

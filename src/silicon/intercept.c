@@ -173,7 +173,8 @@ static __attribute__((noreturn)) void insn_exit(struct cpu *c, const struct insn
  * host (KVM skips it): taken in place when the run can go on in the
  * handler after VMRESUME (vmx_exit_suspend()), which then returns true.
  */
-static bool insn_exit_cont(struct cpu *c, const struct insn *i, u32 reason, u64 qual, u32 info)
+static __always_inline bool insn_exit_cont(struct cpu *c, const struct insn *i, u32 reason, u64 qual,
+					   u32 info)
 {
 	struct vmx_cpu *v = vmx_of(c);
 

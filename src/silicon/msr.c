@@ -87,6 +87,8 @@ int msr_write(struct cpu *c, u32 idx, u64 v)
 	struct cpu_state *s = &c->s;
 	u64 *p;
 
+	cpu_nv_written(c);	/* SYSENTER, EFER, FS/GS base, PAT, DEBUGCTL among them */
+
 	switch (idx) {
 	case MSR_IA32_TSC:
 		s->tsc_offset = v - (cpu_rdtsc(c) - s->tsc_offset);

@@ -142,6 +142,7 @@ static void load_sys_seg(struct cpu *c, int seg, u16 sel)
 	if ((sel & 0xfffc) == 0) {
 		if (seg == CPU_SEG_TR)
 			cpu_gp0(c);
+		cpu_nv_written(c);
 		c->s.seg[seg].sel = sel;
 		c->s.seg[seg].ar = CPU_AR_UNUSABLE;
 		return;
@@ -166,6 +167,7 @@ static void load_sys_seg(struct cpu *c, int seg, u16 sel)
 		mem_write_slow(c, lin + 5, 1, (u8)((d >> 40) | 2), ACC_W | ACC_IMPLICIT);
 		ns.ar |= 2;
 	}
+	cpu_nv_written(c);
 	c->s.seg[seg] = ns;
 }
 
@@ -353,6 +355,7 @@ OP(op_grp7)
 		base = dt_read_ea(c, i, &limit);
 		if (c->code64 && !canonical(base))
 			cpu_gp0(c);
+		cpu_nv_written(c);
 		if (r == 2) {
 			c->s.gdtr.base = base;
 			c->s.gdtr.limit = limit;
@@ -449,6 +452,7 @@ OP(op_clts)
 	need_cpl0(c);
 	if (c->vmx_nonroot && vmx_intercept_clts(c, i))
 		return;
+	cpu_nv_written(c);
 	c->s.cr0 = c->vmx_nonroot ? vmx_cr_write_value(c, 0, c->s.cr0 & ~(u64)CPU_CR0_TS) :
 				    c->s.cr0 & ~(u64)CPU_CR0_TS;
 }
@@ -466,6 +470,7 @@ bool cpu_write_cr(struct cpu *c, int cr, u64 v)
 {
 	struct cpu_state *s = &c->s;
 
+	cpu_nv_written(c);
 	switch (cr) {
 	case 0: {
 		u64 old = s->cr0;
@@ -632,6 +637,7 @@ OP(op_mov_dr_r)
 	else if (dr == 7)
 		v = (v & ~0xd800ull) | 0x400;
 	c->s.dr[dr] = v;
+	cpu_nv_written(c);
 	if (dr == 7 || dr < 4)
 		cpu_dr7_changed(c);
 }

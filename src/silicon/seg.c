@@ -160,6 +160,8 @@ void cpu_load_seg(struct cpu *c, int seg, u16 sel)
 void cpu_set_cs(struct cpu *c, u16 sel, u64 desc, int cpl)
 {
 	struct cpu_seg *cs = &c->s.seg[CPU_SEG_CS];
+
+	cpu_nv_written(c);
 	cpu_desc_to_seg(desc | (1ull << 40), 0, (sel & 0xfffc) | cpl, cs);
 	/* CPL lives in SS.DPL (as in the VMCS); SS is fixed up by the caller when it changes */
 	c->s.seg[CPU_SEG_SS].ar = (c->s.seg[CPU_SEG_SS].ar & ~CPU_AR_DPL_MASK) |
@@ -273,6 +275,7 @@ static void call_gate(struct cpu *c, const struct insn *i, u16 sel, u64 d, bool 
 			sys_push(c, nsp - 16, 8, old_sp);
 			sys_push(c, nsp - 24, 8, old_cs);
 			sys_push(c, nsp - 32, 8, ret);
+			cpu_nv_written(c);
 			c->s.seg[CPU_SEG_SS] = (struct cpu_seg){ 0, 0, CPU_AR_UNUSABLE | CPU_AR_DB |
 						  ((u32)tdpl << CPU_AR_DPL_SHIFT), (u16)tdpl };
 			c->s.gpr[4] = nsp - 32;
@@ -316,6 +319,7 @@ static void call_gate(struct cpu *c, const struct insn *i, u16 sel, u64 d, bool 
 					sys_push(c, (ns.base + nsp) & 0xffffffffull, size, v[k]);
 				}
 			}
+			cpu_nv_written(c);
 			c->s.seg[CPU_SEG_SS] = ns;
 			reg_write(c, 4, nssz, nsp);
 		}
@@ -379,6 +383,7 @@ void cpu_far_jmp(struct cpu *c, const struct insn *i, u16 sel, u64 off, bool cal
 /* After a return to an outer ring, data segments the new CPL may not use become null. */
 static void null_outer_segs(struct cpu *c)
 {
+	cpu_nv_written(c);
 	for (int s = CPU_SEG_ES; s <= CPU_SEG_GS; s++) {
 		struct cpu_seg *g = &c->s.seg[s];
 		if (s == CPU_SEG_CS || s == CPU_SEG_SS || (g->ar & CPU_AR_UNUSABLE))
@@ -400,6 +405,7 @@ static void load_ss_for(struct cpu *c, u16 sel, int cpl)
 	if ((sel & 0xfffc) == 0) {
 		if (!(c->s.efer & CPU_EFER_LMA) || cpl == 3 || (sel & 3) != cpl)
 			cpu_gp0(c);
+		cpu_nv_written(c);
 		c->s.seg[CPU_SEG_SS].sel = sel;
 		c->s.seg[CPU_SEG_SS].ar = CPU_AR_UNUSABLE | ((u32)cpl << CPU_AR_DPL_SHIFT) | CPU_AR_DB;
 		c->s.seg[CPU_SEG_SS].base = 0;
@@ -415,6 +421,7 @@ static void load_ss_for(struct cpu *c, u16 sel, int cpl)
 		cpu_fault(c, EXC_SS, sel & 0xfffc);
 	set_accessed(c, lin, d);
 	ns.ar |= 1;
+	cpu_nv_written(c);
 	c->s.seg[CPU_SEG_SS] = ns;
 }
 
@@ -568,6 +575,7 @@ void cpu_iret(struct cpu *c, const struct insn *i)
 		cpu_load_seg_real(c, CPU_SEG_DS, (u16)v[3]);
 		cpu_load_seg_real(c, CPU_SEG_FS, (u16)v[4]);
 		cpu_load_seg_real(c, CPU_SEG_GS, (u16)v[5]);
+		cpu_nv_written(c);
 		for (int s = 0; s < 6; s++)
 			c->s.seg[s].ar = 0xf3 | (s == CPU_SEG_CS ? 8 : 0);
 		cpu_update_mode(c);

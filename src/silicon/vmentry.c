@@ -636,6 +636,9 @@ void vmx_cache_controls(struct vmx_ctls *c, const void *vmcs)
 		      VMX_TSC_SCALED : VMX_TSC_OFFSET;
 	c->ept = c->proc2 & SECONDARY_EXEC_ENABLE_EPT;
 	c->vpid_tagged = (c->proc2 & SECONDARY_EXEC_ENABLE_VPID) && c->vpid;
+	c->msr_lists = vmcs_get32(vmcs, VM_EXIT_MSR_STORE_COUNT) |
+		       vmcs_get32(vmcs, VM_EXIT_MSR_LOAD_COUNT) |
+		       vmcs_get32(vmcs, VM_ENTRY_MSR_LOAD_COUNT);
 }
 
 /**
@@ -890,7 +893,8 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
 		memcpy(v->seg_snap, s->seg, sizeof(s->seg));
 		v->seg_snap_v86 = G(GUEST_RFLAGS) & BIT(17);
 		v->seg_snap_valid = !v->seg_snap_v86;
-		v->nv_snap_valid = false;	/* taken at the next full save (vmexit.c) */
+		c->nv_written = true;	/* the next exit saves them all (vmexit.c) */
+		v->nv_snap_valid = false;
 	}
 
 	/* (27.3.2.3) RIP, RSP, RFLAGS, and the registers KVM keeps (Linux's __vmx_vcpu_run). */
@@ -1009,8 +1013,12 @@ static __always_inline bool resume_fast(struct vmx_cpu *v, u64 *regs, bool cont)
 	/* STEP 4.4 (27.3.1.4), as vmx_check_guest_volatile(). */
 	rip = G(GUEST_RIP);
 	rflags = G(GUEST_RFLAGS);
-	if (ia32e && (vmcs_get32(vmcs, GUEST_CS_AR_BYTES) & VMX_AR_L_MASK) ? !vmx_is_canonical(rip) :
-									    rip >> 32)
+	/*
+	 * "IA-32e mode guest" and CS.L: the core's 64-bit mode, as the core
+	 * holds the state the exit saved (guest_loaded), and the exit set the
+	 * control from its EFER.LMA.
+	 */
+	if (c->code64 ? !vmx_is_canonical(rip) : rip >> 32)
 		return false;
 	if ((rflags & RFLAGS_RSVD) || !(rflags & RFLAGS_FIXED1) ||
 	    ((rflags & RFLAGS_VM) && (ia32e || !(G(GUEST_CR0) & CR0_PE))))
@@ -1046,12 +1054,20 @@ static __always_inline bool resume_fast(struct vmx_cpu *v, u64 *regs, bool cont)
 	} else {
 		vmx_enter_nonroot(v);
 	}
-	/* Without a VPID every entry flushes (vmx_enter_tlb_context()). */
-	if (!ctl->vpid_tagged)
+	/* Without a VPID every entry flushes (vmx_enter_tlb_context()); going on needs one. */
+	if (!cont && !ctl->vpid_tagged)
 		tlb_flush_all(c);
-	vmx_enter_boundary(c);
+	/* vmx_enter_boundary() for an active guest without blocking (set above). */
+	if ((rflags & CPU_FLAG_TF) || s->nmi_pending || c->dbg_exec || c->dbg_data)
+		cpu_req(c, REQ_SLOW);
 	vmx_enter_windows(v);
-	vmx_enter_timer(v, vmcs);
+	if (cont) {
+		/* no preemption timer (checked above) */
+		v->timer_armed = false;
+		v->timer_zero = false;
+	} else {
+		vmx_enter_timer(v, vmcs);
+	}
 	/* STEP 6: nothing to inject. */
 	v->injected = 0;
 	v->injecting = false;
@@ -1075,10 +1091,12 @@ bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs, bool cont)
  */
 u32 vmx_resume_cont(struct vmx_cpu *v, u64 *regs)
 {
+	struct cpu *c = v->cpu;
+
 	if (!resume_fast(v, regs, true))
 		return vmx_op_enter_slow(v, regs, true);
 	v->suspended = false;
-	if (unlikely(!cpu_cont_valid(v->cpu)))
+	if (unlikely(!cpu_cont_valid(c)))
 		return vmx_cont_restart(v);
 	vmx_switch_to_core(v);
 	return v->enter_result;

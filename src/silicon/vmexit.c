@@ -11,8 +11,8 @@
  *                       STEP 2 guest state, STEP 3 MSR-store list,
  *                       STEP 4 host state, STEP 5 MSR-load list
  */
+#include <stdlib.h>
 #include <string.h>
-#include <immintrin.h>
 #include <x86intrin.h>
 
 #include "silicon/cpu.h"
@@ -21,43 +21,29 @@
 
 #define G(f) vmcs_get(vmcs, f)
 
+#ifdef USERKVM_DEBUG
 /*
- * The snapshot compare of every exit (save_guest_state()): 368 bytes,
- * with AVX2 where the host has it (a third of a generic memcmp()).
+ * The fields save_guest_full() saves from the core, as the snapshot of the
+ * last full save has them, differ from the core's: a writer that did not
+ * call cpu_nv_written().  Debug builds check every exit that skips the save.
  */
-BUILD_BUG_ON(VMX_NV_SNAP_SIZE % 16);
-
-static __attribute__((target("avx2"))) bool nv_equal_avx2(const u8 *a, const u8 *b, u64 *regs,
-								const u64 *gpr)
+static bool nv_saved_differ(const struct vmx_cpu *v, const struct cpu_state *s)
 {
-	__m256i acc = _mm256_setzero_si256();
-	__m128i t;
-	unsigned k = 0;
+	struct cpu_state t;	/* the snapshot's bytes at their offsets */
+	bool d = false;
 
-	/* The GPRs for KVM's array first: four 32-byte moves in the same pass. */
-	BUILD_BUG_ON(16 * sizeof(u64) != 4 * sizeof(__m256i));
-#pragma GCC unroll 4
-	for (int n = 0; n < 4; n++)
-		_mm256_storeu_si256((void *)(regs + 4 * n), _mm256_loadu_si256((const void *)(gpr + 4 * n)));
-#pragma GCC unroll 16
-	for (; k + 32 <= VMX_NV_SNAP_SIZE; k += 32)
-		acc = _mm256_or_si256(acc, _mm256_xor_si256(_mm256_loadu_si256((const void *)(a + k)),
-							     _mm256_loadu_si256((const void *)(b + k))));
-	t = _mm_or_si128(_mm256_castsi256_si128(acc), _mm256_extracti128_si256(acc, 1));
-	if (k < VMX_NV_SNAP_SIZE)
-		t = _mm_or_si128(t, _mm_xor_si128(_mm_loadu_si128((const void *)(a + k)),
-						  _mm_loadu_si128((const void *)(b + k))));
-	return _mm_testz_si128(t, t);
+	memcpy(&t.VMX_NV_SNAP_FIRST, v->nv_snap, VMX_NV_SNAP_SIZE);
+	for (int i = 0; i < CPU_NR_SEGS; i++)
+		d |= t.seg[i].sel != s->seg[i].sel || t.seg[i].base != s->seg[i].base ||
+		     t.seg[i].limit != s->seg[i].limit || t.seg[i].ar != s->seg[i].ar;
+	d |= t.gdtr.base != s->gdtr.base || t.gdtr.limit != s->gdtr.limit ||
+	     t.idtr.base != s->idtr.base || t.idtr.limit != s->idtr.limit;
+	d |= t.cr0 != s->cr0 || t.cr3 != s->cr3 || t.cr4 != s->cr4 || t.dr[7] != s->dr[7] ||
+	     t.efer != s->efer || t.sysenter_cs != s->sysenter_cs ||
+	     t.sysenter_esp != s->sysenter_esp || t.sysenter_eip != s->sysenter_eip;
+	return d || v->nv_snap_pat != s->pat || v->nv_snap_debugctl != s->debugctl;
 }
-
-/* Copies the 16 GPRs to @regs (KVM's array) and compares the snapshot. */
-static bool nv_equal(const u8 *a, const u8 *b, u64 *regs, const u64 *gpr)
-{
-	if (__builtin_cpu_supports("avx2"))
-		return nv_equal_avx2(a, b, regs, gpr);
-	memcpy(regs, gpr, 16 * sizeof(u64));
-	return !memcmp(a, b, VMX_NV_SNAP_SIZE);
-}
+#endif
 
 u64 vmx_host_tsc(void)
 {
@@ -188,38 +174,76 @@ static __attribute__((noinline)) void save_guest_full(struct vmx_cpu *v, void *v
 	memcpy(v->nv_snap, &s->VMX_NV_SNAP_FIRST, VMX_NV_SNAP_SIZE);
 	v->nv_snap_pat = s->pat;
 	v->nv_snap_debugctl = s->debugctl;
-	v->nv_snap_valid = !pae_ept;	/* the PDPTEs may come from memory (vmx_cpu.h) */
+	/*
+	 * The next exit saves none of these fields unless a writer runs
+	 * (cpu_nv_written()); not in virtual-8086 mode (the access rights
+	 * saved are not the core's) nor with PAE paging under EPT (the PDPTEs
+	 * may come from memory).
+	 */
+	c->nv_written = pae_ept || (s->rflags & BIT(17));
+	v->nv_snap_valid = !c->nv_written;
 }
 
-static __always_inline void save_guest_state(struct vmx_cpu *v, void *vmcs)
+/*
+ * A writer of the fields save_guest_full() saves ran since the last full
+ * save, or a VM entry loaded them.  A writer may have left them all as
+ * they were (SYSCALL and SYSRET back, a segment reloaded with its value):
+ * while the VMCS holds what the last full save wrote (nv_snap_valid), the
+ * snapshot it took says so, and then nothing needs saving.
+ */
+static __attribute__((noinline)) void save_guest_written(struct vmx_cpu *v, struct cpu *c,
+							 void *vmcs)
 {
-	struct cpu *c = v->cpu;
+	struct cpu_state *s = &c->s;
+
+	if (v->nv_snap_valid && !(s->rflags & BIT(17)) && s->pat == v->nv_snap_pat &&
+	    s->debugctl == v->nv_snap_debugctl &&
+	    !memcmp(v->nv_snap, &s->VMX_NV_SNAP_FIRST, VMX_NV_SNAP_SIZE)) {
+		c->nv_written = false;
+		return;
+	}
+	/*
+	 * RFLAGS.VM, on which the guest-state checks depend (vmcs.h:
+	 * vmcs_write_dirty()), changes only with the mode, which sets
+	 * nv_written: an exit that skips the full save saves it as the VMCS
+	 * has it.
+	 */
+	if ((vmcs_get(vmcs, GUEST_RFLAGS) ^ s->rflags) & BIT(17))
+		v->guest_checked = false;
+	save_guest_full(v, vmcs);
+}
+
+/* @insn: an instruction exit outside MOV-SS blocking (cpu_exit_prepare_cont() said so) */
+static __always_inline void save_guest_state(struct vmx_cpu *v, struct cpu *c, void *vmcs,
+					     bool insn)
+{
 	struct cpu_state *s = &c->s;
 	const struct vmx_ctls *ctl = &v->ctls;
 
+	/* (28.3.3) KVM's registers, RSP too, as KVM's array has a slot. */
+	memcpy(v->regs, s->gpr, sizeof(s->gpr));
 	/*
-	 * Nothing but the fields below changed since the last full save
-	 * (vmx_cpu.h).  The compare also copies the GPRs to KVM's array (28.3.3,
-	 * below), whatever its outcome.  nv_snap_valid is set only by a save
-	 * without PAE paging under EPT, which depends on CR0, CR4 and EFER
-	 * alone: a snapshot that compares equal has none either.
+	 * Nothing but the fields below changed since the last full save, and
+	 * the VMCS holds what it wrote: no writer of the others has run since
+	 * and no VM entry loaded them (nv_written, vmx_cpu.h).  That save was
+	 * not in virtual-8086 mode nor with PAE paging under EPT, and both
+	 * depend on fields a writer changes (RFLAGS.VM only with the mode:
+	 * IRET, event delivery, VM entry).
 	 */
-	if (v->nv_snap_valid && !(s->rflags & BIT(17)) && s->pat == v->nv_snap_pat &&
-	    s->debugctl == v->nv_snap_debugctl) {
-		if (!nv_equal(v->nv_snap, (const u8 *)&s->VMX_NV_SNAP_FIRST, v->regs, s->gpr))
-			save_guest_full(v, vmcs);
+	if (likely(!c->nv_written)) {
+#ifdef USERKVM_DEBUG
+		if (nv_saved_differ(v, s) || (s->rflags & BIT(17)) ||
+		    ((vmcs_get(vmcs, GUEST_RFLAGS) ^ s->rflags) & BIT(17)))
+			abort();	/* a writer of the state without cpu_nv_written() */
+#endif
 	} else {
-		memcpy(v->regs, s->gpr, sizeof(s->gpr));
-		save_guest_full(v, vmcs);
+		save_guest_written(v, c, vmcs);
 	}
 
 	/* (28.3.3) RIP, RSP, RFLAGS, and KVM's registers */
 	vmcs_set(vmcs, GUEST_RIP, s->rip);
 	vmcs_set(vmcs, GUEST_RSP, s->gpr[4]);
-	if ((vmcs_get(vmcs, GUEST_RFLAGS) ^ s->rflags) & BIT(17))	/* RFLAGS.VM: see vmx_insn.c */
-		v->guest_checked = false;
 	vmcs_set(vmcs, GUEST_RFLAGS, s->rflags);
-	/* KVM's registers: copied above, RSP too, as KVM's array has a slot. */
 
 	/*
 	 * (28.3.4) non-register state.  The pending debug exceptions field is
@@ -227,8 +251,8 @@ static __always_inline void save_guest_state(struct vmx_cpu *v, void *vmcs)
 	 * MOV SS blocks debug exceptions (INIT, #MC, SMI and MTF exits do not
 	 * happen here); VM entry delivered the ones it loaded.
 	 */
-	if (v->exit.reason != EXIT_REASON_TPR_BELOW_THRESHOLD &&
-	    !(s->interruptibility & CPU_INTR_MOVSS_BLOCKING))
+	if (insn || (v->exit.reason != EXIT_REASON_TPR_BELOW_THRESHOLD &&
+		     !(s->interruptibility & CPU_INTR_MOVSS_BLOCKING)))
 		s->pending_dbg = 0;
 	vmcs_set(vmcs, GUEST_PENDING_DBG_EXCEPTIONS, s->pending_dbg);
 	vmcs_set(vmcs, GUEST_INTERRUPTIBILITY_INFO, s->interruptibility & 0xf);
@@ -286,6 +310,7 @@ static void load_host_registers(struct vmx_cpu *v, const void *vmcs)
 	const struct vmx_ctls *ctl = &v->ctls;
 	struct cpu_state *s = &c->s;
 
+	cpu_nv_written(c);
 	/* (28.5.1) control registers, debug registers, MSRs */
 	s->cr0 = G(HOST_CR0);
 	s->cr3 = G(HOST_CR3);
@@ -369,19 +394,21 @@ void vmx_leave_kept_nonroot(struct vmx_cpu *v)
 }
 
 /* @keep: an exit taken in place, the core keeps its non-root view (vmx_cpu.h: nonroot_kept). */
-static __always_inline void load_host_state(struct vmx_cpu *v, const void *vmcs, bool keep)
+/* @c: v->cpu (read by the caller, before stores the compiler cannot tell from it) */
+static __always_inline void load_host_state(struct vmx_cpu *v, struct cpu *c, const void *vmcs,
+					    bool keep)
 {
-	struct cpu *c = v->cpu;
 	struct cpu_state *s;
 
 	v->root_cr0 = G(HOST_CR0);
 	v->root_cr3 = G(HOST_CR3);
 	v->root_cr4 = G(HOST_CR4);
 	v->guest_mode = false;
-	if (!c)
+	/* An exit taken in place leaves a run of the core in non-root operation. */
+	if (!keep && !c)
 		return;
 	s = &c->s;
-	if (c->vmx_nonroot) {
+	if (keep || c->vmx_nonroot) {
 		/* Leave non-root operation (not yet entered if entry failed early). */
 		/* only VM entry sets it, on this thread: no locked write when it is clear */
 		if (__atomic_load_n(&c->req, __ATOMIC_RELAXED) & VMX_REQ_BOUNDARY)
@@ -397,7 +424,7 @@ static __always_inline void load_host_state(struct vmx_cpu *v, const void *vmcs,
 
 void vmx_load_host_state(struct vmx_cpu *v, const void *vmcs)
 {
-	load_host_state(v, vmcs, false);
+	load_host_state(v, v->cpu, vmcs, false);
 }
 
 /**
@@ -477,7 +504,7 @@ static __attribute__((noinline)) void complete_exit_msr_lists(struct vmx_cpu *v,
 	if (vmcs_get32(vmcs, VM_EXIT_MSR_STORE_COUNT))
 		store_msr_list(c, G(VM_EXIT_MSR_STORE_ADDR), vmcs_get32(vmcs, VM_EXIT_MSR_STORE_COUNT));
 	/* STEP 4 (28.5): load host state. */
-	load_host_state(v, vmcs, false);
+	load_host_state(v, c, vmcs, false);
 	/*
 	 * The core holds exactly the guest state just saved; an MSR-load list
 	 * (at this exit or the next entry) writes the core's MSRs, so with one
@@ -495,15 +522,24 @@ static __attribute__((noinline)) void complete_exit_msr_lists(struct vmx_cpu *v,
 
 static __always_inline void complete_exit(struct vmx_cpu *v, bool keep)
 {
-	void *vmcs = vmx_vmcs(v);
+	void *vmcs = v->port.vmcs;	/* the current VMCS: in VMX operation with one */
 	struct cpu *c = v->cpu;
 	u32 idt_info = 0;
 
+	/*
+	 * An exit taken in place is an instruction's (its information written
+	 * by vmx_exit_insn_direct()), which runs only after every event before
+	 * it was delivered (boundary(), cpu_deliver()).
+	 */
+#ifdef USERKVM_DEBUG
+	if (keep && ((c->s.event_info & CPU_EVENT_VALID) || c->delivering >= 0 || !v->exit_direct))
+		abort();
+#endif
 	/* STEP 1 (28.2): exit information, unless the exit wrote it (vmx_exit_insn_direct()). */
-	if (!v->exit_direct)
+	if (!keep && !v->exit_direct)
 		write_exit_info(vmcs, &v->exit);
 	v->exit_direct = false;
-	if (unlikely((c->s.event_info & CPU_EVENT_VALID) || c->delivering >= 0))
+	if (unlikely(!keep && ((c->s.event_info & CPU_EVENT_VALID) || c->delivering >= 0)))
 		idt_info = idt_vectoring(v, vmcs);
 	c->delivering = -1;
 	c->xlate_ctx = XLATE_NONE;
@@ -514,15 +550,14 @@ static __always_inline void complete_exit(struct vmx_cpu *v, bool keep)
 		 vmcs_get32(vmcs, VM_ENTRY_INTR_INFO_FIELD) & ~INTR_INFO_VALID_MASK);
 
 	/* STEP 2 (28.3): save guest state. */
-	save_guest_state(v, vmcs);
-	if (unlikely(vmcs_get32(vmcs, VM_EXIT_MSR_STORE_COUNT) |
-		     vmcs_get32(vmcs, VM_EXIT_MSR_LOAD_COUNT) |
-		     vmcs_get32(vmcs, VM_ENTRY_MSR_LOAD_COUNT))) {
+	save_guest_state(v, c, vmcs, keep);
+	/* The counts are controls: as the entry cached them (no VMWRITE in non-root operation). */
+	if (unlikely(v->ctls.msr_lists)) {
 		complete_exit_msr_lists(v, vmcs);
 		return;
 	}
 	/* STEP 4 (28.5): load host state; the core holds exactly the guest state just saved. */
-	load_host_state(v, vmcs, keep);
+	load_host_state(v, c, vmcs, keep);
 	v->guest_loaded = true;
 	/* For the next VMRESUME (vmx_cpu.h: resume_ready). */
 	v->resume_ready = v->ctl_host_checked & v->guest_checked & v->ctls_valid;

@@ -58,6 +58,7 @@ struct vmx_ctls {
 	u8 tsc_mode;		/* VMX_TSC_ROOT, VMX_TSC_OFFSET, VMX_TSC_SCALED */
 	bool ept;		/* SECONDARY_EXEC_ENABLE_EPT */
 	bool vpid_tagged;	/* "enable VPID" with a nonzero VPID: entries do not flush */
+	bool msr_lists;		/* an MSR-store/-load count of the exit or entry is nonzero */
 };
 
 /* The guest's TSC at VM entry (SDM 26.3): the root's, offset, or scaled and offset. */
@@ -198,11 +199,17 @@ struct vmx_cpu {
 	 * The core's registers from which a VM exit saves the guest-state
 	 * fields other than RIP, RSP, RFLAGS and the non-register state
 	 * (segments through SYSENTER_EIP in struct cpu_state, PAT, DEBUGCTL),
-	 * as the last full save saw them: while the VMCS holds what that save
+	 * as the last full save saw them.  While the VMCS holds what that save
 	 * wrote (no full load since, which any VMWRITE to one of those fields
-	 * or to a control forces), an exit that finds them equal saves none of
-	 * them.  Not with RFLAGS.VM (the saved access rights are not the
-	 * core's) nor PAE paging with EPT (the PDPTEs may come from memory).
+	 * or to a control forces, and which sets cpu->nv_written) an exit
+	 * after which no writer of them has run (cpu->nv_written clear, cpu.h)
+	 * saves none of them; debug builds compare them with the snapshot to
+	 * check that.  Not with RFLAGS.VM (the saved access rights are not the
+	 * core's) nor PAE paging with EPT (the PDPTEs may come from memory):
+	 * the save leaves nv_written set then.  An exit after a writer that
+	 * changed none of them (equal to the snapshot) saves none either,
+	 * while the VMCS holds what the save wrote (nv_snap_valid: set by the
+	 * full save, cleared by a full load).
 	 */
 	u8 nv_snap[VMX_NV_SNAP_SIZE];
 	u64 nv_snap_pat, nv_snap_debugctl;

@@ -258,32 +258,38 @@ enum vmx_status vmx_invvpid(struct vmx_cpu *v, u64 type, u16 vpid, u64 gla)
  * every VMREAD/VMWRITE reaches it with one load instead of a call to
  * __tls_get_addr().
  */
-static __thread struct vmx_cpu *vmx_current __attribute__((tls_model("initial-exec")));
 __thread struct vmx_vmcs_port *vmx_this_port __attribute__((tls_model("initial-exec")));
 __thread void *vmx_this_vmcs __attribute__((tls_model("initial-exec")));
 
 void vmx_cpu_bind(struct vmx_cpu *lp)
 {
-	vmx_current = lp;
-	vmx_this_port = lp ? &lp->port : NULL;
-	vmx_this_vmcs = lp ? lp->port.vmcs : NULL;
+	if (lp) {
+		vmx_this_port = &lp->port;
+		vmx_this_vmcs = lp->port.vmcs;
+	} else {
+		vmx_this_port = NULL;
+		vmx_this_vmcs = NULL;
+	}
 }
 
 void vmx_port_update(struct vmx_cpu *v)
 {
 	v->port.vmcs = v->vmxon && v->vmcs_ptr != VMX_INVALID_PTR ? vmx_ptr(v->vmcs_ptr) : NULL;
-	if (v == vmx_current)
+	if (vmx_this_port == &v->port)
 		vmx_this_vmcs = v->port.vmcs;
 }
 
+/* The bound processor: the one whose port the thread has (vmx_cpu_bind()). */
 struct vmx_cpu *vmx_this_cpu(void)
 {
-	return vmx_current;
+	struct vmx_vmcs_port *p = vmx_this_port;
+
+	return p ? (struct vmx_cpu *)((char *)p - offsetof(struct vmx_cpu, port)) : NULL;
 }
 
 #define ON_THIS_CPU(call)				\
 	do {						\
-		struct vmx_cpu *v = vmx_current;	\
+		struct vmx_cpu *v = vmx_this_cpu();	\
 		if (!v)					\
 			return VMX_FAULT_UD;		\
 		return call;				\
@@ -311,26 +317,33 @@ enum vmx_status vmx_op_invvpid(u64 type, u16 vpid, u64 gla)
 
 u64 vmx_op_read_cr0(void)
 {
-	return vmx_current ? vmx_current->root_cr0 : 0;
+	struct vmx_cpu *v = vmx_this_cpu();
+
+	return v ? v->root_cr0 : 0;
 }
 
 /* The host's page tables are its own; this is the value root operation reports. */
 u64 vmx_op_read_cr3(void)
 {
-	return vmx_current ? vmx_current->root_cr3 : 0;
+	struct vmx_cpu *v = vmx_this_cpu();
+
+	return v ? v->root_cr3 : 0;
 }
 
 u64 vmx_op_read_cr4(void)
 {
-	return vmx_current ? vmx_current->root_cr4 : 0;
+	struct vmx_cpu *v = vmx_this_cpu();
+
+	return v ? v->root_cr4 : 0;
 }
 
 void vmx_op_write_cr4(u64 val)
 {
+	struct vmx_cpu *v = vmx_this_cpu();
+
 	/* MOV to CR4 in root: VMXE may not be cleared in VMX operation (#GP). */
-	if (vmx_current && !(vmx_current->vmxon && !(val & BIT(13))) &&
-	    !(val & ~vmx_cr4_fixed1()))
-		vmx_current->root_cr4 = val;
+	if (v && !(v->vmxon && !(val & BIT(13))) && !(val & ~vmx_cr4_fixed1()))
+		v->root_cr4 = val;
 }
 
 int vmx_op_rdmsr(u32 msr, u64 *val)

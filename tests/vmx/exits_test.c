@@ -1873,6 +1873,188 @@ static void resume_in_handler_tsc(void)
 	vmcs_write64(TSC_OFFSET, 0);
 }
 
+/*
+ * A VM exit saves the segment, descriptor-table, control registers and
+ * MSRs only when the guest wrote one since the last exit that saved them
+ * all (cpu->nv_written): LGDT, a segment load, WRMSR and MOV CR0 between
+ * CPUID exits, each taken and resumed in place, must each show in the
+ * VMCS at the next exit.  Each check fails if that writer did not mark
+ * the state written (the exit would leave the old value in the VMCS).
+ */
+static void exit_saves_guest_writes(void)
+{
+	static const u8 code[] = {
+		0x0f, 0xa2,				/* cpuid */
+		0x0f, 0x01, 0x15, 0x00, 0x40, 0x00, 0x00,	/* lgdt [0x4000] */
+		0x0f, 0xa2,				/* cpuid */
+		0x66, 0xb8, 0x20, 0x00,			/* mov ax, 0x20 */
+		0x8e, 0xd8,				/* mov ds, ax */
+		0x0f, 0xa2,				/* cpuid */
+		0xb9, 0x75, 0x01, 0x00, 0x00,		/* mov ecx, IA32_SYSENTER_ESP */
+		0xb8, 0x78, 0x56, 0x34, 0x12,		/* mov eax, 0x12345678 */
+		0x31, 0xd2,				/* xor edx, edx */
+		0x0f, 0x30,				/* wrmsr */
+		0x0f, 0xa2,				/* cpuid */
+		0x0f, 0x20, 0xc0,			/* mov eax, cr0 */
+		0x83, 0xc8, 0x08,			/* or eax, 8 (TS) */
+		0x0f, 0x22, 0xc0,			/* mov cr0, eax */
+		0x0f, 0xa2,				/* cpuid */
+		0xf4,					/* hlt */
+	};
+	/* GDT at 0x3000: null, code 0x08, data 0x10, TSS-selector slot 0x18, data 0x20 at 0x10000 */
+	static const u64 gdt[] = { 0, 0x00cf9b000000ffffull, 0x00cf93000000ffffull, 0,
+				   0x00cf93010000ffffull };
+
+	guest(code, sizeof(code), false);
+	memcpy(mem + 0x3000, gdt, sizeof(gdt));
+	vmcs_writel(GUEST_GDTR_BASE, 0x3000);
+	vmcs_write32(GUEST_GDTR_LIMIT, 0x1f);		/* LGDT below makes it 0x27 */
+	memcpy(mem + 0x4000, &(u16){ 0x27 }, 2);
+	memcpy(mem + 0x4002, &(u32){ 0x3000 }, 4);
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_USE_MSR_BITMAPS, true);
+	open_msr(0x175, true);
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE);
+	CHECK_EQ(vmcs_read32(GUEST_GDTR_LIMIT), 0x1f);
+	skip();
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 9);
+	CHECK_EQ(vmcs_read32(GUEST_GDTR_LIMIT), 0x27);
+	CHECK_EQ(vmcs_readl(GUEST_GDTR_BASE), 0x3000);
+	CHECK_EQ(vmcs_read16(GUEST_DS_SELECTOR), 0x10);
+	skip();
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 17);
+	CHECK_EQ(vmcs_read16(GUEST_DS_SELECTOR), 0x20);
+	CHECK_EQ(vmcs_readl(GUEST_DS_BASE), 0x10000);
+	CHECK_EQ(vmcs_readl(GUEST_SYSENTER_ESP), 0);
+	skip();
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 33);
+	CHECK_EQ(vmcs_readl(GUEST_SYSENTER_ESP), 0x12345678);
+	CHECK_EQ(vmcs_readl(GUEST_CR0) & BIT(3), 0);
+	skip();
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 44);
+	CHECK_EQ(vmcs_readl(GUEST_CR0) & BIT(3), BIT(3));
+	CHECK_EQ(vmcs_read16(GUEST_DS_SELECTOR), 0x20);
+	skip();
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 46);
+	CHECK_EQ(vmcs_readl(GUEST_SYSENTER_ESP), 0x12345678);
+}
+
+/*
+ * The exit MSR-store count is a control the processor caches at entry
+ * (vmx_ctls.msr_lists): one written between two exits taken in place
+ * applies to the next exit, and so does setting it back to 0.  Fails if
+ * the exit looked at counts cached before the VMWRITE.
+ */
+static void exit_msr_store_list_between_exits(void)
+{
+	static const u8 code[] = {
+		0x0f, 0xa2,			/* cpuid */
+		0x0f, 0xa2,			/* cpuid */
+		0x0f, 0xa2,			/* cpuid */
+		0xf4,				/* hlt */
+	};
+	u8 *list = test_pages(1);
+	u32 *e = (u32 *)list;
+
+	guest(code, sizeof(code), false);
+	vmcs_write32(GUEST_SYSENTER_CS, 0x33);
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE);
+	e[0] = 0x174;			/* IA32_SYSENTER_CS */
+	e[2] = 0xdead;
+	vmcs_write64(VM_EXIT_MSR_STORE_ADDR, hva(list));
+	vmcs_write32(VM_EXIT_MSR_STORE_COUNT, 1);
+	skip();
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 2);
+	CHECK_EQ(e[2], 0x33);
+	e[2] = 0xdead;
+	vmcs_write32(VM_EXIT_MSR_STORE_COUNT, 0);
+	skip();
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 4);
+	CHECK_EQ(e[2], 0xdead);
+	skip();
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 6);
+	CHECK_EQ(e[2], 0xdead);
+}
+
+/*
+ * Virtual-8086 mode entered by the guest (IRET with EFLAGS.VM) and a
+ * segment load in it, between CPUID exits: each exit saves RFLAGS.VM and
+ * the segments in the VM-entry form (access rights F3H), since in
+ * virtual-8086 mode no exit may skip the full save (nv_written).  Fails if
+ * an exit kept the protected-mode segments or missed the DS load.
+ */
+static void v86_entered_by_guest(void)
+{
+	static const u8 code[] = {
+		0x6a, 0x00, 0x6a, 0x00,			/* push 0 (GS); push 0 (FS) */
+		0x6a, 0x00, 0x6a, 0x00,			/* push 0 (DS); push 0 (ES) */
+		0x6a, 0x00,				/* push 0 (SS) */
+		0x68, 0x00, 0x70, 0x00, 0x00,		/* push 0x7000 (ESP) */
+		0x68, 0x02, 0x00, 0x02, 0x00,		/* push 0x20002 (EFLAGS: VM) */
+		0x6a, 0x00,				/* push 0 (CS) */
+		0x68, 0x00, 0x11, 0x00, 0x00,		/* push 0x1100 (EIP) */
+		0xcf,					/* iret */
+	};
+	static const u8 v86[] = {
+		0x0f, 0xa2,				/* cpuid */
+		0xb8, 0x00, 0x02,			/* mov ax, 0x200 */
+		0x8e, 0xd8,				/* mov ds, ax */
+		0x0f, 0xa2,				/* cpuid */
+	};
+
+	guest(code, sizeof(code), false);
+	memcpy(mem + 0x1100, v86, sizeof(v86));
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, 0x1100);
+	CHECK_EQ(vmcs_readl(GUEST_RFLAGS) & BIT(17), BIT(17));
+	CHECK_EQ(vmcs_read32(GUEST_ES_AR_BYTES), 0xf3);
+	CHECK_EQ(vmcs_read32(GUEST_CS_AR_BYTES), 0xf3);
+	CHECK_EQ(vmcs_read16(GUEST_SS_SELECTOR), 0);
+	CHECK_EQ(vmcs_readl(GUEST_RSP), 0x7000);
+	CHECK_EQ(vmcs_read16(GUEST_DS_SELECTOR), 0);
+	skip();
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, 0x1107);
+	CHECK_EQ(vmcs_read16(GUEST_DS_SELECTOR), 0x200);
+	CHECK_EQ(vmcs_readl(GUEST_DS_BASE), 0x2000);
+	CHECK_EQ(vmcs_read32(GUEST_DS_LIMIT), 0xffff);
+	CHECK_EQ(vmcs_read32(GUEST_DS_AR_BYTES), 0xf3);
+	CHECK_EQ(vmcs_readl(GUEST_RFLAGS) & BIT(17), BIT(17));
+}
+
+/*
+ * A writer that leaves the state as it was (DS reloaded with its own
+ * selector) lets the next exit skip the save by the snapshot compare; a
+ * change after that (WRMSR) is still saved at the exit after it.  Fails if
+ * the skipped save left the state marked clean for later writers.
+ */
+static void exit_after_unchanged_write(void)
+{
+	static const u8 code[] = {
+		0x0f, 0xa2,				/* cpuid */
+		0x8c, 0xd8, 0x8e, 0xd8,			/* mov eax, ds; mov ds, eax */
+		0x0f, 0xa2,				/* cpuid */
+		0xb9, 0x75, 0x01, 0x00, 0x00,		/* mov ecx, IA32_SYSENTER_ESP */
+		0xb8, 0x55, 0x00, 0x00, 0x00,		/* mov eax, 0x55 */
+		0x31, 0xd2,				/* xor edx, edx */
+		0x0f, 0x30,				/* wrmsr */
+		0x0f, 0xa2,				/* cpuid */
+		0xf4,
+	};
+
+	guest(code, sizeof(code), false);
+	setup_gdt();
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_USE_MSR_BITMAPS, true);
+	open_msr(0x175, true);
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE);
+	skip();
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 6);
+	CHECK_EQ(vmcs_read16(GUEST_DS_SELECTOR), 0x10);
+	CHECK_EQ(vmcs_read32(GUEST_DS_AR_BYTES), 0xc093);
+	skip();
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 22);
+	CHECK_EQ(vmcs_readl(GUEST_SYSENTER_ESP), 0x55);
+	skip();
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 24);
+}
+
 int main(void)
 {
 	if (env_setup(&env)) {
@@ -1930,6 +2112,10 @@ int main(void)
 	RUN_TEST(host_state_after_exit);
 	RUN_TEST(resume_sees_root_changes);
 	RUN_TEST(resume_in_handler_tsc);
+	RUN_TEST(exit_saves_guest_writes);
+	RUN_TEST(exit_msr_store_list_between_exits);
+	RUN_TEST(v86_entered_by_guest);
+	RUN_TEST(exit_after_unchanged_write);
 	RUN_TEST(resume_in_handler);
 	env_teardown(&env);
 	free(mem);
