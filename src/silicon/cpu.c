@@ -679,6 +679,16 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 }
 #undef STEP
 
+void cpu_stop_after_slow(struct cpu *c, const struct insn *i)
+{
+	const struct block *b = c->cur_block;
+
+	if (i < b->insn || i >= b->insn + b->n)
+		return;	/* not the running block's (cannot be: checked all the same) */
+	c->s.rip += i->len;
+	cpu_jump(c, 3);
+}
+
 /* Put over the insn after one that wrote its own block's code (icache.c): stop before it. */
 void op_smc_stop(struct cpu *c, const struct insn *i)
 {
@@ -718,7 +728,7 @@ static struct block *resume(struct cpu *c)
 	else if (c->s.rip != base + at->off)
 		return NULL;
 	/*
-	 * It ended the block (an I/O instruction ends one): on into the
+	 * It ended the block (a branch ends one, INT1, a serializing instruction...): on into the
 	 * block linked to it there, as run_block() goes on (else run_loop()
 	 * finds the block and links it).
 	 */

@@ -785,6 +785,21 @@ bool alu_clears_cf(insn_fn fn);
 
 /* Leaves the block before this insn (a write to the block's own code, icache.c) */
 void op_smc_stop(struct cpu *c, const struct insn *i);
+/*
+ * The block stops after @i, which has just done what a device or the
+ * processor's own state may answer at the next boundary (port I/O that no
+ * VM exit took, HLT): RIP to the next instruction and back to the run
+ * loop, which counts what retired (cpu_count_partial()) and checks for
+ * requests there, as at the end of a block.  Nothing to do when @i is the
+ * last the run dispatches (run_end: the block's end, a single step's one
+ * instruction, a budget's cut) or runs outside a block (emulate.c).
+ */
+void cpu_stop_after_slow(struct cpu *c, const struct insn *i);
+static __always_inline void cpu_stop_after(struct cpu *c, const struct insn *i)
+{
+	if (c->cur_block && i + 1 < c->run_end)
+		cpu_stop_after_slow(c, i);
+}
 struct block *icache_lookup(struct cpu *c);
 void icache_flush(struct cpu *c);
 int icache_init(struct cpu *c);

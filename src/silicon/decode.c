@@ -54,10 +54,10 @@ const u16 decode_attr0[256] = {
 	/* d0 */ M | B, M, M | B, M, IB | I64, IB | I64, I64, B,
 	/* d8 */ M, M, M, M, M, M, M, M,
 	/* e0 */ IB | F64 | T, IB | F64 | T, IB | F64 | T, IB | F64 | T,
-	/* e4 */ IB | B | T, IB | T, IB | B | T, IB | T,
+	/* e4 */ IB | B, IB, IB | B, IB,
 	/* e8 */ IZ | F64 | T, IZ | F64 | T, DA_IFAR | I64 | T, IB | F64 | T,
-	/* ec */ B | T, T, B | T, T,
-	/* f0 */ 0, T, 0, 0, T, 0, M | B, M,
+	/* ec */ B, 0, B, 0,
+	/* f0 */ 0, T, 0, 0, 0, 0, M | B, M,
 	/* f8 */ 0, 0, 0, T, 0, 0, M | B, M,
 };
 

@@ -49,6 +49,7 @@ OP(op_hlt)
 		return;
 	c->s.activity = CPU_HLT;
 	cpu_req(c, REQ_SLOW);
+	cpu_stop_after(c, i);	/* the halt begins at the next boundary */
 }
 
 OP(op_cli)
@@ -111,6 +112,7 @@ OP(op_in)
 		return;
 	cpu_io_in(c, port, size, &v);
 	reg_write(c, 0, size == 1 ? SZ8 : size == 2 ? SZ16 : SZ32, v);
+	cpu_stop_after(c, i);	/* the device's answer at the next boundary, as at a block end */
 }
 
 /* E6/E7/EE/EF */
@@ -124,6 +126,7 @@ OP(op_out)
 	if (c->vmx_nonroot && vmx_intercept_io(c, i, port, size, false, false))
 		return;
 	cpu_io_out(c, port, size, (u32)reg_read(c, 0, size == 1 ? SZ8 : size == 2 ? SZ16 : SZ32));
+	cpu_stop_after(c, i);
 }
 
 static void umip_check(struct cpu *c)

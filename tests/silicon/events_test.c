@@ -143,6 +143,139 @@ static void hlt_wakeup(void)
 	sil_fini(&s);
 }
 
+/*
+ * Port I/O goes on in its block (no VM exit here, no device answer): an
+ * access whose callback asks to stop stops the run right after it, not at
+ * the block's end.  Fails if the block goes on past the OUT.
+ */
+static void io_stop_mid_block(void)
+{
+	static const u8 code[] = {
+		0xbb, 1, 0, 0, 0,		/* mov $1, %ebx */
+		0xe6, 0x80,			/* out %al, $0x80 (stop_port) */
+		0xbb, 2, 0, 0, 0,		/* mov $2, %ebx */
+		0xe6, 0x81,			/* out %al, $0x81 */
+		0xff, 0xc1,			/* inc %ecx */
+		0xf4,
+	};
+	struct sil s;
+	struct cpu_state *st;
+	u64 n0;
+
+	setup(&s, code, sizeof(code), false);
+	s.stop_port = 0x80;
+	st = cpu_state(s.c);
+	n0 = cpu_instructions(s.c);
+	CHECK_EQ(cpu_run(s.c, 100), CPU_EXIT_IO);
+	CHECK_EQ(st->rip, CODE + 7);
+	CHECK_EQ(st->gpr[3], 1);
+	CHECK_EQ(s.nout, 1);
+	CHECK_EQ(cpu_instructions(s.c) - n0, 2);
+	CHECK_EQ(cpu_run(s.c, 100), CPU_EXIT_HLT);
+	CHECK_EQ(st->gpr[3], 2);
+	CHECK_EQ(st->gpr[1], 1);
+	CHECK_EQ(s.nout, 2);
+	CHECK_EQ(st->rip, CODE + sizeof(code));
+	/* a hard budget that ends at the OUT: the count stays exact */
+	st->rip = CODE;
+	st->gpr[3] = 0;
+	st->activity = CPU_ACTIVE;
+	cpu_state_changed(s.c);
+	n0 = cpu_instructions(s.c);
+	s.stop_port = -1;
+	CHECK_EQ(cpu_run(s.c, 2), CPU_EXIT_BUDGET);
+	CHECK_EQ(st->rip, CODE + 7);
+	CHECK_EQ(cpu_instructions(s.c) - n0, 2);
+	CHECK_EQ(cpu_run(s.c, 3), CPU_EXIT_BUDGET);
+	CHECK_EQ(st->rip, CODE + 16);
+	CHECK_EQ(cpu_instructions(s.c) - n0, 5);
+	sil_fini(&s);
+}
+
+/*
+ * HLT goes on in its block when no VM exit takes it: the halt begins right
+ * after it all the same (RIP after the HLT, nothing after it run), and an
+ * interrupt wakes it there.  Fails if the block goes on past the HLT.
+ */
+static void hlt_mid_block(void)
+{
+	static const u8 code[] = {
+		0xbb, 1, 0, 0, 0,		/* mov $1, %ebx */
+		0xf4,				/* hlt */
+		0xbb, 2, 0, 0, 0,		/* mov $2, %ebx */
+		0xf4,
+	};
+	static const u8 iret_stub[] = { 0x48, 0xcf };	/* iretq */
+	struct sil s;
+	struct cpu_state *st;
+	u64 n0;
+
+	setup(&s, code, sizeof(code), true);
+	sil_put(&s, SIL_STUBS + 0x42 * 16, iret_stub, sizeof(iret_stub));
+	st = cpu_state(s.c);
+	st->rflags = 2 | CPU_FLAG_IF;
+	cpu_state_changed(s.c);
+	ack_vector = 0x42;
+	n0 = cpu_instructions(s.c);
+	CHECK_EQ(cpu_run(s.c, 100), CPU_EXIT_HLT);
+	CHECK_EQ(st->rip, CODE + 6);
+	CHECK_EQ(st->gpr[3], 1);
+	CHECK_EQ(st->activity, CPU_HLT);
+	CHECK_EQ(cpu_instructions(s.c) - n0, 2);
+	cpu_raise_intr(s.c);
+	CHECK_EQ(cpu_run(s.c, 100), CPU_EXIT_HLT);
+	CHECK_EQ(acks, 1);
+	CHECK_EQ(st->gpr[3], 2);
+	CHECK_EQ(st->rip, CODE + sizeof(code));
+	sil_fini(&s);
+}
+
+/* The port write or read raises INTR: taken at the boundary after the access. */
+static int pio_raise(void *opaque, struct cpu *cpu, u16 port, int size, bool write, u32 *val)
+{
+	if (port == 0x80)
+		cpu_raise_intr(cpu);
+	if (!write)
+		*val = 0x5a;
+	return 0;
+}
+
+static const struct cpu_io_ops raise_ops = { .pio = pio_raise, .intr_ack = ack };
+
+static void io_intr_mid_block(void)
+{
+	static const u8 code_out[] = {
+		0xe6, 0x80,			/* out %al, $0x80 */
+		0xbb, 7, 0, 0, 0,		/* mov $7, %ebx */
+		0xf4,
+	};
+	static const u8 code_in[] = {
+		0xe4, 0x80,			/* in $0x80, %al */
+		0xbb, 7, 0, 0, 0,		/* mov $7, %ebx */
+		0xf4,
+	};
+	for (int k = 0; k < 2; k++) {
+		struct sil s;
+		struct cpu_state *st;
+
+		setup(&s, k ? code_in : code_out, sizeof(code_out), false);
+		cpu_set_io_ops(s.c, &raise_ops, &s);
+		st = cpu_state(s.c);
+		st->rflags = 2 | CPU_FLAG_IF;
+		cpu_state_changed(s.c);
+		ack_vector = 0x41;
+		acks = 0;
+		CHECK_EQ(cpu_run(s.c, 100), CPU_EXIT_HLT);
+		CHECK_EQ(acks, 1);
+		CHECK_EQ(st->gpr[3], 0);		/* not the MOV after the access */
+		CHECK_EQ(stack_word(&s, 0), 0x41);	/* the stub's push */
+		CHECK_EQ(stack_word(&s, 1), CODE + 2);	/* return RIP: after the IN/OUT */
+		if (k)
+			CHECK_EQ(st->gpr[0] & 0xff, 0x5a);
+		sil_fini(&s);
+	}
+}
+
 /* Without an INTA callback the owner gets CPU_EXIT_IRQ and injects. */
 static void irq_exit_and_inject(void)
 {
@@ -784,6 +917,9 @@ int main(void)
 	RUN_TEST(sti_shadow);
 	RUN_TEST(movss_shadow);
 	RUN_TEST(hlt_wakeup);
+	RUN_TEST(io_stop_mid_block);
+	RUN_TEST(io_intr_mid_block);
+	RUN_TEST(hlt_mid_block);
 	RUN_TEST(irq_exit_and_inject);
 	RUN_TEST(nmi_blocking);
 	RUN_TEST(cross_thread);
