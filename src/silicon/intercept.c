@@ -8,6 +8,7 @@
  * its instructions through the hooks of intercept.h.
  */
 #include <pthread.h>
+#include <stdlib.h>
 
 #include "silicon/cpu.h"
 #include "silicon/ept.h"
@@ -253,9 +254,13 @@ bool vmx_intercept_io(struct cpu *c, const struct insn *i, u16 port, int size, b
 		return false;
 	if (unlikely(string))
 		string_io_exit(c, i, port, size, in);
-	/* E4-E7 take an immediate port, EC-EF DX. */
+#ifdef USERKVM_DEBUG
+	if (i->imm2 != vmx_io_qual(0, size, in, false, false, (i->op & 0xfc) == 0xe4))
+		abort();	/* the decode's qualification is not the instruction's */
+#endif
+	/* E4-E7 take an immediate port, EC-EF DX: the rest is the decode's (optab_select()). */
 	return insn_exit_cont(c, i, EXIT_REASON_IO_INSTRUCTION,
-			      vmx_io_qual(port, size, in, false, false, (i->op & 0xfc) == 0xe4), 0);
+			      i->imm2 | (u64)port << IO_QUAL_PORT_SHIFT, 0);
 }
 
 /*

@@ -94,15 +94,10 @@ OP(op_popf)
 	cpu_write_rflags(c, (cpu_get_flags(c) & ~mask) | (v & mask));
 }
 
-static int io_size(const struct insn *i)
-{
-	return i->osz == SZ8 ? 1 : i->osz == SZ16 ? 2 : 4;
-}
-
-/* E4/E5/EC/ED */
+/* E4/E5/EC/ED; the size (1, 2 or 4 bytes by osz) as optab_select() noted it in imm2 */
 OP(op_in)
 {
-	int size = io_size(i);
+	int size = (i->imm2 & 7) + 1;
 	u16 port = (i->op & 8) ? (u16)c->s.gpr[2] : (u8)i->imm;
 	u32 v;
 
@@ -118,7 +113,7 @@ OP(op_in)
 /* E6/E7/EE/EF */
 OP(op_out)
 {
-	int size = io_size(i);
+	int size = (i->imm2 & 7) + 1;
 	u16 port = (i->op & 8) ? (u16)c->s.gpr[2] : (u8)i->imm;
 
 	if (!cpu_io_allowed(c, port, size))

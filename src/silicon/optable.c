@@ -7,6 +7,7 @@
 #include "silicon/decode.h"
 #include "silicon/ops.h"
 #include "silicon/fpu.h"
+#include "silicon/vmx.h"
 
 const insn_fn optab[2][256] = {
 	[0] = {
@@ -121,6 +122,17 @@ insn_fn optab_select(struct cpu *c, struct insn *i, u8 modrm)
 		case 0xa6: case 0xa7: case 0xae: case 0xaf:
 			if (!(i->flags & (IF_REP | IF_REPNE)))
 				i->flags &= ~IF_TERM;	/* a single string op is ordinary */
+			break;
+		case 0xe4: case 0xe5: case 0xe6: case 0xe7:
+		case 0xec: case 0xed: case 0xee: case 0xef:
+			/*
+			 * Port I/O: what its VM-exit qualification has of the
+			 * instruction alone (SDM Table 28-5: size - 1, IN,
+			 * immediate port), for op_in()/op_out() and
+			 * vmx_intercept_io(); the port goes in at bit 16.
+			 */
+			i->imm2 = (u16)((i->osz == SZ8 ? 0 : i->osz == SZ16 ? 1 : 3) |
+					(!(b & 2) ? IO_QUAL_IN : 0) | (b < 0xe8 ? IO_QUAL_IMM : 0));
 			break;
 		case 0x88: case 0x89:
 			return mov_tab[(i->flags & IF_MEM) ? 2 : 0][i->osz];
