@@ -2578,8 +2578,16 @@ static bool __kernel_pio(struct kvm_vcpu *vcpu, u16 port, int size, bool write, 
  */
 static __always_inline bool kernel_pio_possible(struct kvm *kvm, bool write)
 {
-	return kvm->arch.vpic || kvm->arch.vpit ||
-	       (write && __atomic_load_n(&kvm->ioeventfds, __ATOMIC_ACQUIRE));
+	/*
+	 * Note, no test of the PIT: KVM_CREATE_PIT2 needs the in-kernel
+	 * irqchip (-ENOENT), whose PIC stays until the VM goes, so a PIT
+	 * implies a PIC (debug builds check).
+	 */
+#ifdef USERKVM_DEBUG
+	if (kvm->arch.vpit && !kvm->arch.vpic)
+		abort();
+#endif
+	return kvm->arch.vpic || (write && __atomic_load_n(&kvm->ioeventfds, __ATOMIC_ACQUIRE));
 }
 
 static __always_inline bool kernel_pio(struct kvm_vcpu *vcpu, u16 port, int size, bool write,
@@ -3970,12 +3978,20 @@ static __attribute__((noinline)) int vcpu_enter_guest_irqchip(struct kvm_vcpu *v
 /*
  * In-kernel timers and INIT/SIPI exist only with an in-kernel LAPIC or
  * PIT: without them (a VMM with its own devices) none of their checks is
- * compiled into the path it takes.  The LAPIC is made with the vCPU; a PIT
- * made meanwhile is seen at the next entry.
+ * compiled into the path it takes.  The LAPIC is made with the vCPU.
+ * Note, one test: a PIT needs the in-kernel irqchip (KVM_CREATE_PIT2 says
+ * -ENOENT otherwise), which KVM_CREATE_IRQCHIP makes only before the
+ * first vCPU (-EINVAL after), and every vCPU of such a VM has its LAPIC
+ * (kvm_irqchip_vcpu_create()): a PIT implies this vCPU's LAPIC (debug
+ * builds check).
  */
 static __always_inline int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 {
-	if (vcpu->arch.apic || vcpu->kvm->arch.vpit)
+#ifdef USERKVM_DEBUG
+	if (vcpu->kvm->arch.vpit && !vcpu->arch.apic)
+		abort();
+#endif
+	if (vcpu->arch.apic)
 		return vcpu_enter_guest_irqchip(vcpu);
 	return __vcpu_enter_guest(vcpu, false);
 }
@@ -4329,15 +4345,18 @@ static __always_inline int __kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 		r = kvm_vcpu_run_uninitialized(vcpu);
 		goto out;
 	}
-	if (unlikely((run->kvm_valid_regs | run->kvm_dirty_regs) & ~KVM_SYNC_X86_VALID_FIELDS)) {
-		r = -EINVAL;
-		goto out;
-	}
-	if (run->kvm_dirty_regs) {
-		kvm_cui_save_linear_rip(vcpu);
-		r = sync_regs(vcpu);
-		if (r)
+	/* Neither set (no KVM_CAP_SYNC_REGS use): one test. */
+	if (unlikely(run->kvm_valid_regs | run->kvm_dirty_regs)) {
+		if (unlikely((run->kvm_valid_regs | run->kvm_dirty_regs) & ~KVM_SYNC_X86_VALID_FIELDS)) {
+			r = -EINVAL;
 			goto out;
+		}
+		if (run->kvm_dirty_regs) {
+			kvm_cui_save_linear_rip(vcpu);
+			r = sync_regs(vcpu);
+			if (r)
+				goto out;
+		}
 	}
 	/* Without an in-kernel LAPIC, userspace owns the TPR: kvm_run->cr8 is it. */
 	if (!vcpu->arch.apic && unlikely(run->cr8 != vcpu->arch.cr8)) {
