@@ -48,3 +48,55 @@ KVM_CASE(runpath_pit_after_first_exit)
 	CHECK_EQ(s.channels[0].mode, 2);
 	tg_destroy(&g);
 }
+
+/*
+ * KVM_GUESTDBG_SINGLESTEP set after the vCPU ran CPUID leaf 0 (the CPUID
+ * fastpath's cached leaf): stepping over the same CPUID again exits with
+ * KVM_EXIT_DEBUG right after it, its results in the registers.  Fails if
+ * the fastpath re-entered the guest on a guest_debug value read before
+ * KVM_SET_GUEST_DEBUG, or ignored it.
+ */
+KVM_CASE(runpath_singlestep_cached_cpuid)
+{
+	/* xor eax; xor ecx; cpuid (x2); hlt; xor eax; xor ecx; cpuid; hlt (32-bit code at 0x1000) */
+	static const unsigned char code[] = {
+		0x31, 0xc0, 0x31, 0xc9, 0x0f, 0xa2, 0x31, 0xc0, 0x31, 0xc9, 0x0f, 0xa2, 0xf4,
+		0x31, 0xc0, 0x31, 0xc9, 0x0f, 0xa2, 0xf4,
+	};
+	static const unsigned long long pcs[] = { 0x100f, 0x1011, 0x1013 };
+	struct kvm_guest_debug dbg = { .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP };
+	struct kvm_regs r;
+	struct tguest g;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	ig_set_cpuid(t, &g, g.vcpu);	/* the host's leaves: leaf 0 is found, and cached */
+	memcpy(g.mem + CODE, code, sizeof(code));
+	tg_set_mode(t, &g, g.vcpu, TG_PM32);
+	CHECK_EQ(tg_run(t, &g), 0);
+	CHECK_EQ(g.run->exit_reason, KVM_EXIT_HLT);
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
+	t_printf(t, "after two CPUIDs: rip=%#llx ebx set=%d", (unsigned long long)r.rip, r.rbx != 0);
+	CHECK_EQ(r.rip, 0x100d);
+	CHECK(r.rbx != 0, "CPUID leaf 0 left EBX 0");
+	r.rbx = 0;
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_REGS, &r));
+
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_GUEST_DEBUG, &dbg));
+	for (int i = 0; i < 3; i++) {
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_RUN, 0));
+		t_printf(t, "exit %s exception=%u pc=%#llx", tg_exit_name(g.run->exit_reason),
+			 g.run->debug.arch.exception, (unsigned long long)g.run->debug.arch.pc);
+		CHECK_EQ(g.run->exit_reason, KVM_EXIT_DEBUG);
+		CHECK_EQ(g.run->debug.arch.exception, 1);
+		CHECK_EQ(g.run->debug.arch.pc, pcs[i]);
+	}
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
+	t_printf(t, "after the stepped CPUID: rip=%#llx ebx set=%d", (unsigned long long)r.rip,
+		 r.rbx != 0);
+	CHECK_EQ(r.rip, 0x1013);
+	CHECK(r.rbx != 0, "CPUID leaf 0 left EBX 0");
+	dbg.control = 0;
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_GUEST_DEBUG, &dbg));
+	tg_destroy(&g);
+}
