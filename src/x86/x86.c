@@ -4223,10 +4223,8 @@ static __always_inline int vcpu_run(struct kvm_vcpu *vcpu)
 }
 
 /* post_kvm_run_save(): what userspace reads after every KVM_RUN. */
-static __always_inline void post_kvm_run_save(struct kvm_vcpu *vcpu)
+static __always_inline void post_kvm_run_save(struct kvm_vcpu *vcpu, struct kvm_run *run)
 {
-	struct kvm_run *run = vcpu->run;
-
 	run->if_flag = !!(vcpu->arch.rflags & X86_EFLAGS_IF);
 	run->cr8 = kvm_get_cr8(vcpu);
 	run->apic_base = vcpu->arch.apic_base;
@@ -4393,7 +4391,7 @@ static __always_inline int __kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 out:
 	if (run->kvm_valid_regs)
 		store_regs(vcpu);
-	post_kvm_run_save(vcpu);
+	post_kvm_run_save(vcpu, run);	/* vcpu->run does not change: no reload after the calls */
 	kvm_arch_vcpu_put(vcpu);
 	return r;
 }
