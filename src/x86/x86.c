@@ -857,6 +857,8 @@ int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 	pthread_mutex_init(&a->halt_lock, NULL);
 	pthread_cond_init(&a->halt_cond, NULL);
 	a->last_vmentry_cpu = -1;
+	a->timer_tsc_left = ~0ull;	/* no deadline, until an in-kernel timer's entry (__vcpu_enter_guest()) */
+	a->entry_polls_timers = false;
 	vcpu->arch.load_id = __atomic_add_fetch(&kvm_vcpu_load_ids, 1, __ATOMIC_RELAXED);
 	r = kvm_x86_call(vcpu_create)(vcpu);
 	if (r)
@@ -3913,8 +3915,20 @@ static __always_inline int __vcpu_enter_guest(struct kvm_vcpu *vcpu, bool irqchi
 	/* Note, !irqchip: no LAPIC, whose presence alone calls for the injection. */
 	if ((irqchip && vcpu->arch.apic) || kvm_vcpu_events_pending(vcpu))
 		kvm_check_and_inject_events(vcpu);
-	vcpu->arch.timer_tsc_left = irqchip ? __kvm_timer_host_tsc_left(vcpu) : ~0ull;
-	vcpu->arch.entry_polls_timers = irqchip;
+	/*
+	 * Note, !irqchip: they stay as kvm_arch_vcpu_create() set them (no
+	 * deadline, no polling); only this function writes them, and a vCPU
+	 * without a LAPIC never gets one (vcpu_enter_guest()).
+	 */
+	if (irqchip) {
+		vcpu->arch.timer_tsc_left = __kvm_timer_host_tsc_left(vcpu);
+		vcpu->arch.entry_polls_timers = true;
+	} else {
+#ifdef USERKVM_DEBUG
+		if (vcpu->arch.timer_tsc_left != ~0ull || vcpu->arch.entry_polls_timers)
+			abort();
+#endif
+	}
 
 	__atomic_store_n(&vcpu->arch.mode, IN_GUEST_MODE, __ATOMIC_SEQ_CST);
 	req = __atomic_load_n(&vcpu->requests, __ATOMIC_SEQ_CST);
@@ -3955,7 +3969,8 @@ static __always_inline int __vcpu_enter_guest(struct kvm_vcpu *vcpu, bool irqchi
 		 * preemption timer follows, as KVM's fastpath restarts the hv
 		 * timer, so the deadline does not wait for the host tick.
 		 */
-		vcpu->arch.timer_tsc_left = irqchip ? __kvm_timer_host_tsc_left(vcpu) : ~0ull;
+		if (irqchip)
+			vcpu->arch.timer_tsc_left = __kvm_timer_host_tsc_left(vcpu);
 		/* Note, VM exits that go down the slow path are counted below. */
 		vcpu->stat->exits++;
 	}
