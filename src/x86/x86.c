@@ -3846,7 +3846,7 @@ static void kvm_check_and_inject_events(struct kvm_vcpu *vcpu)
  */
 static __always_inline u64 __kvm_timer_host_tsc_left(struct kvm_vcpu *vcpu);
 
-static __always_inline bool kvm_vcpu_events_pending(struct kvm_vcpu *vcpu)
+static __always_inline bool kvm_vcpu_events_pending(struct kvm_vcpu *vcpu, struct kvm_run *run)
 {
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 
@@ -3854,7 +3854,7 @@ static __always_inline bool kvm_vcpu_events_pending(struct kvm_vcpu *vcpu)
 	return (a->exception.injected | a->exception.pending | a->nmi_injected |
 		a->interrupt.injected | a->nmi_pending |
 		__atomic_load_n(&a->nmi_queued, __ATOMIC_ACQUIRE) |
-		vcpu->run->request_interrupt_window) != 0;
+		run->request_interrupt_window) != 0;
 }
 
 static void kvm_inject_pending_timer_irqs(struct kvm_vcpu *vcpu)
@@ -3887,7 +3887,8 @@ static bool kvm_vcpu_exit_request(struct kvm_vcpu *vcpu, bool irqchip)
  * long as the fastpath says to re-enter, then the exit handler.
  * Return: > 0 to go on, 0 to exit to userspace, < 0 for an error.
  */
-static __always_inline int __vcpu_enter_guest(struct kvm_vcpu *vcpu, bool irqchip)
+/* @run: vcpu->run, which never changes (passed down: no reload after the calls before). */
+static __always_inline int __vcpu_enter_guest(struct kvm_vcpu *vcpu, bool irqchip, struct kvm_run *run)
 {
 	enum exit_fastpath_completion fastpath;
 	u64 req;
@@ -3913,7 +3914,7 @@ static __always_inline int __vcpu_enter_guest(struct kvm_vcpu *vcpu, bool irqchi
 			return 1;
 	}
 	/* Note, !irqchip: no LAPIC, whose presence alone calls for the injection. */
-	if ((irqchip && vcpu->arch.apic) || kvm_vcpu_events_pending(vcpu))
+	if ((irqchip && vcpu->arch.apic) || kvm_vcpu_events_pending(vcpu, run))
 		kvm_check_and_inject_events(vcpu);
 	/*
 	 * Note, !irqchip: they stay as kvm_arch_vcpu_create() set them (no
@@ -3987,7 +3988,7 @@ static __always_inline int __vcpu_enter_guest(struct kvm_vcpu *vcpu, bool irqchi
 /* With an in-kernel LAPIC or PIT: the timer and INIT/SIPI checks, out of line. */
 static __attribute__((noinline)) int vcpu_enter_guest_irqchip(struct kvm_vcpu *vcpu)
 {
-	return __vcpu_enter_guest(vcpu, true);
+	return __vcpu_enter_guest(vcpu, true, vcpu->run);
 }
 
 /*
@@ -4000,7 +4001,7 @@ static __attribute__((noinline)) int vcpu_enter_guest_irqchip(struct kvm_vcpu *v
  * (kvm_irqchip_vcpu_create()): a PIT implies this vCPU's LAPIC (debug
  * builds check).
  */
-static __always_inline int vcpu_enter_guest(struct kvm_vcpu *vcpu)
+static __always_inline int vcpu_enter_guest(struct kvm_vcpu *vcpu, struct kvm_run *run)
 {
 #ifdef USERKVM_DEBUG
 	if (vcpu->kvm->arch.vpit && !vcpu->arch.apic)
@@ -4008,7 +4009,7 @@ static __always_inline int vcpu_enter_guest(struct kvm_vcpu *vcpu)
 #endif
 	if (vcpu->arch.apic)
 		return vcpu_enter_guest_irqchip(vcpu);
-	return __vcpu_enter_guest(vcpu, false);
+	return __vcpu_enter_guest(vcpu, false, run);
 }
 
 /*
@@ -4216,13 +4217,13 @@ static int vcpu_block(struct kvm_vcpu *vcpu)
 	return 1;
 }
 
-static __always_inline int vcpu_run(struct kvm_vcpu *vcpu)
+static __always_inline int vcpu_run(struct kvm_vcpu *vcpu, struct kvm_run *run)
 {
 	int r;
 
 	for (;;) {
 		if (vcpu->arch.mp_state == KVM_MP_STATE_RUNNABLE)
-			r = vcpu_enter_guest(vcpu);
+			r = vcpu_enter_guest(vcpu, run);
 		else
 			r = vcpu_block(vcpu);
 		if (r <= 0)
@@ -4305,6 +4306,18 @@ static int sync_regs(struct kvm_vcpu *vcpu)
 	return 0;
 }
 
+/* KVM_RUN's KVM_CAP_SYNC_REGS checks and kvm_dirty_regs (0, or KVM_RUN's error). */
+static __attribute__((noinline)) int kvm_run_sync_regs_in(struct kvm_vcpu *vcpu, struct kvm_run *run)
+{
+	if (unlikely((run->kvm_valid_regs | run->kvm_dirty_regs) & ~KVM_SYNC_X86_VALID_FIELDS))
+		return -EINVAL;
+	if (run->kvm_dirty_regs) {
+		kvm_cui_save_linear_rip(vcpu);
+		return sync_regs(vcpu);
+	}
+	return 0;
+}
+
 static void store_regs(struct kvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
@@ -4358,18 +4371,11 @@ static __always_inline int __kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 		r = kvm_vcpu_run_uninitialized(vcpu);
 		goto out;
 	}
-	/* Neither set (no KVM_CAP_SYNC_REGS use): one test. */
+	/* Neither set (no KVM_CAP_SYNC_REGS use): one test, the rest out of line. */
 	if (unlikely(run->kvm_valid_regs | run->kvm_dirty_regs)) {
-		if (unlikely((run->kvm_valid_regs | run->kvm_dirty_regs) & ~KVM_SYNC_X86_VALID_FIELDS)) {
-			r = -EINVAL;
+		r = kvm_run_sync_regs_in(vcpu, run);
+		if (r)
 			goto out;
-		}
-		if (run->kvm_dirty_regs) {
-			kvm_cui_save_linear_rip(vcpu);
-			r = sync_regs(vcpu);
-			if (r)
-				goto out;
-		}
 	}
 	/* Without an in-kernel LAPIC, userspace owns the TPR: kvm_run->cr8 is it. */
 	if (!vcpu->arch.apic && unlikely(run->cr8 != vcpu->arch.cr8)) {
@@ -4402,7 +4408,7 @@ static __always_inline int __kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 		r = -EINTR;
 		goto out;
 	}
-	r = vcpu_run(vcpu);
+	r = vcpu_run(vcpu, run);
 out:
 	if (run->kvm_valid_regs)
 		store_regs(vcpu);
