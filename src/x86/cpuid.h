@@ -83,25 +83,41 @@ void kvm_update_cpuid_runtime(struct kvm_vcpu *vcpu);
 #define KVM_FEATURE_NOP_IO_DELAY_BIT	1
 
 /*
- * The leaf the last CPUID asked for, tracing off: the four GPRs.  Return:
- * false (nothing done) for any other case (kvm_emulate_cpuid_slow() then
- * does the lookup and the trace).  Inline here for the vendor's CPUID
- * fastpath (vmx.c) as well as kvm_emulate_cpuid().
+ * The leaf the last CPUID asked for: the four GPRs.  Return: false
+ * (nothing done) for any other case (kvm_emulate_cpuid_slow() then does
+ * the lookup).  Inline here for the vendor's CPUID fastpath (vmx.c) as
+ * well as kvm_emulate_cpuid().
  */
-static __always_inline bool kvm_cpuid_last(struct kvm_vcpu *vcpu)
+static __always_inline bool __kvm_cpuid_last(struct kvm_vcpu *vcpu)
 {
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 	struct kvm_cpuid_entry2 *e = a->cpuid_last;
 	u64 *r = a->regs;
+	u64 eax, ebx, ecx, edx;
 
 	if (unlikely(!e || a->cpuid_last_function != (u32)r[VCPU_REGS_RAX] ||
-		     a->cpuid_last_index != (u32)r[VCPU_REGS_RCX] || kvm_trace_on(TRACE_KVM_CPUID)))
+		     a->cpuid_last_index != (u32)r[VCPU_REGS_RCX]))
 		return false;
-	r[VCPU_REGS_RAX] = e->eax;
-	r[VCPU_REGS_RBX] = e->ebx;
-	r[VCPU_REGS_RCX] = e->ecx;
-	r[VCPU_REGS_RDX] = e->edx;
+	/* Note, four loads and four stores: GCC's SSE shuffle of them takes more instructions. */
+	eax = e->eax;
+	ebx = e->ebx;
+	ecx = e->ecx;
+	edx = e->edx;
+	__asm__("" : "+r"(eax), "+r"(ebx), "+r"(ecx), "+r"(edx));
+	r[VCPU_REGS_RAX] = eax;
+	r[VCPU_REGS_RBX] = ebx;
+	r[VCPU_REGS_RCX] = ecx;
+	r[VCPU_REGS_RDX] = edx;
 	return true;
+}
+
+/*
+ * The same, tracing off (else kvm_emulate_cpuid_slow() does the trace);
+ * a caller that read kvm_trace_mask itself uses the one above.
+ */
+static __always_inline bool kvm_cpuid_last(struct kvm_vcpu *vcpu)
+{
+	return !kvm_trace_on(TRACE_KVM_CPUID) && __kvm_cpuid_last(vcpu);
 }
 int kvm_emulate_cpuid_slow(struct kvm_vcpu *vcpu);
 

@@ -857,6 +857,8 @@ int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 	pthread_mutex_init(&a->halt_lock, NULL);
 	pthread_cond_init(&a->halt_cond, NULL);
 	a->last_vmentry_cpu = -1;
+	a->timer_tsc_left = ~0ull;	/* no deadline, until an in-kernel timer's entry (__vcpu_enter_guest()) */
+	a->entry_polls_timers = false;
 	vcpu->arch.load_id = __atomic_add_fetch(&kvm_vcpu_load_ids, 1, __ATOMIC_RELAXED);
 	r = kvm_x86_call(vcpu_create)(vcpu);
 	if (r)
@@ -2578,8 +2580,16 @@ static bool __kernel_pio(struct kvm_vcpu *vcpu, u16 port, int size, bool write, 
  */
 static __always_inline bool kernel_pio_possible(struct kvm *kvm, bool write)
 {
-	return kvm->arch.vpic || kvm->arch.vpit ||
-	       (write && __atomic_load_n(&kvm->ioeventfds, __ATOMIC_ACQUIRE));
+	/*
+	 * Note, no test of the PIT: KVM_CREATE_PIT2 needs the in-kernel
+	 * irqchip (-ENOENT), whose PIC stays until the VM goes, so a PIT
+	 * implies a PIC (debug builds check).
+	 */
+#ifdef USERKVM_DEBUG
+	if (kvm->arch.vpit && !kvm->arch.vpic)
+		abort();
+#endif
+	return kvm->arch.vpic || (write && __atomic_load_n(&kvm->ioeventfds, __ATOMIC_ACQUIRE));
 }
 
 static __always_inline bool kernel_pio(struct kvm_vcpu *vcpu, u16 port, int size, bool write,
@@ -3836,7 +3846,7 @@ static void kvm_check_and_inject_events(struct kvm_vcpu *vcpu)
  */
 static __always_inline u64 __kvm_timer_host_tsc_left(struct kvm_vcpu *vcpu);
 
-static __always_inline bool kvm_vcpu_events_pending(struct kvm_vcpu *vcpu)
+static __always_inline bool kvm_vcpu_events_pending(struct kvm_vcpu *vcpu, struct kvm_run *run)
 {
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 
@@ -3844,7 +3854,7 @@ static __always_inline bool kvm_vcpu_events_pending(struct kvm_vcpu *vcpu)
 	return (a->exception.injected | a->exception.pending | a->nmi_injected |
 		a->interrupt.injected | a->nmi_pending |
 		__atomic_load_n(&a->nmi_queued, __ATOMIC_ACQUIRE) |
-		vcpu->run->request_interrupt_window) != 0;
+		run->request_interrupt_window) != 0;
 }
 
 static void kvm_inject_pending_timer_irqs(struct kvm_vcpu *vcpu)
@@ -3877,7 +3887,8 @@ static bool kvm_vcpu_exit_request(struct kvm_vcpu *vcpu, bool irqchip)
  * long as the fastpath says to re-enter, then the exit handler.
  * Return: > 0 to go on, 0 to exit to userspace, < 0 for an error.
  */
-static __always_inline int __vcpu_enter_guest(struct kvm_vcpu *vcpu, bool irqchip)
+/* @run: vcpu->run, which never changes (passed down: no reload after the calls before). */
+static __always_inline int __vcpu_enter_guest(struct kvm_vcpu *vcpu, bool irqchip, struct kvm_run *run)
 {
 	enum exit_fastpath_completion fastpath;
 	u64 req;
@@ -3903,10 +3914,22 @@ static __always_inline int __vcpu_enter_guest(struct kvm_vcpu *vcpu, bool irqchi
 			return 1;
 	}
 	/* Note, !irqchip: no LAPIC, whose presence alone calls for the injection. */
-	if ((irqchip && vcpu->arch.apic) || kvm_vcpu_events_pending(vcpu))
+	if ((irqchip && vcpu->arch.apic) || kvm_vcpu_events_pending(vcpu, run))
 		kvm_check_and_inject_events(vcpu);
-	vcpu->arch.timer_tsc_left = irqchip ? __kvm_timer_host_tsc_left(vcpu) : ~0ull;
-	vcpu->arch.entry_polls_timers = irqchip;
+	/*
+	 * Note, !irqchip: they stay as kvm_arch_vcpu_create() set them (no
+	 * deadline, no polling); only this function writes them, and a vCPU
+	 * without a LAPIC never gets one (vcpu_enter_guest()).
+	 */
+	if (irqchip) {
+		vcpu->arch.timer_tsc_left = __kvm_timer_host_tsc_left(vcpu);
+		vcpu->arch.entry_polls_timers = true;
+	} else {
+#ifdef USERKVM_DEBUG
+		if (vcpu->arch.timer_tsc_left != ~0ull || vcpu->arch.entry_polls_timers)
+			abort();
+#endif
+	}
 
 	__atomic_store_n(&vcpu->arch.mode, IN_GUEST_MODE, __ATOMIC_SEQ_CST);
 	req = __atomic_load_n(&vcpu->requests, __ATOMIC_SEQ_CST);
@@ -3947,7 +3970,8 @@ static __always_inline int __vcpu_enter_guest(struct kvm_vcpu *vcpu, bool irqchi
 		 * preemption timer follows, as KVM's fastpath restarts the hv
 		 * timer, so the deadline does not wait for the host tick.
 		 */
-		vcpu->arch.timer_tsc_left = irqchip ? __kvm_timer_host_tsc_left(vcpu) : ~0ull;
+		if (irqchip)
+			vcpu->arch.timer_tsc_left = __kvm_timer_host_tsc_left(vcpu);
 		/* Note, VM exits that go down the slow path are counted below. */
 		vcpu->stat->exits++;
 	}
@@ -3964,20 +3988,28 @@ static __always_inline int __vcpu_enter_guest(struct kvm_vcpu *vcpu, bool irqchi
 /* With an in-kernel LAPIC or PIT: the timer and INIT/SIPI checks, out of line. */
 static __attribute__((noinline)) int vcpu_enter_guest_irqchip(struct kvm_vcpu *vcpu)
 {
-	return __vcpu_enter_guest(vcpu, true);
+	return __vcpu_enter_guest(vcpu, true, vcpu->run);
 }
 
 /*
  * In-kernel timers and INIT/SIPI exist only with an in-kernel LAPIC or
  * PIT: without them (a VMM with its own devices) none of their checks is
- * compiled into the path it takes.  The LAPIC is made with the vCPU; a PIT
- * made meanwhile is seen at the next entry.
+ * compiled into the path it takes.  The LAPIC is made with the vCPU.
+ * Note, one test: a PIT needs the in-kernel irqchip (KVM_CREATE_PIT2 says
+ * -ENOENT otherwise), which KVM_CREATE_IRQCHIP makes only before the
+ * first vCPU (-EINVAL after), and every vCPU of such a VM has its LAPIC
+ * (kvm_irqchip_vcpu_create()): a PIT implies this vCPU's LAPIC (debug
+ * builds check).
  */
-static __always_inline int vcpu_enter_guest(struct kvm_vcpu *vcpu)
+static __always_inline int vcpu_enter_guest(struct kvm_vcpu *vcpu, struct kvm_run *run)
 {
-	if (vcpu->arch.apic || vcpu->kvm->arch.vpit)
+#ifdef USERKVM_DEBUG
+	if (vcpu->kvm->arch.vpit && !vcpu->arch.apic)
+		abort();
+#endif
+	if (vcpu->arch.apic)
 		return vcpu_enter_guest_irqchip(vcpu);
-	return __vcpu_enter_guest(vcpu, false);
+	return __vcpu_enter_guest(vcpu, false, run);
 }
 
 /*
@@ -4185,13 +4217,13 @@ static int vcpu_block(struct kvm_vcpu *vcpu)
 	return 1;
 }
 
-static __always_inline int vcpu_run(struct kvm_vcpu *vcpu)
+static __always_inline int vcpu_run(struct kvm_vcpu *vcpu, struct kvm_run *run)
 {
 	int r;
 
 	for (;;) {
 		if (vcpu->arch.mp_state == KVM_MP_STATE_RUNNABLE)
-			r = vcpu_enter_guest(vcpu);
+			r = vcpu_enter_guest(vcpu, run);
 		else
 			r = vcpu_block(vcpu);
 		if (r <= 0)
@@ -4207,10 +4239,8 @@ static __always_inline int vcpu_run(struct kvm_vcpu *vcpu)
 }
 
 /* post_kvm_run_save(): what userspace reads after every KVM_RUN. */
-static __always_inline void post_kvm_run_save(struct kvm_vcpu *vcpu)
+static __always_inline void post_kvm_run_save(struct kvm_vcpu *vcpu, struct kvm_run *run)
 {
-	struct kvm_run *run = vcpu->run;
-
 	run->if_flag = !!(vcpu->arch.rflags & X86_EFLAGS_IF);
 	run->cr8 = kvm_get_cr8(vcpu);
 	run->apic_base = vcpu->arch.apic_base;
@@ -4276,6 +4306,18 @@ static int sync_regs(struct kvm_vcpu *vcpu)
 	return 0;
 }
 
+/* KVM_RUN's KVM_CAP_SYNC_REGS checks and kvm_dirty_regs (0, or KVM_RUN's error). */
+static __attribute__((noinline)) int kvm_run_sync_regs_in(struct kvm_vcpu *vcpu, struct kvm_run *run)
+{
+	if (unlikely((run->kvm_valid_regs | run->kvm_dirty_regs) & ~KVM_SYNC_X86_VALID_FIELDS))
+		return -EINVAL;
+	if (run->kvm_dirty_regs) {
+		kvm_cui_save_linear_rip(vcpu);
+		return sync_regs(vcpu);
+	}
+	return 0;
+}
+
 static void store_regs(struct kvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
@@ -4329,13 +4371,9 @@ static __always_inline int __kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 		r = kvm_vcpu_run_uninitialized(vcpu);
 		goto out;
 	}
-	if (unlikely((run->kvm_valid_regs | run->kvm_dirty_regs) & ~KVM_SYNC_X86_VALID_FIELDS)) {
-		r = -EINVAL;
-		goto out;
-	}
-	if (run->kvm_dirty_regs) {
-		kvm_cui_save_linear_rip(vcpu);
-		r = sync_regs(vcpu);
+	/* Neither set (no KVM_CAP_SYNC_REGS use): one test, the rest out of line. */
+	if (unlikely(run->kvm_valid_regs | run->kvm_dirty_regs)) {
+		r = kvm_run_sync_regs_in(vcpu, run);
 		if (r)
 			goto out;
 	}
@@ -4370,11 +4408,11 @@ static __always_inline int __kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 		r = -EINTR;
 		goto out;
 	}
-	r = vcpu_run(vcpu);
+	r = vcpu_run(vcpu, run);
 out:
 	if (run->kvm_valid_regs)
 		store_regs(vcpu);
-	post_kvm_run_save(vcpu);
+	post_kvm_run_save(vcpu, run);	/* vcpu->run does not change: no reload after the calls */
 	kvm_arch_vcpu_put(vcpu);
 	return r;
 }

@@ -719,14 +719,18 @@ static __attribute__((noinline, cold)) int vmx_skip_emulated_instruction_slow(st
 	return 1;
 }
 
-/* Inline in the CPUID fastpath (vmx_handle_fastpath_cpuid()), a call for kvm_x86_ops. */
-static __always_inline int __vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu)
+/*
+ * Inline in the CPUID fastpath (vmx_handle_fastpath_cpuid()), a call for
+ * kvm_x86_ops.  @in_hw: the caller knows the state is in the VMCS (right
+ * after a VM exit), so no test of state_in_hw.
+ */
+static __always_inline int __vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu, bool in_hw)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	u64 orig_rip = vcpu->arch.regs[VCPU_REGS_RIP];
 	u64 rip = orig_rip + vmx->exit_instr_len;
 
-	if (unlikely(((rip ^ orig_rip) >> 31) == 3 || !vmx->state_in_hw ||
+	if (unlikely(((rip ^ orig_rip) >> 31) == 3 || (!in_hw && !vmx->state_in_hw) ||
 		     (vmx->guest_intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))))
 		return vmx_skip_emulated_instruction_slow(vcpu);
 	vcpu->arch.regs[VCPU_REGS_RIP] = rip;
@@ -735,7 +739,7 @@ static __always_inline int __vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu
 
 static int vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu)
 {
-	return __vmx_skip_emulated_instruction(vcpu);
+	return __vmx_skip_emulated_instruction(vcpu, false);
 }
 
 /*
@@ -816,13 +820,14 @@ static enum exit_fastpath_completion handle_fastpath_preemption_timer(struct kvm
  * slow path (EXIT_FASTPATH_NONE) as in handle_fastpath_cpuid(); any other
  * leaf goes to handle_fastpath_cpuid() itself.
  */
-static __always_inline enum exit_fastpath_completion vmx_handle_fastpath_cpuid(struct kvm_vcpu *vcpu)
+static __always_inline enum exit_fastpath_completion
+vmx_handle_fastpath_cpuid(struct kvm_vcpu *vcpu, u64 rflags, u32 guest_debug, u32 trace)
 {
-	if ((vcpu->arch.rflags & X86_EFLAGS_TF) || (vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP))
+	if ((rflags & X86_EFLAGS_TF) || (guest_debug & KVM_GUESTDBG_SINGLESTEP))
 		return EXIT_FASTPATH_NONE;
-	if (unlikely(!kvm_cpuid_last(vcpu)))
+	if (unlikely((trace & (1u << TRACE_KVM_CPUID)) || !__kvm_cpuid_last(vcpu)))
 		return handle_fastpath_cpuid(vcpu);
-	__vmx_skip_emulated_instruction(vcpu);
+	__vmx_skip_emulated_instruction(vcpu, true);
 	vcpu->stat->fastpath_exits++;
 	return EXIT_FASTPATH_REENTER_GUEST;
 }
@@ -834,13 +839,20 @@ static __always_inline enum exit_fastpath_completion vmx_handle_fastpath_cpuid(s
  * vcpu_enter_guest(), which a re-entry from here would skip.
  */
 static __always_inline enum exit_fastpath_completion
-vmx_exit_handlers_fastpath(struct kvm_vcpu *vcpu, u32 exit_reason, u32 idt_vectoring_info)
+vmx_exit_handlers_fastpath(struct kvm_vcpu *vcpu, u32 exit_reason, u32 idt_vectoring_info,
+			   u64 rflags, u32 guest_debug, u32 *trace)
 {
 	if (unlikely(idt_vectoring_info & INTR_INFO_VALID_MASK))
 		return EXIT_FASTPATH_NONE;
-	/* CPUID first: the one a guest loops on (one compare, no jump table). */
-	if ((u16)exit_reason == EXIT_REASON_CPUID)
-		return vmx_handle_fastpath_cpuid(vcpu);
+	/*
+	 * CPUID first: the one a guest loops on (one compare, no jump table).
+	 * kvm_trace_mask read once, for the kvm_cpuid trace and the re-entry
+	 * (vmx_fastpath_reenter()): as if a tracer had come a little later.
+	 */
+	if ((u16)exit_reason == EXIT_REASON_CPUID) {
+		*trace = READ_ONCE(kvm_trace_mask);
+		return vmx_handle_fastpath_cpuid(vcpu, rflags, guest_debug, *trace);
+	}
 	switch ((u16)exit_reason) {
 	case EXIT_REASON_MSR_WRITE:
 		return handle_fastpath_set_msr_irqoff(vcpu);
@@ -861,7 +873,8 @@ vmx_exit_handlers_fastpath(struct kvm_vcpu *vcpu, u32 exit_reason, u32 idt_vecto
  * RIP and RFLAGS go to vcpu->arch at once.  Return: the IDT-vectoring
  * information.
  */
-static __always_inline u32 vmx_read_exit_fields(struct kvm_vcpu *vcpu, struct vcpu_vmx *vmx)
+static __always_inline u32 vmx_read_exit_fields(struct kvm_vcpu *vcpu, struct vcpu_vmx *vmx,
+					     u32 guest_debug, u64 *rflagsp)
 {
 	/* Into locals first: the stores to vmx cannot then make the VMREADs reload anything. */
 	u64 rip = vmcs_readl(GUEST_RIP), rflags = vmcs_readl(GUEST_RFLAGS);
@@ -887,7 +900,8 @@ static __always_inline u32 vmx_read_exit_fields(struct kvm_vcpu *vcpu, struct vc
 	 * second store in a branch: GCC makes the masking a cmov otherwise,
 	 * which every exit pays.
 	 */
-	if (unlikely(vcpu->arch.guest_debug & KVM_GUESTDBG_SINGLESTEP)) {
+	*rflagsp = rflags;
+	if (unlikely(guest_debug & KVM_GUESTDBG_SINGLESTEP)) {
 		__asm__("" : "+r"(rflags));
 		vcpu->arch.rflags = rflags & ~X86_EFLAGS_TF;
 	}
@@ -905,13 +919,18 @@ static __always_inline u32 vmx_read_exit_fields(struct kvm_vcpu *vcpu, struct vc
  * no request or immediate_exit
  * (kvm_vcpu_exit_request()).  The exit is counted as that loop counts it.
  */
-static __always_inline bool vmx_fastpath_reenter(struct kvm_vcpu *vcpu)
+static __always_inline bool __vmx_fastpath_reenter(struct kvm_vcpu *vcpu, u32 trace)
 {
-	if (kvm_trace_mask || vcpu->arch.entry_polls_timers ||
+	if (trace || vcpu->arch.entry_polls_timers ||
 	    __atomic_load_n(&vcpu->requests, __ATOMIC_SEQ_CST) || READ_ONCE(vcpu->run->immediate_exit))
 		return false;
 	vcpu->stat->exits++;
 	return true;
+}
+
+static __always_inline bool vmx_fastpath_reenter(struct kvm_vcpu *vcpu)
+{
+	return __vmx_fastpath_reenter(vcpu, READ_ONCE(kvm_trace_mask));
 }
 
 static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
@@ -920,7 +939,7 @@ static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 	enum exit_fastpath_completion fastpath;
 	u64 rflags;
-	u32 reason, idt;
+	u32 reason, idt, dbg, trace;
 
 reenter_guest:
 	if (vmx->state_dirty) {
@@ -1014,7 +1033,9 @@ reenter_after_cpuid:
 	vmx->exit_qual_cached = true;
 	vmx->fail = false;
 	vmx->exit_reason = reason;
-	idt = vmx_read_exit_fields(vcpu, vmx);
+	/* KVM_SET_GUEST_DEBUG cannot come during KVM_RUN (the vCPU's mutex): read once. */
+	dbg = a->guest_debug;
+	idt = vmx_read_exit_fields(vcpu, vmx, dbg, &rflags);
 	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
 		/* A VM exit cleared the valid bit (SDM 25.8.3); a failed entry may not have. */
 		vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
@@ -1023,8 +1044,8 @@ reenter_after_cpuid:
 	vmx_complete_interrupts(vcpu, idt);
 	if ((u16)reason < KVM_STAT_EXIT_REASONS)
 		vcpu->stat->exit_reason[(u16)reason]++;
-	fastpath = vmx_exit_handlers_fastpath(vcpu, reason, idt);
-	if (fastpath == EXIT_FASTPATH_REENTER_GUEST && vmx_fastpath_reenter(vcpu)) {
+	fastpath = vmx_exit_handlers_fastpath(vcpu, reason, idt, rflags, dbg, &trace);
+	if (fastpath == EXIT_FASTPATH_REENTER_GUEST) {
 		/*
 		 * A CPUID (handle_fastpath_cpuid()) changed four GPRs and RIP,
 		 * nothing else the checks above look at: with no in-kernel
@@ -1033,11 +1054,16 @@ reenter_after_cpuid:
 		 * slow path), RSP was not read, no register group is dirty.
 		 */
 		if ((u16)reason == EXIT_REASON_CPUID) {
-			vmcs_writel(GUEST_RIP, a->regs[VCPU_REGS_RIP]);
-			vmx->vmcs_rip = a->regs[VCPU_REGS_RIP];
-			goto reenter_after_cpuid;
+			if (__vmx_fastpath_reenter(vcpu, trace)) {
+				u64 rip = a->regs[VCPU_REGS_RIP];
+
+				vmcs_writel(GUEST_RIP, rip);
+				vmx->vmcs_rip = rip;
+				goto reenter_after_cpuid;
+			}
+		} else if (vmx_fastpath_reenter(vcpu)) {
+			goto reenter_guest;
 		}
-		goto reenter_guest;
 	}
 	return fastpath;
 }

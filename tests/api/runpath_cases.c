@@ -1,0 +1,102 @@
+// SPDX-License-Identifier: MIT
+/*
+ * KVM_RUN's path between exits: state that appears after the vCPU ran and
+ * that the next entry must see.
+ */
+#include "irqutil.h"
+
+/*
+ * A PIT made after the vCPU's first exit (KVM_CREATE_PIT2 between two
+ * KVM_RUNs of an in-kernel-irqchip VM): the guest's next PIT writes are
+ * the kernel's (no KVM_EXIT_IO for ports 0x43/0x40), only the OUT to port
+ * 0x10 exits.  Fails if the run path decided "no in-kernel device" once
+ * and kept it, or looked for the PIT only where a PIC is absent.
+ */
+KVM_CASE(runpath_pit_after_first_exit)
+{
+	/* mov al, 0x34; out 0x43, al; out 0x43, al; mov al, 0x12; out 0x40, al; out 0x40, al; out 0x10, al */
+	static const unsigned char code[] = {
+		0xb0, 0x34, 0xe6, 0x43, 0xe6, 0x43, 0xb0, 0x12, 0xe6, 0x40, 0xe6, 0x40, 0xe6, 0x10,
+	};
+	struct kvm_pit_config pc = { 0 };
+	struct kvm_pit_state2 s;
+	struct tguest g;
+	struct kvm_run *run;
+
+	if (tg_create_vm(t, &g) < 0)
+		return;
+	CHECK_OK(t, IOC(t, g.vm, KVM_CREATE_IRQCHIP, 0));
+	g.vcpu = tg_add_vcpu(t, &g, 0, &g.run);
+	run = g.run;
+	memcpy(g.mem + CODE, code, sizeof(code));
+	tg_set_mode(t, &g, g.vcpu, TG_REAL);
+
+	/* no PIT yet: the first OUT to 0x43 is userspace's */
+	CHECK_EQ(tg_run(t, &g), 0);
+	CHECK_EQ(run->exit_reason, KVM_EXIT_IO);
+	CHECK_EQ(run->io.port, 0x43);
+
+	CHECK_OK(t, IOC(t, g.vm, KVM_CREATE_PIT2, &pc));
+	CHECK_EQ(tg_run(t, &g), 0);
+	CHECK_EQ(run->exit_reason, KVM_EXIT_IO);
+	CHECK_EQ(run->io.port, 0x10);
+
+	CHECK_OK(t, IOC(t, g.vm, KVM_GET_PIT2, &s));
+	t_printf(t, "pit0: count=%#x mode=%u rw=%u", s.channels[0].count, s.channels[0].mode,
+		 s.channels[0].rw_mode);
+	CHECK_EQ(s.channels[0].count, 0x1212);
+	CHECK_EQ(s.channels[0].mode, 2);
+	tg_destroy(&g);
+}
+
+/*
+ * KVM_GUESTDBG_SINGLESTEP set after the vCPU ran CPUID leaf 0 (the CPUID
+ * fastpath's cached leaf): stepping over the same CPUID again exits with
+ * KVM_EXIT_DEBUG right after it, its results in the registers.  Fails if
+ * the fastpath re-entered the guest on a guest_debug value read before
+ * KVM_SET_GUEST_DEBUG, or ignored it.
+ */
+KVM_CASE(runpath_singlestep_cached_cpuid)
+{
+	/* xor eax; xor ecx; cpuid (x2); hlt; xor eax; xor ecx; cpuid; hlt (32-bit code at 0x1000) */
+	static const unsigned char code[] = {
+		0x31, 0xc0, 0x31, 0xc9, 0x0f, 0xa2, 0x31, 0xc0, 0x31, 0xc9, 0x0f, 0xa2, 0xf4,
+		0x31, 0xc0, 0x31, 0xc9, 0x0f, 0xa2, 0xf4,
+	};
+	static const unsigned long long pcs[] = { 0x100f, 0x1011, 0x1013 };
+	struct kvm_guest_debug dbg = { .control = KVM_GUESTDBG_ENABLE | KVM_GUESTDBG_SINGLESTEP };
+	struct kvm_regs r;
+	struct tguest g;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	ig_set_cpuid(t, &g, g.vcpu);	/* the host's leaves: leaf 0 is found, and cached */
+	memcpy(g.mem + CODE, code, sizeof(code));
+	tg_set_mode(t, &g, g.vcpu, TG_PM32);
+	CHECK_EQ(tg_run(t, &g), 0);
+	CHECK_EQ(g.run->exit_reason, KVM_EXIT_HLT);
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
+	t_printf(t, "after two CPUIDs: rip=%#llx ebx set=%d", (unsigned long long)r.rip, r.rbx != 0);
+	CHECK_EQ(r.rip, 0x100d);
+	CHECK(r.rbx != 0, "CPUID leaf 0 left EBX 0");
+	r.rbx = 0;
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_REGS, &r));
+
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_GUEST_DEBUG, &dbg));
+	for (int i = 0; i < 3; i++) {
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_RUN, 0));
+		t_printf(t, "exit %s exception=%u pc=%#llx", tg_exit_name(g.run->exit_reason),
+			 g.run->debug.arch.exception, (unsigned long long)g.run->debug.arch.pc);
+		CHECK_EQ(g.run->exit_reason, KVM_EXIT_DEBUG);
+		CHECK_EQ(g.run->debug.arch.exception, 1);
+		CHECK_EQ(g.run->debug.arch.pc, pcs[i]);
+	}
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
+	t_printf(t, "after the stepped CPUID: rip=%#llx ebx set=%d", (unsigned long long)r.rip,
+		 r.rbx != 0);
+	CHECK_EQ(r.rip, 0x1013);
+	CHECK(r.rbx != 0, "CPUID leaf 0 left EBX 0");
+	dbg.control = 0;
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_GUEST_DEBUG, &dbg));
+	tg_destroy(&g);
+}
