@@ -384,7 +384,7 @@ static __thread bool emul_clean;
  * EFER.LMA, RFLAGS.VM/AC and the access rights of CS (L) and SS (DPL: the
  * CPL).  Any other instruction gets the full emul_load() before it runs.
  */
-static bool emul_regs_suffice(const struct cpu *c, const struct vmx_emul_state *st)
+static __always_inline bool emul_regs_suffice(const struct cpu *c, const struct vmx_emul_state *st)
 {
 	const struct cpu_state *s = &c->s;
 
@@ -396,7 +396,7 @@ static bool emul_regs_suffice(const struct cpu *c, const struct vmx_emul_state *
 }
 
 /* What every instruction loads: GPRs, RIP, RFLAGS, the shadow. */
-static void emul_load_regs(struct cpu *c, const struct vmx_emul_state *st)
+static __always_inline void emul_load_regs(struct cpu *c, const struct vmx_emul_state *st)
 {
 	struct cpu_state *s = &c->s;
 
@@ -438,7 +438,7 @@ static void emul_load(struct cpu *c, const struct vmx_emul_state *st)
 }
 
 /* What every instruction starts from, loaded state or not. */
-static void emul_reset(struct cpu *c)
+static __always_inline void emul_reset(struct cpu *c)
 {
 	c->lf_op = LF_NONE;
 	c->fault_vec = -1;
@@ -811,8 +811,21 @@ static __always_inline int emul_fast(struct cpu *c, const struct vmx_emul_ops *o
 	return VMX_EMUL_CONTINUE;
 }
 
-int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul_state *st,
-		   struct vmx_emul_insn *in, unsigned int flags, struct vmx_emul_exception *exc)
+/* vmx_op_emulate()'s steps before the general path, for vmx_op_emulate_slow() */
+#define EMUL_PRE_LOADED		BIT(0)	/* emul_regs_suffice(): the registers are loaded */
+#define EMUL_PRE_FETCHED	BIT(1)	/* emul_fast() fetched the bytes (and looked up @pre) */
+
+/*
+ * The general path: everything vmx_op_emulate() did not finish in
+ * emul_fast().  @pre_flags says what it did already (EMUL_PRE_*); 0: nothing,
+ * not even the core's look-up or the clearing of @exc.  Its own function,
+ * so that the setjmp's frame (every argument and volatile on the stack) is
+ * not built for the usual MOV store.
+ */
+static __attribute__((noinline)) int
+vmx_op_emulate_slow(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul_state *st,
+		    struct vmx_emul_insn *in, unsigned int flags, struct vmx_emul_exception *exc,
+		    unsigned int pre_flags, const struct emul_dcache_entry *pre)
 {
 	/* per thread, as the scratch core: they must survive the longjmp */
 	static __thread struct emul e;
@@ -825,14 +838,14 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 	volatile bool data_only;
 	volatile bool fpu;
 	void *volatile fpu_img;
-	bool full = false, fetched = false;
-	const struct emul_dcache_entry *pre = NULL;
+	bool full = false, fetched = pre_flags & EMUL_PRE_FETCHED;
 	u8 cls;
 	int r;
 
 	if (!core)
 		return VMX_EMUL_UNHANDLEABLE;
-	memset(exc, 0, sizeof(*exc));
+	if (!pre_flags)
+		memset(exc, 0, sizeof(*exc));
 	/*
 	 * Fetch and decode read only RIP and what the derived mode is made of
 	 * (cpu_decode(), CS for the fetch): a call that only decodes does not
@@ -840,14 +853,11 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 	 * whose instruction turns out to be a 64-bit data instruction, when
 	 * the core's state is clean (emul_regs_suffice()).
 	 */
-	if (emul_regs_suffice(core, st)) {
+	if (pre_flags & EMUL_PRE_LOADED) {
+		/* vmx_op_emulate() loaded the registers and reset the core */
+	} else if (emul_regs_suffice(core, st)) {
 		emul_load_regs(core, st);
 		emul_reset(core);
-		if (!(flags & VMX_EMUL_DECODE_ONLY) && !in->len) {
-			r = emul_fast(core, ops, opaque, st, in, exc, &pre, &fetched);
-			if (r != EMUL_FAST_NONE)
-				return r;
-		}
 	} else if ((flags & VMX_EMUL_DECODE_ONLY) && emul_same_mode(core, st)) {
 		core->s.rip = st->rip;
 		emul_reset(core);
@@ -993,6 +1003,33 @@ retired:
 			memcpy(fpu_img, &img, sizeof(img));
 	}
 	return VMX_EMUL_CONTINUE;
+}
+
+/*
+ * The usual case without the general path's frame: a clean core whose
+ * registers suffice (emul_regs_suffice()) and a MOV store emul_fast() does.
+ * Anything else goes on in vmx_op_emulate_slow() from where this stopped.
+ */
+int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul_state *st,
+		   struct vmx_emul_insn *in, unsigned int flags, struct vmx_emul_exception *exc)
+{
+	struct cpu *core = emul_core;
+	const struct emul_dcache_entry *pre = NULL;
+	bool fetched = false;
+	int r;
+
+	if (unlikely(!core) || !emul_regs_suffice(core, st))
+		return vmx_op_emulate_slow(ops, opaque, st, in, flags, exc, 0, NULL);
+	memset(exc, 0, sizeof(*exc));
+	emul_load_regs(core, st);
+	emul_reset(core);
+	if ((flags & VMX_EMUL_DECODE_ONLY) || in->len)
+		return vmx_op_emulate_slow(ops, opaque, st, in, flags, exc, EMUL_PRE_LOADED, NULL);
+	r = emul_fast(core, ops, opaque, st, in, exc, &pre, &fetched);
+	if (r != EMUL_FAST_NONE)
+		return r;
+	return vmx_op_emulate_slow(ops, opaque, st, in, flags, exc,
+				   EMUL_PRE_LOADED | (fetched ? EMUL_PRE_FETCHED : 0), pre);
 }
 
 void vmx_op_code_written(const void *host, u64 len)
