@@ -384,7 +384,7 @@ static __thread bool emul_clean;
  * EFER.LMA, RFLAGS.VM/AC and the access rights of CS (L) and SS (DPL: the
  * CPL).  Any other instruction gets the full emul_load() before it runs.
  */
-static bool emul_regs_suffice(const struct cpu *c, const struct vmx_emul_state *st)
+static __always_inline bool emul_regs_suffice(const struct cpu *c, const struct vmx_emul_state *st)
 {
 	const struct cpu_state *s = &c->s;
 
@@ -396,7 +396,7 @@ static bool emul_regs_suffice(const struct cpu *c, const struct vmx_emul_state *
 }
 
 /* What every instruction loads: GPRs, RIP, RFLAGS, the shadow. */
-static void emul_load_regs(struct cpu *c, const struct vmx_emul_state *st)
+static __always_inline void emul_load_regs(struct cpu *c, const struct vmx_emul_state *st)
 {
 	struct cpu_state *s = &c->s;
 
@@ -438,7 +438,7 @@ static void emul_load(struct cpu *c, const struct vmx_emul_state *st)
 }
 
 /* What every instruction starts from, loaded state or not. */
-static void emul_reset(struct cpu *c)
+static __always_inline void emul_reset(struct cpu *c)
 {
 	c->lf_op = LF_NONE;
 	c->fault_vec = -1;
@@ -568,11 +568,26 @@ struct emul_dcache_entry {
 	u32 mode;
 	u8 len;			/* 0: empty */
 	u8 bytes[15];
+	/* the bytes zero-padded to 16, and the mask of the first @len (emul_dcache_hit15()) */
+	u64 pat[2], mask[2];
 	u8 cls;			/* EMUL_CLS_* */
-	u8 rep, op_bytes, ad_bytes;
-	bool string, mem;
+	/* what &struct vmx_emul_insn reports from map to mem, in its layout (emul_report_decode()) */
+	u8 report[8];
 	struct insn insn;
 };
+
+/* emul_report_decode() copies map..mem at once; emul_dcache_hit15() reads bytes[] and len */
+BUILD_BUG_ON(offsetof(struct vmx_emul_insn, opcode) != offsetof(struct vmx_emul_insn, map) + 1 ||
+	     offsetof(struct vmx_emul_insn, modrm) != offsetof(struct vmx_emul_insn, map) + 2 ||
+	     offsetof(struct vmx_emul_insn, rep) != offsetof(struct vmx_emul_insn, map) + 3 ||
+	     offsetof(struct vmx_emul_insn, op_bytes) != offsetof(struct vmx_emul_insn, map) + 4 ||
+	     offsetof(struct vmx_emul_insn, ad_bytes) != offsetof(struct vmx_emul_insn, map) + 5 ||
+	     offsetof(struct vmx_emul_insn, string) != offsetof(struct vmx_emul_insn, map) + 6 ||
+	     offsetof(struct vmx_emul_insn, mem) != offsetof(struct vmx_emul_insn, map) + 7 ||
+	     sizeof(bool) != 1 || offsetof(struct vmx_emul_insn, bytes) != 0 ||
+	     sizeof(((struct vmx_emul_insn *)0)->bytes) != 15);
+#define EMUL_REP_OFF	3	/* report[]: rep, string */
+#define EMUL_STRING_OFF	6
 
 static __thread struct emul_dcache_entry emul_dcache[EMUL_DCACHE_SIZE];
 
@@ -624,6 +639,24 @@ static __always_inline const struct emul_dcache_entry *emul_dcache_hit(const str
 	return NULL;
 }
 
+/*
+ * emul_dcache_hit() of the 15 bytes fetched at @lin into @in->bytes (so
+ * any entry's length fits): the bytes compared under the entry's mask,
+ * 16 bytes of @in at once (the 16th, @in->len, masked off).
+ */
+static __always_inline const struct emul_dcache_entry *emul_dcache_hit15(const struct cpu *c, u64 lin,
+									const struct vmx_emul_insn *in)
+{
+	const struct emul_dcache_entry *d = emul_dcache_slot(lin);
+	u64 b[2];
+
+	memcpy(b, in, sizeof(b));
+	if (d->len && d->mode == c->mode &&
+	    !(((b[0] ^ d->pat[0]) & d->mask[0]) | ((b[1] ^ d->pat[1]) & d->mask[1])))
+		return d;
+	return NULL;
+}
+
 /* The decode of @bytes at @lin in the current mode: from the cache, or made and cached. */
 static __always_inline const struct emul_dcache_entry *emul_decode(struct cpu *c, u64 lin,
 								  const u8 *bytes, int avail)
@@ -643,13 +676,26 @@ static __always_inline const struct emul_dcache_entry *emul_decode(struct cpu *c
 	d->mode = c->mode;
 	d->len = (u8)len;
 	memcpy(d->bytes, bytes, (size_t)len);
+	{
+		u8 pat[16] = { 0 }, mask[16] = { 0 };
+
+		memcpy(pat, bytes, (size_t)len);
+		memset(mask, 0xff, (size_t)len);
+		memcpy(d->pat, pat, sizeof(pat));
+		memcpy(d->mask, mask, sizeof(mask));
+	}
 	d->cls = emul_classify(c, i);
-	d->rep = (i->flags & IF_REP) ? 0xf3 : (i->flags & IF_REPNE) ? 0xf2 : 0;
-	d->op_bytes = (u8)(1 << i->osz);
-	d->ad_bytes = (u8)(1 << i->asz);
-	d->string = i->map == 0 && ((i->op >= 0xa4 && i->op <= 0xa7) || (i->op >= 0xaa && i->op <= 0xaf) ||
-				    (i->op >= 0x6c && i->op <= 0x6f));
-	d->mem = d->string || (i->flags & IF_MEM) || (i->map == 0 && i->op >= 0xa0 && i->op <= 0xa3);
+	d->report[0] = i->map;
+	d->report[1] = i->op;
+	d->report[2] = i->modrm;
+	d->report[EMUL_REP_OFF] = (i->flags & IF_REP) ? 0xf3 : (i->flags & IF_REPNE) ? 0xf2 : 0;
+	d->report[4] = (u8)(1 << i->osz);
+	d->report[5] = (u8)(1 << i->asz);
+	d->report[EMUL_STRING_OFF] = i->map == 0 && ((i->op >= 0xa4 && i->op <= 0xa7) ||
+						     (i->op >= 0xaa && i->op <= 0xaf) ||
+						     (i->op >= 0x6c && i->op <= 0x6f));
+	d->report[7] = d->report[EMUL_STRING_OFF] || (i->flags & IF_MEM) ||
+		       (i->map == 0 && i->op >= 0xa0 && i->op <= 0xa3);
 	return d;
 }
 
@@ -658,14 +704,7 @@ static __always_inline void emul_report_decode(struct vmx_emul_insn *in,
 					       const struct emul_dcache_entry *d, u32 mode)
 {
 	in->len = d->len;
-	in->map = d->insn.map;
-	in->opcode = d->insn.op;
-	in->modrm = d->insn.modrm;
-	in->rep = d->rep;
-	in->op_bytes = d->op_bytes;
-	in->ad_bytes = d->ad_bytes;
-	in->mem = d->mem;
-	in->string = d->string;
+	memcpy((u8 *)in + offsetof(struct vmx_emul_insn, map), d->report, sizeof(d->report));	/* map, opcode, modrm, rep, op/ad_bytes, string, mem */
 	memcpy(in->decoded_insn, &d->insn, sizeof(d->insn));
 	in->decoded_mode = mode;
 	in->decoded_cls = d->cls;
@@ -786,7 +825,7 @@ static __always_inline int emul_fast(struct cpu *c, const struct vmx_emul_ops *o
 		return emul_callback_rc(rc);
 	in->fetched = 15;
 	*fetched = true;
-	*pre = d = emul_dcache_hit(c, lin, in->bytes, 15);
+	*pre = d = emul_dcache_hit15(c, lin, in);
 	if (!d || !(d->cls & EMUL_CLS_STORE))
 		return EMUL_FAST_NONE;
 	i = &d->insn;
@@ -811,8 +850,21 @@ static __always_inline int emul_fast(struct cpu *c, const struct vmx_emul_ops *o
 	return VMX_EMUL_CONTINUE;
 }
 
-int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul_state *st,
-		   struct vmx_emul_insn *in, unsigned int flags, struct vmx_emul_exception *exc)
+/* vmx_op_emulate()'s steps before the general path, for vmx_op_emulate_slow() */
+#define EMUL_PRE_LOADED		BIT(0)	/* emul_regs_suffice(): the registers are loaded */
+#define EMUL_PRE_FETCHED	BIT(1)	/* emul_fast() fetched the bytes (and looked up @pre) */
+
+/*
+ * The general path: everything vmx_op_emulate() did not finish in
+ * emul_fast().  @pre_flags says what it did already (EMUL_PRE_*); 0: nothing,
+ * not even the core's look-up or the clearing of @exc.  Its own function,
+ * so that the setjmp's frame (every argument and volatile on the stack) is
+ * not built for the usual MOV store.
+ */
+static __attribute__((noinline)) int
+vmx_op_emulate_slow(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul_state *st,
+		    struct vmx_emul_insn *in, unsigned int flags, struct vmx_emul_exception *exc,
+		    unsigned int pre_flags, const struct emul_dcache_entry *pre)
 {
 	/* per thread, as the scratch core: they must survive the longjmp */
 	static __thread struct emul e;
@@ -825,14 +877,14 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 	volatile bool data_only;
 	volatile bool fpu;
 	void *volatile fpu_img;
-	bool full = false, fetched = false;
-	const struct emul_dcache_entry *pre = NULL;
+	bool full = false, fetched = pre_flags & EMUL_PRE_FETCHED;
 	u8 cls;
 	int r;
 
 	if (!core)
 		return VMX_EMUL_UNHANDLEABLE;
-	memset(exc, 0, sizeof(*exc));
+	if (!pre_flags)
+		memset(exc, 0, sizeof(*exc));
 	/*
 	 * Fetch and decode read only RIP and what the derived mode is made of
 	 * (cpu_decode(), CS for the fetch): a call that only decodes does not
@@ -840,14 +892,11 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 	 * whose instruction turns out to be a 64-bit data instruction, when
 	 * the core's state is clean (emul_regs_suffice()).
 	 */
-	if (emul_regs_suffice(core, st)) {
+	if (pre_flags & EMUL_PRE_LOADED) {
+		/* vmx_op_emulate() loaded the registers and reset the core */
+	} else if (emul_regs_suffice(core, st)) {
 		emul_load_regs(core, st);
 		emul_reset(core);
-		if (!(flags & VMX_EMUL_DECODE_ONLY) && !in->len) {
-			r = emul_fast(core, ops, opaque, st, in, exc, &pre, &fetched);
-			if (r != EMUL_FAST_NONE)
-				return r;
-		}
 	} else if ((flags & VMX_EMUL_DECODE_ONLY) && emul_same_mode(core, st)) {
 		core->s.rip = st->rip;
 		emul_reset(core);
@@ -993,6 +1042,33 @@ retired:
 			memcpy(fpu_img, &img, sizeof(img));
 	}
 	return VMX_EMUL_CONTINUE;
+}
+
+/*
+ * The usual case without the general path's frame: a clean core whose
+ * registers suffice (emul_regs_suffice()) and a MOV store emul_fast() does.
+ * Anything else goes on in vmx_op_emulate_slow() from where this stopped.
+ */
+int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul_state *st,
+		   struct vmx_emul_insn *in, unsigned int flags, struct vmx_emul_exception *exc)
+{
+	struct cpu *core = emul_core;
+	const struct emul_dcache_entry *pre = NULL;
+	bool fetched = false;
+	int r;
+
+	if (unlikely(!core) || !emul_regs_suffice(core, st))
+		return vmx_op_emulate_slow(ops, opaque, st, in, flags, exc, 0, NULL);
+	memset(exc, 0, sizeof(*exc));
+	emul_load_regs(core, st);
+	emul_reset(core);
+	if ((flags & VMX_EMUL_DECODE_ONLY) || in->len)
+		return vmx_op_emulate_slow(ops, opaque, st, in, flags, exc, EMUL_PRE_LOADED, NULL);
+	r = emul_fast(core, ops, opaque, st, in, exc, &pre, &fetched);
+	if (r != EMUL_FAST_NONE)
+		return r;
+	return vmx_op_emulate_slow(ops, opaque, st, in, flags, exc,
+				   EMUL_PRE_LOADED | (fetched ? EMUL_PRE_FETCHED : 0), pre);
 }
 
 void vmx_op_code_written(const void *host, u64 len)

@@ -3175,11 +3175,61 @@ static int emulator_read_emulated(struct x86_emulate_ctxt *ctxt, unsigned long a
 	return emulator_read_write(ctxt, addr, val, bytes, exception, false);
 }
 
+/*
+ * The usual MMIO write: at most 8 bytes within a page, at the address
+ * that exited (the exit's GPA stands for the walk: emulator_can_use_gpa()),
+ * in a page vcpu_is_mmio_gpa() knows, with nothing on the MMIO bus that
+ * could take it (vcpu_mmio_rw() would make no call).  Then what
+ * emulator_read_write() would do comes to one fragment for userspace,
+ * the whole write: set up here without its steps.
+ */
+static __always_inline bool emulator_write_is_user_mmio(struct x86_emulate_ctxt *ctxt,
+							struct kvm_vcpu *vcpu, unsigned long addr,
+							unsigned int bytes)
+{
+	return bytes <= 8 && !(((addr + bytes - 1) ^ addr) & ~(unsigned long)(PAGE_SIZE - 1)) &&
+	       ctxt->gpa_available && !((addr ^ ctxt->gpa_val) & (PAGE_SIZE - 1)) &&
+	       !vcpu->arch.apic && !vcpu->kvm->arch.vioapic &&
+	       !__atomic_load_n(&vcpu->kvm->ioeventfds, __ATOMIC_ACQUIRE) &&
+	       emulator_can_use_gpa(ctxt) && vcpu_is_mmio_gpa(vcpu, ctxt->gpa_val);
+}
+
+/* emulator_write_emulated() but the usual case, out of line (a tail call, no frame for it) */
+static __attribute__((noinline)) int emulator_write_emulated_slow(struct x86_emulate_ctxt *ctxt,
+								  unsigned long addr, const void *val,
+								  unsigned int bytes,
+								  struct x86_exception *exception)
+{
+	return emulator_read_write(ctxt, addr, (void *)val, bytes, exception, true);
+}
+
 static int emulator_write_emulated(struct x86_emulate_ctxt *ctxt, unsigned long addr,
 				   const void *val, unsigned int bytes,
 				   struct x86_exception *exception)
 {
-	return emulator_read_write(ctxt, addr, (void *)val, bytes, exception, true);
+	struct kvm_vcpu *vcpu = emul_to_vcpu(ctxt);
+
+	if (likely(emulator_write_is_user_mmio(ctxt, vcpu, addr, bytes))) {
+		struct kvm_mmio_fragment *frag = &ctxt->mmio_fragments[0];
+		struct kvm_run *run = vcpu->run;
+		u64 gpa = ctxt->gpa_val;
+
+		mmio_copy(ctxt->mmio_write_data, val, bytes);
+		frag->gpa = gpa;
+		frag->data = ctxt->mmio_write_data;
+		frag->len = bytes;
+		ctxt->mmio_nr_fragments = 1;
+		ctxt->mmio_needed = 1;
+		ctxt->mmio_cur_fragment = 0;
+		ctxt->mmio_is_write = true;
+		run->exit_reason = KVM_EXIT_MMIO;
+		run->mmio.phys_addr = gpa;
+		run->mmio.len = bytes;
+		run->mmio.is_write = true;
+		mmio_copy(run->mmio.data, val, bytes);
+		return X86EMUL_CONTINUE;
+	}
+	return emulator_write_emulated_slow(ctxt, addr, val, bytes, exception);
 }
 
 /*
@@ -3647,7 +3697,7 @@ int kvm_emulate_string_io(struct kvm_vcpu *vcpu, int size, u16 port, int in, int
 
 /* ---- the MMU's page faults ---- */
 
-static int kvm_mmu_page_fault_slow(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code);
+static __attribute__((noinline)) int kvm_mmu_page_fault_slow(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code);
 
 int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code)
 {

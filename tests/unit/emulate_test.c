@@ -919,6 +919,64 @@ static void test_mov_store_forms(void)
 	}
 }
 
+/*
+ * The decode cache's 15-byte look-up (emul_fast(): the fetched bytes
+ * compared under the entry's mask): a cached MOV store whose bytes then
+ * change at its first, its 9th or its last (10th) byte is decoded anew,
+ * while bytes after it do not matter.  Fails if the mask covers fewer
+ * bytes than the instruction (a stale decode: the old address, size or
+ * value) or more (no hit: a changed byte after it would still give the
+ * right store, so that is checked by the one fetch and the result only).
+ */
+static void test_dcache_bytes_changed(void)
+{
+	/* movl $0x12345678,0x7016(%rip) at 0x1000: the store at 0x8020 */
+	static const u8 base[10] = { 0xc7, 0x05, 0x16, 0x70, 0, 0, 0x78, 0x56, 0x34, 0x12 };
+	static const struct {
+		int at;		/* the byte changed, -1 none */
+		u8 to;
+		u64 la, val;
+		unsigned int size;
+	} t[] = {
+		{ -1, 0, 0x8020, 0x12345678, 4 },
+		{ 10, 0xcc, 0x8020, 0x12345678, 4 },	/* after the instruction */
+		{ 14, 0x90, 0x8020, 0x12345678, 4 },	/* the 15th byte fetched */
+		{ 9, 0x99, 0x8020, 0x99345678, 4 },	/* its last byte: the immediate's top */
+		{ 8, 0x77, 0x8020, 0x12775678, 4 },	/* its 9th */
+		{ 2, 0x26, 0x8030, 0x12345678, 4 },	/* the displacement */
+	};
+
+	for (unsigned int k = 0; k < sizeof(t) / sizeof(t[0]); k++) {
+		for (int pass = 0; pass < 2; pass++) {
+			struct vmx_emul_state st;
+			struct vmx_emul_insn in = { 0 };
+			struct vmx_emul_exception e;
+			u8 b[15];
+			int r;
+
+			memset(b, 0x90, sizeof(b));
+			memcpy(b, base, sizeof(base));
+			if (t[k].at >= 0 && pass)
+				b[t[k].at] = t[k].to;
+			setup(&st, true);
+			st.rip = 0x1000;
+			code(b, sizeof(b), 0x1000);
+			mmio_writes = 0;
+			mmio_wla = mmio_wval = 0;
+			r = emulate(&st, &in, &e);
+			CHECK_EQ(r, VMX_EMUL_CONTINUE);
+			CHECK_EQ(fetches, 1);
+			CHECK_EQ(mmio_writes, 1);
+			CHECK_EQ(st.rip, 0x100aull);
+			CHECK_EQ(mmio_wla, pass ? t[k].la : 0x8020ull);
+			CHECK_EQ(mmio_wval, pass ? t[k].val : 0x12345678ull);
+			CHECK_EQ(mmio_wsize, t[k].size);
+		}
+		if (test_failed_now)
+			break;
+	}
+}
+
 int main(void)
 {
 	RUN_TEST(test_mov_from_ram);
@@ -939,5 +997,6 @@ int main(void)
 	RUN_TEST(test_fast_path_mode_inputs);
 	RUN_TEST(test_gprs_in_place);
 	RUN_TEST(test_mov_store_forms);
+	RUN_TEST(test_dcache_bytes_changed);
 	return test_cases_failed ? 1 : 0;
 }
