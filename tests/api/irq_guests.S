@@ -176,13 +176,13 @@ GUEST(g_irq_tscdeadline)
 	WRMSR64(0x6e0)
 	SPIN_COUNT(2)
 	RDTSC64				/* armed, then disarmed by writing 0 */
-	add $1000000, %rax
+	add $100000000, %rax		/* ~40 ms: a preempted vCPU thread must not see it fire first */
 	mov %rax, %rsi
 	WRMSR64(0x6e0)
 	xor %eax, %eax
 	xor %edx, %edx
 	wrmsr
-	add $50000000, %rsi
+	add $20000000, %rsi
 2:	RDTSC64
 	cmp %rsi, %rax
 	jb 2b
