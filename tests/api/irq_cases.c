@@ -35,8 +35,7 @@ static void put64(struct tguest *g, unsigned long gpa, uint64_t v)
 	memcpy(g->mem + gpa, &v, 8);
 }
 
-/* The long-mode map of runutil.c, plus GPA 0xd0000000 (2 MiB, uncached) at the same address. */
-static void map_d0000000(struct tguest *g)
+void map_d0000000(struct tguest *g)
 {
 	put64(g, 0x6000 + 3 * 8, IRQ_PD | 3);
 	put64(g, IRQ_PD + 0x80 * 8, 0xd0000000ull | 0x83 | 0x18);

@@ -21,6 +21,8 @@
 
 /* VM, slot 0, KVM_CREATE_IRQCHIP (and a PIT), vCPU 0; the runtime loaded. */
 int ig_create(struct tctx *t, struct tguest *g, bool pit);
+/* The long-mode map of runutil.c, plus GPA 0xd0000000 (2 MiB, uncached) at the same address. */
+void map_d0000000(struct tguest *g);
 void ig_set_cpuid(struct tctx *t, struct tguest *g, int vcpu);
 void ig_set_mode(struct tctx *t, struct tguest *g, int vcpu, int idx);
 void ig_set_rdi(struct tctx *t, int vcpu, unsigned long rdi);

@@ -14,18 +14,6 @@
 
 GUEST_DECL(g_mmio_store_thrice);
 
-static void m4_put64(struct tguest *g, unsigned long gpa, uint64_t v)
-{
-	memcpy(g->mem + gpa, &v, 8);
-}
-
-/* The long-mode map of runutil.c, plus GPA 0xd0000000 (2 MiB, uncached) at the same address. */
-static void m4_map_d0000000(struct tguest *g)
-{
-	m4_put64(g, 0x6000 + 3 * 8, IRQ_PD | 3);
-	m4_put64(g, IRQ_PD + 0x80 * 8, 0xd0000000ull | 0x83 | 0x18);
-}
-
 /*
  * A store that exited to userspace (KVM_EXIT_MMIO, 4 bytes at 0xd0000000)
  * and whose page KVM now knows as MMIO; then an ioeventfd is assigned at
@@ -46,7 +34,7 @@ KVM_CASE(mmio_store_then_ioeventfd)
 		return;
 	tg_load(&g, g_mmio_store_thrice);
 	tg_set_mode(t, &g, g.vcpu, TG_LONG);
-	m4_map_d0000000(&g);
+	map_d0000000(&g);
 	/* the first store: to userspace */
 	if (tg_run(t, &g) < 0)
 		goto out;
