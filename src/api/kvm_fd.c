@@ -134,6 +134,15 @@ static void kvm_file_get(struct kvm_file *f)
  * A reference unless the count already reached zero (released, or not yet
  * installed: a file from the free list is at zero until fd_install()).
  */
+static __always_inline bool kvm_file_tryget_once(struct kvm_file *f)
+{
+	int refs = __atomic_load_n(&f->refs, __ATOMIC_ACQUIRE);
+
+	return refs && __atomic_compare_exchange_n(&f->refs, &refs, refs + 1, false,
+						   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+/* The same, tried until the count is seen at zero or taken. */
 static inline bool kvm_file_tryget(struct kvm_file *f)
 {
 	int refs = __atomic_load_n(&f->refs, __ATOMIC_ACQUIRE);
@@ -552,16 +561,13 @@ static __attribute__((noinline)) long kvm_fd_ioctl_run(int fd, unsigned long req
 						       unsigned long arg)
 {
 	struct kvm_file **slot = fd_slot(fd, false), *f;
-	int refs;
 
 	if (unlikely(!slot))
 		return sys_ioctl(fd, req, arg);
 	f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
 	if (unlikely(!f))
 		return sys_ioctl(fd, req, arg);
-	refs = __atomic_load_n(&f->refs, __ATOMIC_ACQUIRE);
-	if (unlikely(!refs || !__atomic_compare_exchange_n(&f->refs, &refs, refs + 1, false,
-							    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)))
+	if (unlikely(!kvm_file_tryget_once(f)))
 		return kvm_fd_ioctl_run_slow(fd, req, arg, NULL);
 	/* Still the file at @fd (not released and reused elsewhere)? */
 	if (unlikely(__atomic_load_n(slot, __ATOMIC_ACQUIRE) != f))

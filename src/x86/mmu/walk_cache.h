@@ -63,6 +63,16 @@ static __always_inline bool walk_cache_hit(struct kvm *kvm, const struct kvm_wal
 	       walk_mode_equal(&c->mode, mode) && walk_cache_entries_same(c);
 }
 
+/* The host address of @gva in the cached walk's page, if its slot's host mapping is checked. */
+static __always_inline void *walk_cache_page_host(const struct kvm_walk_cache *c, u64 gva)
+{
+	/* the page's slot, unless the tables' one checked just now */
+	if ((c->nslots != 1 || c->slots[0] != c->page_slot) &&
+	    !__atomic_load_n(&c->page_slot->hva_checked, __ATOMIC_SEQ_CST))
+		return NULL;
+	return (void *)(c->page_hva + (gva & 0xfff));
+}
+
 /*
  * kvm_walk_cache_lookup_host() - the host address of guest-linear @gva if
  * @c answers its walk (as kvm_walk_gva_cached() would, writing nothing)
@@ -78,11 +88,7 @@ static __always_inline void *kvm_walk_cache_lookup_host(struct kvm *kvm,
 	if (!(mode->cr0 & X86_CR0_PG) || !c->page_hva ||
 	    !walk_cache_hit(kvm, c, mode, gva, access, set_ad))
 		return NULL;
-	/* the page's slot, unless the tables' one checked just now */
-	if ((c->nslots != 1 || c->slots[0] != c->page_slot) &&
-	    !__atomic_load_n(&c->page_slot->hva_checked, __ATOMIC_SEQ_CST))
-		return NULL;
-	return (void *)(c->page_hva + (gva & 0xfff));
+	return walk_cache_page_host(c, gva);
 }
 
 /*
@@ -111,11 +117,7 @@ static __always_inline const void *kvm_walk_cache_lookup_fetch(struct kvm *kvm,
 	    (walk_reads_pdptrs(m) && memcmp(m->pdptrs, pdptrs, sizeof(m->pdptrs))) ||
 	    !walk_cache_entries_same(c))
 		return NULL;
-	/* the page's slot, unless the tables' one checked just now */
-	if ((c->nslots != 1 || c->slots[0] != c->page_slot) &&
-	    !__atomic_load_n(&c->page_slot->hva_checked, __ATOMIC_SEQ_CST))
-		return NULL;
-	return (const void *)(c->page_hva + (gva & 0xfff));
+	return walk_cache_page_host(c, gva);
 }
 
 #endif
