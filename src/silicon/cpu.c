@@ -555,6 +555,24 @@ static __always_inline u64 block_stop(const struct cpu *c, const struct block *b
  * position); a write to the block's own code makes the next insn
  * op_smc_stop() (icache.c), which leaves the block there.
  */
+/*
+ * Switch to the host for the exit cpu_exit_park() left due, from the
+ * frame of the block loop; back here when a VMRESUME goes on after the
+ * exiting instruction (vmentry.c vmx_resume_cont()).  The block's pass has
+ * counted all its instructions and advanced RIP past the last: the count
+ * while parked is the one at the exit (the block's start, as
+ * cpu_cont_drop() wants it), and on return as after cpu_cont_resume().
+ */
+static __always_inline void cpu_park(struct cpu *c)
+{
+	u64 k = (u64)(c->cont_insn - c->cur_block->insn);
+
+	c->park = false;
+	c->icount -= k + 1;
+	fiber_to_host(c->fiber);
+	c->icount += k;
+}
+
 #define STEP(k)								\
 	do {								\
 		const struct insn *i_ = end - (k);			\
@@ -657,9 +675,17 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 		 * link), under the same conditions: the next block's whole
 		 * run must fit a hard budget, as at a block start there.
 		 */
-		if (__atomic_load_n(&c->req, __ATOMIC_RELAXED) || b->link_epoch != c->link_epoch ||
-		    b->link_wgen != __atomic_load_n(&code_wgen, __ATOMIC_RELAXED))
-			return b;
+		if (unlikely(__atomic_load_n(&c->req, __ATOMIC_RELAXED) | c->park) ||
+		    b->link_epoch != c->link_epoch ||
+		    b->link_wgen != __atomic_load_n(&code_wgen, __ATOMIC_RELAXED)) {
+			/* An exit at the block's end: parked here, then on as after the block. */
+			if (!c->park)
+				return b;
+			cpu_park(c);
+			if (__atomic_load_n(&c->req, __ATOMIC_RELAXED) || b->link_epoch != c->link_epoch ||
+			    b->link_wgen != __atomic_load_n(&code_wgen, __ATOMIC_RELAXED))
+				return b;
+		}
 		base = c->s.rip;
 		if (b->link[0] && b->link[0]->rip == base)
 			nb = b->link[0];
@@ -678,16 +704,6 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 	}
 }
 #undef STEP
-
-void cpu_stop_after_slow(struct cpu *c, const struct insn *i)
-{
-	const struct block *b = c->cur_block;
-
-	if (i < b->insn || i >= b->insn + b->n)
-		return;	/* not the running block's (cannot be: checked all the same) */
-	c->s.rip += i->len;
-	cpu_jump(c, 3);
-}
 
 /* Put over the insn after one that wrote its own block's code (icache.c): stop before it. */
 void op_smc_stop(struct cpu *c, const struct insn *i)
@@ -771,6 +787,10 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 		bool shadow = false, step = false;
 		u64 left;
 		u32 n, disp;
+
+		/* Not run_block()'s: not expected (cpu_exit_park()), but never skipped. */
+		if (unlikely(c->park))
+			cpu_park(c);
 
 		if (unlikely(__atomic_load_n(&c->req, __ATOMIC_RELAXED))) {
 			int e;

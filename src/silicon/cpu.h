@@ -18,6 +18,7 @@
 #include <setjmp.h>
 #include <string.h>
 
+#include "silicon/fiber.h"
 #include "silicon/silicon.h"
 
 struct cpu;
@@ -292,6 +293,13 @@ struct cpu {
 	bool vmx_nonroot;
 	bool vmx_root;
 	void *vmx;
+	/*
+	 * An exit taken in place at the end of a block (cpu_exit_park()):
+	 * the block loop switches to the host on @fiber, the processor's
+	 * stack (fiber.h; vmx_run.c allocates it), when the handler returns.
+	 */
+	bool park;
+	struct fiber *fiber;
 
 	/* MSR file for MSRs without architectural effect (msr.c) */
 	u32 msr_idx[32];
@@ -785,21 +793,6 @@ bool alu_clears_cf(insn_fn fn);
 
 /* Leaves the block before this insn (a write to the block's own code, icache.c) */
 void op_smc_stop(struct cpu *c, const struct insn *i);
-/*
- * The block stops after @i, which has just done what a device or the
- * processor's own state may answer at the next boundary (port I/O that no
- * VM exit took, HLT): RIP to the next instruction and back to the run
- * loop, which counts what retired (cpu_count_partial()) and checks for
- * requests there, as at the end of a block.  Nothing to do when @i is the
- * last the run dispatches (run_end: the block's end, a single step's one
- * instruction, a budget's cut) or runs outside a block (emulate.c).
- */
-void cpu_stop_after_slow(struct cpu *c, const struct insn *i);
-static __always_inline void cpu_stop_after(struct cpu *c, const struct insn *i)
-{
-	if (c->cur_block && i + 1 < c->run_end)
-		cpu_stop_after_slow(c, i);
-}
 struct block *icache_lookup(struct cpu *c);
 void icache_flush(struct cpu *c);
 int icache_init(struct cpu *c);
@@ -836,6 +829,28 @@ static __always_inline bool cpu_exit_prepare_cont(struct cpu *c)
 	/* As finish() does at an exit; the instruction count waits (cpu_cont_drop()). */
 	c->s.rflags = cpu_get_flags(c);
 	c->lf_op = LF_NONE;
+	return true;
+}
+
+/*
+ * After cpu_exit_prepare_cont(): when @i is the last instruction of its
+ * block and the run dispatched it as such (run_end), and the block does
+ * not go back to its own start after it, the handler need not suspend the
+ * run itself: it completes the exit and returns, and the block loop parks
+ * the run at the block's end (cpu.c run_block()), where the core has no
+ * frame above the loop's to return through after the switch (fiber.h).
+ * Decode ends a block at each instruction that exits in place (IN, OUT,
+ * CPUID, HLT), so that exits there are parked.  Return: true if so (the
+ * park is due).
+ */
+static __always_inline bool cpu_exit_park(struct cpu *c, const struct insn *i)
+{
+	const struct block *b = c->cur_block;
+
+	if (i + 1 != c->run_end || c->run_end != b->insn + b->n || c->cont_rip_next == b->rip ||
+	    !c->fiber)
+		return false;
+	c->park = true;
 	return true;
 }
 static __always_inline u32 code_slot(uintptr_t host)

@@ -184,6 +184,11 @@ static __always_inline bool insn_exit_cont(struct cpu *c, const struct insn *i, 
 	/* on_core: the run is on the processor's stack (vmx_run.c), not the caller's */
 	if (!v->on_core || !cpu_exit_prepare_cont(c))
 		cpu_exit_now(c, CPU_EXIT_VMEXIT);
+	/* At the block's end the block loop parks the run (cpu.c), this handler returned. */
+	if (cpu_exit_park(c, i)) {
+		vmx_exit_suspend_begin(v);
+		return true;
+	}
 	vmx_exit_suspend(v);
 	/* VMRESUME goes on here (vmx_op_enter()): the instruction is done, the block goes on. */
 	cpu_cont_resume(c);

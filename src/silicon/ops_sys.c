@@ -48,8 +48,7 @@ OP(op_hlt)
 	if (c->vmx_nonroot && vmx_intercept_hlt(c, i))
 		return;
 	c->s.activity = CPU_HLT;
-	cpu_req(c, REQ_SLOW);
-	cpu_stop_after(c, i);	/* the halt begins at the next boundary */
+	cpu_req(c, REQ_SLOW);	/* the halt begins at the next boundary: HLT ends its block */
 }
 
 OP(op_cli)
@@ -106,8 +105,8 @@ OP(op_in)
 	if (c->vmx_nonroot && vmx_intercept_io(c, i, port, size, true, false))
 		return;
 	cpu_io_in(c, port, size, &v);
+	/* the device's answer is seen at the next boundary: IN and OUT end their block */
 	reg_write(c, 0, size == 1 ? SZ8 : size == 2 ? SZ16 : SZ32, v);
-	cpu_stop_after(c, i);	/* the device's answer at the next boundary, as at a block end */
 }
 
 /* E6/E7/EE/EF */
@@ -121,7 +120,6 @@ OP(op_out)
 	if (c->vmx_nonroot && vmx_intercept_io(c, i, port, size, false, false))
 		return;
 	cpu_io_out(c, port, size, (u32)reg_read(c, 0, size == 1 ? SZ8 : size == 2 ? SZ16 : SZ32));
-	cpu_stop_after(c, i);
 }
 
 static void umip_check(struct cpu *c)

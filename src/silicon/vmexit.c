@@ -574,7 +574,7 @@ void vmx_complete_exit(struct vmx_cpu *v)
  * processor's stack and switch to the host's.  Returns when a VMRESUME
  * goes on in the handler (vmentry.c: vmx_resume_cont()).
  */
-void vmx_exit_suspend(struct vmx_cpu *v)
+void vmx_exit_suspend_begin(struct vmx_cpu *v)
 {
 	complete_exit(v, true);
 	v->regs = NULL;
@@ -582,5 +582,4 @@ void vmx_exit_suspend(struct vmx_cpu *v)
 	v->suspended = true;
 	v->cont_miss = 0;
 	v->cont_thread = vmx_thread_id();
-	vmx_switch_to_host(v);
 }

@@ -15,6 +15,7 @@
 
 #include <stddef.h>
 
+#include "silicon/fiber.h"
 #include "silicon/silicon.h"
 #include "silicon/vmcs.h"
 #include "silicon/vmx_api.h"
@@ -237,14 +238,10 @@ struct vmx_cpu {
 	 * with the run suspended in the instruction's handler (@suspended),
 	 * and the next VMRESUME that continues right after that instruction,
 	 * on the same thread, goes on in the handler instead of unwinding and
-	 * re-entering the run.  @core_sp/@host_sp: the stack pointers saved
-	 * by the last switch away from each side; @on_core: the run is on
-	 * this stack (so an exit may suspend it).
+	 * re-entering the run.  @fib: the stack and the switch (fiber.h);
+	 * @on_core: the run is on this stack (so an exit may suspend it).
 	 */
-	void *cstack;
-	void *core_sp, *host_sp;
-	const void *host_bottom;	/* ASan builds: the host stack's bounds */
-	size_t host_size;
+	struct fiber fib;
 	bool on_core, suspended;
 	unsigned long cont_thread;	/* vmx_thread_id() of the suspending thread */
 	/*
@@ -259,24 +256,9 @@ struct vmx_cpu {
 	u32 enter_result;
 };
 
-/*
- * vmx_run.c: push the callee-saved registers, store the stack pointer in
- * *@save, continue on @to (a pointer an earlier switch stored, or the
- * processor stack's first frame).
- */
-__attribute__((visibility("hidden"))) void vmx_stack_switch(void **save, void *to);
-
 #define VMX_CSTACK_SIZE (512u << 10)
 #define VMX_CSTACK_GUARD 4096u
 
-#if defined(__SANITIZE_ADDRESS__)
-/* ASan's fiber annotations: it tracks which stack is current. */
-void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom, size_t size);
-void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_old,
-				     size_t *size_old);
-#endif
-
-/* From the host's stack to the processor's; back here at the next switch to the host. */
 /*
  * The calling thread, as an address of its own TLS (unique among live
  * threads, like pthread_self(), without a call): the handler's frames
@@ -288,31 +270,14 @@ static __always_inline unsigned long vmx_thread_id(void)
 	return (unsigned long)&vmx_this_port;
 }
 
-static inline void vmx_switch_to_core(struct vmx_cpu *v)
+static __always_inline void vmx_switch_to_core(struct vmx_cpu *v)
 {
-#if defined(__SANITIZE_ADDRESS__)
-	void *fake = NULL;
-
-	__sanitizer_start_switch_fiber(&fake, v->cstack, VMX_CSTACK_SIZE);
-	vmx_stack_switch(&v->host_sp, v->core_sp);
-	__sanitizer_finish_switch_fiber(fake, NULL, NULL);
-#else
-	vmx_stack_switch(&v->host_sp, v->core_sp);
-#endif
+	fiber_to_core(&v->fib);
 }
 
-/* From the processor's stack to the host's (whose bounds the last switch to the core noted). */
-static inline void vmx_switch_to_host(struct vmx_cpu *v)
+static __always_inline void vmx_switch_to_host(struct vmx_cpu *v)
 {
-#if defined(__SANITIZE_ADDRESS__)
-	void *fake = NULL;
-
-	__sanitizer_start_switch_fiber(&fake, v->host_bottom, v->host_size);
-	vmx_stack_switch(&v->core_sp, v->host_sp);
-	__sanitizer_finish_switch_fiber(fake, &v->host_bottom, &v->host_size);
-#else
-	vmx_stack_switch(&v->core_sp, v->host_sp);
-#endif
+	fiber_to_host(&v->fib);
 }
 
 /*
@@ -446,7 +411,12 @@ __attribute__((noreturn)) void vmx_exit_now(struct vmx_cpu *v, const struct vmx_
 void vmx_exit_pending(struct vmx_cpu *v, const struct vmx_exit_info *x);
 void vmx_complete_exit(struct vmx_cpu *v);
 /* The same for an exit taken in place (the core keeps its non-root view: nonroot_kept). */
-void vmx_exit_suspend(struct vmx_cpu *v);
+void vmx_exit_suspend_begin(struct vmx_cpu *v);
+static __always_inline void vmx_exit_suspend(struct vmx_cpu *v)
+{
+	vmx_exit_suspend_begin(v);
+	vmx_switch_to_host(v);
+}
 
 /*
  * STEP 1 (28.2) for an instruction exit with no interruption information,

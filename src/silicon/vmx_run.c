@@ -43,8 +43,8 @@ void vmx_cpu_destroy(struct vmx_cpu *v)
 	if (vmx_this_cpu() == v)
 		vmx_cpu_bind(NULL);
 	cpu_destroy(v->cpu);
-	if (v->cstack)
-		munmap((u8 *)v->cstack - VMX_CSTACK_GUARD, VMX_CSTACK_SIZE + VMX_CSTACK_GUARD);
+	if (v->fib.stack)
+		munmap((u8 *)v->fib.stack - VMX_CSTACK_GUARD, VMX_CSTACK_SIZE + VMX_CSTACK_GUARD);
 	free(v);
 }
 
@@ -265,7 +265,7 @@ run:
 }
 
 /*
- * ---- the processor's stack (vmx_cpu.h: cstack) ----
+ * ---- the processor's stack (fiber.h) ----
  *
  * A VM exit is the processor returning to the host; nothing says the
  * processor's own execution state must be unwound for it.  The guest runs
@@ -286,37 +286,15 @@ run:
 void __asan_unpoison_memory_region(const volatile void *addr, size_t size);
 #endif
 
-/* vmx_stack_switch() (vmx_cpu.h) and the first frame's return address. */
+/* The first frame's address to go on at (fiber_switch()), the processor in the slot above. */
 __attribute__((visibility("hidden"))) void vmx_core_tramp(void);
 __asm__(".text\n"
-	".p2align 4\n"
-	".globl vmx_stack_switch\n"
-	".hidden vmx_stack_switch\n"
-	".type vmx_stack_switch, @function\n"
-	"vmx_stack_switch:\n"
-	"	push %rbp\n"
-	"	push %rbx\n"
-	"	push %r12\n"
-	"	push %r13\n"
-	"	push %r14\n"
-	"	push %r15\n"
-	"	mov %rsp, (%rdi)\n"
-	"	mov %rsi, %rsp\n"
-	"	pop %r15\n"
-	"	pop %r14\n"
-	"	pop %r13\n"
-	"	pop %r12\n"
-	"	pop %rbx\n"
-	"	pop %rbp\n"
-	"	ret\n"
-	".size vmx_stack_switch, .-vmx_stack_switch\n"
-	/* The first frame returns here with the processor in %rbx. */
 	".p2align 4\n"
 	".globl vmx_core_tramp\n"
 	".hidden vmx_core_tramp\n"
 	".type vmx_core_tramp, @function\n"
 	"vmx_core_tramp:\n"
-	"	mov %rbx, %rdi\n"
+	"	pop %rdi\n"
 	"	call vmx_core_main\n"
 	"	ud2\n"
 	".size vmx_core_tramp, .-vmx_core_tramp\n");
@@ -326,20 +304,18 @@ __attribute__((visibility("hidden"), noreturn, used)) void vmx_core_main(struct 
 /* A fresh first frame: the next switch to the stack enters core_main(). */
 static void core_stack_reset(struct vmx_cpu *v)
 {
-	void **sp = (void **)((((uintptr_t)v->cstack + VMX_CSTACK_SIZE) & ~(uintptr_t)15) - 16);
+	void **sp = (void **)((((uintptr_t)v->fib.stack + VMX_CSTACK_SIZE) & ~(uintptr_t)15) - 16);
 
 #if defined(__SANITIZE_ADDRESS__)
 	/* the dropped frames' redzones */
-	__asan_unpoison_memory_region(v->cstack, VMX_CSTACK_SIZE);
+	__asan_unpoison_memory_region(v->fib.stack, VMX_CSTACK_SIZE);
 #endif
 
-	/* vmx_stack_switch() pops r15, r14, r13, r12, rbx, rbp, then returns: %rsp 16-aligned */
-	*--sp = (void *)vmx_core_tramp;
-	*--sp = NULL;		/* rbp */
-	*--sp = v;		/* rbx */
-	for (int n = 0; n < 4; n++)
-		*--sp = NULL;	/* r12-r15 */
-	v->core_sp = sp;
+	/* fiber_switch() pops the address and jumps there; %rsp is 16-aligned at the call */
+	sp -= 2;
+	sp[0] = (void *)vmx_core_tramp;
+	sp[1] = v;
+	v->fib.core_sp = sp;
 	v->suspended = false;
 	v->on_core = false;
 }
@@ -356,7 +332,9 @@ static int core_stack_alloc(struct vmx_cpu *v)
 		munmap(p, VMX_CSTACK_SIZE + VMX_CSTACK_GUARD);
 		return -1;
 	}
-	v->cstack = p + VMX_CSTACK_GUARD;
+	v->fib.stack = p + VMX_CSTACK_GUARD;
+	v->fib.size = VMX_CSTACK_SIZE;
+	v->cpu->fiber = &v->fib;
 	core_stack_reset(v);
 	return 0;
 }
@@ -364,7 +342,7 @@ static int core_stack_alloc(struct vmx_cpu *v)
 void vmx_core_main(struct vmx_cpu *v)
 {
 #if defined(__SANITIZE_ADDRESS__)
-	__sanitizer_finish_switch_fiber(NULL, &v->host_bottom, &v->host_size);
+	__sanitizer_finish_switch_fiber(NULL, &v->fib.host_bottom, &v->fib.host_size);
 #endif
 	for (;;) {
 		v->on_core = true;
@@ -403,7 +381,7 @@ u32 vmx_op_enter_slow(struct vmx_cpu *v, u64 *regs, bool launched)
 	/* Exits that cannot be taken in place lately: the caller's stack (vmx_cpu.h). */
 	if (v->cont_miss > 4 && (++v->cont_probe & 63))
 		return enter(v, regs, launched, false);
-	if (unlikely(!v->cstack) && core_stack_alloc(v))
+	if (unlikely(!v->fib.stack) && core_stack_alloc(v))
 		return enter(v, regs, launched, false);
 	v->enter_regs = regs;
 	v->enter_launched = launched;

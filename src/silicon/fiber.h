@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The logical processor's own stack, and the switch between it and the
+ * host's (vmx_run.c: "the processor's stack").  A VM exit taken in place
+ * leaves the core's run suspended on its stack and goes on on the host's;
+ * the next VMRESUME that continues after the exiting instruction switches
+ * back.
+ *
+ * The switch is a jump, not a call and a return.  A return that lands on
+ * the other stack is mispredicted, and so is every return after it that
+ * pops an entry the other side pushed on the return stack buffer: a side
+ * that returns j frames after the switch, then calls j frames deep before
+ * the next one, costs 2j mispredictions per round trip.  So the switch is
+ * inline, and the core parks where it has no frame of its own to return
+ * through (cpu.c run_block(): an exit at a block's end), which makes j = 0
+ * on the core's side.
+ */
+#ifndef SILICON_FIBER_H
+#define SILICON_FIBER_H
+
+#include <stddef.h>
+
+struct fiber {
+	void *stack;			/* the processor's stack (its lowest byte), or NULL */
+	size_t size;
+	void *core_sp, *host_sp;	/* saved by the last switch away from each side */
+	const void *host_bottom;	/* ASan builds: the host stack's bounds */
+	size_t host_size;
+};
+
+#if defined(__SANITIZE_ADDRESS__)
+/* ASan's fiber annotations: it tracks which stack is current. */
+void __sanitizer_start_switch_fiber(void **fake_stack_save, const void *bottom, size_t size);
+void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_old,
+				     size_t *size_old);
+#endif
+
+/*
+ * Store the stack pointer in *@save and go on on @to: a pointer an earlier
+ * switch stored, or a first frame (vmx_run.c core_stack_reset()).  Below
+ * the stack pointer a side keeps the address to go on at and its %rbp; the
+ * compiler saves every other register around the statement (they are all
+ * clobbered: the other side ran in between), and the red zone is stepped
+ * over.
+ */
+static inline __attribute__((always_inline)) void fiber_switch(void **save, void *to)
+{
+	__asm__ volatile("sub $128, %%rsp\n\t"
+			 "push %%rbp\n\t"
+			 "lea 1f(%%rip), %%rax\n\t"
+			 "push %%rax\n\t"
+			 "mov %%rsp, (%%rdi)\n\t"
+			 "mov %%rsi, %%rsp\n\t"
+			 "pop %%rax\n\t"
+			 "jmp *%%rax\n"
+			 "1:\n\t"
+			 "pop %%rbp\n\t"
+			 "add $128, %%rsp"
+			 : "+D"(save), "+S"(to)
+			 :
+			 : "rax", "rbx", "rcx", "rdx", "r8", "r9", "r10", "r11", "r12", "r13", "r14",
+			   "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
+			   "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15",
+			   "memory", "cc");
+}
+
+/* From the host's stack to the processor's; back here at the next switch to the host. */
+static inline __attribute__((always_inline)) void fiber_to_core(struct fiber *f)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	void *fake = NULL;
+
+	__sanitizer_start_switch_fiber(&fake, f->stack, f->size);
+	fiber_switch(&f->host_sp, f->core_sp);
+	__sanitizer_finish_switch_fiber(fake, NULL, NULL);
+#else
+	fiber_switch(&f->host_sp, f->core_sp);
+#endif
+}
+
+/* From the processor's stack to the host's (whose bounds the last switch to the core noted). */
+static inline __attribute__((always_inline)) void fiber_to_host(struct fiber *f)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	void *fake = NULL;
+
+	__sanitizer_start_switch_fiber(&fake, f->host_bottom, f->host_size);
+	fiber_switch(&f->core_sp, f->host_sp);
+	__sanitizer_finish_switch_fiber(fake, &f->host_bottom, &f->host_size);
+#else
+	fiber_switch(&f->core_sp, f->host_sp);
+#endif
+}
+
+#endif
