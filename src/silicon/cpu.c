@@ -565,7 +565,7 @@ static __always_inline u64 block_stop(const struct cpu *c, const struct block *b
  */
 static __always_inline void cpu_park(struct cpu *c)
 {
-	u64 k = (u64)(c->cont_insn - c->cur_block->insn);
+	u64 k = c->cur_block->n - 1u;	/* the exiting instruction is the last */
 
 	c->park = false;
 	c->icount -= k + 1;
@@ -589,7 +589,7 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 		&&L25, &&L26, &&L27, &&L28, &&L29, &&L30, &&L31, &&L32, &&L33, &&L34, &&L35, &&L36,
 		&&L37, &&L38, &&L39, &&L40, &&L41, &&L42, &&L43, &&L44, &&L45, &&L46, &&L47, &&L48,
 	};
-	const void *full = steps[end - b->insn];
+	const void *full = steps[b->ndisp];
 	u64 stop = block_stop(c, b);
 	u64 base = c->s.rip - start->off;
 	struct block *nb;
@@ -697,10 +697,10 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 		if (c->icount >= stop)
 			return b;
 		b = nb;
-		end = b->insn + (b->fused ? b->n - 1 : b->n);
+		end = b->insn + b->ndisp;
 		c->cur_block = b;
 		c->run_end = end;
-		full = steps[end - b->insn];
+		full = steps[b->ndisp];
 	}
 }
 #undef STEP
@@ -738,7 +738,7 @@ static struct block *resume(struct cpu *c)
 		return NULL;
 	at = &b->insn[c->resume_k];
 	/* a fused pair runs from its first half (run_loop()) */
-	end = b->insn + (b->fused ? b->n - 1 : b->n);
+	end = b->insn + b->ndisp;
 	if (c->s.rip == base + at->off + at->len)
 		at++;
 	else if (c->s.rip != base + at->off)
@@ -759,7 +759,7 @@ static struct block *resume(struct cpu *c)
 			nb = b->link[1];
 		if (!nb || c->icount >= block_stop(c, nb))
 			return b;
-		end = nb->insn + (nb->fused ? nb->n - 1 : nb->n);
+		end = nb->insn + nb->ndisp;
 		c->cur_block = nb;
 		c->run_end = end;
 		return run_block(c, nb, nb->insn, end);

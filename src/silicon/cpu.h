@@ -750,6 +750,7 @@ struct block {
 	u32 mode;
 	u32 slot, gen;		/* code-page generation check */
 	u16 n;
+	u16 ndisp;		/* handlers a whole pass dispatches: n, n - 1 if fused */
 	u16 bytes;		/* length of the code it covers */
 	bool cached;
 	/*

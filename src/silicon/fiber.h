@@ -38,15 +38,20 @@ void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_
 /*
  * Store the stack pointer in *@save and go on on @to: a pointer an earlier
  * switch stored, or a first frame (vmx_run.c core_stack_reset()).  Below
- * the stack pointer a side keeps the address to go on at and its %rbp; the
- * compiler saves every other register around the statement (they are all
- * clobbered: the other side ran in between), and the red zone is stepped
- * over.
+ * the stack pointer a side keeps the callee-saved registers and, last, the
+ * address to go on at; the other registers are clobbered as by a call, so
+ * the compiler keeps what lives across the switch where it would keep it
+ * across a call.  The red zone is stepped over.
  */
 static inline __attribute__((always_inline)) void fiber_switch(void **save, void *to)
 {
 	__asm__ volatile("sub $128, %%rsp\n\t"
 			 "push %%rbp\n\t"
+			 "push %%rbx\n\t"
+			 "push %%r12\n\t"
+			 "push %%r13\n\t"
+			 "push %%r14\n\t"
+			 "push %%r15\n\t"
 			 "lea 1f(%%rip), %%rax\n\t"
 			 "push %%rax\n\t"
 			 "mov %%rsp, (%%rdi)\n\t"
@@ -54,14 +59,18 @@ static inline __attribute__((always_inline)) void fiber_switch(void **save, void
 			 "pop %%rax\n\t"
 			 "jmp *%%rax\n"
 			 "1:\n\t"
+			 "pop %%r15\n\t"
+			 "pop %%r14\n\t"
+			 "pop %%r13\n\t"
+			 "pop %%r12\n\t"
+			 "pop %%rbx\n\t"
 			 "pop %%rbp\n\t"
 			 "add $128, %%rsp"
 			 : "+D"(save), "+S"(to)
 			 :
-			 : "rax", "rbx", "rcx", "rdx", "r8", "r9", "r10", "r11", "r12", "r13", "r14",
-			   "r15", "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7",
-			   "xmm8", "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15",
-			   "memory", "cc");
+			 : "rax", "rcx", "rdx", "r8", "r9", "r10", "r11", "xmm0", "xmm1", "xmm2",
+			   "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
+			   "xmm12", "xmm13", "xmm14", "xmm15", "memory", "cc");
 }
 
 /* From the host's stack to the processor's; back here at the next switch to the host. */

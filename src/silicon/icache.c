@@ -152,6 +152,7 @@ static struct block *decode_split(struct cpu *c, u64 lin, u64 gpa)
 	b->rip = c->s.rip;
 	b->mode = c->mode & MODE_KEY;
 	b->n = 1;
+	b->ndisp = 1;
 	b->fused = false;
 	b->bytes = (u16)len;
 	b->cached = false;
@@ -258,6 +259,7 @@ static struct block *decode_block(struct cpu *c, u64 lin, u64 gpa, u8 *page, u32
 	b->rip = c->s.rip;
 	b->mode = c->mode & MODE_KEY;
 	b->n = (u16)n;
+	b->ndisp = (u16)(b->fused ? n - 1 : n);
 	b->bytes = (u16)(off - (lin & 0xfff));
 	b->cached = true;
 	b->slot = slot;
