@@ -193,14 +193,19 @@ static __always_inline bool insn_exit_cont(struct cpu *c, const struct insn *i, 
 
 	vmx_exit_insn_direct(v, reason, qual, i->len, info);
 	c->exit_insn = i;
-	/* on_core: the run is on the processor's stack (vmx_run.c), not the caller's */
-	if (!v->on_core || !cpu_exit_prepare_cont(c))
+	/*
+	 * on_core: the run is on the processor's stack (vmx_run.c), not the
+	 * caller's.  At the block's end the block loop parks the run (cpu.c),
+	 * this handler returned.
+	 */
+	if (!v->on_core)
 		cpu_exit_now(c, CPU_EXIT_VMEXIT);
-	/* At the block's end the block loop parks the run (cpu.c), this handler returned. */
-	if (cpu_exit_park(c, i)) {
+	if (cpu_exit_prepare_park(c, i)) {
 		vmx_exit_suspend_begin(v);
 		return true;
 	}
+	if (!cpu_exit_prepare_cont(c))
+		cpu_exit_now(c, CPU_EXIT_VMEXIT);
 	insn_exit_suspend(c, v);
 	return true;
 }
