@@ -540,22 +540,6 @@ static __always_inline u64 block_stop(const struct cpu *c, const struct block *b
 }
 
 /*
- * Run block @b from @start (its first instruction, or where resume()
- * goes on) to @end (where its dispatch stops, before a fused pair's
- * second half), then again while it branches back to its own start, or
- * on into a block it is linked to, while nothing is pending.  Kept apart
- * from run_loop() so that its few live values stay in registers across
- * the handler calls.  Return: the last block run (for chaining).
- *
- * RIP is set from the block start before each handler (no dependency chain
- * through memory); after the last one it advances by that insn's length,
- * which also completes a branch's set_rip().  The handlers are called from
- * an unrolled sequence entered at the number of instructions to run
- * (computed goto; no loop test per instruction, one call site per
- * position); a write to the block's own code makes the next insn
- * op_smc_stop() (icache.c), which leaves the block there.
- */
-/*
  * Switch to the host for the exit cpu_exit_prepare_park() left due, from the
  * frame of the block loop; back here when a VMRESUME goes on after the
  * exiting instruction (vmentry.c vmx_resume_cont()).  The block's pass has
@@ -573,6 +557,23 @@ static __always_inline void cpu_park(struct cpu *c)
 	c->icount += k;
 }
 
+/*
+ * Run block @b from @start (its first instruction, or where resume()
+ * goes on) to @end (where its dispatch stops, before a fused pair's
+ * second half), then again while it branches back to its own start, or
+ * on into a block it is linked to, while nothing is pending.  Kept apart
+ * from run_loop() so that its few live values stay in registers across
+ * the handler calls.  Return: the last block run (for chaining).
+ *
+ * RIP is set from the block start before each handler (no dependency chain
+ * through memory); after the last one it advances by that insn's length,
+ * which also completes a branch's set_rip().  The handlers are called from
+ * an unrolled sequence entered at the number of instructions to run
+ * (computed goto; no loop test per instruction, one call site per
+ * position); a write to the block's own code makes the next insn
+ * op_smc_stop() (icache.c), which leaves the block there.  An exit at
+ * the block's end is parked here (cpu_park()), in this frame.
+ */
 #define STEP(k)								\
 	do {								\
 		const struct insn *i_ = end - (k);			\

@@ -278,9 +278,13 @@ run:
  * entry, no event, same TLB context, nothing pending in the core, the
  * block's code still valid - makes the entry (vmx_resume_fast()) and
  * switches back: the handler returns as if the instruction had completed
- * and the block goes on.  Any other VMLAUNCH/VMRESUME drops the suspended
- * frames (the exit bookkeeping they would have done is done) and starts
- * over at core_main() on the same stack.
+ * and the block goes on.  An exit at a block's end (IN, OUT, HLT, CPUID
+ * end theirs) is suspended one level up: its handler returns and the
+ * block loop switches (cpu.c cpu_park()), so that no frame is returned
+ * through after either switch (fiber.h says why that matters).  Any other
+ * VMLAUNCH/VMRESUME drops the suspended frames (the exit bookkeeping they
+ * would have done is done) and starts over at core_main() on the same
+ * stack.
  */
 #if defined(__SANITIZE_ADDRESS__)
 void __asan_unpoison_memory_region(const volatile void *addr, size_t size);
