@@ -56,8 +56,23 @@ struct kvm_x86_ops {
 extern struct kvm_x86_ops kvm_x86_ops;
 extern struct kvm_x86_ops vt_x86_ops;	/* vmx/main.c */
 
-/* Calls go through one table, filled once by kvm_ops_update() (Linux: static calls). */
-#define kvm_x86_call(func) (kvm_x86_ops.func)
+/*
+ * The VMX backend's operations by name, vmx_<op> (vmx/vmx.c builds
+ * vt_x86_ops from the same list, so the two cannot differ).
+ */
+#define KVM_X86_OP(func) extern __typeof__(*((struct kvm_x86_ops *)0)->func) vmx_##func;
+#include "x86/kvm-x86-ops.h"
+
+/*
+ * kvm_x86_call(): KVM's are static calls, direct calls that
+ * kvm_ops_update() patches to the backend's functions.  Built with the VMX
+ * backend alone, userkvm writes that direct call down at build time: a
+ * call to vmx_<op>, no load of a pointer, no indirect branch.  The table
+ * stays the seam: kvm_ops_update() fills and checks it, optional ops are
+ * tested in it (kvm_x86_ops.get_exit_info), and a second backend (SVM,
+ * or TDX's vt_* wrappers) makes this the table's pointer again, or vt_##func.
+ */
+#define kvm_x86_call(func) vmx_##func
 
 int kvm_x86_vendor_init(void);
 

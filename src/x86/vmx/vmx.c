@@ -56,7 +56,7 @@ static void vmx_unbind(void);
 #define KVM_REQUIRED_VMX_VM_ENTRY	(VM_ENTRY_LOAD_IA32_EFER | VM_ENTRY_LOAD_DEBUG_CONTROLS)
 #define KVM_OPTIONAL_VMX_VM_ENTRY	(VM_ENTRY_LOAD_IA32_PAT)
 
-static int vmx_hardware_setup(void)
+int vmx_hardware_setup(void)
 {
 	struct vmx_cpu *lp = vmx_cpu_create();
 	int r;
@@ -142,7 +142,7 @@ static void init_vmcs(struct kvm_vcpu *vcpu)
 	vmx_set_constant_host_state();
 }
 
-static int vmx_vcpu_create(struct kvm_vcpu *vcpu)
+int vmx_vcpu_create(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = calloc(1, sizeof(*vmx));
 
@@ -181,7 +181,7 @@ fail:
 	return -EIO;
 }
 
-static void vmx_vcpu_free(struct kvm_vcpu *vcpu)
+void vmx_vcpu_free(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 
@@ -208,7 +208,7 @@ static void vmx_vcpu_free(struct kvm_vcpu *vcpu)
  * (rdtsc(), cpuid_count(), rdmsrl() of system and VM ioctls) must not find
  * a processor that another thread may run or free meanwhile.
  */
-static void vmx_vcpu_load(struct kvm_vcpu *vcpu)
+void vmx_vcpu_load(struct kvm_vcpu *vcpu)
 {
 	vmx_cpu_bind(to_vmx(vcpu)->lp);
 }
@@ -219,7 +219,7 @@ static void vmx_unbind(void)
 	vmx_cpu_bind(NULL);
 }
 
-static void vmx_sched_out(void)
+void vmx_sched_out(void)
 {
 	vmx_unbind();
 }
@@ -504,7 +504,7 @@ static void vmx_write_emulator_regs(struct kvm_vcpu *vcpu)
  * vmx_cache_reg() - KVM's cache_reg: read one register group into
  * vcpu->arch while the guest state stays in the VMCS.
  */
-static void vmx_cache_reg(struct kvm_vcpu *vcpu, int reg)
+void vmx_cache_reg(struct kvm_vcpu *vcpu, int reg)
 {
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 
@@ -528,7 +528,7 @@ static void vmx_cache_reg(struct kvm_vcpu *vcpu, int reg)
 }
 
 /* Write back the dirty register groups (after emulation, before VM entry, or a full cache). */
-static void vmx_write_dirty_regs(struct kvm_vcpu *vcpu)
+void vmx_write_dirty_regs(struct kvm_vcpu *vcpu)
 {
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 
@@ -548,7 +548,7 @@ static void vmx_write_dirty_regs(struct kvm_vcpu *vcpu)
  * exit handler is about to read or change it); the next VM entry writes it
  * back whole.
  */
-static void vmx_cache_guest_state(struct kvm_vcpu *vcpu)
+void vmx_cache_guest_state(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 
@@ -574,7 +574,7 @@ static __always_inline u64 vmx_get_exit_qual(struct kvm_vcpu *vcpu)
 	return vmx->exit_qualification;
 }
 
-static u64 vmx_get_segment_base(struct kvm_vcpu *vcpu, int seg)
+u64 vmx_get_segment_base(struct kvm_vcpu *vcpu, int seg)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 
@@ -591,7 +591,7 @@ static u64 vmx_get_segment_base(struct kvm_vcpu *vcpu, int seg)
 
 /* ---- events ---- */
 
-static bool vmx_interrupt_allowed(struct kvm_vcpu *vcpu)
+bool vmx_interrupt_allowed(struct kvm_vcpu *vcpu)
 {
 	u32 intr = to_vmx(vcpu)->state_in_hw ? to_vmx(vcpu)->guest_intr : vcpu->arch.interruptibility;
 
@@ -599,14 +599,14 @@ static bool vmx_interrupt_allowed(struct kvm_vcpu *vcpu)
 	       !(intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS));
 }
 
-static bool vmx_nmi_allowed(struct kvm_vcpu *vcpu)
+bool vmx_nmi_allowed(struct kvm_vcpu *vcpu)
 {
 	u32 intr = to_vmx(vcpu)->state_in_hw ? to_vmx(vcpu)->guest_intr : vcpu->arch.interruptibility;
 
 	return !(intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS | GUEST_INTR_STATE_NMI));
 }
 
-static void vmx_inject_irq(struct kvm_vcpu *vcpu, int vector)
+void vmx_inject_irq(struct kvm_vcpu *vcpu, int vector)
 {
 	u32 type = INTR_TYPE_EXT_INTR;
 
@@ -619,12 +619,12 @@ static void vmx_inject_irq(struct kvm_vcpu *vcpu, int vector)
 	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, (u32)vector | type | INTR_INFO_VALID_MASK);
 }
 
-static void vmx_inject_nmi(struct kvm_vcpu *vcpu)
+void vmx_inject_nmi(struct kvm_vcpu *vcpu)
 {
 	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 2 | INTR_TYPE_NMI_INTR | INTR_INFO_VALID_MASK);
 }
 
-static void vmx_inject_exception(struct kvm_vcpu *vcpu)
+void vmx_inject_exception(struct kvm_vcpu *vcpu)
 {
 	struct kvm_queued_exception *ex = &vcpu->arch.exception;
 	u32 info = ex->vector | INTR_INFO_VALID_MASK;
@@ -642,24 +642,24 @@ static void vmx_inject_exception(struct kvm_vcpu *vcpu)
 	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, info);
 }
 
-static void vmx_enable_irq_window(struct kvm_vcpu *vcpu)
+void vmx_enable_irq_window(struct kvm_vcpu *vcpu)
 {
 	vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_INTR_WINDOW_EXITING);
 }
 
-static void vmx_enable_nmi_window(struct kvm_vcpu *vcpu)
+void vmx_enable_nmi_window(struct kvm_vcpu *vcpu)
 {
 	vmcs_set_bits(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_NMI_WINDOW_EXITING);
 }
 
-static void vmx_flush_tlb_all(struct kvm_vcpu *vcpu)
+void vmx_flush_tlb_all(struct kvm_vcpu *vcpu)
 {
 	__invept(VMX_EPT_EXTENT_GLOBAL, 0, 0);
 	if (cpu_has_vmx_vpid(&vmcs_config))
 		__invvpid(VMX_VPID_EXTENT_ALL_CONTEXT, 0, 0);
 }
 
-static void vmx_vcpu_kick(struct kvm_vcpu *vcpu)
+void vmx_vcpu_kick(struct kvm_vcpu *vcpu)
 {
 	vmx_cpu_kick(to_vmx(vcpu)->lp);
 }
@@ -670,7 +670,7 @@ static void vmx_vcpu_kick(struct kvm_vcpu *vcpu)
  * completes it at the next KVM_RUN): STI/MOV SS blocking ends with it.
  */
 /* vmx_update_exception_bitmap(): #BP exits while userspace debugs with software breakpoints. */
-static void vmx_update_exception_bitmap(struct kvm_vcpu *vcpu)
+void vmx_update_exception_bitmap(struct kvm_vcpu *vcpu)
 {
 	u32 eb = 0;
 
@@ -737,7 +737,7 @@ static __always_inline int __vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu
 	return 1;
 }
 
-static int vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu)
+int vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu)
 {
 	return __vmx_skip_emulated_instruction(vcpu, false);
 }
@@ -933,7 +933,7 @@ static __always_inline bool vmx_fastpath_reenter(struct kvm_vcpu *vcpu)
 	return __vmx_fastpath_reenter(vcpu, READ_ONCE(kvm_trace_mask));
 }
 
-static enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
+enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	struct kvm_vcpu_arch *a = &vcpu->arch;
@@ -1068,7 +1068,7 @@ reenter_after_cpuid:
 	return fastpath;
 }
 
-static void vmx_get_exit_info(struct kvm_vcpu *vcpu, u32 *reason, u64 *info1, u64 *info2)
+void vmx_get_exit_info(struct kvm_vcpu *vcpu, u32 *reason, u64 *info1, u64 *info2)
 {
 	*reason = to_vmx(vcpu)->exit_reason;
 	*info1 = vmx_get_exit_qual(vcpu);
@@ -1258,7 +1258,7 @@ static int handle_ept_misconfig(struct kvm_vcpu *vcpu)
 	 * The MMIO access was made by an event's delivery (IDT, stack), not by
 	 * an instruction: KVM does not emulate event delivery, and emulating
 	 * the instruction at RIP would raise the event again, forever
-	 * (__vmx_handle_exit()'s KVM_INTERNAL_ERROR_DELIVERY_EV).
+	 * (vmx_handle_exit()'s KVM_INTERNAL_ERROR_DELIVERY_EV).
 	 */
 	if (vectoring & INTR_INFO_VALID_MASK) {
 		struct kvm_run *run = vcpu->run;
@@ -1341,7 +1341,7 @@ static int (*const kvm_vmx_exit_handlers[])(struct kvm_vcpu *vcpu) = {
 	[EXIT_REASON_INVVPID]			= handle_vmx_instruction,
 };
 
-static int __vmx_handle_exit(struct kvm_vcpu *vcpu, enum exit_fastpath_completion fastpath)
+int vmx_handle_exit(struct kvm_vcpu *vcpu, enum exit_fastpath_completion fastpath)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	u32 exit_reason = vmx->exit_reason;
@@ -1389,29 +1389,12 @@ static int __vmx_handle_exit(struct kvm_vcpu *vcpu, enum exit_fastpath_completio
 	return kvm_vmx_exit_handlers[basic](vcpu);
 }
 
+/*
+ * The VMX backend's operations, from the seam's list: op @func is
+ * vmx_<func> (Linux's vt_op(); kvm_x86_call() calls the same names).
+ */
 struct kvm_x86_ops vt_x86_ops = {
 	.name = "vmx",
-	.hardware_setup = vmx_hardware_setup,
-	.vcpu_create = vmx_vcpu_create,
-	.vcpu_free = vmx_vcpu_free,
-	.vcpu_load = vmx_vcpu_load,
-	.sched_out = vmx_sched_out,
-	.cache_guest_state = vmx_cache_guest_state,
-	.cache_reg = vmx_cache_reg,
-	.write_dirty_regs = vmx_write_dirty_regs,
-	.get_segment_base = vmx_get_segment_base,
-	.vcpu_run = vmx_vcpu_run,
-	.handle_exit = __vmx_handle_exit,
-	.skip_emulated_instruction = vmx_skip_emulated_instruction,
-	.interrupt_allowed = vmx_interrupt_allowed,
-	.nmi_allowed = vmx_nmi_allowed,
-	.inject_irq = vmx_inject_irq,
-	.inject_nmi = vmx_inject_nmi,
-	.inject_exception = vmx_inject_exception,
-	.enable_irq_window = vmx_enable_irq_window,
-	.enable_nmi_window = vmx_enable_nmi_window,
-	.flush_tlb_all = vmx_flush_tlb_all,
-	.vcpu_kick = vmx_vcpu_kick,
-	.update_exception_bitmap = vmx_update_exception_bitmap,
-	.get_exit_info = vmx_get_exit_info,
+#define KVM_X86_OP(func) .func = vmx_##func,
+#include "x86/kvm-x86-ops.h"
 };
