@@ -115,8 +115,28 @@ bool vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store)
 	 * made again.  Any other entry drops the handler and the run starts
 	 * over at the entry's RIP, as after an exit that unwound.
 	 */
-	if (!store || !mov_store || !v->on_core || !cpu_exit_prepare_cont(c))
+	if (!store || !mov_store || !v->on_core)
 		cpu_exit_now(c, CPU_EXIT_VMEXIT);
+	/*
+	 * In the middle of its block, the handler would suspend the run
+	 * inside its chain of frames (op_mov_store() -> ... -> here), and
+	 * return through them after the switch back: cut the block after
+	 * the store, so that its next exits are at the block's end, where
+	 * the block loop parks the run (cpu_exit_park()).  This exit unwinds
+	 * (the pass under way counts and dispatches the old block); the run
+	 * goes on at the next instruction (cpu.c resume(): the cut block's
+	 * end), where the rest becomes a block of its own.
+	 */
+	if (unlikely(i + 1 != b->insn + b->n) && c->fiber &&
+	    icache_cut_after(c, (struct block *)b, i))
+		cpu_exit_now(c, CPU_EXIT_VMEXIT);
+	if (!cpu_exit_prepare_cont(c))
+		cpu_exit_now(c, CPU_EXIT_VMEXIT);
+	/* At the block's end the block loop parks the run, once this handler returned. */
+	if (cpu_exit_park(c, i)) {
+		vmx_exit_suspend_begin(v);
+		return true;
+	}
 	vmx_exit_suspend(v);
 	cpu_cont_resume(c);
 	return true;
