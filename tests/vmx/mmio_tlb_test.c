@@ -226,6 +226,49 @@ static void mmio_tlb_smap(void)
 	CHECK_EQ(vmcs_readl(EXIT_QUALIFICATION), 0x6008);	/* the #PF's CR2 */
 }
 
+/*
+ * A misaligned CPL3 store to MMIO with CR0.AM set: exits while RFLAGS.AC
+ * is clear, the second time from the MMIO TLB (tlb.c's store fast path);
+ * with AC set the same store raises #AC before any translation is used,
+ * and with AC clear again it exits again.  Fails if the store fast path
+ * took the cached exit without the alignment check.
+ */
+static void mmio_tlb_ac(void)
+{
+	static const u8 code[] = {
+		0x89, 0x04, 0x25, 0x09, 0x60, 0x00, 0x00,	/* 0: mov [0x6009], eax */
+	};
+	u64 *p1;
+
+	setup(code, sizeof(code));
+	CHECK_EQ(__invept(VMX_EPT_EXTENT_CONTEXT, test_eptp(), 0), VMX_SUCCEED);
+	p1 = guest_paging(0x10000);
+	((u64 *)(mem + 0x10000))[0] |= 4;	/* U in every level for linear 0x1000 and 0x6000 */
+	((u64 *)(mem + 0x11000))[0] |= 4;
+	((u64 *)(mem + 0x12000))[0] |= 4;
+	p1[1] |= 4;
+	p1[6] |= 4;
+	vmcs_writel(GUEST_CR3, 0x10000);
+	CHECK(vmcs_readl(GUEST_CR0) & (1ul << 18), "CR0.AM");
+	/* CPL3: DPL 3 code and stack */
+	vmcs_write16(GUEST_CS_SELECTOR, 0x8 | 3);
+	vmcs_write32(GUEST_CS_AR_BYTES, 0xa0fb);
+	vmcs_write16(GUEST_SS_SELECTOR, 0x10 | 3);
+	vmcs_write32(GUEST_SS_AR_BYTES, 0xc0f3);
+	pte[6] = MMIO_SPTE;
+	vmcs_write32(EXCEPTION_BITMAP, 1u << 17);	/* #AC exits */
+	vmcs_writel(GUEST_RFLAGS, 2);
+	expect_misconfig(CODE, 0x6009);
+	expect_misconfig(CODE, 0x6009);
+	vmcs_writel(GUEST_RFLAGS, 2 | (1ul << 18));
+	vmcs_writel(GUEST_RIP, CODE);
+	CHECK_EQ(run(), EXIT_REASON_EXCEPTION_NMI);
+	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO) & 0xff, 17);
+	CHECK_EQ(vmcs_readl(GUEST_RIP), CODE);
+	vmcs_writel(GUEST_RFLAGS, 2);
+	expect_misconfig(CODE, 0x6009);
+}
+
 /* KVM's skip_emulated_instruction(): RIP += VM_EXIT_INSTRUCTION_LEN. */
 static void skip(void)
 {
@@ -308,6 +351,7 @@ int main(void)
 	RUN_TEST(mmio_tlb);
 	RUN_TEST(mmio_tlb_smap);
 	RUN_TEST(mmio_store_cut_count);
+	RUN_TEST(mmio_tlb_ac);
 	env_teardown(&env);
 	free(mem);
 	test_pages_free_all();
