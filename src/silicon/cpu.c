@@ -556,7 +556,7 @@ static __always_inline u64 block_stop(const struct cpu *c, const struct block *b
  * op_smc_stop() (icache.c), which leaves the block there.
  */
 /*
- * Switch to the host for the exit cpu_exit_park() left due, from the
+ * Switch to the host for the exit cpu_exit_prepare_park() left due, from the
  * frame of the block loop; back here when a VMRESUME goes on after the
  * exiting instruction (vmentry.c vmx_resume_cont()).  The block's pass has
  * counted all its instructions and advanced RIP past the last: the count
@@ -591,6 +591,8 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 	};
 	const void *full = steps[b->ndisp];
 	u64 stop = block_stop(c, b);
+	const u64 bend = c->budget_end;	/* set by run() only */
+	const bool soft = c->budget_soft;
 	u64 base = c->s.rip - start->off;
 	struct block *nb;
 
@@ -693,7 +695,13 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 			nb = b->link[1];
 		else
 			return b;
-		stop = block_stop(c, nb);
+		/*
+		 * block_stop() for a linked block (cached): under a soft budget
+		 * that is the budget's end, which @stop holds already (the
+		 * block linked from is cached too); run() alone sets both.
+		 */
+		if (!soft)
+			stop = bend >= nb->n ? bend - nb->n + 1 : 0;
 		if (c->icount >= stop)
 			return b;
 		b = nb;
@@ -788,7 +796,7 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 		u64 left;
 		u32 n, disp;
 
-		/* Not run_block()'s: not expected (cpu_exit_park()), but never skipped. */
+		/* Not run_block()'s: not expected (cpu_exit_prepare_park()), but never skipped. */
 		if (unlikely(c->park))
 			cpu_park(c);
 

@@ -294,7 +294,7 @@ struct cpu {
 	bool vmx_root;
 	void *vmx;
 	/*
-	 * An exit taken in place at the end of a block (cpu_exit_park()):
+	 * An exit taken in place at the end of a block (cpu_exit_prepare_park()):
 	 * the block loop switches to the host on @fiber, the processor's
 	 * stack (fiber.h; vmx_run.c allocates it), when the handler returns.
 	 */
@@ -812,22 +812,22 @@ extern u8 code_mark[1u << CODE_SLOTS_BITS];
 /* Bumped with any code_gen[] slot: links made before it are not trusted. */
 extern u32 code_wgen;
 
-static __always_inline bool cpu_exit_prepare_cont(struct cpu *c)
+/*
+ * Whether an exit from @b's run may be taken in place: budget_end ~0 and
+ * soft: the run of a VM entry without a timer (cpu_run_slice(c, 0)); a
+ * hook of non-root operation, so not the emulation assist's core
+ * (c->emul); not stepping, not in an interrupt shadow.
+ */
+static __always_inline bool cpu_exit_cont_ok(const struct cpu *c, const struct block *b)
 {
-	const struct block *b = c->cur_block;
-	const struct insn *i = c->exit_insn;
+	return b->cached && !(~c->budget_end | (u64)!c->budget_soft) &&
+	       !((c->s.rflags & CPU_FLAG_TF) | c->dbg_exec | c->dbg_data |
+		 (c->s.interruptibility & (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING)));
+}
 
-	/*
-	 * budget_end ~0 and soft: the run of a VM entry without a timer
-	 * (cpu_run_slice(c, 0)); a hook of non-root operation, so not the
-	 * emulation assist's core (c->emul).
-	 */
-	if (!b || !b->cached || (~c->budget_end | (u64)!c->budget_soft) ||
-	    (c->s.rflags & CPU_FLAG_TF) | c->dbg_exec | c->dbg_data |
-	    (c->s.interruptibility & (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING)) ||
-	    (uintptr_t)i - (uintptr_t)b->insn >= b->n * sizeof(*i) ||
-	    c->blk_base + i->off != c->s.rip)
-		return false;
+/* What the run goes on from after an exit taken in place at @i. */
+static __always_inline void cpu_exit_cont_note(struct cpu *c, const struct insn *i)
+{
 	c->exit_insn = NULL;
 	c->cont_insn = i;
 	c->cont_rip_next = c->s.rip + i->len;
@@ -836,27 +836,41 @@ static __always_inline bool cpu_exit_prepare_cont(struct cpu *c)
 	/* As finish() does at an exit; the instruction count waits (cpu_cont_drop()). */
 	c->s.rflags = cpu_get_flags(c);
 	c->lf_op = LF_NONE;
+}
+
+static __always_inline bool cpu_exit_prepare_cont(struct cpu *c)
+{
+	const struct block *b = c->cur_block;
+	const struct insn *i = c->exit_insn;
+
+	if (!b || !cpu_exit_cont_ok(c, b) ||
+	    (uintptr_t)i - (uintptr_t)b->insn >= b->n * sizeof(*i) ||
+	    c->blk_base + i->off != c->s.rip)
+		return false;
+	cpu_exit_cont_note(c, i);
 	return true;
 }
 
 /*
- * After cpu_exit_prepare_cont(): when @i is the last instruction of its
- * block and the run dispatched it as such (run_end), and the block does
- * not go back to its own start after it, the handler need not suspend the
- * run itself: it completes the exit and returns, and the block loop parks
- * the run at the block's end (cpu.c run_block()), where the core has no
- * frame above the loop's to return through after the switch (fiber.h).
- * Decode ends a block at each instruction that exits in place (IN, OUT,
- * CPUID, HLT), so that exits there are parked.  Return: true if so (the
- * park is due).
+ * cpu_exit_prepare_cont() for an exit the block loop parks: when @i is the
+ * last instruction of its block and the run dispatched it as such
+ * (run_end; the dispatch set RIP from the block's base), and the block
+ * does not go back to its own start after it, the handler need not
+ * suspend the run itself: it completes the exit and returns, and the
+ * block loop parks the run at the block's end (cpu.c run_block()), where
+ * the core has no frame above the loop's to return through after the
+ * switch (fiber.h).  Decode ends a block at each instruction that exits in
+ * place (IN, OUT, CPUID, HLT), so that exits there are parked.  Return:
+ * true if so (the park is due); false, nothing done, otherwise.
  */
-static __always_inline bool cpu_exit_park(struct cpu *c, const struct insn *i)
+static __always_inline bool cpu_exit_prepare_park(struct cpu *c, const struct insn *i)
 {
 	const struct block *b = c->cur_block;
 
-	if (i + 1 != c->run_end || c->run_end != b->insn + b->n || c->cont_rip_next == b->rip ||
-	    !c->fiber)
+	if (!b || i + 1 != c->run_end || c->run_end != b->insn + b->n || !c->fiber ||
+	    c->s.rip + i->len == b->rip || !cpu_exit_cont_ok(c, b))
 		return false;
+	cpu_exit_cont_note(c, i);
 	c->park = true;
 	return true;
 }

@@ -23,7 +23,7 @@
 #define T	DA_TERM
 
 #define ALU6 M | B, M, M | B, M, IB | B, IZ
-/* T: branches, and what exits in place (IN, OUT, HLT, CPUID: cpu.h cpu_exit_park()) */
+/* T: branches, and what exits in place (IN, OUT, HLT, CPUID: cpu.h cpu_exit_prepare_park()) */
 const u16 decode_attr0[256] = {
 	/* 00 */ ALU6, I64, I64 | T,
 	/* 08 */ ALU6, I64, 0,

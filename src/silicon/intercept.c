@@ -170,9 +170,21 @@ static __attribute__((noreturn)) void insn_exit(struct cpu *c, const struct insn
 }
 
 /*
+ * In the handler's frames: for an instruction that does not end its block
+ * (decode ends one at each of those below, so this is the rare way).
+ */
+static __attribute__((noinline)) void insn_exit_suspend(struct cpu *c, struct vmx_cpu *v)
+{
+	vmx_exit_suspend(v);
+	/* VMRESUME goes on here (vmx_op_enter()): the instruction is done, the block goes on. */
+	cpu_cont_resume(c);
+}
+
+/*
  * The same for an exit after which the instruction may be done by the
- * host (KVM skips it): taken in place when the run can go on in the
- * handler after VMRESUME (vmx_exit_suspend()), which then returns true.
+ * host (KVM skips it): taken in place when the run can go on after
+ * VMRESUME, which then returns true: parked at the block's end, or
+ * suspended in the handler (vmx_exit_suspend()).
  */
 static __always_inline bool insn_exit_cont(struct cpu *c, const struct insn *i, u32 reason, u64 qual,
 					   u32 info)
@@ -181,17 +193,20 @@ static __always_inline bool insn_exit_cont(struct cpu *c, const struct insn *i, 
 
 	vmx_exit_insn_direct(v, reason, qual, i->len, info);
 	c->exit_insn = i;
-	/* on_core: the run is on the processor's stack (vmx_run.c), not the caller's */
-	if (!v->on_core || !cpu_exit_prepare_cont(c))
+	/*
+	 * on_core: the run is on the processor's stack (vmx_run.c), not the
+	 * caller's.  At the block's end the block loop parks the run (cpu.c),
+	 * this handler returned.
+	 */
+	if (!v->on_core)
 		cpu_exit_now(c, CPU_EXIT_VMEXIT);
-	/* At the block's end the block loop parks the run (cpu.c), this handler returned. */
-	if (cpu_exit_park(c, i)) {
+	if (cpu_exit_prepare_park(c, i)) {
 		vmx_exit_suspend_begin(v);
 		return true;
 	}
-	vmx_exit_suspend(v);
-	/* VMRESUME goes on here (vmx_op_enter()): the instruction is done, the block goes on. */
-	cpu_cont_resume(c);
+	if (!cpu_exit_prepare_cont(c))
+		cpu_exit_now(c, CPU_EXIT_VMEXIT);
+	insn_exit_suspend(c, v);
 	return true;
 }
 
