@@ -100,7 +100,7 @@ bool vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store)
 	 * inside its chain of frames (op_mov_store() -> ... -> here), and
 	 * return through them after the switch back: cut the block after
 	 * the store, so that its next exits are at the block's end, where
-	 * the block loop parks the run (cpu_exit_park()).  This exit unwinds
+	 * the block loop parks the run (cpu_exit_prepare_park()).  This exit unwinds
 	 * (the pass under way counts and dispatches the old block); the run
 	 * goes on at the next instruction (cpu.c resume(): the cut block's
 	 * end), where the rest becomes a block of its own.
@@ -108,13 +108,13 @@ bool vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store)
 	if (unlikely(i + 1 != b->insn + b->n) && c->fiber &&
 	    icache_cut_after(c, (struct block *)b, i))
 		cpu_exit_now(c, CPU_EXIT_VMEXIT);
-	if (!cpu_exit_prepare_cont(c))
-		cpu_exit_now(c, CPU_EXIT_VMEXIT);
 	/* At the block's end the block loop parks the run, once this handler returned. */
-	if (cpu_exit_park(c, i)) {
+	if (cpu_exit_prepare_park(c, i)) {
 		vmx_exit_suspend_begin(v);
 		return true;
 	}
+	if (!cpu_exit_prepare_cont(c))
+		cpu_exit_now(c, CPU_EXIT_VMEXIT);
 	vmx_exit_suspend(v);
 	cpu_cont_resume(c);
 	return true;
