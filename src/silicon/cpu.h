@@ -795,6 +795,12 @@ bool alu_clears_cf(insn_fn fn);
 /* Leaves the block before this insn (a write to the block's own code, icache.c) */
 void op_smc_stop(struct cpu *c, const struct insn *i);
 struct block *icache_lookup(struct cpu *c);
+/*
+ * Cut cached block @b after its instruction @i (not in a pass of @b: the
+ * pass's end and count are @b's at its start): the rest is a block of its
+ * own at its RIP, decoded at the next look-up there (vmx_mmio.c).
+ */
+bool icache_cut_after(struct cpu *c, struct block *b, const struct insn *i);
 void icache_flush(struct cpu *c);
 int icache_init(struct cpu *c);
 void icache_free(struct cpu *c);

@@ -274,6 +274,28 @@ static struct block *decode_block(struct cpu *c, u64 lin, u64 gpa, u8 *page, u32
 }
 
 /*
+ * Make @b end after @i (cpu.h).  The marks of the instructions up to @i
+ * are those a decode ending there gives: what a block's end changes is
+ * the dead-flag walk, which meets @i's use of every flag either way (a
+ * memory access may fault or exit: insn_flags()), and the fused pair,
+ * which lies past @i.  Its links were made for the old end.  Return:
+ * false if not cut (not cached, or @i is the last or a fused pair's first).
+ */
+bool icache_cut_after(struct cpu *c, struct block *b, const struct insn *i)
+{
+	u32 n = (u32)(i - b->insn) + 1;
+
+	if (!b->cached || n >= b->ndisp)	/* a fused pair's first half is not cut from its second */
+		return false;
+	b->n = (u16)n;
+	b->ndisp = (u16)n;
+	b->fused = false;
+	b->bytes = (u16)(i->off + i->len);
+	b->link[0] = b->link[1] = NULL;
+	return true;
+}
+
+/*
  * The block at CS:RIP.  Fetch faults (#PF, #GP for the CS limit or a
  * non-canonical RIP) are raised here, before anything executes.
  */

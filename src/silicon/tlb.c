@@ -333,7 +333,36 @@ u64 mem_read_slow(struct cpu *c, u64 lin, int size, int kind)
 	return mmio_read(c, x.gpa, size);
 }
 
+static __attribute__((noinline)) void mem_write_slow_full(struct cpu *c, u64 lin, int size,
+							  u64 val, int kind);
+
+/*
+ * The store of a device driver in VMX non-root operation, again and again
+ * to the same MMIO page: a hit in the MMIO TLB whose EPT entry is still a
+ * misconfiguration, found before anything else is set up (what
+ * mem_write_slow_full() checks first is off: emulation, data breakpoints,
+ * alignment checks; one page), and the exit in a tail call.  Anything else
+ * goes the full way, which finds the same.
+ */
 void mem_write_slow(struct cpu *c, u64 lin, int size, u64 val, int kind)
+{
+	const struct tlb_entry *e = mmio_slot(c, lin, kind);
+
+	if (likely(kind == ACC_W && c->vmx_nonroot && !c->emul && !(c->dbg_data | c->ac_check) &&
+		   (lin & 0xfff) + size <= 4096 && e->tag == (lin & ~(u64)0xfff) &&
+		   (e->gpa & MMIO_TLB_MISCONFIG))) {
+		u64 v = __atomic_load_n((const u64 *)e->addend, __ATOMIC_ACQUIRE);
+
+		/* writable without readable: KVM's MMIO entry (ept_entry_misconfigured()'s first test) */
+		if ((v & (VMX_EPT_READABLE_MASK | VMX_EPT_WRITABLE_MASK)) == VMX_EPT_WRITABLE_MASK) {
+			vmx_ept_misconfig_exit(c, (e->gpa & ~(u64)0xfff) | (lin & 0xfff), true);
+			return;
+		}
+	}
+	mem_write_slow_full(c, lin, size, val, kind);
+}
+
+static void mem_write_slow_full(struct cpu *c, u64 lin, int size, u64 val, int kind)
 {
 	struct xl x, x2;
 

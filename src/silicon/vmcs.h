@@ -202,7 +202,9 @@ static inline bool vmcs_field_checked_every_entry(u32 enc)
  *                       left in the core since the last exit
  * A control or guest field checked at every entry invalidates no check;
  * RFLAGS.VM decides which segment checks apply, so a change of it counts
- * as a change of the segments.  Host fields (which also need the pending
+ * as a change of the segments, and RFLAGS.AC whether the core checks
+ * alignment at CPL3 (cpu_ac_changed(), which the full entry's mode update
+ * calls: the fast one only copies RFLAGS).  Host fields (which also need the pending
  * host state written into the core first) are VMWRITE's slow path.
  */
 #define VMCS_DIRTY_CTLS		BIT(0)
@@ -217,7 +219,7 @@ static __always_inline u32 vmcs_write_dirty(u32 enc, u64 old, u64 new)
 	case VMCS_FIELD_TYPE_CONTROL:
 		return VMCS_DIRTY_CTLS | (every ? 0 : VMCS_DIRTY_CTL_HOST | VMCS_DIRTY_GUEST);
 	case VMCS_FIELD_TYPE_GUEST:
-		if (enc == GUEST_RFLAGS && ((old ^ new) & BIT_ULL(17)))
+		if (enc == GUEST_RFLAGS && ((old ^ new) & (BIT_ULL(17) | BIT_ULL(18))))
 			return VMCS_DIRTY_GUEST;
 		return every ? 0 : VMCS_DIRTY_GUEST;
 	case VMCS_FIELD_TYPE_HOST:

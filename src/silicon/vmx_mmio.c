@@ -43,7 +43,7 @@ u32 vmx_cur_insn_len(const struct cpu *c)
  * the host has emulated it, nothing of the handler remains to be done
  * after that write.
  */
-static bool insn_is_mov_store(const struct block *b, const struct insn *i)
+static __always_inline bool insn_is_mov_store(const struct block *b, const struct insn *i)
 {
 	if (i->map != 0 || !(i->flags & IF_MEM) || (b->fused && i == &b->insn[b->n - 2]))
 		return false;
@@ -56,23 +56,6 @@ static bool insn_is_mov_store(const struct block *b, const struct insn *i)
 	return false;
 }
 
-/*
- * The MOV store of a cached block whose EPT-misconfiguration exit this
- * thread saw last: a decoded instruction stays as it is in its block
- * until the core's block arena is recycled (icache_gen moves), so a
- * driver's store that exits again and again is found without the search
- * and the opcode tests.  Its handler is compared too (a block patched to
- * stop, op_smc_stop(), or a core and block made anew at the same
- * addresses do not pass for it).
- */
-static __thread struct {
-	const struct cpu *c;
-	const struct block *b;
-	const struct insn *i;
-	insn_fn fn;
-	u64 gen;
-} last_store;
-
 bool vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store)
 {
 	struct vmx_cpu *v = c->vmx;
@@ -80,21 +63,16 @@ bool vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store)
 	const struct insn *i;
 	bool mov_store;
 
-	if (b && b == last_store.b && c == last_store.c && c->icache_gen == last_store.gen &&
-	    (uintptr_t)last_store.i - (uintptr_t)b->insn < b->n * sizeof(*b->insn) &&
-	    c->blk_base + last_store.i->off == c->s.rip && last_store.i->fn == last_store.fn) {
-		i = last_store.i;
-		mov_store = true;
+	/*
+	 * A driver's store that exits again and again is the last of its
+	 * block (cut there at its first exit, below): found without the
+	 * search.
+	 */
+	if (likely(b) && (i = &b->insn[b->n - 1], c->blk_base + i->off == c->s.rip)) {
+		mov_store = b->cached && insn_is_mov_store(b, i);
 	} else {
 		i = cur_insn(c);
 		mov_store = i && b->cached && insn_is_mov_store(b, i);
-		if (mov_store) {
-			last_store.c = c;
-			last_store.b = b;
-			last_store.i = i;
-			last_store.fn = i->fn;
-			last_store.gen = c->icache_gen;
-		}
 	}
 
 	c->xlate_ctx = XLATE_NONE;
@@ -115,7 +93,27 @@ bool vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store)
 	 * made again.  Any other entry drops the handler and the run starts
 	 * over at the entry's RIP, as after an exit that unwound.
 	 */
-	if (!store || !mov_store || !v->on_core || !cpu_exit_prepare_cont(c))
+	if (!store || !mov_store || !v->on_core)
+		cpu_exit_now(c, CPU_EXIT_VMEXIT);
+	/*
+	 * In the middle of its block, the handler would suspend the run
+	 * inside its chain of frames (op_mov_store() -> ... -> here), and
+	 * return through them after the switch back: cut the block after
+	 * the store, so that its next exits are at the block's end, where
+	 * the block loop parks the run (cpu_exit_prepare_park()).  This exit unwinds
+	 * (the pass under way counts and dispatches the old block); the run
+	 * goes on at the next instruction (cpu.c resume(): the cut block's
+	 * end), where the rest becomes a block of its own.
+	 */
+	if (unlikely(i + 1 != b->insn + b->n) && c->fiber &&
+	    icache_cut_after(c, (struct block *)b, i))
+		cpu_exit_now(c, CPU_EXIT_VMEXIT);
+	/* At the block's end the block loop parks the run, once this handler returned. */
+	if (cpu_exit_prepare_park(c, i)) {
+		vmx_exit_suspend_begin(v);
+		return true;
+	}
+	if (!cpu_exit_prepare_cont(c))
 		cpu_exit_now(c, CPU_EXIT_VMEXIT);
 	vmx_exit_suspend(v);
 	cpu_cont_resume(c);

@@ -12,6 +12,8 @@
  */
 #include "../test.h"
 #include "vmx_util.h"
+#include "silicon/silicon.h"
+#include "silicon/vmx_cpu.h"
 
 #define MEM_SIZE (1u << 20)
 #define CODE 0x1000u
@@ -224,6 +226,121 @@ static void mmio_tlb_smap(void)
 	CHECK_EQ(vmcs_readl(EXIT_QUALIFICATION), 0x6008);	/* the #PF's CR2 */
 }
 
+/*
+ * A misaligned CPL3 store to MMIO with CR0.AM set: exits while RFLAGS.AC
+ * is clear, the second time from the MMIO TLB (tlb.c's store fast path);
+ * with AC set the same store raises #AC before any translation is used,
+ * and with AC clear again it exits again.  Fails if the store fast path
+ * took the cached exit without the alignment check.
+ */
+static void mmio_tlb_ac(void)
+{
+	static const u8 code[] = {
+		0x89, 0x04, 0x25, 0x09, 0x60, 0x00, 0x00,	/* 0: mov [0x6009], eax */
+	};
+	u64 *p1;
+
+	setup(code, sizeof(code));
+	CHECK_EQ(__invept(VMX_EPT_EXTENT_CONTEXT, test_eptp(), 0), VMX_SUCCEED);
+	p1 = guest_paging(0x10000);
+	((u64 *)(mem + 0x10000))[0] |= 4;	/* U in every level for linear 0x1000 and 0x6000 */
+	((u64 *)(mem + 0x11000))[0] |= 4;
+	((u64 *)(mem + 0x12000))[0] |= 4;
+	p1[1] |= 4;
+	p1[6] |= 4;
+	vmcs_writel(GUEST_CR3, 0x10000);
+	CHECK(vmcs_readl(GUEST_CR0) & (1ul << 18), "CR0.AM");
+	/* CPL3: DPL 3 code and stack */
+	vmcs_write16(GUEST_CS_SELECTOR, 0x8 | 3);
+	vmcs_write32(GUEST_CS_AR_BYTES, 0xa0fb);
+	vmcs_write16(GUEST_SS_SELECTOR, 0x10 | 3);
+	vmcs_write32(GUEST_SS_AR_BYTES, 0xc0f3);
+	pte[6] = MMIO_SPTE;
+	vmcs_write32(EXCEPTION_BITMAP, 1u << 17);	/* #AC exits */
+	vmcs_writel(GUEST_RFLAGS, 2);
+	expect_misconfig(CODE, 0x6009);
+	expect_misconfig(CODE, 0x6009);
+	vmcs_writel(GUEST_RFLAGS, 2 | (1ul << 18));
+	vmcs_writel(GUEST_RIP, CODE);
+	CHECK_EQ(run(), EXIT_REASON_EXCEPTION_NMI);
+	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO) & 0xff, 17);
+	CHECK_EQ(vmcs_readl(GUEST_RIP), CODE);
+	vmcs_writel(GUEST_RFLAGS, 2);
+	expect_misconfig(CODE, 0x6009);
+}
+
+/* KVM's skip_emulated_instruction(): RIP += VM_EXIT_INSTRUCTION_LEN. */
+static void skip(void)
+{
+	vmcs_writel(GUEST_RIP, vmcs_readl(GUEST_RIP) + vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
+}
+
+/*
+ * A store to MMIO in the middle of a loop body, each exit continued
+ * after the store (KVM emulated it and skipped it): the processor cuts
+ * the store's block after it at its first exit (vmx_mmio.c), and the next
+ * exits end the cut block, whose rest is a block of its own.  The guest's
+ * instruction count (the base of the preemption timer's and a budget's
+ * run) is what it is without a cut: every instruction but the stores the
+ * host completed, on the first pass, on a pass over the cut blocks, and
+ * with the page RAM again (the stores retire in the guest).  Fails if a
+ * cut block counts or dispatches other than its instructions.
+ */
+static void mmio_store_cut_count(void)
+{
+	static const u8 code[] = {
+		0xb9, 0x03, 0x00, 0x00, 0x00,			/* 0: mov ecx, 3 */
+		0x89, 0x04, 0x25, 0x08, 0x60, 0x00, 0x00,	/* 5: mov [0x6008], eax */
+		0xff, 0xc0,					/* 12: inc eax */
+		0xff, 0xc9,					/* 14: dec ecx */
+		0x75, 0xf3,					/* 16: jnz 5 */
+		0xf4,						/* 18: hlt */
+	};
+	struct cpu *c = env.lp->cpu;
+	u64 n0;
+
+	setup(code, sizeof(code));
+	CHECK_EQ(__invept(VMX_EPT_EXTENT_CONTEXT, test_eptp(), 0), VMX_SUCCEED);
+	guest_paging(0x10000);
+	vmcs_writel(GUEST_CR3, 0x10000);
+	/* RAM: the blocks decoded whole; 13 instructions before HLT's exit */
+	env.regs[RAX] = 0;
+	n0 = cpu_instructions(c);
+	expect_hlt(CODE, CODE + 18);
+	CHECK_EQ(cpu_instructions(c) - n0, 13);
+	CHECK_EQ(env.regs[RAX], 3);
+	CHECK_EQ(mem[0x6008], 2);
+	/* MMIO (KVM's zap and INVEPT), twice: the cuts, then the cut blocks */
+	pte[6] = MMIO_SPTE;
+	CHECK_EQ(__invept(VMX_EPT_EXTENT_CONTEXT, test_eptp(), 0), VMX_SUCCEED);
+	for (int pass = 0; pass < 2; pass++) {
+		env.regs[RAX] = 0;
+		n0 = cpu_instructions(c);
+		vmcs_writel(GUEST_RIP, CODE);
+		for (u64 k = 0; k < 3; k++) {
+			CHECK_EQ(run(), EXIT_REASON_EPT_MISCONFIG);
+			CHECK_EQ(vmcs_readl(GUEST_RIP), CODE + 5);
+			CHECK_EQ(vmcs_read64(GUEST_PHYSICAL_ADDRESS), 0x6008);
+			CHECK_EQ(vmcs_read32(VM_EXIT_INSTRUCTION_LEN), 7);
+			CHECK_EQ(env.regs[RAX], k);
+			skip();
+		}
+		CHECK_EQ(run(), EXIT_REASON_HLT);
+		CHECK_EQ(vmcs_readl(GUEST_RIP), CODE + 18);
+		CHECK_EQ(cpu_instructions(c) - n0, 10);
+		CHECK_EQ(env.regs[RAX], 3);
+	}
+	/* RAM again, through the cut blocks: 13 again, the stores in memory */
+	pte[6] = hva(mem + 0x6000) | 7 | MT_WB;
+	mem[0x6008] = 0;
+	env.regs[RAX] = 0;
+	n0 = cpu_instructions(c);
+	expect_hlt(CODE, CODE + 18);
+	CHECK_EQ(cpu_instructions(c) - n0, 13);
+	CHECK_EQ(env.regs[RAX], 3);
+	CHECK_EQ(mem[0x6008], 2);
+}
+
 int main(void)
 {
 	if (env_setup(&env)) {
@@ -233,6 +350,8 @@ int main(void)
 	mem = aligned_alloc(4096, MEM_SIZE);
 	RUN_TEST(mmio_tlb);
 	RUN_TEST(mmio_tlb_smap);
+	RUN_TEST(mmio_store_cut_count);
+	RUN_TEST(mmio_tlb_ac);
 	env_teardown(&env);
 	free(mem);
 	test_pages_free_all();
