@@ -594,7 +594,7 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 	u64 stop = block_stop(c, b);
 	const u64 bend = c->budget_end;	/* set by run() only */
 	const bool soft = c->budget_soft;
-	u64 base = c->s.rip - start->off;
+	u64 base = c->s.rip - start->off, rip;
 	struct block *nb;
 
 	_Static_assert(BLOCK_MAX_INSNS == 48, "run_block() unrolls 48 steps");
@@ -658,14 +658,15 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 	L3: STEP(3);
 	L2: STEP(2);
 	L1: STEP(1);
-		c->s.rip += end[-1].len;
+		rip = c->s.rip + end[-1].len;
+		c->s.rip = rip;
 		c->icount += b->n;
 		/*
 		 * A loop that branches back to its own start runs again
 		 * straight away while nothing is pending and nothing that a
 		 * link depends on changed.
 		 */
-		if (likely(c->s.rip == b->rip) && c->icount < stop &&
+		if (likely(rip == b->rip) && c->icount < stop &&
 		    !__atomic_load_n(&c->req, __ATOMIC_RELAXED) &&
 		    b->link_epoch == c->link_epoch &&
 		    b->link_wgen == __atomic_load_n(&code_wgen, __ATOMIC_RELAXED)) {
@@ -689,7 +690,8 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 			    b->link_wgen != __atomic_load_n(&code_wgen, __ATOMIC_RELAXED))
 				return b;
 		}
-		base = c->s.rip;
+		/* the run goes on at the (parked) exit's next instruction: RIP as the pass left it */
+		base = rip;
 		if (b->link[0] && b->link[0]->rip == base)
 			nb = b->link[0];
 		else if (b->link[1] && b->link[1]->rip == base)

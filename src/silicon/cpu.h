@@ -422,7 +422,8 @@ __attribute__((noreturn)) void cpu_exit_now(struct cpu *c, int reason);
  * it, where a new run resumes) and the suspended run is dropped.
  */
 void cpu_cont_drop(struct cpu *c);
-extern u32 code_wgen;
+/* icache.c; hidden: one RIP-relative load, no GOT entry, in the shared libraries too */
+extern u32 code_wgen __attribute__((visibility("hidden")));
 
 static __always_inline bool cpu_cont_valid(const struct cpu *c)
 {
@@ -807,10 +808,10 @@ void icache_free(struct cpu *c);
 
 /* Code-page tracking shared by every cpu (icache.c) */
 #define CODE_SLOTS_BITS 16
-extern u32 code_gen[1u << CODE_SLOTS_BITS];
-extern u8 code_mark[1u << CODE_SLOTS_BITS];
+extern u32 code_gen[1u << CODE_SLOTS_BITS] __attribute__((visibility("hidden")));
+extern u8 code_mark[1u << CODE_SLOTS_BITS] __attribute__((visibility("hidden")));
 /* Bumped with any code_gen[] slot: links made before it are not trusted. */
-extern u32 code_wgen;
+extern u32 code_wgen __attribute__((visibility("hidden")));
 
 /*
  * Whether an exit from @b's run may be taken in place: budget_end ~0 and
