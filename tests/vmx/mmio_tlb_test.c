@@ -286,6 +286,18 @@ static void skip(void)
  * with the page RAM again (the stores retire in the guest).  Fails if a
  * cut block counts or dispatches other than its instructions.
  */
+/* The loop below with its store to RAM: 13 instructions before HLT's exit, the stores in memory. */
+static void store_loop_ram(struct cpu *c)
+{
+	u64 n0 = cpu_instructions(c);
+
+	env.regs[RAX] = 0;
+	expect_hlt(CODE, CODE + 18);
+	CHECK_EQ(cpu_instructions(c) - n0, 13);
+	CHECK_EQ(env.regs[RAX], 3);
+	CHECK_EQ(mem[0x6008], 2);
+}
+
 static void mmio_store_cut_count(void)
 {
 	static const u8 code[] = {
@@ -303,13 +315,8 @@ static void mmio_store_cut_count(void)
 	CHECK_EQ(__invept(VMX_EPT_EXTENT_CONTEXT, test_eptp(), 0), VMX_SUCCEED);
 	guest_paging(0x10000);
 	vmcs_writel(GUEST_CR3, 0x10000);
-	/* RAM: the blocks decoded whole; 13 instructions before HLT's exit */
-	env.regs[RAX] = 0;
-	n0 = cpu_instructions(c);
-	expect_hlt(CODE, CODE + 18);
-	CHECK_EQ(cpu_instructions(c) - n0, 13);
-	CHECK_EQ(env.regs[RAX], 3);
-	CHECK_EQ(mem[0x6008], 2);
+	/* RAM: the blocks decoded whole */
+	store_loop_ram(c);
 	/* MMIO (KVM's zap and INVEPT), twice: the cuts, then the cut blocks */
 	pte[6] = MMIO_SPTE;
 	CHECK_EQ(__invept(VMX_EPT_EXTENT_CONTEXT, test_eptp(), 0), VMX_SUCCEED);
@@ -330,15 +337,10 @@ static void mmio_store_cut_count(void)
 		CHECK_EQ(cpu_instructions(c) - n0, 10);
 		CHECK_EQ(env.regs[RAX], 3);
 	}
-	/* RAM again, through the cut blocks: 13 again, the stores in memory */
+	/* RAM again, through the cut blocks */
 	pte[6] = hva(mem + 0x6000) | 7 | MT_WB;
 	mem[0x6008] = 0;
-	env.regs[RAX] = 0;
-	n0 = cpu_instructions(c);
-	expect_hlt(CODE, CODE + 18);
-	CHECK_EQ(cpu_instructions(c) - n0, 13);
-	CHECK_EQ(env.regs[RAX], 3);
-	CHECK_EQ(mem[0x6008], 2);
+	store_loop_ram(c);
 }
 
 int main(void)
