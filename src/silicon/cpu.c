@@ -592,8 +592,6 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 	};
 	const void *full = steps[b->ndisp];
 	u64 stop = block_stop(c, b);
-	const u64 bend = c->budget_end;	/* set by run() only */
-	const bool soft = c->budget_soft;
 	u64 base = c->s.rip - start->off, rip;
 	struct block *nb;
 
@@ -703,8 +701,8 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 		 * that is the budget's end, which @stop holds already (the
 		 * block linked from is cached too); run() alone sets both.
 		 */
-		if (!soft)
-			stop = bend >= nb->n ? bend - nb->n + 1 : 0;
+		if (!c->budget_soft)
+			stop = c->budget_end >= nb->n ? c->budget_end - nb->n + 1 : 0;
 		if (c->icount >= stop)
 			return b;
 		b = nb;
