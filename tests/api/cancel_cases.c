@@ -20,6 +20,7 @@
 #include <signal.h>
 #include <stdbool.h>
 #include <sched.h>
+#include <sys/wait.h>
 #include <time.h>
 
 #include "runutil.h"
@@ -299,4 +300,127 @@ KVM_CASE(cancel_async_disabled_spinning)
 	struct cancel_vcpu c = { .type = PTHREAD_CANCEL_ASYNCHRONOUS, .disable = true };
 
 	cancel_waits(t, &c, false, false);
+}
+
+/*
+ * fork(): the child has one thread, the one that forked; the others are
+ * gone from the shim's registry too, and a new thread of the child may get
+ * the stack (so the thread-local record) of one of them.  The parent has a
+ * thread that has run (so is in the registry) when it forks.  In the
+ * child a thread runs KVM_RUN once and ends, then the forking thread runs
+ * a halted vCPU and another thread cancels it (deferred): the cancel must
+ * wait for the kick, as in cancel_deferred_in_halt.  The child's exit
+ * status tells: 0 as it should, 2 the cancel acted inside KVM_RUN, 3 the
+ * thread was not cancelled, 14 (SIGALRM) it hung.
+ */
+struct fork_thread {
+	struct tguest *g;
+	pthread_t vcpu_thread;
+	int pipe[2];
+	long r;
+	volatile int in_run, after_run;
+};
+
+static void *fork_parent_fn(void *arg)
+{
+	struct fork_thread *p = arg;
+	char c;
+
+	p->g->run->immediate_exit = 1;
+	__atomic_store_n(&p->r, ioctl(p->g->vcpu, KVM_RUN, 0) ? -1 : 1, __ATOMIC_RELEASE);
+	p->g->run->immediate_exit = 0;
+	while (read(p->pipe[0], &c, 1) < 0 && errno == EINTR)
+		;
+	return NULL;
+}
+
+static void *fork_once_fn(void *arg)
+{
+	struct fork_thread *p = arg;
+
+	p->g->run->immediate_exit = 1;
+	p->r = ioctl(p->g->vcpu, KVM_RUN, 0);
+	p->g->run->immediate_exit = 0;
+	return NULL;
+}
+
+static void *fork_canceller_fn(void *arg)
+{
+	struct fork_thread *p = arg;
+	void *res = NULL;
+
+	while (!__atomic_load_n(&p->in_run, __ATOMIC_ACQUIRE))
+		sleep_ms(1);
+	sleep_ms(100);
+	pthread_cancel(p->vcpu_thread);
+	sleep_ms(300);
+	if (pthread_tryjoin_np(p->vcpu_thread, &res) == 0 || p->after_run)
+		_exit(2);
+	kick(p->g, p->vcpu_thread);
+	if (join_ms(p->vcpu_thread, &res, 10000) || res != PTHREAD_CANCELED || !p->after_run)
+		_exit(3);
+	_exit(0);
+}
+
+static void cancel_fork_child(struct tctx *t)
+{
+	struct sigaction sa = { .sa_handler = cancel_sig };
+	struct tctx ct = { .be = t->be };
+	struct fork_thread c = { 0 };
+	struct tguest g;
+	pthread_t th;
+
+	alarm(30);
+	sigaction(SIGUSR1, &sa, NULL);
+	if (!cancel_setup(&ct, &g, true, g_cli_hlt, sizeof(g_cli_hlt)))
+		_exit(4);
+	c.g = &g;
+	c.vcpu_thread = pthread_self();
+	pthread_create(&th, NULL, fork_once_fn, &c);
+	pthread_join(th, NULL);
+	pthread_create(&th, NULL, fork_canceller_fn, &c);
+	__atomic_store_n(&c.in_run, 1, __ATOMIC_RELEASE);
+	c.r = ioctl(g.vcpu, KVM_RUN, 0);
+	c.after_run = 1;
+	pthread_testcancel();
+	_exit(3);
+}
+
+KVM_CASE(cancel_after_fork)
+{
+	struct fork_thread p = { 0 };
+	struct tguest g;
+	int status = 0;
+	pthread_t th;
+	pid_t pid;
+
+	if (!cancel_setup(t, &g, false, g_lm_spin, g_lm_spin_end - g_lm_spin))
+		return;
+	p.g = &g;
+	if (pipe(p.pipe)) {
+		CHECK(0, "pipe");
+		return;
+	}
+	pthread_create(&th, NULL, fork_parent_fn, &p);
+	while (!__atomic_load_n(&p.r, __ATOMIC_ACQUIRE))
+		sleep_ms(1);		/* its KVM_RUN returned (-1 EINTR) */
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0)
+		cancel_fork_child(t);
+	CHECK(pid > 0, "fork");
+	if (pid > 0)
+		CHECK_EQ(waitpid(pid, &status, 0), pid);
+	t_printf(t, "child: %s %d", WIFSIGNALED(status) ? "signal" : "exit",
+		 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+	      "child: %s %d (exit 2: the cancel acted inside KVM_RUN, 3: no cancel, signal 14: it hung)",
+	      WIFSIGNALED(status) ? "signal" : "exit",
+	      WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+	if (write(p.pipe[1], "x", 1) != 1)
+		CHECK(0, "write");
+	pthread_join(th, NULL);
+	close(p.pipe[0]);
+	close(p.pipe[1]);
+	tg_destroy(&g);
 }
