@@ -230,7 +230,7 @@ static bool shim_pending_lost;			/* more than that: every newcomer is suspect */
 
 static pthread_key_t shim_key;
 static bool shim_key_ok;
-static bool shim_membarrier;	/* registered: the thread's side needs no fence */
+static bool shim_membarrier;	/* registered: runs need no fence (under the lock once set) */
 
 /* Resolved on first use too: another library's constructor may run before the shim's. */
 #define SHIM_REAL(name)								\

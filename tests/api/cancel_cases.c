@@ -185,8 +185,9 @@ KVM_CASE(cancel_async_in_run)
 		kick(&g, th);
 		pthread_join(th, &res);
 	}
-	t_printf(t, "result %s, after KVM_RUN %d, exit %s", res == PTHREAD_CANCELED ? "canceled" : "returned",
-		 c.after_run, tg_exit_name(g.run->exit_reason));
+	t_printf(t, "result %s, after KVM_RUN %d, exit %s",
+		 res == PTHREAD_CANCELED ? "canceled" : "returned", c.after_run,
+		 tg_exit_name(g.run->exit_reason));
 	CHECK(res == PTHREAD_CANCELED, "thread result %p", res);
 	CHECK(!c.after_run, "the thread went on after KVM_RUN (r %ld)", c.r);
 	CHECK(g.run->exit_reason == KVM_EXIT_INTR, "exit %s", tg_exit_name(g.run->exit_reason));
@@ -305,22 +306,27 @@ KVM_CASE(cancel_async_disabled_spinning)
 /*
  * fork(): the child has one thread, the one that forked; the others are
  * gone from the shim's registry too, and a new thread of the child may get
- * the stack (so the thread-local record) of one of them.  The parent has a
- * thread that has run (so is in the registry) when it forks.  In the
- * child a thread runs KVM_RUN once and ends, then the forking thread runs
- * a halted vCPU and another thread cancels it (deferred): the cancel must
- * wait for the kick, as in cancel_deferred_in_halt.  The child's exit
- * status tells: 0 as it should, 2 the cancel acted inside KVM_RUN, 3 the
- * thread was not cancelled, 14 (SIGALRM) it hung.
+ * the stack (so the thread-local record) of one of them.  In the parent
+ * thread F runs KVM_RUN once, then thread A does (both are in the
+ * registry, A last), then F forks.  In the child a thread runs KVM_RUN
+ * once and ends, then F runs a halted vCPU and another thread cancels it
+ * (deferred): the cancel must wait for the kick, as in
+ * cancel_deferred_in_halt.  (F, not the main thread: ASan mistakes the
+ * main thread's end by cancellation for a stack overflow.)  The child's
+ * exit status tells: 0 as it should, 2 the cancel acted inside KVM_RUN, 3
+ * the thread was not cancelled, 14 (SIGALRM) it hung.
  */
 struct fork_thread {
+	struct tctx *t;
 	struct tguest *g;
 	pthread_t vcpu_thread;
 	int pipe[2];
 	long r;
+	int status;
 	volatile int in_run, after_run;
 };
 
+/* One KVM_RUN (immediate_exit), then it waits for the pipe. */
 static void *fork_parent_fn(void *arg)
 {
 	struct fork_thread *p = arg;
@@ -386,41 +392,56 @@ static void cancel_fork_child(struct tctx *t)
 	_exit(3);
 }
 
-KVM_CASE(cancel_after_fork)
+/* F: registers, lets A register, forks. */
+static void *fork_thread_fn(void *arg)
 {
-	struct fork_thread p = { 0 };
-	struct tguest g;
-	int status = 0;
+	struct fork_thread *f = arg, a = { .g = f->g, .pipe = { f->pipe[0], f->pipe[1] } };
 	pthread_t th;
 	pid_t pid;
 
-	if (!cancel_setup(t, &g, false, g_lm_spin, g_lm_spin_end - g_lm_spin))
-		return;
-	p.g = &g;
-	if (pipe(p.pipe)) {
-		CHECK(0, "pipe");
-		return;
-	}
-	pthread_create(&th, NULL, fork_parent_fn, &p);
-	while (!__atomic_load_n(&p.r, __ATOMIC_ACQUIRE))
-		sleep_ms(1);		/* its KVM_RUN returned (-1 EINTR) */
+	f->g->run->immediate_exit = 1;
+	f->r = ioctl(f->g->vcpu, KVM_RUN, 0);
+	f->g->run->immediate_exit = 0;
+	pthread_create(&th, NULL, fork_parent_fn, &a);
+	while (!__atomic_load_n(&a.r, __ATOMIC_ACQUIRE))
+		sleep_ms(1);		/* A's KVM_RUN returned (-1 EINTR) */
 	fflush(NULL);
 	pid = fork();
 	if (pid == 0)
-		cancel_fork_child(t);
-	CHECK(pid > 0, "fork");
-	if (pid > 0)
-		CHECK_EQ(waitpid(pid, &status, 0), pid);
-	t_printf(t, "child: %s %d", WIFSIGNALED(status) ? "signal" : "exit",
-		 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	      "child: %s %d (exit 2: the cancel acted inside KVM_RUN, 3: no cancel, signal 14: it hung)",
-	      WIFSIGNALED(status) ? "signal" : "exit",
-	      WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
-	if (write(p.pipe[1], "x", 1) != 1)
-		CHECK(0, "write");
+		cancel_fork_child(f->t);
+	f->status = -1;
+	if (pid > 0 && waitpid(pid, &f->status, 0) != pid)
+		f->status = -1;
+	if (write(f->pipe[1], "x", 1) != 1)
+		f->status = -1;
 	pthread_join(th, NULL);
-	close(p.pipe[0]);
-	close(p.pipe[1]);
+	return NULL;
+}
+
+KVM_CASE(cancel_after_fork)
+{
+	struct fork_thread f = { .t = t };
+	struct tguest g;
+	pthread_t th;
+	int st;
+
+	if (!cancel_setup(t, &g, false, g_lm_spin, g_lm_spin_end - g_lm_spin))
+		return;
+	f.g = &g;
+	if (pipe(f.pipe)) {
+		CHECK(0, "pipe");
+		return;
+	}
+	pthread_create(&th, NULL, fork_thread_fn, &f);
+	pthread_join(th, NULL);
+	st = f.status;
+	t_printf(t, "child: %s %d", st == -1 ? "fork/wait failed" : WIFSIGNALED(st) ? "signal" : "exit",
+		 WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+	CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0,
+	      "child: %s %d (exit 2: the cancel acted inside KVM_RUN, 3: no cancel, signal 14: it hung)",
+	      st == -1 ? "fork/wait failed" : WIFSIGNALED(st) ? "signal" : "exit",
+	      WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+	close(f.pipe[0]);
+	close(f.pipe[1]);
 	tg_destroy(&g);
 }
