@@ -365,6 +365,8 @@ static void *fork_canceller_fn(void *arg)
 	kick(p->g, p->vcpu_thread);
 	if (join_ms(p->vcpu_thread, &res, 10000) || res != PTHREAD_CANCELED || !p->after_run)
 		_exit(3);
+	p->g->run->immediate_exit = 0;
+	tg_destroy(p->g);	/* every VM destroyed (tests/scripts/lifetime.sh counts) */
 	_exit(0);
 }
 
