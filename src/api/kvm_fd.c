@@ -557,8 +557,7 @@ static __attribute__((noinline)) long kvm_fd_ioctl_run_slow(int fd, unsigned lon
  * file and the vCPU stays live across the run (no call before it that
  * would keep @fd, @req and @arg in saved registers).
  */
-static __attribute__((noinline)) long kvm_fd_ioctl_run(int fd, unsigned long req,
-						       unsigned long arg)
+__attribute__((noinline)) long kvm_fd_ioctl_run(int fd, unsigned long req, unsigned long arg)
 {
 	struct kvm_file **slot = fd_slot(fd, false), *f;
 
@@ -607,7 +606,7 @@ int kvm_fd_vcpu_interrupt(int fd)
 	int r = 0;
 
 	if (!f)
-		return 0;
+		return -1;
 	if (f->kind == KVM_FILE_VCPU) {
 		kvm_vcpu_interrupt(f->priv);
 		r = 1;

@@ -61,8 +61,14 @@ void kvm_fd_dup(int oldfd, int newfd);
 
 long kvm_fd_ioctl(int fd, unsigned long req, unsigned long arg);
 /*
+ * kvm_fd_ioctl() for @req == KVM_RUN (the shim's hot path): one look-up of
+ * @fd; a descriptor that is not ours goes to the system with @req.
+ */
+long kvm_fd_ioctl_run(int fd, unsigned long req, unsigned long arg);
+/*
  * A signal for the thread in KVM_RUN on vCPU descriptor @fd: the run
- * returns -EINTR, as KVM_RUN does on a signal.  Return: 1 if @fd is a vCPU.
+ * returns -EINTR, as KVM_RUN does on a signal.  Return: 1 if @fd is a vCPU,
+ * 0 if it is another userkvm descriptor (/dev/kvm, a VM), -1 if not ours.
  */
 int kvm_fd_vcpu_interrupt(int fd);
 
