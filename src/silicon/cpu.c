@@ -539,6 +539,13 @@ static __always_inline u64 block_stop(const struct cpu *c, const struct block *b
 	return c->budget_end >= b->n ? c->budget_end - b->n + 1 : 0;
 }
 
+/* Links made from @b still hold: no TLB, mode or CS change, no code page written since. */
+static __always_inline bool links_hold(const struct cpu *c, const struct block *b)
+{
+	return b->link_epoch == c->link_epoch &&
+	       b->link_wgen == __atomic_load_n(&code_wgen, __ATOMIC_RELAXED);
+}
+
 /*
  * Switch to the host for the exit cpu_exit_prepare_park() left due, from the
  * frame of the block loop; back here when a VMRESUME goes on after the
@@ -665,9 +672,7 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 		 * link depends on changed.
 		 */
 		if (likely(rip == b->rip) && c->icount < stop &&
-		    !__atomic_load_n(&c->req, __ATOMIC_RELAXED) &&
-		    b->link_epoch == c->link_epoch &&
-		    b->link_wgen == __atomic_load_n(&code_wgen, __ATOMIC_RELAXED)) {
+		    !__atomic_load_n(&c->req, __ATOMIC_RELAXED) && links_hold(c, b)) {
 			/* = c->s.rip, without waiting for the store that just made it */
 			base = b->rip;
 			continue;
@@ -677,15 +682,12 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 		 * link), under the same conditions: the next block's whole
 		 * run must fit a hard budget, as at a block start there.
 		 */
-		if (unlikely(__atomic_load_n(&c->req, __ATOMIC_RELAXED) | c->park) ||
-		    b->link_epoch != c->link_epoch ||
-		    b->link_wgen != __atomic_load_n(&code_wgen, __ATOMIC_RELAXED)) {
+		if (unlikely(__atomic_load_n(&c->req, __ATOMIC_RELAXED) | c->park) || !links_hold(c, b)) {
 			/* An exit at the block's end: parked here, then on as after the block. */
 			if (!c->park)
 				return b;
 			cpu_park(c);
-			if (__atomic_load_n(&c->req, __ATOMIC_RELAXED) || b->link_epoch != c->link_epoch ||
-			    b->link_wgen != __atomic_load_n(&code_wgen, __ATOMIC_RELAXED))
+			if (__atomic_load_n(&c->req, __ATOMIC_RELAXED) || !links_hold(c, b))
 				return b;
 		}
 		/* the run goes on at the (parked) exit's next instruction: RIP as the pass left it */
@@ -753,7 +755,7 @@ static struct block *resume(struct cpu *c)
 	else if (c->s.rip != base + at->off)
 		return NULL;
 	/*
-	 * It ended the block (a branch ends one, INT1, a serializing instruction...): on into the
+	 * It ended the block (a branch, I/O, CPUID, HLT, a cut MMIO store...): on into the
 	 * block linked to it there, as run_block() goes on (else run_loop()
 	 * finds the block and links it).
 	 */
@@ -823,8 +825,7 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 		 * No code page was written anywhere since the link was made
 		 * (code_wgen), so the target's own generation needs no check.
 		 */
-		if (b && b->link_epoch == c->link_epoch &&
-		    b->link_wgen == __atomic_load_n(&code_wgen, __ATOMIC_RELAXED)) {
+		if (b && links_hold(c, b)) {
 			u64 rip = c->s.rip;
 			if (b->link[0] && b->link[0]->rip == rip)
 				nb = b->link[0];

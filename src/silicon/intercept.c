@@ -169,11 +169,7 @@ static __attribute__((noreturn)) void insn_exit(struct cpu *c, const struct insn
 	cpu_exit_now(c, CPU_EXIT_VMEXIT);
 }
 
-/*
- * In the handler's frames: for an instruction that does not end its block
- * (decode ends one at each of those below, so this is the rare way).
- */
-static __attribute__((noinline)) void insn_exit_suspend(struct cpu *c, struct vmx_cpu *v)
+__attribute__((noinline)) void vmx_exit_suspend_cont(struct cpu *c, struct vmx_cpu *v)
 {
 	vmx_exit_suspend(v);
 	/* VMRESUME goes on here (vmx_op_enter()): the instruction is done, the block goes on. */
@@ -183,8 +179,7 @@ static __attribute__((noinline)) void insn_exit_suspend(struct cpu *c, struct vm
 /*
  * The same for an exit after which the instruction may be done by the
  * host (KVM skips it): taken in place when the run can go on after
- * VMRESUME, which then returns true: parked at the block's end, or
- * suspended in the handler (vmx_exit_suspend()).
+ * VMRESUME (vmx_exit_in_place()), which then returns true.
  */
 static __always_inline bool insn_exit_cont(struct cpu *c, const struct insn *i, u32 reason, u64 qual,
 					   u32 info)
@@ -193,21 +188,10 @@ static __always_inline bool insn_exit_cont(struct cpu *c, const struct insn *i, 
 
 	vmx_exit_insn_direct(v, reason, qual, i->len, info);
 	c->exit_insn = i;
-	/*
-	 * on_core: the run is on the processor's stack (vmx_run.c), not the
-	 * caller's.  At the block's end the block loop parks the run (cpu.c),
-	 * this handler returned.
-	 */
+	/* on_core: the run is on the processor's stack (vmx_run.c), not the caller's */
 	if (!v->on_core)
 		cpu_exit_now(c, CPU_EXIT_VMEXIT);
-	if (cpu_exit_prepare_park(c, i)) {
-		vmx_exit_suspend_begin(v);
-		return true;
-	}
-	if (!cpu_exit_prepare_cont(c))
-		cpu_exit_now(c, CPU_EXIT_VMEXIT);
-	insn_exit_suspend(c, v);
-	return true;
+	return vmx_exit_in_place(c, v, i);
 }
 
 #define CTLS(c) (&vmx_of(c)->ctls)

@@ -6,6 +6,7 @@
 #ifndef SILICON_INTERCEPT_VMX_H
 #define SILICON_INTERCEPT_VMX_H
 
+#include "silicon/cpu.h"
 #include "silicon/vmx_cpu.h"
 
 bool vmx_io_exits(const struct vmx_ctls *c, u16 port, int size);
@@ -20,5 +21,29 @@ bool vmx_lmsw_exits(const struct vmx_ctls *c, u16 src);
 bool vmx_cr3_write_exits(const struct vmx_ctls *c, u64 val);
 u64 vmx_guest_tsc(const struct vmx_ctls *c, u64 host_tsc);
 u64 vmx_io_qual(u16 port, int size, bool in, bool string, bool rep, bool imm);
+
+/* vmx_exit_suspend() in the handler's frames, then the count as if the instruction completed. */
+void vmx_exit_suspend_cont(struct cpu *c, struct vmx_cpu *v);
+
+/*
+ * An instruction exit the run may go on after (the host completes the
+ * instruction), its information written (vmx_exit_insn_direct()), taken
+ * on the processor's stack (v->on_core) at @i: parked at @i's block end
+ * (the handler returns, and the block loop switches: cpu.c cpu_park()),
+ * else suspended in the handler's frames (the rare way: decode and the
+ * MMIO store's cut make such exits end their block), else taken by
+ * unwinding (cpu_exit_now()).  Return: true, the instruction is done.
+ */
+static __always_inline bool vmx_exit_in_place(struct cpu *c, struct vmx_cpu *v, const struct insn *i)
+{
+	if (cpu_exit_prepare_park(c, i)) {
+		vmx_exit_suspend_begin(v);
+		return true;
+	}
+	if (!cpu_exit_prepare_cont(c))
+		cpu_exit_now(c, CPU_EXIT_VMEXIT);
+	vmx_exit_suspend_cont(c, v);
+	return true;
+}
 
 #endif

@@ -569,10 +569,12 @@ void vmx_complete_exit(struct vmx_cpu *v)
 }
 
 /*
- * An exit taken in place (intercept.c: insn_exit_cont()): complete it with
- * the core's non-root view kept, leave the run suspended on the
- * processor's stack and switch to the host's.  Returns when a VMRESUME
- * goes on in the handler (vmentry.c: vmx_resume_cont()).
+ * An exit taken in place (intercept_vmx.h: vmx_exit_in_place()): complete
+ * it with the core's non-root view kept and mark the run suspended on the
+ * processor's stack; the caller then switches to the host's, in the
+ * handler (vmx_exit_suspend()) or in the block loop (cpu.c cpu_park()).
+ * The switch returns when a VMRESUME goes on (vmentry.c:
+ * vmx_resume_cont()).
  */
 void vmx_exit_suspend_begin(struct vmx_cpu *v)
 {

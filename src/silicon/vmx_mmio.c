@@ -15,6 +15,7 @@
  * it on bare metal).
  */
 #include "silicon/vmx_mmio.h"
+#include "silicon/intercept_vmx.h"
 #include "silicon/vmx_cpu.h"
 
 /* The instruction at RIP in the current block, NULL if not known. */
@@ -108,14 +109,5 @@ bool vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store)
 	if (unlikely(i + 1 != b->insn + b->n) && c->fiber &&
 	    icache_cut_after(c, (struct block *)b, i))
 		cpu_exit_now(c, CPU_EXIT_VMEXIT);
-	/* At the block's end the block loop parks the run, once this handler returned. */
-	if (cpu_exit_prepare_park(c, i)) {
-		vmx_exit_suspend_begin(v);
-		return true;
-	}
-	if (!cpu_exit_prepare_cont(c))
-		cpu_exit_now(c, CPU_EXIT_VMEXIT);
-	vmx_exit_suspend(v);
-	cpu_cont_resume(c);
-	return true;
+	return vmx_exit_in_place(c, v, i);
 }
