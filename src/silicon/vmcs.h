@@ -200,6 +200,10 @@ static inline bool vmcs_field_checked_every_entry(u32 enc)
  *  VMCS_DIRTY_CTL_HOST  the checks of the controls and host state (STEPs 2-3)
  *  VMCS_DIRTY_GUEST     the guest-state checks (STEP 4) and the guest state
  *                       left in the core since the last exit
+ *  VMCS_DIRTY_ENTRY     a guest field checked and loaded at every entry other
+ *                       than RIP (RSP, RFLAGS, interruptibility, activity,
+ *                       pending debug exceptions) no longer holds what the
+ *                       last exit saved (vmx_cpu.h: VMX_RESUME_CONT)
  * A control or guest field checked at every entry invalidates no check;
  * RFLAGS.VM decides which segment checks apply, so a change of it counts
  * as a change of the segments, and RFLAGS.AC whether the core checks
@@ -210,6 +214,7 @@ static inline bool vmcs_field_checked_every_entry(u32 enc)
 #define VMCS_DIRTY_CTLS		BIT(0)
 #define VMCS_DIRTY_CTL_HOST	BIT(1)
 #define VMCS_DIRTY_GUEST	BIT(2)
+#define VMCS_DIRTY_ENTRY	BIT(3)
 
 static __always_inline u32 vmcs_write_dirty(u32 enc, u64 old, u64 new)
 {
@@ -220,8 +225,11 @@ static __always_inline u32 vmcs_write_dirty(u32 enc, u64 old, u64 new)
 		return VMCS_DIRTY_CTLS | (every ? 0 : VMCS_DIRTY_CTL_HOST | VMCS_DIRTY_GUEST);
 	case VMCS_FIELD_TYPE_GUEST:
 		if (enc == GUEST_RFLAGS && ((old ^ new) & (BIT_ULL(17) | BIT_ULL(18))))
-			return VMCS_DIRTY_GUEST;
-		return every ? 0 : VMCS_DIRTY_GUEST;
+			return VMCS_DIRTY_GUEST | VMCS_DIRTY_ENTRY;
+		/* KVM writes RIP around nearly every entry: the entry compares it. */
+		if (enc == GUEST_RIP)
+			return 0;
+		return every ? VMCS_DIRTY_ENTRY : VMCS_DIRTY_GUEST;
 	case VMCS_FIELD_TYPE_HOST:
 		return VMCS_DIRTY_CTL_HOST;
 	default:

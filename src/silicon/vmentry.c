@@ -636,6 +636,9 @@ void vmx_cache_controls(struct vmx_ctls *c, const void *vmcs)
 		      VMX_TSC_SCALED : VMX_TSC_OFFSET;
 	c->ept = c->proc2 & SECONDARY_EXEC_ENABLE_EPT;
 	c->vpid_tagged = (c->proc2 & SECONDARY_EXEC_ENABLE_VPID) && c->vpid;
+	c->cont_ok = c->vpid_tagged && !(c->pin & PIN_BASED_VMX_PREEMPTION_TIMER) &&
+		     !(c->proc & (CPU_BASED_TPR_SHADOW | CPU_BASED_INTR_WINDOW_EXITING |
+				  CPU_BASED_NMI_WINDOW_EXITING));
 	c->msr_lists = vmcs_get32(vmcs, VM_EXIT_MSR_STORE_COUNT) |
 		       vmcs_get32(vmcs, VM_EXIT_MSR_LOAD_COUNT) |
 		       vmcs_get32(vmcs, VM_ENTRY_MSR_LOAD_COUNT);
@@ -998,8 +1001,11 @@ static __always_inline bool resume_fast(struct vmx_cpu *v, u64 *regs, bool cont)
 	u64 rip, rflags;
 	bool ia32e;
 
-	/* resume_ready: what the exit left holds, and no VMWRITE since (vmx_cpu.h). */
-	if (!v->resume_ready || v->port.dirty)
+	/*
+	 * resume_ready: what the exit left holds, and no VMWRITE since
+	 * (vmx_cpu.h) but to the fields checked below (VMCS_DIRTY_ENTRY).
+	 */
+	if (!v->resume_ready || (v->port.dirty & ~VMCS_DIRTY_ENTRY))
 		return false;
 	/* The controls are cached (ctls_valid): "IA-32e mode guest" as the exit saved it. */
 	ia32e = ctl->entry & VM_ENTRY_IA32E_MODE;
@@ -1033,7 +1039,8 @@ static __always_inline bool resume_fast(struct vmx_cpu *v, u64 *regs, bool cont)
 		return false;
 
 	/* STEP 5 (27.3.2.3-4): what changes at every exit; the rest is in the core. */
-	v->resume_ready = false;
+	v->resume_ready = 0;
+	v->port.dirty = 0;
 	v->regs = regs;
 	v->host_regs_pending = false;
 	v->guest_loaded = false;
@@ -1092,9 +1099,32 @@ bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs, bool cont)
 u32 vmx_resume_cont(struct vmx_cpu *v, u64 *regs)
 {
 	struct cpu *c = v->cpu;
+	void *vmcs = v->port.vmcs;
 
-	if (!resume_fast(v, regs, true))
+	/*
+	 * VMX_RESUME_CONT (vmx_cpu.h): the exit made the checks on the fields
+	 * it saved, no VMWRITE but to GUEST_RIP changed one since, and RIP
+	 * goes on after the exiting instruction.  Of the loads only the
+	 * registers KVM keeps and RSP remain (the rest of resume_fast()'s
+	 * stores would write what the core holds: the exit left RFLAGS
+	 * computed, no event, no blocking, no timer, nothing injected).
+	 */
+	if (likely(v->resume_ready == (VMX_RESUME_READY | VMX_RESUME_CONT) && !v->port.dirty &&
+		   G(GUEST_RIP) == c->cont_rip_next)) {
+		struct cpu_state *s = &c->s;
+
+		v->resume_ready = 0;
+		v->regs = regs;
+		v->host_regs_pending = false;
+		v->guest_loaded = false;
+		memcpy(s->gpr, regs, sizeof(s->gpr));
+		s->gpr[4] = G(GUEST_RSP);
+		v->nonroot_kept = false;
+		v->guest_mode = true;
+		v->injecting = false;
+	} else if (!resume_fast(v, regs, true)) {
 		return vmx_op_enter_slow(v, regs, true);
+	}
 	v->suspended = false;
 	if (unlikely(!cpu_cont_valid(c)))
 		return vmx_cont_restart(v);

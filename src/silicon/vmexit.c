@@ -389,6 +389,7 @@ static __always_inline void leave_nonroot(struct vmx_cpu *v, struct cpu *c)
 void vmx_leave_kept_nonroot(struct vmx_cpu *v)
 {
 	v->nonroot_kept = false;
+	v->resume_ready &= ~VMX_RESUME_CONT;	/* it counts on the kept view */
 	if (v->cpu)
 		leave_nonroot(v, v->cpu);
 }
@@ -578,7 +579,28 @@ void vmx_complete_exit(struct vmx_cpu *v)
  */
 void vmx_exit_suspend_begin(struct vmx_cpu *v)
 {
+	struct cpu *c = v->cpu;
+	const struct cpu_state *s = &c->s;
+	u64 next = c->cont_rip_next;
+	bool ok;
+
 	complete_exit(v, true);
+	/*
+	 * VMX_RESUME_CONT (vmx_cpu.h): the checks a VMRESUME would make on the
+	 * fields just saved, made now, when the core has them at hand.  The
+	 * exit saved pending debug exceptions as 0 (an instruction exit), and
+	 * the interruptibility and activity state as the core holds them
+	 * (both 0 here); RFLAGS has bit 1 set, the reserved bits clear, and
+	 * neither TF (the entry would ask for the boundary) nor VM (the
+	 * checks on virtual-8086 mode); the RIP after the instruction is
+	 * canonical in 64-bit mode, within 32 bits otherwise (27.3.1.4).  A
+	 * pending NMI makes the entry look at the boundary.
+	 */
+	ok = !(s->interruptibility | s->activity | s->nmi_pending) &&
+	     (s->rflags & (~0x3f7fd7ull | CPU_FLAG_TF | BIT(17) | 2)) == 2 &&
+	     (c->code64 ? vmx_is_canonical(next) : !(next >> 32));
+	if (ok && v->ctls.cont_ok)
+		v->resume_ready |= (v->resume_ready & VMX_RESUME_READY) << 1;
 	v->regs = NULL;
 	v->enter_result = v->exit.reason;
 	v->suspended = true;

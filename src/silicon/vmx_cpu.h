@@ -60,6 +60,13 @@ struct vmx_ctls {
 	bool ept;		/* SECONDARY_EXEC_ENABLE_EPT */
 	bool vpid_tagged;	/* "enable VPID" with a nonzero VPID: entries do not flush */
 	bool msr_lists;		/* an MSR-store/-load count of the exit or entry is nonzero */
+	/*
+	 * An exit taken in place may be gone on from without the entry's
+	 * checks (VMX_RESUME_CONT): a VPID-tagged context (no flush at entry),
+	 * no preemption timer, no TPR shadow (VTPR is memory, checked at
+	 * every entry), no interrupt- or NMI-window exiting.
+	 */
+	bool cont_ok;
 };
 
 /* The guest's TSC at VM entry (SDM 26.3): the root's, offset, or scaled and offset. */
@@ -228,8 +235,21 @@ struct vmx_cpu {
 	 * launched, no MSR-load list.  Any VMWRITE since shows in port.dirty
 	 * (checked with it) or clears it (the slow VMWRITE); VMCLEAR, VMPTRLD,
 	 * materializing the host state and every VM entry clear it.
+	 * VMX_RESUME_READY is that; VMX_RESUME_CONT, set with it by an exit
+	 * taken in place (vmx_exit_suspend_begin()), says more: the guest
+	 * fields the exit saved passed every check a VM entry makes on them
+	 * (interruptibility, activity and pending debug exceptions 0, RFLAGS
+	 * valid without TF or VM, the RIP after the instruction valid for the
+	 * mode), nothing in the core asks for the boundary to be evaluated,
+	 * the core keeps the non-root view (nonroot_kept) and the controls
+	 * allow it (ctls.cont_ok).  A VMRESUME that finds it set, no VMWRITE
+	 * since but to GUEST_RIP (port.dirty 0: VMCS_DIRTY_ENTRY covers the
+	 * other fields an entry loads) and GUEST_RIP the RIP after the
+	 * exiting instruction goes on with no check (vmentry.c:
+	 * vmx_resume_cont()).  Whatever clears the flag clears both bits, and
+	 * so does putting the root view back (vmx_leave_kept_nonroot()).
 	 */
-	bool resume_ready;
+	u8 resume_ready;
 	/* VMREAD/VMWRITE's view of the current VMCS (vmx_api.h), with the VMCS_DIRTY_* bits */
 	struct vmx_vmcs_port port;
 	/*
@@ -256,6 +276,10 @@ struct vmx_cpu {
 	bool enter_launched, enter_done;
 	u32 enter_result;
 };
+
+/* struct vmx_cpu's resume_ready */
+#define VMX_RESUME_READY	1u
+#define VMX_RESUME_CONT		2u
 
 #define VMX_CSTACK_SIZE (512u << 10)
 #define VMX_CSTACK_GUARD 4096u
