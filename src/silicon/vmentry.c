@@ -1113,19 +1113,22 @@ u32 vmx_resume_cont(struct vmx_cpu *v, u64 *regs)
 		   G(GUEST_RIP) == c->cont_rip_next)) {
 		struct cpu_state *s = &c->s;
 
-		v->resume_ready = 0;
-		v->regs = regs;
-		v->host_regs_pending = false;
-		v->guest_loaded = false;
 		memcpy(s->gpr, regs, sizeof(s->gpr));
 		s->gpr[4] = G(GUEST_RSP);
+		v->regs = regs;
+		v->injecting = false;
+		/* The flags, adjacent (vmx_cpu.h); the non-root view was kept. */
+		v->guest_loaded = false;
+		v->host_regs_pending = false;
 		v->nonroot_kept = false;
 		v->guest_mode = true;
-		v->injecting = false;
+		v->suspended = false;
+		v->resume_ready = 0;
 	} else if (!resume_fast(v, regs, true)) {
 		return vmx_op_enter_slow(v, regs, true);
+	} else {
+		v->suspended = false;
 	}
-	v->suspended = false;
 	if (unlikely(!cpu_cont_valid(c)))
 		return vmx_cont_restart(v);
 	vmx_switch_to_core(v);

@@ -254,10 +254,11 @@ static __always_inline void save_guest_state(struct vmx_cpu *v, struct cpu *c, v
 	if (insn || (v->exit.reason != EXIT_REASON_TPR_BELOW_THRESHOLD &&
 		     !(s->interruptibility & CPU_INTR_MOVSS_BLOCKING)))
 		s->pending_dbg = 0;
-	vmcs_set(vmcs, GUEST_PENDING_DBG_EXCEPTIONS, s->pending_dbg);
+	vmcs_set(vmcs, GUEST_PENDING_DBG_EXCEPTIONS, insn ? 0 : s->pending_dbg);
 	vmcs_set(vmcs, GUEST_INTERRUPTIBILITY_INFO, s->interruptibility & 0xf);
-	vmcs_set(vmcs, GUEST_ACTIVITY_STATE, s->activity);
-	if (ctl->exit & VM_EXIT_SAVE_VMX_PREEMPTION_TIMER) {
+	/* An instruction exit: the guest is active, the timer not counting (vmx_exit_suspend_begin()). */
+	vmcs_set(vmcs, GUEST_ACTIVITY_STATE, insn ? CPU_ACTIVE : s->activity);
+	if (!insn && (ctl->exit & VM_EXIT_SAVE_VMX_PREEMPTION_TIMER)) {
 		u64 now = vmx_host_tsc();
 
 		vmcs_set(vmcs, VMX_PREEMPTION_TIMER_VALUE, now >= v->timer_deadline ? 0 :
@@ -362,6 +363,7 @@ void vmx_materialize_host_state(struct vmx_cpu *v)
 {
 	void *vmcs = vmx_vmcs(v);
 
+	vmx_root_crs(v);
 	vmx_root_view(v);
 	v->guest_loaded = false;
 	v->resume_ready = false;
@@ -394,6 +396,18 @@ void vmx_leave_kept_nonroot(struct vmx_cpu *v)
 		leave_nonroot(v, v->cpu);
 }
 
+void vmx_root_crs_load(struct vmx_cpu *v)
+{
+	const void *vmcs = vmx_vmcs(v);
+
+	v->root_cr_lazy = false;
+	if (!vmcs)
+		return;
+	v->root_cr0 = G(HOST_CR0);
+	v->root_cr3 = G(HOST_CR3);
+	v->root_cr4 = G(HOST_CR4);
+}
+
 /* @keep: an exit taken in place, the core keeps its non-root view (vmx_cpu.h: nonroot_kept). */
 /* @c: v->cpu (read by the caller, before stores the compiler cannot tell from it) */
 static __always_inline void load_host_state(struct vmx_cpu *v, struct cpu *c, const void *vmcs,
@@ -401,9 +415,14 @@ static __always_inline void load_host_state(struct vmx_cpu *v, struct cpu *c, co
 {
 	struct cpu_state *s;
 
-	v->root_cr0 = G(HOST_CR0);
-	v->root_cr3 = G(HOST_CR3);
-	v->root_cr4 = G(HOST_CR4);
+	if (keep) {
+		v->root_cr_lazy = true;
+	} else {
+		v->root_cr0 = G(HOST_CR0);
+		v->root_cr3 = G(HOST_CR3);
+		v->root_cr4 = G(HOST_CR4);
+		v->root_cr_lazy = false;
+	}
 	v->guest_mode = false;
 	/* An exit taken in place leaves a run of the core in non-root operation. */
 	if (!keep && !c)
@@ -579,31 +598,77 @@ void vmx_complete_exit(struct vmx_cpu *v)
  */
 void vmx_exit_suspend_begin(struct vmx_cpu *v)
 {
+	void *vmcs = v->port.vmcs;	/* the current VMCS: in VMX operation with one */
 	struct cpu *c = v->cpu;
-	const struct cpu_state *s = &c->s;
-	u64 next = c->cont_rip_next;
+	struct cpu_state *s = &c->s;
+	u64 next;
+	u8 ready;
 	bool ok;
 
-	complete_exit(v, true);
+	/*
+	 * An exit taken in place is an instruction's (its information written
+	 * by vmx_exit_insn_direct()), which runs only after every event before
+	 * it was delivered (boundary(), cpu_deliver()), in an active guest,
+	 * in a run that counts no preemption timer (cpu_exit_cont_ok(): the
+	 * run of a VM entry without one), so without "save VMX-preemption
+	 * timer value" (which needs the timer: vmx_check_controls()).
+	 */
+#ifdef USERKVM_DEBUG
+	if ((s->event_info & CPU_EVENT_VALID) || c->delivering >= 0 || !v->exit_direct ||
+	    s->activity != CPU_ACTIVE || v->timer_armed ||
+	    (v->ctls.exit & VM_EXIT_SAVE_VMX_PREEMPTION_TIMER))
+		abort();
+#endif
+	/* STEP 1 (28.2): exit information, written; no event was being delivered. */
+	v->exit_direct = false;
+	c->xlate_ctx = XLATE_NONE;
+	v->injected = 0;
+	vmcs_set(vmcs, IDT_VECTORING_INFO_FIELD, 0);
+	/* VM exits clear the valid bit of the VM-entry interruption info (25.8.3). */
+	vmcs_set(vmcs, VM_ENTRY_INTR_INFO_FIELD,
+		 vmcs_get32(vmcs, VM_ENTRY_INTR_INFO_FIELD) & ~INTR_INFO_VALID_MASK);
+	/* STEP 2 (28.3): save guest state. */
+	save_guest_state(v, c, vmcs, true);
+	v->regs = NULL;
+	v->enter_result = v->exit.reason;
+	v->cont_miss = 0;
+	if (unlikely(v->ctls.msr_lists)) {
+		complete_exit_msr_lists(v, vmcs);
+		v->suspended = true;
+		return;
+	}
+	/*
+	 * STEP 4 (28.5): load host state, lazily (vmx_cpu.h: host_regs_pending,
+	 * root_cr_lazy), the core keeping its non-root view (nonroot_kept).
+	 * Only VM entry sets VMX_REQ_BOUNDARY, on this thread: no locked write
+	 * when it is clear.
+	 */
+	if (__atomic_load_n(&c->req, __ATOMIC_RELAXED) & VMX_REQ_BOUNDARY)
+		__atomic_and_fetch(&c->req, ~VMX_REQ_BOUNDARY, __ATOMIC_SEQ_CST);
+	s->event_info = 0;
+	v->root_cr_lazy = true;
 	/*
 	 * VMX_RESUME_CONT (vmx_cpu.h): the checks a VMRESUME would make on the
 	 * fields just saved, made now, when the core has them at hand.  The
-	 * exit saved pending debug exceptions as 0 (an instruction exit), and
-	 * the interruptibility and activity state as the core holds them
-	 * (both 0 here); RFLAGS has bit 1 set, the reserved bits clear, and
-	 * neither TF (the entry would ask for the boundary) nor VM (the
-	 * checks on virtual-8086 mode); the RIP after the instruction is
-	 * canonical in 64-bit mode, within 32 bits otherwise (27.3.1.4).  A
-	 * pending NMI makes the entry look at the boundary.
+	 * exit saved pending debug exceptions as 0 (an instruction exit), the
+	 * activity state active, and the interruptibility as the core holds
+	 * it (no STI or MOV-SS blocking: cpu_exit_cont_ok()); RFLAGS has bit 1
+	 * set, the reserved bits clear, and neither TF (the entry would ask
+	 * for the boundary; cpu_exit_cont_ok() said so) nor VM (the checks on
+	 * virtual-8086 mode); the RIP after the instruction is canonical in
+	 * 64-bit mode, within 32 bits otherwise (27.3.1.4).  A pending NMI
+	 * makes the entry look at the boundary.
 	 */
-	ok = !(s->interruptibility | s->activity | s->nmi_pending) &&
-	     (s->rflags & (~0x3f7fd7ull | CPU_FLAG_TF | BIT(17) | 2)) == 2 &&
+	next = c->cont_rip_next;
+	ok = v->ctls.cont_ok && !(s->interruptibility | s->nmi_pending) &&
+	     (s->rflags & (~0x3f7fd7ull | BIT(17) | 2)) == 2 &&
 	     (c->code64 ? vmx_is_canonical(next) : !(next >> 32));
-	if (ok && v->ctls.cont_ok)
-		v->resume_ready |= (v->resume_ready & VMX_RESUME_READY) << 1;
-	v->regs = NULL;
-	v->enter_result = v->exit.reason;
+	ready = v->ctl_host_checked & v->guest_checked & v->ctls_valid;
+	/* The flags, adjacent (vmx_cpu.h): the core holds exactly the guest state just saved. */
+	v->guest_loaded = true;
+	v->host_regs_pending = true;
+	v->nonroot_kept = true;
+	v->guest_mode = false;
 	v->suspended = true;
-	v->cont_miss = 0;
-	v->cont_thread = vmx_thread_id();
+	v->resume_ready = ready | (ok ? ready << 1 : 0);
 }

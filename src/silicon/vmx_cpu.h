@@ -111,10 +111,16 @@ struct vmx_exit_info {
 struct vmx_cpu {
 	struct cpu *cpu;
 	bool vmxon;
-	bool guest_mode;
 	u64 vmxon_ptr;
 	u64 vmcs_ptr;
 	u64 root_cr0, root_cr3, root_cr4;
+	/*
+	 * An exit taken in place left the root CRs in the current VMCS's
+	 * host-state area only (HOST_CR0/3/4): vmx_root_crs() copies them
+	 * before any use, and before the VMCS or its host fields change
+	 * (vmx_materialize_host_state(), a host-state VMWRITE).
+	 */
+	bool root_cr_lazy;
 	u64 feature_control;
 	struct vmx_ctls ctls;
 
@@ -196,6 +202,35 @@ struct vmx_cpu {
 	 */
 	bool nonroot_kept;
 	/*
+	 * @guest_mode (above), and @suspended (the run left on the processor's
+	 * stack, below): next to the flags before them and resume_ready, as
+	 * an exit and an entry taken in place write them all, adjacent.
+	 */
+	bool guest_mode;
+	bool suspended;
+	/*
+	 * The last VM exit left everything vmx_resume_fast() needs besides
+	 * the fields KVM writes around every entry: guest_loaded,
+	 * ctl_host_checked, guest_checked and ctls_valid all set, the VMCS
+	 * launched, no MSR-load list.  Any VMWRITE since shows in port.dirty
+	 * (checked with it) or clears it (the slow VMWRITE); VMCLEAR, VMPTRLD,
+	 * materializing the host state and every VM entry clear it.
+	 * VMX_RESUME_READY is that; VMX_RESUME_CONT, set with it by an exit
+	 * taken in place (vmx_exit_suspend_begin()), says more: the guest
+	 * fields the exit saved passed every check a VM entry makes on them
+	 * (interruptibility, activity and pending debug exceptions 0, RFLAGS
+	 * valid without TF or VM, the RIP after the instruction valid for the
+	 * mode), nothing in the core asks for the boundary to be evaluated,
+	 * the core keeps the non-root view (nonroot_kept) and the controls
+	 * allow it (ctls.cont_ok).  A VMRESUME that finds it set, no VMWRITE
+	 * since but to GUEST_RIP (port.dirty 0: VMCS_DIRTY_ENTRY covers the
+	 * other fields an entry loads) and GUEST_RIP the RIP after the
+	 * exiting instruction goes on with no check (vmentry.c:
+	 * vmx_resume_cont()).  Whatever clears the flag clears both bits, and
+	 * so does putting the root view back (vmx_leave_kept_nonroot()).
+	 */
+	u8 resume_ready;
+	/*
 	 * The guest segment registers as the current VMCS holds them (written
 	 * at each full guest-state load and each save), with RFLAGS.VM: a VM
 	 * exit whose segments compare equal saves none of them.
@@ -228,28 +263,6 @@ struct vmx_cpu {
 	 * and an exit that changes "IA-32e mode guest" reset it).
 	 */
 	bool ctls_valid;
-	/*
-	 * The last VM exit left everything vmx_resume_fast() needs besides
-	 * the fields KVM writes around every entry: guest_loaded,
-	 * ctl_host_checked, guest_checked and ctls_valid all set, the VMCS
-	 * launched, no MSR-load list.  Any VMWRITE since shows in port.dirty
-	 * (checked with it) or clears it (the slow VMWRITE); VMCLEAR, VMPTRLD,
-	 * materializing the host state and every VM entry clear it.
-	 * VMX_RESUME_READY is that; VMX_RESUME_CONT, set with it by an exit
-	 * taken in place (vmx_exit_suspend_begin()), says more: the guest
-	 * fields the exit saved passed every check a VM entry makes on them
-	 * (interruptibility, activity and pending debug exceptions 0, RFLAGS
-	 * valid without TF or VM, the RIP after the instruction valid for the
-	 * mode), nothing in the core asks for the boundary to be evaluated,
-	 * the core keeps the non-root view (nonroot_kept) and the controls
-	 * allow it (ctls.cont_ok).  A VMRESUME that finds it set, no VMWRITE
-	 * since but to GUEST_RIP (port.dirty 0: VMCS_DIRTY_ENTRY covers the
-	 * other fields an entry loads) and GUEST_RIP the RIP after the
-	 * exiting instruction goes on with no check (vmentry.c:
-	 * vmx_resume_cont()).  Whatever clears the flag clears both bits, and
-	 * so does putting the root view back (vmx_leave_kept_nonroot()).
-	 */
-	u8 resume_ready;
 	/* VMREAD/VMWRITE's view of the current VMCS (vmx_api.h), with the VMCS_DIRTY_* bits */
 	struct vmx_vmcs_port port;
 	/*
@@ -263,8 +276,9 @@ struct vmx_cpu {
 	 * @on_core: the run is on this stack (so an exit may suspend it).
 	 */
 	struct fiber fib;
-	bool on_core, suspended;
-	unsigned long cont_thread;	/* vmx_thread_id() of the suspending thread */
+	bool on_core;
+	/* vmx_thread_id() of the thread that runs the core (vmx_op_enter_slow()) */
+	unsigned long cont_thread;
 	/*
 	 * Exits in a row that could not be taken in place (an EPT exit, an
 	 * event...): past a few, entries run on the caller's stack, which
@@ -407,6 +421,13 @@ u64 vmx_host_tsc(void);
 void vmx_load_host_state(struct vmx_cpu *v, const void *vmcs);
 void vmx_materialize_host_state(struct vmx_cpu *v);
 void vmx_leave_kept_nonroot(struct vmx_cpu *v);
+
+void vmx_root_crs_load(struct vmx_cpu *v);
+static __always_inline void vmx_root_crs(struct vmx_cpu *v)
+{
+	if (__builtin_expect(v->root_cr_lazy, 0))
+		vmx_root_crs_load(v);
+}
 
 /* Root operation looks at the core's TSC or MSRs: the root view first (nonroot_kept). */
 static __always_inline void vmx_root_view(struct vmx_cpu *v)

@@ -45,6 +45,7 @@ static bool vmx_revision_ok(u64 pa)
 
 enum vmx_status vmx_vmxon(struct vmx_cpu *v, u64 pa)
 {
+	vmx_root_crs(v);
 	if (!(v->root_cr4 & BIT(13)))		/* CR4.VMXE */
 		return VMX_FAULT_UD;
 	if (v->vmxon)
@@ -177,8 +178,11 @@ enum vmx_status vmx_vmwrite(struct vmx_cpu *v, u32 enc, u64 val)
 		return vmx_vmfail(v, VMXERR_VMWRITE_READ_ONLY_VMCS_COMPONENT);
 	v->resume_ready = false;	/* the next entry takes the full way (vmx_cpu.h) */
 	/* The last exit's host state goes into the core before its fields change. */
-	if (VMCS_FIELD_TYPE(enc) == VMCS_FIELD_TYPE_HOST && v->host_regs_pending)
-		vmx_materialize_host_state(v);
+	if (VMCS_FIELD_TYPE(enc) == VMCS_FIELD_TYPE_HOST) {
+		vmx_root_crs(v);
+		if (v->host_regs_pending)
+			vmx_materialize_host_state(v);
+	}
 	/* vmcs_set() with one lookup: the slot holds the value masked to the width. */
 	memcpy(&old, (u8 *)vmcs + off, 8);
 	if (VMCS_FIELD_HIGH(enc))
@@ -319,7 +323,10 @@ u64 vmx_op_read_cr0(void)
 {
 	struct vmx_cpu *v = vmx_this_cpu();
 
-	return v ? v->root_cr0 : 0;
+	if (!v)
+		return 0;
+	vmx_root_crs(v);
+	return v->root_cr0;
 }
 
 /* The host's page tables are its own; this is the value root operation reports. */
@@ -327,20 +334,28 @@ u64 vmx_op_read_cr3(void)
 {
 	struct vmx_cpu *v = vmx_this_cpu();
 
-	return v ? v->root_cr3 : 0;
+	if (!v)
+		return 0;
+	vmx_root_crs(v);
+	return v->root_cr3;
 }
 
 u64 vmx_op_read_cr4(void)
 {
 	struct vmx_cpu *v = vmx_this_cpu();
 
-	return v ? v->root_cr4 : 0;
+	if (!v)
+		return 0;
+	vmx_root_crs(v);
+	return v->root_cr4;
 }
 
 void vmx_op_write_cr4(u64 val)
 {
 	struct vmx_cpu *v = vmx_this_cpu();
 
+	if (v)
+		vmx_root_crs(v);
 	/* MOV to CR4 in root: VMXE may not be cleared in VMX operation (#GP). */
 	if (v && !(v->vmxon && !(val & BIT(13))) && !(val & ~vmx_cr4_fixed1()))
 		v->root_cr4 = val;

@@ -390,6 +390,8 @@ u32 vmx_op_enter_slow(struct vmx_cpu *v, u64 *regs, bool launched)
 	v->enter_regs = regs;
 	v->enter_launched = launched;
 	v->enter_done = false;
+	/* The thread whose frames an exit taken in place leaves on the stack (vmx_cpu.h). */
+	v->cont_thread = vmx_thread_id();
 	vmx_switch_to_core(v);
 	return v->enter_result;
 }
