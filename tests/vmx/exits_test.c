@@ -2055,6 +2055,69 @@ static void exit_after_unchanged_write(void)
 	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 24);
 }
 
+/*
+ * An exit taken in place makes the entry checks on the guest fields it
+ * saves, and the VMRESUME that goes on after the instruction skips them
+ * and the loads while no VMWRITE but GUEST_RIP's came between (vmx_cpu.h:
+ * VMX_RESUME_CONT).  Each VMWRITE below, of a field that VMRESUME loads
+ * at every entry, or an event to inject, must still take effect; each
+ * check fails if the entry went on with what the exit saved (the guest
+ * would run INC and exit at the next CPUID).
+ */
+static void resume_in_place_sees_vmwrites(void)
+{
+	static const u8 code[] = {
+		0x0f, 0xa2, 0x46,		/* cpuid; inc esi */
+		0x0f, 0xa2, 0x46,		/* cpuid; inc esi */
+		0x0f, 0xa2, 0x46,		/* cpuid; inc esi */
+		0x0f, 0xa2, 0x46,		/* cpuid; inc esi */
+		0x0f, 0xa2, 0x46, 0xf4,		/* cpuid; inc esi; hlt */
+	};
+
+	guest(code, sizeof(code), false);
+	setup_gdt();
+	idt_gate(0x20, 0x1800);
+	mem[0x1800] = 0xf4;
+	vmcs_write32(EXCEPTION_BITMAP, BIT(1));
+	vmcs_writel(GUEST_RFLAGS, vmcs_readl(GUEST_RFLAGS) | BIT(9));	/* IF, for the injection */
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE);
+	/* A pending debug exception (B0): a #DB trap before INC (27.7.3). */
+	skip();
+	vmcs_writel(GUEST_PENDING_DBG_EXCEPTIONS, 1);
+	CHECK_EXIT(EXIT_REASON_EXCEPTION_NMI, 1, 0, CODE + 2);
+	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO), INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | 1);
+	CHECK_EQ(env.regs[RSI], 0);
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 3);
+	CHECK_EQ(env.regs[RSI], 1);
+	/* NMI blocking written: the guest runs on with it, the next exit saves it. */
+	skip();
+	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, GUEST_INTR_STATE_NMI);
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 6);
+	CHECK_EQ(vmcs_read32(GUEST_INTERRUPTIBILITY_INFO), GUEST_INTR_STATE_NMI);
+	CHECK_EQ(env.regs[RSI], 2);
+	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, 0);
+	/* A resume that goes on in place again first (nothing written). */
+	skip();
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 9);
+	CHECK_EQ(env.regs[RSI], 3);
+	/* The HLT activity state written: nothing runs until the kick. */
+	skip();
+	vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_HLT);
+	vmx_cpu_kick(env.lp);
+	CHECK_EXIT(EXIT_REASON_EXTERNAL_INTERRUPT, 0, 0, CODE + 11);
+	CHECK_EQ(vmcs_read32(GUEST_ACTIVITY_STATE), GUEST_ACTIVITY_HLT);
+	CHECK_EQ(env.regs[RSI], 3);
+	vmcs_write32(GUEST_ACTIVITY_STATE, GUEST_ACTIVITY_ACTIVE);
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 12);
+	CHECK_EQ(env.regs[RSI], 4);
+	/* An interrupt injected after an exit taken in place: delivered before INC. */
+	skip();
+	vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, INTR_INFO_VALID_MASK | INTR_TYPE_EXT_INTR | 0x20);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, 0x1800);
+	CHECK_EQ(*(u32 *)(mem + 0x8000 - 12), CODE + 14);	/* the frame's EIP: the INC */
+	CHECK_EQ(env.regs[RSI], 4);
+}
+
 int main(void)
 {
 	if (env_setup(&env)) {
@@ -2117,6 +2180,7 @@ int main(void)
 	RUN_TEST(v86_entered_by_guest);
 	RUN_TEST(exit_after_unchanged_write);
 	RUN_TEST(resume_in_handler);
+	RUN_TEST(resume_in_place_sees_vmwrites);
 	env_teardown(&env);
 	free(mem);
 	return 0;
