@@ -2118,6 +2118,44 @@ static void resume_in_place_sees_vmwrites(void)
 	CHECK_EQ(env.regs[RSI], 4);
 }
 
+/*
+ * The root CRs an exit taken in place loads stay in the VMCS's host-state
+ * area until root operation reads one (vmx_cpu.h: root_cr_lazy): a read
+ * after the exit gives HOST_CR0/3/4 as they were at the exit, also after
+ * a VMWRITE of HOST_CR4 (which applies at the next exit) and after a
+ * VMPTRLD of another VMCS.  Fails if a read saw the old root values or the
+ * VMCS's later ones.
+ */
+static void root_crs_after_exit_in_place(void)
+{
+	const u64 cr0 = 0x80050033ul, cr3 = 0x1000, cr4 = 0x20a0;
+	u8 *other = test_pages(1);
+
+	GUEST(0x0f, 0xa2, 0x0f, 0xa2, 0x0f, 0xa2, 0xf4);	/* cpuid (x3); hlt */
+	vmcs_writel(HOST_CR3, 0x5000);
+	vmcs_writel(HOST_CR4, cr4 | BIT(18));			/* OSXSAVE */
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE);
+	vmcs_writel(HOST_CR4, cr4);
+	CHECK_EQ(__read_cr4(), cr4 | BIT(18));
+	CHECK_EQ(__read_cr3(), 0x5000);
+	CHECK_EQ(read_cr0(), cr0);
+	skip();
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 2);
+	CHECK_EQ(__read_cr4(), cr4);
+	/* Another VMCS current: the roots are still the last exit's. */
+	vmcs_writel(HOST_CR3, cr3);
+	skip();
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 4);
+	*(u32 *)other = *(u32 *)env.vmcs;			/* the revision identifier */
+	CHECK_EQ(vmcs_load(other), VMX_SUCCEED);
+	CHECK_EQ(__read_cr3(), cr3);
+	CHECK_EQ(__read_cr4(), cr4);
+	CHECK_EQ(vmcs_load(env.vmcs), VMX_SUCCEED);
+	skip();
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 6);
+	CHECK_EQ(__read_cr3(), cr3);
+}
+
 int main(void)
 {
 	if (env_setup(&env)) {
@@ -2181,6 +2219,7 @@ int main(void)
 	RUN_TEST(exit_after_unchanged_write);
 	RUN_TEST(resume_in_handler);
 	RUN_TEST(resume_in_place_sees_vmwrites);
+	RUN_TEST(root_crs_after_exit_in_place);
 	env_teardown(&env);
 	free(mem);
 	return 0;
