@@ -817,13 +817,22 @@ extern u32 code_wgen __attribute__((visibility("hidden")));
  * Whether an exit from @b's run may be taken in place: budget_end ~0 and
  * soft: the run of a VM entry without a timer (cpu_run_slice(c, 0)); a
  * hook of non-root operation, so not the emulation assist's core
- * (c->emul); not stepping, not in an interrupt shadow.
+ * (c->emul); not stepping, no breakpoints; and in the state in which the
+ * VMRESUME that goes on has nothing to check or deliver first (vmx_cpu.h:
+ * VMX_RESUME_CONT): no blocking at all (an interrupt shadow, NMI
+ * blocking), no NMI pending, RFLAGS with bit 1 set, no reserved bit, not
+ * virtual-8086 mode.  The rare rest unwinds.
  */
+#define CPU_CONT_RFLAGS_CHECKED (CPU_FLAG_TF | BIT_ULL(17) | ~0x3f7fd7ull | 2)
 static __always_inline bool cpu_exit_cont_ok(const struct cpu *c, const struct block *b)
 {
+	u16 dbg;	/* dbg_exec and dbg_data, adjacent */
+
+	BUILD_BUG_ON(offsetof(struct cpu, dbg_data) != offsetof(struct cpu, dbg_exec) + 1);
+	memcpy(&dbg, &c->dbg_exec, 2);
 	return b->cached && !(~c->budget_end | (u64)!c->budget_soft) &&
-	       !((c->s.rflags & CPU_FLAG_TF) | c->dbg_exec | c->dbg_data |
-		 (c->s.interruptibility & (CPU_INTR_STI_BLOCKING | CPU_INTR_MOVSS_BLOCKING)));
+	       !(((c->s.rflags & CPU_CONT_RFLAGS_CHECKED) ^ 2) | dbg | c->s.interruptibility |
+		 c->s.nmi_pending);
 }
 
 /* What the run goes on from after an exit taken in place at @i. */

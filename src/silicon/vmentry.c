@@ -901,7 +901,7 @@ u32 vmx_load_guest(struct vmx_cpu *v, void *vmcs, u64 *qual)
 	}
 
 	/* (27.3.2.3) RIP, RSP, RFLAGS, and the registers KVM keeps (Linux's __vmx_vcpu_run). */
-	memcpy(s->gpr, v->regs, sizeof(s->gpr));
+	vmx_copy_gprs(s->gpr, v->regs);
 	s->gpr[4] = G(GUEST_RSP);	/* KVM's array has a slot for it; the VMCS has RSP */
 	s->rip = G(GUEST_RIP);
 	s->rflags = G(GUEST_RFLAGS);
@@ -1044,7 +1044,7 @@ static __always_inline bool resume_fast(struct vmx_cpu *v, u64 *regs, bool cont)
 	v->regs = regs;
 	v->host_regs_pending = false;
 	v->guest_loaded = false;
-	memcpy(s->gpr, regs, sizeof(s->gpr));
+	vmx_copy_gprs(s->gpr, regs);
 	s->gpr[4] = G(GUEST_RSP);
 	/* Going on in the handler: RIP is the exiting instruction's, its block adds the length. */
 	s->rip = cont ? s->rip : rip;
@@ -1113,7 +1113,7 @@ u32 vmx_resume_cont(struct vmx_cpu *v, u64 *regs)
 		   G(GUEST_RIP) == c->cont_rip_next)) {
 		struct cpu_state *s = &c->s;
 
-		memcpy(s->gpr, regs, sizeof(s->gpr));
+		vmx_copy_gprs(s->gpr, regs);
 		s->gpr[4] = G(GUEST_RSP);
 		v->regs = regs;
 		v->injecting = false;

@@ -221,7 +221,8 @@ static __always_inline void save_guest_state(struct vmx_cpu *v, struct cpu *c, v
 	const struct vmx_ctls *ctl = &v->ctls;
 
 	/* (28.3.3) KVM's registers, RSP too, as KVM's array has a slot. */
-	memcpy(v->regs, s->gpr, sizeof(s->gpr));
+	BUILD_BUG_ON(sizeof(s->gpr) != 16 * sizeof(u64));
+	vmx_copy_gprs(v->regs, s->gpr);
 	/*
 	 * Nothing but the fields below changed since the last full save, and
 	 * the VMCS holds what it wrote: no writer of the others has run since
@@ -651,18 +652,19 @@ void vmx_exit_suspend_begin(struct vmx_cpu *v)
 	 * VMX_RESUME_CONT (vmx_cpu.h): the checks a VMRESUME would make on the
 	 * fields just saved, made now, when the core has them at hand.  The
 	 * exit saved pending debug exceptions as 0 (an instruction exit), the
-	 * activity state active, and the interruptibility as the core holds
-	 * it (no STI or MOV-SS blocking: cpu_exit_cont_ok()); RFLAGS has bit 1
-	 * set, the reserved bits clear, and neither TF (the entry would ask
-	 * for the boundary; cpu_exit_cont_ok() said so) nor VM (the checks on
-	 * virtual-8086 mode); the RIP after the instruction is canonical in
-	 * 64-bit mode, within 32 bits otherwise (27.3.1.4).  A pending NMI
-	 * makes the entry look at the boundary.
+	 * activity state active, the interruptibility 0, RFLAGS with bit 1
+	 * set, no reserved bit, neither TF (the entry would ask for the
+	 * boundary) nor VM (the checks on virtual-8086 mode), and no NMI is
+	 * pending (cpu_exit_cont_ok() said so for an exit taken in place); the
+	 * RIP after the instruction must be canonical in 64-bit mode, within
+	 * 32 bits otherwise (27.3.1.4).
 	 */
+#ifdef USERKVM_DEBUG
+	if (s->interruptibility || s->nmi_pending || ((s->rflags & CPU_CONT_RFLAGS_CHECKED) ^ 2))
+		abort();
+#endif
 	next = c->cont_rip_next;
-	ok = v->ctls.cont_ok && !(s->interruptibility | s->nmi_pending) &&
-	     (s->rflags & (~0x3f7fd7ull | BIT(17) | 2)) == 2 &&
-	     (c->code64 ? vmx_is_canonical(next) : !(next >> 32));
+	ok = v->ctls.cont_ok && (c->code64 ? vmx_is_canonical(next) : !(next >> 32));
 	ready = v->ctl_host_checked & v->guest_checked & v->ctls_valid;
 	/* The flags, adjacent (vmx_cpu.h): the core holds exactly the guest state just saved. */
 	v->guest_loaded = true;

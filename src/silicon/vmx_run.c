@@ -19,6 +19,8 @@
 #include "silicon/vmx_api.h"
 #include "silicon/vmx_cpu.h"
 
+bool vmx_host_avx;
+
 struct vmx_cpu *vmx_cpu_create(void)
 {
 	struct vmx_cpu *v = calloc(1, sizeof(*v));
@@ -26,6 +28,9 @@ struct vmx_cpu *vmx_cpu_create(void)
 
 	if (!v)
 		return NULL;
+	/* AVX with the OS saving YMM state (libgcc checks XGETBV too): vmx_copy_gprs() */
+	__builtin_cpu_init();
+	vmx_host_avx = __builtin_cpu_supports("avx");
 	c = cpu_create();
 	if (!c) {
 		free(v);
