@@ -100,3 +100,56 @@ KVM_CASE(runpath_singlestep_cached_cpuid)
 	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_GUEST_DEBUG, &dbg));
 	tg_destroy(&g);
 }
+
+/*
+ * CPUIDs back to back, which the VMX backend retires in place after the
+ * first (vmx_cpuid_retire_in_place()): each must return its own leaf (the
+ * cached one only when it is the leaf asked for), advance RIP by its
+ * length, and end an STI shadow it is in.  Leaf 0 twice, leaf 1 twice,
+ * leaf 0 again, each EAX stored to DATA; then STI; CPUID; IN: at the IN
+ * the shadow is over (KVM_GET_VCPU_EVENTS), as on KVM.  Fails if the
+ * in-place retirement returned the cached leaf for another, or left the
+ * interruptibility state of the CPUID after STI in the VMCS, or moved RIP
+ * by other than the CPUIDs' lengths.
+ */
+KVM_CASE(runpath_cpuid_in_place)
+{
+	/* per leaf: mov eax, LEAF; xor ecx, ecx; cpuid; mov [DATA + 4 * i], eax */
+#define CPUID_STORE(leaf, i) 0xb8, leaf, 0, 0, 0, 0x31, 0xc9, 0x0f, 0xa2, \
+		0xa3, (4 * (i)), 0x00, 0x01, 0x00
+	static const unsigned char code[] = {
+		CPUID_STORE(0, 0), CPUID_STORE(0, 1), CPUID_STORE(1, 2), CPUID_STORE(1, 3),
+		CPUID_STORE(0, 4),
+		/* xor eax, eax; xor ecx, ecx; sti; cpuid; in al, 0x10; hlt */
+		0x31, 0xc0, 0x31, 0xc9, 0xfb, 0x0f, 0xa2, 0xe4, 0x10, 0xf4,
+	};
+#undef CPUID_STORE
+	struct kvm_vcpu_events ev;
+	struct kvm_regs r;
+	struct tguest g;
+	uint32_t s[5];
+
+	if (tg_create(t, &g) < 0)
+		return;
+	ig_set_cpuid(t, &g, g.vcpu);
+	memcpy(g.mem + CODE, code, sizeof(code));
+	tg_set_mode(t, &g, g.vcpu, TG_PM32);
+	CHECK_EQ(tg_run(t, &g), 0);
+	CHECK_EQ(g.run->exit_reason, KVM_EXIT_IO);
+	CHECK_EQ(g.run->io.port, 0x10);
+	CHECK_EQ(g.run->io.direction, KVM_EXIT_IO_IN);
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_VCPU_EVENTS, &ev));
+	t_printf(t, "at the IN after sti; cpuid: shadow=%u", ev.interrupt.shadow);
+	CHECK_EQ(ev.interrupt.shadow, 0);
+	memcpy(s, g.mem + DATA, sizeof(s));
+	/* Note, the values are the backend's (KVM_GET_SUPPORTED_CPUID): not in the transcript. */
+	CHECK(s[0] != s[2], "leaf 0 and leaf 1 gave the same EAX");
+	CHECK_EQ(s[1], s[0]);
+	CHECK_EQ(s[3], s[2]);
+	CHECK_EQ(s[4], s[0]);
+	CHECK_EQ(tg_run(t, &g), 0);
+	CHECK_EQ(g.run->exit_reason, KVM_EXIT_HLT);
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
+	CHECK_EQ(r.rip, CODE + 5 * 14 + 10);	/* past the HLT */
+	tg_destroy(&g);
+}

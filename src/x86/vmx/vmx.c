@@ -933,6 +933,58 @@ static __always_inline bool vmx_fastpath_reenter(struct kvm_vcpu *vcpu)
 	return __vmx_fastpath_reenter(vcpu, READ_ONCE(kvm_trace_mask));
 }
 
+/*
+ * A CPUID exit taken and retired in place, the guest re-entered, before
+ * anything of the generic exit path runs: the exit's fields are read into
+ * locals, and only those a CPUID's retirement needs (no store into vmx or
+ * vcpu->arch but the four GPRs and the statistics).  Only when it is the
+ * common case of vmx_handle_fastpath_cpuid() and __vmx_fastpath_reenter():
+ * a bare CPUID exit (no failed entry, no event whose delivery it
+ * interrupted), RFLAGS.TF clear, no STI/MOV-SS blocking to end, RIP not
+ * wrapping at 4 GiB, the leaf the last CPUID asked for, tracing off, no
+ * request and no immediate_exit.  Else (false) nothing has been changed:
+ * the generic path reads the exit fields again and handles the exit.  The
+ * caller checked what cannot change while vmx_vcpu_run() runs: the vCPU
+ * is not being single-stepped (guest_debug) and has no in-kernel timer to
+ * poll (entry_polls_timers).  Note, the skipped stores (RIP, RFLAGS, the
+ * cached exit fields) are those of vmx_read_exit_fields(), which the
+ * generic path does when the loop ends; the CPUID's GUEST_RIP write is the
+ * one of the re-entry after handle_fastpath_cpuid().
+ */
+static __always_inline bool vmx_cpuid_retire_in_place(struct kvm_vcpu *vcpu, struct vcpu_vmx *vmx,
+						    u32 reason)
+{
+	u64 rip, next, rflags;
+	u32 idt, len, intr;
+
+	if (reason != EXIT_REASON_CPUID)
+		return false;
+	idt = vmcs_read32(IDT_VECTORING_INFO_FIELD);
+	rflags = vmcs_readl(GUEST_RFLAGS);
+	intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+	rip = vmcs_readl(GUEST_RIP);
+	len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+	next = rip + len;
+	if (unlikely((idt & INTR_INFO_VALID_MASK) | (rflags & X86_EFLAGS_TF) |
+		     (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)) |
+		     READ_ONCE(kvm_trace_mask) | (((next ^ rip) >> 31) == 3)))
+		return false;
+	if (unlikely(__atomic_load_n(&vcpu->requests, __ATOMIC_SEQ_CST) |
+		     READ_ONCE(vcpu->run->immediate_exit)))
+		return false;
+	if (unlikely(!__kvm_cpuid_last(vcpu)))
+		return false;
+	vmcs_writel(GUEST_RIP, next);
+	/* As after a VM entry that fails (no exit fields read): RIP as the VMCS holds it. */
+	vmx->vmcs_rip = next;
+	vcpu->arch.regs[VCPU_REGS_RIP] = next;
+	BUILD_BUG_ON(EXIT_REASON_CPUID >= KVM_STAT_EXIT_REASONS);
+	vcpu->stat->exit_reason[EXIT_REASON_CPUID]++;
+	vcpu->stat->fastpath_exits++;
+	vcpu->stat->exits++;
+	return true;
+}
+
 enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
@@ -1002,8 +1054,8 @@ reenter_guest:
 			vmx->preemption_timer = timer;
 		}
 	}
-reenter_after_cpuid:
 	reason = vmx_vcpu_enter(a->regs, vmx->launched);
+cpuid_in_place:
 
 	a->regs_avail = 0;	/* the VMCS holds the guest state again */
 	vmx->seg_base_cached = 0;
@@ -1059,7 +1111,15 @@ reenter_after_cpuid:
 
 				vmcs_writel(GUEST_RIP, rip);
 				vmx->vmcs_rip = rip;
-				goto reenter_after_cpuid;
+				/*
+				 * The next CPUIDs retire in place while they
+				 * are the common case (see there), with
+				 * single-stepping and timers as they are now.
+				 */
+				do {
+					reason = vmx_vcpu_enter(a->regs, true);
+				} while (vmx_cpuid_retire_in_place(vcpu, vmx, reason));
+				goto cpuid_in_place;
 			}
 		} else if (vmx_fastpath_reenter(vcpu)) {
 			goto reenter_guest;
