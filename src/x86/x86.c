@@ -2764,6 +2764,22 @@ static __attribute__((noinline)) int kvm_fast_pio_kernel(struct kvm_vcpu *vcpu, 
 	return kvm_fast_pio_user(vcpu, size, port, in, *(u32 *)data);
 }
 
+/*
+ * kvm_fast_pio() from the vendor's fastpath (vmx_exit_handlers_fastpath()),
+ * for a port no in-kernel device can claim: the exit to userspace (0).
+ * Else 1, nothing done: handle_exit() then runs kvm_fast_pio(), after the
+ * vCPU left guest mode, since a device's write may kick vCPUs.
+ */
+int kvm_fast_pio_fastpath(struct kvm_vcpu *vcpu, int size, u16 port, int in)
+{
+	u64 rax = vcpu->arch.regs[VCPU_REGS_RAX];
+
+	if (unlikely(kernel_pio_possible(vcpu->kvm, !in)))
+		return 1;
+	return kvm_fast_pio_user(vcpu, size, port, in,
+				 size == 1 ? (u8)rax : size == 2 ? (u16)rax : (u32)rax);
+}
+
 int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in)
 {
 	u64 rax = vcpu->arch.regs[VCPU_REGS_RAX];
@@ -4032,6 +4048,9 @@ static __always_inline int __vcpu_enter_guest(struct kvm_vcpu *vcpu, bool irqchi
 	 */
 	__atomic_store_n(&vcpu->arch.mode, OUTSIDE_GUEST_MODE, __ATOMIC_RELEASE);
 	vcpu->stat->exits++;
+	/* As KVM: the fastpath filled kvm_run (a PIO exit, KVM_GUESTDBG_SINGLESTEP). */
+	if (fastpath == EXIT_FASTPATH_EXIT_USERSPACE)
+		return 0;
 	return kvm_x86_call(handle_exit)(vcpu, fastpath);
 }
 

@@ -813,6 +813,21 @@ static enum exit_fastpath_completion handle_fastpath_preemption_timer(struct kvm
 }
 
 /*
+ * IN/OUT to a port no in-kernel device claims: the exit to userspace
+ * filled here (kvm_fast_pio_fastpath()), without handle_exit()'s dispatch,
+ * as KVM's fastpath does for the exits it completes
+ * (EXIT_FASTPATH_EXIT_USERSPACE).  Note, the statistics are those of the
+ * slow path's handle_io(): this is no fastpath exit of KVM's.  INS/OUTS
+ * and a port an in-kernel device may claim go to handle_io().
+ */
+static __always_inline enum exit_fastpath_completion handle_fastpath_io(struct kvm_vcpu *vcpu, u64 q)
+{
+	if (unlikely(q & 16) || kvm_fast_pio_fastpath(vcpu, (q & 7) + 1, q >> 16, !!(q & 8)))
+		return EXIT_FASTPATH_NONE;
+	return EXIT_FASTPATH_EXIT_USERSPACE;
+}
+
+/*
  * handle_fastpath_cpuid() with its common case inline: the leaf the last
  * CPUID asked for (kvm_cpuid_last()) and this file's skip called directly,
  * as KVM's RETPOLINE builds call hot handlers directly.  With RFLAGS.TF or
@@ -840,7 +855,7 @@ vmx_handle_fastpath_cpuid(struct kvm_vcpu *vcpu, u64 rflags, u32 guest_debug, u3
  */
 static __always_inline enum exit_fastpath_completion
 vmx_exit_handlers_fastpath(struct kvm_vcpu *vcpu, u32 exit_reason, u32 idt_vectoring_info,
-			   u64 rflags, u32 guest_debug, u32 *trace)
+			   u64 qual, u64 rflags, u32 guest_debug, u32 *trace)
 {
 	if (unlikely(idt_vectoring_info & INTR_INFO_VALID_MASK))
 		return EXIT_FASTPATH_NONE;
@@ -853,6 +868,9 @@ vmx_exit_handlers_fastpath(struct kvm_vcpu *vcpu, u32 exit_reason, u32 idt_vecto
 		*trace = READ_ONCE(kvm_trace_mask);
 		return vmx_handle_fastpath_cpuid(vcpu, rflags, guest_debug, *trace);
 	}
+	/* Then IN/OUT, the other exit a guest loops on, also before the switch. */
+	if ((u16)exit_reason == EXIT_REASON_IO_INSTRUCTION)
+		return handle_fastpath_io(vcpu, qual);
 	switch ((u16)exit_reason) {
 	case EXIT_REASON_MSR_WRITE:
 		return handle_fastpath_set_msr_irqoff(vcpu);
@@ -871,10 +889,11 @@ vmx_exit_handlers_fastpath(struct kvm_vcpu *vcpu, u32 exit_reason, u32 idt_vecto
  * interrupt windows), and the qualification (see below).  The segment
  * bases (vmx_get_segment_base()) are read when a handler asks, as in KVM.
  * RIP and RFLAGS go to vcpu->arch at once.  Return: the IDT-vectoring
- * information.
+ * information; RFLAGS in *@rflagsp and the qualification in *@qualp (for
+ * the fastpath, without a reload after the stores).
  */
 static __always_inline u32 vmx_read_exit_fields(struct kvm_vcpu *vcpu, struct vcpu_vmx *vmx,
-					     u32 guest_debug, u64 *rflagsp)
+					     u32 guest_debug, u64 *rflagsp, u64 *qualp)
 {
 	/* Into locals first: the stores to vmx cannot then make the VMREADs reload anything. */
 	u64 rip = vmcs_readl(GUEST_RIP), rflags = vmcs_readl(GUEST_RFLAGS);
@@ -901,6 +920,7 @@ static __always_inline u32 vmx_read_exit_fields(struct kvm_vcpu *vcpu, struct vc
 	 * which every exit pays.
 	 */
 	*rflagsp = rflags;
+	*qualp = qual;
 	if (unlikely(guest_debug & KVM_GUESTDBG_SINGLESTEP)) {
 		__asm__("" : "+r"(rflags));
 		vcpu->arch.rflags = rflags & ~X86_EFLAGS_TF;
@@ -990,7 +1010,7 @@ enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 	enum exit_fastpath_completion fastpath;
-	u64 rflags;
+	u64 rflags, qual;
 	u32 reason, idt, dbg, trace;
 
 reenter_guest:
@@ -1087,7 +1107,7 @@ cpuid_in_place:
 	vmx->exit_reason = reason;
 	/* KVM_SET_GUEST_DEBUG cannot come during KVM_RUN (the vCPU's mutex): read once. */
 	dbg = a->guest_debug;
-	idt = vmx_read_exit_fields(vcpu, vmx, dbg, &rflags);
+	idt = vmx_read_exit_fields(vcpu, vmx, dbg, &rflags, &qual);
 	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
 		/* A VM exit cleared the valid bit (SDM 25.8.3); a failed entry may not have. */
 		vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
@@ -1096,7 +1116,7 @@ cpuid_in_place:
 	vmx_complete_interrupts(vcpu, idt);
 	if ((u16)reason < KVM_STAT_EXIT_REASONS)
 		vcpu->stat->exit_reason[(u16)reason]++;
-	fastpath = vmx_exit_handlers_fastpath(vcpu, reason, idt, rflags, dbg, &trace);
+	fastpath = vmx_exit_handlers_fastpath(vcpu, reason, idt, qual, rflags, dbg, &trace);
 	if (fastpath == EXIT_FASTPATH_REENTER_GUEST) {
 		/*
 		 * A CPUID (handle_fastpath_cpuid()) changed four GPRs and RIP,
