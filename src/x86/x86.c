@@ -4493,13 +4493,13 @@ static __always_inline int kvm_vcpu_resume_plain(struct kvm_vcpu *vcpu)
 			return r;
 	}
 	/*
-	 * Another thread's request, or the completion's (a #DB queued for
-	 * RFLAGS.TF: kvm_queue_exception()): the full entry.  Note, checked
-	 * after the completion only, as requests stay until an entry takes
-	 * them.
+	 * Note, no look at requests before the entry: one made by another
+	 * thread or by the completion (a #DB queued for RFLAGS.TF:
+	 * kvm_queue_exception()) is seen after the vCPU enters guest mode
+	 * (vcpu_enter_guest_run()), where a KVM_REQ_EVENT makes the entry
+	 * leave at once, before any guest instruction, and the next one
+	 * (vcpu_run(), through the full vcpu_enter_guest()) injects it.
 	 */
-	if (unlikely(__atomic_load_n(&vcpu->requests, __ATOMIC_ACQUIRE)))
-		return vcpu_run_more(vcpu, false);
 	r = vcpu_enter_guest_run(vcpu, false, true);
 	if (likely(!r))
 		return 0;
