@@ -4477,12 +4477,17 @@ static __always_inline int kvm_vcpu_resume_plain(struct kvm_vcpu *vcpu)
 
 #ifdef USERKVM_DEBUG
 	if (vcpu->arch.apic || vcpu->arch.mp_state != KVM_MP_STATE_RUNNABLE ||
-	    vcpu->arch.cui_linear_rip_saved || kvm_vcpu_events_pending(vcpu, vcpu->run))
+	    ((cui == complete_fast_pio_out || cui == complete_fast_pio_in) &&
+	     vcpu->arch.cui_linear_rip_saved) || kvm_vcpu_events_pending(vcpu, vcpu->run))
 		abort();
 #endif
 	if (cui) {
 		vcpu->arch.complete_userspace_io = NULL;
-		/* Note, no cui_linear_rip was saved: RIP is where the exit left it. */
+		/*
+		 * Note, no cui_linear_rip was saved since the PIO exit (which
+		 * clears the flag; only the PIO completions read it): RIP is
+		 * where the exit left it.
+		 */
 		if (likely(cui == complete_fast_pio_out))
 			r = __kvm_skip_emulated_instruction(vcpu);
 		else if (cui == complete_fast_pio_in)
