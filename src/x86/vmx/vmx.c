@@ -1008,6 +1008,15 @@ static __always_inline bool vmx_cpuid_retire_in_place(struct kvm_vcpu *vcpu, str
 	return true;
 }
 
+/* Two adjacent bytes of struct vcpu_vmx in one load (nonzero if either is). */
+static __always_inline u16 vmx_load_u16(const bool *p)
+{
+	u16 v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
 enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
@@ -1017,20 +1026,27 @@ enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	u32 reason, idt, dbg, trace;
 
 reenter_guest:
-	if (vmx->state_dirty) {
-		vmx_push_state(vcpu);
-		vmx->state_dirty = false;
-		a->regs_dirty = 0;
-	} else if (unlikely(a->regs_dirty)) {
-		vmx_write_dirty_regs(vcpu);
+	/*
+	 * state_dirty and rsp_cached, adjacent: both clear after a VM exit
+	 * that nothing pulled state or RSP from, tested in one load.
+	 */
+	BUILD_BUG_ON(offsetof(struct vcpu_vmx, rsp_cached) != offsetof(struct vcpu_vmx, state_dirty) + 1);
+	if (unlikely(vmx_load_u16(&vmx->state_dirty))) {
+		if (vmx->state_dirty) {
+			vmx_push_state(vcpu);
+			vmx->state_dirty = false;
+			a->regs_dirty = 0;
+		}
+		if (vmx->rsp_cached && a->regs[VCPU_REGS_RSP] != vmx->vmcs_rsp) {
+			vmcs_writel(GUEST_RSP, a->regs[VCPU_REGS_RSP]);
+			vmx->vmcs_rsp = a->regs[VCPU_REGS_RSP];
+		}
 	}
+	if (unlikely(a->regs_dirty))
+		vmx_write_dirty_regs(vcpu);
 	if (a->regs[VCPU_REGS_RIP] != vmx->vmcs_rip) {
 		vmcs_writel(GUEST_RIP, a->regs[VCPU_REGS_RIP]);
 		vmx->vmcs_rip = a->regs[VCPU_REGS_RIP];
-	}
-	if (vmx->rsp_cached && a->regs[VCPU_REGS_RSP] != vmx->vmcs_rsp) {
-		vmcs_writel(GUEST_RSP, a->regs[VCPU_REGS_RSP]);
-		vmx->vmcs_rsp = a->regs[VCPU_REGS_RSP];
 	}
 	/*
 	 * FIXME: a step that ended right after STI leaves STI blocking with TF
