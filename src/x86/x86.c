@@ -1519,6 +1519,7 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned lon
 		return -ENOMEM;
 	/* The state is read and written in vcpu->arch: bring it out of the VMCS. */
 	kvm_arch_vcpu_load(vcpu);
+	vcpu->arch.resume_plain = false;	/* any ioctl may change what it vouches for */
 	kvm_cui_save_linear_rip(vcpu);
 	kvm_x86_call(cache_guest_state)(vcpu);
 
@@ -2764,6 +2765,22 @@ static __attribute__((noinline)) int kvm_fast_pio_kernel(struct kvm_vcpu *vcpu, 
 	return kvm_fast_pio_user(vcpu, size, port, in, *(u32 *)data);
 }
 
+/*
+ * kvm_fast_pio() from the vendor's fastpath (vmx_exit_handlers_fastpath()),
+ * for a port no in-kernel device can claim: the exit to userspace (0).
+ * Else 1, nothing done: handle_exit() then runs kvm_fast_pio(), after the
+ * vCPU left guest mode, since a device's write may kick vCPUs.
+ */
+int kvm_fast_pio_fastpath(struct kvm_vcpu *vcpu, int size, u16 port, int in)
+{
+	u64 rax = vcpu->arch.regs[VCPU_REGS_RAX];
+
+	if (unlikely(kernel_pio_possible(vcpu->kvm, !in)))
+		return 1;
+	return kvm_fast_pio_user(vcpu, size, port, in,
+				 size == 1 ? (u8)rax : size == 2 ? (u16)rax : (u32)rax);
+}
+
 int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in)
 {
 	u64 rax = vcpu->arch.regs[VCPU_REGS_RAX];
@@ -3938,9 +3955,11 @@ static bool kvm_vcpu_exit_request(struct kvm_vcpu *vcpu, bool irqchip)
  * Return: > 0 to go on, 0 to exit to userspace, < 0 for an error.
  */
 /* @run: vcpu->run, which never changes (passed down: no reload after the calls before). */
+static __always_inline int vcpu_enter_guest_run(struct kvm_vcpu *vcpu, bool irqchip, bool plain);
+
 static __always_inline int __vcpu_enter_guest(struct kvm_vcpu *vcpu, bool irqchip, struct kvm_run *run)
 {
-	enum exit_fastpath_completion fastpath;
+	bool plain = false;
 	u64 req;
 
 	/*
@@ -3966,6 +3985,8 @@ static __always_inline int __vcpu_enter_guest(struct kvm_vcpu *vcpu, bool irqchi
 	/* Note, !irqchip: no LAPIC, whose presence alone calls for the injection. */
 	if ((irqchip && vcpu->arch.apic) || kvm_vcpu_events_pending(vcpu, run))
 		kvm_check_and_inject_events(vcpu);
+	else if (!irqchip)
+		plain = true;
 	/*
 	 * Note, !irqchip: they stay as kvm_arch_vcpu_create() set them (no
 	 * deadline, no polling); only this function writes them, and a vCPU
@@ -3980,7 +4001,24 @@ static __always_inline int __vcpu_enter_guest(struct kvm_vcpu *vcpu, bool irqchi
 			abort();
 #endif
 	}
+	return vcpu_enter_guest_run(vcpu, irqchip, plain);
+}
 
+/*
+ * The entry itself and the exit, the second half of vcpu_enter_guest().
+ * @plain: no LAPIC and no event pending at this entry (see resume_plain).
+ */
+static __always_inline int vcpu_enter_guest_run(struct kvm_vcpu *vcpu, bool irqchip, bool plain)
+{
+	enum exit_fastpath_completion fastpath;
+	u64 req;
+
+	/*
+	 * What the next KVM_RUN may rely on if this entry ends in a fastpath
+	 * exit to userspace; any other exit clears it (below).
+	 */
+	if (!irqchip)
+		vcpu->arch.resume_plain = plain;
 	__atomic_store_n(&vcpu->arch.mode, IN_GUEST_MODE, __ATOMIC_SEQ_CST);
 	req = __atomic_load_n(&vcpu->requests, __ATOMIC_SEQ_CST);
 	if (unlikely(req)) {
@@ -4032,6 +4070,14 @@ static __always_inline int __vcpu_enter_guest(struct kvm_vcpu *vcpu, bool irqchi
 	 */
 	__atomic_store_n(&vcpu->arch.mode, OUTSIDE_GUEST_MODE, __ATOMIC_RELEASE);
 	vcpu->stat->exits++;
+	/* As KVM: the fastpath filled kvm_run (a PIO exit, KVM_GUESTDBG_SINGLESTEP). */
+	if (fastpath == EXIT_FASTPATH_EXIT_USERSPACE)
+		return 0;
+	/*
+	 * Note, an exit handler changes nothing resume_plain vouches for but
+	 * by an event, which makes KVM_REQ_EVENT; the next entry stores it
+	 * again, and a KVM_RUN that fails clears it (vcpu_run()).
+	 */
 	return kvm_x86_call(handle_exit)(vcpu, fastpath);
 }
 
@@ -4285,7 +4331,26 @@ static __always_inline int vcpu_run(struct kvm_vcpu *vcpu, struct kvm_run *run)
 			break;
 		}
 	}
+	/* Only an exit to userspace leaves the vCPU plain (resume_plain). */
+	if (unlikely(r < 0))
+		vcpu->arch.resume_plain = false;
 	return r;
+}
+
+/*
+ * vcpu_run() for kvm_vcpu_resume_plain(): after an entry that did not end
+ * in an exit to userspace (@entered: the signal check first), or instead
+ * of its entry.
+ */
+static __attribute__((noinline)) int vcpu_run_more(struct kvm_vcpu *vcpu, bool entered)
+{
+	if (entered && kvm_vcpu_signal_pending(vcpu)) {
+		vcpu->run->exit_reason = KVM_EXIT_INTR;
+		vcpu->stat->signal_exits++;
+		vcpu->arch.resume_plain = false;
+		return -EINTR;
+	}
+	return vcpu_run(vcpu, vcpu->run);
 }
 
 /* post_kvm_run_save(): what userspace reads after every KVM_RUN. */
@@ -4399,6 +4464,58 @@ static __attribute__((noinline)) int kvm_vcpu_run_uninitialized(struct kvm_vcpu 
 }
 
 /*
+ * KVM_RUN after a run that left the vCPU plain (resume_plain): no LAPIC,
+ * runnable, no event to inject, no RIP saved by an ioctl, no sync_regs,
+ * no immediate_exit, no interrupt window asked for, CR8 as it was.  What __kvm_arch_vcpu_ioctl_run() and vcpu_run() do then: the
+ * completion of the exit and one entry (events and mp_state need no
+ * look), then the loop as usual if the guest did not exit to userspace.
+ */
+static __always_inline int kvm_vcpu_resume_plain(struct kvm_vcpu *vcpu)
+{
+	int (*cui)(struct kvm_vcpu *) = vcpu->arch.complete_userspace_io;
+	int r = 1;
+
+#ifdef USERKVM_DEBUG
+	if (vcpu->arch.apic || vcpu->arch.mp_state != KVM_MP_STATE_RUNNABLE ||
+	    ((cui == complete_fast_pio_out || cui == complete_fast_pio_in) &&
+	     vcpu->arch.cui_linear_rip_saved) || kvm_vcpu_events_pending(vcpu, vcpu->run))
+		abort();
+#endif
+	if (cui) {
+		vcpu->arch.complete_userspace_io = NULL;
+		/*
+		 * Note, no cui_linear_rip was saved since the PIO exit (which
+		 * clears the flag; only the PIO completions read it): RIP is
+		 * where the exit left it.
+		 */
+		if (likely(cui == complete_fast_pio_out))
+			r = __kvm_skip_emulated_instruction(vcpu);
+		else if (cui == complete_fast_pio_in)
+			r = complete_fast_pio_in(vcpu);
+		else
+			r = cui(vcpu);
+		if (r <= 0)
+			return r;
+	}
+	/*
+	 * Note, no look at requests before the entry: one made by another
+	 * thread or by the completion (a #DB queued for RFLAGS.TF:
+	 * kvm_queue_exception()) is seen after the vCPU enters guest mode
+	 * (vcpu_enter_guest_run()), where a KVM_REQ_EVENT makes the entry
+	 * leave at once, before any guest instruction, and the next one
+	 * (vcpu_run(), through the full vcpu_enter_guest()) injects it.
+	 */
+	r = vcpu_enter_guest_run(vcpu, false, true);
+	if (likely(!r))
+		return 0;
+	if (r < 0) {
+		vcpu->arch.resume_plain = false;	/* as vcpu_run() */
+		return r;
+	}
+	return vcpu_run_more(vcpu, true);
+}
+
+/*
  * kvm_arch_vcpu_ioctl_run(), in KVM's order: an AP waiting for SIPI, the
  * sync_regs validity check, the CR8 of a userspace LAPIC, the completion
  * of the last exit (PIO, ...), and only then immediate_exit (so that
@@ -4408,10 +4525,26 @@ static __attribute__((noinline)) int kvm_vcpu_run_uninitialized(struct kvm_vcpu 
 static __always_inline int __kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
+	bool plain;
 	int r;
 
 	kvm_arch_vcpu_load(vcpu);
 	run->flags = 0;
+	plain = vcpu->arch.resume_plain;
+	vcpu->arch.resume_plain = false;
+	/*
+	 * Nothing changed since the last KVM_RUN but what userspace may write
+	 * into kvm_run (none of it set: sync_regs, immediate_exit, an
+	 * interrupt window, a new CR8) and other threads' requests (which
+	 * kvm_vcpu_resume_plain() looks at): the checks below that only an
+	 * ioctl or an event could make fail are left out.
+	 */
+	if (likely(plain) &&
+	    likely(!(run->kvm_valid_regs | run->kvm_dirty_regs | run->immediate_exit |
+		     run->request_interrupt_window | (run->cr8 ^ vcpu->arch.cr8)))) {
+		r = kvm_vcpu_resume_plain(vcpu);
+		goto out;
+	}
 	/*
 	 * An application processor that never got INIT blocks until an INIT or
 	 * SIPI arrives, takes it and returns -EAGAIN (userspace runs it again:

@@ -259,6 +259,18 @@ struct kvm_vcpu_arch {
 	 * nothing changed RIP or CS since the exit, so it is where RIP is.
 	 */
 	bool cui_linear_rip_saved;
+	/*
+	 * The last KVM_RUN left the vCPU as its last VM entry saw it, and no
+	 * vCPU ioctl came since: no in-kernel LAPIC, no event to inject (none
+	 * was pending at that entry; every event an exit queues makes
+	 * KVM_REQ_EVENT: kvm_queue_exception(), vmx_complete_interrupts()),
+	 * the vCPU runnable, RIP where the exit left it (no cui_linear_rip
+	 * saved).  The next KVM_RUN then completes the
+	 * exit and enters without those checks (kvm_vcpu_resume_plain()).
+	 * Written only by the vCPU's thread under vcpu->mutex; cleared by
+	 * each KVM_RUN and each vCPU ioctl (kvm_arch_vcpu_ioctl()).
+	 */
+	bool resume_plain;
 	u32 guest_debug;		/* KVM_SET_GUEST_DEBUG's KVM_GUESTDBG_* */
 	u64 eff_db[4], guest_debug_dr7;	/* KVM_GUESTDBG_USE_HW_BP: userspace's DR0-3, DR7 */
 	int mode;			/* OUTSIDE_GUEST_MODE / IN_GUEST_MODE, atomic */
@@ -407,6 +419,7 @@ enum exit_fastpath_completion handle_fastpath_set_msr_irqoff(struct kvm_vcpu *vc
 enum exit_fastpath_completion handle_fastpath_cpuid(struct kvm_vcpu *vcpu);
 int kvm_emulate_xsetbv(struct kvm_vcpu *vcpu);
 int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in);
+int kvm_fast_pio_fastpath(struct kvm_vcpu *vcpu, int size, u16 port, int in);
 int kvm_emulate_string_io(struct kvm_vcpu *vcpu, int size, u16 port, int in, int rep,
 			  u32 insn_info, u64 linear);
 int kvm_emulate_instruction(struct kvm_vcpu *vcpu, int emulation_type);

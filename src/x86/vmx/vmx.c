@@ -760,6 +760,9 @@ static void __vmx_complete_interrupts(struct kvm_vcpu *vcpu, u32 info)
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	u32 type;
 
+	/* As KVM: the event must be injected at the next entry (see resume_plain). */
+	kvm_make_request(KVM_REQ_EVENT, vcpu);
+
 	type = info & INTR_INFO_INTR_TYPE_MASK;
 	if (type == INTR_TYPE_SOFT_EXCEPTION || type == INTR_TYPE_SOFT_INTR) {
 		/*
@@ -813,6 +816,21 @@ static enum exit_fastpath_completion handle_fastpath_preemption_timer(struct kvm
 }
 
 /*
+ * IN/OUT to a port no in-kernel device claims: the exit to userspace
+ * filled here (kvm_fast_pio_fastpath()), without handle_exit()'s dispatch,
+ * as KVM's fastpath does for the exits it completes
+ * (EXIT_FASTPATH_EXIT_USERSPACE).  Note, the statistics are those of the
+ * slow path's handle_io(): this is no fastpath exit of KVM's.  INS/OUTS
+ * and a port an in-kernel device may claim go to handle_io().
+ */
+static __always_inline enum exit_fastpath_completion handle_fastpath_io(struct kvm_vcpu *vcpu, u64 q)
+{
+	if (unlikely(q & 16) || kvm_fast_pio_fastpath(vcpu, (q & 7) + 1, q >> 16, !!(q & 8)))
+		return EXIT_FASTPATH_NONE;
+	return EXIT_FASTPATH_EXIT_USERSPACE;
+}
+
+/*
  * handle_fastpath_cpuid() with its common case inline: the leaf the last
  * CPUID asked for (kvm_cpuid_last()) and this file's skip called directly,
  * as KVM's RETPOLINE builds call hot handlers directly.  With RFLAGS.TF or
@@ -840,7 +858,7 @@ vmx_handle_fastpath_cpuid(struct kvm_vcpu *vcpu, u64 rflags, u32 guest_debug, u3
  */
 static __always_inline enum exit_fastpath_completion
 vmx_exit_handlers_fastpath(struct kvm_vcpu *vcpu, u32 exit_reason, u32 idt_vectoring_info,
-			   u64 rflags, u32 guest_debug, u32 *trace)
+			   u64 qual, u64 rflags, u32 guest_debug, u32 *trace)
 {
 	if (unlikely(idt_vectoring_info & INTR_INFO_VALID_MASK))
 		return EXIT_FASTPATH_NONE;
@@ -853,6 +871,9 @@ vmx_exit_handlers_fastpath(struct kvm_vcpu *vcpu, u32 exit_reason, u32 idt_vecto
 		*trace = READ_ONCE(kvm_trace_mask);
 		return vmx_handle_fastpath_cpuid(vcpu, rflags, guest_debug, *trace);
 	}
+	/* Then IN/OUT, the other exit a guest loops on, also before the switch. */
+	if ((u16)exit_reason == EXIT_REASON_IO_INSTRUCTION)
+		return handle_fastpath_io(vcpu, qual);
 	switch ((u16)exit_reason) {
 	case EXIT_REASON_MSR_WRITE:
 		return handle_fastpath_set_msr_irqoff(vcpu);
@@ -871,10 +892,11 @@ vmx_exit_handlers_fastpath(struct kvm_vcpu *vcpu, u32 exit_reason, u32 idt_vecto
  * interrupt windows), and the qualification (see below).  The segment
  * bases (vmx_get_segment_base()) are read when a handler asks, as in KVM.
  * RIP and RFLAGS go to vcpu->arch at once.  Return: the IDT-vectoring
- * information.
+ * information; RFLAGS in *@rflagsp and the qualification in *@qualp (for
+ * the fastpath, without a reload after the stores).
  */
 static __always_inline u32 vmx_read_exit_fields(struct kvm_vcpu *vcpu, struct vcpu_vmx *vmx,
-					     u32 guest_debug, u64 *rflagsp)
+					     u32 guest_debug, u64 *rflagsp, u64 *qualp)
 {
 	/* Into locals first: the stores to vmx cannot then make the VMREADs reload anything. */
 	u64 rip = vmcs_readl(GUEST_RIP), rflags = vmcs_readl(GUEST_RFLAGS);
@@ -901,6 +923,7 @@ static __always_inline u32 vmx_read_exit_fields(struct kvm_vcpu *vcpu, struct vc
 	 * which every exit pays.
 	 */
 	*rflagsp = rflags;
+	*qualp = qual;
 	if (unlikely(guest_debug & KVM_GUESTDBG_SINGLESTEP)) {
 		__asm__("" : "+r"(rflags));
 		vcpu->arch.rflags = rflags & ~X86_EFLAGS_TF;
@@ -933,29 +956,97 @@ static __always_inline bool vmx_fastpath_reenter(struct kvm_vcpu *vcpu)
 	return __vmx_fastpath_reenter(vcpu, READ_ONCE(kvm_trace_mask));
 }
 
+/*
+ * A CPUID exit taken and retired in place, the guest re-entered, before
+ * anything of the generic exit path runs: the exit's fields are read into
+ * locals, and only those a CPUID's retirement needs (no store into vmx or
+ * vcpu->arch but the four GPRs and the statistics).  Only when it is the
+ * common case of vmx_handle_fastpath_cpuid() and __vmx_fastpath_reenter():
+ * a bare CPUID exit (no failed entry, no event whose delivery it
+ * interrupted), RFLAGS.TF clear, no STI/MOV-SS blocking to end, RIP not
+ * wrapping at 4 GiB, the leaf the last CPUID asked for, tracing off, no
+ * request and no immediate_exit.  Else (false) nothing has been changed:
+ * the generic path reads the exit fields again and handles the exit.  The
+ * caller checked what cannot change while vmx_vcpu_run() runs: the vCPU
+ * is not being single-stepped (guest_debug) and has no in-kernel timer to
+ * poll (entry_polls_timers).  Note, the skipped stores (RIP, RFLAGS, the
+ * cached exit fields) are those of vmx_read_exit_fields(), which the
+ * generic path does when the loop ends; the CPUID's GUEST_RIP write is the
+ * one of the re-entry after handle_fastpath_cpuid().
+ */
+static __always_inline bool vmx_cpuid_retire_in_place(struct kvm_vcpu *vcpu, struct vcpu_vmx *vmx,
+						    u32 reason)
+{
+	u64 rip, next, rflags;
+	u32 idt, len, intr;
+
+	if (reason != EXIT_REASON_CPUID)
+		return false;
+	idt = vmcs_read32(IDT_VECTORING_INFO_FIELD);
+	rflags = vmcs_readl(GUEST_RFLAGS);
+	intr = vmcs_read32(GUEST_INTERRUPTIBILITY_INFO);
+	rip = vmcs_readl(GUEST_RIP);
+	len = vmcs_read32(VM_EXIT_INSTRUCTION_LEN);
+	next = rip + len;
+	if (unlikely((idt & INTR_INFO_VALID_MASK) | (rflags & X86_EFLAGS_TF) |
+		     (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)) |
+		     READ_ONCE(kvm_trace_mask) | (((next ^ rip) >> 31) == 3)))
+		return false;
+	if (unlikely(__atomic_load_n(&vcpu->requests, __ATOMIC_SEQ_CST) |
+		     READ_ONCE(vcpu->run->immediate_exit)))
+		return false;
+	if (unlikely(!__kvm_cpuid_last(vcpu)))
+		return false;
+	vmcs_writel(GUEST_RIP, next);
+	/* As after a VM entry that fails (no exit fields read): RIP as the VMCS holds it. */
+	vmx->vmcs_rip = next;
+	vcpu->arch.regs[VCPU_REGS_RIP] = next;
+	BUILD_BUG_ON(EXIT_REASON_CPUID >= KVM_STAT_EXIT_REASONS);
+	vcpu->stat->exit_reason[EXIT_REASON_CPUID]++;
+	vcpu->stat->fastpath_exits++;
+	vcpu->stat->exits++;
+	return true;
+}
+
+/* Two adjacent bytes of struct vcpu_vmx in one load (nonzero if either is). */
+static __always_inline u16 vmx_load_u16(const bool *p)
+{
+	u16 v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
 enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 {
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 	enum exit_fastpath_completion fastpath;
-	u64 rflags;
+	u64 rflags, qual;
 	u32 reason, idt, dbg, trace;
 
 reenter_guest:
-	if (vmx->state_dirty) {
-		vmx_push_state(vcpu);
-		vmx->state_dirty = false;
-		a->regs_dirty = 0;
-	} else if (unlikely(a->regs_dirty)) {
-		vmx_write_dirty_regs(vcpu);
+	/*
+	 * state_dirty and rsp_cached, adjacent: both clear after a VM exit
+	 * that nothing pulled state or RSP from, tested in one load.
+	 */
+	BUILD_BUG_ON(offsetof(struct vcpu_vmx, rsp_cached) != offsetof(struct vcpu_vmx, state_dirty) + 1);
+	if (unlikely(vmx_load_u16(&vmx->state_dirty))) {
+		if (vmx->state_dirty) {
+			vmx_push_state(vcpu);
+			vmx->state_dirty = false;
+			a->regs_dirty = 0;
+		}
+		if (vmx->rsp_cached && a->regs[VCPU_REGS_RSP] != vmx->vmcs_rsp) {
+			vmcs_writel(GUEST_RSP, a->regs[VCPU_REGS_RSP]);
+			vmx->vmcs_rsp = a->regs[VCPU_REGS_RSP];
+		}
 	}
+	if (unlikely(a->regs_dirty))
+		vmx_write_dirty_regs(vcpu);
 	if (a->regs[VCPU_REGS_RIP] != vmx->vmcs_rip) {
 		vmcs_writel(GUEST_RIP, a->regs[VCPU_REGS_RIP]);
 		vmx->vmcs_rip = a->regs[VCPU_REGS_RIP];
-	}
-	if (vmx->rsp_cached && a->regs[VCPU_REGS_RSP] != vmx->vmcs_rsp) {
-		vmcs_writel(GUEST_RSP, a->regs[VCPU_REGS_RSP]);
-		vmx->vmcs_rsp = a->regs[VCPU_REGS_RSP];
 	}
 	/*
 	 * FIXME: a step that ended right after STI leaves STI blocking with TF
@@ -1002,8 +1093,8 @@ reenter_guest:
 			vmx->preemption_timer = timer;
 		}
 	}
-reenter_after_cpuid:
 	reason = vmx_vcpu_enter(a->regs, vmx->launched);
+cpuid_in_place:
 
 	a->regs_avail = 0;	/* the VMCS holds the guest state again */
 	vmx->seg_base_cached = 0;
@@ -1035,7 +1126,7 @@ reenter_after_cpuid:
 	vmx->exit_reason = reason;
 	/* KVM_SET_GUEST_DEBUG cannot come during KVM_RUN (the vCPU's mutex): read once. */
 	dbg = a->guest_debug;
-	idt = vmx_read_exit_fields(vcpu, vmx, dbg, &rflags);
+	idt = vmx_read_exit_fields(vcpu, vmx, dbg, &rflags, &qual);
 	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY) {
 		/* A VM exit cleared the valid bit (SDM 25.8.3); a failed entry may not have. */
 		vmcs_write32(VM_ENTRY_INTR_INFO_FIELD, 0);
@@ -1044,7 +1135,7 @@ reenter_after_cpuid:
 	vmx_complete_interrupts(vcpu, idt);
 	if ((u16)reason < KVM_STAT_EXIT_REASONS)
 		vcpu->stat->exit_reason[(u16)reason]++;
-	fastpath = vmx_exit_handlers_fastpath(vcpu, reason, idt, rflags, dbg, &trace);
+	fastpath = vmx_exit_handlers_fastpath(vcpu, reason, idt, qual, rflags, dbg, &trace);
 	if (fastpath == EXIT_FASTPATH_REENTER_GUEST) {
 		/*
 		 * A CPUID (handle_fastpath_cpuid()) changed four GPRs and RIP,
@@ -1059,7 +1150,15 @@ reenter_after_cpuid:
 
 				vmcs_writel(GUEST_RIP, rip);
 				vmx->vmcs_rip = rip;
-				goto reenter_after_cpuid;
+				/*
+				 * The next CPUIDs retire in place while they
+				 * are the common case (see there), with
+				 * single-stepping and timers as they are now.
+				 */
+				do {
+					reason = vmx_vcpu_enter(a->regs, true);
+				} while (vmx_cpuid_retire_in_place(vcpu, vmx, reason));
+				goto cpuid_in_place;
 			}
 		} else if (vmx_fastpath_reenter(vcpu)) {
 			goto reenter_guest;
