@@ -196,6 +196,28 @@ void vmx_op_cpuid(u32 leaf, u32 subleaf, u32 out[4]);
  */
 u64 vmx_op_rdtsc(void);
 
+/**
+ * vmx_op_read_exit_insn_bytes() - decode assist: the bytes of the
+ * instruction whose access caused this logical processor's last VM exit,
+ * an EPT misconfiguration, as the processor fetched them
+ * @buf: 15 bytes
+ *
+ * Not an Intel VMX feature: the counterpart of AMD SVM's DecodeAssists,
+ * which save the guest instruction bytes in the VMCB on a nested page
+ * fault (KVM passes them to kvm_mmu_page_fault() as insn/insn_len, and its
+ * emulator decodes them instead of fetching).  The bytes are those at the
+ * exit's CS:RIP through the processor's instruction TLB, which the
+ * instruction was fetched through (the guest's page tables may say
+ * otherwise until the guest invalidates the translation, as on hardware).
+ * Valid from the exit until the next VM entry, while GUEST_RIP is the
+ * exit's.
+ *
+ * Return: 15, or 0 (none: the translation is not in the TLB, the 15 bytes
+ * cross a page or the CS limit, another exit reason, no guest state):
+ * the VMM fetches the instruction itself.
+ */
+int vmx_op_read_exit_insn_bytes(u8 *buf);
+
 /*
  * Values vmx_op_enter() returns instead of an exit reason.  Bit 16 of a
  * real exit reason is always 0 (SDM 25.9.1), so none of these is one.

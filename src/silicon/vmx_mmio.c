@@ -111,3 +111,42 @@ bool vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store)
 		cpu_exit_now(c, CPU_EXIT_VMEXIT);
 	return vmx_exit_in_place(c, v, i);
 }
+
+/*
+ * The decode assist (vmx_api.h): what the instruction fetch of the
+ * exit's instruction saw, read from where the fetch read it: the page of
+ * CS:RIP (GUEST_RIP, as the exit saved it: the core may be past the
+ * instruction already, in an exit taken in place) through the core's
+ * instruction TLB, whose slot the fetch went through (icache_lookup()).
+ * The core keeps the guest's mode, segments and TLB until the next VM
+ * entry (KVM's VMWRITEs go to the VMCS); a slot replaced since has
+ * another tag, and then there are no bytes.
+ */
+int vmx_op_read_exit_insn_bytes(u8 *buf)
+{
+	struct vmx_cpu *v = vmx_this_cpu();
+	const struct tlb_entry *e;
+	struct cpu *c;
+	u64 rip, lin;
+
+	if (unlikely(!v) || !(c = v->cpu) || v->guest_mode || !v->port.vmcs ||
+	    v->exit.reason != EXIT_REASON_EPT_MISCONFIG)
+		return 0;
+	rip = vmcs_get(v->port.vmcs, GUEST_RIP);
+	if (likely(c->code64)) {
+		lin = rip;
+	} else {
+		const struct cpu_seg *cs = &c->s.seg[CPU_SEG_CS];
+
+		if (rip > cs->limit || (u64)cs->limit - rip + 1 < 15)
+			return 0;
+		lin = (cs->base + rip) & 0xffffffffull;
+	}
+	if ((lin & 0xfff) > 4096 - 15)
+		return 0;
+	e = &c->tlb_cur[ACC_X][(lin >> PAGE_SHIFT) & (TLB_SIZE - 1)];
+	if (e->tag != (lin & ~(u64)0xfff))
+		return 0;
+	memcpy(buf, (const u8 *)(uintptr_t)(lin + e->addend), 15);
+	return 15;
+}

@@ -3697,9 +3697,17 @@ int kvm_emulate_string_io(struct kvm_vcpu *vcpu, int size, u16 port, int in, int
 
 /* ---- the MMU's page faults ---- */
 
-static __attribute__((noinline)) int kvm_mmu_page_fault_slow(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code);
+static __attribute__((noinline)) int kvm_mmu_page_fault_slow(struct kvm_vcpu *vcpu, u64 gpa,
+								u32 error_code, void *insn,
+								int insn_len);
 
 int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code)
+{
+	return kvm_mmu_page_fault_insn(vcpu, gpa, error_code, NULL, 0);
+}
+
+int kvm_mmu_page_fault_insn(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code, void *insn,
+			    int insn_len)
 {
 	struct kvm *kvm = vcpu->kvm;
 	int idx, r;
@@ -3713,16 +3721,17 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code)
 		trace_kvm_page_fault(vcpu->vcpu_id, vcpu->arch.regs[VCPU_REGS_RIP], gpa, error_code);
 		idx = srcu_read_lock(&kvm->srcu);
 		if (likely(vcpu_match_mmio_gpa(vcpu, gpa))) {
-			r = __x86_emulate_instruction(vcpu, gpa, EMULTYPE_PF, NULL, 0);
+			r = __x86_emulate_instruction(vcpu, gpa, EMULTYPE_PF, insn, insn_len);
 			srcu_read_unlock(&kvm->srcu, idx);
 			return r;
 		}
 		srcu_read_unlock(&kvm->srcu, idx);
 	}
-	return kvm_mmu_page_fault_slow(vcpu, gpa, error_code);
+	return kvm_mmu_page_fault_slow(vcpu, gpa, error_code, insn, insn_len);
 }
 
-static int kvm_mmu_page_fault_slow(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code)
+static int kvm_mmu_page_fault_slow(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code, void *insn,
+				   int insn_len)
 {
 	struct kvm_page_fault fault = {
 		.addr = gpa,
@@ -3772,7 +3781,7 @@ static int kvm_mmu_page_fault_slow(struct kvm_vcpu *vcpu, u64 gpa, u32 error_cod
 	if (r < 0)
 		return r;
 	if (r == RET_PF_EMULATE)
-		return x86_emulate_instruction(vcpu, gpa, EMULTYPE_PF, NULL, 0);
+		return x86_emulate_instruction(vcpu, gpa, EMULTYPE_PF, insn, insn_len);
 	return 1;
 }
 

@@ -12,6 +12,7 @@
 #include "util/types.h"
 
 struct kvm;
+struct kvm_vcpu;
 struct kvm_memory_slot;
 
 /* Results of a page fault, as mmu_internal.h's RET_PF_*. */
@@ -125,6 +126,15 @@ u64 kvm_tdp_mmu_lookup(struct kvm_tdp_mmu *mmu, u64 gfn, int *level);
  */
 int kvm_tdp_page_fault(struct kvm *kvm, struct kvm_tdp_mmu *mmu, struct kvm_page_fault *fault);
 
+/*
+ * kvm_mmu_page_fault() (x86.h) with KVM's two last arguments: @insn,
+ * @insn_len, the bytes of the faulting instruction when the processor gave
+ * them with the exit (a decode assist: SVM's, vmx_op_read_exit_insn_bytes()
+ * here), which the emulator then decodes instead of fetching; NULL, 0 if
+ * not.  FIXME: KVM's kvm_mmu_page_fault() takes them itself.
+ */
+int kvm_mmu_page_fault_insn(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code, void *insn,
+			    int insn_len);
 /*
  * handle_mmio_page_fault() - an EPT misconfiguration at @fault->addr: if
  * an MMIO SPTE of the current memslot generation is there, the access is

@@ -1289,8 +1289,20 @@ static int handle_ept_misconfig(struct kvm_vcpu *vcpu)
 		if (kvm_ioeventfd_write(vcpu->kvm, false, gpa, 0, &none))
 			return kvm_skip_emulated_instruction(vcpu);
 	}
-	/* KVM's MMIO SPTEs are misconfigured on purpose: an MMIO access. */
-	return kvm_mmu_page_fault(vcpu, gpa, PFERR_RSVD_MASK);
+	/*
+	 * KVM's MMIO SPTEs are misconfigured on purpose: an MMIO access.  The
+	 * processor's decode assist gives the instruction's bytes, as SVM's
+	 * does for a nested page fault (KVM's npf_interception() passes
+	 * insn_bytes/insn_len): the emulator need not fetch them through a
+	 * walk of the guest's page tables.
+	 */
+	{
+		u8 insn[15];
+		int insn_len = vmx_op_read_exit_insn_bytes(insn);
+
+		return kvm_mmu_page_fault_insn(vcpu, gpa, PFERR_RSVD_MASK, insn_len ? insn : NULL,
+					       insn_len);
+	}
 }
 
 static int handle_invalid_guest_state(struct kvm_vcpu *vcpu)
