@@ -197,26 +197,25 @@ void vmx_op_cpuid(u32 leaf, u32 subleaf, u32 out[4]);
 u64 vmx_op_rdtsc(void);
 
 /**
- * vmx_op_read_exit_insn_bytes() - decode assist: the bytes of the
- * instruction whose access caused this logical processor's last VM exit,
- * an EPT misconfiguration, as the processor fetched them
- * @buf: 15 bytes
+ * vmx_op_read_exit_store() - decode assist: the store whose EPT
+ * misconfiguration caused this logical processor's last VM exit, if its
+ * instruction is a MOV to memory (88/89, C6/C7 /0: that store is all the
+ * instruction does) and the access is within a page
+ * @data: out, the data stored (zero-extended)
  *
- * Not an Intel VMX feature: the counterpart of AMD SVM's DecodeAssists,
- * which save the guest instruction bytes in the VMCB on a nested page
- * fault (KVM passes them to kvm_mmu_page_fault() as insn/insn_len, and its
- * emulator decodes them instead of fetching).  The bytes are those at the
- * exit's CS:RIP through the processor's instruction TLB, which the
- * instruction was fetched through (the guest's page tables may say
- * otherwise until the guest invalidates the translation, as on hardware).
- * Valid from the exit until the next VM entry, while GUEST_RIP is the
- * exit's.
+ * Not an Intel VMX feature (the SDM leaves the exit qualification and the
+ * VMX-instruction information of an EPT misconfiguration undefined; this
+ * processor reports the store there): what SEV-ES and TDX guests hand KVM
+ * themselves for an MMIO write (kvm_sev_es_mmio_write(), tdx_emulate_mmio()),
+ * for a VMM that can complete the write without decoding the instruction.
+ * The instruction did not complete (RIP is its own); VM_EXIT_INSTRUCTION_LEN
+ * is its length.  Valid until the next VM entry.
  *
- * Return: 15, or 0 (none: the translation is not in the TLB, the 15 bytes
- * cross a page or the CS limit, another exit reason, no guest state):
- * the VMM fetches the instruction itself.
+ * Return: the size in bytes (1, 2, 4 or 8), or 0: no such store (another
+ * instruction, a read, a store this processor does not report, another
+ * exit reason).
  */
-int vmx_op_read_exit_insn_bytes(u8 *buf);
+int vmx_op_read_exit_store(u64 *data);
 
 /*
  * Values vmx_op_enter() returns instead of an exit reason.  Bit 16 of a

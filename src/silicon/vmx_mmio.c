@@ -57,12 +57,24 @@ static __always_inline bool insn_is_mov_store(const struct block *b, const struc
 	return false;
 }
 
-bool vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store)
+/*
+ * The store information of vmx_op_read_exit_store(), in fields the SDM
+ * leaves undefined for EPT misconfigurations (28.2.1): the
+ * VMX-instruction information says a plain store and its size, the exit
+ * qualification holds its data.  Every EPT-misconfiguration exit writes
+ * both (0 where there is no such store), and software cannot write them.
+ */
+#define EPT_MISCONFIG_INFO_STORE	BIT(31)
+
+static __always_inline bool __vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store,
+						     int store_size, u64 store_val)
 {
 	struct vmx_cpu *v = c->vmx;
 	const struct block *b = c->cur_block;
 	const struct insn *i;
 	bool mov_store;
+	u64 qual = 0;
+	u32 info = 0;
 
 	/*
 	 * A driver's store that exits again and again is the last of its
@@ -82,7 +94,15 @@ bool vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store)
 	 * (vmx_exit_insn_direct()), and the guest-physical address: what
 	 * vmx_exit_pending() + the exit's copy would store.
 	 */
-	vmx_exit_insn_direct(v, EXIT_REASON_EPT_MISCONFIG, 0, i ? i->len : 0, 0);
+	/*
+	 * The store of a MOV, all that instruction does (insn_is_mov_store()):
+	 * its data for the host (vmx_op_read_exit_store()).
+	 */
+	if (store_size && mov_store) {
+		qual = store_size == 8 ? store_val : store_val & ((1ull << (store_size * 8)) - 1);
+		info = EPT_MISCONFIG_INFO_STORE | (u32)store_size;
+	}
+	vmx_exit_insn_direct(v, EXIT_REASON_EPT_MISCONFIG, qual, i ? i->len : 0, info);
 	vmcs_set(v->port.vmcs, GUEST_PHYSICAL_ADDRESS, gpa);
 	c->exit_insn = i;	/* count_partial_exit() need not search for it */
 	/*
@@ -112,41 +132,32 @@ bool vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store)
 	return vmx_exit_in_place(c, v, i);
 }
 
+bool vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store)
+{
+	return __vmx_ept_misconfig_exit(c, gpa, store, 0, 0);
+}
+
+bool vmx_ept_misconfig_exit_store(struct cpu *c, u64 gpa, int size, u64 val)
+{
+	return __vmx_ept_misconfig_exit(c, gpa, true, size, val);
+}
+
 /*
- * The decode assist (vmx_api.h): what the instruction fetch of the
- * exit's instruction saw, read from where the fetch read it: the page of
- * CS:RIP (GUEST_RIP, as the exit saved it: the core may be past the
- * instruction already, in an exit taken in place) through the core's
- * instruction TLB, whose slot the fetch went through (icache_lookup()).
- * The core keeps the guest's mode, segments and TLB until the next VM
- * entry (KVM's VMWRITEs go to the VMCS); a slot replaced since has
- * another tag, and then there are no bytes.
+ * vmx_api.h: the store the last exit reported (__vmx_ept_misconfig_exit()),
+ * from the current VMCS, where the exit wrote it.
  */
-int vmx_op_read_exit_insn_bytes(u8 *buf)
+int vmx_op_read_exit_store(u64 *data)
 {
 	struct vmx_cpu *v = vmx_this_cpu();
-	const struct tlb_entry *e;
-	struct cpu *c;
-	u64 rip, lin;
+	const void *vmcs;
+	u32 info;
 
-	if (unlikely(!v) || !(c = v->cpu) || v->guest_mode || !v->port.vmcs ||
-	    v->exit.reason != EXIT_REASON_EPT_MISCONFIG)
+	if (unlikely(!v) || v->guest_mode || !(vmcs = v->port.vmcs) ||
+	    (u16)vmcs_get(vmcs, VM_EXIT_REASON) != EXIT_REASON_EPT_MISCONFIG)
 		return 0;
-	rip = vmcs_get(v->port.vmcs, GUEST_RIP);
-	if (likely(c->code64)) {
-		lin = rip;
-	} else {
-		const struct cpu_seg *cs = &c->s.seg[CPU_SEG_CS];
-
-		if (rip > cs->limit || (u64)cs->limit - rip + 1 < 15)
-			return 0;
-		lin = (cs->base + rip) & 0xffffffffull;
-	}
-	if ((lin & 0xfff) > 4096 - 15)
+	info = (u32)vmcs_get(vmcs, VMX_INSTRUCTION_INFO);
+	if (!(info & EPT_MISCONFIG_INFO_STORE))
 		return 0;
-	e = &c->tlb_cur[ACC_X][(lin >> PAGE_SHIFT) & (TLB_SIZE - 1)];
-	if (e->tag != (lin & ~(u64)0xfff))
-		return 0;
-	memcpy(buf, (const u8 *)(uintptr_t)(lin + e->addend), 15);
-	return 15;
+	*data = vmcs_get(vmcs, EXIT_QUALIFICATION);
+	return (int)(info & 0xf);
 }

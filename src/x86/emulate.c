@@ -238,11 +238,7 @@ int x86_decode_insn(struct x86_emulate_ctxt *ctxt, void *insn, int insn_len, int
 	ctxt->insn.decoded = false;
 	ctxt->insn.max_iter = 0;
 	if (insn && insn_len > 0 && insn_len <= 15) {
-		/* the decode assist's (handle_ept_misconfig()): always 15 */
-		if (likely(insn_len == 15))
-			memcpy(ctxt->insn.bytes, insn, 15);
-		else
-			memcpy(ctxt->insn.bytes, insn, insn_len);
+		memcpy(ctxt->insn.bytes, insn, insn_len);
 		ctxt->insn.len = (u8)insn_len;
 	}
 	ctxt->eip = ctxt->state.rip;

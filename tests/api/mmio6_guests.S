@@ -35,4 +35,32 @@ GUEST(g_mmio_rewrite)
 	jmp .
 END(g_mmio_rewrite)
 
+/*
+ * MOV stores to 0xd0000000 of every form and size after a first one:
+ * movl %eax; movb %ah; movw $0xbeef; movq $-2 (imm32 sign-extended);
+ * movq %r9; movb $0x7f; movl in a MOV-SS shadow; movl in an STI shadow
+ * (IF was 0); then 0x33 to port 0x10.
+ */
+GUEST(g_mmio_forms)
+	mov $0xd0000000, %ebx
+	mov $0x11223344, %eax
+	movabs $0x8877665544332211, %r9
+	cli
+	movl %eax, (%rbx)
+	movb %ah, (%rbx)
+	movw $0xbeef, (%rbx)
+	movq $-2, (%rbx)
+	movq %r9, (%rbx)
+	movb $0x7f, (%rbx)
+	mov %ss, %ecx
+	mov %ecx, %ss
+	movl %eax, (%rbx)
+	sti
+	movl %ecx, (%rbx)
+	cli
+	mov $0x33, %eax
+	out %eax, $0x10
+	jmp .
+END(g_mmio_forms)
+
 	.section .note.GNU-stack, "", @progbits

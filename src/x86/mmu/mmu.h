@@ -127,14 +127,12 @@ u64 kvm_tdp_mmu_lookup(struct kvm_tdp_mmu *mmu, u64 gfn, int *level);
 int kvm_tdp_page_fault(struct kvm *kvm, struct kvm_tdp_mmu *mmu, struct kvm_page_fault *fault);
 
 /*
- * kvm_mmu_page_fault() (x86.h) with KVM's two last arguments: @insn,
- * @insn_len, the bytes of the faulting instruction when the processor gave
- * them with the exit (a decode assist: SVM's, vmx_op_read_exit_insn_bytes()
- * here), which the emulator then decodes instead of fetching; NULL, 0 if
- * not.  FIXME: KVM's kvm_mmu_page_fault() takes them itself.
+ * An MMIO write whose data the processor reported with the exit (x86.c,
+ * as KVM's kvm_sev_es_mmio_write()).  Return: 0 with KVM_EXIT_MMIO set
+ * up, 1 if not taken (emulate).  FIXME: belongs in x86.h.
  */
-int kvm_mmu_page_fault_insn(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code, void *insn,
-			    int insn_len);
+int kvm_mmio_write_assisted(struct kvm_vcpu *vcpu, u64 gpa, unsigned int bytes, u64 data);
+
 /*
  * handle_mmio_page_fault() - an EPT misconfiguration at @fault->addr: if
  * an MMIO SPTE of the current memslot generation is there, the access is

@@ -1290,19 +1290,20 @@ static int handle_ept_misconfig(struct kvm_vcpu *vcpu)
 			return kvm_skip_emulated_instruction(vcpu);
 	}
 	/*
-	 * KVM's MMIO SPTEs are misconfigured on purpose: an MMIO access.  The
-	 * processor's decode assist gives the instruction's bytes, as SVM's
-	 * does for a nested page fault (KVM's npf_interception() passes
-	 * insn_bytes/insn_len): the emulator need not fetch them through a
-	 * walk of the guest's page tables.
+	 * KVM's MMIO SPTEs are misconfigured on purpose: an MMIO access.  A
+	 * MOV store, whose data the processor's decode assist reports, goes to
+	 * userspace without the emulator where that is all the emulator
+	 * would do (kvm_mmio_write_assisted()).
 	 */
 	{
-		u8 insn[15];
-		int insn_len = vmx_op_read_exit_insn_bytes(insn);
+		u64 data;
+		int size = vmx_op_read_exit_store(&data);
 
-		return kvm_mmu_page_fault_insn(vcpu, gpa, PFERR_RSVD_MASK, insn_len ? insn : NULL,
-					       insn_len);
+		if (size && !kvm_mmio_write_assisted(vcpu, gpa, (unsigned int)size, data))
+			return 0;
 	}
+	/* Any other access is emulated. */
+	return kvm_mmu_page_fault(vcpu, gpa, PFERR_RSVD_MASK);
 }
 
 static int handle_invalid_guest_state(struct kvm_vcpu *vcpu)
