@@ -57,15 +57,6 @@ static __always_inline bool insn_is_mov_store(const struct block *b, const struc
 	return false;
 }
 
-/*
- * The store information of vmx_op_read_exit_store(), in fields the SDM
- * leaves undefined for EPT misconfigurations (28.2.1): the
- * VMX-instruction information says a plain store and its size, the exit
- * qualification holds its data.  Every EPT-misconfiguration exit writes
- * both (0 where there is no such store), and software cannot write them.
- */
-#define EPT_MISCONFIG_INFO_STORE	BIT(31)
-
 static __always_inline bool __vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store,
 						     int store_size, u64 store_val)
 {
@@ -90,18 +81,20 @@ static __always_inline bool __vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, boo
 
 	c->xlate_ctx = XLATE_NONE;
 	/*
+	 * The store of a MOV, all that instruction does (insn_is_mov_store()),
+	 * reported in fields the SDM leaves undefined for this exit (28.2.1;
+	 * VMX_EPT_MISCONFIG_STORE in vmx_api.h).  Every EPT misconfiguration
+	 * writes both (0 without such a store), and VMWRITE cannot.
+	 */
+	if (store_size && mov_store) {
+		qual = store_val;
+		info = VMX_EPT_MISCONFIG_STORE | (u32)store_size;
+	}
+	/*
 	 * STEP 1 (28.2) at once, as an instruction exit's
 	 * (vmx_exit_insn_direct()), and the guest-physical address: what
 	 * vmx_exit_pending() + the exit's copy would store.
 	 */
-	/*
-	 * The store of a MOV, all that instruction does (insn_is_mov_store()):
-	 * its data for the host (vmx_op_read_exit_store()).
-	 */
-	if (store_size && mov_store) {
-		qual = store_size == 8 ? store_val : store_val & ((1ull << (store_size * 8)) - 1);
-		info = EPT_MISCONFIG_INFO_STORE | (u32)store_size;
-	}
 	vmx_exit_insn_direct(v, EXIT_REASON_EPT_MISCONFIG, qual, i ? i->len : 0, info);
 	vmcs_set(v->port.vmcs, GUEST_PHYSICAL_ADDRESS, gpa);
 	c->exit_insn = i;	/* count_partial_exit() need not search for it */
@@ -140,24 +133,4 @@ bool vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store)
 bool vmx_ept_misconfig_exit_store(struct cpu *c, u64 gpa, int size, u64 val)
 {
 	return __vmx_ept_misconfig_exit(c, gpa, true, size, val);
-}
-
-/*
- * vmx_api.h: the store the last exit reported (__vmx_ept_misconfig_exit()),
- * from the current VMCS, where the exit wrote it.
- */
-int vmx_op_read_exit_store(u64 *data)
-{
-	struct vmx_cpu *v = vmx_this_cpu();
-	const void *vmcs;
-	u32 info;
-
-	if (unlikely(!v) || v->guest_mode || !(vmcs = v->port.vmcs) ||
-	    (u16)vmcs_get(vmcs, VM_EXIT_REASON) != EXIT_REASON_EPT_MISCONFIG)
-		return 0;
-	info = (u32)vmcs_get(vmcs, VMX_INSTRUCTION_INFO);
-	if (!(info & EPT_MISCONFIG_INFO_STORE))
-		return 0;
-	*data = vmcs_get(vmcs, EXIT_QUALIFICATION);
-	return (int)(info & 0xf);
 }

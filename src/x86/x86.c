@@ -3236,8 +3236,9 @@ static int complete_emulated_mmio(struct kvm_vcpu *vcpu);
 
 /**
  * kvm_mmio_write_assisted() - the MMIO write of an instruction that does
- * nothing but that store (a MOV to memory), @bytes of @data at @gpa as the
- * processor reported them (vmx_op_read_exit_store(), a decode assist),
+ * nothing but that store (a MOV to memory), @bytes (1, 2, 4 or 8, within
+ * a page) of @data (its low bytes) at @gpa as the processor reported them
+ * (VMX_EPT_MISCONFIG_STORE, a decode assist),
  * completed without the emulator, as kvm_sev_es_mmio_write() completes
  * a write whose data an SEV-ES guest gave
  *
@@ -3265,8 +3266,7 @@ int kvm_mmio_write_assisted(struct kvm_vcpu *vcpu, u64 gpa, unsigned int bytes, 
 	int idx;
 
 	if (unlikely(!ctxt) || (vcpu->arch.rflags & X86_EFLAGS_TF) || vcpu->arch.guest_debug ||
-	    vcpu->arch.apic || kvm->arch.vioapic || __atomic_load_n(&kvm->ioeventfds, __ATOMIC_ACQUIRE) ||
-	    bytes > 8 || ((gpa + bytes - 1) ^ gpa) & ~(u64)(PAGE_SIZE - 1))
+	    vcpu->arch.apic || kvm->arch.vioapic || __atomic_load_n(&kvm->ioeventfds, __ATOMIC_ACQUIRE))
 		return 1;
 	idx = srcu_read_lock(&kvm->srcu);
 	mmio = vcpu_match_mmio_gpa(vcpu, gpa);
@@ -3578,25 +3578,35 @@ static int complete_emulated_io(struct kvm_vcpu *vcpu)
 	return kvm_emulate_instruction(vcpu, EMULTYPE_NO_DECODE);
 }
 
+static __attribute__((noinline)) int complete_emulated_mmio_slow(struct kvm_vcpu *vcpu);
+
 /* complete_emulated_mmio(): the next fragment, or re-execution with the data. */
 static int complete_emulated_mmio(struct kvm_vcpu *vcpu)
+{
+	struct x86_emulate_ctxt *ctxt = vcpu->arch.emulate_ctxt;
+
+	if (!ctxt->mmio_needed)
+		return 1;
+	/* the usual one: the last (only) fragment of a write, done (no frame for the rest) */
+	if (likely(ctxt->mmio_is_write &&
+		   ctxt->mmio_fragments[ctxt->mmio_cur_fragment].len <= 8 &&
+		   ctxt->mmio_cur_fragment + 1 >= ctxt->mmio_nr_fragments)) {
+		ctxt->mmio_cur_fragment++;
+		ctxt->mmio_needed = 0;
+		return 1;
+	}
+	return complete_emulated_mmio_slow(vcpu);
+}
+
+static int complete_emulated_mmio_slow(struct kvm_vcpu *vcpu)
 {
 	struct x86_emulate_ctxt *ctxt = vcpu->arch.emulate_ctxt;
 	struct kvm_run *run = vcpu->run;
 	struct kvm_mmio_fragment *frag;
 	unsigned int len;
 
-	if (!ctxt->mmio_needed)
-		return 1;
 	/* Complete previous fragment */
 	frag = &ctxt->mmio_fragments[ctxt->mmio_cur_fragment];
-	/* the usual one: the last (only) fragment of a write, done */
-	if (likely(ctxt->mmio_is_write && frag->len <= 8 &&
-		   ctxt->mmio_cur_fragment + 1 >= ctxt->mmio_nr_fragments)) {
-		ctxt->mmio_cur_fragment++;
-		ctxt->mmio_needed = 0;
-		return 1;
-	}
 	len = MIN(8u, frag->len);
 	if (!ctxt->mmio_is_write)
 		memcpy(frag->data, run->mmio.data, len);

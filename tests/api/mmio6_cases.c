@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * MOV stores to MMIO (mmio6_guests.S).  On userkvm the processor reports
- * the data of a MOV store whose access exited (vmx_op_read_exit_store(),
+ * the data of a MOV store whose access exited (VMX_EPT_MISCONFIG_STORE,
  * a decode assist), and KVM completes the write without its emulator
  * (kvm_mmio_write_assisted()): the store reported must be the one of the
  * instruction the guest has at RIP now, with its operand size and data.

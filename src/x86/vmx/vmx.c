@@ -1291,15 +1291,16 @@ static int handle_ept_misconfig(struct kvm_vcpu *vcpu)
 	}
 	/*
 	 * KVM's MMIO SPTEs are misconfigured on purpose: an MMIO access.  A
-	 * MOV store, whose data the processor's decode assist reports, goes to
-	 * userspace without the emulator where that is all the emulator
-	 * would do (kvm_mmio_write_assisted()).
+	 * MOV store, whose data the processor's decode assist reports
+	 * (VMX_EPT_MISCONFIG_STORE), goes to userspace without the emulator
+	 * where that is all the emulator would do (kvm_mmio_write_assisted()).
 	 */
 	{
-		u64 data;
-		int size = vmx_op_read_exit_store(&data);
+		u32 info = vmcs_read32(VMX_INSTRUCTION_INFO);
 
-		if (size && !kvm_mmio_write_assisted(vcpu, gpa, (unsigned int)size, data))
+		if ((info & VMX_EPT_MISCONFIG_STORE) &&
+		    !kvm_mmio_write_assisted(vcpu, gpa, VMX_EPT_MISCONFIG_STORE_SIZE(info),
+					     vmx_get_exit_qual(vcpu)))
 			return 0;
 	}
 	/* Any other access is emulated. */
