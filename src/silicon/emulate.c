@@ -844,17 +844,11 @@ static __always_inline int emul_fast(struct cpu *c, const struct vmx_emul_ops *o
 	u8 buf[8];
 	int rc, sz, size;
 
-	if (in->len) {
-		/* the VMM gave the 15 bytes at RIP (vmx_op_emulate()): nothing to fetch */
-		if (!emul_canonical(c, lin))
-			return EMUL_FAST_NONE;
-	} else {
-		if (!emul_canonical(c, lin) || (lin & 0xfff) > 4096 - 15)
-			return EMUL_FAST_NONE;
-		rc = ops->fetch(opaque, lin, in->bytes, 15, exc);
-		if (rc != VMX_EMUL_CONTINUE)
-			return emul_callback_rc(rc);
-	}
+	if (!emul_canonical(c, lin) || (lin & 0xfff) > 4096 - 15)
+		return EMUL_FAST_NONE;
+	rc = ops->fetch(opaque, lin, in->bytes, 15, exc);
+	if (rc != VMX_EMUL_CONTINUE)
+		return emul_callback_rc(rc);
 	in->fetched = 15;
 	*fetched = true;
 	*pre = d = emul_dcache_hit15(c, lin, in);
@@ -1096,12 +1090,7 @@ int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul
 	memset(exc, 0, sizeof(*exc));
 	emul_load_regs(core, st);
 	emul_reset(core);
-	/*
-	 * emul_fast() fetches the bytes, or takes the 15 bytes at RIP the VMM
-	 * gave (KVM's insn/insn_len from a decode assist) that no earlier call
-	 * decoded (@decoded: a re-execution, whose decode is kept).
-	 */
-	if ((flags & VMX_EMUL_DECODE_ONLY) || (in->len && (in->len != 15 || in->decoded)))
+	if ((flags & VMX_EMUL_DECODE_ONLY) || in->len)
 		return vmx_op_emulate_slow(ops, opaque, st, in, flags, exc, EMUL_PRE_LOADED, NULL);
 	r = emul_fast(core, ops, opaque, st, in, exc, &pre, &fetched);
 	if (r != EMUL_FAST_NONE)
