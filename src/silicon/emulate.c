@@ -58,12 +58,60 @@ struct emul {
 	u32 max_iter;		/* REP INS iterations allowed in this call */
 };
 
-/* Emulation does not take the bus lock: its accesses are callbacks that may longjmp. */
-__thread bool cpu_emulating;
+/*
+ * The decodes of this thread's recent emulated instructions, direct mapped
+ * by linear address and validated by their bytes and the mode (Blink's
+ * LoadInstruction2()): the decode is a function of the bytes it consumed
+ * and of the mode alone (cpu_decode(), optab_select(), ea_select()), so a
+ * device driver's MMIO instruction that exits again and again is decoded
+ * once.  An entry holds the decode as the assist executes it (LOCK
+ * dropped, emulate.h), with what &struct vmx_emul_insn reports of it and
+ * its class.
+ */
+#define EMUL_DCACHE_SIZE 64
+
+struct emul_dcache_entry {
+	u32 mode;
+	u8 len;			/* 0: empty */
+	u8 bytes[15];
+	/* the bytes zero-padded to 16, and the mask of the first @len (emul_dcache_hit15()) */
+	u64 pat[2], mask[2];
+	u8 cls;			/* EMUL_CLS_* */
+	/* what &struct vmx_emul_insn reports from map to mem, in its layout (emul_report_decode()) */
+	u8 report[8];
+	struct insn insn;
+};
+
+
+/*
+ * What the assist keeps per thread, in one allocation reached through one
+ * initial-exec TLS pointer (in libuserkvm.so, each general-dynamic
+ * __thread variable costs a __tls_get_addr() call per access): the
+ * scratch core, the state of its derived mode and registers
+ * (@mode_valid, @clean: see emul_same_mode(), emul_regs_suffice()), the callbacks' context and the decode
+ * cache.  Freed with the thread (emul_key).
+ */
+struct emul_thread {
+	struct cpu core;	/* first: emul_thread_of() */
+	bool mode_valid, clean;
+	struct emul e;
+	struct emul_dcache_entry dcache[EMUL_DCACHE_SIZE];
+};
+
+static __always_inline struct emul_thread *emul_thread_of(const struct cpu *c)
+{
+	return (struct emul_thread *)c;
+}
+
+/*
+ * Emulation does not take the bus lock: its accesses are callbacks that may
+ * longjmp.  Initial-exec here as emul_self (set twice per emulation).
+ */
+__thread bool cpu_emulating __attribute__((tls_model("initial-exec")));
 
 static pthread_key_t emul_key;
 static pthread_once_t emul_once = PTHREAD_ONCE_INIT;
-static __thread struct cpu *emul_core;
+static __thread struct emul_thread *emul_self __attribute__((tls_model("initial-exec")));
 
 static void emul_core_free(void *p)
 {
@@ -90,20 +138,22 @@ static const struct cpu_io_ops emul_io_ops = {
 
 static struct cpu *emul_get_core(void)
 {
-	struct cpu *c = emul_core;
+	struct emul_thread *t = emul_self;
+	struct cpu *c;
 
-	if (c)
-		return c;
+	if (t)
+		return &t->core;
 	pthread_once(&emul_once, emul_key_init);
-	c = aligned_alloc(64, ALIGN_UP(sizeof(*c), 64));
-	if (!c)
+	t = aligned_alloc(64, ALIGN_UP(sizeof(*t), 64));
+	if (!t)
 		return NULL;
-	memset(c, 0, sizeof(*c));
+	memset(t, 0, sizeof(*t));
+	c = &t->core;
 	c->phys_xlate = emul_phys_xlate;
 	c->io = &emul_io_ops;
 	tlb_flush_all(c);	/* and it is never filled: translate() is not reached */
-	emul_core = c;
-	(void)pthread_setspecific(emul_key, c);
+	emul_self = t;
+	(void)pthread_setspecific(emul_key, t);
 	return c;
 }
 
@@ -340,13 +390,12 @@ static bool emul_needs_no_segs(const struct cpu *c, const struct insn *i)
 }
 
 /*
- * The scratch core's derived mode (cpu_update_mode(): mode, CPL, segment
+ * &emul_thread.mode_valid: the scratch core's derived mode (cpu_update_mode(): mode, CPL, segment
  * bases, flat segments, alignment checking) matches its state: true after
  * cpu_update_mode() and after an instruction that retired, never ran or
  * left for a callback (the core keeps the two consistent), false after a
  * fault, whose delivery may have stopped halfway.
  */
-static __thread bool emul_mode_valid;
 
 /*
  * Whether @st has the inputs of cpu_update_mode() the core has now: CR0,
@@ -357,22 +406,21 @@ static bool emul_same_mode(const struct cpu *c, const struct vmx_emul_state *st)
 {
 	const struct cpu_state *s = &c->s;
 
-	if (!emul_mode_valid || s->cr0 != st->cr0 || s->cr4 != st->cr4 || s->efer != st->efer ||
-	    ((s->rflags ^ st->rflags) & (CPU_FLAG_VM | CPU_FLAG_AC)))
+	if (!emul_thread_of(c)->mode_valid || s->cr0 != st->cr0 || s->cr4 != st->cr4 ||
+	    s->efer != st->efer || ((s->rflags ^ st->rflags) & (CPU_FLAG_VM | CPU_FLAG_AC)))
 		return false;
 	/* the same layout (see emul_load()): padding that differs only costs a recomputation */
 	return !memcmp(s->seg, st->seg, sizeof(s->seg));
 }
 
 /*
- * Whether the core holds nothing of an earlier instruction but what the
+ * &emul_thread.clean: whether the core holds nothing of an earlier instruction but what the
  * 64-bit data instructions (EMUL_CLS_NO_SEGS) change: its state is what the
  * last emul_load() loaded, except for GPRs, RIP, RFLAGS and the interrupt
  * shadow (loaded anew for every instruction), because every instruction
  * executed since was one of those.  Cleared before any other instruction
  * runs; a fault changes nothing else either (raise_exc() only longjmps).
  */
-static __thread bool emul_clean;
 
 /*
  * Whether loading GPRs, RIP, RFLAGS and the shadow suffices for @st (the
@@ -388,7 +436,9 @@ static __always_inline bool emul_regs_suffice(const struct cpu *c, const struct 
 {
 	const struct cpu_state *s = &c->s;
 
-	return emul_clean && emul_mode_valid && c->code64 && s->cr0 == st->cr0 &&
+	const struct emul_thread *t = emul_thread_of(c);
+
+	return t->clean && t->mode_valid && c->code64 && s->cr0 == st->cr0 &&
 	       s->cr4 == st->cr4 && s->efer == st->efer &&
 	       !((s->rflags ^ st->rflags) & (CPU_FLAG_VM | CPU_FLAG_AC)) &&
 	       s->seg[CPU_SEG_CS].ar == st->seg[VMX_EMUL_CS].ar &&
@@ -432,9 +482,9 @@ static void emul_load(struct cpu *c, const struct vmx_emul_state *st)
 	if (!same_mode) {
 		c->mode = ~0u;
 		cpu_update_mode(c);
-		emul_mode_valid = true;
+		emul_thread_of(c)->mode_valid = true;
 	}
-	emul_clean = true;
+	emul_thread_of(c)->clean = true;
 }
 
 /* What every instruction starts from, loaded state or not. */
@@ -552,29 +602,6 @@ static __always_inline void emul_mov_store(struct cpu *c, const struct insn *i, 
 	emul_write(c, ea_lin(c, i, size, ACC_W), size, val, ACC_W);
 }
 
-/*
- * The decodes of this thread's recent emulated instructions, direct mapped
- * by linear address and validated by their bytes and the mode (Blink's
- * LoadInstruction2()): the decode is a function of the bytes it consumed
- * and of the mode alone (cpu_decode(), optab_select(), ea_select()), so a
- * device driver's MMIO instruction that exits again and again is decoded
- * once.  An entry holds the decode as the assist executes it (LOCK
- * dropped, emulate.h), with what &struct vmx_emul_insn reports of it and
- * its class.
- */
-#define EMUL_DCACHE_SIZE 64
-
-struct emul_dcache_entry {
-	u32 mode;
-	u8 len;			/* 0: empty */
-	u8 bytes[15];
-	/* the bytes zero-padded to 16, and the mask of the first @len (emul_dcache_hit15()) */
-	u64 pat[2], mask[2];
-	u8 cls;			/* EMUL_CLS_* */
-	/* what &struct vmx_emul_insn reports from map to mem, in its layout (emul_report_decode()) */
-	u8 report[8];
-	struct insn insn;
-};
 
 /* emul_report_decode() copies map..mem at once; emul_dcache_hit15() reads bytes[] and len */
 BUILD_BUG_ON(offsetof(struct vmx_emul_insn, opcode) != offsetof(struct vmx_emul_insn, map) + 1 ||
@@ -589,7 +616,6 @@ BUILD_BUG_ON(offsetof(struct vmx_emul_insn, opcode) != offsetof(struct vmx_emul_
 #define EMUL_REP_OFF	3	/* report[]: rep, string */
 #define EMUL_STRING_OFF	6
 
-static __thread struct emul_dcache_entry emul_dcache[EMUL_DCACHE_SIZE];
 
 /* @a and @b (@n bytes, 1 to 15) are equal: two overlapping loads of each, no call. */
 static __always_inline bool emul_bytes_equal(const u8 *a, const u8 *b, unsigned int n)
@@ -623,16 +649,16 @@ static __always_inline bool emul_bytes_equal(const u8 *a, const u8 *b, unsigned 
 	return a[0] == b[0];
 }
 
-static __always_inline struct emul_dcache_entry *emul_dcache_slot(u64 lin)
+static __always_inline struct emul_dcache_entry *emul_dcache_slot(const struct cpu *c, u64 lin)
 {
-	return &emul_dcache[(lin ^ (lin >> 7)) & (EMUL_DCACHE_SIZE - 1)];
+	return &emul_thread_of(c)->dcache[(lin ^ (lin >> 7)) & (EMUL_DCACHE_SIZE - 1)];
 }
 
 /* The cached decode of @bytes at @lin in the current mode, or NULL. */
 static __always_inline const struct emul_dcache_entry *emul_dcache_hit(const struct cpu *c, u64 lin,
 								      const u8 *bytes, int avail)
 {
-	const struct emul_dcache_entry *d = emul_dcache_slot(lin);
+	const struct emul_dcache_entry *d = emul_dcache_slot(c, lin);
 
 	if (d->len && d->len <= avail && d->mode == c->mode && emul_bytes_equal(d->bytes, bytes, d->len))
 		return d;
@@ -647,7 +673,7 @@ static __always_inline const struct emul_dcache_entry *emul_dcache_hit(const str
 static __always_inline const struct emul_dcache_entry *emul_dcache_hit15(const struct cpu *c, u64 lin,
 									const struct vmx_emul_insn *in)
 {
-	const struct emul_dcache_entry *d = emul_dcache_slot(lin);
+	const struct emul_dcache_entry *d = emul_dcache_slot(c, lin);
 	u64 b[2];
 
 	memcpy(b, in, sizeof(b));
@@ -661,7 +687,7 @@ static __always_inline const struct emul_dcache_entry *emul_dcache_hit15(const s
 static __always_inline const struct emul_dcache_entry *emul_decode(struct cpu *c, u64 lin,
 								  const u8 *bytes, int avail)
 {
-	struct emul_dcache_entry *d = emul_dcache_slot(lin);
+	struct emul_dcache_entry *d = emul_dcache_slot(c, lin);
 	struct insn *i = &d->insn;
 	int len;
 
@@ -866,9 +892,8 @@ vmx_op_emulate_slow(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emu
 		    struct vmx_emul_insn *in, unsigned int flags, struct vmx_emul_exception *exc,
 		    unsigned int pre_flags, const struct emul_dcache_entry *pre)
 {
-	/* per thread, as the scratch core: they must survive the longjmp */
-	static __thread struct emul e;
 	struct cpu *core = emul_get_core();
+	struct emul *e;
 	struct cpu *volatile c;
 	struct insn insn;
 	const struct insn *ip;
@@ -883,6 +908,8 @@ vmx_op_emulate_slow(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emu
 
 	if (!core)
 		return VMX_EMUL_UNHANDLEABLE;
+	/* the callbacks' context: per thread, as the scratch core (it must survive the longjmp) */
+	e = &emul_thread_of(core)->e;
 	if (!pre_flags)
 		memset(exc, 0, sizeof(*exc));
 	/*
@@ -910,13 +937,13 @@ vmx_op_emulate_slow(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emu
 	data_only = false;
 	fpu = false;
 	fpu_img = NULL;
-	e.ops = ops;
-	e.opaque = opaque;
-	e.exc = exc;
-	e.rc = 0;
-	e.rmw_valid = false;
-	e.max_iter = in->max_iter;
-	c->emul = &e;
+	e->ops = ops;
+	e->opaque = opaque;
+	e->exc = exc;
+	e->rc = 0;
+	e->rmw_valid = false;
+	e->max_iter = in->max_iter;
+	c->emul = e;
 	cpu_emulating = true;
 	shadow = c->s.interruptibility;
 	r = setjmp(c->jb);
@@ -927,7 +954,7 @@ vmx_op_emulate_slow(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emu
 		c->emul = NULL;
 		switch (r) {
 		case 1:		/* a fault of the core (or of decoding) */
-			emul_mode_valid = false;
+			emul_thread_of(c)->mode_valid = false;
 			emul_exception(c, exc);
 			return VMX_EMUL_PROPAGATE_FAULT;
 		case 3:		/* INT n delivered through the IDT: the instruction is complete */
@@ -939,10 +966,10 @@ vmx_op_emulate_slow(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emu
 			 * one of their inputs before the callback left it also
 			 * changed the state the next emul_same_mode() compares.
 			 */
-			rc = e.rc;
+			rc = e->rc;
 			return rc;
 		default:	/* shutdown (a fault while delivering #DF) */
-			emul_mode_valid = false;
+			emul_thread_of(c)->mode_valid = false;
 			return VMX_EMUL_UNHANDLEABLE;
 		}
 		goto retired;
@@ -985,7 +1012,7 @@ vmx_op_emulate_slow(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emu
 		 */
 		if (!full)
 			emul_load(c, st);
-		emul_clean = false;
+		emul_thread_of(c)->clean = false;
 		if (cls & EMUL_CLS_FPU) {
 			fpu_img = ops->get_fpu ? ops->get_fpu(opaque) : st->fpu;
 			fpu = true;
@@ -1052,7 +1079,8 @@ retired:
 int vmx_op_emulate(const struct vmx_emul_ops *ops, void *opaque, struct vmx_emul_state *st,
 		   struct vmx_emul_insn *in, unsigned int flags, struct vmx_emul_exception *exc)
 {
-	struct cpu *core = emul_core;
+	struct emul_thread *t = emul_self;
+	struct cpu *core = t ? &t->core : NULL;
 	const struct emul_dcache_entry *pre = NULL;
 	bool fetched = false;
 	int r;

@@ -134,11 +134,13 @@ struct vmx_emul_state {
 /*
  * Of the segment registers only the access rights of CS and SS (mode,
  * CPL) are filled in, not the rest of them, ES, DS, FS, GS, LDTR, TR,
- * GDTR and IDTR: allowed in 64-bit mode (EFER.LMA and CS.L), where an
- * ordinary data instruction (MOV, ALU, string and stack forms, and the
- * like) whose memory operand is not FS- or GS-relative reads none of them
- * (SDM 3.4.2.1: the bases of CS/DS/ES/SS are 0, no limit checks; RIP is
- * the linear address of the code); any other instruction, or any other
+ * GDTR and IDTR, nor CR2, CR3, CR8 and XCR0: allowed in 64-bit mode
+ * (EFER.LMA and CS.L), where an ordinary data instruction (MOV, ALU,
+ * string and stack forms, and the like) whose memory operand is not FS-
+ * or GS-relative reads none of them (SDM 3.4.2.1: the bases of CS/DS/ES/SS
+ * are 0, no limit checks; RIP is the linear address of the code; its
+ * translation is the VMM's, and it touches no x87/SSE state, no CR8, no
+ * CR2); any other instruction, or any other
  * mode, gets VMX_EMUL_NEED_STATE.  The VMM reads the registers lazily, as
  * KVM's segment cache does.
  */

@@ -355,7 +355,7 @@ void mem_write_slow(struct cpu *c, u64 lin, int size, u64 val, int kind)
 
 		/* writable without readable: KVM's MMIO entry (ept_entry_misconfigured()'s first test) */
 		if ((v & (VMX_EPT_READABLE_MASK | VMX_EPT_WRITABLE_MASK)) == VMX_EPT_WRITABLE_MASK) {
-			vmx_ept_misconfig_exit(c, (e->gpa & ~(u64)0xfff) | (lin & 0xfff), true);
+			vmx_ept_misconfig_exit_store(c, (e->gpa & ~(u64)0xfff) | (lin & 0xfff), size, val);
 			return;
 		}
 	}

@@ -197,6 +197,25 @@ void vmx_op_cpuid(u32 leaf, u32 subleaf, u32 out[4]);
 u64 vmx_op_rdtsc(void);
 
 /*
+ * The decode assist of this processor's EPT-misconfiguration exits: the
+ * store of a MOV to memory (88/89, C6/C7 /0: that store is all the
+ * instruction does) within a page is reported, for a VMM that can
+ * complete the write without decoding the instruction (as SEV-ES and TDX
+ * guests hand KVM an MMIO write's data themselves: kvm_sev_es_mmio_write(),
+ * tdx_emulate_mmio()).  Not an Intel VMX feature: the SDM leaves the exit
+ * qualification and the VMX-instruction information of an EPT
+ * misconfiguration undefined, and this processor puts the store there.
+ * The VMX-instruction information is VMX_EPT_MISCONFIG_STORE with the
+ * store's size in bytes (1, 2, 4, 8) in bits 3:0, and the exit
+ * qualification has its data in the low size bytes (the bits above are
+ * undefined); for any other EPT misconfiguration the information is 0.
+ * The instruction did not complete (GUEST_RIP is its own), and
+ * VM_EXIT_INSTRUCTION_LEN is its length.
+ */
+#define VMX_EPT_MISCONFIG_STORE			BIT(31)
+#define VMX_EPT_MISCONFIG_STORE_SIZE(info)	((info) & 0xfu)
+
+/*
  * Values vmx_op_enter() returns instead of an exit reason.  Bit 16 of a
  * real exit reason is always 0 (SDM 25.9.1), so none of these is one.
  */

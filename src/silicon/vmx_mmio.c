@@ -57,12 +57,15 @@ static __always_inline bool insn_is_mov_store(const struct block *b, const struc
 	return false;
 }
 
-bool vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store)
+static __always_inline bool __vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store,
+						     int store_size, u64 store_val)
 {
 	struct vmx_cpu *v = c->vmx;
 	const struct block *b = c->cur_block;
 	const struct insn *i;
 	bool mov_store;
+	u64 qual = 0;
+	u32 info = 0;
 
 	/*
 	 * A driver's store that exits again and again is the last of its
@@ -78,11 +81,21 @@ bool vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store)
 
 	c->xlate_ctx = XLATE_NONE;
 	/*
+	 * The store of a MOV, all that instruction does (insn_is_mov_store()),
+	 * reported in fields the SDM leaves undefined for this exit (28.2.1;
+	 * VMX_EPT_MISCONFIG_STORE in vmx_api.h).  Every EPT misconfiguration
+	 * writes both (0 without such a store), and VMWRITE cannot.
+	 */
+	if (store_size && mov_store) {
+		qual = store_val;
+		info = VMX_EPT_MISCONFIG_STORE | (u32)store_size;
+	}
+	/*
 	 * STEP 1 (28.2) at once, as an instruction exit's
 	 * (vmx_exit_insn_direct()), and the guest-physical address: what
 	 * vmx_exit_pending() + the exit's copy would store.
 	 */
-	vmx_exit_insn_direct(v, EXIT_REASON_EPT_MISCONFIG, 0, i ? i->len : 0, 0);
+	vmx_exit_insn_direct(v, EXIT_REASON_EPT_MISCONFIG, qual, i ? i->len : 0, info);
 	vmcs_set(v->port.vmcs, GUEST_PHYSICAL_ADDRESS, gpa);
 	c->exit_insn = i;	/* count_partial_exit() need not search for it */
 	/*
@@ -110,4 +123,14 @@ bool vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store)
 	    icache_cut_after(c, (struct block *)b, i))
 		cpu_exit_now(c, CPU_EXIT_VMEXIT);
 	return vmx_exit_in_place(c, v, i);
+}
+
+bool vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store)
+{
+	return __vmx_ept_misconfig_exit(c, gpa, store, 0, 0);
+}
+
+bool vmx_ept_misconfig_exit_store(struct cpu *c, u64 gpa, int size, u64 val)
+{
+	return __vmx_ept_misconfig_exit(c, gpa, true, size, val);
 }

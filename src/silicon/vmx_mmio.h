@@ -25,5 +25,11 @@ u32 vmx_cur_insn_len(const struct cpu *c);
  * done the instruction (the caller drops the store).
  */
 bool vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store);
+/*
+ * vmx_ept_misconfig_exit() of the data write of an instruction, @size
+ * bytes of @val: if the instruction is a MOV store, the exit reports the
+ * store (VMX_EPT_MISCONFIG_STORE, vmx_api.h).
+ */
+bool vmx_ept_misconfig_exit_store(struct cpu *c, u64 gpa, int size, u64 val);
 
 #endif

@@ -3249,6 +3249,68 @@ static int emulator_write_emulated(struct x86_emulate_ctxt *ctxt, unsigned long 
 	return emulator_write_emulated_slow(ctxt, addr, val, bytes, exception);
 }
 
+static int complete_emulated_mmio(struct kvm_vcpu *vcpu);
+
+/**
+ * kvm_mmio_write_assisted() - the MMIO write of an instruction that does
+ * nothing but that store (a MOV to memory), @bytes (1, 2, 4 or 8, within
+ * a page) of @data (its low bytes) at @gpa as the processor reported them
+ * (VMX_EPT_MISCONFIG_STORE, a decode assist),
+ * completed without the emulator, as kvm_sev_es_mmio_write() completes
+ * a write whose data an SEV-ES guest gave
+ *
+ * The outcome is x86_emulate_instruction()'s for that instruction with
+ * EMULTYPE_PF (kvm_mmu_page_fault() on the page of the vCPU's last MMIO
+ * fault): the write goes to userspace as its one fragment (nothing on the
+ * MMIO bus could take it: emulator_write_is_user_mmio()), RIP moves past
+ * the instruction and an interrupt shadow it ran in is over
+ * (kvm_skip_emulated_instruction(), with the length the exit gives), no
+ * single-step trap (the emulator raises none when the instruction exits
+ * to userspace).  Taken only where that is all the emulator would do:
+ * no RFLAGS.TF and no guest debugging (whose paths the emulator has), and
+ * an emulator context to hold the fragment for complete_emulated_mmio().
+ *
+ * Return: 0 with KVM_EXIT_MMIO set up; 1 if not taken (nothing done:
+ * emulate the instruction).
+ */
+int kvm_mmio_write_assisted(struct kvm_vcpu *vcpu, u64 gpa, unsigned int bytes, u64 data)
+{
+	struct x86_emulate_ctxt *ctxt = vcpu->arch.emulate_ctxt;
+	struct kvm *kvm = vcpu->kvm;
+	struct kvm_mmio_fragment *frag;
+	struct kvm_run *run;
+	bool mmio;
+	int idx;
+
+	if (unlikely(!ctxt) || (vcpu->arch.rflags & X86_EFLAGS_TF) || vcpu->arch.guest_debug ||
+	    vcpu->arch.apic || kvm->arch.vioapic || __atomic_load_n(&kvm->ioeventfds, __ATOMIC_ACQUIRE))
+		return 1;
+	idx = srcu_read_lock(&kvm->srcu);
+	mmio = vcpu_match_mmio_gpa(vcpu, gpa);
+	srcu_read_unlock(&kvm->srcu, idx);
+	if (unlikely(!mmio))
+		return 1;
+	trace_kvm_page_fault(vcpu->vcpu_id, vcpu->arch.regs[VCPU_REGS_RIP], gpa, PFERR_RSVD_MASK);
+	run = vcpu->run;
+	frag = &ctxt->mmio_fragments[0];
+	mmio_copy(ctxt->mmio_write_data, &data, bytes);
+	frag->gpa = gpa;
+	frag->data = ctxt->mmio_write_data;
+	frag->len = bytes;
+	ctxt->mmio_nr_fragments = 1;
+	ctxt->mmio_needed = 1;
+	ctxt->mmio_cur_fragment = 0;
+	ctxt->mmio_is_write = true;
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = gpa;
+	run->mmio.len = bytes;
+	run->mmio.is_write = true;
+	mmio_copy(run->mmio.data, &data, bytes);
+	kvm_skip_emulated_instruction(vcpu);	/* 1: no single-step (no TF, no guest debug) */
+	vcpu->arch.complete_userspace_io = complete_emulated_mmio;
+	return 0;
+}
+
 /*
  * emulator_pio_in_out(): @count elements, to the in-kernel devices or, if
  * the first is not theirs, to userspace as one KVM_EXIT_IO with @count.
@@ -3359,7 +3421,8 @@ BUILD_BUG_ON((int)VMX_EMUL_ES != (int)VCPU_SREG_ES || (int)VMX_EMUL_CS != (int)V
 
 /*
  * emulator_get_segments(): the segment registers but CS and SS, GDTR and
- * IDTR into the emulator's state (VCPU_EXREG_SEGMENTS, read now).
+ * IDTR into the emulator's state (VCPU_EXREG_SEGMENTS, read now), and
+ * the rest of what VMX_EMUL_ABSENT_SEGS leaves out: CR2, CR3, CR8, XCR0.
  */
 static void emulator_get_segments(struct x86_emulate_ctxt *ctxt)
 {
@@ -3376,6 +3439,10 @@ static void emulator_get_segments(struct x86_emulate_ctxt *ctxt)
 	st->gdtr_limit = a->gdt.size;
 	st->idtr_base = a->idt.address;
 	st->idtr_limit = a->idt.size;
+	st->cr2 = a->cr2;
+	st->cr3 = a->cr3;
+	st->cr8 = kvm_get_cr8(vcpu);
+	st->xcr0 = a->xcr0;
 	st->absent &= ~VMX_EMUL_ABSENT_SEGS;
 }
 
@@ -3415,13 +3482,10 @@ static void init_emulate_ctxt(struct kvm_vcpu *vcpu)
 	} else {
 		emulator_get_segments(ctxt);
 	}
+	/* CR2, CR3, CR8 and XCR0 with the segments (VMX_EMUL_ABSENT_SEGS) */
 	st->cr0 = a->cr0;
-	st->cr2 = a->cr2;
-	st->cr3 = a->cr3;
 	st->cr4 = a->cr4;
-	st->cr8 = kvm_get_cr8(vcpu);
 	st->efer = a->efer;
-	st->xcr0 = a->xcr0;
 	st->interruptibility = a->interruptibility;
 	st->fpu = NULL;		/* emulator_get_fpu() when an instruction uses it */
 	ctxt->eflags = st->rflags;
@@ -3531,25 +3595,35 @@ static int complete_emulated_io(struct kvm_vcpu *vcpu)
 	return kvm_emulate_instruction(vcpu, EMULTYPE_NO_DECODE);
 }
 
+static __attribute__((noinline)) int complete_emulated_mmio_slow(struct kvm_vcpu *vcpu);
+
 /* complete_emulated_mmio(): the next fragment, or re-execution with the data. */
 static int complete_emulated_mmio(struct kvm_vcpu *vcpu)
+{
+	struct x86_emulate_ctxt *ctxt = vcpu->arch.emulate_ctxt;
+
+	if (!ctxt->mmio_needed)
+		return 1;
+	/* the usual one: the last (only) fragment of a write, done (no frame for the rest) */
+	if (likely(ctxt->mmio_is_write &&
+		   ctxt->mmio_fragments[ctxt->mmio_cur_fragment].len <= 8 &&
+		   ctxt->mmio_cur_fragment + 1 >= ctxt->mmio_nr_fragments)) {
+		ctxt->mmio_cur_fragment++;
+		ctxt->mmio_needed = 0;
+		return 1;
+	}
+	return complete_emulated_mmio_slow(vcpu);
+}
+
+static int complete_emulated_mmio_slow(struct kvm_vcpu *vcpu)
 {
 	struct x86_emulate_ctxt *ctxt = vcpu->arch.emulate_ctxt;
 	struct kvm_run *run = vcpu->run;
 	struct kvm_mmio_fragment *frag;
 	unsigned int len;
 
-	if (!ctxt->mmio_needed)
-		return 1;
 	/* Complete previous fragment */
 	frag = &ctxt->mmio_fragments[ctxt->mmio_cur_fragment];
-	/* the usual one: the last (only) fragment of a write, done */
-	if (likely(ctxt->mmio_is_write && frag->len <= 8 &&
-		   ctxt->mmio_cur_fragment + 1 >= ctxt->mmio_nr_fragments)) {
-		ctxt->mmio_cur_fragment++;
-		ctxt->mmio_needed = 0;
-		return 1;
-	}
 	len = MIN(8u, frag->len);
 	if (!ctxt->mmio_is_write)
 		memcpy(frag->data, run->mmio.data, len);

@@ -12,6 +12,7 @@
 #include "util/types.h"
 
 struct kvm;
+struct kvm_vcpu;
 struct kvm_memory_slot;
 
 /* Results of a page fault, as mmu_internal.h's RET_PF_*. */
@@ -124,6 +125,13 @@ u64 kvm_tdp_mmu_lookup(struct kvm_tdp_mmu *mmu, u64 gfn, int *level);
  * slot's host memory is not there.
  */
 int kvm_tdp_page_fault(struct kvm *kvm, struct kvm_tdp_mmu *mmu, struct kvm_page_fault *fault);
+
+/*
+ * An MMIO write whose data the processor reported with the exit (x86.c,
+ * as KVM's kvm_sev_es_mmio_write()).  Return: 0 with KVM_EXIT_MMIO set
+ * up, 1 if not taken (emulate).  FIXME: belongs in x86.h.
+ */
+int kvm_mmio_write_assisted(struct kvm_vcpu *vcpu, u64 gpa, unsigned int bytes, u64 data);
 
 /*
  * handle_mmio_page_fault() - an EPT misconfiguration at @fault->addr: if

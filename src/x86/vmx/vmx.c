@@ -1388,7 +1388,21 @@ static int handle_ept_misconfig(struct kvm_vcpu *vcpu)
 		if (kvm_ioeventfd_write(vcpu->kvm, false, gpa, 0, &none))
 			return kvm_skip_emulated_instruction(vcpu);
 	}
-	/* KVM's MMIO SPTEs are misconfigured on purpose: an MMIO access. */
+	/*
+	 * KVM's MMIO SPTEs are misconfigured on purpose: an MMIO access.  A
+	 * MOV store, whose data the processor's decode assist reports
+	 * (VMX_EPT_MISCONFIG_STORE), goes to userspace without the emulator
+	 * where that is all the emulator would do (kvm_mmio_write_assisted()).
+	 */
+	{
+		u32 info = vmcs_read32(VMX_INSTRUCTION_INFO);
+
+		if ((info & VMX_EPT_MISCONFIG_STORE) &&
+		    !kvm_mmio_write_assisted(vcpu, gpa, VMX_EPT_MISCONFIG_STORE_SIZE(info),
+					     vmx_get_exit_qual(vcpu)))
+			return 0;
+	}
+	/* Any other access is emulated. */
 	return kvm_mmu_page_fault(vcpu, gpa, PFERR_RSVD_MASK);
 }
 
