@@ -49,10 +49,15 @@ void userkvm_tracef(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define trace_kvm_pio(write, port, size, count, val) \
 	kvm_trace_event(TRACE_KVM_PIO, "kvm_pio: pio_%s at 0x%x size %d count %u val 0x%x", \
 			(write) ? "write" : "read", (port), (size), (count), (unsigned)(val))
-#define trace_kvm_mmio(write, len, gpa, val) \
+/* kvm_mmio's types, as KVM's KVM_TRACE_MMIO_* */
+#define KVM_TRACE_MMIO_READ_UNSATISFIED 0
+#define KVM_TRACE_MMIO_READ 1
+#define KVM_TRACE_MMIO_WRITE 2
+#define trace_kvm_mmio(type, len, gpa, val) \
 	kvm_trace_event(TRACE_KVM_MMIO, "kvm_mmio: mmio %s len %u gpa 0x%llx val 0x%llx", \
-			(write) ? "write" : "read", (len), (unsigned long long)(gpa), \
-			(unsigned long long)(val))
+			(type) == KVM_TRACE_MMIO_WRITE ? "write" : \
+			(type) == KVM_TRACE_MMIO_READ ? "read" : "unsatisfied-read", \
+			(unsigned)(len), (unsigned long long)(gpa), (unsigned long long)(val))
 #define trace_kvm_page_fault(vcpu_id, rip, gpa, ec) \
 	kvm_trace_event(TRACE_KVM_PAGE_FAULT, "kvm_page_fault: vcpu %d rip 0x%llx address 0x%llx error_code 0x%x", \
 			(vcpu_id), (unsigned long long)(rip), (unsigned long long)(gpa), (unsigned)(ec))

@@ -3089,6 +3089,21 @@ static __always_inline bool emulator_can_use_gpa(struct x86_emulate_ctxt *ctxt)
 	return false;
 }
 
+/*
+ * kvm_mmio lines where KVM writes them (write_mmio(), read_mmio(),
+ * read_exit_mmio(), read_prepare()): a write as it is made, a read when
+ * its data is there, an unsatisfied read when it goes to userspace.
+ */
+static __attribute__((noinline, cold)) void trace_mmio_access(int type, unsigned int bytes, u64 gpa,
+							     const void *val)
+{
+	u64 v = 0;
+
+	if (type != KVM_TRACE_MMIO_READ_UNSATISFIED)
+		memcpy(&v, val, MIN(8u, bytes));
+	trace_kvm_mmio(type, bytes, gpa, v);
+}
+
 /* emulator_read_write_onepage(): RAM, an in-kernel device, or a fragment for userspace. */
 static __always_inline int emulator_read_write_onepage(unsigned long addr, u8 *val,
 						       unsigned int bytes,
@@ -3115,7 +3130,12 @@ static __always_inline int emulator_read_write_onepage(unsigned long addr, u8 *v
 	}
 	if (!ret && !kvm_vcpu_rw_guest(vcpu, gpa, val, bytes, write))
 		return X86EMUL_CONTINUE;
+	if (kvm_trace_on(TRACE_KVM_MMIO) && write)
+		trace_mmio_access(KVM_TRACE_MMIO_WRITE, bytes, gpa, val);
 	handled = vcpu_mmio_rw(vcpu, gpa, (int)bytes, val, write);
+	if (kvm_trace_on(TRACE_KVM_MMIO) && !write)
+		trace_mmio_access((unsigned int)handled == bytes ? KVM_TRACE_MMIO_READ :
+				  KVM_TRACE_MMIO_READ_UNSATISFIED, bytes, gpa, val);
 	if ((unsigned int)handled == bytes)
 		return X86EMUL_CONTINUE;
 	if (unlikely(ctxt->mmio_nr_fragments >= KVM_MAX_MMIO_FRAGMENTS))
@@ -3146,6 +3166,8 @@ static __always_inline int emulator_read_write(struct x86_emulate_ctxt *ctxt, un
 	int rc;
 
 	if (!write && ctxt->mmio_read_completed) {	/* read_prepare() */
+		if (kvm_trace_on(TRACE_KVM_MMIO))
+			trace_mmio_access(KVM_TRACE_MMIO_READ, bytes, ctxt->mmio_fragments[0].gpa, val);
 		ctxt->mmio_read_completed = 0;
 		return X86EMUL_CONTINUE;
 	}
@@ -3231,6 +3253,8 @@ static int emulator_write_emulated(struct x86_emulate_ctxt *ctxt, unsigned long 
 		struct kvm_run *run = vcpu->run;
 		u64 gpa = ctxt->gpa_val;
 
+		if (kvm_trace_on(TRACE_KVM_MMIO))
+			trace_mmio_access(KVM_TRACE_MMIO_WRITE, bytes, gpa, val);
 		mmio_copy(ctxt->mmio_write_data, val, bytes);
 		frag->gpa = gpa;
 		frag->data = ctxt->mmio_write_data;
@@ -3252,45 +3276,43 @@ static int emulator_write_emulated(struct x86_emulate_ctxt *ctxt, unsigned long 
 static int complete_emulated_mmio(struct kvm_vcpu *vcpu);
 
 /**
- * kvm_mmio_write_assisted() - the MMIO write of an instruction that does
- * nothing but that store (a MOV to memory), @bytes (1, 2, 4 or 8, within
- * a page) of @data (its low bytes) at @gpa as the processor reported them
- * (VMX_EPT_MISCONFIG_STORE, a decode assist),
- * completed without the emulator, as kvm_sev_es_mmio_write() completes
- * a write whose data an SEV-ES guest gave
+ * kvm_mmio_write_assisted() - x86_emulate_instruction() for a MOV store
+ * to MMIO that the processor's decode assist reported with the EPT
+ * misconfiguration (vcpu->arch.emul_store): @bytes (1, 2, 4 or 8, within
+ * a page) of @data (its low bytes) at @gpa, which kvm_mmu_page_fault()
+ * found to be MMIO
  *
- * The outcome is x86_emulate_instruction()'s for that instruction with
- * EMULTYPE_PF (kvm_mmu_page_fault() on the page of the vCPU's last MMIO
- * fault): the write goes to userspace as its one fragment (nothing on the
- * MMIO bus could take it: emulator_write_is_user_mmio()), RIP moves past
- * the instruction and an interrupt shadow it ran in is over
- * (kvm_skip_emulated_instruction(), with the length the exit gives), no
- * single-step trap (the emulator raises none when the instruction exits
- * to userspace).  Taken only where that is all the emulator would do:
- * no RFLAGS.TF and no guest debugging (whose paths the emulator has), and
- * an emulator context to hold the fragment for complete_emulated_mmio().
+ * What emulating that instruction would do, without fetching or decoding
+ * it (as KVM's emulator takes SVM's decode-assist bytes instead of
+ * fetching, and as kvm_sev_es_mmio_write() completes a write whose data
+ * an SEV-ES guest gave): the write goes to userspace as its one fragment
+ * (nothing on the MMIO bus could take it: emulator_write_is_user_mmio()),
+ * RIP moves past the instruction and an interrupt shadow it ran in is
+ * over (kvm_skip_emulated_instruction(), with the length the exit gives),
+ * no single-step trap (the emulator raises none when the instruction
+ * exits to userspace).  Taken only where that is all the emulator would
+ * do: no RFLAGS.TF and no guest debugging (whose paths the emulator has),
+ * no in-kernel device on the MMIO bus, an emulator context to hold the
+ * fragment for complete_emulated_mmio(), and kvm_emulate_insn not traced
+ * (its line shows the instruction's bytes: the emulator fetches them).
+ * Caller holds kvm->srcu.
  *
  * Return: 0 with KVM_EXIT_MMIO set up; 1 if not taken (nothing done:
  * emulate the instruction).
  */
-int kvm_mmio_write_assisted(struct kvm_vcpu *vcpu, u64 gpa, unsigned int bytes, u64 data)
+static __always_inline int kvm_mmio_write_assisted(struct kvm_vcpu *vcpu, u64 gpa,
+						   unsigned int bytes, u64 data)
 {
 	struct x86_emulate_ctxt *ctxt = vcpu->arch.emulate_ctxt;
 	struct kvm *kvm = vcpu->kvm;
 	struct kvm_mmio_fragment *frag;
 	struct kvm_run *run;
-	bool mmio;
-	int idx;
 
 	if (unlikely(!ctxt) || (vcpu->arch.rflags & X86_EFLAGS_TF) || vcpu->arch.guest_debug ||
-	    vcpu->arch.apic || kvm->arch.vioapic || __atomic_load_n(&kvm->ioeventfds, __ATOMIC_ACQUIRE))
+	    vcpu->arch.apic || kvm->arch.vioapic || __atomic_load_n(&kvm->ioeventfds, __ATOMIC_ACQUIRE) ||
+	    kvm_trace_on(TRACE_KVM_EMULATE_INSN) || unlikely(!vcpu_match_mmio_gpa(vcpu, gpa)))
 		return 1;
-	idx = srcu_read_lock(&kvm->srcu);
-	mmio = vcpu_match_mmio_gpa(vcpu, gpa);
-	srcu_read_unlock(&kvm->srcu, idx);
-	if (unlikely(!mmio))
-		return 1;
-	trace_kvm_page_fault(vcpu->vcpu_id, vcpu->arch.regs[VCPU_REGS_RIP], gpa, PFERR_RSVD_MASK);
+	trace_kvm_mmio(KVM_TRACE_MMIO_WRITE, bytes, gpa, data);
 	run = vcpu->run;
 	frag = &ctxt->mmio_fragments[0];
 	mmio_copy(ctxt->mmio_write_data, &data, bytes);
@@ -3657,6 +3679,21 @@ static int complete_emulated_pio(struct kvm_vcpu *vcpu)
 	return complete_emulated_io(vcpu);
 }
 
+/* kvm_emulate_insn (KVM's trace_kvm_emulate_insn_start/_failed): RIP and the bytes fetched. */
+static __attribute__((noinline, cold)) void trace_emulate_insn(struct x86_emulate_ctxt *ctxt, bool failed)
+{
+	unsigned int n = MIN((unsigned int)(ctxt->insn.len ? ctxt->insn.len : ctxt->insn.fetched), 15u);
+	char hex[3 * 15 + 1] = "";
+
+	for (unsigned int i = 0; i < n; i++) {
+		hex[3 * i] = ' ';
+		hex[3 * i + 1] = "0123456789abcdef"[ctxt->insn.bytes[i] >> 4];
+		hex[3 * i + 2] = "0123456789abcdef"[ctxt->insn.bytes[i] & 15];
+		hex[3 * i + 3] = 0;
+	}
+	trace_kvm_emulate_insn(ctxt->eip, n, hex, failed);
+}
+
 /**
  * x86_emulate_instruction() - emulate the instruction at the guest's RIP
  * @cr2_or_gpa: the faulting GPA of an MMU fault (EMULTYPE_PF)
@@ -3674,6 +3711,10 @@ static int __x86_emulate_instruction(struct kvm_vcpu *vcpu, u64 cr2_or_gpa, int 
 	bool writeback = true, tf;
 	int r;
 
+	/* The processor's decode assist reported a MOV store: no fetch, no decode. */
+	if (vcpu->arch.emul_store.bytes && (emulation_type & (EMULTYPE_PF | EMULTYPE_NO_DECODE)) == EMULTYPE_PF &&
+	    !kvm_mmio_write_assisted(vcpu, cr2_or_gpa, vcpu->arch.emul_store.bytes, vcpu->arch.emul_store.data))
+		return 0;
 	if (unlikely(!ctxt)) {
 		ctxt = calloc(1, sizeof(*ctxt));
 		if (!ctxt)
@@ -3692,6 +3733,8 @@ static int __x86_emulate_instruction(struct kvm_vcpu *vcpu, u64 cr2_or_gpa, int 
 	ctxt->gpa_val = cr2_or_gpa;
 	if (!(emulation_type & EMULTYPE_NO_DECODE)) {
 		r = x86_decode_insn(ctxt, insn, insn_len, emulation_type);
+		if (kvm_trace_on(TRACE_KVM_EMULATE_INSN))
+			trace_emulate_insn(ctxt, r != EMULATION_OK);
 		if (r != EMULATION_OK) {
 			if (ctxt->have_exception) {
 				inject_emulated_exception(vcpu);

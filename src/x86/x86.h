@@ -271,6 +271,15 @@ struct kvm_vcpu_arch {
 	 * each KVM_RUN and each vCPU ioctl (kvm_arch_vcpu_ioctl()).
 	 */
 	bool resume_plain;
+	/*
+	 * The processor's decode assist for the EPT misconfiguration being
+	 * handled (VMX_EPT_MISCONFIG_STORE): the instruction is a MOV store of
+	 * @bytes (0: none reported) of @data.  Set by handle_ept_misconfig()
+	 * around its kvm_mmu_page_fault() only, read by the emulator
+	 * (x86_emulate_instruction(): no fetch, no decode, as with SVM's
+	 * decode-assist bytes).
+	 */
+	struct { unsigned int bytes; u64 data; } emul_store;
 	u32 guest_debug;		/* KVM_SET_GUEST_DEBUG's KVM_GUESTDBG_* */
 	u64 eff_db[4], guest_debug_dr7;	/* KVM_GUESTDBG_USE_HW_BP: userspace's DR0-3, DR7 */
 	int mode;			/* OUTSIDE_GUEST_MODE / IN_GUEST_MODE, atomic */

@@ -15,6 +15,9 @@ printf '\xb0\x05\xe6\xf4' > "$tmp/exit5.bin"
 printf '\xe4\x80\x3c\xff\x0f\x94\xc0\xe6\xf4' > "$tmp/unclaimed.bin"
 # ud2 with no IDT: #UD -> #GP -> #DF -> triple fault: shutdown, exit status 2
 printf '\x0f\x0b' > "$tmp/ud2.bin"
+# movl $0x12345678, 0xd0000000 (C7 /0: a store the processor's decode assist
+# reports); mov 0xd0000000, %eax (A1: emulated); mov $5, %al; out %al, $0xf4
+printf '\xc7\x05\x00\x00\x00\xd0\x78\x56\x34\x12\xa1\x00\x00\x00\xd0\xb0\x05\xe6\xf4' > "$tmp/mmio.bin"
 echo "module data" > "$tmp/mod.txt"
 
 check() {	# name, expected status, expected stdout (regex or ""), command...
@@ -123,6 +126,26 @@ if grep -q 'kvm_exit: vcpu 0 reason IO_INSTRUCTION rip 0x100002' "$tmp/trace" &&
 	echo "ok run-trace-points"
 else
 	echo "FAIL run-trace-points: $(head -c 600 "$tmp/trace")"
+fi
+
+# kvm_mmio and kvm_emulate_insn (the MMIO read returns all ones: nobody claims it).
+USERKVM_TRACE=kvm_mmio,kvm_emulate_insn $U run --flat "$tmp/mmio.bin" > /dev/null 2> "$tmp/trace"
+if grep -q 'kvm_emulate_insn: 0x100000: c7 05 00 00 00 d0 78 56 34 12$' "$tmp/trace" &&
+   grep -q 'kvm_mmio: mmio write len 4 gpa 0xd0000000 val 0x12345678$' "$tmp/trace" &&
+   grep -q 'kvm_emulate_insn: 0x10000a: a1 00 00 00 d0$' "$tmp/trace" &&
+   grep -q 'kvm_mmio: mmio unsatisfied-read len 4 gpa 0xd0000000 val 0x0$' "$tmp/trace" &&
+   grep -q 'kvm_mmio: mmio read len 4 gpa 0xd0000000 val 0xffffffff$' "$tmp/trace"; then
+	echo "ok run-trace-mmio-emulate"
+else
+	echo "FAIL run-trace-mmio-emulate: $(head -c 600 "$tmp/trace")"
+fi
+# kvm_mmio alone: the store then takes the decode assist's path, and is traced there too.
+USERKVM_TRACE=kvm_mmio $U run --flat "$tmp/mmio.bin" > /dev/null 2> "$tmp/trace"
+if [ "$(grep -c 'kvm_mmio: mmio write len 4 gpa 0xd0000000 val 0x12345678$' "$tmp/trace")" = 1 ] &&
+   ! grep -q kvm_emulate_insn "$tmp/trace"; then
+	echo "ok run-trace-mmio-assisted"
+else
+	echo "FAIL run-trace-mmio-assisted: $(head -c 600 "$tmp/trace")"
 fi
 
 # Bad options get a clear error and status 126.

@@ -127,13 +127,6 @@ u64 kvm_tdp_mmu_lookup(struct kvm_tdp_mmu *mmu, u64 gfn, int *level);
 int kvm_tdp_page_fault(struct kvm *kvm, struct kvm_tdp_mmu *mmu, struct kvm_page_fault *fault);
 
 /*
- * An MMIO write whose data the processor reported with the exit (x86.c,
- * as KVM's kvm_sev_es_mmio_write()).  Return: 0 with KVM_EXIT_MMIO set
- * up, 1 if not taken (emulate).  FIXME: belongs in x86.h.
- */
-int kvm_mmio_write_assisted(struct kvm_vcpu *vcpu, u64 gpa, unsigned int bytes, u64 data);
-
-/*
  * handle_mmio_page_fault() - an EPT misconfiguration at @fault->addr: if
  * an MMIO SPTE of the current memslot generation is there, the access is
  * MMIO and no memslot needs looking up (KVM's handle_mmio_page_fault()).

@@ -1389,21 +1389,24 @@ static int handle_ept_misconfig(struct kvm_vcpu *vcpu)
 			return kvm_skip_emulated_instruction(vcpu);
 	}
 	/*
-	 * KVM's MMIO SPTEs are misconfigured on purpose: an MMIO access.  A
-	 * MOV store, whose data the processor's decode assist reports
-	 * (VMX_EPT_MISCONFIG_STORE), goes to userspace without the emulator
-	 * where that is all the emulator would do (kvm_mmio_write_assisted()).
+	 * KVM's MMIO SPTEs are misconfigured on purpose: an MMIO access, for
+	 * kvm_mmu_page_fault() and the emulator.  The processor's decode
+	 * assist may report it as a MOV store and its data
+	 * (VMX_EPT_MISCONFIG_STORE: the SDM leaves these fields undefined for
+	 * this exit): the emulator then needs neither fetch nor decode.
 	 */
 	{
 		u32 info = vmcs_read32(VMX_INSTRUCTION_INFO);
+		int r;
 
-		if ((info & VMX_EPT_MISCONFIG_STORE) &&
-		    !kvm_mmio_write_assisted(vcpu, gpa, VMX_EPT_MISCONFIG_STORE_SIZE(info),
-					     vmx_get_exit_qual(vcpu)))
-			return 0;
+		if (!(info & VMX_EPT_MISCONFIG_STORE))
+			return kvm_mmu_page_fault(vcpu, gpa, PFERR_RSVD_MASK);
+		vcpu->arch.emul_store.bytes = VMX_EPT_MISCONFIG_STORE_SIZE(info);
+		vcpu->arch.emul_store.data = vmx_get_exit_qual(vcpu);
+		r = kvm_mmu_page_fault(vcpu, gpa, PFERR_RSVD_MASK);
+		vcpu->arch.emul_store.bytes = 0;
+		return r;
 	}
-	/* Any other access is emulated. */
-	return kvm_mmu_page_fault(vcpu, gpa, PFERR_RSVD_MASK);
 }
 
 static int handle_invalid_guest_state(struct kvm_vcpu *vcpu)
