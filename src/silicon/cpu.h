@@ -792,6 +792,8 @@ insn_fn alu_flagful(insn_fn fn);
 /* Register INC/DEC whose CF comes from a logic op (CF = 0), or NULL; is @fn such a logic op? */
 insn_fn incdec_after_logic(insn_fn fn);
 bool alu_clears_cf(insn_fn fn);
+/* Register INC/DEC whose CF comes from ADD/SUB/CMP @prev (32/64-bit), or NULL. */
+insn_fn incdec_after(insn_fn fn, insn_fn prev);
 
 /* Leaves the block before this insn (a write to the block's own code, icache.c) */
 void op_smc_stop(struct cpu *c, const struct insn *i);

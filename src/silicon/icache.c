@@ -217,7 +217,9 @@ static struct block *decode_block(struct cpu *c, u64 lin, u64 gpa, u8 *page, u32
 	}
 	/*
 	 * INC/DEC keep CF: when the last instruction before them that sets CF
-	 * is in the block and is a logic op, CF is 0 and needs no computing.
+	 * is in the block and is a logic op, CF is 0 and needs no computing;
+	 * when it is an ADD/SUB/CMP, the INC/DEC expects its lazy flags
+	 * (incdec_after(): one test, then one compare).
 	 * The walk stops at anything insn_flags() does not describe exactly.
 	 */
 	for (int k = 1; k < n; k++) {
@@ -228,8 +230,11 @@ static struct block *decode_block(struct cpu *c, u64 lin, u64 gpa, u8 *page, u32
 			u32 def, use;
 			insn_flags(&b->insn[j], &def, &use);
 			if (def & CPU_FLAG_CF) {
+				insn_fn a = incdec_after(b->insn[k].fn, b->insn[j].fn);
 				if (alu_clears_cf(b->insn[j].fn))
 					b->insn[k].fn = f;
+				else if (a)
+					b->insn[k].fn = a;
 				break;
 			}
 			if (!def && use == FLAGS_ARITH)

@@ -385,6 +385,71 @@ static const insn_fn incdec_cf0_tab[2][4] = {
 	{ op_dec_reg_cf0_SZ8, op_dec_reg_cf0_SZ16, op_dec_reg_cf0_SZ32, op_dec_reg_cf0_SZ64 },
 };
 
+/*
+ * INC/DEC whose CF comes from an ADD or a SUB/CMP of size PSZ earlier in its
+ * block (icache.c, incdec_after()): when the lazy flags still describe that
+ * operation (tested: an exit or a fault in between leaves them computed),
+ * CF is the carry or borrow of its operands, one compare; else get_cf().
+ */
+static __always_inline bool lf_is(const struct cpu *c, int op, int sz)
+{
+	u16 v;
+
+	_Static_assert(offsetof(struct cpu, lf_sz) == offsetof(struct cpu, lf_op) + 1,
+		       "lf_op and lf_sz are read as one 16-bit word");
+	memcpy(&v, &c->lf_op, 2);
+	return v == (u16)(op | sz << 8);
+}
+
+static __attribute__((noinline)) bool get_cf_out(struct cpu *c)
+{
+	return get_cf(c);
+}
+
+static __always_inline bool cf_after(struct cpu *c, int pop, int psz)
+{
+	u64 m = sz_mask(psz);
+
+	if (likely(lf_is(c, pop, psz))) {
+		if (pop == LF_ADD)	/* res = (s1 + s2) mod 2^n: carry iff res < s1 */
+			return (c->lf_res & m) < (c->lf_s1 & m);
+		return (c->lf_s1 & m) < (c->lf_s2 & m);	/* LF_SUB: borrow */
+	}
+	return get_cf_out(c);
+}
+
+#define INCDEC_AFTER(SZ, P, POP, PSZ)					\
+static void op_inc_reg_##P##_##SZ(struct cpu *c, const struct insn *i)	\
+{									\
+	int r = i_rm(i, SZ);						\
+	u64 v = (reg_read(c, r, SZ) + 1) & sz_mask(SZ);			\
+	c->lf_cf = cf_after(c, POP, PSZ);				\
+	c->lf_op = LF_INC;						\
+	c->lf_sz = SZ;							\
+	c->lf_res = v;							\
+	reg_write(c, r, SZ, v);						\
+}									\
+static void op_dec_reg_##P##_##SZ(struct cpu *c, const struct insn *i)	\
+{									\
+	int r = i_rm(i, SZ);						\
+	u64 v = (reg_read(c, r, SZ) - 1) & sz_mask(SZ);			\
+	c->lf_cf = cf_after(c, POP, PSZ);				\
+	c->lf_op = LF_DEC;						\
+	c->lf_sz = SZ;							\
+	c->lf_res = v;							\
+	reg_write(c, r, SZ, v);						\
+}
+#define INCDEC_AFTER_P(SZ) INCDEC_AFTER(SZ, add64, LF_ADD, SZ64) INCDEC_AFTER(SZ, add32, LF_ADD, SZ32) \
+	INCDEC_AFTER(SZ, sub64, LF_SUB, SZ64) INCDEC_AFTER(SZ, sub32, LF_SUB, SZ32)
+INCDEC_AFTER_P(SZ64) INCDEC_AFTER_P(SZ32)
+/* [inc/dec][SZ32/SZ64][add64, add32, sub64, sub32] */
+static const insn_fn incdec_after_tab[2][2][4] = {
+	{ { op_inc_reg_add64_SZ32, op_inc_reg_add32_SZ32, op_inc_reg_sub64_SZ32, op_inc_reg_sub32_SZ32 },
+	  { op_inc_reg_add64_SZ64, op_inc_reg_add32_SZ64, op_inc_reg_sub64_SZ64, op_inc_reg_sub32_SZ64 } },
+	{ { op_dec_reg_add64_SZ32, op_dec_reg_add32_SZ32, op_dec_reg_sub64_SZ32, op_dec_reg_sub32_SZ32 },
+	  { op_dec_reg_add64_SZ64, op_dec_reg_add32_SZ64, op_dec_reg_sub64_SZ64, op_dec_reg_sub32_SZ64 } },
+};
+
 OP(op_inc_r)
 {
 	int sz = i->osz;
@@ -1392,8 +1457,42 @@ FUSE_CCS(alu_rr2_K_CMP_SZ64) FUSE_CCS(alu_rr2_K_CMP_SZ32)
 FUSE_CCS(op_dec_reg_cf0_SZ64) FUSE_CCS(op_dec_reg_cf0_SZ32)
 FUSE_CCS(op_inc_reg_cf0_SZ64) FUSE_CCS(op_inc_reg_cf0_SZ32)
 
+/*
+ * The INC/DEC variants of INCDEC_AFTER with JZ/JNZ (the loop counter's
+ * branch); with another condition the pair is the unspecialized one's.
+ */
+#define FUSE_AFTER(SZ, P) FUSE_CC(op_inc_reg_##P##_##SZ, 4) FUSE_CC(op_inc_reg_##P##_##SZ, 5) \
+	FUSE_CC(op_dec_reg_##P##_##SZ, 4) FUSE_CC(op_dec_reg_##P##_##SZ, 5)
+#define FUSE_AFTER_P(SZ) FUSE_AFTER(SZ, add64) FUSE_AFTER(SZ, add32) FUSE_AFTER(SZ, sub64) \
+	FUSE_AFTER(SZ, sub32)
+FUSE_AFTER_P(SZ64) FUSE_AFTER_P(SZ32)
+
+static insn_fn fuse_after(insn_fn first, int cc)
+{
+	static const struct {
+		insn_fn first, z, nz;
+		const insn_fn *base;
+	} tab[] = {
+#define A(D, SZ, P) { op_##D##_reg_##P##_##SZ, fuse_op_##D##_reg_##P##_##SZ##_4,	\
+		      fuse_op_##D##_reg_##P##_##SZ##_5, fuse_cc_op_##D##_reg_##SZ }
+#define A_P(D, SZ) A(D, SZ, add64), A(D, SZ, add32), A(D, SZ, sub64), A(D, SZ, sub32)
+		A_P(inc, SZ64), A_P(inc, SZ32), A_P(dec, SZ64), A_P(dec, SZ32),
+#undef A_P
+#undef A
+	};
+
+	for (unsigned k = 0; k < ARRAY_SIZE(tab); k++)
+		if (tab[k].first == first)
+			return cc == 4 ? tab[k].z : cc == 5 ? tab[k].nz : tab[k].base[cc & 15];
+	return NULL;
+}
+
 insn_fn fuse_jcc(insn_fn first, int cc)
 {
+	insn_fn f = fuse_after(first, cc);
+
+	if (f)
+		return f;
 	static const struct {
 		insn_fn first, fused;
 		const insn_fn *per_cc;
@@ -1487,6 +1586,30 @@ insn_fn incdec_after_logic(insn_fn fn)
 		for (int sz = 0; sz < 4; sz++)
 			if (incdec_reg_tab[d][sz] == fn)
 				return incdec_cf0_tab[d][sz];
+	return NULL;
+}
+
+/*
+ * The register INC/DEC @fn specialized for a CF from @prev (see
+ * INCDEC_AFTER), or NULL: @prev an ADD, SUB or CMP of 64 or 32 bits with a
+ * register or immediate operand.
+ */
+insn_fn incdec_after(insn_fn fn, insn_fn prev)
+{
+	static const int ks[] = { K_ADD, K_SUB, K_CMP };
+	int d, p = -1;
+
+	for (unsigned k = 0; k < ARRAY_SIZE(ks) && p < 0; k++)
+		for (int sz = SZ32; sz <= SZ64 && p < 0; sz++)
+			for (int f = 0; f < 4; f++)
+				if (alu_full_tab[f][ks[k]][sz] == prev)
+					p = (ks[k] == K_ADD ? 0 : 2) + (sz == SZ32);
+	if (p < 0)
+		return NULL;
+	for (d = 0; d < 2; d++)
+		for (int sz = SZ32; sz <= SZ64; sz++)
+			if (incdec_reg_tab[d][sz] == fn)
+				return incdec_after_tab[d][sz - SZ32][p];
 	return NULL;
 }
 

@@ -912,6 +912,103 @@ static void fused_pair_conditions(void)
 	CHECK_EQ(bad, 0);
 }
 
+/*
+ * INC/DEC after an ADD/SUB/CMP of 32 or 64 bits in the same block take CF
+ * from that operation's lazy flags (ops_alu.c INCDEC_AFTER), or from the
+ * flags computed in between (CLD leaves them computed: the fallback): the
+ * CF after INC/DEC (read by JB/JAE and the final RFLAGS) and every other
+ * result match the same code with the INC/DEC starting a block of its own
+ * (a JMP +0 before it), over edge and random operands.
+ */
+static void incdec_cf_after_arith(void)
+{
+	static const struct { u8 len, b[4]; } prevs[] = {
+		{ 3, { 0x48, 0x01, 0xd8 } },	/* add %rbx, %rax */
+		{ 2, { 0x01, 0xd8 } },		/* add %ebx, %eax */
+		{ 3, { 0x48, 0x29, 0xd8 } },	/* sub %rbx, %rax */
+		{ 2, { 0x29, 0xd8 } },		/* sub %ebx, %eax */
+		{ 3, { 0x48, 0x39, 0xd8 } },	/* cmp %rbx, %rax */
+		{ 2, { 0x3b, 0xc3 } },		/* cmp %ebx, %eax (3B) */
+		{ 4, { 0x48, 0x83, 0xc0, 0 } },	/* add $imm8, %rax */
+		{ 3, { 0x83, 0xe8, 0 } },	/* sub $imm8, %eax */
+	};
+	static const struct { u8 len, b[3]; } incdecs[] = {
+		{ 3, { 0x48, 0xff, 0xc9 } },	/* dec %rcx */
+		{ 2, { 0xff, 0xc9 } },		/* dec %ecx */
+		{ 3, { 0x48, 0xff, 0xc1 } },	/* inc %rcx */
+		{ 2, { 0xff, 0xc1 } },		/* inc %ecx */
+	};
+	static const u8 ccs[] = { 2, 3, 4, 5 };	/* jb, jae, jz, jnz */
+	static const u64 edge[] = { 0, 1, 2, ~0ull, 0x7fffffff, 0x80000000, 0xffffffff,
+				    0x7fffffffffffffffull, 0x8000000000000000ull, 0x100000000ull };
+	u64 rng = 777;
+	unsigned bad = 0, runs = 0;
+
+	for (unsigned p = 0; p < ARRAY_SIZE(prevs); p++)
+	for (unsigned d = 0; d < ARRAY_SIZE(incdecs); d++)
+	for (int mid = 0; mid < 3; mid++)
+	for (unsigned k = 0; k < ARRAY_SIZE(ccs); k++)
+	for (int t = 0; t < 12; t++) {
+		u8 code[2][24];
+		u64 a, b, cnt, out[2][4];
+		int len[2];
+
+		rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+		a = t < 10 ? edge[t] : rng >> (rng & 31);
+		b = t < 10 ? edge[(t * 3 + k + d) % 10] : rng << (rng & 15);
+		cnt = edge[(t + p) % 10];
+		for (int v = 0; v < 2; v++) {
+			u8 *q = code[v];
+			int n = 0;
+			q[n++] = (t & 1) ? 0xf9 : 0xf8;		/* stc / clc: CF before */
+			memcpy(q + n, prevs[p].b, prevs[p].len);
+			if (prevs[p].len == 4 || prevs[p].b[0] == 0x83)
+				q[n + prevs[p].len - 1] = (u8)b;	/* imm8 */
+			n += prevs[p].len;
+			if (mid == 1)
+				q[n++] = 0xfc;			/* cld: flags computed */
+			if (mid == 2)
+				q[n++] = 0x9f;			/* lahf: flags read */
+			if (v == 1) {				/* the oracle: jmp +0 */
+				q[n++] = 0xeb;
+				q[n++] = 0;
+			}
+			memcpy(q + n, incdecs[d].b, incdecs[d].len);
+			n += incdecs[d].len;
+			q[n++] = (u8)(0x70 + ccs[k]);
+			q[n++] = 1;				/* jcc +1 */
+			q[n++] = 0xf4;				/* not taken */
+			q[n++] = 0xf4;				/* taken */
+			len[v] = n;
+		}
+		for (int v = 0; v < 2; v++) {
+			struct sil s;
+			struct cpu_state *st;
+
+			setup(&s, code[v], (size_t)len[v], false);
+			st = cpu_state(s.c);
+			st->gpr[0] = a;
+			st->gpr[1] = cnt;
+			st->gpr[3] = b;
+			if (cpu_run(s.c, 100) != CPU_EXIT_HLT)
+				bad++;
+			out[v][0] = st->rip - CODE - (u64)len[v];	/* taken: 0 */
+			out[v][1] = st->rflags;
+			out[v][2] = st->gpr[0];
+			out[v][3] = st->gpr[1];
+			sil_fini(&s);
+		}
+		runs++;
+		if (memcmp(out[0], out[1], sizeof(out[0]))) {
+			if (!bad)
+				CHECK_EQ(p * 1000 + d * 100 + mid * 10 + k, ~0u);	/* which */
+			bad++;
+		}
+	}
+	CHECK_EQ(runs, 8u * 4 * 3 * 4 * 12);
+	CHECK_EQ(bad, 0);
+}
+
 int main(void)
 {
 	RUN_TEST(sti_shadow);
@@ -934,5 +1031,6 @@ int main(void)
 	RUN_TEST(budget_across_linked_blocks);
 	RUN_TEST(dead_flags_cut);
 	RUN_TEST(fused_pair_conditions);
+	RUN_TEST(incdec_cf_after_arith);
 	return test_cases_failed ? 1 : 0;
 }
