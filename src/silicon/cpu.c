@@ -180,6 +180,11 @@ void cpu_reset(struct cpu *c, bool init)
 	tlb_flush_all(c);
 }
 
+const void *const *cpu_run_steps;
+
+static struct block *run_block(struct cpu *c, struct block *b, const struct insn *start,
+			       const struct insn *end);
+
 struct cpu *cpu_create(void)
 {
 	struct cpu *c = aligned_alloc(64, ALIGN_UP(sizeof(*c), 64));
@@ -187,6 +192,8 @@ struct cpu *cpu_create(void)
 	if (!c)
 		return NULL;
 	memset(c, 0, sizeof(*c));
+	if (!__atomic_load_n(&cpu_run_steps, __ATOMIC_RELAXED))
+		run_block(NULL, NULL, NULL, NULL);
 	c->phys_xlate = phys_root_xlate;
 	if (icache_init(c)) {
 		free(c);
@@ -597,12 +604,18 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 		&&L25, &&L26, &&L27, &&L28, &&L29, &&L30, &&L31, &&L32, &&L33, &&L34, &&L35, &&L36,
 		&&L37, &&L38, &&L39, &&L40, &&L41, &&L42, &&L43, &&L44, &&L45, &&L46, &&L47, &&L48,
 	};
-	const void *full = steps[b->ndisp];
-	u64 stop = block_stop(c, b);
-	u64 base = c->s.rip - start->off, rip;
+	const void *full;
+	u64 stop, base, rip, icount;
 	struct block *nb;
 
 	_Static_assert(BLOCK_MAX_INSNS == 48, "run_block() unrolls 48 steps");
+	if (unlikely(!c)) {	/* cpu_create(): the entry points for block_set_disp() */
+		__atomic_store_n(&cpu_run_steps, steps, __ATOMIC_RELAXED);
+		return NULL;
+	}
+	full = b->full;
+	stop = block_stop(c, b);
+	base = c->s.rip - start->off;
 	/*
 	 * A pass from @start retires the block's instructions from there: the
 	 * count is taken back by those before it, so that every pass adds n
@@ -665,53 +678,57 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 	L1: STEP(1);
 		rip = c->s.rip + end[-1].len;
 		c->s.rip = rip;
-		c->icount += b->n;
+		icount = c->icount + b->n;
+		c->icount = icount;
 		/*
-		 * A loop that branches back to its own start runs again
-		 * straight away while nothing is pending and nothing that a
-		 * link depends on changed.
+		 * On while nothing is pending (c->req) and nothing that a link
+		 * depends on changed: into this block again when it branches
+		 * back to its own start, else into a block it is linked to
+		 * (run_loop() made the link).  An exit at the block's end
+		 * (c->park, in the same word as req) is parked here first,
+		 * then the run goes on as after the block.
 		 */
-		if (likely(rip == b->rip) && c->icount < stop &&
-		    !__atomic_load_n(&c->req, __ATOMIC_RELAXED) && links_hold(c, b)) {
-			/* = c->s.rip, without waiting for the store that just made it */
-			base = b->rip;
-			continue;
-		}
-		/*
-		 * Likewise into a block it is linked to (run_loop() made the
-		 * link), under the same conditions: the next block's whole
-		 * run must fit a hard budget, as at a block start there.
-		 */
-		if (unlikely(__atomic_load_n(&c->req, __ATOMIC_RELAXED) | c->park) || !links_hold(c, b)) {
-			/* An exit at the block's end: parked here, then on as after the block. */
+		if (unlikely(__atomic_load_n(&c->req_park, __ATOMIC_RELAXED))) {
 			if (!c->park)
 				return b;
 			cpu_park(c);
-			if (__atomic_load_n(&c->req, __ATOMIC_RELAXED) || !links_hold(c, b))
+			icount = c->icount;
+			if (__atomic_load_n(&c->req, __ATOMIC_RELAXED))
 				return b;
+		}
+		if (unlikely(!links_hold(c, b)))
+			return b;
+		if (likely(rip == b->rip)) {
+			if (unlikely(icount >= stop))
+				return b;
+			/* = c->s.rip, without waiting for the store that just made it */
+			base = rip;
+			continue;
 		}
 		/* the run goes on at the (parked) exit's next instruction: RIP as the pass left it */
 		base = rip;
-		if (b->link[0] && b->link[0]->rip == base)
+		if (rip == b->link_rip[0])
 			nb = b->link[0];
-		else if (b->link[1] && b->link[1]->rip == base)
+		else if (rip == b->link_rip[1])
 			nb = b->link[1];
 		else
 			return b;
 		/*
-		 * block_stop() for a linked block (cached): under a soft budget
-		 * that is the budget's end, which @stop holds already (the
-		 * block linked from is cached too); run() alone sets both.
+		 * The next block's whole run must fit a hard budget, as at a
+		 * block start there (block_stop() for a linked block, cached):
+		 * under a soft budget that is the budget's end, which @stop
+		 * holds already (the block linked from is cached too); run()
+		 * alone sets both.
 		 */
 		if (!c->budget_soft)
 			stop = c->budget_end >= nb->n ? c->budget_end - nb->n + 1 : 0;
-		if (c->icount >= stop)
+		if (icount >= stop)
 			return b;
 		b = nb;
-		end = b->insn + b->ndisp;
+		end = b->dend;
 		c->cur_block = b;
 		c->run_end = end;
-		full = steps[b->ndisp];
+		full = b->full;
 	}
 }
 #undef STEP
@@ -764,13 +781,13 @@ static struct block *resume(struct cpu *c)
 
 		if (b->link_epoch != c->link_epoch || b->link_wgen != c->resume_wgen)
 			return b;
-		if (b->link[0] && b->link[0]->rip == c->s.rip)
+		if (b->link_rip[0] == c->s.rip)
 			nb = b->link[0];
-		else if (b->link[1] && b->link[1]->rip == c->s.rip)
+		else if (b->link_rip[1] == c->s.rip)
 			nb = b->link[1];
 		if (!nb || c->icount >= block_stop(c, nb))
 			return b;
-		end = nb->insn + nb->ndisp;
+		end = nb->dend;
 		c->cur_block = nb;
 		c->run_end = end;
 		return run_block(c, nb, nb->insn, end);
@@ -827,9 +844,9 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 		 */
 		if (b && links_hold(c, b)) {
 			u64 rip = c->s.rip;
-			if (b->link[0] && b->link[0]->rip == rip)
+			if (b->link_rip[0] == rip)
 				nb = b->link[0];
-			else if (b->link[1] && b->link[1]->rip == rip)
+			else if (b->link_rip[1] == rip)
 				nb = b->link[1];
 		}
 		if (!nb) {
@@ -850,11 +867,13 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 			}
 			if (b && b->cached && nb->cached && gen == c->icache_gen) {
 				if (b->link_epoch != c->link_epoch || b->link_wgen != wgen) {
-					b->link[0] = b->link[1] = NULL;
+					block_unlink(b);
 					b->link_epoch = c->link_epoch;
 					b->link_wgen = wgen;
 				}
-				b->link[b->link[0] ? 1 : 0] = nb;
+				int k = b->link[0] ? 1 : 0;
+				b->link[k] = nb;
+				b->link_rip[k] = nb->rip;
 			}
 		}
 		b = nb;

@@ -153,12 +153,13 @@ static struct block *decode_split(struct cpu *c, u64 lin, u64 gpa)
 	b->mode = c->mode & MODE_KEY;
 	b->n = 1;
 	b->ndisp = 1;
+	block_set_disp(b);
 	b->fused = false;
 	b->bytes = (u16)len;
 	b->cached = false;
 	b->slot = 0;
 	b->gen = code_gen[0];
-	b->link[0] = b->link[1] = NULL;
+	block_unlink(b);
 	b->link_epoch = 0;
 	b->link_wgen = 0;
 	return b;
@@ -265,11 +266,12 @@ static struct block *decode_block(struct cpu *c, u64 lin, u64 gpa, u8 *page, u32
 	b->mode = c->mode & MODE_KEY;
 	b->n = (u16)n;
 	b->ndisp = (u16)(b->fused ? n - 1 : n);
+	block_set_disp(b);
 	b->bytes = (u16)(off - (lin & 0xfff));
 	b->cached = true;
 	b->slot = slot;
 	b->gen = __atomic_load_n(&code_gen[slot], __ATOMIC_SEQ_CST);
-	b->link[0] = b->link[1] = NULL;
+	block_unlink(b);
 	b->link_epoch = c->link_epoch;
 	b->link_wgen = __atomic_load_n(&code_wgen, __ATOMIC_RELAXED);
 	b->hnext = c->blk_hash[h];
@@ -295,8 +297,9 @@ bool icache_cut_after(struct cpu *c, struct block *b, const struct insn *i)
 	b->n = (u16)n;
 	b->ndisp = (u16)n;
 	b->fused = false;
+	block_set_disp(b);
 	b->bytes = (u16)(i->off + i->len);
-	b->link[0] = b->link[1] = NULL;
+	block_unlink(b);
 	return true;
 }
 
