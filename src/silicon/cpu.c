@@ -561,14 +561,13 @@ static __always_inline bool links_hold(const struct cpu *c, const struct block *
  * while parked is the one at the exit (the block's start, as
  * cpu_cont_drop() wants it), and on return as after cpu_cont_resume().
  */
-static __always_inline void cpu_park(struct cpu *c)
+static __always_inline void cpu_park(struct cpu *c, u64 icount, u32 n)
 {
-	u64 k = c->cur_block->n - 1u;	/* the exiting instruction is the last */
-
+	/* the exiting instruction is the last of the n (@n: c->cur_block's) */
 	c->park = false;
-	c->icount -= k + 1;
+	c->icount = icount - n;
 	fiber_to_host(c->fiber);
-	c->icount += k;
+	c->icount += n - 1u;
 }
 
 /*
@@ -604,7 +603,6 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 		&&L25, &&L26, &&L27, &&L28, &&L29, &&L30, &&L31, &&L32, &&L33, &&L34, &&L35, &&L36,
 		&&L37, &&L38, &&L39, &&L40, &&L41, &&L42, &&L43, &&L44, &&L45, &&L46, &&L47, &&L48,
 	};
-	const void *full;
 	u64 stop, base, rip, icount;
 	struct block *nb;
 
@@ -613,7 +611,6 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 		__atomic_store_n(&cpu_run_steps, steps, __ATOMIC_RELAXED);
 		return NULL;
 	}
-	full = b->full;
 	stop = block_stop(c, b);
 	base = c->s.rip - start->off;
 	/*
@@ -627,7 +624,7 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 	goto *steps[end - start];
 	for (;;) {
 		c->blk_base = base;
-		goto *full;
+		goto *b->full;
 	L48: STEP(48);
 	L47: STEP(47);
 	L46: STEP(46);
@@ -691,7 +688,7 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 		if (unlikely(__atomic_load_n(&c->req_park, __ATOMIC_RELAXED))) {
 			if (!c->park)
 				return b;
-			cpu_park(c);
+			cpu_park(c, icount, b->n);
 			icount = c->icount;
 			if (__atomic_load_n(&c->req, __ATOMIC_RELAXED))
 				return b;
@@ -727,8 +724,8 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 		b = nb;
 		end = b->dend;
 		c->cur_block = b;
-		c->run_end = end;
-		full = b->full;
+		/* (a plain store: GCC would pair the two through a vector register) */
+		__atomic_store_n(&c->run_end, end, __ATOMIC_RELAXED);
 	}
 }
 #undef STEP
@@ -818,7 +815,7 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 
 		/* Not run_block()'s: not expected (cpu_exit_prepare_park()), but never skipped. */
 		if (unlikely(c->park))
-			cpu_park(c);
+			cpu_park(c, c->icount, c->cur_block->n);
 
 		if (unlikely(__atomic_load_n(&c->req, __ATOMIC_RELAXED))) {
 			int e;
