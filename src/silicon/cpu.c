@@ -377,6 +377,10 @@ static int boundary(struct cpu *c, bool *shadow)
 		clear_req(c, REQ_WTLB);
 		wtlb_flush(c);
 	}
+	if (req & REQ_CODE) {
+		clear_req(c, REQ_CODE);
+		c->link_epoch++;
+	}
 	if (req & REQ_STOP) {
 		clear_req(c, REQ_STOP);
 		return CPU_EXIT_IO;
@@ -554,6 +558,17 @@ static __always_inline bool links_hold(const struct cpu *c, const struct block *
 }
 
 /*
+ * The same at a block's end in run_block(), which has seen c->req clear:
+ * a code page written since the links were made bumped link_epoch
+ * (REQ_CODE, boundary()) before the run came back into the chain, or is
+ * pending in c->req now (code_page_written() asks every cpu).
+ */
+static __always_inline bool links_hold_chained(const struct cpu *c, const struct block *b)
+{
+	return b->link_epoch == c->link_epoch;
+}
+
+/*
  * Switch to the host for the exit cpu_exit_prepare_park() left due, from the
  * frame of the block loop; back here when a VMRESUME goes on after the
  * exiting instruction (vmentry.c vmx_resume_cont()).  The block's pass has
@@ -693,7 +708,7 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 			if (__atomic_load_n(&c->req, __ATOMIC_RELAXED))
 				return b;
 		}
-		if (unlikely(!links_hold(c, b)))
+		if (unlikely(!links_hold_chained(c, b)))
 			return b;
 		if (likely(rip == b->rip)) {
 			if (unlikely(icount >= stop))

@@ -148,6 +148,8 @@ enum lf_op {
 #define REQ_STOP	BIT(4)	/* an I/O callback asked to stop */
 #define REQ_EVENT	BIT(5)	/* s.event_info holds an event to deliver */
 #define REQ_SLOW	BIT(6)	/* look at activity, shadow, NMI state */
+/* a code page was written (code_wgen moved): links made before are not followed again */
+#define REQ_CODE	BIT(7)
 
 static inline void cpu_req(struct cpu *c, u32 bits);
 

@@ -90,6 +90,15 @@ void code_page_written(struct cpu *c, uintptr_t host)
 	__atomic_add_fetch(&code_gen[slot], 1, __ATOMIC_SEQ_CST);
 	__atomic_add_fetch(&code_wgen, 1, __ATOMIC_SEQ_CST);
 	/*
+	 * Every cpu leaves its block chain at its next block end and drops
+	 * its links (REQ_CODE: cpu.c boundary() bumps link_epoch), so that a
+	 * block's end checks link_epoch alone (run_block()).
+	 */
+	pthread_mutex_lock(&cpus_lock);
+	for (struct cpu *o = all_cpus; o; o = o->next_cpu)
+		__atomic_or_fetch(&o->req, REQ_CODE, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&cpus_lock);
+	/*
 	 * Self-modifying code: stop the running block after this insn, by
 	 * run_end (the loops that test it) and by making the next insn
 	 * op_smc_stop() (run_block(), which does not).  The block is stale

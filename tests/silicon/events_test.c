@@ -386,6 +386,71 @@ static void cross_thread(void)
 	sil_fini(&s);
 }
 
+struct linked_run {
+	struct cpu *c;
+	enum cpu_exit e;
+};
+
+static void *linked_run_thread(void *arg)
+{
+	struct linked_run *r = arg;
+
+	r->e = cpu_run(r->c, 2000000000ull);
+	return NULL;
+}
+
+/*
+ * Another cpu's write into code that a cpu runs as a chain of linked blocks
+ * (run_block() goes from block to block checking link_epoch alone) reaches
+ * it: the write asks every cpu to drop its links (REQ_CODE), and the loop
+ * below, which runs until it sees the new immediate, stops.
+ */
+static void cross_vcpu_code_linked(void)
+{
+	static const u8 a_code[] = {
+		0xb8, 1, 0, 0, 0,	/* 1: mov $1, %eax (B makes it $2) */
+		0x89, 0x07,		/*    mov %eax, (%rdi): "running" */
+		0xeb, 0x02,		/*    jmp 2f */
+		0x90, 0x90,
+		0x83, 0xf8, 0x02,	/* 2: cmp $2, %eax */
+		0x75, 0xf0,		/*    jne 1b */
+		0xf4,			/*    hlt */
+	};
+	/* hlt; mov %bl, (%rdi); hlt: B decodes its page first (no REQ_WTLB later) */
+	static const u8 b_code[] = { 0xf4, 0x88, 0x1f, 0xf4 };
+	struct sil s;
+	struct cpu *b;
+	struct cpu_state *sa, *sb;
+	struct linked_run r;
+	pthread_t t;
+
+	setup(&s, a_code, sizeof(a_code), false);
+	sil_put(&s, CODE + 0x1000, b_code, sizeof(b_code));
+	sa = cpu_state(s.c);
+	sa->gpr[7] = CODE + 0x2000;
+	b = cpu_create();
+	cpu_map_phys(b, 0, s.ram_size, s.ram, 0);
+	sb = cpu_state(b);
+	*sb = *sa;
+	sb->rip = CODE + 0x1000;
+	sb->gpr[7] = CODE + 1;
+	sb->gpr[3] = 2;
+	cpu_state_changed(b);
+	CHECK_EQ(cpu_run(b, 0), CPU_EXIT_HLT);
+	sb->activity = CPU_ACTIVE;
+	cpu_state_changed(b);
+	r.c = s.c;
+	pthread_create(&t, NULL, linked_run_thread, &r);
+	while (!__atomic_load_n(&s.ram[CODE + 0x2000], __ATOMIC_ACQUIRE))
+		;
+	CHECK_EQ(cpu_run(b, 0), CPU_EXIT_HLT);
+	pthread_join(t, NULL);
+	CHECK_EQ(r.e, CPU_EXIT_HLT);
+	CHECK_EQ(sa->gpr[0], 2);
+	cpu_destroy(b);
+	sil_fini(&s);
+}
+
 /*
  * A hard budget is exact while the run goes from block to block by their
  * links (run_block() chaining): two blocks of two instructions each, run
@@ -1024,6 +1089,7 @@ int main(void)
 	RUN_TEST(self_modifying_loop);
 	RUN_TEST(long_blocks);
 	RUN_TEST(cross_vcpu_code);
+	RUN_TEST(cross_vcpu_code_linked);
 	RUN_TEST(locked_add_two_cpus);
 	RUN_TEST(single_step);
 	RUN_TEST(breakpoints);
