@@ -541,6 +541,19 @@ static void cpu_exec_exact(struct cpu *c, const struct insn *i)
  * The instruction count below which @b may run (again) whole: with a hard
  * budget the whole block must fit; an uncached block runs once.
  */
+/*
+ * The same for any cached block: under a hard budget one of the longest
+ * (BLOCK_MAX_INSNS) must fit, so that a block's end in run_block() tests
+ * one count for whichever block comes next; near the budget's end the run
+ * goes back to run_loop(), which runs each block exactly as far as it may.
+ */
+static __always_inline u64 chain_stop(const struct cpu *c)
+{
+	if (c->budget_soft)
+		return c->budget_end;
+	return c->budget_end >= BLOCK_MAX_INSNS ? c->budget_end - BLOCK_MAX_INSNS + 1 : 0;
+}
+
 static __always_inline u64 block_stop(const struct cpu *c, const struct block *b)
 {
 	if (!b->cached)
@@ -626,7 +639,8 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 		__atomic_store_n(&cpu_run_steps, steps, __ATOMIC_RELAXED);
 		return NULL;
 	}
-	stop = block_stop(c, b);
+	/* an uncached block runs once; else the pass from @start fits (run_loop(), resume()) */
+	stop = b->cached ? chain_stop(c) : 0;
 	base = c->s.rip - start->off;
 	/*
 	 * A pass from @start retires the block's instructions from there: the
@@ -725,15 +739,7 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 			nb = b->link[1];
 		else
 			return b;
-		/*
-		 * The next block's whole run must fit a hard budget, as at a
-		 * block start there (block_stop() for a linked block, cached):
-		 * under a soft budget that is the budget's end, which @stop
-		 * holds already (the block linked from is cached too); run()
-		 * alone sets both.
-		 */
-		if (!c->budget_soft)
-			stop = c->budget_end >= nb->n ? c->budget_end - nb->n + 1 : 0;
+		/* @stop: the next block's whole run fits (chain_stop(); it is cached) */
 		if (icount >= stop)
 			return b;
 		b = nb;
