@@ -180,6 +180,11 @@ void cpu_reset(struct cpu *c, bool init)
 	tlb_flush_all(c);
 }
 
+const void *const *cpu_run_steps;
+
+static struct block *run_block(struct cpu *c, struct block *b, const struct insn *start,
+			       const struct insn *end);
+
 struct cpu *cpu_create(void)
 {
 	struct cpu *c = aligned_alloc(64, ALIGN_UP(sizeof(*c), 64));
@@ -187,6 +192,8 @@ struct cpu *cpu_create(void)
 	if (!c)
 		return NULL;
 	memset(c, 0, sizeof(*c));
+	if (!__atomic_load_n(&cpu_run_steps, __ATOMIC_RELAXED))
+		run_block(NULL, NULL, NULL, NULL);
 	c->phys_xlate = phys_root_xlate;
 	if (icache_init(c)) {
 		free(c);
@@ -370,6 +377,10 @@ static int boundary(struct cpu *c, bool *shadow)
 		clear_req(c, REQ_WTLB);
 		wtlb_flush(c);
 	}
+	if (req & REQ_CODE) {
+		clear_req(c, REQ_CODE);
+		c->link_epoch++;
+	}
 	if (req & REQ_STOP) {
 		clear_req(c, REQ_STOP);
 		return CPU_EXIT_IO;
@@ -530,6 +541,19 @@ static void cpu_exec_exact(struct cpu *c, const struct insn *i)
  * The instruction count below which @b may run (again) whole: with a hard
  * budget the whole block must fit; an uncached block runs once.
  */
+/*
+ * The same for any cached block: under a hard budget one of the longest
+ * (BLOCK_MAX_INSNS) must fit, so that a block's end in run_block() tests
+ * one count for whichever block comes next; near the budget's end the run
+ * goes back to run_loop(), which runs each block exactly as far as it may.
+ */
+static __always_inline u64 chain_stop(const struct cpu *c)
+{
+	if (c->budget_soft)
+		return c->budget_end;
+	return c->budget_end >= BLOCK_MAX_INSNS ? c->budget_end - BLOCK_MAX_INSNS + 1 : 0;
+}
+
 static __always_inline u64 block_stop(const struct cpu *c, const struct block *b)
 {
 	if (!b->cached)
@@ -547,6 +571,17 @@ static __always_inline bool links_hold(const struct cpu *c, const struct block *
 }
 
 /*
+ * The same at a block's end in run_block(), which has seen c->req clear:
+ * a code page written since the links were made bumped link_epoch
+ * (REQ_CODE, boundary()) before the run came back into the chain, or is
+ * pending in c->req now (code_page_written() asks every cpu).
+ */
+static __always_inline bool links_hold_chained(const struct cpu *c, const struct block *b)
+{
+	return b->link_epoch == c->link_epoch;
+}
+
+/*
  * Switch to the host for the exit cpu_exit_prepare_park() left due, from the
  * frame of the block loop; back here when a VMRESUME goes on after the
  * exiting instruction (vmentry.c vmx_resume_cont()).  The block's pass has
@@ -554,14 +589,13 @@ static __always_inline bool links_hold(const struct cpu *c, const struct block *
  * while parked is the one at the exit (the block's start, as
  * cpu_cont_drop() wants it), and on return as after cpu_cont_resume().
  */
-static __always_inline void cpu_park(struct cpu *c)
+static __always_inline void cpu_park(struct cpu *c, u64 icount, u32 n)
 {
-	u64 k = c->cur_block->n - 1u;	/* the exiting instruction is the last */
-
+	/* the exiting instruction is the last of the n (@n: c->cur_block's) */
 	c->park = false;
-	c->icount -= k + 1;
+	c->icount = icount - n;
 	fiber_to_host(c->fiber);
-	c->icount += k;
+	c->icount += n - 1u;
 }
 
 /*
@@ -597,12 +631,17 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 		&&L25, &&L26, &&L27, &&L28, &&L29, &&L30, &&L31, &&L32, &&L33, &&L34, &&L35, &&L36,
 		&&L37, &&L38, &&L39, &&L40, &&L41, &&L42, &&L43, &&L44, &&L45, &&L46, &&L47, &&L48,
 	};
-	const void *full = steps[b->ndisp];
-	u64 stop = block_stop(c, b);
-	u64 base = c->s.rip - start->off, rip;
+	u64 stop, base, rip, icount;
 	struct block *nb;
 
 	_Static_assert(BLOCK_MAX_INSNS == 48, "run_block() unrolls 48 steps");
+	if (unlikely(!c)) {	/* cpu_create(): the entry points for block_set_disp() */
+		__atomic_store_n(&cpu_run_steps, steps, __ATOMIC_RELAXED);
+		return NULL;
+	}
+	/* an uncached block runs once; else the pass from @start fits (run_loop(), resume()) */
+	stop = b->cached ? chain_stop(c) : 0;
+	base = c->s.rip - start->off;
 	/*
 	 * A pass from @start retires the block's instructions from there: the
 	 * count is taken back by those before it, so that every pass adds n
@@ -614,7 +653,7 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 	goto *steps[end - start];
 	for (;;) {
 		c->blk_base = base;
-		goto *full;
+		goto *b->full;
 	L48: STEP(48);
 	L47: STEP(47);
 	L46: STEP(46);
@@ -665,53 +704,49 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 	L1: STEP(1);
 		rip = c->s.rip + end[-1].len;
 		c->s.rip = rip;
-		c->icount += b->n;
+		icount = c->icount + b->n;
+		c->icount = icount;
 		/*
-		 * A loop that branches back to its own start runs again
-		 * straight away while nothing is pending and nothing that a
-		 * link depends on changed.
+		 * On while nothing is pending (c->req) and nothing that a link
+		 * depends on changed: into this block again when it branches
+		 * back to its own start, else into a block it is linked to
+		 * (run_loop() made the link).  An exit at the block's end
+		 * (c->park, in the same word as req) is parked here first,
+		 * then the run goes on as after the block.
 		 */
-		if (likely(rip == b->rip) && c->icount < stop &&
-		    !__atomic_load_n(&c->req, __ATOMIC_RELAXED) && links_hold(c, b)) {
-			/* = c->s.rip, without waiting for the store that just made it */
-			base = b->rip;
-			continue;
-		}
-		/*
-		 * Likewise into a block it is linked to (run_loop() made the
-		 * link), under the same conditions: the next block's whole
-		 * run must fit a hard budget, as at a block start there.
-		 */
-		if (unlikely(__atomic_load_n(&c->req, __ATOMIC_RELAXED) | c->park) || !links_hold(c, b)) {
-			/* An exit at the block's end: parked here, then on as after the block. */
+		if (unlikely(__atomic_load_n(&c->req_park, __ATOMIC_RELAXED))) {
 			if (!c->park)
 				return b;
-			cpu_park(c);
-			if (__atomic_load_n(&c->req, __ATOMIC_RELAXED) || !links_hold(c, b))
+			cpu_park(c, icount, b->n);
+			icount = c->icount;
+			if (__atomic_load_n(&c->req, __ATOMIC_RELAXED))
 				return b;
+		}
+		if (unlikely(!links_hold_chained(c, b)))
+			return b;
+		if (likely(rip == b->rip)) {
+			if (unlikely(icount >= stop))
+				return b;
+			/* = c->s.rip, without waiting for the store that just made it */
+			base = rip;
+			continue;
 		}
 		/* the run goes on at the (parked) exit's next instruction: RIP as the pass left it */
 		base = rip;
-		if (b->link[0] && b->link[0]->rip == base)
+		if (rip == b->link_rip[0])
 			nb = b->link[0];
-		else if (b->link[1] && b->link[1]->rip == base)
+		else if (rip == b->link_rip[1])
 			nb = b->link[1];
 		else
 			return b;
-		/*
-		 * block_stop() for a linked block (cached): under a soft budget
-		 * that is the budget's end, which @stop holds already (the
-		 * block linked from is cached too); run() alone sets both.
-		 */
-		if (!c->budget_soft)
-			stop = c->budget_end >= nb->n ? c->budget_end - nb->n + 1 : 0;
-		if (c->icount >= stop)
+		/* @stop: the next block's whole run fits (chain_stop(); it is cached) */
+		if (icount >= stop)
 			return b;
 		b = nb;
-		end = b->insn + b->ndisp;
+		end = b->dend;
 		c->cur_block = b;
-		c->run_end = end;
-		full = steps[b->ndisp];
+		/* (a plain store: GCC would pair the two through a vector register) */
+		__atomic_store_n(&c->run_end, end, __ATOMIC_RELAXED);
 	}
 }
 #undef STEP
@@ -764,13 +799,13 @@ static struct block *resume(struct cpu *c)
 
 		if (b->link_epoch != c->link_epoch || b->link_wgen != c->resume_wgen)
 			return b;
-		if (b->link[0] && b->link[0]->rip == c->s.rip)
+		if (b->link_rip[0] == c->s.rip)
 			nb = b->link[0];
-		else if (b->link[1] && b->link[1]->rip == c->s.rip)
+		else if (b->link_rip[1] == c->s.rip)
 			nb = b->link[1];
 		if (!nb || c->icount >= block_stop(c, nb))
 			return b;
-		end = nb->insn + nb->ndisp;
+		end = nb->dend;
 		c->cur_block = nb;
 		c->run_end = end;
 		return run_block(c, nb, nb->insn, end);
@@ -801,7 +836,7 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 
 		/* Not run_block()'s: not expected (cpu_exit_prepare_park()), but never skipped. */
 		if (unlikely(c->park))
-			cpu_park(c);
+			cpu_park(c, c->icount, c->cur_block->n);
 
 		if (unlikely(__atomic_load_n(&c->req, __ATOMIC_RELAXED))) {
 			int e;
@@ -827,9 +862,9 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 		 */
 		if (b && links_hold(c, b)) {
 			u64 rip = c->s.rip;
-			if (b->link[0] && b->link[0]->rip == rip)
+			if (b->link_rip[0] == rip)
 				nb = b->link[0];
-			else if (b->link[1] && b->link[1]->rip == rip)
+			else if (b->link_rip[1] == rip)
 				nb = b->link[1];
 		}
 		if (!nb) {
@@ -850,11 +885,13 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 			}
 			if (b && b->cached && nb->cached && gen == c->icache_gen) {
 				if (b->link_epoch != c->link_epoch || b->link_wgen != wgen) {
-					b->link[0] = b->link[1] = NULL;
+					block_unlink(b);
 					b->link_epoch = c->link_epoch;
 					b->link_wgen = wgen;
 				}
-				b->link[b->link[0] ? 1 : 0] = nb;
+				int k = b->link[0] ? 1 : 0;
+				b->link[k] = nb;
+				b->link_rip[k] = nb->rip;
 			}
 		}
 		b = nb;

@@ -148,6 +148,8 @@ enum lf_op {
 #define REQ_STOP	BIT(4)	/* an I/O callback asked to stop */
 #define REQ_EVENT	BIT(5)	/* s.event_info holds an event to deliver */
 #define REQ_SLOW	BIT(6)	/* look at activity, shadow, NMI state */
+/* a code page was written (code_wgen moved): links made before are not followed again */
+#define REQ_CODE	BIT(7)
 
 static inline void cpu_req(struct cpu *c, u32 bits);
 
@@ -233,7 +235,20 @@ struct cpu {
 	bool tlb_has_large;	/* a large page was cached: INVLPG flushes all */
 
 	/* Run loop */
-	u32 req;		/* REQ_*, atomic */
+	union {
+		struct {
+			u32 req;	/* REQ_*, atomic */
+			/*
+			 * An exit taken in place at the end of a block
+			 * (cpu_exit_prepare_park()): the block loop switches to
+			 * the host on @fiber, the processor's stack (fiber.h;
+			 * vmx_run.c allocates it), when the handler returns.
+			 */
+			bool park;
+		};
+		/* req and park in one word: a block's end tests both at once (cpu.c) */
+		u64 req_park;
+	};
 	u64 icount;
 	u64 budget_end;
 	/*
@@ -293,13 +308,7 @@ struct cpu {
 	bool vmx_nonroot;
 	bool vmx_root;
 	void *vmx;
-	/*
-	 * An exit taken in place at the end of a block (cpu_exit_prepare_park()):
-	 * the block loop switches to the host on @fiber, the processor's
-	 * stack (fiber.h; vmx_run.c allocates it), when the handler returns.
-	 */
-	bool park;
-	struct fiber *fiber;
+	struct fiber *fiber;	/* for park, above */
 
 	/* MSR file for MSRs without architectural effect (msr.c) */
 	u32 msr_idx[32];
@@ -745,6 +754,8 @@ void cpu_iret(struct cpu *c, const struct insn *i);
 
 /* ---- decoder / icache / optable ---- */
 #define BLOCK_MAX_INSNS 48
+/* Non-canonical, and past no block's end (each lies in the canonical low or high half) */
+#define LINK_NONE 0x8000000000000000ull
 struct block {
 	u64 gpa;		/* physical address of the first byte */
 	u64 rip;		/* RIP it was decoded at (for links) */
@@ -761,12 +772,38 @@ struct block {
 	 */
 	bool fused;
 	insn_fn pair_first;
+	/* where a whole pass's dispatch ends (insn + ndisp), and where it starts in run_block() */
+	const struct insn *dend;
+	const void *full;
 	struct block *hnext;
+	/*
+	 * The blocks that followed this one, and their RIPs (LINK_NONE for
+	 * none, a RIP no block ends at): a block's end compares the RIP it
+	 * reached with link_rip[] alone.
+	 */
+	u64 link_rip[2];
 	struct block *link[2];
 	u64 link_epoch;
 	u32 link_wgen;		/* code_wgen when the links were made */
 	struct insn insn[];
 };
+
+/* run_block()'s entry points by the number of instructions to dispatch (cpu.c) */
+extern const void *const *cpu_run_steps __attribute__((visibility("hidden")));
+
+/* Set @b's dispatch end and entry from ndisp. */
+static __always_inline void block_set_disp(struct block *b)
+{
+	b->dend = b->insn + b->ndisp;
+	b->full = __atomic_load_n(&cpu_run_steps, __ATOMIC_RELAXED)[b->ndisp];
+}
+
+/* Forget the blocks @b was linked to. */
+static __always_inline void block_unlink(struct block *b)
+{
+	b->link[0] = b->link[1] = NULL;
+	b->link_rip[0] = b->link_rip[1] = LINK_NONE;
+}
 
 /*
  * Decode one instruction from @bytes (@avail bytes readable).  Never
@@ -792,6 +829,8 @@ insn_fn alu_flagful(insn_fn fn);
 /* Register INC/DEC whose CF comes from a logic op (CF = 0), or NULL; is @fn such a logic op? */
 insn_fn incdec_after_logic(insn_fn fn);
 bool alu_clears_cf(insn_fn fn);
+/* Register INC/DEC whose CF comes from ADD/SUB/CMP @prev (32/64-bit), or NULL. */
+insn_fn incdec_after(insn_fn fn, insn_fn prev);
 
 /* Leaves the block before this insn (a write to the block's own code, icache.c) */
 void op_smc_stop(struct cpu *c, const struct insn *i);

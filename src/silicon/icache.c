@@ -90,6 +90,15 @@ void code_page_written(struct cpu *c, uintptr_t host)
 	__atomic_add_fetch(&code_gen[slot], 1, __ATOMIC_SEQ_CST);
 	__atomic_add_fetch(&code_wgen, 1, __ATOMIC_SEQ_CST);
 	/*
+	 * Every cpu leaves its block chain at its next block end and drops
+	 * its links (REQ_CODE: cpu.c boundary() bumps link_epoch), so that a
+	 * block's end checks link_epoch alone (run_block()).
+	 */
+	pthread_mutex_lock(&cpus_lock);
+	for (struct cpu *o = all_cpus; o; o = o->next_cpu)
+		__atomic_or_fetch(&o->req, REQ_CODE, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&cpus_lock);
+	/*
 	 * Self-modifying code: stop the running block after this insn, by
 	 * run_end (the loops that test it) and by making the next insn
 	 * op_smc_stop() (run_block(), which does not).  The block is stale
@@ -153,12 +162,13 @@ static struct block *decode_split(struct cpu *c, u64 lin, u64 gpa)
 	b->mode = c->mode & MODE_KEY;
 	b->n = 1;
 	b->ndisp = 1;
+	block_set_disp(b);
 	b->fused = false;
 	b->bytes = (u16)len;
 	b->cached = false;
 	b->slot = 0;
 	b->gen = code_gen[0];
-	b->link[0] = b->link[1] = NULL;
+	block_unlink(b);
 	b->link_epoch = 0;
 	b->link_wgen = 0;
 	return b;
@@ -217,7 +227,9 @@ static struct block *decode_block(struct cpu *c, u64 lin, u64 gpa, u8 *page, u32
 	}
 	/*
 	 * INC/DEC keep CF: when the last instruction before them that sets CF
-	 * is in the block and is a logic op, CF is 0 and needs no computing.
+	 * is in the block and is a logic op, CF is 0 and needs no computing;
+	 * when it is an ADD/SUB/CMP, the INC/DEC expects its lazy flags
+	 * (incdec_after(): one test, then one compare).
 	 * The walk stops at anything insn_flags() does not describe exactly.
 	 */
 	for (int k = 1; k < n; k++) {
@@ -228,8 +240,11 @@ static struct block *decode_block(struct cpu *c, u64 lin, u64 gpa, u8 *page, u32
 			u32 def, use;
 			insn_flags(&b->insn[j], &def, &use);
 			if (def & CPU_FLAG_CF) {
+				insn_fn a = incdec_after(b->insn[k].fn, b->insn[j].fn);
 				if (alu_clears_cf(b->insn[j].fn))
 					b->insn[k].fn = f;
+				else if (a)
+					b->insn[k].fn = a;
 				break;
 			}
 			if (!def && use == FLAGS_ARITH)
@@ -260,11 +275,12 @@ static struct block *decode_block(struct cpu *c, u64 lin, u64 gpa, u8 *page, u32
 	b->mode = c->mode & MODE_KEY;
 	b->n = (u16)n;
 	b->ndisp = (u16)(b->fused ? n - 1 : n);
+	block_set_disp(b);
 	b->bytes = (u16)(off - (lin & 0xfff));
 	b->cached = true;
 	b->slot = slot;
 	b->gen = __atomic_load_n(&code_gen[slot], __ATOMIC_SEQ_CST);
-	b->link[0] = b->link[1] = NULL;
+	block_unlink(b);
 	b->link_epoch = c->link_epoch;
 	b->link_wgen = __atomic_load_n(&code_wgen, __ATOMIC_RELAXED);
 	b->hnext = c->blk_hash[h];
@@ -290,8 +306,9 @@ bool icache_cut_after(struct cpu *c, struct block *b, const struct insn *i)
 	b->n = (u16)n;
 	b->ndisp = (u16)n;
 	b->fused = false;
+	block_set_disp(b);
 	b->bytes = (u16)(i->off + i->len);
-	b->link[0] = b->link[1] = NULL;
+	block_unlink(b);
 	return true;
 }
 

@@ -211,6 +211,7 @@ extern const insn_fn jcc_tab[16];
 extern const insn_fn incdec_reg_tab[2][4];
 extern const insn_fn shift_ri_tab[8][4];
 extern const insn_fn mov_tab[5][4];
+extern const insn_fn mov_ri_tab[4];
 extern const insn_fn movx_tab[2][2][2];
 extern const insn_fn alu_tab_rm_r[8][4], alu_tab_r_rm[8][4], alu_tab_rm_imm[8][4],
 	alu_tab_a_imm[8][4], alu_tab_rr[8][4], alu_tab_rr2[8][4], alu_tab_ri[8][4];

@@ -415,6 +415,77 @@ const insn_fn incdec_reg_tab[2][4] = {
 	{ op_dec_reg_SZ8, op_dec_reg_SZ16, op_dec_reg_SZ32, op_dec_reg_SZ64 },
 };
 
+/*
+ * INC/DEC whose CF comes from an ADD or a SUB/CMP of size PSZ earlier in its
+ * block (icache.c, incdec_after()): when the lazy flags still describe that
+ * operation (tested: an exit or a fault in between leaves them computed),
+ * CF is the carry or borrow of its operands, one compare; else the
+ * unspecialized handler runs (a tail call: the fast path needs no frame).
+ */
+static __always_inline bool lf_is(const struct cpu *c, int op, int sz)
+{
+	u16 v;
+
+	_Static_assert(offsetof(struct cpu, lf_sz) == offsetof(struct cpu, lf_op) + 1,
+		       "lf_op and lf_sz are read as one 16-bit word");
+	memcpy(&v, &c->lf_op, 2);
+	return v == (u16)(op | sz << 8);
+}
+
+/* get_cf() when lf_is(c, pop, psz) */
+static __always_inline bool cf_of(const struct cpu *c, int pop, int psz)
+{
+	u64 m = sz_mask(psz);
+
+	if (pop == LF_ADD)	/* res = (s1 + s2) mod 2^n: carry iff res < s1 */
+		return (c->lf_res & m) < (c->lf_s1 & m);
+	return (c->lf_s1 & m) < (c->lf_s2 & m);	/* LF_SUB: borrow */
+}
+
+/* The INC/DEC of a register after an op @pop of size @psz; false: not the case, nothing done */
+static __always_inline bool incdec_after_op(struct cpu *c, const struct insn *i, int sz,
+					    bool dec, int pop, int psz, u64 *res)
+{
+	int r = i_rm(i, sz);
+	u64 v;
+
+	if (unlikely(!lf_is(c, pop, psz)))
+		return false;
+	v = (dec ? reg_read(c, r, sz) - 1 : reg_read(c, r, sz) + 1) & sz_mask(sz);
+	c->lf_cf = cf_of(c, pop, psz);
+	c->lf_op = dec ? LF_DEC : LF_INC;
+	c->lf_sz = sz;
+	c->lf_res = v;
+	reg_write(c, r, sz, v);
+	*res = v;
+	return true;
+}
+
+#define INCDEC_AFTER(SZ, P, POP, PSZ)					\
+static void op_inc_reg_##P##_##SZ(struct cpu *c, const struct insn *i)	\
+{									\
+	u64 v;								\
+	if (!incdec_after_op(c, i, SZ, false, POP, PSZ, &v))		\
+		op_inc_reg_##SZ(c, i);					\
+}									\
+static void op_dec_reg_##P##_##SZ(struct cpu *c, const struct insn *i)	\
+{									\
+	u64 v;								\
+	if (!incdec_after_op(c, i, SZ, true, POP, PSZ, &v))		\
+		op_dec_reg_##SZ(c, i);					\
+}
+#define INCDEC_AFTER_P(SZ) INCDEC_AFTER(SZ, add64, LF_ADD, SZ64) INCDEC_AFTER(SZ, add32, LF_ADD, SZ32) \
+	INCDEC_AFTER(SZ, sub64, LF_SUB, SZ64) INCDEC_AFTER(SZ, sub32, LF_SUB, SZ32)
+INCDEC_AFTER_P(SZ64) INCDEC_AFTER_P(SZ32)
+/* [inc/dec][SZ32/SZ64][add64, add32, sub64, sub32] */
+static const insn_fn incdec_after_tab[2][2][4] = {
+	{ { op_inc_reg_add64_SZ32, op_inc_reg_add32_SZ32, op_inc_reg_sub64_SZ32, op_inc_reg_sub32_SZ32 },
+	  { op_inc_reg_add64_SZ64, op_inc_reg_add32_SZ64, op_inc_reg_sub64_SZ64, op_inc_reg_sub32_SZ64 } },
+	{ { op_dec_reg_add64_SZ32, op_dec_reg_add32_SZ32, op_dec_reg_sub64_SZ32, op_dec_reg_sub32_SZ32 },
+	  { op_dec_reg_add64_SZ64, op_dec_reg_add32_SZ64, op_dec_reg_sub64_SZ64, op_dec_reg_sub32_SZ64 } },
+};
+
+
 /* FE/FF /0 /1 */
 OP(op_grp4_5_incdec)
 {
@@ -1356,23 +1427,29 @@ FUSE_EA(EAF_B) FUSE_EA(EAF_BI) FUSE_EA(EAF_RIP)
  * compiled together (flatten), so the condition is read straight from the
  * operands FIRST just stored and no second handler is called.
  */
+static __always_inline void fuse_branch(struct cpu *c, const struct insn *i, bool taken)
+{
+	const struct insn *j = i + 1;
+
+	if (taken) {
+		if (likely(i->flags & IF_LOOP)) {
+			/* back to the block base; the run loop adds FIRST's length */
+			c->s.rip = c->blk_base - i->len;
+			return;
+		}
+		c->s.rip += i->len;
+		jump_near(c, j, next_rip(c, j) + j->imm);
+		c->s.rip += (u64)j->len - i->len;
+		return;
+	}
+	c->s.rip += j->len;
+}
+
 #define FUSE_CC(F, CC)							\
 static __attribute__((flatten)) void fuse_##F##_##CC(struct cpu *c, const struct insn *i) \
 {									\
-	const struct insn *j = i + 1;					\
 	F(c, i);							\
-	if (cpu_cond(c, CC)) {						\
-		if (likely(i->flags & IF_LOOP)) {			\
-			/* back to the block base; the run loop adds FIRST's length */ \
-			c->s.rip = c->blk_base - i->len;		\
-			return;						\
-		}							\
-		c->s.rip += i->len;					\
-		jump_near(c, j, next_rip(c, j) + j->imm);		\
-		c->s.rip += (u64)j->len - i->len;			\
-		return;							\
-	}								\
-	c->s.rip += j->len;						\
+	fuse_branch(c, i, cpu_cond(c, CC));				\
 }
 #define FUSE_CCS(F) FUSE_CC(F, 0) FUSE_CC(F, 1) FUSE_CC(F, 2) FUSE_CC(F, 3) FUSE_CC(F, 4) \
 	FUSE_CC(F, 5) FUSE_CC(F, 6) FUSE_CC(F, 7) FUSE_CC(F, 8) FUSE_CC(F, 9) FUSE_CC(F, 10) \
@@ -1392,8 +1469,53 @@ FUSE_CCS(alu_rr2_K_CMP_SZ64) FUSE_CCS(alu_rr2_K_CMP_SZ32)
 FUSE_CCS(op_dec_reg_cf0_SZ64) FUSE_CCS(op_dec_reg_cf0_SZ32)
 FUSE_CCS(op_inc_reg_cf0_SZ64) FUSE_CCS(op_inc_reg_cf0_SZ32)
 
+/*
+ * The INC/DEC variants of INCDEC_AFTER with JZ/JNZ (the loop counter's
+ * branch); with another condition the pair is the unspecialized one's.
+ */
+#define FUSE_AFTER_CC(D, DEC, SZ, P, POP, PSZ, CC)			\
+static void fuse_op_##D##_reg_##P##_##SZ##_##CC(struct cpu *c, const struct insn *i) \
+{									\
+	u64 v;								\
+	if (!incdec_after_op(c, i, SZ, DEC, POP, PSZ, &v)) {		\
+		fuse_op_##D##_reg_##SZ##_##CC(c, i);			\
+		return;							\
+	}								\
+	fuse_branch(c, i, (v == 0) ^ ((CC) & 1));	/* JZ: 4, JNZ: 5 */	\
+}
+#define FUSE_AFTER(SZ, P, POP, PSZ) FUSE_AFTER_CC(inc, false, SZ, P, POP, PSZ, 4)	\
+	FUSE_AFTER_CC(inc, false, SZ, P, POP, PSZ, 5) FUSE_AFTER_CC(dec, true, SZ, P, POP, PSZ, 4) \
+	FUSE_AFTER_CC(dec, true, SZ, P, POP, PSZ, 5)
+#define FUSE_AFTER_P(SZ) FUSE_AFTER(SZ, add64, LF_ADD, SZ64) FUSE_AFTER(SZ, add32, LF_ADD, SZ32) \
+	FUSE_AFTER(SZ, sub64, LF_SUB, SZ64) FUSE_AFTER(SZ, sub32, LF_SUB, SZ32)
+FUSE_AFTER_P(SZ64) FUSE_AFTER_P(SZ32)
+
+static insn_fn fuse_after(insn_fn first, int cc)
+{
+	static const struct {
+		insn_fn first, z, nz;
+		const insn_fn *base;
+	} tab[] = {
+#define A(D, SZ, P) { op_##D##_reg_##P##_##SZ, fuse_op_##D##_reg_##P##_##SZ##_4,	\
+		      fuse_op_##D##_reg_##P##_##SZ##_5, fuse_cc_op_##D##_reg_##SZ }
+#define A_P(D, SZ) A(D, SZ, add64), A(D, SZ, add32), A(D, SZ, sub64), A(D, SZ, sub32)
+		A_P(inc, SZ64), A_P(inc, SZ32), A_P(dec, SZ64), A_P(dec, SZ32),
+#undef A_P
+#undef A
+	};
+
+	for (unsigned k = 0; k < ARRAY_SIZE(tab); k++)
+		if (tab[k].first == first)
+			return cc == 4 ? tab[k].z : cc == 5 ? tab[k].nz : tab[k].base[cc & 15];
+	return NULL;
+}
+
 insn_fn fuse_jcc(insn_fn first, int cc)
 {
+	insn_fn f = fuse_after(first, cc);
+
+	if (f)
+		return f;
 	static const struct {
 		insn_fn first, fused;
 		const insn_fn *per_cc;
@@ -1487,6 +1609,30 @@ insn_fn incdec_after_logic(insn_fn fn)
 		for (int sz = 0; sz < 4; sz++)
 			if (incdec_reg_tab[d][sz] == fn)
 				return incdec_cf0_tab[d][sz];
+	return NULL;
+}
+
+/*
+ * The register INC/DEC @fn specialized for a CF from @prev (see
+ * INCDEC_AFTER), or NULL: @prev an ADD, SUB or CMP of 64 or 32 bits with a
+ * register or immediate operand.
+ */
+insn_fn incdec_after(insn_fn fn, insn_fn prev)
+{
+	static const int ks[] = { K_ADD, K_SUB, K_CMP };
+	int d, p = -1;
+
+	for (unsigned k = 0; k < ARRAY_SIZE(ks) && p < 0; k++)
+		for (int sz = SZ32; sz <= SZ64 && p < 0; sz++)
+			for (int f = 0; f < 4; f++)
+				if (alu_full_tab[f][ks[k]][sz] == prev)
+					p = (ks[k] == K_ADD ? 0 : 2) + (sz == SZ32);
+	if (p < 0)
+		return NULL;
+	for (d = 0; d < 2; d++)
+		for (int sz = SZ32; sz <= SZ64; sz++)
+			if (incdec_reg_tab[d][sz] == fn)
+				return incdec_after_tab[d][sz - SZ32][p];
 	return NULL;
 }
 

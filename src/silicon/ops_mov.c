@@ -190,6 +190,16 @@ OP(op_mov_r_imm)
 	reg_write(c, sz == SZ8 ? i->regb : i->reg, sz, i->imm);
 }
 
+/* B0-BF per operand size, chosen at decode time (optable.c) */
+#define MOV_RI(SZ)							\
+static void op_mov_r_imm_##SZ(struct cpu *c, const struct insn *i)	\
+{									\
+	reg_write(c, i_reg(i, SZ), SZ, i->imm);				\
+}
+MOV_RI(SZ8) MOV_RI(SZ16) MOV_RI(SZ32) MOV_RI(SZ64)
+const insn_fn mov_ri_tab[4] = { op_mov_r_imm_SZ8, op_mov_r_imm_SZ16, op_mov_r_imm_SZ32,
+				op_mov_r_imm_SZ64 };
+
 /* C6/C7 /0 */
 OP(op_mov_rm_imm)
 {

@@ -134,6 +134,8 @@ insn_fn optab_select(struct cpu *c, struct insn *i, u8 modrm)
 			i->imm2 = (u16)((i->osz == SZ8 ? 0 : i->osz == SZ16 ? 1 : 3) |
 					(!(b & 2) ? IO_QUAL_IN : 0) | (b < 0xe8 ? IO_QUAL_IMM : 0));
 			break;
+		case 0xb0 ... 0xbf:
+			return mov_ri_tab[i->osz];
 		case 0x88: case 0x89:
 			return mov_tab[(i->flags & IF_MEM) ? 2 : 0][i->osz];
 		case 0x8a: case 0x8b:

@@ -386,6 +386,71 @@ static void cross_thread(void)
 	sil_fini(&s);
 }
 
+struct linked_run {
+	struct cpu *c;
+	enum cpu_exit e;
+};
+
+static void *linked_run_thread(void *arg)
+{
+	struct linked_run *r = arg;
+
+	r->e = cpu_run(r->c, 2000000000ull);
+	return NULL;
+}
+
+/*
+ * Another cpu's write into code that a cpu runs as a chain of linked blocks
+ * (run_block() goes from block to block checking link_epoch alone) reaches
+ * it: the write asks every cpu to drop its links (REQ_CODE), and the loop
+ * below, which runs until it sees the new immediate, stops.
+ */
+static void cross_vcpu_code_linked(void)
+{
+	static const u8 a_code[] = {
+		0xb8, 1, 0, 0, 0,	/* 1: mov $1, %eax (B makes it $2) */
+		0x89, 0x07,		/*    mov %eax, (%rdi): "running" */
+		0xeb, 0x02,		/*    jmp 2f */
+		0x90, 0x90,
+		0x83, 0xf8, 0x02,	/* 2: cmp $2, %eax */
+		0x75, 0xf0,		/*    jne 1b */
+		0xf4,			/*    hlt */
+	};
+	/* hlt; mov %bl, (%rdi); hlt: B decodes its page first (no REQ_WTLB later) */
+	static const u8 b_code[] = { 0xf4, 0x88, 0x1f, 0xf4 };
+	struct sil s;
+	struct cpu *b;
+	struct cpu_state *sa, *sb;
+	struct linked_run r;
+	pthread_t t;
+
+	setup(&s, a_code, sizeof(a_code), false);
+	sil_put(&s, CODE + 0x1000, b_code, sizeof(b_code));
+	sa = cpu_state(s.c);
+	sa->gpr[7] = CODE + 0x2000;
+	b = cpu_create();
+	cpu_map_phys(b, 0, s.ram_size, s.ram, 0);
+	sb = cpu_state(b);
+	*sb = *sa;
+	sb->rip = CODE + 0x1000;
+	sb->gpr[7] = CODE + 1;
+	sb->gpr[3] = 2;
+	cpu_state_changed(b);
+	CHECK_EQ(cpu_run(b, 0), CPU_EXIT_HLT);
+	sb->activity = CPU_ACTIVE;
+	cpu_state_changed(b);
+	r.c = s.c;
+	pthread_create(&t, NULL, linked_run_thread, &r);
+	while (!__atomic_load_n(&s.ram[CODE + 0x2000], __ATOMIC_ACQUIRE))
+		;
+	CHECK_EQ(cpu_run(b, 0), CPU_EXIT_HLT);
+	pthread_join(t, NULL);
+	CHECK_EQ(r.e, CPU_EXIT_HLT);
+	CHECK_EQ(sa->gpr[0], 2);
+	cpu_destroy(b);
+	sil_fini(&s);
+}
+
 /*
  * A hard budget is exact while the run goes from block to block by their
  * links (run_block() chaining): two blocks of two instructions each, run
@@ -912,6 +977,104 @@ static void fused_pair_conditions(void)
 	CHECK_EQ(bad, 0);
 }
 
+/*
+ * INC/DEC after an ADD/SUB/CMP of 32 or 64 bits in the same block take CF
+ * from that operation's lazy flags (ops_alu.c INCDEC_AFTER), or from the
+ * flags computed in between (CLD leaves them computed: the fallback): the
+ * CF after INC/DEC (read by JB/JAE and the final RFLAGS) and every other
+ * result match the same code with the INC/DEC starting a block of its own
+ * (a JMP +0 before it), over edge and random operands.
+ */
+static void incdec_cf_after_arith(void)
+{
+	static const struct { u8 len, b[4]; } prevs[] = {
+		{ 3, { 0x48, 0x01, 0xd8 } },	/* add %rbx, %rax */
+		{ 2, { 0x01, 0xd8 } },		/* add %ebx, %eax */
+		{ 3, { 0x48, 0x29, 0xd8 } },	/* sub %rbx, %rax */
+		{ 2, { 0x29, 0xd8 } },		/* sub %ebx, %eax */
+		{ 3, { 0x48, 0x39, 0xd8 } },	/* cmp %rbx, %rax */
+		{ 2, { 0x3b, 0xc3 } },		/* cmp %ebx, %eax (3B) */
+		{ 4, { 0x48, 0x83, 0xc0, 0 } },	/* add $imm8, %rax */
+		{ 3, { 0x83, 0xe8, 0 } },	/* sub $imm8, %eax */
+	};
+	static const struct { u8 len, b[3]; } incdecs[] = {
+		{ 3, { 0x48, 0xff, 0xc9 } },	/* dec %rcx */
+		{ 2, { 0xff, 0xc9 } },		/* dec %ecx */
+		{ 3, { 0x48, 0xff, 0xc1 } },	/* inc %rcx */
+		{ 2, { 0xff, 0xc1 } },		/* inc %ecx */
+	};
+	static const u8 ccs[] = { 2, 3, 4, 5 };	/* jb, jae, jz, jnz */
+	static const u64 edge[] = { 0, 1, 2, ~0ull, 0x7fffffff, 0x80000000, 0xffffffff,
+				    0x7fffffffffffffffull, 0x8000000000000000ull, 0x100000000ull };
+	u64 rng = 777;
+	unsigned bad = 0, runs = 0;
+
+	for (unsigned p = 0; p < ARRAY_SIZE(prevs); p++)
+	for (unsigned d = 0; d < ARRAY_SIZE(incdecs); d++)
+	for (int mid = 0; mid < 3; mid++)
+	for (unsigned k = 0; k < ARRAY_SIZE(ccs); k++)
+	for (int t = 0; t < 4; t++) {
+		u8 code[2][24];
+		u64 a, b, cnt, out[2][4];
+		int len[2];
+
+		/* edge operands, or random ones (t = 3); a few cases each: setups are slow under ASan */
+		rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+		a = t < 3 ? edge[(rng >> 20) % 10] : rng >> (rng & 31);
+		b = t < 3 ? edge[(rng >> 40) % 10] : rng << (rng & 15);
+		cnt = edge[(t + p + (rng >> 56)) % 10];
+		for (int v = 0; v < 2; v++) {
+			u8 *q = code[v];
+			int n = 0;
+			q[n++] = (t & 1) ? 0xf9 : 0xf8;		/* stc / clc: CF before */
+			memcpy(q + n, prevs[p].b, prevs[p].len);
+			if (prevs[p].len == 4 || prevs[p].b[0] == 0x83)
+				q[n + prevs[p].len - 1] = (u8)b;	/* imm8 */
+			n += prevs[p].len;
+			if (mid == 1)
+				q[n++] = 0xfc;			/* cld: flags computed */
+			if (mid == 2)
+				q[n++] = 0x9f;			/* lahf: flags read */
+			if (v == 1) {				/* the oracle: jmp +0 */
+				q[n++] = 0xeb;
+				q[n++] = 0;
+			}
+			memcpy(q + n, incdecs[d].b, incdecs[d].len);
+			n += incdecs[d].len;
+			q[n++] = (u8)(0x70 + ccs[k]);
+			q[n++] = 1;				/* jcc +1 */
+			q[n++] = 0xf4;				/* not taken */
+			q[n++] = 0xf4;				/* taken */
+			len[v] = n;
+		}
+		for (int v = 0; v < 2; v++) {
+			struct sil s;
+			struct cpu_state *st;
+
+			setup(&s, code[v], (size_t)len[v], false);
+			st = cpu_state(s.c);
+			st->gpr[0] = a;
+			st->gpr[1] = cnt;
+			st->gpr[3] = b;
+			if (cpu_run(s.c, 100) != CPU_EXIT_HLT)
+				bad++;
+			out[v][0] = st->rip - CODE - (u64)len[v];	/* taken: 0 */
+			out[v][1] = st->rflags;
+			out[v][2] = st->gpr[0];
+			out[v][3] = st->gpr[1];
+			sil_fini(&s);
+		}
+		runs++;
+		if (memcmp(out[0], out[1], sizeof(out[0]))) {
+			if (!bad)
+				CHECK_EQ(p * 1000 + d * 100 + mid * 10 + k, ~0u);	/* which */
+			bad++;
+		}
+	}
+	CHECK_EQ(runs, 8u * 4 * 3 * 4 * 4);
+	CHECK_EQ(bad, 0);
+}
+
 int main(void)
 {
 	RUN_TEST(sti_shadow);
@@ -927,6 +1090,7 @@ int main(void)
 	RUN_TEST(self_modifying_loop);
 	RUN_TEST(long_blocks);
 	RUN_TEST(cross_vcpu_code);
+	RUN_TEST(cross_vcpu_code_linked);
 	RUN_TEST(locked_add_two_cpus);
 	RUN_TEST(single_step);
 	RUN_TEST(breakpoints);
@@ -934,5 +1098,6 @@ int main(void)
 	RUN_TEST(budget_across_linked_blocks);
 	RUN_TEST(dead_flags_cut);
 	RUN_TEST(fused_pair_conditions);
+	RUN_TEST(incdec_cf_after_arith);
 	return test_cases_failed ? 1 : 0;
 }

@@ -1,0 +1,112 @@
+// SPDX-License-Identifier: MIT
+/*
+ * The processor's block loop under VMX (src/silicon/cpu.c run_block(),
+ * resume()): state a VM exit's handler changes between an exit in the
+ * middle of a block and the VMRESUME that goes on in that block must be
+ * seen by the instructions after it, whatever the block precomputed.
+ *
+ * Guest code is hand-assembled 32-bit protected-mode (flat, no paging)
+ * machine code at GPA 0x1000, as in exits_test.c.
+ */
+#include "../test.h"
+#include "vmx_util.h"
+
+#define MEM_SIZE (2u << 20)
+#define CODE 0x1000u
+#define MT_WB (6ull << 3)
+#define RCX 1
+#define RBX 3
+
+static struct vmx_env env;
+static u8 *mem;
+static u64 *pml4;
+
+static void guest(const void *code, size_t len)
+{
+	static u64 *pdpt, *pd, *pte;
+
+	if (!pml4) {
+		pml4 = test_pages(1);
+		pdpt = test_pages(1);
+		pd = test_pages(1);
+		pte = test_pages(1);
+	}
+	memset(mem, 0, MEM_SIZE);
+	memcpy(mem + CODE, code, len);
+	memset(pml4, 0, 4096);
+	memset(pdpt, 0, 4096);
+	memset(pd, 0, 4096);
+	pml4[0] = hva(pdpt) | 7;
+	pdpt[0] = hva(pd) | 7;
+	pd[0] = hva(pte) | 7;
+	for (unsigned n = 0; n < 512; n++)
+		pte[n] = hva(mem + n * 4096ul) | 7 | MT_WB;
+	CHECK_EQ(__invept(VMX_EPT_EXTENT_CONTEXT, test_eptp_of(pml4, true), 0), VMX_SUCCEED);
+	memset(env.regs, 0, sizeof(env.regs));
+	CHECK_EQ(vmcs_clear(env.vmcs), VMX_SUCCEED);
+	CHECK_EQ(vmcs_load(env.vmcs), VMX_SUCCEED);
+	vmcs_setup_guest(&env, test_eptp_of(pml4, true), false, CODE);
+}
+
+static u32 run(void)
+{
+	bool launched = ((u32 *)env.vmcs)[2] != 0;
+
+	return vmx_vcpu_enter(env.regs, launched);
+}
+
+static void skip(void)
+{
+	vmcs_writel(GUEST_RIP, vmcs_readl(GUEST_RIP) + vmcs_read32(VM_EXIT_INSTRUCTION_LEN));
+}
+
+/*
+ * DEC after an ADD in its block takes CF from the ADD's lazy flags when
+ * they are still the ADD's (ops_alu.c INCDEC_AFTER); an RDTSC exit between
+ * them whose handler clears (sets) CF in GUEST_RFLAGS makes DEC keep the
+ * CF written, as JB after it shows.
+ */
+static void incdec_cf_after_exit(void)
+{
+	static const u8 code[] = {
+		0x01, 0xcb,		/* add %ecx, %ebx */
+		0x0f, 0x31,		/* rdtsc (exits) */
+		0xff, 0xc9,		/* dec %ecx */
+		0x72, 0x01,		/* jb +1 */
+		0xf4,			/* CODE + 8: CF clear */
+		0xf4,			/* CODE + 9: CF set */
+	};
+
+	for (int set = 0; set < 2; set++) {
+		for (int loop = 0; loop < 3; loop++) {
+			u64 fl;
+
+			guest(code, sizeof(code));
+			__vmcs_writel(CPU_BASED_VM_EXEC_CONTROL,
+				      __vmcs_readl(CPU_BASED_VM_EXEC_CONTROL) | CPU_BASED_RDTSC_EXITING);
+			/* set: 1 + 2 (no carry), then CF set by the handler; else 1 + ~0 (carry) */
+			env.regs[RBX] = set ? 2 : ~0u;
+			env.regs[RCX] = 1;
+			CHECK_EQ(run(), EXIT_REASON_RDTSC);
+			CHECK_EQ(vmcs_readl(GUEST_RIP), CODE + 2);
+			fl = vmcs_readl(GUEST_RFLAGS);
+			CHECK_EQ(fl & 1, set ? 0 : 1);
+			vmcs_writel(GUEST_RFLAGS, set ? fl | 1 : fl & ~1ul);
+			skip();
+			CHECK_EQ(run(), EXIT_REASON_HLT);
+			CHECK_EQ(vmcs_readl(GUEST_RIP), set ? CODE + 9 : CODE + 8);
+			CHECK_EQ(env.regs[RCX], 0);
+		}
+	}
+}
+
+int main(void)
+{
+	if (env_setup(&env)) {
+		printf("FAIL vmx-env: setup failed\n");
+		return 1;
+	}
+	mem = aligned_alloc(4096, MEM_SIZE);
+	RUN_TEST(incdec_cf_after_exit);
+	return test_cases_failed ? 1 : 0;
+}
