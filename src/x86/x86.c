@@ -3214,6 +3214,13 @@ static int emulator_read_emulated(struct x86_emulate_ctxt *ctxt, unsigned long a
 	return emulator_read_write(ctxt, addr, val, bytes, exception, false);
 }
 
+/* Nothing on the MMIO bus could take an access (vcpu_mmio_rw() would make no call). */
+static __always_inline bool mmio_bus_empty(struct kvm_vcpu *vcpu)
+{
+	return !vcpu->arch.apic && !vcpu->kvm->arch.vioapic &&
+	       !__atomic_load_n(&vcpu->kvm->ioeventfds, __ATOMIC_ACQUIRE);
+}
+
 /*
  * The usual MMIO write: at most 8 bytes within a page, at the address
  * that exited (the exit's GPA stands for the walk: emulator_can_use_gpa()),
@@ -3228,9 +3235,33 @@ static __always_inline bool emulator_write_is_user_mmio(struct x86_emulate_ctxt 
 {
 	return bytes <= 8 && !(((addr + bytes - 1) ^ addr) & ~(unsigned long)(PAGE_SIZE - 1)) &&
 	       ctxt->gpa_available && !((addr ^ ctxt->gpa_val) & (PAGE_SIZE - 1)) &&
-	       !vcpu->arch.apic && !vcpu->kvm->arch.vioapic &&
-	       !__atomic_load_n(&vcpu->kvm->ioeventfds, __ATOMIC_ACQUIRE) &&
-	       emulator_can_use_gpa(ctxt) && vcpu_is_mmio_gpa(vcpu, ctxt->gpa_val);
+	       mmio_bus_empty(vcpu) && emulator_can_use_gpa(ctxt) && vcpu_is_mmio_gpa(vcpu, ctxt->gpa_val);
+}
+
+/*
+ * What emulator_read_write() comes to for a write emulator_write_is_user_mmio()
+ * accepts: one fragment for userspace, the whole write, KVM_EXIT_MMIO set up.
+ */
+static __always_inline void emulator_write_user_mmio(struct x86_emulate_ctxt *ctxt, struct kvm_run *run,
+						     u64 gpa, const void *val, unsigned int bytes)
+{
+	struct kvm_mmio_fragment *frag = &ctxt->mmio_fragments[0];
+
+	if (kvm_trace_on(TRACE_KVM_MMIO))
+		trace_mmio_access(KVM_TRACE_MMIO_WRITE, bytes, gpa, val);
+	mmio_copy(ctxt->mmio_write_data, val, bytes);
+	frag->gpa = gpa;
+	frag->data = ctxt->mmio_write_data;
+	frag->len = bytes;
+	ctxt->mmio_nr_fragments = 1;
+	ctxt->mmio_needed = 1;
+	ctxt->mmio_cur_fragment = 0;
+	ctxt->mmio_is_write = true;
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = gpa;
+	run->mmio.len = bytes;
+	run->mmio.is_write = true;
+	mmio_copy(run->mmio.data, val, bytes);
 }
 
 /* emulator_write_emulated() but the usual case, out of line (a tail call, no frame for it) */
@@ -3249,25 +3280,7 @@ static int emulator_write_emulated(struct x86_emulate_ctxt *ctxt, unsigned long 
 	struct kvm_vcpu *vcpu = emul_to_vcpu(ctxt);
 
 	if (likely(emulator_write_is_user_mmio(ctxt, vcpu, addr, bytes))) {
-		struct kvm_mmio_fragment *frag = &ctxt->mmio_fragments[0];
-		struct kvm_run *run = vcpu->run;
-		u64 gpa = ctxt->gpa_val;
-
-		if (kvm_trace_on(TRACE_KVM_MMIO))
-			trace_mmio_access(KVM_TRACE_MMIO_WRITE, bytes, gpa, val);
-		mmio_copy(ctxt->mmio_write_data, val, bytes);
-		frag->gpa = gpa;
-		frag->data = ctxt->mmio_write_data;
-		frag->len = bytes;
-		ctxt->mmio_nr_fragments = 1;
-		ctxt->mmio_needed = 1;
-		ctxt->mmio_cur_fragment = 0;
-		ctxt->mmio_is_write = true;
-		run->exit_reason = KVM_EXIT_MMIO;
-		run->mmio.phys_addr = gpa;
-		run->mmio.len = bytes;
-		run->mmio.is_write = true;
-		mmio_copy(run->mmio.data, val, bytes);
+		emulator_write_user_mmio(ctxt, vcpu->run, ctxt->gpa_val, val, bytes);
 		return X86EMUL_CONTINUE;
 	}
 	return emulator_write_emulated_slow(ctxt, addr, val, bytes, exception);
@@ -3304,30 +3317,12 @@ static __always_inline int kvm_mmio_write_assisted(struct kvm_vcpu *vcpu, u64 gp
 						   unsigned int bytes, u64 data)
 {
 	struct x86_emulate_ctxt *ctxt = vcpu->arch.emulate_ctxt;
-	struct kvm *kvm = vcpu->kvm;
-	struct kvm_mmio_fragment *frag;
-	struct kvm_run *run;
 
 	if (unlikely(!ctxt) || (vcpu->arch.rflags & X86_EFLAGS_TF) || vcpu->arch.guest_debug ||
-	    vcpu->arch.apic || kvm->arch.vioapic || __atomic_load_n(&kvm->ioeventfds, __ATOMIC_ACQUIRE) ||
-	    kvm_trace_on(TRACE_KVM_EMULATE_INSN) || unlikely(!vcpu_match_mmio_gpa(vcpu, gpa)))
+	    !mmio_bus_empty(vcpu) || kvm_trace_on(TRACE_KVM_EMULATE_INSN) ||
+	    unlikely(!vcpu_match_mmio_gpa(vcpu, gpa)))
 		return 1;
-	trace_kvm_mmio(KVM_TRACE_MMIO_WRITE, bytes, gpa, data);
-	run = vcpu->run;
-	frag = &ctxt->mmio_fragments[0];
-	mmio_copy(ctxt->mmio_write_data, &data, bytes);
-	frag->gpa = gpa;
-	frag->data = ctxt->mmio_write_data;
-	frag->len = bytes;
-	ctxt->mmio_nr_fragments = 1;
-	ctxt->mmio_needed = 1;
-	ctxt->mmio_cur_fragment = 0;
-	ctxt->mmio_is_write = true;
-	run->exit_reason = KVM_EXIT_MMIO;
-	run->mmio.phys_addr = gpa;
-	run->mmio.len = bytes;
-	run->mmio.is_write = true;
-	mmio_copy(run->mmio.data, &data, bytes);
+	emulator_write_user_mmio(ctxt, vcpu->run, gpa, &data, bytes);
 	kvm_skip_emulated_instruction(vcpu);	/* 1: no single-step (no TF, no guest debug) */
 	vcpu->arch.complete_userspace_io = complete_emulated_mmio;
 	return 0;
@@ -4581,6 +4576,21 @@ static __attribute__((noinline)) int kvm_vcpu_run_uninitialized(struct kvm_vcpu 
 }
 
 /*
+ * The completion of the last exit (KVM's vcpu->arch.complete_userspace_io
+ * call in kvm_arch_vcpu_ioctl_run()), taken: the common ones called
+ * directly (inline), as KVM's RETPOLINE builds do.
+ */
+static __always_inline int kvm_complete_userspace_io(struct kvm_vcpu *vcpu, int (*cui)(struct kvm_vcpu *))
+{
+	vcpu->arch.complete_userspace_io = NULL;
+	if (likely(cui == complete_fast_pio_out))
+		return complete_fast_pio_out(vcpu);
+	if (cui == complete_fast_pio_in)
+		return complete_fast_pio_in(vcpu);
+	return cui(vcpu);
+}
+
+/*
  * KVM_RUN after a run that left the vCPU plain (resume_plain): no LAPIC,
  * runnable, no event to inject, no RIP saved by an ioctl, no sync_regs,
  * no immediate_exit, no interrupt window asked for, CR8 as it was.  What __kvm_arch_vcpu_ioctl_run() and vcpu_run() do then: the
@@ -4599,18 +4609,12 @@ static __always_inline int kvm_vcpu_resume_plain(struct kvm_vcpu *vcpu)
 		abort();
 #endif
 	if (cui) {
-		vcpu->arch.complete_userspace_io = NULL;
 		/*
 		 * Note, no cui_linear_rip was saved since the PIO exit (which
 		 * clears the flag; only the PIO completions read it): RIP is
 		 * where the exit left it.
 		 */
-		if (likely(cui == complete_fast_pio_out))
-			r = __kvm_skip_emulated_instruction(vcpu);
-		else if (cui == complete_fast_pio_in)
-			r = complete_fast_pio_in(vcpu);
-		else
-			r = cui(vcpu);
+		r = kvm_complete_userspace_io(vcpu, cui);
 		if (r <= 0)
 			return r;
 	}
@@ -4685,16 +4689,7 @@ static __always_inline int __kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 		}
 	}
 	if (vcpu->arch.complete_userspace_io) {
-		int (*cui)(struct kvm_vcpu *) = vcpu->arch.complete_userspace_io;
-
-		vcpu->arch.complete_userspace_io = NULL;
-		/* The common one called directly (inline), as KVM's RETPOLINE builds do. */
-		if (likely(cui == complete_fast_pio_out))
-			r = complete_fast_pio_out(vcpu);
-		else if (cui == complete_fast_pio_in)
-			r = complete_fast_pio_in(vcpu);
-		else
-			r = cui(vcpu);
+		r = kvm_complete_userspace_io(vcpu, vcpu->arch.complete_userspace_io);
 		if (r <= 0)
 			goto out;
 	}
