@@ -68,10 +68,11 @@ static void expect_no_shadow(struct tctx *t, struct tguest *g)
 
 /*
  * MOV stores of every form after the first MMIO exit (on userkvm the
- * later ones complete without the emulator): each exit has the store's
- * size and data, as the instruction computes them (a high-byte register,
- * a sign-extended immediate, a 64-bit register); a store in a MOV-SS or
- * STI shadow ends the shadow, as the emulator's retirement would.  Fails
+ * later ones reach the emulator with the processor's decode assist: no
+ * fetch, no decode): each exit has the store's size and data, as the
+ * instruction computes them (a high-byte register, a sign-extended
+ * immediate, a 64-bit register); a store in a MOV-SS or STI shadow ends
+ * the shadow, as the emulator's retirement would.  Fails
  * if the reported store had another size or value, or if the shadow
  * survived the store.
  */
