@@ -269,7 +269,13 @@ static inline int run_command(struct vm *v, uint32_t id, uint64_t n, uint64_t si
 
 			if (run->io.port == BENCH_PORT_DEV) {
 				if (in) {
-					memset(data, 0xff, (size_t)run->io.size * run->io.count);
+					size_t n = (size_t)run->io.size * run->io.count;
+
+					/* all ones; a plain store for the usual single byte */
+					if (n == 1)
+						*data = 0xff;
+					else
+						memset(data, 0xff, n);
 					c->dev_in++;
 				} else {
 					c->dev_out++;
