@@ -182,6 +182,7 @@ void cpu_reset(struct cpu *c, bool init)
 
 const void *const *cpu_run_steps;
 const void *cpu_run_seg_start;
+const void *const *cpu_run_seg_steps;
 
 static struct block *run_block(struct cpu *c, struct block *b, const struct insn *start,
 			       const struct insn *end);
@@ -665,6 +666,7 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 	_Static_assert(BLOCK_MAX_INSNS == 48, "run_block() unrolls 48 steps");
 	if (unlikely(!c)) {	/* cpu_create(): the entry points for block_set_disp() */
 		__atomic_store_n(&cpu_run_seg_start, &&seg_start, __ATOMIC_RELAXED);
+		__atomic_store_n(&cpu_run_seg_steps, ssteps, __ATOMIC_RELAXED);
 		__atomic_store_n(&cpu_run_steps, steps, __ATOMIC_RELAXED);
 		return NULL;
 	}
@@ -697,10 +699,9 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 		goto *b->full;
 	seg_start:
 		/* a pass in segments (the block's entry, b->full): the first */
-		k = b->nseg0;
-		send = b->insn + k;
+		send = b->send0;
 		__atomic_store_n(&c->run_end, send, __ATOMIC_RELAXED);
-		goto *ssteps[k];
+		goto *b->sfull;
 	S48: SSTEP(48);
 	S47: SSTEP(47);
 	S46: SSTEP(46);
@@ -752,12 +753,15 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 		/* a segment's end */
 		if (unlikely(__atomic_load_n(&c->req_park, __ATOMIC_RELAXED))) {
 			if (c->park) {
-				/* the count is the pass's: as at the exit (cpu_cont_drop()) */
+				/*
+				 * The count is the pass's: as at the exit
+				 * (cpu_cont_drop()).  Back here, the VMRESUME saw
+				 * no request (cpu_cont_valid()).
+				 */
 				c->park = false;
 				fiber_to_host(c->fiber);
 				cpu_cont_resume(c);
-			}
-			if (__atomic_load_n(&c->req, __ATOMIC_RELAXED)) {
+			} else if (__atomic_load_n(&c->req, __ATOMIC_RELAXED)) {
 				/* stop after it, as at a block's end */
 				c->s.rip += send[-1].len;
 				c->icount += (u64)(send - b->insn);

@@ -791,9 +791,12 @@ struct block {
 	 * run_block() looks at the park and the requests as at a block's end
 	 * and goes on into the next segment: an exit in place there is parked
 	 * without ending the block (cpu_park()).  @nseg0: the first segment's
-	 * length, ndisp when the block has one segment.
+	 * length, ndisp when the block has one segment; @send0, @sfull: its
+	 * end and its entry in run_block().
 	 */
 	u16 nseg0;
+	const struct insn *send0;
+	const void *sfull;
 	/*
 	 * where a whole pass's dispatch ends (insn + ndisp), and where it
 	 * starts in run_block() (its first segment's entry if it has several)
@@ -819,6 +822,7 @@ struct block {
  */
 extern const void *const *cpu_run_steps __attribute__((visibility("hidden")));
 extern const void *cpu_run_seg_start __attribute__((visibility("hidden")));
+extern const void *const *cpu_run_seg_steps __attribute__((visibility("hidden")));
 
 /* Set @b's dispatch end, segments and entry from ndisp and the IF_SEG marks. */
 static inline void block_set_disp(struct block *b)
@@ -837,6 +841,8 @@ static inline void block_set_disp(struct block *b)
 	if (prev != ~0u)
 		b->insn[prev].seg_next = (s32)(b->ndisp - 1 - prev);
 	b->nseg0 = (u16)seg0;
+	b->send0 = b->insn + seg0;
+	b->sfull = __atomic_load_n(&cpu_run_seg_steps, __ATOMIC_RELAXED)[seg0];
 	b->dend = b->insn + b->ndisp;
 	b->full = seg0 < b->ndisp ? __atomic_load_n(&cpu_run_seg_start, __ATOMIC_RELAXED) :
 				    __atomic_load_n(&cpu_run_steps, __ATOMIC_RELAXED)[b->ndisp];
