@@ -58,14 +58,7 @@ enum { SZ8, SZ16, SZ32, SZ64 };
  */
 struct insn {
 	insn_fn fn;
-	union {
-		s32 disp;
-		/*
-		 * IF_SEG, a segment's end (block_set_disp()): the instructions
-		 * from it to the next segment's end (no memory operand: no disp)
-		 */
-		s32 seg_next;
-	};
+	s32 disp;
 	u8 len;
 	u8 osz;		/* SZ* operand size */
 	u8 asz;		/* SZ16/SZ32/SZ64 address size */
@@ -78,7 +71,15 @@ struct insn {
 	u8 op;		/* opcode byte */
 	u8 map;		/* 0: one-byte, 1: 0F, 2: 0F38, 3: 0F3A */
 	u8 regb;	/* byte offset of the 8-bit register named by reg */
-	u8 rmb;		/* byte offset of the 8-bit register named by rm */
+	union {
+		u8 rmb;		/* byte offset of the 8-bit register named by rm */
+		/*
+		 * IF_SEG, a segment's end (block_set_disp()): the instructions
+		 * from it to the next segment's end (it has no register r/m
+		 * operand: no opcode or a memory one)
+		 */
+		u8 seg_next;
+	};
 	u8 modrm;
 	u16 flags;	/* IF_* */
 	u16 imm2;	/* second immediate: ENTER level, far selector; for the
@@ -835,11 +836,11 @@ static inline void block_set_disp(struct block *b)
 		if (prev == ~0u)
 			seg0 = k + 1;
 		else
-			b->insn[prev].seg_next = (s32)(k - prev);
+			b->insn[prev].seg_next = (u8)(k - prev);
 		prev = k;
 	}
 	if (prev != ~0u)
-		b->insn[prev].seg_next = (s32)(b->ndisp - 1 - prev);
+		b->insn[prev].seg_next = (u8)(b->ndisp - 1 - prev);
 	b->nseg0 = (u16)seg0;
 	b->send0 = b->insn + seg0;
 	b->sfull = __atomic_load_n(&cpu_run_seg_steps, __ATOMIC_RELAXED)[seg0];
@@ -886,11 +887,18 @@ insn_fn incdec_after(insn_fn fn, insn_fn prev);
 void op_smc_stop(struct cpu *c, const struct insn *i);
 struct block *icache_lookup(struct cpu *c);
 /*
- * Cut cached block @b after its instruction @i (not in a pass of @b: the
- * pass's end and count are @b's at its start): the rest is a block of its
- * own at its RIP, decoded at the next look-up there (vmx_mmio.c).
+ * Cut cached block @b's pass after its instruction @i, a memory store (not
+ * in a pass of @b): @i ends a segment (struct block), where the next
+ * passes park an exit in place at @i as at a block's end (vmx_mmio.c).
  */
-bool icache_cut_after(struct cpu *c, struct block *b, const struct insn *i);
+bool icache_seg_after(struct cpu *c, struct block *b, const struct insn *i);
+static __always_inline bool icache_cut_after(struct cpu *c, struct block *b, const struct insn *i)
+{
+	/* the exits after the first: a segment's end already */
+	if (likely(i->flags & IF_SEG))
+		return false;
+	return icache_seg_after(c, b, i);
+}
 void icache_flush(struct cpu *c);
 int icache_init(struct cpu *c);
 void icache_free(struct cpu *c);
