@@ -912,7 +912,7 @@ static struct block *resume(struct cpu *c)
 	else if (c->s.rip != base + at->off)
 		return NULL;
 	/*
-	 * It ended the block (a branch, I/O, CPUID, HLT, a cut MMIO store...): on into the
+	 * It ended the block (a branch, or an exit in place that was its last): on into the
 	 * block linked to it there, as run_block() goes on (else run_loop()
 	 * finds the block and links it).
 	 */

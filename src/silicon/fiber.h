@@ -12,8 +12,8 @@
  * that returns j frames after the switch, then calls j frames deep before
  * the next one, costs 2j mispredictions per round trip.  So the switch is
  * inline, and the core parks where it has no frame of its own to return
- * through (cpu.c run_block(): an exit at a block's end), which makes j = 0
- * on the core's side.
+ * through (cpu.c run_block(): an exit at a segment's or a block's end),
+ * which makes j = 0 on the core's side.
  */
 #ifndef SILICON_FIBER_H
 #define SILICON_FIBER_H

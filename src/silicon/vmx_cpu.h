@@ -269,7 +269,7 @@ struct vmx_cpu {
 	 * The processor's own stack (vmx_run.c): VMLAUNCH/VMRESUME run the
 	 * guest on it, so that an instruction exit can return to the host
 	 * with the run suspended in the instruction's handler or parked at
-	 * its block's end (@suspended),
+	 * its segment's or block's end (@suspended),
 	 * and the next VMRESUME that continues right after that instruction,
 	 * on the same thread, goes on in the handler instead of unwinding and
 	 * re-entering the run.  @fib: the stack and the switch (fiber.h);

@@ -284,10 +284,11 @@ run:
  * entry, no event, same TLB context, nothing pending in the core, the
  * block's code still valid - makes the entry (vmx_resume_fast()) and
  * switches back: the handler returns as if the instruction had completed
- * and the block goes on.  An exit at a block's end (IN, OUT, HLT, CPUID
- * end theirs) is suspended one level up: its handler returns and the
- * block loop switches (cpu.c cpu_park()), so that no frame is returned
- * through after either switch (fiber.h says why that matters).  Any other
+ * and the block goes on.  An exit at a segment's or a block's end (IN,
+ * OUT, HLT, CPUID and a cut MMIO store end a segment of theirs) is
+ * suspended one level up: its handler returns and the block loop switches
+ * (cpu.c run_block(), cpu_park()), so that no frame is returned through
+ * after either switch (fiber.h says why that matters).  Any other
  * VMLAUNCH/VMRESUME drops the suspended frames (the exit bookkeeping they
  * would have done is done) and starts over at core_main() on the same
  * stack.
