@@ -620,8 +620,9 @@ static __always_inline void cpu_park(struct cpu *c, u64 icount, u32 n)
  *
  * A block whose pass has segments (struct block: an instruction that may
  * exit in place before its last) runs each but the last from a second
- * copy of the sequence, counted back from the segment's end @send, which
- * falls into the segment's end: there an exit in place is parked as at a
+ * copy of the sequence, counted back from the segment's end (@end while
+ * it runs; the block's dend for the last), which falls into the
+ * segment's end: there an exit in place is parked as at a
  * block's end (the core is in this frame, with no handler's to return
  * through: fiber.h), and a pending request stops the run after the
  * instruction as a block's end would (a HLT's, an I/O's REQ_STOP, a
@@ -636,12 +637,8 @@ static __always_inline void cpu_park(struct cpu *c, u64 icount, u32 n)
 		c->s.rip = base + i_->off;				\
 		i_->fn(c, i_);						\
 	} while (0)
-#define SSTEP(k)							\
-	do {								\
-		const struct insn *i_ = send - (k);			\
-		c->s.rip = base + i_->off;				\
-		i_->fn(c, i_);						\
-	} while (0)
+/* the same in the segments' copy, where @end is the segment's end */
+#define SSTEP(k) STEP(k)
 static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct block *b,
 							 const struct insn *start,
 							 const struct insn *end)
@@ -659,7 +656,7 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 		&&S38, &&S39, &&S40, &&S41, &&S42, &&S43, &&S44, &&S45, &&S46, &&S47, &&S48,
 	};
 	u64 stop, base, rip, icount;
-	const struct insn *send = end;
+	const struct insn *p;
 	struct block *nb;
 	u32 k;
 
@@ -685,11 +682,11 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 		goto *b->full;
 	/* from the middle (resume()): to the end of the segment @start is in */
 	if (unlikely(b->nseg0 < b->ndisp) && end == b->dend) {
-		for (send = start; send + 1 < end; send++) {
-			if (send->flags & IF_SEG) {
-				send++;
-				c->run_end = send;
-				goto *ssteps[send - start];
+		for (p = start; p + 1 < end; p++) {
+			if (p->flags & IF_SEG) {
+				end = p + 1;
+				c->run_end = end;
+				goto *ssteps[end - start];
 			}
 		}
 	}
@@ -699,8 +696,8 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 		goto *b->full;
 	seg_start:
 		/* a pass in segments (the block's entry, b->full): the first */
-		send = b->send0;
-		__atomic_store_n(&c->run_end, send, __ATOMIC_RELAXED);
+		end = b->send0;
+		__atomic_store_n(&c->run_end, end, __ATOMIC_RELAXED);
 		goto *b->sfull;
 	S48: SSTEP(48);
 	S47: SSTEP(47);
@@ -763,16 +760,16 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 				cpu_cont_resume(c);
 			} else if (__atomic_load_n(&c->req, __ATOMIC_RELAXED)) {
 				/* stop after it, as at a block's end */
-				c->s.rip += send[-1].len;
-				c->icount += (u64)(send - b->insn);
+				c->s.rip += end[-1].len;
+				c->icount += (u64)(end - b->insn);
 				c->cur_block = NULL;
 				return NULL;
 			}
 		}
-		k = (u32)send[-1].seg_next;
-		send += k;
-		__atomic_store_n(&c->run_end, send, __ATOMIC_RELAXED);
-		if (send != end)
+		k = (u32)end[-1].seg_next;
+		end += k;
+		__atomic_store_n(&c->run_end, end, __ATOMIC_RELAXED);
+		if (end != b->dend)
 			goto *ssteps[k];
 		goto *steps[k];
 	L48: STEP(48);
