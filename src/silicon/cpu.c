@@ -181,6 +181,8 @@ void cpu_reset(struct cpu *c, bool init)
 }
 
 const void *const *cpu_run_steps;
+const void *cpu_run_seg_start;
+const void *const *cpu_run_seg_steps;
 
 static struct block *run_block(struct cpu *c, struct block *b, const struct insn *start,
 			       const struct insn *end);
@@ -604,7 +606,8 @@ static __always_inline void cpu_park(struct cpu *c, u64 icount, u32 n)
  * second half), then again while it branches back to its own start, or
  * on into a block it is linked to, while nothing is pending.  Kept apart
  * from run_loop() so that its few live values stay in registers across
- * the handler calls.  Return: the last block run (for chaining).
+ * the handler calls.  Return: the last block run (for chaining), or NULL
+ * when the run stopped at a segment's end.
  *
  * RIP is set from the block start before each handler (no dependency chain
  * through memory); after the last one it advances by that insn's length,
@@ -614,6 +617,19 @@ static __always_inline void cpu_park(struct cpu *c, u64 icount, u32 n)
  * position); a write to the block's own code makes the next insn
  * op_smc_stop() (icache.c), which leaves the block there.  An exit at
  * the block's end is parked here (cpu_park()), in this frame.
+ *
+ * A block whose pass has segments (struct block: an instruction that may
+ * exit in place before its last) runs each but the last from a second
+ * copy of the sequence, counted back from the segment's end (@end while
+ * it runs; the block's dend for the last), which falls into the
+ * segment's end: there an exit in place is parked as at a
+ * block's end (the core is in this frame, with no handler's to return
+ * through: fiber.h), and a pending request stops the run after the
+ * instruction as a block's end would (a HLT's, an I/O's REQ_STOP, a
+ * kick); else the pass goes on into the next segment, without the block's
+ * end, its links or its count.  The pass's count (c->icount, the block's
+ * start until its end adds n) needs no change but for the exit parked,
+ * which the host completed (cpu_cont_resume()).
  */
 #define STEP(k)								\
 	do {								\
@@ -621,21 +637,33 @@ static __always_inline void cpu_park(struct cpu *c, u64 icount, u32 n)
 		c->s.rip = base + i_->off;				\
 		i_->fn(c, i_);						\
 	} while (0)
+/* the same in the segments' copy, where @end is the segment's end */
+#define SSTEP(k) STEP(k)
 static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct block *b,
 							 const struct insn *start,
 							 const struct insn *end)
 {
 	static const void *const steps[BLOCK_MAX_INSNS + 1] = {
-		NULL, &&L1, &&L2, &&L3, &&L4, &&L5, &&L6, &&L7, &&L8, &&L9, &&L10, &&L11, &&L12,
-		&&L13, &&L14, &&L15, &&L16, &&L17, &&L18, &&L19, &&L20, &&L21, &&L22, &&L23, &&L24,
-		&&L25, &&L26, &&L27, &&L28, &&L29, &&L30, &&L31, &&L32, &&L33, &&L34, &&L35, &&L36,
-		&&L37, &&L38, &&L39, &&L40, &&L41, &&L42, &&L43, &&L44, &&L45, &&L46, &&L47, &&L48,
+		NULL, &&L1, &&L2, &&L3, &&L4, &&L5, &&L6, &&L7, &&L8, &&L9, &&L10, &&L11, &&L12, &&L13,
+		&&L14, &&L15, &&L16, &&L17, &&L18, &&L19, &&L20, &&L21, &&L22, &&L23, &&L24, &&L25,
+		&&L26, &&L27, &&L28, &&L29, &&L30, &&L31, &&L32, &&L33, &&L34, &&L35, &&L36, &&L37,
+		&&L38, &&L39, &&L40, &&L41, &&L42, &&L43, &&L44, &&L45, &&L46, &&L47, &&L48,
+	};
+	static const void *const ssteps[BLOCK_MAX_INSNS + 1] = {
+		NULL, &&S1, &&S2, &&S3, &&S4, &&S5, &&S6, &&S7, &&S8, &&S9, &&S10, &&S11, &&S12, &&S13,
+		&&S14, &&S15, &&S16, &&S17, &&S18, &&S19, &&S20, &&S21, &&S22, &&S23, &&S24, &&S25,
+		&&S26, &&S27, &&S28, &&S29, &&S30, &&S31, &&S32, &&S33, &&S34, &&S35, &&S36, &&S37,
+		&&S38, &&S39, &&S40, &&S41, &&S42, &&S43, &&S44, &&S45, &&S46, &&S47, &&S48,
 	};
 	u64 stop, base, rip, icount;
+	const struct insn *p;
 	struct block *nb;
+	u32 k;
 
 	_Static_assert(BLOCK_MAX_INSNS == 48, "run_block() unrolls 48 steps");
 	if (unlikely(!c)) {	/* cpu_create(): the entry points for block_set_disp() */
+		__atomic_store_n(&cpu_run_seg_start, &&seg_start, __ATOMIC_RELAXED);
+		__atomic_store_n(&cpu_run_seg_steps, ssteps, __ATOMIC_RELAXED);
 		__atomic_store_n(&cpu_run_steps, steps, __ATOMIC_RELAXED);
 		return NULL;
 	}
@@ -650,10 +678,100 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 	 */
 	c->icount -= (u64)(start - b->insn);
 	c->blk_base = base;
+	if (likely(start == b->insn && end == b->dend))
+		goto *b->full;
+	/* from the middle (resume()): to the end of the segment @start is in */
+	if (unlikely(b->nseg0 < b->ndisp) && end == b->dend) {
+		for (p = start; p + 1 < end; p++) {
+			if (p->flags & IF_SEG) {
+				end = p + 1;
+				c->run_end = end;
+				goto *ssteps[end - start];
+			}
+		}
+	}
 	goto *steps[end - start];
 	for (;;) {
 		c->blk_base = base;
 		goto *b->full;
+	seg_start:
+		/* a pass in segments (the block's entry, b->full): the first */
+		end = b->send0;
+		__atomic_store_n(&c->run_end, end, __ATOMIC_RELAXED);
+		goto *b->sfull;
+	S48: SSTEP(48);
+	S47: SSTEP(47);
+	S46: SSTEP(46);
+	S45: SSTEP(45);
+	S44: SSTEP(44);
+	S43: SSTEP(43);
+	S42: SSTEP(42);
+	S41: SSTEP(41);
+	S40: SSTEP(40);
+	S39: SSTEP(39);
+	S38: SSTEP(38);
+	S37: SSTEP(37);
+	S36: SSTEP(36);
+	S35: SSTEP(35);
+	S34: SSTEP(34);
+	S33: SSTEP(33);
+	S32: SSTEP(32);
+	S31: SSTEP(31);
+	S30: SSTEP(30);
+	S29: SSTEP(29);
+	S28: SSTEP(28);
+	S27: SSTEP(27);
+	S26: SSTEP(26);
+	S25: SSTEP(25);
+	S24: SSTEP(24);
+	S23: SSTEP(23);
+	S22: SSTEP(22);
+	S21: SSTEP(21);
+	S20: SSTEP(20);
+	S19: SSTEP(19);
+	S18: SSTEP(18);
+	S17: SSTEP(17);
+	S16: SSTEP(16);
+	S15: SSTEP(15);
+	S14: SSTEP(14);
+	S13: SSTEP(13);
+	S12: SSTEP(12);
+	S11: SSTEP(11);
+	S10: SSTEP(10);
+	S9: SSTEP(9);
+	S8: SSTEP(8);
+	S7: SSTEP(7);
+	S6: SSTEP(6);
+	S5: SSTEP(5);
+	S4: SSTEP(4);
+	S3: SSTEP(3);
+	S2: SSTEP(2);
+	S1: SSTEP(1);
+		/* a segment's end */
+		if (unlikely(__atomic_load_n(&c->req_park, __ATOMIC_RELAXED))) {
+			if (c->park) {
+				/*
+				 * The count is the pass's: as at the exit
+				 * (cpu_cont_drop()).  Back here, the VMRESUME saw
+				 * no request (cpu_cont_valid()).
+				 */
+				c->park = false;
+				fiber_to_host(c->fiber);
+				cpu_cont_resume(c);
+			} else if (__atomic_load_n(&c->req, __ATOMIC_RELAXED)) {
+				/* stop after it, as at a block's end */
+				c->s.rip += end[-1].len;
+				c->icount += (u64)(end - b->insn);
+				c->cur_block = NULL;
+				return NULL;
+			}
+		}
+		k = (u32)end[-1].seg_next;
+		end += k;
+		__atomic_store_n(&c->run_end, end, __ATOMIC_RELAXED);
+		if (end != b->dend)
+			goto *ssteps[k];
+		goto *steps[k];
 	L48: STEP(48);
 	L47: STEP(47);
 	L46: STEP(46);
@@ -749,6 +867,7 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 		__atomic_store_n(&c->run_end, end, __ATOMIC_RELAXED);
 	}
 }
+#undef SSTEP
 #undef STEP
 
 /* Put over the insn after one that wrote its own block's code (icache.c): stop before it. */
@@ -790,7 +909,7 @@ static struct block *resume(struct cpu *c)
 	else if (c->s.rip != base + at->off)
 		return NULL;
 	/*
-	 * It ended the block (a branch, I/O, CPUID, HLT, a cut MMIO store...): on into the
+	 * It ended the block (a branch, or an exit in place that was its last): on into the
 	 * block linked to it there, as run_block() goes on (else run_loop()
 	 * finds the block and links it).
 	 */
@@ -972,14 +1091,23 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 		 * modifying code) to stop after itself.
 		 */
 		if (unlikely(n != b->n)) {
-			/* cut by the budget: flags exact where the run stops */
+			/*
+			 * cut by the budget: flags exact where the run stops; a
+			 * segment's end stops it when a request is pending, as in
+			 * run_block()
+			 */
 			u64 base = c->s.rip;
 			for (i = b->insn; i < c->run_end; i++) {
 				c->s.rip = base + i->off;
 				cpu_exec_exact(c, i);
+				if (unlikely(i->flags & IF_SEG) &&
+				    __atomic_load_n(&c->req, __ATOMIC_RELAXED) && i + 1 < c->run_end) {
+					i++;
+					break;
+				}
 			}
 			c->s.rip += i[-1].len;
-			c->icount += c->run_end != end ? (u64)(i - b->insn) : n;
+			c->icount += c->run_end != end || i != end ? (u64)(i - b->insn) : n;
 			continue;
 		}
 		b = run_block(c, b, b->insn, end);

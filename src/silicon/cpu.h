@@ -42,6 +42,12 @@ enum { SZ8, SZ16, SZ32, SZ64 };
 #define IF_TERM		BIT(8)	/* ends its block */
 #define IF_FDEAD	BIT(9)	/* its flag results are overwritten before any use */
 #define IF_LOOP		BIT(10)	/* first of a fused pair whose Jcc targets its block's start (64-bit) */
+/*
+ * May exit in place (IN, OUT, HLT, CPUID: cpu_exit_prepare_park()): not
+ * the last of its block's dispatch, it ends a segment of the block's pass
+ * (struct block), where the run parks the exit and then goes on.
+ */
+#define IF_SEG		BIT(11)
 
 /**
  * struct insn - one decoded instruction
@@ -65,7 +71,15 @@ struct insn {
 	u8 op;		/* opcode byte */
 	u8 map;		/* 0: one-byte, 1: 0F, 2: 0F38, 3: 0F3A */
 	u8 regb;	/* byte offset of the 8-bit register named by reg */
-	u8 rmb;		/* byte offset of the 8-bit register named by rm */
+	union {
+		u8 rmb;		/* byte offset of the 8-bit register named by rm */
+		/*
+		 * IF_SEG, a segment's end (block_set_disp()): the instructions
+		 * from it to the next segment's end (it has no register r/m
+		 * operand: no opcode or a memory one)
+		 */
+		u8 seg_next;
+	};
 	u8 modrm;
 	u16 flags;	/* IF_* */
 	u16 imm2;	/* second immediate: ENTER level, far selector; for the
@@ -772,7 +786,22 @@ struct block {
 	 */
 	bool fused;
 	insn_fn pair_first;
-	/* where a whole pass's dispatch ends (insn + ndisp), and where it starts in run_block() */
+	/*
+	 * Segments: an IF_SEG instruction before the last dispatched one ends
+	 * a segment of the pass (its seg_next counts the next one), where
+	 * run_block() looks at the park and the requests as at a block's end
+	 * and goes on into the next segment: an exit in place there is parked
+	 * without ending the block (cpu_park()).  @nseg0: the first segment's
+	 * length, ndisp when the block has one segment; @send0, @sfull: its
+	 * end and its entry in run_block().
+	 */
+	u16 nseg0;
+	const struct insn *send0;
+	const void *sfull;
+	/*
+	 * where a whole pass's dispatch ends (insn + ndisp), and where it
+	 * starts in run_block() (its first segment's entry if it has several)
+	 */
 	const struct insn *dend;
 	const void *full;
 	struct block *hnext;
@@ -788,14 +817,36 @@ struct block {
 	struct insn insn[];
 };
 
-/* run_block()'s entry points by the number of instructions to dispatch (cpu.c) */
+/*
+ * run_block()'s entry points by the number of instructions to dispatch
+ * (cpu.c), and the entry of a pass in segments
+ */
 extern const void *const *cpu_run_steps __attribute__((visibility("hidden")));
+extern const void *cpu_run_seg_start __attribute__((visibility("hidden")));
+extern const void *const *cpu_run_seg_steps __attribute__((visibility("hidden")));
 
-/* Set @b's dispatch end and entry from ndisp. */
-static __always_inline void block_set_disp(struct block *b)
+/* Set @b's dispatch end, segments and entry from ndisp and the IF_SEG marks. */
+static inline void block_set_disp(struct block *b)
 {
+	u32 seg0 = b->ndisp, prev = ~0u;
+
+	for (u32 k = 0; k + 1 < b->ndisp; k++) {
+		if (!(b->insn[k].flags & IF_SEG))
+			continue;
+		if (prev == ~0u)
+			seg0 = k + 1;
+		else
+			b->insn[prev].seg_next = (u8)(k - prev);
+		prev = k;
+	}
+	if (prev != ~0u)
+		b->insn[prev].seg_next = (u8)(b->ndisp - 1 - prev);
+	b->nseg0 = (u16)seg0;
+	b->send0 = b->insn + seg0;
+	b->sfull = __atomic_load_n(&cpu_run_seg_steps, __ATOMIC_RELAXED)[seg0];
 	b->dend = b->insn + b->ndisp;
-	b->full = __atomic_load_n(&cpu_run_steps, __ATOMIC_RELAXED)[b->ndisp];
+	b->full = seg0 < b->ndisp ? __atomic_load_n(&cpu_run_seg_start, __ATOMIC_RELAXED) :
+				    __atomic_load_n(&cpu_run_steps, __ATOMIC_RELAXED)[b->ndisp];
 }
 
 /* Forget the blocks @b was linked to. */
@@ -836,11 +887,18 @@ insn_fn incdec_after(insn_fn fn, insn_fn prev);
 void op_smc_stop(struct cpu *c, const struct insn *i);
 struct block *icache_lookup(struct cpu *c);
 /*
- * Cut cached block @b after its instruction @i (not in a pass of @b: the
- * pass's end and count are @b's at its start): the rest is a block of its
- * own at its RIP, decoded at the next look-up there (vmx_mmio.c).
+ * Cut cached block @b's pass after its instruction @i, a memory store (not
+ * in a pass of @b): @i ends a segment (struct block), where the next
+ * passes park an exit in place at @i as at a block's end (vmx_mmio.c).
  */
-bool icache_cut_after(struct cpu *c, struct block *b, const struct insn *i);
+bool icache_seg_after(struct cpu *c, struct block *b, const struct insn *i);
+static __always_inline bool icache_cut_after(struct cpu *c, struct block *b, const struct insn *i)
+{
+	/* the exits after the first: a segment's end already */
+	if (likely(i->flags & IF_SEG))
+		return false;
+	return icache_seg_after(c, b, i);
+}
 void icache_flush(struct cpu *c);
 int icache_init(struct cpu *c);
 void icache_free(struct cpu *c);
@@ -902,21 +960,23 @@ static __always_inline bool cpu_exit_prepare_cont(struct cpu *c)
 
 /*
  * cpu_exit_prepare_cont() for an exit the block loop parks: when @i is the
- * last instruction of its block and the run dispatched it as such
- * (run_end; the dispatch set RIP from the block's base), and the block
- * does not go back to its own start after it, the handler need not
- * suspend the run itself: it completes the exit and returns, and the
- * block loop parks the run at the block's end (cpu.c run_block()), where
- * the core has no frame above the loop's to return through after the
- * switch (fiber.h).  Decode ends a block at each instruction that exits in
- * place (IN, OUT, CPUID, HLT), so that exits there are parked.  Return:
- * true if so (the park is due); false, nothing done, otherwise.
+ * last instruction of its block, or ends a segment of it (IF_SEG), and the
+ * run dispatched it as such (run_end; the dispatch set RIP from the
+ * block's base), and the block does not go back to its own start after
+ * it, the handler need not suspend the run itself: it completes the exit
+ * and returns, and the block loop parks the run at the block's or the
+ * segment's end (cpu.c run_block()), where the core has no frame above
+ * the loop's to return through after the switch (fiber.h).  Decode makes
+ * each instruction that exits in place (IN, OUT, CPUID, HLT) end a
+ * segment, so that exits there are parked.  Return: true if so (the park
+ * is due); false, nothing done, otherwise.
  */
 static __always_inline bool cpu_exit_prepare_park(struct cpu *c, const struct insn *i)
 {
 	const struct block *b = c->cur_block;
 
-	if (!b || i + 1 != c->run_end || c->run_end != b->insn + b->n || !c->fiber ||
+	if (!b || i + 1 != c->run_end ||
+	    (c->run_end != b->insn + b->n && !(i->flags & IF_SEG)) || !c->fiber ||
 	    c->s.rip + i->len == b->rip || !cpu_exit_cont_ok(c, b))
 		return false;
 	cpu_exit_cont_note(c, i);

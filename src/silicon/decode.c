@@ -21,9 +21,14 @@
 #define F64	DA_F64
 #define I64	DA_I64
 #define T	DA_TERM
+#define S	DA_SEG
 
 #define ALU6 M | B, M, M | B, M, IB | B, IZ
-/* T: branches, and what exits in place (IN, OUT, HLT, CPUID: cpu.h cpu_exit_prepare_park()) */
+/*
+ * T: branches and the like; S: what exits in place (IN, OUT, HLT, CPUID:
+ * cpu.h cpu_exit_prepare_park()), which ends a segment of its block
+ * instead, where the run parks the exit and goes on (cpu.c run_block())
+ */
 const u16 decode_attr0[256] = {
 	/* 00 */ ALU6, I64, I64 | T,
 	/* 08 */ ALU6, I64, 0,
@@ -55,10 +60,10 @@ const u16 decode_attr0[256] = {
 	/* d0 */ M | B, M, M | B, M, IB | I64, IB | I64, I64, B,
 	/* d8 */ M, M, M, M, M, M, M, M,
 	/* e0 */ IB | F64 | T, IB | F64 | T, IB | F64 | T, IB | F64 | T,
-	/* e4 */ IB | B | T, IB | T, IB | B | T, IB | T,
+	/* e4 */ IB | B | S, IB | S, IB | B | S, IB | S,
 	/* e8 */ IZ | F64 | T, IZ | F64 | T, DA_IFAR | I64 | T, IB | F64 | T,
-	/* ec */ B | T, T, B | T, T,
-	/* f0 */ 0, T, 0, 0, T, 0, M | B, M,
+	/* ec */ B | S, S, B | S, S,
+	/* f0 */ 0, T, 0, 0, S, 0, M | B, M,
 	/* f8 */ 0, 0, 0, T, 0, 0, M | B, M,
 };
 
@@ -84,7 +89,7 @@ const u16 decode_attr1[256] = {
 	[0x94] = M | B, [0x95] = M | B, [0x96] = M | B, [0x97] = M | B,
 	[0x98] = M | B, [0x99] = M | B, [0x9a] = M | B, [0x9b] = M | B,
 	[0x9c] = M | B, [0x9d] = M | B, [0x9e] = M | B, [0x9f] = M | B,
-	[0xa0] = D64, [0xa1] = D64, [0xa2] = T, [0xa3] = M, [0xa4] = M | IB,
+	[0xa0] = D64, [0xa1] = D64, [0xa2] = S, [0xa3] = M, [0xa4] = M | IB,
 	[0xa5] = M, [0xa8] = D64, [0xa9] = D64, [0xab] = M, [0xac] = M | IB,
 	[0xad] = M, [0xae] = M | T, [0xaf] = M,
 	[0xb0] = M | B, [0xb1] = M, [0xb2] = M | T, [0xb3] = M, [0xb4] = M,
@@ -308,6 +313,8 @@ int cpu_decode(struct cpu *c, const u8 *p, int avail, struct insn *i)
 	i->modrm = modrm;
 	if (attr & DA_TERM)
 		i->flags |= IF_TERM;
+	if (attr & DA_SEG)
+		i->flags |= IF_SEG;
 	if ((i->flags & IF_LOCK) && !decode_lock_ok(i, modrm))
 		goto ud;
 	i->fn = ea_select(c, i, optab_select(c, i, modrm));

@@ -21,6 +21,7 @@
 #define DA_F64		BIT(10)	/* operand size is 64 in 64-bit mode */
 #define DA_I64		BIT(11)	/* invalid in 64-bit mode */
 #define DA_TERM		BIT(12)	/* ends a decoded block */
+#define DA_SEG		BIT(13)	/* may exit in place: ends a segment of its block (IF_SEG) */
 
 extern const u16 decode_attr0[256];
 extern const u16 decode_attr1[256];

@@ -12,8 +12,8 @@
  * that returns j frames after the switch, then calls j frames deep before
  * the next one, costs 2j mispredictions per round trip.  So the switch is
  * inline, and the core parks where it has no frame of its own to return
- * through (cpu.c run_block(): an exit at a block's end), which makes j = 0
- * on the core's side.
+ * through (cpu.c run_block(): an exit at a segment's or a block's end),
+ * which makes j = 0 on the core's side.
  */
 #ifndef SILICON_FIBER_H
 #define SILICON_FIBER_H
@@ -43,7 +43,7 @@ void __sanitizer_finish_switch_fiber(void *fake_stack_save, const void **bottom_
  * the compiler keeps what lives across the switch where it would keep it
  * across a call.  The red zone is stepped over.
  */
-static inline __attribute__((always_inline)) void fiber_switch(void **save, void *to)
+static inline __attribute__((always_inline)) void **fiber_switch(void **save, void *to)
 {
 	__asm__ volatile("sub $128, %%rsp\n\t"
 			 "push %%rbp\n\t"
@@ -71,6 +71,8 @@ static inline __attribute__((always_inline)) void fiber_switch(void **save, void
 			 : "rax", "rcx", "rdx", "r8", "r9", "r10", "r11", "xmm0", "xmm1", "xmm2",
 			   "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11",
 			   "xmm12", "xmm13", "xmm14", "xmm15", "memory", "cc");
+	/* what the other side passed as its @save: where it keeps its stack pointer */
+	return save;
 }
 
 /* From the host's stack to the processor's; back here at the next switch to the host. */
@@ -84,6 +86,23 @@ static inline __attribute__((always_inline)) void fiber_to_core(struct fiber *f)
 	__sanitizer_finish_switch_fiber(fake, NULL, NULL);
 #else
 	fiber_switch(&f->host_sp, f->core_sp);
+#endif
+}
+
+/*
+ * fiber_to_core(), returning the fiber whose core switched back: the one
+ * switched to, found from the switch's register without keeping @f in one
+ * across it (the host's side then saves nothing of its own).
+ */
+static inline __attribute__((always_inline)) struct fiber *fiber_to_core_back(struct fiber *f)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	fiber_to_core(f);
+	return f;
+#else
+	void **back = fiber_switch(&f->host_sp, f->core_sp);
+
+	return (struct fiber *)((char *)back - offsetof(struct fiber, core_sp));
 #endif
 }
 

@@ -290,25 +290,22 @@ static struct block *decode_block(struct cpu *c, u64 lin, u64 gpa, u8 *page, u32
 }
 
 /*
- * Make @b end after @i (cpu.h).  The marks of the instructions up to @i
- * are those a decode ending there gives: what a block's end changes is
- * the dead-flag walk, which meets @i's use of every flag either way (a
- * memory access may fault or exit: insn_flags()), and the fused pair,
- * which lies past @i.  Its links were made for the old end.  Return:
- * false if not cut (not cached, or @i is the last or a fused pair's first).
+ * Make @i end a segment of @b's pass (cpu.h), as decode does for the
+ * instructions that exit in place: the block, its count, its links and
+ * the dead-flag marks stay as they are (the walk met @i's use of every
+ * flag: a memory access may fault or exit, insn_flags()).  Its register
+ * r/m byte holds the segment's length (a memory operand: none).  Return:
+ * false if not made (not cached, @i the last dispatched or a fused
+ * pair's, not a memory form, or already a segment's end).
  */
-bool icache_cut_after(struct cpu *c, struct block *b, const struct insn *i)
+bool icache_seg_after(struct cpu *c, struct block *b, const struct insn *i)
 {
 	u32 n = (u32)(i - b->insn) + 1;
 
-	if (!b->cached || n >= b->ndisp)	/* a fused pair's first half is not cut from its second */
+	if (!b->cached || n >= b->ndisp || !(i->flags & IF_MEM) || (i->flags & IF_SEG))
 		return false;
-	b->n = (u16)n;
-	b->ndisp = (u16)n;
-	b->fused = false;
+	((struct insn *)i)->flags |= IF_SEG;
 	block_set_disp(b);
-	b->bytes = (u16)(i->off + i->len);
-	block_unlink(b);
 	return true;
 }
 

@@ -1096,41 +1096,52 @@ bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs, bool cont)
  * starts over at the next instruction, whose boundary sees it
  * (vmx_cont_restart()).
  */
+static __always_inline u32 resume_cont_go(struct vmx_cpu *v)
+{
+	struct fiber *f;
+
+	if (unlikely(!cpu_cont_valid(v->cpu)))
+		return vmx_cont_restart(v);
+	f = fiber_to_core_back(&v->fib);
+	return container_of(f, struct vmx_cpu, fib)->enter_result;
+}
+
+/* Suspended, on this thread, but not the common case below: resume_fast() decides. */
+u32 vmx_resume_cont_other(struct vmx_cpu *v, u64 *regs)
+{
+	if (!resume_fast(v, regs, true))
+		return vmx_op_enter_slow(v, regs, true);
+	v->suspended = false;
+	return resume_cont_go(v);
+}
+
+/*
+ * vmx_op_enter() saw VMX_RESUME_CONT (vmx_cpu.h) with the run suspended
+ * on this thread and no VMWRITE since but to GUEST_RIP: the exit made the
+ * checks on the fields it saved.  Left: RIP going on after the exiting
+ * instruction; of the loads only the registers KVM keeps and RSP (the
+ * rest of resume_fast()'s stores would write what the core holds: the
+ * exit left RFLAGS computed, no event, no blocking, no timer, nothing
+ * injected).
+ */
 u32 vmx_resume_cont(struct vmx_cpu *v, u64 *regs)
 {
 	struct cpu *c = v->cpu;
 	void *vmcs = v->port.vmcs;
+	struct cpu_state *s = &c->s;
 
-	/*
-	 * VMX_RESUME_CONT (vmx_cpu.h): the exit made the checks on the fields
-	 * it saved, no VMWRITE but to GUEST_RIP changed one since, and RIP
-	 * goes on after the exiting instruction.  Of the loads only the
-	 * registers KVM keeps and RSP remain (the rest of resume_fast()'s
-	 * stores would write what the core holds: the exit left RFLAGS
-	 * computed, no event, no blocking, no timer, nothing injected).
-	 */
-	if (likely(v->resume_ready == (VMX_RESUME_READY | VMX_RESUME_CONT) && !v->port.dirty &&
-		   G(GUEST_RIP) == c->cont_rip_next)) {
-		struct cpu_state *s = &c->s;
-
-		vmx_copy_gprs(s->gpr, regs);
-		s->gpr[4] = G(GUEST_RSP);
-		v->regs = regs;
-		v->injecting = false;
-		/* The flags, adjacent (vmx_cpu.h); the non-root view was kept. */
-		v->guest_loaded = false;
-		v->host_regs_pending = false;
-		v->nonroot_kept = false;
-		v->guest_mode = true;
-		v->suspended = false;
-		v->resume_ready = 0;
-	} else if (!resume_fast(v, regs, true)) {
-		return vmx_op_enter_slow(v, regs, true);
-	} else {
-		v->suspended = false;
-	}
-	if (unlikely(!cpu_cont_valid(c)))
-		return vmx_cont_restart(v);
-	vmx_switch_to_core(v);
-	return v->enter_result;
+	if (unlikely(G(GUEST_RIP) != c->cont_rip_next))
+		return vmx_resume_cont_other(v, regs);
+	vmx_copy_gprs(s->gpr, regs);
+	s->gpr[4] = G(GUEST_RSP);
+	v->regs = regs;
+	v->injecting = false;
+	/* The flags, adjacent (vmx_cpu.h); the non-root view was kept. */
+	v->guest_loaded = false;
+	v->host_regs_pending = false;
+	v->nonroot_kept = false;
+	v->guest_mode = true;
+	v->suspended = false;
+	v->resume_ready = 0;
+	return resume_cont_go(v);
 }

@@ -269,7 +269,7 @@ struct vmx_cpu {
 	 * The processor's own stack (vmx_run.c): VMLAUNCH/VMRESUME run the
 	 * guest on it, so that an instruction exit can return to the host
 	 * with the run suspended in the instruction's handler or parked at
-	 * its block's end (@suspended),
+	 * its segment's or block's end (@suspended),
 	 * and the next VMRESUME that continues right after that instruction,
 	 * on the same thread, goes on in the handler instead of unwinding and
 	 * re-entering the run.  @fib: the stack and the switch (fiber.h);
@@ -294,6 +294,11 @@ struct vmx_cpu {
 /* struct vmx_cpu's resume_ready */
 #define VMX_RESUME_READY	1u
 #define VMX_RESUME_CONT		2u
+/*
+ * suspended and resume_ready, adjacent, read as one 16-bit word: the run
+ * suspended and both bits (vmx_run.c vmx_op_enter())
+ */
+#define VMX_CONT_WORD		(1u | (VMX_RESUME_READY | VMX_RESUME_CONT) << 8)
 
 #define VMX_CSTACK_SIZE (512u << 10)
 #define VMX_CSTACK_GUARD 4096u
@@ -525,6 +530,7 @@ bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs, bool cont);
  * instead; any other entry.
  */
 u32 vmx_resume_cont(struct vmx_cpu *v, u64 *regs);
+u32 vmx_resume_cont_other(struct vmx_cpu *v, u64 *regs);
 u32 vmx_cont_restart(struct vmx_cpu *v);
 u32 vmx_op_enter_slow(struct vmx_cpu *v, u64 *regs, bool launched);
 

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/mman.h>
 #include <time.h>
 #include <x86intrin.h>
@@ -283,10 +284,11 @@ run:
  * entry, no event, same TLB context, nothing pending in the core, the
  * block's code still valid - makes the entry (vmx_resume_fast()) and
  * switches back: the handler returns as if the instruction had completed
- * and the block goes on.  An exit at a block's end (IN, OUT, HLT, CPUID
- * end theirs) is suspended one level up: its handler returns and the
- * block loop switches (cpu.c cpu_park()), so that no frame is returned
- * through after either switch (fiber.h says why that matters).  Any other
+ * and the block goes on.  An exit at a segment's or a block's end (IN,
+ * OUT, HLT, CPUID and a cut MMIO store end a segment of theirs) is
+ * suspended one level up: its handler returns and the block loop switches
+ * (cpu.c run_block(), cpu_park()), so that no frame is returned through
+ * after either switch (fiber.h says why that matters).  Any other
  * VMLAUNCH/VMRESUME drops the suspended frames (the exit bookkeeping they
  * would have done is done) and starts over at core_main() on the same
  * stack.
@@ -401,15 +403,26 @@ u32 vmx_op_enter_slow(struct vmx_cpu *v, u64 *regs, bool launched)
 	return v->enter_result;
 }
 
-/* Only tests here, no frame: each way on is a tail call. */
+/*
+ * Only tests here, no frame: each way on is a tail call.  The common
+ * VMRESUME is one test of a word (suspended with VMX_RESUME_CONT), the
+ * VMWRITE mask and the thread; vmx_resume_cont() (vmentry.c) is left RIP.
+ */
 u32 vmx_op_enter(u64 *regs, bool launched)
 {
 	struct vmx_cpu *v = this_cpu_inline();
+	u16 word;
 
+	BUILD_BUG_ON(offsetof(struct vmx_cpu, resume_ready) != offsetof(struct vmx_cpu, suspended) + 1);
 	if (!v)
 		return VMX_ENTER_FAULT;
-	if (likely(v->suspended && launched && v->cont_thread == vmx_thread_id()))
-		return vmx_resume_cont(v, regs);	/* vmentry.c */
+	memcpy(&word, &v->suspended, 2);
+	if (likely(launched && v->cont_thread == vmx_thread_id())) {
+		if (likely(word == VMX_CONT_WORD && !v->port.dirty))
+			return vmx_resume_cont(v, regs);
+		if (v->suspended)
+			return vmx_resume_cont_other(v, regs);
+	}
 	return vmx_op_enter_slow(v, regs, launched);
 }
 
