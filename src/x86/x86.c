@@ -3308,7 +3308,8 @@ static int complete_emulated_mmio(struct kvm_vcpu *vcpu);
  * no in-kernel device on the MMIO bus, an emulator context to hold the
  * fragment for complete_emulated_mmio(), and kvm_emulate_insn not traced
  * (its line shows the instruction's bytes: the emulator fetches them).
- * Caller holds kvm->srcu.
+ * Caller holds kvm->srcu, and @gpa is in the vCPU's MMIO page
+ * (vcpu_match_mmio_gpa()).
  *
  * Return: 0 with KVM_EXIT_MMIO set up; 1 if not taken (nothing done:
  * emulate the instruction).
@@ -3319,12 +3320,12 @@ static __always_inline int kvm_mmio_write_assisted(struct kvm_vcpu *vcpu, u64 gp
 	struct x86_emulate_ctxt *ctxt = vcpu->arch.emulate_ctxt;
 
 	if (unlikely(!ctxt) || (vcpu->arch.rflags & X86_EFLAGS_TF) || vcpu->arch.guest_debug ||
-	    !mmio_bus_empty(vcpu) || kvm_trace_on(TRACE_KVM_EMULATE_INSN) ||
-	    unlikely(!vcpu_match_mmio_gpa(vcpu, gpa)))
+	    !mmio_bus_empty(vcpu) || kvm_trace_on(TRACE_KVM_EMULATE_INSN))
 		return 1;
 	emulator_write_user_mmio(ctxt, vcpu->run, gpa, &data, bytes);
-	kvm_skip_emulated_instruction(vcpu);	/* 1: no single-step (no TF, no guest debug) */
 	vcpu->arch.complete_userspace_io = complete_emulated_mmio;
+	/* kvm_skip_emulated_instruction() without its single-step (no TF, no guest debug) */
+	kvm_x86_call(skip_emulated_instruction)(vcpu);
 	return 0;
 }
 
@@ -3698,18 +3699,15 @@ static __attribute__((noinline, cold)) void trace_emulate_insn(struct x86_emulat
  * Return: 1 to re-enter the guest, 0 with vcpu->run filled for userspace,
  * or -errno.
  */
-/* x86_emulate_instruction() with kvm->srcu held. */
-static int __x86_emulate_instruction(struct kvm_vcpu *vcpu, u64 cr2_or_gpa, int emulation_type,
-				     void *insn, int insn_len)
+/* __x86_emulate_instruction() but the decode assist's store: fetch, decode, execute. */
+static __attribute__((noinline)) int __x86_emulate_instruction_slow(struct kvm_vcpu *vcpu, u64 cr2_or_gpa,
+								    int emulation_type, void *insn,
+								    int insn_len)
 {
 	struct x86_emulate_ctxt *ctxt = vcpu->arch.emulate_ctxt;
 	bool writeback = true, tf;
 	int r;
 
-	/* The processor's decode assist reported a MOV store: no fetch, no decode. */
-	if (vcpu->arch.emul_store.bytes && (emulation_type & (EMULTYPE_PF | EMULTYPE_NO_DECODE)) == EMULTYPE_PF &&
-	    !kvm_mmio_write_assisted(vcpu, cr2_or_gpa, vcpu->arch.emul_store.bytes, vcpu->arch.emul_store.data))
-		return 0;
 	if (unlikely(!ctxt)) {
 		ctxt = calloc(1, sizeof(*ctxt));
 		if (!ctxt)
@@ -3802,6 +3800,28 @@ out:
 	return r;
 }
 
+/*
+ * x86_emulate_instruction() with kvm->srcu held.  In line, so that
+ * kvm_mmu_page_fault() takes the decode assist's store without a frame of
+ * its own (and without testing the MMIO page twice).
+ */
+static __always_inline int __x86_emulate_instruction(struct kvm_vcpu *vcpu, u64 cr2_or_gpa,
+						     int emulation_type, void *insn, int insn_len)
+{
+	unsigned int bytes = vcpu->arch.emul_store.bytes;
+
+	/*
+	 * The processor's decode assist reported a MOV store: no fetch, no
+	 * decode.  Set only around kvm_mmu_page_fault(), which comes here
+	 * with it only for an MMIO fault on the vCPU's MMIO page
+	 * (vcpu_match_mmio_gpa(), or vcpu_cache_mmio_info() just now).
+	 */
+	if (bytes && (emulation_type & (EMULTYPE_PF | EMULTYPE_NO_DECODE)) == EMULTYPE_PF &&
+	    !kvm_mmio_write_assisted(vcpu, cr2_or_gpa, bytes, vcpu->arch.emul_store.data))
+		return 0;
+	return __x86_emulate_instruction_slow(vcpu, cr2_or_gpa, emulation_type, insn, insn_len);
+}
+
 int x86_emulate_instruction(struct kvm_vcpu *vcpu, u64 cr2_or_gpa, int emulation_type,
 			    void *insn, int insn_len)
 {
@@ -3844,11 +3864,14 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code)
 		if (likely(vcpu_match_mmio_gpa(vcpu, gpa))) {
 			r = __x86_emulate_instruction(vcpu, gpa, EMULTYPE_PF, NULL, 0);
 			srcu_read_unlock(&kvm->srcu, idx);
+			vcpu->arch.emul_store.bytes = 0;	/* consumed (handle_ept_misconfig()) */
 			return r;
 		}
 		srcu_read_unlock(&kvm->srcu, idx);
 	}
-	return kvm_mmu_page_fault_slow(vcpu, gpa, error_code);
+	r = kvm_mmu_page_fault_slow(vcpu, gpa, error_code);
+	vcpu->arch.emul_store.bytes = 0;
+	return r;
 }
 
 static int kvm_mmu_page_fault_slow(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code)
@@ -3900,8 +3923,12 @@ static int kvm_mmu_page_fault_slow(struct kvm_vcpu *vcpu, u64 gpa, u32 error_cod
 	}
 	if (r < 0)
 		return r;
-	if (r == RET_PF_EMULATE)
+	if (r == RET_PF_EMULATE) {
+		/* the decode assist's store only for MMIO without a slot (__x86_emulate_instruction()) */
+		if (fault.slot)
+			vcpu->arch.emul_store.bytes = 0;
 		return x86_emulate_instruction(vcpu, gpa, EMULTYPE_PF, NULL, 0);
+	}
 	return 1;
 }
 
