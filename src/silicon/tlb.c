@@ -241,7 +241,8 @@ enum { MMIO_MISS, MMIO_HIT, MMIO_DONE };
  * the EPT misconfiguration exit, which returns only for a store (@store)
  * the host completed in place (MMIO_DONE: vmx_ept_misconfig_exit()).
  */
-static __always_inline int mmio_cached(struct cpu *c, u64 lin, int kind, u64 *gpa, bool store)
+static __always_inline int mmio_cached(struct cpu *c, u64 lin, int kind, u64 *gpa, bool store,
+				       int size)
 {
 	struct tlb_entry *e;
 
@@ -262,6 +263,8 @@ static __always_inline int mmio_cached(struct cpu *c, u64 lin, int kind, u64 *gp
 			e->tag = 1;	/* no longer misconfigured: walk again */
 			return MMIO_MISS;
 		}
+		if (!store)	/* the load of a MOV may be reported (no return) */
+			vmx_ept_misconfig_exit_load(c, (e->gpa & ~(u64)0xfff) | (lin & 0xfff), size);
 		vmx_ept_misconfig_exit(c, (e->gpa & ~(u64)0xfff) | (lin & 0xfff), store);
 		return MMIO_DONE;
 	}
@@ -324,7 +327,7 @@ u64 mem_read_slow(struct cpu *c, u64 lin, int size, int kind)
 		}
 		return v;
 	}
-	if (mmio_cached(c, lin, kind, &x.gpa, false) == MMIO_HIT)	/* no MMIO_DONE: not a store */
+	if (mmio_cached(c, lin, kind, &x.gpa, false, size) == MMIO_HIT)	/* no MMIO_DONE: not a store */
 		return mmio_read(c, x.gpa, size);
 	translate(c, lin, kind, &x);
 	if (x.host)
@@ -393,7 +396,7 @@ static void mem_write_slow_full(struct cpu *c, u64 lin, int size, u64 val, int k
 		}
 		return;
 	}
-	switch (mmio_cached(c, lin, kind, &x.gpa, true)) {
+	switch (mmio_cached(c, lin, kind, &x.gpa, true, size)) {
 	case MMIO_HIT:
 		mmio_write(c, x.gpa, size, val);
 		return;

@@ -57,8 +57,42 @@ static __always_inline bool insn_is_mov_store(const struct block *b, const struc
 	return false;
 }
 
+/*
+ * @i, a load of @size bytes from memory: the VMX_EPT_MISCONFIG_LOAD
+ * information if it is a MOV, MOVZX or MOVSX into a general register (its
+ * one read and the register write are all it does), else 0.
+ */
+static u32 insn_load_info(const struct insn *i, int size)
+{
+	u32 info, reg;
+	int dsz;
+
+	if (!(i->flags & IF_MEM))
+		return 0;
+	if (i->map == 0 && (i->op == 0x8a || i->op == 0x8b)) {
+		dsz = i->osz;
+		if ((1 << dsz) != size)
+			return 0;
+		info = 0;
+	} else if (i->map == 1 && (i->op == 0xb6 || i->op == 0xb7 || i->op == 0xbe || i->op == 0xbf)) {
+		if (size != ((i->op & 1) ? 2 : 1) || i->osz == SZ8)
+			return 0;
+		dsz = i->osz;
+		info = i->op >= 0xbe ? VMX_EPT_MISCONFIG_LOAD_SX : 0;
+	} else {
+		return 0;
+	}
+	reg = i->reg;
+	if (dsz == SZ8) {	/* regb: the byte offset in the GPR array (AH-BH: 8 * (r - 4) + 1) */
+		reg = i->regb >> 3;
+		if (i->regb & 1)
+			info |= VMX_EPT_MISCONFIG_LOAD_HIGH;
+	}
+	return info | VMX_EPT_MISCONFIG_LOAD | (u32)size | reg << 4 | (u32)dsz << 9;
+}
+
 static __always_inline bool __vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store,
-						     int store_size, u64 store_val)
+						     int store_size, u64 store_val, int load_size)
 {
 	struct vmx_cpu *v = c->vmx;
 	const struct block *b = c->cur_block;
@@ -89,6 +123,8 @@ static __always_inline bool __vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, boo
 	if (store_size && mov_store) {
 		qual = store_val;
 		info = VMX_EPT_MISCONFIG_STORE | (u32)store_size;
+	} else if (load_size && i && b->cached) {
+		info = insn_load_info(i, load_size);
 	}
 	/*
 	 * STEP 1 (28.2) at once, as an instruction exit's
@@ -127,10 +163,16 @@ static __always_inline bool __vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, boo
 
 bool vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store)
 {
-	return __vmx_ept_misconfig_exit(c, gpa, store, 0, 0);
+	return __vmx_ept_misconfig_exit(c, gpa, store, 0, 0, 0);
 }
 
 bool vmx_ept_misconfig_exit_store(struct cpu *c, u64 gpa, int size, u64 val)
 {
-	return __vmx_ept_misconfig_exit(c, gpa, true, size, val);
+	return __vmx_ept_misconfig_exit(c, gpa, true, size, val, 0);
+}
+
+void vmx_ept_misconfig_exit_load(struct cpu *c, u64 gpa, int size)
+{
+	__vmx_ept_misconfig_exit(c, gpa, false, 0, 0, size);
+	__builtin_unreachable();	/* not a store: the exit unwinds */
 }

@@ -3329,6 +3329,58 @@ static __always_inline int kvm_mmio_write_assisted(struct kvm_vcpu *vcpu, u64 gp
 	return 0;
 }
 
+/**
+ * kvm_mmio_read_assisted() - x86_emulate_instruction() for a load from
+ * MMIO into a general register (MOV, MOVZX, MOVSX) that the processor's
+ * decode assist reported with the EPT misconfiguration: @info is its
+ * VMX_EPT_MISCONFIG_LOAD information (vmx_api.h: access size, destination
+ * register, its size, sign extension), @gpa the address, which
+ * kvm_mmu_page_fault() found to be MMIO
+ *
+ * What emulating the instruction would do, without fetching or decoding
+ * it: the read goes to userspace as its one fragment (nothing on the MMIO
+ * bus could take it), and the instruction waits for the data
+ * (complete_emulated_mmio(), which then writes the register and moves RIP
+ * past the instruction: kvm_complete_mmio_load()).  Taken where
+ * kvm_mmio_write_assisted() is, and not for RSP (which the VMCS holds
+ * until something reads it: the emulator's way).  Caller holds kvm->srcu,
+ * and @gpa is in the vCPU's MMIO page.
+ *
+ * Return: 0 with KVM_EXIT_MMIO set up; 1 if not taken (nothing done:
+ * emulate the instruction).
+ */
+static __attribute__((noinline)) int kvm_mmio_read_assisted(struct kvm_vcpu *vcpu, u64 gpa, u32 info)
+{
+	struct x86_emulate_ctxt *ctxt = vcpu->arch.emulate_ctxt;
+	struct kvm_mmio_fragment *frag;
+	struct kvm_run *run = vcpu->run;
+	unsigned int bytes = info & 0xf;
+
+	if (unlikely(!ctxt) || (vcpu->arch.rflags & X86_EFLAGS_TF) || vcpu->arch.guest_debug ||
+	    !mmio_bus_empty(vcpu) || kvm_trace_on(TRACE_KVM_EMULATE_INSN) ||
+	    VMX_EPT_MISCONFIG_LOAD_REG(info) == VCPU_REGS_RSP || bytes > 8 || !bytes)
+		return 1;
+	if (kvm_trace_on(TRACE_KVM_MMIO))
+		trace_mmio_access(KVM_TRACE_MMIO_READ_UNSATISFIED, bytes, gpa, NULL);
+	frag = &ctxt->mmio_fragments[0];
+	frag->gpa = gpa;
+	frag->data = ctxt->mmio_write_data;
+	frag->len = bytes;
+	ctxt->mmio_nr_fragments = 1;
+	ctxt->mmio_cur_fragment = 0;
+	ctxt->mmio_needed = 1;
+	ctxt->mmio_is_write = false;
+	ctxt->mmio_load_assist = info;
+	ctxt->eip = vcpu->arch.regs[VCPU_REGS_RIP];	/* where the load retires (kvm_complete_mmio_load()) */
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = gpa;
+	run->mmio.len = bytes;
+	run->mmio.is_write = false;
+	vcpu->arch.cui_linear_rip_saved = false;
+	vcpu->arch.complete_userspace_io = complete_emulated_mmio;
+	return 0;
+}
+
 /*
  * emulator_pio_in_out(): @count elements, to the in-kernel devices or, if
  * the first is not theirs, to userspace as one KVM_EXIT_IO with @count.
@@ -3633,12 +3685,60 @@ static int complete_emulated_mmio(struct kvm_vcpu *vcpu)
 	return complete_emulated_mmio_slow(vcpu);
 }
 
+/*
+ * The load kvm_mmio_read_assisted() sent to userspace retires with the
+ * data: its register written as the instruction writes it (8 and 16 bits
+ * keep the rest, 32 bits clear bits 63:32; MOVZX/MOVSX extend), RIP past
+ * it (kvm_skip_emulated_instruction(): the interrupt shadow ends, TF
+ * traps).  Where the exit left it: if userspace moved RIP meanwhile, the
+ * load still retires at its own RIP, as KVM's emulator writes back the
+ * RIP of the instruction it completes (ctxt->eip) over userspace's.
+ */
+static int kvm_complete_mmio_load(struct kvm_vcpu *vcpu)
+{
+	struct x86_emulate_ctxt *ctxt = vcpu->arch.emulate_ctxt;
+	u32 info = ctxt->mmio_load_assist;
+	unsigned int bytes = info & 0xf;
+	u64 v = 0, *reg = &vcpu->arch.regs[VMX_EPT_MISCONFIG_LOAD_REG(info)];
+
+	ctxt->mmio_load_assist = 0;
+	ctxt->mmio_cur_fragment = 1;
+	ctxt->mmio_needed = 0;
+	vcpu->arch.regs[VCPU_REGS_RIP] = ctxt->eip;
+	memcpy(&v, vcpu->run->mmio.data, bytes);
+	if (kvm_trace_on(TRACE_KVM_MMIO))
+		trace_mmio_access(KVM_TRACE_MMIO_READ, bytes, ctxt->mmio_fragments[0].gpa, &v);
+	if ((info & VMX_EPT_MISCONFIG_LOAD_SX) && bytes < 8)
+		v = (u64)((s64)(v << (64 - 8 * bytes)) >> (64 - 8 * bytes));
+	switch (VMX_EPT_MISCONFIG_LOAD_DSIZE(info)) {
+	case 1:
+		if (info & VMX_EPT_MISCONFIG_LOAD_HIGH)
+			*reg = (*reg & ~0xff00ull) | (v & 0xff) << 8;
+		else
+			*reg = (*reg & ~0xffull) | (v & 0xff);
+		break;
+	case 2:
+		*reg = (*reg & ~0xffffull) | (v & 0xffff);
+		break;
+	case 4:
+		*reg = (u32)v;
+		break;
+	default:
+		*reg = v;
+		break;
+	}
+	return kvm_skip_emulated_instruction(vcpu);
+}
+
 static int complete_emulated_mmio_slow(struct kvm_vcpu *vcpu)
 {
 	struct x86_emulate_ctxt *ctxt = vcpu->arch.emulate_ctxt;
 	struct kvm_run *run = vcpu->run;
 	struct kvm_mmio_fragment *frag;
 	unsigned int len;
+
+	if (ctxt->mmio_load_assist)
+		return kvm_complete_mmio_load(vcpu);
 
 	/* Complete previous fragment */
 	frag = &ctxt->mmio_fragments[ctxt->mmio_cur_fragment];
@@ -3717,6 +3817,7 @@ static __attribute__((noinline)) int __x86_emulate_instruction_slow(struct kvm_v
 		vcpu->arch.emulate_ctxt = ctxt;
 	}
 	init_emulate_ctxt(vcpu);
+	ctxt->mmio_load_assist = 0;	/* no longer in flight, if it was (nothing completed it) */
 	/*
 	 * Before the decode: x86_decode_insn() executes the instruction too
 	 * (but a string instruction), and its accesses read these.
@@ -3816,9 +3917,14 @@ static __always_inline int __x86_emulate_instruction(struct kvm_vcpu *vcpu, u64 
 	 * with it only for an MMIO fault on the vCPU's MMIO page
 	 * (vcpu_match_mmio_gpa(), or vcpu_cache_mmio_info() just now).
 	 */
-	if (bytes && (emulation_type & (EMULTYPE_PF | EMULTYPE_NO_DECODE)) == EMULTYPE_PF &&
-	    !kvm_mmio_write_assisted(vcpu, cr2_or_gpa, bytes, vcpu->arch.emul_store.data))
-		return 0;
+	if (bytes && (emulation_type & (EMULTYPE_PF | EMULTYPE_NO_DECODE)) == EMULTYPE_PF) {
+		if (likely(!(bytes & VMX_EPT_MISCONFIG_LOAD))) {
+			if (!kvm_mmio_write_assisted(vcpu, cr2_or_gpa, bytes, vcpu->arch.emul_store.data))
+				return 0;
+		} else if (!kvm_mmio_read_assisted(vcpu, cr2_or_gpa, bytes)) {
+			return 0;	/* a load (handle_ept_misconfig() gives its information) */
+		}
+	}
 	return __x86_emulate_instruction_slow(vcpu, cr2_or_gpa, emulation_type, insn, insn_len);
 }
 

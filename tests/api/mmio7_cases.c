@@ -12,6 +12,9 @@
 
 GUEST_DECL(g_mmio_store_then_slot);
 GUEST_DECL(g_mmio_store_then_read);
+GUEST_DECL(g_mmio_load_forms);
+GUEST_DECL(g_mmio_load_moved);
+extern const unsigned char g_mmio_load_moved_alt[];
 
 #define MMIO_GPA 0xd0000000ull
 
@@ -119,5 +122,147 @@ KVM_CASE(mmio_store_debug_then_read)
 	expect_mmio(t, &g, MMIO_GPA + 4, 4, false, 0);
 	memcpy(g.run->mmio.data, "\x78\x56\x34\x12", 4);
 	expect_out(t, &g, 0x11, 0x12345678);
+	tg_destroy(&g);
+}
+
+/*
+ * Loads from MMIO of every form (g_mmio_load_forms; on userkvm all but the
+ * first two and the last reach KVM with the processor's decode assist, and
+ * complete_emulated_mmio() writes the register): each exit is a read of
+ * the load's size, and after the data 0x8182838485868788 (its low bytes)
+ * the destination holds what the instruction makes of it: 8 and 16 bits
+ * keep the rest of the register (AH-BH: bits 15:8), 32 bits clear bits
+ * 63:32, MOVZX/MOVSX extend to the destination's size.  Fails if a
+ * register got another value, or another register was written.
+ */
+KVM_CASE(mmio_load_forms)
+{
+	static const struct { unsigned int len, reg; u64 want; } step[] = {
+		{ 4, 0, 0x85868788 }, { 4, 0, 0x85868788 },
+		{ 1, 1, 0x1111111111111188ull },	/* movb -> %cl */
+		{ 1, 2, 0x1111111111118811ull },	/* movb -> %dh */
+		{ 2, 6, 0x1111111111118788ull },	/* movw -> %si */
+		{ 8, 9, 0x8182838485868788ull },	/* movq -> %r9 */
+		{ 1, 10, 0x88 },			/* movzbl -> %r10d */
+		{ 1, 11, 0xffffffffffffff88ull },	/* movsbq -> %r11 */
+		{ 2, 12, 0xffff8788 },			/* movswl -> %r12d */
+		{ 1, 13, 0x111111111111ff88ull },	/* movsbw -> %r13w */
+		{ 2, 14, 0x8788 },			/* movzwq -> %r14 */
+		{ 1, 7, 0x1111111111111188ull },	/* movb -> %dil */
+		{ 4, 4, 0x85868788 },			/* movl -> %esp */
+	};
+	static const u64 data = 0x8182838485868788ull;
+	u64 before[16] = { 0 };
+	struct tguest g;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	tg_load_at(&g, CODE, g_mmio_load_forms, g_mmio_load_forms_end);
+	tg_set_mode(t, &g, g.vcpu, TG_LONG);
+	map_d0000000(&g);
+	for (size_t k = 0; k < sizeof(step) / sizeof(step[0]); k++) {
+		struct kvm_regs r;
+		u64 now[16];
+
+		expect_mmio(t, &g, MMIO_GPA, step[k].len, false, 0);
+		memcpy(g.run->mmio.data, &data, 8);
+		expect_out(t, &g, 0x10, 0x88);
+		if (IOC(t, g.vcpu, KVM_GET_REGS, &r) < 0)
+			break;
+		memcpy(now, &r, sizeof(now));	/* rax, rbx, rcx, rdx, rsi, rdi, rsp, rbp, r8-r15 */
+		{
+			static const int kvm_regs_index[16] = { 0, 2, 3, 1, 6, 7, 4, 5,
+								8, 9, 10, 11, 12, 13, 14, 15 };
+			u64 got[16];
+
+			for (int n = 0; n < 16; n++)
+				got[n] = now[kvm_regs_index[n]];
+			CHECK(got[step[k].reg] == step[k].want, "step %zu: register %u is %#llx, want %#llx",
+			      k, step[k].reg, (unsigned long long)got[step[k].reg],
+			      (unsigned long long)step[k].want);
+			if (k > 0)
+				for (int n = 0; n < 16; n++)
+					CHECK(n == (int)step[k].reg || got[n] == before[n],
+					      "step %zu: register %d changed (%#llx -> %#llx)", k, n,
+					      (unsigned long long)before[n], (unsigned long long)got[n]);
+			memcpy(before, got, sizeof(got));
+		}
+	}
+	tg_destroy(&g);
+}
+
+/* Run g_mmio_load_moved to its third load's exit (on userkvm, reported). */
+static int load_moved_start(struct tctx *t, struct tguest *g)
+{
+	static const u32 data[2] = { 0x1234, 0x5678 };
+
+	if (tg_create(t, g) < 0)
+		return -1;
+	tg_load_at(g, CODE, g_mmio_load_moved, g_mmio_load_moved_end);
+	tg_set_mode(t, g, g->vcpu, TG_LONG);
+	map_d0000000(g);
+	for (int k = 0; k < 2; k++) {
+		expect_mmio(t, g, MMIO_GPA, 4, false, 0);
+		memcpy(g->run->mmio.data, &data[k], 4);
+		expect_out(t, g, 0x10, data[k]);
+	}
+	expect_mmio(t, g, MMIO_GPA, 4, false, 0);
+	memcpy(g->run->mmio.data, "\x21\x43\x65\x87", 4);
+	return 0;
+}
+
+/*
+ * KVM_RUN with immediate_exit after a load's MMIO exit completes the load
+ * (the register has the data, RIP is past it) and returns EINTR without
+ * running the guest; then the guest goes on.  Fails if the completion
+ * were left for later, or made twice.
+ */
+KVM_CASE(mmio_load_immediate_exit)
+{
+	struct kvm_regs r;
+	struct tguest g;
+
+	if (load_moved_start(t, &g) < 0)
+		return;
+	g.run->immediate_exit = 1;
+	CHECK_ERR(t, IOC(t, g.vcpu, KVM_RUN, 0), EINTR);
+	g.run->immediate_exit = 0;
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
+	CHECK(r.rcx == 0x87654321, "rcx %#llx after the completion", (unsigned long long)r.rcx);
+	t_printf(t, "rip after the completion: CODE + %#llx", (unsigned long long)(r.rip - CODE));
+	expect_out(t, &g, 0x10, 0x87654321);
+	tg_destroy(&g);
+}
+
+/*
+ * KVM_SET_REGS moves RIP between a load's MMIO exit and its completion:
+ * as in VMX KVM, whose emulator writes back the RIP of the instruction it
+ * completes over userspace's, the load retires where it was (%ecx has the
+ * data) and the guest goes on after it (OUT to port 0x10, not 0x11).
+ * Fails if the completion were dropped or made at the new RIP.  This
+ * host's KVM (PVM) goes on after the load too, but leaves %ecx as it was.
+ */
+KVM_CASE(mmio_load_rip_moved)
+{
+	struct kvm_regs r;
+	struct tguest g;
+
+	if (load_moved_start(t, &g) < 0)
+		return;
+	if (IOC(t, g.vcpu, KVM_GET_REGS, &r) < 0)
+		goto out;
+	r.rip = CODE + (u64)(g_mmio_load_moved_alt - g_mmio_load_moved);
+	if (IOC(t, g.vcpu, KVM_SET_REGS, &r) < 0)
+		goto out;
+	if (IOC(t, g.vcpu, KVM_RUN, 0) < 0)
+		goto out;
+	t_differs(t, "PVM: %ecx keeps its old value");
+	tg_exit(t, g.run);
+	CHECK(g.run->exit_reason == KVM_EXIT_IO && g.run->io.port == 0x10,
+	      "exit %s port %#x, want OUT to port 0x10", tg_exit_name(g.run->exit_reason),
+	      g.run->exit_reason == KVM_EXIT_IO ? g.run->io.port : 0);
+	CHECK_SOFT(t, ig_out_value(g.run) == 0x87654321, "OUT of %#x, want 0x87654321",
+		   ig_out_value(g.run));
+out:
 	tg_destroy(&g);
 }

@@ -55,4 +55,78 @@ GUEST(g_mmio_store_then_read)
 	jmp .
 END(g_mmio_store_then_read)
 
+/*
+ * Loads from 0xd0000000 (MMIO) of every form the processor reports, each
+ * followed by OUT to port 0x10 (the host looks at the registers there):
+ * two 32-bit loads into %eax (the first installs the MMIO entry, the
+ * second finds it), then movb to %cl and %dh, movw to %si, movq to %r9,
+ * movzbl to %r10d, movsbq to %r11, movswl to %r12d, movsbw to %r13w,
+ * movzwq to %r14, movb to %dil, movl to %esp (not reported: RSP).  The
+ * destinations hold 0x1111111111111111 before.
+ */
+GUEST(g_mmio_load_forms)
+	mov $0xd0000000, %ebx
+	movabs $0x1111111111111111, %rcx
+	mov %rcx, %rdx
+	mov %rcx, %rsi
+	mov %rcx, %rdi
+	mov %rcx, %r9
+	mov %rcx, %r10
+	mov %rcx, %r11
+	mov %rcx, %r12
+	mov %rcx, %r13
+	mov %rcx, %r14
+	movl (%rbx), %eax
+	out %al, $0x10
+	movl (%rbx), %eax
+	out %al, $0x10
+	movb (%rbx), %cl
+	out %al, $0x10
+	movb (%rbx), %dh
+	out %al, $0x10
+	movw (%rbx), %si
+	out %al, $0x10
+	movq (%rbx), %r9
+	out %al, $0x10
+	movzbl (%rbx), %r10d
+	out %al, $0x10
+	movsbq (%rbx), %r11
+	out %al, $0x10
+	movswl (%rbx), %r12d
+	out %al, $0x10
+	movsbw (%rbx), %r13w
+	out %al, $0x10
+	movzwq (%rbx), %r14
+	out %al, $0x10
+	movb (%rbx), %dil
+	out %al, $0x10
+	movl (%rbx), %esp
+	out %al, $0x10
+	jmp .
+END(g_mmio_load_forms)
+
+/*
+ * Three 32-bit loads from 0xd0000000 into %ecx, at one RIP (the third is
+ * reported on userkvm), OUT of %ecx to port 0x10 after each; then at
+ * g_mmio_load_moved_alt (where the host may move RIP), OUT of %ecx to
+ * port 0x11.
+ */
+GUEST(g_mmio_load_moved)
+	mov $0xd0000000, %ebx
+	xor %edx, %edx
+	mov $0x55, %ecx
+1:	movl (%rbx), %ecx
+	mov %ecx, %eax
+	out %eax, $0x10
+	inc %edx
+	cmp $3, %edx
+	jne 1b
+	jmp .
+	.globl g_mmio_load_moved_alt
+g_mmio_load_moved_alt:
+	mov %ecx, %eax
+	out %eax, $0x11
+	jmp .
+END(g_mmio_load_moved)
+
 	.section .note.GNU-stack, "", @progbits

@@ -1421,6 +1421,10 @@ static int handle_ept_misconfig(struct kvm_vcpu *vcpu)
 	if (info & VMX_EPT_MISCONFIG_STORE) {
 		vcpu->arch.emul_store.bytes = VMX_EPT_MISCONFIG_STORE_SIZE(info);
 		vcpu->arch.emul_store.data = vmx_get_exit_qual(vcpu);
+	} else if (info & VMX_EPT_MISCONFIG_LOAD) {
+		/* a load: its VMX_EPT_MISCONFIG_LOAD information as it is (x86.c: kvm_mmio_read_assisted()) */
+		vcpu->arch.emul_store.bytes = info;
+		vcpu->arch.emul_store.data = 0;
 	}
 	return kvm_mmu_page_fault(vcpu, gpa, PFERR_RSVD_MASK);
 }
