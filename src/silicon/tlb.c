@@ -349,17 +349,20 @@ static __attribute__((noinline)) void mem_write_slow_full(struct cpu *c, u64 lin
  */
 void mem_write_slow(struct cpu *c, u64 lin, int size, u64 val, int kind)
 {
-	const struct tlb_entry *e = mmio_slot(c, lin, kind);
-
 	if (likely(kind == ACC_W && c->vmx_nonroot && !c->emul && !(c->dbg_data | c->ac_check) &&
-		   (lin & 0xfff) + size <= 4096 && e->tag == (lin & ~(u64)0xfff) &&
-		   (e->gpa & MMIO_TLB_MISCONFIG))) {
-		u64 v = __atomic_load_n((const u64 *)e->addend, __ATOMIC_ACQUIRE);
+		   (lin & 0xfff) + size <= 4096)) {
+		/* mmio_slot() of a data write */
+		const struct tlb_entry *e = &c->mmio_tlb[c->tlb_user][1][(lin >> PAGE_SHIFT) & 15];
+		u64 gpa = e->gpa;
 
-		/* writable without readable: KVM's MMIO entry (ept_entry_misconfigured()'s first test) */
-		if ((v & (VMX_EPT_READABLE_MASK | VMX_EPT_WRITABLE_MASK)) == VMX_EPT_WRITABLE_MASK) {
-			vmx_ept_misconfig_exit_store(c, (e->gpa & ~(u64)0xfff) | (lin & 0xfff), size, val);
-			return;
+		if (likely(e->tag == (lin & ~(u64)0xfff) && (gpa & MMIO_TLB_MISCONFIG))) {
+			u64 v = __atomic_load_n((const u64 *)e->addend, __ATOMIC_ACQUIRE);
+
+			/* writable without readable: KVM's MMIO entry (ept_entry_misconfigured()'s first test) */
+			if ((v & (VMX_EPT_READABLE_MASK | VMX_EPT_WRITABLE_MASK)) == VMX_EPT_WRITABLE_MASK) {
+				vmx_ept_misconfig_exit_store(c, (gpa & ~(u64)0xfff) | (lin & 0xfff), size, val);
+				return;
+			}
 		}
 	}
 	mem_write_slow_full(c, lin, size, val, kind);

@@ -3298,8 +3298,8 @@ static int complete_emulated_mmio(struct kvm_vcpu *vcpu);
  * What emulating that instruction would do, without fetching or decoding
  * it (as KVM's emulator takes SVM's decode-assist bytes instead of
  * fetching, and as kvm_sev_es_mmio_write() completes a write whose data
- * an SEV-ES guest gave): the write goes to userspace as its one fragment
- * (nothing on the MMIO bus could take it: emulator_write_is_user_mmio()),
+ * an SEV-ES guest gave): the write goes to userspace, all of it in the
+ * KVM_EXIT_MMIO (nothing on the MMIO bus could take it: mmio_bus_empty()),
  * RIP moves past the instruction and an interrupt shadow it ran in is
  * over (kvm_skip_emulated_instruction(), with the length the exit gives),
  * no single-step trap (the emulator raises none when the instruction
@@ -3318,11 +3318,25 @@ static __always_inline int kvm_mmio_write_assisted(struct kvm_vcpu *vcpu, u64 gp
 						   unsigned int bytes, u64 data)
 {
 	struct x86_emulate_ctxt *ctxt = vcpu->arch.emulate_ctxt;
+	struct kvm_run *run = vcpu->run;
 
 	if (unlikely(!ctxt) || (vcpu->arch.rflags & X86_EFLAGS_TF) || vcpu->arch.guest_debug ||
 	    !mmio_bus_empty(vcpu) || kvm_trace_on(TRACE_KVM_EMULATE_INSN))
 		return 1;
-	emulator_write_user_mmio(ctxt, vcpu->run, gpa, &data, bytes);
+	/*
+	 * emulator_write_user_mmio() but the fragment: a write's only
+	 * fragment, once userspace has it, leaves nothing to complete
+	 * (complete_emulated_mmio() clears mmio_needed and returns 1), so
+	 * none is kept; mmio_needed 0 makes the completion return at once.
+	 */
+	if (kvm_trace_on(TRACE_KVM_MMIO))
+		trace_mmio_access(KVM_TRACE_MMIO_WRITE, bytes, gpa, &data);
+	ctxt->mmio_needed = 0;
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = gpa;
+	run->mmio.len = bytes;
+	run->mmio.is_write = true;
+	mmio_copy(run->mmio.data, &data, bytes);
 	vcpu->arch.complete_userspace_io = complete_emulated_mmio;
 	/* kvm_skip_emulated_instruction() without its single-step (no TF, no guest debug) */
 	kvm_x86_call(skip_emulated_instruction)(vcpu);
