@@ -303,7 +303,35 @@ void *mem_ptr_slow(struct cpu *c, u64 lin, int size, int kind)
 	return x.host;
 }
 
+static __attribute__((noinline)) u64 mem_read_slow_full(struct cpu *c, u64 lin, int size, int kind);
+
+/*
+ * A driver's load in VMX non-root operation from an MMIO page it read
+ * before: as mem_write_slow() for a store, the hit in the MMIO TLB whose
+ * EPT entry is still KVM's MMIO entry found first, and the exit (which
+ * may report the load: vmx_ept_misconfig_exit_load()) at once.  Anything
+ * else goes the full way, which finds the same.
+ */
 u64 mem_read_slow(struct cpu *c, u64 lin, int size, int kind)
+{
+	if (likely(kind == ACC_R && c->vmx_nonroot && !c->emul && !(c->dbg_data | c->ac_check) &&
+		   (lin & 0xfff) + size <= 4096)) {
+		/* mmio_slot() of a data read */
+		const struct tlb_entry *e = &c->mmio_tlb[c->tlb_user][0][(lin >> PAGE_SHIFT) & 15];
+		u64 gpa = e->gpa;
+
+		if (likely(e->tag == (lin & ~(u64)0xfff) && (gpa & MMIO_TLB_MISCONFIG))) {
+			u64 v = __atomic_load_n((const u64 *)e->addend, __ATOMIC_ACQUIRE);
+
+			/* writable without readable: KVM's MMIO entry (ept_entry_misconfigured()'s first test) */
+			if ((v & (VMX_EPT_READABLE_MASK | VMX_EPT_WRITABLE_MASK)) == VMX_EPT_WRITABLE_MASK)
+				vmx_ept_misconfig_exit_load(c, (gpa & ~(u64)0xfff) | (lin & 0xfff), size);
+		}
+	}
+	return mem_read_slow_full(c, lin, size, kind);
+}
+
+static u64 mem_read_slow_full(struct cpu *c, u64 lin, int size, int kind)
 {
 	struct xl x, x2;
 	u64 v = 0;
