@@ -232,14 +232,15 @@ static __always_inline void ac_check(struct cpu *c, u64 lin, int size, int kind)
 		cpu_fault(c, EXC_AC, 0);
 }
 
-/* mmio_cached(): not in the MMIO TLB; the guest-physical address; the store is done */
+/* mmio_cached(): not in the MMIO TLB; the guest-physical address; the store (or load) is done */
 enum { MMIO_MISS, MMIO_HIT, MMIO_DONE };
 
 /*
  * A hit in the MMIO TLB for a data access within one page: in root
  * operation the guest-physical address (MMIO_HIT), in non-root operation
  * the EPT misconfiguration exit, which returns only for a store (@store)
- * the host completed in place (MMIO_DONE: vmx_ept_misconfig_exit()).
+ * or a load the host completed in place (MMIO_DONE: vmx_ept_misconfig_exit(),
+ * vmx_ept_misconfig_exit_load(); a load's value in *@gpa).
  */
 static __always_inline int mmio_cached(struct cpu *c, u64 lin, int kind, u64 *gpa, bool store,
 				       int size)
@@ -263,8 +264,10 @@ static __always_inline int mmio_cached(struct cpu *c, u64 lin, int kind, u64 *gp
 			e->tag = 1;	/* no longer misconfigured: walk again */
 			return MMIO_MISS;
 		}
-		if (!store)	/* the load of a MOV may be reported (no return) */
-			vmx_ept_misconfig_exit_load(c, (e->gpa & ~(u64)0xfff) | (lin & 0xfff), size);
+		if (!store) {	/* the load of a MOV may be reported and done (*gpa: its value) */
+			if (vmx_ept_misconfig_exit_load(c, (e->gpa & ~(u64)0xfff) | (lin & 0xfff), size, gpa))
+				return MMIO_DONE;
+		}
 		vmx_ept_misconfig_exit(c, (e->gpa & ~(u64)0xfff) | (lin & 0xfff), store);
 		return MMIO_DONE;
 	}
@@ -324,8 +327,9 @@ u64 mem_read_slow(struct cpu *c, u64 lin, int size, int kind)
 			u64 v = __atomic_load_n((const u64 *)e->addend, __ATOMIC_ACQUIRE);
 
 			/* writable without readable: KVM's MMIO entry (ept_entry_misconfigured()'s first test) */
-			if ((v & (VMX_EPT_READABLE_MASK | VMX_EPT_WRITABLE_MASK)) == VMX_EPT_WRITABLE_MASK)
-				vmx_ept_misconfig_exit_load(c, (gpa & ~(u64)0xfff) | (lin & 0xfff), size);
+			if ((v & (VMX_EPT_READABLE_MASK | VMX_EPT_WRITABLE_MASK)) == VMX_EPT_WRITABLE_MASK &&
+			    vmx_ept_misconfig_exit_load(c, (gpa & ~(u64)0xfff) | (lin & 0xfff), size, &v))
+				return v;	/* done by the host (an exit taken in place) */
 		}
 	}
 	return mem_read_slow_full(c, lin, size, kind);
@@ -355,8 +359,12 @@ static u64 mem_read_slow_full(struct cpu *c, u64 lin, int size, int kind)
 		}
 		return v;
 	}
-	if (mmio_cached(c, lin, kind, &x.gpa, false, size) == MMIO_HIT)	/* no MMIO_DONE: not a store */
+	switch (mmio_cached(c, lin, kind, &x.gpa, false, size)) {
+	case MMIO_HIT:
 		return mmio_read(c, x.gpa, size);
+	case MMIO_DONE:
+		return x.gpa;	/* a load the host did (VMX non-root operation): its value */
+	}
 	translate(c, lin, kind, &x);
 	if (x.host)
 		return ld(x.host, size);

@@ -91,8 +91,24 @@ static u32 insn_load_info(const struct insn *i, int size)
 	return info | VMX_EPT_MISCONFIG_LOAD | (u32)size | reg << 4 | (u32)dsz << 9;
 }
 
+/*
+ * What the load of a MOV, MOVZX or MOVSX (@info: insn_load_info()) read
+ * for the register it wrote: the handler that goes on after the exit
+ * (taken in place) writes the register with it again, unchanged.
+ */
+static u64 load_value(const struct cpu *c, u32 info)
+{
+	u64 v = c->s.gpr[VMX_EPT_MISCONFIG_LOAD_REG(info)];
+	unsigned int bytes = info & 0xf;
+
+	if (info & VMX_EPT_MISCONFIG_LOAD_HIGH)
+		v >>= 8;
+	return bytes < 8 ? v & ((1ull << (8 * bytes)) - 1) : v;
+}
+
 static __always_inline bool __vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store,
-						     int store_size, u64 store_val, int load_size)
+						     int store_size, u64 store_val, int load_size,
+						     u64 *load_val)
 {
 	struct vmx_cpu *v = c->vmx;
 	const struct block *b = c->cur_block;
@@ -107,10 +123,10 @@ static __always_inline bool __vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, boo
 	 * search.
 	 */
 	if (likely(b) && (i = &b->insn[b->n - 1], c->blk_base + i->off == c->s.rip)) {
-		mov_store = b->cached && insn_is_mov_store(b, i);
+		mov_store = store && b->cached && insn_is_mov_store(b, i);
 	} else {
 		i = cur_insn(c);
-		mov_store = i && b->cached && insn_is_mov_store(b, i);
+		mov_store = store && i && b->cached && insn_is_mov_store(b, i);
 	}
 
 	c->xlate_ctx = XLATE_NONE;
@@ -143,7 +159,18 @@ static __always_inline bool __vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, boo
 	 * made again.  Any other entry drops the handler and the run starts
 	 * over at the entry's RIP, as after an exit that unwound.
 	 */
-	if (!store || !mov_store || !v->on_core)
+	/*
+	 * So is the load of a MOV, MOVZX or MOVSX the exit reports (not the
+	 * first of a fused pair, whose handler goes on to the second): the
+	 * host completes it (it writes the register and moves RIP past it),
+	 * and the handler writes the register again with what it holds then
+	 * (load_value()).  Parked at the block's end, the handler writes it
+	 * before the host runs, into the core's registers only (the exit
+	 * saved them): the VMRESUME loads them all from the host's array.
+	 */
+	if (!store && info && !(b->fused && i == &b->insn[b->n - 2]))
+		mov_store = true;
+	if (!mov_store || !v->on_core)
 		cpu_exit_now(c, CPU_EXIT_VMEXIT);
 	/*
 	 * In the middle of its block, the handler would suspend the run
@@ -158,21 +185,24 @@ static __always_inline bool __vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, boo
 	if (unlikely(i + 1 != b->insn + b->n) && c->fiber &&
 	    icache_cut_after(c, (struct block *)b, i))
 		cpu_exit_now(c, CPU_EXIT_VMEXIT);
-	return vmx_exit_in_place(c, v, i);
+	if (!vmx_exit_in_place(c, v, i))
+		return false;
+	if (!store)
+		*load_val = load_value(c, info);
+	return true;
 }
 
 bool vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store)
 {
-	return __vmx_ept_misconfig_exit(c, gpa, store, 0, 0, 0);
+	return __vmx_ept_misconfig_exit(c, gpa, store, 0, 0, 0, NULL);
 }
 
 bool vmx_ept_misconfig_exit_store(struct cpu *c, u64 gpa, int size, u64 val)
 {
-	return __vmx_ept_misconfig_exit(c, gpa, true, size, val, 0);
+	return __vmx_ept_misconfig_exit(c, gpa, true, size, val, 0, NULL);
 }
 
-void vmx_ept_misconfig_exit_load(struct cpu *c, u64 gpa, int size)
+bool vmx_ept_misconfig_exit_load(struct cpu *c, u64 gpa, int size, u64 *val)
 {
-	__vmx_ept_misconfig_exit(c, gpa, false, 0, 0, size);
-	__builtin_unreachable();	/* not a store: the exit unwinds */
+	return __vmx_ept_misconfig_exit(c, gpa, false, 0, 0, size, val);
 }

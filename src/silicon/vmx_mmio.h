@@ -34,9 +34,11 @@ bool vmx_ept_misconfig_exit_store(struct cpu *c, u64 gpa, int size, u64 val);
 /*
  * vmx_ept_misconfig_exit() of the data read of @size bytes of an
  * instruction: if the instruction is a MOV, MOVZX or MOVSX into a general
- * register, the exit reports the load (VMX_EPT_MISCONFIG_LOAD, vmx_api.h).
- * No return.
+ * register, the exit reports the load (VMX_EPT_MISCONFIG_LOAD, vmx_api.h)
+ * and may be taken in place, as a MOV store's: then true, the host has
+ * done the instruction, and *@val is the value to give its handler (which
+ * writes the register with it again).  Else no return.
  */
-void vmx_ept_misconfig_exit_load(struct cpu *c, u64 gpa, int size) __attribute__((noreturn));
+bool vmx_ept_misconfig_exit_load(struct cpu *c, u64 gpa, int size, u64 *val);
 
 #endif

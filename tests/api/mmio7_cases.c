@@ -132,8 +132,12 @@ KVM_CASE(mmio_store_debug_then_read)
  * the load's size, and after the data 0x8182838485868788 (its low bytes)
  * the destination holds what the instruction makes of it: 8 and 16 bits
  * keep the rest of the register (AH-BH: bits 15:8), 32 bits clear bits
- * 63:32, MOVZX/MOVSX extend to the destination's size.  Fails if a
- * register got another value, or another register was written.
+ * 63:32, MOVZX/MOVSX extend to the destination's size; before the data
+ * the register is as it was.  One load (movq) runs with guest debugging
+ * enabled (KVM emulates it then).  Fails if a register got another
+ * value, or another register was written, or the destination changed
+ * before the data came (userkvm takes the exit in place: the load's
+ * handler goes on after it).
  */
 KVM_CASE(mmio_load_forms)
 {
@@ -161,10 +165,25 @@ KVM_CASE(mmio_load_forms)
 	tg_set_mode(t, &g, g.vcpu, TG_LONG);
 	map_d0000000(&g);
 	for (size_t k = 0; k < sizeof(step) / sizeof(step[0]); k++) {
+		struct kvm_guest_debug dbg = { .control = k == 5 ? KVM_GUESTDBG_ENABLE : 0 };
 		struct kvm_regs r;
 		u64 now[16];
 
+		/* the movq with guest debugging on: on userkvm, KVM emulates it in full */
+		if (k == 5 || k == 6)
+			CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_GUEST_DEBUG, &dbg));
 		expect_mmio(t, &g, MMIO_GPA, step[k].len, false, 0);
+		/* before the data: the load has not retired, its register is as it was */
+		if (k > 0 && IOC(t, g.vcpu, KVM_GET_REGS, &r) >= 0) {
+			static const int kvm_regs_index[16] = { 0, 2, 3, 1, 6, 7, 4, 5,
+								8, 9, 10, 11, 12, 13, 14, 15 };
+
+			memcpy(now, &r, sizeof(now));
+			CHECK(now[kvm_regs_index[step[k].reg]] == before[step[k].reg],
+			      "step %zu: register %u is %#llx before the data, want %#llx", k, step[k].reg,
+			      (unsigned long long)now[kvm_regs_index[step[k].reg]],
+			      (unsigned long long)before[step[k].reg]);
+		}
 		memcpy(g.run->mmio.data, &data, 8);
 		expect_out(t, &g, 0x10, 0x88);
 		if (IOC(t, g.vcpu, KVM_GET_REGS, &r) < 0)
