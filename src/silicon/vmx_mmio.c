@@ -92,9 +92,9 @@ static u32 insn_load_info(const struct insn *i, int size)
 }
 
 /*
- * What the load of a MOV, MOVZX or MOVSX (@info: insn_load_info()) read
- * for the register it wrote: the handler that goes on after the exit
- * (taken in place) writes the register with it again, unchanged.
+ * What the load of a MOV, MOVZX or MOVSX (@info: insn_load_info()) would
+ * have read to leave its register as it is: the handler of a load whose
+ * exit is parked writes the register with it, before the host runs.
  */
 static u64 load_value(const struct cpu *c, u32 info)
 {
@@ -162,11 +162,11 @@ static __always_inline bool __vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, boo
 	/*
 	 * So is the load of a MOV, MOVZX or MOVSX the exit reports (not the
 	 * first of a fused pair, whose handler goes on to the second): the
-	 * host completes it (it writes the register and moves RIP past it),
-	 * and the handler writes the register again with what it holds then
-	 * (load_value()).  Parked at the block's end, the handler writes it
-	 * before the host runs, into the core's registers only (the exit
-	 * saved them): the VMRESUME loads them all from the host's array.
+	 * host completes it (it writes the register and moves RIP past it).
+	 * Parked at the block's end (below), the handler writes the register
+	 * before the host runs, with the value it has (load_value()), into
+	 * the core's registers only (the exit saved them): the VMRESUME
+	 * loads them all from the host's array.
 	 */
 	if (!store && info && !(b->fused && i == &b->insn[b->n - 2]))
 		mov_store = true;
@@ -185,11 +185,19 @@ static __always_inline bool __vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, boo
 	if (unlikely(i + 1 != b->insn + b->n) && c->fiber &&
 	    icache_cut_after(c, (struct block *)b, i))
 		cpu_exit_now(c, CPU_EXIT_VMEXIT);
-	if (!vmx_exit_in_place(c, v, i))
-		return false;
-	if (!store)
+	/*
+	 * A load only parked (the handler returns before the host runs, with
+	 * the register's value as it is: the write changes nothing), never
+	 * suspended in the handler's frames: else the exit unwinds.
+	 */
+	if (!store) {
+		if (!cpu_exit_prepare_park(c, i))
+			cpu_exit_now(c, CPU_EXIT_VMEXIT);
+		vmx_exit_suspend_begin(v);
 		*load_val = load_value(c, info);
-	return true;
+		return true;
+	}
+	return vmx_exit_in_place(c, v, i);
 }
 
 bool vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store)

@@ -129,4 +129,20 @@ g_mmio_load_moved_alt:
 	jmp .
 END(g_mmio_load_moved)
 
+/*
+ * The I/O APIC's version register (IOREGSEL 1, then IOWIN) read into %eax
+ * four times at one RIP, OUT of it to port 0x10 after each.
+ */
+GUEST(g_mmio_load_ioapic)
+	mov $0xfec00000, %ebx
+	movl $1, (%rbx)
+	mov $4, %ecx
+1:	movl 0x10(%rbx), %eax
+	out %eax, $0x10
+	xor %eax, %eax
+	dec %ecx
+	jnz 1b
+	jmp .
+END(g_mmio_load_ioapic)
+
 	.section .note.GNU-stack, "", @progbits
