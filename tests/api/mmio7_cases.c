@@ -1,15 +1,22 @@
 // SPDX-License-Identifier: MIT
 /*
- * MMIO exits around the processor's decode assist (mmio7_guests.S).  On
- * userkvm, handle_ept_misconfig() hands the MOV store the processor
- * reported (VMX_EPT_MISCONFIG_STORE) to kvm_mmu_page_fault(), which
- * consumes it: these cases check that a store the assist reported never
- * stands for a later access that it is not.
+ * MOV stores and loads to MMIO around the processor's decode assist
+ * (mmio7_guests.S).  On userkvm the processor reports the store of a MOV
+ * (VMX_EPT_MISCONFIG_STORE: size and data) or the load of a MOV, MOVZX or
+ * MOVSX into a register (VMX_EPT_MISCONFIG_LOAD) whose access exited,
+ * handle_ept_misconfig() hands it to kvm_mmu_page_fault(), which consumes
+ * it, and x86_emulate_instruction() takes it without fetch or decode
+ * (kvm_mmio_write_assisted(), kvm_mmio_read_assisted()): the access
+ * reported must be the one of the instruction the guest has at RIP now,
+ * with its operand size and data, never stand for a later access, and a
+ * load must leave its register as the instruction would.
  */
 #include <sys/mman.h>
 
 #include "irqutil.h"
 
+GUEST_DECL(g_mmio_rewrite);
+GUEST_DECL(g_mmio_forms);
 GUEST_DECL(g_mmio_store_then_slot);
 GUEST_DECL(g_mmio_store_then_read);
 GUEST_DECL(g_mmio_load_forms);
@@ -18,6 +25,18 @@ GUEST_DECL(g_mmio_load_ioapic);
 extern const unsigned char g_mmio_load_moved_alt[];
 
 #define MMIO_GPA 0xd0000000ull
+
+/* The VM, the guest [@start, @end) at CODE, vCPU 0 in long mode, MMIO_GPA mapped. */
+static int mmio_guest(struct tctx *t, struct tguest *g, const unsigned char *start,
+		      const unsigned char *end)
+{
+	if (tg_create(t, g) < 0)
+		return -1;
+	tg_load_at(g, CODE, start, end);
+	tg_set_mode(t, g, g->vcpu, TG_LONG);
+	map_d0000000(g);
+	return 0;
+}
 
 /* KVM_RUN: an MMIO access of @len bytes at @gpa; a write of @want if @write. */
 static void expect_mmio(struct tctx *t, struct tguest *g, u64 gpa, u32 len, bool write, u64 want)
@@ -68,11 +87,8 @@ KVM_CASE(mmio_store_then_slot_then_read)
 	CHECK(page != MAP_FAILED, "mmap");
 	if (page == MAP_FAILED)
 		return;
-	if (tg_create(t, &g) < 0)
+	if (mmio_guest(t, &g, g_mmio_store_then_slot, g_mmio_store_then_slot_end) < 0)
 		goto unmap;
-	tg_load_at(&g, CODE, g_mmio_store_then_slot, g_mmio_store_then_slot_end);
-	tg_set_mode(t, &g, g.vcpu, TG_LONG);
-	map_d0000000(&g);
 	expect_mmio(t, &g, MMIO_GPA, 4, true, 0x11);
 	expect_out(t, &g, 0x10, 0x11);
 	expect_mmio(t, &g, MMIO_GPA, 4, true, 0x12);
@@ -106,11 +122,8 @@ KVM_CASE(mmio_store_debug_then_read)
 	struct kvm_guest_debug dbg = { .control = KVM_GUESTDBG_ENABLE };
 	struct tguest g;
 
-	if (tg_create(t, &g) < 0)
+	if (mmio_guest(t, &g, g_mmio_store_then_read, g_mmio_store_then_read_end) < 0)
 		return;
-	tg_load_at(&g, CODE, g_mmio_store_then_read, g_mmio_store_then_read_end);
-	tg_set_mode(t, &g, g.vcpu, TG_LONG);
-	map_d0000000(&g);
 	expect_mmio(t, &g, MMIO_GPA, 4, true, 0x11);
 	expect_out(t, &g, 0x10, 0x11);
 	expect_mmio(t, &g, MMIO_GPA, 4, true, 0x12);
@@ -160,11 +173,8 @@ KVM_CASE(mmio_load_forms)
 	u64 before[16] = { 0 };
 	struct tguest g;
 
-	if (tg_create(t, &g) < 0)
+	if (mmio_guest(t, &g, g_mmio_load_forms, g_mmio_load_forms_end) < 0)
 		return;
-	tg_load_at(&g, CODE, g_mmio_load_forms, g_mmio_load_forms_end);
-	tg_set_mode(t, &g, g.vcpu, TG_LONG);
-	map_d0000000(&g);
 	for (size_t k = 0; k < sizeof(step) / sizeof(step[0]); k++) {
 		struct kvm_guest_debug dbg = { .control = k == 5 ? KVM_GUESTDBG_ENABLE : 0 };
 		struct kvm_regs r;
@@ -216,11 +226,8 @@ static int load_moved_start(struct tctx *t, struct tguest *g)
 {
 	static const u32 data[2] = { 0x1234, 0x5678 };
 
-	if (tg_create(t, g) < 0)
+	if (mmio_guest(t, g, g_mmio_load_moved, g_mmio_load_moved_end) < 0)
 		return -1;
-	tg_load_at(g, CODE, g_mmio_load_moved, g_mmio_load_moved_end);
-	tg_set_mode(t, g, g->vcpu, TG_LONG);
-	map_d0000000(g);
 	for (int k = 0; k < 2; k++) {
 		expect_mmio(t, g, MMIO_GPA, 4, false, 0);
 		memcpy(g->run->mmio.data, &data[k], 4);
@@ -304,6 +311,77 @@ KVM_CASE(mmio_load_in_kernel)
 	ig_set_mode(t, &g, g.vcpu, 0);
 	for (int k = 0; k < 4; k++)
 		expect_out(t, &g, 0x10, 0x170011);
+out:
+	tg_destroy(&g);
+}
+
+/*
+ * The guest rewrites the store at the same RIP between its exits: another
+ * source register (ModRM), then another operand size (opcode).  Each exit
+ * must be the store as it is now: fails if the store reported (or
+ * emulated) were that of an earlier exit at that RIP.
+ */
+KVM_CASE(mmio_store_rewritten)
+{
+	struct tguest g;
+
+	if (mmio_guest(t, &g, g_mmio_rewrite, g_mmio_rewrite_end) < 0)
+		return;
+	expect_mmio(t, &g, MMIO_GPA, 4, true, 0x11);
+	expect_mmio(t, &g, MMIO_GPA, 4, true, 0x22);
+	expect_mmio(t, &g, MMIO_GPA, 1, true, 0x22);
+	if (tg_run(t, &g) < 0)
+		goto out;
+	CHECK(g.run->exit_reason == KVM_EXIT_IO && g.run->io.port == 0x10,
+	      "exit %s, want OUT to 0x10", tg_exit_name(g.run->exit_reason));
+	CHECK_EQ(ig_out_value(g.run), 0x33);
+out:
+	tg_destroy(&g);
+}
+
+/* KVM_GET_VCPU_EVENTS: the interrupt shadow is over (userkvm: see mmio_write_ends_shadow). */
+static void expect_no_shadow(struct tctx *t, struct tguest *g)
+{
+	struct kvm_vcpu_events ev;
+
+	CHECK_OK(t, IOC(t, g->vcpu, KVM_GET_VCPU_EVENTS, &ev));
+	CHECK_SOFT(t, ev.interrupt.shadow == 0, "shadow %#x", ev.interrupt.shadow);
+}
+
+/*
+ * MOV stores of every form after the first MMIO exit (on userkvm the
+ * later ones reach the emulator with the processor's decode assist: no
+ * fetch, no decode): each exit has the store's size and data, as the
+ * instruction computes them (a high-byte register, a sign-extended
+ * immediate, a 64-bit register); a store in a MOV-SS or STI shadow ends
+ * the shadow, as the emulator's retirement would.  Fails
+ * if the reported store had another size or value, or if the shadow
+ * survived the store.
+ */
+KVM_CASE(mmio_store_forms)
+{
+	struct tguest g;
+
+	if (mmio_guest(t, &g, g_mmio_forms, g_mmio_forms_end) < 0)
+		return;
+	expect_mmio(t, &g, MMIO_GPA, 4, true, 0x11223344);
+	expect_mmio(t, &g, MMIO_GPA, 1, true, 0x33);
+	expect_mmio(t, &g, MMIO_GPA, 2, true, 0xbeef);
+	expect_mmio(t, &g, MMIO_GPA, 8, true, 0xfffffffffffffffeull);
+	expect_mmio(t, &g, MMIO_GPA, 8, true, 0x8877665544332211ull);
+	expect_mmio(t, &g, MMIO_GPA, 1, true, 0x7f);
+	expect_mmio(t, &g, MMIO_GPA, 4, true, 0x11223344);
+	expect_no_shadow(t, &g);
+	if (tg_run(t, &g) < 0)
+		goto out;
+	CHECK(g.run->exit_reason == KVM_EXIT_MMIO && g.run->mmio.len == 4,
+	      "exit %s, want the store after STI", tg_exit_name(g.run->exit_reason));
+	expect_no_shadow(t, &g);
+	if (tg_run(t, &g) < 0)
+		goto out;
+	CHECK(g.run->exit_reason == KVM_EXIT_IO && g.run->io.port == 0x10,
+	      "exit %s, want OUT to 0x10", tg_exit_name(g.run->exit_reason));
+	CHECK_EQ(ig_out_value(g.run), 0x33);
 out:
 	tg_destroy(&g);
 }
