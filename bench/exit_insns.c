@@ -6,8 +6,8 @@
  *   valgrind --tool=callgrind --instr-atstart=no exit_insns --image IMAGE --workload NAME --n N
  *
  * It sets the benchmark VM up as kvm_bench --accel soft does, runs the exit
- * loop NAME (out in mmio cpuid hlt loop) 1000 times to warm up (decoded
- * blocks, EPT, soft TLB), then N times with callgrind's instrumentation on
+ * loop NAME (out in mmio cpuid hlt loop; mmio_read, a loop of its own) 1000
+ * times to warm up (decoded blocks, EPT, soft TLB), then N times with callgrind's instrumentation on
  * (its client requests are no-ops outside valgrind).  run.sh takes two N and
  * divides the difference of the totals by the difference of the N, which
  * cancels the command loop's fixed cost, and subtracts the empty loop.
@@ -56,15 +56,18 @@ static const struct own_workload {
 			 0xeb, 0xfe }, 15 },		/* jmp . */
 };
 
-/* Run own workload @w for @n iterations.  Return: 0, or -1 with v->run_err set. */
-static int run_own(struct vm *v, const struct own_workload *w, uint64_t n)
+/*
+ * Run own workload @w for @n iterations.  Return: 0, or -1 with v->run_err
+ * set.  Out of line, so that run_command() compiles as it would without it.
+ */
+static __attribute__((noinline)) int run_own(struct vm *v, const struct own_workload *w, uint64_t n)
 {
 	struct kvm_run *run = v->run;
 	struct kvm_regs regs;
 
 	memcpy(v->mem + OWN_CODE_GPA, w->code, (size_t)w->len);
 	if (v->be->ioctl(v->vcpu, KVM_GET_REGS, (unsigned long)&regs) < 0) {
-		snprintf(v->run_err, sizeof(v->run_err), "KVM_GET_REGS: %s", errname(errno));
+		snprintf(v->run_err, sizeof(v->run_err), "KVM_GET_REGS: errno %d", errno);
 		return -1;
 	}
 	regs.rip = OWN_CODE_GPA;
@@ -72,14 +75,14 @@ static int run_own(struct vm *v, const struct own_workload *w, uint64_t n)
 	regs.r8 = BENCH_MMIO_GPA;
 	regs.r10 = 0;
 	if (v->be->ioctl(v->vcpu, KVM_SET_REGS, (unsigned long)&regs) < 0) {
-		snprintf(v->run_err, sizeof(v->run_err), "KVM_SET_REGS: %s", errname(errno));
+		snprintf(v->run_err, sizeof(v->run_err), "KVM_SET_REGS: errno %d", errno);
 		return -1;
 	}
 	for (uint64_t reads = 0;;) {
 		if (v->be->ioctl(v->vcpu, KVM_RUN, 0) < 0) {
 			if (errno == EINTR)
 				continue;
-			snprintf(v->run_err, sizeof(v->run_err), "KVM_RUN: %s", errname(errno));
+			snprintf(v->run_err, sizeof(v->run_err), "KVM_RUN: errno %d", errno);
 			return -1;
 		}
 		if (run->exit_reason == KVM_EXIT_MMIO && !run->mmio.is_write &&
@@ -95,21 +98,24 @@ static int run_own(struct vm *v, const struct own_workload *w, uint64_t n)
 				 w->name, reads, n);
 			return -1;
 		}
-		snprintf(v->run_err, sizeof(v->run_err), "%s: unexpected exit %s", w->name,
-			 exit_name(run->exit_reason));
+		snprintf(v->run_err, sizeof(v->run_err), "%s: unexpected exit reason %u", w->name,
+			 run->exit_reason);
 		return -1;
 	}
 }
 
-int main(int argc, char **argv)
+/*
+ * main() for an own workload (--workload NAME of own_workloads[]): the
+ * same setup, warm-up and measured run.  Out of line and apart from
+ * main(), so that run_command() compiles as it would without it.
+ */
+static __attribute__((noinline)) int own_main(int argc, char **argv)
 {
 	struct vm v = { .be = &backends[0], .sys = -1, .vm = -1, .vcpu = -1 };
-	const char *image = NULL;
-	uint64_t n = 0, result;
-	struct counts c;
-	double sec;
 	const struct own_workload *own = NULL;
-	int id = -1;
+	const char *image = NULL;
+	uint64_t n = 0;
+	int r;
 
 	for (int i = 1; i + 1 < argc; i += 2) {
 		if (!strcmp(argv[i], "--image"))
@@ -117,15 +123,11 @@ int main(int argc, char **argv)
 		else if (!strcmp(argv[i], "--n"))
 			n = strtoull(argv[i + 1], NULL, 0);
 		else if (!strcmp(argv[i], "--workload"))
-			for (int w = WL_EX_EMPTY; w < WL_NR; w++)
-				if (!strcmp(argv[i + 1], w == WL_EX_EMPTY ? "loop" : bench_names[w]))
-					id = w;
-		if (!strcmp(argv[i], "--workload"))
 			for (size_t w = 0; w < sizeof(own_workloads) / sizeof(own_workloads[0]); w++)
 				if (!strcmp(argv[i + 1], own_workloads[w].name))
 					own = &own_workloads[w];
 	}
-	if (!image || !n || (id < 0 && !own))
+	if (!image || !n || !own)
 		usage();
 	if (!HAVE_CALLGRIND) {
 		fprintf(stderr, "exit_insns: built without <valgrind/callgrind.h>\n");
@@ -135,12 +137,70 @@ int main(int argc, char **argv)
 		fprintf(stderr, "exit_insns: setup: %s %s\n", v.setup_err, v.run_err);
 		return 1;
 	}
-	if (own ? run_own(&v, own, 1000) : run_command(&v, id, 1000, 0, &sec, &result, &c)) {
+	if (run_own(&v, own, 1000)) {
 		fprintf(stderr, "exit_insns: %s\n", v.run_err);
 		return 1;
 	}
 	CALLGRIND_START_INSTRUMENTATION;
-	int r = own ? run_own(&v, own, n) : run_command(&v, id, n, 0, &sec, &result, &c);
+	r = run_own(&v, own, n);
+	CALLGRIND_STOP_INSTRUMENTATION;
+	if (r) {
+		fprintf(stderr, "exit_insns: %s\n", v.run_err);
+		return 1;
+	}
+	vm_destroy(&v);
+	return 0;
+}
+
+/* Is the --workload of @argv one of own_workloads[]? */
+static int is_own_workload(int argc, char **argv)
+{
+	for (int i = 1; i + 1 < argc; i += 2)
+		if (!strcmp(argv[i], "--workload"))
+			for (size_t w = 0; w < sizeof(own_workloads) / sizeof(own_workloads[0]); w++)
+				if (!strcmp(argv[i + 1], own_workloads[w].name))
+					return 1;
+	return 0;
+}
+
+
+int main(int argc, char **argv)
+{
+	struct vm v = { .be = &backends[0], .sys = -1, .vm = -1, .vcpu = -1 };
+	const char *image = NULL;
+	uint64_t n = 0, result;
+	struct counts c;
+	double sec;
+	int id = -1;
+
+	if (is_own_workload(argc, argv))
+		return own_main(argc, argv);
+	for (int i = 1; i + 1 < argc; i += 2) {
+		if (!strcmp(argv[i], "--image"))
+			image = argv[i + 1];
+		else if (!strcmp(argv[i], "--n"))
+			n = strtoull(argv[i + 1], NULL, 0);
+		else if (!strcmp(argv[i], "--workload"))
+			for (int w = WL_EX_EMPTY; w < WL_NR; w++)
+				if (!strcmp(argv[i + 1], w == WL_EX_EMPTY ? "loop" : bench_names[w]))
+					id = w;
+	}
+	if (!image || !n || id < 0)
+		usage();
+	if (!HAVE_CALLGRIND) {
+		fprintf(stderr, "exit_insns: built without <valgrind/callgrind.h>\n");
+		return 3;
+	}
+	if (vm_setup(&v, image)) {
+		fprintf(stderr, "exit_insns: setup: %s %s\n", v.setup_err, v.run_err);
+		return 1;
+	}
+	if (run_command(&v, id, 1000, 0, &sec, &result, &c)) {
+		fprintf(stderr, "exit_insns: %s\n", v.run_err);
+		return 1;
+	}
+	CALLGRIND_START_INSTRUMENTATION;
+	int r = run_command(&v, id, n, 0, &sec, &result, &c);
 	CALLGRIND_STOP_INSTRUMENTATION;
 	if (r) {
 		fprintf(stderr, "exit_insns: %s\n", v.run_err);
