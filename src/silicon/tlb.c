@@ -232,16 +232,18 @@ static __always_inline void ac_check(struct cpu *c, u64 lin, int size, int kind)
 		cpu_fault(c, EXC_AC, 0);
 }
 
-/* mmio_cached(): not in the MMIO TLB; the guest-physical address; the store is done */
+/* mmio_cached(): not in the MMIO TLB; the guest-physical address; the store (or load) is done */
 enum { MMIO_MISS, MMIO_HIT, MMIO_DONE };
 
 /*
  * A hit in the MMIO TLB for a data access within one page: in root
  * operation the guest-physical address (MMIO_HIT), in non-root operation
  * the EPT misconfiguration exit, which returns only for a store (@store)
- * the host completed in place (MMIO_DONE: vmx_ept_misconfig_exit()).
+ * or a load the host completed in place (MMIO_DONE: vmx_ept_misconfig_exit(),
+ * vmx_ept_misconfig_exit_load(); a load's value in *@gpa).
  */
-static __always_inline int mmio_cached(struct cpu *c, u64 lin, int kind, u64 *gpa, bool store)
+static __always_inline int mmio_cached(struct cpu *c, u64 lin, int kind, u64 *gpa, bool store,
+				       int size)
 {
 	struct tlb_entry *e;
 
@@ -261,6 +263,10 @@ static __always_inline int mmio_cached(struct cpu *c, u64 lin, int kind, u64 *gp
 		if (!(v & VMX_EPT_RWX_MASK) || !ept_entry_misconfigured(v, level)) {
 			e->tag = 1;	/* no longer misconfigured: walk again */
 			return MMIO_MISS;
+		}
+		if (!store) {	/* the load of a MOV may be reported and done (*gpa: its value) */
+			if (vmx_ept_misconfig_exit_load(c, (e->gpa & ~(u64)0xfff) | (lin & 0xfff), size, gpa))
+				return MMIO_DONE;
 		}
 		vmx_ept_misconfig_exit(c, (e->gpa & ~(u64)0xfff) | (lin & 0xfff), store);
 		return MMIO_DONE;
@@ -300,7 +306,36 @@ void *mem_ptr_slow(struct cpu *c, u64 lin, int size, int kind)
 	return x.host;
 }
 
+static __attribute__((noinline)) u64 mem_read_slow_full(struct cpu *c, u64 lin, int size, int kind);
+
+/*
+ * A driver's load in VMX non-root operation from an MMIO page it read
+ * before: as mem_write_slow() for a store, the hit in the MMIO TLB whose
+ * EPT entry is still KVM's MMIO entry found first, and the exit (which
+ * may report the load: vmx_ept_misconfig_exit_load()) at once.  Anything
+ * else goes the full way, which finds the same.
+ */
 u64 mem_read_slow(struct cpu *c, u64 lin, int size, int kind)
+{
+	if (likely(kind == ACC_R && c->vmx_nonroot && !c->emul && !(c->dbg_data | c->ac_check) &&
+		   (lin & 0xfff) + size <= 4096)) {
+		/* mmio_slot() of a data read */
+		const struct tlb_entry *e = &c->mmio_tlb[c->tlb_user][0][(lin >> PAGE_SHIFT) & 15];
+		u64 gpa = e->gpa;
+
+		if (likely(e->tag == (lin & ~(u64)0xfff) && (gpa & MMIO_TLB_MISCONFIG))) {
+			u64 v = __atomic_load_n((const u64 *)e->addend, __ATOMIC_ACQUIRE);
+
+			/* writable without readable: KVM's MMIO entry (ept_entry_misconfigured()'s first test) */
+			if ((v & (VMX_EPT_READABLE_MASK | VMX_EPT_WRITABLE_MASK)) == VMX_EPT_WRITABLE_MASK &&
+			    vmx_ept_misconfig_exit_load(c, (gpa & ~(u64)0xfff) | (lin & 0xfff), size, &v))
+				return v;	/* done by the host (an exit taken in place) */
+		}
+	}
+	return mem_read_slow_full(c, lin, size, kind);
+}
+
+static u64 mem_read_slow_full(struct cpu *c, u64 lin, int size, int kind)
 {
 	struct xl x, x2;
 	u64 v = 0;
@@ -324,8 +359,12 @@ u64 mem_read_slow(struct cpu *c, u64 lin, int size, int kind)
 		}
 		return v;
 	}
-	if (mmio_cached(c, lin, kind, &x.gpa, false) == MMIO_HIT)	/* no MMIO_DONE: not a store */
+	switch (mmio_cached(c, lin, kind, &x.gpa, false, size)) {
+	case MMIO_HIT:
 		return mmio_read(c, x.gpa, size);
+	case MMIO_DONE:
+		return x.gpa;	/* a load the host did (VMX non-root operation): its value */
+	}
 	translate(c, lin, kind, &x);
 	if (x.host)
 		return ld(x.host, size);
@@ -346,17 +385,20 @@ static __attribute__((noinline)) void mem_write_slow_full(struct cpu *c, u64 lin
  */
 void mem_write_slow(struct cpu *c, u64 lin, int size, u64 val, int kind)
 {
-	const struct tlb_entry *e = mmio_slot(c, lin, kind);
-
 	if (likely(kind == ACC_W && c->vmx_nonroot && !c->emul && !(c->dbg_data | c->ac_check) &&
-		   (lin & 0xfff) + size <= 4096 && e->tag == (lin & ~(u64)0xfff) &&
-		   (e->gpa & MMIO_TLB_MISCONFIG))) {
-		u64 v = __atomic_load_n((const u64 *)e->addend, __ATOMIC_ACQUIRE);
+		   (lin & 0xfff) + size <= 4096)) {
+		/* mmio_slot() of a data write */
+		const struct tlb_entry *e = &c->mmio_tlb[c->tlb_user][1][(lin >> PAGE_SHIFT) & 15];
+		u64 gpa = e->gpa;
 
-		/* writable without readable: KVM's MMIO entry (ept_entry_misconfigured()'s first test) */
-		if ((v & (VMX_EPT_READABLE_MASK | VMX_EPT_WRITABLE_MASK)) == VMX_EPT_WRITABLE_MASK) {
-			vmx_ept_misconfig_exit_store(c, (e->gpa & ~(u64)0xfff) | (lin & 0xfff), size, val);
-			return;
+		if (likely(e->tag == (lin & ~(u64)0xfff) && (gpa & MMIO_TLB_MISCONFIG))) {
+			u64 v = __atomic_load_n((const u64 *)e->addend, __ATOMIC_ACQUIRE);
+
+			/* writable without readable: KVM's MMIO entry (ept_entry_misconfigured()'s first test) */
+			if ((v & (VMX_EPT_READABLE_MASK | VMX_EPT_WRITABLE_MASK)) == VMX_EPT_WRITABLE_MASK) {
+				vmx_ept_misconfig_exit_store(c, (gpa & ~(u64)0xfff) | (lin & 0xfff), size, val);
+				return;
+			}
 		}
 	}
 	mem_write_slow_full(c, lin, size, val, kind);
@@ -393,7 +435,7 @@ static void mem_write_slow_full(struct cpu *c, u64 lin, int size, u64 val, int k
 		}
 		return;
 	}
-	switch (mmio_cached(c, lin, kind, &x.gpa, true)) {
+	switch (mmio_cached(c, lin, kind, &x.gpa, true, size)) {
 	case MMIO_HIT:
 		mmio_write(c, x.gpa, size, val);
 		return;

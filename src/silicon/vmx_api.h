@@ -214,6 +214,22 @@ u64 vmx_op_rdtsc(void);
  */
 #define VMX_EPT_MISCONFIG_STORE			BIT(31)
 #define VMX_EPT_MISCONFIG_STORE_SIZE(info)	((info) & 0xfu)
+/*
+ * The same assist for a load into a general register that is all the
+ * instruction does (MOV 8A/8B, MOVZX 0F B6/B7, MOVSX 0F BE/BF, from memory):
+ * VMX_EPT_MISCONFIG_LOAD with the access's size in bytes in bits 3:0, the
+ * destination register in bits 7:4 (8-bit: with VMX_EPT_MISCONFIG_LOAD_HIGH,
+ * AH-BH for 4-7), the destination's size in bytes as log2 in bits 10:9, and
+ * VMX_EPT_MISCONFIG_LOAD_SX if it is sign-extended (MOVSX; else zero-
+ * extended).  The exit qualification is 0.  To complete the instruction the
+ * VMM writes the register as the instruction would (a 32-bit destination
+ * clears bits 63:32, 8- and 16-bit ones keep the rest) and moves RIP past it.
+ */
+#define VMX_EPT_MISCONFIG_LOAD			BIT(30)
+#define VMX_EPT_MISCONFIG_LOAD_HIGH		BIT(8)
+#define VMX_EPT_MISCONFIG_LOAD_SX		BIT(11)
+#define VMX_EPT_MISCONFIG_LOAD_REG(info)	(((info) >> 4) & 0xfu)
+#define VMX_EPT_MISCONFIG_LOAD_DSIZE(info)	(1u << (((info) >> 9) & 3))
 
 /*
  * Values vmx_op_enter() returns instead of an exit reason.  Bit 16 of a

@@ -57,8 +57,58 @@ static __always_inline bool insn_is_mov_store(const struct block *b, const struc
 	return false;
 }
 
+/*
+ * @i, a load of @size bytes from memory: the VMX_EPT_MISCONFIG_LOAD
+ * information if it is a MOV, MOVZX or MOVSX into a general register (its
+ * one read and the register write are all it does), else 0.
+ */
+static u32 insn_load_info(const struct insn *i, int size)
+{
+	u32 info, reg;
+	int dsz;
+
+	if (!(i->flags & IF_MEM))
+		return 0;
+	if (i->map == 0 && (i->op == 0x8a || i->op == 0x8b)) {
+		dsz = i->osz;
+		if ((1 << dsz) != size)
+			return 0;
+		info = 0;
+	} else if (i->map == 1 && (i->op == 0xb6 || i->op == 0xb7 || i->op == 0xbe || i->op == 0xbf)) {
+		if (size != ((i->op & 1) ? 2 : 1) || i->osz == SZ8)
+			return 0;
+		dsz = i->osz;
+		info = i->op >= 0xbe ? VMX_EPT_MISCONFIG_LOAD_SX : 0;
+	} else {
+		return 0;
+	}
+	reg = i->reg;
+	if (dsz == SZ8) {	/* regb: the byte offset in the GPR array (AH-BH: 8 * (r - 4) + 1) */
+		reg = i->regb >> 3;
+		if (i->regb & 1)
+			info |= VMX_EPT_MISCONFIG_LOAD_HIGH;
+	}
+	return info | VMX_EPT_MISCONFIG_LOAD | (u32)size | reg << 4 | (u32)dsz << 9;
+}
+
+/*
+ * What the load of a MOV, MOVZX or MOVSX (@info: insn_load_info()) would
+ * have read to leave its register as it is: the handler of a load whose
+ * exit is parked writes the register with it, before the host runs.
+ */
+static u64 load_value(const struct cpu *c, u32 info)
+{
+	u64 v = c->s.gpr[VMX_EPT_MISCONFIG_LOAD_REG(info)];
+	unsigned int bytes = info & 0xf;
+
+	if (info & VMX_EPT_MISCONFIG_LOAD_HIGH)
+		v >>= 8;
+	return bytes < 8 ? v & ((1ull << (8 * bytes)) - 1) : v;
+}
+
 static __always_inline bool __vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store,
-						     int store_size, u64 store_val)
+						     int store_size, u64 store_val, int load_size,
+						     u64 *load_val)
 {
 	struct vmx_cpu *v = c->vmx;
 	const struct block *b = c->cur_block;
@@ -73,10 +123,10 @@ static __always_inline bool __vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, boo
 	 * search.
 	 */
 	if (likely(b) && (i = &b->insn[b->n - 1], c->blk_base + i->off == c->s.rip)) {
-		mov_store = b->cached && insn_is_mov_store(b, i);
+		mov_store = store && b->cached && insn_is_mov_store(b, i);
 	} else {
 		i = cur_insn(c);
-		mov_store = i && b->cached && insn_is_mov_store(b, i);
+		mov_store = store && i && b->cached && insn_is_mov_store(b, i);
 	}
 
 	c->xlate_ctx = XLATE_NONE;
@@ -89,6 +139,8 @@ static __always_inline bool __vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, boo
 	if (store_size && mov_store) {
 		qual = store_val;
 		info = VMX_EPT_MISCONFIG_STORE | (u32)store_size;
+	} else if (load_size && i && b->cached) {
+		info = insn_load_info(i, load_size);
 	}
 	/*
 	 * STEP 1 (28.2) at once, as an instruction exit's
@@ -107,7 +159,18 @@ static __always_inline bool __vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, boo
 	 * made again.  Any other entry drops the handler and the run starts
 	 * over at the entry's RIP, as after an exit that unwound.
 	 */
-	if (!store || !mov_store || !v->on_core)
+	/*
+	 * So is the load of a MOV, MOVZX or MOVSX the exit reports (not the
+	 * first of a fused pair, whose handler goes on to the second): the
+	 * host completes it (it writes the register and moves RIP past it).
+	 * Parked at the block's end (below), the handler writes the register
+	 * before the host runs, with the value it has (load_value()), into
+	 * the core's registers only (the exit saved them): the VMRESUME
+	 * loads them all from the host's array.
+	 */
+	if (!store && info && !(b->fused && i == &b->insn[b->n - 2]))
+		mov_store = true;
+	if (!mov_store || !v->on_core)
 		cpu_exit_now(c, CPU_EXIT_VMEXIT);
 	/*
 	 * In the middle of its block, the handler would suspend the run
@@ -122,15 +185,32 @@ static __always_inline bool __vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, boo
 	if (unlikely(i + 1 != b->insn + b->n) && c->fiber &&
 	    icache_cut_after(c, (struct block *)b, i))
 		cpu_exit_now(c, CPU_EXIT_VMEXIT);
+	/*
+	 * A load only parked (the handler returns before the host runs, with
+	 * the register's value as it is: the write changes nothing), never
+	 * suspended in the handler's frames: else the exit unwinds.
+	 */
+	if (!store) {
+		if (!cpu_exit_prepare_park(c, i))
+			cpu_exit_now(c, CPU_EXIT_VMEXIT);
+		vmx_exit_suspend_begin(v);
+		*load_val = load_value(c, info);
+		return true;
+	}
 	return vmx_exit_in_place(c, v, i);
 }
 
 bool vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store)
 {
-	return __vmx_ept_misconfig_exit(c, gpa, store, 0, 0);
+	return __vmx_ept_misconfig_exit(c, gpa, store, 0, 0, 0, NULL);
 }
 
 bool vmx_ept_misconfig_exit_store(struct cpu *c, u64 gpa, int size, u64 val)
 {
-	return __vmx_ept_misconfig_exit(c, gpa, true, size, val);
+	return __vmx_ept_misconfig_exit(c, gpa, true, size, val, 0, NULL);
+}
+
+bool vmx_ept_misconfig_exit_load(struct cpu *c, u64 gpa, int size, u64 *val)
+{
+	return __vmx_ept_misconfig_exit(c, gpa, false, 0, 0, size, val);
 }

@@ -31,5 +31,14 @@ bool vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, bool store);
  * store (VMX_EPT_MISCONFIG_STORE, vmx_api.h).
  */
 bool vmx_ept_misconfig_exit_store(struct cpu *c, u64 gpa, int size, u64 val);
+/*
+ * vmx_ept_misconfig_exit() of the data read of @size bytes of an
+ * instruction: if the instruction is a MOV, MOVZX or MOVSX into a general
+ * register, the exit reports the load (VMX_EPT_MISCONFIG_LOAD, vmx_api.h)
+ * and may be taken in place, as a MOV store's: then true, the host has
+ * done the instruction, and *@val is the value to give its handler (which
+ * writes the register with it again).  Else no return.
+ */
+bool vmx_ept_misconfig_exit_load(struct cpu *c, u64 gpa, int size, u64 *val);
 
 #endif

@@ -169,6 +169,13 @@ struct x86_emulate_ctxt {
 	int mmio_is_write;
 	int mmio_cur_fragment;
 	int mmio_nr_fragments;
+	/*
+	 * The MMIO read in flight is a load the processor reported with the
+	 * EPT misconfiguration (VMX_EPT_MISCONFIG_LOAD information, 0 if
+	 * not): complete_emulated_mmio() writes its register, without the
+	 * emulator (x86.c: kvm_mmio_read_assisted()).
+	 */
+	u32 mmio_load_assist;
 	struct kvm_mmio_fragment mmio_fragments[KVM_MAX_MMIO_FRAGMENTS];
 	u8 mmio_write_data[1024];	/* a write's bytes, for its fragments */
 	struct kvm_pio_request pio;

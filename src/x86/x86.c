@@ -3298,8 +3298,8 @@ static int complete_emulated_mmio(struct kvm_vcpu *vcpu);
  * What emulating that instruction would do, without fetching or decoding
  * it (as KVM's emulator takes SVM's decode-assist bytes instead of
  * fetching, and as kvm_sev_es_mmio_write() completes a write whose data
- * an SEV-ES guest gave): the write goes to userspace as its one fragment
- * (nothing on the MMIO bus could take it: emulator_write_is_user_mmio()),
+ * an SEV-ES guest gave): the write goes to userspace, all of it in the
+ * KVM_EXIT_MMIO (nothing on the MMIO bus could take it: mmio_bus_empty()),
  * RIP moves past the instruction and an interrupt shadow it ran in is
  * over (kvm_skip_emulated_instruction(), with the length the exit gives),
  * no single-step trap (the emulator raises none when the instruction
@@ -3308,7 +3308,8 @@ static int complete_emulated_mmio(struct kvm_vcpu *vcpu);
  * no in-kernel device on the MMIO bus, an emulator context to hold the
  * fragment for complete_emulated_mmio(), and kvm_emulate_insn not traced
  * (its line shows the instruction's bytes: the emulator fetches them).
- * Caller holds kvm->srcu.
+ * Caller holds kvm->srcu, and @gpa is in the vCPU's MMIO page
+ * (vcpu_match_mmio_gpa()).
  *
  * Return: 0 with KVM_EXIT_MMIO set up; 1 if not taken (nothing done:
  * emulate the instruction).
@@ -3317,13 +3318,79 @@ static __always_inline int kvm_mmio_write_assisted(struct kvm_vcpu *vcpu, u64 gp
 						   unsigned int bytes, u64 data)
 {
 	struct x86_emulate_ctxt *ctxt = vcpu->arch.emulate_ctxt;
+	struct kvm_run *run = vcpu->run;
+
+	if (unlikely(!ctxt) || (vcpu->arch.rflags & X86_EFLAGS_TF) || vcpu->arch.guest_debug ||
+	    !mmio_bus_empty(vcpu) || kvm_trace_on(TRACE_KVM_EMULATE_INSN))
+		return 1;
+	/*
+	 * emulator_write_user_mmio() but the fragment: a write's only
+	 * fragment, once userspace has it, leaves nothing to complete
+	 * (complete_emulated_mmio() clears mmio_needed and returns 1), so
+	 * none is kept; mmio_needed 0 makes the completion return at once.
+	 */
+	if (kvm_trace_on(TRACE_KVM_MMIO))
+		trace_mmio_access(KVM_TRACE_MMIO_WRITE, bytes, gpa, &data);
+	ctxt->mmio_needed = 0;
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = gpa;
+	run->mmio.len = bytes;
+	run->mmio.is_write = true;
+	mmio_copy(run->mmio.data, &data, bytes);
+	vcpu->arch.complete_userspace_io = complete_emulated_mmio;
+	/* kvm_skip_emulated_instruction() without its single-step (no TF, no guest debug) */
+	kvm_x86_call(skip_emulated_instruction)(vcpu);
+	return 0;
+}
+
+/**
+ * kvm_mmio_read_assisted() - x86_emulate_instruction() for a load from
+ * MMIO into a general register (MOV, MOVZX, MOVSX) that the processor's
+ * decode assist reported with the EPT misconfiguration: @info is its
+ * VMX_EPT_MISCONFIG_LOAD information (vmx_api.h: access size, destination
+ * register, its size, sign extension), @gpa the address, which
+ * kvm_mmu_page_fault() found to be MMIO
+ *
+ * What emulating the instruction would do, without fetching or decoding
+ * it: the read goes to userspace as its one fragment (nothing on the MMIO
+ * bus could take it), and the instruction waits for the data
+ * (complete_emulated_mmio(), which then writes the register and moves RIP
+ * past the instruction: kvm_complete_mmio_load()).  Taken where
+ * kvm_mmio_write_assisted() is, and not for RSP (which the VMCS holds
+ * until something reads it: the emulator's way).  Caller holds kvm->srcu,
+ * and @gpa is in the vCPU's MMIO page.
+ *
+ * Return: 0 with KVM_EXIT_MMIO set up; 1 if not taken (nothing done:
+ * emulate the instruction).
+ */
+static __attribute__((noinline)) int kvm_mmio_read_assisted(struct kvm_vcpu *vcpu, u64 gpa, u32 info)
+{
+	struct x86_emulate_ctxt *ctxt = vcpu->arch.emulate_ctxt;
+	struct kvm_mmio_fragment *frag;
+	struct kvm_run *run = vcpu->run;
+	unsigned int bytes = info & 0xf;
 
 	if (unlikely(!ctxt) || (vcpu->arch.rflags & X86_EFLAGS_TF) || vcpu->arch.guest_debug ||
 	    !mmio_bus_empty(vcpu) || kvm_trace_on(TRACE_KVM_EMULATE_INSN) ||
-	    unlikely(!vcpu_match_mmio_gpa(vcpu, gpa)))
+	    VMX_EPT_MISCONFIG_LOAD_REG(info) == VCPU_REGS_RSP || bytes > 8 || !bytes)
 		return 1;
-	emulator_write_user_mmio(ctxt, vcpu->run, gpa, &data, bytes);
-	kvm_skip_emulated_instruction(vcpu);	/* 1: no single-step (no TF, no guest debug) */
+	if (kvm_trace_on(TRACE_KVM_MMIO))
+		trace_mmio_access(KVM_TRACE_MMIO_READ_UNSATISFIED, bytes, gpa, NULL);
+	frag = &ctxt->mmio_fragments[0];
+	frag->gpa = gpa;
+	frag->data = ctxt->mmio_write_data;
+	frag->len = bytes;
+	ctxt->mmio_nr_fragments = 1;
+	ctxt->mmio_cur_fragment = 0;
+	ctxt->mmio_needed = 1;
+	ctxt->mmio_is_write = false;
+	ctxt->mmio_load_assist = info;
+	ctxt->eip = vcpu->arch.regs[VCPU_REGS_RIP];	/* where the load retires (kvm_complete_mmio_load()) */
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = gpa;
+	run->mmio.len = bytes;
+	run->mmio.is_write = false;
+	vcpu->arch.cui_linear_rip_saved = false;
 	vcpu->arch.complete_userspace_io = complete_emulated_mmio;
 	return 0;
 }
@@ -3632,12 +3699,60 @@ static int complete_emulated_mmio(struct kvm_vcpu *vcpu)
 	return complete_emulated_mmio_slow(vcpu);
 }
 
+/*
+ * The load kvm_mmio_read_assisted() sent to userspace retires with the
+ * data: its register written as the instruction writes it (8 and 16 bits
+ * keep the rest, 32 bits clear bits 63:32; MOVZX/MOVSX extend), RIP past
+ * it (kvm_skip_emulated_instruction(): the interrupt shadow ends, TF
+ * traps).  Where the exit left it: if userspace moved RIP meanwhile, the
+ * load still retires at its own RIP, as KVM's emulator writes back the
+ * RIP of the instruction it completes (ctxt->eip) over userspace's.
+ */
+static int kvm_complete_mmio_load(struct kvm_vcpu *vcpu)
+{
+	struct x86_emulate_ctxt *ctxt = vcpu->arch.emulate_ctxt;
+	u32 info = ctxt->mmio_load_assist;
+	unsigned int bytes = info & 0xf;
+	u64 v = 0, *reg = &vcpu->arch.regs[VMX_EPT_MISCONFIG_LOAD_REG(info)];
+
+	ctxt->mmio_load_assist = 0;
+	ctxt->mmio_cur_fragment = 1;
+	ctxt->mmio_needed = 0;
+	vcpu->arch.regs[VCPU_REGS_RIP] = ctxt->eip;
+	memcpy(&v, vcpu->run->mmio.data, bytes);
+	if (kvm_trace_on(TRACE_KVM_MMIO))
+		trace_mmio_access(KVM_TRACE_MMIO_READ, bytes, ctxt->mmio_fragments[0].gpa, &v);
+	if ((info & VMX_EPT_MISCONFIG_LOAD_SX) && bytes < 8)
+		v = (u64)((s64)(v << (64 - 8 * bytes)) >> (64 - 8 * bytes));
+	switch (VMX_EPT_MISCONFIG_LOAD_DSIZE(info)) {
+	case 1:
+		if (info & VMX_EPT_MISCONFIG_LOAD_HIGH)
+			*reg = (*reg & ~0xff00ull) | (v & 0xff) << 8;
+		else
+			*reg = (*reg & ~0xffull) | (v & 0xff);
+		break;
+	case 2:
+		*reg = (*reg & ~0xffffull) | (v & 0xffff);
+		break;
+	case 4:
+		*reg = (u32)v;
+		break;
+	default:
+		*reg = v;
+		break;
+	}
+	return kvm_skip_emulated_instruction(vcpu);
+}
+
 static int complete_emulated_mmio_slow(struct kvm_vcpu *vcpu)
 {
 	struct x86_emulate_ctxt *ctxt = vcpu->arch.emulate_ctxt;
 	struct kvm_run *run = vcpu->run;
 	struct kvm_mmio_fragment *frag;
 	unsigned int len;
+
+	if (ctxt->mmio_load_assist)
+		return kvm_complete_mmio_load(vcpu);
 
 	/* Complete previous fragment */
 	frag = &ctxt->mmio_fragments[ctxt->mmio_cur_fragment];
@@ -3698,18 +3813,15 @@ static __attribute__((noinline, cold)) void trace_emulate_insn(struct x86_emulat
  * Return: 1 to re-enter the guest, 0 with vcpu->run filled for userspace,
  * or -errno.
  */
-/* x86_emulate_instruction() with kvm->srcu held. */
-static int __x86_emulate_instruction(struct kvm_vcpu *vcpu, u64 cr2_or_gpa, int emulation_type,
-				     void *insn, int insn_len)
+/* __x86_emulate_instruction() but the decode assist's store: fetch, decode, execute. */
+static __attribute__((noinline)) int __x86_emulate_instruction_slow(struct kvm_vcpu *vcpu, u64 cr2_or_gpa,
+								    int emulation_type, void *insn,
+								    int insn_len)
 {
 	struct x86_emulate_ctxt *ctxt = vcpu->arch.emulate_ctxt;
 	bool writeback = true, tf;
 	int r;
 
-	/* The processor's decode assist reported a MOV store: no fetch, no decode. */
-	if (vcpu->arch.emul_store.bytes && (emulation_type & (EMULTYPE_PF | EMULTYPE_NO_DECODE)) == EMULTYPE_PF &&
-	    !kvm_mmio_write_assisted(vcpu, cr2_or_gpa, vcpu->arch.emul_store.bytes, vcpu->arch.emul_store.data))
-		return 0;
 	if (unlikely(!ctxt)) {
 		ctxt = calloc(1, sizeof(*ctxt));
 		if (!ctxt)
@@ -3719,6 +3831,7 @@ static int __x86_emulate_instruction(struct kvm_vcpu *vcpu, u64 cr2_or_gpa, int 
 		vcpu->arch.emulate_ctxt = ctxt;
 	}
 	init_emulate_ctxt(vcpu);
+	ctxt->mmio_load_assist = 0;	/* no longer in flight, if it was (nothing completed it) */
 	/*
 	 * Before the decode: x86_decode_insn() executes the instruction too
 	 * (but a string instruction), and its accesses read these.
@@ -3802,6 +3915,33 @@ out:
 	return r;
 }
 
+/*
+ * x86_emulate_instruction() with kvm->srcu held.  In line, so that
+ * kvm_mmu_page_fault() takes the decode assist's store without a frame of
+ * its own (and without testing the MMIO page twice).
+ */
+static __always_inline int __x86_emulate_instruction(struct kvm_vcpu *vcpu, u64 cr2_or_gpa,
+						     int emulation_type, void *insn, int insn_len)
+{
+	unsigned int bytes = vcpu->arch.emul_store.bytes;
+
+	/*
+	 * The processor's decode assist reported a MOV store: no fetch, no
+	 * decode.  Set only around kvm_mmu_page_fault(), which comes here
+	 * with it only for an MMIO fault on the vCPU's MMIO page
+	 * (vcpu_match_mmio_gpa(), or vcpu_cache_mmio_info() just now).
+	 */
+	if (bytes && (emulation_type & (EMULTYPE_PF | EMULTYPE_NO_DECODE)) == EMULTYPE_PF) {
+		if (likely(!(bytes & VMX_EPT_MISCONFIG_LOAD))) {
+			if (!kvm_mmio_write_assisted(vcpu, cr2_or_gpa, bytes, vcpu->arch.emul_store.data))
+				return 0;
+		} else if (!kvm_mmio_read_assisted(vcpu, cr2_or_gpa, bytes)) {
+			return 0;	/* a load (handle_ept_misconfig() gives its information) */
+		}
+	}
+	return __x86_emulate_instruction_slow(vcpu, cr2_or_gpa, emulation_type, insn, insn_len);
+}
+
 int x86_emulate_instruction(struct kvm_vcpu *vcpu, u64 cr2_or_gpa, int emulation_type,
 			    void *insn, int insn_len)
 {
@@ -3844,11 +3984,14 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code)
 		if (likely(vcpu_match_mmio_gpa(vcpu, gpa))) {
 			r = __x86_emulate_instruction(vcpu, gpa, EMULTYPE_PF, NULL, 0);
 			srcu_read_unlock(&kvm->srcu, idx);
+			vcpu->arch.emul_store.bytes = 0;	/* consumed (handle_ept_misconfig()) */
 			return r;
 		}
 		srcu_read_unlock(&kvm->srcu, idx);
 	}
-	return kvm_mmu_page_fault_slow(vcpu, gpa, error_code);
+	r = kvm_mmu_page_fault_slow(vcpu, gpa, error_code);
+	vcpu->arch.emul_store.bytes = 0;
+	return r;
 }
 
 static int kvm_mmu_page_fault_slow(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code)
@@ -3900,8 +4043,12 @@ static int kvm_mmu_page_fault_slow(struct kvm_vcpu *vcpu, u64 gpa, u32 error_cod
 	}
 	if (r < 0)
 		return r;
-	if (r == RET_PF_EMULATE)
+	if (r == RET_PF_EMULATE) {
+		/* the decode assist's store only for MMIO without a slot (__x86_emulate_instruction()) */
+		if (fault.slot)
+			vcpu->arch.emul_store.bytes = 0;
 		return x86_emulate_instruction(vcpu, gpa, EMULTYPE_PF, NULL, 0);
+	}
 	return 1;
 }
 

@@ -1348,10 +1348,15 @@ static int handle_ept_violation(struct kvm_vcpu *vcpu)
 	return kvm_mmu_page_fault(vcpu, vmcs_read64(GUEST_PHYSICAL_ADDRESS), error_code);
 }
 
-static int handle_ept_misconfig(struct kvm_vcpu *vcpu)
+/*
+ * handle_ept_misconfig() of an access made by an event's delivery, or with
+ * an ioeventfd registered: out of line, so that the usual MMIO exit has no
+ * frame here.  Return: 0 or 1 as an exit handler's, or 2 if neither
+ * applies (go on as handle_ept_misconfig()).
+ */
+static __attribute__((noinline)) int handle_ept_misconfig_unusual(struct kvm_vcpu *vcpu, u64 gpa)
 {
 	u32 vectoring = to_vmx(vcpu)->idt_vectoring_info;
-	u64 gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
 
 	/*
 	 * The MMIO access was made by an event's delivery (IDT, stack), not by
@@ -1379,14 +1384,29 @@ static int handle_ept_misconfig(struct kvm_vcpu *vcpu)
 	 * read or write, the access is the doorbell (KVM's semantics).  As on
 	 * bare metal, the length comes from VM_EXIT_INSTRUCTION_LEN, which the
 	 * processor saves for EPT misconfigurations; if it gave none, the
-	 * emulator below reaches the same ioeventfd for a write.  No
-	 * ioeventfd ever registered: nothing to look up.
+	 * emulator reaches the same ioeventfd for a write.
 	 */
-	if (to_vmx(vcpu)->exit_instr_len && __atomic_load_n(&vcpu->kvm->ioeventfds, __ATOMIC_ACQUIRE)) {
+	if (to_vmx(vcpu)->exit_instr_len) {
 		u8 none = 0;
 
 		if (kvm_ioeventfd_write(vcpu->kvm, false, gpa, 0, &none))
 			return kvm_skip_emulated_instruction(vcpu);
+	}
+	return 2;
+}
+
+static int handle_ept_misconfig(struct kvm_vcpu *vcpu)
+{
+	u64 gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
+	u32 info;
+
+	/* Event delivery, or an ioeventfd ever registered: handle_ept_misconfig_unusual() */
+	if (unlikely((to_vmx(vcpu)->idt_vectoring_info & INTR_INFO_VALID_MASK) ||
+		     __atomic_load_n(&vcpu->kvm->ioeventfds, __ATOMIC_ACQUIRE))) {
+		int r = handle_ept_misconfig_unusual(vcpu, gpa);
+
+		if (r != 2)
+			return r;
 	}
 	/*
 	 * KVM's MMIO SPTEs are misconfigured on purpose: an MMIO access, for
@@ -1394,19 +1414,19 @@ static int handle_ept_misconfig(struct kvm_vcpu *vcpu)
 	 * assist may report it as a MOV store and its data
 	 * (VMX_EPT_MISCONFIG_STORE: the SDM leaves these fields undefined for
 	 * this exit): the emulator then needs neither fetch nor decode.
+	 * kvm_mmu_page_fault() consumes vcpu->arch.emul_store (it is 0 again
+	 * when it returns), so that this is a tail call.
 	 */
-	{
-		u32 info = vmcs_read32(VMX_INSTRUCTION_INFO);
-		int r;
-
-		if (!(info & VMX_EPT_MISCONFIG_STORE))
-			return kvm_mmu_page_fault(vcpu, gpa, PFERR_RSVD_MASK);
+	info = vmcs_read32(VMX_INSTRUCTION_INFO);
+	if (info & VMX_EPT_MISCONFIG_STORE) {
 		vcpu->arch.emul_store.bytes = VMX_EPT_MISCONFIG_STORE_SIZE(info);
 		vcpu->arch.emul_store.data = vmx_get_exit_qual(vcpu);
-		r = kvm_mmu_page_fault(vcpu, gpa, PFERR_RSVD_MASK);
-		vcpu->arch.emul_store.bytes = 0;
-		return r;
+	} else if (info & VMX_EPT_MISCONFIG_LOAD) {
+		/* a load: its VMX_EPT_MISCONFIG_LOAD information as it is (x86.c: kvm_mmio_read_assisted()) */
+		vcpu->arch.emul_store.bytes = info;
+		vcpu->arch.emul_store.data = 0;
 	}
+	return kvm_mmu_page_fault(vcpu, gpa, PFERR_RSVD_MASK);
 }
 
 static int handle_invalid_guest_state(struct kvm_vcpu *vcpu)
