@@ -118,11 +118,12 @@ static __always_inline bool __vmx_ept_misconfig_exit(struct cpu *c, u64 gpa, boo
 	u32 info = 0;
 
 	/*
-	 * A driver's store that exits again and again is the last of its
-	 * block (cut there at its first exit, below): found without the
-	 * search.
+	 * A driver's store that exits again and again ends the segment of
+	 * its block that the run dispatched (cut there at its first exit,
+	 * below: icache_cut_after()), or the block: found without the search.
 	 */
-	if (likely(b) && (i = &b->insn[b->n - 1], c->blk_base + i->off == c->s.rip)) {
+	if (likely(b) && c->run_end > b->insn && c->run_end <= b->insn + b->n &&
+	    (i = c->run_end - 1, c->blk_base + i->off == c->s.rip)) {
 		mov_store = store && b->cached && insn_is_mov_store(b, i);
 	} else {
 		i = cur_insn(c);
