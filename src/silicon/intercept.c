@@ -179,19 +179,11 @@ __attribute__((noinline)) void vmx_exit_suspend_cont(struct cpu *c, struct vmx_c
 /*
  * The same for an exit after which the instruction may be done by the
  * host (KVM skips it): taken in place when the run can go on after
- * VMRESUME (vmx_exit_in_place()), which then returns true.
+ * VMRESUME (vmexit.c vmx_exit_insn_cont()), which then returns true.
  */
-static __always_inline bool insn_exit_cont(struct cpu *c, const struct insn *i, u32 reason, u64 qual,
-					   u32 info)
+static __always_inline bool insn_exit_cont(struct cpu *c, const struct insn *i, u32 reason, u64 qual)
 {
-	struct vmx_cpu *v = vmx_of(c);
-
-	vmx_exit_insn_direct(v, reason, qual, i->len, info);
-	c->exit_insn = i;
-	/* on_core: the run is on the processor's stack (vmx_run.c), not the caller's */
-	if (!v->on_core)
-		cpu_exit_now(c, CPU_EXIT_VMEXIT);
-	return vmx_exit_in_place(c, v, i);
+	return vmx_exit_insn_cont(c, i, reason, qual);
 }
 
 #define CTLS(c) (&vmx_of(c)->ctls)
@@ -200,13 +192,13 @@ static u32 vmx_insn_info(const struct insn *i);
 
 bool vmx_intercept_cpuid(struct cpu *c, const struct insn *i)
 {
-	return insn_exit_cont(c, i, EXIT_REASON_CPUID, 0, 0);	/* unconditional (26.1.2) */
+	return insn_exit_cont(c, i, EXIT_REASON_CPUID, 0);	/* unconditional (26.1.2) */
 }
 
 bool vmx_intercept_hlt(struct cpu *c, const struct insn *i)
 {
 	if (CTLS(c)->proc & CPU_BASED_HLT_EXITING)
-		return insn_exit_cont(c, i, EXIT_REASON_HLT, 0, 0);
+		return insn_exit_cont(c, i, EXIT_REASON_HLT, 0);
 	return false;
 }
 
@@ -264,7 +256,7 @@ bool vmx_intercept_io(struct cpu *c, const struct insn *i, u16 port, int size, b
 #endif
 	/* E4-E7 take an immediate port, EC-EF DX: the rest is the decode's (optab_select()). */
 	return insn_exit_cont(c, i, EXIT_REASON_IO_INSTRUCTION,
-			      i->imm2 | (u64)port << IO_QUAL_PORT_SHIFT, 0);
+			      i->imm2 | (u64)port << IO_QUAL_PORT_SHIFT);
 }
 
 /*
