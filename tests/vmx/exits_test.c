@@ -2119,6 +2119,64 @@ static void resume_in_place_sees_vmwrites(void)
 }
 
 /*
+ * The conditions under which an instruction exit is taken in place
+ * (cpu.h cpu_exit_park_ok(), tested once at the exit: vmexit.c
+ * vmx_exit_insn_cont()): a CPUID at its block's end in an STI or MOV-SS
+ * shadow, or with TF set, is not, and the state the exit saves and the
+ * entry after it are the SDM's.  Each check fails if the exit were taken
+ * in place regardless of that condition (the exit would save
+ * interruptibility 0; the VMRESUME would go on without the single-step
+ * trap).  The CPUIDs after them, with none of these, are taken in place.
+ */
+static void exit_in_place_conditions(void)
+{
+	static const u8 tf[] = {
+		0x9c,					/* pushf */
+		0x81, 0x0c, 0x24, 0x00, 0x01, 0x00, 0x00,	/* orl $0x100, (%esp) */
+		0x9d,					/* popf: TF */
+		0x0f, 0xa2, 0x90, 0xf4,			/* cpuid; nop; hlt */
+	};
+
+	/* STI shadow: sti; cpuid; cpuid; hlt */
+	GUEST(0xfb, 0x0f, 0xa2, 0x0f, 0xa2, 0xf4);
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 1);
+	CHECK_EQ(vmcs_read32(GUEST_INTERRUPTIBILITY_INFO), GUEST_INTR_STATE_STI);
+	CHECK_EQ(vmcs_readl(GUEST_RFLAGS) & BIT(9), BIT(9));
+	skip();
+	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, 0);	/* the shadow ends with the instruction */
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 3);
+	CHECK_EQ(vmcs_read32(GUEST_INTERRUPTIBILITY_INFO), 0);
+	skip();
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 5);
+
+	/* MOV-SS shadow: mov %ss,%eax; mov %eax,%ss; cpuid; cpuid; hlt */
+	GUEST(0x8c, 0xd0, 0x8e, 0xd0, 0x0f, 0xa2, 0x0f, 0xa2, 0xf4);
+	setup_gdt();
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 4);
+	CHECK_EQ(vmcs_read32(GUEST_INTERRUPTIBILITY_INFO), GUEST_INTR_STATE_MOV_SS);
+	skip();
+	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, 0);
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 6);
+	CHECK_EQ(vmcs_read32(GUEST_INTERRUPTIBILITY_INFO), 0);
+	skip();
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 8);
+
+	/*
+	 * TF set by POPF: CPUID exits before its trap (a fault-like exit);
+	 * the entry after the skip runs NOP and traps after it (#DB, BS).
+	 */
+	guest(tf, sizeof(tf), false);
+	vmcs_write32(EXCEPTION_BITMAP, BIT(1));
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 9);
+	CHECK_EQ(vmcs_readl(GUEST_RFLAGS) & BIT(8), BIT(8));
+	skip();
+	CHECK_EQ(run(), EXIT_REASON_EXCEPTION_NMI);
+	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO), INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | 1);
+	CHECK_EQ(vmcs_readl(EXIT_QUALIFICATION) & BIT(14), BIT(14));
+	CHECK_EQ(vmcs_readl(GUEST_RIP), CODE + 12);
+}
+
+/*
  * The root CRs an exit taken in place loads stay in the VMCS's host-state
  * area until root operation reads one (vmx_cpu.h: root_cr_lazy): a read
  * after the exit gives HOST_CR0/3/4 as they were at the exit, also after
@@ -2220,6 +2278,7 @@ int main(void)
 	RUN_TEST(resume_in_handler);
 	RUN_TEST(resume_in_place_sees_vmwrites);
 	RUN_TEST(root_crs_after_exit_in_place);
+	RUN_TEST(exit_in_place_conditions);
 	env_teardown(&env);
 	free(mem);
 	return 0;
