@@ -208,6 +208,40 @@ static void io_exits(void)
 	CHECK_EXIT(EXIT_REASON_IO_INSTRUCTION, 0x80ull << 16 | IO_QUAL_IMM, 2, CODE);
 }
 
+/*
+ * The ways of vmx_intercept_io() (intercept.c): unconditional I/O exiting,
+ * one bitmap byte, an access whose ports span two bytes of a bitmap (the
+ * slow way), and neither control (no exit: the instruction runs).
+ */
+static void io_exit_ways(void)
+{
+	/* out 0x86, eax (ports 86-89: bits 6-7 of byte 0x10, 0-1 of 0x11); in al, 0x80; hlt */
+	GUEST(0xe7, 0x86, 0xe4, 0x80, 0xf4);
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_USE_IO_BITMAPS, true);
+	memset(io_a, 0, 4096);
+	io_a[0x11] = 0x02;	/* port 0x89 only, in the second byte */
+	CHECK_EXIT(EXIT_REASON_IO_INSTRUCTION, 0x86ull << 16 | IO_QUAL_IMM | 3, 2, CODE);
+	io_a[0x11] = 0;
+	io_a[0x10] = 0x40;	/* port 0x86 only, in the first byte */
+	CHECK_EXIT(EXIT_REASON_IO_INSTRUCTION, 0x86ull << 16 | IO_QUAL_IMM | 3, 2, CODE);
+	io_a[0x10] = 0;
+	io_a[0x12] = 0x01;	/* port 0x90: not this access's */
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 4);
+	/* Neither "use I/O bitmaps" nor "unconditional I/O exiting": no exit. */
+	GUEST(0xe7, 0x86, 0xe4, 0x80, 0xf4);
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_USE_IO_BITMAPS | CPU_BASED_UNCOND_IO_EXITING, false);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 4);
+	/* Unconditional I/O exiting (KVM's control) with the bitmaps off. */
+	GUEST(0xe7, 0x86, 0xe4, 0x80, 0xf4);
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_USE_IO_BITMAPS, false);
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_UNCOND_IO_EXITING, true);
+	CHECK_EXIT(EXIT_REASON_IO_INSTRUCTION, 0x86ull << 16 | IO_QUAL_IMM | 3, 2, CODE);
+	skip();
+	CHECK_EXIT(EXIT_REASON_IO_INSTRUCTION, 0x80ull << 16 | IO_QUAL_IMM | IO_QUAL_IN, 2, CODE + 2);
+	skip();
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 4);
+}
+
 static void open_msr(u32 msr, bool write)
 {
 	u32 base = (msr >= 0xc0000000u ? 1024 : 0) + (write ? 2048 : 0);
@@ -2227,6 +2261,7 @@ int main(void)
 	RUN_TEST(hlt_exit);
 	RUN_TEST(cpuid_exit_and_gprs);
 	RUN_TEST(io_exits);
+	RUN_TEST(io_exit_ways);
 	RUN_TEST(msr_exits);
 	RUN_TEST(cr_exits);
 	RUN_TEST(dr_exits);
