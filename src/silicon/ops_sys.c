@@ -736,17 +736,30 @@ u32 cpu_dbg_exec_check(struct cpu *c)
 	return hit;
 }
 
-OP(op_cpuid)
+/* CPUID outside non-root operation, out of line: op_cpuid() keeps no frame. */
+static __attribute__((noinline)) void cpuid_native(struct cpu *c)
 {
 	u32 r[4];
 
-	if (c->vmx_nonroot && vmx_intercept_cpuid(c, i))
-		return;
 	cpu_cpuid(c, (u32)c->s.gpr[0], (u32)c->s.gpr[1], r);
 	c->s.gpr[0] = r[0];
 	c->s.gpr[3] = r[1];
 	c->s.gpr[1] = r[2];
 	c->s.gpr[2] = r[3];
+}
+
+OP(op_cpuid)
+{
+	/*
+	 * In VMX non-root operation CPUID exits unconditionally (SDM 26.1.2):
+	 * the hook takes the exit and always returns true, so its call is a
+	 * tail call.
+	 */
+	if (c->vmx_nonroot) {
+		vmx_intercept_cpuid(c, i);
+		return;
+	}
+	cpuid_native(c);
 }
 
 OP(op_rdmsr)
