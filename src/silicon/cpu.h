@@ -971,13 +971,34 @@ static __always_inline bool cpu_exit_prepare_cont(struct cpu *c)
  * segment, so that exits there are parked.  Return: true if so (the park
  * is due); false, nothing done, otherwise.
  */
+static __always_inline bool cpu_exit_park_ok(const struct cpu *c, const struct block *b,
+					     const struct insn *i, u64 next)
+{
+	u16 dbg;	/* dbg_exec and dbg_data, adjacent */
+
+	/*
+	 * cpu_exit_cont_ok() and the park's own conditions, each a compare
+	 * with memory and a branch that goes the same way at every exit
+	 * (fewer instructions than folding them into one word).
+	 */
+	memcpy(&dbg, &c->dbg_exec, 2);
+	if (unlikely(i + 1 != c->run_end) ||
+	    unlikely(c->run_end != b->insn + b->n && !(i->flags & IF_SEG)))
+		return false;
+	if (unlikely(!c->fiber) || unlikely(next == b->rip) || unlikely(!b->cached))
+		return false;
+	if (unlikely(~c->budget_end) || unlikely(!c->budget_soft))
+		return false;
+	if (unlikely((c->s.rflags & CPU_CONT_RFLAGS_CHECKED) != 2) || unlikely(dbg))
+		return false;
+	return likely(!c->s.interruptibility) && likely(!c->s.nmi_pending);
+}
+
 static __always_inline bool cpu_exit_prepare_park(struct cpu *c, const struct insn *i)
 {
 	const struct block *b = c->cur_block;
 
-	if (!b || i + 1 != c->run_end ||
-	    (c->run_end != b->insn + b->n && !(i->flags & IF_SEG)) || !c->fiber ||
-	    c->s.rip + i->len == b->rip || !cpu_exit_cont_ok(c, b))
+	if (!b || !cpu_exit_park_ok(c, b, i, c->s.rip + i->len))
 		return false;
 	cpu_exit_cont_note(c, i);
 	c->park = true;

@@ -179,19 +179,11 @@ __attribute__((noinline)) void vmx_exit_suspend_cont(struct cpu *c, struct vmx_c
 /*
  * The same for an exit after which the instruction may be done by the
  * host (KVM skips it): taken in place when the run can go on after
- * VMRESUME (vmx_exit_in_place()), which then returns true.
+ * VMRESUME (vmexit.c vmx_exit_insn_cont()), which then returns true.
  */
-static __always_inline bool insn_exit_cont(struct cpu *c, const struct insn *i, u32 reason, u64 qual,
-					   u32 info)
+static __always_inline bool insn_exit_cont(struct cpu *c, const struct insn *i, u32 reason, u64 qual)
 {
-	struct vmx_cpu *v = vmx_of(c);
-
-	vmx_exit_insn_direct(v, reason, qual, i->len, info);
-	c->exit_insn = i;
-	/* on_core: the run is on the processor's stack (vmx_run.c), not the caller's */
-	if (!v->on_core)
-		cpu_exit_now(c, CPU_EXIT_VMEXIT);
-	return vmx_exit_in_place(c, v, i);
+	return vmx_exit_insn_cont(c, i, reason, qual);
 }
 
 #define CTLS(c) (&vmx_of(c)->ctls)
@@ -200,13 +192,13 @@ static u32 vmx_insn_info(const struct insn *i);
 
 bool vmx_intercept_cpuid(struct cpu *c, const struct insn *i)
 {
-	return insn_exit_cont(c, i, EXIT_REASON_CPUID, 0, 0);	/* unconditional (26.1.2) */
+	return insn_exit_cont(c, i, EXIT_REASON_CPUID, 0);	/* unconditional (26.1.2) */
 }
 
 bool vmx_intercept_hlt(struct cpu *c, const struct insn *i)
 {
 	if (CTLS(c)->proc & CPU_BASED_HLT_EXITING)
-		return insn_exit_cont(c, i, EXIT_REASON_HLT, 0, 0);
+		return insn_exit_cont(c, i, EXIT_REASON_HLT, 0);
 	return false;
 }
 
@@ -251,20 +243,49 @@ static u32 info_asz(const struct insn *i)
 static __attribute__((noreturn, noinline)) void string_io_exit(struct cpu *c, const struct insn *i,
 								 u16 port, int size, bool in);
 
-bool vmx_intercept_io(struct cpu *c, const struct insn *i, u16 port, int size, bool in,
-		      bool string)
+/* vmx_intercept_io() but for its common case: no bitmaps, an access across bytes, INS/OUTS. */
+static __attribute__((noinline)) bool intercept_io_slow(struct cpu *c, const struct insn *i, u16 port,
+							int size, bool in, bool string)
 {
 	if (!io_exits(CTLS(c), port, size))
 		return false;
 	if (unlikely(string))
 		string_io_exit(c, i, port, size, in);
+	return insn_exit_cont(c, i, EXIT_REASON_IO_INSTRUCTION,
+			      i->imm2 | (u64)port << IO_QUAL_PORT_SHIFT);
+}
+
+/*
+ * The common cases inline, with no frame (each way on is a tail call): IN
+ * or OUT under "unconditional I/O exiting" (KVM's way) or with its bits
+ * in one byte of a bitmap (io_exits()).
+ */
+bool vmx_intercept_io(struct cpu *c, const struct insn *i, u16 port, int size, bool in,
+		      bool string)
+{
+	const struct vmx_ctls *ctl = CTLS(c);
+	u32 proc = ctl->proc;
+
+	if (likely(!(proc & CPU_BASED_USE_IO_BITMAPS))) {
+		if (!(proc & CPU_BASED_UNCOND_IO_EXITING))
+			return false;
+	} else if (unlikely((port & 7) + size > 8)) {
+		return intercept_io_slow(c, i, port, size, in, string);
+	} else {
+		const u8 *bm = vmx_ptr(port < 0x8000 ? ctl->io_bitmap_a : ctl->io_bitmap_b);
+
+		if (!((bm[(port & 0x7fff) >> 3] >> (port & 7)) & ((1u << size) - 1)))
+			return false;
+	}
+	if (unlikely(string))
+		return intercept_io_slow(c, i, port, size, in, string);
 #ifdef USERKVM_DEBUG
 	if (i->imm2 != vmx_io_qual(0, size, in, false, false, (i->op & 0xfc) == 0xe4))
 		abort();	/* the decode's qualification is not the instruction's */
 #endif
 	/* E4-E7 take an immediate port, EC-EF DX: the rest is the decode's (optab_select()). */
 	return insn_exit_cont(c, i, EXIT_REASON_IO_INSTRUCTION,
-			      i->imm2 | (u64)port << IO_QUAL_PORT_SHIFT, 0);
+			      i->imm2 | (u64)port << IO_QUAL_PORT_SHIFT);
 }
 
 /*

@@ -26,6 +26,19 @@ u64 vmx_io_qual(u16 port, int size, bool in, bool string, bool rep, bool imm);
 void vmx_exit_suspend_cont(struct cpu *c, struct vmx_cpu *v);
 
 /*
+ * vmexit.c: the park of an instruction exit whose information is written
+ * (cpu_exit_prepare_park() + vmx_exit_suspend_begin(), the conditions
+ * tested once): true if parked, false with nothing done.
+ */
+bool vmx_exit_park(struct cpu *c, struct vmx_cpu *v, const struct insn *i);
+/*
+ * vmexit.c: an instruction exit with no information but the reason, the
+ * qualification and the length (CPUID, HLT, IN, OUT), written and taken
+ * in place as vmx_exit_in_place() takes it.  Return: true.
+ */
+bool vmx_exit_insn_cont(struct cpu *c, const struct insn *i, u32 reason, u64 qual);
+
+/*
  * An instruction exit the run may go on after (the host completes the
  * instruction), its information written (vmx_exit_insn_direct()), taken
  * on the processor's stack (v->on_core) at @i: parked at @i's block end
@@ -36,10 +49,8 @@ void vmx_exit_suspend_cont(struct cpu *c, struct vmx_cpu *v);
  */
 static __always_inline bool vmx_exit_in_place(struct cpu *c, struct vmx_cpu *v, const struct insn *i)
 {
-	if (cpu_exit_prepare_park(c, i)) {
-		vmx_exit_suspend_begin(v);
+	if (likely(vmx_exit_park(c, v, i)))
 		return true;
-	}
 	if (!cpu_exit_prepare_cont(c))
 		cpu_exit_now(c, CPU_EXIT_VMEXIT);
 	vmx_exit_suspend_cont(c, v);

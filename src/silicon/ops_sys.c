@@ -93,33 +93,74 @@ OP(op_popf)
 	cpu_write_rflags(c, (cpu_get_flags(c) & ~mask) | (v & mask));
 }
 
-/* E4/E5/EC/ED; the size (1, 2 or 4 bytes by osz) as optab_select() noted it in imm2 */
-OP(op_in)
+/* E4/E5/EC/ED and E6/E7/EE/EF: the size (1, 2 or 4 bytes by osz) as optab_select() noted it in imm2 */
+static __always_inline int io_size(const struct insn *i)
 {
-	int size = (i->imm2 & 7) + 1;
-	u16 port = (i->op & 8) ? (u16)c->s.gpr[2] : (u8)i->imm;
+	return (i->imm2 & 7) + 1;
+}
+
+static __always_inline u16 io_port(struct cpu *c, const struct insn *i)
+{
+	return (i->op & 8) ? (u16)c->s.gpr[2] : (u8)i->imm;
+}
+
+/*
+ * The port access of IN and OUT, out of line: after the VMX hook only @c
+ * and @i are live, so the handler keeps a small frame around the hook's
+ * call (an exit in place returns through it).
+ */
+static __attribute__((noinline)) void in_port(struct cpu *c, const struct insn *i)
+{
+	int size = io_size(i);
 	u32 v;
 
-	if (!cpu_io_allowed(c, port, size))
-		cpu_gp0(c);
-	if (c->vmx_nonroot && vmx_intercept_io(c, i, port, size, true, false))
-		return;
-	cpu_io_in(c, port, size, &v);
+	cpu_io_in(c, io_port(c, i), size, &v);
 	/* the device's answer is seen at the next boundary: IN and OUT end their block */
 	reg_write(c, 0, size == 1 ? SZ8 : size == 2 ? SZ16 : SZ32, v);
 }
 
-/* E6/E7/EE/EF */
+static __attribute__((noinline)) void out_port(struct cpu *c, const struct insn *i)
+{
+	int size = io_size(i);
+
+	cpu_io_out(c, io_port(c, i), size,
+		   (u32)reg_read(c, 0, size == 1 ? SZ8 : size == 2 ? SZ16 : SZ32));
+}
+
+/*
+ * The I/O permission check (cpu_io_allowed(), SDM 19.5), which comes
+ * before the VM exit (26.1.1), in two parts: CPL <= IOPL (or real mode)
+ * inline, the TSS bitmap out of line, so that the port and size are not
+ * live across a call.
+ */
+static __always_inline bool io_iopl_ok(const struct cpu *c)
+{
+	return !(c->mode & MODE_PE) ||
+	       (!(c->mode & MODE_VM86) && c->cpl <= ((c->s.rflags >> 12) & 3));
+}
+
+static __attribute__((noinline)) void io_permission(struct cpu *c, const struct insn *i)
+{
+	if (!cpu_io_allowed(c, io_port(c, i), io_size(i)))
+		cpu_gp0(c);
+}
+
+OP(op_in)
+{
+	if (unlikely(!io_iopl_ok(c)))
+		io_permission(c, i);
+	if (c->vmx_nonroot && vmx_intercept_io(c, i, io_port(c, i), io_size(i), true, false))
+		return;
+	in_port(c, i);
+}
+
 OP(op_out)
 {
-	int size = (i->imm2 & 7) + 1;
-	u16 port = (i->op & 8) ? (u16)c->s.gpr[2] : (u8)i->imm;
-
-	if (!cpu_io_allowed(c, port, size))
-		cpu_gp0(c);
-	if (c->vmx_nonroot && vmx_intercept_io(c, i, port, size, false, false))
+	if (unlikely(!io_iopl_ok(c)))
+		io_permission(c, i);
+	if (c->vmx_nonroot && vmx_intercept_io(c, i, io_port(c, i), io_size(i), false, false))
 		return;
-	cpu_io_out(c, port, size, (u32)reg_read(c, 0, size == 1 ? SZ8 : size == 2 ? SZ16 : SZ32));
+	out_port(c, i);
 }
 
 static void umip_check(struct cpu *c)
@@ -695,17 +736,30 @@ u32 cpu_dbg_exec_check(struct cpu *c)
 	return hit;
 }
 
-OP(op_cpuid)
+/* CPUID outside non-root operation, out of line: op_cpuid() keeps no frame. */
+static __attribute__((noinline)) void cpuid_native(struct cpu *c)
 {
 	u32 r[4];
 
-	if (c->vmx_nonroot && vmx_intercept_cpuid(c, i))
-		return;
 	cpu_cpuid(c, (u32)c->s.gpr[0], (u32)c->s.gpr[1], r);
 	c->s.gpr[0] = r[0];
 	c->s.gpr[3] = r[1];
 	c->s.gpr[1] = r[2];
 	c->s.gpr[2] = r[3];
+}
+
+OP(op_cpuid)
+{
+	/*
+	 * In VMX non-root operation CPUID exits unconditionally (SDM 26.1.2):
+	 * the hook takes the exit and always returns true, so its call is a
+	 * tail call.
+	 */
+	if (c->vmx_nonroot) {
+		vmx_intercept_cpuid(c, i);
+		return;
+	}
+	cpuid_native(c);
 }
 
 OP(op_rdmsr)

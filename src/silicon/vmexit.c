@@ -17,6 +17,7 @@
 
 #include "silicon/cpu.h"
 #include "silicon/ept.h"
+#include "silicon/intercept_vmx.h"
 #include "silicon/vmx_cpu.h"
 
 #define G(f) vmcs_get(vmcs, f)
@@ -256,7 +257,8 @@ static __always_inline void save_guest_state(struct vmx_cpu *v, struct cpu *c, v
 		     !(s->interruptibility & CPU_INTR_MOVSS_BLOCKING)))
 		s->pending_dbg = 0;
 	vmcs_set(vmcs, GUEST_PENDING_DBG_EXCEPTIONS, insn ? 0 : s->pending_dbg);
-	vmcs_set(vmcs, GUEST_INTERRUPTIBILITY_INFO, s->interruptibility & 0xf);
+	/* An exit taken in place has none (cpu_exit_cont_ok()). */
+	vmcs_set(vmcs, GUEST_INTERRUPTIBILITY_INFO, insn ? 0 : s->interruptibility & 0xf);
 	/* An instruction exit: the guest is active, the timer not counting (vmx_exit_suspend_begin()). */
 	vmcs_set(vmcs, GUEST_ACTIVITY_STATE, insn ? CPU_ACTIVE : s->activity);
 	if (!insn && (ctl->exit & VM_EXIT_SAVE_VMX_PREEMPTION_TIMER)) {
@@ -595,14 +597,16 @@ void vmx_complete_exit(struct vmx_cpu *v)
  * processor's stack; the caller then switches to the host's, in the
  * handler (vmx_exit_suspend()) or in the block loop (cpu.c cpu_park()).
  * The switch returns when a VMRESUME goes on (vmentry.c:
- * vmx_resume_cont()).
+ * vmx_resume_cont()).  @next: the RIP after the instruction
+ * (c->cont_rip_next, which cpu_exit_cont_note() set).  One body for
+ * vmx_exit_suspend_begin() and the parks of vmx_exit_park() and
+ * vmx_exit_insn_cont().
  */
-void vmx_exit_suspend_begin(struct vmx_cpu *v)
+/* @direct: exit_direct is set (vmx_exit_insn_direct()); false: STEP 1 done by the caller without it */
+static __always_inline void suspend_begin(struct vmx_cpu *v, struct cpu *c, void *vmcs, u64 next,
+					  bool direct)
 {
-	void *vmcs = v->port.vmcs;	/* the current VMCS: in VMX operation with one */
-	struct cpu *c = v->cpu;
 	struct cpu_state *s = &c->s;
-	u64 next;
 	u8 ready;
 	bool ok;
 
@@ -615,13 +619,14 @@ void vmx_exit_suspend_begin(struct vmx_cpu *v)
 	 * timer value" (which needs the timer: vmx_check_controls()).
 	 */
 #ifdef USERKVM_DEBUG
-	if ((s->event_info & CPU_EVENT_VALID) || c->delivering >= 0 || !v->exit_direct ||
+	if ((s->event_info & CPU_EVENT_VALID) || c->delivering >= 0 || v->exit_direct != direct ||
 	    s->activity != CPU_ACTIVE || v->timer_armed ||
-	    (v->ctls.exit & VM_EXIT_SAVE_VMX_PREEMPTION_TIMER))
+	    (v->ctls.exit & VM_EXIT_SAVE_VMX_PREEMPTION_TIMER) || next != c->cont_rip_next)
 		abort();
 #endif
 	/* STEP 1 (28.2): exit information, written; no event was being delivered. */
-	v->exit_direct = false;
+	if (direct)
+		v->exit_direct = false;
 	c->xlate_ctx = XLATE_NONE;
 	v->injected = 0;
 	vmcs_set(vmcs, IDT_VECTORING_INFO_FIELD, 0);
@@ -631,7 +636,7 @@ void vmx_exit_suspend_begin(struct vmx_cpu *v)
 	/* STEP 2 (28.3): save guest state. */
 	save_guest_state(v, c, vmcs, true);
 	v->regs = NULL;
-	v->enter_result = v->exit.reason;
+	v->enter_result = v->exit.reason;	/* (a store the compiler forwards) */
 	v->cont_miss = 0;
 	if (unlikely(v->ctls.msr_lists)) {
 		complete_exit_msr_lists(v, vmcs);
@@ -641,10 +646,15 @@ void vmx_exit_suspend_begin(struct vmx_cpu *v)
 	/*
 	 * STEP 4 (28.5): load host state, lazily (vmx_cpu.h: host_regs_pending,
 	 * root_cr_lazy), the core keeping its non-root view (nonroot_kept).
-	 * Only VM entry sets VMX_REQ_BOUNDARY, on this thread: no locked write
-	 * when it is clear.
+	 * Only VM entry sets VMX_REQ_BOUNDARY, on this thread, and only with
+	 * interrupt- or NMI-window exiting, which ctls.cont_ok excludes (every
+	 * exit clears it): no load of the request word then either.
 	 */
-	if (__atomic_load_n(&c->req, __ATOMIC_RELAXED) & VMX_REQ_BOUNDARY)
+#ifdef USERKVM_DEBUG
+	if (v->ctls.cont_ok && (__atomic_load_n(&c->req, __ATOMIC_RELAXED) & VMX_REQ_BOUNDARY))
+		abort();
+#endif
+	if (!v->ctls.cont_ok && (__atomic_load_n(&c->req, __ATOMIC_RELAXED) & VMX_REQ_BOUNDARY))
 		__atomic_and_fetch(&c->req, ~VMX_REQ_BOUNDARY, __ATOMIC_SEQ_CST);
 	s->event_info = 0;
 	v->root_cr_lazy = true;
@@ -663,7 +673,6 @@ void vmx_exit_suspend_begin(struct vmx_cpu *v)
 	if (s->interruptibility || s->nmi_pending || ((s->rflags & CPU_CONT_RFLAGS_CHECKED) ^ 2))
 		abort();
 #endif
-	next = c->cont_rip_next;
 	ok = v->ctls.cont_ok && (c->code64 ? vmx_is_canonical(next) : !(next >> 32));
 	ready = v->ctl_host_checked & v->guest_checked & v->ctls_valid;
 	/* The flags, adjacent (vmx_cpu.h): the core holds exactly the guest state just saved. */
@@ -673,4 +682,72 @@ void vmx_exit_suspend_begin(struct vmx_cpu *v)
 	v->guest_mode = false;
 	v->suspended = true;
 	v->resume_ready = ready | (ok ? ready << 1 : 0);
+}
+
+void vmx_exit_suspend_begin(struct vmx_cpu *v)
+{
+	suspend_begin(v, v->cpu, v->port.vmcs, v->cpu->cont_rip_next, true);
+}
+
+/*
+ * cpu_exit_prepare_park() and vmx_exit_suspend_begin() in one frame: the
+ * conditions tested once, the RIP after the instruction computed once.
+ */
+static __always_inline bool exit_park(struct cpu *c, struct vmx_cpu *v, const struct insn *i,
+				      bool direct)
+{
+	const struct block *b = c->cur_block;
+	u64 next = c->s.rip + i->len;
+
+	if (unlikely(!b) || unlikely(!cpu_exit_park_ok(c, b, i, next)))
+		return false;
+	cpu_exit_cont_note(c, i);
+	c->park = true;
+	suspend_begin(v, c, v->port.vmcs, next, direct);
+	return true;
+}
+
+bool vmx_exit_park(struct cpu *c, struct vmx_cpu *v, const struct insn *i)
+{
+	return exit_park(c, v, i, true);
+}
+
+/* vmx_exit_insn_cont() when the exit is not parked: suspended in the handler, or unwound. */
+static __attribute__((noinline)) bool exit_insn_not_parked(struct cpu *c, struct vmx_cpu *v,
+							  const struct insn *i)
+{
+	v->exit_direct = true;
+	c->exit_insn = i;
+	/* on_core: the run is on the processor's stack (vmx_run.c), not the caller's */
+	if (!v->on_core || !cpu_exit_prepare_cont(c))
+		cpu_exit_now(c, CPU_EXIT_VMEXIT);
+	vmx_exit_suspend_cont(c, v);
+	return true;
+}
+
+/*
+ * An instruction exit after which the host may complete the instruction
+ * (KVM skips it), with no interruption information, linear or physical
+ * address, nor instruction information (CPUID, HLT, IN/OUT): STEP 1 at
+ * once (vmx_exit_insn_direct()), then, in the common case, parked at the
+ * block's end with the rest of the exit made here (exit_park()); else as
+ * intercept_vmx.h vmx_exit_in_place() takes it.  Return: true, the
+ * instruction is done (the host does it).
+ */
+bool vmx_exit_insn_cont(struct cpu *c, const struct insn *i, u32 reason, u64 qual)
+{
+	struct vmx_cpu *v = c->vmx;
+	void *vmcs = v->port.vmcs;	/* the current VMCS: in VMX operation with one */
+
+	/* vmx_exit_insn_direct() but for exit_direct, which only an exit not parked needs */
+	v->exit.reason = reason;
+	vmcs_set(vmcs, VM_EXIT_REASON, reason);
+	vmcs_set(vmcs, EXIT_QUALIFICATION, qual);
+	vmcs_set(vmcs, VM_EXIT_INTR_INFO, 0);
+	vmcs_set(vmcs, VM_EXIT_INTR_ERROR_CODE, 0);
+	vmcs_set(vmcs, VM_EXIT_INSTRUCTION_LEN, i->len);
+	vmcs_set(vmcs, VMX_INSTRUCTION_INFO, 0);
+	if (likely(v->on_core) && likely(exit_park(c, v, i, false)))
+		return true;
+	return exit_insn_not_parked(c, v, i);
 }

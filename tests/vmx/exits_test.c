@@ -208,6 +208,40 @@ static void io_exits(void)
 	CHECK_EXIT(EXIT_REASON_IO_INSTRUCTION, 0x80ull << 16 | IO_QUAL_IMM, 2, CODE);
 }
 
+/*
+ * The ways of vmx_intercept_io() (intercept.c): unconditional I/O exiting,
+ * one bitmap byte, an access whose ports span two bytes of a bitmap (the
+ * slow way), and neither control (no exit: the instruction runs).
+ */
+static void io_exit_ways(void)
+{
+	/* out 0x86, eax (ports 86-89: bits 6-7 of byte 0x10, 0-1 of 0x11); in al, 0x80; hlt */
+	GUEST(0xe7, 0x86, 0xe4, 0x80, 0xf4);
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_USE_IO_BITMAPS, true);
+	memset(io_a, 0, 4096);
+	io_a[0x11] = 0x02;	/* port 0x89 only, in the second byte */
+	CHECK_EXIT(EXIT_REASON_IO_INSTRUCTION, 0x86ull << 16 | IO_QUAL_IMM | 3, 2, CODE);
+	io_a[0x11] = 0;
+	io_a[0x10] = 0x40;	/* port 0x86 only, in the first byte */
+	CHECK_EXIT(EXIT_REASON_IO_INSTRUCTION, 0x86ull << 16 | IO_QUAL_IMM | 3, 2, CODE);
+	io_a[0x10] = 0;
+	io_a[0x12] = 0x01;	/* port 0x90: not this access's */
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 4);
+	/* Neither "use I/O bitmaps" nor "unconditional I/O exiting": no exit. */
+	GUEST(0xe7, 0x86, 0xe4, 0x80, 0xf4);
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_USE_IO_BITMAPS | CPU_BASED_UNCOND_IO_EXITING, false);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 4);
+	/* Unconditional I/O exiting (KVM's control) with the bitmaps off. */
+	GUEST(0xe7, 0x86, 0xe4, 0x80, 0xf4);
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_USE_IO_BITMAPS, false);
+	ctl_set(CPU_BASED_VM_EXEC_CONTROL, CPU_BASED_UNCOND_IO_EXITING, true);
+	CHECK_EXIT(EXIT_REASON_IO_INSTRUCTION, 0x86ull << 16 | IO_QUAL_IMM | 3, 2, CODE);
+	skip();
+	CHECK_EXIT(EXIT_REASON_IO_INSTRUCTION, 0x80ull << 16 | IO_QUAL_IMM | IO_QUAL_IN, 2, CODE + 2);
+	skip();
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 4);
+}
+
 static void open_msr(u32 msr, bool write)
 {
 	u32 base = (msr >= 0xc0000000u ? 1024 : 0) + (write ? 2048 : 0);
@@ -2119,6 +2153,64 @@ static void resume_in_place_sees_vmwrites(void)
 }
 
 /*
+ * The conditions under which an instruction exit is taken in place
+ * (cpu.h cpu_exit_park_ok(), tested once at the exit: vmexit.c
+ * vmx_exit_insn_cont()): a CPUID at its block's end in an STI or MOV-SS
+ * shadow, or with TF set, is not, and the state the exit saves and the
+ * entry after it are the SDM's.  Each check fails if the exit were taken
+ * in place regardless of that condition (the exit would save
+ * interruptibility 0; the VMRESUME would go on without the single-step
+ * trap).  The CPUIDs after them, with none of these, are taken in place.
+ */
+static void exit_in_place_conditions(void)
+{
+	static const u8 tf[] = {
+		0x9c,					/* pushf */
+		0x81, 0x0c, 0x24, 0x00, 0x01, 0x00, 0x00,	/* orl $0x100, (%esp) */
+		0x9d,					/* popf: TF */
+		0x0f, 0xa2, 0x90, 0xf4,			/* cpuid; nop; hlt */
+	};
+
+	/* STI shadow: sti; cpuid; cpuid; hlt */
+	GUEST(0xfb, 0x0f, 0xa2, 0x0f, 0xa2, 0xf4);
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 1);
+	CHECK_EQ(vmcs_read32(GUEST_INTERRUPTIBILITY_INFO), GUEST_INTR_STATE_STI);
+	CHECK_EQ(vmcs_readl(GUEST_RFLAGS) & BIT(9), BIT(9));
+	skip();
+	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, 0);	/* the shadow ends with the instruction */
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 3);
+	CHECK_EQ(vmcs_read32(GUEST_INTERRUPTIBILITY_INFO), 0);
+	skip();
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 5);
+
+	/* MOV-SS shadow: mov %ss,%eax; mov %eax,%ss; cpuid; cpuid; hlt */
+	GUEST(0x8c, 0xd0, 0x8e, 0xd0, 0x0f, 0xa2, 0x0f, 0xa2, 0xf4);
+	setup_gdt();
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 4);
+	CHECK_EQ(vmcs_read32(GUEST_INTERRUPTIBILITY_INFO), GUEST_INTR_STATE_MOV_SS);
+	skip();
+	vmcs_write32(GUEST_INTERRUPTIBILITY_INFO, 0);
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 6);
+	CHECK_EQ(vmcs_read32(GUEST_INTERRUPTIBILITY_INFO), 0);
+	skip();
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 8);
+
+	/*
+	 * TF set by POPF: CPUID exits before its trap (a fault-like exit);
+	 * the entry after the skip runs NOP and traps after it (#DB, BS).
+	 */
+	guest(tf, sizeof(tf), false);
+	vmcs_write32(EXCEPTION_BITMAP, BIT(1));
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 9);
+	CHECK_EQ(vmcs_readl(GUEST_RFLAGS) & BIT(8), BIT(8));
+	skip();
+	CHECK_EQ(run(), EXIT_REASON_EXCEPTION_NMI);
+	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO), INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | 1);
+	CHECK_EQ(vmcs_readl(EXIT_QUALIFICATION) & BIT(14), BIT(14));
+	CHECK_EQ(vmcs_readl(GUEST_RIP), CODE + 12);
+}
+
+/*
  * The root CRs an exit taken in place loads stay in the VMCS's host-state
  * area until root operation reads one (vmx_cpu.h: root_cr_lazy): a read
  * after the exit gives HOST_CR0/3/4 as they were at the exit, also after
@@ -2169,6 +2261,7 @@ int main(void)
 	RUN_TEST(hlt_exit);
 	RUN_TEST(cpuid_exit_and_gprs);
 	RUN_TEST(io_exits);
+	RUN_TEST(io_exit_ways);
 	RUN_TEST(msr_exits);
 	RUN_TEST(cr_exits);
 	RUN_TEST(dr_exits);
@@ -2220,6 +2313,7 @@ int main(void)
 	RUN_TEST(resume_in_handler);
 	RUN_TEST(resume_in_place_sees_vmwrites);
 	RUN_TEST(root_crs_after_exit_in_place);
+	RUN_TEST(exit_in_place_conditions);
 	env_teardown(&env);
 	free(mem);
 	return 0;
