@@ -2713,15 +2713,18 @@ static __attribute__((noinline, cold)) int kvm_fast_pio_out_7e(struct kvm_vcpu *
 	trace_kvm_pio(1, 0x7e, size, 1, data);
 	kvm_skip_emulated_instruction(vcpu);
 	vcpu->arch.complete_userspace_io = complete_fast_pio_out_port_0x7e;
+	vcpu->arch.cui_next_rip = 0;
 	return 0;
 }
 
 /*
  * The exit to userspace of kvm_fast_pio().  @data: an OUT's bytes (zero-
- * extended), unused for an IN.
+ * extended), unused for an IN.  @next_rip: the completion's skip of the
+ * instruction, if the vendor found it to be only that (cui_next_rip),
+ * else 0.
  */
 static __always_inline int kvm_fast_pio_user(struct kvm_vcpu *vcpu, int size, u16 port, int in,
-					     u32 data)
+					     u32 data, u64 next_rip)
 {
 	struct kvm_run *run = vcpu->run;
 	u8 *page = (u8 *)run + KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
@@ -2736,6 +2739,7 @@ static __always_inline int kvm_fast_pio_user(struct kvm_vcpu *vcpu, int size, u1
 		pio_copy(page, &(u32){ 0 }, size);
 		vcpu->arch.cui_linear_rip_saved = false;
 		vcpu->arch.complete_userspace_io = complete_fast_pio_in;
+		vcpu->arch.cui_next_rip = next_rip;
 		return 0;
 	}
 	pio_copy(page, &data, size);
@@ -2743,6 +2747,7 @@ static __always_inline int kvm_fast_pio_user(struct kvm_vcpu *vcpu, int size, u1
 		return kvm_fast_pio_out_7e(vcpu, size, data);
 	vcpu->arch.cui_linear_rip_saved = false;
 	vcpu->arch.complete_userspace_io = complete_fast_pio_out;
+	vcpu->arch.cui_next_rip = next_rip;
 	if (kvm_trace_on(TRACE_KVM_PIO))
 		return kvm_fast_pio_out_traced(port, size, data);
 	return 0;
@@ -2762,7 +2767,7 @@ static __attribute__((noinline)) int kvm_fast_pio_kernel(struct kvm_vcpu *vcpu, 
 		trace_kvm_pio(!in, port, size, 1, *(u32 *)data);
 		return kvm_skip_emulated_instruction(vcpu);
 	}
-	return kvm_fast_pio_user(vcpu, size, port, in, *(u32 *)data);
+	return kvm_fast_pio_user(vcpu, size, port, in, *(u32 *)data, 0);
 }
 
 /*
@@ -2771,14 +2776,14 @@ static __attribute__((noinline)) int kvm_fast_pio_kernel(struct kvm_vcpu *vcpu, 
  * Else 1, nothing done: handle_exit() then runs kvm_fast_pio(), after the
  * vCPU left guest mode, since a device's write may kick vCPUs.
  */
-int kvm_fast_pio_fastpath(struct kvm_vcpu *vcpu, int size, u16 port, int in)
+int kvm_fast_pio_fastpath(struct kvm_vcpu *vcpu, int size, u16 port, int in, u64 next_rip)
 {
 	u64 rax = vcpu->arch.regs[VCPU_REGS_RAX];
 
 	if (unlikely(kernel_pio_possible(vcpu->kvm, !in)))
 		return 1;
 	return kvm_fast_pio_user(vcpu, size, port, in,
-				 size == 1 ? (u8)rax : size == 2 ? (u16)rax : (u32)rax);
+				 size == 1 ? (u8)rax : size == 2 ? (u16)rax : (u32)rax, next_rip);
 }
 
 int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in)
@@ -2788,7 +2793,7 @@ int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in)
 	if (unlikely(kernel_pio_possible(vcpu->kvm, !in)))
 		return kvm_fast_pio_kernel(vcpu, size, port, in);
 	return kvm_fast_pio_user(vcpu, size, port, in,
-				 size == 1 ? (u8)rax : size == 2 ? (u16)rax : (u32)rax);
+				 size == 1 ? (u8)rax : size == 2 ? (u16)rax : (u32)rax, 0);
 }
 
 
@@ -4583,6 +4588,7 @@ static __attribute__((noinline)) int kvm_vcpu_run_uninitialized(struct kvm_vcpu 
 static __always_inline int kvm_complete_userspace_io(struct kvm_vcpu *vcpu, int (*cui)(struct kvm_vcpu *))
 {
 	vcpu->arch.complete_userspace_io = NULL;
+	vcpu->arch.cui_next_rip = 0;
 	if (likely(cui == complete_fast_pio_out))
 		return complete_fast_pio_out(vcpu);
 	if (cui == complete_fast_pio_in)
@@ -4608,7 +4614,24 @@ static __always_inline int kvm_vcpu_resume_plain(struct kvm_vcpu *vcpu)
 	     vcpu->arch.cui_linear_rip_saved) || kvm_vcpu_events_pending(vcpu, vcpu->run))
 		abort();
 #endif
-	if (cui) {
+	/*
+	 * A PIO completion whose skip the exit found to be RIP = cui_next_rip
+	 * only: nothing but RIP (and an IN's RAX) changes before the entry,
+	 * which the vendor then need not check for anything else.
+	 */
+	if (likely(vcpu->arch.cui_next_rip)) {
+		if (cui == complete_fast_pio_in) {
+			struct kvm_run *run = vcpu->run;
+
+			trace_kvm_pio(0, run->io.port, run->io.size, 1,
+				      *(u32 *)((u8 *)run + run->io.data_offset));
+			pio_set_rax(vcpu, run->io.size, (u8 *)run + run->io.data_offset);
+		}
+		vcpu->arch.regs[VCPU_REGS_RIP] = vcpu->arch.cui_next_rip;
+		vcpu->arch.complete_userspace_io = NULL;
+		vcpu->arch.cui_next_rip = 0;
+		vcpu->arch.entry_rip_only = true;
+	} else if (cui) {
 		/*
 		 * Note, no cui_linear_rip was saved since the PIO exit (which
 		 * clears the flag; only the PIO completions read it): RIP is

@@ -209,3 +209,52 @@ KVM_CASE(runpath_tf_out_completion)
 	CHECK_SOFT(t, !strcmp(seq, " io0xe0=1 io0xe4=0 hlt"), "exits:%s", seq);
 	tg_destroy(&g);
 }
+
+/*
+ * OUT and IN in an STI shadow, each completed by a KVM_RUN that follows a
+ * run which left the vCPU plain (kvm_vcpu_resume_plain(), whose PIO
+ * completion skips by RIP alone when the exit found nothing else to do,
+ * cui_next_rip): the completion's retirement ends the shadow, so at the
+ * next IN/OUT exit (which leaves RIP on that instruction) the shadow is
+ * over (KVM_GET_VCPU_EVENTS).  sti; out 0x10; in 0x11; sti; in 0x12;
+ * out 0x13 (the IN's byte).  Fails if the short completion were taken
+ * with STI blocking in force (the VMCS would still hold it at the entry
+ * and at the next exit).
+ */
+KVM_CASE(runpath_sti_pio_completion)
+{
+	static const unsigned char code[] = {
+		0xfb, 0xe6, 0x10, 0xe4, 0x11, 0xfb, 0xe4, 0x12, 0xe6, 0x13, 0xf4,
+	};
+	struct kvm_vcpu_events ev;
+	struct tguest g;
+	uint8_t *data;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	memcpy(g.mem + CODE, code, sizeof(code));
+	tg_set_mode(t, &g, g.vcpu, TG_PM32);
+	CHECK_EQ(tg_run(t, &g), 0);
+	CHECK_EQ(g.run->exit_reason, KVM_EXIT_IO);
+	CHECK_EQ(g.run->io.port, 0x10);
+	CHECK_EQ(tg_run(t, &g), 0);
+	CHECK_EQ(g.run->exit_reason, KVM_EXIT_IO);
+	CHECK_EQ(g.run->io.port, 0x11);
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_VCPU_EVENTS, &ev));
+	t_printf(t, "at the IN after sti; out: shadow=%u", ev.interrupt.shadow);
+	CHECK_EQ(ev.interrupt.shadow, 0);
+	CHECK_EQ(tg_run(t, &g), 0);
+	CHECK_EQ(g.run->exit_reason, KVM_EXIT_IO);
+	CHECK_EQ(g.run->io.port, 0x12);
+	data = (uint8_t *)g.run + g.run->io.data_offset;
+	*data = 0x5a;
+	CHECK_EQ(tg_run(t, &g), 0);
+	CHECK_EQ(g.run->exit_reason, KVM_EXIT_IO);
+	CHECK_EQ(g.run->io.port, 0x13);
+	data = (uint8_t *)g.run + g.run->io.data_offset;
+	CHECK_EQ(*data, 0x5a);
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_VCPU_EVENTS, &ev));
+	t_printf(t, "at the OUT after sti; in: shadow=%u", ev.interrupt.shadow);
+	CHECK_EQ(ev.interrupt.shadow, 0);
+	tg_destroy(&g);
+}
