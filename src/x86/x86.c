@@ -4619,7 +4619,9 @@ static __always_inline int kvm_vcpu_resume_plain(struct kvm_vcpu *vcpu)
 	 * only: nothing but RIP (and an IN's RAX) changes before the entry,
 	 * which the vendor then need not check for anything else.
 	 */
-	if (likely(vcpu->arch.cui_next_rip)) {
+	if (!cui) {
+		/* nothing to complete (after an exit the kernel completed: HLT, ...) */
+	} else if (likely(vcpu->arch.cui_next_rip)) {
 		if (cui == complete_fast_pio_in) {
 			struct kvm_run *run = vcpu->run;
 
@@ -4631,7 +4633,7 @@ static __always_inline int kvm_vcpu_resume_plain(struct kvm_vcpu *vcpu)
 		vcpu->arch.complete_userspace_io = NULL;
 		vcpu->arch.cui_next_rip = 0;
 		vcpu->arch.entry_rip_only = true;
-	} else if (cui) {
+	} else {
 		/*
 		 * Note, no cui_linear_rip was saved since the PIO exit (which
 		 * clears the flag; only the PIO completions read it): RIP is
@@ -4666,6 +4668,50 @@ static __always_inline int kvm_vcpu_resume_plain(struct kvm_vcpu *vcpu)
  * KVM_RUN with immediate_exit set completes a pending exit and returns
  * -EINTR without entering the guest; exit_reason is left alone).
  */
+/*
+ * The part of __kvm_arch_vcpu_ioctl_run() after a run that did not leave
+ * the vCPU plain (or with kvm_run fields set), out of line: the common
+ * KVM_RUN (kvm_vcpu_resume_plain()) keeps fewer registers across the run.
+ */
+static __attribute__((noinline)) int kvm_arch_vcpu_ioctl_run_full(struct kvm_vcpu *vcpu,
+								  struct kvm_run *run)
+{
+	int r;
+
+	/*
+	 * An application processor that never got INIT blocks until an INIT or
+	 * SIPI arrives, takes it and returns -EAGAIN (userspace runs it again:
+	 * then it waits in vcpu_run() for the SIPI), as KVM does.
+	 */
+	if (unlikely(vcpu->arch.mp_state == KVM_MP_STATE_UNINITIALIZED))
+		return kvm_vcpu_run_uninitialized(vcpu);
+	/* Neither set (no KVM_CAP_SYNC_REGS use): one test, the rest out of line. */
+	if (unlikely(run->kvm_valid_regs | run->kvm_dirty_regs)) {
+		r = kvm_run_sync_regs_in(vcpu, run);
+		if (r)
+			return r;
+	}
+	/* Without an in-kernel LAPIC, userspace owns the TPR: kvm_run->cr8 is it. */
+	if (!vcpu->arch.apic && unlikely(run->cr8 != vcpu->arch.cr8)) {
+		if (kvm_set_cr8(vcpu, run->cr8))
+			return -EINVAL;
+	}
+	if (vcpu->arch.complete_userspace_io) {
+		r = kvm_complete_userspace_io(vcpu, vcpu->arch.complete_userspace_io);
+		if (r <= 0)
+			return r;
+	}
+	/*
+	 * After the completion of an MMIO/PIO exit, as KVM: immediate_exit is
+	 * how userspace makes the guest state consistent (the instruction
+	 * done) without running the guest.  Note, KVM leaves exit_reason as
+	 * it was here.
+	 */
+	if (READ_ONCE(run->immediate_exit))
+		return -EINTR;
+	return vcpu_run(vcpu, run);
+}
+
 static __always_inline int __kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
@@ -4680,54 +4726,16 @@ static __always_inline int __kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 	 * Nothing changed since the last KVM_RUN but what userspace may write
 	 * into kvm_run (none of it set: sync_regs, immediate_exit, an
 	 * interrupt window, a new CR8) and other threads' requests (which
-	 * kvm_vcpu_resume_plain() looks at): the checks below that only an
-	 * ioctl or an event could make fail are left out.
+	 * kvm_vcpu_resume_plain() looks at): the checks of
+	 * kvm_arch_vcpu_ioctl_run_full() that only an ioctl or an event could
+	 * make fail are left out.
 	 */
 	if (likely(plain) &&
 	    likely(!(run->kvm_valid_regs | run->kvm_dirty_regs | run->immediate_exit |
-		     run->request_interrupt_window | (run->cr8 ^ vcpu->arch.cr8)))) {
+		     run->request_interrupt_window | (run->cr8 ^ vcpu->arch.cr8))))
 		r = kvm_vcpu_resume_plain(vcpu);
-		goto out;
-	}
-	/*
-	 * An application processor that never got INIT blocks until an INIT or
-	 * SIPI arrives, takes it and returns -EAGAIN (userspace runs it again:
-	 * then it waits in vcpu_run() for the SIPI), as KVM does.
-	 */
-	if (unlikely(vcpu->arch.mp_state == KVM_MP_STATE_UNINITIALIZED)) {
-		r = kvm_vcpu_run_uninitialized(vcpu);
-		goto out;
-	}
-	/* Neither set (no KVM_CAP_SYNC_REGS use): one test, the rest out of line. */
-	if (unlikely(run->kvm_valid_regs | run->kvm_dirty_regs)) {
-		r = kvm_run_sync_regs_in(vcpu, run);
-		if (r)
-			goto out;
-	}
-	/* Without an in-kernel LAPIC, userspace owns the TPR: kvm_run->cr8 is it. */
-	if (!vcpu->arch.apic && unlikely(run->cr8 != vcpu->arch.cr8)) {
-		if (kvm_set_cr8(vcpu, run->cr8)) {
-			r = -EINVAL;
-			goto out;
-		}
-	}
-	if (vcpu->arch.complete_userspace_io) {
-		r = kvm_complete_userspace_io(vcpu, vcpu->arch.complete_userspace_io);
-		if (r <= 0)
-			goto out;
-	}
-	/*
-	 * After the completion of an MMIO/PIO exit, as KVM: immediate_exit is
-	 * how userspace makes the guest state consistent (the instruction
-	 * done) without running the guest.  Note, KVM leaves exit_reason as
-	 * it was here.
-	 */
-	if (READ_ONCE(run->immediate_exit)) {
-		r = -EINTR;
-		goto out;
-	}
-	r = vcpu_run(vcpu, run);
-out:
+	else
+		r = kvm_arch_vcpu_ioctl_run_full(vcpu, run);
 	if (run->kvm_valid_regs)
 		store_regs(vcpu);
 	post_kvm_run_save(vcpu, run);	/* vcpu->run does not change: no reload after the calls */
