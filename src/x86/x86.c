@@ -858,6 +858,7 @@ int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 	pthread_cond_init(&a->halt_cond, NULL);
 	a->last_vmentry_cpu = -1;
 	a->timer_tsc_left = ~0ull;	/* no deadline, until an in-kernel timer's entry (__vcpu_enter_guest()) */
+	a->pio_in_keep = ~0ull;	/* no IN awaiting completion */
 	a->entry_polls_timers = false;
 	vcpu->arch.load_id = __atomic_add_fetch(&kvm_vcpu_load_ids, 1, __ATOMIC_RELAXED);
 	r = kvm_x86_call(vcpu_create)(vcpu);
@@ -2663,14 +2664,39 @@ static bool kvm_cui_rip_unchanged(struct kvm_vcpu *vcpu)
  * RIP meanwhile (KVM_SET_REGS), the instruction is dropped (KVM's
  * cui_linear_rip check).
  */
+/*
+ * An IN's result into RAX at its completion: from the PIO page (KVM's
+ * vcpu->arch.pio_data), by the size the exit recorded (pio_in_keep), as
+ * KVM's complete_fast_pio_in() reads neither kvm_run->io.size nor
+ * io.data_offset, which userspace may have changed.
+ */
+static __attribute__((noinline, cold)) void complete_fast_pio_in_traced(struct kvm_vcpu *vcpu, u32 data)
+{
+	u64 keep = vcpu->arch.pio_in_keep;
+
+	trace_kvm_pio(0, vcpu->run->io.port, !keep ? 4 : keep == ~0xffull ? 1 : 2, 1,
+		      data & (u32)~keep);
+}
+
+static __always_inline void complete_fast_pio_in_rax(struct kvm_vcpu *vcpu)
+{
+	u64 keep = vcpu->arch.pio_in_keep, *rax = &vcpu->arch.regs[VCPU_REGS_RAX];
+	u32 data;
+
+	memcpy(&data, (u8 *)vcpu->run + KVM_PIO_PAGE_OFFSET * PAGE_SIZE, 4);
+	if (unlikely(kvm_trace_on(TRACE_KVM_PIO)))
+		complete_fast_pio_in_traced(vcpu, data);
+	*rax = (*rax & keep) | ((u64)data & ~keep);
+	vcpu->arch.pio_in_keep = ~0ull;
+}
+
 static __always_inline int complete_fast_pio_in(struct kvm_vcpu *vcpu)
 {
-	struct kvm_run *run = vcpu->run;
-
-	if (unlikely(!kvm_cui_rip_unchanged(vcpu)))
+	if (unlikely(!kvm_cui_rip_unchanged(vcpu))) {
+		vcpu->arch.pio_in_keep = ~0ull;
 		return 1;
-	trace_kvm_pio(0, run->io.port, run->io.size, 1, *(u32 *)((u8 *)run + run->io.data_offset));
-	pio_set_rax(vcpu, run->io.size, (u8 *)run + run->io.data_offset);
+	}
+	complete_fast_pio_in_rax(vcpu);
 	return __kvm_skip_emulated_instruction(vcpu);
 }
 
@@ -2740,6 +2766,7 @@ static __always_inline int kvm_fast_pio_user(struct kvm_vcpu *vcpu, int size, u1
 		vcpu->arch.cui_linear_rip_saved = false;
 		vcpu->arch.complete_userspace_io = complete_fast_pio_in;
 		vcpu->arch.cui_next_rip = next_rip;
+		vcpu->arch.pio_in_keep = size == 1 ? ~0xffull : size == 2 ? ~0xffffull : 0;
 		return 0;
 	}
 	pio_copy(page, &data, size);
@@ -4622,13 +4649,9 @@ static __always_inline int kvm_vcpu_resume_plain(struct kvm_vcpu *vcpu)
 	if (!cui) {
 		/* nothing to complete (after an exit the kernel completed: HLT, ...) */
 	} else if (likely(vcpu->arch.cui_next_rip)) {
-		if (cui == complete_fast_pio_in) {
-			struct kvm_run *run = vcpu->run;
-
-			trace_kvm_pio(0, run->io.port, run->io.size, 1,
-				      *(u32 *)((u8 *)run + run->io.data_offset));
-			pio_set_rax(vcpu, run->io.size, (u8 *)run + run->io.data_offset);
-		}
+		/* ~0: an OUT (complete_fast_pio_out()); else complete_fast_pio_in()'s RAX */
+		if (vcpu->arch.pio_in_keep != ~0ull)
+			complete_fast_pio_in_rax(vcpu);
 		vcpu->arch.regs[VCPU_REGS_RIP] = vcpu->arch.cui_next_rip;
 		vcpu->arch.complete_userspace_io = NULL;
 		vcpu->arch.cui_next_rip = 0;

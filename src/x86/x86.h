@@ -291,6 +291,14 @@ struct kvm_vcpu_arch {
 	 */
 	u64 cui_next_rip;
 	/*
+	 * The IN awaiting complete_fast_pio_in(): the bits of RAX it keeps
+	 * (~0xff, ~0xffff; 0 for a 32-bit IN, which zero-extends), from the
+	 * exit's size as KVM keeps vcpu->arch.pio.size (what userspace writes
+	 * into kvm_run->io meanwhile does not count).  ~0 for any other
+	 * completion.
+	 */
+	u64 pio_in_keep;
+	/*
 	 * The processor's decode assist for the EPT misconfiguration being
 	 * handled (VMX_EPT_MISCONFIG_STORE): the instruction is a MOV store of
 	 * @bytes (0: none reported) of @data.  Set by handle_ept_misconfig()

@@ -258,3 +258,56 @@ KVM_CASE(runpath_sti_pio_completion)
 	CHECK_EQ(ev.interrupt.shadow, 0);
 	tg_destroy(&g);
 }
+
+/*
+ * An IN's completion takes its size and its data from the exit itself (the
+ * PIO page, KVM's vcpu->arch.pio), not from what userspace writes into
+ * kvm_run->io meanwhile: a byte IN whose io.size userspace changes to 4
+ * and io.data_offset to 0 still merges one byte, from the PIO page, into
+ * EAX.  mov eax, 0x11223344; in al, 0x10; mov [DATA], eax; out 0x11, al.
+ * Then a 16-bit IN (in ax, 0x12; mov [DATA + 4], eax; out 0x13, al) with
+ * the same change.  Fails if the completion read kvm_run->io.size or
+ * io.data_offset.
+ */
+KVM_CASE(runpath_in_completion_kvm_run_changed)
+{
+	static const unsigned char code[] = {
+		0xb8, 0x44, 0x33, 0x22, 0x11, 0xe4, 0x10, 0xa3, 0x00, 0x00, 0x01, 0x00, 0xe6, 0x11,
+		0x66, 0xe5, 0x12, 0xa3, 0x04, 0x00, 0x01, 0x00, 0xe6, 0x13, 0xf4,
+	};
+	struct tguest g;
+	uint8_t *page;
+	uint32_t v[2];
+
+	if (tg_create(t, &g) < 0)
+		return;
+	memcpy(g.mem + CODE, code, sizeof(code));
+	tg_set_mode(t, &g, g.vcpu, TG_PM32);
+	CHECK_EQ(tg_run(t, &g), 0);
+	CHECK_EQ(g.run->exit_reason, KVM_EXIT_IO);
+	CHECK_EQ(g.run->io.port, 0x10);
+	CHECK_EQ(g.run->io.size, 1);
+	page = (uint8_t *)g.run + g.run->io.data_offset;
+	memcpy(page, "\x5a\xa5\x77\x88", 4);
+	g.run->io.size = 4;
+	g.run->io.data_offset = 0;
+	CHECK_EQ(tg_run(t, &g), 0);
+	CHECK_EQ(g.run->exit_reason, KVM_EXIT_IO);
+	CHECK_EQ(g.run->io.port, 0x11);
+	CHECK_EQ(tg_run(t, &g), 0);
+	CHECK_EQ(g.run->exit_reason, KVM_EXIT_IO);
+	CHECK_EQ(g.run->io.port, 0x12);
+	CHECK_EQ(g.run->io.size, 2);
+	page = (uint8_t *)g.run + g.run->io.data_offset;
+	memcpy(page, "\x66\x99\x55\x44", 4);
+	g.run->io.size = 4;
+	g.run->io.data_offset = 0;
+	CHECK_EQ(tg_run(t, &g), 0);
+	CHECK_EQ(g.run->exit_reason, KVM_EXIT_IO);
+	CHECK_EQ(g.run->io.port, 0x13);
+	memcpy(v, g.mem + DATA, sizeof(v));
+	t_printf(t, "eax after the byte IN %#x, after the word IN %#x", v[0], v[1]);
+	CHECK_EQ(v[0], 0x1122335a);
+	CHECK_EQ(v[1], 0x11229966);
+	tg_destroy(&g);
+}
