@@ -2670,10 +2670,9 @@ static bool kvm_cui_rip_unchanged(struct kvm_vcpu *vcpu)
  * KVM's complete_fast_pio_in() reads neither kvm_run->io.size nor
  * io.data_offset, which userspace may have changed.
  */
-static __attribute__((noinline, cold)) void complete_fast_pio_in_traced(struct kvm_vcpu *vcpu, u32 data)
+static __attribute__((noinline, cold)) void complete_fast_pio_in_traced(struct kvm_vcpu *vcpu, u32 data,
+									u64 keep)
 {
-	u64 keep = vcpu->arch.pio_in_keep;
-
 	trace_kvm_pio(0, vcpu->run->io.port, !keep ? 4 : keep == ~0xffull ? 1 : 2, 1,
 		      data & (u32)~keep);
 }
@@ -2684,10 +2683,10 @@ static __always_inline void complete_fast_pio_in_rax(struct kvm_vcpu *vcpu)
 	u32 data;
 
 	memcpy(&data, (u8 *)vcpu->run + KVM_PIO_PAGE_OFFSET * PAGE_SIZE, 4);
-	if (unlikely(kvm_trace_on(TRACE_KVM_PIO)))
-		complete_fast_pio_in_traced(vcpu, data);
 	*rax = (*rax & keep) | ((u64)data & ~keep);
 	vcpu->arch.pio_in_keep = ~0ull;
+	if (unlikely(kvm_trace_on(TRACE_KVM_PIO)))
+		complete_fast_pio_in_traced(vcpu, data, keep);
 }
 
 static __always_inline int complete_fast_pio_in(struct kvm_vcpu *vcpu)
@@ -4101,6 +4100,16 @@ static bool kvm_vcpu_exit_request(struct kvm_vcpu *vcpu, bool irqchip)
 /* @run: vcpu->run, which never changes (passed down: no reload after the calls before). */
 static __always_inline int vcpu_enter_guest_run(struct kvm_vcpu *vcpu, bool irqchip, bool plain);
 
+/* The kvm_exit trace point, out of line: no registers of its own in the run loop. */
+static __attribute__((noinline, cold)) void kvm_trace_exit_info(struct kvm_vcpu *vcpu)
+{
+	u32 reason;
+	u64 info1, info2;
+
+	kvm_x86_call(get_exit_info)(vcpu, &reason, &info1, &info2);
+	trace_kvm_exit(vcpu->vcpu_id, reason, vcpu->arch.regs[VCPU_REGS_RIP], info1, info2);
+}
+
 static __always_inline int __vcpu_enter_guest(struct kvm_vcpu *vcpu, bool irqchip, struct kvm_run *run)
 {
 	bool plain = false;
@@ -4183,14 +4192,8 @@ static __always_inline int vcpu_enter_guest_run(struct kvm_vcpu *vcpu, bool irqc
 		trace_kvm_entry(vcpu->vcpu_id, vcpu->arch.regs[VCPU_REGS_RIP]);
 		fastpath = kvm_x86_call(vcpu_run)(vcpu);
 		vcpu->arch.last_vmentry_cpu = 0;	/* the host "CPU" is the vCPU's thread */
-		if (kvm_trace_on(TRACE_KVM_EXIT) && kvm_x86_ops.get_exit_info) {
-			u32 reason;
-			u64 info1, info2;
-
-			kvm_x86_call(get_exit_info)(vcpu, &reason, &info1, &info2);
-			trace_kvm_exit(vcpu->vcpu_id, reason, vcpu->arch.regs[VCPU_REGS_RIP],
-				       info1, info2);
-		}
+		if (kvm_trace_on(TRACE_KVM_EXIT) && kvm_x86_ops.get_exit_info)
+			kvm_trace_exit_info(vcpu);
 		if (likely(fastpath != EXIT_FASTPATH_REENTER_GUEST))
 			break;
 		if (unlikely(kvm_vcpu_exit_request(vcpu, irqchip))) {

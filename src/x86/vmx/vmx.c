@@ -1173,9 +1173,13 @@ cpuid_in_place:
 		return EXIT_FASTPATH_NONE;
 	}
 	vmx_complete_interrupts(vcpu, idt);
+	fastpath = vmx_exit_handlers_fastpath(vcpu, reason, idt, qual, rflags, dbg, &trace);
+	/*
+	 * Counted after the fastpath: a store through vcpu->stat before it
+	 * would make the compiler load the exit fields just stored again.
+	 */
 	if ((u16)reason < KVM_STAT_EXIT_REASONS)
 		vcpu->stat->exit_reason[(u16)reason]++;
-	fastpath = vmx_exit_handlers_fastpath(vcpu, reason, idt, qual, rflags, dbg, &trace);
 	if (fastpath == EXIT_FASTPATH_REENTER_GUEST) {
 		/*
 		 * A CPUID (handle_fastpath_cpuid()) changed four GPRs and RIP,
