@@ -1050,19 +1050,23 @@ enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 
 	/*
 	 * After a PIO exit completed by RIP alone (kvm_vcpu_resume_plain()):
-	 * nothing else to write back or look at, see below.
+	 * nothing else to write back or look at, see below, unless the state
+	 * was pulled from the VMCS meanwhile (store_regs() of KVM_CAP_SYNC_REGS
+	 * after the run: state_dirty) or RSP read (rsp_cached).
 	 */
 	if (likely(a->entry_rip_only)) {
 		a->entry_rip_only = false;
+		if (likely(!vmx_load_u16(&vmx->state_dirty))) {
 #ifdef USERKVM_DEBUG
-		if (vmx->state_dirty || vmx->rsp_cached || a->regs_dirty || !vmx->state_in_hw ||
-		    (a->guest_debug & KVM_GUESTDBG_SINGLESTEP) || a->rflags != vmx->vmcs_rflags ||
-		    a->timer_tsc_left != ~0ull || vmx->preemption_timer != ~0u)
-			abort();
+			if (a->regs_dirty || !vmx->state_in_hw ||
+			    (a->guest_debug & KVM_GUESTDBG_SINGLESTEP) || a->rflags != vmx->vmcs_rflags ||
+			    a->timer_tsc_left != ~0ull || vmx->preemption_timer != ~0u)
+				abort();
 #endif
-		vmcs_writel(GUEST_RIP, a->regs[VCPU_REGS_RIP]);
-		vmx->vmcs_rip = a->regs[VCPU_REGS_RIP];
-		goto enter;
+			vmcs_writel(GUEST_RIP, a->regs[VCPU_REGS_RIP]);
+			vmx->vmcs_rip = a->regs[VCPU_REGS_RIP];
+			goto enter;
+		}
 	}
 reenter_guest:
 	/*
