@@ -4738,6 +4738,17 @@ static __attribute__((noinline)) int kvm_arch_vcpu_ioctl_run_full(struct kvm_vcp
 	return vcpu_run(vcpu, run);
 }
 
+/* request_interrupt_window and immediate_exit, adjacent bytes of kvm_run: nonzero if either is. */
+static __always_inline u16 kvm_run_window_or_exit(const struct kvm_run *run)
+{
+	u16 v;
+
+	BUILD_BUG_ON(offsetof(struct kvm_run, immediate_exit) !=
+		     offsetof(struct kvm_run, request_interrupt_window) + 1);
+	memcpy(&v, &run->request_interrupt_window, sizeof(v));
+	return v;
+}
+
 static __always_inline int __kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
@@ -4757,8 +4768,8 @@ static __always_inline int __kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 	 * make fail are left out.
 	 */
 	if (likely(plain) &&
-	    likely(!(run->kvm_valid_regs | run->kvm_dirty_regs | run->immediate_exit |
-		     run->request_interrupt_window | (run->cr8 ^ vcpu->arch.cr8))))
+	    likely(!(run->kvm_valid_regs | run->kvm_dirty_regs | kvm_run_window_or_exit(run) |
+		     (run->cr8 ^ vcpu->arch.cr8))))
 		r = kvm_vcpu_resume_plain(vcpu);
 	else
 		r = kvm_arch_vcpu_ioctl_run_full(vcpu, run);
