@@ -350,3 +350,64 @@ KVM_CASE(runpath_guest_debug_after_out)
 	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_GUEST_DEBUG, &dbg));
 	tg_destroy(&g);
 }
+
+/*
+ * Instructions that end at 4 GiB in 32-bit code: RIP wraps to 0 as they
+ * retire (SDM: outside 64-bit mode the instruction pointer is 32 bits),
+ * on each of the paths that retire one cheaply: the OUT completed at the
+ * next KVM_RUN (the skip the exit decides, cui_next_rip), the first CPUID
+ * of a run (the CPUID fastpath) and a CPUID retired in place after it.
+ * A page at GPA 0xfffff000 (slot 1) holds @code, ending at 4 GiB; GPA 0
+ * the OUT to port 0x11 the wrap lands on.  A VM for each (no code is
+ * rewritten after it ran).  Fails if a fast path advanced RIP to 1 << 32
+ * (the VM entry then fails) or anywhere but 0.
+ */
+static void rip_wrap_case(struct tctx *t, const unsigned char *code, size_t len, bool out_first)
+{
+	struct kvm_userspace_memory_region mr = { .slot = 1, .guest_phys_addr = 0xfffff000ull,
+						  .memory_size = 0x1000 };
+	struct kvm_regs r;
+	struct tguest g;
+	unsigned char *top;
+
+	if (tg_create(t, &g) < 0)
+		return;
+	top = mmap(NULL, 0x1000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	CHECK(top != MAP_FAILED, "mmap");
+	if (top == MAP_FAILED) {
+		tg_destroy(&g);
+		return;
+	}
+	mr.userspace_addr = (uintptr_t)top;
+	CHECK_OK(t, IOC(t, g.vm, KVM_SET_USER_MEMORY_REGION, &mr));
+	ig_set_cpuid(t, &g, g.vcpu);
+	memcpy(g.mem, "\x31\xc0\xe6\x11\xf4", 5);	/* at 0: xor eax, eax; out 0x11, al; hlt */
+	memcpy(top + 0x1000 - len, code, len);
+	tg_set_mode(t, &g, g.vcpu, TG_PM32);
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
+	r.rip = 0x100000000ull - len;
+	r.rax = r.rcx = 0;
+	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_REGS, &r));
+	if (out_first) {
+		CHECK_EQ(tg_run(t, &g), 0);
+		CHECK_EQ(g.run->exit_reason, KVM_EXIT_IO);
+		CHECK_EQ(g.run->io.port, 0x10);
+	}
+	CHECK_EQ(tg_run(t, &g), 0);
+	CHECK_EQ(g.run->exit_reason, KVM_EXIT_IO);
+	CHECK_EQ(g.run->io.port, 0x11);
+	tg_destroy(&g);
+	munmap(top, 0x1000);
+}
+
+KVM_CASE(runpath_rip_wraps_at_4g)
+{
+	/* xor eax, eax; xor ecx, ecx; cpuid; xor eax, eax; xor ecx, ecx; cpuid (at 0xfffffffe) */
+	static const unsigned char cpuids[] = {
+		0x31, 0xc0, 0x31, 0xc9, 0x0f, 0xa2, 0x31, 0xc0, 0x31, 0xc9, 0x0f, 0xa2,
+	};
+
+	rip_wrap_case(t, (const unsigned char *)"\xe6\x10", 2, true);	/* out 0x10, al */
+	rip_wrap_case(t, (const unsigned char *)"\x0f\xa2", 2, false);	/* cpuid */
+	rip_wrap_case(t, cpuids, sizeof(cpuids), false);
+}

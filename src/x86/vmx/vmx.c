@@ -730,7 +730,13 @@ static __always_inline int __vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu
 	u64 orig_rip = vcpu->arch.regs[VCPU_REGS_RIP];
 	u64 rip = orig_rip + vmx->exit_instr_len;
 
-	if (unlikely(((rip ^ orig_rip) >> 31) == 3 || (!in_hw && !vmx->state_in_hw) ||
+	/*
+	 * Note, the low 32 bits wrapping is the slow path's case of a carry
+	 * into bit 32 (vmx_skip_emulated_instruction_slow()) and more (a
+	 * 64-bit RIP crossing any 4 GiB boundary, which the slow path then
+	 * leaves alone): one compare where the exact test takes three.
+	 */
+	if (unlikely((u32)rip < (u32)orig_rip || (!in_hw && !vmx->state_in_hw) ||
 		     (vmx->guest_intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))))
 		return vmx_skip_emulated_instruction_slow(vcpu);
 	vcpu->arch.regs[VCPU_REGS_RIP] = rip;
@@ -846,7 +852,7 @@ static __always_inline enum exit_fastpath_completion handle_fastpath_io(struct k
 	BUILD_BUG_ON((GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS | KVM_GUESTDBG_SINGLESTEP) != 3 ||
 		     X86_EFLAGS_TF != 0x100);
 	if (unlikely((((rflags & X86_EFLAGS_TF) | vmx->guest_intr | guest_debug) & 0x103) ||
-		     ((next ^ rip) >> 31) == 3))
+		     (u32)next < (u32)rip))
 		next = 0;
 	if (unlikely(q & 16) || kvm_fast_pio_fastpath(vcpu, (q & 7) + 1, q >> 16, !!(q & 8), next))
 		return EXIT_FASTPATH_NONE;
@@ -1013,7 +1019,7 @@ static __always_inline bool vmx_cpuid_retire_in_place(struct kvm_vcpu *vcpu, str
 	next = rip + len;
 	if (unlikely((idt & INTR_INFO_VALID_MASK) | (rflags & X86_EFLAGS_TF) |
 		     (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)) |
-		     READ_ONCE(kvm_trace_mask) | (((next ^ rip) >> 31) == 3)))
+		     READ_ONCE(kvm_trace_mask) | ((u32)next < (u32)rip)))
 		return false;
 	if (unlikely(__atomic_load_n(&vcpu->requests, __ATOMIC_SEQ_CST) |
 		     READ_ONCE(vcpu->run->immediate_exit)))
