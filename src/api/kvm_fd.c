@@ -527,6 +527,7 @@ static __always_inline long kvm_fd_ioctl_run_file(struct kvm_file *f, unsigned l
 	if (unlikely(f->kind != KVM_FILE_VCPU))
 		return kvm_fd_ioctl_run_other(f, arg);
 	r = kvm_vcpu_ioctl_run(f->priv, arg);
+	__asm__("" : "+r"(f));	/* &f->refs from @f again (see kvm_vcpu_ioctl_run()) */
 	kvm_file_put(f);
 	/* kvm_fd_ioctl_done() without the trace, which leaves KVM_RUN out. */
 	return kvm_fd_ret(r);

@@ -262,6 +262,8 @@ static __always_inline long kvm_vcpu_ioctl_run(struct kvm_vcpu *vcpu, unsigned l
 		r = kvm_arch_vcpu_ioctl_run(vcpu);
 	else
 		r = -EINVAL;
+	/* &vcpu->mutex from @vcpu again, not kept in a register of its own across the run */
+	__asm__("" : "+r"(vcpu));
 	kvm_mutex_unlock(&vcpu->mutex);
 	return r;
 }

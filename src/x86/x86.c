@@ -858,6 +858,7 @@ int kvm_arch_vcpu_create(struct kvm_vcpu *vcpu)
 	pthread_cond_init(&a->halt_cond, NULL);
 	a->last_vmentry_cpu = -1;
 	a->timer_tsc_left = ~0ull;	/* no deadline, until an in-kernel timer's entry (__vcpu_enter_guest()) */
+	a->pio_in_keep = ~0ull;	/* no IN awaiting completion */
 	a->entry_polls_timers = false;
 	vcpu->arch.load_id = __atomic_add_fetch(&kvm_vcpu_load_ids, 1, __ATOMIC_RELAXED);
 	r = kvm_x86_call(vcpu_create)(vcpu);
@@ -2663,14 +2664,38 @@ static bool kvm_cui_rip_unchanged(struct kvm_vcpu *vcpu)
  * RIP meanwhile (KVM_SET_REGS), the instruction is dropped (KVM's
  * cui_linear_rip check).
  */
+/*
+ * An IN's result into RAX at its completion: from the PIO page (KVM's
+ * vcpu->arch.pio_data), by the size the exit recorded (pio_in_keep), as
+ * KVM's complete_fast_pio_in() reads neither kvm_run->io.size nor
+ * io.data_offset, which userspace may have changed.
+ */
+static __attribute__((noinline, cold)) void complete_fast_pio_in_traced(struct kvm_vcpu *vcpu, u32 data,
+									u64 keep)
+{
+	trace_kvm_pio(0, vcpu->run->io.port, !keep ? 4 : keep == ~0xffull ? 1 : 2, 1,
+		      data & (u32)~keep);
+}
+
+static __always_inline void complete_fast_pio_in_rax(struct kvm_vcpu *vcpu)
+{
+	u64 keep = vcpu->arch.pio_in_keep, *rax = &vcpu->arch.regs[VCPU_REGS_RAX];
+	u32 data;
+
+	memcpy(&data, (u8 *)vcpu->run + KVM_PIO_PAGE_OFFSET * PAGE_SIZE, 4);
+	*rax = (*rax & keep) | ((u64)data & ~keep);
+	vcpu->arch.pio_in_keep = ~0ull;
+	if (unlikely(kvm_trace_on(TRACE_KVM_PIO)))
+		complete_fast_pio_in_traced(vcpu, data, keep);
+}
+
 static __always_inline int complete_fast_pio_in(struct kvm_vcpu *vcpu)
 {
-	struct kvm_run *run = vcpu->run;
-
-	if (unlikely(!kvm_cui_rip_unchanged(vcpu)))
+	if (unlikely(!kvm_cui_rip_unchanged(vcpu))) {
+		vcpu->arch.pio_in_keep = ~0ull;
 		return 1;
-	trace_kvm_pio(0, run->io.port, run->io.size, 1, *(u32 *)((u8 *)run + run->io.data_offset));
-	pio_set_rax(vcpu, run->io.size, (u8 *)run + run->io.data_offset);
+	}
+	complete_fast_pio_in_rax(vcpu);
 	return __kvm_skip_emulated_instruction(vcpu);
 }
 
@@ -2713,15 +2738,18 @@ static __attribute__((noinline, cold)) int kvm_fast_pio_out_7e(struct kvm_vcpu *
 	trace_kvm_pio(1, 0x7e, size, 1, data);
 	kvm_skip_emulated_instruction(vcpu);
 	vcpu->arch.complete_userspace_io = complete_fast_pio_out_port_0x7e;
+	vcpu->arch.cui_next_rip = 0;
 	return 0;
 }
 
 /*
  * The exit to userspace of kvm_fast_pio().  @data: an OUT's bytes (zero-
- * extended), unused for an IN.
+ * extended), unused for an IN.  @next_rip: the completion's skip of the
+ * instruction, if the vendor found it to be only that (cui_next_rip),
+ * else 0.
  */
 static __always_inline int kvm_fast_pio_user(struct kvm_vcpu *vcpu, int size, u16 port, int in,
-					     u32 data)
+					     u32 data, u64 next_rip)
 {
 	struct kvm_run *run = vcpu->run;
 	u8 *page = (u8 *)run + KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
@@ -2736,6 +2764,8 @@ static __always_inline int kvm_fast_pio_user(struct kvm_vcpu *vcpu, int size, u1
 		pio_copy(page, &(u32){ 0 }, size);
 		vcpu->arch.cui_linear_rip_saved = false;
 		vcpu->arch.complete_userspace_io = complete_fast_pio_in;
+		vcpu->arch.cui_next_rip = next_rip;
+		vcpu->arch.pio_in_keep = size == 1 ? ~0xffull : size == 2 ? ~0xffffull : 0;
 		return 0;
 	}
 	pio_copy(page, &data, size);
@@ -2743,6 +2773,7 @@ static __always_inline int kvm_fast_pio_user(struct kvm_vcpu *vcpu, int size, u1
 		return kvm_fast_pio_out_7e(vcpu, size, data);
 	vcpu->arch.cui_linear_rip_saved = false;
 	vcpu->arch.complete_userspace_io = complete_fast_pio_out;
+	vcpu->arch.cui_next_rip = next_rip;
 	if (kvm_trace_on(TRACE_KVM_PIO))
 		return kvm_fast_pio_out_traced(port, size, data);
 	return 0;
@@ -2762,7 +2793,7 @@ static __attribute__((noinline)) int kvm_fast_pio_kernel(struct kvm_vcpu *vcpu, 
 		trace_kvm_pio(!in, port, size, 1, *(u32 *)data);
 		return kvm_skip_emulated_instruction(vcpu);
 	}
-	return kvm_fast_pio_user(vcpu, size, port, in, *(u32 *)data);
+	return kvm_fast_pio_user(vcpu, size, port, in, *(u32 *)data, 0);
 }
 
 /*
@@ -2771,14 +2802,14 @@ static __attribute__((noinline)) int kvm_fast_pio_kernel(struct kvm_vcpu *vcpu, 
  * Else 1, nothing done: handle_exit() then runs kvm_fast_pio(), after the
  * vCPU left guest mode, since a device's write may kick vCPUs.
  */
-int kvm_fast_pio_fastpath(struct kvm_vcpu *vcpu, int size, u16 port, int in)
+int kvm_fast_pio_fastpath(struct kvm_vcpu *vcpu, int size, u16 port, int in, u64 next_rip)
 {
 	u64 rax = vcpu->arch.regs[VCPU_REGS_RAX];
 
 	if (unlikely(kernel_pio_possible(vcpu->kvm, !in)))
 		return 1;
 	return kvm_fast_pio_user(vcpu, size, port, in,
-				 size == 1 ? (u8)rax : size == 2 ? (u16)rax : (u32)rax);
+				 size == 1 ? (u8)rax : size == 2 ? (u16)rax : (u32)rax, next_rip);
 }
 
 int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in)
@@ -2788,7 +2819,7 @@ int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in)
 	if (unlikely(kernel_pio_possible(vcpu->kvm, !in)))
 		return kvm_fast_pio_kernel(vcpu, size, port, in);
 	return kvm_fast_pio_user(vcpu, size, port, in,
-				 size == 1 ? (u8)rax : size == 2 ? (u16)rax : (u32)rax);
+				 size == 1 ? (u8)rax : size == 2 ? (u16)rax : (u32)rax, 0);
 }
 
 
@@ -4216,6 +4247,16 @@ static bool kvm_vcpu_exit_request(struct kvm_vcpu *vcpu, bool irqchip)
 /* @run: vcpu->run, which never changes (passed down: no reload after the calls before). */
 static __always_inline int vcpu_enter_guest_run(struct kvm_vcpu *vcpu, bool irqchip, bool plain);
 
+/* The kvm_exit trace point, out of line: no registers of its own in the run loop. */
+static __attribute__((noinline, cold)) void kvm_trace_exit_info(struct kvm_vcpu *vcpu)
+{
+	u32 reason;
+	u64 info1, info2;
+
+	kvm_x86_call(get_exit_info)(vcpu, &reason, &info1, &info2);
+	trace_kvm_exit(vcpu->vcpu_id, reason, vcpu->arch.regs[VCPU_REGS_RIP], info1, info2);
+}
+
 static __always_inline int __vcpu_enter_guest(struct kvm_vcpu *vcpu, bool irqchip, struct kvm_run *run)
 {
 	bool plain = false;
@@ -4298,14 +4339,8 @@ static __always_inline int vcpu_enter_guest_run(struct kvm_vcpu *vcpu, bool irqc
 		trace_kvm_entry(vcpu->vcpu_id, vcpu->arch.regs[VCPU_REGS_RIP]);
 		fastpath = kvm_x86_call(vcpu_run)(vcpu);
 		vcpu->arch.last_vmentry_cpu = 0;	/* the host "CPU" is the vCPU's thread */
-		if (kvm_trace_on(TRACE_KVM_EXIT) && kvm_x86_ops.get_exit_info) {
-			u32 reason;
-			u64 info1, info2;
-
-			kvm_x86_call(get_exit_info)(vcpu, &reason, &info1, &info2);
-			trace_kvm_exit(vcpu->vcpu_id, reason, vcpu->arch.regs[VCPU_REGS_RIP],
-				       info1, info2);
-		}
+		if (kvm_trace_on(TRACE_KVM_EXIT) && kvm_x86_ops.get_exit_info)
+			kvm_trace_exit_info(vcpu);
 		if (likely(fastpath != EXIT_FASTPATH_REENTER_GUEST))
 			break;
 		if (unlikely(kvm_vcpu_exit_request(vcpu, irqchip))) {
@@ -4730,6 +4765,7 @@ static __attribute__((noinline)) int kvm_vcpu_run_uninitialized(struct kvm_vcpu 
 static __always_inline int kvm_complete_userspace_io(struct kvm_vcpu *vcpu, int (*cui)(struct kvm_vcpu *))
 {
 	vcpu->arch.complete_userspace_io = NULL;
+	vcpu->arch.cui_next_rip = 0;
 	if (likely(cui == complete_fast_pio_out))
 		return complete_fast_pio_out(vcpu);
 	if (cui == complete_fast_pio_in)
@@ -4755,7 +4791,22 @@ static __always_inline int kvm_vcpu_resume_plain(struct kvm_vcpu *vcpu)
 	     vcpu->arch.cui_linear_rip_saved) || kvm_vcpu_events_pending(vcpu, vcpu->run))
 		abort();
 #endif
-	if (cui) {
+	/*
+	 * A PIO completion whose skip the exit found to be RIP = cui_next_rip
+	 * only: nothing but RIP (and an IN's RAX) changes before the entry,
+	 * which the vendor then need not check for anything else.
+	 */
+	if (!cui) {
+		/* nothing to complete (after an exit the kernel completed: HLT, ...) */
+	} else if (likely(vcpu->arch.cui_next_rip)) {
+		/* ~0: an OUT (complete_fast_pio_out()); else complete_fast_pio_in()'s RAX */
+		if (vcpu->arch.pio_in_keep != ~0ull)
+			complete_fast_pio_in_rax(vcpu);
+		vcpu->arch.regs[VCPU_REGS_RIP] = vcpu->arch.cui_next_rip;
+		vcpu->arch.complete_userspace_io = NULL;
+		vcpu->arch.cui_next_rip = 0;
+		vcpu->arch.entry_rip_only = true;
+	} else {
 		/*
 		 * Note, no cui_linear_rip was saved since the PIO exit (which
 		 * clears the flag; only the PIO completions read it): RIP is
@@ -4790,6 +4841,61 @@ static __always_inline int kvm_vcpu_resume_plain(struct kvm_vcpu *vcpu)
  * KVM_RUN with immediate_exit set completes a pending exit and returns
  * -EINTR without entering the guest; exit_reason is left alone).
  */
+/*
+ * The part of __kvm_arch_vcpu_ioctl_run() after a run that did not leave
+ * the vCPU plain (or with kvm_run fields set), out of line: the common
+ * KVM_RUN (kvm_vcpu_resume_plain()) keeps fewer registers across the run.
+ */
+static __attribute__((noinline)) int kvm_arch_vcpu_ioctl_run_full(struct kvm_vcpu *vcpu,
+								  struct kvm_run *run)
+{
+	int r;
+
+	/*
+	 * An application processor that never got INIT blocks until an INIT or
+	 * SIPI arrives, takes it and returns -EAGAIN (userspace runs it again:
+	 * then it waits in vcpu_run() for the SIPI), as KVM does.
+	 */
+	if (unlikely(vcpu->arch.mp_state == KVM_MP_STATE_UNINITIALIZED))
+		return kvm_vcpu_run_uninitialized(vcpu);
+	/* Neither set (no KVM_CAP_SYNC_REGS use): one test, the rest out of line. */
+	if (unlikely(run->kvm_valid_regs | run->kvm_dirty_regs)) {
+		r = kvm_run_sync_regs_in(vcpu, run);
+		if (r)
+			return r;
+	}
+	/* Without an in-kernel LAPIC, userspace owns the TPR: kvm_run->cr8 is it. */
+	if (!vcpu->arch.apic && unlikely(run->cr8 != vcpu->arch.cr8)) {
+		if (kvm_set_cr8(vcpu, run->cr8))
+			return -EINVAL;
+	}
+	if (vcpu->arch.complete_userspace_io) {
+		r = kvm_complete_userspace_io(vcpu, vcpu->arch.complete_userspace_io);
+		if (r <= 0)
+			return r;
+	}
+	/*
+	 * After the completion of an MMIO/PIO exit, as KVM: immediate_exit is
+	 * how userspace makes the guest state consistent (the instruction
+	 * done) without running the guest.  Note, KVM leaves exit_reason as
+	 * it was here.
+	 */
+	if (READ_ONCE(run->immediate_exit))
+		return -EINTR;
+	return vcpu_run(vcpu, run);
+}
+
+/* request_interrupt_window and immediate_exit, adjacent bytes of kvm_run: nonzero if either is. */
+static __always_inline u16 kvm_run_window_or_exit(const struct kvm_run *run)
+{
+	u16 v;
+
+	BUILD_BUG_ON(offsetof(struct kvm_run, immediate_exit) !=
+		     offsetof(struct kvm_run, request_interrupt_window) + 1);
+	memcpy(&v, &run->request_interrupt_window, sizeof(v));
+	return v;
+}
+
 static __always_inline int __kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
@@ -4804,54 +4910,16 @@ static __always_inline int __kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 	 * Nothing changed since the last KVM_RUN but what userspace may write
 	 * into kvm_run (none of it set: sync_regs, immediate_exit, an
 	 * interrupt window, a new CR8) and other threads' requests (which
-	 * kvm_vcpu_resume_plain() looks at): the checks below that only an
-	 * ioctl or an event could make fail are left out.
+	 * kvm_vcpu_resume_plain() looks at): the checks of
+	 * kvm_arch_vcpu_ioctl_run_full() that only an ioctl or an event could
+	 * make fail are left out.
 	 */
 	if (likely(plain) &&
-	    likely(!(run->kvm_valid_regs | run->kvm_dirty_regs | run->immediate_exit |
-		     run->request_interrupt_window | (run->cr8 ^ vcpu->arch.cr8)))) {
+	    likely(!(run->kvm_valid_regs | run->kvm_dirty_regs | kvm_run_window_or_exit(run) |
+		     (run->cr8 ^ vcpu->arch.cr8))))
 		r = kvm_vcpu_resume_plain(vcpu);
-		goto out;
-	}
-	/*
-	 * An application processor that never got INIT blocks until an INIT or
-	 * SIPI arrives, takes it and returns -EAGAIN (userspace runs it again:
-	 * then it waits in vcpu_run() for the SIPI), as KVM does.
-	 */
-	if (unlikely(vcpu->arch.mp_state == KVM_MP_STATE_UNINITIALIZED)) {
-		r = kvm_vcpu_run_uninitialized(vcpu);
-		goto out;
-	}
-	/* Neither set (no KVM_CAP_SYNC_REGS use): one test, the rest out of line. */
-	if (unlikely(run->kvm_valid_regs | run->kvm_dirty_regs)) {
-		r = kvm_run_sync_regs_in(vcpu, run);
-		if (r)
-			goto out;
-	}
-	/* Without an in-kernel LAPIC, userspace owns the TPR: kvm_run->cr8 is it. */
-	if (!vcpu->arch.apic && unlikely(run->cr8 != vcpu->arch.cr8)) {
-		if (kvm_set_cr8(vcpu, run->cr8)) {
-			r = -EINVAL;
-			goto out;
-		}
-	}
-	if (vcpu->arch.complete_userspace_io) {
-		r = kvm_complete_userspace_io(vcpu, vcpu->arch.complete_userspace_io);
-		if (r <= 0)
-			goto out;
-	}
-	/*
-	 * After the completion of an MMIO/PIO exit, as KVM: immediate_exit is
-	 * how userspace makes the guest state consistent (the instruction
-	 * done) without running the guest.  Note, KVM leaves exit_reason as
-	 * it was here.
-	 */
-	if (READ_ONCE(run->immediate_exit)) {
-		r = -EINTR;
-		goto out;
-	}
-	r = vcpu_run(vcpu, run);
-out:
+	else
+		r = kvm_arch_vcpu_ioctl_run_full(vcpu, run);
 	if (run->kvm_valid_regs)
 		store_regs(vcpu);
 	post_kvm_run_save(vcpu, run);	/* vcpu->run does not change: no reload after the calls */

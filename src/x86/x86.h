@@ -272,6 +272,33 @@ struct kvm_vcpu_arch {
 	 */
 	bool resume_plain;
 	/*
+	 * The next VM entry finds nothing changed since the last VM exit but
+	 * RIP (set by kvm_vcpu_resume_plain() only, for the entry it makes,
+	 * cleared by that entry): the vendor's vcpu_run may leave out its
+	 * checks of the rest (dirty state, RFLAGS, single-stepping, timer).
+	 */
+	bool entry_rip_only;
+	/*
+	 * Nonzero: the pending completion is complete_fast_pio_out() or
+	 * complete_fast_pio_in() and its skip of the instruction is RIP = this
+	 * and nothing else, as the vendor found at the exit (no RFLAGS.TF, no
+	 * single-stepping, no STI/MOV-SS blocking to end, no wrap to check;
+	 * kvm_fast_pio_fastpath()'s @next_rip).  0: the completion does the
+	 * full skip.  Set with the completion (kvm_fast_pio_user()), cleared
+	 * when it runs (kvm_complete_userspace_io()); read only while
+	 * resume_plain vouches that RIP and RFLAGS are where the exit left
+	 * them.
+	 */
+	u64 cui_next_rip;
+	/*
+	 * The IN awaiting complete_fast_pio_in(): the bits of RAX it keeps
+	 * (~0xff, ~0xffff; 0 for a 32-bit IN, which zero-extends), from the
+	 * exit's size as KVM keeps vcpu->arch.pio.size (what userspace writes
+	 * into kvm_run->io meanwhile does not count).  ~0 for any other
+	 * completion.
+	 */
+	u64 pio_in_keep;
+	/*
 	 * The processor's decode assist for the EPT misconfiguration being
 	 * handled (VMX_EPT_MISCONFIG_STORE): the instruction is a MOV store of
 	 * @bytes (0: none reported) of @data.  Set by handle_ept_misconfig()
@@ -428,7 +455,7 @@ enum exit_fastpath_completion handle_fastpath_set_msr_irqoff(struct kvm_vcpu *vc
 enum exit_fastpath_completion handle_fastpath_cpuid(struct kvm_vcpu *vcpu);
 int kvm_emulate_xsetbv(struct kvm_vcpu *vcpu);
 int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in);
-int kvm_fast_pio_fastpath(struct kvm_vcpu *vcpu, int size, u16 port, int in);
+int kvm_fast_pio_fastpath(struct kvm_vcpu *vcpu, int size, u16 port, int in, u64 next_rip);
 int kvm_emulate_string_io(struct kvm_vcpu *vcpu, int size, u16 port, int in, int rep,
 			  u32 insn_info, u64 linear);
 int kvm_emulate_instruction(struct kvm_vcpu *vcpu, int emulation_type);

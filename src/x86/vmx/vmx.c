@@ -730,7 +730,13 @@ static __always_inline int __vmx_skip_emulated_instruction(struct kvm_vcpu *vcpu
 	u64 orig_rip = vcpu->arch.regs[VCPU_REGS_RIP];
 	u64 rip = orig_rip + vmx->exit_instr_len;
 
-	if (unlikely(((rip ^ orig_rip) >> 31) == 3 || (!in_hw && !vmx->state_in_hw) ||
+	/*
+	 * Note, the low 32 bits wrapping is the slow path's case of a carry
+	 * into bit 32 (vmx_skip_emulated_instruction_slow()) and more (a
+	 * 64-bit RIP crossing any 4 GiB boundary, which the slow path then
+	 * leaves alone): one compare where the exact test takes three.
+	 */
+	if (unlikely((u32)rip < (u32)orig_rip || (!in_hw && !vmx->state_in_hw) ||
 		     (vmx->guest_intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS))))
 		return vmx_skip_emulated_instruction_slow(vcpu);
 	vcpu->arch.regs[VCPU_REGS_RIP] = rip;
@@ -823,9 +829,32 @@ static enum exit_fastpath_completion handle_fastpath_preemption_timer(struct kvm
  * slow path's handle_io(): this is no fastpath exit of KVM's.  INS/OUTS
  * and a port an in-kernel device may claim go to handle_io().
  */
-static __always_inline enum exit_fastpath_completion handle_fastpath_io(struct kvm_vcpu *vcpu, u64 q)
+/*
+ * The completion's skip at the next KVM_RUN is decided here, where the
+ * exit's fields are at hand: RIP + the length if
+ * __vmx_skip_emulated_instruction() would do just that and
+ * __kvm_skip_emulated_instruction() no single-step trap (the vCPU's
+ * RFLAGS.TF, which KVM_GUESTDBG_SINGLESTEP also sets in the VMCS), else 0
+ * (the full skip then).  Note, a next RIP of 0 takes the full skip too.
+ */
+static __always_inline enum exit_fastpath_completion handle_fastpath_io(struct kvm_vcpu *vcpu, u64 q,
+								       u64 rflags, u32 guest_debug)
 {
-	if (unlikely(q & 16) || kvm_fast_pio_fastpath(vcpu, (q & 7) + 1, q >> 16, !!(q & 8)))
+	struct vcpu_vmx *vmx = to_vmx(vcpu);
+	u64 rip = vmx->vmcs_rip, next = rip + vmx->exit_instr_len;
+
+	/*
+	 * One test of three words: TF is bit 8 of RFLAGS, STI and MOV-SS
+	 * blocking bits 0-1 of the interruptibility, single-stepping bit 1 of
+	 * guest_debug (whose KVM_GUESTDBG_ENABLE, bit 0, then also takes the
+	 * full skip: slower, not wrong).
+	 */
+	BUILD_BUG_ON((GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS | KVM_GUESTDBG_SINGLESTEP) != 3 ||
+		     X86_EFLAGS_TF != 0x100);
+	if (unlikely((((rflags & X86_EFLAGS_TF) | vmx->guest_intr | guest_debug) & 0x103) ||
+		     (u32)next < (u32)rip))
+		next = 0;
+	if (unlikely(q & 16) || kvm_fast_pio_fastpath(vcpu, (q & 7) + 1, q >> 16, !!(q & 8), next))
 		return EXIT_FASTPATH_NONE;
 	return EXIT_FASTPATH_EXIT_USERSPACE;
 }
@@ -873,7 +902,7 @@ vmx_exit_handlers_fastpath(struct kvm_vcpu *vcpu, u32 exit_reason, u32 idt_vecto
 	}
 	/* Then IN/OUT, the other exit a guest loops on, also before the switch. */
 	if ((u16)exit_reason == EXIT_REASON_IO_INSTRUCTION)
-		return handle_fastpath_io(vcpu, qual);
+		return handle_fastpath_io(vcpu, qual, rflags, guest_debug);
 	switch ((u16)exit_reason) {
 	case EXIT_REASON_MSR_WRITE:
 		return handle_fastpath_set_msr_irqoff(vcpu);
@@ -990,7 +1019,7 @@ static __always_inline bool vmx_cpuid_retire_in_place(struct kvm_vcpu *vcpu, str
 	next = rip + len;
 	if (unlikely((idt & INTR_INFO_VALID_MASK) | (rflags & X86_EFLAGS_TF) |
 		     (intr & (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS)) |
-		     READ_ONCE(kvm_trace_mask) | (((next ^ rip) >> 31) == 3)))
+		     READ_ONCE(kvm_trace_mask) | ((u32)next < (u32)rip)))
 		return false;
 	if (unlikely(__atomic_load_n(&vcpu->requests, __ATOMIC_SEQ_CST) |
 		     READ_ONCE(vcpu->run->immediate_exit)))
@@ -1025,6 +1054,26 @@ enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	u64 rflags, qual;
 	u32 reason, idt, dbg, trace;
 
+	/*
+	 * After a PIO exit completed by RIP alone (kvm_vcpu_resume_plain()):
+	 * nothing else to write back or look at, see below, unless the state
+	 * was pulled from the VMCS meanwhile (store_regs() of KVM_CAP_SYNC_REGS
+	 * after the run: state_dirty) or RSP read (rsp_cached).
+	 */
+	if (likely(a->entry_rip_only)) {
+		a->entry_rip_only = false;
+		if (likely(!vmx_load_u16(&vmx->state_dirty))) {
+#ifdef USERKVM_DEBUG
+			if (a->regs_dirty || !vmx->state_in_hw ||
+			    (a->guest_debug & KVM_GUESTDBG_SINGLESTEP) || a->rflags != vmx->vmcs_rflags ||
+			    a->timer_tsc_left != ~0ull || vmx->preemption_timer != ~0u)
+				abort();
+#endif
+			vmcs_writel(GUEST_RIP, a->regs[VCPU_REGS_RIP]);
+			vmx->vmcs_rip = a->regs[VCPU_REGS_RIP];
+			goto enter;
+		}
+	}
 reenter_guest:
 	/*
 	 * state_dirty and rsp_cached, adjacent: both clear after a VM exit
@@ -1093,6 +1142,7 @@ reenter_guest:
 			vmx->preemption_timer = timer;
 		}
 	}
+enter:
 	reason = vmx_vcpu_enter(a->regs, vmx->launched);
 cpuid_in_place:
 
@@ -1133,9 +1183,13 @@ cpuid_in_place:
 		return EXIT_FASTPATH_NONE;
 	}
 	vmx_complete_interrupts(vcpu, idt);
+	fastpath = vmx_exit_handlers_fastpath(vcpu, reason, idt, qual, rflags, dbg, &trace);
+	/*
+	 * Counted after the fastpath: a store through vcpu->stat before it
+	 * would make the compiler load the exit fields just stored again.
+	 */
 	if ((u16)reason < KVM_STAT_EXIT_REASONS)
 		vcpu->stat->exit_reason[(u16)reason]++;
-	fastpath = vmx_exit_handlers_fastpath(vcpu, reason, idt, qual, rflags, dbg, &trace);
 	if (fastpath == EXIT_FASTPATH_REENTER_GUEST) {
 		/*
 		 * A CPUID (handle_fastpath_cpuid()) changed four GPRs and RIP,
