@@ -3269,6 +3269,25 @@ static __always_inline bool emulator_write_is_user_mmio(struct x86_emulate_ctxt 
 	       mmio_bus_empty(vcpu) && emulator_can_use_gpa(ctxt) && vcpu_is_mmio_gpa(vcpu, ctxt->gpa_val);
 }
 
+/* The whole access as userspace's one fragment (its data in mmio_write_data), KVM_EXIT_MMIO set up. */
+static __always_inline void user_mmio_one_fragment(struct x86_emulate_ctxt *ctxt, struct kvm_run *run,
+						   u64 gpa, unsigned int bytes, bool write)
+{
+	struct kvm_mmio_fragment *frag = &ctxt->mmio_fragments[0];
+
+	frag->gpa = gpa;
+	frag->data = ctxt->mmio_write_data;
+	frag->len = bytes;
+	ctxt->mmio_nr_fragments = 1;
+	ctxt->mmio_needed = 1;
+	ctxt->mmio_cur_fragment = 0;
+	ctxt->mmio_is_write = write;
+	run->exit_reason = KVM_EXIT_MMIO;
+	run->mmio.phys_addr = gpa;
+	run->mmio.len = bytes;
+	run->mmio.is_write = write;
+}
+
 /*
  * What emulator_read_write() comes to for a write emulator_write_is_user_mmio()
  * accepts: one fragment for userspace, the whole write, KVM_EXIT_MMIO set up.
@@ -3276,22 +3295,10 @@ static __always_inline bool emulator_write_is_user_mmio(struct x86_emulate_ctxt 
 static __always_inline void emulator_write_user_mmio(struct x86_emulate_ctxt *ctxt, struct kvm_run *run,
 						     u64 gpa, const void *val, unsigned int bytes)
 {
-	struct kvm_mmio_fragment *frag = &ctxt->mmio_fragments[0];
-
 	if (kvm_trace_on(TRACE_KVM_MMIO))
 		trace_mmio_access(KVM_TRACE_MMIO_WRITE, bytes, gpa, val);
 	mmio_copy(ctxt->mmio_write_data, val, bytes);
-	frag->gpa = gpa;
-	frag->data = ctxt->mmio_write_data;
-	frag->len = bytes;
-	ctxt->mmio_nr_fragments = 1;
-	ctxt->mmio_needed = 1;
-	ctxt->mmio_cur_fragment = 0;
-	ctxt->mmio_is_write = true;
-	run->exit_reason = KVM_EXIT_MMIO;
-	run->mmio.phys_addr = gpa;
-	run->mmio.len = bytes;
-	run->mmio.is_write = true;
+	user_mmio_one_fragment(ctxt, run, gpa, bytes, true);
 	mmio_copy(run->mmio.data, val, bytes);
 }
 
@@ -3397,8 +3404,6 @@ static __always_inline int kvm_mmio_write_assisted(struct kvm_vcpu *vcpu, u64 gp
 static __attribute__((noinline)) int kvm_mmio_read_assisted(struct kvm_vcpu *vcpu, u64 gpa, u32 info)
 {
 	struct x86_emulate_ctxt *ctxt = vcpu->arch.emulate_ctxt;
-	struct kvm_mmio_fragment *frag;
-	struct kvm_run *run = vcpu->run;
 	unsigned int bytes = info & 0xf;
 
 	if (unlikely(!ctxt) || (vcpu->arch.rflags & X86_EFLAGS_TF) || vcpu->arch.guest_debug ||
@@ -3407,20 +3412,9 @@ static __attribute__((noinline)) int kvm_mmio_read_assisted(struct kvm_vcpu *vcp
 		return 1;
 	if (kvm_trace_on(TRACE_KVM_MMIO))
 		trace_mmio_access(KVM_TRACE_MMIO_READ_UNSATISFIED, bytes, gpa, NULL);
-	frag = &ctxt->mmio_fragments[0];
-	frag->gpa = gpa;
-	frag->data = ctxt->mmio_write_data;
-	frag->len = bytes;
-	ctxt->mmio_nr_fragments = 1;
-	ctxt->mmio_cur_fragment = 0;
-	ctxt->mmio_needed = 1;
-	ctxt->mmio_is_write = false;
+	user_mmio_one_fragment(ctxt, vcpu->run, gpa, bytes, false);
 	ctxt->mmio_load_assist = info;
 	ctxt->eip = vcpu->arch.regs[VCPU_REGS_RIP];	/* where the load retires (kvm_complete_mmio_load()) */
-	run->exit_reason = KVM_EXIT_MMIO;
-	run->mmio.phys_addr = gpa;
-	run->mmio.len = bytes;
-	run->mmio.is_write = false;
 	vcpu->arch.cui_linear_rip_saved = false;
 	vcpu->arch.complete_userspace_io = complete_emulated_mmio;
 	return 0;
