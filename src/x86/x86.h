@@ -300,9 +300,12 @@ struct kvm_vcpu_arch {
 	u64 pio_in_keep;
 	/*
 	 * The processor's decode assist for the EPT misconfiguration being
-	 * handled (VMX_EPT_MISCONFIG_STORE): the instruction is a MOV store of
-	 * @bytes (0: none reported) of @data.  Set by handle_ept_misconfig()
-	 * around its kvm_mmu_page_fault() only, read by the emulator
+	 * handled: a MOV store (VMX_EPT_MISCONFIG_STORE) of @bytes (1-8) of
+	 * @data, or a load (VMX_EPT_MISCONFIG_LOAD): then @bytes holds the
+	 * exit's VMX_INSTRUCTION_INFO as it is (that bit set; size, register,
+	 * extension: kvm_mmio_read_assisted()) and @data is 0.  0: nothing
+	 * reported.  Set by handle_ept_misconfig() for its kvm_mmu_page_fault()
+	 * only, which clears it on every return; read by the emulator
 	 * (x86_emulate_instruction(): no fetch, no decode, as with SVM's
 	 * decode-assist bytes).
 	 */
