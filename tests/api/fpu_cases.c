@@ -33,19 +33,6 @@ static uint64_t u64_at(const unsigned char *p)
 	return v;
 }
 
-/* One KVM_RUN that must end in an OUT to @port. */
-static int run_to_port(struct tctx *t, struct tguest *g, int port)
-{
-	if (tg_run(t, g) < 0)
-		return -1;
-	if (g->run->exit_reason != KVM_EXIT_IO || g->run->io.port != port) {
-		CHECK(0, "exit %u port %#x, want IO to %#x", g->run->exit_reason,
-		      g->run->io.port, port);
-		return -1;
-	}
-	return 0;
-}
-
 /*
  * Long mode at CPL3 with IOPL 3 and CR4.OSFXSR|OSXMMEXCPT: user pages,
  * user segments 0x2b (data) and 0x33 (64-bit code).  PVM KVM emulates CPL0
@@ -105,7 +92,7 @@ KVM_CASE(run_sse_state)
 	memcpy(g.mem + XMM_IN, xin, 256);
 	memcpy(g.mem + MXCSR_IN, &(uint32_t){ 0x3f80 }, 4);	/* round down, all masked */
 
-	if (run_to_port(t, &g, 0x10))
+	if (tg_run_to_port(t, &g, 0x10))
 		goto out;
 	memset(&f, 0, sizeof(f));
 	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_FPU, &f));
@@ -136,7 +123,7 @@ KVM_CASE(run_sse_state)
 	xstate_bv = 3;
 	memcpy(xb + 512, &xstate_bv, 8);
 	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_XSAVE, &x));
-	if (run_to_port(t, &g, 0x11))
+	if (tg_run_to_port(t, &g, 0x11))
 		goto out;
 	t_printf(t, "guest after SET_XSAVE: mxcsr=%#x xmm == set: %d", u32_at(g.mem + MXCSR_OUT),
 		 !memcmp(g.mem + XMM_OUT, xb + 160, 256));
@@ -147,7 +134,7 @@ KVM_CASE(run_sse_state)
 	xstate_bv = 1;
 	memcpy(xb + 512, &xstate_bv, 8);
 	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_XSAVE, &x));
-	if (run_to_port(t, &g, 0x11))
+	if (tg_run_to_port(t, &g, 0x11))
 		goto out;
 	{
 		static const unsigned char zero[256];
@@ -163,7 +150,7 @@ KVM_CASE(run_sse_state)
 		for (int j = 0; j < 16; j++)
 			f.xmm[i][j] = (unsigned char)(i * 16 + j);
 	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_FPU, &f));
-	if (run_to_port(t, &g, 0x11))
+	if (tg_run_to_port(t, &g, 0x11))
 		goto out;
 	t_printf(t, "guest after SET_FPU: mxcsr=%#x xmm == set: %d", u32_at(g.mem + MXCSR_OUT),
 		 !memcmp(g.mem + XMM_OUT, f.xmm, 256));

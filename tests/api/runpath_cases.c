@@ -134,9 +134,7 @@ KVM_CASE(runpath_cpuid_in_place)
 	ig_set_cpuid(t, &g, g.vcpu);
 	memcpy(g.mem + CODE, code, sizeof(code));
 	tg_set_mode(t, &g, g.vcpu, TG_PM32);
-	CHECK_EQ(tg_run(t, &g), 0);
-	CHECK_EQ(g.run->exit_reason, KVM_EXIT_IO);
-	CHECK_EQ(g.run->io.port, 0x10);
+	CHECK_EQ(tg_run_to_port(t, &g, 0x10), 0);
 	CHECK_EQ(g.run->io.direction, KVM_EXIT_IO_IN);
 	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_VCPU_EVENTS, &ev));
 	t_printf(t, "at the IN after sti; cpuid: shadow=%u", ev.interrupt.shadow);
@@ -182,9 +180,7 @@ KVM_CASE(runpath_tf_out_completion)
 	memcpy(g.mem + CODE, code, sizeof(code));
 	tg_set_mode(t, &g, g.vcpu, TG_LONG);
 	memcpy(g.mem + RESUME, &resume, sizeof(resume));
-	CHECK_EQ(tg_run(t, &g), 0);
-	CHECK_EQ(g.run->exit_reason, KVM_EXIT_IO);
-	CHECK_EQ(g.run->io.port, 0x10);
+	CHECK_EQ(tg_run_to_port(t, &g, 0x10), 0);
 	/* The rest off the transcript (it differs on PVM, see above): up to the guest's HLT. */
 	for (int i = 0; i < 5 && n + 16 < sizeof(seq); i++) {
 		if (t->be->ioctl(g.vcpu, KVM_RUN, 0) < 0) {
@@ -234,23 +230,15 @@ KVM_CASE(runpath_sti_pio_completion)
 		return;
 	memcpy(g.mem + CODE, code, sizeof(code));
 	tg_set_mode(t, &g, g.vcpu, TG_PM32);
-	CHECK_EQ(tg_run(t, &g), 0);
-	CHECK_EQ(g.run->exit_reason, KVM_EXIT_IO);
-	CHECK_EQ(g.run->io.port, 0x10);
-	CHECK_EQ(tg_run(t, &g), 0);
-	CHECK_EQ(g.run->exit_reason, KVM_EXIT_IO);
-	CHECK_EQ(g.run->io.port, 0x11);
+	CHECK_EQ(tg_run_to_port(t, &g, 0x10), 0);
+	CHECK_EQ(tg_run_to_port(t, &g, 0x11), 0);
 	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_VCPU_EVENTS, &ev));
 	t_printf(t, "at the IN after sti; out: shadow=%u", ev.interrupt.shadow);
 	CHECK_EQ(ev.interrupt.shadow, 0);
-	CHECK_EQ(tg_run(t, &g), 0);
-	CHECK_EQ(g.run->exit_reason, KVM_EXIT_IO);
-	CHECK_EQ(g.run->io.port, 0x12);
+	CHECK_EQ(tg_run_to_port(t, &g, 0x12), 0);
 	data = (uint8_t *)g.run + g.run->io.data_offset;
 	*data = 0x5a;
-	CHECK_EQ(tg_run(t, &g), 0);
-	CHECK_EQ(g.run->exit_reason, KVM_EXIT_IO);
-	CHECK_EQ(g.run->io.port, 0x13);
+	CHECK_EQ(tg_run_to_port(t, &g, 0x13), 0);
 	data = (uint8_t *)g.run + g.run->io.data_offset;
 	CHECK_EQ(*data, 0x5a);
 	CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_VCPU_EVENTS, &ev));
@@ -283,28 +271,20 @@ KVM_CASE(runpath_in_completion_kvm_run_changed)
 		return;
 	memcpy(g.mem + CODE, code, sizeof(code));
 	tg_set_mode(t, &g, g.vcpu, TG_PM32);
-	CHECK_EQ(tg_run(t, &g), 0);
-	CHECK_EQ(g.run->exit_reason, KVM_EXIT_IO);
-	CHECK_EQ(g.run->io.port, 0x10);
+	CHECK_EQ(tg_run_to_port(t, &g, 0x10), 0);
 	CHECK_EQ(g.run->io.size, 1);
 	page = (uint8_t *)g.run + g.run->io.data_offset;
 	memcpy(page, "\x5a\xa5\x77\x88", 4);
 	g.run->io.size = 4;
 	g.run->io.data_offset = 0;
-	CHECK_EQ(tg_run(t, &g), 0);
-	CHECK_EQ(g.run->exit_reason, KVM_EXIT_IO);
-	CHECK_EQ(g.run->io.port, 0x11);
-	CHECK_EQ(tg_run(t, &g), 0);
-	CHECK_EQ(g.run->exit_reason, KVM_EXIT_IO);
-	CHECK_EQ(g.run->io.port, 0x12);
+	CHECK_EQ(tg_run_to_port(t, &g, 0x11), 0);
+	CHECK_EQ(tg_run_to_port(t, &g, 0x12), 0);
 	CHECK_EQ(g.run->io.size, 2);
 	page = (uint8_t *)g.run + g.run->io.data_offset;
 	memcpy(page, "\x66\x99\x55\x44", 4);
 	g.run->io.size = 4;
 	g.run->io.data_offset = 0;
-	CHECK_EQ(tg_run(t, &g), 0);
-	CHECK_EQ(g.run->exit_reason, KVM_EXIT_IO);
-	CHECK_EQ(g.run->io.port, 0x13);
+	CHECK_EQ(tg_run_to_port(t, &g, 0x13), 0);
 	memcpy(v, g.mem + DATA, sizeof(v));
 	t_printf(t, "eax after the byte IN %#x, after the word IN %#x", v[0], v[1]);
 	CHECK_EQ(v[0], 0x1122335a);
@@ -335,9 +315,7 @@ KVM_CASE(runpath_guest_debug_after_out)
 		return;
 	memcpy(g.mem + CODE, code, sizeof(code));
 	tg_set_mode(t, &g, g.vcpu, TG_PM32);
-	CHECK_EQ(tg_run(t, &g), 0);
-	CHECK_EQ(g.run->exit_reason, KVM_EXIT_IO);
-	CHECK_EQ(g.run->io.port, 0x10);
+	CHECK_EQ(tg_run_to_port(t, &g, 0x10), 0);
 	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_GUEST_DEBUG, &dbg));
 	CHECK_OK(t, IOC(t, g.vcpu, KVM_RUN, 0));
 	t_printf(t, "after the OUT: exit %s", tg_exit_name(g.run->exit_reason));
@@ -389,13 +367,9 @@ static void rip_wrap_case(struct tctx *t, const unsigned char *code, size_t len,
 	r.rax = r.rcx = 0;
 	CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_REGS, &r));
 	if (out_first) {
-		CHECK_EQ(tg_run(t, &g), 0);
-		CHECK_EQ(g.run->exit_reason, KVM_EXIT_IO);
-		CHECK_EQ(g.run->io.port, 0x10);
+		CHECK_EQ(tg_run_to_port(t, &g, 0x10), 0);
 	}
-	CHECK_EQ(tg_run(t, &g), 0);
-	CHECK_EQ(g.run->exit_reason, KVM_EXIT_IO);
-	CHECK_EQ(g.run->io.port, 0x11);
+	CHECK_EQ(tg_run_to_port(t, &g, 0x11), 0);
 	tg_destroy(&g);
 	munmap(top, 0x1000);
 }

@@ -231,6 +231,18 @@ long tg_run(struct tctx *t, struct tguest *g)
 	return r;
 }
 
+int tg_run_to_port(struct tctx *t, struct tguest *g, int port)
+{
+	if (tg_run(t, g) < 0)
+		return -1;
+	if (g->run->exit_reason != KVM_EXIT_IO || g->run->io.port != port) {
+		CHECK(0, "exit %u port %#x, want IO to %#x", g->run->exit_reason,
+		      g->run->io.port, port);
+		return -1;
+	}
+	return 0;
+}
+
 static int run_io(struct tctx *t, struct tguest *g, int max, const char *why)
 {
 	for (int i = 0; i < max; i++) {

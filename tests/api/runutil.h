@@ -81,6 +81,8 @@ void tg_set_mode(struct tctx *t, struct tguest *g, int vcpu, enum tg_mode mode);
 
 /* KVM_RUN and the exit in the transcript.  Return: KVM_RUN's result. */
 long tg_run(struct tctx *t, struct tguest *g);
+/* One KVM_RUN that must end in KVM_EXIT_IO at @port.  Return: 0, or -1 (checked). */
+int tg_run_to_port(struct tctx *t, struct tguest *g, int port);
 /* Write the exit of @run to the transcript. */
 void tg_exit(struct tctx *t, const struct kvm_run *run);
 /*
