@@ -15,7 +15,6 @@
 
 #define MEM_SIZE (2u << 20)
 #define CODE 0x1000u
-#define MT_WB (6ull << 3)
 #define RCX 1
 #define RBX 3
 #define RSI 6
@@ -26,24 +25,11 @@ static u64 *pml4;
 
 static void guest(const void *code, size_t len)
 {
-	static u64 *pdpt, *pd, *pte;
-
-	if (!pml4) {
-		pml4 = test_pages(1);
-		pdpt = test_pages(1);
-		pd = test_pages(1);
-		pte = test_pages(1);
-	}
+	if (!pml4)
+		pml4 = test_pages(4);
 	memset(mem, 0, MEM_SIZE);
 	memcpy(mem + CODE, code, len);
-	memset(pml4, 0, 4096);
-	memset(pdpt, 0, 4096);
-	memset(pd, 0, 4096);
-	pml4[0] = hva(pdpt) | 7;
-	pdpt[0] = hva(pd) | 7;
-	pd[0] = hva(pte) | 7;
-	for (unsigned n = 0; n < 512; n++)
-		pte[n] = hva(mem + n * 4096ul) | 7 | MT_WB;
+	test_ept_identity(pml4, mem, MEM_SIZE / 4096);
 	CHECK_EQ(__invept(VMX_EPT_EXTENT_CONTEXT, test_eptp_of(pml4, true), 0), VMX_SUCCEED);
 	memset(env.regs, 0, sizeof(env.regs));
 	CHECK_EQ(vmcs_clear(env.vmcs), VMX_SUCCEED);

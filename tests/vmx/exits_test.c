@@ -38,23 +38,12 @@ static u64 test_eptp(void)
 
 static void build_ept(void)
 {
-	static u64 *pdpt, *pd;
-
 	/* The same four table pages each time, rebuilt as KVM would a new root. */
 	if (!pml4) {
-		pml4 = test_pages(1);
-		pdpt = test_pages(1);
-		pd = test_pages(1);
-		pte = test_pages(1);
+		pml4 = test_pages(4);
+		pte = pml4 + 3 * 512;
 	}
-	memset(pml4, 0, 4096);
-	memset(pdpt, 0, 4096);
-	memset(pd, 0, 4096);
-	pml4[0] = hva(pdpt) | 7;
-	pdpt[0] = hva(pd) | 7;
-	pd[0] = hva(pte) | 7;
-	for (unsigned n = 0; n < 512; n++)
-		pte[n] = hva(mem + n * 4096ul) | 7 | MT_WB;
+	test_ept_identity(pml4, mem, 512);
 }
 
 /* A fresh VMCS for a 32-bit guest at CODE running @code. */

@@ -34,15 +34,9 @@ static u64 test_eptp(void)
 /* EPT: GPA n * 4 KiB -> mem + n * 4 KiB for the first 256 pages */
 static void build_ept(void)
 {
-	u64 *pdpt = test_pages(1), *pd = test_pages(1);
-
-	pml4 = test_pages(1);
-	pte = test_pages(1);
-	pml4[0] = hva(pdpt) | 7;
-	pdpt[0] = hva(pd) | 7;
-	pd[0] = hva(pte) | 7;
-	for (unsigned n = 0; n < MEM_SIZE / 4096; n++)
-		pte[n] = hva(mem + n * 4096ul) | 7 | MT_WB;
+	pml4 = test_pages(4);
+	pte = pml4 + 3 * 512;
+	test_ept_identity(pml4, mem, MEM_SIZE / 4096);
 }
 
 /*

@@ -20,6 +20,18 @@ void *test_pages(unsigned n)
 	return p;
 }
 
+void test_ept_identity(u64 *tables, u8 *mem, unsigned npages)
+{
+	u64 *pml4 = tables, *pdpt = tables + 512, *pd = tables + 1024, *pte = tables + 1536;
+
+	memset(tables, 0, 4 * 4096);
+	pml4[0] = hva(pdpt) | 7;
+	pdpt[0] = hva(pd) | 7;
+	pd[0] = hva(pte) | 7;
+	for (unsigned n = 0; n < npages && n < 512; n++)
+		pte[n] = hva(mem + n * 4096ul) | 7 | (6ull << VMX_EPT_MT_SHIFT);	/* WB */
+}
+
 void test_pages_free_all(void)
 {
 	while (nallocs)

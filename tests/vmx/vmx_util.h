@@ -29,6 +29,15 @@ static inline u64 test_eptp_of(const u64 *pml4, bool ad)
 	return hva(pml4) | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4 | (ad ? VMX_EPTP_AD_ENABLE_BIT : 0);
 }
 
+/*
+ * @tables (4 pages: PML4, PDPT, PD, PT, from test_pages(4)) rebuilt as an
+ * EPT mapping GPA n * 4 KiB -> @mem + n * 4 KiB, read/write/execute,
+ * write-back, for n < @npages (at most 512); the rest not present.  The
+ * EPTP is test_eptp_of(@tables, ad); the PT (for a case to change) is
+ * @tables + 3 * 512.
+ */
+void test_ept_identity(u64 *tables, u8 *mem, unsigned npages);
+
 /* A zeroed, 4 KiB-aligned page of @n pages, freed by env_teardown(). */
 void *test_pages(unsigned n);
 void test_pages_free_all(void);
