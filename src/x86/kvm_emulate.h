@@ -19,6 +19,7 @@
 #include "util/types.h"
 #include "x86/mmu/paging.h"	/* struct x86_exception */
 #include "x86/vmx/vmx_ops.h"	/* the processor's emulation assist */
+#include "x86/mmio_assist.h"
 
 struct x86_emulate_ctxt;
 
@@ -170,12 +171,11 @@ struct x86_emulate_ctxt {
 	int mmio_cur_fragment;
 	int mmio_nr_fragments;
 	/*
-	 * The MMIO read in flight is a load the processor reported with the
-	 * EPT misconfiguration (VMX_EPT_MISCONFIG_LOAD information, 0 if
-	 * not): complete_emulated_mmio() writes its register, without the
-	 * emulator (x86.c: kvm_mmio_read_assisted()).
+	 * The MMIO read in flight is a load the vendor's decode assist
+	 * reported (.bytes 0 if not): complete_emulated_mmio() writes its
+	 * register, without the emulator (x86.c: kvm_mmio_read_assisted()).
 	 */
-	u32 mmio_load_assist;
+	struct kvm_mmio_assist mmio_load_assist;
 	struct kvm_mmio_fragment mmio_fragments[KVM_MAX_MMIO_FRAGMENTS];
 	u8 mmio_write_data[1024];	/* a write's bytes, for its fragments */
 	struct kvm_pio_request pio;

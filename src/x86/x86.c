@@ -3329,7 +3329,7 @@ static int complete_emulated_mmio(struct kvm_vcpu *vcpu);
 /**
  * kvm_mmio_write_assisted() - x86_emulate_instruction() for a MOV store
  * to MMIO that the processor's decode assist reported with the EPT
- * misconfiguration (vcpu->arch.emul_store): @bytes (1, 2, 4 or 8, within
+ * misconfiguration (vcpu->arch.emul_assist): @bytes (1, 2, 4 or 8, within
  * a page) of @data (its low bytes) at @gpa, which kvm_mmu_page_fault()
  * found to be MMIO
  *
@@ -3384,9 +3384,9 @@ static __always_inline int kvm_mmio_write_assisted(struct kvm_vcpu *vcpu, u64 gp
 /**
  * kvm_mmio_read_assisted() - x86_emulate_instruction() for a load from
  * MMIO into a general register (MOV, MOVZX, MOVSX) that the processor's
- * decode assist reported with the EPT misconfiguration: @info is its
- * VMX_EPT_MISCONFIG_LOAD information (vmx_api.h: access size, destination
- * register, its size, sign extension), @gpa the address, which
+ * decode assist reported with the EPT misconfiguration: @a says its
+ * size, destination register, the register's size and extension, @gpa
+ * the address, which
  * kvm_mmu_page_fault() found to be MMIO
  *
  * What emulating the instruction would do, without fetching or decoding
@@ -3401,19 +3401,20 @@ static __always_inline int kvm_mmio_write_assisted(struct kvm_vcpu *vcpu, u64 gp
  * Return: 0 with KVM_EXIT_MMIO set up; 1 if not taken (nothing done:
  * emulate the instruction).
  */
-static __attribute__((noinline)) int kvm_mmio_read_assisted(struct kvm_vcpu *vcpu, u64 gpa, u32 info)
+static __attribute__((noinline)) int kvm_mmio_read_assisted(struct kvm_vcpu *vcpu, u64 gpa,
+							     const struct kvm_mmio_assist *a)
 {
 	struct x86_emulate_ctxt *ctxt = vcpu->arch.emulate_ctxt;
-	unsigned int bytes = info & 0xf;
+	unsigned int bytes = a->bytes;
 
 	if (unlikely(!ctxt) || (vcpu->arch.rflags & X86_EFLAGS_TF) || vcpu->arch.guest_debug ||
 	    !mmio_bus_empty(vcpu) || kvm_trace_on(TRACE_KVM_EMULATE_INSN) ||
-	    VMX_EPT_MISCONFIG_LOAD_REG(info) == VCPU_REGS_RSP || bytes > 8 || !bytes)
+	    a->reg == VCPU_REGS_RSP || bytes > 8)
 		return 1;
 	if (kvm_trace_on(TRACE_KVM_MMIO))
 		trace_mmio_access(KVM_TRACE_MMIO_READ_UNSATISFIED, bytes, gpa, NULL);
 	user_mmio_one_fragment(ctxt, vcpu->run, gpa, bytes, false);
-	ctxt->mmio_load_assist = info;
+	ctxt->mmio_load_assist = *a;
 	ctxt->eip = vcpu->arch.regs[VCPU_REGS_RIP];	/* where the load retires (kvm_complete_mmio_load()) */
 	vcpu->arch.cui_linear_rip_saved = false;
 	vcpu->arch.complete_userspace_io = complete_emulated_mmio;
@@ -3736,22 +3737,22 @@ static int complete_emulated_mmio(struct kvm_vcpu *vcpu)
 static int kvm_complete_mmio_load(struct kvm_vcpu *vcpu)
 {
 	struct x86_emulate_ctxt *ctxt = vcpu->arch.emulate_ctxt;
-	u32 info = ctxt->mmio_load_assist;
-	unsigned int bytes = info & 0xf;
-	u64 v = 0, *reg = &vcpu->arch.regs[VMX_EPT_MISCONFIG_LOAD_REG(info)];
+	struct kvm_mmio_assist a = ctxt->mmio_load_assist;
+	unsigned int bytes = a.bytes;
+	u64 v = 0, *reg = &vcpu->arch.regs[a.reg];
 
-	ctxt->mmio_load_assist = 0;
+	ctxt->mmio_load_assist.bytes = 0;
 	ctxt->mmio_cur_fragment = 1;
 	ctxt->mmio_needed = 0;
 	vcpu->arch.regs[VCPU_REGS_RIP] = ctxt->eip;
 	memcpy(&v, vcpu->run->mmio.data, bytes);
 	if (kvm_trace_on(TRACE_KVM_MMIO))
 		trace_mmio_access(KVM_TRACE_MMIO_READ, bytes, ctxt->mmio_fragments[0].gpa, &v);
-	if ((info & VMX_EPT_MISCONFIG_LOAD_SX) && bytes < 8)
+	if (a.sx && bytes < 8)
 		v = (u64)((s64)(v << (64 - 8 * bytes)) >> (64 - 8 * bytes));
-	switch (VMX_EPT_MISCONFIG_LOAD_DSIZE(info)) {
+	switch (a.dsize) {
 	case 1:
-		if (info & VMX_EPT_MISCONFIG_LOAD_HIGH)
+		if (a.high)
 			*reg = (*reg & ~0xff00ull) | (v & 0xff) << 8;
 		else
 			*reg = (*reg & ~0xffull) | (v & 0xff);
@@ -3776,7 +3777,7 @@ static int complete_emulated_mmio_slow(struct kvm_vcpu *vcpu)
 	struct kvm_mmio_fragment *frag;
 	unsigned int len;
 
-	if (ctxt->mmio_load_assist)
+	if (ctxt->mmio_load_assist.bytes)
 		return kvm_complete_mmio_load(vcpu);
 
 	/* Complete previous fragment */
@@ -3856,7 +3857,7 @@ static __attribute__((noinline)) int __x86_emulate_instruction_slow(struct kvm_v
 		vcpu->arch.emulate_ctxt = ctxt;
 	}
 	init_emulate_ctxt(vcpu);
-	ctxt->mmio_load_assist = 0;	/* no longer in flight, if it was (nothing completed it) */
+	ctxt->mmio_load_assist.bytes = 0;	/* no longer in flight, if it was (nothing completed it) */
 	/*
 	 * Before the decode: x86_decode_insn() executes the instruction too
 	 * (but a string instruction), and its accesses read these.
@@ -3948,19 +3949,19 @@ out:
 static __always_inline int __x86_emulate_instruction(struct kvm_vcpu *vcpu, u64 cr2_or_gpa,
 						     int emulation_type, void *insn, int insn_len)
 {
-	unsigned int bytes = vcpu->arch.emul_store.bytes;
+	const struct kvm_mmio_assist *a = &vcpu->arch.emul_assist;
 
 	/*
-	 * The processor's decode assist reported a MOV store: no fetch, no
-	 * decode.  Set only around kvm_mmu_page_fault(), which comes here
+	 * The processor's decode assist reported a MOV store or load: no
+	 * fetch, no decode.  Set only around kvm_mmu_page_fault(), which comes here
 	 * with it only for an MMIO fault on the vCPU's MMIO page
 	 * (vcpu_match_mmio_gpa(), or vcpu_cache_mmio_info() just now).
 	 */
-	if (bytes && (emulation_type & (EMULTYPE_PF | EMULTYPE_NO_DECODE)) == EMULTYPE_PF) {
-		if (likely(!(bytes & VMX_EPT_MISCONFIG_LOAD))) {
-			if (!kvm_mmio_write_assisted(vcpu, cr2_or_gpa, bytes, vcpu->arch.emul_store.data))
+	if (a->bytes && (emulation_type & (EMULTYPE_PF | EMULTYPE_NO_DECODE)) == EMULTYPE_PF) {
+		if (likely(!a->load)) {
+			if (!kvm_mmio_write_assisted(vcpu, cr2_or_gpa, a->bytes, a->data))
 				return 0;
-		} else if (!kvm_mmio_read_assisted(vcpu, cr2_or_gpa, bytes)) {
+		} else if (!kvm_mmio_read_assisted(vcpu, cr2_or_gpa, a)) {
 			return 0;	/* a load (handle_ept_misconfig() gives its information) */
 		}
 	}
@@ -4009,13 +4010,13 @@ int kvm_mmu_page_fault(struct kvm_vcpu *vcpu, u64 gpa, u32 error_code)
 		if (likely(vcpu_match_mmio_gpa(vcpu, gpa))) {
 			r = __x86_emulate_instruction(vcpu, gpa, EMULTYPE_PF, NULL, 0);
 			srcu_read_unlock(&kvm->srcu, idx);
-			vcpu->arch.emul_store.bytes = 0;	/* consumed (handle_ept_misconfig()) */
+			vcpu->arch.emul_assist.bytes = 0;	/* consumed (handle_ept_misconfig()) */
 			return r;
 		}
 		srcu_read_unlock(&kvm->srcu, idx);
 	}
 	r = kvm_mmu_page_fault_slow(vcpu, gpa, error_code);
-	vcpu->arch.emul_store.bytes = 0;
+	vcpu->arch.emul_assist.bytes = 0;
 	return r;
 }
 
@@ -4071,7 +4072,7 @@ static int kvm_mmu_page_fault_slow(struct kvm_vcpu *vcpu, u64 gpa, u32 error_cod
 	if (r == RET_PF_EMULATE) {
 		/* the decode assist's store only for MMIO without a slot (__x86_emulate_instruction()) */
 		if (fault.slot)
-			vcpu->arch.emul_store.bytes = 0;
+			vcpu->arch.emul_assist.bytes = 0;
 		return x86_emulate_instruction(vcpu, gpa, EMULTYPE_PF, NULL, 0);
 	}
 	return 1;

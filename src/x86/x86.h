@@ -12,6 +12,7 @@
 #include "util/types.h"
 #include "x86/msr-index.h"
 #include "x86/mmu/mmu.h"
+#include "x86/mmio_assist.h"
 
 #ifndef X86_EFLAGS_IF
 #define X86_EFLAGS_IF	(1ull << 9)
@@ -300,16 +301,13 @@ struct kvm_vcpu_arch {
 	u64 pio_in_keep;
 	/*
 	 * The processor's decode assist for the EPT misconfiguration being
-	 * handled: a MOV store (VMX_EPT_MISCONFIG_STORE) of @bytes (1-8) of
-	 * @data, or a load (VMX_EPT_MISCONFIG_LOAD): then @bytes holds the
-	 * exit's VMX_INSTRUCTION_INFO as it is (that bit set; size, register,
-	 * extension: kvm_mmio_read_assisted()) and @data is 0.  0: nothing
-	 * reported.  Set by handle_ept_misconfig() for its kvm_mmu_page_fault()
-	 * only, which clears it on every return; read by the emulator
-	 * (x86_emulate_instruction(): no fetch, no decode, as with SVM's
-	 * decode-assist bytes).
+	 * handled (mmio_assist.h: a MOV store or load; .bytes 0: nothing
+	 * reported).  Set by handle_ept_misconfig() for its
+	 * kvm_mmu_page_fault() only, which clears it on every return; read by
+	 * the emulator (x86_emulate_instruction(): no fetch, no decode, as
+	 * with SVM's decode-assist bytes).
 	 */
-	struct { unsigned int bytes; u64 data; } emul_store;
+	struct kvm_mmio_assist emul_assist;
 	u32 guest_debug;		/* KVM_SET_GUEST_DEBUG's KVM_GUESTDBG_* */
 	u64 eff_db[4], guest_debug_dr7;	/* KVM_GUESTDBG_USE_HW_BP: userspace's DR0-3, DR7 */
 	int mode;			/* OUTSIDE_GUEST_MODE / IN_GUEST_MODE, atomic */

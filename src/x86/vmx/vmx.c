@@ -1449,6 +1449,21 @@ static __attribute__((noinline)) int handle_ept_misconfig_unusual(struct kvm_vcp
 	return 2;
 }
 
+/*
+ * The processor's VMX_EPT_MISCONFIG_LOAD information (vmx_api.h) in the
+ * emulator's words (kvm_emulate.h: struct kvm_mmio_assist).
+ */
+static void vmx_mmio_load_assist(struct kvm_mmio_assist *a, u32 info)
+{
+	a->bytes = info & 0xf;
+	a->load = true;
+	a->reg = VMX_EPT_MISCONFIG_LOAD_REG(info);
+	a->dsize = VMX_EPT_MISCONFIG_LOAD_DSIZE(info);
+	a->high = info & VMX_EPT_MISCONFIG_LOAD_HIGH;
+	a->sx = info & VMX_EPT_MISCONFIG_LOAD_SX;
+	a->data = 0;
+}
+
 static int handle_ept_misconfig(struct kvm_vcpu *vcpu)
 {
 	u64 gpa = vmcs_read64(GUEST_PHYSICAL_ADDRESS);
@@ -1468,17 +1483,16 @@ static int handle_ept_misconfig(struct kvm_vcpu *vcpu)
 	 * assist may report it as a MOV store and its data
 	 * (VMX_EPT_MISCONFIG_STORE: the SDM leaves these fields undefined for
 	 * this exit): the emulator then needs neither fetch nor decode.
-	 * kvm_mmu_page_fault() consumes vcpu->arch.emul_store (it is 0 again
+	 * kvm_mmu_page_fault() consumes vcpu->arch.emul_assist (it is 0 again
 	 * when it returns), so that this is a tail call.
 	 */
 	info = vmcs_read32(VMX_INSTRUCTION_INFO);
 	if (info & VMX_EPT_MISCONFIG_STORE) {
-		vcpu->arch.emul_store.bytes = VMX_EPT_MISCONFIG_STORE_SIZE(info);
-		vcpu->arch.emul_store.data = vmx_get_exit_qual(vcpu);
+		vcpu->arch.emul_assist.bytes = VMX_EPT_MISCONFIG_STORE_SIZE(info);
+		vcpu->arch.emul_assist.load = false;
+		vcpu->arch.emul_assist.data = vmx_get_exit_qual(vcpu);
 	} else if (info & VMX_EPT_MISCONFIG_LOAD) {
-		/* a load: its VMX_EPT_MISCONFIG_LOAD information as it is (x86.c: kvm_mmio_read_assisted()) */
-		vcpu->arch.emul_store.bytes = info;
-		vcpu->arch.emul_store.data = 0;
+		vmx_mmio_load_assist(&vcpu->arch.emul_assist, info);
 	}
 	return kvm_mmu_page_fault(vcpu, gpa, PFERR_RSVD_MASK);
 }
