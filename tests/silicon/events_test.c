@@ -883,6 +883,32 @@ static void dead_flags_cut(void)
 	}
 }
 
+
+/*
+ * The flag differentials' run: @code (its @len bytes, ending in
+ * jcc +1; hlt; hlt) from RAX = @rax, RCX = @rcx, RBX = @rbx to a HLT;
+ * @out: RIP past the code (0: the branch was taken), RFLAGS, RAX, RCX.
+ * Return: false if it did not stop at a HLT.
+ */
+static bool run_flags_case(const u8 *code, int len, u64 rax, u64 rcx, u64 rbx, u64 out[4])
+{
+	struct sil s;
+	struct cpu_state *st;
+	bool hlt;
+
+	setup(&s, code, (size_t)len, false);
+	st = cpu_state(s.c);
+	st->gpr[0] = rax;
+	st->gpr[1] = rcx;
+	st->gpr[3] = rbx;
+	hlt = cpu_run(s.c, 100) == CPU_EXIT_HLT;
+	out[0] = st->rip - CODE - (u64)len;
+	out[1] = st->rflags;
+	out[2] = st->gpr[0];
+	out[3] = st->gpr[1];
+	sil_fini(&s);
+	return hlt;
+}
 /*
  * Compare/SUB/INC/DEC + Jcc pairs run as one handler per condition
  * (ops_alu.c FUSE_CC): each of the 16 conditions after each such first
@@ -917,7 +943,7 @@ static void fused_pair_conditions(void)
 		for (int cc = 0; cc < 16; cc++) {
 			for (int t = 0; t < 24; t++) {
 				u8 code[2][16];
-				u64 a, b, rip[2], fl[2], res[2];
+				u64 a, b, out[2][4];
 				int len[2] = { 0, 0 };
 				int lead;
 
@@ -950,23 +976,10 @@ static void fused_pair_conditions(void)
 					p[n++] = 0xf4;			/* taken */
 					len[v] = n;
 				}
-				for (int v = 0; v < 2; v++) {
-					struct sil s;
-					struct cpu_state *st;
-
-					setup(&s, code[v], (size_t)len[v], false);
-					st = cpu_state(s.c);
-					st->gpr[0] = a;
-					st->gpr[3] = b;
-					if (cpu_run(s.c, 100) != CPU_EXIT_HLT)
+				for (int v = 0; v < 2; v++)
+					if (!run_flags_case(code[v], len[v], a, 0, b, out[v]))
 						bad++;
-					/* taken: past the second HLT */
-					rip[v] = st->rip - CODE - (u64)len[v];
-					fl[v] = st->rflags;
-					res[v] = st->gpr[0];
-					sil_fini(&s);
-				}
-				if (rip[0] != rip[1] || fl[0] != fl[1] || res[0] != res[1]) {
+				if (memcmp(out[0], out[1], sizeof(out[0]))) {
 					if (!bad)
 						CHECK_EQ(f * 100 + cc, ~0u);	/* which pair: see the value */
 					bad++;
@@ -1047,23 +1060,9 @@ static void incdec_cf_after_arith(void)
 			q[n++] = 0xf4;				/* taken */
 			len[v] = n;
 		}
-		for (int v = 0; v < 2; v++) {
-			struct sil s;
-			struct cpu_state *st;
-
-			setup(&s, code[v], (size_t)len[v], false);
-			st = cpu_state(s.c);
-			st->gpr[0] = a;
-			st->gpr[1] = cnt;
-			st->gpr[3] = b;
-			if (cpu_run(s.c, 100) != CPU_EXIT_HLT)
+		for (int v = 0; v < 2; v++)
+			if (!run_flags_case(code[v], len[v], a, cnt, b, out[v]))
 				bad++;
-			out[v][0] = st->rip - CODE - (u64)len[v];	/* taken: 0 */
-			out[v][1] = st->rflags;
-			out[v][2] = st->gpr[0];
-			out[v][3] = st->gpr[1];
-			sil_fini(&s);
-		}
 		runs++;
 		if (memcmp(out[0], out[1], sizeof(out[0]))) {
 			if (!bad)
