@@ -4709,40 +4709,46 @@ static __always_inline int kvm_complete_userspace_io(struct kvm_vcpu *vcpu, int 
  */
 static __always_inline int kvm_vcpu_resume_plain(struct kvm_vcpu *vcpu)
 {
-	int (*cui)(struct kvm_vcpu *) = vcpu->arch.complete_userspace_io;
+	u64 next_rip = vcpu->arch.cui_next_rip;
 	int r = 1;
 
 #ifdef USERKVM_DEBUG
+	int (*dcui)(struct kvm_vcpu *) = vcpu->arch.complete_userspace_io;
+
 	if (vcpu->arch.apic || vcpu->arch.mp_state != KVM_MP_STATE_RUNNABLE ||
-	    ((cui == complete_fast_pio_out || cui == complete_fast_pio_in) &&
-	     vcpu->arch.cui_linear_rip_saved) || kvm_vcpu_events_pending(vcpu, vcpu->run))
+	    ((dcui == complete_fast_pio_out || dcui == complete_fast_pio_in) &&
+	     vcpu->arch.cui_linear_rip_saved) || kvm_vcpu_events_pending(vcpu, vcpu->run) ||
+	    (next_rip && dcui != complete_fast_pio_out && dcui != complete_fast_pio_in))
 		abort();
 #endif
 	/*
 	 * A PIO completion whose skip the exit found to be RIP = cui_next_rip
 	 * only: nothing but RIP (and an IN's RAX) changes before the entry,
-	 * which the vendor then need not check for anything else.
+	 * which the vendor then need not check for anything else.  Note, one
+	 * test: cui_next_rip is nonzero only with complete_fast_pio_out() or
+	 * complete_fast_pio_in() pending (set with them by kvm_fast_pio_user(),
+	 * cleared by every completion), so the completion need not be looked
+	 * at first.
 	 */
-	if (!cui) {
-		/* nothing to complete (after an exit the kernel completed: HLT, ...) */
-	} else if (likely(vcpu->arch.cui_next_rip)) {
+	if (likely(next_rip)) {
 		/* ~0: an OUT (complete_fast_pio_out()); else complete_fast_pio_in()'s RAX */
 		if (vcpu->arch.pio_in_keep != ~0ull)
 			complete_fast_pio_in_rax(vcpu);
-		vcpu->arch.regs[VCPU_REGS_RIP] = vcpu->arch.cui_next_rip;
+		vcpu->arch.regs[VCPU_REGS_RIP] = next_rip;
 		vcpu->arch.complete_userspace_io = NULL;
 		vcpu->arch.cui_next_rip = 0;
 		vcpu->arch.entry_rip_only = true;
-	} else {
+	} else if (vcpu->arch.complete_userspace_io) {
 		/*
 		 * Note, no cui_linear_rip was saved since the PIO exit (which
 		 * clears the flag; only the PIO completions read it): RIP is
 		 * where the exit left it.
 		 */
-		r = kvm_complete_userspace_io(vcpu, cui);
+		r = kvm_complete_userspace_io(vcpu, vcpu->arch.complete_userspace_io);
 		if (r <= 0)
 			return r;
 	}
+	/* else nothing to complete (after an exit the kernel completed: HLT, ...) */
 	/*
 	 * Note, no look at requests before the entry: one made by another
 	 * thread or by the completion (a #DB queued for RFLAGS.TF:
