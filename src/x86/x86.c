@@ -4172,7 +4172,8 @@ static bool kvm_vcpu_exit_request(struct kvm_vcpu *vcpu, bool irqchip)
  * Return: > 0 to go on, 0 to exit to userspace, < 0 for an error.
  */
 /* @run: vcpu->run, which never changes (passed down: no reload after the calls before). */
-static __always_inline int vcpu_enter_guest_run(struct kvm_vcpu *vcpu, bool irqchip, bool plain);
+static __always_inline int vcpu_enter_guest_run(struct kvm_vcpu *vcpu, bool irqchip, bool plain,
+						bool resumed);
 
 /* The kvm_exit trace point, out of line: no registers of its own in the run loop. */
 static __attribute__((noinline, cold)) void kvm_trace_exit_info(struct kvm_vcpu *vcpu)
@@ -4228,14 +4229,16 @@ static __always_inline int __vcpu_enter_guest(struct kvm_vcpu *vcpu, bool irqchi
 			abort();
 #endif
 	}
-	return vcpu_enter_guest_run(vcpu, irqchip, plain);
+	return vcpu_enter_guest_run(vcpu, irqchip, plain, false);
 }
 
 /*
  * The entry itself and the exit, the second half of vcpu_enter_guest().
  * @plain: no LAPIC and no event pending at this entry (see resume_plain).
+ * @resumed: the entry of kvm_vcpu_resume_plain(), which an entry preceded.
  */
-static __always_inline int vcpu_enter_guest_run(struct kvm_vcpu *vcpu, bool irqchip, bool plain)
+static __always_inline int vcpu_enter_guest_run(struct kvm_vcpu *vcpu, bool irqchip, bool plain,
+						bool resumed)
 {
 	enum exit_fastpath_completion fastpath;
 	u64 req;
@@ -4265,7 +4268,13 @@ static __always_inline int vcpu_enter_guest_run(struct kvm_vcpu *vcpu, bool irqc
 	for (;;) {
 		trace_kvm_entry(vcpu->vcpu_id, vcpu->arch.regs[VCPU_REGS_RIP]);
 		fastpath = kvm_x86_call(vcpu_run)(vcpu);
-		vcpu->arch.last_vmentry_cpu = 0;	/* the host "CPU" is the vCPU's thread */
+		/*
+		 * The host "CPU" is the vCPU's thread.  Note, @resumed
+		 * (kvm_vcpu_resume_plain()): an entry already stored it, since
+		 * only an entry sets resume_plain.
+		 */
+		if (!resumed)
+			vcpu->arch.last_vmentry_cpu = 0;
 		if (kvm_trace_on(TRACE_KVM_EXIT) && kvm_x86_ops.get_exit_info)
 			kvm_trace_exit_info(vcpu);
 		if (likely(fastpath != EXIT_FASTPATH_REENTER_GUEST))
@@ -4757,7 +4766,7 @@ static __always_inline int kvm_vcpu_resume_plain(struct kvm_vcpu *vcpu)
 	 * leave at once, before any guest instruction, and the next one
 	 * (vcpu_run(), through the full vcpu_enter_guest()) injects it.
 	 */
-	r = vcpu_enter_guest_run(vcpu, false, true);
+	r = vcpu_enter_guest_run(vcpu, false, true, true);
 	if (likely(!r))
 		return 0;
 	if (r < 0) {
