@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 #include <userkvm.h>
 
@@ -249,6 +250,67 @@ static void fd_exact_run_high_fd(void)
 	CHECK_EQ(kvm_get_active_vms(), active0);
 }
 
+/*
+ * KVM_RUN on a vCPU whose mutex another thread's KVM_RUN holds: an
+ * application processor that never got INIT blocks in KVM_RUN
+ * (kvm_vcpu_run_uninitialized()) with vcpu->mutex held, until
+ * immediate_exit is set.  A second KVM_RUN meanwhile takes
+ * kvm_vcpu_ioctl_run_contended(), which must wait for the mutex and then
+ * run as the uncontended path does: both return -EINTR (a wrong result
+ * fails here, a mutex left held hangs).
+ */
+static int contended_fd;
+static long contended_r[2];
+static int contended_e[2];
+
+static void *contended_thread(void *p)
+{
+	int i = (int)(long)p;
+
+	errno = 0;
+	contended_r[i] = userkvm_ioctl(contended_fd, KVM_RUN, 0);
+	contended_e[i] = errno;
+	return NULL;
+}
+
+static void fd_exact_run_contended(void)
+{
+	struct timespec ms30 = { 0, 30 * 1000 * 1000 };
+	struct kvm_run *run;
+	pthread_t th[2];
+	int sys, vm, bsp, ap;
+	long size;
+
+	sys = userkvm_open(O_RDWR | O_CLOEXEC);
+	vm = (int)userkvm_ioctl(sys, KVM_CREATE_VM, 0);
+	CHECK_EQ(userkvm_ioctl(vm, KVM_CREATE_IRQCHIP, 0), 0);
+	bsp = (int)userkvm_ioctl(vm, KVM_CREATE_VCPU, 0);
+	ap = (int)userkvm_ioctl(vm, KVM_CREATE_VCPU, 1);
+	size = userkvm_ioctl(sys, KVM_GET_VCPU_MMAP_SIZE, 0);
+	CHECK(sys >= 0 && vm >= 0 && bsp >= 0 && ap >= 0 && size > 0, "setup");
+	run = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, ap, 0);
+	CHECK(run != MAP_FAILED, "mmap kvm_run");
+	if (run == MAP_FAILED)
+		return;
+	contended_fd = ap;
+	pthread_create(&th[0], NULL, contended_thread, (void *)0L);
+	nanosleep(&ms30, NULL);		/* the first one blocks, holding the mutex */
+	pthread_create(&th[1], NULL, contended_thread, (void *)1L);
+	nanosleep(&ms30, NULL);		/* the second one waits for it */
+	__atomic_store_n(&run->immediate_exit, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		CHECK(contended_r[i] == -1 && contended_e[i] == EINTR, "KVM_RUN %d: %ld errno %d",
+		      i, contended_r[i], contended_e[i]);
+	}
+	munmap(run, (size_t)size);
+	x_close(ap);
+	x_close(bsp);
+	x_close(vm);
+	x_close(sys);
+	CHECK_EQ(kvm_get_active_vms(), active0);
+}
+
 int main(void)
 {
 	kvm_fd_set_exact();
@@ -257,5 +319,6 @@ int main(void)
 	RUN_TEST(fd_exact_dup2_over);
 	RUN_TEST(fd_exact_threads);
 	RUN_TEST(fd_exact_run_high_fd);
+	RUN_TEST(fd_exact_run_contended);
 	return test_cases_failed ? 1 : 0;
 }
