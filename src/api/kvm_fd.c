@@ -61,7 +61,12 @@ struct kvm_file {
 #define FD_CHUNK       (1 << FD_CHUNK_SHIFT)
 #define FD_CHUNKS      1024	/* up to 1M descriptors */
 
-static struct kvm_file **fd_table[FD_CHUNKS];
+/*
+ * The first chunk is static: the descriptors of nearly every program, whose
+ * KVM_RUN then finds its slot with one compare (kvm_fd_ioctl_run()).
+ */
+static struct kvm_file *fd_chunk0[FD_CHUNK];
+static struct kvm_file **fd_table[FD_CHUNKS] = { [0] = fd_chunk0 };
 static pthread_mutex_t files_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct kvm_file *all_files;
 static struct kvm_file *free_files;	/* released files, for reuse (under files_lock) */
@@ -560,10 +565,15 @@ static __attribute__((noinline)) long kvm_fd_ioctl_run_slow(int fd, unsigned lon
  */
 __attribute__((noinline)) long kvm_fd_ioctl_run(int fd, unsigned long req, unsigned long arg)
 {
-	struct kvm_file **slot = fd_slot(fd, false), *f;
+	struct kvm_file **slot, *f;
 
-	if (unlikely(!slot))
-		return sys_ioctl(fd, req, arg);
+	if (likely((unsigned int)fd < FD_CHUNK)) {
+		slot = &fd_chunk0[fd];
+	} else {
+		slot = fd_slot(fd, false);
+		if (unlikely(!slot))
+			return sys_ioctl(fd, req, arg);
+	}
 	f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
 	if (unlikely(!f))
 		return sys_ioctl(fd, req, arg);

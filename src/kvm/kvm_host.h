@@ -250,13 +250,11 @@ static __always_inline void kvm_sched_out_thread(void)
  * vcpu->mutex, -EINVAL for an argument), inline here so that the fd layer
  * (api/kvm_fd.c) reaches kvm_arch_vcpu_ioctl_run() with no call between.
  */
-static __always_inline long kvm_vcpu_ioctl_run(struct kvm_vcpu *vcpu, unsigned long arg)
+/* KVM_RUN's part under vcpu->mutex (held; released here). */
+static __always_inline long __kvm_vcpu_ioctl_run_locked(struct kvm_vcpu *vcpu, unsigned long arg)
 {
 	long r;
 
-	if (READ_ONCE(vcpu->kvm->mm) != kvm_mm_current())	/* another process's, or bugged */
-		return -EIO;
-	kvm_mutex_lock(&vcpu->mutex);
 	/* Note, the result is set on both sides: nothing but @vcpu stays live across the run. */
 	if (likely(!arg))
 		r = kvm_arch_vcpu_ioctl_run(vcpu);
@@ -266,6 +264,23 @@ static __always_inline long kvm_vcpu_ioctl_run(struct kvm_vcpu *vcpu, unsigned l
 	__asm__("" : "+r"(vcpu));
 	kvm_mutex_unlock(&vcpu->mutex);
 	return r;
+}
+
+/* KVM_RUN when vcpu->mutex was held by another thread: waits for it (kvm_main.c). */
+long kvm_vcpu_ioctl_run_contended(struct kvm_vcpu *vcpu, unsigned long arg);
+
+static __always_inline long kvm_vcpu_ioctl_run(struct kvm_vcpu *vcpu, unsigned long arg)
+{
+	if (READ_ONCE(vcpu->kvm->mm) != kvm_mm_current())	/* another process's, or bugged */
+		return -EIO;
+	/*
+	 * kvm_mutex_lock() with its wait out of line together with the rest
+	 * of the ioctl: no call before the run that @arg would have to be
+	 * kept across.
+	 */
+	if (unlikely(!kvm_mutex_trylock(&vcpu->mutex)))
+		return kvm_vcpu_ioctl_run_contended(vcpu, arg);
+	return __kvm_vcpu_ioctl_run_locked(vcpu, arg);
 }
 void kvm_vm_release(struct kvm *kvm);
 void kvm_vcpu_release(struct kvm_vcpu *vcpu);

@@ -571,6 +571,13 @@ void __kvm_mutex_unlock_slow(struct kvm_mutex *m)
 	syscall(SYS_futex, &m->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
 }
 
+/* kvm_vcpu_ioctl_run() whose uncontended lock of vcpu->mutex failed. */
+__attribute__((noinline)) long kvm_vcpu_ioctl_run_contended(struct kvm_vcpu *vcpu, unsigned long arg)
+{
+	__kvm_mutex_lock_slow(&vcpu->mutex);
+	return __kvm_vcpu_ioctl_run_locked(vcpu, arg);
+}
+
 
 long kvm_get_active_vms(void)
 {

@@ -31,12 +31,18 @@ static inline void kvm_mutex_init(struct kvm_mutex *m)
 void __kvm_mutex_lock_slow(struct kvm_mutex *m);
 void __kvm_mutex_unlock_slow(struct kvm_mutex *m);
 
-static inline void kvm_mutex_lock(struct kvm_mutex *m)
+/* The uncontended lock (0 -> 1): true if taken; else __kvm_mutex_lock_slow() waits for it. */
+static inline bool kvm_mutex_trylock(struct kvm_mutex *m)
 {
 	int unlocked = 0;
 
-	if (__builtin_expect(!__atomic_compare_exchange_n(&m->state, &unlocked, 1, false,
-							  __ATOMIC_ACQUIRE, __ATOMIC_RELAXED), 0))
+	return __atomic_compare_exchange_n(&m->state, &unlocked, 1, false,
+					   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
+}
+
+static inline void kvm_mutex_lock(struct kvm_mutex *m)
+{
+	if (__builtin_expect(!kvm_mutex_trylock(m), 0))
 		__kvm_mutex_lock_slow(m);
 }
 

@@ -28,6 +28,7 @@
 #include "x86/lapic.h"
 #include "x86/mmu/walk_cache.h"
 #include "x86/x86.h"
+#include "x86/x86_pio.h"
 
 /*
  * The processor's MAXPHYADDR (CPUID.0x80000008, see cpuid.c).  Guest-
@@ -2575,41 +2576,12 @@ static bool __kernel_pio(struct kvm_vcpu *vcpu, u16 port, int size, bool write, 
 	return write && kvm_ioeventfd_write(kvm, true, port, size, data);
 }
 
-/*
- * An empty bus (no in-kernel PIC or PIT, no ioeventfd ever registered: the
- * usual VM of a VMM with its own devices) is three loads, no call: KVM's
- * kvm_io_bus_write() likewise finds nothing on an empty bus.
- */
-static __always_inline bool kernel_pio_possible(struct kvm *kvm, bool write)
-{
-	/*
-	 * Note, no test of the PIT: KVM_CREATE_PIT2 needs the in-kernel
-	 * irqchip (-ENOENT), whose PIC stays until the VM goes, so a PIT
-	 * implies a PIC (debug builds check).
-	 */
-#ifdef USERKVM_DEBUG
-	if (kvm->arch.vpit && !kvm->arch.vpic)
-		abort();
-#endif
-	return kvm->arch.vpic || (write && __atomic_load_n(&kvm->ioeventfds, __ATOMIC_ACQUIRE));
-}
-
 static __always_inline bool kernel_pio(struct kvm_vcpu *vcpu, u16 port, int size, bool write,
 				       u8 *data)
 {
 	if (likely(!kernel_pio_possible(vcpu->kvm, write)))
 		return false;
 	return __kernel_pio(vcpu, port, size, write, data);
-}
-
-/* Copy @size (1, 2 or 4) bytes: inline moves instead of a memcpy() call. */
-static __always_inline void pio_copy(u8 *dst, const void *src, int size)
-{
-	switch (size) {
-	case 1: memcpy(dst, src, 1); break;
-	case 2: memcpy(dst, src, 2); break;
-	default: memcpy(dst, src, 4); break;
-	}
 }
 
 static __always_inline void pio_set_rax(struct kvm_vcpu *vcpu, int size, const u8 *data)
@@ -2689,7 +2661,7 @@ static __always_inline void complete_fast_pio_in_rax(struct kvm_vcpu *vcpu)
 		complete_fast_pio_in_traced(vcpu, data, keep);
 }
 
-static __always_inline int complete_fast_pio_in(struct kvm_vcpu *vcpu)
+static __always_inline int __complete_fast_pio_in(struct kvm_vcpu *vcpu)
 {
 	if (unlikely(!kvm_cui_rip_unchanged(vcpu))) {
 		vcpu->arch.pio_in_keep = ~0ull;
@@ -2706,12 +2678,27 @@ static __attribute__((noinline)) int complete_fast_pio_out_saved(struct kvm_vcpu
 	return kvm_skip_emulated_instruction(vcpu);
 }
 
-static __always_inline int complete_fast_pio_out(struct kvm_vcpu *vcpu)
+static __always_inline int __complete_fast_pio_out(struct kvm_vcpu *vcpu)
 {
 	/* An ioctl saved the linear RIP meanwhile (kvm_cui_rip_unchanged()): compare it, out of line. */
 	if (unlikely(vcpu->arch.cui_linear_rip_saved))
 		return complete_fast_pio_out_saved(vcpu);
 	return __kvm_skip_emulated_instruction(vcpu);
+}
+
+/*
+ * The completions kvm_fast_pio_user() (x86_pio.h) records: functions with
+ * an address of their own, which kvm_complete_userspace_io() compares to
+ * run their bodies inline.
+ */
+int complete_fast_pio_in(struct kvm_vcpu *vcpu)
+{
+	return __complete_fast_pio_in(vcpu);
+}
+
+int complete_fast_pio_out(struct kvm_vcpu *vcpu)
+{
+	return __complete_fast_pio_out(vcpu);
 }
 
 static int complete_fast_pio_out_port_0x7e(struct kvm_vcpu *vcpu)
@@ -2725,57 +2712,19 @@ static int complete_fast_pio_out_port_0x7e(struct kvm_vcpu *vcpu)
  * RIP stays on the instruction until then (complete_userspace_io), except
  * for OUT to port 0x7e (KVM_X86_QUIRK_OUT_7E_INC_RIP, on by default).
  */
-/* The rare ends of kvm_fast_pio_user(), out of line (tail calls) to keep it frameless. */
-static __attribute__((noinline, cold)) int kvm_fast_pio_out_traced(u16 port, int size, u32 data)
+/* The rare ends of kvm_fast_pio_user() (x86_pio.h), out of line (tail calls) to keep it frameless. */
+__attribute__((noinline, cold)) int kvm_fast_pio_out_traced(u16 port, int size, u32 data)
 {
 	trace_kvm_pio(1, port, size, 1, data);
 	return 0;
 }
 
-static __attribute__((noinline, cold)) int kvm_fast_pio_out_7e(struct kvm_vcpu *vcpu, int size,
-							       u32 data)
+__attribute__((noinline, cold)) int kvm_fast_pio_out_7e(struct kvm_vcpu *vcpu, int size, u32 data)
 {
 	trace_kvm_pio(1, 0x7e, size, 1, data);
 	kvm_skip_emulated_instruction(vcpu);
 	vcpu->arch.complete_userspace_io = complete_fast_pio_out_port_0x7e;
 	vcpu->arch.cui_next_rip = 0;
-	return 0;
-}
-
-/*
- * The exit to userspace of kvm_fast_pio().  @data: an OUT's bytes (zero-
- * extended), unused for an IN.  @next_rip: the completion's skip of the
- * instruction, if the vendor found it to be only that (cui_next_rip),
- * else 0.
- */
-static __always_inline int kvm_fast_pio_user(struct kvm_vcpu *vcpu, int size, u16 port, int in,
-					     u32 data, u64 next_rip)
-{
-	struct kvm_run *run = vcpu->run;
-	u8 *page = (u8 *)run + KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
-
-	run->exit_reason = KVM_EXIT_IO;
-	run->io.direction = in ? KVM_EXIT_IO_IN : KVM_EXIT_IO_OUT;
-	run->io.size = size;
-	run->io.port = port;
-	run->io.count = 1;
-	run->io.data_offset = KVM_PIO_PAGE_OFFSET * PAGE_SIZE;
-	if (in) {
-		pio_copy(page, &(u32){ 0 }, size);
-		vcpu->arch.cui_linear_rip_saved = false;
-		vcpu->arch.complete_userspace_io = complete_fast_pio_in;
-		vcpu->arch.cui_next_rip = next_rip;
-		vcpu->arch.pio_in_keep = size == 1 ? ~0xffull : size == 2 ? ~0xffffull : 0;
-		return 0;
-	}
-	pio_copy(page, &data, size);
-	if (unlikely(port == 0x7e))
-		return kvm_fast_pio_out_7e(vcpu, size, data);
-	vcpu->arch.cui_linear_rip_saved = false;
-	vcpu->arch.complete_userspace_io = complete_fast_pio_out;
-	vcpu->arch.cui_next_rip = next_rip;
-	if (kvm_trace_on(TRACE_KVM_PIO))
-		return kvm_fast_pio_out_traced(port, size, data);
 	return 0;
 }
 
@@ -2794,22 +2743,6 @@ static __attribute__((noinline)) int kvm_fast_pio_kernel(struct kvm_vcpu *vcpu, 
 		return kvm_skip_emulated_instruction(vcpu);
 	}
 	return kvm_fast_pio_user(vcpu, size, port, in, *(u32 *)data, 0);
-}
-
-/*
- * kvm_fast_pio() from the vendor's fastpath (vmx_exit_handlers_fastpath()),
- * for a port no in-kernel device can claim: the exit to userspace (0).
- * Else 1, nothing done: handle_exit() then runs kvm_fast_pio(), after the
- * vCPU left guest mode, since a device's write may kick vCPUs.
- */
-int kvm_fast_pio_fastpath(struct kvm_vcpu *vcpu, int size, u16 port, int in, u64 next_rip)
-{
-	u64 rax = vcpu->arch.regs[VCPU_REGS_RAX];
-
-	if (unlikely(kernel_pio_possible(vcpu->kvm, !in)))
-		return 1;
-	return kvm_fast_pio_user(vcpu, size, port, in,
-				 size == 1 ? (u8)rax : size == 2 ? (u16)rax : (u32)rax, next_rip);
 }
 
 int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in)
@@ -4240,7 +4173,8 @@ static bool kvm_vcpu_exit_request(struct kvm_vcpu *vcpu, bool irqchip)
  * Return: > 0 to go on, 0 to exit to userspace, < 0 for an error.
  */
 /* @run: vcpu->run, which never changes (passed down: no reload after the calls before). */
-static __always_inline int vcpu_enter_guest_run(struct kvm_vcpu *vcpu, bool irqchip, bool plain);
+static __always_inline int vcpu_enter_guest_run(struct kvm_vcpu *vcpu, bool irqchip, bool plain,
+						bool resumed);
 
 /* The kvm_exit trace point, out of line: no registers of its own in the run loop. */
 static __attribute__((noinline, cold)) void kvm_trace_exit_info(struct kvm_vcpu *vcpu)
@@ -4296,14 +4230,16 @@ static __always_inline int __vcpu_enter_guest(struct kvm_vcpu *vcpu, bool irqchi
 			abort();
 #endif
 	}
-	return vcpu_enter_guest_run(vcpu, irqchip, plain);
+	return vcpu_enter_guest_run(vcpu, irqchip, plain, false);
 }
 
 /*
  * The entry itself and the exit, the second half of vcpu_enter_guest().
  * @plain: no LAPIC and no event pending at this entry (see resume_plain).
+ * @resumed: the entry of kvm_vcpu_resume_plain(), which an entry preceded.
  */
-static __always_inline int vcpu_enter_guest_run(struct kvm_vcpu *vcpu, bool irqchip, bool plain)
+static __always_inline int vcpu_enter_guest_run(struct kvm_vcpu *vcpu, bool irqchip, bool plain,
+						bool resumed)
 {
 	enum exit_fastpath_completion fastpath;
 	u64 req;
@@ -4333,7 +4269,13 @@ static __always_inline int vcpu_enter_guest_run(struct kvm_vcpu *vcpu, bool irqc
 	for (;;) {
 		trace_kvm_entry(vcpu->vcpu_id, vcpu->arch.regs[VCPU_REGS_RIP]);
 		fastpath = kvm_x86_call(vcpu_run)(vcpu);
-		vcpu->arch.last_vmentry_cpu = 0;	/* the host "CPU" is the vCPU's thread */
+		/*
+		 * The host "CPU" is the vCPU's thread.  Note, @resumed
+		 * (kvm_vcpu_resume_plain()): an entry already stored it, since
+		 * only an entry sets resume_plain.
+		 */
+		if (!resumed)
+			vcpu->arch.last_vmentry_cpu = 0;
 		if (kvm_trace_on(TRACE_KVM_EXIT) && kvm_x86_ops.get_exit_info)
 			kvm_trace_exit_info(vcpu);
 		if (likely(fastpath != EXIT_FASTPATH_REENTER_GUEST))
@@ -4762,9 +4704,9 @@ static __always_inline int kvm_complete_userspace_io(struct kvm_vcpu *vcpu, int 
 	vcpu->arch.complete_userspace_io = NULL;
 	vcpu->arch.cui_next_rip = 0;
 	if (likely(cui == complete_fast_pio_out))
-		return complete_fast_pio_out(vcpu);
+		return __complete_fast_pio_out(vcpu);
 	if (cui == complete_fast_pio_in)
-		return complete_fast_pio_in(vcpu);
+		return __complete_fast_pio_in(vcpu);
 	return cui(vcpu);
 }
 
@@ -4777,40 +4719,46 @@ static __always_inline int kvm_complete_userspace_io(struct kvm_vcpu *vcpu, int 
  */
 static __always_inline int kvm_vcpu_resume_plain(struct kvm_vcpu *vcpu)
 {
-	int (*cui)(struct kvm_vcpu *) = vcpu->arch.complete_userspace_io;
+	u64 next_rip = vcpu->arch.cui_next_rip;
 	int r = 1;
 
 #ifdef USERKVM_DEBUG
+	int (*dcui)(struct kvm_vcpu *) = vcpu->arch.complete_userspace_io;
+
 	if (vcpu->arch.apic || vcpu->arch.mp_state != KVM_MP_STATE_RUNNABLE ||
-	    ((cui == complete_fast_pio_out || cui == complete_fast_pio_in) &&
-	     vcpu->arch.cui_linear_rip_saved) || kvm_vcpu_events_pending(vcpu, vcpu->run))
+	    ((dcui == complete_fast_pio_out || dcui == complete_fast_pio_in) &&
+	     vcpu->arch.cui_linear_rip_saved) || kvm_vcpu_events_pending(vcpu, vcpu->run) ||
+	    (next_rip && dcui != complete_fast_pio_out && dcui != complete_fast_pio_in))
 		abort();
 #endif
 	/*
 	 * A PIO completion whose skip the exit found to be RIP = cui_next_rip
 	 * only: nothing but RIP (and an IN's RAX) changes before the entry,
-	 * which the vendor then need not check for anything else.
+	 * which the vendor then need not check for anything else.  Note, one
+	 * test: cui_next_rip is nonzero only with complete_fast_pio_out() or
+	 * complete_fast_pio_in() pending (set with them by kvm_fast_pio_user(),
+	 * cleared by every completion), so the completion need not be looked
+	 * at first.
 	 */
-	if (!cui) {
-		/* nothing to complete (after an exit the kernel completed: HLT, ...) */
-	} else if (likely(vcpu->arch.cui_next_rip)) {
+	if (likely(next_rip)) {
 		/* ~0: an OUT (complete_fast_pio_out()); else complete_fast_pio_in()'s RAX */
 		if (vcpu->arch.pio_in_keep != ~0ull)
 			complete_fast_pio_in_rax(vcpu);
-		vcpu->arch.regs[VCPU_REGS_RIP] = vcpu->arch.cui_next_rip;
+		vcpu->arch.regs[VCPU_REGS_RIP] = next_rip;
 		vcpu->arch.complete_userspace_io = NULL;
 		vcpu->arch.cui_next_rip = 0;
 		vcpu->arch.entry_rip_only = true;
-	} else {
+	} else if (vcpu->arch.complete_userspace_io) {
 		/*
 		 * Note, no cui_linear_rip was saved since the PIO exit (which
 		 * clears the flag; only the PIO completions read it): RIP is
 		 * where the exit left it.
 		 */
-		r = kvm_complete_userspace_io(vcpu, cui);
+		r = kvm_complete_userspace_io(vcpu, vcpu->arch.complete_userspace_io);
 		if (r <= 0)
 			return r;
 	}
+	/* else nothing to complete (after an exit the kernel completed: HLT, ...) */
 	/*
 	 * Note, no look at requests before the entry: one made by another
 	 * thread or by the completion (a #DB queued for RFLAGS.TF:
@@ -4819,7 +4767,7 @@ static __always_inline int kvm_vcpu_resume_plain(struct kvm_vcpu *vcpu)
 	 * leave at once, before any guest instruction, and the next one
 	 * (vcpu_run(), through the full vcpu_enter_guest()) injects it.
 	 */
-	r = vcpu_enter_guest_run(vcpu, false, true);
+	r = vcpu_enter_guest_run(vcpu, false, true, true);
 	if (likely(!r))
 		return 0;
 	if (r < 0) {

@@ -456,7 +456,6 @@ enum exit_fastpath_completion handle_fastpath_set_msr_irqoff(struct kvm_vcpu *vc
 enum exit_fastpath_completion handle_fastpath_cpuid(struct kvm_vcpu *vcpu);
 int kvm_emulate_xsetbv(struct kvm_vcpu *vcpu);
 int kvm_fast_pio(struct kvm_vcpu *vcpu, int size, u16 port, int in);
-int kvm_fast_pio_fastpath(struct kvm_vcpu *vcpu, int size, u16 port, int in, u64 next_rip);
 int kvm_emulate_string_io(struct kvm_vcpu *vcpu, int size, u16 port, int in, int rep,
 			  u32 insn_info, u64 linear);
 int kvm_emulate_instruction(struct kvm_vcpu *vcpu, int emulation_type);

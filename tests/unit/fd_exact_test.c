@@ -8,6 +8,9 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 #include <userkvm.h>
 
@@ -194,6 +197,120 @@ static void fd_exact_threads(void)
 	CHECK_EQ(kvm_get_active_vms(), active0);
 }
 
+/*
+ * KVM_RUN finds a descriptor below 1024 in the fd table's static first
+ * chunk with one compare (kvm_fd_ioctl_run()), others through the chunk
+ * table: the vCPU through dups on both sides of that edge (1023, 1024) and
+ * far above it, each reaching KVM_RUN's immediate_exit (-EINTR); closed,
+ * each is no descriptor (EBADF), and the vCPU's own fd still runs.
+ */
+static void fd_exact_run_high_fd(void)
+{
+	static const int nums[] = { 1023, 1024, 1500 };
+	struct rlimit rl;
+	struct kvm_run *run;
+	int sys, vm, v, e;
+	long r, size;
+
+	CHECK(getrlimit(RLIMIT_NOFILE, &rl) == 0, "getrlimit");
+	if (rl.rlim_cur < 1501) {
+		if (rl.rlim_max < 1501) {
+			printf("  (skipped: RLIMIT_NOFILE hard limit %lu)\n", (unsigned long)rl.rlim_max);
+			return;
+		}
+		rl.rlim_cur = rl.rlim_max;
+		CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0, "setrlimit");
+	}
+	sys = userkvm_open(O_RDWR | O_CLOEXEC);
+	vm = (int)userkvm_ioctl(sys, KVM_CREATE_VM, 0);
+	v = (int)userkvm_ioctl(vm, KVM_CREATE_VCPU, 0);
+	size = userkvm_ioctl(sys, KVM_GET_VCPU_MMAP_SIZE, 0);
+	CHECK(sys >= 0 && vm >= 0 && v >= 0 && size > 0, "setup");
+	run = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, v, 0);
+	CHECK(run != MAP_FAILED, "mmap kvm_run");
+	if (run == MAP_FAILED)
+		return;
+	run->immediate_exit = 1;
+	for (unsigned int i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		CHECK_EQ(x_dup2(v, nums[i]), nums[i]);
+		r = xioctl(nums[i], KVM_RUN, 0, &e);
+		CHECK(r == -1 && e == EINTR, "KVM_RUN on fd %d: %ld errno %d", nums[i], r, e);
+	}
+	for (unsigned int i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+		x_close(nums[i]);
+		r = xioctl(nums[i], KVM_RUN, 0, &e);
+		CHECK(r == -1 && e == EBADF, "KVM_RUN on closed fd %d: %ld errno %d", nums[i], r, e);
+	}
+	r = xioctl(v, KVM_RUN, 0, &e);
+	CHECK(r == -1 && e == EINTR, "KVM_RUN on the vCPU fd: %ld errno %d", r, e);
+	munmap(run, (size_t)size);
+	x_close(v);
+	x_close(vm);
+	x_close(sys);
+	CHECK_EQ(kvm_get_active_vms(), active0);
+}
+
+/*
+ * KVM_RUN on a vCPU whose mutex another thread's KVM_RUN holds: an
+ * application processor that never got INIT blocks in KVM_RUN
+ * (kvm_vcpu_run_uninitialized()) with vcpu->mutex held, until
+ * immediate_exit is set.  A second KVM_RUN meanwhile takes
+ * kvm_vcpu_ioctl_run_contended(), which must wait for the mutex and then
+ * run as the uncontended path does: both return -EINTR (a wrong result
+ * fails here, a mutex left held hangs).
+ */
+static int contended_fd;
+static long contended_r[2];
+static int contended_e[2];
+
+static void *contended_thread(void *p)
+{
+	int i = (int)(long)p;
+
+	errno = 0;
+	contended_r[i] = userkvm_ioctl(contended_fd, KVM_RUN, 0);
+	contended_e[i] = errno;
+	return NULL;
+}
+
+static void fd_exact_run_contended(void)
+{
+	struct timespec ms30 = { 0, 30 * 1000 * 1000 };
+	struct kvm_run *run;
+	pthread_t th[2];
+	int sys, vm, bsp, ap;
+	long size;
+
+	sys = userkvm_open(O_RDWR | O_CLOEXEC);
+	vm = (int)userkvm_ioctl(sys, KVM_CREATE_VM, 0);
+	CHECK_EQ(userkvm_ioctl(vm, KVM_CREATE_IRQCHIP, 0), 0);
+	bsp = (int)userkvm_ioctl(vm, KVM_CREATE_VCPU, 0);
+	ap = (int)userkvm_ioctl(vm, KVM_CREATE_VCPU, 1);
+	size = userkvm_ioctl(sys, KVM_GET_VCPU_MMAP_SIZE, 0);
+	CHECK(sys >= 0 && vm >= 0 && bsp >= 0 && ap >= 0 && size > 0, "setup");
+	run = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, ap, 0);
+	CHECK(run != MAP_FAILED, "mmap kvm_run");
+	if (run == MAP_FAILED)
+		return;
+	contended_fd = ap;
+	pthread_create(&th[0], NULL, contended_thread, (void *)0L);
+	nanosleep(&ms30, NULL);		/* the first one blocks, holding the mutex */
+	pthread_create(&th[1], NULL, contended_thread, (void *)1L);
+	nanosleep(&ms30, NULL);		/* the second one waits for it */
+	__atomic_store_n(&run->immediate_exit, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < 2; i++) {
+		pthread_join(th[i], NULL);
+		CHECK(contended_r[i] == -1 && contended_e[i] == EINTR, "KVM_RUN %d: %ld errno %d",
+		      i, contended_r[i], contended_e[i]);
+	}
+	munmap(run, (size_t)size);
+	x_close(ap);
+	x_close(bsp);
+	x_close(vm);
+	x_close(sys);
+	CHECK_EQ(kvm_get_active_vms(), active0);
+}
+
 int main(void)
 {
 	kvm_fd_set_exact();
@@ -201,5 +318,7 @@ int main(void)
 	RUN_TEST(fd_exact_destroy_on_last_close);
 	RUN_TEST(fd_exact_dup2_over);
 	RUN_TEST(fd_exact_threads);
+	RUN_TEST(fd_exact_run_high_fd);
+	RUN_TEST(fd_exact_run_contended);
 	return test_cases_failed ? 1 : 0;
 }

@@ -18,6 +18,7 @@
 #include "x86/vmx/capabilities.h"
 #include "x86/vmx/vmx.h"
 #include "x86/x86.h"
+#include "x86/x86_pio.h"
 
 static struct vmcs_config vmcs_config;
 
