@@ -23,7 +23,7 @@ struct kvm_mmio_assist {
 	u8 dsize;	/* load: the destination's size in bytes, 1, 2, 4 or 8 */
 	bool high;	/* load: a 1-byte destination is AH-BH (bits 15:8 of @reg 0-3) */
 	bool sx;	/* load: sign-extended (MOVSX), else zero-extended */
-	u64 data;	/* store: its data in the low @bytes */
+	u64 data;	/* store: its data in the low @bytes (load: undefined) */
 };
 
 #endif

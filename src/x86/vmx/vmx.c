@@ -1462,7 +1462,6 @@ static void vmx_mmio_load_assist(struct kvm_mmio_assist *a, u32 info)
 	a->dsize = VMX_EPT_MISCONFIG_LOAD_DSIZE(info);
 	a->high = info & VMX_EPT_MISCONFIG_LOAD_HIGH;
 	a->sx = info & VMX_EPT_MISCONFIG_LOAD_SX;
-	a->data = 0;
 }
 
 static int handle_ept_misconfig(struct kvm_vcpu *vcpu)
