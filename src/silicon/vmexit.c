@@ -699,6 +699,10 @@ static __always_inline bool exit_park(struct cpu *c, struct vmx_cpu *v, const st
 	const struct block *b = c->cur_block;
 	u64 next = c->s.rip + i->len;
 
+#ifdef USERKVM_DEBUG
+	if (!(c->cont_run & CPU_CONT_RUN_CORE) != !v->on_core)
+		abort();	/* a writer of on_core that did not keep cont_run */
+#endif
 	if (unlikely(!b) || unlikely(!cpu_exit_park_ok(c, b, i, next)))
 		return false;
 	cpu_exit_cont_note(c, i);
@@ -747,7 +751,8 @@ bool vmx_exit_insn_cont(struct cpu *c, const struct insn *i, u32 reason, u64 qua
 	vmcs_set(vmcs, VM_EXIT_INTR_ERROR_CODE, 0);
 	vmcs_set(vmcs, VM_EXIT_INSTRUCTION_LEN, i->len);
 	vmcs_set(vmcs, VMX_INSTRUCTION_INFO, 0);
-	if (likely(v->on_core) && likely(exit_park(c, v, i, false)))
+	/* cpu_exit_park_ok(): on the processor's stack (v->on_core) with the rest (c->cont_run) */
+	if (likely(exit_park(c, v, i, false)))
 		return true;
 	return exit_insn_not_parked(c, v, i);
 }
