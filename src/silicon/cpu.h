@@ -482,6 +482,12 @@ __attribute__((noreturn)) void cpu_soft_int(struct cpu *c, const struct insn *i,
 
 /* ---- flags (flags.c) ---- */
 u64 lf_compute(struct cpu *c);
+/*
+ * The last step of an exit taken in place (vmexit.c): RFLAGS computed
+ * into the core (as cpu_exit_cont_note() does) and into *@slot (the
+ * VMCS's GUEST_RFLAGS).  Return: true.
+ */
+bool cpu_exit_flags(struct cpu *c, u64 *slot);
 
 static __always_inline u64 cpu_get_flags(struct cpu *c)
 {
@@ -952,14 +958,23 @@ static __always_inline bool cpu_exit_cont_ok(const struct cpu *c, const struct b
 		 c->s.nmi_pending);
 }
 
-/* What the run goes on from after an exit taken in place at @i. */
-static __always_inline void cpu_exit_cont_note(struct cpu *c, const struct insn *i)
+/*
+ * What the run goes on from after an exit taken in place at @i, but for
+ * RFLAGS (cpu_exit_cont_note()).
+ */
+static __always_inline void cpu_exit_cont_note_noflags(struct cpu *c, const struct insn *i)
 {
 	c->exit_insn = NULL;
 	c->cont_insn = i;
 	c->cont_rip_next = c->s.rip + i->len;
 	c->cont_epoch = c->link_epoch;
 	c->cont_wgen = __atomic_load_n(&code_wgen, __ATOMIC_RELAXED);
+}
+
+/* What the run goes on from after an exit taken in place at @i. */
+static __always_inline void cpu_exit_cont_note(struct cpu *c, const struct insn *i)
+{
+	cpu_exit_cont_note_noflags(c, i);
 	/* As finish() does at an exit; the instruction count waits (cpu_cont_drop()). */
 	c->s.rflags = cpu_get_flags(c);
 	c->lf_op = LF_NONE;

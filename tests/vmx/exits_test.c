@@ -2238,6 +2238,52 @@ static void exit_in_place_breakpoint(void)
 }
 
 /*
+ * An exit taken in place saves RFLAGS last (vmexit.c: cpu_exit_flags()),
+ * the arithmetic flags computed from the last flag-setting instruction,
+ * into GUEST_RFLAGS and into the core, where the run goes on with them:
+ * CMP (CF, AF, SF) before one CPUID and XOR (ZF, PF) before the next, each
+ * followed by the Jcc that reads them, three passes of the loop.  Fails
+ * if the VMCS or the core missed the flags (GUEST_RFLAGS, or the Jcc falls
+ * into a HLT); then the same after a writer of the other guest state (MOV
+ * to DS: the exit's full save, nv_written).
+ */
+static void exit_in_place_flags(void)
+{
+	static const u8 code[] = {
+		0xb8, 0x05, 0x00, 0x00, 0x00,	/* 0: mov eax, 5 */
+		0x83, 0xf8, 0x07,		/* 5: cmp eax, 7 */
+		0x0f, 0xa2,			/* 8: cpuid */
+		0x72, 0x01,			/* 10: jb 13 */
+		0xf4,				/* 12: hlt */
+		0x31, 0xc9,			/* 13: xor ecx, ecx */
+		0x0f, 0xa2,			/* 15: cpuid */
+		0x74, 0x01,			/* 17: jz 20 */
+		0xf4,				/* 19: hlt */
+		0x8c, 0xda,			/* 20: mov edx, ds */
+		0x85, 0xff,			/* 22: test edi, edi */
+		0x74, 0x02,			/* 24: jz 28 */
+		0x8e, 0xda,			/* 26: mov ds, edx */
+		0xeb, 0xe2,			/* 28: jmp 0 */
+	};
+	const u64 arith = 0x8d5;
+
+	guest(code, sizeof(code), false);
+	setup_gdt();
+	env.regs[RDI] = 0;
+	for (int pass = 0; pass < 6; pass++) {
+		/* the last three passes reload DS before the loop's CMP */
+		if (pass == 3)
+			env.regs[RDI] = 1;
+		CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 8);
+		CHECK_EQ(vmcs_readl(GUEST_RFLAGS) & arith, 0x91);	/* CF AF SF */
+		skip();
+		CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 15);
+		CHECK_EQ(vmcs_readl(GUEST_RFLAGS) & arith, 0x44);	/* ZF PF */
+		skip();
+	}
+}
+
+/*
  * An exit taken in place needs a run without a budget (cpu.h: cont_run,
  * kept by run()): a CPUID exit while the VMX-preemption timer counts is
  * a full exit, which saves the timer's value ("save VMX-preemption timer
@@ -2374,6 +2420,7 @@ int main(void)
 	RUN_TEST(root_crs_after_exit_in_place);
 	RUN_TEST(exit_in_place_conditions);
 	RUN_TEST(exit_in_place_breakpoint);
+	RUN_TEST(exit_in_place_flags);
 	RUN_TEST(exit_with_timer_not_in_place);
 	env_teardown(&env);
 	free(mem);
