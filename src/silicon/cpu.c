@@ -1144,6 +1144,7 @@ static enum cpu_exit run(struct cpu *c, u64 budget_end, bool soft)
 
 	c->budget_end = budget_end;
 	c->budget_soft = soft;
+	cpu_cont_run_set(c, CPU_CONT_RUN_BUDGET, budget_end == ~0ull && soft);
 #ifdef CPU_JB_GLIBC
 	r = setjmp(c->jb);
 #else

@@ -16,6 +16,7 @@
 #define USERKVM_SILICON_CPU_H
 
 #include <setjmp.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "silicon/fiber.h"
@@ -272,6 +273,16 @@ struct cpu {
 	 */
 	bool budget_soft;
 	/*
+	 * The conditions of an exit taken in place that change only with the
+	 * run, in one byte its writers keep (cpu_exit_park_ok() tests it
+	 * once): CPU_CONT_RUN_BUDGET, the run's budget is ~0 and soft (run());
+	 * CPU_CONT_RUN_CORE, the run is on the processor's stack, so with a
+	 * fiber (vmx_run.c: on_core); CPU_CONT_RUN_DBG, a DR7 breakpoint is
+	 * enabled (cpu_dr7_changed()).  An exit may be taken in place only
+	 * with the byte CPU_CONT_RUN_OK.
+	 */
+	u8 cont_run;
+	/*
 	 * Where faults and exits leave a handler for (cpu_jump()): run()'s
 	 * __builtin_setjmp() buffer (frame, label, stack: a few instructions
 	 * each way, against glibc's setjmp and longjmp, whose longjmp also
@@ -471,6 +482,12 @@ __attribute__((noreturn)) void cpu_soft_int(struct cpu *c, const struct insn *i,
 
 /* ---- flags (flags.c) ---- */
 u64 lf_compute(struct cpu *c);
+/*
+ * The last step of an exit taken in place (vmexit.c): RFLAGS computed
+ * into the core (as cpu_exit_cont_note() does) and into *@slot (the
+ * VMCS's GUEST_RFLAGS).  Return: true.
+ */
+bool cpu_exit_flags(struct cpu *c, u64 *slot);
 
 static __always_inline u64 cpu_get_flags(struct cpu *c)
 {
@@ -921,6 +938,15 @@ extern u32 code_wgen __attribute__((visibility("hidden")));
  * virtual-8086 mode.  The rare rest unwinds.
  */
 #define CPU_CONT_RFLAGS_CHECKED (CPU_FLAG_TF | BIT_ULL(17) | ~0x3f7fd7ull | 2)
+/* struct cpu cont_run */
+#define CPU_CONT_RUN_BUDGET	0x01
+#define CPU_CONT_RUN_CORE	0x02
+#define CPU_CONT_RUN_DBG	0x04
+#define CPU_CONT_RUN_OK		(CPU_CONT_RUN_BUDGET | CPU_CONT_RUN_CORE)
+static __always_inline void cpu_cont_run_set(struct cpu *c, u8 bit, bool on)
+{
+	c->cont_run = (u8)((c->cont_run & ~bit) | (on ? bit : 0));
+}
 static __always_inline bool cpu_exit_cont_ok(const struct cpu *c, const struct block *b)
 {
 	u16 dbg;	/* dbg_exec and dbg_data, adjacent */
@@ -932,14 +958,23 @@ static __always_inline bool cpu_exit_cont_ok(const struct cpu *c, const struct b
 		 c->s.nmi_pending);
 }
 
-/* What the run goes on from after an exit taken in place at @i. */
-static __always_inline void cpu_exit_cont_note(struct cpu *c, const struct insn *i)
+/*
+ * What the run goes on from after an exit taken in place at @i, but for
+ * RFLAGS (cpu_exit_cont_note()).
+ */
+static __always_inline void cpu_exit_cont_note_noflags(struct cpu *c, const struct insn *i)
 {
 	c->exit_insn = NULL;
 	c->cont_insn = i;
 	c->cont_rip_next = c->s.rip + i->len;
 	c->cont_epoch = c->link_epoch;
 	c->cont_wgen = __atomic_load_n(&code_wgen, __ATOMIC_RELAXED);
+}
+
+/* What the run goes on from after an exit taken in place at @i. */
+static __always_inline void cpu_exit_cont_note(struct cpu *c, const struct insn *i)
+{
+	cpu_exit_cont_note_noflags(c, i);
 	/* As finish() does at an exit; the instruction count waits (cpu_cont_drop()). */
 	c->s.rflags = cpu_get_flags(c);
 	c->lf_op = LF_NONE;
@@ -974,22 +1009,32 @@ static __always_inline bool cpu_exit_prepare_cont(struct cpu *c)
 static __always_inline bool cpu_exit_park_ok(const struct cpu *c, const struct block *b,
 					     const struct insn *i, u64 next)
 {
-	u16 dbg;	/* dbg_exec and dbg_data, adjacent */
+#ifdef USERKVM_DEBUG
+	u16 d;
 
+	memcpy(&d, &c->dbg_exec, 2);
+	/* a writer of the run's conditions that did not keep cont_run */
+	if (!(c->cont_run & CPU_CONT_RUN_BUDGET) != !(c->budget_end == ~0ull && c->budget_soft) ||
+	    !(c->cont_run & CPU_CONT_RUN_DBG) != !d ||
+	    ((c->cont_run & CPU_CONT_RUN_CORE) && !c->fiber))
+		abort();
+#endif
 	/*
 	 * cpu_exit_cont_ok() and the park's own conditions, each a compare
 	 * with memory and a branch that goes the same way at every exit
-	 * (fewer instructions than folding them into one word).
+	 * (fewer instructions than folding them into one word), but for those
+	 * that change only with the run: the budget, the processor's stack
+	 * (with a fiber) and the breakpoints, in one byte (cont_run).  An
+	 * instruction that exits in place ends a segment (IF_SEG: decode
+	 * makes it so) more often than its block.
 	 */
-	memcpy(&dbg, &c->dbg_exec, 2);
 	if (unlikely(i + 1 != c->run_end) ||
-	    unlikely(c->run_end != b->insn + b->n && !(i->flags & IF_SEG)))
+	    unlikely(!(i->flags & IF_SEG) && c->run_end != b->insn + b->n))
 		return false;
-	if (unlikely(!c->fiber) || unlikely(next == b->rip) || unlikely(!b->cached))
+	if (unlikely(c->cont_run != CPU_CONT_RUN_OK) || unlikely(next == b->rip) ||
+	    unlikely(!b->cached))
 		return false;
-	if (unlikely(~c->budget_end) || unlikely(!c->budget_soft))
-		return false;
-	if (unlikely((c->s.rflags & CPU_CONT_RFLAGS_CHECKED) != 2) || unlikely(dbg))
+	if (unlikely((c->s.rflags & CPU_CONT_RFLAGS_CHECKED) != 2))
 		return false;
 	return likely(!c->s.interruptibility) && likely(!c->s.nmi_pending);
 }

@@ -41,38 +41,67 @@ u8 parity8(u64 v)
  * both (lf_op in bits 5:2, lf_sz in 1:0): every index is in the table, so
  * no bounds test; operations without a host form go to lf_compute_generic().
  */
-#define HOST_FLAGS_LABELS(name, insn, a, b, mask, extra)			\
-	name##_0: return (HOST_FLAGS_OP(insn "b", a, b, "b") & (mask)) | (extra);	\
-	name##_1: return (HOST_FLAGS_OP(insn "w", a, b, "w") & (mask)) | (extra);	\
-	name##_2: return (HOST_FLAGS_OP(insn "l", a, b, "k") & (mask)) | (extra);	\
-	name##_3: return (HOST_FLAGS_OP(insn "q", a, b, "q") & (mask)) | (extra);
 #define HOST_FLAGS_ROW(name) &&name##_0, &&name##_1, &&name##_2, &&name##_3
 #define GENERIC_ROW &&generic, &&generic, &&generic, &&generic
 
 static __attribute__((noinline)) u64 lf_compute_generic(struct cpu *c);
 
+/* The body of lf_compute(), which leaves by RET(flags) (one copy per function: its labels) */
+#define LF_COMPUTE_BODY(c, RET)								\
+	const u64 no_cf = FLAGS_ARITH & ~(u64)CPU_FLAG_CF;				\
+	static const void *const rows[16 * 4] = {					\
+		[LF_NONE * 4] = GENERIC_ROW,						\
+		[LF_ADD * 4] = HOST_FLAGS_ROW(add),					\
+		[LF_SUB * 4] = HOST_FLAGS_ROW(sub),					\
+		[LF_LOGIC * 4] = HOST_FLAGS_ROW(logic),					\
+		[LF_INC * 4] = HOST_FLAGS_ROW(inc),					\
+		[LF_DEC * 4] = HOST_FLAGS_ROW(dec),					\
+		[LF_ADC * 4 ... 16 * 4 - 1] = &&generic,				\
+	};										\
+	BUILD_BUG_ON(LF_DEC >= LF_ADC || LF_SAR >= 16);					\
+											\
+	goto *rows[(c->lf_op & 15u) << 2 | (c->lf_sz & 3u)];				\
+	HOST_FLAGS_LABELS_R(RET, add, "add", c->lf_s1, c->lf_s2, FLAGS_ARITH, 0)	\
+	HOST_FLAGS_LABELS_R(RET, sub, "sub", c->lf_s1, c->lf_s2, FLAGS_ARITH, 0)	\
+	HOST_FLAGS_LABELS_R(RET, logic, "test", c->lf_res, c->lf_res,			\
+			    CPU_FLAG_ZF | CPU_FLAG_SF | CPU_FLAG_PF, 0)			\
+	HOST_FLAGS_LABELS_R(RET, inc, "add", c->lf_res - 1, 1, no_cf, c->lf_cf ? CPU_FLAG_CF : 0) \
+	HOST_FLAGS_LABELS_R(RET, dec, "sub", c->lf_res + 1, 1, no_cf, c->lf_cf ? CPU_FLAG_CF : 0) \
+generic:											\
+	RET(lf_compute_generic(c));
+
+#define LF_RETURN(f) return (f)
+#define HOST_FLAGS_LABELS_R(RET, name, insn, a, b, mask, extra)				\
+	name##_0: RET((HOST_FLAGS_OP(insn "b", a, b, "b") & (mask)) | (extra));		\
+	name##_1: RET((HOST_FLAGS_OP(insn "w", a, b, "w") & (mask)) | (extra));		\
+	name##_2: RET((HOST_FLAGS_OP(insn "l", a, b, "k") & (mask)) | (extra));		\
+	name##_3: RET((HOST_FLAGS_OP(insn "q", a, b, "q") & (mask)) | (extra));
+
+/* the core's RFLAGS and *slot: the arithmetic flags @f with the others */
+#define LF_EXIT_STORE(f)								\
+	do {										\
+		u64 r_ = (c->s.rflags & ~(u64)FLAGS_ARITH) | (f);			\
+											\
+		c->s.rflags = r_;							\
+		c->lf_op = LF_NONE;							\
+		*slot = r_;								\
+		return true;								\
+	} while (0)
+
+bool cpu_exit_flags(struct cpu *c, u64 *slot)
+{
+	if (c->lf_op == LF_NONE) {
+		*slot = c->s.rflags;
+		return true;
+	}
+	{
+		LF_COMPUTE_BODY(c, LF_EXIT_STORE)
+	}
+}
+
 u64 lf_compute(struct cpu *c)
 {
-	const u64 no_cf = FLAGS_ARITH & ~(u64)CPU_FLAG_CF;
-	static const void *const rows[16 * 4] = {
-		[LF_NONE * 4] = GENERIC_ROW,
-		[LF_ADD * 4] = HOST_FLAGS_ROW(add),
-		[LF_SUB * 4] = HOST_FLAGS_ROW(sub),
-		[LF_LOGIC * 4] = HOST_FLAGS_ROW(logic),
-		[LF_INC * 4] = HOST_FLAGS_ROW(inc),
-		[LF_DEC * 4] = HOST_FLAGS_ROW(dec),
-		[LF_ADC * 4 ... 16 * 4 - 1] = &&generic,
-	};
-	BUILD_BUG_ON(LF_DEC >= LF_ADC || LF_SAR >= 16);
-
-	goto *rows[(c->lf_op & 15u) << 2 | (c->lf_sz & 3u)];
-	HOST_FLAGS_LABELS(add, "add", c->lf_s1, c->lf_s2, FLAGS_ARITH, 0)
-	HOST_FLAGS_LABELS(sub, "sub", c->lf_s1, c->lf_s2, FLAGS_ARITH, 0)
-	HOST_FLAGS_LABELS(logic, "test", c->lf_res, c->lf_res, CPU_FLAG_ZF | CPU_FLAG_SF | CPU_FLAG_PF, 0)
-	HOST_FLAGS_LABELS(inc, "add", c->lf_res - 1, 1, no_cf, c->lf_cf ? CPU_FLAG_CF : 0)
-	HOST_FLAGS_LABELS(dec, "sub", c->lf_res + 1, 1, no_cf, c->lf_cf ? CPU_FLAG_CF : 0)
-generic:
-	return lf_compute_generic(c);
+	LF_COMPUTE_BODY(c, LF_RETURN)
 }
 
 static u64 lf_compute_generic(struct cpu *c)

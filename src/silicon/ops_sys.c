@@ -704,6 +704,7 @@ void cpu_dr7_changed(struct cpu *c)
 		tlb_flush_all(c);
 	c->dbg_exec = ex;
 	c->dbg_data = da;
+	cpu_cont_run_set(c, CPU_CONT_RUN_DBG, ex || da);
 	if (ex || da)
 		cpu_req(c, REQ_SLOW);
 }

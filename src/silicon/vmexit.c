@@ -214,9 +214,12 @@ static __attribute__((noinline)) void save_guest_written(struct vmx_cpu *v, stru
 	save_guest_full(v, vmcs);
 }
 
-/* @insn: an instruction exit outside MOV-SS blocking (cpu_exit_prepare_cont() said so) */
+/*
+ * @insn: an instruction exit outside MOV-SS blocking (cpu_exit_prepare_cont() said so)
+ * @flags_later: the caller saves RFLAGS last (cpu_exit_flags())
+ */
 static __always_inline void save_guest_state(struct vmx_cpu *v, struct cpu *c, void *vmcs,
-					     bool insn)
+					     bool insn, bool flags_later)
 {
 	struct cpu_state *s = &c->s;
 	const struct vmx_ctls *ctl = &v->ctls;
@@ -232,8 +235,11 @@ static __always_inline void save_guest_state(struct vmx_cpu *v, struct cpu *c, v
 	 * depend on fields a writer changes (RFLAGS.VM only with the mode:
 	 * IRET, event delivery, VM entry).
 	 */
-	if (likely(!c->nv_written)) {
+	/* with @flags_later the caller has tested nv_written (vmx_exit_insn_cont()) */
+	if (flags_later || likely(!c->nv_written)) {
 #ifdef USERKVM_DEBUG
+		if (c->nv_written)
+			abort();
 		if (nv_saved_differ(v, s) || (s->rflags & BIT(17)) ||
 		    ((vmcs_get(vmcs, GUEST_RFLAGS) ^ s->rflags) & BIT(17)))
 			abort();	/* a writer of the state without cpu_nv_written() */
@@ -245,7 +251,8 @@ static __always_inline void save_guest_state(struct vmx_cpu *v, struct cpu *c, v
 	/* (28.3.3) RIP, RSP, RFLAGS, and KVM's registers */
 	vmcs_set(vmcs, GUEST_RIP, s->rip);
 	vmcs_set(vmcs, GUEST_RSP, s->gpr[4]);
-	vmcs_set(vmcs, GUEST_RFLAGS, s->rflags);
+	if (!flags_later)
+		vmcs_set(vmcs, GUEST_RFLAGS, s->rflags);
 
 	/*
 	 * (28.3.4) non-register state.  The pending debug exceptions field is
@@ -573,7 +580,7 @@ static __always_inline void complete_exit(struct vmx_cpu *v, bool keep)
 		 vmcs_get32(vmcs, VM_ENTRY_INTR_INFO_FIELD) & ~INTR_INFO_VALID_MASK);
 
 	/* STEP 2 (28.3): save guest state. */
-	save_guest_state(v, c, vmcs, keep);
+	save_guest_state(v, c, vmcs, keep, false);
 	/* The counts are controls: as the entry cached them (no VMWRITE in non-root operation). */
 	if (unlikely(v->ctls.msr_lists)) {
 		complete_exit_msr_lists(v, vmcs);
@@ -603,8 +610,13 @@ void vmx_complete_exit(struct vmx_cpu *v)
  * vmx_exit_insn_cont().
  */
 /* @direct: exit_direct is set (vmx_exit_insn_direct()); false: STEP 1 done by the caller without it */
+/*
+ * @flags_later: RFLAGS is the caller's last step (cpu_exit_flags(): the
+ * core's arithmetic flags are not computed yet), which no MSR list
+ * (ctls.msr_lists) allows: the host state it loads has its own RFLAGS.
+ */
 static __always_inline void suspend_begin(struct vmx_cpu *v, struct cpu *c, void *vmcs, u64 next,
-					  bool direct)
+					  bool direct, bool flags_later)
 {
 	struct cpu_state *s = &c->s;
 	u8 ready;
@@ -634,11 +646,15 @@ static __always_inline void suspend_begin(struct vmx_cpu *v, struct cpu *c, void
 	vmcs_set(vmcs, VM_ENTRY_INTR_INFO_FIELD,
 		 vmcs_get32(vmcs, VM_ENTRY_INTR_INFO_FIELD) & ~INTR_INFO_VALID_MASK);
 	/* STEP 2 (28.3): save guest state. */
-	save_guest_state(v, c, vmcs, true);
+	save_guest_state(v, c, vmcs, true, flags_later);
 	v->regs = NULL;
 	v->enter_result = v->exit.reason;	/* (a store the compiler forwards) */
 	v->cont_miss = 0;
-	if (unlikely(v->ctls.msr_lists)) {
+#ifdef USERKVM_DEBUG
+	if (flags_later && v->ctls.msr_lists)
+		abort();
+#endif
+	if (!flags_later && unlikely(v->ctls.msr_lists)) {
 		complete_exit_msr_lists(v, vmcs);
 		v->suspended = true;
 		return;
@@ -686,30 +702,38 @@ static __always_inline void suspend_begin(struct vmx_cpu *v, struct cpu *c, void
 
 void vmx_exit_suspend_begin(struct vmx_cpu *v)
 {
-	suspend_begin(v, v->cpu, v->port.vmcs, v->cpu->cont_rip_next, true);
+	suspend_begin(v, v->cpu, v->port.vmcs, v->cpu->cont_rip_next, true, false);
 }
 
 /*
  * cpu_exit_prepare_park() and vmx_exit_suspend_begin() in one frame: the
  * conditions tested once, the RIP after the instruction computed once.
  */
+/* @flags_later: as suspend_begin()'s; the caller then ends with cpu_exit_flags() */
 static __always_inline bool exit_park(struct cpu *c, struct vmx_cpu *v, const struct insn *i,
-				      bool direct)
+				      bool direct, bool flags_later)
 {
 	const struct block *b = c->cur_block;
 	u64 next = c->s.rip + i->len;
 
+#ifdef USERKVM_DEBUG
+	if (!(c->cont_run & CPU_CONT_RUN_CORE) != !v->on_core)
+		abort();	/* a writer of on_core that did not keep cont_run */
+#endif
 	if (unlikely(!b) || unlikely(!cpu_exit_park_ok(c, b, i, next)))
 		return false;
-	cpu_exit_cont_note(c, i);
+	if (flags_later)
+		cpu_exit_cont_note_noflags(c, i);
+	else
+		cpu_exit_cont_note(c, i);
 	c->park = true;
-	suspend_begin(v, c, v->port.vmcs, next, direct);
+	suspend_begin(v, c, v->port.vmcs, next, direct, flags_later);
 	return true;
 }
 
 bool vmx_exit_park(struct cpu *c, struct vmx_cpu *v, const struct insn *i)
 {
-	return exit_park(c, v, i, true);
+	return exit_park(c, v, i, true, false);
 }
 
 /* vmx_exit_insn_cont() when the exit is not parked: suspended in the handler, or unwound. */
@@ -723,6 +747,18 @@ static __attribute__((noinline)) bool exit_insn_not_parked(struct cpu *c, struct
 		cpu_exit_now(c, CPU_EXIT_VMEXIT);
 	vmx_exit_suspend_cont(c, v);
 	return true;
+}
+
+/*
+ * vmx_exit_insn_cont() with an MSR list or a writer's save due
+ * (nv_written): RFLAGS first, as in vmx_exit_park(), then parked or not.
+ */
+static __attribute__((noinline)) bool exit_insn_slow(struct cpu *c, struct vmx_cpu *v,
+						     const struct insn *i)
+{
+	if (exit_park(c, v, i, false, false))
+		return true;
+	return exit_insn_not_parked(c, v, i);
 }
 
 /*
@@ -747,7 +783,16 @@ bool vmx_exit_insn_cont(struct cpu *c, const struct insn *i, u32 reason, u64 qua
 	vmcs_set(vmcs, VM_EXIT_INTR_ERROR_CODE, 0);
 	vmcs_set(vmcs, VM_EXIT_INSTRUCTION_LEN, i->len);
 	vmcs_set(vmcs, VMX_INSTRUCTION_INFO, 0);
-	if (likely(v->on_core) && likely(exit_park(c, v, i, false)))
-		return true;
+	/*
+	 * cpu_exit_park_ok(): on the processor's stack (v->on_core) with the
+	 * rest (c->cont_run).  RFLAGS last, in a tail call: nothing before it
+	 * reads the arithmetic flags, and no call is left in this frame (the
+	 * MSR lists and a save of the fields a writer changed, nv_written,
+	 * are out of line).
+	 */
+	if (unlikely(v->ctls.msr_lists | c->nv_written))
+		return exit_insn_slow(c, v, i);
+	if (likely(exit_park(c, v, i, false, true)))
+		return cpu_exit_flags(c, (u64 *)((u8 *)vmcs + vmcs_field_offset(GUEST_RFLAGS)));
 	return exit_insn_not_parked(c, v, i);
 }

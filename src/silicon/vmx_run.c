@@ -312,6 +312,14 @@ __asm__(".text\n"
 
 __attribute__((visibility("hidden"), noreturn, used)) void vmx_core_main(struct vmx_cpu *v);
 
+/* v->on_core, and the core's byte of the run's conditions (cpu.h: cont_run) with it */
+static void set_on_core(struct vmx_cpu *v, bool on)
+{
+	v->on_core = on;
+	if (v->cpu)
+		cpu_cont_run_set(v->cpu, CPU_CONT_RUN_CORE, on);
+}
+
 /* A fresh first frame: the next switch to the stack enters core_main(). */
 static void core_stack_reset(struct vmx_cpu *v)
 {
@@ -328,7 +336,7 @@ static void core_stack_reset(struct vmx_cpu *v)
 	sp[1] = v;
 	v->fib.core_sp = sp;
 	v->suspended = false;
-	v->on_core = false;
+	set_on_core(v, false);
 }
 
 /* The stack, below it a guard page: an overflow faults instead of writing the heap. */
@@ -356,9 +364,9 @@ void vmx_core_main(struct vmx_cpu *v)
 	__sanitizer_finish_switch_fiber(NULL, &v->fib.host_bottom, &v->fib.host_size);
 #endif
 	for (;;) {
-		v->on_core = true;
+		set_on_core(v, true);
 		v->enter_result = enter(v, v->enter_regs, v->enter_launched, v->enter_done);
-		v->on_core = false;
+		set_on_core(v, false);
 		v->cont_miss++;		/* the exit unwound: it was not taken in place */
 		vmx_switch_to_host(v);
 	}

@@ -2200,6 +2200,122 @@ static void exit_in_place_conditions(void)
 }
 
 /*
+ * An exit taken in place needs a run without breakpoints (cpu.h:
+ * cont_run, kept by cpu_dr7_changed()): after the host enables an
+ * instruction breakpoint (GUEST_DR7, DR0) between two exits of a block
+ * whose exits were taken in place, the next CPUID's VMRESUME must deliver
+ * it at the NOP after that CPUID.  Fails if that exit was taken in place
+ * with the breakpoint ignored (the block runs on to the HLT); then the
+ * breakpoint disabled again by the host: the run goes on to the HLT.
+ */
+static void exit_in_place_breakpoint(void)
+{
+	GUEST(0x0f, 0xa2, 0x90,			/* cpuid; nop */
+	      0x0f, 0xa2, 0x90,			/* cpuid; nop */
+	      0x0f, 0xa2, 0x90, 0xf4);		/* cpuid; nop; hlt */
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE);
+	skip();
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 3);
+	vmcs_write32(EXCEPTION_BITMAP, BIT(1));
+	set_debugreg(CODE + 8, 0);
+	vmcs_writel(GUEST_DR7, 0x401);			/* L0, execute */
+	skip();
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 6);
+	skip();
+	CHECK_EXIT(EXIT_REASON_EXCEPTION_NMI, 0x1, 0, CODE + 8);	/* B0 */
+	CHECK_EQ(vmcs_read32(VM_EXIT_INTR_INFO), INTR_INFO_VALID_MASK | INTR_TYPE_HARD_EXCEPTION | 1);
+	/* Again from the start, the breakpoint off: the CPUIDs exit, then the HLT. */
+	vmcs_writel(GUEST_DR7, 0x400);
+	vmcs_writel(GUEST_RIP, CODE);
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE);
+	skip();
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 3);
+	skip();
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 6);
+	skip();
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 9);
+	set_debugreg(0, 0);
+}
+
+/*
+ * An exit taken in place saves RFLAGS last (vmexit.c: cpu_exit_flags()),
+ * the arithmetic flags computed from the last flag-setting instruction,
+ * into GUEST_RFLAGS and into the core, where the run goes on with them:
+ * CMP (CF, AF, SF) before one CPUID and XOR (ZF, PF) before the next, each
+ * followed by the Jcc that reads them, three passes of the loop.  Fails
+ * if the VMCS or the core missed the flags (GUEST_RFLAGS, or the Jcc falls
+ * into a HLT); then the same after a writer of the other guest state (MOV
+ * to DS: the exit's full save, nv_written).
+ */
+static void exit_in_place_flags(void)
+{
+	static const u8 code[] = {
+		0xb8, 0x05, 0x00, 0x00, 0x00,	/* 0: mov eax, 5 */
+		0x83, 0xf8, 0x07,		/* 5: cmp eax, 7 */
+		0x0f, 0xa2,			/* 8: cpuid */
+		0x72, 0x01,			/* 10: jb 13 */
+		0xf4,				/* 12: hlt */
+		0x31, 0xc9,			/* 13: xor ecx, ecx */
+		0x0f, 0xa2,			/* 15: cpuid */
+		0x74, 0x01,			/* 17: jz 20 */
+		0xf4,				/* 19: hlt */
+		0x8c, 0xda,			/* 20: mov edx, ds */
+		0x85, 0xff,			/* 22: test edi, edi */
+		0x74, 0x02,			/* 24: jz 28 */
+		0x8e, 0xda,			/* 26: mov ds, edx */
+		0xeb, 0xe2,			/* 28: jmp 0 */
+	};
+	const u64 arith = 0x8d5;
+
+	guest(code, sizeof(code), false);
+	setup_gdt();
+	env.regs[RDI] = 0;
+	for (int pass = 0; pass < 6; pass++) {
+		/* the last three passes reload DS before the loop's CMP */
+		if (pass == 3)
+			env.regs[RDI] = 1;
+		CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 8);
+		CHECK_EQ(vmcs_readl(GUEST_RFLAGS) & arith, 0x91);	/* CF AF SF */
+		skip();
+		CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 15);
+		CHECK_EQ(vmcs_readl(GUEST_RFLAGS) & arith, 0x44);	/* ZF PF */
+		skip();
+	}
+}
+
+/*
+ * An exit taken in place needs a run without a budget (cpu.h: cont_run,
+ * kept by run()): a CPUID exit while the VMX-preemption timer counts is
+ * a full exit, which saves the timer's value ("save VMX-preemption timer
+ * value"): less than at entry, not 0.  Fails if the exit was taken in
+ * place (it saves no timer value: the VMCS keeps the one written).
+ */
+static void exit_with_timer_not_in_place(void)
+{
+	u32 t;
+
+	GUEST(0x0f, 0xa2, 0x0f, 0xa2, 0x0f, 0xa2, 0xf4);	/* cpuid (x3); hlt */
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE);
+	ctl_set(PIN_BASED_VM_EXEC_CONTROL, PIN_BASED_VMX_PREEMPTION_TIMER, true);
+	ctl_set(VM_EXIT_CONTROLS, VM_EXIT_SAVE_VMX_PREEMPTION_TIMER, true);
+	vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, 1u << 30);
+	skip();
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 2);
+	t = vmcs_read32(VMX_PREEMPTION_TIMER_VALUE);
+	CHECK(t < 1u << 30 && t > 0, "timer value %#x", t);
+	skip();
+	CHECK_EXIT(EXIT_REASON_CPUID, 0, 2, CODE + 4);
+	CHECK(vmcs_read32(VMX_PREEMPTION_TIMER_VALUE) <= t, "timer value %#x after %#x", vmcs_read32(VMX_PREEMPTION_TIMER_VALUE), t);
+	/* the timer counts on from the value saved: 0 expires before the HLT */
+	vmcs_write32(VMX_PREEMPTION_TIMER_VALUE, 0);
+	skip();
+	CHECK_EXIT(EXIT_REASON_PREEMPTION_TIMER, 0, 0, CODE + 6);
+	ctl_set(PIN_BASED_VM_EXEC_CONTROL, PIN_BASED_VMX_PREEMPTION_TIMER, false);
+	ctl_set(VM_EXIT_CONTROLS, VM_EXIT_SAVE_VMX_PREEMPTION_TIMER, false);
+	CHECK_EXIT(EXIT_REASON_HLT, 0, 1, CODE + 6);
+}
+
+/*
  * The root CRs an exit taken in place loads stay in the VMCS's host-state
  * area until root operation reads one (vmx_cpu.h: root_cr_lazy): a read
  * after the exit gives HOST_CR0/3/4 as they were at the exit, also after
@@ -2303,6 +2419,9 @@ int main(void)
 	RUN_TEST(resume_in_place_sees_vmwrites);
 	RUN_TEST(root_crs_after_exit_in_place);
 	RUN_TEST(exit_in_place_conditions);
+	RUN_TEST(exit_in_place_breakpoint);
+	RUN_TEST(exit_in_place_flags);
+	RUN_TEST(exit_with_timer_not_in_place);
 	env_teardown(&env);
 	free(mem);
 	return 0;
