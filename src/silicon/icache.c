@@ -166,6 +166,8 @@ static struct block *decode_split(struct cpu *c, u64 lin, u64 gpa)
 	b->fused = false;
 	b->bytes = (u16)len;
 	b->cached = false;
+	b->vgen = c->vmm_gen;	/* decoded from the bytes as they are: for this run only */
+	b->host = b->code = NULL;
 	b->slot = 0;
 	b->gen = code_gen[0];
 	block_unlink(b);
@@ -177,7 +179,7 @@ static struct block *decode_split(struct cpu *c, u64 lin, u64 gpa)
 static struct block *decode_block(struct cpu *c, u64 lin, u64 gpa, u8 *page, u32 h,
 					u64 limit_left)
 {
-	size_t need = sizeof(struct block) + BLOCK_MAX_INSNS * sizeof(struct insn);
+	size_t need = sizeof(struct block) + BLOCK_MAX_INSNS * (sizeof(struct insn) + 15);
 	unsigned off = lin & 0xfff;
 	struct block *b;
 	int n = 0;
@@ -285,7 +287,12 @@ static struct block *decode_block(struct cpu *c, u64 lin, u64 gpa, u8 *page, u32
 	b->link_wgen = __atomic_load_n(&code_wgen, __ATOMIC_RELAXED);
 	b->hnext = c->blk_hash[h];
 	c->blk_hash[h] = b;
-	c->arena_used += ALIGN_UP(sizeof(struct block) + n * sizeof(struct insn), 16);
+	/* the bytes decoded, for icache_verify() (a VMM's write checks against them) */
+	b->host = page + (lin & 0xfff);
+	b->code = (const u8 *)&b->insn[n];
+	memcpy((u8 *)&b->insn[n], b->host, b->bytes);
+	b->vgen = c->vmm_gen;
+	c->arena_used += ALIGN_UP(sizeof(struct block) + n * sizeof(struct insn) + b->bytes, 16);
 	return b;
 }
 
@@ -354,6 +361,11 @@ struct block *icache_lookup(struct cpu *c)
 		}
 		if (unlikely(b->bytes > limit_left))
 			break;	/* decoded past today's CS limit: decode again */
+		/* the VMM may have written since it was compared (cpu_code_sync()) */
+		if (unlikely(b->vgen != c->vmm_gen) && !icache_verify(c, b)) {
+			*pp = b->hnext;
+			break;
+		}
 		return b;
 	}
 	return decode_block(c, lin, gpa, page, h, limit_left);
@@ -366,4 +378,104 @@ void cpu_code_written(const void *host, u64 len)
 
 	for (; p < end; p += PAGE_SIZE)
 		code_page_written(NULL, p);
+}
+
+/*
+ * Writes by the VMM.  The VMM writes guest memory through its own
+ * mapping, which nothing here sees (protecting the pages would make its
+ * read() into them fail and cost system calls), and on real hardware the
+ * instruction cache is coherent and a VM entry serialising: a KVM_RUN
+ * runs the bytes as they are then.  So at each KVM_RUN from user space
+ * KVM says "the VMM may have written" (vmx_op_code_sync(), vmx_code.c)
+ * and each block, before it runs again, compares its bytes with the copy
+ * made at decode (icache_verify()): once per block and signal, lazily,
+ * where the run reaches it.  A difference counts as a write to its page
+ * (code_page_written(): every cpu's blocks from it go, at once).
+ *
+ * Note, another vCPU sees the write at its own next KVM_RUN from user
+ * space, or as soon as any vCPU has found it: the SDM (8.1.3, cross-
+ * modifying code) wants the executing processor to serialise before it
+ * runs modified code, and a VM entry does; the in-kernel entries (after
+ * CPUID, EPT violations...) are not signalled, so a vCPU that never
+ * exits to user space keeps running what it decoded until then.
+ */
+
+/* @n (>= 1) bytes at @a and @b equal; one load per 8 bytes, the last one overlapping. */
+static __always_inline bool code_same(const u8 *a, const u8 *b, u32 n)
+{
+	u64 x, y;
+	u32 k;
+
+	if (likely(n >= 8)) {
+		for (k = 0; k + 8 < n; k += 8) {
+			memcpy(&x, a + k, 8);
+			memcpy(&y, b + k, 8);
+			if (x != y)
+				return false;
+		}
+		memcpy(&x, a + n - 8, 8);
+		memcpy(&y, b + n - 8, 8);
+		return x == y;
+	}
+	if (n >= 4) {
+		u32 x0, y0, x1, y1;
+		memcpy(&x0, a, 4);
+		memcpy(&y0, b, 4);
+		memcpy(&x1, a + n - 4, 4);
+		memcpy(&y1, b + n - 4, 4);
+		return !((x0 ^ y0) | (x1 ^ y1));
+	}
+	return a[0] == b[0] && a[n >> 1] == b[n >> 1] && a[n - 1] == b[n - 1];
+}
+
+bool icache_verify(struct cpu *c, struct block *b)
+{
+	if (b->vgen == c->vmm_gen)
+		return true;
+	if (!b->cached || b->gen != __atomic_load_n(&code_gen[b->slot], __ATOMIC_RELAXED))
+		return false;	/* stale already */
+	if (unlikely(!code_same(b->host, b->code, b->bytes))) {
+		code_page_written(NULL, (uintptr_t)b->host & ~(uintptr_t)0xfff);
+		return false;
+	}
+	b->vgen = c->vmm_gen;
+	return true;
+}
+
+bool icache_links_recheck(struct cpu *c, struct block *b)
+{
+	if (!b->cached || !icache_epoch_soft(c, b->link_epoch) ||
+	    b->link_wgen != __atomic_load_n(&code_wgen, __ATOMIC_RELAXED))
+		return false;
+	for (int k = 0; k < 2; k++)
+		if (b->link[k] && !icache_verify(c, b->link[k]))
+			return false;
+	b->link_epoch = c->link_epoch;
+	return true;
+}
+
+void cpu_code_sync(struct cpu *c)
+{
+	u64 old = c->link_epoch;
+
+	/* a TLB, mode or CS change since the last signal: the soft epochs start here */
+	if (old != c->vmm_epoch)
+		c->vmm_base = old;
+	c->link_epoch = c->vmm_epoch = old + 1;
+	c->vmm_gen++;
+}
+
+bool cpu_cont_revalidate(struct cpu *c)
+{
+	struct block *b = (struct block *)c->cur_block;
+
+	if (__atomic_load_n(&c->req, __ATOMIC_RELAXED) ||
+	    c->cont_wgen != __atomic_load_n(&code_wgen, __ATOMIC_RELAXED) ||
+	    !icache_epoch_soft(c, c->cont_epoch) || !icache_verify(c, b))
+		return false;
+	/* the block's end follows its links (run_block()): on, if they hold again */
+	if (b->link_epoch != c->link_epoch)
+		icache_links_recheck(c, b);
+	c->cont_epoch = c->link_epoch;
+	return true;
 }
