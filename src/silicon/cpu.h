@@ -802,6 +802,12 @@ struct block {
 	const u8 *host;
 	const u8 *code;
 	/*
+	 * link_epoch at which the block was last verified to branch back to
+	 * itself safely (cpu_cont_revalidate()): run_block()'s block end
+	 * looks at it only when its links do not hold.
+	 */
+	u64 self_epoch;
+	/*
 	 * The block ends in a compare-and-branch pair run by one handler in
 	 * insn[n - 2] (fuse_jcc()); pair_first is that slot's own handler,
 	 * for a run that stops between the two.

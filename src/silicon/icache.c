@@ -168,6 +168,7 @@ static struct block *decode_split(struct cpu *c, u64 lin, u64 gpa)
 	b->cached = false;
 	b->vgen = c->vmm_gen;	/* decoded from the bytes as they are: for this run only */
 	b->host = b->code = NULL;
+	b->self_epoch = ~0ull;
 	b->slot = 0;
 	b->gen = code_gen[0];
 	block_unlink(b);
@@ -292,6 +293,7 @@ static struct block *decode_block(struct cpu *c, u64 lin, u64 gpa, u8 *page, u32
 	b->code = (const u8 *)&b->insn[n];
 	memcpy((u8 *)&b->insn[n], b->host, b->bytes);
 	b->vgen = c->vmm_gen;
+	b->self_epoch = ~0ull;
 	c->arena_used += ALIGN_UP(sizeof(struct block) + n * sizeof(struct insn) + b->bytes, 16);
 	return b;
 }
@@ -400,40 +402,43 @@ void cpu_code_written(const void *host, u64 len)
  * exits to user space keeps running what it decoded until then.
  */
 
-/* @n (>= 1) bytes at @a and @b equal; one load per 8 bytes, the last one overlapping. */
+/* @n (>= 1) bytes at @a and @b equal: two overlapping loads up to 16 bytes, then 8 at a time. */
 static __always_inline bool code_same(const u8 *a, const u8 *b, u32 n)
 {
-	u64 x, y;
-	u32 k;
+	u64 x0, y0, x1, y1;
 
 	if (likely(n >= 8)) {
-		for (k = 0; k + 8 < n; k += 8) {
-			memcpy(&x, a + k, 8);
-			memcpy(&y, b + k, 8);
-			if (x != y)
+		for (; n > 16; a += 8, b += 8, n -= 8) {
+			memcpy(&x0, a, 8);
+			memcpy(&y0, b, 8);
+			if (x0 != y0)
 				return false;
 		}
-		memcpy(&x, a + n - 8, 8);
-		memcpy(&y, b + n - 8, 8);
-		return x == y;
+		memcpy(&x0, a, 8);
+		memcpy(&y0, b, 8);
+		memcpy(&x1, a + n - 8, 8);
+		memcpy(&y1, b + n - 8, 8);
+		return !((x0 ^ y0) | (x1 ^ y1));
 	}
 	if (n >= 4) {
-		u32 x0, y0, x1, y1;
-		memcpy(&x0, a, 4);
-		memcpy(&y0, b, 4);
-		memcpy(&x1, a + n - 4, 4);
-		memcpy(&y1, b + n - 4, 4);
-		return !((x0 ^ y0) | (x1 ^ y1));
+		u32 p0, q0, p1, q1;
+		memcpy(&p0, a, 4);
+		memcpy(&q0, b, 4);
+		memcpy(&p1, a + n - 4, 4);
+		memcpy(&q1, b + n - 4, 4);
+		return !((p0 ^ q0) | (p1 ^ q1));
 	}
 	return a[0] == b[0] && a[n >> 1] == b[n >> 1] && a[n - 1] == b[n - 1];
 }
 
-bool icache_verify(struct cpu *c, struct block *b)
+/*
+ * Its callers know @b cached and its page's generation current (a link,
+ * resume() or the exit in place checked code_wgen; a lookup the slot).
+ */
+static __always_inline bool verify(struct cpu *c, struct block *b)
 {
 	if (b->vgen == c->vmm_gen)
 		return true;
-	if (!b->cached || b->gen != __atomic_load_n(&code_gen[b->slot], __ATOMIC_RELAXED))
-		return false;	/* stale already */
 	if (unlikely(!code_same(b->host, b->code, b->bytes))) {
 		code_page_written(NULL, (uintptr_t)b->host & ~(uintptr_t)0xfff);
 		return false;
@@ -442,13 +447,18 @@ bool icache_verify(struct cpu *c, struct block *b)
 	return true;
 }
 
+bool icache_verify(struct cpu *c, struct block *b)
+{
+	return verify(c, b);
+}
+
 bool icache_links_recheck(struct cpu *c, struct block *b)
 {
 	if (!b->cached || !icache_epoch_soft(c, b->link_epoch) ||
 	    b->link_wgen != __atomic_load_n(&code_wgen, __ATOMIC_RELAXED))
 		return false;
 	for (int k = 0; k < 2; k++)
-		if (b->link[k] && !icache_verify(c, b->link[k]))
+		if (b->link[k] && !verify(c, b->link[k]))
 			return false;
 	b->link_epoch = c->link_epoch;
 	return true;
@@ -465,17 +475,20 @@ void cpu_code_sync(struct cpu *c)
 	c->vmm_gen++;
 }
 
+/*
+ * The block's links are left to run_loop() (icache_links_recheck(), when
+ * the run leaves it); its branch back to its own start holds at once
+ * (self_epoch: run_block()).
+ */
 bool cpu_cont_revalidate(struct cpu *c)
 {
 	struct block *b = (struct block *)c->cur_block;
 
 	if (__atomic_load_n(&c->req, __ATOMIC_RELAXED) ||
 	    c->cont_wgen != __atomic_load_n(&code_wgen, __ATOMIC_RELAXED) ||
-	    !icache_epoch_soft(c, c->cont_epoch) || !icache_verify(c, b))
+	    !icache_epoch_soft(c, c->cont_epoch) || !verify(c, b))
 		return false;
-	/* the block's end follows its links (run_block()): on, if they hold again */
-	if (b->link_epoch != c->link_epoch)
-		icache_links_recheck(c, b);
+	b->self_epoch = c->link_epoch;
 	c->cont_epoch = c->link_epoch;
 	return true;
 }
