@@ -940,7 +940,16 @@ void icache_free(struct cpu *c);
  * again (their targets verified).  cpu_cont_revalidate(): the exit taken
  * in place may go on after all (cpu_cont_valid() failed).
  */
-void cpu_code_sync(struct cpu *c);
+static __always_inline void cpu_code_sync(struct cpu *c)
+{
+	u64 old = c->link_epoch;
+
+	/* a TLB, mode or CS change since the last signal: the soft epochs start here */
+	if (old != c->vmm_epoch)
+		c->vmm_base = old;
+	c->link_epoch = c->vmm_epoch = old + 1;
+	c->vmm_gen++;
+}
 bool icache_verify(struct cpu *c, struct block *b);
 bool icache_links_recheck(struct cpu *c, struct block *b);
 bool cpu_cont_revalidate(struct cpu *c);

@@ -464,17 +464,6 @@ bool icache_links_recheck(struct cpu *c, struct block *b)
 	return true;
 }
 
-void cpu_code_sync(struct cpu *c)
-{
-	u64 old = c->link_epoch;
-
-	/* a TLB, mode or CS change since the last signal: the soft epochs start here */
-	if (old != c->vmm_epoch)
-		c->vmm_base = old;
-	c->link_epoch = c->vmm_epoch = old + 1;
-	c->vmm_gen++;
-}
-
 /*
  * The block's links are left to run_loop() (icache_links_recheck(), when
  * the run leaves it); its branch back to its own start holds at once
