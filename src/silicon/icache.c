@@ -20,6 +20,11 @@
  * Note, another vCPU's write is noticed at this cpu's next block entry,
  * which is within the SDM's cross-modifying-code rules (8.1.3: the
  * executing processor must serialise before running modified code).
+ *
+ * Writes by the VMM through its own mapping are not seen this way: a
+ * KVM_RUN from user space says they may have happened (cpu_code_sync()),
+ * and each block compares its bytes with its copy before it runs again
+ * (icache_verify(), at the end of this file).
  */
 #include <pthread.h>
 #include <stdlib.h>
