@@ -840,8 +840,15 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 			if (__atomic_load_n(&c->req, __ATOMIC_RELAXED))
 				return b;
 		}
-		if (unlikely(!links_hold_chained(c, b)))
-			return b;
+		if (unlikely(!links_hold_chained(c, b))) {
+			/* only a VMM signal since: its own start still, if its bytes were compared */
+			if (rip != b->rip || b->self_epoch != c->link_epoch)
+				return b;
+			if (unlikely(icount >= stop))
+				return b;
+			base = rip;
+			continue;
+		}
 		if (likely(rip == b->rip)) {
 			if (unlikely(icount >= stop))
 				return b;
@@ -898,8 +905,11 @@ static struct block *resume(struct cpu *c)
 	c->resume_b = NULL;
 	if (__atomic_load_n(&c->req, __ATOMIC_RELAXED) || !c->budget_soft ||
 	    c->icount >= c->budget_end || c->resume_gen != c->icache_gen ||
-	    c->resume_epoch != c->link_epoch ||
 	    c->resume_wgen != __atomic_load_n(&code_wgen, __ATOMIC_RELAXED))
+		return NULL;
+	/* only a VMM signal since (cpu_code_sync()): on if the block's bytes are the same */
+	if (unlikely(c->resume_epoch != c->link_epoch) &&
+	    (!icache_epoch_soft(c, c->resume_epoch) || !icache_verify(c, b)))
 		return NULL;
 	at = &b->insn[c->resume_k];
 	/* a fused pair runs from its first half (run_loop()) */
@@ -916,7 +926,8 @@ static struct block *resume(struct cpu *c)
 	if (at == b->insn + b->n) {
 		struct block *nb = NULL;
 
-		if (b->link_epoch != c->link_epoch || b->link_wgen != c->resume_wgen)
+		if ((b->link_epoch != c->link_epoch || b->link_wgen != c->resume_wgen) &&
+		    !icache_links_recheck(c, b))
 			return b;
 		if (b->link_rip[0] == c->s.rip)
 			nb = b->link[0];
@@ -979,7 +990,8 @@ static __attribute__((noinline)) enum cpu_exit run_loop(struct cpu *c)
 		 * No code page was written anywhere since the link was made
 		 * (code_wgen), so the target's own generation needs no check.
 		 */
-		if (b && links_hold(c, b)) {
+		if (b && (links_hold(c, b) || (unlikely(c->link_epoch == c->vmm_epoch) &&
+					       icache_links_recheck(c, b)))) {
 			u64 rip = c->s.rip;
 			if (b->link_rip[0] == rip)
 				nb = b->link[0];

@@ -233,6 +233,20 @@ struct cpu {
 	u64 link_epoch;		/* bumped when linear->physical or mode changes */
 	u64 icache_gen;		/* bumped when the arena is recycled */
 	/*
+	 * The VMM may have written guest memory through its own mapping
+	 * (cpu_code_sync(), at each KVM_RUN from user space): vmm_gen counts
+	 * those signals, and a block whose vgen differs compares its bytes
+	 * with its copy before it runs.  Each signal bumps link_epoch too
+	 * (to vmm_epoch), so that every link, jump-cache entry, resume() and
+	 * exit taken in place fails its usual test; one made at an epoch in
+	 * [vmm_base, vmm_epoch] lost nothing else (no TLB, mode or CS change
+	 * since: only signals bumped the epoch) while link_epoch is still
+	 * vmm_epoch, and is revalidated out of line by comparing the bytes of
+	 * the blocks it reaches (icache.c icache_verify()).
+	 */
+	u32 vmm_gen;
+	u64 vmm_epoch, vmm_base;
+	/*
 	 * RIP -> block for transitions the two links miss (returns, indirect
 	 * jumps), under the same conditions as a link (QEMU's tb_jmp_cache).
 	 */
@@ -797,6 +811,20 @@ struct block {
 	u16 bytes;		/* length of the code it covers */
 	bool cached;
 	/*
+	 * A cached block's code as decoded (@code, @bytes long, in the arena
+	 * after insn[]) and where it was read (@host); @vgen: the cpu's
+	 * vmm_gen when the two were last found equal (struct cpu).
+	 */
+	u32 vgen;
+	const u8 *host;
+	const u8 *code;
+	/*
+	 * link_epoch at which the block was last verified to branch back to
+	 * itself safely (cpu_cont_revalidate()): run_block()'s block end
+	 * looks at it only when its links do not hold.
+	 */
+	u64 self_epoch;
+	/*
 	 * The block ends in a compare-and-branch pair run by one handler in
 	 * insn[n - 2] (fuse_jcc()); pair_first is that slot's own handler,
 	 * for a run that stops between the two.
@@ -919,6 +947,34 @@ static __always_inline bool icache_cut_after(struct cpu *c, struct block *b, con
 void icache_flush(struct cpu *c);
 int icache_init(struct cpu *c);
 void icache_free(struct cpu *c);
+/*
+ * Writes by the VMM through its own mapping of guest memory (icache.c):
+ * cpu_code_sync() is the signal (the VMM may have written since the last
+ * one); the rest revalidate, out of line, what it made fail.
+ * icache_verify(): @b's bytes are still those it was decoded from (else
+ * its page is treated as written: code_page_written()).
+ * icache_links_recheck(): @b's links, made before signals only, hold
+ * again (their targets verified).  cpu_cont_revalidate(): the exit taken
+ * in place may go on after all (cpu_cont_valid() failed).
+ */
+static __always_inline void cpu_code_sync(struct cpu *c)
+{
+	u64 old = c->link_epoch;
+
+	/* a TLB, mode or CS change since the last signal: the soft epochs start here */
+	if (old != c->vmm_epoch)
+		c->vmm_base = old;
+	c->link_epoch = c->vmm_epoch = old + 1;
+	c->vmm_gen++;
+}
+bool icache_verify(struct cpu *c, struct block *b);
+bool icache_links_recheck(struct cpu *c, struct block *b);
+bool cpu_cont_revalidate(struct cpu *c);
+/* A link, resume or exit in place noted at @epoch lost nothing but to signals since. */
+static __always_inline bool icache_epoch_soft(const struct cpu *c, u64 epoch)
+{
+	return c->link_epoch == c->vmm_epoch && epoch >= c->vmm_base;
+}
 
 /* Code-page tracking shared by every cpu (icache.c) */
 #define CODE_SLOTS_BITS 16

@@ -20,6 +20,11 @@
  * Note, another vCPU's write is noticed at this cpu's next block entry,
  * which is within the SDM's cross-modifying-code rules (8.1.3: the
  * executing processor must serialise before running modified code).
+ *
+ * Writes by the VMM through its own mapping are not seen this way: a
+ * KVM_RUN from user space says they may have happened (cpu_code_sync()),
+ * and each block compares its bytes with its copy before it runs again
+ * (icache_verify(), at the end of this file).
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -166,6 +171,9 @@ static struct block *decode_split(struct cpu *c, u64 lin, u64 gpa)
 	b->fused = false;
 	b->bytes = (u16)len;
 	b->cached = false;
+	b->vgen = c->vmm_gen;	/* decoded from the bytes as they are: for this run only */
+	b->host = b->code = NULL;
+	b->self_epoch = ~0ull;
 	b->slot = 0;
 	b->gen = code_gen[0];
 	block_unlink(b);
@@ -177,7 +185,7 @@ static struct block *decode_split(struct cpu *c, u64 lin, u64 gpa)
 static struct block *decode_block(struct cpu *c, u64 lin, u64 gpa, u8 *page, u32 h,
 					u64 limit_left)
 {
-	size_t need = sizeof(struct block) + BLOCK_MAX_INSNS * sizeof(struct insn);
+	size_t need = sizeof(struct block) + BLOCK_MAX_INSNS * (sizeof(struct insn) + 15);
 	unsigned off = lin & 0xfff;
 	struct block *b;
 	int n = 0;
@@ -285,7 +293,13 @@ static struct block *decode_block(struct cpu *c, u64 lin, u64 gpa, u8 *page, u32
 	b->link_wgen = __atomic_load_n(&code_wgen, __ATOMIC_RELAXED);
 	b->hnext = c->blk_hash[h];
 	c->blk_hash[h] = b;
-	c->arena_used += ALIGN_UP(sizeof(struct block) + n * sizeof(struct insn), 16);
+	/* the bytes decoded, for icache_verify() (a VMM's write checks against them) */
+	b->host = page + (lin & 0xfff);
+	b->code = (const u8 *)&b->insn[n];
+	memcpy((u8 *)&b->insn[n], b->host, b->bytes);
+	b->vgen = c->vmm_gen;
+	b->self_epoch = ~0ull;
+	c->arena_used += ALIGN_UP(sizeof(struct block) + n * sizeof(struct insn) + b->bytes, 16);
 	return b;
 }
 
@@ -354,6 +368,11 @@ struct block *icache_lookup(struct cpu *c)
 		}
 		if (unlikely(b->bytes > limit_left))
 			break;	/* decoded past today's CS limit: decode again */
+		/* the VMM may have written since it was compared (cpu_code_sync()) */
+		if (unlikely(b->vgen != c->vmm_gen) && !icache_verify(c, b)) {
+			*pp = b->hnext;
+			break;
+		}
 		return b;
 	}
 	return decode_block(c, lin, gpa, page, h, limit_left);
@@ -366,4 +385,104 @@ void cpu_code_written(const void *host, u64 len)
 
 	for (; p < end; p += PAGE_SIZE)
 		code_page_written(NULL, p);
+}
+
+/*
+ * Writes by the VMM.  The VMM writes guest memory through its own
+ * mapping, which nothing here sees (protecting the pages would make its
+ * read() into them fail and cost system calls), and on real hardware the
+ * instruction cache is coherent and a VM entry serialising: a KVM_RUN
+ * runs the bytes as they are then.  So at each KVM_RUN from user space
+ * KVM says "the VMM may have written" (vmx_op_code_sync(), vmx_code.c)
+ * and each block, before it runs again, compares its bytes with the copy
+ * made at decode (icache_verify()): once per block and signal, lazily,
+ * where the run reaches it.  A difference counts as a write to its page
+ * (code_page_written(): every cpu's blocks from it go, at once).
+ *
+ * Note, another vCPU sees the write at its own next KVM_RUN from user
+ * space, or as soon as any vCPU has found it: the SDM (8.1.3, cross-
+ * modifying code) wants the executing processor to serialise before it
+ * runs modified code, and a VM entry does; the in-kernel entries (after
+ * CPUID, EPT violations...) are not signalled, so a vCPU that never
+ * exits to user space keeps running what it decoded until then.
+ */
+
+/* @n (>= 1) bytes at @a and @b equal: two overlapping loads up to 16 bytes, then 8 at a time. */
+static __always_inline bool code_same(const u8 *a, const u8 *b, u32 n)
+{
+	u64 x0, y0, x1, y1;
+
+	if (likely(n >= 8)) {
+		for (; n > 16; a += 8, b += 8, n -= 8) {
+			memcpy(&x0, a, 8);
+			memcpy(&y0, b, 8);
+			if (x0 != y0)
+				return false;
+		}
+		memcpy(&x0, a, 8);
+		memcpy(&y0, b, 8);
+		memcpy(&x1, a + n - 8, 8);
+		memcpy(&y1, b + n - 8, 8);
+		return !((x0 ^ y0) | (x1 ^ y1));
+	}
+	if (n >= 4) {
+		u32 p0, q0, p1, q1;
+		memcpy(&p0, a, 4);
+		memcpy(&q0, b, 4);
+		memcpy(&p1, a + n - 4, 4);
+		memcpy(&q1, b + n - 4, 4);
+		return !((p0 ^ q0) | (p1 ^ q1));
+	}
+	return a[0] == b[0] && a[n >> 1] == b[n >> 1] && a[n - 1] == b[n - 1];
+}
+
+/*
+ * Its callers know @b cached and its page's generation current (a link,
+ * resume() or the exit in place checked code_wgen; a lookup the slot).
+ */
+static __always_inline bool verify(struct cpu *c, struct block *b)
+{
+	if (b->vgen == c->vmm_gen)
+		return true;
+	if (unlikely(!code_same(b->host, b->code, b->bytes))) {
+		code_page_written(NULL, (uintptr_t)b->host & ~(uintptr_t)0xfff);
+		return false;
+	}
+	b->vgen = c->vmm_gen;
+	return true;
+}
+
+bool icache_verify(struct cpu *c, struct block *b)
+{
+	return verify(c, b);
+}
+
+bool icache_links_recheck(struct cpu *c, struct block *b)
+{
+	if (!b->cached || !icache_epoch_soft(c, b->link_epoch) ||
+	    b->link_wgen != __atomic_load_n(&code_wgen, __ATOMIC_RELAXED))
+		return false;
+	for (int k = 0; k < 2; k++)
+		if (b->link[k] && !verify(c, b->link[k]))
+			return false;
+	b->link_epoch = c->link_epoch;
+	return true;
+}
+
+/*
+ * The block's links are left to run_loop() (icache_links_recheck(), when
+ * the run leaves it); its branch back to its own start holds at once
+ * (self_epoch: run_block()).
+ */
+bool cpu_cont_revalidate(struct cpu *c)
+{
+	struct block *b = (struct block *)c->cur_block;
+
+	if (__atomic_load_n(&c->req, __ATOMIC_RELAXED) ||
+	    c->cont_wgen != __atomic_load_n(&code_wgen, __ATOMIC_RELAXED) ||
+	    !icache_epoch_soft(c, c->cont_epoch) || !verify(c, b))
+		return false;
+	b->self_epoch = c->link_epoch;
+	c->cont_epoch = c->link_epoch;
+	return true;
 }

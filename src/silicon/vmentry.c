@@ -1100,7 +1100,8 @@ static __always_inline u32 resume_cont_go(struct vmx_cpu *v)
 {
 	struct fiber *f;
 
-	if (unlikely(!cpu_cont_valid(v->cpu)))
+	/* a VMM signal alone since the exit (vmx_op_code_sync()): the block's bytes decide */
+	if (unlikely(!cpu_cont_valid(v->cpu)) && !cpu_cont_revalidate(v->cpu))
 		return vmx_cont_restart(v);
 	f = fiber_to_core_back(&v->fib);
 	return container_of(f, struct vmx_cpu, fib)->enter_result;

@@ -232,6 +232,19 @@ u64 vmx_op_rdtsc(void);
 #define VMX_EPT_MISCONFIG_LOAD_DSIZE(info)	(1u << (((info) >> 9) & 3))
 
 /*
+ * vmx_op_code_sync() - software on this processor may have written guest
+ * memory through its own mapping since the last call (a VMM between two
+ * KVM_RUNs: a loader, a debugger's breakpoint, a test reusing a VM).  Not
+ * an Intel VMX feature: on silicon the instruction cache is coherent and
+ * VM entry is serialising, so the next entry runs the bytes as they are;
+ * this processor decodes guest code into a cache that sees only its own
+ * writes (and vmx_op_code_written()'s), and after this call compares the
+ * decoded code it reaches with memory before running it again.  Cheap:
+ * the comparison is made lazily, once per decoded block.  Writes it need
+ * not be told of: the guest's own, and those vmx_op_code_written() reports.
+ */
+void vmx_op_code_sync(void);
+/*
  * Values vmx_op_enter() returns instead of an exit reason.  Bit 16 of a
  * real exit reason is always 0 (SDM 25.9.1), so none of these is one.
  */

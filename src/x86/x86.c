@@ -4846,6 +4846,8 @@ static __always_inline int __kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 	int r;
 
 	kvm_arch_vcpu_load(vcpu);
+	/* userspace may have written guest code since the last run: the entry sees it */
+	vmx_guest_code_sync();
 	run->flags = 0;
 	plain = vcpu->arch.resume_plain;
 	vcpu->arch.resume_plain = false;

@@ -187,6 +187,19 @@ static inline u32 vmx_vcpu_enter(u64 *regs, bool launched)
 }
 
 /*
+ * vmx_guest_code_sync() - at KVM_RUN from user space, before the entry:
+ * userspace may have written guest memory (code too) through its mapping
+ * of a memslot since the last run; the next entry must run the bytes as
+ * they are then (vmx_api.h vmx_op_code_sync(), not an Intel VMX feature:
+ * silicon's instruction cache is coherent).  KVM's own writes and its
+ * in-kernel exits need no call.
+ */
+static inline void vmx_guest_code_sync(void)
+{
+	vmx_op_code_sync();
+}
+
+/*
  * Registers the VMCS does not switch, on this processor in root operation
  * (KVM's native_read_cr2(), get_debugreg(), xsetbv(), rdmsrl()... around
  * VMLAUNCH; see vmx_api.h).
