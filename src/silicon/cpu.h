@@ -967,6 +967,67 @@ static __always_inline void cpu_code_sync(struct cpu *c)
 	c->link_epoch = c->vmm_epoch = old + 1;
 	c->vmm_gen++;
 }
+/* @n (>= 1) bytes at @a and @b equal: two overlapping loads up to 16 bytes, then 8 at a time. */
+static __always_inline bool icache_code_same(const u8 *a, const u8 *b, u32 n)
+{
+	u64 x0, y0, x1, y1;
+
+	if (likely(n >= 8)) {
+		for (; n > 16; a += 8, b += 8, n -= 8) {
+			memcpy(&x0, a, 8);
+			memcpy(&y0, b, 8);
+			if (x0 != y0)
+				return false;
+		}
+		memcpy(&x0, a, 8);
+		memcpy(&y0, b, 8);
+		memcpy(&x1, a + n - 8, 8);
+		memcpy(&y1, b + n - 8, 8);
+		return !((x0 ^ y0) | (x1 ^ y1));
+	}
+	if (n >= 4) {
+		u32 p0, q0, p1, q1;
+		memcpy(&p0, a, 4);
+		memcpy(&q0, b, 4);
+		memcpy(&p1, a + n - 4, 4);
+		memcpy(&q1, b + n - 4, 4);
+		return !((p0 ^ q0) | (p1 ^ q1));
+	}
+	return a[0] == b[0] && a[n >> 1] == b[n >> 1] && a[n - 1] == b[n - 1];
+}
+
+/*
+ * cpu_code_sync() taken by a VMRESUME that goes on with the exit taken in
+ * place (vmentry.c vmx_resume_cont_sync()): the parked block's bytes are
+ * compared now, at the entry, so that it goes on at once (as
+ * cpu_cont_revalidate() would let it, without its call and checks) and
+ * branches back to its own start without a lookup (self_epoch).  A
+ * difference, a block of other than 8-16 bytes (compared there, out of
+ * line), or a run that could not go on anyway, is left to
+ * resume_cont_go()'s cpu_cont_valid() and cpu_cont_revalidate().
+ */
+static __always_inline void cpu_code_sync_cont(struct cpu *c)
+{
+	struct block *b = (struct block *)c->cur_block;
+	u32 n = b->bytes;
+	bool same = false;
+
+	if (likely(n - 8u <= 8u) && likely(cpu_cont_valid(c))) {
+		u64 x0, y0, x1, y1;	/* icache_code_same() for 8-16 bytes */
+
+		memcpy(&x0, b->host, 8);
+		memcpy(&y0, b->code, 8);
+		memcpy(&x1, b->host + n - 8, 8);
+		memcpy(&y1, b->code + n - 8, 8);
+		same = !((x0 ^ y0) | (x1 ^ y1));
+	}
+	cpu_code_sync(c);
+	if (likely(same)) {
+		b->vgen = c->vmm_gen;
+		b->self_epoch = c->link_epoch;
+		c->cont_epoch = c->link_epoch;
+	}
+}
 bool icache_verify(struct cpu *c, struct block *b);
 bool icache_links_recheck(struct cpu *c, struct block *b);
 bool cpu_cont_revalidate(struct cpu *c);

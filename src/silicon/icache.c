@@ -407,35 +407,6 @@ void cpu_code_written(const void *host, u64 len)
  * exits to user space keeps running what it decoded until then.
  */
 
-/* @n (>= 1) bytes at @a and @b equal: two overlapping loads up to 16 bytes, then 8 at a time. */
-static __always_inline bool code_same(const u8 *a, const u8 *b, u32 n)
-{
-	u64 x0, y0, x1, y1;
-
-	if (likely(n >= 8)) {
-		for (; n > 16; a += 8, b += 8, n -= 8) {
-			memcpy(&x0, a, 8);
-			memcpy(&y0, b, 8);
-			if (x0 != y0)
-				return false;
-		}
-		memcpy(&x0, a, 8);
-		memcpy(&y0, b, 8);
-		memcpy(&x1, a + n - 8, 8);
-		memcpy(&y1, b + n - 8, 8);
-		return !((x0 ^ y0) | (x1 ^ y1));
-	}
-	if (n >= 4) {
-		u32 p0, q0, p1, q1;
-		memcpy(&p0, a, 4);
-		memcpy(&q0, b, 4);
-		memcpy(&p1, a + n - 4, 4);
-		memcpy(&q1, b + n - 4, 4);
-		return !((p0 ^ q0) | (p1 ^ q1));
-	}
-	return a[0] == b[0] && a[n >> 1] == b[n >> 1] && a[n - 1] == b[n - 1];
-}
-
 /*
  * Its callers know @b cached and its page's generation current (a link,
  * resume() or the exit in place checked code_wgen; a lookup the slot).
@@ -444,7 +415,7 @@ static __always_inline bool verify(struct cpu *c, struct block *b)
 {
 	if (b->vgen == c->vmm_gen)
 		return true;
-	if (unlikely(!code_same(b->host, b->code, b->bytes))) {
+	if (unlikely(!icache_code_same(b->host, b->code, b->bytes))) {
 		code_page_written(NULL, (uintptr_t)b->host & ~(uintptr_t)0xfff);
 		return false;
 	}

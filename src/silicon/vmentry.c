@@ -1107,9 +1107,29 @@ static __always_inline u32 resume_cont_go(struct vmx_cpu *v)
 	return container_of(f, struct vmx_cpu, fib)->enter_result;
 }
 
+/*
+ * The signal of vmx_op_code_sync() (the VMM may have written guest
+ * memory), at a VM entry: every block compares its bytes before it runs
+ * again (cpu.h cpu_code_sync()).
+ */
+static __always_inline void code_sync_take(struct vmx_cpu *v)
+{
+	if (unlikely(v->port.code_sync)) {
+		v->port.code_sync = 0;
+		if (v->cpu)
+			cpu_code_sync(v->cpu);
+	}
+}
+
+void vmx_code_sync_take(struct vmx_cpu *v)
+{
+	code_sync_take(v);
+}
+
 /* Suspended, on this thread, but not the common case below: resume_fast() decides. */
 u32 vmx_resume_cont_other(struct vmx_cpu *v, u64 *regs)
 {
+	code_sync_take(v);
 	if (!resume_fast(v, regs, true))
 		return vmx_op_enter_slow(v, regs, true);
 	v->suspended = false;
@@ -1145,4 +1165,16 @@ u32 vmx_resume_cont(struct vmx_cpu *v, u64 *regs)
 	v->suspended = false;
 	v->resume_ready = 0;
 	return resume_cont_go(v);
+}
+
+/*
+ * vmx_resume_cont() after a KVM_RUN from user space: the signal of
+ * vmx_op_code_sync() taken with the parked block's bytes compared at
+ * once (cpu.h cpu_code_sync_cont()).
+ */
+u32 vmx_resume_cont_sync(struct vmx_cpu *v, u64 *regs)
+{
+	v->port.code_sync = 0;
+	cpu_code_sync_cont(v->cpu);
+	return vmx_resume_cont(v, regs);
 }

@@ -77,6 +77,12 @@ enum vmx_status vmx_op_invvpid(u64 type, u16 vpid, u64 gla);
 struct vmx_vmcs_port {
 	void *vmcs;
 	u32 dirty;
+	/*
+	 * vmx_op_code_sync() since the last VM entry (adjacent to @dirty:
+	 * vmx_op_enter() tests both with one load); taken by the entry
+	 * (vmx_cpu.h vmx_code_sync_take()).
+	 */
+	u32 code_sync;
 };
 
 extern __thread struct vmx_vmcs_port *vmx_this_port __attribute__((tls_model("initial-exec")));
@@ -242,8 +248,15 @@ u64 vmx_op_rdtsc(void);
  * decoded code it reaches with memory before running it again.  Cheap:
  * the comparison is made lazily, once per decoded block.  Writes it need
  * not be told of: the guest's own, and those vmx_op_code_written() reports.
+ * A store to the bound processor's port: the next VM entry takes it.
  */
-void vmx_op_code_sync(void);
+static __always_inline void vmx_op_code_sync(void)
+{
+	struct vmx_vmcs_port *p = vmx_this_port;
+
+	if (p)
+		p->code_sync = 1;
+}
 /*
  * Values vmx_op_enter() returns instead of an exit reason.  Bit 16 of a
  * real exit reason is always 0 (SDM 25.9.1), so none of these is one.

@@ -531,6 +531,9 @@ bool vmx_resume_fast(struct vmx_cpu *v, u64 *regs, bool cont);
  */
 u32 vmx_resume_cont(struct vmx_cpu *v, u64 *regs);
 u32 vmx_resume_cont_other(struct vmx_cpu *v, u64 *regs);
+/* the same two after vmx_op_code_sync() (vmx_api.h); its signal taken by any other entry */
+u32 vmx_resume_cont_sync(struct vmx_cpu *v, u64 *regs);
+void vmx_code_sync_take(struct vmx_cpu *v);
 u32 vmx_cont_restart(struct vmx_cpu *v);
 u32 vmx_op_enter_slow(struct vmx_cpu *v, u64 *regs, bool launched);
 

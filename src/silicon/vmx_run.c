@@ -390,6 +390,7 @@ u32 vmx_cont_restart(struct vmx_cpu *v)
 /* vmx_op_enter() when the handler's frames, if any, are not taken up again. */
 u32 vmx_op_enter_slow(struct vmx_cpu *v, u64 *regs, bool launched)
 {
+	vmx_code_sync_take(v);
 	/* A full entry saves the root view before it enters non-root operation. */
 	vmx_root_view(v);
 	if (v->suspended) {
@@ -426,8 +427,16 @@ u32 vmx_op_enter(u64 *regs, bool launched)
 		return VMX_ENTER_FAULT;
 	memcpy(&word, &v->suspended, 2);
 	if (likely(launched && v->cont_thread == vmx_thread_id())) {
-		if (likely(word == VMX_CONT_WORD && !v->port.dirty))
+		u64 pend;	/* port.dirty and port.code_sync, adjacent */
+
+		BUILD_BUG_ON(offsetof(struct vmx_vmcs_port, code_sync) !=
+			     offsetof(struct vmx_vmcs_port, dirty) + 4);
+		memcpy(&pend, &v->port.dirty, 8);
+		if (likely(word == VMX_CONT_WORD && !pend))
 			return vmx_resume_cont(v, regs);
+		/* the same after a KVM_RUN from user space (vmx_op_code_sync()) */
+		if (word == VMX_CONT_WORD && !v->port.dirty)
+			return vmx_resume_cont_sync(v, regs);
 		if (v->suspended)
 			return vmx_resume_cont_other(v, regs);
 	}

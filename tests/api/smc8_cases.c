@@ -95,30 +95,55 @@ KVM_CASE(smc_rewrite_then_set_rip)
 }
 
 /*
- * out 0x10; out 0x11 in a loop: at the exit of the first OUT the VMM
- * rewrites the second's port, and KVM_RUN goes on (no KVM_SET_REGS): the
- * rest of the block after the exiting instruction runs the new bytes.
- * Then the first OUT's port (before the exiting instruction: the block's
- * next pass).
+ * out 0x10; out 0x11 in a loop (@loop, the second OUT's port at @port2):
+ * at the exit of the first OUT the VMM rewrites the second's port, and
+ * KVM_RUN goes on (no KVM_SET_REGS): the rest of the block after the
+ * exiting instruction runs the new bytes.  Then the first OUT's port
+ * (before the exiting instruction: the block's next pass).
  */
-KVM_CASE(smc_rewrite_next_insn)
+static void smc_next_insn(struct tctx *t, const unsigned char *loop, size_t len, size_t port2)
 {
-	static const unsigned char loop[] = { 0xe6, 0x10, 0xe6, 0x11, 0xeb, 0xfa };
 	struct tguest g;
 
-	if (smc_start(t, &g, loop, sizeof(loop), CODE) < 0)
+	if (smc_start(t, &g, loop, len, CODE) < 0)
 		return;
 	for (int k = 0; k < 3; k++) {
 		CHECK_EQ(smc_io(t, &g, 0x10), 0);
 		CHECK_EQ(smc_io(t, &g, 0x11), 0);
 	}
 	CHECK_EQ(smc_io(t, &g, 0x10), 0);
-	g.mem[CODE + 3] = 0x13;
+	g.mem[CODE + port2] = 0x13;
 	CHECK_EQ(smc_io(t, &g, 0x13), 0);
 	g.mem[CODE + 1] = 0x12;
 	CHECK_EQ(smc_io(t, &g, 0x12), 0);
 	CHECK_EQ(smc_io(t, &g, 0x13), 0);
 	tg_destroy(&g);
+}
+
+KVM_CASE(smc_rewrite_next_insn)
+{
+	static const unsigned char loop[] = { 0xe6, 0x10, 0xe6, 0x11, 0xeb, 0xfa };
+
+	smc_next_insn(t, loop, sizeof(loop), 3);
+}
+
+/*
+ * The same in a block of 8-16 bytes, whose bytes the VMRESUME after a
+ * KVM_RUN compares at once (silicon cpu.h cpu_code_sync_cont()); 6 bytes
+ * above and 20 here are compared where the run goes on (icache_verify()).
+ */
+KVM_CASE(smc_rewrite_next_insn_block_sizes)
+{
+	/* out 0x10; 4 nops; out 0x11; 2 nops; jmp back: 12 bytes */
+	static const unsigned char loop12[] = { 0xe6, 0x10, 0x90, 0x90, 0x90, 0x90,
+						0xe6, 0x11, 0x90, 0x90, 0xeb, 0xf4 };
+	/* out 0x10; 12 nops; out 0x11; 2 nops; jmp back: 20 bytes */
+	static const unsigned char loop20[] = { 0xe6, 0x10, 0x90, 0x90, 0x90, 0x90, 0x90,
+						0x90, 0x90, 0x90, 0x90, 0x90, 0x90, 0x90,
+						0xe6, 0x11, 0x90, 0x90, 0xeb, 0xec };
+
+	smc_next_insn(t, loop12, sizeof(loop12), 7);
+	smc_next_insn(t, loop20, sizeof(loop20), 15);
 }
 
 /*
