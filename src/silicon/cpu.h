@@ -233,20 +233,6 @@ struct cpu {
 	u64 link_epoch;		/* bumped when linear->physical or mode changes */
 	u64 icache_gen;		/* bumped when the arena is recycled */
 	/*
-	 * The VMM may have written guest memory through its own mapping
-	 * (cpu_code_sync(), at each KVM_RUN from user space): vmm_gen counts
-	 * those signals, and a block whose vgen differs compares its bytes
-	 * with its copy before it runs.  Each signal bumps link_epoch too
-	 * (to vmm_epoch), so that every link, jump-cache entry, resume() and
-	 * exit taken in place fails its usual test; one made at an epoch in
-	 * [vmm_base, vmm_epoch] lost nothing else (no TLB, mode or CS change
-	 * since: only signals bumped the epoch) while link_epoch is still
-	 * vmm_epoch, and is revalidated out of line by comparing the bytes of
-	 * the blocks it reaches (icache.c icache_verify()).
-	 */
-	u32 vmm_gen;
-	u64 vmm_epoch, vmm_base;
-	/*
 	 * RIP -> block for transitions the two links miss (returns, indirect
 	 * jumps), under the same conditions as a link (QEMU's tb_jmp_cache).
 	 */
@@ -356,6 +342,21 @@ struct cpu {
 
 	struct cpu *next_cpu;	/* registry of all cpus (code-page shootdown) */
 	struct block *tmp_block;	/* an uncached one-instruction block */
+
+	/*
+	 * The VMM may have written guest memory through its own mapping
+	 * (cpu_code_sync(), at each KVM_RUN from user space): vmm_gen counts
+	 * those signals, and a block whose vgen differs compares its bytes
+	 * with its copy before it runs.  Each signal bumps link_epoch too
+	 * (to vmm_epoch), so that every link, jump-cache entry, resume() and
+	 * exit taken in place fails its usual test; one made at an epoch in
+	 * [vmm_base, vmm_epoch] lost nothing else (no TLB, mode or CS change
+	 * since: only signals bumped the epoch) while link_epoch is still
+	 * vmm_epoch, and is revalidated out of line by comparing the bytes of
+	 * the blocks it reaches (icache.c icache_verify()).
+	 */
+	u32 vmm_gen;
+	u64 vmm_epoch, vmm_base;
 
 	/* The instruction-emulation assist (emulate.c): its accesses, when set */
 	struct emul *emul;
@@ -811,20 +812,6 @@ struct block {
 	u16 bytes;		/* length of the code it covers */
 	bool cached;
 	/*
-	 * A cached block's code as decoded (@code, @bytes long, in the arena
-	 * after insn[]) and where it was read (@host); @vgen: the cpu's
-	 * vmm_gen when the two were last found equal (struct cpu).
-	 */
-	u32 vgen;
-	const u8 *host;
-	const u8 *code;
-	/*
-	 * link_epoch at which the block was last verified to branch back to
-	 * itself safely (cpu_cont_revalidate()): run_block()'s block end
-	 * looks at it only when its links do not hold.
-	 */
-	u64 self_epoch;
-	/*
 	 * The block ends in a compare-and-branch pair run by one handler in
 	 * insn[n - 2] (fuse_jcc()); pair_first is that slot's own handler,
 	 * for a run that stops between the two.
@@ -859,6 +846,20 @@ struct block {
 	struct block *link[2];
 	u64 link_epoch;
 	u32 link_wgen;		/* code_wgen when the links were made */
+	/*
+	 * A cached block's code as decoded (@code, @bytes long, in the arena
+	 * after insn[]) and where it was read (@host); @vgen: the cpu's
+	 * vmm_gen when the two were last found equal (struct cpu).
+	 */
+	u32 vgen;
+	const u8 *host;
+	const u8 *code;
+	/*
+	 * link_epoch at which the block was last verified to branch back to
+	 * itself safely (cpu_cont_revalidate()): run_block()'s block end
+	 * looks at it only when its links do not hold.
+	 */
+	u64 self_epoch;
 	struct insn insn[];
 };
 

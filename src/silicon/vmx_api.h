@@ -78,9 +78,8 @@ struct vmx_vmcs_port {
 	void *vmcs;
 	u32 dirty;
 	/*
-	 * vmx_op_code_sync() since the last VM entry (adjacent to @dirty:
-	 * vmx_op_enter() tests both with one load); taken by the entry
-	 * (vmx_cpu.h vmx_code_sync_take()).
+	 * vmx_op_code_sync() since the last VM entry; taken by the entry
+	 * (vmx_run.c vmx_op_enter(), vmx_cpu.h vmx_code_sync_take()).
 	 */
 	u32 code_sync;
 };

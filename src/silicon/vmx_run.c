@@ -427,16 +427,17 @@ u32 vmx_op_enter(u64 *regs, bool launched)
 		return VMX_ENTER_FAULT;
 	memcpy(&word, &v->suspended, 2);
 	if (likely(launched && v->cont_thread == vmx_thread_id())) {
-		u64 pend;	/* port.dirty and port.code_sync, adjacent */
-
-		BUILD_BUG_ON(offsetof(struct vmx_vmcs_port, code_sync) !=
-			     offsetof(struct vmx_vmcs_port, dirty) + 4);
-		memcpy(&pend, &v->port.dirty, 8);
-		if (likely(word == VMX_CONT_WORD && !pend))
-			return vmx_resume_cont(v, regs);
-		/* the same after a KVM_RUN from user space (vmx_op_code_sync()) */
-		if (word == VMX_CONT_WORD && !v->port.dirty)
+		/*
+		 * Note, port.dirty and port.code_sync are loaded apart: a VMWRITE
+		 * (GUEST_RIP, just before) stores port.dirty's 4 bytes, which a
+		 * load of both could not take from the store buffer.
+		 */
+		if (likely(word == VMX_CONT_WORD && !v->port.dirty)) {
+			if (likely(!v->port.code_sync))
+				return vmx_resume_cont(v, regs);
+			/* after a KVM_RUN from user space (vmx_op_code_sync()) */
 			return vmx_resume_cont_sync(v, regs);
+		}
 		if (v->suspended)
 			return vmx_resume_cont_other(v, regs);
 	}
