@@ -840,15 +840,14 @@ static __attribute__((noinline)) struct block *run_block(struct cpu *c, struct b
 			if (__atomic_load_n(&c->req, __ATOMIC_RELAXED))
 				return b;
 		}
-		if (unlikely(!links_hold_chained(c, b))) {
-			/* only a VMM signal since: its own start still, if its bytes were compared */
-			if (rip != b->rip || b->self_epoch != c->link_epoch)
-				return b;
-			if (unlikely(icount >= stop))
-				return b;
-			base = rip;
-			continue;
-		}
+		/*
+		 * Links that no longer hold after a VMM signal alone still let
+		 * the block go on at its own start if its bytes were compared
+		 * since (self_epoch): the branch below.
+		 */
+		if (unlikely(!links_hold_chained(c, b)) &&
+		    (rip != b->rip || b->self_epoch != c->link_epoch))
+			return b;
 		if (likely(rip == b->rip)) {
 			if (unlikely(icount >= stop))
 				return b;
