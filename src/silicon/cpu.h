@@ -968,8 +968,12 @@ static __always_inline void cpu_code_sync(struct cpu *c)
 	c->link_epoch = c->vmm_epoch = old + 1;
 	c->vmm_gen++;
 }
-/* @n (>= 1) bytes at @a and @b equal: two overlapping loads up to 16 bytes, then 8 at a time. */
-static __always_inline bool icache_code_same(const u8 *a, const u8 *b, u32 n)
+/*
+ * @n (>= 1) bytes at @a and @b equal: two overlapping loads up to 16 bytes,
+ * then 8 at a time; no call (the icache's VMM-write check, emulate.c's
+ * decoded-instruction cache).
+ */
+static __always_inline bool cpu_bytes_equal(const u8 *a, const u8 *b, u32 n)
 {
 	u64 x0, y0, x1, y1;
 
@@ -1014,7 +1018,7 @@ static __always_inline void cpu_code_sync_cont(struct cpu *c)
 	bool same = false;
 
 	if (likely(n - 8u <= 8u) && likely(cpu_cont_valid(c))) {
-		u64 x0, y0, x1, y1;	/* icache_code_same() for 8-16 bytes */
+		u64 x0, y0, x1, y1;	/* cpu_bytes_equal() for 8-16 bytes */
 
 		memcpy(&x0, b->host, 8);
 		memcpy(&y0, b->code, 8);

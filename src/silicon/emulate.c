@@ -617,38 +617,6 @@ BUILD_BUG_ON(offsetof(struct vmx_emul_insn, opcode) != offsetof(struct vmx_emul_
 #define EMUL_STRING_OFF	6
 
 
-/* @a and @b (@n bytes, 1 to 15) are equal: two overlapping loads of each, no call. */
-static __always_inline bool emul_bytes_equal(const u8 *a, const u8 *b, unsigned int n)
-{
-	u64 a0, a1, b0, b1;
-	u32 c0, c1, d0, d1;
-
-	if (n >= 8) {
-		memcpy(&a0, a, 8);
-		memcpy(&b0, b, 8);
-		memcpy(&a1, a + n - 8, 8);
-		memcpy(&b1, b + n - 8, 8);
-		return !((a0 ^ b0) | (a1 ^ b1));
-	}
-	if (n >= 4) {
-		memcpy(&c0, a, 4);
-		memcpy(&d0, b, 4);
-		memcpy(&c1, a + n - 4, 4);
-		memcpy(&d1, b + n - 4, 4);
-		return !((c0 ^ d0) | (c1 ^ d1));
-	}
-	if (n >= 2) {
-		u16 e0, e1, f0, f1;
-
-		memcpy(&e0, a, 2);
-		memcpy(&f0, b, 2);
-		memcpy(&e1, a + n - 2, 2);
-		memcpy(&f1, b + n - 2, 2);
-		return !((e0 ^ f0) | (e1 ^ f1));
-	}
-	return a[0] == b[0];
-}
-
 static __always_inline struct emul_dcache_entry *emul_dcache_slot(const struct cpu *c, u64 lin)
 {
 	return &emul_thread_of(c)->dcache[(lin ^ (lin >> 7)) & (EMUL_DCACHE_SIZE - 1)];
@@ -660,7 +628,7 @@ static __always_inline const struct emul_dcache_entry *emul_dcache_hit(const str
 {
 	const struct emul_dcache_entry *d = emul_dcache_slot(c, lin);
 
-	if (d->len && d->len <= avail && d->mode == c->mode && emul_bytes_equal(d->bytes, bytes, d->len))
+	if (d->len && d->len <= avail && d->mode == c->mode && cpu_bytes_equal(d->bytes, bytes, d->len))
 		return d;
 	return NULL;
 }

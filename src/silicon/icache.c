@@ -415,7 +415,7 @@ static __always_inline bool verify(struct cpu *c, struct block *b)
 {
 	if (b->vgen == c->vmm_gen)
 		return true;
-	if (unlikely(!icache_code_same(b->host, b->code, b->bytes))) {
+	if (unlikely(!cpu_bytes_equal(b->host, b->code, b->bytes))) {
 		code_page_written(NULL, (uintptr_t)b->host & ~(uintptr_t)0xfff);
 		return false;
 	}

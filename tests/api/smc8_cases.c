@@ -95,29 +95,37 @@ KVM_CASE(smc_rewrite_then_set_rip)
 }
 
 /*
- * out 0x10; out 0x11 in a loop (@loop, the second OUT's port at @port2):
- * at the exit of the first OUT the VMM rewrites the second's port, and
- * KVM_RUN goes on (no KVM_SET_REGS): the rest of the block after the
- * exiting instruction runs the new bytes.  Then the first OUT's port
- * (before the exiting instruction: the block's next pass).
+ * out 0x10; out 0x11 in a loop (@loop at guest address @at, the second
+ * OUT's port at offset @port2): at the exit of the first OUT the VMM
+ * rewrites the second's port, and KVM_RUN goes on (no KVM_SET_REGS): the
+ * rest of the block after the exiting instruction runs the new bytes.
+ * Then the first OUT's port, to @first (before the exiting instruction:
+ * the block's next pass).
  */
-static void smc_next_insn(struct tctx *t, const unsigned char *loop, size_t len, size_t port2)
+static void smc_next_insn_at(struct tctx *t, const unsigned char *loop, size_t len, uint64_t at,
+			     size_t port2, unsigned char first)
 {
 	struct tguest g;
 
-	if (smc_start(t, &g, loop, len, CODE) < 0)
+	if (smc_start(t, &g, loop, len, at) < 0)
 		return;
 	for (int k = 0; k < 3; k++) {
 		CHECK_EQ(smc_io(t, &g, 0x10), 0);
 		CHECK_EQ(smc_io(t, &g, 0x11), 0);
 	}
 	CHECK_EQ(smc_io(t, &g, 0x10), 0);
-	g.mem[CODE + port2] = 0x13;
+	g.mem[at + port2] = 0x13;
 	CHECK_EQ(smc_io(t, &g, 0x13), 0);
-	g.mem[CODE + 1] = 0x12;
-	CHECK_EQ(smc_io(t, &g, 0x12), 0);
+	g.mem[at + 1] = first;
+	CHECK_EQ(smc_io(t, &g, first), 0);
 	CHECK_EQ(smc_io(t, &g, 0x13), 0);
 	tg_destroy(&g);
+}
+
+/* ... at CODE, the first OUT's port then rewritten to 0x12 */
+static void smc_next_insn(struct tctx *t, const unsigned char *loop, size_t len, size_t port2)
+{
+	smc_next_insn_at(t, loop, len, CODE, port2, 0x12);
 }
 
 KVM_CASE(smc_rewrite_next_insn)
@@ -187,20 +195,9 @@ KVM_CASE(smc_rewrite_next_page)
 		0xe6, 0x10, 0x90, 0x90, 0x90, 0x90, 0x90,	/* 0x1ff9: out 0x10, al; nop x5 */
 		0xe6, 0x11, 0xeb, 0xf5,				/* 0x2000: out 0x11, al; jmp 0x1ff9 */
 	};
-	struct tguest g;
 
-	if (smc_start(t, &g, code, sizeof(code), 0x1ff9) < 0)
-		return;
-	for (int k = 0; k < 3; k++) {
-		CHECK_EQ(smc_io(t, &g, 0x10), 0);
-		CHECK_EQ(smc_io(t, &g, 0x11), 0);
-	}
-	CHECK_EQ(smc_io(t, &g, 0x10), 0);
-	g.mem[0x2001] = 0x13;
-	CHECK_EQ(smc_io(t, &g, 0x13), 0);
-	CHECK_EQ(smc_io(t, &g, 0x10), 0);
-	CHECK_EQ(smc_io(t, &g, 0x13), 0);
-	tg_destroy(&g);
+	/* the first OUT's port "rewritten" to itself: the same bytes */
+	smc_next_insn_at(t, code, sizeof(code), 0x1ff9, 8, 0x10);
 }
 
 /*
@@ -213,20 +210,9 @@ KVM_CASE(smc_rewrite_straddle)
 		0xe6, 0x10, 0x90, 0x90, 0x90, 0x90, 0xe6,	/* 0x1ff9: out 0x10, al; nop x4; (e6 */
 		0x11, 0xeb, 0xf6,				/* 0x2000: 11); jmp 0x1ff9 */
 	};
-	struct tguest g;
 
-	if (smc_start(t, &g, code, sizeof(code), 0x1ff9) < 0)
-		return;
-	for (int k = 0; k < 3; k++) {
-		CHECK_EQ(smc_io(t, &g, 0x10), 0);
-		CHECK_EQ(smc_io(t, &g, 0x11), 0);
-	}
-	CHECK_EQ(smc_io(t, &g, 0x10), 0);
-	g.mem[0x2000] = 0x13;
-	CHECK_EQ(smc_io(t, &g, 0x13), 0);
-	CHECK_EQ(smc_io(t, &g, 0x10), 0);
-	CHECK_EQ(smc_io(t, &g, 0x13), 0);
-	tg_destroy(&g);
+	/* the first OUT's port "rewritten" to itself: the same bytes */
+	smc_next_insn_at(t, code, sizeof(code), 0x1ff9, 7, 0x10);
 }
 
 /* The same after an MMIO write's exit: mov [SMC_MMIO], al; out 0x11, al; jmp CODE. */
