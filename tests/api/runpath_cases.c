@@ -336,8 +336,8 @@ KVM_CASE(runpath_guest_debug_after_out)
  * next KVM_RUN (the skip the exit decides, cui_next_rip), the first CPUID
  * of a run (the CPUID fastpath) and a CPUID retired in place after it.
  * A page at GPA 0xfffff000 (slot 1) holds @code, ending at 4 GiB; GPA 0
- * the OUT to port 0x11 the wrap lands on.  A VM for each (no code is
- * rewritten after it ran).  Fails if a fast path advanced RIP to 1 << 32
+ * the OUT to port 0x11 the wrap lands on.  A VM for each, so that each
+ * starts from nothing decoded.  Fails if a fast path advanced RIP to 1 << 32
  * (the VM entry then fails) or anywhere but 0.
  */
 static void rip_wrap_case(struct tctx *t, const unsigned char *code, size_t len, bool out_first)
