@@ -245,11 +245,6 @@ static __always_inline void kvm_sched_out_thread(void)
 		kvm_arch_sched_out();
 }
 
-/*
- * KVM_RUN as kvm_vcpu_ioctl() does it (the checks of every vCPU ioctl,
- * vcpu->mutex, -EINVAL for an argument), inline here so that the fd layer
- * (api/kvm_fd.c) reaches kvm_arch_vcpu_ioctl_run() with no call between.
- */
 /* KVM_RUN's part under vcpu->mutex (held; released here). */
 static __always_inline long __kvm_vcpu_ioctl_run_locked(struct kvm_vcpu *vcpu, unsigned long arg)
 {
@@ -269,6 +264,11 @@ static __always_inline long __kvm_vcpu_ioctl_run_locked(struct kvm_vcpu *vcpu, u
 /* KVM_RUN when vcpu->mutex was held by another thread: waits for it (kvm_main.c). */
 long kvm_vcpu_ioctl_run_contended(struct kvm_vcpu *vcpu, unsigned long arg);
 
+/*
+ * KVM_RUN as kvm_vcpu_ioctl() does it (the checks of every vCPU ioctl,
+ * vcpu->mutex, -EINVAL for an argument), inline here so that the fd layer
+ * (api/kvm_fd.c) reaches kvm_arch_vcpu_ioctl_run() with no call between.
+ */
 static __always_inline long kvm_vcpu_ioctl_run(struct kvm_vcpu *vcpu, unsigned long arg)
 {
 	if (READ_ONCE(vcpu->kvm->mm) != kvm_mm_current())	/* another process's, or bugged */
