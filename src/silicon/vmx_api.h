@@ -79,7 +79,7 @@ struct vmx_vmcs_port {
 	u32 dirty;
 	/*
 	 * vmx_op_code_sync() since the last VM entry; taken by the entry
-	 * (vmx_run.c vmx_op_enter(), vmx_cpu.h vmx_code_sync_take()).
+	 * (vmx_run.c vmx_op_enter(), vmentry.c vmx_code_sync_take()).
 	 */
 	u32 code_sync;
 };
