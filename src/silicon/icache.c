@@ -393,8 +393,9 @@ void cpu_code_written(const void *host, u64 len)
  * read() into them fail and cost system calls), and on real hardware the
  * instruction cache is coherent and a VM entry serialising: a KVM_RUN
  * runs the bytes as they are then.  So at each KVM_RUN from user space
- * KVM says "the VMM may have written" (vmx_op_code_sync(), vmx_api.h; taken at the next VM entry)
- * and each block, before it runs again, compares its bytes with the copy
+ * KVM says "the VMM may have written" (vmx_op_code_sync(), vmx_api.h;
+ * taken at the next VM entry) and each block, before it runs again,
+ * compares its bytes with the copy
  * made at decode (icache_verify()): once per block and signal, lazily,
  * where the run reaches it.  A difference counts as a write to its page
  * (code_page_written(): every cpu's blocks from it go, at once).
