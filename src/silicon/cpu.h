@@ -1017,15 +1017,9 @@ static __always_inline void cpu_code_sync_cont(struct cpu *c)
 	u32 n = b->bytes;
 	bool same = false;
 
-	if (likely(n - 8u <= 8u) && likely(cpu_cont_valid(c))) {
-		u64 x0, y0, x1, y1;	/* cpu_bytes_equal() for 8-16 bytes */
-
-		memcpy(&x0, b->host, 8);
-		memcpy(&y0, b->code, 8);
-		memcpy(&x1, b->host + n - 8, 8);
-		memcpy(&y1, b->code + n - 8, 8);
-		same = !((x0 ^ y0) | (x1 ^ y1));
-	}
+	/* 8-16 bytes: cpu_bytes_equal()'s two overlapping loads, no loop */
+	if (likely(n - 8u <= 8u) && likely(cpu_cont_valid(c)))
+		same = cpu_bytes_equal(b->host, b->code, n);
 	cpu_code_sync(c);
 	if (likely(same)) {
 		b->vgen = c->vmm_gen;
