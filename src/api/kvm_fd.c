@@ -46,7 +46,14 @@
 struct kvm_file {
 	enum kvm_file_kind kind;
 	void *priv;
-	int refs;		/* atomic: table entries + ioctls in flight */
+	int refs;		/* atomic: table entries + ioctls in flight but KVM_RUN's */
+	/*
+	 * A vCPU file's vcpu->mutex (kvm_file_mutex()), and the release the
+	 * last reference left to the KVM_RUN that holds it (see
+	 * kvm_fd_ioctl_run()).
+	 */
+	struct kvm_mutex mutex;
+	int release_pending;
 	dev_t dev;
 	ino_t ino;
 	struct kvm_file *next;	/* all_files list, under files_lock */
@@ -176,7 +183,14 @@ static struct kvm_file *kvm_file_alloc(void)
 	pthread_mutex_unlock(&files_lock);
 	if (!f)
 		return calloc(1, sizeof(*f));
-	/* Every field but the count (zero, and only fd_install() raises it). */
+	/*
+	 * Every field but the count (zero, and only fd_install() raises it).
+	 * The mutex was left held by the release (kvm_file_release()); a
+	 * KVM_RUN that still holds a pointer to this file may take it from
+	 * now on, and lets it go when the table does not hold the file.
+	 */
+	__atomic_store_n(&f->release_pending, 0, __ATOMIC_RELAXED);
+	__atomic_store_n(&f->mutex.state, 0, __ATOMIC_RELEASE);
 	f->kind = KVM_FILE_DEV;
 	f->priv = NULL;
 	f->dev = 0;
@@ -197,7 +211,7 @@ static void kvm_file_free(struct kvm_file *f)
 	pthread_mutex_unlock(&files_lock);
 }
 
-static void kvm_file_release(struct kvm_file *f)
+static void __kvm_file_release(struct kvm_file *f)
 {
 	struct kvm_file **pp;
 
@@ -227,6 +241,50 @@ static void kvm_file_release(struct kvm_file *f)
 		break;
 	}
 	kvm_file_free(f);
+}
+
+/*
+ * The release of the file's mutex holder: whoever takes release_pending
+ * back releases the file, and keeps the mutex (a KVM_RUN that still finds
+ * the file fails to take it: kvm_fd_ioctl_run()); else the mutex goes.
+ */
+static void kvm_file_release_claim(struct kvm_file *f)
+{
+	if (__atomic_exchange_n(&f->release_pending, 0, __ATOMIC_ACQ_REL))
+		__kvm_file_release(f);
+	else
+		kvm_mutex_unlock(&f->mutex);
+}
+
+/*
+ * The last reference went.  A vCPU's file may still be in a KVM_RUN, which
+ * holds no reference but the vCPU's mutex: the release is left to that run
+ * (release_pending, which it looks at after its unlock) unless the mutex
+ * is free now.  The store and the lock, and the run's unlock and load, are
+ * each a full barrier: either the lock here fails and the run sees the
+ * flag, or the run let the mutex go first and the lock here succeeds.
+ */
+static void kvm_file_release(struct kvm_file *f)
+{
+	if (f->kind != KVM_FILE_VCPU) {
+		__kvm_file_release(f);
+		return;
+	}
+	__atomic_store_n(&f->release_pending, 1, __ATOMIC_SEQ_CST);
+	if (kvm_mutex_trylock(&f->mutex))
+		kvm_file_release_claim(f);
+}
+
+/* A KVM_RUN let the mutex go and saw a release pending: take it over unless someone holds it. */
+static __attribute__((noinline, cold)) void kvm_file_release_deferred(struct kvm_file *f)
+{
+	if (kvm_mutex_trylock(&f->mutex))
+		kvm_file_release_claim(f);
+}
+
+struct kvm_mutex *kvm_file_mutex(struct kvm_file *f)
+{
+	return &f->mutex;
 }
 
 static inline void kvm_file_put(struct kvm_file *f)
@@ -532,7 +590,7 @@ static __always_inline long kvm_fd_ioctl_run_file(struct kvm_file *f, unsigned l
 	if (unlikely(f->kind != KVM_FILE_VCPU))
 		return kvm_fd_ioctl_run_other(f, arg);
 	r = kvm_vcpu_ioctl_run(f->priv, arg);
-	__asm__("" : "+r"(f));	/* &f->refs from @f again (see kvm_vcpu_ioctl_run()) */
+	__asm__("" : "+r"(f));	/* &f->refs from @f again (see __kvm_vcpu_ioctl_run_locked()) */
 	kvm_file_put(f);
 	/* kvm_fd_ioctl_done() without the trace, which leaves KVM_RUN out. */
 	return kvm_fd_ret(r);
@@ -556,16 +614,44 @@ static __attribute__((noinline)) long kvm_fd_ioctl_run_slow(int fd, unsigned lon
 	return kvm_fd_ioctl_run_file(f, arg);
 }
 
+/* The fast KVM_RUN's end: the mutex goes, and a release left to it is taken (kvm_file_release()). */
+static __always_inline void kvm_fd_run_unlock(struct kvm_file *f)
+{
+	kvm_mutex_unlock(&f->mutex);
+	if (unlikely(__atomic_load_n(&f->release_pending, __ATOMIC_RELAXED)))
+		kvm_file_release_deferred(f);
+}
+
+/* The fast KVM_RUN took the mutex of a file the table no longer holds at @fd, or not a vCPU's. */
+static __attribute__((noinline)) long kvm_fd_ioctl_run_stale(int fd, unsigned long req,
+							     unsigned long arg, struct kvm_file *f)
+{
+	kvm_fd_run_unlock(f);
+	return kvm_fd_ioctl_run_slow(fd, req, arg, NULL);
+}
+
 /*
  * KVM_RUN, the hot one, in a function of its own: straight to the vCPU,
- * kvm_vcpu_ioctl()'s part inline.  __fget_table()'s look-up is tried
- * once here, with every other outcome a tail call, so that nothing but the
- * file and the vCPU stays live across the run (no call before it that
- * would keep @fd, @req and @arg in saved registers).
+ * kvm_vcpu_ioctl()'s part inline, and with no reference taken: the vCPU's
+ * mutex, which KVM_RUN holds anyway, is what keeps the file and the vCPU
+ * from going during the run.  A locked instruction costs about as much as
+ * an in-kernel exit on some hosts (4-5 ns), and a reference is two.  The
+ * file's memory is type-stable (see the top), so the lock can be tried on
+ * a file loaded from the table that another thread is closing: once it
+ * is held, the table still holding the file at @fd means it was not
+ * released (a release keeps the mutex; the table's own reference goes
+ * only after the descriptor left the table), and a release that comes
+ * during the run is left to the run (kvm_file_release()).  Every other
+ * outcome (a mutex held by someone else, a file the table no longer
+ * holds) goes the way of every other ioctl, with a reference
+ * (kvm_fd_ioctl_run_slow()), in a tail call, so that nothing but the file
+ * stays live across the run (no call before it that would keep @fd, @req
+ * and @arg in saved registers).
  */
 __attribute__((noinline)) long kvm_fd_ioctl_run(int fd, unsigned long req, unsigned long arg)
 {
 	struct kvm_file **slot, *f;
+	long r;
 
 	if (likely((unsigned int)fd < FD_CHUNK)) {
 		slot = &fd_chunk0[fd];
@@ -577,12 +663,16 @@ __attribute__((noinline)) long kvm_fd_ioctl_run(int fd, unsigned long req, unsig
 	f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
 	if (unlikely(!f))
 		return sys_ioctl(fd, req, arg);
-	if (unlikely(!kvm_file_tryget_once(f)))
+	if (unlikely(!kvm_mutex_trylock(&f->mutex)))
 		return kvm_fd_ioctl_run_slow(fd, req, arg, NULL);
-	/* Still the file at @fd (not released and reused elsewhere)? */
-	if (unlikely(__atomic_load_n(slot, __ATOMIC_ACQUIRE) != f))
-		return kvm_fd_ioctl_run_slow(fd, req, arg, f);
-	return kvm_fd_ioctl_run_file(f, arg);
+	/* Still the file at @fd (not released and reused elsewhere), and a vCPU's? */
+	if (unlikely(__atomic_load_n(slot, __ATOMIC_ACQUIRE) != f || f->kind != KVM_FILE_VCPU))
+		return kvm_fd_ioctl_run_stale(fd, req, arg, f);
+	r = kvm_vcpu_ioctl_run_held(f->priv, arg);
+	__asm__("" : "+r"(f));	/* &f->mutex from @f again, not kept in a register of its own */
+	kvm_fd_run_unlock(f);
+	/* kvm_fd_ioctl_done() without the trace, which leaves KVM_RUN out. */
+	return kvm_fd_ret(r);
 }
 
 static __attribute__((noinline)) long kvm_fd_ioctl_other(int fd, unsigned long req,

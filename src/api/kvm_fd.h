@@ -46,6 +46,8 @@ int anon_inode_getfd(const char *name, enum kvm_file_kind kind, void *priv,
 int anon_inode_getfile(const char *name, enum kvm_file_kind kind, void *priv,
 		       size_t size, void **map, int cloexec, struct kvm_file **filep);
 void kvm_file_install(struct kvm_file *file);
+/* The vCPU's vcpu->mutex, in its file's type-stable memory (see kvm_fd.c). */
+struct kvm_mutex *kvm_file_mutex(struct kvm_file *file);
 void kvm_file_discard(struct kvm_file *file);
 
 /*

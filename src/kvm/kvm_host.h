@@ -148,7 +148,13 @@ struct kvm_vcpu {
 	struct kvm *kvm;
 	int vcpu_id;		/* the id userspace chose */
 	int vcpu_idx;		/* index in kvm->vcpus[] */
-	struct kvm_mutex mutex;	/* held by every vCPU ioctl, as in KVM */
+	/*
+	 * Held by every vCPU ioctl, as in KVM.  It lives in the vCPU's file
+	 * (api/kvm_fd.c kvm_file_mutex()), whose memory is type-stable, so
+	 * that KVM_RUN can take it before it holds a reference to the file:
+	 * the lock is what keeps the vCPU alive during the run.
+	 */
+	struct kvm_mutex *mutex;
 	struct kvm_run *run;	/* page 0 of the vCPU fd's memfd */
 	void *mmap_base;	/* the KVM_VCPU_MMAP_PAGES mapping */
 	int srcu_idx;
@@ -245,19 +251,29 @@ static __always_inline void kvm_sched_out_thread(void)
 		kvm_arch_sched_out();
 }
 
-/* KVM_RUN's part under vcpu->mutex (held; released here). */
-static __always_inline long __kvm_vcpu_ioctl_run_locked(struct kvm_vcpu *vcpu, unsigned long arg)
+/*
+ * KVM_RUN's part under vcpu->mutex, which the caller holds and releases:
+ * the checks of every vCPU ioctl (kvm_vcpu_ioctl()), -EINVAL for an
+ * argument, the run.
+ */
+static __always_inline long kvm_vcpu_ioctl_run_held(struct kvm_vcpu *vcpu, unsigned long arg)
 {
-	long r;
-
+	if (READ_ONCE(vcpu->kvm->mm) != kvm_mm_current())	/* another process's, or bugged */
+		return -EIO;
 	/* Note, the result is set on both sides: nothing but @vcpu stays live across the run. */
 	if (likely(!arg))
-		r = kvm_arch_vcpu_ioctl_run(vcpu);
-	else
-		r = -EINVAL;
-	/* &vcpu->mutex from @vcpu again, not kept in a register of its own across the run */
+		return kvm_arch_vcpu_ioctl_run(vcpu);
+	return -EINVAL;
+}
+
+/* The same taking vcpu->mutex (held; released here). */
+static __always_inline long __kvm_vcpu_ioctl_run_locked(struct kvm_vcpu *vcpu, unsigned long arg)
+{
+	long r = kvm_vcpu_ioctl_run_held(vcpu, arg);
+
+	/* vcpu->mutex from @vcpu again, not kept in a register of its own across the run */
 	__asm__("" : "+r"(vcpu));
-	kvm_mutex_unlock(&vcpu->mutex);
+	kvm_mutex_unlock(vcpu->mutex);
 	return r;
 }
 
@@ -271,14 +287,12 @@ long kvm_vcpu_ioctl_run_contended(struct kvm_vcpu *vcpu, unsigned long arg);
  */
 static __always_inline long kvm_vcpu_ioctl_run(struct kvm_vcpu *vcpu, unsigned long arg)
 {
-	if (READ_ONCE(vcpu->kvm->mm) != kvm_mm_current())	/* another process's, or bugged */
-		return -EIO;
 	/*
 	 * kvm_mutex_lock() with its wait out of line together with the rest
 	 * of the ioctl: no call before the run that @arg would have to be
 	 * kept across.
 	 */
-	if (unlikely(!kvm_mutex_trylock(&vcpu->mutex)))
+	if (unlikely(!kvm_mutex_trylock(vcpu->mutex)))
 		return kvm_vcpu_ioctl_run_contended(vcpu, arg);
 	return __kvm_vcpu_ioctl_run_locked(vcpu, arg);
 }

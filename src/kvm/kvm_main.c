@@ -574,7 +574,7 @@ void __kvm_mutex_unlock_slow(struct kvm_mutex *m)
 /* kvm_vcpu_ioctl_run() whose uncontended lock of vcpu->mutex failed. */
 __attribute__((noinline)) long kvm_vcpu_ioctl_run_contended(struct kvm_vcpu *vcpu, unsigned long arg)
 {
-	__kvm_mutex_lock_slow(&vcpu->mutex);
+	__kvm_mutex_lock_slow(vcpu->mutex);
 	return __kvm_vcpu_ioctl_run_locked(vcpu, arg);
 }
 
@@ -970,7 +970,6 @@ static int kvm_vm_ioctl_create_vcpu(struct kvm *kvm, unsigned long id)
 	vcpu->vcpu_id = id;
 	vcpu->stat = &vcpu->stat_storage;
 	vcpu->stats_fd = -1;
-	kvm_mutex_init(&vcpu->mutex);
 
 	/*
 	 * The run pages, where KVM allocates vcpu->run: the fd's memfd holds
@@ -988,6 +987,7 @@ static int kvm_vm_ioctl_create_vcpu(struct kvm *kvm, unsigned long id)
 	}
 	vcpu->mmap_base = map;
 	vcpu->run = map;
+	vcpu->mutex = kvm_file_mutex(file);
 
 	r = kvm_arch_vcpu_create(vcpu);
 	if (r)
@@ -1001,11 +1001,11 @@ static int kvm_vm_ioctl_create_vcpu(struct kvm *kvm, unsigned long id)
 	vcpu->vcpu_idx = kvm->online_vcpus;
 	__atomic_store_n(&kvm->vcpus[vcpu->vcpu_idx], vcpu, __ATOMIC_RELEASE);
 
-	kvm_mutex_lock(&vcpu->mutex);
+	kvm_mutex_lock(vcpu->mutex);
 	kvm_get_kvm(kvm);
 	kvm_file_install(file);
 	__atomic_store_n(&kvm->online_vcpus, kvm->online_vcpus + 1, __ATOMIC_RELEASE);
-	kvm_mutex_unlock(&vcpu->mutex);
+	kvm_mutex_unlock(vcpu->mutex);
 	pthread_mutex_unlock(&kvm->lock);
 	return fd;
 
@@ -1222,7 +1222,7 @@ long kvm_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned long arg
 	if (unlikely(_IOC_TYPE(ioctl) != KVMIO))
 		return -EINVAL;
 
-	kvm_mutex_lock(&vcpu->mutex);
+	kvm_mutex_lock(vcpu->mutex);
 	switch (ioctl) {
 	case KVM_GET_STATS_FD:
 		r = kvm_vcpu_ioctl_get_stats_fd(vcpu);
@@ -1230,6 +1230,6 @@ long kvm_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned long arg
 	default:
 		r = kvm_arch_vcpu_ioctl(vcpu, ioctl, arg);
 	}
-	kvm_mutex_unlock(&vcpu->mutex);
+	kvm_mutex_unlock(vcpu->mutex);
 	return r;
 }

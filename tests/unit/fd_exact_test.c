@@ -311,6 +311,113 @@ static void fd_exact_run_contended(void)
 	CHECK_EQ(kvm_get_active_vms(), active0);
 }
 
+/*
+ * Closing every descriptor of a VM while one of its vCPUs is in KVM_RUN:
+ * the close returns at once, the run goes on with the VM alive (KVM_RUN
+ * holds no reference but the vCPU's mutex, kvm_fd_ioctl_run()), and the
+ * release the last close left to it happens when it returns: then the VM
+ * is gone, as in KVM, where the ioctl's file reference keeps it.  The AP,
+ * never sent INIT, blocks in KVM_RUN until immediate_exit.
+ */
+static void fd_exact_close_during_run(void)
+{
+	struct timespec ms30 = { 0, 30 * 1000 * 1000 };
+	struct kvm_run *run;
+	pthread_t th;
+	int sys, vm, bsp, ap;
+	long size;
+
+	sys = userkvm_open(O_RDWR | O_CLOEXEC);
+	vm = (int)userkvm_ioctl(sys, KVM_CREATE_VM, 0);
+	CHECK_EQ(userkvm_ioctl(vm, KVM_CREATE_IRQCHIP, 0), 0);
+	bsp = (int)userkvm_ioctl(vm, KVM_CREATE_VCPU, 0);
+	ap = (int)userkvm_ioctl(vm, KVM_CREATE_VCPU, 1);
+	size = userkvm_ioctl(sys, KVM_GET_VCPU_MMAP_SIZE, 0);
+	CHECK(sys >= 0 && vm >= 0 && bsp >= 0 && ap >= 0 && size > 0, "setup");
+	run = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, ap, 0);
+	CHECK(run != MAP_FAILED, "mmap kvm_run");
+	if (run == MAP_FAILED)
+		return;
+	contended_fd = ap;
+	pthread_create(&th, NULL, contended_thread, (void *)0L);
+	nanosleep(&ms30, NULL);		/* it blocks in KVM_RUN */
+	x_close(ap);
+	x_close(bsp);
+	x_close(vm);
+	x_close(sys);
+	CHECK_EQ(kvm_get_active_vms(), active0 + 1);	/* the run keeps it */
+	__atomic_store_n(&run->immediate_exit, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	CHECK(contended_r[0] == -1 && contended_e[0] == EINTR, "KVM_RUN: %ld errno %d",
+	      contended_r[0], contended_e[0]);
+	CHECK_EQ(kvm_get_active_vms(), active0);	/* released at the run's end */
+	munmap(run, (size_t)size);
+}
+
+/*
+ * The same race at every point of KVM_RUN's entry and exit: a thread runs
+ * the vCPU in a loop (each KVM_RUN an immediate_exit: -EINTR) while this
+ * one closes the vCPU's and the VM's descriptors at an arbitrary moment.
+ * Every KVM_RUN returns -EINTR or, once the descriptor is gone, EBADF; no
+ * VM is left behind (a release left to a run that missed it would leak
+ * it), none is destroyed under a run (ASan builds see a use after free).
+ */
+static int race_fd, race_stop;
+static long race_bad;
+
+static void *race_thread(void *p)
+{
+	(void)p;
+	while (!__atomic_load_n(&race_stop, __ATOMIC_ACQUIRE)) {
+		long r;
+
+		errno = 0;
+		r = userkvm_ioctl(race_fd, KVM_RUN, 0);
+		if (r != -1 || (errno != EINTR && errno != EBADF))
+			__atomic_fetch_add(&race_bad, 1, __ATOMIC_RELAXED);
+	}
+	return NULL;
+}
+
+static void fd_exact_close_run_race(void)
+{
+	for (int i = 0; i < 300; i++) {
+		struct kvm_run *run;
+		pthread_t th;
+		int sys, vm, v;
+		long size;
+
+		sys = userkvm_open(O_RDWR | O_CLOEXEC);
+		vm = (int)userkvm_ioctl(sys, KVM_CREATE_VM, 0);
+		v = (int)userkvm_ioctl(vm, KVM_CREATE_VCPU, 0);
+		size = userkvm_ioctl(sys, KVM_GET_VCPU_MMAP_SIZE, 0);
+		CHECK(sys >= 0 && vm >= 0 && v >= 0 && size > 0, "setup");
+		run = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, v, 0);
+		CHECK(run != MAP_FAILED, "mmap kvm_run");
+		if (run == MAP_FAILED)
+			return;
+		run->immediate_exit = 1;
+		race_fd = v;
+		__atomic_store_n(&race_stop, 0, __ATOMIC_RELEASE);
+		pthread_create(&th, NULL, race_thread, NULL);
+		for (volatile int spin = (i * 7919) % 20000; spin > 0; spin--)
+			;
+		if (i & 1) {
+			x_close(v);
+			x_close(vm);
+		} else {
+			x_close(vm);
+			x_close(v);
+		}
+		x_close(sys);
+		__atomic_store_n(&race_stop, 1, __ATOMIC_RELEASE);
+		pthread_join(th, NULL);
+		munmap(run, (size_t)size);
+		CHECK_EQ(kvm_get_active_vms(), active0);
+	}
+	CHECK_EQ(race_bad, 0);
+}
+
 int main(void)
 {
 	kvm_fd_set_exact();
@@ -320,5 +427,7 @@ int main(void)
 	RUN_TEST(fd_exact_threads);
 	RUN_TEST(fd_exact_run_high_fd);
 	RUN_TEST(fd_exact_run_contended);
+	RUN_TEST(fd_exact_close_during_run);
+	RUN_TEST(fd_exact_close_run_race);
 	return test_cases_failed ? 1 : 0;
 }
