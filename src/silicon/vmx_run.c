@@ -21,6 +21,14 @@
 #include "silicon/vmx_cpu.h"
 
 bool vmx_host_avx;
+static pthread_once_t vmx_host_once = PTHREAD_ONCE_INIT;
+
+/* AVX with the OS saving YMM state (libgcc checks XGETBV too): vmx_copy_gprs() */
+static void vmx_host_probe(void)
+{
+	__builtin_cpu_init();
+	vmx_host_avx = __builtin_cpu_supports("avx");
+}
 
 struct vmx_cpu *vmx_cpu_create(void)
 {
@@ -29,9 +37,8 @@ struct vmx_cpu *vmx_cpu_create(void)
 
 	if (!v)
 		return NULL;
-	/* AVX with the OS saving YMM state (libgcc checks XGETBV too): vmx_copy_gprs() */
-	__builtin_cpu_init();
-	vmx_host_avx = __builtin_cpu_supports("avx");
+	/* once: processors are made on several threads at once, and read it on theirs */
+	pthread_once(&vmx_host_once, vmx_host_probe);
 	c = cpu_create();
 	if (!c) {
 		free(v);

@@ -1053,7 +1053,7 @@ enum exit_fastpath_completion vmx_vcpu_run(struct kvm_vcpu *vcpu)
 	struct kvm_vcpu_arch *a = &vcpu->arch;
 	enum exit_fastpath_completion fastpath;
 	u64 rflags, qual;
-	u32 reason, idt, dbg, trace;
+	u32 reason, idt, dbg, trace = 0;	/* set by the CPUID fastpath, its only reader */
 
 	/*
 	 * After a PIO exit completed by RIP alone (kvm_vcpu_resume_plain()):
