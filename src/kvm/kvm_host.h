@@ -197,6 +197,14 @@ static inline bool kvm_check_request(int req, struct kvm_vcpu *vcpu)
 
 #define OUTSIDE_GUEST_MODE	0
 #define IN_GUEST_MODE		1
+/*
+ * Not KVM's: a KVM_RUN that ended in an exit whose next KVM_RUN enters
+ * the guest without taking a lock or waiting on anything (x86.c
+ * kvm_vcpu_resume_plain()) leaves this, stored before its mutex unlock,
+ * so that the next entry needs no full barrier of its own (x86.c
+ * vcpu_enter_guest_run(), kvm_flush_remote_tlbs()).
+ */
+#define ENTERING_GUEST_MODE	2
 
 struct kvm_memory_slot *id_to_memslot(struct kvm *kvm, int as_id, int id);
 struct kvm_memory_slot *__gfn_to_memslot(struct kvm_memslots *slots, gfn_t gfn);
@@ -298,6 +306,7 @@ static __always_inline long kvm_vcpu_ioctl_run(struct kvm_vcpu *vcpu, unsigned l
 }
 void kvm_vm_release(struct kvm *kvm);
 void kvm_vcpu_release(struct kvm_vcpu *vcpu);
+void kvm_arch_vcpu_release(struct kvm_vcpu *vcpu);
 
 int kvm_vm_ioctl_check_extension_generic(struct kvm *kvm, long arg);
 /* KVM_IRQFD (eventfd.c). */

@@ -909,6 +909,7 @@ void kvm_vm_release(struct kvm *kvm)
 /* A vCPU lives as long as its VM; its fd only holds a VM reference. */
 void kvm_vcpu_release(struct kvm_vcpu *vcpu)
 {
+	kvm_arch_vcpu_release(vcpu);
 	kvm_put_kvm(vcpu->kvm);
 }
 

@@ -40,6 +40,12 @@ static inline bool kvm_mutex_trylock(struct kvm_mutex *m)
 					   __ATOMIC_ACQUIRE, __ATOMIC_RELAXED);
 }
 
+/* Held by someone now (a snapshot; the lock's own instruction orders it for the caller). */
+static inline bool kvm_mutex_is_locked(struct kvm_mutex *m)
+{
+	return __atomic_load_n(&m->state, __ATOMIC_SEQ_CST) != 0;
+}
+
 static inline void kvm_mutex_lock(struct kvm_mutex *m)
 {
 	if (__builtin_expect(!kvm_mutex_trylock(m), 0))

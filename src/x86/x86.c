@@ -827,13 +827,33 @@ void kvm_vcpu_reset(struct kvm_vcpu *vcpu, bool init_event)
 __thread u64 kvm_thread_vcpu_loaded __attribute__((tls_model("initial-exec")));
 static u64 kvm_vcpu_load_ids;
 
+/*
+ * Leave ENTERING_GUEST_MODE (kvm_host.h) before anything that may wait for
+ * a lock or for another thread: kvm_flush_remote_tlbs() waits for a vCPU
+ * in that mode whose mutex is held.  A plain store: the waiter sees it a
+ * little later, and only waits meanwhile.
+ */
+static __always_inline void vcpu_mode_outside(struct kvm_vcpu *vcpu)
+{
+	if (unlikely(vcpu->arch.mode != OUTSIDE_GUEST_MODE))
+		__atomic_store_n(&vcpu->arch.mode, OUTSIDE_GUEST_MODE, __ATOMIC_RELEASE);
+}
+
 static __always_inline void kvm_arch_vcpu_load(struct kvm_vcpu *vcpu)
 {
 	u64 loaded = kvm_thread_vcpu_loaded;
 
 	kvm_thread_vcpu_loaded = 0;
-	if (unlikely(loaded != vcpu->arch.load_id))
+	if (unlikely(loaded != vcpu->arch.load_id)) {
+		vcpu_mode_outside(vcpu);
 		kvm_x86_call(vcpu_load)(vcpu);
+	}
+}
+
+/* The vCPU's file is released (kvm_main.c): its mutex stays held, it enters no more. */
+void kvm_arch_vcpu_release(struct kvm_vcpu *vcpu)
+{
+	vcpu_mode_outside(vcpu);
 }
 
 static __always_inline void kvm_arch_vcpu_put(struct kvm_vcpu *vcpu)
@@ -1521,6 +1541,7 @@ long kvm_arch_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned lon
 		return -ENOMEM;
 	/* The state is read and written in vcpu->arch: bring it out of the VMCS. */
 	kvm_arch_vcpu_load(vcpu);
+	vcpu_mode_outside(vcpu);
 	vcpu->arch.resume_plain = false;	/* any ioctl may change what it vouches for */
 	kvm_cui_save_linear_rip(vcpu);
 	kvm_x86_call(cache_guest_state)(vcpu);
@@ -1765,13 +1786,41 @@ void kvm_inject_nmi(struct kvm_vcpu *vcpu)
 	kvm_vcpu_kick(vcpu);
 }
 
+/*
+ * A vCPU ENTERING_GUEST_MODE may enter the guest without a full barrier
+ * after its store of IN_GUEST_MODE (see vcpu_enter_guest_run()), so it is
+ * kicked as one in the guest: a kick while it is in userspace is one
+ * EXTERNAL_INTERRUPT exit at its next entry (the kick stays pending in the
+ * processor, as an interrupt does in the local APIC while the host runs).
+ */
 void kvm_vcpu_kick(struct kvm_vcpu *vcpu)
 {
-	if (__atomic_load_n(&vcpu->arch.mode, __ATOMIC_SEQ_CST) == IN_GUEST_MODE)
+	if (__atomic_load_n(&vcpu->arch.mode, __ATOMIC_SEQ_CST) != OUTSIDE_GUEST_MODE)
 		kvm_x86_call(vcpu_kick)(vcpu);
 	pthread_mutex_lock(&vcpu->arch.halt_lock);
 	pthread_cond_broadcast(&vcpu->arch.halt_cond);
 	pthread_mutex_unlock(&vcpu->arch.halt_lock);
+}
+
+/*
+ * Whether @vcpu may be in the guest, or entering it past its last look at
+ * the requests, now that a request has been made (a full barrier).  In
+ * KVM, IN_GUEST_MODE: the entry stores it with a full barrier before that
+ * look.  ENTERING_GUEST_MODE counts too while the vCPU's mutex is held:
+ * such an entry stores IN_GUEST_MODE with no barrier (vcpu_enter_guest_run()),
+ * but the KVM_RUN took the mutex (a locked instruction) after storing
+ * ENTERING_GUEST_MODE, so a free mutex seen here means its look at the
+ * requests comes after the request, and a held one that the vCPU may be
+ * past it.  A KVM_RUN or ioctl that may block stores OUTSIDE_GUEST_MODE
+ * first (vcpu_mode_outside()), so that a waiter here never waits for a
+ * vCPU that waits for it.
+ */
+static bool kvm_vcpu_may_enter(struct kvm_vcpu *vcpu)
+{
+	int mode = __atomic_load_n(&vcpu->arch.mode, __ATOMIC_SEQ_CST);
+
+	return mode == IN_GUEST_MODE ||
+	       (mode == ENTERING_GUEST_MODE && kvm_mutex_is_locked(vcpu->mutex));
 }
 
 /*
@@ -1793,7 +1842,7 @@ void kvm_flush_remote_tlbs(struct kvm *kvm)
 		 * re-enters at once has flushed first (vcpu_enter_guest()), so
 		 * waiting for OUTSIDE_GUEST_MODE alone could spin for long.
 		 */
-		while (__atomic_load_n(&vcpu->arch.mode, __ATOMIC_SEQ_CST) == IN_GUEST_MODE &&
+		while (kvm_vcpu_may_enter(vcpu) &&
 		       (__atomic_load_n(&vcpu->requests, __ATOMIC_SEQ_CST) & (1ull << KVM_REQ_TLB_FLUSH))) {
 			kvm_x86_call(vcpu_kick)(vcpu);
 			sched_yield();
@@ -4250,7 +4299,18 @@ static __always_inline int vcpu_enter_guest_run(struct kvm_vcpu *vcpu, bool irqc
 	 */
 	if (!irqchip)
 		vcpu->arch.resume_plain = plain;
-	__atomic_store_n(&vcpu->arch.mode, IN_GUEST_MODE, __ATOMIC_SEQ_CST);
+	/*
+	 * KVM's smp_store_mb(): the store before the look at the requests, so
+	 * that a kicker sees the vCPU in the guest or the vCPU sees its
+	 * request.  From ENTERING_GUEST_MODE (a plain resume, whose KVM_RUN's
+	 * mutex lock was the barrier after that store) no barrier: a locked
+	 * instruction costs 4-5 ns on some hosts, a tenth of an exit to
+	 * userspace.
+	 */
+	if (likely(vcpu->arch.mode == ENTERING_GUEST_MODE))
+		__atomic_store_n(&vcpu->arch.mode, IN_GUEST_MODE, __ATOMIC_RELAXED);
+	else
+		__atomic_store_n(&vcpu->arch.mode, IN_GUEST_MODE, __ATOMIC_SEQ_CST);
 	req = __atomic_load_n(&vcpu->requests, __ATOMIC_SEQ_CST);
 	if (unlikely(req)) {
 		/*
@@ -4752,8 +4812,10 @@ static __always_inline int kvm_vcpu_resume_plain(struct kvm_vcpu *vcpu)
 		/*
 		 * Note, no cui_linear_rip was saved since the PIO exit (which
 		 * clears the flag; only the PIO completions read it): RIP is
-		 * where the exit left it.
+		 * where the exit left it.  An MMIO completion may emulate and
+		 * fault: out of ENTERING_GUEST_MODE first.
 		 */
+		vcpu_mode_outside(vcpu);
 		r = kvm_complete_userspace_io(vcpu, vcpu->arch.complete_userspace_io);
 		if (r <= 0)
 			return r;
@@ -4794,6 +4856,7 @@ static __attribute__((noinline)) int kvm_arch_vcpu_ioctl_run_full(struct kvm_vcp
 {
 	int r;
 
+	vcpu_mode_outside(vcpu);
 	/*
 	 * An application processor that never got INIT blocks until an INIT or
 	 * SIPI arrives, takes it and returns -EAGAIN (userspace runs it again:
@@ -4868,6 +4931,13 @@ static __always_inline int __kvm_arch_vcpu_ioctl_run(struct kvm_vcpu *vcpu)
 	if (run->kvm_valid_regs)
 		store_regs(vcpu);
 	post_kvm_run_save(vcpu, run);	/* vcpu->run does not change: no reload after the calls */
+	/*
+	 * The next KVM_RUN may resume plainly (resume_plain): then it enters
+	 * from ENTERING_GUEST_MODE, stored here, before the unlock that
+	 * orders it for kvm_flush_remote_tlbs() and kickers (kvm_host.h).
+	 */
+	if (vcpu->arch.resume_plain)
+		__atomic_store_n(&vcpu->arch.mode, ENTERING_GUEST_MODE, __ATOMIC_RELAXED);
 	kvm_arch_vcpu_put(vcpu);
 	return r;
 }

@@ -7,6 +7,8 @@
  * int3 in 64-bit code, ...) the line is marked with t_differs() and the
  * VMX behaviour is checked on userkvm with CHECK_SOFT.
  */
+#include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 
 #include "runutil.h"
@@ -815,6 +817,77 @@ KVM_CASE(run_slot_move_delete)
 	CHECK_EQ(t_guest_read(t, &g, 0x300000), 0x7777777788888888ull);
 	munmap(a, 4096);
 	munmap(b, 4096);
+	tg_destroy(&g);
+}
+
+/*
+ * A slot deleted by another thread while the vCPU reads it in a loop that
+ * exits to userspace at every read (two OUTs): once the delete returned,
+ * no translation of the old memory may be left in any vCPU (KVM waits for
+ * each vCPU in the guest to flush, kvm_flush_remote_tlbs()).  The deleting
+ * thread then writes a poison value into the old memory: a read that
+ * still went through an old translation would report it.  The loop ends
+ * at the first read of the GPA without a slot (KVM_EXIT_MMIO).
+ */
+struct slot_del {
+	const struct backend *be;
+	int vm, go;
+	unsigned long long *mem;
+	int r;
+};
+
+static void *slot_del_fn(void *p)
+{
+	struct slot_del *d = p;
+	struct kvm_userspace_memory_region mr = { .slot = 2, .guest_phys_addr = 0x300000,
+		.memory_size = 0, .userspace_addr = (unsigned long)d->mem };
+
+	while (!__atomic_load_n(&d->go, __ATOMIC_ACQUIRE))
+		sched_yield();
+	d->r = (int)d->be->ioctl(d->vm, KVM_SET_USER_MEMORY_REGION, (unsigned long)&mr);
+	__atomic_store_n(&d->mem[0], 0xdeadbeefdeadbeefull, __ATOMIC_RELEASE);
+	return NULL;
+}
+
+KVM_CASE(run_slot_delete_while_running)
+{
+	struct slot_del d;
+	struct tguest g;
+	pthread_t th;
+	long reads = 0, poisoned = 0, runs = 0;
+	int mmio = 0;
+
+	if (tg_start(t, &g, g_lm_read, TG_LONG) < 0)
+		return;
+	d = (struct slot_del){ .be = t->be, .vm = g.vm };
+	d.mem = t_slot(t, &g, 2, 0x300000, 4096, 0);
+	d.mem[0] = 0x1111111122222222ull;
+	t_set_rip_rdi(t, &g, 0x300000);
+	CHECK(pthread_create(&th, NULL, slot_del_fn, &d) == 0, "pthread_create");
+	while (runs < 4000000) {
+		if (t->be->ioctl(g.vcpu, KVM_RUN, 0) < 0)
+			break;
+		runs++;
+		if (g.run->exit_reason == KVM_EXIT_MMIO) {
+			mmio = g.run->mmio.phys_addr == 0x300000 && !g.run->mmio.is_write;
+			break;
+		}
+		if (g.run->exit_reason != KVM_EXIT_IO)
+			break;
+		if (*(unsigned *)((char *)g.run + g.run->io.data_offset) == 0xdeadbeef)
+			poisoned++;
+		if (++reads == 200)	/* the loop runs: now delete it */
+			__atomic_store_n(&d.go, 1, __ATOMIC_RELEASE);
+	}
+	__atomic_store_n(&d.go, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	CHECK_EQ(d.r, 0);
+	CHECK(mmio, "the loop ended with exit %u after %ld runs, not the MMIO read of the gap",
+	      g.run->exit_reason, runs);
+	CHECK_EQ(poisoned, 0);
+	t_printf(t, "slot deleted while running: %s, %ld poisoned reads", mmio ? "then an MMIO read" : "no MMIO read",
+		 poisoned);
+	munmap(d.mem, 4096);
 	tg_destroy(&g);
 }
 
