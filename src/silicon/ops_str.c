@@ -39,6 +39,33 @@ static __always_inline s64 delta(struct cpu *c, int sz)
 }
 
 /*
+ * A REP string instruction with a 32-bit address size that starts with
+ * ECX = 0 does no iteration, yet Intel processors still write the 32-bit
+ * registers it would use: RCX becomes 0 (all 64 bits), MOVS zero-extends
+ * RSI and RDI from 32 bits, STOS RDI; LODS, CMPS, SCAS, INS and OUTS only
+ * RCX.  Seen on the Intel Xeon CI host (tests/silicon/diff_test.c, 67h
+ * cases with a nonzero upper half); Linux KVM's instruction emulator does
+ * the same for Intel guests (emulate.c, string_registers_quirk()).  AMD
+ * processors leave the three registers unchanged; we report GenuineIntel
+ * (msr.c CPUID), so we do as Intel does.  rep_count() calls this for the
+ * KVM emulator path (c->emul) as well, before emul_rep_count().
+ */
+static __attribute__((noinline, cold)) void rep_zero_quirk(struct cpu *c, const struct insn *i)
+{
+	c->s.gpr[1] = 0;
+	if (i->map != 0)
+		return;
+	switch (i->op) {
+	case 0xa4: case 0xa5:	/* MOVS */
+		c->s.gpr[6] = (u32)c->s.gpr[6];
+		/* fall through */
+	case 0xaa: case 0xab:	/* STOS */
+		c->s.gpr[7] = (u32)c->s.gpr[7];
+		break;
+	}
+}
+
+/*
  * Iterations to run now: 1 without REP, else up to REP_CHUNK of RCX.
  * Returns 0 when a REP has nothing left to do.
  */
@@ -48,6 +75,8 @@ static __always_inline u64 rep_count(struct cpu *c, const struct insn *i)
 	if (!(i->flags & (IF_REP | IF_REPNE)))
 		return 1;
 	n = areg(c, i, 1);
+	if (unlikely(n == 0) && i->asz == SZ32)
+		rep_zero_quirk(c, i);
 	if (unlikely(c->emul))
 		return emul_rep_count(c, i, n);	/* emulate.c: one iteration per call */
 	return n < REP_CHUNK ? n : REP_CHUNK;

@@ -11,6 +11,7 @@
  * instruction and the data buffer are compared.  A fault must be the same
  * on both sides (#DE -> SIGFPE, #UD -> SIGILL, #GP/#PF -> SIGSEGV).
  */
+#include <cpuid.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdint.h>
@@ -252,6 +253,9 @@ static const struct spec specs[] = {
 	{ "popa", 0, 0, 0x61, -1, -1, F_NONE, 6, K_ONLY32, 0 },
 };
 
+static bool host_intel;		/* the host is GenuineIntel (CPUID leaf 0) */
+static bool force_strq;		/* gen(): F_STR as REP, 67h, ECX = 0 */
+
 struct tcase {
 	u8 code[32];
 	int len;
@@ -261,6 +265,7 @@ struct tcase {
 	struct diff_regs in;
 	u32 fmask;		/* flags to compare */
 	u16 skip_regs;		/* GPRs not to compare */
+	int strq_op;		/* REP string, 67h, ECX = 0 at the start: its opcode (else 0) */
 	/* SSE cases: XMM0-15 and MXCSR in, a memory operand's contents */
 	bool sse;
 	bool mmx;		/* MM0-7 compared too */
@@ -399,7 +404,7 @@ static bool gen(const struct spec *sp, int sz, struct tcase *t)
 	}
 	opcode = byte ? (u8)sp->op_b : sp->op;
 	if (sp->form == F_STR) {
-		bool rep = rnd() & 1;
+		bool rep = force_strq || (rnd() & 1);
 		int opb = opcode;
 		if (sz == 1)
 			*p++ = 0x66;
@@ -411,7 +416,7 @@ static bool gen(const struct spec *sp, int sz, struct tcase *t)
 		t->in.gpr[6] = DATA + 0x800 + rnd() % 0x400;
 		t->in.gpr[7] = DATA + 0x1800 + rnd() % 0x400;
 		t->in.gpr[1] = rnd() % 24;
-		if (!mode32 && rnd() % 4 == 0) {
+		if (!mode32 && (force_strq || rnd() % 4 == 0)) {
 			/* 67h: ESI, EDI, ECX (upper halves are ignored) */
 			memmove(t->code + 1, t->code, (size_t)(p - t->code));
 			t->code[0] = 0x67;
@@ -419,6 +424,14 @@ static bool gen(const struct spec *sp, int sz, struct tcase *t)
 			t->in.gpr[6] |= rnd() << 32;
 			t->in.gpr[7] |= rnd() << 32;
 			t->in.gpr[1] |= rnd() << 32;
+			if (force_strq)	/* ECX = 0, nonzero upper halves */
+				t->in.gpr[1] = (rnd() | 1) << 32;
+			if (rep && (u32)t->in.gpr[1] == 0)
+				t->strq_op = opb;
+			if (force_strq) {
+				t->in.gpr[6] |= 1ull << 32;
+				t->in.gpr[7] |= 1ull << 32;
+			}
 		}
 		if (rnd() & 1)
 			t->in.rflags |= DF;
@@ -839,6 +852,20 @@ static int run_case(const char *name, struct tcase *t, int n)
 		printf("     %s #%d: silicon stopped at %#llx (exception %llu?), native ran\n", name, n,
 		       (unsigned long long)st->rip, (unsigned long long)vec);
 		return 1;
+	}
+	if (t->strq_op && !host_intel) {
+		/*
+		 * A REP string instruction with 67h and ECX = 0: Intel hosts
+		 * set RCX = 0, MOVS zero-extends RSI and RDI from 32 bits, STOS
+		 * RDI (silicon reports GenuineIntel and does this, as KVM's
+		 * string_registers_quirk()); AMD hosts leave them unchanged.
+		 * On a non-Intel host compare those against the Intel rule.
+		 */
+		nat.gpr[1] = 0;
+		if (t->strq_op == 0xa4 || t->strq_op == 0xa5)
+			nat.gpr[6] = (u32)t->in.gpr[6];
+		if (t->strq_op == 0xa4 || t->strq_op == 0xa5 || t->strq_op == 0xaa || t->strq_op == 0xab)
+			nat.gpr[7] = (u32)t->in.gpr[7];
 	}
 	for (int k = 0; k < (mode32 ? 8 : 16); k++) {
 		if (t->skip_regs & (1u << k))
@@ -1329,6 +1356,20 @@ static void diff_one(const struct spec *sp)
 				goto out;
 		}
 	}
+	/* directed: REP, 67h, ECX = 0 with nonzero upper halves (every size) */
+	for (int sz = 0; sp->form == F_STR && !mode32 && sz < 4; sz++) {
+		struct tcase t;
+		if (!(sp->sizes & (1u << sz)))
+			continue;
+		force_strq = true;
+		bool ok = gen(sp, sz, &t);
+		force_strq = false;
+		if (!ok)
+			continue;
+		ran++;
+		if (run_case(name, &t, 1000 + sz) && ++bad >= 3)
+			goto out;
+	}
 out:
 	CHECK(bad == 0, "%d of %d cases differ", bad, ran);
 	CHECK(ran > 0, "no cases generated");
@@ -1388,6 +1429,12 @@ static int setup(void)
 
 int main(void)
 {
+	unsigned int a, b, cx, d;
+
+	host_intel = __get_cpuid(0, &a, &b, &cx, &d) && b == 0x756e6547 && d == 0x49656e69 &&
+		     cx == 0x6c65746e;	/* "GenuineIntel" */
+	printf("diff: REP string 67h ECX=0 cases: %s\n", host_intel ? "compared against the (Intel) host" :
+	       "RCX/RSI/RDI compared against the Intel rule, not the non-Intel host");
 	if (setup()) {
 		test_skip("diff", "cannot map the fixed test pages");
 		return 0;

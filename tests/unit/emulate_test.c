@@ -487,6 +487,40 @@ static void test_rep_one_iteration(void)
 	CHECK(in.string, "string");
 }
 
+/*
+ * 67h REP string with ECX = 0 (upper halves nonzero): nothing is copied,
+ * yet as on Intel (ops_str.c rep_zero_quirk()) RCX = 0, MOVS zero-extends
+ * RSI and RDI, STOS RDI, LODS only RCX.
+ */
+static void test_rep_a32_zero_count(void)
+{
+	static const struct { u8 b[3]; bool si, di; } c[] = {
+		{ { 0x67, 0xf3, 0xa4 }, true, true },	/* rep movsb (a32) */
+		{ { 0x67, 0xf3, 0xaa }, false, true },	/* rep stosb (a32) */
+		{ { 0x67, 0xf3, 0xac }, false, false },	/* rep lodsb (a32) */
+	};
+
+	for (size_t k = 0; k < ARRAY_SIZE(c); k++) {
+		struct vmx_emul_state st;
+		struct vmx_emul_insn in = { 0 };
+		struct vmx_emul_exception e;
+		u64 si = 0x500000000ull | 0x3000, di = 0x700000000ull | 0x3100;
+
+		setup(&st, true);
+		code(c[k].b, sizeof(c[k].b), 0x1000);
+		st.regs[0] = 0x55;
+		st.regs[1] = 0x900000000ull;
+		st.regs[6] = si;
+		st.regs[7] = di;
+		CHECK_EQ(emulate(&st, &in, &e), VMX_EMUL_CONTINUE);
+		CHECK_EQ(st.rip, 0x1003);
+		CHECK_EQ(st.regs[0], 0x55);
+		CHECK_EQ(st.regs[1], 0);
+		CHECK_EQ(st.regs[6], c[k].si ? (u32)si : si);
+		CHECK_EQ(st.regs[7], c[k].di ? (u32)di : di);
+	}
+}
+
 /* IN/OUT and INS through the port callbacks. */
 static void test_pio(void)
 {
@@ -988,6 +1022,7 @@ int main(void)
 	RUN_TEST(test_segment_load);
 	RUN_TEST(test_absent_segments);
 	RUN_TEST(test_rep_one_iteration);
+	RUN_TEST(test_rep_a32_zero_count);
 	RUN_TEST(test_pio);
 	RUN_TEST(test_fetch_page_split);
 	RUN_TEST(test_io_bitmap);
