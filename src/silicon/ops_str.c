@@ -43,7 +43,7 @@ static __always_inline s64 delta(struct cpu *c, int sz)
  * ECX = 0 does no iteration, yet Intel processors still write the 32-bit
  * registers it would use: RCX becomes 0 (all 64 bits), MOVS zero-extends
  * RSI and RDI from 32 bits, STOS RDI; LODS, CMPS, SCAS, INS and OUTS only
- * RCX.  Seen on the Intel Xeon CI host (tests/silicon/diff_test.c, 67h
+ * RCX.  Seen on an Intel Xeon host (tests/silicon/diff_test.c, 67h
  * cases with a nonzero upper half); Linux KVM's instruction emulator does
  * the same for Intel guests (emulate.c, string_registers_quirk()).  AMD
  * processors leave the three registers unchanged; we report GenuineIntel
