@@ -273,6 +273,26 @@ static void *contended_thread(void *p)
 	return NULL;
 }
 
+/*
+ * A VM with an irqchip, vCPU 0 and vCPU 1 (an AP that never got INIT: its
+ * KVM_RUN blocks until immediate_exit), and the AP's kvm_run mapped.
+ */
+static struct kvm_run *ap_vm(int *sys, int *vm, int *bsp, int *ap, long *size)
+{
+	struct kvm_run *run;
+
+	*sys = userkvm_open(O_RDWR | O_CLOEXEC);
+	*vm = (int)userkvm_ioctl(*sys, KVM_CREATE_VM, 0);
+	CHECK_EQ(userkvm_ioctl(*vm, KVM_CREATE_IRQCHIP, 0), 0);
+	*bsp = (int)userkvm_ioctl(*vm, KVM_CREATE_VCPU, 0);
+	*ap = (int)userkvm_ioctl(*vm, KVM_CREATE_VCPU, 1);
+	*size = userkvm_ioctl(*sys, KVM_GET_VCPU_MMAP_SIZE, 0);
+	CHECK(*sys >= 0 && *vm >= 0 && *bsp >= 0 && *ap >= 0 && *size > 0, "setup");
+	run = mmap(NULL, (size_t)*size, PROT_READ | PROT_WRITE, MAP_SHARED, *ap, 0);
+	CHECK(run != MAP_FAILED, "mmap kvm_run");
+	return run == MAP_FAILED ? NULL : run;
+}
+
 static void fd_exact_run_contended(void)
 {
 	struct timespec ms30 = { 0, 30 * 1000 * 1000 };
@@ -281,16 +301,8 @@ static void fd_exact_run_contended(void)
 	int sys, vm, bsp, ap;
 	long size;
 
-	sys = userkvm_open(O_RDWR | O_CLOEXEC);
-	vm = (int)userkvm_ioctl(sys, KVM_CREATE_VM, 0);
-	CHECK_EQ(userkvm_ioctl(vm, KVM_CREATE_IRQCHIP, 0), 0);
-	bsp = (int)userkvm_ioctl(vm, KVM_CREATE_VCPU, 0);
-	ap = (int)userkvm_ioctl(vm, KVM_CREATE_VCPU, 1);
-	size = userkvm_ioctl(sys, KVM_GET_VCPU_MMAP_SIZE, 0);
-	CHECK(sys >= 0 && vm >= 0 && bsp >= 0 && ap >= 0 && size > 0, "setup");
-	run = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, ap, 0);
-	CHECK(run != MAP_FAILED, "mmap kvm_run");
-	if (run == MAP_FAILED)
+	run = ap_vm(&sys, &vm, &bsp, &ap, &size);
+	if (!run)
 		return;
 	contended_fd = ap;
 	pthread_create(&th[0], NULL, contended_thread, (void *)0L);
@@ -327,16 +339,8 @@ static void fd_exact_close_during_run(void)
 	int sys, vm, bsp, ap;
 	long size;
 
-	sys = userkvm_open(O_RDWR | O_CLOEXEC);
-	vm = (int)userkvm_ioctl(sys, KVM_CREATE_VM, 0);
-	CHECK_EQ(userkvm_ioctl(vm, KVM_CREATE_IRQCHIP, 0), 0);
-	bsp = (int)userkvm_ioctl(vm, KVM_CREATE_VCPU, 0);
-	ap = (int)userkvm_ioctl(vm, KVM_CREATE_VCPU, 1);
-	size = userkvm_ioctl(sys, KVM_GET_VCPU_MMAP_SIZE, 0);
-	CHECK(sys >= 0 && vm >= 0 && bsp >= 0 && ap >= 0 && size > 0, "setup");
-	run = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, ap, 0);
-	CHECK(run != MAP_FAILED, "mmap kvm_run");
-	if (run == MAP_FAILED)
+	run = ap_vm(&sys, &vm, &bsp, &ap, &size);
+	if (!run)
 		return;
 	contended_fd = ap;
 	pthread_create(&th, NULL, contended_thread, (void *)0L);
