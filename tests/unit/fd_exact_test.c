@@ -197,6 +197,24 @@ static void fd_exact_threads(void)
 	CHECK_EQ(kvm_get_active_vms(), active0);
 }
 
+/* A VM with vCPU 0, its kvm_run mapped, immediate_exit set (each KVM_RUN: -EINTR). */
+static struct kvm_run *one_vcpu_vm(int *sys, int *vm, int *v, long *size)
+{
+	struct kvm_run *run;
+
+	*sys = userkvm_open(O_RDWR | O_CLOEXEC);
+	*vm = (int)userkvm_ioctl(*sys, KVM_CREATE_VM, 0);
+	*v = (int)userkvm_ioctl(*vm, KVM_CREATE_VCPU, 0);
+	*size = userkvm_ioctl(*sys, KVM_GET_VCPU_MMAP_SIZE, 0);
+	CHECK(*sys >= 0 && *vm >= 0 && *v >= 0 && *size > 0, "setup");
+	run = mmap(NULL, (size_t)*size, PROT_READ | PROT_WRITE, MAP_SHARED, *v, 0);
+	CHECK(run != MAP_FAILED, "mmap kvm_run");
+	if (run == MAP_FAILED)
+		return NULL;
+	run->immediate_exit = 1;
+	return run;
+}
+
 /*
  * KVM_RUN finds a descriptor below 1024 in the fd table's static first
  * chunk with one compare (kvm_fd_ioctl_run()), others through the chunk
@@ -221,16 +239,9 @@ static void fd_exact_run_high_fd(void)
 		rl.rlim_cur = rl.rlim_max;
 		CHECK(setrlimit(RLIMIT_NOFILE, &rl) == 0, "setrlimit");
 	}
-	sys = userkvm_open(O_RDWR | O_CLOEXEC);
-	vm = (int)userkvm_ioctl(sys, KVM_CREATE_VM, 0);
-	v = (int)userkvm_ioctl(vm, KVM_CREATE_VCPU, 0);
-	size = userkvm_ioctl(sys, KVM_GET_VCPU_MMAP_SIZE, 0);
-	CHECK(sys >= 0 && vm >= 0 && v >= 0 && size > 0, "setup");
-	run = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, v, 0);
-	CHECK(run != MAP_FAILED, "mmap kvm_run");
-	if (run == MAP_FAILED)
+	run = one_vcpu_vm(&sys, &vm, &v, &size);
+	if (!run)
 		return;
-	run->immediate_exit = 1;
 	for (unsigned int i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
 		CHECK_EQ(x_dup2(v, nums[i]), nums[i]);
 		r = xioctl(nums[i], KVM_RUN, 0, &e);
@@ -395,16 +406,9 @@ static void fd_exact_close_run_race(void)
 		int sys, vm, v;
 		long size;
 
-		sys = userkvm_open(O_RDWR | O_CLOEXEC);
-		vm = (int)userkvm_ioctl(sys, KVM_CREATE_VM, 0);
-		v = (int)userkvm_ioctl(vm, KVM_CREATE_VCPU, 0);
-		size = userkvm_ioctl(sys, KVM_GET_VCPU_MMAP_SIZE, 0);
-		CHECK(sys >= 0 && vm >= 0 && v >= 0 && size > 0, "setup");
-		run = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, v, 0);
-		CHECK(run != MAP_FAILED, "mmap kvm_run");
-		if (run == MAP_FAILED)
+		run = one_vcpu_vm(&sys, &vm, &v, &size);
+		if (!run)
 			return;
-		run->immediate_exit = 1;
 		race_fd = v;
 		__atomic_store_n(&race_stop, 0, __ATOMIC_RELEASE);
 		pthread_create(&th, NULL, race_thread, NULL);
