@@ -395,7 +395,12 @@ static void *linked_run_thread(void *arg)
 {
 	struct linked_run *r = arg;
 
-	r->e = cpu_run(r->c, 2000000000ull);
+	/*
+	 * A budget far beyond the loop's need (~20 s here), so that only a
+	 * write that is never seen ends the run by it: 2e9 (~2 s) ran out once
+	 * in a CI run on a loaded 2-core machine, the writer not scheduled.
+	 */
+	r->e = cpu_run(r->c, 20000000000ull);
 	return NULL;
 }
 
