@@ -144,17 +144,9 @@ static void kvm_file_get(struct kvm_file *f)
 
 /*
  * A reference unless the count already reached zero (released, or not yet
- * installed: a file from the free list is at zero until fd_install()).
+ * installed: a file from the free list is at zero until fd_install()),
+ * tried until the count is seen at zero or taken.
  */
-static __always_inline bool kvm_file_tryget_once(struct kvm_file *f)
-{
-	int refs = __atomic_load_n(&f->refs, __ATOMIC_ACQUIRE);
-
-	return refs && __atomic_compare_exchange_n(&f->refs, &refs, refs + 1, false,
-						   __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
-}
-
-/* The same, tried until the count is seen at zero or taken. */
 static inline bool kvm_file_tryget(struct kvm_file *f)
 {
 	int refs = __atomic_load_n(&f->refs, __ATOMIC_ACQUIRE);
@@ -597,18 +589,15 @@ static __always_inline long kvm_fd_ioctl_run_file(struct kvm_file *f, unsigned l
 }
 
 /*
- * The look-up of kvm_fd_ioctl_run() when its one attempt failed (a count
- * that changed or is zero, a slot that changed under it): @stale, if any,
- * is the reference it took on a file the slot no longer holds.
+ * KVM_RUN the way of every other ioctl, with a reference: when the fast
+ * path's lock failed (a mutex held by someone else) or it found a file the
+ * table no longer holds (kvm_fd_ioctl_run()).
  */
 static __attribute__((noinline)) long kvm_fd_ioctl_run_slow(int fd, unsigned long req,
-							    unsigned long arg, struct kvm_file *stale)
+							    unsigned long arg)
 {
-	struct kvm_file *f;
+	struct kvm_file *f = fdget(fd, false);
 
-	if (stale)
-		kvm_file_put(stale);
-	f = fdget(fd, false);
 	if (unlikely(!f))
 		return sys_ioctl(fd, req, arg);
 	return kvm_fd_ioctl_run_file(f, arg);
@@ -627,7 +616,7 @@ static __attribute__((noinline)) long kvm_fd_ioctl_run_stale(int fd, unsigned lo
 							     unsigned long arg, struct kvm_file *f)
 {
 	kvm_fd_run_unlock(f);
-	return kvm_fd_ioctl_run_slow(fd, req, arg, NULL);
+	return kvm_fd_ioctl_run_slow(fd, req, arg);
 }
 
 /*
@@ -664,7 +653,7 @@ __attribute__((noinline)) long kvm_fd_ioctl_run(int fd, unsigned long req, unsig
 	if (unlikely(!f))
 		return sys_ioctl(fd, req, arg);
 	if (unlikely(!kvm_mutex_trylock(&f->mutex)))
-		return kvm_fd_ioctl_run_slow(fd, req, arg, NULL);
+		return kvm_fd_ioctl_run_slow(fd, req, arg);
 	/* Still the file at @fd (not released and reused elsewhere), and a vCPU's? */
 	if (unlikely(__atomic_load_n(slot, __ATOMIC_ACQUIRE) != f || f->kind != KVM_FILE_VCPU))
 		return kvm_fd_ioctl_run_stale(fd, req, arg, f);
