@@ -36,6 +36,10 @@ run_one() {	# name, command...
 		echo "FAIL $name: exited with status $rc"
 		tail -20 "$log" | sed 's/^/    | /'
 		f=1
+	elif [ $rc -ne 0 ] && [ $rc -ne 1 ]; then
+		# FAIL lines, and then a crash or a timeout: what it said last (a sanitizer's report)
+		echo "     also: $name exited with status $rc"
+		grep -vE '^(ok|FAIL|skip) ' "$log" | tail -20 | sed 's/^/    | /'
 	fi
 	pass=$((pass + p)); fail=$((fail + f)); skip=$((skip + s))
 	printf '%-40s %4d ok %3d failed %3d skipped  (%ds)\n' "$name" "$p" "$f" "$s" $((SECONDS - t0))

@@ -182,6 +182,10 @@ static struct kvm_file *kvm_file_alloc(void)
 	 * now on, and lets it go when the table does not hold the file.
 	 */
 	__atomic_store_n(&f->release_pending, 0, __ATOMIC_RELAXED);
+	f->mutex.bias_in = 0;
+	f->mutex.handoff = 0;
+	f->mutex.revokes = 0;
+	__atomic_store_n(&f->mutex.bias, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&f->mutex.state, 0, __ATOMIC_RELEASE);
 	f->kind = KVM_FILE_DEV;
 	f->priv = NULL;
@@ -249,12 +253,24 @@ static void kvm_file_release_claim(struct kvm_file *f)
 }
 
 /*
+ * The mutex, if nobody holds it: free, or held for a bias whose owner is
+ * in no KVM_RUN now (the owner's own runs then fail to enter).
+ */
+static bool kvm_file_release_trylock(struct kvm_file *f)
+{
+	return kvm_mutex_trylock(&f->mutex) || kvm_mutex_try_revoke(&f->mutex);
+}
+
+/*
  * The last reference went.  A vCPU's file may still be in a KVM_RUN, which
  * holds no reference but the vCPU's mutex: the release is left to that run
  * (release_pending, which it looks at after its unlock) unless the mutex
- * is free now.  The store and the lock, and the run's unlock and load, are
- * each a full barrier: either the lock here fails and the run sees the
- * flag, or the run let the mutex go first and the lock here succeeds.
+ * can be had now.  The store and the lock, and the run's unlock and load,
+ * are each a full barrier: either the lock here fails and the run sees the
+ * flag, or the run let the mutex go first and the lock here succeeds.  A
+ * run by the bias owner has no locked instruction: kvm_mutex_try_revoke()'s
+ * heavy barrier stands in for it (kvm/mutex.h), and a run it finds in
+ * its section is handed the mutex, which it then finds it holds.
  */
 static void kvm_file_release(struct kvm_file *f)
 {
@@ -263,14 +279,14 @@ static void kvm_file_release(struct kvm_file *f)
 		return;
 	}
 	__atomic_store_n(&f->release_pending, 1, __ATOMIC_SEQ_CST);
-	if (kvm_mutex_trylock(&f->mutex))
+	if (kvm_file_release_trylock(f))
 		kvm_file_release_claim(f);
 }
 
 /* A KVM_RUN let the mutex go and saw a release pending: take it over unless someone holds it. */
 static __attribute__((noinline, cold)) void kvm_file_release_deferred(struct kvm_file *f)
 {
-	if (kvm_mutex_trylock(&f->mutex))
+	if (kvm_file_release_trylock(f))
 		kvm_file_release_claim(f);
 }
 
@@ -603,12 +619,44 @@ static __attribute__((noinline)) long kvm_fd_ioctl_run_slow(int fd, unsigned lon
 	return kvm_fd_ioctl_run_file(f, arg);
 }
 
-/* The fast KVM_RUN's end: the mutex goes, and a release left to it is taken (kvm_file_release()). */
+/*
+ * The fast KVM_RUN's end: the mutex goes (or stays held for this thread's
+ * bias: the next run then takes no locked instruction, kvm/mutex.h), and
+ * a release left to it is taken (kvm_file_release()).
+ */
 static __always_inline void kvm_fd_run_unlock(struct kvm_file *f)
 {
-	kvm_mutex_unlock(&f->mutex);
+	if (!kvm_mutex_bias_grant(&f->mutex))
+		kvm_mutex_unlock(&f->mutex);
 	if (unlikely(__atomic_load_n(&f->release_pending, __ATOMIC_RELAXED)))
 		kvm_file_release_deferred(f);
+}
+
+/*
+ * The biased KVM_RUN's end, when its bias went during the run (revoked:
+ * the revoker is woken) or a release is pending: give the bias up, and
+ * take the release if the mutex is ours then.
+ */
+static __attribute__((noinline, cold)) void kvm_fd_run_bias_drop(struct kvm_file *f)
+{
+	if (kvm_mutex_bias_drop(&f->mutex))
+		kvm_file_release_claim(f);
+}
+
+static __always_inline void kvm_fd_run_bias_leave(struct kvm_file *f)
+{
+	if (unlikely(!kvm_mutex_bias_exit(&f->mutex) ||
+		     __atomic_load_n(&f->release_pending, __ATOMIC_RELAXED)))
+		kvm_fd_run_bias_drop(f);
+}
+
+/* The biased KVM_RUN did not enter, or found a file the table no longer holds at @fd. */
+static __attribute__((noinline)) long kvm_fd_ioctl_run_bias_stale(int fd, unsigned long req,
+								   unsigned long arg,
+								   struct kvm_file *f)
+{
+	kvm_fd_run_bias_leave(f);
+	return kvm_fd_ioctl_run_slow(fd, req, arg);
 }
 
 /* The fast KVM_RUN took the mutex of a file the table no longer holds at @fd, or not a vCPU's. */
@@ -652,6 +700,16 @@ __attribute__((noinline)) long kvm_fd_ioctl_run(int fd, unsigned long req, unsig
 	f = __atomic_load_n(slot, __ATOMIC_ACQUIRE);
 	if (unlikely(!f))
 		return sys_ioctl(fd, req, arg);
+	/* The mutex held for this thread (kvm/mutex.h): no locked instruction. */
+	if (likely(kvm_mutex_bias_mine(&f->mutex))) {
+		if (unlikely(!kvm_mutex_bias_enter(&f->mutex) ||
+			     __atomic_load_n(slot, __ATOMIC_ACQUIRE) != f || f->kind != KVM_FILE_VCPU))
+			return kvm_fd_ioctl_run_bias_stale(fd, req, arg, f);
+		r = kvm_vcpu_ioctl_run_held(f->priv, arg);
+		__asm__("" : "+r"(f));
+		kvm_fd_run_bias_leave(f);
+		return kvm_fd_ret(r);
+	}
 	if (unlikely(!kvm_mutex_trylock(&f->mutex)))
 		return kvm_fd_ioctl_run_slow(fd, req, arg);
 	/* Still the file at @fd (not released and reused elsewhere), and a vCPU's? */

@@ -558,19 +558,6 @@ __attribute__((constructor)) static void kvm_main_init(void)
 	pthread_atfork(NULL, NULL, kvm_mm_atfork_child);
 }
 
-/* The contended halves of kvm_mutex_lock()/kvm_mutex_unlock() (kvm/mutex.h). */
-void __kvm_mutex_lock_slow(struct kvm_mutex *m)
-{
-	/* Say a thread sleeps on it (2), and sleep while someone else holds it. */
-	while (__atomic_exchange_n(&m->state, 2, __ATOMIC_ACQUIRE) != 0)
-		syscall(SYS_futex, &m->state, FUTEX_WAIT_PRIVATE, 2, NULL, NULL, 0);
-}
-
-void __kvm_mutex_unlock_slow(struct kvm_mutex *m)
-{
-	syscall(SYS_futex, &m->state, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
-}
-
 /* kvm_vcpu_ioctl_run() whose uncontended lock of vcpu->mutex failed. */
 __attribute__((noinline)) long kvm_vcpu_ioctl_run_contended(struct kvm_vcpu *vcpu, unsigned long arg)
 {
@@ -989,6 +976,7 @@ static int kvm_vm_ioctl_create_vcpu(struct kvm *kvm, unsigned long id)
 	vcpu->mmap_base = map;
 	vcpu->run = map;
 	vcpu->mutex = kvm_file_mutex(file);
+	kvm_bias_init();
 
 	r = kvm_arch_vcpu_create(vcpu);
 	if (r)
@@ -1214,6 +1202,7 @@ long kvm_vm_ioctl(struct kvm *kvm, unsigned int ioctl, unsigned long arg)
 
 long kvm_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned long arg)
 {
+	bool biased;
 	long r;
 
 	if (ioctl == KVM_RUN)
@@ -1223,7 +1212,8 @@ long kvm_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned long arg
 	if (unlikely(_IOC_TYPE(ioctl) != KVMIO))
 		return -EINVAL;
 
-	kvm_mutex_lock(vcpu->mutex);
+	/* On the thread that runs the vCPU, under its bias (kvm/mutex.h). */
+	biased = kvm_mutex_lock_biased(vcpu->mutex);
 	switch (ioctl) {
 	case KVM_GET_STATS_FD:
 		r = kvm_vcpu_ioctl_get_stats_fd(vcpu);
@@ -1231,6 +1221,6 @@ long kvm_vcpu_ioctl(struct kvm_vcpu *vcpu, unsigned int ioctl, unsigned long arg
 	default:
 		r = kvm_arch_vcpu_ioctl(vcpu, ioctl, arg);
 	}
-	kvm_mutex_unlock(vcpu->mutex);
+	kvm_mutex_unlock_biased(vcpu->mutex, biased);
 	return r;
 }

@@ -1811,16 +1811,18 @@ void kvm_vcpu_kick(struct kvm_vcpu *vcpu)
  * but the KVM_RUN took the mutex (a locked instruction) after storing
  * ENTERING_GUEST_MODE, so a free mutex seen here means its look at the
  * requests comes after the request, and a held one that the vCPU may be
- * past it.  A KVM_RUN or ioctl that may block stores OUTSIDE_GUEST_MODE
- * first (vcpu_mode_outside()), so that a waiter here never waits for a
- * vCPU that waits for it.
+ * past it.  A KVM_RUN by the owner of the mutex's bias (kvm/mutex.h) takes
+ * no locked instruction at all: its flag says whether it runs, seen after
+ * kvm_heavy_barrier() (kvm_flush_remote_tlbs()).  A KVM_RUN or ioctl that
+ * may block stores OUTSIDE_GUEST_MODE first (vcpu_mode_outside()), so that
+ * a waiter here never waits for a vCPU that waits for it.
  */
 static bool kvm_vcpu_may_enter(struct kvm_vcpu *vcpu)
 {
 	int mode = __atomic_load_n(&vcpu->arch.mode, __ATOMIC_SEQ_CST);
 
 	return mode == IN_GUEST_MODE ||
-	       (mode == ENTERING_GUEST_MODE && kvm_mutex_is_locked(vcpu->mutex));
+	       (mode == ENTERING_GUEST_MODE && kvm_mutex_may_run(vcpu->mutex));
 }
 
 /*
@@ -1831,9 +1833,19 @@ static bool kvm_vcpu_may_enter(struct kvm_vcpu *vcpu)
 void kvm_flush_remote_tlbs(struct kvm *kvm)
 {
 	int n = __atomic_load_n(&kvm->online_vcpus, __ATOMIC_ACQUIRE);
+	bool heavy = false;
 
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		kvm_make_request(KVM_REQ_TLB_FLUSH, kvm->vcpus[i]);
+		heavy |= kvm_mutex_biased_elsewhere(kvm->vcpus[i]->mutex);
+	}
+	/*
+	 * A vCPU biased to another thread enters with plain stores and loads:
+	 * it sees the request, or we see it entering (kvm_vcpu_may_enter()).
+	 * One biased later took a locked instruction after our request.
+	 */
+	if (heavy)
+		kvm_heavy_barrier();
 	for (int i = 0; i < n; i++) {
 		struct kvm_vcpu *vcpu = kvm->vcpus[i];
 

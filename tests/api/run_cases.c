@@ -891,6 +891,61 @@ KVM_CASE(run_slot_delete_while_running)
 	tg_destroy(&g);
 }
 
+/*
+ * The same with a guest that reads the slot many times per exit
+ * (g_lm_read_spin): the delete must wait until the vCPU in the guest
+ * dropped its translation (the kick, and KVM_REQ_TLB_FLUSH taken), or the
+ * guest reads the poison written right after the delete returned (port
+ * 0x11).  Rounds of: a slot at 0x300000, a first report, the delete by
+ * another thread, runs until the read of the gap (KVM_EXIT_MMIO).
+ */
+KVM_CASE(run_slot_delete_while_spinning)
+{
+	const unsigned long long poison = 0xdeadbeefdeadbeefull;
+	long poisoned = 0, rounds = 0, other = 0;
+	struct tguest g;
+
+	if (tg_start(t, &g, g_lm_read_spin, TG_LONG) < 0)
+		return;
+	for (int round = 0; round < 20; round++) {
+		struct slot_del d = { .be = t->be, .vm = g.vm };
+		struct kvm_regs r;
+		pthread_t th;
+		long runs = 0;
+
+		d.mem = t_slot(t, &g, 2, 0x300000, 4096, 0);
+		d.mem[0] = 0x1111111122222222ull;
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_GET_REGS, &r));
+		r.rip = CODE;
+		r.rdi = 0x300000;
+		r.rsi = poison;
+		r.r8 = 20000;
+		CHECK_OK(t, IOC(t, g.vcpu, KVM_SET_REGS, &r));
+		CHECK(pthread_create(&th, NULL, slot_del_fn, &d) == 0, "pthread_create");
+		while (runs < 100000 && t->be->ioctl(g.vcpu, KVM_RUN, 0) == 0) {
+			if (runs++ == 0)	/* the loop runs: now delete it */
+				__atomic_store_n(&d.go, 1, __ATOMIC_RELEASE);
+			if (g.run->exit_reason == KVM_EXIT_MMIO)
+				break;
+			if (g.run->exit_reason == KVM_EXIT_IO && g.run->io.port == 0x11)
+				poisoned++;
+			else if (g.run->exit_reason != KVM_EXIT_IO || g.run->io.port != 0x10)
+				other++;
+		}
+		__atomic_store_n(&d.go, 1, __ATOMIC_RELEASE);
+		pthread_join(th, NULL);
+		CHECK_EQ(d.r, 0);
+		if (g.run->exit_reason == KVM_EXIT_MMIO && g.run->mmio.phys_addr == 0x300000)
+			rounds++;
+		munmap(d.mem, 4096);
+	}
+	CHECK(rounds == 20, "%ld of 20 rounds ended in the MMIO read of the gap", rounds);
+	CHECK(poisoned == 0, "%ld reads of the deleted slot's memory after the delete", poisoned);
+	CHECK_EQ(other, 0);
+	t_printf(t, "slot deleted while spinning: %ld rounds, %ld poisoned reads", rounds, poisoned);
+	tg_destroy(&g);
+}
+
 /* A read of a GPA with no slot: KVM_EXIT_MMIO. */
 KVM_CASE(run_mmio_read_no_slot)
 {

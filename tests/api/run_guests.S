@@ -480,6 +480,25 @@ GUEST(g_lm_read)
 END(g_lm_read)
 #undef G
 
+/*
+ * Read (%rdi) %r8 times with no exit, then report it at port 0x10 (low
+ * half); a read of %rsi (the poison) is reported at once at port 0x11.
+ */
+#define G g_lm_read_spin
+GUEST(g_lm_read_spin)
+1:	mov %r8, %rcx
+2:	mov (%rdi), %rax
+	cmp %rax, %rsi
+	je 3f
+	dec %rcx
+	jnz 2b
+	out %eax, $0x10
+	jmp 1b
+3:	out %eax, $0x11
+	jmp 1b
+END(g_lm_read_spin)
+#undef G
+
 /* LOCK XADD %rsi times on the counter at DATA, then report the vCPU's last value */
 #define G g_lm_xadd
 GUEST(g_lm_xadd)

@@ -47,6 +47,7 @@ GUEST_DECL(g_lm_ud);
 GUEST_DECL(g_lm_irq);
 GUEST_DECL(g_lm_dirty);
 GUEST_DECL(g_lm_read);
+GUEST_DECL(g_lm_read_spin);
 GUEST_DECL(g_lm_xadd);
 GUEST_DECL(g_lm_spin);
 GUEST_DECL(g_lm_cpuid_spin);
