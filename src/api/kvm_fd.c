@@ -185,6 +185,7 @@ static struct kvm_file *kvm_file_alloc(void)
 	f->mutex.bias_in = 0;
 	f->mutex.handoff = 0;
 	f->mutex.revokes = 0;
+	__atomic_store_n(&f->mutex.bias_thread, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&f->mutex.bias, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&f->mutex.state, 0, __ATOMIC_RELEASE);
 	f->kind = KVM_FILE_DEV;

@@ -157,7 +157,9 @@ struct kvm_vcpu {
 	struct kvm_mutex *mutex;
 	struct kvm_run *run;	/* page 0 of the vCPU fd's memfd */
 	void *mmap_base;	/* the KVM_VCPU_MMAP_PAGES mapping */
-	int srcu_idx;
+	/* kvm->srcu read sections under the bias (kvm_vcpu_srcu_read_lock()): */
+	int srcu_depth;		/* nested */
+	unsigned int srcu_seq;	/* odd inside the outermost */
 	u64 requests;		/* KVM_REQ_* bits, atomic */
 	struct kvm_vcpu_stat *stat, stat_storage;
 	int stats_fd;
@@ -166,6 +168,47 @@ struct kvm_vcpu {
 
 	struct kvm_vcpu_arch arch;
 };
+
+/*
+ * kvm->srcu's read side on the vCPU's own thread while it holds the bias
+ * of vcpu->mutex (kvm/mutex.h; every vCPU ioctl holds the mutex, so the
+ * bias being the thread's means this is its section): a depth that only
+ * that thread writes, with plain stores, instead of the shared counters'
+ * two locked instructions (about 9 ns on some hosts, on every MMIO exit).
+ * The outermost section makes a sequence odd and its end even again:
+ * kvm_synchronize_srcu() waits, after kvm_heavy_barrier() when the vCPU
+ * was ever biased to another thread (the same Dekker pair as the bias's
+ * own), for an odd sequence to move on, not for the vCPU to be outside,
+ * which a vCPU busy with MMIO may seldom be.  Without the bias, the
+ * counters.  Returns -1 for the vCPU's own.
+ */
+static __always_inline int kvm_vcpu_srcu_read_lock(struct kvm_vcpu *vcpu)
+{
+	if (__builtin_expect(kvm_mutex_bias_mine(vcpu->mutex), 1)) {
+		if (__builtin_expect(vcpu->srcu_depth++ == 0, 1))
+			__atomic_store_n(&vcpu->srcu_seq,
+					 __atomic_load_n(&vcpu->srcu_seq, __ATOMIC_RELAXED) + 1,
+					 KVM_BIAS_ENTER_ORDER);
+		__atomic_signal_fence(__ATOMIC_SEQ_CST);
+		return -1;
+	}
+	return srcu_read_lock(&vcpu->kvm->srcu);
+}
+
+static __always_inline void kvm_vcpu_srcu_read_unlock(struct kvm_vcpu *vcpu, int idx)
+{
+	if (__builtin_expect(idx < 0, 1)) {
+		if (__builtin_expect(--vcpu->srcu_depth == 0, 1))
+			__atomic_store_n(&vcpu->srcu_seq,
+					 __atomic_load_n(&vcpu->srcu_seq, __ATOMIC_RELAXED) + 1,
+					 __ATOMIC_RELEASE);
+		return;
+	}
+	srcu_read_unlock(&vcpu->kvm->srcu, idx);
+}
+
+/* synchronize_srcu(&kvm->srcu), and the vCPUs' own read sections (kvm_main.c). */
+void kvm_synchronize_srcu(struct kvm *kvm);
 
 /* Memslot lookups: callers hold kvm->srcu (see kvm_memslots()). */
 static inline struct kvm_memslots *__kvm_memslots(struct kvm *kvm, int as_id)

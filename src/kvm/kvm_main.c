@@ -248,7 +248,7 @@ static int kvm_set_memslot(struct kvm *kvm, int as_id, struct kvm_memory_slot *o
 
 	__atomic_store_n(&by_id[new ? new->id : old->id], new, __ATOMIC_RELEASE);
 	__atomic_store_n(&kvm->memslots[as_id], next, __ATOMIC_RELEASE);
-	synchronize_srcu(&kvm->srcu);
+	kvm_synchronize_srcu(kvm);
 
 	/* No reader sees @cur any more: it becomes the next update's copy. */
 	if (cur->capacity >= next->nr + 1) {
@@ -558,6 +558,31 @@ __attribute__((constructor)) static void kvm_main_init(void)
 	pthread_atfork(NULL, NULL, kvm_mm_atfork_child);
 }
 
+/*
+ * Every reader of kvm->srcu: the counters' (synchronize_srcu()), then each
+ * vCPU's own (kvm_vcpu_srcu_read_lock()), seen after the heavy barrier if
+ * another thread may hold one.  A vCPU that goes online after this looked
+ * takes its bias (a locked instruction) after the update was published.
+ */
+void kvm_synchronize_srcu(struct kvm *kvm)
+{
+	int n = __atomic_load_n(&kvm->online_vcpus, __ATOMIC_SEQ_CST);
+	bool heavy = false;
+
+	synchronize_srcu(&kvm->srcu);
+	for (int i = 0; i < n; i++)
+		heavy |= kvm_mutex_biased_ever_elsewhere(kvm->vcpus[i]->mutex);
+	if (heavy)
+		kvm_heavy_barrier();
+	for (int i = 0; i < n; i++) {
+		unsigned int *seq = &kvm->vcpus[i]->srcu_seq, s = __atomic_load_n(seq, __ATOMIC_SEQ_CST);
+
+		if (s & 1)
+			while (__atomic_load_n(seq, __ATOMIC_SEQ_CST) == s)
+				sched_yield();
+	}
+}
+
 /* kvm_vcpu_ioctl_run() whose uncontended lock of vcpu->mutex failed. */
 __attribute__((noinline)) long kvm_vcpu_ioctl_run_contended(struct kvm_vcpu *vcpu, unsigned long arg)
 {
@@ -737,6 +762,13 @@ void kvm_mmu_notifier_invalidate_range_start(hva_t start, hva_t end)
 	for (struct kvm *kvm = vm_list; kvm; kvm = kvm->vm_list_next) {
 		int idx;
 
+		/*
+		 * A VM of the process this one was forked from maps the
+		 * parent's memory, not ours (and its locks and vCPU biases
+		 * are the parent's threads').
+		 */
+		if (READ_ONCE(kvm->mm) != kvm_mm_current())
+			continue;
 		pthread_mutex_lock(&kvm->slots_lock);
 		idx = srcu_read_lock(&kvm->srcu);
 
@@ -761,7 +793,7 @@ void kvm_mmu_notifier_invalidate_range_start(hva_t start, hva_t end)
 		}
 		srcu_read_unlock(&kvm->srcu, idx);
 		if (kvm->mmu_invalidating) {
-			synchronize_srcu(&kvm->srcu);
+			kvm_synchronize_srcu(kvm);
 			pthread_rwlock_wrlock(&kvm->mmu_notifier_lock);
 		}
 	}
@@ -770,6 +802,8 @@ void kvm_mmu_notifier_invalidate_range_start(hva_t start, hva_t end)
 void kvm_mmu_notifier_invalidate_range_end(void)
 {
 	for (struct kvm *kvm = vm_list; kvm; kvm = kvm->vm_list_next) {
+		if (READ_ONCE(kvm->mm) != kvm_mm_current())
+			continue;	/* the parent's (_start()) */
 		if (kvm->mmu_invalidating) {
 			kvm->mmu_invalidating = false;
 			pthread_rwlock_unlock(&kvm->mmu_notifier_lock);

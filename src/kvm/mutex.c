@@ -131,7 +131,7 @@ bool __kvm_mutex_bias_grant(struct kvm_mutex *m)
 	if (__builtin_expect(m->bias_thread != me, 0)) {
 		if (m->bias_thread)
 			return false;
-		m->bias_thread = me;
+		__atomic_store_n(&m->bias_thread, me, __ATOMIC_RELAXED);
 	}
 	__atomic_store_n(&m->handoff, 0, __ATOMIC_RELAXED);
 	__atomic_exchange_n(&m->bias, me, __ATOMIC_SEQ_CST);

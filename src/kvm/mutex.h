@@ -174,6 +174,14 @@ static inline bool kvm_mutex_may_run(struct kvm_mutex *m)
 	return __atomic_load_n(&m->state, __ATOMIC_SEQ_CST) != 0;
 }
 
+/* Ever biased to a thread other than the caller (->bias_thread is set once). */
+static inline bool kvm_mutex_biased_ever_elsewhere(struct kvm_mutex *m)
+{
+	u64 b = __atomic_load_n(&m->bias_thread, __ATOMIC_RELAXED);
+
+	return b && b != kvm_thread_token;
+}
+
 /* Biased to a thread other than the caller: its sections are seen after kvm_heavy_barrier(). */
 static inline bool kvm_mutex_biased_elsewhere(struct kvm_mutex *m)
 {
