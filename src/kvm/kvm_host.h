@@ -248,6 +248,14 @@ static inline bool kvm_check_request(int req, struct kvm_vcpu *vcpu)
  * vcpu_enter_guest_run(), kvm_flush_remote_tlbs()).
  */
 #define ENTERING_GUEST_MODE	2
+/*
+ * Not KVM's either: entering as ENTERING_GUEST_MODE, but first a
+ * completion that may block (an MMIO read's, which emulates): kicked as
+ * ENTERING_GUEST_MODE, never waited for by kvm_flush_remote_tlbs(), so
+ * the entry from it needs a full barrier, or the bias of vcpu->mutex
+ * (whose heavy barrier the flusher pays, kvm/mutex.h).
+ */
+#define ENTERING_BLOCKABLE_MODE	3
 
 struct kvm_memory_slot *id_to_memslot(struct kvm *kvm, int as_id, int id);
 struct kvm_memory_slot *__gfn_to_memslot(struct kvm_memslots *slots, gfn_t gfn);
