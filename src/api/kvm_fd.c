@@ -684,7 +684,10 @@ static __attribute__((noinline)) long kvm_fd_ioctl_run_stale(int fd, unsigned lo
  * holds) goes the way of every other ioctl, with a reference
  * (kvm_fd_ioctl_run_slow()), in a tail call, so that nothing but the file
  * stays live across the run (no call before it that would keep @fd, @req
- * and @arg in saved registers).
+ * and @arg in saved registers).  The thread that runs the vCPU holds the
+ * mutex's bias after its first run (kvm/mutex.h): its runs then enter and
+ * leave the mutex's section with plain stores and loads, the same checks
+ * after the entry, and no locked instruction at all.
  */
 __attribute__((noinline)) long kvm_fd_ioctl_run(int fd, unsigned long req, unsigned long arg)
 {
