@@ -45,6 +45,21 @@ USERKVM_API long userkvm_ioctl(int fd, unsigned long req, ...);
  */
 USERKVM_API int userkvm_is_fd(int fd);
 
+/**
+ * userkvm_seccomp_prepare() - get ready for a seccomp filter
+ *
+ * A thread that runs a vCPU enters KVM_RUN with no locked instruction
+ * under a bias of the vCPU's lock, which other threads revoke with
+ * membarrier(2).  Call this before installing a seccomp filter that may
+ * not allow membarrier: the biases go and none is granted again (KVM_RUN
+ * then takes the lock's atomic instructions), and userkvm makes no
+ * membarrier call after it.  Through the LD_PRELOAD shim, prctl() and
+ * syscall() installing a filter do this themselves.
+ *
+ * Return: 0.
+ */
+USERKVM_API int userkvm_seccomp_prepare(void);
+
 #ifdef __cplusplus
 }
 #endif

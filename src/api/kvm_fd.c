@@ -108,6 +108,51 @@ void kvm_fd_set_exact(void)
 	fd_exact = 1;
 }
 
+static void kvm_file_release_claim(struct kvm_file *f);
+
+/*
+ * The files are type-stable: a pointer collected under files_lock stays a
+ * file's, and one reused meanwhile has no bias (or one that goes too).  A
+ * mutex taken from its bias here is let go as a KVM_RUN lets it go, so
+ * that a release left to it meanwhile happens.
+ */
+void kvm_fd_bias_seal(void)
+{
+	struct kvm_file **v = NULL, *f;
+	size_t n = 0, cap = 0;
+
+	pthread_mutex_lock(&files_lock);
+	for (f = all_files; f; f = f->next) {
+		if (f->kind != KVM_FILE_VCPU)
+			continue;
+		if (n == cap) {
+			struct kvm_file **nv = realloc(v, (cap = cap ? 2 * cap : 16) * sizeof(*v));
+
+			if (!nv)
+				break;
+			v = nv;
+		}
+		v[n++] = f;
+	}
+	pthread_mutex_unlock(&files_lock);
+	/* Not one left out: a file missed for want of memory keeps its bias, so no seal. */
+	if (f) {
+		free(v);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (kvm_mutex_try_revoke(&v[i]->mutex))
+			kvm_file_release_claim(v[i]);
+	free(v);
+	kvm_bias_seal();
+}
+
+int userkvm_seccomp_prepare(void)
+{
+	kvm_fd_bias_seal();
+	return 0;
+}
+
 static inline struct kvm_file **fd_slot(int fd, bool alloc)
 {
 	struct kvm_file **chunk;

@@ -55,6 +55,12 @@ void kvm_file_discard(struct kvm_file *file);
  * the table stays exact without a system call per lookup.
  */
 void kvm_fd_set_exact(void);
+/*
+ * Before a seccomp filter goes in: take every vCPU mutex's bias back and
+ * grant none again, so that nothing calls membarrier(2) from then on
+ * (kvm/mutex.h; userkvm_seccomp_prepare(), the shim's prctl()/syscall()).
+ */
+void kvm_fd_bias_seal(void);
 int kvm_fd_is_ours(int fd);
 /* @fd is about to be closed.  Return: 1 if it was ours. */
 int kvm_fd_close(int fd);

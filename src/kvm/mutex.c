@@ -13,6 +13,7 @@
 __thread u64 kvm_thread_token __attribute__((tls_model("initial-exec"))) = 1;
 static u64 kvm_thread_tokens = 2;
 int kvm_bias_ok;
+static int kvm_bias_sealed;
 
 static void futex_wait(int *word, int val)
 {
@@ -60,6 +61,11 @@ void kvm_heavy_barrier(void)
 	static int fence;
 	struct timespec t0, t;
 
+	/* Sealed: no section runs under a bias; a full barrier on this side is enough. */
+	if (__atomic_load_n(&kvm_bias_sealed, __ATOMIC_ACQUIRE)) {
+		__atomic_fetch_add(&fence, 0, __ATOMIC_SEQ_CST);
+		return;
+	}
 	/* (The callers' locked instruction before it is the full barrier on this side.) */
 	if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
 		return;
@@ -70,6 +76,20 @@ void kvm_heavy_barrier(void)
 		clock_gettime(CLOCK_MONOTONIC, &t);
 	} while ((t.tv_sec - t0.tv_sec) * 1000000000l + (t.tv_nsec - t0.tv_nsec) < 1000000);
 	__atomic_fetch_add(&fence, 0, __ATOMIC_SEQ_CST);	/* a fence (TSan has no fences) */
+}
+
+/*
+ * Every bias is gone (the caller revoked them, kvm_fd_bias_seal(), each
+ * with its heavy barrier): no thread enters a section with plain stores
+ * any more, and none is granted again, so kvm_heavy_barrier() need not
+ * reach other threads (a section entered before the revocation stored its
+ * flags before the revocation's barrier).  For a process about to install
+ * a seccomp filter, which may refuse membarrier(2).
+ */
+void kvm_bias_seal(void)
+{
+	__atomic_store_n(&kvm_bias_ok, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&kvm_bias_sealed, 1, __ATOMIC_SEQ_CST);
 }
 
 /*

@@ -99,6 +99,8 @@ void kvm_heavy_barrier(void);
 /* Biases may be granted in this process (membarrier registered; kvm_bias_init()). */
 extern int kvm_bias_ok;
 void kvm_bias_init(void);
+/* No bias any more, and no membarrier(2) from now on (api/kvm_fd.c kvm_fd_bias_seal()). */
+void kvm_bias_seal(void);
 
 /* The uncontended lock (0 -> 1): true if taken; else __kvm_mutex_lock_slow() waits for it. */
 static inline bool kvm_mutex_trylock(struct kvm_mutex *m)

@@ -16,10 +16,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/membarrier.h>
+#include <linux/seccomp.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -248,6 +250,45 @@ static bool shim_membarrier;	/* registered: runs need no fence (under the lock o
 SHIM_REAL(pthread_cancel)
 SHIM_REAL(pthread_setcancelstate)
 SHIM_REAL(pthread_setcanceltype)
+SHIM_REAL(syscall)
+SHIM_REAL(prctl)
+
+/*
+ * A seccomp filter is about to go in (syscall(SYS_seccomp, ...), as
+ * libseccomp installs one, or prctl(PR_SET_SECCOMP, ...)): the vCPU locks'
+ * biases go first, while membarrier(2) may still be called, and none is
+ * granted after it (kvm_fd_bias_seal(), kvm/mutex.h), so that a second
+ * thread's use of a vCPU never needs a call the filter may refuse.  Six
+ * arguments are passed on whatever the call takes, as the kernel reads
+ * only its own (the x86-64 registers of a variadic call).
+ */
+EXPORT long syscall(long nr, ...)
+{
+	long a[6];
+	va_list ap;
+
+	va_start(ap, nr);
+	for (int i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	if (nr == SYS_seccomp && a[0] == SECCOMP_SET_MODE_FILTER)
+		kvm_fd_bias_seal();
+	return shim_real_syscall()(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+}
+
+EXPORT int prctl(int option, ...)
+{
+	unsigned long a[4];
+	va_list ap;
+
+	va_start(ap, option);
+	for (int i = 0; i < 4; i++)
+		a[i] = va_arg(ap, unsigned long);
+	va_end(ap);
+	if (option == PR_SET_SECCOMP && a[0] == SECCOMP_MODE_FILTER)
+		kvm_fd_bias_seal();
+	return shim_real_prctl()(option, a[0], a[1], a[2], a[3]);
+}
 
 /* Under shim_threads_lock. */
 static void shim_barrier_heavy(void)
@@ -354,6 +395,8 @@ static void shim_threads_init(void)
 	shim_real_pthread_cancel();
 	shim_real_pthread_setcancelstate();
 	shim_real_pthread_setcanceltype();
+	shim_real_syscall();
+	shim_real_prctl();
 	if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0)
 		shim_membarrier = true;
 	shim_key_ok = pthread_key_create(&shim_key, shim_thread_exit) == 0;

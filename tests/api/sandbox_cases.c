@@ -10,6 +10,9 @@
  * runs the guest for a while; the parent checks how the child ended.
  */
 #include <dlfcn.h>
+#include <pthread.h>
+#include <sys/mman.h>
+#include <userkvm.h>
 #include <execinfo.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -66,9 +69,9 @@ static void on_sigsys(int sig, siginfo_t *si, void *uc)
 	syscall(SYS_exit_group, SYS_OFF_LIST);
 }
 
-static int install_hvt_filter(void)
+static int install_filter(const int *extra, int nextra)
 {
-	struct sock_filter f[4 + 2 * NALLOWED + 1];
+	struct sock_filter f[4 + 2 * (NALLOWED + 4) + 1];
 	struct sock_fprog prog = { .filter = f };
 	int n = 0;
 
@@ -76,8 +79,9 @@ static int install_hvt_filter(void)
 	f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0);
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr));
-	for (int i = 0; i < NALLOWED; i++) {
-		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, hvt_allowed[i], 0, 1);
+	for (int i = 0; i < NALLOWED + nextra && i < NALLOWED + 4; i++) {	/* up to 4 more */
+		f[n++] = (struct sock_filter)BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K,
+						      i < NALLOWED ? hvt_allowed[i] : extra[i - NALLOWED], 0, 1);
 		f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 	}
 	f[n++] = (struct sock_filter)BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_TRAP);
@@ -85,6 +89,11 @@ static int install_hvt_filter(void)
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0))
 		return -1;
 	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &prog) ? -1 : 0;
+}
+
+static int install_hvt_filter(void)
+{
+	return install_filter(NULL, 0);
 }
 
 static double now_sec(void)
@@ -159,7 +168,82 @@ static void describe_off_list(int fd, char *buf, size_t size)
 	}
 }
 
-KVM_CASE(sandbox_hvt_seccomp_tsync)
+/*
+ * A VMM with more threads under a filter like hvt's (and the calls a memslot
+ * change makes on userkvm: sched_yield to wait for a vCPU, fstat of a
+ * library-mode descriptor, msync to check the range): its vCPU thread runs the
+ * guest, holding its vCPU lock's bias (kvm/mutex.h), while the main thread
+ * adds and deletes a memslot, which waits for the vCPU's SRCU readers and
+ * flushes its TLB: on userkvm that is a membarrier(2) for a vCPU biased to
+ * another thread, which the filter refuses.  Installing the filter takes
+ * the biases back first: through the shim its syscall() does, the library
+ * is told (userkvm_seccomp_prepare()).
+ */
+struct sandbox_vcpu {
+	struct tctx *t;
+	struct tguest *g;
+	long runs;
+	int stop, bad;
+};
+
+static void *sandbox_vcpu_fn(void *p)
+{
+	struct sandbox_vcpu *v = p;
+
+	while (!__atomic_load_n(&v->stop, __ATOMIC_ACQUIRE)) {
+		if (v->t->be->ioctl(v->g->vcpu, KVM_RUN, 0) < 0 ||
+		    v->g->run->exit_reason != KVM_EXIT_IO || v->g->run->io.port != 0x10) {
+			v->bad = 1;
+			break;
+		}
+		__atomic_store_n(&v->runs, v->runs + 1, __ATOMIC_RELEASE);
+	}
+	return NULL;
+}
+
+static void sandboxed_threads_child(struct tctx *t, struct tguest *g)
+{
+	/* what a second thread's memslot change needs besides: waits, the descriptor and range checks */
+	static const int more[] = { SYS_sched_yield, SYS_newfstatat, SYS_fstat, SYS_msync };
+	struct sigaction sa = { .sa_sigaction = on_sigsys, .sa_flags = SA_SIGINFO };
+	struct sandbox_vcpu v = { .t = t, .g = g };
+	struct kvm_userspace_memory_region mr = { .slot = 5, .guest_phys_addr = 0x800000,
+		.memory_size = 0x10000 };
+	void *frames[1], *mem;
+	pthread_t th;
+
+	backtrace(frames, 1);
+	sigaction(SIGSYS, &sa, NULL);
+	mem = mmap(NULL, 0x10000, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (mem == MAP_FAILED || pthread_create(&th, NULL, sandbox_vcpu_fn, &v))
+		_exit(2);
+	mr.userspace_addr = (unsigned long)mem;
+	while (__atomic_load_n(&v.runs, __ATOMIC_ACQUIRE) < 100 && !v.bad)
+		sched_yield();
+	if (t->be->soft)
+		userkvm_seccomp_prepare();
+	if (install_filter(more, (int)(sizeof(more) / sizeof(more[0]))))
+		_exit(3);
+	for (int i = 0; i < 20 && !v.bad; i++) {
+		long before = __atomic_load_n(&v.runs, __ATOMIC_ACQUIRE);
+
+		mr.memory_size = 0x10000;
+		if (t->be->ioctl(g->vm, KVM_SET_USER_MEMORY_REGION, (unsigned long)&mr) < 0)
+			_exit(4);
+		mr.memory_size = 0;
+		if (t->be->ioctl(g->vm, KVM_SET_USER_MEMORY_REGION, (unsigned long)&mr) < 0)
+			_exit(4);
+		while (__atomic_load_n(&v.runs, __ATOMIC_ACQUIRE) < before + 10 && !v.bad)
+			sched_yield();	/* the vCPU runs on between the changes */
+	}
+	__atomic_store_n(&v.stop, 1, __ATOMIC_RELEASE);
+	pthread_join(th, NULL);
+	tg_destroy(g);	/* under the filter too */
+	_exit(v.bad ? 5 : 0);
+}
+
+/* Fork, run @child in the child, and check that it exited 0 (describing a call off the list). */
+static void sandbox_fork(struct tctx *t, void (*child)(struct tctx *, struct tguest *))
 {
 	struct tguest g;
 	char why[1024] = "";
@@ -183,7 +267,7 @@ KVM_CASE(sandbox_hvt_seccomp_tsync)
 		sys_report_fd = pfd[1];
 		if (tg_start(t, &g, g_lm_sync, TG_LONG) < 0)
 			_exit(2);
-		sandboxed_child(t, &g);
+		child(t, &g);
 	}
 	close(pfd[1]);
 	CHECK_EQ(waitpid(pid, &status, 0), pid);
@@ -195,7 +279,17 @@ KVM_CASE(sandbox_hvt_seccomp_tsync)
 	else
 		t_printf(t, "child: exit %d", WEXITSTATUS(status));
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-	      "sandboxed child: %s %d (exit 7: a call off hvt's list: %s; signal 31: one with SIGSYS blocked)",
+	      "sandboxed child: %s %d (exit 7: a call off the list: %s; signal 31: one with SIGSYS blocked)",
 	      WIFSIGNALED(status) ? "signal" : "exit",
 	      WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status), why);
+}
+
+KVM_CASE(sandbox_seccomp_second_thread)
+{
+	sandbox_fork(t, sandboxed_threads_child);
+}
+
+KVM_CASE(sandbox_hvt_seccomp_tsync)
+{
+	sandbox_fork(t, sandboxed_child);
 }
