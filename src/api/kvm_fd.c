@@ -121,6 +121,7 @@ void kvm_fd_bias_seal(void)
 	struct kvm_file **v = NULL, *f;
 	size_t n = 0, cap = 0;
 
+	kvm_bias_seal_begin();
 	pthread_mutex_lock(&files_lock);
 	for (f = all_files; f; f = f->next) {
 		if (f->kind != KVM_FILE_VCPU)

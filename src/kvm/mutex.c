@@ -13,7 +13,12 @@
 __thread u64 kvm_thread_token __attribute__((tls_model("initial-exec"))) = 1;
 static u64 kvm_thread_tokens = 2;
 int kvm_bias_ok;
-static int kvm_bias_sealed;
+static int kvm_bias_inited, kvm_bias_sealed;
+
+static void kvm_bias_never(void)
+{
+	__atomic_store_n(&kvm_bias_ok, -1, __ATOMIC_SEQ_CST);
+}
 
 static void futex_wait(int *word, int val)
 {
@@ -32,16 +37,22 @@ static void futex_wake(int *word, int n)
  */
 void kvm_bias_init(void)
 {
-	static int done;
 	const char *off;
 
-	if (__atomic_exchange_n(&done, 1, __ATOMIC_ACQ_REL))
+	/* Once; and never after kvm_bias_seal(): the registration is a system call. */
+	if (__atomic_exchange_n(&kvm_bias_inited, 1, __ATOMIC_ACQ_REL))
 		return;
 	off = getenv("USERKVM_NO_BIAS");
-	if (off && *off && *off != '0')
+	if ((off && *off && *off != '0') ||
+	    syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0)) {
+		kvm_bias_never();
 		return;
-	if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0)
-		__atomic_store_n(&kvm_bias_ok, 1, __ATOMIC_RELEASE);
+	}
+	/* Unless kvm_bias_seal() came meanwhile. */
+	int unknown = 0;
+
+	__atomic_compare_exchange_n(&kvm_bias_ok, &unknown, 1, false, __ATOMIC_SEQ_CST,
+				    __ATOMIC_RELAXED);
 }
 
 /*
@@ -69,7 +80,7 @@ void kvm_heavy_barrier(void)
 	/* (The callers' locked instruction before it is the full barrier on this side.) */
 	if (syscall(SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
 		return;
-	__atomic_store_n(&kvm_bias_ok, 0, __ATOMIC_RELAXED);
+	kvm_bias_never();
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
 		__builtin_ia32_pause();
@@ -86,9 +97,14 @@ void kvm_heavy_barrier(void)
  * flags before the revocation's barrier).  For a process about to install
  * a seccomp filter, which may refuse membarrier(2).
  */
+void kvm_bias_seal_begin(void)
+{
+	__atomic_store_n(&kvm_bias_inited, 1, __ATOMIC_SEQ_CST);
+	kvm_bias_never();
+}
+
 void kvm_bias_seal(void)
 {
-	__atomic_store_n(&kvm_bias_ok, 0, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&kvm_bias_sealed, 1, __ATOMIC_SEQ_CST);
 }
 
@@ -155,9 +171,17 @@ bool __kvm_mutex_bias_grant(struct kvm_mutex *m)
 	}
 	__atomic_store_n(&m->handoff, 0, __ATOMIC_RELAXED);
 	__atomic_exchange_n(&m->bias, me, __ATOMIC_SEQ_CST);
-	if (__atomic_load_n(&m->state, __ATOMIC_SEQ_CST) != 2)
+	/*
+	 * After the bias, as kvm_fd_bias_seal() looks at the biases after its
+	 * kvm_bias_seal_begin(): a seal sees this bias, or this the seal.
+	 */
+	if (__atomic_load_n(&m->state, __ATOMIC_SEQ_CST) != 2 &&
+	    __atomic_load_n(&kvm_bias_ok, __ATOMIC_SEQ_CST) == 1)
 		return true;
-	/* A thread waits for the mutex: it is its (unlocked here), unless it took the bias already. */
+	/*
+	 * A thread waits for the mutex (or a seal came): it is its (unlocked
+	 * here), unless it took the bias already.
+	 */
 	return !__atomic_compare_exchange_n(&m->bias, &me, 0, false, __ATOMIC_SEQ_CST,
 					    __ATOMIC_RELAXED);
 }

@@ -96,10 +96,18 @@ bool __kvm_mutex_bias_grant(struct kvm_mutex *m);
 bool kvm_mutex_bias_drop(struct kvm_mutex *m);
 bool kvm_mutex_try_revoke(struct kvm_mutex *m);
 void kvm_heavy_barrier(void);
-/* Biases may be granted in this process (membarrier registered; kvm_bias_init()). */
+/*
+ * 1: biases may be granted in this process (membarrier registered,
+ * kvm_bias_init()); 0: not known yet; -1: never again (no membarrier,
+ * USERKVM_NO_BIAS, or kvm_bias_seal()).
+ */
 extern int kvm_bias_ok;
 void kvm_bias_init(void);
-/* No bias any more, and no membarrier(2) from now on (api/kvm_fd.c kvm_fd_bias_seal()). */
+/*
+ * kvm_fd_bias_seal()'s steps: no grant from _begin() on (before it looks
+ * at the biases to revoke them), no membarrier(2) from kvm_bias_seal() on.
+ */
+void kvm_bias_seal_begin(void);
 void kvm_bias_seal(void);
 
 /* The uncontended lock (0 -> 1): true if taken; else __kvm_mutex_lock_slow() waits for it. */
@@ -159,7 +167,7 @@ static __always_inline bool kvm_mutex_bias_exit(struct kvm_mutex *m)
  */
 static __always_inline bool kvm_mutex_bias_grant(struct kvm_mutex *m)
 {
-	if (__builtin_expect(!kvm_bias_ok, 0) ||
+	if (__builtin_expect(__atomic_load_n(&kvm_bias_ok, __ATOMIC_RELAXED) != 1, 0) ||
 	    __builtin_expect(m->revokes >= KVM_MUTEX_BIAS_REVOKES, 0))
 		return false;
 	return __kvm_mutex_bias_grant(m);

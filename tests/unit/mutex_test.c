@@ -133,7 +133,7 @@ static void *releaser(void *p)
 static bool bias_available(void)
 {
 	kvm_bias_init();
-	return __atomic_load_n(&kvm_bias_ok, __ATOMIC_ACQUIRE);
+	return __atomic_load_n(&kvm_bias_ok, __ATOMIC_ACQUIRE) == 1;
 }
 
 /* One thread alone: after the grant its sections keep the mutex held, the bias its own. */

@@ -153,7 +153,7 @@ static void srcu_vcpu_readers(void)
 	pthread_t r[3];
 
 	kvm_bias_init();
-	if (!__atomic_load_n(&kvm_bias_ok, __ATOMIC_ACQUIRE)) {
+	if (__atomic_load_n(&kvm_bias_ok, __ATOMIC_ACQUIRE) != 1) {
 		test_skip(test_case_name, "membarrier(2) not available: no biases");
 		return;
 	}
