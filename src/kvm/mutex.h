@@ -44,6 +44,11 @@
  * it again.  For the same reason a holder does not tell from the flag
  * whether it took the mutex under its bias: kvm_mutex_lock_biased() says.
  *
+ * A process about to install a seccomp filter (which may refuse
+ * membarrier) has every bias taken back first and none granted after
+ * (api/kvm_fd.c kvm_fd_bias_seal(); the shim's syscall() and prctl(),
+ * userkvm_seccomp_prepare()): kvm_heavy_barrier() then makes no call.
+ *
  * Who else looks: kvm_mutex_may_run() (a section may be running: the
  * bias owner's flag, or the mutex held), for kvm_flush_remote_tlbs(),
  * which pays the heavy barrier for a vCPU biased to another thread; and

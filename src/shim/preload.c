@@ -250,7 +250,6 @@ static bool shim_membarrier;	/* registered: runs need no fence (under the lock o
 SHIM_REAL(pthread_cancel)
 SHIM_REAL(pthread_setcancelstate)
 SHIM_REAL(pthread_setcanceltype)
-SHIM_REAL(syscall)
 SHIM_REAL(prctl)
 
 /*
@@ -258,23 +257,60 @@ SHIM_REAL(prctl)
  * libseccomp installs one, or prctl(PR_SET_SECCOMP, ...)): the vCPU locks'
  * biases go first, while membarrier(2) may still be called, and none is
  * granted after it (kvm_fd_bias_seal(), kvm/mutex.h), so that a second
- * thread's use of a vCPU never needs a call the filter may refuse.  Six
- * arguments are passed on whatever the call takes, as the kernel reads
- * only its own (the x86-64 registers of a variadic call).
+ * thread's use of a vCPU never needs a call the filter may refuse.
+ *
+ * syscall() is passed on untouched, in assembly: in C it would have to
+ * take its variadic arguments, and a call with fewer than six has nothing
+ * on the stack where the sixth would be.  Only SYS_seccomp stops on the
+ * way, in shim_syscall_check(), with the argument registers saved.
  */
-EXPORT long syscall(long nr, ...)
-{
-	long a[6];
-	va_list ap;
+/* Not static: named by the assembly below (hidden, so not exported). */
+__attribute__((visibility("hidden"))) long (*shim_syscall_next)(long, ...);
 
-	va_start(ap, nr);
-	for (int i = 0; i < 6; i++)
-		a[i] = va_arg(ap, long);
-	va_end(ap);
-	if (nr == SYS_seccomp && a[0] == SECCOMP_SET_MODE_FILTER)
+__attribute__((visibility("hidden"), used, noinline)) void *shim_syscall_check(long nr, long op);
+__attribute__((visibility("hidden"), used, noinline)) void *shim_syscall_check(long nr, long op)
+{
+	long (*next)(long, ...) = __atomic_load_n(&shim_syscall_next, __ATOMIC_RELAXED);
+
+	if (nr == SYS_seccomp && op == SECCOMP_SET_MODE_FILTER)
 		kvm_fd_bias_seal();
-	return shim_real_syscall()(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	if (unlikely(!next)) {	/* another library's constructor, before the shim's */
+		next = (long (*)(long, ...))dlsym(RTLD_NEXT, "syscall");
+		__atomic_store_n(&shim_syscall_next, next, __ATOMIC_RELAXED);
+	}
+	return (void *)next;
 }
+
+#define SHIM_STR_(x) #x
+#define SHIM_STR(x) SHIM_STR_(x)
+__asm__(".text\n\t"
+	".globl syscall\n\t"
+	".type syscall, @function\n"
+	"syscall:\n\t"
+	"cmpq $" SHIM_STR(SYS_seccomp) ", %rdi\n\t"
+	"je 1f\n\t"
+	"movq shim_syscall_next(%rip), %rax\n\t"
+	"testq %rax, %rax\n\t"
+	"je 1f\n\t"
+	"jmp *%rax\n"
+	"1:\n\t"
+	"pushq %rdi\n\t"
+	"pushq %rsi\n\t"
+	"pushq %rdx\n\t"
+	"pushq %rcx\n\t"
+	"pushq %r8\n\t"
+	"pushq %r9\n\t"
+	"subq $8, %rsp\n\t"	/* 16-byte aligned for the call */
+	"call shim_syscall_check\n\t"
+	"addq $8, %rsp\n\t"
+	"popq %r9\n\t"
+	"popq %r8\n\t"
+	"popq %rcx\n\t"
+	"popq %rdx\n\t"
+	"popq %rsi\n\t"
+	"popq %rdi\n\t"
+	"jmp *%rax\n\t"
+	".size syscall, .-syscall");
 
 EXPORT int prctl(int option, ...)
 {
@@ -395,7 +431,7 @@ static void shim_threads_init(void)
 	shim_real_pthread_cancel();
 	shim_real_pthread_setcancelstate();
 	shim_real_pthread_setcanceltype();
-	shim_real_syscall();
+	shim_syscall_check(0, 0);	/* resolves shim_syscall_next */
 	shim_real_prctl();
 	if (syscall(SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0)
 		shim_membarrier = true;
