@@ -18,7 +18,7 @@ bad=$(grep -rnE '#\s*include\s*"(kvm|x86|silicon)/' src/vmm 2>/dev/null)
 if [ -n "$bad" ]; then echo "FAIL vmm-uses-only-the-api: $bad"; else echo "ok vmm-uses-only-the-api"; fi
 
 missing=""
-for f in $(git ls-files '*.c' '*.h' '*.S' '*.sh' Makefile 2>/dev/null; git ls-files --others --exclude-standard '*.c' '*.h' '*.S' '*.sh'); do
+for f in $(git ls-files '*.c' '*.h' '*.S' '*.sh' '*.awk' Makefile 2>/dev/null; git ls-files --others --exclude-standard '*.c' '*.h' '*.S' '*.sh' '*.awk'); do
 	[ -f "$f" ] || continue
 	head -3 "$f" | grep -q 'SPDX-License-Identifier: MIT' || missing="$missing $f"
 done
