@@ -2719,9 +2719,11 @@ static __always_inline void complete_fast_pio_in_rax(struct kvm_vcpu *vcpu)
 	u32 data;
 
 	/*
-	 * Note, four bytes whatever the IN's size: loads of the IN's own
-	 * size (for the store-forwarding of userspace's one-byte store) made
-	 * the IN exit 13 ns slower on an AMD host, not faster.
+	 * Note, four bytes whatever the IN's size: one load, no switch.  A
+	 * load of the IN's own size (for the store-forwarding of userspace's
+	 * one-byte store) once measured 13 ns slower on an AMD host, but one
+	 * binary's IN exit later moved by 20 ns between runs minutes apart
+	 * there (48-68 ns), so that says nothing either way.
 	 */
 	memcpy(&data, (u8 *)vcpu->run + KVM_PIO_PAGE_OFFSET * PAGE_SIZE, 4);
 	*rax = (*rax & keep) | ((u64)data & ~keep);

@@ -6,11 +6,20 @@
 # lock.  The cases that run vCPUs from several threads, close descriptors
 # during runs and change memslots while a vCPU runs must pass that way too.
 B=${USERKVM_TEST_BUILD:-build}
+# A failing run's output is kept ($B/tests/nobias-NAME.log) and its first
+# FAIL line, else a sanitizer's or the crash's line, else its last, is shown.
+why() {	# name
+	cp /tmp/nobias.$$ "$B/tests/nobias-$1.log" 2>/dev/null
+	grep -m1 -E '^FAIL' /tmp/nobias.$$ ||
+		grep -m1 -E 'ERROR: [A-Za-z]*Sanitizer|runtime error|SUMMARY|Segmentation|Aborted' /tmp/nobias.$$ ||
+		tail -1 /tmp/nobias.$$
+}
 for t in unit/fd_exact_test unit/srcu_test; do
 	if USERKVM_NO_BIAS=1 "$B/tests/$t" > /tmp/nobias.$$ 2>&1; then
 		echo "ok nobias-$(basename "$t")"
 	else
-		echo "FAIL nobias-$(basename "$t"): $(grep -m1 -E '^FAIL' /tmp/nobias.$$ || tail -1 /tmp/nobias.$$)"
+		rc=$?
+		echo "FAIL nobias-$(basename "$t"): exit $rc: $(why "$(basename "$t")") (log: $B/tests/nobias-$(basename "$t").log)"
 	fi
 done
 for c in run_slot_delete_while_running run_slot_delete_while_spinning smp_ipi_4vcpus smp_init_sipi_sipi; do
@@ -18,7 +27,7 @@ for c in run_slot_delete_while_running run_slot_delete_while_spinning smp_ipi_4v
 	   grep -q "^ok $c" /tmp/nobias.$$; then
 		echo "ok nobias-$c"
 	else
-		echo "FAIL nobias-$c: $(grep -m1 -E '^FAIL' /tmp/nobias.$$ || tail -1 /tmp/nobias.$$)"
+		echo "FAIL nobias-$c: $(why "$c") (log: $B/tests/nobias-$c.log)"
 	fi
 done
 rm -f /tmp/nobias.$$
