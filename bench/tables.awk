@@ -2,6 +2,7 @@
 #
 # bench/run.sh's tables from its runners' "R<TAB>kind<TAB>accel<TAB>name<TAB>value<TAB>note"
 # lines (awk -F'\t' -f bench/tables.awk RESULTS); tests/scripts/bench_tables.sh checks it.
+
 # A figure seen in several rounds: the best (the highest MIPS, the lowest
 # ns), each round kept for the rounds lines; a runner that failed in one
 # round but not another keeps its figure.

@@ -8,18 +8,18 @@
 B=${USERKVM_TEST_BUILD:-build}
 # A failing run's output is kept ($B/tests/nobias-NAME.log) and its first
 # FAIL line, else a sanitizer's or the crash's line, else its last, is shown.
-why() {	# name
+why() {	# name -> the line, and where the log is
 	cp /tmp/nobias.$$ "$B/tests/nobias-$1.log" 2>/dev/null
-	grep -m1 -E '^FAIL' /tmp/nobias.$$ ||
+	echo "$(grep -m1 -E '^FAIL' /tmp/nobias.$$ ||
 		grep -m1 -E 'ERROR: [A-Za-z]*Sanitizer|runtime error|SUMMARY|Segmentation|Aborted' /tmp/nobias.$$ ||
-		tail -1 /tmp/nobias.$$
+		tail -1 /tmp/nobias.$$) (log: $B/tests/nobias-$1.log)"
 }
 for t in unit/fd_exact_test unit/srcu_test; do
+	n=$(basename "$t")
 	if USERKVM_NO_BIAS=1 "$B/tests/$t" > /tmp/nobias.$$ 2>&1; then
-		echo "ok nobias-$(basename "$t")"
+		echo "ok nobias-$n"
 	else
-		rc=$?
-		echo "FAIL nobias-$(basename "$t"): exit $rc: $(why "$(basename "$t")") (log: $B/tests/nobias-$(basename "$t").log)"
+		echo "FAIL nobias-$n: exit $?: $(why "$n")"
 	fi
 done
 for c in run_slot_delete_while_running run_slot_delete_while_spinning smp_ipi_4vcpus smp_init_sipi_sipi; do
@@ -27,7 +27,7 @@ for c in run_slot_delete_while_running run_slot_delete_while_spinning smp_ipi_4v
 	   grep -q "^ok $c" /tmp/nobias.$$; then
 		echo "ok nobias-$c"
 	else
-		echo "FAIL nobias-$c: $(why "$c") (log: $B/tests/nobias-$c.log)"
+		echo "FAIL nobias-$c: $(why "$c")"
 	fi
 done
 rm -f /tmp/nobias.$$
