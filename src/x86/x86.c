@@ -1926,9 +1926,12 @@ void kvm_queue_exception(struct kvm_vcpu *vcpu, u8 vector, bool has_error, u32 e
 	/*
 	 * As kvm_multiple_exception(): the event must be injected before the
 	 * guest runs again, which a fastpath re-entry (kvm_vcpu_exit_request())
-	 * would skip without the request.
+	 * would skip without the request.  The next KVM_RUN injects it before
+	 * it enters, as KVM's: not a plain resume (an entry left at once,
+	 * then the injection, would be an exit more than KVM's).
 	 */
 	kvm_make_request(KVM_REQ_EVENT, vcpu);
+	vcpu->arch.resume_plain = false;
 }
 
 /*
@@ -4388,8 +4391,9 @@ static __always_inline int vcpu_enter_guest_run(struct kvm_vcpu *vcpu, bool irqc
 		return 0;
 	/*
 	 * Note, an exit handler changes nothing resume_plain vouches for but
-	 * by an event, which makes KVM_REQ_EVENT; the next entry stores it
-	 * again, and a KVM_RUN that fails clears it (vcpu_run()).
+	 * by an event, which clears it (kvm_queue_exception(),
+	 * vmx_complete_interrupts()); the next entry stores it again, and a
+	 * KVM_RUN that fails clears it (vcpu_run()).
 	 */
 	return kvm_x86_call(handle_exit)(vcpu, fastpath);
 }

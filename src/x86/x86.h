@@ -263,8 +263,8 @@ struct kvm_vcpu_arch {
 	/*
 	 * The last KVM_RUN left the vCPU as its last VM entry saw it, and no
 	 * vCPU ioctl came since: no in-kernel LAPIC, no event to inject (none
-	 * was pending at that entry; every event an exit queues makes
-	 * KVM_REQ_EVENT: kvm_queue_exception(), vmx_complete_interrupts()),
+	 * was pending at that entry; every event an exit queues clears it:
+	 * kvm_queue_exception(), vmx_complete_interrupts()),
 	 * the vCPU runnable, RIP where the exit left it (no cui_linear_rip
 	 * saved).  The next KVM_RUN then completes the
 	 * exit and enters without those checks (kvm_vcpu_resume_plain()).

@@ -115,6 +115,37 @@ int t_create_vm(struct tctx *t, int sys)
 	return vm;
 }
 
+/* A vCPU counter from KVM_GET_STATS_FD (userkvm's names), -1 if absent. */
+long long t_vcpu_stat(struct tctx *t, int vcpu, const char *name)
+{
+	int fd = (int)t->be->ioctl(vcpu, KVM_GET_STATS_FD, 0);
+	struct kvm_stats_header h;
+	long long v = -1;
+
+	if (fd < 0)
+		return -1;
+	if (pread(fd, &h, sizeof(h), 0) == sizeof(h)) {
+		size_t dsize = sizeof(struct kvm_stats_desc) + h.name_size;
+
+		for (uint32_t i = 0; i < h.num_desc; i++) {
+			char buf[sizeof(struct kvm_stats_desc) + 256];
+			struct kvm_stats_desc *d = (void *)buf;
+			uint64_t val;
+
+			if (dsize > sizeof(buf) ||
+			    pread(fd, buf, dsize, h.desc_offset + i * dsize) != (ssize_t)dsize)
+				break;
+			if (strcmp(d->name, name))
+				continue;
+			if (pread(fd, &val, sizeof(val), h.data_offset + d->offset) == sizeof(val))
+				v = (long long)val;
+			break;
+		}
+	}
+	close(fd);
+	return v;
+}
+
 struct kvm_case {
 	const char *name;
 	kvm_case_fn fn;

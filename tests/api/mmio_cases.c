@@ -951,37 +951,6 @@ static void mt_set_supported_cpuid(struct tctx *t, struct mt_vm *g)
 	CHECK_OK(t, IOC(t, g->vcpu, KVM_SET_CPUID2, &b));
 }
 
-/* A vCPU counter from KVM_GET_STATS_FD (userkvm's names), -1 if absent. */
-static long long mt_vcpu_stat(struct tctx *t, struct mt_vm *g, const char *name)
-{
-	int fd = (int)t->be->ioctl(g->vcpu, KVM_GET_STATS_FD, 0);
-	struct kvm_stats_header h;
-	long long v = -1;
-
-	if (fd < 0)
-		return -1;
-	if (pread(fd, &h, sizeof(h), 0) == sizeof(h)) {
-		size_t dsize = sizeof(struct kvm_stats_desc) + h.name_size;
-
-		for (uint32_t i = 0; i < h.num_desc; i++) {
-			char buf[sizeof(struct kvm_stats_desc) + 256];
-			struct kvm_stats_desc *d = (void *)buf;
-			uint64_t val;
-
-			if (dsize > sizeof(buf) ||
-			    pread(fd, buf, dsize, h.desc_offset + i * dsize) != (ssize_t)dsize)
-				break;
-			if (strcmp(d->name, name))
-				continue;
-			if (pread(fd, &val, sizeof(val), h.data_offset + d->offset) == sizeof(val))
-				v = (long long)val;
-			break;
-		}
-	}
-	close(fd);
-	return v;
-}
-
 /*
  * WRMSR of IA32_TSC_DEADLINE in a loop with an in-kernel LAPIC: no exit to
  * userspace, the value reads back, a past deadline expires (the MSR reads
@@ -1015,9 +984,9 @@ KVM_CASE(msr_tsc_deadline_fastpath)
 		t_printf(t, "after-expiry=%#llx", (unsigned long long)r.r15);
 		CHECK_SOFT(t, r.r15 == 0, "after expiry %#llx", (unsigned long long)r.r15);
 		if (t->be->soft) {
-			long long wr = mt_vcpu_stat(t, &g, "exit_MSR_WRITE");
-			long long fast = mt_vcpu_stat(t, &g, "fastpath_exits");
-			long long exits = mt_vcpu_stat(t, &g, "exits");
+			long long wr = t_vcpu_stat(t, g.vcpu, "exit_MSR_WRITE");
+			long long fast = t_vcpu_stat(t, g.vcpu, "fastpath_exits");
+			long long exits = t_vcpu_stat(t, g.vcpu, "exits");
 
 			CHECK(wr >= 1001, "MSR_WRITE exits %lld", wr);
 			CHECK(fast >= 1001, "fastpath exits %lld", fast);
@@ -1065,7 +1034,7 @@ KVM_CASE(msr_x2apic_icr_fastpath)
 		CHECK_SOFT(t, r.r12 == 100, "ipis %llu", (unsigned long long)r.r12);
 		CHECK_EQ(r.r13, 0);
 		if (t->be->soft) {
-			long long fast = mt_vcpu_stat(t, &g, "fastpath_exits");
+			long long fast = t_vcpu_stat(t, g.vcpu, "fastpath_exits");
 
 			/* the 100 ICR writes (the EOIs and the rest take the slow path) */
 			CHECK(fast == 100, "fastpath exits %lld", fast);
@@ -1125,8 +1094,8 @@ KVM_CASE(cpuid_fastpath)
 			   (unsigned long long)r.r14, (unsigned long long)r.r13,
 			   (unsigned long long)after);
 		if (t->be->soft) {
-			long long cpuid = mt_vcpu_stat(t, &g, "exit_CPUID");
-			long long fast = mt_vcpu_stat(t, &g, "fastpath_exits");
+			long long cpuid = t_vcpu_stat(t, g.vcpu, "exit_CPUID");
+			long long fast = t_vcpu_stat(t, g.vcpu, "fastpath_exits");
 
 			CHECK(cpuid == 1001, "CPUID exits %lld", cpuid);
 			CHECK(fast == 1000, "fastpath exits %lld", fast);

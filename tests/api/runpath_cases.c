@@ -385,3 +385,73 @@ KVM_CASE(runpath_rip_wraps_at_4g)
 	rip_wrap_case(t, (const unsigned char *)"\x0f\xa2", 2, false);	/* cpuid */
 	rip_wrap_case(t, cpuids, sizeof(cpuids), false);
 }
+
+/*
+ * An exit that queues an exception and ends KVM_RUN: a vCPU with no memory
+ * fetches its first instruction (0xfffffff0) from no memslot, which the
+ * emulator cannot, and KVM queues #UD and reports the emulation failure
+ * (handle_emulation_failure() at CPL 0).  The KVM_RUNs that follow, back
+ * to back with no other ioctl between them, inject that #UD first, as
+ * VMX KVM's vcpu_enter_guest() does: its delivery reads the real-mode IVT
+ * at GPA 0, in no memslot either, and the third run reports the event
+ * being delivered (KVM_INTERNAL_ERROR_DELIVERY_EV, vectoring information
+ * 0x80000306: a valid hardware exception, #UD).  Each run is one VM exit.
+ * Fails if a KVM_RUN resumed "plainly" (nothing to inject, which only an
+ * ioctl between runs used to re-check): its entry then has to be left at
+ * once for the injection, an EXTERNAL_INTERRUPT exit more than KVM's (and
+ * debug builds abort, which is how a threaded test of the fd layer found
+ * it once in a few hundred runs).
+ */
+KVM_CASE(runpath_exception_queued_by_exit)
+{
+	static const char *why = "this host's PVM KVM refuses KVM_RUN of a vCPU without memory (ENOSPC)";
+	struct kvm_vcpu_events ev;
+	unsigned int sub[3] = { 0 };
+	unsigned long long info = 0;
+	struct kvm_run *run;
+	int sys, vm, vcpu;
+	long size, r[3];
+
+	sys = t_open_sys(t);
+	vm = t_create_vm(t, sys);
+	vcpu = (int)IOC(t, vm, KVM_CREATE_VCPU, 0);
+	size = IOC(t, sys, KVM_GET_VCPU_MMAP_SIZE, 0);
+	CHECK(vcpu >= 0 && size > 0, "vcpu %d mmap size %ld", vcpu, size);
+	run = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+	CHECK(run != MAP_FAILED, "mmap kvm_run");
+	if (vcpu < 0 || run == MAP_FAILED)
+		goto out;
+	for (int i = 0; i < 3; i++) {
+		t_differs(t, why);
+		r[i] = IOC(t, vcpu, KVM_RUN, 0);
+		sub[i] = run->exit_reason == KVM_EXIT_INTERNAL_ERROR ? run->internal.suberror : ~0u;
+		if (i == 2 && sub[i] == KVM_INTERNAL_ERROR_DELIVERY_EV)
+			info = run->internal.data[0];
+	}
+	t_differs(t, why);
+	t_printf(t, "runs: %ld %ld %ld, suberrors %u %u %u, vectoring %#llx", r[0], r[1], r[2],
+		 sub[0], sub[1], sub[2], info);
+	CHECK_SOFT(t, r[0] == 0 && r[1] == 0 && r[2] == 0, "KVM_RUN %ld %ld %ld", r[0], r[1], r[2]);
+	CHECK_SOFT(t, sub[0] == KVM_INTERNAL_ERROR_EMULATION && sub[1] == KVM_INTERNAL_ERROR_EMULATION &&
+		   sub[2] == KVM_INTERNAL_ERROR_DELIVERY_EV && info == 0x80000306,
+		   "suberrors %u %u %u, vectoring %#llx", sub[0], sub[1], sub[2], info);
+	if (t->be->soft) {
+		long long exits = t_vcpu_stat(t, vcpu, "exits");
+		long long ext = t_vcpu_stat(t, vcpu, "exit_EXTERNAL_INTERRUPT");
+
+		CHECK(exits == 3 && ext == 0, "exits %lld, EXTERNAL_INTERRUPT exits %lld", exits, ext);
+	}
+	/* the #UD of the last failure is pending again, as KVM_GET_VCPU_EVENTS shows */
+	CHECK_OK(t, IOC(t, vcpu, KVM_GET_VCPU_EVENTS, &ev));
+	t_differs(t, why);
+	t_printf(t, "exception: injected %u pending %u nr %u", ev.exception.injected,
+		 ev.exception.pending, ev.exception.nr);
+	CHECK_SOFT(t, ev.exception.pending && ev.exception.nr == 6, "exception pending %u nr %u",
+		   ev.exception.pending, ev.exception.nr);
+	munmap(run, (size_t)size);
+out:
+	if (vcpu >= 0)
+		close(vcpu);
+	close(vm);
+	close(sys);
+}

@@ -767,8 +767,13 @@ static void __vmx_complete_interrupts(struct kvm_vcpu *vcpu, u32 info)
 	struct vcpu_vmx *vmx = to_vmx(vcpu);
 	u32 type;
 
-	/* As KVM: the event must be injected at the next entry (see resume_plain). */
+	/*
+	 * As KVM: the event must be injected at the next entry, which an exit
+	 * to userspace (MMIO during the delivery, say) leaves to a KVM_RUN
+	 * that then does not resume plainly (resume_plain, kvm_queue_exception()).
+	 */
 	kvm_make_request(KVM_REQ_EVENT, vcpu);
+	vcpu->arch.resume_plain = false;
 
 	type = info & INTR_INFO_INTR_TYPE_MASK;
 	if (type == INTR_TYPE_SOFT_EXCEPTION || type == INTR_TYPE_SOFT_INTR) {
