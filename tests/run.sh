@@ -22,7 +22,8 @@ ubsan) PRELOAD="$(${CC:-cc} -print-file-name=libubsan.so):$PRELOAD" ;;
 esac
 export USERKVM_TEST_PRELOAD="$PRELOAD"
 export USERKVM_TEST_BUILD="$PWD/$O"
-export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1}
+# handle_abort: an abort() (a USERKVM_DEBUG check) prints its stack, as a sanitizer report
+export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:handle_abort=1}
 
 run_one() {	# name, command...
 	local name=$1; shift

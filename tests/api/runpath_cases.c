@@ -393,65 +393,91 @@ KVM_CASE(runpath_rip_wraps_at_4g)
  * (handle_emulation_failure() at CPL 0).  The KVM_RUNs that follow, back
  * to back with no other ioctl between them, inject that #UD first, as
  * VMX KVM's vcpu_enter_guest() does: its delivery reads the real-mode IVT
- * at GPA 0, in no memslot either, and the third run reports the event
- * being delivered (KVM_INTERNAL_ERROR_DELIVERY_EV, vectoring information
- * 0x80000306: a valid hardware exception, #UD).  Each run is one VM exit.
- * Fails if a KVM_RUN resumed "plainly" (nothing to inject, which only an
- * ioctl between runs used to re-check): its entry then has to be left at
- * once for the injection, an EXTERNAL_INTERRUPT exit more than KVM's (and
- * debug builds abort, which is how a threaded test of the fd layer found
- * it once in a few hundred runs).
+ * at GPA 0, in no memslot either (the second run: an EPT violation, the
+ * emulator fails again; on the VM's later vCPUs that access finds the
+ * MMIO entry the first one's made), and the third run reports the event being
+ * delivered (KVM_INTERNAL_ERROR_DELIVERY_EV, vectoring information
+ * 0x80000306: a valid hardware exception, #UD).  Each run is one VM exit,
+ * but for the host tick's (kvm_main.c: an EXTERNAL_INTERRUPT exit every
+ * millisecond in guest mode, as a real host's timer interrupt) in the odd
+ * run that meets one.  Eight vCPUs do it each.  Fails if the second
+ * KVM_RUN resumed "plainly" (nothing to inject, which only an ioctl
+ * between runs used to re-check): its entry then has to be left at once
+ * for the injection, an EXTERNAL_INTERRUPT exit more than KVM's on each
+ * vCPU (and debug builds abort, which is how a threaded test of the fd
+ * layer found it once in a few hundred runs).
  */
+#define QUEUED_VCPUS 8
 KVM_CASE(runpath_exception_queued_by_exit)
 {
 	static const char *why = "this host's PVM KVM refuses KVM_RUN of a vCPU without memory (ENOSPC)";
-	struct kvm_vcpu_events ev;
+	int sys, vm, vcpu[QUEUED_VCPUS], bad = 0, made = 0;
+	struct kvm_run *run[QUEUED_VCPUS];
 	unsigned int sub[3] = { 0 };
 	unsigned long long info = 0;
-	struct kvm_run *run;
-	int sys, vm, vcpu;
-	long size, r[3];
+	long long exits = 0, ext = 0;
+	struct kvm_vcpu_events ev;
+	long size, fails = 0;
 
 	sys = t_open_sys(t);
 	vm = t_create_vm(t, sys);
-	vcpu = (int)IOC(t, vm, KVM_CREATE_VCPU, 0);
 	size = IOC(t, sys, KVM_GET_VCPU_MMAP_SIZE, 0);
-	CHECK(vcpu >= 0 && size > 0, "vcpu %d mmap size %ld", vcpu, size);
-	run = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
-	CHECK(run != MAP_FAILED, "mmap kvm_run");
-	if (vcpu < 0 || run == MAP_FAILED)
-		goto out;
-	for (int i = 0; i < 3; i++) {
-		t_differs(t, why);
-		r[i] = IOC(t, vcpu, KVM_RUN, 0);
-		sub[i] = run->exit_reason == KVM_EXIT_INTERNAL_ERROR ? run->internal.suberror : ~0u;
-		if (i == 2 && sub[i] == KVM_INTERNAL_ERROR_DELIVERY_EV)
-			info = run->internal.data[0];
+	for (made = 0; made < QUEUED_VCPUS; made++) {
+		vcpu[made] = (int)t->be->ioctl(vm, KVM_CREATE_VCPU, made);
+		if (vcpu[made] < 0)
+			break;
+		run[made] = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu[made], 0);
+		if (run[made] == MAP_FAILED) {
+			close(vcpu[made]);
+			break;
+		}
 	}
-	t_differs(t, why);
-	t_printf(t, "runs: %ld %ld %ld, suberrors %u %u %u, vectoring %#llx", r[0], r[1], r[2],
-		 sub[0], sub[1], sub[2], info);
-	CHECK_SOFT(t, r[0] == 0 && r[1] == 0 && r[2] == 0, "KVM_RUN %ld %ld %ld", r[0], r[1], r[2]);
-	CHECK_SOFT(t, sub[0] == KVM_INTERNAL_ERROR_EMULATION && sub[1] == KVM_INTERNAL_ERROR_EMULATION &&
-		   sub[2] == KVM_INTERNAL_ERROR_DELIVERY_EV && info == 0x80000306,
-		   "suberrors %u %u %u, vectoring %#llx", sub[0], sub[1], sub[2], info);
-	if (t->be->soft) {
-		long long exits = t_vcpu_stat(t, vcpu, "exits");
-		long long ext = t_vcpu_stat(t, vcpu, "exit_EXTERNAL_INTERRUPT");
+	CHECK(made == QUEUED_VCPUS && size > 0, "%d vCPUs made and mapped, mmap size %ld", made, size);
+	/* t->be->ioctl, not IOC(): no transcript line per run */
+	for (int v = 0; v < made; v++) {
+		for (int i = 0; i < 3; i++) {
+			if (t->be->ioctl(vcpu[v], KVM_RUN, 0) != 0)
+				fails++;
+			sub[i] = run[v]->exit_reason == KVM_EXIT_INTERNAL_ERROR ? run[v]->internal.suberror : ~0u;
+			if (i == 2)
+				info = sub[i] == KVM_INTERNAL_ERROR_DELIVERY_EV ? run[v]->internal.data[0] : 0;
+		}
+		/* after vCPU 0 the VM's EPT has the IVT's MMIO entry: delivery fails at once */
+		if (sub[0] != KVM_INTERNAL_ERROR_EMULATION ||
+		    sub[1] != (v ? KVM_INTERNAL_ERROR_DELIVERY_EV : KVM_INTERNAL_ERROR_EMULATION) ||
+		    sub[2] != KVM_INTERNAL_ERROR_DELIVERY_EV || info != 0x80000306)
+			bad++;
+		if (t->be->soft) {
+			long long e = t_vcpu_stat(t, vcpu[v], "exits");
+			long long x = t_vcpu_stat(t, vcpu[v], "exit_EXTERNAL_INTERRUPT");
 
-		CHECK(exits == 3 && ext == 0, "exits %lld, EXTERNAL_INTERRUPT exits %lld", exits, ext);
+			exits += e - x;
+			ext += x;
+		}
 	}
-	/* the #UD of the last failure is pending again, as KVM_GET_VCPU_EVENTS shows */
-	CHECK_OK(t, IOC(t, vcpu, KVM_GET_VCPU_EVENTS, &ev));
 	t_differs(t, why);
-	t_printf(t, "exception: injected %u pending %u nr %u", ev.exception.injected,
-		 ev.exception.pending, ev.exception.nr);
-	CHECK_SOFT(t, ev.exception.pending && ev.exception.nr == 6, "exception pending %u nr %u",
-		   ev.exception.pending, ev.exception.nr);
-	munmap(run, (size_t)size);
-out:
-	if (vcpu >= 0)
-		close(vcpu);
+	t_printf(t, "%d vCPUs, 3 runs each: %ld failed; the last's suberrors %u %u %u, vectoring %#llx; %d unexpected",
+		 made, fails, sub[0], sub[1], sub[2], info, bad);
+	CHECK_SOFT(t, fails == 0 && bad == 0,
+		   "%ld KVM_RUNs failed, %d vCPUs' exits not as expected (the last's: %u %u %u, %#llx)",
+		   fails, bad, sub[0], sub[1], sub[2], info);
+	/* a tick in one or two of these microsecond runs at most; a plain resume is on every vCPU */
+	CHECK_SOFT(t, exits == 3 * made && ext <= 2,
+		   "%lld exits but EXTERNAL_INTERRUPT ones, %lld of those (%d vCPUs, 3 runs each)",
+		   exits, ext, made);
+	if (made > 0) {
+		/* the #UD is queued again, as KVM_GET_VCPU_EVENTS shows */
+		CHECK_OK(t, IOC(t, vcpu[0], KVM_GET_VCPU_EVENTS, &ev));
+		t_differs(t, why);
+		t_printf(t, "exception: injected %u pending %u nr %u", ev.exception.injected,
+			 ev.exception.pending, ev.exception.nr);
+		CHECK_SOFT(t, ev.exception.injected && ev.exception.nr == 6,
+			   "exception injected %u nr %u", ev.exception.injected, ev.exception.nr);
+	}
+	for (int v = 0; v < made; v++) {
+		munmap(run[v], (size_t)size);
+		close(vcpu[v]);
+	}
 	close(vm);
 	close(sys);
 }

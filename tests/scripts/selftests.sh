@@ -31,7 +31,7 @@ grep -v '^\s*#' tests/selftests/list | while read -r t want cause; do
 	# Known failures get a short leash: some (xapic_ipi_test) would wait forever.
 	limit=120
 	[ "$want" = pass ] || limit=15
-	(cd "$dir" && ASAN_OPTIONS=detect_leaks=0 LD_PRELOAD=$P timeout $limit "./$t" > /tmp/selftest.$$.out 2>&1)
+	(cd "$dir" && ASAN_OPTIONS=detect_leaks=0:handle_abort=1 LD_PRELOAD=$P timeout $limit "./$t" > /tmp/selftest.$$.out 2>&1)
 	rc=$?
 	real=""
 	if [ $have_kvm = 1 ]; then
