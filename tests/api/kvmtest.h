@@ -62,7 +62,7 @@ const char *t_errname(int e);
 /* Open the system fd of the backend, create a VM: helpers for cases. */
 int t_open_sys(struct tctx *t);
 int t_create_vm(struct tctx *t, int sys);
-/* A counter of @vcpu from KVM_GET_STATS_FD (KVM's names: "exits", "exit_CPUID"), -1 if absent. */
+/* A counter of @vcpu from KVM_GET_STATS_FD ("exits" as KVM names it; userkvm adds "exit_CPUID" ...), -1 if absent. */
 long long t_vcpu_stat(struct tctx *t, int vcpu, const char *name);
 
 typedef void (*kvm_case_fn)(struct tctx *t);
